@@ -1,0 +1,1 @@
+System.Console.WriteLine("SwinTiny sample: being written");

@@ -1,0 +1,1 @@
+namespace Fusion.Generator { internal static class Placeholder { } }

@@ -1,0 +1,116 @@
+using System.Runtime.InteropServices;
+
+namespace Fusion;
+
+/// <summary>
+/// A tensor in host memory. Views (reshapes) share the same managed array, which the GC
+/// frees once no tensor refers to it, so a view and its source may be disposed in any order.
+/// </summary>
+public sealed class CpuTensor : Tensor
+{
+    private static long s_live;
+    private readonly byte[] _bytes;
+
+    private CpuTensor(Shape shape, DType dtype, byte[] bytes) : base(shape, dtype)
+    {
+        _bytes = bytes;
+        Interlocked.Increment(ref s_live);
+    }
+
+    /// <summary>Number of CPU tensors created and not yet disposed (for leak tests).</summary>
+    public static long LiveCount => Interlocked.Read(ref s_live);
+
+    public override DeviceKind Device => DeviceKind.Cpu;
+
+    /// <summary>Allocates a zero-filled tensor.</summary>
+    public static CpuTensor Zeros(DType dtype, Shape shape) => new(shape, dtype, Allocate(dtype, shape.ElementCount));
+
+    public static CpuTensor Zeros(DType dtype, params int[] dims) => Zeros(dtype, new Shape(dims));
+
+    /// <summary>Copies <paramref name="data"/> into a new float32 tensor.</summary>
+    public static CpuTensor FromArray(ReadOnlySpan<float> data, params int[] dims)
+    {
+        var shape = new Shape(dims);
+        if (data.Length != shape.ElementCount)
+            throw new TensorMismatchException("data", $"{shape.ElementCount} elements for shape {shape}", $"{data.Length}");
+        var t = Zeros(DType.Float32, shape);
+        data.CopyTo(t.Span<float>());
+        return t;
+    }
+
+    /// <summary>Copies <paramref name="data"/> into a new float16 tensor.</summary>
+    public static CpuTensor FromArray(ReadOnlySpan<Half> data, params int[] dims)
+    {
+        var shape = new Shape(dims);
+        if (data.Length != shape.ElementCount)
+            throw new TensorMismatchException("data", $"{shape.ElementCount} elements for shape {shape}", $"{data.Length}");
+        var t = Zeros(DType.Float16, shape);
+        data.CopyTo(t.Span<Half>());
+        return t;
+    }
+
+    /// <summary>The elements, typed. <typeparamref name="T"/> must match <see cref="Tensor.DType"/>.</summary>
+    public Span<T> Span<T>() where T : unmanaged
+    {
+        ThrowIfDisposed();
+        if (ElementTypeOf(DType) != typeof(T))
+            throw new InvalidOperationException($"tensor holds {DType.ShortName()}, not {typeof(T).Name}");
+        return MemoryMarshal.Cast<byte, T>(_bytes.AsSpan(0, checked((int)SizeInBytes)));
+    }
+
+    /// <summary>Raw bytes of the elements, for copies and file I/O.</summary>
+    public Span<byte> Bytes
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _bytes.AsSpan(0, checked((int)SizeInBytes));
+        }
+    }
+
+    /// <summary>The elements as float32, converting from float16 or integers when needed.</summary>
+    public float[] ToFloatArray()
+    {
+        ThrowIfDisposed();
+        var result = new float[ElementCount];
+        switch (DType)
+        {
+            case DType.Float32: Span<float>().CopyTo(result); break;
+            case DType.Float16: System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(Span<Half>(), result); break;
+            case DType.Int8: { var s = Span<sbyte>(); for (int i = 0; i < s.Length; i++) result[i] = s[i]; break; }
+            case DType.Int32: { var s = Span<int>(); for (int i = 0; i < s.Length; i++) result[i] = s[i]; break; }
+        }
+        return result;
+    }
+
+    /// <summary>A tensor of a different shape with the same elements, sharing storage.</summary>
+    public CpuTensor View(Shape shape)
+    {
+        ThrowIfDisposed();
+        if (shape.ElementCount != ElementCount)
+            throw new TensorMismatchException("reshape", $"a shape of {ElementCount} elements", $"{shape} ({shape.ElementCount} elements)");
+        return new CpuTensor(shape, DType, _bytes);
+    }
+
+    protected override void Release()
+    {
+        Interlocked.Decrement(ref s_live);
+    }
+
+    public static Type ElementTypeOf(DType dtype) => dtype switch
+    {
+        DType.Float32 => typeof(float),
+        DType.Float16 => typeof(Half),
+        DType.Int8 => typeof(sbyte),
+        DType.Int32 => typeof(int),
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
+    };
+
+    private static byte[] Allocate(DType dtype, long elements)
+    {
+        long bytes = checked(elements * dtype.SizeInBytes());
+        if (bytes > Array.MaxLength)
+            throw new FusionException($"a CPU tensor of {elements} {dtype.ShortName()} elements ({bytes} bytes) exceeds the largest array .NET can allocate");
+        return new byte[bytes];
+    }
+}

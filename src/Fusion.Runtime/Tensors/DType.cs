@@ -1,0 +1,33 @@
+namespace Fusion;
+
+/// <summary>Element types a tensor can hold.</summary>
+public enum DType
+{
+    Float32,
+    Float16,
+    Int8,
+    Int32,
+}
+
+public static class DTypeExtensions
+{
+    /// <summary>Bytes per element.</summary>
+    public static int SizeInBytes(this DType dtype) => dtype switch
+    {
+        DType.Float32 => 4,
+        DType.Float16 => 2,
+        DType.Int8 => 1,
+        DType.Int32 => 4,
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "unknown dtype"),
+    };
+
+    /// <summary>The short name used in messages and file formats (f32, f16, i8, i32).</summary>
+    public static string ShortName(this DType dtype) => dtype switch
+    {
+        DType.Float32 => "f32",
+        DType.Float16 => "f16",
+        DType.Int8 => "i8",
+        DType.Int32 => "i32",
+        _ => dtype.ToString(),
+    };
+}

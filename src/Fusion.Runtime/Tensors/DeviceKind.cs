@@ -1,0 +1,8 @@
+namespace Fusion;
+
+/// <summary>Where a tensor's memory lives.</summary>
+public enum DeviceKind
+{
+    Cpu,
+    Cuda,
+}
