@@ -1,0 +1,118 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace Fusion.Generator.Diagnostics
+{
+    /// <summary>
+    /// Every diagnostic the generator reports, in one table. IDs are stable: never renumber or
+    /// reuse one. docs/diagnostics.md mirrors this table (a test keeps the two in step).
+    /// </summary>
+    internal static class DiagnosticDescriptors
+    {
+        private const string Declaration = "Fusion.Declaration";
+        private const string Translation = "Fusion.Translation";
+        private const string Shapes = "Fusion.Shapes";
+        private const string Fusion = "Fusion.Fusion";
+
+        public static readonly DiagnosticDescriptor ClassNotPartial = Make(
+            "FUS001", "Model class must be partial",
+            "The [FusedModel] class '{0}' must be declared partial so the generator can add its compiled forward pass",
+            Declaration, DiagnosticSeverity.Error,
+            "Add the 'partial' modifier to the class declaration (and to every containing type).");
+
+        public static readonly DiagnosticDescriptor CannotTranslate = Make(
+            "FUS002", "Statement or call cannot be translated",
+            "Cannot translate '{0}' in {1}: {2}",
+            Translation, DiagnosticSeverity.Error,
+            "A Forward method may contain local declarations, assignments, return, if on constant conditions, foreach over a sub-module list, calls to Fusion.F operators and calls to sub-modules' Forward methods.");
+
+        public static readonly DiagnosticDescriptor UnusedResult = Make(
+            "FUS003", "Operator result is never used",
+            "The result of '{0}' is never used",
+            Translation, DiagnosticSeverity.Warning,
+            "Every operator returns a new tensor and has no side effects: a result nobody reads is wasted work. Use it or remove the call.");
+
+        public static readonly DiagnosticDescriptor ShapeMismatch = Make(
+            "FUS004", "Shape mismatch",
+            "Shape mismatch in '{0}': {1}",
+            Shapes, DiagnosticSeverity.Error,
+            "Every dimension except the batch is known when the model is compiled; the operands of this operator do not fit together.");
+
+        public static readonly DiagnosticDescriptor ParameterWithoutMember = Make(
+            "FUS005", "Parameter has no matching member",
+            "'{0}' is not a member of '{1}' that holds parameters; declare it as a field or property with an initializer so it maps to a state-dict key",
+            Declaration, DiagnosticSeverity.Error,
+            "Layers (Linear, LayerNorm, PatchConv, Parameter) and sub-modules passed to operators must be fields or properties of the module, initialized with constant arguments, so each parameter has a state-dict key such as 'blocks.0.attn.qkv.weight'.");
+
+        public static readonly DiagnosticDescriptor MissingForward = Make(
+            "FUS006", "No Forward method",
+            "'{0}' has no method 'Tensor Forward(Tensor ...)' to compile",
+            Declaration, DiagnosticSeverity.Error,
+            "Declare the forward pass as a method named Forward whose parameters and return type are Fusion.Tensor.");
+
+        public static readonly DiagnosticDescriptor NotConstant = Make(
+            "FUS007", "Value is not a compile-time constant",
+            "'{0}' must be a compile-time constant ({1})",
+            Translation, DiagnosticSeverity.Error,
+            "Dimensions, windows, shifts and scales are fixed when the model is compiled. Use literals, consts, constructor parameters of a sub-module instantiated with constants, or arithmetic on those.");
+
+        public static readonly DiagnosticDescriptor MissingInputShape = Make(
+            "FUS008", "Input has no declared shape",
+            "Input '{0}' of '{1}' needs a [Shape(...)] attribute (use Dim.Batch for the batch dimension)",
+            Declaration, DiagnosticSeverity.Error,
+            "The root model's Forward parameters declare their shapes, e.g. [Shape(Dim.Batch, 3136, 96)] Tensor x. At most one dimension per input is the dynamic batch.");
+
+        public static readonly DiagnosticDescriptor RootNeedsParameterlessConstructor = Make(
+            "FUS009", "Model needs a parameterless constructor",
+            "The [FusedModel] class '{0}' must have a parameterless constructor; its dimensions must be fixed",
+            Declaration, DiagnosticSeverity.Error,
+            "Put a configurable module inside a [FusedModel] root that instantiates it with constant arguments.");
+
+        public static readonly DiagnosticDescriptor MemberNotAccessible = Make(
+            "FUS010", "Member is not accessible to generated code",
+            "Member '{0}' of '{1}' is private; make it internal or public so the generated code can reach its parameters",
+            Declaration, DiagnosticSeverity.Error,
+            "The compiled forward pass reads parameters through the module tree from the root model, so sub-module members must be internal or public.");
+
+        public static readonly DiagnosticDescriptor RecursiveModule = Make(
+            "FUS011", "Module contains itself",
+            "Module '{0}' contains itself through '{1}'",
+            Declaration, DiagnosticSeverity.Error,
+            "A module tree must be finite.");
+
+        public static readonly DiagnosticDescriptor RootNotModule = Make(
+            "FUS012", "Model must derive from Module",
+            "The [FusedModel] class '{0}' must derive from Fusion.Module",
+            Declaration, DiagnosticSeverity.Error,
+            "Models and sub-modules derive from Fusion.Module, which marks them for the generator and provides Repeat(...) for module lists.");
+
+        public static readonly DiagnosticDescriptor InternalError = Make(
+            "FUS099", "Generator failed",
+            "The Fusion generator failed on '{0}': {1}",
+            Declaration, DiagnosticSeverity.Error,
+            "This is a bug in Fusion; please report it with the model declaration.");
+
+        public static readonly DiagnosticDescriptor ModelCompiled = Make(
+            "FUS100", "Model compiled",
+            "Compiled '{0}': {1} operators, {2} parameter tensors ({3} values)",
+            Fusion, DiagnosticSeverity.Info,
+            "Open the generated file (Dependencies > Analyzers > Fusion.Generator in the IDE, or obj/generated with EmitCompilerGeneratedFiles) for the graph and the plan.");
+
+        /// <summary>All descriptors, in ID order.</summary>
+        public static ImmutableArray<DiagnosticDescriptor> All { get; } = typeof(DiagnosticDescriptors)
+            .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(f => f.FieldType == typeof(DiagnosticDescriptor))
+            .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
+            .OrderBy(d => d.Id, System.StringComparer.Ordinal)
+            .ToImmutableArray();
+
+        private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = All.ToDictionary(d => d.Id);
+
+        public static DiagnosticDescriptor ById(string id) => s_byId[id];
+
+        private static DiagnosticDescriptor Make(string id, string title, string message, string category, DiagnosticSeverity severity, string help) =>
+            new(id, title, message, category, severity, isEnabledByDefault: true, description: help);
+    }
+}

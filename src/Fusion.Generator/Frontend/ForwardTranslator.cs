@@ -1,0 +1,367 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.RegularExpressions;
+using Fusion.Generator.Diagnostics;
+using Fusion.Generator.Ir;
+using Fusion.Generator.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Fusion.Generator.Frontend
+{
+    /// <summary>
+    /// Translates Forward methods into graph nodes, inlining sub-modules' Forward calls, unrolling
+    /// foreach over module lists and taking if-branches whose condition is a compile-time constant.
+    /// </summary>
+    internal sealed class ForwardTranslator
+    {
+        private readonly ExtractionContext _ctx;
+        private readonly List<Node> _nodes = new();
+        private readonly Dictionary<string, int> _paramNodes = new();
+
+        public ForwardTranslator(ExtractionContext ctx) => _ctx = ctx;
+
+        public IReadOnlyList<Node> Nodes => _nodes;
+
+        public int AddInput(string name, IEnumerable<int> dims, SyntaxNode declaration)
+        {
+            var node = NewNode(OpKind.Input, Enumerable.Empty<int>(), dims, 0f, name, declaration.ToString(), "", declaration);
+            return node;
+        }
+
+        /// <summary>Translates <paramref name="module"/>'s Forward with <paramref name="arguments"/> bound to its parameters; returns the result value or null after reporting.</summary>
+        public int? TranslateModule(ModuleInstance module, IReadOnlyList<int> arguments, SyntaxNode callSite)
+        {
+            var forward = FindForward(module.Type);
+            if (forward is null)
+            {
+                _ctx.Report(DiagnosticDescriptors.MissingForward, callSite, module.Type.Name);
+                return null;
+            }
+            if (forward.ParameterList.Parameters.Count != arguments.Count)
+            {
+                _ctx.Report(DiagnosticDescriptors.CannotTranslate, callSite, Flatten(callSite), module.Type.Name,
+                    $"Forward takes {forward.ParameterList.Parameters.Count} tensors, {arguments.Count} given");
+                return null;
+            }
+
+            var frame = new Frame(module);
+            for (int i = 0; i < arguments.Count; i++) frame.Tensors[forward.ParameterList.Parameters[i].Identifier.ValueText] = arguments[i];
+
+            if (forward.ExpressionBody is { } arrow) return TranslateTensor(arrow.Expression, frame);
+            if (forward.Body is { } body) TranslateStatement(body, frame);
+            if (frame.Returned is null && frame.Complete)
+                _ctx.Report(DiagnosticDescriptors.CannotTranslate, forward.Identifier.Parent, "Forward", module.Type.Name, "no return statement was reached");
+            return frame.Returned;
+        }
+
+        public static MethodDeclarationSyntax? FindForward(INamedTypeSymbol type) =>
+            ModuleTreeBuilder.DeclarationsOf(type).SelectMany(d => d.Members).OfType<MethodDeclarationSyntax>()
+                .FirstOrDefault(m => m.Identifier.ValueText == "Forward");
+
+        private void TranslateStatement(StatementSyntax statement, Frame frame)
+        {
+            if (frame.Returned is not null) return;
+            switch (statement)
+            {
+                case BlockSyntax block:
+                    foreach (var s in block.Statements) TranslateStatement(s, frame);
+                    break;
+                case LocalDeclarationStatementSyntax local:
+                    foreach (var variable in local.Declaration.Variables)
+                    {
+                        if (variable.Initializer is null) { Unsupported(variable, frame, "a local must be initialized where it is declared"); continue; }
+                        Assign(variable.Identifier.ValueText, variable.Initializer.Value, frame);
+                    }
+                    break;
+                case ExpressionStatementSyntax { Expression: AssignmentExpressionSyntax { Left: IdentifierNameSyntax target } assignment }
+                    when assignment.IsKind(SyntaxKind.SimpleAssignmentExpression):
+                    Assign(target.Identifier.ValueText, assignment.Right, frame);
+                    break;
+                case ExpressionStatementSyntax { Expression: InvocationExpressionSyntax invocation }:
+                    // The result is dropped; dead-code elimination reports it as unused (FUS003).
+                    TranslateTensor(invocation, frame);
+                    break;
+                case ReturnStatementSyntax { Expression: { } value }:
+                    frame.Returned = TranslateTensor(value, frame);
+                    if (frame.Returned is null) frame.Complete = false;
+                    break;
+                case IfStatementSyntax branch:
+                    if (_ctx.Constant(branch.Condition, frame.Consts, "an if condition in Forward") is bool taken)
+                    {
+                        if (taken) TranslateStatement(branch.Statement, frame);
+                        else if (branch.Else is not null) TranslateStatement(branch.Else.Statement, frame);
+                    }
+                    else
+                    {
+                        frame.Complete = false;
+                    }
+                    break;
+                case ForEachStatementSyntax loop:
+                    if (Resolve(loop.Expression, frame) is ModuleListBinding list)
+                    {
+                        var name = loop.Identifier.ValueText;
+                        foreach (var module in list.Modules)
+                        {
+                            frame.LoopModules[name] = module;
+                            TranslateStatement(loop.Statement, frame);
+                        }
+                        frame.LoopModules.Remove(name);
+                    }
+                    else
+                    {
+                        Unsupported(loop.Expression, frame, "foreach is supported over a sub-module list only");
+                    }
+                    break;
+                case EmptyStatementSyntax:
+                    break;
+                default:
+                    Unsupported(statement, frame, "this kind of statement is not supported");
+                    break;
+            }
+        }
+
+        private void Assign(string name, ExpressionSyntax value, Frame frame)
+        {
+            if (_ctx.IsTensorExpression(value))
+            {
+                var id = TranslateTensor(value, frame);
+                if (id is null) frame.Complete = false;
+                else frame.Tensors[name] = id.Value;
+            }
+            else
+            {
+                var constant = _ctx.Constant(value, frame.Consts, $"local '{name}'");
+                if (constant is not null) frame.Consts[name] = constant;
+            }
+        }
+
+        private int? TranslateTensor(ExpressionSyntax expression, Frame frame)
+        {
+            switch (expression)
+            {
+                case IdentifierNameSyntax id:
+                    if (frame.Tensors.TryGetValue(id.Identifier.ValueText, out var value)) return value;
+                    return Unsupported(id, frame, $"'{id}' is not a tensor computed in Forward");
+                case ParenthesizedExpressionSyntax p:
+                    return TranslateTensor(p.Expression, frame);
+                case InvocationExpressionSyntax invocation:
+                    var method = _ctx.SymbolOf(invocation) as IMethodSymbol;
+                    if (method is not null && KnownTypes.Is(method.ContainingType, _ctx.Known.Operators))
+                        return TranslateOperator(invocation, method, frame);
+                    if (method is { Name: "Forward" } && invocation.Expression is MemberAccessExpressionSyntax call)
+                        return TranslateSubmoduleCall(invocation, call.Expression, frame);
+                    return Unsupported(invocation, frame, "only Fusion.F operators and sub-modules' Forward can be called");
+                default:
+                    return Unsupported(expression, frame, "expected a tensor local, an F operator call or a sub-module's Forward call");
+            }
+        }
+
+        private int? TranslateSubmoduleCall(InvocationExpressionSyntax invocation, ExpressionSyntax receiver, Frame frame)
+        {
+            if (Resolve(receiver, frame) is not ModuleInstance module)
+                return Unsupported(receiver, frame, "the receiver of Forward must be a sub-module member or list element");
+            var arguments = new List<int>();
+            foreach (var argument in invocation.ArgumentList.Arguments)
+            {
+                var id = TranslateTensor(argument.Expression, frame);
+                if (id is null) return null;
+                arguments.Add(id.Value);
+            }
+            return TranslateModule(module, arguments, invocation);
+        }
+
+        /// <summary>Resolves a member chain (attn, this.attn, blocks[1], stage.blocks[0], a foreach variable) in the current module.</summary>
+        private object? Resolve(ExpressionSyntax expression, Frame frame)
+        {
+            switch (expression)
+            {
+                case IdentifierNameSyntax id:
+                    if (frame.LoopModules.TryGetValue(id.Identifier.ValueText, out var looped)) return looped;
+                    return Member(frame.Module, id.Identifier.ValueText);
+                case MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax } m:
+                    return Member(frame.Module, m.Name.Identifier.ValueText);
+                case MemberAccessExpressionSyntax m:
+                    return Resolve(m.Expression, frame) is ModuleInstance owner ? Member(owner, m.Name.Identifier.ValueText) : null;
+                case ElementAccessExpressionSyntax { ArgumentList.Arguments.Count: 1 } element:
+                    if (Resolve(element.Expression, frame) is not ModuleListBinding list) return null;
+                    var index = ConstEvaluator.AsInteger(_ctx.Constant(element.ArgumentList.Arguments[0].Expression, frame.Consts, "a module list index"));
+                    if (index is null) return null;
+                    if (index < 0 || index >= list.Modules.Count)
+                    {
+                        Unsupported(element, frame, $"index {index} is outside the list of {list.Modules.Count} modules");
+                        return null;
+                    }
+                    return list.Modules[(int)index.Value];
+                case ParenthesizedExpressionSyntax p:
+                    return Resolve(p.Expression, frame);
+                default:
+                    return null;
+            }
+        }
+
+        private static object? Member(ModuleInstance module, string name) =>
+            module.Members.TryGetValue(name, out var member)
+                ? member switch
+                {
+                    SubmoduleBinding s => s.Module,
+                    _ => member,
+                }
+                : null;
+
+        private int? TranslateOperator(InvocationExpressionSyntax invocation, IMethodSymbol method, Frame frame)
+        {
+            if (_ctx.OperationOf(invocation) is not IInvocationOperation operation) return null;
+            var tensors = new List<int>();
+            LayerBinding? layer = null;
+            var constants = new Dictionary<string, object>();
+            foreach (var argument in operation.Arguments)
+            {
+                var parameter = argument.Parameter!;
+                if (_ctx.Known.IsTensor(parameter.Type))
+                {
+                    var id = TranslateTensor(((ArgumentSyntax)argument.Syntax).Expression, frame);
+                    if (id is null) return null;
+                    tensors.Add(id.Value);
+                }
+                else if (_ctx.Known.IsLayer(parameter.Type))
+                {
+                    var syntax = ((ArgumentSyntax)argument.Syntax).Expression;
+                    layer = Resolve(syntax, frame) as LayerBinding;
+                    if (layer is null)
+                    {
+                        _ctx.Report(DiagnosticDescriptors.ParameterWithoutMember, syntax, syntax.ToString(), frame.Module.Type.Name);
+                        return null;
+                    }
+                }
+                else
+                {
+                    var value = _ctx.ArgumentConstant(argument, frame.Consts);
+                    if (value is null) return null;
+                    constants[parameter.Name] = value;
+                }
+            }
+            return Lower(method.Name, invocation, tensors, layer, constants, frame);
+        }
+
+        private int? Lower(string op, InvocationExpressionSyntax call, List<int> t, LayerBinding? layer, Dictionary<string, object> c, Frame frame)
+        {
+            int Node(OpKind kind, IEnumerable<int> inputs, IEnumerable<int>? ints = null, float f = 0f, string name = "") =>
+                NewNode(kind, inputs, ints ?? Enumerable.Empty<int>(), f, name, Flatten(call), frame.Module.Scope, call);
+            int Int(string key) => (int)(long)c[key];
+            int[] Ints(string key) => ((long[])c[key]).Select(v => (int)v).ToArray();
+
+            switch (op)
+            {
+                case "Linear":
+                    {
+                        var inputs = new List<int> { t[0], ParamNode(layer!.Parameters["weight"], call, frame) };
+                        if (layer.Parameters.TryGetValue("bias", out var bias)) inputs.Add(ParamNode(bias, call, frame));
+                        return Node(OpKind.Linear, inputs);
+                    }
+                case "PatchConv":
+                    {
+                        var weight = layer!.Parameters["weight"];
+                        int p = (int)(long)layer.Args["patch"];
+                        var patches = Node(OpKind.Patchify, new[] { t[0] }, new[] { p });
+                        var flatWeight = Node(OpKind.Reshape, new[] { ParamNode(weight, call, frame) }, new[] { weight.Shape[0], weight.Shape[1] * p * p });
+                        return Node(OpKind.Linear, new[] { patches, flatWeight, ParamNode(layer.Parameters["bias"], call, frame) });
+                    }
+                case "LayerNorm":
+                    return Node(OpKind.LayerNorm, new[] { t[0], ParamNode(layer!.Parameters["weight"], call, frame), ParamNode(layer.Parameters["bias"], call, frame) },
+                        f: (float)(double)layer.Args["eps"]);
+                case "MatMul":
+                    return Node(OpKind.MatMul, t, new[] { c["transposeB"] is true ? 1 : 0 });
+                case "Add":
+                    return Node(OpKind.Add, t);
+                case "Mul":
+                    return Node(OpKind.Mul, t, f: (float)ConstEvaluator.AsReal(c["scalar"])!.Value);
+                case "Gelu":
+                    return Node(OpKind.Gelu, t);
+                case "Relu":
+                    return Node(OpKind.Relu, t);
+                case "Softmax":
+                    return Node(OpKind.Softmax, t);
+                case "Reshape":
+                    return Node(OpKind.Reshape, t, Ints("shape"));
+                case "Permute":
+                    return Node(OpKind.Permute, t, Ints("axes"));
+                case "Select":
+                    return Node(OpKind.Select, t, new[] { Int("axis"), Int("index") });
+                case "Roll":
+                    return Node(OpKind.Roll, t, new[] { Int("shift") }.Concat(Ints("axes")));
+                case "WindowPartition":
+                    return Node(OpKind.WindowPartition, t, new[] { Int("window") });
+                case "WindowReverse":
+                    return Node(OpKind.WindowReverse, t, new[] { Int("window"), Int("height"), Int("width") });
+                case "PatchMerging":
+                    return Node(OpKind.PatchMerging, t);
+                case "Mean":
+                    {
+                        var axes = Ints("axes");
+                        if (axes.Length == 0 || axes.Where((a, i) => i > 0 && a != axes[i - 1] + 1).Any())
+                            return Unsupported(call, frame, "Mean needs one or more consecutive axes");
+                        return Node(OpKind.Mean, t, new[] { axes[0], axes.Length });
+                    }
+                case "RelativePositionBias":
+                    return Node(OpKind.RelativePositionBias, new[] { ParamNode(layer!.Parameters[""], call, frame) }, new[] { Int("window") });
+                case "ShiftedWindowMask":
+                    return Node(OpKind.ShiftedWindowMask, t, new[] { Int("height"), Int("width"), Int("window"), Int("shift") });
+                default:
+                    return Unsupported(call, frame, $"F.{op} has no graph translation");
+            }
+        }
+
+        private int ParamNode(ParamInfo parameter, SyntaxNode site, Frame frame)
+        {
+            if (!_paramNodes.TryGetValue(parameter.Key, out var id))
+            {
+                id = NewNode(OpKind.Param, Enumerable.Empty<int>(), parameter.Shape, 0f, parameter.Key, parameter.AccessPath, frame.Module.Scope, site);
+                _paramNodes[parameter.Key] = id;
+            }
+            return id;
+        }
+
+        private int NewNode(OpKind op, IEnumerable<int> inputs, IEnumerable<int> ints, float f, string name, string source, string scope, SyntaxNode site)
+        {
+            int id = _nodes.Count;
+            _nodes.Add(new Node(id, op, inputs.ToEquatableArray(), ints.ToEquatableArray(), f, name, source, scope, LocationInfo.From(site)));
+            return id;
+        }
+
+        private int? Unsupported(SyntaxNode node, Frame frame, string why)
+        {
+            _ctx.Report(DiagnosticDescriptors.CannotTranslate, node, Flatten(node), frame.Module.Type.Name + ".Forward", why);
+            frame.Complete = false;
+            return null;
+        }
+
+        /// <summary>The node's text on one line, for messages and reports.</summary>
+        public static string Flatten(SyntaxNode node) => Regex.Replace(node.ToString(), @"\s+", " ").Trim();
+
+        /// <summary>Translation state of one Forward body.</summary>
+        private sealed class Frame
+        {
+            public Frame(ModuleInstance module)
+            {
+                Module = module;
+                Consts = new Dictionary<string, object>(module.Config);
+            }
+
+            public ModuleInstance Module { get; }
+
+            public Dictionary<string, int> Tensors { get; } = new();
+
+            public Dictionary<string, object> Consts { get; }
+
+            public Dictionary<string, ModuleInstance> LoopModules { get; } = new();
+
+            public int? Returned { get; set; }
+
+            /// <summary>False once an error stopped translation, so no follow-up "no return" is reported.</summary>
+            public bool Complete { get; set; } = true;
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using Microsoft.CodeAnalysis;
+
+namespace Fusion.Generator.Frontend
+{
+    /// <summary>The Fusion.Runtime types the front end recognises, resolved once per extraction.</summary>
+    internal sealed class KnownTypes
+    {
+        public KnownTypes(Compilation compilation)
+        {
+            Tensor = compilation.GetTypeByMetadataName("Fusion.Tensor");
+            Operators = compilation.GetTypeByMetadataName("Fusion.F");
+            Module = compilation.GetTypeByMetadataName("Fusion.Module");
+            Linear = compilation.GetTypeByMetadataName("Fusion.Linear");
+            LayerNorm = compilation.GetTypeByMetadataName("Fusion.LayerNorm");
+            PatchConv = compilation.GetTypeByMetadataName("Fusion.PatchConv");
+            Parameter = compilation.GetTypeByMetadataName("Fusion.Parameter");
+            ShapeAttribute = compilation.GetTypeByMetadataName("Fusion.ShapeAttribute");
+            KeyAttribute = compilation.GetTypeByMetadataName("Fusion.KeyAttribute");
+        }
+
+        public INamedTypeSymbol? Tensor { get; }
+        public INamedTypeSymbol? Operators { get; }
+        public INamedTypeSymbol? Module { get; }
+        public INamedTypeSymbol? Linear { get; }
+        public INamedTypeSymbol? LayerNorm { get; }
+        public INamedTypeSymbol? PatchConv { get; }
+        public INamedTypeSymbol? Parameter { get; }
+        public INamedTypeSymbol? ShapeAttribute { get; }
+        public INamedTypeSymbol? KeyAttribute { get; }
+
+        public bool IsTensor(ITypeSymbol? type) => Is(type, Tensor);
+
+        public bool IsModule(ITypeSymbol? type)
+        {
+            for (var t = type as INamedTypeSymbol; t is not null; t = t.BaseType)
+            {
+                if (Is(t, Module)) return true;
+            }
+            return false;
+        }
+
+        /// <summary>A built-in layer: Linear, LayerNorm, PatchConv or a raw Parameter.</summary>
+        public bool IsLayer(ITypeSymbol? type) => Is(type, Linear) || Is(type, LayerNorm) || Is(type, PatchConv) || Is(type, Parameter);
+
+        public static bool Is(ITypeSymbol? type, INamedTypeSymbol? known) =>
+            type is not null && known is not null && SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, known);
+    }
+}

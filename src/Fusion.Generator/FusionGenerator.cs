@@ -1,0 +1,56 @@
+using System.Linq;
+using Fusion.Generator.Diagnostics;
+using Fusion.Generator.Emit;
+using Fusion.Generator.Frontend;
+using Fusion.Generator.Ir;
+using Fusion.Generator.Model;
+using Fusion.Generator.Passes;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Fusion.Generator
+{
+    /// <summary>
+    /// The pipeline: [FusedModel] class → extract (front end, the only step that sees symbols) →
+    /// infer shapes → emit. Each step's output is an equatable record, so an edit that does not
+    /// change a model's graph leaves its later steps cached.
+    /// </summary>
+    [Generator(LanguageNames.CSharp)]
+    public sealed class FusionGenerator : IIncrementalGenerator
+    {
+        /// <summary>Tracking names of the pipeline steps (used by the incrementality tests).</summary>
+        public static class Steps
+        {
+            public const string Extract = "Fusion.Extract";
+            public const string Infer = "Fusion.Infer";
+        }
+
+        public void Initialize(IncrementalGeneratorInitializationContext context)
+        {
+            var graphs = context.SyntaxProvider
+                .ForAttributeWithMetadataName(
+                    "Fusion.FusedModelAttribute",
+                    static (node, _) => node is ClassDeclarationSyntax,
+                    ModelExtractor.Extract)
+                .WithTrackingName(Steps.Extract);
+
+            var typed = graphs
+                .Select(static (graph, _) => graph.HasErrors ? graph : ShapeInference.Run(graph))
+                .WithTrackingName(Steps.Infer);
+
+            context.RegisterSourceOutput(typed, static (spc, graph) => Produce(spc, graph));
+        }
+
+        private static void Produce(SourceProductionContext context, ModelGraph graph)
+        {
+            foreach (var diagnostic in graph.Diagnostics) context.ReportDiagnostic(diagnostic.ToDiagnostic());
+            if (graph.HasErrors || graph.Output < 0) return;
+
+            context.AddSource(graph.FileHint + ".Fusion.g.cs", ModelEmitter.Emit(graph));
+            int operators = graph.Nodes.Count(n => n.Op is not (OpKind.Input or OpKind.Param));
+            var values = graph.Parameters.Sum(p => p.ElementCount);
+            context.ReportDiagnostic(DiagnosticInfo.Create(DiagnosticDescriptors.ModelCompiled, null,
+                graph.ClassName, operators.ToString(), graph.Parameters.Count.ToString(), values.ToString()).ToDiagnostic());
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using Fusion.Generator.Model;
+
+namespace Fusion.Generator.Ir
+{
+    /// <summary>
+    /// What the front end extracts from one [FusedModel] class: where to emit, its parameters, and
+    /// the whole forward pass (sub-modules inlined) as a dataflow graph. Equatable, holds no symbols.
+    /// </summary>
+    internal sealed record ModelGraph(
+        string Namespace,
+        EquatableArray<string> ContainingTypes,
+        string ClassName,
+        string FileHint,
+        EquatableArray<ParamInfo> Parameters,
+        EquatableArray<Node> Nodes,
+        int Output,
+        EquatableArray<DiagnosticInfo> Diagnostics)
+    {
+        public bool HasErrors
+        {
+            get
+            {
+                foreach (var d in Diagnostics)
+                {
+                    if (Generator.Diagnostics.DiagnosticDescriptors.ById(d.Id).DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error) return true;
+                }
+                return false;
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+namespace Fusion.Generator.Ir
+{
+    /// <summary>The operators of the graph IR: one per Fusion.F operator, plus the graph's inputs and parameters.</summary>
+    internal enum OpKind
+    {
+        Input,
+        Param,
+        Linear,
+        MatMul,
+        Add,
+        Mul,
+        Gelu,
+        Relu,
+        LayerNorm,
+        Softmax,
+        Reshape,
+        Permute,
+        Select,
+        Roll,
+        WindowPartition,
+        WindowReverse,
+        PatchMerging,
+        Patchify,
+        Mean,
+        RelativePositionBias,
+        ShiftedWindowMask,
+    }
+}

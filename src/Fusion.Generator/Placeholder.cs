@@ -1,1 +1,0 @@
-namespace Fusion.Generator { internal static class Placeholder { } }
