@@ -1,3 +1,4 @@
+using System;
 using Fusion;
 
 namespace SwinTiny.Model;

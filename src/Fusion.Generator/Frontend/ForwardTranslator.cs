@@ -63,7 +63,8 @@ namespace Fusion.Generator.Frontend
 
         private void TranslateStatement(StatementSyntax statement, Frame frame)
         {
-            if (frame.Returned is not null) return;
+            // Stop at the first error in a body: later statements would only report its consequences.
+            if (frame.Returned is not null || !frame.Complete) return;
             switch (statement)
             {
                 case BlockSyntax block:

@@ -48,7 +48,7 @@ namespace Fusion.Generator.Frontend
             int? output = null;
             if (forward is null)
             {
-                ctx.Report(DiagnosticDescriptors.MissingForward, declaration.Identifier.Parent is null ? declaration : (SyntaxNode)declaration, type.Name);
+                ctx.Report(DiagnosticDescriptors.MissingForward, LocationInfo.From(declaration.Identifier.GetLocation()), type.Name);
             }
             else
             {

@@ -35,12 +35,12 @@ namespace Fusion.Generator.Frontend
                         case FieldDeclarationSyntax field:
                             foreach (var variable in field.Declaration.Variables)
                             {
-                                if (variable.Initializer is not null && model.GetDeclaredSymbol(variable) is IFieldSymbol f)
+                                if (variable.Initializer is not null && model.GetDeclaredSymbol(variable) is IFieldSymbol { IsStatic: false } f)
                                     Bind(instance, f, f.Type, variable.Initializer.Value, variable);
                             }
                             break;
                         case PropertyDeclarationSyntax property when property.Initializer is not null:
-                            if (model.GetDeclaredSymbol(property) is IPropertySymbol p)
+                            if (model.GetDeclaredSymbol(property) is IPropertySymbol { IsStatic: false } p)
                                 Bind(instance, p, p.Type, property.Initializer.Value, property);
                             break;
                     }

@@ -1,0 +1,298 @@
+using Microsoft.CodeAnalysis;
+
+namespace Fusion.Generator.Tests;
+
+/// <summary>One test per diagnostic: its ID, its severity and the exact source text it points at.</summary>
+public sealed class DiagnosticTests
+{
+    private const string Usings = "using Fusion;\nnamespace Demo;\n";
+
+    [Fact]
+    public void FUS001_ClassNotPartial()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public class NotPartial : Module
+            {
+                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x) => F.Relu(x);
+            }
+            """;
+        AssertReported(source, "FUS001", "NotPartial", DiagnosticSeverity.Error);
+    }
+
+    [Fact]
+    public void FUS002_CallThatCannotBeTranslated()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class Helpers : Module
+            {
+                private static Tensor Twice(Tensor t) => t;
+
+                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x)
+                {
+                    var h = Twice(x);
+                    return F.Relu(h);
+                }
+            }
+            """;
+        var d = AssertReported(source, "FUS002", "Twice(x)", DiagnosticSeverity.Error);
+        Assert.Contains("only Fusion.F operators", d.GetMessage());
+    }
+
+    [Fact]
+    public void FUS002_UnsupportedStatement()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class Looping : Module
+            {
+                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x)
+                {
+                    while (true) { }
+                }
+            }
+            """;
+        AssertReported(source, "FUS002", "while (true) { }", DiagnosticSeverity.Error);
+    }
+
+    [Fact]
+    public void FUS003_DiscardedResult()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class Discards : Module
+            {
+                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x)
+                {
+                    F.Gelu(x);
+                    return F.Relu(x);
+                }
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        AssertAt(result.Single("FUS003"), source, "F.Gelu(x)", DiagnosticSeverity.Warning);
+        // A warning only: the model still compiles, without the dead call.
+        Assert.DoesNotContain("be.Gelu", result.Source);
+    }
+
+    [Fact]
+    public void FUS003_LocalNeverRead()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class DeadLocal : Module
+            {
+                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x)
+                {
+                    var unused = F.Softmax(F.Relu(x));
+                    return F.Gelu(x);
+                }
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        // Only the end of the dead chain is reported, not the Relu feeding it.
+        AssertAt(result.Single("FUS003"), source, "F.Softmax(F.Relu(x))", DiagnosticSeverity.Warning);
+    }
+
+    [Fact]
+    public void FUS004_ShapeMismatch()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class Mismatch : Module
+            {
+                public readonly Linear fc = new(13, 5);
+
+                public Tensor Forward([Shape(Dim.Batch, 12)] Tensor x) => F.Linear(x, fc);
+            }
+            """;
+        var d = AssertReported(source, "FUS004", "F.Linear(x, fc)", DiagnosticSeverity.Error);
+        Assert.Contains("input [N, 12] has 12 features but the weight is [5, 13]", d.GetMessage());
+    }
+
+    [Fact]
+    public void FUS004_ReshapeThatLosesTheBatch()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class BadReshape : Module
+            {
+                public Tensor Forward([Shape(Dim.Batch, 6, 5)] Tensor x) => F.Reshape(x, 30, 7);
+            }
+            """;
+        AssertReported(source, "FUS004", "F.Reshape(x, 30, 7)", DiagnosticSeverity.Error);
+    }
+
+    [Fact]
+    public void FUS005_LayerThatIsNotAMember()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class StaticLayer : Module
+            {
+                private static readonly Linear shared = new(4, 4);
+
+                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x) => F.Linear(x, shared);
+            }
+            """;
+        AssertReported(source, "FUS005", "shared", DiagnosticSeverity.Error, occurrence: 1);
+    }
+
+    [Fact]
+    public void FUS006_NoForward()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class NoForward : Module
+            {
+                public Tensor Run2(Tensor x) => x;
+            }
+            """;
+        AssertReported(source, "FUS006", "NoForward", DiagnosticSeverity.Error);
+    }
+
+    [Fact]
+    public void FUS007_NotConstant()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class Clock : Module
+            {
+                public Tensor Forward([Shape(Dim.Batch, 8, 8)] Tensor x) => F.Roll(x, System.DateTime.Now.Second, 1);
+            }
+            """;
+        AssertReported(source, "FUS007", "System.DateTime.Now.Second", DiagnosticSeverity.Error);
+    }
+
+    [Fact]
+    public void FUS008_InputWithoutShape()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class NoShape : Module
+            {
+                public Tensor Forward(Tensor image) => F.Relu(image);
+            }
+            """;
+        AssertReported(source, "FUS008", "Tensor image", DiagnosticSeverity.Error);
+    }
+
+    [Fact]
+    public void FUS009_RootWithConstructorParameters()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class Configurable(int dim) : Module
+            {
+                public readonly Linear fc = new(dim, dim);
+
+                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x) => F.Linear(x, fc);
+            }
+            """;
+        AssertReported(source, "FUS009", "Configurable", DiagnosticSeverity.Error);
+    }
+
+    [Fact]
+    public void FUS010_PrivateSubmoduleMember()
+    {
+        var source = Usings + """
+            public sealed class Inner : Module
+            {
+                private readonly Linear hidden = new(4, 4);
+
+                public Tensor Forward(Tensor x) => F.Linear(x, hidden);
+            }
+
+            [FusedModel]
+            public partial class Outer : Module
+            {
+                public readonly Inner inner = new();
+
+                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x) => inner.Forward(x);
+            }
+            """;
+        AssertReported(source, "FUS010", "hidden = new(4, 4)", DiagnosticSeverity.Error);
+    }
+
+    [Fact]
+    public void FUS011_RecursiveModule()
+    {
+        var source = Usings + """
+            public sealed class Nest : Module
+            {
+                public readonly Nest inner = new();
+
+                public Tensor Forward(Tensor x) => inner.Forward(x);
+            }
+
+            [FusedModel]
+            public partial class Top : Module
+            {
+                public readonly Nest nest = new();
+
+                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x) => nest.Forward(x);
+            }
+            """;
+        AssertReported(source, "FUS011", "new()", DiagnosticSeverity.Error);
+    }
+
+    [Fact]
+    public void FUS012_RootNotAModule()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class Plain
+            {
+                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x) => F.Relu(x);
+            }
+            """;
+        AssertReported(source, "FUS012", "Plain", DiagnosticSeverity.Error);
+    }
+
+    [Fact]
+    public void FUS100_ModelCompiled()
+    {
+        var result = GeneratorHarness.Run(TestModels.TinyMlp);
+        var d = result.Single("FUS100");
+        Assert.Equal(DiagnosticSeverity.Info, d.Severity);
+        // 2 Linear + Relu + Add; fc1 and fc2 weights and biases: 13·37 + 37 + 37·13 + 13 values.
+        Assert.Equal("Compiled 'TinyMlp': 4 operators, 4 parameter tensors (1012 values)", d.GetMessage());
+    }
+
+    [Fact]
+    public void ErrorsSuppressTheGeneratedFile()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class Mismatch : Module
+            {
+                public readonly Linear fc = new(13, 5);
+
+                public Tensor Forward([Shape(Dim.Batch, 12)] Tensor x) => F.Linear(x, fc);
+            }
+            """;
+        Assert.Empty(GeneratorHarness.Run(source).Run.Results.Single().GeneratedSources);
+    }
+
+    private static Diagnostic AssertReported(string source, string id, string text, DiagnosticSeverity severity, int occurrence = 0)
+    {
+        var d = GeneratorHarness.Run(source).Single(id);
+        AssertAt(d, source, text, severity, occurrence);
+        return d;
+    }
+
+    /// <summary>The diagnostic's span is exactly the <paramref name="occurrence"/>-th appearance of <paramref name="text"/>.</summary>
+    private static void AssertAt(Diagnostic d, string source, string text, DiagnosticSeverity severity, int occurrence = 0)
+    {
+        Assert.Equal(severity, d.Severity);
+        // Generators report through plain-value locations (no syntax tree kept), so the kind is ExternalFile.
+        Assert.True(d.Location.Kind is LocationKind.SourceFile or LocationKind.ExternalFile, $"{d.Id} has no location: {d}");
+        Assert.Equal("Model0.cs", d.Location.GetLineSpan().Path);
+        int start = -1;
+        for (int i = 0; i <= occurrence; i++) start = source.IndexOf(text, start + 1, StringComparison.Ordinal);
+        Assert.True(start >= 0, $"'{text}' not found in the test source");
+        Assert.Equal(text, source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        Assert.Equal(start, d.Location.SourceSpan.Start);
+    }
+}
