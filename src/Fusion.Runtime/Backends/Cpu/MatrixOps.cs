@@ -1,0 +1,42 @@
+using Fusion.Kernels.Cpu;
+
+namespace Fusion;
+
+/// <summary>Linear and MatMul on checked CPU operands, as GEMMs in float32.</summary>
+internal static class MatrixOps
+{
+    /// <summary>x [M, K] · weightᵀ + bias, with x's leading dims flattened into M.</summary>
+    public static CpuTensor Linear(CpuTensor x, CpuTensor weight, CpuTensor? bias, Shape outShape)
+    {
+        int k = x.Shape[-1], n = weight.Shape[0];
+        int m = checked((int)x.Shape.Product(0, x.Rank - 1));
+        using var xs = new FloatInput(x);
+        using var ws = new FloatInput(weight);
+        using var y = new FloatOutput(x.DType, outShape);
+        Gemm.Multiply(xs.Span, ws.Span, y.Span, m, n, k, transposeB: true);
+        if (bias is not null)
+        {
+            using var bs = new FloatInput(bias);
+            // In place: each output element is read once, at the index it is written.
+            Broadcast.Add(y.Span, [n, 1], bs.Span, [0, 1], y.Span, [m, n]);
+        }
+        return y.Finish();
+    }
+
+    /// <summary>
+    /// a [..., M, K] · b [..., K, N] (or b [..., N, K] transposed). A 2-D b is shared by every
+    /// matrix of a (B stride 0); otherwise b has a's leading dims and is batched alongside it.
+    /// </summary>
+    public static CpuTensor MatMul(CpuTensor a, CpuTensor b, bool transposeB, Shape outShape)
+    {
+        int m = a.Shape[-2], k = a.Shape[-1];
+        int n = transposeB ? b.Shape[-2] : b.Shape[-1];
+        int batch = checked((int)a.Shape.Product(0, a.Rank - 2));
+        using var aSpan = new FloatInput(a);
+        using var bSpan = new FloatInput(b);
+        using var y = new FloatOutput(a.DType, outShape);
+        long strideB = b.Rank == 2 ? 0 : (long)k * n;
+        Gemm.MultiplyBatched(aSpan.Span, bSpan.Span, y.Span, batch, m, n, k, transposeB, (long)m * k, strideB, (long)m * n);
+        return y.Finish();
+    }
+}

@@ -1,0 +1,93 @@
+using Fusion.Testing;
+
+namespace Fusion.Runtime.Tests;
+
+/// <summary>Linear and MatMul (the blocked GEMM) against the float64 reference.</summary>
+public class MatrixTests
+{
+    private static readonly CpuBackend Cpu = CpuBackend.Instance;
+
+    /// <summary>
+    /// Float32 GEMM tolerance: K products of values in [−1, 1) summed in float32. Rounding error grows
+    /// at worst like K·2⁻²⁴·Σ|aᵢbᵢ| and in practice like √K; atol 1e-5 + 1e-7·K covers that with margin
+    /// at every K tested (≤ 6e-5 at K = 513) while any wrong index or missed block gives O(1) errors.
+    /// </summary>
+    private static double GemmAtol(int k) => 1e-5 + 1e-7 * k;
+
+    /// <summary>Sizes around the micro-tile (6 × 16), the blocks (MC 96, NC 256, KC 256) and odd primes; K = 0 gives zeros.</summary>
+    public static TheoryData<int, int, int> Sizes => new()
+    {
+        { 1, 1, 1 }, { 1, 7, 33 }, { 7, 33, 97 }, { 33, 97, 130 }, { 97, 130, 257 }, { 130, 257, 1 },
+        { 257, 1, 7 }, { 257, 257, 257 }, { 13, 300, 513 }, { 200, 17, 300 }, { 5, 6, 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void MatMulMatchesReference(int m, int n, int k)
+    {
+        foreach (bool transposeB in new[] { false, true })
+        {
+            int seed = TestData.NewSeed();
+            var a = TestData.Random(seed, m, k);
+            var b = transposeB ? TestData.Random(seed + 1, n, k) : TestData.Random(seed + 1, k, n);
+            Precision.Check(DType.Float32, Ref.MatMul(a, b, transposeB), GemmAtol(k), 1e-5, $"MatMul {m}×{n}×{k} T={transposeB}",
+                t => Cpu.MatMul(t[0], t[1], transposeB), a, b);
+        }
+    }
+
+    [Theory]
+    [InlineData(DType.Float32, false)]
+    [InlineData(DType.Float32, true)]
+    [InlineData(DType.Float16, false)]
+    [InlineData(DType.Float16, true)]
+    public void BatchedMatMulMatchesReference(DType dtype, bool transposeB)
+    {
+        // Attention-shaped: many small products (49 tokens, head dim 32), batched over two leading axes.
+        int seed = TestData.NewSeed();
+        var a = Precision.Input(seed, dtype, 2, 3, 49, 32);
+        var b = transposeB ? Precision.Input(seed + 1, dtype, 2, 3, 49, 32) : Precision.Input(seed + 1, dtype, 2, 3, 32, 49);
+        Precision.Check(dtype, Ref.MatMul(a, b, transposeB), GemmAtol(32), 1e-5, "batched MatMul", t => Cpu.MatMul(t[0], t[1], transposeB), a, b);
+    }
+
+    [Fact]
+    public void MatMulSharesTwoDimensionalB()
+    {
+        int seed = TestData.NewSeed();
+        var a = TestData.Random(seed, 3, 2, 11, 40);
+        var b = TestData.Random(seed + 1, 40, 19);
+        Precision.Check(DType.Float32, Ref.MatMul(a, b), GemmAtol(40), 1e-5, "shared-B MatMul", t => Cpu.MatMul(t[0], t[1], false), a, b);
+    }
+
+    [Theory]
+    [InlineData(DType.Float32, 1, 1, 1)]
+    [InlineData(DType.Float32, 7, 33, 97)]
+    [InlineData(DType.Float32, 130, 96, 384)]
+    [InlineData(DType.Float16, 97, 96, 130)]
+    [InlineData(DType.Float16, 7, 257, 33)]
+    public void LinearMatchesReference(DType dtype, int rows, int inFeatures, int outFeatures)
+    {
+        int seed = TestData.NewSeed();
+        var x = Precision.Input(seed, dtype, 2, rows, inFeatures);
+        var w = Precision.Input(seed + 1, dtype, outFeatures, inFeatures);
+        var b = Precision.Input(seed + 2, dtype, outFeatures);
+        Precision.Check(dtype, Ref.Linear(x, w, b), GemmAtol(inFeatures), 1e-5, "Linear", t => Cpu.Linear(t[0], t[1], t[2]), x, w, b);
+        Precision.Check(dtype, Ref.Linear(x, w, null), GemmAtol(inFeatures), 1e-5, "Linear without bias", t => Cpu.Linear(t[0], t[1], null), x, w);
+    }
+
+    [Fact]
+    public void EagerLinearUsesTheModuleParameters()
+    {
+        int seed = TestData.NewSeed();
+        var layer = new Linear(24, 10);
+        var w = TestData.Random(seed, 10, 24);
+        var b = TestData.Random(seed + 1, 10);
+        layer.weight.Load(w.Data.Select(v => (float)v).ToArray());
+        layer.bias!.Load(b.Data.Select(v => (float)v).ToArray());
+        var x = TestData.Random(seed + 2, 5, 24);
+        foreach (var dtype in new[] { DType.Float32, DType.Float16 })
+        {
+            var xr = x.RoundedTo(dtype);
+            Precision.Check(dtype, Ref.Linear(xr, w.RoundedTo(dtype), b.RoundedTo(dtype)), GemmAtol(24), 1e-5, "F.Linear", t => F.Linear(t[0], layer), xr);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using Fusion.Testing;
+
+namespace Fusion.Runtime.Tests;
+
+public class ShapeTests
+{
+    [Fact]
+    public void NegativeDimensionsAreRejected()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Shape(2, -1, 3));
+        Assert.Contains("[2, -1, 3]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ElementCountOverflowIsRejected()
+    {
+        Assert.Throws<ArgumentException>(() => new Shape(int.MaxValue, int.MaxValue, int.MaxValue));
+        Assert.Equal((long)int.MaxValue * int.MaxValue, new Shape(int.MaxValue, int.MaxValue).ElementCount);
+    }
+
+    [Fact]
+    public void EqualityIsByValue()
+    {
+        var a = new Shape(2, 3, 4);
+        var b = new Shape([2, 3, 4]);
+        Assert.True(a == b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.True(a != new Shape(2, 4, 3));
+        Assert.True(a != new Shape(2, 3));
+        Assert.Equal(1, new Shape([]).ElementCount);
+    }
+
+    [Fact]
+    public void ResolveShapeInfersMinusOne()
+    {
+        var input = new Shape(4, 6, 5);
+        Assert.Equal(new Shape(2, 60), F.ResolveShape(input, [2, -1]));
+        Assert.Equal(new Shape(120), F.ResolveShape(input, [-1]));
+        Assert.Equal(new Shape(4, 6, 5), F.ResolveShape(input, [4, -1, 5]));
+        Assert.Throws<TensorMismatchException>(() => F.ResolveShape(input, [-1, -1]));
+        Assert.Throws<TensorMismatchException>(() => F.ResolveShape(input, [7, -1]));
+        Assert.Throws<TensorMismatchException>(() => F.ResolveShape(input, [0, -1]));
+        Assert.Throws<TensorMismatchException>(() => F.ResolveShape(input, [2, -2, 30]));
+        Assert.Throws<TensorMismatchException>(() => F.ResolveShape(input, [2, 61]));
+    }
+}
+
+/// <summary>Runs alone: CpuTensor.LiveCount is process-wide, so parallel tests would disturb it.</summary>
+[CollectionDefinition(nameof(LiveCountCollection), DisableParallelization = true)]
+public class LiveCountCollection
+{
+}
+
+[Collection(nameof(LiveCountCollection))]
+public class LifetimeTests
+{
+    private static readonly CpuBackend Cpu = CpuBackend.Instance;
+
+    [Fact]
+    public void AnOpSequenceLeavesNoLiveTensors()
+    {
+        var layer = new Linear(16, 16);
+        var norm = new LayerNorm(16);
+        // Create (and so cache) the f16 parameter copies first: the backend owns them for good.
+        Cpu.Param(layer.weight, DType.Float16);
+        Cpu.Param(layer.bias!, DType.Float16);
+        Cpu.Param(norm.weight, DType.Float16);
+        Cpu.Param(norm.bias, DType.Float16);
+        long start = CpuTensor.LiveCount;
+        foreach (var dtype in new[] { DType.Float32, DType.Float16 })
+        {
+            using var x = TestData.Random(TestData.NewSeed(), 2, 4, 4, 16).ToCpu(dtype);
+            using var rolled = F.Roll(x, -1, 1, 2);
+            using var windows = F.WindowPartition(rolled, 2);
+            using var normed = F.LayerNorm(windows, norm);
+            using var projected = F.Linear(normed, layer);
+            using var scores = F.MatMul(projected, projected, transposeB: true);
+            using var attention = F.Softmax(scores);
+            using var mixed = F.MatMul(attention, projected);
+            using var activated = F.Gelu(mixed);
+            using var back = F.WindowReverse(activated, 2, 4, 4);
+            using var merged = F.PatchMerging(back);
+            using var pooled = F.Mean(merged, 1, 2);
+            using var flat = F.Reshape(pooled, -1);
+            Assert.True(CpuTensor.LiveCount > start);
+        }
+        Assert.Equal(start, CpuTensor.LiveCount);
+    }
+
+    [Fact]
+    public void DisposeIsIdempotent()
+    {
+        long start = CpuTensor.LiveCount;
+        var t = CpuTensor.Zeros(DType.Float32, 3);
+        t.Dispose();
+        t.Dispose();
+        Assert.True(t.IsDisposed);
+        Assert.Equal(start, CpuTensor.LiveCount);
+    }
+}

@@ -1,0 +1,60 @@
+namespace Fusion.Testing;
+
+public static partial class Ref
+{
+    /// <summary>
+    /// Swin's relative position bias, built the way timm builds relative_position_index:
+    /// coords [2, N] of the window's tokens, relative = coords[:, :, None] − coords[:, None, :],
+    /// shifted by w − 1, row offset scaled by 2w − 1, summed; then table[index] viewed [N, N, heads]
+    /// and permuted to [heads, N, N].
+    /// </summary>
+    public static RefTensor RelativePositionBias(RefTensor table, int window)
+    {
+        int n = window * window, heads = table.Shape[1];
+        var coords = new int[2, n];
+        for (int r = 0; r < window; r++)
+        for (int c = 0; c < window; c++)
+        {
+            coords[0, r * window + c] = r;
+            coords[1, r * window + c] = c;
+        }
+        var y = RefTensor.Derived([heads, n, n], table);
+        for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+        {
+            int rowDelta = coords[0, i] - coords[0, j] + window - 1;
+            int colDelta = coords[1, i] - coords[1, j] + window - 1;
+            int index = rowDelta * (2 * window - 1) + colDelta;
+            for (int h = 0; h < heads; h++) y[h, i, j] = table[index, h];
+        }
+        return y;
+    }
+
+    /// <summary>
+    /// timm's shifted-window attention mask: label an [H, W] image by the slices (0, −w), (−w, −s), (−s, end)
+    /// on each axis, partition the labels into windows, and put −100 between tokens whose labels differ.
+    /// Shift 0 gives all zeros (timm uses no mask then).
+    /// </summary>
+    public static RefTensor ShiftedWindowMask(int height, int width, int window, int shift)
+    {
+        var labels = new RefTensor([1, height, width, 1]);
+        if (shift > 0)
+        {
+            int[] hStarts = [0, height - window, height - shift, height], wStarts = [0, width - window, width - shift, width];
+            int label = 0;
+            for (int hs = 0; hs < 3; hs++)
+            for (int ws = 0; ws < 3; ws++, label++)
+            for (int r = hStarts[hs]; r < hStarts[hs + 1]; r++)
+            for (int c = wStarts[ws]; c < wStarts[ws + 1]; c++)
+                labels[0, r, c, 0] = label;
+        }
+        var windows = WindowPartition(labels, window);
+        int count = windows.Shape[0], n = window * window;
+        var mask = new RefTensor([count, n, n]);
+        for (int k = 0; k < count; k++)
+        for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            mask[k, i, j] = windows[k, j, 0] - windows[k, i, 0] != 0 ? -100 : 0;
+        return mask;
+    }
+}

@@ -1,0 +1,28 @@
+using Fusion;
+
+namespace Fusion.Testing;
+
+/// <summary>Random test inputs. Use a fresh seed per test and let failures report it.</summary>
+public static class TestData
+{
+    /// <summary>A fresh seed; tests derive the seeds of further inputs as seed + 1, seed + 2, …</summary>
+    public static int NewSeed() => System.Random.Shared.Next();
+
+    /// <summary>
+    /// Uniform values in [−1, 1), each exactly representable in float32 so the float32 tensor and
+    /// the reference see the same numbers.
+    /// </summary>
+    public static RefTensor Random(int seed, params int[] shape) => Uniform(seed, -1, 1, shape);
+
+    /// <summary>Uniform float32-representable values in [low, high).</summary>
+    public static RefTensor Uniform(int seed, double low, double high, params int[] shape)
+    {
+        var random = new System.Random(seed);
+        var t = new RefTensor(shape) { Seed = seed };
+        for (int i = 0; i < t.Count; i++) t.Data[i] = (float)(low + (high - low) * random.NextDouble());
+        return t;
+    }
+
+    /// <summary>Random values rounded to <paramref name="dtype"/>, so a tensor of that dtype holds them exactly.</summary>
+    public static RefTensor Random(int seed, DType dtype, params int[] shape) => Random(seed, shape).RoundedTo(dtype);
+}
