@@ -251,6 +251,38 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void FUS013_SubmoduleFromAnotherAssembly()
+    {
+        // Compile a module into a library, then use it from a model in another compilation.
+        var library = GeneratorHarness.Compile(Usings + """
+            public sealed class Shared : Module
+            {
+                public readonly Linear fc = new(4, 4);
+
+                public Tensor Forward(Tensor x) => F.Linear(x, fc);
+            }
+            """);
+        using var image = new MemoryStream();
+        Assert.True(library.Emit(image).Success);
+        var reference = MetadataReference.CreateFromImage(image.ToArray());
+
+        var source = Usings + """
+            [FusedModel]
+            public partial class UsesShared : Module
+            {
+                public readonly Shared shared = new();
+
+                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x) => shared.Forward(x);
+            }
+            """;
+        var compilation = GeneratorHarness.Compile(source).AddReferences(reference);
+        var run = GeneratorHarness.CreateDriver().RunGenerators(compilation).GetRunResult();
+        var d = Assert.Single(run.Diagnostics, d => d.Id == "FUS013");
+        AssertAt(d, source, "shared.Forward(x)", DiagnosticSeverity.Error);
+        Assert.Contains("assembly 'Models'", d.GetMessage());
+    }
+
+    [Fact]
     public void FUS100_ModelCompiled()
     {
         var result = GeneratorHarness.Run(TestModels.TinyMlp);

@@ -88,6 +88,12 @@ namespace Fusion.Generator.Diagnostics
             Declaration, DiagnosticSeverity.Error,
             "Models and sub-modules derive from Fusion.Module, which marks them for the generator and provides Repeat(...) for module lists.");
 
+        public static readonly DiagnosticDescriptor ModuleWithoutSource = Make(
+            "FUS013", "Sub-module source is not available",
+            "Sub-module '{0}' comes from assembly '{1}', so its Forward cannot be read; declare it in this project or include its source file",
+            Declaration, DiagnosticSeverity.Error,
+            "The generator inlines every sub-module's Forward into one graph, which needs the C# source of each module class in the compilation being built.");
+
         public static readonly DiagnosticDescriptor InternalError = Make(
             "FUS099", "Generator failed",
             "The Fusion generator failed on '{0}': {1}",

@@ -35,6 +35,11 @@ namespace Fusion.Generator.Frontend
         public int? TranslateModule(ModuleInstance module, IReadOnlyList<int> arguments, SyntaxNode callSite)
         {
             var forward = FindForward(module.Type);
+            if (forward is null && module.Type.DeclaringSyntaxReferences.IsEmpty)
+            {
+                _ctx.Report(DiagnosticDescriptors.ModuleWithoutSource, callSite, module.Type.Name, module.Type.ContainingAssembly?.Name ?? "?");
+                return null;
+            }
             if (forward is null)
             {
                 _ctx.Report(DiagnosticDescriptors.MissingForward, callSite, module.Type.Name);

@@ -1,0 +1,63 @@
+using System.Globalization;
+using Fusion;
+
+namespace SwinTiny;
+
+/// <summary>The sample's command line: a handful of options, each checked, with a clear message on a bad one.</summary>
+internal sealed record SampleOptions(int Batch, int Seed, int Iterations, string Device)
+{
+    public static SampleOptions? Parse(string[] args)
+    {
+        var options = new SampleOptions(Batch: 1, Seed: 0, Iterations: 5, Device: Environment.GetEnvironmentVariable("FUSION_DEVICE") ?? "auto");
+        for (int i = 0; i < args.Length; i++)
+        {
+            string name = args[i];
+            if (name is "-h" or "--help")
+            {
+                Console.WriteLine("usage: SwinTiny [--batch N] [--seed S] [--iters N] [--device auto|cpu|cuda]");
+                return null;
+            }
+            if (i + 1 >= args.Length) return Fail($"option {name} needs a value");
+            string value = args[++i];
+            switch (name)
+            {
+                case "--batch" when Positive(value) is int b: options = options with { Batch = b }; break;
+                case "--iters" when Positive(value) is int n: options = options with { Iterations = n }; break;
+                case "--seed" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var s): options = options with { Seed = s }; break;
+                case "--device" when value is "auto" or "cpu" or "cuda": options = options with { Device = value }; break;
+                case "--batch" or "--iters" or "--seed" or "--device": return Fail($"bad value '{value}' for {name}");
+                default: return Fail($"unknown option '{name}' (try --help)");
+            }
+        }
+        return options;
+    }
+
+    /// <summary>
+    /// The backend for a device choice. Whole models run on the CPU backend until the fused CUDA
+    /// kernels land; asking for CUDA says so rather than quietly running on the CPU.
+    /// </summary>
+    public static IBackend? SelectBackend(string device)
+    {
+        switch (device)
+        {
+            case "cpu":
+                Console.WriteLine("device: cpu (asked for)");
+                return CpuBackend.Instance;
+            case "auto":
+                Console.WriteLine("device: cpu (auto: the CUDA backend does not run whole models yet)");
+                return CpuBackend.Instance;
+            default:
+                Console.Error.WriteLine("error: --device cuda: the CUDA backend does not run whole models yet; use --device cpu");
+                return null;
+        }
+    }
+
+    private static int? Positive(string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
+
+    private static SampleOptions? Fail(string message)
+    {
+        Console.Error.WriteLine("error: " + message);
+        return null;
+    }
+}
