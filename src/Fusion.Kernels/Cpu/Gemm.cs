@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Fusion.Kernels.Cpu;
 
@@ -182,24 +183,12 @@ public static class Gemm
         {
             var b0 = Vector.Load(p);
             var b1 = Vector.Load(p + vl);
-            var x = new Vector<float>(a0[kk]);
-            c00 = Vector.FusedMultiplyAdd(x, b0, c00);
-            c01 = Vector.FusedMultiplyAdd(x, b1, c01);
-            x = new Vector<float>(a1[kk]);
-            c10 = Vector.FusedMultiplyAdd(x, b0, c10);
-            c11 = Vector.FusedMultiplyAdd(x, b1, c11);
-            x = new Vector<float>(a2[kk]);
-            c20 = Vector.FusedMultiplyAdd(x, b0, c20);
-            c21 = Vector.FusedMultiplyAdd(x, b1, c21);
-            x = new Vector<float>(a3[kk]);
-            c30 = Vector.FusedMultiplyAdd(x, b0, c30);
-            c31 = Vector.FusedMultiplyAdd(x, b1, c31);
-            x = new Vector<float>(a4[kk]);
-            c40 = Vector.FusedMultiplyAdd(x, b0, c40);
-            c41 = Vector.FusedMultiplyAdd(x, b1, c41);
-            x = new Vector<float>(a5[kk]);
-            c50 = Vector.FusedMultiplyAdd(x, b0, c50);
-            c51 = Vector.FusedMultiplyAdd(x, b1, c51);
+            RankOne(a0[kk], b0, b1, ref c00, ref c01);
+            RankOne(a1[kk], b0, b1, ref c10, ref c11);
+            RankOne(a2[kk], b0, b1, ref c20, ref c21);
+            RankOne(a3[kk], b0, b1, ref c30, ref c31);
+            RankOne(a4[kk], b0, b1, ref c40, ref c41);
+            RankOne(a5[kk], b0, b1, ref c50, ref c51);
         }
 
         if (mr == MR && nr == nrStep)
@@ -226,6 +215,15 @@ public static class Gemm
             float* dst = c + (long)r * ldc;
             for (int j = 0; j < nr; j++) dst[j] = accumulate ? dst[j] + src[j] : src[j];
         }
+    }
+
+    /// <summary>One row of the tile's update: c += a·b over the tile's two vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RankOne(float a, Vector<float> b0, Vector<float> b1, ref Vector<float> c0, ref Vector<float> c1)
+    {
+        var x = new Vector<float>(a);
+        c0 = Vector.FusedMultiplyAdd(x, b0, c0);
+        c1 = Vector.FusedMultiplyAdd(x, b1, c1);
     }
 
     private static unsafe void StoreRow(float* dst, int vl, Vector<float> v0, Vector<float> v1, bool accumulate)
