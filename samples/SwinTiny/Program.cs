@@ -7,8 +7,8 @@ using SwinTiny.Model;
 // pass on random weights and a random input, and prints what ran, how long it took and a digest
 // of the output. Options: --batch N (default 1), --seed S (default 0), --iters N (default 5),
 // --device auto|cpu|cuda (default auto; whole models run on the CPU backend for now).
-var options = SampleOptions.Parse(args);
-if (options is null) return 2;
+var options = SampleOptions.Parse(args, out int exitCode);
+if (options is null) return exitCode;
 
 var backend = SampleOptions.SelectBackend(options.Device);
 if (backend is null) return 2;

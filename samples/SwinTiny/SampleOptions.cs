@@ -6,15 +6,20 @@ namespace SwinTiny;
 /// <summary>The sample's command line: a handful of options, each checked, with a clear message on a bad one.</summary>
 internal sealed record SampleOptions(int Batch, int Seed, int Iterations, string Device)
 {
-    public static SampleOptions? Parse(string[] args)
+    public const string Usage = "usage: SwinTiny [--batch N] [--seed S] [--iters N] [--device auto|cpu|cuda]";
+
+    /// <summary>The options, or null after printing why not (<paramref name="exitCode"/> 0 for --help, 2 for a bad option).</summary>
+    public static SampleOptions? Parse(string[] args, out int exitCode)
     {
+        exitCode = 2;
         var options = new SampleOptions(Batch: 1, Seed: 0, Iterations: 5, Device: Environment.GetEnvironmentVariable("FUSION_DEVICE") ?? "auto");
         for (int i = 0; i < args.Length; i++)
         {
             string name = args[i];
             if (name is "-h" or "--help")
             {
-                Console.WriteLine("usage: SwinTiny [--batch N] [--seed S] [--iters N] [--device auto|cpu|cuda]");
+                Console.WriteLine(Usage);
+                exitCode = 0;
                 return null;
             }
             if (i + 1 >= args.Length) return Fail($"option {name} needs a value");
@@ -29,6 +34,7 @@ internal sealed record SampleOptions(int Batch, int Seed, int Iterations, string
                 default: return Fail($"unknown option '{name}' (try --help)");
             }
         }
+        exitCode = 0;
         return options;
     }
 

@@ -263,7 +263,7 @@ public sealed class DiagnosticTests
             }
             """);
         using var image = new MemoryStream();
-        Assert.True(library.Emit(image).Success);
+        Assert.True(library.Emit(image, cancellationToken: TestContext.Current.CancellationToken).Success);
         var reference = MetadataReference.CreateFromImage(image.ToArray());
 
         var source = Usings + """
@@ -276,7 +276,7 @@ public sealed class DiagnosticTests
             }
             """;
         var compilation = GeneratorHarness.Compile(source).AddReferences(reference);
-        var run = GeneratorHarness.CreateDriver().RunGenerators(compilation).GetRunResult();
+        var run = GeneratorHarness.CreateDriver().RunGenerators(compilation, TestContext.Current.CancellationToken).GetRunResult();
         var d = Assert.Single(run.Diagnostics, d => d.Id == "FUS013");
         AssertAt(d, source, "shared.Forward(x)", DiagnosticSeverity.Error);
         Assert.Contains("assembly 'Models'", d.GetMessage());

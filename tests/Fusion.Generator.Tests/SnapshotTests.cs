@@ -26,6 +26,19 @@ public sealed class SnapshotTests
         VerifyModel("SwinStage1Blocks", sources);
     }
 
+    /// <summary>The model declared in the README compiles, with the shapes the README claims.</summary>
+    [Fact]
+    public void ReadmeExample()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepoRoot(), "README.md"));
+        var start = readme.IndexOf("```csharp\n", StringComparison.Ordinal) + "```csharp\n".Length;
+        var code = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+        var result = GeneratorHarness.Run(code);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
+        Assert.Empty(result.CompileErrors);
+        Assert.Contains("// [N, 1000]  F.Linear(F.Mean(x, 1), head)", result.Source);
+    }
+
     private static void VerifyModel(string name, params string[] sources)
     {
         var result = GeneratorHarness.Run(sources);

@@ -5,6 +5,16 @@ namespace Fusion.Runtime.Tests;
 public class ShapeTests
 {
     [Fact]
+    public void ScalarShapes_HaveOneElement()
+    {
+        // A rank-0 shape holds one element, however it was made.
+        Assert.Equal(1, new Shape([]).ElementCount);
+        Assert.Equal(1, default(Shape).ElementCount);
+        Assert.Equal(0, default(Shape).Rank);
+        Assert.Equal(new Shape([]), default(Shape));
+    }
+
+    [Fact]
     public void NegativeDimensionsAreRejected()
     {
         var e = Assert.Throws<ArgumentException>(() => new Shape(2, -1, 3));

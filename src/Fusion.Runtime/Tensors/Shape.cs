@@ -6,6 +6,7 @@ namespace Fusion;
 public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
 {
     private readonly int[]? _dims;
+    private readonly long _elementCount;
 
     public Shape(params int[] dims)
     {
@@ -16,15 +17,15 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
                 throw new ArgumentException($"shape {Format(dims)} has a negative dimension", nameof(dims));
         }
         _dims = (int[])dims.Clone();
-        ElementCount = CheckedProduct(_dims);
+        _elementCount = CheckedProduct(_dims);
     }
 
     public Shape(ReadOnlySpan<int> dims) : this(dims.ToArray()) { }
 
     public int Rank => _dims?.Length ?? 0;
 
-    /// <summary>Number of elements; computed with overflow checks at construction.</summary>
-    public long ElementCount { get; }
+    /// <summary>Number of elements (1 for a scalar, including <c>default(Shape)</c>); overflow-checked at construction.</summary>
+    public long ElementCount => _dims is null ? 1 : _elementCount;
 
     public int this[int axis] => (_dims ?? [])[axis < 0 ? axis + Rank : axis];
 
