@@ -37,6 +37,8 @@ public sealed unsafe class CudaTensor : Tensor
     /// <summary>An uninitialized tensor (contents are whatever the reused block held).</summary>
     public static CudaTensor Empty(CudaDevice device, DType dtype, Shape shape) => new(device, shape, dtype);
 
+    public static CudaTensor Empty(CudaDevice device, DType dtype, params int[] dims) => new(device, new Shape(dims), dtype);
+
     /// <summary>A device copy of <paramref name="host"/>.</summary>
     public static CudaTensor FromHost(CudaDevice device, CpuTensor host)
     {
