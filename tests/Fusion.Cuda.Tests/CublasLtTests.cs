@@ -2,12 +2,14 @@ namespace Fusion.Cuda.Tests;
 
 /// <summary>
 /// FP16 GEMM with fp32 accumulation and fused epilogues against a float64 CPU reference of the
-/// same fp16 inputs. Tolerance: |gpu − ref| ≤ 4e-3 + 4e-4·|ref| (fp16 output rounding plus
-/// accumulation-order differences, inputs uniform in [−1, 1]).
+/// same fp16 inputs. Tolerance: |gpu − ref| ≤ 4e-3 + 1e-3·|ref|: the relative term is one fp16 ulp
+/// (2⁻¹⁰), since the output is rounded to fp16 and the epilogue may round its input too (seen on an
+/// H100: GELU 8.9375 against 8.9451, one ulp at that size); the absolute term covers accumulation
+/// order over K ≤ 128 with inputs uniform in [−1, 1].
 /// </summary>
 public sealed class CublasLtTests : GpuTestBase
 {
-    private const double Atol = 4e-3, Rtol = 4e-4;
+    private const double Atol = 4e-3, Rtol = 1e-3;
 
     public static TheoryData<MatmulEpilogue, int, int, int> Cases()
     {
