@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Publishes the test executables, the sample and the benchmark self-contained for linux-x64 into
+# one folder and packs it as .bundle/fusion-gpu.tar.xz, so they run on a GPU machine that has
+# the NVIDIA driver and CUDA libraries but no .NET. One folder means one copy of the runtime.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="$root/.bundle/fusion-gpu"
+rm -rf "$out"
+mkdir -p "$out"
+for project in tests/Fusion.Cuda.Tests tests/Fusion.Runtime.Tests samples/SwinTiny bench/Fusion.Bench; do
+  echo "publishing $project"
+  dotnet publish "$root/$project" -c Release -r linux-x64 --self-contained true \
+    -p:PublishSingleFile=false -p:PublishTrimmed=false -p:DebugType=none -o "$out" --nologo -v quiet
+done
+tar -C "$root/.bundle" -cf - fusion-gpu | xz -9 -T0 > "$root/.bundle/fusion-gpu.tar.xz"
+ls -l "$root/.bundle/fusion-gpu.tar.xz"

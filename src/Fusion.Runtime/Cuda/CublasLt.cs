@@ -1,0 +1,151 @@
+using Fusion.Cuda.Native;
+
+namespace Fusion.Cuda;
+
+/// <summary>
+/// FP16 matrix products through cuBLASLt with float32 accumulation and a fused epilogue.
+/// Fusion's tensors are row-major; cuBLASLt is column-major, so Y = X·Wᵀ is computed as
+/// Yᵀ = W·Xᵀ, which reads the same memory without any transpose copies.
+/// </summary>
+public sealed unsafe class CublasLt : IDisposable
+{
+    private readonly CudaDevice _device;
+    private readonly DeviceMemory _workspace;
+    private IntPtr _handle;
+
+    public CublasLt(CudaDevice device, long workspaceBytes = 32L << 20)
+    {
+        CudaLibraryResolver.Load(CudaLibraryResolver.CublasLt);
+        _device = device;
+        device.MakeCurrent();
+        CudaCheck.Cublas(CublasLtApi.cublasLtCreate(out _handle), "cublasLtCreate");
+        _workspace = device.Allocator.Allocate(workspaceBytes);
+    }
+
+    /// <summary>cuBLASLt's version number (e.g. 130100 for 13.1.0).</summary>
+    public static long Version
+    {
+        get
+        {
+            CudaLibraryResolver.Load(CudaLibraryResolver.CublasLt);
+            return (long)CublasLtApi.cublasLtGetVersion();
+        }
+    }
+
+    /// <summary>
+    /// y[M, N] = epilogue(x[M, K] · weight[N, K]ᵀ + bias[N]); x may have any leading dims (flattened into M).
+    /// All operands are float16; bias is required by every epilogue but <see cref="MatmulEpilogue.None"/>.
+    /// </summary>
+    public void Linear(CudaTensor x, CudaTensor weight, CudaTensor? bias, CudaTensor y, MatmulEpilogue epilogue, CudaStream? stream = null)
+    {
+        ObjectDisposedException.ThrowIf(_handle == IntPtr.Zero, this);
+        if (weight.Rank != 2) throw new TensorMismatchException("weight", "a rank-2 [N, K] tensor", weight.ToString());
+        int n = weight.Shape[0], k = weight.Shape[1];
+        if (x.Rank < 1 || x.Shape[-1] != k) throw new TensorMismatchException("x", $"[..., {k}]", x.Shape.ToString());
+        long m = x.ElementCount / Math.Max(1, k);
+        x.Expect("x", x.Shape, DType.Float16);
+        weight.Expect("weight", weight.Shape, DType.Float16);
+        y.Expect("y", x.Shape.With(-1, n), DType.Float16);
+        if (epilogue != MatmulEpilogue.None)
+        {
+            if (bias is null) throw new ArgumentNullException(nameof(bias), $"the {epilogue} epilogue needs a bias of [{n}]");
+            bias.Expect("bias", new Shape(n), DType.Float16);
+        }
+        _device.MakeCurrent();
+        using var plan = new MatmulPlan(n, m, k, epilogue, bias);
+        float alpha = 1, beta = 0;
+        var algo = plan.ChooseAlgorithm(_handle, _workspace.Capacity);
+        CudaCheck.Cublas(CublasLtApi.cublasLtMatmul(_handle, plan.Operation, &alpha, weight.Pointer, plan.A, x.Pointer, plan.B, &beta,
+            y.Pointer, plan.D, y.Pointer, plan.D, &algo, _workspace.Pointer, (nuint)_workspace.Capacity, (stream ?? _device.DefaultStream).Handle),
+            $"cublasLtMatmul(M={m}, N={n}, K={k}, {epilogue})");
+    }
+
+    public void Dispose()
+    {
+        var h = Interlocked.Exchange(ref _handle, IntPtr.Zero);
+        if (h == IntPtr.Zero) return;
+        _workspace.Dispose();
+        _device.TryMakeCurrent();
+        int status = CublasLtApi.cublasLtDestroy(h);
+        if (status != CublasLtApi.Success) Console.Error.WriteLine($"fusion: warning: cublasLtDestroy returned {CublasLtApi.StatusName(status)}");
+    }
+
+    /// <summary>The descriptors of one product, column-major: D[N, M] = op(A = W as K×N)ᵀ · B (X as K×M).</summary>
+    private sealed class MatmulPlan : IDisposable
+    {
+        private readonly string _shape;
+
+        internal MatmulPlan(int n, long m, int k, MatmulEpilogue epilogue, CudaTensor? bias)
+        {
+            _shape = $"M={m}, N={n}, K={k}, {epilogue}";
+            try
+            {
+                CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescCreate(out var op, CublasComputeType.Compute32F, CudaDataType.R32F), "cublasLtMatmulDescCreate");
+                Operation = op;
+                SetAttribute(CublasLtMatmulDescAttribute.TransA, (int)CublasOperation.T);
+                SetAttribute(CublasLtMatmulDescAttribute.TransB, (int)CublasOperation.N);
+                SetAttribute(CublasLtMatmulDescAttribute.Epilogue, (int)epilogue);
+                if (bias is not null && epilogue != MatmulEpilogue.None)
+                {
+                    ulong ptr = bias.Pointer;
+                    CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescSetAttribute(Operation, CublasLtMatmulDescAttribute.BiasPointer, &ptr, sizeof(ulong)),
+                        "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
+                }
+                A = Layout((ulong)k, (ulong)n, k);
+                B = Layout((ulong)k, (ulong)m, k);
+                D = Layout((ulong)n, (ulong)m, n);
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        internal IntPtr Operation { get; }
+
+        internal IntPtr A { get; }
+
+        internal IntPtr B { get; }
+
+        internal IntPtr D { get; }
+
+        internal CublasLtMatmulAlgo ChooseAlgorithm(IntPtr handle, long workspaceBytes)
+        {
+            CudaCheck.Cublas(CublasLtApi.cublasLtMatmulPreferenceCreate(out var pref), "cublasLtMatmulPreferenceCreate");
+            try
+            {
+                ulong ws = (ulong)workspaceBytes;
+                CudaCheck.Cublas(CublasLtApi.cublasLtMatmulPreferenceSetAttribute(pref, CublasLtPreferenceAttribute.MaxWorkspaceBytes, &ws, sizeof(ulong)),
+                    "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
+                CublasLtHeuristicResult result;
+                CudaCheck.Cublas(CublasLtApi.cublasLtMatmulAlgoGetHeuristic(handle, Operation, A, B, D, D, pref, 1, &result, out var count),
+                    $"cublasLtMatmulAlgoGetHeuristic({_shape})");
+                if (count == 0)
+                    throw new CudaException("CUBLAS_STATUS_NOT_SUPPORTED", "no algorithm fits this product", $"cublasLtMatmulAlgoGetHeuristic({_shape})", 15);
+                return result.Algo;
+            }
+            finally
+            {
+                CublasLtApi.cublasLtMatmulPreferenceDestroy(pref);
+            }
+        }
+
+        public void Dispose()
+        {
+            if (D != IntPtr.Zero) CublasLtApi.cublasLtMatrixLayoutDestroy(D);
+            if (B != IntPtr.Zero) CublasLtApi.cublasLtMatrixLayoutDestroy(B);
+            if (A != IntPtr.Zero) CublasLtApi.cublasLtMatrixLayoutDestroy(A);
+            if (Operation != IntPtr.Zero) CublasLtApi.cublasLtMatmulDescDestroy(Operation);
+        }
+
+        private void SetAttribute(CublasLtMatmulDescAttribute attribute, int value)
+            => CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescSetAttribute(Operation, attribute, &value, sizeof(int)), $"cublasLtMatmulDescSetAttribute({attribute})");
+
+        private static IntPtr Layout(ulong rows, ulong cols, long ld)
+        {
+            CudaCheck.Cublas(CublasLtApi.cublasLtMatrixLayoutCreate(out var layout, CudaDataType.R16F, rows, cols, ld), "cublasLtMatrixLayoutCreate");
+            return layout;
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using Fusion.Cuda.Native;
+
+namespace Fusion.Cuda;
+
+/// <summary>A CUDA event with timing enabled, for measuring device time between two points of a stream.</summary>
+public sealed class CudaEvent : IDisposable
+{
+    private IntPtr _handle;
+
+    public CudaEvent(CudaDevice device)
+    {
+        Device = device;
+        device.MakeCurrent();
+        CudaCheck.Driver(CuDriverApi.cuEventCreate(out _handle, 0), "cuEventCreate");
+    }
+
+    public CudaDevice Device { get; }
+
+    private IntPtr Handle
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_handle == IntPtr.Zero, this);
+            return _handle;
+        }
+    }
+
+    public void Record(CudaStream stream)
+    {
+        Device.MakeCurrent();
+        CudaCheck.Driver(CuDriverApi.cuEventRecord(Handle, stream.Handle), "cuEventRecord");
+    }
+
+    public void Synchronize()
+    {
+        Device.MakeCurrent();
+        CudaCheck.Driver(CuDriverApi.cuEventSynchronize(Handle), "cuEventSynchronize");
+    }
+
+    /// <summary>Milliseconds of device time from <paramref name="start"/> to <paramref name="end"/> (waits for <paramref name="end"/>).</summary>
+    public static float ElapsedMilliseconds(CudaEvent start, CudaEvent end)
+    {
+        end.Synchronize();
+        CudaCheck.Driver(CuDriverApi.cuEventElapsedTime(out var ms, start.Handle, end.Handle), "cuEventElapsedTime");
+        return ms;
+    }
+
+    public void Dispose()
+    {
+        var h = Interlocked.Exchange(ref _handle, IntPtr.Zero);
+        if (h != IntPtr.Zero) CudaCheck.Release(CuDriverApi.cuEventDestroy_v2(h), "cuEventDestroy_v2");
+    }
+}

@@ -1,0 +1,37 @@
+using Fusion.Cuda.Native;
+
+namespace Fusion.Cuda;
+
+/// <summary>One kernel of a loaded module.</summary>
+public sealed unsafe class CudaKernel
+{
+    private readonly CudaModule _module;
+    private readonly IntPtr _function;
+
+    internal CudaKernel(CudaModule module, string name, IntPtr function)
+    {
+        _module = module;
+        Name = name;
+        _function = function;
+    }
+
+    public string Name { get; }
+
+    /// <summary>Queues the kernel on <paramref name="stream"/>. Launch errors surface here; execution errors at the next synchronization.</summary>
+    public void Launch(CudaStream stream, Dim3 grid, Dim3 block, KernelArguments arguments, int sharedMemoryBytes = 0)
+    {
+        if (grid.X == 0 || grid.Y == 0 || grid.Z == 0)
+            throw new ArgumentException($"kernel {Name}: empty grid {grid}", nameof(grid));
+        _module.Device.MakeCurrent();
+        var slots = arguments.ToSlots();
+        var pointers = stackalloc void*[Math.Max(1, slots.Length)];
+        fixed (ulong* s = slots)
+        {
+            for (int i = 0; i < slots.Length; i++) pointers[i] = s + i;
+            var result = CuDriverApi.cuLaunchKernel(_function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z,
+                (uint)sharedMemoryBytes, stream.Handle, pointers, null);
+            if (result != CuResult.Success)
+                throw CudaCheck.DriverError(result, $"cuLaunchKernel({Name}, grid {grid}, block {block})");
+        }
+    }
+}

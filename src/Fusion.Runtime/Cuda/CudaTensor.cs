@@ -1,0 +1,106 @@
+namespace Fusion.Cuda;
+
+/// <summary>
+/// A tensor in device memory, drawn from its device's caching allocator. Copies to and from the
+/// host run on the device's default stream and complete before the call returns.
+/// </summary>
+public sealed unsafe class CudaTensor : Tensor
+{
+    private static long s_live;
+    private readonly DeviceMemory _memory;
+
+    private CudaTensor(CudaDevice device, Shape shape, DType dtype) : base(shape, dtype)
+    {
+        Owner = device;
+        _memory = device.Allocator.Allocate(SizeInBytes);
+        Interlocked.Increment(ref s_live);
+    }
+
+    /// <summary>CUDA tensors created and not yet disposed (for leak tests).</summary>
+    public static long LiveCount => Interlocked.Read(ref s_live);
+
+    public override DeviceKind Device => DeviceKind.Cuda;
+
+    /// <summary>The device that holds the memory.</summary>
+    public CudaDevice Owner { get; }
+
+    /// <summary>The device address of the first element.</summary>
+    public ulong Pointer
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _memory.Pointer;
+        }
+    }
+
+    /// <summary>An uninitialized tensor (contents are whatever the reused block held).</summary>
+    public static CudaTensor Empty(CudaDevice device, DType dtype, Shape shape) => new(device, shape, dtype);
+
+    public static CudaTensor Empty(CudaDevice device, DType dtype, params int[] dims) => new(device, new Shape(dims), dtype);
+
+    /// <summary>A device copy of <paramref name="host"/>.</summary>
+    public static CudaTensor FromHost(CudaDevice device, CpuTensor host)
+    {
+        var t = new CudaTensor(device, host.Shape, host.DType);
+        try
+        {
+            t.CopyFromHost(host);
+        }
+        catch
+        {
+            t.Dispose();
+            throw;
+        }
+        return t;
+    }
+
+    /// <summary>Overwrites this tensor with <paramref name="host"/>'s elements (same shape and dtype).</summary>
+    public void CopyFromHost(CpuTensor host)
+    {
+        host.Expect("host source", Shape, DType);
+        var stream = Owner.DefaultStream;
+        fixed (byte* src = host.Bytes)
+        {
+            Owner.MakeCurrent();
+            CudaCheck.Driver(Native.CuDriverApi.cuMemcpyHtoDAsync_v2(Pointer, src, (nuint)SizeInBytes, stream.Handle), "cuMemcpyHtoDAsync_v2");
+            stream.Synchronize(); // the pinned span must outlive the copy
+        }
+    }
+
+    /// <summary>A new host tensor holding this tensor's elements.</summary>
+    public CpuTensor ToHost()
+    {
+        var host = CpuTensor.Zeros(DType, Shape);
+        var stream = Owner.DefaultStream;
+        fixed (byte* dst = host.Bytes)
+        {
+            Owner.MakeCurrent();
+            CudaCheck.Driver(Native.CuDriverApi.cuMemcpyDtoHAsync_v2(dst, Pointer, (nuint)SizeInBytes, stream.Handle), "cuMemcpyDtoHAsync_v2");
+            stream.Synchronize();
+        }
+        return host;
+    }
+
+    /// <summary>Copies <paramref name="source"/> (same shape and dtype) into this tensor on <paramref name="stream"/>.</summary>
+    public void CopyFrom(CudaTensor source, CudaStream? stream = null)
+    {
+        source.Expect("device source", Shape, DType);
+        Owner.MakeCurrent();
+        CudaCheck.Driver(Native.CuDriverApi.cuMemcpyDtoDAsync_v2(Pointer, source.Pointer, (nuint)SizeInBytes, (stream ?? Owner.DefaultStream).Handle),
+            "cuMemcpyDtoDAsync_v2");
+    }
+
+    /// <summary>Sets every byte to <paramref name="value"/> (used to poison outputs before a kernel writes them).</summary>
+    public void FillBytes(byte value, CudaStream? stream = null)
+    {
+        Owner.MakeCurrent();
+        CudaCheck.Driver(Native.CuDriverApi.cuMemsetD8Async(Pointer, value, (nuint)SizeInBytes, (stream ?? Owner.DefaultStream).Handle), "cuMemsetD8Async");
+    }
+
+    protected override void Release()
+    {
+        _memory.Dispose();
+        Interlocked.Decrement(ref s_live);
+    }
+}

@@ -1,0 +1,35 @@
+namespace Fusion.Cuda;
+
+/// <summary>
+/// A block of device memory handed out by a <see cref="CachingAllocator"/>. Disposing returns it
+/// to the allocator's cache (not to the driver), so the next allocation of a similar size is free.
+/// </summary>
+public sealed class DeviceMemory : IDisposable
+{
+    private readonly CachingAllocator _owner;
+    private int _returned;
+
+    internal DeviceMemory(CachingAllocator owner, ulong pointer, long size, long capacity)
+    {
+        _owner = owner;
+        Pointer = pointer;
+        Size = size;
+        Capacity = capacity;
+    }
+
+    /// <summary>The device address (CUdeviceptr).</summary>
+    public ulong Pointer { get; }
+
+    /// <summary>Bytes requested.</summary>
+    public long Size { get; }
+
+    /// <summary>Bytes actually reserved (the size class the block came from).</summary>
+    public long Capacity { get; }
+
+    public bool IsDisposed => _returned != 0;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _returned, 1) == 0) _owner.Return(this);
+    }
+}

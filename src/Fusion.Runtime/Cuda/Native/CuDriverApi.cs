@@ -1,0 +1,73 @@
+using System.Runtime.InteropServices;
+
+namespace Fusion.Cuda.Native;
+
+/// <summary>Raw bindings to the CUDA driver API (libcuda.so.1). Versioned (_v2) entry points are named explicitly, as the C headers' macros would.</summary>
+internal static unsafe partial class CuDriverApi
+{
+    private const string Lib = CudaLibraryResolver.Driver;
+
+    [LibraryImport(Lib)] internal static partial CuResult cuInit(uint flags);
+    [LibraryImport(Lib)] internal static partial CuResult cuDriverGetVersion(out int version);
+    [LibraryImport(Lib)] internal static partial CuResult cuGetErrorName(CuResult error, out IntPtr name);
+    [LibraryImport(Lib)] internal static partial CuResult cuGetErrorString(CuResult error, out IntPtr text);
+
+    [LibraryImport(Lib)] internal static partial CuResult cuDeviceGetCount(out int count);
+    [LibraryImport(Lib)] internal static partial CuResult cuDeviceGet(out int device, int ordinal);
+    [LibraryImport(Lib)] internal static partial CuResult cuDeviceGetName(byte* name, int length, int device);
+    [LibraryImport(Lib)] internal static partial CuResult cuDeviceGetAttribute(out int value, CuDeviceAttribute attribute, int device);
+    [LibraryImport(Lib)] internal static partial CuResult cuDeviceTotalMem_v2(out nuint bytes, int device);
+
+    [LibraryImport(Lib)] internal static partial CuResult cuDevicePrimaryCtxRetain(out IntPtr context, int device);
+    [LibraryImport(Lib)] internal static partial CuResult cuDevicePrimaryCtxRelease_v2(int device);
+    [LibraryImport(Lib)] internal static partial CuResult cuCtxSetCurrent(IntPtr context);
+    [LibraryImport(Lib)] internal static partial CuResult cuCtxSynchronize();
+
+    [LibraryImport(Lib)] internal static partial CuResult cuMemGetInfo_v2(out nuint free, out nuint total);
+    [LibraryImport(Lib)] internal static partial CuResult cuMemAlloc_v2(out ulong devicePtr, nuint bytes);
+    [LibraryImport(Lib)] internal static partial CuResult cuMemFree_v2(ulong devicePtr);
+    [LibraryImport(Lib)] internal static partial CuResult cuMemcpyHtoDAsync_v2(ulong dst, void* src, nuint bytes, IntPtr stream);
+    [LibraryImport(Lib)] internal static partial CuResult cuMemcpyDtoHAsync_v2(void* dst, ulong src, nuint bytes, IntPtr stream);
+    [LibraryImport(Lib)] internal static partial CuResult cuMemcpyDtoDAsync_v2(ulong dst, ulong src, nuint bytes, IntPtr stream);
+    [LibraryImport(Lib)] internal static partial CuResult cuMemsetD8Async(ulong dst, byte value, nuint count, IntPtr stream);
+    [LibraryImport(Lib)] internal static partial CuResult cuMemsetD32Async(ulong dst, uint value, nuint count, IntPtr stream);
+
+    [LibraryImport(Lib)] internal static partial CuResult cuStreamCreate(out IntPtr stream, uint flags);
+    [LibraryImport(Lib)] internal static partial CuResult cuStreamDestroy_v2(IntPtr stream);
+    [LibraryImport(Lib)] internal static partial CuResult cuStreamSynchronize(IntPtr stream);
+
+    [LibraryImport(Lib)] internal static partial CuResult cuEventCreate(out IntPtr ev, uint flags);
+    [LibraryImport(Lib)] internal static partial CuResult cuEventDestroy_v2(IntPtr ev);
+    [LibraryImport(Lib)] internal static partial CuResult cuEventRecord(IntPtr ev, IntPtr stream);
+    [LibraryImport(Lib)] internal static partial CuResult cuEventSynchronize(IntPtr ev);
+    [LibraryImport(Lib)] internal static partial CuResult cuEventElapsedTime(out float milliseconds, IntPtr start, IntPtr end);
+
+    [LibraryImport(Lib)] internal static partial CuResult cuModuleLoadData(out IntPtr module, void* image);
+    [LibraryImport(Lib)] internal static partial CuResult cuModuleUnload(IntPtr module);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial CuResult cuModuleGetFunction(out IntPtr function, IntPtr module, string name);
+    [LibraryImport(Lib)]
+    internal static partial CuResult cuLaunchKernel(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
+        uint sharedMemBytes, IntPtr stream, void** kernelParams, void** extra);
+
+    [LibraryImport(Lib)] internal static partial CuResult cuStreamBeginCapture_v2(IntPtr stream, CuStreamCaptureMode mode);
+    [LibraryImport(Lib)] internal static partial CuResult cuStreamEndCapture(IntPtr stream, out IntPtr graph);
+    [LibraryImport(Lib)] internal static partial CuResult cuGraphInstantiateWithFlags(out IntPtr graphExec, IntPtr graph, ulong flags);
+    [LibraryImport(Lib)] internal static partial CuResult cuGraphLaunch(IntPtr graphExec, IntPtr stream);
+    [LibraryImport(Lib)] internal static partial CuResult cuGraphExecDestroy(IntPtr graphExec);
+    [LibraryImport(Lib)] internal static partial CuResult cuGraphDestroy(IntPtr graph);
+}
+
+internal enum CuDeviceAttribute
+{
+    MultiprocessorCount = 16,
+    ComputeCapabilityMajor = 75,
+    ComputeCapabilityMinor = 76,
+}
+
+internal enum CuStreamCaptureMode
+{
+    Global = 0,
+    ThreadLocal = 1,
+    Relaxed = 2,
+}
