@@ -7,6 +7,9 @@ namespace Fusion.Cuda;
 public sealed class BiasResidualKernel : IDisposable
 {
     private const int BlockSize = 256;
+
+    /// <summary>Vectors each thread handles; must equal FUSION_BR_VECTORS in the kernel source.</summary>
+    private const int VectorsPerThread = 4;
     private readonly CudaModule _module;
     private readonly CudaKernel _kernel;
 
@@ -30,7 +33,7 @@ public sealed class BiasResidualKernel : IDisposable
         int vectors = (int)(x.ElementCount / 8);
         if (vectors == 0) return;
         var args = new KernelArguments().Pointer(x).Pointer(bias).Pointer(residual).Pointer(output).Int(vectors).Int(channels);
-        _kernel.Launch(stream ?? x.Owner.DefaultStream, (vectors + BlockSize - 1) / BlockSize, BlockSize, args);
+        _kernel.Launch(stream ?? x.Owner.DefaultStream, (vectors + BlockSize * VectorsPerThread - 1) / (BlockSize * VectorsPerThread), BlockSize, args);
     }
 
     public void Dispose() => _module.Dispose();
