@@ -8,7 +8,7 @@ public sealed class DiagnosticTableTests
     [Fact]
     public void DocsListEveryDiagnostic()
     {
-        var doc = File.ReadAllText(Path.Combine(SnapshotTests.RepoRoot(), "docs", "diagnostics.md"));
+        var doc = File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "diagnostics.md"));
         var documented = System.Text.RegularExpressions.Regex.Matches(doc, @"^\| (FUS\d{3}) \| ([^|]+) \|", System.Text.RegularExpressions.RegexOptions.Multiline)
             .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value.Trim());
         var table = DiagnosticDescriptors.All.ToDictionary(d => d.Id, d => d.Title.ToString());

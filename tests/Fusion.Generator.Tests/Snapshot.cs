@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text;
 using DiffPlex.DiffBuilder;
 using DiffPlex.DiffBuilder.Model;
@@ -6,15 +5,15 @@ using DiffPlex.DiffBuilder.Model;
 namespace Fusion.Generator.Tests;
 
 /// <summary>
-/// Snapshot assertions: compares text with <c>Snapshots/NAME.verified.cs</c> next to the test source.
+/// Snapshot assertions: compares text with <c>tests/Fusion.Generator.Tests/Snapshots/NAME.verified.cs</c>.
 /// On a mismatch it writes <c>NAME.received.cs</c> beside it and fails with a line diff; accept a
 /// change by renaming received to verified (or run with FUSION_ACCEPT_SNAPSHOTS=1).
 /// </summary>
 internal static class Snapshot
 {
-    public static void Verify(string actual, string name, [CallerFilePath] string callerFile = "")
+    public static void Verify(string actual, string name)
     {
-        var folder = Path.Combine(Path.GetDirectoryName(callerFile)!, "Snapshots");
+        var folder = RepoPaths.SnapshotFolder;
         var verified = Path.Combine(folder, name + ".verified.cs");
         var received = Path.Combine(folder, name + ".received.cs");
         actual = Normalize(actual);

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
 
 namespace Fusion.Generator.Tests;
@@ -19,7 +18,7 @@ public sealed class SnapshotTests
     [Fact]
     public void SwinStage1Blocks()
     {
-        var folder = Path.Combine(RepoRoot(), "samples", "SwinTiny", "Model");
+        var folder = Path.Combine(RepoPaths.Root, "samples", "SwinTiny", "Model");
         var sources = new[] { "Mlp.cs", "WindowAttention.cs", "SwinBlock.cs", "SwinStage1Blocks.cs" }
             .Select(f => File.ReadAllText(Path.Combine(folder, f)))
             .ToArray();
@@ -30,7 +29,7 @@ public sealed class SnapshotTests
     [Fact]
     public void ReadmeExample()
     {
-        var readme = File.ReadAllText(Path.Combine(RepoRoot(), "README.md"));
+        var readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
         var start = readme.IndexOf("```csharp\n", StringComparison.Ordinal) + "```csharp\n".Length;
         var code = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
         var result = GeneratorHarness.Run(code);
@@ -47,7 +46,4 @@ public sealed class SnapshotTests
         Assert.Contains(result.Diagnostics, d => d.Id == "FUS100");
         Snapshot.Verify(result.Source, name);
     }
-
-    internal static string RepoRoot([CallerFilePath] string here = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", ".."));
 }
