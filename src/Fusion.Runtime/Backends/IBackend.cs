@@ -80,4 +80,34 @@ public interface IBackend
 
     /// <summary>The shifted-window attention mask [nW, w², w²]: 0 where two tokens come from the same region, −100 elsewhere.</summary>
     Tensor ShiftedWindowMask(int height, int width, int window, int shift, DType dtype);
+
+    // Fused operators. Each takes the generated kernel of its group; a CUDA backend compiles and
+    // launches kernel.CudaSource, the CPU backend runs the pattern's CPU twin. The semantics below are
+    // those of the unfused chain each one replaces, computed with float32 intermediates and one
+    // rounding on store.
+
+    /// <summary>act(x·weightᵀ + bias) + residual: x [..., K], weight [N, K], bias [N] or null, residual [..., N] or null (pattern gemm_bias_act).</summary>
+    Tensor FusedLinear(Tensor x, Tensor weight, Tensor? bias, Activation activation, Tensor? residual, FusedKernel kernel);
+
+    /// <summary>x + bias + residual: x and residual [..., C], bias [C] (pattern bias_residual).</summary>
+    Tensor BiasResidual(Tensor x, Tensor bias, Tensor residual, FusedKernel kernel);
+
+    /// <summary>
+    /// LayerNorm over C, cyclic shift by −<paramref name="shift"/> on H and W (torch.roll(x, (−s, −s), (1, 2))), window partition:
+    /// x [B, H, W, C] → [B·(H/w)·(W/w), w², C] (pattern ln_shift_partition).
+    /// </summary>
+    Tensor LayerNormWindowPartition(Tensor x, Tensor weight, Tensor bias, float eps, int window, int shift, FusedKernel kernel);
+
+    /// <summary>
+    /// Window reverse, cyclic shift by +<paramref name="shift"/> on H and W, residual add: x [B·nW, w², C], residual [B, H, W, C]
+    /// → residual + roll(reverse(x), (s, s), (1, 2)), [B, H, W, C] (pattern window_reverse_residual).
+    /// </summary>
+    Tensor WindowReverseResidual(Tensor x, Tensor residual, int window, int shift, FusedKernel kernel);
+
+    /// <summary>
+    /// Window attention read straight from the QKV projection: qkv [B·nW, N, 3·heads·d] laid out (3, heads, d) per token,
+    /// bias [heads, N, N], mask [nW, N, N] or null (window b uses mask[b mod nW]) →
+    /// softmax(q·kᵀ·scale + bias + mask)·v merged over heads, [B·nW, N, heads·d] (pattern window_attention).
+    /// </summary>
+    Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel);
 }

@@ -236,4 +236,15 @@ public sealed class CpuBackend : IBackend
         if (x.Rank != 4 || x.Shape[1] % multiple != 0 || x.Shape[2] % multiple != 0)
             throw new TensorMismatchException(what, $"{x.DType.ShortName()}[B, H, W, C] with {requirement}", Describe(x));
     }
+
+    // TRANSIENT: the fused operators' CPU twins are being written; replaced before landing.
+    public Tensor FusedLinear(Tensor x, Tensor weight, Tensor? bias, Activation activation, Tensor? residual, FusedKernel kernel) => throw new NotSupportedException("TRANSIENT");
+
+    public Tensor BiasResidual(Tensor x, Tensor bias, Tensor residual, FusedKernel kernel) => throw new NotSupportedException("TRANSIENT");
+
+    public Tensor LayerNormWindowPartition(Tensor x, Tensor weight, Tensor bias, float eps, int window, int shift, FusedKernel kernel) => throw new NotSupportedException("TRANSIENT");
+
+    public Tensor WindowReverseResidual(Tensor x, Tensor residual, int window, int shift, FusedKernel kernel) => throw new NotSupportedException("TRANSIENT");
+
+    public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) => throw new NotSupportedException("TRANSIENT");
 }
