@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Fusion.Kernels.Cpu.Fused;
 
 /// <summary>CPU twin of the ln_shift_partition template: LayerNorm, roll by −shift on H and W, window partition.</summary>
@@ -28,13 +26,7 @@ public static class LayerNormPartitionTwin
                 for (int token = start; token < end; token++)
                 {
                     var src = new ReadOnlySpan<float>((float*)xAddr + (long)map.PixelOfToken(token) * channels, channels);
-                    var dst = new Span<float>((float*)oAddr + (long)token * channels, channels);
-                    // Centre first, then square: the same two-pass statistics as the unfused LayerNorm.
-                    float mean = TensorPrimitives.Sum(src) / channels;
-                    TensorPrimitives.Subtract(src, mean, dst);
-                    float variance = TensorPrimitives.SumOfSquares(dst) / channels;
-                    TensorPrimitives.Multiply(dst, 1f / MathF.Sqrt(variance + eps), dst);
-                    TensorPrimitives.FusedMultiplyAdd(dst, g, b, dst);
+                    LayerNorm.Row(src, g, b, new Span<float>((float*)oAddr + (long)token * channels, channels), eps);
                 }
             });
         }
