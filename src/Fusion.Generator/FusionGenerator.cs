@@ -23,6 +23,7 @@ namespace Fusion.Generator
         {
             public const string Extract = "Fusion.Extract";
             public const string Infer = "Fusion.Infer";
+            public const string Fuse = "Fusion.Fuse";
         }
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -38,13 +39,31 @@ namespace Fusion.Generator
                 .Select(static (graph, _) => graph.HasErrors ? graph : ShapeInference.Run(graph))
                 .WithTrackingName(Steps.Infer);
 
-            context.RegisterSourceOutput(typed, static (spc, graph) => Produce(spc, graph));
+            var fused = typed
+                .Select(static (graph, _) => FusionPass.Run(graph))
+                .WithTrackingName(Steps.Fuse);
+
+            context.RegisterSourceOutput(fused, static (spc, graph) => Produce(spc, graph));
         }
 
         private static void Produce(SourceProductionContext context, ModelGraph graph)
         {
             foreach (var diagnostic in graph.Diagnostics) context.ReportDiagnostic(diagnostic.ToDiagnostic());
             if (graph.HasErrors || graph.Output < 0) return;
+            var missing = graph.Nodes.Where(n => n.Kernel is not null && !KernelSourceWriter.HasTemplate(n.Kernel.Pattern)).Select(n => n.Kernel!.Pattern).Distinct().ToList();
+            if (missing.Count > 0)
+            {
+                context.ReportDiagnostic(DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, null, graph.ClassName,
+                    "no kernel template embedded for " + string.Join(", ", missing)).ToDiagnostic());
+                return;
+            }
+            foreach (var d in graph.Decisions)
+            {
+                var info = d.Fused
+                    ? DiagnosticInfo.Create(DiagnosticDescriptors.Fused, d.Location, d.Operators.Count.ToString(), d.Kernel, d.Pattern, string.Join(" → ", d.Operators))
+                    : DiagnosticInfo.Create(DiagnosticDescriptors.NotFused, d.Location, d.Pattern, d.Operators.FirstOrDefault() ?? "", d.Reason);
+                context.ReportDiagnostic(info.ToDiagnostic());
+            }
 
             context.AddSource(graph.FileHint + ".Fusion.g.cs", ModelEmitter.Emit(graph));
             int operators = graph.Nodes.Count(n => n.Op is not (OpKind.Input or OpKind.Param));

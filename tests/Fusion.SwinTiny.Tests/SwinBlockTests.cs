@@ -76,7 +76,8 @@ public sealed class SwinBlockTests
     [Fact]
     public void CompiledRun_MatchesEagerForward()
     {
-        // The same Forward body, run eagerly op by op and through the generated plan.
+        // The same Forward body, run eagerly op by op and through the generated, fused plan: the same
+        // function in float32, so they agree to rounding (the fused kernels sum in another order).
         int seed = TestData.NewSeed();
         var model = new OddSwinBlocks();
         RandomWeights.Initialize(model, seed);
@@ -84,7 +85,7 @@ public sealed class SwinBlockTests
 
         using var compiled = model.Run(input);
         using var eager = model.Forward(input);
-        Assert.Equal(((CpuTensor)eager).ToFloatArray(), ((CpuTensor)compiled).ToFloatArray());
+        Tolerance.AssertClose(compiled, RefTensor.FromCpu((CpuTensor)eager), 1e-5, 1e-5, $"compiled vs eager (seed {seed})");
     }
 
     [Fact]

@@ -106,6 +106,18 @@ namespace Fusion.Generator.Diagnostics
             Fusion, DiagnosticSeverity.Info,
             "Open the generated file (Dependencies > Analyzers > Fusion.Generator in the IDE, or obj/generated with EmitCompilerGeneratedFiles) for the graph and the plan.");
 
+        public static readonly DiagnosticDescriptor Fused = Make(
+            "FUS101", "Operators fused",
+            "Fused {0} operators into kernel '{1}' ({2}): {3}",
+            Fusion, DiagnosticSeverity.Info,
+            "The generated file's fusion report lists every kernel with the operators it replaced; its CUDA source is in the FusionKernels class.");
+
+        public static readonly DiagnosticDescriptor NotFused = Make(
+            "FUS102", "Candidate not fused",
+            "Not fused ({0}) at '{1}': {2}",
+            Fusion, DiagnosticSeverity.Info,
+            "A fusion pattern started here but a guard rejected it; the unfused operators run instead. Typical causes: an intermediate value read elsewhere, or shapes the kernel does not support.");
+
         /// <summary>All descriptors, in ID order.</summary>
         public static ImmutableArray<DiagnosticDescriptor> All { get; } = typeof(DiagnosticDescriptors)
             .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)

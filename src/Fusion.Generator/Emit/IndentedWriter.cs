@@ -16,6 +16,14 @@ namespace Fusion.Generator.Emit
             return this;
         }
 
+        /// <summary>Writes multi-line text as it is: its first line indented, the rest untouched (verbatim strings).</summary>
+        public IndentedWriter Verbatim(string text)
+        {
+            _text.Append(' ', _depth * 4).Append(text.Replace("\r\n", "\n"));
+            _text.Append('\n');
+            return this;
+        }
+
         /// <summary>Writes <paramref name="header"/>, an opening brace, then indents until the returned scope is disposed.</summary>
         public IDisposable Block(string header, string closing = "}")
         {

@@ -311,6 +311,8 @@ namespace Fusion.Generator.Frontend
                             return Unsupported(call, frame, "Mean needs one or more consecutive axes");
                         return Node(OpKind.Mean, t, new[] { axes[0], axes.Length });
                     }
+                case "Value":
+                    return ParamNode(layer!.Parameters[""], call, frame);
                 case "RelativePositionBias":
                     return Node(OpKind.RelativePositionBias, new[] { ParamNode(layer!.Parameters[""], call, frame) }, new[] { Int("window") });
                 case "ShiftedWindowMask":

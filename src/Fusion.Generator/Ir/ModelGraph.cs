@@ -16,6 +16,9 @@ namespace Fusion.Generator.Ir
         int Output,
         EquatableArray<DiagnosticInfo> Diagnostics)
     {
+        /// <summary>What the fusion pass fused and what it left alone, in graph order.</summary>
+        public EquatableArray<FusionDecision> Decisions { get; init; } = EquatableArray<FusionDecision>.Empty;
+
         public bool HasErrors
         {
             get

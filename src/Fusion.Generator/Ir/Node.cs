@@ -26,5 +26,8 @@ namespace Fusion.Generator.Ir
         public EquatableArray<Dim> Shape { get; init; } = EquatableArray<Dim>.Empty;
 
         public string ShapeText => "[" + string.Join(", ", Shape) + "]";
+
+        /// <summary>The generated kernel of a fused node (set by <see cref="Passes.FusionPass"/>); null otherwise.</summary>
+        public KernelSpec? Kernel { get; init; }
     }
 }

@@ -24,5 +24,12 @@ namespace Fusion.Generator.Ir
         Mean,
         RelativePositionBias,
         ShiftedWindowMask,
+
+        // Fused operators, produced by Passes.FusionPass; each carries a Node.Kernel.
+        FusedLinear,
+        BiasResidual,
+        LayerNormWindowPartition,
+        WindowReverseResidual,
+        WindowAttention,
     }
 }

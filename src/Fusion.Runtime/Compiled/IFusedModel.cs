@@ -11,6 +11,9 @@ public interface IFusedModel
     /// <summary>Every parameter with its state-dict key, in declaration order.</summary>
     IEnumerable<NamedParameter> NamedParameters();
 
+    /// <summary>The generated kernels of the model's fused groups.</summary>
+    IReadOnlyList<FusedKernel> FusedKernels { get; }
+
     /// <summary>Runs the compiled forward pass with inputs in declaration order; the caller owns the result.</summary>
     Tensor Run(IReadOnlyList<Tensor> inputs, IBackend? backend = null);
 }

@@ -22,6 +22,13 @@ public static class F
         return Eager.Linear(patches, weight, Eager.Param(layer.bias, x.DType));
     }
 
+    /// <summary>A parameter used directly as a tensor (a learned bias, position embedding or scale).</summary>
+    public static Tensor Value(Parameter parameter)
+    {
+        var value = Eager.Param(parameter, DType.Float32);
+        return Eager.Reshape(value, value.Shape); // a new tensor object: the backend keeps its own copy
+    }
+
     public static Tensor MatMul(Tensor a, Tensor b, bool transposeB = false) => Eager.MatMul(a, b, transposeB);
 
     public static Tensor Add(Tensor a, Tensor b) => Eager.Add(a, b);

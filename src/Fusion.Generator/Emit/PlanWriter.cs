@@ -1,0 +1,117 @@
+using System.Collections.Generic;
+using System.Linq;
+using Fusion.Generator.Ir;
+
+namespace Fusion.Generator.Emit
+{
+    /// <summary>
+    /// Writes the compiled forward pass: the parameter-only values (constants) in a build method the
+    /// model caches per backend and dtype, and the per-call body, one backend call per node with every
+    /// intermediate disposed right after its last reader.
+    /// </summary>
+    internal sealed class PlanWriter
+    {
+        private const string Ns = "global::Fusion.";
+        private readonly ModelGraph _graph;
+        private readonly bool[] _constant;
+        private readonly List<int> _hoisted;
+
+        public PlanWriter(ModelGraph graph)
+        {
+            _graph = graph;
+            var nodes = graph.Nodes;
+            _constant = new bool[nodes.Count];
+            foreach (var node in nodes)
+            {
+                // A value computed from parameters alone: the same on every call.
+                _constant[node.Id] = node.Op != OpKind.Input && node.Op != OpKind.Param
+                    && node.Inputs.All(i => nodes[i].Op == OpKind.Param || _constant[i]);
+            }
+            _hoisted = nodes.Where(n => _constant[n.Id] && Readers(n.Id).Any(r => !_constant[r])).Select(n => n.Id).ToList();
+        }
+
+        public bool HasConstants => _hoisted.Count > 0;
+
+        /// <summary>Fields the plan needs on the model object.</summary>
+        public void WriteFields(IndentedWriter w)
+        {
+            if (!HasConstants) return;
+            w.Line("/// <summary>Values derived from parameters alone, built once per backend and dtype.</summary>");
+            w.Line($"private readonly {Ns}ConstantCache _fusionConstants = new {Ns}ConstantCache();");
+            w.Line();
+        }
+
+        /// <summary>The method that builds the constants (hoisted out of Run).</summary>
+        public void WriteConstantBuilder(IndentedWriter w)
+        {
+            if (!HasConstants) return;
+            using (w.Block($"private {Ns}Tensor[] BuildFusionConstants({Ns}IBackend be, {Ns}DType dt)"))
+            {
+                var inBuilder = _graph.Nodes.Where(n => _constant[n.Id] || (n.Op == OpKind.Param && Readers(n.Id).Any(r => _constant[r]))).ToList();
+                var keep = new HashSet<int>(_hoisted);
+                WriteNodes(w, inBuilder, keep, inConstantBuilder: true);
+                w.Line($"return new {Ns}Tensor[] {{ {string.Join(", ", _hoisted.Select(V))} }};");
+            }
+            w.Line();
+        }
+
+        /// <summary>The body of Run after the input checks (which define be, batch and dt).</summary>
+        public void WriteRunBody(IndentedWriter w)
+        {
+            if (HasConstants)
+            {
+                var sources = _graph.Nodes.Where(n => n.Op == OpKind.Param && Readers(n.Id).Any(r => _constant[r]))
+                    .Select(n => "(long)" + AccessPath(n).TrimEnd('!') + ".Version").ToList();
+                var stamp = sources.Count == 0 ? "0L" : string.Join(" + ", sources);
+                w.Line($"var constants = _fusionConstants.Get(be, dt, {stamp}, BuildFusionConstants);");
+                for (int i = 0; i < _hoisted.Count; i++)
+                    w.Line($"var {V(_hoisted[i])} = constants[{i}]; // {_graph.Nodes[_hoisted[i]].ShapeText} constant: {Describe(_graph.Nodes[_hoisted[i]])}");
+                w.Line();
+            }
+            var perCall = _graph.Nodes.Where(n => n.Op != OpKind.Input && !_constant[n.Id]
+                && !(n.Op == OpKind.Param && Readers(n.Id).All(r => _constant[r]))).ToList();
+            WriteNodes(w, perCall, new HashSet<int>(_hoisted), inConstantBuilder: false);
+            w.Line($"return {V(_graph.Output)};");
+        }
+
+        private void WriteNodes(IndentedWriter w, List<Node> nodes, HashSet<int> owned, bool inConstantBuilder)
+        {
+            var set = new HashSet<int>(nodes.Select(n => n.Id));
+            var lastUse = new Dictionary<int, int>();
+            foreach (var node in nodes)
+            {
+                foreach (var input in node.Inputs) lastUse[input] = node.Id;
+            }
+            foreach (var node in nodes)
+            {
+                string where = node.Location is null ? "" : "  " + node.Location.Describe();
+                string scope = node.Scope.Length > 0 ? node.Scope + ": " : "";
+                w.Line($"// {node.ShapeText}  {scope}{Describe(node)}{where}");
+                var names = node.Inputs.Select(i => _graph.Nodes[i].Op == OpKind.Input ? _graph.Nodes[i].Name : V(i)).ToArray();
+                w.Line($"var {V(node.Id)} = {OperatorCalls.For(node, names, _graph)};");
+
+                // Free intermediates whose last reader this is; inputs, parameters and cached constants are not ours.
+                foreach (var input in node.Inputs.Distinct())
+                {
+                    var source = _graph.Nodes[input];
+                    bool ours = set.Contains(input) && source.Op is not (OpKind.Input or OpKind.Param) && input != _graph.Output
+                        && !(inConstantBuilder ? owned.Contains(input) : _constant[input]);
+                    if (ours && lastUse[input] == node.Id) w.Line($"{V(input)}.Dispose();");
+                }
+            }
+        }
+
+        private IEnumerable<int> Readers(int id) => _graph.Nodes.Where(n => n.Inputs.Contains(id)).Select(n => n.Id);
+
+        private string AccessPath(Node param) => _graph.Parameters.First(p => p.Key == param.Name).AccessPath;
+
+        private static string Describe(Node node) => node.Op switch
+        {
+            OpKind.Param => "param " + node.Name,
+            _ when node.Kernel is not null => $"fused {node.Kernel.Pattern} → {node.Kernel.Name} (from {node.Source})",
+            _ => node.Source,
+        };
+
+        private static string V(int id) => "v" + id;
+    }
+}

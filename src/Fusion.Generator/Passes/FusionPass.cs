@@ -1,0 +1,121 @@
+using System.Collections.Generic;
+using System.Linq;
+using Fusion.Generator.Ir;
+using Fusion.Generator.Model;
+
+namespace Fusion.Generator.Passes
+{
+    /// <summary>
+    /// Finds the fusable patterns in a typed graph and replaces each matched group by one fused
+    /// node that carries its specialized kernel: window attention, layernorm + shift + window
+    /// partition, window reverse + shift + residual, gemm + bias + activation (+ residual), and
+    /// bias + residual. A group is only fused when every value inside it has no other reader;
+    /// candidates that fail a guard stay unfused and the report says why.
+    /// </summary>
+    internal static class FusionPass
+    {
+        public static ModelGraph Run(ModelGraph graph)
+        {
+            if (graph.HasErrors || graph.Output < 0 || graph.Nodes.Count == 0) return graph;
+            var rewriter = new GraphRewriter(graph);
+            WindowAttentionPattern.Apply(rewriter);
+            WindowPatterns.ApplyLayerNormPartition(rewriter);
+            WindowPatterns.ApplyReverseResidual(rewriter);
+            GemmPattern.Apply(rewriter);
+            BiasResidualPattern.Apply(rewriter);
+            return rewriter.Finish();
+        }
+    }
+
+    /// <summary>Shared state of the fusion patterns: the graph, who reads what, which nodes a group has claimed.</summary>
+    internal sealed class GraphRewriter
+    {
+        private readonly ModelGraph _graph;
+        private readonly Node[] _nodes;
+        private readonly List<int>[] _readers;
+        private readonly bool[] _claimed;
+        private readonly List<FusionDecision> _decisions = new();
+
+        public GraphRewriter(ModelGraph graph)
+        {
+            _graph = graph;
+            _nodes = graph.Nodes.ToArray();
+            _readers = _nodes.Select(_ => new List<int>()).ToArray();
+            _claimed = new bool[_nodes.Length];
+            foreach (var node in _nodes)
+            {
+                foreach (var input in node.Inputs.Distinct()) _readers[input].Add(node.Id);
+            }
+        }
+
+        public IReadOnlyList<Node> Nodes => _nodes;
+
+        public Node this[int id] => _nodes[id];
+
+        public Node Input(Node node, int index) => _nodes[node.Inputs[index]];
+
+        /// <summary>Read by exactly one node and not the model's output, so it can live in registers.</summary>
+        public bool SingleReader(int id) => _readers[id].Count == 1 && id != _graph.Output;
+
+        public IReadOnlyList<int> Readers(int id) => _readers[id];
+
+        public bool IsFree(int id) => !_claimed[id];
+
+        /// <summary>Describes why <paramref name="id"/> cannot stay inside a group.</summary>
+        public string WhyShared(int id) => id == _graph.Output
+            ? $"'{_nodes[id].Source}' is the model's output"
+            : $"'{_nodes[id].Source}' is also read by {string.Join(", ", _readers[id].Select(r => "'" + _nodes[r].Source + "'"))}";
+
+        /// <summary>Replaces <paramref name="anchor"/> (the group's last node, whose readers now read the fused node) and claims <paramref name="absorbed"/>.</summary>
+        public void Fuse(Node anchor, OpKind op, IEnumerable<int> inputs, IEnumerable<int> ints, float f, KernelSpec kernel, IEnumerable<int> absorbed)
+        {
+            var members = absorbed.Concat(new[] { anchor.Id }).Distinct().OrderBy(i => i).ToList();
+            foreach (var id in members) _claimed[id] = true;
+            _nodes[anchor.Id] = anchor with
+            {
+                Op = op,
+                Inputs = inputs.ToEquatableArray(),
+                Ints = ints.ToEquatableArray(),
+                Float = f,
+                Name = kernel.Name,
+                Kernel = kernel,
+            };
+            _decisions.Add(new FusionDecision(true, kernel.Pattern, kernel.Name,
+                members.Select(i => _nodes[i].Op == op && i == anchor.Id ? anchor.Source : _nodes[i].Source).ToEquatableArray(), "", anchor.Scope, anchor.Location));
+        }
+
+        public void Reject(Node at, string pattern, string reason) =>
+            _decisions.Add(new FusionDecision(false, pattern, "", EquatableArray.Of(at.Source), reason, at.Scope, at.Location));
+
+        /// <summary>The rewritten graph: fused nodes in place, absorbed nodes dropped, ids renumbered.</summary>
+        public ModelGraph Finish()
+        {
+            var live = new bool[_nodes.Length];
+            live[_graph.Output] = true;
+            for (int i = _nodes.Length - 1; i >= 0; i--)
+            {
+                if (!live[i]) continue;
+                foreach (var input in _nodes[i].Inputs) live[input] = true;
+            }
+            var renumber = new Dictionary<int, int>();
+            var result = new List<Node>();
+            foreach (var node in _nodes)
+            {
+                if (!live[node.Id] && node.Op != OpKind.Input) continue;
+                renumber[node.Id] = result.Count;
+                result.Add(node with { Id = result.Count, Inputs = node.Inputs.Select(i => renumber[i]).ToEquatableArray() });
+            }
+            return _graph with
+            {
+                Nodes = result.ToEquatableArray(),
+                Output = renumber[_graph.Output],
+                Decisions = _decisions.ToEquatableArray(),
+            };
+        }
+
+        public static KernelSpec Spec(string name, string pattern, params (string Key, int Value)[] constants) =>
+            new(name, pattern, constants.OrderBy(c => c.Key, System.StringComparer.Ordinal).Select(c => new KernelConstant(c.Key, c.Value)).ToEquatableArray());
+
+        public static long[] Dims(Node node) => node.Shape.Select(d => d.Dynamic ? -1 : d.Value).ToArray();
+    }
+}

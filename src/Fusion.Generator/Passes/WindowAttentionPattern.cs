@@ -1,0 +1,105 @@
+using System.Collections.Generic;
+using System.Linq;
+using Fusion.Generator.Ir;
+
+namespace Fusion.Generator.Passes
+{
+    /// <summary>
+    /// softmax(q·kᵀ·scale + bias [+ mask]) · v, with q, k, v selected from the QKV projection's
+    /// output reshaped to [-1, N, 3, heads, d] and permuted (2, 0, 3, 1, 4), and the result permuted
+    /// (0, 2, 1, 3) and reshaped to [-1, N, heads·d]: one window_attention kernel that reads the
+    /// projection's output directly and writes the head-merged layout, so no transpose runs.
+    /// </summary>
+    internal static class WindowAttentionPattern
+    {
+        public const string Pattern = "window_attention";
+
+        public static void Apply(GraphRewriter g)
+        {
+            foreach (var softmax in g.Nodes.Where(n => n.Op == OpKind.Softmax).ToList())
+            {
+                var reason = TryFuse(g, softmax);
+                if (reason is not null) g.Reject(softmax, Pattern, reason);
+            }
+        }
+
+        private static string? TryFuse(GraphRewriter g, Node softmax)
+        {
+            var group = new List<int> { softmax.Id };
+
+            // Scores: Add(MatMul(q, k, ᵀ), bias), optionally wrapped as Reshape(Add(Reshape(·), Reshape(mask))).
+            var scores = g.Input(softmax, 0);
+            Node? mask = null;
+            if (scores.Op == OpKind.Reshape)
+            {
+                var masked = g.Input(scores, 0);
+                if (masked.Op != OpKind.Add) return "the scores before softmax are not (q·kᵀ + bias) + mask";
+                var (unmasked, maskView) = g.Input(masked, 0).Op == OpKind.Reshape && g.Input(g.Input(masked, 0), 0).Op == OpKind.Add
+                    ? (g.Input(masked, 0), g.Input(masked, 1))
+                    : (g.Input(masked, 1), g.Input(masked, 0));
+                if (unmasked.Op != OpKind.Reshape || maskView.Op != OpKind.Reshape) return "the mask is not added through window-major reshapes";
+                mask = g.Input(maskView, 0);
+                if (mask.Shape.Count != 3 || mask.Shape.Any(d => d.Dynamic)) return $"the mask {mask.ShapeText} is not a static [windows, N, N] table";
+                group.AddRange(new[] { scores.Id, masked.Id, unmasked.Id, maskView.Id });
+                scores = g.Input(unmasked, 0);
+            }
+            if (scores.Op != OpKind.Add) return "the scores before softmax are not q·kᵀ + bias";
+            group.Add(scores.Id);
+            var (product, bias) = g.Input(scores, 0).Op == OpKind.MatMul ? (g.Input(scores, 0), g.Input(scores, 1)) : (g.Input(scores, 1), g.Input(scores, 0));
+            if (product.Op != OpKind.MatMul || product.Ints[0] != 1) return "the scores are not q·kᵀ";
+            if (bias.Shape.Count != 3 || bias.Shape.Any(d => d.Dynamic)) return $"the bias {bias.ShapeText} is not a static [heads, N, N] table";
+            group.Add(product.Id);
+
+            var scaled = g.Input(product, 0);
+            var k = g.Input(product, 1);
+            if (scaled.Op != OpKind.Mul) return "q is not scaled by a constant before q·kᵀ";
+            var q = g.Input(scaled, 0);
+            group.AddRange(new[] { scaled.Id, q.Id, k.Id });
+
+            // The output side: MatMul(softmax, v) → Permute(0, 2, 1, 3) → Reshape(-1, N, heads·d).
+            if (!g.SingleReader(softmax.Id)) return g.WhyShared(softmax.Id);
+            var weighted = g[g.Readers(softmax.Id)[0]];
+            if (weighted.Op != OpKind.MatMul || weighted.Ints[0] != 0 || weighted.Inputs[0] != softmax.Id) return "softmax is not followed by ·v";
+            var v = g.Input(weighted, 1);
+            if (!g.SingleReader(weighted.Id)) return g.WhyShared(weighted.Id);
+            var merged = g[g.Readers(weighted.Id)[0]];
+            if (merged.Op != OpKind.Permute || !merged.Ints.SequenceEqual(new[] { 0, 2, 1, 3 })) return "the heads are not merged by Permute(0, 2, 1, 3)";
+            if (!g.SingleReader(merged.Id)) return g.WhyShared(merged.Id);
+            var output = g[g.Readers(merged.Id)[0]];
+            if (output.Op != OpKind.Reshape || output.Shape.Count != 3) return "the merged heads are not reshaped to [windows, N, C]";
+            group.AddRange(new[] { weighted.Id, v.Id, merged.Id });
+
+            // q, k, v: Select(p, 0, 0/1/2) of p = Permute(Reshape(qkv, -1, N, 3, heads, d), 2, 0, 3, 1, 4).
+            foreach (var (select, index) in new[] { (q, 0), (k, 1), (v, 2) })
+            {
+                if (select.Op != OpKind.Select || select.Ints[0] != 0 || select.Ints[1] != index) return $"{"qkv"[index]} is not Select(qkv, 0, {index})";
+            }
+            var permuted = g.Input(q, 0);
+            if (g.Input(k, 0).Id != permuted.Id || g.Input(v, 0).Id != permuted.Id) return "q, k and v do not come from one projection";
+            if (permuted.Op != OpKind.Permute || !permuted.Ints.SequenceEqual(new[] { 2, 0, 3, 1, 4 })) return "q, k and v are not split by Permute(2, 0, 3, 1, 4)";
+            var split = g.Input(permuted, 0);
+            if (split.Op != OpKind.Reshape || split.Shape.Count != 5 || split.Shape[2].Value != 3 || split.Shape[2].Dynamic) return "the projection is not reshaped to [-1, N, 3, heads, d]";
+            group.AddRange(new[] { permuted.Id, split.Id });
+
+            foreach (var id in group.Distinct())
+            {
+                if (!g.IsFree(id)) return $"'{g[id].Source}' already belongs to another fused group";
+                if (id == permuted.Id) { if (g.Readers(id).Count != 3) return g.WhyShared(id); }
+                else if (!g.SingleReader(id)) return g.WhyShared(id);
+            }
+
+            int tokens = (int)split.Shape[1].Value, heads = (int)split.Shape[3].Value, headDim = (int)split.Shape[4].Value;
+            if (bias.Shape[0].Value != heads || bias.Shape[1].Value != tokens || bias.Shape[2].Value != tokens)
+                return $"the bias {bias.ShapeText} does not match {heads} heads of {tokens} tokens";
+            int windows = mask is null ? 1 : (int)mask.Shape[0].Value;
+            if (mask is not null && (mask.Shape[1].Value != tokens || mask.Shape[2].Value != tokens))
+                return $"the mask {mask.ShapeText} does not match {tokens} tokens";
+
+            var name = $"window_attention_h{heads}_d{headDim}_t{tokens}" + (mask is null ? "" : $"_nw{windows}_masked");
+            var spec = GraphRewriter.Spec(name, Pattern, ("HEADS", heads), ("HEAD_DIM", headDim), ("TOKENS", tokens), ("WINDOWS", windows), ("HAS_MASK", mask is null ? 0 : 1));
+            var inputs = mask is null ? new[] { split.Inputs[0], bias.Id } : new[] { split.Inputs[0], bias.Id, mask.Id };
+            g.Fuse(output, OpKind.WindowAttention, inputs, new[] { heads, headDim, tokens, windows, mask is null ? 0 : 1 }, scaled.Float, spec, group);
+            return null;
+        }
+    }
+}
