@@ -16,7 +16,7 @@ public sealed class FusedGemm : IDisposable
     public const string Pattern = "gemm_bias_act";
 
     /// <summary>Rows per block of the template (kBM) and its threads per block (kThreads).</summary>
-    private const int BlockRows = 128, BlockThreads = 128;
+    private const int BlockRows = 128, BlockThreads = 256;
     private const int WarmupRuns = 2, TimedRuns = 5;
 
     private readonly CudaDevice _device;
