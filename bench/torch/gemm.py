@@ -6,28 +6,14 @@ sets (so L2 does not hold the previous call's operands), two rounds. Eager runs 
 then a separate GELU or add kernel; torch.compile (if FUSION_TORCH_COMPILE=1) may fuse the epilogue.
 """
 import os
-import statistics
+
 import torch
 import torch.nn.functional as F
 
+from cuda_timing import median_us
+
 ROWS = 64 * 3136
 LAYERS = [("qkv", 288, 96, None), ("proj", 96, 96, None), ("fc1+gelu", 384, 96, "gelu"), ("fc2+residual", 96, 384, "residual")]
-
-
-def median_us(fn, sets, warmup=10, iters=50):
-    for i in range(warmup):
-        fn(*sets[i % len(sets)])
-    torch.cuda.synchronize()
-    times = []
-    for i in range(iters):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        args = sets[i % len(sets)]
-        start.record()
-        fn(*args)
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) * 1000)
-    return statistics.median(times)
 
 
 def layer_fn(kind):
@@ -61,7 +47,7 @@ def main():
         if compile_too and kind is not None:
             variants.append(("torch.compile", torch.compile(layer_fn(kind))))
         for label, fn in variants:
-            meds = [median_us(fn, sets) for _ in range(2)]
+            meds = [median_us(fn, sets, iters=50) for _ in range(2)]
             us = sum(meds) / 2
             rows.append(f"| {name} | {n}x{k} | PyTorch {label} | {meds[0]:.1f} / {meds[1]:.1f} | {nbytes / us / 1e3:.0f} | "
                         f"{flops / us / 1e6:.1f} | {100 * floor_us / us:.1f} % |")

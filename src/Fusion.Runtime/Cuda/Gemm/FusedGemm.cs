@@ -119,22 +119,7 @@ public sealed class FusedGemm : IDisposable
         return choice.Path;
     }
 
-    private double Median(Action work, CudaStream stream)
-    {
-        for (int i = 0; i < WarmupRuns; i++) work();
-        using var start = new CudaEvent(_device);
-        using var end = new CudaEvent(_device);
-        var times = new double[TimedRuns];
-        for (int i = 0; i < TimedRuns; i++)
-        {
-            start.Record(stream);
-            work();
-            end.Record(stream);
-            times[i] = CudaEvent.ElapsedMilliseconds(start, end) * 1000.0;
-        }
-        Array.Sort(times);
-        return times[TimedRuns / 2];
-    }
+    private double Median(Action work, CudaStream stream) => 1000.0 * EventTiming.MedianMilliseconds(_device, stream, work, WarmupRuns, TimedRuns);
 
     private void Execute(GemmPath path, int m, CudaTensor x, CudaTensor weight, CudaTensor? bias, Activation activation, CudaTensor? residual,
         CudaTensor output, FusedKernel kernel, CudaStream stream)
