@@ -7,6 +7,13 @@ using Fusion.Kernels;
 // Benchmark: (1) the half2 bias+residual kernel on a 64×3136×96 fp16 tensor against a device-to-device
 // copy of the same tensor on the same GPU, both as bytes moved (read + written) per second;
 // (2) cold (NVRTC compile + load) and warm (disk cache + load) JIT times of that kernel.
+// `Fusion.Bench gemm` runs the fused-GEMM benchmark instead (GemmBench.cs).
+if (args is ["gemm"])
+{
+    GemmBench.Run();
+    return;
+}
+
 using var device = CudaDevice.Open(0);
 var stream = device.DefaultStream;
 Console.WriteLine($"device: {device}; NVRTC {Nvrtc.Version}; cuBLASLt {CublasLt.Version}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");

@@ -4,24 +4,9 @@ Same method as bench/Fusion.Bench: CUDA events around each call, warm-up, median
 rotating random input sets (so L2 does not hold the previous call's inputs). Eager PyTorch runs
 two kernels (x + bias, then + residual); torch.compile fuses them into one.
 """
-import statistics
 import torch
 
-
-def median_us(fn, sets, warmup=10, iters=100):
-    for i in range(warmup):
-        fn(*sets[i % len(sets)])
-    torch.cuda.synchronize()
-    times = []
-    for i in range(iters):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        args = sets[i % len(sets)]
-        start.record()
-        fn(*args)
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) * 1000)
-    return statistics.median(times)
+from cuda_timing import median_us
 
 
 def main():

@@ -1,0 +1,35 @@
+using Fusion.Cuda.Gemm;
+using Fusion.Testing;
+
+namespace Fusion.Cuda.Tests;
+
+/// <summary>CI without a GPU: specializations of the gemm_bias_act template compile to PTX for sm_80 and sm_90 with clang-19.</summary>
+public sealed class GemmTemplatePtxTests
+{
+    public static TheoryData<int, int, Activation, bool, bool, string> Specializations()
+    {
+        var data = new TheoryData<int, int, Activation, bool, bool, string>();
+        foreach (var arch in new[] { "sm_80", "sm_90" })
+        {
+            data.Add(384, 96, Activation.Gelu, true, false, arch);   // Swin fc1: 16-byte cp.async path, half2 stores
+            data.Add(96, 384, Activation.None, true, true, arch);    // Swin fc2 + residual
+            data.Add(37, 13, Activation.Relu, false, true, arch);    // odd N, K % 8 != 0: scalar loads and stores
+            data.Add(30, 36, Activation.Gelu, true, true, arch);     // narrow tile (BN = 32), scalar-load path
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Specializations))]
+    public void TemplateCompilesToPtx(int n, int k, Activation activation, bool hasBias, bool hasResidual, string arch)
+    {
+        ClangPtx.RequireCompiler();
+        var kernel = FusedGemm.Specialize(n, k, activation, hasBias, hasResidual);
+        var ptx = ClangPtx.Compile(kernel.CudaSource, arch, kernel.Name);
+        Assert.Contains($".target {arch}", ptx);
+        Assert.Contains($".entry {kernel.Name}(", ptx);
+        Assert.Contains("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", ptx);
+        Assert.Contains("ldmatrix.sync.aligned.m8n8.x4.shared.b16", ptx);
+        Assert.Equal(k % 8 == 0, ptx.Contains("cp.async.cg.shared.global", StringComparison.Ordinal));
+    }
+}
