@@ -196,7 +196,7 @@ public sealed class FusedKernelTests : GpuTestBase
 
         var ln = Specialize(LayerNormPartitionLauncher.Pattern, ("C", 30), ("H", 6), ("W", 6), ("WINDOW", 3), ("SHIFT", 1));
         using CudaTensor image = CudaTensor.Empty(Device, DType.Float16, 2, 6, 6, 30), gamma = CudaTensor.Empty(Device, DType.Float16, 30);
-        using CudaTensor wrongOut = CudaTensor.Empty(Device, DType.Float16, 8, 9, 30);
+        using CudaTensor wrongOut = CudaTensor.Empty(Device, DType.Float16, 8, 9, 31);
         Assert.Equal("output", Assert.Throws<TensorMismatchException>(() => new LayerNormPartitionLauncher(_modules).Run(image, gamma, gamma, 1e-5f, 3, 1, wrongOut, ln)).What);
         var e = Assert.Throws<FusionException>(() => new LayerNormPartitionLauncher(_modules).Run(image, gamma, gamma, 1e-5f, 3, 0, ln));
         Assert.Contains("SHIFT", e.Message);

@@ -9,8 +9,8 @@ public sealed class LayerNormPartitionLauncher(FusedKernelModules modules)
 {
     public const string Pattern = "ln_shift_partition";
 
-    /// <summary>Warps (tokens) a block: LN_WARPS of the template.</summary>
-    private const int Warps = 8;
+    /// <summary>Warps a block and tokens a warp: LN_WARPS and LN_PER_WARP of the template.</summary>
+    private const int Warps = 8, TokensPerWarp = 2;
 
     public void Run(CudaTensor x, CudaTensor weight, CudaTensor bias, float eps, int window, int shift, CudaTensor output, FusedKernel kernel,
         CudaStream? stream = null)
@@ -28,7 +28,7 @@ public sealed class LayerNormPartitionLauncher(FusedKernelModules modules)
         FusedChecks.Half(output, "output", OutputShape(batch, windows, window, c), kernel);
         if (batch == 0) return;
         var args = new KernelArguments().Pointer(x).Pointer(weight).Pointer(bias).Pointer(output).Int(batch).Float(eps);
-        modules.Get(kernel, Pattern).Launch(stream ?? x.Owner.DefaultStream, FusedChecks.Blocks((long)batch * h * w, Warps, kernel), Warps * 32, args);
+        modules.Get(kernel, Pattern).Launch(stream ?? x.Owner.DefaultStream, FusedChecks.Blocks((long)batch * h * w, Warps * TokensPerWarp, kernel), Warps * 32, args);
     }
 
     /// <summary>A new [B·nW, window², C] tensor holding the normalized, shifted, partitioned x.</summary>
