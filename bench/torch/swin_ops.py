@@ -6,28 +6,13 @@ Same method as bench/Fusion.Bench: CUDA events around each call, 10 warm-up call
 three rotating random input sets. Each timed call starts from the same tensors the fused kernel reads
 and ends with the same tensor it writes (contiguous), so layout copies are part of the sequence.
 """
-import statistics
 import torch
 import torch.nn.functional as F
 
+from bias_residual import median_us
+
 B, H, W, C, WS, SHIFT, HEADS, D = 64, 56, 56, 96, 7, 3, 3, 32
 NW, N = (H // WS) * (W // WS), WS * WS
-
-
-def median_us(fn, sets, warmup=10, iters=100):
-    for i in range(warmup):
-        fn(*sets[i % len(sets)])
-    torch.cuda.synchronize()
-    times = []
-    for i in range(iters):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        args = sets[i % len(sets)]
-        start.record()
-        fn(*args)
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) * 1000)
-    return statistics.median(times)
 
 
 def partition(x):

@@ -102,6 +102,24 @@ internal static class FusedChecks
             throw new FusionException($"kernel {kernel.Name} was specialized with {key} = {constant}, but {argument} = {value}");
     }
 
+    /// <summary>
+    /// Checks a Swin window kernel's call against its constants C, H, W, WINDOW and SHIFT and its image operand
+    /// [B, H, W, C]; returns those sizes with the batch and the windows per image.
+    /// </summary>
+    public static (int C, int H, int W, int Batch, int Windows) WindowGeometry(FusedKernel kernel, string pattern, CudaTensor image, string what,
+        int window, int shift)
+    {
+        Pattern(kernel, pattern);
+        var (c, h, w) = (kernel.Constant("C"), kernel.Constant("H"), kernel.Constant("W"));
+        Argument(kernel, "WINDOW", window, "window");
+        Argument(kernel, "SHIFT", shift, "shift");
+        int windows = WindowsPerImage(kernel, h, w, window);
+        HalfOfRank(image, what, 4, $"[B, {h}, {w}, {c}]", kernel);
+        int batch = image.Shape[0];
+        Half(image, what, new Shape(batch, h, w, c), kernel);
+        return (c, h, w, batch, windows);
+    }
+
     /// <summary>Throws unless the window divides both spatial sizes, and returns windows per image.</summary>
     public static int WindowsPerImage(FusedKernel kernel, int height, int width, int window)
     {

@@ -15,14 +15,7 @@ public sealed class LayerNormPartitionLauncher(FusedKernelModules modules)
     public void Run(CudaTensor x, CudaTensor weight, CudaTensor bias, float eps, int window, int shift, CudaTensor output, FusedKernel kernel,
         CudaStream? stream = null)
     {
-        FusedChecks.Pattern(kernel, Pattern);
-        var (c, h, w) = (kernel.Constant("C"), kernel.Constant("H"), kernel.Constant("W"));
-        FusedChecks.Argument(kernel, "WINDOW", window, "window");
-        FusedChecks.Argument(kernel, "SHIFT", shift, "shift");
-        int windows = FusedChecks.WindowsPerImage(kernel, h, w, window);
-        FusedChecks.HalfOfRank(x, "x", 4, $"[B, {h}, {w}, {c}]", kernel);
-        int batch = x.Shape[0];
-        FusedChecks.Half(x, "x", new Shape(batch, h, w, c), kernel);
+        var (c, h, w, batch, windows) = FusedChecks.WindowGeometry(kernel, Pattern, x, "x", window, shift);
         FusedChecks.Half(weight, "weight", new Shape(c), kernel);
         FusedChecks.Half(bias, "bias", new Shape(c), kernel);
         FusedChecks.Half(output, "output", OutputShape(batch, windows, window, c), kernel);

@@ -14,14 +14,7 @@ public sealed class WindowReverseResidualLauncher(FusedKernelModules modules)
 
     public void Run(CudaTensor x, CudaTensor residual, int window, int shift, CudaTensor output, FusedKernel kernel, CudaStream? stream = null)
     {
-        FusedChecks.Pattern(kernel, Pattern);
-        var (c, h, w) = (kernel.Constant("C"), kernel.Constant("H"), kernel.Constant("W"));
-        FusedChecks.Argument(kernel, "WINDOW", window, "window");
-        FusedChecks.Argument(kernel, "SHIFT", shift, "shift");
-        int windows = FusedChecks.WindowsPerImage(kernel, h, w, window);
-        FusedChecks.HalfOfRank(residual, "residual", 4, $"[B, {h}, {w}, {c}]", kernel);
-        int batch = residual.Shape[0];
-        FusedChecks.Half(residual, "residual", new Shape(batch, h, w, c), kernel);
+        var (c, h, w, batch, windows) = FusedChecks.WindowGeometry(kernel, Pattern, residual, "residual", window, shift);
         FusedChecks.Half(x, "x", new Shape(batch * windows, window * window, c), kernel);
         FusedChecks.Half(output, "output", residual.Shape, kernel);
         if (batch == 0) return;
