@@ -20,15 +20,22 @@ public static class LayerNorm
                 for (int r = start; r < end; r++)
                 {
                     var src = new ReadOnlySpan<float>((float*)xAddr + (long)r * cols, cols);
-                    var dst = new Span<float>((float*)yAddr + (long)r * cols, cols);
-                    float mean = TensorPrimitives.Sum(src) / cols;
-                    // Two passes (centre, then square) rather than E[x²] − E[x]², which cancels badly.
-                    TensorPrimitives.Subtract(src, mean, dst);
-                    float variance = TensorPrimitives.SumOfSquares(dst) / cols;
-                    TensorPrimitives.Multiply(dst, 1f / MathF.Sqrt(variance + eps), dst);
-                    TensorPrimitives.FusedMultiplyAdd(dst, w, b, dst);
+                    Row(src, w, b, new Span<float>((float*)yAddr + (long)r * cols, cols), eps);
                 }
             });
         }
+    }
+
+    /// <summary>One row: y = (x − mean)/√(var + eps)·weight + bias over x's length (y may be x).</summary>
+    public static void Row(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y, float eps)
+    {
+        int cols = x.Length;
+        y = y[..cols];
+        float mean = TensorPrimitives.Sum(x) / cols;
+        // Two passes (centre, then square) rather than E[x²] − E[x]², which cancels badly.
+        TensorPrimitives.Subtract(x, mean, y);
+        float variance = TensorPrimitives.SumOfSquares(y) / cols;
+        TensorPrimitives.Multiply(y, 1f / MathF.Sqrt(variance + eps), y);
+        TensorPrimitives.FusedMultiplyAdd(y, weight, bias, y);
     }
 }
