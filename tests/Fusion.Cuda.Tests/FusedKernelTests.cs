@@ -1,15 +1,16 @@
 using Fusion.Cuda.Fused;
 using Fusion.Kernels;
+using Fusion.Kernels.Cpu.Fused;
 
 namespace Fusion.Cuda.Tests;
 
 /// <summary>
 /// The fused-kernel templates, specialized with <see cref="KernelTemplates.Specialize"/> and run through their
-/// launchers, against float64 references of the unfused chains computed here from the same fp16 inputs.
+/// launchers, against their CPU twins (Fusion.Kernels.Cpu.Fused, float32) run on the same fp16 inputs.
 /// Tolerance |gpu − ref| ≤ 4e-3 + 4e-4·|ref|: the kernels compute in fp32 and round once to fp16, which
 /// is at most half an fp16 ulp, 2⁻¹¹·|ref| ≤ 4.9e-4·|ref|; every output here stays under 4 in magnitude,
 /// so that half ulp (≤ 2e-3) fits inside the absolute term, which also covers fp32 summation order and the
-/// hardware rsqrt/exp2 approximations (about 2 fp32 ulp each). Outputs are poisoned with NaN first,
+/// hardware rsqrt/exp2 approximations (about 2 fp32 ulp each) against the twin's float32. Outputs are poisoned with NaN first,
 /// so an element the kernel never writes fails.
 /// </summary>
 public sealed class FusedKernelTests : GpuTestBase
@@ -36,6 +37,16 @@ public sealed class FusedKernelTests : GpuTestBase
         return new FusedKernel(name, pattern, KernelTemplates.Specialize(pattern, name, dict), dict);
     }
 
+    private static float[] Floats(Half[] values) => Array.ConvertAll(values, h => (float)h);
+
+    /// <summary>The twin's float32 output, widened for <see cref="TestData.AssertClose"/>.</summary>
+    private static double[] Twin(long length, Action<float[]> run)
+    {
+        var output = new float[length];
+        run(output);
+        return Array.ConvertAll(output, f => (double)f);
+    }
+
     [Theory]
     [InlineData(96, 1)]
     [InlineData(96, 3 * 3136)]
@@ -51,8 +62,7 @@ public sealed class FusedKernelTests : GpuTestBase
         using CudaTensor dx = Upload(x, rows, c), dr = Upload(r, rows, c), db = Upload(b, c), dout = CudaTensor.Empty(Device, DType.Float16, rows, c);
         dout.FillBytes(0xFF);
         new BiasResidualLauncher(_modules).Run(dx, db, dr, dout, kernel);
-        var expected = new double[rows * c];
-        for (int i = 0; i < expected.Length; i++) expected[i] = (double)x[i] + (double)b[i % c] + (double)r[i];
+        var expected = Twin(rows * c, o => BiasResidualTwin.Run(Floats(x), Floats(b), Floats(r), o, rows, c));
         TestData.AssertClose(Download(dout), expected, Atol, Rtol, kernel.Name);
     }
 
@@ -83,22 +93,7 @@ public sealed class FusedKernelTests : GpuTestBase
         dout.FillBytes(0xFF);
         new LayerNormPartitionLauncher(_modules).Run(dx, dg, db, eps, window, shift, dout, kernel);
 
-        var expected = new double[dout.ElementCount];
-        Parallel.For(0, batch * windows, win =>
-        {
-            int b = win / windows, wr = win % windows / (w / window), wc = win % windows % (w / window);
-            for (int t = 0; t < tokens; t++)
-            {
-                int i = (wr * window + t / window + shift) % h, j = (wc * window + t % window + shift) % w;
-                int src = ((b * h + i) * w + j) * c, dst = (win * tokens + t) * c;
-                double mean = 0, variance = 0;
-                for (int k = 0; k < c; k++) mean += (double)x[src + k];
-                mean /= c;
-                for (int k = 0; k < c; k++) variance += ((double)x[src + k] - mean) * ((double)x[src + k] - mean);
-                double rstd = 1 / Math.Sqrt(variance / c + eps);
-                for (int k = 0; k < c; k++) expected[dst + k] = ((double)x[src + k] - mean) * rstd * (double)gamma[k] + (double)beta[k];
-            }
-        });
+        var expected = Twin(dout.ElementCount, o => LayerNormPartitionTwin.Run(Floats(x), Floats(gamma), Floats(beta), o, batch, h, w, c, window, shift, eps));
         TestData.AssertClose(Download(dout), expected, Atol, Rtol, kernel.Name);
     }
 
@@ -114,19 +109,7 @@ public sealed class FusedKernelTests : GpuTestBase
         dout.FillBytes(0xFF);
         new WindowReverseResidualLauncher(_modules).Run(dx, dr, window, shift, dout, kernel);
 
-        // Reverse into [B, H, W, C], roll by +shift (out[i] = reversed[(i − shift) mod n]), add the residual.
-        var expected = new double[dout.ElementCount];
-        Parallel.For(0, batch * h, row =>
-        {
-            int b = row / h, i = row % h;
-            for (int j = 0; j < w; j++)
-            {
-                int si = ((i - shift) % h + h) % h, sj = ((j - shift) % w + w) % w;
-                int win = b * windows + si / window * (w / window) + sj / window, t = si % window * window + sj % window;
-                int src = (win * tokens + t) * c, dst = ((b * h + i) * w + j) * c;
-                for (int k = 0; k < c; k++) expected[dst + k] = (double)r[dst + k] + (double)x[src + k];
-            }
-        });
+        var expected = Twin(dout.ElementCount, o => WindowReverseResidualTwin.Run(Floats(x), Floats(r), o, batch, h, w, c, window, shift));
         TestData.AssertClose(Download(dout), expected, Atol, Rtol, kernel.Name);
     }
 
@@ -158,32 +141,7 @@ public sealed class FusedKernelTests : GpuTestBase
         dout.FillBytes(0xFF);
         new WindowAttentionLauncher(_modules).Run(dqkv, dbias, masked ? dmask : null, heads, scale, dout, kernel);
 
-        var expected = new double[dout.ElementCount];
-        Parallel.For(0, total * heads, block =>
-        {
-            int win = block / heads, head = block % heads;
-            var p = new double[n];
-            for (int i = 0; i < n; i++)
-            {
-                double max = double.NegativeInfinity;
-                for (int j = 0; j < n; j++)
-                {
-                    double dot = 0;
-                    for (int k = 0; k < d; k++)
-                        dot += (double)qkv[((win * n + i) * 3 + 0) * width + head * d + k] * (double)qkv[((win * n + j) * 3 + 1) * width + head * d + k];
-                    p[j] = dot * scale + (double)bias[(head * n + i) * n + j] + (masked ? (double)mask[(win % windows * n + i) * n + j] : 0);
-                    max = Math.Max(max, p[j]);
-                }
-                double sum = 0;
-                for (int j = 0; j < n; j++) sum += p[j] = Math.Exp(p[j] - max);
-                for (int k = 0; k < d; k++)
-                {
-                    double acc = 0;
-                    for (int j = 0; j < n; j++) acc += p[j] / sum * (double)qkv[((win * n + j) * 3 + 2) * width + head * d + k];
-                    expected[(win * n + i) * width + head * d + k] = acc;
-                }
-            }
-        });
+        var expected = Twin(dout.ElementCount, o => WindowAttentionTwin.Run(Floats(qkv), Floats(bias), masked ? Floats(mask) : [], o, total, windows, heads, d, n, scale));
         TestData.AssertClose(Download(dout), expected, Atol, Rtol, kernel.Name);
     }
 
