@@ -17,6 +17,11 @@ if (args is ["gemm"])
 using var device = CudaDevice.Open(0);
 var stream = device.DefaultStream;
 Console.WriteLine($"device: {device}; NVRTC {Nvrtc.Version}; cuBLASLt {CublasLt.Version}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+if (args.Contains("--fused"))
+{
+    FusedBench.Run(device); // the fused Swin kernels only (see FusedBench)
+    return;
+}
 
 const int batch = 64, tokens = 3136, channels = 96;
 long n = (long)batch * tokens * channels;
