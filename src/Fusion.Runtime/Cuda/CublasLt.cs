@@ -35,8 +35,11 @@ public sealed unsafe class CublasLt : IDisposable
     /// <summary>
     /// y[M, N] = epilogue(x[M, K] · weight[N, K]ᵀ + bias[N]); x may have any leading dims (flattened into M).
     /// All operands are float16; bias is required by every epilogue but <see cref="MatmulEpilogue.None"/>.
+    /// With <paramref name="addend"/> (shaped like y), cuBLASLt's C operand with beta = 1: y = epilogue(x·wᵀ + addend + bias),
+    /// so the activation of a RELU/GELU epilogue sees the sum (exact for a residual only with None or Bias).
     /// </summary>
-    public void Linear(CudaTensor x, CudaTensor weight, CudaTensor? bias, CudaTensor y, MatmulEpilogue epilogue, CudaStream? stream = null)
+    public void Linear(CudaTensor x, CudaTensor weight, CudaTensor? bias, CudaTensor y, MatmulEpilogue epilogue, CudaStream? stream = null,
+        CudaTensor? addend = null)
     {
         ObjectDisposedException.ThrowIf(_handle == IntPtr.Zero, this);
         if (weight.Rank != 2) throw new TensorMismatchException("weight", "a rank-2 [N, K] tensor", weight.ToString());
@@ -51,12 +54,13 @@ public sealed unsafe class CublasLt : IDisposable
             if (bias is null) throw new ArgumentNullException(nameof(bias), $"the {epilogue} epilogue needs a bias of [{n}]");
             bias.Expect("bias", new Shape(n), DType.Float16);
         }
+        addend?.Expect("addend", y.Shape, DType.Float16);
         _device.MakeCurrent();
         using var plan = new MatmulPlan(n, m, k, epilogue, bias);
-        float alpha = 1, beta = 0;
+        float alpha = 1, beta = addend is null ? 0 : 1;
         var algo = plan.ChooseAlgorithm(_handle, _workspace.Capacity);
         CudaCheck.Cublas(CublasLtApi.cublasLtMatmul(_handle, plan.Operation, &alpha, weight.Pointer, plan.A, x.Pointer, plan.B, &beta,
-            y.Pointer, plan.D, y.Pointer, plan.D, &algo, _workspace.Pointer, (nuint)_workspace.Capacity, (stream ?? _device.DefaultStream).Handle),
+            addend?.Pointer ?? y.Pointer, plan.D, y.Pointer, plan.D, &algo, _workspace.Pointer, (nuint)_workspace.Capacity, (stream ?? _device.DefaultStream).Handle),
             $"cublasLtMatmul(M={m}, N={n}, K={k}, {epilogue})");
     }
 

@@ -131,14 +131,17 @@ public sealed class CpuBackend : IBackend
         return y.Finish();
     }
 
-    // TRANSIENT: the fused operators' CPU twins are being written; replaced before landing.
-    public Tensor FusedLinear(Tensor x, Tensor weight, Tensor? bias, Activation activation, Tensor? residual, FusedKernel kernel) => throw new NotSupportedException("TRANSIENT");
+    public Tensor FusedLinear(Tensor x, Tensor weight, Tensor? bias, Activation activation, Tensor? residual, FusedKernel kernel) =>
+        FusedOps.FusedLinear(x, weight, bias, activation, residual, kernel);
 
-    public Tensor BiasResidual(Tensor x, Tensor bias, Tensor residual, FusedKernel kernel) => throw new NotSupportedException("TRANSIENT");
+    public Tensor BiasResidual(Tensor x, Tensor bias, Tensor residual, FusedKernel kernel) => FusedOps.BiasResidual(x, bias, residual, kernel);
 
-    public Tensor LayerNormWindowPartition(Tensor x, Tensor weight, Tensor bias, float eps, int window, int shift, FusedKernel kernel) => throw new NotSupportedException("TRANSIENT");
+    public Tensor LayerNormWindowPartition(Tensor x, Tensor weight, Tensor bias, float eps, int window, int shift, FusedKernel kernel) =>
+        FusedOps.LayerNormWindowPartition(x, weight, bias, eps, window, shift, kernel);
 
-    public Tensor WindowReverseResidual(Tensor x, Tensor residual, int window, int shift, FusedKernel kernel) => throw new NotSupportedException("TRANSIENT");
+    public Tensor WindowReverseResidual(Tensor x, Tensor residual, int window, int shift, FusedKernel kernel) =>
+        FusedOps.WindowReverseResidual(x, residual, window, shift, kernel);
 
-    public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) => throw new NotSupportedException("TRANSIENT");
+    public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
+        FusedOps.WindowAttention(qkv, bias, mask, heads, scale, kernel);
 }
