@@ -100,7 +100,65 @@ FUSION_DEVICE float fast_rsqrt(float x)
     return r;
 }
 
+// Warp and block collectives as inline PTX (all 32 lanes must take part).
+FUSION_DEVICE float warp_shfl_xor(float v, int laneMask)
+{
+    float r;
+    asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=f"(r) : "f"(v), "r"(laneMask));
+    return r;
+}
+
+FUSION_DEVICE float warp_shfl(float v, int srcLane)
+{
+    float r;
+    asm volatile("shfl.sync.idx.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=f"(r) : "f"(v), "r"(srcLane));
+    return r;
+}
+
+// Sum and maximum over the warp, the result in every lane.
+FUSION_DEVICE float warp_sum(float v)
+{
+#pragma unroll
+    for (int m = 16; m > 0; m >>= 1) v += warp_shfl_xor(v, m);
+    return v;
+}
+
+FUSION_DEVICE float warp_max(float v)
+{
+#pragma unroll
+    for (int m = 16; m > 0; m >>= 1)
+    {
+        const float o = warp_shfl_xor(v, m);
+        v = o > v ? o : v;
+    }
+    return v;
+}
+
+FUSION_DEVICE void block_barrier() { asm volatile("bar.sync 0;" ::: "memory"); }
+
 // 16-byte vector access; the address must be 16-byte aligned.
 FUSION_DEVICE half8 load_half8(const half* p) { return *reinterpret_cast<const half8*>(p); }
 
 FUSION_DEVICE void store_half8(half* p, half8 v) { *reinterpret_cast<half8*>(p) = v; }
+
+// A half8 as eight floats (element order) and back, rounding each once.
+FUSION_DEVICE void half8_to_floats(half8 v, float* f)
+{
+    const unsigned int w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+    {
+        f[2 * i] = half2_lo(make_half2_bits(w[i]));
+        f[2 * i + 1] = half2_hi(make_half2_bits(w[i]));
+    }
+}
+
+FUSION_DEVICE half8 floats_to_half8(const float* f)
+{
+    half8 v;
+    v.x = floats_to_half2(f[0], f[1]).bits;
+    v.y = floats_to_half2(f[2], f[3]).bits;
+    v.z = floats_to_half2(f[4], f[5]).bits;
+    v.w = floats_to_half2(f[6], f[7]).bits;
+    return v;
+}
