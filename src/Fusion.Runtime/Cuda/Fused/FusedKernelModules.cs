@@ -1,0 +1,141 @@
+using System.Globalization;
+
+namespace Fusion.Cuda.Fused;
+
+/// <summary>
+/// The loaded modules of generated fused kernels, one per kernel name: the first launch of a
+/// <see cref="FusedKernel"/> compiles its <see cref="FusedKernel.CudaSource"/> through <see cref="KernelJit"/>
+/// (and so its disk cache); later launches reuse the loaded function. Shared by the fused launchers.
+/// </summary>
+public sealed class FusedKernelModules : IDisposable
+{
+    private readonly KernelJit _jit;
+    private readonly Dictionary<string, Entry> _loaded = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+    private bool _disposed;
+
+    public FusedKernelModules(KernelJit jit)
+    {
+        _jit = jit;
+    }
+
+    /// <summary>Kernels loaded so far.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock) return _loaded.Count;
+        }
+    }
+
+    /// <summary>The loaded function of <paramref name="kernel"/>, which must instantiate <paramref name="pattern"/>.</summary>
+    public CudaKernel Get(FusedKernel kernel, string pattern)
+    {
+        FusedChecks.Pattern(kernel, pattern);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_loaded.TryGetValue(kernel.Name, out var entry))
+            {
+                if (entry.Source != kernel.CudaSource)
+                    throw new FusionException($"two different sources were given the kernel name {kernel.Name}; a kernel name must say everything it was specialized with");
+                return entry.Kernel;
+            }
+            var module = _jit.Load(kernel.Name, kernel.CudaSource);
+            try
+            {
+                var function = module.GetKernel(kernel.Name);
+                _loaded.Add(kernel.Name, new Entry(module, function, kernel.CudaSource));
+                return function;
+            }
+            catch
+            {
+                module.Dispose();
+                throw;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            foreach (var entry in _loaded.Values) entry.Module.Dispose();
+            _loaded.Clear();
+        }
+    }
+
+    private sealed record Entry(CudaModule Module, CudaKernel Kernel, string Source);
+}
+
+/// <summary>Operand and constant checks shared by the fused launchers.</summary>
+internal static class FusedChecks
+{
+    /// <summary>Throws unless <paramref name="kernel"/> instantiates <paramref name="pattern"/>.</summary>
+    public static void Pattern(FusedKernel kernel, string pattern)
+    {
+        if (kernel.Pattern != pattern)
+            throw new FusionException($"kernel {kernel.Name} instantiates pattern {kernel.Pattern}, but was given to the {pattern} launcher");
+    }
+
+    /// <summary>Throws naming <paramref name="what"/> unless <paramref name="tensor"/> is fp16 of <paramref name="shape"/>.</summary>
+    public static void Half(CudaTensor tensor, string what, Shape shape, FusedKernel kernel)
+    {
+        if (tensor.Shape != shape || tensor.DType != DType.Float16)
+            throw new TensorMismatchException(what, $"{DType.Float16.ShortName()}{shape} for kernel {kernel.Name}", $"{tensor.DType.ShortName()}{tensor.Shape}");
+    }
+
+    /// <summary>Throws naming <paramref name="what"/> unless <paramref name="tensor"/> is fp16 of rank <paramref name="rank"/>.</summary>
+    public static void HalfOfRank(CudaTensor tensor, string what, int rank, string layout, FusedKernel kernel)
+    {
+        if (tensor.Rank != rank || tensor.DType != DType.Float16)
+            throw new TensorMismatchException(what, $"{DType.Float16.ShortName()}{layout} for kernel {kernel.Name}", $"{tensor.DType.ShortName()}{tensor.Shape}");
+    }
+
+    /// <summary>Throws unless an argument of the call equals the constant the kernel was specialized with.</summary>
+    public static void Argument(FusedKernel kernel, string key, int value, string argument)
+    {
+        int constant = kernel.Constant(key);
+        if (constant != value)
+            throw new FusionException($"kernel {kernel.Name} was specialized with {key} = {constant}, but {argument} = {value}");
+    }
+
+    /// <summary>Throws unless the window divides both spatial sizes, and returns windows per image.</summary>
+    public static int WindowsPerImage(FusedKernel kernel, int height, int width, int window)
+    {
+        if (window <= 0 || height % window != 0 || width % window != 0)
+            throw new FusionException($"kernel {kernel.Name}: window {window} does not tile {height}×{width}");
+        return height / window * (width / window);
+    }
+
+    /// <summary>Blocks for <paramref name="items"/> work items at <paramref name="perBlock"/> a block; throws past the grid limit.</summary>
+    public static int Blocks(long items, long perBlock, FusedKernel kernel)
+    {
+        long blocks = (items + perBlock - 1) / perBlock;
+        if (blocks > int.MaxValue)
+            throw new FusionException($"kernel {kernel.Name}: {items.ToString(CultureInfo.InvariantCulture)} items need more than {int.MaxValue} blocks");
+        return (int)blocks;
+    }
+
+    /// <summary>A new fp16 tensor of <paramref name="shape"/> that <paramref name="launch"/> writes; disposed if the launch throws.</summary>
+    public static CudaTensor Allocated(CudaDevice device, Shape shape, Action<CudaTensor> launch)
+    {
+        var output = CudaTensor.Empty(device, DType.Float16, shape);
+        try
+        {
+            launch(output);
+            return output;
+        }
+        catch
+        {
+            output.Dispose();
+            throw;
+        }
+    }
+
+    public static int ToInt(long value, string what, FusedKernel kernel) => value <= int.MaxValue
+        ? (int)value
+        : throw new FusionException($"kernel {kernel.Name}: {what} = {value.ToString(CultureInfo.InvariantCulture)} exceeds the kernel's int argument");
+}

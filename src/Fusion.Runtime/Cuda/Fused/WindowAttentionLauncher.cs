@@ -1,0 +1,46 @@
+namespace Fusion.Cuda.Fused;
+
+/// <summary>
+/// Launches a <c>window_attention</c> kernel: softmax(q·kᵀ·scale + bias + mask)·v merged over heads, read
+/// straight from the QKV projection qkv [B·nW, N, 3·heads·d] (or [B·nW, N, 3, heads, d]), bias [heads, N, N],
+/// mask [nW, N, N] or null → [B·nW, N, heads·d] (operands in the order of <see cref="IBackend.WindowAttention"/>).
+/// </summary>
+public sealed class WindowAttentionLauncher(FusedKernelModules modules)
+{
+    public const string Pattern = "window_attention";
+
+    /// <summary>Threads a block (WA_WARPS·32 of the template); one block per (window, head).</summary>
+    private const int Threads = 128;
+
+    public void Run(CudaTensor qkv, CudaTensor bias, CudaTensor? mask, int heads, float scale, CudaTensor output, FusedKernel kernel, CudaStream? stream = null)
+    {
+        FusedChecks.Pattern(kernel, Pattern);
+        var (n, d, windows) = (kernel.Constant("TOKENS"), kernel.Constant("HEAD_DIM"), kernel.Constant("WINDOWS"));
+        FusedChecks.Argument(kernel, "HEADS", heads, "heads");
+        bool hasMask = kernel.Constant("HAS_MASK") != 0;
+        if (hasMask != mask is not null)
+            throw new FusionException($"kernel {kernel.Name} was specialized {(hasMask ? "with" : "without")} a mask, but the call passes {(mask is null ? "none" : "one")}");
+        int total = qkv.Rank is 3 or 5 ? qkv.Shape[0] : -1;
+        if (total < 0 || qkv.DType != DType.Float16)
+            throw new TensorMismatchException("qkv", $"f16[B·nW, {n}, {3 * heads * d}] for kernel {kernel.Name}", $"{qkv.DType.ShortName()}{qkv.Shape}");
+        FusedChecks.Half(qkv, "qkv", qkv.Rank == 3 ? new Shape(total, n, 3 * heads * d) : new Shape(total, n, 3, heads, d), kernel);
+        FusedChecks.Half(bias, "bias", new Shape(heads, n, n), kernel);
+        if (mask is not null)
+        {
+            FusedChecks.Half(mask, "mask", new Shape(windows, n, n), kernel);
+            if (total % windows != 0)
+                throw new TensorMismatchException("qkv", $"a multiple of {windows} windows (the mask's count) for kernel {kernel.Name}", qkv.Shape.ToString());
+        }
+        FusedChecks.Half(output, "output", new Shape(total, n, heads * d), kernel);
+        if (total == 0) return;
+        var args = new KernelArguments().Pointer(qkv).Pointer(bias).Pointer(mask?.Pointer ?? 0).Pointer(output).Int(total).Float(scale);
+        modules.Get(kernel, Pattern).Launch(stream ?? qkv.Owner.DefaultStream, FusedChecks.Blocks((long)total * heads, 1, kernel), Threads, args);
+    }
+
+    /// <summary>A new [B·nW, N, heads·d] tensor holding the attention output.</summary>
+    public CudaTensor Run(CudaTensor qkv, CudaTensor bias, CudaTensor? mask, int heads, float scale, FusedKernel kernel, CudaStream? stream = null)
+    {
+        var (n, d) = (kernel.Constant("TOKENS"), kernel.Constant("HEAD_DIM"));
+        return FusedChecks.Allocated(qkv.Owner, new Shape(qkv.Rank == 0 ? 0 : qkv.Shape[0], n, heads * d), output => Run(qkv, bias, mask, heads, scale, output, kernel, stream));
+    }
+}
