@@ -1,4 +1,5 @@
 using Fusion.Cuda;
+using Fusion.Cuda.Fused;
 using Fusion.Cuda.Gemm;
 using static Fusion.OperandChecks;
 
@@ -8,7 +9,7 @@ namespace Fusion;
 /// Every operator of <see cref="IBackend"/> on one CUDA device, for f32 and f16 <see cref="CudaTensor"/>s, with the
 /// CPU backend's operand checks and messages (<see cref="OperandRules{T}"/>). Products run through cuBLASLt
 /// (float32 accumulation), the rest through backend_ops.cu (float32 math, one rounding on store); the fused
-/// operators run their generated kernels through the fused launchers. All work is queued on the device's
+/// operators run their generated f16 kernels through FusedGemm and the Fusion.Cuda.Fused launchers. All work is queued on the device's
 /// default stream; <see cref="Synchronize"/> waits for it. Disposing frees every parameter copy, kernel module
 /// and cuBLASLt handle the backend owns (and the device when <see cref="Open"/> opened it).
 /// </summary>
@@ -23,6 +24,11 @@ public sealed class CudaBackend : IBackend, IDisposable
     private readonly bool _ownsDevice;
     private readonly CublasLt _blas;
     private readonly FusedGemm _gemm;
+    private readonly FusedKernelModules _fusedModules;
+    private readonly BiasResidualLauncher _biasResidual;
+    private readonly LayerNormPartitionLauncher _layerNormPartition;
+    private readonly WindowReverseResidualLauncher _windowReverseResidual;
+    private readonly WindowAttentionLauncher _windowAttention;
     private readonly Dictionary<string, CudaKernel> _kernels = new(StringComparer.Ordinal);
     private readonly Dictionary<(Parameter Parameter, DType DType), (int Version, CudaTensor Copy)> _parameters = [];
     private readonly Lock _lock = new();
@@ -44,6 +50,11 @@ public sealed class CudaBackend : IBackend, IDisposable
         Jit = new KernelJit(device, cache ?? new KernelCache());
         _blas = new CublasLt(device);
         _gemm = new FusedGemm(device, Jit, cublas: _blas);
+        _fusedModules = new FusedKernelModules(Jit);
+        _biasResidual = new BiasResidualLauncher(_fusedModules);
+        _layerNormPartition = new LayerNormPartitionLauncher(_fusedModules);
+        _windowReverseResidual = new WindowReverseResidualLauncher(_fusedModules);
+        _windowAttention = new WindowAttentionLauncher(_fusedModules);
     }
 
     /// <summary>Opens device <paramref name="ordinal"/> for a backend that owns it (disposing the backend closes it).</summary>
@@ -251,36 +262,23 @@ public sealed class CudaBackend : IBackend, IDisposable
         ArgumentNullException.ThrowIfNull(kernel);
         var (input, w, b, shape) = _rules.Linear(x, weight, bias);
         var r = residual is null ? null : _rules.Dims(residual, "FusedLinear residual", input.DType, shape.ToArray());
-        if (input.DType == DType.Float32) return UnfusedLinear(input, w, b, activation, r);
         var y = CudaTensor.Empty(CudaDevice, input.DType, shape);
         return Filled(y, () => _gemm.Run(input, w, b, activation, r, y, kernel));
     }
 
-    /// <summary>The generated GEMM is f16 only; f32 runs the chain the fused operator replaces.</summary>
-    private Tensor UnfusedLinear(CudaTensor x, CudaTensor weight, CudaTensor? bias, Activation activation, CudaTensor? residual)
-    {
-        var y = Linear(x, weight, bias);
-        if (activation != Activation.None)
-        {
-            using var linear = y;
-            y = activation == Activation.Relu ? Relu(linear) : Gelu(linear);
-        }
-        if (residual is null) return y;
-        using var activated = y;
-        return Add(activated, residual);
-    }
-
     public Tensor BiasResidual(Tensor x, Tensor bias, Tensor residual, FusedKernel kernel) =>
-        throw Missing("BiasResidual", "BiasResidualLauncher");
+        _biasResidual.Run(Fused(x, "BiasResidual x"), Fused(bias, "BiasResidual bias"), Fused(residual, "BiasResidual residual"), kernel);
 
     public Tensor LayerNormWindowPartition(Tensor x, Tensor weight, Tensor bias, float eps, int window, int shift, FusedKernel kernel) =>
-        throw Missing("LayerNormWindowPartition", "LayerNormPartitionLauncher");
+        _layerNormPartition.Run(Fused(x, "LayerNormWindowPartition x"), Fused(weight, "LayerNormWindowPartition weight"),
+            Fused(bias, "LayerNormWindowPartition bias"), eps, window, shift, kernel);
 
     public Tensor WindowReverseResidual(Tensor x, Tensor residual, int window, int shift, FusedKernel kernel) =>
-        throw Missing("WindowReverseResidual", "WindowReverseResidualLauncher");
+        _windowReverseResidual.Run(Fused(x, "WindowReverseResidual x"), Fused(residual, "WindowReverseResidual residual"), window, shift, kernel);
 
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
-        throw Missing("WindowAttention", "WindowAttentionLauncher");
+        _windowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"),
+            mask is null ? null : Fused(mask, "WindowAttention mask"), heads, scale, kernel);
 
     public void Dispose()
     {
@@ -293,13 +291,14 @@ public sealed class CudaBackend : IBackend, IDisposable
             _kernels.Clear();
         }
         _gemm.Dispose();
+        _fusedModules.Dispose();
         _module?.Dispose();
         _blas.Dispose();
         if (_ownsDevice) CudaDevice.Dispose();
     }
 
-    private static NotSupportedException Missing(string op, string launcher) =>
-        new($"CudaBackend.{op}: the CUDA launcher Fusion.Cuda.{launcher} (src/Fusion.Runtime/Cuda/Fused/) is not part of this build yet; run this model on the CPU backend or unfused");
+    /// <summary>An operand of a fused operator: a live float tensor of this device (the launcher checks shapes against its kernel).</summary>
+    private CudaTensor Fused(Tensor tensor, string what) => _rules.Float(tensor, what);
 
     private static string Suffix(DType dtype) => dtype == DType.Float16 ? "f16" : "f32";
 
