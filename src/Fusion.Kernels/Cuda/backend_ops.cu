@@ -37,28 +37,6 @@ FUSION_DEVICE float backend_erf(float x)
     return x >= 0.0f ? 1.0f - erfc : erfc - 1.0f;
 }
 
-FUSION_DEVICE float warp_sum(float v)
-{
-    for (int mask = 16; mask > 0; mask >>= 1)
-    {
-        float other;
-        asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=f"(other) : "f"(v), "r"(mask));
-        v += other;
-    }
-    return v;
-}
-
-FUSION_DEVICE float warp_max(float v)
-{
-    for (int mask = 16; mask > 0; mask >>= 1)
-    {
-        float other;
-        asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;" : "=f"(other) : "f"(v), "r"(mask));
-        v = other > v ? other : v;
-    }
-    return v;
-}
-
 // Unary maps: op 0 multiplies by scalar, 1 is GELU (erf form), 2 is ReLU.
 template <typename T>
 FUSION_DEVICE void unary(const T* x, T* y, long long n, int op, float scalar)
