@@ -3,7 +3,7 @@ using Fusion.Cuda.Native;
 namespace Fusion.Cuda;
 
 /// <summary>
-/// FP16 matrix products through cuBLASLt with float32 accumulation and a fused epilogue.
+/// FP16 and FP32 matrix products through cuBLASLt with float32 accumulation and a fused epilogue.
 /// Fusion's tensors are row-major; cuBLASLt is column-major, so Y = X·Wᵀ is computed as
 /// Yᵀ = W·Xᵀ, which reads the same memory without any transpose copies.
 /// </summary>
@@ -55,13 +55,52 @@ public sealed unsafe class CublasLt : IDisposable
             bias.Expect("bias", new Shape(n), DType.Float16);
         }
         addend?.Expect("addend", y.Shape, DType.Float16);
+        Run(new MatmulShape(CudaDataType.R16F, 1, m, n, k, TransposeB: true, 0), weight, x, y, epilogue, bias, addend, stream);
+    }
+
+    /// <summary>
+    /// Row-major batched product y[i] = a[i] · b[i] (b[i]ᵀ when <paramref name="transposeB"/>), f16 or f32 (all operands
+    /// alike) with float32 accumulation: a [batch·M, K] as <paramref name="batch"/> matrices [M, K], b [N, K] or [K, N] per
+    /// matrix (one shared by the whole batch when <paramref name="shareB"/>), y [batch·M, N]; bias [N] is added when given.
+    /// </summary>
+    public void MatMul(CudaTensor a, CudaTensor b, CudaTensor? bias, CudaTensor y, int batch, long m, int n, int k, bool transposeB, bool shareB,
+        CudaStream? stream = null)
+    {
+        ObjectDisposedException.ThrowIf(_handle == IntPtr.Zero, this);
+        var type = a.DType switch
+        {
+            DType.Float16 => CudaDataType.R16F,
+            DType.Float32 => CudaDataType.R32F,
+            _ => throw new TensorMismatchException("a", "f16 or f32", a.DType.ShortName()),
+        };
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        long matrixB = (long)k * n;
+        Elements(a, "a", a.DType, batch * m * k);
+        Elements(b, "b", a.DType, shareB ? matrixB : batch * matrixB);
+        Elements(y, "y", a.DType, batch * m * n);
+        if (bias is not null) Elements(bias, "bias", a.DType, n);
+        if (batch > 1 && m > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(m), m, "a batched product needs M < 2³¹");
+        var shape = new MatmulShape(type, batch, m, n, k, transposeB, shareB ? 0 : matrixB);
+        Run(shape, b, a, y, bias is null ? MatmulEpilogue.None : MatmulEpilogue.Bias, bias, null, stream);
+    }
+
+    private static void Elements(CudaTensor t, string what, DType dtype, long count)
+    {
+        if (t.DType != dtype || t.ElementCount != count)
+            throw new TensorMismatchException(what, $"{count} {dtype.ShortName()} elements", $"{t.DType.ShortName()}{t.Shape}");
+    }
+
+    /// <summary>cuBLASLt's A is the row-major right operand, its B the left one: D[N, M] (column-major) = Y[M, N] (row-major).</summary>
+    private void Run(MatmulShape shape, CudaTensor right, CudaTensor left, CudaTensor y, MatmulEpilogue epilogue, CudaTensor? bias, CudaTensor? addend,
+        CudaStream? stream)
+    {
         _device.MakeCurrent();
-        using var plan = new MatmulPlan(n, m, k, epilogue, bias);
+        using var plan = new MatmulPlan(shape, epilogue, bias);
         float alpha = 1, beta = addend is null ? 0 : 1;
         var algo = plan.ChooseAlgorithm(_handle, _workspace.Capacity);
-        CudaCheck.Cublas(CublasLtApi.cublasLtMatmul(_handle, plan.Operation, &alpha, weight.Pointer, plan.A, x.Pointer, plan.B, &beta,
+        CudaCheck.Cublas(CublasLtApi.cublasLtMatmul(_handle, plan.Operation, &alpha, right.Pointer, plan.A, left.Pointer, plan.B, &beta,
             addend?.Pointer ?? y.Pointer, plan.D, y.Pointer, plan.D, &algo, _workspace.Pointer, (nuint)_workspace.Capacity, (stream ?? _device.DefaultStream).Handle),
-            $"cublasLtMatmul(M={m}, N={n}, K={k}, {epilogue})");
+            $"cublasLtMatmul({shape}, {epilogue})");
     }
 
     public void Dispose()
@@ -74,19 +113,30 @@ public sealed unsafe class CublasLt : IDisposable
         if (status != CublasLtApi.Success) Console.Error.WriteLine($"fusion: warning: cublasLtDestroy returned {CublasLtApi.StatusName(status)}");
     }
 
-    /// <summary>The descriptors of one product, column-major: D[N, M] = op(A = W as K×N)ᵀ · B (X as K×M).</summary>
+    /// <summary>
+    /// One product's geometry: <see cref="Batch"/> row-major products [M, K] · [K, N] (or · [N, K]ᵀ when
+    /// <see cref="TransposeB"/>), the right operand's matrices <see cref="StrideB"/> elements apart (0: shared).
+    /// </summary>
+    private readonly record struct MatmulShape(CudaDataType Type, int Batch, long M, int N, int K, bool TransposeB, long StrideB)
+    {
+        public override string ToString() =>
+            $"{(Type == CudaDataType.R16F ? "f16" : "f32")}, M={M}, N={N}, K={K}{(TransposeB ? ", Bᵀ" : "")}{(Batch > 1 ? $", batch {Batch}, B stride {StrideB}" : "")}";
+    }
+
+    /// <summary>The descriptors of one product, column-major: D[N, M] = op(A = right operand)ᵀ · B (left operand as K×M).</summary>
     private sealed class MatmulPlan : IDisposable
     {
         private readonly string _shape;
 
-        internal MatmulPlan(int n, long m, int k, MatmulEpilogue epilogue, CudaTensor? bias)
+        internal MatmulPlan(MatmulShape shape, MatmulEpilogue epilogue, CudaTensor? bias)
         {
-            _shape = $"M={m}, N={n}, K={k}, {epilogue}";
+            _shape = $"{shape}, {epilogue}";
+            var (type, n, m, k) = (shape.Type, shape.N, shape.M, shape.K);
             try
             {
                 CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescCreate(out var op, CublasComputeType.Compute32F, CudaDataType.R32F), "cublasLtMatmulDescCreate");
                 Operation = op;
-                SetAttribute(CublasLtMatmulDescAttribute.TransA, (int)CublasOperation.T);
+                SetAttribute(CublasLtMatmulDescAttribute.TransA, (int)(shape.TransposeB ? CublasOperation.T : CublasOperation.N));
                 SetAttribute(CublasLtMatmulDescAttribute.TransB, (int)CublasOperation.N);
                 SetAttribute(CublasLtMatmulDescAttribute.Epilogue, (int)epilogue);
                 if (bias is not null && epilogue != MatmulEpilogue.None)
@@ -95,9 +145,16 @@ public sealed unsafe class CublasLt : IDisposable
                     CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescSetAttribute(Operation, CublasLtMatmulDescAttribute.BiasPointer, &ptr, sizeof(ulong)),
                         "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
                 }
-                A = Layout((ulong)k, (ulong)n, k);
-                B = Layout((ulong)k, (ulong)m, k);
-                D = Layout((ulong)n, (ulong)m, n);
+                // Row-major [N, K] is column-major K×N (transposed by TransA); row-major [K, N] is column-major N×K.
+                A = shape.TransposeB ? Layout(type, (ulong)k, (ulong)n, k) : Layout(type, (ulong)n, (ulong)k, n);
+                B = Layout(type, (ulong)k, (ulong)m, k);
+                D = Layout(type, (ulong)n, (ulong)m, n);
+                if (shape.Batch > 1)
+                {
+                    Batched(A, shape.Batch, shape.StrideB);
+                    Batched(B, shape.Batch, m * k);
+                    Batched(D, shape.Batch, m * n);
+                }
             }
             catch
             {
@@ -146,10 +203,18 @@ public sealed unsafe class CublasLt : IDisposable
         private void SetAttribute(CublasLtMatmulDescAttribute attribute, int value)
             => CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescSetAttribute(Operation, attribute, &value, sizeof(int)), $"cublasLtMatmulDescSetAttribute({attribute})");
 
-        private static IntPtr Layout(ulong rows, ulong cols, long ld)
+        private static IntPtr Layout(CudaDataType type, ulong rows, ulong cols, long ld)
         {
-            CudaCheck.Cublas(CublasLtApi.cublasLtMatrixLayoutCreate(out var layout, CudaDataType.R16F, rows, cols, ld), "cublasLtMatrixLayoutCreate");
+            CudaCheck.Cublas(CublasLtApi.cublasLtMatrixLayoutCreate(out var layout, type, rows, cols, ld), "cublasLtMatrixLayoutCreate");
             return layout;
+        }
+
+        private static void Batched(IntPtr layout, int count, long stride)
+        {
+            CudaCheck.Cublas(CublasLtApi.cublasLtMatrixLayoutSetAttribute(layout, CublasLtMatrixLayoutAttribute.BatchCount, &count, sizeof(int)),
+                "cublasLtMatrixLayoutSetAttribute(BATCH_COUNT)");
+            CudaCheck.Cublas(CublasLtApi.cublasLtMatrixLayoutSetAttribute(layout, CublasLtMatrixLayoutAttribute.StridedBatchOffset, &stride, sizeof(long)),
+                "cublasLtMatrixLayoutSetAttribute(STRIDED_BATCH_OFFSET)");
         }
     }
 }

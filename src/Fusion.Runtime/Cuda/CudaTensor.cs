@@ -2,17 +2,27 @@ namespace Fusion.Cuda;
 
 /// <summary>
 /// A tensor in device memory, drawn from its device's caching allocator. Copies to and from the
-/// host run on the device's default stream and complete before the call returns.
+/// host run on the device's default stream and complete before the call returns. Views (reshapes)
+/// share the block, which goes back to the allocator when the last tensor using it is disposed, so
+/// a view and its source may be disposed in any order.
 /// </summary>
 public sealed unsafe class CudaTensor : Tensor
 {
     private static long s_live;
-    private readonly DeviceMemory _memory;
+    private readonly SharedBlock _block;
 
     private CudaTensor(CudaDevice device, Shape shape, DType dtype) : base(shape, dtype)
     {
         Owner = device;
-        _memory = device.Allocator.Allocate(SizeInBytes);
+        _block = new SharedBlock(device.Allocator.Allocate(SizeInBytes));
+        Interlocked.Increment(ref s_live);
+    }
+
+    private CudaTensor(CudaTensor source, Shape shape) : base(shape, source.DType)
+    {
+        Owner = source.Owner;
+        _block = source._block;
+        _block.AddReference();
         Interlocked.Increment(ref s_live);
     }
 
@@ -30,7 +40,7 @@ public sealed unsafe class CudaTensor : Tensor
         get
         {
             ThrowIfDisposed();
-            return _memory.Pointer;
+            return _block.Memory.Pointer;
         }
     }
 
@@ -98,9 +108,33 @@ public sealed unsafe class CudaTensor : Tensor
         CudaCheck.Driver(Native.CuDriverApi.cuMemsetD8Async(Pointer, value, (nuint)SizeInBytes, (stream ?? Owner.DefaultStream).Handle), "cuMemsetD8Async");
     }
 
+    /// <summary>A tensor of a different shape with the same elements, sharing this tensor's device memory.</summary>
+    public CudaTensor View(Shape shape)
+    {
+        ThrowIfDisposed();
+        if (shape.ElementCount != ElementCount)
+            throw new TensorMismatchException("reshape", $"a shape of {ElementCount} elements", $"{shape} ({shape.ElementCount} elements)");
+        return new CudaTensor(this, shape);
+    }
+
     protected override void Release()
     {
-        _memory.Dispose();
+        _block.RemoveReference();
         Interlocked.Decrement(ref s_live);
+    }
+
+    /// <summary>A device block and how many tensors use it; the last one to let go returns it to the allocator.</summary>
+    private sealed class SharedBlock(DeviceMemory memory)
+    {
+        private int _references = 1;
+
+        public DeviceMemory Memory { get; } = memory;
+
+        public void AddReference() => Interlocked.Increment(ref _references);
+
+        public void RemoveReference()
+        {
+            if (Interlocked.Decrement(ref _references) == 0) Memory.Dispose();
+        }
     }
 }

@@ -19,6 +19,7 @@ internal static unsafe partial class CublasLtApi
 
     [LibraryImport(Lib)] internal static partial int cublasLtMatrixLayoutCreate(out IntPtr layout, CudaDataType type, ulong rows, ulong cols, long ld);
     [LibraryImport(Lib)] internal static partial int cublasLtMatrixLayoutDestroy(IntPtr layout);
+    [LibraryImport(Lib)] internal static partial int cublasLtMatrixLayoutSetAttribute(IntPtr layout, CublasLtMatrixLayoutAttribute attribute, void* value, nuint size);
 
     [LibraryImport(Lib)] internal static partial int cublasLtMatmulPreferenceCreate(out IntPtr preference);
     [LibraryImport(Lib)] internal static partial int cublasLtMatmulPreferenceDestroy(IntPtr preference);
@@ -84,6 +85,12 @@ internal enum CublasLtMatmulDescAttribute
     TransB = 4,
     Epilogue = 7,
     BiasPointer = 8,
+}
+
+internal enum CublasLtMatrixLayoutAttribute
+{
+    BatchCount = 5,
+    StridedBatchOffset = 6,
 }
 
 internal enum CublasLtPreferenceAttribute
