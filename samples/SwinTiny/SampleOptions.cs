@@ -12,7 +12,7 @@ internal sealed record SampleOptions(int Batch, int Seed, int Iterations, string
     public static SampleOptions? Parse(string[] args, out int exitCode)
     {
         exitCode = 2;
-        var options = new SampleOptions(Batch: 1, Seed: 0, Iterations: 5, Device: Environment.GetEnvironmentVariable("FUSION_DEVICE") ?? "auto");
+        var options = new SampleOptions(Batch: 1, Seed: 0, Iterations: 5, Device: "auto");
         for (int i = 0; i < args.Length; i++)
         {
             string name = args[i];
@@ -39,22 +39,21 @@ internal sealed record SampleOptions(int Batch, int Seed, int Iterations, string
     }
 
     /// <summary>
-    /// The backend for a device choice. Whole models run on the CPU backend until the fused CUDA
-    /// kernels land; asking for CUDA says so rather than quietly running on the CPU.
+    /// The backend for a device choice (auto: CUDA when a device and its libraries are usable), with the
+    /// one-line reason printed; asking for CUDA where there is none is an error, never a silent fallback.
     /// </summary>
     public static IBackend? SelectBackend(string device)
     {
-        switch (device)
+        // "auto" passes no preference, so FUSION_DEVICE (when set) still decides.
+        Fusion.Devices.DevicePreference? preference = device switch { "cpu" => Fusion.Devices.DevicePreference.Cpu, "cuda" => Fusion.Devices.DevicePreference.Cuda, _ => null };
+        try
         {
-            case "cpu":
-                Console.WriteLine("device: cpu (asked for)");
-                return CpuBackend.Instance;
-            case "auto":
-                Console.WriteLine("device: cpu (auto: the CUDA backend does not run whole models yet)");
-                return CpuBackend.Instance;
-            default:
-                Console.Error.WriteLine("error: --device cuda: the CUDA backend does not run whole models yet; use --device cpu");
-                return null;
+            return Backends.Create(preference, Console.Out);
+        }
+        catch (FusionException e)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return null;
         }
     }
 
