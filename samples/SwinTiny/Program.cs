@@ -26,8 +26,8 @@ var random = new Random(options.Seed + 1);
 var data = new float[options.Batch * SwinStage1Blocks.Resolution * SwinStage1Blocks.Resolution * SwinStage1Blocks.Channels];
 for (int i = 0; i < data.Length; i++) data[i] = (float)(random.NextDouble() * 2 - 1);
 using var hostInput = CpuTensor.FromArray(data, options.Batch, SwinStage1Blocks.Resolution, SwinStage1Blocks.Resolution, SwinStage1Blocks.Channels);
-using var converted = backend.Cast(hostInput, dtype);
-using var input = backend.Device == DeviceKind.Cpu ? backend.Cast(converted, dtype) : backend.FromHost((CpuTensor)converted);
+using var converted = (CpuTensor)CpuBackend.Instance.Cast(hostInput, dtype);
+using var input = backend.FromHost(converted);
 
 var times = new List<double>();
 for (int iteration = 0; iteration <= options.Iterations; iteration++)

@@ -108,3 +108,22 @@ public class LifetimeTests
         Assert.Equal(start, CpuTensor.LiveCount);
     }
 }
+
+public class EagerPrecisionTests
+{
+    [Fact]
+    public void EagerAdd_OfF16AndF32_ComputesInF16()
+    {
+        // The unfused fp16 path adds f32 constants (bias tables, masks) to f16 activations.
+        var a = Fusion.Testing.TestData.Random(Fusion.Testing.TestData.NewSeed(), DType.Float16, 3, 5);
+        var b = Fusion.Testing.TestData.Random(Fusion.Testing.TestData.NewSeed(), 5);
+        using var ah = a.ToCpu(DType.Float16);
+        using var bf = b.ToCpu();
+        using var sum = F.Add(ah, bf);
+        using var reversed = F.Add(bf, ah);
+        Assert.Equal(DType.Float16, sum.DType);
+        Assert.Equal(((CpuTensor)sum).ToFloatArray(), ((CpuTensor)reversed).ToFloatArray());
+        var expected = Fusion.Testing.Ref.Add(a, b.RoundedTo(DType.Float16));
+        Fusion.Testing.Tolerance.AssertClose(sum, expected, 1e-3, 1e-3, "f16 + f32");
+    }
+}

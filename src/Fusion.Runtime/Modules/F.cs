@@ -31,7 +31,23 @@ public static class F
 
     public static Tensor MatMul(Tensor a, Tensor b, bool transposeB = false) => Eager.MatMul(a, b, transposeB);
 
-    public static Tensor Add(Tensor a, Tensor b) => Eager.Add(a, b);
+    /// <summary>
+    /// a + b with broadcasting. Eagerly, an f32 operand met with an f16 one is converted to f16 first, as
+    /// the compiled plan converts parameters and constants (bias tables, masks) to the run's precision.
+    /// </summary>
+    public static Tensor Add(Tensor a, Tensor b)
+    {
+        if (a.DType == b.DType || !IsFloat(a.DType) || !IsFloat(b.DType)) return Eager.Add(a, b);
+        if (a.DType == DType.Float32)
+        {
+            using var narrowed = Eager.Cast(a, DType.Float16);
+            return Eager.Add(narrowed, b);
+        }
+        using var narrowedB = Eager.Cast(b, DType.Float16);
+        return Eager.Add(a, narrowedB);
+    }
+
+    private static bool IsFloat(DType dtype) => dtype is DType.Float32 or DType.Float16;
 
     public static Tensor Mul(Tensor x, float scalar) => Eager.Mul(x, scalar);
 
