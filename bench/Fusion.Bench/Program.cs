@@ -8,6 +8,12 @@ using Fusion.Kernels;
 // copy of the same tensor on the same GPU, both as bytes moved (read + written) per second;
 // (2) cold (NVRTC compile + load) and warm (disk cache + load) JIT times of that kernel.
 // `Fusion.Bench gemm` runs the fused-GEMM benchmark instead (GemmBench.cs).
+// `Fusion.Bench model [batch…]` times the whole Swin-T forward pass (ModelBench.cs).
+if (args.Length > 0 && args[0] == "model")
+{
+    Fusion.Bench.ModelBench.Run(args.Length > 1 ? args[1..].Select(int.Parse).ToArray() : [1, 8, 64, 128]);
+    return;
+}
 if (args is ["gemm"])
 {
     GemmBench.Run();

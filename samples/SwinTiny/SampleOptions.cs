@@ -4,15 +4,21 @@ using Fusion;
 namespace SwinTiny;
 
 /// <summary>The sample's command line: a handful of options, each checked, with a clear message on a bad one.</summary>
-internal sealed record SampleOptions(int Batch, int Seed, int Iterations, string Device)
+internal sealed record SampleOptions(string Model, string? Weights, string? Input, int Batch, int Seed, int Iterations, string Device, string? Precision)
 {
-    public const string Usage = "usage: SwinTiny [--batch N] [--seed S] [--iters N] [--device auto|cpu|cuda]";
+    public const string Usage =
+        "usage: SwinTiny [--model swin-t|blocks] [--weights FILE.safetensors] [--input FILE.npy] [--batch N] [--seed S]\n" +
+        "                [--iters N] [--device auto|cpu|cuda] [--precision fp32|fp16]\n" +
+        "  --model      swin-t: the whole Swin-T classifier (default); blocks: the first two Swin blocks\n" +
+        "  --weights    timm state dict as safetensors (FP32 or FP16); random weights (seeded) when absent\n" +
+        "  --input      a .npy batch [N, 3, 224, 224] (ImageNet-normalized); random (seeded) when absent\n" +
+        "  --precision  fp16 (default on CUDA) or fp32 (default on the CPU)";
 
     /// <summary>The options, or null after printing why not (<paramref name="exitCode"/> 0 for --help, 2 for a bad option).</summary>
     public static SampleOptions? Parse(string[] args, out int exitCode)
     {
         exitCode = 2;
-        var options = new SampleOptions(Batch: 1, Seed: 0, Iterations: 5, Device: "auto");
+        var options = new SampleOptions("swin-t", null, null, Batch: 1, Seed: 0, Iterations: 5, Device: "auto", Precision: null);
         for (int i = 0; i < args.Length; i++)
         {
             string name = args[i];
@@ -26,11 +32,15 @@ internal sealed record SampleOptions(int Batch, int Seed, int Iterations, string
             string value = args[++i];
             switch (name)
             {
+                case "--model" when value is "swin-t" or "blocks": options = options with { Model = value }; break;
+                case "--weights": options = options with { Weights = value }; break;
+                case "--input": options = options with { Input = value }; break;
                 case "--batch" when Positive(value) is int b: options = options with { Batch = b }; break;
                 case "--iters" when Positive(value) is int n: options = options with { Iterations = n }; break;
                 case "--seed" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var s): options = options with { Seed = s }; break;
                 case "--device" when value is "auto" or "cpu" or "cuda": options = options with { Device = value }; break;
-                case "--batch" or "--iters" or "--seed" or "--device": return Fail($"bad value '{value}' for {name}");
+                case "--precision" when value is "fp32" or "fp16": options = options with { Precision = value }; break;
+                case "--model" or "--batch" or "--iters" or "--seed" or "--device" or "--precision": return Fail($"bad value '{value}' for {name}");
                 default: return Fail($"unknown option '{name}' (try --help)");
             }
         }

@@ -31,6 +31,21 @@ public sealed class FusionTests
     }
 
     [Fact]
+    public void SwinT_EveryBlockFuses_AndKeysMatchTimm()
+    {
+        var folder = Path.Combine(RepoPaths.Root, "samples", "SwinTiny", "Model");
+        var result = GeneratorHarness.Run(Directory.GetFiles(folder, "*.cs").Select(File.ReadAllText).ToArray());
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
+        Assert.Empty(result.CompileErrors);
+        var swinT = result.Run.Results.Single().GeneratedSources.Single(s => s.HintName.Contains("SwinTransformerTiny")).SourceText.ToString();
+        // 12 blocks × 7 groups, 3 patch mergings (norm stays, reduction is a GEMM), the patch-embedding GEMM and the head GEMM.
+        Assert.Contains("// Fusion report: 89 fused groups, 42 distinct kernels, 0 candidates not fused.", swinT);
+        Assert.Contains("\"layers.1.downsample.reduction.weight\", new int[] { 192, 384 }", swinT);
+        Assert.Contains("\"head.fc.weight\", new int[] { 1000, 768 }", swinT);
+        Assert.Contains("173 parameter tensors (28288354 values)", swinT); // timm: 28,288,354 parameters
+    }
+
+    [Fact]
     public void SharedIntermediate_BlocksTheActivation_AndSaysWhy()
     {
         var source = Usings + """

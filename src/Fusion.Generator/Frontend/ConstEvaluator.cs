@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -78,12 +79,29 @@ namespace Fusion.Generator.Frontend
                     return field;
                 case InvocationExpressionSyntax inv:
                     return MathCall(inv, env);
+                case CollectionExpressionSyntax collection:
+                    return IntegerArray(collection.Elements.Select(e => e is ExpressionElementSyntax x ? x.Expression : throw new NotConstantException($"'{e}' is not a constant element")), env);
+                case ArrayCreationExpressionSyntax { Initializer: { } init }:
+                    return IntegerArray(init.Expressions, env);
+                case ImplicitArrayCreationExpressionSyntax implicitArray:
+                    return IntegerArray(implicitArray.Initializer.Expressions, env);
+                case ElementAccessExpressionSyntax { ArgumentList.Arguments.Count: 1 } element:
+                    {
+                        if (Eval(element.Expression, env) is not long[] array) throw new NotConstantException($"'{element.Expression}' is not a constant array");
+                        var index = Eval(element.ArgumentList.Arguments[0].Expression, env) as long?
+                            ?? throw new NotConstantException($"'{element.ArgumentList.Arguments[0]}' is not an integer index");
+                        if (index < 0 || index >= array.Length) throw new NotConstantException($"index {index} is outside an array of {array.Length}");
+                        return array[index];
+                    }
             }
 
             var constant = _models.Get(e.SyntaxTree).GetConstantValue(e);
             if (constant.HasValue && Normalize(constant.Value) is { } value) return value;
             throw new NotConstantException($"'{e}' is not a constant or a configuration value");
         }
+
+        private long[] IntegerArray(IEnumerable<ExpressionSyntax> elements, IReadOnlyDictionary<string, object> env) =>
+            elements.Select(e => Eval(e, env) is long l ? l : throw new NotConstantException($"'{e}' is not an integer")).ToArray();
 
         private static object? Normalize(object? value) => value switch
         {
@@ -132,6 +150,8 @@ namespace Fusion.Generator.Frontend
                     SyntaxKind.MultiplyExpression => x * y,
                     SyntaxKind.DivideExpression => y == 0 ? throw new NotConstantException($"'{b}' divides by zero") : x / y,
                     SyntaxKind.ModuloExpression => y == 0 ? throw new NotConstantException($"'{b}' divides by zero") : x % y,
+                    SyntaxKind.LeftShiftExpression => x << (int)y,
+                    SyntaxKind.RightShiftExpression => x >> (int)y,
                     SyntaxKind.LessThanExpression => x < y,
                     SyntaxKind.LessThanOrEqualExpression => x <= y,
                     SyntaxKind.GreaterThanExpression => x > y,

@@ -203,6 +203,8 @@ namespace Fusion.Generator.Frontend
                     return list.Modules[(int)index.Value];
                 case ParenthesizedExpressionSyntax p:
                     return Resolve(p.Expression, frame);
+                case PostfixUnaryExpressionSyntax bang when bang.IsKind(SyntaxKind.SuppressNullableWarningExpression):
+                    return Resolve(bang.Operand, frame);
                 default:
                     return null;
             }

@@ -70,7 +70,17 @@ namespace Fusion.Generator.Frontend
             }
             else if (known.IsModule(type))
             {
-                var sub = BuildSubmodule(instance, initializer, instance.Config, instance.KeyPrefix + key + ".", instance.AccessPath + "." + member.Name);
+                // An optional sub-module: "condition ? new X(...) : null" with a constant condition.
+                if (initializer is ConditionalExpressionSyntax optional)
+                {
+                    if (_ctx.Constant(optional.Condition, instance.Config, "the condition of an optional sub-module") is not bool present) return;
+                    initializer = present ? optional.WhenTrue : optional.WhenFalse;
+                }
+                if (initializer.IsKind(Microsoft.CodeAnalysis.CSharp.SyntaxKind.NullLiteralExpression)) return; // absent: Forward must not use it
+                // [Key("")] flattens: the sub-module's keys sit at this module's level (a model wrapping a configurable one).
+                var prefix = key.Length == 0 ? instance.KeyPrefix : instance.KeyPrefix + key + ".";
+                var access = instance.AccessPath + "." + member.Name + (type.NullableAnnotation == NullableAnnotation.Annotated ? "!" : "");
+                var sub = BuildSubmodule(instance, initializer, instance.Config, prefix, access);
                 if (sub is not null) instance.Members[member.Name] = new SubmoduleBinding(member.Name, declaration.GetLocation(), sub);
             }
             else if (type is IArrayTypeSymbol array && known.IsModule(array.ElementType))

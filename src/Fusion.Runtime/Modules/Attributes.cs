@@ -20,7 +20,10 @@ public sealed class ShapeAttribute(params int[] dims) : Attribute
     public int[] Dims { get; } = dims;
 }
 
-/// <summary>Overrides the state-dict key segment of a parameter or sub-module member (default: the member name).</summary>
+/// <summary>
+/// Overrides the state-dict key segment of a parameter or sub-module member (default: the member name).
+/// An empty key on a sub-module puts its parameters at this module's level (a model that wraps a configurable one).
+/// </summary>
 [AttributeUsage(AttributeTargets.Field | AttributeTargets.Property, Inherited = false)]
 public sealed class KeyAttribute(string key) : Attribute
 {
