@@ -6,13 +6,9 @@ namespace Fusion.Runtime.Tests.IO;
 /// Seeded fuzzing of both readers: mutated valid files and random bytes may be accepted or rejected,
 /// but the only exception ever thrown is the reader's own (never IndexOutOfRange, Overflow, JsonException…).
 /// </summary>
-public sealed class FormatFuzzTests : IDisposable
+public sealed class FormatFuzzTests : TempDirectoryTest
 {
     private const int Iterations = 2000;
-
-    private readonly TempDirectory _dir = new();
-
-    public void Dispose() => _dir.Dispose();
 
     private static byte[] Mutate(Random random, byte[] valid, int focus)
     {
@@ -61,7 +57,7 @@ public sealed class FormatFuzzTests : IDisposable
     private void Fuzz<TOwn>(int seed, byte[][] valid, Action<string> read) where TOwn : Exception
     {
         var random = new Random(seed);
-        var path = _dir.File("fuzz.bin");
+        var path = Dir.File("fuzz.bin");
         int rejected = 0;
         for (int i = 0; i < Iterations; i++)
         {
@@ -86,7 +82,7 @@ public sealed class FormatFuzzTests : IDisposable
 
     private byte[] ValidSafetensors(string name, params SafetensorsEntry[] entries)
     {
-        var path = _dir.File(name);
+        var path = Dir.File(name);
         SafetensorsWriter.Write(path, entries, new Dictionary<string, string> { ["format"] = "pt" });
         return File.ReadAllBytes(path);
     }

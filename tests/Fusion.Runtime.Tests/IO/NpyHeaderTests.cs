@@ -4,13 +4,9 @@ using static Fusion.Runtime.Tests.IO.RawNpy;
 namespace Fusion.Runtime.Tests.IO;
 
 /// <summary>The strict header parser: the spellings numpy (and hand-written files) use, and malformed dicts rejected with the rule.</summary>
-public sealed class NpyHeaderTests : IDisposable
+public sealed class NpyHeaderTests : TempDirectoryTest
 {
-    private readonly TempDirectory _dir = new();
-
-    public void Dispose() => _dir.Dispose();
-
-    private string WriteWithHeader(string header, int dataBytes) => _dir.Write($"{Guid.NewGuid():N}.npy", Build(1, header, new byte[dataBytes]));
+    private string WriteWithHeader(string header, int dataBytes) => Dir.Write($"{Guid.NewGuid():N}.npy", Build(1, header, new byte[dataBytes]));
 
     [Theory]
     [InlineData("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", new[] { 2, 3 })]

@@ -6,17 +6,13 @@ using static Fusion.Runtime.Tests.IO.RawNpy;
 namespace Fusion.Runtime.Tests.IO;
 
 /// <summary>.npy: round trips, format versions 1–3, the dtypes accepted and converted, and each rejection named.</summary>
-public sealed class NpyTests : IDisposable
+public sealed class NpyTests : TempDirectoryTest
 {
-    private readonly TempDirectory _dir = new();
-
-    public void Dispose() => _dir.Dispose();
-
-    private CpuTensor ReadBytes(byte[] bytes) => NpyFile.Read(_dir.Write($"{Guid.NewGuid():N}.npy", bytes));
+    private CpuTensor ReadBytes(byte[] bytes) => NpyFile.Read(Dir.Write($"{Guid.NewGuid():N}.npy", bytes));
 
     private void Reject(byte[] bytes, params string[] rule)
     {
-        var path = _dir.Write("bad.npy", bytes);
+        var path = Dir.Write("bad.npy", bytes);
         var e = Assert.Throws<NpyFormatException>(() => NpyFile.Read(path).Dispose());
         Assert.StartsWith(path + ": ", e.Message, StringComparison.Ordinal);
         Assert.Equal(path, e.Path);
@@ -38,7 +34,7 @@ public sealed class NpyTests : IDisposable
             random.NextBytes(tensor.Bytes);
             if (dtype == DType.Float16) // random bit patterns include NaNs with payloads; keep them comparable
                 foreach (ref var h in tensor.Span<Half>()) h = Half.IsNaN(h) ? Half.One : h;
-            var path = _dir.File("t.npy");
+            var path = Dir.File("t.npy");
             NpyFile.Write(path, tensor);
             var bytes = File.ReadAllBytes(path);
             Assert.Equal(1, bytes[6]);
@@ -57,7 +53,7 @@ public sealed class NpyTests : IDisposable
         string HeaderOf(params int[] shape)
         {
             using var t = CpuTensor.Zeros(DType.Float32, shape);
-            var path = _dir.File("h.npy");
+            var path = Dir.File("h.npy");
             NpyFile.Write(path, t);
             var bytes = File.ReadAllBytes(path);
             return Encoding.ASCII.GetString(bytes, 10, BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8))).TrimEnd();
@@ -179,11 +175,11 @@ public sealed class NpyTests : IDisposable
     [Fact]
     public void WriterRefusesToOverwriteWhenAsked()
     {
-        var path = _dir.File("keep.npy");
+        var path = Dir.File("keep.npy");
         using var t = CpuTensor.FromArray([1f], 1);
         NpyFile.Write(path, t);
         var e = Assert.Throws<NpyFormatException>(() => NpyFile.Write(path, t, overwrite: false));
         Assert.Contains("overwriting was not allowed", e.Message, StringComparison.Ordinal);
-        Assert.Single(Directory.GetFiles(_dir.Path));
+        Assert.Single(Directory.GetFiles(Dir.Path));
     }
 }

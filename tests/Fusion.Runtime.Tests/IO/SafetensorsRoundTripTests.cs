@@ -3,12 +3,8 @@ using Fusion.IO;
 namespace Fusion.Runtime.Tests.IO;
 
 /// <summary>Writer → reader: names, dtypes, shapes, metadata and values survive, in F32, F16 and BF16.</summary>
-public sealed class SafetensorsRoundTripTests : IDisposable
+public sealed class SafetensorsRoundTripTests : TempDirectoryTest
 {
-    private readonly TempDirectory _dir = new();
-
-    public void Dispose() => _dir.Dispose();
-
     private static float[] RandomValues(Random random, int count)
     {
         var values = new float[count];
@@ -26,7 +22,7 @@ public sealed class SafetensorsRoundTripTests : IDisposable
         var random = new Random(seed);
         int[][] shapes = [[], [0], [1], [7], [3, 5], [2, 0, 4], [1, 1, 13], [2, 3, 5, 7], [70000]];
         var values = shapes.Select(s => RandomValues(random, (int)new Shape(s).ElementCount)).ToArray();
-        var path = _dir.File("round.safetensors");
+        var path = Dir.File("round.safetensors");
         var metadata = new Dictionary<string, string> { ["format"] = "pt", ["note"] = "é ünïcode \"quoted\"" };
         SafetensorsWriter.Write(path, shapes.Select((s, i) => SafetensorsEntry.FromFloat32($"t{i}.weight", values[i], s, dtype)), metadata);
 
@@ -50,7 +46,7 @@ public sealed class SafetensorsRoundTripTests : IDisposable
     [Fact]
     public void ReducedPrecisionIsRoundedToNearest()
     {
-        var path = _dir.File("round.safetensors");
+        var path = Dir.File("round.safetensors");
         // 1 + 2^-8 is halfway between two bf16 values: ties go to even (1.0); 1 + 3·2^-9 rounds up.
         float[] values = [1f + 1f / 256, 1f + 3f / 512, float.NaN, float.NegativeInfinity, 65504f];
         SafetensorsWriter.Write(path, [
@@ -69,7 +65,7 @@ public sealed class SafetensorsRoundTripTests : IDisposable
     {
         using var ints = CpuTensor.Zeros(DType.Int32, 2, 3);
         ints.Span<int>()[4] = -123456;
-        var path = _dir.File("ints.safetensors");
+        var path = Dir.File("ints.safetensors");
         SafetensorsWriter.Write(path, [SafetensorsEntry.FromTensor("idx", ints)]);
         using var file = SafetensorsFile.Open(path);
         Assert.Equal(SafetensorsDType.I32, file["idx"].DType);
@@ -82,7 +78,7 @@ public sealed class SafetensorsRoundTripTests : IDisposable
     [Fact]
     public void HeaderIsPaddedSoDataIsAligned()
     {
-        var path = _dir.File("aligned.safetensors");
+        var path = Dir.File("aligned.safetensors");
         SafetensorsWriter.Write(path, [SafetensorsEntry.FromFloat32("x", [1f, 2f, 3f], [3], SafetensorsDType.F32)]);
         var bytes = File.ReadAllBytes(path);
         Assert.Equal(0UL, BitConverter.ToUInt64(bytes) % 8);
@@ -92,20 +88,20 @@ public sealed class SafetensorsRoundTripTests : IDisposable
     [Fact]
     public void WriterRefusesToOverwriteWhenAskedAndLeavesTheFile()
     {
-        var path = _dir.File("keep.safetensors");
+        var path = Dir.File("keep.safetensors");
         SafetensorsWriter.Write(path, [SafetensorsEntry.FromFloat32("x", [1f], [1], SafetensorsDType.F32)]);
         var before = File.ReadAllBytes(path);
         var e = Assert.Throws<WeightFileException>(() =>
             SafetensorsWriter.Write(path, [SafetensorsEntry.FromFloat32("y", [2f], [1], SafetensorsDType.F32)], overwrite: false));
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(path));
-        Assert.Single(Directory.GetFiles(_dir.Path)); // no temporary file left behind
+        Assert.Single(Directory.GetFiles(Dir.Path)); // no temporary file left behind
     }
 
     [Fact]
     public void ConvertingAFileInPlaceReplacesItAtomically()
     {
-        var path = _dir.File("model.safetensors");
+        var path = Dir.File("model.safetensors");
         SafetensorsWriter.Write(path, [SafetensorsEntry.FromFloat32("w", [0.5f, -2f], [2], SafetensorsDType.F32)]);
         using (var input = SafetensorsFile.Open(path))
         {
@@ -120,7 +116,7 @@ public sealed class SafetensorsRoundTripTests : IDisposable
     [Fact]
     public void WriterRejectsDataOfTheWrongSizeAndDuplicateNames()
     {
-        var path = _dir.File("bad.safetensors");
+        var path = Dir.File("bad.safetensors");
         Assert.Throws<ArgumentException>(() => SafetensorsWriter.Write(path, [new SafetensorsEntry("x", SafetensorsDType.F32, [2], new byte[7])]));
         var one = SafetensorsEntry.FromFloat32("x", [1f], [1], SafetensorsDType.F32);
         Assert.Throws<ArgumentException>(() => SafetensorsWriter.Write(path, [one, one]));

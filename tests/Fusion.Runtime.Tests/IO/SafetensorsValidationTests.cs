@@ -5,15 +5,11 @@ using static Fusion.Runtime.Tests.IO.RawSafetensors;
 namespace Fusion.Runtime.Tests.IO;
 
 /// <summary>Each rule of the safetensors format, broken by its own file: the error names the file, the tensor and the rule.</summary>
-public sealed class SafetensorsValidationTests : IDisposable
+public sealed class SafetensorsValidationTests : TempDirectoryTest
 {
-    private readonly TempDirectory _dir = new();
-
-    public void Dispose() => _dir.Dispose();
-
     private WeightFileException Reject(byte[] bytes, string? tensor, params string[] rule)
     {
-        var path = _dir.Write("bad.safetensors", bytes);
+        var path = Dir.Write("bad.safetensors", bytes);
         var e = Assert.Throws<WeightFileException>(() => SafetensorsFile.Open(path).Dispose());
         Assert.StartsWith(path + ": ", e.Message, StringComparison.Ordinal);
         Assert.Equal(path, e.Path);
@@ -126,7 +122,7 @@ public sealed class SafetensorsValidationTests : IDisposable
     [Fact]
     public void OrderInTheHeaderDoesNotMatterOnlyTheOffsets()
     {
-        var path = _dir.Write("ok.safetensors", Build("{" + Entry("b", "F32", "[1]", 4, 8) + ", " + Entry("a", "F32", "[1]", 0, 4) + ", " + Entry("e", "F32", "[0]", 8, 8) + "}   ", 8));
+        var path = Dir.Write("ok.safetensors", Build("{" + Entry("b", "F32", "[1]", 4, 8) + ", " + Entry("a", "F32", "[1]", 0, 4) + ", " + Entry("e", "F32", "[0]", 8, 8) + "}   ", 8));
         using var file = SafetensorsFile.Open(path);
         Assert.Equal(["b", "a", "e"], file.Tensors.Select(t => t.Name));
         Assert.Empty(file.ReadFloat32("e"));
@@ -135,7 +131,7 @@ public sealed class SafetensorsValidationTests : IDisposable
     [Fact]
     public void AMissingFileNamesThePath()
     {
-        var path = _dir.File("absent.safetensors");
+        var path = Dir.File("absent.safetensors");
         var e = Assert.Throws<WeightFileException>(() => SafetensorsFile.Open(path));
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
         Assert.Contains("cannot open the file", e.Message, StringComparison.Ordinal);
@@ -144,7 +140,7 @@ public sealed class SafetensorsValidationTests : IDisposable
     [Fact]
     public void AnUnknownTensorNameNamesTheFile()
     {
-        var path = _dir.Write("ok.safetensors", Build("{" + Entry("a", "F32", "[1]", 0, 4) + "}", 4));
+        var path = Dir.Write("ok.safetensors", Build("{" + Entry("a", "F32", "[1]", 0, 4) + "}", 4));
         using var file = SafetensorsFile.Open(path);
         var e = Assert.Throws<WeightFileException>(() => file.ReadFloat32("b"));
         Assert.Equal($"{path}: tensor 'b': no such tensor in the file", e.Message);

@@ -3,12 +3,8 @@ using Fusion.IO;
 namespace Fusion.Runtime.Tests.IO;
 
 /// <summary>Loading safetensors into a compiled model: every key present with its exact shape, extras reported, nothing changed on failure.</summary>
-public sealed class WeightLoaderTests : IDisposable
+public sealed class WeightLoaderTests : TempDirectoryTest
 {
-    private readonly TempDirectory _dir = new();
-
-    public void Dispose() => _dir.Dispose();
-
     /// <summary>Distinct values per key, so a swapped or misplaced tensor shows.</summary>
     private static float[] ValuesFor(string key, long count) =>
         Enumerable.Range(0, (int)count).Select(i => (key.Length * 0.25f) + (i * 0.5f) - 3f).ToArray();
@@ -18,7 +14,7 @@ public sealed class WeightLoaderTests : IDisposable
 
     private string WriteFile(IEnumerable<SafetensorsEntry> entries)
     {
-        var path = _dir.File($"{Guid.NewGuid():N}.safetensors");
+        var path = Dir.File($"{Guid.NewGuid():N}.safetensors");
         SafetensorsWriter.Write(path, entries, new Dictionary<string, string> { ["format"] = "pt" });
         return path;
     }
