@@ -63,6 +63,22 @@ public sealed class NpyTests : TempDirectoryTest
         Assert.Equal("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", HeaderOf(2, 3));
     }
 
+    [Fact]
+    public void WriterSwitchesToVersion2WhenTheHeaderOutgrows64KiB()
+    {
+        var dims = Enumerable.Repeat(1, 25_000).Append(3).ToArray(); // "1, " × 25000 is over 65535 bytes
+        using var tensor = CpuTensor.Zeros(DType.Float32, dims);
+        tensor.Span<float>()[2] = 7f;
+        var path = Dir.File("wide.npy");
+        NpyFile.Write(path, tensor);
+        var bytes = File.ReadAllBytes(path);
+        Assert.Equal(2, bytes[6]);
+        Assert.Equal(0u, (12 + BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8))) % 64);
+        using var read = NpyFile.Read(path);
+        Assert.Equal(tensor.Shape, read.Shape);
+        Assert.Equal([0f, 0f, 7f], read.ToFloatArray());
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
