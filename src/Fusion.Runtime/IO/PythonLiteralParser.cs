@@ -67,7 +67,7 @@ internal sealed class PythonLiteralParser
             '[' => ParseSequence('[', ']', depth + 1, isTuple: false),
             '{' => throw Error("nested dicts are not supported in the header"),
             '-' or (>= '0' and <= '9') => ParseInteger(),
-            _ when char.IsAsciiLetter(c) => ParseName(),
+            _ when char.IsAsciiLetter(c) || c == '_' => ParseName(),
             '\0' => throw Error("header ends in the middle of the dict"),
             _ => throw Error($"unexpected '{c}'"),
         };

@@ -15,7 +15,7 @@ internal static class SafetensorsHeader
     private const string MetadataKey = "__metadata__";
 
     public static (IReadOnlyList<SafetensorsTensorInfo> Tensors, IReadOnlyDictionary<string, string> Metadata) Parse(
-        string path, ReadOnlySpan<byte> header, long dataLength)
+        string path, byte[] header, long dataLength)
     {
         if (!Utf8.IsValid(header))
             throw new WeightFileException(path, null, "header is not valid UTF-8");
@@ -26,7 +26,7 @@ internal static class SafetensorsHeader
         try
         {
             // Depth 3 is object → tensor entry → shape list; anything deeper is malformed anyway.
-            document = JsonDocument.Parse(header.ToArray(), new JsonDocumentOptions { MaxDepth = 3 });
+            document = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 3 });
         }
         catch (JsonException e)
         {

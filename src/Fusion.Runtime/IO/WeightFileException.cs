@@ -4,7 +4,7 @@ namespace Fusion.IO;
 public sealed class WeightFileException : FusionException
 {
     public WeightFileException(string path, string? tensor, string rule)
-        : base(tensor is null ? $"{path}: {rule}" : $"{path}: tensor '{tensor}': {rule}")
+        : base(Describe(path, tensor, rule))
     {
         Path = path;
         Tensor = tensor;
@@ -12,12 +12,15 @@ public sealed class WeightFileException : FusionException
     }
 
     public WeightFileException(string path, string? tensor, string rule, Exception inner)
-        : base(tensor is null ? $"{path}: {rule}" : $"{path}: tensor '{tensor}': {rule}", inner)
+        : base(Describe(path, tensor, rule), inner)
     {
         Path = path;
         Tensor = tensor;
         Rule = rule;
     }
+
+    private static string Describe(string path, string? tensor, string rule) =>
+        tensor is null ? $"{path}: {rule}" : $"{path}: tensor '{tensor}': {rule}";
 
     /// <summary>The file at fault.</summary>
     public string Path { get; }
