@@ -7,7 +7,8 @@ namespace Fusion.Bench;
 /// <summary>
 /// The whole Swin-T forward pass in fp16 on the GPU (generated fused kernels, cuBLASLt where fast-run picks
 /// it), random weights and inputs: CUDA events around each Run (host-side launch gaps included, as an eager
-/// run has them), 5 warm-ups after a first run that compiles and measures, median of 30.
+/// run has them), 5 warm-ups after a first run that compiles and measures, median of 30; then the same
+/// forward pass captured once as a CUDA graph (<see cref="GraphedModel"/>) and timed as replays.
 /// </summary>
 internal static class ModelBench
 {
@@ -27,7 +28,10 @@ internal static class ModelBench
             using var input = backend.FromHost(host);
             using (model.Run(input, backend)) { } // kernels, fast-run choices, constants
             double ms = EventTiming.MedianMilliseconds(device, device.DefaultStream, () => model.Run(input, backend).Dispose(), warmup: 5, repeats: 30);
-            Console.WriteLine($"swin-t fp16 batch {batch,3}: median {ms,8:F3} ms, {batch / ms * 1000,8:F0} images/s");
+            Console.WriteLine($"swin-t fp16 batch {batch,3}: median {ms,8:F3} ms, {batch / ms * 1000,8:F0} images/s (eager launches)");
+            using var graphed = GraphedModel.Capture(model, backend, input);
+            double graphMs = EventTiming.MedianMilliseconds(device, device.DefaultStream, () => graphed.Replay(), warmup: 5, repeats: 30);
+            Console.WriteLine($"swin-t fp16 batch {batch,3}: median {graphMs,8:F3} ms, {batch / graphMs * 1000,8:F0} images/s (CUDA graph replay)");
         }
     }
 }

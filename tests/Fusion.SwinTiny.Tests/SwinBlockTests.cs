@@ -9,6 +9,7 @@ namespace Fusion.SwinTiny.Tests;
 /// The sample's Swin blocks, compiled by the generator and run on the CPU backend, against an
 /// independent float64 reference on fresh random weights and inputs.
 /// </summary>
+[Collection(nameof(LiveTensorCounting))]
 public sealed class SwinBlockTests
 {
     // float32 accumulation over K ≤ 384 and a 49-wide softmax: errors near 1e-6 relative to values
@@ -130,4 +131,10 @@ public sealed class SwinBlockTests
         Assert.Contains("blocks.0.mlp.fc2.bias", keys);
         Assert.Equal(SwinStage1Blocks.Info.Parameters.Select(p => p.Key), keys);
     }
+}
+
+/// <summary>Tests that count live tensors (a process-wide number) run alone, not beside other test classes.</summary>
+[CollectionDefinition(nameof(LiveTensorCounting), DisableParallelization = true)]
+public sealed class LiveTensorCounting
+{
 }

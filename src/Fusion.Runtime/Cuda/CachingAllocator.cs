@@ -18,6 +18,7 @@ public sealed class CachingAllocator : IDisposable
     private long _cachedBytes;
     private long _reservedBytes;
     private long _reuses;
+    private AllocationScope? _activeScope;
 
     internal CachingAllocator(CudaDevice device) => _device = device;
 
@@ -37,18 +38,23 @@ public sealed class CachingAllocator : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         long capacity = Math.Max(Granularity, (bytes + Granularity - 1) / Granularity * Granularity);
+        AllocationScope? scope;
         lock (_lock)
         {
-            foreach (var (size, blocks) in _cache)
+            scope = _activeScope;
+            // Inside a scope its own pool comes first: a graph's replays reuse exactly the blocks of its capture.
+            if (scope is not null && TakeFrom(scope.Pool, capacity, out var own, out long ownSize))
             {
-                if (size < capacity) continue;
-                if (size > 2 * capacity) break;
-                var ptr = blocks.Pop();
-                if (blocks.Count == 0) _cache.Remove(size);
+                _reuses++;
+                _live++;
+                return new DeviceMemory(this, own, bytes, ownSize, scope);
+            }
+            if (TakeFrom(_cache, capacity, out var ptr, out long size))
+            {
                 _cachedBytes -= size;
                 _reuses++;
                 _live++;
-                return new DeviceMemory(this, ptr, bytes, size);
+                return new DeviceMemory(this, ptr, bytes, size, scope);
             }
         }
         var fresh = AllocateFromDriver(bytes, capacity);
@@ -57,7 +63,67 @@ public sealed class CachingAllocator : IDisposable
             _reservedBytes += capacity;
             _live++;
         }
-        return new DeviceMemory(this, fresh, bytes, capacity);
+        return new DeviceMemory(this, fresh, bytes, capacity, scope);
+    }
+
+    /// <summary>
+    /// Starts routing allocations into a private pool: blocks allocated until <see cref="CloseScope"/> return to that
+    /// pool when freed and stay out of the shared cache until the scope is disposed. One scope at a time.
+    /// </summary>
+    public AllocationScope OpenScope()
+    {
+        lock (_lock)
+        {
+            if (_activeScope is not null) throw new InvalidOperationException("an allocation scope is already open on this device");
+            _activeScope = new AllocationScope(this);
+            return _activeScope;
+        }
+    }
+
+    /// <summary>Stops routing new allocations into <paramref name="scope"/>; its blocks stay reserved for it.</summary>
+    public void CloseScope(AllocationScope scope)
+    {
+        lock (_lock)
+        {
+            if (ReferenceEquals(_activeScope, scope)) _activeScope = null;
+        }
+    }
+
+    /// <summary>Gives a disposed scope's pooled blocks to the shared cache.</summary>
+    internal void ReleaseScope(AllocationScope scope)
+    {
+        lock (_lock)
+        {
+            if (ReferenceEquals(_activeScope, scope)) _activeScope = null;
+            foreach (var (size, blocks) in scope.Pool)
+            {
+                foreach (var ptr in blocks) Push(_cache, size, ptr);
+                _cachedBytes += size * blocks.Count;
+            }
+            scope.Pool.Clear();
+        }
+    }
+
+    private static bool TakeFrom(SortedDictionary<long, Stack<ulong>> pool, long capacity, out ulong pointer, out long size)
+    {
+        foreach (var (blockSize, blocks) in pool)
+        {
+            if (blockSize < capacity) continue;
+            if (blockSize > 2 * capacity) break;
+            pointer = blocks.Pop();
+            if (blocks.Count == 0) pool.Remove(blockSize);
+            size = blockSize;
+            return true;
+        }
+        pointer = 0;
+        size = 0;
+        return false;
+    }
+
+    private static void Push(SortedDictionary<long, Stack<ulong>> pool, long size, ulong pointer)
+    {
+        if (!pool.TryGetValue(size, out var stack)) pool[size] = stack = new Stack<ulong>();
+        stack.Push(pointer);
     }
 
     /// <summary>Gives every cached block back to the driver.</summary>
@@ -81,8 +147,12 @@ public sealed class CachingAllocator : IDisposable
         lock (_lock)
         {
             _live--;
-            if (!_cache.TryGetValue(block.Capacity, out var stack)) _cache[block.Capacity] = stack = new Stack<ulong>();
-            stack.Push(block.Pointer);
+            if (block.Scope is { IsDisposed: false } scope)
+            {
+                Push(scope.Pool, block.Capacity, block.Pointer);
+                return;
+            }
+            Push(_cache, block.Capacity, block.Pointer);
             _cachedBytes += block.Capacity;
         }
     }

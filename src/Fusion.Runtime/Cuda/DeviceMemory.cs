@@ -9,9 +9,10 @@ public sealed class DeviceMemory : IDisposable
     private readonly CachingAllocator _owner;
     private int _returned;
 
-    internal DeviceMemory(CachingAllocator owner, ulong pointer, long size, long capacity)
+    internal DeviceMemory(CachingAllocator owner, ulong pointer, long size, long capacity, AllocationScope? scope = null)
     {
         _owner = owner;
+        Scope = scope;
         Pointer = pointer;
         Size = size;
         Capacity = capacity;
@@ -27,6 +28,9 @@ public sealed class DeviceMemory : IDisposable
     public long Capacity { get; }
 
     public bool IsDisposed => _returned != 0;
+
+    /// <summary>The private pool this block belongs to (a captured CUDA graph's), or null for the shared cache.</summary>
+    internal AllocationScope? Scope { get; }
 
     public void Dispose()
     {

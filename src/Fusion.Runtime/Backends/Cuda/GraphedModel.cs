@@ -1,0 +1,98 @@
+using Fusion.Cuda;
+
+namespace Fusion;
+
+/// <summary>
+/// A compiled model's forward pass captured once as a CUDA graph and replayed: one launch instead of one
+/// host call per operator, which is what small batches are bound by. Capture runs the model once
+/// normally (compiling kernels, measuring GEMM paths, building constants), once more with its memory in a
+/// private pool, then records a third run; every intermediate keeps the address it had at capture, so the
+/// pool stays reserved for this graph until it is disposed. The input shape is fixed at capture.
+/// </summary>
+public sealed class GraphedModel : IDisposable
+{
+    private readonly CudaBackend _backend;
+    private readonly CudaTensor _input;
+    private readonly Tensor _output;
+    private readonly CudaGraph _graph;
+    private readonly AllocationScope _memory;
+
+    private GraphedModel(CudaBackend backend, CudaTensor input, Tensor output, CudaGraph graph, AllocationScope memory)
+    {
+        _backend = backend;
+        _input = input;
+        _output = output;
+        _graph = graph;
+        _memory = memory;
+    }
+
+    /// <summary>The input shape and dtype every <see cref="Run"/> must match.</summary>
+    public Shape InputShape => _input.Shape;
+
+    /// <summary>Captures <paramref name="model"/> on <paramref name="backend"/> for inputs shaped like <paramref name="example"/>.</summary>
+    public static GraphedModel Capture(IFusedModel model, CudaBackend backend, Tensor example)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var stream = backend.CudaDevice.DefaultStream;
+        var allocator = backend.CudaDevice.Allocator;
+        var input = CudaTensor.Empty(backend.CudaDevice, example.DType, example.Shape);
+        try
+        {
+            input.CopyFrom(Resident(backend, example));
+            using (model.Run([input], backend)) { } // kernels, fast-run choices, constants, parameters
+            stream.Synchronize();
+
+            var memory = allocator.OpenScope();
+            try
+            {
+                using (model.Run([input], backend)) { } // fills the private pool with exactly the blocks a run needs
+                Tensor? output = null;
+                var graph = CudaGraph.Capture(stream, _ => output = model.Run([input], backend));
+                allocator.CloseScope(memory);
+                return new GraphedModel(backend, input, output!, graph, memory);
+            }
+            catch
+            {
+                allocator.CloseScope(memory);
+                memory.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            input.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="input"/> into the captured input and replays the graph. The returned tensor is
+    /// owned by this object and overwritten by the next Run: read or copy it first; do not dispose it.
+    /// </summary>
+    public Tensor Run(Tensor input)
+    {
+        input.Expect("graph input", _input.Shape, _input.DType);
+        _input.CopyFrom(Resident(_backend, input));
+        _graph.Launch(_backend.CudaDevice.DefaultStream);
+        return _output;
+    }
+
+    /// <summary>Replays the graph on the input already in place (for timing).</summary>
+    public Tensor Replay()
+    {
+        _graph.Launch(_backend.CudaDevice.DefaultStream);
+        return _output;
+    }
+
+    public void Dispose()
+    {
+        _backend.CudaDevice.DefaultStream.Synchronize();
+        _graph.Dispose();
+        _output.Dispose();
+        _input.Dispose();
+        _memory.Dispose();
+    }
+
+    private static CudaTensor Resident(CudaBackend backend, Tensor tensor) => tensor as CudaTensor
+        ?? throw new TensorMismatchException("graph input", $"a tensor on {backend.Name}", tensor.ToString());
+}

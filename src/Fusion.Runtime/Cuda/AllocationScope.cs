@@ -1,0 +1,25 @@
+namespace Fusion.Cuda;
+
+/// <summary>
+/// A private pool of device blocks (see <see cref="CachingAllocator.OpenScope"/>): what a captured CUDA graph
+/// writes into on every replay, so nothing else may be handed those blocks while the graph lives.
+/// Disposing it gives the blocks to the shared cache.
+/// </summary>
+public sealed class AllocationScope : IDisposable
+{
+    private readonly CachingAllocator _allocator;
+
+    internal AllocationScope(CachingAllocator allocator) => _allocator = allocator;
+
+    /// <summary>Freed blocks of this scope by size class; guarded by the allocator's lock.</summary>
+    internal SortedDictionary<long, Stack<ulong>> Pool { get; } = new();
+
+    public bool IsDisposed { get; private set; }
+
+    public void Dispose()
+    {
+        if (IsDisposed) return;
+        IsDisposed = true;
+        _allocator.ReleaseScope(this);
+    }
+}
