@@ -53,6 +53,8 @@ namespace Fusion.Generator.Emit
                     return $"be.RelativePositionBias({x[0]}, {ints[0]})";
                 case OpKind.ShiftedWindowMask:
                     return $"be.ShiftedWindowMask({ints[0]}, {ints[1]}, {ints[2]}, {ints[3]}, dt)";
+                case OpKind.QkvRelayout:
+                    return $"be.QkvRelayout({x[0]}, {ints[0]})";
                 case OpKind.FusedLinear:
                     {
                         // Inputs: x, weight, [bias], [residual]; Ints: activation, hasBias, hasResidual.

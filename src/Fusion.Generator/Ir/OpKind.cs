@@ -31,5 +31,8 @@ namespace Fusion.Generator.Ir
         LayerNormWindowPartition,
         WindowReverseResidual,
         WindowAttention,
+
+        // Load-time re-layouts the fusion pass inserts (parameter-only, so hoisted into the constants).
+        QkvRelayout,
     }
 }

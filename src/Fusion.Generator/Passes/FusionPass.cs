@@ -31,17 +31,17 @@ namespace Fusion.Generator.Passes
     internal sealed class GraphRewriter
     {
         private readonly ModelGraph _graph;
-        private readonly Node[] _nodes;
-        private readonly List<int>[] _readers;
-        private readonly bool[] _claimed;
+        private readonly List<Node> _nodes;
+        private readonly List<List<int>> _readers;
+        private readonly List<bool> _claimed;
         private readonly List<FusionDecision> _decisions = new();
 
         public GraphRewriter(ModelGraph graph)
         {
             _graph = graph;
-            _nodes = graph.Nodes.ToArray();
-            _readers = _nodes.Select(_ => new List<int>()).ToArray();
-            _claimed = new bool[_nodes.Length];
+            _nodes = graph.Nodes.ToList();
+            _readers = _nodes.Select(_ => new List<int>()).ToList();
+            _claimed = _nodes.Select(_ => false).ToList();
             foreach (var node in _nodes)
             {
                 foreach (var input in node.Inputs.Distinct()) _readers[input].Add(node.Id);
@@ -87,23 +87,59 @@ namespace Fusion.Generator.Passes
         public void Reject(Node at, string pattern, string reason) =>
             _decisions.Add(new FusionDecision(false, pattern, "", EquatableArray.Of(at.Source), reason, at.Scope, at.Location));
 
-        /// <summary>The rewritten graph: fused nodes in place, absorbed nodes dropped, ids renumbered.</summary>
+        /// <summary>
+        /// Appends a node computed from <paramref name="inputs"/> (e.g. a load-time re-layout of a parameter) and
+        /// returns its id; <see cref="Finish"/> restores topological order.
+        /// </summary>
+        public int AddNode(OpKind op, IEnumerable<int> inputs, IEnumerable<int> ints, EquatableArray<Dim> shape, string source, Node near)
+        {
+            int id = _nodes.Count;
+            var node = new Node(id, op, inputs.ToEquatableArray(), ints.ToEquatableArray(), 0f, "", source, near.Scope, near.Location) { Shape = shape };
+            _nodes.Add(node);
+            _readers.Add(new List<int>());
+            _claimed.Add(true);
+            foreach (var input in node.Inputs.Distinct()) _readers[input].Add(id);
+            return id;
+        }
+
+        /// <summary>Points input <paramref name="index"/> of <paramref name="node"/> at <paramref name="source"/> instead.</summary>
+        public void Rewire(Node node, int index, int source)
+        {
+            var inputs = _nodes[node.Id].Inputs.ToArray();
+            _readers[inputs[index]].Remove(node.Id);
+            inputs[index] = source;
+            _readers[source].Add(node.Id);
+            _nodes[node.Id] = _nodes[node.Id] with { Inputs = inputs.ToEquatableArray() };
+        }
+
+        /// <summary>The rewritten graph: fused nodes in place, absorbed nodes dropped, ids renumbered in topological order.</summary>
         public ModelGraph Finish()
         {
-            var live = new bool[_nodes.Length];
-            live[_graph.Output] = true;
-            for (int i = _nodes.Length - 1; i >= 0; i--)
+            var live = new bool[_nodes.Count];
+            var stack = new Stack<int>();
+            stack.Push(_graph.Output);
+            while (stack.Count > 0)
             {
-                if (!live[i]) continue;
-                foreach (var input in _nodes[i].Inputs) live[input] = true;
+                int id = stack.Pop();
+                if (live[id]) continue;
+                live[id] = true;
+                foreach (var input in _nodes[id].Inputs) stack.Push(input);
             }
+
+            // Depth-first, inputs before readers, in the original order where the graph allows it.
             var renumber = new Dictionary<int, int>();
             var result = new List<Node>();
+            void Visit(int id)
+            {
+                if (renumber.ContainsKey(id)) return;
+                foreach (var input in _nodes[id].Inputs) Visit(input);
+                var node = _nodes[id];
+                renumber[id] = result.Count;
+                result.Add(node with { Id = result.Count, Inputs = node.Inputs.Select(i => renumber[i]).ToEquatableArray() });
+            }
             foreach (var node in _nodes)
             {
-                if (!live[node.Id] && node.Op != OpKind.Input) continue;
-                renumber[node.Id] = result.Count;
-                result.Add(node with { Id = result.Count, Inputs = node.Inputs.Select(i => renumber[i]).ToEquatableArray() });
+                if (live[node.Id] || node.Op == OpKind.Input) Visit(node.Id);
             }
             return _graph with
             {

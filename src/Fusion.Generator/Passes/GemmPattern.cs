@@ -56,7 +56,7 @@ namespace Fusion.Generator.Passes
                 int n = (int)weight.Shape[0].Value, k = (int)weight.Shape[1].Value;
                 bool hasBias = linear.Inputs.Count > 2;
                 var name = "gemm" + (hasBias ? "_bias" : "") + (activation == 1 ? "_relu" : activation == 2 ? "_gelu" : "") + (residual is null ? "" : "_residual") + $"_n{n}_k{k}";
-                var spec = GraphRewriter.Spec(name, Pattern, ("N", n), ("K", k), ("ACT", activation), ("HAS_BIAS", hasBias ? 1 : 0), ("HAS_RESIDUAL", residual is null ? 0 : 1));
+                var spec = GraphRewriter.Spec(name, Pattern, ("N", n), ("K", k), ("KW", (k + 7) / 8 * 8), ("ACT", activation), ("HAS_BIAS", hasBias ? 1 : 0), ("HAS_RESIDUAL", residual is null ? 0 : 1));
                 var inputs = linear.Inputs.ToList();
                 if (residual is not null) inputs.Add(residual.Id);
                 g.Fuse(end, OpKind.FusedLinear, inputs, new[] { activation, hasBias ? 1 : 0, residual is null ? 0 : 1 }, 0f, spec, absorbed);

@@ -95,6 +95,21 @@ namespace Fusion.Generator.Passes
             if (mask is not null && (mask.Shape[1].Value != tokens || mask.Shape[2].Value != tokens))
                 return $"the mask {mask.ShapeText} does not match {tokens} tokens";
 
+            // The projection's weight and bias are re-laid out at load so it writes (heads, 3, d) per token:
+            // each head's q, k and v side by side, which is what the kernel reads.
+            var projection = g[split.Inputs[0]];
+            if (projection.Op != OpKind.Linear || !g.IsFree(projection.Id))
+                return "the QKV projection is not a Linear whose weights can be re-laid out at load";
+            if (!g.SingleReader(projection.Id)) return g.WhyShared(projection.Id);
+            for (int input = 1; input < projection.Inputs.Count; input++)
+            {
+                var parameter = g[projection.Inputs[input]];
+                if (parameter.Op != OpKind.Param) return "the QKV projection's weights are not parameters";
+                int relaid = g.AddNode(OpKind.QkvRelayout, new[] { parameter.Id }, new[] { heads }, parameter.Shape,
+                    $"QKV re-layout of {parameter.Name} to (heads, 3, d)", projection);
+                g.Rewire(projection, input, relaid);
+            }
+
             var name = $"window_attention_h{heads}_d{headDim}_t{tokens}" + (mask is null ? "" : $"_nw{windows}_masked");
             var spec = GraphRewriter.Spec(name, Pattern, ("HEADS", heads), ("HEAD_DIM", headDim), ("TOKENS", tokens), ("WINDOWS", windows), ("HAS_MASK", mask is null ? 0 : 1));
             var inputs = mask is null ? new[] { split.Inputs[0], bias.Id } : new[] { split.Inputs[0], bias.Id, mask.Id };
