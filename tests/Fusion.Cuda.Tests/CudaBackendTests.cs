@@ -126,6 +126,10 @@ public sealed class CudaBackendTests : GpuTestBase
         Check(dtype, Ref.Patchify(chw, 4), 0, "Patchify", t => _cuda.Patchify(t[0], 4), chw);
         var table = Input(seed + 4, dtype, 25, 3);
         Check(dtype, Ref.RelativePositionBias(table, 3), 0, "RelativePositionBias", t => _cuda.RelativePositionBias(t[0], 3), table);
+        var qkvWeight = Input(seed + 5, dtype, 45, 7);
+        var qkvBias = Input(seed + 6, dtype, 45);
+        Check(dtype, Ref.QkvRelayout(qkvWeight, 3), 0, "QkvRelayout weight", t => _cuda.QkvRelayout(t[0], 3), qkvWeight);
+        Check(dtype, Ref.QkvRelayout(qkvBias, 3), 0, "QkvRelayout bias", t => _cuda.QkvRelayout(t[0], 3), qkvBias);
         Check(dtype, Ref.ShiftedWindowMask(12, 9, 3, 1), 0, "ShiftedWindowMask", _ => _cuda.ShiftedWindowMask(12, 9, 3, 1, dtype));
         Check(dtype, Ref.Reshape(x, 6, 20, 6), 0, "Reshape", t => _cuda.Reshape(t[0], new Shape(6, 20, 6)), x);
     }
@@ -144,6 +148,23 @@ public sealed class CudaBackendTests : GpuTestBase
         var bias = Input(seed + 4, dtype, 24);
         var add = FusedKernelTests.Specialize(BiasResidualLauncher.Pattern, ("C", 24));
         Check(dtype, Ref.Add(Ref.Add(r, bias), r), 1e-3, "BiasResidual", t => _cuda.BiasResidual(t[0], t[1], t[0], add), r, bias);
+
+        // Window attention from a projection whose weight and bias went through QkvRelayout, against timm's chain on the
+        // original (3, heads, d) projection: 2 heads of 4, 9 tokens, 6 windows. Weights in ±0.25 keep q·k O(1); 4e-3 covers
+        // the f16 rounding of qkv (≤ 2.5e-4 relative) carried through the scores and softmax.
+        const int heads = 2, d = 4, tokens = 9, channels = heads * d;
+        var tokensIn = Input(seed + 5, dtype, 6, tokens, channels);
+        var qkvWeight = RefData.Uniform(seed + 6, -0.25, 0.25, 3 * channels, channels).RoundedTo(dtype);
+        var qkvBias = RefData.Uniform(seed + 7, -0.25, 0.25, 3 * channels).RoundedTo(dtype);
+        var attnBias = Input(seed + 8, dtype, heads, tokens, tokens);
+        var attention = FusedKernelTests.Specialize(WindowAttentionLauncher.Pattern, ("HEADS", heads), ("HEAD_DIM", d), ("TOKENS", tokens), ("WINDOWS", 1), ("HAS_MASK", 0));
+        Check(dtype, Ref.WindowAttention(Ref.Linear(tokensIn, qkvWeight, qkvBias), attnBias, null, heads, 0.5), 4e-3, "WindowAttention", t =>
+        {
+            using var relaidWeight = _cuda.QkvRelayout(t[1], heads);
+            using var relaidBias = _cuda.QkvRelayout(t[2], heads);
+            using var qkv = _cuda.Linear(t[0], relaidWeight, relaidBias);
+            return _cuda.WindowAttention(qkv, t[3], null, heads, 0.5f, attention);
+        }, tokensIn, qkvWeight, qkvBias, attnBias);
     }
 
     [Fact]
@@ -166,6 +187,8 @@ public sealed class CudaBackendTests : GpuTestBase
         AssertSameError(["f32[1, 14, 15, 4]"], (be, t) => be.Roll(t[0], 1, [4]));
         AssertSameError(["f32[3, 49, 4]"], (be, t) => be.WindowReverse(t[0], 7, 14, 14));
         AssertSameError(["f32[168, 3]"], (be, t) => be.RelativePositionBias(t[0], 7));
+        AssertSameError(["f32[91, 30]"], (be, t) => be.QkvRelayout(t[0], 5));
+        AssertSameError(["f32[90, 3, 10]"], (be, t) => be.QkvRelayout(t[0], 5));
         AssertSameError(["i32[4]"], (be, t) => be.Relu(t[0]));
         AssertSameError(["f32[4]"], (be, t) => be.Cast(t[0], DType.Int8));
 

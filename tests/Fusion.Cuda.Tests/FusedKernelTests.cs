@@ -125,6 +125,10 @@ public sealed class FusedKernelTests : GpuTestBase
         { 3, 32, 7, 64, true, 64 },
     };
 
+    /// <summary>
+    /// qkv laid out (heads, 3, d) per token, as a projection re-laid out by QkvRelayout writes it; the twin reads the same layout
+    /// (FusedTwinTests ties the twin to timm's (3, heads, d) chain). Masked cases pass qkv as [B·nW, N, heads, 3, d], the others flat.
+    /// </summary>
     [Theory]
     [MemberData(nameof(AttentionCases))]
     public void WindowAttentionMatchesReference(int heads, int d, int window, int windows, bool masked, int batch)
@@ -136,7 +140,7 @@ public sealed class FusedKernelTests : GpuTestBase
         for (int i = 0; i < mask.Length; i++) mask[i] = Rng.Next(3) == 0 ? (Half)(-100f) : (Half)0f;
         float scale = 1 / MathF.Sqrt(d);
         var kernel = Specialize(WindowAttentionLauncher.Pattern, ("HEADS", heads), ("HEAD_DIM", d), ("TOKENS", n), ("WINDOWS", windows), ("HAS_MASK", masked ? 1 : 0));
-        using CudaTensor dqkv = Upload(qkv, total, n, 3 * width), dbias = Upload(bias, heads, n, n), dmask = Upload(mask, windows, n, n);
+        using CudaTensor dqkv = masked ? Upload(qkv, total, n, heads, 3, d) : Upload(qkv, total, n, 3 * width), dbias = Upload(bias, heads, n, n), dmask = Upload(mask, windows, n, n);
         using var dout = CudaTensor.Empty(Device, DType.Float16, total, n, width);
         dout.FillBytes(0xFF);
         new WindowAttentionLauncher(_modules).Run(dqkv, dbias, masked ? dmask : null, heads, scale, dout, kernel);
@@ -164,6 +168,8 @@ public sealed class FusedKernelTests : GpuTestBase
         using CudaTensor mask = CudaTensor.Empty(Device, DType.Float16, 3, 9, 9);
         Assert.Equal("mask", Assert.Throws<TensorMismatchException>(() => new WindowAttentionLauncher(_modules).Run(qkv, attnBias, mask, 5, 0.4f, wa)).What);
         Assert.Throws<FusionException>(() => new WindowAttentionLauncher(_modules).Run(qkv, attnBias, null, 5, 0.4f, wa));
+        using CudaTensor qkvByPart = CudaTensor.Empty(Device, DType.Float16, 8, 9, 3, 5, 6), fourMasks = CudaTensor.Empty(Device, DType.Float16, 4, 9, 9);
+        Assert.Equal("qkv", Assert.Throws<TensorMismatchException>(() => new WindowAttentionLauncher(_modules).Run(qkvByPart, attnBias, fourMasks, 5, 0.4f, wa)).What);
         var wr = Specialize(WindowReverseResidualLauncher.Pattern, ("C", 30), ("H", 6), ("W", 6), ("WINDOW", 3), ("SHIFT", 1));
         Assert.Equal("x", Assert.Throws<TensorMismatchException>(() => new WindowReverseResidualLauncher(_modules).Run(image, image, 3, 1, wr)).What);
         Assert.Throws<FusionException>(() => new WindowReverseResidualLauncher(_modules).Run(image, image, 3, 1, ln));

@@ -65,6 +65,21 @@ public class ErrorTests
     }
 
     [Fact]
+    public void QkvRelayoutNamesItsOperand()
+    {
+        using var ragged = CpuTensor.Zeros(DType.Float32, 91, 30);
+        AssertMismatch(() => Cpu.QkvRelayout(ragged, 5), "QkvRelayout x", "first dim a positive multiple of 15", "got f32[91, 30]");
+        using var empty = CpuTensor.Zeros(DType.Float32, 0, 30);
+        AssertMismatch(() => Cpu.QkvRelayout(empty, 5), "QkvRelayout x", "got f32[0, 30]");
+        using var rank3 = CpuTensor.Zeros(DType.Float16, 90, 3, 10);
+        AssertMismatch(() => Cpu.QkvRelayout(rank3, 5), "QkvRelayout x", "f16[3·5·d, K] or [3·5·d]", "got f16[90, 3, 10]");
+        using var ints = CpuTensor.Zeros(DType.Int32, 90);
+        AssertMismatch(() => Cpu.QkvRelayout(ints, 5), "QkvRelayout x", "f32 or f16", "got i32[90]");
+        using var fine = CpuTensor.Zeros(DType.Float32, 90);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Cpu.QkvRelayout(fine, 0));
+    }
+
+    [Fact]
     public void LayerNormNamesWeightAndBias()
     {
         using var x = CpuTensor.Zeros(DType.Float32, 3, 8);

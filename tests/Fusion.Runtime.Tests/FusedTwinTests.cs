@@ -109,7 +109,13 @@ public class FusedTwinTests
             x, residual);
     }
 
-    /// <summary>Attention over the windows of (batch, H, W) images, heads × headDim per token; masked cases use the shifted-window mask of their shift.</summary>
+    /// <summary>
+    /// Attention over the windows of (batch, H, W) images, heads × headDim per token, from the qkv projection of
+    /// x [windows, N, C]: the fused side projects with the weight and bias re-laid out by QkvRelayout (its qkv is
+    /// (heads, 3, d) per token), the unfused chains with the originals ((3, heads, d), as timm reshapes it).
+    /// Masked cases use the shifted-window mask of their shift. Weights are in ±0.25 so q·k stays O(1).
+    /// Tolerance as FusedLinear: F32Tolerance + 1e-7·C for the projection's C-term dot products.
+    /// </summary>
     [Theory]
     [InlineData(DType.Float32, 1, 14, 21, 7, 3, 5, 6, true)]
     [InlineData(DType.Float32, 3, 14, 14, 7, 0, 5, 6, false)]
@@ -121,16 +127,24 @@ public class FusedTwinTests
     public void WindowAttentionMatchesTheAttentionChain(DType dtype, int batch, int height, int width, int window, int shift, int heads, int headDim, bool masked)
     {
         int seed = TestData.NewSeed();
-        int perImage = height / window * (width / window), tokens = window * window;
-        var qkv = Precision.Input(seed, dtype, batch * perImage, tokens, 3 * heads * headDim);
-        var bias = Precision.Input(seed + 1, dtype, heads, tokens, tokens);
+        int perImage = height / window * (width / window), tokens = window * window, channels = heads * headDim;
+        var x = Precision.Input(seed, dtype, batch * perImage, tokens, channels);
+        var w = TestData.Uniform(seed + 1, -0.25, 0.25, 3 * channels, channels).RoundedTo(dtype);
+        var b = TestData.Uniform(seed + 2, -0.25, 0.25, 3 * channels).RoundedTo(dtype);
+        var bias = Precision.Input(seed + 3, dtype, heads, tokens, tokens);
         var mask = masked ? Ref.ShiftedWindowMask(height, width, window, shift) : null;
         float scale = 1f / MathF.Sqrt(headDim);
         var kernel = Kernel("window_attention");
-        Check(dtype, UnfusedChains.Attention(qkv, bias, mask, heads, scale), F32Tolerance, $"WindowAttention {heads}×{headDim} w{window} s{shift} mask={masked}",
-            t => Cpu.WindowAttention(t[0]!, t[1]!, t[2], heads, scale, kernel),
-            (s, t) => UnfusedChains.Attention(s, t[0]!, t[1]!, t[2], heads, scale),
-            qkv, bias, mask);
+        Check(dtype, Ref.WindowAttention(Ref.Linear(x, w, b), bias, mask, heads, scale), F32Tolerance + 1e-7 * channels,
+            $"WindowAttention {heads}×{headDim} w{window} s{shift} mask={masked}",
+            t =>
+            {
+                using var s = new TensorScope();
+                var qkv = s.Add(Cpu.Linear(t[0]!, s.Add(Cpu.QkvRelayout(t[1]!, heads)), s.Add(Cpu.QkvRelayout(t[2]!, heads))));
+                return Cpu.WindowAttention(qkv, t[3]!, t[4], heads, scale, kernel);
+            },
+            (s, t) => UnfusedChains.Attention(s, s.Add(Cpu.Linear(t[0]!, t[1]!, t[2]!)), t[3]!, t[4], heads, scale),
+            x, w, b, bias, mask);
     }
 
     /// <summary>

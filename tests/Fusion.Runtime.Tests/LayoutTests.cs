@@ -128,6 +128,34 @@ public class LayoutTests
         }
     }
 
+    /// <summary>Weights and biases of qkv projections: Swin-T stage 1 (3 heads of 32 over K 96), odd sizes, one head, d 1.</summary>
+    [Theory]
+    [InlineData(DType.Float32, 3, 32, 96)]
+    [InlineData(DType.Float16, 3, 32, 96)]
+    [InlineData(DType.Float32, 5, 6, 30)]
+    [InlineData(DType.Float16, 5, 6, 7)]
+    [InlineData(DType.Float32, 1, 4, 3)]
+    [InlineData(DType.Float32, 4, 1, 5)]
+    public void QkvRelayoutMatchesReference(DType dtype, int heads, int headDim, int k)
+    {
+        int seed = TestData.NewSeed();
+        var weight = Precision.Input(seed, dtype, 3 * heads * headDim, k);
+        var bias = Precision.Input(seed + 1, dtype, 3 * heads * headDim);
+        Precision.CheckExact(dtype, Ref.QkvRelayout(weight, heads), $"QkvRelayout weight {heads}×{headDim}", t => Cpu.QkvRelayout(t[0], heads), weight);
+        Precision.CheckExact(dtype, Ref.QkvRelayout(bias, heads), $"QkvRelayout bias {heads}×{headDim}", t => Cpu.QkvRelayout(t[0], heads), bias);
+    }
+
+    /// <summary>The index map spelled out once: head h's q, k, v rows become rows 3h·d … 3h·d + 3d − 1.</summary>
+    [Fact]
+    public void QkvRelayoutPutsEachHeadsQkvTogether()
+    {
+        // 2 heads of d 2: rows q0 q0 q1 q1 k0 k0 k1 k1 v0 v0 v1 v1 (value = original row index).
+        using var bias = CpuTensor.FromArray([0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 12);
+        using var relaid = (CpuTensor)Cpu.QkvRelayout(bias, 2);
+        Assert.Equal([0f, 1, 4, 5, 8, 9, 2, 3, 6, 7, 10, 11], relaid.ToFloatArray());
+        Assert.Equal(bias.Shape, relaid.Shape);
+    }
+
     [Theory]
     [InlineData(DType.Float32, 14, 21, 7, 3)]
     [InlineData(DType.Float32, 12, 12, 4, 2)]

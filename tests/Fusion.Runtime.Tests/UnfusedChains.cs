@@ -56,27 +56,7 @@ internal static class UnfusedChains
         return s.Add(Cpu.Add(residual, s.Add(Cpu.Roll(image, shift, [1, 2]))));
     }
 
-    /// <summary>
-    /// timm's WindowAttention after the QKV projection: reshape to [B_, N, 3, heads, d], permute to
-    /// [3, B_, heads, N, d], q·scale·kᵀ + bias (+ mask through a [B_/nW, nW, heads, N, N] view), softmax, ·v,
-    /// heads merged back to [B_, N, heads·d].
-    /// </summary>
-    public static RefTensor Attention(RefTensor qkv, RefTensor bias, RefTensor? mask, int heads, double scale)
-    {
-        int windows = qkv.Shape[0], n = qkv.Shape[1], c = qkv.Shape[2] / 3, d = c / heads;
-        var parts = Ref.Permute(Ref.Reshape(qkv, windows, n, 3, heads, d), 2, 0, 3, 1, 4);
-        var q = Ref.Mul(Ref.Select(parts, 0, 0), scale);
-        var scores = Ref.Add(Ref.MatMul(q, Ref.Select(parts, 0, 1), transposeB: true), bias);
-        if (mask is not null)
-        {
-            int perImage = mask.Shape[0];
-            var grouped = Ref.Add(Ref.Reshape(scores, windows / perImage, perImage, heads, n, n), Ref.Reshape(mask, perImage, 1, n, n));
-            scores = Ref.Reshape(grouped, windows, heads, n, n);
-        }
-        var attended = Ref.MatMul(Ref.Softmax(scores), Ref.Select(parts, 0, 2));
-        return Ref.Reshape(Ref.Permute(attended, 0, 2, 1, 3), windows, n, c);
-    }
-
+    /// <summary>The unfused chain of <see cref="Ref.WindowAttention"/> on the CPU backend.</summary>
     public static Tensor Attention(TensorScope s, Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale)
     {
         int windows = qkv.Shape[0], n = qkv.Shape[1], c = qkv.Shape[2] / 3, d = c / heads;

@@ -31,6 +31,39 @@ public static partial class Ref
     }
 
     /// <summary>
+    /// timm's WindowAttention after the QKV projection, on its natural (3, heads, d) layout per token (not the
+    /// re-laid-out one the fused operator reads): reshape to [B_, N, 3, heads, d], permute to
+    /// [3, B_, heads, N, d], q·scale·kᵀ + bias (+ mask through a [B_/nW, nW, heads, N, N] view), softmax, ·v,
+    /// heads merged back to [B_, N, heads·d].
+    /// </summary>
+    public static RefTensor WindowAttention(RefTensor qkv, RefTensor bias, RefTensor? mask, int heads, double scale)
+    {
+        int windows = qkv.Shape[0], n = qkv.Shape[1], c = qkv.Shape[2] / 3, d = c / heads;
+        var parts = Permute(Reshape(qkv, windows, n, 3, heads, d), 2, 0, 3, 1, 4);
+        var q = Mul(Select(parts, 0, 0), scale);
+        var scores = Add(MatMul(q, Select(parts, 0, 1), transposeB: true), bias);
+        if (mask is not null)
+        {
+            int perImage = mask.Shape[0];
+            var grouped = Add(Reshape(scores, windows / perImage, perImage, heads, n, n), Reshape(mask, perImage, 1, n, n));
+            scores = Reshape(grouped, windows, heads, n, n);
+        }
+        var attended = MatMul(Softmax(scores), Select(parts, 0, 2));
+        return Reshape(Permute(attended, 0, 2, 1, 3), windows, n, c);
+    }
+
+    /// <summary>
+    /// A qkv Linear's weight [3·heads·d, K] or bias [3·heads·d] with its rows reordered from (3, heads, d) to
+    /// (heads, 3, d): viewed [3, heads, d, K], axes 0 and 1 swapped, viewed back to the input's shape.
+    /// </summary>
+    public static RefTensor QkvRelayout(RefTensor x, int heads)
+    {
+        int rows = x.Shape[0], rest = x.Count / rows;
+        var swapped = Permute(Reshape(x, 3, heads, rows / (3 * heads), rest), 1, 0, 2, 3);
+        return Reshape(swapped, x.Shape);
+    }
+
+    /// <summary>
     /// timm's shifted-window attention mask: label an [H, W] image by the slices (0, −w), (−w, −s), (−s, end)
     /// on each axis, partition the labels into windows, and put −100 between tokens whose labels differ.
     /// Shift 0 gives all zeros (timm uses no mask then).

@@ -78,6 +78,13 @@ public interface IBackend
     /// <summary>Gathers a relative position bias table [(2w−1)², heads] into [heads, w², w²] the way Swin indexes it.</summary>
     Tensor RelativePositionBias(Tensor table, int window);
 
+    /// <summary>
+    /// Re-lays out a qkv Linear's weight [3·heads·d, K] or bias [3·heads·d] (same shape out) so the projection writes
+    /// (heads, 3, d) per token instead of (3, heads, d), the layout <see cref="WindowAttention"/> reads: out row
+    /// (h·3 + s)·d + i = in row (s·heads + h)·d + i for s ∈ {q, k, v}. A load-time constant; elements are moved, not rounded.
+    /// </summary>
+    Tensor QkvRelayout(Tensor x, int heads);
+
     /// <summary>The shifted-window attention mask [nW, w², w²]: 0 where two tokens come from the same region, −100 elsewhere.</summary>
     Tensor ShiftedWindowMask(int height, int width, int window, int shift, DType dtype);
 
@@ -105,7 +112,8 @@ public interface IBackend
     Tensor WindowReverseResidual(Tensor x, Tensor residual, int window, int shift, FusedKernel kernel);
 
     /// <summary>
-    /// Window attention read straight from the QKV projection: qkv [B·nW, N, 3·heads·d] laid out (3, heads, d) per token,
+    /// Window attention read straight from the QKV projection: qkv [B·nW, N, 3·heads·d] laid out (heads, 3, d) per token,
+    /// i.e. each head's q, k, v contiguous (a projection whose weight and bias went through <see cref="QkvRelayout"/>),
     /// bias [heads, N, N], mask [nW, N, N] or null (window b uses mask[b mod nW]) →
     /// softmax(q·kᵀ·scale + bias + mask)·v merged over heads, [B·nW, N, heads·d] (pattern window_attention).
     /// </summary>

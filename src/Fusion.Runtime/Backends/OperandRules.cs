@@ -220,6 +220,18 @@ internal sealed class OperandRules<T>(string device, Func<T, bool> belongs) wher
         return (input, new Shape(input.Shape[1], tokens, tokens));
     }
 
+    /// <summary>A qkv Linear's weight [3·heads·d, K] or bias [3·heads·d], d ≥ 1.</summary>
+    public T QkvRelayout(Tensor x, int heads)
+    {
+        Positive(heads, nameof(heads));
+        var input = Float(x, "QkvRelayout x");
+        long group = 3L * heads;
+        if (input.Rank is not (1 or 2) || input.Shape[0] == 0 || input.Shape[0] % group != 0)
+            throw new TensorMismatchException("QkvRelayout x",
+                $"{input.DType.ShortName()}[3·{heads}·d, K] or [3·{heads}·d] (first dim a positive multiple of {group})", Describe(input));
+        return input;
+    }
+
     /// <summary>Requires a rank-4 [B, H, W, C] tensor whose H and W are multiples of <paramref name="multiple"/>.</summary>
     private static void Image(T x, string what, int multiple, string requirement)
     {

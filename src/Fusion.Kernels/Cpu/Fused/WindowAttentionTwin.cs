@@ -7,7 +7,8 @@ namespace Fusion.Kernels.Cpu.Fused;
 public static class WindowAttentionTwin
 {
     /// <summary>
-    /// qkv [windows, tokens, 3, heads, headDim], bias [heads, tokens, tokens], mask [windowsPerImage, tokens, tokens]
+    /// qkv [windows, tokens, heads, 3, headDim] (each head's q, k, v contiguous, as a projection re-laid out by
+    /// QkvRelayout writes it), bias [heads, tokens, tokens], mask [windowsPerImage, tokens, tokens]
     /// or empty → output [windows, tokens, heads·headDim]. Per (window, head): scores = (q·scale)·kᵀ + bias[h]
     /// + mask[window mod windowsPerImage], max-subtracted softmax over keys, times v, written into the head's columns.
     /// </summary>
@@ -44,7 +45,7 @@ public static class WindowAttentionTwin
                     {
                         int win = item / heads, h = item % heads;
                         var windowQkv = new ReadOnlySpan<float>((float*)qAddr + 3L * win * tokens * width, 3 * tokens * width);
-                        Gather(windowQkv, q, k, v, tokens, width, h * headDim, headDim, scale);
+                        Gather(windowQkv, q, k, v, tokens, width, 3 * h * headDim, headDim, scale);
                         Scores(q, k, scores, tokens, headDim);
                         TensorPrimitives.Add(scores, new ReadOnlySpan<float>((float*)bAddr + h * square, (int)square), scores);
                         if (hasMask)
@@ -61,16 +62,19 @@ public static class WindowAttentionTwin
         }
     }
 
-    /// <summary>Copies head <c>column/headDim</c>'s q (times scale, as the unfused chain scales q before the product), k and v out of a window's [tokens, 3, width] block.</summary>
-    private static void Gather(ReadOnlySpan<float> windowQkv, Span<float> q, Span<float> k, Span<float> v, int tokens, int width, int column, int headDim, float scale)
+    /// <summary>
+    /// Copies one head's q (times scale, as the unfused chain scales q before the product), k and v out of a window's
+    /// [tokens, heads, 3, headDim] block; <paramref name="offset"/> = 3·head·headDim is where the head's slice starts in a token.
+    /// </summary>
+    private static void Gather(ReadOnlySpan<float> windowQkv, Span<float> q, Span<float> k, Span<float> v, int tokens, int width, int offset, int headDim, float scale)
     {
         for (int t = 0; t < tokens; t++)
         {
-            int at = 3 * t * width + column;
+            int at = 3 * t * width + offset;
             var row = t * headDim;
             TensorPrimitives.Multiply(windowQkv.Slice(at, headDim), scale, q.Slice(row, headDim));
-            windowQkv.Slice(at + width, headDim).CopyTo(k.Slice(row, headDim));
-            windowQkv.Slice(at + 2 * width, headDim).CopyTo(v.Slice(row, headDim));
+            windowQkv.Slice(at + headDim, headDim).CopyTo(k.Slice(row, headDim));
+            windowQkv.Slice(at + 2 * headDim, headDim).CopyTo(v.Slice(row, headDim));
         }
     }
 

@@ -124,6 +124,8 @@ public sealed class CpuBackend : IBackend
         return LayoutOps.RelativePositionBias(input, window, shape);
     }
 
+    public Tensor QkvRelayout(Tensor x, int heads) => QkvRelayoutOps.Run(Rules.QkvRelayout(x, heads), heads);
+
     public Tensor ShiftedWindowMask(int height, int width, int window, int shift, DType dtype)
     {
         using var y = new FloatOutput(dtype, ShiftedWindowMaskShape(height, width, window, shift, dtype));

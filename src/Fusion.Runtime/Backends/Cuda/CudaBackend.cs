@@ -250,6 +250,15 @@ public sealed class CudaBackend : IBackend, IDisposable
         return CudaTensor.FromHost(CudaDevice, (CpuTensor)bias);
     }
 
+    /// <summary>A load-time constant: re-laid out on the host by the CPU backend and uploaded.</summary>
+    public Tensor QkvRelayout(Tensor x, int heads)
+    {
+        var input = _rules.QkvRelayout(x, heads);
+        using var host = input.ToHost();
+        using var relaid = CpuBackend.Instance.QkvRelayout(host, heads);
+        return CudaTensor.FromHost(CudaDevice, (CpuTensor)relaid);
+    }
+
     /// <summary>A load-time constant: computed on the host by the CPU backend and uploaded.</summary>
     public Tensor ShiftedWindowMask(int height, int width, int window, int shift, DType dtype)
     {

@@ -2,7 +2,8 @@ namespace Fusion.Cuda.Fused;
 
 /// <summary>
 /// Launches a <c>window_attention</c> kernel: softmax(q·kᵀ·scale + bias + mask)·v merged over heads, read
-/// straight from the QKV projection qkv [B·nW, N, 3·heads·d] (or [B·nW, N, 3, heads, d]), bias [heads, N, N],
+/// straight from the QKV projection qkv [B·nW, N, 3·heads·d] laid out (heads, 3, d) per token (or [B·nW, N, heads, 3, d];
+/// see <see cref="IBackend.QkvRelayout"/>), bias [heads, N, N],
 /// mask [nW, N, N] or null → [B·nW, N, heads·d] (operands in the order of <see cref="IBackend.WindowAttention"/>).
 /// </summary>
 public sealed class WindowAttentionLauncher(FusedKernelModules modules)
@@ -23,7 +24,7 @@ public sealed class WindowAttentionLauncher(FusedKernelModules modules)
         int total = qkv.Rank is 3 or 5 ? qkv.Shape[0] : -1;
         if (total < 0 || qkv.DType != DType.Float16)
             throw new TensorMismatchException("qkv", $"f16[B·nW, {n}, {3 * heads * d}] for kernel {kernel.Name}", $"{qkv.DType.ShortName()}{qkv.Shape}");
-        FusedChecks.Half(qkv, "qkv", qkv.Rank == 3 ? new Shape(total, n, 3 * heads * d) : new Shape(total, n, 3, heads, d), kernel);
+        FusedChecks.Half(qkv, "qkv", qkv.Rank == 3 ? new Shape(total, n, 3 * heads * d) : new Shape(total, n, heads, 3, d), kernel);
         FusedChecks.Half(bias, "bias", new Shape(heads, n, n), kernel);
         if (mask is not null)
         {
