@@ -266,12 +266,12 @@ public sealed class CudaBackendTests : GpuTestBase
             var w = backend.Param(p, DType.Float16);
             using (var y = backend.FusedLinear(x, w, null, Activation.None, null, kernel))
             using (var back = backend.ToHost(y))
-                Tolerance.AssertClose(back, Ref.Linear(xRef, RefTensor.FromCpu(p.Value).RoundedTo(DType.Float16), null), 1e-3, 1e-3, $"round {round}");
+                Tolerance.AssertClose(back, Ref.Linear(xRef, RefTensor.FromCpu(p.Value).RoundedTo(DType.Float16), null), 2e-3, 2e-3, $"round {round}");
             Assert.True(backend.Gemm.LastRunPaddedWeight);
             Assert.Equal(1, backend.Gemm.PaddedWeights);
             var values = new float[37 * 13];
             for (int i = 0; i < values.Length; i++) values[i] = (i % 11) * 0.125f - 0.5f;
-            p.Load(values);
+            p.Load(values); // Version changes: Param refreshes the same device copy in place, and its padded copy with it
         }
     }
 
