@@ -272,32 +272,21 @@ public sealed class FusedGemmHostTests
         Assert.Contains("generated, cublaslt, fastrun", e.Message);
     }
 
-    [Fact]
-    public void PadRoundsBothDimensionsUpWithZeros()
-    {
-        var values = Enumerable.Range(1, 37 * 13).Select(i => (Half)(i % 100)).ToArray();
-        using var weight = CpuTensor.FromArray(values, 37, 13);
-        var padded = GemmWeights.Pad(weight);
-        using var tensor = padded.Tensor;
-        Assert.Equal((37, 13, 40, 16), (padded.Rows, padded.Columns, padded.PaddedRows, padded.PaddedColumns));
-        var span = tensor.Span<Half>();
-        for (int r = 0; r < 40; r++)
-            for (int c = 0; c < 16; c++)
-                Assert.Equal(r < 37 && c < 13 ? values[r * 13 + c] : Half.Zero, span[r * 16 + c]);
-    }
-
-    [Fact]
-    public void PadColumnsKeepsRowsAndZeroFillsToTheKernelsRowStride()
+    /// <summary>Pad rounds N and K up to 8; PadColumns (what the generated kernel reads, [N, KW]) only K. Values kept, zeros around.</summary>
+    [Theory]
+    [InlineData(false, 40)]
+    [InlineData(true, 37)]
+    public void PaddingZeroFillsAndRecordsTheLogicalShape(bool columnsOnly, int paddedRows)
     {
         var values = Enumerable.Range(1, 37 * 13).Select(i => (Half)(i % 100 + 1)).ToArray();
         using var weight = CpuTensor.FromArray(values, 37, 13);
-        var padded = GemmWeights.PadColumns(weight);
+        var padded = columnsOnly ? GemmWeights.PadColumns(weight) : GemmWeights.Pad(weight);
         using var tensor = padded.Tensor;
-        Assert.Equal((37, 13, 37, 16), (padded.Rows, padded.Columns, padded.PaddedRows, padded.PaddedColumns));
+        Assert.Equal((37, 13, paddedRows, 16), (padded.Rows, padded.Columns, padded.PaddedRows, padded.PaddedColumns));
         var span = tensor.Span<Half>();
-        for (int r = 0; r < 37; r++)
+        for (int r = 0; r < paddedRows; r++)
             for (int c = 0; c < 16; c++)
-                Assert.Equal(c < 13 ? values[r * 13 + c] : Half.Zero, span[r * 16 + c]);
+                Assert.Equal(r < 37 && c < 13 ? values[r * 13 + c] : Half.Zero, span[r * 16 + c]);
         using var floats = CpuTensor.Zeros(DType.Float32, 3, 5);
         Assert.Throws<TensorMismatchException>(() => GemmWeights.PadColumns(floats));
     }
