@@ -272,6 +272,32 @@ public sealed class CudaBackendTests : GpuTestBase
         Assert.Throws<TensorMismatchException>(() => _cuda.Param(p, DType.Int8));
     }
 
+    /// <summary>K = 13: the generated GEMM reads a zero-padded copy of the fp16 parameter, refreshed with it on a new Version.</summary>
+    [Fact]
+    public void FusedLinearPadsOddKParametersAndFollowsTheirRefreshes()
+    {
+        int seed = RefData.NewSeed();
+        using var backend = new CudaBackend(Device, new KernelCache(CacheDirectory), GemmPolicy.Generated);
+        var p = new Parameter(37, 13);
+        p.InitUniform(new Random(seed), 1);
+        var xRef = Input(seed + 1, DType.Float16, 3, 5, 13);
+        var kernel = FusedGemm.Specialize(37, 13, Activation.None, hasBias: false, hasResidual: false);
+        using var xHost = xRef.ToCpu(DType.Float16);
+        using var x = backend.FromHost(xHost);
+        for (int round = 0; round < 2; round++)
+        {
+            var w = backend.Param(p, DType.Float16);
+            using (var y = backend.FusedLinear(x, w, null, Activation.None, null, kernel))
+            using (var back = backend.ToHost(y))
+                Tolerance.AssertClose(back, Ref.Linear(xRef, RefTensor.FromCpu(p.Value).RoundedTo(DType.Float16), null), 2e-3, 2e-3, $"round {round}");
+            Assert.True(backend.Gemm.LastRunPaddedWeight);
+            Assert.Equal(1, backend.Gemm.PaddedWeights);
+            var values = new float[37 * 13];
+            for (int i = 0; i < values.Length; i++) values[i] = (i % 11) * 0.125f - 0.5f;
+            p.Load(values); // Version changes: Param refreshes the same device copy in place, and its padded copy with it
+        }
+    }
+
     [Fact]
     public void DisposingTheBackendFreesWhatItOwns()
     {

@@ -36,7 +36,10 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
         return data;
     }
 
-    /// <summary>Every epilogue (ACT 0/1/2 × bias × residual) of one shape on one forced path.</summary>
+    /// <summary>
+    /// Every epilogue (ACT 0/1/2 × bias × residual) of one shape on one forced path. K = 36 and 13 are not multiples of 8:
+    /// the generated kernel then reads one zero-padded [N, KW] copy of the weight, made once for all twelve epilogues.
+    /// </summary>
     [Theory]
     [MemberData(nameof(Cases))]
     public void MatchesCpuTwin(GemmPolicy policy, int m, int n, int k)
@@ -51,9 +54,11 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
                     inputs.Output.FillBytes(0xFF); // NaN everywhere: an element the kernel skips fails the check
                     gemm.Run(inputs.X, inputs.W, hasBias ? inputs.Bias : null, activation, hasResidual ? inputs.Residual : null, inputs.Output, kernel);
                     Assert.Equal(policy == GemmPolicy.Generated ? GemmPath.Generated : GemmPath.CublasLt, gemm.LastPath);
+                    Assert.Equal(policy == GemmPolicy.Generated && k % 8 != 0, gemm.LastRunPaddedWeight);
                     TestData.AssertClose(Download(inputs.Output), inputs.Reference(activation, hasBias, hasResidual), Atol, Rtol,
                         $"{policy} {kernel.Name} m={m}");
                 }
+        Assert.Equal(policy == GemmPolicy.Generated && k % 8 != 0 ? 1 : 0, gemm.PaddedWeights);
         inputs.Dispose();
     }
 
@@ -145,7 +150,47 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
         Assert.Contains(gelu.Name, e.Message);
         Assert.Throws<FusionException>(() => gemm.Run(inputs.X, inputs.W, null, Activation.Gelu, null, inputs.Output, gelu));
         var wide = FusedGemm.Specialize(31, 36, Activation.Gelu, true, false);
-        Assert.Throws<TensorMismatchException>(() => gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.Gelu, null, inputs.Output, wide));
+        var mismatch = Assert.Throws<TensorMismatchException>(() => gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.Gelu, null, inputs.Output, wide));
+        Assert.Contains("weight", mismatch.Message);
+        var stride = gelu with { Constants = new Dictionary<string, int>(gelu.Constants) { ["KW"] = 36 } };
+        e = Assert.Throws<FusionException>(() => gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.Gelu, null, inputs.Output, stride));
+        Assert.Contains("KW = 36, expected 40", e.Message);
+        Assert.Equal(0, gemm.PaddedWeights);
+        inputs.Dispose();
+    }
+
+    /// <summary>A weight rewritten in place (as CudaBackend.Param refreshes parameters) reaches the kernel through its padded copy.</summary>
+    [Fact]
+    public void RefreshedWeightRepadsItsCopyInPlace()
+    {
+        const int m = 70, n = 37, k = 13;
+        var inputs = new Inputs(this, m, n, k);
+        using var gemm = NewGemm(GemmPolicy.Generated);
+        var kernel = FusedGemm.Specialize(n, k, Activation.Relu, true, false);
+        gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.Relu, null, inputs.Output, kernel);
+        Assert.True(gemm.LastRunPaddedWeight);
+        TestData.AssertClose(Download(inputs.Output), inputs.Reference(Activation.Relu, true, false), Atol, Rtol, "first weights");
+
+        var fresh = TestData.RandomHalves(Rng, n * k);
+        using (var host = CpuTensor.FromArray(fresh, n, k))
+        {
+            inputs.W.CopyFromHost(host);
+            gemm.RefreshPaddedWeight(inputs.W, host);
+        }
+        inputs.SetWeight(fresh);
+        inputs.Output.FillBytes(0xFF);
+        gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.Relu, null, inputs.Output, kernel);
+        TestData.AssertClose(Download(inputs.Output), inputs.Reference(Activation.Relu, true, false), Atol, Rtol, "refreshed weights");
+
+        // Without host values the copy is re-read from the device.
+        var third = TestData.RandomHalves(Rng, n * k);
+        using (var host = CpuTensor.FromArray(third, n, k)) inputs.W.CopyFromHost(host);
+        gemm.RefreshPaddedWeight(inputs.W);
+        inputs.SetWeight(third);
+        inputs.Output.FillBytes(0xFF);
+        gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.Relu, null, inputs.Output, kernel);
+        TestData.AssertClose(Download(inputs.Output), inputs.Reference(Activation.Relu, true, false), Atol, Rtol, "weights read back");
+        Assert.Equal(1, gemm.PaddedWeights);
         inputs.Dispose();
     }
 
@@ -155,7 +200,8 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
     /// <summary>Random fp16 operands on the device and their float copies for the twin.</summary>
     private sealed class Inputs : IDisposable
     {
-        private readonly float[] _x, _w, _bias, _residual;
+        private readonly float[] _x, _bias, _residual;
+        private float[] _w;
         private readonly int _m, _n, _k;
 
         public Inputs(FusedGemmTests test, int m, int n, int k)
@@ -184,6 +230,9 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
         public CudaTensor Residual { get; }
 
         public CudaTensor Output { get; }
+
+        /// <summary>The twin's copy of the weight after the test rewrote <see cref="W"/>.</summary>
+        public void SetWeight(Half[] w) => _w = ToFloats(w);
 
         public double[] Reference(Activation activation, bool hasBias, bool hasResidual)
         {
@@ -223,18 +272,36 @@ public sealed class FusedGemmHostTests
         Assert.Contains("generated, cublaslt, fastrun", e.Message);
     }
 
-    [Fact]
-    public void PadRoundsBothDimensionsUpWithZeros()
+    /// <summary>Pad rounds N and K up to 8; PadColumns (what the generated kernel reads, [N, KW]) only K. Values kept, zeros around.</summary>
+    [Theory]
+    [InlineData(false, 40)]
+    [InlineData(true, 37)]
+    public void PaddingZeroFillsAndRecordsTheLogicalShape(bool columnsOnly, int paddedRows)
     {
-        var values = Enumerable.Range(1, 37 * 13).Select(i => (Half)(i % 100)).ToArray();
+        var values = Enumerable.Range(1, 37 * 13).Select(i => (Half)(i % 100 + 1)).ToArray();
         using var weight = CpuTensor.FromArray(values, 37, 13);
-        var padded = GemmWeights.Pad(weight);
+        var padded = columnsOnly ? GemmWeights.PadColumns(weight) : GemmWeights.Pad(weight);
         using var tensor = padded.Tensor;
-        Assert.Equal((37, 13, 40, 16), (padded.Rows, padded.Columns, padded.PaddedRows, padded.PaddedColumns));
+        Assert.Equal((37, 13, paddedRows, 16), (padded.Rows, padded.Columns, padded.PaddedRows, padded.PaddedColumns));
         var span = tensor.Span<Half>();
-        for (int r = 0; r < 40; r++)
+        for (int r = 0; r < paddedRows; r++)
             for (int c = 0; c < 16; c++)
                 Assert.Equal(r < 37 && c < 13 ? values[r * 13 + c] : Half.Zero, span[r * 16 + c]);
+        using var floats = CpuTensor.Zeros(DType.Float32, 3, 5);
+        Assert.Throws<TensorMismatchException>(() => GemmWeights.PadColumns(floats));
+    }
+
+    [Theory]
+    [InlineData(1, 8)]
+    [InlineData(13, 16)]
+    [InlineData(36, 40)]
+    [InlineData(96, 96)]
+    [InlineData(385, 392)]
+    public void RowStrideIsKRoundedUpToEightHalves(int k, int kw)
+    {
+        Assert.Equal(kw, GemmWeights.RowStride(k));
+        Assert.Equal(kw, FusedGemm.Constants(30, k, Activation.None, false, false)["KW"]);
+        Assert.Contains($"#define FUSION_KW {kw}\n", FusedGemm.Specialize(30, k, Activation.None, false, false).CudaSource, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,4 +1,6 @@
+using System.Text.RegularExpressions;
 using Fusion.Cuda.Gemm;
+using Fusion.Kernels;
 using Fusion.Testing;
 
 namespace Fusion.Cuda.Tests;
@@ -13,8 +15,8 @@ public sealed class GemmTemplatePtxTests
         {
             data.Add(384, 96, Activation.Gelu, true, false, arch);   // Swin fc1: 16-byte cp.async path, half2 stores
             data.Add(96, 384, Activation.None, true, true, arch);    // Swin fc2 + residual
-            data.Add(37, 13, Activation.Relu, false, true, arch);    // odd N, K % 8 != 0: scalar loads and stores
-            data.Add(30, 36, Activation.Gelu, true, true, arch);     // narrow tile (BN = 32), scalar-load path
+            data.Add(37, 13, Activation.Relu, false, true, arch);    // odd N, K % 8 != 0: scalar x loads and stores, padded w (KW = 16)
+            data.Add(30, 36, Activation.Gelu, true, true, arch);     // narrow tile (BN = 32), scalar x loads, padded w (KW = 40)
         }
         return data;
     }
@@ -30,6 +32,24 @@ public sealed class GemmTemplatePtxTests
         Assert.Contains($".entry {kernel.Name}(", ptx);
         Assert.Contains("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", ptx);
         Assert.Contains("ldmatrix.sync.aligned.m8n8.x4.shared.b16", ptx);
-        Assert.Equal(k % 8 == 0, ptx.Contains("cp.async.cg.shared.global", StringComparison.Ordinal));
+        // w rows are KW % 8 == 0 halves apart, so its tiles always move by cp.async; x's only when K % 8 == 0. The scalar
+        // path is the template's only plain shared-memory store (one half at a time).
+        Assert.Contains("cp.async.cg.shared.global", ptx);
+        Assert.Equal(k % 8 != 0, Regex.IsMatch(ptx, @"st\.shared\.(u16|b16)"));
+    }
+
+    [Theory]
+    [InlineData(null, "FUSION_KW")]
+    [InlineData(13, "KW must be K rounded up to a multiple of 8")]
+    [InlineData(24, "KW must be K rounded up to a multiple of 8")]
+    public void RowStrideOtherThanKRoundedUpToEightIsRejected(int? kw, string error)
+    {
+        ClangPtx.RequireCompiler();
+        var constants = new Dictionary<string, int>(FusedGemm.Constants(37, 13, Activation.None, false, false));
+        if (kw is null) constants.Remove("KW");
+        else constants["KW"] = kw.Value;
+        var source = KernelTemplates.Specialize(FusedGemm.Pattern, "gemm_bad_stride", constants);
+        var e = Assert.Throws<ClangPtxException>(() => ClangPtx.Compile(source, "sm_80", "gemm_bad_stride"));
+        Assert.Contains(error, e.Diagnostics);
     }
 }

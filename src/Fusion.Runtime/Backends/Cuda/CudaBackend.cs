@@ -40,7 +40,12 @@ public sealed class CudaBackend : IBackend, IDisposable
     {
     }
 
-    private CudaBackend(CudaDevice device, KernelCache? cache, bool ownsDevice)
+    /// <summary>A backend whose fused linear layers always take one GEMM path (tests pin the generated kernel with it).</summary>
+    internal CudaBackend(CudaDevice device, KernelCache? cache, GemmPolicy gemmPolicy) : this(device, cache, ownsDevice: false, gemmPolicy)
+    {
+    }
+
+    private CudaBackend(CudaDevice device, KernelCache? cache, bool ownsDevice, GemmPolicy? gemmPolicy = null)
     {
         ArgumentNullException.ThrowIfNull(device);
         CudaDevice = device;
@@ -49,7 +54,7 @@ public sealed class CudaBackend : IBackend, IDisposable
         _rules = new OperandRules<CudaTensor>(Name, t => t.Owner == device);
         Jit = new KernelJit(device, cache ?? new KernelCache());
         _blas = new CublasLt(device);
-        _gemm = new FusedGemm(device, Jit, cublas: _blas);
+        _gemm = new FusedGemm(device, Jit, gemmPolicy, cublas: _blas);
         _fusedModules = new FusedKernelModules(Jit);
         _biasResidual = new BiasResidualLauncher(_fusedModules);
         _layerNormPartition = new LayerNormPartitionLauncher(_fusedModules);
@@ -82,6 +87,9 @@ public sealed class CudaBackend : IBackend, IDisposable
     /// <summary>The JIT that compiles this backend's kernels and the fused kernels it is given.</summary>
     public KernelJit Jit { get; }
 
+    /// <summary>The launcher of <see cref="FusedLinear"/> (tests read which path it took and whether it padded the weight).</summary>
+    internal FusedGemm Gemm => _gemm;
+
     /// <summary>Waits for everything queued on the device's default stream; surfaces asynchronous kernel errors.</summary>
     public void Synchronize() => CudaDevice.DefaultStream.Synchronize();
 
@@ -96,7 +104,11 @@ public sealed class CudaBackend : IBackend, IDisposable
             if (known && entry.Version == parameter.Version) return entry.Copy;
             using var host = dtype == DType.Float32 ? null : ElementwiseOps.Cast(parameter.Value, dtype);
             var source = host ?? parameter.Value;
-            if (known) entry.Copy.CopyFromHost(source);
+            if (known)
+            {
+                entry.Copy.CopyFromHost(source);
+                _gemm.RefreshPaddedWeight(entry.Copy, source); // the generated GEMM's zero-padded copy, if it made one
+            }
             var copy = known ? entry.Copy : CudaTensor.FromHost(CudaDevice, source);
             _parameters[(parameter, dtype)] = (parameter.Version, copy);
             return copy;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Fusion.Cuda.Gemm;
 
@@ -10,6 +11,10 @@ namespace Fusion.Cuda.Gemm;
 /// folder, keyed by device, shape, epilogue, kernel source and cuBLASLt version. That first call synchronizes the
 /// stream, so run a shape once before capturing it in a CUDA graph. Modules are compiled through the
 /// <see cref="KernelJit"/> (disk-cached) and kept loaded per kernel.
+/// The generated kernel reads the weight with row stride KW (K rounded up to a multiple of 8) so its loads stay
+/// 16-byte vectors: when K % 8 != 0 the first generated run on a weight tensor makes a zero-padded [N, KW] copy
+/// (through the host, synchronizing: run it once before capturing a graph) and keeps it for that tensor object; cuBLASLt
+/// gets the unpadded weight. A caller that rewrites a weight in place calls <see cref="RefreshPaddedWeight"/> (CudaBackend.Param does).
 /// </summary>
 public sealed class FusedGemm : IDisposable
 {
@@ -25,6 +30,9 @@ public sealed class FusedGemm : IDisposable
     private readonly bool _ownsCublas;
     private readonly Dictionary<string, (string Source, CudaModule Module, CudaKernel Kernel)> _kernels = new(StringComparer.Ordinal);
     private readonly Dictionary<int, CudaTensor> _zeroBiases = [];
+    // Keyed by the weight object: the backend's parameter copies keep their identity (and address) across refreshes,
+    // so a captured graph that read a padded copy keeps reading the same buffer, refreshed in place.
+    private readonly ConditionalWeakTable<CudaTensor, CudaTensor> _padded = new();
     private CudaModule? _addModule;
     private CudaKernel? _add;
 
@@ -49,6 +57,12 @@ public sealed class FusedGemm : IDisposable
     /// <summary>The path the last <see cref="Run"/> took.</summary>
     public GemmPath? LastPath { get; private set; }
 
+    /// <summary>Whether the last <see cref="Run"/> fed the generated kernel a zero-padded [N, KW] copy of the weight (K % 8 != 0).</summary>
+    public bool LastRunPaddedWeight { get; private set; }
+
+    /// <summary>How many padded weight copies this instance has made (one per weight tensor with K % 8 != 0).</summary>
+    public int PaddedWeights { get; private set; }
+
     /// <summary>The column tile of the template for width <paramref name="n"/> (its kBN).</summary>
     public static int BlockColumns(int n) => n <= 32 ? 32 : n <= 64 ? 64 : 96;
 
@@ -57,11 +71,12 @@ public sealed class FusedGemm : IDisposable
         => string.Create(CultureInfo.InvariantCulture,
             $"gemm{(hasBias ? "_bias" : "")}{activation switch { Activation.Relu => "_relu", Activation.Gelu => "_gelu", _ => "" }}{(hasResidual ? "_res" : "")}_n{n}_k{k}");
 
-    /// <summary>The constants a <c>gemm_bias_act</c> specialization takes.</summary>
+    /// <summary>The constants a <c>gemm_bias_act</c> specialization takes (KW: the weight's row stride, <see cref="GemmWeights.RowStride"/>).</summary>
     public static IReadOnlyDictionary<string, int> Constants(int n, int k, Activation activation, bool hasBias, bool hasResidual) => new Dictionary<string, int>
     {
         ["N"] = n,
         ["K"] = k,
+        ["KW"] = GemmWeights.RowStride(k),
         ["ACT"] = (int)activation,
         ["HAS_BIAS"] = hasBias ? 1 : 0,
         ["HAS_RESIDUAL"] = hasResidual ? 1 : 0,
@@ -89,7 +104,7 @@ public sealed class FusedGemm : IDisposable
             _ => Choose(m, x, weight, bias, activation, residual, output, kernel, s),
         };
         Execute(path, m, x, weight, bias, activation, residual, output, kernel, s);
-        LastPath = path;
+        Ran(path, kernel);
     }
 
     /// <summary>Runs one path regardless of the policy (benchmarks compare them).</summary>
@@ -99,7 +114,28 @@ public sealed class FusedGemm : IDisposable
         int m = Validate(x, weight, bias, activation, residual, output, kernel);
         if (m == 0) return;
         Execute(path, m, x, weight, bias, activation, residual, output, kernel, stream ?? _device.DefaultStream);
+        Ran(path, kernel);
+    }
+
+    /// <summary>
+    /// Re-pads <paramref name="weight"/>'s padded copy in place after the caller rewrote the weight (from <paramref name="host"/>,
+    /// the weight's new elements, when given; else read back from the device). No-op for a weight that has no padded copy.
+    /// </summary>
+    public void RefreshPaddedWeight(CudaTensor weight, CpuTensor? host = null)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (!_padded.TryGetValue(weight, out var padded)) return;
+        using var read = host is null ? weight.ToHost() : null;
+        var values = host ?? read!;
+        values.Expect("weight", weight.Shape, DType.Float16);
+        using var refreshed = GemmWeights.PadColumns(values).Tensor;
+        padded.CopyFromHost(refreshed); // same buffer: a captured graph reading it sees the new values
+    }
+
+    private void Ran(GemmPath path, FusedKernel kernel)
+    {
         LastPath = path;
+        LastRunPaddedWeight = path == GemmPath.Generated && kernel.Constant("KW") != kernel.Constant("K");
     }
 
     /// <summary>The fast-run key: device, shape, epilogue, kernel source and cuBLASLt version.</summary>
@@ -131,10 +167,12 @@ public sealed class FusedGemm : IDisposable
     private void RunGenerated(int m, CudaTensor x, CudaTensor weight, CudaTensor? bias, CudaTensor? residual, CudaTensor output, FusedKernel kernel,
         CudaStream stream)
     {
-        int n = kernel.Constant("N");
+        int n = kernel.Constant("N"), k = kernel.Constant("K"), kw = kernel.Constant("KW");
+        var w = kw == k ? weight : PaddedWeight(weight, stream);
+        w.Expect("padded weight", new Shape(n, kw), DType.Float16);
         long blocks = (long)((m + BlockRows - 1) / BlockRows) * ((n + BlockColumns(n) - 1) / BlockColumns(n));
         if (blocks > int.MaxValue) throw new FusionException($"{kernel.Name}: m = {m} needs {blocks} blocks, more than one launch takes");
-        var args = new KernelArguments().Pointer(x).Pointer(weight).Pointer(bias?.Pointer ?? 0).Pointer(residual?.Pointer ?? 0).Pointer(output).Int(m);
+        var args = new KernelArguments().Pointer(x).Pointer(w).Pointer(bias?.Pointer ?? 0).Pointer(residual?.Pointer ?? 0).Pointer(output).Int(m);
         Load(kernel).Launch(stream, (int)blocks, BlockThreads, args);
     }
 
@@ -160,6 +198,33 @@ public sealed class FusedGemm : IDisposable
         }
         _cublas.Linear(x, weight, b, output, epilogue, stream);
         AddInPlace(output, residual, stream);
+    }
+
+    /// <summary>The [N, KW] zero-padded copy of <paramref name="weight"/>, made on first use (load time) and kept per weight object.</summary>
+    private CudaTensor PaddedWeight(CudaTensor weight, CudaStream stream)
+    {
+        if (_padded.TryGetValue(weight, out var padded)) return padded;
+        ReleaseDisposedWeights();
+        stream.Synchronize(); // the weight may have been written on this stream; ToHost reads on the default stream
+        using (var host = weight.ToHost())
+        using (var tensor = GemmWeights.PadColumns(host).Tensor)
+            padded = CudaTensor.FromHost(_device, tensor);
+        _padded.Add(weight, padded);
+        PaddedWeights++;
+        return padded;
+    }
+
+    /// <summary>Frees the padded copies of weights the caller has disposed (their keys can no longer be passed in).</summary>
+    private void ReleaseDisposedWeights()
+    {
+        var dead = new List<(CudaTensor Weight, CudaTensor Padded)>();
+        foreach (var (weight, padded) in _padded)
+            if (weight.IsDisposed) dead.Add((weight, padded));
+        foreach (var (weight, padded) in dead)
+        {
+            _padded.Remove(weight);
+            padded.Dispose();
+        }
     }
 
     private void AddInPlace(CudaTensor output, CudaTensor residual, CudaStream stream)
@@ -201,7 +266,9 @@ public sealed class FusedGemm : IDisposable
         FusedKernel kernel)
     {
         if (kernel.Pattern != Pattern) throw new FusionException($"kernel {kernel.Name} is a {kernel.Pattern} kernel, not {Pattern}");
-        int n = kernel.Constant("N"), k = kernel.Constant("K");
+        int n = kernel.Constant("N"), k = kernel.Constant("K"), kw = kernel.Constant("KW");
+        if (kw != GemmWeights.RowStride(k))
+            throw new FusionException($"kernel {kernel.Name} reads the weight with row stride KW = {kw}, expected {GemmWeights.RowStride(k)} (K = {k} rounded up to a multiple of 8)");
         if (kernel.Constant("ACT") != (int)activation)
             throw new FusionException($"kernel {kernel.Name} applies activation {(Activation)kernel.Constant("ACT")}, the call asks for {activation}");
         if ((kernel.Constant("HAS_BIAS") != 0) != (bias is not null))
@@ -229,6 +296,8 @@ public sealed class FusedGemm : IDisposable
         _addModule?.Dispose();
         foreach (var zero in _zeroBiases.Values) zero.Dispose();
         _zeroBiases.Clear();
+        foreach (var (_, padded) in _padded) padded.Dispose();
+        _padded.Clear();
         if (_ownsCublas) _cublas.Dispose();
     }
 }

@@ -9,21 +9,37 @@ public sealed record PaddedGemmWeight(CpuTensor Tensor, int Rows, int Columns)
 }
 
 /// <summary>
-/// Weight preparation for fp16 GEMMs. <see cref="Pad"/> rounds N and K up to a multiple (8 halves = 16 bytes by default)
-/// with zeros, so every row starts 16-byte aligned and a K tail contributes nothing. The generated <c>gemm_bias_act</c>
-/// kernel does not need it: it guards and zero-fills every edge in shared memory itself, and its only slow path
-/// (K not a multiple of 8) comes from x's rows, which a weight padding cannot change. It is kept for callers that
-/// own both operands (and pad x's K too) or feed libraries that prefer aligned leading dimensions.
+/// Weight preparation for fp16 GEMMs. The generated <c>gemm_bias_act</c> kernel reads w with a row stride of
+/// <see cref="RowStride"/> (K rounded up to 8 halves = 16 bytes, its <c>KW</c> constant) so that every w row starts
+/// 16-byte aligned and w tiles always move by 16-byte <c>cp.async</c>; <see cref="FusedGemm"/> makes that [N, KW] copy
+/// with <see cref="PadColumns"/> once per weight. The zero columns K..KW−1 contribute nothing to the product.
 /// </summary>
 public static class GemmWeights
 {
-    public static PaddedGemmWeight Pad(CpuTensor weight, int multiple = 8)
+    /// <summary>Halves per 16-byte vector load.</summary>
+    public const int VectorHalves = 8;
+
+    /// <summary>The row stride in halves of the weight the generated kernel reads: K rounded up to a multiple of 8 (its <c>KW</c>).</summary>
+    public static int RowStride(int k)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(multiple, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        return RoundUp(k, VectorHalves);
+    }
+
+    /// <summary>Rounds both N and K up to <paramref name="multiple"/> with zeros (for libraries that prefer aligned leading dimensions).</summary>
+    public static PaddedGemmWeight Pad(CpuTensor weight, int multiple = VectorHalves) => Pad(weight, multiple, multiple);
+
+    /// <summary>[N, K] → [N, KW] with zero columns K..KW−1 (KW = <see cref="RowStride"/>(K)): what the generated kernel reads.</summary>
+    public static PaddedGemmWeight PadColumns(CpuTensor weight) => Pad(weight, 1, VectorHalves);
+
+    private static PaddedGemmWeight Pad(CpuTensor weight, int rowMultiple, int columnMultiple)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rowMultiple, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(columnMultiple, 1);
         if (weight.Rank != 2) throw new TensorMismatchException("weight", "a rank-2 [N, K] tensor", weight.Shape.ToString());
         weight.Expect("weight", weight.Shape, DType.Float16);
         int rows = weight.Shape[0], columns = weight.Shape[1];
-        int paddedRows = RoundUp(rows, multiple), paddedColumns = RoundUp(columns, multiple);
+        int paddedRows = RoundUp(rows, rowMultiple), paddedColumns = RoundUp(columns, columnMultiple);
         var padded = CpuTensor.Zeros(DType.Float16, paddedRows, paddedColumns);
         var source = weight.Span<Half>();
         var target = padded.Span<Half>();
