@@ -1,25 +1,12 @@
 namespace Fusion.IO;
 
 /// <summary>An image file broke a rule of its format or used a feature this decoder does not support.</summary>
-public sealed class ImageFormatException : FusionException
+public sealed class ImageFormatException(string path, string rule, Exception? inner = null)
+    : FusionException($"{path}: {rule}", inner!) // Exception takes a null inner exception as "none"
 {
-    public ImageFormatException(string path, string rule)
-        : base($"{path}: {rule}")
-    {
-        Path = path;
-        Rule = rule;
-    }
-
-    public ImageFormatException(string path, string rule, Exception inner)
-        : base($"{path}: {rule}", inner)
-    {
-        Path = path;
-        Rule = rule;
-    }
-
     /// <summary>The file at fault.</summary>
-    public string Path { get; }
+    public string Path { get; } = path;
 
     /// <summary>The rule that was broken, without the file name.</summary>
-    public string Rule { get; }
+    public string Rule { get; } = rule;
 }
