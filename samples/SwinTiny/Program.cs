@@ -39,7 +39,7 @@ try
     }
     Console.WriteLine($"model:   {info.Name}: {info.OperatorCount} operators after fusion, {model.FusedKernels.Count} generated kernels, {info.ParameterCount:N0} parameters");
 
-    using var hostInput = options.Input is null ? RandomInput(info.Inputs[0].Dims, options.Batch, options.Seed + 1) : NpyFile.Read(options.Input);
+    using var hostInput = options.Input is null ? RandomInput(info.Inputs[0].Dims, options.Batch, options.Seed + 1) : InputFiles.Load(options.Input, info.Inputs[0]);
     Console.WriteLine($"input:   {(options.Input ?? "random")} {hostInput.Shape}, run in {dtype.ShortName()}");
     using var converted = (CpuTensor)CpuBackend.Instance.Cast(hostInput, dtype);
     using var input = backend.FromHost(converted);

@@ -7,11 +7,12 @@ namespace SwinTiny;
 internal sealed record SampleOptions(string Model, string? Weights, string? Input, int Batch, int Seed, int Iterations, string Device, string? Precision)
 {
     public const string Usage =
-        "usage: SwinTiny [--model swin-t|blocks] [--weights FILE.safetensors] [--input FILE.npy] [--batch N] [--seed S]\n" +
+        "usage: SwinTiny [--model swin-t|blocks] [--weights FILE.safetensors] [--input FILE[,FILE...]] [--batch N] [--seed S]\n" +
         "                [--iters N] [--device auto|cpu|cuda] [--precision fp32|fp16]\n" +
         "  --model      swin-t: the whole Swin-T classifier (default); blocks: the first two Swin blocks\n" +
         "  --weights    timm state dict as safetensors (FP32 or FP16); random weights (seeded) when absent\n" +
-        "  --input      a .npy batch [N, 3, 224, 224] (ImageNet-normalized); random (seeded) when absent\n" +
+        "  --input      a .npy batch [N, 3, 224, 224] (ImageNet-normalized), or .png/.ppm/.pgm images, comma-separated\n" +
+        "               for a batch (resized, centre-cropped and normalized as timm's eval transform); random when absent\n" +
         "  --precision  fp16 (default on CUDA) or fp32 (default on the CPU)";
 
     /// <summary>The options, or null after printing why not (<paramref name="exitCode"/> 0 for --help, 2 for a bad option).</summary>
@@ -34,6 +35,7 @@ internal sealed record SampleOptions(string Model, string? Weights, string? Inpu
             {
                 case "--model" when value is "swin-t" or "blocks": options = options with { Model = value }; break;
                 case "--weights": options = options with { Weights = value }; break;
+                case "--input" when InputFiles.Problem(value) is string problem: return Fail(problem);
                 case "--input": options = options with { Input = value }; break;
                 case "--batch" when Positive(value) is int b: options = options with { Batch = b }; break;
                 case "--iters" when Positive(value) is int n: options = options with { Iterations = n }; break;
