@@ -61,7 +61,7 @@ namespace Fusion.Generator.Emit
             if (HasConstants)
             {
                 var sources = _graph.Nodes.Where(n => n.Op == OpKind.Param && Readers(n.Id).Any(r => _constant[r]))
-                    .Select(n => "(long)" + AccessPath(n).TrimEnd('!') + ".Version").ToList();
+                    .Select(n => "(long)" + AccessPath(n) + ".Version").ToList();
                 var stamp = sources.Count == 0 ? "0L" : string.Join(" + ", sources);
                 w.Line($"var constants = _fusionConstants.Get(be, dt, {stamp}, BuildFusionConstants);");
                 for (int i = 0; i < _hoisted.Count; i++)

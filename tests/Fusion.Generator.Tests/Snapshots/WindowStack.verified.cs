@@ -221,12 +221,15 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 #define FUSION_HAS_BIAS 1
 #define FUSION_HAS_RESIDUAL 0
 #define FUSION_K 10
+#define FUSION_KW 16
 #define FUSION_N 10
 
 // gemm_bias_act: out[m, N] = act(x[m, K] · w[N, K]ᵀ + bias[N]) + residual[m, N].
 // fp16 operands, fp32 accumulation on the tensor cores (mma.sync m16n8k16), epilogue in registers,
 // one rounding to fp16 on the single store. N and K are compile-time constants (FUSION_N, FUSION_K),
 // m is a run-time argument; ACT is 0 none, 1 relu, 2 gelu (erf form); HAS_BIAS / HAS_RESIDUAL 0 or 1.
+// FUSION_KW is w's row stride in halves: K rounded up to a multiple of 8 (KW = (K + 7) / 8 * 8). The
+// launcher (FusedGemm) hands the kernel w zero-padded to [N, KW] once per weight when K % 8 != 0.
 //
 // Tile shape and why.
 //  * A block of 256 threads (8 warps) computes a 128 × BN tile of out; each warp owns 16 rows × BN
@@ -247,12 +250,19 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 //  * Shared memory: 2 · (128 + 96) · 40 · 2 bytes = 35.8 KB, under the 48 KB static limit.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
-// m ≥ 1 and any N, K work. When K % 8 == 0 every row of x and w starts 16-byte aligned and tiles move
-// by cp.async; otherwise (a slow path, no Swin layer needs it) they are loaded one half at a time.
+// m ≥ 1 and any N, K work. w's rows are KW halves apart and KW % 8 == 0, so every w row starts 16-byte
+// aligned and w tiles always move by cp.async; w's columns K..KW-1 are zeros (padded at load), so
+// reading them adds nothing. x is an activation written by the previous operator with rows of exactly
+// K halves, so it cannot be padded at load: its tiles move by cp.async when K % 8 == 0 and otherwise
+// (a slow path, no Swin layer needs it) one half at a time.
 // The stores are half2 when N is even (every column pair then starts 4-byte aligned), else single halves.
-// Padding the weights (GemmWeights.Pad) would not remove the slow path: x's rows have K halves too.
 
+#ifndef FUSION_KW
+#error ""gemm_bias_act: FUSION_KW (w's row stride in halves, K rounded up to a multiple of 8) must be defined""
+#endif
 static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm_bias_act: N and K must be positive"");
+static_assert(FUSION_KW % 8 == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + 8,
+              ""gemm_bias_act: KW must be K rounded up to a multiple of 8"");
 static_assert(FUSION_ACT >= 0 && FUSION_ACT <= 2, ""gemm_bias_act: ACT is 0 (none), 1 (relu) or 2 (gelu)"");
 
 constexpr int kThreads = 256;
@@ -265,7 +275,7 @@ constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
 constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorK = FUSION_K % 8 == 0;
+constexpr bool kVectorX = FUSION_K % 8 == 0;  // x rows 16-byte aligned (w rows always are: KW % 8 == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm_bias_act: the warps must cover the row tile"");
 
 FUSION_DEVICE unsigned gemm_smem_address(const void* p)
@@ -321,20 +331,23 @@ FUSION_DEVICE float gemm_activation(float v)
         return v;
 }
 
-// Copies a kRows × kBK tile of src (rows of FUSION_K halves, limit valid rows) starting at (row0, k0) into tile.
-template <int kRows>
+// Copies a kRows × kBK tile of src (rows of kCols halves, limit valid rows) starting at (row0, k0) into
+// tile. kVector: kCols % 8 == 0, so every row starts 16-byte aligned and each 8-half chunk is entirely
+// inside or outside the matrix: chunks move by cp.async.
+template <int kRows, int kCols, bool kVector>
 FUSION_DEVICE void gemm_load_tile(half (*tile)[kBKP], const half* __restrict__ src, int limit, int row0, int k0, int tid)
 {
-    if constexpr (kVectorK)
+    if constexpr (kVector)
     {
+        static_assert(kCols % 8 == 0, ""gemm_bias_act: vector tile loads need 16-byte aligned rows"");
         constexpr int kChunks = kRows * (kBK / 8);
 #pragma unroll
         for (int c = tid; c < kChunks; c += kThreads)
         {
             const int r = c / (kBK / 8), kc = (c % (kBK / 8)) * 8;
             const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < FUSION_K;
-            const half* p = inside ? src + (long long)gr * FUSION_K + gk : src;
+            const bool inside = gr < limit && gk < kCols;
+            const half* p = inside ? src + (long long)gr * kCols + gk : src;
             gemm_cp_async16(gemm_smem_address(&tile[r][kc]), p, inside ? 16 : 0);
         }
     }
@@ -346,9 +359,21 @@ FUSION_DEVICE void gemm_load_tile(half (*tile)[kBKP], const half* __restrict__ s
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < FUSION_K ? src[(long long)gr * FUSION_K + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
         }
     }
+}
+
+// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
+// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+FUSION_DEVICE void gemm_load_x(half (*tile)[kBKP], const half* __restrict__ x, int m, int row0, int k0, int tid)
+{
+    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
+}
+
+FUSION_DEVICE void gemm_load_w(half (*tile)[kBKP], const half* __restrict__ w, int col0, int k0, int tid)
+{
+    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
 
 FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP], float (&acc)[kMT][kNT][4], int warp, int lane)
@@ -402,8 +427,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0.0f;
 
-    gemm_load_tile<kBM>(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_tile<kBN>(b_tiles[0], w, FUSION_N, col0, 0, tid);
+    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
+    gemm_load_w(b_tiles[0], w, col0, 0, tid);
     gemm_cp_commit();
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
@@ -411,8 +436,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
         if (kt + 1 < kKTiles)
         {
             // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_tile<kBM>(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_tile<kBN>(b_tiles[(kt + 1) & 1], w, FUSION_N, col0, (kt + 1) * kBK, tid);
+            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
+            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
             gemm_cp_commit();
             gemm_cp_wait<1>();
         }
@@ -473,7 +498,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
     }
 }
 ",
-                new global::System.Collections.Generic.Dictionary<string, int> { ["ACT"] = 2, ["HAS_BIAS"] = 1, ["HAS_RESIDUAL"] = 0, ["K"] = 10, ["N"] = 10 });
+                new global::System.Collections.Generic.Dictionary<string, int> { ["ACT"] = 2, ["HAS_BIAS"] = 1, ["HAS_RESIDUAL"] = 0, ["K"] = 10, ["KW"] = 16, ["N"] = 10 });
 
             internal static readonly global::Fusion.FusedKernel window_reverse_residual_c10_h14x14_w7_s0 = new global::Fusion.FusedKernel(
                 "window_reverse_residual_c10_h14x14_w7_s0",
