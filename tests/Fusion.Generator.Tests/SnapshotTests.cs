@@ -14,6 +14,9 @@ public sealed class SnapshotTests
     [Fact]
     public void WindowStack() => VerifyModel("WindowStack", TestModels.WindowStack);
 
+    [Fact]
+    public void BiasResidual() => VerifyModel("BiasResidualModel", TestModels.BiasResidual);
+
     /// <summary>The sample's real Swin blocks (shifted windows, relative position bias, MLP), read from samples/SwinTiny.</summary>
     [Fact]
     public void SwinStage1Blocks() => VerifyModel("SwinStage1Blocks", SampleSources());

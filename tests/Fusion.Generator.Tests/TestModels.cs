@@ -94,4 +94,20 @@ internal static class TestModels
             }
         }
         """;
+
+    /// <summary>A learned bias added before a residual, with no GEMM to take it: the bias_residual pattern.</summary>
+    public const string BiasResidual = """
+        using Fusion;
+
+        namespace Demo;
+
+        [FusedModel]
+        public partial class BiasResidualModel : Module
+        {
+            public readonly LayerNorm norm = new(30);
+            public readonly Parameter offset = new(30);
+
+            public Tensor Forward([Shape(Dim.Batch, 7, 30)] Tensor x) => F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x);
+        }
+        """;
 }

@@ -7,10 +7,15 @@ namespace Fusion.SwinTiny.Tests;
 /// <summary>The kernels the generator emitted for the Swin blocks: well-formed, identical to the runtime's specialization, and compilable.</summary>
 public sealed class GeneratedKernelTests
 {
+    /// <summary>Every distinct kernel the generator emitted for the sample's and the tests' models.</summary>
+    private static IEnumerable<FusedKernel> AllKernels() =>
+        SwinTransformerTiny.Kernels.Concat(SwinStage1Blocks.Kernels).Concat(OddSwinBlocks.Kernels).Concat(SwinMini.Kernels)
+            .GroupBy(k => k.Name).Select(g => g.First());
+
     public static TheoryData<string, string> KernelsAndArchitectures()
     {
         var data = new TheoryData<string, string>();
-        foreach (var kernel in SwinStage1Blocks.Kernels.Concat(OddSwinBlocks.Kernels))
+        foreach (var kernel in AllKernels())
         {
             data.Add(kernel.Name, "sm_80");
             data.Add(kernel.Name, "sm_90");
@@ -22,7 +27,7 @@ public sealed class GeneratedKernelTests
     public void SourcesMatchTheRuntimeSpecialization()
     {
         // The generator (netstandard2.0) and Fusion.Kernels each specialize templates; they must agree byte for byte.
-        foreach (var kernel in SwinStage1Blocks.Kernels.Concat(OddSwinBlocks.Kernels))
+        foreach (var kernel in AllKernels())
             Assert.Equal(KernelTemplates.Specialize(kernel.Pattern, kernel.Name, kernel.Constants), kernel.CudaSource);
     }
 
@@ -41,7 +46,7 @@ public sealed class GeneratedKernelTests
     public void EveryGeneratedKernelCompilesToPtx(string name, string arch)
     {
         ClangPtx.RequireCompiler();
-        var kernel = SwinStage1Blocks.Kernels.Concat(OddSwinBlocks.Kernels).First(k => k.Name == name);
+        var kernel = AllKernels().First(k => k.Name == name);
         var ptx = ClangPtx.Compile(kernel.CudaSource, arch, name);
         Assert.Contains(".entry " + name, ptx);
     }
