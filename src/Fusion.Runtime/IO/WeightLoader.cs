@@ -17,14 +17,19 @@ public static class WeightLoader
         options ??= WeightLoadOptions.Strict;
         using var file = SafetensorsFile.Open(path);
         var parameters = model.NamedParameters().ToList();
+        // A converted file may hold zero-padded GEMM weights; the model sees their logical shape.
+        var logical = LogicalShapes.Read(path, file.Metadata);
+        Shape ShapeOf(string key) => logical.TryGetValue(key, out var dims) ? new Shape(dims) : file[key].Shape;
 
         var problems = new List<(string? Key, string Rule)>();
         foreach (var (key, parameter) in parameters)
         {
             if (!file.Contains(key))
                 problems.Add((key, $"missing: the model expects {parameter.Shape}"));
-            else if (file[key].Shape != parameter.Shape)
-                problems.Add((key, $"shape {file[key].Shape} does not match the model's {parameter.Shape}"));
+            else if (logical.TryGetValue(key, out var dims) && (dims.Length != file[key].Shape.Rank || dims.Where((d, i) => d > file[key].Shape[i]).Any()))
+                problems.Add((key, $"logical shape [{string.Join(", ", dims)}] in '{LogicalShapes.MetadataKey}' does not fit the stored {file[key].Shape}"));
+            else if (ShapeOf(key) != parameter.Shape)
+                problems.Add((key, $"shape {ShapeOf(key)} does not match the model's {parameter.Shape}"));
             else if (!file[key].DType.IsConvertibleToFloat32())
                 problems.Add((key, $"dtype {file[key].DType} cannot be loaded into a float32 parameter (F32, F16 or BF16 only)"));
         }
@@ -36,7 +41,9 @@ public static class WeightLoader
             throw Mismatch(path, model, problems);
 
         // Read everything first: an I/O error halfway must not leave half a model loaded.
-        var values = parameters.Select(p => file.ReadFloat32(p.Key)).ToList();
+        var values = parameters.Select(p => logical.TryGetValue(p.Key, out var dims)
+            ? LogicalShapes.Crop(file.ReadFloat32(p.Key), file[p.Key].Shape.ToArray(), dims)
+            : file.ReadFloat32(p.Key)).ToList();
         for (int i = 0; i < parameters.Count; i++) parameters[i].Parameter.Load(values[i], $"{path}: {parameters[i].Key}");
 
         var loaded = parameters.Select(p => (p.Key, file[p.Key].DType)).ToList();
