@@ -1,0 +1,208 @@
+using Fusion.IO;
+
+namespace Fusion.Run.Tests;
+
+/// <summary>Parsing and every error: each is one "error: ..." line and its exit code (2 command line, 3 file or input).</summary>
+public class ArgumentTests
+{
+    [Fact]
+    public void HelpListsTheOptionsAndExitsZero()
+    {
+        var run = ToolRun.Of("--help");
+        Assert.Equal(0, run.ExitCode);
+        foreach (var option in new[] { "--weights", "--input", "--batch", "--device", "--precision", "--warmup", "--iters", "--graphs", "--fast-run", "--profile", "--json", "--assembly" })
+            Assert.Contains(option, run.Output);
+    }
+
+    [Fact]
+    public void OptionsAreReadAndChecked()
+    {
+        var commandLine = new RunCommandLine();
+        var options = commandLine.Read(commandLine.Root.Parse(["swin-t", "--weights", "w.safetensors", "--input", "x:a.npy", "--input", "b.npy", "--batch", "4",
+            "--device", "cuda:0", "--precision", "fp16", "--warmup", "2", "--iters", "7", "--graphs", "--fast-run", "--json", "out.json", "--seed", "9"]));
+        Assert.Equal("swin-t", options.Model);
+        Assert.Equal("w.safetensors", options.Weights);
+        Assert.Equal([new InputSpec("x", "a.npy"), new InputSpec(null, "b.npy")], options.Inputs);
+        Assert.Equal(4, options.Batch);
+        Assert.Equal(DeviceRequest.Cuda, options.Device);
+        Assert.Equal("cuda:0", options.DeviceText);
+        Assert.Equal("fp16", options.Precision);
+        Assert.Equal((2, 7, 9), (options.Warmup, options.Iterations, options.Seed));
+        Assert.True(options.Graphs && options.FastRun && !options.Profile);
+        Assert.Equal("out.json", options.Json);
+    }
+
+    [Fact]
+    public void DefaultsAreAutoDeviceThreeWarmupsTenIterations()
+    {
+        var commandLine = new RunCommandLine();
+        var options = commandLine.Read(commandLine.Root.Parse(["swin-blocks"]));
+        Assert.Equal((DeviceRequest.Auto, 3, 10, 1, (string?)null), (options.Device, options.Warmup, options.Iterations, options.Batch, options.Precision));
+    }
+
+    [Theory]
+    [InlineData("auto", "Auto")]
+    [InlineData("cpu", "Cpu")]
+    [InlineData("cuda", "Cuda")]
+    [InlineData("CUDA:0", "Cuda")]
+    public void DeviceNames(string text, string expected) => Assert.Equal(Enum.Parse<DeviceRequest>(expected), RunOptions.ParseDevice(text));
+
+    [Fact]
+    public void UnknownModel()
+    {
+        var run = ToolRun.Of("resnet-50", "--device", "cpu");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("error: unknown model 'resnet-50' (known: swin-t, swin-blocks", run.Error);
+    }
+
+    [Fact]
+    public void UnknownDevice()
+    {
+        var run = ToolRun.Of("swin-blocks", "--device", "tpu");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal("error: --device tpu: unknown device (expected auto, cpu, cuda or cuda:0)", run.Error.Trim());
+    }
+
+    [Fact]
+    public void OnlyCudaDeviceZero()
+    {
+        var run = ToolRun.Of("swin-blocks", "--device", "cuda:1");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal("error: --device cuda:1: only CUDA device 0 is supported (use cuda or cuda:0)", run.Error.Trim());
+    }
+
+    [Fact]
+    public void Fp32OnCudaIsRefusedBeforeTouchingTheDevice()
+    {
+        var run = ToolRun.Of("swin-blocks", "--device", "cuda", "--precision", "fp32");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal("error: --precision fp32 on CUDA: the generated CUDA kernels are fp16; use --precision fp16 or --device cpu", run.Error.Trim());
+    }
+
+    [Fact]
+    public void GraphsOnTheCpu()
+    {
+        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--graphs");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal("error: --graphs needs CUDA (CUDA graphs); the device is the CPU", run.Error.Trim());
+    }
+
+    [Fact]
+    public void GraphsWithProfile()
+    {
+        var run = ToolRun.Of("swin-blocks", "--device", "cuda", "--graphs", "--profile");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("use one of --graphs and --profile", run.Error);
+    }
+
+    [Theory]
+    [InlineData("--precision", "fp8", "fp8")]
+    [InlineData("--iters", "0", "--iters 0: must be at least 1")]
+    [InlineData("--warmup", "-1", "--warmup -1: must not be negative")]
+    [InlineData("--batch", "0", "--batch 0: must be at least 1")]
+    [InlineData("--batch", "two", "two")]
+    public void BadValues(string option, string value, string message)
+    {
+        var run = ToolRun.Of("swin-blocks", "--device", "cpu", option, value);
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("error: ", run.Error);
+        Assert.Contains(message, run.Error);
+    }
+
+    [Fact]
+    public void UnknownOption()
+    {
+        var run = ToolRun.Of("--bogus");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("error: unknown option '--bogus'", run.Error);
+        Assert.Equal(2, ToolRun.Of("swin-blocks", "--bogus").ExitCode);
+    }
+
+    [Fact]
+    public void MissingModel()
+    {
+        var run = ToolRun.Of("--device", "cpu");
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("error: ", run.Error);
+    }
+
+    [Fact]
+    public void MissingWeightsFile()
+    {
+        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--weights", "/no/such/weights.safetensors");
+        Assert.Equal(3, run.ExitCode);
+        Assert.Equal("error: --weights /no/such/weights.safetensors: file not found", run.Error.Trim());
+    }
+
+    [Fact]
+    public void MissingInputFile()
+    {
+        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--input", "x:/no/such/input.npy");
+        Assert.Equal(3, run.ExitCode);
+        Assert.Equal("error: --input x:/no/such/input.npy: file not found", run.Error.Trim());
+    }
+
+    [Fact]
+    public void WrongInputShapeNamesTheInputExpectedAndActual()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("wrong.npy");
+        using (var tensor = CpuTensor.Zeros(DType.Float32, 1, 56, 56, 64)) NpyFile.Write(path, tensor);
+        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--input", "x:" + path);
+        Assert.Equal(3, run.ExitCode);
+        Assert.Equal($"error: input 'x' from {path}: expected [N, 56, 56, 96] f32 or f16 (N = batch), got [1, 56, 56, 64] f32", run.Error.Trim());
+    }
+
+    [Fact]
+    public void WrongInputDtype()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("ints.npy");
+        using (var tensor = CpuTensor.Zeros(DType.Int32, 1, 56, 56, 96)) NpyFile.Write(path, tensor);
+        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--input", path);
+        Assert.Equal(3, run.ExitCode);
+        Assert.Contains("expected [N, 56, 56, 96] f32 or f16 (N = batch), got [1, 56, 56, 96] i32", run.Error);
+    }
+
+    [Fact]
+    public void UnknownInputName()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("x.npy");
+        using (var tensor = CpuTensor.Zeros(DType.Float32, 1, 56, 56, 96)) NpyFile.Write(path, tensor);
+        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--input", "y:" + path);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("has no input 'y' (its inputs: x)", run.Error);
+    }
+
+    [Fact]
+    public void ImagesNeedAnImageModel()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("grey.pgm");
+        File.WriteAllBytes(path, [.. "P5\n2 2\n255\n"u8, 0, 64, 128, 255]);
+        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--input", path);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("images need a model with one input [N, 3, S, S]", run.Error);
+    }
+
+    [Fact]
+    public void ModelFromAnAssemblyByShortOrFullName()
+    {
+        var assembly = typeof(FusionRunApp).Assembly; // holds the samples' two models
+        Assert.Equal("SwinStage1Blocks", ModelCatalog.FromAssembly("SwinStage1Blocks", assembly).Info.Name);
+        Assert.Equal("SwinStage1Blocks", ModelCatalog.FromAssembly("SwinTiny.Model.SwinStage1Blocks", assembly).Info.Name);
+        var unknown = Assert.Throws<ToolException>(() => ModelCatalog.FromAssembly("Nope", assembly));
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("unknown model 'Nope' in fusion-run (its models: ", unknown.Message);
+        Assert.Contains("SwinTiny.Model.SwinTransformerTiny", unknown.Message);
+    }
+
+    [Fact]
+    public void AssemblyThatIsMissing()
+    {
+        var run = ToolRun.Of("Model", "--assembly", "/no/such/models.dll", "--device", "cpu");
+        Assert.Equal(3, run.ExitCode);
+        Assert.Equal("error: --assembly /no/such/models.dll: file not found", run.Error.Trim());
+    }
+}
