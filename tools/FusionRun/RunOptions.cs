@@ -46,15 +46,15 @@ internal sealed record RunOptions(
         throw ToolException.BadUsage($"--device {value}: unknown device (expected auto, cpu, cuda or cuda:0)");
     }
 
-    /// <summary>NAME:FILE.npy keeps the name; a value without a name part (or a Windows drive letter) is a bare path.</summary>
+    /// <summary>NAME:FILE.npy keeps the name; a value without a colon (or, on Windows, starting with a drive letter) is a bare path.</summary>
     public static InputSpec ParseInput(string value)
     {
         int colon = value.IndexOf(':', StringComparison.Ordinal);
-        if (colon > 1 && colon < value.Length - 1)
-            return new InputSpec(value[..colon], value[(colon + 1)..]);
+        bool driveLetter = OperatingSystem.IsWindows() && colon == 1 && value.Length > 2 && value[2] is '\\' or '/';
+        if (colon < 0 || driveLetter) return new InputSpec(null, value);
         if (colon == 0 || colon == value.Length - 1)
             throw ToolException.BadUsage($"--input {value}: expected NAME:FILE.npy or an image file");
-        return new InputSpec(null, value);
+        return new InputSpec(value[..colon], value[(colon + 1)..]);
     }
 }
 
