@@ -206,3 +206,35 @@ public class ArgumentTests
         Assert.Equal("error: --assembly /no/such/models.dll: file not found", run.Error.Trim());
     }
 }
+
+/// <summary>--assembly look-ups against the hand-written models of this test assembly.</summary>
+public class AssemblyModelTests
+{
+    private static readonly System.Reflection.Assembly s_tests = typeof(AssemblyModelTests).Assembly;
+
+    [Fact]
+    public void ShortNameSharedByTwoClassesIsAmbiguous()
+    {
+        var e = Assert.Throws<ToolException>(() => ModelCatalog.FromAssembly("Twin", s_tests));
+        Assert.Equal(2, e.ExitCode);
+        Assert.Equal("model 'Twin' is ambiguous in Fusion.Run.Tests: Fusion.Run.Tests.ModelsA.Twin, Fusion.Run.Tests.ModelsB.Twin; give the full name", e.Message);
+        Assert.Equal("Twin", ModelCatalog.FromAssembly("Fusion.Run.Tests.ModelsB.Twin", s_tests).Info.Name);
+    }
+
+    [Fact]
+    public void ClassWithoutAParameterlessConstructor()
+    {
+        var e = Assert.Throws<ToolException>(() => ModelCatalog.FromAssembly("NeedsArguments", s_tests));
+        Assert.Equal("model Fusion.Run.Tests.Models.NeedsArguments has no public parameterless constructor", e.Message);
+    }
+
+    [Fact]
+    public void RunsAModelFromAnAssemblyFile()
+    {
+        var run = ToolRun.Of("Fusion.Run.Tests.ModelsA.Twin", "--assembly", s_tests.Location, "--device", "cpu", "--warmup", "0", "--iters", "3", "--batch", "2");
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("model:       Twin: 0 operators after fusion, 0 generated kernels, 0 parameters", run.OutputLines);
+        Assert.Contains("input:       x [2, 2] as f32 from random, seed 1", run.OutputLines);
+        Assert.Single(run.OutputLines, l => l.StartsWith("wall: avg ", StringComparison.Ordinal) && l.EndsWith("over 3 iterations", StringComparison.Ordinal));
+    }
+}

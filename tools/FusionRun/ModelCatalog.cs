@@ -41,7 +41,7 @@ internal static class ModelCatalog
         {
             types = e.Types.Where(t => t is not null).ToArray()!;
         }
-        var models = types.Where(t => t.IsClass && !t.IsAbstract && typeof(IFusedModel).IsAssignableFrom(t)).ToList();
+        var models = types.Where(t => t.IsClass && !t.IsAbstract && typeof(IFusedModel).IsAssignableFrom(t)).OrderBy(t => t.FullName, StringComparer.Ordinal).ToList();
         var matches = models.Where(t => t.FullName == name).ToList();
         if (matches.Count == 0) matches = models.Where(t => t.Name == name).ToList();
         string known = models.Count == 0 ? "it has no IFusedModel classes" : "its models: " + string.Join(", ", models.Select(t => t.FullName));
