@@ -55,36 +55,20 @@ public class ArgumentTests
         Assert.Contains("error: unknown model 'resnet-50' (known: swin-t, swin-blocks", run.Error);
     }
 
-    [Fact]
-    public void UnknownDevice()
+    /// <summary>Errors found before any device work: the exact line on stderr and the exit code (2 command line, 3 missing file).</summary>
+    [Theory]
+    [InlineData(2, "--device tpu: unknown device (expected auto, cpu, cuda or cuda:0)", "swin-blocks", "--device", "tpu")]
+    [InlineData(2, "--device cuda:1: only CUDA device 0 is supported (use cuda or cuda:0)", "swin-blocks", "--device", "cuda:1")]
+    [InlineData(2, "--precision fp32 on CUDA: the generated CUDA kernels are fp16; use --precision fp16 or --device cpu", "swin-blocks", "--device", "cuda", "--precision", "fp32")]
+    [InlineData(2, "--graphs needs CUDA (CUDA graphs); the device is the CPU", "swin-blocks", "--device", "cpu", "--graphs")]
+    [InlineData(3, "--weights /no/such/weights.safetensors: file not found", "swin-blocks", "--device", "cpu", "--weights", "/no/such/weights.safetensors")]
+    [InlineData(3, "--input x:/no/such/input.npy: file not found", "swin-blocks", "--device", "cpu", "--input", "x:/no/such/input.npy")]
+    [InlineData(3, "--assembly /no/such/models.dll: file not found", "Model", "--assembly", "/no/such/models.dll", "--device", "cpu")]
+    public void ErrorLineAndExitCode(int exitCode, string message, params string[] args)
     {
-        var run = ToolRun.Of("swin-blocks", "--device", "tpu");
-        Assert.Equal(2, run.ExitCode);
-        Assert.Equal("error: --device tpu: unknown device (expected auto, cpu, cuda or cuda:0)", run.Error.Trim());
-    }
-
-    [Fact]
-    public void OnlyCudaDeviceZero()
-    {
-        var run = ToolRun.Of("swin-blocks", "--device", "cuda:1");
-        Assert.Equal(2, run.ExitCode);
-        Assert.Equal("error: --device cuda:1: only CUDA device 0 is supported (use cuda or cuda:0)", run.Error.Trim());
-    }
-
-    [Fact]
-    public void Fp32OnCudaIsRefusedBeforeTouchingTheDevice()
-    {
-        var run = ToolRun.Of("swin-blocks", "--device", "cuda", "--precision", "fp32");
-        Assert.Equal(2, run.ExitCode);
-        Assert.Equal("error: --precision fp32 on CUDA: the generated CUDA kernels are fp16; use --precision fp16 or --device cpu", run.Error.Trim());
-    }
-
-    [Fact]
-    public void GraphsOnTheCpu()
-    {
-        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--graphs");
-        Assert.Equal(2, run.ExitCode);
-        Assert.Equal("error: --graphs needs CUDA (CUDA graphs); the device is the CPU", run.Error.Trim());
+        var run = ToolRun.Of(args);
+        Assert.Equal(exitCode, run.ExitCode);
+        Assert.Equal("error: " + message, run.Error.Trim());
     }
 
     [Fact]
@@ -126,53 +110,21 @@ public class ArgumentTests
         Assert.StartsWith("error: ", run.Error);
     }
 
-    [Fact]
-    public void MissingWeightsFile()
-    {
-        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--weights", "/no/such/weights.safetensors");
-        Assert.Equal(3, run.ExitCode);
-        Assert.Equal("error: --weights /no/such/weights.safetensors: file not found", run.Error.Trim());
-    }
-
-    [Fact]
-    public void MissingInputFile()
-    {
-        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--input", "x:/no/such/input.npy");
-        Assert.Equal(3, run.ExitCode);
-        Assert.Equal("error: --input x:/no/such/input.npy: file not found", run.Error.Trim());
-    }
-
-    [Fact]
-    public void WrongInputShapeNamesTheInputExpectedAndActual()
+    /// <summary>A .npy input checked against the model: the message names the input, the file, the expected and the actual shape and dtype.</summary>
+    [Theory]
+    [InlineData("f32", "1,56,56,64", "x:", 3, "input 'x' from {0}: expected [N, 56, 56, 96] f32 or f16 (N = batch), got [1, 56, 56, 64] f32")]
+    [InlineData("i32", "1,56,56,96", "", 3, "input 'x' from {0}: expected [N, 56, 56, 96] f32 or f16 (N = batch), got [1, 56, 56, 96] i32")]
+    [InlineData("f32", "2,56,56", "x:", 3, "input 'x' from {0}: expected [N, 56, 56, 96] f32 or f16 (N = batch), got [2, 56, 56] f32")]
+    [InlineData("f32", "1,56,56,96", "y:", 2, "--input y:{0}: SwinStage1Blocks has no input 'y' (its inputs: x)")]
+    public void NpyInputThatDoesNotFit(string dtype, string dims, string prefix, int exitCode, string message)
     {
         using var folder = new TempFolder();
-        var path = folder.File("wrong.npy");
-        using (var tensor = CpuTensor.Zeros(DType.Float32, 1, 56, 56, 64)) NpyFile.Write(path, tensor);
-        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--input", "x:" + path);
-        Assert.Equal(3, run.ExitCode);
-        Assert.Equal($"error: input 'x' from {path}: expected [N, 56, 56, 96] f32 or f16 (N = batch), got [1, 56, 56, 64] f32", run.Error.Trim());
-    }
-
-    [Fact]
-    public void WrongInputDtype()
-    {
-        using var folder = new TempFolder();
-        var path = folder.File("ints.npy");
-        using (var tensor = CpuTensor.Zeros(DType.Int32, 1, 56, 56, 96)) NpyFile.Write(path, tensor);
-        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--input", path);
-        Assert.Equal(3, run.ExitCode);
-        Assert.Contains("expected [N, 56, 56, 96] f32 or f16 (N = batch), got [1, 56, 56, 96] i32", run.Error);
-    }
-
-    [Fact]
-    public void UnknownInputName()
-    {
-        using var folder = new TempFolder();
-        var path = folder.File("x.npy");
-        using (var tensor = CpuTensor.Zeros(DType.Float32, 1, 56, 56, 96)) NpyFile.Write(path, tensor);
-        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--input", "y:" + path);
-        Assert.Equal(2, run.ExitCode);
-        Assert.Contains("has no input 'y' (its inputs: x)", run.Error);
+        var path = folder.File("input.npy");
+        var shape = dims.Split(',').Select(int.Parse).ToArray();
+        using (var tensor = CpuTensor.Zeros(dtype == "i32" ? DType.Int32 : DType.Float32, shape)) NpyFile.Write(path, tensor);
+        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--input", prefix + path);
+        Assert.Equal(exitCode, run.ExitCode);
+        Assert.Equal("error: " + string.Format(System.Globalization.CultureInfo.InvariantCulture, message, path), run.Error.Trim());
     }
 
     [Fact]
@@ -198,13 +150,6 @@ public class ArgumentTests
         Assert.Contains("SwinTiny.Model.SwinTransformerTiny", unknown.Message);
     }
 
-    [Fact]
-    public void AssemblyThatIsMissing()
-    {
-        var run = ToolRun.Of("Model", "--assembly", "/no/such/models.dll", "--device", "cpu");
-        Assert.Equal(3, run.ExitCode);
-        Assert.Equal("error: --assembly /no/such/models.dll: file not found", run.Error.Trim());
-    }
 }
 
 /// <summary>--assembly look-ups against the hand-written models of this test assembly.</summary>
