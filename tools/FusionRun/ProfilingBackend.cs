@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using Fusion.Cuda;
+
+namespace Fusion.Run;
+
+/// <summary>
+/// An <see cref="IBackend"/> decorator that times every operator call and sums the time per name: a fused op under its
+/// generated kernel's name (e.g. <c>ln_shift_partition_c96_w7_s3</c>), an unfused one under the operator's name. On CUDA
+/// each call is bracketed by two events recorded on the device's default stream (where the backend queues its work) and
+/// read after <see cref="Collect"/> synchronizes; on the CPU a stopwatch times the call itself. Each call is also an NVTX
+/// range when NVTX is available. Param, FromHost and ToHost (lookups and copies, not operators) pass through untimed.
+/// </summary>
+internal sealed class ProfilingBackend : IBackend, IDisposable
+{
+    private readonly IBackend _inner;
+    private readonly CudaBackend? _cuda;
+    private readonly List<(CudaEvent Start, CudaEvent End)> _events = [];
+    private readonly List<(string Name, int EventIndex)> _pending = [];
+    private readonly Dictionary<string, (int Calls, double Ms)> _totals = new(StringComparer.Ordinal);
+    private int _runs;
+
+    public ProfilingBackend(IBackend inner)
+    {
+        _inner = inner;
+        _cuda = inner as CudaBackend;
+    }
+
+    /// <summary>Device events on CUDA, the host stopwatch on the CPU.</summary>
+    public string Clock => _cuda is null ? "host stopwatch per call" : "CUDA events per call";
+
+    public string Name => _inner.Name;
+
+    public DeviceKind Device => _inner.Device;
+
+    /// <summary>Ends one profiled forward pass: waits for the device and adds this pass's times to the totals.</summary>
+    public void Collect()
+    {
+        if (_cuda is not null)
+        {
+            _cuda.Synchronize();
+            foreach (var (name, index) in _pending)
+                Add(name, CudaEvent.ElapsedMilliseconds(_events[index].Start, _events[index].End));
+            _pending.Clear();
+        }
+        _runs++;
+    }
+
+    /// <summary>Forgets what was measured so far (after a pass that built constants or compiled kernels).</summary>
+    public void Reset()
+    {
+        if (_cuda is not null) _cuda.Synchronize();
+        _pending.Clear();
+        _totals.Clear();
+        _runs = 0;
+    }
+
+    /// <summary>The table of the passes collected since the last <see cref="Reset"/>.</summary>
+    public KernelProfile Result() => KernelProfile.From(_totals, Math.Max(_runs, 1), Clock);
+
+    private void Add(string name, double ms)
+    {
+        _totals.TryGetValue(name, out var total);
+        _totals[name] = (total.Calls + 1, total.Ms + ms);
+    }
+
+    private T Time<T>(string name, Func<T> call)
+    {
+        Nvtx.Push(name);
+        try
+        {
+            if (_cuda is not null)
+            {
+                int index = _pending.Count;
+                if (index == _events.Count) _events.Add((new CudaEvent(_cuda.CudaDevice), new CudaEvent(_cuda.CudaDevice)));
+                var (start, end) = _events[index];
+                start.Record(_cuda.CudaDevice.DefaultStream);
+                var result = call();
+                end.Record(_cuda.CudaDevice.DefaultStream);
+                _pending.Add((name, index));
+                return result;
+            }
+            long began = Stopwatch.GetTimestamp();
+            var value = call();
+            Add(name, Stopwatch.GetElapsedTime(began).TotalMilliseconds);
+            return value;
+        }
+        finally
+        {
+            Nvtx.Pop();
+        }
+    }
+
+    public Tensor Param(Parameter parameter, DType dtype) => _inner.Param(parameter, dtype);
+
+    public Tensor FromHost(CpuTensor host) => _inner.FromHost(host);
+
+    public CpuTensor ToHost(Tensor tensor) => _inner.ToHost(tensor);
+
+    public Tensor Cast(Tensor x, DType dtype) => Time("Cast", () => _inner.Cast(x, dtype));
+
+    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => Time("Linear", () => _inner.Linear(x, weight, bias));
+
+    public Tensor MatMul(Tensor a, Tensor b, bool transposeB) => Time("MatMul", () => _inner.MatMul(a, b, transposeB));
+
+    public Tensor Add(Tensor a, Tensor b) => Time("Add", () => _inner.Add(a, b));
+
+    public Tensor Mul(Tensor x, float scalar) => Time("Mul", () => _inner.Mul(x, scalar));
+
+    public Tensor Gelu(Tensor x) => Time("Gelu", () => _inner.Gelu(x));
+
+    public Tensor Relu(Tensor x) => Time("Relu", () => _inner.Relu(x));
+
+    public Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps) => Time("LayerNorm", () => _inner.LayerNorm(x, weight, bias, eps));
+
+    public Tensor Softmax(Tensor x) => Time("Softmax", () => _inner.Softmax(x));
+
+    public Tensor Reshape(Tensor x, Shape shape) => Time("Reshape", () => _inner.Reshape(x, shape));
+
+    public Tensor Permute(Tensor x, ReadOnlySpan<int> axes)
+    {
+        var copy = axes.ToArray();
+        return Time("Permute", () => _inner.Permute(x, copy));
+    }
+
+    public Tensor Select(Tensor x, int axis, int index) => Time("Select", () => _inner.Select(x, axis, index));
+
+    public Tensor Roll(Tensor x, int shift, ReadOnlySpan<int> axes)
+    {
+        var copy = axes.ToArray();
+        return Time("Roll", () => _inner.Roll(x, shift, copy));
+    }
+
+    public Tensor WindowPartition(Tensor x, int window) => Time("WindowPartition", () => _inner.WindowPartition(x, window));
+
+    public Tensor WindowReverse(Tensor x, int window, int height, int width) => Time("WindowReverse", () => _inner.WindowReverse(x, window, height, width));
+
+    public Tensor PatchMerging(Tensor x) => Time("PatchMerging", () => _inner.PatchMerging(x));
+
+    public Tensor Patchify(Tensor x, int patch) => Time("Patchify", () => _inner.Patchify(x, patch));
+
+    public Tensor Mean(Tensor x, int firstAxis, int count) => Time("Mean", () => _inner.Mean(x, firstAxis, count));
+
+    public Tensor RelativePositionBias(Tensor table, int window) => Time("RelativePositionBias", () => _inner.RelativePositionBias(table, window));
+
+    public Tensor QkvRelayout(Tensor x, int heads) => Time("QkvRelayout", () => _inner.QkvRelayout(x, heads));
+
+    public Tensor ShiftedWindowMask(int height, int width, int window, int shift, DType dtype) =>
+        Time("ShiftedWindowMask", () => _inner.ShiftedWindowMask(height, width, window, shift, dtype));
+
+    public Tensor FusedLinear(Tensor x, Tensor weight, Tensor? bias, Activation activation, Tensor? residual, FusedKernel kernel) =>
+        Time(kernel.Name, () => _inner.FusedLinear(x, weight, bias, activation, residual, kernel));
+
+    public Tensor BiasResidual(Tensor x, Tensor bias, Tensor residual, FusedKernel kernel) =>
+        Time(kernel.Name, () => _inner.BiasResidual(x, bias, residual, kernel));
+
+    public Tensor LayerNormWindowPartition(Tensor x, Tensor weight, Tensor bias, float eps, int window, int shift, FusedKernel kernel) =>
+        Time(kernel.Name, () => _inner.LayerNormWindowPartition(x, weight, bias, eps, window, shift, kernel));
+
+    public Tensor WindowReverseResidual(Tensor x, Tensor residual, int window, int shift, FusedKernel kernel) =>
+        Time(kernel.Name, () => _inner.WindowReverseResidual(x, residual, window, shift, kernel));
+
+    public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
+        Time(kernel.Name, () => _inner.WindowAttention(qkv, bias, mask, heads, scale, kernel));
+
+    public void Dispose()
+    {
+        foreach (var (start, end) in _events)
+        {
+            start.Dispose();
+            end.Dispose();
+        }
+        _events.Clear();
+    }
+}

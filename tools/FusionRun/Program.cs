@@ -1,0 +1,1 @@
+return Fusion.Run.FusionRunApp.Run(args, Console.Out, Console.Error);

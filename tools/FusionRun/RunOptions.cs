@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Text.RegularExpressions;
+
+namespace Fusion.Run;
+
+/// <summary>Which device the user asked for: auto (FUSION_DEVICE, else CUDA when usable), the CPU, or CUDA device 0.</summary>
+internal enum DeviceRequest
+{
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+/// <summary>One --input value: a named .npy file (<c>NAME:FILE.npy</c>), a bare .npy file, or image files.</summary>
+internal sealed record InputSpec(string? Name, string Path);
+
+/// <summary>Everything the command line says, checked: values are in range and the device string is understood.</summary>
+internal sealed record RunOptions(
+    string Model,
+    string? Assembly,
+    string? Weights,
+    IReadOnlyList<InputSpec> Inputs,
+    int Batch,
+    DeviceRequest Device,
+    string? Precision,
+    int Warmup,
+    int Iterations,
+    bool Graphs,
+    bool FastRun,
+    bool Profile,
+    string? Json,
+    int Seed)
+{
+    /// <summary>The option as typed, for reports ("auto", "cpu", "cuda:0").</summary>
+    public string DeviceText => Device switch { DeviceRequest.Cpu => "cpu", DeviceRequest.Cuda => "cuda:0", _ => "auto" };
+
+    /// <summary>auto, cpu, cuda or cuda:0; cuda:N for another N is refused (one device is supported), anything else is unknown.</summary>
+    public static DeviceRequest ParseDevice(string value)
+    {
+        var text = value.Trim().ToLowerInvariant();
+        if (text == "auto") return DeviceRequest.Auto;
+        if (text == "cpu") return DeviceRequest.Cpu;
+        if (text is "cuda" or "cuda:0") return DeviceRequest.Cuda;
+        if (Regex.IsMatch(text, "^cuda:[0-9]+$"))
+            throw ToolException.BadUsage($"--device {value}: only CUDA device 0 is supported (use cuda or cuda:0)");
+        throw ToolException.BadUsage($"--device {value}: unknown device (expected auto, cpu, cuda or cuda:0)");
+    }
+
+    /// <summary>NAME:FILE.npy keeps the name; a value without a colon (or, on Windows, starting with a drive letter) is a bare path.</summary>
+    public static InputSpec ParseInput(string value)
+    {
+        int colon = value.IndexOf(':', StringComparison.Ordinal);
+        bool driveLetter = OperatingSystem.IsWindows() && colon == 1 && value.Length > 2 && value[2] is '\\' or '/';
+        if (colon < 0 || driveLetter) return new InputSpec(null, value);
+        if (colon == 0 || colon == value.Length - 1)
+            throw ToolException.BadUsage($"--input {value}: expected NAME:FILE.npy or an image file");
+        return new InputSpec(value[..colon], value[(colon + 1)..]);
+    }
+}
+
+/// <summary>The System.CommandLine definition of fusion-run and the step from a parse result to <see cref="RunOptions"/>.</summary>
+internal sealed class RunCommandLine
+{
+    public Argument<string> Model { get; } = new("MODEL") { Description = "swin-t, swin-blocks, or a [FusedModel] class name with --assembly" };
+    public Option<string?> Assembly { get; } = new("--assembly") { Description = "an assembly to load MODEL from (a class implementing IFusedModel)" };
+    public Option<string?> Weights { get; } = new("--weights") { Description = "safetensors state dict; random (seeded) weights when absent" };
+    public Option<string[]> Inputs { get; } = new("--input") { Description = "NAME:FILE.npy (or FILE.npy) per model input, or image files (.png .ppm .pgm .pnm); random when absent", AllowMultipleArgumentsPerToken = false };
+    public Option<int> Batch { get; } = new("--batch") { Description = "batch size of random input", DefaultValueFactory = _ => 1 };
+    public Option<string> Device { get; } = new("--device") { Description = "auto | cpu | cuda | cuda:0", DefaultValueFactory = _ => "auto" };
+    public Option<string?> Precision { get; } = new("--precision") { Description = "fp16 (default and only choice on CUDA) or fp32 (default on the CPU)" };
+    public Option<int> Warmup { get; } = new("--warmup") { Description = "untimed-in-stats warm-up runs after preparation", DefaultValueFactory = _ => 3 };
+    public Option<int> Iterations { get; } = new("--iters") { Description = "timed runs", DefaultValueFactory = _ => 10 };
+    public Option<bool> Graphs { get; } = new("--graphs") { Description = "replay the forward pass as a CUDA graph (CUDA only)" };
+    public Option<bool> FastRun { get; } = new("--fast-run") { Description = "time generated GEMM against cuBLASLt per shape on this GPU and keep the faster (cached)" };
+    public Option<bool> Profile { get; } = new("--profile") { Description = "per-kernel time table; NVTX ranges per op when libnvToolsExt loads" };
+    public Option<string?> Json { get; } = new("--json") { Description = "write every figure to this JSON file" };
+    public Option<int> Seed { get; } = new("--seed") { Description = "seed of random weights and input", DefaultValueFactory = _ => 0 };
+
+    public RootCommand Root { get; }
+
+    public RunCommandLine()
+    {
+        Precision.AcceptOnlyFromAmong("fp32", "fp16");
+        Root = new RootCommand("fusion-run: load a Fusion model, feed it input, and time it");
+        Root.Arguments.Add(Model);
+        foreach (Option option in new Option[] { Assembly, Weights, Inputs, Batch, Device, Precision, Warmup, Iterations, Graphs, FastRun, Profile, Json, Seed })
+            Root.Options.Add(option);
+    }
+
+    /// <summary>The checked options of a parse result without errors.</summary>
+    public RunOptions Read(ParseResult result)
+    {
+        int batch = result.GetValue(Batch), warmup = result.GetValue(Warmup), iterations = result.GetValue(Iterations);
+        if (batch < 1) throw ToolException.BadUsage($"--batch {batch}: must be at least 1");
+        if (warmup < 0) throw ToolException.BadUsage($"--warmup {warmup}: must not be negative");
+        if (iterations < 1) throw ToolException.BadUsage($"--iters {iterations}: must be at least 1");
+        var model = result.GetValue(Model) ?? "";
+        if (model.StartsWith('-')) throw ToolException.BadUsage($"unknown option '{model}' (try --help)");
+        var inputs = (result.GetValue(Inputs) ?? []).Select(RunOptions.ParseInput).ToList();
+        return new RunOptions(
+            Model: model,
+            Assembly: result.GetValue(Assembly),
+            Weights: result.GetValue(Weights),
+            Inputs: inputs,
+            Batch: batch,
+            Device: RunOptions.ParseDevice(result.GetValue(Device) ?? "auto"),
+            Precision: result.GetValue(Precision),
+            Warmup: warmup,
+            Iterations: iterations,
+            Graphs: result.GetValue(Graphs),
+            FastRun: result.GetValue(FastRun),
+            Profile: result.GetValue(Profile),
+            Json: result.GetValue(Json),
+            Seed: result.GetValue(Seed));
+    }
+}

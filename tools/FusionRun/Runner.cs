@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Globalization;
+using Fusion.Cuda;
+using Fusion.Cuda.Gemm;
+using Fusion.Devices;
+using Fusion.IO;
+using SwinTiny;
+
+namespace Fusion.Run;
+
+/// <summary>
+/// One fusion-run: checks the options, makes the model and its inputs (so file and shape errors need no device), picks the
+/// backend, loads weights, prepares kernels with a first forward pass (JIT or kernel cache, constants, GEMM choices; with
+/// --graphs, the capture), then times the warm-up and timed passes: wall clock on the host up to a synchronize, and device
+/// time between two CUDA events on the stream. --profile adds separate passes through <see cref="ProfilingBackend"/> after
+/// the timed ones, so its per-call events never touch the figures above.
+/// </summary>
+internal sealed class Runner(TextWriter output, ConsoleReport report)
+{
+    public RunResult Run(RunOptions options)
+    {
+        var preference = options.Device switch { DeviceRequest.Cpu => DevicePreference.Cpu, DeviceRequest.Cuda => DevicePreference.Cuda, _ => (DevicePreference?)null };
+        if (options.Device == DeviceRequest.Cuda) CheckCudaOptions(options);
+        if (options.Device == DeviceRequest.Cpu) CheckCpuOptions(options);
+        if (options.Graphs && options.Profile)
+            throw ToolException.BadUsage("--profile times each operator call, which a CUDA graph replay does not make; use one of --graphs and --profile");
+        if (options.Weights is not null && !File.Exists(options.Weights))
+            throw ToolException.BadInput($"--weights {options.Weights}: file not found");
+
+        var load = Stopwatch.StartNew();
+        var model = ModelCatalog.Create(options.Model, options.Assembly);
+        var hostInputs = InputLoader.Load(model.Info, options.Inputs, options.Batch, options.Seed);
+        try
+        {
+            var choice = DeviceSelection.Select(preference);
+            if (choice.Device == DeviceKind.Cuda) CheckCudaOptions(options);
+            else CheckCpuOptions(options);
+            report.Line(choice.ToString());
+            var (backend, gemmPolicy) = CreateBackend(choice, options);
+            try
+            {
+                return RunOn(model, backend, hostInputs, choice.Reason, gemmPolicy, options, load);
+            }
+            finally
+            {
+                (backend as IDisposable)?.Dispose();
+            }
+        }
+        finally
+        {
+            foreach (var input in hostInputs) input.Tensor.Dispose();
+        }
+    }
+
+    private RunResult RunOn(IFusedModel model, IBackend backend, IReadOnlyList<LoadedInput> hostInputs, string reason, string? gemmPolicy,
+        RunOptions options, Stopwatch load)
+    {
+        var cuda = backend as CudaBackend;
+        string precision = options.Precision ?? (cuda is null ? "fp32" : "fp16");
+        var dtype = precision == "fp16" ? DType.Float16 : DType.Float32;
+        report.Field("device", $"{backend.Name} ({precision})");
+
+        string weights = LoadWeights(model, options);
+        var info = model.Info;
+        report.Field("model", $"{info.Name}: {info.OperatorCount} operators after fusion, {model.FusedKernels.Count} generated kernels, {info.ParameterCount:N0} parameters");
+        report.Field("weights", weights);
+
+        var inputs = new List<Tensor>();
+        try
+        {
+            foreach (var host in hostInputs)
+            {
+                using var converted = (CpuTensor)CpuBackend.Instance.Cast(host.Tensor, dtype);
+                inputs.Add(backend.FromHost(converted));
+            }
+            cuda?.Synchronize();
+            load.Stop();
+            var inputLines = hostInputs.Select(i => $"{i.Name} {i.Tensor.Shape} as {dtype.ShortName()} from {i.Source}").ToList();
+            foreach (var line in inputLines) report.Field("input", line);
+            if (gemmPolicy is not null) report.Field("gemm", gemmPolicy);
+            report.Field("load", Ms(load.Elapsed.TotalMilliseconds));
+
+            using var timer = cuda is null ? null : new PassTimer(cuda);
+            GraphedModel? graph = null;
+            try
+            {
+                var prepare = Stopwatch.StartNew();
+                string outputDescription;
+                using (Progress.Start("preparing kernels (JIT or cache, constants, GEMM choices)", output))
+                {
+                    if (options.Graphs)
+                    {
+                        graph = GraphedModel.Capture(model, cuda!, inputs[0]);
+                        cuda!.Synchronize();
+                        using var host = backend.ToHost(graph.Replay());
+                        outputDescription = Describe(host);
+                    }
+                    else
+                    {
+                        using var result = model.Run(inputs, backend);
+                        using var host = backend.ToHost(result);
+                        outputDescription = Describe(host);
+                    }
+                }
+                prepare.Stop();
+                report.Field("preparation", Ms(prepare.Elapsed.TotalMilliseconds) + (options.Graphs ? " (first pass and CUDA graph capture)" : " (first pass: kernel JIT or cache, constants, GEMM choices)"));
+
+                var warmups = new List<IterationRecord>();
+                for (int i = 0; i < options.Warmup; i++)
+                {
+                    var record = Pass(i + 1, model, backend, inputs, graph, timer);
+                    warmups.Add(record);
+                    report.Iteration("warm-up", record);
+                }
+                var iterations = new List<IterationRecord>();
+                for (int i = 0; i < options.Iterations; i++)
+                {
+                    var record = Pass(i + 1, model, backend, inputs, graph, timer);
+                    iterations.Add(record);
+                    report.Iteration("iter", record);
+                }
+                report.Field("output", outputDescription);
+
+                KernelProfile? profile = options.Profile ? ProfileRuns(model, backend, inputs, options.Iterations) : null;
+                var wall = TimingStats.Of(iterations.Select(r => r.WallMs).ToList());
+                var deviceTime = cuda is null ? null : TimingStats.Of(iterations.Select(r => r.DeviceMs ?? 0).ToList());
+                return new RunResult(options, backend.Name, reason, precision, info.Name, info.OperatorCount, model.FusedKernels.Count, info.ParameterCount,
+                    weights, inputLines, gemmPolicy, load.Elapsed.TotalMilliseconds, prepare.Elapsed.TotalMilliseconds, warmups, iterations, wall, deviceTime,
+                    outputDescription, profile);
+            }
+            finally
+            {
+                graph?.Dispose();
+            }
+        }
+        finally
+        {
+            foreach (var tensor in inputs) tensor.Dispose();
+        }
+    }
+
+    private static IterationRecord Pass(int index, IFusedModel model, IBackend backend, IReadOnlyList<Tensor> inputs, GraphedModel? graph, PassTimer? timer)
+    {
+        var clock = Stopwatch.StartNew();
+        timer?.Start();
+        if (graph is not null)
+        {
+            graph.Replay();
+            timer?.Stop();
+        }
+        else
+        {
+            using var result = model.Run(inputs, backend);
+            timer?.Stop(); // before the dispose, which queues no work
+        }
+        double? device = timer?.Wait(); // synchronizes: the wall clock covers the queued work
+        clock.Stop();
+        return new IterationRecord(index, clock.Elapsed.TotalMilliseconds, device);
+    }
+
+    private KernelProfile ProfileRuns(IFusedModel model, IBackend backend, IReadOnlyList<Tensor> inputs, int runs)
+    {
+        if (!Nvtx.IsAvailable && backend.Device == DeviceKind.Cuda) report.Line($"nvtx: ranges off: {Nvtx.OffReason}");
+        using var profiler = new ProfilingBackend(backend);
+        using (model.Run(inputs, profiler)) { } // builds this backend's constants; not counted
+        profiler.Reset();
+        for (int i = 0; i < runs; i++)
+        {
+            using (model.Run(inputs, profiler)) { }
+            profiler.Collect();
+        }
+        var profile = profiler.Result();
+        report.Profile(profile);
+        return profile;
+    }
+
+    private string LoadWeights(IFusedModel model, RunOptions options)
+    {
+        if (options.Weights is null)
+        {
+            RandomWeights.Initialize(model, options.Seed);
+            return $"random, seed {options.Seed}";
+        }
+        try
+        {
+            using var _ = Progress.Start($"loading {Path.GetFileName(options.Weights)}", output);
+            var loaded = model.LoadWeights(options.Weights, WeightLoadOptions.IgnoreUnexpected);
+            return $"{options.Weights}: {loaded.Loaded.Count} tensors" + (loaded.Unexpected.Count > 0 ? $", ignored {loaded.Unexpected.Count} the model does not use" : "");
+        }
+        catch (WeightFileException e)
+        {
+            throw ToolException.BadInput($"--weights {options.Weights}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The backend of the choice. On CUDA the GEMM policy is fixed when the backend is made (FusedGemm reads FUSION_GEMM
+    /// in its constructor), so the variable is set for that moment only: --fast-run → fastrun (time both paths per shape,
+    /// keep the faster, remember it in the kernel cache folder); without it, FUSION_GEMM as the environment sets it, and
+    /// cublaslt when unset (the runtime's policy cannot say "a cached choice, else cuBLASLt").
+    /// </summary>
+    private static (IBackend Backend, string? GemmPolicy) CreateBackend(DeviceChoice choice, RunOptions options)
+    {
+        if (choice.Device != DeviceKind.Cuda) return (Backends.Create(choice), null);
+        var previous = Environment.GetEnvironmentVariable(GemmPolicies.Variable);
+        string policy = options.FastRun ? "fastrun" : string.IsNullOrWhiteSpace(previous) ? "cublaslt" : previous.Trim().ToLowerInvariant();
+        try
+        {
+            GemmPolicies.Parse(policy);
+        }
+        catch (FusionException e)
+        {
+            throw ToolException.BadUsage(e.Message);
+        }
+        Environment.SetEnvironmentVariable(GemmPolicies.Variable, policy);
+        try
+        {
+            return (Backends.Create(choice), policy);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(GemmPolicies.Variable, previous);
+        }
+    }
+
+    private static void CheckCudaOptions(RunOptions options)
+    {
+        if (options.Precision == "fp32")
+            throw ToolException.BadUsage("--precision fp32 on CUDA: the generated CUDA kernels are fp16; use --precision fp16 or --device cpu");
+    }
+
+    private static void CheckCpuOptions(RunOptions options)
+    {
+        if (options.Graphs) throw ToolException.BadUsage("--graphs needs CUDA (CUDA graphs); the device is the CPU");
+    }
+
+    private static string Describe(CpuTensor host)
+    {
+        var values = host.ToFloatArray();
+        return string.Create(CultureInfo.InvariantCulture, $"{host.Shape} {host.DType.ShortName()}, mean {values.Average():F6}, mean |x| {values.Average(MathF.Abs):F6}");
+    }
+
+    private static string Ms(double ms) => string.Create(CultureInfo.InvariantCulture, $"{ms:F1} ms");
+}
