@@ -101,7 +101,5 @@ namespace Fusion.Generator.Emit
                 w.Line($"return Run({string.Join("", inputs.Select((_, i) => $"inputs[{i}], "))}backend);");
             }
         }
-
-        public static string ShapeOf(Node node) => ShapeInference.Text(node.Shape);
     }
 }

@@ -14,7 +14,7 @@ namespace Fusion.Generator.Emit
             switch (node.Op)
             {
                 case OpKind.Param:
-                    return $"be.Param({graph.Parameters.First(p => p.Key == node.Name).AccessPath}, dt)";
+                    return $"be.Param({graph.Parameter(node.Name).AccessPath}, dt)";
                 case OpKind.Linear:
                     return $"be.Linear({x[0]}, {x[1]}, {(x.Length > 2 ? x[2] : "null")})";
                 case OpKind.MatMul:

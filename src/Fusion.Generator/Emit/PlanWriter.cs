@@ -15,11 +15,17 @@ namespace Fusion.Generator.Emit
         private readonly ModelGraph _graph;
         private readonly bool[] _constant;
         private readonly List<int> _hoisted;
+        private readonly List<int>[] _readers;
 
         public PlanWriter(ModelGraph graph)
         {
             _graph = graph;
             var nodes = graph.Nodes;
+            _readers = nodes.Select(_ => new List<int>()).ToArray();
+            foreach (var node in nodes)
+            {
+                foreach (var input in node.Inputs.Distinct()) _readers[input].Add(node.Id);
+            }
             _constant = new bool[nodes.Count];
             foreach (var node in nodes)
             {
@@ -101,9 +107,9 @@ namespace Fusion.Generator.Emit
             }
         }
 
-        private IEnumerable<int> Readers(int id) => _graph.Nodes.Where(n => n.Inputs.Contains(id)).Select(n => n.Id);
+        private IReadOnlyList<int> Readers(int id) => _readers[id];
 
-        private string AccessPath(Node param) => _graph.Parameters.First(p => p.Key == param.Name).AccessPath;
+        private string AccessPath(Node param) => _graph.Parameter(param.Name).AccessPath;
 
         private static string Describe(Node node) => node.Op switch
         {

@@ -216,10 +216,11 @@ namespace Fusion.Generator.Frontend
                 throw new NotConstantException($"'{inv}' is not a constant or a Math function of constants");
             }
             bool single = owner.Identifier.ValueText == "MathF";
+            var values = inv.ArgumentList.Arguments.Select(a => Eval(a.Expression, env)).ToList();
             var args = new List<double>();
-            foreach (var a in inv.ArgumentList.Arguments)
+            for (int i = 0; i < values.Count; i++)
             {
-                args.Add(AsReal(Eval(a.Expression, env)) ?? throw new NotConstantException($"'{a}' is not a number"));
+                args.Add(AsReal(values[i]) ?? throw new NotConstantException($"'{inv.ArgumentList.Arguments[i]}' is not a number"));
             }
             double result = (member.Name.Identifier.ValueText, args.Count) switch
             {
@@ -232,8 +233,7 @@ namespace Fusion.Generator.Frontend
             };
             if (single) result = (float)result;
             // Max/Min/Abs of integers stay integers.
-            bool allIntegers = true;
-            foreach (var a in inv.ArgumentList.Arguments) allIntegers &= Eval(a.Expression, env) is long;
+            bool allIntegers = values.All(v => v is long);
             if (allIntegers && member.Name.Identifier.ValueText is "Max" or "Min" or "Abs") return (long)result;
             return result;
         }
@@ -269,8 +269,4 @@ namespace Fusion.Generator.Frontend
         }
     }
 
-    internal static class InvariantText
-    {
-        public static string Of(double value) => value.ToString("R", CultureInfo.InvariantCulture);
-    }
 }

@@ -19,6 +19,16 @@ namespace Fusion.Generator.Ir
         /// <summary>What the fusion pass fused and what it left alone, in graph order.</summary>
         public EquatableArray<FusionDecision> Decisions { get; init; } = EquatableArray<FusionDecision>.Empty;
 
+        /// <summary>The parameter with state-dict key <paramref name="key"/> (a Param node's Name).</summary>
+        public ParamInfo Parameter(string key)
+        {
+            foreach (var p in Parameters)
+            {
+                if (p.Key == key) return p;
+            }
+            throw new System.InvalidOperationException($"no parameter '{key}' in {ClassName}");
+        }
+
         public bool HasErrors
         {
             get
