@@ -8,10 +8,16 @@ using Fusion.Kernels;
 // copy of the same tensor on the same GPU, both as bytes moved (read + written) per second;
 // (2) cold (NVRTC compile + load) and warm (disk cache + load) JIT times of that kernel.
 // `Fusion.Bench gemm` runs the fused-GEMM benchmark instead (GemmBench.cs).
+// `Fusion.Bench gemm-tiles [batch]` times every Swin-T linear layer on cuBLASLt and each generated tile (GemmTileBench.cs).
 // `Fusion.Bench model [batch…]` times the whole Swin-T forward pass (ModelBench.cs).
 if (args.Length > 0 && args[0] == "model")
 {
     Fusion.Bench.ModelBench.Run(args.Length > 1 ? args[1..].Select(int.Parse).ToArray() : [1, 8, 64, 128]);
+    return;
+}
+if (args.Length > 0 && args[0] == "gemm-tiles")
+{
+    GemmTileBench.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1);
     return;
 }
 if (args is ["gemm"])

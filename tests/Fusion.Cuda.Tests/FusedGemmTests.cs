@@ -62,6 +62,62 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
         inputs.Dispose();
     }
 
+    /// <summary>Every tile fast-run may pick, on odd m and N (edge tiles in both directions), with the full epilogue.</summary>
+    [Theory]
+    [InlineData(1, 384, 96)]
+    [InlineData(77, 96, 384)]
+    [InlineData(197, 30, 36)]
+    [InlineData(3136, 288, 96)]
+    public void EveryTileMatchesCpuTwin(int m, int n, int k)
+    {
+        var inputs = new Inputs(this, m, n, k);
+        using var gemm = NewGemm(GemmPolicy.Generated);
+        var kernel = FusedGemm.Specialize(n, k, Activation.Gelu, true, true);
+        var reference = inputs.Reference(Activation.Gelu, true, true);
+        foreach (var tile in GemmTile.Candidates(n))
+        {
+            inputs.Output.FillBytes(0xFF);
+            gemm.RunWith(GemmPath.Generated, inputs.X, inputs.W, inputs.Bias, Activation.Gelu, inputs.Residual, inputs.Output, kernel, tile: tile);
+            Assert.Equal(tile, gemm.LastTile);
+            TestData.AssertClose(Download(inputs.Output), reference, Atol, Rtol, $"{kernel.Name} tile {tile} m={m}");
+        }
+        inputs.Dispose();
+    }
+
+    /// <summary>The cached policy measures nothing: cuBLASLt until a fast-run decision exists, then that decision (path and tile).</summary>
+    [Fact]
+    public void CachedPolicyUsesAFastRunDecisionElseCublasLt()
+    {
+        const int m = 197, n = 96, k = 96;
+        var choices = Directory.CreateTempSubdirectory("fusion-gemm-choice-").FullName;
+        var inputs = new Inputs(this, m, n, k);
+        var kernel = FusedGemm.Specialize(n, k, Activation.None, true, false);
+        using (var cached = NewGemm(GemmPolicy.Cached, choices))
+        {
+            cached.Run(inputs.X, inputs.W, inputs.Bias, Activation.None, null, inputs.Output, kernel);
+            Assert.Equal(GemmPath.CublasLt, cached.LastPath);
+            Assert.Equal(0, cached.Measurements);
+            Assert.False(File.Exists(cached.Choices.PathFor(cached.ChoiceKey(m, kernel))));
+        }
+        GemmChoice decided;
+        using (var fast = NewGemm(GemmPolicy.FastRun, choices))
+        {
+            fast.Run(inputs.X, inputs.W, inputs.Bias, Activation.None, null, inputs.Output, kernel);
+            Assert.True(fast.Choices.TryGet(fast.ChoiceKey(m, kernel), out decided));
+        }
+        using (var cached = NewGemm(GemmPolicy.Cached, choices))
+        {
+            inputs.Output.FillBytes(0xFF);
+            cached.Run(inputs.X, inputs.W, inputs.Bias, Activation.None, null, inputs.Output, kernel);
+            Assert.Equal(decided.Path, cached.LastPath);
+            Assert.Equal(decided.Path == GemmPath.Generated ? decided.Tile : null, cached.LastTile);
+            Assert.Equal(0, cached.Measurements);
+            TestData.AssertClose(Download(inputs.Output), inputs.Reference(Activation.None, true, false), Atol, Rtol, "cached decision");
+        }
+        inputs.Dispose();
+        Directory.Delete(choices, recursive: true);
+    }
+
     [Fact]
     public void LeadingDimensionsFlattenIntoRows()
     {
@@ -263,13 +319,14 @@ public sealed class FusedGemmHostTests
     [InlineData("fastrun", GemmPolicy.FastRun)]
     [InlineData("generated", GemmPolicy.Generated)]
     [InlineData(" CublasLt ", GemmPolicy.CublasLt)]
+    [InlineData("cached", GemmPolicy.Cached)]
     public void PolicyParses(string? value, GemmPolicy expected) => Assert.Equal(expected, GemmPolicies.Parse(value));
 
     [Fact]
     public void UnknownPolicyNamesTheChoices()
     {
         var e = Assert.Throws<FusionException>(() => GemmPolicies.Parse("fastest"));
-        Assert.Contains("generated, cublaslt, fastrun", e.Message);
+        Assert.Contains("generated, cublaslt, cached, fastrun", e.Message);
     }
 
     /// <summary>Pad rounds N and K up to 8; PadColumns (what the generated kernel reads, [N, KW]) only K. Values kept, zeros around.</summary>
@@ -309,14 +366,30 @@ public sealed class FusedGemmHostTests
     {
         Assert.Equal("gemm_bias_gelu_n384_k96", FusedGemm.KernelName(384, 96, Activation.Gelu, true, false));
         Assert.Equal("gemm_bias_res_n96_k384", FusedGemm.KernelName(96, 384, Activation.None, true, true));
-        Assert.Equal(96, FusedGemm.BlockColumns(288));
-        Assert.Equal(32, FusedGemm.BlockColumns(30));
+        Assert.Equal(96, GemmTile.DefaultColumns(288));
+        Assert.Equal(32, GemmTile.DefaultColumns(30));
+    }
+
+    [Fact]
+    public void TileCandidatesStartWithTheDefaultAndSpecializeByDefines()
+    {
+        Assert.Equal([new GemmTile(128, 96), new GemmTile(64, 96), new GemmTile(32, 96), new GemmTile(64, 32)], GemmTile.Candidates(384));
+        Assert.Equal([new GemmTile(128, 32), new GemmTile(64, 32), new GemmTile(32, 32)], GemmTile.Candidates(30));
+        var kernel = FusedGemm.Specialize(96, 96, Activation.None, true, false);
+        Assert.Same(kernel.CudaSource, GemmTile.Default(96).Specialize(kernel.CudaSource, 96));
+        var small = new GemmTile(32, 32).Specialize(kernel.CudaSource, 96);
+        Assert.Contains("#define FUSION_BM 32\n#define FUSION_BN 32\n#define FUSION_KERNEL gemm_bias_n96_k96\n", small, StringComparison.Ordinal);
+        Assert.Equal(64, new GemmTile(32, 32).Threads);
+        Assert.Equal(2 * 3, new GemmTile(64, 32).Blocks(65, 96));
+        Assert.Equal(new GemmTile(64, 96), GemmTile.TryParse("64x96"));
+        Assert.Null(GemmTile.TryParse("48x96"));
+        Assert.Null(GemmTile.TryParse("64x"));
     }
 
     [Fact]
     public void ChoiceFileRoundTripsAndRejectsOtherKeys()
     {
-        var choice = new GemmChoice(GemmPath.CublasLt, 12.5, 11.25);
+        var choice = new GemmChoice(GemmPath.CublasLt, new GemmTile(64, 32), 12.5, 11.25);
         var text = GemmChoiceCache.Format("k1", choice);
         Assert.Equal(choice, GemmChoiceCache.Parse(text, "k1", out _));
         Assert.Null(GemmChoiceCache.Parse(text, "k2", out var problem));

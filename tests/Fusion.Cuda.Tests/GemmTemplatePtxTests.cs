@@ -38,6 +38,24 @@ public sealed class GemmTemplatePtxTests
         Assert.Equal(k % 8 != 0, Regex.IsMatch(ptx, @"st\.shared\.(u16|b16)"));
     }
 
+    /// <summary>Every tile fast-run may pick compiles, and the PTX's shared tiles have that tile's sizes.</summary>
+    [Theory]
+    [InlineData(384, 96)]
+    [InlineData(30, 36)]
+    public void EveryTileCompilesToPtx(int n, int k)
+    {
+        ClangPtx.RequireCompiler();
+        var kernel = FusedGemm.Specialize(n, k, Activation.Gelu, true, true);
+        foreach (var tile in GemmTile.Candidates(n))
+        {
+            var ptx = ClangPtx.Compile(tile.Specialize(kernel.CudaSource, n), "sm_90", kernel.Name);
+            Assert.Contains($".entry {kernel.Name}(", ptx);
+            // The two shared tiles: 2 stages of BM rows and 2 of BN rows, 40 halves each.
+            Assert.Matches($@"\.shared \.align 16 \.b8 [\w$]+\[{2 * tile.Rows * 40 * 2}\]", ptx);
+            Assert.Matches($@"\.shared \.align 16 \.b8 [\w$]+\[{2 * tile.Columns * 40 * 2}\]", ptx);
+        }
+    }
+
     [Theory]
     [InlineData(null, "FUSION_KW")]
     [InlineData(13, "KW must be K rounded up to a multiple of 8")]

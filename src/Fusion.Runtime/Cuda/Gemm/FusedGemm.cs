@@ -6,11 +6,13 @@ namespace Fusion.Cuda.Gemm;
 /// <summary>
 /// Runs a fused linear layer out[m, N] = act(x · wᵀ + bias) + residual (x [..., K] flattened to m rows, all fp16) either
 /// through the model's generated <c>gemm_bias_act</c> kernel or through cuBLASLt, chosen per (m, N, K, epilogue):
-/// under <see cref="GemmPolicy.FastRun"/> the first call on a shape times both paths on the caller's tensors
-/// (CUDA events, 2 warm-ups, median of 5) and keeps the faster in a <see cref="GemmChoiceCache"/> in the kernel cache
-/// folder, keyed by device, shape, epilogue, kernel source and cuBLASLt version. That first call synchronizes the
-/// stream, so run a shape once before capturing it in a CUDA graph. Modules are compiled through the
-/// <see cref="KernelJit"/> (disk-cached) and kept loaded per kernel.
+/// under <see cref="GemmPolicy.FastRun"/> the first call on a shape times cuBLASLt and the generated kernel in each of its
+/// <see cref="GemmTile.Candidates"/> on the caller's tensors (CUDA events behind a <see cref="StreamHold"/>, so the GPU time alone;
+/// 2 warm-ups, median of 5) and keeps the fastest
+/// in a <see cref="GemmChoiceCache"/> in the kernel cache folder, keyed by device, shape, epilogue, kernel source and
+/// cuBLASLt version (<see cref="GemmPolicy.Cached"/> uses such a decision where one exists, else cuBLASLt). That first call
+/// synchronizes the stream, so run a shape once before capturing it in a CUDA graph. Modules are compiled through the
+/// <see cref="KernelJit"/> (disk-cached) and kept loaded per kernel and tile.
 /// The generated kernel reads the weight with row stride KW (K rounded up to a multiple of 8) so its loads stay
 /// 16-byte vectors: when K % 8 != 0 the first generated run on a weight tensor makes a zero-padded [N, KW] copy
 /// (through the host, synchronizing: run it once before capturing a graph) and keeps it for that tensor object; cuBLASLt
@@ -20,8 +22,6 @@ public sealed class FusedGemm : IDisposable
 {
     public const string Pattern = "gemm_bias_act";
 
-    /// <summary>Rows per block of the template (kBM) and its threads per block (kThreads).</summary>
-    private const int BlockRows = 128, BlockThreads = 256;
     private const int WarmupRuns = 2, TimedRuns = 5;
 
     private readonly CudaDevice _device;
@@ -33,6 +33,7 @@ public sealed class FusedGemm : IDisposable
     // Keyed by the weight object: the backend's parameter copies keep their identity (and address) across refreshes,
     // so a captured graph that read a padded copy keeps reading the same buffer, refreshed in place.
     private readonly ConditionalWeakTable<CudaTensor, CudaTensor> _padded = new();
+    private StreamHold? _hold;
     private CudaModule? _addModule;
     private CudaKernel? _add;
 
@@ -57,14 +58,14 @@ public sealed class FusedGemm : IDisposable
     /// <summary>The path the last <see cref="Run"/> took.</summary>
     public GemmPath? LastPath { get; private set; }
 
+    /// <summary>The generated kernel's tile in the last <see cref="Run"/> (null when it took cuBLASLt).</summary>
+    public GemmTile? LastTile { get; private set; }
+
     /// <summary>Whether the last <see cref="Run"/> fed the generated kernel a zero-padded [N, KW] copy of the weight (K % 8 != 0).</summary>
     public bool LastRunPaddedWeight { get; private set; }
 
     /// <summary>How many padded weight copies this instance has made (one per weight tensor with K % 8 != 0).</summary>
     public int PaddedWeights { get; private set; }
-
-    /// <summary>The column tile of the template for width <paramref name="n"/> (its kBN).</summary>
-    public static int BlockColumns(int n) => n <= 32 ? 32 : n <= 64 ? 64 : 96;
 
     /// <summary>The name the generator gives a specialization, e.g. <c>gemm_bias_gelu_res_n384_k96</c>.</summary>
     public static string KernelName(int n, int k, Activation activation, bool hasBias, bool hasResidual)
@@ -97,24 +98,26 @@ public sealed class FusedGemm : IDisposable
         int m = Validate(x, weight, bias, activation, residual, output, kernel);
         if (m == 0) return;
         var s = stream ?? _device.DefaultStream;
-        var path = Policy switch
+        var (path, tile) = Policy switch
         {
-            GemmPolicy.Generated => GemmPath.Generated,
-            GemmPolicy.CublasLt => GemmPath.CublasLt,
+            GemmPolicy.Generated => (GemmPath.Generated, GemmTile.Default(kernel.Constant("N"))),
+            GemmPolicy.CublasLt => (GemmPath.CublasLt, default),
+            GemmPolicy.Cached => Choices.TryGet(ChoiceKey(m, kernel), out var known) ? (known.Path, known.Tile) : (GemmPath.CublasLt, default),
             _ => Choose(m, x, weight, bias, activation, residual, output, kernel, s),
         };
-        Execute(path, m, x, weight, bias, activation, residual, output, kernel, s);
-        Ran(path, kernel);
+        Execute(path, tile, m, x, weight, bias, activation, residual, output, kernel, s);
+        Ran(path, tile, kernel);
     }
 
-    /// <summary>Runs one path regardless of the policy (benchmarks compare them).</summary>
+    /// <summary>Runs one path (the generated one in <paramref name="tile"/>, default: the template's tile) regardless of the policy (benchmarks and tests compare them).</summary>
     public void RunWith(GemmPath path, CudaTensor x, CudaTensor weight, CudaTensor? bias, Activation activation, CudaTensor? residual,
-        CudaTensor output, FusedKernel kernel, CudaStream? stream = null)
+        CudaTensor output, FusedKernel kernel, CudaStream? stream = null, GemmTile? tile = null)
     {
         int m = Validate(x, weight, bias, activation, residual, output, kernel);
         if (m == 0) return;
-        Execute(path, m, x, weight, bias, activation, residual, output, kernel, stream ?? _device.DefaultStream);
-        Ran(path, kernel);
+        var t = tile ?? GemmTile.Default(kernel.Constant("N"));
+        Execute(path, t, m, x, weight, bias, activation, residual, output, kernel, stream ?? _device.DefaultStream);
+        Ran(path, t, kernel);
     }
 
     /// <summary>
@@ -132,9 +135,10 @@ public sealed class FusedGemm : IDisposable
         padded.CopyFromHost(refreshed); // same buffer: a captured graph reading it sees the new values
     }
 
-    private void Ran(GemmPath path, FusedKernel kernel)
+    private void Ran(GemmPath path, GemmTile tile, FusedKernel kernel)
     {
         LastPath = path;
+        LastTile = path == GemmPath.Generated ? tile : null;
         LastRunPaddedWeight = path == GemmPath.Generated && kernel.Constant("KW") != kernel.Constant("K");
     }
 
@@ -142,38 +146,48 @@ public sealed class FusedGemm : IDisposable
     public string ChoiceKey(int m, FusedKernel kernel) => string.Create(CultureInfo.InvariantCulture,
         $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.Constant("N")}|k={kernel.Constant("K")}|act={kernel.Constant("ACT")}|bias={kernel.Constant("HAS_BIAS")}|res={kernel.Constant("HAS_RESIDUAL")}|src={KernelCache.Key(kernel.CudaSource)[..16]}|cublaslt={CublasLt.Version}");
 
-    private GemmPath Choose(int m, CudaTensor x, CudaTensor weight, CudaTensor? bias, Activation activation, CudaTensor? residual,
+    private (GemmPath, GemmTile) Choose(int m, CudaTensor x, CudaTensor weight, CudaTensor? bias, Activation activation, CudaTensor? residual,
         CudaTensor output, FusedKernel kernel, CudaStream stream)
     {
         var key = ChoiceKey(m, kernel);
-        if (Choices.TryGet(key, out var known)) return known.Path;
-        double generated = Median(() => Execute(GemmPath.Generated, m, x, weight, bias, activation, residual, output, kernel, stream), stream);
-        double cublas = Median(() => Execute(GemmPath.CublasLt, m, x, weight, bias, activation, residual, output, kernel, stream), stream);
-        var choice = new GemmChoice(generated <= cublas ? GemmPath.Generated : GemmPath.CublasLt, generated, cublas);
+        if (Choices.TryGet(key, out var known)) return (known.Path, known.Tile);
+        GemmTile best = default;
+        double generated = double.PositiveInfinity;
+        foreach (var tile in GemmTile.Candidates(kernel.Constant("N")))
+        {
+            double us = Median(() => Execute(GemmPath.Generated, tile, m, x, weight, bias, activation, residual, output, kernel, stream), stream);
+            if (us < generated) (best, generated) = (tile, us);
+        }
+        double cublas = Median(() => Execute(GemmPath.CublasLt, default, m, x, weight, bias, activation, residual, output, kernel, stream), stream);
+        var choice = new GemmChoice(generated <= cublas ? GemmPath.Generated : GemmPath.CublasLt, best, generated, cublas);
         Measurements++;
         Choices.Store(key, choice);
-        return choice.Path;
+        return (choice.Path, choice.Tile);
     }
 
-    private double Median(Action work, CudaStream stream) => 1000.0 * EventTiming.MedianMilliseconds(_device, stream, work, WarmupRuns, TimedRuns);
-
-    private void Execute(GemmPath path, int m, CudaTensor x, CudaTensor weight, CudaTensor? bias, Activation activation, CudaTensor? residual,
-        CudaTensor output, FusedKernel kernel, CudaStream stream)
+    private double Median(Action work, CudaStream stream)
     {
-        if (path == GemmPath.Generated) RunGenerated(m, x, weight, bias, residual, output, kernel, stream);
+        _hold ??= new StreamHold(_jit);
+        return 1000.0 * _hold.MedianMilliseconds(_device, stream, work, WarmupRuns, TimedRuns);
+    }
+
+    private void Execute(GemmPath path, GemmTile tile, int m, CudaTensor x, CudaTensor weight, CudaTensor? bias, Activation activation,
+        CudaTensor? residual, CudaTensor output, FusedKernel kernel, CudaStream stream)
+    {
+        if (path == GemmPath.Generated) RunGenerated(tile, m, x, weight, bias, residual, output, kernel, stream);
         else RunCublasLt(x, weight, bias, activation, residual, output, stream);
     }
 
-    private void RunGenerated(int m, CudaTensor x, CudaTensor weight, CudaTensor? bias, CudaTensor? residual, CudaTensor output, FusedKernel kernel,
-        CudaStream stream)
+    private void RunGenerated(GemmTile tile, int m, CudaTensor x, CudaTensor weight, CudaTensor? bias, CudaTensor? residual, CudaTensor output,
+        FusedKernel kernel, CudaStream stream)
     {
         int n = kernel.Constant("N"), k = kernel.Constant("K"), kw = kernel.Constant("KW");
         var w = kw == k ? weight : PaddedWeight(weight, stream);
         w.Expect("padded weight", new Shape(n, kw), DType.Float16);
-        long blocks = (long)((m + BlockRows - 1) / BlockRows) * ((n + BlockColumns(n) - 1) / BlockColumns(n));
-        if (blocks > int.MaxValue) throw new FusionException($"{kernel.Name}: m = {m} needs {blocks} blocks, more than one launch takes");
+        long blocks = tile.Blocks(m, n);
+        if (blocks > int.MaxValue) throw new FusionException($"{kernel.Name}: m = {m} needs {blocks} blocks of tile {tile}, more than one launch takes");
         var args = new KernelArguments().Pointer(x).Pointer(w).Pointer(bias?.Pointer ?? 0).Pointer(residual?.Pointer ?? 0).Pointer(output).Int(m);
-        Load(kernel).Launch(stream, (int)blocks, BlockThreads, args);
+        Load(kernel, tile).Launch(stream, (int)blocks, tile.Threads, args);
     }
 
     /// <summary>
@@ -250,14 +264,16 @@ public sealed class FusedGemm : IDisposable
         return zero;
     }
 
-    private CudaKernel Load(FusedKernel kernel)
+    /// <summary>The kernel in <paramref name="tile"/>, compiled (or read from the kernel cache) once per kernel source and tile.</summary>
+    private CudaKernel Load(FusedKernel kernel, GemmTile tile)
     {
-        if (_kernels.TryGetValue(kernel.Name, out var entry) && (ReferenceEquals(entry.Source, kernel.CudaSource) || entry.Source == kernel.CudaSource))
+        var id = tile.IsDefaultFor(kernel.Constant("N")) ? kernel.Name : $"{kernel.Name}_t{tile}";
+        if (_kernels.TryGetValue(id, out var entry) && (ReferenceEquals(entry.Source, kernel.CudaSource) || entry.Source == kernel.CudaSource))
             return entry.Kernel;
-        var module = _jit.Load(kernel.Name, kernel.CudaSource);
+        var module = _jit.Load(id, tile.Specialize(kernel.CudaSource, kernel.Constant("N")));
         var function = module.GetKernel(kernel.Name);
-        if (_kernels.Remove(kernel.Name, out var stale)) stale.Module.Dispose();
-        _kernels[kernel.Name] = (kernel.CudaSource, module, function);
+        if (_kernels.Remove(id, out var stale)) stale.Module.Dispose();
+        _kernels[id] = (kernel.CudaSource, module, function);
         return function;
     }
 
@@ -294,6 +310,7 @@ public sealed class FusedGemm : IDisposable
         foreach (var entry in _kernels.Values) entry.Module.Dispose();
         _kernels.Clear();
         _addModule?.Dispose();
+        _hold?.Dispose();
         foreach (var zero in _zeroBiases.Values) zero.Dispose();
         _zeroBiases.Clear();
         foreach (var (_, padded) in _padded) padded.Dispose();

@@ -2,8 +2,10 @@ using System.Globalization;
 
 namespace Fusion.Cuda.Gemm;
 
-/// <summary>A fast-run decision: the path taken and the median microseconds each path measured.</summary>
-public sealed record GemmChoice(GemmPath Path, double GeneratedMicroseconds, double CublasLtMicroseconds);
+/// <summary>
+/// A fast-run decision: the path taken, the generated kernel's fastest tile, and the median microseconds of that tile and of cuBLASLt.
+/// </summary>
+public sealed record GemmChoice(GemmPath Path, GemmTile Tile, double GeneratedMicroseconds, double CublasLtMicroseconds);
 
 /// <summary>
 /// Fast-run decisions in memory and on disk: one small text file per key in a folder (the kernel cache's),
@@ -13,7 +15,7 @@ public sealed record GemmChoice(GemmPath Path, double GeneratedMicroseconds, dou
 /// </summary>
 public sealed class GemmChoiceCache
 {
-    private const string Magic = "fusion-gemm-choice 1";
+    private const string Magic = "fusion-gemm-choice 2";
     private readonly Dictionary<string, GemmChoice> _memory = new(StringComparer.Ordinal);
     private readonly Action<string> _warn;
     private readonly Lock _lock = new();
@@ -94,13 +96,13 @@ public sealed class GemmChoiceCache
     }
 
     internal static string Format(string key, GemmChoice choice) => string.Create(CultureInfo.InvariantCulture,
-        $"{Magic}\nkey {key}\npath {Name(choice.Path)}\ngenerated_us {choice.GeneratedMicroseconds:R}\ncublaslt_us {choice.CublasLtMicroseconds:R}\n");
+        $"{Magic}\nkey {key}\npath {Name(choice.Path)}\ntile {choice.Tile}\ngenerated_us {choice.GeneratedMicroseconds:R}\ncublaslt_us {choice.CublasLtMicroseconds:R}\n");
 
     internal static GemmChoice? Parse(string text, string key, out string? problem)
     {
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         problem = null;
-        if (lines.Length != 5 || lines[0] != Magic)
+        if (lines.Length != 6 || lines[0] != Magic)
         {
             problem = "bad header or line count";
             return null;
@@ -116,12 +118,13 @@ public sealed class GemmChoiceCache
             "path cublaslt" => GemmPath.CublasLt,
             _ => null,
         };
-        if (path is null || !TryNumber(lines[3], "generated_us ", out var generated) || !TryNumber(lines[4], "cublaslt_us ", out var cublas))
+        var tile = lines[3].StartsWith("tile ", StringComparison.Ordinal) ? GemmTile.TryParse(lines[3]["tile ".Length..]) : null;
+        if (path is null || tile is null || !TryNumber(lines[4], "generated_us ", out var generated) || !TryNumber(lines[5], "cublaslt_us ", out var cublas))
         {
-            problem = "unreadable path or times";
+            problem = "unreadable path, tile or times";
             return null;
         }
-        return new GemmChoice(path.Value, generated, cublas);
+        return new GemmChoice(path.Value, tile.Value, generated, cublas);
     }
 
     private static bool TryNumber(string line, string prefix, out double value)

@@ -10,17 +10,20 @@ public enum GemmPath
     CublasLt,
 }
 
-/// <summary>How <see cref="FusedGemm"/> picks a <see cref="GemmPath"/>: <c>FUSION_GEMM=generated|cublaslt|fastrun</c>.</summary>
+/// <summary>How <see cref="FusedGemm"/> picks a <see cref="GemmPath"/>: <c>FUSION_GEMM=fastrun|generated|cublaslt|cached</c>.</summary>
 public enum GemmPolicy
 {
-    /// <summary>Time both paths once per shape and epilogue, then keep the faster (remembered on disk).</summary>
+    /// <summary>Time cuBLASLt and the generated kernel's tiles once per shape and epilogue, then keep the fastest (remembered on disk).</summary>
     FastRun,
 
-    /// <summary>Always the generated kernel.</summary>
+    /// <summary>Always the generated kernel, with its default tile.</summary>
     Generated,
 
     /// <summary>Always cuBLASLt.</summary>
     CublasLt,
+
+    /// <summary>A fast-run decision remembered earlier (in memory or on disk) where there is one, else cuBLASLt; measures nothing.</summary>
+    Cached,
 }
 
 /// <summary>Reading the policy from the environment.</summary>
@@ -31,12 +34,13 @@ public static class GemmPolicies
     /// <summary>$FUSION_GEMM, fastrun when unset or empty.</summary>
     public static GemmPolicy FromEnvironment() => Parse(Environment.GetEnvironmentVariable(Variable));
 
-    /// <summary>generated, cublaslt or fastrun (any case; unset or blank means fastrun); anything else is an error naming the choices.</summary>
+    /// <summary>generated, cublaslt, cached or fastrun (any case; unset or blank means fastrun); anything else is an error naming the choices.</summary>
     public static GemmPolicy Parse(string? value) => value?.Trim().ToLowerInvariant() switch
     {
         null or "" or "fastrun" => GemmPolicy.FastRun,
         "generated" => GemmPolicy.Generated,
         "cublaslt" => GemmPolicy.CublasLt,
-        _ => throw new FusionException($"{Variable}={value} is not one of generated, cublaslt, fastrun"),
+        "cached" => GemmPolicy.Cached,
+        _ => throw new FusionException($"{Variable}={value} is not one of generated, cublaslt, cached, fastrun"),
     };
 }

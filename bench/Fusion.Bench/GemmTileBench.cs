@@ -1,0 +1,74 @@
+using System.Globalization;
+using Fusion.Cuda;
+using Fusion.Cuda.Gemm;
+
+namespace Fusion.Bench;
+
+/// <summary>
+/// `Fusion.Bench gemm-tiles [batch]`: every linear layer shape of Swin-T at one batch size (default 1), timed on cuBLASLt and
+/// on the generated gemm_bias_act kernel in each tile fast-run considers (<see cref="GemmTile.Candidates"/>). Median device
+/// time per call (CUDA events behind a <see cref="StreamHold"/>, so GPU time without the host's launch overhead; 10 warm-ups,
+/// median of 50; operands stay in L2 at these sizes, as they do in the model), and
+/// which one fast-run would keep. Small batches leave the default 128-row tile with fewer blocks than the H100 has SMs.
+/// </summary>
+internal static class GemmTileBench
+{
+    public static void Run(int batch)
+    {
+        using var device = CudaDevice.Open(0);
+        var stream = device.DefaultStream;
+        Console.WriteLine($"device: {device}; NVRTC {Nvrtc.Version}; cuBLASLt {CublasLt.Version}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; batch {batch}");
+        var rng = new Random(97);
+        CudaTensor RandomHalves(params int[] dims)
+        {
+            using var host = CpuTensor.Zeros(DType.Float16, dims);
+            var span = host.Span<Half>();
+            for (int i = 0; i < span.Length; i++) span[i] = (Half)(rng.NextSingle() * 2 - 1);
+            return CudaTensor.FromHost(device, host);
+        }
+
+        var cacheDir = Directory.CreateTempSubdirectory("fusion-bench-tiles-").FullName;
+        var jit = new KernelJit(device, new KernelCache(cacheDir));
+        using var gemm = new FusedGemm(device, jit, GemmPolicy.FastRun, choiceDirectory: cacheDir);
+        using var hold = new StreamHold(jit);
+        Console.WriteLine("| layer | m | N×K | cuBLASLt µs | generated µs by tile | fastest |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+        double totalDefault = 0, totalBest = 0, totalCublas = 0;
+        for (int stage = 0; stage < 4; stage++)
+        {
+            int c = 96 << stage, m = batch * (3136 >> (2 * stage));
+            var layers = new List<(string Name, int N, int K, Activation Act, bool Bias, bool Residual, int Count)>
+            {
+                ($"s{stage} qkv", 3 * c, c, Activation.None, true, false, new[] { 2, 2, 6, 2 }[stage]),
+                ($"s{stage} proj", c, c, Activation.None, true, false, new[] { 2, 2, 6, 2 }[stage]),
+                ($"s{stage} fc1+gelu", 4 * c, c, Activation.Gelu, true, false, new[] { 2, 2, 6, 2 }[stage]),
+                ($"s{stage} fc2+res", c, 4 * c, Activation.None, true, true, new[] { 2, 2, 6, 2 }[stage]),
+            };
+            if (stage < 3) layers.Add(($"s{stage} merge", 2 * c, 4 * c, Activation.None, false, false, 1));
+            foreach (var (name, n, k, act, hasBias, hasResidual, count) in layers)
+            {
+                int rows = name.EndsWith("merge", StringComparison.Ordinal) ? m / 4 : m;
+                var kernel = FusedGemm.Specialize(n, k, act, hasBias, hasResidual);
+                using var x = RandomHalves(rows, k);
+                using var w = RandomHalves(n, k);
+                using var bias = hasBias ? RandomHalves(n) : null;
+                using var residual = hasResidual ? RandomHalves(rows, n) : null;
+                using var output = CudaTensor.Empty(device, DType.Float16, rows, n);
+                double Time(GemmPath path, GemmTile? tile) => 1000 * hold.MedianMilliseconds(device, stream,
+                    () => gemm.RunWith(path, x, w, bias, act, residual, output, kernel, tile: tile), warmup: 10, repeats: 50);
+                double cublas = Time(GemmPath.CublasLt, null);
+                var tiles = GemmTile.Candidates(n).Select(t => (Tile: t, Us: Time(GemmPath.Generated, t))).ToList();
+                var best = tiles.MinBy(t => t.Us);
+                totalDefault += count * Math.Min(cublas, tiles[0].Us);
+                totalBest += count * Math.Min(cublas, best.Us);
+                totalCublas += count * cublas;
+                string cells = string.Join(", ", tiles.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Tile} {t.Us:F1}")));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {name} | {rows} | {n}×{k} | {cublas:F1} | {cells} | {(cublas <= best.Us ? "cuBLASLt" : "generated " + best.Tile)} |"));
+            }
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"sum over Swin-T's linear layers (each shape × its count): cuBLASLt only {totalCublas:F0} µs; fastest of cuBLASLt and the default tile {totalDefault:F0} µs; fastest of cuBLASLt and every tile {totalBest:F0} µs"));
+        Directory.Delete(cacheDir, true);
+    }
+}
