@@ -19,6 +19,7 @@ internal static class ModelBench
         Console.WriteLine($"device: {device}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         var model = new SwinTransformerTiny();
         RandomWeights.Initialize(model, 0);
+        backend.Precompile(SwinTransformerTiny.Kernels);
         var random = new Random(1);
         foreach (int batch in batches)
         {

@@ -19,6 +19,23 @@ public sealed class KernelJitCacheTests : GpuTestBase
         m2.GetKernel("fusion_fma_relu_half2");
     }
 
+    /// <summary>Precompile fills the cache in parallel (every GEMM tile included) so the loads after it are hits; a broken source fails with NVRTC's own error.</summary>
+    [Fact]
+    public void PrecompileMakesLaterLoadsCacheHits()
+    {
+        var jit = FreshJit();
+        var gemm = Cuda.Gemm.FusedGemm.Specialize(96, 96, Activation.Gelu, true, false);
+        var sources = Cuda.Gemm.GemmTile.Candidates(96).Select(t => ($"{gemm.Name}_t{t}", t.Specialize(gemm.CudaSource, 96))).Append(("ew", Source)).ToList();
+        jit.Precompile(sources);
+        foreach (var (name, source) in sources)
+        {
+            jit.Load(name, source).Dispose();
+            Assert.Equal(KernelCacheOutcome.Hit, jit.LastOutcome);
+        }
+        var e = Assert.Throws<NvrtcCompileException>(() => jit.Precompile([("broken", "extern \"C\" __global__ void broken() { int x = ; }")]));
+        Assert.Contains("broken", e.Message);
+    }
+
     [Fact]
     public void OptionsChangeTheKey()
     {

@@ -88,6 +88,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
                 string outputDescription;
                 using (Progress.Start("preparing kernels (JIT or cache, constants, GEMM choices)", output))
                 {
+                    cuda?.Precompile(model.FusedKernels); // in parallel; the first pass then only loads them
                     if (options.Graphs)
                     {
                         graph = GraphedModel.Capture(model, cuda!, inputs[0]);

@@ -42,6 +42,26 @@ public sealed class KernelJit
         }
     }
 
+    /// <summary>
+    /// Compiles <paramref name="kernels"/> into the disk cache in parallel, loading nothing, so the <see cref="Load"/> calls that
+    /// follow are cache hits: NVRTC needs no context and runs on any thread, while a model's first pass would otherwise compile
+    /// its kernels one after another. Already cached sources cost a file check. Without a writable cache this only warms nothing.
+    /// </summary>
+    public void Precompile(IReadOnlyCollection<(string Name, string Source)> kernels, IReadOnlyList<string>? options = null)
+    {
+        var opts = options ?? [];
+        try
+        {
+            Parallel.ForEach(kernels, kernel =>
+                Cache.GetOrAdd(kernel.Name, CacheKey(kernel.Source, opts), () => Nvrtc.CompileCubin(kernel.Name, kernel.Source, _device.Architecture, opts), out _));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // The first failure as itself (an NVRTC error with its log and line), not wrapped.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+    }
+
     /// <summary>Loads one of the .cu files shipped in Fusion.Kernels, e.g. "bias_residual_half2.cu".</summary>
     public CudaModule LoadShipped(string fileName) => Load(Path.GetFileNameWithoutExtension(fileName), KernelSources.Get(fileName));
 

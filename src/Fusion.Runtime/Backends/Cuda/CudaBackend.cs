@@ -90,6 +90,17 @@ public sealed class CudaBackend : IBackend, IDisposable
     /// <summary>The launcher of <see cref="FusedLinear"/> (tests read which path it took and whether it padded the weight).</summary>
     internal FusedGemm Gemm => _gemm;
 
+    /// <summary>
+    /// Compiles a model's generated kernels into the kernel cache in parallel (each GEMM in every tile its policy may run), so
+    /// the first pass only loads them instead of compiling them one after another. Optional: the first pass compiles whatever is missing.
+    /// </summary>
+    public void Precompile(IEnumerable<FusedKernel> kernels)
+    {
+        ArgumentNullException.ThrowIfNull(kernels);
+        var sources = kernels.SelectMany(k => k.Pattern == FusedGemm.Pattern ? _gemm.Sources(k) : [(k.Name, k.CudaSource)]).Distinct().ToList();
+        Jit.Precompile(sources);
+    }
+
     /// <summary>Waits for everything queued on the device's default stream; surfaces asynchronous kernel errors.</summary>
     public void Synchronize() => CudaDevice.DefaultStream.Synchronize();
 

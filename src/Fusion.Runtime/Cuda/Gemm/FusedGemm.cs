@@ -121,6 +121,26 @@ public sealed class FusedGemm : IDisposable
     }
 
     /// <summary>
+    /// The (cache id, source) of each tile of <paramref name="kernel"/> this policy may run, for <see cref="KernelJit.Precompile"/>:
+    /// none under cuBLASLt, the template's tile under the generated policy, every candidate under fast-run and cached (a
+    /// remembered choice may name any tile).
+    /// </summary>
+    public IReadOnlyList<(string Name, string Source)> Sources(FusedKernel kernel)
+    {
+        int n = kernel.Constant("N");
+        var tiles = Policy switch
+        {
+            GemmPolicy.CublasLt => [],
+            GemmPolicy.Generated => [GemmTile.Default(n)],
+            _ => GemmTile.Candidates(n),
+        };
+        return tiles.Select(t => (TileId(kernel, t), t.Specialize(kernel.CudaSource, n))).ToList();
+    }
+
+    private static string TileId(FusedKernel kernel, GemmTile tile)
+        => tile.IsDefaultFor(kernel.Constant("N")) ? kernel.Name : $"{kernel.Name}_t{tile}";
+
+    /// <summary>
     /// Re-pads <paramref name="weight"/>'s padded copy in place after the caller rewrote the weight (from <paramref name="host"/>,
     /// the weight's new elements, when given; else read back from the device). No-op for a weight that has no padded copy.
     /// </summary>
@@ -267,7 +287,7 @@ public sealed class FusedGemm : IDisposable
     /// <summary>The kernel in <paramref name="tile"/>, compiled (or read from the kernel cache) once per kernel source and tile.</summary>
     private CudaKernel Load(FusedKernel kernel, GemmTile tile)
     {
-        var id = tile.IsDefaultFor(kernel.Constant("N")) ? kernel.Name : $"{kernel.Name}_t{tile}";
+        var id = TileId(kernel, tile);
         if (_kernels.TryGetValue(id, out var entry) && (ReferenceEquals(entry.Source, kernel.CudaSource) || entry.Source == kernel.CudaSource))
             return entry.Kernel;
         var module = _jit.Load(id, tile.Specialize(kernel.CudaSource, kernel.Constant("N")));
