@@ -98,9 +98,12 @@ internal static class JsonReport
         };
     }
 
-    public static void Write(string path, RunResult result)
+    public static void Write(string path, RunResult result) => Write(path, Build(result));
+
+    /// <summary>Writes <paramref name="json"/> indented to <paramref name="path"/>, making its folder; a failure is a <see cref="ToolException"/>.</summary>
+    public static void Write(string path, JsonNode json)
     {
-        var text = Build(result).ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        var text = json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         try
         {
             var directory = Path.GetDirectoryName(Path.GetFullPath(path));

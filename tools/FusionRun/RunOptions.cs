@@ -76,15 +76,26 @@ internal sealed class RunCommandLine
     public Option<string?> Json { get; } = new("--json") { Description = "write every figure to this JSON file" };
     public Option<int> Seed { get; } = new("--seed") { Description = "seed of random weights and input", DefaultValueFactory = _ => 0 };
 
+    /// <summary>The <c>convert</c> subcommand (FP32 → FP16 weight files).</summary>
+    public ConvertCommandLine Convert { get; } = new();
+
+    /// <summary>The whole command line: MODEL and its options, with <c>convert</c> listed among the commands.</summary>
     public RootCommand Root { get; }
+
+    /// <summary>A root holding only <c>convert</c>, which parses a command line that starts with it (so MODEL is never asked for there).</summary>
+    public RootCommand ConvertRoot { get; }
 
     public RunCommandLine()
     {
         Precision.AcceptOnlyFromAmong("fp32", "fp16");
-        Root = new RootCommand("fusion-run: load a Fusion model, feed it input, and time it");
+        Root = new RootCommand("fusion-run MODEL [options]: load a Fusion model, feed it input, and time it.\n" +
+            "fusion-run convert INPUT OUTPUT [options]: write an FP16 copy of an FP32 safetensors file (fusion-run convert --help).");
         Root.Arguments.Add(Model);
         foreach (Option option in new Option[] { Assembly, Weights, Inputs, Batch, Device, Precision, Warmup, Iterations, Graphs, FastRun, Profile, Json, Seed })
             Root.Options.Add(option);
+        // ConvertRoot first: convert's usage line names its first parent ("fusion-run convert INPUT OUTPUT", no MODEL).
+        ConvertRoot = new RootCommand(Root.Description!) { Convert.Command };
+        Root.Subcommands.Add(Convert.Command);
     }
 
     /// <summary>The checked options of a parse result without errors.</summary>

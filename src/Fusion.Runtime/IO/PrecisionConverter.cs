@@ -38,6 +38,13 @@ public static class PrecisionConverter
             throw new WeightFileException(input, null, "refusing to write the converted file over its input; choose another output path");
 
         using var file = SafetensorsFile.Open(input);
+        // A converted file's F32 tensors are its keep-list, and converting again would replace its logical shapes.
+        if (file.Metadata.TryGetValue("fusion.precision", out var precision))
+        {
+            file.Metadata.TryGetValue("fusion.keep_f32", out var keptBefore);
+            throw new WeightFileException(input, null, $"already FP16: converted before (metadata fusion.precision = {precision}, kept FP32: " +
+                $"{(string.IsNullOrEmpty(keptBefore) ? "none" : keptBefore)}); convert the original FP32 file instead");
+        }
         var floats32 = file.Tensors.Where(t => t.DType == SafetensorsDType.F32).ToList();
         if (floats32.Count == 0)
         {
