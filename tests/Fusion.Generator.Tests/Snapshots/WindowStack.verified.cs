@@ -232,7 +232,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 // launcher (FusedGemm) hands the kernel w zero-padded to [N, KW] once per weight when K % 8 != 0.
 //
 // Tile shape and why.
-//  * A block of 256 threads (8 warps) computes a 128 × BN tile of out; each warp owns 16 rows × BN
+//  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 fp32 registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
@@ -265,9 +265,21 @@ static_assert(FUSION_KW % 8 == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_
               ""gemm_bias_act: KW must be K rounded up to a multiple of 8"");
 static_assert(FUSION_ACT >= 0 && FUSION_ACT <= 2, ""gemm_bias_act: ACT is 0 (none), 1 (relu) or 2 (gelu)"");
 
-constexpr int kThreads = 256;
-constexpr int kBM = 128;
-constexpr int kBN = FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96;
+// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
+// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
+// spread over the SMs, at the price of reading each weight or x tile more often).
+#ifndef FUSION_BM
+#define FUSION_BM 128
+#endif
+#ifndef FUSION_BN
+#define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm_bias_act: BM is 32, 64 or 128"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm_bias_act: BN is 32, 64 or 96"");
+
+constexpr int kBM = FUSION_BM;
+constexpr int kBN = FUSION_BN;
+constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
 constexpr int kBK = 32;
 constexpr int kBKP = kBK + 8;            // padded row length in halves (80 bytes)
 constexpr int kWarpRows = 16;            // rows of out per warp
