@@ -6,8 +6,8 @@ namespace Fusion.Cuda.Gemm;
 /// <summary>
 /// Runs a fused linear layer out[m, N] = act(x · wᵀ + bias) + residual (x [..., K] flattened to m rows, all fp16) either
 /// through the model's generated <c>gemm_bias_act</c> kernel or through cuBLASLt, chosen per (m, N, K, epilogue):
-/// under <see cref="GemmPolicy.FastRun"/> the first call on a shape times cuBLASLt and the generated kernel in each of its
-/// <see cref="GemmTile.Candidates"/> on the caller's tensors (CUDA events behind a <see cref="StreamHold"/>, so the GPU time alone;
+/// under <see cref="GemmPolicy.FastRun"/> the first call on a shape times cuBLASLt and the generated kernel in its default tile, and
+/// in its other <see cref="GemmTile.Candidates"/> when the default one comes close (<see cref="ExploreTiles"/>), on the caller's tensors (CUDA events behind a <see cref="StreamHold"/>, so the GPU time alone;
 /// 2 warm-ups, median of 5) and keeps the fastest
 /// in a <see cref="GemmChoiceCache"/> in the kernel cache folder, keyed by device, shape, epilogue, kernel source and
 /// cuBLASLt version (<see cref="GemmPolicy.Cached"/> uses such a decision where one exists, else cuBLASLt). That first call
@@ -23,6 +23,13 @@ public sealed class FusedGemm : IDisposable
     public const string Pattern = "gemm_bias_act";
 
     private const int WarmupRuns = 2, TimedRuns = 5;
+
+    /// <summary>
+    /// Fast-run times the other tiles only when the default tile is within this factor of cuBLASLt: on the H100's Swin-T shapes the
+    /// best tile was at most 1.6x faster than the default one (docs/perf.md), so a default tile further behind leaves cuBLASLt
+    /// the winner, and skipping the rest saves compiling three more kernels per shape on a cold start.
+    /// </summary>
+    private const double ExploreTiles = 1.6;
 
     private readonly CudaDevice _device;
     private readonly KernelJit _jit;
@@ -121,20 +128,16 @@ public sealed class FusedGemm : IDisposable
     }
 
     /// <summary>
-    /// The (cache id, source) of each tile of <paramref name="kernel"/> this policy may run, for <see cref="KernelJit.Precompile"/>:
-    /// none under cuBLASLt, the template's tile under the generated policy, every candidate under fast-run and cached (a
-    /// remembered choice may name any tile).
+    /// The (cache id, source) of each tile of <paramref name="kernel"/> that a first pass under this policy certainly runs, for
+    /// <see cref="KernelJit.Precompile"/>: none under cuBLASLt and cached (a remembered choice loads its tile on demand), the
+    /// template's tile under generated and fast-run (fast-run compiles the other tiles itself when it decides to time them).
     /// </summary>
     public IReadOnlyList<(string Name, string Source)> Sources(FusedKernel kernel)
     {
         int n = kernel.Constant("N");
-        var tiles = Policy switch
-        {
-            GemmPolicy.CublasLt => [],
-            GemmPolicy.Generated => [GemmTile.Default(n)],
-            _ => GemmTile.Candidates(n),
-        };
-        return tiles.Select(t => (TileId(kernel, t), t.Specialize(kernel.CudaSource, n))).ToList();
+        if (Policy is GemmPolicy.CublasLt or GemmPolicy.Cached) return [];
+        var tile = GemmTile.Default(n);
+        return [(TileId(kernel, tile), tile.Specialize(kernel.CudaSource, n))];
     }
 
     private static string TileId(FusedKernel kernel, GemmTile tile)
@@ -171,14 +174,21 @@ public sealed class FusedGemm : IDisposable
     {
         var key = ChoiceKey(m, kernel);
         if (Choices.TryGet(key, out var known)) return (known.Path, known.Tile);
-        GemmTile best = default;
-        double generated = double.PositiveInfinity;
-        foreach (var tile in GemmTile.Candidates(kernel.Constant("N")))
-        {
-            double us = Median(() => Execute(GemmPath.Generated, tile, m, x, weight, bias, activation, residual, output, kernel, stream), stream);
-            if (us < generated) (best, generated) = (tile, us);
-        }
+        int n = kernel.Constant("N");
+        var best = GemmTile.Default(n);
+        double generated = Median(() => Execute(GemmPath.Generated, best, m, x, weight, bias, activation, residual, output, kernel, stream), stream);
         double cublas = Median(() => Execute(GemmPath.CublasLt, default, m, x, weight, bias, activation, residual, output, kernel, stream), stream);
+        if (generated <= ExploreTiles * cublas)
+        {
+            // The default tile is close: the other tiles may win. Compile them together (in parallel), then time each.
+            var others = GemmTile.Candidates(n).Where(t => t != best).ToList();
+            _jit.Precompile(others.Select(t => (TileId(kernel, t), t.Specialize(kernel.CudaSource, n))).ToList());
+            foreach (var tile in others)
+            {
+                double us = Median(() => Execute(GemmPath.Generated, tile, m, x, weight, bias, activation, residual, output, kernel, stream), stream);
+                if (us < generated) (best, generated) = (tile, us);
+            }
+        }
         var choice = new GemmChoice(generated <= cublas ? GemmPath.Generated : GemmPath.CublasLt, best, generated, cublas);
         Measurements++;
         Choices.Store(key, choice);
