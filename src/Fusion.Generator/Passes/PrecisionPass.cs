@@ -80,13 +80,19 @@ namespace Fusion.Generator.Passes
                     if (node.Op == OpKind.Input) types[node.Id] = FloatType.Io;
                     else if (node.Op != OpKind.Param) types[node.Id] = Choose(node.Op, _kept[node.Id] ? FloatType.F32 : _target);
                 }
+                // A value computed from parameters alone (and each parameter) takes the type of its first reader, so a constant
+                // an f32 operator reads is built in f32, not rounded through f16; other readers get a cast, hoisted with the constants.
+                var constant = new bool[nodes.Count];
                 foreach (var node in nodes)
+                    constant[node.Id] = node.Op == OpKind.Param || (node.Op != OpKind.Input && node.Inputs.All(i => constant[i]));
+                var firstReader = new int[nodes.Count];
+                for (int i = nodes.Count - 1; i >= 0; i--)
                 {
-                    foreach (var input in node.Inputs)
-                    {
-                        // A parameter is stored in the type of its first reader; other readers get a (hoisted) cast.
-                        if (nodes[input].Op == OpKind.Param && types[input] == FloatType.Io) types[input] = types[node.Id];
-                    }
+                    foreach (var input in nodes[i].Inputs) firstReader[input] = i + 1; // the lowest reader id wins (+1: 0 means none)
+                }
+                for (int i = nodes.Count - 1; i >= 0; i--)
+                {
+                    if (constant[i] && firstReader[i] > 0) types[i] = types[firstReader[i] - 1];
                 }
                 return types;
             }
