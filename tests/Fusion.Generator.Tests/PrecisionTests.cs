@@ -105,6 +105,27 @@ public sealed class PrecisionTests
         Assert.Contains("Precision plan Half (cpu, cuda): operators 5 f32, 18 f16; 6 casts inserted", result.Source);
     }
 
+    /// <summary>Swin-T with its head kept in f32: the image's cast folds into Patchify, the cast to the head into the average pool.</summary>
+    [Fact]
+    public void SwinT_WithTheHeadKept_FoldsTheInputCastIntoPatchify_AndTheHeadsIntoTheMean()
+    {
+        var folder = Path.Combine(RepoPaths.Root, "samples", "SwinTiny", "Model");
+        var sources = Directory.GetFiles(folder, "*.cs").Select(File.ReadAllText)
+            .Select(s => s.Replace("[FusedModel]\npublic sealed partial class SwinTransformerTiny", "[FusedModel(KeepFloat32 = new[] { \"head\" })]\npublic sealed partial class SwinTransformerTiny"))
+            .ToArray();
+        Assert.Contains(sources, s => s.Contains("KeepFloat32", StringComparison.Ordinal));
+        var result = GeneratorHarness.Run(sources);
+        Assert.Empty(result.CompileErrors);
+        var swinT = result.Run.Results.Single().GeneratedSources.Single(s => s.HintName.Contains("SwinTransformerTiny")).SourceText.ToString();
+        var half = Method(swinT, "RunHalf");
+        Assert.Contains("be.Patchify(image, 4, global::Fusion.DType.Float16)", half);
+        Assert.Contains("be.Mean(", half);
+        Assert.Contains(", 1, 2, global::Fusion.DType.Float32)", half);
+        Assert.Contains("be.Param(this.model.head.weight, global::Fusion.DType.Float32)", half);
+        Assert.Contains("// Precision plan Half (cpu, cuda): operators 2 f32, ", swinT); // the pool and the head
+        Assert.Contains("3 casts inserted, 2 fused into a neighbour.", swinT); // the output's runs alone (a view for f32 IO)
+    }
+
     /// <summary>An image in, a normalized map out: the input's cast folds into Patchify, the output's into the last LayerNorm.</summary>
     [Fact]
     public void InputAndOutput_StayInTheRunsType_CastsFoldIntoPatchifyAndLayerNorm()
