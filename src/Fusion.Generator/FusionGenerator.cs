@@ -12,7 +12,7 @@ namespace Fusion.Generator
 {
     /// <summary>
     /// The pipeline: [FusedModel] class → extract (front end, the only step that sees symbols) →
-    /// infer shapes → emit. Each step's output is an equatable record, so an edit that does not
+    /// infer shapes → fuse → plan precision (Float and mixed Half plans) → emit. Each step's output is an equatable record, so an edit that does not
     /// change a model's graph leaves its later steps cached.
     /// </summary>
     [Generator(LanguageNames.CSharp)]
@@ -24,6 +24,7 @@ namespace Fusion.Generator
             public const string Extract = "Fusion.Extract";
             public const string Infer = "Fusion.Infer";
             public const string Fuse = "Fusion.Fuse";
+            public const string Precision = "Fusion.Precision";
         }
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -43,7 +44,11 @@ namespace Fusion.Generator
                 .Select(static (graph, _) => FusionPass.Run(graph))
                 .WithTrackingName(Steps.Fuse);
 
-            context.RegisterSourceOutput(fused, static (spc, graph) => Produce(spc, graph));
+            var planned = fused
+                .Select(static (graph, _) => PrecisionPass.Run(graph))
+                .WithTrackingName(Steps.Precision);
+
+            context.RegisterSourceOutput(planned, static (spc, graph) => Produce(spc, graph));
         }
 
         private static void Produce(SourceProductionContext context, ModelGraph graph)

@@ -283,6 +283,28 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void FUS014_KeepListEntryMatchesNothing()
+    {
+        var source = Usings + """
+            [FusedModel(KeepFloat32 = new[] { "fc", "haed", "F.Softmax" })]
+            public partial class Typo : Module
+            {
+                public readonly Linear fc = new(4, 4);
+
+                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x) => F.Relu(F.Linear(x, fc));
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        var errors = result.Diagnostics.Where(d => d.Id == "FUS014").ToList();
+        Assert.Equal(2, errors.Count); // "fc" matches the Linear through fc.weight
+        AssertAt(errors[0], source, "\"haed\"", DiagnosticSeverity.Error);
+        Assert.Contains("KeepFloat32 entry 'haed' of 'Typo' matches nothing: no module, layer or parameter path 'haed'", errors[0].GetMessage());
+        AssertAt(errors[1], source, "\"F.Softmax\"", DiagnosticSeverity.Error);
+        Assert.Contains("no operator F.Softmax in the compiled graph", errors[1].GetMessage());
+        Assert.Empty(result.Run.Results.Single().GeneratedSources); // an error stops the emitter
+    }
+
+    [Fact]
     public void FUS100_ModelCompiled()
     {
         var result = GeneratorHarness.Run(TestModels.TinyMlp);

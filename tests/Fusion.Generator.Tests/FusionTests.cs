@@ -123,10 +123,10 @@ public sealed class FusionTests
     public void RelativeBiasAndMask_AreBuiltOncePerBackend_NotPerCall()
     {
         var result = GeneratorHarness.Run(SnapshotTests.SampleSources());
-        var run = result.Source[result.Source.IndexOf("public global::Fusion.Tensor Run(", StringComparison.Ordinal)..];
+        var run = result.Source[result.Source.IndexOf("private global::Fusion.Tensor RunHalf(", StringComparison.Ordinal)..];
         Assert.DoesNotContain("be.RelativePositionBias(", run);
         Assert.DoesNotContain("be.ShiftedWindowMask(", run);
-        Assert.Contains("_fusionConstants.Get(be, dt,", run);
+        Assert.Contains("_fusionConstants.Get(be, global::Fusion.DType.Float16,", run);
         Assert.Contains("be.RelativePositionBias(", result.Source); // in BuildFusionConstants
     }
 }

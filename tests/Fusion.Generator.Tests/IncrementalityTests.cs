@@ -6,7 +6,7 @@ namespace Fusion.Generator.Tests;
 /// <summary>The pipeline's steps stay cached when an edit does not change a model, and re-run when it does.</summary>
 public sealed class IncrementalityTests
 {
-    private static readonly string[] s_steps = [FusionGenerator.Steps.Extract, FusionGenerator.Steps.Infer, FusionGenerator.Steps.Fuse];
+    private static readonly string[] s_steps = [FusionGenerator.Steps.Extract, FusionGenerator.Steps.Infer, FusionGenerator.Steps.Fuse, FusionGenerator.Steps.Precision];
 
     [Fact]
     public void UnrelatedFileChangeLeavesEveryStepCached()

@@ -40,7 +40,7 @@ public sealed class SnapshotTests
         var result = GeneratorHarness.Run(code);
         Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
         Assert.Empty(result.CompileErrors);
-        Assert.Contains("// [N, 1000]  fused gemm_bias_act → gemm_bias_n1000_k96 (from F.Linear(F.Mean(x, 1), head))", result.Source);
+        Assert.Contains("// [N, 1000] f16  fused gemm_bias_act → gemm_bias_n1000_k96 (from F.Linear(F.Mean(x, 1), head))", result.Source);
     }
 
     private static void VerifyModel(string name, params string[] sources)

@@ -59,7 +59,6 @@ public class ArgumentTests
     [Theory]
     [InlineData(2, "--device tpu: unknown device (expected auto, cpu, cuda or cuda:0)", "swin-blocks", "--device", "tpu")]
     [InlineData(2, "--device cuda:1: only CUDA device 0 is supported (use cuda or cuda:0)", "swin-blocks", "--device", "cuda:1")]
-    [InlineData(2, "--precision fp32 on CUDA: the generated CUDA kernels are fp16; use --precision fp16 or --device cpu", "swin-blocks", "--device", "cuda", "--precision", "fp32")]
     [InlineData(2, "--graphs needs CUDA (CUDA graphs); the device is the CPU", "swin-blocks", "--device", "cpu", "--graphs")]
     [InlineData(3, "--weights /no/such/weights.safetensors: file not found", "swin-blocks", "--device", "cpu", "--weights", "/no/such/weights.safetensors")]
     [InlineData(3, "--input x:/no/such/input.npy: file not found", "swin-blocks", "--device", "cpu", "--input", "x:/no/such/input.npy")]

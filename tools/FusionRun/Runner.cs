@@ -20,7 +20,6 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
     public RunResult Run(RunOptions options)
     {
         var preference = options.Device switch { DeviceRequest.Cpu => DevicePreference.Cpu, DeviceRequest.Cuda => DevicePreference.Cuda, _ => (DevicePreference?)null };
-        if (options.Device == DeviceRequest.Cuda) CheckCudaOptions(options);
         if (options.Device == DeviceRequest.Cpu) CheckCpuOptions(options);
         if (options.Graphs && options.Profile)
             throw ToolException.BadUsage("--profile times each operator call, which a CUDA graph replay does not make; use one of --graphs and --profile");
@@ -33,8 +32,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
         try
         {
             var choice = DeviceSelection.Select(preference);
-            if (choice.Device == DeviceKind.Cuda) CheckCudaOptions(options);
-            else CheckCpuOptions(options);
+            if (choice.Device != DeviceKind.Cuda) CheckCpuOptions(options);
             report.Line(choice.ToString());
             var (backend, gemmPolicy) = CreateBackend(choice, options);
             try
@@ -227,12 +225,6 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
         {
             Environment.SetEnvironmentVariable(GemmPolicies.Variable, previous);
         }
-    }
-
-    private static void CheckCudaOptions(RunOptions options)
-    {
-        if (options.Precision == "fp32")
-            throw ToolException.BadUsage("--precision fp32 on CUDA: the generated CUDA kernels are fp16; use --precision fp16 or --device cpu");
     }
 
     private static void CheckCpuOptions(RunOptions options)

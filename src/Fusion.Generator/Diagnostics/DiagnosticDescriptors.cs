@@ -15,6 +15,7 @@ namespace Fusion.Generator.Diagnostics
         private const string Translation = "Fusion.Translation";
         private const string Shapes = "Fusion.Shapes";
         private const string Fusion = "Fusion.Fusion";
+        private const string Precision = "Fusion.Precision";
 
         public static readonly DiagnosticDescriptor ClassNotPartial = Make(
             "FUS001", "Model class must be partial",
@@ -93,6 +94,12 @@ namespace Fusion.Generator.Diagnostics
             "Sub-module '{0}' comes from assembly '{1}', so its Forward cannot be read; declare it in this project or include its source file",
             Declaration, DiagnosticSeverity.Error,
             "The generator inlines every sub-module's Forward into one graph, which needs the C# source of each module class in the compilation being built.");
+
+        public static readonly DiagnosticDescriptor KeepEntryUnmatched = Make(
+            "FUS014", "Keep-list entry matches nothing",
+            "KeepFloat32 entry '{0}' of '{1}' matches nothing: {2}",
+            Precision, DiagnosticSeverity.Error,
+            "Each KeepFloat32 entry is a module or layer path ('head', 'layers.3') or an operator ('F.Softmax'); it must match at least one operator of the compiled model, so a typo or a renamed layer does not silently run in fp16.");
 
         public static readonly DiagnosticDescriptor InternalError = Make(
             "FUS099", "Generator failed",

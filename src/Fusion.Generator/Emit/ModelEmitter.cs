@@ -7,8 +7,10 @@ namespace Fusion.Generator.Emit
 {
     /// <summary>
     /// Writes the generated partial class of one model: its description (<c>Info</c>), the
-    /// parameter table (<c>NamedParameters</c>) and the compiled forward pass (<c>Run</c>), one
-    /// backend call per operator with each intermediate disposed right after its last use.
+    /// parameter table (<c>NamedParameters</c>) and the compiled forward pass: <c>Run</c>, which checks
+    /// the inputs and picks a precision plan, and one method per plan (<c>RunFloat</c>, <c>RunHalf</c>, or
+    /// <c>RunHalfCpu</c>/<c>RunHalfCuda</c> when the backends' plans differ), one backend call per operator
+    /// with each intermediate disposed right after its last use.
     /// </summary>
     internal static class ModelEmitter
     {
@@ -25,6 +27,7 @@ namespace Fusion.Generator.Emit
             w.Line($"// Fusion.Generator: the compiled forward pass of {graph.ClassName}.");
             w.Line($"// {operators} operators, {graph.Parameters.Count} parameter tensors ({values} values); N is the batch.");
             ReportWriter.Write(w, graph);
+            PrecisionReportWriter.Write(w, graph);
             w.Line("#nullable enable");
             w.Line("#pragma warning disable CS1591 // generated members need no XML docs");
             w.Line();
@@ -32,17 +35,22 @@ namespace Fusion.Generator.Emit
             var scopes = new List<System.IDisposable>();
             if (graph.Namespace.Length > 0) scopes.Add(w.Block("namespace " + graph.Namespace));
             foreach (var containing in graph.ContainingTypes) scopes.Add(w.Block("partial " + containing));
-            var plan = new PlanWriter(graph);
+            var plans = PlanWriters(graph);
             using (w.Block($"partial class {graph.ClassName} : {Ns}IFusedModel"))
             {
-                plan.WriteFields(w);
+                if (plans.Any(p => p.Writer.HasConstants))
+                {
+                    w.Line("/// <summary>Values derived from parameters alone, built once per backend and precision plan.</summary>");
+                    w.Line($"private readonly {Ns}ConstantCache _fusionConstants = new {Ns}ConstantCache();");
+                    w.Line();
+                }
                 EmitInfo(w, graph, inputs, operators);
                 w.Line();
                 EmitParameters(w, graph);
                 w.Line();
                 KernelTableWriter.Write(w, graph);
                 w.Line();
-                EmitRun(w, graph, inputs, plan);
+                EmitRun(w, inputs, plans);
             }
             for (int i = scopes.Count - 1; i >= 0; i--) scopes[i].Dispose();
             return w.ToString();
@@ -76,23 +84,32 @@ namespace Fusion.Generator.Emit
             }
         }
 
-        private static void EmitRun(IndentedWriter w, ModelGraph graph, List<Node> inputs, PlanWriter plan)
+/// <summary>A writer per plan, with the backends it serves (all when the backends' plans agree).</summary>
+        private static List<(PrecisionPlan Plan, PlanWriter Writer)> PlanWriters(ModelGraph graph) =>
+            graph.Plans.Select(p => (p, new PlanWriter(graph, p, p.Name(perBackend: graph.Plans.Count(q => q.Target == p.Target) > 1)))).ToList();
+
+        private static void EmitRun(IndentedWriter w, List<Node> inputs, List<(PrecisionPlan Plan, PlanWriter Writer)> plans)
         {
             var args = string.Join(", ", inputs.Select(i => $"{Ns}Tensor {i.Name}"));
-            plan.WriteConstantBuilder(w);
+            var names = string.Join("", inputs.Select(i => ", " + i.Name));
             w.Line("/// <summary>");
-            w.Line("/// Runs the compiled forward pass on <paramref name=\"backend\"/> (the CPU when null). Inputs are");
-            w.Line("/// checked against their declared shapes; the caller owns (and disposes) the returned tensor.");
+            w.Line("/// Runs the compiled forward pass on <paramref name=\"backend\"/> (the CPU when null) in <paramref name=\"precision\"/>");
+            w.Line("/// (when null: Half for f16 inputs, Float for f32). Inputs are checked against their declared shapes and share one");
+            w.Line("/// float type, which the output keeps; the caller owns (and disposes) the returned tensor.");
             w.Line("/// </summary>");
-            using (w.Block($"public {Ns}Tensor Run({args}{(args.Length > 0 ? ", " : "")}{Ns}IBackend? backend = null)"))
+            using (w.Block($"public {Ns}Tensor Run({args}{(args.Length > 0 ? ", " : "")}{Ns}IBackend? backend = null, {Ns}Precision? precision = null)"))
             {
                 w.Line($"var be = backend ?? {Ns}CpuBackend.Instance;");
                 w.Line($"var check = new {Ns}InputCheck(Info);");
                 foreach (var input in inputs) w.Line($"check.Add({Literals.String(input.Name)}, {input.Name});");
                 w.Line("int batch = check.Batch;");
-                w.Line("var dt = check.DType;");
-                w.Line();
-                plan.WriteRunBody(w);
+                w.Line("var io = check.DType; // the inputs' float type, which the output keeps");
+                w.Line($"var plan = precision ?? (io == {Ns}DType.Float16 ? {Ns}Precision.Half : {Ns}Precision.Float);");
+                using (w.Block($"if (plan == {Ns}Precision.Half)"))
+                {
+                    Dispatch(w, plans.Where(p => p.Plan.Target == FloatType.F16).ToList(), names);
+                }
+                Dispatch(w, plans.Where(p => p.Plan.Target == FloatType.F32).ToList(), names);
             }
             w.Line();
             using (w.Block($"{Ns}Tensor {Ns}IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<{Ns}Tensor> inputs, {Ns}IBackend? backend)"))
@@ -100,6 +117,28 @@ namespace Fusion.Generator.Emit
                 w.Line($"{Ns}InputCheck.Count(Info, inputs.Count);");
                 w.Line($"return Run({string.Join("", inputs.Select((_, i) => $"inputs[{i}], "))}backend);");
             }
+            w.Line();
+            using (w.Block($"{Ns}Tensor {Ns}IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<{Ns}Tensor> inputs, {Ns}IBackend? backend, {Ns}Precision precision)"))
+            {
+                w.Line($"{Ns}InputCheck.Count(Info, inputs.Count);");
+                w.Line($"return Run({string.Join("", inputs.Select((_, i) => $"inputs[{i}], "))}backend, precision);");
+            }
+            var inputParameters = string.Join("", inputs.Select(i => $", {Ns}Tensor {i.Name}"));
+            w.Line();
+            for (int i = 0; i < plans.Count; i++)
+            {
+                if (i > 0) w.Line();
+                plans[i].Writer.WriteConstantBuilder(w);
+                plans[i].Writer.WriteRunMethod(w, inputParameters);
+            }
+        }
+
+        /// <summary>Calls the plan of one target, choosing by the backend's device when the backends' plans differ.</summary>
+        private static void Dispatch(IndentedWriter w, List<(PrecisionPlan Plan, PlanWriter Writer)> plans, string names)
+        {
+            for (int i = 0; i < plans.Count - 1; i++)
+                w.Line($"if ({string.Join(" || ", plans[i].Plan.Backends.Select(b => $"be.Device == {Ns}DeviceKind.{b}"))}) return {plans[i].Writer.RunMethod}(be, batch, io{names});");
+            w.Line($"return {plans[plans.Count - 1].Writer.RunMethod}(be, batch, io{names});");
         }
     }
 }

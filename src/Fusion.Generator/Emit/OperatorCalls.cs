@@ -14,7 +14,15 @@ namespace Fusion.Generator.Emit
             switch (node.Op)
             {
                 case OpKind.Param:
-                    return $"be.Param({graph.Parameter(node.Name).AccessPath}, dt)";
+                    return $"be.Param({graph.Parameter(node.Name).AccessPath}, {node.Precision.ToCSharp()})";
+                case OpKind.Cast:
+                    {
+                        // A cast from or to the run's input/output type may find the value already in the target type: Convert makes it a view then.
+                        var from = graph.Nodes[node.Inputs[0]].Precision;
+                        return from == FloatType.Io || node.Precision == FloatType.Io
+                            ? $"{Ns}MixedPrecision.Convert(be, {x[0]}, {node.Precision.ToCSharp()})"
+                            : $"be.Cast({x[0]}, {node.Precision.ToCSharp()})";
+                    }
                 case OpKind.Linear:
                     return $"be.Linear({x[0]}, {x[1]}, {(x.Length > 2 ? x[2] : "null")})";
                 case OpKind.MatMul:
@@ -28,7 +36,7 @@ namespace Fusion.Generator.Emit
                 case OpKind.Relu:
                     return $"be.Relu({x[0]})";
                 case OpKind.LayerNorm:
-                    return $"be.LayerNorm({x[0]}, {x[1]}, {x[2]}, {Literals.Float(node.Float)})";
+                    return $"be.LayerNorm({x[0]}, {x[1]}, {x[2]}, {Literals.Float(node.Float)}{WritesType(node, graph, 0, 1)})";
                 case OpKind.Softmax:
                     return $"be.Softmax({x[0]})";
                 case OpKind.Reshape:
@@ -46,13 +54,13 @@ namespace Fusion.Generator.Emit
                 case OpKind.PatchMerging:
                     return $"be.PatchMerging({x[0]})";
                 case OpKind.Patchify:
-                    return $"be.Patchify({x[0]}, {ints[0]})";
+                    return $"be.Patchify({x[0]}, {ints[0]}{WritesType(node, graph, 0)})";
                 case OpKind.Mean:
-                    return $"be.Mean({x[0]}, {ints[0]}, {ints[1]})";
+                    return $"be.Mean({x[0]}, {ints[0]}, {ints[1]}{WritesType(node, graph, 0)})";
                 case OpKind.RelativePositionBias:
                     return $"be.RelativePositionBias({x[0]}, {ints[0]})";
                 case OpKind.ShiftedWindowMask:
-                    return $"be.ShiftedWindowMask({ints[0]}, {ints[1]}, {ints[2]}, {ints[3]}, dt)";
+                    return $"be.ShiftedWindowMask({ints[0]}, {ints[1]}, {ints[2]}, {ints[3]}, {node.Precision.ToCSharp()})";
                 case OpKind.QkvRelayout:
                     return $"be.QkvRelayout({x[0]}, {ints[0]})";
                 case OpKind.FusedLinear:
@@ -75,6 +83,13 @@ namespace Fusion.Generator.Emit
                     throw new System.InvalidOperationException($"no emitter for {node.Op}");
             }
         }
+
+        /// <summary>
+        /// The dtype argument of an operator that writes a chosen type (a cast folded into it), when one of its operands
+        /// <paramref name="operands"/> has another type than its value; empty when they all agree (the plain call).
+        /// </summary>
+        private static string WritesType(Node node, ModelGraph graph, params int[] operands) =>
+            operands.Any(i => graph.Nodes[node.Inputs[i]].Precision != node.Precision) ? ", " + node.Precision.ToCSharp() : "";
 
         public static string Kernel(Node node) => KernelTableWriter.ClassName + "." + node.Kernel!.Name;
     }

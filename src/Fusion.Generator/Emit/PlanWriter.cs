@@ -5,21 +5,28 @@ using Fusion.Generator.Ir;
 namespace Fusion.Generator.Emit
 {
     /// <summary>
-    /// Writes the compiled forward pass: the parameter-only values (constants) in a build method the
-    /// model caches per backend and dtype, and the per-call body, one backend call per node with every
-    /// intermediate disposed right after its last reader.
+    /// Writes one precision plan of the compiled forward pass: the parameter-only values (constants) in a build
+    /// method the model caches per backend and plan, and the plan's run method, one backend call per node with
+    /// every intermediate disposed right after its last reader.
     /// </summary>
     internal sealed class PlanWriter
     {
         private const string Ns = "global::Fusion.";
         private readonly ModelGraph _graph;
+        private readonly string _name;
+        private readonly string _cacheKey;
         private readonly bool[] _constant;
         private readonly List<int> _hoisted;
         private readonly List<int>[] _readers;
 
-        public PlanWriter(ModelGraph graph)
+        /// <param name="graph">The model with the plan's nodes and output.</param>
+        /// <param name="name">The plan's name: the run method is Run{name}, the constant builder BuildFusionConstants{name}.</param>
+        public PlanWriter(ModelGraph graph, PrecisionPlan plan, string name)
         {
+            graph = graph with { Nodes = plan.Nodes, Output = plan.Output };
             _graph = graph;
+            _name = name;
+            _cacheKey = plan.Target.ToCSharp(); // plans of one target differ only per backend, which the cache also keys on
             var nodes = graph.Nodes;
             _readers = nodes.Select(_ => new List<int>()).ToArray();
             foreach (var node in nodes)
@@ -38,20 +45,13 @@ namespace Fusion.Generator.Emit
 
         public bool HasConstants => _hoisted.Count > 0;
 
-        /// <summary>Fields the plan needs on the model object.</summary>
-        public void WriteFields(IndentedWriter w)
-        {
-            if (!HasConstants) return;
-            w.Line("/// <summary>Values derived from parameters alone, built once per backend and dtype.</summary>");
-            w.Line($"private readonly {Ns}ConstantCache _fusionConstants = new {Ns}ConstantCache();");
-            w.Line();
-        }
+        public string RunMethod => "Run" + _name;
 
         /// <summary>The method that builds the constants (hoisted out of Run).</summary>
         public void WriteConstantBuilder(IndentedWriter w)
         {
             if (!HasConstants) return;
-            using (w.Block($"private {Ns}Tensor[] BuildFusionConstants({Ns}IBackend be, {Ns}DType dt)"))
+            using (w.Block($"private {Ns}Tensor[] BuildFusionConstants{_name}({Ns}IBackend be, {Ns}DType plan)"))
             {
                 var inBuilder = _graph.Nodes.Where(n => _constant[n.Id] || (n.Op == OpKind.Param && Readers(n.Id).Any(r => _constant[r]))).ToList();
                 var keep = new HashSet<int>(_hoisted);
@@ -61,15 +61,23 @@ namespace Fusion.Generator.Emit
             w.Line();
         }
 
-        /// <summary>The body of Run after the input checks (which define be, batch and dt).</summary>
-        public void WriteRunBody(IndentedWriter w)
+        /// <summary>The plan's run method: be, the batch, the input/output dtype io, then the (checked) inputs.</summary>
+        public void WriteRunMethod(IndentedWriter w, string inputParameters)
+        {
+            using (w.Block($"private {Ns}Tensor {RunMethod}({Ns}IBackend be, int batch, {Ns}DType io{inputParameters})"))
+            {
+                WriteRunBody(w);
+            }
+        }
+
+        private void WriteRunBody(IndentedWriter w)
         {
             if (HasConstants)
             {
                 var sources = _graph.Nodes.Where(n => n.Op == OpKind.Param && Readers(n.Id).Any(r => _constant[r]))
                     .Select(n => "(long)" + AccessPath(n) + ".Version").ToList();
                 var stamp = sources.Count == 0 ? "0L" : string.Join(" + ", sources);
-                w.Line($"var constants = _fusionConstants.Get(be, dt, {stamp}, BuildFusionConstants);");
+                w.Line($"var constants = _fusionConstants.Get(be, {_cacheKey}, {stamp}, BuildFusionConstants{_name});");
                 for (int i = 0; i < _hoisted.Count; i++)
                     w.Line($"var {V(_hoisted[i])} = constants[{i}]; // {_graph.Nodes[_hoisted[i]].ShapeText} constant: {Describe(_graph.Nodes[_hoisted[i]])}");
                 w.Line();
@@ -92,7 +100,7 @@ namespace Fusion.Generator.Emit
             {
                 string where = node.Location is null ? "" : "  " + node.Location.Describe();
                 string scope = node.Scope.Length > 0 ? node.Scope + ": " : "";
-                w.Line($"// {node.ShapeText}  {scope}{Describe(node)}{where}");
+                w.Line($"// {node.ShapeText} {node.Precision.Short()}  {scope}{Describe(node)}{where}");
                 var names = node.Inputs.Select(i => _graph.Nodes[i].Op == OpKind.Input ? _graph.Nodes[i].Name : V(i)).ToArray();
                 w.Line($"var {V(node.Id)} = {OperatorCalls.For(node, names, _graph)};");
 

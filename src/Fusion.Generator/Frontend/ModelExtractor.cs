@@ -26,7 +26,7 @@ namespace Fusion.Generator.Frontend
             var (ns, containing, fileHint) = Naming(type);
             try
             {
-                return ExtractCore(declaration, type, ctx, ns, containing, fileHint, cancellationToken);
+                return ExtractCore(declaration, type, ctx, ns, containing, fileHint, cancellationToken) with { KeepFloat32 = KeepList(context.Attributes) };
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -110,6 +110,29 @@ namespace Fusion.Generator.Frontend
                 inputs.Add(translator.AddInput(parameter.Identifier.ValueText, shape, parameter));
             }
             return ok ? inputs : null;
+        }
+
+        /// <summary>The entries of [FusedModel(KeepFloat32 = …)], each with the location of its string literal where there is one.</summary>
+        private static EquatableArray<KeepEntry> KeepList(System.Collections.Immutable.ImmutableArray<AttributeData> attributes)
+        {
+            var entries = new List<KeepEntry>();
+            foreach (var attribute in attributes)
+            {
+                foreach (var named in attribute.NamedArguments.Where(a => a.Key == "KeepFloat32" && a.Value.Kind == TypedConstantKind.Array))
+                {
+                    var values = named.Value.Values.Select(v => v.Value as string ?? "").ToList();
+                    var argument = (attribute.ApplicationSyntaxReference?.GetSyntax() as AttributeSyntax)?.ArgumentList?.Arguments
+                        .FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "KeepFloat32");
+                    var literals = argument?.Expression.DescendantNodesAndSelf().OfType<LiteralExpressionSyntax>()
+                        .Where(l => l.IsKind(SyntaxKind.StringLiteralExpression)).ToList();
+                    for (int i = 0; i < values.Count; i++)
+                    {
+                        var at = literals is not null && literals.Count == values.Count ? literals[i] : (SyntaxNode?)argument;
+                        entries.Add(new KeepEntry(values[i], LocationInfo.From(at)));
+                    }
+                }
+            }
+            return entries.ToEquatableArray();
         }
 
         private static (string Namespace, EquatableArray<string> Containing, string FileHint) Naming(INamedTypeSymbol type)

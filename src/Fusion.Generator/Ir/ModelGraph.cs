@@ -19,6 +19,12 @@ namespace Fusion.Generator.Ir
         /// <summary>What the fusion pass fused and what it left alone, in graph order.</summary>
         public EquatableArray<FusionDecision> Decisions { get; init; } = EquatableArray<FusionDecision>.Empty;
 
+        /// <summary>The operators and layers the model keeps in float32 under mixed precision ([FusedModel(KeepFloat32 = …)]).</summary>
+        public EquatableArray<KeepEntry> KeepFloat32 { get; init; } = EquatableArray<KeepEntry>.Empty;
+
+        /// <summary>The precision plans (set by <see cref="Passes.PrecisionPass"/>): the Float plan, then the Half plan(s).</summary>
+        public EquatableArray<PrecisionPlan> Plans { get; init; } = EquatableArray<PrecisionPlan>.Empty;
+
         /// <summary>The parameter with state-dict key <paramref name="key"/> (a Param node's Name).</summary>
         public ParamInfo Parameter(string key)
         {

@@ -29,5 +29,11 @@ namespace Fusion.Generator.Ir
 
         /// <summary>The generated kernel of a fused node (set by <see cref="Passes.FusionPass"/>); null otherwise.</summary>
         public KernelSpec? Kernel { get; init; }
+
+        /// <summary>The operator kinds (names of <see cref="OpKind"/>) a fused node replaced, for the keep-list; empty for other nodes.</summary>
+        public EquatableArray<string> FusedFrom { get; init; } = EquatableArray<string>.Empty;
+
+        /// <summary>The float type of this node's value in a precision plan (set by <see cref="Passes.PrecisionPass"/>).</summary>
+        public FloatType Precision { get; init; }
     }
 }

@@ -34,5 +34,8 @@ namespace Fusion.Generator.Ir
 
         // Load-time re-layouts the fusion pass inserts (parameter-only, so hoisted into the constants).
         QkvRelayout,
+
+        // Inserted by Passes.PrecisionPass where a reader needs another float type; Ints[0] is the target FloatType.
+        Cast,
     }
 }

@@ -71,8 +71,10 @@ namespace Fusion.Generator.Passes
         {
             var members = absorbed.Concat(new[] { anchor.Id }).Distinct().OrderBy(i => i).ToList();
             foreach (var id in members) _claimed[id] = true;
+            var from = members.Select(i => (i == anchor.Id ? anchor.Op : _nodes[i].Op).ToString()).ToEquatableArray();
             _nodes[anchor.Id] = anchor with
             {
+                FusedFrom = from,
                 Op = op,
                 Inputs = inputs.ToEquatableArray(),
                 Ints = ints.ToEquatableArray(),

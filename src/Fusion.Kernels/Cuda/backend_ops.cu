@@ -1,6 +1,7 @@
 // The CUDA backend's unfused operators: elementwise maps, broadcast add, casts, a strided gather
 // (permute, select, roll and the window/patch layouts), LayerNorm, Softmax and Mean. float and half
-// variants of each; half values are computed in float32 and rounded once on store.
+// variants of each; half values are computed in float32 and rounded once on store. LayerNorm, Mean and the gather
+// also come in mixed variants (read one float type, write the other) so the precision pass can fold a cast into them.
 #include "prelude.cuh"
 
 // Layout operators describe their index maps with up to this many axes (after merging).
@@ -73,34 +74,45 @@ FUSION_DEVICE void add(const T* a, const T* b, T* y, long long n, const int* dim
     }
 }
 
-// y[i] = x[Σ ((index_axis − shift_axis) mod dim_axis)·stride_axis]: permutes, selects, rolls and window layouts.
+// The offset of x that output element i reads: Σ ((index_axis − shift_axis) mod dim_axis)·stride_axis.
+FUSION_DEVICE long long gather_offset(long long i, const int* dims, const int* strides, const int* shifts)
+{
+    long long rest = i, offset = 0;
+    for (int axis = BACKEND_AXES - 1; axis >= 0; axis--)
+    {
+        int d = dims[axis];
+        int index = (int)(rest % d) - shifts[axis];
+        rest /= d;
+        if (index < 0) index += d;
+        else if (index >= d) index -= d;
+        offset += (long long)index * strides[axis];
+    }
+    return offset;
+}
+
+// y[i] = x[gather_offset(i)]: permutes, selects, rolls and window layouts, moving the elements' bits.
 template <typename T>
 FUSION_DEVICE void gather(const T* x, T* y, long long n, const int* dims, const int* strides, const int* shifts)
 {
-    for (long long i = grid_start(); i < n; i += grid_step())
-    {
-        long long rest = i, offset = 0;
-        for (int axis = BACKEND_AXES - 1; axis >= 0; axis--)
-        {
-            int d = dims[axis];
-            int index = (int)(rest % d) - shifts[axis];
-            rest /= d;
-            if (index < 0) index += d;
-            else if (index >= d) index -= d;
-            offset += (long long)index * strides[axis];
-        }
-        y[i] = x[offset];
-    }
+    for (long long i = grid_start(); i < n; i += grid_step()) y[i] = x[gather_offset(i, dims, strides, shifts)];
 }
 
-// One warp per row: mean, then biased variance, then the normalized row, all in float32.
-template <typename T>
-FUSION_DEVICE void layer_norm(const T* x, const T* w, const T* b, T* y, int rows, int cols, float eps)
+// The same gather converting between float types as it moves (e.g. an f32 image into f16 patches).
+template <typename From, typename To>
+FUSION_DEVICE void gather_convert(const From* x, To* y, long long n, const int* dims, const int* strides, const int* shifts)
+{
+    for (long long i = grid_start(); i < n; i += grid_step()) store_value(y + i, load_value(x + gather_offset(i, dims, strides, shifts)));
+}
+
+// One warp per row: mean, then biased variance, then the normalized row, all in float32. x, the weight and bias
+// (one type for both) and y may each be float or half.
+template <typename TX, typename TW, typename TY>
+FUSION_DEVICE void layer_norm(const TX* x, const TW* w, const TW* b, TY* y, int rows, int cols, float eps)
 {
     int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
     if (row >= rows) return;
-    const T* xr = x + (long long)row * cols;
-    T* yr = y + (long long)row * cols;
+    const TX* xr = x + (long long)row * cols;
+    TY* yr = y + (long long)row * cols;
     float sum = 0.0f;
     for (int c = lane; c < cols; c += 32) sum += load_value(xr + c);
     float mean = warp_sum(sum) / cols;
@@ -132,15 +144,15 @@ FUSION_DEVICE void softmax(const T* x, T* y, int rows, int cols)
     for (int c = lane; c < cols; c += 32) store_value(yr + c, backend_exp(load_value(xr + c) - top) * inv);
 }
 
-// x seen as [outer, reduce, inner]; one thread per output element [outer, inner].
-template <typename T>
-FUSION_DEVICE void mean(const T* x, T* y, int outer, int reduce, int inner)
+// x seen as [outer, reduce, inner]; one thread per output element [outer, inner], summed in float32.
+template <typename TX, typename TY>
+FUSION_DEVICE void mean(const TX* x, TY* y, int outer, int reduce, int inner)
 {
     long long n = (long long)outer * inner;
     for (long long i = grid_start(); i < n; i += grid_step())
     {
         long long o = i / inner, j = i % inner;
-        const T* p = x + o * reduce * inner + j;
+        const TX* p = x + o * reduce * inner + j;
         float sum = 0.0f;
         for (int r = 0; r < reduce; r++) sum += load_value(p + (long long)r * inner);
         store_value(y + i, sum / reduce);
@@ -159,18 +171,38 @@ FUSION_DEVICE void mean(const T* x, T* y, int outer, int reduce, int inner)
                   stride_b[BACKEND_AXES] = BACKEND_AXIS_ARRAY(sb);                                                                \
         add(a, b, y, n, dims, stride_a, stride_b);                                                                                \
     }                                                                                                                             \
-    extern "C" __global__ void backend_layer_norm_##suffix(const T* x, const T* w, const T* b, T* y, int rows, int cols, float eps) \
+    extern "C" __global__ void backend_softmax_##suffix(const T* x, T* y, int rows, int cols) { softmax(x, y, rows, cols); }
+
+BACKEND_FLOAT_KERNELS(float, f32)
+BACKEND_FLOAT_KERNELS(half, f16)
+
+// backend_layer_norm_<x>_<weight>_<y>: every combination of float types.
+#define BACKEND_LAYER_NORM_KERNEL(TX, TW, TY, name)                                                                               \
+    extern "C" __global__ void backend_layer_norm_##name(const TX* x, const TW* w, const TW* b, TY* y, int rows, int cols, float eps) \
     {                                                                                                                             \
         layer_norm(x, w, b, y, rows, cols, eps);                                                                                  \
-    }                                                                                                                             \
-    extern "C" __global__ void backend_softmax_##suffix(const T* x, T* y, int rows, int cols) { softmax(x, y, rows, cols); }    \
-    extern "C" __global__ void backend_mean_##suffix(const T* x, T* y, int outer, int reduce, int inner)                       \
+    }
+
+BACKEND_LAYER_NORM_KERNEL(float, float, float, f32_f32_f32)
+BACKEND_LAYER_NORM_KERNEL(float, float, half, f32_f32_f16)
+BACKEND_LAYER_NORM_KERNEL(float, half, float, f32_f16_f32)
+BACKEND_LAYER_NORM_KERNEL(float, half, half, f32_f16_f16)
+BACKEND_LAYER_NORM_KERNEL(half, float, float, f16_f32_f32)
+BACKEND_LAYER_NORM_KERNEL(half, float, half, f16_f32_f16)
+BACKEND_LAYER_NORM_KERNEL(half, half, float, f16_f16_f32)
+BACKEND_LAYER_NORM_KERNEL(half, half, half, f16_f16_f16)
+
+// backend_mean_<x>_<y>: every combination of float types.
+#define BACKEND_MEAN_KERNEL(TX, TY, name)                                                                                         \
+    extern "C" __global__ void backend_mean_##name(const TX* x, TY* y, int outer, int reduce, int inner)                       \
     {                                                                                                                             \
         mean(x, y, outer, reduce, inner);                                                                                         \
     }
 
-BACKEND_FLOAT_KERNELS(float, f32)
-BACKEND_FLOAT_KERNELS(half, f16)
+BACKEND_MEAN_KERNEL(float, float, f32_f32)
+BACKEND_MEAN_KERNEL(float, half, f32_f16)
+BACKEND_MEAN_KERNEL(half, float, f16_f32)
+BACKEND_MEAN_KERNEL(half, half, f16_f16)
 
 extern "C" __global__ void backend_cast_f32_f16(const float* x, half* y, long long n) { cast(x, y, n); }
 extern "C" __global__ void backend_cast_f16_f32(const half* x, float* y, long long n) { cast(x, y, n); }
@@ -187,3 +219,16 @@ extern "C" __global__ void backend_cast_f16_f32(const half* x, float* y, long lo
 
 BACKEND_GATHER_KERNEL(unsigned short, b16)
 BACKEND_GATHER_KERNEL(unsigned int, b32)
+
+// Gathers that convert: backend_gather_<from>_<to>.
+#define BACKEND_GATHER_CONVERT_KERNEL(From, To, name)                                                                             \
+    extern "C" __global__ void backend_gather_##name(const From* x, To* y, long long n, BACKEND_AXIS_PARAMS(d),                \
+        BACKEND_AXIS_PARAMS(s), BACKEND_AXIS_PARAMS(h))                                                                           \
+    {                                                                                                                             \
+        const int dims[BACKEND_AXES] = BACKEND_AXIS_ARRAY(d), strides[BACKEND_AXES] = BACKEND_AXIS_ARRAY(s),                     \
+                  shifts[BACKEND_AXES] = BACKEND_AXIS_ARRAY(h);                                                                   \
+        gather_convert(x, y, n, dims, strides, shifts);                                                                           \
+    }
+
+BACKEND_GATHER_CONVERT_KERNEL(float, half, f32_f16)
+BACKEND_GATHER_CONVERT_KERNEL(half, float, f16_f32)

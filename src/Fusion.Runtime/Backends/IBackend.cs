@@ -88,6 +88,23 @@ public interface IBackend
     /// <summary>The shifted-window attention mask [nW, w², w²]: 0 where two tokens come from the same region, −100 elsewhere.</summary>
     Tensor ShiftedWindowMask(int height, int width, int window, int shift, DType dtype);
 
+    // Operators that write a chosen float type. The precision pass folds a cast into them: they read x in either float
+    // type and write dtype (computing in float32 and rounding once), so an input image becomes f16 patches, or an f16
+    // feature map an f32 mean for an f32 head, in one pass. The defaults compose the operator with Cast (two passes);
+    // the CPU and CUDA backends do it in one.
+
+    /// <summary><see cref="Patchify(Tensor, int)"/> of x in either float type, written as <paramref name="dtype"/>.</summary>
+    Tensor Patchify(Tensor x, int patch, DType dtype) => MixedPrecision.Then(this, Patchify(x, patch), dtype);
+
+    /// <summary><see cref="Mean(Tensor, int, int)"/> of x in either float type (summed in float32), written as <paramref name="dtype"/>.</summary>
+    Tensor Mean(Tensor x, int firstAxis, int count, DType dtype) => MixedPrecision.Then(this, Mean(x, firstAxis, count), dtype);
+
+    /// <summary>
+    /// <see cref="LayerNorm(Tensor, Tensor, Tensor, float)"/> of x in either float type, weight and bias in either (the same
+    /// for both), written as <paramref name="dtype"/>.
+    /// </summary>
+    Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps, DType dtype) => MixedPrecision.LayerNorm(this, x, weight, bias, eps, dtype);
+
     // Fused operators. Each takes the generated kernel of its group; a CUDA backend compiles and
     // launches kernel.CudaSource, the CPU backend runs the pattern's CPU twin. The semantics below are
     // those of the unfused chain each one replaces, computed with float32 intermediates and one

@@ -101,6 +101,16 @@ internal sealed class OperandRules<T>(string device, Func<T, bool> belongs) wher
         return (input, Dims(weight, "LayerNorm weight", input.DType, c), Dims(bias, "LayerNorm bias", input.DType, c));
     }
 
+    /// <summary>LayerNorm writing <paramref name="dtype"/>: x, and weight with bias, may each be either float type.</summary>
+    public (T X, T Weight, T Bias) LayerNorm(Tensor x, Tensor weight, Tensor bias, DType dtype)
+    {
+        FloatDType(dtype, "LayerNorm dtype");
+        var input = MinRank(x, "LayerNorm x", 1, "[..., C]");
+        int c = input.Shape[-1];
+        var w = Dims(weight, "LayerNorm weight", Float(weight, "LayerNorm weight").DType, c);
+        return (input, w, Dims(bias, "LayerNorm bias", w.DType, c));
+    }
+
     public T Softmax(Tensor x) => MinRank(x, "Softmax x", 1, "[..., N]");
 
     public T Reshape(Tensor x, Shape shape)

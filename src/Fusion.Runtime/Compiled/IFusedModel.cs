@@ -14,6 +14,24 @@ public interface IFusedModel
     /// <summary>The generated kernels of the model's fused groups.</summary>
     IReadOnlyList<FusedKernel> FusedKernels { get; }
 
-    /// <summary>Runs the compiled forward pass with inputs in declaration order; the caller owns the result.</summary>
+    /// <summary>
+    /// Runs the compiled forward pass with inputs in declaration order; the caller owns the result. The precision
+    /// follows the inputs' dtype: f16 inputs run the <see cref="Precision.Half"/> plan, f32 inputs the
+    /// <see cref="Precision.Float"/> plan; the output has the inputs' dtype.
+    /// </summary>
     Tensor Run(IReadOnlyList<Tensor> inputs, IBackend? backend = null);
+
+    /// <summary>
+    /// Runs the plan for <paramref name="precision"/> whatever the inputs' float type (all inputs share one); the output
+    /// has the inputs' dtype. <see cref="ModelSession"/> wraps this with a fixed choice.
+    /// </summary>
+    /// <remarks>Generated models implement it; the default serves hand-written models, which only run in the precision their inputs imply.</remarks>
+    Tensor Run(IReadOnlyList<Tensor> inputs, IBackend? backend, Precision precision)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var implied = inputs.Count > 0 && inputs[0]?.DType == DType.Float16 ? Precision.Half : Precision.Float;
+        if (precision != implied)
+            throw new FusionException($"{Info.Name} runs only in the precision its inputs' dtype implies ({implied}), not {precision}");
+        return Run(inputs, backend);
+    }
 }

@@ -8,6 +8,12 @@ namespace Fusion;
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
 public sealed class FusedModelAttribute : Attribute
 {
+    /// <summary>
+    /// What stays float32 when the model runs in <see cref="Precision.Half"/>: module or layer paths (<c>"head"</c>,
+    /// <c>"layers.3"</c>: every operator in that scope or reading its parameters) and operators (<c>"F.Softmax"</c>:
+    /// every call of it, and the fused kernels that absorbed one). Each entry must match an operator (FUS014).
+    /// </summary>
+    public string[] KeepFloat32 { get; set; } = [];
 }
 
 /// <summary>

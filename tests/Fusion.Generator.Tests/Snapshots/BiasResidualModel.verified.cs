@@ -4,6 +4,18 @@
 // Fusion report: 1 fused groups, 1 distinct kernels, 0 candidates not fused.
 //   bias_residual_c30 (bias_residual, 2 ops) at Model0.cs(11,66)
 //       F.Add(F.LayerNorm(x, norm), F.Value(offset)) → F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x)
+// Precision plan Float (cpu, cuda): operators 2 f32; 2 casts inserted, 0 fused into a neighbour.
+//   f32 ×2 v4…v6  (root)
+//       v4 F.LayerNorm(x, norm)
+//       v6 F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x)
+//   cast io → f32 of input x for F.LayerNorm(x, norm), F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x): runs alone (a view, no copy, when the input/output type is f32); fused into LayerNorm (F.LayerNorm(x, norm)), which reads io
+//   cast f32 → io of F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x) for the output: runs alone (a view, no copy, when the input/output type is f32)
+// Precision plan Half (cpu, cuda): operators 2 f16; 2 casts inserted, 0 fused into a neighbour.
+//   f16 ×2 v4…v6  (root)
+//       v4 F.LayerNorm(x, norm)
+//       v6 F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x)
+//   cast io → f16 of input x for F.LayerNorm(x, norm), F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x): runs alone (a view, no copy, when the input/output type is f16); fused into LayerNorm (F.LayerNorm(x, norm)), which reads io
+//   cast f16 → io of F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x) for the output: runs alone (a view, no copy, when the input/output type is f16)
 #nullable enable
 #pragma warning disable CS1591 // generated members need no XML docs
 
@@ -123,35 +135,79 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x,
         }
 
         /// <summary>
-        /// Runs the compiled forward pass on <paramref name="backend"/> (the CPU when null). Inputs are
-        /// checked against their declared shapes; the caller owns (and disposes) the returned tensor.
+        /// Runs the compiled forward pass on <paramref name="backend"/> (the CPU when null) in <paramref name="precision"/>
+        /// (when null: Half for f16 inputs, Float for f32). Inputs are checked against their declared shapes and share one
+        /// float type, which the output keeps; the caller owns (and disposes) the returned tensor.
         /// </summary>
-        public global::Fusion.Tensor Run(global::Fusion.Tensor x, global::Fusion.IBackend? backend = null)
+        public global::Fusion.Tensor Run(global::Fusion.Tensor x, global::Fusion.IBackend? backend = null, global::Fusion.Precision? precision = null)
         {
             var be = backend ?? global::Fusion.CpuBackend.Instance;
             var check = new global::Fusion.InputCheck(Info);
             check.Add("x", x);
             int batch = check.Batch;
-            var dt = check.DType;
-
-            // [30]  param norm.weight  Model0.cs(11,78)
-            var v1 = be.Param(this.norm.weight, dt);
-            // [30]  param norm.bias  Model0.cs(11,78)
-            var v2 = be.Param(this.norm.bias, dt);
-            // [N, 7, 30]  F.LayerNorm(x, norm)  Model0.cs(11,78)
-            var v3 = be.LayerNorm(x, v1, v2, 1e-05f);
-            // [30]  param offset  Model0.cs(11,100)
-            var v4 = be.Param(this.offset, dt);
-            // [N, 7, 30]  fused bias_residual → bias_residual_c30 (from F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x))  Model0.cs(11,66)
-            var v5 = be.BiasResidual(v3, v4, x, FusionKernels.bias_residual_c30);
-            v3.Dispose();
-            return v5;
+            var io = check.DType; // the inputs' float type, which the output keeps
+            var plan = precision ?? (io == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
+            if (plan == global::Fusion.Precision.Half)
+            {
+                return RunHalf(be, batch, io, x);
+            }
+            return RunFloat(be, batch, io, x);
         }
 
         global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend)
         {
             global::Fusion.InputCheck.Count(Info, inputs.Count);
             return Run(inputs[0], backend);
+        }
+
+        global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend, global::Fusion.Precision precision)
+        {
+            global::Fusion.InputCheck.Count(Info, inputs.Count);
+            return Run(inputs[0], backend, precision);
+        }
+
+        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        {
+            // [30] f32  param norm.weight  Model0.cs(11,78)
+            var v1 = be.Param(this.norm.weight, global::Fusion.DType.Float32);
+            // [30] f32  param norm.bias  Model0.cs(11,78)
+            var v2 = be.Param(this.norm.bias, global::Fusion.DType.Float32);
+            // [N, 7, 30] f32  cast io → f32 of input x  Model0.cs(11,78)
+            var v3 = global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float32);
+            // [N, 7, 30] f32  F.LayerNorm(x, norm)  Model0.cs(11,78)
+            var v4 = be.LayerNorm(x, v1, v2, 1e-05f, global::Fusion.DType.Float32);
+            // [30] f32  param offset  Model0.cs(11,100)
+            var v5 = be.Param(this.offset, global::Fusion.DType.Float32);
+            // [N, 7, 30] f32  fused bias_residual → bias_residual_c30 (from F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x))  Model0.cs(11,66)
+            var v6 = be.BiasResidual(v4, v5, v3, FusionKernels.bias_residual_c30);
+            v4.Dispose();
+            v3.Dispose();
+            // [N, 7, 30] io  cast f32 → io of F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x)  Model0.cs(11,66)
+            var v7 = global::Fusion.MixedPrecision.Convert(be, v6, io);
+            v6.Dispose();
+            return v7;
+        }
+
+        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        {
+            // [30] f16  param norm.weight  Model0.cs(11,78)
+            var v1 = be.Param(this.norm.weight, global::Fusion.DType.Float16);
+            // [30] f16  param norm.bias  Model0.cs(11,78)
+            var v2 = be.Param(this.norm.bias, global::Fusion.DType.Float16);
+            // [N, 7, 30] f16  cast io → f16 of input x  Model0.cs(11,78)
+            var v3 = global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float16);
+            // [N, 7, 30] f16  F.LayerNorm(x, norm)  Model0.cs(11,78)
+            var v4 = be.LayerNorm(x, v1, v2, 1e-05f, global::Fusion.DType.Float16);
+            // [30] f16  param offset  Model0.cs(11,100)
+            var v5 = be.Param(this.offset, global::Fusion.DType.Float16);
+            // [N, 7, 30] f16  fused bias_residual → bias_residual_c30 (from F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x))  Model0.cs(11,66)
+            var v6 = be.BiasResidual(v4, v5, v3, FusionKernels.bias_residual_c30);
+            v4.Dispose();
+            v3.Dispose();
+            // [N, 7, 30] io  cast f16 → io of F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x)  Model0.cs(11,66)
+            var v7 = global::Fusion.MixedPrecision.Convert(be, v6, io);
+            v6.Dispose();
+            return v7;
         }
     }
 }

@@ -6,6 +6,14 @@
 //       F.PatchConv(image, patch_embed)
 //   gemm_n11_k24 (gemm_bias_act, 1 ops) at Model0.cs(23,20)
 //       F.Linear(x, head)
+// Precision plan Float (cpu, cuda): operators 6 f32; 2 casts inserted, 1 fused into a neighbour.
+//   f32 ×6 v1…v11  (root)
+//   cast io → f32 of input image for F.PatchConv(image, patch_embed): fused into Patchify (F.PatchConv(image, patch_embed)), which reads io
+//   cast f32 → io of F.Linear(x, head) for the output: runs alone (a view, no copy, when the input/output type is f32)
+// Precision plan Half (cpu, cuda): operators 6 f16; 2 casts inserted, 1 fused into a neighbour.
+//   f16 ×6 v1…v11  (root)
+//   cast io → f16 of input image for F.PatchConv(image, patch_embed): fused into Patchify (F.PatchConv(image, patch_embed)), which reads io
+//   cast f16 → io of F.Linear(x, head) for the output: runs alone (a view, no copy, when the input/output type is f16)
 #nullable enable
 #pragma warning disable CS1591 // generated members need no XML docs
 
@@ -13,7 +21,7 @@ namespace Demo.Vision
 {
     partial class PatchClassifier : global::Fusion.IFusedModel
     {
-        /// <summary>Values derived from parameters alone, built once per backend and dtype.</summary>
+        /// <summary>Values derived from parameters alone, built once per backend and precision plan.</summary>
         private readonly global::Fusion.ConstantCache _fusionConstants = new global::Fusion.ConstantCache();
 
         /// <summary>What the generator compiled: inputs (-1 marks the batch), parameters and operator count.</summary>
@@ -659,59 +667,120 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
                 new global::System.Collections.Generic.Dictionary<string, int> { ["ACT"] = 0, ["HAS_BIAS"] = 0, ["HAS_RESIDUAL"] = 0, ["K"] = 24, ["KW"] = 24, ["N"] = 11 });
         }
 
-        private global::Fusion.Tensor[] BuildFusionConstants(global::Fusion.IBackend be, global::Fusion.DType dt)
-        {
-            // [24, 3, 4, 4]  param patch_embed.weight  Model0.cs(20,21)
-            var v2 = be.Param(this.patch_embed.weight, dt);
-            // [24, 48]  F.PatchConv(image, patch_embed)  Model0.cs(20,21)
-            var v3 = be.Reshape(v2, new global::Fusion.Shape(24, 48));
-            return new global::Fusion.Tensor[] { v3 };
-        }
-
         /// <summary>
-        /// Runs the compiled forward pass on <paramref name="backend"/> (the CPU when null). Inputs are
-        /// checked against their declared shapes; the caller owns (and disposes) the returned tensor.
+        /// Runs the compiled forward pass on <paramref name="backend"/> (the CPU when null) in <paramref name="precision"/>
+        /// (when null: Half for f16 inputs, Float for f32). Inputs are checked against their declared shapes and share one
+        /// float type, which the output keeps; the caller owns (and disposes) the returned tensor.
         /// </summary>
-        public global::Fusion.Tensor Run(global::Fusion.Tensor image, global::Fusion.IBackend? backend = null)
+        public global::Fusion.Tensor Run(global::Fusion.Tensor image, global::Fusion.IBackend? backend = null, global::Fusion.Precision? precision = null)
         {
             var be = backend ?? global::Fusion.CpuBackend.Instance;
             var check = new global::Fusion.InputCheck(Info);
             check.Add("image", image);
             int batch = check.Batch;
-            var dt = check.DType;
-
-            var constants = _fusionConstants.Get(be, dt, (long)this.patch_embed.weight.Version, BuildFusionConstants);
-            var v3 = constants[0]; // [24, 48] constant: F.PatchConv(image, patch_embed)
-
-            // [N, 7, 5, 48]  F.PatchConv(image, patch_embed)  Model0.cs(20,21)
-            var v1 = be.Patchify(image, 4);
-            // [24]  param patch_embed.bias  Model0.cs(20,21)
-            var v4 = be.Param(this.patch_embed.bias, dt);
-            // [N, 7, 5, 24]  fused gemm_bias_act → gemm_bias_n24_k48 (from F.PatchConv(image, patch_embed))  Model0.cs(20,21)
-            var v5 = be.FusedLinear(v1, v3, v4, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n24_k48);
-            v1.Dispose();
-            // [24]  param norm.weight  Model0.cs(21,17)
-            var v6 = be.Param(this.norm.weight, dt);
-            // [24]  param norm.bias  Model0.cs(21,17)
-            var v7 = be.Param(this.norm.bias, dt);
-            // [N, 7, 5, 24]  F.LayerNorm(x, norm)  Model0.cs(21,17)
-            var v8 = be.LayerNorm(v5, v6, v7, 1e-06f);
-            v5.Dispose();
-            // [N, 24]  F.Mean(x, 1, 2)  Model0.cs(22,17)
-            var v9 = be.Mean(v8, 1, 2);
-            v8.Dispose();
-            // [11, 24]  param head.fc.weight  Model0.cs(23,20)
-            var v10 = be.Param(this.head.weight, dt);
-            // [N, 11]  fused gemm_bias_act → gemm_n11_k24 (from F.Linear(x, head))  Model0.cs(23,20)
-            var v11 = be.FusedLinear(v9, v10, null, global::Fusion.Activation.None, null, FusionKernels.gemm_n11_k24);
-            v9.Dispose();
-            return v11;
+            var io = check.DType; // the inputs' float type, which the output keeps
+            var plan = precision ?? (io == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
+            if (plan == global::Fusion.Precision.Half)
+            {
+                return RunHalf(be, batch, io, image);
+            }
+            return RunFloat(be, batch, io, image);
         }
 
         global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend)
         {
             global::Fusion.InputCheck.Count(Info, inputs.Count);
             return Run(inputs[0], backend);
+        }
+
+        global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend, global::Fusion.Precision precision)
+        {
+            global::Fusion.InputCheck.Count(Info, inputs.Count);
+            return Run(inputs[0], backend, precision);
+        }
+
+        private global::Fusion.Tensor[] BuildFusionConstantsFloat(global::Fusion.IBackend be, global::Fusion.DType plan)
+        {
+            // [24, 3, 4, 4] f32  param patch_embed.weight  Model0.cs(20,21)
+            var v2 = be.Param(this.patch_embed.weight, global::Fusion.DType.Float32);
+            // [24, 48] f32  F.PatchConv(image, patch_embed)  Model0.cs(20,21)
+            var v3 = be.Reshape(v2, new global::Fusion.Shape(24, 48));
+            return new global::Fusion.Tensor[] { v3 };
+        }
+
+        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor image)
+        {
+            var constants = _fusionConstants.Get(be, global::Fusion.DType.Float32, (long)this.patch_embed.weight.Version, BuildFusionConstantsFloat);
+            var v3 = constants[0]; // [24, 48] constant: F.PatchConv(image, patch_embed)
+
+            // [N, 7, 5, 48] f32  F.PatchConv(image, patch_embed)  Model0.cs(20,21)
+            var v1 = be.Patchify(image, 4, global::Fusion.DType.Float32);
+            // [24] f32  param patch_embed.bias  Model0.cs(20,21)
+            var v4 = be.Param(this.patch_embed.bias, global::Fusion.DType.Float32);
+            // [N, 7, 5, 24] f32  fused gemm_bias_act → gemm_bias_n24_k48 (from F.PatchConv(image, patch_embed))  Model0.cs(20,21)
+            var v5 = be.FusedLinear(v1, v3, v4, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n24_k48);
+            v1.Dispose();
+            // [24] f32  param norm.weight  Model0.cs(21,17)
+            var v6 = be.Param(this.norm.weight, global::Fusion.DType.Float32);
+            // [24] f32  param norm.bias  Model0.cs(21,17)
+            var v7 = be.Param(this.norm.bias, global::Fusion.DType.Float32);
+            // [N, 7, 5, 24] f32  F.LayerNorm(x, norm)  Model0.cs(21,17)
+            var v8 = be.LayerNorm(v5, v6, v7, 1e-06f);
+            v5.Dispose();
+            // [N, 24] f32  F.Mean(x, 1, 2)  Model0.cs(22,17)
+            var v9 = be.Mean(v8, 1, 2);
+            v8.Dispose();
+            // [11, 24] f32  param head.fc.weight  Model0.cs(23,20)
+            var v10 = be.Param(this.head.weight, global::Fusion.DType.Float32);
+            // [N, 11] f32  fused gemm_bias_act → gemm_n11_k24 (from F.Linear(x, head))  Model0.cs(23,20)
+            var v11 = be.FusedLinear(v9, v10, null, global::Fusion.Activation.None, null, FusionKernels.gemm_n11_k24);
+            v9.Dispose();
+            // [N, 11] io  cast f32 → io of F.Linear(x, head)  Model0.cs(23,20)
+            var v12 = global::Fusion.MixedPrecision.Convert(be, v11, io);
+            v11.Dispose();
+            return v12;
+        }
+
+        private global::Fusion.Tensor[] BuildFusionConstantsHalf(global::Fusion.IBackend be, global::Fusion.DType plan)
+        {
+            // [24, 3, 4, 4] f16  param patch_embed.weight  Model0.cs(20,21)
+            var v2 = be.Param(this.patch_embed.weight, global::Fusion.DType.Float16);
+            // [24, 48] f16  F.PatchConv(image, patch_embed)  Model0.cs(20,21)
+            var v3 = be.Reshape(v2, new global::Fusion.Shape(24, 48));
+            return new global::Fusion.Tensor[] { v3 };
+        }
+
+        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor image)
+        {
+            var constants = _fusionConstants.Get(be, global::Fusion.DType.Float16, (long)this.patch_embed.weight.Version, BuildFusionConstantsHalf);
+            var v3 = constants[0]; // [24, 48] constant: F.PatchConv(image, patch_embed)
+
+            // [N, 7, 5, 48] f16  F.PatchConv(image, patch_embed)  Model0.cs(20,21)
+            var v1 = be.Patchify(image, 4, global::Fusion.DType.Float16);
+            // [24] f16  param patch_embed.bias  Model0.cs(20,21)
+            var v4 = be.Param(this.patch_embed.bias, global::Fusion.DType.Float16);
+            // [N, 7, 5, 24] f16  fused gemm_bias_act → gemm_bias_n24_k48 (from F.PatchConv(image, patch_embed))  Model0.cs(20,21)
+            var v5 = be.FusedLinear(v1, v3, v4, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n24_k48);
+            v1.Dispose();
+            // [24] f16  param norm.weight  Model0.cs(21,17)
+            var v6 = be.Param(this.norm.weight, global::Fusion.DType.Float16);
+            // [24] f16  param norm.bias  Model0.cs(21,17)
+            var v7 = be.Param(this.norm.bias, global::Fusion.DType.Float16);
+            // [N, 7, 5, 24] f16  F.LayerNorm(x, norm)  Model0.cs(21,17)
+            var v8 = be.LayerNorm(v5, v6, v7, 1e-06f);
+            v5.Dispose();
+            // [N, 24] f16  F.Mean(x, 1, 2)  Model0.cs(22,17)
+            var v9 = be.Mean(v8, 1, 2);
+            v8.Dispose();
+            // [11, 24] f16  param head.fc.weight  Model0.cs(23,20)
+            var v10 = be.Param(this.head.weight, global::Fusion.DType.Float16);
+            // [N, 11] f16  fused gemm_bias_act → gemm_n11_k24 (from F.Linear(x, head))  Model0.cs(23,20)
+            var v11 = be.FusedLinear(v9, v10, null, global::Fusion.Activation.None, null, FusionKernels.gemm_n11_k24);
+            v9.Dispose();
+            // [N, 11] io  cast f16 → io of F.Linear(x, head)  Model0.cs(23,20)
+            var v12 = global::Fusion.MixedPrecision.Convert(be, v11, io);
+            v11.Dispose();
+            return v12;
         }
     }
 }

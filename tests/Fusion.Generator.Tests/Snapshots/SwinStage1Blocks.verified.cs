@@ -30,6 +30,14 @@
 //       F.Linear(x, fc1) → F.Gelu(h)
 //   gemm_bias_residual_n96_k384 (gemm_bias_act, 2 ops) at blocks.1, Model2.cs(32,16)
 //       F.Linear(h, fc2) → F.Add(x, m)
+// Precision plan Float (cpu, cuda): operators 23 f32; 2 casts inserted, 0 fused into a neighbour.
+//   f32 ×23 v4…v50  blocks.0 … blocks.1
+//   cast io → f32 of input x for F.WindowPartition(h, _window), F.Add(x, h): runs alone (a view, no copy, when the input/output type is f32)
+//   cast f32 → io of F.Add(x, m) for the output: runs alone (a view, no copy, when the input/output type is f32)
+// Precision plan Half (cpu, cuda): operators 23 f16; 2 casts inserted, 0 fused into a neighbour.
+//   f16 ×23 v4…v50  blocks.0 … blocks.1
+//   cast io → f16 of input x for F.WindowPartition(h, _window), F.Add(x, h): runs alone (a view, no copy, when the input/output type is f16)
+//   cast f16 → io of F.Add(x, m) for the output: runs alone (a view, no copy, when the input/output type is f16)
 #nullable enable
 #pragma warning disable CS1591 // generated members need no XML docs
 
@@ -37,7 +45,7 @@ namespace SwinTiny.Model
 {
     partial class SwinStage1Blocks : global::Fusion.IFusedModel
     {
-        /// <summary>Values derived from parameters alone, built once per backend and dtype.</summary>
+        /// <summary>Values derived from parameters alone, built once per backend and precision plan.</summary>
         private readonly global::Fusion.ConstantCache _fusionConstants = new global::Fusion.ConstantCache();
 
         /// <summary>What the generator compiled: inputs (-1 marks the batch), parameters and operator count.</summary>
@@ -2153,152 +2161,312 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x,
                 new global::System.Collections.Generic.Dictionary<string, int> { ["C"] = 96, ["H"] = 56, ["SHIFT"] = 3, ["W"] = 56, ["WINDOW"] = 7 });
         }
 
-        private global::Fusion.Tensor[] BuildFusionConstants(global::Fusion.IBackend be, global::Fusion.DType dt)
-        {
-            // [288, 96]  blocks.0.attn: param blocks.0.attn.qkv.weight  Model1.cs(28,22)
-            var v4 = be.Param(this.blocks[0].attn.qkv.weight, dt);
-            // [288]  blocks.0.attn: param blocks.0.attn.qkv.bias  Model1.cs(28,22)
-            var v5 = be.Param(this.blocks[0].attn.qkv.bias!, dt);
-            // [288, 96]  blocks.0.attn: QKV re-layout of blocks.0.attn.qkv.weight to (heads, 3, d)  Model1.cs(28,22)
-            var v6 = be.QkvRelayout(v4, 3);
-            // [288]  blocks.0.attn: QKV re-layout of blocks.0.attn.qkv.bias to (heads, 3, d)  Model1.cs(28,22)
-            var v7 = be.QkvRelayout(v5, 3);
-            // [169, 3]  blocks.0.attn: param blocks.0.attn.relative_position_bias_table  Model1.cs(37,28)
-            var v9 = be.Param(this.blocks[0].attn.relative_position_bias_table, dt);
-            // [3, 49, 49]  blocks.0.attn: F.RelativePositionBias(relative_position_bias_table, _window)  Model1.cs(37,28)
-            var v10 = be.RelativePositionBias(v9, 7);
-            // [288, 96]  blocks.1.attn: param blocks.1.attn.qkv.weight  Model1.cs(28,22)
-            var v28 = be.Param(this.blocks[1].attn.qkv.weight, dt);
-            // [288]  blocks.1.attn: param blocks.1.attn.qkv.bias  Model1.cs(28,22)
-            var v29 = be.Param(this.blocks[1].attn.qkv.bias!, dt);
-            // [288, 96]  blocks.1.attn: QKV re-layout of blocks.1.attn.qkv.weight to (heads, 3, d)  Model1.cs(28,22)
-            var v30 = be.QkvRelayout(v28, 3);
-            // [288]  blocks.1.attn: QKV re-layout of blocks.1.attn.qkv.bias to (heads, 3, d)  Model1.cs(28,22)
-            var v31 = be.QkvRelayout(v29, 3);
-            // [169, 3]  blocks.1.attn: param blocks.1.attn.relative_position_bias_table  Model1.cs(37,28)
-            var v33 = be.Param(this.blocks[1].attn.relative_position_bias_table, dt);
-            // [3, 49, 49]  blocks.1.attn: F.RelativePositionBias(relative_position_bias_table, _window)  Model1.cs(37,28)
-            var v34 = be.RelativePositionBias(v33, 7);
-            // [64, 49, 49]  blocks.1.attn: F.ShiftedWindowMask(_resolution, _resolution, _window, _shift)  Model1.cs(40,24)
-            var v35 = be.ShiftedWindowMask(56, 56, 7, 3, dt);
-            return new global::Fusion.Tensor[] { v6, v7, v10, v30, v31, v34, v35 };
-        }
-
         /// <summary>
-        /// Runs the compiled forward pass on <paramref name="backend"/> (the CPU when null). Inputs are
-        /// checked against their declared shapes; the caller owns (and disposes) the returned tensor.
+        /// Runs the compiled forward pass on <paramref name="backend"/> (the CPU when null) in <paramref name="precision"/>
+        /// (when null: Half for f16 inputs, Float for f32). Inputs are checked against their declared shapes and share one
+        /// float type, which the output keeps; the caller owns (and disposes) the returned tensor.
         /// </summary>
-        public global::Fusion.Tensor Run(global::Fusion.Tensor x, global::Fusion.IBackend? backend = null)
+        public global::Fusion.Tensor Run(global::Fusion.Tensor x, global::Fusion.IBackend? backend = null, global::Fusion.Precision? precision = null)
         {
             var be = backend ?? global::Fusion.CpuBackend.Instance;
             var check = new global::Fusion.InputCheck(Info);
             check.Add("x", x);
             int batch = check.Batch;
-            var dt = check.DType;
-
-            var constants = _fusionConstants.Get(be, dt, (long)this.blocks[0].attn.qkv.weight.Version + (long)this.blocks[0].attn.qkv.bias!.Version + (long)this.blocks[0].attn.relative_position_bias_table.Version + (long)this.blocks[1].attn.qkv.weight.Version + (long)this.blocks[1].attn.qkv.bias!.Version + (long)this.blocks[1].attn.relative_position_bias_table.Version, BuildFusionConstants);
-            var v6 = constants[0]; // [288, 96] constant: QKV re-layout of blocks.0.attn.qkv.weight to (heads, 3, d)
-            var v7 = constants[1]; // [288] constant: QKV re-layout of blocks.0.attn.qkv.bias to (heads, 3, d)
-            var v10 = constants[2]; // [3, 49, 49] constant: F.RelativePositionBias(relative_position_bias_table, _window)
-            var v30 = constants[3]; // [288, 96] constant: QKV re-layout of blocks.1.attn.qkv.weight to (heads, 3, d)
-            var v31 = constants[4]; // [288] constant: QKV re-layout of blocks.1.attn.qkv.bias to (heads, 3, d)
-            var v34 = constants[5]; // [3, 49, 49] constant: F.RelativePositionBias(relative_position_bias_table, _window)
-            var v35 = constants[6]; // [64, 49, 49] constant: F.ShiftedWindowMask(_resolution, _resolution, _window, _shift)
-
-            // [96]  blocks.0: param blocks.0.norm1.weight  Model2.cs(22,17)
-            var v1 = be.Param(this.blocks[0].norm1.weight, dt);
-            // [96]  blocks.0: param blocks.0.norm1.bias  Model2.cs(22,17)
-            var v2 = be.Param(this.blocks[0].norm1.bias, dt);
-            // [64N, 49, 96]  blocks.0: fused ln_shift_partition → ln_shift_partition_c96_h56x56_w7_s0 (from F.WindowPartition(h, _window))  Model2.cs(24,13)
-            var v3 = be.LayerNormWindowPartition(x, v1, v2, 1e-05f, 7, 0, FusionKernels.ln_shift_partition_c96_h56x56_w7_s0);
-            // [64N, 49, 288]  blocks.0.attn: fused gemm_bias_act → gemm_bias_n288_k96 (from F.Linear(x, qkv))  Model1.cs(28,22)
-            var v8 = be.FusedLinear(v3, v6, v7, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n288_k96);
-            v3.Dispose();
-            // [64N, 49, 96]  blocks.0.attn: fused window_attention → window_attention_h3_d32_t49 (from F.Reshape(o, -1, _tokens, _dim))  Model1.cs(50,13)
-            var v11 = be.WindowAttention(v8, v10, null, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49);
-            v8.Dispose();
-            // [96, 96]  blocks.0.attn: param blocks.0.attn.proj.weight  Model1.cs(51,16)
-            var v12 = be.Param(this.blocks[0].attn.proj.weight, dt);
-            // [96]  blocks.0.attn: param blocks.0.attn.proj.bias  Model1.cs(51,16)
-            var v13 = be.Param(this.blocks[0].attn.proj.bias!, dt);
-            // [64N, 49, 96]  blocks.0.attn: fused gemm_bias_act → gemm_bias_n96_k96 (from F.Linear(o, proj))  Model1.cs(51,16)
-            var v14 = be.FusedLinear(v11, v12, v13, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n96_k96);
-            v11.Dispose();
-            // [N, 56, 56, 96]  blocks.0: fused window_reverse_residual → window_reverse_residual_c96_h56x56_w7_s0 (from F.Add(x, h))  Model2.cs(28,13)
-            var v15 = be.WindowReverseResidual(v14, x, 7, 0, FusionKernels.window_reverse_residual_c96_h56x56_w7_s0);
-            v14.Dispose();
-            // [96]  blocks.0: param blocks.0.norm2.weight  Model2.cs(30,17)
-            var v16 = be.Param(this.blocks[0].norm2.weight, dt);
-            // [96]  blocks.0: param blocks.0.norm2.bias  Model2.cs(30,17)
-            var v17 = be.Param(this.blocks[0].norm2.bias, dt);
-            // [N, 56, 56, 96]  blocks.0: F.LayerNorm(x, norm2)  Model2.cs(30,17)
-            var v18 = be.LayerNorm(v15, v16, v17, 1e-05f);
-            // [384, 96]  blocks.0.mlp: param blocks.0.mlp.fc1.weight  Model0.cs(13,17)
-            var v19 = be.Param(this.blocks[0].mlp.fc1.weight, dt);
-            // [384]  blocks.0.mlp: param blocks.0.mlp.fc1.bias  Model0.cs(13,17)
-            var v20 = be.Param(this.blocks[0].mlp.fc1.bias!, dt);
-            // [N, 56, 56, 384]  blocks.0.mlp: fused gemm_bias_act → gemm_bias_gelu_n384_k96 (from F.Gelu(h))  Model0.cs(14,13)
-            var v21 = be.FusedLinear(v18, v19, v20, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n384_k96);
-            v18.Dispose();
-            // [96, 384]  blocks.0.mlp: param blocks.0.mlp.fc2.weight  Model0.cs(15,16)
-            var v22 = be.Param(this.blocks[0].mlp.fc2.weight, dt);
-            // [96]  blocks.0.mlp: param blocks.0.mlp.fc2.bias  Model0.cs(15,16)
-            var v23 = be.Param(this.blocks[0].mlp.fc2.bias!, dt);
-            // [N, 56, 56, 96]  blocks.0: fused gemm_bias_act → gemm_bias_residual_n96_k384 (from F.Add(x, m))  Model2.cs(32,16)
-            var v24 = be.FusedLinear(v21, v22, v23, global::Fusion.Activation.None, v15, FusionKernels.gemm_bias_residual_n96_k384);
-            v21.Dispose();
-            v15.Dispose();
-            // [96]  blocks.1: param blocks.1.norm1.weight  Model2.cs(22,17)
-            var v25 = be.Param(this.blocks[1].norm1.weight, dt);
-            // [96]  blocks.1: param blocks.1.norm1.bias  Model2.cs(22,17)
-            var v26 = be.Param(this.blocks[1].norm1.bias, dt);
-            // [64N, 49, 96]  blocks.1: fused ln_shift_partition → ln_shift_partition_c96_h56x56_w7_s3 (from F.WindowPartition(h, _window))  Model2.cs(24,13)
-            var v27 = be.LayerNormWindowPartition(v24, v25, v26, 1e-05f, 7, 3, FusionKernels.ln_shift_partition_c96_h56x56_w7_s3);
-            // [64N, 49, 288]  blocks.1.attn: fused gemm_bias_act → gemm_bias_n288_k96 (from F.Linear(x, qkv))  Model1.cs(28,22)
-            var v32 = be.FusedLinear(v27, v30, v31, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n288_k96);
-            v27.Dispose();
-            // [64N, 49, 96]  blocks.1.attn: fused window_attention → window_attention_h3_d32_t49_nw64_masked (from F.Reshape(o, -1, _tokens, _dim))  Model1.cs(50,13)
-            var v36 = be.WindowAttention(v32, v34, v35, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49_nw64_masked);
-            v32.Dispose();
-            // [96, 96]  blocks.1.attn: param blocks.1.attn.proj.weight  Model1.cs(51,16)
-            var v37 = be.Param(this.blocks[1].attn.proj.weight, dt);
-            // [96]  blocks.1.attn: param blocks.1.attn.proj.bias  Model1.cs(51,16)
-            var v38 = be.Param(this.blocks[1].attn.proj.bias!, dt);
-            // [64N, 49, 96]  blocks.1.attn: fused gemm_bias_act → gemm_bias_n96_k96 (from F.Linear(o, proj))  Model1.cs(51,16)
-            var v39 = be.FusedLinear(v36, v37, v38, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n96_k96);
-            v36.Dispose();
-            // [N, 56, 56, 96]  blocks.1: fused window_reverse_residual → window_reverse_residual_c96_h56x56_w7_s3 (from F.Add(x, h))  Model2.cs(28,13)
-            var v40 = be.WindowReverseResidual(v39, v24, 7, 3, FusionKernels.window_reverse_residual_c96_h56x56_w7_s3);
-            v39.Dispose();
-            v24.Dispose();
-            // [96]  blocks.1: param blocks.1.norm2.weight  Model2.cs(30,17)
-            var v41 = be.Param(this.blocks[1].norm2.weight, dt);
-            // [96]  blocks.1: param blocks.1.norm2.bias  Model2.cs(30,17)
-            var v42 = be.Param(this.blocks[1].norm2.bias, dt);
-            // [N, 56, 56, 96]  blocks.1: F.LayerNorm(x, norm2)  Model2.cs(30,17)
-            var v43 = be.LayerNorm(v40, v41, v42, 1e-05f);
-            // [384, 96]  blocks.1.mlp: param blocks.1.mlp.fc1.weight  Model0.cs(13,17)
-            var v44 = be.Param(this.blocks[1].mlp.fc1.weight, dt);
-            // [384]  blocks.1.mlp: param blocks.1.mlp.fc1.bias  Model0.cs(13,17)
-            var v45 = be.Param(this.blocks[1].mlp.fc1.bias!, dt);
-            // [N, 56, 56, 384]  blocks.1.mlp: fused gemm_bias_act → gemm_bias_gelu_n384_k96 (from F.Gelu(h))  Model0.cs(14,13)
-            var v46 = be.FusedLinear(v43, v44, v45, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n384_k96);
-            v43.Dispose();
-            // [96, 384]  blocks.1.mlp: param blocks.1.mlp.fc2.weight  Model0.cs(15,16)
-            var v47 = be.Param(this.blocks[1].mlp.fc2.weight, dt);
-            // [96]  blocks.1.mlp: param blocks.1.mlp.fc2.bias  Model0.cs(15,16)
-            var v48 = be.Param(this.blocks[1].mlp.fc2.bias!, dt);
-            // [N, 56, 56, 96]  blocks.1: fused gemm_bias_act → gemm_bias_residual_n96_k384 (from F.Add(x, m))  Model2.cs(32,16)
-            var v49 = be.FusedLinear(v46, v47, v48, global::Fusion.Activation.None, v40, FusionKernels.gemm_bias_residual_n96_k384);
-            v46.Dispose();
-            v40.Dispose();
-            return v49;
+            var io = check.DType; // the inputs' float type, which the output keeps
+            var plan = precision ?? (io == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
+            if (plan == global::Fusion.Precision.Half)
+            {
+                return RunHalf(be, batch, io, x);
+            }
+            return RunFloat(be, batch, io, x);
         }
 
         global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend)
         {
             global::Fusion.InputCheck.Count(Info, inputs.Count);
             return Run(inputs[0], backend);
+        }
+
+        global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend, global::Fusion.Precision precision)
+        {
+            global::Fusion.InputCheck.Count(Info, inputs.Count);
+            return Run(inputs[0], backend, precision);
+        }
+
+        private global::Fusion.Tensor[] BuildFusionConstantsFloat(global::Fusion.IBackend be, global::Fusion.DType plan)
+        {
+            // [288, 96] f32  blocks.0.attn: param blocks.0.attn.qkv.weight  Model1.cs(28,22)
+            var v5 = be.Param(this.blocks[0].attn.qkv.weight, global::Fusion.DType.Float32);
+            // [288] f32  blocks.0.attn: param blocks.0.attn.qkv.bias  Model1.cs(28,22)
+            var v6 = be.Param(this.blocks[0].attn.qkv.bias!, global::Fusion.DType.Float32);
+            // [288, 96] f32  blocks.0.attn: QKV re-layout of blocks.0.attn.qkv.weight to (heads, 3, d)  Model1.cs(28,22)
+            var v7 = be.QkvRelayout(v5, 3);
+            // [288] f32  blocks.0.attn: QKV re-layout of blocks.0.attn.qkv.bias to (heads, 3, d)  Model1.cs(28,22)
+            var v8 = be.QkvRelayout(v6, 3);
+            // [169, 3] f32  blocks.0.attn: param blocks.0.attn.relative_position_bias_table  Model1.cs(37,28)
+            var v10 = be.Param(this.blocks[0].attn.relative_position_bias_table, global::Fusion.DType.Float32);
+            // [3, 49, 49] f32  blocks.0.attn: F.RelativePositionBias(relative_position_bias_table, _window)  Model1.cs(37,28)
+            var v11 = be.RelativePositionBias(v10, 7);
+            // [288, 96] f32  blocks.1.attn: param blocks.1.attn.qkv.weight  Model1.cs(28,22)
+            var v29 = be.Param(this.blocks[1].attn.qkv.weight, global::Fusion.DType.Float32);
+            // [288] f32  blocks.1.attn: param blocks.1.attn.qkv.bias  Model1.cs(28,22)
+            var v30 = be.Param(this.blocks[1].attn.qkv.bias!, global::Fusion.DType.Float32);
+            // [288, 96] f32  blocks.1.attn: QKV re-layout of blocks.1.attn.qkv.weight to (heads, 3, d)  Model1.cs(28,22)
+            var v31 = be.QkvRelayout(v29, 3);
+            // [288] f32  blocks.1.attn: QKV re-layout of blocks.1.attn.qkv.bias to (heads, 3, d)  Model1.cs(28,22)
+            var v32 = be.QkvRelayout(v30, 3);
+            // [169, 3] f32  blocks.1.attn: param blocks.1.attn.relative_position_bias_table  Model1.cs(37,28)
+            var v34 = be.Param(this.blocks[1].attn.relative_position_bias_table, global::Fusion.DType.Float32);
+            // [3, 49, 49] f32  blocks.1.attn: F.RelativePositionBias(relative_position_bias_table, _window)  Model1.cs(37,28)
+            var v35 = be.RelativePositionBias(v34, 7);
+            // [64, 49, 49] f32  blocks.1.attn: F.ShiftedWindowMask(_resolution, _resolution, _window, _shift)  Model1.cs(40,24)
+            var v36 = be.ShiftedWindowMask(56, 56, 7, 3, global::Fusion.DType.Float32);
+            return new global::Fusion.Tensor[] { v7, v8, v11, v31, v32, v35, v36 };
+        }
+
+        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        {
+            var constants = _fusionConstants.Get(be, global::Fusion.DType.Float32, (long)this.blocks[0].attn.qkv.weight.Version + (long)this.blocks[0].attn.qkv.bias!.Version + (long)this.blocks[0].attn.relative_position_bias_table.Version + (long)this.blocks[1].attn.qkv.weight.Version + (long)this.blocks[1].attn.qkv.bias!.Version + (long)this.blocks[1].attn.relative_position_bias_table.Version, BuildFusionConstantsFloat);
+            var v7 = constants[0]; // [288, 96] constant: QKV re-layout of blocks.0.attn.qkv.weight to (heads, 3, d)
+            var v8 = constants[1]; // [288] constant: QKV re-layout of blocks.0.attn.qkv.bias to (heads, 3, d)
+            var v11 = constants[2]; // [3, 49, 49] constant: F.RelativePositionBias(relative_position_bias_table, _window)
+            var v31 = constants[3]; // [288, 96] constant: QKV re-layout of blocks.1.attn.qkv.weight to (heads, 3, d)
+            var v32 = constants[4]; // [288] constant: QKV re-layout of blocks.1.attn.qkv.bias to (heads, 3, d)
+            var v35 = constants[5]; // [3, 49, 49] constant: F.RelativePositionBias(relative_position_bias_table, _window)
+            var v36 = constants[6]; // [64, 49, 49] constant: F.ShiftedWindowMask(_resolution, _resolution, _window, _shift)
+
+            // [96] f32  blocks.0: param blocks.0.norm1.weight  Model2.cs(22,17)
+            var v1 = be.Param(this.blocks[0].norm1.weight, global::Fusion.DType.Float32);
+            // [96] f32  blocks.0: param blocks.0.norm1.bias  Model2.cs(22,17)
+            var v2 = be.Param(this.blocks[0].norm1.bias, global::Fusion.DType.Float32);
+            // [N, 56, 56, 96] f32  blocks.0: cast io → f32 of input x  Model2.cs(24,13)
+            var v3 = global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float32);
+            // [64N, 49, 96] f32  blocks.0: fused ln_shift_partition → ln_shift_partition_c96_h56x56_w7_s0 (from F.WindowPartition(h, _window))  Model2.cs(24,13)
+            var v4 = be.LayerNormWindowPartition(v3, v1, v2, 1e-05f, 7, 0, FusionKernels.ln_shift_partition_c96_h56x56_w7_s0);
+            // [64N, 49, 288] f32  blocks.0.attn: fused gemm_bias_act → gemm_bias_n288_k96 (from F.Linear(x, qkv))  Model1.cs(28,22)
+            var v9 = be.FusedLinear(v4, v7, v8, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n288_k96);
+            v4.Dispose();
+            // [64N, 49, 96] f32  blocks.0.attn: fused window_attention → window_attention_h3_d32_t49 (from F.Reshape(o, -1, _tokens, _dim))  Model1.cs(50,13)
+            var v12 = be.WindowAttention(v9, v11, null, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49);
+            v9.Dispose();
+            // [96, 96] f32  blocks.0.attn: param blocks.0.attn.proj.weight  Model1.cs(51,16)
+            var v13 = be.Param(this.blocks[0].attn.proj.weight, global::Fusion.DType.Float32);
+            // [96] f32  blocks.0.attn: param blocks.0.attn.proj.bias  Model1.cs(51,16)
+            var v14 = be.Param(this.blocks[0].attn.proj.bias!, global::Fusion.DType.Float32);
+            // [64N, 49, 96] f32  blocks.0.attn: fused gemm_bias_act → gemm_bias_n96_k96 (from F.Linear(o, proj))  Model1.cs(51,16)
+            var v15 = be.FusedLinear(v12, v13, v14, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n96_k96);
+            v12.Dispose();
+            // [N, 56, 56, 96] f32  blocks.0: fused window_reverse_residual → window_reverse_residual_c96_h56x56_w7_s0 (from F.Add(x, h))  Model2.cs(28,13)
+            var v16 = be.WindowReverseResidual(v15, v3, 7, 0, FusionKernels.window_reverse_residual_c96_h56x56_w7_s0);
+            v15.Dispose();
+            v3.Dispose();
+            // [96] f32  blocks.0: param blocks.0.norm2.weight  Model2.cs(30,17)
+            var v17 = be.Param(this.blocks[0].norm2.weight, global::Fusion.DType.Float32);
+            // [96] f32  blocks.0: param blocks.0.norm2.bias  Model2.cs(30,17)
+            var v18 = be.Param(this.blocks[0].norm2.bias, global::Fusion.DType.Float32);
+            // [N, 56, 56, 96] f32  blocks.0: F.LayerNorm(x, norm2)  Model2.cs(30,17)
+            var v19 = be.LayerNorm(v16, v17, v18, 1e-05f);
+            // [384, 96] f32  blocks.0.mlp: param blocks.0.mlp.fc1.weight  Model0.cs(13,17)
+            var v20 = be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float32);
+            // [384] f32  blocks.0.mlp: param blocks.0.mlp.fc1.bias  Model0.cs(13,17)
+            var v21 = be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float32);
+            // [N, 56, 56, 384] f32  blocks.0.mlp: fused gemm_bias_act → gemm_bias_gelu_n384_k96 (from F.Gelu(h))  Model0.cs(14,13)
+            var v22 = be.FusedLinear(v19, v20, v21, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n384_k96);
+            v19.Dispose();
+            // [96, 384] f32  blocks.0.mlp: param blocks.0.mlp.fc2.weight  Model0.cs(15,16)
+            var v23 = be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float32);
+            // [96] f32  blocks.0.mlp: param blocks.0.mlp.fc2.bias  Model0.cs(15,16)
+            var v24 = be.Param(this.blocks[0].mlp.fc2.bias!, global::Fusion.DType.Float32);
+            // [N, 56, 56, 96] f32  blocks.0: fused gemm_bias_act → gemm_bias_residual_n96_k384 (from F.Add(x, m))  Model2.cs(32,16)
+            var v25 = be.FusedLinear(v22, v23, v24, global::Fusion.Activation.None, v16, FusionKernels.gemm_bias_residual_n96_k384);
+            v22.Dispose();
+            v16.Dispose();
+            // [96] f32  blocks.1: param blocks.1.norm1.weight  Model2.cs(22,17)
+            var v26 = be.Param(this.blocks[1].norm1.weight, global::Fusion.DType.Float32);
+            // [96] f32  blocks.1: param blocks.1.norm1.bias  Model2.cs(22,17)
+            var v27 = be.Param(this.blocks[1].norm1.bias, global::Fusion.DType.Float32);
+            // [64N, 49, 96] f32  blocks.1: fused ln_shift_partition → ln_shift_partition_c96_h56x56_w7_s3 (from F.WindowPartition(h, _window))  Model2.cs(24,13)
+            var v28 = be.LayerNormWindowPartition(v25, v26, v27, 1e-05f, 7, 3, FusionKernels.ln_shift_partition_c96_h56x56_w7_s3);
+            // [64N, 49, 288] f32  blocks.1.attn: fused gemm_bias_act → gemm_bias_n288_k96 (from F.Linear(x, qkv))  Model1.cs(28,22)
+            var v33 = be.FusedLinear(v28, v31, v32, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n288_k96);
+            v28.Dispose();
+            // [64N, 49, 96] f32  blocks.1.attn: fused window_attention → window_attention_h3_d32_t49_nw64_masked (from F.Reshape(o, -1, _tokens, _dim))  Model1.cs(50,13)
+            var v37 = be.WindowAttention(v33, v35, v36, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49_nw64_masked);
+            v33.Dispose();
+            // [96, 96] f32  blocks.1.attn: param blocks.1.attn.proj.weight  Model1.cs(51,16)
+            var v38 = be.Param(this.blocks[1].attn.proj.weight, global::Fusion.DType.Float32);
+            // [96] f32  blocks.1.attn: param blocks.1.attn.proj.bias  Model1.cs(51,16)
+            var v39 = be.Param(this.blocks[1].attn.proj.bias!, global::Fusion.DType.Float32);
+            // [64N, 49, 96] f32  blocks.1.attn: fused gemm_bias_act → gemm_bias_n96_k96 (from F.Linear(o, proj))  Model1.cs(51,16)
+            var v40 = be.FusedLinear(v37, v38, v39, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n96_k96);
+            v37.Dispose();
+            // [N, 56, 56, 96] f32  blocks.1: fused window_reverse_residual → window_reverse_residual_c96_h56x56_w7_s3 (from F.Add(x, h))  Model2.cs(28,13)
+            var v41 = be.WindowReverseResidual(v40, v25, 7, 3, FusionKernels.window_reverse_residual_c96_h56x56_w7_s3);
+            v40.Dispose();
+            v25.Dispose();
+            // [96] f32  blocks.1: param blocks.1.norm2.weight  Model2.cs(30,17)
+            var v42 = be.Param(this.blocks[1].norm2.weight, global::Fusion.DType.Float32);
+            // [96] f32  blocks.1: param blocks.1.norm2.bias  Model2.cs(30,17)
+            var v43 = be.Param(this.blocks[1].norm2.bias, global::Fusion.DType.Float32);
+            // [N, 56, 56, 96] f32  blocks.1: F.LayerNorm(x, norm2)  Model2.cs(30,17)
+            var v44 = be.LayerNorm(v41, v42, v43, 1e-05f);
+            // [384, 96] f32  blocks.1.mlp: param blocks.1.mlp.fc1.weight  Model0.cs(13,17)
+            var v45 = be.Param(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float32);
+            // [384] f32  blocks.1.mlp: param blocks.1.mlp.fc1.bias  Model0.cs(13,17)
+            var v46 = be.Param(this.blocks[1].mlp.fc1.bias!, global::Fusion.DType.Float32);
+            // [N, 56, 56, 384] f32  blocks.1.mlp: fused gemm_bias_act → gemm_bias_gelu_n384_k96 (from F.Gelu(h))  Model0.cs(14,13)
+            var v47 = be.FusedLinear(v44, v45, v46, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n384_k96);
+            v44.Dispose();
+            // [96, 384] f32  blocks.1.mlp: param blocks.1.mlp.fc2.weight  Model0.cs(15,16)
+            var v48 = be.Param(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float32);
+            // [96] f32  blocks.1.mlp: param blocks.1.mlp.fc2.bias  Model0.cs(15,16)
+            var v49 = be.Param(this.blocks[1].mlp.fc2.bias!, global::Fusion.DType.Float32);
+            // [N, 56, 56, 96] f32  blocks.1: fused gemm_bias_act → gemm_bias_residual_n96_k384 (from F.Add(x, m))  Model2.cs(32,16)
+            var v50 = be.FusedLinear(v47, v48, v49, global::Fusion.Activation.None, v41, FusionKernels.gemm_bias_residual_n96_k384);
+            v47.Dispose();
+            v41.Dispose();
+            // [N, 56, 56, 96] io  blocks.1: cast f32 → io of F.Add(x, m)  Model2.cs(32,16)
+            var v51 = global::Fusion.MixedPrecision.Convert(be, v50, io);
+            v50.Dispose();
+            return v51;
+        }
+
+        private global::Fusion.Tensor[] BuildFusionConstantsHalf(global::Fusion.IBackend be, global::Fusion.DType plan)
+        {
+            // [288, 96] f16  blocks.0.attn: param blocks.0.attn.qkv.weight  Model1.cs(28,22)
+            var v5 = be.Param(this.blocks[0].attn.qkv.weight, global::Fusion.DType.Float16);
+            // [288] f16  blocks.0.attn: param blocks.0.attn.qkv.bias  Model1.cs(28,22)
+            var v6 = be.Param(this.blocks[0].attn.qkv.bias!, global::Fusion.DType.Float16);
+            // [288, 96] f16  blocks.0.attn: QKV re-layout of blocks.0.attn.qkv.weight to (heads, 3, d)  Model1.cs(28,22)
+            var v7 = be.QkvRelayout(v5, 3);
+            // [288] f16  blocks.0.attn: QKV re-layout of blocks.0.attn.qkv.bias to (heads, 3, d)  Model1.cs(28,22)
+            var v8 = be.QkvRelayout(v6, 3);
+            // [169, 3] f16  blocks.0.attn: param blocks.0.attn.relative_position_bias_table  Model1.cs(37,28)
+            var v10 = be.Param(this.blocks[0].attn.relative_position_bias_table, global::Fusion.DType.Float16);
+            // [3, 49, 49] f16  blocks.0.attn: F.RelativePositionBias(relative_position_bias_table, _window)  Model1.cs(37,28)
+            var v11 = be.RelativePositionBias(v10, 7);
+            // [288, 96] f16  blocks.1.attn: param blocks.1.attn.qkv.weight  Model1.cs(28,22)
+            var v29 = be.Param(this.blocks[1].attn.qkv.weight, global::Fusion.DType.Float16);
+            // [288] f16  blocks.1.attn: param blocks.1.attn.qkv.bias  Model1.cs(28,22)
+            var v30 = be.Param(this.blocks[1].attn.qkv.bias!, global::Fusion.DType.Float16);
+            // [288, 96] f16  blocks.1.attn: QKV re-layout of blocks.1.attn.qkv.weight to (heads, 3, d)  Model1.cs(28,22)
+            var v31 = be.QkvRelayout(v29, 3);
+            // [288] f16  blocks.1.attn: QKV re-layout of blocks.1.attn.qkv.bias to (heads, 3, d)  Model1.cs(28,22)
+            var v32 = be.QkvRelayout(v30, 3);
+            // [169, 3] f16  blocks.1.attn: param blocks.1.attn.relative_position_bias_table  Model1.cs(37,28)
+            var v34 = be.Param(this.blocks[1].attn.relative_position_bias_table, global::Fusion.DType.Float16);
+            // [3, 49, 49] f16  blocks.1.attn: F.RelativePositionBias(relative_position_bias_table, _window)  Model1.cs(37,28)
+            var v35 = be.RelativePositionBias(v34, 7);
+            // [64, 49, 49] f16  blocks.1.attn: F.ShiftedWindowMask(_resolution, _resolution, _window, _shift)  Model1.cs(40,24)
+            var v36 = be.ShiftedWindowMask(56, 56, 7, 3, global::Fusion.DType.Float16);
+            return new global::Fusion.Tensor[] { v7, v8, v11, v31, v32, v35, v36 };
+        }
+
+        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        {
+            var constants = _fusionConstants.Get(be, global::Fusion.DType.Float16, (long)this.blocks[0].attn.qkv.weight.Version + (long)this.blocks[0].attn.qkv.bias!.Version + (long)this.blocks[0].attn.relative_position_bias_table.Version + (long)this.blocks[1].attn.qkv.weight.Version + (long)this.blocks[1].attn.qkv.bias!.Version + (long)this.blocks[1].attn.relative_position_bias_table.Version, BuildFusionConstantsHalf);
+            var v7 = constants[0]; // [288, 96] constant: QKV re-layout of blocks.0.attn.qkv.weight to (heads, 3, d)
+            var v8 = constants[1]; // [288] constant: QKV re-layout of blocks.0.attn.qkv.bias to (heads, 3, d)
+            var v11 = constants[2]; // [3, 49, 49] constant: F.RelativePositionBias(relative_position_bias_table, _window)
+            var v31 = constants[3]; // [288, 96] constant: QKV re-layout of blocks.1.attn.qkv.weight to (heads, 3, d)
+            var v32 = constants[4]; // [288] constant: QKV re-layout of blocks.1.attn.qkv.bias to (heads, 3, d)
+            var v35 = constants[5]; // [3, 49, 49] constant: F.RelativePositionBias(relative_position_bias_table, _window)
+            var v36 = constants[6]; // [64, 49, 49] constant: F.ShiftedWindowMask(_resolution, _resolution, _window, _shift)
+
+            // [96] f16  blocks.0: param blocks.0.norm1.weight  Model2.cs(22,17)
+            var v1 = be.Param(this.blocks[0].norm1.weight, global::Fusion.DType.Float16);
+            // [96] f16  blocks.0: param blocks.0.norm1.bias  Model2.cs(22,17)
+            var v2 = be.Param(this.blocks[0].norm1.bias, global::Fusion.DType.Float16);
+            // [N, 56, 56, 96] f16  blocks.0: cast io → f16 of input x  Model2.cs(24,13)
+            var v3 = global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float16);
+            // [64N, 49, 96] f16  blocks.0: fused ln_shift_partition → ln_shift_partition_c96_h56x56_w7_s0 (from F.WindowPartition(h, _window))  Model2.cs(24,13)
+            var v4 = be.LayerNormWindowPartition(v3, v1, v2, 1e-05f, 7, 0, FusionKernels.ln_shift_partition_c96_h56x56_w7_s0);
+            // [64N, 49, 288] f16  blocks.0.attn: fused gemm_bias_act → gemm_bias_n288_k96 (from F.Linear(x, qkv))  Model1.cs(28,22)
+            var v9 = be.FusedLinear(v4, v7, v8, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n288_k96);
+            v4.Dispose();
+            // [64N, 49, 96] f16  blocks.0.attn: fused window_attention → window_attention_h3_d32_t49 (from F.Reshape(o, -1, _tokens, _dim))  Model1.cs(50,13)
+            var v12 = be.WindowAttention(v9, v11, null, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49);
+            v9.Dispose();
+            // [96, 96] f16  blocks.0.attn: param blocks.0.attn.proj.weight  Model1.cs(51,16)
+            var v13 = be.Param(this.blocks[0].attn.proj.weight, global::Fusion.DType.Float16);
+            // [96] f16  blocks.0.attn: param blocks.0.attn.proj.bias  Model1.cs(51,16)
+            var v14 = be.Param(this.blocks[0].attn.proj.bias!, global::Fusion.DType.Float16);
+            // [64N, 49, 96] f16  blocks.0.attn: fused gemm_bias_act → gemm_bias_n96_k96 (from F.Linear(o, proj))  Model1.cs(51,16)
+            var v15 = be.FusedLinear(v12, v13, v14, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n96_k96);
+            v12.Dispose();
+            // [N, 56, 56, 96] f16  blocks.0: fused window_reverse_residual → window_reverse_residual_c96_h56x56_w7_s0 (from F.Add(x, h))  Model2.cs(28,13)
+            var v16 = be.WindowReverseResidual(v15, v3, 7, 0, FusionKernels.window_reverse_residual_c96_h56x56_w7_s0);
+            v15.Dispose();
+            v3.Dispose();
+            // [96] f16  blocks.0: param blocks.0.norm2.weight  Model2.cs(30,17)
+            var v17 = be.Param(this.blocks[0].norm2.weight, global::Fusion.DType.Float16);
+            // [96] f16  blocks.0: param blocks.0.norm2.bias  Model2.cs(30,17)
+            var v18 = be.Param(this.blocks[0].norm2.bias, global::Fusion.DType.Float16);
+            // [N, 56, 56, 96] f16  blocks.0: F.LayerNorm(x, norm2)  Model2.cs(30,17)
+            var v19 = be.LayerNorm(v16, v17, v18, 1e-05f);
+            // [384, 96] f16  blocks.0.mlp: param blocks.0.mlp.fc1.weight  Model0.cs(13,17)
+            var v20 = be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float16);
+            // [384] f16  blocks.0.mlp: param blocks.0.mlp.fc1.bias  Model0.cs(13,17)
+            var v21 = be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float16);
+            // [N, 56, 56, 384] f16  blocks.0.mlp: fused gemm_bias_act → gemm_bias_gelu_n384_k96 (from F.Gelu(h))  Model0.cs(14,13)
+            var v22 = be.FusedLinear(v19, v20, v21, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n384_k96);
+            v19.Dispose();
+            // [96, 384] f16  blocks.0.mlp: param blocks.0.mlp.fc2.weight  Model0.cs(15,16)
+            var v23 = be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float16);
+            // [96] f16  blocks.0.mlp: param blocks.0.mlp.fc2.bias  Model0.cs(15,16)
+            var v24 = be.Param(this.blocks[0].mlp.fc2.bias!, global::Fusion.DType.Float16);
+            // [N, 56, 56, 96] f16  blocks.0: fused gemm_bias_act → gemm_bias_residual_n96_k384 (from F.Add(x, m))  Model2.cs(32,16)
+            var v25 = be.FusedLinear(v22, v23, v24, global::Fusion.Activation.None, v16, FusionKernels.gemm_bias_residual_n96_k384);
+            v22.Dispose();
+            v16.Dispose();
+            // [96] f16  blocks.1: param blocks.1.norm1.weight  Model2.cs(22,17)
+            var v26 = be.Param(this.blocks[1].norm1.weight, global::Fusion.DType.Float16);
+            // [96] f16  blocks.1: param blocks.1.norm1.bias  Model2.cs(22,17)
+            var v27 = be.Param(this.blocks[1].norm1.bias, global::Fusion.DType.Float16);
+            // [64N, 49, 96] f16  blocks.1: fused ln_shift_partition → ln_shift_partition_c96_h56x56_w7_s3 (from F.WindowPartition(h, _window))  Model2.cs(24,13)
+            var v28 = be.LayerNormWindowPartition(v25, v26, v27, 1e-05f, 7, 3, FusionKernels.ln_shift_partition_c96_h56x56_w7_s3);
+            // [64N, 49, 288] f16  blocks.1.attn: fused gemm_bias_act → gemm_bias_n288_k96 (from F.Linear(x, qkv))  Model1.cs(28,22)
+            var v33 = be.FusedLinear(v28, v31, v32, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n288_k96);
+            v28.Dispose();
+            // [64N, 49, 96] f16  blocks.1.attn: fused window_attention → window_attention_h3_d32_t49_nw64_masked (from F.Reshape(o, -1, _tokens, _dim))  Model1.cs(50,13)
+            var v37 = be.WindowAttention(v33, v35, v36, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49_nw64_masked);
+            v33.Dispose();
+            // [96, 96] f16  blocks.1.attn: param blocks.1.attn.proj.weight  Model1.cs(51,16)
+            var v38 = be.Param(this.blocks[1].attn.proj.weight, global::Fusion.DType.Float16);
+            // [96] f16  blocks.1.attn: param blocks.1.attn.proj.bias  Model1.cs(51,16)
+            var v39 = be.Param(this.blocks[1].attn.proj.bias!, global::Fusion.DType.Float16);
+            // [64N, 49, 96] f16  blocks.1.attn: fused gemm_bias_act → gemm_bias_n96_k96 (from F.Linear(o, proj))  Model1.cs(51,16)
+            var v40 = be.FusedLinear(v37, v38, v39, global::Fusion.Activation.None, null, FusionKernels.gemm_bias_n96_k96);
+            v37.Dispose();
+            // [N, 56, 56, 96] f16  blocks.1: fused window_reverse_residual → window_reverse_residual_c96_h56x56_w7_s3 (from F.Add(x, h))  Model2.cs(28,13)
+            var v41 = be.WindowReverseResidual(v40, v25, 7, 3, FusionKernels.window_reverse_residual_c96_h56x56_w7_s3);
+            v40.Dispose();
+            v25.Dispose();
+            // [96] f16  blocks.1: param blocks.1.norm2.weight  Model2.cs(30,17)
+            var v42 = be.Param(this.blocks[1].norm2.weight, global::Fusion.DType.Float16);
+            // [96] f16  blocks.1: param blocks.1.norm2.bias  Model2.cs(30,17)
+            var v43 = be.Param(this.blocks[1].norm2.bias, global::Fusion.DType.Float16);
+            // [N, 56, 56, 96] f16  blocks.1: F.LayerNorm(x, norm2)  Model2.cs(30,17)
+            var v44 = be.LayerNorm(v41, v42, v43, 1e-05f);
+            // [384, 96] f16  blocks.1.mlp: param blocks.1.mlp.fc1.weight  Model0.cs(13,17)
+            var v45 = be.Param(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float16);
+            // [384] f16  blocks.1.mlp: param blocks.1.mlp.fc1.bias  Model0.cs(13,17)
+            var v46 = be.Param(this.blocks[1].mlp.fc1.bias!, global::Fusion.DType.Float16);
+            // [N, 56, 56, 384] f16  blocks.1.mlp: fused gemm_bias_act → gemm_bias_gelu_n384_k96 (from F.Gelu(h))  Model0.cs(14,13)
+            var v47 = be.FusedLinear(v44, v45, v46, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n384_k96);
+            v44.Dispose();
+            // [96, 384] f16  blocks.1.mlp: param blocks.1.mlp.fc2.weight  Model0.cs(15,16)
+            var v48 = be.Param(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float16);
+            // [96] f16  blocks.1.mlp: param blocks.1.mlp.fc2.bias  Model0.cs(15,16)
+            var v49 = be.Param(this.blocks[1].mlp.fc2.bias!, global::Fusion.DType.Float16);
+            // [N, 56, 56, 96] f16  blocks.1: fused gemm_bias_act → gemm_bias_residual_n96_k384 (from F.Add(x, m))  Model2.cs(32,16)
+            var v50 = be.FusedLinear(v47, v48, v49, global::Fusion.Activation.None, v41, FusionKernels.gemm_bias_residual_n96_k384);
+            v47.Dispose();
+            v41.Dispose();
+            // [N, 56, 56, 96] io  blocks.1: cast f16 → io of F.Add(x, m)  Model2.cs(32,16)
+            var v51 = global::Fusion.MixedPrecision.Convert(be, v50, io);
+            v50.Dispose();
+            return v51;
         }
     }
 }

@@ -6,6 +6,18 @@
 //       F.Linear(x, fc1) → F.Relu(F.Linear(x, fc1))
 //   gemm_bias_residual_n13_k37 (gemm_bias_act, 2 ops) at Model0.cs(18,63)
 //       F.Linear(F.Relu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(x))
+// Precision plan Float (cpu, cuda): operators 2 f32; 2 casts inserted, 0 fused into a neighbour.
+//   f32 ×2 v4…v7  mlp … (root)
+//       v4 F.Relu(F.Linear(x, fc1))
+//       v7 F.Add(x, mlp.Forward(x))
+//   cast io → f32 of input x for F.Relu(F.Linear(x, fc1)), F.Add(x, mlp.Forward(x)): runs alone (a view, no copy, when the input/output type is f32)
+//   cast f32 → io of F.Add(x, mlp.Forward(x)) for the output: runs alone (a view, no copy, when the input/output type is f32)
+// Precision plan Half (cpu, cuda): operators 2 f16; 2 casts inserted, 0 fused into a neighbour.
+//   f16 ×2 v4…v7  mlp … (root)
+//       v4 F.Relu(F.Linear(x, fc1))
+//       v7 F.Add(x, mlp.Forward(x))
+//   cast io → f16 of input x for F.Relu(F.Linear(x, fc1)), F.Add(x, mlp.Forward(x)): runs alone (a view, no copy, when the input/output type is f16)
+//   cast f16 → io of F.Add(x, mlp.Forward(x)) for the output: runs alone (a view, no copy, when the input/output type is f16)
 #nullable enable
 #pragma warning disable CS1591 // generated members need no XML docs
 
@@ -655,37 +667,83 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
         }
 
         /// <summary>
-        /// Runs the compiled forward pass on <paramref name="backend"/> (the CPU when null). Inputs are
-        /// checked against their declared shapes; the caller owns (and disposes) the returned tensor.
+        /// Runs the compiled forward pass on <paramref name="backend"/> (the CPU when null) in <paramref name="precision"/>
+        /// (when null: Half for f16 inputs, Float for f32). Inputs are checked against their declared shapes and share one
+        /// float type, which the output keeps; the caller owns (and disposes) the returned tensor.
         /// </summary>
-        public global::Fusion.Tensor Run(global::Fusion.Tensor x, global::Fusion.IBackend? backend = null)
+        public global::Fusion.Tensor Run(global::Fusion.Tensor x, global::Fusion.IBackend? backend = null, global::Fusion.Precision? precision = null)
         {
             var be = backend ?? global::Fusion.CpuBackend.Instance;
             var check = new global::Fusion.InputCheck(Info);
             check.Add("x", x);
             int batch = check.Batch;
-            var dt = check.DType;
-
-            // [37, 13]  mlp: param mlp.fc1.weight  Model0.cs(10,56)
-            var v1 = be.Param(this.mlp.fc1.weight, dt);
-            // [37]  mlp: param mlp.fc1.bias  Model0.cs(10,56)
-            var v2 = be.Param(this.mlp.fc1.bias!, dt);
-            // [N, 37]  mlp: fused gemm_bias_act → gemm_bias_relu_n37_k13 (from F.Relu(F.Linear(x, fc1)))  Model0.cs(10,49)
-            var v3 = be.FusedLinear(x, v1, v2, global::Fusion.Activation.Relu, null, FusionKernels.gemm_bias_relu_n37_k13);
-            // [13, 37]  mlp: param mlp.fc2.weight  Model0.cs(10,40)
-            var v4 = be.Param(this.mlp.fc2.weight, dt);
-            // [13]  mlp: param mlp.fc2.bias  Model0.cs(10,40)
-            var v5 = be.Param(this.mlp.fc2.bias!, dt);
-            // [N, 13]  fused gemm_bias_act → gemm_bias_residual_n13_k37 (from F.Add(x, mlp.Forward(x)))  Model0.cs(18,63)
-            var v6 = be.FusedLinear(v3, v4, v5, global::Fusion.Activation.None, x, FusionKernels.gemm_bias_residual_n13_k37);
-            v3.Dispose();
-            return v6;
+            var io = check.DType; // the inputs' float type, which the output keeps
+            var plan = precision ?? (io == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
+            if (plan == global::Fusion.Precision.Half)
+            {
+                return RunHalf(be, batch, io, x);
+            }
+            return RunFloat(be, batch, io, x);
         }
 
         global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend)
         {
             global::Fusion.InputCheck.Count(Info, inputs.Count);
             return Run(inputs[0], backend);
+        }
+
+        global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend, global::Fusion.Precision precision)
+        {
+            global::Fusion.InputCheck.Count(Info, inputs.Count);
+            return Run(inputs[0], backend, precision);
+        }
+
+        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        {
+            // [37, 13] f32  mlp: param mlp.fc1.weight  Model0.cs(10,56)
+            var v1 = be.Param(this.mlp.fc1.weight, global::Fusion.DType.Float32);
+            // [37] f32  mlp: param mlp.fc1.bias  Model0.cs(10,56)
+            var v2 = be.Param(this.mlp.fc1.bias!, global::Fusion.DType.Float32);
+            // [N, 13] f32  mlp: cast io → f32 of input x  Model0.cs(10,49)
+            var v3 = global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float32);
+            // [N, 37] f32  mlp: fused gemm_bias_act → gemm_bias_relu_n37_k13 (from F.Relu(F.Linear(x, fc1)))  Model0.cs(10,49)
+            var v4 = be.FusedLinear(v3, v1, v2, global::Fusion.Activation.Relu, null, FusionKernels.gemm_bias_relu_n37_k13);
+            // [13, 37] f32  mlp: param mlp.fc2.weight  Model0.cs(10,40)
+            var v5 = be.Param(this.mlp.fc2.weight, global::Fusion.DType.Float32);
+            // [13] f32  mlp: param mlp.fc2.bias  Model0.cs(10,40)
+            var v6 = be.Param(this.mlp.fc2.bias!, global::Fusion.DType.Float32);
+            // [N, 13] f32  fused gemm_bias_act → gemm_bias_residual_n13_k37 (from F.Add(x, mlp.Forward(x)))  Model0.cs(18,63)
+            var v7 = be.FusedLinear(v4, v5, v6, global::Fusion.Activation.None, v3, FusionKernels.gemm_bias_residual_n13_k37);
+            v4.Dispose();
+            v3.Dispose();
+            // [N, 13] io  cast f32 → io of F.Add(x, mlp.Forward(x))  Model0.cs(18,63)
+            var v8 = global::Fusion.MixedPrecision.Convert(be, v7, io);
+            v7.Dispose();
+            return v8;
+        }
+
+        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        {
+            // [37, 13] f16  mlp: param mlp.fc1.weight  Model0.cs(10,56)
+            var v1 = be.Param(this.mlp.fc1.weight, global::Fusion.DType.Float16);
+            // [37] f16  mlp: param mlp.fc1.bias  Model0.cs(10,56)
+            var v2 = be.Param(this.mlp.fc1.bias!, global::Fusion.DType.Float16);
+            // [N, 13] f16  mlp: cast io → f16 of input x  Model0.cs(10,49)
+            var v3 = global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float16);
+            // [N, 37] f16  mlp: fused gemm_bias_act → gemm_bias_relu_n37_k13 (from F.Relu(F.Linear(x, fc1)))  Model0.cs(10,49)
+            var v4 = be.FusedLinear(v3, v1, v2, global::Fusion.Activation.Relu, null, FusionKernels.gemm_bias_relu_n37_k13);
+            // [13, 37] f16  mlp: param mlp.fc2.weight  Model0.cs(10,40)
+            var v5 = be.Param(this.mlp.fc2.weight, global::Fusion.DType.Float16);
+            // [13] f16  mlp: param mlp.fc2.bias  Model0.cs(10,40)
+            var v6 = be.Param(this.mlp.fc2.bias!, global::Fusion.DType.Float16);
+            // [N, 13] f16  fused gemm_bias_act → gemm_bias_residual_n13_k37 (from F.Add(x, mlp.Forward(x)))  Model0.cs(18,63)
+            var v7 = be.FusedLinear(v4, v5, v6, global::Fusion.Activation.None, v3, FusionKernels.gemm_bias_residual_n13_k37);
+            v4.Dispose();
+            v3.Dispose();
+            // [N, 13] io  cast f16 → io of F.Add(x, mlp.Forward(x))  Model0.cs(18,63)
+            var v8 = global::Fusion.MixedPrecision.Convert(be, v7, io);
+            v7.Dispose();
+            return v8;
         }
     }
 }

@@ -20,6 +20,18 @@
 //       F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))
 //   gemm_bias_gelu_n10_k10 (gemm_bias_act, 2 ops) at blocks.2, Model0.cs(18,13)
 //       F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))
+// Precision plan Float (cpu, cuda): operators 1 io, 10 f32; 2 casts inserted, 1 fused into a neighbour.
+//   f32 ×10 v4…v23  blocks.0 … (root)
+//   io ×1 v26  (root)
+//       v26 F.LayerNorm(x, merge_norm)
+//   cast io → f32 of input x for F.WindowPartition(h, _window), F.Add(x, h): runs alone (a view, no copy, when the input/output type is f32)
+//   cast f32 → io of F.LayerNorm(x, merge_norm) for the output: fused into LayerNorm (F.LayerNorm(x, merge_norm)), which writes io
+// Precision plan Half (cpu, cuda): operators 1 io, 10 f16; 2 casts inserted, 1 fused into a neighbour.
+//   f16 ×10 v4…v23  blocks.0 … (root)
+//   io ×1 v26  (root)
+//       v26 F.LayerNorm(x, merge_norm)
+//   cast io → f16 of input x for F.WindowPartition(h, _window), F.Add(x, h): runs alone (a view, no copy, when the input/output type is f16)
+//   cast f16 → io of F.LayerNorm(x, merge_norm) for the output: fused into LayerNorm (F.LayerNorm(x, merge_norm)), which writes io
 #nullable enable
 #pragma warning disable CS1591 // generated members need no XML docs
 
@@ -837,84 +849,171 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x,
         }
 
         /// <summary>
-        /// Runs the compiled forward pass on <paramref name="backend"/> (the CPU when null). Inputs are
-        /// checked against their declared shapes; the caller owns (and disposes) the returned tensor.
+        /// Runs the compiled forward pass on <paramref name="backend"/> (the CPU when null) in <paramref name="precision"/>
+        /// (when null: Half for f16 inputs, Float for f32). Inputs are checked against their declared shapes and share one
+        /// float type, which the output keeps; the caller owns (and disposes) the returned tensor.
         /// </summary>
-        public global::Fusion.Tensor Run(global::Fusion.Tensor x, global::Fusion.IBackend? backend = null)
+        public global::Fusion.Tensor Run(global::Fusion.Tensor x, global::Fusion.IBackend? backend = null, global::Fusion.Precision? precision = null)
         {
             var be = backend ?? global::Fusion.CpuBackend.Instance;
             var check = new global::Fusion.InputCheck(Info);
             check.Add("x", x);
             int batch = check.Batch;
-            var dt = check.DType;
-
-            // [10]  blocks.0: param blocks.0.norm.weight  Model0.cs(15,17)
-            var v1 = be.Param(this.blocks[0].norm.weight, dt);
-            // [10]  blocks.0: param blocks.0.norm.bias  Model0.cs(15,17)
-            var v2 = be.Param(this.blocks[0].norm.bias, dt);
-            // [4N, 49, 10]  blocks.0: fused ln_shift_partition → ln_shift_partition_c10_h14x14_w7_s0 (from F.WindowPartition(h, _window))  Model0.cs(17,13)
-            var v3 = be.LayerNormWindowPartition(x, v1, v2, 1e-05f, 7, 0, FusionKernels.ln_shift_partition_c10_h14x14_w7_s0);
-            // [10, 10]  blocks.0: param blocks.0.mix.weight  Model0.cs(18,20)
-            var v4 = be.Param(this.blocks[0].mix.weight, dt);
-            // [10]  blocks.0: param blocks.0.mix.bias  Model0.cs(18,20)
-            var v5 = be.Param(this.blocks[0].mix.bias!, dt);
-            // [4N, 49, 10]  blocks.0: fused gemm_bias_act → gemm_bias_gelu_n10_k10 (from F.Gelu(F.Linear(h, mix)))  Model0.cs(18,13)
-            var v6 = be.FusedLinear(v3, v4, v5, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n10_k10);
-            v3.Dispose();
-            // [N, 14, 14, 10]  blocks.0: fused window_reverse_residual → window_reverse_residual_c10_h14x14_w7_s0 (from F.Add(x, h))  Model0.cs(21,16)
-            var v7 = be.WindowReverseResidual(v6, x, 7, 0, FusionKernels.window_reverse_residual_c10_h14x14_w7_s0);
-            v6.Dispose();
-            // [10]  blocks.1: param blocks.1.norm.weight  Model0.cs(15,17)
-            var v8 = be.Param(this.blocks[1].norm.weight, dt);
-            // [10]  blocks.1: param blocks.1.norm.bias  Model0.cs(15,17)
-            var v9 = be.Param(this.blocks[1].norm.bias, dt);
-            // [4N, 49, 10]  blocks.1: fused ln_shift_partition → ln_shift_partition_c10_h14x14_w7_s3 (from F.WindowPartition(h, _window))  Model0.cs(17,13)
-            var v10 = be.LayerNormWindowPartition(v7, v8, v9, 1e-05f, 7, 3, FusionKernels.ln_shift_partition_c10_h14x14_w7_s3);
-            // [10, 10]  blocks.1: param blocks.1.mix.weight  Model0.cs(18,20)
-            var v11 = be.Param(this.blocks[1].mix.weight, dt);
-            // [10]  blocks.1: param blocks.1.mix.bias  Model0.cs(18,20)
-            var v12 = be.Param(this.blocks[1].mix.bias!, dt);
-            // [4N, 49, 10]  blocks.1: fused gemm_bias_act → gemm_bias_gelu_n10_k10 (from F.Gelu(F.Linear(h, mix)))  Model0.cs(18,13)
-            var v13 = be.FusedLinear(v10, v11, v12, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n10_k10);
-            v10.Dispose();
-            // [N, 14, 14, 10]  blocks.1: fused window_reverse_residual → window_reverse_residual_c10_h14x14_w7_s3 (from F.Add(x, h))  Model0.cs(21,16)
-            var v14 = be.WindowReverseResidual(v13, v7, 7, 3, FusionKernels.window_reverse_residual_c10_h14x14_w7_s3);
-            v13.Dispose();
-            v7.Dispose();
-            // [10]  blocks.2: param blocks.2.norm.weight  Model0.cs(15,17)
-            var v15 = be.Param(this.blocks[2].norm.weight, dt);
-            // [10]  blocks.2: param blocks.2.norm.bias  Model0.cs(15,17)
-            var v16 = be.Param(this.blocks[2].norm.bias, dt);
-            // [4N, 49, 10]  blocks.2: fused ln_shift_partition → ln_shift_partition_c10_h14x14_w7_s0 (from F.WindowPartition(h, _window))  Model0.cs(17,13)
-            var v17 = be.LayerNormWindowPartition(v14, v15, v16, 1e-05f, 7, 0, FusionKernels.ln_shift_partition_c10_h14x14_w7_s0);
-            // [10, 10]  blocks.2: param blocks.2.mix.weight  Model0.cs(18,20)
-            var v18 = be.Param(this.blocks[2].mix.weight, dt);
-            // [10]  blocks.2: param blocks.2.mix.bias  Model0.cs(18,20)
-            var v19 = be.Param(this.blocks[2].mix.bias!, dt);
-            // [4N, 49, 10]  blocks.2: fused gemm_bias_act → gemm_bias_gelu_n10_k10 (from F.Gelu(F.Linear(h, mix)))  Model0.cs(18,13)
-            var v20 = be.FusedLinear(v17, v18, v19, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n10_k10);
-            v17.Dispose();
-            // [N, 14, 14, 10]  blocks.2: fused window_reverse_residual → window_reverse_residual_c10_h14x14_w7_s0 (from F.Add(x, h))  Model0.cs(21,16)
-            var v21 = be.WindowReverseResidual(v20, v14, 7, 0, FusionKernels.window_reverse_residual_c10_h14x14_w7_s0);
-            v20.Dispose();
-            v14.Dispose();
-            // [N, 7, 7, 40]  F.PatchMerging(x)  Model0.cs(34,13)
-            var v22 = be.PatchMerging(v21);
-            v21.Dispose();
-            // [40]  param merge_norm.weight  Model0.cs(35,16)
-            var v23 = be.Param(this.merge_norm.weight, dt);
-            // [40]  param merge_norm.bias  Model0.cs(35,16)
-            var v24 = be.Param(this.merge_norm.bias, dt);
-            // [N, 7, 7, 40]  F.LayerNorm(x, merge_norm)  Model0.cs(35,16)
-            var v25 = be.LayerNorm(v22, v23, v24, 1e-05f);
-            v22.Dispose();
-            return v25;
+            var io = check.DType; // the inputs' float type, which the output keeps
+            var plan = precision ?? (io == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
+            if (plan == global::Fusion.Precision.Half)
+            {
+                return RunHalf(be, batch, io, x);
+            }
+            return RunFloat(be, batch, io, x);
         }
 
         global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend)
         {
             global::Fusion.InputCheck.Count(Info, inputs.Count);
             return Run(inputs[0], backend);
+        }
+
+        global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend, global::Fusion.Precision precision)
+        {
+            global::Fusion.InputCheck.Count(Info, inputs.Count);
+            return Run(inputs[0], backend, precision);
+        }
+
+        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        {
+            // [10] f32  blocks.0: param blocks.0.norm.weight  Model0.cs(15,17)
+            var v1 = be.Param(this.blocks[0].norm.weight, global::Fusion.DType.Float32);
+            // [10] f32  blocks.0: param blocks.0.norm.bias  Model0.cs(15,17)
+            var v2 = be.Param(this.blocks[0].norm.bias, global::Fusion.DType.Float32);
+            // [N, 14, 14, 10] f32  blocks.0: cast io → f32 of input x  Model0.cs(17,13)
+            var v3 = global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float32);
+            // [4N, 49, 10] f32  blocks.0: fused ln_shift_partition → ln_shift_partition_c10_h14x14_w7_s0 (from F.WindowPartition(h, _window))  Model0.cs(17,13)
+            var v4 = be.LayerNormWindowPartition(v3, v1, v2, 1e-05f, 7, 0, FusionKernels.ln_shift_partition_c10_h14x14_w7_s0);
+            // [10, 10] f32  blocks.0: param blocks.0.mix.weight  Model0.cs(18,20)
+            var v5 = be.Param(this.blocks[0].mix.weight, global::Fusion.DType.Float32);
+            // [10] f32  blocks.0: param blocks.0.mix.bias  Model0.cs(18,20)
+            var v6 = be.Param(this.blocks[0].mix.bias!, global::Fusion.DType.Float32);
+            // [4N, 49, 10] f32  blocks.0: fused gemm_bias_act → gemm_bias_gelu_n10_k10 (from F.Gelu(F.Linear(h, mix)))  Model0.cs(18,13)
+            var v7 = be.FusedLinear(v4, v5, v6, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n10_k10);
+            v4.Dispose();
+            // [N, 14, 14, 10] f32  blocks.0: fused window_reverse_residual → window_reverse_residual_c10_h14x14_w7_s0 (from F.Add(x, h))  Model0.cs(21,16)
+            var v8 = be.WindowReverseResidual(v7, v3, 7, 0, FusionKernels.window_reverse_residual_c10_h14x14_w7_s0);
+            v7.Dispose();
+            v3.Dispose();
+            // [10] f32  blocks.1: param blocks.1.norm.weight  Model0.cs(15,17)
+            var v9 = be.Param(this.blocks[1].norm.weight, global::Fusion.DType.Float32);
+            // [10] f32  blocks.1: param blocks.1.norm.bias  Model0.cs(15,17)
+            var v10 = be.Param(this.blocks[1].norm.bias, global::Fusion.DType.Float32);
+            // [4N, 49, 10] f32  blocks.1: fused ln_shift_partition → ln_shift_partition_c10_h14x14_w7_s3 (from F.WindowPartition(h, _window))  Model0.cs(17,13)
+            var v11 = be.LayerNormWindowPartition(v8, v9, v10, 1e-05f, 7, 3, FusionKernels.ln_shift_partition_c10_h14x14_w7_s3);
+            // [10, 10] f32  blocks.1: param blocks.1.mix.weight  Model0.cs(18,20)
+            var v12 = be.Param(this.blocks[1].mix.weight, global::Fusion.DType.Float32);
+            // [10] f32  blocks.1: param blocks.1.mix.bias  Model0.cs(18,20)
+            var v13 = be.Param(this.blocks[1].mix.bias!, global::Fusion.DType.Float32);
+            // [4N, 49, 10] f32  blocks.1: fused gemm_bias_act → gemm_bias_gelu_n10_k10 (from F.Gelu(F.Linear(h, mix)))  Model0.cs(18,13)
+            var v14 = be.FusedLinear(v11, v12, v13, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n10_k10);
+            v11.Dispose();
+            // [N, 14, 14, 10] f32  blocks.1: fused window_reverse_residual → window_reverse_residual_c10_h14x14_w7_s3 (from F.Add(x, h))  Model0.cs(21,16)
+            var v15 = be.WindowReverseResidual(v14, v8, 7, 3, FusionKernels.window_reverse_residual_c10_h14x14_w7_s3);
+            v14.Dispose();
+            v8.Dispose();
+            // [10] f32  blocks.2: param blocks.2.norm.weight  Model0.cs(15,17)
+            var v16 = be.Param(this.blocks[2].norm.weight, global::Fusion.DType.Float32);
+            // [10] f32  blocks.2: param blocks.2.norm.bias  Model0.cs(15,17)
+            var v17 = be.Param(this.blocks[2].norm.bias, global::Fusion.DType.Float32);
+            // [4N, 49, 10] f32  blocks.2: fused ln_shift_partition → ln_shift_partition_c10_h14x14_w7_s0 (from F.WindowPartition(h, _window))  Model0.cs(17,13)
+            var v18 = be.LayerNormWindowPartition(v15, v16, v17, 1e-05f, 7, 0, FusionKernels.ln_shift_partition_c10_h14x14_w7_s0);
+            // [10, 10] f32  blocks.2: param blocks.2.mix.weight  Model0.cs(18,20)
+            var v19 = be.Param(this.blocks[2].mix.weight, global::Fusion.DType.Float32);
+            // [10] f32  blocks.2: param blocks.2.mix.bias  Model0.cs(18,20)
+            var v20 = be.Param(this.blocks[2].mix.bias!, global::Fusion.DType.Float32);
+            // [4N, 49, 10] f32  blocks.2: fused gemm_bias_act → gemm_bias_gelu_n10_k10 (from F.Gelu(F.Linear(h, mix)))  Model0.cs(18,13)
+            var v21 = be.FusedLinear(v18, v19, v20, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n10_k10);
+            v18.Dispose();
+            // [N, 14, 14, 10] f32  blocks.2: fused window_reverse_residual → window_reverse_residual_c10_h14x14_w7_s0 (from F.Add(x, h))  Model0.cs(21,16)
+            var v22 = be.WindowReverseResidual(v21, v15, 7, 0, FusionKernels.window_reverse_residual_c10_h14x14_w7_s0);
+            v21.Dispose();
+            v15.Dispose();
+            // [N, 7, 7, 40] f32  F.PatchMerging(x)  Model0.cs(34,13)
+            var v23 = be.PatchMerging(v22);
+            v22.Dispose();
+            // [40] f32  param merge_norm.weight  Model0.cs(35,16)
+            var v24 = be.Param(this.merge_norm.weight, global::Fusion.DType.Float32);
+            // [40] f32  param merge_norm.bias  Model0.cs(35,16)
+            var v25 = be.Param(this.merge_norm.bias, global::Fusion.DType.Float32);
+            // [N, 7, 7, 40] io  F.LayerNorm(x, merge_norm)  Model0.cs(35,16)
+            var v26 = be.LayerNorm(v23, v24, v25, 1e-05f, io);
+            v23.Dispose();
+            return v26;
+        }
+
+        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        {
+            // [10] f16  blocks.0: param blocks.0.norm.weight  Model0.cs(15,17)
+            var v1 = be.Param(this.blocks[0].norm.weight, global::Fusion.DType.Float16);
+            // [10] f16  blocks.0: param blocks.0.norm.bias  Model0.cs(15,17)
+            var v2 = be.Param(this.blocks[0].norm.bias, global::Fusion.DType.Float16);
+            // [N, 14, 14, 10] f16  blocks.0: cast io → f16 of input x  Model0.cs(17,13)
+            var v3 = global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float16);
+            // [4N, 49, 10] f16  blocks.0: fused ln_shift_partition → ln_shift_partition_c10_h14x14_w7_s0 (from F.WindowPartition(h, _window))  Model0.cs(17,13)
+            var v4 = be.LayerNormWindowPartition(v3, v1, v2, 1e-05f, 7, 0, FusionKernels.ln_shift_partition_c10_h14x14_w7_s0);
+            // [10, 10] f16  blocks.0: param blocks.0.mix.weight  Model0.cs(18,20)
+            var v5 = be.Param(this.blocks[0].mix.weight, global::Fusion.DType.Float16);
+            // [10] f16  blocks.0: param blocks.0.mix.bias  Model0.cs(18,20)
+            var v6 = be.Param(this.blocks[0].mix.bias!, global::Fusion.DType.Float16);
+            // [4N, 49, 10] f16  blocks.0: fused gemm_bias_act → gemm_bias_gelu_n10_k10 (from F.Gelu(F.Linear(h, mix)))  Model0.cs(18,13)
+            var v7 = be.FusedLinear(v4, v5, v6, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n10_k10);
+            v4.Dispose();
+            // [N, 14, 14, 10] f16  blocks.0: fused window_reverse_residual → window_reverse_residual_c10_h14x14_w7_s0 (from F.Add(x, h))  Model0.cs(21,16)
+            var v8 = be.WindowReverseResidual(v7, v3, 7, 0, FusionKernels.window_reverse_residual_c10_h14x14_w7_s0);
+            v7.Dispose();
+            v3.Dispose();
+            // [10] f16  blocks.1: param blocks.1.norm.weight  Model0.cs(15,17)
+            var v9 = be.Param(this.blocks[1].norm.weight, global::Fusion.DType.Float16);
+            // [10] f16  blocks.1: param blocks.1.norm.bias  Model0.cs(15,17)
+            var v10 = be.Param(this.blocks[1].norm.bias, global::Fusion.DType.Float16);
+            // [4N, 49, 10] f16  blocks.1: fused ln_shift_partition → ln_shift_partition_c10_h14x14_w7_s3 (from F.WindowPartition(h, _window))  Model0.cs(17,13)
+            var v11 = be.LayerNormWindowPartition(v8, v9, v10, 1e-05f, 7, 3, FusionKernels.ln_shift_partition_c10_h14x14_w7_s3);
+            // [10, 10] f16  blocks.1: param blocks.1.mix.weight  Model0.cs(18,20)
+            var v12 = be.Param(this.blocks[1].mix.weight, global::Fusion.DType.Float16);
+            // [10] f16  blocks.1: param blocks.1.mix.bias  Model0.cs(18,20)
+            var v13 = be.Param(this.blocks[1].mix.bias!, global::Fusion.DType.Float16);
+            // [4N, 49, 10] f16  blocks.1: fused gemm_bias_act → gemm_bias_gelu_n10_k10 (from F.Gelu(F.Linear(h, mix)))  Model0.cs(18,13)
+            var v14 = be.FusedLinear(v11, v12, v13, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n10_k10);
+            v11.Dispose();
+            // [N, 14, 14, 10] f16  blocks.1: fused window_reverse_residual → window_reverse_residual_c10_h14x14_w7_s3 (from F.Add(x, h))  Model0.cs(21,16)
+            var v15 = be.WindowReverseResidual(v14, v8, 7, 3, FusionKernels.window_reverse_residual_c10_h14x14_w7_s3);
+            v14.Dispose();
+            v8.Dispose();
+            // [10] f16  blocks.2: param blocks.2.norm.weight  Model0.cs(15,17)
+            var v16 = be.Param(this.blocks[2].norm.weight, global::Fusion.DType.Float16);
+            // [10] f16  blocks.2: param blocks.2.norm.bias  Model0.cs(15,17)
+            var v17 = be.Param(this.blocks[2].norm.bias, global::Fusion.DType.Float16);
+            // [4N, 49, 10] f16  blocks.2: fused ln_shift_partition → ln_shift_partition_c10_h14x14_w7_s0 (from F.WindowPartition(h, _window))  Model0.cs(17,13)
+            var v18 = be.LayerNormWindowPartition(v15, v16, v17, 1e-05f, 7, 0, FusionKernels.ln_shift_partition_c10_h14x14_w7_s0);
+            // [10, 10] f16  blocks.2: param blocks.2.mix.weight  Model0.cs(18,20)
+            var v19 = be.Param(this.blocks[2].mix.weight, global::Fusion.DType.Float16);
+            // [10] f16  blocks.2: param blocks.2.mix.bias  Model0.cs(18,20)
+            var v20 = be.Param(this.blocks[2].mix.bias!, global::Fusion.DType.Float16);
+            // [4N, 49, 10] f16  blocks.2: fused gemm_bias_act → gemm_bias_gelu_n10_k10 (from F.Gelu(F.Linear(h, mix)))  Model0.cs(18,13)
+            var v21 = be.FusedLinear(v18, v19, v20, global::Fusion.Activation.Gelu, null, FusionKernels.gemm_bias_gelu_n10_k10);
+            v18.Dispose();
+            // [N, 14, 14, 10] f16  blocks.2: fused window_reverse_residual → window_reverse_residual_c10_h14x14_w7_s0 (from F.Add(x, h))  Model0.cs(21,16)
+            var v22 = be.WindowReverseResidual(v21, v15, 7, 0, FusionKernels.window_reverse_residual_c10_h14x14_w7_s0);
+            v21.Dispose();
+            v15.Dispose();
+            // [N, 7, 7, 40] f16  F.PatchMerging(x)  Model0.cs(34,13)
+            var v23 = be.PatchMerging(v22);
+            v22.Dispose();
+            // [40] f16  param merge_norm.weight  Model0.cs(35,16)
+            var v24 = be.Param(this.merge_norm.weight, global::Fusion.DType.Float16);
+            // [40] f16  param merge_norm.bias  Model0.cs(35,16)
+            var v25 = be.Param(this.merge_norm.bias, global::Fusion.DType.Float16);
+            // [N, 7, 7, 40] io  F.LayerNorm(x, merge_norm)  Model0.cs(35,16)
+            var v26 = be.LayerNorm(v23, v24, v25, 1e-05f, io);
+            v23.Dispose();
+            return v26;
         }
     }
 }

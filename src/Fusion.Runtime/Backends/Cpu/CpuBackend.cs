@@ -63,7 +63,13 @@ public sealed class CpuBackend : IBackend
     public Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps)
     {
         var (input, w, b) = Rules.LayerNorm(x, weight, bias);
-        return NormalizationOps.LayerNorm(input, w, b, eps);
+        return NormalizationOps.LayerNorm(input, w, b, eps, input.DType);
+    }
+
+    public Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps, DType dtype)
+    {
+        var (input, w, b) = Rules.LayerNorm(x, weight, bias, dtype);
+        return NormalizationOps.LayerNorm(input, w, b, eps, dtype);
     }
 
     public Tensor Softmax(Tensor x) => NormalizationOps.Softmax(Rules.Softmax(x));
@@ -106,16 +112,22 @@ public sealed class CpuBackend : IBackend
         return LayoutOps.PatchMerging(input, shape);
     }
 
-    public Tensor Patchify(Tensor x, int patch)
+    public Tensor Patchify(Tensor x, int patch) => Patchify(x, patch, Float(x, "Patchify x").DType);
+
+    public Tensor Patchify(Tensor x, int patch, DType dtype)
     {
         var (input, shape) = Rules.Patchify(x, patch);
-        return LayoutOps.Patchify(input, patch, shape);
+        FloatDType(dtype, "Patchify dtype");
+        return LayoutOps.Patchify(input, patch, shape, dtype);
     }
 
-    public Tensor Mean(Tensor x, int firstAxis, int count)
+    public Tensor Mean(Tensor x, int firstAxis, int count) => Mean(x, firstAxis, count, Float(x, "Mean x").DType);
+
+    public Tensor Mean(Tensor x, int firstAxis, int count, DType dtype)
     {
         var (input, shape) = Rules.Mean(x, firstAxis, count);
-        return NormalizationOps.Mean(input, firstAxis, count, shape);
+        FloatDType(dtype, "Mean dtype");
+        return NormalizationOps.Mean(input, firstAxis, count, shape, dtype);
     }
 
     public Tensor RelativePositionBias(Tensor table, int window)

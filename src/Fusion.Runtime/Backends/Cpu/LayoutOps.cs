@@ -33,8 +33,16 @@ internal static class LayoutOps
     public static CpuTensor PatchMerging(CpuTensor x, Shape outShape) =>
         Move(x, outShape, new PatchMergingMove(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]));
 
-    public static CpuTensor Patchify(CpuTensor x, int patch, Shape outShape) =>
-        Move(x, outShape, new PatchifyMove(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], patch));
+    /// <summary>Written as <paramref name="dtype"/>: converted while moved when it is not x's dtype.</summary>
+    public static CpuTensor Patchify(CpuTensor x, int patch, Shape outShape, DType dtype)
+    {
+        var move = new PatchifyMove(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], patch);
+        if (x.DType == dtype) return Move(x, outShape, move);
+        using var xs = new FloatInput(x);
+        using var y = new FloatOutput(dtype, outShape);
+        move.Run<float>(xs.Span, y.Span);
+        return y.Finish();
+    }
 
     public static CpuTensor RelativePositionBias(CpuTensor table, int window, Shape outShape) =>
         Move(table, outShape, new BiasGatherMove(window, table.Shape[1]));

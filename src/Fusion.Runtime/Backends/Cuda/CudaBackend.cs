@@ -175,15 +175,28 @@ public sealed class CudaBackend : IBackend, IDisposable
     public Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps)
     {
         var (input, w, b) = _rules.LayerNorm(x, weight, bias);
-        var (rows, cols) = Rows(input);
-        return PerRow($"backend_layer_norm_{Suffix(input.DType)}", input, rows, (args, y) => args.Pointer(input).Pointer(w).Pointer(b).Pointer(y).Int(rows).Int(cols).Float(eps));
+        return LayerNorm(input, w, b, eps, input.DType);
+    }
+
+    public Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps, DType dtype)
+    {
+        var (input, w, b) = _rules.LayerNorm(x, weight, bias, dtype);
+        return LayerNorm(input, w, b, eps, dtype);
+    }
+
+    /// <summary>One kernel per (x, weight, output) dtype: reads either float type, computes in float32, writes <paramref name="dtype"/>.</summary>
+    private CudaTensor LayerNorm(CudaTensor x, CudaTensor w, CudaTensor b, float eps, DType dtype)
+    {
+        var (rows, cols) = Rows(x);
+        return PerRow($"backend_layer_norm_{Suffix(x.DType)}_{Suffix(w.DType)}_{Suffix(dtype)}", x, rows, dtype,
+            (args, y) => args.Pointer(x).Pointer(w).Pointer(b).Pointer(y).Int(rows).Int(cols).Float(eps));
     }
 
     public Tensor Softmax(Tensor x)
     {
         var input = _rules.Softmax(x);
         var (rows, cols) = Rows(input);
-        return PerRow($"backend_softmax_{Suffix(input.DType)}", input, rows, (args, y) => args.Pointer(input).Pointer(y).Int(rows).Int(cols));
+        return PerRow($"backend_softmax_{Suffix(input.DType)}", input, rows, input.DType, (args, y) => args.Pointer(input).Pointer(y).Int(rows).Int(cols));
     }
 
     public Tensor Reshape(Tensor x, Shape shape) => _rules.Reshape(x, shape).View(shape);
@@ -242,25 +255,33 @@ public sealed class CudaBackend : IBackend, IDisposable
         return Gather(input, 0, shape, [b, h / 2, w / 2, 2, 2, c], [h * row, 2 * row, 2L * c, c, row, 1], null, "PatchMerging");
     }
 
-    public Tensor Patchify(Tensor x, int patch)
+    public Tensor Patchify(Tensor x, int patch) => Patchify(x, patch, _rules.Float(x, "Patchify x").DType);
+
+    /// <summary>The gather converts while it moves when <paramref name="dtype"/> is not x's (an input image to fp16 patches).</summary>
+    public Tensor Patchify(Tensor x, int patch, DType dtype)
     {
         var (input, shape) = _rules.Patchify(x, patch);
+        FloatDType(dtype, "Patchify dtype");
         var s = input.Shape;
         int b = s[0], c = s[1], h = s[2], w = s[3];
         // Output [B, H/p, W/p, C, p, p] read from the image [B, C, H, W].
         long plane = (long)h * w;
-        return Gather(input, 0, shape, [b, h / patch, w / patch, c, patch, patch], [c * plane, (long)patch * w, patch, plane, w, 1], null, "Patchify");
+        return Gather(input, 0, shape, [b, h / patch, w / patch, c, patch, patch], [c * plane, (long)patch * w, patch, plane, w, 1], null, "Patchify", dtype);
     }
 
-    public Tensor Mean(Tensor x, int firstAxis, int count)
+    public Tensor Mean(Tensor x, int firstAxis, int count) => Mean(x, firstAxis, count, _rules.Float(x, "Mean x").DType);
+
+    /// <summary>Summed in float32 and written as <paramref name="dtype"/> (an f32 mean of an f16 feature map for an f32 head).</summary>
+    public Tensor Mean(Tensor x, int firstAxis, int count, DType dtype)
     {
         var (input, shape) = _rules.Mean(x, firstAxis, count);
+        FloatDType(dtype, "Mean dtype");
         long outer = input.Shape.Product(0, firstAxis), reduce = input.Shape.Product(firstAxis, firstAxis + count);
         long inner = input.Shape.Product(firstAxis + count, input.Rank);
         if (outer > int.MaxValue || reduce > int.MaxValue || inner > int.MaxValue || outer * inner > int.MaxValue)
             throw new TensorMismatchException("Mean x", "fewer than 2³¹ elements in each of the outer, reduced and inner parts", Describe(input));
-        var y = CudaTensor.Empty(CudaDevice, input.DType, shape);
-        Map($"backend_mean_{Suffix(input.DType)}", outer * inner, y, args => args.Pointer(input).Pointer(y).Int((int)outer).Int((int)reduce).Int((int)inner));
+        var y = CudaTensor.Empty(CudaDevice, dtype, shape);
+        Map($"backend_mean_{Suffix(input.DType)}_{Suffix(dtype)}", outer * inner, y, args => args.Pointer(input).Pointer(y).Int((int)outer).Int((int)reduce).Int((int)inner));
         return y;
     }
 
@@ -292,24 +313,34 @@ public sealed class CudaBackend : IBackend, IDisposable
     public Tensor FusedLinear(Tensor x, Tensor weight, Tensor? bias, Activation activation, Tensor? residual, FusedKernel kernel)
     {
         ArgumentNullException.ThrowIfNull(kernel);
+        if (IsFloat32(x, "FusedLinear x")) return FusedChains.FusedLinear(this, x, weight, bias, activation, residual);
         var (input, w, b, shape) = _rules.Linear(x, weight, bias);
         var r = residual is null ? null : _rules.Dims(residual, "FusedLinear residual", input.DType, shape.ToArray());
         var y = CudaTensor.Empty(CudaDevice, input.DType, shape);
         return Filled(y, () => _gemm.Run(input, w, b, activation, r, y, kernel));
     }
 
-    public Tensor BiasResidual(Tensor x, Tensor bias, Tensor residual, FusedKernel kernel) =>
-        _biasResidual.Run(Fused(x, "BiasResidual x"), Fused(bias, "BiasResidual bias"), Fused(residual, "BiasResidual residual"), kernel);
+    // The generated kernels are fp16; float32 operands run the unfused chain each fused operator replaces (FusedChains).
+
+    public Tensor BiasResidual(Tensor x, Tensor bias, Tensor residual, FusedKernel kernel) => IsFloat32(x, "BiasResidual x")
+        ? FusedChains.BiasResidual(this, x, bias, residual)
+        : _biasResidual.Run(Fused(x, "BiasResidual x"), Fused(bias, "BiasResidual bias"), Fused(residual, "BiasResidual residual"), kernel);
 
     public Tensor LayerNormWindowPartition(Tensor x, Tensor weight, Tensor bias, float eps, int window, int shift, FusedKernel kernel) =>
-        _layerNormPartition.Run(Fused(x, "LayerNormWindowPartition x"), Fused(weight, "LayerNormWindowPartition weight"),
+        IsFloat32(x, "LayerNormWindowPartition x")
+        ? FusedChains.LayerNormWindowPartition(this, x, weight, bias, eps, window, shift)
+        : _layerNormPartition.Run(Fused(x, "LayerNormWindowPartition x"), Fused(weight, "LayerNormWindowPartition weight"),
             Fused(bias, "LayerNormWindowPartition bias"), eps, window, shift, kernel);
 
     public Tensor WindowReverseResidual(Tensor x, Tensor residual, int window, int shift, FusedKernel kernel) =>
-        _windowReverseResidual.Run(Fused(x, "WindowReverseResidual x"), Fused(residual, "WindowReverseResidual residual"), window, shift, kernel);
+        IsFloat32(x, "WindowReverseResidual x")
+        ? FusedChains.WindowReverseResidual(this, x, residual, window, shift)
+        : _windowReverseResidual.Run(Fused(x, "WindowReverseResidual x"), Fused(residual, "WindowReverseResidual residual"), window, shift, kernel);
 
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
-        _windowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"),
+        IsFloat32(qkv, "WindowAttention qkv")
+        ? FusedChains.WindowAttention(this, qkv, bias, mask, heads, scale)
+        : _windowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"),
             mask is null ? null : Fused(mask, "WindowAttention mask"), heads, scale, kernel);
 
     public void Dispose()
@@ -331,6 +362,13 @@ public sealed class CudaBackend : IBackend, IDisposable
 
     /// <summary>An operand of a fused operator: a live float tensor of this device (the launcher checks shapes against its kernel).</summary>
     private CudaTensor Fused(Tensor tensor, string what) => _rules.Float(tensor, what);
+
+    /// <summary>Whether a fused operator's leading operand (a live float tensor of this device) is float32.</summary>
+    private bool IsFloat32(Tensor tensor, string what)
+    {
+        ArgumentNullException.ThrowIfNull(tensor, what);
+        return Fused(tensor, what).DType == DType.Float32;
+    }
 
     private static string Suffix(DType dtype) => dtype == DType.Float16 ? "f16" : "f32";
 
@@ -384,9 +422,9 @@ public sealed class CudaBackend : IBackend, IDisposable
         return y;
     }
 
-    private CudaTensor PerRow(string kernel, CudaTensor x, int rows, Func<KernelArguments, CudaTensor, KernelArguments> arguments)
+    private CudaTensor PerRow(string kernel, CudaTensor x, int rows, DType dtype, Func<KernelArguments, CudaTensor, KernelArguments> arguments)
     {
-        var y = CudaTensor.Empty(CudaDevice, x.DType, x.Shape);
+        var y = CudaTensor.Empty(CudaDevice, dtype, x.Shape);
         if (x.ElementCount == 0) return y;
         return Filled(y, () => Kernel(kernel).Launch(CudaDevice.DefaultStream, (rows + RowsPerBlock - 1) / RowsPerBlock, BlockSize, arguments(new KernelArguments(), y)));
     }
@@ -402,13 +440,16 @@ public sealed class CudaBackend : IBackend, IDisposable
     /// <summary>
     /// y = x gathered through an index map: output element (i₀, …) reads x at offset + Σ ((iₐ − shiftₐ) mod dimₐ)·strideₐ,
     /// over the axes <paramref name="dims"/> whose product is y's element count.
+    /// The elements are moved as bits (b16, b32), or converted when <paramref name="dtype"/> is given and differs from x's.
     /// </summary>
-    private CudaTensor Gather(CudaTensor x, long offset, Shape shape, int[] dims, long[] strides, int[]? shifts, string op)
+    private CudaTensor Gather(CudaTensor x, long offset, Shape shape, int[] dims, long[] strides, int[]? shifts, string op, DType? dtype = null)
     {
         var axes = Axes.Collapse(dims, [strides], shifts, op);
-        var y = CudaTensor.Empty(CudaDevice, x.DType, shape);
+        var to = dtype ?? x.DType;
+        var y = CudaTensor.Empty(CudaDevice, to, shape);
         ulong source = x.Pointer + (ulong)(offset * x.DType.SizeInBytes());
-        Map($"backend_gather_{(x.DType == DType.Float16 ? "b16" : "b32")}", y.ElementCount, y,
+        string kernel = to != x.DType ? $"backend_gather_{Suffix(x.DType)}_{Suffix(to)}" : x.DType == DType.Float16 ? "backend_gather_b16" : "backend_gather_b32";
+        Map(kernel, y.ElementCount, y,
             args => axes.Append(axes.Append(axes.Append(args.Pointer(source).Pointer(y).Long(y.ElementCount), axes.Dims), axes.Strides[0]), axes.Shifts));
         return y;
     }

@@ -1,0 +1,32 @@
+using Fusion.Generator.Model;
+
+namespace Fusion.Generator.Ir
+{
+    /// <summary>The backend kinds the precision pass plans for (a kernel's precision support depends on it).</summary>
+    internal enum BackendKind
+    {
+        Cpu,
+        Cuda,
+    }
+
+    /// <summary>
+    /// The fused graph for one precision target on some backends: every node carries its <see cref="Node.Precision"/>
+    /// (the float type of its value), with explicit <see cref="OpKind.Cast"/> nodes wherever a reader needs another type
+    /// and no neighbour could take the conversion over.
+    /// </summary>
+    /// <param name="Target">F32 for the Float plan, F16 for the Half plan.</param>
+    /// <param name="Backends">The names of the <see cref="BackendKind"/>s this plan is for (one plan when they all came out the same).</param>
+    /// <param name="Casts">Every cast the pass inserted, with what became of it, for the report.</param>
+    internal sealed record PrecisionPlan(FloatType Target, EquatableArray<string> Backends, EquatableArray<Node> Nodes, int Output, EquatableArray<CastNote> Casts)
+    {
+        /// <summary>"Float", "Half", or with the backend when plans differ per backend: "HalfCuda".</summary>
+        public string Name(bool perBackend) => (Target == FloatType.F16 ? "Half" : "Float") + (perBackend ? string.Join("", Backends) : "");
+    }
+
+    /// <summary>One inserted cast: of which value, between which types, before which reader, and how it runs.</summary>
+    /// <param name="Fate">"fused into …", "hoisted …" or "runs alone …".</param>
+    internal sealed record CastNote(string Value, FloatType From, FloatType To, string Reader, string Fate);
+
+    /// <summary>One entry of a model's keep-list ([FusedModel(KeepFloat32 = …)]) and where it is written.</summary>
+    internal sealed record KeepEntry(string Text, LocationInfo? Location);
+}

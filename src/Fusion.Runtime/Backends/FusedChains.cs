@@ -1,0 +1,104 @@
+namespace Fusion;
+
+/// <summary>
+/// Each fused operator of <see cref="IBackend"/> as the chain of unfused operators it replaces, run through any backend.
+/// The CUDA backend runs its fused operators this way on float32 operands (its generated kernels are fp16), so a model
+/// compiled for fp16 also runs in float32 there, through cuBLASLt and backend_ops.cu. The semantics are exactly those
+/// the fused kernels implement (docs/kernels.md): GELU in erf form, q scaled before q·kᵀ, window i masked by mask[i mod nW].
+/// </summary>
+internal static class FusedChains
+{
+    /// <summary>act(x·weightᵀ + bias) + residual.</summary>
+    public static Tensor FusedLinear(IBackend be, Tensor x, Tensor weight, Tensor? bias, Activation activation, Tensor? residual)
+    {
+        using var chain = new Chain();
+        var y = chain.Keep(be.Linear(x, weight, bias));
+        y = activation switch
+        {
+            Activation.None => y,
+            Activation.Relu => chain.Keep(be.Relu(y)),
+            Activation.Gelu => chain.Keep(be.Gelu(y)),
+            _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "FusedLinear: unknown activation"),
+        };
+        return chain.Result(residual is null ? y : be.Add(y, residual));
+    }
+
+    /// <summary>x + bias + residual, added in the order the unfused graph adds them.</summary>
+    public static Tensor BiasResidual(IBackend be, Tensor x, Tensor bias, Tensor residual)
+    {
+        using var chain = new Chain();
+        return chain.Result(be.Add(chain.Keep(be.Add(x, bias)), residual));
+    }
+
+    /// <summary>LayerNorm → Roll(−shift) on H and W → WindowPartition.</summary>
+    public static Tensor LayerNormWindowPartition(IBackend be, Tensor x, Tensor weight, Tensor bias, float eps, int window, int shift)
+    {
+        using var chain = new Chain();
+        var y = chain.Keep(be.LayerNorm(x, weight, bias, eps));
+        if (shift != 0) y = chain.Keep(be.Roll(y, -shift, [1, 2]));
+        return chain.Result(be.WindowPartition(y, window));
+    }
+
+    /// <summary>WindowReverse → Roll(+shift) on H and W → Add(residual).</summary>
+    public static Tensor WindowReverseResidual(IBackend be, Tensor x, Tensor residual, int window, int shift)
+    {
+        ArgumentNullException.ThrowIfNull(residual);
+        using var chain = new Chain();
+        var y = chain.Keep(be.WindowReverse(x, window, residual.Shape[1], residual.Shape[2]));
+        if (shift != 0) y = chain.Keep(be.Roll(y, shift, [1, 2]));
+        return chain.Result(be.Add(residual, y));
+    }
+
+    /// <summary>
+    /// softmax((q·scale)·kᵀ + bias + mask)·v merged over heads, from qkv laid out (heads, 3, d) per token (the layout
+    /// QkvRelayout gives the projection).
+    /// </summary>
+    public static Tensor WindowAttention(IBackend be, Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale)
+    {
+        ArgumentNullException.ThrowIfNull(qkv);
+        if (heads <= 0 || qkv.Rank != 3 || qkv.Shape[2] % (3 * heads) != 0)
+            throw new TensorMismatchException("WindowAttention qkv", $"[B·nW, N, 3·{heads}·d]", $"{qkv.DType.ShortName()}{qkv.Shape}");
+        int windows = qkv.Shape[0], n = qkv.Shape[1], d = qkv.Shape[2] / (3 * heads);
+        using var chain = new Chain();
+        // [W, N, heads, 3, d] → [3, W, heads, N, d]: q, k and v of every (window, head).
+        var parts = chain.Keep(be.Permute(chain.Keep(be.Reshape(qkv, new Shape(windows, n, heads, 3, d))), [3, 0, 2, 1, 4]));
+        var q = chain.Keep(be.Mul(chain.Keep(be.Select(parts, 0, 0)), scale));
+        var scores = chain.Keep(be.Add(chain.Keep(be.MatMul(q, chain.Keep(be.Select(parts, 0, 1)), transposeB: true)), bias));
+        if (mask is not null)
+        {
+            int perImage = mask.Shape[0];
+            if (perImage == 0 || windows % perImage != 0)
+                throw new TensorMismatchException("WindowAttention mask", $"[nW, {n}, {n}] whose first dim divides the {windows} windows of qkv", $"{mask.DType.ShortName()}{mask.Shape}");
+            var grouped = chain.Keep(be.Add(
+                chain.Keep(be.Reshape(scores, new Shape(windows / perImage, perImage, heads, n, n))),
+                chain.Keep(be.Reshape(mask, new Shape(perImage, 1, n, n)))));
+            scores = chain.Keep(be.Reshape(grouped, new Shape(windows, heads, n, n)));
+        }
+        var attended = chain.Keep(be.MatMul(chain.Keep(be.Softmax(scores)), chain.Keep(be.Select(parts, 0, 2)), transposeB: false));
+        return chain.Result(be.Reshape(chain.Keep(be.Permute(attended, [0, 2, 1, 3])), new Shape(windows, n, heads * d)));
+    }
+
+    /// <summary>The intermediates of one chain, disposed together when it ends (or throws).</summary>
+    private sealed class Chain : IDisposable
+    {
+        private readonly List<Tensor> _owned = [];
+
+        public Tensor Keep(Tensor t)
+        {
+            _owned.Add(t);
+            return t;
+        }
+
+        /// <summary>The chain's result, which the caller owns (taken off the list if it was kept as an intermediate).</summary>
+        public Tensor Result(Tensor t)
+        {
+            _owned.Remove(t);
+            return t;
+        }
+
+        public void Dispose()
+        {
+            foreach (var t in _owned) t.Dispose();
+        }
+    }
+}

@@ -1,0 +1,54 @@
+namespace Fusion;
+
+/// <summary>How a <see cref="ModelSession"/> runs its model.</summary>
+/// <param name="Backend">Where it runs (the CPU backend when null); the session does not own or dispose it.</param>
+/// <param name="Precision">How it computes: <see cref="Fusion.Precision.Float"/> or mixed <see cref="Fusion.Precision.Half"/>.</param>
+/// <param name="HalfInputOutput">Inputs given and the output returned as f16 instead of f32.</param>
+public sealed record SessionOptions(IBackend? Backend = null, Precision Precision = Precision.Float, bool HalfInputOutput = false)
+{
+    /// <summary>The dtype of the session's inputs and output.</summary>
+    public DType InputOutputType => HalfInputOutput ? DType.Float16 : DType.Float32;
+}
+
+/// <summary>
+/// A compiled model run with one choice of backend and precision. The inputs and the output keep one float type
+/// (f32 unless <see cref="SessionOptions.HalfInputOutput"/>) whatever the model computes in: with
+/// <see cref="Precision.Half"/> an FP32-declared model runs in fp16 and takes and returns f32 tensors.
+/// </summary>
+public sealed class ModelSession
+{
+    public ModelSession(IFusedModel model, SessionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Model = model;
+        Options = options ?? new SessionOptions();
+        if (!Enum.IsDefined(Options.Precision)) throw new ArgumentOutOfRangeException(nameof(options), Options.Precision, "unknown precision");
+    }
+
+    public IFusedModel Model { get; }
+
+    public SessionOptions Options { get; }
+
+    /// <summary>The backend the session runs on.</summary>
+    public IBackend Backend => Options.Backend ?? CpuBackend.Instance;
+
+    /// <summary>Runs the model on <paramref name="inputs"/> (in declaration order, each of the session's input type); the caller owns the result.</summary>
+    public Tensor Run(params Tensor[] inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        InputCheck.Count(Model.Info, inputs.Length);
+        var expected = Options.InputOutputType;
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            var input = inputs[i];
+            ArgumentNullException.ThrowIfNull(input, Model.Info.Inputs[i].Name);
+            if (input.DType != expected)
+            {
+                string other = expected == DType.Float32 ? "set SessionOptions.HalfInputOutput to pass f16" : "or leave SessionOptions.HalfInputOutput unset to pass f32";
+                throw new TensorMismatchException($"input '{Model.Info.Inputs[i].Name}' of {Model.Info.Name}",
+                    $"dtype {expected.ShortName()} (the session's input/output type; {other})", input.DType.ShortName());
+            }
+        }
+        return Model.Run(inputs, Options.Backend, Options.Precision);
+    }
+}

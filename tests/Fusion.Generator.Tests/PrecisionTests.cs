@@ -1,0 +1,185 @@
+using Fusion.Generator.Ir;
+using Fusion.Generator.Passes;
+using Microsoft.CodeAnalysis;
+
+namespace Fusion.Generator.Tests;
+
+/// <summary>
+/// The precision pass (step Fusion.Precision) on small graphs: where casts go, which fold into a neighbour, the
+/// keep-list, the inputs and output in the run's input/output type, and plans that differ per backend. Each snapshot
+/// holds the report and the run methods (the kernels are covered by the other snapshots).
+/// </summary>
+public sealed class PrecisionTests
+{
+    private const string Usings = "using Fusion;\nnamespace Demo;\n";
+
+    /// <summary>Linear → Softmax → Linear where, in this injected table, CUDA has no f16 Softmax.</summary>
+    private const string SoftmaxBetweenGemms = Usings + """
+        [FusedModel]
+        public partial class SoftmaxMlp : Module
+        {
+            public readonly Linear fc1 = new(12, 20);
+            public readonly Linear fc2 = new(20, 6);
+
+            public Tensor Forward([Shape(Dim.Batch, 12)] Tensor x) => F.Linear(F.Softmax(F.Linear(x, fc1)), fc2);
+        }
+        """;
+
+    [Fact]
+    public void UnsupportedOp_StaysFloat32_WithCastsAround_AndTheBackendsPlansDiverge()
+    {
+        GeneratorResult result;
+        using (PrecisionSupport.Override((op, backend, type) => !(op == OpKind.Softmax && backend == BackendKind.Cuda && type == FloatType.F16)))
+            result = GeneratorHarness.Run(SoftmaxBetweenGemms);
+        Assert.Empty(result.CompileErrors);
+        Snapshot.Verify(PlanText(result.Source), "Precision.CastPlacement");
+        var source = result.Source;
+        // One Float plan for both, a Half plan per backend, chosen by the backend's device.
+        Assert.Contains("private global::Fusion.Tensor RunFloat(", source);
+        Assert.Contains("private global::Fusion.Tensor RunHalfCpu(", source);
+        Assert.Contains("private global::Fusion.Tensor RunHalfCuda(", source);
+        Assert.Contains("if (be.Device == global::Fusion.DeviceKind.Cpu) return RunHalfCpu(be, batch, io, x);", source);
+        var cuda = Method(source, "RunHalfCuda");
+        Assert.Contains("be.Cast(v4, global::Fusion.DType.Float32)", cuda); // the GEMM's f16 result into the f32 Softmax
+        Assert.Contains("be.Softmax(v5)", cuda);
+        Assert.Contains("be.Cast(v6, global::Fusion.DType.Float16)", cuda); // and back for the next GEMM
+        Assert.DoesNotContain("be.Cast(", Method(source, "RunHalfCpu"));
+        Assert.Contains("// Precision plan Half (cuda): operators 1 f32, 2 f16; 4 casts inserted, 0 fused into a neighbour.", source);
+        Assert.Contains("//   cast f16 → f32 of F.Linear(x, fc1) for F.Softmax(F.Linear(x, fc1)): runs alone (be.Cast)", source);
+        Assert.Contains("//   cast f32 → f16 of F.Softmax(F.Linear(x, fc1)) for F.Linear(F.Softmax(F.Linear(x, fc1)), fc2): runs alone (be.Cast)", source);
+    }
+
+    [Fact]
+    public void DefaultTable_GivesOnePlanForBothBackends()
+    {
+        var source = GeneratorHarness.Run(SoftmaxBetweenGemms).Source;
+        Assert.Contains("// Precision plan Half (cpu, cuda): operators 3 f16; 2 casts inserted, 0 fused into a neighbour.", source);
+        Assert.DoesNotContain("RunHalfCuda", source);
+    }
+
+    /// <summary>A kept layer (the head, a Linear field matched through head.weight) and a kept operator (F.Softmax).</summary>
+    [Fact]
+    public void KeepList_KeepsALayerAndAnOperatorInFloat32()
+    {
+        var source = Usings + """
+            [FusedModel(KeepFloat32 = new[] { "head", "F.Softmax" })]
+            public partial class KeptHead : Module
+            {
+                public readonly LayerNorm norm = new(16);
+                public readonly Linear mix = new(16, 16);
+                public readonly Linear head = new(16, 5);
+
+                public Tensor Forward([Shape(Dim.Batch, 9, 16)] Tensor x)
+                {
+                    var h = F.Softmax(F.Linear(F.LayerNorm(x, norm), mix));
+                    h = F.Gelu(F.Linear(h, mix));
+                    return F.Linear(F.Mean(h, 1), head);
+                }
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
+        Assert.Empty(result.CompileErrors);
+        Snapshot.Verify(PlanText(result.Source), "Precision.KeepList");
+        var half = Method(result.Source, "RunHalf");
+        Assert.Contains("be.Param(this.head.weight, global::Fusion.DType.Float32)", half);
+        Assert.Contains("be.Param(this.head.bias!, global::Fusion.DType.Float32)", half);
+        Assert.Contains("be.Param(this.mix.weight, global::Fusion.DType.Float16)", half);
+        Assert.Contains("be.Mean(v10, 1, 1, global::Fusion.DType.Float32)", half); // the cast to the f32 head, folded into the reduction
+        Assert.Contains("//   cast f16 → f32 of F.Mean(h, 1) for F.Linear(F.Mean(h, 1), head): fused into Mean (F.Mean(h, 1)), which writes f32", result.Source);
+    }
+
+    [Fact]
+    public void KeepList_OperatorAbsorbedByAFusedKernel_KeepsTheKernel()
+    {
+        var sources = SnapshotTests.SampleSources();
+        sources[^1] = sources[^1].Replace("[FusedModel]", "[FusedModel(KeepFloat32 = new[] { \"F.Softmax\" })]");
+        var result = GeneratorHarness.Run(sources);
+        Assert.Empty(result.CompileErrors);
+        var half = Method(result.Source, "RunHalf");
+        Assert.Equal(2, CountOf(half, "f32  blocks.0.attn: fused window_attention") + CountOf(half, "f32  blocks.1.attn: fused window_attention"));
+        // The relative-position bias and the mask it reads are built in f32 directly (constants take their reader's type).
+        Assert.DoesNotContain("cast f16 → f32 of F.RelativePositionBias", result.Source);
+        Assert.DoesNotContain("cast f16 → f32 of F.ShiftedWindowMask", result.Source);
+        // The two attention kernels and their three f32 constants (two bias tables, one mask) in f32.
+        Assert.Contains("Precision plan Half (cpu, cuda): operators 5 f32, 18 f16; 6 casts inserted", result.Source);
+    }
+
+    /// <summary>Swin-T with its head kept in f32: the image's cast folds into Patchify, the cast to the head into the average pool.</summary>
+    [Fact]
+    public void SwinT_WithTheHeadKept_FoldsTheInputCastIntoPatchify_AndTheHeadsIntoTheMean()
+    {
+        var folder = Path.Combine(RepoPaths.Root, "samples", "SwinTiny", "Model");
+        var sources = Directory.GetFiles(folder, "*.cs").Select(File.ReadAllText)
+            .Select(s => s.Replace("[FusedModel]\npublic sealed partial class SwinTransformerTiny", "[FusedModel(KeepFloat32 = new[] { \"head\" })]\npublic sealed partial class SwinTransformerTiny"))
+            .ToArray();
+        Assert.Contains(sources, s => s.Contains("KeepFloat32", StringComparison.Ordinal));
+        var result = GeneratorHarness.Run(sources);
+        Assert.Empty(result.CompileErrors);
+        var swinT = result.Run.Results.Single().GeneratedSources.Single(s => s.HintName.Contains("SwinTransformerTiny")).SourceText.ToString();
+        var half = Method(swinT, "RunHalf");
+        Assert.Contains("be.Patchify(image, 4, global::Fusion.DType.Float16)", half);
+        Assert.Contains("be.Mean(", half);
+        Assert.Contains(", 1, 2, global::Fusion.DType.Float32)", half);
+        Assert.Contains("be.Param(this.model.head.weight, global::Fusion.DType.Float32)", half);
+        Assert.Contains("// Precision plan Half (cpu, cuda): operators 2 f32, ", swinT); // the pool and the head
+        Assert.Contains("3 casts inserted, 2 fused into a neighbour.", swinT); // the output's runs alone (a view for f32 IO)
+    }
+
+    /// <summary>An image in, a normalized map out: the input's cast folds into Patchify, the output's into the last LayerNorm.</summary>
+    [Fact]
+    public void InputAndOutput_StayInTheRunsType_CastsFoldIntoPatchifyAndLayerNorm()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class Embedder : Module
+            {
+                public readonly PatchConv patch_embed = new(3, 8, 2);
+                public readonly LayerNorm norm = new(8);
+
+                public Tensor Forward([Shape(Dim.Batch, 3, 6, 4)] Tensor image) => F.LayerNorm(F.PatchConv(image, patch_embed), norm);
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.Empty(result.CompileErrors);
+        Snapshot.Verify(PlanText(result.Source), "Precision.InputOutput");
+        var half = Method(result.Source, "RunHalf");
+        Assert.Contains("be.Patchify(image, 2, global::Fusion.DType.Float16)", half);
+        Assert.Contains("be.LayerNorm(v5, v6, v7, 1e-05f, io)", half);
+        Assert.DoesNotContain("Convert(", half);
+        var single = Method(result.Source, "RunFloat");
+        Assert.Contains("be.LayerNorm(v5, v6, v7, 1e-05f, io)", single);
+    }
+
+    [Fact]
+    public void InputsReadByOrdinaryOperators_AreConvertedOnce_AsViewsWhenAlreadyInType()
+    {
+        var result = GeneratorHarness.Run(TestModels.TinyMlp);
+        var half = Method(result.Source, "RunHalf");
+        Assert.Equal(1, CountOf(half, "MixedPrecision.Convert(be, x, global::Fusion.DType.Float16)")); // shared by fc1 and the residual
+        Assert.Contains("MixedPrecision.Convert(be, v7, io)", half);
+    }
+
+    /// <summary>The report (up to #nullable) and everything from the public Run on: the plans, without the kernel sources.</summary>
+    private static string PlanText(string source)
+    {
+        int report = source.IndexOf("#nullable", StringComparison.Ordinal);
+        int run = source.IndexOf("        /// <summary>\n        /// Runs the compiled forward pass", StringComparison.Ordinal);
+        return source[..report] + "…\n" + source[run..];
+    }
+
+    private static string Method(string source, string name)
+    {
+        int start = source.IndexOf($"private global::Fusion.Tensor {name}(", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"no method {name}");
+        int end = source.IndexOf("\n        }\n", start, StringComparison.Ordinal);
+        return source[start..end];
+    }
+
+    private static int CountOf(string text, string part)
+    {
+        int count = 0;
+        for (int i = text.IndexOf(part, StringComparison.Ordinal); i >= 0; i = text.IndexOf(part, i + 1, StringComparison.Ordinal)) count++;
+        return count;
+    }
+}
