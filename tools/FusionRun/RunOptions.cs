@@ -67,7 +67,7 @@ internal sealed class RunCommandLine
     public Option<string[]> Inputs { get; } = new("--input") { Description = "NAME:FILE.npy (or FILE.npy) per model input, or image files (.png .ppm .pgm .pnm); random when absent", AllowMultipleArgumentsPerToken = false };
     public Option<int> Batch { get; } = new("--batch") { Description = "batch size of random input", DefaultValueFactory = _ => 1 };
     public Option<string> Device { get; } = new("--device") { Description = "auto | cpu | cuda | cuda:0", DefaultValueFactory = _ => "auto" };
-    public Option<string?> Precision { get; } = new("--precision") { Description = "fp16 (default and only choice on CUDA) or fp32 (default on the CPU)" };
+    public Option<string?> Precision { get; } = new("--precision") { Description = "fp16 (default on CUDA) or fp32 (default on the CPU); inputs are fed in this precision" };
     public Option<int> Warmup { get; } = new("--warmup") { Description = "untimed-in-stats warm-up runs after preparation", DefaultValueFactory = _ => 3 };
     public Option<int> Iterations { get; } = new("--iters") { Description = "timed runs", DefaultValueFactory = _ => 10 };
     public Option<bool> Graphs { get; } = new("--graphs") { Description = "replay the forward pass as a CUDA graph (CUDA only)" };
