@@ -25,6 +25,7 @@ namespace Fusion.Run;
 ///   "stats": { "wall":   { "count": int, "mean": number, "std": number, "min": number, "max": number },
 ///              "device": { same } | null },
 ///   "output": string,
+///   "deviceMemoryBytes": int | null (bytes the CUDA allocator holds after the timed passes: parameters, constants, activations, cache),
 ///   "profile": null | { "runs": int, "clock": string, "totalMs": number,
 ///                       "kernels": [ { "name": string, "calls": number, "totalMs": number, "share": number } ] }
 /// }
@@ -82,6 +83,7 @@ internal static class JsonReport
             ["iterations"] = Records(r.Iterations),
             ["stats"] = new JsonObject { ["wall"] = Stats(r.Wall), ["device"] = r.DeviceTime is null ? null : Stats(r.DeviceTime) },
             ["output"] = r.OutputDescription,
+            ["deviceMemoryBytes"] = r.DeviceMemoryBytes,
             ["profile"] = r.Profile is null ? null : new JsonObject
             {
                 ["runs"] = r.Profile.Runs,

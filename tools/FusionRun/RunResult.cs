@@ -20,4 +20,5 @@ internal sealed record RunResult(
     TimingStats Wall,
     TimingStats? DeviceTime,
     string OutputDescription,
-    KernelProfile? Profile);
+    KernelProfile? Profile,
+    long? DeviceMemoryBytes = null);

@@ -119,13 +119,16 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
                     report.Iteration("iter", record);
                 }
                 report.Field("output", outputDescription);
+                long? deviceMemory = cuda?.CudaDevice.Allocator.ReservedBytes;
+                if (deviceMemory is long bytes)
+                    report.Field("memory", string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:F1} MiB reserved on the device (parameters, constants, activations, allocator cache)"));
 
                 KernelProfile? profile = options.Profile ? ProfileRuns(model, backend, inputs, options.Iterations) : null;
                 var wall = TimingStats.Of(iterations.Select(r => r.WallMs).ToList());
                 var deviceTime = cuda is null ? null : TimingStats.Of(iterations.Select(r => r.DeviceMs ?? 0).ToList());
                 return new RunResult(options, backend.Name, reason, precision, info.Name, info.OperatorCount, model.FusedKernels.Count, info.ParameterCount,
                     weights, inputLines, gemmPolicy, load.Elapsed.TotalMilliseconds, prepare.Elapsed.TotalMilliseconds, warmups, iterations, wall, deviceTime,
-                    outputDescription, profile);
+                    outputDescription, profile, deviceMemory);
             }
             finally
             {
