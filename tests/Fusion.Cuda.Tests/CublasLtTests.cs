@@ -52,6 +52,30 @@ public sealed class CublasLtTests : GpuTestBase
         TestData.AssertClose(Download(dy), expected, Atol, Rtol, $"{epilogue} M={m} N={n} K={k}");
     }
 
+    /// <summary>Plans are kept per shape: a second call of the same shape with other operands and another bias uses that call's bias.</summary>
+    [Fact]
+    public void KeptPlanUsesEachCallsOwnBias()
+    {
+        const int m = 37, n = 45, k = 29;
+        using var lt = new CublasLt(Device);
+        foreach (var round in new[] { 1, 2, 3 })
+        {
+            Half[] x = TestData.RandomHalves(Rng, m * k), w = TestData.RandomHalves(Rng, n * k), b = TestData.RandomHalves(Rng, n);
+            using CudaTensor dx = Upload(x, m, k), dw = Upload(w, n, k), db = Upload(b, n), dy = CudaTensor.Empty(Device, DType.Float16, m, n);
+            dy.FillBytes(0xFF);
+            lt.Linear(dx, dw, db, dy, MatmulEpilogue.Bias);
+            var expected = new double[m * n];
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double acc = (double)b[j];
+                    for (int p = 0; p < k; p++) acc += (double)x[i * k + p] * (double)w[j * k + p];
+                    expected[i * n + j] = acc;
+                }
+            TestData.AssertClose(Download(dy), expected, Atol, Rtol, $"round {round}");
+        }
+    }
+
     [Fact]
     public void BiasEpilogueWithoutBiasIsRejected()
     {

@@ -5,12 +5,16 @@ namespace Fusion.Cuda;
 /// <summary>
 /// FP16 and FP32 matrix products through cuBLASLt with float32 accumulation and a fused epilogue.
 /// Fusion's tensors are row-major; cuBLASLt is column-major, so Y = X·Wᵀ is computed as
-/// Yᵀ = W·Xᵀ, which reads the same memory without any transpose copies.
+/// Yᵀ = W·Xᵀ, which reads the same memory without any transpose copies. The descriptors and the
+/// heuristic's algorithm of each (shape, epilogue) are made once and kept: building them costs the host
+/// far more than a small product costs the GPU, and eager small-batch runs are bound by that host time.
 /// </summary>
 public sealed unsafe class CublasLt : IDisposable
 {
     private readonly CudaDevice _device;
     private readonly DeviceMemory _workspace;
+    private readonly Dictionary<(MatmulShape Shape, MatmulEpilogue Epilogue), (MatmulPlan Plan, CublasLtMatmulAlgo Algo)> _plans = [];
+    private readonly Lock _lock = new();
     private IntPtr _handle;
 
     public CublasLt(CudaDevice device, long workspaceBytes = 32L << 20)
@@ -95,18 +99,42 @@ public sealed unsafe class CublasLt : IDisposable
         CudaStream? stream)
     {
         _device.MakeCurrent();
-        using var plan = new MatmulPlan(shape, epilogue, bias);
         float alpha = 1, beta = addend is null ? 0 : 1;
-        var algo = plan.ChooseAlgorithm(_handle, _workspace.Capacity);
-        CudaCheck.Cublas(CublasLtApi.cublasLtMatmul(_handle, plan.Operation, &alpha, right.Pointer, plan.A, left.Pointer, plan.B, &beta,
-            addend?.Pointer ?? y.Pointer, plan.D, y.Pointer, plan.D, &algo, _workspace.Pointer, (nuint)_workspace.Capacity, (stream ?? _device.DefaultStream).Handle),
-            $"cublasLtMatmul({shape}, {epilogue})");
+        lock (_lock) // a plan's bias attribute is set per call: one call at a time per plan
+        {
+            if (epilogue != MatmulEpilogue.None && bias is null) throw new ArgumentNullException(nameof(bias), $"the {epilogue} epilogue needs a bias");
+            if (!_plans.TryGetValue((shape, epilogue), out var entry))
+            {
+                var made = new MatmulPlan(shape, epilogue);
+                try
+                {
+                    if (bias is not null && epilogue != MatmulEpilogue.None) made.SetBias(bias); // the heuristic sees a complete descriptor
+                    entry = (made, made.ChooseAlgorithm(_handle, _workspace.Capacity));
+                }
+                catch
+                {
+                    made.Dispose();
+                    throw;
+                }
+                _plans.Add((shape, epilogue), entry);
+            }
+            var (plan, algo) = entry;
+            if (epilogue != MatmulEpilogue.None) plan.SetBias(bias!);
+            CudaCheck.Cublas(CublasLtApi.cublasLtMatmul(_handle, plan.Operation, &alpha, right.Pointer, plan.A, left.Pointer, plan.B, &beta,
+                addend?.Pointer ?? y.Pointer, plan.D, y.Pointer, plan.D, &algo, _workspace.Pointer, (nuint)_workspace.Capacity, (stream ?? _device.DefaultStream).Handle),
+                $"cublasLtMatmul({shape}, {epilogue})");
+        }
     }
 
     public void Dispose()
     {
         var h = Interlocked.Exchange(ref _handle, IntPtr.Zero);
         if (h == IntPtr.Zero) return;
+        lock (_lock)
+        {
+            foreach (var (plan, _) in _plans.Values) plan.Dispose();
+            _plans.Clear();
+        }
         _workspace.Dispose();
         _device.TryMakeCurrent();
         int status = CublasLtApi.cublasLtDestroy(h);
@@ -128,7 +156,7 @@ public sealed unsafe class CublasLt : IDisposable
     {
         private readonly string _shape;
 
-        internal MatmulPlan(MatmulShape shape, MatmulEpilogue epilogue, CudaTensor? bias)
+        internal MatmulPlan(MatmulShape shape, MatmulEpilogue epilogue)
         {
             _shape = $"{shape}, {epilogue}";
             var (type, n, m, k) = (shape.Type, shape.N, shape.M, shape.K);
@@ -139,12 +167,6 @@ public sealed unsafe class CublasLt : IDisposable
                 SetAttribute(CublasLtMatmulDescAttribute.TransA, (int)(shape.TransposeB ? CublasOperation.T : CublasOperation.N));
                 SetAttribute(CublasLtMatmulDescAttribute.TransB, (int)CublasOperation.N);
                 SetAttribute(CublasLtMatmulDescAttribute.Epilogue, (int)epilogue);
-                if (bias is not null && epilogue != MatmulEpilogue.None)
-                {
-                    ulong ptr = bias.Pointer;
-                    CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescSetAttribute(Operation, CublasLtMatmulDescAttribute.BiasPointer, &ptr, sizeof(ulong)),
-                        "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
-                }
                 // Row-major [N, K] is column-major K×N (transposed by TransA); row-major [K, N] is column-major N×K.
                 A = shape.TransposeB ? Layout(type, (ulong)k, (ulong)n, k) : Layout(type, (ulong)n, (ulong)k, n);
                 B = Layout(type, (ulong)k, (ulong)m, k);
@@ -170,6 +192,14 @@ public sealed unsafe class CublasLt : IDisposable
         internal IntPtr B { get; }
 
         internal IntPtr D { get; }
+
+        /// <summary>Points the epilogue at this call's bias (the plan is shared by every call of its shape).</summary>
+        internal void SetBias(CudaTensor bias)
+        {
+            ulong ptr = bias.Pointer;
+            CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescSetAttribute(Operation, CublasLtMatmulDescAttribute.BiasPointer, &ptr, sizeof(ulong)),
+                "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
+        }
 
         internal CublasLtMatmulAlgo ChooseAlgorithm(IntPtr handle, long workspaceBytes)
         {
