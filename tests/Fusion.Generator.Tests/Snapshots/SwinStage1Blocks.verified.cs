@@ -584,6 +584,14 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 // 49 tokens), padded keys are zero in shared memory and get probability 0. For q·v, lane d owns output
 // dimension d and the probabilities reach it by warp shuffles.
 // Launch: 128 threads a block; grid windows_total·HEADS blocks, block = window·HEADS + head.
+//
+// Two bodies, chosen at compile time. Tensor cores (WA_MMA: HEAD_DIM a multiple of 16 up to 64, TOKENS ≤ 64,
+// e.g. Swin's 32 and 49): q, k, v staged as fp16 in 16-byte chunks, tokens padded to 64 with zero rows;
+// warp w owns query rows 16w…16w+15; q·kᵀ on mma.sync m16n8k16 (ldmatrix, fp32 accumulators: the 16×64
+// scores stay in registers), softmax on the accumulators (a row lives in one lane quad: two shuffles), the
+// probabilities rounded to fp16 and fed straight back as the A operand of p·v (ldmatrix.trans for v), the
+// fp32 result rounded once on a half2 store. Rounding p to fp16 adds at most 2⁻¹¹·Σ p|v| to an output.
+// Otherwise the fp32 body below (any HEAD_DIM and TOKENS that fit in shared memory).
 #define WA_WARPS 4
 #define WA_ROWS 4
 #define WA_T FUSION_TOKENS
@@ -594,6 +602,190 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 #define WA_KSTRIDE (WA_D | 1) // odd row stride: lanes reading k[j][d] for consecutive j hit distinct banks
 #define WA_TOKEN_HALVES (3 * FUSION_HEADS * WA_D)
 #define WA_LOG2E 1.4426950408889634f
+
+#define WA_MMA (WA_D % 16 == 0 && WA_D <= 64 && WA_T <= 64)
+
+#if WA_MMA
+#define WA_ROWS_PADDED 64
+#define WA_SROW (WA_D + 8) // fp16 row stride: 16-byte rows whose 8 ldmatrix addresses fall in distinct bank groups
+
+FUSION_DEVICE unsigned wa_smem_address(const void* p)
+{
+    unsigned a;
+    asm(""{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }"" : ""=r""(a) : ""l""(p));
+    return a;
+}
+
+FUSION_DEVICE void wa_ldmatrix_x4(unsigned address, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3)
+{
+    asm volatile(""ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];""
+                 : ""=r""(r0), ""=r""(r1), ""=r""(r2), ""=r""(r3) : ""r""(address));
+}
+
+FUSION_DEVICE void wa_ldmatrix_x4_trans(unsigned address, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3)
+{
+    asm volatile(""ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];""
+                 : ""=r""(r0), ""=r""(r1), ""=r""(r2), ""=r""(r3) : ""r""(address));
+}
+
+// c += a (16×16, row) · b (16×8, col), fp16 in, fp32 accumulate.
+FUSION_DEVICE void wa_mma(float* c, const unsigned* a, unsigned b0, unsigned b1)
+{
+    asm volatile(""mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};""
+                 : ""+f""(c[0]), ""+f""(c[1]), ""+f""(c[2]), ""+f""(c[3])
+                 : ""r""(a[0]), ""r""(a[1]), ""r""(a[2]), ""r""(a[3]), ""r""(b0), ""r""(b1));
+}
+
+FUSION_DEVICE float wa_max(float a, float b) { return a > b ? a : b; }
+
+FUSION_DEVICE float wa_quad_max(float v)
+{
+    v = wa_max(v, warp_shfl_xor(v, 1));
+    return wa_max(v, warp_shfl_xor(v, 2));
+}
+
+FUSION_DEVICE float wa_quad_sum(float v)
+{
+    v += warp_shfl_xor(v, 1);
+    return v + warp_shfl_xor(v, 2);
+}
+
+extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
+    const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale)
+{
+    __shared__ __align__(16) half qkv_h[3][WA_ROWS_PADDED * WA_SROW]; // q, k, v
+    half* q_h = qkv_h[0];
+    half* k_h = qkv_h[1];
+    half* v_h = qkv_h[2];
+
+    const int head = blockIdx.x % FUSION_HEADS;
+    const long long window = blockIdx.x / FUSION_HEADS;
+    if (window >= windows_total) return;
+    const half* src = qkv + window * WA_T * WA_TOKEN_HALVES + head * (3 * WA_D);
+
+    // Stage q, k, v in 16-byte chunks (each token's 3·HEAD_DIM slice is contiguous and 16-byte aligned); rows ≥ TOKENS are zero.
+    constexpr int kChunks = 3 * WA_D / 8;
+    for (int e = threadIdx.x; e < WA_ROWS_PADDED * kChunks; e += WA_WARPS * 32)
+    {
+        const int n = e / kChunks, c = e % kChunks;
+        const int which = c / (WA_D / 8), d = (c % (WA_D / 8)) * 8;
+        half8* row = reinterpret_cast<half8*>(&qkv_h[which][n * WA_SROW + d]);
+        if (n < WA_T) *row = *reinterpret_cast<const half8*>(src + n * WA_TOKEN_HALVES + which * WA_D + d);
+        else *row = half8{0u, 0u, 0u, 0u};
+    }
+    block_barrier();
+
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int g = lane >> 2, t = lane & 3; // accumulator row within the 8-row half, column pair
+
+    // Scores: 16 query rows × 64 key columns, 8 n-tiles of 8 keys.
+    float s[8][4];
+#pragma unroll
+    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) s[nt][j] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < WA_D; kk += 16)
+    {
+        unsigned a[4];
+        wa_ldmatrix_x4(wa_smem_address(&q_h[(warp * 16 + (lane & 15)) * WA_SROW + kk + (lane >> 4) * 8]), a[0], a[1], a[2], a[3]);
+#pragma unroll
+        for (int nj = 0; nj < 4; nj++)
+        {
+            // k is stored [key][dim]: each 8×8 matrix row is one key, so plain ldmatrix gives the ""col"" B fragment.
+            unsigned b0, b1, b2, b3;
+            wa_ldmatrix_x4(wa_smem_address(&k_h[(nj * 16 + (lane >> 4) * 8 + (lane & 7)) * WA_SROW + kk + ((lane >> 3) & 1) * 8]), b0, b1, b2, b3);
+            wa_mma(s[2 * nj], a, b0, b1);
+            wa_mma(s[2 * nj + 1], a, b2, b3);
+        }
+    }
+
+    // Softmax per row in fp32. Accumulator j of tile nt: row g + 8·(j / 2), key 8·nt + 2t + (j % 2).
+    const half* biasHead = bias + head * (WA_T * WA_T);
+#if FUSION_HAS_MASK
+    const half* maskWindow = mask + (window % FUSION_WINDOWS) * (WA_T * WA_T);
+#endif
+#pragma unroll
+    for (int h = 0; h < 2; h++)
+    {
+        const int i = warp * 16 + g + 8 * h;
+        const int ib = i < WA_T ? i : WA_T - 1; // padded query rows: computed, never stored
+        float rowMax = -1e30f;
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++)
+            {
+                const int j = 8 * nt + 2 * t + e;
+                float val = -1e30f;
+                if (j < WA_T)
+                {
+                    val = s[nt][2 * h + e] * scale + half_to_float(biasHead[ib * WA_T + j]);
+#if FUSION_HAS_MASK
+                    val += half_to_float(maskWindow[ib * WA_T + j]);
+#endif
+                }
+                s[nt][2 * h + e] = val;
+                rowMax = wa_max(rowMax, val);
+            }
+        rowMax = wa_quad_max(rowMax);
+        float rowSum = 0.f;
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++)
+            {
+                const float p = fast_exp2((s[nt][2 * h + e] - rowMax) * WA_LOG2E); // padded keys: exp2(−huge) = 0
+                s[nt][2 * h + e] = p;
+                rowSum += p;
+            }
+        const float inv = 1.f / wa_quad_sum(rowSum);
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) s[nt][2 * h + e] *= inv;
+    }
+
+    // out = p · v: the score accumulators of key tiles 2kt, 2kt + 1 are exactly the A fragment of k-step kt.
+    float o[WA_D / 8][4];
+#pragma unroll
+    for (int dt = 0; dt < WA_D / 8; dt++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) o[dt][j] = 0.f;
+#pragma unroll
+    for (int kt = 0; kt < 4; kt++)
+    {
+        unsigned a[4];
+        a[0] = floats_to_half2(s[2 * kt][0], s[2 * kt][1]).bits;
+        a[1] = floats_to_half2(s[2 * kt][2], s[2 * kt][3]).bits;
+        a[2] = floats_to_half2(s[2 * kt + 1][0], s[2 * kt + 1][1]).bits;
+        a[3] = floats_to_half2(s[2 * kt + 1][2], s[2 * kt + 1][3]).bits;
+#pragma unroll
+        for (int dp = 0; dp < WA_D / 16; dp++)
+        {
+            // v is stored [key][dim]; .trans turns its 8×8 (key, dim) matrices into ""col"" B fragments:
+            // matrices (keys 0-7, dims 0-7), (keys 8-15, dims 0-7), (keys 0-7, dims 8-15), (keys 8-15, dims 8-15).
+            const int m = lane >> 3;
+            unsigned b0, b1, b2, b3;
+            wa_ldmatrix_x4_trans(wa_smem_address(&v_h[(kt * 16 + (m & 1) * 8 + (lane & 7)) * WA_SROW + dp * 16 + (m >> 1) * 8]), b0, b1, b2, b3);
+            wa_mma(o[2 * dp], a, b0, b1);
+            wa_mma(o[2 * dp + 1], a, b2, b3);
+        }
+    }
+
+    half* dst = out + window * WA_T * (FUSION_HEADS * WA_D) + head * WA_D;
+#pragma unroll
+    for (int h = 0; h < 2; h++)
+    {
+        const int i = warp * 16 + g + 8 * h;
+        if (i >= WA_T) continue;
+#pragma unroll
+        for (int dt = 0; dt < WA_D / 8; dt++)
+            *reinterpret_cast<half2*>(dst + i * (FUSION_HEADS * WA_D) + 8 * dt + 2 * t) = floats_to_half2(o[dt][2 * h], o[dt][2 * h + 1]);
+    }
+}
+
+#else
 
 static_assert((WA_T * WA_D * 2 + WA_TILE * WA_KSTRIDE) * 4 <= 48 * 1024,
     ""window_attention: q, k and v of one (window, head) exceed 48 KB of static shared memory"");
@@ -745,6 +937,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
         }
     }
 }
+
+#endif
 ",
                 new global::System.Collections.Generic.Dictionary<string, int> { ["HAS_MASK"] = 0, ["HEADS"] = 3, ["HEAD_DIM"] = 32, ["TOKENS"] = 49, ["WINDOWS"] = 1 });
 
@@ -1896,6 +2090,14 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 // 49 tokens), padded keys are zero in shared memory and get probability 0. For q·v, lane d owns output
 // dimension d and the probabilities reach it by warp shuffles.
 // Launch: 128 threads a block; grid windows_total·HEADS blocks, block = window·HEADS + head.
+//
+// Two bodies, chosen at compile time. Tensor cores (WA_MMA: HEAD_DIM a multiple of 16 up to 64, TOKENS ≤ 64,
+// e.g. Swin's 32 and 49): q, k, v staged as fp16 in 16-byte chunks, tokens padded to 64 with zero rows;
+// warp w owns query rows 16w…16w+15; q·kᵀ on mma.sync m16n8k16 (ldmatrix, fp32 accumulators: the 16×64
+// scores stay in registers), softmax on the accumulators (a row lives in one lane quad: two shuffles), the
+// probabilities rounded to fp16 and fed straight back as the A operand of p·v (ldmatrix.trans for v), the
+// fp32 result rounded once on a half2 store. Rounding p to fp16 adds at most 2⁻¹¹·Σ p|v| to an output.
+// Otherwise the fp32 body below (any HEAD_DIM and TOKENS that fit in shared memory).
 #define WA_WARPS 4
 #define WA_ROWS 4
 #define WA_T FUSION_TOKENS
@@ -1906,6 +2108,190 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 #define WA_KSTRIDE (WA_D | 1) // odd row stride: lanes reading k[j][d] for consecutive j hit distinct banks
 #define WA_TOKEN_HALVES (3 * FUSION_HEADS * WA_D)
 #define WA_LOG2E 1.4426950408889634f
+
+#define WA_MMA (WA_D % 16 == 0 && WA_D <= 64 && WA_T <= 64)
+
+#if WA_MMA
+#define WA_ROWS_PADDED 64
+#define WA_SROW (WA_D + 8) // fp16 row stride: 16-byte rows whose 8 ldmatrix addresses fall in distinct bank groups
+
+FUSION_DEVICE unsigned wa_smem_address(const void* p)
+{
+    unsigned a;
+    asm(""{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }"" : ""=r""(a) : ""l""(p));
+    return a;
+}
+
+FUSION_DEVICE void wa_ldmatrix_x4(unsigned address, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3)
+{
+    asm volatile(""ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];""
+                 : ""=r""(r0), ""=r""(r1), ""=r""(r2), ""=r""(r3) : ""r""(address));
+}
+
+FUSION_DEVICE void wa_ldmatrix_x4_trans(unsigned address, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3)
+{
+    asm volatile(""ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];""
+                 : ""=r""(r0), ""=r""(r1), ""=r""(r2), ""=r""(r3) : ""r""(address));
+}
+
+// c += a (16×16, row) · b (16×8, col), fp16 in, fp32 accumulate.
+FUSION_DEVICE void wa_mma(float* c, const unsigned* a, unsigned b0, unsigned b1)
+{
+    asm volatile(""mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};""
+                 : ""+f""(c[0]), ""+f""(c[1]), ""+f""(c[2]), ""+f""(c[3])
+                 : ""r""(a[0]), ""r""(a[1]), ""r""(a[2]), ""r""(a[3]), ""r""(b0), ""r""(b1));
+}
+
+FUSION_DEVICE float wa_max(float a, float b) { return a > b ? a : b; }
+
+FUSION_DEVICE float wa_quad_max(float v)
+{
+    v = wa_max(v, warp_shfl_xor(v, 1));
+    return wa_max(v, warp_shfl_xor(v, 2));
+}
+
+FUSION_DEVICE float wa_quad_sum(float v)
+{
+    v += warp_shfl_xor(v, 1);
+    return v + warp_shfl_xor(v, 2);
+}
+
+extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
+    const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale)
+{
+    __shared__ __align__(16) half qkv_h[3][WA_ROWS_PADDED * WA_SROW]; // q, k, v
+    half* q_h = qkv_h[0];
+    half* k_h = qkv_h[1];
+    half* v_h = qkv_h[2];
+
+    const int head = blockIdx.x % FUSION_HEADS;
+    const long long window = blockIdx.x / FUSION_HEADS;
+    if (window >= windows_total) return;
+    const half* src = qkv + window * WA_T * WA_TOKEN_HALVES + head * (3 * WA_D);
+
+    // Stage q, k, v in 16-byte chunks (each token's 3·HEAD_DIM slice is contiguous and 16-byte aligned); rows ≥ TOKENS are zero.
+    constexpr int kChunks = 3 * WA_D / 8;
+    for (int e = threadIdx.x; e < WA_ROWS_PADDED * kChunks; e += WA_WARPS * 32)
+    {
+        const int n = e / kChunks, c = e % kChunks;
+        const int which = c / (WA_D / 8), d = (c % (WA_D / 8)) * 8;
+        half8* row = reinterpret_cast<half8*>(&qkv_h[which][n * WA_SROW + d]);
+        if (n < WA_T) *row = *reinterpret_cast<const half8*>(src + n * WA_TOKEN_HALVES + which * WA_D + d);
+        else *row = half8{0u, 0u, 0u, 0u};
+    }
+    block_barrier();
+
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int g = lane >> 2, t = lane & 3; // accumulator row within the 8-row half, column pair
+
+    // Scores: 16 query rows × 64 key columns, 8 n-tiles of 8 keys.
+    float s[8][4];
+#pragma unroll
+    for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) s[nt][j] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < WA_D; kk += 16)
+    {
+        unsigned a[4];
+        wa_ldmatrix_x4(wa_smem_address(&q_h[(warp * 16 + (lane & 15)) * WA_SROW + kk + (lane >> 4) * 8]), a[0], a[1], a[2], a[3]);
+#pragma unroll
+        for (int nj = 0; nj < 4; nj++)
+        {
+            // k is stored [key][dim]: each 8×8 matrix row is one key, so plain ldmatrix gives the ""col"" B fragment.
+            unsigned b0, b1, b2, b3;
+            wa_ldmatrix_x4(wa_smem_address(&k_h[(nj * 16 + (lane >> 4) * 8 + (lane & 7)) * WA_SROW + kk + ((lane >> 3) & 1) * 8]), b0, b1, b2, b3);
+            wa_mma(s[2 * nj], a, b0, b1);
+            wa_mma(s[2 * nj + 1], a, b2, b3);
+        }
+    }
+
+    // Softmax per row in fp32. Accumulator j of tile nt: row g + 8·(j / 2), key 8·nt + 2t + (j % 2).
+    const half* biasHead = bias + head * (WA_T * WA_T);
+#if FUSION_HAS_MASK
+    const half* maskWindow = mask + (window % FUSION_WINDOWS) * (WA_T * WA_T);
+#endif
+#pragma unroll
+    for (int h = 0; h < 2; h++)
+    {
+        const int i = warp * 16 + g + 8 * h;
+        const int ib = i < WA_T ? i : WA_T - 1; // padded query rows: computed, never stored
+        float rowMax = -1e30f;
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++)
+            {
+                const int j = 8 * nt + 2 * t + e;
+                float val = -1e30f;
+                if (j < WA_T)
+                {
+                    val = s[nt][2 * h + e] * scale + half_to_float(biasHead[ib * WA_T + j]);
+#if FUSION_HAS_MASK
+                    val += half_to_float(maskWindow[ib * WA_T + j]);
+#endif
+                }
+                s[nt][2 * h + e] = val;
+                rowMax = wa_max(rowMax, val);
+            }
+        rowMax = wa_quad_max(rowMax);
+        float rowSum = 0.f;
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++)
+            {
+                const float p = fast_exp2((s[nt][2 * h + e] - rowMax) * WA_LOG2E); // padded keys: exp2(−huge) = 0
+                s[nt][2 * h + e] = p;
+                rowSum += p;
+            }
+        const float inv = 1.f / wa_quad_sum(rowSum);
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 2; e++) s[nt][2 * h + e] *= inv;
+    }
+
+    // out = p · v: the score accumulators of key tiles 2kt, 2kt + 1 are exactly the A fragment of k-step kt.
+    float o[WA_D / 8][4];
+#pragma unroll
+    for (int dt = 0; dt < WA_D / 8; dt++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) o[dt][j] = 0.f;
+#pragma unroll
+    for (int kt = 0; kt < 4; kt++)
+    {
+        unsigned a[4];
+        a[0] = floats_to_half2(s[2 * kt][0], s[2 * kt][1]).bits;
+        a[1] = floats_to_half2(s[2 * kt][2], s[2 * kt][3]).bits;
+        a[2] = floats_to_half2(s[2 * kt + 1][0], s[2 * kt + 1][1]).bits;
+        a[3] = floats_to_half2(s[2 * kt + 1][2], s[2 * kt + 1][3]).bits;
+#pragma unroll
+        for (int dp = 0; dp < WA_D / 16; dp++)
+        {
+            // v is stored [key][dim]; .trans turns its 8×8 (key, dim) matrices into ""col"" B fragments:
+            // matrices (keys 0-7, dims 0-7), (keys 8-15, dims 0-7), (keys 0-7, dims 8-15), (keys 8-15, dims 8-15).
+            const int m = lane >> 3;
+            unsigned b0, b1, b2, b3;
+            wa_ldmatrix_x4_trans(wa_smem_address(&v_h[(kt * 16 + (m & 1) * 8 + (lane & 7)) * WA_SROW + dp * 16 + (m >> 1) * 8]), b0, b1, b2, b3);
+            wa_mma(o[2 * dp], a, b0, b1);
+            wa_mma(o[2 * dp + 1], a, b2, b3);
+        }
+    }
+
+    half* dst = out + window * WA_T * (FUSION_HEADS * WA_D) + head * WA_D;
+#pragma unroll
+    for (int h = 0; h < 2; h++)
+    {
+        const int i = warp * 16 + g + 8 * h;
+        if (i >= WA_T) continue;
+#pragma unroll
+        for (int dt = 0; dt < WA_D / 8; dt++)
+            *reinterpret_cast<half2*>(dst + i * (FUSION_HEADS * WA_D) + 8 * dt + 2 * t) = floats_to_half2(o[dt][2 * h], o[dt][2 * h + 1]);
+    }
+}
+
+#else
 
 static_assert((WA_T * WA_D * 2 + WA_TILE * WA_KSTRIDE) * 4 <= 48 * 1024,
     ""window_attention: q, k and v of one (window, head) exceed 48 KB of static shared memory"");
@@ -2057,6 +2443,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
         }
     }
 }
+
+#endif
 ",
                 new global::System.Collections.Generic.Dictionary<string, int> { ["HAS_MASK"] = 1, ["HEADS"] = 3, ["HEAD_DIM"] = 32, ["TOKENS"] = 49, ["WINDOWS"] = 64 });
 
