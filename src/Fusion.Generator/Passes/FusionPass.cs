@@ -117,36 +117,12 @@ namespace Fusion.Generator.Passes
         /// <summary>The rewritten graph: fused nodes in place, absorbed nodes dropped, ids renumbered in topological order.</summary>
         public ModelGraph Finish()
         {
-            var live = new bool[_nodes.Count];
-            var stack = new Stack<int>();
-            stack.Push(_graph.Output);
-            while (stack.Count > 0)
-            {
-                int id = stack.Pop();
-                if (live[id]) continue;
-                live[id] = true;
-                foreach (var input in _nodes[id].Inputs) stack.Push(input);
-            }
-
-            // Depth-first, inputs before readers, in the original order where the graph allows it.
-            var renumber = new Dictionary<int, int>();
-            var result = new List<Node>();
-            void Visit(int id)
-            {
-                if (renumber.ContainsKey(id)) return;
-                foreach (var input in _nodes[id].Inputs) Visit(input);
-                var node = _nodes[id];
-                renumber[id] = result.Count;
-                result.Add(node with { Id = result.Count, Inputs = node.Inputs.Select(i => renumber[i]).ToEquatableArray() });
-            }
-            foreach (var node in _nodes)
-            {
-                if (live[node.Id] || node.Op == OpKind.Input) Visit(node.Id);
-            }
+            int output = _graph.Output;
+            var nodes = GraphPruning.Compact(_nodes, GraphPruning.Live(_nodes, output), ref output);
             return _graph with
             {
-                Nodes = result.ToEquatableArray(),
-                Output = renumber[_graph.Output],
+                Nodes = nodes.ToEquatableArray(),
+                Output = output,
                 Decisions = _decisions.ToEquatableArray(),
             };
         }
