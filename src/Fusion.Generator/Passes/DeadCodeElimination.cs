@@ -1,9 +1,7 @@
 using System.Collections.Generic;
-using System.Linq;
 using Fusion.Generator.Diagnostics;
 using Fusion.Generator.Frontend;
 using Fusion.Generator.Ir;
-using Fusion.Generator.Model;
 
 namespace Fusion.Generator.Passes
 {
