@@ -169,7 +169,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
         using (model.Run(inputs, profiler)) { } // how long the host takes to queue a warm pass; not counted
         enqueue.Stop();
         profiler.Reset();
-        var hold = TimeSpan.FromTicks(Math.Clamp(3 * enqueue.Elapsed.Ticks, TimeSpan.FromMicroseconds(50).Ticks, TimeSpan.FromMilliseconds(50).Ticks));
+        var hold = StreamHold.Covering(enqueue.Elapsed, TimeSpan.FromMilliseconds(50));
         for (int i = 0; i < runs; i++)
         {
             profiler.BeginPass(hold);

@@ -25,13 +25,19 @@ public sealed class StreamHold : IDisposable
     }
 
     /// <summary>
+    /// A hold long enough for the host to queue work that took it <paramref name="enqueue"/> to queue before: three times that, at
+    /// least 50 µs and at most <paramref name="longest"/>.
+    /// </summary>
+    public static TimeSpan Covering(TimeSpan enqueue, TimeSpan longest)
+        => TimeSpan.FromTicks(Math.Clamp(3 * enqueue.Ticks, TimeSpan.FromMicroseconds(50).Ticks, longest.Ticks));
+
+    /// <summary>
     /// Median device milliseconds of <paramref name="work"/> (queued on <paramref name="stream"/>) over <paramref name="repeats"/> timed runs
-    /// after <paramref name="warmup"/> untimed ones, each timed run queued behind a hold three times as long as the host took to queue the
-    /// last warm-up run (at least 50 µs, at most 20 ms; earlier warm-ups may include compiling), so the events see the GPU only.
+    /// after <paramref name="warmup"/> untimed ones, each timed run queued behind a hold <see cref="Covering"/> the time the host took to
+    /// queue the last warm-up run (at most 20 ms; earlier warm-ups may include compiling), so the events see the GPU only.
     /// </summary>
     public double MedianMilliseconds(CudaDevice device, CudaStream stream, Action work, int warmup, int repeats)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(repeats, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(warmup, 1);
         var enqueue = TimeSpan.Zero;
         for (int i = 0; i < warmup; i++)
@@ -40,21 +46,8 @@ public sealed class StreamHold : IDisposable
             work();
             enqueue = clock.Elapsed;
         }
-        stream.Synchronize();
-        var hold = TimeSpan.FromTicks(Math.Clamp(3 * enqueue.Ticks, TimeSpan.FromMicroseconds(50).Ticks, TimeSpan.FromMilliseconds(20).Ticks));
-        using var start = new CudaEvent(device);
-        using var end = new CudaEvent(device);
-        var times = new double[repeats];
-        for (int i = 0; i < repeats; i++)
-        {
-            Hold(stream, hold);
-            start.Record(stream);
-            work();
-            end.Record(stream);
-            times[i] = CudaEvent.ElapsedMilliseconds(start, end);
-        }
-        Array.Sort(times);
-        return times[repeats / 2];
+        var hold = Covering(enqueue, TimeSpan.FromMilliseconds(20));
+        return EventTiming.MedianMilliseconds(device, stream, work, warmup: 0, repeats, beforeEach: () => Hold(stream, hold));
     }
 
     public void Dispose() => _module.Dispose();
