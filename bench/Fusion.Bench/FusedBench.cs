@@ -18,13 +18,7 @@ internal static class FusedBench
         var stream = device.DefaultStream;
         var rng = new Random(4321);
         int windows = H / Window * (W / Window), tokens = Window * Window, total = Batch * windows;
-        CudaTensor Random(float lo, float hi, params int[] dims)
-        {
-            using var host = CpuTensor.Zeros(DType.Float16, dims);
-            var span = host.Span<Half>();
-            for (int i = 0; i < span.Length; i++) span[i] = (Half)(lo + (hi - lo) * rng.NextSingle());
-            return CudaTensor.FromHost(device, host);
-        }
+        CudaTensor Random(float lo, float hi, params int[] dims) => BenchData.RandomHalves(device, rng, lo, hi, dims);
         CudaTensor Mask()
         {
             using var host = CpuTensor.Zeros(DType.Float16, windows, tokens, tokens);

@@ -27,13 +27,7 @@ internal static class GemmBench
         var stream = device.DefaultStream;
         Console.WriteLine($"device: {device}; NVRTC {Nvrtc.Version}; cuBLASLt {CublasLt.Version}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         var rng = new Random(4321);
-        CudaTensor RandomHalves(params int[] dims)
-        {
-            using var host = CpuTensor.Zeros(DType.Float16, dims);
-            var span = host.Span<Half>();
-            for (int i = 0; i < span.Length; i++) span[i] = (Half)(rng.NextSingle() * 2 - 1);
-            return CudaTensor.FromHost(device, host);
-        }
+        CudaTensor RandomHalves(params int[] dims) => BenchData.RandomHalves(device, rng, dims);
 
         double copyGBs;
         using (var source = CudaTensor.Empty(device, DType.Float16, 1 << 29))

@@ -19,13 +19,7 @@ internal static class GemmTileBench
         var stream = device.DefaultStream;
         Console.WriteLine($"device: {device}; NVRTC {Nvrtc.Version}; cuBLASLt {CublasLt.Version}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; batch {batch}");
         var rng = new Random(97);
-        CudaTensor RandomHalves(params int[] dims)
-        {
-            using var host = CpuTensor.Zeros(DType.Float16, dims);
-            var span = host.Span<Half>();
-            for (int i = 0; i < span.Length; i++) span[i] = (Half)(rng.NextSingle() * 2 - 1);
-            return CudaTensor.FromHost(device, host);
-        }
+        CudaTensor RandomHalves(params int[] dims) => BenchData.RandomHalves(device, rng, dims);
 
         var cacheDir = Directory.CreateTempSubdirectory("fusion-bench-tiles-").FullName;
         var jit = new KernelJit(device, new KernelCache(cacheDir));

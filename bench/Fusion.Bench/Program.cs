@@ -38,13 +38,7 @@ if (args.Contains("--fused"))
 const int batch = 64, tokens = 3136, channels = 96;
 long n = (long)batch * tokens * channels;
 var rng = new Random(1234);
-CudaTensor RandomHalfTensor(params int[] dims)
-{
-    using var host = CpuTensor.Zeros(DType.Float16, dims);
-    var span = host.Span<Half>();
-    for (int i = 0; i < span.Length; i++) span[i] = (Half)(rng.NextSingle() * 2 - 1);
-    return CudaTensor.FromHost(device, host);
-}
+CudaTensor RandomHalfTensor(params int[] dims) => BenchData.RandomHalves(device, rng, dims);
 
 // JIT: a fresh cache folder so the first load compiles; a new JIT on the same folder then hits the disk cache.
 var cacheDir = Directory.CreateTempSubdirectory("fusion-bench-cache-").FullName;

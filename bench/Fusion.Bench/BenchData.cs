@@ -1,0 +1,19 @@
+using Fusion.Cuda;
+
+namespace Fusion.Bench;
+
+/// <summary>Random benchmark operands: fp16 values drawn uniformly from one generator and uploaded to the device.</summary>
+internal static class BenchData
+{
+    /// <summary>A device tensor of <paramref name="dims"/> with fp16 values uniform in [<paramref name="lo"/>, <paramref name="hi"/>).</summary>
+    public static CudaTensor RandomHalves(CudaDevice device, Random rng, float lo, float hi, params int[] dims)
+    {
+        using var host = CpuTensor.Zeros(DType.Float16, dims);
+        var span = host.Span<Half>();
+        for (int i = 0; i < span.Length; i++) span[i] = (Half)(lo + (hi - lo) * rng.NextSingle());
+        return CudaTensor.FromHost(device, host);
+    }
+
+    /// <summary>Uniform in [−1, 1).</summary>
+    public static CudaTensor RandomHalves(CudaDevice device, Random rng, params int[] dims) => RandomHalves(device, rng, -1f, 1f, dims);
+}
