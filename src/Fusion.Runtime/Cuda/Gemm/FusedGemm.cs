@@ -35,7 +35,7 @@ public sealed class FusedGemm : IDisposable
     private readonly KernelJit _jit;
     private readonly CublasLt _cublas;
     private readonly bool _ownsCublas;
-    private readonly Dictionary<string, (string Source, CudaModule Module, CudaKernel Kernel)> _kernels = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Kernel, GemmTile Tile), (string Source, CudaModule Module, CudaKernel Kernel)> _kernels = [];
     private readonly Dictionary<int, CudaTensor> _zeroBiases = [];
     // Keyed by the weight object: the backend's parameter copies keep their identity (and address) across refreshes,
     // so a captured graph that read a padded copy keeps reading the same buffer, refreshed in place.
@@ -134,14 +134,16 @@ public sealed class FusedGemm : IDisposable
     /// </summary>
     public IReadOnlyList<(string Name, string Source)> Sources(FusedKernel kernel)
     {
-        int n = kernel.Constant("N");
         if (Policy is GemmPolicy.CublasLt or GemmPolicy.Cached) return [];
-        var tile = GemmTile.Default(n);
-        return [(TileId(kernel, tile), tile.Specialize(kernel.CudaSource, n))];
+        return [TileSource(kernel, GemmTile.Default(kernel.Constant("N")))];
     }
 
-    private static string TileId(FusedKernel kernel, GemmTile tile)
-        => tile.IsDefaultFor(kernel.Constant("N")) ? kernel.Name : $"{kernel.Name}_t{tile}";
+    /// <summary><paramref name="kernel"/> in <paramref name="tile"/>: its name in the kernel cache and its source.</summary>
+    private static (string Name, string Source) TileSource(FusedKernel kernel, GemmTile tile)
+    {
+        int n = kernel.Constant("N");
+        return (tile.IsDefaultFor(n) ? kernel.Name : $"{kernel.Name}_t{tile}", tile.Specialize(kernel.CudaSource, n));
+    }
 
     /// <summary>
     /// Re-pads <paramref name="weight"/>'s padded copy in place after the caller rewrote the weight (from <paramref name="host"/>,
@@ -182,7 +184,7 @@ public sealed class FusedGemm : IDisposable
         {
             // The default tile is close: the other tiles may win. Compile them together (in parallel), then time each.
             var others = GemmTile.Candidates(n).Where(t => t != best).ToList();
-            _jit.Precompile(others.Select(t => (TileId(kernel, t), t.Specialize(kernel.CudaSource, n))).ToList());
+            _jit.Precompile(others.Select(t => TileSource(kernel, t)).ToList());
             foreach (var tile in others)
             {
                 double us = Median(() => Execute(GemmPath.Generated, tile, m, x, weight, bias, activation, residual, output, kernel, stream), stream);
@@ -297,10 +299,11 @@ public sealed class FusedGemm : IDisposable
     /// <summary>The kernel in <paramref name="tile"/>, compiled (or read from the kernel cache) once per kernel source and tile.</summary>
     private CudaKernel Load(FusedKernel kernel, GemmTile tile)
     {
-        var id = TileId(kernel, tile);
+        var id = (kernel.Name, tile); // runs on every launch: the name and source are made only on a miss
         if (_kernels.TryGetValue(id, out var entry) && (ReferenceEquals(entry.Source, kernel.CudaSource) || entry.Source == kernel.CudaSource))
             return entry.Kernel;
-        var module = _jit.Load(id, tile.Specialize(kernel.CudaSource, kernel.Constant("N")));
+        var (name, source) = TileSource(kernel, tile);
+        var module = _jit.Load(name, source);
         var function = module.GetKernel(kernel.Name);
         if (_kernels.Remove(id, out var stale)) stale.Module.Dispose();
         _kernels[id] = (kernel.CudaSource, module, function);
