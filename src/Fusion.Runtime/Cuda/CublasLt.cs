@@ -102,27 +102,31 @@ public sealed unsafe class CublasLt : IDisposable
         float alpha = 1, beta = addend is null ? 0 : 1;
         lock (_lock) // a plan's bias attribute is set per call: one call at a time per plan
         {
-            if (epilogue != MatmulEpilogue.None && bias is null) throw new ArgumentNullException(nameof(bias), $"the {epilogue} epilogue needs a bias");
+            // Callers pass a bias with every epilogue but None (Linear checks it; MatMul picks Bias only with one).
             if (!_plans.TryGetValue((shape, epilogue), out var entry))
-            {
-                var made = new MatmulPlan(shape, epilogue);
-                try
-                {
-                    if (bias is not null && epilogue != MatmulEpilogue.None) made.SetBias(bias); // the heuristic sees a complete descriptor
-                    entry = (made, made.ChooseAlgorithm(_handle, _workspace.Capacity));
-                }
-                catch
-                {
-                    made.Dispose();
-                    throw;
-                }
-                _plans.Add((shape, epilogue), entry);
-            }
+                _plans.Add((shape, epilogue), entry = MakePlan(shape, epilogue, bias));
+            else if (epilogue != MatmulEpilogue.None)
+                entry.Plan.SetBias(bias!);
             var (plan, algo) = entry;
-            if (epilogue != MatmulEpilogue.None) plan.SetBias(bias!);
             CudaCheck.Cublas(CublasLtApi.cublasLtMatmul(_handle, plan.Operation, &alpha, right.Pointer, plan.A, left.Pointer, plan.B, &beta,
                 addend?.Pointer ?? y.Pointer, plan.D, y.Pointer, plan.D, &algo, _workspace.Pointer, (nuint)_workspace.Capacity, (stream ?? _device.DefaultStream).Handle),
                 $"cublasLtMatmul({shape}, {epilogue})");
+        }
+    }
+
+    /// <summary>A new plan pointed at <paramref name="bias"/> (so the heuristic sees a complete descriptor) and its chosen algorithm.</summary>
+    private (MatmulPlan Plan, CublasLtMatmulAlgo Algo) MakePlan(MatmulShape shape, MatmulEpilogue epilogue, CudaTensor? bias)
+    {
+        var plan = new MatmulPlan(shape, epilogue);
+        try
+        {
+            if (epilogue != MatmulEpilogue.None) plan.SetBias(bias!);
+            return (plan, plan.ChooseAlgorithm(_handle, _workspace.Capacity));
+        }
+        catch
+        {
+            plan.Dispose();
+            throw;
         }
     }
 
