@@ -136,6 +136,37 @@ FUSION_DEVICE float warp_max(float v)
 
 FUSION_DEVICE void block_barrier() { asm volatile("bar.sync 0;" ::: "memory"); }
 
+// Tensor cores (sm_80 and newer), shared by the GEMM and attention templates.
+// A generic pointer into shared memory as the 32-bit shared-space address ldmatrix and cp.async take.
+FUSION_DEVICE unsigned smem_address(const void* p)
+{
+    unsigned a;
+    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
+    return a;
+}
+
+// Four 8×8 b16 matrices from shared memory; lanes 8i…8i+7 give the row addresses of matrix i.
+FUSION_DEVICE void ldmatrix_x4(unsigned address, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(address));
+}
+
+// The same, each matrix transposed on the way (a [k][n] row-major tile becomes "col" B fragments).
+FUSION_DEVICE void ldmatrix_x4_trans(unsigned address, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(address));
+}
+
+// c += a (16×16, row) · b (16×8, col: registers b0, b1), fp16 in, fp32 accumulate.
+FUSION_DEVICE void mma_m16n8k16(float* c, const unsigned* a, unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
 // 16-byte vector access; the address must be 16-byte aligned.
 FUSION_DEVICE half8 load_half8(const half* p) { return *reinterpret_cast<const half8*>(p); }
 

@@ -142,13 +142,6 @@ constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % 8 == 0;  // x rows 16-byte aligned (w rows always are: KW % 8 == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm_bias_act: the warps must cover the row tile"");
 
-FUSION_DEVICE unsigned gemm_smem_address(const void* p)
-{
-    unsigned a;
-    asm(""{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }"" : ""=r""(a) : ""l""(p));
-    return a;
-}
-
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const half* src, int src_bytes)
 {
@@ -159,20 +152,6 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
-
-FUSION_DEVICE void gemm_ldmatrix_x4(unsigned address, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3)
-{
-    asm volatile(""ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];""
-                 : ""=r""(r0), ""=r""(r1), ""=r""(r2), ""=r""(r3) : ""r""(address));
-}
-
-// c += a (16×16, row) · b (16×8, col), fp16 in, fp32 accumulate.
-FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, const unsigned* b)
-{
-    asm volatile(""mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};""
-                 : ""+f""(c[0]), ""+f""(c[1]), ""+f""(c[2]), ""+f""(c[3])
-                 : ""r""(a[0]), ""r""(a[1]), ""r""(a[2]), ""r""(a[3]), ""r""(b[0]), ""r""(b[1]));
-}
 
 // erf(x) by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7, far under an fp16 ulp); written
 // here because header-free builds (clang -nocudalib) have no erff.
@@ -212,7 +191,7 @@ FUSION_DEVICE void gemm_load_tile(half (*tile)[kBKP], const half* __restrict__ s
             const int gr = row0 + r, gk = k0 + kc;
             const bool inside = gr < limit && gk < kCols;
             const half* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(gemm_smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
         }
     }
     else
@@ -252,7 +231,7 @@ FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP],
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.
             const int row = warp * kWarpRows + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * 8;
-            gemm_ldmatrix_x4(gemm_smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
+            ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
         unsigned b[kNT][2];
 #pragma unroll
@@ -262,13 +241,13 @@ FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP],
             // Matrices: (n 0-7, k), (n 0-7, k + 8), (n 8-15, k), (n 8-15, k + 8).
             const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * 8;
-            gemm_ldmatrix_x4(gemm_smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
+            ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
 #pragma unroll
         for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
             for (int ni = 0; ni < kNT; ++ni)
-                gemm_mma(acc[mi][ni], a[mi], b[ni]);
+                mma_m16n8k16(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
     }
 }
 
@@ -443,13 +422,6 @@ constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % 8 == 0;  // x rows 16-byte aligned (w rows always are: KW % 8 == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm_bias_act: the warps must cover the row tile"");
 
-FUSION_DEVICE unsigned gemm_smem_address(const void* p)
-{
-    unsigned a;
-    asm(""{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }"" : ""=r""(a) : ""l""(p));
-    return a;
-}
-
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const half* src, int src_bytes)
 {
@@ -460,20 +432,6 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
-
-FUSION_DEVICE void gemm_ldmatrix_x4(unsigned address, unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3)
-{
-    asm volatile(""ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];""
-                 : ""=r""(r0), ""=r""(r1), ""=r""(r2), ""=r""(r3) : ""r""(address));
-}
-
-// c += a (16×16, row) · b (16×8, col), fp16 in, fp32 accumulate.
-FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, const unsigned* b)
-{
-    asm volatile(""mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};""
-                 : ""+f""(c[0]), ""+f""(c[1]), ""+f""(c[2]), ""+f""(c[3])
-                 : ""r""(a[0]), ""r""(a[1]), ""r""(a[2]), ""r""(a[3]), ""r""(b[0]), ""r""(b[1]));
-}
 
 // erf(x) by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7, far under an fp16 ulp); written
 // here because header-free builds (clang -nocudalib) have no erff.
@@ -513,7 +471,7 @@ FUSION_DEVICE void gemm_load_tile(half (*tile)[kBKP], const half* __restrict__ s
             const int gr = row0 + r, gk = k0 + kc;
             const bool inside = gr < limit && gk < kCols;
             const half* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(gemm_smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
         }
     }
     else
@@ -553,7 +511,7 @@ FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP],
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.
             const int row = warp * kWarpRows + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * 8;
-            gemm_ldmatrix_x4(gemm_smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
+            ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
         unsigned b[kNT][2];
 #pragma unroll
@@ -563,13 +521,13 @@ FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP],
             // Matrices: (n 0-7, k), (n 0-7, k + 8), (n 8-15, k), (n 8-15, k + 8).
             const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * 8;
-            gemm_ldmatrix_x4(gemm_smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
+            ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
 #pragma unroll
         for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
             for (int ni = 0; ni < kNT; ++ni)
-                gemm_mma(acc[mi][ni], a[mi], b[ni]);
+                mma_m16n8k16(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
     }
 }
 
