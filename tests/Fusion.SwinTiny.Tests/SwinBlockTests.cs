@@ -27,7 +27,7 @@ public sealed class SwinBlockTests
         using var input = x.ToCpu();
         using var output = model.Run(input);
 
-        var expected = TwoBlocksReference(model, x, dim: 96, heads: 3, resolution: 56);
+        var expected = SwinReference.TwoBlocks(model, x, dim: 96, heads: 3, resolution: 56);
         Tolerance.AssertClose(output, expected, Atol, Rtol, $"SwinStage1Blocks (seed {seed})");
     }
 
@@ -44,7 +44,7 @@ public sealed class SwinBlockTests
         using var input = x.ToCpu();
         using var output = model.Run(input);
 
-        var expected = TwoBlocksReference(model, x, dim: 30, heads: 5, resolution: 14);
+        var expected = SwinReference.TwoBlocks(model, x, dim: 30, heads: 5, resolution: 14);
         Tolerance.AssertClose(output, expected, Atol, Rtol, $"OddSwinBlocks batch {batch} (seed {seed})");
     }
 
@@ -61,17 +61,9 @@ public sealed class SwinBlockTests
         using var output = model.Run(input);
         Assert.Equal(DType.Float16, output.DType);
 
-        var expected = TwoBlocksReference(model, x, dim: 30, heads: 5, resolution: 14);
+        var expected = SwinReference.TwoBlocks(model, x, dim: 30, heads: 5, resolution: 14);
         double error = Tolerance.RelativeL2(output, expected);
         Assert.True(error < 1e-2, $"relative L2 error {error:E2} (seed {seed})");
-    }
-
-    /// <summary>Block 0 (regular windows) then block 1 (shifted by 3), windows of 7, in float64.</summary>
-    private static RefTensor TwoBlocksReference(IFusedModel model, RefTensor x, int dim, int heads, int resolution)
-    {
-        var weights = SwinReference.Weights(model);
-        var h = SwinReference.Block(x, weights, "blocks.0.", dim, heads, resolution, window: 7, shift: 0);
-        return SwinReference.Block(h, weights, "blocks.1.", dim, heads, resolution, window: 7, shift: 3);
     }
 
     [Fact]

@@ -46,6 +46,17 @@ internal static class SwinReference
         return Ref.Add(x, m);
     }
 
+    /// <summary>
+    /// The two blocks of a stage as the Swin models here declare them, windows of 7: "blocks.0." with regular windows, then
+    /// "blocks.1." shifted by 3, with <paramref name="model"/>'s parameters.
+    /// </summary>
+    public static RefTensor TwoBlocks(IFusedModel model, RefTensor x, int dim, int heads, int resolution)
+    {
+        var weights = Weights(model);
+        var h = Block(x, weights, "blocks.0.", dim, heads, resolution, window: 7, shift: 0);
+        return Block(h, weights, "blocks.1.", dim, heads, resolution, window: 7, shift: 3);
+    }
+
     /// <summary>Looks parameters up by key in <paramref name="model"/>, as float64.</summary>
     public static Func<string, RefTensor> Weights(IFusedModel model)
     {
