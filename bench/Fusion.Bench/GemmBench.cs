@@ -4,7 +4,7 @@ using Fusion.Cuda.Gemm;
 namespace Fusion.Bench;
 
 /// <summary>
-/// `Fusion.Bench gemm`: the generated gemm_bias_act kernel against cuBLASLt on the Swin-T stage-1 linear layers at batch 64
+/// `Fusion.Bench gemm`: the GEMM template with its generated epilogue against cuBLASLt on the Swin-T stage-1 linear layers at batch 64
 /// (m = 64·3136 rows). Per layer: median device time (CUDA events, 10 warm-ups, median of 50, three rotating input sets
 /// so L2 never holds the last call's operands), achieved GB/s over x + w + out (+ residual), TFLOP/s over 2·m·N·K, and
 /// the fraction of the memory floor, i.e. those bytes at the 1 GiB device-to-device copy bandwidth measured in the same run.
@@ -44,7 +44,7 @@ internal static class GemmBench
         var rows = new List<string>();
         foreach (var (name, n, k, act, hasResidual) in s_layers)
         {
-            var kernel = FusedGemm.Specialize(n, k, act, hasBias: true, hasResidual);
+            var kernel = GemmKernels.Linear(n, k, bias: true, act, hasResidual);
             var sets = Enumerable.Range(0, 3).Select(_ => (X: RandomHalves(Rows, k), R: hasResidual ? RandomHalves(Rows, n) : null)).ToArray();
             using var w = RandomHalves(n, k);
             using var bias = RandomHalves(n);
@@ -52,8 +52,9 @@ internal static class GemmBench
             using var check = CudaTensor.Empty(device, DType.Float16, Rows, n);
 
             // Both paths on the same operands first: they must agree (cuBLASLt's GELU is the tanh form).
-            gemm.RunWith(GemmPath.Generated, sets[0].X, w, bias, act, sets[0].R, output, kernel);
-            gemm.RunWith(GemmPath.CublasLt, sets[0].X, w, bias, act, sets[0].R, check, kernel);
+            CudaTensor[] Epilogue((CudaTensor X, CudaTensor? R) s) => s.R is null ? [bias] : [bias, s.R];
+            gemm.RunWith(GemmPath.Generated, kernel, sets[0].X, w, Epilogue(sets[0]), [output], Rows, DType.Float16);
+            gemm.RunWith(GemmPath.CublasLt, kernel, sets[0].X, w, Epilogue(sets[0]), [check], Rows, DType.Float16);
             double maxDiff = MaxAbsDifference(output, check);
 
             long bytes = 2L * ((long)Rows * k + (long)n * k + (long)Rows * n + (hasResidual ? (long)Rows * n : 0));
@@ -69,11 +70,11 @@ internal static class GemmBench
                     times[path][round] = 1000 * EventTimer.MedianMilliseconds(device, stream, () =>
                     {
                         var s = sets[turn++ % sets.Length];
-                        gemm.RunWith(path, s.X, w, bias, act, s.R, output, kernel);
+                        gemm.RunWith(path, kernel, s.X, w, Epilogue(s), [output], Rows, DType.Float16);
                     }, warmup: 10, repeats: 50);
                 }
             }
-            gemm.Run(sets[0].X, w, bias, act, sets[0].R, output, kernel);
+            gemm.Run(kernel, sets[0].X, w, Epilogue(sets[0]), [output], Rows, DType.Float16);
             Console.WriteLine($"{name}: N={n} K={k} m={Rows}: generated vs cuBLASLt max |diff| {maxDiff:G3}; fast-run picks {gemm.LastPath}; floor {floorUs:F1} us ({bytes / 1e6:F1} MB)");
             foreach (var path in new[] { GemmPath.Generated, GemmPath.CublasLt })
             {

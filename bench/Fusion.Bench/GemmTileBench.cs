@@ -42,14 +42,15 @@ internal static class GemmTileBench
             foreach (var (name, n, k, act, hasBias, hasResidual, count) in layers)
             {
                 int rows = name.EndsWith("merge", StringComparison.Ordinal) ? m / 4 : m;
-                var kernel = FusedGemm.Specialize(n, k, act, hasBias, hasResidual);
+                var kernel = GemmKernels.Linear(n, k, hasBias, act, hasResidual);
                 using var x = RandomHalves(rows, k);
                 using var w = RandomHalves(n, k);
                 using var bias = hasBias ? RandomHalves(n) : null;
                 using var residual = hasResidual ? RandomHalves(rows, n) : null;
                 using var output = CudaTensor.Empty(device, DType.Float16, rows, n);
                 double Time(GemmPath path, GemmTile? tile) => 1000 * hold.MedianMilliseconds(device, stream,
-                    () => gemm.RunWith(path, x, w, bias, act, residual, output, kernel, tile: tile), warmup: 10, repeats: 50);
+                    () => gemm.RunWith(path, kernel, x, w, new[] { bias, residual }.Where(t => t is not null).Select(t => t!).ToList(), [output], rows,
+                        DType.Float16, tile: tile), warmup: 10, repeats: 50);
                 double cublas = Time(GemmPath.CublasLt, null);
                 var tiles = GemmTile.Candidates(n).Select(t => (Tile: t, Us: Time(GemmPath.Generated, t))).ToList();
                 var best = tiles.MinBy(t => t.Us);

@@ -12,7 +12,7 @@ namespace Fusion.Generator
 {
     /// <summary>
     /// The pipeline: [FusedModel] class → extract (front end, the only step that sees symbols) →
-    /// infer shapes → fuse → plan precision (Float and mixed Half plans) → emit. Each step's output is an equatable record, so an edit that does not
+    /// infer shapes → fuse templates → plan precision (Float and mixed Half plans) → schedule (generated kernels, GEMM epilogues) → emit. Each step's output is an equatable record, so an edit that does not
     /// change a model's graph leaves its later steps cached.
     /// </summary>
     [Generator(LanguageNames.CSharp)]
@@ -25,6 +25,7 @@ namespace Fusion.Generator
             public const string Infer = "Fusion.Infer";
             public const string Fuse = "Fusion.Fuse";
             public const string Precision = "Fusion.Precision";
+            public const string Schedule = "Fusion.Schedule";
         }
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -48,7 +49,11 @@ namespace Fusion.Generator
                 .Select(static (graph, _) => PrecisionPass.Run(graph))
                 .WithTrackingName(Steps.Precision);
 
-            context.RegisterSourceOutput(planned, static (spc, graph) => Produce(spc, graph));
+            var scheduled = planned
+                .Select(static (graph, _) => Scheduler.Run(graph))
+                .WithTrackingName(Steps.Schedule);
+
+            context.RegisterSourceOutput(scheduled, static (spc, graph) => Produce(spc, graph));
         }
 
         private static void Produce(SourceProductionContext context, ModelGraph graph)
@@ -62,7 +67,7 @@ namespace Fusion.Generator
                     "no kernel template embedded for " + string.Join(", ", missing)).ToDiagnostic());
                 return;
             }
-            foreach (var d in graph.Decisions)
+            foreach (var d in Decisions(graph))
             {
                 var info = d.Fused
                     ? DiagnosticInfo.Create(DiagnosticDescriptors.Fused, d.Location, d.Operators.Count.ToString(), d.Kernel, d.Pattern, string.Join(" → ", d.Operators))
@@ -71,10 +76,20 @@ namespace Fusion.Generator
             }
 
             context.AddSource(graph.FileHint + ".Fusion.g.cs", ModelEmitter.Emit(graph));
-            int operators = graph.Nodes.Count(n => n.Op is not (OpKind.Input or OpKind.Param));
+            int operators = graph.Nodes.Count(n => !n.IsSource);
             var values = graph.Parameters.Sum(p => p.ElementCount);
             context.ReportDiagnostic(DiagnosticInfo.Create(DiagnosticDescriptors.ModelCompiled, null,
                 graph.ClassName, operators.ToString(), graph.Parameters.Count.ToString(), values.ToString()).ToDiagnostic());
+        }
+
+        /// <summary>
+        /// The decisions reported as diagnostics: the template patterns', then the scheduler's for the plan a GPU runs (the Half
+        /// plan, CUDA's when the backends' plans differ), so each fusion shows once in the IDE; the report lists every plan.
+        /// </summary>
+        private static System.Collections.Generic.IEnumerable<FusionDecision> Decisions(ModelGraph graph)
+        {
+            var plan = graph.Plans.LastOrDefault(p => p.Target == FloatType.F16 && p.Backends.Contains(nameof(BackendKind.Cuda))) ?? graph.Plans.LastOrDefault();
+            return graph.Decisions.Concat(plan?.Schedule?.Decisions ?? EquatableArray<FusionDecision>.Empty);
         }
     }
 }

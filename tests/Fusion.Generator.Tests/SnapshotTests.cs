@@ -18,6 +18,14 @@ public sealed class SnapshotTests
     public void BiasResidual() => VerifyModel("BiasResidualModel", TestModels.BiasResidual);
 
     /// <summary>The sample's real Swin blocks (shifted windows, relative position bias, MLP), read from samples/SwinTiny.</summary>
+    /// <summary>The fusion report of a ConvNeXt-style block: LN kernel, GEMM+GELU, GEMM with layer scale and residual in its epilogue.</summary>
+    [Fact]
+    public void ConvNeXtBlocksReport() => VerifyReport("Report.ConvNeXtBlocks", TestModels.ConvNeXtBlocks);
+
+    /// <summary>The fusion report of a ViT with attention written out: what fuses around the batched products.</summary>
+    [Fact]
+    public void VitBlocksReport() => VerifyReport("Report.VitBlocks", TestModels.VitBlocks);
+
     [Fact]
     public void SwinStage1Blocks() => VerifyModel("SwinStage1Blocks", SampleSources());
 
@@ -40,7 +48,16 @@ public sealed class SnapshotTests
         var result = GeneratorHarness.Run(code);
         Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
         Assert.Empty(result.CompileErrors);
-        Assert.Contains("// [N, 1000] f16  fused gemm_bias_act → gemm_bias_n1000_k96 (from F.Linear(F.Mean(x, 1), head))", result.Source);
+        Assert.Contains("gemm gemm_bias_cast_n1000_k96: F.Linear(F.Mean(x, 1), head) → cast f16 → io", result.Source);
+    }
+
+    /// <summary>Compiles cleanly, then snapshots the report at the top of the generated file (not the kernels' text).</summary>
+    private static void VerifyReport(string name, params string[] sources)
+    {
+        var result = GeneratorHarness.Run(sources);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
+        Assert.Empty(result.CompileErrors);
+        Snapshot.Verify(result.Source[..result.Source.IndexOf("#nullable", StringComparison.Ordinal)], name);
     }
 
     private static void VerifyModel(string name, params string[] sources)

@@ -110,4 +110,115 @@ internal static class TestModels
             public Tensor Forward([Shape(Dim.Batch, 7, 30)] Tensor x) => F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x);
         }
         """;
+
+    /// <summary>
+    /// ConvNeXt's block in its channels-last form (the depthwise convolution aside): LayerNorm → Linear → GELU → Linear →
+    /// layer-scale multiply → residual, twice, at odd sizes.
+    /// </summary>
+    public const string ConvNeXtBlocks = """
+        using Fusion;
+
+        namespace Demo;
+
+        public sealed class ConvNeXtBlock(int dim) : Module
+        {
+            public readonly LayerNorm norm = new(dim, eps: 1e-6f);
+            public readonly Linear pwconv1 = new(dim, 4 * dim);
+            public readonly Linear pwconv2 = new(4 * dim, dim);
+            public readonly Parameter gamma = new(dim);
+
+            public Tensor Forward(Tensor x)
+            {
+                var h = F.LayerNorm(x, norm);
+                h = F.Gelu(F.Linear(h, pwconv1));
+                h = F.Mul(F.Linear(h, pwconv2), gamma);
+                return F.Add(x, h);
+            }
+        }
+
+        [FusedModel]
+        public partial class ConvNeXtBlocks : Module
+        {
+            public readonly ConvNeXtBlock[] blocks = Repeat(2, _ => new ConvNeXtBlock(36));
+
+            public Tensor Forward([Shape(Dim.Batch, 13, 13, 36)] Tensor x)
+            {
+                foreach (var b in blocks) x = b.Forward(x);
+                return x;
+            }
+        }
+        """;
+
+    /// <summary>
+    /// A ViT: class token and position embedding, two pre-norm blocks whose attention is written out (q·kᵀ·scale, softmax, ·v with
+    /// heads split and merged by reshape and permute), the final norm and the class token's head. 16 patches + 1 = 17 tokens.
+    /// </summary>
+    public const string VitBlocks = """
+        using System;
+        using Fusion;
+
+        namespace Demo;
+
+        public sealed class SelfAttention(int dim, int heads, int tokens) : Module
+        {
+            public readonly Linear qkv = new(dim, 3 * dim);
+            public readonly Linear proj = new(dim, dim);
+            private readonly int _dim = dim;
+            private readonly int _heads = heads;
+            private readonly int _tokens = tokens;
+            private readonly float _scale = 1f / MathF.Sqrt(dim / heads);
+
+            public Tensor Forward(Tensor x)
+            {
+                var split = F.Permute(F.Reshape(F.Linear(x, qkv), -1, _tokens, 3, _heads, _dim / _heads), 2, 0, 3, 1, 4);
+                var q = F.Select(split, 0, 0);
+                var k = F.Select(split, 0, 1);
+                var v = F.Select(split, 0, 2);
+                var attn = F.Softmax(F.Mul(F.MatMul(q, k, transposeB: true), _scale));
+                var o = F.Permute(F.MatMul(attn, v), 0, 2, 1, 3);
+                return F.Linear(F.Reshape(o, -1, _tokens, _dim), proj);
+            }
+        }
+
+        public sealed class Mlp(int dim, int hidden) : Module
+        {
+            public readonly Linear fc1 = new(dim, hidden);
+            public readonly Linear fc2 = new(hidden, dim);
+
+            public Tensor Forward(Tensor x) => F.Linear(F.Gelu(F.Linear(x, fc1)), fc2);
+        }
+
+        public sealed class VitBlock(int dim, int heads, int tokens) : Module
+        {
+            public readonly LayerNorm norm1 = new(dim, eps: 1e-6f);
+            public readonly SelfAttention attn = new(dim, heads, tokens);
+            public readonly LayerNorm norm2 = new(dim, eps: 1e-6f);
+            public readonly Mlp mlp = new(dim, 4 * dim);
+
+            public Tensor Forward(Tensor x)
+            {
+                x = F.Add(x, attn.Forward(F.LayerNorm(x, norm1)));
+                return F.Add(x, mlp.Forward(F.LayerNorm(x, norm2)));
+            }
+        }
+
+        [FusedModel]
+        public partial class VitBlocks : Module
+        {
+            public readonly Parameter cls_token = new(1, 1, 24);
+            public readonly Parameter pos_embed = new(1, 17, 24);
+            public readonly VitBlock[] blocks = Repeat(2, _ => new VitBlock(24, 3, 17));
+            public readonly LayerNorm norm = new(24, eps: 1e-6f);
+            public readonly Linear head = new(24, 10);
+
+            public Tensor Forward([Shape(Dim.Batch, 16, 24)] Tensor patches)
+            {
+                var cls = F.ExpandAs(cls_token, F.Narrow(patches, 1, 0, 1));
+                var x = F.Add(F.Concat(1, cls, patches), pos_embed);
+                foreach (var b in blocks) x = b.Forward(x);
+                x = F.LayerNorm(x, norm);
+                return F.Linear(F.Select(x, 1, 0), head);
+            }
+        }
+        """;
 }

@@ -2,7 +2,7 @@ using Fusion.Kernels.Cpu.Fused;
 
 namespace Fusion.Runtime.Tests;
 
-/// <summary>Operand checks of the fused operators on the CPU: a kernel of another pattern, wrong shapes and dtypes, each named.</summary>
+/// <summary>Operand checks of compiled operators on the CPU (GEMMs, generated kernels, the attention template): each mistake named.</summary>
 public class FusedErrorTests
 {
     private static readonly CpuBackend Cpu = CpuBackend.Instance;
@@ -18,73 +18,61 @@ public class FusedErrorTests
     private static CpuTensor Zeros(params int[] shape) => CpuTensor.Zeros(DType.Float32, shape);
 
     [Fact]
-    public void EveryFusedOperatorRejectsAKernelOfAnotherPattern()
+    public void WindowAttentionRejectsAKernelOfAnotherPattern()
     {
-        using var x = Zeros(2, 49, 30);
-        using var w = Zeros(30, 30);
-        using var c = Zeros(30);
-        using var image = Zeros(1, 7, 7, 30);
-        using var windows = Zeros(1, 49, 30);
         using var qkv = Zeros(1, 49, 90);
         using var bias = Zeros(5, 49, 49);
-        var wrong = Kernel("bias_residual");
-        AssertMismatch(() => Cpu.FusedLinear(x, w, c, Activation.Gelu, null, wrong), "FusedLinear kernel", "pattern gemm_bias_act", "bias_residual_test of pattern bias_residual");
-        AssertMismatch(() => Cpu.LayerNormWindowPartition(image, c, c, 1e-5f, 7, 0, wrong), "LayerNormWindowPartition kernel", "pattern ln_shift_partition");
-        AssertMismatch(() => Cpu.WindowReverseResidual(windows, image, 7, 0, wrong), "WindowReverseResidual kernel", "pattern window_reverse_residual");
-        AssertMismatch(() => Cpu.WindowAttention(qkv, bias, null, 5, 0.5f, wrong), "WindowAttention kernel", "pattern window_attention");
-        AssertMismatch(() => Cpu.BiasResidual(x, c, x, Kernel("gemm_bias_act")), "BiasResidual kernel", "pattern bias_residual");
+        AssertMismatch(() => Cpu.WindowAttention(qkv, bias, null, 5, 0.5f, Kernel("bias_residual")), "WindowAttention kernel", "pattern window_attention",
+            "bias_residual_test of pattern bias_residual");
     }
 
     [Fact]
-    public void FusedLinearNamesTheOperand()
+    public void GemmNamesTheOperand()
     {
-        var kernel = Kernel("gemm_bias_act");
+        var kernel = GemmKernels.Linear(36, 30, bias: true, Activation.Gelu, residual: true, DType.Float32);
         using var x = Zeros(2, 7, 30);
         using var w = Zeros(36, 29);
-        AssertMismatch(() => Cpu.FusedLinear(x, w, null, Activation.None, null, kernel), "FusedLinear weight: expected f32[*, 30], got f32[36, 29]");
+        using var b = Zeros(36);
+        using var r = Zeros(14, 36);
+        AssertMismatch(() => Cpu.Gemm(kernel, 14, DType.Float32, x, w, b, r)[0], "gemm_bias_gelu_add_n36_k30_f32 weight", "f32[36, 30]", "f32[36, 29]");
         using var good = Zeros(36, 30);
-        using var bias = Zeros(35);
-        AssertMismatch(() => Cpu.FusedLinear(x, good, bias, Activation.Relu, null, kernel), "FusedLinear bias: expected f32[36], got f32[35]");
-        using var residual = Zeros(2, 7, 30);
-        AssertMismatch(() => Cpu.FusedLinear(x, good, null, Activation.Gelu, residual, kernel), "FusedLinear residual: expected f32[2, 7, 36], got f32[2, 7, 30]");
+        using var x29 = Zeros(14, 29);
+        AssertMismatch(() => Cpu.Gemm(kernel, 14, DType.Float32, x29, good, b, r)[0], "gemm_bias_gelu_add_n36_k30_f32 x", "[..., 30]");
+        using var x2 = Zeros(14, 30);
+        using var b35 = Zeros(35);
+        AssertMismatch(() => Cpu.Gemm(kernel, 14, DType.Float32, x2, good, b35, r)[0], "gemm_bias_gelu_add_n36_k30_f32_epilogue input in", "f32[36]", "f32[35]");
+        using var r13 = Zeros(13, 36);
+        AssertMismatch(() => Cpu.Gemm(kernel, 14, DType.Float32, x2, good, b, r13)[0], "f32[14, 36]", "f32[13, 36]");
         using var half = CpuTensor.Zeros(DType.Float16, 36, 30);
-        AssertMismatch(() => Cpu.FusedLinear(x, half, null, Activation.None, null, kernel), "FusedLinear weight", "got f16[36, 30]");
-        Assert.Throws<ArgumentOutOfRangeException>(() => Cpu.FusedLinear(x, good, null, (Activation)7, null, kernel));
+        AssertMismatch(() => Cpu.Gemm(kernel, 14, DType.Float32, x2, half, b, r)[0], "weight", "f16[36, 30]");
+        var e = Assert.Throws<FusionException>(() => Cpu.Gemm(kernel, 14, DType.Float32, x2, good, b));
+        Assert.Contains("epilogue takes 2 inputs, 1 given", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void BiasResidualNamesTheOperand()
+    public void GeneratedKernelsNameTheBufferAndTheKernel()
     {
-        var kernel = Kernel("bias_residual");
-        using var x = Zeros(3, 14, 30);
-        using var bias = Zeros(36);
-        AssertMismatch(() => Cpu.BiasResidual(x, bias, x, kernel), "BiasResidual bias: expected f32[30], got f32[36]");
-        using var good = Zeros(30);
-        using var residual = Zeros(3, 15, 30);
-        AssertMismatch(() => Cpu.BiasResidual(x, good, residual, kernel), "BiasResidual residual: expected f32[3, 14, 30], got f32[3, 15, 30]");
-    }
-
-    [Fact]
-    public void WindowOperatorsNameTheOperand()
-    {
-        var partition = Kernel("ln_shift_partition");
-        using var image = Zeros(1, 14, 15, 36);
-        using var c = Zeros(36);
-        AssertMismatch(() => Cpu.LayerNormWindowPartition(image, c, c, 1e-5f, 7, 3, partition), "LayerNormWindowPartition x", "multiples of the window 7", "got f32[1, 14, 15, 36]");
-        using var square = Zeros(1, 14, 14, 36);
-        using var c30 = Zeros(30);
-        AssertMismatch(() => Cpu.LayerNormWindowPartition(square, c30, c, 1e-5f, 7, 3, partition), "LayerNormWindowPartition weight: expected f32[36], got f32[30]");
-        Assert.Throws<ArgumentOutOfRangeException>(() => Cpu.LayerNormWindowPartition(square, c, c, 1e-5f, 7, 7, partition));
-
-        var reverse = Kernel("window_reverse_residual");
-        using var windows = Zeros(4, 49, 36);
-        using var tooFew = Zeros(3, 49, 36);
-        AssertMismatch(() => Cpu.WindowReverseResidual(tooFew, square, 7, 3, reverse), "WindowReverseResidual x: expected f32[4, 49, 36]", "got f32[3, 49, 36]");
-        using var tokens = Zeros(4, 48, 36);
-        AssertMismatch(() => Cpu.WindowReverseResidual(tokens, square, 7, 3, reverse), "WindowReverseResidual x: expected f32[*, 49, *], got f32[4, 48, 36]");
-        using var narrow = Zeros(1, 14, 14, 30);
-        AssertMismatch(() => Cpu.WindowReverseResidual(windows, narrow, 7, 3, reverse), "WindowReverseResidual residual: expected f32[*, *, *, 36], got f32[1, 14, 14, 30]");
-        Assert.Throws<ArgumentOutOfRangeException>(() => Cpu.WindowReverseResidual(windows, square, 7, -1, reverse));
+        using var a = Zeros(3, 5);
+        using var b = Zeros(3, 6);
+        var e = Assert.Throws<TensorMismatchException>(() => F.Add(a, F.Exp(b)));
+        Assert.Contains("Add", e.Message, StringComparison.Ordinal);
+        var kernel = GeneratedKernel.From(Fusion.Compiler.LoopIrText.Parse("""
+            kernel exp_test
+            domain [N, 5]
+            in in0 f32 [N, 5]
+            out out0 f32 [N, 5]
+            %0 = load in0[5*v0 + v1]
+            %1 = exp %0
+            store out0[5*v0 + v1] = %1
+            """));
+        var mismatch = Assert.Throws<TensorMismatchException>(() => Cpu.Run(kernel, 2, DType.Float32, a));
+        Assert.Contains("exp_test input in0", mismatch.Message, StringComparison.Ordinal);
+        Assert.Contains("f32[2, 5]", mismatch.Message, StringComparison.Ordinal);
+        var count = Assert.Throws<FusionException>(() => Cpu.Run(kernel, 3, DType.Float32, a, a));
+        Assert.Contains("exp_test takes 1 inputs (in0), 2 given", count.Message, StringComparison.Ordinal);
+        var bad = new GeneratedKernel("broken", "kernel broken\ndomain [3]\n%0 = nonsense\n", "", "256,1,1,0");
+        var malformed = Assert.Throws<FusionException>(() => Cpu.Run(bad, 1, DType.Float32));
+        Assert.Contains("generated kernel broken: its loop IR is malformed", malformed.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -104,13 +92,6 @@ public class FusedErrorTests
     }
 
     [Fact]
-    public void TwinsRejectSpansTooShortForTheirSizes()
-    {
-        var small = new float[10];
-        Assert.Throws<ArgumentException>(() => FusedLinearTwin.Run(small, small, [], [], new float[3], 2, 2, 3, 0));
-        Assert.Throws<ArgumentException>(() => BiasResidualTwin.Run(small, new float[5], small, new float[9], 2, 5));
-        Assert.Throws<ArgumentException>(() => LayerNormPartitionTwin.Run(small, new float[2], new float[2], small, 1, 3, 3, 2, 3, 0, 1e-5f));
-        Assert.Throws<ArgumentException>(() => WindowReverseResidualTwin.Run(small, small, small, 1, 3, 3, 2, 3, 0));
+    public void TheAttentionTwinRejectsSpansTooShortForItsSizes() =>
         Assert.Throws<ArgumentException>(() => WindowAttentionTwin.Run(new float[54], new float[3], [], new float[18], 1, 1, 1, 3, 2, 1f));
-    }
 }

@@ -3,9 +3,10 @@ using Fusion.Testing;
 namespace Fusion.Runtime.Tests;
 
 /// <summary>
-/// The fused operators through the CPU backend (their CPU twins) against the float64 reference of the
-/// unfused chain each replaces, on odd sizes: channels 30 and 36 (not multiples of 8), 5 heads of 6,
-/// windows 7 (49 tokens) and 3, shifts 0, 1 and 3, batches 1 and 3.
+/// The GEMM with its generated epilogue and the window-attention template through the CPU backend against the float64
+/// reference of the unfused chain each replaces, on odd sizes: channels 30 and 36 (not multiples of 8), 5 heads of 6,
+/// windows 7 (49 tokens) and 3, shifts 0, 1 and 3, batches 1 and 3. (The generated pointwise and reduction kernels are
+/// tested against their chains in Compiler/GroupLoweringTests.)
 /// </summary>
 public class FusedTwinTests
 {
@@ -26,6 +27,10 @@ public class FusedTwinTests
 
     private static FusedKernel Kernel(string pattern) => new("test", pattern, "", new Dictionary<string, int>());
 
+    /// <summary>
+    /// A Linear with its generated epilogue (bias, activation, residual) on the CPU backend: the product in float32, the epilogue kernel
+    /// interpreted, one rounding on store. The GEMM runs over [batch·rows, K] (the kernel's rows are its batch).
+    /// </summary>
     [Theory]
     [InlineData(DType.Float32, 3, 7, 30, 36, Activation.Gelu, true, true)]
     [InlineData(DType.Float32, 1, 49, 36, 30, Activation.Relu, true, false)]
@@ -35,78 +40,19 @@ public class FusedTwinTests
     [InlineData(DType.Float16, 3, 7, 30, 36, Activation.Gelu, true, true)]
     [InlineData(DType.Float16, 1, 49, 36, 30, Activation.None, true, false)]
     [InlineData(DType.Float16, 2, 130, 96, 100, Activation.Relu, false, true)]
-    public void FusedLinearMatchesLinearActivationAdd(DType dtype, int batch, int rows, int k, int n, Activation activation, bool hasBias, bool hasResidual)
+    public void GemmWithEpilogueMatchesLinearActivationAdd(DType dtype, int batch, int rows, int k, int n, Activation activation, bool hasBias, bool hasResidual)
     {
         int seed = TestData.NewSeed();
-        var x = Precision.Input(seed, dtype, batch, rows, k);
+        var x = Precision.Input(seed, dtype, batch * rows, k);
         var w = Precision.Input(seed + 1, dtype, n, k);
         var b = hasBias ? Precision.Input(seed + 2, dtype, n) : null;
-        var r = hasResidual ? Precision.Input(seed + 3, dtype, batch, rows, n) : null;
-        var kernel = Kernel("gemm_bias_act");
-        // Absent operands stay null, so the positions are fixed: x, w, bias, residual.
-        Check(dtype, UnfusedChains.Linear(x, w, b, activation, r), F32Tolerance + 1e-7 * k, $"FusedLinear {activation} bias={hasBias} residual={hasResidual}",
-            t => Cpu.FusedLinear(t[0]!, t[1]!, t[2], activation, t[3], kernel),
+        var r = hasResidual ? Precision.Input(seed + 3, dtype, batch * rows, n) : null;
+        var kernel = GemmKernels.Linear(n, k, hasBias, activation, hasResidual, dtype);
+        // The epilogue takes the bias (when there is one), then the residual (when there is one).
+        Check(dtype, UnfusedChains.Linear(x, w, b, activation, r), F32Tolerance + 1e-7 * k, $"Gemm {kernel.Name}",
+            t => Cpu.Gemm(kernel, batch * rows, dtype, t[0]!, t[1]!, [.. new[] { t[2], t[3] }.Where(e => e is not null).Select(e => e!)])[0],
             (s, t) => UnfusedChains.Linear(s, t[0]!, t[1]!, t[2], activation, t[3]),
             x, w, b, r);
-    }
-
-    [Theory]
-    [InlineData(DType.Float32, 3, 14, 30)]
-    [InlineData(DType.Float32, 1, 49, 36)]
-    [InlineData(DType.Float16, 3, 14, 30)]
-    [InlineData(DType.Float16, 2, 200, 36)]
-    public void BiasResidualMatchesTwoAdds(DType dtype, int batch, int rows, int channels)
-    {
-        int seed = TestData.NewSeed();
-        var x = Precision.Input(seed, dtype, batch, rows, channels);
-        var b = Precision.Input(seed + 1, dtype, channels);
-        var r = Precision.Input(seed + 2, dtype, batch, rows, channels);
-        var kernel = Kernel("bias_residual");
-        Check(dtype, Ref.Add(Ref.Add(x, b), r), F32Tolerance, "BiasResidual",
-            t => Cpu.BiasResidual(t[0]!, t[1]!, t[2]!, kernel),
-            (s, t) => s.Add(Cpu.Add(s.Add(Cpu.Add(t[0]!, t[1]!)), t[2]!)),
-            x, b, r);
-    }
-
-    /// <summary>Images (batch, H, W, C) with their window and shift: 7×7 windows shifted 0 and 3, 3×3 windows shifted 0 and 1.</summary>
-    public static TheoryData<DType, int, int, int, int, int, int> Images => new()
-    {
-        { DType.Float32, 1, 14, 21, 30, 7, 0 },
-        { DType.Float32, 3, 14, 14, 36, 7, 3 },
-        { DType.Float32, 1, 9, 6, 30, 3, 1 },
-        { DType.Float32, 3, 6, 9, 36, 3, 0 },
-        { DType.Float16, 3, 14, 14, 30, 7, 3 },
-        { DType.Float16, 1, 9, 6, 36, 3, 1 },
-    };
-
-    [Theory]
-    [MemberData(nameof(Images))]
-    public void LayerNormWindowPartitionMatchesNormRollPartition(DType dtype, int batch, int height, int width, int channels, int window, int shift)
-    {
-        int seed = TestData.NewSeed();
-        var x = Precision.Input(seed, dtype, batch, height, width, channels);
-        var gamma = Precision.Input(seed + 1, dtype, channels);
-        var beta = Precision.Input(seed + 2, dtype, channels);
-        var kernel = Kernel("ln_shift_partition");
-        Check(dtype, UnfusedChains.LayerNormPartition(x, gamma, beta, Eps, window, shift), F32Tolerance, $"LayerNormWindowPartition w{window} s{shift}",
-            t => Cpu.LayerNormWindowPartition(t[0]!, t[1]!, t[2]!, Eps, window, shift, kernel),
-            (s, t) => UnfusedChains.LayerNormPartition(s, t[0]!, t[1]!, t[2]!, Eps, window, shift),
-            x, gamma, beta);
-    }
-
-    [Theory]
-    [MemberData(nameof(Images))]
-    public void WindowReverseResidualMatchesReverseRollAdd(DType dtype, int batch, int height, int width, int channels, int window, int shift)
-    {
-        int seed = TestData.NewSeed();
-        int windows = batch * (height / window) * (width / window);
-        var x = Precision.Input(seed, dtype, windows, window * window, channels);
-        var residual = Precision.Input(seed + 1, dtype, batch, height, width, channels);
-        var kernel = Kernel("window_reverse_residual");
-        Check(dtype, UnfusedChains.ReverseResidual(x, residual, window, shift), F32Tolerance, $"WindowReverseResidual w{window} s{shift}",
-            t => Cpu.WindowReverseResidual(t[0]!, t[1]!, window, shift, kernel),
-            (s, t) => UnfusedChains.ReverseResidual(s, t[0]!, t[1]!, window, shift),
-            x, residual);
     }
 
     /// <summary>

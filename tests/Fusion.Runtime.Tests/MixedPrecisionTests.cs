@@ -94,51 +94,6 @@ public sealed class MixedPrecisionTests
     // FusedChains: the same functions as the CPU twins, so in float32 they agree to summation order.
 
     [Theory]
-    [InlineData(Activation.Gelu, true, true)]
-    [InlineData(Activation.Relu, false, false)]
-    [InlineData(Activation.None, true, false)]
-    public void FusedLinearChain_MatchesTheTwin(Activation activation, bool hasBias, bool hasResidual)
-    {
-        int seed = TestData.NewSeed();
-        using var s = new TensorScope();
-        var x = s.Add(TestData.Random(seed, 2, 7, 30).ToCpu());
-        var w = s.Add(TestData.Random(seed + 1, 36, 30).ToCpu());
-        var b = hasBias ? s.Add(TestData.Random(seed + 2, 36).ToCpu()) : null;
-        var r = hasResidual ? s.Add(TestData.Random(seed + 3, 2, 7, 36).ToCpu()) : null;
-        var chain = s.Add(FusedChains.FusedLinear(Cpu, x, w, b, activation, r));
-        var twin = s.Add(Cpu.FusedLinear(x, w, b, activation, r, Kernel("gemm_bias_act")));
-        AssertSame(twin, chain, $"FusedLinear {activation} (seed {seed})");
-    }
-
-    [Fact]
-    public void BiasResidualChain_MatchesTheTwin()
-    {
-        int seed = TestData.NewSeed();
-        using var s = new TensorScope();
-        var x = s.Add(TestData.Random(seed, 3, 14, 30).ToCpu());
-        var bias = s.Add(TestData.Random(seed + 1, 30).ToCpu());
-        var r = s.Add(TestData.Random(seed + 2, 3, 14, 30).ToCpu());
-        AssertSame(s.Add(Cpu.BiasResidual(x, bias, r, Kernel("bias_residual"))), s.Add(FusedChains.BiasResidual(Cpu, x, bias, r)), $"BiasResidual (seed {seed})");
-    }
-
-    [Theory]
-    [InlineData(0)]
-    [InlineData(3)]
-    public void WindowChains_MatchTheTwins(int shift)
-    {
-        int seed = TestData.NewSeed();
-        using var s = new TensorScope();
-        var x = s.Add(TestData.Random(seed, 2, 14, 14, 30).ToCpu());
-        var w = s.Add(TestData.Random(seed + 1, 30).ToCpu());
-        var b = s.Add(TestData.Random(seed + 2, 30).ToCpu());
-        var windows = s.Add(TestData.Random(seed + 3, 8, 49, 30).ToCpu());
-        AssertSame(s.Add(Cpu.LayerNormWindowPartition(x, w, b, 1e-5f, 7, shift, Kernel("ln_shift_partition"))),
-            s.Add(FusedChains.LayerNormWindowPartition(Cpu, x, w, b, 1e-5f, 7, shift)), $"LayerNormWindowPartition s{shift} (seed {seed})");
-        AssertSame(s.Add(Cpu.WindowReverseResidual(windows, x, 7, shift, Kernel("window_reverse_residual"))),
-            s.Add(FusedChains.WindowReverseResidual(Cpu, windows, x, 7, shift)), $"WindowReverseResidual s{shift} (seed {seed})");
-    }
-
-    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void WindowAttentionChain_MatchesTheTwin(bool masked)
@@ -162,9 +117,11 @@ public sealed class MixedPrecisionTests
         var bias = s.Add(TestData.Random(TestData.NewSeed(), 5, 49, 49).ToCpu());
         var mask = s.Add(Ref.ShiftedWindowMask(14, 14, 7, 3).ToCpu());
         var w = s.Add(TestData.Random(TestData.NewSeed(), 7, 90).ToCpu());
+        var rows = s.Add(Cpu.Reshape(qkv, new Shape(4 * 49, 90)));
+        var gemm = GemmKernels.Linear(7, 90, bias: false, Activation.None, residual: false, DType.Float32);
         long before = CpuTensor.LiveCount;
         FusedChains.WindowAttention(Cpu, qkv, bias, mask, 5, 0.4f).Dispose();
-        FusedChains.FusedLinear(Cpu, qkv, w, null, Activation.None, null).Dispose(); // the product alone is the result
+        Cpu.Gemm(gemm, 4 * 49, DType.Float32, rows, w)[0].Dispose(); // the product is released inside, the result here
         Assert.Equal(before, CpuTensor.LiveCount);
     }
 

@@ -169,17 +169,11 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
     public Tensor ShiftedWindowMask(int height, int width, int window, int shift, DType dtype) =>
         Time("ShiftedWindowMask", () => _inner.ShiftedWindowMask(height, width, window, shift, dtype));
 
-    public Tensor FusedLinear(Tensor x, Tensor weight, Tensor? bias, Activation activation, Tensor? residual, FusedKernel kernel) =>
-        Time(kernel.Name, () => _inner.FusedLinear(x, weight, bias, activation, residual, kernel));
+    public Tensor[] Run(GeneratedKernel kernel, int batch, DType io, params Tensor[] inputs) =>
+        Time(kernel.Name, () => _inner.Run(kernel, batch, io, inputs));
 
-    public Tensor BiasResidual(Tensor x, Tensor bias, Tensor residual, FusedKernel kernel) =>
-        Time(kernel.Name, () => _inner.BiasResidual(x, bias, residual, kernel));
-
-    public Tensor LayerNormWindowPartition(Tensor x, Tensor weight, Tensor bias, float eps, int window, int shift, FusedKernel kernel) =>
-        Time(kernel.Name, () => _inner.LayerNormWindowPartition(x, weight, bias, eps, window, shift, kernel));
-
-    public Tensor WindowReverseResidual(Tensor x, Tensor residual, int window, int shift, FusedKernel kernel) =>
-        Time(kernel.Name, () => _inner.WindowReverseResidual(x, residual, window, shift, kernel));
+    public Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs) =>
+        Time(kernel.Name, () => _inner.Gemm(kernel, batch, io, x, weight, epilogueInputs));
 
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
         Time(kernel.Name, () => _inner.WindowAttention(qkv, bias, mask, heads, scale, kernel));

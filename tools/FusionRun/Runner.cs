@@ -60,7 +60,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
 
         string weights = LoadWeights(model, options);
         var info = model.Info;
-        report.Field("model", $"{info.Name}: {info.OperatorCount} operators after fusion, {model.FusedKernels.Count} generated kernels, {info.ParameterCount:N0} parameters");
+        report.Field("model", $"{info.Name}: {info.OperatorCount} operators after fusion, {model.Kernels.Count} kernels, {info.ParameterCount:N0} parameters");
         report.Field("weights", weights);
 
         var inputs = new List<Tensor>();
@@ -86,7 +86,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
                 string outputDescription;
                 using (Progress.Start("preparing kernels (JIT or cache, constants, GEMM choices)", output))
                 {
-                    cuda?.Precompile(model.FusedKernels); // in parallel; the first pass then only loads them
+                    cuda?.Precompile(model.Kernels); // in parallel; the first pass then only loads them
                     if (options.Graphs)
                     {
                         graph = GraphedModel.Capture(model, cuda!, inputs[0]);
@@ -126,7 +126,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
                 KernelProfile? profile = options.Profile ? ProfileRuns(model, backend, inputs, options.Iterations) : null;
                 var wall = TimingStats.Of(iterations.Select(r => r.WallMs).ToList());
                 var deviceTime = cuda is null ? null : TimingStats.Of(iterations.Select(r => r.DeviceMs ?? 0).ToList());
-                return new RunResult(options, backend.Name, reason, precision, info.Name, info.OperatorCount, model.FusedKernels.Count, info.ParameterCount,
+                return new RunResult(options, backend.Name, reason, precision, info.Name, info.OperatorCount, model.Kernels.Count, info.ParameterCount,
                     weights, inputLines, gemmPolicy, load.Elapsed.TotalMilliseconds, prepare.Elapsed.TotalMilliseconds, warmups, iterations, wall, deviceTime,
                     outputDescription, profile, deviceMemory);
             }

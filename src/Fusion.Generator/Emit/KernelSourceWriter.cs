@@ -1,15 +1,13 @@
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Text;
 using Fusion.Generator.Ir;
 
 namespace Fusion.Generator.Emit
 {
     /// <summary>
-    /// Specializes the fused-kernel templates (src/Fusion.Kernels/Cuda/Templates/*.cut, embedded in this
-    /// assembly) exactly as Fusion.Kernels.KernelTemplates.Specialize does at run time: a header line,
-    /// the prelude include, FUSION_KERNEL and one FUSION_KEY define per constant, a blank line, the body.
+    /// The kernel templates (src/Fusion.Kernels/Cuda/Templates/*.cut, embedded in this assembly) and their specialization
+    /// through <see cref="KernelText"/>, the definition the runtime shares.
     /// </summary>
     internal static class KernelSourceWriter
     {
@@ -18,17 +16,10 @@ namespace Fusion.Generator.Emit
 
         public static bool HasTemplate(string pattern) => s_templates.ContainsKey(pattern);
 
-        public static string Specialize(KernelSpec spec)
-        {
-            var text = new StringBuilder();
-            text.Append("// ").Append(spec.Name).Append(": ").Append(spec.Pattern).Append(" kernel specialized by Fusion\n");
-            text.Append("#include \"prelude.cuh\"\n");
-            text.Append("#define FUSION_KERNEL ").Append(spec.Name).Append('\n');
-            foreach (var constant in spec.Constants.OrderBy(c => c.Key, System.StringComparer.Ordinal))
-                text.Append("#define FUSION_").Append(constant.Key).Append(' ').Append(constant.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
-            text.Append('\n').Append(s_templates[spec.Pattern].Replace("\r\n", "\n"));
-            return text.ToString();
-        }
+        public static string Template(string pattern) => s_templates[pattern];
+
+        public static string Specialize(KernelSpec spec) =>
+            KernelText.Specialize(spec.Pattern, spec.Name, spec.Constants.Select(c => new KeyValuePair<string, int>(c.Key, c.Value)), s_templates[spec.Pattern]);
 
         private static Dictionary<string, string> Load()
         {

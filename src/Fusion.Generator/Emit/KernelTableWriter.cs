@@ -1,11 +1,12 @@
+using System.Collections.Generic;
 using System.Linq;
 using Fusion.Generator.Ir;
 
 namespace Fusion.Generator.Emit
 {
     /// <summary>
-    /// Writes the model's fused kernels: one FusedKernel per distinct kernel name, with its full
-    /// CUDA C source as readable text, and the public <c>Kernels</c> list.
+    /// Writes the model's kernels, each once: the kernels generated from the loop IR (their IR and CUDA C as readable text), the
+    /// GEMMs with their generated epilogues, and the specialized templates; and the public <c>Kernels</c> list.
     /// </summary>
     internal static class KernelTableWriter
     {
@@ -14,29 +15,66 @@ namespace Fusion.Generator.Emit
 
         public static void Write(IndentedWriter w, ModelGraph graph)
         {
-            var kernels = graph.Nodes.Where(n => n.Kernel is not null).Select(n => n.Kernel!).GroupBy(k => k.Name).Select(g => g.First()).ToList();
-            w.Line("/// <summary>The generated kernels of this model, one per fused group (shared where identical).</summary>");
-            w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Ns}FusedKernel> Kernels {{ get; }} = new {Ns}FusedKernel[]");
+            var steps = graph.Plans.Where(p => p.Schedule is not null).SelectMany(p => p.Schedule!.Steps).ToList();
+            var gemms = Distinct(steps.Where(s => s.Gemm is not null).Select(s => s.Gemm!), g => g.Name);
+            var generated = Distinct(steps.Where(s => s.Kernel is not null).Select(s => s.Kernel!).Concat(gemms.Select(g => g.Epilogue)), k => k.Name);
+            var templates = Distinct(graph.Nodes.Where(n => n.Kernel is not null).Select(n => n.Kernel!), k => k.Name);
+            var names = generated.Select(k => k.Name).Concat(gemms.Select(g => g.Name)).Concat(templates.Select(k => k.Name)).ToList();
+
+            w.Line("/// <summary>The model's kernels: generated from the loop IR, GEMMs with generated epilogues, and specialized templates.</summary>");
+            w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Ns}IKernel> Kernels {{ get; }} = new {Ns}IKernel[]");
             w.Line("{");
-            foreach (var k in kernels) w.Line($"    {ClassName}.{k.Name},");
+            foreach (var name in names) w.Line($"    {ClassName}.{name},");
             w.Line("};");
             w.Line();
-            w.Line($"global::System.Collections.Generic.IReadOnlyList<{Ns}FusedKernel> {Ns}IFusedModel.FusedKernels => Kernels;");
+            w.Line($"global::System.Collections.Generic.IReadOnlyList<{Ns}IKernel> {Ns}IFusedModel.Kernels => Kernels;");
             w.Line();
             using (w.Block($"private static class {ClassName}"))
             {
-                for (int i = 0; i < kernels.Count; i++)
+                bool first = true;
+                void Gap()
                 {
-                    var k = kernels[i];
-                    if (i > 0) w.Line();
+                    if (!first) w.Line();
+                    first = false;
+                }
+                foreach (var k in generated)
+                {
+                    Gap();
+                    w.Line($"/// <summary>{Xml(string.Join("; ", k.Ops))}</summary>");
+                    w.Line($"internal static readonly {Ns}GeneratedKernel {k.Name} = new {Ns}GeneratedKernel(");
+                    w.Line($"    {Literals.String(k.Name)},");
+                    w.Verbatim("    loopIr: " + Literals.Verbatim(k.LoopIr) + ",");
+                    w.Verbatim("    cudaSource: " + Literals.Verbatim(k.Cuda) + ",");
+                    w.Line($"    launch: {Literals.String(k.Launch)});");
+                }
+                foreach (var g in gemms)
+                {
+                    Gap();
+                    w.Line($"internal static readonly {Ns}GemmKernel {g.Name} = new {Ns}GemmKernel(");
+                    w.Line($"    {Literals.String(g.Name)}, n: {g.N}, k: {g.K}, kw: {g.KW},");
+                    w.Verbatim("    cudaSource: " + Literals.Verbatim(g.Cuda) + ",");
+                    w.Line($"    epilogue: {g.Epilogue.Name},");
+                    w.Line($"    cublas: {(g.CublasActivation < 0 ? "null" : $"new {Ns}CublasEpilogue(({Ns}Activation){g.CublasActivation}, {g.CublasBias}, {g.CublasResidual})")});");
+                }
+                foreach (var k in templates)
+                {
+                    Gap();
                     var constants = string.Join(", ", k.Constants.Select(c => $"[{Literals.String(c.Key)}] = {c.Value}"));
                     w.Line($"internal static readonly {Ns}FusedKernel {k.Name} = new {Ns}FusedKernel(");
                     w.Line($"    {Literals.String(k.Name)},");
                     w.Line($"    {Literals.String(k.Pattern)},");
-                    w.Verbatim("    @\"" + KernelSourceWriter.Specialize(k).Replace("\"", "\"\"") + "\",");
+                    w.Verbatim("    " + Literals.Verbatim(KernelSourceWriter.Specialize(k)) + ",");
                     w.Line($"    new global::System.Collections.Generic.Dictionary<string, int> {{ {constants} }});");
                 }
             }
         }
+
+        private static List<T> Distinct<T>(IEnumerable<T> items, System.Func<T, string> key)
+        {
+            var seen = new HashSet<string>();
+            return items.Where(i => seen.Add(key(i))).ToList();
+        }
+
+        private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
     }
 }

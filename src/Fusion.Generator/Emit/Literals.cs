@@ -11,6 +11,9 @@ namespace Fusion.Generator.Emit
 
         public static string String(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
+        /// <summary>A C# verbatim string of <paramref name="value"/> (kernel sources, the loop IR), quotes doubled.</summary>
+        public static string Verbatim(string value) => "@\"" + value.Replace("\"", "\"\"") + "\"";
+
         public static string IntArray(IEnumerable<int> values) => "new int[] { " + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + " }";
     }
 }

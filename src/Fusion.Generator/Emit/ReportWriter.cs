@@ -3,25 +3,47 @@ using Fusion.Generator.Ir;
 
 namespace Fusion.Generator.Emit
 {
-    /// <summary>The fusion report at the top of the generated file: each kernel and what it replaced, each candidate left alone and why.</summary>
+    /// <summary>
+    /// The fusion report at the top of the generated file: the template patterns' decisions, then per precision plan each
+    /// kernel with the operators it fuses and each candidate left unfused with the reason.
+    /// </summary>
     internal static class ReportWriter
     {
         public static void Write(IndentedWriter w, ModelGraph graph)
         {
-            var fused = graph.Decisions.Where(d => d.Fused).ToList();
+            var templates = graph.Decisions.Where(d => d.Fused).ToList();
             var rejected = graph.Decisions.Where(d => !d.Fused).ToList();
-            w.Line($"// Fusion report: {fused.Count} fused groups, {fused.Select(d => d.Kernel).Distinct().Count()} distinct kernels, {rejected.Count} candidates not fused.");
-            foreach (var d in fused)
+            w.Line($"// Fusion report. Templates: {templates.Count} fused groups, {rejected.Count} candidates not fused.");
+            foreach (var d in templates)
             {
-                var where = (d.Scope.Length > 0 ? d.Scope + ", " : "") + (d.Location?.Describe() ?? "");
-                w.Line($"//   {d.Kernel} ({d.Pattern}, {d.Operators.Count} ops) at {where}");
+                w.Line($"//   {d.Kernel} ({d.Pattern}, {d.Operators.Count} ops) at {Where(d)}");
                 w.Line($"//       {string.Join(" → ", d.Operators)}");
             }
-            foreach (var d in rejected)
+            foreach (var d in rejected) w.Line($"//   not fused ({d.Pattern}) at {Where(d)}: {d.Operators.FirstOrDefault()}: {d.Reason}");
+            foreach (var plan in graph.Plans)
             {
-                var where = (d.Scope.Length > 0 ? d.Scope + ", " : "") + (d.Location?.Describe() ?? "");
-                w.Line($"//   not fused ({d.Pattern}) at {where}: {d.Operators.FirstOrDefault()}: {d.Reason}");
+                var schedule = plan.Schedule;
+                if (schedule is null) continue;
+                var steps = schedule.Steps;
+                int kernels = steps.Count(s => s.Kind == StepKind.Kernel), gemms = steps.Count(s => s.Kind == StepKind.Gemm);
+                int calls = steps.Count(s => s.Kind == StepKind.Call), views = steps.Count(s => s.Kind is StepKind.View or StepKind.Convert);
+                int notFused = schedule.Decisions.Count(d => !d.Fused);
+                w.Line($"// Plan {plan.Name(graph.Plans.Count(q => q.Target == plan.Target) > 1)}: {steps.Count} steps: {kernels} generated kernels, {gemms} GEMMs with generated epilogues, {calls} backend calls, {views} views; {notFused} fusions refused.");
+                foreach (var step in steps.Where(s => s.Kind is StepKind.Kernel or StepKind.Gemm))
+                {
+                    var node = plan.Nodes[step.Node];
+                    var ops = step.Members.Select(m => plan.Nodes[m]).Where(n => !n.Is(Ops.Const)).ToList();
+                    string name = step.Kernel?.Name ?? step.Gemm!.Name;
+                    string what = step.Kind == StepKind.Gemm
+                        ? "gemm, " + (step.Gemm!.CublasActivation < 0 ? "cuBLASLt path: product then the epilogue kernel" : "cuBLASLt path: its own epilogue")
+                        : step.Kernel!.Strategy;
+                    w.Line($"//   {name} ({what}, {ops.Count} ops{(step.Constant ? ", at load" : "")}){(node.Scope.Length > 0 ? " at " + node.Scope : "")}");
+                    w.Line($"//       {string.Join(" → ", ops.Select(n => n.Source).Distinct())}");
+                }
+                foreach (var d in schedule.Decisions.Where(d => !d.Fused)) w.Line($"//   not fused at {Where(d)}: {string.Join(", ", d.Operators.Distinct())}: {d.Reason}");
             }
         }
+
+        private static string Where(FusionDecision d) => (d.Scope.Length > 0 ? d.Scope + ", " : "") + (d.Location?.Describe() ?? "");
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.RegularExpressions;
+using Fusion.Compiler;
 using Fusion.Generator.Diagnostics;
 using Fusion.Generator.Ir;
 using Fusion.Generator.Model;
@@ -27,8 +28,8 @@ namespace Fusion.Generator.Frontend
 
         public int AddInput(string name, IEnumerable<int> dims, SyntaxNode declaration)
         {
-            var node = NewNode(OpKind.Input, Enumerable.Empty<int>(), dims, 0f, name, declaration.ToString(), "", declaration);
-            return node;
+            return NewNode(Ops.Input.Name, Enumerable.Empty<int>(), AttributeSet.Of(OpAttribute.IntList("shape", dims.Select(d => (long)d))), name,
+                declaration.ToString(), "", declaration);
         }
 
         /// <summary>Translates <paramref name="module"/>'s Forward with <paramref name="arguments"/> bound to its parameters; returns the result value or null after reporting.</summary>
@@ -150,7 +151,11 @@ namespace Fusion.Generator.Frontend
             {
                 case IdentifierNameSyntax id:
                     if (frame.Tensors.TryGetValue(id.Identifier.ValueText, out var value)) return value;
+                    if (Resolve(id, frame) is LayerBinding { Kind: LayerKind.Parameter } named) return ParamNode(named.Parameters[""], id, frame);
                     return Unsupported(id, frame, $"'{id}' is not a tensor computed in Forward");
+                case MemberAccessExpressionSyntax member when Resolve(member, frame) is LayerBinding { Kind: LayerKind.Parameter } parameter:
+                    // A Parameter used as a tensor (its implicit conversion): the parameter itself, as F.Value(p) would give.
+                    return ParamNode(parameter.Parameters[""], member, frame);
                 case ParenthesizedExpressionSyntax p:
                     return TranslateTensor(p.Expression, frame);
                 case InvocationExpressionSyntax invocation:
@@ -219,12 +224,17 @@ namespace Fusion.Generator.Frontend
                 }
                 : null;
 
+        /// <summary>
+        /// A call of an F operator: its operator's descriptor says how it becomes graph nodes (<see cref="OpDescriptor.Translate"/>).
+        /// Tensor arguments (single or arrays) become inputs, a float where the descriptor has an operand a scalar constant node,
+        /// a layer argument its parameters, and every other constant argument an attribute named like its parameter.
+        /// </summary>
         private int? TranslateOperator(InvocationExpressionSyntax invocation, IMethodSymbol method, Frame frame)
         {
             if (_ctx.OperationOf(invocation) is not IInvocationOperation operation) return null;
-            var tensors = new List<int>();
-            LayerBinding? layer = null;
-            var constants = new Dictionary<string, object>();
+            if (!Ops.TryGet(method.Name, out var descriptor))
+                return Unsupported(invocation, frame, $"F.{method.Name} has no graph translation");
+            var call = new OperatorCall(this, invocation, frame, method.Name);
             foreach (var argument in operation.Arguments)
             {
                 var parameter = argument.Parameter!;
@@ -232,13 +242,24 @@ namespace Fusion.Generator.Frontend
                 {
                     var id = TranslateTensor(((ArgumentSyntax)argument.Syntax).Expression, frame);
                     if (id is null) return null;
-                    tensors.Add(id.Value);
+                    call.TensorList.Add(id.Value);
+                }
+                else if (parameter.Type is IArrayTypeSymbol { ElementType: var element } && _ctx.Known.IsTensor(element))
+                {
+                    var elements = TensorArguments(argument);
+                    if (elements is null) return Unsupported(argument.Syntax, frame, "a tensor list must be written out as arguments or an array of tensors");
+                    foreach (var e in elements)
+                    {
+                        var id = TranslateTensor(e, frame);
+                        if (id is null) return null;
+                        call.TensorList.Add(id.Value);
+                    }
                 }
                 else if (_ctx.Known.IsLayer(parameter.Type))
                 {
                     var syntax = ((ArgumentSyntax)argument.Syntax).Expression;
-                    layer = Resolve(syntax, frame) as LayerBinding;
-                    if (layer is null)
+                    call.Layer = Resolve(syntax, frame) as LayerBinding;
+                    if (call.Layer is null)
                     {
                         _ctx.Report(DiagnosticDescriptors.ParameterWithoutMember, syntax, syntax.ToString(), frame.Module.Type.Name);
                         return null;
@@ -248,96 +269,76 @@ namespace Fusion.Generator.Frontend
                 {
                     var value = _ctx.ArgumentConstant(argument, frame.Consts);
                     if (value is null) return null;
-                    constants[parameter.Name] = value;
+                    if (descriptor.Operands.Contains(parameter.Name) && ConstEvaluator.AsReal(value) is double scalar)
+                        call.TensorList.Add(call.Add(Ops.Const.Name, Enumerable.Empty<int>(), AttributeSet.Of(OpAttribute.Real("value", scalar))));
+                    else
+                        call.Constants[parameter.Name] = value;
                 }
             }
-            return Lower(method.Name, invocation, tensors, layer, constants, frame);
+            int result = descriptor.Translate(call);
+            return result < 0 ? null : result;
         }
 
-        private int? Lower(string op, InvocationExpressionSyntax call, List<int> t, LayerBinding? layer, Dictionary<string, object> c, Frame frame)
+        /// <summary>The element expressions of a tensor-array argument (params or an array creation), or null.</summary>
+        private static IEnumerable<ExpressionSyntax>? TensorArguments(IArgumentOperation argument)
         {
-            int Node(OpKind kind, IEnumerable<int> inputs, IEnumerable<int>? ints = null, float f = 0f, string name = "") =>
-                NewNode(kind, inputs, ints ?? Enumerable.Empty<int>(), f, name, Flatten(call), frame.Module.Scope, call);
-            int Int(string key) => (int)(long)c[key];
-            int[] Ints(string key) => ((long[])c[key]).Select(v => (int)v).ToArray();
-
-            switch (op)
+            var value = argument.Value is IConversionOperation { IsImplicit: true } conversion ? conversion.Operand : argument.Value;
+            return value switch
             {
-                case "Linear":
-                    {
-                        var inputs = new List<int> { t[0], ParamNode(layer!.Parameters["weight"], call, frame) };
-                        if (layer.Parameters.TryGetValue("bias", out var bias)) inputs.Add(ParamNode(bias, call, frame));
-                        return Node(OpKind.Linear, inputs);
-                    }
-                case "PatchConv":
-                    {
-                        var weight = layer!.Parameters["weight"];
-                        int p = (int)(long)layer.Args["patch"];
-                        var patches = Node(OpKind.Patchify, new[] { t[0] }, new[] { p });
-                        var flatWeight = Node(OpKind.Reshape, new[] { ParamNode(weight, call, frame) }, new[] { weight.Shape[0], weight.Shape[1] * p * p });
-                        return Node(OpKind.Linear, new[] { patches, flatWeight, ParamNode(layer.Parameters["bias"], call, frame) });
-                    }
-                case "LayerNorm":
-                    return Node(OpKind.LayerNorm, new[] { t[0], ParamNode(layer!.Parameters["weight"], call, frame), ParamNode(layer.Parameters["bias"], call, frame) },
-                        f: (float)(double)layer.Args["eps"]);
-                case "MatMul":
-                    return Node(OpKind.MatMul, t, new[] { c["transposeB"] is true ? 1 : 0 });
-                case "Add":
-                    return Node(OpKind.Add, t);
-                case "Mul":
-                    return Node(OpKind.Mul, t, f: (float)ConstEvaluator.AsReal(c["scalar"])!.Value);
-                case "Gelu":
-                    return Node(OpKind.Gelu, t);
-                case "Relu":
-                    return Node(OpKind.Relu, t);
-                case "Softmax":
-                    return Node(OpKind.Softmax, t);
-                case "Reshape":
-                    return Node(OpKind.Reshape, t, Ints("shape"));
-                case "Permute":
-                    return Node(OpKind.Permute, t, Ints("axes"));
-                case "Select":
-                    return Node(OpKind.Select, t, new[] { Int("axis"), Int("index") });
-                case "Roll":
-                    return Node(OpKind.Roll, t, new[] { Int("shift") }.Concat(Ints("axes")));
-                case "WindowPartition":
-                    return Node(OpKind.WindowPartition, t, new[] { Int("window") });
-                case "WindowReverse":
-                    return Node(OpKind.WindowReverse, t, new[] { Int("window"), Int("height"), Int("width") });
-                case "PatchMerging":
-                    return Node(OpKind.PatchMerging, t);
-                case "Mean":
-                    {
-                        var axes = Ints("axes");
-                        if (axes.Length == 0 || axes.Where((a, i) => i > 0 && a != axes[i - 1] + 1).Any())
-                            return Unsupported(call, frame, "Mean needs one or more consecutive axes");
-                        return Node(OpKind.Mean, t, new[] { axes[0], axes.Length });
-                    }
-                case "Value":
-                    return ParamNode(layer!.Parameters[""], call, frame);
-                case "RelativePositionBias":
-                    return Node(OpKind.RelativePositionBias, new[] { ParamNode(layer!.Parameters[""], call, frame) }, new[] { Int("window") });
-                case "ShiftedWindowMask":
-                    return Node(OpKind.ShiftedWindowMask, t, new[] { Int("height"), Int("width"), Int("window"), Int("shift") });
-                default:
-                    return Unsupported(call, frame, $"F.{op} has no graph translation");
-            }
+                IArrayCreationOperation { Initializer: { } init } => init.ElementValues.Select(v => (ExpressionSyntax)(v is IConversionOperation { IsImplicit: true } c ? c.Operand.Syntax : v.Syntax)),
+                ICollectionExpressionOperation collection => collection.Elements.Select(v => (ExpressionSyntax)v.Syntax),
+                _ => null,
+            };
+        }
+
+        /// <summary>One operator call being translated, as its descriptor sees it.</summary>
+        private sealed class OperatorCall(ForwardTranslator translator, InvocationExpressionSyntax invocation, Frame frame, string method) : IOpCall
+        {
+            public List<int> TensorList { get; } = new();
+
+            public Dictionary<string, object> Constants { get; } = new();
+
+            public LayerBinding? Layer { get; set; }
+
+            public string Method => method;
+
+            public IReadOnlyList<int> Tensors => TensorList;
+
+            public AttributeSet ConstantAttributes() => AttributeSet.Of(Constants.Select(kv => kv.Value switch
+            {
+                long[] list => OpAttribute.IntList(kv.Key, list),
+                bool b => OpAttribute.Int(kv.Key, b ? 1 : 0),
+                long l => OpAttribute.Int(kv.Key, l),
+                double d => OpAttribute.Real(kv.Key, d),
+                _ => OpAttribute.Real(kv.Key, System.Convert.ToDouble(kv.Value, System.Globalization.CultureInfo.InvariantCulture)),
+            }).ToArray());
+
+            public int LayerParameter(string key) =>
+                Layer is not null && Layer.Parameters.TryGetValue(key, out var p) ? translator.ParamNode(p, invocation, frame) : -1;
+
+            public object? LayerArgument(string name) => Layer is not null && Layer.Args.TryGetValue(name, out var v) ? v : null;
+
+            public int Add(string op, IEnumerable<int> inputs, AttributeSet attributes) =>
+                translator.NewNode(op, inputs, attributes, "", Flatten(invocation), frame.Module.Scope, invocation);
+
+            public int Fail(string why) => translator.Unsupported(invocation, frame, why) ?? -1;
         }
 
         private int ParamNode(ParamInfo parameter, SyntaxNode site, Frame frame)
         {
             if (!_paramNodes.TryGetValue(parameter.Key, out var id))
             {
-                id = NewNode(OpKind.Param, Enumerable.Empty<int>(), parameter.Shape, 0f, parameter.Key, parameter.AccessPath, frame.Module.Scope, site);
+                id = NewNode(Ops.Param.Name, Enumerable.Empty<int>(), AttributeSet.Of(OpAttribute.IntList("shape", parameter.Shape.Select(d => (long)d))),
+                    parameter.Key, parameter.AccessPath, frame.Module.Scope, site);
                 _paramNodes[parameter.Key] = id;
             }
             return id;
         }
 
-        private int NewNode(OpKind op, IEnumerable<int> inputs, IEnumerable<int> ints, float f, string name, string source, string scope, SyntaxNode site)
+        private int NewNode(string op, IEnumerable<int> inputs, AttributeSet attributes, string name, string source, string scope, SyntaxNode site)
         {
             int id = _nodes.Count;
-            _nodes.Add(new Node(id, op, inputs.ToEquatableArray(), ints.ToEquatableArray(), f, name, source, scope, LocationInfo.From(site)));
+            _nodes.Add(new Node(id, op, inputs.ToEquatableArray(), attributes, name, source, scope, LocationInfo.From(site)));
             return id;
         }
 

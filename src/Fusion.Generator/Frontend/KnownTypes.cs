@@ -12,6 +12,7 @@ namespace Fusion.Generator.Frontend
             Module = compilation.GetTypeByMetadataName("Fusion.Module");
             Linear = compilation.GetTypeByMetadataName("Fusion.Linear");
             LayerNorm = compilation.GetTypeByMetadataName("Fusion.LayerNorm");
+            RmsNorm = compilation.GetTypeByMetadataName("Fusion.RmsNorm");
             PatchConv = compilation.GetTypeByMetadataName("Fusion.PatchConv");
             Parameter = compilation.GetTypeByMetadataName("Fusion.Parameter");
             ShapeAttribute = compilation.GetTypeByMetadataName("Fusion.ShapeAttribute");
@@ -23,6 +24,7 @@ namespace Fusion.Generator.Frontend
         public INamedTypeSymbol? Module { get; }
         public INamedTypeSymbol? Linear { get; }
         public INamedTypeSymbol? LayerNorm { get; }
+        public INamedTypeSymbol? RmsNorm { get; }
         public INamedTypeSymbol? PatchConv { get; }
         public INamedTypeSymbol? Parameter { get; }
         public INamedTypeSymbol? ShapeAttribute { get; }
@@ -39,8 +41,8 @@ namespace Fusion.Generator.Frontend
             return false;
         }
 
-        /// <summary>A built-in layer: Linear, LayerNorm, PatchConv or a raw Parameter.</summary>
-        public bool IsLayer(ITypeSymbol? type) => Is(type, Linear) || Is(type, LayerNorm) || Is(type, PatchConv) || Is(type, Parameter);
+        /// <summary>A built-in layer: Linear, LayerNorm, RmsNorm, PatchConv or a raw Parameter.</summary>
+        public bool IsLayer(ITypeSymbol? type) => Is(type, Linear) || Is(type, LayerNorm) || Is(type, RmsNorm) || Is(type, PatchConv) || Is(type, Parameter);
 
         public static bool Is(ITypeSymbol? type, INamedTypeSymbol? known) =>
             type is not null && known is not null && SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, known);

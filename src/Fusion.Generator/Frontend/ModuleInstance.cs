@@ -63,6 +63,7 @@ namespace Fusion.Generator.Frontend
     {
         Linear,
         LayerNorm,
+        RmsNorm,
         PatchConv,
         Parameter,
     }

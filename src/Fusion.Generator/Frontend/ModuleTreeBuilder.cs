@@ -135,6 +135,11 @@ namespace Fusion.Generator.Frontend
                 parameters["weight"] = AddParam(prefix + ".weight", access + ".weight", dim);
                 parameters["bias"] = AddParam(prefix + ".bias", access + ".bias", dim);
             }
+            else if (KnownTypes.Is(layerType, known.RmsNorm))
+            {
+                kind = LayerKind.RmsNorm;
+                parameters["weight"] = AddParam(prefix + ".weight", access + ".weight", (long)args["dim"]);
+            }
             else if (KnownTypes.Is(layerType, known.PatchConv))
             {
                 kind = LayerKind.PatchConv;

@@ -2,13 +2,6 @@ using Fusion.Generator.Model;
 
 namespace Fusion.Generator.Ir
 {
-    /// <summary>The backend kinds the precision pass plans for (a kernel's precision support depends on it).</summary>
-    internal enum BackendKind
-    {
-        Cpu,
-        Cuda,
-    }
-
     /// <summary>
     /// The fused graph for one precision target on some backends: every node carries its <see cref="Node.Precision"/>
     /// (the float type of its value), with explicit <see cref="OpKind.Cast"/> nodes wherever a reader needs another type
@@ -19,6 +12,9 @@ namespace Fusion.Generator.Ir
     /// <param name="Casts">Every cast the pass inserted, with what became of it, for the report.</param>
     internal sealed record PrecisionPlan(FloatType Target, EquatableArray<string> Backends, EquatableArray<Node> Nodes, int Output, EquatableArray<CastNote> Casts)
     {
+        /// <summary>What the plan runs (set by <see cref="Passes.Scheduler"/>).</summary>
+        public Schedule? Schedule { get; init; }
+
         /// <summary>"Float", "Half", or with the backend when plans differ per backend: "HalfCuda".</summary>
         public string Name(bool perBackend) => (Target == FloatType.F16 ? "Half" : "Float") + (perBackend ? string.Join("", Backends) : "");
     }

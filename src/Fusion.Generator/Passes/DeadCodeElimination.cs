@@ -1,3 +1,4 @@
+using Fusion.Compiler;
 using System.Collections.Generic;
 using Fusion.Generator.Diagnostics;
 using Fusion.Generator.Frontend;
@@ -23,7 +24,7 @@ namespace Fusion.Generator.Passes
             }
             foreach (var node in nodes)
             {
-                if (!live[node.Id] && !read[node.Id] && node.Op is not (OpKind.Input or OpKind.Param))
+                if (!live[node.Id] && !read[node.Id] && !node.Is(Ops.Input) && !node.Is(Ops.Param))
                     ctx.Report(DiagnosticDescriptors.UnusedResult, node.Location, node.Source);
             }
 

@@ -1,16 +1,17 @@
 using System.Collections.Generic;
 using System.Linq;
+using Fusion.Compiler;
 using Fusion.Generator.Ir;
 using Fusion.Generator.Model;
 
 namespace Fusion.Generator.Passes
 {
     /// <summary>
-    /// Finds the fusable patterns in a typed graph and replaces each matched group by one fused
-    /// node that carries its specialized kernel: window attention, layernorm + shift + window
-    /// partition, window reverse + shift + residual, gemm + bias + activation (+ residual), and
-    /// bias + residual. A group is only fused when every value inside it has no other reader;
-    /// candidates that fail a guard stay unfused and the report says why.
+    /// The template patterns: finds operator chains a hand-written kernel template implements as a whole (Swin's window
+    /// attention) and replaces each by one node carrying its specialized kernel. A group is only fused when every value
+    /// inside it has no other reader; candidates that fail a guard stay unfused and the report says why. Everything else
+    /// (pointwise, layout and reduction chains, GEMM epilogues) is fused later by the <see cref="Scheduler"/> into kernels
+    /// generated from the loop IR.
     /// </summary>
     internal static class FusionPass
     {
@@ -19,10 +20,6 @@ namespace Fusion.Generator.Passes
             if (graph.HasErrors || graph.Output < 0 || graph.Nodes.Count == 0) return graph;
             var rewriter = new GraphRewriter(graph);
             WindowAttentionPattern.Apply(rewriter);
-            WindowPatterns.ApplyLayerNormPartition(rewriter);
-            WindowPatterns.ApplyReverseResidual(rewriter);
-            GemmPattern.Apply(rewriter);
-            BiasResidualPattern.Apply(rewriter);
             return rewriter.Finish();
         }
     }
@@ -67,23 +64,22 @@ namespace Fusion.Generator.Passes
             : $"'{_nodes[id].Source}' is also read by {string.Join(", ", _readers[id].Select(r => "'" + _nodes[r].Source + "'"))}";
 
         /// <summary>Replaces <paramref name="anchor"/> (the group's last node, whose readers now read the fused node) and claims <paramref name="absorbed"/>.</summary>
-        public void Fuse(Node anchor, OpKind op, IEnumerable<int> inputs, IEnumerable<int> ints, float f, KernelSpec kernel, IEnumerable<int> absorbed)
+        public void Fuse(Node anchor, OpDescriptor op, IEnumerable<int> inputs, AttributeSet attributes, KernelSpec kernel, IEnumerable<int> absorbed)
         {
             var members = absorbed.Concat(new[] { anchor.Id }).Distinct().OrderBy(i => i).ToList();
             foreach (var id in members) _claimed[id] = true;
-            var from = members.Select(i => (i == anchor.Id ? anchor.Op : _nodes[i].Op).ToString()).ToEquatableArray();
+            var from = members.Select(i => (i == anchor.Id ? anchor.Op : _nodes[i].Op)).ToEquatableArray();
             _nodes[anchor.Id] = anchor with
             {
                 FusedFrom = from,
-                Op = op,
+                Op = op.Name,
                 Inputs = inputs.ToEquatableArray(),
-                Ints = ints.ToEquatableArray(),
-                Float = f,
+                Attributes = attributes,
                 Name = kernel.Name,
                 Kernel = kernel,
             };
             _decisions.Add(new FusionDecision(true, kernel.Pattern, kernel.Name,
-                members.Select(i => _nodes[i].Op == op && i == anchor.Id ? anchor.Source : _nodes[i].Source).ToEquatableArray(), "", anchor.Scope, anchor.Location));
+                members.Select(i => i == anchor.Id ? anchor.Source : _nodes[i].Source).ToEquatableArray(), "", anchor.Scope, anchor.Location));
         }
 
         public void Reject(Node at, string pattern, string reason) =>
@@ -93,10 +89,10 @@ namespace Fusion.Generator.Passes
         /// Appends a node computed from <paramref name="inputs"/> (e.g. a load-time re-layout of a parameter) and
         /// returns its id; <see cref="Finish"/> restores topological order.
         /// </summary>
-        public int AddNode(OpKind op, IEnumerable<int> inputs, IEnumerable<int> ints, EquatableArray<Dim> shape, string source, Node near)
+        public int AddNode(OpDescriptor op, IEnumerable<int> inputs, AttributeSet attributes, EquatableArray<Dim> shape, string source, Node near)
         {
             int id = _nodes.Count;
-            var node = new Node(id, op, inputs.ToEquatableArray(), ints.ToEquatableArray(), 0f, "", source, near.Scope, near.Location) { Shape = shape };
+            var node = new Node(id, op.Name, inputs.ToEquatableArray(), attributes, "", source, near.Scope, near.Location) { Shape = shape };
             _nodes.Add(node);
             _readers.Add(new List<int>());
             _claimed.Add(true);

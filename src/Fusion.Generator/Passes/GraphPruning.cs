@@ -1,3 +1,4 @@
+using Fusion.Compiler;
 using System.Collections.Generic;
 using System.Linq;
 using Fusion.Generator.Ir;
@@ -43,7 +44,7 @@ namespace Fusion.Generator.Passes
             }
             foreach (var node in nodes)
             {
-                if (live[node.Id] || node.Op == OpKind.Input) Visit(node.Id);
+                if (live[node.Id] || node.Is(Ops.Input)) Visit(node.Id);
             }
             output = renumber[output];
             return result;

@@ -1,3 +1,4 @@
+using Fusion.Compiler;
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -24,7 +25,7 @@ namespace Fusion.Generator.Passes
                 bool any = false;
                 foreach (var node in graph.Nodes)
                 {
-                    if (node.Op is OpKind.Input or OpKind.Param || !Matches(entry.Text, node, graph)) continue;
+                    if (node.IsSource || !Matches(entry.Text, node, graph)) continue;
                     kept[node.Id] = true;
                     any = true;
                 }
@@ -45,10 +46,10 @@ namespace Fusion.Generator.Passes
             if (entry.StartsWith("F.", StringComparison.Ordinal))
             {
                 string name = entry.Substring(2);
-                return node.Op.ToString() == name || node.FusedFrom.Contains(name) || node.Source.StartsWith(entry + "(", StringComparison.Ordinal);
+                return node.Op == name || node.FusedFrom.Contains(name) || node.Source.StartsWith(entry + "(", StringComparison.Ordinal);
             }
             return Under(node.Scope, entry)
-                || node.Inputs.Any(i => graph.Nodes[i].Op == OpKind.Param && Under(graph.Nodes[i].Name, entry));
+                || node.Inputs.Any(i => graph.Nodes[i].Is(Ops.Param) && Under(graph.Nodes[i].Name, entry));
         }
 
         /// <summary><paramref name="path"/> is <paramref name="prefix"/> or lies below it ("blocks.1" is under "blocks", "blocks1" is not).</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using Fusion.Compiler;
 using Fusion.Generator.Ir;
 using Fusion.Generator.Model;
 
@@ -10,11 +11,10 @@ namespace Fusion.Generator.Passes
     /// kind. In topological order each operator takes the target if its kernel supports it on that backend
     /// (<see cref="PrecisionSupport"/>) and it is not on the keep-list, else float32; a parameter takes its first
     /// reader's type; the inputs arrive, and the output leaves, in the run's input/output type (<see cref="FloatType.Io"/>).
-    /// Wherever a reader needs another type than its operand has, a <see cref="OpKind.Cast"/> node is inserted (one per
-    /// value and type). Then casts are folded into neighbours that read either float type and write a chosen one
-    /// (Patchify, Mean, LayerNorm): into the producer when the cast is all that reads it, else into the readers that
-    /// take it as their x. What is left runs alone, or is hoisted with the constants when it converts a parameter.
-    /// Backends whose plans come out the same share one plan.
+    /// Wherever a reader needs another type than its operand has, a Cast node is inserted (one per value and type). A cast
+    /// is a pointwise operator: the scheduler fuses it into the generated kernel of its producer or readers (a load converts,
+    /// a store rounds), and one that converts a parameter is hoisted with the constants. Backends whose plans come out the
+    /// same share one plan.
     /// </summary>
     internal static class PrecisionPass
     {
@@ -37,10 +37,7 @@ namespace Fusion.Generator.Passes
             return graph with { Plans = plans.ToEquatableArray() };
         }
 
-        /// <summary>Operators that read x in either float type and write a chosen one, so a cast folds into them.</summary>
-        public static bool TakesCasts(OpKind op) => op is OpKind.Patchify or OpKind.Mean or OpKind.LayerNorm;
-
-        /// <summary>One plan: choose types, insert casts, fold them, renumber.</summary>
+        /// <summary>One plan: choose types, insert casts, renumber.</summary>
         private sealed class Planner
         {
             private readonly ModelGraph _graph;
@@ -49,8 +46,6 @@ namespace Fusion.Generator.Passes
             private readonly BackendKind _backend;
             private readonly List<Node> _nodes = new();
             private readonly Dictionary<(int Source, FloatType To), int> _casts = new();
-            private readonly Dictionary<int, string> _fates = new();
-            private readonly HashSet<int> _dead = new();
             private readonly Dictionary<int, (string Value, FloatType From, List<string> Readers)> _inserted = new();
             private int _output;
 
@@ -66,8 +61,6 @@ namespace Fusion.Generator.Passes
             {
                 var types = ChooseTypes();
                 InsertCasts(types);
-                FoldIntoProducers();
-                FoldIntoReaders();
                 return Finish();
             }
 
@@ -77,14 +70,14 @@ namespace Fusion.Generator.Passes
                 var types = new FloatType[nodes.Count];
                 foreach (var node in nodes)
                 {
-                    if (node.Op == OpKind.Input) types[node.Id] = FloatType.Io;
-                    else if (node.Op != OpKind.Param) types[node.Id] = Choose(node.Op, _kept[node.Id] ? FloatType.F32 : _target);
+                    if (node.Is(Ops.Input)) types[node.Id] = FloatType.Io;
+                    else if (!node.Is(Ops.Param)) types[node.Id] = Choose(node.Op, _kept[node.Id] ? FloatType.F32 : _target);
                 }
                 // A value computed from parameters alone (and each parameter) takes the type of its first reader, so a constant
                 // an f32 operator reads is built in f32, not rounded through f16; other readers get a cast, hoisted with the constants.
                 var constant = new bool[nodes.Count];
                 foreach (var node in nodes)
-                    constant[node.Id] = node.Op == OpKind.Param || (node.Op != OpKind.Input && node.Inputs.All(i => constant[i]));
+                    constant[node.Id] = node.Is(Ops.Param) || (!node.Is(Ops.Input) && node.Inputs.All(i => constant[i]));
                 var firstReader = new int[nodes.Count];
                 for (int i = nodes.Count - 1; i >= 0; i--)
                 {
@@ -97,7 +90,7 @@ namespace Fusion.Generator.Passes
                 return types;
             }
 
-            private FloatType Choose(OpKind op, FloatType wanted)
+            private FloatType Choose(string op, FloatType wanted)
             {
                 if (PrecisionSupport.Supports(op, _backend, wanted)) return wanted;
                 var other = wanted == FloatType.F16 ? FloatType.F32 : FloatType.F16;
@@ -128,7 +121,7 @@ namespace Fusion.Generator.Passes
                 }
                 var value = _nodes[source];
                 var near = reader ?? value;
-                var cast = new Node(0, OpKind.Cast, EquatableArray.Of(source), EquatableArray.Of((int)to), 0f, "",
+                var cast = new Node(0, Ops.Cast.Name, EquatableArray.Of(source), AttributeSet.Of(OpAttribute.Int("to", (long)to)), "",
                     $"cast {value.Precision.Short()} → {to.Short()} of {Describe(value)}", near.Scope, near.Location)
                 { Shape = value.Shape, Precision = to };
                 id = Add(cast);
@@ -144,97 +137,28 @@ namespace Fusion.Generator.Passes
                 return id;
             }
 
-            /// <summary>A producer whose only reader is a cast writes the cast's type itself.</summary>
-            private void FoldIntoProducers()
-            {
-                foreach (var cast in _casts.Values)
-                {
-                    var producer = _nodes[_nodes[cast].Inputs[0]];
-                    if (!TakesCasts(producer.Op) || producer.Id == _output) continue;
-                    var readers = Readers(producer.Id);
-                    if (readers.Count != 1 || readers[0] != cast) continue;
-                    _nodes[producer.Id] = producer with { Precision = _nodes[cast].Precision };
-                    foreach (var r in Readers(cast)) Rewire(r, cast, producer.Id);
-                    if (_output == cast) _output = producer.Id;
-                    _dead.Add(cast);
-                    _fates[cast] = $"fused into {producer.Op} ({producer.Source}), which writes {_nodes[cast].Precision.Short()}";
-                }
-            }
+            private static string Describe(Node value) =>
+                value.Is(Ops.Input) ? "input " + value.Name : value.Is(Ops.Param) ? "param " + value.Name : value.Source;
 
-            /// <summary>Readers that take the cast as their x read the uncast value instead; a cast nobody reads any more is gone.</summary>
-            private void FoldIntoReaders()
-            {
-                foreach (var cast in _casts.Values)
-                {
-                    if (_dead.Contains(cast)) continue;
-                    var source = _nodes[cast].Inputs[0];
-                    var folded = new List<string>();
-                    foreach (var r in Readers(cast))
-                    {
-                        var reader = _nodes[r];
-                        if (!TakesCasts(reader.Op) || reader.Inputs.Skip(1).Contains(cast)) continue;
-                        Rewire(r, cast, source);
-                        folded.Add($"{reader.Op} ({reader.Source})");
-                    }
-                    string into = folded.Count == 0 ? "" : $"fused into {string.Join(", ", folded.Distinct())}, which reads {_nodes[source].Precision.Short()}";
-                    if (Readers(cast).Count == 0 && cast != _output)
-                    {
-                        _dead.Add(cast);
-                        _fates[cast] = into;
-                    }
-                    else
-                    {
-                        _fates[cast] = Alone(cast) + (into.Length > 0 ? "; " + into : "");
-                    }
-                }
-            }
-
-            private string Alone(int cast)
-            {
-                var from = _nodes[_nodes[cast].Inputs[0]].Precision;
-                var to = _nodes[cast].Precision;
-                if (IsConstant(cast)) return "hoisted: converted once per backend with the constants";
-                if (from == FloatType.Io || to == FloatType.Io)
-                    return $"runs alone (a view, no copy, when the input/output type is {(from == FloatType.Io ? to : from).Short()})";
-                return "runs alone (be.Cast)";
-            }
+            private string Fate(int cast) => IsConstant(cast)
+                ? "hoisted: converted once per backend with the constants"
+                : "fused: a load or store of the generated kernel around it converts";
 
             private bool IsConstant(int id)
             {
                 var node = _nodes[id];
-                if (node.Op == OpKind.Param) return true;
-                return node.Op != OpKind.Input && node.Inputs.All(IsConstant);
+                if (node.Is(Ops.Param)) return true;
+                return !node.Is(Ops.Input) && node.Inputs.All(IsConstant);
             }
 
-            private List<int> Readers(int id) =>
-                _nodes.Where(n => !_dead.Contains(n.Id) && n.Inputs.Contains(id)).Select(n => n.Id).ToList();
-
-            private void Rewire(int reader, int from, int to) =>
-                _nodes[reader] = _nodes[reader] with { Inputs = _nodes[reader].Inputs.Select(i => i == from ? to : i).ToEquatableArray() };
-
-            /// <summary>Drops folded casts and renumbers; the order (inputs before readers) is kept.</summary>
+            /// <summary>The plan: the nodes with their types and casts (already in topological order) and the cast notes.</summary>
             private PrecisionPlan Finish()
             {
-                var ids = new Dictionary<int, int>();
-                var result = new List<Node>();
-                foreach (var node in _nodes)
-                {
-                    if (_dead.Contains(node.Id)) continue;
-                    ids[node.Id] = result.Count;
-                    result.Add(node with { Id = result.Count, Inputs = node.Inputs.Select(i => ids[i]).ToEquatableArray() });
-                }
                 var notes = _casts.Values.OrderBy(c => c)
-                    .Select(c => new CastNote(_inserted[c].Value, _inserted[c].From, _nodes[c].Precision, string.Join(", ", _inserted[c].Readers.Distinct()), _fates[c]))
+                    .Select(c => new CastNote(_inserted[c].Value, _inserted[c].From, _nodes[c].Precision, string.Join(", ", _inserted[c].Readers.Distinct()), Fate(c)))
                     .ToEquatableArray();
-                return new PrecisionPlan(_target, EquatableArray<string>.Empty, result.ToEquatableArray(), ids[_output], notes);
+                return new PrecisionPlan(_target, EquatableArray<string>.Empty, _nodes.ToEquatableArray(), _output, notes);
             }
-
-            private static string Describe(Node value) => value.Op switch
-            {
-                OpKind.Input => "input " + value.Name,
-                OpKind.Param => "param " + value.Name,
-                _ => value.Source,
-            };
         }
     }
 }

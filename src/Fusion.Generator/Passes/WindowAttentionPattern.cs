@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using Fusion.Compiler;
 using Fusion.Generator.Ir;
 
 namespace Fusion.Generator.Passes
@@ -16,7 +17,7 @@ namespace Fusion.Generator.Passes
 
         public static void Apply(GraphRewriter g)
         {
-            foreach (var softmax in g.Nodes.Where(n => n.Op == OpKind.Softmax).ToList())
+            foreach (var softmax in g.Nodes.Where(n => n.Is(Ops.Softmax)).ToList())
             {
                 var reason = TryFuse(g, softmax);
                 if (reason is not null) g.Reject(softmax, Pattern, reason);
@@ -29,56 +30,60 @@ namespace Fusion.Generator.Passes
 
             // Scores: Add(MatMul(q, k, ᵀ), bias), optionally wrapped as Reshape(Add(Reshape(·), Reshape(mask))).
             var scores = g.Input(softmax, 0);
+            if (Dims.Axis(softmax.Attributes.IntOr("axis", -1), softmax.Shape.Count) != softmax.Shape.Count - 1) return "the softmax is not over the last axis";
             Node? mask = null;
-            if (scores.Op == OpKind.Reshape)
+            if (scores.Is(Ops.Reshape))
             {
                 var masked = g.Input(scores, 0);
-                if (masked.Op != OpKind.Add) return "the scores before softmax are not (q·kᵀ + bias) + mask";
-                var (unmasked, maskView) = g.Input(masked, 0).Op == OpKind.Reshape && g.Input(g.Input(masked, 0), 0).Op == OpKind.Add
+                if (!masked.Is(Ops.Add)) return "the scores before softmax are not (q·kᵀ + bias) + mask";
+                var (unmasked, maskView) = g.Input(masked, 0).Is(Ops.Reshape) && g.Input(g.Input(masked, 0), 0).Is(Ops.Add)
                     ? (g.Input(masked, 0), g.Input(masked, 1))
                     : (g.Input(masked, 1), g.Input(masked, 0));
-                if (unmasked.Op != OpKind.Reshape || maskView.Op != OpKind.Reshape) return "the mask is not added through window-major reshapes";
+                if (!unmasked.Is(Ops.Reshape) || !maskView.Is(Ops.Reshape)) return "the mask is not added through window-major reshapes";
                 mask = g.Input(maskView, 0);
                 if (mask.Shape.Count != 3 || mask.Shape.Any(d => d.Dynamic)) return $"the mask {mask.ShapeText} is not a static [windows, N, N] table";
                 group.AddRange(new[] { scores.Id, masked.Id, unmasked.Id, maskView.Id });
                 scores = g.Input(unmasked, 0);
             }
-            if (scores.Op != OpKind.Add) return "the scores before softmax are not q·kᵀ + bias";
+            if (!scores.Is(Ops.Add)) return "the scores before softmax are not q·kᵀ + bias";
             group.Add(scores.Id);
-            var (product, bias) = g.Input(scores, 0).Op == OpKind.MatMul ? (g.Input(scores, 0), g.Input(scores, 1)) : (g.Input(scores, 1), g.Input(scores, 0));
-            if (product.Op != OpKind.MatMul || product.Ints[0] != 1) return "the scores are not q·kᵀ";
+            var (product, bias) = g.Input(scores, 0).Is(Ops.MatMul) ? (g.Input(scores, 0), g.Input(scores, 1)) : (g.Input(scores, 1), g.Input(scores, 0));
+            if (!product.Is(Ops.MatMul) || product.Attributes.IntOr("transposeB", 0) != 1) return "the scores are not q·kᵀ";
             if (bias.Shape.Count != 3 || bias.Shape.Any(d => d.Dynamic)) return $"the bias {bias.ShapeText} is not a static [heads, N, N] table";
             group.Add(product.Id);
 
             var scaled = g.Input(product, 0);
             var k = g.Input(product, 1);
-            if (scaled.Op != OpKind.Mul) return "q is not scaled by a constant before q·kᵀ";
-            var q = g.Input(scaled, 0);
+            if (!scaled.Is(Ops.Mul)) return "q is not scaled by a constant before q·kᵀ";
+            int constSide = g.Input(scaled, 1).Is(Ops.Const) ? 1 : g.Input(scaled, 0).Is(Ops.Const) ? 0 : -1;
+            if (constSide < 0) return "q is not scaled by a constant before q·kᵀ";
+            double scale = g.Input(scaled, constSide).Attributes.Float("value");
+            var q = g.Input(scaled, 1 - constSide);
             group.AddRange(new[] { scaled.Id, q.Id, k.Id });
 
             // The output side: MatMul(softmax, v) → Permute(0, 2, 1, 3) → Reshape(-1, N, heads·d).
             if (!g.SingleReader(softmax.Id)) return g.WhyShared(softmax.Id);
             var weighted = g[g.Readers(softmax.Id)[0]];
-            if (weighted.Op != OpKind.MatMul || weighted.Ints[0] != 0 || weighted.Inputs[0] != softmax.Id) return "softmax is not followed by ·v";
+            if (!weighted.Is(Ops.MatMul) || weighted.Attributes.IntOr("transposeB", 0) != 0 || weighted.Inputs[0] != softmax.Id) return "softmax is not followed by ·v";
             var v = g.Input(weighted, 1);
             if (!g.SingleReader(weighted.Id)) return g.WhyShared(weighted.Id);
             var merged = g[g.Readers(weighted.Id)[0]];
-            if (merged.Op != OpKind.Permute || !merged.Ints.SequenceEqual(new[] { 0, 2, 1, 3 })) return "the heads are not merged by Permute(0, 2, 1, 3)";
+            if (!merged.Is(Ops.Permute) || !merged.Attributes.Ints("axes").SequenceEqual(new long[] { 0, 2, 1, 3 })) return "the heads are not merged by Permute(0, 2, 1, 3)";
             if (!g.SingleReader(merged.Id)) return g.WhyShared(merged.Id);
             var output = g[g.Readers(merged.Id)[0]];
-            if (output.Op != OpKind.Reshape || output.Shape.Count != 3) return "the merged heads are not reshaped to [windows, N, C]";
+            if (!output.Is(Ops.Reshape) || output.Shape.Count != 3) return "the merged heads are not reshaped to [windows, N, C]";
             group.AddRange(new[] { weighted.Id, v.Id, merged.Id });
 
             // q, k, v: Select(p, 0, 0/1/2) of p = Permute(Reshape(qkv, -1, N, 3, heads, d), 2, 0, 3, 1, 4).
             foreach (var (select, index) in new[] { (q, 0), (k, 1), (v, 2) })
             {
-                if (select.Op != OpKind.Select || select.Ints[0] != 0 || select.Ints[1] != index) return $"{"qkv"[index]} is not Select(qkv, 0, {index})";
+                if (!select.Is(Ops.Select) || select.Attributes.Int("axis") != 0 || select.Attributes.Int("index") != index) return $"{"qkv"[index]} is not Select(qkv, 0, {index})";
             }
             var permuted = g.Input(q, 0);
             if (g.Input(k, 0).Id != permuted.Id || g.Input(v, 0).Id != permuted.Id) return "q, k and v do not come from one projection";
-            if (permuted.Op != OpKind.Permute || !permuted.Ints.SequenceEqual(new[] { 2, 0, 3, 1, 4 })) return "q, k and v are not split by Permute(2, 0, 3, 1, 4)";
+            if (!permuted.Is(Ops.Permute) || !permuted.Attributes.Ints("axes").SequenceEqual(new long[] { 2, 0, 3, 1, 4 })) return "q, k and v are not split by Permute(2, 0, 3, 1, 4)";
             var split = g.Input(permuted, 0);
-            if (split.Op != OpKind.Reshape || split.Shape.Count != 5 || split.Shape[2].Value != 3 || split.Shape[2].Dynamic) return "the projection is not reshaped to [-1, N, 3, heads, d]";
+            if (!split.Is(Ops.Reshape) || split.Shape.Count != 5 || split.Shape[2].Value != 3 || split.Shape[2].Dynamic) return "the projection is not reshaped to [-1, N, 3, heads, d]";
             group.AddRange(new[] { permuted.Id, split.Id });
 
             foreach (var id in group.Distinct())
@@ -98,14 +103,14 @@ namespace Fusion.Generator.Passes
             // The projection's weight and bias are re-laid out at load so it writes (heads, 3, d) per token:
             // each head's q, k and v side by side, which is what the kernel reads.
             var projection = g[split.Inputs[0]];
-            if (projection.Op != OpKind.Linear || !g.IsFree(projection.Id))
+            if (!projection.Is(Ops.Linear) || !g.IsFree(projection.Id))
                 return "the QKV projection is not a Linear whose weights can be re-laid out at load";
             if (!g.SingleReader(projection.Id)) return g.WhyShared(projection.Id);
             for (int input = 1; input < projection.Inputs.Count; input++)
             {
                 var parameter = g[projection.Inputs[input]];
-                if (parameter.Op != OpKind.Param) return "the QKV projection's weights are not parameters";
-                int relaid = g.AddNode(OpKind.QkvRelayout, new[] { parameter.Id }, new[] { heads }, parameter.Shape,
+                if (!parameter.Is(Ops.Param)) return "the QKV projection's weights are not parameters";
+                int relaid = g.AddNode(Ops.QkvRelayout, new[] { parameter.Id }, AttributeSet.Of(OpAttribute.Int("heads", heads)), parameter.Shape,
                     $"QKV re-layout of {parameter.Name} to (heads, 3, d)", projection);
                 g.Rewire(projection, input, relaid);
             }
@@ -113,7 +118,9 @@ namespace Fusion.Generator.Passes
             var name = $"window_attention_h{heads}_d{headDim}_t{tokens}" + (mask is null ? "" : $"_nw{windows}_masked");
             var spec = GraphRewriter.Spec(name, Pattern, ("HEADS", heads), ("HEAD_DIM", headDim), ("TOKENS", tokens), ("WINDOWS", windows), ("HAS_MASK", mask is null ? 0 : 1));
             var inputs = mask is null ? new[] { split.Inputs[0], bias.Id } : new[] { split.Inputs[0], bias.Id, mask.Id };
-            g.Fuse(output, OpKind.WindowAttention, inputs, new[] { heads, headDim, tokens, windows, mask is null ? 0 : 1 }, scaled.Float, spec, group);
+            var attributes = AttributeSet.Of(OpAttribute.Int("heads", heads), OpAttribute.Int("headDim", headDim), OpAttribute.Int("tokens", tokens),
+                OpAttribute.Int("windows", windows), OpAttribute.Real("scale", scale));
+            g.Fuse(output, Ops.WindowAttention, inputs, attributes, spec, group);
             return null;
         }
     }

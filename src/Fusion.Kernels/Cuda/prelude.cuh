@@ -100,6 +100,17 @@ FUSION_DEVICE float fast_rsqrt(float x)
     return r;
 }
 
+// erf by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7, far under an fp16 ulp); written here because
+// header-free builds (clang -nocudalib, NVRTC without headers) have no erff.
+FUSION_DEVICE float fusion_erf(float x)
+{
+    const float ax = x < 0.0f ? -x : x;
+    const float t = 1.0f / (1.0f + 0.3275911f * ax);
+    const float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+    const float y = 1.0f - poly * fast_exp2(-ax * ax * 1.4426950408889634f);
+    return x < 0.0f ? -y : y;
+}
+
 // Warp and block collectives as inline PTX (all 32 lanes must take part).
 FUSION_DEVICE float warp_shfl_xor(float v, int laneMask)
 {

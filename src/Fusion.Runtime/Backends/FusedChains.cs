@@ -1,54 +1,13 @@
 namespace Fusion;
 
 /// <summary>
-/// Each fused operator of <see cref="IBackend"/> as the chain of unfused operators it replaces, run through any backend.
-/// The CUDA backend runs its fused operators this way on float32 operands (its generated kernels are fp16), so a model
-/// compiled for fp16 also runs in float32 there, through cuBLASLt and backend_ops.cu. The semantics are exactly those
-/// the fused kernels implement (docs/kernels.md): GELU in erf form, q scaled before q·kᵀ, window i masked by mask[i mod nW].
+/// The window-attention template as the chain of unfused operators it replaces, run through any backend. The CUDA backend runs
+/// it this way on float32 operands (the template is fp16), so a model compiled for fp16 also runs in float32 there, through
+/// cuBLASLt and backend_ops.cu. The semantics are those the template implements (docs/kernels.md): q scaled before q·kᵀ,
+/// window i masked by mask[i mod nW].
 /// </summary>
 internal static class FusedChains
 {
-    /// <summary>act(x·weightᵀ + bias) + residual.</summary>
-    public static Tensor FusedLinear(IBackend be, Tensor x, Tensor weight, Tensor? bias, Activation activation, Tensor? residual)
-    {
-        using var chain = new Chain();
-        var y = chain.Keep(be.Linear(x, weight, bias));
-        y = activation switch
-        {
-            Activation.None => y,
-            Activation.Relu => chain.Keep(be.Relu(y)),
-            Activation.Gelu => chain.Keep(be.Gelu(y)),
-            _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "FusedLinear: unknown activation"),
-        };
-        return chain.Result(residual is null ? y : be.Add(y, residual));
-    }
-
-    /// <summary>x + bias + residual, added in the order the unfused graph adds them.</summary>
-    public static Tensor BiasResidual(IBackend be, Tensor x, Tensor bias, Tensor residual)
-    {
-        using var chain = new Chain();
-        return chain.Result(be.Add(chain.Keep(be.Add(x, bias)), residual));
-    }
-
-    /// <summary>LayerNorm → Roll(−shift) on H and W → WindowPartition.</summary>
-    public static Tensor LayerNormWindowPartition(IBackend be, Tensor x, Tensor weight, Tensor bias, float eps, int window, int shift)
-    {
-        using var chain = new Chain();
-        var y = chain.Keep(be.LayerNorm(x, weight, bias, eps));
-        if (shift != 0) y = chain.Keep(be.Roll(y, -shift, [1, 2]));
-        return chain.Result(be.WindowPartition(y, window));
-    }
-
-    /// <summary>WindowReverse → Roll(+shift) on H and W → Add(residual).</summary>
-    public static Tensor WindowReverseResidual(IBackend be, Tensor x, Tensor residual, int window, int shift)
-    {
-        ArgumentNullException.ThrowIfNull(residual);
-        using var chain = new Chain();
-        var y = chain.Keep(be.WindowReverse(x, window, residual.Shape[1], residual.Shape[2]));
-        if (shift != 0) y = chain.Keep(be.Roll(y, shift, [1, 2]));
-        return chain.Result(be.Add(residual, y));
-    }
-
     /// <summary>
     /// softmax((q·scale)·kᵀ + bias + mask)·v merged over heads, from qkv laid out (heads, 3, d) per token (the layout
     /// QkvRelayout gives the projection).

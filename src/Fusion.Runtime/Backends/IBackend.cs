@@ -105,28 +105,23 @@ public interface IBackend
     /// </summary>
     Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, float eps, DType dtype) => MixedPrecision.LayerNorm(this, x, weight, bias, eps, dtype);
 
-    // Fused operators. Each takes the generated kernel of its group; a CUDA backend compiles and
-    // launches kernel.CudaSource, the CPU backend runs the pattern's CPU twin. The semantics below are
-    // those of the unfused chain each one replaces, computed with float32 intermediates and one
+    // Compiled code. A model's generated plan runs its fused groups as kernels generated from the loop IR (the CPU backend
+    // interprets the IR, a CUDA backend compiles the printed CUDA C), its Linear layers as GEMMs with generated epilogues, and
+    // Swin's window attention as a template. Semantics: those of the operators each one replaces, computed in float32 with one
     // rounding on store.
 
-    /// <summary>act(x·weightᵀ + bias) + residual: x [..., K], weight [N, K], bias [N] or null, residual [..., N] or null (pattern gemm_bias_act).</summary>
-    Tensor FusedLinear(Tensor x, Tensor weight, Tensor? bias, Activation activation, Tensor? residual, FusedKernel kernel);
-
-    /// <summary>x + bias + residual: x and residual [..., C], bias [C] (pattern bias_residual).</summary>
-    Tensor BiasResidual(Tensor x, Tensor bias, Tensor residual, FusedKernel kernel);
+    /// <summary>
+    /// Runs a generated kernel: <paramref name="inputs"/> are its input buffers in order (shapes as the IR declares them for a batch
+    /// of <paramref name="batch"/>; buffers of the input/output type in <paramref name="io"/>); returns its outputs, new tensors the
+    /// caller owns, in buffer order.
+    /// </summary>
+    Tensor[] Run(GeneratedKernel kernel, int batch, DType io, params Tensor[] inputs);
 
     /// <summary>
-    /// LayerNorm over C, cyclic shift by −<paramref name="shift"/> on H and W (torch.roll(x, (−s, −s), (1, 2))), window partition:
-    /// x [B, H, W, C] → [B·(H/w)·(W/w), w², C] (pattern ln_shift_partition).
+    /// x [..., K] · weightᵀ [N, K] finished by the kernel's epilogue, which reads the product and <paramref name="epilogueInputs"/> (its
+    /// other input buffers, in order) and returns its outputs (new tensors the caller owns).
     /// </summary>
-    Tensor LayerNormWindowPartition(Tensor x, Tensor weight, Tensor bias, float eps, int window, int shift, FusedKernel kernel);
-
-    /// <summary>
-    /// Window reverse, cyclic shift by +<paramref name="shift"/> on H and W, residual add: x [B·nW, w², C], residual [B, H, W, C]
-    /// → residual + roll(reverse(x), (s, s), (1, 2)), [B, H, W, C] (pattern window_reverse_residual).
-    /// </summary>
-    Tensor WindowReverseResidual(Tensor x, Tensor residual, int window, int shift, FusedKernel kernel);
+    Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs);
 
     /// <summary>
     /// Window attention read straight from the QKV projection: qkv [B·nW, N, 3·heads·d] laid out (heads, 3, d) per token,

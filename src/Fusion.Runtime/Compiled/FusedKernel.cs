@@ -6,7 +6,7 @@ namespace Fusion;
 /// source (prelude included by name) and the integer constants it was specialized with, which launchers
 /// use to size the grid. The CPU backend ignores the source and runs the pattern's CPU twin.
 /// </summary>
-public sealed record FusedKernel(string Name, string Pattern, string CudaSource, IReadOnlyDictionary<string, int> Constants)
+public sealed record FusedKernel(string Name, string Pattern, string CudaSource, IReadOnlyDictionary<string, int> Constants) : IKernel
 {
     /// <summary>A constant the kernel was specialized with; throws naming the kernel when it is missing.</summary>
     public int Constant(string key) => Constants.TryGetValue(key, out var value)
@@ -14,7 +14,7 @@ public sealed record FusedKernel(string Name, string Pattern, string CudaSource,
         : throw new FusionException($"kernel {Name} ({Pattern}) has no constant {key}");
 }
 
-/// <summary>Activation applied in a fused GEMM epilogue.</summary>
+/// <summary>An activation cuBLASLt applies in its own GEMM epilogue.</summary>
 public enum Activation
 {
     None = 0,

@@ -11,8 +11,8 @@ public interface IFusedModel
     /// <summary>Every parameter with its state-dict key, in declaration order.</summary>
     IEnumerable<NamedParameter> NamedParameters();
 
-    /// <summary>The generated kernels of the model's fused groups.</summary>
-    IReadOnlyList<FusedKernel> FusedKernels { get; }
+    /// <summary>The model's kernels: generated from the loop IR, GEMMs with generated epilogues, specialized templates.</summary>
+    IReadOnlyList<IKernel> Kernels { get; }
 
     /// <summary>
     /// Runs the compiled forward pass with inputs in declaration order; the caller owns the result. The precision

@@ -47,13 +47,16 @@ public sealed class KernelJit
     /// follow are cache hits: NVRTC needs no context and runs on any thread, while a model's first pass would otherwise compile
     /// its kernels one after another. Already cached sources cost a file check. Without a writable cache this only warms nothing.
     /// </summary>
-    public void Precompile(IReadOnlyCollection<(string Name, string Source)> kernels, IReadOnlyList<string>? options = null)
+    public void Precompile(IReadOnlyCollection<(string Name, string Source)> kernels, IReadOnlyList<string>? options = null) =>
+        Precompile(kernels.Select(k => (k.Name, k.Source, options ?? (IReadOnlyList<string>)[])).ToList());
+
+    /// <summary>The same, each kernel with its own NVRTC options (the io-type variants of a generated kernel).</summary>
+    public void Precompile(IReadOnlyCollection<(string Name, string Source, IReadOnlyList<string> Options)> kernels)
     {
-        var opts = options ?? [];
         try
         {
             Parallel.ForEach(kernels, kernel =>
-                Cache.GetOrAdd(kernel.Name, CacheKey(kernel.Source, opts), () => Nvrtc.CompileCubin(kernel.Name, kernel.Source, _device.Architecture, opts), out _));
+                Cache.GetOrAdd(kernel.Name, CacheKey(kernel.Source, kernel.Options), () => Nvrtc.CompileCubin(kernel.Name, kernel.Source, _device.Architecture, kernel.Options), out _));
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {

@@ -1,3 +1,5 @@
+using Fusion.Compiler;
+
 namespace Fusion;
 
 /// <summary>
@@ -49,16 +51,145 @@ public static class F
 
     private static bool IsFloat(DType dtype) => dtype is DType.Float32 or DType.Float16;
 
-    public static Tensor Mul(Tensor x, float scalar) => Eager.Mul(x, scalar);
+    /// <summary>a + b for a scalar b.</summary>
+    public static Tensor Add(Tensor a, float b) => Pointwise(Ops.Add, a, b);
 
+    /// <summary>a − b with broadcasting.</summary>
+    public static Tensor Sub(Tensor a, Tensor b) => Pointwise(Ops.Sub, a, b);
+
+    public static Tensor Sub(Tensor a, float b) => Pointwise(Ops.Sub, a, b);
+
+    public static Tensor Sub(float a, Tensor b) => Pointwise(Ops.Sub, a, b);
+
+    /// <summary>a · b with broadcasting (a layer scale, a gate).</summary>
+    public static Tensor Mul(Tensor a, Tensor b) => Pointwise(Ops.Mul, a, b);
+
+    /// <summary>a · b for a scalar b.</summary>
+    public static Tensor Mul(Tensor a, float b) => Eager.Mul(a, b);
+
+    /// <summary>a / b with broadcasting.</summary>
+    public static Tensor Div(Tensor a, Tensor b) => Pointwise(Ops.Div, a, b);
+
+    public static Tensor Div(Tensor a, float b) => Pointwise(Ops.Div, a, b);
+
+    public static Tensor Div(float a, Tensor b) => Pointwise(Ops.Div, a, b);
+
+    public static Tensor Neg(Tensor x) => Pointwise(Ops.Neg, x);
+
+    public static Tensor Abs(Tensor x) => Pointwise(Ops.Abs, x);
+
+    public static Tensor Exp(Tensor x) => Pointwise(Ops.Exp, x);
+
+    /// <summary>Natural logarithm.</summary>
+    public static Tensor Log(Tensor x) => Pointwise(Ops.Log, x);
+
+    public static Tensor Sqrt(Tensor x) => Pointwise(Ops.Sqrt, x);
+
+    /// <summary>1/√x.</summary>
+    public static Tensor Rsqrt(Tensor x) => Pointwise(Ops.Rsqrt, x);
+
+    /// <summary>x raised to a constant exponent (2 and 0.5 become a product and a square root).</summary>
+    public static Tensor Pow(Tensor x, float exponent) => Pointwise(Ops.Pow, AttributeSet.Of(OpAttribute.Real("exponent", exponent)), x);
+
+    public static Tensor Tanh(Tensor x) => Pointwise(Ops.Tanh, x);
+
+    /// <summary>1 / (1 + e^−x).</summary>
+    public static Tensor Sigmoid(Tensor x) => Pointwise(Ops.Sigmoid, x);
+
+    /// <summary>SiLU (swish): x · sigmoid(x).</summary>
+    public static Tensor Silu(Tensor x) => Pointwise(Ops.Silu, x);
+
+    /// <summary>GELU, exact erf form: x·½·(1 + erf(x/√2)).</summary>
     public static Tensor Gelu(Tensor x) => Eager.Gelu(x);
 
+    /// <summary>GELU, tanh approximation (PyTorch's approximate='tanh').</summary>
+    public static Tensor GeluTanh(Tensor x) => Pointwise(Ops.GeluTanh, x);
+
     public static Tensor Relu(Tensor x) => Eager.Relu(x);
+
+    /// <summary>x · clamp(x + 3, 0, 6) / 6.</summary>
+    public static Tensor HardSwish(Tensor x) => Pointwise(Ops.HardSwish, x);
+
+    /// <summary>min(max(x, min), max); pass ±infinity to leave a side open.</summary>
+    public static Tensor Clamp(Tensor x, float min, float max) =>
+        Pointwise(Ops.Clamp, AttributeSet.Of(OpAttribute.Real("min", min), OpAttribute.Real("max", max)), x);
+
+    /// <summary>condition ≠ 0 ? a : b, all three broadcast.</summary>
+    public static Tensor Where(Tensor condition, Tensor a, Tensor b) => Pointwise(Ops.Where, condition, a, b);
+
+    public static Tensor Where(Tensor condition, Tensor a, float b) => Pointwise(Ops.Where, condition, a, b);
+
+    public static Tensor Where(Tensor condition, float a, Tensor b) => Pointwise(Ops.Where, condition, a, b);
+
+    /// <summary>value where mask ≠ 0, else x (the mask broadcast to x), like torch.masked_fill.</summary>
+    public static Tensor MaskedFill(Tensor x, Tensor mask, float value) =>
+        Pointwise(Ops.MaskedFill, AttributeSet.Of(OpAttribute.Real("value", value)), x, mask);
 
     public static Tensor LayerNorm(Tensor x, LayerNorm norm) =>
         Eager.LayerNorm(x, Eager.Param(norm.weight, x.DType), Eager.Param(norm.bias, x.DType), norm.Eps);
 
+    /// <summary>Softmax over the last axis.</summary>
     public static Tensor Softmax(Tensor x) => Eager.Softmax(x);
+
+    /// <summary>Softmax along <paramref name="axis"/> (negative counts from the end).</summary>
+    public static Tensor Softmax(Tensor x, int axis) => axis == -1 || axis == x.Rank - 1
+        ? Eager.Softmax(x)
+        : Pointwise(Ops.Softmax, AttributeSet.Of(OpAttribute.Int("axis", axis)), x);
+
+    /// <summary>x/√(mean(x²) + eps)·weight over the last axis.</summary>
+    public static Tensor RmsNorm(Tensor x, RmsNorm norm) =>
+        Pointwise(Ops.RmsNorm, AttributeSet.Of(OpAttribute.Real("eps", norm.Eps)), x, Eager.Param(norm.weight, x.DType));
+
+    /// <summary>Sum over <paramref name="axes"/> (any, in any order), which are removed.</summary>
+    public static Tensor Sum(Tensor x, params int[] axes) => Reduce(Ops.Sum, x, axes, keepDim: false);
+
+    /// <summary>Sum over <paramref name="axes"/>, kept as size-1 axes when <paramref name="keepDim"/>.</summary>
+    public static Tensor Sum(Tensor x, int[] axes, bool keepDim) => Reduce(Ops.Sum, x, axes, keepDim);
+
+    /// <summary>Maximum over <paramref name="axes"/>, which are removed.</summary>
+    public static Tensor Max(Tensor x, params int[] axes) => Reduce(Ops.Max, x, axes, keepDim: false);
+
+    public static Tensor Max(Tensor x, int[] axes, bool keepDim) => Reduce(Ops.Max, x, axes, keepDim);
+
+    /// <summary>Mean over <paramref name="axes"/>, kept as size-1 axes when <paramref name="keepDim"/>.</summary>
+    public static Tensor Mean(Tensor x, int[] axes, bool keepDim) => Reduce(Ops.Mean, x, axes, keepDim);
+
+    /// <summary>Tensors joined along <paramref name="axis"/> (every other axis must agree), like torch.cat.</summary>
+    public static Tensor Concat(int axis, params Tensor[] tensors) =>
+        EagerKernels.Apply(Eager, Ops.Concat, AttributeSet.Of(OpAttribute.Int("axis", axis)), tensors.Cast<object>().ToArray());
+
+    /// <summary>x[start:end:step] along <paramref name="axis"/> (negative start and end count from the end).</summary>
+    public static Tensor Slice(Tensor x, int axis, int start, int end, int step = 1) => Pointwise(Ops.Slice,
+        AttributeSet.Of(OpAttribute.Int("axis", axis), OpAttribute.Int("start", start), OpAttribute.Int("end", end), OpAttribute.Int("step", step)), x);
+
+    /// <summary><paramref name="length"/> elements from <paramref name="start"/> along <paramref name="axis"/>, like torch.narrow.</summary>
+    public static Tensor Narrow(Tensor x, int axis, int start, int length) => Slice(x, axis, start, start + length);
+
+    /// <summary>
+    /// Constant padding like torch.nn.functional.pad: <paramref name="pads"/> are (before, after) pairs from the last axis backwards.
+    /// </summary>
+    public static Tensor Pad(Tensor x, int[] pads, float value = 0) =>
+        Pointwise(Ops.Pad, AttributeSet.Of(OpAttribute.IntList("pads", pads.Select(p => (long)p)), OpAttribute.Real("value", value)), x);
+
+    /// <summary>Swaps axes <paramref name="dim0"/> and <paramref name="dim1"/>.</summary>
+    public static Tensor Transpose(Tensor x, int dim0, int dim1) =>
+        Pointwise(Ops.Transpose, AttributeSet.Of(OpAttribute.Int("dim0", dim0), OpAttribute.Int("dim1", dim1)), x);
+
+    /// <summary>Axes <paramref name="start"/> … <paramref name="end"/> merged into one (a view of the same elements).</summary>
+    public static Tensor Flatten(Tensor x, int start = 1, int end = -1)
+    {
+        var shape = Ops.Flatten.InferShape([x.Shape.ToArray().Select(d => Compiler.Dim.Static(d)).ToArray()],
+            AttributeSet.Of(OpAttribute.Int("start", start), OpAttribute.Int("end", end)), out var error)
+            ?? throw new TensorMismatchException("Flatten", "a range of axes of x", error!);
+        return Eager.Reshape(x, new Shape(shape.Select(d => checked((int)d.Value)).ToArray()));
+    }
+
+    /// <summary>x broadcast to the shape of <paramref name="like"/> (torch's expand_as): a [1, 1, C] class token over the batch.</summary>
+    public static Tensor ExpandAs(Tensor x, Tensor like) => Pointwise(Ops.ExpandAs, x, like);
+
+    /// <summary>Size-1 axes repeated to <paramref name="shape"/> (−1 keeps an axis; new leading axes may be added), like torch.expand.</summary>
+    public static Tensor Expand(Tensor x, params int[] shape) =>
+        Pointwise(Ops.Expand, AttributeSet.Of(OpAttribute.IntList("shape", shape.Select(d => (long)d))), x);
 
     /// <summary>New shape with the same elements; one dimension may be −1 and is inferred.</summary>
     public static Tensor Reshape(Tensor x, params int[] shape) => Eager.Reshape(x, ResolveShape(x.Shape, shape));
@@ -75,21 +206,29 @@ public static class F
 
     public static Tensor PatchMerging(Tensor x) => Eager.PatchMerging(x);
 
-    /// <summary>Mean over consecutive axes (e.g. the token axes), which are removed.</summary>
+    /// <summary>Mean over <paramref name="axes"/> (e.g. the token axes), which are removed; summed in float32.</summary>
     public static Tensor Mean(Tensor x, params int[] axes)
     {
         if (axes.Length == 0) throw new ArgumentException("Mean needs at least one axis", nameof(axes));
-        for (int i = 1; i < axes.Length; i++)
-        {
-            if (axes[i] != axes[i - 1] + 1) throw new ArgumentException($"Mean axes must be consecutive, got [{string.Join(", ", axes)}]", nameof(axes));
-        }
-        return Eager.Mean(x, axes[0], axes.Length);
+        bool consecutive = axes.Skip(1).Select((a, i) => a == axes[i] + 1).All(b => b) && axes[0] >= 0;
+        return consecutive ? Eager.Mean(x, axes[0], axes.Length) : Reduce(Ops.Mean, x, axes, keepDim: false);
     }
 
     public static Tensor RelativePositionBias(Parameter table, int window) => Eager.RelativePositionBias(Eager.Param(table, DType.Float32), window);
 
     public static Tensor ShiftedWindowMask(int height, int width, int window, int shift) =>
         Eager.ShiftedWindowMask(height, width, window, shift, DType.Float32);
+
+    /// <summary>An operator through its descriptor: a kernel generated for these operands (cached), run on <see cref="Eager"/>.</summary>
+    private static Tensor Pointwise(OpDescriptor op, params object[] operands) => EagerKernels.Apply(Eager, op, AttributeSet.Empty, operands);
+
+    private static Tensor Pointwise(OpDescriptor op, AttributeSet attributes, params object[] operands) => EagerKernels.Apply(Eager, op, attributes, operands);
+
+    private static Tensor Reduce(OpDescriptor op, Tensor x, int[] axes, bool keepDim)
+    {
+        if (axes.Length == 0) throw new ArgumentException($"{op.Name} needs at least one axis", nameof(axes));
+        return EagerKernels.Apply(Eager, op, AttributeSet.Of(OpAttribute.IntList("axes", axes.Select(a => (long)a)), OpAttribute.Int("keepDim", keepDim ? 1 : 0)), x);
+    }
 
     /// <summary>Replaces a single −1 in <paramref name="requested"/> by the size that keeps the element count.</summary>
     public static Shape ResolveShape(Shape input, ReadOnlySpan<int> requested)

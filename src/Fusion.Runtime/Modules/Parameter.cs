@@ -38,6 +38,12 @@ public sealed class Parameter
     }
 
     /// <summary>Sets every element to <paramref name="value"/>.</summary>
+    /// <summary>
+    /// The parameter as a tensor operand, so <c>F.Add(x, pos_embed)</c> reads like PyTorch: in a compiled model the parameter
+    /// itself; called eagerly, <see cref="F.Value"/> (a new tensor on <see cref="F.Eager"/>).
+    /// </summary>
+    public static implicit operator Tensor(Parameter parameter) => F.Value(parameter);
+
     public void Fill(float value)
     {
         Value.Span<float>().Fill(value);

@@ -83,6 +83,16 @@ public sealed class CpuTensor : Tensor
         return result;
     }
 
+    /// <summary>The whole storage array (views share it, at offset 0), for kernels that pin it.</summary>
+    internal byte[] RawStorage
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _bytes;
+        }
+    }
+
     /// <summary>A tensor of a different shape with the same elements, sharing storage.</summary>
     public CpuTensor View(Shape shape)
     {

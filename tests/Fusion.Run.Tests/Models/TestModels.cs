@@ -16,7 +16,7 @@ namespace Fusion.Run.Tests.Models
     {
         public ModelInfo Info => new(GetType().Name, [new InputInfo("x", [Dim.Batch, 2])], [], 0);
 
-        public IReadOnlyList<FusedKernel> FusedKernels => [];
+        public IReadOnlyList<IKernel> Kernels => [];
 
         public IEnumerable<NamedParameter> NamedParameters() => [];
 

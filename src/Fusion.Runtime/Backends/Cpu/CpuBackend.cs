@@ -145,16 +145,19 @@ public sealed class CpuBackend : IBackend
         return y.Finish();
     }
 
-    public Tensor FusedLinear(Tensor x, Tensor weight, Tensor? bias, Activation activation, Tensor? residual, FusedKernel kernel) =>
-        FusedOps.FusedLinear(x, weight, bias, activation, residual, kernel);
+    public Tensor[] Run(GeneratedKernel kernel, int batch, DType io, params Tensor[] inputs)
+    {
+        KernelOperands.Check(kernel, batch, io, inputs);
+        return LoopInterpreter.Run(kernel.Ir, batch, io, inputs.Select((t, i) => Host(t, $"{kernel.Name} input {i}")).ToList());
+    }
 
-    public Tensor BiasResidual(Tensor x, Tensor bias, Tensor residual, FusedKernel kernel) => FusedOps.BiasResidual(x, bias, residual, kernel);
-
-    public Tensor LayerNormWindowPartition(Tensor x, Tensor weight, Tensor bias, float eps, int window, int shift, FusedKernel kernel) =>
-        FusedOps.LayerNormWindowPartition(x, weight, bias, eps, window, shift, kernel);
-
-    public Tensor WindowReverseResidual(Tensor x, Tensor residual, int window, int shift, FusedKernel kernel) =>
-        FusedOps.WindowReverseResidual(x, residual, window, shift, kernel);
+    /// <summary>The product in float32 (MatrixOps), then the epilogue kernel on it: one rounding, on the epilogue's store.</summary>
+    public Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs)
+    {
+        var shape = KernelOperands.Product(kernel, x, weight);
+        using var product = MatrixOps.Linear(Host(x, $"{kernel.Name} x"), Host(weight, $"{kernel.Name} weight"), null, shape, DType.Float32);
+        return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, product, epilogueInputs));
+    }
 
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
         FusedOps.WindowAttention(qkv, bias, mask, heads, scale, kernel);

@@ -1,6 +1,7 @@
 using Fusion.Cuda;
 using Fusion.Cuda.Fused;
 using Fusion.Cuda.Gemm;
+using Fusion.Cuda.Generated;
 using static Fusion.OperandChecks;
 
 namespace Fusion;
@@ -8,8 +9,9 @@ namespace Fusion;
 /// <summary>
 /// Every operator of <see cref="IBackend"/> on one CUDA device, for f32 and f16 <see cref="CudaTensor"/>s, with the
 /// CPU backend's operand checks and messages (<see cref="OperandRules{T}"/>). Products run through cuBLASLt
-/// (float32 accumulation), the rest through backend_ops.cu (float32 math, one rounding on store); the fused
-/// operators run their generated f16 kernels through FusedGemm and the Fusion.Cuda.Fused launchers. All work is queued on the device's
+/// (float32 accumulation), the rest through backend_ops.cu (float32 math, one rounding on store); a compiled model's
+/// generated kernels through the <see cref="GeneratedKernelLauncher"/>, its GEMMs through <see cref="FusedGemm"/> (the template
+/// with its epilogue, or cuBLASLt) and the window-attention template through its launcher. All work is queued on the device's
 /// default stream; <see cref="Synchronize"/> waits for it. Disposing frees every parameter copy, kernel module
 /// and cuBLASLt handle the backend owns (and the device when <see cref="Open"/> opened it).
 /// </summary>
@@ -25,9 +27,7 @@ public sealed class CudaBackend : IBackend, IDisposable
     private readonly CublasLt _blas;
     private readonly FusedGemm _gemm;
     private readonly FusedKernelModules _fusedModules;
-    private readonly BiasResidualLauncher _biasResidual;
-    private readonly LayerNormPartitionLauncher _layerNormPartition;
-    private readonly WindowReverseResidualLauncher _windowReverseResidual;
+    private readonly GeneratedKernelLauncher _generated;
     private readonly WindowAttentionLauncher _windowAttention;
     private readonly Dictionary<string, CudaKernel> _kernels = new(StringComparer.Ordinal);
     private readonly Dictionary<(Parameter Parameter, DType DType), (int Version, CudaTensor Copy)> _parameters = [];
@@ -54,11 +54,9 @@ public sealed class CudaBackend : IBackend, IDisposable
         _rules = new OperandRules<CudaTensor>(Name, t => t.Owner == device);
         Jit = new KernelJit(device, cache ?? new KernelCache());
         _blas = new CublasLt(device);
-        _gemm = new FusedGemm(device, Jit, gemmPolicy, cublas: _blas);
+        _generated = new GeneratedKernelLauncher(Jit);
+        _gemm = new FusedGemm(device, Jit, gemmPolicy, cublas: _blas, epilogues: _generated);
         _fusedModules = new FusedKernelModules(Jit);
-        _biasResidual = new BiasResidualLauncher(_fusedModules);
-        _layerNormPartition = new LayerNormPartitionLauncher(_fusedModules);
-        _windowReverseResidual = new WindowReverseResidualLauncher(_fusedModules);
         _windowAttention = new WindowAttentionLauncher(_fusedModules);
     }
 
@@ -87,17 +85,26 @@ public sealed class CudaBackend : IBackend, IDisposable
     /// <summary>The JIT that compiles this backend's kernels and the fused kernels it is given.</summary>
     public KernelJit Jit { get; }
 
-    /// <summary>The launcher of <see cref="FusedLinear"/> (tests read which path it took and whether it padded the weight).</summary>
-    internal FusedGemm Gemm => _gemm;
+    /// <summary>The GEMM launcher (tests read which path it took and whether it padded the weight).</summary>
+    internal FusedGemm Gemms => _gemm;
+
+    /// <summary>The launcher of generated kernels (tests read how many it loaded).</summary>
+    internal GeneratedKernelLauncher Generated => _generated;
 
     /// <summary>
-    /// Compiles a model's generated kernels into the kernel cache in parallel (each GEMM in every tile its policy may run), so
-    /// the first pass only loads them instead of compiling them one after another. Optional: the first pass compiles whatever is missing.
+    /// Compiles a model's kernels into the kernel cache in parallel (each GEMM in the variants its policy certainly runs, each
+    /// generated kernel once per input/output type it may take), so the first pass only loads them instead of compiling them one
+    /// after another. Optional: the first pass compiles whatever is missing.
     /// </summary>
-    public void Precompile(IEnumerable<FusedKernel> kernels)
+    public void Precompile(IEnumerable<IKernel> kernels)
     {
         ArgumentNullException.ThrowIfNull(kernels);
-        var sources = kernels.SelectMany(k => k.Pattern == FusedGemm.Pattern ? _gemm.Sources(k) : [(k.Name, k.CudaSource)]).Distinct().ToList();
+        var sources = kernels.SelectMany(k => k switch
+        {
+            GemmKernel g => _gemm.Sources(g),
+            GeneratedKernel g => GeneratedKernelLauncher.Variants(g),
+            _ => [(k.Name, k.CudaSource, (IReadOnlyList<string>)[])],
+        }).DistinctBy(s => s.Name).ToList();
         Jit.Precompile(sources);
     }
 
@@ -310,32 +317,72 @@ public sealed class CudaBackend : IBackend, IDisposable
         return CudaTensor.FromHost(CudaDevice, (CpuTensor)mask);
     }
 
-    public Tensor FusedLinear(Tensor x, Tensor weight, Tensor? bias, Activation activation, Tensor? residual, FusedKernel kernel)
+    public Tensor[] Run(GeneratedKernel kernel, int batch, DType io, params Tensor[] inputs)
     {
-        ArgumentNullException.ThrowIfNull(kernel);
-        if (IsFloat32(x, "FusedLinear x")) return FusedChains.FusedLinear(this, x, weight, bias, activation, residual);
-        var (input, w, b, shape) = _rules.Linear(x, weight, bias);
-        var r = residual is null ? null : _rules.Dims(residual, "FusedLinear residual", input.DType, shape.ToArray());
-        var y = CudaTensor.Empty(CudaDevice, input.DType, shape);
-        return Filled(y, () => _gemm.Run(input, w, b, activation, r, y, kernel));
+        var outputs = KernelOperands.Check(kernel, batch, io, inputs);
+        var buffers = new List<CudaTensor>();
+        var scratch = new List<CudaTensor>();
+        var results = new List<CudaTensor>();
+        try
+        {
+            var declared = kernel.Ir.Inputs.ToList();
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                var t = _rules.Resident(inputs[i], $"{kernel.Name} input {declared[i].Name}");
+                // An accumulator may arrive in either float type; the printed kernel reads the one it declares.
+                var want = LoopInterpreter.Resolve(declared[i].Type, io);
+                if (t.DType != want)
+                {
+                    t = (CudaTensor)Cast(t, want);
+                    scratch.Add(t);
+                }
+                buffers.Add(t);
+            }
+            foreach (var (shape, dtype) in outputs) results.Add(CudaTensor.Empty(CudaDevice, dtype, shape));
+            _generated.Launch(kernel, batch, io, buffers.Concat(results).ToList(), CudaDevice.DefaultStream);
+            return [.. results];
+        }
+        catch
+        {
+            foreach (var r in results) r.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var t in scratch) t.Dispose();
+        }
     }
 
-    // The generated kernels are fp16; float32 operands run the unfused chain each fused operator replaces (FusedChains).
-
-    public Tensor BiasResidual(Tensor x, Tensor bias, Tensor residual, FusedKernel kernel) => IsFloat32(x, "BiasResidual x")
-        ? FusedChains.BiasResidual(this, x, bias, residual)
-        : _biasResidual.Run(Fused(x, "BiasResidual x"), Fused(bias, "BiasResidual bias"), Fused(residual, "BiasResidual residual"), kernel);
-
-    public Tensor LayerNormWindowPartition(Tensor x, Tensor weight, Tensor bias, float eps, int window, int shift, FusedKernel kernel) =>
-        IsFloat32(x, "LayerNormWindowPartition x")
-        ? FusedChains.LayerNormWindowPartition(this, x, weight, bias, eps, window, shift)
-        : _layerNormPartition.Run(Fused(x, "LayerNormWindowPartition x"), Fused(weight, "LayerNormWindowPartition weight"),
-            Fused(bias, "LayerNormWindowPartition bias"), eps, window, shift, kernel);
-
-    public Tensor WindowReverseResidual(Tensor x, Tensor residual, int window, int shift, FusedKernel kernel) =>
-        IsFloat32(x, "WindowReverseResidual x")
-        ? FusedChains.WindowReverseResidual(this, x, residual, window, shift)
-        : _windowReverseResidual.Run(Fused(x, "WindowReverseResidual x"), Fused(residual, "WindowReverseResidual residual"), window, shift, kernel);
+    /// <summary>
+    /// fp16: the GEMM template with the epilogue printed into it, or cuBLASLt (FusedGemm chooses). float32 (the template is fp16): the
+    /// product through cuBLASLt, then the epilogue kernel.
+    /// </summary>
+    public Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs)
+    {
+        var shape = KernelOperands.Product(kernel, x, weight);
+        var input = _rules.Resident(x, $"{kernel.Name} x");
+        var w = _rules.Resident(weight, $"{kernel.Name} weight");
+        if (input.DType == DType.Float32)
+        {
+            using var product = (CudaTensor)Linear(input, w, null);
+            return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, product, epilogueInputs));
+        }
+        // The epilogue's operands as the epilogue kernel sees them (its accumulator, the product, is made inside).
+        KernelOperands.Check(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, null, epilogueInputs));
+        var ins = epilogueInputs.Select((t, i) => _rules.Resident(t, $"{kernel.Name} epilogue input {i}")).ToList();
+        var results = kernel.Epilogue.Ir.Outputs.Select(b => CudaTensor.Empty(CudaDevice, LoopInterpreter.Resolve(b.Type, io),
+            new Shape(b.Shape.Select(d => checked((int)d.At(batch))).ToArray()))).ToList();
+        try
+        {
+            _gemm.Run(kernel, input, w, ins, results, batch, io);
+            return [.. results];
+        }
+        catch
+        {
+            foreach (var r in results) r.Dispose();
+            throw;
+        }
+    }
 
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
         IsFloat32(qkv, "WindowAttention qkv")
@@ -354,6 +401,7 @@ public sealed class CudaBackend : IBackend, IDisposable
             _kernels.Clear();
         }
         _gemm.Dispose();
+        _generated.Dispose();
         _fusedModules.Dispose();
         _module?.Dispose();
         _blas.Dispose();

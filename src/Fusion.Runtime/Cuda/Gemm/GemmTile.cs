@@ -37,7 +37,7 @@ public readonly record struct GemmTile(int Rows, int Columns)
         if (IsDefaultFor(n)) return source;
         const string anchor = "#define FUSION_KERNEL ";
         int at = source.IndexOf(anchor, StringComparison.Ordinal);
-        if (at < 0) throw new FusionException("gemm_bias_act source has no '#define FUSION_KERNEL' line to put a tile in front of");
+        if (at < 0) throw new FusionException("gemm source has no '#define FUSION_KERNEL' line to put a tile in front of");
         return source.Insert(at, string.Create(CultureInfo.InvariantCulture, $"#define FUSION_BM {Rows}\n#define FUSION_BN {Columns}\n"));
     }
 

@@ -23,7 +23,8 @@ public static class GemmWeights
     public static int RowStride(int k)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
-        return RoundUp(k, VectorHalves);
+        return Compiler.GemmRows.Stride(k); // the rule the generator specializes kernels with
+
     }
 
     /// <summary>Rounds both N and K up to <paramref name="multiple"/> with zeros (for libraries that prefer aligned leading dimensions).</summary>

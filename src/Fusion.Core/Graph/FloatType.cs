@@ -1,4 +1,4 @@
-namespace Fusion.Generator.Ir
+namespace Fusion.Compiler
 {
     /// <summary>
     /// The float type of a value in a precision plan: float32, float16, or the model's input/output type, which is

@@ -3,7 +3,7 @@ using System.Collections;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 
-namespace Fusion.Generator.Model
+namespace Fusion.Compiler
 {
     /// <summary>
     /// An immutable array compared by its elements, so pipeline models holding collections stay

@@ -1,0 +1,48 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+
+namespace Fusion.Compiler
+{
+    /// <summary>
+    /// How a kernel template (src/Fusion.Kernels/Cuda/Templates/*.cut) becomes a kernel's source: a header line, the include,
+    /// <c>#define FUSION_KERNEL name</c>, one <c>#define FUSION_KEY value</c> per constant in ordinal key order, any generated code
+    /// the template takes (a GEMM's epilogue), a blank line, then the template body. The generator and the runtime (tests,
+    /// benchmarks) both specialize through here, so the two cannot drift apart.
+    /// </summary>
+    internal static class KernelText
+    {
+        public static string Specialize(string pattern, string name, IEnumerable<KeyValuePair<string, int>> constants, string body,
+            string include = "prelude.cuh", string generated = "")
+        {
+            var text = new StringBuilder();
+            text.Append("// ").Append(name).Append(": ").Append(pattern).Append(" kernel specialized by Fusion\n");
+            text.Append("#include \"").Append(include).Append("\"\n");
+            text.Append("#define FUSION_KERNEL ").Append(name).Append('\n');
+            foreach (var c in constants.OrderBy(c => c.Key, StringComparer.Ordinal))
+                text.Append("#define FUSION_").Append(c.Key).Append(' ').Append(c.Value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            if (generated.Length > 0) text.Append('\n').Append(generated);
+            text.Append('\n').Append(body.Replace("\r\n", "\n"));
+            return text.ToString();
+        }
+    }
+
+    /// <summary>The GEMM template (pattern "gemm") specialized for one layer: N, K, KW and its printed epilogue.</summary>
+    internal static class GemmSource
+    {
+        public const string Pattern = "gemm";
+
+        public static IReadOnlyDictionary<string, int> Constants(int n, int k) => new SortedDictionary<string, int>(StringComparer.Ordinal)
+        {
+            ["K"] = k,
+            ["KW"] = GemmRows.Stride(k),
+            ["N"] = n,
+        };
+
+        /// <summary>The kernel's source from the template body and the epilogue (a loop-IR kernel over the [.., N] output reading "acc").</summary>
+        public static string Specialize(string name, int n, int k, LoopKernel epilogue, string templateBody) =>
+            KernelText.Specialize(Pattern, name, Constants(n, k), templateBody, "generated.cuh", CudaEpiloguePrinter.Print(epilogue));
+    }
+}

@@ -1,0 +1,76 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Fusion.Compiler
+{
+    /// <summary>
+    /// A Linear layer's epilogue: the accumulator (x·wᵀ, the template's registers or a buffer "acc"), its bias, then the pointwise
+    /// chain after it, lowered over [rows, N] (the GEMM's own index, whatever the output's rank). Shared by the scheduler and the
+    /// runtime's <c>GemmKernels</c>, so a hand-built GEMM kernel is the one a model gets.
+    /// </summary>
+    internal static class GemmEpilogue
+    {
+        /// <summary>The id the accumulator takes (one past every graph node).</summary>
+        public static int AccumulatorId(int nodeCount) => nodeCount;
+
+        /// <summary>
+        /// Lowers <paramref name="linear"/> (a Linear node: x, weight, optional bias) and <paramref name="chain"/> (the pointwise nodes
+        /// after it, each the only reader of the previous one) into the epilogue kernel; the chain's end (or the Linear) is stored.
+        /// </summary>
+        public static LoweredGroup Lower(string name, Func<int, LoweringNode> node, int nodeCount, LoweringNode linear, IReadOnlyList<int> chain)
+        {
+            int acc = AccumulatorId(nodeCount);
+            var accNode = new LoweringNode(acc, "Accumulator", EquatableArray<int>.Empty, AttributeSet.Empty, linear.Shape, linear.Type);
+            // The Linear itself is the accumulator plus its bias (or the accumulator as is), computed by the epilogue.
+            var linearNode = linear.Inputs.Count > 2
+                ? new LoweringNode(linear.Id, Ops.Add.Name, EquatableArray.Of(acc, linear.Inputs[2]), AttributeSet.Empty, linear.Shape, linear.Type)
+                : new LoweringNode(linear.Id, Ops.Cast.Name, EquatableArray.Of(acc), AttributeSet.Of(OpAttribute.Int("to", (long)linear.Type)), linear.Shape, linear.Type);
+            var members = new HashSet<int>(chain) { linear.Id };
+            int root = chain.Count > 0 ? chain[chain.Count - 1] : linear.Id;
+            var rows = Dims.Product(linear.Shape.Take(linear.Shape.Count - 1)) ?? throw new LoweringException("the GEMM's rows hold two batch axes");
+            var domain = new[] { rows, linear.Shape[linear.Shape.Count - 1] };
+            return GroupLowering.Lower(name, id => id == acc ? accNode : id == linear.Id ? linearNode : node(id), members, new[] { root }, acc, domain: domain);
+        }
+
+        /// <summary>The epilogue's inputs other than the accumulator, in buffer order (the GEMM step's arguments after x and the weight).</summary>
+        public static List<int> Inputs(LoweredGroup lowered, int nodeCount) => lowered.Inputs.Where(i => i != AccumulatorId(nodeCount)).ToList();
+
+        /// <summary>
+        /// cuBLASLt's form of the epilogue: bias, then relu or gelu, then a residual of the same shape and type added last (a cast to the
+        /// GEMM's own type changes nothing); (-1, -1, -1) when the chain is anything else. Bias and residual are indices into
+        /// <paramref name="epilogueInputs"/>.
+        /// </summary>
+        public static (int Activation, int Bias, int Residual) CublasForm(Func<int, LoweringNode> node, LoweringNode linear, IReadOnlyList<int> chain,
+            IReadOnlyList<int> epilogueInputs)
+        {
+            int bias = linear.Inputs.Count > 2 ? IndexOf(epilogueInputs, linear.Inputs[2]) : -1;
+            int activation = 0, residual = -1, at = 0, end = linear.Id;
+            if (at < chain.Count && node(chain[at]).Op is "Relu" or "Gelu" or "GeluTanh")
+            {
+                activation = node(chain[at]).Op == "Relu" ? 1 : 2;
+                end = chain[at++];
+            }
+            if (at < chain.Count && node(chain[at]).Op == Ops.Add.Name)
+            {
+                var add = node(chain[at]);
+                int other = add.Inputs[0] == end ? add.Inputs[1] : add.Inputs[0];
+                if (node(other).Shape.Equals(add.Shape) && node(other).Type == linear.Type && other != end)
+                {
+                    residual = IndexOf(epilogueInputs, other);
+                    end = chain[at++];
+                }
+            }
+            while (at < chain.Count && node(chain[at]).Op == Ops.Cast.Name && node(chain[at]).Type == linear.Type) at++;
+            var last = chain.Count > 0 ? node(chain[chain.Count - 1]) : linear;
+            return at == chain.Count && last.Type == linear.Type ? (activation, bias, residual) : (-1, -1, -1);
+        }
+
+        private static int IndexOf(IReadOnlyList<int> list, int value)
+        {
+            for (int i = 0; i < list.Count; i++)
+                if (list[i] == value) return i;
+            return -1;
+        }
+    }
+}

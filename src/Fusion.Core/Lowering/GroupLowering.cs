@@ -1,0 +1,336 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Fusion.Compiler
+{
+    /// <summary>A graph node as the lowering sees it: operator, inputs, attributes, shape and float type.</summary>
+    internal sealed record LoweringNode(int Id, string Op, EquatableArray<int> Inputs, AttributeSet Attributes, EquatableArray<Dim> Shape, FloatType Type);
+
+    /// <summary>A group lowered to one kernel: the kernel and which graph values its input and output buffers are.</summary>
+    /// <param name="Inputs">The graph node of each input buffer, in buffer order (the accumulator's template node included).</param>
+    /// <param name="Outputs">The graph node each output buffer stores, in buffer order.</param>
+    internal sealed record LoweredGroup(LoopKernel Kernel, EquatableArray<int> Inputs, EquatableArray<int> Outputs);
+
+    /// <summary>Why a group cannot be one kernel (the scheduler splits it and reports the reason).</summary>
+    internal sealed class LoweringException(string message) : Exception(message);
+
+    /// <summary>
+    /// Lowers a fused group to the loop IR the way Inductor does: every value is a function of an index. Starting from the
+    /// group's first output, whose shape is the kernel's domain, each node is evaluated at an index tuple of index expressions:
+    /// a pointwise node at its operands' broadcast indices, a view at the index its <see cref="ViewOp.Read"/> gives (so views
+    /// become index math in the loads), a reduction through its <see cref="ReductionOp.Build"/> with the reduction variable
+    /// bound to the reduced axis, and a value outside the group as a load of its buffer. Identical instructions are shared.
+    /// Further outputs are stored where the evaluation reached them, which must be once per element (through views that
+    /// move every element exactly once).
+    /// </summary>
+    internal sealed class GroupLowering : IScalarBuilder
+    {
+        private readonly Func<int, LoweringNode> _node;
+        private readonly ISet<int> _members;
+        private readonly int _accumulator;
+        private readonly List<Dim> _extents;
+        private readonly IndexAlgebra _algebra;
+        private readonly List<Instr> _body = new();
+        private readonly Dictionary<string, int> _shared = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Val> _memo = new(StringComparer.Ordinal);
+        private readonly List<KernelBuffer> _inputBuffers = new();
+        private readonly List<int> _inputNodes = new();
+        private readonly Dictionary<int, List<(IndexExpr[] Index, bool Onto)>> _reached = new();
+        private readonly Func<int, string>? _bufferName;
+        private int _reduceVar = -1;
+        private long _reduceExtent;
+
+        private GroupLowering(Func<int, LoweringNode> node, ISet<int> members, int accumulator, IReadOnlyList<Dim> domain, Func<int, string>? bufferName)
+        {
+            _node = node;
+            _members = members;
+            _accumulator = accumulator;
+            _extents = domain.ToList();
+            _algebra = new IndexAlgebra(_extents);
+            _bufferName = bufferName;
+        }
+
+        /// <summary>
+        /// Lowers the group <paramref name="members"/> whose stored values are <paramref name="outputs"/> (the first one's shape is the domain).
+        /// </summary>
+        /// <param name="node">Every graph node by id.</param>
+        /// <param name="accumulator">A template node whose result the group reads as its accumulator (a GEMM epilogue), or -1.</param>
+        /// <param name="bufferName">Names for the input buffers (by graph node), for a readable IR; in0, in1, … when null.</param>
+        /// <param name="domain">
+        /// The loop nest, when not the first output's shape: a shape with the same elements in the same order (a GEMM epilogue runs
+        /// over [rows, N] whatever the output's rank, so its index math is the GEMM's own).
+        /// </param>
+        public static LoweredGroup Lower(string name, Func<int, LoweringNode> node, ISet<int> members, IReadOnlyList<int> outputs, int accumulator = -1,
+            Func<int, string>? bufferName = null, IReadOnlyList<Dim>? domain = null)
+        {
+            if (outputs.Count == 0) throw new LoweringException("a group stores at least one value");
+            var root = node(outputs[0]);
+            var loops = domain ?? root.Shape;
+            var lowering = new GroupLowering(node, members, accumulator, loops, bufferName);
+            return lowering.Run(name, outputs, loops);
+        }
+
+        private LoweredGroup Run(string name, IReadOnlyList<int> outputs, IReadOnlyList<Dim> loops)
+        {
+            var root = _node(outputs[0]);
+            var loopIndex = Enumerable.Range(0, loops.Count).Select(IndexExpr.Var).ToArray();
+            var domainIndex = loops.SequenceEqual(root.Shape) ? loopIndex
+                : Layout.Unravel(Layout.Offset(loopIndex, loops, _algebra), root.Shape, _algebra);
+            var values = new List<(int Node, IndexExpr[] Index, Val Value)> { (root.Id, domainIndex, Eval(root.Id, domainIndex, Array.Empty<IndexBound>(), onto: true)) };
+            foreach (var other in outputs.Skip(1))
+            {
+                if (!_reached.TryGetValue(other, out var reached) || reached.Count == 0)
+                    throw new LoweringException($"{Describe(other)} is not computed on the way to {Describe(root.Id)}");
+                var distinct = reached.GroupBy(r => string.Join(",", r.Index.Select(i => i.ToString()))).ToList();
+                if (distinct.Count != 1 || !reached.Any(r => r.Onto))
+                    throw new LoweringException($"{Describe(other)} is read {(distinct.Count != 1 ? "at several places per element" : "through a broadcast, slice or reduction")}, so it cannot be stored from this kernel");
+                values.Add((other, reached[0].Index, Eval(other, reached[0].Index, Array.Empty<IndexBound>(), onto: true)));
+            }
+
+            var outputBuffers = new List<KernelBuffer>();
+            var stores = new List<(int Buffer, IndexExpr Offset, Val Value)>();
+            foreach (var (id, index, value) in values)
+            {
+                var n = _node(id);
+                int buffer = _inputBuffers.Count + outputBuffers.Count;
+                outputBuffers.Add(new KernelBuffer("out" + outputBuffers.Count, BufferRole.Output, n.Type, n.Shape));
+                stores.Add((buffer, Layout.Offset(index, n.Shape, _algebra), value));
+            }
+            // Input buffers were numbered as met; outputs come after them.
+            var perElement = PerElementValues();
+            foreach (var (buffer, offset, value) in stores)
+            {
+                bool offsetPerElement = _reduceVar >= 0 && offset.Uses(_reduceVar);
+                if (perElement.Contains(value.Id) && !offsetPerElement)
+                    throw new LoweringException("a value that varies along the reduced axis would be stored once per row");
+                if (offsetPerElement && _reduceVar == _extents.Count)
+                    throw new LoweringException("a stored value varies along an axis the kernel reduces away");
+                int id = _body.Count;
+                _body.Add(new StoreInstr(id, buffer, offset, value.Id));
+            }
+            var kernel = new LoopKernel(name, _inputBuffers.Concat(outputBuffers).ToEquatableArray(), loops.ToEquatableArray(),
+                _reduceVar, _reduceExtent, _body.ToEquatableArray());
+            return new LoweredGroup(kernel, _inputNodes.ToEquatableArray(), values.Select(v => v.Node).ToEquatableArray());
+        }
+
+        /// <summary>The value of node <paramref name="id"/> at <paramref name="index"/>; loads read nothing where a guard fails.</summary>
+        /// <param name="onto">Whether the domain reaches each element of the node exactly once at this index (so it may be stored).</param>
+        private Val Eval(int id, IndexExpr[] index, IndexBound[] guard, bool onto)
+        {
+            var node = _node(id);
+            if (_members.Contains(id))
+            {
+                if (!_reached.TryGetValue(id, out var list)) _reached[id] = list = new List<(IndexExpr[], bool)>();
+                list.Add((index, onto));
+            }
+            string key = id + "@" + string.Join(",", index.Select(i => i.ToString())) + "|" + GuardKey(guard);
+            if (_memo.TryGetValue(key, out var known)) return known;
+            var value = Compute(node, index, guard, onto);
+            _memo[key] = value;
+            return value;
+        }
+
+        private Val Compute(LoweringNode node, IndexExpr[] index, IndexBound[] guard, bool onto)
+        {
+            if (node.Op == Ops.Const.Name) return Const(node.Attributes.Float("value"));
+            if (!_members.Contains(node.Id)) return LoadOf(node, index, guard);
+            var descriptor = Ops.Get(node.Op);
+            switch (descriptor)
+            {
+                case PointwiseOp pointwise:
+                    {
+                        var args = node.Inputs.Select(i => Eval(i, Broadcast(_node(i).Shape, node.Shape, index), guard, onto && _node(i).Shape.Equals(node.Shape))).ToArray();
+                        return pointwise.Build(this, args, node.Attributes);
+                    }
+                case ViewOp view:
+                    return ComputeView(view, node, index, guard, onto);
+                case ReductionOp reduction:
+                    return ComputeReduction(reduction, node, index, guard, onto);
+                default:
+                    throw new LoweringException($"{Describe(node.Id)} ({descriptor.Class}) cannot be computed inside a generated kernel");
+            }
+        }
+
+        private Val ComputeView(ViewOp view, LoweringNode node, IndexExpr[] index, IndexBound[] guard, bool onto)
+        {
+            var shapes = node.Inputs.Select(i => _node(i).Shape.ToArray()).ToList();
+            var read = view.Read(new ViewQuery(shapes, node.Shape.ToArray(), node.Attributes, index, _algebra));
+            bool inputsOnto = onto && view.Bijective;
+            if (read.Pieces.Count == 1 && read.Pieces[0].When.Length == 0)
+                return Eval(node.Inputs[read.Pieces[0].Input], read.Pieces[0].Index, guard, inputsOnto);
+            // Pieces (concatenation) or padding: each piece loads only where its bounds hold; a select picks the one that does.
+            var result = Const(read.Otherwise);
+            for (int p = read.Pieces.Count - 1; p >= 0; p--)
+            {
+                var piece = read.Pieces[p];
+                var inner = guard.Concat(piece.When).ToArray();
+                var value = Eval(node.Inputs[piece.Input], piece.Index, inner, onto: false);
+                result = piece.When.Length == 0 ? value : this.Where(Predicate(piece.When), value, result);
+            }
+            return result;
+        }
+
+        private Val ComputeReduction(ReductionOp reduction, LoweringNode node, IndexExpr[] index, IndexBound[] guard, bool onto)
+        {
+            var input = _node(node.Inputs[0]);
+            int rank = input.Shape.Count;
+            var axes = reduction.ReducedAxes(rank, node.Attributes);
+            long extent = axes.Aggregate(1L, (p, a) => p * input.Shape[a].Value);
+            IndexExpr[] inputIndex;
+            if (reduction.KeepsShape)
+            {
+                if (axes.Length != 1) throw new LoweringException($"{Describe(node.Id)} normalizes over several axes");
+                int axis = axes[0];
+                int variable = index[axis].AsVariable;
+                if (variable < 0 || index.Where((_, i) => i != axis).Any(e => e.Uses(variable)))
+                    throw new LoweringException($"{Describe(node.Id)} is read through a layout that moves its normalized axis");
+                BindReduction(variable, extent, node.Id);
+                inputIndex = index;
+            }
+            else
+            {
+                bool keep = node.Attributes.IntOr("keepDim", 0) != 0;
+                var kept = new List<IndexExpr>();
+                int at = 0;
+                for (int a = 0; a < rank; a++)
+                {
+                    if (axes.Contains(a))
+                    {
+                        if (keep) at++;
+                        continue;
+                    }
+                    kept.Add(index[at++]);
+                }
+                int variable = ChooseReductionVariable(kept, extent, node.Id);
+                inputIndex = new IndexExpr[rank];
+                var r = IndexExpr.Var(variable);
+                long inner = 1;
+                for (int k = axes.Length - 1; k >= 0; k--)
+                {
+                    long size = input.Shape[axes[k]].Value;
+                    inputIndex[axes[k]] = k == 0 ? _algebra.Div(r, inner) : _algebra.Mod(_algebra.Div(r, inner), size);
+                    inner *= size;
+                }
+                int next = 0;
+                for (int a = 0; a < rank; a++)
+                    if (!axes.Contains(a)) inputIndex[a] = kept[next++];
+                onto = false;
+            }
+            var args = node.Inputs.Select(i => Eval(i, Broadcast(_node(i).Shape, input.Shape, inputIndex), guard,
+                onto && _node(i).Shape.Equals(input.Shape))).ToArray();
+            return reduction.Build(this, args, node.Attributes, extent);
+        }
+
+        /// <summary>The reduction variable for a reduction whose result is read at <paramref name="kept"/>: the kernel's, a free domain axis of the same extent, or a new one.</summary>
+        private int ChooseReductionVariable(List<IndexExpr> kept, long extent, int id)
+        {
+            bool Free(int v) => v < _extents.Count && !_extents[v].Dynamic && _extents[v].Value == extent && !kept.Any(e => e.Uses(v));
+            if (_reduceVar >= 0)
+            {
+                if (_reduceExtent == extent && !kept.Any(e => e.Uses(_reduceVar))) return _reduceVar;
+                throw new LoweringException($"{Describe(id)} reduces over another axis than the kernel's other reduction");
+            }
+            for (int v = _extents.Count - 1; v >= 0; v--)
+            {
+                if (!Free(v)) continue;
+                BindReduction(v, extent, id);
+                return v;
+            }
+            int fresh = _extents.Count;
+            _extents.Add(Dim.Static(extent));
+            BindReduction(fresh, extent, id);
+            return fresh;
+        }
+
+        private void BindReduction(int variable, long extent, int id)
+        {
+            if (_reduceVar < 0)
+            {
+                if (variable < _extents.Count && _extents[variable] != Dim.Static(extent))
+                    throw new LoweringException($"{Describe(id)} reduces {extent} elements along an axis of {_extents[variable]}");
+                _reduceVar = variable;
+                _reduceExtent = extent;
+                return;
+            }
+            if (_reduceVar != variable || _reduceExtent != extent)
+                throw new LoweringException($"{Describe(id)} reduces over another axis than the kernel's other reduction");
+        }
+
+        /// <summary>The index of an operand of shape <paramref name="shape"/> broadcast to <paramref name="outShape"/> at <paramref name="index"/>.</summary>
+        private static IndexExpr[] Broadcast(EquatableArray<Dim> shape, IReadOnlyList<Dim> outShape, IndexExpr[] index)
+        {
+            int shift = outShape.Count - shape.Count;
+            var result = new IndexExpr[shape.Count];
+            for (int i = 0; i < shape.Count; i++) result[i] = shape[i] == Dim.One && outShape[i + shift] != Dim.One ? IndexExpr.Zero : index[i + shift];
+            return result;
+        }
+
+        private Val LoadOf(LoweringNode node, IndexExpr[] index, IndexBound[] guard)
+        {
+            int buffer = _inputNodes.IndexOf(node.Id);
+            if (buffer < 0)
+            {
+                buffer = _inputNodes.Count;
+                _inputNodes.Add(node.Id);
+                bool accumulator = node.Id == _accumulator;
+                string name = accumulator ? "acc" : _bufferName?.Invoke(node.Id) ?? "in" + buffer;
+                _inputBuffers.Add(new KernelBuffer(name, accumulator ? BufferRole.Accumulator : BufferRole.Input, node.Type, node.Shape));
+            }
+            var offset = Layout.Offset(index, node.Shape, _algebra);
+            return Add($"load {buffer} {offset} {GuardKey(guard)}", id => new LoadInstr(id, buffer, offset, guard.ToEquatableArray(), 0));
+        }
+
+        private Val Predicate(IndexBound[] bounds) =>
+            Add("inside " + GuardKey(bounds), id => new PredicateInstr(id, bounds.ToEquatableArray()));
+
+        public Val Const(double value) => Add("const " + LoopIrText.Number(value), id => new ConstInstr(id, value));
+
+        public Val Op(ScalarOp op, params Val[] args)
+        {
+            if (args.Length != ScalarOps.Arity(op)) throw new ArgumentException($"{op} takes {ScalarOps.Arity(op)} operands");
+            return Add(ScalarOps.Name(op) + " " + string.Join(" ", args.Select(a => a.Id)), id => new OpInstr(id, op, args.Select(a => a.Id).ToEquatableArray()));
+        }
+
+        public Val Reduce(ReduceKind kind, Val value)
+        {
+            if (_reduceVar < 0) throw new LoweringException("a reduction outside a reduction's lowering");
+            return Add("reduce " + kind + " " + value.Id, id => new ReduceInstr(id, kind, value.Id));
+        }
+
+        private Val Add(string key, Func<int, Instr> make)
+        {
+            if (_shared.TryGetValue(key, out var existing)) return new Val(existing);
+            int id = _body.Count;
+            _body.Add(make(id));
+            _shared[key] = id;
+            return new Val(id);
+        }
+
+        private HashSet<int> PerElementValues()
+        {
+            var per = new HashSet<int>();
+            if (_reduceVar < 0) return per;
+            foreach (var instr in _body)
+            {
+                bool p = instr switch
+                {
+                    LoadInstr l => l.Offset.Uses(_reduceVar) || l.Guard.Any(g => g.Expr.Uses(_reduceVar)),
+                    PredicateInstr q => q.Bounds.Any(g => g.Expr.Uses(_reduceVar)),
+                    OpInstr o => o.Args.Any(per.Contains),
+                    _ => false,
+                };
+                if (p) per.Add(instr.Id);
+            }
+            return per;
+        }
+
+        private static string GuardKey(IEnumerable<IndexBound> guard) => string.Join(";", guard.Select(g => $"{g.Lo}<={g.Expr}<{g.Hi}"));
+
+        private string Describe(int id)
+        {
+            var n = _node(id);
+            return $"{n.Op} {Dims.Text(n.Shape)}";
+        }
+    }
+}

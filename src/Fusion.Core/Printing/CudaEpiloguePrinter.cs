@@ -1,0 +1,130 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+
+namespace Fusion.Compiler
+{
+    /// <summary>
+    /// Prints a GEMM epilogue (a pointwise loop-IR kernel over the GEMM's [.., N] output whose "acc" buffer is the product) as
+    /// the device function the GEMM template calls for each pair of accumulators, <c>fusion_epilogue(row, col, acc0, acc1, pair,
+    /// N, …)</c>, plus <c>FUSION_EPILOGUE_PARAMS</c>/<c>FUSION_EPILOGUE_ARGS</c>, the kernel parameters it needs (its other inputs
+    /// and its outputs, in buffer order). Where every access moves in pairs along the columns the pair is loaded and stored as one
+    /// 4- or 8-byte vector; otherwise element by element.
+    /// </summary>
+    internal static class CudaEpiloguePrinter
+    {
+        public static string Print(LoopKernel k)
+        {
+            int n = k.Domain.Count;
+            if (n == 0 || k.HasReduction) throw new ArgumentException($"{k.Name}: an epilogue is a pointwise kernel over the GEMM output");
+            int col = n - 1;
+            var s = new StringBuilder();
+            var buffers = k.Buffers.Select((b, i) => (Buffer: b, Index: i, Name: "e" + i.ToString(CultureInfo.InvariantCulture))).Where(b => b.Buffer.Role != BufferRole.Accumulator).ToList();
+            string Param((KernelBuffer Buffer, int Index, string Name) b) => (b.Buffer.Role == BufferRole.Output ? "" : "const ") + CudaKernelPrinter.CType(b.Buffer.Type) + "* __restrict__ " + b.Name;
+            string NameOf(int buffer) => "e" + buffer.ToString(CultureInfo.InvariantCulture);
+            s.Append("// The generated epilogue (").Append(k.Name).Append("): the loop IR below, at (row, col) and (row, col + 1) of the output.\n");
+            foreach (var line in LoopIrText.Print(k).TrimEnd('\n').Split('\n')) s.Append("//   ").Append(line).Append('\n');
+            if (k.UsesIoType) s.Append("#if FUSION_IO_HALF\ntypedef half io_t;\n#else\ntypedef float io_t;\n#endif\n");
+            s.Append("#define FUSION_EPILOGUE_PARAMS ").Append(string.Concat(buffers.Select(b => ", " + Param(b)))).Append('\n');
+            s.Append("#define FUSION_EPILOGUE_ARGS ").Append(string.Concat(buffers.Select(b => ", " + b.Name))).Append('\n');
+            s.Append('\n');
+            s.Append("FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)\n{\n");
+            s.Append("    (void)N;\n");
+            s.Append("    long long rest = row;\n");
+            for (int j = n - 2; j >= 0; j--)
+            {
+                var extent = CudaKernelPrinter.Extent(k.Domain[j]);
+                s.Append("    const long long v").Append(j).Append(" = ").Append(j == 0 ? "rest" : "rest % " + extent).Append(";\n");
+                if (j > 0) s.Append("    rest /= ").Append(extent).Append(";\n");
+            }
+            s.Append("    (void)rest;\n");
+            s.Append("    const long long s").Append(col).Append(" = col;\n");
+            s.Append("    const float acc[2] = {acc0, acc1};\n");
+
+            var extents = k.VariableExtents;
+            bool paired = !k.Domain[col].Dynamic && k.Domain[col].Value % 2 == 0 && k.Body.All(i => i switch
+            {
+                LoadInstr l when k.Buffers[l.Buffer].Role != BufferRole.Accumulator => l.Guard.Count == 0
+                    && AccessPattern.Along(l.Offset, col, 2, extents) != AccessKind.Gather,
+                StoreInstr st => AccessPattern.Along(st.Offset, col, 2, extents) == AccessKind.Vector,
+                _ => true,
+            });
+            if (paired)
+            {
+                s.Append("    if (pair)\n    {\n");
+                Body(s, k, col, vector: true, "        ", NameOf);
+                s.Append("        return;\n    }\n");
+            }
+            s.Append("    for (int e = 0; e < (pair ? 2 : 1); e++)\n    {\n");
+            Body(s, k, col, vector: false, "        ", NameOf);
+            s.Append("    }\n}\n");
+            return s.ToString();
+        }
+
+        /// <summary>The epilogue's instructions for both columns (vector) or for column col + e (scalar loop).</summary>
+        private static void Body(StringBuilder s, LoopKernel k, int col, bool vector, string pad, Func<int, string> name)
+        {
+            string Ref(int id) => k.Body[id] switch
+            {
+                ConstInstr c => CudaKernelPrinter.Literal(c.Value),
+                LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator => "acc[e]",
+                LoadInstr l when vector && l.Offset.Uses(col) => $"x{id}[e]",
+                _ => $"x{id}" + (vector && k.Body[id] is not LoadInstr ? "[e]" : ""),
+            };
+            if (vector)
+            {
+                s.Append(pad).Append("const long long v").Append(col).Append(" = s").Append(col).Append(";\n");
+                foreach (var l in k.Body.OfType<LoadInstr>().Where(l => k.Buffers[l.Buffer].Role != BufferRole.Accumulator))
+                {
+                    if (l.Offset.Uses(col))
+                        s.Append(pad).Append($"float x{l.Id}[2];\n").Append(pad).Append($"fusion_load_vec<2>({name(l.Buffer)} + ({l.Offset}), x{l.Id});\n");
+                    else
+                        s.Append(pad).Append($"const float x{l.Id} = fusion_load({name(l.Buffer)} + ({l.Offset}));\n");
+                }
+                var ops = k.Body.Where(i => i is OpInstr or PredicateInstr).ToList();
+                foreach (var op in ops) s.Append(pad).Append($"float x{op.Id}[2];\n");
+                s.Append(pad).Append("#pragma unroll\n").Append(pad).Append("for (int e = 0; e < 2; e++)\n").Append(pad).Append("{\n");
+                foreach (var op in ops) s.Append(pad).Append("    ").Append($"x{op.Id}[e] = {Compute(op, Ref)};\n");
+                s.Append(pad).Append("}\n");
+                foreach (var st in k.Body.OfType<StoreInstr>())
+                {
+                    s.Append(pad).Append("{\n");
+                    s.Append(pad).Append($"    float sv[2];\n").Append(pad).Append($"    for (int e = 0; e < 2; e++) sv[e] = {Ref(st.Value)};\n");
+                    s.Append(pad).Append($"    fusion_store_vec<2>({name(st.Buffer)} + ({st.Offset}), sv);\n");
+                    s.Append(pad).Append("}\n");
+                }
+                return;
+            }
+            s.Append(pad).Append("const long long v").Append(col).Append(" = s").Append(col).Append(" + e;\n");
+            foreach (var instr in k.Body)
+            {
+                switch (instr)
+                {
+                    case LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator:
+                        break;
+                    case LoadInstr l:
+                        s.Append(pad).Append($"const float x{l.Id} = ")
+                            .Append(l.Guard.Count == 0 ? "" : $"({CudaKernelPrinter.Bounds(l.Guard)}) ? ")
+                            .Append($"fusion_load({name(l.Buffer)} + ({l.Offset}))")
+                            .Append(l.Guard.Count == 0 ? "" : " : " + CudaKernelPrinter.Literal(l.Otherwise)).Append(";\n");
+                        break;
+                    case OpInstr or PredicateInstr:
+                        s.Append(pad).Append($"const float x{instr.Id} = {Compute(instr, Ref)};\n");
+                        break;
+                    case StoreInstr st:
+                        s.Append(pad).Append($"fusion_store({name(st.Buffer)} + ({st.Offset}), {Ref(st.Value)});\n");
+                        break;
+                }
+            }
+        }
+
+        private static string Compute(Instr instr, Func<int, string> operand) => instr switch
+        {
+            OpInstr op => CudaKernelPrinter.Expression(op.Op, op.Args.Select(operand).ToList()),
+            PredicateInstr p => $"(({CudaKernelPrinter.Bounds(p.Bounds)}) ? 1.0f : 0.0f)",
+            _ => throw new InvalidOperationException($"{instr.GetType().Name} is not computed"),
+        };
+    }
+}

@@ -1,0 +1,2 @@
+// The compiler core (src/Fusion.Core) is used throughout the generator.
+global using Fusion.Compiler;

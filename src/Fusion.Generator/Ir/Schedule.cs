@@ -1,0 +1,58 @@
+namespace Fusion.Generator.Ir
+{
+    /// <summary>
+    /// What one precision plan runs, in order: the scheduler's result, which the emitter only prints. Constant steps (values
+    /// computed from parameters alone) run once per backend in the constant builder; the rest run on every call.
+    /// </summary>
+    /// <param name="Hoisted">The constant values the per-call steps read, in the order the constant builder returns them.</param>
+    internal sealed record Schedule(EquatableArray<Step> Steps, EquatableArray<int> Hoisted, EquatableArray<FusionDecision> Decisions);
+
+    internal enum StepKind
+    {
+        /// <summary>A kernel generated from the loop IR (a fused pointwise / layout / reduction group).</summary>
+        Kernel,
+
+        /// <summary>The GEMM template with its generated epilogue (a Linear and the pointwise chain after it).</summary>
+        Gemm,
+
+        /// <summary>One operator through the backend's own kernel (parameters, batched products, templates, load-time ops).</summary>
+        Call,
+
+        /// <summary>A reshape of a value that is already in memory: a view, no kernel.</summary>
+        View,
+
+        /// <summary>A lone cast from or to the run's input/output type: a view when the types agree, else one conversion.</summary>
+        Convert,
+    }
+
+    /// <summary>One step: what it computes, which values it reads and writes, and which values die after it.</summary>
+    /// <param name="Node">The graph node a Call or View computes; a Gemm's Linear node; a Kernel's first output.</param>
+    /// <param name="Inputs">The values read, in argument order (a Gemm: x, weight, then the epilogue's inputs).</param>
+    /// <param name="Frees">Values whose last reader this step is (disposed right after it).</param>
+    /// <param name="Members">The graph nodes the step computes (for reports and the keep-list).</param>
+    internal sealed record Step(
+        StepKind Kind,
+        bool Constant,
+        int Node,
+        EquatableArray<int> Inputs,
+        EquatableArray<int> Outputs,
+        EquatableArray<int> Members,
+        GeneratedKernelSpec? Kernel,
+        GemmSpec? Gemm)
+    {
+        public EquatableArray<int> Frees { get; init; } = EquatableArray<int>.Empty;
+    }
+
+    /// <summary>A kernel generated from the loop IR: its name, the IR as text, the printed CUDA C and how to launch it.</summary>
+    /// <param name="Ops">What it computes, one entry per fused operator call, for the report.</param>
+    internal sealed record GeneratedKernelSpec(string Name, string LoopIr, string Cuda, string Launch, string Strategy, EquatableArray<string> Ops);
+
+    /// <summary>
+    /// The GEMM template specialized for one Linear with its generated epilogue, the same epilogue as a standalone kernel
+    /// (the CPU twin, and the cuBLASLt path's second kernel), and the cuBLASLt epilogue that does the same work when there is one.
+    /// </summary>
+    /// <param name="CublasActivation">-1 when cuBLASLt cannot express the epilogue; else 0 none, 1 relu, 2 gelu.</param>
+    /// <param name="CublasBias">The epilogue input that is the bias, or -1.</param>
+    /// <param name="CublasResidual">The epilogue input added after everything (cuBLASLt's C with beta = 1), or -1.</param>
+    internal sealed record GemmSpec(string Name, int N, int K, int KW, string Cuda, GeneratedKernelSpec Epilogue, int CublasActivation, int CublasBias, int CublasResidual);
+}

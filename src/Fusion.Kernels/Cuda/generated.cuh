@@ -1,0 +1,128 @@
+// Fusion: what the kernels generated from the loop IR use, on top of the prelude. Loads convert each buffer's type
+// (half or float) to float32 and stores round once; vectors move V consecutive elements (V = 2, 4 or 8) whose first
+// address is aligned to V elements. Math is float32, accurate to a few ulp (the tests state the tolerances).
+#pragma once
+#include "prelude.cuh"
+
+struct __align__(8) fusion_f2 { float x, y; };
+struct __align__(16) fusion_f4 { float x, y, z, w; };
+struct __align__(8) fusion_u2 { unsigned int x, y; };
+
+FUSION_DEVICE float fusion_load(const float* p) { return *p; }
+FUSION_DEVICE float fusion_load(const half* p) { return half_to_float(*p); }
+FUSION_DEVICE void fusion_store(float* p, float v) { *p = v; }
+FUSION_DEVICE void fusion_store(half* p, float v) { *p = float_to_half(v); }
+
+template <int V> FUSION_DEVICE void fusion_load_vec(const float* p, float* v)
+{
+    if constexpr (V == 2)
+    {
+        const fusion_f2 a = *reinterpret_cast<const fusion_f2*>(p);
+        v[0] = a.x; v[1] = a.y;
+    }
+    else
+    {
+#pragma unroll
+        for (int i = 0; i < V; i += 4)
+        {
+            const fusion_f4 a = *reinterpret_cast<const fusion_f4*>(p + i);
+            v[i] = a.x; v[i + 1] = a.y; v[i + 2] = a.z; v[i + 3] = a.w;
+        }
+    }
+}
+
+template <int V> FUSION_DEVICE void fusion_load_vec(const half* p, float* v)
+{
+    if constexpr (V == 8)
+    {
+        half8_to_floats(load_half8(p), v);
+    }
+    else if constexpr (V == 4)
+    {
+        const fusion_u2 a = *reinterpret_cast<const fusion_u2*>(p);
+        v[0] = half2_lo(make_half2_bits(a.x)); v[1] = half2_hi(make_half2_bits(a.x));
+        v[2] = half2_lo(make_half2_bits(a.y)); v[3] = half2_hi(make_half2_bits(a.y));
+    }
+    else
+    {
+        const half2 a = *reinterpret_cast<const half2*>(p);
+        v[0] = half2_lo(a); v[1] = half2_hi(a);
+    }
+}
+
+template <int V> FUSION_DEVICE void fusion_store_vec(float* p, const float* v)
+{
+    if constexpr (V == 2)
+    {
+        fusion_f2 a; a.x = v[0]; a.y = v[1];
+        *reinterpret_cast<fusion_f2*>(p) = a;
+    }
+    else
+    {
+#pragma unroll
+        for (int i = 0; i < V; i += 4)
+        {
+            fusion_f4 a; a.x = v[i]; a.y = v[i + 1]; a.z = v[i + 2]; a.w = v[i + 3];
+            *reinterpret_cast<fusion_f4*>(p + i) = a;
+        }
+    }
+}
+
+template <int V> FUSION_DEVICE void fusion_store_vec(half* p, const float* v)
+{
+    if constexpr (V == 8)
+    {
+        store_half8(p, floats_to_half8(v));
+    }
+    else if constexpr (V == 4)
+    {
+        fusion_u2 a; a.x = floats_to_half2(v[0], v[1]).bits; a.y = floats_to_half2(v[2], v[3]).bits;
+        *reinterpret_cast<fusion_u2*>(p) = a;
+    }
+    else
+    {
+        *reinterpret_cast<half2*>(p) = floats_to_half2(v[0], v[1]);
+    }
+}
+
+FUSION_DEVICE float fusion_neg_inf() { float r; asm("mov.b32 %0, 0xFF800000;" : "=f"(r)); return r; }
+FUSION_DEVICE float fusion_pos_inf() { float r; asm("mov.b32 %0, 0x7F800000;" : "=f"(r)); return r; }
+FUSION_DEVICE float fusion_max(float a, float b) { float r; asm("max.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b)); return r; }
+FUSION_DEVICE float fusion_min(float a, float b) { float r; asm("min.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b)); return r; }
+FUSION_DEVICE float fusion_abs(float a) { float r; asm("abs.f32 %0, %1;" : "=f"(r) : "f"(a)); return r; }
+FUSION_DEVICE float fusion_floor(float a) { float r; asm("cvt.rmi.f32.f32 %0, %1;" : "=f"(r) : "f"(a)); return r; }
+FUSION_DEVICE float fusion_exp(float x) { return fast_exp2(x * 1.4426950408889634f); }
+
+FUSION_DEVICE float fusion_log2(float x) { float r; asm("lg2.approx.f32 %0, %1;" : "=f"(r) : "f"(x)); return r; }
+FUSION_DEVICE float fusion_log(float x) { return fusion_log2(x) * 0.6931471805599453f; }
+
+FUSION_DEVICE float fusion_sqrt(float x) { float r; asm("sqrt.rn.f32 %0, %1;" : "=f"(r) : "f"(x)); return r; }
+FUSION_DEVICE float fusion_rsqrt(float x) { float r; asm("rsqrt.approx.f32 %0, %1;" : "=f"(r) : "f"(x)); return r; }
+FUSION_DEVICE float fusion_recip(float x) { float r; asm("rcp.rn.f32 %0, %1;" : "=f"(r) : "f"(x)); return r; }
+FUSION_DEVICE float fusion_div(float a, float b) { float r; asm("div.rn.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b)); return r; }
+
+// tanh: its Taylor series near 0 (absolute error below 3e-8 for |x| < 0.55), else 1 − 2/(e^{2|x|} + 1) with the sign.
+FUSION_DEVICE float fusion_tanh(float x)
+{
+    const float a = fusion_abs(x);
+    if (a < 0.55f)
+    {
+        const float s = x * x;
+        return x * (1.0f + s * (-0.33333333333f + s * (0.13333333333f + s * (-0.053968253968f + s * (0.021869488536f
+            + s * (-0.0088632355299f + s * (0.0035921280366f + s * -0.0014558343870f)))))));
+    }
+    const float r = 1.0f - fusion_div(2.0f, fusion_exp(2.0f * a) + 1.0f);
+    return x < 0.0f ? -r : r;
+}
+
+// x^y: exact powers of a negative base for integer y; NaN for a negative base and another y (like powf).
+FUSION_DEVICE float fusion_pow(float x, float y)
+{
+    const float r = fast_exp2(y * fusion_log2(fusion_abs(x)));
+    if (x >= 0.0f) return r;
+    if (fusion_floor(y) != y) return fusion_div(0.0f, 0.0f);
+    const float half_y = y * 0.5f;
+    return fusion_floor(half_y) == half_y ? r : -r;
+}
+
+FUSION_DEVICE float fusion_select(float condition, float a, float b) { return condition != 0.0f ? a : b; }

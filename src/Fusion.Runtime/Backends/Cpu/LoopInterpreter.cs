@@ -1,0 +1,407 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using Fusion.Compiler;
+using Fusion.Kernels.Cpu;
+
+namespace Fusion;
+
+/// <summary>
+/// Runs a kernel of the loop IR on the CPU: the CPU twin of every generated kernel, and of every operator a descriptor lowers
+/// (the eager path). The kernel is walked row by row (a row: one point of every variable but the innermost, or the reduction
+/// variable when there is one), rows spread over cores. Within a row each instruction is evaluated for the whole row at once
+/// (a span of float32 values) or once (a value that does not vary along it); loads whose address moves one element at a time
+/// along the row are copied as a block, others gathered. Loads convert to float32 and stores round to each buffer's type once,
+/// as the printed kernels do.
+/// </summary>
+internal static unsafe class LoopInterpreter
+{
+    /// <summary>
+    /// The kernel's outputs for <paramref name="inputs"/> (input and accumulator buffers, in order), a batch of <paramref name="batch"/>
+    /// and the run's input/output type <paramref name="io"/>. Operands are checked by the caller.
+    /// </summary>
+    public static CpuTensor[] Run(LoopKernel kernel, long batch, DType io, IReadOnlyList<CpuTensor> inputs)
+    {
+        var buffers = kernel.Buffers;
+        var outputs = new List<CpuTensor>();
+        var data = new float[]?[buffers.Count];
+        var pins = new List<GCHandle>();
+        var pointers = new IntPtr[buffers.Count];
+        try
+        {
+            int next = 0;
+            for (int b = 0; b < buffers.Count; b++)
+            {
+                if (buffers[b].Role == BufferRole.Output)
+                {
+                    var type = Resolve(buffers[b].Type, io);
+                    var shape = new Shape(buffers[b].Shape.Select(d => checked((int)d.At(batch))).ToArray());
+                    var tensor = CpuTensor.Zeros(type, shape);
+                    outputs.Add(tensor);
+                    data[b] = type == DType.Float32 ? null : ArrayPool<float>.Shared.Rent(checked((int)tensor.ElementCount));
+                    pointers[b] = Pin(pins, data[b] ?? (object)tensor, tensor);
+                }
+                else
+                {
+                    var tensor = inputs[next++];
+                    if (tensor.DType != DType.Float32)
+                    {
+                        data[b] = ArrayPool<float>.Shared.Rent(checked((int)tensor.ElementCount));
+                        TensorPrimitives.ConvertToSingle(tensor.Span<Half>(), data[b].AsSpan(0, (int)tensor.ElementCount));
+                    }
+                    pointers[b] = Pin(pins, data[b] ?? (object)tensor, tensor);
+                }
+            }
+            Execute(kernel, batch, pointers);
+            int o = 0;
+            for (int b = 0; b < buffers.Count; b++)
+            {
+                if (buffers[b].Role != BufferRole.Output) continue;
+                var tensor = outputs[o++];
+                if (data[b] is { } values) TensorPrimitives.ConvertToHalf(values.AsSpan(0, (int)tensor.ElementCount), tensor.Span<Half>());
+            }
+            return outputs.ToArray();
+        }
+        catch
+        {
+            foreach (var t in outputs) t.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var pin in pins) pin.Free();
+            foreach (var array in data)
+                if (array is not null) ArrayPool<float>.Shared.Return(array);
+        }
+    }
+
+    public static DType Resolve(FloatType type, DType io) => type switch
+    {
+        FloatType.F16 => DType.Float16,
+        FloatType.F32 => DType.Float32,
+        _ => io,
+    };
+
+    /// <summary>Pins a float32 array, or a float32 tensor's storage, for the workers.</summary>
+    private static IntPtr Pin(List<GCHandle> pins, object owner, CpuTensor tensor)
+    {
+        if (owner is float[] array)
+        {
+            var handle = GCHandle.Alloc(array, GCHandleType.Pinned);
+            pins.Add(handle);
+            return handle.AddrOfPinnedObject();
+        }
+        var bytes = tensor.RawStorage;
+        var h = GCHandle.Alloc(bytes, GCHandleType.Pinned);
+        pins.Add(h);
+        return h.AddrOfPinnedObject();
+    }
+
+    private static void Execute(LoopKernel kernel, long batch, IntPtr[] pointers)
+    {
+        var plan = new RowPlan(kernel, batch);
+        long rows = plan.Rows(batch);
+        if (rows == 0 || plan.Length == 0) return;
+        int chunk = (int)Math.Max(1, Math.Min(rows, 4096 / Math.Max(1, plan.Length)));
+        long blocks = (rows + chunk - 1) / chunk;
+        if (blocks > int.MaxValue) throw new FusionException($"{kernel.Name}: {rows} rows are more than the CPU backend walks in one call");
+        Parallelism.For((int)blocks, (long)chunk * plan.Length * Math.Max(1, kernel.Body.Count), (start, end) =>
+        {
+            var state = new RowState(plan, pointers, batch);
+            for (long block = start; block < end; block++)
+            {
+                long last = Math.Min(rows, (block + 1) * chunk);
+                for (long row = block * chunk; row < last; row++) state.Run(row);
+            }
+        });
+    }
+
+    /// <summary>What is known about a kernel before any row runs: the row variable, which values vary along it, how loads move.</summary>
+    private sealed class RowPlan
+    {
+        public RowPlan(LoopKernel kernel, long batch)
+        {
+            Kernel = kernel;
+            Inner = kernel.HasReduction ? kernel.ReduceVar : kernel.Domain.Count - 1;
+            var extents = kernel.VariableExtents;
+            Length = Inner < 0 ? 1 : checked((int)extents[Inner].At(batch));
+            RowVars = Enumerable.Range(0, kernel.Domain.Count).Where(v => v != Inner).ToArray();
+            Variables = extents.Count;
+            PerElement = new bool[kernel.Body.Count];
+            Linear = new bool[kernel.Body.Count];
+            foreach (var instr in kernel.Body)
+            {
+                PerElement[instr.Id] = Inner >= 0 && instr switch
+                {
+                    LoadInstr l => l.Offset.Uses(Inner) || l.Guard.Any(g => g.Expr.Uses(Inner)),
+                    PredicateInstr p => p.Bounds.Any(g => g.Expr.Uses(Inner)),
+                    OpInstr o => o.Args.Any(a => PerElement[a]),
+                    StoreInstr s => s.Offset.Uses(Inner),
+                    _ => false,
+                };
+                var offset = instr switch { LoadInstr l when l.Guard.Count == 0 => l.Offset, StoreInstr s => s.Offset, _ => null };
+                Linear[instr.Id] = offset is not null && Inner >= 0 && StepsByOne(offset, Inner);
+            }
+        }
+
+        public LoopKernel Kernel { get; }
+
+        /// <summary>The variable a row runs along (-1 for a kernel without variables).</summary>
+        public int Inner { get; }
+
+        public int Length { get; }
+
+        public int[] RowVars { get; }
+
+        public int Variables { get; }
+
+        public bool[] PerElement { get; }
+
+        /// <summary>Accesses whose address is base + the row variable (copied as one block).</summary>
+        public bool[] Linear { get; }
+
+        public long Rows(long batch) => RowVars.Aggregate(1L, (p, v) => p * Kernel.Domain[v].At(batch));
+
+        private static bool StepsByOne(IndexExpr offset, int variable) =>
+            offset.Terms.Where(t => t.Factors.Any(f => f.Uses(variable))).ToList() is [{ Coef: 1, Factors: [{ Kind: IndexAtomKind.Var }] }];
+    }
+
+    /// <summary>One worker's scratch: a row's values and variables.</summary>
+    private sealed class RowState
+    {
+        private readonly RowPlan _plan;
+        private readonly float*[] _buffers;
+        private readonly long _batch;
+        private readonly float[][] _rowValues;
+        private readonly float[] _scalars;
+        private readonly long[] _vars;
+
+        public RowState(RowPlan plan, IntPtr[] pointers, long batch)
+        {
+            _plan = plan;
+            _buffers = new float*[pointers.Length];
+            for (int i = 0; i < pointers.Length; i++) _buffers[i] = (float*)pointers[i];
+            _batch = batch;
+            var body = plan.Kernel.Body;
+            _rowValues = body.Select(i => plan.PerElement[i.Id] && i is not StoreInstr ? new float[plan.Length] : Array.Empty<float>()).ToArray();
+            _scalars = new float[body.Count];
+            _vars = new long[plan.Variables];
+        }
+
+        public void Run(long row)
+        {
+            var k = _plan.Kernel;
+            long rest = row;
+            for (int i = _plan.RowVars.Length - 1; i >= 0; i--)
+            {
+                int v = _plan.RowVars[i];
+                long extent = k.Domain[v].At(_batch);
+                _vars[v] = i == 0 ? rest : rest % extent;
+                rest = i == 0 ? 0 : rest / extent;
+            }
+            int inner = _plan.Inner, n = _plan.Length;
+            foreach (var instr in k.Body)
+            {
+                bool per = _plan.PerElement[instr.Id];
+                switch (instr)
+                {
+                    case ConstInstr c:
+                        _scalars[c.Id] = (float)c.Value;
+                        break;
+                    case LoadInstr l:
+                        Load(l, per, inner, n);
+                        break;
+                    case PredicateInstr p:
+                        if (!per) _scalars[p.Id] = Inside(p.Bounds) ? 1f : 0f;
+                        else
+                        {
+                            var values = _rowValues[p.Id];
+                            for (int e = 0; e < n; e++)
+                            {
+                                _vars[inner] = e;
+                                values[e] = Inside(p.Bounds) ? 1f : 0f;
+                            }
+                        }
+                        break;
+                    case OpInstr op:
+                        Compute(op, per, n);
+                        break;
+                    case ReduceInstr red:
+                        _scalars[red.Id] = Reduce(red, n);
+                        break;
+                    case StoreInstr st:
+                        Store(st, per, inner, n);
+                        break;
+                }
+            }
+        }
+
+        private void Load(LoadInstr l, bool per, int inner, int n)
+        {
+            float* source = _buffers[l.Buffer];
+            if (!per)
+            {
+                _scalars[l.Id] = l.Guard.Count == 0 || Inside(l.Guard) ? source[IndexEval.Evaluate(l.Offset, _vars, _batch)] : (float)l.Otherwise;
+                return;
+            }
+            var values = _rowValues[l.Id];
+            if (_plan.Linear[l.Id])
+            {
+                _vars[inner] = 0;
+                new ReadOnlySpan<float>(source + IndexEval.Evaluate(l.Offset, _vars, _batch), n).CopyTo(values);
+                return;
+            }
+            for (int e = 0; e < n; e++)
+            {
+                _vars[inner] = e;
+                values[e] = l.Guard.Count == 0 || Inside(l.Guard) ? source[IndexEval.Evaluate(l.Offset, _vars, _batch)] : (float)l.Otherwise;
+            }
+        }
+
+        private void Store(StoreInstr st, bool per, int inner, int n)
+        {
+            float* target = _buffers[st.Buffer];
+            if (!per)
+            {
+                // A row store writes once; a value that varies along the row is never stored per row (the lowering checks).
+                target[IndexEval.Evaluate(st.Offset, _vars, _batch)] = Scalar(st.Value);
+                return;
+            }
+            bool varying = _plan.PerElement[st.Value];
+            if (_plan.Linear[st.Id] && varying)
+            {
+                _vars[inner] = 0;
+                _rowValues[st.Value].AsSpan(0, n).CopyTo(new Span<float>(target + IndexEval.Evaluate(st.Offset, _vars, _batch), n));
+                return;
+            }
+            for (int e = 0; e < n; e++)
+            {
+                _vars[inner] = e;
+                target[IndexEval.Evaluate(st.Offset, _vars, _batch)] = varying ? _rowValues[st.Value][e] : Scalar(st.Value);
+            }
+        }
+
+        private float Scalar(int id) => _scalars[id];
+
+        private bool Inside(EquatableArray<IndexBound> bounds)
+        {
+            foreach (var b in bounds)
+            {
+                long v = IndexEval.Evaluate(b.Expr, _vars, _batch);
+                if (v < b.Lo || v >= b.Hi) return false;
+            }
+            return true;
+        }
+
+        private float Reduce(ReduceInstr red, int n)
+        {
+            if (!_plan.PerElement[red.Arg])
+            {
+                float v = _scalars[red.Arg];
+                return red.Kind switch { ReduceKind.Sum => v * n, _ => v };
+            }
+            var values = _rowValues[red.Arg].AsSpan(0, n);
+            return red.Kind switch
+            {
+                ReduceKind.Sum => TensorPrimitives.Sum<float>(values),
+                ReduceKind.Max => TensorPrimitives.Max<float>(values),
+                _ => TensorPrimitives.Min<float>(values),
+            };
+        }
+
+        private void Compute(OpInstr op, bool per, int n)
+        {
+            var a = op.Args;
+            if (!per)
+            {
+                _scalars[op.Id] = ScalarMath.Apply(op.Op, _scalars[a[0]], a.Count > 1 ? _scalars[a[1]] : 0f, a.Count > 2 ? _scalars[a[2]] : 0f);
+                return;
+            }
+            var y = _rowValues[op.Id].AsSpan(0, n);
+            ReadOnlySpan<float> Span(int i) => _rowValues[a[i]].AsSpan(0, n);
+            bool P(int i) => _plan.PerElement[a[i]];
+            if (a.Count == 1)
+            {
+                var x = Span(0);
+                switch (op.Op)
+                {
+                    case ScalarOp.Neg: TensorPrimitives.Negate(x, y); return;
+                    case ScalarOp.Abs: TensorPrimitives.Abs(x, y); return;
+                    case ScalarOp.Exp: TensorPrimitives.Exp(x, y); return;
+                    case ScalarOp.Log: TensorPrimitives.Log(x, y); return;
+                    case ScalarOp.Sqrt: TensorPrimitives.Sqrt(x, y); return;
+                    case ScalarOp.Tanh: TensorPrimitives.Tanh(x, y); return;
+                    case ScalarOp.Recip: TensorPrimitives.Reciprocal(x, y); return;
+                    case ScalarOp.Rsqrt: TensorPrimitives.ReciprocalSqrt(x, y); return;
+                    default:
+                        for (int e = 0; e < n; e++) y[e] = ScalarMath.Apply(op.Op, x[e], 0f, 0f);
+                        return;
+                }
+            }
+            if (a.Count == 2 && P(0) && P(1))
+            {
+                var x0 = Span(0);
+                var x1 = Span(1);
+                switch (op.Op)
+                {
+                    case ScalarOp.Add: TensorPrimitives.Add(x0, x1, y); return;
+                    case ScalarOp.Sub: TensorPrimitives.Subtract(x0, x1, y); return;
+                    case ScalarOp.Mul: TensorPrimitives.Multiply(x0, x1, y); return;
+                    case ScalarOp.Div: TensorPrimitives.Divide(x0, x1, y); return;
+                }
+            }
+            else if (a.Count == 2 && P(0))
+            {
+                var x0 = Span(0);
+                float s = _scalars[a[1]];
+                switch (op.Op)
+                {
+                    case ScalarOp.Add: TensorPrimitives.Add(x0, s, y); return;
+                    case ScalarOp.Sub: TensorPrimitives.Subtract(x0, s, y); return;
+                    case ScalarOp.Mul: TensorPrimitives.Multiply(x0, s, y); return;
+                    case ScalarOp.Div: TensorPrimitives.Divide(x0, s, y); return;
+                }
+            }
+            for (int e = 0; e < n; e++)
+            {
+                float x0 = P(0) ? _rowValues[a[0]][e] : _scalars[a[0]];
+                float x1 = a.Count > 1 ? (P(1) ? _rowValues[a[1]][e] : _scalars[a[1]]) : 0f;
+                float x2 = a.Count > 2 ? (P(2) ? _rowValues[a[2]][e] : _scalars[a[2]]) : 0f;
+                y[e] = ScalarMath.Apply(op.Op, x0, x1, x2);
+            }
+        }
+    }
+}
+
+/// <summary>The scalar operations of the loop IR in float32 (the interpreter's element-by-element path).</summary>
+internal static class ScalarMath
+{
+    public static float Apply(ScalarOp op, float a, float b, float c) => op switch
+    {
+        ScalarOp.Add => a + b,
+        ScalarOp.Sub => a - b,
+        ScalarOp.Mul => a * b,
+        ScalarOp.Div => a / b,
+        ScalarOp.Max => MathF.Max(a, b),
+        ScalarOp.Min => MathF.Min(a, b),
+        ScalarOp.Pow => MathF.Pow(a, b),
+        ScalarOp.Lt => a < b ? 1f : 0f,
+        ScalarOp.Le => a <= b ? 1f : 0f,
+        ScalarOp.Gt => a > b ? 1f : 0f,
+        ScalarOp.Ge => a >= b ? 1f : 0f,
+        ScalarOp.Eq => a == b ? 1f : 0f,
+        ScalarOp.Ne => a != b ? 1f : 0f,
+        ScalarOp.Neg => -a,
+        ScalarOp.Abs => MathF.Abs(a),
+        ScalarOp.Exp => MathF.Exp(a),
+        ScalarOp.Log => MathF.Log(a),
+        ScalarOp.Sqrt => MathF.Sqrt(a),
+        ScalarOp.Rsqrt => 1f / MathF.Sqrt(a),
+        ScalarOp.Tanh => MathF.Tanh(a),
+        ScalarOp.Erf => (float)Fusion.Kernels.Cpu.Gelu.Erf(a),
+        ScalarOp.Recip => 1f / a,
+        ScalarOp.RoundF16 => (float)(Half)a,
+        ScalarOp.Where => a != 0 ? b : c,
+        _ => throw new InvalidOperationException($"no CPU evaluation of {op}"),
+    };
+}

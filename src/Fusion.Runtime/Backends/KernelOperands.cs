@@ -1,0 +1,81 @@
+using Fusion.Compiler;
+
+namespace Fusion;
+
+/// <summary>
+/// The operand checks of <see cref="IBackend.Run"/> and <see cref="IBackend.Gemm"/>, shared by the backends: every input against
+/// the buffer its kernel's IR declares (shape for the batch, float type), with messages naming the kernel and the buffer.
+/// </summary>
+internal static class KernelOperands
+{
+    /// <summary>
+    /// Checks <paramref name="inputs"/> against <paramref name="kernel"/>'s input buffers (a null accumulator, a GEMM's product not
+    /// made yet, is skipped); returns the output buffers' shapes and types.
+    /// </summary>
+    public static (Shape Shape, DType DType)[] Check(GeneratedKernel kernel, int batch, DType io, IReadOnlyList<Tensor?> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"{kernel.Name}: the batch must be at least 1");
+        if (io is not (DType.Float32 or DType.Float16)) throw new TensorMismatchException($"{kernel.Name} io", "float32 or float16", io.ShortName());
+        var buffers = kernel.Ir.Inputs.ToList();
+        if (inputs.Count != buffers.Count)
+            throw new FusionException($"kernel {kernel.Name} takes {buffers.Count} inputs ({string.Join(", ", buffers.Select(b => b.Name))}), {inputs.Count} given");
+        for (int i = 0; i < buffers.Count; i++)
+        {
+            var b = buffers[i];
+            if (inputs[i] is null && b.Role == BufferRole.Accumulator) continue;
+            var t = inputs[i] ?? throw new ArgumentNullException(nameof(inputs), $"kernel {kernel.Name}: input {b.Name} is null");
+            var shape = ShapeOf(b, batch, kernel);
+            bool typeOk = b.Role == BufferRole.Accumulator ? t.DType is DType.Float32 or DType.Float16 : t.DType == LoopInterpreter.Resolve(b.Type, io);
+            if (t.Shape != shape || !typeOk)
+            {
+                string type = b.Role == BufferRole.Accumulator ? "f32|f16" : LoopInterpreter.Resolve(b.Type, io).ShortName();
+                throw new TensorMismatchException($"{kernel.Name} input {b.Name}", $"{type}{shape}", $"{t.DType.ShortName()}{t.Shape}");
+            }
+        }
+        return kernel.Ir.Outputs.Select(b => (ShapeOf(b, batch, kernel), LoopInterpreter.Resolve(b.Type, io))).ToArray();
+    }
+
+    /// <summary>
+    /// Checks a GEMM's x [..., K] and weight [N, K] against <paramref name="kernel"/> and returns the epilogue's inputs in buffer
+    /// order with <paramref name="product"/> (the GEMM's result, [..., N]) at the accumulator's place.
+    /// </summary>
+    public static Tensor[] EpilogueInputs(GemmKernel kernel, Tensor? product, IReadOnlyList<Tensor> epilogueInputs)
+    {
+        ArgumentNullException.ThrowIfNull(epilogueInputs);
+        var buffers = kernel.Epilogue.Ir.Inputs.ToList();
+        int given = buffers.Count(b => b.Role != BufferRole.Accumulator);
+        if (epilogueInputs.Count != given)
+            throw new FusionException($"GEMM {kernel.Name}: its epilogue takes {given} inputs, {epilogueInputs.Count} given");
+        var result = new Tensor[buffers.Count];
+        int next = 0;
+        for (int i = 0; i < buffers.Count; i++) result[i] = buffers[i].Role == BufferRole.Accumulator ? product! : epilogueInputs[next++];
+        return result;
+    }
+
+    /// <summary>Checks x [..., K] and weight [N, K] of <paramref name="kernel"/>; returns the product's shape [..., N].</summary>
+    public static Shape Product(GemmKernel kernel, Tensor x, Tensor weight)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(weight);
+        if (x.Rank < 1 || x.Shape[-1] != kernel.K || x.DType is not (DType.Float32 or DType.Float16))
+            throw new TensorMismatchException($"{kernel.Name} x", $"[..., {kernel.K}] float", $"{x.DType.ShortName()}{x.Shape}");
+        if (weight.Shape != new Shape(kernel.N, kernel.K) || weight.DType != x.DType)
+            throw new TensorMismatchException($"{kernel.Name} weight", $"{x.DType.ShortName()}[{kernel.N}, {kernel.K}]", $"{weight.DType.ShortName()}{weight.Shape}");
+        return x.Shape.With(-1, kernel.N);
+    }
+
+    private static Shape ShapeOf(KernelBuffer b, int batch, GeneratedKernel kernel)
+    {
+        var dims = new int[b.Shape.Count];
+        for (int i = 0; i < dims.Length; i++)
+        {
+            long d = b.Shape[i].At(batch);
+            if (d > int.MaxValue) throw new FusionException($"kernel {kernel.Name}: buffer {b.Name} has an axis of {d} elements at batch {batch}");
+            dims[i] = (int)d;
+        }
+        return new Shape(dims);
+    }
+}

@@ -1,0 +1,56 @@
+using Fusion.Compiler;
+
+namespace Fusion;
+
+/// <summary>
+/// A Linear layer's GEMM with the pointwise chain after it as its epilogue: the GEMM template specialized for N and K with the
+/// epilogue printed into it (<see cref="CudaSource"/>), the same epilogue as a kernel of its own (<see cref="Epilogue"/>, which
+/// reads the product from its "acc" buffer: the CPU twin, and the second kernel of the cuBLASLt path), and the cuBLASLt epilogue
+/// doing the same work when cuBLASLt has one (<see cref="Cublas"/>).
+/// </summary>
+public sealed class GemmKernel : IKernel
+{
+    public GemmKernel(string name, int n, int k, int kw, string cudaSource, GeneratedKernel epilogue, CublasEpilogue? cublas)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(cudaSource);
+        ArgumentNullException.ThrowIfNull(epilogue);
+        if (n <= 0 || k <= 0) throw new FusionException($"GEMM kernel {name}: N = {n} and K = {k} must be positive");
+        if (kw != GemmRows.Stride(k))
+            throw new FusionException($"GEMM kernel {name} reads the weight with row stride KW = {kw}, expected {GemmRows.Stride(k)} (K = {k} rounded up to a multiple of 8)");
+        Name = name;
+        N = n;
+        K = k;
+        KW = kw;
+        CudaSource = cudaSource;
+        Epilogue = epilogue;
+        Cublas = cublas;
+    }
+
+    public string Name { get; }
+
+    /// <summary>Output features (the weight's rows).</summary>
+    public int N { get; }
+
+    /// <summary>Input features (the weight's columns).</summary>
+    public int K { get; }
+
+    /// <summary>The weight row stride the template reads: K rounded up to a multiple of 8 (the weight is zero-padded to it once).</summary>
+    public int KW { get; }
+
+    public string CudaSource { get; }
+
+    /// <summary>The epilogue as a kernel of its own: buffer "acc" is the product x·wᵀ, the other inputs are the GEMM's epilogue inputs.</summary>
+    public GeneratedKernel Epilogue { get; }
+
+    /// <summary>cuBLASLt's own epilogue for the same work, or null when the epilogue needs the second kernel.</summary>
+    public CublasEpilogue? Cublas { get; }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>
+/// An epilogue cuBLASLt does itself: bias (epilogue input <see cref="Bias"/>, or -1), then <see cref="Activation"/>, then a residual
+/// (epilogue input <see cref="Residual"/>, or -1) added last. cuBLASLt's GELU is the tanh form, within 5e-4 of the erf form.
+/// </summary>
+public sealed record CublasEpilogue(Activation Activation, int Bias, int Residual);

@@ -1,0 +1,85 @@
+using Fusion.Compiler;
+
+namespace Fusion;
+
+/// <summary>
+/// A kernel generated from the loop IR: by the source generator for a fused group of a model (the generated file holds its IR
+/// and CUDA C as text), or at run time for an operator called eagerly. The CPU backend runs the IR
+/// (<see cref="LoopInterpreter"/>); a CUDA backend compiles the CUDA C (once per input/output type when the kernel has
+/// buffers of that type) and launches it as <see cref="Launch"/> says.
+/// </summary>
+public sealed class GeneratedKernel : IKernel
+{
+    private readonly Lazy<LoopKernel> _ir;
+
+    /// <param name="name">The kernel's name (the CUDA function's).</param>
+    /// <param name="loopIr">The kernel in the loop IR's text form.</param>
+    /// <param name="cudaSource">The CUDA C printed from it.</param>
+    /// <param name="launch">How the CUDA C is launched: "threads,unitsPerBlock,unitsPerBatch,batched".</param>
+    public GeneratedKernel(string name, string loopIr, string cudaSource, string launch)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(loopIr);
+        ArgumentNullException.ThrowIfNull(cudaSource);
+        ArgumentNullException.ThrowIfNull(launch);
+        Name = name;
+        LoopIr = loopIr;
+        CudaSource = cudaSource;
+        LaunchText = launch;
+        _ir = new Lazy<LoopKernel>(() => Parse(name, loopIr));
+        Launch = Decode(name, launch);
+    }
+
+    internal GeneratedKernel(LoopKernel ir, PrintedKernel printed)
+        : this(ir.Name, LoopIrText.Print(ir), printed.Source, printed.Launch.Encode())
+    {
+    }
+
+    public string Name { get; }
+
+    /// <summary>The kernel in the loop IR (text).</summary>
+    public string LoopIr { get; }
+
+    public string CudaSource { get; }
+
+    /// <summary>The launch shape as written: "threads,unitsPerBlock,unitsPerBatch,batched".</summary>
+    public string LaunchText { get; }
+
+    /// <summary>Whether some buffer has the run's input/output type (the CUDA C is compiled once per type then).</summary>
+    public bool UsesIoType => Ir.UsesIoType;
+
+    internal LoopKernel Ir => _ir.Value;
+
+    internal LaunchShape Launch { get; }
+
+    /// <summary>A kernel for <paramref name="ir"/> printed here (the eager path).</summary>
+    internal static GeneratedKernel From(LoopKernel ir) => new(ir, CudaKernelPrinter.Print(ir));
+
+    public override string ToString() => Name;
+
+    private static LoopKernel Parse(string name, string text)
+    {
+        try
+        {
+            var ir = LoopIrText.Parse(text);
+            if (ir.Name != name) throw new FormatException($"the IR names kernel '{ir.Name}'");
+            return ir;
+        }
+        catch (FormatException e)
+        {
+            throw new FusionException($"generated kernel {name}: its loop IR is malformed ({e.Message}); rebuild the project that generated it");
+        }
+    }
+
+    private static LaunchShape Decode(string name, string text)
+    {
+        try
+        {
+            return LaunchShape.Decode(text);
+        }
+        catch (FormatException e)
+        {
+            throw new FusionException($"generated kernel {name}: {e.Message}");
+        }
+    }
+}
