@@ -1,13 +1,19 @@
+using Fusion.Compiler;
 using Fusion.Cuda;
 using Fusion.Cuda.Fused;
+using Fusion.Cuda.Generated;
 using Fusion.Kernels;
+using CDim = Fusion.Compiler.Dim;
 
 namespace Fusion.Bench;
 
 /// <summary>
-/// The fused kernels at Swin-T stage-1 size, batch 64 (x [64, 56, 56, 96], window 7, shift 3, 3 heads of 32),
-/// each against the bytes it must move (inputs read once, output written once) and a device-to-device copy
-/// timed in the same run. The unfused PyTorch sequences they replace are timed by bench/torch/swin_ops.py.
+/// The fused kernels at Swin-T stage-1 size, batch 64 (x [64, 56, 56, 96], window 7, shift 3, 3 heads of 32), each against the bytes
+/// it must move (inputs read once, outputs written once) and a device-to-device copy timed in the same run: the hand-written
+/// templates (bias_residual, ln_shift_partition, window_reverse_residual, window_attention) and the kernels the generator makes from
+/// the loop IR for the same chains, plus the generated kernels the Swin plan actually runs (reverse + roll + residual + norm2 in
+/// one, two outputs). Device time behind a StreamHold (the GPU's time alone). The PyTorch side (eager and torch.compile on the
+/// same chains) is bench/torch/swin_ops.py.
 /// </summary>
 internal static class FusedBench
 {
@@ -46,20 +52,33 @@ internal static class FusedBench
         var attention = new WindowAttentionLauncher(modules);
         float scale = 1 / MathF.Sqrt(HeadDim);
 
+        var jit = new KernelJit(device, new KernelCache(cacheDir));
+        using var hold = new StreamHold(jit);
+        using var launcher = new GeneratedKernelLauncher(jit);
+        var chains = Chains.Build();
+        using CudaTensor secondOut = CudaTensor.Empty(device, DType.Float16, Batch, H, W, C);
+        void Generated(GeneratedKernel kernel, params CudaTensor[] buffers) => launcher.Launch(kernel, Batch, DType.Float16, buffers, stream);
+
         int turn = 0;
         double Time(Action<int> work)
         {
             turn = 0;
-            return EventTimer.MedianMilliseconds(device, stream, () => work(turn++ % 3));
+            return hold.MedianMilliseconds(device, stream, () => work(turn++ % 3), warmup: 10, repeats: 100);
         }
         long tensor = images[0].X.SizeInBytes;
         var rows = new List<(string Name, double Ms, long Bytes)>
         {
-            ("bias_residual", Time(s => biasResidual.Run(images[s].X, channelBias, images[s].R, imageOut, br)), 3 * tensor),
-            ("ln_shift_partition", Time(s => layerNorm.Run(images[s].X, gamma, beta, 1e-5f, Window, Shift, windowOut, ln)), 2 * tensor),
-            ("window_reverse_residual", Time(s => reverse.Run(windowSets[s], images[s].R, Window, Shift, imageOut, wr)), 3 * tensor),
-            ("window_attention (mask)", Time(s => attention.Run(qkvSets[s], attnBias, mask, Heads, scale, windowOut, wa)), qkvSets[0].SizeInBytes + tensor),
+            ("bias_residual (template)", Time(s => biasResidual.Run(images[s].X, channelBias, images[s].R, imageOut, br)), 3 * tensor),
+            ("add_add (generated)", Time(s => Generated(chains.BiasResidual, images[s].X, channelBias, images[s].R, imageOut)), 3 * tensor),
+            ("ln_shift_partition (template)", Time(s => layerNorm.Run(images[s].X, gamma, beta, 1e-5f, Window, Shift, windowOut, ln)), 2 * tensor),
+            ("layer_norm_roll_window_partition (generated)", Time(s => Generated(chains.LayerNormPartition, images[s].X, gamma, beta, windowOut)), 2 * tensor),
+            ("window_reverse_residual (template)", Time(s => reverse.Run(windowSets[s], images[s].R, Window, Shift, imageOut, wr)), 3 * tensor),
+            ("window_reverse_roll_add (generated)", Time(s => Generated(chains.ReverseResidual, images[s].R, windowSets[s], imageOut)), 3 * tensor),
+            ("window_reverse_roll_add_layer_norm (generated, 2 outputs)",
+                Time(s => Generated(chains.ReverseResidualNorm, images[s].R, windowSets[s], gamma, beta, imageOut, secondOut)), 4 * tensor),
+            ("window_attention (mask, template)", Time(s => attention.Run(qkvSets[s], attnBias, mask, Heads, scale, windowOut, wa)), qkvSets[0].SizeInBytes + tensor),
         };
+        foreach (var (name, kernel) in chains.All) Console.WriteLine($"{name}: {kernel.Ir.Name}, {kernel.Launch}");
         double copyMs = Time(s => imageOut.CopyFrom(images[s].X));
         using var bigSource = CudaTensor.Empty(device, DType.Float16, 1 << 29);
         using var bigTarget = CudaTensor.Empty(device, DType.Float16, 1 << 29);
@@ -85,6 +104,47 @@ internal static class FusedBench
         }
         foreach (var t in windowSets.Concat(qkvSets)) t.Dispose();
         Directory.Delete(cacheDir, true);
+    }
+
+    /// <summary>
+    /// The generator's kernels for the templates' chains, built the way the scheduler groups them (one group, the chain's end stored).
+    /// Buffer order is the lowering's: the order the chain first reads them.
+    /// </summary>
+    private sealed record Chains(GeneratedKernel BiasResidual, GeneratedKernel LayerNormPartition, GeneratedKernel ReverseResidual, GeneratedKernel ReverseResidualNorm)
+    {
+        public IEnumerable<(string, GeneratedKernel)> All =>
+            [("bias+residual", BiasResidual), ("ln+shift+partition", LayerNormPartition), ("reverse+shift+residual", ReverseResidual), ("reverse+shift+residual+norm", ReverseResidualNorm)];
+
+        public static Chains Build()
+        {
+            var f16 = FloatType.F16;
+            var image = new[] { CDim.Batch(), CDim.Static(H), CDim.Static(W), CDim.Static(C) };
+            var windows = new[] { CDim.Batch(H / Window * (W / Window)), CDim.Static(Window * Window), CDim.Static(C) };
+            var roll = (long s) => AttributeSet.Of(OpAttribute.Int("shift", s), OpAttribute.IntList("axes", [1, 2]));
+
+            var b1 = new KernelBuilder();
+            int x = b1.Input(f16, image), bias = b1.Input(f16, CDim.Static(C)), r = b1.Input(f16, image);
+            var biasResidual = b1.Build("add_add_f16_nx56x56x96", b1.Op(Ops.Add, b1.Op(Ops.Add, x, bias), r)).Kernel;
+
+            var b2 = new KernelBuilder();
+            int x2 = b2.Input(f16, image), g2 = b2.Input(f16, CDim.Static(C)), be2 = b2.Input(f16, CDim.Static(C));
+            int norm = b2.Op(Ops.LayerNorm, AttributeSet.Of(OpAttribute.Real("eps", 1e-5)), null, x2, g2, be2);
+            int part = b2.Op(Ops.WindowPartition, AttributeSet.Of(OpAttribute.Int("window", Window)), null, b2.Op(Ops.Roll, roll(-Shift), null, norm));
+            var layerNormPartition = b2.Build("layer_norm_roll_window_partition_f16_64nx49x96", part).Kernel;
+
+            GeneratedKernel Reverse(bool withNorm, string name)
+            {
+                var b = new KernelBuilder();
+                int res = b.Input(f16, image), win = b.Input(f16, windows);
+                var reverse = AttributeSet.Of(OpAttribute.Int("window", Window), OpAttribute.Int("height", H), OpAttribute.Int("width", W));
+                int sum = b.Op(Ops.Add, res, b.Op(Ops.Roll, roll(Shift), null, b.Op(Ops.WindowReverse, reverse, null, win)));
+                if (!withNorm) return b.Build(name, sum).Kernel;
+                int g = b.Input(f16, CDim.Static(C)), bb = b.Input(f16, CDim.Static(C));
+                return b.Build(name, b.Op(Ops.LayerNorm, AttributeSet.Of(OpAttribute.Real("eps", 1e-5)), null, sum, g, bb), sum).Kernel;
+            }
+            return new Chains(biasResidual, layerNormPartition, Reverse(false, "window_reverse_roll_add_f16_nx56x56x96"),
+                Reverse(true, "window_reverse_roll_add_layer_norm_f16_nx56x56x96"));
+        }
     }
 
     private static FusedKernel Kernel(string pattern, params (string Key, int Value)[] constants)

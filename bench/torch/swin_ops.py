@@ -1,6 +1,7 @@
 """PyTorch references for the fused Swin kernels (bench/Fusion.Bench --fused): the unfused timm-style
 sequences they replace, fp16, Swin-T stage 1 at batch 64 (x [64, 56, 56, 96], window 7, shift 3,
-3 heads of 32, 64 windows per image).
+3 heads of 32, 64 windows per image), eager and through torch.compile (Inductor generates one Triton
+kernel per fused chain, as Fusion's generator does; default mode, no CUDA graphs, so single calls are timed).
 
 Same method as bench/Fusion.Bench: CUDA events around each call, 10 warm-up calls, median of 100,
 three rotating random input sets. Each timed call starts from the same tensors the fused kernel reads
@@ -32,6 +33,15 @@ def ln_roll_partition(x, norm):
 
 def reverse_roll_add(windows, shortcut):
     return shortcut + torch.roll(reverse(windows), shifts=(SHIFT, SHIFT), dims=(1, 2))
+
+
+def bias_residual(x, shortcut, bias):
+    return x + bias + shortcut
+
+
+def reverse_roll_add_norm(windows, shortcut, norm):
+    s = reverse_roll_add(windows, shortcut)
+    return norm(s), s
 
 
 def attention_timm(qkv, bias, mask, scale):
@@ -70,9 +80,20 @@ def main():
     assert err < 1e-2, f"sdpa differs from timm's math by {err}"
 
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
+    chan_bias = rnd(C)
+    compiled = lambda f: torch.compile(f, dynamic=False)
+    c_bias_residual = compiled(bias_residual)
+    c_ln = compiled(ln_roll_partition)
+    c_reverse = compiled(reverse_roll_add)
+    c_reverse_norm = compiled(reverse_roll_add_norm)
     rows = [
+        ("bias + residual, eager", lambda x, r: bias_residual(x, r, chan_bias), images, 3 * tensor),
+        ("bias + residual, torch.compile", lambda x, r: c_bias_residual(x, r, chan_bias), images, 3 * tensor),
         ("LN -> roll -> partition", lambda x, r: ln_roll_partition(x, norm), images, 2 * tensor),
+        ("LN -> roll -> partition, torch.compile", lambda x, r: c_ln(x, norm), images, 2 * tensor),
         ("reverse -> roll -> add", reverse_roll_add, windows, 3 * tensor),
+        ("reverse -> roll -> add, torch.compile", c_reverse, windows, 3 * tensor),
+        ("reverse -> roll -> add -> LN (2 outputs), torch.compile", lambda w, r: c_reverse_norm(w, r, norm), windows, 4 * tensor),
         ("window attention, timm math", lambda q: attention_timm(q, bias, mask, scale), qkvs, 4 * tensor),
         ("window attention, SDPA + additive mask", lambda q: attention_sdpa(q, additive, scale), qkvs, 4 * tensor),
     ]

@@ -34,7 +34,9 @@ try
             + (report.Unexpected.Count > 0 ? $"; ignored {report.Unexpected.Count} tensors the model does not use" : ""));
     }
     (backend as CudaBackend)?.Precompile(model.Kernels); // compiles in parallel into the kernel cache; the first run loads them
-    Console.WriteLine($"model:   {info.Name}: {info.OperatorCount} operators after fusion, {model.Kernels.Count} kernels, {info.ParameterCount:N0} parameters");
+    Console.WriteLine($"model:   {info.Name}: {info.OperatorCount} operators after fusion, " +
+    $"{model.Kernels.OfType<GeneratedKernel>().Count()} generated kernels, {model.Kernels.OfType<GemmKernel>().Count()} GEMMs, " +
+    $"{model.Kernels.OfType<FusedKernel>().Count()} templates, {info.ParameterCount:N0} parameters");
 
     using var hostInput = options.Input is null ? RandomInput(info.Inputs[0].Dims, options.Batch, options.Seed + 1) : InputFiles.Load(options.Input, info.Inputs[0]);
     Console.WriteLine($"input:   {(options.Input ?? "random")} {hostInput.Shape}, run in {(precision == Precision.Half ? "fp16 (mixed precision, f32 input and output)" : "fp32")}");

@@ -1,5 +1,7 @@
+using FloatType = Fusion.Compiler.FloatType;
 using Fusion.Cuda.Fused;
 using Fusion.Cuda.Gemm;
+using Fusion.Cuda.Generated;
 using Fusion.Devices;
 using Fusion.Testing;
 using RefData = Fusion.Testing.TestData;
@@ -134,20 +136,26 @@ public sealed class CudaBackendTests : GpuTestBase
         Check(dtype, Ref.Reshape(x, 6, 20, 6), 0, "Reshape", t => _cuda.Reshape(t[0], new Shape(6, 20, 6)), x);
     }
 
+    /// <summary>
+    /// The compiled operators a generated plan calls, against the float64 reference of the chains they replace: a GEMM with its
+    /// generated epilogue (fast-run picks the template or cuBLASLt: 2e-3 covers one fp16 rounding, and on cuBLASLt a second one and its
+    /// tanh-form GELU, within 4.7e-4 of erf), a generated bias + residual kernel (one rounding), and the window-attention template.
+    /// </summary>
     [Fact]
-    public void FusedOperatorsRunTheirLaunchers()
+    public void CompiledOperatorsMatchTheReference()
     {
         int seed = RefData.NewSeed();
         var dtype = DType.Float16;
-        var x = Input(seed, dtype, 3, 5, 40);
+        var x = Input(seed, dtype, 15, 40);
         var w = Input(seed + 1, dtype, 24, 40);
         var b = Input(seed + 2, dtype, 24);
-        var r = Input(seed + 3, dtype, 3, 5, 24);
-        var gemm = FusedGemm.Specialize(24, 40, Activation.Gelu, hasBias: true, hasResidual: true);
-        Check(dtype, Ref.Add(Ref.Gelu(Ref.Linear(x, w, b)), r), 2e-3, "FusedLinear", t => _cuda.FusedLinear(t[0], t[1], t[2], Activation.Gelu, t[3], gemm), x, w, b, r);
+        var r = Input(seed + 3, dtype, 15, 24);
+        var gemm = GemmKernels.Linear(24, 40, bias: true, Activation.Gelu, residual: true);
+        Check(dtype, Ref.Add(Ref.Gelu(Ref.Linear(x, w, b)), r), 2e-3, "Gemm", t => Single(_cuda.Gemm(gemm, 15, dtype, t[0], t[1], t[2], t[3])), x, w, b, r);
         var bias = Input(seed + 4, dtype, 24);
-        var add = FusedKernelTests.Specialize(BiasResidualLauncher.Pattern, ("C", 24));
-        Check(dtype, Ref.Add(Ref.Add(r, bias), r), 1e-3, "BiasResidual", t => _cuda.BiasResidual(t[0], t[1], t[0], add), r, bias);
+        var images = Ref.Reshape(r, 3, 5, 24);
+        var add = SwinChains.BiasResidual(24, 5, FloatType.F16);
+        Check(dtype, Ref.Add(Ref.Add(images, bias), images), 1e-3, "generated bias + residual", t => Single(_cuda.Run(add, 3, dtype, t[0], t[1], t[0])), images, bias);
 
         // Window attention from a projection whose weight and bias went through QkvRelayout, against timm's chain on the
         // original (3, heads, d) projection: 2 heads of 4, 9 tokens, 6 windows. Weights in ±0.25 keep q·k O(1); 4e-3 covers
@@ -165,6 +173,28 @@ public sealed class CudaBackendTests : GpuTestBase
             using var qkv = _cuda.Linear(t[0], relaidWeight, relaidBias);
             return _cuda.WindowAttention(qkv, t[3], null, heads, 0.5f, attention);
         }, tokensIn, qkvWeight, qkvBias, attnBias);
+    }
+
+    /// <summary>
+    /// Precompile puts every variant a first pass loads into the kernel cache: a GEMM's template once per io type (its epilogue writes
+    /// the io type), a generated kernel with io buffers once per io type, one without once. A fresh JIT on the cache then only hits.
+    /// </summary>
+    [Fact]
+    public void PrecompileFillsTheCacheWithEveryVariantAFirstPassLoads()
+    {
+        using var backend = new CudaBackend(Device, new KernelCache(CacheDirectory), GemmPolicy.Generated);
+        var gemm = CustomGemms.ResidualCastToIo(96, 96).Kernel;
+        var io = GeneratedKernelCatalog.Cases["concat_pad_gelu_io"].Kernel;
+        var plain = SwinChains.BiasResidual(30, 7, FloatType.F16);
+        backend.Precompile([gemm, io, plain]);
+        var variants = backend.Gemms.Sources(gemm).Concat(GeneratedKernelLauncher.Variants(io)).Concat(GeneratedKernelLauncher.Variants(plain)).ToList();
+        Assert.Equal(5, variants.Count);
+        var jit = new KernelJit(Device, new KernelCache(CacheDirectory));
+        foreach (var (name, source, options) in variants)
+        {
+            jit.Load(name, source, options).Dispose();
+            Assert.True(jit.LastOutcome == KernelCacheOutcome.Hit, $"{name} {string.Join(' ', options)}: {jit.LastOutcome}");
+        }
     }
 
     [Fact]
@@ -272,26 +302,26 @@ public sealed class CudaBackendTests : GpuTestBase
         Assert.Throws<TensorMismatchException>(() => _cuda.Param(p, DType.Int8));
     }
 
-    /// <summary>K = 13: the generated GEMM reads a zero-padded copy of the fp16 parameter, refreshed with it on a new Version.</summary>
+    /// <summary>K = 13: the GEMM template reads a zero-padded copy of the fp16 parameter, refreshed with it on a new Version.</summary>
     [Fact]
-    public void FusedLinearPadsOddKParametersAndFollowsTheirRefreshes()
+    public void GemmPadsOddKParametersAndFollowsTheirRefreshes()
     {
         int seed = RefData.NewSeed();
         using var backend = new CudaBackend(Device, new KernelCache(CacheDirectory), GemmPolicy.Generated);
         var p = new Parameter(37, 13);
         p.InitUniform(new Random(seed), 1);
-        var xRef = Input(seed + 1, DType.Float16, 3, 5, 13);
-        var kernel = FusedGemm.Specialize(37, 13, Activation.None, hasBias: false, hasResidual: false);
+        var xRef = Input(seed + 1, DType.Float16, 15, 13);
+        var kernel = GemmKernels.Linear(37, 13, bias: false, Activation.None, residual: false);
         using var xHost = xRef.ToCpu(DType.Float16);
         using var x = backend.FromHost(xHost);
         for (int round = 0; round < 2; round++)
         {
             var w = backend.Param(p, DType.Float16);
-            using (var y = backend.FusedLinear(x, w, null, Activation.None, null, kernel))
+            using (var y = Single(backend.Gemm(kernel, 15, DType.Float16, x, w)))
             using (var back = backend.ToHost(y))
                 Tolerance.AssertClose(back, Ref.Linear(xRef, RefTensor.FromCpu(p.Value).RoundedTo(DType.Float16), null), 2e-3, 2e-3, $"round {round}");
-            Assert.True(backend.Gemm.LastRunPaddedWeight);
-            Assert.Equal(1, backend.Gemm.PaddedWeights);
+            Assert.True(backend.Gemms.LastRunPaddedWeight);
+            Assert.Equal(1, backend.Gemms.PaddedWeights);
             var values = new float[37 * 13];
             for (int i = 0; i < values.Length; i++) values[i] = (i % 11) * 0.125f - 0.5f;
             p.Load(values); // Version changes: Param refreshes the same device copy in place, and its padded copy with it
@@ -336,6 +366,9 @@ public sealed class CudaBackendTests : GpuTestBase
     }
 
     private static RefTensor Input(int seed, DType dtype, params int[] shape) => RefData.Random(seed, dtype, shape);
+
+    /// <summary>The one output of a compiled operator.</summary>
+    private static Tensor Single(Tensor[] outputs) => Assert.Single(outputs);
 
     private static Tensor Checked(Tensor t, DType dtype)
     {

@@ -1,9 +1,8 @@
 using Fusion.Cuda.Gemm;
-using Fusion.Kernels.Cpu.Fused;
 
 namespace Fusion.Cuda.Tests;
 
-/// <summary>Compiled gemm_bias_act kernels shared by every test of <see cref="FusedGemmTests"/> through one disk cache folder.</summary>
+/// <summary>Compiled kernels (GEMMs, generated kernels) shared by every test of a class through one disk cache folder.</summary>
 public sealed class GemmKernelFolder : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("fusion-gemm-kernels-");
@@ -14,52 +13,129 @@ public sealed class GemmKernelFolder : IDisposable
 }
 
 /// <summary>
-/// The fused linear layer out = act(x·wᵀ + bias) + residual on both paths (generated kernel, cuBLASLt) against the CPU
-/// twin <see cref="FusedLinearTwin"/> in float32 on the same fp16-rounded inputs, and the fast-run choice cache.
-/// Tolerance |gpu − ref| ≤ 4e-3 + 1e-3·|ref|: the output is rounded to fp16 once (half an ulp, 2⁻¹¹ relative) and on the
-/// cuBLASLt path with an activation and a residual twice (the product is stored, then added), which the 1e-3 relative term
-/// (one ulp) covers; cuBLASLt's GELU is the tanh form, which differs from erf-GELU by at most 4.7e-4 absolute, and the
-/// GPU and the twin sum K ≤ 384 float32 products in different orders (≈1e-5 here): the 4e-3 absolute term covers both
-/// for results near zero. Inputs are uniform in [−1, 1), so results reach about ±25 at K = 384.
+/// A Linear layer with its generated epilogue (<see cref="GemmKernel"/>) through <see cref="FusedGemm"/> on both paths (the gemm template
+/// with the epilogue printed in; cuBLASLt with its own epilogue, or the bare product finished by the epilogue kernel when cuBLASLt has
+/// none) against the CPU backend's <see cref="CpuBackend.Gemm"/> on the same fp16 inputs (float32 product, the epilogue interpreted
+/// from the same loop IR, one rounding), and the fast-run choice cache. Tolerance <see cref="KernelChecks.HalfGemm"/>,
+/// |gpu − cpu| ≤ 4e-3 + 3e-3·|cpu|: both round the result to fp16 (half an ulp each); the product may be rounded to fp16 first (on
+/// the cuBLASLt path, where it stores the product for the epilogue kernel, or bias + activation before adding the residual in
+/// place), one fp16 ulp of |product| ≤ |out| + 2 at most; cuBLASLt's GELU
+/// is the tanh form, within 4.7e-4 absolute of the erf form the CPU computes; and the two sum K ≤ 384 float32 products in different
+/// orders (≈1e-5). Inputs are uniform in [−1, 1), so results reach about ±25. Outputs are filled with NaN before each run, so an
+/// element the kernel skips fails.
 /// </summary>
 public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, IClassFixture<GemmKernelFolder>
 {
-    private const double Atol = 4e-3, Rtol = 1e-3;
+    private static readonly Tol Tolerance = KernelChecks.HalfGemm;
+
+    /// <summary>The epilogues <see cref="GemmKernels.Linear"/> builds that the tests run: none, bias, bias+relu, bias+gelu, residual, bias+gelu+residual.</summary>
+    private static readonly (bool Bias, Activation Activation, bool Residual)[] s_epilogues =
+    [
+        (false, Activation.None, false),
+        (true, Activation.None, false),
+        (true, Activation.Relu, false),
+        (true, Activation.Gelu, false),
+        (false, Activation.None, true),
+        (true, Activation.Gelu, true),
+    ];
+
+    private static readonly int[] s_rows = [1, 3, 64, 3136];
 
     public static TheoryData<GemmPolicy, int, int, int> Cases()
     {
         var data = new TheoryData<GemmPolicy, int, int, int>();
         foreach (var policy in new[] { GemmPolicy.Generated, GemmPolicy.CublasLt })
-            foreach (int m in new[] { 1, 3, 64, 3136 })
+            foreach (int m in s_rows)
                 foreach (var (n, k) in new[] { (384, 96), (96, 384), (288, 96), (30, 36), (37, 13) })
                     data.Add(policy, m, n, k);
         return data;
     }
 
     /// <summary>
-    /// Every epilogue (ACT 0/1/2 × bias × residual) of one shape on one forced path. K = 36 and 13 are not multiples of 8:
-    /// the generated kernel then reads one zero-padded [N, KW] copy of the weight, made once for all twelve epilogues.
+    /// Every epilogue of one shape on one forced path. K = 36 and 13 are not multiples of 8: the template then reads one zero-padded
+    /// [N, KW] copy of the weight, made once for all six epilogues; cuBLASLt reads the weight as it is.
     /// </summary>
     [Theory]
     [MemberData(nameof(Cases))]
-    public void MatchesCpuTwin(GemmPolicy policy, int m, int n, int k)
+    public void MatchesTheCpuBackend(GemmPolicy policy, int m, int n, int k)
     {
-        var inputs = new Inputs(this, m, n, k);
+        using var inputs = new Inputs(this, m, n, k);
         using var gemm = NewGemm(policy);
-        foreach (var activation in Enum.GetValues<Activation>())
-            foreach (bool hasBias in new[] { false, true })
-                foreach (bool hasResidual in new[] { false, true })
-                {
-                    var kernel = FusedGemm.Specialize(n, k, activation, hasBias, hasResidual);
-                    inputs.Output.FillBytes(0xFF); // NaN everywhere: an element the kernel skips fails the check
-                    gemm.Run(inputs.X, inputs.W, hasBias ? inputs.Bias : null, activation, hasResidual ? inputs.Residual : null, inputs.Output, kernel);
-                    Assert.Equal(policy == GemmPolicy.Generated ? GemmPath.Generated : GemmPath.CublasLt, gemm.LastPath);
-                    Assert.Equal(policy == GemmPolicy.Generated && k % 8 != 0, gemm.LastRunPaddedWeight);
-                    TestData.AssertClose(Download(inputs.Output), inputs.Reference(activation, hasBias, hasResidual), Atol, Rtol,
-                        $"{policy} {kernel.Name} m={m}");
-                }
+        foreach (var (bias, activation, residual) in s_epilogues)
+        {
+            var kernel = GemmKernels.Linear(n, k, bias, activation, residual);
+            Assert.NotNull(kernel.Cublas); // all of these are cuBLASLt epilogues
+            inputs.Output.FillBytes(0xFF);
+            gemm.Run(kernel, inputs.X, inputs.W, inputs.EpilogueInputs(bias, residual), [inputs.Output], m, DType.Float16);
+            Assert.Equal(policy == GemmPolicy.Generated ? GemmPath.Generated : GemmPath.CublasLt, gemm.LastPath);
+            Assert.Equal(policy == GemmPolicy.Generated && k % 8 != 0, gemm.LastRunPaddedWeight);
+            Assert.False(gemm.LastRunUsedEpilogueKernel);
+            inputs.AssertOutputMatches(kernel, bias, residual, $"{policy} {kernel.Name} m={m}");
+        }
         Assert.Equal(policy == GemmPolicy.Generated && k % 8 != 0 ? 1 : 0, gemm.PaddedWeights);
-        inputs.Dispose();
+    }
+
+    public static TheoryData<GemmPolicy, int, int, int> LayerScaleCases()
+    {
+        var data = new TheoryData<GemmPolicy, int, int, int>();
+        foreach (var policy in new[] { GemmPolicy.Generated, GemmPolicy.CublasLt })
+            foreach (int m in s_rows)
+                foreach (var (n, k) in new[] { (96, 384), (30, 36), (37, 13) })
+                    data.Add(policy, m, n, k);
+        return data;
+    }
+
+    /// <summary>
+    /// (x·wᵀ + bias)·scale + residual, a [N] layer scale: cuBLASLt has no epilogue for it (<see cref="GemmKernel.Cublas"/> is null), so
+    /// its path writes the bare product and the epilogue kernel finishes it; the template runs the same epilogue printed in.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(LayerScaleCases))]
+    public void EpilogueCublasLtCannotExpressRunsTheEpilogueKernel(GemmPolicy policy, int m, int n, int k)
+    {
+        var custom = CustomGemms.LayerScaleResidual(n, k);
+        var kernel = custom.Kernel;
+        Assert.Null(kernel.Cublas);
+        Assert.Equal(["bias", "scale", "residual"], custom.EpilogueInputs);
+        using var inputs = new Inputs(this, m, n, k);
+        using var scaleHost = KernelChecks.Random(RefSeed(), DType.Float16, n);
+        using var scale = CudaTensor.FromHost(Device, scaleHost);
+        using var gemm = NewGemm(policy);
+        inputs.Output.FillBytes(0xFF);
+        gemm.Run(kernel, inputs.X, inputs.W, [inputs.Bias, scale, inputs.Residual], [inputs.Output], m, DType.Float16);
+        Assert.Equal(policy == GemmPolicy.CublasLt, gemm.LastRunUsedEpilogueKernel);
+        Assert.Equal(policy == GemmPolicy.Generated && k % 8 != 0, gemm.LastRunPaddedWeight);
+        using var expected = (CpuTensor)CpuBackend.Instance.Gemm(kernel, m, DType.Float16, inputs.XHost, inputs.WHost, inputs.BiasHost, scaleHost, inputs.ResidualHost)[0];
+        using var actual = inputs.Output.ToHost();
+        KernelChecks.AssertClose(actual, expected, Tolerance, $"{policy} {kernel.Name} m={m}");
+    }
+
+    /// <summary>
+    /// cast_io(x·wᵀ + bias + residual): the output has the run's input/output type, so the template is compiled once per io type
+    /// (FUSION_IO_HALF 0 and 1) and the epilogue kernel likewise; fp16 operands either way.
+    /// </summary>
+    [Theory]
+    [InlineData(GemmPolicy.Generated, DType.Float16)]
+    [InlineData(GemmPolicy.Generated, DType.Float32)]
+    [InlineData(GemmPolicy.CublasLt, DType.Float16)]
+    [InlineData(GemmPolicy.CublasLt, DType.Float32)]
+    public void EpilogueWritingTheIoTypeRunsInBothTypes(GemmPolicy policy, DType io)
+    {
+        const int m = 197, n = 96, k = 384;
+        var custom = CustomGemms.ResidualCastToIo(n, k);
+        var kernel = custom.Kernel;
+        Assert.True(kernel.Epilogue.UsesIoType);
+        Assert.Equal(["bias", "residual"], custom.EpilogueInputs);
+        using var inputs = new Inputs(this, m, n, k);
+        using var output = CudaTensor.Empty(Device, io, m, n);
+        using var gemm = NewGemm(policy);
+        output.FillBytes(0xFF);
+        gemm.Run(kernel, inputs.X, inputs.W, [inputs.Bias, inputs.Residual], [output], m, io);
+        Assert.Equal(policy == GemmPolicy.CublasLt, gemm.LastRunUsedEpilogueKernel);
+        using var expected = (CpuTensor)CpuBackend.Instance.Gemm(kernel, m, io, inputs.XHost, inputs.WHost, inputs.BiasHost, inputs.ResidualHost)[0];
+        Assert.Equal(io, expected.DType);
+        using var actual = output.ToHost();
+        KernelChecks.AssertClose(actual, expected, Tolerance, $"{policy} {kernel.Name} io {io.ShortName()}");
     }
 
     /// <summary>Every tile fast-run may pick, on odd m and N (edge tiles in both directions), with the full epilogue.</summary>
@@ -68,20 +144,18 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
     [InlineData(77, 96, 384)]
     [InlineData(197, 30, 36)]
     [InlineData(3136, 288, 96)]
-    public void EveryTileMatchesCpuTwin(int m, int n, int k)
+    public void EveryTileMatchesTheCpuBackend(int m, int n, int k)
     {
-        var inputs = new Inputs(this, m, n, k);
+        using var inputs = new Inputs(this, m, n, k);
         using var gemm = NewGemm(GemmPolicy.Generated);
-        var kernel = FusedGemm.Specialize(n, k, Activation.Gelu, true, true);
-        var reference = inputs.Reference(Activation.Gelu, true, true);
+        var kernel = GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
         foreach (var tile in GemmTile.Candidates(n))
         {
             inputs.Output.FillBytes(0xFF);
-            gemm.RunWith(GemmPath.Generated, inputs.X, inputs.W, inputs.Bias, Activation.Gelu, inputs.Residual, inputs.Output, kernel, tile: tile);
+            gemm.RunWith(GemmPath.Generated, kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, true), [inputs.Output], m, DType.Float16, tile: tile);
             Assert.Equal(tile, gemm.LastTile);
-            TestData.AssertClose(Download(inputs.Output), reference, Atol, Rtol, $"{kernel.Name} tile {tile} m={m}");
+            inputs.AssertOutputMatches(kernel, true, true, $"{kernel.Name} tile {tile} m={m}");
         }
-        inputs.Dispose();
     }
 
     /// <summary>The cached policy measures nothing: cuBLASLt until a fast-run decision exists, then that decision (path and tile).</summary>
@@ -90,11 +164,11 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
     {
         const int m = 197, n = 96, k = 96;
         var choices = Directory.CreateTempSubdirectory("fusion-gemm-choice-").FullName;
-        var inputs = new Inputs(this, m, n, k);
-        var kernel = FusedGemm.Specialize(n, k, Activation.None, true, false);
+        using var inputs = new Inputs(this, m, n, k);
+        var kernel = GemmKernels.Linear(n, k, bias: true, Activation.None, residual: false);
         using (var cached = NewGemm(GemmPolicy.Cached, choices))
         {
-            cached.Run(inputs.X, inputs.W, inputs.Bias, Activation.None, null, inputs.Output, kernel);
+            cached.Run(kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, false), [inputs.Output], m, DType.Float16);
             Assert.Equal(GemmPath.CublasLt, cached.LastPath);
             Assert.Equal(0, cached.Measurements);
             Assert.False(File.Exists(cached.Choices.PathFor(cached.ChoiceKey(m, kernel))));
@@ -102,34 +176,38 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
         GemmChoice decided;
         using (var fast = NewGemm(GemmPolicy.FastRun, choices))
         {
-            fast.Run(inputs.X, inputs.W, inputs.Bias, Activation.None, null, inputs.Output, kernel);
+            fast.Run(kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, false), [inputs.Output], m, DType.Float16);
             Assert.True(fast.Choices.TryGet(fast.ChoiceKey(m, kernel), out decided));
         }
         using (var cached = NewGemm(GemmPolicy.Cached, choices))
         {
             inputs.Output.FillBytes(0xFF);
-            cached.Run(inputs.X, inputs.W, inputs.Bias, Activation.None, null, inputs.Output, kernel);
+            cached.Run(kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, false), [inputs.Output], m, DType.Float16);
             Assert.Equal(decided.Path, cached.LastPath);
             Assert.Equal(decided.Path == GemmPath.Generated ? decided.Tile : null, cached.LastTile);
             Assert.Equal(0, cached.Measurements);
-            TestData.AssertClose(Download(inputs.Output), inputs.Reference(Activation.None, true, false), Atol, Rtol, "cached decision");
+            inputs.AssertOutputMatches(kernel, true, false, "cached decision");
         }
-        inputs.Dispose();
         Directory.Delete(choices, recursive: true);
     }
 
+    /// <summary>x [2, 7, 5, K] is 70 rows: the GEMM flattens the leading axes, and the epilogue (rows = the batch) runs at batch 70.</summary>
     [Fact]
     public void LeadingDimensionsFlattenIntoRows()
     {
-        const int n = 96, k = 96;
-        var inputs = new Inputs(this, 2 * 7 * 5, n, k);
+        const int n = 96, k = 96, rows = 2 * 7 * 5;
+        using var inputs = new Inputs(this, rows, n, k);
         using var gemm = NewGemm(GemmPolicy.Generated);
-        using var x = Upload(inputs.XHost, 2, 7, 5, k);
+        using var x = Upload(inputs.XHost.Span<Half>().ToArray(), 2, 7, 5, k);
         using var output = CudaTensor.Empty(Device, DType.Float16, 2, 7, 5, n);
         output.FillBytes(0xFF);
-        gemm.Run(x, inputs.W, inputs.Bias, Activation.Gelu, null, output, FusedGemm.Specialize(n, k, Activation.Gelu, true, false));
-        TestData.AssertClose(Download(output), inputs.Reference(Activation.Gelu, true, false), Atol, Rtol, "[2, 7, 5, 96] input");
-        inputs.Dispose();
+        var kernel = GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: false);
+        gemm.Run(kernel, x, inputs.W, inputs.EpilogueInputs(true, false), [output], rows, DType.Float16);
+        using var expected = inputs.Reference(kernel, true, false);
+        using var actual = output.ToHost();
+        Assert.Equal(new Shape(2, 7, 5, n), actual.Shape);
+        using var flat = CpuTensor.FromArray(actual.Span<Half>(), rows, n);
+        KernelChecks.AssertClose(flat, expected, Tolerance, "[2, 7, 5, 96] input");
     }
 
     [Fact]
@@ -138,12 +216,12 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
         const int m = 3136, n = 384, k = 96;
         var choices = Directory.CreateTempSubdirectory("fusion-gemm-choice-").FullName;
         var warnings = new List<string>();
-        var inputs = new Inputs(this, m, n, k);
-        var kernel = FusedGemm.Specialize(n, k, Activation.Gelu, true, false);
+        using var inputs = new Inputs(this, m, n, k);
+        var kernel = GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: false);
         GemmPath first;
         using (var gemm = NewGemm(GemmPolicy.FastRun, choices, warnings.Add))
         {
-            gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.Gelu, null, inputs.Output, kernel);
+            gemm.Run(kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, false), [inputs.Output], m, DType.Float16);
             Assert.Equal(1, gemm.Measurements);
             first = gemm.LastPath!.Value;
             var file = gemm.Choices.PathFor(gemm.ChoiceKey(m, kernel));
@@ -152,22 +230,21 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
             Assert.True(stored is not null, problem);
             Assert.Equal(first, stored.Path);
             Assert.True(stored.GeneratedMicroseconds > 0 && stored.CublasLtMicroseconds > 0, File.ReadAllText(file));
-            TestData.AssertClose(Download(inputs.Output), inputs.Reference(Activation.Gelu, true, false), Atol, Rtol, "fast-run first call");
+            inputs.AssertOutputMatches(kernel, true, false, "fast-run first call");
 
             inputs.Output.FillBytes(0xFF);
-            gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.Gelu, null, inputs.Output, kernel);
+            gemm.Run(kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, false), [inputs.Output], m, DType.Float16);
             Assert.Equal(1, gemm.Measurements); // remembered in memory
             Assert.Equal(first, gemm.LastPath);
-            TestData.AssertClose(Download(inputs.Output), inputs.Reference(Activation.Gelu, true, false), Atol, Rtol, "fast-run second call");
+            inputs.AssertOutputMatches(kernel, true, false, "fast-run second call");
         }
         using (var again = NewGemm(GemmPolicy.FastRun, choices, warnings.Add))
         {
-            again.Run(inputs.X, inputs.W, inputs.Bias, Activation.Gelu, null, inputs.Output, kernel);
+            again.Run(kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, false), [inputs.Output], m, DType.Float16);
             Assert.Equal(0, again.Measurements); // read from disk
             Assert.Equal(first, again.LastPath);
         }
         Assert.Empty(warnings);
-        inputs.Dispose();
         Directory.Delete(choices, recursive: true);
     }
 
@@ -177,42 +254,86 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
         const int m = 64, n = 96, k = 384;
         var choices = Directory.CreateTempSubdirectory("fusion-gemm-choice-").FullName;
         var warnings = new List<string>();
-        var inputs = new Inputs(this, m, n, k);
-        var kernel = FusedGemm.Specialize(n, k, Activation.None, true, true);
+        using var inputs = new Inputs(this, m, n, k);
+        var kernel = GemmKernels.Linear(n, k, bias: true, Activation.None, residual: true);
         using (var gemm = NewGemm(GemmPolicy.FastRun, choices, warnings.Add))
         {
             var file = gemm.Choices.PathFor(gemm.ChoiceKey(m, kernel));
             File.WriteAllText(file, "fusion-gemm-choice 1\nkey something else\npath maybe\n\0\0\0");
             inputs.Output.FillBytes(0xFF);
-            gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.None, inputs.Residual, inputs.Output, kernel);
+            gemm.Run(kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, true), [inputs.Output], m, DType.Float16);
             Assert.Equal(1, gemm.Measurements);
             var warning = Assert.Single(warnings);
             Assert.Contains("corrupt", warning);
             Assert.Contains(file, warning);
             Assert.NotNull(GemmChoiceCache.Parse(File.ReadAllText(file), gemm.ChoiceKey(m, kernel), out _));
-            TestData.AssertClose(Download(inputs.Output), inputs.Reference(Activation.None, true, true), Atol, Rtol, "after a corrupt choice file");
+            inputs.AssertOutputMatches(kernel, true, true, "after a corrupt choice file");
         }
-        inputs.Dispose();
         Directory.Delete(choices, recursive: true);
     }
 
+    /// <summary>The choice key holds the kernel source (so the epilogue): two epilogues of one shape are timed and remembered apart.</summary>
     [Fact]
-    public void KernelThatDoesNotMatchTheCallIsRejected()
+    public void ChoiceKeyFollowsTheEpilogue()
     {
-        var inputs = new Inputs(this, 8, 30, 36);
+        using var gemm = NewGemm(GemmPolicy.Cached);
+        var plain = GemmKernels.Linear(96, 384, bias: true, Activation.None, residual: true);
+        var scaled = CustomGemms.LayerScaleResidual(96, 384).Kernel;
+        Assert.NotEqual(gemm.ChoiceKey(64, plain), gemm.ChoiceKey(64, scaled));
+        Assert.NotEqual(gemm.ChoiceKey(64, plain), gemm.ChoiceKey(65, plain));
+        Assert.Equal(gemm.ChoiceKey(64, plain), gemm.ChoiceKey(64, GemmKernels.Linear(96, 384, bias: true, Activation.None, residual: true)));
+    }
+
+    /// <summary>What a policy's first pass certainly compiles: the template's default tile (per io type) and, for cuBLASLt, the epilogue kernel when cuBLASLt has no epilogue of its own.</summary>
+    [Fact]
+    public void SourcesListWhatAFirstPassCompiles()
+    {
+        var linear = GemmKernels.Linear(96, 384, bias: true, Activation.Gelu, residual: false);
+        var scaled = CustomGemms.LayerScaleResidual(96, 384).Kernel;
+        var io = CustomGemms.ResidualCastToIo(96, 384).Kernel;
+        using (var generated = NewGemm(GemmPolicy.Generated))
+        {
+            Assert.Equal([linear.Name], generated.Sources(linear).Select(s => s.Name));
+            Assert.Equal([scaled.Name], generated.Sources(scaled).Select(s => s.Name));
+            Assert.Equal([io.Name + "_io32", io.Name + "_io16"], generated.Sources(io).Select(s => s.Name));
+            Assert.Equal(["-DFUSION_IO_HALF=1"], generated.Sources(io)[1].Options);
+        }
+        using (var cublas = NewGemm(GemmPolicy.CublasLt))
+        {
+            Assert.Empty(cublas.Sources(linear));
+            Assert.Equal([scaled.Epilogue.Name], cublas.Sources(scaled).Select(s => s.Name));
+        }
+        using (var fast = NewGemm(GemmPolicy.FastRun))
+            Assert.Equal([scaled.Epilogue.Name, scaled.Name], fast.Sources(scaled).Select(s => s.Name));
+    }
+
+    [Fact]
+    public void OperandsThatDoNotMatchTheKernelAreRejected()
+    {
+        using var inputs = new Inputs(this, 8, 30, 36);
         using var gemm = NewGemm(GemmPolicy.Generated);
-        var gelu = FusedGemm.Specialize(30, 36, Activation.Gelu, true, false);
-        var e = Assert.Throws<FusionException>(() => gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.Relu, null, inputs.Output, gelu));
-        Assert.Contains(gelu.Name, e.Message);
-        Assert.Throws<FusionException>(() => gemm.Run(inputs.X, inputs.W, null, Activation.Gelu, null, inputs.Output, gelu));
-        var wide = FusedGemm.Specialize(31, 36, Activation.Gelu, true, false);
-        var mismatch = Assert.Throws<TensorMismatchException>(() => gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.Gelu, null, inputs.Output, wide));
+        var wide = GemmKernels.Linear(31, 36, bias: true, Activation.Gelu, residual: false);
+        var mismatch = Assert.Throws<TensorMismatchException>(() => gemm.Run(wide, inputs.X, inputs.W, inputs.EpilogueInputs(true, false), [inputs.Output], 8, DType.Float16));
         Assert.Contains("weight", mismatch.Message);
-        var stride = gelu with { Constants = new Dictionary<string, int>(gelu.Constants) { ["KW"] = 36 } };
-        e = Assert.Throws<FusionException>(() => gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.Gelu, null, inputs.Output, stride));
-        Assert.Contains("KW = 36, expected 40", e.Message);
+        var gelu = GemmKernels.Linear(30, 36, bias: true, Activation.Gelu, residual: false);
+        using var narrowX = CudaTensor.Empty(Device, DType.Float16, 8, 35);
+        mismatch = Assert.Throws<TensorMismatchException>(() => gemm.Run(gelu, narrowX, inputs.W, inputs.EpilogueInputs(true, false), [inputs.Output], 8, DType.Float16));
+        Assert.Contains("x", mismatch.Message);
+        Assert.Contains("[..., 36]", mismatch.Message);
         Assert.Equal(0, gemm.PaddedWeights);
-        inputs.Dispose();
+
+        // Through the backend, the epilogue's operands are checked against its IR's buffers before anything runs.
+        using var cuda = new CudaBackend(Device, new KernelCache(kernels.Path), GemmPolicy.Generated);
+        var full = GemmKernels.Linear(30, 36, bias: true, Activation.Gelu, residual: true);
+        var e = Assert.Throws<FusionException>(() => cuda.Gemm(full, 8, DType.Float16, inputs.X, inputs.W, inputs.Bias));
+        Assert.Contains("epilogue takes 2 inputs, 1 given", e.Message);
+        using var shortBias = CudaTensor.Empty(Device, DType.Float16, 29);
+        var bias = Assert.Throws<TensorMismatchException>(() => cuda.Gemm(full, 8, DType.Float16, inputs.X, inputs.W, shortBias, inputs.Residual));
+        Assert.Contains("f16[30]", bias.Message);
+        var rows = Assert.Throws<TensorMismatchException>(() => cuda.Gemm(full, 9, DType.Float16, inputs.X, inputs.W, inputs.Bias, inputs.Residual));
+        Assert.Contains("f16[9, 30]", rows.Message);
+        Assert.Equal(0, cuda.Gemms.PaddedWeights);
+        Assert.Equal(0, cuda.Generated.Count);
     }
 
     /// <summary>A weight rewritten in place (as CudaBackend.Param refreshes parameters) reaches the kernel through its padded copy.</summary>
@@ -220,62 +341,67 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
     public void RefreshedWeightRepadsItsCopyInPlace()
     {
         const int m = 70, n = 37, k = 13;
-        var inputs = new Inputs(this, m, n, k);
+        using var inputs = new Inputs(this, m, n, k);
         using var gemm = NewGemm(GemmPolicy.Generated);
-        var kernel = FusedGemm.Specialize(n, k, Activation.Relu, true, false);
-        gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.Relu, null, inputs.Output, kernel);
+        var kernel = GemmKernels.Linear(n, k, bias: true, Activation.Relu, residual: false);
+        gemm.Run(kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, false), [inputs.Output], m, DType.Float16);
         Assert.True(gemm.LastRunPaddedWeight);
-        TestData.AssertClose(Download(inputs.Output), inputs.Reference(Activation.Relu, true, false), Atol, Rtol, "first weights");
+        inputs.AssertOutputMatches(kernel, true, false, "first weights");
 
-        var fresh = TestData.RandomHalves(Rng, n * k);
-        using (var host = CpuTensor.FromArray(fresh, n, k))
+        using (var fresh = KernelChecks.Random(RefSeed(), DType.Float16, n, k))
         {
-            inputs.W.CopyFromHost(host);
-            gemm.RefreshPaddedWeight(inputs.W, host);
+            inputs.W.CopyFromHost(fresh);
+            gemm.RefreshPaddedWeight(inputs.W, fresh);
+            inputs.SetWeight(fresh);
         }
-        inputs.SetWeight(fresh);
         inputs.Output.FillBytes(0xFF);
-        gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.Relu, null, inputs.Output, kernel);
-        TestData.AssertClose(Download(inputs.Output), inputs.Reference(Activation.Relu, true, false), Atol, Rtol, "refreshed weights");
+        gemm.Run(kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, false), [inputs.Output], m, DType.Float16);
+        inputs.AssertOutputMatches(kernel, true, false, "refreshed weights");
 
         // Without host values the copy is re-read from the device.
-        var third = TestData.RandomHalves(Rng, n * k);
-        using (var host = CpuTensor.FromArray(third, n, k)) inputs.W.CopyFromHost(host);
+        using (var third = KernelChecks.Random(RefSeed(), DType.Float16, n, k))
+        {
+            inputs.W.CopyFromHost(third);
+            inputs.SetWeight(third);
+        }
         gemm.RefreshPaddedWeight(inputs.W);
-        inputs.SetWeight(third);
         inputs.Output.FillBytes(0xFF);
-        gemm.Run(inputs.X, inputs.W, inputs.Bias, Activation.Relu, null, inputs.Output, kernel);
-        TestData.AssertClose(Download(inputs.Output), inputs.Reference(Activation.Relu, true, false), Atol, Rtol, "weights read back");
+        gemm.Run(kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, false), [inputs.Output], m, DType.Float16);
+        inputs.AssertOutputMatches(kernel, true, false, "weights read back");
         Assert.Equal(1, gemm.PaddedWeights);
-        inputs.Dispose();
     }
+
+    private int RefSeed() => Rng.Next();
 
     private FusedGemm NewGemm(GemmPolicy policy, string? choices = null, Action<string>? warn = null)
         => new(Device, new KernelJit(Device, new KernelCache(kernels.Path)), policy, choiceDirectory: choices ?? CacheDirectory, warn: warn);
 
-    /// <summary>Random fp16 operands on the device and their float copies for the twin.</summary>
+    /// <summary>Random fp16 operands on the host (the CPU backend's) and on the device, and the output the GPU writes.</summary>
     private sealed class Inputs : IDisposable
     {
-        private readonly float[] _x, _bias, _residual;
-        private float[] _w;
-        private readonly int _m, _n, _k;
+        private readonly int _m;
 
         public Inputs(FusedGemmTests test, int m, int n, int k)
         {
-            (_m, _n, _k) = (m, n, k);
-            XHost = TestData.RandomHalves(test.Rng, m * k);
-            var w = TestData.RandomHalves(test.Rng, n * k);
-            var bias = TestData.RandomHalves(test.Rng, n);
-            var residual = TestData.RandomHalves(test.Rng, m * n);
-            (_x, _w, _bias, _residual) = (ToFloats(XHost), ToFloats(w), ToFloats(bias), ToFloats(residual));
-            X = test.Upload(XHost, m, k);
-            W = test.Upload(w, n, k);
-            Bias = test.Upload(bias, n);
-            Residual = test.Upload(residual, m, n);
+            _m = m;
+            XHost = KernelChecks.Random(test.RefSeed(), DType.Float16, m, k);
+            WHost = KernelChecks.Random(test.RefSeed(), DType.Float16, n, k);
+            BiasHost = KernelChecks.Random(test.RefSeed(), DType.Float16, n);
+            ResidualHost = KernelChecks.Random(test.RefSeed(), DType.Float16, m, n);
+            X = CudaTensor.FromHost(test.Device, XHost);
+            W = CudaTensor.FromHost(test.Device, WHost);
+            Bias = CudaTensor.FromHost(test.Device, BiasHost);
+            Residual = CudaTensor.FromHost(test.Device, ResidualHost);
             Output = CudaTensor.Empty(test.Device, DType.Float16, m, n);
         }
 
-        public Half[] XHost { get; }
+        public CpuTensor XHost { get; }
+
+        public CpuTensor WHost { get; private set; }
+
+        public CpuTensor BiasHost { get; }
+
+        public CpuTensor ResidualHost { get; }
 
         public CudaTensor X { get; }
 
@@ -287,30 +413,39 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
 
         public CudaTensor Output { get; }
 
-        /// <summary>The twin's copy of the weight after the test rewrote <see cref="W"/>.</summary>
-        public void SetWeight(Half[] w) => _w = ToFloats(w);
+        /// <summary>The epilogue inputs of <see cref="GemmKernels.Linear"/>: the bias (if any), then the residual (if any).</summary>
+        public CudaTensor[] EpilogueInputs(bool bias, bool residual) =>
+            [.. bias ? [Bias] : Array.Empty<CudaTensor>(), .. residual ? [Residual] : Array.Empty<CudaTensor>()];
 
-        public double[] Reference(Activation activation, bool hasBias, bool hasResidual)
+        /// <summary>The CPU backend's copy of the weight after the test rewrote <see cref="W"/>.</summary>
+        public void SetWeight(CpuTensor w)
         {
-            var output = new float[_m * _n];
-            FusedLinearTwin.Run(_x, _w, hasBias ? _bias : [], hasResidual ? _residual : [], output, _m, _n, _k, (int)activation);
-            return Array.ConvertAll(output, v => (double)v);
+            WHost.Dispose();
+            WHost = CpuTensor.FromArray(w.Span<Half>(), w.Shape.ToArray());
+        }
+
+        /// <summary>The CPU backend's result of <paramref name="kernel"/> on the host operands.</summary>
+        public CpuTensor Reference(GemmKernel kernel, bool bias, bool residual)
+        {
+            CpuTensor[] epilogue = [.. bias ? [BiasHost] : Array.Empty<CpuTensor>(), .. residual ? [ResidualHost] : Array.Empty<CpuTensor>()];
+            return (CpuTensor)CpuBackend.Instance.Gemm(kernel, _m, DType.Float16, XHost, WHost, epilogue)[0];
+        }
+
+        public void AssertOutputMatches(GemmKernel kernel, bool bias, bool residual, string what)
+        {
+            using var expected = Reference(kernel, bias, residual);
+            using var actual = Output.ToHost();
+            KernelChecks.AssertClose(actual, expected, Tolerance, what);
         }
 
         public void Dispose()
         {
-            X.Dispose();
-            W.Dispose();
-            Bias.Dispose();
-            Residual.Dispose();
-            Output.Dispose();
+            foreach (var t in new Tensor[] { X, W, Bias, Residual, Output, XHost, WHost, BiasHost, ResidualHost }) t.Dispose();
         }
-
-        private static float[] ToFloats(Half[] values) => Array.ConvertAll(values, v => (float)v);
     }
 }
 
-/// <summary>The parts of the fused GEMM that need no GPU: policy parsing and weight padding.</summary>
+/// <summary>The parts of the GEMM that need no GPU: policy parsing, weight padding, kernel names and constants, tiles, cuBLASLt forms.</summary>
 public sealed class FusedGemmHostTests
 {
     [Theory]
@@ -329,7 +464,7 @@ public sealed class FusedGemmHostTests
         Assert.Contains("generated, cublaslt, cached, fastrun", e.Message);
     }
 
-    /// <summary>Pad rounds N and K up to 8; PadColumns (what the generated kernel reads, [N, KW]) only K. Values kept, zeros around.</summary>
+    /// <summary>Pad rounds N and K up to 8; PadColumns (what the template reads, [N, KW]) only K. Values kept, zeros around.</summary>
     [Theory]
     [InlineData(false, 40)]
     [InlineData(true, 37)]
@@ -357,17 +492,87 @@ public sealed class FusedGemmHostTests
     public void RowStrideIsKRoundedUpToEightHalves(int k, int kw)
     {
         Assert.Equal(kw, GemmWeights.RowStride(k));
-        Assert.Equal(kw, FusedGemm.Constants(30, k, Activation.None, false, false)["KW"]);
-        Assert.Contains($"#define FUSION_KW {kw}\n", FusedGemm.Specialize(30, k, Activation.None, false, false).CudaSource, StringComparison.Ordinal);
+        var kernel = GemmKernels.Linear(30, k, bias: false, Activation.None, residual: false);
+        Assert.Equal(kw, kernel.KW);
+        Assert.Contains($"#define FUSION_KW {kw}\n", kernel.CudaSource, StringComparison.Ordinal);
+        Assert.Contains($"#define FUSION_K {k}\n", kernel.CudaSource, StringComparison.Ordinal);
+        Assert.Contains("#define FUSION_N 30\n", kernel.CudaSource, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AKernelWithAnotherRowStrideIsRejected()
+    {
+        var good = GemmKernels.Linear(30, 36, bias: true, Activation.Gelu, residual: false);
+        var e = Assert.Throws<FusionException>(() => new GemmKernel(good.Name, 30, 36, 36, good.CudaSource, good.Epilogue, good.Cublas));
+        Assert.Contains("KW = 36, expected 40", e.Message);
     }
 
     [Fact]
     public void KernelNamesSayWhatTheyDo()
     {
-        Assert.Equal("gemm_bias_gelu_n384_k96", FusedGemm.KernelName(384, 96, Activation.Gelu, true, false));
-        Assert.Equal("gemm_bias_res_n96_k384", FusedGemm.KernelName(96, 384, Activation.None, true, true));
+        Assert.Equal("gemm_bias_gelu_n384_k96", GemmKernels.Linear(384, 96, bias: true, Activation.Gelu, residual: false).Name);
+        Assert.Equal("gemm_bias_add_n96_k384", GemmKernels.Linear(96, 384, bias: true, Activation.None, residual: true).Name);
+        Assert.Equal("gemm_relu_add_n37_k13_f32", GemmKernels.Linear(37, 13, bias: false, Activation.Relu, residual: true, DType.Float32).Name);
+        Assert.Equal("gemm_bias_gelu_n384_k96_epilogue", GemmKernels.Linear(384, 96, bias: true, Activation.Gelu, residual: false).Epilogue.Name);
         Assert.Equal(96, GemmTile.DefaultColumns(288));
         Assert.Equal(32, GemmTile.DefaultColumns(30));
+    }
+
+    /// <summary>Every epilogue <see cref="GemmKernels.Linear"/> builds has a cuBLASLt form, with the bias and the residual found among the epilogue's inputs.</summary>
+    [Theory]
+    [InlineData(false, Activation.None, false, -1, -1)]
+    [InlineData(true, Activation.None, false, 0, -1)]
+    [InlineData(true, Activation.Relu, false, 0, -1)]
+    [InlineData(true, Activation.Gelu, false, 0, -1)]
+    [InlineData(false, Activation.None, true, -1, 0)]
+    [InlineData(false, Activation.Gelu, true, -1, 0)]
+    [InlineData(true, Activation.Gelu, true, 0, 1)]
+    public void LinearEpiloguesHaveTheirCublasLtForm(bool bias, Activation activation, bool residual, int biasInput, int residualInput)
+    {
+        var kernel = GemmKernels.Linear(96, 384, bias, activation, residual);
+        Assert.Equal(new CublasEpilogue(activation, biasInput, residualInput), kernel.Cublas);
+        var inputs = kernel.Epilogue.Ir.Inputs.ToList();
+        Assert.Single(inputs, b => b.Role == Compiler.BufferRole.Accumulator);
+        var others = inputs.Where(b => b.Role != Compiler.BufferRole.Accumulator).Select(b => b.Shape.Count).ToList();
+        Assert.Equal([.. bias ? [1] : Array.Empty<int>(), .. residual ? [2] : Array.Empty<int>()], others); // bias [N], residual [rows, N]
+        Assert.False(kernel.Epilogue.UsesIoType);
+    }
+
+    [Fact]
+    public void ALayerScaleOrACastToTheIoTypeHasNoCublasLtForm()
+    {
+        Assert.Null(CustomGemms.LayerScaleResidual(96, 384).Kernel.Cublas);
+        var io = CustomGemms.ResidualCastToIo(96, 384).Kernel;
+        Assert.Null(io.Cublas);
+        Assert.True(io.Epilogue.UsesIoType);
+        Assert.Contains("typedef half io_t;", io.CudaSource, StringComparison.Ordinal);
+    }
+
+    /// <summary>The hand-built layer-scale kernel on the CPU backend against float64: the reference the GPU tests compare with is right.</summary>
+    [Fact]
+    public void LayerScaleKernelOnTheCpuMatchesFloat64()
+    {
+        const int m = 7, n = 30, k = 36;
+        var kernel = CustomGemms.LayerScaleResidual(n, k).Kernel;
+        var seed = Fusion.Testing.TestData.NewSeed();
+        var x = Fusion.Testing.TestData.Random(seed, DType.Float16, m, k);
+        var w = Fusion.Testing.TestData.Random(seed + 1, DType.Float16, n, k);
+        var b = Fusion.Testing.TestData.Random(seed + 2, DType.Float16, n);
+        var s = Fusion.Testing.TestData.Random(seed + 3, DType.Float16, n);
+        var r = Fusion.Testing.TestData.Random(seed + 4, DType.Float16, m, n);
+        var hosts = new[] { x, w, b, s, r }.Select(t => t.ToCpu(DType.Float16)).ToArray();
+        using var result = (CpuTensor)CpuBackend.Instance.Gemm(kernel, m, DType.Float16, hosts[0], hosts[1], hosts[2], hosts[3], hosts[4])[0];
+        var expected = new Fusion.Testing.RefTensor([m, n]);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = b.Data[j];
+                for (int c = 0; c < k; c++) sum += x.Data[i * k + c] * w.Data[j * k + c];
+                expected.Data[i * n + j] = sum * s.Data[j] + r.Data[i * n + j];
+            }
+        // One rounding to fp16 (half an ulp, 4.9e-4 relative) of a float32 computation.
+        Fusion.Testing.Tolerance.AssertClose(result, expected, 1e-3, 1e-3, $"layer scale on the CPU (seed {seed})");
+        foreach (var h in hosts) h.Dispose();
     }
 
     [Fact]
@@ -375,7 +580,7 @@ public sealed class FusedGemmHostTests
     {
         Assert.Equal([new GemmTile(128, 96), new GemmTile(64, 96), new GemmTile(32, 96), new GemmTile(64, 32)], GemmTile.Candidates(384));
         Assert.Equal([new GemmTile(128, 32), new GemmTile(64, 32), new GemmTile(32, 32)], GemmTile.Candidates(30));
-        var kernel = FusedGemm.Specialize(96, 96, Activation.None, true, false);
+        var kernel = GemmKernels.Linear(96, 96, bias: true, Activation.None, residual: false);
         Assert.Same(kernel.CudaSource, GemmTile.Default(96).Specialize(kernel.CudaSource, 96));
         var small = new GemmTile(32, 32).Specialize(kernel.CudaSource, 96);
         Assert.Contains("#define FUSION_BM 32\n#define FUSION_BN 32\n#define FUSION_KERNEL gemm_bias_n96_k96\n", small, StringComparison.Ordinal);

@@ -1,33 +1,49 @@
 using System.Text.RegularExpressions;
+using Fusion.Compiler;
 using Fusion.Cuda.Gemm;
 using Fusion.Kernels;
 using Fusion.Testing;
 
 namespace Fusion.Cuda.Tests;
 
-/// <summary>CI without a GPU: specializations of the gemm_bias_act template compile to PTX for sm_80 and sm_90 with clang-19.</summary>
+/// <summary>
+/// CI without a GPU: the gemm template specialized with generated epilogues (<see cref="GemmKernels.Linear"/>, and the hand-lowered
+/// chains of <see cref="CustomGemms"/>) compiles to PTX for sm_80 and sm_90 with clang-19, in every tile and both io types.
+/// </summary>
 public sealed class GemmTemplatePtxTests
 {
-    public static TheoryData<int, int, Activation, bool, bool, string> Specializations()
+    /// <summary>The kernels by a short name (theory data stays serializable).</summary>
+    private static readonly Dictionary<string, Func<GemmKernel>> s_kernels = new()
     {
-        var data = new TheoryData<int, int, Activation, bool, bool, string>();
-        foreach (var arch in new[] { "sm_80", "sm_90" })
-        {
-            data.Add(384, 96, Activation.Gelu, true, false, arch);   // Swin fc1: 16-byte cp.async path, half2 stores
-            data.Add(96, 384, Activation.None, true, true, arch);    // Swin fc2 + residual
-            data.Add(37, 13, Activation.Relu, false, true, arch);    // odd N, K % 8 != 0: scalar x loads and stores, padded w (KW = 16)
-            data.Add(30, 36, Activation.Gelu, true, true, arch);     // narrow tile (BN = 32), scalar x loads, padded w (KW = 40)
-        }
+        ["fc1_bias_gelu"] = () => GemmKernels.Linear(384, 96, bias: true, Activation.Gelu, residual: false),            // 16-byte cp.async, paired stores
+        ["fc2_bias_residual"] = () => GemmKernels.Linear(96, 384, bias: true, Activation.None, residual: true),         // Swin fc2 + residual
+        ["bare"] = () => GemmKernels.Linear(288, 96, bias: false, Activation.None, residual: false),                    // the product alone
+        ["odd_relu_residual"] = () => GemmKernels.Linear(37, 13, bias: false, Activation.Relu, residual: true),          // odd N, K % 8 != 0: scalar x, padded w (KW = 16)
+        ["narrow_bias_gelu_residual"] = () => GemmKernels.Linear(30, 36, bias: true, Activation.Gelu, residual: true),  // BN = 32, scalar x, KW = 40
+        ["layer_scale"] = () => CustomGemms.LayerScaleResidual(96, 384).Kernel,                                         // an epilogue cuBLASLt has no form for
+        ["layer_scale_odd"] = () => CustomGemms.LayerScaleResidual(37, 13).Kernel,
+        ["cast_to_io"] = () => CustomGemms.ResidualCastToIo(96, 384).Kernel,                                           // output in the io type
+        ["f32_epilogue"] = () => GemmKernels.Linear(96, 384, bias: true, Activation.Gelu, residual: true, DType.Float32), // fp32 epilogue buffers
+    };
+
+    public static TheoryData<string, string, int> Specializations()
+    {
+        var data = new TheoryData<string, string, int>();
+        foreach (var (name, make) in s_kernels)
+            foreach (int io in make().Epilogue.UsesIoType ? new[] { 0, 1 } : [0])
+                foreach (var arch in new[] { "sm_80", "sm_90" })
+                    data.Add(name, arch, io);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Specializations))]
-    public void TemplateCompilesToPtx(int n, int k, Activation activation, bool hasBias, bool hasResidual, string arch)
+    public void TemplateCompilesToPtx(string which, string arch, int io)
     {
         ClangPtx.RequireCompiler();
-        var kernel = FusedGemm.Specialize(n, k, activation, hasBias, hasResidual);
-        var ptx = ClangPtx.Compile(kernel.CudaSource, arch, kernel.Name);
+        var kernel = s_kernels[which]();
+        var source = kernel.Epilogue.UsesIoType ? $"#define FUSION_IO_HALF {io}\n" + kernel.CudaSource : kernel.CudaSource;
+        var ptx = ClangPtx.Compile(source, arch, kernel.Name);
         Assert.Contains($".target {arch}", ptx);
         Assert.Contains($".entry {kernel.Name}(", ptx);
         Assert.Contains("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", ptx);
@@ -35,7 +51,31 @@ public sealed class GemmTemplatePtxTests
         // w rows are KW % 8 == 0 halves apart, so its tiles always move by cp.async; x's only when K % 8 == 0. The scalar
         // path is the template's only plain shared-memory store (one half at a time).
         Assert.Contains("cp.async.cg.shared.global", ptx);
-        Assert.Equal(k % 8 != 0, Regex.IsMatch(ptx, @"st\.shared\.(u16|b16)"));
+        Assert.Equal(kernel.K % 8 != 0, Regex.IsMatch(ptx, @"st\.shared\.(u16|b16)"));
+        // The epilogue's buffers are the kernel's parameters after x, w, m and the batch: one per input other than the product, one per output.
+        int buffers = kernel.Epilogue.Ir.Buffers.Count(b => b.Role != BufferRole.Accumulator);
+        Assert.Equal(4 + buffers, Regex.Matches(ptx, $@"\.param \.(u64|u32|b64|b32|s32) {kernel.Name}_param_\d+").Count);
+    }
+
+    /// <summary>The io variants store the output in their type: float32 pairs (FUSION_IO_HALF 0), half pairs as 32-bit words (1).</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void IoVariantStoresTheIoType(int io)
+    {
+        ClangPtx.RequireCompiler();
+        var kernel = CustomGemms.ResidualCastToIo(96, 384).Kernel;
+        var ptx = ClangPtx.Compile($"#define FUSION_IO_HALF {io}\n" + kernel.CudaSource, "sm_90", kernel.Name);
+        if (io == 0)
+        {
+            Assert.Contains("st.global.v2.f32", ptx);
+            Assert.DoesNotMatch(@"st\.global\.(u16|b16|u32|b32)", ptx);
+        }
+        else
+        {
+            Assert.Matches(@"st\.global\.(u16|b16|u32|b32)", ptx);
+            Assert.DoesNotMatch(@"st\.global(\.v\d)?\.f32", ptx);
+        }
     }
 
     /// <summary>Every tile fast-run may pick compiles, and the PTX's shared tiles have that tile's sizes.</summary>
@@ -45,7 +85,7 @@ public sealed class GemmTemplatePtxTests
     public void EveryTileCompilesToPtx(int n, int k)
     {
         ClangPtx.RequireCompiler();
-        var kernel = FusedGemm.Specialize(n, k, Activation.Gelu, true, true);
+        var kernel = GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
         foreach (var tile in GemmTile.Candidates(n))
         {
             var ptx = ClangPtx.Compile(tile.Specialize(kernel.CudaSource, n), "sm_90", kernel.Name);
@@ -63,11 +103,20 @@ public sealed class GemmTemplatePtxTests
     public void RowStrideOtherThanKRoundedUpToEightIsRejected(int? kw, string error)
     {
         ClangPtx.RequireCompiler();
-        var constants = new Dictionary<string, int>(FusedGemm.Constants(37, 13, Activation.None, false, false));
-        if (kw is null) constants.Remove("KW");
-        else constants["KW"] = kw.Value;
-        var source = KernelTemplates.Specialize(FusedGemm.Pattern, "gemm_bad_stride", constants);
-        var e = Assert.Throws<ClangPtxException>(() => ClangPtx.Compile(source, "sm_80", "gemm_bad_stride"));
+        var kernel = GemmKernels.Linear(37, 13, bias: false, Activation.None, residual: false);
+        const string define = "#define FUSION_KW 16\n";
+        Assert.Contains(define, kernel.CudaSource, StringComparison.Ordinal);
+        var source = kernel.CudaSource.Replace(define, kw is null ? "" : $"#define FUSION_KW {kw}\n", StringComparison.Ordinal);
+        var e = Assert.Throws<ClangPtxException>(() => ClangPtx.Compile(source, "sm_80", kernel.Name));
         Assert.Contains(error, e.Diagnostics);
+    }
+
+    [Fact]
+    public void TemplateWithoutAnEpilogueIsRejected()
+    {
+        ClangPtx.RequireCompiler();
+        var source = KernelText.Specialize(GemmSource.Pattern, "gemm_no_epilogue", GemmSource.Constants(96, 96), KernelTemplates.Get(GemmSource.Pattern), "generated.cuh");
+        var e = Assert.Throws<ClangPtxException>(() => ClangPtx.Compile(source, "sm_80", "gemm_no_epilogue"));
+        Assert.Contains("the generated epilogue", e.Diagnostics);
     }
 }

@@ -19,12 +19,15 @@ public sealed class KernelJitCacheTests : GpuTestBase
         m2.GetKernel("fusion_fma_relu_half2");
     }
 
-    /// <summary>Precompile fills the cache in parallel (every GEMM tile included) so the loads after it are hits; a broken source fails with NVRTC's own error.</summary>
+    /// <summary>
+    /// Precompile fills the cache in parallel (every GEMM tile included) so the loads after it are hits; the overload with options per
+    /// kernel does the same for a generated kernel's io variants (one cache entry each); a broken source fails with NVRTC's own error.
+    /// </summary>
     [Fact]
     public void PrecompileMakesLaterLoadsCacheHits()
     {
         var jit = FreshJit();
-        var gemm = Cuda.Gemm.FusedGemm.Specialize(96, 96, Activation.Gelu, true, false);
+        var gemm = GemmKernels.Linear(96, 96, bias: true, Activation.Gelu, residual: false);
         var sources = Cuda.Gemm.GemmTile.Candidates(96).Select(t => ($"{gemm.Name}_t{t}", t.Specialize(gemm.CudaSource, 96))).Append(("ew", Source)).ToList();
         jit.Precompile(sources);
         foreach (var (name, source) in sources)
@@ -32,6 +35,18 @@ public sealed class KernelJitCacheTests : GpuTestBase
             jit.Load(name, source).Dispose();
             Assert.Equal(KernelCacheOutcome.Hit, jit.LastOutcome);
         }
+
+        var io = GeneratedKernelCatalog.Cases["add_layer_norm_io"].Kernel;
+        var variants = Cuda.Generated.GeneratedKernelLauncher.Variants(io).ToList();
+        Assert.Equal(2, variants.Count);
+        Assert.NotEqual(jit.CacheKey(io.CudaSource, variants[0].Options), jit.CacheKey(io.CudaSource, variants[1].Options));
+        jit.Precompile(variants);
+        foreach (var (name, source, options) in variants)
+        {
+            jit.Load(name, source, options).Dispose();
+            Assert.Equal(KernelCacheOutcome.Hit, jit.LastOutcome);
+        }
+
         var e = Assert.Throws<NvrtcCompileException>(() => jit.Precompile([("broken", "extern \"C\" __global__ void broken() { int x = ; }")]));
         Assert.Contains("broken", e.Message);
     }

@@ -1,4 +1,6 @@
+using Fusion.Compiler;
 using Fusion.Testing;
+using CDim = Fusion.Compiler.Dim;
 using RefData = Fusion.Testing.TestData;
 
 namespace Fusion.Cuda.Tests;
@@ -6,9 +8,10 @@ namespace Fusion.Cuda.Tests;
 /// <summary>
 /// What the precision pass relies on in the CUDA backend, against the CPU backend on fresh random inputs: the
 /// dtype-writing Patchify (a converting gather: exact), Mean and LayerNorm (every combination of float types;
-/// 1e-4 + 1e-4 when the result is f32, summation order; 1e-3 + 1e-3 when it is f16, one rounding on store), and the
-/// fused operators on f32 operands, which run as their unfused chains (FusedChains) against the CPU twins within
-/// 1e-4 + 1e-4 (cuBLASLt f32 compute and the twins sum in different orders; exp through ex2, erf fit 1.2e-7).
+/// 1e-4 + 1e-4 when the result is f32, summation order; 1e-3 + 1e-3 when it is f16, one rounding on store), the compiled
+/// operators on f32 operands: a float32 GEMM (cuBLASLt, then its epilogue kernel) and window attention (its unfused chain,
+/// FusedChains) against the CPU within 1e-4 + 1e-4 (cuBLASLt f32 compute and the CPU sum in different orders; exp through
+/// ex2, erf fit 1.2e-7), and a generated kernel reading the io type and writing float32 in both io types.
 /// </summary>
 public sealed class MixedPrecisionKernelTests : GpuTestBase
 {
@@ -84,51 +87,65 @@ public sealed class MixedPrecisionKernelTests : GpuTestBase
         Tolerance.AssertClose(actual, Ref.LayerNorm(x, w, b, 1e-5), tolerance, tolerance, $"LayerNorm {xType.ShortName()}/{weightType.ShortName()} → {outType.ShortName()} (seed {seed})");
     }
 
+    /// <summary>A float32 GEMM (the template is fp16): cuBLASLt's float32 product, then the epilogue kernel, against the CPU backend's float32 GEMM.</summary>
     [Theory]
-    [InlineData(Activation.Gelu, true)]
-    [InlineData(Activation.Relu, false)]
-    [InlineData(Activation.None, true)]
-    public void FusedLinear_OnFloat32_RunsTheChain(Activation activation, bool hasResidual)
+    [InlineData(Activation.Gelu, true, true)]
+    [InlineData(Activation.Relu, true, false)]
+    [InlineData(Activation.None, true, true)]
+    [InlineData(Activation.Gelu, false, false)]
+    public void Gemm_OnFloat32_RunsCublasLtThenTheEpilogue(Activation activation, bool hasBias, bool hasResidual)
     {
         int seed = RefData.NewSeed();
-        using var x = RefData.Random(seed, 3, 7, 30).ToCpu();
+        using var x = RefData.Random(seed, 21, 30).ToCpu();
         using var w = RefData.Random(seed + 1, 36, 30).ToCpu();
         using var b = RefData.Random(seed + 2, 36).ToCpu();
-        using var r = RefData.Random(seed + 3, 3, 7, 36).ToCpu();
-        var kernel = Kernel("gemm_bias_act");
-        using var expected = Cpu.FusedLinear(x, w, b, activation, hasResidual ? r : null, kernel);
-        using var actual = Run(t => _cuda.FusedLinear(t[0], t[1], t[2], activation, hasResidual ? t[3] : null, kernel), x, w, b, r);
-        AssertClose(expected, actual, $"FusedLinear {activation} f32 (seed {seed})");
+        using var r = RefData.Random(seed + 3, 21, 36).ToCpu();
+        var kernel = GemmKernels.Linear(36, 30, hasBias, activation, hasResidual, DType.Float32);
+        CpuTensor[] epilogue = [.. hasBias ? [b] : Array.Empty<CpuTensor>(), .. hasResidual ? [r] : Array.Empty<CpuTensor>()];
+        KernelChecks.GemmMatchesCpu(_cuda, kernel, 21, DType.Float32, x, w, epilogue, KernelChecks.FloatGemm, $"Gemm {kernel.Name} f32 (seed {seed})");
+        Assert.Null(_cuda.Gemms.LastPath); // the fp16 launcher never ran
+    }
+
+    /// <summary>
+    /// A generated kernel that reads the run's io type and writes float32 (the head of a model run in either precision: LayerNorm →
+    /// roll → window partition from an io image with float32 weights), in both io types, against the CPU backend (1e-5 + 1e-5, see
+    /// <see cref="KernelChecks.Float"/>).
+    /// </summary>
+    [Theory]
+    [InlineData(DType.Float16, 0)]
+    [InlineData(DType.Float32, 3)]
+    [InlineData(DType.Float16, 3)]
+    public void GeneratedKernel_ReadsTheIoTypeAndWritesFloat32(DType io, int shift)
+    {
+        var g = new KernelGraph();
+        int x = g.Input(FloatType.Io, CDim.Batch(), CDim.Static(14), CDim.Static(14), CDim.Static(24));
+        int gamma = g.Param(FloatType.F32, CDim.Static(24));
+        int beta = g.Param(FloatType.F32, CDim.Static(24));
+        int ln = g.Op(Ops.LayerNorm, [x, gamma, beta], AttributeSet.Of(OpAttribute.Real("eps", 1e-5)), FloatType.F32);
+        int roll = g.Op(Ops.Roll, [ln], AttributeSet.Of(OpAttribute.Int("shift", -shift), OpAttribute.IntList("axes", [1, 2])));
+        int partition = g.Op(Ops.WindowPartition, [roll], AttributeSet.Of(OpAttribute.Int("window", 7)));
+        var kernel = g.Kernel($"cast_layer_norm_roll{shift}_window_partition_f32_c24", [ln, roll, partition], partition);
+        Assert.True(kernel.UsesIoType);
+        var inputs = KernelChecks.RandomInputs(kernel, 2, io, RefData.NewSeed());
+        Assert.Equal(io, inputs[0].DType);
+        KernelChecks.GpuMatchesCpu(_cuda, kernel, 2, io, inputs, $"io {io.ShortName()} → f32");
+        KernelChecks.DisposeAll(inputs);
     }
 
     [Theory]
-    [InlineData(0, false)]
-    [InlineData(3, true)]
-    public void WindowOperators_OnFloat32_RunTheirChains(int shift, bool masked)
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WindowAttention_OnFloat32_RunsItsChain(bool masked)
     {
         int seed = RefData.NewSeed();
         int heads = 3, headDim = 8;
-        using var image = RefData.Random(seed, 2, 14, 14, 24).ToCpu();
-        using var gamma = RefData.Random(seed + 1, 24).ToCpu();
-        using var beta = RefData.Random(seed + 2, 24).ToCpu();
         using var qkv = RefData.Random(seed + 3, 8, 49, 3 * heads * headDim).ToCpu();
         using var bias = RefData.Random(seed + 4, heads, 49, 49).ToCpu();
         using var mask = Ref.ShiftedWindowMask(14, 14, 7, 3).ToCpu();
-        using var windows = RefData.Random(seed + 5, 8, 49, 24).ToCpu();
         float scale = 1f / MathF.Sqrt(headDim);
-
-        using (var e = Cpu.LayerNormWindowPartition(image, gamma, beta, 1e-5f, 7, shift, Kernel("ln_shift_partition")))
-        using (var a = Run(t => _cuda.LayerNormWindowPartition(t[0], t[1], t[2], 1e-5f, 7, shift, Kernel("ln_shift_partition")), image, gamma, beta))
-            AssertClose(e, a, $"LayerNormWindowPartition s{shift} f32 (seed {seed})");
-        using (var e = Cpu.WindowReverseResidual(windows, image, 7, shift, Kernel("window_reverse_residual")))
-        using (var a = Run(t => _cuda.WindowReverseResidual(t[0], t[1], 7, shift, Kernel("window_reverse_residual")), windows, image))
-            AssertClose(e, a, $"WindowReverseResidual s{shift} f32 (seed {seed})");
-        using (var e = Cpu.WindowAttention(qkv, bias, masked ? mask : null, heads, scale, Kernel("window_attention")))
-        using (var a = Run(t => _cuda.WindowAttention(t[0], t[1], masked ? t[2] : null, heads, scale, Kernel("window_attention")), qkv, bias, mask))
-            AssertClose(e, a, $"WindowAttention mask={masked} f32 (seed {seed})");
-        using (var e = Cpu.BiasResidual(windows, gamma, windows, Kernel("bias_residual")))
-        using (var a = Run(t => _cuda.BiasResidual(t[0], t[1], t[0], Kernel("bias_residual")), windows, gamma))
-            AssertClose(e, a, $"BiasResidual f32 (seed {seed})");
+        using var e = Cpu.WindowAttention(qkv, bias, masked ? mask : null, heads, scale, Kernel("window_attention"));
+        using var a = Run(t => _cuda.WindowAttention(t[0], t[1], masked ? t[2] : null, heads, scale, Kernel("window_attention")), qkv, bias, mask);
+        AssertClose(e, a, $"WindowAttention mask={masked} f32 (seed {seed})");
     }
 
     private static FusedKernel Kernel(string pattern) => new("test", pattern, "", new Dictionary<string, int>());

@@ -177,7 +177,7 @@ public class AssemblyModelTests
     {
         var run = ToolRun.Of("Fusion.Run.Tests.ModelsA.Twin", "--assembly", s_tests.Location, "--device", "cpu", "--warmup", "0", "--iters", "3", "--batch", "2");
         Assert.True(run.ExitCode == 0, run.Error);
-        Assert.Contains("model:       Twin: 0 operators after fusion, 0 generated kernels, 0 parameters", run.OutputLines);
+        Assert.Contains("model:       Twin: 0 operators after fusion, 0 generated kernels, 0 GEMMs, 0 templates, 0 parameters", run.OutputLines);
         Assert.Contains("input:       x [2, 2] as f32 from random, seed 1", run.OutputLines);
         Assert.Single(run.OutputLines, l => l.StartsWith("wall: avg ", StringComparison.Ordinal) && l.EndsWith("over 3 iterations", StringComparison.Ordinal));
     }

@@ -129,7 +129,7 @@ public class CpuRunTests
         Assert.InRange(shares, 99.0, 101.0); // one decimal per row
         // Fused ops appear under their generated kernel's name.
         Assert.Contains(rows, r => r.StartsWith("window_attention_", StringComparison.Ordinal));
-        Assert.Contains(rows, r => r.StartsWith("ln_shift_partition_", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.StartsWith("layer_norm_roll_window_partition_", StringComparison.Ordinal));
 
         using var document = JsonDocument.Parse(File.ReadAllText(json));
         var profile = document.RootElement.GetProperty("profile");

@@ -5,7 +5,7 @@ namespace Fusion.Run;
 
 /// <summary>
 /// An <see cref="IBackend"/> decorator that times every operator call and sums the time per name: a fused op under its
-/// generated kernel's name (e.g. <c>ln_shift_partition_c96_w7_s3</c>), an unfused one under the operator's name. On CUDA
+/// kernel's name (e.g. <c>layer_norm_roll_window_partition_f16_nx56x56x96</c>), an unfused one under the operator's name. On CUDA
 /// each call is bracketed by two events recorded on the device's default stream (where the backend queues its work) and
 /// read after <see cref="Collect"/> synchronizes. <see cref="BeginPass"/> queues a <see cref="StreamHold"/> in front of a pass, long
 /// enough for the host to queue the whole pass behind it, so each event pair measures the GPU's time for the call and not the

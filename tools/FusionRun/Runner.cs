@@ -60,7 +60,8 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
 
         string weights = LoadWeights(model, options);
         var info = model.Info;
-        report.Field("model", $"{info.Name}: {info.OperatorCount} operators after fusion, {model.Kernels.Count} kernels, {info.ParameterCount:N0} parameters");
+        report.Field("model", $"{info.Name}: {info.OperatorCount} operators after fusion, {model.Kernels.OfType<GeneratedKernel>().Count()} generated kernels, " +
+            $"{model.Kernels.OfType<GemmKernel>().Count()} GEMMs, {model.Kernels.OfType<FusedKernel>().Count()} templates, {info.ParameterCount:N0} parameters");
         report.Field("weights", weights);
 
         var inputs = new List<Tensor>();

@@ -478,7 +478,8 @@ namespace Fusion.Compiler
                 int start = _at;
                 while (_at < text.Length && char.IsDigit(text[_at])) _at++;
                 if (start == _at) throw Error("expected a number, v<k>, N or '('");
-                return long.Parse(text.Substring(start, _at - start), CultureInfo.InvariantCulture);
+                return long.TryParse(text.Substring(start, _at - start), NumberStyles.None, CultureInfo.InvariantCulture, out long value)
+                    ? value : throw Error("the number is too large");
             }
 
             private bool Peek(char c) => _at < text.Length && text[_at] == c;

@@ -66,12 +66,31 @@ namespace Fusion.Compiler
         /// <summary>Parses <see cref="Print"/>'s text; a malformed line throws a <see cref="FormatException"/> naming it.</summary>
         public static LoopKernel Parse(string text)
         {
+            string current = "";
+            try
+            {
+                return Parse(text, line => current = line);
+            }
+            catch (Exception e) when (e is FormatException or OverflowException && !e.Data.Contains(NamesItsLine))
+            {
+                // A number or index expression that does not parse: say on which line.
+                throw Bad(current, e.Message);
+            }
+        }
+
+        private static LoopKernel Parse(string text, Action<string> reading)
+        {
             var lines = text.Replace("\r\n", "\n").Split('\n').Where(l => l.Trim().Length > 0).ToList();
             int at = 0;
+            string Take()
+            {
+                reading(lines[at]);
+                return lines[at++];
+            }
             string Next(string expected)
             {
-                if (at >= lines.Count) throw new FormatException($"loop IR ends before its {expected} line");
-                return lines[at++];
+                if (at >= lines.Count) throw Marked(new FormatException($"loop IR ends before its {expected} line"));
+                return Take();
             }
             var header = Next("kernel");
             if (!header.StartsWith("kernel ", StringComparison.Ordinal)) throw Bad(header, "expected 'kernel NAME'");
@@ -95,7 +114,7 @@ namespace Fusion.Compiler
             var buffers = new List<KernelBuffer>();
             while (at < lines.Count && !lines[at].StartsWith("%", StringComparison.Ordinal) && !lines[at].StartsWith("store ", StringComparison.Ordinal))
             {
-                var line = lines[at++];
+                var line = Take();
                 var parts = line.Split(new[] { ' ' }, 4);
                 if (parts.Length != 4) throw Bad(line, "expected 'in|out|acc NAME f16|f32|io [dims]'");
                 var role = parts[0] switch
@@ -123,7 +142,7 @@ namespace Fusion.Compiler
             var body = new List<Instr>();
             while (at < lines.Count)
             {
-                var line = lines[at++];
+                var line = Take();
                 int id = body.Count;
                 if (line.StartsWith("store ", StringComparison.Ordinal))
                 {
@@ -213,6 +232,15 @@ namespace Fusion.Compiler
             return inner.Length == 0 ? new List<Dim>() : inner.Split(',').Select(d => Dim.Parse(d.Trim())).ToList();
         }
 
-        private static FormatException Bad(string line, string why) => new($"loop IR line '{line}': {why}");
+        private static FormatException Bad(string line, string why) => Marked(new FormatException($"loop IR line '{line}': {why}"));
+
+        /// <summary>Marks a parse error that already names its line (so it is not wrapped again).</summary>
+        private const string NamesItsLine = "Fusion.LoopIrText.NamesItsLine";
+
+        private static FormatException Marked(FormatException e)
+        {
+            e.Data[NamesItsLine] = true;
+            return e;
+        }
     }
 }

@@ -22,10 +22,11 @@ namespace Fusion.Compiler
         {
             int acc = AccumulatorId(nodeCount);
             var accNode = new LoweringNode(acc, "Accumulator", EquatableArray<int>.Empty, AttributeSet.Empty, linear.Shape, linear.Type);
-            // The Linear itself is the accumulator plus its bias (or the accumulator as is), computed by the epilogue.
+            // The Linear itself is the accumulator plus its bias, or the accumulator as is (a cast to f32: free, so the product stays
+            // float32 into the chain as it does with a bias; only the store rounds).
             var linearNode = linear.Inputs.Count > 2
                 ? new LoweringNode(linear.Id, Ops.Add.Name, EquatableArray.Of(acc, linear.Inputs[2]), AttributeSet.Empty, linear.Shape, linear.Type)
-                : new LoweringNode(linear.Id, Ops.Cast.Name, EquatableArray.Of(acc), AttributeSet.Of(OpAttribute.Int("to", (long)linear.Type)), linear.Shape, linear.Type);
+                : new LoweringNode(linear.Id, Ops.Cast.Name, EquatableArray.Of(acc), AttributeSet.Of(OpAttribute.Int("to", (long)FloatType.F32)), linear.Shape, linear.Type);
             var members = new HashSet<int>(chain) { linear.Id };
             int root = chain.Count > 0 ? chain[chain.Count - 1] : linear.Id;
             var rows = Dims.Product(linear.Shape.Take(linear.Shape.Count - 1)) ?? throw new LoweringException("the GEMM's rows hold two batch axes");

@@ -16,7 +16,7 @@ internal static class EagerKernels
 
     /// <summary>
     /// <paramref name="op"/> applied to <paramref name="operands"/> (tensors, or floats for scalar operands) on <paramref name="backend"/>;
-    /// the tensors share one float type, which the result has.
+    /// the tensors it reads share one float type, which the result has.
     /// </summary>
     public static Tensor Apply(IBackend backend, OpDescriptor op, AttributeSet attributes, params object[] operands)
     {
@@ -25,11 +25,12 @@ internal static class EagerKernels
         if (tensors.Count == 0) throw new FusionException($"{op.Name} needs at least one tensor operand");
         var dtype = tensors[0].DType;
         if (dtype is not (DType.Float32 or DType.Float16)) throw new TensorMismatchException($"{op.Name} operand", "a float tensor", dtype.ShortName());
-        foreach (var t in tensors)
-            if (t.DType != dtype) throw new TensorMismatchException($"{op.Name} operands", $"one float type ({dtype.ShortName()})", $"{t.DType.ShortName()}{t.Shape}");
         var key = $"{op.Name}|{attributes}|{dtype}|" + string.Join(";", operands.Select(o => o is Tensor t ? t.Shape.ToString() : "c" + Convert.ToDouble(o, System.Globalization.CultureInfo.InvariantCulture).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
         var (kernel, order) = s_kernels.GetOrAdd(key, _ => Build(op, attributes, dtype, operands));
         var inputs = order.Select(i => (Tensor)operands[i]).ToArray();
+        // Only the tensors the kernel reads share the first one's type (ExpandAs reads nothing of its 'like' but the shape).
+        foreach (var t in inputs)
+            if (t.DType != dtype) throw new TensorMismatchException($"{op.Name} operands", $"one float type ({dtype.ShortName()})", $"{t.DType.ShortName()}{t.Shape}");
         var outputs = backend.Run(kernel, 1, dtype, inputs);
         return outputs[0];
     }
@@ -37,31 +38,24 @@ internal static class EagerKernels
     private static (GeneratedKernel, int[]) Build(OpDescriptor op, AttributeSet attributes, DType dtype, object[] operands)
     {
         var type = dtype == DType.Float16 ? FloatType.F16 : FloatType.F32;
-        var nodes = new List<LoweringNode>();
-        for (int i = 0; i < operands.Length; i++)
-        {
-            nodes.Add(operands[i] is Tensor t
-                ? new LoweringNode(i, Ops.Input.Name, EquatableArray<int>.Empty, AttributeSet.Empty, t.Shape.ToArray().Select(d => Compiler.Dim.Static(d)).ToEquatableArray(), type)
-                : new LoweringNode(i, Ops.Const.Name, EquatableArray<int>.Empty, AttributeSet.Of(OpAttribute.Real("value", Convert.ToDouble(operands[i], System.Globalization.CultureInfo.InvariantCulture))),
-                    EquatableArray<Compiler.Dim>.Empty, type));
-        }
-        var shapes = nodes.Select(n => n.Shape.ToArray()).ToList();
-        var shape = op.InferShape(shapes, attributes, out var error) ?? throw new TensorMismatchException(op.Name, "operands that fit together", error!);
-        int id = nodes.Count;
-        nodes.Add(new LoweringNode(id, op.Name, Enumerable.Range(0, operands.Length).ToEquatableArray(), attributes, shape.ToEquatableArray(), type));
-        LoweredGroup lowered;
+        var graph = new KernelBuilder();
+        var ids = operands.Select(o => o is Tensor t
+            ? graph.Input(type, t.Shape.ToArray().Select(d => Compiler.Dim.Static(d)).ToArray())
+            : graph.Const(Convert.ToDouble(o, System.Globalization.CultureInfo.InvariantCulture), type)).ToArray();
+        int result = graph.Op(op, attributes, type, ids);
         try
         {
-            lowered = GroupLowering.Lower("eager", i => nodes[i], new HashSet<int> { id }, [id]);
+            var (kernel, inputs) = graph.Build("eager", result);
+            var text = LoopIrText.Print(kernel.Ir);
+            var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..12].ToLowerInvariant();
+            var named = kernel.Ir with { Name = $"eager_{Snake(op.Name)}_{(type == FloatType.F16 ? "f16" : "f32")}_{hash}" };
+            // Builder ids of operands are their positions, so the kernel's inputs map straight back to the operands.
+            return (GeneratedKernel.From(named), inputs);
         }
         catch (LoweringException e)
         {
-            throw new FusionException($"{op.Name} cannot run as one kernel on {string.Join(" and ", shapes.Select(Compiler.Dims.Text))}: {e.Message}");
+            throw new FusionException($"{op.Name} cannot run as one kernel on {string.Join(" and ", operands.OfType<Tensor>().Select(t => t.Shape.ToString()))}: {e.Message}");
         }
-        var text = LoopIrText.Print(lowered.Kernel);
-        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..12].ToLowerInvariant();
-        var named = lowered.Kernel with { Name = $"eager_{Snake(op.Name)}_{(type == FloatType.F16 ? "f16" : "f32")}_{hash}" };
-        return (GeneratedKernel.From(named), lowered.Inputs.ToArray());
     }
 
     private static string Snake(string name) => string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));

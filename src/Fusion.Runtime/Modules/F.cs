@@ -163,7 +163,12 @@ public static class F
         AttributeSet.Of(OpAttribute.Int("axis", axis), OpAttribute.Int("start", start), OpAttribute.Int("end", end), OpAttribute.Int("step", step)), x);
 
     /// <summary><paramref name="length"/> elements from <paramref name="start"/> along <paramref name="axis"/>, like torch.narrow.</summary>
-    public static Tensor Narrow(Tensor x, int axis, int start, int length) => Slice(x, axis, start, start + length);
+    public static Tensor Narrow(Tensor x, int axis, int start, int length)
+    {
+        if (start < 0 || length <= 0) throw new ArgumentException($"Narrow needs start ≥ 0 and length > 0, got start {start} and length {length}");
+        return Pointwise(Ops.Slice, AttributeSet.Of(OpAttribute.Int("axis", axis), OpAttribute.Int("start", start),
+            OpAttribute.Int("end", start + length), OpAttribute.Int("step", 1), OpAttribute.Int("strict", 1)), x);
+    }
 
     /// <summary>
     /// Constant padding like torch.nn.functional.pad: <paramref name="pads"/> are (before, after) pairs from the last axis backwards.
@@ -205,6 +210,9 @@ public static class F
     public static Tensor WindowReverse(Tensor x, int window, int height, int width) => Eager.WindowReverse(x, window, height, width);
 
     public static Tensor PatchMerging(Tensor x) => Eager.PatchMerging(x);
+
+    /// <summary>[B, C, H, W] → [B, H/p, W/p, C·p²]: each non-overlapping p×p patch as one vector (channel, then row, then column), the layout PatchConv's GEMM reads.</summary>
+    public static Tensor Patchify(Tensor x, int patch) => Pointwise(Ops.Patchify, AttributeSet.Of(OpAttribute.Int("patch", patch)), x);
 
     /// <summary>Mean over <paramref name="axes"/> (e.g. the token axes), which are removed; summed in float32.</summary>
     public static Tensor Mean(Tensor x, params int[] axes)

@@ -50,7 +50,10 @@ namespace Fusion.Compiler
         }
     }
 
-    /// <summary>Elements start, start + step, … below end along <c>axis</c> (Python slicing with a positive step; negative start and end count from the end).</summary>
+    /// <summary>
+    /// Elements start, start + step, … below end along <c>axis</c> (Python slicing with a positive step; negative start and end count
+    /// from the end and both are clamped), or with <c>strict</c> = 1 (how Narrow is written) a range that must lie inside the axis.
+    /// </summary>
     internal sealed class SliceOp() : ViewOp("Slice", "x[start:end:step] along one axis")
     {
         public override bool Bijective => false;
@@ -62,6 +65,8 @@ namespace Fusion.Compiler
             int axis = Dims.Axis(attributes.Int("axis"), a.Length);
             if (axis < 0) return Fail($"axis {attributes.Int("axis")} is outside {Dims.Text(a)}", out error);
             if (a[axis].Dynamic) return Fail($"cannot slice the batch axis of {Dims.Text(a)}", out error);
+            if (attributes.IntOr("strict", 0) != 0 && (attributes.Int("start") < 0 || attributes.Int("end") > a[axis].Value))
+                return Fail($"{attributes.Int("end") - attributes.Int("start")} elements from {attributes.Int("start")} run past axis {axis} of size {a[axis]} (Narrow does not clamp)", out error);
             var (start, count, step) = Range(a[axis].Value, attributes);
             if (step <= 0) return Fail($"the step {step} must be positive", out error);
             if (count <= 0) return Fail($"start {attributes.Int("start")} and end {attributes.Int("end")} select nothing of axis {axis} (size {a[axis]})", out error);
@@ -111,7 +116,7 @@ namespace Fusion.Compiler
             long start = a.Int("start"), length = a.Int("length");
             if (start < 0 || length <= 0) return call.Fail($"Narrow needs start ≥ 0 and length > 0, got start {start} and length {length}");
             return call.Add(Ops.Slice.Name, call.Tensors, AttributeSet.Of(OpAttribute.Int("axis", a.Int("axis")), OpAttribute.Int("start", start),
-                OpAttribute.Int("end", start + length), OpAttribute.Int("step", 1)));
+                OpAttribute.Int("end", start + length), OpAttribute.Int("step", 1), OpAttribute.Int("strict", 1)));
         }
 
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error) =>

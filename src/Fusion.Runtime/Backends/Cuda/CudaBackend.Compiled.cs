@@ -1,0 +1,119 @@
+using Fusion.Cuda;
+using Fusion.Cuda.Fused;
+using Fusion.Cuda.Gemm;
+using Fusion.Cuda.Generated;
+using static Fusion.OperandChecks;
+
+namespace Fusion;
+
+/// <summary>Part of <see cref="CudaBackend"/>: A compiled model's steps: generated kernels, GEMMs with generated epilogues, the attention template and the load-time builders.</summary>
+public sealed partial class CudaBackend
+{
+    /// <summary>A load-time constant: gathered on the host by the CPU backend and uploaded.</summary>
+    public Tensor RelativePositionBias(Tensor table, int window)
+    {
+        var (input, _) = _rules.RelativePositionBias(table, window);
+        using var host = input.ToHost();
+        using var bias = CpuBackend.Instance.RelativePositionBias(host, window);
+        return CudaTensor.FromHost(CudaDevice, (CpuTensor)bias);
+    }
+
+    /// <summary>A load-time constant: re-laid out on the host by the CPU backend and uploaded.</summary>
+    public Tensor QkvRelayout(Tensor x, int heads)
+    {
+        var input = _rules.QkvRelayout(x, heads);
+        using var host = input.ToHost();
+        using var relaid = CpuBackend.Instance.QkvRelayout(host, heads);
+        return CudaTensor.FromHost(CudaDevice, (CpuTensor)relaid);
+    }
+
+    /// <summary>A load-time constant: computed on the host by the CPU backend and uploaded.</summary>
+    public Tensor ShiftedWindowMask(int height, int width, int window, int shift, DType dtype)
+    {
+        using var mask = CpuBackend.Instance.ShiftedWindowMask(height, width, window, shift, dtype);
+        return CudaTensor.FromHost(CudaDevice, (CpuTensor)mask);
+    }
+
+    public Tensor[] Run(GeneratedKernel kernel, int batch, DType io, params Tensor[] inputs)
+    {
+        var outputs = KernelOperands.Check(kernel, batch, io, inputs);
+        var buffers = new List<CudaTensor>();
+        var scratch = new List<CudaTensor>();
+        var results = new List<CudaTensor>();
+        try
+        {
+            var declared = kernel.Ir.Inputs.ToList();
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                var t = _rules.Resident(inputs[i], $"{kernel.Name} input {declared[i].Name}");
+                // An accumulator may arrive in either float type; the printed kernel reads the one it declares.
+                var want = LoopInterpreter.Resolve(declared[i].Type, io);
+                if (t.DType != want)
+                {
+                    t = (CudaTensor)Cast(t, want);
+                    scratch.Add(t);
+                }
+                buffers.Add(t);
+            }
+            foreach (var (shape, dtype) in outputs) results.Add(CudaTensor.Empty(CudaDevice, dtype, shape));
+            _generated.Launch(kernel, batch, io, buffers.Concat(results).ToList(), CudaDevice.DefaultStream);
+            return [.. results];
+        }
+        catch
+        {
+            foreach (var r in results) r.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var t in scratch) t.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// fp16: the GEMM template with the epilogue printed into it, or cuBLASLt (FusedGemm chooses). float32 (the template is fp16): the
+    /// product through cuBLASLt, then the epilogue kernel.
+    /// </summary>
+    public Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs)
+    {
+        var shape = KernelOperands.Product(kernel, x, weight);
+        var input = _rules.Resident(x, $"{kernel.Name} x");
+        var w = _rules.Resident(weight, $"{kernel.Name} weight");
+        if (input.DType == DType.Float32)
+        {
+            using var product = (CudaTensor)Linear(input, w, null);
+            return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, product, epilogueInputs));
+        }
+        // The epilogue's operands as the epilogue kernel sees them (its accumulator, the product, is made inside).
+        KernelOperands.Check(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, null, epilogueInputs));
+        var ins = epilogueInputs.Select((t, i) => _rules.Resident(t, $"{kernel.Name} epilogue input {i}")).ToList();
+        var results = kernel.Epilogue.Ir.Outputs.Select(b => CudaTensor.Empty(CudaDevice, LoopInterpreter.Resolve(b.Type, io),
+            new Shape(b.Shape.Select(d => checked((int)d.At(batch))).ToArray()))).ToList();
+        try
+        {
+            _gemm.Run(kernel, input, w, ins, results, batch, io);
+            return [.. results];
+        }
+        catch
+        {
+            foreach (var r in results) r.Dispose();
+            throw;
+        }
+    }
+
+    public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
+        IsFloat32(qkv, "WindowAttention qkv")
+        ? FusedChains.WindowAttention(this, qkv, bias, mask, heads, scale)
+        : _windowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"),
+            mask is null ? null : Fused(mask, "WindowAttention mask"), heads, scale, kernel);
+
+    /// <summary>An operand of a fused operator: a live float tensor of this device (the launcher checks shapes against its kernel).</summary>
+    private CudaTensor Fused(Tensor tensor, string what) => _rules.Float(tensor, what);
+
+    /// <summary>Whether a fused operator's leading operand (a live float tensor of this device) is float32.</summary>
+    private bool IsFloat32(Tensor tensor, string what)
+    {
+        ArgumentNullException.ThrowIfNull(tensor, what);
+        return Fused(tensor, what).DType == DType.Float32;
+    }
+}

@@ -1,0 +1,110 @@
+using Fusion.Compiler;
+using Fusion.Kernels;
+using CDim = Fusion.Compiler.Dim;
+
+namespace Fusion.Cuda.Tests;
+
+/// <summary>
+/// A graph of <see cref="LoweringNode"/>s written by hand, as the generator's scheduler hands a fused group to
+/// <see cref="GroupLowering"/>: shapes come from the operator descriptors' shape rules. <see cref="Kernel"/> lowers a group and
+/// wraps it the way the runtime's eager path does (<see cref="GeneratedKernel.From"/>: loop IR, printed CUDA C, launch shape).
+/// </summary>
+internal sealed class KernelGraph
+{
+    private readonly List<LoweringNode> _nodes = [];
+
+    public LoweringNode this[int id] => _nodes[id];
+
+    public int Count => _nodes.Count;
+
+    /// <summary>A value the group reads from a buffer (an activation).</summary>
+    public int Input(FloatType type, params CDim[] shape) => Append(Ops.Input.Name, [], AttributeSet.Empty, shape, type);
+
+    /// <summary>A learned parameter (read from a buffer like an input).</summary>
+    public int Param(FloatType type, params CDim[] shape) => Append(Ops.Param.Name, [], AttributeSet.Empty, shape, type);
+
+    public int Const(double value) =>
+        Append(Ops.Const.Name, [], AttributeSet.Of(OpAttribute.Real("value", value)), [], FloatType.F32);
+
+    /// <summary>A node of <paramref name="op"/>; its float type is <paramref name="type"/>, else its first tensor operand's.</summary>
+    public int Op(OpDescriptor op, int[] inputs, AttributeSet? attributes = null, FloatType? type = null)
+    {
+        var attrs = attributes ?? AttributeSet.Empty;
+        var shape = op.InferShape(inputs.Select(i => _nodes[i].Shape.ToArray()).ToList(), attrs, out var error)
+            ?? throw new ArgumentException($"{op.Name}: {error}");
+        var own = type ?? inputs.Select(i => _nodes[i]).Where(n => n.Op != Ops.Const.Name).Select(n => n.Type).DefaultIfEmpty(FloatType.F32).First();
+        return Append(op.Name, inputs, attrs, shape, own);
+    }
+
+    /// <summary>The group <paramref name="members"/> storing <paramref name="outputs"/> (the first one's shape is the domain) as a kernel.</summary>
+    public GeneratedKernel Kernel(string name, IEnumerable<int> members, params int[] outputs) =>
+        GeneratedKernel.From(GroupLowering.Lower(name, i => _nodes[i], members.ToHashSet(), outputs).Kernel);
+
+    private int Append(string op, int[] inputs, AttributeSet attributes, IEnumerable<CDim> shape, FloatType type)
+    {
+        int id = _nodes.Count;
+        _nodes.Add(new LoweringNode(id, op, inputs.ToEquatableArray(), attributes, shape.ToEquatableArray(), type));
+        return id;
+    }
+}
+
+/// <summary>A GEMM kernel built by hand and what each of its epilogue inputs is ("bias", "scale", "residual"), in order.</summary>
+internal sealed record CustomGemm(GemmKernel Kernel, string[] EpilogueInputs);
+
+/// <summary>
+/// GEMM kernels with epilogues that <see cref="GemmKernels.Linear"/> does not build, lowered exactly the way it does (and the
+/// generator's scheduler: <see cref="GemmEpilogue"/>, <see cref="GemmSource"/>): x [rows, K] fp16 with the rows as the batch, weight
+/// [N, K] and bias [N] fp16 parameters, then a chain over [rows, N].
+/// </summary>
+internal static class CustomGemms
+{
+    private static readonly CDim Rows = CDim.Batch();
+
+    /// <summary>
+    /// out = (x·wᵀ + bias)·scale + residual, scale a [N] layer-scale parameter: a chain cuBLASLt has no epilogue for, so
+    /// <see cref="GemmKernel.Cublas"/> is null and the cuBLASLt path runs the bare product, then the epilogue kernel.
+    /// </summary>
+    public static CustomGemm LayerScaleResidual(int n, int k) => Build($"gemm_bias_mul_add_n{n}_k{k}", n, k, (g, linear, chain) =>
+    {
+        int scale = g.Param(FloatType.F16, CDim.Static(n));
+        int scaled = g.Op(Ops.Mul, [linear, scale]);
+        int residual = g.Input(FloatType.F16, Rows, CDim.Static(n));
+        int sum = g.Op(Ops.Add, [scaled, residual]);
+        chain.Add(scaled);
+        chain.Add(sum);
+        return new Dictionary<int, string> { [scale] = "scale", [residual] = "residual" };
+    });
+
+    /// <summary>
+    /// out = cast_io(x·wᵀ + bias + residual): the residual add of a model's last block, whose output has the run's input/output
+    /// type (float32 or float16, chosen at launch), so the template is compiled once per io type (FUSION_IO_HALF). No cuBLASLt form.
+    /// </summary>
+    public static CustomGemm ResidualCastToIo(int n, int k) => Build($"gemm_bias_add_cast_n{n}_k{k}", n, k, (g, linear, chain) =>
+    {
+        int residual = g.Input(FloatType.F16, Rows, CDim.Static(n));
+        int sum = g.Op(Ops.Add, [linear, residual]);
+        int cast = g.Op(Ops.Cast, [sum], AttributeSet.Of(OpAttribute.Int("to", (long)FloatType.Io)), FloatType.Io);
+        chain.Add(sum);
+        chain.Add(cast);
+        return new Dictionary<int, string> { [residual] = "residual" };
+    });
+
+    private static CustomGemm Build(string name, int n, int k, Func<KernelGraph, int, List<int>, Dictionary<int, string>> extend)
+    {
+        var g = new KernelGraph();
+        int x = g.Input(FloatType.F16, Rows, CDim.Static(k));
+        int w = g.Param(FloatType.F16, CDim.Static(n), CDim.Static(k));
+        int bias = g.Param(FloatType.F16, CDim.Static(n));
+        int linear = g.Op(Ops.Linear, [x, w, bias]);
+        var chain = new List<int>();
+        var roles = extend(g, linear, chain);
+        roles[bias] = "bias";
+        var lowered = GemmEpilogue.Lower(name + "_epilogue", i => g[i], g.Count, g[linear], chain);
+        var inputs = GemmEpilogue.Inputs(lowered, g.Count);
+        var (activation, b, residual) = GemmEpilogue.CublasForm(i => g[i], g[linear], chain, inputs);
+        var source = GemmSource.Specialize(name, n, k, lowered.Kernel, KernelTemplates.Get(GemmSource.Pattern));
+        var kernel = new GemmKernel(name, n, k, GemmRows.Stride(k), source, GeneratedKernel.From(lowered.Kernel),
+            activation < 0 ? null : new CublasEpilogue((Activation)activation, b, residual));
+        return new CustomGemm(kernel, inputs.Select(i => roles[i]).ToArray());
+    }
+}
