@@ -30,15 +30,9 @@ public sealed partial class ClangPtxTests
             Assert.Contains($".entry {m.Groups[1].Value}(", ptx);
     }
 
-    /// <summary>Constants of each fused template: Swin-T stage-1 sizes, and odd ones (channels not multiples of 8, odd C, heads 5 × dim 6).</summary>
+    /// <summary>Constants of the window-attention template: Swin-T stage-1 sizes, and odd ones (heads 5 × dim 5, 9 tokens, no mask).</summary>
     private static readonly Dictionary<(string Pattern, string Variant), (string Key, int Value)[]> s_templateConstants = new()
     {
-        [("bias_residual", "swin-t")] = [("C", 96)],
-        [("bias_residual", "odd")] = [("C", 30)],
-        [("ln_shift_partition", "swin-t")] = [("C", 96), ("H", 56), ("W", 56), ("WINDOW", 7), ("SHIFT", 3)],
-        [("ln_shift_partition", "odd")] = [("C", 31), ("H", 9), ("W", 6), ("WINDOW", 3), ("SHIFT", 1)],
-        [("window_reverse_residual", "swin-t")] = [("C", 96), ("H", 56), ("W", 56), ("WINDOW", 7), ("SHIFT", 3)],
-        [("window_reverse_residual", "odd")] = [("C", 36), ("H", 9), ("W", 6), ("WINDOW", 3), ("SHIFT", 2)],
         [("window_attention", "swin-t")] = [("HEADS", 3), ("HEAD_DIM", 32), ("TOKENS", 49), ("WINDOWS", 64), ("HAS_MASK", 1)],
         [("window_attention", "odd")] = [("HEADS", 5), ("HEAD_DIM", 5), ("TOKENS", 9), ("WINDOWS", 4), ("HAS_MASK", 0)],
     };

@@ -169,6 +169,22 @@ public sealed class GeneratedKernelGpuTests(GemmKernelFolder folder) : GpuTestBa
         Assert.Equal(1, cuda.Generated.Count);
     }
 
+    /// <summary>
+    /// The 64-bit index variant (FUSION_INDEX64, which launches reaching 2³⁰ elements take) computes what the 32-bit one does: every
+    /// catalog kernel forced onto it, against the CPU. Tensors that large would not fit a test's time, so the variant is forced.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CatalogRuns))]
+    public void CatalogKernelWith64BitIndicesMatchesTheCpu(string name, int batch, DType io)
+    {
+        var c = GeneratedKernelCatalog.Cases[name];
+        using var cuda = new CudaBackend(Device, new KernelCache(folder.Path));
+        cuda.Generated.ForceIndex64 = true;
+        var inputs = KernelChecks.RandomInputs(c.Kernel, batch, io, Rng.Next(), c.Range);
+        KernelChecks.GpuMatchesCpu(cuda, c.Kernel, batch, io, inputs, name + " (64-bit indices)", c.ToleranceFor);
+        KernelChecks.DisposeAll(inputs);
+    }
+
     public static TheoryData<string, int, DType> SwinBlockRuns()
     {
         var data = new TheoryData<string, int, DType>();
@@ -272,6 +288,37 @@ public sealed class GeneratedKernelPtxTests
         Assert.Contains($".target {arch}", ptx);
         Assert.Contains($".entry {name}(", ptx);
         if (kernel is GemmKernel) Assert.Contains("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", ptx);
+    }
+
+    public static TheoryData<string> CatalogNames() => [.. GeneratedKernelCatalog.Cases.Keys];
+
+    /// <summary>The 64-bit index variant of each catalog kernel (one per printer strategy) compiles too, with 64-bit index arithmetic.</summary>
+    [Theory]
+    [MemberData(nameof(CatalogNames))]
+    public void CatalogKernelCompilesWith64BitIndices(string name)
+    {
+        ClangPtx.RequireCompiler();
+        var kernel = GeneratedKernelCatalog.Cases[name].Kernel;
+        var narrow = ClangPtx.Compile(kernel.CudaSource, "sm_90", name);
+        var wide = ClangPtx.Compile("#define FUSION_INDEX64\n" + kernel.CudaSource, "sm_90", name + "_i64");
+        Assert.Contains($".entry {name}(", wide);
+        // Index math moves to 64-bit registers: more 64-bit integer instructions than the 32-bit variant has.
+        int Count64(string ptx) => System.Text.RegularExpressions.Regex.Matches(ptx, @"\b(mul|add|sub|div|rem|mad)(\.lo|\.wide)?\.[su]64\b").Count;
+        Assert.True(Count64(wide) > Count64(narrow), $"{name}: {Count64(wide)} 64-bit integer ops with FUSION_INDEX64, {Count64(narrow)} without");
+    }
+
+    /// <summary>Launches switch to 64-bit indices when a buffer or the domain reaches 2³⁰ elements at the run's batch.</summary>
+    [Fact]
+    public void SixtyFourBitIndicesFromTwoToTheThirtyElements()
+    {
+        var g = new KernelGraph();
+        var n = Compiler.Dim.Batch();
+        int x = g.Input(FloatType.F16, n, Compiler.Dim.Static(1024), Compiler.Dim.Static(1024));
+        int y = g.Op(Ops.Relu, [x]);
+        var kernel = g.Kernel("relu_index_width", [y], y);
+        Assert.False(Generated.GeneratedKernelLauncher.NeedsIndex64(kernel, 1023));
+        Assert.True(Generated.GeneratedKernelLauncher.NeedsIndex64(kernel, 1024));
+        Assert.True(Generated.GeneratedKernelLauncher.NeedsIndex64(kernel, int.MaxValue));
     }
 
     private static IEnumerable<IKernel> AllKernels() =>

@@ -9,7 +9,8 @@ namespace Fusion.Compiler
     /// <summary>
     /// Prints a <see cref="LoopKernel"/> as header-free CUDA C for NVRTC (and clang), choosing how its loops map onto the GPU:
     /// <list type="bullet">
-    /// <item><b>pointwise</b>: 256 threads a block, each thread 4 items a block-width apart with every load issued before the
+    /// <item><b>pointwise</b>: 256 threads a block, each thread up to 4 items a block-width apart (fewer when its loads would hold more
+    /// than 32 floats) with every load issued before the
     /// first computation; an item is a vector of V consecutive elements of the innermost axis (16-byte loads and stores of
     /// half8 when V = 8) where every access allows it, else one element.</item>
     /// <item><b>row</b>: a reduction along a contiguous axis: LANES lanes (a power of two ≤ 32) share a row, each holding its
@@ -18,13 +19,17 @@ namespace Fusion.Compiler
     /// <item><b>looped</b>: a reduction along a strided axis (one thread per output, walking the axis), or a row too long for
     /// registers (a warp per row, recomputing from memory in each pass).</item>
     /// </list>
-    /// Every value is float32; loads convert and stores round once.
+    /// Every value is float32; loads convert and stores round once. Index math is in <c>fusion_index</c>, 32-bit unless the source is
+    /// compiled with FUSION_INDEX64 (the launcher does when a buffer or the domain reaches 2³⁰ elements at the run's batch).
     /// </summary>
     internal static class CudaKernelPrinter
     {
         public const int Threads = 256;
         private const int Warps = Threads / 32;
         private const int PointwiseItems = 4;
+
+        /// <summary>Loaded floats a pointwise thread holds at most (items × vector width × loads) before it takes fewer items.</summary>
+        private const int LoadRegisters = 32;
 
         /// <summary>Elements a lane keeps per register array before a row kernel walks its row in passes instead.</summary>
         private const int RegisterElements = 32;
@@ -93,7 +98,7 @@ namespace Fusion.Compiler
         };
 
         /// <summary>An extent as a C expression (N the batch).</summary>
-        public static string Extent(Dim d) => d.Dynamic ? $"({d.Value.ToString(CultureInfo.InvariantCulture)}LL * N)" : d.Value.ToString(CultureInfo.InvariantCulture) + "LL";
+        public static string Extent(Dim d) => d.Dynamic ? $"({d.Value.ToString(CultureInfo.InvariantCulture)} * N)" : d.Value.ToString(CultureInfo.InvariantCulture);
 
         private sealed class Printer
         {
@@ -151,30 +156,35 @@ namespace Fusion.Compiler
                     batched |= d.Dynamic;
                 }
                 perBatch /= v;
-                var launch = new LaunchShape(Threads, (long)Threads * PointwiseItems, perBatch, batched);
-                Header($"pointwise, {PointwiseItems} items of {v} element{(v > 1 ? "s" : "")} a thread", launch);
-                Line($"const long long items = {perBatch.ToString(CultureInfo.InvariantCulture)}LL{(batched ? " * N" : "")};");
-                Line($"const long long first = (long long)blockIdx.x * {Threads * PointwiseItems} + threadIdx.x;");
-                foreach (var j in Enumerable.Range(0, n)) Line($"long long var{j}[{PointwiseItems}];");
                 var loads = _k.Body.OfType<LoadInstr>().ToList();
-                foreach (var l in loads) Line($"float ld{l.Id}[{PointwiseItems * Width(l, inner, v)}];");
+                // Every load of every item is in registers before the first computation; beyond about 32 floats a thread the
+                // registers cut occupancy more than the extra loads in flight gain (3 half8 inputs × 4 items ran at a third of
+                // the copy rate on the H200), so fewer items a thread then.
+                int loaded = loads.Sum(l => Width(l, inner, v));
+                int itemsPerThread = Math.Max(1, Math.Min(PointwiseItems, LoadRegisters / Math.Max(1, loaded)));
+                var launch = new LaunchShape(Threads, (long)Threads * itemsPerThread, perBatch, batched);
+                Header($"pointwise, {itemsPerThread} item{(itemsPerThread > 1 ? "s" : "")} of {v} element{(v > 1 ? "s" : "")} a thread", launch);
+                Line($"const fusion_index items = {perBatch.ToString(CultureInfo.InvariantCulture)}{(batched ? " * N" : "")};");
+                Line($"const fusion_index first = (fusion_index)blockIdx.x * {Threads * itemsPerThread} + threadIdx.x;");
+                foreach (var j in Enumerable.Range(0, n)) Line($"fusion_index var{j}[{itemsPerThread}];");
+                foreach (var l in loads) Line($"float ld{l.Id}[{itemsPerThread * Width(l, inner, v)}];");
                 Line("#pragma unroll");
-                using (Block($"for (int k = 0; k < {PointwiseItems}; k++)"))
+                using (Block($"for (int k = 0; k < {itemsPerThread}; k++)"))
                 {
-                    Line($"const long long item = first + k * {Threads};");
+                    Line($"const fusion_index item = first + k * {Threads};");
                     Line("const bool ok = item < items;");
-                    Line("long long rest = ok ? item : 0;");
+                    Line("fusion_index rest = ok ? item : 0;");
                     Decompose(Enumerable.Range(0, n).ToList(), inner, v);
-                    if (inner >= 0) Line($"const long long s{inner} = v{inner};");
+                    if (inner >= 0) Line($"const fusion_index s{inner} = v{inner};");
                     foreach (var j in Enumerable.Range(0, n)) Line($"var{j}[k] = v{j};");
                     foreach (var l in loads) LoadInto(l, inner, v, $"ld{l.Id}", "k", "ok");
                 }
                 Line("#pragma unroll");
-                using (Block($"for (int k = 0; k < {PointwiseItems}; k++)"))
+                using (Block($"for (int k = 0; k < {itemsPerThread}; k++)"))
                 {
                     Line($"if (first + k * {Threads} >= items) break;");
-                    foreach (var j in Enumerable.Range(0, n)) Line($"const long long v{j} = var{j}[k];");
-                    if (inner >= 0) Line($"const long long s{inner} = v{inner};");
+                    foreach (var j in Enumerable.Range(0, n)) Line($"const fusion_index v{j} = var{j}[k];");
+                    if (inner >= 0) Line($"const fusion_index s{inner} = v{inner};");
                     var ops = _k.Body.Where(i => i is OpInstr or PredicateInstr).ToList();
                     foreach (var op in ops) Line($"float t{op.Id}[{v}];");
                     if (ops.Count > 0)
@@ -182,7 +192,7 @@ namespace Fusion.Compiler
                         Line("#pragma unroll");
                         using (Block($"for (int e = 0; e < {v}; e++)"))
                         {
-                            if (inner >= 0) Line($"const long long v{inner} = s{inner} + e;");
+                            if (inner >= 0) Line($"const fusion_index v{inner} = s{inner} + e;");
                             foreach (var op in ops) Line($"t{op.Id}[e] = {Compute(op, id => PointwiseRef(id, inner, v))};");
                         }
                     }
@@ -210,19 +220,19 @@ namespace Fusion.Compiler
                 var launch = new LaunchShape(Threads, (long)Warps * groups * unroll, rowsPerBatch, batched);
                 long chunks = _k.ReduceExtent / v;
                 Header($"row reduction over {_k.ReduceExtent} elements: {lanes} lanes a row, {per} chunk{(per > 1 ? "s" : "")} of {v} a lane, {unroll} row{(unroll > 1 ? "s" : "")} a lane group", launch);
-                Line($"const long long rows = {rowsPerBatch.ToString(CultureInfo.InvariantCulture)}LL{(batched ? " * N" : "")};");
+                Line($"const fusion_index rows = {rowsPerBatch.ToString(CultureInfo.InvariantCulture)}{(batched ? " * N" : "")};");
                 Line($"const int lane = threadIdx.x & 31, sub = lane % {lanes};");
-                Line($"const long long first = (((long long)blockIdx.x * {Warps} + (threadIdx.x >> 5)) * {groups} + lane / {lanes}) * {unroll};");
-                foreach (var j in rowVars) Line($"long long var{j}[{unroll}];");
+                Line($"const fusion_index first = (((fusion_index)blockIdx.x * {Warps} + (threadIdx.x >> 5)) * {groups} + lane / {lanes}) * {unroll};");
+                foreach (var j in rowVars) Line($"fusion_index var{j}[{unroll}];");
                 Line($"bool okRow[{unroll}];");
                 var loads = _k.Body.OfType<LoadInstr>().ToList();
                 foreach (var l in loads) Line(_perElement[l.Id] ? $"float ld{l.Id}[{unroll}][{per * v}];" : $"float ld{l.Id}[{unroll}];");
                 Line("#pragma unroll");
                 using (Block($"for (int u = 0; u < {unroll}; u++)"))
                 {
-                    Line("const long long row = first + u;");
+                    Line("const fusion_index row = first + u;");
                     Line("okRow[u] = row < rows;");
-                    Line("long long rest = okRow[u] ? row : 0;");
+                    Line("fusion_index rest = okRow[u] ? row : 0;");
                     Decompose(rowVars, -1, 1);
                     foreach (var j in rowVars) Line($"var{j}[u] = v{j};");
                     foreach (var l in loads.Where(l => !_perElement[l.Id])) Line($"ld{l.Id}[u] = okRow[u]{GuardAnd(l)} ? {ScalarLoad(l)} : {Literal(l.Otherwise)};");
@@ -232,10 +242,10 @@ namespace Fusion.Compiler
                         Line("#pragma unroll");
                         using (Block($"for (int c = 0; c < {per}; c++)"))
                         {
-                            Line($"const long long chunk = (long long)c * {lanes} + sub;");
-                            Line($"const bool ok = okRow[u] && chunk < {chunks}LL;");
-                            Line($"const long long v{r} = chunk * {v};");
-                            Line($"const long long s{r} = v{r};");
+                            Line($"const fusion_index chunk = (fusion_index)c * {lanes} + sub;");
+                            Line($"const bool ok = okRow[u] && chunk < {chunks};");
+                            Line($"const fusion_index v{r} = chunk * {v};");
+                            Line($"const fusion_index s{r} = v{r};");
                             foreach (var l in elementLoads) LoadInto(l, r, v, $"ld{l.Id}[u]", "c", "ok");
                         }
                     }
@@ -243,7 +253,7 @@ namespace Fusion.Compiler
                 Line("#pragma unroll");
                 using (Block($"for (int u = 0; u < {unroll}; u++)"))
                 {
-                    foreach (var j in rowVars) Line($"const long long v{j} = var{j}[u];");
+                    foreach (var j in rowVars) Line($"const fusion_index v{j} = var{j}[u];");
                     Func<int, string> element = id => RowRef(id, v);
                     foreach (var instr in _k.Body)
                     {
@@ -257,7 +267,7 @@ namespace Fusion.Compiler
                                     Line("#pragma unroll");
                                     using (Block($"for (int e = 0; e < {v}; e++)"))
                                     {
-                                        Line($"const long long v{r} = ((long long)c * {lanes} + sub) * {v} + e;");
+                                        Line($"const fusion_index v{r} = ((fusion_index)c * {lanes} + sub) * {v} + e;");
                                         Line($"t{instr.Id}[c * {v} + e] = {Compute(instr, element)};");
                                     }
                                 }
@@ -270,7 +280,7 @@ namespace Fusion.Compiler
                                 Line("#pragma unroll");
                                 using (Block($"for (int c = 0; c < {per}; c++)"))
                                 {
-                                    Line($"if ((long long)c * {lanes} + sub >= {chunks}LL) break;");
+                                    Line($"if ((fusion_index)c * {lanes} + sub >= {chunks}) break;");
                                     Line("#pragma unroll");
                                     Line($"for (int e = 0; e < {v}; e++) a{red.Id} = {Combine(red.Kind, $"a{red.Id}", element(red.Arg))};");
                                 }
@@ -283,9 +293,9 @@ namespace Fusion.Compiler
                                     Line("#pragma unroll");
                                     using (Block($"for (int c = 0; c < {per}; c++)"))
                                     {
-                                        Line($"const long long chunk = (long long)c * {lanes} + sub;");
-                                        Line($"if (chunk >= {chunks}LL) break;");
-                                        Line($"const long long s{r} = chunk * {v};");
+                                        Line($"const fusion_index chunk = (fusion_index)c * {lanes} + sub;");
+                                        Line($"if (chunk >= {chunks}) break;");
+                                        Line($"const fusion_index s{r} = chunk * {v};");
                                         StoreVector(st, r, v, element, "true");
                                     }
                                 }
@@ -317,11 +327,11 @@ namespace Fusion.Compiler
                 var launch = new LaunchShape(Threads, Threads / lanes, rowsPerBatch, batched);
                 long chunks = _k.ReduceExtent / vector;
                 Header($"{what}: {_k.ReduceExtent} elements in chunks of {vector}", launch);
-                Line($"const long long rows = {rowsPerBatch.ToString(CultureInfo.InvariantCulture)}LL{(batched ? " * N" : "")};");
-                Line($"const long long row = ((long long)blockIdx.x * {Threads} + threadIdx.x) / {lanes};");
+                Line($"const fusion_index rows = {rowsPerBatch.ToString(CultureInfo.InvariantCulture)}{(batched ? " * N" : "")};");
+                Line($"const fusion_index row = ((fusion_index)blockIdx.x * {Threads} + threadIdx.x) / {lanes};");
                 Line($"const int sub = threadIdx.x % {lanes};");
                 Line("if (row >= rows) return; // the lanes of a row are one warp (or one thread): they leave together");
-                Line("long long rest = row;");
+                Line("fusion_index rest = row;");
                 Decompose(rowVars, -1, 1);
                 var printed = new HashSet<int>();
                 void RowLevelUpTo(int phase)
@@ -342,10 +352,10 @@ namespace Fusion.Compiler
                     RowLevelUpTo(q);
                     var reductions = _k.Body.OfType<ReduceInstr>().Where(red => _phase[red.Id] == q + 1).ToList();
                     foreach (var red in reductions) Line($"float a{red.Id} = {Init(red.Kind)};");
-                    using (Block($"for (long long chunk = sub; chunk < {chunks}LL; chunk += {lanes})"))
+                    using (Block($"for (fusion_index chunk = sub; chunk < {chunks}; chunk += {lanes})"))
                     {
-                        Line($"const long long s{r} = chunk * {vector};");
-                        Line($"const long long v{r} = s{r};");
+                        Line($"const fusion_index s{r} = chunk * {vector};");
+                        Line($"const fusion_index v{r} = s{r};");
                         ChunkValues(Needed(reductions.Select(red => red.Arg)), r, vector);
                         foreach (var red in reductions)
                         {
@@ -359,10 +369,10 @@ namespace Fusion.Compiler
                 var elementStores = _k.Body.OfType<StoreInstr>().Where(st => st.Offset.Uses(r)).ToList();
                 if (elementStores.Count > 0)
                 {
-                    using (Block($"for (long long chunk = sub; chunk < {chunks}LL; chunk += {lanes})"))
+                    using (Block($"for (fusion_index chunk = sub; chunk < {chunks}; chunk += {lanes})"))
                     {
-                        Line($"const long long s{r} = chunk * {vector};");
-                        Line($"const long long v{r} = s{r};");
+                        Line($"const fusion_index s{r} = chunk * {vector};");
+                        Line($"const fusion_index v{r} = s{r};");
                         ChunkValues(Needed(elementStores.Select(st => st.Value)), r, vector);
                         foreach (var st in elementStores) StoreVector(st, r, vector, LoopRef, "true");
                     }
@@ -396,7 +406,7 @@ namespace Fusion.Compiler
                     Line("#pragma unroll");
                     using (Block($"for (int e = 0; e < {vector}; e++)"))
                     {
-                        Line($"const long long v{r} = s{r} + e;");
+                        Line($"const fusion_index v{r} = s{r} + e;");
                         Line($"x{id}[e] = {Compute(instr, LoopRef)};");
                     }
                 }
@@ -438,7 +448,7 @@ namespace Fusion.Compiler
                 Line($"extern \"C\" __global__ void {_k.Name}({string.Join(", ", parameters)})");
                 Line("{");
                 _indent++;
-                Line("const long long N = batch;");
+                Line("const fusion_index N = batch;");
                 Line("(void)N;");
             }
 
@@ -470,9 +480,9 @@ namespace Fusion.Compiler
                     int j = vars[i];
                     var extent = _k.Domain[j];
                     bool vectorized = j == vectorVar && v > 1;
-                    string size = vectorized ? (extent.Value / v).ToString(CultureInfo.InvariantCulture) + "LL" : Extent(extent);
+                    string size = vectorized ? (extent.Value / v).ToString(CultureInfo.InvariantCulture) : Extent(extent);
                     string value = i == 0 ? "rest" : $"rest % {size}";
-                    Line($"const long long v{j} = {(vectorized ? $"({value}) * {v}" : value)};");
+                    Line($"const fusion_index v{j} = {(vectorized ? $"({value}) * {v}" : value)};");
                     if (i > 0) Line($"rest /= {size};");
                 }
                 if (vars.Count == 0) Line("(void)rest;");
@@ -498,7 +508,7 @@ namespace Fusion.Compiler
                 Line("#pragma unroll");
                 using (Block($"for (int e = 0; e < {v}; e++)"))
                 {
-                    Line($"const long long v{vectorVar} = s{vectorVar} + e;");
+                    Line($"const fusion_index v{vectorVar} = s{vectorVar} + e;");
                     Line($"{at} = {ok}{guard} ? {ScalarLoad(l)} : {Literal(l.Otherwise)};");
                 }
             }
@@ -522,7 +532,7 @@ namespace Fusion.Compiler
                         Line($"float sv[{v}];");
                         Line("#pragma unroll");
                         Line($"for (int e = 0; e < {v}; e++) sv[e] = {element(st.Value)};");
-                        Line($"const long long v{vectorVar} = s{vectorVar};");
+                        Line($"const fusion_index v{vectorVar} = s{vectorVar};");
                         Line($"fusion_store_vec<{v}>({target} + ({st.Offset}), sv);");
                     }
                     return;
@@ -530,7 +540,7 @@ namespace Fusion.Compiler
                 Line("#pragma unroll");
                 using (Block($"for (int e = 0; e < {v}; e++)"))
                 {
-                    if (vectorVar >= 0) Line($"const long long v{vectorVar} = s{vectorVar} + e;");
+                    if (vectorVar >= 0) Line($"const fusion_index v{vectorVar} = s{vectorVar} + e;");
                     Line($"if ({ok}) fusion_store({target} + ({st.Offset}), {element(st.Value)});");
                 }
             }

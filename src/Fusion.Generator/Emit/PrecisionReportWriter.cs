@@ -21,7 +21,7 @@ namespace Fusion.Generator.Emit
                 var ops = plan.Nodes.Where(n => !n.IsSource && !n.Is(Ops.Cast)).ToList();
                 var counts = string.Join(", ", ops.GroupBy(n => n.Precision).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.Short()}"));
                 int fused = plan.Casts.Count(c => c.Fate.StartsWith("fused", System.StringComparison.Ordinal));
-                w.Line($"// Precision plan {plan.Name(false)} ({string.Join(", ", plan.Backends.Select(b => b.ToLowerInvariant()))}): operators {counts}; {plan.Casts.Count} casts inserted, {fused} fused into generated kernels.");
+                w.Line($"// Precision plan {plan.Name(false)} ({string.Join(", ", plan.Backends.Select(b => b.ToLowerInvariant()))}): operators {counts}; {plan.Casts.Count} casts inserted, {fused} fused into kernels.");
                 foreach (var run in Runs(ops))
                 {
                     string span = run.Count == 1 ? $"v{run[0].Id}" : $"v{run[0].Id}…v{run[run.Count - 1].Id}";

@@ -20,8 +20,9 @@ namespace Fusion.Generator.Ir
     }
 
     /// <summary>One inserted cast: of which value, between which types, before which reader, and how it runs.</summary>
-    /// <param name="Fate">"fused into …", "hoisted …" or "runs alone …".</param>
-    internal sealed record CastNote(string Value, FloatType From, FloatType To, string Reader, string Fate);
+    /// <param name="Node">The cast's node in the plan.</param>
+    /// <param name="Fate">"fused into …", "hoisted …" or "runs alone …": hoisting is the precision pass's to say, the rest the scheduler's.</param>
+    internal sealed record CastNote(int Node, string Value, FloatType From, FloatType To, string Reader, string Fate);
 
     /// <summary>One entry of a model's keep-list ([FusedModel(KeepFloat32 = …)]) and where it is written.</summary>
     internal sealed record KeepEntry(string Text, LocationInfo? Location);

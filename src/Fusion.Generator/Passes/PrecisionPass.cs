@@ -140,9 +140,8 @@ namespace Fusion.Generator.Passes
             private static string Describe(Node value) =>
                 value.Is(Ops.Input) ? "input " + value.Name : value.Is(Ops.Param) ? "param " + value.Name : value.Source;
 
-            private string Fate(int cast) => IsConstant(cast)
-                ? "hoisted: converted once per backend with the constants"
-                : "fused: a load or store of the generated kernel around it converts";
+            /// <summary>Hoisted when it converts a constant; otherwise the scheduler says where it ran.</summary>
+            private string Fate(int cast) => IsConstant(cast) ? "hoisted: converted once per backend with the constants" : "";
 
             private bool IsConstant(int id)
             {
@@ -155,7 +154,7 @@ namespace Fusion.Generator.Passes
             private PrecisionPlan Finish()
             {
                 var notes = _casts.Values.OrderBy(c => c)
-                    .Select(c => new CastNote(_inserted[c].Value, _inserted[c].From, _nodes[c].Precision, string.Join(", ", _inserted[c].Readers.Distinct()), Fate(c)))
+                    .Select(c => new CastNote(c, _inserted[c].Value, _inserted[c].From, _nodes[c].Precision, string.Join(", ", _inserted[c].Readers.Distinct()), Fate(c)))
                     .ToEquatableArray();
                 return new PrecisionPlan(_target, EquatableArray<string>.Empty, _nodes.ToEquatableArray(), _output, notes);
             }

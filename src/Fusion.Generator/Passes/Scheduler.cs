@@ -33,8 +33,27 @@ namespace Fusion.Generator.Passes
         {
             if (graph.HasErrors || graph.Output < 0 || graph.Plans.Count == 0) return graph;
             var names = new KernelNames();
-            var plans = graph.Plans.Select(p => p with { Schedule = new Planner(graph, p, names).Run() }).ToEquatableArray();
+            var plans = graph.Plans.Select(p =>
+            {
+                var schedule = new Planner(graph, p, names).Run();
+                return p with { Schedule = schedule, Casts = p.Casts.Select(c => c.Fate.Length > 0 ? c : c with { Fate = CastFate(c.Node, schedule) }).ToEquatableArray() };
+            }).ToEquatableArray();
             return graph with { Plans = plans };
+        }
+
+        /// <summary>Where a cast ended up: inside a generated kernel or GEMM epilogue with other work, alone, or as a conversion at the plan's edge.</summary>
+        private static string CastFate(int cast, Schedule schedule)
+        {
+            var step = schedule.Steps.FirstOrDefault(s => s.Members.Contains(cast));
+            if (step is null) return "not needed: nothing in the schedule reads it";
+            string name = step.Kernel?.Name ?? step.Gemm?.Name ?? "";
+            return step.Kind switch
+            {
+                StepKind.Convert => "runs alone: MixedPrecision.Convert (a view, no copy, when the run's type is already the target)",
+                StepKind.Kernel or StepKind.Gemm when step.Members.Count > 1 => $"fused into {name}: a load or store converts",
+                StepKind.Kernel or StepKind.Gemm => $"runs alone as {name}",
+                _ => "runs alone",
+            };
         }
 
         /// <summary>Kernel names unique per text: the same name for the same kernel, a numbered suffix for a different one.</summary>

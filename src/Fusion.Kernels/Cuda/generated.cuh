@@ -3,6 +3,13 @@
 // address is aligned to V elements. Math is float32, accurate to a few ulp (the tests state the tolerances).
 #pragma once
 #include "prelude.cuh"
+// Index arithmetic: 32-bit (cheap division by constants, fewer registers) unless a launch reaches 2^30 elements, for which
+// the launcher compiles the kernel again with FUSION_INDEX64.
+#ifdef FUSION_INDEX64
+typedef long long fusion_index;
+#else
+typedef int fusion_index;
+#endif
 
 struct __align__(8) fusion_f2 { float x, y; };
 struct __align__(16) fusion_f4 { float x, y, z, w; };

@@ -8,20 +8,20 @@
 // Plan Half: 1 steps: 1 generated kernels, 0 GEMMs with generated epilogues, 0 backend calls, 0 views; 0 fusions refused.
 //   cast_layer_norm_add_io_f16_nx7x30 (row, 5 ops)
 //       cast io → f16 of input x → F.LayerNorm(x, norm) → F.Add(F.LayerNorm(x, norm), F.Value(offset)) → F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x) → cast f16 → io of F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x)
-// Precision plan Float (cpu, cuda): operators 3 f32; 2 casts inserted, 2 fused into generated kernels.
+// Precision plan Float (cpu, cuda): operators 3 f32; 2 casts inserted, 2 fused into kernels.
 //   f32 ×3 v4…v7  (root)
 //       v4 F.LayerNorm(x, norm)
 //       v6 F.Add(F.LayerNorm(x, norm), F.Value(offset))
 //       v7 F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x)
-//   cast io → f32 of input x for F.LayerNorm(x, norm), F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x): fused: a load or store of the generated kernel around it converts
-//   cast f32 → io of F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x) for the output: fused: a load or store of the generated kernel around it converts
-// Precision plan Half (cpu, cuda): operators 3 f16; 2 casts inserted, 2 fused into generated kernels.
+//   cast io → f32 of input x for F.LayerNorm(x, norm), F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x): fused into cast_layer_norm_add_io_f32_nx7x30: a load or store converts
+//   cast f32 → io of F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x) for the output: fused into cast_layer_norm_add_io_f32_nx7x30: a load or store converts
+// Precision plan Half (cpu, cuda): operators 3 f16; 2 casts inserted, 2 fused into kernels.
 //   f16 ×3 v4…v7  (root)
 //       v4 F.LayerNorm(x, norm)
 //       v6 F.Add(F.LayerNorm(x, norm), F.Value(offset))
 //       v7 F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x)
-//   cast io → f16 of input x for F.LayerNorm(x, norm), F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x): fused: a load or store of the generated kernel around it converts
-//   cast f16 → io of F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x) for the output: fused: a load or store of the generated kernel around it converts
+//   cast io → f16 of input x for F.LayerNorm(x, norm), F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x): fused into cast_layer_norm_add_io_f16_nx7x30: a load or store converts
+//   cast f16 → io of F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x) for the output: fused into cast_layer_norm_add_io_f16_nx7x30: a load or store converts
 #nullable enable
 #pragma warning disable CS1591 // generated members need no XML docs
 
@@ -108,13 +108,13 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, io_t* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 7LL * N;
+    const fusion_index rows = 7 * N;
     const int lane = threadIdx.x & 31, sub = lane % 16;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
-    long long var0[2];
-    long long var1[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
     bool okRow[2];
     float ld0[2][2];
     float ld1[2][2];
@@ -123,21 +123,21 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v1 = rest % 7LL;
-        rest /= 7LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v1 = rest % 7;
+        rest /= 7;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 16 + sub;
-            const bool ok = okRow[u] && chunk < 15LL;
-            const long long v2 = chunk * 2;
-            const long long s2 = v2;
+            const fusion_index chunk = (fusion_index)c * 16 + sub;
+            const bool ok = okRow[u] && chunk < 15;
+            const fusion_index v2 = chunk * 2;
+            const fusion_index s2 = v2;
             if (ok) fusion_load_vec<2>(in0 + (210*v0 + 30*v1 + v2), &ld0[u][c * 2]);
             else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
             if (ok) fusion_load_vec<2>(in1 + (v2), &ld1[u][c * 2]);
@@ -151,13 +151,13 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 15LL) break;
+            if ((fusion_index)c * 16 + sub >= 15) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a3 = a3 + ld0[u][c * 2 + e];
         }
@@ -172,7 +172,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t6[c * 2 + e] = (ld0[u][c * 2 + e] - t5);
             }
         }
@@ -183,7 +183,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t7[c * 2 + e] = (t6[c * 2 + e] * t6[c * 2 + e]);
             }
         }
@@ -191,7 +191,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 15LL) break;
+            if ((fusion_index)c * 16 + sub >= 15) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a8 = a8 + t7[c * 2 + e];
         }
@@ -208,7 +208,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t13[c * 2 + e] = (t6[c * 2 + e] * t12);
             }
         }
@@ -219,7 +219,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t14[c * 2 + e] = (t13[c * 2 + e] * ld1[u][c * 2 + e]);
             }
         }
@@ -230,7 +230,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t15[c * 2 + e] = (t14[c * 2 + e] + ld2[u][c * 2 + e]);
             }
         }
@@ -241,7 +241,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t17[c * 2 + e] = (t15[c * 2 + e] + ld16[u][c * 2 + e]);
             }
         }
@@ -252,7 +252,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t18[c * 2 + e] = (t17[c * 2 + e] + ld0[u][c * 2 + e]);
             }
         }
@@ -261,15 +261,15 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 16 + sub;
-                if (chunk >= 15LL) break;
-                const long long s2 = chunk * 2;
+                const fusion_index chunk = (fusion_index)c * 16 + sub;
+                if (chunk >= 15) break;
+                const fusion_index s2 = chunk * 2;
                 if (true)
                 {
                     float sv[2];
                     #pragma unroll
                     for (int e = 0; e < 2; e++) sv[e] = t18[c * 2 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<2>(out0 + (210*v0 + 30*v1 + v2), sv);
                 }
             }
@@ -323,13 +323,13 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, io_t* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 7LL * N;
+    const fusion_index rows = 7 * N;
     const int lane = threadIdx.x & 31, sub = lane % 16;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
-    long long var0[2];
-    long long var1[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
     bool okRow[2];
     float ld0[2][2];
     float ld2[2][2];
@@ -338,21 +338,21 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v1 = rest % 7LL;
-        rest /= 7LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v1 = rest % 7;
+        rest /= 7;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 16 + sub;
-            const bool ok = okRow[u] && chunk < 15LL;
-            const long long v2 = chunk * 2;
-            const long long s2 = v2;
+            const fusion_index chunk = (fusion_index)c * 16 + sub;
+            const bool ok = okRow[u] && chunk < 15;
+            const fusion_index v2 = chunk * 2;
+            const fusion_index s2 = v2;
             if (ok) fusion_load_vec<2>(in0 + (210*v0 + 30*v1 + v2), &ld0[u][c * 2]);
             else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
             if (ok) fusion_load_vec<2>(in1 + (v2), &ld2[u][c * 2]);
@@ -366,8 +366,8 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
         float t1[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -375,7 +375,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t1[c * 2 + e] = half_to_float(float_to_half(ld0[u][c * 2 + e]));
             }
         }
@@ -383,7 +383,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 15LL) break;
+            if ((fusion_index)c * 16 + sub >= 15) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a4 = a4 + t1[c * 2 + e];
         }
@@ -398,7 +398,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t7[c * 2 + e] = (t1[c * 2 + e] - t6);
             }
         }
@@ -409,7 +409,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t8[c * 2 + e] = (t7[c * 2 + e] * t7[c * 2 + e]);
             }
         }
@@ -417,7 +417,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 15LL) break;
+            if ((fusion_index)c * 16 + sub >= 15) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a9 = a9 + t8[c * 2 + e];
         }
@@ -434,7 +434,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t14[c * 2 + e] = (t7[c * 2 + e] * t13);
             }
         }
@@ -445,7 +445,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t15[c * 2 + e] = (t14[c * 2 + e] * ld2[u][c * 2 + e]);
             }
         }
@@ -456,7 +456,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t16[c * 2 + e] = (t15[c * 2 + e] + ld3[u][c * 2 + e]);
             }
         }
@@ -467,7 +467,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t18[c * 2 + e] = (t16[c * 2 + e] + ld17[u][c * 2 + e]);
             }
         }
@@ -478,7 +478,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
                 t19[c * 2 + e] = (t18[c * 2 + e] + t1[c * 2 + e]);
             }
         }
@@ -487,15 +487,15 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 16 + sub;
-                if (chunk >= 15LL) break;
-                const long long s2 = chunk * 2;
+                const fusion_index chunk = (fusion_index)c * 16 + sub;
+                if (chunk >= 15) break;
+                const fusion_index s2 = chunk * 2;
                 if (true)
                 {
                     float sv[2];
                     #pragma unroll
                     for (int e = 0; e < 2; e++) sv[e] = t19[c * 2 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<2>(out0 + (210*v0 + 30*v1 + v2), sv);
                 }
             }

@@ -26,14 +26,14 @@
 //   gemm_cast_n11_k24 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
 //       F.Linear(x, head) → cast f16 → io of F.Linear(x, head)
 //   not fused at Model0.cs(21,17): F.LayerNorm(x, norm), F.Mean(x, 1, 2): LayerNorm [N, 7, 5, 24] reduces over another axis than the kernel's other reduction
-// Precision plan Float (cpu, cuda): operators 6 f32; 2 casts inserted, 2 fused into generated kernels.
+// Precision plan Float (cpu, cuda): operators 6 f32; 2 casts inserted, 2 fused into kernels.
 //   f32 ×6 v2…v12  (root)
-//   cast io → f32 of input image for F.PatchConv(image, patch_embed): fused: a load or store of the generated kernel around it converts
-//   cast f32 → io of F.Linear(x, head) for the output: fused: a load or store of the generated kernel around it converts
-// Precision plan Half (cpu, cuda): operators 6 f16; 2 casts inserted, 2 fused into generated kernels.
+//   cast io → f32 of input image for F.PatchConv(image, patch_embed): fused into cast_patchify_io_f32_nx7x5x48: a load or store converts
+//   cast f32 → io of F.Linear(x, head) for the output: fused into gemm_cast_n11_k24_f32: a load or store converts
+// Precision plan Half (cpu, cuda): operators 6 f16; 2 casts inserted, 2 fused into kernels.
 //   f16 ×6 v2…v12  (root)
-//   cast io → f16 of input image for F.PatchConv(image, patch_embed): fused: a load or store of the generated kernel around it converts
-//   cast f16 → io of F.Linear(x, head) for the output: fused: a load or store of the generated kernel around it converts
+//   cast io → f16 of input image for F.PatchConv(image, patch_embed): fused into cast_patchify_io_f16_nx7x5x48: a load or store converts
+//   cast f16 → io of F.Linear(x, head) for the output: fused into gemm_cast_n11_k24: a load or store converts
 #nullable enable
 #pragma warning disable CS1591 // generated members need no XML docs
 
@@ -118,29 +118,29 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_patchify_io_f32_nx7x5x48(const io_t* __restrict__ in0, float* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 420LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
-    long long var2[4];
-    long long var3[4];
+    const fusion_index items = 420 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 1024 + threadIdx.x;
+    fusion_index var0[4];
+    fusion_index var1[4];
+    fusion_index var2[4];
+    fusion_index var3[4];
     float ld0[16];
     #pragma unroll
     for (int k = 0; k < 4; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v3 = (rest % 12LL) * 4;
-        rest /= 12LL;
-        const long long v2 = rest % 5LL;
-        rest /= 5LL;
-        const long long v1 = rest % 7LL;
-        rest /= 7LL;
-        const long long v0 = rest;
-        const long long s3 = v3;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v3 = (rest % 12) * 4;
+        rest /= 12;
+        const fusion_index v2 = rest % 5;
+        rest /= 5;
+        const fusion_index v1 = rest % 7;
+        rest /= 7;
+        const fusion_index v0 = rest;
+        const fusion_index s3 = v3;
         var0[k] = v0;
         var1[k] = v1;
         var2[k] = v2;
@@ -152,17 +152,17 @@ extern ""C"" __global__ void cast_patchify_io_f32_nx7x5x48(const io_t* __restric
     for (int k = 0; k < 4; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long v2 = var2[k];
-        const long long v3 = var3[k];
-        const long long s3 = v3;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index v2 = var2[k];
+        const fusion_index v3 = var3[k];
+        const fusion_index s3 = v3;
         if (true)
         {
             float sv[4];
             #pragma unroll
             for (int e = 0; e < 4; e++) sv[e] = ld0[k * 4 + e];
-            const long long v3 = s3;
+            const fusion_index v3 = s3;
             fusion_store_vec<4>(out0 + (1680*v0 + 240*v1 + 48*v2 + v3), sv);
         }
     }
@@ -203,14 +203,14 @@ store out0[840*v0 + 120*v1 + 24*v2 + v3] = %15
 
 extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, float* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 35LL * N;
+    const fusion_index rows = 35 * N;
     const int lane = threadIdx.x & 31, sub = lane % 4;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 8 + lane / 4) * 2;
-    long long var0[2];
-    long long var1[2];
-    long long var2[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 8 + lane / 4) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    fusion_index var2[2];
     bool okRow[2];
     float ld0[2][8];
     float ld1[2][8];
@@ -218,24 +218,24 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v2 = rest % 5LL;
-        rest /= 5LL;
-        const long long v1 = rest % 7LL;
-        rest /= 7LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v2 = rest % 5;
+        rest /= 5;
+        const fusion_index v1 = rest % 7;
+        rest /= 7;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         var2[u] = v2;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 4 + sub;
-            const bool ok = okRow[u] && chunk < 3LL;
-            const long long v3 = chunk * 8;
-            const long long s3 = v3;
+            const fusion_index chunk = (fusion_index)c * 4 + sub;
+            const bool ok = okRow[u] && chunk < 3;
+            const fusion_index v3 = chunk * 8;
+            const fusion_index s3 = v3;
             if (ok) fusion_load_vec<8>(in0 + (840*v0 + 120*v1 + 24*v2 + v3), &ld0[u][c * 8]);
             else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
             if (ok) fusion_load_vec<8>(in1 + (v3), &ld1[u][c * 8]);
@@ -247,14 +247,14 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
-        const long long v2 = var2[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
+        const fusion_index v2 = var2[u];
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 4 + sub >= 3LL) break;
+            if ((fusion_index)c * 4 + sub >= 3) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a3 = a3 + ld0[u][c * 8 + e];
         }
@@ -269,7 +269,7 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 4 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
                 t6[c * 8 + e] = (ld0[u][c * 8 + e] - t5);
             }
         }
@@ -280,7 +280,7 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 4 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
                 t7[c * 8 + e] = (t6[c * 8 + e] * t6[c * 8 + e]);
             }
         }
@@ -288,7 +288,7 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 4 + sub >= 3LL) break;
+            if ((fusion_index)c * 4 + sub >= 3) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a8 = a8 + t7[c * 8 + e];
         }
@@ -305,7 +305,7 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 4 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
                 t13[c * 8 + e] = (t6[c * 8 + e] * t12);
             }
         }
@@ -316,7 +316,7 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 4 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
                 t14[c * 8 + e] = (t13[c * 8 + e] * ld1[u][c * 8 + e]);
             }
         }
@@ -327,7 +327,7 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 4 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
                 t15[c * 8 + e] = (t14[c * 8 + e] + ld2[u][c * 8 + e]);
             }
         }
@@ -336,15 +336,15 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 4 + sub;
-                if (chunk >= 3LL) break;
-                const long long s3 = chunk * 8;
+                const fusion_index chunk = (fusion_index)c * 4 + sub;
+                if (chunk >= 3) break;
+                const fusion_index s3 = chunk * 8;
                 if (true)
                 {
                     float sv[8];
                     #pragma unroll
                     for (int e = 0; e < 8; e++) sv[e] = t15[c * 8 + e];
-                    const long long v3 = s3;
+                    const fusion_index v3 = s3;
                     fusion_store_vec<8>(out0 + (840*v0 + 120*v1 + 24*v2 + v3), sv);
                 }
             }
@@ -373,21 +373,21 @@ store out0[24*v0 + v1] = %3
 
 extern ""C"" __global__ void mean_f32_nx24(const float* __restrict__ in0, float* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 24LL * N;
-    const long long row = ((long long)blockIdx.x * 256 + threadIdx.x) / 1;
+    const fusion_index rows = 24 * N;
+    const fusion_index row = ((fusion_index)blockIdx.x * 256 + threadIdx.x) / 1;
     const int sub = threadIdx.x % 1;
     if (row >= rows) return; // the lanes of a row are one warp (or one thread): they leave together
-    long long rest = row;
-    const long long v1 = rest % 24LL;
-    rest /= 24LL;
-    const long long v0 = rest;
+    fusion_index rest = row;
+    const fusion_index v1 = rest % 24;
+    rest /= 24;
+    const fusion_index v0 = rest;
     float a1 = 0.0f;
-    for (long long chunk = sub; chunk < 35LL; chunk += 1)
+    for (fusion_index chunk = sub; chunk < 35; chunk += 1)
     {
-        const long long s2 = chunk * 1;
-        const long long v2 = s2;
+        const fusion_index s2 = chunk * 1;
+        const fusion_index v2 = s2;
         float x0[1];
         x0[0] = true ? fusion_load(in0 + (840*v0 + v1 + 24*v2)) : 0.0f;
         #pragma unroll
@@ -422,29 +422,29 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_patchify_io_f16_nx7x5x48(const io_t* __restrict__ in0, half* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 420LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
-    long long var2[4];
-    long long var3[4];
+    const fusion_index items = 420 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 1024 + threadIdx.x;
+    fusion_index var0[4];
+    fusion_index var1[4];
+    fusion_index var2[4];
+    fusion_index var3[4];
     float ld0[16];
     #pragma unroll
     for (int k = 0; k < 4; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v3 = (rest % 12LL) * 4;
-        rest /= 12LL;
-        const long long v2 = rest % 5LL;
-        rest /= 5LL;
-        const long long v1 = rest % 7LL;
-        rest /= 7LL;
-        const long long v0 = rest;
-        const long long s3 = v3;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v3 = (rest % 12) * 4;
+        rest /= 12;
+        const fusion_index v2 = rest % 5;
+        rest /= 5;
+        const fusion_index v1 = rest % 7;
+        rest /= 7;
+        const fusion_index v0 = rest;
+        const fusion_index s3 = v3;
         var0[k] = v0;
         var1[k] = v1;
         var2[k] = v2;
@@ -456,16 +456,16 @@ extern ""C"" __global__ void cast_patchify_io_f16_nx7x5x48(const io_t* __restric
     for (int k = 0; k < 4; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long v2 = var2[k];
-        const long long v3 = var3[k];
-        const long long s3 = v3;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index v2 = var2[k];
+        const fusion_index v3 = var3[k];
+        const fusion_index s3 = v3;
         float t1[4];
         #pragma unroll
         for (int e = 0; e < 4; e++)
         {
-            const long long v3 = s3 + e;
+            const fusion_index v3 = s3 + e;
             t1[e] = half_to_float(float_to_half(ld0[k * 4 + e]));
         }
         if (true)
@@ -473,7 +473,7 @@ extern ""C"" __global__ void cast_patchify_io_f16_nx7x5x48(const io_t* __restric
             float sv[4];
             #pragma unroll
             for (int e = 0; e < 4; e++) sv[e] = t1[e];
-            const long long v3 = s3;
+            const fusion_index v3 = s3;
             fusion_store_vec<4>(out0 + (1680*v0 + 240*v1 + 48*v2 + v3), sv);
         }
     }
@@ -514,14 +514,14 @@ store out0[840*v0 + 120*v1 + 24*v2 + v3] = %15
 
 extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, half* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 35LL * N;
+    const fusion_index rows = 35 * N;
     const int lane = threadIdx.x & 31, sub = lane % 4;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 8 + lane / 4) * 2;
-    long long var0[2];
-    long long var1[2];
-    long long var2[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 8 + lane / 4) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    fusion_index var2[2];
     bool okRow[2];
     float ld0[2][8];
     float ld1[2][8];
@@ -529,24 +529,24 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v2 = rest % 5LL;
-        rest /= 5LL;
-        const long long v1 = rest % 7LL;
-        rest /= 7LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v2 = rest % 5;
+        rest /= 5;
+        const fusion_index v1 = rest % 7;
+        rest /= 7;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         var2[u] = v2;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 4 + sub;
-            const bool ok = okRow[u] && chunk < 3LL;
-            const long long v3 = chunk * 8;
-            const long long s3 = v3;
+            const fusion_index chunk = (fusion_index)c * 4 + sub;
+            const bool ok = okRow[u] && chunk < 3;
+            const fusion_index v3 = chunk * 8;
+            const fusion_index s3 = v3;
             if (ok) fusion_load_vec<8>(in0 + (840*v0 + 120*v1 + 24*v2 + v3), &ld0[u][c * 8]);
             else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
             if (ok) fusion_load_vec<8>(in1 + (v3), &ld1[u][c * 8]);
@@ -558,14 +558,14 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
-        const long long v2 = var2[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
+        const fusion_index v2 = var2[u];
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 4 + sub >= 3LL) break;
+            if ((fusion_index)c * 4 + sub >= 3) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a3 = a3 + ld0[u][c * 8 + e];
         }
@@ -580,7 +580,7 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 4 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
                 t6[c * 8 + e] = (ld0[u][c * 8 + e] - t5);
             }
         }
@@ -591,7 +591,7 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 4 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
                 t7[c * 8 + e] = (t6[c * 8 + e] * t6[c * 8 + e]);
             }
         }
@@ -599,7 +599,7 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 4 + sub >= 3LL) break;
+            if ((fusion_index)c * 4 + sub >= 3) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a8 = a8 + t7[c * 8 + e];
         }
@@ -616,7 +616,7 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 4 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
                 t13[c * 8 + e] = (t6[c * 8 + e] * t12);
             }
         }
@@ -627,7 +627,7 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 4 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
                 t14[c * 8 + e] = (t13[c * 8 + e] * ld1[u][c * 8 + e]);
             }
         }
@@ -638,7 +638,7 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 4 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
                 t15[c * 8 + e] = (t14[c * 8 + e] + ld2[u][c * 8 + e]);
             }
         }
@@ -647,15 +647,15 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 4 + sub;
-                if (chunk >= 3LL) break;
-                const long long s3 = chunk * 8;
+                const fusion_index chunk = (fusion_index)c * 4 + sub;
+                if (chunk >= 3) break;
+                const fusion_index s3 = chunk * 8;
                 if (true)
                 {
                     float sv[8];
                     #pragma unroll
                     for (int e = 0; e < 8; e++) sv[e] = t15[c * 8 + e];
-                    const long long v3 = s3;
+                    const fusion_index v3 = s3;
                     fusion_store_vec<8>(out0 + (840*v0 + 120*v1 + 24*v2 + v3), sv);
                 }
             }
@@ -684,21 +684,21 @@ store out0[24*v0 + v1] = %3
 
 extern ""C"" __global__ void mean_f16_nx24(const half* __restrict__ in0, half* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 24LL * N;
-    const long long row = ((long long)blockIdx.x * 256 + threadIdx.x) / 1;
+    const fusion_index rows = 24 * N;
+    const fusion_index row = ((fusion_index)blockIdx.x * 256 + threadIdx.x) / 1;
     const int sub = threadIdx.x % 1;
     if (row >= rows) return; // the lanes of a row are one warp (or one thread): they leave together
-    long long rest = row;
-    const long long v1 = rest % 24LL;
-    rest /= 24LL;
-    const long long v0 = rest;
+    fusion_index rest = row;
+    const fusion_index v1 = rest % 24;
+    rest /= 24;
+    const fusion_index v0 = rest;
     float a1 = 0.0f;
-    for (long long chunk = sub; chunk < 35LL; chunk += 1)
+    for (fusion_index chunk = sub; chunk < 35; chunk += 1)
     {
-        const long long s2 = chunk * 1;
-        const long long v2 = s2;
+        const fusion_index s2 = chunk * 1;
+        const fusion_index v2 = s2;
         float x0[1];
         x0[0] = true ? fusion_load(in0 + (840*v0 + v1 + 24*v2)) : 0.0f;
         #pragma unroll
@@ -723,30 +723,30 @@ out out0 f32 [N, 7, 5, 24]
 %2 = add %0 %1
 store out0[24*v0 + v1] = %2
 ",
-                cudaSource: @"// gemm_bias_n24_k48_f32_epilogue: generated by Fusion from the loop IR. Pointwise, 4 items of 8 elements a thread.
-// Launch: 256 threads, 1024 units a block, 105·N units.
+                cudaSource: @"// gemm_bias_n24_k48_f32_epilogue: generated by Fusion from the loop IR. Pointwise, 2 items of 8 elements a thread.
+// Launch: 256 threads, 512 units a block, 105·N units.
 #include ""generated.cuh""
 
 extern ""C"" __global__ void gemm_bias_n24_k48_f32_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, float* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 105LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
-    float ld0[32];
-    float ld1[32];
+    const fusion_index items = 105 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 512 + threadIdx.x;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    float ld0[16];
+    float ld1[16];
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = (rest % 3LL) * 8;
-        rest /= 3LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = (rest % 3) * 8;
+        rest /= 3;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         if (ok) fusion_load_vec<8>(acc + (24*v0 + v1), &ld0[k * 8]);
@@ -755,17 +755,17 @@ extern ""C"" __global__ void gemm_bias_n24_k48_f32_epilogue(const float* __restr
         else for (int e = 0; e < 8; e++) ld1[k * 8 + e] = 0.0f;
     }
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t2[8];
         #pragma unroll
         for (int e = 0; e < 8; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 8 + e] + ld1[k * 8 + e]);
         }
         if (true)
@@ -773,13 +773,13 @@ extern ""C"" __global__ void gemm_bias_n24_k48_f32_epilogue(const float* __restr
             float sv[8];
             #pragma unroll
             for (int e = 0; e < 8; e++) sv[e] = t2[e];
-            const long long v1 = s1;
+            const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (24*v0 + v1), sv);
         }
     }
 }
 ",
-                launch: "256,1024,105,1");
+                launch: "256,512,105,1");
 
             /// <summary>Linear: F.Linear(x, head); Cast: cast f32 → io of F.Linear(x, head)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_cast_n11_k24_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -803,23 +803,23 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_cast_n11_k24_f32_epilogue(const float* __restrict__ acc, io_t* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 11LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
+    const fusion_index items = 11 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 1024 + threadIdx.x;
+    fusion_index var0[4];
+    fusion_index var1[4];
     float ld0[4];
     #pragma unroll
     for (int k = 0; k < 4; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = rest % 11LL;
-        rest /= 11LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = rest % 11;
+        rest /= 11;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         ld0[k] = ok ? fusion_load(acc + (11*v0 + v1)) : 0.0f;
@@ -828,13 +828,13 @@ extern ""C"" __global__ void gemm_cast_n11_k24_f32_epilogue(const float* __restr
     for (int k = 0; k < 4; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         #pragma unroll
         for (int e = 0; e < 1; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             if (true) fusion_store(out0 + (11*v0 + v1), ld0[k]);
         }
     }
@@ -855,30 +855,30 @@ out out0 f16 [N, 7, 5, 24]
 %2 = add %0 %1
 store out0[24*v0 + v1] = %2
 ",
-                cudaSource: @"// gemm_bias_n24_k48_epilogue: generated by Fusion from the loop IR. Pointwise, 4 items of 8 elements a thread.
-// Launch: 256 threads, 1024 units a block, 105·N units.
+                cudaSource: @"// gemm_bias_n24_k48_epilogue: generated by Fusion from the loop IR. Pointwise, 2 items of 8 elements a thread.
+// Launch: 256 threads, 512 units a block, 105·N units.
 #include ""generated.cuh""
 
 extern ""C"" __global__ void gemm_bias_n24_k48_epilogue(const half* __restrict__ acc, const half* __restrict__ in1, half* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 105LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
-    float ld0[32];
-    float ld1[32];
+    const fusion_index items = 105 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 512 + threadIdx.x;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    float ld0[16];
+    float ld1[16];
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = (rest % 3LL) * 8;
-        rest /= 3LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = (rest % 3) * 8;
+        rest /= 3;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         if (ok) fusion_load_vec<8>(acc + (24*v0 + v1), &ld0[k * 8]);
@@ -887,17 +887,17 @@ extern ""C"" __global__ void gemm_bias_n24_k48_epilogue(const half* __restrict__
         else for (int e = 0; e < 8; e++) ld1[k * 8 + e] = 0.0f;
     }
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t2[8];
         #pragma unroll
         for (int e = 0; e < 8; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 8 + e] + ld1[k * 8 + e]);
         }
         if (true)
@@ -905,13 +905,13 @@ extern ""C"" __global__ void gemm_bias_n24_k48_epilogue(const half* __restrict__
             float sv[8];
             #pragma unroll
             for (int e = 0; e < 8; e++) sv[e] = t2[e];
-            const long long v1 = s1;
+            const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (24*v0 + v1), sv);
         }
     }
 }
 ",
-                launch: "256,1024,105,1");
+                launch: "256,512,105,1");
 
             /// <summary>Linear: F.Linear(x, head); Cast: cast f16 → io of F.Linear(x, head)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_cast_n11_k24_epilogue = new global::Fusion.GeneratedKernel(
@@ -935,23 +935,23 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_cast_n11_k24_epilogue(const half* __restrict__ acc, io_t* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 11LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
+    const fusion_index items = 11 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 1024 + threadIdx.x;
+    fusion_index var0[4];
+    fusion_index var1[4];
     float ld0[4];
     #pragma unroll
     for (int k = 0; k < 4; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = rest % 11LL;
-        rest /= 11LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = rest % 11;
+        rest /= 11;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         ld0[k] = ok ? fusion_load(acc + (11*v0 + v1)) : 0.0f;
@@ -960,13 +960,13 @@ extern ""C"" __global__ void gemm_cast_n11_k24_epilogue(const half* __restrict__
     for (int k = 0; k < 4; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         #pragma unroll
         for (int e = 0; e < 1; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             if (true) fusion_store(out0 + (11*v0 + v1), ld0[k]);
         }
     }

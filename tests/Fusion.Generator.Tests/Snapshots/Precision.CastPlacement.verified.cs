@@ -24,31 +24,31 @@
 //       F.Softmax(F.Linear(x, fc1)) → cast f32 → f16 of F.Softmax(F.Linear(x, fc1))
 //   gemm_bias_cast_n6_k20 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Softmax(F.Linear(x, fc1)), fc2) → cast f16 → io of F.Linear(F.Softmax(F.Linear(x, fc1)), fc2)
-// Precision plan Float (cpu, cuda): operators 3 f32; 2 casts inserted, 2 fused into generated kernels.
+// Precision plan Float (cpu, cuda): operators 3 f32; 2 casts inserted, 1 fused into kernels.
 //   f32 ×3 v4…v8  (root)
 //       v4 F.Linear(x, fc1)
 //       v5 F.Softmax(F.Linear(x, fc1))
 //       v8 F.Linear(F.Softmax(F.Linear(x, fc1)), fc2)
-//   cast io → f32 of input x for F.Linear(x, fc1): fused: a load or store of the generated kernel around it converts
-//   cast f32 → io of F.Linear(F.Softmax(F.Linear(x, fc1)), fc2) for the output: fused: a load or store of the generated kernel around it converts
-// Precision plan Half (cpu): operators 3 f16; 2 casts inserted, 2 fused into generated kernels.
+//   cast io → f32 of input x for F.Linear(x, fc1): runs alone: MixedPrecision.Convert (a view, no copy, when the run's type is already the target)
+//   cast f32 → io of F.Linear(F.Softmax(F.Linear(x, fc1)), fc2) for the output: fused into gemm_bias_cast_n6_k20_f32: a load or store converts
+// Precision plan Half (cpu): operators 3 f16; 2 casts inserted, 1 fused into kernels.
 //   f16 ×3 v4…v8  (root)
 //       v4 F.Linear(x, fc1)
 //       v5 F.Softmax(F.Linear(x, fc1))
 //       v8 F.Linear(F.Softmax(F.Linear(x, fc1)), fc2)
-//   cast io → f16 of input x for F.Linear(x, fc1): fused: a load or store of the generated kernel around it converts
-//   cast f16 → io of F.Linear(F.Softmax(F.Linear(x, fc1)), fc2) for the output: fused: a load or store of the generated kernel around it converts
-// Precision plan Half (cuda): operators 1 f32, 2 f16; 4 casts inserted, 4 fused into generated kernels.
+//   cast io → f16 of input x for F.Linear(x, fc1): runs alone: MixedPrecision.Convert (a view, no copy, when the run's type is already the target)
+//   cast f16 → io of F.Linear(F.Softmax(F.Linear(x, fc1)), fc2) for the output: fused into gemm_bias_cast_n6_k20: a load or store converts
+// Precision plan Half (cuda): operators 1 f32, 2 f16; 4 casts inserted, 3 fused into kernels.
 //   f16 ×1 v4  (root)
 //       v4 F.Linear(x, fc1)
 //   f32 ×1 v6  (root)
 //       v6 F.Softmax(F.Linear(x, fc1))
 //   f16 ×1 v10  (root)
 //       v10 F.Linear(F.Softmax(F.Linear(x, fc1)), fc2)
-//   cast io → f16 of input x for F.Linear(x, fc1): fused: a load or store of the generated kernel around it converts
-//   cast f16 → f32 of F.Linear(x, fc1) for F.Softmax(F.Linear(x, fc1)): fused: a load or store of the generated kernel around it converts
-//   cast f32 → f16 of F.Softmax(F.Linear(x, fc1)) for F.Linear(F.Softmax(F.Linear(x, fc1)), fc2): fused: a load or store of the generated kernel around it converts
-//   cast f16 → io of F.Linear(F.Softmax(F.Linear(x, fc1)), fc2) for the output: fused: a load or store of the generated kernel around it converts
+//   cast io → f16 of input x for F.Linear(x, fc1): runs alone: MixedPrecision.Convert (a view, no copy, when the run's type is already the target)
+//   cast f16 → f32 of F.Linear(x, fc1) for F.Softmax(F.Linear(x, fc1)): fused into gemm_bias_cast_n20_k12: a load or store converts
+//   cast f32 → f16 of F.Softmax(F.Linear(x, fc1)) for F.Linear(F.Softmax(F.Linear(x, fc1)), fc2): fused into softmax_cast_f32_f16_nx20: a load or store converts
+//   cast f16 → io of F.Linear(F.Softmax(F.Linear(x, fc1)), fc2) for the output: fused into gemm_bias_cast_n6_k20: a load or store converts
 …
         /// <summary>
         /// Runs the compiled forward pass on <paramref name="backend"/> (the CPU when null) in <paramref name="precision"/>

@@ -16,22 +16,22 @@
 //       F.PatchConv(image, patch_embed)
 //   layer_norm_cast_f16_io_nx3x2x8 (row, 2 ops)
 //       F.LayerNorm(F.PatchConv(image, patch_embed), norm) → cast f16 → io of F.LayerNorm(F.PatchConv(image, patch_embed), norm)
-// Precision plan Float (cpu, cuda): operators 4 f32; 2 casts inserted, 2 fused into generated kernels.
+// Precision plan Float (cpu, cuda): operators 4 f32; 2 casts inserted, 2 fused into kernels.
 //   f32 ×4 v2…v9  (root)
 //       v2 F.PatchConv(image, patch_embed)
 //       v4 F.PatchConv(image, patch_embed)
 //       v6 F.PatchConv(image, patch_embed)
 //       v9 F.LayerNorm(F.PatchConv(image, patch_embed), norm)
-//   cast io → f32 of input image for F.PatchConv(image, patch_embed): fused: a load or store of the generated kernel around it converts
-//   cast f32 → io of F.LayerNorm(F.PatchConv(image, patch_embed), norm) for the output: fused: a load or store of the generated kernel around it converts
-// Precision plan Half (cpu, cuda): operators 4 f16; 2 casts inserted, 2 fused into generated kernels.
+//   cast io → f32 of input image for F.PatchConv(image, patch_embed): fused into cast_patchify_io_f32_nx3x2x12: a load or store converts
+//   cast f32 → io of F.LayerNorm(F.PatchConv(image, patch_embed), norm) for the output: fused into layer_norm_cast_f32_io_nx3x2x8: a load or store converts
+// Precision plan Half (cpu, cuda): operators 4 f16; 2 casts inserted, 2 fused into kernels.
 //   f16 ×4 v2…v9  (root)
 //       v2 F.PatchConv(image, patch_embed)
 //       v4 F.PatchConv(image, patch_embed)
 //       v6 F.PatchConv(image, patch_embed)
 //       v9 F.LayerNorm(F.PatchConv(image, patch_embed), norm)
-//   cast io → f16 of input image for F.PatchConv(image, patch_embed): fused: a load or store of the generated kernel around it converts
-//   cast f16 → io of F.LayerNorm(F.PatchConv(image, patch_embed), norm) for the output: fused: a load or store of the generated kernel around it converts
+//   cast io → f16 of input image for F.PatchConv(image, patch_embed): fused into cast_patchify_io_f16_nx3x2x12: a load or store converts
+//   cast f16 → io of F.LayerNorm(F.PatchConv(image, patch_embed), norm) for the output: fused into layer_norm_cast_f16_io_nx3x2x8: a load or store converts
 …
         /// <summary>
         /// Runs the compiled forward pass on <paramref name="backend"/> (the CPU when null) in <paramref name="precision"/>

@@ -29,22 +29,22 @@
 //       F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)
 //   gemm_bias_cast_n5_k16_f32 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)
-// Precision plan Float (cpu, cuda): operators 7 f32; 2 casts inserted, 2 fused into generated kernels.
+// Precision plan Float (cpu, cuda): operators 7 f32; 2 casts inserted, 2 fused into kernels.
 //   f32 ×7 v4…v14  (root)
-//   cast io → f32 of input x for F.LayerNorm(x, norm): fused: a load or store of the generated kernel around it converts
-//   cast f32 → io of F.Linear(F.Mean(h, 1), head) for the output: fused: a load or store of the generated kernel around it converts
-// Precision plan Half (cpu, cuda): operators 2 f32, 5 f16; 5 casts inserted, 5 fused into generated kernels.
+//   cast io → f32 of input x for F.LayerNorm(x, norm): fused into cast_layer_norm_io_f32_nx9x16: a load or store converts
+//   cast f32 → io of F.Linear(F.Mean(h, 1), head) for the output: fused into gemm_bias_cast_n5_k16_f32: a load or store converts
+// Precision plan Half (cpu, cuda): operators 2 f32, 5 f16; 5 casts inserted, 5 fused into kernels.
 //   f16 ×2 v4…v7  (root)
 //   f32 ×1 v9  (root)
 //       v9 F.Softmax(F.Linear(F.LayerNorm(x, norm), mix))
 //   f16 ×3 v11…v13  (root)
 //   f32 ×1 v17  (root)
 //       v17 F.Linear(F.Mean(h, 1), head)
-//   cast io → f16 of input x for F.LayerNorm(x, norm): fused: a load or store of the generated kernel around it converts
-//   cast f16 → f32 of F.Linear(F.LayerNorm(x, norm), mix) for F.Softmax(F.Linear(F.LayerNorm(x, norm), mix)): fused: a load or store of the generated kernel around it converts
-//   cast f32 → f16 of F.Softmax(F.Linear(F.LayerNorm(x, norm), mix)) for F.Linear(h, mix): fused: a load or store of the generated kernel around it converts
-//   cast f16 → f32 of F.Mean(h, 1) for F.Linear(F.Mean(h, 1), head): fused: a load or store of the generated kernel around it converts
-//   cast f32 → io of F.Linear(F.Mean(h, 1), head) for the output: fused: a load or store of the generated kernel around it converts
+//   cast io → f16 of input x for F.LayerNorm(x, norm): fused into cast_layer_norm_io_f16_nx9x16: a load or store converts
+//   cast f16 → f32 of F.Linear(F.LayerNorm(x, norm), mix) for F.Softmax(F.Linear(F.LayerNorm(x, norm), mix)): fused into gemm_bias_cast_n16_k16: a load or store converts
+//   cast f32 → f16 of F.Softmax(F.Linear(F.LayerNorm(x, norm), mix)) for F.Linear(h, mix): fused into softmax_cast_f32_f16_nx9x16: a load or store converts
+//   cast f16 → f32 of F.Mean(h, 1) for F.Linear(F.Mean(h, 1), head): fused into mean_cast_f16_f32_nx16: a load or store converts
+//   cast f32 → io of F.Linear(F.Mean(h, 1), head) for the output: fused into gemm_bias_cast_n5_k16_f32: a load or store converts
 …
         /// <summary>
         /// Runs the compiled forward pass on <paramref name="backend"/> (the CPU when null) in <paramref name="precision"/>

@@ -28,11 +28,11 @@
 //       F.Linear(h, pwconv1) → F.Gelu(F.Linear(h, pwconv1))
 //   gemm_bias_mul_add_cast_n36_k144 (gemm, cuBLASLt path: product then the epilogue kernel, 4 ops) at blocks.1
 //       F.Linear(h, pwconv2) → F.Mul(F.Linear(h, pwconv2), gamma) → F.Add(x, h) → cast f16 → io of F.Add(x, h)
-// Precision plan Float (cpu, cuda): operators 12 f32; 2 casts inserted, 2 fused into generated kernels.
+// Precision plan Float (cpu, cuda): operators 12 f32; 2 casts inserted, 2 fused into kernels.
 //   f32 ×12 v4…v27  blocks.0 … blocks.1
-//   cast io → f32 of input x for F.LayerNorm(x, norm), F.Add(x, h): fused: a load or store of the generated kernel around it converts
-//   cast f32 → io of F.Add(x, h) for the output: fused: a load or store of the generated kernel around it converts
-// Precision plan Half (cpu, cuda): operators 12 f16; 2 casts inserted, 2 fused into generated kernels.
+//   cast io → f32 of input x for F.LayerNorm(x, norm), F.Add(x, h): fused into cast_layer_norm_io_f32_nx13x13x36: a load or store converts
+//   cast f32 → io of F.Add(x, h) for the output: fused into gemm_bias_mul_add_cast_n36_k144_f32: a load or store converts
+// Precision plan Half (cpu, cuda): operators 12 f16; 2 casts inserted, 2 fused into kernels.
 //   f16 ×12 v4…v27  blocks.0 … blocks.1
-//   cast io → f16 of input x for F.LayerNorm(x, norm), F.Add(x, h): fused: a load or store of the generated kernel around it converts
-//   cast f16 → io of F.Add(x, h) for the output: fused: a load or store of the generated kernel around it converts
+//   cast io → f16 of input x for F.LayerNorm(x, norm), F.Add(x, h): fused into cast_layer_norm_io_f16_nx13x13x36: a load or store converts
+//   cast f16 → io of F.Add(x, h) for the output: fused into gemm_bias_mul_add_cast_n36_k144: a load or store converts

@@ -102,11 +102,11 @@
 //       F.LayerNorm(x, norm) → F.Select(x, 1, 0)
 //   gemm_bias_cast_n10_k24 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Select(x, 1, 0), head) → cast f16 → io of F.Linear(F.Select(x, 1, 0), head)
-// Precision plan Float (cpu, cuda): operators 47 f32; 2 casts inserted, 2 fused into generated kernels.
+// Precision plan Float (cpu, cuda): operators 47 f32; 2 casts inserted, 2 fused into kernels.
 //   f32 ×47 v3…v80  (root)
-//   cast io → f32 of input patches for F.Narrow(patches, 1, 0, 1), F.Concat(1, cls, patches): fused: a load or store of the generated kernel around it converts
-//   cast f32 → io of F.Linear(F.Select(x, 1, 0), head) for the output: fused: a load or store of the generated kernel around it converts
-// Precision plan Half (cpu, cuda): operators 47 f16; 2 casts inserted, 2 fused into generated kernels.
+//   cast io → f32 of input patches for F.Narrow(patches, 1, 0, 1), F.Concat(1, cls, patches): fused into cast_slice_expand_as_concat_add_etc_io_f32_nx17x24: a load or store converts
+//   cast f32 → io of F.Linear(F.Select(x, 1, 0), head) for the output: fused into gemm_bias_cast_n10_k24_f32: a load or store converts
+// Precision plan Half (cpu, cuda): operators 47 f16; 2 casts inserted, 2 fused into kernels.
 //   f16 ×47 v3…v80  (root)
-//   cast io → f16 of input patches for F.Narrow(patches, 1, 0, 1), F.Concat(1, cls, patches): fused: a load or store of the generated kernel around it converts
-//   cast f16 → io of F.Linear(F.Select(x, 1, 0), head) for the output: fused: a load or store of the generated kernel around it converts
+//   cast io → f16 of input patches for F.Narrow(patches, 1, 0, 1), F.Concat(1, cls, patches): fused into cast_slice_expand_as_concat_add_etc_io_f16_nx17x24: a load or store converts
+//   cast f16 → io of F.Linear(F.Select(x, 1, 0), head) for the output: fused into gemm_bias_cast_n10_k24: a load or store converts

@@ -56,14 +56,14 @@
 //       F.Linear(x, fc1) → F.Gelu(h)
 //   gemm_bias_add_cast_n96_k384 (gemm, cuBLASLt path: product then the epilogue kernel, 3 ops) at blocks.1.mlp
 //       F.Linear(h, fc2) → F.Add(x, m) → cast f16 → io of F.Add(x, m)
-// Precision plan Float (cpu, cuda): operators 33 f32; 2 casts inserted, 2 fused into generated kernels.
+// Precision plan Float (cpu, cuda): operators 33 f32; 2 casts inserted, 2 fused into kernels.
 //   f32 ×33 v4…v60  blocks.0 … blocks.1
-//   cast io → f32 of input x for F.LayerNorm(x, norm1), F.Add(x, h): fused: a load or store of the generated kernel around it converts
-//   cast f32 → io of F.Add(x, m) for the output: fused: a load or store of the generated kernel around it converts
-// Precision plan Half (cpu, cuda): operators 33 f16; 2 casts inserted, 2 fused into generated kernels.
+//   cast io → f32 of input x for F.LayerNorm(x, norm1), F.Add(x, h): fused into cast_layer_norm_window_partition_io_f32_64nx49x96: a load or store converts
+//   cast f32 → io of F.Add(x, m) for the output: fused into gemm_bias_add_cast_n96_k384_f32: a load or store converts
+// Precision plan Half (cpu, cuda): operators 33 f16; 2 casts inserted, 2 fused into kernels.
 //   f16 ×33 v4…v60  blocks.0 … blocks.1
-//   cast io → f16 of input x for F.LayerNorm(x, norm1), F.Add(x, h): fused: a load or store of the generated kernel around it converts
-//   cast f16 → io of F.Add(x, m) for the output: fused: a load or store of the generated kernel around it converts
+//   cast io → f16 of input x for F.LayerNorm(x, norm1), F.Add(x, h): fused into cast_layer_norm_window_partition_io_f16_64nx49x96: a load or store converts
+//   cast f16 → io of F.Add(x, m) for the output: fused into gemm_bias_add_cast_n96_k384: a load or store converts
 #nullable enable
 #pragma warning disable CS1591 // generated members need no XML docs
 
@@ -223,13 +223,13 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(const io_t* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, float* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 3136LL * N;
+    const fusion_index rows = 3136 * N;
     const int lane = threadIdx.x & 31, sub = lane % 16;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
-    long long var0[2];
-    long long var1[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
     bool okRow[2];
     float ld0[2][8];
     float ld1[2][8];
@@ -237,21 +237,21 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v1 = rest % 49LL;
-        rest /= 49LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v1 = rest % 49;
+        rest /= 49;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 16 + sub;
-            const bool ok = okRow[u] && chunk < 12LL;
-            const long long v2 = chunk * 8;
-            const long long s2 = v2;
+            const fusion_index chunk = (fusion_index)c * 16 + sub;
+            const bool ok = okRow[u] && chunk < 12;
+            const fusion_index v2 = chunk * 8;
+            const fusion_index s2 = v2;
             if (ok) fusion_load_vec<8>(in0 + (37632*((v0 % 64) / 8) + 672*(v0 % 8) + 301056*(v0 / 64) + 96*(v1 % 7) + 5376*(v1 / 7) + v2), &ld0[u][c * 8]);
             else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
             if (ok) fusion_load_vec<8>(in1 + (v2), &ld1[u][c * 8]);
@@ -263,13 +263,13 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a3 = a3 + ld0[u][c * 8 + e];
         }
@@ -284,7 +284,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t6[c * 8 + e] = (ld0[u][c * 8 + e] - t5);
             }
         }
@@ -295,7 +295,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t7[c * 8 + e] = (t6[c * 8 + e] * t6[c * 8 + e]);
             }
         }
@@ -303,7 +303,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a8 = a8 + t7[c * 8 + e];
         }
@@ -320,7 +320,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t13[c * 8 + e] = (t6[c * 8 + e] * t12);
             }
         }
@@ -331,7 +331,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t14[c * 8 + e] = (t13[c * 8 + e] * ld1[u][c * 8 + e]);
             }
         }
@@ -342,7 +342,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t15[c * 8 + e] = (t14[c * 8 + e] + ld2[u][c * 8 + e]);
             }
         }
@@ -351,15 +351,15 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 16 + sub;
-                if (chunk >= 12LL) break;
-                const long long s2 = chunk * 8;
+                const fusion_index chunk = (fusion_index)c * 16 + sub;
+                if (chunk >= 12) break;
+                const fusion_index s2 = chunk * 8;
                 if (true)
                 {
                     float sv[8];
                     #pragma unroll
                     for (int e = 0; e < 8; e++) sv[e] = t15[c * 8 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<8>(out0 + (4704*v0 + 96*v1 + v2), sv);
                 }
             }
@@ -413,14 +413,14 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x96(const io_t* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 3136LL * N;
+    const fusion_index rows = 3136 * N;
     const int lane = threadIdx.x & 31, sub = lane % 16;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
-    long long var0[2];
-    long long var1[2];
-    long long var2[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    fusion_index var2[2];
     bool okRow[2];
     float ld0[2][8];
     float ld1[2][8];
@@ -429,24 +429,24 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v2 = rest % 56LL;
-        rest /= 56LL;
-        const long long v1 = rest % 56LL;
-        rest /= 56LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v2 = rest % 56;
+        rest /= 56;
+        const fusion_index v1 = rest % 56;
+        rest /= 56;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         var2[u] = v2;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 16 + sub;
-            const bool ok = okRow[u] && chunk < 12LL;
-            const long long v3 = chunk * 8;
-            const long long s3 = v3;
+            const fusion_index chunk = (fusion_index)c * 16 + sub;
+            const bool ok = okRow[u] && chunk < 12;
+            const fusion_index v3 = chunk * 8;
+            const fusion_index s3 = v3;
             if (ok) fusion_load_vec<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), &ld0[u][c * 8]);
             else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
             if (ok) fusion_load_vec<8>(in1 + (672*(v1 % 7) + 37632*(v1 / 7) + 96*(v2 % 7) + 4704*(v2 / 7) + 301056*v0 + v3), &ld1[u][c * 8]);
@@ -460,9 +460,9 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
-        const long long v2 = var2[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
+        const fusion_index v2 = var2[u];
         float t2[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -470,7 +470,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t2[c * 8 + e] = (ld0[u][c * 8 + e] + ld1[u][c * 8 + e]);
             }
         }
@@ -478,7 +478,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a5 = a5 + t2[c * 8 + e];
         }
@@ -493,7 +493,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t8[c * 8 + e] = (t2[c * 8 + e] - t7);
             }
         }
@@ -504,7 +504,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t9[c * 8 + e] = (t8[c * 8 + e] * t8[c * 8 + e]);
             }
         }
@@ -512,7 +512,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a10 = a10 + t9[c * 8 + e];
         }
@@ -529,7 +529,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t15[c * 8 + e] = (t8[c * 8 + e] * t14);
             }
         }
@@ -540,7 +540,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t16[c * 8 + e] = (t15[c * 8 + e] * ld3[u][c * 8 + e]);
             }
         }
@@ -551,7 +551,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t17[c * 8 + e] = (t16[c * 8 + e] + ld4[u][c * 8 + e]);
             }
         }
@@ -560,15 +560,15 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 16 + sub;
-                if (chunk >= 12LL) break;
-                const long long s3 = chunk * 8;
+                const fusion_index chunk = (fusion_index)c * 16 + sub;
+                if (chunk >= 12) break;
+                const fusion_index s3 = chunk * 8;
                 if (true)
                 {
                     float sv[8];
                     #pragma unroll
                     for (int e = 0; e < 8; e++) sv[e] = t17[c * 8 + e];
-                    const long long v3 = s3;
+                    const fusion_index v3 = s3;
                     fusion_store_vec<8>(out0 + (301056*v0 + 5376*v1 + 96*v2 + v3), sv);
                 }
             }
@@ -578,15 +578,15 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 16 + sub;
-                if (chunk >= 12LL) break;
-                const long long s3 = chunk * 8;
+                const fusion_index chunk = (fusion_index)c * 16 + sub;
+                if (chunk >= 12) break;
+                const fusion_index s3 = chunk * 8;
                 if (true)
                 {
                     float sv[8];
                     #pragma unroll
                     for (int e = 0; e < 8; e++) sv[e] = t2[c * 8 + e];
-                    const long long v3 = s3;
+                    const fusion_index v3 = s3;
                     fusion_store_vec<8>(out1 + (301056*v0 + 5376*v1 + 96*v2 + v3), sv);
                 }
             }
@@ -629,13 +629,13 @@ store out0[4704*v0 + 96*v1 + v2] = %15
 
 extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(const float* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, float* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 3136LL * N;
+    const fusion_index rows = 3136 * N;
     const int lane = threadIdx.x & 31, sub = lane % 16;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
-    long long var0[2];
-    long long var1[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
     bool okRow[2];
     float ld0[2][8];
     float ld1[2][8];
@@ -643,21 +643,21 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v1 = rest % 49LL;
-        rest /= 49LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v1 = rest % 49;
+        rest /= 49;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 16 + sub;
-            const bool ok = okRow[u] && chunk < 12LL;
-            const long long v2 = chunk * 8;
-            const long long s2 = v2;
+            const fusion_index chunk = (fusion_index)c * 16 + sub;
+            const bool ok = okRow[u] && chunk < 12;
+            const fusion_index v2 = chunk * 8;
+            const fusion_index s2 = v2;
             if (ok) fusion_load_vec<8>(in0 + (5376*((7*((v0 % 64) / 8) + (v1 / 7) + 3) % 56) + 96*((7*(v0 % 8) + (v1 % 7) + 3) % 56) + 301056*(v0 / 64) + v2), &ld0[u][c * 8]);
             else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
             if (ok) fusion_load_vec<8>(in1 + (v2), &ld1[u][c * 8]);
@@ -669,13 +669,13 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a3 = a3 + ld0[u][c * 8 + e];
         }
@@ -690,7 +690,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t6[c * 8 + e] = (ld0[u][c * 8 + e] - t5);
             }
         }
@@ -701,7 +701,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t7[c * 8 + e] = (t6[c * 8 + e] * t6[c * 8 + e]);
             }
         }
@@ -709,7 +709,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a8 = a8 + t7[c * 8 + e];
         }
@@ -726,7 +726,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t13[c * 8 + e] = (t6[c * 8 + e] * t12);
             }
         }
@@ -737,7 +737,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t14[c * 8 + e] = (t13[c * 8 + e] * ld1[u][c * 8 + e]);
             }
         }
@@ -748,7 +748,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t15[c * 8 + e] = (t14[c * 8 + e] + ld2[u][c * 8 + e]);
             }
         }
@@ -757,15 +757,15 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 16 + sub;
-                if (chunk >= 12LL) break;
-                const long long s2 = chunk * 8;
+                const fusion_index chunk = (fusion_index)c * 16 + sub;
+                if (chunk >= 12) break;
+                const fusion_index s2 = chunk * 8;
                 if (true)
                 {
                     float sv[8];
                     #pragma unroll
                     for (int e = 0; e < 8; e++) sv[e] = t15[c * 8 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<8>(out0 + (4704*v0 + 96*v1 + v2), sv);
                 }
             }
@@ -813,14 +813,14 @@ store out1[301056*v0 + 5376*v1 + 96*v2 + v3] = %2
 
 extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(const float* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 3136LL * N;
+    const fusion_index rows = 3136 * N;
     const int lane = threadIdx.x & 31, sub = lane % 16;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
-    long long var0[2];
-    long long var1[2];
-    long long var2[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    fusion_index var2[2];
     bool okRow[2];
     float ld0[2][8];
     float ld1[2][8];
@@ -829,24 +829,24 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v2 = rest % 56LL;
-        rest /= 56LL;
-        const long long v1 = rest % 56LL;
-        rest /= 56LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v2 = rest % 56;
+        rest /= 56;
+        const fusion_index v1 = rest % 56;
+        rest /= 56;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         var2[u] = v2;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 16 + sub;
-            const bool ok = okRow[u] && chunk < 12LL;
-            const long long v3 = chunk * 8;
-            const long long s3 = v3;
+            const fusion_index chunk = (fusion_index)c * 16 + sub;
+            const bool ok = okRow[u] && chunk < 12;
+            const fusion_index v3 = chunk * 8;
+            const fusion_index s3 = v3;
             if (ok) fusion_load_vec<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), &ld0[u][c * 8]);
             else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
             if (ok) fusion_load_vec<8>(in1 + (37632*(((v1 + 53) % 56) / 7) + 4704*(((v2 + 53) % 56) / 7) + 672*((v1 + 4) % 7) + 96*((v2 + 4) % 7) + 301056*v0 + v3), &ld1[u][c * 8]);
@@ -860,9 +860,9 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
-        const long long v2 = var2[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
+        const fusion_index v2 = var2[u];
         float t2[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -870,7 +870,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t2[c * 8 + e] = (ld0[u][c * 8 + e] + ld1[u][c * 8 + e]);
             }
         }
@@ -878,7 +878,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a5 = a5 + t2[c * 8 + e];
         }
@@ -893,7 +893,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t8[c * 8 + e] = (t2[c * 8 + e] - t7);
             }
         }
@@ -904,7 +904,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t9[c * 8 + e] = (t8[c * 8 + e] * t8[c * 8 + e]);
             }
         }
@@ -912,7 +912,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a10 = a10 + t9[c * 8 + e];
         }
@@ -929,7 +929,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t15[c * 8 + e] = (t8[c * 8 + e] * t14);
             }
         }
@@ -940,7 +940,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t16[c * 8 + e] = (t15[c * 8 + e] * ld3[u][c * 8 + e]);
             }
         }
@@ -951,7 +951,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t17[c * 8 + e] = (t16[c * 8 + e] + ld4[u][c * 8 + e]);
             }
         }
@@ -960,15 +960,15 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 16 + sub;
-                if (chunk >= 12LL) break;
-                const long long s3 = chunk * 8;
+                const fusion_index chunk = (fusion_index)c * 16 + sub;
+                if (chunk >= 12) break;
+                const fusion_index s3 = chunk * 8;
                 if (true)
                 {
                     float sv[8];
                     #pragma unroll
                     for (int e = 0; e < 8; e++) sv[e] = t17[c * 8 + e];
-                    const long long v3 = s3;
+                    const fusion_index v3 = s3;
                     fusion_store_vec<8>(out0 + (301056*v0 + 5376*v1 + 96*v2 + v3), sv);
                 }
             }
@@ -978,15 +978,15 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 16 + sub;
-                if (chunk >= 12LL) break;
-                const long long s3 = chunk * 8;
+                const fusion_index chunk = (fusion_index)c * 16 + sub;
+                if (chunk >= 12) break;
+                const fusion_index s3 = chunk * 8;
                 if (true)
                 {
                     float sv[8];
                     #pragma unroll
                     for (int e = 0; e < 8; e++) sv[e] = t2[c * 8 + e];
-                    const long long v3 = s3;
+                    const fusion_index v3 = s3;
                     fusion_store_vec<8>(out1 + (301056*v0 + 5376*v1 + 96*v2 + v3), sv);
                 }
             }
@@ -1036,13 +1036,13 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, half* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 3136LL * N;
+    const fusion_index rows = 3136 * N;
     const int lane = threadIdx.x & 31, sub = lane % 16;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
-    long long var0[2];
-    long long var1[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
     bool okRow[2];
     float ld0[2][8];
     float ld2[2][8];
@@ -1050,21 +1050,21 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v1 = rest % 49LL;
-        rest /= 49LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v1 = rest % 49;
+        rest /= 49;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 16 + sub;
-            const bool ok = okRow[u] && chunk < 12LL;
-            const long long v2 = chunk * 8;
-            const long long s2 = v2;
+            const fusion_index chunk = (fusion_index)c * 16 + sub;
+            const bool ok = okRow[u] && chunk < 12;
+            const fusion_index v2 = chunk * 8;
+            const fusion_index s2 = v2;
             if (ok) fusion_load_vec<8>(in0 + (37632*((v0 % 64) / 8) + 672*(v0 % 8) + 301056*(v0 / 64) + 96*(v1 % 7) + 5376*(v1 / 7) + v2), &ld0[u][c * 8]);
             else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
             if (ok) fusion_load_vec<8>(in1 + (v2), &ld2[u][c * 8]);
@@ -1076,8 +1076,8 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
         float t1[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -1085,7 +1085,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t1[c * 8 + e] = half_to_float(float_to_half(ld0[u][c * 8 + e]));
             }
         }
@@ -1093,7 +1093,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a4 = a4 + t1[c * 8 + e];
         }
@@ -1108,7 +1108,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t7[c * 8 + e] = (t1[c * 8 + e] - t6);
             }
         }
@@ -1119,7 +1119,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t8[c * 8 + e] = (t7[c * 8 + e] * t7[c * 8 + e]);
             }
         }
@@ -1127,7 +1127,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a9 = a9 + t8[c * 8 + e];
         }
@@ -1144,7 +1144,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t14[c * 8 + e] = (t7[c * 8 + e] * t13);
             }
         }
@@ -1155,7 +1155,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t15[c * 8 + e] = (t14[c * 8 + e] * ld2[u][c * 8 + e]);
             }
         }
@@ -1166,7 +1166,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t16[c * 8 + e] = (t15[c * 8 + e] + ld3[u][c * 8 + e]);
             }
         }
@@ -1175,15 +1175,15 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 16 + sub;
-                if (chunk >= 12LL) break;
-                const long long s2 = chunk * 8;
+                const fusion_index chunk = (fusion_index)c * 16 + sub;
+                if (chunk >= 12) break;
+                const fusion_index s2 = chunk * 8;
                 if (true)
                 {
                     float sv[8];
                     #pragma unroll
                     for (int e = 0; e < 8; e++) sv[e] = t16[c * 8 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<8>(out0 + (4704*v0 + 96*v1 + v2), sv);
                 }
             }
@@ -1238,14 +1238,14 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x96(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, half* __restrict__ out0, half* __restrict__ out1, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 3136LL * N;
+    const fusion_index rows = 3136 * N;
     const int lane = threadIdx.x & 31, sub = lane % 16;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
-    long long var0[2];
-    long long var1[2];
-    long long var2[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    fusion_index var2[2];
     bool okRow[2];
     float ld0[2][8];
     float ld2[2][8];
@@ -1254,24 +1254,24 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v2 = rest % 56LL;
-        rest /= 56LL;
-        const long long v1 = rest % 56LL;
-        rest /= 56LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v2 = rest % 56;
+        rest /= 56;
+        const fusion_index v1 = rest % 56;
+        rest /= 56;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         var2[u] = v2;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 16 + sub;
-            const bool ok = okRow[u] && chunk < 12LL;
-            const long long v3 = chunk * 8;
-            const long long s3 = v3;
+            const fusion_index chunk = (fusion_index)c * 16 + sub;
+            const bool ok = okRow[u] && chunk < 12;
+            const fusion_index v3 = chunk * 8;
+            const fusion_index s3 = v3;
             if (ok) fusion_load_vec<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), &ld0[u][c * 8]);
             else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
             if (ok) fusion_load_vec<8>(in1 + (672*(v1 % 7) + 37632*(v1 / 7) + 96*(v2 % 7) + 4704*(v2 / 7) + 301056*v0 + v3), &ld2[u][c * 8]);
@@ -1285,9 +1285,9 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
-        const long long v2 = var2[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
+        const fusion_index v2 = var2[u];
         float t1[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -1295,7 +1295,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t1[c * 8 + e] = half_to_float(float_to_half(ld0[u][c * 8 + e]));
             }
         }
@@ -1306,7 +1306,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t3[c * 8 + e] = (t1[c * 8 + e] + ld2[u][c * 8 + e]);
             }
         }
@@ -1314,7 +1314,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a6 = a6 + t3[c * 8 + e];
         }
@@ -1329,7 +1329,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t9[c * 8 + e] = (t3[c * 8 + e] - t8);
             }
         }
@@ -1340,7 +1340,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t10[c * 8 + e] = (t9[c * 8 + e] * t9[c * 8 + e]);
             }
         }
@@ -1348,7 +1348,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a11 = a11 + t10[c * 8 + e];
         }
@@ -1365,7 +1365,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t16[c * 8 + e] = (t9[c * 8 + e] * t15);
             }
         }
@@ -1376,7 +1376,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t17[c * 8 + e] = (t16[c * 8 + e] * ld4[u][c * 8 + e]);
             }
         }
@@ -1387,7 +1387,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t18[c * 8 + e] = (t17[c * 8 + e] + ld5[u][c * 8 + e]);
             }
         }
@@ -1396,15 +1396,15 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 16 + sub;
-                if (chunk >= 12LL) break;
-                const long long s3 = chunk * 8;
+                const fusion_index chunk = (fusion_index)c * 16 + sub;
+                if (chunk >= 12) break;
+                const fusion_index s3 = chunk * 8;
                 if (true)
                 {
                     float sv[8];
                     #pragma unroll
                     for (int e = 0; e < 8; e++) sv[e] = t18[c * 8 + e];
-                    const long long v3 = s3;
+                    const fusion_index v3 = s3;
                     fusion_store_vec<8>(out0 + (301056*v0 + 5376*v1 + 96*v2 + v3), sv);
                 }
             }
@@ -1414,15 +1414,15 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 16 + sub;
-                if (chunk >= 12LL) break;
-                const long long s3 = chunk * 8;
+                const fusion_index chunk = (fusion_index)c * 16 + sub;
+                if (chunk >= 12) break;
+                const fusion_index s3 = chunk * 8;
                 if (true)
                 {
                     float sv[8];
                     #pragma unroll
                     for (int e = 0; e < 8; e++) sv[e] = t3[c * 8 + e];
-                    const long long v3 = s3;
+                    const fusion_index v3 = s3;
                     fusion_store_vec<8>(out1 + (301056*v0 + 5376*v1 + 96*v2 + v3), sv);
                 }
             }
@@ -1465,13 +1465,13 @@ store out0[4704*v0 + 96*v1 + v2] = %15
 
 extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, half* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 3136LL * N;
+    const fusion_index rows = 3136 * N;
     const int lane = threadIdx.x & 31, sub = lane % 16;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
-    long long var0[2];
-    long long var1[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
     bool okRow[2];
     float ld0[2][8];
     float ld1[2][8];
@@ -1479,21 +1479,21 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v1 = rest % 49LL;
-        rest /= 49LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v1 = rest % 49;
+        rest /= 49;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 16 + sub;
-            const bool ok = okRow[u] && chunk < 12LL;
-            const long long v2 = chunk * 8;
-            const long long s2 = v2;
+            const fusion_index chunk = (fusion_index)c * 16 + sub;
+            const bool ok = okRow[u] && chunk < 12;
+            const fusion_index v2 = chunk * 8;
+            const fusion_index s2 = v2;
             if (ok) fusion_load_vec<8>(in0 + (5376*((7*((v0 % 64) / 8) + (v1 / 7) + 3) % 56) + 96*((7*(v0 % 8) + (v1 % 7) + 3) % 56) + 301056*(v0 / 64) + v2), &ld0[u][c * 8]);
             else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
             if (ok) fusion_load_vec<8>(in1 + (v2), &ld1[u][c * 8]);
@@ -1505,13 +1505,13 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a3 = a3 + ld0[u][c * 8 + e];
         }
@@ -1526,7 +1526,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t6[c * 8 + e] = (ld0[u][c * 8 + e] - t5);
             }
         }
@@ -1537,7 +1537,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t7[c * 8 + e] = (t6[c * 8 + e] * t6[c * 8 + e]);
             }
         }
@@ -1545,7 +1545,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a8 = a8 + t7[c * 8 + e];
         }
@@ -1562,7 +1562,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t13[c * 8 + e] = (t6[c * 8 + e] * t12);
             }
         }
@@ -1573,7 +1573,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t14[c * 8 + e] = (t13[c * 8 + e] * ld1[u][c * 8 + e]);
             }
         }
@@ -1584,7 +1584,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v2 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t15[c * 8 + e] = (t14[c * 8 + e] + ld2[u][c * 8 + e]);
             }
         }
@@ -1593,15 +1593,15 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 16 + sub;
-                if (chunk >= 12LL) break;
-                const long long s2 = chunk * 8;
+                const fusion_index chunk = (fusion_index)c * 16 + sub;
+                if (chunk >= 12) break;
+                const fusion_index s2 = chunk * 8;
                 if (true)
                 {
                     float sv[8];
                     #pragma unroll
                     for (int e = 0; e < 8; e++) sv[e] = t15[c * 8 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<8>(out0 + (4704*v0 + 96*v1 + v2), sv);
                 }
             }
@@ -1649,14 +1649,14 @@ store out1[301056*v0 + 5376*v1 + 96*v2 + v3] = %2
 
 extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, half* __restrict__ out0, half* __restrict__ out1, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 3136LL * N;
+    const fusion_index rows = 3136 * N;
     const int lane = threadIdx.x & 31, sub = lane % 16;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
-    long long var0[2];
-    long long var1[2];
-    long long var2[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 2 + lane / 16) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    fusion_index var2[2];
     bool okRow[2];
     float ld0[2][8];
     float ld1[2][8];
@@ -1665,24 +1665,24 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v2 = rest % 56LL;
-        rest /= 56LL;
-        const long long v1 = rest % 56LL;
-        rest /= 56LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v2 = rest % 56;
+        rest /= 56;
+        const fusion_index v1 = rest % 56;
+        rest /= 56;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         var2[u] = v2;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 16 + sub;
-            const bool ok = okRow[u] && chunk < 12LL;
-            const long long v3 = chunk * 8;
-            const long long s3 = v3;
+            const fusion_index chunk = (fusion_index)c * 16 + sub;
+            const bool ok = okRow[u] && chunk < 12;
+            const fusion_index v3 = chunk * 8;
+            const fusion_index s3 = v3;
             if (ok) fusion_load_vec<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), &ld0[u][c * 8]);
             else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
             if (ok) fusion_load_vec<8>(in1 + (37632*(((v1 + 53) % 56) / 7) + 4704*(((v2 + 53) % 56) / 7) + 672*((v1 + 4) % 7) + 96*((v2 + 4) % 7) + 301056*v0 + v3), &ld1[u][c * 8]);
@@ -1696,9 +1696,9 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
-        const long long v2 = var2[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
+        const fusion_index v2 = var2[u];
         float t2[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -1706,7 +1706,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t2[c * 8 + e] = (ld0[u][c * 8 + e] + ld1[u][c * 8 + e]);
             }
         }
@@ -1714,7 +1714,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a5 = a5 + t2[c * 8 + e];
         }
@@ -1729,7 +1729,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t8[c * 8 + e] = (t2[c * 8 + e] - t7);
             }
         }
@@ -1740,7 +1740,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t9[c * 8 + e] = (t8[c * 8 + e] * t8[c * 8 + e]);
             }
         }
@@ -1748,7 +1748,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 16 + sub >= 12LL) break;
+            if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
             for (int e = 0; e < 8; e++) a10 = a10 + t9[c * 8 + e];
         }
@@ -1765,7 +1765,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t15[c * 8 + e] = (t8[c * 8 + e] * t14);
             }
         }
@@ -1776,7 +1776,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t16[c * 8 + e] = (t15[c * 8 + e] * ld3[u][c * 8 + e]);
             }
         }
@@ -1787,7 +1787,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
             #pragma unroll
             for (int e = 0; e < 8; e++)
             {
-                const long long v3 = ((long long)c * 16 + sub) * 8 + e;
+                const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
                 t17[c * 8 + e] = (t16[c * 8 + e] + ld4[u][c * 8 + e]);
             }
         }
@@ -1796,15 +1796,15 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 16 + sub;
-                if (chunk >= 12LL) break;
-                const long long s3 = chunk * 8;
+                const fusion_index chunk = (fusion_index)c * 16 + sub;
+                if (chunk >= 12) break;
+                const fusion_index s3 = chunk * 8;
                 if (true)
                 {
                     float sv[8];
                     #pragma unroll
                     for (int e = 0; e < 8; e++) sv[e] = t17[c * 8 + e];
-                    const long long v3 = s3;
+                    const fusion_index v3 = s3;
                     fusion_store_vec<8>(out0 + (301056*v0 + 5376*v1 + 96*v2 + v3), sv);
                 }
             }
@@ -1814,15 +1814,15 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 16 + sub;
-                if (chunk >= 12LL) break;
-                const long long s3 = chunk * 8;
+                const fusion_index chunk = (fusion_index)c * 16 + sub;
+                if (chunk >= 12) break;
+                const fusion_index s3 = chunk * 8;
                 if (true)
                 {
                     float sv[8];
                     #pragma unroll
                     for (int e = 0; e < 8; e++) sv[e] = t2[c * 8 + e];
-                    const long long v3 = s3;
+                    const fusion_index v3 = s3;
                     fusion_store_vec<8>(out1 + (301056*v0 + 5376*v1 + 96*v2 + v3), sv);
                 }
             }
@@ -1845,30 +1845,30 @@ out out0 f32 [64N, 49, 288]
 %2 = add %0 %1
 store out0[288*v0 + v1] = %2
 ",
-                cudaSource: @"// gemm_bias_n288_k96_f32_epilogue: generated by Fusion from the loop IR. Pointwise, 4 items of 8 elements a thread.
-// Launch: 256 threads, 1024 units a block, 112896·N units.
+                cudaSource: @"// gemm_bias_n288_k96_f32_epilogue: generated by Fusion from the loop IR. Pointwise, 2 items of 8 elements a thread.
+// Launch: 256 threads, 512 units a block, 112896·N units.
 #include ""generated.cuh""
 
 extern ""C"" __global__ void gemm_bias_n288_k96_f32_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, float* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 112896LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
-    float ld0[32];
-    float ld1[32];
+    const fusion_index items = 112896 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 512 + threadIdx.x;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    float ld0[16];
+    float ld1[16];
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = (rest % 36LL) * 8;
-        rest /= 36LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = (rest % 36) * 8;
+        rest /= 36;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         if (ok) fusion_load_vec<8>(acc + (288*v0 + v1), &ld0[k * 8]);
@@ -1877,17 +1877,17 @@ extern ""C"" __global__ void gemm_bias_n288_k96_f32_epilogue(const float* __rest
         else for (int e = 0; e < 8; e++) ld1[k * 8 + e] = 0.0f;
     }
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t2[8];
         #pragma unroll
         for (int e = 0; e < 8; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 8 + e] + ld1[k * 8 + e]);
         }
         if (true)
@@ -1895,13 +1895,13 @@ extern ""C"" __global__ void gemm_bias_n288_k96_f32_epilogue(const float* __rest
             float sv[8];
             #pragma unroll
             for (int e = 0; e < 8; e++) sv[e] = t2[e];
-            const long long v1 = s1;
+            const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (288*v0 + v1), sv);
         }
     }
 }
 ",
-                launch: "256,1024,112896,1");
+                launch: "256,512,112896,1");
 
             /// <summary>Linear: F.Linear(o, proj)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_n96_k96_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -1916,30 +1916,30 @@ out out0 f32 [64N, 49, 96]
 %2 = add %0 %1
 store out0[96*v0 + v1] = %2
 ",
-                cudaSource: @"// gemm_bias_n96_k96_f32_epilogue: generated by Fusion from the loop IR. Pointwise, 4 items of 8 elements a thread.
-// Launch: 256 threads, 1024 units a block, 37632·N units.
+                cudaSource: @"// gemm_bias_n96_k96_f32_epilogue: generated by Fusion from the loop IR. Pointwise, 2 items of 8 elements a thread.
+// Launch: 256 threads, 512 units a block, 37632·N units.
 #include ""generated.cuh""
 
 extern ""C"" __global__ void gemm_bias_n96_k96_f32_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, float* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 37632LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
-    float ld0[32];
-    float ld1[32];
+    const fusion_index items = 37632 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 512 + threadIdx.x;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    float ld0[16];
+    float ld1[16];
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = (rest % 12LL) * 8;
-        rest /= 12LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = (rest % 12) * 8;
+        rest /= 12;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         if (ok) fusion_load_vec<8>(acc + (96*v0 + v1), &ld0[k * 8]);
@@ -1948,17 +1948,17 @@ extern ""C"" __global__ void gemm_bias_n96_k96_f32_epilogue(const float* __restr
         else for (int e = 0; e < 8; e++) ld1[k * 8 + e] = 0.0f;
     }
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t2[8];
         #pragma unroll
         for (int e = 0; e < 8; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 8 + e] + ld1[k * 8 + e]);
         }
         if (true)
@@ -1966,13 +1966,13 @@ extern ""C"" __global__ void gemm_bias_n96_k96_f32_epilogue(const float* __restr
             float sv[8];
             #pragma unroll
             for (int e = 0; e < 8; e++) sv[e] = t2[e];
-            const long long v1 = s1;
+            const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
     }
 }
 ",
-                launch: "256,1024,37632,1");
+                launch: "256,512,37632,1");
 
             /// <summary>Linear: F.Linear(x, fc1); Gelu: F.Gelu(h)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_gelu_n384_k96_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -1995,30 +1995,30 @@ out out0 f32 [N, 56, 56, 384]
 %10 = mul %4 %9
 store out0[384*v0 + v1] = %10
 ",
-                cudaSource: @"// gemm_bias_gelu_n384_k96_f32_epilogue: generated by Fusion from the loop IR. Pointwise, 4 items of 8 elements a thread.
-// Launch: 256 threads, 1024 units a block, 150528·N units.
+                cudaSource: @"// gemm_bias_gelu_n384_k96_f32_epilogue: generated by Fusion from the loop IR. Pointwise, 2 items of 8 elements a thread.
+// Launch: 256 threads, 512 units a block, 150528·N units.
 #include ""generated.cuh""
 
 extern ""C"" __global__ void gemm_bias_gelu_n384_k96_f32_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, float* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 150528LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
-    float ld0[32];
-    float ld1[32];
+    const fusion_index items = 150528 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 512 + threadIdx.x;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    float ld0[16];
+    float ld1[16];
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = (rest % 48LL) * 8;
-        rest /= 48LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = (rest % 48) * 8;
+        rest /= 48;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         if (ok) fusion_load_vec<8>(acc + (384*v0 + v1), &ld0[k * 8]);
@@ -2027,12 +2027,12 @@ extern ""C"" __global__ void gemm_bias_gelu_n384_k96_f32_epilogue(const float* _
         else for (int e = 0; e < 8; e++) ld1[k * 8 + e] = 0.0f;
     }
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t2[8];
         float t4[8];
         float t6[8];
@@ -2042,7 +2042,7 @@ extern ""C"" __global__ void gemm_bias_gelu_n384_k96_f32_epilogue(const float* _
         #pragma unroll
         for (int e = 0; e < 8; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 8 + e] + ld1[k * 8 + e]);
             t4[e] = (t2[e] * 0.5f);
             t6[e] = (t2[e] * 0.70710677f);
@@ -2055,13 +2055,13 @@ extern ""C"" __global__ void gemm_bias_gelu_n384_k96_f32_epilogue(const float* _
             float sv[8];
             #pragma unroll
             for (int e = 0; e < 8; e++) sv[e] = t10[e];
-            const long long v1 = s1;
+            const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (384*v0 + v1), sv);
         }
     }
 }
 ",
-                launch: "256,1024,150528,1");
+                launch: "256,512,150528,1");
 
             /// <summary>Linear: F.Linear(h, fc2); Add: F.Add(x, m)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_add_n96_k384_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -2079,31 +2079,31 @@ out out0 f32 [N, 56, 56, 96]
 %4 = add %0 %3
 store out0[96*v0 + v1] = %4
 ",
-                cudaSource: @"// gemm_bias_add_n96_k384_f32_epilogue: generated by Fusion from the loop IR. Pointwise, 4 items of 8 elements a thread.
-// Launch: 256 threads, 1024 units a block, 37632·N units.
+                cudaSource: @"// gemm_bias_add_n96_k384_f32_epilogue: generated by Fusion from the loop IR. Pointwise, 1 item of 8 elements a thread.
+// Launch: 256 threads, 256 units a block, 37632·N units.
 #include ""generated.cuh""
 
 extern ""C"" __global__ void gemm_bias_add_n96_k384_f32_epilogue(const float* __restrict__ in0, const float* __restrict__ acc, const float* __restrict__ in2, float* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 37632LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
-    float ld0[32];
-    float ld1[32];
-    float ld2[32];
+    const fusion_index items = 37632 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 256 + threadIdx.x;
+    fusion_index var0[1];
+    fusion_index var1[1];
+    float ld0[8];
+    float ld1[8];
+    float ld2[8];
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 1; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = (rest % 12LL) * 8;
-        rest /= 12LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = (rest % 12) * 8;
+        rest /= 12;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         if (ok) fusion_load_vec<8>(in0 + (96*v0 + v1), &ld0[k * 8]);
@@ -2114,18 +2114,18 @@ extern ""C"" __global__ void gemm_bias_add_n96_k384_f32_epilogue(const float* __
         else for (int e = 0; e < 8; e++) ld2[k * 8 + e] = 0.0f;
     }
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 1; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t3[8];
         float t4[8];
         #pragma unroll
         for (int e = 0; e < 8; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t3[e] = (ld1[k * 8 + e] + ld2[k * 8 + e]);
             t4[e] = (ld0[k * 8 + e] + t3[e]);
         }
@@ -2134,13 +2134,13 @@ extern ""C"" __global__ void gemm_bias_add_n96_k384_f32_epilogue(const float* __
             float sv[8];
             #pragma unroll
             for (int e = 0; e < 8; e++) sv[e] = t4[e];
-            const long long v1 = s1;
+            const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
     }
 }
 ",
-                launch: "256,1024,37632,1");
+                launch: "256,256,37632,1");
 
             /// <summary>Linear: F.Linear(h, fc2); Add: F.Add(x, m); Cast: cast f32 → io of F.Add(x, m)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_add_cast_n96_k384_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -2158,8 +2158,8 @@ out out0 io [N, 56, 56, 96]
 %4 = add %0 %3
 store out0[96*v0 + v1] = %4
 ",
-                cudaSource: @"// gemm_bias_add_cast_n96_k384_f32_epilogue: generated by Fusion from the loop IR. Pointwise, 4 items of 8 elements a thread.
-// Launch: 256 threads, 1024 units a block, 37632·N units.
+                cudaSource: @"// gemm_bias_add_cast_n96_k384_f32_epilogue: generated by Fusion from the loop IR. Pointwise, 1 item of 8 elements a thread.
+// Launch: 256 threads, 256 units a block, 37632·N units.
 #include ""generated.cuh""
 // io_t is the run's input/output type: the runtime compiles one variant per type (FUSION_IO_HALF 0 or 1).
 #if FUSION_IO_HALF
@@ -2170,25 +2170,25 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_bias_add_cast_n96_k384_f32_epilogue(const float* __restrict__ in0, const float* __restrict__ acc, const float* __restrict__ in2, io_t* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 37632LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
-    float ld0[32];
-    float ld1[32];
-    float ld2[32];
+    const fusion_index items = 37632 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 256 + threadIdx.x;
+    fusion_index var0[1];
+    fusion_index var1[1];
+    float ld0[8];
+    float ld1[8];
+    float ld2[8];
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 1; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = (rest % 12LL) * 8;
-        rest /= 12LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = (rest % 12) * 8;
+        rest /= 12;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         if (ok) fusion_load_vec<8>(in0 + (96*v0 + v1), &ld0[k * 8]);
@@ -2199,18 +2199,18 @@ extern ""C"" __global__ void gemm_bias_add_cast_n96_k384_f32_epilogue(const floa
         else for (int e = 0; e < 8; e++) ld2[k * 8 + e] = 0.0f;
     }
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 1; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t3[8];
         float t4[8];
         #pragma unroll
         for (int e = 0; e < 8; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t3[e] = (ld1[k * 8 + e] + ld2[k * 8 + e]);
             t4[e] = (ld0[k * 8 + e] + t3[e]);
         }
@@ -2219,13 +2219,13 @@ extern ""C"" __global__ void gemm_bias_add_cast_n96_k384_f32_epilogue(const floa
             float sv[8];
             #pragma unroll
             for (int e = 0; e < 8; e++) sv[e] = t4[e];
-            const long long v1 = s1;
+            const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
     }
 }
 ",
-                launch: "256,1024,37632,1");
+                launch: "256,256,37632,1");
 
             /// <summary>Linear: F.Linear(x, qkv)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_n288_k96_epilogue = new global::Fusion.GeneratedKernel(
@@ -2240,30 +2240,30 @@ out out0 f16 [64N, 49, 288]
 %2 = add %0 %1
 store out0[288*v0 + v1] = %2
 ",
-                cudaSource: @"// gemm_bias_n288_k96_epilogue: generated by Fusion from the loop IR. Pointwise, 4 items of 8 elements a thread.
-// Launch: 256 threads, 1024 units a block, 112896·N units.
+                cudaSource: @"// gemm_bias_n288_k96_epilogue: generated by Fusion from the loop IR. Pointwise, 2 items of 8 elements a thread.
+// Launch: 256 threads, 512 units a block, 112896·N units.
 #include ""generated.cuh""
 
 extern ""C"" __global__ void gemm_bias_n288_k96_epilogue(const half* __restrict__ acc, const half* __restrict__ in1, half* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 112896LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
-    float ld0[32];
-    float ld1[32];
+    const fusion_index items = 112896 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 512 + threadIdx.x;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    float ld0[16];
+    float ld1[16];
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = (rest % 36LL) * 8;
-        rest /= 36LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = (rest % 36) * 8;
+        rest /= 36;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         if (ok) fusion_load_vec<8>(acc + (288*v0 + v1), &ld0[k * 8]);
@@ -2272,17 +2272,17 @@ extern ""C"" __global__ void gemm_bias_n288_k96_epilogue(const half* __restrict_
         else for (int e = 0; e < 8; e++) ld1[k * 8 + e] = 0.0f;
     }
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t2[8];
         #pragma unroll
         for (int e = 0; e < 8; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 8 + e] + ld1[k * 8 + e]);
         }
         if (true)
@@ -2290,13 +2290,13 @@ extern ""C"" __global__ void gemm_bias_n288_k96_epilogue(const half* __restrict_
             float sv[8];
             #pragma unroll
             for (int e = 0; e < 8; e++) sv[e] = t2[e];
-            const long long v1 = s1;
+            const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (288*v0 + v1), sv);
         }
     }
 }
 ",
-                launch: "256,1024,112896,1");
+                launch: "256,512,112896,1");
 
             /// <summary>Linear: F.Linear(o, proj)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_n96_k96_epilogue = new global::Fusion.GeneratedKernel(
@@ -2311,30 +2311,30 @@ out out0 f16 [64N, 49, 96]
 %2 = add %0 %1
 store out0[96*v0 + v1] = %2
 ",
-                cudaSource: @"// gemm_bias_n96_k96_epilogue: generated by Fusion from the loop IR. Pointwise, 4 items of 8 elements a thread.
-// Launch: 256 threads, 1024 units a block, 37632·N units.
+                cudaSource: @"// gemm_bias_n96_k96_epilogue: generated by Fusion from the loop IR. Pointwise, 2 items of 8 elements a thread.
+// Launch: 256 threads, 512 units a block, 37632·N units.
 #include ""generated.cuh""
 
 extern ""C"" __global__ void gemm_bias_n96_k96_epilogue(const half* __restrict__ acc, const half* __restrict__ in1, half* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 37632LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
-    float ld0[32];
-    float ld1[32];
+    const fusion_index items = 37632 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 512 + threadIdx.x;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    float ld0[16];
+    float ld1[16];
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = (rest % 12LL) * 8;
-        rest /= 12LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = (rest % 12) * 8;
+        rest /= 12;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         if (ok) fusion_load_vec<8>(acc + (96*v0 + v1), &ld0[k * 8]);
@@ -2343,17 +2343,17 @@ extern ""C"" __global__ void gemm_bias_n96_k96_epilogue(const half* __restrict__
         else for (int e = 0; e < 8; e++) ld1[k * 8 + e] = 0.0f;
     }
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t2[8];
         #pragma unroll
         for (int e = 0; e < 8; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 8 + e] + ld1[k * 8 + e]);
         }
         if (true)
@@ -2361,13 +2361,13 @@ extern ""C"" __global__ void gemm_bias_n96_k96_epilogue(const half* __restrict__
             float sv[8];
             #pragma unroll
             for (int e = 0; e < 8; e++) sv[e] = t2[e];
-            const long long v1 = s1;
+            const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
     }
 }
 ",
-                launch: "256,1024,37632,1");
+                launch: "256,512,37632,1");
 
             /// <summary>Linear: F.Linear(x, fc1); Gelu: F.Gelu(h)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_gelu_n384_k96_epilogue = new global::Fusion.GeneratedKernel(
@@ -2390,30 +2390,30 @@ out out0 f16 [N, 56, 56, 384]
 %10 = mul %4 %9
 store out0[384*v0 + v1] = %10
 ",
-                cudaSource: @"// gemm_bias_gelu_n384_k96_epilogue: generated by Fusion from the loop IR. Pointwise, 4 items of 8 elements a thread.
-// Launch: 256 threads, 1024 units a block, 150528·N units.
+                cudaSource: @"// gemm_bias_gelu_n384_k96_epilogue: generated by Fusion from the loop IR. Pointwise, 2 items of 8 elements a thread.
+// Launch: 256 threads, 512 units a block, 150528·N units.
 #include ""generated.cuh""
 
 extern ""C"" __global__ void gemm_bias_gelu_n384_k96_epilogue(const half* __restrict__ acc, const half* __restrict__ in1, half* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 150528LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
-    float ld0[32];
-    float ld1[32];
+    const fusion_index items = 150528 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 512 + threadIdx.x;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    float ld0[16];
+    float ld1[16];
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = (rest % 48LL) * 8;
-        rest /= 48LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = (rest % 48) * 8;
+        rest /= 48;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         if (ok) fusion_load_vec<8>(acc + (384*v0 + v1), &ld0[k * 8]);
@@ -2422,12 +2422,12 @@ extern ""C"" __global__ void gemm_bias_gelu_n384_k96_epilogue(const half* __rest
         else for (int e = 0; e < 8; e++) ld1[k * 8 + e] = 0.0f;
     }
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t2[8];
         float t4[8];
         float t6[8];
@@ -2437,7 +2437,7 @@ extern ""C"" __global__ void gemm_bias_gelu_n384_k96_epilogue(const half* __rest
         #pragma unroll
         for (int e = 0; e < 8; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 8 + e] + ld1[k * 8 + e]);
             t4[e] = (t2[e] * 0.5f);
             t6[e] = (t2[e] * 0.70710677f);
@@ -2450,13 +2450,13 @@ extern ""C"" __global__ void gemm_bias_gelu_n384_k96_epilogue(const half* __rest
             float sv[8];
             #pragma unroll
             for (int e = 0; e < 8; e++) sv[e] = t10[e];
-            const long long v1 = s1;
+            const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (384*v0 + v1), sv);
         }
     }
 }
 ",
-                launch: "256,1024,150528,1");
+                launch: "256,512,150528,1");
 
             /// <summary>Linear: F.Linear(h, fc2); Add: F.Add(x, m)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_add_n96_k384_epilogue = new global::Fusion.GeneratedKernel(
@@ -2474,31 +2474,31 @@ out out0 f16 [N, 56, 56, 96]
 %4 = add %0 %3
 store out0[96*v0 + v1] = %4
 ",
-                cudaSource: @"// gemm_bias_add_n96_k384_epilogue: generated by Fusion from the loop IR. Pointwise, 4 items of 8 elements a thread.
-// Launch: 256 threads, 1024 units a block, 37632·N units.
+                cudaSource: @"// gemm_bias_add_n96_k384_epilogue: generated by Fusion from the loop IR. Pointwise, 1 item of 8 elements a thread.
+// Launch: 256 threads, 256 units a block, 37632·N units.
 #include ""generated.cuh""
 
 extern ""C"" __global__ void gemm_bias_add_n96_k384_epilogue(const half* __restrict__ in0, const half* __restrict__ acc, const half* __restrict__ in2, half* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 37632LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
-    float ld0[32];
-    float ld1[32];
-    float ld2[32];
+    const fusion_index items = 37632 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 256 + threadIdx.x;
+    fusion_index var0[1];
+    fusion_index var1[1];
+    float ld0[8];
+    float ld1[8];
+    float ld2[8];
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 1; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = (rest % 12LL) * 8;
-        rest /= 12LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = (rest % 12) * 8;
+        rest /= 12;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         if (ok) fusion_load_vec<8>(in0 + (96*v0 + v1), &ld0[k * 8]);
@@ -2509,18 +2509,18 @@ extern ""C"" __global__ void gemm_bias_add_n96_k384_epilogue(const half* __restr
         else for (int e = 0; e < 8; e++) ld2[k * 8 + e] = 0.0f;
     }
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 1; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t3[8];
         float t4[8];
         #pragma unroll
         for (int e = 0; e < 8; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t3[e] = (ld1[k * 8 + e] + ld2[k * 8 + e]);
             t4[e] = (ld0[k * 8 + e] + t3[e]);
         }
@@ -2529,13 +2529,13 @@ extern ""C"" __global__ void gemm_bias_add_n96_k384_epilogue(const half* __restr
             float sv[8];
             #pragma unroll
             for (int e = 0; e < 8; e++) sv[e] = t4[e];
-            const long long v1 = s1;
+            const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
     }
 }
 ",
-                launch: "256,1024,37632,1");
+                launch: "256,256,37632,1");
 
             /// <summary>Linear: F.Linear(h, fc2); Add: F.Add(x, m); Cast: cast f16 → io of F.Add(x, m)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_add_cast_n96_k384_epilogue = new global::Fusion.GeneratedKernel(
@@ -2553,8 +2553,8 @@ out out0 io [N, 56, 56, 96]
 %4 = add %0 %3
 store out0[96*v0 + v1] = %4
 ",
-                cudaSource: @"// gemm_bias_add_cast_n96_k384_epilogue: generated by Fusion from the loop IR. Pointwise, 4 items of 8 elements a thread.
-// Launch: 256 threads, 1024 units a block, 37632·N units.
+                cudaSource: @"// gemm_bias_add_cast_n96_k384_epilogue: generated by Fusion from the loop IR. Pointwise, 1 item of 8 elements a thread.
+// Launch: 256 threads, 256 units a block, 37632·N units.
 #include ""generated.cuh""
 // io_t is the run's input/output type: the runtime compiles one variant per type (FUSION_IO_HALF 0 or 1).
 #if FUSION_IO_HALF
@@ -2565,25 +2565,25 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_bias_add_cast_n96_k384_epilogue(const half* __restrict__ in0, const half* __restrict__ acc, const half* __restrict__ in2, io_t* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 37632LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
-    float ld0[32];
-    float ld1[32];
-    float ld2[32];
+    const fusion_index items = 37632 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 256 + threadIdx.x;
+    fusion_index var0[1];
+    fusion_index var1[1];
+    float ld0[8];
+    float ld1[8];
+    float ld2[8];
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 1; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = (rest % 12LL) * 8;
-        rest /= 12LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = (rest % 12) * 8;
+        rest /= 12;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         if (ok) fusion_load_vec<8>(in0 + (96*v0 + v1), &ld0[k * 8]);
@@ -2594,18 +2594,18 @@ extern ""C"" __global__ void gemm_bias_add_cast_n96_k384_epilogue(const half* __
         else for (int e = 0; e < 8; e++) ld2[k * 8 + e] = 0.0f;
     }
     #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 1; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t3[8];
         float t4[8];
         #pragma unroll
         for (int e = 0; e < 8; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t3[e] = (ld1[k * 8 + e] + ld2[k * 8 + e]);
             t4[e] = (ld0[k * 8 + e] + t3[e]);
         }
@@ -2614,13 +2614,13 @@ extern ""C"" __global__ void gemm_bias_add_cast_n96_k384_epilogue(const half* __
             float sv[8];
             #pragma unroll
             for (int e = 0; e < 8; e++) sv[e] = t4[e];
-            const long long v1 = s1;
+            const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
     }
 }
 ",
-                launch: "256,1024,37632,1");
+                launch: "256,256,37632,1");
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_n288_k96_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_n288_k96_f32", n: 288, k: 96, kw: 96,

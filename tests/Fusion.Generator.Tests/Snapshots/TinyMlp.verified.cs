@@ -12,22 +12,22 @@
 //       F.Linear(x, fc1) → F.Relu(F.Linear(x, fc1))
 //   gemm_bias_add_cast_n13_k37 (gemm, cuBLASLt path: product then the epilogue kernel, 3 ops) at mlp
 //       F.Linear(F.Relu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(x)) → cast f16 → io of F.Add(x, mlp.Forward(x))
-// Precision plan Float (cpu, cuda): operators 4 f32; 2 casts inserted, 2 fused into generated kernels.
+// Precision plan Float (cpu, cuda): operators 4 f32; 2 casts inserted, 1 fused into kernels.
 //   f32 ×4 v4…v9  mlp … (root)
 //       v4 F.Linear(x, fc1)
 //       v5 F.Relu(F.Linear(x, fc1))
 //       v8 F.Linear(F.Relu(F.Linear(x, fc1)), fc2)
 //       v9 F.Add(x, mlp.Forward(x))
-//   cast io → f32 of input x for F.Linear(x, fc1), F.Add(x, mlp.Forward(x)): fused: a load or store of the generated kernel around it converts
-//   cast f32 → io of F.Add(x, mlp.Forward(x)) for the output: fused: a load or store of the generated kernel around it converts
-// Precision plan Half (cpu, cuda): operators 4 f16; 2 casts inserted, 2 fused into generated kernels.
+//   cast io → f32 of input x for F.Linear(x, fc1), F.Add(x, mlp.Forward(x)): runs alone: MixedPrecision.Convert (a view, no copy, when the run's type is already the target)
+//   cast f32 → io of F.Add(x, mlp.Forward(x)) for the output: fused into gemm_bias_add_cast_n13_k37_f32: a load or store converts
+// Precision plan Half (cpu, cuda): operators 4 f16; 2 casts inserted, 1 fused into kernels.
 //   f16 ×4 v4…v9  mlp … (root)
 //       v4 F.Linear(x, fc1)
 //       v5 F.Relu(F.Linear(x, fc1))
 //       v8 F.Linear(F.Relu(F.Linear(x, fc1)), fc2)
 //       v9 F.Add(x, mlp.Forward(x))
-//   cast io → f16 of input x for F.Linear(x, fc1), F.Add(x, mlp.Forward(x)): fused: a load or store of the generated kernel around it converts
-//   cast f16 → io of F.Add(x, mlp.Forward(x)) for the output: fused: a load or store of the generated kernel around it converts
+//   cast io → f16 of input x for F.Linear(x, fc1), F.Add(x, mlp.Forward(x)): runs alone: MixedPrecision.Convert (a view, no copy, when the run's type is already the target)
+//   cast f16 → io of F.Add(x, mlp.Forward(x)) for the output: fused into gemm_bias_add_cast_n13_k37: a load or store converts
 #nullable enable
 #pragma warning disable CS1591 // generated members need no XML docs
 
@@ -100,24 +100,24 @@ store out0[37*v0 + v1] = %4
 
 extern ""C"" __global__ void gemm_bias_relu_n37_k13_f32_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, float* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 37LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
+    const fusion_index items = 37 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 1024 + threadIdx.x;
+    fusion_index var0[4];
+    fusion_index var1[4];
     float ld0[4];
     float ld1[4];
     #pragma unroll
     for (int k = 0; k < 4; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = rest % 37LL;
-        rest /= 37LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = rest % 37;
+        rest /= 37;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         ld0[k] = ok ? fusion_load(acc + (37*v0 + v1)) : 0.0f;
@@ -127,22 +127,22 @@ extern ""C"" __global__ void gemm_bias_relu_n37_k13_f32_epilogue(const float* __
     for (int k = 0; k < 4; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t2[1];
         float t4[1];
         #pragma unroll
         for (int e = 0; e < 1; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k] + ld1[k]);
             t4[e] = fusion_max(t2[e], 0.0f);
         }
         #pragma unroll
         for (int e = 0; e < 1; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             if (true) fusion_store(out0 + (37*v0 + v1), t4[e]);
         }
     }
@@ -178,25 +178,25 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_bias_add_cast_n13_k37_f32_epilogue(const float* __restrict__ in0, const float* __restrict__ acc, const float* __restrict__ in2, io_t* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 13LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
+    const fusion_index items = 13 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 1024 + threadIdx.x;
+    fusion_index var0[4];
+    fusion_index var1[4];
     float ld0[4];
     float ld1[4];
     float ld2[4];
     #pragma unroll
     for (int k = 0; k < 4; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = rest % 13LL;
-        rest /= 13LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = rest % 13;
+        rest /= 13;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         ld0[k] = ok ? fusion_load(in0 + (13*v0 + v1)) : 0.0f;
@@ -207,22 +207,22 @@ extern ""C"" __global__ void gemm_bias_add_cast_n13_k37_f32_epilogue(const float
     for (int k = 0; k < 4; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t3[1];
         float t4[1];
         #pragma unroll
         for (int e = 0; e < 1; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t3[e] = (ld1[k] + ld2[k]);
             t4[e] = (ld0[k] + t3[e]);
         }
         #pragma unroll
         for (int e = 0; e < 1; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             if (true) fusion_store(out0 + (13*v0 + v1), t4[e]);
         }
     }
@@ -251,24 +251,24 @@ store out0[37*v0 + v1] = %4
 
 extern ""C"" __global__ void gemm_bias_relu_n37_k13_epilogue(const half* __restrict__ acc, const half* __restrict__ in1, half* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 37LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
+    const fusion_index items = 37 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 1024 + threadIdx.x;
+    fusion_index var0[4];
+    fusion_index var1[4];
     float ld0[4];
     float ld1[4];
     #pragma unroll
     for (int k = 0; k < 4; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = rest % 37LL;
-        rest /= 37LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = rest % 37;
+        rest /= 37;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         ld0[k] = ok ? fusion_load(acc + (37*v0 + v1)) : 0.0f;
@@ -278,22 +278,22 @@ extern ""C"" __global__ void gemm_bias_relu_n37_k13_epilogue(const half* __restr
     for (int k = 0; k < 4; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t2[1];
         float t4[1];
         #pragma unroll
         for (int e = 0; e < 1; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k] + ld1[k]);
             t4[e] = fusion_max(t2[e], 0.0f);
         }
         #pragma unroll
         for (int e = 0; e < 1; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             if (true) fusion_store(out0 + (37*v0 + v1), t4[e]);
         }
     }
@@ -329,25 +329,25 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_bias_add_cast_n13_k37_epilogue(const half* __restrict__ in0, const half* __restrict__ acc, const half* __restrict__ in2, io_t* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 13LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
+    const fusion_index items = 13 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 1024 + threadIdx.x;
+    fusion_index var0[4];
+    fusion_index var1[4];
     float ld0[4];
     float ld1[4];
     float ld2[4];
     #pragma unroll
     for (int k = 0; k < 4; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = rest % 13LL;
-        rest /= 13LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = rest % 13;
+        rest /= 13;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         ld0[k] = ok ? fusion_load(in0 + (13*v0 + v1)) : 0.0f;
@@ -358,22 +358,22 @@ extern ""C"" __global__ void gemm_bias_add_cast_n13_k37_epilogue(const half* __r
     for (int k = 0; k < 4; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t3[1];
         float t4[1];
         #pragma unroll
         for (int e = 0; e < 1; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t3[e] = (ld1[k] + ld2[k]);
             t4[e] = (ld0[k] + t3[e]);
         }
         #pragma unroll
         for (int e = 0; e < 1; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             if (true) fusion_store(out0 + (13*v0 + v1), t4[e]);
         }
     }

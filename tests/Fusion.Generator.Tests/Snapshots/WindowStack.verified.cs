@@ -32,14 +32,14 @@
 //       F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))
 //   window_reverse_add_patch_merging_layer_norm_cast_f16_io_nx7x7x40 (row, 5 ops)
 //       F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.PatchMerging(x) → F.LayerNorm(x, merge_norm) → cast f16 → io of F.LayerNorm(x, merge_norm)
-// Precision plan Float (cpu, cuda): operators 22 f32; 2 casts inserted, 2 fused into generated kernels.
+// Precision plan Float (cpu, cuda): operators 22 f32; 2 casts inserted, 2 fused into kernels.
 //   f32 ×22 v4…v37  blocks.0 … (root)
-//   cast io → f32 of input x for F.LayerNorm(x, norm), F.Add(x, h): fused: a load or store of the generated kernel around it converts
-//   cast f32 → io of F.LayerNorm(x, merge_norm) for the output: fused: a load or store of the generated kernel around it converts
-// Precision plan Half (cpu, cuda): operators 22 f16; 2 casts inserted, 2 fused into generated kernels.
+//   cast io → f32 of input x for F.LayerNorm(x, norm), F.Add(x, h): fused into cast_layer_norm_window_partition_io_f32_4nx49x10: a load or store converts
+//   cast f32 → io of F.LayerNorm(x, merge_norm) for the output: fused into window_reverse_add_patch_merging_layer_norm_cast_f32_io_nx7x7x40: a load or store converts
+// Precision plan Half (cpu, cuda): operators 22 f16; 2 casts inserted, 2 fused into kernels.
 //   f16 ×22 v4…v37  blocks.0 … (root)
-//   cast io → f16 of input x for F.LayerNorm(x, norm), F.Add(x, h): fused: a load or store of the generated kernel around it converts
-//   cast f16 → io of F.LayerNorm(x, merge_norm) for the output: fused: a load or store of the generated kernel around it converts
+//   cast io → f16 of input x for F.LayerNorm(x, norm), F.Add(x, h): fused into cast_layer_norm_window_partition_io_f16_4nx49x10: a load or store converts
+//   cast f16 → io of F.LayerNorm(x, merge_norm) for the output: fused into window_reverse_add_patch_merging_layer_norm_cast_f16_io_nx7x7x40: a load or store converts
 #nullable enable
 #pragma warning disable CS1591 // generated members need no XML docs
 
@@ -154,13 +154,13 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(const io_t* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, float* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 196LL * N;
+    const fusion_index rows = 196 * N;
     const int lane = threadIdx.x & 31, sub = lane % 8;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 4 + lane / 8) * 2;
-    long long var0[2];
-    long long var1[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 4 + lane / 8) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
     bool okRow[2];
     float ld0[2][2];
     float ld1[2][2];
@@ -168,21 +168,21 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v1 = rest % 49LL;
-        rest /= 49LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v1 = rest % 49;
+        rest /= 49;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 8 + sub;
-            const bool ok = okRow[u] && chunk < 5LL;
-            const long long v2 = chunk * 2;
-            const long long s2 = v2;
+            const fusion_index chunk = (fusion_index)c * 8 + sub;
+            const bool ok = okRow[u] && chunk < 5;
+            const fusion_index v2 = chunk * 2;
+            const fusion_index s2 = v2;
             if (ok) fusion_load_vec<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), &ld0[u][c * 2]);
             else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
             if (ok) fusion_load_vec<2>(in1 + (v2), &ld1[u][c * 2]);
@@ -194,13 +194,13 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 8 + sub >= 5LL) break;
+            if ((fusion_index)c * 8 + sub >= 5) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a3 = a3 + ld0[u][c * 2 + e];
         }
@@ -215,7 +215,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t6[c * 2 + e] = (ld0[u][c * 2 + e] - t5);
             }
         }
@@ -226,7 +226,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t7[c * 2 + e] = (t6[c * 2 + e] * t6[c * 2 + e]);
             }
         }
@@ -234,7 +234,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 8 + sub >= 5LL) break;
+            if ((fusion_index)c * 8 + sub >= 5) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a8 = a8 + t7[c * 2 + e];
         }
@@ -251,7 +251,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t13[c * 2 + e] = (t6[c * 2 + e] * t12);
             }
         }
@@ -262,7 +262,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t14[c * 2 + e] = (t13[c * 2 + e] * ld1[u][c * 2 + e]);
             }
         }
@@ -273,7 +273,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t15[c * 2 + e] = (t14[c * 2 + e] + ld2[u][c * 2 + e]);
             }
         }
@@ -282,15 +282,15 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 8 + sub;
-                if (chunk >= 5LL) break;
-                const long long s2 = chunk * 2;
+                const fusion_index chunk = (fusion_index)c * 8 + sub;
+                if (chunk >= 5) break;
+                const fusion_index s2 = chunk * 2;
                 if (true)
                 {
                     float sv[2];
                     #pragma unroll
                     for (int e = 0; e < 2; e++) sv[e] = t15[c * 2 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<2>(out0 + (490*v0 + 10*v1 + v2), sv);
                 }
             }
@@ -344,13 +344,13 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_4nx49x10(const io_t* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 196LL * N;
+    const fusion_index rows = 196 * N;
     const int lane = threadIdx.x & 31, sub = lane % 8;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 4 + lane / 8) * 2;
-    long long var0[2];
-    long long var1[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 4 + lane / 8) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
     bool okRow[2];
     float ld0[2][2];
     float ld1[2][2];
@@ -359,21 +359,21 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v1 = rest % 49LL;
-        rest /= 49LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v1 = rest % 49;
+        rest /= 49;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 8 + sub;
-            const bool ok = okRow[u] && chunk < 5LL;
-            const long long v2 = chunk * 2;
-            const long long s2 = v2;
+            const fusion_index chunk = (fusion_index)c * 8 + sub;
+            const bool ok = okRow[u] && chunk < 5;
+            const fusion_index v2 = chunk * 2;
+            const fusion_index s2 = v2;
             if (ok) fusion_load_vec<2>(in0 + (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2), &ld0[u][c * 2]);
             else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
             if (ok) fusion_load_vec<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2), &ld1[u][c * 2]);
@@ -387,8 +387,8 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
         float t2[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -396,7 +396,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t2[c * 2 + e] = (ld0[u][c * 2 + e] + ld1[u][c * 2 + e]);
             }
         }
@@ -404,7 +404,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 8 + sub >= 5LL) break;
+            if ((fusion_index)c * 8 + sub >= 5) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a5 = a5 + t2[c * 2 + e];
         }
@@ -419,7 +419,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t8[c * 2 + e] = (t2[c * 2 + e] - t7);
             }
         }
@@ -430,7 +430,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t9[c * 2 + e] = (t8[c * 2 + e] * t8[c * 2 + e]);
             }
         }
@@ -438,7 +438,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 8 + sub >= 5LL) break;
+            if ((fusion_index)c * 8 + sub >= 5) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a10 = a10 + t9[c * 2 + e];
         }
@@ -455,7 +455,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t15[c * 2 + e] = (t8[c * 2 + e] * t14);
             }
         }
@@ -466,7 +466,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t16[c * 2 + e] = (t15[c * 2 + e] * ld3[u][c * 2 + e]);
             }
         }
@@ -477,7 +477,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t17[c * 2 + e] = (t16[c * 2 + e] + ld4[u][c * 2 + e]);
             }
         }
@@ -486,15 +486,15 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 8 + sub;
-                if (chunk >= 5LL) break;
-                const long long s2 = chunk * 2;
+                const fusion_index chunk = (fusion_index)c * 8 + sub;
+                if (chunk >= 5) break;
+                const fusion_index s2 = chunk * 2;
                 if (true)
                 {
                     float sv[2];
                     #pragma unroll
                     for (int e = 0; e < 2; e++) sv[e] = t17[c * 2 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<2>(out0 + (490*v0 + 10*v1 + v2), sv);
                 }
             }
@@ -504,15 +504,15 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 8 + sub;
-                if (chunk >= 5LL) break;
-                const long long s2 = chunk * 2;
+                const fusion_index chunk = (fusion_index)c * 8 + sub;
+                if (chunk >= 5) break;
+                const fusion_index s2 = chunk * 2;
                 if (true)
                 {
                     float sv[2];
                     #pragma unroll
                     for (int e = 0; e < 2; e++) sv[e] = t2[c * 2 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<2>(out1 + (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2), sv);
                 }
             }
@@ -560,13 +560,13 @@ store out1[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*
 
 extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition_f32_4nx49x10(const float* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 196LL * N;
+    const fusion_index rows = 196 * N;
     const int lane = threadIdx.x & 31, sub = lane % 8;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 4 + lane / 8) * 2;
-    long long var0[2];
-    long long var1[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 4 + lane / 8) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
     bool okRow[2];
     float ld0[2][2];
     float ld1[2][2];
@@ -575,21 +575,21 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v1 = rest % 49LL;
-        rest /= 49LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v1 = rest % 49;
+        rest /= 49;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 8 + sub;
-            const bool ok = okRow[u] && chunk < 5LL;
-            const long long v2 = chunk * 2;
-            const long long s2 = v2;
+            const fusion_index chunk = (fusion_index)c * 8 + sub;
+            const bool ok = okRow[u] && chunk < 5;
+            const fusion_index v2 = chunk * 2;
+            const fusion_index s2 = v2;
             if (ok) fusion_load_vec<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), &ld0[u][c * 2]);
             else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
             if (ok) fusion_load_vec<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2), &ld1[u][c * 2]);
@@ -603,8 +603,8 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
         float t2[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -612,7 +612,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t2[c * 2 + e] = (ld0[u][c * 2 + e] + ld1[u][c * 2 + e]);
             }
         }
@@ -620,7 +620,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 8 + sub >= 5LL) break;
+            if ((fusion_index)c * 8 + sub >= 5) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a5 = a5 + t2[c * 2 + e];
         }
@@ -635,7 +635,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t8[c * 2 + e] = (t2[c * 2 + e] - t7);
             }
         }
@@ -646,7 +646,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t9[c * 2 + e] = (t8[c * 2 + e] * t8[c * 2 + e]);
             }
         }
@@ -654,7 +654,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 8 + sub >= 5LL) break;
+            if ((fusion_index)c * 8 + sub >= 5) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a10 = a10 + t9[c * 2 + e];
         }
@@ -671,7 +671,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t15[c * 2 + e] = (t8[c * 2 + e] * t14);
             }
         }
@@ -682,7 +682,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t16[c * 2 + e] = (t15[c * 2 + e] * ld3[u][c * 2 + e]);
             }
         }
@@ -693,7 +693,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t17[c * 2 + e] = (t16[c * 2 + e] + ld4[u][c * 2 + e]);
             }
         }
@@ -702,15 +702,15 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 8 + sub;
-                if (chunk >= 5LL) break;
-                const long long s2 = chunk * 2;
+                const fusion_index chunk = (fusion_index)c * 8 + sub;
+                if (chunk >= 5) break;
+                const fusion_index s2 = chunk * 2;
                 if (true)
                 {
                     float sv[2];
                     #pragma unroll
                     for (int e = 0; e < 2; e++) sv[e] = t17[c * 2 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<2>(out0 + (490*v0 + 10*v1 + v2), sv);
                 }
             }
@@ -720,15 +720,15 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 8 + sub;
-                if (chunk >= 5LL) break;
-                const long long s2 = chunk * 2;
+                const fusion_index chunk = (fusion_index)c * 8 + sub;
+                if (chunk >= 5) break;
+                const fusion_index s2 = chunk * 2;
                 if (true)
                 {
                     float sv[2];
                     #pragma unroll
                     for (int e = 0; e < 2; e++) sv[e] = t2[c * 2 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<2>(out1 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), sv);
                 }
             }
@@ -780,14 +780,14 @@ typedef float io_t;
 
 extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f32_io_nx7x7x40(const float* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, io_t* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 49LL * N;
+    const fusion_index rows = 49 * N;
     const int lane = threadIdx.x & 31, sub = lane % 32;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 1 + lane / 32) * 2;
-    long long var0[2];
-    long long var1[2];
-    long long var2[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 1 + lane / 32) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    fusion_index var2[2];
     bool okRow[2];
     float ld0[2][2];
     float ld1[2][2];
@@ -796,24 +796,24 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v2 = rest % 7LL;
-        rest /= 7LL;
-        const long long v1 = rest % 7LL;
-        rest /= 7LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v2 = rest % 7;
+        rest /= 7;
+        const fusion_index v1 = rest % 7;
+        rest /= 7;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         var2[u] = v2;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 32 + sub;
-            const bool ok = okRow[u] && chunk < 20LL;
-            const long long v3 = chunk * 2;
-            const long long s3 = v3;
+            const fusion_index chunk = (fusion_index)c * 32 + sub;
+            const bool ok = okRow[u] && chunk < 20;
+            const fusion_index v3 = chunk * 2;
+            const fusion_index s3 = v3;
             if (ok) fusion_load_vec<2>(in0 + (140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2), &ld0[u][c * 2]);
             else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
             if (ok) fusion_load_vec<2>(in1 + (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0), &ld1[u][c * 2]);
@@ -827,9 +827,9 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
-        const long long v2 = var2[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
+        const fusion_index v2 = var2[u];
         float t2[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -837,7 +837,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v3 = ((long long)c * 32 + sub) * 2 + e;
+                const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
                 t2[c * 2 + e] = (ld0[u][c * 2 + e] + ld1[u][c * 2 + e]);
             }
         }
@@ -845,7 +845,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 32 + sub >= 20LL) break;
+            if ((fusion_index)c * 32 + sub >= 20) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a5 = a5 + t2[c * 2 + e];
         }
@@ -860,7 +860,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v3 = ((long long)c * 32 + sub) * 2 + e;
+                const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
                 t8[c * 2 + e] = (t2[c * 2 + e] - t7);
             }
         }
@@ -871,7 +871,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v3 = ((long long)c * 32 + sub) * 2 + e;
+                const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
                 t9[c * 2 + e] = (t8[c * 2 + e] * t8[c * 2 + e]);
             }
         }
@@ -879,7 +879,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 32 + sub >= 20LL) break;
+            if ((fusion_index)c * 32 + sub >= 20) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a10 = a10 + t9[c * 2 + e];
         }
@@ -896,7 +896,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v3 = ((long long)c * 32 + sub) * 2 + e;
+                const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
                 t15[c * 2 + e] = (t8[c * 2 + e] * t14);
             }
         }
@@ -907,7 +907,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v3 = ((long long)c * 32 + sub) * 2 + e;
+                const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
                 t16[c * 2 + e] = (t15[c * 2 + e] * ld3[u][c * 2 + e]);
             }
         }
@@ -918,7 +918,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v3 = ((long long)c * 32 + sub) * 2 + e;
+                const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
                 t17[c * 2 + e] = (t16[c * 2 + e] + ld4[u][c * 2 + e]);
             }
         }
@@ -927,15 +927,15 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 32 + sub;
-                if (chunk >= 20LL) break;
-                const long long s3 = chunk * 2;
+                const fusion_index chunk = (fusion_index)c * 32 + sub;
+                if (chunk >= 20) break;
+                const fusion_index s3 = chunk * 2;
                 if (true)
                 {
                     float sv[2];
                     #pragma unroll
                     for (int e = 0; e < 2; e++) sv[e] = t17[c * 2 + e];
-                    const long long v3 = s3;
+                    const fusion_index v3 = s3;
                     fusion_store_vec<2>(out0 + (1960*v0 + 280*v1 + 40*v2 + v3), sv);
                 }
             }
@@ -985,13 +985,13 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, half* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 196LL * N;
+    const fusion_index rows = 196 * N;
     const int lane = threadIdx.x & 31, sub = lane % 8;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 4 + lane / 8) * 2;
-    long long var0[2];
-    long long var1[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 4 + lane / 8) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
     bool okRow[2];
     float ld0[2][2];
     float ld2[2][2];
@@ -999,21 +999,21 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v1 = rest % 49LL;
-        rest /= 49LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v1 = rest % 49;
+        rest /= 49;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 8 + sub;
-            const bool ok = okRow[u] && chunk < 5LL;
-            const long long v2 = chunk * 2;
-            const long long s2 = v2;
+            const fusion_index chunk = (fusion_index)c * 8 + sub;
+            const bool ok = okRow[u] && chunk < 5;
+            const fusion_index v2 = chunk * 2;
+            const fusion_index s2 = v2;
             if (ok) fusion_load_vec<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), &ld0[u][c * 2]);
             else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
             if (ok) fusion_load_vec<2>(in1 + (v2), &ld2[u][c * 2]);
@@ -1025,8 +1025,8 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
         float t1[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -1034,7 +1034,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t1[c * 2 + e] = half_to_float(float_to_half(ld0[u][c * 2 + e]));
             }
         }
@@ -1042,7 +1042,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 8 + sub >= 5LL) break;
+            if ((fusion_index)c * 8 + sub >= 5) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a4 = a4 + t1[c * 2 + e];
         }
@@ -1057,7 +1057,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t7[c * 2 + e] = (t1[c * 2 + e] - t6);
             }
         }
@@ -1068,7 +1068,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t8[c * 2 + e] = (t7[c * 2 + e] * t7[c * 2 + e]);
             }
         }
@@ -1076,7 +1076,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 8 + sub >= 5LL) break;
+            if ((fusion_index)c * 8 + sub >= 5) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a9 = a9 + t8[c * 2 + e];
         }
@@ -1093,7 +1093,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t14[c * 2 + e] = (t7[c * 2 + e] * t13);
             }
         }
@@ -1104,7 +1104,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t15[c * 2 + e] = (t14[c * 2 + e] * ld2[u][c * 2 + e]);
             }
         }
@@ -1115,7 +1115,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t16[c * 2 + e] = (t15[c * 2 + e] + ld3[u][c * 2 + e]);
             }
         }
@@ -1124,15 +1124,15 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 8 + sub;
-                if (chunk >= 5LL) break;
-                const long long s2 = chunk * 2;
+                const fusion_index chunk = (fusion_index)c * 8 + sub;
+                if (chunk >= 5) break;
+                const fusion_index s2 = chunk * 2;
                 if (true)
                 {
                     float sv[2];
                     #pragma unroll
                     for (int e = 0; e < 2; e++) sv[e] = t16[c * 2 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<2>(out0 + (490*v0 + 10*v1 + v2), sv);
                 }
             }
@@ -1187,13 +1187,13 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_4nx49x10(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, half* __restrict__ out0, half* __restrict__ out1, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 196LL * N;
+    const fusion_index rows = 196 * N;
     const int lane = threadIdx.x & 31, sub = lane % 8;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 4 + lane / 8) * 2;
-    long long var0[2];
-    long long var1[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 4 + lane / 8) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
     bool okRow[2];
     float ld0[2][2];
     float ld2[2][2];
@@ -1202,21 +1202,21 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v1 = rest % 49LL;
-        rest /= 49LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v1 = rest % 49;
+        rest /= 49;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 8 + sub;
-            const bool ok = okRow[u] && chunk < 5LL;
-            const long long v2 = chunk * 2;
-            const long long s2 = v2;
+            const fusion_index chunk = (fusion_index)c * 8 + sub;
+            const bool ok = okRow[u] && chunk < 5;
+            const fusion_index v2 = chunk * 2;
+            const fusion_index s2 = v2;
             if (ok) fusion_load_vec<2>(in0 + (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2), &ld0[u][c * 2]);
             else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
             if (ok) fusion_load_vec<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2), &ld2[u][c * 2]);
@@ -1230,8 +1230,8 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
         float t1[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -1239,7 +1239,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t1[c * 2 + e] = half_to_float(float_to_half(ld0[u][c * 2 + e]));
             }
         }
@@ -1250,7 +1250,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t3[c * 2 + e] = (t1[c * 2 + e] + ld2[u][c * 2 + e]);
             }
         }
@@ -1258,7 +1258,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 8 + sub >= 5LL) break;
+            if ((fusion_index)c * 8 + sub >= 5) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a6 = a6 + t3[c * 2 + e];
         }
@@ -1273,7 +1273,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t9[c * 2 + e] = (t3[c * 2 + e] - t8);
             }
         }
@@ -1284,7 +1284,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t10[c * 2 + e] = (t9[c * 2 + e] * t9[c * 2 + e]);
             }
         }
@@ -1292,7 +1292,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 8 + sub >= 5LL) break;
+            if ((fusion_index)c * 8 + sub >= 5) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a11 = a11 + t10[c * 2 + e];
         }
@@ -1309,7 +1309,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t16[c * 2 + e] = (t9[c * 2 + e] * t15);
             }
         }
@@ -1320,7 +1320,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t17[c * 2 + e] = (t16[c * 2 + e] * ld4[u][c * 2 + e]);
             }
         }
@@ -1331,7 +1331,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t18[c * 2 + e] = (t17[c * 2 + e] + ld5[u][c * 2 + e]);
             }
         }
@@ -1340,15 +1340,15 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 8 + sub;
-                if (chunk >= 5LL) break;
-                const long long s2 = chunk * 2;
+                const fusion_index chunk = (fusion_index)c * 8 + sub;
+                if (chunk >= 5) break;
+                const fusion_index s2 = chunk * 2;
                 if (true)
                 {
                     float sv[2];
                     #pragma unroll
                     for (int e = 0; e < 2; e++) sv[e] = t18[c * 2 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<2>(out0 + (490*v0 + 10*v1 + v2), sv);
                 }
             }
@@ -1358,15 +1358,15 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 8 + sub;
-                if (chunk >= 5LL) break;
-                const long long s2 = chunk * 2;
+                const fusion_index chunk = (fusion_index)c * 8 + sub;
+                if (chunk >= 5) break;
+                const fusion_index s2 = chunk * 2;
                 if (true)
                 {
                     float sv[2];
                     #pragma unroll
                     for (int e = 0; e < 2; e++) sv[e] = t3[c * 2 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<2>(out1 + (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2), sv);
                 }
             }
@@ -1414,13 +1414,13 @@ store out1[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*
 
 extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition_f16_4nx49x10(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, half* __restrict__ out0, half* __restrict__ out1, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 196LL * N;
+    const fusion_index rows = 196 * N;
     const int lane = threadIdx.x & 31, sub = lane % 8;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 4 + lane / 8) * 2;
-    long long var0[2];
-    long long var1[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 4 + lane / 8) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
     bool okRow[2];
     float ld0[2][2];
     float ld1[2][2];
@@ -1429,21 +1429,21 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v1 = rest % 49LL;
-        rest /= 49LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v1 = rest % 49;
+        rest /= 49;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 8 + sub;
-            const bool ok = okRow[u] && chunk < 5LL;
-            const long long v2 = chunk * 2;
-            const long long s2 = v2;
+            const fusion_index chunk = (fusion_index)c * 8 + sub;
+            const bool ok = okRow[u] && chunk < 5;
+            const fusion_index v2 = chunk * 2;
+            const fusion_index s2 = v2;
             if (ok) fusion_load_vec<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), &ld0[u][c * 2]);
             else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
             if (ok) fusion_load_vec<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2), &ld1[u][c * 2]);
@@ -1457,8 +1457,8 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
         float t2[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -1466,7 +1466,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t2[c * 2 + e] = (ld0[u][c * 2 + e] + ld1[u][c * 2 + e]);
             }
         }
@@ -1474,7 +1474,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 8 + sub >= 5LL) break;
+            if ((fusion_index)c * 8 + sub >= 5) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a5 = a5 + t2[c * 2 + e];
         }
@@ -1489,7 +1489,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t8[c * 2 + e] = (t2[c * 2 + e] - t7);
             }
         }
@@ -1500,7 +1500,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t9[c * 2 + e] = (t8[c * 2 + e] * t8[c * 2 + e]);
             }
         }
@@ -1508,7 +1508,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 8 + sub >= 5LL) break;
+            if ((fusion_index)c * 8 + sub >= 5) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a10 = a10 + t9[c * 2 + e];
         }
@@ -1525,7 +1525,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t15[c * 2 + e] = (t8[c * 2 + e] * t14);
             }
         }
@@ -1536,7 +1536,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t16[c * 2 + e] = (t15[c * 2 + e] * ld3[u][c * 2 + e]);
             }
         }
@@ -1547,7 +1547,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v2 = ((long long)c * 8 + sub) * 2 + e;
+                const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
                 t17[c * 2 + e] = (t16[c * 2 + e] + ld4[u][c * 2 + e]);
             }
         }
@@ -1556,15 +1556,15 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 8 + sub;
-                if (chunk >= 5LL) break;
-                const long long s2 = chunk * 2;
+                const fusion_index chunk = (fusion_index)c * 8 + sub;
+                if (chunk >= 5) break;
+                const fusion_index s2 = chunk * 2;
                 if (true)
                 {
                     float sv[2];
                     #pragma unroll
                     for (int e = 0; e < 2; e++) sv[e] = t17[c * 2 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<2>(out0 + (490*v0 + 10*v1 + v2), sv);
                 }
             }
@@ -1574,15 +1574,15 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 8 + sub;
-                if (chunk >= 5LL) break;
-                const long long s2 = chunk * 2;
+                const fusion_index chunk = (fusion_index)c * 8 + sub;
+                if (chunk >= 5) break;
+                const fusion_index s2 = chunk * 2;
                 if (true)
                 {
                     float sv[2];
                     #pragma unroll
                     for (int e = 0; e < 2; e++) sv[e] = t2[c * 2 + e];
-                    const long long v2 = s2;
+                    const fusion_index v2 = s2;
                     fusion_store_vec<2>(out1 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), sv);
                 }
             }
@@ -1634,14 +1634,14 @@ typedef float io_t;
 
 extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f16_io_nx7x7x40(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, io_t* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long rows = 49LL * N;
+    const fusion_index rows = 49 * N;
     const int lane = threadIdx.x & 31, sub = lane % 32;
-    const long long first = (((long long)blockIdx.x * 8 + (threadIdx.x >> 5)) * 1 + lane / 32) * 2;
-    long long var0[2];
-    long long var1[2];
-    long long var2[2];
+    const fusion_index first = (((fusion_index)blockIdx.x * 8 + (threadIdx.x >> 5)) * 1 + lane / 32) * 2;
+    fusion_index var0[2];
+    fusion_index var1[2];
+    fusion_index var2[2];
     bool okRow[2];
     float ld0[2][2];
     float ld1[2][2];
@@ -1650,24 +1650,24 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long row = first + u;
+        const fusion_index row = first + u;
         okRow[u] = row < rows;
-        long long rest = okRow[u] ? row : 0;
-        const long long v2 = rest % 7LL;
-        rest /= 7LL;
-        const long long v1 = rest % 7LL;
-        rest /= 7LL;
-        const long long v0 = rest;
+        fusion_index rest = okRow[u] ? row : 0;
+        const fusion_index v2 = rest % 7;
+        rest /= 7;
+        const fusion_index v1 = rest % 7;
+        rest /= 7;
+        const fusion_index v0 = rest;
         var0[u] = v0;
         var1[u] = v1;
         var2[u] = v2;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            const long long chunk = (long long)c * 32 + sub;
-            const bool ok = okRow[u] && chunk < 20LL;
-            const long long v3 = chunk * 2;
-            const long long s3 = v3;
+            const fusion_index chunk = (fusion_index)c * 32 + sub;
+            const bool ok = okRow[u] && chunk < 20;
+            const fusion_index v3 = chunk * 2;
+            const fusion_index s3 = v3;
             if (ok) fusion_load_vec<2>(in0 + (140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2), &ld0[u][c * 2]);
             else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
             if (ok) fusion_load_vec<2>(in1 + (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0), &ld1[u][c * 2]);
@@ -1681,9 +1681,9 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
-        const long long v0 = var0[u];
-        const long long v1 = var1[u];
-        const long long v2 = var2[u];
+        const fusion_index v0 = var0[u];
+        const fusion_index v1 = var1[u];
+        const fusion_index v2 = var2[u];
         float t2[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -1691,7 +1691,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v3 = ((long long)c * 32 + sub) * 2 + e;
+                const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
                 t2[c * 2 + e] = (ld0[u][c * 2 + e] + ld1[u][c * 2 + e]);
             }
         }
@@ -1699,7 +1699,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 32 + sub >= 20LL) break;
+            if ((fusion_index)c * 32 + sub >= 20) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a5 = a5 + t2[c * 2 + e];
         }
@@ -1714,7 +1714,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v3 = ((long long)c * 32 + sub) * 2 + e;
+                const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
                 t8[c * 2 + e] = (t2[c * 2 + e] - t7);
             }
         }
@@ -1725,7 +1725,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v3 = ((long long)c * 32 + sub) * 2 + e;
+                const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
                 t9[c * 2 + e] = (t8[c * 2 + e] * t8[c * 2 + e]);
             }
         }
@@ -1733,7 +1733,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
-            if ((long long)c * 32 + sub >= 20LL) break;
+            if ((fusion_index)c * 32 + sub >= 20) break;
             #pragma unroll
             for (int e = 0; e < 2; e++) a10 = a10 + t9[c * 2 + e];
         }
@@ -1750,7 +1750,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v3 = ((long long)c * 32 + sub) * 2 + e;
+                const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
                 t15[c * 2 + e] = (t8[c * 2 + e] * t14);
             }
         }
@@ -1761,7 +1761,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v3 = ((long long)c * 32 + sub) * 2 + e;
+                const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
                 t16[c * 2 + e] = (t15[c * 2 + e] * ld3[u][c * 2 + e]);
             }
         }
@@ -1772,7 +1772,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
             #pragma unroll
             for (int e = 0; e < 2; e++)
             {
-                const long long v3 = ((long long)c * 32 + sub) * 2 + e;
+                const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
                 t17[c * 2 + e] = (t16[c * 2 + e] + ld4[u][c * 2 + e]);
             }
         }
@@ -1781,15 +1781,15 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
             #pragma unroll
             for (int c = 0; c < 1; c++)
             {
-                const long long chunk = (long long)c * 32 + sub;
-                if (chunk >= 20LL) break;
-                const long long s3 = chunk * 2;
+                const fusion_index chunk = (fusion_index)c * 32 + sub;
+                if (chunk >= 20) break;
+                const fusion_index s3 = chunk * 2;
                 if (true)
                 {
                     float sv[2];
                     #pragma unroll
                     for (int e = 0; e < 2; e++) sv[e] = t17[c * 2 + e];
-                    const long long v3 = s3;
+                    const fusion_index v3 = s3;
                     fusion_store_vec<2>(out0 + (1960*v0 + 280*v1 + 40*v2 + v3), sv);
                 }
             }
@@ -1826,24 +1826,24 @@ store out0[10*v0 + v1] = %10
 
 extern ""C"" __global__ void gemm_bias_gelu_n10_k10_f32_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, float* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 980LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
+    const fusion_index items = 980 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 1024 + threadIdx.x;
+    fusion_index var0[4];
+    fusion_index var1[4];
     float ld0[8];
     float ld1[8];
     #pragma unroll
     for (int k = 0; k < 4; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = (rest % 5LL) * 2;
-        rest /= 5LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = (rest % 5) * 2;
+        rest /= 5;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         if (ok) fusion_load_vec<2>(acc + (10*v0 + v1), &ld0[k * 2]);
@@ -1855,9 +1855,9 @@ extern ""C"" __global__ void gemm_bias_gelu_n10_k10_f32_epilogue(const float* __
     for (int k = 0; k < 4; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t2[2];
         float t4[2];
         float t6[2];
@@ -1867,7 +1867,7 @@ extern ""C"" __global__ void gemm_bias_gelu_n10_k10_f32_epilogue(const float* __
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 2 + e] + ld1[k * 2 + e]);
             t4[e] = (t2[e] * 0.5f);
             t6[e] = (t2[e] * 0.70710677f);
@@ -1880,7 +1880,7 @@ extern ""C"" __global__ void gemm_bias_gelu_n10_k10_f32_epilogue(const float* __
             float sv[2];
             #pragma unroll
             for (int e = 0; e < 2; e++) sv[e] = t10[e];
-            const long long v1 = s1;
+            const fusion_index v1 = s1;
             fusion_store_vec<2>(out0 + (10*v0 + v1), sv);
         }
     }
@@ -1915,24 +1915,24 @@ store out0[10*v0 + v1] = %10
 
 extern ""C"" __global__ void gemm_bias_gelu_n10_k10_epilogue(const half* __restrict__ acc, const half* __restrict__ in1, half* __restrict__ out0, int batch)
 {
-    const long long N = batch;
+    const fusion_index N = batch;
     (void)N;
-    const long long items = 980LL * N;
-    const long long first = (long long)blockIdx.x * 1024 + threadIdx.x;
-    long long var0[4];
-    long long var1[4];
+    const fusion_index items = 980 * N;
+    const fusion_index first = (fusion_index)blockIdx.x * 1024 + threadIdx.x;
+    fusion_index var0[4];
+    fusion_index var1[4];
     float ld0[8];
     float ld1[8];
     #pragma unroll
     for (int k = 0; k < 4; k++)
     {
-        const long long item = first + k * 256;
+        const fusion_index item = first + k * 256;
         const bool ok = item < items;
-        long long rest = ok ? item : 0;
-        const long long v1 = (rest % 5LL) * 2;
-        rest /= 5LL;
-        const long long v0 = rest;
-        const long long s1 = v1;
+        fusion_index rest = ok ? item : 0;
+        const fusion_index v1 = (rest % 5) * 2;
+        rest /= 5;
+        const fusion_index v0 = rest;
+        const fusion_index s1 = v1;
         var0[k] = v0;
         var1[k] = v1;
         if (ok) fusion_load_vec<2>(acc + (10*v0 + v1), &ld0[k * 2]);
@@ -1944,9 +1944,9 @@ extern ""C"" __global__ void gemm_bias_gelu_n10_k10_epilogue(const half* __restr
     for (int k = 0; k < 4; k++)
     {
         if (first + k * 256 >= items) break;
-        const long long v0 = var0[k];
-        const long long v1 = var1[k];
-        const long long s1 = v1;
+        const fusion_index v0 = var0[k];
+        const fusion_index v1 = var1[k];
+        const fusion_index s1 = v1;
         float t2[2];
         float t4[2];
         float t6[2];
@@ -1956,7 +1956,7 @@ extern ""C"" __global__ void gemm_bias_gelu_n10_k10_epilogue(const half* __restr
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            const long long v1 = s1 + e;
+            const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 2 + e] + ld1[k * 2 + e]);
             t4[e] = (t2[e] * 0.5f);
             t6[e] = (t2[e] * 0.70710677f);
@@ -1969,7 +1969,7 @@ extern ""C"" __global__ void gemm_bias_gelu_n10_k10_epilogue(const half* __restr
             float sv[2];
             #pragma unroll
             for (int e = 0; e < 2; e++) sv[e] = t10[e];
-            const long long v1 = s1;
+            const fusion_index v1 = s1;
             fusion_store_vec<2>(out0 + (10*v0 + v1), sv);
         }
     }

@@ -6,12 +6,20 @@ namespace Fusion.Cuda.Generated;
 /// <summary>
 /// Compiles (through the <see cref="KernelJit"/> and its disk cache) and launches kernels generated from the loop IR, in the
 /// grid their printer chose (<see cref="GeneratedKernel.Launch"/>). A kernel with buffers of the run's input/output type is
-/// compiled once per type (FUSION_IO_HALF 0 or 1). Loaded functions are kept per kernel and variant.
+/// compiled once per type (FUSION_IO_HALF 0 or 1). Index math is 32-bit; a launch where a buffer or the loop domain reaches
+/// <see cref="Index64Elements"/> elements takes a variant compiled with FUSION_INDEX64 (64-bit indices) instead. Loaded functions
+/// are kept per kernel and variant.
 /// </summary>
 public sealed class GeneratedKernelLauncher : IDisposable
 {
     private readonly KernelJit _jit;
-    private readonly Dictionary<(string Name, bool IoHalf), (string Source, CudaModule Module, CudaKernel Kernel)> _loaded = [];
+    private readonly Dictionary<(string Name, bool IoHalf, bool Index64), (string Source, CudaModule Module, CudaKernel Kernel)> _loaded = [];
+
+    /// <summary>
+    /// Elements from which a launch needs 64-bit indices: 2³⁰ leaves 32-bit index sums (an offset plus a guard's overshoot, an
+    /// item plus the block's stride) room below 2³¹.
+    /// </summary>
+    public const long Index64Elements = 1L << 30;
     private readonly Lock _lock = new();
     private bool _disposed;
 
@@ -28,7 +36,17 @@ public sealed class GeneratedKernelLauncher : IDisposable
 
     /// <summary>The (cache name, source, options) of every variant of <paramref name="kernel"/>, for parallel precompilation.</summary>
     public static IEnumerable<(string Name, string Source, IReadOnlyList<string> Options)> Variants(GeneratedKernel kernel) =>
-        kernel.UsesIoType ? [Variant(kernel, ioHalf: false), Variant(kernel, ioHalf: true)] : [Variant(kernel, ioHalf: false)];
+        kernel.UsesIoType ? [Variant(kernel, ioHalf: false, index64: false), Variant(kernel, ioHalf: true, index64: false)] : [Variant(kernel, ioHalf: false, index64: false)];
+
+    /// <summary>Whether <paramref name="kernel"/> at <paramref name="batch"/> needs 64-bit index math (a buffer or the domain of 2³⁰ elements or more).</summary>
+    public static bool NeedsIndex64(GeneratedKernel kernel, int batch)
+    {
+        long domain = 1;
+        foreach (var d in kernel.Ir.VariableExtents) domain = SaturatingMultiply(domain, d.At(batch));
+        return domain >= Index64Elements || kernel.Ir.Buffers.Any(b => b.Shape.Aggregate(1L, (n, d) => SaturatingMultiply(n, d.At(batch))) >= Index64Elements);
+    }
+
+    private static long SaturatingMultiply(long a, long b) => a != 0 && b > long.MaxValue / a ? long.MaxValue : a * b;
 
     /// <summary>
     /// Launches <paramref name="kernel"/> on <paramref name="buffers"/> (its input buffers then its outputs, in IR order) for a
@@ -47,25 +65,28 @@ public sealed class GeneratedKernelLauncher : IDisposable
             args.Pointer(b);
         }
         args.Int(batch);
-        Load(kernel, kernel.UsesIoType && io == DType.Float16).Launch(stream, (int)blocks, kernel.Launch.Threads, args);
+        Load(kernel, kernel.UsesIoType && io == DType.Float16, ForceIndex64 || NeedsIndex64(kernel, batch)).Launch(stream, (int)blocks, kernel.Launch.Threads, args);
     }
 
-    private CudaKernel Load(GeneratedKernel kernel, bool ioHalf)
+    /// <summary>Launches every kernel with 64-bit index math, whatever its size (tests of that variant).</summary>
+    internal bool ForceIndex64 { get; set; }
+
+    private CudaKernel Load(GeneratedKernel kernel, bool ioHalf, bool index64)
     {
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_loaded.TryGetValue((kernel.Name, ioHalf), out var entry))
+            if (_loaded.TryGetValue((kernel.Name, ioHalf, index64), out var entry))
             {
                 if (ReferenceEquals(entry.Source, kernel.CudaSource) || entry.Source == kernel.CudaSource) return entry.Kernel;
                 throw new FusionException($"two different sources were given the kernel name {kernel.Name}; a kernel name must say everything it was specialized with");
             }
-            var (name, source, options) = Variant(kernel, ioHalf);
+            var (name, source, options) = Variant(kernel, ioHalf, index64);
             var module = _jit.Load(name, source, options);
             try
             {
                 var function = module.GetKernel(kernel.Name);
-                _loaded[(kernel.Name, ioHalf)] = (kernel.CudaSource, module, function);
+                _loaded[(kernel.Name, ioHalf, index64)] = (kernel.CudaSource, module, function);
                 return function;
             }
             catch
@@ -76,9 +97,22 @@ public sealed class GeneratedKernelLauncher : IDisposable
         }
     }
 
-    private static (string Name, string Source, IReadOnlyList<string> Options) Variant(GeneratedKernel kernel, bool ioHalf) => kernel.UsesIoType
-        ? (kernel.Name + (ioHalf ? "_io16" : "_io32"), kernel.CudaSource, [$"-DFUSION_IO_HALF={(ioHalf ? 1 : 0)}"])
-        : (kernel.Name, kernel.CudaSource, []);
+    private static (string Name, string Source, IReadOnlyList<string> Options) Variant(GeneratedKernel kernel, bool ioHalf, bool index64)
+    {
+        var options = new List<string>();
+        var name = kernel.Name;
+        if (kernel.UsesIoType)
+        {
+            name += ioHalf ? "_io16" : "_io32";
+            options.Add($"-DFUSION_IO_HALF={(ioHalf ? 1 : 0)}");
+        }
+        if (index64)
+        {
+            name += "_i64";
+            options.Add("-DFUSION_INDEX64");
+        }
+        return (name, kernel.CudaSource, options);
+    }
 
     public void Dispose()
     {
