@@ -181,6 +181,40 @@ public sealed class FusionTests
         Assert.Contains("be.RelativePositionBias(", result.Source); // in BuildFusionConstants
     }
 
+    [Fact]
+    public void PointwiseChainAfterWindowAttention_IsTheTemplatesEpilogue()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class ScaledAttention : Module
+            {
+                public readonly Linear qkv = new(32, 96);
+                public readonly Parameter table = new(25, 2);
+                public readonly Parameter gamma = new(32);
+
+                public Tensor Forward([Shape(Dim.Batch, 9, 32)] Tensor x)
+                {
+                    var split = F.Permute(F.Reshape(F.Linear(x, qkv), -1, 9, 3, 2, 16), 2, 0, 3, 1, 4);
+                    var attn = F.MatMul(F.Mul(F.Select(split, 0, 0), 0.25f), F.Select(split, 0, 1), transposeB: true);
+                    attn = F.Softmax(F.Add(attn, F.RelativePositionBias(table, 3)));
+                    var o = F.Reshape(F.Permute(F.MatMul(attn, F.Select(split, 0, 2)), 0, 2, 1, 3), -1, 9, 32);
+                    return F.Add(x, F.Mul(o, gamma));
+                }
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.Empty(result.CompileErrors);
+        var run = Method(result.Source, "RunHalf");
+        // One template call whose epilogue reads x and γ and writes the model's output (the cast to io included); no kernel after it.
+        Assert.Contains("be.WindowAttention(", run);
+        Assert.Contains("FusionKernels.window_attention_h2_d16_t9_mul_add_cast, batch, io, ", run);
+        Assert.Equal(0, CountOf(run, "be.Run("));
+        Assert.Contains("window_attention_h2_d16_t9_mul_add_cast (window_attention template, generated epilogue, 4 ops)", result.Source);
+        Assert.Contains("{ Epilogue = window_attention_h2_d16_t9_mul_add_cast_epilogue }", result.Source);
+        var fused = result.Diagnostics.Where(d => d.Id == "FUS101").Select(d => d.GetMessage()).ToList();
+        Assert.Contains(fused, m => m.Contains("window_attention_h2_d16_t9_mul_add_cast") && m.Contains("F.Mul(o, gamma)"));
+    }
+
     internal static string Method(string source, string name)
     {
         int start = source.IndexOf($"private global::Fusion.Tensor {name}(", StringComparison.Ordinal);

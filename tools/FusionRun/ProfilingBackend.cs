@@ -178,6 +178,10 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
         Time(kernel.Name, () => _inner.WindowAttention(qkv, bias, mask, heads, scale, kernel));
 
+    public Tensor[] WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel, int batch, DType io,
+        params Tensor[] epilogueInputs) =>
+        Time(kernel.Name, () => _inner.WindowAttention(qkv, bias, mask, heads, scale, kernel, batch, io, epilogueInputs));
+
     public void Dispose()
     {
         foreach (var (start, end) in _events)

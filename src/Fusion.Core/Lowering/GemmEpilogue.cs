@@ -5,9 +5,9 @@ using System.Linq;
 namespace Fusion.Compiler
 {
     /// <summary>
-    /// A Linear layer's epilogue: the accumulator (x·wᵀ, the template's registers or a buffer "acc"), its bias, then the pointwise
-    /// chain after it, lowered over [rows, N] (the GEMM's own index, whatever the output's rank). Shared by the scheduler and the
-    /// runtime's <c>GemmKernels</c>, so a hand-built GEMM kernel is the one a model gets.
+    /// A template's epilogue: the accumulator (a Linear's x·wᵀ, the attention's output: the template's registers or a buffer "acc"),
+    /// a Linear's bias, then the pointwise chain after it, lowered over [rows, N] (the template's own index, whatever the output's
+    /// rank). Shared by the scheduler and the runtime's <c>GemmKernels</c>, so a hand-built GEMM kernel is the one a model gets.
     /// </summary>
     internal static class GemmEpilogue
     {
@@ -18,20 +18,28 @@ namespace Fusion.Compiler
         /// Lowers <paramref name="linear"/> (a Linear node: x, weight, optional bias) and <paramref name="chain"/> (the pointwise nodes
         /// after it, each the only reader of the previous one) into the epilogue kernel; the chain's end (or the Linear) is stored.
         /// </summary>
-        public static LoweredGroup Lower(string name, Func<int, LoweringNode> node, int nodeCount, LoweringNode linear, IReadOnlyList<int> chain)
+        public static LoweredGroup Lower(string name, Func<int, LoweringNode> node, int nodeCount, LoweringNode linear, IReadOnlyList<int> chain) =>
+            Lower(name, node, nodeCount, linear, linear.Inputs.Count > 2 ? linear.Inputs[2] : -1, chain);
+
+        /// <summary>
+        /// The epilogue of any template whose result is a [.., C] tensor computed in registers (the GEMM's product, the attention's
+        /// output): <paramref name="template"/>'s value is the accumulator, plus <paramref name="bias"/> (a graph value of shape [C])
+        /// when it is not -1, then <paramref name="chain"/>, lowered over [rows, C].
+        /// </summary>
+        public static LoweredGroup Lower(string name, Func<int, LoweringNode> node, int nodeCount, LoweringNode template, int bias, IReadOnlyList<int> chain)
         {
             int acc = AccumulatorId(nodeCount);
-            var accNode = new LoweringNode(acc, "Accumulator", EquatableArray<int>.Empty, AttributeSet.Empty, linear.Shape, linear.Type);
-            // The Linear itself is the accumulator plus its bias, or the accumulator as is (a cast to f32: free, so the product stays
-            // float32 into the chain as it does with a bias; only the store rounds).
-            var linearNode = linear.Inputs.Count > 2
-                ? new LoweringNode(linear.Id, Ops.Add.Name, EquatableArray.Of(acc, linear.Inputs[2]), AttributeSet.Empty, linear.Shape, linear.Type)
-                : new LoweringNode(linear.Id, Ops.Cast.Name, EquatableArray.Of(acc), AttributeSet.Of(OpAttribute.Int("to", (long)FloatType.F32)), linear.Shape, linear.Type);
-            var members = new HashSet<int>(chain) { linear.Id };
-            int root = chain.Count > 0 ? chain[chain.Count - 1] : linear.Id;
-            var rows = Dims.Product(linear.Shape.Take(linear.Shape.Count - 1)) ?? throw new LoweringException("the GEMM's rows hold two batch axes");
-            var domain = new[] { rows, linear.Shape[linear.Shape.Count - 1] };
-            return GroupLowering.Lower(name, id => id == acc ? accNode : id == linear.Id ? linearNode : node(id), members, new[] { root }, acc, domain: domain);
+            var accNode = new LoweringNode(acc, "Accumulator", EquatableArray<int>.Empty, AttributeSet.Empty, template.Shape, template.Type);
+            // The template's value is the accumulator plus its bias, or the accumulator as is (a cast to f32: free, so the result
+            // stays float32 into the chain as it does with a bias; only the store rounds).
+            var templateNode = bias >= 0
+                ? new LoweringNode(template.Id, Ops.Add.Name, EquatableArray.Of(acc, bias), AttributeSet.Empty, template.Shape, template.Type)
+                : new LoweringNode(template.Id, Ops.Cast.Name, EquatableArray.Of(acc), AttributeSet.Of(OpAttribute.Int("to", (long)FloatType.F32)), template.Shape, template.Type);
+            var members = new HashSet<int>(chain) { template.Id };
+            int root = chain.Count > 0 ? chain[chain.Count - 1] : template.Id;
+            var rows = Dims.Product(template.Shape.Take(template.Shape.Count - 1)) ?? throw new LoweringException("the template's rows hold two batch axes");
+            var domain = new[] { rows, template.Shape[template.Shape.Count - 1] };
+            return GroupLowering.Lower(name, id => id == acc ? accNode : id == template.Id ? templateNode : node(id), members, new[] { root }, acc, domain: domain);
         }
 
         /// <summary>The epilogue's inputs other than the accumulator, in buffer order (the GEMM step's arguments after x and the weight).</summary>

@@ -6,7 +6,8 @@ namespace Fusion.Generator.Emit
 {
     /// <summary>
     /// Writes the model's kernels, each once: the kernels generated from the loop IR (their IR and CUDA C as readable text), the
-    /// GEMMs with their generated epilogues, and the specialized templates; and the public <c>Kernels</c> list.
+    /// GEMMs with their generated epilogues, and the specialized templates (with a generated epilogue where one follows them);
+    /// and the public <c>Kernels</c> list.
     /// </summary>
     internal static class KernelTableWriter
     {
@@ -17,9 +18,14 @@ namespace Fusion.Generator.Emit
         {
             var steps = graph.Plans.Where(p => p.Schedule is not null).SelectMany(p => p.Schedule!.Steps).ToList();
             var gemms = Distinct(steps.Where(s => s.Gemm is not null).Select(s => s.Gemm!), g => g.Name);
-            var generated = Distinct(steps.Where(s => s.Kernel is not null).Select(s => s.Kernel!).Concat(gemms.Select(g => g.Epilogue)), k => k.Name);
-            var templates = Distinct(graph.Nodes.Where(n => n.Kernel is not null).Select(n => n.Kernel!), k => k.Name);
-            var names = generated.Select(k => k.Name).Concat(gemms.Select(g => g.Name)).Concat(templates.Select(k => k.Name)).ToList();
+            var withEpilogues = Distinct(steps.Where(s => s.Template is not null).Select(s => s.Template!), t => t.Name);
+            var generated = Distinct(steps.Where(s => s.Kernel is not null).Select(s => s.Kernel!).Concat(gemms.Select(g => g.Epilogue))
+                .Concat(withEpilogues.Select(t => t.Epilogue)), k => k.Name);
+            // Templates some plan runs as they are (a template every plan runs with an epilogue is not listed).
+            var templates = Distinct(graph.Plans.Where(p => p.Schedule is not null)
+                .SelectMany(p => p.Schedule!.Steps.Where(s => s.Kind == StepKind.Call && p.Nodes[s.Node].Kernel is not null).Select(s => p.Nodes[s.Node].Kernel!)), k => k.Name);
+            var names = generated.Select(k => k.Name).Concat(gemms.Select(g => g.Name)).Concat(templates.Select(k => k.Name))
+                .Concat(withEpilogues.Select(t => t.Name)).ToList();
 
             w.Line("/// <summary>The model's kernels: generated from the loop IR, GEMMs with generated epilogues, and specialized templates.</summary>");
             w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Ns}IKernel> Kernels {{ get; }} = new {Ns}IKernel[]");
@@ -65,6 +71,17 @@ namespace Fusion.Generator.Emit
                     w.Line($"    {Literals.String(k.Pattern)},");
                     w.Verbatim("    " + Literals.Verbatim(KernelSourceWriter.Specialize(k)) + ",");
                     w.Line($"    new global::System.Collections.Generic.Dictionary<string, int> {{ {constants} }});");
+                }
+                foreach (var t in withEpilogues)
+                {
+                    Gap();
+                    var constants = string.Join(", ", t.Constants.Select(c => $"[{Literals.String(c.Key)}] = {c.Value}"));
+                    w.Line($"internal static readonly {Ns}FusedKernel {t.Name} = new {Ns}FusedKernel(");
+                    w.Line($"    {Literals.String(t.Name)},");
+                    w.Line($"    {Literals.String(t.Pattern)},");
+                    w.Verbatim("    " + Literals.Verbatim(t.Cuda) + ",");
+                    w.Line($"    new global::System.Collections.Generic.Dictionary<string, int> {{ {constants} }})");
+                    w.Line($"{{ Epilogue = {t.Epilogue.Name} }};");
                 }
             }
         }

@@ -36,6 +36,23 @@ namespace Fusion.Generator.Emit
             }
         }
 
+        /// <summary>
+        /// The backend call of a template finished by its generated epilogue (kernel <paramref name="kernel"/>): the template's own
+        /// operands (the node's inputs, the first entries of <paramref name="x"/>), then the run's batch and type and the epilogue's inputs.
+        /// </summary>
+        public static string WithEpilogue(Node node, string[] x, string kernel)
+        {
+            var a = node.Attributes;
+            int own = node.Inputs.Count;
+            var epilogue = string.Concat(x.Skip(own).Select(e => ", " + e));
+            return node.Op switch
+            {
+                "WindowAttention" => $"be.WindowAttention({x[0]}, {x[1]}, {(own > 2 ? x[2] : "null")}, {a.Int("heads")}, {Literals.Float((float)a.Float("scale"))}, " +
+                    $"{KernelTableWriter.ClassName}.{kernel}, batch, io{epilogue})",
+                _ => throw new System.InvalidOperationException($"{node.Op} takes no epilogue"),
+            };
+        }
+
         public static string Kernel(Node node) => KernelTableWriter.ClassName + "." + node.Kernel!.Name;
     }
 }

@@ -83,6 +83,10 @@ namespace Fusion.Generator.Emit
                     w.Line($"// {node.ShapeText} {Nodes[step.Outputs[0]].Precision.Short()}  {scope}gemm {step.Gemm!.Name}: {Describe(step)}{where}");
                     WriteOutputs(w, step, $"be.Gemm({KernelTableWriter.ClassName}.{step.Gemm.Name}, batch, io{string.Concat(args.Select(a => ", " + a))})");
                     break;
+                case StepKind.Template:
+                    w.Line($"// {node.ShapeText} {Nodes[step.Outputs[0]].Precision.Short()}  {scope}{step.Template!.Pattern} {step.Template.Name}: {Describe(step)}{where}");
+                    WriteOutputs(w, step, OperatorCalls.WithEpilogue(node, args, step.Template.Name));
+                    break;
                 case StepKind.Convert:
                     w.Line($"// {node.ShapeText} {node.Precision.Short()}  {scope}{node.Source} (a view when the run's type is already {node.Precision.Short()})");
                     w.Line($"var {V(node.Id)} = {Ns}MixedPrecision.Convert(be, {args[0]}, {node.Precision.ToCSharp()});");

@@ -27,16 +27,21 @@ namespace Fusion.Generator.Emit
                 var steps = schedule.Steps;
                 int kernels = steps.Count(s => s.Kind == StepKind.Kernel), gemms = steps.Count(s => s.Kind == StepKind.Gemm);
                 int calls = steps.Count(s => s.Kind == StepKind.Call), views = steps.Count(s => s.Kind is StepKind.View or StepKind.Convert);
+                int withEpilogues = steps.Count(s => s.Kind == StepKind.Template);
                 int notFused = schedule.Decisions.Count(d => !d.Fused);
-                w.Line($"// Plan {plan.Name(graph.Plans.Count(q => q.Target == plan.Target) > 1)}: {steps.Count} steps: {kernels} generated kernels, {gemms} GEMMs with generated epilogues, {calls} backend calls, {views} views; {notFused} fusions refused.");
-                foreach (var step in steps.Where(s => s.Kind is StepKind.Kernel or StepKind.Gemm))
+                w.Line($"// Plan {plan.Name(graph.Plans.Count(q => q.Target == plan.Target) > 1)}: {steps.Count} steps: {kernels} generated kernels, {gemms} GEMMs with generated epilogues, " +
+                    (withEpilogues > 0 ? $"{withEpilogues} templates with generated epilogues, " : "") + $"{calls} backend calls, {views} views; {notFused} fusions refused.");
+                foreach (var step in steps.Where(s => s.Kind is StepKind.Kernel or StepKind.Gemm or StepKind.Template))
                 {
                     var node = plan.Nodes[step.Node];
                     var ops = step.Members.Select(m => plan.Nodes[m]).Where(n => !n.Is(Ops.Const)).ToList();
-                    string name = step.Kernel?.Name ?? step.Gemm!.Name;
-                    string what = step.Kind == StepKind.Gemm
-                        ? "gemm, " + (step.Gemm!.CublasActivation < 0 ? "cuBLASLt path: product then the epilogue kernel" : "cuBLASLt path: its own epilogue")
-                        : step.Kernel!.Strategy;
+                    string name = step.Kernel?.Name ?? step.Gemm?.Name ?? step.Template!.Name;
+                    string what = step.Kind switch
+                    {
+                        StepKind.Gemm => "gemm, " + (step.Gemm!.CublasActivation < 0 ? "cuBLASLt path: product then the epilogue kernel" : "cuBLASLt path: its own epilogue"),
+                        StepKind.Template => step.Template!.Pattern + " template, generated epilogue",
+                        _ => step.Kernel!.Strategy,
+                    };
                     w.Line($"//   {name} ({what}, {ops.Count} ops{(step.Constant ? ", at load" : "")}){(node.Scope.Length > 0 ? " at " + node.Scope : "")}");
                     w.Line($"//       {string.Join(" → ", ops.Select(n => n.Source).Distinct())}");
                 }

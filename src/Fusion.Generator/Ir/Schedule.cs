@@ -23,6 +23,9 @@ namespace Fusion.Generator.Ir
 
         /// <summary>A lone cast from or to the run's input/output type: a view when the types agree, else one conversion.</summary>
         Convert,
+
+        /// <summary>A hand-written template (window attention) with the pointwise chain after it printed in as its epilogue.</summary>
+        Template,
     }
 
     /// <summary>One step: what it computes, which values it reads and writes, and which values die after it.</summary>
@@ -41,6 +44,9 @@ namespace Fusion.Generator.Ir
         GemmSpec? Gemm)
     {
         public EquatableArray<int> Frees { get; init; } = EquatableArray<int>.Empty;
+
+        /// <summary>The specialized template of a Template step.</summary>
+        public TemplateSpec? Template { get; init; }
     }
 
     /// <summary>A kernel generated from the loop IR: its name, the IR as text, the printed CUDA C and how to launch it.</summary>
@@ -55,4 +61,10 @@ namespace Fusion.Generator.Ir
     /// <param name="CublasBias">The epilogue input that is the bias, or -1.</param>
     /// <param name="CublasResidual">The epilogue input added after everything (cuBLASLt's C with beta = 1), or -1.</param>
     internal sealed record GemmSpec(string Name, int N, int K, int KW, string Cuda, GeneratedKernelSpec Epilogue, int CublasActivation, int CublasBias, int CublasResidual);
+
+    /// <summary>
+    /// A template (pattern, constants) specialized for one node with a generated epilogue printed in: its CUDA C, and the epilogue
+    /// as a standalone kernel (the CPU twin's second half, and the float32 path's).
+    /// </summary>
+    internal sealed record TemplateSpec(string Name, string Pattern, EquatableArray<KernelConstant> Constants, string Cuda, GeneratedKernelSpec Epilogue);
 }

@@ -46,11 +46,11 @@ namespace Fusion.Generator.Passes
         {
             var step = schedule.Steps.FirstOrDefault(s => s.Members.Contains(cast));
             if (step is null) return "not needed: nothing in the schedule reads it";
-            string name = step.Kernel?.Name ?? step.Gemm?.Name ?? "";
+            string name = step.Kernel?.Name ?? step.Gemm?.Name ?? step.Template?.Name ?? "";
             return step.Kind switch
             {
                 StepKind.Convert => "runs alone: MixedPrecision.Convert (a view, no copy, when the run's type is already the target)",
-                StepKind.Kernel or StepKind.Gemm when step.Members.Count > 1 => $"fused into {name}: a load or store converts",
+                StepKind.Kernel or StepKind.Gemm or StepKind.Template when step.Members.Count > 1 => $"fused into {name}: a load or store converts",
                 StepKind.Kernel or StepKind.Gemm => $"runs alone as {name}",
                 _ => "runs alone",
             };
@@ -129,7 +129,11 @@ namespace Fusion.Generator.Passes
             public Schedule Run()
             {
                 foreach (var n in _nodes)
-                    if (n.Is(Ops.Linear) && !_constant[n.Id]) _epilogues[n.Id] = Epilogue(n);
+                {
+                    if (_constant[n.Id]) continue;
+                    if (n.Is(Ops.Linear)) _epilogues[n.Id] = Epilogue(n);
+                    else if (n.Kernel is not null && TakesEpilogue(n) && Epilogue(n) is { Count: > 0 } chain) _epilogues[n.Id] = chain;
+                }
                 for (int id = _nodes.Count - 1; id >= 0; id--) Place(_nodes[id]);
                 var steps = Order(Steps());
                 var hoisted = steps.Where(s => s.Constant).SelectMany(s => s.Outputs)
@@ -137,9 +141,12 @@ namespace Fusion.Generator.Passes
                 return new Schedule(Lifetimes(steps, hoisted), hoisted, _decisions.ToEquatableArray());
             }
 
-            // ---- 1. GEMM epilogues --------------------------------------------------------------------------------------
+            // ---- 1. template epilogues ----------------------------------------------------------------------------------
 
-            /// <summary>The pointwise chain a Linear's GEMM can finish in registers: each link the only reader of the previous one.</summary>
+            /// <summary>Templates whose kernel hands its results to a generated epilogue (the GEMM's and the window attention's).</summary>
+            private static bool TakesEpilogue(Node n) => n.Is(Ops.Linear) || n.Is(Ops.WindowAttention);
+
+            /// <summary>The pointwise chain a template (a Linear's GEMM, the attention) can finish in registers: each link the only reader of the previous one.</summary>
             private List<int> Epilogue(Node linear)
             {
                 var chain = new List<int>();
@@ -168,7 +175,9 @@ namespace Fusion.Generator.Passes
                 why = null;
                 try
                 {
-                    return GemmEpilogue.Lower("epilogue", Lowering, _nodes.Count, Lowering(linear.Id), chain);
+                    return linear.Is(Ops.Linear)
+                        ? GemmEpilogue.Lower("epilogue", Lowering, _nodes.Count, Lowering(linear.Id), chain)
+                        : GemmEpilogue.Lower("epilogue", Lowering, _nodes.Count, Lowering(linear.Id), bias: -1, chain);
                 }
                 catch (LoweringException e)
                 {
@@ -328,7 +337,7 @@ namespace Fusion.Generator.Passes
                 foreach (var n in _nodes)
                 {
                     if (_views.Contains(n.Id)) steps.Add(new Step(StepKind.View, _constant[n.Id], n.Id, n.Inputs, EquatableArray.Of(n.Id), EquatableArray.Of(n.Id), null, null));
-                    else if (_epilogues.TryGetValue(n.Id, out var chain)) steps.Add(GemmStep(n, chain));
+                    else if (_epilogues.TryGetValue(n.Id, out var chain)) steps.Add(n.Is(Ops.Linear) ? GemmStep(n, chain) : TemplateStep(n, chain));
                     else if (!Groupable(n) && !_taken.Contains(n.Id) && !n.IsSource)
                         steps.Add(new Step(StepKind.Call, _constant[n.Id], n.Id, n.Inputs, EquatableArray.Of(n.Id), EquatableArray.Of(n.Id), null, null));
                 }
@@ -357,6 +366,28 @@ namespace Fusion.Generator.Passes
                 var inputs = new[] { linear.Inputs[0], linear.Inputs[1] }.Concat(epilogueInputs).ToEquatableArray();
                 _decisions.Add(new FusionDecision(true, "gemm", final, members.Select(m => _nodes[m].Source).ToEquatableArray(), "", linear.Scope, linear.Location));
                 return new Step(StepKind.Gemm, false, linear.Id, inputs, lowered.Outputs, members.ToEquatableArray(), null, spec);
+            }
+
+            /// <summary>A template node (its pattern's kernel spec from the fusion pass) with <paramref name="chain"/> printed in as its epilogue.</summary>
+            private Step TemplateStep(Node template, List<int> chain)
+            {
+                var lowered = LowerEpilogue(template, chain, out var why) ?? throw new InvalidOperationException($"the epilogue of {template.Source} no longer lowers: {why}");
+                var members = new[] { template.Id }.Concat(chain).ToList();
+                var spec = template.Kernel!;
+                var name = spec.Name + "_" + string.Join("_", chain.Select(c => Snake(_nodes[c].Op)).Distinct().Take(5))
+                    + (template.Precision == FloatType.F16 ? "" : "_" + template.Precision.Short());
+                TemplateSpec? result = null;
+                var final = _names.Claim(name, candidate =>
+                {
+                    var epilogue = Kernel(lowered, members, candidate + "_epilogue");
+                    var cuda = KernelText.Specialize(spec.Pattern, candidate, spec.Constants.Select(c => new KeyValuePair<string, int>(c.Key, c.Value)),
+                        KernelSourceWriter.Template(spec.Pattern), "generated.cuh", CudaEpiloguePrinter.Print(lowered.Kernel with { Name = candidate + "_epilogue" }));
+                    result = new TemplateSpec(candidate, spec.Pattern, spec.Constants, cuda, epilogue);
+                    return result.ToString();
+                });
+                var inputs = template.Inputs.Concat(GemmEpilogue.Inputs(lowered, _nodes.Count)).ToEquatableArray();
+                _decisions.Add(new FusionDecision(true, spec.Pattern + "_epilogue", final, members.Select(m => _nodes[m].Source).ToEquatableArray(), "", template.Scope, template.Location));
+                return new Step(StepKind.Template, false, template.Id, inputs, lowered.Outputs, members.ToEquatableArray(), null, null) { Template = result };
             }
 
             private GeneratedKernelSpec Kernel(LoweredGroup lowered, List<int> members, string name)

@@ -130,4 +130,18 @@ public interface IBackend
     /// softmax(q·kᵀ·scale + bias + mask)·v merged over heads, [B·nW, N, heads·d] (pattern window_attention).
     /// </summary>
     Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel);
+
+    /// <summary>
+    /// <see cref="WindowAttention(Tensor, Tensor, Tensor?, int, float, FusedKernel)"/> finished by the kernel's generated
+    /// <see cref="FusedKernel.Epilogue"/>, which reads the attention output and <paramref name="epilogueInputs"/> (its other input
+    /// buffers, in order) and returns its outputs (new tensors the caller owns). By default the attention, then the epilogue as a
+    /// kernel of its own; the CUDA backend runs both in one kernel.
+    /// </summary>
+    Tensor[] WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel, int batch, DType io,
+        params Tensor[] epilogueInputs)
+    {
+        var epilogue = kernel.Epilogue ?? throw new FusionException($"kernel {kernel.Name} has no epilogue; call WindowAttention without epilogue inputs");
+        using var result = WindowAttention(qkv, bias, mask, heads, scale, kernel with { Epilogue = null });
+        return Run(epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, result, epilogueInputs));
+    }
 }

@@ -41,17 +41,24 @@ internal static class KernelOperands
     /// Checks a GEMM's x [..., K] and weight [N, K] against <paramref name="kernel"/> and returns the epilogue's inputs in buffer
     /// order with <paramref name="product"/> (the GEMM's result, [..., N]) at the accumulator's place.
     /// </summary>
-    public static Tensor[] EpilogueInputs(GemmKernel kernel, Tensor? product, IReadOnlyList<Tensor> epilogueInputs)
+    public static Tensor[] EpilogueInputs(GemmKernel kernel, Tensor? product, IReadOnlyList<Tensor> epilogueInputs) =>
+        EpilogueInputs($"GEMM {kernel.Name}", kernel.Epilogue, product, epilogueInputs);
+
+    /// <summary>
+    /// A template's epilogue inputs in buffer order: <paramref name="result"/> (the template's result, which may not exist yet) at the
+    /// accumulator's place, <paramref name="epilogueInputs"/> at the others; <paramref name="owner"/> names the template in errors.
+    /// </summary>
+    public static Tensor[] EpilogueInputs(string owner, GeneratedKernel epilogue, Tensor? result, IReadOnlyList<Tensor> epilogueInputs)
     {
         ArgumentNullException.ThrowIfNull(epilogueInputs);
-        var buffers = kernel.Epilogue.Ir.Inputs.ToList();
+        var buffers = epilogue.Ir.Inputs.ToList();
         int given = buffers.Count(b => b.Role != BufferRole.Accumulator);
         if (epilogueInputs.Count != given)
-            throw new FusionException($"GEMM {kernel.Name}: its epilogue takes {given} inputs, {epilogueInputs.Count} given");
-        var result = new Tensor[buffers.Count];
+            throw new FusionException($"{owner}: its epilogue takes {given} inputs, {epilogueInputs.Count} given");
         int next = 0;
-        for (int i = 0; i < buffers.Count; i++) result[i] = buffers[i].Role == BufferRole.Accumulator ? product! : epilogueInputs[next++];
-        return result;
+        var ordered = new Tensor[buffers.Count];
+        for (int i = 0; i < buffers.Count; i++) ordered[i] = buffers[i].Role == BufferRole.Accumulator ? result! : epilogueInputs[next++];
+        return ordered;
     }
 
     /// <summary>Checks x [..., K] and weight [N, K] of <paramref name="kernel"/>; returns the product's shape [..., N].</summary>

@@ -1,13 +1,20 @@
 namespace Fusion;
 
 /// <summary>
-/// One generated, specialized kernel of a fused operator group: its name (which says what it does,
-/// e.g. <c>ln_shift_partition_c96_w7_s3</c>), the template pattern it instantiates, the complete CUDA C
-/// source (prelude included by name) and the integer constants it was specialized with, which launchers
-/// use to size the grid. The CPU backend ignores the source and runs the pattern's CPU twin.
+/// One specialized kernel of a hand-written template (window attention): its name (which says what it does, e.g.
+/// <c>window_attention_h3_d32_t49_nw64_masked</c>), the template pattern it instantiates, the complete CUDA C source (prelude
+/// included by name) and the integer constants it was specialized with, which launchers use to size the grid. With an
+/// <see cref="Epilogue"/> the source has that generated epilogue printed in and the kernel stores the epilogue's outputs instead
+/// of its own result. The CPU backend ignores the source and runs the pattern's CPU twin (then the epilogue from its loop IR).
 /// </summary>
 public sealed record FusedKernel(string Name, string Pattern, string CudaSource, IReadOnlyDictionary<string, int> Constants) : IKernel
 {
+    /// <summary>
+    /// The pointwise chain after the template as a kernel of the loop IR whose accumulator buffer is the template's result; its
+    /// other inputs and its outputs are the fused call's epilogue inputs and results. Null for a template that stores its own result.
+    /// </summary>
+    public GeneratedKernel? Epilogue { get; init; }
+
     /// <summary>A constant the kernel was specialized with; throws naming the kernel when it is missing.</summary>
     public int Constant(string key) => Constants.TryGetValue(key, out var value)
         ? value

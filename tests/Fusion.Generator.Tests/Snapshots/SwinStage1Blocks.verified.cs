@@ -5534,6 +5534,21 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 // probabilities rounded to fp16 and fed straight back as the A operand of p·v (ldmatrix.trans for v), the
 // fp32 result rounded once on a half2 store. Rounding p to fp16 adds at most 2⁻¹¹·Σ p|v| to an output.
 // Otherwise the fp32 body below (any HEAD_DIM and TOKENS that fit in shared memory).
+//
+// Epilogue. With a generated epilogue printed in front of this text (fusion_epilogue and FUSION_EPILOGUE_PARAMS /
+// _ARGS, as the GEMM template takes), each result goes to fusion_epilogue(row, col, v0, v1, pair, batch, …) instead of
+// out, with out viewed as [windows_total·TOKENS, HEADS·HEAD_DIM]: the pointwise chain
+// after the attention (a scale, a residual, a cast, …) loads what it needs and stores its own outputs; out is unused.
+// The kernel then takes the model's batch (the epilogue's N) after scale, and the epilogue's buffers after it.
+#ifdef FUSION_EPILOGUE_PARAMS
+#define WA_PARAMS , int batch FUSION_EPILOGUE_PARAMS
+#define WA_STORE2(row, col, a, b) fusion_epilogue((row), (col), (a), (b), true, batch FUSION_EPILOGUE_ARGS)
+#define WA_STORE1(row, col, a) fusion_epilogue((row), (col), (a), 0.0f, false, batch FUSION_EPILOGUE_ARGS)
+#else
+#define WA_PARAMS
+#define WA_STORE2(row, col, a, b) (*reinterpret_cast<half2*>(out + (row) * (FUSION_HEADS * WA_D) + (col)) = floats_to_half2((a), (b)))
+#define WA_STORE1(row, col, a) (out[(row) * (FUSION_HEADS * WA_D) + (col)] = float_to_half(a))
+#endif
 #define WA_WARPS 4
 #define WA_ROWS 4
 #define WA_T FUSION_TOKENS
@@ -5566,7 +5581,7 @@ FUSION_DEVICE float wa_quad_sum(float v)
 }
 
 extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
-    const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale)
+    const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale WA_PARAMS)
 {
     __shared__ __align__(16) half qkv_h[3][WA_ROWS_PADDED * WA_SROW]; // q, k, v
     half* q_h = qkv_h[0];
@@ -5688,7 +5703,6 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
         }
     }
 
-    half* dst = out + window * WA_T * (FUSION_HEADS * WA_D) + head * WA_D;
 #pragma unroll
     for (int h = 0; h < 2; h++)
     {
@@ -5696,7 +5710,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
         if (i >= WA_T) continue;
 #pragma unroll
         for (int dt = 0; dt < WA_D / 8; dt++)
-            *reinterpret_cast<half2*>(dst + i * (FUSION_HEADS * WA_D) + 8 * dt + 2 * t) = floats_to_half2(o[dt][2 * h], o[dt][2 * h + 1]);
+            WA_STORE2(window * WA_T + i, head * WA_D + 8 * dt + 2 * t, o[dt][2 * h], o[dt][2 * h + 1]);
     }
 }
 
@@ -5706,7 +5720,7 @@ static_assert((WA_T * WA_D * 2 + WA_TILE * WA_KSTRIDE) * 4 <= 48 * 1024,
     ""window_attention: q, k and v of one (window, head) exceed 48 KB of static shared memory"");
 
 extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
-    const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale)
+    const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale WA_PARAMS)
 {
     __shared__ float q_s[WA_T * WA_D];
     __shared__ float k_s[WA_TILE * WA_KSTRIDE];
@@ -5752,8 +5766,6 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
 #if FUSION_HAS_MASK
     const half* maskWindow = mask + (window % FUSION_WINDOWS) * (WA_T * WA_T);
 #endif
-    half* dst = out + window * WA_T * (FUSION_HEADS * WA_D) + head * WA_D;
-
     for (int row0 = (threadIdx.x >> 5) * WA_ROWS; row0 < WA_T; row0 += WA_WARPS * WA_ROWS)
     {
         // Scores of WA_ROWS query rows against this lane's key columns.
@@ -5846,7 +5858,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
                 for (int c = 0; c < WA_DC; c++)
                 {
                     const int d = lane + 32 * c;
-                    if (d < WA_D) dst[i * (FUSION_HEADS * WA_D) + d] = float_to_half(acc[r][c]);
+                    if (d < WA_D) WA_STORE1(window * WA_T + i, head * WA_D + d, acc[r][c]);
                 }
             }
         }
@@ -5887,6 +5899,21 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
 // probabilities rounded to fp16 and fed straight back as the A operand of p·v (ldmatrix.trans for v), the
 // fp32 result rounded once on a half2 store. Rounding p to fp16 adds at most 2⁻¹¹·Σ p|v| to an output.
 // Otherwise the fp32 body below (any HEAD_DIM and TOKENS that fit in shared memory).
+//
+// Epilogue. With a generated epilogue printed in front of this text (fusion_epilogue and FUSION_EPILOGUE_PARAMS /
+// _ARGS, as the GEMM template takes), each result goes to fusion_epilogue(row, col, v0, v1, pair, batch, …) instead of
+// out, with out viewed as [windows_total·TOKENS, HEADS·HEAD_DIM]: the pointwise chain
+// after the attention (a scale, a residual, a cast, …) loads what it needs and stores its own outputs; out is unused.
+// The kernel then takes the model's batch (the epilogue's N) after scale, and the epilogue's buffers after it.
+#ifdef FUSION_EPILOGUE_PARAMS
+#define WA_PARAMS , int batch FUSION_EPILOGUE_PARAMS
+#define WA_STORE2(row, col, a, b) fusion_epilogue((row), (col), (a), (b), true, batch FUSION_EPILOGUE_ARGS)
+#define WA_STORE1(row, col, a) fusion_epilogue((row), (col), (a), 0.0f, false, batch FUSION_EPILOGUE_ARGS)
+#else
+#define WA_PARAMS
+#define WA_STORE2(row, col, a, b) (*reinterpret_cast<half2*>(out + (row) * (FUSION_HEADS * WA_D) + (col)) = floats_to_half2((a), (b)))
+#define WA_STORE1(row, col, a) (out[(row) * (FUSION_HEADS * WA_D) + (col)] = float_to_half(a))
+#endif
 #define WA_WARPS 4
 #define WA_ROWS 4
 #define WA_T FUSION_TOKENS
@@ -5919,7 +5946,7 @@ FUSION_DEVICE float wa_quad_sum(float v)
 }
 
 extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
-    const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale)
+    const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale WA_PARAMS)
 {
     __shared__ __align__(16) half qkv_h[3][WA_ROWS_PADDED * WA_SROW]; // q, k, v
     half* q_h = qkv_h[0];
@@ -6041,7 +6068,6 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
         }
     }
 
-    half* dst = out + window * WA_T * (FUSION_HEADS * WA_D) + head * WA_D;
 #pragma unroll
     for (int h = 0; h < 2; h++)
     {
@@ -6049,7 +6075,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
         if (i >= WA_T) continue;
 #pragma unroll
         for (int dt = 0; dt < WA_D / 8; dt++)
-            *reinterpret_cast<half2*>(dst + i * (FUSION_HEADS * WA_D) + 8 * dt + 2 * t) = floats_to_half2(o[dt][2 * h], o[dt][2 * h + 1]);
+            WA_STORE2(window * WA_T + i, head * WA_D + 8 * dt + 2 * t, o[dt][2 * h], o[dt][2 * h + 1]);
     }
 }
 
@@ -6059,7 +6085,7 @@ static_assert((WA_T * WA_D * 2 + WA_TILE * WA_KSTRIDE) * 4 <= 48 * 1024,
     ""window_attention: q, k and v of one (window, head) exceed 48 KB of static shared memory"");
 
 extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
-    const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale)
+    const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale WA_PARAMS)
 {
     __shared__ float q_s[WA_T * WA_D];
     __shared__ float k_s[WA_TILE * WA_KSTRIDE];
@@ -6105,8 +6131,6 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
 #if FUSION_HAS_MASK
     const half* maskWindow = mask + (window % FUSION_WINDOWS) * (WA_T * WA_T);
 #endif
-    half* dst = out + window * WA_T * (FUSION_HEADS * WA_D) + head * WA_D;
-
     for (int row0 = (threadIdx.x >> 5) * WA_ROWS; row0 < WA_T; row0 += WA_WARPS * WA_ROWS)
     {
         // Scores of WA_ROWS query rows against this lane's key columns.
@@ -6199,7 +6223,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
                 for (int c = 0; c < WA_DC; c++)
                 {
                     const int d = lane + 32 * c;
-                    if (d < WA_D) dst[i * (FUSION_HEADS * WA_D) + d] = float_to_half(acc[r][c]);
+                    if (d < WA_D) WA_STORE1(window * WA_T + i, head * WA_D + d, acc[r][c]);
                 }
             }
         }

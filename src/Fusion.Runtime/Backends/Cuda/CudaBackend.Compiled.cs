@@ -107,6 +107,33 @@ public sealed partial class CudaBackend
         : _windowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"),
             mask is null ? null : Fused(mask, "WindowAttention mask"), heads, scale, kernel);
 
+    public Tensor[] WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel, int batch, DType io,
+        params Tensor[] epilogueInputs)
+    {
+        var epilogue = kernel.Epilogue ?? throw new FusionException($"kernel {kernel.Name} has no epilogue; call WindowAttention without epilogue inputs");
+        if (IsFloat32(qkv, "WindowAttention qkv"))
+        {
+            using var result = FusedChains.WindowAttention(this, qkv, bias, mask, heads, scale);
+            return Run(epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, result, epilogueInputs));
+        }
+        // The epilogue's operands as its kernel sees them (its accumulator, the attention output, is made inside).
+        KernelOperands.Check(epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, null, epilogueInputs));
+        var ins = epilogueInputs.Select((t, i) => _rules.Resident(t, $"{kernel.Name} epilogue input {i}")).ToList();
+        var results = epilogue.Ir.Outputs.Select(b => CudaTensor.Empty(CudaDevice, LoopInterpreter.Resolve(b.Type, io),
+            new Shape(b.Shape.Select(d => checked((int)d.At(batch))).ToArray()))).ToList();
+        try
+        {
+            _windowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"), mask is null ? null : Fused(mask, "WindowAttention mask"),
+                heads, scale, kernel, batch, io, ins, results);
+            return [.. results];
+        }
+        catch
+        {
+            foreach (var r in results) r.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>An operand of a fused operator: a live float tensor of this device (the launcher checks shapes against its kernel).</summary>
     private CudaTensor Fused(Tensor tensor, string what) => _rules.Float(tensor, what);
 

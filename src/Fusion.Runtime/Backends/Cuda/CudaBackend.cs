@@ -104,6 +104,7 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         {
             GemmKernel g => _gemm.Sources(g),
             GeneratedKernel g => GeneratedKernelLauncher.Variants(g),
+            FusedKernel f => FusedKernelModules.Variants(f).Select(v => (v.Name, f.CudaSource, v.Options)),
             _ => [(k.Name, k.CudaSource, (IReadOnlyList<string>)[])],
         }).DistinctBy(s => s.Name).ToList();
         Jit.Precompile(sources);

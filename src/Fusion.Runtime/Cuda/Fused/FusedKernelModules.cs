@@ -28,24 +28,28 @@ public sealed class FusedKernelModules : IDisposable
         }
     }
 
-    /// <summary>The loaded function of <paramref name="kernel"/>, which must instantiate <paramref name="pattern"/>.</summary>
-    public CudaKernel Get(FusedKernel kernel, string pattern)
+    /// <summary>
+    /// The loaded function of <paramref name="kernel"/>, which must instantiate <paramref name="pattern"/>; a kernel whose epilogue
+    /// has buffers of the run's input/output type is compiled once per type (<paramref name="ioHalf"/>: FUSION_IO_HALF 1 or 0).
+    /// </summary>
+    public CudaKernel Get(FusedKernel kernel, string pattern, bool ioHalf = false)
     {
         FusedChecks.Pattern(kernel, pattern);
+        var (name, options) = Variant(kernel, ioHalf);
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_loaded.TryGetValue(kernel.Name, out var entry))
+            if (_loaded.TryGetValue(name, out var entry))
             {
                 if (entry.Source != kernel.CudaSource)
                     throw new FusionException($"two different sources were given the kernel name {kernel.Name}; a kernel name must say everything it was specialized with");
                 return entry.Kernel;
             }
-            var module = _jit.Load(kernel.Name, kernel.CudaSource);
+            var module = _jit.Load(name, kernel.CudaSource, options);
             try
             {
                 var function = module.GetKernel(kernel.Name);
-                _loaded.Add(kernel.Name, new Entry(module, function, kernel.CudaSource));
+                _loaded.Add(name, new Entry(module, function, kernel.CudaSource));
                 return function;
             }
             catch
@@ -55,6 +59,14 @@ public sealed class FusedKernelModules : IDisposable
             }
         }
     }
+
+    /// <summary>The (cache name, options) of each variant of <paramref name="kernel"/>, for precompilation.</summary>
+    public static IEnumerable<(string Name, IReadOnlyList<string> Options)> Variants(FusedKernel kernel) =>
+        kernel.Epilogue?.UsesIoType == true ? [Variant(kernel, false), Variant(kernel, true)] : [Variant(kernel, false)];
+
+    private static (string Name, IReadOnlyList<string> Options) Variant(FusedKernel kernel, bool ioHalf) => kernel.Epilogue?.UsesIoType == true
+        ? (kernel.Name + (ioHalf ? "_io16" : "_io32"), [$"-DFUSION_IO_HALF={(ioHalf ? 1 : 0)}"])
+        : (kernel.Name, []);
 
     public void Dispose()
     {

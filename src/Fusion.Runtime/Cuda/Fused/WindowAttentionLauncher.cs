@@ -1,3 +1,5 @@
+using Fusion.Compiler;
+
 namespace Fusion.Cuda.Fused;
 
 /// <summary>
@@ -14,6 +16,40 @@ public sealed class WindowAttentionLauncher(FusedKernelModules modules)
     private const int Threads = 128;
 
     public void Run(CudaTensor qkv, CudaTensor bias, CudaTensor? mask, int heads, float scale, CudaTensor output, FusedKernel kernel, CudaStream? stream = null)
+    {
+        if (kernel.Epilogue is not null)
+            throw new FusionException($"kernel {kernel.Name} stores through its epilogue; run it with the epilogue's inputs and outputs");
+        int total = Check(qkv, bias, mask, heads, kernel);
+        FusedChecks.Half(output, "output", new Shape(total, kernel.Constant("TOKENS"), heads * kernel.Constant("HEAD_DIM")), kernel);
+        if (total == 0) return;
+        var args = new KernelArguments().Pointer(qkv).Pointer(bias).Pointer(mask?.Pointer ?? 0).Pointer(output).Int(total).Float(scale);
+        modules.Get(kernel, Pattern).Launch(stream ?? qkv.Owner.DefaultStream, FusedChecks.Blocks((long)total * heads, 1, kernel), Threads, args);
+    }
+
+    /// <summary>
+    /// The attention finished by the kernel's <see cref="FusedKernel.Epilogue"/> in the same launch: <paramref name="epilogueInputs"/>
+    /// and <paramref name="outputs"/> are the epilogue's buffers other than the accumulator, in order, checked by the caller against
+    /// its loop IR for <paramref name="batch"/>.
+    /// </summary>
+    public void Run(CudaTensor qkv, CudaTensor bias, CudaTensor? mask, int heads, float scale, FusedKernel kernel, int batch, DType io,
+        IReadOnlyList<CudaTensor> epilogueInputs, IReadOnlyList<CudaTensor> outputs, CudaStream? stream = null)
+    {
+        var epilogue = kernel.Epilogue ?? throw new FusionException($"kernel {kernel.Name} has no epilogue");
+        int total = Check(qkv, bias, mask, heads, kernel);
+        // The epilogue reads the attention output as its accumulator: as many windows as that buffer has at this batch.
+        long windows = epilogue.Ir.Buffers.First(b => b.Role == BufferRole.Accumulator).Shape[0].At(batch);
+        if (total != windows)
+            throw new TensorMismatchException("qkv", $"{windows} windows (the epilogue's at batch {batch}) for kernel {kernel.Name}", qkv.Shape.ToString());
+        if (total == 0 || outputs.Count == 0) return;
+        // out is unused when an epilogue stores; it gets the epilogue's first output so every pointer argument is valid.
+        var args = new KernelArguments().Pointer(qkv).Pointer(bias).Pointer(mask?.Pointer ?? 0).Pointer(outputs[0]).Int(total).Float(scale).Int(batch);
+        foreach (var t in epilogueInputs.Concat(outputs)) args.Pointer(t);
+        modules.Get(kernel, Pattern, epilogue.UsesIoType && io == DType.Float16)
+            .Launch(stream ?? qkv.Owner.DefaultStream, FusedChecks.Blocks((long)total * heads, 1, kernel), Threads, args);
+    }
+
+    /// <summary>Checks the operands against the kernel's constants; returns the windows in the batch (B·nW).</summary>
+    private static int Check(CudaTensor qkv, CudaTensor bias, CudaTensor? mask, int heads, FusedKernel kernel)
     {
         FusedChecks.Pattern(kernel, Pattern);
         var (n, d, windows) = (kernel.Constant("TOKENS"), kernel.Constant("HEAD_DIM"), kernel.Constant("WINDOWS"));
@@ -32,10 +68,7 @@ public sealed class WindowAttentionLauncher(FusedKernelModules modules)
             if (total % windows != 0)
                 throw new TensorMismatchException("qkv", $"a multiple of {windows} windows (the mask's count) for kernel {kernel.Name}", qkv.Shape.ToString());
         }
-        FusedChecks.Half(output, "output", new Shape(total, n, heads * d), kernel);
-        if (total == 0) return;
-        var args = new KernelArguments().Pointer(qkv).Pointer(bias).Pointer(mask?.Pointer ?? 0).Pointer(output).Int(total).Float(scale);
-        modules.Get(kernel, Pattern).Launch(stream ?? qkv.Owner.DefaultStream, FusedChecks.Blocks((long)total * heads, 1, kernel), Threads, args);
+        return total;
     }
 
     /// <summary>A new [B·nW, N, heads·d] tensor holding the attention output.</summary>
