@@ -3,7 +3,7 @@ namespace Fusion.Cuda.Gemm;
 /// <summary>Which implementation a fused GEMM runs.</summary>
 public enum GemmPath
 {
-    /// <summary>The model's generated <c>gemm_bias_act</c> kernel (epilogue fused, one store).</summary>
+    /// <summary>The <c>gemm</c> template with the layer's generated epilogue printed in (one store).</summary>
     Generated,
 
     /// <summary>cuBLASLt with its BIAS/RELU_BIAS/GELU_BIAS epilogue (GELU is its tanh form), a residual as C with beta = 1.</summary>

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Fusion.Cuda.Gemm;
 
 /// <summary>
-/// A tile of the generated <c>gemm_bias_act</c> kernel: <see cref="Rows"/> × <see cref="Columns"/> of out per block (the template's
+/// A tile of the <c>gemm</c> template: <see cref="Rows"/> × <see cref="Columns"/> of out per block (the template's
 /// FUSION_BM × FUSION_BN), one warp per 16 rows. The template's default is 128 rows and a column tile fitted to N
 /// (<see cref="DefaultColumns"/>); smaller tiles give small m or N more blocks to spread over the SMs.
 /// </summary>

@@ -9,7 +9,7 @@ public sealed record PaddedGemmWeight(CpuTensor Tensor, int Rows, int Columns)
 }
 
 /// <summary>
-/// Weight preparation for fp16 GEMMs. The generated <c>gemm_bias_act</c> kernel reads w with a row stride of
+/// Weight preparation for fp16 GEMMs. The <c>gemm</c> template reads w with a row stride of
 /// <see cref="RowStride"/> (K rounded up to 8 halves = 16 bytes, its <c>KW</c> constant) so that every w row starts
 /// 16-byte aligned and w tiles always move by 16-byte <c>cp.async</c>; <see cref="FusedGemm"/> makes that [N, KW] copy
 /// with <see cref="PadColumns"/> once per weight. The zero columns K..KW−1 contribute nothing to the product.
