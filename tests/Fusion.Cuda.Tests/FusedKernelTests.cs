@@ -1,3 +1,4 @@
+using Fusion.Runtime.Tests.Compiler;
 using Fusion.Compiler;
 using Fusion.Cuda.Fused;
 using Fusion.Kernels;
@@ -291,7 +292,7 @@ internal static class SwinChains
     /// <summary>x [N, tokens, C] + bias [C] + residual [N, tokens, C].</summary>
     public static GeneratedKernel BiasResidual(int c, int tokens, FloatType type)
     {
-        var g = new KernelGraph();
+        var g = new LoweringGraph();
         int x = g.Input(type, N, S(tokens), S(c));
         int bias = g.Param(type, S(c));
         int residual = g.Input(type, N, S(tokens), S(c));
@@ -303,7 +304,7 @@ internal static class SwinChains
     /// <summary>Swin's pre-attention: LayerNorm over C of [N, H, W, C] → roll by −shift over H and W (none when 0) → window partition.</summary>
     public static GeneratedKernel LayerNormShiftPartition(int c, int h, int w, int window, int shift, FloatType type)
     {
-        var g = new KernelGraph();
+        var g = new LoweringGraph();
         int x = g.Input(type, N, S(h), S(w), S(c));
         int gamma = g.Param(type, S(c));
         int beta = g.Param(type, S(c));
@@ -322,7 +323,7 @@ internal static class SwinChains
     /// </summary>
     public static GeneratedKernel WindowReverseResidual(int c, int h, int w, int window, int shift, FloatType type)
     {
-        var g = new KernelGraph();
+        var g = new LoweringGraph();
         int windows = h / window * (w / window);
         int attention = g.Input(type, CDim.Batch(windows), S(window * window), S(c));
         int residual = g.Input(type, N, S(h), S(w), S(c));

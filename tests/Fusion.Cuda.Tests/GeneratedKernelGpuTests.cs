@@ -1,3 +1,4 @@
+using Fusion.Runtime.Tests.Compiler;
 using Fusion.Compiler;
 using Fusion.Cuda.Gemm;
 using Fusion.Testing;
@@ -18,7 +19,7 @@ internal sealed record GeneratedCase(string Name, GeneratedKernel Kernel, string
 
 /// <summary>
 /// Generated kernels covering each of the CUDA printer's strategies and the float-type cases, lowered from hand-built groups
-/// (<see cref="KernelGraph"/>), plus every generated kernel and GEMM of the sample's compiled Swin-T stage-1 blocks
+/// (<see cref="LoweringGraph"/>), plus every generated kernel and GEMM of the sample's compiled Swin-T stage-1 blocks
 /// (<see cref="SwinStage1Blocks"/>, linked into this project so the generator compiles it here too).
 /// </summary>
 internal static class GeneratedKernelCatalog
@@ -59,7 +60,7 @@ internal static class GeneratedKernelCatalog
     /// <summary>gelu(x·scale + shift)·gate: x [N, 7, 30] fp16, scale [7, 1] and shift [30] fp32, gate [N, 1, 30] fp16 (broadcast along a middle axis).</summary>
     private static GeneratedCase PointwiseBroadcast()
     {
-        var g = new KernelGraph();
+        var g = new LoweringGraph();
         int x = g.Input(FloatType.F16, N, S(7), S(30));
         int scale = g.Param(FloatType.F32, S(7), S(1));
         int shift = g.Param(FloatType.F32, S(30));
@@ -74,7 +75,7 @@ internal static class GeneratedKernelCatalog
     /// <summary>LayerNorm over C of x [N, 13, C] in <paramref name="type"/> (weights fp32): a row reduction held in registers.</summary>
     private static GeneratedCase LayerNorm(int c, FloatType type, string name)
     {
-        var g = new KernelGraph();
+        var g = new LoweringGraph();
         int x = g.Input(type, N, S(13), S(c));
         int w = g.Param(FloatType.F32, S(c));
         int b = g.Param(FloatType.F32, S(c));
@@ -86,7 +87,7 @@ internal static class GeneratedKernelCatalog
     /// <summary>2.5·mean over the middle axis of x [N, 49, 30] fp16, written fp32: a strided reduction, one thread walking each column.</summary>
     private static GeneratedCase MeanMiddleAxis()
     {
-        var g = new KernelGraph();
+        var g = new LoweringGraph();
         int x = g.Input(FloatType.F16, N, S(49), S(30));
         int mean = g.Op(Ops.Mean, [x], AttributeSet.Of(OpAttribute.IntList("axes", [1]), OpAttribute.Int("keepDim", 0)), FloatType.F32);
         int scaled = g.Op(Ops.Mul, [mean, g.Const(2.5)]);
@@ -100,7 +101,7 @@ internal static class GeneratedKernelCatalog
     /// </summary>
     private static GeneratedCase LongSoftmax()
     {
-        var g = new KernelGraph();
+        var g = new LoweringGraph();
         int x = g.Input(FloatType.F16, N, S(3), S(4096));
         int scaled = g.Op(Ops.Mul, [x, g.Const(4.0)]);
         int softmax = g.Op(Ops.Softmax, [scaled], AttributeSet.Of(OpAttribute.Int("axis", -1)), FloatType.F32);
@@ -110,7 +111,7 @@ internal static class GeneratedKernelCatalog
     /// <summary>Three io tensors joined along the middle axis, padded on two axes with 0.5, then GELU: selection between guarded loads.</summary>
     private static GeneratedCase ConcatPadGelu()
     {
-        var g = new KernelGraph();
+        var g = new LoweringGraph();
         int a = g.Input(FloatType.Io, N, S(3), S(5));
         int b = g.Input(FloatType.Io, N, S(4), S(5));
         int c = g.Input(FloatType.Io, N, S(2), S(5));
@@ -123,7 +124,7 @@ internal static class GeneratedKernelCatalog
     /// <summary>x (io) + bias (fp16), then LayerNorm with fp32 weights; stores the normalized rows and the sum, both io.</summary>
     private static GeneratedCase AddLayerNormIo()
     {
-        var g = new KernelGraph();
+        var g = new LoweringGraph();
         int x = g.Input(FloatType.Io, N, S(5), S(96));
         int bias = g.Param(FloatType.F16, S(96));
         int w = g.Param(FloatType.F32, S(96));
@@ -311,7 +312,7 @@ public sealed class GeneratedKernelPtxTests
     [Fact]
     public void SixtyFourBitIndicesFromTwoToTheThirtyElements()
     {
-        var g = new KernelGraph();
+        var g = new LoweringGraph();
         var n = Compiler.Dim.Batch();
         int x = g.Input(FloatType.F16, n, Compiler.Dim.Static(1024), Compiler.Dim.Static(1024));
         int y = g.Op(Ops.Relu, [x]);

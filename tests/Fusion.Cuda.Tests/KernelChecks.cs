@@ -83,6 +83,21 @@ internal static class KernelChecks
         Tolerance.AssertClose(RefTensor.FromCpu(actual), RefTensor.FromCpu(expected), tol.Atol, tol.Rtol, $"{what} (tolerance {tol})");
     }
 
+    /// <summary>Within <paramref name="tol"/> where the CPU's value is finite; the very same NaN or infinity where it is not.</summary>
+    public static void AssertCloseAllowingMatchedNonFinite(CpuTensor actual, CpuTensor expected, Tol tol, string what)
+    {
+        Assert.True(expected.DType == actual.DType && expected.Shape == actual.Shape, $"{what}: {actual.DType.ShortName()}{actual.Shape}, expected {expected.DType.ShortName()}{expected.Shape}");
+        var a = RefTensor.FromCpu(actual).Data;
+        var e = RefTensor.FromCpu(expected).Data;
+        for (int i = 0; i < e.Length; i++)
+        {
+            bool ok = double.IsFinite(e[i])
+                ? double.IsFinite(a[i]) && Math.Abs(a[i] - e[i]) <= tol.Atol + tol.Rtol * Math.Abs(e[i])
+                : double.IsNaN(e[i]) ? double.IsNaN(a[i]) : a[i] == e[i];
+            Assert.True(ok, $"{what}: element {i} is {a[i]:R}, the CPU has {e[i]:R} (tolerance {tol})");
+        }
+    }
+
     /// <summary>
     /// Makes the next device allocations of these sizes NaN-filled: the caching allocator hands the most recently freed block of a
     /// size back first (one stack per block size, smallest fitting size first), so outputs a backend allocates next are these
@@ -105,8 +120,9 @@ internal static class KernelChecks
     /// Runs <paramref name="kernel"/> through <see cref="CudaBackend.Run"/> and <see cref="CpuBackend.Run"/> on <paramref name="inputs"/>
     /// and compares each output within <paramref name="tolerance"/> (by default <see cref="ForOutput"/> of its dtype).
     /// </summary>
+    /// <param name="matchNonFinite">Accept a NaN or infinity where the CPU has the same one (operators that produce them on purpose).</param>
     public static void GpuMatchesCpu(CudaBackend cuda, GeneratedKernel kernel, int batch, DType io, IReadOnlyList<CpuTensor> inputs, string what,
-        Func<DType, Tol>? tolerance = null)
+        Func<DType, Tol>? tolerance = null, bool matchNonFinite = false)
     {
         var expected = CpuBackend.Instance.Run(kernel, batch, io, [.. inputs]);
         var devices = inputs.Select(cuda.FromHost).ToArray();
@@ -122,7 +138,9 @@ internal static class KernelChecks
                 Assert.True(poisoned.Contains(device.Pointer), $"{what}: output {i} did not get a NaN-filled block (the allocator's reuse order changed?)");
                 using var back = cuda.ToHost(device);
                 var tol = (tolerance ?? ForOutput)(back.DType);
-                AssertClose(back, (CpuTensor)expected[i], tol, $"{what} output {i} ({kernel.Name}, batch {batch}, io {io.ShortName()})");
+                var label = $"{what} output {i} ({kernel.Name}, batch {batch}, io {io.ShortName()})";
+                if (matchNonFinite) AssertCloseAllowingMatchedNonFinite(back, (CpuTensor)expected[i], tol, label);
+                else AssertClose(back, (CpuTensor)expected[i], tol, label);
             }
         }
         finally

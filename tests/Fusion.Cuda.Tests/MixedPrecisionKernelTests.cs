@@ -1,3 +1,4 @@
+using Fusion.Runtime.Tests.Compiler;
 using Fusion.Compiler;
 using Fusion.Testing;
 using CDim = Fusion.Compiler.Dim;
@@ -117,7 +118,7 @@ public sealed class MixedPrecisionKernelTests : GpuTestBase
     [InlineData(DType.Float16, 3)]
     public void GeneratedKernel_ReadsTheIoTypeAndWritesFloat32(DType io, int shift)
     {
-        var g = new KernelGraph();
+        var g = new LoweringGraph();
         int x = g.Input(FloatType.Io, CDim.Batch(), CDim.Static(14), CDim.Static(14), CDim.Static(24));
         int gamma = g.Param(FloatType.F32, CDim.Static(24));
         int beta = g.Param(FloatType.F32, CDim.Static(24));

@@ -24,17 +24,19 @@ public sealed class OperatorTableTests
     [Fact]
     public void EveryUserOperatorHasAnFMethod()
     {
-        var methods = typeof(F).GetMethods(BindingFlags.Public | BindingFlags.Static).Select(m => m.Name).ToHashSet();
-        var missing = Ops.All.Where(d => IsUserOperator(d) && !methods.Contains(d.Name)).Select(d => d.Name).ToList();
+        var missing = Ops.All.Where(d => IsUserOperator(d) && !FMethods.Contains(d.Name)).Select(d => d.Name).ToList();
         Assert.True(missing.Count == 0, "operators without an F method: " + string.Join(", ", missing));
     }
 
     /// <summary>Pointwise, view and reduction operators, but Cast: the precision pass places casts, users pick a precision plan.</summary>
+    /// <summary>The names of F's public operators.</summary>
+    private static HashSet<string> FMethods => typeof(F).GetMethods(BindingFlags.Public | BindingFlags.Static).Select(m => m.Name).ToHashSet();
+
     private static bool IsUserOperator(OpDescriptor d) => d.Class is OpClass.Pointwise or OpClass.View or OpClass.Reduction && d.Name != Ops.Cast.Name;
 
     private static string Table()
     {
-        var fMethods = typeof(F).GetMethods(BindingFlags.Public | BindingFlags.Static).Select(m => m.Name).ToHashSet();
+        var fMethods = FMethods;
         var text = new StringBuilder();
         text.Append("# Operators\n\n");
         text.Append("Written from the operator registry (`src/Fusion.Core/Ops`) by `OperatorTableTests`; do not edit by hand.\n");

@@ -163,12 +163,8 @@ public static class F
         AttributeSet.Of(OpAttribute.Int("axis", axis), OpAttribute.Int("start", start), OpAttribute.Int("end", end), OpAttribute.Int("step", step)), x);
 
     /// <summary><paramref name="length"/> elements from <paramref name="start"/> along <paramref name="axis"/>, like torch.narrow.</summary>
-    public static Tensor Narrow(Tensor x, int axis, int start, int length)
-    {
-        if (start < 0 || length <= 0) throw new ArgumentException($"Narrow needs start ≥ 0 and length > 0, got start {start} and length {length}");
-        return Pointwise(Ops.Slice, AttributeSet.Of(OpAttribute.Int("axis", axis), OpAttribute.Int("start", start),
-            OpAttribute.Int("end", start + length), OpAttribute.Int("step", 1), OpAttribute.Int("strict", 1)), x);
-    }
+    public static Tensor Narrow(Tensor x, int axis, int start, int length) =>
+        Pointwise(Ops.Slice, NarrowOp.AsSlice(axis, start, length, out var error) ?? throw new ArgumentException(error), x);
 
     /// <summary>
     /// Constant padding like torch.nn.functional.pad: <paramref name="pads"/> are (before, after) pairs from the last axis backwards.

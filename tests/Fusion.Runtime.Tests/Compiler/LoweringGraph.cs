@@ -14,8 +14,15 @@ internal sealed class LoweringGraph
 
     public LoweringNode this[int id] => _nodes[id];
 
+    public int Count => _nodes.Count;
+
+    /// <summary>A value the group reads from a buffer (an activation).</summary>
     public int Input(FloatType type, params CDim[] shape) =>
         Append(Ops.Input.Name, [], AttributeSet.Empty, shape, type);
+
+    /// <summary>A learned parameter (read from a buffer like an input).</summary>
+    public int Param(FloatType type, params CDim[] shape) =>
+        Append(Ops.Param.Name, [], AttributeSet.Empty, shape, type);
 
     public int Const(double value) =>
         Append(Ops.Const.Name, [], AttributeSet.Of(OpAttribute.Real("value", value)), [], FloatType.F32);
@@ -32,6 +39,10 @@ internal sealed class LoweringGraph
 
     public LoweredGroup Lower(string name, IEnumerable<int> members, params int[] outputs) =>
         GroupLowering.Lower(name, i => _nodes[i], members.ToHashSet(), outputs);
+
+    /// <summary>The group lowered and wrapped as the runtime's eager path does (<see cref="GeneratedKernel.From"/>: loop IR, CUDA C, launch shape).</summary>
+    public GeneratedKernel Kernel(string name, IEnumerable<int> members, params int[] outputs) =>
+        GeneratedKernel.From(Lower(name, members, outputs).Kernel);
 
     /// <summary>A GEMM epilogue's lowering: <paramref name="accumulator"/> is read as the template's result, over <paramref name="domain"/>.</summary>
     public LoweredGroup LowerEpilogue(string name, IEnumerable<int> members, int[] outputs, int accumulator, CDim[] domain) =>

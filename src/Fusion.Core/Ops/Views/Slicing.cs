@@ -113,10 +113,16 @@ namespace Fusion.Compiler
         public override int Translate(IOpCall call)
         {
             var a = call.ConstantAttributes();
-            long start = a.Int("start"), length = a.Int("length");
-            if (start < 0 || length <= 0) return call.Fail($"Narrow needs start ≥ 0 and length > 0, got start {start} and length {length}");
-            return call.Add(Ops.Slice.Name, call.Tensors, AttributeSet.Of(OpAttribute.Int("axis", a.Int("axis")), OpAttribute.Int("start", start),
-                OpAttribute.Int("end", start + length), OpAttribute.Int("step", 1), OpAttribute.Int("strict", 1)));
+            var slice = AsSlice(a.Int("axis"), a.Int("start"), a.Int("length"), out var error);
+            return slice is { } attributes ? call.Add(Ops.Slice.Name, call.Tensors, attributes) : call.Fail(error!);
+        }
+
+        /// <summary>The strict Slice's attributes for narrow(axis, start, length) (the F method and the front end both write it so), or null with why not.</summary>
+        public static AttributeSet? AsSlice(long axis, long start, long length, out string? error)
+        {
+            error = start < 0 || length <= 0 ? $"Narrow needs start ≥ 0 and length > 0, got start {start} and length {length}" : null;
+            return error is not null ? null : AttributeSet.Of(OpAttribute.Int("axis", axis), OpAttribute.Int("start", start),
+                OpAttribute.Int("end", start + length), OpAttribute.Int("step", 1), OpAttribute.Int("strict", 1));
         }
 
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error) =>

@@ -84,21 +84,8 @@ public sealed partial class CudaBackend
             using var product = (CudaTensor)Linear(input, w, null);
             return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, product, epilogueInputs));
         }
-        // The epilogue's operands as the epilogue kernel sees them (its accumulator, the product, is made inside).
-        KernelOperands.Check(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, null, epilogueInputs));
-        var ins = epilogueInputs.Select((t, i) => _rules.Resident(t, $"{kernel.Name} epilogue input {i}")).ToList();
-        var results = kernel.Epilogue.Ir.Outputs.Select(b => CudaTensor.Empty(CudaDevice, LoopInterpreter.Resolve(b.Type, io),
-            new Shape(b.Shape.Select(d => checked((int)d.At(batch))).ToArray()))).ToList();
-        try
-        {
-            _gemm.Run(kernel, input, w, ins, results, batch, io);
-            return [.. results];
-        }
-        catch
-        {
-            foreach (var r in results) r.Dispose();
-            throw;
-        }
+        return WithEpilogue(kernel.Name, kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, null, epilogueInputs), epilogueInputs,
+            (ins, results) => _gemm.Run(kernel, input, w, ins, results, batch, io));
     }
 
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
@@ -116,15 +103,25 @@ public sealed partial class CudaBackend
             using var result = FusedChains.WindowAttention(this, qkv, bias, mask, heads, scale);
             return Run(epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, result, epilogueInputs));
         }
-        // The epilogue's operands as its kernel sees them (its accumulator, the attention output, is made inside).
-        KernelOperands.Check(epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, null, epilogueInputs));
-        var ins = epilogueInputs.Select((t, i) => _rules.Resident(t, $"{kernel.Name} epilogue input {i}")).ToList();
-        var results = epilogue.Ir.Outputs.Select(b => CudaTensor.Empty(CudaDevice, LoopInterpreter.Resolve(b.Type, io),
-            new Shape(b.Shape.Select(d => checked((int)d.At(batch))).ToArray()))).ToList();
+        return WithEpilogue(kernel.Name, epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, null, epilogueInputs), epilogueInputs,
+            (ins, results) => _windowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"),
+                mask is null ? null : Fused(mask, "WindowAttention mask"), heads, scale, kernel, batch, io, ins, results));
+    }
+
+    /// <summary>
+    /// A template that finishes with <paramref name="epilogue"/> in the same kernel: checks the epilogue's operands as its kernel sees
+    /// them (<paramref name="ordered"/>, with a null accumulator: the template's result is made inside), allocates its outputs and
+    /// hands both to <paramref name="launch"/>; the outputs are disposed if it throws.
+    /// </summary>
+    private Tensor[] WithEpilogue(string name, GeneratedKernel epilogue, int batch, DType io, Tensor?[] ordered, Tensor[] epilogueInputs,
+        Action<List<CudaTensor>, List<CudaTensor>> launch)
+    {
+        var outputs = KernelOperands.Check(epilogue, batch, io, ordered);
+        var ins = epilogueInputs.Select((t, i) => _rules.Resident(t, $"{name} epilogue input {i}")).ToList();
+        var results = outputs.Select(o => CudaTensor.Empty(CudaDevice, o.DType, o.Shape)).ToList();
         try
         {
-            _windowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"), mask is null ? null : Fused(mask, "WindowAttention mask"),
-                heads, scale, kernel, batch, io, ins, results);
+            launch(ins, results);
             return [.. results];
         }
         catch

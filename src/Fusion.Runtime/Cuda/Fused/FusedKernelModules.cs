@@ -64,9 +64,11 @@ public sealed class FusedKernelModules : IDisposable
     public static IEnumerable<(string Name, IReadOnlyList<string> Options)> Variants(FusedKernel kernel) =>
         kernel.Epilogue?.UsesIoType == true ? [Variant(kernel, false), Variant(kernel, true)] : [Variant(kernel, false)];
 
-    private static (string Name, IReadOnlyList<string> Options) Variant(FusedKernel kernel, bool ioHalf) => kernel.Epilogue?.UsesIoType == true
-        ? (kernel.Name + (ioHalf ? "_io16" : "_io32"), [$"-DFUSION_IO_HALF={(ioHalf ? 1 : 0)}"])
-        : (kernel.Name, []);
+    private static (string Name, IReadOnlyList<string> Options) Variant(FusedKernel kernel, bool ioHalf)
+    {
+        var (suffix, options) = Generated.IoVariant.Of(kernel.Epilogue?.UsesIoType == true, ioHalf);
+        return (kernel.Name + suffix, options);
+    }
 
     public void Dispose()
     {

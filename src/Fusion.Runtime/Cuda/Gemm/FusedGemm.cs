@@ -133,8 +133,7 @@ public sealed class FusedGemm : IDisposable
     /// <summary><paramref name="kernel"/> in <paramref name="tile"/>: its name in the kernel cache, its source and its options.</summary>
     private static (string Name, string Source, IReadOnlyList<string> Options) TileSource(GemmKernel kernel, GemmTile tile, bool ioHalf)
     {
-        string io = kernel.Epilogue.UsesIoType ? (ioHalf ? "_io16" : "_io32") : "";
-        IReadOnlyList<string> options = kernel.Epilogue.UsesIoType ? [$"-DFUSION_IO_HALF={(ioHalf ? 1 : 0)}"] : [];
+        var (io, options) = Generated.IoVariant.Of(kernel.Epilogue.UsesIoType, ioHalf);
         return ((tile.IsDefaultFor(kernel.N) ? kernel.Name : $"{kernel.Name}_t{tile}") + io, tile.Specialize(kernel.CudaSource, kernel.N), options);
     }
 

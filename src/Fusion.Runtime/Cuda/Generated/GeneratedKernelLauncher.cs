@@ -99,13 +99,9 @@ public sealed class GeneratedKernelLauncher : IDisposable
 
     private static (string Name, string Source, IReadOnlyList<string> Options) Variant(GeneratedKernel kernel, bool ioHalf, bool index64)
     {
-        var options = new List<string>();
-        var name = kernel.Name;
-        if (kernel.UsesIoType)
-        {
-            name += ioHalf ? "_io16" : "_io32";
-            options.Add($"-DFUSION_IO_HALF={(ioHalf ? 1 : 0)}");
-        }
+        var (suffix, io) = IoVariant.Of(kernel.UsesIoType, ioHalf);
+        var options = new List<string>(io);
+        var name = kernel.Name + suffix;
         if (index64)
         {
             name += "_i64";

@@ -1,52 +1,9 @@
 using Fusion.Compiler;
 using Fusion.Kernels;
+using Fusion.Runtime.Tests.Compiler;
 using CDim = Fusion.Compiler.Dim;
 
 namespace Fusion.Cuda.Tests;
-
-/// <summary>
-/// A graph of <see cref="LoweringNode"/>s written by hand, as the generator's scheduler hands a fused group to
-/// <see cref="GroupLowering"/>: shapes come from the operator descriptors' shape rules. <see cref="Kernel"/> lowers a group and
-/// wraps it the way the runtime's eager path does (<see cref="GeneratedKernel.From"/>: loop IR, printed CUDA C, launch shape).
-/// </summary>
-internal sealed class KernelGraph
-{
-    private readonly List<LoweringNode> _nodes = [];
-
-    public LoweringNode this[int id] => _nodes[id];
-
-    public int Count => _nodes.Count;
-
-    /// <summary>A value the group reads from a buffer (an activation).</summary>
-    public int Input(FloatType type, params CDim[] shape) => Append(Ops.Input.Name, [], AttributeSet.Empty, shape, type);
-
-    /// <summary>A learned parameter (read from a buffer like an input).</summary>
-    public int Param(FloatType type, params CDim[] shape) => Append(Ops.Param.Name, [], AttributeSet.Empty, shape, type);
-
-    public int Const(double value) =>
-        Append(Ops.Const.Name, [], AttributeSet.Of(OpAttribute.Real("value", value)), [], FloatType.F32);
-
-    /// <summary>A node of <paramref name="op"/>; its float type is <paramref name="type"/>, else its first tensor operand's.</summary>
-    public int Op(OpDescriptor op, int[] inputs, AttributeSet? attributes = null, FloatType? type = null)
-    {
-        var attrs = attributes ?? AttributeSet.Empty;
-        var shape = op.InferShape(inputs.Select(i => _nodes[i].Shape.ToArray()).ToList(), attrs, out var error)
-            ?? throw new ArgumentException($"{op.Name}: {error}");
-        var own = type ?? inputs.Select(i => _nodes[i]).Where(n => n.Op != Ops.Const.Name).Select(n => n.Type).DefaultIfEmpty(FloatType.F32).First();
-        return Append(op.Name, inputs, attrs, shape, own);
-    }
-
-    /// <summary>The group <paramref name="members"/> storing <paramref name="outputs"/> (the first one's shape is the domain) as a kernel.</summary>
-    public GeneratedKernel Kernel(string name, IEnumerable<int> members, params int[] outputs) =>
-        GeneratedKernel.From(GroupLowering.Lower(name, i => _nodes[i], members.ToHashSet(), outputs).Kernel);
-
-    private int Append(string op, int[] inputs, AttributeSet attributes, IEnumerable<CDim> shape, FloatType type)
-    {
-        int id = _nodes.Count;
-        _nodes.Add(new LoweringNode(id, op, inputs.ToEquatableArray(), attributes, shape.ToEquatableArray(), type));
-        return id;
-    }
-}
 
 /// <summary>A GEMM kernel built by hand and what each of its epilogue inputs is ("bias", "scale", "residual"), in order.</summary>
 internal sealed record CustomGemm(GemmKernel Kernel, string[] EpilogueInputs);
@@ -89,9 +46,9 @@ internal static class CustomGemms
         return new Dictionary<int, string> { [residual] = "residual" };
     });
 
-    private static CustomGemm Build(string name, int n, int k, Func<KernelGraph, int, List<int>, Dictionary<int, string>> extend)
+    private static CustomGemm Build(string name, int n, int k, Func<LoweringGraph, int, List<int>, Dictionary<int, string>> extend)
     {
-        var g = new KernelGraph();
+        var g = new LoweringGraph();
         int x = g.Input(FloatType.F16, Rows, CDim.Static(k));
         int w = g.Param(FloatType.F16, CDim.Static(n), CDim.Static(k));
         int bias = g.Param(FloatType.F16, CDim.Static(n));
