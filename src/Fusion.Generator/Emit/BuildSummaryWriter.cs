@@ -1,0 +1,37 @@
+using System.Linq;
+using Fusion.Generator.Ir;
+
+namespace Fusion.Generator.Emit
+{
+    /// <summary>
+    /// The one-line summary at the top of the report, in a fixed form (<see cref="Prefix"/>) that the package's build
+    /// targets (build/Fusion.targets) find in the emitted file and print in <c>dotnet build</c>'s output: Info
+    /// diagnostics never reach the command line, and a generator cannot write files of its own.
+    /// </summary>
+    internal static class BuildSummaryWriter
+    {
+        public const string Prefix = "// Fusion summary: ";
+
+        public static void Write(IndentedWriter w, ModelGraph graph)
+        {
+            int operators = graph.Nodes.Count(n => !n.IsSource);
+            var plans = graph.Plans.Where(p => p.Schedule is not null).Select(p =>
+            {
+                var steps = p.Schedule!.Steps.Where(s => s.Kind is StepKind.Kernel or StepKind.Gemm or StepKind.Template).ToList();
+                // The model's operators that share a kernel with another: casts the precision pass added and views
+                // repeated in several kernels count once, or not at all.
+                int fused = steps.Select(s => s.Members.Where(m => !p.Nodes[m].IsSource && !p.Nodes[m].Is(Ops.Cast)).Distinct().ToList())
+                    .Where(members => members.Count > 1).SelectMany(members => members).Distinct().Count();
+                string name = p.Name(graph.Plans.Count(q => q.Target == p.Target) > 1);
+                return $"{name} plan {Count(steps.Count, "kernel")} ({fused} ops fused)";
+            }).ToList();
+            var refused = graph.Decisions.Where(d => !d.Fused)
+                .Concat(graph.Plans.Where(p => p.Schedule is not null).SelectMany(p => p.Schedule!.Decisions.Where(d => !d.Fused))).ToList();
+            int reasons = refused.Select(d => d.Reason).Distinct().Count();
+            w.Line($"{Prefix}{graph.ClassName}: {operators} operators; {string.Join(", ", plans)}; " +
+                $"{refused.Count} not fused ({Count(reasons, "reason")}).");
+        }
+
+        private static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
+    }
+}
