@@ -24,7 +24,7 @@ public static class CudaTestEnvironment
         if (!a.IsAvailable)
         {
             if (IsRequired) Assert.Fail($"FUSION_REQUIRE_CUDA=1 but CUDA is not usable: {a.Reason}");
-            Assert.Skip($"no CUDA device: {a.Reason} (set FUSION_REQUIRE_CUDA=1 to fail instead)");
+            VisibleSkip.Because("no CUDA device", a.Reason, "set FUSION_REQUIRE_CUDA=1 to fail instead");
         }
         return s_device.Value;
     }
