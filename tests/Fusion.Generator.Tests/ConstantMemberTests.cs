@@ -18,15 +18,7 @@ public sealed class ConstantMemberTests
     [InlineData("private readonly float scale = 0.5f; public Scaled() { } public Scaled(float s) { scale = s; }", "is assigned in a constructor")]
     public void MutableMemberUsedAsConstant_IsAnError(string member, string reason)
     {
-        var source = Usings + $$"""
-            [FusedModel]
-            public partial class Scaled : Module
-            {
-                {{member}}
-
-                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x) => F.Mul(x, scale);
-            }
-            """;
+        var source = ScaledBy(member);
         var result = GeneratorHarness.Run(source);
         var d = Assert.Single(result.Diagnostics, d => d.Severity == DiagnosticSeverity.Error);
         Assert.Equal("FUS015", d.Id);
@@ -87,20 +79,23 @@ public sealed class ConstantMemberTests
     [InlineData("private readonly float half = 0.25f; private readonly float scale = 0.5f; public Scaled() { half = 0.75f; }")]
     public void ConstantForms_CompileWithTheirValue(string member)
     {
-        var source = Usings + $$"""
-            [FusedModel]
-            public partial class Scaled : Module
-            {
-                {{member}}
-
-                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x) => F.Mul(x, scale);
-            }
-            """;
+        var source = ScaledBy(member);
         var result = GeneratorHarness.Run(source);
         Assert.DoesNotContain(result.Diagnostics, d => d.Severity == DiagnosticSeverity.Error);
         Assert.Empty(result.CompileErrors);
         Assert.Contains("0.5", result.Source); // the value reached the plan
     }
+
+    /// <summary>A model that multiplies its input by the member <c>scale</c> that <paramref name="member"/> declares.</summary>
+    private static string ScaledBy(string member) => Usings + $$"""
+        [FusedModel]
+        public partial class Scaled : Module
+        {
+            {{member}}
+
+            public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x) => F.Mul(x, scale);
+        }
+        """;
 
     private static void AssertAtUse(Diagnostic d, string source, string textStartingAtUse)
     {

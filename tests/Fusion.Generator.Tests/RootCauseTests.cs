@@ -5,32 +5,11 @@ namespace Fusion.Generator.Tests;
 /// <summary>
 /// A member whose declaration was already reported (FUS005, FUS007, FUS010) is not reported again where Forward uses it:
 /// the follow-up FUS005 ("declare it as a field or property with an initializer") would give advice the code already follows.
+/// (FUS010 alone: DiagnosticTests, which checks each diagnostic is the only error of its model.)
 /// </summary>
 public sealed class RootCauseTests
 {
     private const string Usings = "using Fusion;\nnamespace Demo;\n";
-
-    [Fact]
-    public void PrivateLayerOfASubmodule_ReportsOnlyFUS010()
-    {
-        var source = Usings + """
-            public sealed class Inner : Module
-            {
-                private readonly Linear hidden = new(4, 4);
-
-                public Tensor Forward(Tensor x) => F.Linear(x, hidden);
-            }
-
-            [FusedModel]
-            public partial class Outer : Module
-            {
-                public readonly Inner inner = new();
-
-                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x) => inner.Forward(x);
-            }
-            """;
-        AssertOnlyError(source, "FUS010", "hidden = new(4, 4)");
-    }
 
     [Fact]
     public void LayerWithANonConstantSize_ReportsOnlyFUS007()

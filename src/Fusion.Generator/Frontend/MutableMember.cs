@@ -11,23 +11,11 @@ namespace Fusion.Generator.Frontend
     /// Forward reads the current one. Such a member is never bound as a configuration value, and its use as a constant is
     /// an error (FUS015).
     /// </summary>
-    internal sealed class MutableMember
+    /// <param name="Name">The member's name.</param>
+    /// <param name="Owner">The type that declares it.</param>
+    /// <param name="Reason">Why the value can change ("is not readonly", "has a setter", …).</param>
+    internal sealed record MutableMember(string Name, string Owner, string Reason)
     {
-        private MutableMember(string name, string owner, string reason)
-        {
-            Name = name;
-            Owner = owner;
-            Reason = reason;
-        }
-
-        public string Name { get; }
-
-        /// <summary>The type that declares the member.</summary>
-        public string Owner { get; }
-
-        /// <summary>Why the value can change ("is not readonly", "has a setter", …).</summary>
-        public string Reason { get; }
-
         /// <summary>The member as a mutable one, or null when only its initializer can give it a value.</summary>
         public static MutableMember? Of(ISymbol member, SemanticModelCache models)
         {
