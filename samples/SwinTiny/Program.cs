@@ -10,9 +10,8 @@ using SwinTiny.Model;
 var options = SampleOptions.Parse(args, out int exitCode);
 if (options is null) return exitCode;
 
-var backend = SampleOptions.SelectBackend(options.Device);
+using var backend = SampleOptions.SelectBackend(options.Device); // a CUDA backend owns its device and memory
 if (backend is null) return 2;
-using var ownedBackend = backend as IDisposable; // a CUDA backend owns its device and memory
 // The model is declared in FP32; --precision picks the plan (fp16: mixed precision, fp16 storage and kernels, fp32
 // accumulation). Input and output stay f32 either way: the session casts at the edges (or folds the casts into kernels).
 var precision = (options.Precision ?? (backend.Device == DeviceKind.Cuda ? "fp16" : "fp32")) == "fp16" ? Precision.Half : Precision.Float;

@@ -329,10 +329,14 @@ public sealed class DiagnosticTests
         Assert.Empty(GeneratorHarness.Run(source).Run.Results.Single().GeneratedSources);
     }
 
+    /// <summary>The model reports <paramref name="id"/> at the text, and an error is the only one: no follow-up diagnostic repeats its cause.</summary>
     private static Diagnostic AssertReported(string source, string id, string text, DiagnosticSeverity severity, int occurrence = 0)
     {
-        var d = GeneratorHarness.Run(source).Single(id);
+        var result = GeneratorHarness.Run(source);
+        var d = result.Single(id);
         AssertAt(d, source, text, severity, occurrence);
+        if (severity == DiagnosticSeverity.Error)
+            Assert.Equal([id], result.Diagnostics.Where(e => e.Severity == DiagnosticSeverity.Error).Select(e => e.Id));
         return d;
     }
 

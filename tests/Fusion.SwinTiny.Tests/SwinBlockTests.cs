@@ -94,6 +94,23 @@ public sealed class SwinBlockTests
     }
 
     [Fact]
+    public void EagerForwardInAScope_ReleasesEveryIntermediate()
+    {
+        // Eager Forward makes a tensor per F call (masks, bias tables, windows, every Linear); the scope frees all but the result.
+        var model = new OddSwinBlocks();
+        RandomWeights.Initialize(model, 7);
+        using var input = TestData.Random(TestData.NewSeed(), 2, 14, 14, 30).ToCpu();
+        EagerScope.Run(() => model.Forward(input)).Dispose(); // warm the parameter cache
+        long before = CpuTensor.LiveCount;
+        using (var output = EagerScope.Run(() => model.Forward(input)))
+        {
+            Assert.Equal(before + 1, CpuTensor.LiveCount);
+            Assert.Equal(input.Shape, output.Shape);
+        }
+        Assert.Equal(before, CpuTensor.LiveCount);
+    }
+
+    [Fact]
     public void WrongInputShape_NamesTheInputAndBothShapes()
     {
         var model = new SwinStage1Blocks();

@@ -41,7 +41,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
             }
             finally
             {
-                (backend as IDisposable)?.Dispose();
+                backend.Dispose();
             }
         }
         finally

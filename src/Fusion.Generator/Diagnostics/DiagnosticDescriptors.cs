@@ -101,6 +101,12 @@ namespace Fusion.Generator.Diagnostics
             Precision, DiagnosticSeverity.Error,
             "Each KeepFloat32 entry is a module or layer path ('head', 'layers.3') or an operator ('F.Softmax'); it must match at least one operator of the compiled model, so a typo or a renamed layer does not silently run in fp16.");
 
+        public static readonly DiagnosticDescriptor MutableConstant = Make(
+            "FUS015", "Constant member can change",
+            "'{0}' of '{1}' {2}: the compiled Run would keep its initial value while Forward reads the current one; make it const or readonly (a get-only property), or pass the value as a constructor parameter",
+            Translation, DiagnosticSeverity.Error,
+            "A field or property used as a constant in Forward (a scale, a shift, a size) is read once, from its initializer, when the model is compiled. A member with a setter or an init accessor, a field that is not readonly, or one a constructor body assigns could hold another value when Forward runs eagerly.");
+
         public static readonly DiagnosticDescriptor InternalError = Make(
             "FUS099", "Generator failed",
             "The Fusion generator failed on '{0}': {1}",

@@ -11,19 +11,27 @@ namespace Fusion.Generator.Frontend
     /// <summary>
     /// Evaluates the constant expressions that fix a model's dimensions: literals, consts,
     /// names bound in the module's configuration (constructor parameters, readonly fields,
-    /// lambda indices), arithmetic, comparisons, conditionals, casts and a few Math functions.
+    /// lambda indices), static readonly members with initializers, arithmetic, comparisons,
+    /// conditionals, casts and a few Math functions. A member whose value can change after its
+    /// initializer ran is refused as a <see cref="MutableMember"/>.
     /// Integers evaluate to <see cref="long"/>, reals to <see cref="double"/>.
     /// </summary>
     internal sealed class ConstEvaluator
     {
         private readonly SemanticModelCache _models;
+        private readonly HashSet<ISymbol> _evaluating = new(SymbolEqualityComparer.Default);
 
         public ConstEvaluator(SemanticModelCache models) => _models = models;
 
         /// <summary>Evaluates <paramref name="expression"/>; on failure returns null and says why in <paramref name="error"/>.</summary>
-        public object? Evaluate(ExpressionSyntax expression, IReadOnlyDictionary<string, object> env, out string? error)
+        public object? Evaluate(ExpressionSyntax expression, IReadOnlyDictionary<string, object> env, out string? error) =>
+            Evaluate(expression, env, out error, out _);
+
+        /// <summary>As above; when the failure is a member that can change, <paramref name="mutable"/> says which and why.</summary>
+        public object? Evaluate(ExpressionSyntax expression, IReadOnlyDictionary<string, object> env, out string? error, out MutableMember? mutable)
         {
             error = null;
+            mutable = null;
             try
             {
                 return Eval(expression, env);
@@ -31,6 +39,7 @@ namespace Fusion.Generator.Frontend
             catch (NotConstantException e)
             {
                 error = e.Message;
+                mutable = e.Mutable;
                 return null;
             }
         }
@@ -95,10 +104,42 @@ namespace Fusion.Generator.Frontend
                     }
             }
 
-            var constant = _models.Get(e.SyntaxTree).GetConstantValue(e);
+            var model = _models.Get(e.SyntaxTree);
+            var constant = model.GetConstantValue(e);
             if (constant.HasValue && Normalize(constant.Value) is { } value) return value;
+            if (e is IdentifierNameSyntax or MemberAccessExpressionSyntax && model.GetSymbolInfo(e).Symbol is { Kind: SymbolKind.Field or SymbolKind.Property } member)
+                return Member(e, member);
             throw new NotConstantException($"'{e}' is not a constant or a configuration value");
         }
+
+        /// <summary>
+        /// A field or property the configuration did not bind: refused when its value can change, else (static members
+        /// only: instance ones are bound per module) the value of its initializer.
+        /// </summary>
+        private object Member(ExpressionSyntax use, ISymbol member)
+        {
+            if (MutableMember.Of(member, _models) is { } mutable)
+                throw new NotConstantException($"'{member.Name}' {mutable.Reason}") { Mutable = mutable };
+            var initializer = member.IsStatic ? InitializerOf(member) : null;
+            if (initializer is null) throw new NotConstantException($"'{use}' is not a constant or a configuration value");
+            if (!_evaluating.Add(member)) throw new NotConstantException($"'{member.Name}' is initialized from itself");
+            try
+            {
+                return Eval(initializer, new Dictionary<string, object>());
+            }
+            finally
+            {
+                _evaluating.Remove(member);
+            }
+        }
+
+        private static ExpressionSyntax? InitializerOf(ISymbol member) =>
+            member.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).Select(s => s switch
+            {
+                VariableDeclaratorSyntax variable => variable.Initializer?.Value,
+                PropertyDeclarationSyntax property => property.Initializer?.Value,
+                _ => null,
+            }).FirstOrDefault(i => i is not null);
 
         private long[] IntegerArray(IEnumerable<ExpressionSyntax> elements, IReadOnlyDictionary<string, object> env) =>
             elements.Select(e => Eval(e, env) is long l ? l : throw new NotConstantException($"'{e}' is not an integer")).ToArray();
@@ -241,6 +282,8 @@ namespace Fusion.Generator.Frontend
         private sealed class NotConstantException : Exception
         {
             public NotConstantException(string message) : base(message) { }
+
+            public MutableMember? Mutable { get; set; }
         }
     }
 

@@ -35,8 +35,12 @@ namespace Fusion.Generator.Frontend
         public void Report(DiagnosticDescriptor descriptor, SyntaxNode? node, params string[] args) =>
             Report(descriptor, LocationInfo.From(node), args);
 
+        /// <summary>Reports made so far, repeats included: tells a step whether what it called explained a failure.</summary>
+        public int ReportCount { get; private set; }
+
         public void Report(DiagnosticDescriptor descriptor, LocationInfo? location, params string[] args)
         {
+            ReportCount++;
             if (_reported.Add((descriptor.Id, location, string.Join("\u0001", args))))
                 Diagnostics.Add(DiagnosticInfo.Create(descriptor, location, args));
         }
@@ -49,11 +53,12 @@ namespace Fusion.Generator.Frontend
 
         public bool IsTensorExpression(ExpressionSyntax node) => Known.IsTensor(TypeOf(node));
 
-        /// <summary>Evaluates a constant, reporting FUS007 at the expression when it is not one.</summary>
+        /// <summary>Evaluates a constant, reporting at the expression when it is not one: FUS015 for a member that can change, else FUS007.</summary>
         public object? Constant(ExpressionSyntax expression, IReadOnlyDictionary<string, object> env, string what)
         {
-            var value = Evaluator.Evaluate(expression, env, out var error);
-            if (value is null) Report(DiagnosticDescriptors.NotConstant, expression, expression.ToString(), what + ": " + error);
+            var value = Evaluator.Evaluate(expression, env, out var error, out var mutable);
+            if (mutable is not null) Report(DiagnosticDescriptors.MutableConstant, expression, mutable.Name, mutable.Owner, mutable.Reason);
+            else if (value is null) Report(DiagnosticDescriptors.NotConstant, expression, expression.ToString(), what + ": " + error);
             return value;
         }
 

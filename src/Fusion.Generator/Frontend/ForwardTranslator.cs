@@ -107,7 +107,12 @@ namespace Fusion.Generator.Frontend
                     }
                     break;
                 case ForEachStatementSyntax loop:
-                    if (Resolve(loop.Expression, frame) is ModuleListBinding list)
+                    var modules = Resolve(loop.Expression, frame);
+                    if (modules is ReportedBinding)
+                    {
+                        AlreadyReported(frame);
+                    }
+                    else if (modules is ModuleListBinding list)
                     {
                         var name = loop.Identifier.ValueText;
                         foreach (var module in list.Modules)
@@ -151,11 +156,15 @@ namespace Fusion.Generator.Frontend
             {
                 case IdentifierNameSyntax id:
                     if (frame.Tensors.TryGetValue(id.Identifier.ValueText, out var value)) return value;
-                    if (Resolve(id, frame) is LayerBinding { Kind: LayerKind.Parameter } named) return ParamNode(named.Parameters[""], id, frame);
+                    var resolved = Resolve(id, frame);
+                    if (resolved is LayerBinding { Kind: LayerKind.Parameter } named) return ParamNode(named.Parameters[""], id, frame);
+                    if (resolved is ReportedBinding) return AlreadyReported(frame);
                     return Unsupported(id, frame, $"'{id}' is not a tensor computed in Forward");
                 case MemberAccessExpressionSyntax member when Resolve(member, frame) is LayerBinding { Kind: LayerKind.Parameter } parameter:
                     // A Parameter used as a tensor (its implicit conversion): the parameter itself, as F.Value(p) would give.
                     return ParamNode(parameter.Parameters[""], member, frame);
+                case MemberAccessExpressionSyntax member when Resolve(member, frame) is ReportedBinding:
+                    return AlreadyReported(frame);
                 case ParenthesizedExpressionSyntax p:
                     return TranslateTensor(p.Expression, frame);
                 case InvocationExpressionSyntax invocation:
@@ -172,7 +181,9 @@ namespace Fusion.Generator.Frontend
 
         private int? TranslateSubmoduleCall(InvocationExpressionSyntax invocation, ExpressionSyntax receiver, Frame frame)
         {
-            if (Resolve(receiver, frame) is not ModuleInstance module)
+            var resolved = Resolve(receiver, frame);
+            if (resolved is ReportedBinding) return AlreadyReported(frame);
+            if (resolved is not ModuleInstance module)
                 return Unsupported(receiver, frame, "the receiver of Forward must be a sub-module member or list element");
             var arguments = new List<int>();
             foreach (var argument in invocation.ArgumentList.Arguments)
@@ -195,9 +206,16 @@ namespace Fusion.Generator.Frontend
                 case MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax } m:
                     return Member(frame.Module, m.Name.Identifier.ValueText);
                 case MemberAccessExpressionSyntax m:
-                    return Resolve(m.Expression, frame) is ModuleInstance owner ? Member(owner, m.Name.Identifier.ValueText) : null;
+                    return Resolve(m.Expression, frame) switch
+                    {
+                        ModuleInstance owner => Member(owner, m.Name.Identifier.ValueText),
+                        ReportedBinding reported => reported, // a member of something already reported
+                        _ => null,
+                    };
                 case ElementAccessExpressionSyntax { ArgumentList.Arguments.Count: 1 } element:
-                    if (Resolve(element.Expression, frame) is not ModuleListBinding list) return null;
+                    var collection = Resolve(element.Expression, frame);
+                    if (collection is ReportedBinding) return collection;
+                    if (collection is not ModuleListBinding list) return null;
                     var index = ConstEvaluator.AsInteger(_ctx.Constant(element.ArgumentList.Arguments[0].Expression, frame.Consts, "a module list index"));
                     if (index is null) return null;
                     if (index < 0 || index >= list.Modules.Count)
@@ -258,7 +276,9 @@ namespace Fusion.Generator.Frontend
                 else if (_ctx.Known.IsLayer(parameter.Type))
                 {
                     var syntax = ((ArgumentSyntax)argument.Syntax).Expression;
-                    call.Layer = Resolve(syntax, frame) as LayerBinding;
+                    var resolved = Resolve(syntax, frame);
+                    if (resolved is ReportedBinding) return AlreadyReported(frame);
+                    call.Layer = resolved as LayerBinding;
                     if (call.Layer is null)
                     {
                         _ctx.Report(DiagnosticDescriptors.ParameterWithoutMember, syntax, syntax.ToString(), frame.Module.Type.Name);
@@ -340,6 +360,13 @@ namespace Fusion.Generator.Frontend
             int id = _nodes.Count;
             _nodes.Add(new Node(id, op, inputs.ToEquatableArray(), attributes, name, source, scope, LocationInfo.From(site)));
             return id;
+        }
+
+        /// <summary>Stops translating a body at a use of a member whose declaration was already reported, adding nothing.</summary>
+        private static int? AlreadyReported(Frame frame)
+        {
+            frame.Complete = false;
+            return null;
         }
 
         private int? Unsupported(SyntaxNode node, Frame frame, string why)

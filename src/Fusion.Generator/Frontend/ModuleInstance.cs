@@ -88,6 +88,17 @@ namespace Fusion.Generator.Frontend
         public IReadOnlyDictionary<string, Ir.ParamInfo> Parameters { get; }
     }
 
+    /// <summary>
+    /// A member whose declaration was already reported (its layer or sub-module could not be built): uses of it in Forward
+    /// stop translation silently, since any further diagnostic there would only repeat the cause.
+    /// </summary>
+    internal sealed class ReportedBinding : MemberBinding
+    {
+        public ReportedBinding(string name, Location location) : base(name, location)
+        {
+        }
+    }
+
     internal sealed class SubmoduleBinding : MemberBinding
     {
         public SubmoduleBinding(string name, Location location, ModuleInstance module) : base(name, location) => Module = module;

@@ -60,9 +60,11 @@ namespace Fusion.Generator.Frontend
             if (holdsParameters && instance.Parent is not null && member.DeclaredAccessibility is Accessibility.Private or Accessibility.Protected or Accessibility.ProtectedAndInternal)
             {
                 _ctx.Report(DiagnosticDescriptors.MemberNotAccessible, declaration, member.Name, instance.Type.Name);
+                instance.Members[member.Name] = new ReportedBinding(member.Name, declaration.GetLocation());
                 return;
             }
 
+            int reportsBefore = _ctx.ReportCount;
             if (known.IsLayer(type))
             {
                 var layer = BuildLayer(instance, member.Name, key, initializer, instance.Config);
@@ -73,7 +75,11 @@ namespace Fusion.Generator.Frontend
                 // An optional sub-module: "condition ? new X(...) : null" with a constant condition.
                 if (initializer is ConditionalExpressionSyntax optional)
                 {
-                    if (_ctx.Constant(optional.Condition, instance.Config, "the condition of an optional sub-module") is not bool present) return;
+                    if (_ctx.Constant(optional.Condition, instance.Config, "the condition of an optional sub-module") is not bool present)
+                    {
+                        MarkReported(instance, member, declaration, reportsBefore);
+                        return;
+                    }
                     initializer = present ? optional.WhenTrue : optional.WhenFalse;
                 }
                 if (initializer.IsKind(Microsoft.CodeAnalysis.CSharp.SyntaxKind.NullLiteralExpression)) return; // absent: Forward must not use it
@@ -90,10 +96,22 @@ namespace Fusion.Generator.Frontend
             }
             else if (type.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Single or SpecialType.System_Double or SpecialType.System_Boolean)
             {
-                // A configuration value; only its use in Forward makes a failed evaluation an error.
+                // A configuration value; only its use in Forward makes a failed evaluation an error. A member that can
+                // change stays unbound, so its use is reported (FUS015) instead of compiling the initial value.
+                if (MutableMember.Of(member, _ctx.Models) is not null) return;
                 var value = _ctx.Evaluator.Evaluate(initializer, instance.Config, out _);
                 if (value is not null) instance.Config[member.Name] = value;
             }
+            if (holdsParameters && !instance.Members.ContainsKey(member.Name)) MarkReported(instance, member, declaration, reportsBefore);
+        }
+
+        /// <summary>
+        /// Records a parameter-holding member that could not be built, when building it reported why, so its uses in Forward
+        /// add no second diagnostic for the same cause.
+        /// </summary>
+        private void MarkReported(ModuleInstance instance, ISymbol member, SyntaxNode declaration, int reportsBefore)
+        {
+            if (_ctx.ReportCount > reportsBefore) instance.Members[member.Name] = new ReportedBinding(member.Name, declaration.GetLocation());
         }
 
         private string KeyOf(ISymbol member)

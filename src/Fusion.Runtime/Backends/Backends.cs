@@ -5,7 +5,8 @@ namespace Fusion;
 /// <summary>
 /// Creates the backend a model runs on, through <see cref="DeviceSelection"/>: an explicit preference wins, then
 /// FUSION_DEVICE=cpu|cuda|auto, then auto (CUDA when it is usable). The choice and its reason are written as one line.
-/// A <see cref="CudaBackend"/> owns its device; dispose the backend (it is <see cref="IDisposable"/>) when done.
+/// A <see cref="CudaBackend"/> owns its device: dispose the backend when done (<c>using var backend = Backends.Create();</c>;
+/// disposing the shared <see cref="CpuBackend"/> does nothing).
 /// </summary>
 public static class Backends
 {

@@ -4,9 +4,11 @@ namespace Fusion;
 /// The unfused operator set every backend implements, one method per operator of <see cref="F"/>.
 /// Each method checks its operands' shapes and dtypes, allocates and returns a new tensor that
 /// the caller owns (and must dispose), and never disposes its inputs. Float16 tensors are
-/// computed in float32 and rounded once on store.
+/// computed in float32 and rounded once on store. Disposing a backend releases what it owns
+/// (a CUDA backend its device, memory and modules), so <c>using var gpu = Backends.Create();</c>
+/// works whichever backend is chosen.
 /// </summary>
-public interface IBackend
+public interface IBackend : IDisposable
 {
     /// <summary>A short name for messages ("cpu", "cuda:0").</summary>
     string Name { get; }

@@ -20,6 +20,15 @@ public sealed class CpuBackend : IBackend
 
     public static CpuBackend Instance { get; } = new();
 
+    /// <summary>
+    /// Does nothing: the CPU backend is one shared instance (<see cref="F.Eager"/>'s default, what <see cref="Backends.Create(Devices.DevicePreference?, TextWriter?)"/>
+    /// returns without a GPU), so disposing one user's reference must leave it working for the others. What it holds,
+    /// the parameter copies, is managed memory the GC frees.
+    /// </summary>
+    public void Dispose()
+    {
+    }
+
     public string Name => "cpu";
 
     public DeviceKind Device => DeviceKind.Cpu;

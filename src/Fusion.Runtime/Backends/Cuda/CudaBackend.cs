@@ -15,7 +15,7 @@ namespace Fusion;
 /// default stream; <see cref="Synchronize"/> waits for it. Disposing frees every parameter copy, kernel module
 /// and cuBLASLt handle the backend owns (and the device when <see cref="Open"/> opened it).
 /// </summary>
-public sealed partial class CudaBackend : IBackend, IDisposable
+public sealed partial class CudaBackend : IBackend
 {
     private const int BlockSize = 256;
     private const int RowsPerBlock = BlockSize / 32;

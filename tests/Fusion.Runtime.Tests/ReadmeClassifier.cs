@@ -1,0 +1,25 @@
+namespace Fusion.Runtime.Tests;
+
+/// <summary>The README's Mlp: a sub-module whose Forward nests three F calls.</summary>
+public sealed class ReadmeMlp(int dim, int hidden) : Module
+{
+    public readonly Linear fc1 = new(dim, hidden);
+    public readonly Linear fc2 = new(hidden, dim);
+
+    public Tensor Forward(Tensor x) => F.Linear(F.Gelu(F.Linear(x, fc1)), fc2);
+}
+
+/// <summary>The README's classifier, small: its eager Forward makes six intermediates and ends in a view.</summary>
+[FusedModel]
+public sealed partial class ReadmeClassifier : Module
+{
+    public readonly LayerNorm norm = new(12);
+    public readonly ReadmeMlp mlp = new(12, 24);
+    public readonly Linear head = new(12, 5);
+
+    public Tensor Forward([Shape(Dim.Batch, 7, 12)] Tensor x)
+    {
+        x = F.Add(x, mlp.Forward(F.LayerNorm(x, norm)));
+        return F.Reshape(F.Linear(F.Mean(x, 1), head), -1, 5, 1);
+    }
+}
