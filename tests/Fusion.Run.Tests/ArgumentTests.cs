@@ -71,11 +71,27 @@ public class ArgumentTests
     }
 
     [Fact]
-    public void GraphsWithProfile()
+    public void GraphsWithProfileIsNoLongerAUsageError()
     {
-        var run = ToolRun.Of("swin-blocks", "--device", "cuda", "--graphs", "--profile");
+        // Together they profile the graph's kernels one by one (CudaRunTests); here, without a GPU, only the device fails.
+        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--graphs", "--profile");
         Assert.Equal(2, run.ExitCode);
-        Assert.Contains("use one of --graphs and --profile", run.Error);
+        Assert.Equal("error: --graphs needs CUDA (CUDA graphs); the device is the CPU", run.Error.Trim());
+    }
+
+    [Fact]
+    public void OutputMustBeANpyFileInAFolderThatExists()
+    {
+        using var folder = new TempFolder();
+        var notNpy = ToolRun.Of("swin-blocks", "--device", "cpu", "--output", folder.File("out.txt"));
+        Assert.Equal(2, notNpy.ExitCode);
+        Assert.Equal($"error: --output {folder.File("out.txt")}: the output is written as .npy (name the file FILE.npy)", notNpy.Error.Trim());
+
+        var missing = Path.Combine(folder.Path, "no-such-folder", "out.npy");
+        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--output", missing);
+        Assert.Equal(3, run.ExitCode);
+        Assert.StartsWith($"error: --output {missing}: folder ", run.Error.Trim());
+        Assert.Empty(Directory.GetFileSystemEntries(folder.Path));
     }
 
     [Theory]

@@ -38,6 +38,26 @@ public class CpuRunTests
         Assert.InRange(printedAverage, TimingStats.Of(times).Mean - 0.0015, TimingStats.Of(times).Mean + 0.0015);
     }
 
+    /// <summary>--output writes what the model returned: the file's values are the ones the printed statistics describe.</summary>
+    [Fact]
+    public void OutputIsWrittenAsNpy()
+    {
+        using var folder = new TempFolder();
+        var path = folder.File("out.npy");
+        var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--warmup", "0", "--iters", "1", "--seed", "7", "--output", path);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains($"written:     {path}: [1, 56, 56, 96] f32", run.OutputLines);
+        using var written = NpyFile.Read(path);
+        Assert.Equal(new[] { 1, 56, 56, 96 }, written.Shape.ToArray());
+        var values = written.ToFloatArray();
+        var line = Assert.Single(run.OutputLines, l => l.StartsWith("output:      ", StringComparison.Ordinal));
+        var match = System.Text.RegularExpressions.Regex.Match(line, @"mean (-?[0-9.]+), mean \|x\| ([0-9.]+)$");
+        Assert.True(match.Success, line);
+        Assert.Equal(double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), values.Average(), 5);
+        Assert.Equal(double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture), values.Average(MathF.Abs), 5);
+        Assert.Single(Directory.GetFiles(folder.Path)); // no temporary file left beside it
+    }
+
     [Fact]
     public void JsonFileHasEveryDocumentedField()
     {
@@ -78,6 +98,7 @@ public class CpuRunTests
         foreach (var flag in new[] { "graphs", "fastRun", "profile" })
             Assert.Equal(JsonValueKind.False, options.GetProperty(flag).ValueKind);
         Assert.Equal(0, options.GetProperty("seed").GetInt32());
+        Assert.Equal(JsonValueKind.Null, options.GetProperty("output").ValueKind);
 
         var model = root.GetProperty("model");
         Assert.Equal("SwinStage1Blocks", model.GetProperty("name").GetString());

@@ -60,4 +60,24 @@ public class CudaRunTests
         Assert.Contains(run.OutputLines, l => l.StartsWith("preparation: ", StringComparison.Ordinal) && l.EndsWith("(first pass and CUDA graph capture)", StringComparison.Ordinal));
         Assert.Single(run.OutputLines, l => l.StartsWith("device: avg ", StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// --graphs with --profile: the timed passes replay the graph; the table times the same kernels one by one, and a
+    /// closing line sets the two side by side (their order is not asserted: it is a measurement), and --output holds the
+    /// graph's first output in fp16.
+    /// </summary>
+    [Fact]
+    public void GraphsWithProfileTimeTheGraphsKernelsOneByOne()
+    {
+        CudaTestEnvironment.RequireDevice();
+        using var folder = new TempFolder();
+        var run = ToolRun.Of("swin-blocks", "--device", "cuda", "--warmup", "1", "--iters", "3", "--graphs", "--profile", "--output", folder.File("y.npy"));
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        Assert.Contains(run.OutputLines, l => l.StartsWith("profile: ", StringComparison.Ordinal) && l.Contains("the kernels the CUDA graph replays, launched one by one"));
+        Assert.Contains(run.OutputLines, l => l.StartsWith("graph:       replay ", StringComparison.Ordinal) && l.Contains("its kernels one by one"));
+        using var written = Fusion.IO.NpyFile.Read(folder.File("y.npy"));
+        Assert.Equal(new[] { 1, 56, 56, 96 }, written.Shape.ToArray());
+        Assert.Equal(DType.Float16, written.DType);
+        Assert.All(written.ToFloatArray(), v => Assert.True(float.IsFinite(v)));
+    }
 }

@@ -16,7 +16,7 @@ namespace Fusion.Run;
 ///   "device":  { "name": string ("cpu", "cuda:0"), "reason": string, "precision": "fp16" | "fp32", "gemmPolicy": string | null },
 ///   "options": { "model": string, "assembly": string | null, "weights": string | null, "inputs": [string],
 ///                "batch": int, "device": string, "precision": string | null, "warmup": int, "iters": int,
-///                "graphs": bool, "fastRun": bool, "profile": bool, "seed": int },
+///                "graphs": bool, "fastRun": bool, "profile": bool, "seed": int, "output": string | null },
 ///   "model":   { "name": string, "operators": int, "generatedKernels": int, "parameters": int, "weights": string, "inputs": [string] },
 ///   "loadMs": number,
 ///   "preparationMs": number,
@@ -67,6 +67,7 @@ internal static class JsonReport
                 ["fastRun"] = o.FastRun,
                 ["profile"] = o.Profile,
                 ["seed"] = o.Seed,
+                ["output"] = o.Output,
             },
             ["model"] = new JsonObject
             {

@@ -29,7 +29,8 @@ internal sealed record RunOptions(
     bool FastRun,
     bool Profile,
     string? Json,
-    int Seed)
+    int Seed,
+    string? Output = null)
 {
     /// <summary>The option as typed, for reports ("auto", "cpu", "cuda:0").</summary>
     public string DeviceText => Device switch { DeviceRequest.Cpu => "cpu", DeviceRequest.Cuda => "cuda:0", _ => "auto" };
@@ -75,6 +76,7 @@ internal sealed class RunCommandLine
     public Option<bool> Profile { get; } = new("--profile") { Description = "per-kernel time table; NVTX ranges per op when libnvToolsExt loads" };
     public Option<string?> Json { get; } = new("--json") { Description = "write every figure to this JSON file" };
     public Option<int> Seed { get; } = new("--seed") { Description = "seed of random weights and input", DefaultValueFactory = _ => 0 };
+    public Option<string?> Output { get; } = new("--output") { Description = "write the model's output (of the first pass) to this .npy file, in the run's precision" };
 
     /// <summary>The <c>convert</c> subcommand (FP32 → FP16 weight files).</summary>
     public ConvertCommandLine Convert { get; } = new();
@@ -91,11 +93,23 @@ internal sealed class RunCommandLine
         Root = new RootCommand("fusion-run MODEL [options]: load a Fusion model, feed it input, and time it.\n" +
             "fusion-run convert INPUT OUTPUT [options]: write an FP16 copy of an FP32 safetensors file (fusion-run convert --help).");
         Root.Arguments.Add(Model);
-        foreach (Option option in new Option[] { Assembly, Weights, Inputs, Batch, Device, Precision, Warmup, Iterations, Graphs, FastRun, Profile, Json, Seed })
+        foreach (Option option in new Option[] { Assembly, Weights, Inputs, Batch, Device, Precision, Warmup, Iterations, Graphs, FastRun, Profile, Json, Seed, Output })
             Root.Options.Add(option);
         // ConvertRoot first: convert's usage line names its first parent ("fusion-run convert INPUT OUTPUT", no MODEL).
         ConvertRoot = new RootCommand(Root.Description!) { Convert.Command };
         Root.Subcommands.Add(Convert.Command);
+    }
+
+    /// <summary>--output names a .npy file in a folder that exists (checked before anything runs).</summary>
+    private static string? CheckOutput(string? path)
+    {
+        if (path is null) return null;
+        if (!path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+            throw ToolException.BadUsage($"--output {path}: the output is written as .npy (name the file FILE.npy)");
+        var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        if (!Directory.Exists(folder)) throw ToolException.BadInput($"--output {path}: folder {folder} does not exist");
+        if (Directory.Exists(path)) throw ToolException.BadInput($"--output {path}: is a folder");
+        return path;
     }
 
     /// <summary>The checked options of a parse result without errors.</summary>
@@ -122,6 +136,7 @@ internal sealed class RunCommandLine
             FastRun: result.GetValue(FastRun),
             Profile: result.GetValue(Profile),
             Json: result.GetValue(Json),
-            Seed: result.GetValue(Seed));
+            Seed: result.GetValue(Seed),
+            Output: CheckOutput(result.GetValue(Output)));
     }
 }

@@ -21,8 +21,6 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
     {
         var preference = options.Device switch { DeviceRequest.Cpu => DevicePreference.Cpu, DeviceRequest.Cuda => DevicePreference.Cuda, _ => (DevicePreference?)null };
         if (options.Device == DeviceRequest.Cpu) CheckCpuOptions(options);
-        if (options.Graphs && options.Profile)
-            throw ToolException.BadUsage("--profile times each operator call, which a CUDA graph replay does not make; use one of --graphs and --profile");
         if (options.Weights is not null && !File.Exists(options.Weights))
             throw ToolException.BadInput($"--weights {options.Weights}: file not found");
 
@@ -81,6 +79,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
 
             using var timer = cuda is null ? null : new PassTimer(cuda);
             GraphedModel? graph = null;
+            CpuTensor? firstOutput = null;
             try
             {
                 var prepare = Stopwatch.StartNew();
@@ -92,14 +91,14 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
                     {
                         graph = GraphedModel.Capture(model, cuda!, inputs[0]);
                         cuda!.Synchronize();
-                        using var host = backend.ToHost(graph.Replay());
-                        outputDescription = Describe(host);
+                        firstOutput = backend.ToHost(graph.Replay());
+                        outputDescription = Describe(firstOutput);
                     }
                     else
                     {
                         using var result = model.Run(inputs, backend);
-                        using var host = backend.ToHost(result);
-                        outputDescription = Describe(host);
+                        firstOutput = backend.ToHost(result);
+                        outputDescription = Describe(firstOutput);
                     }
                 }
                 prepare.Stop();
@@ -124,9 +123,10 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
                 if (deviceMemory is long bytes)
                     report.Field("memory", string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:F1} MiB reserved on the device (parameters, constants, activations, allocator cache)"));
 
-                KernelProfile? profile = options.Profile ? ProfileRuns(model, backend, inputs, options.Iterations) : null;
                 var wall = TimingStats.Of(iterations.Select(r => r.WallMs).ToList());
                 var deviceTime = cuda is null ? null : TimingStats.Of(iterations.Select(r => r.DeviceMs ?? 0).ToList());
+                KernelProfile? profile = options.Profile ? ProfileRuns(model, backend, inputs, options.Iterations, graph is null ? null : deviceTime) : null;
+                if (options.Output is not null) WriteOutput(options.Output, firstOutput!);
                 return new RunResult(options, backend.Name, reason, precision, info.Name, info.OperatorCount, model.Kernels.Count, info.ParameterCount,
                     weights, inputLines, gemmPolicy, load.Elapsed.TotalMilliseconds, prepare.Elapsed.TotalMilliseconds, warmups, iterations, wall, deviceTime,
                     outputDescription, profile, deviceMemory);
@@ -134,6 +134,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
             finally
             {
                 graph?.Dispose();
+                firstOutput?.Dispose();
             }
         }
         finally
@@ -161,7 +162,13 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
         return new IterationRecord(index, clock.Elapsed.TotalMilliseconds, device);
     }
 
-    private KernelProfile ProfileRuns(IFusedModel model, IBackend backend, IReadOnlyList<Tensor> inputs, int runs)
+    /// <summary>
+    /// The per-kernel table: separate passes through <see cref="ProfilingBackend"/>. With --graphs, a CUDA graph replays
+    /// the whole pass as one launch and has no per-kernel clock, so the same kernels (the graph captured exactly this
+    /// pass) are launched one by one, each bracketed by events, behind a stream hold that keeps the host's launch time
+    /// out; the table's total set against the graph's device time shows what replaying as a graph saves.
+    /// </summary>
+    private KernelProfile ProfileRuns(IFusedModel model, IBackend backend, IReadOnlyList<Tensor> inputs, int runs, TimingStats? graphDevice)
     {
         if (backend.Device == DeviceKind.Cuda) report.Line(Nvtx.IsAvailable ? $"nvtx: a range per operator call, through {Nvtx.Source}" : $"nvtx: ranges off: {Nvtx.OffReason}");
         using var profiler = new ProfilingBackend(backend);
@@ -178,8 +185,30 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
             profiler.Collect();
         }
         var profile = profiler.Result();
+        if (graphDevice is not null) profile = profile with { Clock = profile.Clock + "; the kernels the CUDA graph replays, launched one by one" };
         report.Profile(profile);
+        if (graphDevice is not null)
+            report.Line(string.Create(CultureInfo.InvariantCulture,
+                $"graph:       replay {graphDevice.Mean:F3} ms per pass on the device; its kernels one by one {profile.TotalMsPerRun:F3} ms (the difference: gaps between launches that the graph removes)"));
         return profile;
+    }
+
+    /// <summary>--output: the first pass's output as .npy, written to a temporary file and renamed (never half-written).</summary>
+    private void WriteOutput(string path, CpuTensor output)
+    {
+        try
+        {
+            NpyFile.Write(path, output, overwrite: true);
+        }
+        catch (IOException e)
+        {
+            throw ToolException.BadInput($"--output {path}: {e.Message}");
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw ToolException.BadInput($"--output {path}: {e.Message}");
+        }
+        report.Field("written", $"{path}: {output.Shape} {output.DType.ShortName()}");
     }
 
     private string LoadWeights(IFusedModel model, RunOptions options)
