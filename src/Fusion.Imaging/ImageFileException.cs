@@ -1,0 +1,29 @@
+namespace Fusion.Imaging;
+
+/// <summary>
+/// An image file could not be used: missing or unreadable, not an image, corrupt or truncated, or declaring
+/// dimensions above <see cref="ImageLimits"/>. The only exception image loading lets out; the decoder's own
+/// exceptions travel as <see cref="Exception.InnerException"/>.
+/// </summary>
+public sealed class ImageFileException : FusionException
+{
+    public ImageFileException(string path, string rule)
+        : base($"{path}: {rule}")
+    {
+        Path = path;
+        Rule = rule;
+    }
+
+    public ImageFileException(string path, string rule, Exception inner)
+        : base($"{path}: {rule}", inner)
+    {
+        Path = path;
+        Rule = rule;
+    }
+
+    /// <summary>The file at fault.</summary>
+    public string Path { get; }
+
+    /// <summary>The rule that was broken, without the file name.</summary>
+    public string Rule { get; }
+}
