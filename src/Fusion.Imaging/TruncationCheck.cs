@@ -4,17 +4,22 @@ using System.Text;
 namespace Fusion.Imaging;
 
 /// <summary>
-/// ImageSharp decodes a PNG or JPEG that stops early without complaint, filling the missing rows with grey;
-/// PIL (and so timm) refuses such a file. This walks the container structure to its end marker so a cut
-/// file is reported instead of classified.
+/// ImageSharp 2.1 decodes a PNG, JPEG, BMP, GIF, WebP or Netpbm file that stops early without complaint, filling
+/// the missing pixels; PIL (and so timm) refuses such a file. This checks each container's own account of its
+/// length (chunks up to IEND, the end-of-image marker, the RIFF size, the raster size, the GIF trailer) so a cut
+/// file is reported instead of classified. TIFF needs no check: its decoder fails on missing strips by itself.
 /// </summary>
 internal static class TruncationCheck
 {
-    /// <summary>Why <paramref name="data"/>, already identified as <paramref name="formatName"/>, is truncated, or null when it is complete or not PNG or JPEG.</summary>
+    /// <summary>Why <paramref name="data"/>, already identified as <paramref name="formatName"/> (ImageSharp's name), is truncated, or null.</summary>
     public static string? Problem(string formatName, ReadOnlySpan<byte> data) => formatName switch
     {
         "PNG" => PngProblem(data),
         "JPEG" => JpegProblem(data),
+        "BMP" => BmpProblem(data),
+        "GIF" => data[^1] == 0x3B ? null : "truncated GIF: the file does not end with the GIF trailer (0x3B)",
+        "Webp" => WebpProblem(data),
+        "PBM" => NetpbmRaster.Problem(data),
         _ => null,
     };
 
@@ -58,5 +63,28 @@ internal static class TruncationCheck
                 return data[(pos + 2)..].IndexOf([(byte)0xFF, (byte)0xD9]) >= 0 ? null : "truncated JPEG: no end-of-image marker (FF D9) after the image data";
             pos += 2 + length;
         }
+    }
+
+    /// <summary>An uncompressed BMP (BI_RGB or BI_BITFIELDS) holds its rows, each padded to 4 bytes, from the pixel-data offset on.</summary>
+    private static string? BmpProblem(ReadOnlySpan<byte> data)
+    {
+        const int infoHeaderEnd = 14 + 40; // file header, then BITMAPINFOHEADER or a larger one
+        if (data.Length < infoHeaderEnd || BinaryPrimitives.ReadUInt32LittleEndian(data[14..]) < 40) return null; // OS/2 headers: not checked
+        uint compression = BinaryPrimitives.ReadUInt32LittleEndian(data[30..]);
+        if (compression is not (0 or 3)) return null; // run-length and embedded formats have no fixed size
+        long offset = BinaryPrimitives.ReadUInt32LittleEndian(data[10..]);
+        long width = Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(data[18..]));
+        long height = Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(data[22..]));
+        int bitsPerPixel = BinaryPrimitives.ReadUInt16LittleEndian(data[28..]);
+        long needed = offset + (bitsPerPixel * width + 31) / 32 * 4 * height;
+        return data.Length >= needed ? null : $"truncated BMP: {width}x{height} at {bitsPerPixel} bits a pixel needs {needed} bytes, the file holds {data.Length}";
+    }
+
+    /// <summary>A WebP file is one RIFF chunk whose header (bytes 4 to 7) gives the size of the rest.</summary>
+    private static string? WebpProblem(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < 12) return "truncated WebP: the file ends inside the RIFF header";
+        long needed = 8L + BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
+        return data.Length >= needed ? null : $"truncated WebP: the RIFF header declares {needed} bytes, the file holds {data.Length}";
     }
 }

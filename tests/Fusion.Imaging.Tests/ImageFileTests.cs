@@ -1,13 +1,8 @@
 using Fusion.Runtime.Tests.IO;
 using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats;
-using SixLabors.ImageSharp.Formats.Bmp;
 using SixLabors.ImageSharp.Formats.Gif;
 using SixLabors.ImageSharp.Formats.Jpeg;
-using SixLabors.ImageSharp.Formats.Pbm;
 using SixLabors.ImageSharp.Formats.Png;
-using SixLabors.ImageSharp.Formats.Tiff;
-using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.Metadata.Profiles.Exif;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
@@ -19,17 +14,6 @@ namespace Fusion.Imaging.Tests;
 /// <summary>Decoding every supported format pixel-exact (JPEG close), greyscale to RGB, alpha dropped, EXIF orientation applied.</summary>
 public sealed class ImageFileTests : TempDirectoryTest
 {
-    private static IImageEncoder Encoder(string format) => format switch
-    {
-        "png" => new PngEncoder(),
-        "bmp" => new BmpEncoder { BitsPerPixel = BmpBitsPerPixel.Pixel24 },
-        "webp" => new WebpEncoder { FileFormat = WebpFileFormatType.Lossless },
-        "tiff" => new TiffEncoder(),
-        "ppm" => new PbmEncoder { Encoding = PbmEncoding.Binary, ColorType = PbmColorType.Rgb },
-        "plain.ppm" => new PbmEncoder { Encoding = PbmEncoding.Plain, ColorType = PbmColorType.Rgb },
-        _ => throw new ArgumentException(format),
-    };
-
     private static void AssertSamePixels(Image<Rgb24> expected, Image<Rgb24> actual)
     {
         Assert.Equal((expected.Width, expected.Height), (actual.Width, actual.Height));
@@ -94,9 +78,7 @@ public sealed class ImageFileTests : TempDirectoryTest
     {
         using var source = Random<L8>(257, 31, seed: 11);
         var path = Dir.File("grey." + format);
-        source.Save(path, format == "png"
-            ? new PngEncoder { ColorType = PngColorType.Grayscale, BitDepth = PngBitDepth.Bit8 }
-            : new PbmEncoder { Encoding = PbmEncoding.Binary, ColorType = PbmColorType.Grayscale });
+        source.Save(path, format == "png" ? new PngEncoder { ColorType = PngColorType.Grayscale, BitDepth = PngBitDepth.Bit8 } : Encoder(format));
         using var image = ImageFile.Read(path);
         for (int y = 0; y < source.Height; y++)
             for (int x = 0; x < source.Width; x++)

@@ -1,4 +1,12 @@
 using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Bmp;
+using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Pbm;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Formats.Tiff;
+using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace Fusion.Imaging.Tests;
@@ -31,6 +39,23 @@ internal static class TestImages
         float value = tensor[((n * 3 + c) * size + y) * size + x];
         return (value * (double)options.Std[c] + options.Mean[c]) * 255;
     }
+
+    /// <summary>An encoder per test format name; lossless except "jpeg", "webp-lossy" and "gif" (a 256-colour palette).</summary>
+    public static IImageEncoder Encoder(string format) => format switch
+    {
+        "png" => new PngEncoder(),
+        "jpeg" => new JpegEncoder { Quality = 90 },
+        "bmp" => new BmpEncoder { BitsPerPixel = BmpBitsPerPixel.Pixel24 },
+        "gif" => new GifEncoder(),
+        "webp" => new WebpEncoder { FileFormat = WebpFileFormatType.Lossless },
+        "webp-lossy" => new WebpEncoder { FileFormat = WebpFileFormatType.Lossy },
+        "tiff" => new TiffEncoder(),
+        "ppm" => new PbmEncoder { Encoding = PbmEncoding.Binary, ColorType = PbmColorType.Rgb },
+        "pgm" => new PbmEncoder { Encoding = PbmEncoding.Binary, ColorType = PbmColorType.Grayscale },
+        "plain.ppm" => new PbmEncoder { Encoding = PbmEncoding.Plain, ColorType = PbmColorType.Rgb },
+        "plain.pgm" => new PbmEncoder { Encoding = PbmEncoding.Plain, ColorType = PbmColorType.Grayscale },
+        _ => throw new ArgumentException($"no test encoder for '{format}'", nameof(format)),
+    };
 
     /// <summary>Channel <paramref name="c"/> (0 R, 1 G, 2 B) of a pixel.</summary>
     public static byte Channel(Rgb24 pixel, int c) => c switch { 0 => pixel.R, 1 => pixel.G, _ => pixel.B };
