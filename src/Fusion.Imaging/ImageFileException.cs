@@ -5,25 +5,12 @@ namespace Fusion.Imaging;
 /// dimensions above <see cref="ImageLimits"/>. The only exception image loading lets out; the decoder's own
 /// exceptions travel as <see cref="Exception.InnerException"/>.
 /// </summary>
-public sealed class ImageFileException : FusionException
+public sealed class ImageFileException(string path, string rule, Exception? inner = null)
+    : FusionException($"{path}: {rule}", inner!) // Exception takes a null inner exception as "none"
 {
-    public ImageFileException(string path, string rule)
-        : base($"{path}: {rule}")
-    {
-        Path = path;
-        Rule = rule;
-    }
-
-    public ImageFileException(string path, string rule, Exception inner)
-        : base($"{path}: {rule}", inner)
-    {
-        Path = path;
-        Rule = rule;
-    }
-
     /// <summary>The file at fault.</summary>
-    public string Path { get; }
+    public string Path { get; } = path;
 
     /// <summary>The rule that was broken, without the file name.</summary>
-    public string Rule { get; }
+    public string Rule { get; } = rule;
 }
