@@ -1,4 +1,5 @@
 using Fusion;
+using Fusion.Imaging;
 using Fusion.IO;
 
 namespace SwinTiny;
@@ -13,15 +14,18 @@ internal static class InputFiles
         if (files.Length == 0) return "--input names no file";
         foreach (var file in files)
         {
-            var extension = Path.GetExtension(file).ToLowerInvariant();
-            if (extension == ".npy" && files.Length > 1) return $"--input: {file}: a .npy file is a whole batch and cannot be listed with others";
-            if (extension != ".npy" && !ImageInput.Extensions.Contains(extension))
+            bool npy = Path.GetExtension(file).Equals(".npy", StringComparison.OrdinalIgnoreCase);
+            if (npy && files.Length > 1) return $"--input: {file}: a .npy file is a whole batch and cannot be listed with others";
+            if (!npy && !ImageInput.HasImageExtension(file))
                 return $"--input: {file}: unknown extension (expected .npy, {string.Join(", ", ImageInput.Extensions)})";
         }
         return null;
     }
 
-    /// <summary>The host tensor for <paramref name="value"/>; images are sized to the model input [N, 3, S, S].</summary>
+    /// <summary>
+    /// The host tensor for <paramref name="value"/>; images are sized to the model input [N, 3, S, S] with timm's
+    /// settings for Swin-T (crop fraction 0.9). A bad image is an <see cref="ImageFileException"/>, a <see cref="FusionException"/>.
+    /// </summary>
     public static CpuTensor Load(string value, InputInfo modelInput)
     {
         var files = Split(value);
@@ -29,7 +33,7 @@ internal static class InputFiles
             return NpyFile.Read(single);
         if (modelInput.Dims is not [_, 3, var height, var width] || height != width)
             throw new FusionException($"input '{modelInput.Name}' is [{string.Join(", ", modelInput.Dims)}], not square RGB images; give a .npy file");
-        return ImageInput.LoadBatch(files, height);
+        return ImageInput.LoadBatch(files, ImageTransformOptions.Swin with { Size = height });
     }
 
     private static string[] Split(string value) => value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);

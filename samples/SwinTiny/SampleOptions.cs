@@ -11,8 +11,9 @@ internal sealed record SampleOptions(string Model, string? Weights, string? Inpu
         "                [--iters N] [--device auto|cpu|cuda] [--precision fp32|fp16]\n" +
         "  --model      swin-t: the whole Swin-T classifier (default); blocks: the first two Swin blocks\n" +
         "  --weights    timm state dict as safetensors (FP32 or FP16); random weights (seeded) when absent\n" +
-        "  --input      a .npy batch [N, 3, 224, 224] (ImageNet-normalized), or .png/.ppm/.pgm images, comma-separated\n" +
-        "               for a batch (resized, centre-cropped and normalized as timm's eval transform); random when absent\n" +
+        "  --input      a .npy batch [N, 3, 224, 224] (ImageNet-normalized), or images (JPEG, PNG, BMP, GIF, WebP, TIFF,\n" +
+        "               PPM/PGM), comma-separated for a batch (resized, centre-cropped and normalized as timm's eval\n" +
+        "               transform for Swin-T); random when absent\n" +
         "  --precision  fp16 (default on CUDA) or fp32 (default on the CPU)";
 
     /// <summary>The options, or null after printing why not (<paramref name="exitCode"/> 0 for --help, 2 for a bad option).</summary>

@@ -1,8 +1,12 @@
 using System.Globalization;
+using Fusion.Imaging;
 
 namespace Fusion.Run;
 
-/// <summary>What fusion-run prints: one "name: value" line per fact, one line per warm-up and timed pass, the per-kernel table, and the closing statistics.</summary>
+/// <summary>
+/// What fusion-run prints: one "name: value" line per fact, one line per warm-up and timed pass, the top-5 classes of an
+/// ImageNet classifier, the per-kernel table, and the closing statistics.
+/// </summary>
 internal sealed class ConsoleReport(TextWriter output)
 {
     public void Line(string text) => output.WriteLine(text);
@@ -14,6 +18,16 @@ internal sealed class ConsoleReport(TextWriter output)
         string text = F($"{kind} {record.Index}:");
         string device = record.DeviceMs is double d ? F($"  device {d,9:F3} ms") : "";
         output.WriteLine(F($"{text,-13}wall {record.WallMs,9:F3} ms{device}"));
+    }
+
+    /// <summary>Each input's best classes: a "top-5: input N" line, then one "  1. 281 tabby  0.42" line a class.</summary>
+    public void TopClasses(IReadOnlyList<IReadOnlyList<ClassScore>> top)
+    {
+        for (int i = 0; i < top.Count; i++)
+        {
+            Field($"top-{top[i].Count}", F($"input {i}"));
+            foreach (var line in Imaging.TopClasses.Lines(top[i])) output.WriteLine(line);
+        }
     }
 
     public void Profile(KernelProfile profile)

@@ -1,5 +1,7 @@
 using System.Globalization;
+using Fusion.Imaging;
 using Fusion.IO;
+using SwinTiny.Model;
 
 namespace Fusion.Run;
 
@@ -9,7 +11,8 @@ internal sealed record LoadedInput(string Name, CpuTensor Tensor, string Source)
 /// <summary>
 /// The model's inputs from the --input values: NAME:FILE.npy (or FILE.npy, taken in declaration order) checked against
 /// the model's declared shape and dtype, or image files read, resized, centre-cropped and normalized with the ImageNet
-/// mean and std as one batch for a model whose single input is [N, 3, S, S]; seeded random values when none is given.
+/// mean and std (timm's eval transform, through Fusion.Imaging) as one batch for a model whose single input is [N, 3, S, S];
+/// seeded random values when none is given.
 /// </summary>
 internal static class InputLoader
 {
@@ -22,10 +25,10 @@ internal static class InputLoader
             if (!File.Exists(spec.Path))
                 throw ToolException.BadInput($"--input {(spec.Name is null ? "" : spec.Name + ":")}{spec.Path}: file not found");
 
-        bool anyImage = specs.Any(s => IsImage(s.Path));
+        bool anyImage = specs.Any(s => ImageInput.HasImageExtension(s.Path));
         if (anyImage)
         {
-            if (specs.Any(s => !IsImage(s.Path) || s.Name is not null))
+            if (specs.Any(s => !ImageInput.HasImageExtension(s.Path) || s.Name is not null))
                 throw ToolException.BadUsage("--input: give either image files or NAME:FILE.npy tensors, not both");
             return [LoadImages(model, specs.Select(s => s.Path).ToList())];
         }
@@ -103,14 +106,18 @@ internal static class InputLoader
             throw ToolException.BadUsage($"--input: images need a model with one input [N, 3, S, S]; {model.Name} takes {Names(model, withShape: true)}; give .npy files");
         try
         {
-            var tensor = ImageInput.LoadBatch(paths, height);
+            var tensor = ImageInput.LoadBatch(paths, ImageOptions(model, height));
             return new LoadedInput(input.Name, tensor, string.Join(", ", paths));
         }
-        catch (ImageFormatException e)
+        catch (ImageFileException e)
         {
             throw ToolException.BadInput($"--input {e.Message}");
         }
     }
+
+    /// <summary>timm's crop fraction is a per-model setting: 0.9 for Swin-T, timm's default 0.875 for any other model.</summary>
+    private static ImageTransformOptions ImageOptions(ModelInfo model, int size) =>
+        (model.Name == nameof(SwinTransformerTiny) ? ImageTransformOptions.Swin : ImageTransformOptions.Default) with { Size = size };
 
     private static CpuTensor ReadNpy(string path)
     {
@@ -132,8 +139,6 @@ internal static class InputLoader
         for (int i = 0; i < data.Length; i++) data[i] = (float)(random.NextDouble() * 2 - 1);
         return CpuTensor.FromArray(data, shape);
     }
-
-    private static bool IsImage(string path) => ImageInput.Extensions.Contains(Path.GetExtension(path).ToLowerInvariant());
 
     private static string Names(ModelInfo model, bool withShape = false) =>
         string.Join(", ", model.Inputs.Select(i => withShape ? $"{i.Name} {i.Describe()}" : i.Name));

@@ -3,6 +3,7 @@ using System.Globalization;
 using Fusion.Cuda;
 using Fusion.Cuda.Gemm;
 using Fusion.Devices;
+using Fusion.Imaging;
 using Fusion.IO;
 using SwinTiny;
 
@@ -84,6 +85,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
             {
                 var prepare = Stopwatch.StartNew();
                 string outputDescription;
+                IReadOnlyList<IReadOnlyList<ClassScore>>? topClasses;
                 using (Progress.Start("preparing kernels (JIT or cache, constants, GEMM choices)", output))
                 {
                     cuda?.Precompile(model.Kernels); // in parallel; the first pass then only loads them
@@ -92,13 +94,13 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
                         graph = GraphedModel.Capture(model, cuda!, inputs[0]);
                         cuda!.Synchronize();
                         firstOutput = backend.ToHost(graph.Replay());
-                        outputDescription = Describe(firstOutput);
+                        (outputDescription, topClasses) = (Describe(firstOutput), ImageNetTop(firstOutput));
                     }
                     else
                     {
                         using var result = model.Run(inputs, backend);
                         firstOutput = backend.ToHost(result);
-                        outputDescription = Describe(firstOutput);
+                        (outputDescription, topClasses) = (Describe(firstOutput), ImageNetTop(firstOutput));
                     }
                 }
                 prepare.Stop();
@@ -119,6 +121,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
                     report.Iteration("iter", record);
                 }
                 report.Field("output", outputDescription);
+                if (topClasses is not null) report.TopClasses(topClasses);
                 long? deviceMemory = cuda?.CudaDevice.Allocator.ReservedBytes;
                 if (deviceMemory is long bytes)
                     report.Field("memory", string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:F1} MiB reserved on the device (parameters, constants, activations, allocator cache)"));
@@ -270,6 +273,9 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
         var values = host.ToFloatArray();
         return string.Create(CultureInfo.InvariantCulture, $"{host.Shape} {host.DType.ShortName()}, mean {values.Average():F6}, mean |x| {values.Average(MathF.Abs):F6}");
     }
+
+    /// <summary>The top-5 classes of each input when the model is an ImageNet-1k classifier (output [N, 1000]), else null.</summary>
+    private static IReadOnlyList<IReadOnlyList<ClassScore>>? ImageNetTop(CpuTensor host) => Imaging.TopClasses.IsImageNet(host) ? Imaging.TopClasses.Of(host) : null;
 
     private static string Ms(double ms) => string.Create(CultureInfo.InvariantCulture, $"{ms:F1} ms");
 }
