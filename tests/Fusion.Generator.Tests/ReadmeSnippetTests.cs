@@ -22,6 +22,20 @@ public sealed class ReadmeSnippetTests
         return data;
     }
 
+    /// <summary>
+    /// What `dotnet new console` projects compile with (ImplicitUsings enable in Microsoft.NET.Sdk): the snippets are
+    /// written for such a project, so `Console` and `Random` need no using, exactly as in the user's editor.
+    /// </summary>
+    private const string ImplicitUsings = """
+        global using System;
+        global using System.Collections.Generic;
+        global using System.IO;
+        global using System.Linq;
+        global using System.Net.Http;
+        global using System.Threading;
+        global using System.Threading.Tasks;
+        """;
+
     [Fact]
     public void TheReadmeHasAModelToCompile() =>
         Assert.Contains(Sections(), row => row.Data.Item1 == "README.md" && row.Data.Item2 == "A model");
@@ -32,6 +46,7 @@ public sealed class ReadmeSnippetTests
     {
         var section = MarkdownSnippets.CSharpSections(Path.Combine(RepoPaths.Root, file)).Single(s => s.Heading == heading);
         var trees = section.Blocks.Select((block, i) => CSharpSyntaxTree.ParseText(block, GeneratorHarness.ParseOptions, path: $"{heading} block {i + 1}.cs")).ToList();
+        trees.Add(CSharpSyntaxTree.ParseText(ImplicitUsings, GeneratorHarness.ParseOptions, path: "ImplicitUsings.g.cs", cancellationToken: TestContext.Current.CancellationToken));
         bool program = trees.Any(t => t.GetCompilationUnitRoot().Members.OfType<GlobalStatementSyntax>().Any());
         var compilation = GeneratorHarness.Compile(trees, program ? OutputKind.ConsoleApplication : OutputKind.DynamicallyLinkedLibrary);
 
