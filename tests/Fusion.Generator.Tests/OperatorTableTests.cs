@@ -1,13 +1,10 @@
-using System.Reflection;
-using System.Text;
 using Fusion.Compiler;
 
 namespace Fusion.Generator.Tests;
 
 /// <summary>
-/// docs/operators.md is the operator registry as a table (name, class, <c>F</c> method, f16 support, summary), written from
-/// the descriptors so it cannot drift: a changed registry fails here with the table it should be (accept with
-/// FUSION_ACCEPT_SNAPSHOTS=1).
+/// docs/operators.md is the operator registry as tables (<see cref="OperatorTable"/>), written from the descriptors so it
+/// cannot drift: a changed registry fails here with the text it should be (accept with FUSION_ACCEPT_SNAPSHOTS=1).
 /// </summary>
 public sealed class OperatorTableTests
 {
@@ -15,7 +12,7 @@ public sealed class OperatorTableTests
     public void DocsListEveryOperator()
     {
         var path = Path.Combine(RepoPaths.Root, "docs", "operators.md");
-        var expected = Table();
+        var expected = OperatorTable.Markdown();
         if (Environment.GetEnvironmentVariable("FUSION_ACCEPT_SNAPSHOTS") == "1") File.WriteAllText(path, expected);
         var doc = File.Exists(path) ? File.ReadAllText(path).ReplaceLineEndings("\n") : "";
         Assert.True(doc == expected, $"docs/operators.md is not the registry's table; it should read:\n{expected}");
@@ -24,51 +21,46 @@ public sealed class OperatorTableTests
     [Fact]
     public void EveryUserOperatorHasAnFMethod()
     {
-        var missing = Ops.All.Where(d => IsUserOperator(d) && !FMethods.Contains(d.Name)).Select(d => d.Name).ToList();
+        var missing = Ops.All.Where(d => IsUserOperator(d) && OperatorSignatures.Of(d.Name).Count == 0).Select(d => d.Name).ToList();
         Assert.True(missing.Count == 0, "operators without an F method: " + string.Join(", ", missing));
     }
 
-    /// <summary>Pointwise, view and reduction operators, but Cast: the precision pass places casts, users pick a precision plan.</summary>
-    /// <summary>The names of F's public operators.</summary>
-    private static HashSet<string> FMethods => typeof(F).GetMethods(BindingFlags.Public | BindingFlags.Static).Select(m => m.Name).ToHashSet();
-
-    private static bool IsUserOperator(OpDescriptor d) => d.Class is OpClass.Pointwise or OpClass.View or OpClass.Reduction && d.Name != Ops.Cast.Name;
-
-    private static string Table()
+    /// <summary>Views, reductions and templates each shape their output their own way: the class's rule alone would say too little.</summary>
+    [Fact]
+    public void EveryOperatorStatesItsShapeRule()
     {
-        var fMethods = FMethods;
-        var text = new StringBuilder();
-        text.Append("# Operators\n\n");
-        text.Append("Written from the operator registry (`src/Fusion.Core/Ops`) by `OperatorTableTests`; do not edit by hand.\n");
-        text.Append("Pointwise, view and reduction operators are fused by the scheduler into generated kernels (docs/architecture.md);\n");
-        text.Append("templates are hand-written kernels that take generated epilogues; load-time operators run once when weights load.\n");
-        text.Append("f16 says whether the operator computes in float16 under the Half plan on the CPU / CUDA backend (else it runs in float32 there).\n");
-        foreach (var group in Ops.All.GroupBy(d => d.Class).OrderBy(g => g.Key))
-        {
-            text.Append($"\n## {ClassTitle(group.Key)}\n\n");
-            text.Append("| operator | `F` method | operands | f16 (CPU / CUDA) | what it computes |\n");
-            text.Append("| --- | --- | --- | --- | --- |\n");
-            foreach (var d in group.OrderBy(d => d.Name, StringComparer.Ordinal))
-            {
-                var f = fMethods.Contains(d.Name) ? $"`F.{d.Name}`" : "—";
-                var operands = d.Operands.Count == 0 ? "—" : string.Join(", ", d.Operands);
-                var half = $"{YesNo(d.Supports(BackendKind.Cpu, FloatType.F16))} / {YesNo(d.Supports(BackendKind.Cuda, FloatType.F16))}";
-                text.Append($"| {d.Name} | {f} | {operands} | {half} | {d.Summary.Replace("|", "\\|")} |\n");
-            }
-        }
-        return text.ToString();
+        var vague = Ops.All.Where(d => d.ShapeRule.Trim().Length == 0
+                || d.Class is OpClass.View or OpClass.Reduction or OpClass.Template && d.ShapeRule == OpDescriptor.ClassShapeRule(d.Class))
+            .Select(d => d.Name).ToList();
+        Assert.True(vague.Count == 0, "operators without a shape rule of their own: " + string.Join(", ", vague));
     }
 
-    private static string YesNo(bool b) => b ? "yes" : "no";
-
-    private static string ClassTitle(OpClass c) => c switch
+    [Fact]
+    public void SignaturesAreFsOverloadsWithDefaultsAndParams()
     {
-        OpClass.Source => "Sources",
-        OpClass.Pointwise => "Pointwise",
-        OpClass.View => "Views (layout only)",
-        OpClass.Reduction => "Reductions and normalizations",
-        OpClass.Template => "Templates",
-        OpClass.LoadTime => "Load-time",
-        _ => c.ToString(),
-    };
+        Assert.Equal(new[] { "F.MatMul(Tensor a, Tensor b, bool transposeB = false)" }, OperatorSignatures.Of("MatMul"));
+        Assert.Equal(new[] { "F.Roll(Tensor x, int shift, params int[] axes)" }, OperatorSignatures.Of("Roll"));
+        Assert.Equal(new[] { "F.Sub(Tensor a, Tensor b)", "F.Sub(Tensor a, float b)", "F.Sub(float a, Tensor b)" }, OperatorSignatures.Of("Sub"));
+        Assert.Equal(new[] { "F.Pad(Tensor x, int[] pads, float value = 0)" }, OperatorSignatures.Of("Pad"));
+        Assert.Empty(OperatorSignatures.Of(Ops.Cast.Name));
+    }
+
+    /// <summary>A cast also runs on the run's own type (io), which is no compute type: the column lists only f32 and f16.</summary>
+    [Fact]
+    public void DtypesListComputeTypesPerBackend() =>
+        Assert.Equal("f32, f16 / f32, f16", OperatorTable.Dtypes(Ops.Cast, new[] { BackendKind.Cpu, BackendKind.Cuda }));
+
+    /// <summary>Pointwise operators (a cast among them) join GEMM epilogues; the GEMM of MatMul takes none, Linear's does.</summary>
+    [Fact]
+    public void FusionTextFollowsTheSchedulerRules()
+    {
+        Assert.Contains("epilogue of a Linear or WindowAttention", OperatorFusion.FusesWith(Ops.Cast));
+        Assert.StartsWith("nothing: a call of its own", OperatorFusion.FusesWith(Ops.MatMul));
+        Assert.Contains("as its generated epilogue", OperatorFusion.FusesWith(Ops.Linear));
+        Assert.DoesNotContain("epilogue", OperatorFusion.FusesWith(Ops.Permute));
+        Assert.Equal("—", OperatorFusion.FusesWith(Ops.Input));
+    }
+
+    /// <summary>Pointwise, view and reduction operators, but Cast: the precision pass places casts, users pick a precision plan.</summary>
+    private static bool IsUserOperator(OpDescriptor d) => d.Class is OpClass.Pointwise or OpClass.View or OpClass.Reduction && d.Name != Ops.Cast.Name;
 }

@@ -56,6 +56,23 @@ namespace Fusion.Compiler
         /// </summary>
         public abstract Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error);
 
+        /// <summary>
+        /// <see cref="InferShape"/> in one line for docs/operators.md, naming attributes in backquotes: the class's rule
+        /// (<see cref="ClassShapeRule"/>) unless the operator states its own.
+        /// </summary>
+        public virtual string ShapeRule => ClassShapeRule(Class);
+
+        /// <summary>
+        /// The shape rule every operator of class <paramref name="c"/> follows, or "" where the class has none in common (views,
+        /// templates, sources, load-time operators each have their own, which their descriptors state).
+        /// </summary>
+        public static string ClassShapeRule(OpClass c) => c switch
+        {
+            OpClass.Pointwise => "broadcast of the operands (NumPy rules)",
+            OpClass.Reduction => "x's shape (normalizations) or x's without the reduced axes (reductions)",
+            _ => "",
+        };
+
         /// <summary>Whether this operator's kernels compute <paramref name="type"/> on <paramref name="backend"/> (the precision pass asks).</summary>
         public virtual bool Supports(BackendKind backend, FloatType type) => type != FloatType.Io;
 

@@ -132,7 +132,7 @@ namespace Fusion.Generator.Passes
                 {
                     if (_constant[n.Id]) continue;
                     if (n.Is(Ops.Linear)) _epilogues[n.Id] = Epilogue(n);
-                    else if (n.Kernel is not null && TakesEpilogue(n) && Epilogue(n) is { Count: > 0 } chain) _epilogues[n.Id] = chain;
+                    else if (n.Kernel is not null && FusionRules.TakesEpilogue(n.Descriptor) && Epilogue(n) is { Count: > 0 } chain) _epilogues[n.Id] = chain;
                 }
                 for (int id = _nodes.Count - 1; id >= 0; id--) Place(_nodes[id]);
                 var steps = Order(Steps());
@@ -143,9 +143,6 @@ namespace Fusion.Generator.Passes
 
             // ---- 1. template epilogues ----------------------------------------------------------------------------------
 
-            /// <summary>Templates whose kernel hands its results to a generated epilogue (the GEMM's and the window attention's).</summary>
-            private static bool TakesEpilogue(Node n) => n.Is(Ops.Linear) || n.Is(Ops.WindowAttention);
-
             /// <summary>The pointwise chain a template (a Linear's GEMM, the attention) can finish in registers: each link the only reader of the previous one.</summary>
             private List<int> Epilogue(Node linear)
             {
@@ -154,7 +151,7 @@ namespace Fusion.Generator.Passes
                 while (end.Id != _plan.Output && _readers[end.Id].Count == 1)
                 {
                     var next = _nodes[_readers[end.Id][0]];
-                    if (next.Descriptor.Class != OpClass.Pointwise || _constant[next.Id] || !next.Shape.Equals(linear.Shape)) break;
+                    if (!FusionRules.InEpilogue(next.Descriptor) || _constant[next.Id] || !next.Shape.Equals(linear.Shape)) break;
                     if (next.Inputs.Any(i => i == end.Id) && next.Inputs.Count(i => i == end.Id) != 1) break;
                     var trial = LowerEpilogue(linear, chain.Concat(new[] { next.Id }).ToList(), out var why);
                     if (trial is null)
@@ -188,7 +185,7 @@ namespace Fusion.Generator.Passes
 
             // ---- 2. groups ----------------------------------------------------------------------------------------------
 
-            private bool Groupable(Node n) => !_taken.Contains(n.Id) && n.Descriptor.Class is OpClass.Pointwise or OpClass.View or OpClass.Reduction;
+            private bool Groupable(Node n) => !_taken.Contains(n.Id) && FusionRules.Grouped(n.Descriptor);
 
             /// <summary>Assigns node <paramref name="n"/> (walking backwards) to a group, a view, or nothing (it is a step of its own).</summary>
             private void Place(Node n)
@@ -206,7 +203,7 @@ namespace Fusion.Generator.Passes
                         else if (!groups.Contains(g)) groups.Add(g);
                     }
                 }
-                if (groups.Count == 0 && outside && (n.Is(Ops.Reshape) || n.Is(Ops.Flatten)) && !n.Inputs.Any(i => _nodes[i].Is(Ops.Const)))
+                if (groups.Count == 0 && outside && FusionRules.ViewOfMemory(n.Descriptor) && !n.Inputs.Any(i => _nodes[i].Is(Ops.Const)))
                 {
                     _views.Add(n.Id); // read only by steps that take buffers: a reshape is a view of its input's memory
                     return;
@@ -246,7 +243,7 @@ namespace Fusion.Generator.Passes
 
             /// <summary>A view or cast whose inputs are in memory or are such nodes too: cheap enough to recompute in each reader's kernel.</summary>
             private bool Duplicable(Node n) =>
-                (n.Descriptor.Class == OpClass.View || n.Is(Ops.Cast)) && n.Inputs.All(i => !Groupable(_nodes[i]) || Duplicable(_nodes[i]));
+                FusionRules.RecomputedPerReader(n.Descriptor) && n.Inputs.All(i => !Groupable(_nodes[i]) || Duplicable(_nodes[i]));
 
             /// <summary>Adds <paramref name="n"/> to <paramref name="group"/> if the group still lowers to one kernel; else why not.</summary>
             private string? TryJoin(Group group, Node n, bool store)

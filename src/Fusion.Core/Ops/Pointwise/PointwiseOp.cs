@@ -21,6 +21,9 @@ namespace Fusion.Compiler
 
         public int Arity => _operands.Length;
 
+        /// <summary>One operand broadcasts to itself: said plainly.</summary>
+        public override string ShapeRule => Arity == 1 ? "x's shape" : ClassShapeRule(Class);
+
         /// <summary>The output element from the operands' elements.</summary>
         public abstract Val Build(IScalarBuilder b, Val[] x, AttributeSet attributes);
 

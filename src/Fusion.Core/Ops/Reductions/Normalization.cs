@@ -16,6 +16,8 @@ namespace Fusion.Compiler
     /// <summary>(x − mean)/√(var + eps)·weight + bias over the last axis, biased variance; weight and bias [C].</summary>
     internal sealed class LayerNormOp() : ReductionOp("LayerNorm", "layer normalization over the last axis")
     {
+        public override string ShapeRule => "x's shape (weight and bias [C] for x's last axis C)";
+
         public override bool KeepsShape => true;
 
         public override int Translate(IOpCall call) =>
@@ -56,6 +58,8 @@ namespace Fusion.Compiler
     /// <summary>x/√(mean(x²) + eps)·weight over the last axis; weight [C].</summary>
     internal sealed class RmsNormOp() : ReductionOp("RmsNorm", "RMS normalization over the last axis")
     {
+        public override string ShapeRule => "x's shape (weight [C] for x's last axis C)";
+
         public override bool KeepsShape => true;
 
         public override int Translate(IOpCall call) =>
@@ -84,6 +88,8 @@ namespace Fusion.Compiler
     /// <summary>e^(x − max)/Σ e^(x − max) along <c>axis</c> (default the last).</summary>
     internal sealed class SoftmaxOp() : ReductionOp("Softmax", "softmax along an axis")
     {
+        public override string ShapeRule => "x's shape (normalized along `axis`, default the last)";
+
         public override bool KeepsShape => true;
 
         public override int[] ReducedAxes(int rank, AttributeSet attributes) => new[] { Dims.Axis(attributes.IntOr("axis", -1), rank) };

@@ -16,6 +16,8 @@ namespace Fusion.Compiler
     /// <summary>A plain reduction over <c>axes</c> (any, not the batch); <c>keepDim</c> 1 keeps them as size-1 axes.</summary>
     internal sealed class ReduceOp(string name, string summary, ReduceKind kind, bool mean) : ReductionOp(name, summary)
     {
+        public override string ShapeRule => "x without `axes` (kept as size 1 when `keepDim`)";
+
         public ReduceKind Kind => kind;
 
         public override bool KeepsShape => false;

@@ -20,6 +20,8 @@ namespace Fusion.Compiler
     {
         public override OpClass Class => OpClass.Source;
 
+        public override string ShapeRule => "attribute `shape` (−1 marks the batch of an input)";
+
         public override bool Supports(BackendKind backend, FloatType type) => true;
 
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error)
@@ -37,6 +39,8 @@ namespace Fusion.Compiler
     {
         public override OpClass Class => OpClass.Source;
 
+        public override string ShapeRule => "[] (a scalar, broadcast to its readers)";
+
         public override bool Supports(BackendKind backend, FloatType type) => true;
 
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error)
@@ -52,6 +56,8 @@ namespace Fusion.Compiler
     /// <summary>F.Value(parameter): the parameter itself as a tensor operand (layer scales, cls tokens, position embeddings).</summary>
     internal sealed class ValueOp() : FrontEndOp("Value", "a Parameter used as a tensor operand")
     {
+        public override string ShapeRule => "the parameter's shape";
+
         public override int Translate(IOpCall call) => call.LayerParameter("");
     }
 

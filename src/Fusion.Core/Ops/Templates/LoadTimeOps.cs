@@ -17,6 +17,8 @@ namespace Fusion.Compiler
     {
         public override OpClass Class => OpClass.LoadTime;
 
+        public override string ShapeRule => "table [(2w−1)², heads] → [heads, w·w, w·w] (w = `window`)";
+
         public override int Translate(IOpCall call) =>
             call.Add(Name, new[] { call.LayerParameter("") }, call.ConstantAttributes());
 
@@ -49,6 +51,8 @@ namespace Fusion.Compiler
     internal sealed class ShiftedWindowMaskOp() : OpDescriptor("ShiftedWindowMask", "Swin's shifted-window mask [nW, w², w²]")
     {
         public override OpClass Class => OpClass.LoadTime;
+
+        public override string ShapeRule => "[(H/w)·(W/w), w·w, w·w] (H, W, w = `height`, `width`, `window`)";
 
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> x, AttributeSet attributes, out string? error)
         {
@@ -85,6 +89,8 @@ namespace Fusion.Compiler
     internal sealed class QkvRelayoutOp() : OpDescriptor("QkvRelayout", "a QKV projection's rows re-laid out to (heads, 3, d)")
     {
         public override OpClass Class => OpClass.LoadTime;
+
+        public override string ShapeRule => "x's shape: a weight [3·heads·d, K] or bias [3·heads·d]";
 
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> x, AttributeSet attributes, out string? error)
         {

@@ -18,6 +18,8 @@ namespace Fusion.Compiler
     {
         public override OpClass Class => OpClass.Template;
 
+        public override string ShapeRule => "[…, in] → […, out] (weight [out, in], bias [out])";
+
         public override int Translate(IOpCall call)
         {
             var inputs = new List<int> { call.Tensors[0], call.LayerParameter("weight") };
@@ -62,6 +64,8 @@ namespace Fusion.Compiler
     internal sealed class MatMulOp() : OpDescriptor("MatMul", "batched matrix product (cuBLASLt)")
     {
         public override OpClass Class => OpClass.Template;
+
+        public override string ShapeRule => "a […, M, K] · b [(…,) K, N] → […, M, N] (b [(…,) N, K] when `transposeB`)";
 
         public override IReadOnlyList<string> Operands => new[] { "a", "b" };
 
@@ -110,6 +114,8 @@ namespace Fusion.Compiler
     /// <summary>Patch embedding (a Conv2d whose kernel equals its stride): written as Patchify → Reshape(weight) → Linear.</summary>
     internal sealed class PatchConvOp() : FrontEndOp("PatchConv", "patch embedding: Patchify then a GEMM")
     {
+        public override string ShapeRule => "[B, C, H, W] → [B, H/p, W/p, out] (the layer's patch p and output channels)";
+
         public override int Translate(IOpCall call)
         {
             long patch = Convert.ToInt64(call.LayerArgument("patch"), System.Globalization.CultureInfo.InvariantCulture);

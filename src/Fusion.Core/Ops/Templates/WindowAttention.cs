@@ -17,6 +17,8 @@ namespace Fusion.Compiler
     {
         public override OpClass Class => OpClass.Template;
 
+        public override string ShapeRule => "qkv [B·nW, N, 3·heads·d] → [B·nW, N, heads·d] (bias [heads, N, N], mask [nW, N, N])";
+
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> x, AttributeSet attributes, out string? error)
         {
             error = null;

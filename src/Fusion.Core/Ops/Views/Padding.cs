@@ -16,6 +16,8 @@ namespace Fusion.Compiler
     /// </summary>
     internal sealed class PadOp() : ViewOp("Pad", "constant padding (torch.nn.functional.pad order)")
     {
+        public override string ShapeRule => "x with `pads[2k]` + `pads[2k+1]` more elements on its (k+1)-th axis from the end";
+
         public override bool Bijective => false;
 
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error)
@@ -72,6 +74,8 @@ namespace Fusion.Compiler
     /// <summary>Tensors joined along <c>axis</c>; every other axis must agree.</summary>
     internal sealed class ConcatOp() : ViewOp("Concat", "tensors joined along an axis")
     {
+        public override string ShapeRule => "`tensors` joined along `axis`: its sizes summed, the other axes equal";
+
         public override bool Bijective => false;
 
         public override IReadOnlyList<string> Operands => new[] { "tensors" };

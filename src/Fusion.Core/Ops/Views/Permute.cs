@@ -13,6 +13,8 @@ namespace Fusion.Compiler
     /// <summary>Reorders axes: output axis i is input axis axes[i].</summary>
     internal sealed class PermuteOp() : ViewOp("Permute", "axes reordered: output axis i is input axis axes[i]")
     {
+        public override string ShapeRule => "x's axes in the order `axes`";
+
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error)
         {
             error = null;
@@ -44,6 +46,8 @@ namespace Fusion.Compiler
     /// <summary>Swaps two axes.</summary>
     internal sealed class TransposeOp() : ViewOp("Transpose", "two axes swapped")
     {
+        public override string ShapeRule => "x with axes `dim0` and `dim1` swapped";
+
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error)
         {
             error = null;

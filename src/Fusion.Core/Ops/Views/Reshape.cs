@@ -13,6 +13,8 @@ namespace Fusion.Compiler
     /// <summary>Same elements, new shape; one requested dimension may be −1 (inferred; it carries the batch when the input does).</summary>
     internal sealed class ReshapeOp() : ViewOp("Reshape", "same elements in a new shape (one dimension may be −1)")
     {
+        public override string ShapeRule => "`shape`, its one −1 inferred (carrying the batch when x does)";
+
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error) =>
             Resolve(inputs[0], attributes.Ints("shape"), out error);
 
@@ -72,6 +74,8 @@ namespace Fusion.Compiler
     /// <summary>Axes start … end (inclusive, negative counts from the end) merged into one.</summary>
     internal sealed class FlattenOp() : ViewOp("Flatten", "axes start … end merged into one")
     {
+        public override string ShapeRule => "x with axes `start` … `end` (inclusive) merged into their product";
+
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error)
         {
             error = null;

@@ -11,6 +11,8 @@ namespace Fusion.Compiler
     /// <summary>Cyclic shift like torch.roll: out[i] = x[(i − shift) mod n] along each of <c>axes</c>.</summary>
     internal sealed class RollOp() : ViewOp("Roll", "cyclic shift along axes (torch.roll)")
     {
+        public override string ShapeRule => "x's shape";
+
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error)
         {
             error = null;

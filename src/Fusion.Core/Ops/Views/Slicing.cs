@@ -19,6 +19,8 @@ namespace Fusion.Compiler
     /// <summary>Index <c>index</c> along <c>axis</c>, which is removed.</summary>
     internal sealed class SelectOp() : ViewOp("Select", "one index along an axis, which is removed")
     {
+        public override string ShapeRule => "x without axis `axis`";
+
         public override bool Bijective => false;
 
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error)
@@ -56,6 +58,8 @@ namespace Fusion.Compiler
     /// </summary>
     internal sealed class SliceOp() : ViewOp("Slice", "x[start:end:step] along one axis")
     {
+        public override string ShapeRule => "x with ⌈(`end` − `start`) / `step`⌉ elements along `axis` (`start`, `end` clamped like Python)";
+
         public override bool Bijective => false;
 
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error)
@@ -110,6 +114,8 @@ namespace Fusion.Compiler
     /// <summary>torch.narrow: <c>length</c> elements from <c>start</c> along <c>axis</c>; the front end writes it as a Slice.</summary>
     internal sealed class NarrowOp() : ViewOp("Narrow", "length elements from start along an axis (a Slice)")
     {
+        public override string ShapeRule => "x with `length` elements along `axis`";
+
         public override int Translate(IOpCall call)
         {
             var a = call.ConstantAttributes();
@@ -140,6 +146,8 @@ namespace Fusion.Compiler
     /// <summary>Size-1 axes repeated to <c>shape</c> (−1 keeps an axis; new leading axes may be added), like torch.expand.</summary>
     internal sealed class ExpandOp() : ViewOp("Expand", "size-1 axes repeated to a larger shape")
     {
+        public override string ShapeRule => "`shape` (−1 keeps x's axis; x's size-1 axes grow, new leading axes may be added)";
+
         public override bool Bijective => false;
 
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error)
@@ -191,6 +199,8 @@ namespace Fusion.Compiler
     /// </summary>
     internal sealed class ExpandAsOp() : ViewOp("ExpandAs", "x broadcast to the shape of another tensor (expand_as)")
     {
+        public override string ShapeRule => "`like`'s shape (x's axes, aligned at the end, are 1 or equal to like's)";
+
         public override bool Bijective => false;
 
         public override IReadOnlyList<string> Operands => new[] { "x", "like" };

@@ -16,6 +16,8 @@ namespace Fusion.Compiler
     /// <summary>[B, H, W, C] → [B·(H/w)·(W/w), w·w, C]: non-overlapping w×w windows, row-major over windows and tokens.</summary>
     internal sealed class WindowPartitionOp() : ViewOp("WindowPartition", "[B, H, W, C] → [B·nW, w², C] windows")
     {
+        public override string ShapeRule => "[B, H, W, C] → [B·(H/w)·(W/w), w·w, C] (w = `window`)";
+
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error)
         {
             error = null;
@@ -55,6 +57,8 @@ namespace Fusion.Compiler
     /// <summary>Inverse of WindowPartition: [B·nW, w², C] → [B, H, W, C].</summary>
     internal sealed class WindowReverseOp() : ViewOp("WindowReverse", "[B·nW, w², C] → [B, H, W, C], inverse of WindowPartition")
     {
+        public override string ShapeRule => "[B·(H/w)·(W/w), w·w, C] → [B, H, W, C] (w, H, W = `window`, `height`, `width`)";
+
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error)
         {
             error = null;
@@ -90,6 +94,8 @@ namespace Fusion.Compiler
     /// <summary>[B, H, W, C] → [B, H/2, W/2, 4C], channel blocks ordered (0,0), (1,0), (0,1), (1,1) by (row, column) offset, like timm.</summary>
     internal sealed class PatchMergingOp() : ViewOp("PatchMerging", "[B, H, W, C] → [B, H/2, W/2, 4C] (timm's 2×2 merge order)")
     {
+        public override string ShapeRule => "[B, H, W, C] → [B, H/2, W/2, 4·C]";
+
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error)
         {
             error = null;
@@ -123,6 +129,8 @@ namespace Fusion.Compiler
     /// <summary>[B, C, H, W] → [B, H/p, W/p, C·p·p], patch elements ordered (c, kh, kw) to match a Conv2d weight [out, C, p, p].</summary>
     internal sealed class PatchifyOp() : ViewOp("Patchify", "[B, C, H, W] → [B, H/p, W/p, C·p²] non-overlapping patches")
     {
+        public override string ShapeRule => "[B, C, H, W] → [B, H/p, W/p, C·p·p] (p = `patch`)";
+
         public override Dim[]? InferShape(IReadOnlyList<Dim[]> inputs, AttributeSet attributes, out string? error)
         {
             error = null;
