@@ -34,7 +34,7 @@ public static class TopClasses
         return result;
     }
 
-    /// <summary>"  1. 281 tabby  0.42", one line a class, ranks from 1.</summary>
+    /// <summary>"  1. 281 tabby  42.17%", one line a class, ranks from 1.</summary>
     public static IEnumerable<string> Lines(IReadOnlyList<ClassScore> top) => top.Select((score, i) => $"  {i + 1}. {score}");
 
     /// <summary>Softmax in double, shifted by the maximum so large logits do not overflow.</summary>

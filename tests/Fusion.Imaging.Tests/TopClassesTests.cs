@@ -23,7 +23,7 @@ public sealed class TopClassesTests
         Assert.Equal([0, 1, 2, 3], top[1].Skip(1).Select(s => s.Index)); // ties: lower index first
 
         var lines = TopClasses.Lines(top[0]).ToList();
-        Assert.Equal($"  1. 281 tabby  {Math.Exp(5) / denominator:F2}", lines[0]);
+        Assert.Equal($"  1. 281 tabby  {100 * Math.Exp(5) / denominator:F2}%", lines[0]);
         Assert.Equal(5, lines.Count);
     }
 
@@ -35,7 +35,7 @@ public sealed class TopClassesTests
         var top = Assert.Single(TopClasses.Of(tensor, k: 2));
         Assert.Equal([1, 2], top.Select(s => s.Index));
         Assert.All(top, s => Assert.Null(s.Name));
-        Assert.Equal("  1. 1  0.84", TopClasses.Lines(top).First());
+        Assert.Equal("  1. 1  84.38%", TopClasses.Lines(top).First()); // e³ / (1 + e³ + e) = 0.843795
     }
 
     [Fact]

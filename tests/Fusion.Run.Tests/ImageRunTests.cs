@@ -30,7 +30,7 @@ public class ImageRunTests
 
         // Row -|c - 281|: softmax in double over all 1000 classes.
         double z = Enumerable.Range(0, 1000).Sum(c => Math.Exp(-Math.Abs(c - 281)));
-        string P(int distance) => (Math.Exp(-distance) / z).ToString("F2", CultureInfo.InvariantCulture);
+        string P(int distance) => (100 * Math.Exp(-distance) / z).ToString("F2", CultureInfo.InvariantCulture) + "%";
         var lines = run.OutputLines.ToList();
         int output = lines.FindIndex(l => l.StartsWith("output:      [2, 1000] f32", StringComparison.Ordinal));
         Assert.True(output >= 0, run.Output);

@@ -20,7 +20,7 @@ internal sealed class ConsoleReport(TextWriter output)
         output.WriteLine(F($"{text,-13}wall {record.WallMs,9:F3} ms{device}"));
     }
 
-    /// <summary>Each input's best classes: a "top-5: input N" line, then one "  1. 281 tabby  0.42" line a class.</summary>
+    /// <summary>Each input's best classes: a "top-5: input N" line, then one "  1. 281 tabby  42.17%" line a class.</summary>
     public void TopClasses(IReadOnlyList<IReadOnlyList<ClassScore>> top)
     {
         for (int i = 0; i < top.Count; i++)
