@@ -125,6 +125,24 @@ public sealed class EagerInterceptorTests
         Assert.Contains("return scope.Keep(_model.Forward(x, model));", file);
     }
 
+    [Fact]
+    public void ACallInAnExpressionTree_IsInterceptedWithoutBreakingTheBuild()
+    {
+        var source = Source.Replace("public static class Caller", """
+            public static class Quoted
+            {
+                public static System.Linq.Expressions.Expression<System.Func<Tensor>> Call(Scaled model, Tensor x) => () => model.Forward(x);
+            }
+
+            public static class Caller
+            """);
+        var result = GeneratorHarness.Run(source);
+        // The compiler accepts an interceptor inside an expression tree (the tree then calls the interceptor).
+        Assert.Empty(result.CompileErrors);
+        Assert.Equal(3, CountOf(result.SourceNamed(HintName)!, "[global::System.Runtime.CompilerServices.InterceptsLocation("));
+        Assert.Equal(3, ForwardCalls(result.Output).Count(c => c.Interceptor is not null));
+    }
+
     private static int LineOf(string text) => Source[..Source.IndexOf(text, StringComparison.Ordinal)].Count(c => c == '\n') + 1;
 
     private static int CountOf(string text, string part) => (text.Length - text.Replace(part, "").Length) / part.Length;

@@ -41,9 +41,11 @@ namespace Fusion.Generator.Interception
 
             var location = semantic.GetInterceptableLocation(invocation, cancellationToken);
             if (location is null) return null;
+            // "File.cs(12,5)" as in the model files' comments: no build machine's directories in generated text.
+            var display = System.IO.Path.GetFileName(location.GetDisplayLocation());
             var parameters = method.Parameters.Select(p => new ForwardParameter(p.Type.ToDisplayString(s_typeFormat), Identifier(p.Name), Modifier(p))).ToEquatableArray();
             return new EagerCallSite(model.ToDisplayString(s_typeFormat), method.ReturnType.ToDisplayString(s_typeFormat), parameters,
-                location.Version, location.Data, location.GetDisplayLocation(), LocationInfo.From(invocation));
+                location.Version, location.Data, display, LocationInfo.From(invocation));
         }
 
         private static bool IsFusedModel(INamedTypeSymbol type) =>
