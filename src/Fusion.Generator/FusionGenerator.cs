@@ -2,6 +2,7 @@ using System.Linq;
 using Fusion.Generator.Diagnostics;
 using Fusion.Generator.Emit;
 using Fusion.Generator.Frontend;
+using Fusion.Generator.Interception;
 using Fusion.Generator.Ir;
 using Fusion.Generator.Model;
 using Fusion.Generator.Passes;
@@ -26,6 +27,7 @@ namespace Fusion.Generator
             public const string Fuse = "Fusion.Fuse";
             public const string Precision = "Fusion.Precision";
             public const string Schedule = "Fusion.Schedule";
+            public const string EagerCalls = "Fusion.EagerCalls";
         }
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -54,6 +56,29 @@ namespace Fusion.Generator
                 .WithTrackingName(Steps.Schedule);
 
             context.RegisterSourceOutput(scheduled, static (spc, graph) => Produce(spc, graph));
+
+            // The second pipeline: eager model.Forward(...) calls from users' code, each intercepted to run in an EagerScope.
+            var eagerCalls = context.SyntaxProvider
+                .CreateSyntaxProvider(static (node, _) => EagerCallSiteFinder.IsCandidate(node), EagerCallSiteFinder.Find)
+                .Where(static site => site is not null)
+                .Select(static (site, _) => site!)
+                .WithTrackingName(Steps.EagerCalls)
+                .Collect()
+                .Select(static (sites, _) => sites.ToEquatableArray());
+            var optedIn = context.ParseOptionsProvider.Select(static (options, _) => InterceptorOptIn.IsEnabled(options));
+            context.RegisterSourceOutput(eagerCalls.Combine(optedIn), static (spc, input) => ProduceInterceptors(spc, input.Left, input.Right));
+        }
+
+        /// <summary>
+        /// The interceptors file, or, where the project has not opted in to interceptors in Fusion.Generated, one FUS016
+        /// instead: emitting them anyway would fail the build with CS9137 over what is a memory saving.
+        /// </summary>
+        private static void ProduceInterceptors(SourceProductionContext context, EquatableArray<EagerCallSite> sites, bool optedIn)
+        {
+            if (sites.Count == 0) return;
+            if (optedIn) context.AddSource(EagerForwardEmitter.HintName, EagerForwardEmitter.Emit(sites));
+            else context.ReportDiagnostic(DiagnosticInfo.Create(DiagnosticDescriptors.EagerCallsNotScoped, sites[0].Location,
+                sites.Count.ToString(), InterceptorOptIn.Namespace).ToDiagnostic());
         }
 
         private static void Produce(SourceProductionContext context, ModelGraph graph)

@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 
 namespace Fusion.Generator.Tests;
 
@@ -327,6 +328,31 @@ public sealed class DiagnosticTests
             }
             """;
         Assert.Empty(GeneratorHarness.Run(source).Run.Results.Single().GeneratedSources);
+    }
+
+    [Fact]
+    public void FUS016_EagerCallsNotScoped()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class Net : Module
+            {
+                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x) => F.Relu(x);
+            }
+
+            public static class Caller
+            {
+                public static Tensor First(Net net, Tensor x) => net.Forward(x);
+                public static Tensor Second(Net net, Tensor x) => net.Forward(F.Neg(x));
+            }
+            """;
+        // No InterceptorsNamespaces feature: a project that dropped the package's opt-in.
+        var result = GeneratorHarness.Run(GeneratorHarness.Compile(new CSharpParseOptions(LanguageVersion.Preview), source));
+        var d = result.Single("FUS016");
+        AssertAt(d, source, "net.Forward(x)", DiagnosticSeverity.Warning);
+        Assert.StartsWith("2 eager Forward call(s)", d.GetMessage());
+        Assert.Null(result.SourceNamed("Fusion.EagerForward.g.cs")); // emitting them would fail the build with CS9137
+        Assert.Empty(result.CompileErrors);
     }
 
     /// <summary>The model reports <paramref name="id"/> at the text, and an error is the only one: no follow-up diagnostic repeats its cause.</summary>

@@ -10,17 +10,22 @@ internal sealed class GeneratorHarness
 {
     private static readonly ImmutableArray<MetadataReference> s_references = LoadReferences();
 
-    public static CSharpParseOptions ParseOptions { get; } = new(LanguageVersion.Preview);
+    /// <summary>C# preview with the interceptors namespace opted in, as the package's build/Fusion.props does.</summary>
+    public static CSharpParseOptions ParseOptions { get; } = new CSharpParseOptions(LanguageVersion.Preview)
+        .WithFeatures([new("InterceptorsNamespaces", "Fusion.Generated")]);
 
-    public static CSharpCompilation Compile(params string[] sources) =>
-        Compile(sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Model{i}.cs")), OutputKind.DynamicallyLinkedLibrary);
+    public static CSharpCompilation Compile(params string[] sources) => Compile(ParseOptions, sources);
+
+    /// <summary>Compiles <paramref name="sources"/> parsed with <paramref name="options"/> (e.g. without the interceptors opt-in).</summary>
+    public static CSharpCompilation Compile(CSharpParseOptions options, params string[] sources) =>
+        Compile(sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, options, path: $"Model{i}.cs")), OutputKind.DynamicallyLinkedLibrary);
 
     public static CSharpCompilation Compile(IEnumerable<SyntaxTree> trees, OutputKind kind) => CSharpCompilation.Create(
         "Models", trees, s_references, new CSharpCompilationOptions(kind, nullableContextOptions: NullableContextOptions.Enable));
 
-    public static GeneratorDriver CreateDriver() => CSharpGeneratorDriver.Create(
+    public static GeneratorDriver CreateDriver(CSharpParseOptions? options = null) => CSharpGeneratorDriver.Create(
         new[] { new FusionGenerator().AsSourceGenerator() },
-        parseOptions: ParseOptions,
+        parseOptions: options ?? ParseOptions,
         driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
     /// <summary>Runs the generator once over <paramref name="sources"/>.</summary>
@@ -29,7 +34,9 @@ internal sealed class GeneratorHarness
     /// <summary>Runs the generator once over <paramref name="compilation"/>.</summary>
     public static GeneratorResult Run(Compilation compilation)
     {
-        var driver = CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
+        // The driver parses generated files as the compilation's own files were parsed (the generator reads that opt-in).
+        var options = compilation.SyntaxTrees.FirstOrDefault()?.Options as CSharpParseOptions;
+        var driver = CreateDriver(options).RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
         var run = driver.GetRunResult();
         return new GeneratorResult(run, output);
     }
@@ -50,6 +57,10 @@ internal sealed record GeneratorResult(GeneratorDriverRunResult Run, Compilation
 
     /// <summary>The one generated file's text (fails when there is not exactly one).</summary>
     public string Source => Assert.Single(Run.Results.Single().GeneratedSources).SourceText.ToString();
+
+    /// <summary>The text of the generated file named <paramref name="hintName"/>, or null when there is none.</summary>
+    public string? SourceNamed(string hintName) =>
+        Run.Results.Single().GeneratedSources.Where(s => s.HintName == hintName).Select(s => s.SourceText.ToString()).SingleOrDefault();
 
     /// <summary>Errors from compiling the user's code together with the generated code.</summary>
     public IEnumerable<Diagnostic> CompileErrors =>

@@ -24,6 +24,19 @@ public sealed class IncrementalityTests
     }
 
     [Fact]
+    public void UnrelatedFileChangeLeavesTheEagerCallSitesCached()
+    {
+        const string caller = "using Fusion;\nnamespace Demo;\nstatic class Use { public static Tensor Go(TinyMlp m, Tensor x) => m.Forward(x); }";
+        var (first, second) = RunTwice(TestModels.TinyMlp, c => c.AddSyntaxTrees(CSharpSyntaxTree.ParseText("namespace Other; class Unrelated { int x = 1; }", GeneratorHarness.ParseOptions)), caller);
+        var reasons = Reasons(second, FusionGenerator.Steps.EagerCalls);
+        Assert.Single(reasons); // the one call site
+        Assert.All(reasons, r => Assert.True(r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, r.ToString()));
+        Assert.All(second.TrackedOutputSteps.SelectMany(kv => kv.Value).SelectMany(s => s.Outputs),
+            o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+        Assert.Equal(first.GeneratedSources.Select(s => s.SourceText.ToString()), second.GeneratedSources.Select(s => s.SourceText.ToString()));
+    }
+
+    [Fact]
     public void EditingTheModelReRunsTheSteps()
     {
         // The counterpart that shows the check above can fail: a changed dimension is a new graph.
@@ -37,9 +50,9 @@ public sealed class IncrementalityTests
         Assert.Contains("41", second.GeneratedSources.Single().SourceText.ToString());
     }
 
-    private static (GeneratorRunResult First, GeneratorRunResult Second) RunTwice(string source, Func<Compilation, Compilation> edit)
+    private static (GeneratorRunResult First, GeneratorRunResult Second) RunTwice(string source, Func<Compilation, Compilation> edit, params string[] more)
     {
-        var compilation = GeneratorHarness.Compile(source);
+        var compilation = GeneratorHarness.Compile([source, .. more]);
         var driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
         var first = driver.GetRunResult().Results.Single();
         driver = driver.RunGenerators(edit(compilation));

@@ -3,16 +3,18 @@ using Fusion.Generator.Ir;
 
 namespace Fusion.Generator.Tests;
 
-/// <summary>Pipeline models must hold plain values only: no symbols, syntax, locations or compilations.</summary>
+/// <summary>Pipeline models (the model graph, the eager call sites) must hold plain values only: no symbols, syntax, locations or compilations.</summary>
 public sealed class PipelineModelTests
 {
-    [Fact]
-    public void ModelGraphHoldsNoRoslynObjects()
+    [Theory]
+    [InlineData(typeof(ModelGraph))]
+    [InlineData(typeof(Interception.EagerCallSite))]
+    public void PipelineModelHoldsNoRoslynObjects(Type root)
     {
         var allowed = new HashSet<Type> { typeof(Microsoft.CodeAnalysis.Text.TextSpan), typeof(Microsoft.CodeAnalysis.Text.LinePositionSpan) };
         var seen = new HashSet<Type>();
         var offending = new List<string>();
-        Walk(typeof(ModelGraph), "ModelGraph");
+        Walk(root, root.Name);
         Assert.Empty(offending);
 
         void Walk(Type type, string path)

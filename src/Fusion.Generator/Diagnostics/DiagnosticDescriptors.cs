@@ -16,6 +16,7 @@ namespace Fusion.Generator.Diagnostics
         private const string Shapes = "Fusion.Shapes";
         private const string Fusion = "Fusion.Fusion";
         private const string Precision = "Fusion.Precision";
+        private const string Eager = "Fusion.Eager";
 
         public static readonly DiagnosticDescriptor ClassNotPartial = Make(
             "FUS001", "Model class must be partial",
@@ -106,6 +107,12 @@ namespace Fusion.Generator.Diagnostics
             "'{0}' of '{1}' {2}: the compiled Run would keep its initial value while Forward reads the current one; make it const or readonly (a get-only property), or pass the value as a constructor parameter",
             Translation, DiagnosticSeverity.Error,
             "A field or property used as a constant in Forward (a scale, a shift, a size) is read once, from its initializer, when the model is compiled. A member with a setter or an init accessor, a field that is not readonly, or one a constructor body assigns could hold another value when Forward runs eagerly.");
+
+        public static readonly DiagnosticDescriptor EagerCallsNotScoped = Make(
+            "FUS016", "Eager Forward calls are not scoped",
+            "{0} eager Forward call(s) on [FusedModel] classes keep their intermediates alive: the project does not list '{1}' in InterceptorsNamespaces",
+            Eager, DiagnosticSeverity.Warning,
+            "Fusion runs each call model.Forward(...) in an EagerScope through a C# interceptor, which the compiler only accepts in a namespace listed in the InterceptorsNamespaces property (else error CS9137), so the generator leaves the interceptors out. The package's build/Fusion.props adds Fusion.Generated; a project that sets InterceptorsNamespaces without $(InterceptorsNamespaces) drops it. Add <InterceptorsNamespaces>$(InterceptorsNamespaces);Fusion.Generated</InterceptorsNamespaces>, or wrap the calls in EagerScope.Run yourself and suppress FUS016.");
 
         public static readonly DiagnosticDescriptor InternalError = Make(
             "FUS099", "Generator failed",
