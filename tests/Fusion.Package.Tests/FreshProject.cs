@@ -71,6 +71,16 @@ internal static class FreshProject
             }
             Console.WriteLine($"shape {string.Join("x", y.Shape.Dims.ToArray())}, max abs error {maxError:E3}");
 
+            // The eager path: the package's generator scopes this call (an interceptor), so only the result stays alive.
+            long before = CpuTensor.LiveCount;
+            using (var eager = model.Forward(x))
+            {
+                var eagerValues = ((CpuTensor)eager).Span<float>();
+                double eagerDifference = 0;
+                for (int i = 0; i < got.Length; i++) eagerDifference = Math.Max(eagerDifference, Math.Abs(eagerValues[i] - got[i]));
+                Console.WriteLine($"eager: {CpuTensor.LiveCount - before - 1} intermediates alive, max difference to Run {eagerDifference:E3}");
+            }
+
             double[] Reference(ReadOnlySpan<float> x)
             {
                 double mean = 0, variance = 0;

@@ -32,6 +32,10 @@ public sealed partial class FreshProjectTests(PackedSolution packed)
         double error = double.Parse(result.Groups["error"].Value, CultureInfo.InvariantCulture);
         // float32 arithmetic against float64, values of order 1, a 96-long reduction and LayerNorm over 40.
         Assert.InRange(error, 0, 1e-4);
+        var eager = EagerLine().Match(run.Output);
+        Assert.True(eager.Success, "no eager line:\n" + run);
+        Assert.Equal("0", eager.Groups["alive"].Value); // FUS016 would have failed the build (warnings are errors there)
+        Assert.InRange(double.Parse(eager.Groups["difference"].Value, CultureInfo.InvariantCulture), 0, 1e-4);
 
         var quiet = DotnetCli.Run(app, Limit, "build", "-c", "Release", "--no-incremental", "-nodeReuse:false", "-p:FusionBuildSummary=false");
         Assert.True(quiet.ExitCode == 0, "build with the summary off failed:\n" + quiet);
@@ -46,4 +50,7 @@ public sealed partial class FreshProjectTests(PackedSolution packed)
 
     [GeneratedRegex(@"shape (?<shape>\S+), max abs error (?<error>[0-9.eE+-]+)")]
     private static partial Regex ResultLine();
+
+    [GeneratedRegex(@"eager: (?<alive>-?\d+) intermediates alive, max difference to Run (?<difference>[0-9.eE+-]+)")]
+    private static partial Regex EagerLine();
 }

@@ -19,12 +19,14 @@ public static class VisibleSkip
     /// Skips the running test for <paramref name="cause"/> (short, the same for every test it skips, e.g. "no CUDA
     /// device"); <paramref name="detail"/> (what was probed, how to fix it) is printed once, in the summary.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     public static void Because(string cause, string detail, string overrideHint)
     {
         s_causes.AddOrUpdate(cause, _ => (1, detail), (_, c) => (c.Count + 1, c.Detail));
         string test = TestContext.Current.Test?.TestDisplayName ?? "a test";
         TestContext.Current.SendDiagnosticMessage($"skipped {test}: {cause} ({overrideHint})");
         Assert.Skip($"{cause}: {detail} ({overrideHint})");
+        throw new InvalidOperationException("unreachable: Assert.Skip throws");
     }
 
     internal static IReadOnlyList<string> SummaryLines() =>
