@@ -27,6 +27,26 @@ public sealed class KernelCacheTests : IDisposable
     }
 
     [Fact]
+    public void VerifyReadsEveryEntryBackAndNamesTheDamagedOnes()
+    {
+        var cache = NewCache();
+        string sound = cache.PathFor("a", KernelCache.Key("a")), flipped = cache.PathFor("b", KernelCache.Key("b"));
+        cache.GetOrAdd("a", KernelCache.Key("a"), () => Payload(3), out _);
+        cache.GetOrAdd("b", KernelCache.Key("b"), () => Payload(5), out _);
+        var bytes = File.ReadAllBytes(flipped);
+        bytes[^1] ^= 0x01;
+        File.WriteAllBytes(flipped, bytes);
+        var leftover = Path.Combine(_dir.FullName, "c-0.cubin.123.abc.tmp");
+        File.WriteAllBytes(leftover, [1, 2, 3]);
+
+        var entries = cache.Verify().ToDictionary(e => e.File, e => e.Problem);
+        Assert.Equal(3, entries.Count);
+        Assert.Null(entries[sound]);
+        Assert.Equal("corrupt (checksum mismatch)", entries[flipped]);
+        Assert.Equal("a temporary file left behind", entries[leftover]);
+    }
+
+    [Fact]
     public void KeyDependsOnEveryPart()
     {
         Assert.NotEqual(KernelCache.Key("a", "sm_80"), KernelCache.Key("a", "sm_90"));

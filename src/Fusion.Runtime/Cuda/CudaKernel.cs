@@ -33,5 +33,6 @@ public sealed unsafe class CudaKernel
             if (result != CuResult.Success)
                 throw CudaCheck.DriverError(result, $"cuLaunchKernel({Name}, grid {grid}, block {block})");
         }
+        LaunchLog.Launched(Name);
     }
 }

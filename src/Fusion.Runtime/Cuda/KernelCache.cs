@@ -70,6 +70,19 @@ public sealed class KernelCache
         return built;
     }
 
+    /// <summary>
+    /// Every entry of the folder read back as <see cref="GetOrAdd"/> would read it: the file and, when it would be
+    /// rebuilt, why (null when sound). Files left by an interrupted write (*.tmp) are listed as problems too.
+    /// </summary>
+    public IReadOnlyList<(string File, string? Problem)> Verify()
+    {
+        if (!System.IO.Directory.Exists(Directory)) return [];
+        var entries = System.IO.Directory.GetFiles(Directory, "*.cubin").Order(StringComparer.Ordinal)
+            .Select(f => (f, TryRead(f, out var problem) is null ? problem ?? "missing" : null)).ToList();
+        entries.AddRange(System.IO.Directory.GetFiles(Directory, "*.tmp").Select(f => (f, (string?)"a temporary file left behind")));
+        return entries;
+    }
+
     /// <summary>Replaces an entry whose binary turned out unusable (e.g. the driver refused to load it).</summary>
     public KernelCacheOutcome Replace(string name, string key, string reason, byte[] rebuilt)
     {

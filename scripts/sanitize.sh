@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs Fusion's kernels under compute-sanitizer (memcheck, initcheck, racecheck, synccheck) and prints one table:
+# tool, kernels covered, errors in Fusion's kernels, errors in third-party kernels (cuBLASLt's nvjet_* and others).
+# Run from the unpacked GPU bundle folder (scripts/gpu-bundle.sh copies this script and sanitize_table.py there):
+#   bash sanitize.sh [OUT_DIR]
+# Covered: whole Swin-T at batch 1 and 3 (odd) with cuBLASLt GEMMs, batch 3 with the generated GEMM template
+# (FUSION_GEMM=generated), the Swin blocks model, and the CUDA test classes that run every operator, every generated
+# kernel of the test models and every fused pattern. FUSION_LAUNCH_LOG records which kernels ran.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${1:-$here/sanitize-out}"
+mkdir -p "$out"
+export FUSION_KERNEL_CACHE="${FUSION_KERNEL_CACHE:-/tmp/fusion-sanitize-cache}"
+export FUSION_REQUIRE_CUDA=1
+runs=(
+  "swin-t-b1|./fusion-run swin-t --device cuda --batch 1 --warmup 0 --iters 1"
+  "swin-t-b3|./fusion-run swin-t --device cuda --batch 3 --warmup 0 --iters 1"
+  "swin-t-b3-generated-gemm|env FUSION_GEMM=generated ./fusion-run swin-t --device cuda --batch 3 --warmup 0 --iters 1"
+  "swin-blocks-b3|./fusion-run swin-blocks --device cuda --batch 3 --warmup 0 --iters 1"
+  "cuda-tests|./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.EveryOperatorGpuTests -class Fusion.Cuda.Tests.GeneratedKernelGpuTests -class Fusion.Cuda.Tests.FusedKernelTests"
+)
+cd "$here"
+for tool in memcheck initcheck racecheck synccheck; do
+  for entry in "${runs[@]}"; do
+    name="${entry%%|*}"; command="${entry#*|}"
+    log="$out/$tool-$name"
+    rm -f "$log.launches"
+    FUSION_LAUNCH_LOG="$log.launches" timeout 900 compute-sanitizer --tool "$tool" --print-limit 100000 $command > "$log.txt" 2>&1
+    echo "exit=$?" >> "$log.txt"
+  done
+done
+python3 "$here/sanitize_table.py" "$out"
