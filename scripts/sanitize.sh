@@ -2,13 +2,17 @@
 # Runs Fusion's kernels under compute-sanitizer (memcheck, initcheck, racecheck, synccheck) and prints one table:
 # tool, kernels covered, errors in Fusion's kernels, errors in third-party kernels (cuBLASLt's nvjet_* and others).
 # Run from the unpacked GPU bundle folder (scripts/gpu-bundle.sh copies this script and sanitize_table.py there):
-#   bash sanitize.sh [OUT_DIR]
+#   bash sanitize.sh [OUT_DIR [TOOL...]]        (default: all four tools; SANITIZE_TIMEOUT seconds per run, default 900)
 # Covered: whole Swin-T at batch 1 and 3 (odd) with cuBLASLt GEMMs, batch 3 with the generated GEMM template
 # (FUSION_GEMM=generated), the Swin blocks model, and the CUDA test classes that run every operator, every generated
 # kernel of the test models and every fused pattern. FUSION_LAUNCH_LOG records which kernels ran.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-$here/sanitize-out}"
+shift || true
+tools=("$@")
+[ ${#tools[@]} -eq 0 ] && tools=(memcheck initcheck racecheck synccheck)
+limit="${SANITIZE_TIMEOUT:-900}"
 mkdir -p "$out"
 export FUSION_KERNEL_CACHE="${FUSION_KERNEL_CACHE:-/tmp/fusion-sanitize-cache}"
 export FUSION_REQUIRE_CUDA=1
@@ -20,13 +24,14 @@ runs=(
   "cuda-tests|./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.EveryOperatorGpuTests -class Fusion.Cuda.Tests.GeneratedKernelGpuTests -class Fusion.Cuda.Tests.FusedKernelTests"
 )
 cd "$here"
-for tool in memcheck initcheck racecheck synccheck; do
+for tool in "${tools[@]}"; do
   for entry in "${runs[@]}"; do
     name="${entry%%|*}"; command="${entry#*|}"
     log="$out/$tool-$name"
     rm -f "$log.launches"
-    FUSION_LAUNCH_LOG="$log.launches" timeout 900 compute-sanitizer --tool "$tool" --print-limit 100000 $command > "$log.txt" 2>&1
+    FUSION_LAUNCH_LOG="$log.launches" timeout "$limit" compute-sanitizer --tool "$tool" --print-limit 100000 $command > "$log.txt" 2>&1
     echo "exit=$?" >> "$log.txt"
+    echo "$tool $name: $(tail -n 1 "$log.txt"), $(grep -c . "$log.launches" 2>/dev/null || echo 0) kernels"
   done
 done
 python3 "$here/sanitize_table.py" "$out"
