@@ -18,6 +18,8 @@ public static class ImageFile
         byte[] data = ReadBytes(path);
         try
         {
+            if (BmpHeaderCheck.Problem(data) is string header)
+                throw new ImageFileException(path, header);
             // The header alone first: dimensions are checked before the decoder allocates anything for the pixels.
             var info = Image.Identify(DecoderConfiguration.Instance, data, out var format);
             if (info is null || format is null)
@@ -26,6 +28,8 @@ public static class ImageFile
                 throw new ImageFileException(path, $"{format.Name} {problem}");
             if (TruncationCheck.Problem(format.Name, data) is string truncated)
                 throw new ImageFileException(path, truncated);
+            if (format.Name == "Webp" && WebpFrameCheck.Problem(data) is string frame)
+                throw new ImageFileException(path, frame);
             var image = Image.Load<Rgb24>(DecoderConfiguration.Instance, data);
             try
             {
