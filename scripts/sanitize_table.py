@@ -7,7 +7,7 @@ import collections, glob, os, re, sys
 
 TOOLS = ["memcheck", "initcheck", "racecheck", "synccheck"]
 NOT_AN_ERROR = re.compile(r"^========= (\s|ERROR SUMMARY|COMPUTE-SANITIZER|Program hit|Target application|Saved host backtrace|Host Frame|LEAK SUMMARY|RACECHECK SUMMARY|$)")
-KERNEL_AT = re.compile(r"\bat (?:0x[0-9a-fA-F]+ in )?([A-Za-z_]\w*)")
+KERNEL_AT = re.compile(r"\bat (?:0x[0-9a-fA-F]+ in )?(?:void )?([A-Za-z_][\w:]*)")
 WORD = re.compile(r"[A-Za-z_]\w*")
 
 
@@ -32,7 +32,7 @@ def main(out):
     details = []
     for tool in TOOLS:
         covered, ours, theirs = set(), 0, 0
-        for log in sorted(glob.glob(os.path.join(out, f"{tool}-*.txt"))):
+        for log in sorted(glob.glob(os.path.join(out, f"{tool}-*.txt"))):  # repro-* files are not Fusion's runs
             launches = log[:-4] + ".launches"
             fusion = set(open(launches).read().split()) if os.path.exists(launches) else set()
             covered |= fusion
@@ -55,6 +55,11 @@ def main(out):
         print(f"{tool:<10} {len(covered):>15} {ours:>17} {theirs:>19}")
     for line in details:
         print("  " + line)
+    for log in sorted(glob.glob(os.path.join(out, "repro-*.txt"))):
+        lines = open(log, errors="replace").read().splitlines()
+        summary = next((l[10:] for l in lines if l.startswith("========= ERROR SUMMARY")), "no summary")
+        kernels = collections.Counter((KERNEL_AT.search(" ".join(b)) or [None, "?"])[1] for b in error_blocks(lines))
+        print(f"  {os.path.basename(log)[:-4]} (cuBLASLt without Fusion): {summary}; " + ", ".join(f"{n} in {k}" for k, n in kernels.most_common(3)))
 
 
 if __name__ == "__main__":
