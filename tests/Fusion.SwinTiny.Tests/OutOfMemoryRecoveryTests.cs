@@ -1,0 +1,66 @@
+using Fusion;
+using Fusion.Cuda;
+using Fusion.Testing;
+using SwinTiny;
+
+namespace Fusion.SwinTiny.Tests;
+
+/// <summary>
+/// An allocation that cannot be met in the middle of a model pass (the device filled first): the pass fails with the
+/// out-of-memory error and its sizes, gives back everything it took, and the same backend and model run the next pass
+/// correctly once the memory is back (issue 17).
+/// </summary>
+public sealed class OutOfMemoryRecoveryTests
+{
+    [Fact]
+    public void APassThatRunsOutOfMemoryFreesWhatItTookAndTheNextPassIsRight()
+    {
+        var device = CudaTestEnvironment.RequireDevice();
+        using var backend = new CudaBackend(device);
+        var model = new OddSwinBlocks();
+        RandomWeights.Initialize(model, TestData.NewSeed());
+        using var host = TestData.Random(TestData.NewSeed(), DType.Float16, 3, 14, 14, 30).ToCpu(DType.Float16);
+        using var input = backend.FromHost(host);
+        float[] RunOnce()
+        {
+            using var output = model.Run(input, backend);
+            using var back = backend.ToHost(output);
+            return back.ToFloatArray();
+        }
+        var expected = RunOnce(); // kernels, constants and GEMM choices are in place from here on
+        int live = device.Allocator.LiveAllocations;
+
+        var filler = new List<DeviceMemory>();
+        try
+        {
+            // Fill the device: big blocks first, then halving down to 64 KiB, so no intermediate of the pass fits.
+            for (long block = 1L << 30; block >= 1L << 16; block /= 2)
+            {
+                while (true)
+                {
+                    try
+                    {
+                        filler.Add(device.Allocator.Allocate(block));
+                    }
+                    catch (CudaOutOfMemoryException)
+                    {
+                        break;
+                    }
+                }
+            }
+            int filled = device.Allocator.LiveAllocations;
+            var e = Assert.Throws<CudaOutOfMemoryException>(() => RunOnce());
+            Assert.True(e.RequestedBytes > 0, e.Message);
+            Assert.Contains("CUDA out of memory: requested ", e.Message);
+            Assert.Equal(filled, device.Allocator.LiveAllocations); // the failed pass gave back all it took
+        }
+        finally
+        {
+            foreach (var block in filler) block.Dispose();
+            device.Allocator.ReleaseCached();
+        }
+
+        Assert.Equal(live, device.Allocator.LiveAllocations);
+        Assert.Equal(expected, RunOnce()); // same backend, same model, same bits
+    }
+}
