@@ -41,8 +41,11 @@ namespace Fusion.Generator.Emit
                 w.Line("const int batch = 1; // constants have no batch axis");
                 w.Line("var io = plan;");
                 w.Line("_ = batch + (int)io;");
-                foreach (var step in _schedule.Steps.Where(s => s.Constant)) WriteStep(w, step, inConstants: true);
-                w.Line($"return new {Ns}Tensor[] {{ {string.Join(", ", _schedule.Hoisted.Select(V))} }};");
+                WithFailureCleanup(w, () =>
+                {
+                    foreach (var step in _schedule.Steps.Where(s => s.Constant)) WriteStep(w, step, inConstants: true);
+                    w.Line($"return new {Ns}Tensor[] {{ {string.Join(", ", _schedule.Hoisted.Select(V))} }};");
+                });
             }
             w.Line();
         }
@@ -62,8 +65,27 @@ namespace Fusion.Generator.Emit
                         w.Line($"var {V(_schedule.Hoisted[i])} = constants[{i}]; // {Nodes[_schedule.Hoisted[i]].ShapeText} constant: {Nodes[_schedule.Hoisted[i]].Source}");
                     w.Line();
                 }
-                foreach (var step in _schedule.Steps.Where(s => !s.Constant)) WriteStep(w, step, inConstants: false);
-                w.Line($"return {Value(_plan.Output)};");
+                WithFailureCleanup(w, () =>
+                {
+                    foreach (var step in _schedule.Steps.Where(s => !s.Constant)) WriteStep(w, step, inConstants: false);
+                    w.Line($"return {Value(_plan.Output)};");
+                });
+            }
+        }
+
+        /// <summary>
+        /// The steps inside try/catch: every step's result is recorded in a <c>PassTensors</c>, and a step that throws (out
+        /// of device memory, a kernel error) frees everything the pass made before the exception goes on, so a failed pass
+        /// leaks nothing and the next one starts from the same memory.
+        /// </summary>
+        private static void WithFailureCleanup(IndentedWriter w, System.Action body)
+        {
+            w.Line($"var pass = new {Ns}PassTensors();");
+            using (w.Block("try")) body();
+            using (w.Block("catch"))
+            {
+                w.Line("pass.DisposeAll();");
+                w.Line("throw;");
             }
         }
 
@@ -89,11 +111,11 @@ namespace Fusion.Generator.Emit
                     break;
                 case StepKind.Convert:
                     w.Line($"// {node.ShapeText} {node.Precision.Short()}  {scope}{node.Source} (a view when the run's type is already {node.Precision.Short()})");
-                    w.Line($"var {V(node.Id)} = {Ns}MixedPrecision.Convert(be, {args[0]}, {node.Precision.ToCSharp()});");
+                    w.Line($"var {V(node.Id)} = pass.Own({Ns}MixedPrecision.Convert(be, {args[0]}, {node.Precision.ToCSharp()}));");
                     break;
                 default:
                     w.Line($"// {node.ShapeText} {node.Precision.Short()}  {scope}{(step.Kind == StepKind.View ? "view: " : "")}{node.Source}{where}");
-                    w.Line($"var {V(node.Id)} = {OperatorCalls.For(node, args)};");
+                    w.Line($"var {V(node.Id)} = pass.Own({OperatorCalls.For(node, args)});");
                     break;
             }
             foreach (var v in step.Frees) w.Line($"{V(v)}.Dispose();");
@@ -103,10 +125,10 @@ namespace Fusion.Generator.Emit
         {
             if (step.Outputs.Count == 1)
             {
-                w.Line($"var {V(step.Outputs[0])} = {call}[0];");
+                w.Line($"var {V(step.Outputs[0])} = pass.Own({call})[0];");
                 return;
             }
-            w.Line($"var o{step.Node} = {call};");
+            w.Line($"var o{step.Node} = pass.Own({call});");
             for (int i = 0; i < step.Outputs.Count; i++) w.Line($"var {V(step.Outputs[i])} = o{step.Node}[{i}]; // also {Nodes[step.Outputs[i]].Source}");
         }
 

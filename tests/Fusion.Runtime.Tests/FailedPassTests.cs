@@ -1,0 +1,91 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
+using Fusion.Testing;
+
+namespace Fusion.Runtime.Tests;
+
+/// <summary>
+/// A compiled pass that fails part-way (here: an injected failure at each operator call in turn, standing in for an
+/// out-of-memory error or a kernel fault) frees every tensor it made, and the next pass gives the same bits as before
+/// (issue 17). The GPU version, a real out-of-memory error, is OutOfMemoryRecoveryTests in the Swin-T tests.
+/// </summary>
+public sealed class FailedPassTests
+{
+    [Theory]
+    [InlineData(Fusion.Precision.Float)]
+    [InlineData(Fusion.Precision.Half)]
+    public void APassFailingAtAnyStepLeavesNoTensorBehind(Fusion.Precision precision)
+    {
+        int seed = TestData.NewSeed();
+        var random = new Random(seed);
+        var model = new ReadmeClassifier();
+        foreach (var p in new[] { model.norm.weight, model.norm.bias, model.mlp.fc1.weight, model.mlp.fc2.weight, model.head.weight })
+            p.InitUniform(random, 0.5f);
+        using var x = CpuTensor.FromArray(Enumerable.Range(0, 3 * 7 * 12).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray(), 3, 7, 12);
+        var backend = FailingBackend.Wrap(CpuBackend.Instance);
+        var session = new ModelSession(model, new SessionOptions(backend, precision));
+        var expected = Bits(session.Run(x)); // also builds the constants and the parameter copies
+        int calls = ((FailingBackend)(object)backend).Calls;
+        Assert.True(calls >= 3, $"only {calls} operator calls in a pass");
+
+        for (int failAt = 0; failAt < calls; failAt++)
+        {
+            ((FailingBackend)(object)backend).FailAfter(failAt);
+            long live = CpuTensor.LiveCount;
+            var e = Assert.Throws<InvalidOperationException>(() => session.Run(x));
+            Assert.Equal($"injected failure at operator call {failAt}", e.Message);
+            Assert.True(live == CpuTensor.LiveCount, $"seed {seed}: failing at call {failAt} of {calls} left {CpuTensor.LiveCount - live} tensors alive");
+        }
+        ((FailingBackend)(object)backend).FailAfter(-1);
+        Assert.Equal(expected, Bits(session.Run(x)));
+    }
+
+    private static int[] Bits(Tensor y)
+    {
+        using (y) return ((CpuTensor)y).Span<float>().ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
+    }
+}
+
+/// <summary>An <see cref="IBackend"/> that forwards every call and throws at the n-th call that makes a tensor.</summary>
+public class FailingBackend : DispatchProxy
+{
+    private IBackend _inner = null!;
+    private int _failAt = -1;
+
+    /// <summary>Operator calls (methods that return tensors, but Param, FromHost and ToHost) since the last FailAfter.</summary>
+    public int Calls { get; private set; }
+
+    public static IBackend Wrap(IBackend inner)
+    {
+        var proxy = Create<IBackend, FailingBackend>();
+        ((FailingBackend)(object)proxy)._inner = inner;
+        return proxy;
+    }
+
+    /// <summary>Throws at operator call <paramref name="n"/> (counted from 0) of what follows; −1: never.</summary>
+    public void FailAfter(int n)
+    {
+        _failAt = n;
+        Calls = 0;
+    }
+
+    protected override object? Invoke(MethodInfo? method, object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        bool makesTensors = method.ReturnType == typeof(Tensor) || method.ReturnType == typeof(Tensor[]);
+        if (makesTensors && method.Name is not ("Param" or "FromHost" or "ToHost"))
+        {
+            if (Calls == _failAt) throw new InvalidOperationException($"injected failure at operator call {Calls}");
+            Calls++;
+        }
+        try
+        {
+            return method.Invoke(_inner, args);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            ExceptionDispatchInfo.Throw(e.InnerException);
+            throw;
+        }
+    }
+}
