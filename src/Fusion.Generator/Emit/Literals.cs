@@ -14,6 +14,10 @@ namespace Fusion.Generator.Emit
         /// <summary>A C# verbatim string of <paramref name="value"/> (kernel sources, the loop IR), quotes doubled.</summary>
         public static string Verbatim(string value) => "@\"" + value.Replace("\"", "\"\"") + "\"";
 
+        /// <summary>A C# identifier for <paramref name="name"/>: a reserved keyword (a Forward parameter named <c>@in</c>) gets its '@'.</summary>
+        public static string Identifier(string name) =>
+            Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + name : name;
+
         public static string IntArray(IEnumerable<int> values) => "new int[] { " + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + " }";
     }
 }

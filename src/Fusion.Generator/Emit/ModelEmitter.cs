@@ -91,8 +91,8 @@ namespace Fusion.Generator.Emit
 
         private static void EmitRun(IndentedWriter w, List<Node> inputs, List<(PrecisionPlan Plan, PlanWriter Writer)> plans)
         {
-            var args = string.Join(", ", inputs.Select(i => $"{Ns}Tensor {i.Name}"));
-            var names = string.Join("", inputs.Select(i => ", " + i.Name));
+            var args = string.Join(", ", inputs.Select(i => $"{Ns}Tensor {Literals.Identifier(i.Name)}"));
+            var names = string.Join("", inputs.Select(i => ", " + Literals.Identifier(i.Name)));
             w.Line("/// <summary>");
             w.Line("/// Runs the compiled forward pass on <paramref name=\"backend\"/> (the CPU when null) in <paramref name=\"precision\"/>");
             w.Line("/// (when null: Half for f16 inputs, Float for f32). Inputs are checked against their declared shapes and share one");
@@ -102,7 +102,7 @@ namespace Fusion.Generator.Emit
             {
                 w.Line($"var be = backend ?? {Ns}CpuBackend.Instance;");
                 w.Line($"var check = new {Ns}InputCheck(Info);");
-                foreach (var input in inputs) w.Line($"check.Add({Literals.String(input.Name)}, {input.Name});");
+                foreach (var input in inputs) w.Line($"check.Add({Literals.String(input.Name)}, {Literals.Identifier(input.Name)});");
                 w.Line("int batch = check.Batch;");
                 w.Line("var io = check.DType; // the inputs' float type, which the output keeps");
                 w.Line($"var plan = precision ?? (io == {Ns}DType.Float16 ? {Ns}Precision.Half : {Ns}Precision.Float);");
@@ -124,7 +124,7 @@ namespace Fusion.Generator.Emit
                 w.Line($"{Ns}InputCheck.Count(Info, inputs.Count);");
                 w.Line($"return Run({string.Join("", inputs.Select((_, i) => $"inputs[{i}], "))}backend, precision);");
             }
-            var inputParameters = string.Join("", inputs.Select(i => $", {Ns}Tensor {i.Name}"));
+            var inputParameters = string.Join("", inputs.Select(i => $", {Ns}Tensor {Literals.Identifier(i.Name)}"));
             w.Line();
             for (int i = 0; i < plans.Count; i++)
             {

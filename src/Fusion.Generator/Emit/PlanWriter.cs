@@ -80,11 +80,11 @@ namespace Fusion.Generator.Emit
         /// </summary>
         private static void WithFailureCleanup(IndentedWriter w, System.Action body)
         {
-            w.Line($"var pass = new {Ns}PassTensors();");
+            w.Line($"var fusionPass = new {Ns}PassTensors();");
             using (w.Block("try")) body();
             using (w.Block("catch"))
             {
-                w.Line("pass.DisposeAll();");
+                w.Line("fusionPass.DisposeAll();");
                 w.Line("throw;");
             }
         }
@@ -111,11 +111,11 @@ namespace Fusion.Generator.Emit
                     break;
                 case StepKind.Convert:
                     w.Line($"// {node.ShapeText} {node.Precision.Short()}  {scope}{node.Source} (a view when the run's type is already {node.Precision.Short()})");
-                    w.Line($"var {V(node.Id)} = pass.Own({Ns}MixedPrecision.Convert(be, {args[0]}, {node.Precision.ToCSharp()}));");
+                    w.Line($"var {V(node.Id)} = fusionPass.Own({Ns}MixedPrecision.Convert(be, {args[0]}, {node.Precision.ToCSharp()}));");
                     break;
                 default:
                     w.Line($"// {node.ShapeText} {node.Precision.Short()}  {scope}{(step.Kind == StepKind.View ? "view: " : "")}{node.Source}{where}");
-                    w.Line($"var {V(node.Id)} = pass.Own({OperatorCalls.For(node, args)});");
+                    w.Line($"var {V(node.Id)} = fusionPass.Own({OperatorCalls.For(node, args)});");
                     break;
             }
             foreach (var v in step.Frees) w.Line($"{V(v)}.Dispose();");
@@ -125,10 +125,10 @@ namespace Fusion.Generator.Emit
         {
             if (step.Outputs.Count == 1)
             {
-                w.Line($"var {V(step.Outputs[0])} = pass.Own({call})[0];");
+                w.Line($"var {V(step.Outputs[0])} = fusionPass.Own({call})[0];");
                 return;
             }
-            w.Line($"var o{step.Node} = pass.Own({call});");
+            w.Line($"var o{step.Node} = fusionPass.Own({call});");
             for (int i = 0; i < step.Outputs.Count; i++) w.Line($"var {V(step.Outputs[i])} = o{step.Node}[{i}]; // also {Nodes[step.Outputs[i]].Source}");
         }
 
@@ -136,7 +136,7 @@ namespace Fusion.Generator.Emit
         private string Value(int id)
         {
             var n = Nodes[id];
-            if (n.Is(Ops.Input)) return n.Name;
+            if (n.Is(Ops.Input)) return Literals.Identifier(n.Name);
             if (n.Is(Ops.Param)) return $"be.Param({AccessPath(n)}, {n.Precision.ToCSharp()})";
             return V(id);
         }

@@ -541,32 +541,32 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
 
         private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
         {
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 7, 30] io  kernel cast_layer_norm_add_io_f32_nx7x30 (row): cast io → f32 of input x → F.LayerNorm(x, norm) → F.Add(F.LayerNorm(x, norm), F.Value(offset)) → F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x) → cast f32 → io of F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x)  Model0.cs(11,66)
-                var v8 = pass.Own(be.Run(FusionKernels.cast_layer_norm_add_io_f32_nx7x30, batch, io, x, be.Param(this.norm.weight, global::Fusion.DType.Float32), be.Param(this.norm.bias, global::Fusion.DType.Float32), be.Param(this.offset, global::Fusion.DType.Float32)))[0];
+                var v8 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_add_io_f32_nx7x30, batch, io, x, be.Param(this.norm.weight, global::Fusion.DType.Float32), be.Param(this.norm.bias, global::Fusion.DType.Float32), be.Param(this.offset, global::Fusion.DType.Float32)))[0];
                 return v8;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
 
         private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
         {
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 7, 30] io  kernel cast_layer_norm_add_io_f16_nx7x30 (row): cast io → f16 of input x → F.LayerNorm(x, norm) → F.Add(F.LayerNorm(x, norm), F.Value(offset)) → F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x) → cast f16 → io of F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x)  Model0.cs(11,66)
-                var v8 = pass.Own(be.Run(FusionKernels.cast_layer_norm_add_io_f16_nx7x30, batch, io, x, be.Param(this.norm.weight, global::Fusion.DType.Float16), be.Param(this.norm.bias, global::Fusion.DType.Float16), be.Param(this.offset, global::Fusion.DType.Float16)))[0];
+                var v8 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_add_io_f16_nx7x30, batch, io, x, be.Param(this.norm.weight, global::Fusion.DType.Float16), be.Param(this.norm.bias, global::Fusion.DType.Float16), be.Param(this.offset, global::Fusion.DType.Float16)))[0];
                 return v8;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }

@@ -2093,16 +2093,16 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             const int batch = 1; // constants have no batch axis
             var io = plan;
             _ = batch + (int)io;
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [24, 48] f32  view: F.PatchConv(image, patch_embed)  Model0.cs(20,21)
-                var v4 = pass.Own(be.Reshape(be.Param(this.patch_embed.weight, global::Fusion.DType.Float32), new global::Fusion.Shape(24, 48)));
+                var v4 = fusionPass.Own(be.Reshape(be.Param(this.patch_embed.weight, global::Fusion.DType.Float32), new global::Fusion.Shape(24, 48)));
                 return new global::Fusion.Tensor[] { v4 };
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
@@ -2112,28 +2112,28 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             var constants = _fusionConstants.Get(be, global::Fusion.DType.Float32, (long)this.patch_embed.weight.Version, BuildFusionConstantsFloat);
             var v4 = constants[0]; // [24, 48] constant: F.PatchConv(image, patch_embed)
 
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 7, 5, 48] f32  kernel cast_patchify_io_f32_nx7x5x48 (pointwise): cast io → f32 of input image → F.PatchConv(image, patch_embed)  Model0.cs(20,21)
-                var v2 = pass.Own(be.Run(FusionKernels.cast_patchify_io_f32_nx7x5x48, batch, io, image))[0];
+                var v2 = fusionPass.Own(be.Run(FusionKernels.cast_patchify_io_f32_nx7x5x48, batch, io, image))[0];
                 // [N, 7, 5, 24] f32  gemm gemm_bias_n24_k48_f32: F.PatchConv(image, patch_embed)  Model0.cs(20,21)
-                var v6 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n24_k48_f32, batch, io, v2, v4, be.Param(this.patch_embed.bias, global::Fusion.DType.Float32)))[0];
+                var v6 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n24_k48_f32, batch, io, v2, v4, be.Param(this.patch_embed.bias, global::Fusion.DType.Float32)))[0];
                 v2.Dispose();
                 // [N, 7, 5, 24] f32  kernel layer_norm_f32_nx7x5x24 (row): F.LayerNorm(x, norm)  Model0.cs(21,17)
-                var v9 = pass.Own(be.Run(FusionKernels.layer_norm_f32_nx7x5x24, batch, io, v6, be.Param(this.norm.weight, global::Fusion.DType.Float32), be.Param(this.norm.bias, global::Fusion.DType.Float32)))[0];
+                var v9 = fusionPass.Own(be.Run(FusionKernels.layer_norm_f32_nx7x5x24, batch, io, v6, be.Param(this.norm.weight, global::Fusion.DType.Float32), be.Param(this.norm.bias, global::Fusion.DType.Float32)))[0];
                 v6.Dispose();
                 // [N, 24] f32  kernel mean_f32_nx24 (looped): F.Mean(x, 1, 2)  Model0.cs(22,17)
-                var v10 = pass.Own(be.Run(FusionKernels.mean_f32_nx24, batch, io, v9))[0];
+                var v10 = fusionPass.Own(be.Run(FusionKernels.mean_f32_nx24, batch, io, v9))[0];
                 v9.Dispose();
                 // [N, 11] io  gemm gemm_cast_n11_k24_f32: F.Linear(x, head) → cast f32 → io of F.Linear(x, head)  Model0.cs(23,20)
-                var v13 = pass.Own(be.Gemm(FusionKernels.gemm_cast_n11_k24_f32, batch, io, v10, be.Param(this.head.weight, global::Fusion.DType.Float32)))[0];
+                var v13 = fusionPass.Own(be.Gemm(FusionKernels.gemm_cast_n11_k24_f32, batch, io, v10, be.Param(this.head.weight, global::Fusion.DType.Float32)))[0];
                 v10.Dispose();
                 return v13;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
@@ -2143,16 +2143,16 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             const int batch = 1; // constants have no batch axis
             var io = plan;
             _ = batch + (int)io;
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [24, 48] f16  view: F.PatchConv(image, patch_embed)  Model0.cs(20,21)
-                var v4 = pass.Own(be.Reshape(be.Param(this.patch_embed.weight, global::Fusion.DType.Float16), new global::Fusion.Shape(24, 48)));
+                var v4 = fusionPass.Own(be.Reshape(be.Param(this.patch_embed.weight, global::Fusion.DType.Float16), new global::Fusion.Shape(24, 48)));
                 return new global::Fusion.Tensor[] { v4 };
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
@@ -2162,28 +2162,28 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             var constants = _fusionConstants.Get(be, global::Fusion.DType.Float16, (long)this.patch_embed.weight.Version, BuildFusionConstantsHalf);
             var v4 = constants[0]; // [24, 48] constant: F.PatchConv(image, patch_embed)
 
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 7, 5, 48] f16  kernel cast_patchify_io_f16_nx7x5x48 (pointwise): cast io → f16 of input image → F.PatchConv(image, patch_embed)  Model0.cs(20,21)
-                var v2 = pass.Own(be.Run(FusionKernels.cast_patchify_io_f16_nx7x5x48, batch, io, image))[0];
+                var v2 = fusionPass.Own(be.Run(FusionKernels.cast_patchify_io_f16_nx7x5x48, batch, io, image))[0];
                 // [N, 7, 5, 24] f16  gemm gemm_bias_n24_k48: F.PatchConv(image, patch_embed)  Model0.cs(20,21)
-                var v6 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n24_k48, batch, io, v2, v4, be.Param(this.patch_embed.bias, global::Fusion.DType.Float16)))[0];
+                var v6 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n24_k48, batch, io, v2, v4, be.Param(this.patch_embed.bias, global::Fusion.DType.Float16)))[0];
                 v2.Dispose();
                 // [N, 7, 5, 24] f16  kernel layer_norm_f16_nx7x5x24 (row): F.LayerNorm(x, norm)  Model0.cs(21,17)
-                var v9 = pass.Own(be.Run(FusionKernels.layer_norm_f16_nx7x5x24, batch, io, v6, be.Param(this.norm.weight, global::Fusion.DType.Float16), be.Param(this.norm.bias, global::Fusion.DType.Float16)))[0];
+                var v9 = fusionPass.Own(be.Run(FusionKernels.layer_norm_f16_nx7x5x24, batch, io, v6, be.Param(this.norm.weight, global::Fusion.DType.Float16), be.Param(this.norm.bias, global::Fusion.DType.Float16)))[0];
                 v6.Dispose();
                 // [N, 24] f16  kernel mean_f16_nx24 (looped): F.Mean(x, 1, 2)  Model0.cs(22,17)
-                var v10 = pass.Own(be.Run(FusionKernels.mean_f16_nx24, batch, io, v9))[0];
+                var v10 = fusionPass.Own(be.Run(FusionKernels.mean_f16_nx24, batch, io, v9))[0];
                 v9.Dispose();
                 // [N, 11] io  gemm gemm_cast_n11_k24: F.Linear(x, head) → cast f16 → io of F.Linear(x, head)  Model0.cs(23,20)
-                var v13 = pass.Own(be.Gemm(FusionKernels.gemm_cast_n11_k24, batch, io, v10, be.Param(this.head.weight, global::Fusion.DType.Float16)))[0];
+                var v13 = fusionPass.Own(be.Gemm(FusionKernels.gemm_cast_n11_k24, batch, io, v10, be.Param(this.head.weight, global::Fusion.DType.Float16)))[0];
                 v10.Dispose();
                 return v13;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }

@@ -86,75 +86,75 @@
 
         private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
         {
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 12] f32  cast io → f32 of input x (a view when the run's type is already f32)
-                var v3 = pass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float32));
+                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float32));
                 // [N, 20] f32  gemm gemm_bias_n20_k12_f32: F.Linear(x, fc1)  Model0.cs(9,82)
-                var v4 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n20_k12_f32, batch, io, v3, be.Param(this.fc1.weight, global::Fusion.DType.Float32), be.Param(this.fc1.bias!, global::Fusion.DType.Float32)))[0];
+                var v4 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n20_k12_f32, batch, io, v3, be.Param(this.fc1.weight, global::Fusion.DType.Float32), be.Param(this.fc1.bias!, global::Fusion.DType.Float32)))[0];
                 v3.Dispose();
                 // [N, 20] f32  kernel softmax_f32_nx20 (row): F.Softmax(F.Linear(x, fc1))  Model0.cs(9,72)
-                var v5 = pass.Own(be.Run(FusionKernels.softmax_f32_nx20, batch, io, v4))[0];
+                var v5 = fusionPass.Own(be.Run(FusionKernels.softmax_f32_nx20, batch, io, v4))[0];
                 v4.Dispose();
                 // [N, 6] io  gemm gemm_bias_cast_n6_k20_f32: F.Linear(F.Softmax(F.Linear(x, fc1)), fc2) → cast f32 → io of F.Linear(F.Softmax(F.Linear(x, fc1)), fc2)  Model0.cs(9,63)
-                var v9 = pass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n6_k20_f32, batch, io, v5, be.Param(this.fc2.weight, global::Fusion.DType.Float32), be.Param(this.fc2.bias!, global::Fusion.DType.Float32)))[0];
+                var v9 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n6_k20_f32, batch, io, v5, be.Param(this.fc2.weight, global::Fusion.DType.Float32), be.Param(this.fc2.bias!, global::Fusion.DType.Float32)))[0];
                 v5.Dispose();
                 return v9;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
 
         private global::Fusion.Tensor RunHalfCpu(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
         {
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 12] f16  cast io → f16 of input x (a view when the run's type is already f16)
-                var v3 = pass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float16));
+                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float16));
                 // [N, 20] f16  gemm gemm_bias_n20_k12: F.Linear(x, fc1)  Model0.cs(9,82)
-                var v4 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n20_k12, batch, io, v3, be.Param(this.fc1.weight, global::Fusion.DType.Float16), be.Param(this.fc1.bias!, global::Fusion.DType.Float16)))[0];
+                var v4 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n20_k12, batch, io, v3, be.Param(this.fc1.weight, global::Fusion.DType.Float16), be.Param(this.fc1.bias!, global::Fusion.DType.Float16)))[0];
                 v3.Dispose();
                 // [N, 20] f16  kernel softmax_f16_nx20 (row): F.Softmax(F.Linear(x, fc1))  Model0.cs(9,72)
-                var v5 = pass.Own(be.Run(FusionKernels.softmax_f16_nx20, batch, io, v4))[0];
+                var v5 = fusionPass.Own(be.Run(FusionKernels.softmax_f16_nx20, batch, io, v4))[0];
                 v4.Dispose();
                 // [N, 6] io  gemm gemm_bias_cast_n6_k20: F.Linear(F.Softmax(F.Linear(x, fc1)), fc2) → cast f16 → io of F.Linear(F.Softmax(F.Linear(x, fc1)), fc2)  Model0.cs(9,63)
-                var v9 = pass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n6_k20, batch, io, v5, be.Param(this.fc2.weight, global::Fusion.DType.Float16), be.Param(this.fc2.bias!, global::Fusion.DType.Float16)))[0];
+                var v9 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n6_k20, batch, io, v5, be.Param(this.fc2.weight, global::Fusion.DType.Float16), be.Param(this.fc2.bias!, global::Fusion.DType.Float16)))[0];
                 v5.Dispose();
                 return v9;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
 
         private global::Fusion.Tensor RunHalfCuda(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
         {
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 12] f16  cast io → f16 of input x (a view when the run's type is already f16)
-                var v3 = pass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float16));
+                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float16));
                 // [N, 20] f32  gemm gemm_bias_cast_n20_k12: F.Linear(x, fc1) → cast f16 → f32 of F.Linear(x, fc1)  Model0.cs(9,82)
-                var v5 = pass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n20_k12, batch, io, v3, be.Param(this.fc1.weight, global::Fusion.DType.Float16), be.Param(this.fc1.bias!, global::Fusion.DType.Float16)))[0];
+                var v5 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n20_k12, batch, io, v3, be.Param(this.fc1.weight, global::Fusion.DType.Float16), be.Param(this.fc1.bias!, global::Fusion.DType.Float16)))[0];
                 v3.Dispose();
                 // [N, 20] f16  kernel softmax_cast_f32_f16_nx20 (row): F.Softmax(F.Linear(x, fc1)) → cast f32 → f16 of F.Softmax(F.Linear(x, fc1))  Model0.cs(9,63)
-                var v9 = pass.Own(be.Run(FusionKernels.softmax_cast_f32_f16_nx20, batch, io, v5))[0];
+                var v9 = fusionPass.Own(be.Run(FusionKernels.softmax_cast_f32_f16_nx20, batch, io, v5))[0];
                 v5.Dispose();
                 // [N, 6] io  gemm gemm_bias_cast_n6_k20: F.Linear(F.Softmax(F.Linear(x, fc1)), fc2) → cast f16 → io of F.Linear(F.Softmax(F.Linear(x, fc1)), fc2)  Model0.cs(9,63)
-                var v11 = pass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n6_k20, batch, io, v9, be.Param(this.fc2.weight, global::Fusion.DType.Float16), be.Param(this.fc2.bias!, global::Fusion.DType.Float16)))[0];
+                var v11 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n6_k20, batch, io, v9, be.Param(this.fc2.weight, global::Fusion.DType.Float16), be.Param(this.fc2.bias!, global::Fusion.DType.Float16)))[0];
                 v9.Dispose();
                 return v11;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }

@@ -71,16 +71,16 @@
             const int batch = 1; // constants have no batch axis
             var io = plan;
             _ = batch + (int)io;
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [8, 12] f32  view: F.PatchConv(image, patch_embed)  Model0.cs(9,84)
-                var v4 = pass.Own(be.Reshape(be.Param(this.patch_embed.weight, global::Fusion.DType.Float32), new global::Fusion.Shape(8, 12)));
+                var v4 = fusionPass.Own(be.Reshape(be.Param(this.patch_embed.weight, global::Fusion.DType.Float32), new global::Fusion.Shape(8, 12)));
                 return new global::Fusion.Tensor[] { v4 };
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
@@ -90,22 +90,22 @@
             var constants = _fusionConstants.Get(be, global::Fusion.DType.Float32, (long)this.patch_embed.weight.Version, BuildFusionConstantsFloat);
             var v4 = constants[0]; // [8, 12] constant: F.PatchConv(image, patch_embed)
 
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 3, 2, 12] f32  kernel cast_patchify_io_f32_nx3x2x12 (pointwise): cast io → f32 of input image → F.PatchConv(image, patch_embed)  Model0.cs(9,84)
-                var v2 = pass.Own(be.Run(FusionKernels.cast_patchify_io_f32_nx3x2x12, batch, io, image))[0];
+                var v2 = fusionPass.Own(be.Run(FusionKernels.cast_patchify_io_f32_nx3x2x12, batch, io, image))[0];
                 // [N, 3, 2, 8] f32  gemm gemm_bias_n8_k12_f32: F.PatchConv(image, patch_embed)  Model0.cs(9,84)
-                var v6 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n8_k12_f32, batch, io, v2, v4, be.Param(this.patch_embed.bias, global::Fusion.DType.Float32)))[0];
+                var v6 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n8_k12_f32, batch, io, v2, v4, be.Param(this.patch_embed.bias, global::Fusion.DType.Float32)))[0];
                 v2.Dispose();
                 // [N, 3, 2, 8] io  kernel layer_norm_cast_f32_io_nx3x2x8 (row): F.LayerNorm(F.PatchConv(image, patch_embed), norm) → cast f32 → io of F.LayerNorm(F.PatchConv(image, patch_embed), norm)  Model0.cs(9,72)
-                var v10 = pass.Own(be.Run(FusionKernels.layer_norm_cast_f32_io_nx3x2x8, batch, io, v6, be.Param(this.norm.weight, global::Fusion.DType.Float32), be.Param(this.norm.bias, global::Fusion.DType.Float32)))[0];
+                var v10 = fusionPass.Own(be.Run(FusionKernels.layer_norm_cast_f32_io_nx3x2x8, batch, io, v6, be.Param(this.norm.weight, global::Fusion.DType.Float32), be.Param(this.norm.bias, global::Fusion.DType.Float32)))[0];
                 v6.Dispose();
                 return v10;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
@@ -115,16 +115,16 @@
             const int batch = 1; // constants have no batch axis
             var io = plan;
             _ = batch + (int)io;
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [8, 12] f16  view: F.PatchConv(image, patch_embed)  Model0.cs(9,84)
-                var v4 = pass.Own(be.Reshape(be.Param(this.patch_embed.weight, global::Fusion.DType.Float16), new global::Fusion.Shape(8, 12)));
+                var v4 = fusionPass.Own(be.Reshape(be.Param(this.patch_embed.weight, global::Fusion.DType.Float16), new global::Fusion.Shape(8, 12)));
                 return new global::Fusion.Tensor[] { v4 };
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
@@ -134,22 +134,22 @@
             var constants = _fusionConstants.Get(be, global::Fusion.DType.Float16, (long)this.patch_embed.weight.Version, BuildFusionConstantsHalf);
             var v4 = constants[0]; // [8, 12] constant: F.PatchConv(image, patch_embed)
 
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 3, 2, 12] f16  kernel cast_patchify_io_f16_nx3x2x12 (pointwise): cast io → f16 of input image → F.PatchConv(image, patch_embed)  Model0.cs(9,84)
-                var v2 = pass.Own(be.Run(FusionKernels.cast_patchify_io_f16_nx3x2x12, batch, io, image))[0];
+                var v2 = fusionPass.Own(be.Run(FusionKernels.cast_patchify_io_f16_nx3x2x12, batch, io, image))[0];
                 // [N, 3, 2, 8] f16  gemm gemm_bias_n8_k12: F.PatchConv(image, patch_embed)  Model0.cs(9,84)
-                var v6 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n8_k12, batch, io, v2, v4, be.Param(this.patch_embed.bias, global::Fusion.DType.Float16)))[0];
+                var v6 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n8_k12, batch, io, v2, v4, be.Param(this.patch_embed.bias, global::Fusion.DType.Float16)))[0];
                 v2.Dispose();
                 // [N, 3, 2, 8] io  kernel layer_norm_cast_f16_io_nx3x2x8 (row): F.LayerNorm(F.PatchConv(image, patch_embed), norm) → cast f16 → io of F.LayerNorm(F.PatchConv(image, patch_embed), norm)  Model0.cs(9,72)
-                var v10 = pass.Own(be.Run(FusionKernels.layer_norm_cast_f16_io_nx3x2x8, batch, io, v6, be.Param(this.norm.weight, global::Fusion.DType.Float16), be.Param(this.norm.bias, global::Fusion.DType.Float16)))[0];
+                var v10 = fusionPass.Own(be.Run(FusionKernels.layer_norm_cast_f16_io_nx3x2x8, batch, io, v6, be.Param(this.norm.weight, global::Fusion.DType.Float16), be.Param(this.norm.bias, global::Fusion.DType.Float16)))[0];
                 v6.Dispose();
                 return v10;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }

@@ -81,62 +81,62 @@
 
         private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
         {
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 9, 16] f32  kernel cast_layer_norm_io_f32_nx9x16 (row): cast io → f32 of input x → F.LayerNorm(x, norm)  Model0.cs(12,36)
-                var v4 = pass.Own(be.Run(FusionKernels.cast_layer_norm_io_f32_nx9x16, batch, io, x, be.Param(this.norm.weight, global::Fusion.DType.Float32), be.Param(this.norm.bias, global::Fusion.DType.Float32)))[0];
+                var v4 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_io_f32_nx9x16, batch, io, x, be.Param(this.norm.weight, global::Fusion.DType.Float32), be.Param(this.norm.bias, global::Fusion.DType.Float32)))[0];
                 // [N, 9, 16] f32  gemm gemm_bias_n16_k16_f32: F.Linear(F.LayerNorm(x, norm), mix)  Model0.cs(12,27)
-                var v7 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n16_k16_f32, batch, io, v4, be.Param(this.mix.weight, global::Fusion.DType.Float32), be.Param(this.mix.bias!, global::Fusion.DType.Float32)))[0];
+                var v7 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n16_k16_f32, batch, io, v4, be.Param(this.mix.weight, global::Fusion.DType.Float32), be.Param(this.mix.bias!, global::Fusion.DType.Float32)))[0];
                 v4.Dispose();
                 // [N, 9, 16] f32  kernel softmax_f32_nx9x16 (row): F.Softmax(F.Linear(F.LayerNorm(x, norm), mix))  Model0.cs(12,17)
-                var v8 = pass.Own(be.Run(FusionKernels.softmax_f32_nx9x16, batch, io, v7))[0];
+                var v8 = fusionPass.Own(be.Run(FusionKernels.softmax_f32_nx9x16, batch, io, v7))[0];
                 v7.Dispose();
                 // [N, 9, 16] f32  gemm gemm_bias_gelu_n16_k16_f32: F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))  Model0.cs(13,20)
-                var v10 = pass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n16_k16_f32, batch, io, v8, be.Param(this.mix.weight, global::Fusion.DType.Float32), be.Param(this.mix.bias!, global::Fusion.DType.Float32)))[0];
+                var v10 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n16_k16_f32, batch, io, v8, be.Param(this.mix.weight, global::Fusion.DType.Float32), be.Param(this.mix.bias!, global::Fusion.DType.Float32)))[0];
                 v8.Dispose();
                 // [N, 16] f32  kernel mean_f32_nx16 (looped): F.Mean(h, 1)  Model0.cs(14,25)
-                var v11 = pass.Own(be.Run(FusionKernels.mean_f32_nx16, batch, io, v10))[0];
+                var v11 = fusionPass.Own(be.Run(FusionKernels.mean_f32_nx16, batch, io, v10))[0];
                 v10.Dispose();
                 // [N, 5] io  gemm gemm_bias_cast_n5_k16_f32: F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)  Model0.cs(14,16)
-                var v15 = pass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n5_k16_f32, batch, io, v11, be.Param(this.head.weight, global::Fusion.DType.Float32), be.Param(this.head.bias!, global::Fusion.DType.Float32)))[0];
+                var v15 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n5_k16_f32, batch, io, v11, be.Param(this.head.weight, global::Fusion.DType.Float32), be.Param(this.head.bias!, global::Fusion.DType.Float32)))[0];
                 v11.Dispose();
                 return v15;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
 
         private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
         {
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 9, 16] f16  kernel cast_layer_norm_io_f16_nx9x16 (row): cast io → f16 of input x → F.LayerNorm(x, norm)  Model0.cs(12,36)
-                var v4 = pass.Own(be.Run(FusionKernels.cast_layer_norm_io_f16_nx9x16, batch, io, x, be.Param(this.norm.weight, global::Fusion.DType.Float16), be.Param(this.norm.bias, global::Fusion.DType.Float16)))[0];
+                var v4 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_io_f16_nx9x16, batch, io, x, be.Param(this.norm.weight, global::Fusion.DType.Float16), be.Param(this.norm.bias, global::Fusion.DType.Float16)))[0];
                 // [N, 9, 16] f32  gemm gemm_bias_cast_n16_k16: F.Linear(F.LayerNorm(x, norm), mix) → cast f16 → f32 of F.Linear(F.LayerNorm(x, norm), mix)  Model0.cs(12,27)
-                var v8 = pass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n16_k16, batch, io, v4, be.Param(this.mix.weight, global::Fusion.DType.Float16), be.Param(this.mix.bias!, global::Fusion.DType.Float16)))[0];
+                var v8 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n16_k16, batch, io, v4, be.Param(this.mix.weight, global::Fusion.DType.Float16), be.Param(this.mix.bias!, global::Fusion.DType.Float16)))[0];
                 v4.Dispose();
                 // [N, 9, 16] f16  kernel softmax_cast_f32_f16_nx9x16 (row): F.Softmax(F.Linear(F.LayerNorm(x, norm), mix)) → cast f32 → f16 of F.Softmax(F.Linear(F.LayerNorm(x, norm), mix))  Model0.cs(13,20)
-                var v10 = pass.Own(be.Run(FusionKernels.softmax_cast_f32_f16_nx9x16, batch, io, v8))[0];
+                var v10 = fusionPass.Own(be.Run(FusionKernels.softmax_cast_f32_f16_nx9x16, batch, io, v8))[0];
                 v8.Dispose();
                 // [N, 9, 16] f16  gemm gemm_bias_gelu_n16_k16: F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))  Model0.cs(13,20)
-                var v12 = pass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n16_k16, batch, io, v10, be.Param(this.mix.weight, global::Fusion.DType.Float16), be.Param(this.mix.bias!, global::Fusion.DType.Float16)))[0];
+                var v12 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n16_k16, batch, io, v10, be.Param(this.mix.weight, global::Fusion.DType.Float16), be.Param(this.mix.bias!, global::Fusion.DType.Float16)))[0];
                 v10.Dispose();
                 // [N, 16] f32  kernel mean_cast_f16_f32_nx16 (looped): F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)  Model0.cs(14,16)
-                var v16 = pass.Own(be.Run(FusionKernels.mean_cast_f16_f32_nx16, batch, io, v12))[0];
+                var v16 = fusionPass.Own(be.Run(FusionKernels.mean_cast_f16_f32_nx16, batch, io, v12))[0];
                 v12.Dispose();
                 // [N, 5] io  gemm gemm_bias_cast_n5_k16_f32: F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)  Model0.cs(14,16)
-                var v18 = pass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n5_k16_f32, batch, io, v16, be.Param(this.head.weight, global::Fusion.DType.Float32), be.Param(this.head.bias!, global::Fusion.DType.Float32)))[0];
+                var v18 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n5_k16_f32, batch, io, v16, be.Param(this.head.weight, global::Fusion.DType.Float32), be.Param(this.head.bias!, global::Fusion.DType.Float32)))[0];
                 v16.Dispose();
                 return v18;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }

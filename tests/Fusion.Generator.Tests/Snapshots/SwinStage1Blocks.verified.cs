@@ -6273,28 +6273,28 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
             const int batch = 1; // constants have no batch axis
             var io = plan;
             _ = batch + (int)io;
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [288, 96] f32  blocks.0.attn: QKV re-layout of blocks.0.attn.qkv.weight to (heads, 3, d)  Model1.cs(28,22)
-                var v8 = pass.Own(be.QkvRelayout(be.Param(this.blocks[0].attn.qkv.weight, global::Fusion.DType.Float32), 3));
+                var v8 = fusionPass.Own(be.QkvRelayout(be.Param(this.blocks[0].attn.qkv.weight, global::Fusion.DType.Float32), 3));
                 // [288] f32  blocks.0.attn: QKV re-layout of blocks.0.attn.qkv.bias to (heads, 3, d)  Model1.cs(28,22)
-                var v9 = pass.Own(be.QkvRelayout(be.Param(this.blocks[0].attn.qkv.bias!, global::Fusion.DType.Float32), 3));
+                var v9 = fusionPass.Own(be.QkvRelayout(be.Param(this.blocks[0].attn.qkv.bias!, global::Fusion.DType.Float32), 3));
                 // [3, 49, 49] f32  blocks.0.attn: F.RelativePositionBias(relative_position_bias_table, _window)  Model1.cs(37,28)
-                var v12 = pass.Own(be.RelativePositionBias(be.Param(this.blocks[0].attn.relative_position_bias_table, global::Fusion.DType.Float32), 7));
+                var v12 = fusionPass.Own(be.RelativePositionBias(be.Param(this.blocks[0].attn.relative_position_bias_table, global::Fusion.DType.Float32), 7));
                 // [288, 96] f32  blocks.1.attn: QKV re-layout of blocks.1.attn.qkv.weight to (heads, 3, d)  Model1.cs(28,22)
-                var v37 = pass.Own(be.QkvRelayout(be.Param(this.blocks[1].attn.qkv.weight, global::Fusion.DType.Float32), 3));
+                var v37 = fusionPass.Own(be.QkvRelayout(be.Param(this.blocks[1].attn.qkv.weight, global::Fusion.DType.Float32), 3));
                 // [288] f32  blocks.1.attn: QKV re-layout of blocks.1.attn.qkv.bias to (heads, 3, d)  Model1.cs(28,22)
-                var v38 = pass.Own(be.QkvRelayout(be.Param(this.blocks[1].attn.qkv.bias!, global::Fusion.DType.Float32), 3));
+                var v38 = fusionPass.Own(be.QkvRelayout(be.Param(this.blocks[1].attn.qkv.bias!, global::Fusion.DType.Float32), 3));
                 // [3, 49, 49] f32  blocks.1.attn: F.RelativePositionBias(relative_position_bias_table, _window)  Model1.cs(37,28)
-                var v41 = pass.Own(be.RelativePositionBias(be.Param(this.blocks[1].attn.relative_position_bias_table, global::Fusion.DType.Float32), 7));
+                var v41 = fusionPass.Own(be.RelativePositionBias(be.Param(this.blocks[1].attn.relative_position_bias_table, global::Fusion.DType.Float32), 7));
                 // [64, 49, 49] f32  blocks.1.attn: F.ShiftedWindowMask(_resolution, _resolution, _window, _shift)  Model1.cs(40,24)
-                var v42 = pass.Own(be.ShiftedWindowMask(56, 56, 7, 3, global::Fusion.DType.Float32));
+                var v42 = fusionPass.Own(be.ShiftedWindowMask(56, 56, 7, 3, global::Fusion.DType.Float32));
                 return new global::Fusion.Tensor[] { v8, v9, v12, v37, v38, v41, v42 };
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
@@ -6310,61 +6310,61 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
             var v41 = constants[5]; // [3, 49, 49] constant: F.RelativePositionBias(relative_position_bias_table, _window)
             var v42 = constants[6]; // [64, 49, 49] constant: F.ShiftedWindowMask(_resolution, _resolution, _window, _shift)
 
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [64N, 49, 96] f32  blocks.0: kernel cast_layer_norm_window_partition_io_f32_64nx49x96 (row): cast io → f32 of input x → F.LayerNorm(x, norm1) → F.WindowPartition(h, _window)  Model2.cs(24,13)
-                var v5 = pass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f32_64nx49x96, batch, io, x, be.Param(this.blocks[0].norm1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].norm1.bias, global::Fusion.DType.Float32)))[0];
+                var v5 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f32_64nx49x96, batch, io, x, be.Param(this.blocks[0].norm1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].norm1.bias, global::Fusion.DType.Float32)))[0];
                 // [64N, 49, 288] f32  blocks.0.attn: gemm gemm_bias_n288_k96_f32: F.Linear(x, qkv)  Model1.cs(28,22)
-                var v10 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n288_k96_f32, batch, io, v5, v8, v9))[0];
+                var v10 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n288_k96_f32, batch, io, v5, v8, v9))[0];
                 v5.Dispose();
                 // [64N, 49, 96] f32  blocks.0.attn: F.Reshape(o, -1, _tokens, _dim)  Model1.cs(50,13)
-                var v13 = pass.Own(be.WindowAttention(v10, v12, null, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49));
+                var v13 = fusionPass.Own(be.WindowAttention(v10, v12, null, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49));
                 v10.Dispose();
                 // [64N, 49, 96] f32  blocks.0.attn: gemm gemm_bias_n96_k96_f32: F.Linear(o, proj)  Model1.cs(51,16)
-                var v16 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n96_k96_f32, batch, io, v13, be.Param(this.blocks[0].attn.proj.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].attn.proj.bias!, global::Fusion.DType.Float32)))[0];
+                var v16 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n96_k96_f32, batch, io, v13, be.Param(this.blocks[0].attn.proj.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].attn.proj.bias!, global::Fusion.DType.Float32)))[0];
                 v13.Dispose();
                 // [N, 56, 56, 96] f32  blocks.0: kernel cast_window_reverse_add_layer_norm_io_f32_nx56x56x96 (row): cast io → f32 of input x → F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.LayerNorm(x, norm2)  Model2.cs(30,17)
-                var o21 = pass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_io_f32_nx56x56x96, batch, io, x, v16, be.Param(this.blocks[0].norm2.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].norm2.bias, global::Fusion.DType.Float32)));
+                var o21 = fusionPass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_io_f32_nx56x56x96, batch, io, x, v16, be.Param(this.blocks[0].norm2.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].norm2.bias, global::Fusion.DType.Float32)));
                 var v21 = o21[0]; // also F.LayerNorm(x, norm2)
                 var v18 = o21[1]; // also F.Add(x, h)
                 v16.Dispose();
                 // [N, 56, 56, 384] f32  blocks.0.mlp: gemm gemm_bias_gelu_n384_k96_f32: F.Linear(x, fc1) → F.Gelu(h)  Model0.cs(13,17)
-                var v25 = pass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n384_k96_f32, batch, io, v21, be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float32)))[0];
+                var v25 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n384_k96_f32, batch, io, v21, be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float32)))[0];
                 v21.Dispose();
                 // [N, 56, 56, 96] f32  blocks.0.mlp: gemm gemm_bias_add_n96_k384_f32: F.Linear(h, fc2) → F.Add(x, m)  Model0.cs(15,16)
-                var v29 = pass.Own(be.Gemm(FusionKernels.gemm_bias_add_n96_k384_f32, batch, io, v25, be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float32), v18, be.Param(this.blocks[0].mlp.fc2.bias!, global::Fusion.DType.Float32)))[0];
+                var v29 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_add_n96_k384_f32, batch, io, v25, be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float32), v18, be.Param(this.blocks[0].mlp.fc2.bias!, global::Fusion.DType.Float32)))[0];
                 v25.Dispose();
                 v18.Dispose();
                 // [64N, 49, 96] f32  blocks.1: kernel layer_norm_roll_window_partition_f32_64nx49x96 (row): F.LayerNorm(x, norm1) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window)  Model2.cs(24,13)
-                var v34 = pass.Own(be.Run(FusionKernels.layer_norm_roll_window_partition_f32_64nx49x96, batch, io, v29, be.Param(this.blocks[1].norm1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].norm1.bias, global::Fusion.DType.Float32)))[0];
+                var v34 = fusionPass.Own(be.Run(FusionKernels.layer_norm_roll_window_partition_f32_64nx49x96, batch, io, v29, be.Param(this.blocks[1].norm1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].norm1.bias, global::Fusion.DType.Float32)))[0];
                 // [64N, 49, 288] f32  blocks.1.attn: gemm gemm_bias_n288_k96_f32: F.Linear(x, qkv)  Model1.cs(28,22)
-                var v39 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n288_k96_f32, batch, io, v34, v37, v38))[0];
+                var v39 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n288_k96_f32, batch, io, v34, v37, v38))[0];
                 v34.Dispose();
                 // [64N, 49, 96] f32  blocks.1.attn: F.Reshape(o, -1, _tokens, _dim)  Model1.cs(50,13)
-                var v43 = pass.Own(be.WindowAttention(v39, v41, v42, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49_nw64_masked));
+                var v43 = fusionPass.Own(be.WindowAttention(v39, v41, v42, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49_nw64_masked));
                 v39.Dispose();
                 // [64N, 49, 96] f32  blocks.1.attn: gemm gemm_bias_n96_k96_f32: F.Linear(o, proj)  Model1.cs(51,16)
-                var v46 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n96_k96_f32, batch, io, v43, be.Param(this.blocks[1].attn.proj.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].attn.proj.bias!, global::Fusion.DType.Float32)))[0];
+                var v46 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n96_k96_f32, batch, io, v43, be.Param(this.blocks[1].attn.proj.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].attn.proj.bias!, global::Fusion.DType.Float32)))[0];
                 v43.Dispose();
                 // [N, 56, 56, 96] f32  blocks.1: kernel window_reverse_roll_add_layer_norm_f32_nx56x56x96 (row): F.WindowReverse(h, _window, _resolution, _resolution) → F.Roll(h, _shift, 1, 2) → F.Add(x, h) → F.LayerNorm(x, norm2)  Model2.cs(30,17)
-                var o52 = pass.Own(be.Run(FusionKernels.window_reverse_roll_add_layer_norm_f32_nx56x56x96, batch, io, v29, v46, be.Param(this.blocks[1].norm2.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].norm2.bias, global::Fusion.DType.Float32)));
+                var o52 = fusionPass.Own(be.Run(FusionKernels.window_reverse_roll_add_layer_norm_f32_nx56x56x96, batch, io, v29, v46, be.Param(this.blocks[1].norm2.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].norm2.bias, global::Fusion.DType.Float32)));
                 var v52 = o52[0]; // also F.LayerNorm(x, norm2)
                 var v49 = o52[1]; // also F.Add(x, h)
                 v29.Dispose();
                 v46.Dispose();
                 // [N, 56, 56, 384] f32  blocks.1.mlp: gemm gemm_bias_gelu_n384_k96_f32: F.Linear(x, fc1) → F.Gelu(h)  Model0.cs(13,17)
-                var v56 = pass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n384_k96_f32, batch, io, v52, be.Param(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].mlp.fc1.bias!, global::Fusion.DType.Float32)))[0];
+                var v56 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n384_k96_f32, batch, io, v52, be.Param(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].mlp.fc1.bias!, global::Fusion.DType.Float32)))[0];
                 v52.Dispose();
                 // [N, 56, 56, 96] io  blocks.1.mlp: gemm gemm_bias_add_cast_n96_k384_f32: F.Linear(h, fc2) → F.Add(x, m) → cast f32 → io of F.Add(x, m)  Model0.cs(15,16)
-                var v61 = pass.Own(be.Gemm(FusionKernels.gemm_bias_add_cast_n96_k384_f32, batch, io, v56, be.Param(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float32), v49, be.Param(this.blocks[1].mlp.fc2.bias!, global::Fusion.DType.Float32)))[0];
+                var v61 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_add_cast_n96_k384_f32, batch, io, v56, be.Param(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float32), v49, be.Param(this.blocks[1].mlp.fc2.bias!, global::Fusion.DType.Float32)))[0];
                 v56.Dispose();
                 v49.Dispose();
                 return v61;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
@@ -6374,28 +6374,28 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
             const int batch = 1; // constants have no batch axis
             var io = plan;
             _ = batch + (int)io;
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [288, 96] f16  blocks.0.attn: QKV re-layout of blocks.0.attn.qkv.weight to (heads, 3, d)  Model1.cs(28,22)
-                var v8 = pass.Own(be.QkvRelayout(be.Param(this.blocks[0].attn.qkv.weight, global::Fusion.DType.Float16), 3));
+                var v8 = fusionPass.Own(be.QkvRelayout(be.Param(this.blocks[0].attn.qkv.weight, global::Fusion.DType.Float16), 3));
                 // [288] f16  blocks.0.attn: QKV re-layout of blocks.0.attn.qkv.bias to (heads, 3, d)  Model1.cs(28,22)
-                var v9 = pass.Own(be.QkvRelayout(be.Param(this.blocks[0].attn.qkv.bias!, global::Fusion.DType.Float16), 3));
+                var v9 = fusionPass.Own(be.QkvRelayout(be.Param(this.blocks[0].attn.qkv.bias!, global::Fusion.DType.Float16), 3));
                 // [3, 49, 49] f16  blocks.0.attn: F.RelativePositionBias(relative_position_bias_table, _window)  Model1.cs(37,28)
-                var v12 = pass.Own(be.RelativePositionBias(be.Param(this.blocks[0].attn.relative_position_bias_table, global::Fusion.DType.Float16), 7));
+                var v12 = fusionPass.Own(be.RelativePositionBias(be.Param(this.blocks[0].attn.relative_position_bias_table, global::Fusion.DType.Float16), 7));
                 // [288, 96] f16  blocks.1.attn: QKV re-layout of blocks.1.attn.qkv.weight to (heads, 3, d)  Model1.cs(28,22)
-                var v37 = pass.Own(be.QkvRelayout(be.Param(this.blocks[1].attn.qkv.weight, global::Fusion.DType.Float16), 3));
+                var v37 = fusionPass.Own(be.QkvRelayout(be.Param(this.blocks[1].attn.qkv.weight, global::Fusion.DType.Float16), 3));
                 // [288] f16  blocks.1.attn: QKV re-layout of blocks.1.attn.qkv.bias to (heads, 3, d)  Model1.cs(28,22)
-                var v38 = pass.Own(be.QkvRelayout(be.Param(this.blocks[1].attn.qkv.bias!, global::Fusion.DType.Float16), 3));
+                var v38 = fusionPass.Own(be.QkvRelayout(be.Param(this.blocks[1].attn.qkv.bias!, global::Fusion.DType.Float16), 3));
                 // [3, 49, 49] f16  blocks.1.attn: F.RelativePositionBias(relative_position_bias_table, _window)  Model1.cs(37,28)
-                var v41 = pass.Own(be.RelativePositionBias(be.Param(this.blocks[1].attn.relative_position_bias_table, global::Fusion.DType.Float16), 7));
+                var v41 = fusionPass.Own(be.RelativePositionBias(be.Param(this.blocks[1].attn.relative_position_bias_table, global::Fusion.DType.Float16), 7));
                 // [64, 49, 49] f16  blocks.1.attn: F.ShiftedWindowMask(_resolution, _resolution, _window, _shift)  Model1.cs(40,24)
-                var v42 = pass.Own(be.ShiftedWindowMask(56, 56, 7, 3, global::Fusion.DType.Float16));
+                var v42 = fusionPass.Own(be.ShiftedWindowMask(56, 56, 7, 3, global::Fusion.DType.Float16));
                 return new global::Fusion.Tensor[] { v8, v9, v12, v37, v38, v41, v42 };
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
@@ -6411,61 +6411,61 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
             var v41 = constants[5]; // [3, 49, 49] constant: F.RelativePositionBias(relative_position_bias_table, _window)
             var v42 = constants[6]; // [64, 49, 49] constant: F.ShiftedWindowMask(_resolution, _resolution, _window, _shift)
 
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [64N, 49, 96] f16  blocks.0: kernel cast_layer_norm_window_partition_io_f16_64nx49x96 (row): cast io → f16 of input x → F.LayerNorm(x, norm1) → F.WindowPartition(h, _window)  Model2.cs(24,13)
-                var v5 = pass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f16_64nx49x96, batch, io, x, be.Param(this.blocks[0].norm1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].norm1.bias, global::Fusion.DType.Float16)))[0];
+                var v5 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f16_64nx49x96, batch, io, x, be.Param(this.blocks[0].norm1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].norm1.bias, global::Fusion.DType.Float16)))[0];
                 // [64N, 49, 288] f16  blocks.0.attn: gemm gemm_bias_n288_k96: F.Linear(x, qkv)  Model1.cs(28,22)
-                var v10 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n288_k96, batch, io, v5, v8, v9))[0];
+                var v10 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n288_k96, batch, io, v5, v8, v9))[0];
                 v5.Dispose();
                 // [64N, 49, 96] f16  blocks.0.attn: F.Reshape(o, -1, _tokens, _dim)  Model1.cs(50,13)
-                var v13 = pass.Own(be.WindowAttention(v10, v12, null, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49));
+                var v13 = fusionPass.Own(be.WindowAttention(v10, v12, null, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49));
                 v10.Dispose();
                 // [64N, 49, 96] f16  blocks.0.attn: gemm gemm_bias_n96_k96: F.Linear(o, proj)  Model1.cs(51,16)
-                var v16 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n96_k96, batch, io, v13, be.Param(this.blocks[0].attn.proj.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].attn.proj.bias!, global::Fusion.DType.Float16)))[0];
+                var v16 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n96_k96, batch, io, v13, be.Param(this.blocks[0].attn.proj.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].attn.proj.bias!, global::Fusion.DType.Float16)))[0];
                 v13.Dispose();
                 // [N, 56, 56, 96] f16  blocks.0: kernel cast_window_reverse_add_layer_norm_io_f16_nx56x56x96 (row): cast io → f16 of input x → F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.LayerNorm(x, norm2)  Model2.cs(30,17)
-                var o21 = pass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_io_f16_nx56x56x96, batch, io, x, v16, be.Param(this.blocks[0].norm2.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].norm2.bias, global::Fusion.DType.Float16)));
+                var o21 = fusionPass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_io_f16_nx56x56x96, batch, io, x, v16, be.Param(this.blocks[0].norm2.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].norm2.bias, global::Fusion.DType.Float16)));
                 var v21 = o21[0]; // also F.LayerNorm(x, norm2)
                 var v18 = o21[1]; // also F.Add(x, h)
                 v16.Dispose();
                 // [N, 56, 56, 384] f16  blocks.0.mlp: gemm gemm_bias_gelu_n384_k96: F.Linear(x, fc1) → F.Gelu(h)  Model0.cs(13,17)
-                var v25 = pass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n384_k96, batch, io, v21, be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float16)))[0];
+                var v25 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n384_k96, batch, io, v21, be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float16)))[0];
                 v21.Dispose();
                 // [N, 56, 56, 96] f16  blocks.0.mlp: gemm gemm_bias_add_n96_k384: F.Linear(h, fc2) → F.Add(x, m)  Model0.cs(15,16)
-                var v29 = pass.Own(be.Gemm(FusionKernels.gemm_bias_add_n96_k384, batch, io, v25, be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float16), v18, be.Param(this.blocks[0].mlp.fc2.bias!, global::Fusion.DType.Float16)))[0];
+                var v29 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_add_n96_k384, batch, io, v25, be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float16), v18, be.Param(this.blocks[0].mlp.fc2.bias!, global::Fusion.DType.Float16)))[0];
                 v25.Dispose();
                 v18.Dispose();
                 // [64N, 49, 96] f16  blocks.1: kernel layer_norm_roll_window_partition_f16_64nx49x96 (row): F.LayerNorm(x, norm1) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window)  Model2.cs(24,13)
-                var v34 = pass.Own(be.Run(FusionKernels.layer_norm_roll_window_partition_f16_64nx49x96, batch, io, v29, be.Param(this.blocks[1].norm1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].norm1.bias, global::Fusion.DType.Float16)))[0];
+                var v34 = fusionPass.Own(be.Run(FusionKernels.layer_norm_roll_window_partition_f16_64nx49x96, batch, io, v29, be.Param(this.blocks[1].norm1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].norm1.bias, global::Fusion.DType.Float16)))[0];
                 // [64N, 49, 288] f16  blocks.1.attn: gemm gemm_bias_n288_k96: F.Linear(x, qkv)  Model1.cs(28,22)
-                var v39 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n288_k96, batch, io, v34, v37, v38))[0];
+                var v39 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n288_k96, batch, io, v34, v37, v38))[0];
                 v34.Dispose();
                 // [64N, 49, 96] f16  blocks.1.attn: F.Reshape(o, -1, _tokens, _dim)  Model1.cs(50,13)
-                var v43 = pass.Own(be.WindowAttention(v39, v41, v42, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49_nw64_masked));
+                var v43 = fusionPass.Own(be.WindowAttention(v39, v41, v42, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49_nw64_masked));
                 v39.Dispose();
                 // [64N, 49, 96] f16  blocks.1.attn: gemm gemm_bias_n96_k96: F.Linear(o, proj)  Model1.cs(51,16)
-                var v46 = pass.Own(be.Gemm(FusionKernels.gemm_bias_n96_k96, batch, io, v43, be.Param(this.blocks[1].attn.proj.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].attn.proj.bias!, global::Fusion.DType.Float16)))[0];
+                var v46 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n96_k96, batch, io, v43, be.Param(this.blocks[1].attn.proj.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].attn.proj.bias!, global::Fusion.DType.Float16)))[0];
                 v43.Dispose();
                 // [N, 56, 56, 96] f16  blocks.1: kernel window_reverse_roll_add_layer_norm_f16_nx56x56x96 (row): F.WindowReverse(h, _window, _resolution, _resolution) → F.Roll(h, _shift, 1, 2) → F.Add(x, h) → F.LayerNorm(x, norm2)  Model2.cs(30,17)
-                var o52 = pass.Own(be.Run(FusionKernels.window_reverse_roll_add_layer_norm_f16_nx56x56x96, batch, io, v29, v46, be.Param(this.blocks[1].norm2.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].norm2.bias, global::Fusion.DType.Float16)));
+                var o52 = fusionPass.Own(be.Run(FusionKernels.window_reverse_roll_add_layer_norm_f16_nx56x56x96, batch, io, v29, v46, be.Param(this.blocks[1].norm2.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].norm2.bias, global::Fusion.DType.Float16)));
                 var v52 = o52[0]; // also F.LayerNorm(x, norm2)
                 var v49 = o52[1]; // also F.Add(x, h)
                 v29.Dispose();
                 v46.Dispose();
                 // [N, 56, 56, 384] f16  blocks.1.mlp: gemm gemm_bias_gelu_n384_k96: F.Linear(x, fc1) → F.Gelu(h)  Model0.cs(13,17)
-                var v56 = pass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n384_k96, batch, io, v52, be.Param(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].mlp.fc1.bias!, global::Fusion.DType.Float16)))[0];
+                var v56 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n384_k96, batch, io, v52, be.Param(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].mlp.fc1.bias!, global::Fusion.DType.Float16)))[0];
                 v52.Dispose();
                 // [N, 56, 56, 96] io  blocks.1.mlp: gemm gemm_bias_add_cast_n96_k384: F.Linear(h, fc2) → F.Add(x, m) → cast f16 → io of F.Add(x, m)  Model0.cs(15,16)
-                var v61 = pass.Own(be.Gemm(FusionKernels.gemm_bias_add_cast_n96_k384, batch, io, v56, be.Param(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float16), v49, be.Param(this.blocks[1].mlp.fc2.bias!, global::Fusion.DType.Float16)))[0];
+                var v61 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_add_cast_n96_k384, batch, io, v56, be.Param(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float16), v49, be.Param(this.blocks[1].mlp.fc2.bias!, global::Fusion.DType.Float16)))[0];
                 v56.Dispose();
                 v49.Dispose();
                 return v61;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }

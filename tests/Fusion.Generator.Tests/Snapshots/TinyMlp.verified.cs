@@ -1487,44 +1487,44 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 
         private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
         {
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 13] f32  mlp: cast io → f32 of input x (a view when the run's type is already f32)
-                var v3 = pass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float32));
+                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float32));
                 // [N, 37] f32  mlp: gemm gemm_bias_relu_n37_k13_f32: F.Linear(x, fc1) → F.Relu(F.Linear(x, fc1))  Model0.cs(10,56)
-                var v5 = pass.Own(be.Gemm(FusionKernels.gemm_bias_relu_n37_k13_f32, batch, io, v3, be.Param(this.mlp.fc1.weight, global::Fusion.DType.Float32), be.Param(this.mlp.fc1.bias!, global::Fusion.DType.Float32)))[0];
+                var v5 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_relu_n37_k13_f32, batch, io, v3, be.Param(this.mlp.fc1.weight, global::Fusion.DType.Float32), be.Param(this.mlp.fc1.bias!, global::Fusion.DType.Float32)))[0];
                 // [N, 13] io  mlp: gemm gemm_bias_add_cast_n13_k37_f32: F.Linear(F.Relu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(x)) → cast f32 → io of F.Add(x, mlp.Forward(x))  Model0.cs(10,40)
-                var v10 = pass.Own(be.Gemm(FusionKernels.gemm_bias_add_cast_n13_k37_f32, batch, io, v5, be.Param(this.mlp.fc2.weight, global::Fusion.DType.Float32), v3, be.Param(this.mlp.fc2.bias!, global::Fusion.DType.Float32)))[0];
+                var v10 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_add_cast_n13_k37_f32, batch, io, v5, be.Param(this.mlp.fc2.weight, global::Fusion.DType.Float32), v3, be.Param(this.mlp.fc2.bias!, global::Fusion.DType.Float32)))[0];
                 v5.Dispose();
                 v3.Dispose();
                 return v10;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
 
         private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
         {
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 13] f16  mlp: cast io → f16 of input x (a view when the run's type is already f16)
-                var v3 = pass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float16));
+                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float16));
                 // [N, 37] f16  mlp: gemm gemm_bias_relu_n37_k13: F.Linear(x, fc1) → F.Relu(F.Linear(x, fc1))  Model0.cs(10,56)
-                var v5 = pass.Own(be.Gemm(FusionKernels.gemm_bias_relu_n37_k13, batch, io, v3, be.Param(this.mlp.fc1.weight, global::Fusion.DType.Float16), be.Param(this.mlp.fc1.bias!, global::Fusion.DType.Float16)))[0];
+                var v5 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_relu_n37_k13, batch, io, v3, be.Param(this.mlp.fc1.weight, global::Fusion.DType.Float16), be.Param(this.mlp.fc1.bias!, global::Fusion.DType.Float16)))[0];
                 // [N, 13] io  mlp: gemm gemm_bias_add_cast_n13_k37: F.Linear(F.Relu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(x)) → cast f16 → io of F.Add(x, mlp.Forward(x))  Model0.cs(10,40)
-                var v10 = pass.Own(be.Gemm(FusionKernels.gemm_bias_add_cast_n13_k37, batch, io, v5, be.Param(this.mlp.fc2.weight, global::Fusion.DType.Float16), v3, be.Param(this.mlp.fc2.bias!, global::Fusion.DType.Float16)))[0];
+                var v10 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_add_cast_n13_k37, batch, io, v5, be.Param(this.mlp.fc2.weight, global::Fusion.DType.Float16), v3, be.Param(this.mlp.fc2.bias!, global::Fusion.DType.Float16)))[0];
                 v5.Dispose();
                 v3.Dispose();
                 return v10;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }

@@ -2617,80 +2617,80 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 
         private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
         {
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [4N, 49, 10] f32  blocks.0: kernel cast_layer_norm_window_partition_io_f32_4nx49x10 (row): cast io → f32 of input x → F.LayerNorm(x, norm) → F.WindowPartition(h, _window)  Model0.cs(17,13)
-                var v5 = pass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f32_4nx49x10, batch, io, x, be.Param(this.blocks[0].norm.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].norm.bias, global::Fusion.DType.Float32)))[0];
+                var v5 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f32_4nx49x10, batch, io, x, be.Param(this.blocks[0].norm.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].norm.bias, global::Fusion.DType.Float32)))[0];
                 // [4N, 49, 10] f32  blocks.0: gemm gemm_bias_gelu_n10_k10_f32: F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))  Model0.cs(18,20)
-                var v9 = pass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n10_k10_f32, batch, io, v5, be.Param(this.blocks[0].mix.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].mix.bias!, global::Fusion.DType.Float32)))[0];
+                var v9 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n10_k10_f32, batch, io, v5, be.Param(this.blocks[0].mix.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].mix.bias!, global::Fusion.DType.Float32)))[0];
                 v5.Dispose();
                 // [4N, 49, 10] f32  blocks.1: kernel cast_window_reverse_add_layer_norm_roll_etc_io_f32_4nx49x10 (row): cast io → f32 of input x → F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.LayerNorm(x, norm) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window)  Model0.cs(17,13)
-                var o16 = pass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_roll_etc_io_f32_4nx49x10, batch, io, x, v9, be.Param(this.blocks[1].norm.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].norm.bias, global::Fusion.DType.Float32)));
+                var o16 = fusionPass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_roll_etc_io_f32_4nx49x10, batch, io, x, v9, be.Param(this.blocks[1].norm.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].norm.bias, global::Fusion.DType.Float32)));
                 var v16 = o16[0]; // also F.WindowPartition(h, _window)
                 var v11 = o16[1]; // also F.Add(x, h)
                 v9.Dispose();
                 // [4N, 49, 10] f32  blocks.1: gemm gemm_bias_gelu_n10_k10_f32: F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))  Model0.cs(18,20)
-                var v20 = pass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n10_k10_f32, batch, io, v16, be.Param(this.blocks[1].mix.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].mix.bias!, global::Fusion.DType.Float32)))[0];
+                var v20 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n10_k10_f32, batch, io, v16, be.Param(this.blocks[1].mix.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].mix.bias!, global::Fusion.DType.Float32)))[0];
                 v16.Dispose();
                 // [4N, 49, 10] f32  blocks.2: kernel window_reverse_roll_add_layer_norm_window_partition_f32_4nx49x10 (row): F.WindowReverse(h, _window, _resolution, _resolution) → F.Roll(h, _shift, 1, 2) → F.Add(x, h) → F.LayerNorm(x, norm) → F.WindowPartition(h, _window)  Model0.cs(17,13)
-                var o27 = pass.Own(be.Run(FusionKernels.window_reverse_roll_add_layer_norm_window_partition_f32_4nx49x10, batch, io, v11, v20, be.Param(this.blocks[2].norm.weight, global::Fusion.DType.Float32), be.Param(this.blocks[2].norm.bias, global::Fusion.DType.Float32)));
+                var o27 = fusionPass.Own(be.Run(FusionKernels.window_reverse_roll_add_layer_norm_window_partition_f32_4nx49x10, batch, io, v11, v20, be.Param(this.blocks[2].norm.weight, global::Fusion.DType.Float32), be.Param(this.blocks[2].norm.bias, global::Fusion.DType.Float32)));
                 var v27 = o27[0]; // also F.WindowPartition(h, _window)
                 var v23 = o27[1]; // also F.Add(x, h)
                 v11.Dispose();
                 v20.Dispose();
                 // [4N, 49, 10] f32  blocks.2: gemm gemm_bias_gelu_n10_k10_f32: F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))  Model0.cs(18,20)
-                var v31 = pass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n10_k10_f32, batch, io, v27, be.Param(this.blocks[2].mix.weight, global::Fusion.DType.Float32), be.Param(this.blocks[2].mix.bias!, global::Fusion.DType.Float32)))[0];
+                var v31 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n10_k10_f32, batch, io, v27, be.Param(this.blocks[2].mix.weight, global::Fusion.DType.Float32), be.Param(this.blocks[2].mix.bias!, global::Fusion.DType.Float32)))[0];
                 v27.Dispose();
                 // [N, 7, 7, 40] io  kernel window_reverse_add_patch_merging_layer_norm_cast_f32_io_nx7x7x40 (row): F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.PatchMerging(x) → F.LayerNorm(x, merge_norm) → cast f32 → io of F.LayerNorm(x, merge_norm)  Model0.cs(35,16)
-                var v38 = pass.Own(be.Run(FusionKernels.window_reverse_add_patch_merging_layer_norm_cast_f32_io_nx7x7x40, batch, io, v23, v31, be.Param(this.merge_norm.weight, global::Fusion.DType.Float32), be.Param(this.merge_norm.bias, global::Fusion.DType.Float32)))[0];
+                var v38 = fusionPass.Own(be.Run(FusionKernels.window_reverse_add_patch_merging_layer_norm_cast_f32_io_nx7x7x40, batch, io, v23, v31, be.Param(this.merge_norm.weight, global::Fusion.DType.Float32), be.Param(this.merge_norm.bias, global::Fusion.DType.Float32)))[0];
                 v23.Dispose();
                 v31.Dispose();
                 return v38;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
 
         private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
         {
-            var pass = new global::Fusion.PassTensors();
+            var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [4N, 49, 10] f16  blocks.0: kernel cast_layer_norm_window_partition_io_f16_4nx49x10 (row): cast io → f16 of input x → F.LayerNorm(x, norm) → F.WindowPartition(h, _window)  Model0.cs(17,13)
-                var v5 = pass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f16_4nx49x10, batch, io, x, be.Param(this.blocks[0].norm.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].norm.bias, global::Fusion.DType.Float16)))[0];
+                var v5 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f16_4nx49x10, batch, io, x, be.Param(this.blocks[0].norm.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].norm.bias, global::Fusion.DType.Float16)))[0];
                 // [4N, 49, 10] f16  blocks.0: gemm gemm_bias_gelu_n10_k10: F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))  Model0.cs(18,20)
-                var v9 = pass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n10_k10, batch, io, v5, be.Param(this.blocks[0].mix.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].mix.bias!, global::Fusion.DType.Float16)))[0];
+                var v9 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n10_k10, batch, io, v5, be.Param(this.blocks[0].mix.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].mix.bias!, global::Fusion.DType.Float16)))[0];
                 v5.Dispose();
                 // [4N, 49, 10] f16  blocks.1: kernel cast_window_reverse_add_layer_norm_roll_etc_io_f16_4nx49x10 (row): cast io → f16 of input x → F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.LayerNorm(x, norm) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window)  Model0.cs(17,13)
-                var o16 = pass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_roll_etc_io_f16_4nx49x10, batch, io, x, v9, be.Param(this.blocks[1].norm.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].norm.bias, global::Fusion.DType.Float16)));
+                var o16 = fusionPass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_roll_etc_io_f16_4nx49x10, batch, io, x, v9, be.Param(this.blocks[1].norm.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].norm.bias, global::Fusion.DType.Float16)));
                 var v16 = o16[0]; // also F.WindowPartition(h, _window)
                 var v11 = o16[1]; // also F.Add(x, h)
                 v9.Dispose();
                 // [4N, 49, 10] f16  blocks.1: gemm gemm_bias_gelu_n10_k10: F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))  Model0.cs(18,20)
-                var v20 = pass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n10_k10, batch, io, v16, be.Param(this.blocks[1].mix.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].mix.bias!, global::Fusion.DType.Float16)))[0];
+                var v20 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n10_k10, batch, io, v16, be.Param(this.blocks[1].mix.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].mix.bias!, global::Fusion.DType.Float16)))[0];
                 v16.Dispose();
                 // [4N, 49, 10] f16  blocks.2: kernel window_reverse_roll_add_layer_norm_window_partition_f16_4nx49x10 (row): F.WindowReverse(h, _window, _resolution, _resolution) → F.Roll(h, _shift, 1, 2) → F.Add(x, h) → F.LayerNorm(x, norm) → F.WindowPartition(h, _window)  Model0.cs(17,13)
-                var o27 = pass.Own(be.Run(FusionKernels.window_reverse_roll_add_layer_norm_window_partition_f16_4nx49x10, batch, io, v11, v20, be.Param(this.blocks[2].norm.weight, global::Fusion.DType.Float16), be.Param(this.blocks[2].norm.bias, global::Fusion.DType.Float16)));
+                var o27 = fusionPass.Own(be.Run(FusionKernels.window_reverse_roll_add_layer_norm_window_partition_f16_4nx49x10, batch, io, v11, v20, be.Param(this.blocks[2].norm.weight, global::Fusion.DType.Float16), be.Param(this.blocks[2].norm.bias, global::Fusion.DType.Float16)));
                 var v27 = o27[0]; // also F.WindowPartition(h, _window)
                 var v23 = o27[1]; // also F.Add(x, h)
                 v11.Dispose();
                 v20.Dispose();
                 // [4N, 49, 10] f16  blocks.2: gemm gemm_bias_gelu_n10_k10: F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))  Model0.cs(18,20)
-                var v31 = pass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n10_k10, batch, io, v27, be.Param(this.blocks[2].mix.weight, global::Fusion.DType.Float16), be.Param(this.blocks[2].mix.bias!, global::Fusion.DType.Float16)))[0];
+                var v31 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n10_k10, batch, io, v27, be.Param(this.blocks[2].mix.weight, global::Fusion.DType.Float16), be.Param(this.blocks[2].mix.bias!, global::Fusion.DType.Float16)))[0];
                 v27.Dispose();
                 // [N, 7, 7, 40] io  kernel window_reverse_add_patch_merging_layer_norm_cast_f16_io_nx7x7x40 (row): F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.PatchMerging(x) → F.LayerNorm(x, merge_norm) → cast f16 → io of F.LayerNorm(x, merge_norm)  Model0.cs(35,16)
-                var v38 = pass.Own(be.Run(FusionKernels.window_reverse_add_patch_merging_layer_norm_cast_f16_io_nx7x7x40, batch, io, v23, v31, be.Param(this.merge_norm.weight, global::Fusion.DType.Float16), be.Param(this.merge_norm.bias, global::Fusion.DType.Float16)))[0];
+                var v38 = fusionPass.Own(be.Run(FusionKernels.window_reverse_add_patch_merging_layer_norm_cast_f16_io_nx7x7x40, batch, io, v23, v31, be.Param(this.merge_norm.weight, global::Fusion.DType.Float16), be.Param(this.merge_norm.bias, global::Fusion.DType.Float16)))[0];
                 v23.Dispose();
                 v31.Dispose();
                 return v38;
             }
             catch
             {
-                pass.DisposeAll();
+                fusionPass.DisposeAll();
                 throw;
             }
         }
