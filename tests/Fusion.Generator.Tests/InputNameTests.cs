@@ -4,14 +4,17 @@ namespace Fusion.Generator.Tests;
 
 /// <summary>
 /// Forward's parameters become the generated Run's parameters: a name that is a C# keyword (written <c>@in</c>) keeps its
-/// '@', and names such as <c>pass</c> or <c>value</c> do not collide with the generated code's own locals.
+/// '@', and names such as <c>batch</c>, <c>be</c> or <c>input0</c> do not collide with the generated code's own names.
 /// </summary>
 public sealed class InputNameTests
 {
     [Theory]
     [InlineData("@in", "@class")]
     [InlineData("pass", "value")]
-    [InlineData("fusionInput", "x")]
+    [InlineData("be", "batch")]
+    [InlineData("io", "constants")]
+    [InlineData("check", "plan")]
+    [InlineData("input0", "input1")]
     public void ForwardParameterNamesCompile(string first, string second)
     {
         var source = $$"""

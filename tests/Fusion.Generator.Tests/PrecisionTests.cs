@@ -38,7 +38,7 @@ public sealed class PrecisionTests
         Assert.Contains("private global::Fusion.Tensor RunFloat(", source);
         Assert.Contains("private global::Fusion.Tensor RunHalfCpu(", source);
         Assert.Contains("private global::Fusion.Tensor RunHalfCuda(", source);
-        Assert.Contains("if (be.Device == global::Fusion.DeviceKind.Cpu) return RunHalfCpu(be, batch, io, x);", source);
+        Assert.Contains("if (fusionBackend.Device == global::Fusion.DeviceKind.Cpu) return RunHalfCpu(fusionBackend, fusionBatch, fusionIo, x);", source);
         var cuda = Method(source, "RunHalfCuda");
         // The f16 GEMM's epilogue writes f32 for the f32 softmax, whose kernel writes f16 for the next GEMM: both casts fused.
         Assert.Contains("gemm gemm_bias_cast_n20_k12:", cuda);
@@ -161,7 +161,7 @@ public sealed class PrecisionTests
     {
         var result = GeneratorHarness.Run(TestModels.TinyMlp);
         var half = Method(result.Source, "RunHalf");
-        Assert.Equal(1, CountOf(half, "MixedPrecision.Convert(be, x, global::Fusion.DType.Float16)")); // shared by fc1 and the residual
+        Assert.Equal(1, CountOf(half, "MixedPrecision.Convert(be, input0, global::Fusion.DType.Float16)")); // shared by fc1 and the residual
         Assert.Contains("gemm gemm_bias_add_cast_n13_k37:", half); // the output's cast, in the last GEMM's epilogue
     }
 

@@ -98,15 +98,16 @@ namespace Fusion.Generator.Emit
             w.Line("/// (when null: Half for f16 inputs, Float for f32). Inputs are checked against their declared shapes and share one");
             w.Line("/// float type, which the output keeps; the caller owns (and disposes) the returned tensor.");
             w.Line("/// </summary>");
+            // The locals here and the plan methods' inputs (input0, input1, …) have names no Forward parameter can take.
             using (w.Block($"public {Ns}Tensor Run({args}{(args.Length > 0 ? ", " : "")}{Ns}IBackend? backend = null, {Ns}Precision? precision = null)"))
             {
-                w.Line($"var be = backend ?? {Ns}CpuBackend.Instance;");
-                w.Line($"var check = new {Ns}InputCheck(Info);");
-                foreach (var input in inputs) w.Line($"check.Add({Literals.String(input.Name)}, {Literals.Identifier(input.Name)});");
-                w.Line("int batch = check.Batch;");
-                w.Line("var io = check.DType; // the inputs' float type, which the output keeps");
-                w.Line($"var plan = precision ?? (io == {Ns}DType.Float16 ? {Ns}Precision.Half : {Ns}Precision.Float);");
-                using (w.Block($"if (plan == {Ns}Precision.Half)"))
+                w.Line($"var fusionBackend = backend ?? {Ns}CpuBackend.Instance;");
+                w.Line($"var fusionCheck = new {Ns}InputCheck(Info);");
+                foreach (var input in inputs) w.Line($"fusionCheck.Add({Literals.String(input.Name)}, {Literals.Identifier(input.Name)});");
+                w.Line("int fusionBatch = fusionCheck.Batch;");
+                w.Line("var fusionIo = fusionCheck.DType; // the inputs' float type, which the output keeps");
+                w.Line($"var fusionPlan = precision ?? (fusionIo == {Ns}DType.Float16 ? {Ns}Precision.Half : {Ns}Precision.Float);");
+                using (w.Block($"if (fusionPlan == {Ns}Precision.Half)"))
                 {
                     Dispatch(w, plans.Where(p => p.Plan.Target == FloatType.F16).ToList(), names);
                 }
@@ -124,7 +125,7 @@ namespace Fusion.Generator.Emit
                 w.Line($"{Ns}InputCheck.Count(Info, inputs.Count);");
                 w.Line($"return Run({string.Join("", inputs.Select((_, i) => $"inputs[{i}], "))}backend, precision);");
             }
-            var inputParameters = string.Join("", inputs.Select(i => $", {Ns}Tensor {Literals.Identifier(i.Name)}"));
+            var inputParameters = string.Join("", inputs.Select((_, i) => $", {Ns}Tensor {PlanWriter.InputName(i)}"));
             w.Line();
             for (int i = 0; i < plans.Count; i++)
             {
@@ -138,8 +139,8 @@ namespace Fusion.Generator.Emit
         private static void Dispatch(IndentedWriter w, List<(PrecisionPlan Plan, PlanWriter Writer)> plans, string names)
         {
             for (int i = 0; i < plans.Count - 1; i++)
-                w.Line($"if ({string.Join(" || ", plans[i].Plan.Backends.Select(b => $"be.Device == {Ns}DeviceKind.{b}"))}) return {plans[i].Writer.RunMethod}(be, batch, io{names});");
-            w.Line($"return {plans[plans.Count - 1].Writer.RunMethod}(be, batch, io{names});");
+                w.Line($"if ({string.Join(" || ", plans[i].Plan.Backends.Select(b => $"fusionBackend.Device == {Ns}DeviceKind.{b}"))}) return {plans[i].Writer.RunMethod}(fusionBackend, fusionBatch, fusionIo{names});");
+            w.Line($"return {plans[plans.Count - 1].Writer.RunMethod}(fusionBackend, fusionBatch, fusionIo{names});");
         }
     }
 }

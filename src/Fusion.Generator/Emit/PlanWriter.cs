@@ -16,6 +16,7 @@ namespace Fusion.Generator.Emit
         private readonly PrecisionPlan _plan;
         private readonly Schedule _schedule;
         private readonly string _name;
+        private readonly List<string> _inputs;
 
         /// <param name="name">The plan's name: the run method is Run{name}, the constant builder BuildFusionConstants{name}.</param>
         public PlanWriter(ModelGraph graph, PrecisionPlan plan, string name)
@@ -24,7 +25,12 @@ namespace Fusion.Generator.Emit
             _plan = plan;
             _schedule = plan.Schedule!;
             _name = name;
+            _inputs = graph.Nodes.Where(n => n.Is(Ops.Input)).Select(n => n.Name).ToList();
         }
+
+        /// <summary>The plan method's parameter for the model's input <paramref name="index"/>: never a Forward parameter's
+        /// name, so none collides with the method's own (be, batch, io, constants, v12…).</summary>
+        public static string InputName(int index) => "input" + index;
 
         public bool HasConstants => _schedule.Hoisted.Count > 0;
 
@@ -136,7 +142,7 @@ namespace Fusion.Generator.Emit
         private string Value(int id)
         {
             var n = Nodes[id];
-            if (n.Is(Ops.Input)) return Literals.Identifier(n.Name);
+            if (n.Is(Ops.Input)) return InputName(_inputs.IndexOf(n.Name));
             if (n.Is(Ops.Param)) return $"be.Param({AccessPath(n)}, {n.Precision.ToCSharp()})";
             return V(id);
         }

@@ -514,17 +514,17 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
         /// </summary>
         public global::Fusion.Tensor Run(global::Fusion.Tensor x, global::Fusion.IBackend? backend = null, global::Fusion.Precision? precision = null)
         {
-            var be = backend ?? global::Fusion.CpuBackend.Instance;
-            var check = new global::Fusion.InputCheck(Info);
-            check.Add("x", x);
-            int batch = check.Batch;
-            var io = check.DType; // the inputs' float type, which the output keeps
-            var plan = precision ?? (io == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
-            if (plan == global::Fusion.Precision.Half)
+            var fusionBackend = backend ?? global::Fusion.CpuBackend.Instance;
+            var fusionCheck = new global::Fusion.InputCheck(Info);
+            fusionCheck.Add("x", x);
+            int fusionBatch = fusionCheck.Batch;
+            var fusionIo = fusionCheck.DType; // the inputs' float type, which the output keeps
+            var fusionPlan = precision ?? (fusionIo == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
+            if (fusionPlan == global::Fusion.Precision.Half)
             {
-                return RunHalf(be, batch, io, x);
+                return RunHalf(fusionBackend, fusionBatch, fusionIo, x);
             }
-            return RunFloat(be, batch, io, x);
+            return RunFloat(fusionBackend, fusionBatch, fusionIo, x);
         }
 
         global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend)
@@ -539,13 +539,13 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             return Run(inputs[0], backend, precision);
         }
 
-        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 7, 30] io  kernel cast_layer_norm_add_io_f32_nx7x30 (row): cast io → f32 of input x → F.LayerNorm(x, norm) → F.Add(F.LayerNorm(x, norm), F.Value(offset)) → F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x) → cast f32 → io of F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x)  Model0.cs(11,66)
-                var v8 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_add_io_f32_nx7x30, batch, io, x, be.Param(this.norm.weight, global::Fusion.DType.Float32), be.Param(this.norm.bias, global::Fusion.DType.Float32), be.Param(this.offset, global::Fusion.DType.Float32)))[0];
+                var v8 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_add_io_f32_nx7x30, batch, io, input0, be.Param(this.norm.weight, global::Fusion.DType.Float32), be.Param(this.norm.bias, global::Fusion.DType.Float32), be.Param(this.offset, global::Fusion.DType.Float32)))[0];
                 return v8;
             }
             catch
@@ -555,13 +555,13 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             }
         }
 
-        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 7, 30] io  kernel cast_layer_norm_add_io_f16_nx7x30 (row): cast io → f16 of input x → F.LayerNorm(x, norm) → F.Add(F.LayerNorm(x, norm), F.Value(offset)) → F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x) → cast f16 → io of F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x)  Model0.cs(11,66)
-                var v8 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_add_io_f16_nx7x30, batch, io, x, be.Param(this.norm.weight, global::Fusion.DType.Float16), be.Param(this.norm.bias, global::Fusion.DType.Float16), be.Param(this.offset, global::Fusion.DType.Float16)))[0];
+                var v8 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_add_io_f16_nx7x30, batch, io, input0, be.Param(this.norm.weight, global::Fusion.DType.Float16), be.Param(this.norm.bias, global::Fusion.DType.Float16), be.Param(this.offset, global::Fusion.DType.Float16)))[0];
                 return v8;
             }
             catch

@@ -2063,17 +2063,17 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
         /// </summary>
         public global::Fusion.Tensor Run(global::Fusion.Tensor image, global::Fusion.IBackend? backend = null, global::Fusion.Precision? precision = null)
         {
-            var be = backend ?? global::Fusion.CpuBackend.Instance;
-            var check = new global::Fusion.InputCheck(Info);
-            check.Add("image", image);
-            int batch = check.Batch;
-            var io = check.DType; // the inputs' float type, which the output keeps
-            var plan = precision ?? (io == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
-            if (plan == global::Fusion.Precision.Half)
+            var fusionBackend = backend ?? global::Fusion.CpuBackend.Instance;
+            var fusionCheck = new global::Fusion.InputCheck(Info);
+            fusionCheck.Add("image", image);
+            int fusionBatch = fusionCheck.Batch;
+            var fusionIo = fusionCheck.DType; // the inputs' float type, which the output keeps
+            var fusionPlan = precision ?? (fusionIo == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
+            if (fusionPlan == global::Fusion.Precision.Half)
             {
-                return RunHalf(be, batch, io, image);
+                return RunHalf(fusionBackend, fusionBatch, fusionIo, image);
             }
-            return RunFloat(be, batch, io, image);
+            return RunFloat(fusionBackend, fusionBatch, fusionIo, image);
         }
 
         global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend)
@@ -2107,7 +2107,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             }
         }
 
-        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor image)
+        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var constants = _fusionConstants.Get(be, global::Fusion.DType.Float32, (long)this.patch_embed.weight.Version, BuildFusionConstantsFloat);
             var v4 = constants[0]; // [24, 48] constant: F.PatchConv(image, patch_embed)
@@ -2116,7 +2116,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             try
             {
                 // [N, 7, 5, 48] f32  kernel cast_patchify_io_f32_nx7x5x48 (pointwise): cast io → f32 of input image → F.PatchConv(image, patch_embed)  Model0.cs(20,21)
-                var v2 = fusionPass.Own(be.Run(FusionKernels.cast_patchify_io_f32_nx7x5x48, batch, io, image))[0];
+                var v2 = fusionPass.Own(be.Run(FusionKernels.cast_patchify_io_f32_nx7x5x48, batch, io, input0))[0];
                 // [N, 7, 5, 24] f32  gemm gemm_bias_n24_k48_f32: F.PatchConv(image, patch_embed)  Model0.cs(20,21)
                 var v6 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n24_k48_f32, batch, io, v2, v4, be.Param(this.patch_embed.bias, global::Fusion.DType.Float32)))[0];
                 v2.Dispose();
@@ -2157,7 +2157,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             }
         }
 
-        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor image)
+        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var constants = _fusionConstants.Get(be, global::Fusion.DType.Float16, (long)this.patch_embed.weight.Version, BuildFusionConstantsHalf);
             var v4 = constants[0]; // [24, 48] constant: F.PatchConv(image, patch_embed)
@@ -2166,7 +2166,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             try
             {
                 // [N, 7, 5, 48] f16  kernel cast_patchify_io_f16_nx7x5x48 (pointwise): cast io → f16 of input image → F.PatchConv(image, patch_embed)  Model0.cs(20,21)
-                var v2 = fusionPass.Own(be.Run(FusionKernels.cast_patchify_io_f16_nx7x5x48, batch, io, image))[0];
+                var v2 = fusionPass.Own(be.Run(FusionKernels.cast_patchify_io_f16_nx7x5x48, batch, io, input0))[0];
                 // [N, 7, 5, 24] f16  gemm gemm_bias_n24_k48: F.PatchConv(image, patch_embed)  Model0.cs(20,21)
                 var v6 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n24_k48, batch, io, v2, v4, be.Param(this.patch_embed.bias, global::Fusion.DType.Float16)))[0];
                 v2.Dispose();

@@ -58,18 +58,18 @@
         /// </summary>
         public global::Fusion.Tensor Run(global::Fusion.Tensor x, global::Fusion.IBackend? backend = null, global::Fusion.Precision? precision = null)
         {
-            var be = backend ?? global::Fusion.CpuBackend.Instance;
-            var check = new global::Fusion.InputCheck(Info);
-            check.Add("x", x);
-            int batch = check.Batch;
-            var io = check.DType; // the inputs' float type, which the output keeps
-            var plan = precision ?? (io == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
-            if (plan == global::Fusion.Precision.Half)
+            var fusionBackend = backend ?? global::Fusion.CpuBackend.Instance;
+            var fusionCheck = new global::Fusion.InputCheck(Info);
+            fusionCheck.Add("x", x);
+            int fusionBatch = fusionCheck.Batch;
+            var fusionIo = fusionCheck.DType; // the inputs' float type, which the output keeps
+            var fusionPlan = precision ?? (fusionIo == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
+            if (fusionPlan == global::Fusion.Precision.Half)
             {
-                if (be.Device == global::Fusion.DeviceKind.Cpu) return RunHalfCpu(be, batch, io, x);
-                return RunHalfCuda(be, batch, io, x);
+                if (fusionBackend.Device == global::Fusion.DeviceKind.Cpu) return RunHalfCpu(fusionBackend, fusionBatch, fusionIo, x);
+                return RunHalfCuda(fusionBackend, fusionBatch, fusionIo, x);
             }
-            return RunFloat(be, batch, io, x);
+            return RunFloat(fusionBackend, fusionBatch, fusionIo, x);
         }
 
         global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend)
@@ -84,13 +84,13 @@
             return Run(inputs[0], backend, precision);
         }
 
-        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 12] f32  cast io → f32 of input x (a view when the run's type is already f32)
-                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float32));
+                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, input0, global::Fusion.DType.Float32));
                 // [N, 20] f32  gemm gemm_bias_n20_k12_f32: F.Linear(x, fc1)  Model0.cs(9,82)
                 var v4 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n20_k12_f32, batch, io, v3, be.Param(this.fc1.weight, global::Fusion.DType.Float32), be.Param(this.fc1.bias!, global::Fusion.DType.Float32)))[0];
                 v3.Dispose();
@@ -109,13 +109,13 @@
             }
         }
 
-        private global::Fusion.Tensor RunHalfCpu(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        private global::Fusion.Tensor RunHalfCpu(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 12] f16  cast io → f16 of input x (a view when the run's type is already f16)
-                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float16));
+                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, input0, global::Fusion.DType.Float16));
                 // [N, 20] f16  gemm gemm_bias_n20_k12: F.Linear(x, fc1)  Model0.cs(9,82)
                 var v4 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n20_k12, batch, io, v3, be.Param(this.fc1.weight, global::Fusion.DType.Float16), be.Param(this.fc1.bias!, global::Fusion.DType.Float16)))[0];
                 v3.Dispose();
@@ -134,13 +134,13 @@
             }
         }
 
-        private global::Fusion.Tensor RunHalfCuda(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        private global::Fusion.Tensor RunHalfCuda(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 12] f16  cast io → f16 of input x (a view when the run's type is already f16)
-                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float16));
+                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, input0, global::Fusion.DType.Float16));
                 // [N, 20] f32  gemm gemm_bias_cast_n20_k12: F.Linear(x, fc1) → cast f16 → f32 of F.Linear(x, fc1)  Model0.cs(9,82)
                 var v5 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n20_k12, batch, io, v3, be.Param(this.fc1.weight, global::Fusion.DType.Float16), be.Param(this.fc1.bias!, global::Fusion.DType.Float16)))[0];
                 v3.Dispose();

@@ -41,17 +41,17 @@
         /// </summary>
         public global::Fusion.Tensor Run(global::Fusion.Tensor image, global::Fusion.IBackend? backend = null, global::Fusion.Precision? precision = null)
         {
-            var be = backend ?? global::Fusion.CpuBackend.Instance;
-            var check = new global::Fusion.InputCheck(Info);
-            check.Add("image", image);
-            int batch = check.Batch;
-            var io = check.DType; // the inputs' float type, which the output keeps
-            var plan = precision ?? (io == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
-            if (plan == global::Fusion.Precision.Half)
+            var fusionBackend = backend ?? global::Fusion.CpuBackend.Instance;
+            var fusionCheck = new global::Fusion.InputCheck(Info);
+            fusionCheck.Add("image", image);
+            int fusionBatch = fusionCheck.Batch;
+            var fusionIo = fusionCheck.DType; // the inputs' float type, which the output keeps
+            var fusionPlan = precision ?? (fusionIo == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
+            if (fusionPlan == global::Fusion.Precision.Half)
             {
-                return RunHalf(be, batch, io, image);
+                return RunHalf(fusionBackend, fusionBatch, fusionIo, image);
             }
-            return RunFloat(be, batch, io, image);
+            return RunFloat(fusionBackend, fusionBatch, fusionIo, image);
         }
 
         global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend)
@@ -85,7 +85,7 @@
             }
         }
 
-        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor image)
+        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var constants = _fusionConstants.Get(be, global::Fusion.DType.Float32, (long)this.patch_embed.weight.Version, BuildFusionConstantsFloat);
             var v4 = constants[0]; // [8, 12] constant: F.PatchConv(image, patch_embed)
@@ -94,7 +94,7 @@
             try
             {
                 // [N, 3, 2, 12] f32  kernel cast_patchify_io_f32_nx3x2x12 (pointwise): cast io → f32 of input image → F.PatchConv(image, patch_embed)  Model0.cs(9,84)
-                var v2 = fusionPass.Own(be.Run(FusionKernels.cast_patchify_io_f32_nx3x2x12, batch, io, image))[0];
+                var v2 = fusionPass.Own(be.Run(FusionKernels.cast_patchify_io_f32_nx3x2x12, batch, io, input0))[0];
                 // [N, 3, 2, 8] f32  gemm gemm_bias_n8_k12_f32: F.PatchConv(image, patch_embed)  Model0.cs(9,84)
                 var v6 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n8_k12_f32, batch, io, v2, v4, be.Param(this.patch_embed.bias, global::Fusion.DType.Float32)))[0];
                 v2.Dispose();
@@ -129,7 +129,7 @@
             }
         }
 
-        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor image)
+        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var constants = _fusionConstants.Get(be, global::Fusion.DType.Float16, (long)this.patch_embed.weight.Version, BuildFusionConstantsHalf);
             var v4 = constants[0]; // [8, 12] constant: F.PatchConv(image, patch_embed)
@@ -138,7 +138,7 @@
             try
             {
                 // [N, 3, 2, 12] f16  kernel cast_patchify_io_f16_nx3x2x12 (pointwise): cast io → f16 of input image → F.PatchConv(image, patch_embed)  Model0.cs(9,84)
-                var v2 = fusionPass.Own(be.Run(FusionKernels.cast_patchify_io_f16_nx3x2x12, batch, io, image))[0];
+                var v2 = fusionPass.Own(be.Run(FusionKernels.cast_patchify_io_f16_nx3x2x12, batch, io, input0))[0];
                 // [N, 3, 2, 8] f16  gemm gemm_bias_n8_k12: F.PatchConv(image, patch_embed)  Model0.cs(9,84)
                 var v6 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n8_k12, batch, io, v2, v4, be.Param(this.patch_embed.bias, global::Fusion.DType.Float16)))[0];
                 v2.Dispose();

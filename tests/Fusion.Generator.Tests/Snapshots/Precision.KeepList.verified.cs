@@ -54,17 +54,17 @@
         /// </summary>
         public global::Fusion.Tensor Run(global::Fusion.Tensor x, global::Fusion.IBackend? backend = null, global::Fusion.Precision? precision = null)
         {
-            var be = backend ?? global::Fusion.CpuBackend.Instance;
-            var check = new global::Fusion.InputCheck(Info);
-            check.Add("x", x);
-            int batch = check.Batch;
-            var io = check.DType; // the inputs' float type, which the output keeps
-            var plan = precision ?? (io == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
-            if (plan == global::Fusion.Precision.Half)
+            var fusionBackend = backend ?? global::Fusion.CpuBackend.Instance;
+            var fusionCheck = new global::Fusion.InputCheck(Info);
+            fusionCheck.Add("x", x);
+            int fusionBatch = fusionCheck.Batch;
+            var fusionIo = fusionCheck.DType; // the inputs' float type, which the output keeps
+            var fusionPlan = precision ?? (fusionIo == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
+            if (fusionPlan == global::Fusion.Precision.Half)
             {
-                return RunHalf(be, batch, io, x);
+                return RunHalf(fusionBackend, fusionBatch, fusionIo, x);
             }
-            return RunFloat(be, batch, io, x);
+            return RunFloat(fusionBackend, fusionBatch, fusionIo, x);
         }
 
         global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend)
@@ -79,13 +79,13 @@
             return Run(inputs[0], backend, precision);
         }
 
-        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 9, 16] f32  kernel cast_layer_norm_io_f32_nx9x16 (row): cast io → f32 of input x → F.LayerNorm(x, norm)  Model0.cs(12,36)
-                var v4 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_io_f32_nx9x16, batch, io, x, be.Param(this.norm.weight, global::Fusion.DType.Float32), be.Param(this.norm.bias, global::Fusion.DType.Float32)))[0];
+                var v4 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_io_f32_nx9x16, batch, io, input0, be.Param(this.norm.weight, global::Fusion.DType.Float32), be.Param(this.norm.bias, global::Fusion.DType.Float32)))[0];
                 // [N, 9, 16] f32  gemm gemm_bias_n16_k16_f32: F.Linear(F.LayerNorm(x, norm), mix)  Model0.cs(12,27)
                 var v7 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n16_k16_f32, batch, io, v4, be.Param(this.mix.weight, global::Fusion.DType.Float32), be.Param(this.mix.bias!, global::Fusion.DType.Float32)))[0];
                 v4.Dispose();
@@ -110,13 +110,13 @@
             }
         }
 
-        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 9, 16] f16  kernel cast_layer_norm_io_f16_nx9x16 (row): cast io → f16 of input x → F.LayerNorm(x, norm)  Model0.cs(12,36)
-                var v4 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_io_f16_nx9x16, batch, io, x, be.Param(this.norm.weight, global::Fusion.DType.Float16), be.Param(this.norm.bias, global::Fusion.DType.Float16)))[0];
+                var v4 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_io_f16_nx9x16, batch, io, input0, be.Param(this.norm.weight, global::Fusion.DType.Float16), be.Param(this.norm.bias, global::Fusion.DType.Float16)))[0];
                 // [N, 9, 16] f32  gemm gemm_bias_cast_n16_k16: F.Linear(F.LayerNorm(x, norm), mix) → cast f16 → f32 of F.Linear(F.LayerNorm(x, norm), mix)  Model0.cs(12,27)
                 var v8 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_cast_n16_k16, batch, io, v4, be.Param(this.mix.weight, global::Fusion.DType.Float16), be.Param(this.mix.bias!, global::Fusion.DType.Float16)))[0];
                 v4.Dispose();

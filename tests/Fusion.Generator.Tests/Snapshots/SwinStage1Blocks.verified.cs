@@ -6243,17 +6243,17 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
         /// </summary>
         public global::Fusion.Tensor Run(global::Fusion.Tensor x, global::Fusion.IBackend? backend = null, global::Fusion.Precision? precision = null)
         {
-            var be = backend ?? global::Fusion.CpuBackend.Instance;
-            var check = new global::Fusion.InputCheck(Info);
-            check.Add("x", x);
-            int batch = check.Batch;
-            var io = check.DType; // the inputs' float type, which the output keeps
-            var plan = precision ?? (io == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
-            if (plan == global::Fusion.Precision.Half)
+            var fusionBackend = backend ?? global::Fusion.CpuBackend.Instance;
+            var fusionCheck = new global::Fusion.InputCheck(Info);
+            fusionCheck.Add("x", x);
+            int fusionBatch = fusionCheck.Batch;
+            var fusionIo = fusionCheck.DType; // the inputs' float type, which the output keeps
+            var fusionPlan = precision ?? (fusionIo == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
+            if (fusionPlan == global::Fusion.Precision.Half)
             {
-                return RunHalf(be, batch, io, x);
+                return RunHalf(fusionBackend, fusionBatch, fusionIo, x);
             }
-            return RunFloat(be, batch, io, x);
+            return RunFloat(fusionBackend, fusionBatch, fusionIo, x);
         }
 
         global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend)
@@ -6299,7 +6299,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
             }
         }
 
-        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var constants = _fusionConstants.Get(be, global::Fusion.DType.Float32, (long)this.blocks[0].attn.qkv.weight.Version + (long)this.blocks[0].attn.qkv.bias!.Version + (long)this.blocks[0].attn.relative_position_bias_table.Version + (long)this.blocks[1].attn.qkv.weight.Version + (long)this.blocks[1].attn.qkv.bias!.Version + (long)this.blocks[1].attn.relative_position_bias_table.Version, BuildFusionConstantsFloat);
             var v8 = constants[0]; // [288, 96] constant: QKV re-layout of blocks.0.attn.qkv.weight to (heads, 3, d)
@@ -6314,7 +6314,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
             try
             {
                 // [64N, 49, 96] f32  blocks.0: kernel cast_layer_norm_window_partition_io_f32_64nx49x96 (row): cast io → f32 of input x → F.LayerNorm(x, norm1) → F.WindowPartition(h, _window)  Model2.cs(24,13)
-                var v5 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f32_64nx49x96, batch, io, x, be.Param(this.blocks[0].norm1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].norm1.bias, global::Fusion.DType.Float32)))[0];
+                var v5 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f32_64nx49x96, batch, io, input0, be.Param(this.blocks[0].norm1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].norm1.bias, global::Fusion.DType.Float32)))[0];
                 // [64N, 49, 288] f32  blocks.0.attn: gemm gemm_bias_n288_k96_f32: F.Linear(x, qkv)  Model1.cs(28,22)
                 var v10 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n288_k96_f32, batch, io, v5, v8, v9))[0];
                 v5.Dispose();
@@ -6325,7 +6325,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
                 var v16 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n96_k96_f32, batch, io, v13, be.Param(this.blocks[0].attn.proj.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].attn.proj.bias!, global::Fusion.DType.Float32)))[0];
                 v13.Dispose();
                 // [N, 56, 56, 96] f32  blocks.0: kernel cast_window_reverse_add_layer_norm_io_f32_nx56x56x96 (row): cast io → f32 of input x → F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.LayerNorm(x, norm2)  Model2.cs(30,17)
-                var o21 = fusionPass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_io_f32_nx56x56x96, batch, io, x, v16, be.Param(this.blocks[0].norm2.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].norm2.bias, global::Fusion.DType.Float32)));
+                var o21 = fusionPass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_io_f32_nx56x56x96, batch, io, input0, v16, be.Param(this.blocks[0].norm2.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].norm2.bias, global::Fusion.DType.Float32)));
                 var v21 = o21[0]; // also F.LayerNorm(x, norm2)
                 var v18 = o21[1]; // also F.Add(x, h)
                 v16.Dispose();
@@ -6400,7 +6400,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
             }
         }
 
-        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var constants = _fusionConstants.Get(be, global::Fusion.DType.Float16, (long)this.blocks[0].attn.qkv.weight.Version + (long)this.blocks[0].attn.qkv.bias!.Version + (long)this.blocks[0].attn.relative_position_bias_table.Version + (long)this.blocks[1].attn.qkv.weight.Version + (long)this.blocks[1].attn.qkv.bias!.Version + (long)this.blocks[1].attn.relative_position_bias_table.Version, BuildFusionConstantsHalf);
             var v8 = constants[0]; // [288, 96] constant: QKV re-layout of blocks.0.attn.qkv.weight to (heads, 3, d)
@@ -6415,7 +6415,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
             try
             {
                 // [64N, 49, 96] f16  blocks.0: kernel cast_layer_norm_window_partition_io_f16_64nx49x96 (row): cast io → f16 of input x → F.LayerNorm(x, norm1) → F.WindowPartition(h, _window)  Model2.cs(24,13)
-                var v5 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f16_64nx49x96, batch, io, x, be.Param(this.blocks[0].norm1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].norm1.bias, global::Fusion.DType.Float16)))[0];
+                var v5 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f16_64nx49x96, batch, io, input0, be.Param(this.blocks[0].norm1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].norm1.bias, global::Fusion.DType.Float16)))[0];
                 // [64N, 49, 288] f16  blocks.0.attn: gemm gemm_bias_n288_k96: F.Linear(x, qkv)  Model1.cs(28,22)
                 var v10 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n288_k96, batch, io, v5, v8, v9))[0];
                 v5.Dispose();
@@ -6426,7 +6426,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
                 var v16 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n96_k96, batch, io, v13, be.Param(this.blocks[0].attn.proj.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].attn.proj.bias!, global::Fusion.DType.Float16)))[0];
                 v13.Dispose();
                 // [N, 56, 56, 96] f16  blocks.0: kernel cast_window_reverse_add_layer_norm_io_f16_nx56x56x96 (row): cast io → f16 of input x → F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.LayerNorm(x, norm2)  Model2.cs(30,17)
-                var o21 = fusionPass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_io_f16_nx56x56x96, batch, io, x, v16, be.Param(this.blocks[0].norm2.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].norm2.bias, global::Fusion.DType.Float16)));
+                var o21 = fusionPass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_io_f16_nx56x56x96, batch, io, input0, v16, be.Param(this.blocks[0].norm2.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].norm2.bias, global::Fusion.DType.Float16)));
                 var v21 = o21[0]; // also F.LayerNorm(x, norm2)
                 var v18 = o21[1]; // also F.Add(x, h)
                 v16.Dispose();

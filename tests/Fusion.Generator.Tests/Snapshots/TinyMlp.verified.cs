@@ -1460,17 +1460,17 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
         /// </summary>
         public global::Fusion.Tensor Run(global::Fusion.Tensor x, global::Fusion.IBackend? backend = null, global::Fusion.Precision? precision = null)
         {
-            var be = backend ?? global::Fusion.CpuBackend.Instance;
-            var check = new global::Fusion.InputCheck(Info);
-            check.Add("x", x);
-            int batch = check.Batch;
-            var io = check.DType; // the inputs' float type, which the output keeps
-            var plan = precision ?? (io == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
-            if (plan == global::Fusion.Precision.Half)
+            var fusionBackend = backend ?? global::Fusion.CpuBackend.Instance;
+            var fusionCheck = new global::Fusion.InputCheck(Info);
+            fusionCheck.Add("x", x);
+            int fusionBatch = fusionCheck.Batch;
+            var fusionIo = fusionCheck.DType; // the inputs' float type, which the output keeps
+            var fusionPlan = precision ?? (fusionIo == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
+            if (fusionPlan == global::Fusion.Precision.Half)
             {
-                return RunHalf(be, batch, io, x);
+                return RunHalf(fusionBackend, fusionBatch, fusionIo, x);
             }
-            return RunFloat(be, batch, io, x);
+            return RunFloat(fusionBackend, fusionBatch, fusionIo, x);
         }
 
         global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend)
@@ -1485,13 +1485,13 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             return Run(inputs[0], backend, precision);
         }
 
-        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 13] f32  mlp: cast io → f32 of input x (a view when the run's type is already f32)
-                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float32));
+                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, input0, global::Fusion.DType.Float32));
                 // [N, 37] f32  mlp: gemm gemm_bias_relu_n37_k13_f32: F.Linear(x, fc1) → F.Relu(F.Linear(x, fc1))  Model0.cs(10,56)
                 var v5 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_relu_n37_k13_f32, batch, io, v3, be.Param(this.mlp.fc1.weight, global::Fusion.DType.Float32), be.Param(this.mlp.fc1.bias!, global::Fusion.DType.Float32)))[0];
                 // [N, 13] io  mlp: gemm gemm_bias_add_cast_n13_k37_f32: F.Linear(F.Relu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(x)) → cast f32 → io of F.Add(x, mlp.Forward(x))  Model0.cs(10,40)
@@ -1507,13 +1507,13 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             }
         }
 
-        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [N, 13] f16  mlp: cast io → f16 of input x (a view when the run's type is already f16)
-                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, x, global::Fusion.DType.Float16));
+                var v3 = fusionPass.Own(global::Fusion.MixedPrecision.Convert(be, input0, global::Fusion.DType.Float16));
                 // [N, 37] f16  mlp: gemm gemm_bias_relu_n37_k13: F.Linear(x, fc1) → F.Relu(F.Linear(x, fc1))  Model0.cs(10,56)
                 var v5 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_relu_n37_k13, batch, io, v3, be.Param(this.mlp.fc1.weight, global::Fusion.DType.Float16), be.Param(this.mlp.fc1.bias!, global::Fusion.DType.Float16)))[0];
                 // [N, 13] io  mlp: gemm gemm_bias_add_cast_n13_k37: F.Linear(F.Relu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(x)) → cast f16 → io of F.Add(x, mlp.Forward(x))  Model0.cs(10,40)

@@ -2590,17 +2590,17 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
         /// </summary>
         public global::Fusion.Tensor Run(global::Fusion.Tensor x, global::Fusion.IBackend? backend = null, global::Fusion.Precision? precision = null)
         {
-            var be = backend ?? global::Fusion.CpuBackend.Instance;
-            var check = new global::Fusion.InputCheck(Info);
-            check.Add("x", x);
-            int batch = check.Batch;
-            var io = check.DType; // the inputs' float type, which the output keeps
-            var plan = precision ?? (io == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
-            if (plan == global::Fusion.Precision.Half)
+            var fusionBackend = backend ?? global::Fusion.CpuBackend.Instance;
+            var fusionCheck = new global::Fusion.InputCheck(Info);
+            fusionCheck.Add("x", x);
+            int fusionBatch = fusionCheck.Batch;
+            var fusionIo = fusionCheck.DType; // the inputs' float type, which the output keeps
+            var fusionPlan = precision ?? (fusionIo == global::Fusion.DType.Float16 ? global::Fusion.Precision.Half : global::Fusion.Precision.Float);
+            if (fusionPlan == global::Fusion.Precision.Half)
             {
-                return RunHalf(be, batch, io, x);
+                return RunHalf(fusionBackend, fusionBatch, fusionIo, x);
             }
-            return RunFloat(be, batch, io, x);
+            return RunFloat(fusionBackend, fusionBatch, fusionIo, x);
         }
 
         global::Fusion.Tensor global::Fusion.IFusedModel.Run(global::System.Collections.Generic.IReadOnlyList<global::Fusion.Tensor> inputs, global::Fusion.IBackend? backend)
@@ -2615,18 +2615,18 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             return Run(inputs[0], backend, precision);
         }
 
-        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        private global::Fusion.Tensor RunFloat(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [4N, 49, 10] f32  blocks.0: kernel cast_layer_norm_window_partition_io_f32_4nx49x10 (row): cast io → f32 of input x → F.LayerNorm(x, norm) → F.WindowPartition(h, _window)  Model0.cs(17,13)
-                var v5 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f32_4nx49x10, batch, io, x, be.Param(this.blocks[0].norm.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].norm.bias, global::Fusion.DType.Float32)))[0];
+                var v5 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f32_4nx49x10, batch, io, input0, be.Param(this.blocks[0].norm.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].norm.bias, global::Fusion.DType.Float32)))[0];
                 // [4N, 49, 10] f32  blocks.0: gemm gemm_bias_gelu_n10_k10_f32: F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))  Model0.cs(18,20)
                 var v9 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n10_k10_f32, batch, io, v5, be.Param(this.blocks[0].mix.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].mix.bias!, global::Fusion.DType.Float32)))[0];
                 v5.Dispose();
                 // [4N, 49, 10] f32  blocks.1: kernel cast_window_reverse_add_layer_norm_roll_etc_io_f32_4nx49x10 (row): cast io → f32 of input x → F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.LayerNorm(x, norm) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window)  Model0.cs(17,13)
-                var o16 = fusionPass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_roll_etc_io_f32_4nx49x10, batch, io, x, v9, be.Param(this.blocks[1].norm.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].norm.bias, global::Fusion.DType.Float32)));
+                var o16 = fusionPass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_roll_etc_io_f32_4nx49x10, batch, io, input0, v9, be.Param(this.blocks[1].norm.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].norm.bias, global::Fusion.DType.Float32)));
                 var v16 = o16[0]; // also F.WindowPartition(h, _window)
                 var v11 = o16[1]; // also F.Add(x, h)
                 v9.Dispose();
@@ -2655,18 +2655,18 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             }
         }
 
-        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor x)
+        private global::Fusion.Tensor RunHalf(global::Fusion.IBackend be, int batch, global::Fusion.DType io, global::Fusion.Tensor input0)
         {
             var fusionPass = new global::Fusion.PassTensors();
             try
             {
                 // [4N, 49, 10] f16  blocks.0: kernel cast_layer_norm_window_partition_io_f16_4nx49x10 (row): cast io → f16 of input x → F.LayerNorm(x, norm) → F.WindowPartition(h, _window)  Model0.cs(17,13)
-                var v5 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f16_4nx49x10, batch, io, x, be.Param(this.blocks[0].norm.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].norm.bias, global::Fusion.DType.Float16)))[0];
+                var v5 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_io_f16_4nx49x10, batch, io, input0, be.Param(this.blocks[0].norm.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].norm.bias, global::Fusion.DType.Float16)))[0];
                 // [4N, 49, 10] f16  blocks.0: gemm gemm_bias_gelu_n10_k10: F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))  Model0.cs(18,20)
                 var v9 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n10_k10, batch, io, v5, be.Param(this.blocks[0].mix.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].mix.bias!, global::Fusion.DType.Float16)))[0];
                 v5.Dispose();
                 // [4N, 49, 10] f16  blocks.1: kernel cast_window_reverse_add_layer_norm_roll_etc_io_f16_4nx49x10 (row): cast io → f16 of input x → F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.LayerNorm(x, norm) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window)  Model0.cs(17,13)
-                var o16 = fusionPass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_roll_etc_io_f16_4nx49x10, batch, io, x, v9, be.Param(this.blocks[1].norm.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].norm.bias, global::Fusion.DType.Float16)));
+                var o16 = fusionPass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_roll_etc_io_f16_4nx49x10, batch, io, input0, v9, be.Param(this.blocks[1].norm.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].norm.bias, global::Fusion.DType.Float16)));
                 var v16 = o16[0]; // also F.WindowPartition(h, _window)
                 var v11 = o16[1]; // also F.Add(x, h)
                 v9.Dispose();
