@@ -9,6 +9,7 @@ namespace Fusion.Runtime.Tests;
 /// out-of-memory error or a kernel fault) frees every tensor it made, and the next pass gives the same bits as before
 /// (issue 17). The GPU version, a real out-of-memory error, is OutOfMemoryRecoveryTests in the Swin-T tests.
 /// </summary>
+[Collection(nameof(LiveCountCollection))]
 public sealed class FailedPassTests
 {
     [Theory]

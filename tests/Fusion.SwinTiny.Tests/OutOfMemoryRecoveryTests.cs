@@ -8,8 +8,10 @@ namespace Fusion.SwinTiny.Tests;
 /// <summary>
 /// An allocation that cannot be met in the middle of a model pass (the device filled first): the pass fails with the
 /// out-of-memory error and its sizes, gives back everything it took, and the same backend and model run the next pass
-/// correctly once the memory is back (issue 17).
+/// correctly once the memory is back (issue 17). Runs alone (its collection is not parallel): while the device is full,
+/// any other GPU test would run out of memory too.
 /// </summary>
+[Collection(nameof(DeviceFilledCollection))]
 public sealed class OutOfMemoryRecoveryTests
 {
     [Fact]
@@ -64,3 +66,7 @@ public sealed class OutOfMemoryRecoveryTests
         Assert.Equal(expected, RunOnce()); // same backend, same model, same bits
     }
 }
+
+/// <summary>Tests that fill the device: run after the parallel ones, with nothing beside them.</summary>
+[CollectionDefinition(nameof(DeviceFilledCollection), DisableParallelization = true)]
+public sealed class DeviceFilledCollection;
