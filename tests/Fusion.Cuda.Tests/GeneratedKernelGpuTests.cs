@@ -111,14 +111,8 @@ internal static class GeneratedKernelCatalog
     /// <summary>Three io tensors joined along the middle axis, padded on two axes with 0.5, then GELU: selection between guarded loads.</summary>
     private static GeneratedCase ConcatPadGelu()
     {
-        var g = new LoweringGraph();
-        int a = g.Input(FloatType.Io, N, S(3), S(5));
-        int b = g.Input(FloatType.Io, N, S(4), S(5));
-        int c = g.Input(FloatType.Io, N, S(2), S(5));
-        int cat = g.Op(Ops.Concat, [a, b, c], AttributeSet.Of(OpAttribute.Int("axis", 1)));
-        int pad = g.Op(Ops.Pad, [cat], AttributeSet.Of(OpAttribute.IntList("pads", [1, 2, 2, 1]), OpAttribute.Real("value", 0.5)));
-        int gelu = g.Op(Ops.Gelu, [pad]);
-        return new("concat_pad_gelu_io", g.Kernel("concat_pad_gelu_io", [cat, pad, gelu], gelu), "pointwise");
+        var group = FusedGroups.Get("concat_pad_gelu"); // the CPU tests' group, printed and run on the GPU here
+        return new("concat_pad_gelu_io", group.Graph.Kernel("concat_pad_gelu_io", group.Members, group.Outputs), "pointwise");
     }
 
     /// <summary>x (io) + bias (fp16), then LayerNorm with fp32 weights; stores the normalized rows and the sum, both io.</summary>

@@ -18,12 +18,8 @@ public sealed class ConcurrentSessionTests
     {
         int seed = TestData.NewSeed();
         var random = new Random(seed);
-        var model = new ReadmeClassifier();
-        foreach (var p in new[] { model.norm.weight, model.norm.bias, model.mlp.fc1.weight, model.mlp.fc1.bias!, model.mlp.fc2.weight,
-                     model.mlp.fc2.bias!, model.head.weight, model.head.bias! })
-            p.InitUniform(random, 0.5f);
-        var inputs = Enumerable.Range(0, Threads)
-            .Select(_ => Enumerable.Range(0, 3 * 7 * 12).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray()).ToArray();
+        var model = ReadmeClassifierData.WithRandomWeights(random);
+        var inputs = Enumerable.Range(0, Threads).Select(_ => ReadmeClassifierData.RandomInput(random)).ToArray();
         var options = new SessionOptions(Precision: precision);
 
         var alone = inputs.Select(values => RunOnce(new ModelSession(model, options), values)).ToArray();
@@ -45,11 +41,9 @@ public sealed class ConcurrentSessionTests
         Assert.NotEqual(alone[0], alone[1]); // distinct inputs give distinct outputs: the comparison can fail
     }
 
-    /// <summary>The output's bits: exact comparison, NaN included.</summary>
     private static int[] RunOnce(ModelSession session, float[] values)
     {
         using var x = CpuTensor.FromArray(values, 3, 7, 12);
-        using var y = session.Run(x);
-        return ((CpuTensor)y).Span<float>().ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
+        return ReadmeClassifierData.Bits(session.Run(x));
     }
 }

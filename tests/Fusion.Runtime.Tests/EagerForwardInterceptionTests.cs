@@ -56,9 +56,7 @@ public sealed class EagerForwardInterceptionTests
 
     private static (ReadmeClassifier Model, CpuTensor Input) NewClassifier()
     {
-        var model = new ReadmeClassifier();
-        var random = new Random(TestData.NewSeed());
-        foreach (var p in model.NamedParameters()) p.Parameter.InitUniform(random, 0.5f);
+        var model = ReadmeClassifierData.WithRandomWeights(new Random(TestData.NewSeed()));
         return (model, TestData.Random(TestData.NewSeed(), 3, 7, 12).ToCpu());
     }
 }

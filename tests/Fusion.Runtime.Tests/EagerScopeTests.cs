@@ -9,9 +9,7 @@ public sealed class EagerScopeTests
     [Fact]
     public void EagerForward_InAScope_LeavesOnlyTheResultAlive()
     {
-        var model = new ReadmeClassifier();
-        var random = new Random(TestData.NewSeed());
-        foreach (var p in model.NamedParameters()) p.Parameter.InitUniform(random, 0.5f);
+        var model = ReadmeClassifierData.WithRandomWeights(new Random(TestData.NewSeed()));
         using var input = TestData.Random(TestData.NewSeed(), 3, 7, 12).ToCpu();
         using var compiled = model.Run(input); // also creates the backend's parameter copies, which it keeps for good
 

@@ -19,13 +19,11 @@ public sealed class FailedPassTests
     {
         int seed = TestData.NewSeed();
         var random = new Random(seed);
-        var model = new ReadmeClassifier();
-        foreach (var p in new[] { model.norm.weight, model.norm.bias, model.mlp.fc1.weight, model.mlp.fc2.weight, model.head.weight })
-            p.InitUniform(random, 0.5f);
-        using var x = CpuTensor.FromArray(Enumerable.Range(0, 3 * 7 * 12).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray(), 3, 7, 12);
+        var model = ReadmeClassifierData.WithRandomWeights(random);
+        using var x = CpuTensor.FromArray(ReadmeClassifierData.RandomInput(random), 3, 7, 12);
         var backend = FailingBackend.Wrap(CpuBackend.Instance);
         var session = new ModelSession(model, new SessionOptions(backend, precision));
-        var expected = Bits(session.Run(x)); // also builds the constants and the parameter copies
+        var expected = ReadmeClassifierData.Bits(session.Run(x)); // also builds the constants and the parameter copies
         int calls = ((FailingBackend)(object)backend).Calls;
         Assert.True(calls >= 3, $"only {calls} operator calls in a pass");
 
@@ -38,12 +36,7 @@ public sealed class FailedPassTests
             Assert.True(live == CpuTensor.LiveCount, $"seed {seed}: failing at call {failAt} of {calls} left {CpuTensor.LiveCount - live} tensors alive");
         }
         ((FailingBackend)(object)backend).FailAfter(-1);
-        Assert.Equal(expected, Bits(session.Run(x)));
-    }
-
-    private static int[] Bits(Tensor y)
-    {
-        using (y) return ((CpuTensor)y).Span<float>().ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
+        Assert.Equal(expected, ReadmeClassifierData.Bits(session.Run(x)));
     }
 }
 

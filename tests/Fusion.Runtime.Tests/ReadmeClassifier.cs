@@ -23,3 +23,25 @@ public sealed partial class ReadmeClassifier : Module
         return F.Reshape(F.Linear(F.Mean(x, 1), head), -1, 5, 1);
     }
 }
+
+/// <summary>Seeded weights and inputs for <see cref="ReadmeClassifier"/> runs, and their outputs as bits for exact comparison.</summary>
+internal static class ReadmeClassifierData
+{
+    /// <summary>A classifier with every parameter drawn uniformly from [-0.5, 0.5).</summary>
+    public static ReadmeClassifier WithRandomWeights(Random random)
+    {
+        var model = new ReadmeClassifier();
+        foreach (var p in model.NamedParameters()) p.Parameter.InitUniform(random, 0.5f);
+        return model;
+    }
+
+    /// <summary>The values of a batch-3 input [3, 7, 12], uniform in [-2, 2).</summary>
+    public static float[] RandomInput(Random random) =>
+        Enumerable.Range(0, 3 * 7 * 12).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+
+    /// <summary>The output's bits (NaN included), disposing it.</summary>
+    public static int[] Bits(Tensor output)
+    {
+        using (output) return ((CpuTensor)output).Span<float>().ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
+    }
+}

@@ -1,7 +1,6 @@
 using Fusion;
 using Fusion.Cuda;
 using Fusion.Testing;
-using SwinTiny;
 
 namespace Fusion.SwinTiny.Tests;
 
@@ -18,18 +17,8 @@ public sealed class OutOfMemoryRecoveryTests
     public void APassThatRunsOutOfMemoryFreesWhatItTookAndTheNextPassIsRight()
     {
         var device = CudaTestEnvironment.RequireDevice();
-        using var backend = new CudaBackend(device);
-        var model = new OddSwinBlocks();
-        RandomWeights.Initialize(model, TestData.NewSeed());
-        using var host = TestData.Random(TestData.NewSeed(), DType.Float16, 3, 14, 14, 30).ToCpu(DType.Float16);
-        using var input = backend.FromHost(host);
-        float[] RunOnce()
-        {
-            using var output = model.Run(input, backend);
-            using var back = backend.ToHost(output);
-            return back.ToFloatArray();
-        }
-        var expected = RunOnce(); // kernels, constants and GEMM choices are in place from here on
+        using var blocks = new OddBlocksOnGpu(device);
+        var expected = blocks.RunOnce(); // kernels, constants and GEMM choices are in place from here on
         int live = device.Allocator.LiveAllocations;
 
         var filler = new List<DeviceMemory>();
@@ -51,7 +40,7 @@ public sealed class OutOfMemoryRecoveryTests
                 }
             }
             int filled = device.Allocator.LiveAllocations;
-            var e = Assert.Throws<CudaOutOfMemoryException>(() => RunOnce());
+            var e = Assert.Throws<CudaOutOfMemoryException>(() => blocks.RunOnce());
             Assert.True(e.RequestedBytes > 0, e.Message);
             Assert.Contains("CUDA out of memory: requested ", e.Message);
             Assert.Equal(filled, device.Allocator.LiveAllocations); // the failed pass gave back all it took
@@ -63,7 +52,7 @@ public sealed class OutOfMemoryRecoveryTests
         }
 
         Assert.Equal(live, device.Allocator.LiveAllocations);
-        Assert.Equal(expected, RunOnce()); // same backend, same model, same bits
+        Assert.Equal(expected, blocks.RunOnce()); // same backend, same model, same bits
     }
 }
 

@@ -39,22 +39,12 @@ public sealed class SwinBlockGpuTests
     public void RepeatedRuns_GiveIdenticalResults_AndFreeTheirMemory()
     {
         var device = CudaTestEnvironment.RequireDevice();
-        using var backend = new CudaBackend(device);
-        var model = new OddSwinBlocks();
-        RandomWeights.Initialize(model, TestData.NewSeed());
-        using var host = TestData.Random(TestData.NewSeed(), DType.Float16, 3, 14, 14, 30).ToCpu(DType.Float16);
-        using var input = backend.FromHost(host);
-        using (var warm = model.Run(input, backend)) { } // kernels, fast-run choices, constants
+        using var blocks = new OddBlocksOnGpu(device);
+        using (blocks.Model.Run(blocks.Input, blocks.Backend)) { } // kernels, fast-run choices, constants
         int live = device.Allocator.LiveAllocations;
-        float[] RunOnce()
-        {
-            using var output = model.Run(input, backend);
-            using var back = backend.ToHost(output);
-            return back.ToFloatArray();
-        }
-        var first = RunOnce();
+        var first = blocks.RunOnce();
         Assert.Equal(live, device.Allocator.LiveAllocations); // every intermediate and the output went back
-        Assert.Equal(first, RunOnce());
+        Assert.Equal(first, blocks.RunOnce());
     }
 
     [Fact]
