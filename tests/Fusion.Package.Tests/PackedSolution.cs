@@ -1,4 +1,5 @@
 using Fusion.Generator.Tests;
+using Fusion.Runtime.Tests.IO;
 
 namespace Fusion.Package.Tests;
 
@@ -26,7 +27,9 @@ public sealed class PackedSolution : IDisposable
         Succeeded = pack.ExitCode == 0;
     }
 
-    public string Root { get; } = Directory.CreateTempSubdirectory("fusion-package-tests-").FullName;
+    private readonly TempDirectory _root = new();
+
+    public string Root => _root.Path;
 
     public string Folder => Path.Combine(Root, "nupkg");
 
@@ -58,17 +61,7 @@ public sealed class PackedSolution : IDisposable
         return match.Success ? match.Groups[1].Value : throw new InvalidDataException($"not a package file name: {name}");
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-            // best effort: a leftover temp folder fails nothing
-        }
-    }
+    public void Dispose() => _root.Dispose();
 }
 
 /// <summary>One pack for every test class that reads the packages.</summary>
