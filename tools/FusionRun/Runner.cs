@@ -84,8 +84,6 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
             try
             {
                 var prepare = Stopwatch.StartNew();
-                string outputDescription;
-                IReadOnlyList<IReadOnlyList<ClassScore>>? topClasses;
                 using (Progress.Start("preparing kernels (JIT or cache, constants, GEMM choices)", output))
                 {
                     cuda?.Precompile(model.Kernels); // in parallel; the first pass then only loads them
@@ -94,15 +92,14 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
                         graph = GraphedModel.Capture(model, cuda!, inputs[0]);
                         cuda!.Synchronize();
                         firstOutput = backend.ToHost(graph.Replay());
-                        (outputDescription, topClasses) = (Describe(firstOutput), ImageNetTop(firstOutput));
                     }
                     else
                     {
                         using var result = model.Run(inputs, backend);
                         firstOutput = backend.ToHost(result);
-                        (outputDescription, topClasses) = (Describe(firstOutput), ImageNetTop(firstOutput));
                     }
                 }
+                var (outputDescription, topClasses) = (Describe(firstOutput), ImageNetTop(firstOutput));
                 prepare.Stop();
                 report.Field("preparation", Ms(prepare.Elapsed.TotalMilliseconds) + (options.Graphs ? " (first pass and CUDA graph capture)" : " (first pass: kernel JIT or cache, constants, GEMM choices)"));
 
