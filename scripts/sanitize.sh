@@ -24,10 +24,15 @@ runs=(
   "swin-blocks-b3|./fusion-run swin-blocks --device cuda --batch 3 --warmup 0 --iters 1"
   "cuda-tests|./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.EveryOperatorGpuTests -class Fusion.Cuda.Tests.GeneratedKernelGpuTests -class Fusion.Cuda.Tests.FusedKernelTests"
 )
-# cuBLASLt alone (PyTorch's fp16 matmul on sm_90 runs the same nvjet kernels), for the third-party findings; only where
-# torch imports. Listed apart from the table (repro-*).
+# cuBLASLt alone, for the third-party findings, listed apart from the table (repro-*): cublaslt_alone.cu (Swin-T's linear
+# layers at batch 3 through cuBLASLt configured as Fusion configures it; built where nvcc is) under every tool, and
+# PyTorch's fp16 matmul (the same nvjet kernels) where torch imports.
 repro="$here/initcheck_cublaslt_repro.py"
 cd "$here"
+alone=""
+if command -v nvcc > /dev/null && [ -f "$here/cublaslt_alone.cu" ]; then
+  nvcc -O2 -arch=sm_90 -o "$out/cublaslt_alone" "$here/cublaslt_alone.cu" -lcublasLt > "$out/cublaslt_alone-build.txt" 2>&1 && alone="$out/cublaslt_alone"
+fi
 for tool in "${tools[@]}"; do
   for entry in "${runs[@]}"; do
     name="${entry%%|*}"; command="${entry#*|}"
@@ -40,6 +45,10 @@ for tool in "${tools[@]}"; do
     echo "exit=$?" >> "$log.txt"
     echo "$tool $name: $(tail -n 1 "$log.txt"), $(grep -c . "$log.launches" 2>/dev/null || echo 0) kernels"
   done
+  if [ -n "$alone" ]; then
+    timeout "$limit" compute-sanitizer --tool "$tool" --print-limit 100000 "$alone" 3 > "$out/repro-$tool-cublaslt-alone.txt" 2>&1
+    echo "exit=$?" >> "$out/repro-$tool-cublaslt-alone.txt"
+  fi
   if [ -f "$repro" ] && python3 -c "import torch" 2>/dev/null; then
     timeout "$limit" compute-sanitizer --tool "$tool" --print-limit 1000 python3 "$repro" > "$out/repro-$tool-cublaslt.txt" 2>&1
     echo "exit=$?" >> "$out/repro-$tool-cublaslt.txt"

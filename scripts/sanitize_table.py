@@ -59,7 +59,9 @@ def main(out):
         lines = open(log, errors="replace").read().splitlines()
         summary = next((l[10:] for l in lines if l.startswith("========= ERROR SUMMARY")), "no summary")
         kernels = collections.Counter((KERNEL_AT.search(" ".join(b)) or [None, "?"])[1] for b in error_blocks(lines))
-        print(f"  {os.path.basename(log)[:-4]} (cuBLASLt without Fusion): {summary}; " + ", ".join(f"{n} in {k}" for k, n in kernels.most_common(3)))
+        ended = f" (ended with {lines[-1]})" if lines and lines[-1].startswith("exit=") and lines[-1] != "exit=0" else ""
+        print(f"  {os.path.basename(log)[:-4]} (cuBLASLt without Fusion): {summary}{ended}; "
+              + ", ".join(f"{n} in {k}" for k, n in kernels.most_common(3)))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ namespace Fusion.SwinTiny.Tests;
 /// correctly once the memory is back (issue 17). Runs alone (its collection is not parallel): while the device is full,
 /// any other GPU test would run out of memory too.
 /// </summary>
-[Collection(nameof(DeviceFilledCollection))]
+[Collection(nameof(DeviceAloneCollection))]
 public sealed class OutOfMemoryRecoveryTests
 {
     [Fact]
@@ -56,6 +56,3 @@ public sealed class OutOfMemoryRecoveryTests
     }
 }
 
-/// <summary>Tests that fill the device: run after the parallel ones, with nothing beside them.</summary>
-[CollectionDefinition(nameof(DeviceFilledCollection), DisableParallelization = true)]
-public sealed class DeviceFilledCollection;

@@ -4,7 +4,9 @@ namespace Fusion;
 /// Values a compiled model derives from its parameters alone (the dense relative-position bias
 /// gathered from its table, the shifted-window mask, reshaped weights): computed once per backend
 /// and dtype, kept until a parameter they depend on is reloaded. Generated code owns one instance
-/// per model object; the cached tensors are never disposed by Run.
+/// per model object; the cached tensors are never disposed by Run. CUDA backends on sibling streams
+/// (<see cref="CudaBackend.OnNewStream"/>) share one set: the first to need it builds it on its stream
+/// and waits for that stream before the others may read it.
 /// </summary>
 public sealed class ConstantCache : IDisposable
 {
@@ -17,12 +19,14 @@ public sealed class ConstantCache : IDisposable
     /// </summary>
     public Tensor[] Get(IBackend backend, DType dtype, long stamp, Func<IBackend, DType, Tensor[]> build)
     {
+        var family = backend is IStreamBackend sibling ? sibling.Family : backend;
         lock (_lock)
         {
-            if (_entries.TryGetValue((backend, dtype), out var entry) && entry.Stamp == stamp) return entry.Values;
+            if (_entries.TryGetValue((family, dtype), out var entry) && entry.Stamp == stamp) return entry.Values;
             var values = build(backend, dtype);
+            (backend as IStreamBackend)?.Synchronize();
             if (entry.Values is not null) DisposeAll(entry.Values);
-            _entries[(backend, dtype)] = (stamp, values);
+            _entries[(family, dtype)] = (stamp, values);
             return values;
         }
     }

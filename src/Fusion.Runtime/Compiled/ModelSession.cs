@@ -16,10 +16,13 @@ public sealed record SessionOptions(IBackend? Backend = null, Precision Precisio
 /// <see cref="Precision.Half"/> an FP32-declared model runs in fp16 and takes and returns f32 tensors.
 /// </summary>
 /// <remarks>
-/// Threads: on the CPU backend, sessions of one loaded model may run at the same time, one session per thread, and
-/// give the same bits as each input run alone (<c>ConcurrentSessionTests</c>: 8 threads × 1000 passes, both plans).
-/// On CUDA a backend queues on one stream: concurrent sessions on one CUDA backend are not supported yet. Loading
-/// weights while a pass runs is not supported on either.
+/// Threads: sessions of one loaded model may run at the same time, one session per thread, and give the same bits as
+/// each input run alone. On the CPU backend any sessions may (<c>ConcurrentSessionTests</c>: 8 threads × 1000 passes,
+/// both plans). On CUDA give each concurrent session a backend of its own from <see cref="CudaBackend.OnNewStream"/>:
+/// the siblings share the parameter copies, kernels and the model's constants, and each queues on its own stream
+/// (<c>ConcurrentGpuSessionTests</c>: Swin-T, 8 threads × 1000 passes, as sessions and as CUDA graphs). Sessions sharing
+/// one CUDA backend from several threads are correct but serialize on its stream. A session itself keeps no state
+/// between passes. Loading weights while a pass runs is not supported on either backend.
 /// </remarks>
 public sealed class ModelSession
 {

@@ -33,7 +33,7 @@ public sealed class BiasResidualKernel : IDisposable
         int vectors = (int)(x.ElementCount / 8);
         if (vectors == 0) return;
         var args = new KernelArguments().Pointer(x).Pointer(bias).Pointer(residual).Pointer(output).Int(vectors).Int(channels);
-        _kernel.Launch(stream ?? x.Owner.DefaultStream, (vectors + BlockSize * VectorsPerThread - 1) / (BlockSize * VectorsPerThread), BlockSize, args);
+        _kernel.Launch(stream ?? x.Stream, (vectors + BlockSize * VectorsPerThread - 1) / (BlockSize * VectorsPerThread), BlockSize, args);
     }
 
     public void Dispose() => _module.Dispose();

@@ -7,12 +7,15 @@ namespace Fusion.Cuda;
 /// Fusion's tensors are row-major; cuBLASLt is column-major, so Y = X·Wᵀ is computed as
 /// Yᵀ = W·Xᵀ, which reads the same memory without any transpose copies. The descriptors and the
 /// heuristic's algorithm of each (shape, epilogue) are made once and kept: building them costs the host
-/// far more than a small product costs the GPU, and eager small-batch runs are bound by that host time.
+/// far more than a small product costs the GPU, and eager small-batch runs are bound by that host time. One handle serves
+/// every stream (calls are serialized on the host: a plan's bias is set per call); each stream gets a workspace of its own,
+/// since two streams' products in one workspace would overwrite each other's partial results.
 /// </summary>
 public sealed unsafe class CublasLt : IDisposable
 {
     private readonly CudaDevice _device;
-    private readonly DeviceMemory _workspace;
+    private readonly long _workspaceBytes;
+    private readonly Dictionary<CudaStream, DeviceMemory> _workspaces = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<(MatmulShape Shape, MatmulEpilogue Epilogue), (MatmulPlan Plan, CublasLtMatmulAlgo Algo)> _plans = [];
     private readonly Lock _lock = new();
     private IntPtr _handle;
@@ -23,7 +26,7 @@ public sealed unsafe class CublasLt : IDisposable
         _device = device;
         device.MakeCurrent();
         CudaCheck.Cublas(CublasLtApi.cublasLtCreate(out _handle), "cublasLtCreate");
-        _workspace = device.Allocator.Allocate(workspaceBytes);
+        _workspaceBytes = workspaceBytes;
     }
 
     /// <summary>cuBLASLt's version number (e.g. 130100 for 13.1.0).</summary>
@@ -108,8 +111,10 @@ public sealed unsafe class CublasLt : IDisposable
             else if (epilogue != MatmulEpilogue.None)
                 entry.Plan.SetBias(bias!);
             var (plan, algo) = entry;
+            var s = stream ?? y.Stream;
+            var workspace = Workspace(s);
             CudaCheck.Cublas(CublasLtApi.cublasLtMatmul(_handle, plan.Operation, &alpha, right.Pointer, plan.A, left.Pointer, plan.B, &beta,
-                addend?.Pointer ?? y.Pointer, plan.D, y.Pointer, plan.D, &algo, _workspace.Pointer, (nuint)_workspace.Capacity, (stream ?? _device.DefaultStream).Handle),
+                addend?.Pointer ?? y.Pointer, plan.D, y.Pointer, plan.D, &algo, workspace.Pointer, (nuint)_workspaceBytes, s.Handle),
                 $"cublasLtMatmul({shape}, {epilogue})");
         }
     }
@@ -121,12 +126,28 @@ public sealed unsafe class CublasLt : IDisposable
         try
         {
             if (epilogue != MatmulEpilogue.None) plan.SetBias(bias!);
-            return (plan, plan.ChooseAlgorithm(_handle, _workspace.Capacity));
+            return (plan, plan.ChooseAlgorithm(_handle, _workspaceBytes));
         }
         catch
         {
             plan.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The workspace of <paramref name="stream"/>, made on its first product there. Under the lock.</summary>
+    private DeviceMemory Workspace(CudaStream stream)
+    {
+        if (!_workspaces.TryGetValue(stream, out var workspace)) _workspaces.Add(stream, workspace = _device.Allocator.Allocate(_workspaceBytes, stream));
+        return workspace;
+    }
+
+    /// <summary>Frees the workspace of a stream that is going away (its products must have run).</summary>
+    public void ReleaseWorkspace(CudaStream stream)
+    {
+        lock (_lock)
+        {
+            if (_workspaces.Remove(stream, out var workspace)) workspace.Dispose();
         }
     }
 
@@ -139,7 +160,8 @@ public sealed unsafe class CublasLt : IDisposable
             foreach (var (plan, _) in _plans.Values) plan.Dispose();
             _plans.Clear();
         }
-        _workspace.Dispose();
+        foreach (var workspace in _workspaces.Values) workspace.Dispose();
+        _workspaces.Clear();
         _device.TryMakeCurrent();
         int status = CublasLtApi.cublasLtDestroy(h);
         if (status != CublasLtApi.Success) Console.Error.WriteLine($"fusion: warning: cublasLtDestroy returned {CublasLtApi.StatusName(status)}");

@@ -2,21 +2,23 @@ using Fusion.Cuda.Native;
 
 namespace Fusion.Cuda;
 
-/// <summary>A CUDA event with timing enabled, for measuring device time between two points of a stream.</summary>
+/// <summary>A CUDA event: a point in a stream that the host or another stream can wait for, and (with timing) measure to.</summary>
 public sealed class CudaEvent : IDisposable
 {
+    private const uint DisableTiming = 2;
     private IntPtr _handle;
 
-    public CudaEvent(CudaDevice device)
+    /// <summary>A new event; without <paramref name="timing"/> it only orders work, which makes recording and waiting on it cheaper.</summary>
+    public CudaEvent(CudaDevice device, bool timing = true)
     {
         Device = device;
         device.MakeCurrent();
-        CudaCheck.Driver(CuDriverApi.cuEventCreate(out _handle, 0), "cuEventCreate");
+        CudaCheck.Driver(CuDriverApi.cuEventCreate(out _handle, timing ? 0 : DisableTiming), "cuEventCreate");
     }
 
     public CudaDevice Device { get; }
 
-    private IntPtr Handle
+    internal IntPtr Handle
     {
         get
         {

@@ -2,11 +2,18 @@ using Fusion.Cuda.Native;
 
 namespace Fusion.Cuda;
 
-/// <summary>A non-blocking CUDA stream: work on it is ordered, and it can be captured into a graph.</summary>
+/// <summary>
+/// A non-blocking CUDA stream: work on it is ordered, and it can be captured into a graph. Device memory is handed out
+/// per stream (<see cref="CachingAllocator"/>): a block freed by work of this stream is reused on it at once, and on another
+/// stream only behind an event of this one (<see cref="WaitFor"/>).
+/// </summary>
 public sealed class CudaStream : IDisposable
 {
     private const uint NonBlocking = 1;
+    private readonly Lock _markerLock = new();
     private IntPtr _handle;
+    private volatile bool _retired;
+    private CudaEvent? _marker;
 
     public CudaStream(CudaDevice device)
     {
@@ -17,12 +24,16 @@ public sealed class CudaStream : IDisposable
 
     public CudaDevice Device { get; }
 
+    /// <summary>True from the moment <see cref="Dispose"/> starts.</summary>
+    public bool IsDisposed => _retired;
+
     internal IntPtr Handle
     {
         get
         {
-            ObjectDisposedException.ThrowIf(_handle == IntPtr.Zero, this);
-            return _handle;
+            var handle = Volatile.Read(ref _handle);
+            ObjectDisposedException.ThrowIf(handle == IntPtr.Zero, this);
+            return handle;
         }
     }
 
@@ -33,9 +44,36 @@ public sealed class CudaStream : IDisposable
         CudaCheck.Driver(CuDriverApi.cuStreamSynchronize(Handle), "cuStreamSynchronize");
     }
 
+    /// <summary>
+    /// Makes work queued on this stream from now on wait until everything queued on <paramref name="other"/> so far has run.
+    /// The host does not wait: an event is recorded on <paramref name="other"/> and this stream waits for it on the GPU.
+    /// </summary>
+    public void WaitFor(CudaStream other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (ReferenceEquals(other, this)) return;
+        // One event per stream is enough: a wait binds to the record before it, so re-recording later changes no queued wait.
+        lock (other._markerLock)
+        {
+            other._marker ??= new CudaEvent(Device, timing: false);
+            other._marker.Record(other);
+            CudaCheck.Driver(CuDriverApi.cuStreamWaitEvent(Handle, other._marker.Handle, 0), "cuStreamWaitEvent");
+        }
+    }
+
+    /// <summary>
+    /// Waits for the stream's work (so its cached memory may go to any stream), then destroys it. A stream lost to a sticky
+    /// error is destroyed without waiting.
+    /// </summary>
     public void Dispose()
     {
+        if (_retired || _handle == IntPtr.Zero) return;
+        if (Device.TryMakeCurrent()) CudaCheck.Release(CuDriverApi.cuStreamSynchronize(_handle), "cuStreamSynchronize");
+        _retired = true; // blocks freed from now on go to the allocator's unordered pool
+        Device.Allocator.Forget(this);
         var h = Interlocked.Exchange(ref _handle, IntPtr.Zero);
-        if (h != IntPtr.Zero) CudaCheck.Release(CuDriverApi.cuStreamDestroy_v2(h), "cuStreamDestroy_v2");
+        if (h == IntPtr.Zero) return;
+        lock (_markerLock) _marker?.Dispose();
+        CudaCheck.Release(CuDriverApi.cuStreamDestroy_v2(h), "cuStreamDestroy_v2");
     }
 }

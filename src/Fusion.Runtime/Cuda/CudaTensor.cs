@@ -1,26 +1,30 @@
 namespace Fusion.Cuda;
 
 /// <summary>
-/// A tensor in device memory, drawn from its device's caching allocator. Copies to and from the
-/// host run on the device's default stream and complete before the call returns. Views (reshapes)
-/// share the block, which goes back to the allocator when the last tensor using it is disposed, so
-/// a view and its source may be disposed in any order.
+/// A tensor in device memory, drawn from its device's caching allocator for one stream (<see cref="Stream"/>: the device's
+/// default stream unless made for another): the work that writes and reads it is expected on that stream, and its block goes
+/// back to that stream's cache. Copies to and from the host run on that stream and complete before the call returns, so a
+/// tensor made with <see cref="FromHost(CudaStream, CpuTensor)"/> may be read on any stream. Views (reshapes) share the block,
+/// which goes back to the allocator when the last tensor using it is disposed, so a view and its source may be disposed in
+/// any order.
 /// </summary>
 public sealed unsafe class CudaTensor : Tensor
 {
     private static long s_live;
     private readonly SharedBlock _block;
 
-    private CudaTensor(CudaDevice device, Shape shape, DType dtype) : base(shape, dtype)
+    private CudaTensor(CudaStream stream, Shape shape, DType dtype) : base(shape, dtype)
     {
-        Owner = device;
-        _block = new SharedBlock(device.Allocator.Allocate(SizeInBytes));
+        Owner = stream.Device;
+        Stream = stream;
+        _block = new SharedBlock(Owner.Allocator.Allocate(SizeInBytes, stream));
         Interlocked.Increment(ref s_live);
     }
 
     private CudaTensor(CudaTensor source, Shape shape) : base(shape, source.DType)
     {
         Owner = source.Owner;
+        Stream = source.Stream;
         _block = source._block;
         _block.AddReference();
         Interlocked.Increment(ref s_live);
@@ -34,6 +38,9 @@ public sealed unsafe class CudaTensor : Tensor
     /// <summary>The device that holds the memory.</summary>
     public CudaDevice Owner { get; }
 
+    /// <summary>The stream the tensor's memory was handed out for; copies run on it.</summary>
+    public CudaStream Stream { get; }
+
     /// <summary>The device address of the first element.</summary>
     public ulong Pointer
     {
@@ -45,14 +52,20 @@ public sealed unsafe class CudaTensor : Tensor
     }
 
     /// <summary>An uninitialized tensor (contents are whatever the reused block held).</summary>
-    public static CudaTensor Empty(CudaDevice device, DType dtype, Shape shape) => new(device, shape, dtype);
+    public static CudaTensor Empty(CudaDevice device, DType dtype, Shape shape) => new(device.DefaultStream, shape, dtype);
 
-    public static CudaTensor Empty(CudaDevice device, DType dtype, params int[] dims) => new(device, new Shape(dims), dtype);
+    public static CudaTensor Empty(CudaDevice device, DType dtype, params int[] dims) => new(device.DefaultStream, new Shape(dims), dtype);
 
-    /// <summary>A device copy of <paramref name="host"/>.</summary>
-    public static CudaTensor FromHost(CudaDevice device, CpuTensor host)
+    /// <summary>An uninitialized tensor for work on <paramref name="stream"/>.</summary>
+    public static CudaTensor Empty(CudaStream stream, DType dtype, Shape shape) => new(stream, shape, dtype);
+
+    /// <summary>A device copy of <paramref name="host"/> (on the device's default stream).</summary>
+    public static CudaTensor FromHost(CudaDevice device, CpuTensor host) => FromHost(device.DefaultStream, host);
+
+    /// <summary>A device copy of <paramref name="host"/>, copied on <paramref name="stream"/> and complete when this returns.</summary>
+    public static CudaTensor FromHost(CudaStream stream, CpuTensor host)
     {
-        var t = new CudaTensor(device, host.Shape, host.DType);
+        var t = new CudaTensor(stream, host.Shape, host.DType);
         try
         {
             t.CopyFromHost(host);
@@ -69,7 +82,7 @@ public sealed unsafe class CudaTensor : Tensor
     public void CopyFromHost(CpuTensor host)
     {
         host.Expect("host source", Shape, DType);
-        var stream = Owner.DefaultStream;
+        var stream = Stream;
         fixed (byte* src = host.Bytes)
         {
             Owner.MakeCurrent();
@@ -82,7 +95,7 @@ public sealed unsafe class CudaTensor : Tensor
     public CpuTensor ToHost()
     {
         var host = CpuTensor.Zeros(DType, Shape);
-        var stream = Owner.DefaultStream;
+        var stream = Stream;
         fixed (byte* dst = host.Bytes)
         {
             Owner.MakeCurrent();
@@ -92,12 +105,12 @@ public sealed unsafe class CudaTensor : Tensor
         return host;
     }
 
-    /// <summary>Copies <paramref name="source"/> (same shape and dtype) into this tensor on <paramref name="stream"/>.</summary>
+    /// <summary>Copies <paramref name="source"/> (same shape and dtype) into this tensor on <paramref name="stream"/> (default: this tensor's).</summary>
     public void CopyFrom(CudaTensor source, CudaStream? stream = null)
     {
         source.Expect("device source", Shape, DType);
         Owner.MakeCurrent();
-        CudaCheck.Driver(Native.CuDriverApi.cuMemcpyDtoDAsync_v2(Pointer, source.Pointer, (nuint)SizeInBytes, (stream ?? Owner.DefaultStream).Handle),
+        CudaCheck.Driver(Native.CuDriverApi.cuMemcpyDtoDAsync_v2(Pointer, source.Pointer, (nuint)SizeInBytes, (stream ?? Stream).Handle),
             "cuMemcpyDtoDAsync_v2");
     }
 
@@ -105,7 +118,7 @@ public sealed unsafe class CudaTensor : Tensor
     public void FillBytes(byte value, CudaStream? stream = null)
     {
         Owner.MakeCurrent();
-        CudaCheck.Driver(Native.CuDriverApi.cuMemsetD8Async(Pointer, value, (nuint)SizeInBytes, (stream ?? Owner.DefaultStream).Handle), "cuMemsetD8Async");
+        CudaCheck.Driver(Native.CuDriverApi.cuMemsetD8Async(Pointer, value, (nuint)SizeInBytes, (stream ?? Stream).Handle), "cuMemsetD8Async");
     }
 
     /// <summary>A tensor of a different shape with the same elements, sharing this tensor's device memory.</summary>

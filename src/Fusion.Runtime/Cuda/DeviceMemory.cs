@@ -9,9 +9,10 @@ public sealed class DeviceMemory : IDisposable
     private readonly CachingAllocator _owner;
     private int _returned;
 
-    internal DeviceMemory(CachingAllocator owner, ulong pointer, long size, long capacity, AllocationScope? scope = null)
+    internal DeviceMemory(CachingAllocator owner, ulong pointer, long size, long capacity, CudaStream stream, AllocationScope? scope)
     {
         _owner = owner;
+        Stream = stream;
         Scope = scope;
         Pointer = pointer;
         Size = size;
@@ -28,6 +29,9 @@ public sealed class DeviceMemory : IDisposable
     public long Capacity { get; }
 
     public bool IsDisposed => _returned != 0;
+
+    /// <summary>The stream the block was handed out for: its work on the block is ordered, other streams' is not.</summary>
+    public CudaStream Stream { get; }
 
     /// <summary>The private pool this block belongs to (a captured CUDA graph's), or null for the shared cache.</summary>
     internal AllocationScope? Scope { get; }

@@ -15,7 +15,7 @@ public sealed partial class CudaBackend
         var (input, _) = _rules.RelativePositionBias(table, window);
         using var host = input.ToHost();
         using var bias = CpuBackend.Instance.RelativePositionBias(host, window);
-        return CudaTensor.FromHost(CudaDevice, (CpuTensor)bias);
+        return CudaTensor.FromHost(Stream, (CpuTensor)bias);
     }
 
     /// <summary>A load-time constant: re-laid out on the host by the CPU backend and uploaded.</summary>
@@ -24,14 +24,14 @@ public sealed partial class CudaBackend
         var input = _rules.QkvRelayout(x, heads);
         using var host = input.ToHost();
         using var relaid = CpuBackend.Instance.QkvRelayout(host, heads);
-        return CudaTensor.FromHost(CudaDevice, (CpuTensor)relaid);
+        return CudaTensor.FromHost(Stream, (CpuTensor)relaid);
     }
 
     /// <summary>A load-time constant: computed on the host by the CPU backend and uploaded.</summary>
     public Tensor ShiftedWindowMask(int height, int width, int window, int shift, DType dtype)
     {
         using var mask = CpuBackend.Instance.ShiftedWindowMask(height, width, window, shift, dtype);
-        return CudaTensor.FromHost(CudaDevice, (CpuTensor)mask);
+        return CudaTensor.FromHost(Stream, (CpuTensor)mask);
     }
 
     public Tensor[] Run(GeneratedKernel kernel, int batch, DType io, params Tensor[] inputs)
@@ -55,8 +55,8 @@ public sealed partial class CudaBackend
                 }
                 buffers.Add(t);
             }
-            foreach (var (shape, dtype) in outputs) results.Add(CudaTensor.Empty(CudaDevice, dtype, shape));
-            _generated.Launch(kernel, batch, io, buffers.Concat(results).ToList(), CudaDevice.DefaultStream);
+            foreach (var (shape, dtype) in outputs) results.Add(CudaTensor.Empty(Stream, dtype, shape));
+            _generated.Launch(kernel, batch, io, buffers.Concat(results).ToList(), Stream);
             return [.. results];
         }
         catch
@@ -85,14 +85,14 @@ public sealed partial class CudaBackend
             return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, product, epilogueInputs));
         }
         return WithEpilogue(kernel.Name, kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, null, epilogueInputs), epilogueInputs,
-            (ins, results) => _gemm.Run(kernel, input, w, ins, results, batch, io));
+            (ins, results) => _gemm.Run(kernel, input, w, ins, results, batch, io, Stream));
     }
 
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
         IsFloat32(qkv, "WindowAttention qkv")
         ? FusedChains.WindowAttention(this, qkv, bias, mask, heads, scale)
         : _windowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"),
-            mask is null ? null : Fused(mask, "WindowAttention mask"), heads, scale, kernel);
+            mask is null ? null : Fused(mask, "WindowAttention mask"), heads, scale, kernel, Stream);
 
     public Tensor[] WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel, int batch, DType io,
         params Tensor[] epilogueInputs)
@@ -105,7 +105,7 @@ public sealed partial class CudaBackend
         }
         return WithEpilogue(kernel.Name, epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, null, epilogueInputs), epilogueInputs,
             (ins, results) => _windowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"),
-                mask is null ? null : Fused(mask, "WindowAttention mask"), heads, scale, kernel, batch, io, ins, results));
+                mask is null ? null : Fused(mask, "WindowAttention mask"), heads, scale, kernel, batch, io, ins, results, Stream));
     }
 
     /// <summary>
@@ -118,7 +118,7 @@ public sealed partial class CudaBackend
     {
         var outputs = KernelOperands.Check(epilogue, batch, io, ordered);
         var ins = epilogueInputs.Select((t, i) => _rules.Resident(t, $"{name} epilogue input {i}")).ToList();
-        var results = outputs.Select(o => CudaTensor.Empty(CudaDevice, o.DType, o.Shape)).ToList();
+        var results = outputs.Select(o => CudaTensor.Empty(Stream, o.DType, o.Shape)).ToList();
         try
         {
             launch(ins, results);

@@ -12,7 +12,7 @@ public sealed partial class CudaBackend
     public Tensor Cast(Tensor x, DType dtype)
     {
         var input = _rules.Cast(x, dtype);
-        var y = CudaTensor.Empty(CudaDevice, dtype, input.Shape);
+        var y = CudaTensor.Empty(Stream, dtype, input.Shape);
         if (input.DType == dtype) y.CopyFrom(input);
         else Map($"backend_cast_{Suffix(input.DType)}_{Suffix(dtype)}", input.ElementCount, y, a => a.Pointer(input).Pointer(y).Long(input.ElementCount));
         return y;
@@ -23,7 +23,7 @@ public sealed partial class CudaBackend
         var (left, right, shape) = _rules.Add(a, b);
         var dims = shape.ToArray();
         var axes = Axes.Collapse(dims, [Axes.Broadcast(left.Shape, dims.Length), Axes.Broadcast(right.Shape, dims.Length)], null, "Add");
-        var y = CudaTensor.Empty(CudaDevice, left.DType, shape);
+        var y = CudaTensor.Empty(Stream, left.DType, shape);
         Map($"backend_add_{Suffix(left.DType)}", y.ElementCount, y,
             args => axes.Append(axes.Append(axes.Append(args.Pointer(left).Pointer(right).Pointer(y).Long(y.ElementCount), axes.Dims), axes.Strides[0]), axes.Strides[1]));
         return y;
@@ -37,7 +37,7 @@ public sealed partial class CudaBackend
 
     private CudaTensor Unary(CudaTensor x, int op, float scalar)
     {
-        var y = CudaTensor.Empty(CudaDevice, x.DType, x.Shape);
+        var y = CudaTensor.Empty(Stream, x.DType, x.Shape);
         Map($"backend_unary_{Suffix(x.DType)}", x.ElementCount, y, args => args.Pointer(x).Pointer(y).Long(x.ElementCount).Int(op).Float(scalar));
         return y;
     }

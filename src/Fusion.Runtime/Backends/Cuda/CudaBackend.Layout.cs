@@ -88,7 +88,7 @@ public sealed partial class CudaBackend
     {
         var axes = Axes.Collapse(dims, [strides], shifts, op);
         var to = dtype ?? x.DType;
-        var y = CudaTensor.Empty(CudaDevice, to, shape);
+        var y = CudaTensor.Empty(Stream, to, shape);
         ulong source = x.Pointer + (ulong)(offset * x.DType.SizeInBytes());
         string kernel = to != x.DType ? $"backend_gather_{Suffix(x.DType)}_{Suffix(to)}" : x.DType == DType.Float16 ? "backend_gather_b16" : "backend_gather_b32";
         Map(kernel, y.ElementCount, y,

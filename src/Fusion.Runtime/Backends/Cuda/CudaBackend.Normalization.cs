@@ -47,7 +47,7 @@ public sealed partial class CudaBackend
         long inner = input.Shape.Product(firstAxis + count, input.Rank);
         if (outer > int.MaxValue || reduce > int.MaxValue || inner > int.MaxValue || outer * inner > int.MaxValue)
             throw new TensorMismatchException("Mean x", "fewer than 2³¹ elements in each of the outer, reduced and inner parts", Describe(input));
-        var y = CudaTensor.Empty(CudaDevice, dtype, shape);
+        var y = CudaTensor.Empty(Stream, dtype, shape);
         Map($"backend_mean_{Suffix(input.DType)}_{Suffix(dtype)}", outer * inner, y, args => args.Pointer(input).Pointer(y).Int((int)outer).Int((int)reduce).Int((int)inner));
         return y;
     }
@@ -61,8 +61,8 @@ public sealed partial class CudaBackend
 
     private CudaTensor PerRow(string kernel, CudaTensor x, int rows, DType dtype, Func<KernelArguments, CudaTensor, KernelArguments> arguments)
     {
-        var y = CudaTensor.Empty(CudaDevice, dtype, x.Shape);
+        var y = CudaTensor.Empty(Stream, dtype, x.Shape);
         if (x.ElementCount == 0) return y;
-        return Filled(y, () => Kernel(kernel).Launch(CudaDevice.DefaultStream, (rows + RowsPerBlock - 1) / RowsPerBlock, BlockSize, arguments(new KernelArguments(), y)));
+        return Filled(y, () => Kernel(kernel).Launch(Stream, (rows + RowsPerBlock - 1) / RowsPerBlock, BlockSize, arguments(new KernelArguments(), y)));
     }
 }

@@ -27,7 +27,7 @@ public sealed partial class CudaBackend
 
     private CudaTensor Product(CudaTensor a, CudaTensor b, CudaTensor? bias, Shape shape, int batch, long m, int n, int k, bool transposeB, bool shareB)
     {
-        var y = CudaTensor.Empty(CudaDevice, a.DType, shape);
+        var y = CudaTensor.Empty(Stream, a.DType, shape);
         return Filled(y, () =>
         {
             if (y.ElementCount == 0) return;
@@ -39,10 +39,10 @@ public sealed partial class CudaBackend
                 using var zeros = y.View(new Shape(checked((int)(y.ElementCount / n)), n));
                 using var sum = (CudaTensor)Add(zeros, bias);
                 using var shaped = sum.View(y.Shape);
-                y.CopyFrom(shaped);
+                y.CopyFrom(shaped, Stream);
                 return;
             }
-            _blas.MatMul(a, b, bias, y, batch, m, n, k, transposeB, shareB);
+            _blas.MatMul(a, b, bias, y, batch, m, n, k, transposeB, shareB, Stream);
         });
     }
 }

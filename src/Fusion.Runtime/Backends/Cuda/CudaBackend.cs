@@ -11,30 +11,29 @@ namespace Fusion;
 /// CPU backend's operand checks and messages (<see cref="OperandRules{T}"/>). Products run through cuBLASLt
 /// (float32 accumulation), the rest through backend_ops.cu (float32 math, one rounding on store); a compiled model's
 /// generated kernels through the <see cref="GeneratedKernelLauncher"/>, its GEMMs through <see cref="FusedGemm"/> (the template
-/// with its epilogue, or cuBLASLt) and the window-attention template through its launcher. All work is queued on the device's
-/// default stream; <see cref="Synchronize"/> waits for it. Disposing frees every parameter copy, kernel module
-/// and cuBLASLt handle the backend owns (and the device when <see cref="Open"/> opened it).
+/// with its epilogue, or cuBLASLt) and the window-attention template through its launcher. All work is queued on the
+/// backend's <see cref="Stream"/> (the device's default stream; <see cref="OnNewStream"/> makes a sibling backend on a stream
+/// of its own); <see cref="Synchronize"/> waits for it. Disposing frees every parameter copy, kernel module and cuBLASLt
+/// handle the backend owns (and the device when <see cref="Open"/> opened it).
 /// </summary>
-public sealed partial class CudaBackend : IBackend
+/// <remarks>
+/// Threads: a backend and its stream siblings share parameter copies, kernels and cuBLASLt, and each may be used from its own
+/// thread at the same time; give each concurrent session (or each thread) a sibling of its own, so that their passes overlap on
+/// the GPU and their memory is reused per stream (<see cref="CachingAllocator"/>). Tensors a backend returns belong to its
+/// stream: read them on that backend (or after synchronizing it). Tensors made by <see cref="FromHost"/> and parameter copies
+/// are complete when made and may be read by every sibling. Not supported while passes run: reloading weights, disposing the
+/// backend a sibling came from.
+/// </remarks>
+public sealed partial class CudaBackend : IBackend, IStreamBackend
 {
     private const int BlockSize = 256;
     private const int RowsPerBlock = BlockSize / 32;
     private const int MaxGrid = 1 << 20;
-    private const string Source = "backend_ops.cu";
     private readonly OperandRules<CudaTensor> _rules;
+    private readonly CudaBackendState _state;
+    private readonly CudaBackend? _family; // the backend this one was made from (null: it owns the shared state)
     private readonly bool _ownsDevice;
-    private readonly CublasLt _blas;
-    private readonly FusedGemm _gemm;
-    private readonly FusedKernelModules _fusedModules;
-    private readonly GeneratedKernelLauncher _generated;
-    private readonly WindowAttentionLauncher _windowAttention;
-    private readonly Dictionary<string, CudaKernel> _kernels = new(StringComparer.Ordinal);
-    private readonly Dictionary<(Parameter Parameter, DType DType), (int Version, CudaTensor Copy)> _parameters = [];
-    private readonly Lock _lock = new();
-
-    private CudaModule? _module;
-
-    private bool _disposed;
+    private int _disposed;
 
     /// <summary>A backend on <paramref name="device"/>, which the caller keeps and disposes after the backend.</summary>
     public CudaBackend(CudaDevice device, KernelCache? cache = null) : this(device, cache, ownsDevice: false)
@@ -53,12 +52,18 @@ public sealed partial class CudaBackend : IBackend
         _ownsDevice = ownsDevice;
         Name = $"cuda:{device.Ordinal}";
         _rules = new OperandRules<CudaTensor>(Name, t => t.Owner == device);
-        Jit = new KernelJit(device, cache ?? new KernelCache());
-        _blas = new CublasLt(device);
-        _generated = new GeneratedKernelLauncher(Jit);
-        _gemm = new FusedGemm(device, Jit, gemmPolicy, cublas: _blas, epilogues: _generated);
-        _fusedModules = new FusedKernelModules(Jit);
-        _windowAttention = new WindowAttentionLauncher(_fusedModules);
+        _state = new CudaBackendState(device, cache, gemmPolicy);
+        Stream = device.DefaultStream;
+    }
+
+    private CudaBackend(CudaBackend family, CudaStream stream)
+    {
+        CudaDevice = family.CudaDevice;
+        Name = family.Name;
+        _rules = family._rules;
+        _state = family._state;
+        _family = family;
+        Stream = stream;
     }
 
     /// <summary>Opens device <paramref name="ordinal"/> for a backend that owns it (disposing the backend closes it).</summary>
@@ -76,6 +81,17 @@ public sealed partial class CudaBackend : IBackend
         }
     }
 
+    /// <summary>
+    /// A backend on a new stream of its own that shares this backend's device, parameter copies, kernels, GEMM choices and
+    /// cuBLASLt handle: one per concurrent session or thread, whose passes then overlap with the others' on the GPU. Dispose it
+    /// (which waits for its stream) before the backend it came from.
+    /// </summary>
+    public CudaBackend OnNewStream()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0 || _state.IsDisposed, this);
+        return new CudaBackend(_family ?? this, new CudaStream(CudaDevice));
+    }
+
     public string Name { get; }
 
     public DeviceKind Device => DeviceKind.Cuda;
@@ -83,14 +99,27 @@ public sealed partial class CudaBackend : IBackend
     /// <summary>The device every tensor of this backend lives on.</summary>
     public CudaDevice CudaDevice { get; }
 
+    /// <summary>The stream this backend queues its work on.</summary>
+    public CudaStream Stream { get; }
+
     /// <summary>The JIT that compiles this backend's kernels and the fused kernels it is given.</summary>
-    public KernelJit Jit { get; }
+    public KernelJit Jit => _state.Jit;
 
     /// <summary>The GEMM launcher (tests read which path it took and whether it padded the weight).</summary>
-    internal FusedGemm Gemms => _gemm;
+    internal FusedGemm Gemms => _state.Gemm;
 
     /// <summary>The launcher of generated kernels (tests read how many it loaded).</summary>
-    internal GeneratedKernelLauncher Generated => _generated;
+    internal GeneratedKernelLauncher Generated => _state.Generated;
+
+    IBackend IStreamBackend.Family => _family ?? this;
+
+    private CublasLt _blas => _state.Blas;
+
+    private FusedGemm _gemm => _state.Gemm;
+
+    private GeneratedKernelLauncher _generated => _state.Generated;
+
+    private WindowAttentionLauncher _windowAttention => _state.WindowAttention;
 
     /// <summary>
     /// Compiles a model's kernels into the kernel cache in parallel (each GEMM in the variants its policy certainly runs, each
@@ -110,52 +139,39 @@ public sealed partial class CudaBackend : IBackend
         Jit.Precompile(sources);
     }
 
-    /// <summary>Waits for everything queued on the device's default stream; surfaces asynchronous kernel errors.</summary>
-    public void Synchronize() => CudaDevice.DefaultStream.Synchronize();
+    /// <summary>Waits for everything queued on this backend's stream; surfaces asynchronous kernel errors.</summary>
+    public void Synchronize() => Stream.Synchronize();
 
     public Tensor Param(Parameter parameter, DType dtype)
     {
         ArgumentNullException.ThrowIfNull(parameter);
         FloatDType(dtype, "Param dtype");
-        lock (_lock)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            bool known = _parameters.TryGetValue((parameter, dtype), out var entry);
-            if (known && entry.Version == parameter.Version) return entry.Copy;
-            using var host = dtype == DType.Float32 ? null : ElementwiseOps.Cast(parameter.Value, dtype);
-            var source = host ?? parameter.Value;
-            if (known)
-            {
-                entry.Copy.CopyFromHost(source);
-                _gemm.RefreshPaddedWeight(entry.Copy, source); // the generated GEMM's zero-padded copy, if it made one
-            }
-            var copy = known ? entry.Copy : CudaTensor.FromHost(CudaDevice, source);
-            _parameters[(parameter, dtype)] = (parameter.Version, copy);
-            return copy;
-        }
+        ThrowIfDisposed();
+        return _state.Param(parameter, dtype);
     }
 
-    public Tensor FromHost(CpuTensor host) => CudaTensor.FromHost(CudaDevice, Host(host, "FromHost host"));
+    public Tensor FromHost(CpuTensor host) => CudaTensor.FromHost(Stream, Host(host, "FromHost host"));
 
     public CpuTensor ToHost(Tensor tensor) => _rules.Resident(tensor, "ToHost tensor").ToHost();
 
+    /// <summary>
+    /// A stream sibling waits for its stream, frees its cuBLASLt workspace and destroys the stream; the backend that made the
+    /// shared state frees it (and the device when it opened it).
+    /// </summary>
     public void Dispose()
     {
-        lock (_lock)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (_family is not null)
         {
-            if (_disposed) return;
-            _disposed = true;
-            foreach (var (_, copy) in _parameters.Values) copy.Dispose();
-            _parameters.Clear();
-            _kernels.Clear();
+            _state.Blas.ReleaseWorkspace(Stream);
+            Stream.Dispose();
+            return;
         }
-        _gemm.Dispose();
-        _generated.Dispose();
-        _fusedModules.Dispose();
-        _module?.Dispose();
-        _blas.Dispose();
+        _state.Dispose();
         if (_ownsDevice) CudaDevice.Dispose();
     }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
     private static string Suffix(DType dtype) => dtype == DType.Float16 ? "f16" : "f32";
 
@@ -179,19 +195,12 @@ public sealed partial class CudaBackend : IBackend
     {
         if (work == 0) return;
         long blocks = Math.Min((work + BlockSize - 1) / BlockSize, MaxGrid);
-        Filled(y, () => Kernel(kernel).Launch(CudaDevice.DefaultStream, (int)blocks, BlockSize, arguments(new KernelArguments())));
+        Filled(y, () => Kernel(kernel).Launch(Stream, (int)blocks, BlockSize, arguments(new KernelArguments())));
     }
 
     private CudaKernel Kernel(string name)
     {
-        lock (_lock)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_kernels.TryGetValue(name, out var kernel)) return kernel;
-            _module ??= Jit.LoadShipped(Source);
-            kernel = _module.GetKernel(name);
-            _kernels[name] = kernel;
-            return kernel;
-        }
+        ThrowIfDisposed();
+        return _state.Kernel(name);
     }
 }

@@ -7,7 +7,9 @@ namespace Fusion;
 /// host call per operator, which is what small batches are bound by. Capture runs the model once
 /// normally (compiling kernels, measuring GEMM paths, building constants), once more with its memory in a
 /// private pool, then records a third run; every intermediate keeps the address it had at capture, so the
-/// pool stays reserved for this graph until it is disposed. The input shape is fixed at capture.
+/// pool stays reserved for this graph until it is disposed. The input shape is fixed at capture. The graph is captured on and
+/// replayed on the backend's <see cref="CudaBackend.Stream"/>: graphs of sibling backends (<see cref="CudaBackend.OnNewStream"/>)
+/// replay concurrently, one thread each. One graph is not for several threads at once: its input and output are single buffers.
 /// </summary>
 public sealed class GraphedModel : IDisposable
 {
@@ -33,16 +35,16 @@ public sealed class GraphedModel : IDisposable
     public static GraphedModel Capture(IFusedModel model, CudaBackend backend, Tensor example)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var stream = backend.CudaDevice.DefaultStream;
+        var stream = backend.Stream;
         var allocator = backend.CudaDevice.Allocator;
-        var input = CudaTensor.Empty(backend.CudaDevice, example.DType, example.Shape);
+        var input = CudaTensor.Empty(stream, example.DType, example.Shape);
         try
         {
             input.CopyFrom(Resident(backend, example));
             using (model.Run([input], backend)) { } // kernels, fast-run choices, constants, parameters
             stream.Synchronize();
 
-            var memory = allocator.OpenScope();
+            var memory = allocator.OpenScope(stream);
             try
             {
                 using (model.Run([input], backend)) { } // fills the private pool with exactly the blocks a run needs
@@ -73,20 +75,20 @@ public sealed class GraphedModel : IDisposable
     {
         input.Expect("graph input", _input.Shape, _input.DType);
         _input.CopyFrom(Resident(_backend, input));
-        _graph.Launch(_backend.CudaDevice.DefaultStream);
+        _graph.Launch(_backend.Stream);
         return _output;
     }
 
     /// <summary>Replays the graph on the input already in place (for timing).</summary>
     public Tensor Replay()
     {
-        _graph.Launch(_backend.CudaDevice.DefaultStream);
+        _graph.Launch(_backend.Stream);
         return _output;
     }
 
     public void Dispose()
     {
-        _backend.CudaDevice.DefaultStream.Synchronize();
+        _backend.Stream.Synchronize();
         _graph.Dispose();
         _output.Dispose();
         _input.Dispose();

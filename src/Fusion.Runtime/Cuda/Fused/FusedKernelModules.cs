@@ -151,10 +151,10 @@ internal static class FusedChecks
         return (int)blocks;
     }
 
-    /// <summary>A new fp16 tensor of <paramref name="shape"/> that <paramref name="launch"/> writes; disposed if the launch throws.</summary>
-    public static CudaTensor Allocated(CudaDevice device, Shape shape, Action<CudaTensor> launch)
+    /// <summary>A new fp16 tensor of <paramref name="shape"/> for <paramref name="stream"/> that <paramref name="launch"/> writes; disposed if the launch throws.</summary>
+    public static CudaTensor Allocated(CudaStream stream, Shape shape, Action<CudaTensor> launch)
     {
-        var output = CudaTensor.Empty(device, DType.Float16, shape);
+        var output = CudaTensor.Empty(stream, DType.Float16, shape);
         try
         {
             launch(output);

@@ -23,7 +23,7 @@ public sealed class WindowAttentionLauncher(FusedKernelModules modules)
         FusedChecks.Half(output, "output", new Shape(total, kernel.Constant("TOKENS"), heads * kernel.Constant("HEAD_DIM")), kernel);
         if (total == 0) return;
         var args = new KernelArguments().Pointer(qkv).Pointer(bias).Pointer(mask?.Pointer ?? 0).Pointer(output).Int(total).Float(scale);
-        modules.Get(kernel, Pattern).Launch(stream ?? qkv.Owner.DefaultStream, FusedChecks.Blocks((long)total * heads, 1, kernel), Threads, args);
+        modules.Get(kernel, Pattern).Launch(stream ?? qkv.Stream, FusedChecks.Blocks((long)total * heads, 1, kernel), Threads, args);
     }
 
     /// <summary>
@@ -45,7 +45,7 @@ public sealed class WindowAttentionLauncher(FusedKernelModules modules)
         var args = new KernelArguments().Pointer(qkv).Pointer(bias).Pointer(mask?.Pointer ?? 0).Pointer(outputs[0]).Int(total).Float(scale).Int(batch);
         foreach (var t in epilogueInputs.Concat(outputs)) args.Pointer(t);
         modules.Get(kernel, Pattern, epilogue.UsesIoType && io == DType.Float16)
-            .Launch(stream ?? qkv.Owner.DefaultStream, FusedChecks.Blocks((long)total * heads, 1, kernel), Threads, args);
+            .Launch(stream ?? qkv.Stream, FusedChecks.Blocks((long)total * heads, 1, kernel), Threads, args);
     }
 
     /// <summary>Checks the operands against the kernel's constants; returns the windows in the batch (B·nW).</summary>
@@ -75,6 +75,6 @@ public sealed class WindowAttentionLauncher(FusedKernelModules modules)
     public CudaTensor Run(CudaTensor qkv, CudaTensor bias, CudaTensor? mask, int heads, float scale, FusedKernel kernel, CudaStream? stream = null)
     {
         var (n, d) = (kernel.Constant("TOKENS"), kernel.Constant("HEAD_DIM"));
-        return FusedChecks.Allocated(qkv.Owner, new Shape(qkv.Rank == 0 ? 0 : qkv.Shape[0], n, heads * d), output => Run(qkv, bias, mask, heads, scale, output, kernel, stream));
+        return FusedChecks.Allocated(stream ?? qkv.Stream, new Shape(qkv.Rank == 0 ? 0 : qkv.Shape[0], n, heads * d), output => Run(qkv, bias, mask, heads, scale, output, kernel, stream));
     }
 }

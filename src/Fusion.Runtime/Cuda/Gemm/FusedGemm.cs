@@ -18,7 +18,9 @@ namespace Fusion.Cuda.Gemm;
 /// multiple of 8) so its loads stay 16-byte vectors: when K % 8 != 0 the first template run on a weight tensor makes a
 /// zero-padded [N, KW] copy (through the host, synchronizing: run it once before capturing a graph) and keeps it for that
 /// tensor object; cuBLASLt gets the unpadded weight. A caller that rewrites a weight in place calls
-/// <see cref="RefreshPaddedWeight"/> (CudaBackend.Param does).
+/// <see cref="RefreshPaddedWeight"/> (CudaBackend.Param does). Thread-safe: launches from several threads (each on its own
+/// stream) share the loaded modules and the padded copies; a measurement holds the others back until it is done, so measure
+/// before running concurrently. Work runs on the stream given, else on x's.
 /// </summary>
 public sealed class FusedGemm : IDisposable
 {
@@ -44,6 +46,7 @@ public sealed class FusedGemm : IDisposable
     // Keyed by the weight object: the backend's parameter copies keep their identity (and address) across refreshes,
     // so a captured graph that read a padded copy keeps reading the same buffer, refreshed in place.
     private readonly ConditionalWeakTable<CudaTensor, CudaTensor> _padded = new();
+    private readonly Lock _lock = new();
     private StreamHold? _hold;
     private CudaModule? _addModule;
     private CudaKernel? _add;
@@ -92,7 +95,7 @@ public sealed class FusedGemm : IDisposable
     {
         int m = Validate(kernel, x, weight);
         if (m == 0) return;
-        var s = stream ?? _device.DefaultStream;
+        var s = stream ?? x.Stream;
         var (path, tile) = Policy switch
         {
             GemmPolicy.Generated => (GemmPath.Generated, GemmTile.Default(kernel.N)),
@@ -111,7 +114,7 @@ public sealed class FusedGemm : IDisposable
         int m = Validate(kernel, x, weight);
         if (m == 0) return;
         var t = tile ?? GemmTile.Default(kernel.N);
-        Execute(path, t, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream ?? _device.DefaultStream);
+        Execute(path, t, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream ?? x.Stream);
         Ran(path, t, kernel);
     }
 
@@ -144,7 +147,11 @@ public sealed class FusedGemm : IDisposable
     public void RefreshPaddedWeight(CudaTensor weight, CpuTensor? host = null)
     {
         ArgumentNullException.ThrowIfNull(weight);
-        if (!_padded.TryGetValue(weight, out var padded)) return;
+        CudaTensor? padded;
+        lock (_lock)
+        {
+            if (!_padded.TryGetValue(weight, out padded)) return;
+        }
         using var read = host is null ? weight.ToHost() : null;
         var values = host ?? read!;
         values.Expect("weight", weight.Shape, DType.Float16);
@@ -168,7 +175,16 @@ public sealed class FusedGemm : IDisposable
         IReadOnlyList<CudaTensor> outputs, int batch, DType io, CudaStream stream)
     {
         var key = ChoiceKey(m, kernel);
-        if (Choices.TryGet(key, out var known)) return (known.Path, known.Tile);
+        lock (_lock) // one measurement at a time: kernels of other threads would distort it, and it is made once per shape
+        {
+            if (Choices.TryGet(key, out var known)) return (known.Path, known.Tile);
+            return Measure(key, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream);
+        }
+    }
+
+    private (GemmPath, GemmTile) Measure(string key, int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
+        IReadOnlyList<CudaTensor> outputs, int batch, DType io, CudaStream stream)
+    {
         var best = GemmTile.Default(kernel.N);
         double generated = Median(() => Execute(GemmPath.Generated, best, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
         double cublas = Median(() => Execute(GemmPath.CublasLt, default, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
@@ -226,7 +242,7 @@ public sealed class FusedGemm : IDisposable
     {
         if (kernel.Cublas is not { } form)
         {
-            using var product = CudaTensor.Empty(_device, x.DType, x.Shape.With(-1, kernel.N));
+            using var product = CudaTensor.Empty(stream, x.DType, x.Shape.With(-1, kernel.N));
             _cublas.Linear(x, weight, null, product, MatmulEpilogue.None, stream);
             var buffers = KernelOperands.EpilogueInputs(kernel, product, epilogueInputs).Cast<CudaTensor>().Concat(outputs).ToList();
             _epilogues.Launch(kernel.Epilogue, batch, io, buffers, stream);
@@ -254,6 +270,11 @@ public sealed class FusedGemm : IDisposable
     /// <summary>The [N, KW] zero-padded copy of <paramref name="weight"/>, made on first use (load time) and kept per weight object.</summary>
     private CudaTensor PaddedWeight(CudaTensor weight, CudaStream stream)
     {
+        lock (_lock) return PaddedWeightLocked(weight, stream);
+    }
+
+    private CudaTensor PaddedWeightLocked(CudaTensor weight, CudaStream stream)
+    {
         if (_padded.TryGetValue(weight, out var padded)) return padded;
         ReleaseDisposedWeights();
         stream.Synchronize(); // the weight may have been written on this stream; ToHost reads on the default stream
@@ -280,10 +301,13 @@ public sealed class FusedGemm : IDisposable
 
     private void AddInPlace(CudaTensor output, CudaTensor residual, CudaStream stream)
     {
-        if (_add is null)
+        lock (_lock)
         {
-            _addModule = _jit.LoadShipped("add_half.cu");
-            _add = _addModule.GetKernel("fusion_add_half");
+            if (_add is null)
+            {
+                _addModule = _jit.LoadShipped("add_half.cu");
+                _add = _addModule.GetKernel("fusion_add_half");
+            }
         }
         const int threads = 256;
         long blocks = Math.Min((output.ElementCount + threads - 1) / threads, 65536);
@@ -292,19 +316,28 @@ public sealed class FusedGemm : IDisposable
 
     private CudaTensor ZeroBias(int n)
     {
-        if (!_zeroBiases.TryGetValue(n, out var zero))
+        lock (_lock)
         {
-            zero = CudaTensor.Empty(_device, DType.Float16, n);
-            zero.FillBytes(0);
-            _zeroBiases[n] = zero;
+            if (!_zeroBiases.TryGetValue(n, out var zero))
+            {
+                zero = CudaTensor.Empty(_device, DType.Float16, n);
+                zero.FillBytes(0);
+                zero.Stream.Synchronize(); // read by every stream from here on
+                _zeroBiases[n] = zero;
+            }
+            return zero;
         }
-        return zero;
     }
 
     /// <summary>The kernel in <paramref name="tile"/>, compiled (or read from the kernel cache) once per kernel source, tile and io variant.</summary>
     private CudaKernel Load(GemmKernel kernel, GemmTile tile, bool ioHalf)
     {
         var id = (kernel.Name, tile, ioHalf); // runs on every launch: the name and source are made only on a miss
+        lock (_lock) return LoadLocked(id, kernel, tile, ioHalf);
+    }
+
+    private CudaKernel LoadLocked((string, GemmTile, bool) id, GemmKernel kernel, GemmTile tile, bool ioHalf)
+    {
         if (_kernels.TryGetValue(id, out var entry) && (ReferenceEquals(entry.Source, kernel.CudaSource) || entry.Source == kernel.CudaSource))
             return entry.Kernel;
         var (name, source, options) = TileSource(kernel, tile, ioHalf);
@@ -330,6 +363,7 @@ public sealed class FusedGemm : IDisposable
 
     public void Dispose()
     {
+        using var held = _lock.EnterScope();
         foreach (var entry in _kernels.Values) entry.Module.Dispose();
         _kernels.Clear();
         _addModule?.Dispose();

@@ -35,6 +35,7 @@ internal static unsafe partial class CuDriverApi
     [LibraryImport(Lib)] internal static partial CuResult cuStreamCreate(out IntPtr stream, uint flags);
     [LibraryImport(Lib)] internal static partial CuResult cuStreamDestroy_v2(IntPtr stream);
     [LibraryImport(Lib)] internal static partial CuResult cuStreamSynchronize(IntPtr stream);
+    [LibraryImport(Lib)] internal static partial CuResult cuStreamWaitEvent(IntPtr stream, IntPtr ev, uint flags);
 
     [LibraryImport(Lib)] internal static partial CuResult cuEventCreate(out IntPtr ev, uint flags);
     [LibraryImport(Lib)] internal static partial CuResult cuEventDestroy_v2(IntPtr ev);
