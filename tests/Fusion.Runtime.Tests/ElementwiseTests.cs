@@ -62,6 +62,34 @@ public class ElementwiseTests
         Assert.True(worst < 1e-7, $"kernel erf off by {worst:G3} at {at}");
     }
 
+    [Fact]
+    public void VectorErfIsAccurateToFloat32()
+    {
+        // The vectorized erf the CPU twins of generated kernels use: the same 1e-7 bound, on float inputs over [−7, 7] in
+        // steps of 1/1024 (an odd count, so the padded tail runs too), and the special values.
+        var inputs = new List<float>();
+        for (double v = -7; v <= 7; v += 1.0 / 1024) inputs.Add((float)v);
+        inputs.AddRange([0f, -0f, 1e-30f, -1e-30f, 0.9999999f, 1f, 1.0000001f, 30f, -30f, 0.5f]);
+        var x = inputs.ToArray();
+        Assert.Equal(1, x.Length % 2);
+        var y = new float[x.Length];
+        Kernels.Cpu.VectorMath.Erf(x, y);
+        double worst = 0, at = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            double error = Math.Abs(y[i] - Ref.Erf(x[i]));
+            if (error > worst) (worst, at) = (error, x[i]);
+        }
+        TestContext.Current.SendDiagnosticMessage($"vector erf: worst absolute error {worst:G3} at x = {at}");
+        Assert.True(worst < 1e-7, $"vector erf off by {worst:G3} at {at}");
+        int tiny = inputs.IndexOf(1e-30f);
+        Assert.True(Math.Abs(y[tiny] / 1e-30 - 1.1283791670955126) < 1e-6, "erf(1e-30) keeps its relative accuracy"); // 2/√π · x
+        var special = new float[3];
+        Kernels.Cpu.VectorMath.Erf([float.NaN, float.PositiveInfinity, float.NegativeInfinity], special);
+        Assert.True(float.IsNaN(special[0]));
+        Assert.Equal([1f, -1f], special[1..]);
+    }
+
     [Theory]
     [InlineData(0.5, 0.5204998778130465)]
     [InlineData(1.0, 0.8427007929497149)]

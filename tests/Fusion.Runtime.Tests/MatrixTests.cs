@@ -36,6 +36,53 @@ public class MatrixTests
     }
 
     [Theory]
+    [MemberData(nameof(Sizes))]
+    public void APackedWeightGivesTheBitsOfPackingAsItGoes(int m, int n, int k)
+    {
+        // Packing once changes where the panels come from, not the order of the sums: the same bits, and the reference.
+        foreach (bool transposeB in new[] { false, true })
+        {
+            int seed = TestData.NewSeed();
+            var a = Floats(TestData.Random(seed, m, k));
+            var b = Floats(TestData.Random(seed + 1, transposeB ? n : k, transposeB ? k : n));
+            var asGoes = new float[m * n];
+            var packed = new float[m * n];
+            Fusion.Kernels.Cpu.Gemm.Multiply(a, b, asGoes, m, n, k, transposeB);
+            Fusion.Kernels.Cpu.Gemm.Multiply(a, Fusion.Kernels.Cpu.Gemm.Pack(b, n, k, transposeB), packed, m);
+            Assert.True(asGoes.AsSpan().SequenceEqual(packed), $"seed {seed}: {m}×{n}×{k} T={transposeB} packed once differs from packed as it goes");
+            var reference = Ref.MatMul(TestData.Random(seed, m, k), TestData.Random(seed + 1, transposeB ? n : k, transposeB ? k : n), transposeB);
+            for (int i = 0; i < packed.Length; i++)
+                Assert.True(Math.Abs(packed[i] - reference.Data[i]) <= GemmAtol(k) + 1e-5 * Math.Abs(reference.Data[i]), $"seed {seed}: element {i}");
+        }
+    }
+
+    private static float[] Floats(RefTensor tensor) => tensor.Data.Select(v => (float)v).ToArray();
+
+    [Fact]
+    public void APackedParameterIsRepackedWhenItsValuesChange()
+    {
+        int seed = TestData.NewSeed();
+        var weight = new Parameter(37, 53);
+        using var x = TestData.Random(seed + 1, 5, 53).ToCpu();
+        foreach (var dtype in new[] { DType.Float32, DType.Float16 })
+        {
+            for (int round = 0; round < 2; round++)
+            {
+                weight.Load(Floats(TestData.Random(round == 0 ? seed : seed + 2, 37, 53))); // a new version each round
+                using var input = dtype == DType.Float32 ? null : Cpu.Cast(x, dtype);
+                using var y = Cpu.Linear(input ?? x, Cpu.Param(weight, dtype), null);
+                var w = TestData.Random(round == 0 ? seed : seed + 2, 37, 53).RoundedTo(dtype);
+                var expected = Ref.Linear(TestData.Random(seed + 1, 5, 53).RoundedTo(dtype), w, null);
+                using var got = Cpu.Cast(y, DType.Float32);
+                var values = ((CpuTensor)got).ToFloatArray();
+                double tolerance = dtype == DType.Float32 ? GemmAtol(53) : 2e-2;
+                for (int i = 0; i < values.Length; i++)
+                    Assert.True(Math.Abs(values[i] - expected.Data[i]) <= tolerance, $"seed {seed}, {dtype}, round {round}: element {i} is {values[i]}, expected {expected.Data[i]}");
+            }
+        }
+    }
+
+    [Theory]
     [InlineData(DType.Float32, false)]
     [InlineData(DType.Float32, true)]
     [InlineData(DType.Float16, false)]

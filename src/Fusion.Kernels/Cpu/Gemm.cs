@@ -8,8 +8,10 @@ namespace Fusion.Kernels.Cpu;
 /// Cache-blocked single-precision matrix multiply, C = A·B or C = A·Bᵀ, all row-major.
 /// B is packed per (K block × N block) into panels of <see cref="NR"/> columns so the micro-kernel
 /// streams it contiguously from L1/L2; A is read in place (its rows are already contiguous in K).
-/// Work is split over (batch, row block) pairs; each worker packs B into its own buffer, which
-/// costs 1/<see cref="MC"/> of the multiply and avoids any synchronization between workers.
+/// Work is split over (batch, row block, column block) items, the blocks made smaller (down to two micro-tiles) until there
+/// are at least two items per core, so a small-M product (a batch-1 transformer's late stages: 49 or 196 rows) still
+/// uses every core. Each worker packs its B block into its own buffer, which costs 1/(block rows) of the multiply and avoids
+/// any synchronization between workers.
 /// </summary>
 public static class Gemm
 {
@@ -35,6 +37,52 @@ public static class Gemm
         MultiplyBatched(a, b, c, 1, m, n, k, transposeB, 0, 0, 0);
 
     /// <summary>
+    /// C [m, n] = A [m, k] · B with B packed once beforehand (<see cref="Pack"/>): a layer's weight, whose packing would
+    /// otherwise be repeated by every call and every row block.
+    /// </summary>
+    public static unsafe void Multiply(ReadOnlySpan<float> a, PackedMatrix b, Span<float> c, int m)
+    {
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        int n = b.Columns, k = b.Depth;
+        if (m == 0 || n == 0) return;
+        CheckLength(a.Length, 1, 0, (long)m * k, nameof(a));
+        CheckLength(c.Length, 1, 0, (long)m * n, nameof(c));
+        fixed (float* pb = b.Panels)
+        {
+            nint bAddr = (nint)pb;
+            Run(a, c, 1, m, n, k, 0, 0, (float* _, int _, int col, int _, int pc, int kc) => (float*)bAddr + b.Offset(col, pc, kc), needsPack: false);
+        }
+    }
+
+    /// <summary>
+    /// B [k, n] (or Bᵀ with B [n, k] when <paramref name="transposeB"/>) laid out as the micro-kernel reads it: blocks of
+    /// <see cref="NC"/> columns, each in K blocks of <see cref="KC"/>, each as zero-padded panels of NR columns.
+    /// </summary>
+    public static unsafe PackedMatrix Pack(ReadOnlySpan<float> b, int n, int k, bool transposeB)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        CheckLength(b.Length, 1, 0, (long)n * k, nameof(b));
+        var packed = new PackedMatrix(n, k, NR, NC, KC);
+        fixed (float* pb = b, pp = packed.Panels)
+        {
+            for (int jc = 0; jc < n; jc += NC)
+            {
+                int nc = Math.Min(NC, n - jc);
+                for (int pc = 0; pc < k; pc += KC)
+                {
+                    int kc = Math.Min(KC, k - pc);
+                    float* target = pp + packed.Offset(jc, pc, kc);
+                    if (transposeB) PackTransposed(pb, k, jc, nc, pc, kc, target);
+                    else Pack(pb, n, jc, nc, pc, kc, target);
+                }
+            }
+        }
+        return packed;
+    }
+
+    /// <summary>
     /// <paramref name="batch"/> independent products: Cᵢ = Aᵢ·Bᵢ (or Aᵢ·Bᵢᵀ) where Aᵢ starts at
     /// i·<paramref name="strideA"/> in <paramref name="a"/>, and likewise for B and C.
     /// A B stride of 0 shares one B across the batch.
@@ -52,36 +100,78 @@ public static class Gemm
         CheckLength(b.Length, batch, strideB, (long)n * k, nameof(b));
         CheckLength(c.Length, batch, strideC, (long)m * n, nameof(c));
 
-        int rowBlocks = (m + MC - 1) / MC;
-        int items = checked(batch * rowBlocks);
-        int packLength = KC * ((Math.Min(NC, n) + NR - 1) / NR * NR);
-        fixed (float* pa = a, pb = b, pc = c)
+        fixed (float* pb = b)
+        {
+            nint bAddr = (nint)pb;
+            // B packed per item into the worker's buffer: the panels of columns [col, col + nc) and depths [pc, pc + kc).
+            Run(a, c, batch, m, n, k, strideA, strideC, (float* buffer, int i, int col, int colEnd, int pc, int kc) =>
+            {
+                float* matrix = (float*)bAddr + i * strideB;
+                int nc = Math.Min(NC, colEnd - col);
+                if (transposeB) PackTransposed(matrix, k, col, nc, pc, kc, buffer);
+                else Pack(matrix, n, col, nc, pc, kc, buffer);
+                return buffer;
+            }, needsPack: true);
+        }
+    }
+
+    /// <summary>
+    /// The panels of matrix <c>batch</c>'s B for columns from <c>col</c> (to <c>colEnd</c> or the end of one <see cref="NC"/>
+    /// block) and depths [pc, pc + kc): packed into <c>buffer</c> now, or found in a <see cref="PackedMatrix"/>.
+    /// </summary>
+    private unsafe delegate float* PanelSource(float* buffer, int batch, int col, int colEnd, int pc, int kc);
+
+    /// <summary>Splits the product into items (<see cref="BlockSizes"/>) and runs them on the cores, B's panels from <paramref name="panels"/>.</summary>
+    private static unsafe void Run(ReadOnlySpan<float> a, Span<float> c, int batch, int m, int n, int k, long strideA, long strideC,
+        PanelSource panels, bool needsPack)
+    {
+        var (mc, nc) = BlockSizes(batch, m, n, k);
+        int rowBlocks = (m + mc - 1) / mc, colBlocks = (n + nc - 1) / nc;
+        int items = checked(batch * rowBlocks * colBlocks);
+        int packLength = needsPack ? KC * ((Math.Min(nc, n) + NR - 1) / NR * NR) : 0;
+        fixed (float* pa = a, pc = c)
         {
             // Pointers cannot be captured by the lambda; their addresses can (the spans stay pinned for the call).
-            nint aAddr = (nint)pa, bAddr = (nint)pb, cAddr = (nint)pc;
-            Parallelism.For(items, (long)Math.Min(m, MC) * n * k, (start, end) =>
+            nint aAddr = (nint)pa, cAddr = (nint)pc;
+            Parallelism.For(items, (long)Math.Min(m, mc) * Math.Min(n, nc) * k, (start, end) =>
             {
-                float[] pack = ArrayPool<float>.Shared.Rent(packLength);
+                float[]? pack = needsPack ? ArrayPool<float>.Shared.Rent(packLength) : null;
                 try
                 {
                     fixed (float* pp = pack)
                     {
                         for (int item = start; item < end; item++)
                         {
-                            int i = item / rowBlocks;
-                            int row0 = item % rowBlocks * MC;
-                            Block(
-                                (float*)aAddr + i * strideA, (float*)bAddr + i * strideB, (float*)cAddr + i * strideC,
-                                n, k, row0, Math.Min(m, row0 + MC), transposeB, pp);
+                            int i = item / (rowBlocks * colBlocks);
+                            int row0 = item / colBlocks % rowBlocks * mc;
+                            int col0 = item % colBlocks * nc;
+                            Block((float*)aAddr + i * strideA, (float*)cAddr + i * strideC, i, n, k, row0, Math.Min(m, row0 + mc), col0,
+                                Math.Min(n, col0 + nc), panels, pp);
                         }
                     }
                 }
                 finally
                 {
-                    ArrayPool<float>.Shared.Return(pack);
+                    if (pack is not null) ArrayPool<float>.Shared.Return(pack);
                 }
             });
         }
+    }
+
+    /// <summary>
+    /// Rows and columns of C per work item: <see cref="MC"/> × <see cref="NC"/>, halved (columns first, to two panels; then
+    /// rows, to two micro-tile rows) while the product has fewer than two items per core and enough work to share. Column
+    /// widths stay divisors of <see cref="NC"/>, so an item's columns lie in one block of a <see cref="PackedMatrix"/>.
+    /// </summary>
+    private static (int Rows, int Columns) BlockSizes(int batch, int m, int n, int k)
+    {
+        int mc = MC, nc = NC, wanted = 2 * Environment.ProcessorCount;
+        long Items() => (long)batch * ((m + mc - 1) / mc) * ((n + nc - 1) / nc);
+        if ((long)batch * m * n * k < Parallelism.MinParallelWork * wanted) return (mc, nc);
+        // Columns first: every row block packs (or reads) all of B's columns it covers, so fewer row blocks move less of B.
+        while (Items() < wanted && nc > 2 * NR) nc = Math.Max(2 * NR, (nc / 2 + NR - 1) / NR * NR);
+        while (Items() < wanted && mc > 2 * MR) mc = Math.Max(2 * MR, (mc / 2 + MR - 1) / MR * MR);
+        return (mc, nc);
     }
 
     private static void CheckLength(int length, int batch, long stride, long matrix, string name)
@@ -91,30 +181,29 @@ public static class Gemm
             throw new ArgumentException($"GEMM operand {name} holds {length} elements, needs {needed}", name);
     }
 
-    /// <summary>Rows [row0, row1) of one product, all columns.</summary>
-    private static unsafe void Block(float* a, float* b, float* c, int n, int k, int row0, int row1, bool transposeB, float* pack)
+    /// <summary>Rows [row0, row1) × columns [col0, col1) of one product, columns in packed blocks of at most <see cref="NC"/>.</summary>
+    private static unsafe void Block(float* a, float* c, int batch, int n, int k, int row0, int row1, int col0, int col1, PanelSource panels, float* pack)
     {
         if (k == 0)
         {
             // An empty sum: C is zero (the micro-kernel would never run to write it).
-            new Span<float>(c + (long)row0 * n, (row1 - row0) * n).Clear();
+            for (int r = row0; r < row1; r++) new Span<float>(c + (long)r * n + col0, col1 - col0).Clear();
             return;
         }
-        for (int jc = 0; jc < n; jc += NC)
+        for (int jc = col0; jc < col1; jc += NC)
         {
-            int nc = Math.Min(NC, n - jc);
+            int nc = Math.Min(NC, col1 - jc);
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
-                if (transposeB) PackTransposed(b, k, jc, nc, pc, kc, pack);
-                else Pack(b, n, jc, nc, pc, kc, pack);
+                float* panel = panels(pack, batch, jc, col1, pc, kc);
                 for (int ir = row0; ir < row1; ir += MR)
                 {
                     int mr = Math.Min(MR, row1 - ir);
                     for (int jr = 0; jr < nc; jr += NR)
                     {
                         Micro(
-                            a + (long)ir * k + pc, k, pack + (long)(jr / NR) * kc * NR, kc,
+                            a + (long)ir * k + pc, k, panel + (long)(jr / NR) * kc * NR, kc,
                             c + (long)ir * n + jc + jr, n, mr, Math.Min(NR, nc - jr), accumulate: pc > 0);
                     }
                 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using System.Numerics.Tensors;
 
 namespace Fusion.Kernels.Cpu.Fused;
@@ -27,31 +28,44 @@ public static class WindowAttentionTwin
         FusedChecks.Holds(output.Length, (long)windowsTotal * tokens * width, nameof(output));
 
         bool hasMask = !mask.IsEmpty;
+        int width8 = Vector<float>.Count;
+        int padded = (tokens + width8 - 1) / width8 * width8; // score rows and kᵀ rows padded to whole vectors
+        bool blocked = headDim % width8 == 0;
         fixed (float* pq = qkv, pb = bias, pm = mask, po = output)
         {
             nint qAddr = (nint)pq, bAddr = (nint)pb, mAddr = (nint)pm, oAddr = (nint)po;
             Parallelism.For(windowsTotal * heads, 4L * square * headDim, (start, end) =>
             {
-                // Per worker: q, k, v of one head gathered contiguous (tokens × headDim each), then the score matrix.
+                // Per worker: q and v of one head gathered contiguous (tokens × headDim), k transposed (headDim × padded), scores.
                 int slice = tokens * headDim;
-                float[] scratch = ArrayPool<float>.Shared.Rent(3 * slice + (int)square);
+                float[] scratch = ArrayPool<float>.Shared.Rent(2 * slice + headDim * padded + tokens * padded);
                 try
                 {
-                    var q = scratch.AsSpan(0, slice);
-                    var k = scratch.AsSpan(slice, slice);
-                    var v = scratch.AsSpan(2 * slice, slice);
-                    var scores = scratch.AsSpan(3 * slice, (int)square);
-                    for (int item = start; item < end; item++)
+                    fixed (float* ps = scratch)
                     {
-                        int win = item / heads, h = item % heads;
-                        var windowQkv = new ReadOnlySpan<float>((float*)qAddr + 3L * win * tokens * width, 3 * tokens * width);
-                        Gather(windowQkv, q, k, v, tokens, width, 3 * h * headDim, headDim, scale);
-                        Scores(q, k, scores, tokens, headDim);
-                        TensorPrimitives.Add(scores, new ReadOnlySpan<float>((float*)bAddr + h * square, (int)square), scores);
-                        if (hasMask)
-                            TensorPrimitives.Add(scores, new ReadOnlySpan<float>((float*)mAddr + win % windowsPerImage * square, (int)square), scores);
-                        var windowOut = new Span<float>((float*)oAddr + (long)win * tokens * width, tokens * width);
-                        SoftmaxTimesV(scores, v, windowOut, tokens, width, h * headDim, headDim);
+                        float* q = ps, v = ps + slice, kT = ps + 2 * slice, scores = kT + headDim * padded;
+                        new Span<float>(kT, headDim * padded).Clear(); // the padding columns stay zero
+                        for (int item = start; item < end; item++)
+                        {
+                            int win = item / heads, h = item % heads;
+                            float* windowQkv = (float*)qAddr + 3L * win * tokens * width;
+                            Gather(windowQkv, q, kT, v, tokens, padded, width, 3 * h * headDim, headDim, scale);
+                            Scores(q, kT, scores, tokens, padded, headDim);
+                            float* headBias = (float*)bAddr + h * square;
+                            float* windowMask = hasMask ? (float*)mAddr + win % windowsPerImage * square : null;
+                            float* windowOut = (float*)oAddr + (long)win * tokens * width + h * headDim;
+                            for (int i = 0; i < tokens; i++)
+                            {
+                                var row = new Span<float>(scores + i * padded, tokens);
+                                TensorPrimitives.Add(row, new ReadOnlySpan<float>(headBias + i * tokens, tokens), row);
+                                if (hasMask) TensorPrimitives.Add(row, new ReadOnlySpan<float>(windowMask + i * tokens, tokens), row);
+                                TensorPrimitives.Subtract(row, TensorPrimitives.Max<float>(row), row);
+                                TensorPrimitives.Exp(row, row);
+                                TensorPrimitives.Divide(row, TensorPrimitives.Sum<float>(row), row);
+                            }
+                            if (blocked) TimesV(scores, v, windowOut, tokens, padded, width, headDim);
+                            else TimesVByRows(scores, v, windowOut, tokens, padded, width, headDim);
+                        }
                     }
                 }
                 finally
@@ -63,43 +77,101 @@ public static class WindowAttentionTwin
     }
 
     /// <summary>
-    /// Copies one head's q (times scale, as the unfused chain scales q before the product), k and v out of a window's
-    /// [tokens, heads, 3, headDim] block; <paramref name="offset"/> = 3·head·headDim is where the head's slice starts in a token.
+    /// Copies one head's q (times scale, as the unfused chain scales q before the product) and v out of a window's
+    /// [tokens, heads, 3, headDim] block, and k transposed into kᵀ [headDim, padded]; <paramref name="offset"/> = 3·head·headDim
+    /// is where the head's slice starts in a token.
     /// </summary>
-    private static void Gather(ReadOnlySpan<float> windowQkv, Span<float> q, Span<float> k, Span<float> v, int tokens, int width, int offset, int headDim, float scale)
+    private static unsafe void Gather(float* windowQkv, float* q, float* kT, float* v, int tokens, int padded, int width, int offset, int headDim, float scale)
     {
         for (int t = 0; t < tokens; t++)
         {
-            int at = 3 * t * width + offset;
-            var row = t * headDim;
-            TensorPrimitives.Multiply(windowQkv.Slice(at, headDim), scale, q.Slice(row, headDim));
-            windowQkv.Slice(at + headDim, headDim).CopyTo(k.Slice(row, headDim));
-            windowQkv.Slice(at + 2 * headDim, headDim).CopyTo(v.Slice(row, headDim));
+            float* at = windowQkv + 3L * t * width + offset;
+            TensorPrimitives.Multiply(new ReadOnlySpan<float>(at, headDim), scale, new Span<float>(q + t * headDim, headDim));
+            for (int d = 0; d < headDim; d++) kT[d * padded + t] = at[headDim + d];
+            new ReadOnlySpan<float>(at + 2 * headDim, headDim).CopyTo(new Span<float>(v + t * headDim, headDim));
         }
     }
 
-    /// <summary>scores[i, j] = q_i · k_j.</summary>
-    private static void Scores(ReadOnlySpan<float> q, ReadOnlySpan<float> k, Span<float> scores, int tokens, int headDim)
+    /// <summary>
+    /// scores[i, j] = q_i · k_j for a vector of keys j at a time: kᵀ's row d holds every key's element d, so a block of four
+    /// query rows accumulates broadcast(q[i, d]) · kᵀ[d, j…] in four registers, one load of kᵀ per four FMAs.
+    /// </summary>
+    private static unsafe void Scores(float* q, float* kT, float* scores, int tokens, int padded, int headDim)
     {
-        for (int i = 0; i < tokens; i++)
+        int w = Vector<float>.Count;
+        for (int j = 0; j < padded; j += w)
         {
-            var qi = q.Slice(i * headDim, headDim);
-            for (int j = 0; j < tokens; j++) scores[i * tokens + j] = TensorPrimitives.Dot(qi, k.Slice(j * headDim, headDim));
+            int i = 0;
+            for (; i + 4 <= tokens; i += 4)
+            {
+                Vector<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                float* q0 = q + i * headDim;
+                for (int d = 0; d < headDim; d++)
+                {
+                    var keys = Vector.Load(kT + d * padded + j);
+                    s0 = Vector.FusedMultiplyAdd(new Vector<float>(q0[d]), keys, s0);
+                    s1 = Vector.FusedMultiplyAdd(new Vector<float>(q0[headDim + d]), keys, s1);
+                    s2 = Vector.FusedMultiplyAdd(new Vector<float>(q0[2 * headDim + d]), keys, s2);
+                    s3 = Vector.FusedMultiplyAdd(new Vector<float>(q0[3 * headDim + d]), keys, s3);
+                }
+                s0.Store(scores + i * padded + j);
+                s1.Store(scores + (i + 1) * padded + j);
+                s2.Store(scores + (i + 2) * padded + j);
+                s3.Store(scores + (i + 3) * padded + j);
+            }
+            for (; i < tokens; i++)
+            {
+                Vector<float> s0 = default;
+                for (int d = 0; d < headDim; d++) s0 = Vector.FusedMultiplyAdd(new Vector<float>(q[i * headDim + d]), Vector.Load(kT + d * padded + j), s0);
+                s0.Store(scores + i * padded + j);
+            }
         }
     }
 
-    /// <summary>Softmax of each score row (max-subtracted), then out_i = Σ_j p_ij·v_j into the head's columns of the window's output.</summary>
-    private static void SoftmaxTimesV(Span<float> scores, ReadOnlySpan<float> v, Span<float> windowOut, int tokens, int width, int column, int headDim)
+    /// <summary>
+    /// out_i = Σ_j p_ij·v_j into the head's columns, a vector of columns at a time and four rows together (headDim a whole number
+    /// of vectors): one load of v per four FMAs.
+    /// </summary>
+    private static unsafe void TimesV(float* p, float* v, float* output, int tokens, int padded, int width, int headDim)
+    {
+        int w = Vector<float>.Count;
+        for (int c = 0; c < headDim; c += w)
+        {
+            int i = 0;
+            for (; i + 4 <= tokens; i += 4)
+            {
+                Vector<float> o0 = default, o1 = default, o2 = default, o3 = default;
+                float* p0 = p + i * padded;
+                for (int j = 0; j < tokens; j++)
+                {
+                    var values = Vector.Load(v + j * headDim + c);
+                    o0 = Vector.FusedMultiplyAdd(new Vector<float>(p0[j]), values, o0);
+                    o1 = Vector.FusedMultiplyAdd(new Vector<float>(p0[padded + j]), values, o1);
+                    o2 = Vector.FusedMultiplyAdd(new Vector<float>(p0[2 * padded + j]), values, o2);
+                    o3 = Vector.FusedMultiplyAdd(new Vector<float>(p0[3 * padded + j]), values, o3);
+                }
+                o0.Store(output + (long)i * width + c);
+                o1.Store(output + (long)(i + 1) * width + c);
+                o2.Store(output + (long)(i + 2) * width + c);
+                o3.Store(output + (long)(i + 3) * width + c);
+            }
+            for (; i < tokens; i++)
+            {
+                Vector<float> o0 = default;
+                for (int j = 0; j < tokens; j++) o0 = Vector.FusedMultiplyAdd(new Vector<float>(p[i * padded + j]), Vector.Load(v + j * headDim + c), o0);
+                o0.Store(output + (long)i * width + c);
+            }
+        }
+    }
+
+    /// <summary>The same product one output row at a time (a head dim that is not a whole number of vectors).</summary>
+    private static unsafe void TimesVByRows(float* p, float* v, float* output, int tokens, int padded, int width, int headDim)
     {
         for (int i = 0; i < tokens; i++)
         {
-            var p = scores.Slice(i * tokens, tokens);
-            TensorPrimitives.Subtract(p, TensorPrimitives.Max(p), p);
-            TensorPrimitives.Exp(p, p);
-            TensorPrimitives.Divide(p, TensorPrimitives.Sum(p), p);
-            var dst = windowOut.Slice(i * width + column, headDim);
+            var dst = new Span<float>(output + (long)i * width, headDim);
             dst.Clear();
-            for (int j = 0; j < tokens; j++) TensorPrimitives.MultiplyAdd(v.Slice(j * headDim, headDim), p[j], dst, dst);
+            for (int j = 0; j < tokens; j++) TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(v + j * headDim, headDim), p[i * padded + j], dst, dst);
         }
     }
 }

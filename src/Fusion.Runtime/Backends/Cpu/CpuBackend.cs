@@ -48,7 +48,7 @@ public sealed class CpuBackend : IBackend
     public Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {
         var (input, w, b, shape) = Rules.Linear(x, weight, bias);
-        return MatrixOps.Linear(input, w, b, shape);
+        return MatrixOps.Linear(input, w, b, shape, packed: _parameters.PackedWeight(w));
     }
 
     public Tensor MatMul(Tensor a, Tensor b, bool transposeB)
@@ -164,7 +164,8 @@ public sealed class CpuBackend : IBackend
     public Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs)
     {
         var shape = KernelOperands.Product(kernel, x, weight);
-        using var product = MatrixOps.Linear(Host(x, $"{kernel.Name} x"), Host(weight, $"{kernel.Name} weight"), null, shape, DType.Float32);
+        var w = Host(weight, $"{kernel.Name} weight");
+        using var product = MatrixOps.Linear(Host(x, $"{kernel.Name} x"), w, null, shape, DType.Float32, _parameters.PackedWeight(w));
         return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, product, epilogueInputs));
     }
 

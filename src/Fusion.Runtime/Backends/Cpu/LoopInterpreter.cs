@@ -129,6 +129,7 @@ internal static unsafe class LoopInterpreter
             Variables = extents.Count;
             PerElement = new bool[kernel.Body.Count];
             Linear = new bool[kernel.Body.Count];
+            Split = new SplitOffset?[kernel.Body.Count];
             foreach (var instr in kernel.Body)
             {
                 PerElement[instr.Id] = Inner >= 0 && instr switch
@@ -141,8 +142,16 @@ internal static unsafe class LoopInterpreter
                 };
                 var offset = instr switch { LoadInstr l when l.Guard.Count == 0 => l.Offset, StoreInstr s => s.Offset, _ => null };
                 Linear[instr.Id] = offset is not null && Inner >= 0 && StepsByOne(offset, Inner);
+                var any = instr switch { LoadInstr l => l.Offset, StoreInstr s => s.Offset, _ => null };
+                if (any is not null && PerElement[instr.Id] && !Linear[instr.Id]) Split[instr.Id] = SplitOffset.Of(any, Inner, Variables, Length, batch);
             }
         }
+
+        /// <summary>
+        /// Gathers and scatters whose offset is a sum of terms of the row variable alone and terms of the others (window
+        /// partitions, patch merging, rolls): the row variable's part, one offset per element, worked out once per kernel.
+        /// </summary>
+        public SplitOffset?[] Split { get; }
 
         public LoopKernel Kernel { get; }
 
@@ -161,6 +170,33 @@ internal static unsafe class LoopInterpreter
         public bool[] Linear { get; }
 
         public long Rows(long batch) => RowVars.Aggregate(1L, (p, v) => p * Kernel.Domain[v].At(batch));
+
+        /// <summary>An offset = <see cref="Outer"/> (evaluated per row) + <see cref="Inner"/>[element].</summary>
+        public sealed record SplitOffset(IndexExpr Outer, long[] Inner)
+        {
+            /// <summary>The split of <paramref name="offset"/> along <paramref name="inner"/>, or null when a term mixes it with another variable.</summary>
+            public static SplitOffset? Of(IndexExpr offset, int inner, int variables, int length, long batch)
+            {
+                var mine = new List<IndexTerm>();
+                var rest = new List<IndexTerm>();
+                foreach (var term in offset.Terms)
+                {
+                    var expr = new IndexExpr(0, EquatableArray.Of(term));
+                    if (!expr.Uses(inner)) rest.Add(term);
+                    else if (Enumerable.Range(0, variables).All(v => v == inner || !expr.Uses(v))) mine.Add(term);
+                    else return null;
+                }
+                var own = new IndexExpr(0, new EquatableArray<IndexTerm>(mine.ToArray()));
+                var point = new long[variables];
+                var offsets = new long[length];
+                for (int e = 0; e < length; e++)
+                {
+                    point[inner] = e;
+                    offsets[e] = IndexEval.Evaluate(own, point, batch);
+                }
+                return new SplitOffset(new IndexExpr(offset.Constant, new EquatableArray<IndexTerm>(rest.ToArray())), offsets);
+            }
+        }
 
         private static bool StepsByOne(IndexExpr offset, int variable) =>
             offset.Terms.Where(t => t.Factors.Any(f => f.Uses(variable))).ToList() is [{ Coef: 1, Factors: [{ Kind: IndexAtomKind.Var }] }];
@@ -251,6 +287,22 @@ internal static unsafe class LoopInterpreter
                 new ReadOnlySpan<float>(source + IndexEval.Evaluate(l.Offset, _vars, _batch), n).CopyTo(values);
                 return;
             }
+            if (_plan.Split[l.Id] is { } split)
+            {
+                float* row = source + IndexEval.Evaluate(split.Outer, _vars, _batch);
+                var offsets = split.Inner;
+                if (l.Guard.Count == 0)
+                {
+                    for (int e = 0; e < n; e++) values[e] = row[offsets[e]];
+                    return;
+                }
+                for (int e = 0; e < n; e++)
+                {
+                    _vars[inner] = e;
+                    values[e] = Inside(l.Guard) ? row[offsets[e]] : (float)l.Otherwise;
+                }
+                return;
+            }
             for (int e = 0; e < n; e++)
             {
                 _vars[inner] = e;
@@ -274,6 +326,22 @@ internal static unsafe class LoopInterpreter
                 _rowValues[st.Value].AsSpan(0, n).CopyTo(new Span<float>(target + IndexEval.Evaluate(st.Offset, _vars, _batch), n));
                 return;
             }
+            if (_plan.Split[st.Id] is { } split)
+            {
+                float* row = target + IndexEval.Evaluate(split.Outer, _vars, _batch);
+                var offsets = split.Inner;
+                if (varying)
+                {
+                    var values = _rowValues[st.Value];
+                    for (int e = 0; e < n; e++) row[offsets[e]] = values[e];
+                }
+                else
+                {
+                    float value = Scalar(st.Value);
+                    for (int e = 0; e < n; e++) row[offsets[e]] = value;
+                }
+                return;
+            }
             for (int e = 0; e < n; e++)
             {
                 _vars[inner] = e;
@@ -282,6 +350,41 @@ internal static unsafe class LoopInterpreter
         }
 
         private float Scalar(int id) => _scalars[id];
+
+        /// <summary>y = condition ≠ 0 ? a : b along the row, each operand a row or a scalar, without a per-element switch.</summary>
+        private void Where(EquatableArray<int> args, int n, Span<float> y)
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                if (_plan.PerElement[args[i]]) continue;
+                _rowValues[args[i]] = _rowValues[args[i]].Length >= n ? _rowValues[args[i]] : new float[n];
+            }
+            ReadOnlySpan<float> Row(int i)
+            {
+                var values = _rowValues[args[i]].AsSpan(0, n);
+                if (!_plan.PerElement[args[i]]) values.Fill(_scalars[args[i]]);
+                return values;
+            }
+            var condition = Row(0);
+            var whenTrue = Row(1);
+            var whenFalse = Row(2);
+            for (int e = 0; e < n; e++) y[e] = condition[e] != 0 ? whenTrue[e] : whenFalse[e];
+        }
+
+        /// <summary>Rounds a row to float16 and back (what an f16 store then load would give), through the vector conversions.</summary>
+        private static void RoundToHalf(ReadOnlySpan<float> x, Span<float> y)
+        {
+            var halves = ArrayPool<Half>.Shared.Rent(x.Length);
+            try
+            {
+                TensorPrimitives.ConvertToHalf(x, halves.AsSpan(0, x.Length));
+                TensorPrimitives.ConvertToSingle(halves.AsSpan(0, x.Length), y);
+            }
+            finally
+            {
+                ArrayPool<Half>.Shared.Return(halves);
+            }
+        }
 
         private bool Inside(EquatableArray<IndexBound> bounds)
         {
@@ -333,6 +436,8 @@ internal static unsafe class LoopInterpreter
                     case ScalarOp.Tanh: TensorPrimitives.Tanh(x, y); return;
                     case ScalarOp.Recip: TensorPrimitives.Reciprocal(x, y); return;
                     case ScalarOp.Rsqrt: TensorPrimitives.ReciprocalSqrt(x, y); return;
+                    case ScalarOp.Erf: VectorMath.Erf(x, y); return;
+                    case ScalarOp.RoundF16: RoundToHalf(x, y); return;
                     default:
                         for (int e = 0; e < n; e++) y[e] = ScalarMath.Apply(op.Op, x[e], 0f, 0f);
                         return;
@@ -348,6 +453,8 @@ internal static unsafe class LoopInterpreter
                     case ScalarOp.Sub: TensorPrimitives.Subtract(x0, x1, y); return;
                     case ScalarOp.Mul: TensorPrimitives.Multiply(x0, x1, y); return;
                     case ScalarOp.Div: TensorPrimitives.Divide(x0, x1, y); return;
+                    case ScalarOp.Max: TensorPrimitives.Max(x0, x1, y); return;
+                    case ScalarOp.Min: TensorPrimitives.Min(x0, x1, y); return;
                 }
             }
             else if (a.Count == 2 && P(0))
@@ -360,7 +467,29 @@ internal static unsafe class LoopInterpreter
                     case ScalarOp.Sub: TensorPrimitives.Subtract(x0, s, y); return;
                     case ScalarOp.Mul: TensorPrimitives.Multiply(x0, s, y); return;
                     case ScalarOp.Div: TensorPrimitives.Divide(x0, s, y); return;
+                    case ScalarOp.Max: TensorPrimitives.Max(x0, s, y); return;
+                    case ScalarOp.Min: TensorPrimitives.Min(x0, s, y); return;
                 }
+            }
+            else if (a.Count == 2 && P(1))
+            {
+                // A scalar on the left (1 + erf(…), 0.5 · x, 1 / (…)): the same span operations, operands swapped or in their own form.
+                float s = _scalars[a[0]];
+                var x1 = Span(1);
+                switch (op.Op)
+                {
+                    case ScalarOp.Add: TensorPrimitives.Add(x1, s, y); return;
+                    case ScalarOp.Sub: TensorPrimitives.Subtract(s, x1, y); return;
+                    case ScalarOp.Mul: TensorPrimitives.Multiply(x1, s, y); return;
+                    case ScalarOp.Div: TensorPrimitives.Divide(s, x1, y); return;
+                    case ScalarOp.Max: TensorPrimitives.Max(x1, s, y); return;
+                    case ScalarOp.Min: TensorPrimitives.Min(x1, s, y); return;
+                }
+            }
+            if (op.Op == ScalarOp.Where && a.Count == 3)
+            {
+                Where(a, n, y);
+                return;
             }
             for (int e = 0; e < n; e++)
             {

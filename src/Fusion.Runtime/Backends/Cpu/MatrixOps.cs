@@ -5,15 +5,25 @@ namespace Fusion;
 /// <summary>Linear and MatMul on checked CPU operands, as GEMMs in float32.</summary>
 internal static class MatrixOps
 {
-    /// <summary>x [M, K] · weightᵀ + bias, with x's leading dims flattened into M, written as <paramref name="outType"/> (x's by default).</summary>
-    public static CpuTensor Linear(CpuTensor x, CpuTensor weight, CpuTensor? bias, Shape outShape, DType? outType = null)
+    /// <summary>
+    /// x [M, K] · weightᵀ + bias, with x's leading dims flattened into M, written as <paramref name="outType"/> (x's by default);
+    /// <paramref name="packed"/> is the weight packed beforehand, when the caller has it.
+    /// </summary>
+    public static CpuTensor Linear(CpuTensor x, CpuTensor weight, CpuTensor? bias, Shape outShape, DType? outType = null, PackedMatrix? packed = null)
     {
         int k = x.Shape[-1], n = weight.Shape[0];
         int m = checked((int)x.Shape.Product(0, x.Rank - 1));
         using var xs = new FloatInput(x);
-        using var ws = new FloatInput(weight);
         using var y = new FloatOutput(outType ?? x.DType, outShape);
-        Gemm.Multiply(xs.Span, ws.Span, y.Span, m, n, k, transposeB: true);
+        if (packed is not null)
+        {
+            Gemm.Multiply(xs.Span, packed, y.Span, m);
+        }
+        else
+        {
+            using var ws = new FloatInput(weight);
+            Gemm.Multiply(xs.Span, ws.Span, y.Span, m, n, k, transposeB: true);
+        }
         if (bias is not null)
         {
             using var bs = new FloatInput(bias);
