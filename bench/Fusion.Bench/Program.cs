@@ -10,6 +10,12 @@ using Fusion.Kernels;
 // `Fusion.Bench gemm` runs the fused-GEMM benchmark instead (GemmBench.cs).
 // `Fusion.Bench gemm-tiles [batch]` times every Swin-T linear layer on cuBLASLt and each generated tile (GemmTileBench.cs).
 // `Fusion.Bench model [batch…]` times the whole Swin-T forward pass (ModelBench.cs).
+// `Fusion.Bench cpu` times the CPU GEMM against the measured FMA peak (CpuGemmBench.cs); it needs no GPU.
+if (args is ["cpu"])
+{
+    CpuGemmBench.Run();
+    return;
+}
 if (args.Length > 0 && args[0] == "model")
 {
     Fusion.Bench.ModelBench.Run(args.Length > 1 ? args[1..].Select(int.Parse).ToArray() : [1, 8, 64, 128]);

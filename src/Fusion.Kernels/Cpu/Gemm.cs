@@ -1,12 +1,14 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Fusion.Kernels.Cpu;
 
 /// <summary>
 /// Cache-blocked single-precision matrix multiply, C = A·B or C = A·Bᵀ, all row-major.
-/// B is packed per (K block × N block) into panels of <see cref="NR"/> columns so the micro-kernel
+/// B is packed per (K block × N block) into panels of NR columns (two vectors: 32 on 512-bit vectors, else two
+/// <see cref="Vector{T}"/>s) so the micro-kernel
 /// streams it contiguously from L1/L2; A is read in place (its rows are already contiguous in K).
 /// Work is split over (batch, row block, column block) items, the blocks made smaller (down to two micro-tiles) until there
 /// are at least two items per core, so a small-M product (a batch-1 transformer's late stages: 49 or 196 rows) still
@@ -18,7 +20,7 @@ public static class Gemm
     /// <summary>Rows of C per micro-tile: 6 rows × 2 vectors = 12 accumulators fit the vector registers.</summary>
     private const int MR = 6;
 
-    /// <summary>K depth of a packed block: a KC × NR panel (16 KiB at NR = 16) stays in L1.</summary>
+    /// <summary>K depth of a packed block: a KC × NR panel (16 KiB at NR = 16, 32 KiB at NR = 32) stays in L1.</summary>
     private const int KC = 256;
 
     /// <summary>Columns of B per packed block: a KC × NC block (256 KiB) stays in L2.</summary>
@@ -27,14 +29,18 @@ public static class Gemm
     /// <summary>Rows of A per work item: MC × KC of A (96 KiB) plus the packed block stay in L2.</summary>
     private const int MC = 96;
 
-    private static readonly int VL = Vector<float>.Count;
+    /// <summary>
+    /// Whether the micro-kernel runs on 512-bit vectors: where the JIT accelerates them (AVX-512), a tile is twice as wide
+    /// for the same instructions. <see cref="Vector{T}"/> stays 256 bits there unless the process says otherwise.
+    /// </summary>
+    internal static readonly bool Wide = Vector512.IsHardwareAccelerated;
 
     /// <summary>Columns of C per micro-tile (two vectors).</summary>
-    private static readonly int NR = 2 * Vector<float>.Count;
+    private static int PanelWidth(bool wide) => 2 * (wide ? Vector512<float>.Count : Vector<float>.Count);
 
     /// <summary>C [m, n] = A [m, k] · B [k, n], or A · Bᵀ with B [n, k] when <paramref name="transposeB"/>.</summary>
     public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool transposeB) =>
-        MultiplyBatched(a, b, c, 1, m, n, k, transposeB, 0, 0, 0);
+        MultiplyBatched(a, b, c, 1, m, n, k, transposeB, 0, 0, 0, Wide);
 
     /// <summary>
     /// C [m, n] = A [m, k] · B with B packed once beforehand (<see cref="Pack"/>): a layer's weight, whose packing would
@@ -51,7 +57,8 @@ public static class Gemm
         fixed (float* pb = b.Panels)
         {
             nint bAddr = (nint)pb;
-            Run(a, c, 1, m, n, k, 0, 0, (float* _, int _, int col, int _, int pc, int kc) => (float*)bAddr + b.Offset(col, pc, kc), needsPack: false);
+            Run(a, c, 1, m, n, k, 0, 0, (float* _, int _, int col, int _, int pc, int kc) => (float*)bAddr + b.Offset(col, pc, kc), needsPack: false,
+                b.Wide);
         }
     }
 
@@ -59,12 +66,16 @@ public static class Gemm
     /// B [k, n] (or Bᵀ with B [n, k] when <paramref name="transposeB"/>) laid out as the micro-kernel reads it: blocks of
     /// <see cref="NC"/> columns, each in K blocks of <see cref="KC"/>, each as zero-padded panels of NR columns.
     /// </summary>
-    public static unsafe PackedMatrix Pack(ReadOnlySpan<float> b, int n, int k, bool transposeB)
+    public static PackedMatrix Pack(ReadOnlySpan<float> b, int n, int k, bool transposeB) => Pack(b, n, k, transposeB, Wide);
+
+    /// <summary><see cref="Pack(ReadOnlySpan{float}, int, int, bool)"/> for the 512-bit micro-kernel or the <see cref="Vector{T}"/> one (tests run both).</summary>
+    internal static unsafe PackedMatrix Pack(ReadOnlySpan<float> b, int n, int k, bool transposeB, bool wide)
     {
+        int nr = PanelWidth(wide);
         ArgumentOutOfRangeException.ThrowIfNegative(n);
         ArgumentOutOfRangeException.ThrowIfNegative(k);
         CheckLength(b.Length, 1, 0, (long)n * k, nameof(b));
-        var packed = new PackedMatrix(n, k, NR, NC, KC);
+        var packed = new PackedMatrix(n, k, nr, NC, KC, wide);
         fixed (float* pb = b, pp = packed.Panels)
         {
             for (int jc = 0; jc < n; jc += NC)
@@ -74,8 +85,8 @@ public static class Gemm
                 {
                     int kc = Math.Min(KC, k - pc);
                     float* target = pp + packed.Offset(jc, pc, kc);
-                    if (transposeB) PackTransposed(pb, k, jc, nc, pc, kc, target);
-                    else Pack(pb, n, jc, nc, pc, kc, target);
+                    if (transposeB) PackTransposed(pb, k, jc, nc, pc, kc, target, nr);
+                    else Pack(pb, n, jc, nc, pc, kc, target, nr);
                 }
             }
         }
@@ -87,10 +98,17 @@ public static class Gemm
     /// i·<paramref name="strideA"/> in <paramref name="a"/>, and likewise for B and C.
     /// A B stride of 0 shares one B across the batch.
     /// </summary>
-    public static unsafe void MultiplyBatched(
+    public static void MultiplyBatched(
         ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c,
-        int batch, int m, int n, int k, bool transposeB, long strideA, long strideB, long strideC)
+        int batch, int m, int n, int k, bool transposeB, long strideA, long strideB, long strideC) =>
+        MultiplyBatched(a, b, c, batch, m, n, k, transposeB, strideA, strideB, strideC, Wide);
+
+    /// <summary>The same with the 512-bit micro-kernel or the <see cref="Vector{T}"/> one (tests run both).</summary>
+    internal static unsafe void MultiplyBatched(
+        ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c,
+        int batch, int m, int n, int k, bool transposeB, long strideA, long strideB, long strideC, bool wide)
     {
+        int nr = PanelWidth(wide);
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
         ArgumentOutOfRangeException.ThrowIfNegative(m);
         ArgumentOutOfRangeException.ThrowIfNegative(n);
@@ -108,10 +126,10 @@ public static class Gemm
             {
                 float* matrix = (float*)bAddr + i * strideB;
                 int nc = Math.Min(NC, colEnd - col);
-                if (transposeB) PackTransposed(matrix, k, col, nc, pc, kc, buffer);
-                else Pack(matrix, n, col, nc, pc, kc, buffer);
+                if (transposeB) PackTransposed(matrix, k, col, nc, pc, kc, buffer, nr);
+                else Pack(matrix, n, col, nc, pc, kc, buffer, nr);
                 return buffer;
-            }, needsPack: true);
+            }, needsPack: true, wide);
         }
     }
 
@@ -123,12 +141,13 @@ public static class Gemm
 
     /// <summary>Splits the product into items (<see cref="BlockSizes"/>) and runs them on the cores, B's panels from <paramref name="panels"/>.</summary>
     private static unsafe void Run(ReadOnlySpan<float> a, Span<float> c, int batch, int m, int n, int k, long strideA, long strideC,
-        PanelSource panels, bool needsPack)
+        PanelSource panels, bool needsPack, bool wide)
     {
-        var (mc, nc) = BlockSizes(batch, m, n, k);
+        int nr = PanelWidth(wide);
+        var (mc, nc) = BlockSizes(batch, m, n, k, nr);
         int rowBlocks = (m + mc - 1) / mc, colBlocks = (n + nc - 1) / nc;
         int items = checked(batch * rowBlocks * colBlocks);
-        int packLength = needsPack ? KC * ((Math.Min(nc, n) + NR - 1) / NR * NR) : 0;
+        int packLength = needsPack ? KC * ((Math.Min(nc, n) + nr - 1) / nr * nr) : 0;
         fixed (float* pa = a, pc = c)
         {
             // Pointers cannot be captured by the lambda; their addresses can (the spans stay pinned for the call).
@@ -146,7 +165,7 @@ public static class Gemm
                             int row0 = item / colBlocks % rowBlocks * mc;
                             int col0 = item % colBlocks * nc;
                             Block((float*)aAddr + i * strideA, (float*)cAddr + i * strideC, i, n, k, row0, Math.Min(m, row0 + mc), col0,
-                                Math.Min(n, col0 + nc), panels, pp);
+                                Math.Min(n, col0 + nc), panels, pp, wide);
                         }
                     }
                 }
@@ -163,13 +182,13 @@ public static class Gemm
     /// rows, to two micro-tile rows) while the product has fewer than two items per core and enough work to share. Column
     /// widths stay divisors of <see cref="NC"/>, so an item's columns lie in one block of a <see cref="PackedMatrix"/>.
     /// </summary>
-    private static (int Rows, int Columns) BlockSizes(int batch, int m, int n, int k)
+    private static (int Rows, int Columns) BlockSizes(int batch, int m, int n, int k, int nr)
     {
-        int mc = MC, nc = NC, wanted = 2 * Environment.ProcessorCount;
+        int mc = MC, nc = NC, wanted = 2 * Parallelism.Workers;
         long Items() => (long)batch * ((m + mc - 1) / mc) * ((n + nc - 1) / nc);
         if ((long)batch * m * n * k < Parallelism.MinParallelWork * wanted) return (mc, nc);
         // Columns first: every row block packs (or reads) all of B's columns it covers, so fewer row blocks move less of B.
-        while (Items() < wanted && nc > 2 * NR) nc = Math.Max(2 * NR, (nc / 2 + NR - 1) / NR * NR);
+        while (Items() < wanted && nc > 2 * nr) nc = Math.Max(2 * nr, (nc / 2 + nr - 1) / nr * nr);
         while (Items() < wanted && mc > 2 * MR) mc = Math.Max(2 * MR, (mc / 2 + MR - 1) / MR * MR);
         return (mc, nc);
     }
@@ -182,8 +201,13 @@ public static class Gemm
     }
 
     /// <summary>Rows [row0, row1) × columns [col0, col1) of one product, columns in packed blocks of at most <see cref="NC"/>.</summary>
-    private static unsafe void Block(float* a, float* c, int batch, int n, int k, int row0, int row1, int col0, int col1, PanelSource panels, float* pack)
+    private static unsafe void Block(float* a, float* c, int batch, int n, int k, int row0, int row1, int col0, int col1, PanelSource panels, float* pack,
+        bool wide)
     {
+        int nr = PanelWidth(wide);
+        // A partial tile is computed whole into this, then copied out (here, not in the micro-kernels: a stackalloc there
+        // keeps the JIT from holding their accumulators in registers).
+        float* scratch = stackalloc float[MR * nr];
         if (k == 0)
         {
             // An empty sum: C is zero (the micro-kernel would never run to write it).
@@ -200,11 +224,12 @@ public static class Gemm
                 for (int ir = row0; ir < row1; ir += MR)
                 {
                     int mr = Math.Min(MR, row1 - ir);
-                    for (int jr = 0; jr < nc; jr += NR)
+                    for (int jr = 0; jr < nc; jr += nr)
                     {
-                        Micro(
-                            a + (long)ir * k + pc, k, panel + (long)(jr / NR) * kc * NR, kc,
-                            c + (long)ir * n + jc + jr, n, mr, Math.Min(NR, nc - jr), accumulate: pc > 0);
+                        float* rows = a + (long)ir * k + pc, tile = c + (long)ir * n + jc + jr, columns = panel + (long)(jr / nr) * kc * nr;
+                        int width = Math.Min(nr, nc - jr);
+                        if (wide) Micro512(rows, k, columns, kc, tile, n, mr, width, accumulate: pc > 0, scratch);
+                        else Micro(rows, k, columns, kc, tile, n, mr, width, accumulate: pc > 0, scratch);
                     }
                 }
             }
@@ -212,16 +237,16 @@ public static class Gemm
     }
 
     /// <summary>Packs B [k, n] rows [pc, pc+kc) × columns [jc, jc+nc) into zero-padded NR-wide panels.</summary>
-    private static unsafe void Pack(float* b, int n, int jc, int nc, int pc, int kc, float* pack)
+    private static unsafe void Pack(float* b, int n, int jc, int nc, int pc, int kc, float* pack, int nr)
     {
-        for (int jr = 0; jr < nc; jr += NR)
+        for (int jr = 0; jr < nc; jr += nr)
         {
-            int width = Math.Min(NR, nc - jr);
-            float* panel = pack + (long)(jr / NR) * kc * NR;
+            int width = Math.Min(nr, nc - jr);
+            float* panel = pack + (long)(jr / nr) * kc * nr;
             for (int kk = 0; kk < kc; kk++)
             {
                 var src = new ReadOnlySpan<float>(b + (long)(pc + kk) * n + jc + jr, width);
-                var dst = new Span<float>(panel + kk * NR, NR);
+                var dst = new Span<float>(panel + kk * nr, nr);
                 src.CopyTo(dst);
                 dst[width..].Clear();
             }
@@ -229,22 +254,22 @@ public static class Gemm
     }
 
     /// <summary>Packs Bᵀ where B is [n, k]: the panel element (kk, j) is B[jc + jr + j, pc + kk].</summary>
-    private static unsafe void PackTransposed(float* b, int k, int jc, int nc, int pc, int kc, float* pack)
+    private static unsafe void PackTransposed(float* b, int k, int jc, int nc, int pc, int kc, float* pack, int nr)
     {
-        for (int jr = 0; jr < nc; jr += NR)
+        for (int jr = 0; jr < nc; jr += nr)
         {
-            int width = Math.Min(NR, nc - jr);
-            float* panel = pack + (long)(jr / NR) * kc * NR;
-            for (int j = 0; j < NR; j++)
+            int width = Math.Min(nr, nc - jr);
+            float* panel = pack + (long)(jr / nr) * kc * nr;
+            for (int j = 0; j < nr; j++)
             {
                 if (j < width)
                 {
                     float* src = b + (long)(jc + jr + j) * k + pc;
-                    for (int kk = 0; kk < kc; kk++) panel[kk * NR + j] = src[kk];
+                    for (int kk = 0; kk < kc; kk++) panel[kk * nr + j] = src[kk];
                 }
                 else
                 {
-                    for (int kk = 0; kk < kc; kk++) panel[kk * NR + j] = 0f;
+                    for (int kk = 0; kk < kc; kk++) panel[kk * nr + j] = 0f;
                 }
             }
         }
@@ -256,7 +281,7 @@ public static class Gemm
     /// <paramref name="mr"/> repeat the last valid row and padded panel columns are zero, so only
     /// the copy-out needs to know the real size.
     /// </summary>
-    private static unsafe void Micro(float* a, int lda, float* panel, int kc, float* c, int ldc, int mr, int nr, bool accumulate)
+    private static unsafe void Micro(float* a, int lda, float* panel, int kc, float* c, int ldc, int mr, int nr, bool accumulate, float* scratch)
     {
         float* a0 = a;
         float* a1 = a + (long)Math.Min(1, mr - 1) * lda;
@@ -266,18 +291,30 @@ public static class Gemm
         float* a5 = a + (long)Math.Min(5, mr - 1) * lda;
         Vector<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        int vl = VL, nrStep = NR;
+        int vl = Vector<float>.Count, nrStep = 2 * vl;
         float* p = panel;
         for (int kk = 0; kk < kc; kk++, p += nrStep)
         {
             var b0 = Vector.Load(p);
             var b1 = Vector.Load(p + vl);
-            RankOne(a0[kk], b0, b1, ref c00, ref c01);
-            RankOne(a1[kk], b0, b1, ref c10, ref c11);
-            RankOne(a2[kk], b0, b1, ref c20, ref c21);
-            RankOne(a3[kk], b0, b1, ref c30, ref c31);
-            RankOne(a4[kk], b0, b1, ref c40, ref c41);
-            RankOne(a5[kk], b0, b1, ref c50, ref c51);
+            var x0 = new Vector<float>(a0[kk]);
+            c00 = Vector.FusedMultiplyAdd(x0, b0, c00);
+            c01 = Vector.FusedMultiplyAdd(x0, b1, c01);
+            var x1 = new Vector<float>(a1[kk]);
+            c10 = Vector.FusedMultiplyAdd(x1, b0, c10);
+            c11 = Vector.FusedMultiplyAdd(x1, b1, c11);
+            var x2 = new Vector<float>(a2[kk]);
+            c20 = Vector.FusedMultiplyAdd(x2, b0, c20);
+            c21 = Vector.FusedMultiplyAdd(x2, b1, c21);
+            var x3 = new Vector<float>(a3[kk]);
+            c30 = Vector.FusedMultiplyAdd(x3, b0, c30);
+            c31 = Vector.FusedMultiplyAdd(x3, b1, c31);
+            var x4 = new Vector<float>(a4[kk]);
+            c40 = Vector.FusedMultiplyAdd(x4, b0, c40);
+            c41 = Vector.FusedMultiplyAdd(x4, b1, c41);
+            var x5 = new Vector<float>(a5[kk]);
+            c50 = Vector.FusedMultiplyAdd(x5, b0, c50);
+            c51 = Vector.FusedMultiplyAdd(x5, b1, c51);
         }
 
         if (mr == MR && nr == nrStep)
@@ -291,29 +328,90 @@ public static class Gemm
             return;
         }
 
-        float* tile = stackalloc float[MR * nrStep];
+        float* tile = scratch;
         StoreRow(tile, vl, c00, c01, false);
         StoreRow(tile + nrStep, vl, c10, c11, false);
         StoreRow(tile + 2 * nrStep, vl, c20, c21, false);
         StoreRow(tile + 3 * nrStep, vl, c30, c31, false);
         StoreRow(tile + 4 * nrStep, vl, c40, c41, false);
         StoreRow(tile + 5 * nrStep, vl, c50, c51, false);
+        CopyOut(tile, nrStep, c, ldc, mr, nr, accumulate);
+    }
+
+    /// <summary>The partial tile's real rows and columns from the full tile computed into <paramref name="tile"/>.</summary>
+    private static unsafe void CopyOut(float* tile, int stride, float* c, int ldc, int mr, int nr, bool accumulate)
+    {
         for (int r = 0; r < mr; r++)
         {
-            float* src = tile + r * nrStep;
+            float* src = tile + r * stride;
             float* dst = c + (long)r * ldc;
             for (int j = 0; j < nr; j++) dst[j] = accumulate ? dst[j] + src[j] : src[j];
         }
     }
 
-    /// <summary>One row of the tile's update: c += a·b over the tile's two vectors.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RankOne(float a, Vector<float> b0, Vector<float> b1, ref Vector<float> c0, ref Vector<float> c1)
+    /// <summary><see cref="Micro"/> on 512-bit vectors: the same 6-row tile, 32 columns wide.</summary>
+    private static unsafe void Micro512(float* a, int lda, float* panel, int kc, float* c, int ldc, int mr, int nr, bool accumulate, float* scratch)
     {
-        var x = new Vector<float>(a);
-        c0 = Vector.FusedMultiplyAdd(x, b0, c0);
-        c1 = Vector.FusedMultiplyAdd(x, b1, c1);
+        float* a0 = a;
+        float* a1 = a + (long)Math.Min(1, mr - 1) * lda;
+        float* a2 = a + (long)Math.Min(2, mr - 1) * lda;
+        float* a3 = a + (long)Math.Min(3, mr - 1) * lda;
+        float* a4 = a + (long)Math.Min(4, mr - 1) * lda;
+        float* a5 = a + (long)Math.Min(5, mr - 1) * lda;
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        const int vl = 16, nrStep = 32;
+        float* p = panel;
+        // The FMAs are written out, not in a helper taking the accumulators by ref: an address-taken accumulator lives on the
+        // stack, and twelve stores an iteration cost more than the FMAs.
+        for (int kk = 0; kk < kc; kk++, p += nrStep)
+        {
+            var b0 = Vector512.Load(p);
+            var b1 = Vector512.Load(p + vl);
+            var x0 = Vector512.Create(a0[kk]);
+            c00 = Vector512.FusedMultiplyAdd(x0, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(x0, b1, c01);
+            var x1 = Vector512.Create(a1[kk]);
+            c10 = Vector512.FusedMultiplyAdd(x1, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(x1, b1, c11);
+            var x2 = Vector512.Create(a2[kk]);
+            c20 = Vector512.FusedMultiplyAdd(x2, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(x2, b1, c21);
+            var x3 = Vector512.Create(a3[kk]);
+            c30 = Vector512.FusedMultiplyAdd(x3, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(x3, b1, c31);
+            var x4 = Vector512.Create(a4[kk]);
+            c40 = Vector512.FusedMultiplyAdd(x4, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(x4, b1, c41);
+            var x5 = Vector512.Create(a5[kk]);
+            c50 = Vector512.FusedMultiplyAdd(x5, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(x5, b1, c51);
+        }
+        bool full = mr == MR && nr == nrStep;
+        float* tile = full ? c : scratch;
+        int stride = full ? ldc : nrStep;
+        bool add = full && accumulate;
+        StoreRow(tile, c00, c01, add);
+        StoreRow(tile + stride, c10, c11, add);
+        StoreRow(tile + 2L * stride, c20, c21, add);
+        StoreRow(tile + 3L * stride, c30, c31, add);
+        StoreRow(tile + 4L * stride, c40, c41, add);
+        StoreRow(tile + 5L * stride, c50, c51, add);
+        if (!full) CopyOut(tile, nrStep, c, ldc, mr, nr, accumulate);
     }
+
+
+    private static unsafe void StoreRow(float* dst, Vector512<float> v0, Vector512<float> v1, bool accumulate)
+    {
+        if (accumulate)
+        {
+            v0 += Vector512.Load(dst);
+            v1 += Vector512.Load(dst + 16);
+        }
+        v0.Store(dst);
+        v1.Store(dst + 16);
+    }
+
 
     private static unsafe void StoreRow(float* dst, int vl, Vector<float> v0, Vector<float> v1, bool accumulate)
     {

@@ -9,8 +9,9 @@ public sealed class PackedMatrix
 {
     private readonly int _panel, _block, _depthBlock;
 
-    internal PackedMatrix(int columns, int depth, int panel, int block, int depthBlock)
+    internal PackedMatrix(int columns, int depth, int panel, int block, int depthBlock, bool wide)
     {
+        Wide = wide;
         Columns = columns;
         Depth = depth;
         _panel = panel;
@@ -27,6 +28,9 @@ public sealed class PackedMatrix
     public int Depth { get; }
 
     internal float[] Panels { get; }
+
+    /// <summary>Packed for the 512-bit micro-kernel (panels of 32 columns) rather than the <see cref="System.Numerics.Vector{T}"/> one.</summary>
+    internal bool Wide { get; }
 
     /// <summary>Where the panel of column <paramref name="column"/> (a multiple of NR) starts in depth block [pc, pc + kc).</summary>
     internal long Offset(int column, int pc, int kc)

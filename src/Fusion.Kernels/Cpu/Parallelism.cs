@@ -10,12 +10,21 @@ public static class Parallelism
     public const long MinParallelWork = 1 << 15;
 
     /// <summary>
+    /// Cores the CPU kernels spread over: FUSION_CPU_THREADS when it is a positive number (a serving process that runs several
+    /// models side by side, or a benchmark of one core), else every core the process may use.
+    /// </summary>
+    public static int Workers { get; set; } = FromEnvironment();
+
+    private static int FromEnvironment() =>
+        int.TryParse(Environment.GetEnvironmentVariable("FUSION_CPU_THREADS"), out int n) && n > 0 ? Math.Min(n, Environment.ProcessorCount) : Environment.ProcessorCount;
+
+    /// <summary>
     /// Calls <paramref name="body"/>(start, end) over chunks covering [0, <paramref name="count"/>).
     /// <paramref name="workPerItem"/> is a rough operation count per item, used to decide whether to go parallel.
     /// </summary>
     public static void For(int count, long workPerItem, Action<int, int> body)
     {
-        int workers = Environment.ProcessorCount;
+        int workers = Workers;
         if (count <= 1 || workers == 1 || (long)count * workPerItem < MinParallelWork)
         {
             body(0, count);
@@ -23,7 +32,7 @@ public static class Parallelism
         }
         // A few chunks per core keeps the load balanced without one task per item.
         int chunks = Math.Min(count, workers * 4);
-        Parallel.For(0, chunks, chunk =>
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = workers }, chunk =>
         {
             int start = (int)((long)count * chunk / chunks);
             int end = (int)((long)count * (chunk + 1) / chunks);

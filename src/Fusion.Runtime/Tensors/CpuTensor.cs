@@ -1,21 +1,26 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 
 namespace Fusion;
 
 /// <summary>
-/// A tensor in host memory. Views (reshapes) share the same managed array, which the GC
-/// frees once no tensor refers to it, so a view and its source may be disposed in any order.
+/// A tensor in host memory. Views (reshapes) share the same managed array, so a view and its source may be disposed in
+/// any order. Tensors made by <see cref="Zeros(DType, Shape)"/> and the factories own a fresh array the GC frees; the
+/// results of the CPU kernels take theirs from a pool (<see cref="Uninitialized"/>) and give it back when the last tensor
+/// using it is disposed, so a model pass does not allocate and zero its intermediates anew every time: a disposed
+/// tensor's elements (its spans included) must not be read after that.
 /// </summary>
 public sealed class CpuTensor : Tensor
 {
     private static long s_live;
-    private readonly byte[] _bytes;
+    private readonly Storage _storage;
 
-    private CpuTensor(Shape shape, DType dtype, byte[] bytes) : base(shape, dtype)
+    private CpuTensor(Shape shape, DType dtype, Storage storage) : base(shape, dtype)
     {
-        _bytes = bytes;
+        _storage = storage;
         Interlocked.Increment(ref s_live);
     }
+
 
     /// <summary>Number of CPU tensors created and not yet disposed (for leak tests).</summary>
     public static long LiveCount => Interlocked.Read(ref s_live);
@@ -23,7 +28,18 @@ public sealed class CpuTensor : Tensor
     public override DeviceKind Device => DeviceKind.Cpu;
 
     /// <summary>Allocates a zero-filled tensor.</summary>
-    public static CpuTensor Zeros(DType dtype, Shape shape) => new(shape, dtype, Allocate(dtype, shape.ElementCount));
+    public static CpuTensor Zeros(DType dtype, Shape shape) => new(shape, dtype, new Storage(Allocate(dtype, shape.ElementCount), pooled: false));
+
+    /// <summary>
+    /// A tensor for a kernel that writes every element: its array comes from the pool with whatever it held, and goes back
+    /// when the tensor (and every view of it) is disposed.
+    /// </summary>
+    internal static CpuTensor Uninitialized(DType dtype, Shape shape)
+    {
+        long bytes = checked(shape.ElementCount * dtype.SizeInBytes());
+        if (bytes > Array.MaxLength) return Zeros(dtype, shape); // the same error as Zeros
+        return new(shape, dtype, new Storage(ArrayPool<byte>.Shared.Rent((int)Math.Max(1, bytes)), pooled: true));
+    }
 
     public static CpuTensor Zeros(DType dtype, params int[] dims) => Zeros(dtype, new Shape(dims));
 
@@ -55,7 +71,7 @@ public sealed class CpuTensor : Tensor
         ThrowIfDisposed();
         if (ElementTypeOf(DType) != typeof(T))
             throw new InvalidOperationException($"tensor holds {DType.ShortName()}, not {typeof(T).Name}");
-        return MemoryMarshal.Cast<byte, T>(_bytes.AsSpan(0, checked((int)SizeInBytes)));
+        return MemoryMarshal.Cast<byte, T>(_storage.Bytes.AsSpan(0, checked((int)SizeInBytes)));
     }
 
     /// <summary>Raw bytes of the elements, for copies and file I/O.</summary>
@@ -64,7 +80,7 @@ public sealed class CpuTensor : Tensor
         get
         {
             ThrowIfDisposed();
-            return _bytes.AsSpan(0, checked((int)SizeInBytes));
+            return _storage.Bytes.AsSpan(0, checked((int)SizeInBytes));
         }
     }
 
@@ -89,7 +105,7 @@ public sealed class CpuTensor : Tensor
         get
         {
             ThrowIfDisposed();
-            return _bytes;
+            return _storage.Bytes;
         }
     }
 
@@ -99,12 +115,29 @@ public sealed class CpuTensor : Tensor
         ThrowIfDisposed();
         if (shape.ElementCount != ElementCount)
             throw new TensorMismatchException("reshape", $"a shape of {ElementCount} elements", $"{shape} ({shape.ElementCount} elements)");
-        return new CpuTensor(shape, DType, _bytes);
+        _storage.AddReference();
+        return new CpuTensor(shape, DType, _storage);
     }
 
     protected override void Release()
     {
+        _storage.RemoveReference();
         Interlocked.Decrement(ref s_live);
+    }
+
+    /// <summary>An array and how many tensors use it; a pooled one goes back to the pool when the last lets go.</summary>
+    private sealed class Storage(byte[] bytes, bool pooled)
+    {
+        private int _references = 1;
+
+        public byte[] Bytes { get; } = bytes;
+
+        public void AddReference() => Interlocked.Increment(ref _references);
+
+        public void RemoveReference()
+        {
+            if (Interlocked.Decrement(ref _references) == 0 && pooled) ArrayPool<byte>.Shared.Return(Bytes);
+        }
     }
 
     public static Type ElementTypeOf(DType dtype) => dtype switch

@@ -45,7 +45,7 @@ internal ref struct FloatOutput
 
     public FloatOutput(DType dtype, Shape shape)
     {
-        _tensor = CpuTensor.Zeros(dtype, shape);
+        _tensor = CpuTensor.Uninitialized(dtype, shape); // the kernel writes every element
         if (dtype == DType.Float32)
         {
             Span = _tensor.Span<float>();

@@ -36,7 +36,7 @@ internal static unsafe class LoopInterpreter
                 {
                     var type = Resolve(buffers[b].Type, io);
                     var shape = new Shape(buffers[b].Shape.Select(d => checked((int)d.At(batch))).ToArray());
-                    var tensor = CpuTensor.Zeros(type, shape);
+                    var tensor = CpuTensor.Uninitialized(type, shape); // every point of the domain stores: all elements are written
                     outputs.Add(tensor);
                     data[b] = type == DType.Float32 ? null : ArrayPool<float>.Shared.Rent(checked((int)tensor.ElementCount));
                     pointers[b] = Pin(pins, data[b] ?? (object)tensor, tensor);
