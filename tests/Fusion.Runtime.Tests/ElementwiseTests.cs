@@ -63,6 +63,22 @@ public class ElementwiseTests
     }
 
     [Fact]
+    public void SoftmaxOfAMaskedRowHasNoSubnormalProbabilities()
+    {
+        // A score 100 or 1000 below the row's max (an attention mask) would give e^-100 ≈ 4e-44, a subnormal float32 that
+        // the CPU then multiplies slowly; the softmax clamps its exponents at −80, so such entries are tiny normal numbers.
+        float[] scores = [0.5f, -100f, 1.25f, -1000f, float.NegativeInfinity, 0f, -99.5f];
+        var p = new float[scores.Length];
+        Kernels.Cpu.Softmax.Rows(scores, p, 1, scores.Length);
+        Assert.All(p, v => Assert.True(v == 0 || float.IsNormal(v), $"{v:R} is subnormal"));
+        double sum = 0;
+        foreach (var v in p) sum += v;
+        Assert.True(Math.Abs(sum - 1) < 1e-6, $"probabilities sum to {sum}");
+        var expected = Ref.Softmax(new RefTensor([1, scores.Length], scores.Select(v => (double)v).ToArray()));
+        for (int i = 0; i < p.Length; i++) Assert.True(Math.Abs(p[i] - expected.Data[i]) < 1e-7, $"p[{i}] = {p[i]}, expected {expected.Data[i]}");
+    }
+
+    [Fact]
     public void VectorErfIsAccurateToFloat32()
     {
         // The vectorized erf the CPU twins of generated kernels use: the same 1e-7 bound, on float inputs over [−7, 7] in

@@ -59,9 +59,7 @@ public static class WindowAttentionTwin
                                 var row = new Span<float>(scores + i * padded, tokens);
                                 TensorPrimitives.Add(row, new ReadOnlySpan<float>(headBias + i * tokens, tokens), row);
                                 if (hasMask) TensorPrimitives.Add(row, new ReadOnlySpan<float>(windowMask + i * tokens, tokens), row);
-                                TensorPrimitives.Subtract(row, TensorPrimitives.Max<float>(row), row);
-                                TensorPrimitives.Exp(row, row);
-                                TensorPrimitives.Divide(row, TensorPrimitives.Sum<float>(row), row);
+                                Softmax.InPlace(row);
                             }
                             if (blocked) TimesV(scores, v, windowOut, tokens, padded, width, headDim);
                             else TimesVByRows(scores, v, windowOut, tokens, padded, width, headDim);
