@@ -32,11 +32,29 @@ public static class Parallelism
         }
         // A few chunks per core keeps the load balanced without one task per item.
         int chunks = Math.Min(count, workers * 4);
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = workers }, chunk =>
+        void Chunk(int chunk)
         {
             int start = (int)((long)count * chunk / chunks);
             int end = (int)((long)count * (chunk + 1) / chunks);
             if (end > start) body(start, end);
-        });
+        }
+        // The dedicated workers when they are free (one loop at a time); a second thread's loop meanwhile takes the thread pool.
+        if (Pool(workers).TryRun(chunks, Chunk)) return;
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = workers }, Chunk);
+    }
+
+    private static readonly Lock s_poolLock = new();
+    private static WorkerPool? s_pool;
+
+    /// <summary>The dedicated workers for <paramref name="workers"/> cores (remade when <see cref="Workers"/> changes).</summary>
+    private static WorkerPool Pool(int workers)
+    {
+        var pool = Volatile.Read(ref s_pool);
+        if (pool is not null && pool.Threads == workers - 1) return pool;
+        lock (s_poolLock)
+        {
+            if (s_pool is null || s_pool.Threads != workers - 1) s_pool = new WorkerPool(workers - 1);
+            return s_pool;
+        }
     }
 }
