@@ -10,7 +10,7 @@ namespace Fusion.Bench;
 /// loop of independent vector FMAs (12 accumulators, enough to cover the FMA latency on two ports) on one core and on every
 /// core at once, in the vector width the GEMM uses. Then C = A·Bᵀ (B [n, k] packed as it goes, and packed once, as a layer's
 /// weight is) at 512³, 1024³ and 2048³ on one core (FUSION_CPU_THREADS semantics: Parallelism.Workers = 1) and on all:
-/// 5 warm-ups, median of 5, GFLOP/s = 2·m·n·k / time.
+/// warm-ups (at least 5 and 0.5 s), median of 5, GFLOP/s = 2·m·n·k / time.
 /// </summary>
 internal static class CpuGemmBench
 {
@@ -45,10 +45,14 @@ internal static class CpuGemmBench
         return values;
     }
 
-    /// <summary>Median milliseconds of 5 runs after 5 warm-ups (the first calls run before the JIT's optimized code is in).</summary>
+    /// <summary>
+    /// Median milliseconds of 5 runs after warm-ups: at least 5 and at least half a second of them, since the JIT replaces a
+    /// method's first code with optimized code only after some 30 calls and a short delay.
+    /// </summary>
     private static double Median(Action work)
     {
-        for (int i = 0; i < 5; i++) work();
+        var warm = Stopwatch.StartNew();
+        for (int i = 0; i < 5 || warm.Elapsed.TotalMilliseconds < 500; i++) work();
         var times = new double[5];
         for (int i = 0; i < times.Length; i++)
         {
