@@ -107,7 +107,7 @@ internal static unsafe class LoopInterpreter
         if (blocks > int.MaxValue) throw new FusionException($"{kernel.Name}: {rows} rows are more than the CPU backend walks in one call");
         Parallelism.For((int)blocks, (long)chunk * plan.Length * Math.Max(1, kernel.Body.Count), (start, end) =>
         {
-            var state = new RowState(plan, pointers, batch);
+            using var state = new RowState(plan, pointers, batch);
             for (long block = start; block < end; block++)
             {
                 long last = Math.Min(rows, (block + 1) * chunk);
@@ -202,13 +202,14 @@ internal static unsafe class LoopInterpreter
             offset.Terms.Where(t => t.Factors.Any(f => f.Uses(variable))).ToList() is [{ Coef: 1, Factors: [{ Kind: IndexAtomKind.Var }] }];
     }
 
-    /// <summary>One worker's scratch: a row's values and variables.</summary>
-    private sealed class RowState
+    /// <summary>One worker's scratch: a row's values (pooled arrays, given back on dispose) and variables.</summary>
+    private sealed class RowState : IDisposable
     {
         private readonly RowPlan _plan;
         private readonly float*[] _buffers;
         private readonly long _batch;
         private readonly float[][] _rowValues;
+        private readonly float[][] _rented;
         private readonly float[] _scalars;
         private readonly long[] _vars;
 
@@ -219,7 +220,9 @@ internal static unsafe class LoopInterpreter
             for (int i = 0; i < pointers.Length; i++) _buffers[i] = (float*)pointers[i];
             _batch = batch;
             var body = plan.Kernel.Body;
-            _rowValues = body.Select(i => plan.PerElement[i.Id] && i is not StoreInstr ? new float[plan.Length] : Array.Empty<float>()).ToArray();
+            // Pooled: every chunk of every kernel of a pass makes one of these, and on many cores fresh arrays were tens of MB a pass.
+            _rowValues = body.Select(i => plan.PerElement[i.Id] && i is not StoreInstr ? ArrayPool<float>.Shared.Rent(plan.Length) : Array.Empty<float>()).ToArray();
+            _rented = _rowValues.Where(v => v.Length > 0).ToArray();
             _scalars = new float[body.Count];
             _vars = new long[plan.Variables];
         }
@@ -350,6 +353,11 @@ internal static unsafe class LoopInterpreter
         }
 
         private float Scalar(int id) => _scalars[id];
+
+        public void Dispose()
+        {
+            foreach (var values in _rented) ArrayPool<float>.Shared.Return(values);
+        }
 
         /// <summary>y = condition ≠ 0 ? a : b along the row, each operand a row or a scalar, without a per-element switch.</summary>
         private void Where(EquatableArray<int> args, int n, Span<float> y)
