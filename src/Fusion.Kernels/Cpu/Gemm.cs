@@ -75,7 +75,7 @@ public static class Gemm
         ArgumentOutOfRangeException.ThrowIfNegative(n);
         ArgumentOutOfRangeException.ThrowIfNegative(k);
         CheckLength(b.Length, 1, 0, (long)n * k, nameof(b));
-        var packed = new PackedMatrix(n, k, nr, NC, KC, wide);
+        var packed = new PackedMatrix(n, k, nr, NC, wide);
         fixed (float* pb = b, pp = packed.Panels)
         {
             for (int jc = 0; jc < n; jc += NC)
@@ -122,10 +122,9 @@ public static class Gemm
         {
             nint bAddr = (nint)pb;
             // B packed per item into the worker's buffer: the panels of columns [col, col + nc) and depths [pc, pc + kc).
-            Run(a, c, batch, m, n, k, strideA, strideC, (float* buffer, int i, int col, int colEnd, int pc, int kc) =>
+            Run(a, c, batch, m, n, k, strideA, strideC, (float* buffer, int i, int col, int nc, int pc, int kc) =>
             {
                 float* matrix = (float*)bAddr + i * strideB;
-                int nc = Math.Min(NC, colEnd - col);
                 if (transposeB) PackTransposed(matrix, k, col, nc, pc, kc, buffer, nr);
                 else Pack(matrix, n, col, nc, pc, kc, buffer, nr);
                 return buffer;
@@ -134,10 +133,10 @@ public static class Gemm
     }
 
     /// <summary>
-    /// The panels of matrix <c>batch</c>'s B for columns from <c>col</c> (to <c>colEnd</c> or the end of one <see cref="NC"/>
-    /// block) and depths [pc, pc + kc): packed into <c>buffer</c> now, or found in a <see cref="PackedMatrix"/>.
+    /// The panels of matrix <c>batch</c>'s B for columns [col, col + nc) (within one <see cref="NC"/> block) and depths
+    /// [pc, pc + kc): packed into <c>buffer</c> now, or found in a <see cref="PackedMatrix"/>.
     /// </summary>
-    private unsafe delegate float* PanelSource(float* buffer, int batch, int col, int colEnd, int pc, int kc);
+    private unsafe delegate float* PanelSource(float* buffer, int batch, int col, int nc, int pc, int kc);
 
     /// <summary>Splits the product into items (<see cref="BlockSizes"/>) and runs them on the cores, B's panels from <paramref name="panels"/>.</summary>
     private static unsafe void Run(ReadOnlySpan<float> a, Span<float> c, int batch, int m, int n, int k, long strideA, long strideC,
@@ -220,7 +219,7 @@ public static class Gemm
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
-                float* panel = panels(pack, batch, jc, col1, pc, kc);
+                float* panel = panels(pack, batch, jc, nc, pc, kc);
                 for (int ir = row0; ir < row1; ir += MR)
                 {
                     int mr = Math.Min(MR, row1 - ir);
@@ -293,6 +292,8 @@ public static class Gemm
         Vector<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         int vl = Vector<float>.Count, nrStep = 2 * vl;
         float* p = panel;
+        // The FMAs are written out, not in a helper taking the accumulators by ref: an address-taken accumulator lives on the
+        // stack, and twelve stores an iteration cost more than the FMAs (the same in Micro512).
         for (int kk = 0; kk < kc; kk++, p += nrStep)
         {
             var b0 = Vector.Load(p);
@@ -317,25 +318,17 @@ public static class Gemm
             c51 = Vector.FusedMultiplyAdd(x5, b1, c51);
         }
 
-        if (mr == MR && nr == nrStep)
-        {
-            StoreRow(c, vl, c00, c01, accumulate);
-            StoreRow(c + ldc, vl, c10, c11, accumulate);
-            StoreRow(c + 2L * ldc, vl, c20, c21, accumulate);
-            StoreRow(c + 3L * ldc, vl, c30, c31, accumulate);
-            StoreRow(c + 4L * ldc, vl, c40, c41, accumulate);
-            StoreRow(c + 5L * ldc, vl, c50, c51, accumulate);
-            return;
-        }
-
-        float* tile = scratch;
-        StoreRow(tile, vl, c00, c01, false);
-        StoreRow(tile + nrStep, vl, c10, c11, false);
-        StoreRow(tile + 2 * nrStep, vl, c20, c21, false);
-        StoreRow(tile + 3 * nrStep, vl, c30, c31, false);
-        StoreRow(tile + 4 * nrStep, vl, c40, c41, false);
-        StoreRow(tile + 5 * nrStep, vl, c50, c51, false);
-        CopyOut(tile, nrStep, c, ldc, mr, nr, accumulate);
+        bool full = mr == MR && nr == nrStep;
+        float* tile = full ? c : scratch;
+        int stride = full ? ldc : nrStep;
+        bool add = full && accumulate;
+        StoreRow(tile, vl, c00, c01, add);
+        StoreRow(tile + stride, vl, c10, c11, add);
+        StoreRow(tile + 2L * stride, vl, c20, c21, add);
+        StoreRow(tile + 3L * stride, vl, c30, c31, add);
+        StoreRow(tile + 4L * stride, vl, c40, c41, add);
+        StoreRow(tile + 5L * stride, vl, c50, c51, add);
+        if (!full) CopyOut(tile, nrStep, c, ldc, mr, nr, accumulate);
     }
 
     /// <summary>The partial tile's real rows and columns from the full tile computed into <paramref name="tile"/>.</summary>
@@ -362,8 +355,6 @@ public static class Gemm
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         const int vl = 16, nrStep = 32;
         float* p = panel;
-        // The FMAs are written out, not in a helper taking the accumulators by ref: an address-taken accumulator lives on the
-        // stack, and twelve stores an iteration cost more than the FMAs.
         for (int kk = 0; kk < kc; kk++, p += nrStep)
         {
             var b0 = Vector512.Load(p);
@@ -400,7 +391,6 @@ public static class Gemm
         if (!full) CopyOut(tile, nrStep, c, ldc, mr, nr, accumulate);
     }
 
-
     private static unsafe void StoreRow(float* dst, Vector512<float> v0, Vector512<float> v1, bool accumulate)
     {
         if (accumulate)
@@ -411,7 +401,6 @@ public static class Gemm
         v0.Store(dst);
         v1.Store(dst + 16);
     }
-
 
     private static unsafe void StoreRow(float* dst, int vl, Vector<float> v0, Vector<float> v1, bool accumulate)
     {

@@ -7,16 +7,16 @@ namespace Fusion.Kernels.Cpu;
 /// </summary>
 public sealed class PackedMatrix
 {
-    private readonly int _panel, _block, _depthBlock;
+    private readonly int _panel, _block;
 
-    internal PackedMatrix(int columns, int depth, int panel, int block, int depthBlock, bool wide)
+    /// <summary>An empty packing of <paramref name="columns"/> × <paramref name="depth"/> in panels of <paramref name="panel"/> columns and blocks of <paramref name="block"/>.</summary>
+    internal PackedMatrix(int columns, int depth, int panel, int block, bool wide)
     {
         Wide = wide;
         Columns = columns;
         Depth = depth;
         _panel = panel;
         _block = block;
-        _depthBlock = depthBlock;
         long padded = (long)(columns + panel - 1) / panel * panel;
         Panels = new float[checked((int)(padded * depth))];
     }
@@ -32,7 +32,10 @@ public sealed class PackedMatrix
     /// <summary>Packed for the 512-bit micro-kernel (panels of 32 columns) rather than the <see cref="System.Numerics.Vector{T}"/> one.</summary>
     internal bool Wide { get; }
 
-    /// <summary>Where the panel of column <paramref name="column"/> (a multiple of NR) starts in depth block [pc, pc + kc).</summary>
+    /// <summary>
+    /// Where the panel of column <paramref name="column"/> (a multiple of NR) starts in depth block [pc, pc + kc): every
+    /// depth block before it is a full KC deep, so it starts <paramref name="pc"/> rows of its column block's width in.
+    /// </summary>
     internal long Offset(int column, int pc, int kc)
     {
         int blockStart = column / _block * _block;

@@ -11,13 +11,13 @@ namespace Fusion.Cuda;
 public sealed unsafe class CudaTensor : Tensor
 {
     private static long s_live;
-    private readonly SharedBlock _block;
+    private readonly SharedStorage<DeviceMemory> _block;
 
     private CudaTensor(CudaStream stream, Shape shape, DType dtype) : base(shape, dtype)
     {
         Owner = stream.Device;
         Stream = stream;
-        _block = new SharedBlock(Owner.Allocator.Allocate(SizeInBytes, stream));
+        _block = new SharedStorage<DeviceMemory>(Owner.Allocator.Allocate(SizeInBytes, stream), memory => memory.Dispose());
         Interlocked.Increment(ref s_live);
     }
 
@@ -47,7 +47,7 @@ public sealed unsafe class CudaTensor : Tensor
         get
         {
             ThrowIfDisposed();
-            return _block.Memory.Pointer;
+            return _block.Value.Pointer;
         }
     }
 
@@ -134,20 +134,5 @@ public sealed unsafe class CudaTensor : Tensor
     {
         _block.RemoveReference();
         Interlocked.Decrement(ref s_live);
-    }
-
-    /// <summary>A device block and how many tensors use it; the last one to let go returns it to the allocator.</summary>
-    private sealed class SharedBlock(DeviceMemory memory)
-    {
-        private int _references = 1;
-
-        public DeviceMemory Memory { get; } = memory;
-
-        public void AddReference() => Interlocked.Increment(ref _references);
-
-        public void RemoveReference()
-        {
-            if (Interlocked.Decrement(ref _references) == 0) Memory.Dispose();
-        }
     }
 }

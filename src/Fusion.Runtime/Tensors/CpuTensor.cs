@@ -13,9 +13,9 @@ namespace Fusion;
 public sealed class CpuTensor : Tensor
 {
     private static long s_live;
-    private readonly Storage _storage;
+    private readonly SharedStorage<byte[]> _storage;
 
-    private CpuTensor(Shape shape, DType dtype, Storage storage) : base(shape, dtype)
+    private CpuTensor(Shape shape, DType dtype, SharedStorage<byte[]> storage) : base(shape, dtype)
     {
         _storage = storage;
         Interlocked.Increment(ref s_live);
@@ -28,7 +28,7 @@ public sealed class CpuTensor : Tensor
     public override DeviceKind Device => DeviceKind.Cpu;
 
     /// <summary>Allocates a zero-filled tensor.</summary>
-    public static CpuTensor Zeros(DType dtype, Shape shape) => new(shape, dtype, new Storage(Allocate(dtype, shape.ElementCount), pooled: false));
+    public static CpuTensor Zeros(DType dtype, Shape shape) => new(shape, dtype, new SharedStorage<byte[]>(Allocate(dtype, shape.ElementCount), release: null));
 
     /// <summary>
     /// A tensor for a kernel that writes every element: its array comes from the pool with whatever it held, and goes back
@@ -38,7 +38,7 @@ public sealed class CpuTensor : Tensor
     {
         long bytes = checked(shape.ElementCount * dtype.SizeInBytes());
         if (bytes > Array.MaxLength) return Zeros(dtype, shape); // the same error as Zeros
-        return new(shape, dtype, new Storage(ArrayPool<byte>.Shared.Rent((int)Math.Max(1, bytes)), pooled: true));
+        return new(shape, dtype, new SharedStorage<byte[]>(ArrayPool<byte>.Shared.Rent((int)Math.Max(1, bytes)), array => ArrayPool<byte>.Shared.Return(array)));
     }
 
     public static CpuTensor Zeros(DType dtype, params int[] dims) => Zeros(dtype, new Shape(dims));
@@ -71,7 +71,7 @@ public sealed class CpuTensor : Tensor
         ThrowIfDisposed();
         if (ElementTypeOf(DType) != typeof(T))
             throw new InvalidOperationException($"tensor holds {DType.ShortName()}, not {typeof(T).Name}");
-        return MemoryMarshal.Cast<byte, T>(_storage.Bytes.AsSpan(0, checked((int)SizeInBytes)));
+        return MemoryMarshal.Cast<byte, T>(_storage.Value.AsSpan(0, checked((int)SizeInBytes)));
     }
 
     /// <summary>Raw bytes of the elements, for copies and file I/O.</summary>
@@ -80,7 +80,7 @@ public sealed class CpuTensor : Tensor
         get
         {
             ThrowIfDisposed();
-            return _storage.Bytes.AsSpan(0, checked((int)SizeInBytes));
+            return _storage.Value.AsSpan(0, checked((int)SizeInBytes));
         }
     }
 
@@ -105,7 +105,7 @@ public sealed class CpuTensor : Tensor
         get
         {
             ThrowIfDisposed();
-            return _storage.Bytes;
+            return _storage.Value;
         }
     }
 
@@ -123,21 +123,6 @@ public sealed class CpuTensor : Tensor
     {
         _storage.RemoveReference();
         Interlocked.Decrement(ref s_live);
-    }
-
-    /// <summary>An array and how many tensors use it; a pooled one goes back to the pool when the last lets go.</summary>
-    private sealed class Storage(byte[] bytes, bool pooled)
-    {
-        private int _references = 1;
-
-        public byte[] Bytes { get; } = bytes;
-
-        public void AddReference() => Interlocked.Increment(ref _references);
-
-        public void RemoveReference()
-        {
-            if (Interlocked.Decrement(ref _references) == 0 && pooled) ArrayPool<byte>.Shared.Return(Bytes);
-        }
     }
 
     public static Type ElementTypeOf(DType dtype) => dtype switch

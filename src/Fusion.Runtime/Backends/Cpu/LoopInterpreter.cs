@@ -149,7 +149,8 @@ internal static unsafe class LoopInterpreter
 
         /// <summary>
         /// Gathers and scatters whose offset is a sum of terms of the row variable alone and terms of the others (window
-        /// partitions, patch merging, rolls): the row variable's part, one offset per element, worked out once per kernel.
+        /// partitions, patch merging, rolls): the row variable's part, one offset per element, worked out once per call
+        /// instead of once per element of every row.
         /// </summary>
         public SplitOffset?[] Split { get; }
 
@@ -181,9 +182,9 @@ internal static unsafe class LoopInterpreter
                 var rest = new List<IndexTerm>();
                 foreach (var term in offset.Terms)
                 {
-                    var expr = new IndexExpr(0, EquatableArray.Of(term));
-                    if (!expr.Uses(inner)) rest.Add(term);
-                    else if (Enumerable.Range(0, variables).All(v => v == inner || !expr.Uses(v))) mine.Add(term);
+                    bool Uses(int variable) => term.Factors.Any(f => f.Uses(variable));
+                    if (!Uses(inner)) rest.Add(term);
+                    else if (Enumerable.Range(0, variables).All(v => v == inner || !Uses(v))) mine.Add(term);
                     else return null;
                 }
                 var own = new IndexExpr(0, new EquatableArray<IndexTerm>(mine.ToArray()));
@@ -359,26 +360,6 @@ internal static unsafe class LoopInterpreter
             foreach (var values in _rented) ArrayPool<float>.Shared.Return(values);
         }
 
-        /// <summary>y = condition ≠ 0 ? a : b along the row, each operand a row or a scalar, without a per-element switch.</summary>
-        private void Where(EquatableArray<int> args, int n, Span<float> y)
-        {
-            for (int i = 0; i < 3; i++)
-            {
-                if (_plan.PerElement[args[i]]) continue;
-                _rowValues[args[i]] = _rowValues[args[i]].Length >= n ? _rowValues[args[i]] : new float[n];
-            }
-            ReadOnlySpan<float> Row(int i)
-            {
-                var values = _rowValues[args[i]].AsSpan(0, n);
-                if (!_plan.PerElement[args[i]]) values.Fill(_scalars[args[i]]);
-                return values;
-            }
-            var condition = Row(0);
-            var whenTrue = Row(1);
-            var whenFalse = Row(2);
-            for (int e = 0; e < n; e++) y[e] = condition[e] != 0 ? whenTrue[e] : whenFalse[e];
-        }
-
         /// <summary>Rounds a row to float16 and back (what an f16 store then load would give), through the vector conversions.</summary>
         private static void RoundToHalf(ReadOnlySpan<float> x, Span<float> y)
         {
@@ -493,11 +474,6 @@ internal static unsafe class LoopInterpreter
                     case ScalarOp.Max: TensorPrimitives.Max(x1, s, y); return;
                     case ScalarOp.Min: TensorPrimitives.Min(x1, s, y); return;
                 }
-            }
-            if (op.Op == ScalarOp.Where && a.Count == 3)
-            {
-                Where(a, n, y);
-                return;
             }
             for (int e = 0; e < n; e++)
             {

@@ -56,7 +56,7 @@ public sealed partial class CudaBackend
                 buffers.Add(t);
             }
             foreach (var (shape, dtype) in outputs) results.Add(CudaTensor.Empty(Stream, dtype, shape));
-            _generated.Launch(kernel, batch, io, buffers.Concat(results).ToList(), Stream);
+            _state.Generated.Launch(kernel, batch, io, buffers.Concat(results).ToList(), Stream);
             return [.. results];
         }
         catch
@@ -85,13 +85,13 @@ public sealed partial class CudaBackend
             return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, product, epilogueInputs));
         }
         return WithEpilogue(kernel.Name, kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, null, epilogueInputs), epilogueInputs,
-            (ins, results) => _gemm.Run(kernel, input, w, ins, results, batch, io, Stream));
+            (ins, results) => _state.Gemm.Run(kernel, input, w, ins, results, batch, io, Stream));
     }
 
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
         IsFloat32(qkv, "WindowAttention qkv")
         ? FusedChains.WindowAttention(this, qkv, bias, mask, heads, scale)
-        : _windowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"),
+        : _state.WindowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"),
             mask is null ? null : Fused(mask, "WindowAttention mask"), heads, scale, kernel, Stream);
 
     public Tensor[] WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel, int batch, DType io,
@@ -104,7 +104,7 @@ public sealed partial class CudaBackend
             return Run(epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, result, epilogueInputs));
         }
         return WithEpilogue(kernel.Name, epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, null, epilogueInputs), epilogueInputs,
-            (ins, results) => _windowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"),
+            (ins, results) => _state.WindowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"),
                 mask is null ? null : Fused(mask, "WindowAttention mask"), heads, scale, kernel, batch, io, ins, results, Stream));
     }
 

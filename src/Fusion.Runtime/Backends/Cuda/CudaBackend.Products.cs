@@ -42,7 +42,7 @@ public sealed partial class CudaBackend
                 y.CopyFrom(shaped, Stream);
                 return;
             }
-            _blas.MatMul(a, b, bias, y, batch, m, n, k, transposeB, shareB, Stream);
+            _state.Blas.MatMul(a, b, bias, y, batch, m, n, k, transposeB, shareB, Stream);
         });
     }
 }

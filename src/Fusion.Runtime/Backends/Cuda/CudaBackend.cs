@@ -113,14 +113,6 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
 
     IBackend IStreamBackend.Family => _family ?? this;
 
-    private CublasLt _blas => _state.Blas;
-
-    private FusedGemm _gemm => _state.Gemm;
-
-    private GeneratedKernelLauncher _generated => _state.Generated;
-
-    private WindowAttentionLauncher _windowAttention => _state.WindowAttention;
-
     /// <summary>
     /// Compiles a model's kernels into the kernel cache in parallel (each GEMM in the variants its policy certainly runs, each
     /// generated kernel once per input/output type it may take), so the first pass only loads them instead of compiling them one
@@ -131,7 +123,7 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
         ArgumentNullException.ThrowIfNull(kernels);
         var sources = kernels.SelectMany(k => k switch
         {
-            GemmKernel g => _gemm.Sources(g),
+            GemmKernel g => _state.Gemm.Sources(g),
             GeneratedKernel g => GeneratedKernelLauncher.Variants(g),
             FusedKernel f => FusedKernelModules.Variants(f).Select(v => (v.Name, f.CudaSource, v.Options)),
             _ => [(k.Name, k.CudaSource, (IReadOnlyList<string>)[])],

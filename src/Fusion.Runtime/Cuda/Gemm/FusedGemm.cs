@@ -175,16 +175,8 @@ public sealed class FusedGemm : IDisposable
         IReadOnlyList<CudaTensor> outputs, int batch, DType io, CudaStream stream)
     {
         var key = ChoiceKey(m, kernel);
-        lock (_lock) // one measurement at a time: kernels of other threads would distort it, and it is made once per shape
-        {
-            if (Choices.TryGet(key, out var known)) return (known.Path, known.Tile);
-            return Measure(key, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream);
-        }
-    }
-
-    private (GemmPath, GemmTile) Measure(string key, int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
-        IReadOnlyList<CudaTensor> outputs, int batch, DType io, CudaStream stream)
-    {
+        using var held = _lock.EnterScope(); // one measurement at a time: kernels of other threads would distort it, and it is made once per shape
+        if (Choices.TryGet(key, out var known)) return (known.Path, known.Tile);
         var best = GemmTile.Default(kernel.N);
         double generated = Median(() => Execute(GemmPath.Generated, best, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
         double cublas = Median(() => Execute(GemmPath.CublasLt, default, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
@@ -270,11 +262,7 @@ public sealed class FusedGemm : IDisposable
     /// <summary>The [N, KW] zero-padded copy of <paramref name="weight"/>, made on first use (load time) and kept per weight object.</summary>
     private CudaTensor PaddedWeight(CudaTensor weight, CudaStream stream)
     {
-        lock (_lock) return PaddedWeightLocked(weight, stream);
-    }
-
-    private CudaTensor PaddedWeightLocked(CudaTensor weight, CudaStream stream)
-    {
+        using var held = _lock.EnterScope();
         if (_padded.TryGetValue(weight, out var padded)) return padded;
         ReleaseDisposedWeights();
         stream.Synchronize(); // the weight may have been written on this stream; ToHost reads on the default stream
@@ -333,11 +321,7 @@ public sealed class FusedGemm : IDisposable
     private CudaKernel Load(GemmKernel kernel, GemmTile tile, bool ioHalf)
     {
         var id = (kernel.Name, tile, ioHalf); // runs on every launch: the name and source are made only on a miss
-        lock (_lock) return LoadLocked(id, kernel, tile, ioHalf);
-    }
-
-    private CudaKernel LoadLocked((string, GemmTile, bool) id, GemmKernel kernel, GemmTile tile, bool ioHalf)
-    {
+        using var held = _lock.EnterScope();
         if (_kernels.TryGetValue(id, out var entry) && (ReferenceEquals(entry.Source, kernel.CudaSource) || entry.Source == kernel.CudaSource))
             return entry.Kernel;
         var (name, source, options) = TileSource(kernel, tile, ioHalf);
