@@ -28,8 +28,8 @@ public class FusedTwinTests
     private static FusedKernel Kernel(string pattern) => new("test", pattern, "", new Dictionary<string, int>());
 
     /// <summary>
-    /// A Linear with its generated epilogue (bias, activation, residual) on the CPU backend: the product in float32, the epilogue kernel
-    /// interpreted, one rounding on store. The GEMM runs over [batch·rows, K] (the kernel's rows are its batch).
+    /// A Linear with its generated epilogue (bias, activation, residual) on the CPU backend: one GEMM applying the epilogue to each
+    /// tile as it stores it, one rounding on store. The GEMM runs over [batch·rows, K] (the kernel's rows are its batch).
     /// </summary>
     [Theory]
     [InlineData(DType.Float32, 3, 7, 30, 36, Activation.Gelu, true, true)]
@@ -53,6 +53,33 @@ public class FusedTwinTests
             t => Cpu.Gemm(kernel, batch * rows, dtype, t[0]!, t[1]!, [.. new[] { t[2], t[3] }.Where(e => e is not null).Select(e => e!)])[0],
             (s, t) => UnfusedChains.Linear(s, t[0]!, t[1]!, t[2], activation, t[3]),
             x, w, b, r);
+    }
+
+    /// <summary>
+    /// An epilogue the GEMM's tiles do not apply themselves (GELU's tanh form) runs as the epilogue kernel on the float32 product:
+    /// against ½v(1 + tanh(√(2/π)(v + 0.044715v³))) + residual in float64.
+    /// </summary>
+    [Theory]
+    [InlineData(DType.Float32, 1e-5)]
+    [InlineData(DType.Float16, 1e-2)]
+    public void GemmWithTanhGeluRunsItsEpilogueKernel(DType dtype, double tolerance)
+    {
+        int seed = TestData.NewSeed();
+        const int rows = 37, k = 30, n = 36;
+        var x = Precision.Input(seed, dtype, rows, k);
+        var w = Precision.Input(seed + 1, dtype, n, k);
+        var b = Precision.Input(seed + 2, dtype, n);
+        var r = Precision.Input(seed + 3, dtype, rows, n);
+        var kernel = GemmKernels.Linear(n, k, bias: true, Activation.GeluTanh, residual: true, dtype);
+        Assert.Equal(Activation.GeluTanh, kernel.Cublas!.Activation);
+        using var scope = new TensorScope();
+        var result = scope.Add(Cpu.Gemm(kernel, rows, dtype, scope.Add(x.ToCpu(dtype)), scope.Add(w.ToCpu(dtype)), scope.Add(b.ToCpu(dtype)),
+            scope.Add(r.ToCpu(dtype)))[0]);
+        var product = Ref.Linear(x, w, b);
+        var expected = new RefTensor([rows, n], product.Data.Select((v, i) =>
+            0.5 * v * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v))) + r.Data[i]).ToArray());
+        if (dtype == DType.Float32) Tolerance.AssertClose(result, expected, tolerance + 1e-7 * k, tolerance, $"seed {seed}: gemm with tanh GELU");
+        else Assert.True(Tolerance.RelativeL2(result, expected) <= tolerance, $"seed {seed}: gemm with tanh GELU, f16 relative L2");
     }
 
     /// <summary>

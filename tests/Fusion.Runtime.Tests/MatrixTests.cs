@@ -1,3 +1,4 @@
+using Fusion.Kernels.Cpu;
 using Fusion.Testing;
 
 namespace Fusion.Runtime.Tests;
@@ -57,13 +58,81 @@ public class MatrixTests
             var b = Floats(TestData.Random(seed + 1, transposeB ? n : k, transposeB ? k : n));
             var asGoes = new float[m * n];
             var packed = new float[m * n];
-            Fusion.Kernels.Cpu.Gemm.MultiplyBatched(a, b, asGoes, 1, m, n, k, transposeB, 0, 0, 0, wide);
+            Fusion.Kernels.Cpu.Gemm.MultiplyBatched(a, b, asGoes, 1, m, n, k, transposeB, 0, 0, 0, wide, default);
             Fusion.Kernels.Cpu.Gemm.Multiply(a, Fusion.Kernels.Cpu.Gemm.Pack(b, n, k, transposeB, wide), packed, m);
             Assert.True(asGoes.AsSpan().SequenceEqual(packed), $"seed {seed}: {m}×{n}×{k} T={transposeB} packed once differs from packed as it goes");
             var reference = Ref.MatMul(TestData.Random(seed, m, k), TestData.Random(seed + 1, transposeB ? n : k, transposeB ? k : n), transposeB);
             for (int i = 0; i < packed.Length; i++)
                 Assert.True(Math.Abs(packed[i] - reference.Data[i]) <= GemmAtol(k) + 1e-5 * Math.Abs(reference.Data[i]), $"seed {seed}: element {i}");
         }
+    }
+
+    /// <summary>
+    /// The epilogue (bias, activation, residual) each tile gets as it is stored, on every size (partial tiles, K = 0 included)
+    /// and both micro-kernels: the reference act(A·Bᵀ + bias) + residual in float64; the same bits whether B is packed once or as
+    /// it goes, and whether one core or all run it (an element's arithmetic does not depend on which tile holds it).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SizesAndKernels))]
+    public void TheEpilogueIsAppliedToEveryTile(int m, int n, int k, bool wide)
+    {
+        foreach (var activation in new[] { TileActivation.None, TileActivation.Relu, TileActivation.Gelu })
+        {
+            int seed = TestData.NewSeed();
+            bool hasBias = activation != TileActivation.Relu, hasResidual = activation != TileActivation.None;
+            var a = TestData.Random(seed, m, k);
+            var b = TestData.Random(seed + 1, n, k);
+            var bias = TestData.Random(seed + 2, n);
+            var residual = TestData.Random(seed + 3, m, n);
+            var epilogue = new GemmEpilogue(hasBias ? Floats(bias) : [], activation, hasResidual ? Floats(residual) : []);
+            var packed = new float[m * n];
+            var asGoes = new float[m * n];
+            var oneCore = new float[m * n];
+            var fa = Floats(a);
+            var fb = Floats(b);
+            Fusion.Kernels.Cpu.Gemm.Multiply(fa, Fusion.Kernels.Cpu.Gemm.Pack(fb, n, k, transposeB: true, wide), packed, m, epilogue);
+            Fusion.Kernels.Cpu.Gemm.Multiply(fa, fb, asGoes, m, n, k, transposeB: true, epilogue, wide);
+            int workers = Parallelism.Workers;
+            try
+            {
+                Parallelism.Workers = 1;
+                Fusion.Kernels.Cpu.Gemm.Multiply(fa, fb, oneCore, m, n, k, transposeB: true, epilogue, wide);
+            }
+            finally
+            {
+                Parallelism.Workers = workers;
+            }
+            string what = $"seed {seed}: {m}×{n}×{k} wide={wide} {activation} bias={hasBias} residual={hasResidual}";
+            Assert.True(asGoes.AsSpan().SequenceEqual(packed), $"{what}: packed once differs from packed as it goes");
+            Assert.True(oneCore.AsSpan().SequenceEqual(packed), $"{what}: one core differs from {workers}");
+            var product = Ref.Linear(a, b, hasBias ? bias : null);
+            for (int i = 0; i < packed.Length; i++)
+            {
+                double v = product.Data[i];
+                v = activation switch
+                {
+                    TileActivation.Relu => Math.Max(v, 0),
+                    TileActivation.Gelu => 0.5 * v * (1 + Fusion.Kernels.Cpu.Gelu.Erf(v / Math.Sqrt(2))),
+                    _ => v,
+                };
+                if (hasResidual) v += residual.Data[i];
+                Assert.True(Math.Abs(packed[i] - v) <= GemmAtol(k) + 1e-5 * Math.Abs(v), $"{what}: element {i} is {packed[i]}, expected {v}");
+            }
+        }
+    }
+
+    [Fact]
+    public void AnEpilogueOfTheWrongLengthIsRefused()
+    {
+        var a = new float[6];
+        var b = new float[6];
+        var c = new float[4];
+        var e = Assert.Throws<ArgumentException>(() =>
+            Fusion.Kernels.Cpu.Gemm.Multiply(a, b, c, 2, 2, 3, transposeB: true, new GemmEpilogue(new float[3], TileActivation.None, [])));
+        Assert.Contains("bias holds 3 elements, C has 2 columns", e.Message);
+        e = Assert.Throws<ArgumentException>(() =>
+            Fusion.Kernels.Cpu.Gemm.Multiply(a, b, c, 2, 2, 3, transposeB: true, new GemmEpilogue([], TileActivation.None, new float[3])));
+        Assert.Contains("residual holds 3 elements, C has 4", e.Message);
     }
 
     private static float[] Floats(RefTensor tensor) => tensor.Data.Select(v => (float)v).ToArray();

@@ -46,7 +46,7 @@ namespace Fusion.Compiler
         public static List<int> Inputs(LoweredGroup lowered, int nodeCount) => lowered.Inputs.Where(i => i != AccumulatorId(nodeCount)).ToList();
 
         /// <summary>
-        /// cuBLASLt's form of the epilogue: bias, then relu or gelu, then a residual of the same shape and type added last (a cast to the
+        /// cuBLASLt's form of the epilogue: bias, then relu (1), gelu (2, erf form) or gelu's tanh form (3), then a residual of the same shape and type added last (a cast to the
         /// GEMM's own type changes nothing); (-1, -1, -1) when the chain is anything else. Bias and residual are indices into
         /// <paramref name="epilogueInputs"/>.
         /// </summary>
@@ -57,7 +57,7 @@ namespace Fusion.Compiler
             int activation = 0, residual = -1, at = 0, end = linear.Id;
             if (at < chain.Count && node(chain[at]).Op is "Relu" or "Gelu" or "GeluTanh")
             {
-                activation = node(chain[at]).Op == "Relu" ? 1 : 2;
+                activation = node(chain[at]).Op switch { "Relu" => 1, "Gelu" => 2, _ => 3 };
                 end = chain[at++];
             }
             if (at < chain.Count && node(chain[at]).Op == Ops.Add.Name)

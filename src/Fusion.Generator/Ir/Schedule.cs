@@ -57,7 +57,7 @@ namespace Fusion.Generator.Ir
     /// The GEMM template specialized for one Linear with its generated epilogue, the same epilogue as a standalone kernel
     /// (the CPU twin, and the cuBLASLt path's second kernel), and the cuBLASLt epilogue that does the same work when there is one.
     /// </summary>
-    /// <param name="CublasActivation">-1 when cuBLASLt cannot express the epilogue; else 0 none, 1 relu, 2 gelu.</param>
+    /// <param name="CublasActivation">-1 when cuBLASLt cannot express the epilogue; else 0 none, 1 relu, 2 gelu (erf), 3 gelu (tanh).</param>
     /// <param name="CublasBias">The epilogue input that is the bias, or -1.</param>
     /// <param name="CublasResidual">The epilogue input added after everything (cuBLASLt's C with beta = 1), or -1.</param>
     internal sealed record GemmSpec(string Name, int N, int K, int KW, string Cuda, GeneratedKernelSpec Epilogue, int CublasActivation, int CublasBias, int CublasResidual);

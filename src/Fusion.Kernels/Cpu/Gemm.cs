@@ -40,13 +40,29 @@ public static class Gemm
 
     /// <summary>C [m, n] = A [m, k] · B [k, n], or A · Bᵀ with B [n, k] when <paramref name="transposeB"/>.</summary>
     public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool transposeB) =>
-        MultiplyBatched(a, b, c, 1, m, n, k, transposeB, 0, 0, 0, Wide);
+        Multiply(a, b, c, m, n, k, transposeB, default);
+
+    /// <summary>The same with <paramref name="epilogue"/> applied to each tile as it is stored.</summary>
+    public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool transposeB,
+        GemmEpilogue epilogue) => Multiply(a, b, c, m, n, k, transposeB, epilogue, Wide);
+
+    /// <summary>The same with the 512-bit micro-kernel or the <see cref="Vector{T}"/> one (tests run both).</summary>
+    internal static unsafe void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool transposeB,
+        GemmEpilogue epilogue, bool wide)
+    {
+        CheckEpilogue(epilogue, m, n);
+        fixed (float* bias = epilogue.Bias, residual = epilogue.Residual)
+            MultiplyBatched(a, b, c, 1, m, n, k, transposeB, 0, 0, 0, wide, new TileEpilogue((nint)bias, epilogue.Activation, (nint)residual, n));
+    }
 
     /// <summary>
     /// C [m, n] = A [m, k] · B with B packed once beforehand (<see cref="Pack"/>): a layer's weight, whose packing would
     /// otherwise be repeated by every call and every row block.
     /// </summary>
-    public static unsafe void Multiply(ReadOnlySpan<float> a, PackedMatrix b, Span<float> c, int m)
+    public static void Multiply(ReadOnlySpan<float> a, PackedMatrix b, Span<float> c, int m) => Multiply(a, b, c, m, default);
+
+    /// <summary>The same with <paramref name="epilogue"/> applied to each tile as it is stored: a Linear layer and its bias, activation and residual in one pass.</summary>
+    public static unsafe void Multiply(ReadOnlySpan<float> a, PackedMatrix b, Span<float> c, int m, GemmEpilogue epilogue)
     {
         ArgumentNullException.ThrowIfNull(b);
         ArgumentOutOfRangeException.ThrowIfNegative(m);
@@ -54,12 +70,22 @@ public static class Gemm
         if (m == 0 || n == 0) return;
         CheckLength(a.Length, 1, 0, (long)m * k, nameof(a));
         CheckLength(c.Length, 1, 0, (long)m * n, nameof(c));
-        fixed (float* pb = b.Panels)
+        CheckEpilogue(epilogue, m, n);
+        fixed (float* pb = b.Panels, bias = epilogue.Bias, residual = epilogue.Residual)
         {
             nint bAddr = (nint)pb;
             Run(a, c, 1, m, n, k, 0, 0, (float* _, int _, int col, int _, int pc, int kc) => (float*)bAddr + b.Offset(col, pc, kc), needsPack: false,
-                b.Wide);
+                b.Wide, new TileEpilogue((nint)bias, epilogue.Activation, (nint)residual, n));
         }
+    }
+
+    /// <summary>A bias holds one value per column, a residual one per element of C.</summary>
+    private static void CheckEpilogue(GemmEpilogue epilogue, int m, int n)
+    {
+        if (!epilogue.Bias.IsEmpty && epilogue.Bias.Length != n)
+            throw new ArgumentException($"GEMM epilogue bias holds {epilogue.Bias.Length} elements, C has {n} columns", nameof(epilogue));
+        if (!epilogue.Residual.IsEmpty && epilogue.Residual.Length < (long)m * n)
+            throw new ArgumentException($"GEMM epilogue residual holds {epilogue.Residual.Length} elements, C has {(long)m * n}", nameof(epilogue));
     }
 
     /// <summary>
@@ -101,12 +127,12 @@ public static class Gemm
     public static void MultiplyBatched(
         ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c,
         int batch, int m, int n, int k, bool transposeB, long strideA, long strideB, long strideC) =>
-        MultiplyBatched(a, b, c, batch, m, n, k, transposeB, strideA, strideB, strideC, Wide);
+        MultiplyBatched(a, b, c, batch, m, n, k, transposeB, strideA, strideB, strideC, Wide, default);
 
-    /// <summary>The same with the 512-bit micro-kernel or the <see cref="Vector{T}"/> one (tests run both).</summary>
+    /// <summary>The same with the 512-bit micro-kernel or the <see cref="Vector{T}"/> one (tests run both), and an epilogue (batch 1).</summary>
     internal static unsafe void MultiplyBatched(
         ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c,
-        int batch, int m, int n, int k, bool transposeB, long strideA, long strideB, long strideC, bool wide)
+        int batch, int m, int n, int k, bool transposeB, long strideA, long strideB, long strideC, bool wide, TileEpilogue epilogue)
     {
         int nr = PanelWidth(wide);
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
@@ -128,7 +154,7 @@ public static class Gemm
                 if (transposeB) PackTransposed(matrix, k, col, nc, pc, kc, buffer, nr);
                 else Pack(matrix, n, col, nc, pc, kc, buffer, nr);
                 return buffer;
-            }, needsPack: true, wide);
+            }, needsPack: true, wide, epilogue);
         }
     }
 
@@ -140,7 +166,7 @@ public static class Gemm
 
     /// <summary>Splits the product into items (<see cref="BlockSizes"/>) and runs them on the cores, B's panels from <paramref name="panels"/>.</summary>
     private static unsafe void Run(ReadOnlySpan<float> a, Span<float> c, int batch, int m, int n, int k, long strideA, long strideC,
-        PanelSource panels, bool needsPack, bool wide)
+        PanelSource panels, bool needsPack, bool wide, TileEpilogue epilogue)
     {
         int nr = PanelWidth(wide);
         var (mc, nc) = BlockSizes(batch, m, n, k, nr);
@@ -164,7 +190,7 @@ public static class Gemm
                             int row0 = item / colBlocks % rowBlocks * mc;
                             int col0 = item % colBlocks * nc;
                             Block((float*)aAddr + i * strideA, (float*)cAddr + i * strideC, i, n, k, row0, Math.Min(m, row0 + mc), col0,
-                                Math.Min(n, col0 + nc), panels, pp, wide);
+                                Math.Min(n, col0 + nc), panels, pp, wide, epilogue);
                         }
                     }
                 }
@@ -201,7 +227,7 @@ public static class Gemm
 
     /// <summary>Rows [row0, row1) × columns [col0, col1) of one product, columns in packed blocks of at most <see cref="NC"/>.</summary>
     private static unsafe void Block(float* a, float* c, int batch, int n, int k, int row0, int row1, int col0, int col1, PanelSource panels, float* pack,
-        bool wide)
+        bool wide, TileEpilogue epilogue)
     {
         int nr = PanelWidth(wide);
         // A partial tile is computed whole into this, then copied out (here, not in the micro-kernels: a stackalloc there
@@ -209,8 +235,12 @@ public static class Gemm
         float* scratch = stackalloc float[MR * nr];
         if (k == 0)
         {
-            // An empty sum: C is zero (the micro-kernel would never run to write it).
-            for (int r = row0; r < row1; r++) new Span<float>(c + (long)r * n + col0, col1 - col0).Clear();
+            // An empty sum: C is zero (the micro-kernel would never run to write it), then the epilogue.
+            for (int r = row0; r < row1; r++)
+            {
+                new Span<float>(c + (long)r * n + col0, col1 - col0).Clear();
+                if (!epilogue.IsEmpty) epilogue.ApplyRow(c + (long)r * n + col0, r, col0, col1 - col0);
+            }
             return;
         }
         for (int jc = col0; jc < col1; jc += NC)
@@ -220,6 +250,8 @@ public static class Gemm
             {
                 int kc = Math.Min(KC, k - pc);
                 float* panel = panels(pack, batch, jc, nc, pc, kc);
+                // The epilogue goes with the last depth block's store, when C's values are final.
+                TileEpilogue* last = pc + kc == k && !epilogue.IsEmpty ? &epilogue : null;
                 for (int ir = row0; ir < row1; ir += MR)
                 {
                     int mr = Math.Min(MR, row1 - ir);
@@ -227,8 +259,8 @@ public static class Gemm
                     {
                         float* rows = a + (long)ir * k + pc, tile = c + (long)ir * n + jc + jr, columns = panel + (long)(jr / nr) * kc * nr;
                         int width = Math.Min(nr, nc - jr);
-                        if (wide) Micro512(rows, k, columns, kc, tile, n, mr, width, accumulate: pc > 0, scratch);
-                        else Micro(rows, k, columns, kc, tile, n, mr, width, accumulate: pc > 0, scratch);
+                        if (wide) Micro512(rows, k, columns, kc, tile, n, mr, width, accumulate: pc > 0, scratch, last, ir, jc + jr);
+                        else Micro(rows, k, columns, kc, tile, n, mr, width, accumulate: pc > 0, scratch, last, ir, jc + jr);
                     }
                 }
             }
@@ -280,7 +312,8 @@ public static class Gemm
     /// <paramref name="mr"/> repeat the last valid row and padded panel columns are zero, so only
     /// the copy-out needs to know the real size.
     /// </summary>
-    private static unsafe void Micro(float* a, int lda, float* panel, int kc, float* c, int ldc, int mr, int nr, bool accumulate, float* scratch)
+    private static unsafe void Micro(float* a, int lda, float* panel, int kc, float* c, int ldc, int mr, int nr, bool accumulate, float* scratch,
+        TileEpilogue* epilogue, int row, int col)
     {
         float* a0 = a;
         float* a1 = a + (long)Math.Min(1, mr - 1) * lda;
@@ -322,28 +355,32 @@ public static class Gemm
         float* tile = full ? c : scratch;
         int stride = full ? ldc : nrStep;
         bool add = full && accumulate;
-        StoreRow(tile, vl, c00, c01, add);
-        StoreRow(tile + stride, vl, c10, c11, add);
-        StoreRow(tile + 2L * stride, vl, c20, c21, add);
-        StoreRow(tile + 3L * stride, vl, c30, c31, add);
-        StoreRow(tile + 4L * stride, vl, c40, c41, add);
-        StoreRow(tile + 5L * stride, vl, c50, c51, add);
-        if (!full) CopyOut(tile, nrStep, c, ldc, mr, nr, accumulate);
+        // A partial tile's epilogue runs on its real elements in CopyOut.
+        var fused = full ? epilogue : null;
+        StoreRow(tile, vl, c00, c01, add, fused, row, col);
+        StoreRow(tile + stride, vl, c10, c11, add, fused, row + 1, col);
+        StoreRow(tile + 2L * stride, vl, c20, c21, add, fused, row + 2, col);
+        StoreRow(tile + 3L * stride, vl, c30, c31, add, fused, row + 3, col);
+        StoreRow(tile + 4L * stride, vl, c40, c41, add, fused, row + 4, col);
+        StoreRow(tile + 5L * stride, vl, c50, c51, add, fused, row + 5, col);
+        if (!full) CopyOut(tile, nrStep, c, ldc, mr, nr, accumulate, epilogue, row, col);
     }
 
     /// <summary>The partial tile's real rows and columns from the full tile computed into <paramref name="tile"/>.</summary>
-    private static unsafe void CopyOut(float* tile, int stride, float* c, int ldc, int mr, int nr, bool accumulate)
+    private static unsafe void CopyOut(float* tile, int stride, float* c, int ldc, int mr, int nr, bool accumulate, TileEpilogue* epilogue, int row, int col)
     {
         for (int r = 0; r < mr; r++)
         {
             float* src = tile + r * stride;
             float* dst = c + (long)r * ldc;
             for (int j = 0; j < nr; j++) dst[j] = accumulate ? dst[j] + src[j] : src[j];
+            if (epilogue is not null) epilogue->ApplyRow(dst, row + r, col, nr);
         }
     }
 
     /// <summary><see cref="Micro"/> on 512-bit vectors: the same 6-row tile, 32 columns wide.</summary>
-    private static unsafe void Micro512(float* a, int lda, float* panel, int kc, float* c, int ldc, int mr, int nr, bool accumulate, float* scratch)
+    private static unsafe void Micro512(float* a, int lda, float* panel, int kc, float* c, int ldc, int mr, int nr, bool accumulate, float* scratch,
+        TileEpilogue* epilogue, int row, int col)
     {
         float* a0 = a;
         float* a1 = a + (long)Math.Min(1, mr - 1) * lda;
@@ -382,32 +419,43 @@ public static class Gemm
         float* tile = full ? c : scratch;
         int stride = full ? ldc : nrStep;
         bool add = full && accumulate;
-        StoreRow(tile, c00, c01, add);
-        StoreRow(tile + stride, c10, c11, add);
-        StoreRow(tile + 2L * stride, c20, c21, add);
-        StoreRow(tile + 3L * stride, c30, c31, add);
-        StoreRow(tile + 4L * stride, c40, c41, add);
-        StoreRow(tile + 5L * stride, c50, c51, add);
-        if (!full) CopyOut(tile, nrStep, c, ldc, mr, nr, accumulate);
+        var fused = full ? epilogue : null;
+        StoreRow(tile, c00, c01, add, fused, row, col);
+        StoreRow(tile + stride, c10, c11, add, fused, row + 1, col);
+        StoreRow(tile + 2L * stride, c20, c21, add, fused, row + 2, col);
+        StoreRow(tile + 3L * stride, c30, c31, add, fused, row + 3, col);
+        StoreRow(tile + 4L * stride, c40, c41, add, fused, row + 4, col);
+        StoreRow(tile + 5L * stride, c50, c51, add, fused, row + 5, col);
+        if (!full) CopyOut(tile, nrStep, c, ldc, mr, nr, accumulate, epilogue, row, col);
     }
 
-    private static unsafe void StoreRow(float* dst, Vector512<float> v0, Vector512<float> v1, bool accumulate)
+    private static unsafe void StoreRow(float* dst, Vector512<float> v0, Vector512<float> v1, bool accumulate, TileEpilogue* epilogue, int row, int col)
     {
         if (accumulate)
         {
             v0 += Vector512.Load(dst);
             v1 += Vector512.Load(dst + 16);
         }
+        if (epilogue is not null)
+        {
+            v0 = epilogue->Apply(v0, row, col);
+            v1 = epilogue->Apply(v1, row, col + 16);
+        }
         v0.Store(dst);
         v1.Store(dst + 16);
     }
 
-    private static unsafe void StoreRow(float* dst, int vl, Vector<float> v0, Vector<float> v1, bool accumulate)
+    private static unsafe void StoreRow(float* dst, int vl, Vector<float> v0, Vector<float> v1, bool accumulate, TileEpilogue* epilogue, int row, int col)
     {
         if (accumulate)
         {
             v0 += Vector.Load(dst);
             v1 += Vector.Load(dst + vl);
+        }
+        if (epilogue is not null)
+        {
+            v0 = epilogue->Apply(v0, row, col);
+            v1 = epilogue->Apply(v1, row, col + vl);
         }
         v0.Store(dst);
         v1.Store(dst + vl);

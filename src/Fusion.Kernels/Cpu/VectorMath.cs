@@ -51,6 +51,11 @@ public static class VectorMath
         tail[..(n - i)].CopyTo(y[i..]);
     }
 
+    /// <summary>GELU (erf form) in float32 lanes, in the loop IR's order of operations: (x·½)·(erf(x·(1/√2)) + 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector<float> Gelu(Vector<float> x) =>
+        x * new Vector<float>(0.5f) * (Erf(x * new Vector<float>(0.70710678118654752f)) + Vector<float>.One);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<float> Erf(Vector<float> x)
     {

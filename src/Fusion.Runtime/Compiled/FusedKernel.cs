@@ -26,5 +26,9 @@ public enum Activation
 {
     None = 0,
     Relu = 1,
+    /// <summary>GELU in its erf form (the CPU computes it exactly so; cuBLASLt's GELU is the tanh form, within 5e-4).</summary>
     Gelu = 2,
+
+    /// <summary>GELU in its tanh form, which cuBLASLt's GELU computes.</summary>
+    GeluTanh = 3,
 }

@@ -29,7 +29,8 @@ public static class GemmKernels
         int end = linear;
         if (activation != Activation.None)
         {
-            end = Add(activation == Activation.Relu ? Ops.Relu.Name : Ops.Gelu.Name, [end], rows, Compiler.Dim.Static(n));
+            var op = activation switch { Activation.Relu => Ops.Relu, Activation.Gelu => Ops.Gelu, _ => Ops.GeluTanh };
+            end = Add(op.Name, [end], rows, Compiler.Dim.Static(n));
             chain.Add(end);
         }
         if (residual)
@@ -38,7 +39,7 @@ public static class GemmKernels
             end = Add(Ops.Add.Name, [end, r], rows, Compiler.Dim.Static(n));
             chain.Add(end);
         }
-        string name = "gemm" + (bias ? "_bias" : "") + (activation == Activation.Relu ? "_relu" : activation == Activation.Gelu ? "_gelu" : "")
+        string name = "gemm" + (bias ? "_bias" : "") + (activation == Activation.None ? "" : "_" + activation.ToString().ToLowerInvariant())
             + (residual ? "_add" : "") + $"_n{n}_k{k}" + (dtype == DType.Float16 ? "" : "_f32");
         var lowered = GemmEpilogue.Lower(name + "_epilogue", i => nodes[i], nodes.Count, nodes[linear], chain);
         var inputs = GemmEpilogue.Inputs(lowered, nodes.Count);

@@ -160,13 +160,42 @@ public sealed class CpuBackend : IBackend
         return LoopInterpreter.Run(kernel.Ir, batch, io, inputs.Select((t, i) => Host(t, $"{kernel.Name} input {i}")).ToList());
     }
 
-    /// <summary>The product in float32 (MatrixOps), then the epilogue kernel on it: one rounding, on the epilogue's store.</summary>
+    /// <summary>
+    /// One GEMM that applies the epilogue to its tiles as it stores them, when the epilogue is bias, activation and residual
+    /// (<see cref="GemmKernel.Cublas"/>) storing the product's shape; otherwise the product in float32, then the epilogue kernel
+    /// on it. Either way the result is rounded once, on the final store.
+    /// </summary>
     public Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs)
     {
         var shape = KernelOperands.Product(kernel, x, weight);
         var w = Host(weight, $"{kernel.Name} weight");
-        using var product = MatrixOps.Linear(Host(x, $"{kernel.Name} x"), w, null, shape, DType.Float32, _parameters.PackedWeight(w));
+        var input = Host(x, $"{kernel.Name} x");
+        var inputs = KernelOperands.EpilogueInputs(kernel, null, epilogueInputs);
+        var outputs = KernelOperands.Check(kernel.Epilogue, batch, io, inputs);
+        if (TileEpilogue(kernel, shape, outputs, epilogueInputs) is { } tile)
+        {
+            var bias = tile.Bias < 0 ? null : Host(epilogueInputs[tile.Bias], $"{kernel.Name} bias");
+            var residual = tile.Residual < 0 ? null : Host(epilogueInputs[tile.Residual], $"{kernel.Name} residual");
+            return [MatrixOps.Linear(input, w, bias, shape, outputs[0].DType, _parameters.PackedWeight(w), tile.Activation, residual)];
+        }
+        using var product = MatrixOps.Linear(input, w, null, shape, DType.Float32, _parameters.PackedWeight(w));
         return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, product, epilogueInputs));
+    }
+
+    /// <summary>The epilogue as the GEMM's tile epilogue, or null when it does more (another activation, other outputs or shapes).</summary>
+    private static (int Bias, TileActivation Activation, int Residual)? TileEpilogue(GemmKernel kernel, Shape product, (Shape Shape, DType DType)[] outputs,
+        Tensor[] epilogueInputs)
+    {
+        if (kernel.Cublas is not { } form || outputs.Length != 1 || outputs[0].Shape != product) return null;
+        if (form.Residual >= 0 && epilogueInputs[form.Residual].Shape != product) return null;
+        TileActivation? activation = form.Activation switch
+        {
+            Activation.None => TileActivation.None,
+            Activation.Relu => TileActivation.Relu,
+            Activation.Gelu => TileActivation.Gelu,
+            _ => null, // the tanh form: the epilogue kernel computes it
+        };
+        return activation is { } a ? (form.Bias, a, form.Residual) : null;
     }
 
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>

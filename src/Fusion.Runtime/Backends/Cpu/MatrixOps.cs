@@ -6,29 +6,28 @@ namespace Fusion;
 internal static class MatrixOps
 {
     /// <summary>
-    /// x [M, K] · weightᵀ + bias, with x's leading dims flattened into M, written as <paramref name="outType"/> (x's by default);
+    /// act(x [M, K] · weightᵀ + bias) + residual, with x's leading dims flattened into M, written as <paramref name="outType"/>
+    /// (x's by default): the GEMM applies bias, activation and residual to each tile as it stores it (<see cref="GemmEpilogue"/>).
     /// <paramref name="packed"/> is the weight packed beforehand, when the caller has it.
     /// </summary>
-    public static CpuTensor Linear(CpuTensor x, CpuTensor weight, CpuTensor? bias, Shape outShape, DType? outType = null, PackedMatrix? packed = null)
+    public static CpuTensor Linear(CpuTensor x, CpuTensor weight, CpuTensor? bias, Shape outShape, DType? outType = null, PackedMatrix? packed = null,
+        TileActivation activation = TileActivation.None, CpuTensor? residual = null)
     {
         int k = x.Shape[-1], n = weight.Shape[0];
         int m = checked((int)x.Shape.Product(0, x.Rank - 1));
         using var xs = new FloatInput(x);
+        using var bs = bias is null ? default : new FloatInput(bias);
+        using var rs = residual is null ? default : new FloatInput(residual);
         using var y = new FloatOutput(outType ?? x.DType, outShape);
+        var epilogue = new GemmEpilogue(bs.Span, activation, rs.Span);
         if (packed is not null)
         {
-            Gemm.Multiply(xs.Span, packed, y.Span, m);
+            Gemm.Multiply(xs.Span, packed, y.Span, m, epilogue);
         }
         else
         {
             using var ws = new FloatInput(weight);
-            Gemm.Multiply(xs.Span, ws.Span, y.Span, m, n, k, transposeB: true);
-        }
-        if (bias is not null)
-        {
-            using var bs = new FloatInput(bias);
-            // In place: each output element is read once, at the index it is written.
-            Broadcast.Add(y.Span, [n, 1], bs.Span, [0, 1], y.Span, [m, n]);
+            Gemm.Multiply(xs.Span, ws.Span, y.Span, m, n, k, transposeB: true, epilogue);
         }
         return y.Finish();
     }

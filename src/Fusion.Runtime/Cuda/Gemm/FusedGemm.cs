@@ -246,7 +246,7 @@ public sealed class FusedGemm : IDisposable
         var epilogue = form.Activation switch
         {
             Activation.Relu => MatmulEpilogue.ReluBias,
-            Activation.Gelu => MatmulEpilogue.GeluBias,
+            Activation.Gelu or Activation.GeluTanh => MatmulEpilogue.GeluBias,
             _ => bias is null ? MatmulEpilogue.None : MatmulEpilogue.Bias,
         };
         var b = epilogue == MatmulEpilogue.None ? null : bias ?? ZeroBias(kernel.N);

@@ -1,0 +1,96 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Fusion.Kernels.Cpu;
+
+/// <summary>The activation a GEMM epilogue applies between its bias and its residual.</summary>
+public enum TileActivation
+{
+    None = 0,
+    Relu = 1,
+
+    /// <summary>GELU in its erf form, as the loop IR writes it: (x·½)·(erf(x·(1/√2)) + 1).</summary>
+    Gelu = 2,
+}
+
+/// <summary>
+/// What a GEMM does to its product as each micro-tile is stored for the last time: C = act(A·B + bias) + residual, with
+/// bias [N] broadcast over rows and residual [M, N] laid out as C. Applied to the accumulators in registers, so C is written
+/// once and never read back by a second pass. An empty bias or residual is "none".
+/// </summary>
+public readonly ref struct GemmEpilogue(ReadOnlySpan<float> bias, TileActivation activation, ReadOnlySpan<float> residual)
+{
+    public ReadOnlySpan<float> Bias { get; } = bias;
+
+    public TileActivation Activation { get; } = activation;
+
+    public ReadOnlySpan<float> Residual { get; } = residual;
+
+    public bool IsEmpty => Bias.IsEmpty && Residual.IsEmpty && Activation == TileActivation.None;
+}
+
+/// <summary>
+/// <see cref="GemmEpilogue"/> as the workers hold it: pinned addresses (0 for none) and the row stride of the residual. Every
+/// element goes through <see cref="Apply(Vector{float}, int, int)"/>, whether it is in a full tile's registers or in a
+/// partial tile's padded copy, so a result does not depend on where the tiles (and so the thread count) put it.
+/// </summary>
+internal readonly unsafe struct TileEpilogue(nint bias, TileActivation activation, nint residual, int stride)
+{
+    private readonly nint _bias = bias, _residual = residual;
+    private readonly TileActivation _activation = activation;
+    private readonly int _stride = stride;
+
+    public bool IsEmpty => _bias == 0 && _residual == 0 && _activation == TileActivation.None;
+
+    /// <summary>The epilogue of the element run [col, col + Vector&lt;float&gt;.Count) of row <paramref name="row"/>, all within C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector<float> Apply(Vector<float> v, int row, int col)
+    {
+        if (_bias != 0) v += Vector.Load((float*)_bias + col);
+        v = _activation switch
+        {
+            TileActivation.Relu => Vector.Max(v, Vector<float>.Zero),
+            TileActivation.Gelu => VectorMath.Gelu(v),
+            _ => v,
+        };
+        if (_residual != 0) v += Vector.Load((float*)_residual + (long)row * _stride + col);
+        return v;
+    }
+
+    /// <summary>The same on a 512-bit vector: in one piece where <see cref="Vector{T}"/> is 512 bits, else in its two 256-bit halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Vector512<float> Apply(Vector512<float> v, int row, int col)
+    {
+        if (Vector<float>.Count == 16) return Apply(v.AsVector(), row, col).AsVector512();
+        if (Vector<float>.Count == 8)
+            return Vector512.Create(Apply(v.GetLower().AsVector(), row, col).AsVector256(), Apply(v.GetUpper().AsVector(), row, col + 8).AsVector256());
+        float* values = stackalloc float[16];
+        v.Store(values);
+        ApplyRow(values, row, col, 16);
+        return Vector512.Load(values);
+    }
+
+    /// <summary>
+    /// The epilogue of <paramref name="width"/> elements of row <paramref name="row"/> from column <paramref name="col"/>, stored at
+    /// <paramref name="c"/> (a partial tile, or an empty product): whole vectors in place, the tail through a zero-padded copy.
+    /// </summary>
+    public void ApplyRow(float* c, int row, int col, int width)
+    {
+        int vl = Vector<float>.Count, j = 0;
+        for (; j + vl <= width; j += vl) Apply(Vector.Load(c + j), row, col + j).Store(c + j);
+        if (j == width) return;
+        // The tail: bias and residual copied into padded vectors, so nothing past C's last column is read.
+        float* value = stackalloc float[vl], bias = stackalloc float[vl], residual = stackalloc float[vl];
+        int tail = width - j;
+        for (int t = 0; t < vl; t++)
+        {
+            value[t] = t < tail ? c[j + t] : 0f;
+            bias[t] = t < tail && _bias != 0 ? ((float*)_bias)[col + j + t] : 0f;
+            residual[t] = t < tail && _residual != 0 ? ((float*)_residual)[(long)row * _stride + col + j + t] : 0f;
+        }
+        var padded = new TileEpilogue(_bias == 0 ? 0 : (nint)bias, _activation, _residual == 0 ? 0 : (nint)residual, 0);
+        padded.Apply(Vector.Load(value), 0, 0).Store(value);
+        for (int t = 0; t < tail; t++) c[j + t] = value[t];
+    }
+}
