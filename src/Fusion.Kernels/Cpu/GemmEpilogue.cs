@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace Fusion.Kernels.Cpu;
 
@@ -16,8 +15,8 @@ public enum TileActivation
 
 /// <summary>
 /// What a GEMM does to its product as each micro-tile is stored for the last time: C = act(A·B + bias) + residual, with
-/// bias [N] broadcast over rows and residual [M, N] laid out as C. Applied to the accumulators in registers, so C is written
-/// once and never read back by a second pass. An empty bias or residual is "none".
+/// bias [N] broadcast over rows and residual [M, N] laid out as C. Applied to each 6-row tile right after its last store,
+/// while it is in L1, so C goes to memory once and no second pass reads it back. An empty bias or residual is "none".
 /// </summary>
 public readonly ref struct GemmEpilogue(ReadOnlySpan<float> bias, TileActivation activation, ReadOnlySpan<float> residual)
 {
@@ -32,8 +31,8 @@ public readonly ref struct GemmEpilogue(ReadOnlySpan<float> bias, TileActivation
 
 /// <summary>
 /// <see cref="GemmEpilogue"/> as the workers hold it: pinned addresses (0 for none) and the row stride of the residual. Every
-/// element goes through <see cref="Apply(Vector{float}, int, int)"/>, whether it is in a full tile's registers or in a
-/// partial tile's padded copy, so a result does not depend on where the tiles (and so the thread count) put it.
+/// element goes through <see cref="Apply"/>, whether in a whole vector or in a row tail's padded copy, so a result does not
+/// depend on where the tiles (and so the thread count) put it.
 /// </summary>
 internal readonly unsafe struct TileEpilogue(nint bias, TileActivation activation, nint residual, int stride)
 {
@@ -58,22 +57,9 @@ internal readonly unsafe struct TileEpilogue(nint bias, TileActivation activatio
         return v;
     }
 
-    /// <summary>The same on a 512-bit vector: in one piece where <see cref="Vector{T}"/> is 512 bits, else in its two 256-bit halves.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Apply(Vector512<float> v, int row, int col)
-    {
-        if (Vector<float>.Count == 16) return Apply(v.AsVector(), row, col).AsVector512();
-        if (Vector<float>.Count == 8)
-            return Vector512.Create(Apply(v.GetLower().AsVector(), row, col).AsVector256(), Apply(v.GetUpper().AsVector(), row, col + 8).AsVector256());
-        float* values = stackalloc float[16];
-        v.Store(values);
-        ApplyRow(values, row, col, 16);
-        return Vector512.Load(values);
-    }
-
     /// <summary>
     /// The epilogue of <paramref name="width"/> elements of row <paramref name="row"/> from column <paramref name="col"/>, stored at
-    /// <paramref name="c"/> (a partial tile, or an empty product): whole vectors in place, the tail through a zero-padded copy.
+    /// <paramref name="c"/>: whole vectors in place, the tail through a zero-padded copy.
     /// </summary>
     public void ApplyRow(float* c, int row, int col, int width)
     {
