@@ -10,10 +10,16 @@ namespace Fusion.Generator.Tests;
 internal static class OperatorFusion
 {
     /// <summary>
-    /// The operators WindowAttentionPattern (the one template pattern of FusionPass) replaces by a WindowAttention node:
-    /// softmax(q·kᵀ·scale + bias [+ mask])·v with its Select, Permute and Reshape layout.
+    /// The operators WindowAttentionPattern replaces by a WindowAttention node: softmax(q·kᵀ·scale + bias [+ mask])·v with its
+    /// Select, Permute and Reshape layout.
     /// </summary>
     private static readonly OpDescriptor[] s_attentionChain = { Ops.MatMul, Ops.Mul, Ops.Add, Ops.Softmax, Ops.Select, Ops.Permute, Ops.Reshape };
+
+    /// <summary>
+    /// The operators AttentionPattern replaces by an Attention node: softmax(q·kᵀ [·/÷ c] [+ bias])·v, kᵀ by MatMul or by
+    /// Transpose/Permute, with a packed projection's split (Reshape, Permute, Select) and the head merge (Permute, Reshape).
+    /// </summary>
+    private static readonly OpDescriptor[] s_sdpaChain = { Ops.MatMul, Ops.Mul, Ops.Div, Ops.Add, Ops.Softmax, Ops.Transpose, Ops.Select, Ops.Permute, Ops.Reshape };
 
     /// <summary>The scheduler's limits on a generated kernel and its epilogues, stated once above the tables.</summary>
     public static string Rules =>
@@ -30,6 +36,7 @@ internal static class OperatorFusion
     {
         var parts = new List<string>();
         if (op == Ops.WindowAttention) parts.Add("made by the fusion pass from Swin's attention chain (" + string.Join(", ", s_attentionChain.Select(o => o.Name)) + ")");
+        if (op == Ops.Attention) parts.Add("written as F.Attention, or made by the fusion pass from any scaled dot-product attention (" + string.Join(", ", s_sdpaChain.Select(o => o.Name)) + ")");
         if (op.Class == OpClass.Template && !FusionRules.TakesEpilogue(op)) parts.Add("nothing: a call of its own");
         if (FusionRules.Grouped(op)) parts.Add(InKernel(op));
         if (FusionRules.InEpilogue(op)) parts.Add($"the epilogue of a {string.Join(" or ", EpilogueTemplates())} before it");
@@ -40,6 +47,7 @@ internal static class OperatorFusion
         if (op == Ops.Const) parts.Add("every kernel and epilogue that reads it, as a literal");
         if (op == Ops.PatchConv) parts.Add($"as its {Ops.Patchify.Name} and {Ops.Linear.Name} (it is written as them)");
         if (s_attentionChain.Contains(op)) parts.Add($"in Swin's attention chain, into {Ops.WindowAttention.Name}");
+        if (s_sdpaChain.Contains(op)) parts.Add($"in a scaled dot-product attention, into {Ops.Attention.Name}");
         if (parts.Count > 0) return string.Join("; ", parts);
         return op.Class == OpClass.LoadTime ? "— (built once with the constants, outside `Run`)" : "—";
     }

@@ -175,6 +175,9 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
     public Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs) =>
         Time(kernel.Name, () => _inner.Gemm(kernel, batch, io, x, weight, epilogueInputs));
 
+    public Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel) =>
+        Time(kernel.Name, () => _inner.Attention(q, k, v, bias, layout, scale, causal, kernel));
+
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
         Time(kernel.Name, () => _inner.WindowAttention(qkv, bias, mask, heads, scale, kernel));
 

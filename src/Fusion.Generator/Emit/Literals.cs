@@ -9,6 +9,8 @@ namespace Fusion.Generator.Emit
     {
         public static string Float(float value) => value.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e") + "f";
 
+        public static string Bool(bool value) => value ? "true" : "false";
+
         public static string String(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
         /// <summary>A C# verbatim string of <paramref name="value"/> (kernel sources, the loop IR), quotes doubled.</summary>

@@ -1,4 +1,5 @@
 using System.Linq;
+using Fusion.Compiler;
 using Fusion.Generator.Ir;
 
 namespace Fusion.Generator.Emit
@@ -22,6 +23,8 @@ namespace Fusion.Generator.Emit
                     return $"be.MatMul({x[0]}, {x[1]}, transposeB: {(a.IntOr("transposeB", 0) == 1 ? "true" : "false")})";
                 case "WindowAttention":
                     return $"be.WindowAttention({x[0]}, {x[1]}, {(x.Length > 2 ? x[2] : "null")}, {a.Int("heads")}, {Literals.Float((float)a.Float("scale"))}, {Kernel(node)})";
+                case "Attention":
+                    return Attention(node, x);
                 case "RelativePositionBias":
                     return $"be.RelativePositionBias({x[0]}, {a.Int("window")})";
                 case "ShiftedWindowMask":
@@ -51,6 +54,20 @@ namespace Fusion.Generator.Emit
                     $"{KernelTableWriter.ClassName}.{kernel}, batch, io{epilogue})",
                 _ => throw new System.InvalidOperationException($"{node.Op} takes no epilogue"),
             };
+        }
+
+        /// <summary>be.Attention: a packed qkv is passed as q, k and v alike; the layout says how the kernel reads and writes.</summary>
+        private static string Attention(Node node, string[] x)
+        {
+            var a = node.Attributes;
+            bool packed = AttentionOp.Packed(a);
+            int own = AttentionOp.QkvInputs(a);
+            var (q, k, v) = packed ? (x[0], x[0], x[0]) : (x[0], x[1], x[2]);
+            var layout = packed || AttentionOp.Merged(a)
+                ? $"new {Ns}AttentionLayout({Literals.Bool(packed)}, {Literals.Bool(AttentionOp.Merged(a))}, {a.IntOr("heads", 0)}, {a.IntOr("headDim", 0)})"
+                : "default";
+            return $"be.Attention({q}, {k}, {v}, {(x.Length > own ? x[own] : "null")}, {layout}, {Literals.Float((float)a.FloatOr("scale", 1.0))}, "
+                + $"{Literals.Bool(a.IntOr("causal", 0) != 0)}, {Kernel(node)})";
         }
 
         public static string Kernel(Node node) => KernelTableWriter.ClassName + "." + node.Kernel!.Name;

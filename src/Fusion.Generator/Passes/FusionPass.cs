@@ -8,7 +8,7 @@ namespace Fusion.Generator.Passes
 {
     /// <summary>
     /// The template patterns: finds operator chains a hand-written kernel template implements as a whole (Swin's window
-    /// attention) and replaces each by one node carrying its specialized kernel. A group is only fused when every value
+    /// attention, scaled dot-product attention) and replaces each by one node carrying its specialized kernel. A group is only fused when every value
     /// inside it has no other reader; candidates that fail a guard stay unfused and the report says why. Everything else
     /// (pointwise, layout and reduction chains, GEMM epilogues) is fused later by the <see cref="Scheduler"/> into kernels
     /// generated from the loop IR.
@@ -19,7 +19,15 @@ namespace Fusion.Generator.Passes
         {
             if (graph.HasErrors || graph.Output < 0 || graph.Nodes.Count == 0) return graph;
             var rewriter = new GraphRewriter(graph);
-            WindowAttentionPattern.Apply(rewriter);
+            // Swin's window attention first (its kernel is specialized for small windows, masks and the (heads, 3, d) re-layout),
+            // then attention in general, whose reason a softmax neither takes is reported with (it covers every form of the other).
+            foreach (var softmax in rewriter.Nodes.Where(n => n.Is(Ops.Softmax)).ToList())
+            {
+                if (WindowAttentionPattern.TryFuse(rewriter, softmax) is null) continue;
+                if (AttentionPattern.TryFuseChain(rewriter, softmax) is { } why) rewriter.Reject(softmax, AttentionPattern.Pattern, why);
+            }
+            foreach (var attention in rewriter.Nodes.Where(n => n.Is(Ops.Attention) && n.Kernel is null).ToList())
+                AttentionPattern.FuseExplicit(rewriter, attention);
             return rewriter.Finish();
         }
     }

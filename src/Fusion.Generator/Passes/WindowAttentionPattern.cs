@@ -15,16 +15,8 @@ namespace Fusion.Generator.Passes
     {
         public const string Pattern = "window_attention";
 
-        public static void Apply(GraphRewriter g)
-        {
-            foreach (var softmax in g.Nodes.Where(n => n.Is(Ops.Softmax)).ToList())
-            {
-                var reason = TryFuse(g, softmax);
-                if (reason is not null) g.Reject(softmax, Pattern, reason);
-            }
-        }
-
-        private static string? TryFuse(GraphRewriter g, Node softmax)
+        /// <summary>Fuses the window attention ending in <paramref name="softmax"/>; returns why not, or null when fused.</summary>
+        public static string? TryFuse(GraphRewriter g, Node softmax)
         {
             var group = new List<int> { softmax.Id };
 

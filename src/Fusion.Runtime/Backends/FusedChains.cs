@@ -37,6 +37,36 @@ internal static class FusedChains
         return chain.Result(be.Reshape(chain.Keep(be.Permute(attended, [0, 2, 1, 3])), new Shape(windows, n, heads * d)));
     }
 
+    /// <summary>
+    /// softmax(q·kᵀ·scale + bias, causal)·v as the operators it replaces, for any layout of <see cref="AttentionLayout"/>: a packed
+    /// qkv split by Reshape/Permute/Select, the causal mask a [Tq, Tk] table of 0 and −∞ (keys j > i), heads merged by
+    /// Permute/Reshape.
+    /// </summary>
+    public static Tensor Attention(IBackend be, Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal)
+    {
+        var g = AttentionGeometry.Of(q, k, v, bias, layout);
+        using var chain = new Chain();
+        if (layout.Packed)
+        {
+            var parts = chain.Keep(be.Permute(chain.Keep(be.Reshape(q, new Shape(g.Batch, g.Tq, 3, g.Heads, g.HeadDim))), [2, 0, 3, 1, 4]));
+            (q, k, v) = (chain.Keep(be.Select(parts, 0, 0)), chain.Keep(be.Select(parts, 0, 1)), chain.Keep(be.Select(parts, 0, 2)));
+        }
+        var scores = chain.Keep(be.MatMul(chain.Keep(be.Mul(q, scale)), k, transposeB: true));
+        if (bias is not null) scores = chain.Keep(be.Add(scores, bias));
+        if (causal)
+        {
+            var mask = new float[(long)g.Tq * g.Tk];
+            for (int i = 0; i < g.Tq; i++)
+                for (int j = i + 1; j < g.Tk; j++) mask[(long)i * g.Tk + j] = float.NegativeInfinity;
+            using var host = CpuTensor.FromArray(mask, g.Tq, g.Tk);
+            var table = chain.Keep(be.FromHost(host));
+            scores = chain.Keep(be.Add(scores, q.DType == DType.Float32 ? table : chain.Keep(be.Cast(table, q.DType))));
+        }
+        var attended = chain.Keep(be.MatMul(chain.Keep(be.Softmax(scores)), v, transposeB: false));
+        if (!layout.Merged) return chain.Result(attended);
+        return chain.Result(be.Reshape(chain.Keep(be.Permute(attended, [0, 2, 1, 3])), g.OutputShape));
+    }
+
     /// <summary>The intermediates of one chain, disposed together when it ends (or throws).</summary>
     private sealed class Chain : IDisposable
     {

@@ -126,6 +126,15 @@ public interface IBackend : IDisposable
     Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs);
 
     /// <summary>
+    /// Scaled dot-product attention, softmax(q·kᵀ·scale + bias, causal)·v, in one kernel (pattern attention, see
+    /// <see cref="AttentionKernels"/>): q [B, H, Tq, d], k and v [B, H, Tk, d] → [B, H, Tq, d], or the packed and merged forms
+    /// <paramref name="layout"/> describes. bias (or null) is added to the scaled scores and broadcasts from [Tq, Tk],
+    /// [H|1, Tq, Tk] or [B|1, H|1, Tq, Tk]; <paramref name="causal"/> keeps key j for query i only when j ≤ i. Computed in float32
+    /// (fp16 probabilities on the tensor cores) and rounded once.
+    /// </summary>
+    Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel);
+
+    /// <summary>
     /// Window attention read straight from the QKV projection: qkv [B·nW, N, 3·heads·d] laid out (heads, 3, d) per token,
     /// i.e. each head's q, k, v contiguous (a projection whose weight and bias went through <see cref="QkvRelayout"/>),
     /// bias [heads, N, N], mask [nW, N, N] or null (window b uses mask[b mod nW]) →

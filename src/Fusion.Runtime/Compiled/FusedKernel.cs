@@ -19,6 +19,14 @@ public sealed record FusedKernel(string Name, string Pattern, string CudaSource,
     public int Constant(string key) => Constants.TryGetValue(key, out var value)
         ? value
         : throw new FusionException($"kernel {Name} ({Pattern}) has no constant {key}");
+
+    /// <summary>Throws unless a call's <paramref name="argument"/> equals the constant <paramref name="key"/> the kernel was specialized with.</summary>
+    internal void RequireConstant(string key, int value, string argument)
+    {
+        int constant = Constant(key);
+        if (constant != value)
+            throw new FusionException($"kernel {Name} was specialized with {key} = {constant}, but {argument} = {value}");
+    }
 }
 
 /// <summary>An activation cuBLASLt applies in its own GEMM epilogue.</summary>

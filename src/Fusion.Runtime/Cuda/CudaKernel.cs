@@ -17,6 +17,22 @@ public sealed unsafe class CudaKernel
 
     public string Name { get; }
 
+    private int _sharedMemoryAllowed;
+
+    /// <summary>
+    /// Lets launches ask for up to <paramref name="bytes"/> of dynamic shared memory (above 48 KB a kernel must opt in, once);
+    /// the device's limit is reported by the driver's error when exceeded.
+    /// </summary>
+    public void AllowSharedMemory(int bytes)
+    {
+        if (bytes <= _sharedMemoryAllowed) return;
+        _module.Device.MakeCurrent();
+        var result = CuDriverApi.cuFuncSetAttribute(_function, CuFunctionAttribute.MaxDynamicSharedSizeBytes, bytes);
+        if (result != CuResult.Success)
+            throw CudaCheck.DriverError(result, $"cuFuncSetAttribute({Name}, max dynamic shared memory {bytes} bytes)");
+        _sharedMemoryAllowed = bytes;
+    }
+
     /// <summary>Queues the kernel on <paramref name="stream"/>. Launch errors surface here; execution errors at the next synchronization.</summary>
     public void Launch(CudaStream stream, Dim3 grid, Dim3 block, KernelArguments arguments, int sharedMemoryBytes = 0)
     {

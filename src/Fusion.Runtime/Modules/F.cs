@@ -129,6 +129,25 @@ public static class F
     public static Tensor LayerNorm(Tensor x, LayerNorm norm) => EagerScope.Track(
         Eager.LayerNorm(x, Eager.Param(norm.weight, x.DType), Eager.Param(norm.bias, x.DType), norm.Eps));
 
+    /// <summary>
+    /// Scaled dot-product attention, softmax(q·kᵀ·<paramref name="scale"/>)·v, in one kernel (flash attention on CUDA): q [B, H, Tq, d],
+    /// k and v [B, H, Tk, d] → [B, H, Tq, d]. <paramref name="causal"/> keeps key j for query i only when j ≤ i (PyTorch's
+    /// is_causal). The compiler also finds this attention written out as Softmax(MatMul(q, k, transposeB: true)·scale) → MatMul(·, v).
+    /// </summary>
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, float scale, bool causal = false) =>
+        EagerScope.Track(Eager.Attention(q, k, v, null, default, scale, causal, AttentionKernels.For(HeadDim(q), causal, bias: false)));
+
+    /// <summary>
+    /// <see cref="Attention(Tensor, Tensor, Tensor, float, bool)"/> with <paramref name="bias"/> added to the scaled scores (a mask of
+    /// 0 and −∞, or a learned position bias), broadcast from [Tq, Tk], [H|1, Tq, Tk] or [B|1, H|1, Tq, Tk].
+    /// </summary>
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor bias, float scale, bool causal = false) =>
+        EagerScope.Track(Eager.Attention(q, k, v, bias, default, scale, causal, AttentionKernels.For(HeadDim(q), causal, bias: true)));
+
+    private static int HeadDim(Tensor q) => q.Rank == 4 && q.Shape[3] > 0
+        ? q.Shape[3]
+        : throw new TensorMismatchException("Attention q", "[B, H, Tq, d]", $"{q.DType.ShortName()}{q.Shape}");
+
     /// <summary>Softmax over the last axis.</summary>
     public static Tensor Softmax(Tensor x) => EagerScope.Track(Eager.Softmax(x));
 

@@ -3,7 +3,7 @@
 // 3 operators, 4 parameter tensors (386 values); N is the batch.
 // Fusion summary: SoftmaxMlp: 3 operators; Float plan 3 kernels (0 ops fused), HalfCpu plan 3 kernels (0 ops fused), HalfCuda plan 3 kernels (0 ops fused); 1 not fused (1 reason).
 // Fusion report. Templates: 0 fused groups, 1 candidates not fused.
-//   not fused (window_attention) at Model0.cs(9,72): F.Softmax(F.Linear(x, fc1)): the scores before softmax are not q·kᵀ + bias
+//   not fused (attention) at Model0.cs(9,72): F.Softmax(F.Linear(x, fc1)): the scores before softmax are not q·kᵀ
 // Plan Float: 4 steps: 1 generated kernels, 2 GEMMs with generated epilogues, 0 backend calls, 1 views; 0 fusions refused.
 //   gemm_bias_n20_k12_f32 (gemm, cuBLASLt path: its own epilogue, 1 ops)
 //       F.Linear(x, fc1)

@@ -3,7 +3,7 @@
 // 7 operators, 6 parameter tensors (389 values); N is the batch.
 // Fusion summary: KeptHead: 7 operators; Float plan 6 kernels (2 ops fused), Half plan 6 kernels (2 ops fused); 1 not fused (1 reason).
 // Fusion report. Templates: 0 fused groups, 1 candidates not fused.
-//   not fused (window_attention) at Model0.cs(12,17): F.Softmax(F.Linear(F.LayerNorm(x, norm), mix)): the scores before softmax are not q·kᵀ + bias
+//   not fused (attention) at Model0.cs(12,17): F.Softmax(F.Linear(F.LayerNorm(x, norm), mix)): the scores before softmax are not q·kᵀ
 // Plan Float: 6 steps: 3 generated kernels, 3 GEMMs with generated epilogues, 0 backend calls, 0 views; 0 fusions refused.
 //   cast_layer_norm_io_f32_nx9x16 (row, 2 ops)
 //       cast io → f32 of input x → F.LayerNorm(x, norm)

@@ -200,4 +200,7 @@ public sealed class CpuBackend : IBackend
 
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
         FusedOps.WindowAttention(qkv, bias, mask, heads, scale, kernel);
+
+    public Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel) =>
+        FusedOps.Attention(q, k, v, bias, layout, scale, causal, kernel);
 }

@@ -34,6 +34,29 @@ internal static class FusedOps
         return y.Finish();
     }
 
+    /// <summary>
+    /// softmax(q·kᵀ·scale + bias, causal)·v through the attention twin, every layout of <see cref="AttentionLayout"/> addressed by
+    /// its strides; float16 operands converted, the result rounded once.
+    /// </summary>
+    public static CpuTensor Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel)
+    {
+        CheckPattern(kernel, "Attention", AttentionKernels.Pattern);
+        var geometry = AttentionGeometry.Of(q, k, v, bias, layout);
+        kernel.RequireConstant("HEAD_DIM", geometry.HeadDim, "the head dim");
+        kernel.RequireConstant("CAUSAL", causal ? 1 : 0, "causal");
+        kernel.RequireConstant("HAS_BIAS", bias is null ? 0 : 1, "bias");
+        var cq = Host(q, "Attention q");
+        using var qs = new FloatInput(cq);
+        // Packed: k and v are q's tensor, read through the same converted copy.
+        using var ks = layout.Packed ? default : new FloatInput(Host(k, "Attention k"));
+        using var vs = layout.Packed ? default : new FloatInput(Host(v, "Attention v"));
+        using var bs = bias is null ? default : new FloatInput(Host(bias, "Attention bias"));
+        using var y = new FloatOutput(cq.DType, geometry.OutputShape);
+        AttentionTwin.Run(qs.Span, layout.Packed ? qs.Span : ks.Span, layout.Packed ? qs.Span : vs.Span, y.Span, geometry.Sizes,
+            geometry.Q, geometry.K, geometry.V, geometry.Output, scale, causal, bs.Span, geometry.BiasTerm);
+        return y.Finish();
+    }
+
     /// <summary>The kernel must instantiate the operator's own pattern: running another pattern's kernel is a compiler bug.</summary>
     private static void CheckPattern(FusedKernel kernel, string op, string pattern)
     {

@@ -94,6 +94,13 @@ public sealed partial class CudaBackend
         : _state.WindowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"),
             mask is null ? null : Fused(mask, "WindowAttention mask"), heads, scale, kernel, Stream);
 
+    /// <summary>The flash-attention kernel on fp16 operands; float32 operands run the chain it replaces (cuBLASLt and backend ops).</summary>
+    public Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel) =>
+        IsFloat32(q, "Attention q")
+        ? FusedChains.Attention(this, q, k, v, bias, layout, scale, causal)
+        : _state.Attention.Run(Fused(q, "Attention q"), Fused(k, "Attention k"), Fused(v, "Attention v"), bias is null ? null : Fused(bias, "Attention bias"),
+            layout, scale, causal, kernel, Stream);
+
     public Tensor[] WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel, int batch, DType io,
         params Tensor[] epilogueInputs)
     {

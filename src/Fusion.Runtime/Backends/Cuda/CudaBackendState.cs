@@ -28,6 +28,7 @@ internal sealed class CudaBackendState : IDisposable
         Gemm = new FusedGemm(device, Jit, gemmPolicy, cublas: Blas, epilogues: Generated);
         FusedModules = new FusedKernelModules(Jit);
         WindowAttention = new WindowAttentionLauncher(FusedModules);
+        Attention = new AttentionLauncher(FusedModules);
     }
 
     public CudaDevice Device { get; }
@@ -43,6 +44,8 @@ internal sealed class CudaBackendState : IDisposable
     public FusedKernelModules FusedModules { get; }
 
     public WindowAttentionLauncher WindowAttention { get; }
+
+    public AttentionLauncher Attention { get; }
 
     public bool IsDisposed
     {

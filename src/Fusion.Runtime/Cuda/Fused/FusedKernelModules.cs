@@ -109,12 +109,7 @@ internal static class FusedChecks
     }
 
     /// <summary>Throws unless an argument of the call equals the constant the kernel was specialized with.</summary>
-    public static void Argument(FusedKernel kernel, string key, int value, string argument)
-    {
-        int constant = kernel.Constant(key);
-        if (constant != value)
-            throw new FusionException($"kernel {kernel.Name} was specialized with {key} = {constant}, but {argument} = {value}");
-    }
+    public static void Argument(FusedKernel kernel, string key, int value, string argument) => kernel.RequireConstant(key, value, argument);
 
     /// <summary>
     /// Checks a Swin window kernel's call against its constants C, H, W, WINDOW and SHIFT and its image operand

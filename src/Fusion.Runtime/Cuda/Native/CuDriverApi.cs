@@ -47,6 +47,7 @@ internal static unsafe partial class CuDriverApi
     [LibraryImport(Lib)] internal static partial CuResult cuModuleUnload(IntPtr module);
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial CuResult cuModuleGetFunction(out IntPtr function, IntPtr module, string name);
+    [LibraryImport(Lib)] internal static partial CuResult cuFuncSetAttribute(IntPtr function, CuFunctionAttribute attribute, int value);
     [LibraryImport(Lib)]
     internal static partial CuResult cuLaunchKernel(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
         uint sharedMemBytes, IntPtr stream, void** kernelParams, void** extra);
@@ -71,4 +72,11 @@ internal enum CuStreamCaptureMode
     Global = 0,
     ThreadLocal = 1,
     Relaxed = 2,
+}
+
+/// <summary>The CUfunction_attribute values Fusion sets.</summary>
+internal enum CuFunctionAttribute
+{
+    /// <summary>CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES: dynamic shared memory a launch may ask for beyond the default 48 KB.</summary>
+    MaxDynamicSharedSizeBytes = 8,
 }
