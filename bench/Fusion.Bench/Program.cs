@@ -11,6 +11,13 @@ using Fusion.Kernels;
 // `Fusion.Bench gemm-tiles [batch]` times every Swin-T linear layer on cuBLASLt and each generated tile (GemmTileBench.cs).
 // `Fusion.Bench model [batch…]` times the whole Swin-T forward pass (ModelBench.cs).
 // `Fusion.Bench cpu` times the CPU GEMM against the measured FMA peak (CpuGemmBench.cs); it needs no GPU.
+// `Fusion.Bench attention [batch heads]` times the flash-attention kernel at T = 197 … 4096 (AttentionBench.cs).
+if (args.Length > 0 && args[0] == "attention")
+{
+    AttentionBench.Run(args.Length > 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 8,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 12);
+    return;
+}
 if (args is ["cpu"])
 {
     CpuGemmBench.Run();
