@@ -13,6 +13,9 @@ public sealed record ImageTransformOptions
     /// <summary>timm's configuration of swin_tiny_patch4_window7_224: crop fraction 0.9, so 248 then 224.</summary>
     public static ImageTransformOptions Swin { get; } = new() { CropFraction = 0.9 };
 
+    /// <summary>timm's configuration of vit_base_patch16_224: crop fraction 0.9 (248 then 224), mean and std 0.5 for every channel.</summary>
+    public static ImageTransformOptions VisionTransformer { get; } = new() { CropFraction = 0.9, Mean = [0.5f, 0.5f, 0.5f], Std = [0.5f, 0.5f, 0.5f] };
+
     /// <summary>Side of the square crop, the model's input size.</summary>
     public int Size { get; init; } = 224;
 

@@ -46,6 +46,10 @@ public sealed class ImageTransformTests : TempDirectoryTest
         Assert.Equal([0.485f, 0.456f, 0.406f], options.Mean);
         Assert.Equal([0.229f, 0.224f, 0.225f], options.Std);
         Assert.Equal(248, ImageTransformOptions.Swin.ResizeShortSide);
+        var vit = ImageTransformOptions.VisionTransformer; // timm's vit_base_patch16_224: crop 0.9, Inception mean and std
+        Assert.Equal((224, 248), (vit.Size, vit.ResizeShortSide));
+        Assert.Equal([0.5f, 0.5f, 0.5f], vit.Mean);
+        Assert.Equal([0.5f, 0.5f, 0.5f], vit.Std);
     }
 
     /// <summary>

@@ -52,7 +52,7 @@ public class ArgumentTests
     {
         var run = ToolRun.Of("resnet-50", "--device", "cpu");
         Assert.Equal(2, run.ExitCode);
-        Assert.Contains("error: unknown model 'resnet-50' (known: swin-t, swin-blocks", run.Error);
+        Assert.Contains("error: unknown model 'resnet-50' (known: swin-t, swin-blocks, vit-b16; ", run.Error);
     }
 
     /// <summary>Errors found before any device work: the exact line on stderr and the exit code (2 command line, 3 missing file).</summary>
@@ -156,13 +156,14 @@ public class ArgumentTests
     [Fact]
     public void ModelFromAnAssemblyByShortOrFullName()
     {
-        var assembly = typeof(FusionRunApp).Assembly; // holds the samples' two models
+        var assembly = typeof(FusionRunApp).Assembly; // holds the samples' models
         Assert.Equal("SwinStage1Blocks", ModelCatalog.FromAssembly("SwinStage1Blocks", assembly).Info.Name);
         Assert.Equal("SwinStage1Blocks", ModelCatalog.FromAssembly("SwinTiny.Model.SwinStage1Blocks", assembly).Info.Name);
         var unknown = Assert.Throws<ToolException>(() => ModelCatalog.FromAssembly("Nope", assembly));
         Assert.Equal(2, unknown.ExitCode);
         Assert.Contains("unknown model 'Nope' in fusion-run (its models: ", unknown.Message);
         Assert.Contains("SwinTiny.Model.SwinTransformerTiny", unknown.Message);
+        Assert.Contains("ViT.Model.VisionTransformerBase16", unknown.Message);
     }
 
 }

@@ -66,17 +66,21 @@ public class ImageRunTests
     }
 
     [Fact]
-    public void SwinTGetsTimmsCropFractionForSwinOtherModelsTimmsDefault()
+    public void SampleModelsGetTimmsTransformForThemOtherModelsTimmsDefault()
     {
         using var folder = new TempFolder();
         var path = WriteGreymap(folder, "grey.pgm", 61, 47, seed: 3);
         ModelInfo Model(string name) => new(name, [new InputInfo("image", [Dim.Batch, 3, 16, 16])], [], 1);
         using var swin = Assert.Single(InputLoader.Load(Model("SwinTransformerTiny"), [new InputSpec(null, path)], 1, 0)).Tensor;
+        using var vit = Assert.Single(InputLoader.Load(Model("VisionTransformerBase16"), [new InputSpec(null, path)], 1, 0)).Tensor;
         using var other = Assert.Single(InputLoader.Load(Model("Other"), [new InputSpec(null, path)], 1, 0)).Tensor;
         using var expectedSwin = ImageInput.Load(path, ImageTransformOptions.Swin with { Size = 16 });
+        using var expectedVit = ImageInput.Load(path, ImageTransformOptions.VisionTransformer with { Size = 16 });
         using var expectedOther = ImageInput.Load(path, ImageTransformOptions.Default with { Size = 16 });
         Assert.Equal(expectedSwin.ToFloatArray(), swin.ToFloatArray());
+        Assert.Equal(expectedVit.ToFloatArray(), vit.ToFloatArray());
         Assert.Equal(expectedOther.ToFloatArray(), other.ToFloatArray());
         Assert.NotEqual(swin.ToFloatArray(), other.ToFloatArray()); // 16 / 0.9 = 17 against 16 / 0.875 = 18
+        Assert.NotEqual(swin.ToFloatArray(), vit.ToFloatArray()); // same crop, mean and std 0.5 against ImageNet's
     }
 }

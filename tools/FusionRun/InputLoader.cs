@@ -2,6 +2,7 @@ using System.Globalization;
 using Fusion.Imaging;
 using Fusion.IO;
 using SwinTiny.Model;
+using ViT.Model;
 
 namespace Fusion.Run;
 
@@ -10,8 +11,8 @@ internal sealed record LoadedInput(string Name, CpuTensor Tensor, string Source)
 
 /// <summary>
 /// The model's inputs from the --input values: NAME:FILE.npy (or FILE.npy, taken in declaration order) checked against
-/// the model's declared shape and dtype, or image files read, resized, centre-cropped and normalized with the ImageNet
-/// mean and std (timm's eval transform, through Fusion.Imaging) as one batch for a model whose single input is [N, 3, S, S];
+/// the model's declared shape and dtype, or image files read, resized, centre-cropped and normalized (timm's eval transform
+/// with the model's settings, through Fusion.Imaging) as one batch for a model whose single input is [N, 3, S, S];
 /// seeded random values when none is given.
 /// </summary>
 internal static class InputLoader
@@ -115,9 +116,16 @@ internal static class InputLoader
         }
     }
 
-    /// <summary>timm's crop fraction is a per-model setting: 0.9 for Swin-T, timm's default 0.875 for any other model.</summary>
-    private static ImageTransformOptions ImageOptions(ModelInfo model, int size) =>
-        (model.Name == nameof(SwinTransformerTiny) ? ImageTransformOptions.Swin : ImageTransformOptions.Default) with { Size = size };
+    /// <summary>
+    /// timm's eval transform is a per-model setting: crop fraction 0.9 for Swin-T; 0.9 with mean and std 0.5 for ViT-B/16;
+    /// timm's defaults (0.875, ImageNet mean and std) for any other model.
+    /// </summary>
+    private static ImageTransformOptions ImageOptions(ModelInfo model, int size) => model.Name switch
+    {
+        nameof(SwinTransformerTiny) => ImageTransformOptions.Swin,
+        nameof(VisionTransformerBase16) => ImageTransformOptions.VisionTransformer,
+        _ => ImageTransformOptions.Default,
+    } with { Size = size };
 
     private static CpuTensor ReadNpy(string path)
     {

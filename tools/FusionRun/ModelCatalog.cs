@@ -1,29 +1,44 @@
 using System.Reflection;
 using SwinTiny.Model;
+using ViT.Model;
 
 namespace Fusion.Run;
 
 /// <summary>
-/// The models fusion-run knows: the samples' swin-t (whole classifier) and swin-blocks (the first two Swin blocks),
-/// or a class from an assembly given with --assembly, named by full or short name, that implements IFusedModel and
-/// has a public parameterless constructor.
+/// The models fusion-run knows: the samples' swin-t (whole classifier), swin-blocks (the first two Swin blocks) and vit-b16
+/// (ViT-B/16), or a class from an assembly given with --assembly, named by full or short name, that implements IFusedModel
+/// and has a public parameterless constructor.
 /// </summary>
 internal static class ModelCatalog
 {
-    private static readonly IReadOnlyDictionary<string, Func<IFusedModel>> s_builtIn = new Dictionary<string, Func<IFusedModel>>(StringComparer.OrdinalIgnoreCase)
+    /// <summary>A built-in model: how to make it, and its sample's seeded random weights for runs without --weights.</summary>
+    private sealed record BuiltIn(Type Type, Func<IFusedModel> Create, Action<IFusedModel, int> RandomWeights);
+
+    private static readonly IReadOnlyDictionary<string, BuiltIn> s_builtIn = new Dictionary<string, BuiltIn>(StringComparer.OrdinalIgnoreCase)
     {
-        ["swin-t"] = () => new SwinTransformerTiny(),
-        ["swin-blocks"] = () => new SwinStage1Blocks(),
+        ["swin-t"] = Of<SwinTransformerTiny>(SwinTiny.RandomWeights.Initialize),
+        ["swin-blocks"] = Of<SwinStage1Blocks>(SwinTiny.RandomWeights.Initialize),
+        ["vit-b16"] = Of<VisionTransformerBase16>(ViT.RandomWeights.Initialize),
     };
 
     public static IReadOnlyCollection<string> BuiltInNames => s_builtIn.Keys.ToArray();
+
+    /// <summary>
+    /// Seeded random weights for <paramref name="model"/>: its sample's for a built-in model; Swin's for any other (by key:
+    /// ±1/√fan-in for matrices, near 1 for norm scales, small otherwise), which fit any model's parameters.
+    /// </summary>
+    public static void InitializeRandom(IFusedModel model, int seed)
+    {
+        var builtIn = s_builtIn.Values.FirstOrDefault(b => b.Type == model.GetType());
+        (builtIn?.RandomWeights ?? SwinTiny.RandomWeights.Initialize)(model, seed);
+    }
 
     /// <summary>A new instance of <paramref name="name"/>; a clear error when it is unknown, ambiguous or cannot be made.</summary>
     public static IFusedModel Create(string name, string? assemblyPath)
     {
         if (assemblyPath is null)
         {
-            if (s_builtIn.TryGetValue(name, out var make)) return make();
+            if (s_builtIn.TryGetValue(name, out var builtIn)) return builtIn.Create();
             throw ToolException.BadUsage($"unknown model '{name}' (known: {string.Join(", ", s_builtIn.Keys)}; or give --assembly PATH and a class name)");
         }
         return FromAssembly(name, LoadAssembly(assemblyPath));
@@ -61,6 +76,8 @@ internal static class ModelCatalog
             throw new ToolException(ToolException.Failure, $"creating {type.FullName} failed: {e.InnerException.Message}");
         }
     }
+
+    private static BuiltIn Of<T>(Action<IFusedModel, int> randomWeights) where T : IFusedModel, new() => new(typeof(T), () => new T(), randomWeights);
 
     private static Assembly LoadAssembly(string path)
     {

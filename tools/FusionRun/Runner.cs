@@ -5,7 +5,6 @@ using Fusion.Cuda.Gemm;
 using Fusion.Devices;
 using Fusion.Imaging;
 using Fusion.IO;
-using SwinTiny;
 
 namespace Fusion.Run;
 
@@ -215,7 +214,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
     {
         if (options.Weights is null)
         {
-            RandomWeights.Initialize(model, options.Seed);
+            ModelCatalog.InitializeRandom(model, options.Seed);
             return $"random, seed {options.Seed}";
         }
         try

@@ -1,0 +1,79 @@
+using System.Globalization;
+using Fusion;
+
+namespace ViT;
+
+/// <summary>The sample's command line: a handful of options, each checked, with a clear message on a bad one.</summary>
+internal sealed record SampleOptions(string? Weights, string? Input, int Batch, int Seed, int Iterations, string Device, string? Precision)
+{
+    public const string Usage =
+        "usage: ViT [--weights FILE.safetensors] [--input FILE[,FILE...]] [--batch N] [--seed S]\n" +
+        "           [--iters N] [--device auto|cpu|cuda] [--precision fp32|fp16]\n" +
+        "  --weights    timm's vit_base_patch16_224 state dict as safetensors (FP32 or FP16); random weights (seeded) when absent\n" +
+        "  --input      a .npy batch [N, 3, 224, 224] (normalized), or images (JPEG, PNG, BMP, GIF, WebP, TIFF, PPM/PGM),\n" +
+        "               comma-separated for a batch (resized, centre-cropped and normalized as timm's eval transform for\n" +
+        "               ViT-B/16: crop fraction 0.9, mean and std 0.5); random when absent\n" +
+        "  --precision  fp16 (default on CUDA) or fp32 (default on the CPU)";
+
+    /// <summary>The options, or null after printing why not (<paramref name="exitCode"/> 0 for --help, 2 for a bad option).</summary>
+    public static SampleOptions? Parse(string[] args, out int exitCode)
+    {
+        exitCode = 2;
+        var options = new SampleOptions(null, null, Batch: 1, Seed: 0, Iterations: 5, Device: "auto", Precision: null);
+        for (int i = 0; i < args.Length; i++)
+        {
+            string name = args[i];
+            if (name is "-h" or "--help")
+            {
+                Console.WriteLine(Usage);
+                exitCode = 0;
+                return null;
+            }
+            if (i + 1 >= args.Length) return Fail($"option {name} needs a value");
+            string value = args[++i];
+            switch (name)
+            {
+                case "--weights": options = options with { Weights = value }; break;
+                case "--input" when InputFiles.Problem(value) is string problem: return Fail(problem);
+                case "--input": options = options with { Input = value }; break;
+                case "--batch" when Positive(value) is int b: options = options with { Batch = b }; break;
+                case "--iters" when Positive(value) is int n: options = options with { Iterations = n }; break;
+                case "--seed" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var s): options = options with { Seed = s }; break;
+                case "--device" when value is "auto" or "cpu" or "cuda": options = options with { Device = value }; break;
+                case "--precision" when value is "fp32" or "fp16": options = options with { Precision = value }; break;
+                case "--batch" or "--iters" or "--seed" or "--device" or "--precision": return Fail($"bad value '{value}' for {name}");
+                default: return Fail($"unknown option '{name}' (try --help)");
+            }
+        }
+        exitCode = 0;
+        return options;
+    }
+
+    /// <summary>
+    /// The backend for a device choice (auto: CUDA when a device and its libraries are usable), with the
+    /// one-line reason printed; asking for CUDA where there is none is an error, never a silent fallback.
+    /// </summary>
+    public static IBackend? SelectBackend(string device)
+    {
+        // "auto" passes no preference, so FUSION_DEVICE (when set) still decides.
+        Fusion.Devices.DevicePreference? preference = device switch { "cpu" => Fusion.Devices.DevicePreference.Cpu, "cuda" => Fusion.Devices.DevicePreference.Cuda, _ => null };
+        try
+        {
+            return Backends.Create(preference, Console.Out);
+        }
+        catch (FusionException e)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return null;
+        }
+    }
+
+    private static int? Positive(string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
+
+    private static SampleOptions? Fail(string message)
+    {
+        Console.Error.WriteLine("error: " + message);
+        return null;
+    }
+}
