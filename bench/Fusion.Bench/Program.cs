@@ -9,7 +9,7 @@ using Fusion.Kernels;
 // (2) cold (NVRTC compile + load) and warm (disk cache + load) JIT times of that kernel.
 // `Fusion.Bench gemm` runs the fused-GEMM benchmark instead (GemmBench.cs).
 // `Fusion.Bench gemm-tiles [batch]` times every Swin-T linear layer on cuBLASLt and each generated tile (GemmTileBench.cs).
-// `Fusion.Bench model [batch…]` times the whole Swin-T forward pass (ModelBench.cs).
+// `Fusion.Bench model [swin-t|vit-b16] [batch…]` times a whole model's forward pass (ModelBench.cs).
 // `Fusion.Bench cpu` times the CPU GEMM against the measured FMA peak (CpuGemmBench.cs); it needs no GPU.
 // `Fusion.Bench attention [batch heads]` times the flash-attention kernel at T = 197 … 4096 (AttentionBench.cs).
 if (args.Length > 0 && args[0] == "attention")
@@ -25,7 +25,11 @@ if (args is ["cpu"])
 }
 if (args.Length > 0 && args[0] == "model")
 {
-    Fusion.Bench.ModelBench.Run(args.Length > 1 ? args[1..].Select(int.Parse).ToArray() : [1, 8, 64, 128]);
+    // `model [swin-t|vit-b16] [batch…]`: Swin-T unless a model is named.
+    var rest = args[1..];
+    string name = rest.Length > 0 && !char.IsDigit(rest[0][0]) ? rest[0] : "swin-t";
+    var batches = rest.SkipWhile(a => !char.IsDigit(a[0])).Select(int.Parse).ToArray();
+    Fusion.Bench.ModelBench.Run(name, batches.Length > 0 ? batches : [1, 8, 64, 128]);
     return;
 }
 if (args.Length > 0 && args[0] == "gemm-tiles")

@@ -1,4 +1,4 @@
-"""PyTorch reference for the whole-model benchmark: timm's swin_tiny_patch4_window7_224 in fp16 on the GPU, random
+"""PyTorch reference for the whole-model benchmark: timm's swin_tiny_patch4_window7_224 (or --model) in fp16 on the GPU, random
 weights and inputs, CUDA events around each forward, warm-up, median (same method as Fusion.Bench model).
 Modes: eager fp16; torch.compile (default mode); torch.compile(mode="reduce-overhead") (CUDA graphs).
 Also prints the compile (cold start) time of each compiled variant at its first batch."""
@@ -29,9 +29,10 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8, 64, 128])
     p.add_argument("--modes", nargs="+", default=["eager", "compile", "reduce-overhead"])
+    p.add_argument("--model", default="swin_tiny_patch4_window7_224", help="any timm model name, e.g. vit_base_patch16_224")
     args = p.parse_args()
     torch.manual_seed(0)
-    model = timm.create_model("swin_tiny_patch4_window7_224", pretrained=False).cuda().half().eval()
+    model = timm.create_model(args.model, pretrained=False).cuda().half().eval()
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}, timm {timm.__version__}")
     for mode in args.modes:
         fn = model if mode == "eager" else torch.compile(model, mode=None if mode == "compile" else mode)
