@@ -5,11 +5,14 @@ namespace Fusion.Cuda.Fused;
 /// <summary>
 /// Launches an <c>attention</c> kernel (the flash-attention template, <see cref="AttentionKernels"/>) on fp16 operands in any
 /// layout of <see cref="AttentionLayout"/>: the operands' strides and lengths are launch arguments, so one kernel serves every
-/// sequence length, batch and layout. Grid (B·heads, ⌈Tq/64⌉), 128 threads, dynamic shared memory for q and two stages of k, v.
+/// sequence length, batch and layout. Grid (B·heads, ⌈Tq/rows⌉), 128 threads, dynamic shared memory for q and two stages of k, v.
 /// </summary>
 public sealed class AttentionLauncher(FusedKernelModules modules)
 {
-    private const int Threads = 128, QueryRows = 64, KeyRows = 64;
+    private const int Threads = 128, KeyRows = 64;
+
+    /// <summary>Query rows a block takes: the template's AT_BM, 128 for head dims up to 64 (two m-tiles a warp), else 64.</summary>
+    private static int QueryRows(int headDim) => (headDim + 15) / 16 * 16 <= 64 ? 128 : 64;
 
     /// <summary>A new fp16 tensor holding the attention of the operands (shapes and layout as <see cref="IBackend.Attention"/>).</summary>
     public CudaTensor Run(CudaTensor q, CudaTensor k, CudaTensor v, CudaTensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel,
@@ -25,8 +28,8 @@ public sealed class AttentionLauncher(FusedKernelModules modules)
         return FusedChecks.Allocated(stream ?? q.Stream, g.OutputShape, output =>
         {
             if (g.Batch == 0 || g.Heads == 0 || g.Tq == 0) return;
-            int padded = (g.HeadDim + 15) / 16 * 16 + 8;
-            int shared = (QueryRows + 4 * KeyRows) * padded * 2;
+            int padded = (g.HeadDim + 15) / 16 * 16 + 8, rows = QueryRows(g.HeadDim);
+            int shared = (rows + 4 * KeyRows) * padded * 2;
             var function = modules.Get(kernel, AttentionKernels.Pattern);
             function.AllowSharedMemory(shared);
             var args = new KernelArguments()
@@ -34,7 +37,7 @@ public sealed class AttentionLauncher(FusedKernelModules modules)
                 .Int(g.Heads).Int(g.Tq).Int(g.Tk).Float(scale);
             foreach (var s in new[] { g.Q, g.K, g.V, g.Output }) args.Long(s.Batch).Long(s.Head).Long(s.Token);
             args.Long(g.BiasBatch).Long(g.BiasHead);
-            var grid = new Dim3(checked((uint)(g.Batch * g.Heads)), checked((uint)((g.Tq + QueryRows - 1) / QueryRows)));
+            var grid = new Dim3(checked((uint)(g.Batch * g.Heads)), checked((uint)((g.Tq + rows - 1) / rows)));
             function.Launch(stream ?? q.Stream, grid, Threads, args, shared);
         });
     }
