@@ -26,6 +26,10 @@ public sealed class SnapshotTests
     [Fact]
     public void VitBlocksReport() => VerifyReport("Report.VitBlocks", TestModels.VitBlocks);
 
+    /// <summary>Every way of writing attention the pattern takes fuses into one attention kernel (the report lists seven, none refused).</summary>
+    [Fact]
+    public void AttentionFormsReport() => VerifyReport("Report.AttentionForms", TestModels.AttentionForms);
+
     [Fact]
     public void SwinStage1Blocks() => VerifyModel("SwinStage1Blocks", SampleSources());
 

@@ -221,4 +221,139 @@ internal static class TestModels
             }
         }
         """;
+
+    /// <summary>
+    /// Attention written every way the attention pattern takes it, one block each on [B, 12, 16] tokens with 2 heads of 8: q scaled
+    /// before q·kᵀ; the scores scaled after; divided by √d; plus a mask parameter [T, T]; kᵀ by Transpose; q, k, v from three
+    /// projections (separate, not packed); F.Attention itself, with a bias and causal. Each must fuse into one attention kernel.
+    /// </summary>
+    public const string AttentionForms = """
+        using System;
+        using Fusion;
+
+        namespace Demo;
+
+        public sealed class QScaled : Module
+        {
+            public readonly Linear qkv = new(16, 48);
+            public readonly Parameter mask = new(12, 12);
+
+            public Tensor Forward(Tensor x)
+            {
+                var split = F.Permute(F.Reshape(F.Linear(x, qkv), -1, 12, 3, 2, 8), 2, 0, 3, 1, 4);
+                var q = F.Select(split, 0, 0);
+                var k = F.Select(split, 0, 1);
+                var v = F.Select(split, 0, 2);
+                var scores = F.MatMul(F.Mul(q, 0.35355339f), k, transposeB: true);
+                var o = F.MatMul(F.Softmax(scores), v);
+                return F.Reshape(F.Permute(o, 0, 2, 1, 3), -1, 12, 16);
+            }
+        }
+
+        public sealed class ScoresScaled : Module
+        {
+            public readonly Linear qkv = new(16, 48);
+            public readonly Parameter mask = new(12, 12);
+
+            public Tensor Forward(Tensor x)
+            {
+                var split = F.Permute(F.Reshape(F.Linear(x, qkv), -1, 12, 3, 2, 8), 2, 0, 3, 1, 4);
+                var q = F.Select(split, 0, 0);
+                var k = F.Select(split, 0, 1);
+                var v = F.Select(split, 0, 2);
+                var scores = F.Mul(F.MatMul(q, k, transposeB: true), 0.35355339f);
+                var o = F.MatMul(F.Softmax(scores), v);
+                return F.Reshape(F.Permute(o, 0, 2, 1, 3), -1, 12, 16);
+            }
+        }
+
+        public sealed class ScoresDivided : Module
+        {
+            public readonly Linear qkv = new(16, 48);
+            public readonly Parameter mask = new(12, 12);
+
+            public Tensor Forward(Tensor x)
+            {
+                var split = F.Permute(F.Reshape(F.Linear(x, qkv), -1, 12, 3, 2, 8), 2, 0, 3, 1, 4);
+                var q = F.Select(split, 0, 0);
+                var k = F.Select(split, 0, 1);
+                var v = F.Select(split, 0, 2);
+                var scores = F.Div(F.MatMul(q, k, transposeB: true), 2.8284271f);
+                var o = F.MatMul(F.Softmax(scores), v);
+                return F.Reshape(F.Permute(o, 0, 2, 1, 3), -1, 12, 16);
+            }
+        }
+
+        public sealed class Masked : Module
+        {
+            public readonly Linear qkv = new(16, 48);
+            public readonly Parameter mask = new(12, 12);
+
+            public Tensor Forward(Tensor x)
+            {
+                var split = F.Permute(F.Reshape(F.Linear(x, qkv), -1, 12, 3, 2, 8), 2, 0, 3, 1, 4);
+                var q = F.Select(split, 0, 0);
+                var k = F.Select(split, 0, 1);
+                var v = F.Select(split, 0, 2);
+                var scores = F.Add(F.Mul(F.MatMul(q, k, transposeB: true), 0.35355339f), mask);
+                var o = F.MatMul(F.Softmax(scores), v);
+                return F.Reshape(F.Permute(o, 0, 2, 1, 3), -1, 12, 16);
+            }
+        }
+
+        public sealed class Transposed : Module
+        {
+            public readonly Linear qkv = new(16, 48);
+            public readonly Parameter mask = new(12, 12);
+
+            public Tensor Forward(Tensor x)
+            {
+                var split = F.Permute(F.Reshape(F.Linear(x, qkv), -1, 12, 3, 2, 8), 2, 0, 3, 1, 4);
+                var q = F.Select(split, 0, 0);
+                var k = F.Select(split, 0, 1);
+                var v = F.Select(split, 0, 2);
+                var scores = F.Mul(F.MatMul(q, F.Transpose(k, -2, -1)), 0.35355339f);
+                var o = F.MatMul(F.Softmax(scores), v);
+                return F.Reshape(F.Permute(o, 0, 2, 1, 3), -1, 12, 16);
+            }
+        }
+
+        public sealed class Separate : Module
+        {
+            public readonly Linear wq = new(16, 16);
+            public readonly Linear wk = new(16, 16);
+            public readonly Linear wv = new(16, 16);
+            public readonly Parameter bias = new(2, 12, 12);
+
+            public Tensor Forward(Tensor x)
+            {
+                var q = F.Permute(F.Reshape(F.Linear(x, wq), -1, 12, 2, 8), 0, 2, 1, 3);
+                var k = F.Permute(F.Reshape(F.Linear(x, wk), -1, 12, 2, 8), 0, 2, 1, 3);
+                var v = F.Permute(F.Reshape(F.Linear(x, wv), -1, 12, 2, 8), 0, 2, 1, 3);
+                var direct = F.Attention(q, k, v, bias, 0.35355339f, causal: true);
+                return F.Reshape(F.Permute(direct, 0, 2, 1, 3), -1, 12, 16);
+            }
+        }
+
+        [FusedModel]
+        public partial class AttentionForms : Module
+        {
+            public readonly QScaled qScaled = new();
+            public readonly ScoresScaled scoresScaled = new();
+            public readonly ScoresDivided scoresDivided = new();
+            public readonly Masked masked = new();
+            public readonly Transposed transposed = new();
+            public readonly Separate separate = new();
+
+            public Tensor Forward([Shape(Dim.Batch, 12, 16)] Tensor x)
+            {
+                x = F.Add(x, qScaled.Forward(x));
+                x = F.Add(x, scoresScaled.Forward(x));
+                x = F.Add(x, scoresDivided.Forward(x));
+                x = F.Add(x, masked.Forward(x));
+                x = F.Add(x, transposed.Forward(x));
+                return F.Add(x, separate.Forward(x));
+            }
+        }
+        """;
 }
