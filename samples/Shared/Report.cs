@@ -1,7 +1,7 @@
 using Fusion;
 using Fusion.Imaging;
 
-namespace SwinTiny;
+namespace Fusion.Samples;
 
 /// <summary>What the sample prints about a model's output: top-5 classes per input (named for ImageNet's 1000), or a digest of a feature map.</summary>
 internal static class Report

@@ -1,31 +1,36 @@
 using System.Globalization;
 using Fusion;
 
-namespace ViT;
+namespace Fusion.Samples;
 
-/// <summary>The sample's command line: a handful of options, each checked, with a clear message on a bad one.</summary>
-internal sealed record SampleOptions(string? Weights, string? Input, int Batch, int Seed, int Iterations, string Device, string? Precision)
+/// <summary>A sample's command line: a handful of options, each checked, with a clear message on a bad one.</summary>
+internal sealed record SampleOptions(string Model, string? Weights, string? Input, int Batch, int Seed, int Iterations, string Device, string? Precision)
 {
-    public const string Usage =
-        "usage: ViT [--weights FILE.safetensors] [--input FILE[,FILE...]] [--batch N] [--seed S]\n" +
-        "           [--iters N] [--device auto|cpu|cuda] [--precision fp32|fp16]\n" +
-        "  --weights    timm's vit_base_patch16_224 state dict as safetensors (FP32 or FP16); random weights (seeded) when absent\n" +
-        "  --input      a .npy batch [N, 3, 224, 224] (normalized), or images (JPEG, PNG, BMP, GIF, WebP, TIFF, PPM/PGM),\n" +
-        "               comma-separated for a batch (resized, centre-cropped and normalized as timm's eval transform for\n" +
-        "               ViT-B/16: crop fraction 0.9, mean and std 0.5); random when absent\n" +
-        "  --precision  fp16 (default on CUDA) or fp32 (default on the CPU)";
+    /// <summary>The usage text of <paramref name="sample"/>: its models (when it has more than one), then the common options.</summary>
+    public static string Usage(SampleDefinition sample)
+    {
+        bool choice = sample.Models.Count > 1;
+        string indent = new(' ', sample.Name.Length + 7);
+        return $"usage: {sample.Name} {(choice ? $"[--model {string.Join("|", sample.Models.Keys)}] " : "")}[--weights FILE.safetensors] [--input FILE[,FILE...]]\n" +
+            $"{indent}[--batch N] [--seed S] [--iters N] [--device auto|cpu|cuda] [--precision fp32|fp16]\n" +
+            (choice ? $"  --model      {sample.ModelHelp}\n" : "") +
+            $"  --weights    {sample.WeightsHelp} as safetensors (FP32 or FP16); random weights (seeded) when absent\n" +
+            "  --input      a .npy batch [N, 3, 224, 224] (normalized), or images (JPEG, PNG, BMP, GIF, WebP, TIFF, PPM/PGM),\n" +
+            $"               comma-separated for a batch (resized, centre-cropped and normalized as {sample.TransformHelp}); random when absent\n" +
+            "  --precision  fp16 (default on CUDA) or fp32 (default on the CPU)";
+    }
 
     /// <summary>The options, or null after printing why not (<paramref name="exitCode"/> 0 for --help, 2 for a bad option).</summary>
-    public static SampleOptions? Parse(string[] args, out int exitCode)
+    public static SampleOptions? Parse(string[] args, SampleDefinition sample, out int exitCode)
     {
         exitCode = 2;
-        var options = new SampleOptions(null, null, Batch: 1, Seed: 0, Iterations: 5, Device: "auto", Precision: null);
+        var options = new SampleOptions(sample.Models.Keys.First(), null, null, Batch: 1, Seed: 0, Iterations: 5, Device: "auto", Precision: null);
         for (int i = 0; i < args.Length; i++)
         {
             string name = args[i];
             if (name is "-h" or "--help")
             {
-                Console.WriteLine(Usage);
+                Console.WriteLine(Usage(sample));
                 exitCode = 0;
                 return null;
             }
@@ -33,6 +38,7 @@ internal sealed record SampleOptions(string? Weights, string? Input, int Batch, 
             string value = args[++i];
             switch (name)
             {
+                case "--model" when sample.Models.Count > 1 && sample.Models.ContainsKey(value): options = options with { Model = value }; break;
                 case "--weights": options = options with { Weights = value }; break;
                 case "--input" when InputFiles.Problem(value) is string problem: return Fail(problem);
                 case "--input": options = options with { Input = value }; break;
@@ -41,6 +47,7 @@ internal sealed record SampleOptions(string? Weights, string? Input, int Batch, 
                 case "--seed" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var s): options = options with { Seed = s }; break;
                 case "--device" when value is "auto" or "cpu" or "cuda": options = options with { Device = value }; break;
                 case "--precision" when value is "fp32" or "fp16": options = options with { Precision = value }; break;
+                case "--model" when sample.Models.Count > 1:
                 case "--batch" or "--iters" or "--seed" or "--device" or "--precision": return Fail($"bad value '{value}' for {name}");
                 default: return Fail($"unknown option '{name}' (try --help)");
             }
