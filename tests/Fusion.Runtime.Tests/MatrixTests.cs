@@ -15,11 +15,15 @@ public class MatrixTests
     /// </summary>
     private static double GemmAtol(int k) => 1e-5 + 1e-7 * k;
 
-    /// <summary>Sizes around the micro-tile (6 × 16), the blocks (MC 96, NC 256, KC 256) and odd primes; K = 0 gives zeros.</summary>
+    /// <summary>
+    /// Sizes around the micro-tile (6 × 16), the blocks (MC 96, NC 256, KC 256), odd primes, and K = 512 and 1024 (several
+    /// depth blocks, A's rows a power of two apart); K = 0 gives zeros.
+    /// </summary>
     public static TheoryData<int, int, int> Sizes => new()
     {
         { 1, 1, 1 }, { 1, 7, 33 }, { 7, 33, 97 }, { 33, 97, 130 }, { 97, 130, 257 }, { 130, 257, 1 },
         { 257, 1, 7 }, { 257, 257, 257 }, { 13, 300, 513 }, { 200, 17, 300 }, { 5, 6, 0 },
+        { 37, 70, 512 }, { 103, 33, 1024 }, // K a multiple of 512: A's rows 2 or 4 KiB apart
     };
 
     [Theory]
