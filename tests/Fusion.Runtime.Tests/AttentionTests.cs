@@ -90,7 +90,10 @@ public sealed class AttentionTests
         Tolerance.AssertClose(result, expected, Atol, Rtol, $"bias [{string.Join(", ", biasShape)}] (seed {seed})");
     }
 
-    /// <summary>q, k, v read straight from a packed projection [B, T, 3·H·d], the result written with heads merged [B, T, H·d].</summary>
+    /// <summary>
+    /// q, k, v read straight from a packed projection [B, T, 3·H·d] or from three [B, T, H·d] projections, the result written with
+    /// heads merged [B, T, H·d] or as [B, H, T, d].
+    /// </summary>
     [Theory]
     [InlineData(1, 17, 5, 8, false)]
     [InlineData(3, 65, 3, 64, true)]
@@ -110,6 +113,45 @@ public sealed class AttentionTests
         Tolerance.AssertClose(split, expected, Atol, Rtol, $"packed → [B, H, T, d] (seed {seed})");
         var separate = scope.Add(Cpu.Attention(scope.Add(q.ToCpu()), scope.Add(k.ToCpu()), scope.Add(v.ToCpu()), null, new AttentionLayout(Merged: true), 0.3f, causal, kernel));
         Tolerance.AssertClose(separate, AttentionReference.Merge(expected), Atol, Rtol, $"separate → merged (seed {seed})");
+        // Token-major: each of q, k, v as its own projection writes it, [B, T, H·d].
+        var tq = scope.Add(AttentionReference.Merge(q).ToCpu());
+        var tk = scope.Add(AttentionReference.Merge(k).ToCpu());
+        var tv = scope.Add(AttentionReference.Merge(v).ToCpu());
+        var tokenMajor = scope.Add(Cpu.Attention(tq, tk, tv, null, new AttentionLayout(Merged: true, Heads: heads, HeadDim: d, TokenMajor: true), 0.3f, causal, kernel));
+        Tolerance.AssertClose(tokenMajor, AttentionReference.Merge(expected), Atol, Rtol, $"token-major → merged (seed {seed})");
+    }
+
+    /// <summary>
+    /// The unfused chain the CUDA backend runs for float32 operands (<see cref="FusedChains.Attention"/>), here through the CPU
+    /// backend's operators, in every layout: the same results as the definition.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false, false)]
+    [InlineData(true, true, true)]
+    [InlineData(false, true, true)]
+    public void TheUnfusedChainGivesTheSameAttentionInEveryLayout(bool packed, bool merged, bool causal)
+    {
+        const int batch = 2, heads = 3, tokens = 11, d = 8;
+        int seed = TestData.NewSeed();
+        var q = TestData.Random(seed, batch, heads, tokens, d);
+        var k = TestData.Random(seed + 1, batch, heads, tokens, d);
+        var v = TestData.Random(seed + 2, batch, heads, tokens, d);
+        var bias = TestData.Uniform(seed + 3, -2, 2, heads, tokens, tokens);
+        var expected = AttentionReference.Compute(q, k, v, bias, 0.3, causal);
+        using var scope = new TensorScope();
+        var b = scope.Add(bias.ToCpu());
+        Tensor result;
+        if (packed)
+        {
+            var qkv = scope.Add(AttentionReference.Pack(q, k, v).ToCpu());
+            result = scope.Add(FusedChains.Attention(Cpu, qkv, qkv, qkv, b, new AttentionLayout(true, merged, heads, d), 0.3f, causal));
+        }
+        else
+        {
+            var (tq, tk, tv) = (scope.Add(AttentionReference.Merge(q).ToCpu()), scope.Add(AttentionReference.Merge(k).ToCpu()), scope.Add(AttentionReference.Merge(v).ToCpu()));
+            result = scope.Add(FusedChains.Attention(Cpu, tq, tk, tv, b, new AttentionLayout(Merged: merged, Heads: heads, HeadDim: d, TokenMajor: true), 0.3f, causal));
+        }
+        Tolerance.AssertClose(result, merged ? AttentionReference.Merge(expected) : expected, Atol, Rtol, $"unfused chain packed={packed} merged={merged} causal={causal} (seed {seed})");
     }
 
     [Fact]

@@ -63,8 +63,9 @@ namespace Fusion.Generator.Emit
             bool packed = AttentionOp.Packed(a);
             int own = AttentionOp.QkvInputs(a);
             var (q, k, v) = packed ? (x[0], x[0], x[0]) : (x[0], x[1], x[2]);
-            var layout = packed || AttentionOp.Merged(a)
-                ? $"new {Ns}AttentionLayout({Literals.Bool(packed)}, {Literals.Bool(AttentionOp.Merged(a))}, {a.IntOr("heads", 0)}, {a.IntOr("headDim", 0)})"
+            bool tokenMajor = AttentionOp.TokenMajor(a);
+            var layout = packed || tokenMajor || AttentionOp.Merged(a)
+                ? $"new {Ns}AttentionLayout({Literals.Bool(packed)}, {Literals.Bool(AttentionOp.Merged(a))}, {a.IntOr("heads", 0)}, {a.IntOr("headDim", 0)}, {Literals.Bool(tokenMajor)})"
                 : "default";
             return $"be.Attention({q}, {k}, {v}, {(x.Length > own ? x[own] : "null")}, {layout}, {Literals.Float((float)a.FloatOr("scale", 1.0))}, "
                 + $"{Literals.Bool(a.IntOr("causal", 0) != 0)}, {Kernel(node)})";

@@ -13,8 +13,9 @@ namespace Fusion.Generator.Passes
     /// scale (a mask, a learned bias);</item>
     /// <item>an explicit <c>F.Attention(q, k, v, [bias,] scale, causal)</c>.</item>
     /// </list>
-    /// Around either, the head split of a packed projection, Select(Permute(Reshape(qkv, [-1, T, 3, H, d]), 2, 0, 3, 1, 4), 0, i), is
-    /// absorbed (the kernel reads q, k, v where the projection wrote them), and so is the head merge after it, Reshape(Permute(·, 0, 2,
+    /// Around either, the head split of a packed projection, Select(Permute(Reshape(qkv, [-1, T, 3, H, d]), 2, 0, 3, 1, 4), 0, i), or of
+    /// three projections, Permute(Reshape(x, [-1, T, H, d]), 0, 2, 1, 3) each, is absorbed (the kernel reads q, k, v where the
+    /// projections wrote them), and so is the head merge after it, Reshape(Permute(·, 0, 2,
     /// 1, 3), [-1, T, H·d]) (the kernel writes the layout the output projection reads): no transpose kernel runs.
     /// </summary>
     internal static class AttentionPattern
@@ -119,6 +120,12 @@ namespace Fusion.Generator.Passes
                 inputs = new[] { split.Qkv }.Concat(inputs.Skip(3)).ToList();
                 attributes = attributes.With(OpAttribute.Int("packed", 1));
             }
+            else if (TokenMajorSplits(g, new[] { q, k, v }, group) is { } sources)
+            {
+                group.AddRange(sources.Absorbed);
+                inputs = sources.Inputs.Concat(inputs.Skip(3)).ToList();
+                attributes = attributes.With(OpAttribute.Int("tokenMajor", 1));
+            }
             var anchor = end;
             if (HeadMerge(g, end, heads * headDim) is { } merge)
             {
@@ -149,6 +156,32 @@ namespace Fusion.Generator.Passes
             if (absorbed.Any(id => !g.IsFree(id) || group.Contains(id))) return null;
             if (g.Readers(permuted.Id).Count != 3 || selects.Any(s => !g.SingleReader(s.Id)) || !g.SingleReader(split.Id)) return null;
             return (qkv.Id, absorbed);
+        }
+
+        /// <summary>
+        /// q, k, v each as Permute(Reshape(x, [-1, T, H, d]), 0, 2, 1, 3) of a [B, T, H·d] tensor x (its own projection's output),
+        /// the reshape and permute read only there: the kernel reads x with head stride d and token stride H·d instead.
+        /// </summary>
+        private static (int[] Inputs, int[] Absorbed)? TokenMajorSplits(GraphRewriter g, Node[] qkv, List<int> group)
+        {
+            var inputs = new int[3];
+            var absorbed = new List<int>();
+            for (int i = 0; i < 3; i++)
+            {
+                var permute = qkv[i];
+                if (!permute.Is(Ops.Permute) || !permute.Attributes.Ints("axes").SequenceEqual(new long[] { 0, 2, 1, 3 })) return null;
+                var reshape = g.Input(permute, 0);
+                if (!reshape.Is(Ops.Reshape) || reshape.Shape.Count != 4) return null;
+                var source = g.Input(reshape, 0);
+                if (source.Shape.Count != 3 || source.Shape[1] != reshape.Shape[1] || source.Shape[2] != Dim.Static(reshape.Shape[2].Value * reshape.Shape[3].Value))
+                    return null;
+                if (!g.IsFree(permute.Id) || !g.IsFree(reshape.Id) || group.Contains(permute.Id) || !g.SingleReader(permute.Id) || !g.SingleReader(reshape.Id))
+                    return null;
+                inputs[i] = source.Id;
+                absorbed.Add(permute.Id);
+                absorbed.Add(reshape.Id);
+            }
+            return (inputs, absorbed.ToArray());
         }
 
         /// <summary>Reshape(Permute(end, 0, 2, 1, 3), [-1, T, H·d]) read only in that order.</summary>

@@ -39,7 +39,7 @@ internal static class FusedChains
 
     /// <summary>
     /// softmax(q·kᵀ·scale + bias, causal)·v as the operators it replaces, for any layout of <see cref="AttentionLayout"/>: a packed
-    /// qkv split by Reshape/Permute/Select, the causal mask a [Tq, Tk] table of 0 and −∞ (keys j > i), heads merged by
+    /// qkv split by Reshape/Permute/Select, token-major q, k, v by Reshape/Permute, the causal mask a [Tq, Tk] table of 0 and −∞ (keys j > i), heads merged by
     /// Permute/Reshape.
     /// </summary>
     public static Tensor Attention(IBackend be, Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal)
@@ -50,6 +50,11 @@ internal static class FusedChains
         {
             var parts = chain.Keep(be.Permute(chain.Keep(be.Reshape(q, new Shape(g.Batch, g.Tq, 3, g.Heads, g.HeadDim))), [2, 0, 3, 1, 4]));
             (q, k, v) = (chain.Keep(be.Select(parts, 0, 0)), chain.Keep(be.Select(parts, 0, 1)), chain.Keep(be.Select(parts, 0, 2)));
+        }
+        else if (layout.TokenMajor)
+        {
+            Tensor Heads(Tensor t, int tokens) => chain.Keep(be.Permute(chain.Keep(be.Reshape(t, new Shape(g.Batch, tokens, g.Heads, g.HeadDim))), [0, 2, 1, 3]));
+            (q, k, v) = (Heads(q, g.Tq), Heads(k, g.Tk), Heads(v, g.Tk));
         }
         var scores = chain.Keep(be.MatMul(chain.Keep(be.Mul(q, scale)), k, transposeB: true));
         if (bias is not null) scores = chain.Keep(be.Add(scores, bias));

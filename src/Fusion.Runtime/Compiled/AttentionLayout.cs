@@ -6,11 +6,13 @@ namespace Fusion;
 /// How a fused attention (<see cref="IBackend.Attention"/>) reads q, k, v and writes its result. Separate (the default): q
 /// [B, H, Tq, d], k and v [B, H, Tk, d]. <see cref="Packed"/>: one tensor qkv [B, T, 3·H·d] straight from a projection, laid out
 /// (3, H, d) per token as timm's attention splits it, passed as q, k and v alike (<see cref="Heads"/> and <see cref="HeadDim"/>
-/// say how it splits). <see cref="Merged"/>: the result is [B, Tq, H·d], heads side by side, instead of [B, H, Tq, d].
+/// say how it splits). <see cref="TokenMajor"/>: q [B, Tq, H·d], k and v [B, Tk, H·d], each as its own projection writes it, heads
+/// side by side per token. <see cref="Merged"/>: the result is [B, Tq, H·d], heads side by side, instead of [B, H, Tq, d].
 /// </summary>
-public readonly record struct AttentionLayout(bool Packed = false, bool Merged = false, int Heads = 0, int HeadDim = 0)
+public readonly record struct AttentionLayout(bool Packed = false, bool Merged = false, int Heads = 0, int HeadDim = 0, bool TokenMajor = false)
 {
-    public override string ToString() => (Packed ? $"packed qkv ({Heads} heads of {HeadDim})" : "separate q, k, v") + (Merged ? ", heads merged" : "");
+    public override string ToString() =>
+        (Packed ? $"packed qkv ({Heads} heads of {HeadDim})" : TokenMajor ? $"q, k, v [B, T, {Heads}·{HeadDim}]" : "separate q, k, v") + (Merged ? ", heads merged" : "");
 }
 
 /// <summary>
@@ -48,6 +50,20 @@ internal sealed record AttentionGeometry(int Batch, int Heads, int Tq, int Tk, i
             sq = new TokenStrides(0, image, d, token);
             sk = new TokenStrides((long)heads * d, image, d, token);
             sv = new TokenStrides(2L * heads * d, image, d, token);
+        }
+        else if (layout.TokenMajor)
+        {
+            (heads, d) = (layout.Heads, layout.HeadDim);
+            if (heads <= 0 || d <= 0) throw new FusionException($"Attention: a token-major layout needs heads and head dim, not {heads} and {d}");
+            if (q.Rank != 3 || q.Shape[2] != heads * d) throw new TensorMismatchException("Attention q", $"[B, Tq, {heads * d}] ({heads} heads × {d})", Describe(q));
+            (batch, tq) = (q.Shape[0], q.Shape[1]);
+            tk = k.Rank == 3 ? k.Shape[1] : -1;
+            var expected = new Shape(batch, tk, heads * d);
+            if (k.Rank != 3 || k.Shape != expected) throw new TensorMismatchException("Attention k", $"[{batch}, Tk, {heads * d}] like q", Describe(k));
+            if (v.Shape != expected) throw new TensorMismatchException("Attention v", $"{expected} like k", Describe(v));
+            sq = new TokenStrides(0, (long)tq * heads * d, d, (long)heads * d);
+            sk = new TokenStrides(0, (long)tk * heads * d, d, (long)heads * d);
+            sv = sk;
         }
         else
         {

@@ -12,8 +12,9 @@ namespace Fusion.Compiler
     /// Scaled dot-product attention, softmax(q·kᵀ·scale + bias, causal mask)·v, as one template (the flash-attention kernel on
     /// CUDA). Written by users as <c>F.Attention(q, k, v, [bias,] scale, causal)</c> with q [B, H, Tq, d], k and v [B, H, Tk, d]
     /// (output [B, H, Tq, d]), or found by the fusion pass in its unfused form, which may add two layout attributes: <c>packed</c>
-    /// (one input qkv [B, T, 3·H·d] straight from a projection, laid out (3, H, d) per token as timm's) and <c>merged</c> (output
-    /// [B, Tq, H·d], heads side by side, what the output projection reads). bias is added to the scaled scores and broadcasts from
+    /// (one input qkv [B, T, 3·H·d] straight from a projection, laid out (3, H, d) per token as timm's), <c>tokenMajor</c> (q
+    /// [B, Tq, H·d], k and v [B, Tk, H·d], each straight from its own projection) and <c>merged</c> (output [B, Tq, H·d], heads
+    /// side by side, what the output projection reads). bias is added to the scaled scores and broadcasts from
     /// [Tq, Tk], [H|1, Tq, Tk] or [B|1, H|1, Tq, Tk]; causal keeps key j for query i only when j ≤ i (PyTorch's is_causal).
     /// </summary>
     internal sealed class AttentionOp() : OpDescriptor("Attention", "scaled dot-product attention (flash-attention template)")
@@ -21,12 +22,14 @@ namespace Fusion.Compiler
         public override OpClass Class => OpClass.Template;
 
         public override string ShapeRule =>
-            "q [B, H, Tq, d], k and v [B, H, Tk, d] → [B, H, Tq, d] (bias [(B|1,) (H|1,) Tq, Tk]); `packed`: qkv [B, T, 3·H·d]; `merged`: → [B, Tq, H·d]";
+            "q [B, H, Tq, d], k and v [B, H, Tk, d] → [B, H, Tq, d] (bias [(B|1,) (H|1,) Tq, Tk]); `packed`: qkv [B, T, 3·H·d]; `tokenMajor`: q, k, v [B, T, H·d]; `merged`: → [B, Tq, H·d]";
 
         /// <summary>The layout attributes: whether q, k, v come packed in one input, and whether heads are merged in the output.</summary>
         public static bool Packed(AttributeSet a) => a.IntOr("packed", 0) != 0;
 
         public static bool Merged(AttributeSet a) => a.IntOr("merged", 0) != 0;
+
+        public static bool TokenMajor(AttributeSet a) => a.IntOr("tokenMajor", 0) != 0;
 
         /// <summary>"attention_d64", "attention_d128_causal_bias": the kernel's name says everything it was specialized with.</summary>
         public static string KernelName(int headDim, bool causal, bool bias) =>
@@ -55,6 +58,15 @@ namespace Fusion.Compiler
                 long h = attributes.Int("heads"), hd = attributes.Int("headDim");
                 if (qkv.Length != 3 || qkv[2] != Dim.Static(3 * h * hd)) return Fail($"qkv {Dims.Text(qkv)} is not [B, T, {3 * h * hd}] (3 × {h} heads × {hd})", out error);
                 (batch, heads, tq, tk, d) = (qkv[0], Dim.Static(h), qkv[1], qkv[1], Dim.Static(hd));
+            }
+            else if (TokenMajor(attributes))
+            {
+                var (q, k, v) = (x[0], x[1], x[2]);
+                long h = attributes.Int("heads"), hd = attributes.Int("headDim");
+                if (q.Length != 3 || k.Length != 3 || v.Length != 3 || q[2] != Dim.Static(h * hd) || k[2] != q[2] || v[2] != q[2])
+                    return Fail($"q {Dims.Text(q)}, k {Dims.Text(k)} and v {Dims.Text(v)} must each be [B, T, {h * hd}] ({h} heads × {hd})", out error);
+                if (k[0] != q[0] || v[0] != q[0] || v[1] != k[1]) return Fail($"q {Dims.Text(q)}, k {Dims.Text(k)} and v {Dims.Text(v)} differ in batch or length", out error);
+                (batch, heads, tq, tk, d) = (q[0], Dim.Static(h), q[1], k[1], Dim.Static(hd));
             }
             else
             {
@@ -122,7 +134,7 @@ namespace Fusion.Compiler
         private readonly RefArray? _bias;
         private readonly long _qOffset, _kOffset, _vOffset, _batchStride, _tokenStride, _headStride;
         private readonly long _biasBatch, _biasHead;
-        private readonly bool _merged;
+        private readonly bool _merged, _tokenMajor;
 
         private AttentionView(IReadOnlyList<RefArray> x, AttributeSet a)
         {
@@ -137,6 +149,14 @@ namespace Fusion.Compiler
                 Tq = Tk = x[0].Shape[1];
                 (_qOffset, _kOffset, _vOffset) = (0, Heads * D, 2 * Heads * D);
                 (_batchStride, _tokenStride, _headStride) = (Tq * 3 * Heads * D, 3 * Heads * D, D);
+            }
+            else if (AttentionOp.TokenMajor(a))
+            {
+                (_q, _k, _v) = (x[0], x[1], x[2]);
+                Heads = a.Int("heads");
+                D = a.Int("headDim");
+                (Batch, Tq, Tk) = (x[0].Shape[0], x[0].Shape[1], x[1].Shape[1]);
+                _tokenMajor = true;
             }
             else
             {
@@ -178,8 +198,10 @@ namespace Fusion.Compiler
         public long OutputOffset(long b, long h, long t, long e) =>
             _merged ? ((b * Tq + t) * Heads + h) * D + e : ((b * Heads + h) * Tq + t) * D + e;
 
-        /// <summary>The offset in the packed qkv (stride form) or in a [B, H, T, d] tensor of <paramref name="length"/> tokens.</summary>
+        /// <summary>The offset in the packed qkv (stride form), a [B, T, H·d] or a [B, H, T, d] tensor of <paramref name="length"/> tokens.</summary>
         private long Packed(long offset, long b, long h, long t, long e, long length) =>
-            _tokenStride > 0 ? offset + b * _batchStride + t * _tokenStride + h * _headStride + e : ((b * Heads + h) * length + t) * D + e;
+            _tokenStride > 0 ? offset + b * _batchStride + t * _tokenStride + h * _headStride + e
+            : _tokenMajor ? ((b * length + t) * Heads + h) * D + e
+            : ((b * Heads + h) * length + t) * D + e;
     }
 }
