@@ -40,7 +40,7 @@ public sealed class TimmParityTests
         model.LoadWeights(Fixture("weights.safetensors"));
         using var input = NpyFile.Read(Fixture("input.npy"));
         using var expected = NpyFile.Read(Fixture("logits.npy"));
-        CheckFp16(model, backend, input, expected, "SwinMini");
+        TimmParity.CheckFp16OnGpu(model, backend, input, expected, "SwinMini");
     }
 
     /// <summary>The whole Swin-T: run `python3 samples/SwinTiny/python/export_timm.py --out DIR` and set FUSION_PARITY_DIR=DIR.</summary>
@@ -56,51 +56,11 @@ public sealed class TimmParityTests
         using var input = NpyFile.Read(Path.Combine(dir, "input.npy"));
         using var expected = NpyFile.Read(Path.Combine(dir, "logits.npy"));
 
-        // FP32 on the CPU, on the first images (the CPU path is slow at full size).
-        int cpuImages = Math.Min(4, input.Shape[0]);
-        using var head = CpuTensor.FromArray(input.Span<float>()[..(cpuImages * 3 * 224 * 224)], cpuImages, 3, 224, 224);
-        using var cpuLogits = model.Run(head);
-        var expectedHead = RefTensor.FromCpu(expected);
-        var firstRows = new RefTensor([cpuImages, expected.Shape[1]], expectedHead.Data[..(cpuImages * expected.Shape[1])]);
-        Tolerance.AssertClose(cpuLogits, firstRows, Atol, Rtol, "Swin-T FP32 CPU logits vs timm");
+        TimmParity.CheckFp32OnCpu(model, input, expected, images: 4, Atol, Rtol, "Swin-T");
 
         if (!CudaTestEnvironment.Availability.IsAvailable && !CudaTestEnvironment.IsRequired) return;
         var device = CudaTestEnvironment.RequireDevice();
         using var backend = new CudaBackend(device);
-        CheckFp16(model, backend, input, expected, "Swin-T");
-    }
-
-    /// <summary>FP16 on the GPU: relative L2 ≤ 1e-2 against timm's FP32 logits, and the same top-1 class for at least 99% of inputs.</summary>
-    private static void CheckFp16(IFusedModel model, CudaBackend backend, CpuTensor input, CpuTensor expected, string what)
-    {
-        using var half = (CpuTensor)CpuBackend.Instance.Cast(input, DType.Float16);
-        using var device = backend.FromHost(half);
-        using var output = model.Run([device], backend);
-        using var logits = backend.ToHost(output);
-        var reference = RefTensor.FromCpu(expected);
-        double error = Tolerance.RelativeL2(logits, reference);
-        Assert.True(error <= 1e-2, $"{what} FP16 logits: relative L2 {error:E2} > 1e-2");
-
-        var actual = logits.ToFloatArray();
-        int classes = expected.Shape[1], images = expected.Shape[0], agree = 0;
-        for (int i = 0; i < images; i++)
-        {
-            if (ArgMax(actual.AsSpan(i * classes, classes)) == ArgMax(reference.Data.AsSpan(i * classes, classes))) agree++;
-        }
-        Assert.True(agree >= Math.Ceiling(0.99 * images), $"{what} FP16: top-1 agrees with timm on {agree} of {images} inputs");
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
-        return best;
-    }
-
-    private static int ArgMax(ReadOnlySpan<double> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
-        return best;
+        TimmParity.CheckFp16OnGpu(model, backend, input, expected, "Swin-T");
     }
 }
