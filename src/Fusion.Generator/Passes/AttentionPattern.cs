@@ -36,20 +36,13 @@ namespace Fusion.Generator.Passes
             if (scores.Is(Ops.Add))
             {
                 var (left, right) = (g.Input(scores, 0), g.Input(scores, 1));
-                var product = Unscaled(g, left) ?? Unscaled(g, right);
-                if (product is null) return "the scores before softmax are not q·kᵀ (optionally scaled) plus a bias";
-                bias = Unscaled(g, left) is null ? left : right;
-                group.Add(scores.Id);
-                scores = bias.Id == left.Id ? right : left;
+                bool leftIsProduct = IsProduct(g, left);
+                if (!leftIsProduct && !IsProduct(g, right)) return "the scores before softmax are not q·kᵀ (optionally scaled) plus a bias";
+                (scores, bias) = leftIsProduct ? (left, right) : (right, left);
+                group.Add(g.Input(softmax, 0).Id);
             }
-            while (scores.Is(Ops.Mul) || scores.Is(Ops.Div))
-            {
-                var c = Constant(g, scores, allowLeft: scores.Is(Ops.Mul));
-                if (c is null) return $"the scores are scaled by something other than a constant ('{scores.Source}')";
-                scale *= scores.Is(Ops.Mul) ? c.Value : 1 / c.Value;
-                group.Add(scores.Id);
-                scores = g.Input(scores, ScaledInput(g, scores));
-            }
+            scores = PeelScales(g, scores, ref scale, group);
+            if (scores.Is(Ops.Mul) || scores.Is(Ops.Div)) return $"the scores are scaled by something other than a constant ('{scores.Source}')";
             if (!scores.Is(Ops.MatMul)) return "the scores before softmax are not q·kᵀ";
             var qk = scores;
             group.Add(qk.Id);
@@ -63,14 +56,7 @@ namespace Fusion.Generator.Passes
                 group.Add(kt.Id);
                 k = g.Input(kt, 0);
             }
-            while (q.Is(Ops.Mul) || q.Is(Ops.Div))
-            {
-                var c = Constant(g, q, allowLeft: q.Is(Ops.Mul));
-                if (c is null) break; // q itself is a product: it is the q the kernel reads
-                scale *= q.Is(Ops.Mul) ? c.Value : 1 / c.Value;
-                group.Add(q.Id);
-                q = g.Input(q, ScaledInput(g, q));
-            }
+            q = PeelScales(g, q, ref scale, group); // a q that is itself a product by a tensor is the q the kernel reads
 
             // The output side: MatMul(softmax, v).
             if (!g.SingleReader(softmax.Id)) return g.WhyShared(softmax.Id);
@@ -197,11 +183,26 @@ namespace Fusion.Generator.Passes
             return (permute, reshape);
         }
 
-        /// <summary><paramref name="node"/> itself when it is a q·kᵀ product, or the product under its constant scales; else null.</summary>
-        private static Node? Unscaled(GraphRewriter g, Node node)
+        /// <summary>Whether <paramref name="node"/> is a product (MatMul), possibly under constant scales: the scores side of a bias add.</summary>
+        private static bool IsProduct(GraphRewriter g, Node node)
         {
-            while ((node.Is(Ops.Mul) || node.Is(Ops.Div)) && Constant(g, node, allowLeft: node.Is(Ops.Mul)) is not null) node = g.Input(node, ScaledInput(g, node));
-            return node.Is(Ops.MatMul) ? node : null;
+            double ignored = 1;
+            return PeelScales(g, node, ref ignored, null).Is(Ops.MatMul);
+        }
+
+        /// <summary>
+        /// Walks down Mul/Div by constants from <paramref name="node"/>, multiplying their factors into <paramref name="scale"/> (a
+        /// divisor as its inverse) and adding each to <paramref name="group"/>; returns the first node that is not such a scale.
+        /// </summary>
+        private static Node PeelScales(GraphRewriter g, Node node, ref double scale, List<int>? group)
+        {
+            while ((node.Is(Ops.Mul) || node.Is(Ops.Div)) && Constant(g, node, allowLeft: node.Is(Ops.Mul)) is { } c)
+            {
+                scale *= node.Is(Ops.Mul) ? c : 1 / c;
+                group?.Add(node.Id);
+                node = g.Input(node, ScaledInput(g, node));
+            }
+            return node;
         }
 
         /// <summary>The constant factor of a Mul (either side) or the divisor of a Div; null when neither side is a constant.</summary>
