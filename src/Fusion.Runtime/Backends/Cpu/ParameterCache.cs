@@ -22,7 +22,7 @@ internal sealed class ParameterCache
     {
         if (dtype == DType.Float32)
         {
-            if (!_owners.TryGetValue(parameter.Value, out _)) _owners.TryAdd(parameter.Value, parameter);
+            _owners.TryAdd(parameter.Value, parameter); // no-op when already known
             return parameter.Value;
         }
         if (dtype != DType.Float16)
