@@ -22,7 +22,7 @@ runs=(
   "swin-t-b3|./fusion-run swin-t --device cuda --batch 3 --warmup 0 --iters 1"
   "swin-t-b3-generated-gemm|env FUSION_GEMM=generated ./fusion-run swin-t --device cuda --batch 3 --warmup 0 --iters 1"
   "swin-blocks-b3|./fusion-run swin-blocks --device cuda --batch 3 --warmup 0 --iters 1"
-  "cuda-tests|./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.EveryOperatorGpuTests -class Fusion.Cuda.Tests.GeneratedKernelGpuTests -class Fusion.Cuda.Tests.FusedKernelTests"
+  "cuda-tests|./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.EveryOperatorGpuTests -class Fusion.Cuda.Tests.GeneratedKernelGpuTests -class Fusion.Cuda.Tests.FusedKernelTests -class Fusion.Cuda.Tests.CompiledAttentionGpuTests"
 )
 # cuBLASLt alone, for the third-party findings, listed apart from the table (repro-*): cublaslt_alone.cu (Swin-T's linear
 # layers at batch 3 through cuBLASLt configured as Fusion configures it; built where nvcc is) under every tool, and

@@ -42,7 +42,7 @@ internal static class FusedBench
         using CudaTensor attnBias = Random(-2, 2, Heads, tokens, tokens), mask = Mask();
         using CudaTensor imageOut = CudaTensor.Empty(device, DType.Float16, Batch, H, W, C), windowOut = CudaTensor.Empty(device, DType.Float16, total, tokens, C);
 
-        var wa = Kernel("window_attention", ("HEADS", Heads), ("HEAD_DIM", HeadDim), ("TOKENS", tokens), ("WINDOWS", windows), ("HAS_MASK", 1));
+        var wa = BenchData.Kernel("window_attention", ("HEADS", Heads), ("HEAD_DIM", HeadDim), ("TOKENS", tokens), ("WINDOWS", windows), ("HAS_MASK", 1));
         var attention = new WindowAttentionLauncher(modules);
         float scale = 1 / MathF.Sqrt(HeadDim);
 
@@ -136,12 +136,5 @@ internal static class FusedBench
             return new Chains(biasResidual, layerNormPartition, Reverse(false, "window_reverse_roll_add_f16_nx56x56x96"),
                 Reverse(true, "window_reverse_roll_add_layer_norm_f16_nx56x56x96"));
         }
-    }
-
-    private static FusedKernel Kernel(string pattern, params (string Key, int Value)[] constants)
-    {
-        var dict = constants.ToDictionary(c => c.Key, c => c.Value);
-        var name = pattern + string.Concat(constants.Select(c => $"_{c.Key.ToLowerInvariant()}{c.Value}"));
-        return new FusedKernel(name, pattern, KernelTemplates.Specialize(pattern, name, dict), dict);
     }
 }

@@ -23,7 +23,7 @@ internal static class OperatorFusion
 
     /// <summary>The scheduler's limits on a generated kernel and its epilogues, stated once above the tables.</summary>
     public static string Rules =>
-        $"How the scheduler fuses: a {string.Join(" or ", EpilogueTemplates())} takes as its epilogue the chain of "
+        $"How the scheduler fuses: an {Either(EpilogueTemplates())} takes as its epilogue the chain of "
         + $"{string.Join(" and ", EpilogueClasses())} operators after it,\n"
         + "each the only reader of the one before and of the template's output shape. The other pointwise, view and reduction\n"
         + $"operators are grouped into generated kernels walking back from the output; a kernel holds at most {Scheduler.MaxGroupSize} operators,\n"
@@ -39,7 +39,7 @@ internal static class OperatorFusion
         if (op == Ops.Attention) parts.Add("written as F.Attention, or made by the fusion pass from any scaled dot-product attention (" + string.Join(", ", s_sdpaChain.Select(o => o.Name)) + ")");
         if (op.Class == OpClass.Template && !FusionRules.TakesEpilogue(op)) parts.Add("nothing: a call of its own");
         if (FusionRules.Grouped(op)) parts.Add(InKernel(op));
-        if (FusionRules.InEpilogue(op)) parts.Add($"the epilogue of a {string.Join(" or ", EpilogueTemplates())} before it");
+        if (FusionRules.InEpilogue(op)) parts.Add($"the epilogue of the {Either(EpilogueTemplates())} before it");
         if (FusionRules.TakesEpilogue(op)) parts.Add($"the {string.Join(" and ", EpilogueClasses())} operators after it, as its generated epilogue");
         if (FusionRules.RecomputedPerReader(op)) parts.Add("recomputed by each kernel reading it when its input is in memory");
         if (FusionRules.ViewOfMemory(op)) parts.Add("read by no generated kernel, a view of its input's memory (no copy)");
@@ -67,4 +67,11 @@ internal static class OperatorFusion
 
     private static IEnumerable<string> EpilogueTemplates() =>
         Ops.All.Where(FusionRules.TakesEpilogue).Select(o => o.Name).OrderBy(n => n, StringComparer.Ordinal);
+
+    /// <summary>"A", "A or B", "A, B or C".</summary>
+    private static string Either(IEnumerable<string> names)
+    {
+        var list = names.ToList();
+        return list.Count < 2 ? string.Concat(list) : string.Join(", ", list.Take(list.Count - 1)) + " or " + list[^1];
+    }
 }

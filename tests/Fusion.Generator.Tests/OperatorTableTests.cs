@@ -54,7 +54,7 @@ public sealed class OperatorTableTests
     [Fact]
     public void FusionTextFollowsTheSchedulerRules()
     {
-        Assert.Contains("epilogue of a Linear or WindowAttention", OperatorFusion.FusesWith(Ops.Cast));
+        Assert.Contains("epilogue of the Attention, Linear or WindowAttention", OperatorFusion.FusesWith(Ops.Cast));
         Assert.StartsWith("nothing: a call of its own", OperatorFusion.FusesWith(Ops.MatMul));
         Assert.Contains("as its generated epilogue", OperatorFusion.FusesWith(Ops.Linear));
         Assert.DoesNotContain("epilogue", OperatorFusion.FusesWith(Ops.Permute));

@@ -26,6 +26,7 @@ public static class ClangPtx
         #define __shared__ __attribute__((shared))
         #define __forceinline__ __inline__ __attribute__((always_inline))
         #define __align__(n) __attribute__((aligned(n)))
+        #define __launch_bounds__(...) __attribute__((launch_bounds(__VA_ARGS__)))
         """;
 
     public static bool IsRequired => Environment.GetEnvironmentVariable("FUSION_REQUIRE_CLANG") == "1";

@@ -24,7 +24,7 @@ namespace Fusion.Generator.Emit
                 case "WindowAttention":
                     return $"be.WindowAttention({x[0]}, {x[1]}, {(x.Length > 2 ? x[2] : "null")}, {a.Int("heads")}, {Literals.Float((float)a.Float("scale"))}, {Kernel(node)})";
                 case "Attention":
-                    return Attention(node, x);
+                    return Attention(node, x, Kernel(node), "");
                 case "RelativePositionBias":
                     return $"be.RelativePositionBias({x[0]}, {a.Int("window")})";
                 case "ShiftedWindowMask":
@@ -52,12 +52,16 @@ namespace Fusion.Generator.Emit
             {
                 "WindowAttention" => $"be.WindowAttention({x[0]}, {x[1]}, {(own > 2 ? x[2] : "null")}, {a.Int("heads")}, {Literals.Float((float)a.Float("scale"))}, " +
                     $"{KernelTableWriter.ClassName}.{kernel}, batch, io{epilogue})",
+                "Attention" => Attention(node, x, $"{KernelTableWriter.ClassName}.{kernel}", $", batch, io{epilogue}"),
                 _ => throw new System.InvalidOperationException($"{node.Op} takes no epilogue"),
             };
         }
 
-        /// <summary>be.Attention: a packed qkv is passed as q, k and v alike; the layout says how the kernel reads and writes.</summary>
-        private static string Attention(Node node, string[] x)
+        /// <summary>
+        /// be.Attention: a packed qkv is passed as q, k and v alike; the layout says how the kernel reads and writes. <paramref name="tail"/>
+        /// follows the kernel (the batch, io type and epilogue inputs of a kernel with an epilogue).
+        /// </summary>
+        private static string Attention(Node node, string[] x, string kernel, string tail)
         {
             var a = node.Attributes;
             bool packed = AttentionOp.Packed(a);
@@ -67,8 +71,8 @@ namespace Fusion.Generator.Emit
             var layout = packed || tokenMajor || AttentionOp.Merged(a)
                 ? $"new {Ns}AttentionLayout({Literals.Bool(packed)}, {Literals.Bool(AttentionOp.Merged(a))}, {a.IntOr("heads", 0)}, {a.IntOr("headDim", 0)}, {Literals.Bool(tokenMajor)})"
                 : "default";
-            return $"be.Attention({q}, {k}, {v}, {(x.Length > own ? x[own] : "null")}, {layout}, {Literals.Float((float)a.FloatOr("scale", 1.0))}, "
-                + $"{Literals.Bool(a.IntOr("causal", 0) != 0)}, {Kernel(node)})";
+            return $"be.Attention({q}, {k}, {v}, {(node.Inputs.Count > own ? x[own] : "null")}, {layout}, {Literals.Float((float)a.FloatOr("scale", 1.0))}, "
+                + $"{Literals.Bool(a.IntOr("causal", 0) != 0)}, {kernel}{tail})";
         }
 
         public static string Kernel(Node node) => KernelTableWriter.ClassName + "." + node.Kernel!.Name;

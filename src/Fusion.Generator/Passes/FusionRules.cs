@@ -12,8 +12,8 @@ namespace Fusion.Generator.Passes
         /// <summary>Operators that generated kernels compute: the scheduler groups them, walking back from the output.</summary>
         public static bool Grouped(OpDescriptor op) => op.Class is OpClass.Pointwise or OpClass.View or OpClass.Reduction;
 
-        /// <summary>Templates whose kernel hands its results to a generated epilogue (the GEMM's and the window attention's).</summary>
-        public static bool TakesEpilogue(OpDescriptor op) => op == Ops.Linear || op == Ops.WindowAttention;
+        /// <summary>Templates whose kernel hands its results to a generated epilogue (the GEMM's, the window attention's and the flash attention's).</summary>
+        public static bool TakesEpilogue(OpDescriptor op) => op == Ops.Linear || op == Ops.WindowAttention || op == Ops.Attention;
 
         /// <summary>What a template's epilogue may hold: pointwise operators (a chain of single readers of the template's shape).</summary>
         public static bool InEpilogue(OpDescriptor op) => op.Class == OpClass.Pointwise;

@@ -135,6 +135,16 @@ public interface IBackend : IDisposable
     Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel);
 
     /// <summary>
+    /// <see cref="Attention(Tensor, Tensor, Tensor, Tensor?, AttentionLayout, float, bool, FusedKernel)"/> finished by the kernel's
+    /// generated <see cref="FusedKernel.Epilogue"/> (the pointwise chain after the attention, over its output), which reads the
+    /// attention's result and <paramref name="epilogueInputs"/> and returns its outputs (new tensors the caller owns). By default the
+    /// attention, then the epilogue as a kernel of its own; the CUDA backend runs both in one kernel.
+    /// </summary>
+    Tensor[] Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel, int batch, DType io,
+        params Tensor[] epilogueInputs) =>
+        ThenEpilogue(kernel, batch, io, epilogueInputs, template => Attention(q, k, v, bias, layout, scale, causal, template));
+
+    /// <summary>
     /// Window attention read straight from the QKV projection: qkv [B·nW, N, 3·heads·d] laid out (heads, 3, d) per token,
     /// i.e. each head's q, k, v contiguous (a projection whose weight and bias went through <see cref="QkvRelayout"/>),
     /// bias [heads, N, N], mask [nW, N, N] or null (window b uses mask[b mod nW]) →
@@ -150,9 +160,20 @@ public interface IBackend : IDisposable
     /// </summary>
     Tensor[] WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel, int batch, DType io,
         params Tensor[] epilogueInputs)
+        => ThenEpilogue(kernel, batch, io, epilogueInputs, template => WindowAttention(qkv, bias, mask, heads, scale, template));
+
+    /// <summary>
+    /// A template (<paramref name="template"/>, given the kernel without its epilogue) and then <paramref name="kernel"/>'s generated
+    /// epilogue as a kernel of its own, reading the template's result as its accumulator.
+    /// </summary>
+    private Tensor[] ThenEpilogue(FusedKernel kernel, int batch, DType io, Tensor[] epilogueInputs, Func<FusedKernel, Tensor> template)
     {
-        var epilogue = kernel.Epilogue ?? throw new FusionException($"kernel {kernel.Name} has no epilogue; call WindowAttention without epilogue inputs");
-        using var result = WindowAttention(qkv, bias, mask, heads, scale, kernel with { Epilogue = null });
+        var epilogue = Epilogue(kernel);
+        using var result = template(kernel with { Epilogue = null });
         return Run(epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, result, epilogueInputs));
     }
+
+    /// <summary>The kernel's generated epilogue, or an error naming the kernel when it has none.</summary>
+    internal static GeneratedKernel Epilogue(FusedKernel kernel) =>
+        kernel.Epilogue ?? throw new FusionException($"kernel {kernel.Name} has no epilogue; call its operator without epilogue inputs");
 }

@@ -36,5 +36,13 @@ public sealed class KernelArguments
         return this;
     }
 
+    /// <summary>Appends every argument of <paramref name="more"/> after these.</summary>
+    public KernelArguments Append(KernelArguments more)
+    {
+        ArgumentNullException.ThrowIfNull(more);
+        _slots.AddRange(more._slots);
+        return this;
+    }
+
     internal ulong[] ToSlots() => _slots.ToArray();
 }

@@ -1,3 +1,4 @@
+using Fusion.Compiler;
 using Fusion.Kernels.Cpu.Fused;
 
 namespace Fusion.Cuda.Fused;
@@ -5,10 +6,13 @@ namespace Fusion.Cuda.Fused;
 /// <summary>
 /// Launches an <c>attention</c> kernel (the flash-attention template, <see cref="AttentionKernels"/>) on fp16 operands in any
 /// layout of <see cref="AttentionLayout"/>: the operands' strides and lengths are launch arguments, so one kernel serves every
-/// sequence length, batch and layout. Grid (B·heads, ⌈Tq/rows⌉), 128 threads, dynamic shared memory for q and two stages of k, v.
+/// sequence length, batch and layout. A one-dimensional grid of B·heads·⌈Tq/rows⌉ blocks (the query blocks of one head adjacent,
+/// so the blocks resident together share that head's K and V in L2), 128 threads, dynamic shared memory for q and two stages of
+/// k and v. With a generated epilogue the kernel hands each result to it instead of storing the output.
 /// </summary>
 public sealed class AttentionLauncher(FusedKernelModules modules)
 {
+    // The template's AT_THREADS and AT_KT (keys a shared-memory stage holds).
     private const int Threads = 128, KeyRows = 64;
 
     /// <summary>Query rows a block takes: the template's AT_BM, 128 for head dims up to 64 (two m-tiles a warp), else 64.</summary>
@@ -18,6 +22,39 @@ public sealed class AttentionLauncher(FusedKernelModules modules)
     public CudaTensor Run(CudaTensor q, CudaTensor k, CudaTensor v, CudaTensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel,
         CudaStream? stream = null)
     {
+        if (kernel.Epilogue is not null)
+            throw new FusionException($"kernel {kernel.Name} stores through its epilogue; run it with the epilogue's inputs and outputs");
+        var g = Check(q, k, v, bias, layout, causal, kernel);
+        return FusedChecks.Allocated(stream ?? q.Stream, g.OutputShape, output =>
+            Launch(modules.Get(kernel, AttentionKernels.Pattern), g, q, k, v, bias, output, scale, new KernelArguments(), stream ?? q.Stream));
+    }
+
+    /// <summary>
+    /// The attention finished by the kernel's generated epilogue: <paramref name="epilogueInputs"/> and <paramref name="outputs"/> are
+    /// the epilogue's buffers other than its accumulator (the attention's output, which stays in registers), in buffer order.
+    /// </summary>
+    public void Run(CudaTensor q, CudaTensor k, CudaTensor v, CudaTensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel,
+        int batch, DType io, IReadOnlyList<CudaTensor> epilogueInputs, IReadOnlyList<CudaTensor> outputs, CudaStream? stream = null)
+    {
+        var epilogue = kernel.Epilogue ?? throw new FusionException($"kernel {kernel.Name} has no epilogue");
+        var g = Check(q, k, v, bias, layout, causal, kernel);
+        // The epilogue reads the attention output as its accumulator: as many images as that buffer has at this batch.
+        long images = epilogue.Ir.Buffers.First(b => b.Role == BufferRole.Accumulator).Shape[0].At(batch);
+        if (g.Batch != images)
+            throw new TensorMismatchException("Attention q", $"{images} images (the epilogue's at batch {batch}) for kernel {kernel.Name}", q.Shape.ToString());
+        if (outputs.Count == 0) return;
+        // The epilogue indexes the output as [rows, C] (C its last axis): row = b·rowsPerImage + h·rowsPerHead + i, col = h·colsPerHead + e.
+        int width = g.OutputShape[-1];
+        var (rowsPerHead, colsPerHead) = g.Output.Head % width == 0 ? (g.Output.Head / width, 0L) : (0L, g.Output.Head);
+        var extra = new KernelArguments().Long(g.Output.Batch / width).Long(rowsPerHead).Int(checked((int)colsPerHead)).Int(batch);
+        foreach (var t in epilogueInputs.Concat(outputs)) extra.Pointer(t);
+        // out is unused when an epilogue stores; it gets the epilogue's first output so every pointer argument is valid.
+        Launch(modules.Get(kernel, AttentionKernels.Pattern, epilogue.UsesIoType && io == DType.Float16), g, q, k, v, bias, outputs[0], scale, extra,
+            stream ?? q.Stream);
+    }
+
+    private static AttentionGeometry Check(CudaTensor q, CudaTensor k, CudaTensor v, CudaTensor? bias, AttentionLayout layout, bool causal, FusedKernel kernel)
+    {
         FusedChecks.Pattern(kernel, AttentionKernels.Pattern);
         var g = AttentionGeometry.Of(q, k, v, bias, layout);
         if (q.DType != DType.Float16) throw new TensorMismatchException("Attention q", $"f16 for kernel {kernel.Name}", $"{q.DType.ShortName()}{q.Shape}");
@@ -25,27 +62,28 @@ public sealed class AttentionLauncher(FusedKernelModules modules)
         kernel.RequireConstant("CAUSAL", causal ? 1 : 0, "causal");
         kernel.RequireConstant("HAS_BIAS", bias is null ? 0 : 1, "bias");
         if (g.HeadDim % 8 == 0) CheckAligned(kernel, (q, g.Q), (k, g.K), (v, g.V));
-        return FusedChecks.Allocated(stream ?? q.Stream, g.OutputShape, output =>
-        {
-            if (g.Batch == 0 || g.Heads == 0 || g.Tq == 0) return;
-            int padded = (g.HeadDim + 15) / 16 * 16 + 8, rows = QueryRows(g.HeadDim);
-            int shared = (rows + 4 * KeyRows) * padded * 2;
-            var function = modules.Get(kernel, AttentionKernels.Pattern);
-            function.AllowSharedMemory(shared);
-            var args = new KernelArguments()
-                .Pointer(At(q, g.Q)).Pointer(At(k, g.K)).Pointer(At(v, g.V)).Pointer(bias?.Pointer ?? 0).Pointer(output)
-                .Int(g.Heads).Int(g.Tq).Int(g.Tk).Float(scale);
-            foreach (var s in new[] { g.Q, g.K, g.V, g.Output }) args.Long(s.Batch).Long(s.Head).Long(s.Token);
-            args.Long(g.BiasBatch).Long(g.BiasHead);
-            var grid = new Dim3(checked((uint)(g.Batch * g.Heads)), checked((uint)((g.Tq + rows - 1) / rows)));
-            function.Launch(stream ?? q.Stream, grid, Threads, args, shared);
-        });
+        return g;
     }
 
-    /// <summary>The address of an operand's first element (its strides' offset, in fp16 elements).</summary>
+    private static void Launch(CudaKernel function, AttentionGeometry g, CudaTensor q, CudaTensor k, CudaTensor v, CudaTensor? bias, CudaTensor output, float scale,
+        KernelArguments extra, CudaStream stream)
+    {
+        if (g.Batch == 0 || g.Heads == 0 || g.Tq == 0) return;
+        int padded = (g.HeadDim + 15) / 16 * 16 + 8, rows = QueryRows(g.HeadDim);
+        int shared = (rows + 4 * KeyRows) * padded * 2; // AT_SMEM_BYTES
+        function.AllowSharedMemory(shared);
+        var args = new KernelArguments()
+            .Pointer(At(q, g.Q)).Pointer(At(k, g.K)).Pointer(At(v, g.V)).Pointer(bias?.Pointer ?? 0).Pointer(output)
+            .Int(g.Heads).Int(g.Tq).Int(g.Tk).Float(scale);
+        foreach (var s in new[] { g.Q, g.K, g.V, g.Output }) args.Long(s.Batch).Long(s.Head).Long(s.Token);
+        args.Long(g.BiasBatch).Long(g.BiasHead).Append(extra);
+        long blocks = (long)g.Batch * g.Heads * ((g.Tq + rows - 1) / rows);
+        if (blocks > int.MaxValue) throw new FusionException($"attention of {g.Batch} × {g.Heads} heads × {g.Tq} queries needs {blocks} blocks, more than a grid holds");
+        function.Launch(stream, new Dim3((uint)blocks), Threads, args, shared);
+    }
+
     private static ulong At(CudaTensor tensor, TokenStrides strides) => tensor.Pointer + (ulong)(strides.Offset * 2);
 
-    /// <summary>The 16-byte loads of a head dim that is a multiple of 8 need 16-byte aligned rows.</summary>
     private static void CheckAligned(FusedKernel kernel, params (CudaTensor Tensor, TokenStrides Strides)[] operands)
     {
         foreach (var (tensor, s) in operands)
