@@ -10,15 +10,15 @@ namespace Fusion.Bench;
 /// loop of independent vector FMAs (12 accumulators, enough to cover the FMA latency on two ports) on one core and on every
 /// core at once, in the vector width the GEMM uses. Then C = A·Bᵀ (B [n, k] packed as it goes, and packed once, as a layer's
 /// weight is) at 512³, 1024³ and 2048³ on one core (FUSION_CPU_THREADS semantics: Parallelism.Workers = 1) and on all:
-/// warm-ups (at least 5 and 0.5 s), median of 5, GFLOP/s = 2·m·n·k / time.
+/// warm-ups (at least 5 and 0.5 s), median of 5, GFLOP/s = 2·m·n·k / time. `one-core` skips the all-core runs.
 /// </summary>
 internal static class CpuGemmBench
 {
-    public static void Run()
+    public static void Run(bool oneCoreOnly)
     {
         bool wide = Vector512.IsHardwareAccelerated;
         int cores = Environment.ProcessorCount;
-        double onePeak = Peak(1, wide), measuredAll = Peak(cores, wide);
+        double onePeak = Peak(1, wide), measuredAll = oneCoreOnly ? 0 : Peak(cores, wide);
         // The all-core measurement swings on a shared host (other tenants, frequency licences): efficiencies are stated against
         // the larger of it and cores × the one-core peak (which runs at single-core turbo), so they are never flattered.
         double allPeak = Math.Max(measuredAll, cores * onePeak);
@@ -29,7 +29,7 @@ internal static class CpuGemmBench
             var random = new Random(size);
             float[] a = Random(random, size * size), b = Random(random, size * size), c = new float[size * size];
             var packed = Gemm.Pack(b, size, size, transposeB: true);
-            foreach (int workers in new[] { 1, cores })
+            foreach (int workers in oneCoreOnly ? new[] { 1 } : new[] { 1, cores })
             {
                 Parallelism.Workers = workers;
                 double asGoes = Median(() => Gemm.Multiply(a, b, c, size, size, size, transposeB: true));

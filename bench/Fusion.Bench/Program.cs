@@ -10,7 +10,7 @@ using Fusion.Kernels;
 // `Fusion.Bench gemm` runs the fused-GEMM benchmark instead (GemmBench.cs).
 // `Fusion.Bench gemm-tiles [batch]` times every Swin-T linear layer on cuBLASLt and each generated tile (GemmTileBench.cs).
 // `Fusion.Bench model [swin-t|vit-b16] [batch…]` times a whole model's forward pass (ModelBench.cs).
-// `Fusion.Bench cpu` times the CPU GEMM against the measured FMA peak (CpuGemmBench.cs); it needs no GPU.
+// `Fusion.Bench cpu [one-core]` times the CPU GEMM against the measured FMA peak (CpuGemmBench.cs); it needs no GPU.
 // `Fusion.Bench attention [batch heads]` times the flash-attention kernel at T = 197 … 4096 (AttentionBench.cs).
 if (args.Length > 0 && args[0] == "attention")
 {
@@ -18,9 +18,9 @@ if (args.Length > 0 && args[0] == "attention")
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 12);
     return;
 }
-if (args is ["cpu"])
+if (args is ["cpu"] or ["cpu", "one-core"])
 {
-    CpuGemmBench.Run();
+    CpuGemmBench.Run(oneCoreOnly: args.Length > 1);
     return;
 }
 if (args.Length > 0 && args[0] == "model")

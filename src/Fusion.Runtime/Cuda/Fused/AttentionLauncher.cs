@@ -25,8 +25,18 @@ public sealed class AttentionLauncher(FusedKernelModules modules)
         if (kernel.Epilogue is not null)
             throw new FusionException($"kernel {kernel.Name} stores through its epilogue; run it with the epilogue's inputs and outputs");
         var g = Check(q, k, v, bias, layout, causal, kernel);
-        return FusedChecks.Allocated(stream ?? q.Stream, g.OutputShape, output =>
-            Launch(modules.Get(kernel, AttentionKernels.Pattern), g, q, k, v, bias, output, scale, new KernelArguments(), stream ?? q.Stream));
+        return FusedChecks.Allocated(stream ?? q.Stream, g.OutputShape, output => Run(q, k, v, bias, layout, scale, causal, kernel, output, stream));
+    }
+
+    /// <summary>The same into the caller's fp16 <paramref name="output"/> (of the layout's output shape).</summary>
+    public void Run(CudaTensor q, CudaTensor k, CudaTensor v, CudaTensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel,
+        CudaTensor output, CudaStream? stream = null)
+    {
+        if (kernel.Epilogue is not null)
+            throw new FusionException($"kernel {kernel.Name} stores through its epilogue; run it with the epilogue's inputs and outputs");
+        var g = Check(q, k, v, bias, layout, causal, kernel);
+        FusedChecks.Half(output, "output", g.OutputShape, kernel);
+        Launch(modules.Get(kernel, AttentionKernels.Pattern), g, q, k, v, bias, output, scale, new KernelArguments(), stream ?? q.Stream);
     }
 
     /// <summary>
