@@ -27,13 +27,7 @@ public sealed class CompiledAttentionGpuTests
         var random = new Random(seed);
         foreach (var (_, parameter) in model.NamedParameters()) parameter.InitUniform(random, 0.5f);
         using var host = Inputs.Random(seed + 1, batch, 13, 24).ToCpu();
-        foreach (var (precision, atol, rtol) in new[] { (Precision.Half, 5e-3, 2e-3), (Precision.Float, 1e-4, 1e-4) })
-        {
-            using var cpu = new ModelSession(model, new SessionOptions(CpuBackend.Instance, precision)).Run(host);
-            using var input = cuda.FromHost(host);
-            using var output = new ModelSession(model, new SessionOptions(cuda, precision)).Run(input);
-            using var back = cuda.ToHost(output);
-            Tolerance.AssertClose(back, RefTensor.FromCpu((CpuTensor)cpu), atol, rtol, $"attention + residual epilogue, {precision} on CUDA vs CPU, batch {batch} (seed {seed})");
-        }
+        PlanParity.CudaMatchesCpu(model, cuda, host, $"attention + residual epilogue, batch {batch} (seed {seed})", (Precision.Half, 5e-3, 2e-3),
+            (Precision.Float, 1e-4, 1e-4));
     }
 }

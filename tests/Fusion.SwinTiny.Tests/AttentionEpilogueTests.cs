@@ -84,13 +84,7 @@ public sealed class AttentionEpilogueTests
         var model = Create(which, seed);
         var x = TestData.Random(seed + 1, batch, 9, Channels(which));
         using var host = x.ToCpu();
-        foreach (var (precision, atol, rtol) in new[] { (Precision.Half, 5e-3, 2e-3), (Precision.Float, 1e-4, 1e-4) })
-        {
-            using var cpu = new ModelSession(model, new SessionOptions(CpuBackend.Instance, precision)).Run(host);
-            using var input = cuda.FromHost(host);
-            using var output = new ModelSession(model, new SessionOptions(cuda, precision)).Run(input);
-            using var back = cuda.ToHost(output);
-            Tolerance.AssertClose(back, RefTensor.FromCpu((CpuTensor)cpu), atol, rtol, $"{which} attention + epilogue, {precision} on CUDA vs CPU, batch {batch} (seed {seed})");
-        }
+        PlanParity.CudaMatchesCpu(model, cuda, host, $"{which} attention + epilogue, batch {batch} (seed {seed})", (Precision.Half, 5e-3, 2e-3),
+            (Precision.Float, 1e-4, 1e-4));
     }
 }
