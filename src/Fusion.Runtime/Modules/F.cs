@@ -14,8 +14,13 @@ public static class F
     /// <summary>The backend that eager calls run on.</summary>
     public static IBackend Eager { get; set; } = CpuBackend.Instance;
 
-    public static Tensor Linear(Tensor x, Linear layer) => EagerScope.Track(
-        Eager.Linear(x, Eager.Param(layer.weight, x.DType), layer.bias is null ? null : Eager.Param(layer.bias, x.DType)));
+    public static Tensor Linear(Tensor x, Linear layer)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(layer);
+        Quantization.LinearInputCalibration.Observe(layer.weight, x); // nothing unless a calibration is open on this thread
+        return EagerScope.Track(Eager.Linear(x, Eager.Param(layer.weight, x.DType), layer.bias is null ? null : Eager.Param(layer.bias, x.DType)));
+    }
 
     /// <summary>Patch embedding: [B, C, H, W] → [B, H/p, W/p, out] as a GEMM over patches.</summary>
     public static Tensor PatchConv(Tensor x, PatchConv layer)

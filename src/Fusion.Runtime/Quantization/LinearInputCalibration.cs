@@ -1,0 +1,74 @@
+namespace Fusion.Quantization;
+
+/// <summary>
+/// Collects the ranges of every Linear layer's input while a model runs eagerly on this thread: open one, call the model's
+/// <c>Forward</c> on each calibration batch, then <see cref="Thresholds"/> or <see cref="ToScaleFile"/>. Each F.Linear call
+/// reports its input here (named after its layer, "blocks.0.mlp.fc1.input", from the model's parameter names); the compiled
+/// <c>Run</c> is not observed. One calibration per thread at a time; closing it stops the observation.
+/// </summary>
+public sealed class LinearInputCalibration : IDisposable
+{
+    [ThreadStatic]
+    private static LinearInputCalibration? t_current;
+
+    private readonly IFusedModel _model;
+    private readonly Dictionary<Parameter, string> _layers = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<string, RangeHistogram> _histograms = new(StringComparer.Ordinal);
+    private string? _firstLayer;
+    private bool _closed;
+
+    public LinearInputCalibration(IFusedModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (t_current is not null) throw new InvalidOperationException("a calibration is already open on this thread; close it first");
+        _model = model;
+        foreach (var (key, parameter) in model.NamedParameters())
+            if (key.EndsWith(".weight", StringComparison.Ordinal)) _layers.TryAdd(parameter, key[..^".weight".Length]);
+        t_current = this;
+    }
+
+    /// <summary>The histogram of each Linear input seen so far, by tensor name ("&lt;layer&gt;.input").</summary>
+    public IReadOnlyDictionary<string, RangeHistogram> Histograms => _histograms;
+
+    /// <summary>Batches seen: how many times the first Linear observed ran.</summary>
+    public int Batches { get; private set; }
+
+    /// <summary>The clipping threshold of every observed input by <paramref name="method"/>; an error when no batch ran.</summary>
+    public IReadOnlyDictionary<string, double> Thresholds(CalibrationMethod method, double percentile = ClippingThreshold.DefaultPercentile)
+    {
+        if (_histograms.Count == 0)
+            throw new FusionException($"calibration of {_model.Info.Name}: no Linear input was seen; run the model's Forward on the calibration batches while the calibration is open");
+        return _histograms.ToDictionary(h => h.Key, h => ClippingThreshold.Of(h.Value, method, percentile), StringComparer.Ordinal);
+    }
+
+    /// <summary>The thresholds as a scale file tied to this model and the weight file at <paramref name="weightsPath"/>.</summary>
+    public ScaleFile ToScaleFile(string weightsPath, CalibrationMethod method, double percentile = ClippingThreshold.DefaultPercentile) =>
+        new(_model.Info.Name, ScaleFile.HashOf(weightsPath), method, percentile, Thresholds(method, percentile));
+
+    /// <summary>Called by F.Linear: records <paramref name="input"/> under <paramref name="weight"/>'s layer while a calibration is open on this thread.</summary>
+    internal static void Observe(Parameter weight, Tensor input)
+    {
+        var current = t_current;
+        if (current is null) return;
+        if (!current._layers.TryGetValue(weight, out var layer))
+            throw new FusionException($"calibration of {current._model.Info.Name}: a Linear whose weight is not one of the model's parameters ran; calibrate the model whose Forward runs");
+        if (input is not CpuTensor cpu)
+            throw new FusionException($"calibration of {current._model.Info.Name}: layer '{layer}' ran on {input.GetType().Name}; calibration reads its inputs on the CPU backend");
+        string name = layer + ".input";
+        if (!current._histograms.TryGetValue(name, out var histogram))
+        {
+            histogram = new RangeHistogram(name);
+            current._histograms.Add(name, histogram);
+        }
+        current._firstLayer ??= name;
+        if (name == current._firstLayer) current.Batches++;
+        histogram.Add(cpu.ToFloatArray());
+    }
+
+    public void Dispose()
+    {
+        if (_closed) return;
+        _closed = true;
+        if (ReferenceEquals(t_current, this)) t_current = null;
+    }
+}
