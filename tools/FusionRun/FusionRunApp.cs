@@ -4,7 +4,8 @@ namespace Fusion.Run;
 
 /// <summary>
 /// The tool's entry point, with its writers passed in so tests run it in-process: <c>fusion-run MODEL [options]</c> runs
-/// and times a model, <c>fusion-run convert INPUT OUTPUT [options]</c> writes an FP16 copy of an FP32 weight file.
+/// and times a model, <c>fusion-run convert INPUT OUTPUT [options]</c> writes an FP16 copy of an FP32 weight file,
+/// <c>fusion-run calibrate MODEL --weights W --calib …</c> writes a model's int8 scales.
 /// Exit codes: 0 success (and --help), 1 a failure while loading, running or writing, 2 a bad command line, 3 an input or
 /// weight file that is missing or does not fit. Errors are one "error: ..." line on the error writer.
 /// </summary>
@@ -16,23 +17,30 @@ public static class FusionRunApp
         // Actions before parsing: a root without one would require a command.
         commandLine.Root.SetAction(result => Guarded(error, () => Execute(commandLine.Read(result), output)));
         commandLine.Convert.Command.SetAction(result => Guarded(error, () => Convert(commandLine.Convert.Read(result), output)));
-        // "convert" is the command only as the first word; anywhere else (after MODEL or an option) it is refused, never guessed.
-        bool convert = args.Length > 0 && args[0] == ConvertCommandLine.Name;
-        var parsed = (convert ? commandLine.ConvertRoot : commandLine.Root).Parse(args);
-        if (!convert && parsed.CommandResult.Command == commandLine.Convert.Command)
+        commandLine.Calibrate.Command.SetAction(result => Guarded(error, () => Calibrate(commandLine.Calibrate.Read(result), output)));
+        // A subcommand is the command only as the first word; anywhere else (after MODEL or an option) it is refused, never guessed.
+        var subcommands = new (string Name, string Usage, Command Command, RootCommand Root, Func<ParseResult, string?> Unknown)[]
         {
-            error.WriteLine("error: 'convert' must be the first word (fusion-run convert INPUT OUTPUT [options]); to run a model class named convert, give its full name with --assembly");
+            (ConvertCommandLine.Name, "fusion-run convert INPUT OUTPUT [options]", commandLine.Convert.Command, commandLine.ConvertRoot, commandLine.Convert.UnknownOption),
+            (CalibrateCommandLine.Name, "fusion-run calibrate MODEL --weights W --calib FILE.npy|DIR [options]", commandLine.Calibrate.Command, commandLine.CalibrateRoot,
+                commandLine.Calibrate.UnknownOption),
+        };
+        int first = args.Length > 0 ? Array.FindIndex(subcommands, c => c.Name == args[0]) : -1;
+        var parsed = (first >= 0 ? subcommands[first].Root : commandLine.Root).Parse(args);
+        if (first < 0 && subcommands.FirstOrDefault(c => parsed.CommandResult.Command == c.Command) is { Name: not null } misplaced)
+        {
+            error.WriteLine($"error: '{misplaced.Name}' must be the first word ({misplaced.Usage}); to run a model class named {misplaced.Name}, give its full name with --assembly");
             return ToolException.Usage;
         }
-        if (parsed.Errors.Count > 0 && convert && commandLine.Convert.UnknownOption(parsed) is string unknown)
+        if (parsed.Errors.Count > 0 && first >= 0 && subcommands[first].Unknown(parsed) is string unknown)
         {
-            error.WriteLine($"error: unknown option '{unknown}' (try fusion-run convert --help)");
+            error.WriteLine($"error: unknown option '{unknown}' (try fusion-run {subcommands[first].Name} --help)");
             return ToolException.Usage;
         }
         if (parsed.Errors.Count > 0)
         {
             foreach (var e in parsed.Errors) error.WriteLine("error: " + e.Message);
-            error.WriteLine(convert ? "(try fusion-run convert --help)" : "(try fusion-run --help)");
+            error.WriteLine(first >= 0 ? $"(try fusion-run {subcommands[first].Name} --help)" : "(try fusion-run --help)");
             return ToolException.Usage;
         }
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
@@ -63,6 +71,23 @@ public static class FusionRunApp
             JsonReport.Write(options.Json, ConvertReport.Build(result));
             report.Field("json", options.Json);
         }
+        return 0;
+    }
+
+    private static int Calibrate(CalibrateOptions options, TextWriter output)
+    {
+        var report = new ConsoleReport(output);
+        report.Line($"fusion-run {JsonReport.ToolVersion} calibrate");
+        var result = CalibrateRunner.Run(options);
+        report.Field("model", result.ModelName);
+        report.Field("weights", options.Weights);
+        report.Field("calibration", $"{result.Files.Count} file(s), {result.Batches} batch(es), {result.Samples} sample(s)");
+        report.Field("method", options.Method == Quantization.CalibrationMethod.Percentile
+            ? $"percentile {options.Percentile.ToString(System.Globalization.CultureInfo.InvariantCulture)}"
+            : options.Method.ToString().ToLowerInvariant());
+        foreach (var (tensor, threshold) in result.Thresholds.OrderBy(t => t.Key, StringComparer.Ordinal))
+            report.Field(tensor, threshold.ToString("G6", System.Globalization.CultureInfo.InvariantCulture));
+        report.Field("written", options.Output);
         return 0;
     }
 

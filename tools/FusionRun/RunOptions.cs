@@ -81,23 +81,32 @@ internal sealed class RunCommandLine
     /// <summary>The <c>convert</c> subcommand (FP32 → FP16 weight files).</summary>
     public ConvertCommandLine Convert { get; } = new();
 
-    /// <summary>The whole command line: MODEL and its options, with <c>convert</c> listed among the commands.</summary>
+    /// <summary>The <c>calibrate</c> subcommand (int8 clipping thresholds of a model's Linear inputs).</summary>
+    public CalibrateCommandLine Calibrate { get; } = new();
+
+    /// <summary>The whole command line: MODEL and its options, with <c>convert</c> and <c>calibrate</c> listed among the commands.</summary>
     public RootCommand Root { get; }
 
     /// <summary>A root holding only <c>convert</c>, which parses a command line that starts with it (so MODEL is never asked for there).</summary>
     public RootCommand ConvertRoot { get; }
 
+    /// <summary>A root holding only <c>calibrate</c>, for a command line that starts with it.</summary>
+    public RootCommand CalibrateRoot { get; }
+
     public RunCommandLine()
     {
         Precision.AcceptOnlyFromAmong("fp32", "fp16");
         Root = new RootCommand("fusion-run MODEL [options]: load a Fusion model, feed it input, and time it.\n" +
-            "fusion-run convert INPUT OUTPUT [options]: write an FP16 copy of an FP32 safetensors file (fusion-run convert --help).");
+            "fusion-run convert INPUT OUTPUT [options]: write an FP16 copy of an FP32 safetensors file (fusion-run convert --help).\n" +
+            "fusion-run calibrate MODEL --weights W --calib FILE.npy|DIR [options]: write int8 scales (fusion-run calibrate --help).");
         Root.Arguments.Add(Model);
         foreach (Option option in new Option[] { Assembly, Weights, Inputs, Batch, Device, Precision, Warmup, Iterations, Graphs, FastRun, Profile, Json, Seed, Output })
             Root.Options.Add(option);
         // ConvertRoot first: convert's usage line names its first parent ("fusion-run convert INPUT OUTPUT", no MODEL).
         ConvertRoot = new RootCommand(Root.Description!) { Convert.Command };
+        CalibrateRoot = new RootCommand(Root.Description!) { Calibrate.Command };
         Root.Subcommands.Add(Convert.Command);
+        Root.Subcommands.Add(Calibrate.Command);
     }
 
     /// <summary>--output names a .npy file in a folder that exists (checked before anything runs).</summary>

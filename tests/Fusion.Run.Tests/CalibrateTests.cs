@@ -1,0 +1,96 @@
+using Fusion.IO;
+using Fusion.Quantization;
+using Fusion.Run.Tests.Models;
+using Fusion.Testing;
+using SwinTiny;
+
+namespace Fusion.Run.Tests;
+
+/// <summary>
+/// fusion-run calibrate on <see cref="OddMlp"/> (Linears fc1 and fc2) with fresh random weights and batches in temporary files:
+/// the scale file it writes loads for that model and weight file, fc1's input is x itself so its max threshold is max |x| over
+/// every batch; and each refusal with its line and exit code (2 command line, 3 input files, 1 a failure while running).
+/// </summary>
+public sealed class CalibrateTests
+{
+    private static readonly string[] s_model = [typeof(OddMlp).FullName!, "--assembly", typeof(OddMlp).Assembly.Location];
+
+    private static string WriteWeights(TempFolder folder, int seed)
+    {
+        var model = new OddMlp();
+        RandomWeights.Initialize(model, seed);
+        var path = folder.File("odd.safetensors");
+        SafetensorsWriter.Write(path, model.NamedParameters().Select(p => SafetensorsEntry.FromParameter(p.Key, p.Parameter)));
+        return path;
+    }
+
+    private static float[] WriteBatch(string path, int seed, int rows, int columns = OddMlp.Width)
+    {
+        var values = TestData.Random(seed, rows, columns).ToCpu().ToFloatArray();
+        using var tensor = CpuTensor.FromArray(values, rows, columns);
+        NpyFile.Write(path, tensor);
+        return values;
+    }
+
+    [Fact]
+    public void WritesTheMaximaOfEveryLinearInput()
+    {
+        using var folder = new TempFolder();
+        int seed = TestData.NewSeed();
+        var weights = WriteWeights(folder, seed);
+        Directory.CreateDirectory(folder.File("calib"));
+        var a = WriteBatch(folder.File("calib/a.npy"), seed + 1, 5);
+        var b = WriteBatch(folder.File("calib/b.npy"), seed + 2, 3);
+        var c = WriteBatch(folder.File("c.npy"), seed + 3, 7);
+
+        var run = ToolRun.Of(["calibrate", .. s_model, "--weights", weights, "--calib", folder.File("calib"), "--calib", folder.File("c.npy"), "--method", "max"]);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("3 file(s), 3 batch(es), 15 sample(s)", run.Output);
+        var scales = ScaleFile.Load(folder.File("odd.scales.json"), OddMlp.Info.Name, ScaleFile.HashOf(weights));
+        Assert.Equal(CalibrationMethod.Max, scales.Method);
+        Assert.Equal(a.Concat(b).Concat(c).Max(Math.Abs), scales.ThresholdOf("fc1.input"), 1e-6);
+        Assert.True(scales.ThresholdOf("fc2.input") > 0);
+        Assert.Equal(["fc1.input", "fc2.input"], scales.Thresholds.Keys.Order(StringComparer.Ordinal));
+
+        // Entropy and percentile thresholds never exceed the maximum.
+        var again = ToolRun.Of(["calibrate", .. s_model, "--weights", weights, "--calib", folder.File("c.npy"), "--method", "percentile", "--percentile", "90",
+            "--out", folder.File("p90.json")]);
+        Assert.True(again.ExitCode == 0, again.Error);
+        Assert.True(ScaleFile.Load(folder.File("p90.json"), OddMlp.Info.Name, ScaleFile.HashOf(weights)).ThresholdOf("fc1.input") <= c.Max(Math.Abs));
+    }
+
+    [Fact]
+    public void RefusalsNameWhatIsWrong()
+    {
+        using var folder = new TempFolder();
+        var weights = WriteWeights(folder, 5);
+        WriteBatch(folder.File("good.npy"), 6, 4);
+        WriteBatch(folder.File("wide.npy"), 7, 4, columns: 31);
+        Directory.CreateDirectory(folder.File("empty"));
+        File.WriteAllText(folder.File("exists.json"), "{}");
+
+        void Refused(int code, string message, params string[] args)
+        {
+            var run = ToolRun.Of(["calibrate", .. s_model, .. args]);
+            Assert.True(code == run.ExitCode, $"exit {run.ExitCode}, expected {code}: {run.Error}");
+            Assert.Contains(message, run.Error);
+        }
+
+        Refused(2, "needs --weights", "--calib", folder.File("good.npy"));
+        Refused(2, "needs --calib", "--weights", weights);
+        Refused(2, "'median'", "--weights", weights, "--calib", folder.File("good.npy"), "--method", "median");
+        Refused(2, "file exists (pass --overwrite", "--weights", weights, "--calib", folder.File("good.npy"), "--out", folder.File("exists.json"));
+        Refused(3, "input 'x' from", "--weights", weights, "--calib", folder.File("wide.npy"));
+        Refused(3, "holds no .npy batch", "--weights", weights, "--calib", folder.File("empty"));
+        Refused(3, "file not found", "--weights", weights, "--calib", folder.File("missing.npy"));
+        Refused(3, "file not found", "--weights", folder.File("missing.safetensors"), "--calib", folder.File("good.npy"));
+
+        // NaN in a batch reaches fc1: a failure naming the layer's input.
+        using (var bad = CpuTensor.FromArray(Enumerable.Repeat(float.NaN, 2 * OddMlp.Width).ToArray(), 2, OddMlp.Width)) NpyFile.Write(folder.File("nan.npy"), bad);
+        Refused(1, "fc1.input", "--weights", weights, "--calib", folder.File("nan.npy"), "--out", folder.File("nan.json"));
+        Assert.False(File.Exists(folder.File("nan.json")));
+
+        var misplaced = ToolRun.Of([.. s_model, "calibrate"]);
+        Assert.Equal(2, misplaced.ExitCode);
+    }
+}

@@ -1,0 +1,175 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Reflection;
+using Fusion.IO;
+using Fusion.Quantization;
+
+namespace Fusion.Run;
+
+/// <summary>What <c>fusion-run calibrate</c> was asked to do, checked.</summary>
+internal sealed record CalibrateOptions(string Model, string? Assembly, string Weights, IReadOnlyList<string> Calibration, CalibrationMethod Method,
+    double Percentile, string Output, bool Overwrite);
+
+/// <summary>What a calibration found: the batches it ran and each Linear input's clipping threshold.</summary>
+internal sealed record CalibrateResult(CalibrateOptions Options, string ModelName, IReadOnlyList<string> Files, int Batches, long Samples,
+    IReadOnlyDictionary<string, double> Thresholds);
+
+/// <summary>The System.CommandLine definition of <c>fusion-run calibrate MODEL --weights W --calib FILE.npy|DIR …</c>.</summary>
+internal sealed class CalibrateCommandLine
+{
+    public const string Name = "calibrate";
+
+    public Argument<string> Model { get; } = new("MODEL") { Description = "swin-t, swin-blocks, vit-b16, or a model class with --assembly" };
+    public Option<string?> Assembly { get; } = new("--assembly") { Description = "load MODEL from this .dll (a class implementing IFusedModel)" };
+    public Option<string?> Weights { get; } = new("--weights") { Description = "the model's safetensors weights (required: the scales are tied to this file)" };
+    public Option<string[]> Calibration { get; } = new("--calib") { Description = "a .npy batch of the model's input, or a folder of them (repeatable)", AllowMultipleArgumentsPerToken = false };
+    public Option<string> Method { get; } = new("--method") { Description = "max, percentile or entropy (KL divergence, as TensorRT)", DefaultValueFactory = _ => "entropy" };
+    public Option<double> Percentile { get; } = new("--percentile") { Description = "the percentile of --method percentile", DefaultValueFactory = _ => ClippingThreshold.DefaultPercentile };
+    public Option<string?> Output { get; } = new("--out") { Description = "the scale file to write (default: beside the weights, WEIGHTS.scales.json)" };
+    public Option<bool> Overwrite { get; } = new("--overwrite") { Description = "replace the scale file when it exists" };
+
+    public Command Command { get; }
+
+    public CalibrateCommandLine()
+    {
+        Method.AcceptOnlyFromAmong("max", "percentile", "entropy");
+        Command = new Command(Name, "run a model's FP32 forward pass over calibration batches and write the int8 clipping threshold of every Linear input");
+        Command.Arguments.Add(Model);
+        foreach (Option option in new Option[] { Assembly, Weights, Calibration, Method, Percentile, Output, Overwrite })
+            Command.Options.Add(option);
+    }
+
+    /// <summary>An unknown option, left over or taken by the parser for MODEL, or null.</summary>
+    public string? UnknownOption(ParseResult result) =>
+        (result.GetResult(Model)?.Tokens ?? []).Select(t => t.Value).Concat(result.UnmatchedTokens).FirstOrDefault(v => v.StartsWith('-'));
+
+    /// <summary>The checked options of a parse result without errors.</summary>
+    public CalibrateOptions Read(ParseResult result)
+    {
+        if (UnknownOption(result) is string unknown) throw ToolException.BadUsage($"unknown option '{unknown}' (try fusion-run calibrate --help)");
+        var weights = result.GetValue(Weights) ?? throw ToolException.BadUsage("calibrate needs --weights: the scales are tied to the weight file they were calibrated with");
+        var calibration = result.GetValue(Calibration) ?? [];
+        if (calibration.Length == 0) throw ToolException.BadUsage("calibrate needs --calib FILE.npy or a folder of .npy batches");
+        double percentile = result.GetValue(Percentile);
+        if (!(percentile > 0 && percentile <= 100)) throw ToolException.BadUsage($"--percentile {percentile.ToString(CultureInfo.InvariantCulture)}: a percentile lies in (0, 100]");
+        var method = Enum.Parse<CalibrationMethod>(result.GetValue(Method) ?? "entropy", ignoreCase: true);
+        var output = result.GetValue(Output) ?? Path.ChangeExtension(weights, ".scales.json");
+        return new CalibrateOptions(result.GetValue(Model) ?? "", result.GetValue(Assembly), weights, calibration, method, percentile, output, result.GetValue(Overwrite));
+    }
+}
+
+/// <summary>
+/// One <c>fusion-run calibrate</c>: loads the model and its weights, runs its eager FP32 Forward on the CPU over every batch
+/// (each .npy checked against the model's input: shape, dtype) inside a <see cref="LinearInputCalibration"/>, and writes the
+/// thresholds as a <see cref="ScaleFile"/> (atomically). Refusals: an existing scale file without --overwrite (exit 2); a missing
+/// weight or batch file, a batch of the wrong shape or dtype, an empty calibration set (exit 3); NaN or ∞ reaching a Linear,
+/// named by layer (exit 1).
+/// </summary>
+internal static class CalibrateRunner
+{
+    public static CalibrateResult Run(CalibrateOptions options)
+    {
+        if (Directory.Exists(options.Output)) throw ToolException.BadUsage($"--out {options.Output}: a folder; the scale file needs a file path");
+        if (File.Exists(options.Output) && !options.Overwrite) throw ToolException.BadUsage($"{options.Output}: file exists (pass --overwrite to replace it)");
+        if (!File.Exists(options.Weights)) throw ToolException.BadInput($"--weights {options.Weights}: file not found");
+        var files = BatchFiles(options.Calibration);
+        var model = ModelCatalog.Create(options.Model, options.Assembly);
+        if (model.Info.Inputs is not [var input])
+            throw ToolException.BadUsage($"calibrate feeds one input; {model.Info.Name} takes {model.Info.Inputs.Count}");
+        try
+        {
+            model.LoadWeights(options.Weights, WeightLoadOptions.IgnoreUnexpected);
+        }
+        catch (WeightFileException e)
+        {
+            throw ToolException.BadInput($"--weights {options.Weights}: {e.Message}");
+        }
+        var forward = Forward(model);
+        long samples = 0;
+        using var calibration = new LinearInputCalibration(model);
+        try
+        {
+            foreach (var file in files)
+            {
+                using var batch = ReadBatch(file, input);
+                samples += batch.Shape[0];
+                using var result = EagerScope.Run(() => (Tensor)Invoke(forward, model, batch));
+            }
+            var thresholds = calibration.Thresholds(options.Method, options.Percentile);
+            var scales = new ScaleFile(model.Info.Name, ScaleFile.HashOf(options.Weights), options.Method, options.Percentile, thresholds);
+            var folder = Path.GetDirectoryName(Path.GetFullPath(options.Output));
+            if (folder is not null) Directory.CreateDirectory(folder);
+            scales.Save(options.Output);
+            return new CalibrateResult(options, model.Info.Name, files, calibration.Batches, samples, thresholds);
+        }
+        catch (FusionException e)
+        {
+            throw new ToolException(ToolException.Failure, e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ToolException(ToolException.Failure, $"{options.Output}: cannot write ({e.Message})");
+        }
+    }
+
+    /// <summary>The .npy files of the --calib entries: files as given, folders' *.npy in name order; none at all is an error.</summary>
+    private static List<string> BatchFiles(IReadOnlyList<string> entries)
+    {
+        var files = new List<string>();
+        foreach (var entry in entries)
+        {
+            if (Directory.Exists(entry))
+            {
+                var found = Directory.GetFiles(entry, "*.npy").Order(StringComparer.Ordinal).ToList();
+                if (found.Count == 0) throw ToolException.BadInput($"--calib {entry}: the folder holds no .npy batch");
+                files.AddRange(found);
+            }
+            else if (File.Exists(entry)) files.Add(entry);
+            else throw ToolException.BadInput($"--calib {entry}: file not found");
+        }
+        return files;
+    }
+
+    /// <summary>A batch as float32 (calibration runs the FP32 model), checked against the model's input.</summary>
+    private static CpuTensor ReadBatch(string file, InputInfo input)
+    {
+        CpuTensor tensor;
+        try
+        {
+            tensor = NpyFile.Read(file);
+        }
+        catch (NpyFormatException e)
+        {
+            throw ToolException.BadInput($"--calib {e.Message}");
+        }
+        try
+        {
+            InputLoader.Check(input, tensor, file);
+            if (tensor.DType == DType.Float32) return tensor;
+            using (tensor) return CpuTensor.FromArray(tensor.ToFloatArray(), tensor.Shape.ToArray());
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The model's eager Forward(Tensor): what a calibration observes (the compiled Run is not).</summary>
+    private static MethodInfo Forward(IFusedModel model) =>
+        model.GetType().GetMethod("Forward", BindingFlags.Public | BindingFlags.Instance, [typeof(Tensor)])
+        ?? throw ToolException.BadUsage($"{model.Info.Name} has no public Forward(Tensor) to calibrate through");
+
+    private static object Invoke(MethodInfo forward, IFusedModel model, Tensor batch)
+    {
+        try
+        {
+            return forward.Invoke(model, [batch])!;
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+            throw;
+        }
+    }
+}
