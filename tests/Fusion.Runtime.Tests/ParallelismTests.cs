@@ -39,6 +39,28 @@ public sealed class ParallelismTests
         Assert.Equal(64, total);
     }
 
+    /// <summary>
+    /// A loop started while the dedicated workers are busy (here: from inside one of their items) runs on the thread pool; a failure
+    /// there reaches the caller as the item's own exception too, not wrapped in an AggregateException. (Found in CI: the test above
+    /// failed when another test class's loop held the workers.)
+    /// </summary>
+    [Fact]
+    public void AFailureOnTheThreadPoolPathIsTheItemsOwnException()
+    {
+        if (Parallelism.Workers == 1) return; // one core: every loop runs inline, there is no second path
+        Exception? inner = null;
+        Parallelism.For(2, 1L << 20, (start, end) =>
+        {
+            if (start != 0) return;
+            inner = Record.Exception(() => Parallelism.For(64, 1L << 20, (s, e) =>
+            {
+                if (s <= 40 && 40 < e) throw new InvalidOperationException("item 40");
+            }));
+        });
+        Assert.IsType<InvalidOperationException>(inner);
+        Assert.Equal("item 40", inner.Message);
+    }
+
     [Fact]
     public void LoopsFromEightThreadsAtOnceAllComplete()
     {

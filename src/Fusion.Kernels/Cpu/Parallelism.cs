@@ -40,7 +40,15 @@ public static class Parallelism
         }
         // The dedicated workers when they are free (one loop at a time); a second thread's loop meanwhile takes the thread pool.
         if (Pool(workers).TryRun(chunks, Chunk)) return;
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = workers }, Chunk);
+        try
+        {
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = workers }, Chunk);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // The item's own exception, as the dedicated workers rethrow it: callers see the same failure on either path.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
     }
 
     private static readonly Lock s_poolLock = new();
