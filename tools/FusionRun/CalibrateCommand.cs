@@ -146,7 +146,7 @@ internal static class CalibrateRunner
         {
             InputLoader.Check(input, tensor, file);
             if (tensor.DType == DType.Float32) return tensor;
-            using (tensor) return CpuTensor.FromArray(tensor.ToFloatArray(), tensor.Shape.ToArray());
+            using (tensor) return (CpuTensor)CpuBackend.Instance.Cast(tensor, DType.Float32);
         }
         catch
         {

@@ -166,11 +166,15 @@ public interface IBackend : IDisposable
     /// A template (<paramref name="template"/>, given the kernel without its epilogue) and then <paramref name="kernel"/>'s generated
     /// epilogue as a kernel of its own, reading the template's result as its accumulator.
     /// </summary>
-    private Tensor[] ThenEpilogue(FusedKernel kernel, int batch, DType io, Tensor[] epilogueInputs, Func<FusedKernel, Tensor> template)
+    private Tensor[] ThenEpilogue(FusedKernel kernel, int batch, DType io, Tensor[] epilogueInputs, Func<FusedKernel, Tensor> template) =>
+        ThenEpilogue(this, kernel, batch, io, epilogueInputs, template);
+
+    /// <summary>The same for <paramref name="backend"/> (a backend that fuses the two where it can and falls back to this elsewhere).</summary>
+    internal static Tensor[] ThenEpilogue(IBackend backend, FusedKernel kernel, int batch, DType io, Tensor[] epilogueInputs, Func<FusedKernel, Tensor> template)
     {
         var epilogue = Epilogue(kernel);
         using var result = template(kernel with { Epilogue = null });
-        return Run(epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, result, epilogueInputs));
+        return backend.Run(epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, result, epilogueInputs));
     }
 
     /// <summary>The kernel's generated epilogue, or an error naming the kernel when it has none.</summary>

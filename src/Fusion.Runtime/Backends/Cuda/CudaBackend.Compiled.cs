@@ -104,30 +104,27 @@ public sealed partial class CudaBackend
     public Tensor[] WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel, int batch, DType io,
         params Tensor[] epilogueInputs) =>
         TemplateWithEpilogue(kernel, IsFloat32(qkv, "WindowAttention qkv"), batch, io, epilogueInputs,
-            () => FusedChains.WindowAttention(this, qkv, bias, mask, heads, scale),
+            template => WindowAttention(qkv, bias, mask, heads, scale, template),
             (ins, results) => _state.WindowAttention.Run(Fused(qkv, "WindowAttention qkv"), Fused(bias, "WindowAttention bias"),
                 mask is null ? null : Fused(mask, "WindowAttention mask"), heads, scale, kernel, batch, io, ins, results, Stream));
 
     public Tensor[] Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel, int batch,
         DType io, params Tensor[] epilogueInputs) =>
         TemplateWithEpilogue(kernel, IsFloat32(q, "Attention q"), batch, io, epilogueInputs,
-            () => FusedChains.Attention(this, q, k, v, bias, layout, scale, causal),
+            template => Attention(q, k, v, bias, layout, scale, causal, template),
             (ins, results) => _state.Attention.Run(Fused(q, "Attention q"), Fused(k, "Attention k"), Fused(v, "Attention v"),
                 bias is null ? null : Fused(bias, "Attention bias"), layout, scale, causal, kernel, batch, io, ins, results, Stream));
 
     /// <summary>
-    /// A fused template finished by its generated epilogue: float32 operands run the chain the template replaces (<paramref name="unfused"/>)
-    /// and then the epilogue as a kernel; fp16 ones launch the template with the epilogue printed in (<paramref name="launch"/>).
+    /// A fused template finished by its generated epilogue: on float32 operands the template alone (which runs the chain it replaces)
+    /// and then the epilogue as a kernel, as <see cref="IBackend"/> does by default; on fp16 ones the template with the epilogue printed
+    /// in (<paramref name="launch"/>).
     /// </summary>
-    private Tensor[] TemplateWithEpilogue(FusedKernel kernel, bool float32, int batch, DType io, Tensor[] epilogueInputs, Func<Tensor> unfused,
+    private Tensor[] TemplateWithEpilogue(FusedKernel kernel, bool float32, int batch, DType io, Tensor[] epilogueInputs, Func<FusedKernel, Tensor> template,
         Action<List<CudaTensor>, List<CudaTensor>> launch)
     {
+        if (float32) return IBackend.ThenEpilogue(this, kernel, batch, io, epilogueInputs, template);
         var epilogue = IBackend.Epilogue(kernel);
-        if (float32)
-        {
-            using var result = unfused();
-            return Run(epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, result, epilogueInputs));
-        }
         return WithEpilogue(kernel.Name, epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, null, epilogueInputs),
             epilogueInputs, launch);
     }

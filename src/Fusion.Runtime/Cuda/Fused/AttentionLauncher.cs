@@ -12,7 +12,7 @@ namespace Fusion.Cuda.Fused;
 /// </summary>
 public sealed class AttentionLauncher(FusedKernelModules modules)
 {
-    // The template's AT_THREADS and AT_KT (keys a shared-memory stage holds).
+    // The template's AT_THREADS and AT_BN (keys a shared-memory tile holds).
     private const int Threads = 128, KeyRows = 64;
 
     /// <summary>Query rows a block takes: the template's AT_BM, 128 for head dims up to 64 (two m-tiles a warp), else 64.</summary>
@@ -22,19 +22,16 @@ public sealed class AttentionLauncher(FusedKernelModules modules)
     public CudaTensor Run(CudaTensor q, CudaTensor k, CudaTensor v, CudaTensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel,
         CudaStream? stream = null)
     {
-        if (kernel.Epilogue is not null)
-            throw new FusionException($"kernel {kernel.Name} stores through its epilogue; run it with the epilogue's inputs and outputs");
-        var g = Check(q, k, v, bias, layout, causal, kernel);
-        return FusedChecks.Allocated(stream ?? q.Stream, g.OutputShape, output => Run(q, k, v, bias, layout, scale, causal, kernel, output, stream));
+        var g = CheckWithoutEpilogue(q, k, v, bias, layout, causal, kernel);
+        return FusedChecks.Allocated(stream ?? q.Stream, g.OutputShape, output =>
+            Launch(modules.Get(kernel, AttentionKernels.Pattern), g, q, k, v, bias, output, scale, new KernelArguments(), stream ?? q.Stream));
     }
 
     /// <summary>The same into the caller's fp16 <paramref name="output"/> (of the layout's output shape).</summary>
     public void Run(CudaTensor q, CudaTensor k, CudaTensor v, CudaTensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel,
         CudaTensor output, CudaStream? stream = null)
     {
-        if (kernel.Epilogue is not null)
-            throw new FusionException($"kernel {kernel.Name} stores through its epilogue; run it with the epilogue's inputs and outputs");
-        var g = Check(q, k, v, bias, layout, causal, kernel);
+        var g = CheckWithoutEpilogue(q, k, v, bias, layout, causal, kernel);
         FusedChecks.Half(output, "output", g.OutputShape, kernel);
         Launch(modules.Get(kernel, AttentionKernels.Pattern), g, q, k, v, bias, output, scale, new KernelArguments(), stream ?? q.Stream);
     }
@@ -61,6 +58,14 @@ public sealed class AttentionLauncher(FusedKernelModules modules)
         // out is unused when an epilogue stores; it gets the epilogue's first output so every pointer argument is valid.
         Launch(modules.Get(kernel, AttentionKernels.Pattern, epilogue.UsesIoType && io == DType.Float16), g, q, k, v, bias, outputs[0], scale, extra,
             stream ?? q.Stream);
+    }
+
+    private static AttentionGeometry CheckWithoutEpilogue(CudaTensor q, CudaTensor k, CudaTensor v, CudaTensor? bias, AttentionLayout layout, bool causal,
+        FusedKernel kernel)
+    {
+        if (kernel.Epilogue is not null)
+            throw new FusionException($"kernel {kernel.Name} stores through its epilogue; run it with the epilogue's inputs and outputs");
+        return Check(q, k, v, bias, layout, causal, kernel);
     }
 
     private static AttentionGeometry Check(CudaTensor q, CudaTensor k, CudaTensor v, CudaTensor? bias, AttentionLayout layout, bool causal, FusedKernel kernel)
