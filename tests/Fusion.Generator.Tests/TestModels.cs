@@ -236,7 +236,6 @@ internal static class TestModels
         public sealed class QScaled : Module
         {
             public readonly Linear qkv = new(16, 48);
-            public readonly Parameter mask = new(12, 12);
 
             public Tensor Forward(Tensor x)
             {
@@ -253,7 +252,6 @@ internal static class TestModels
         public sealed class ScoresScaled : Module
         {
             public readonly Linear qkv = new(16, 48);
-            public readonly Parameter mask = new(12, 12);
 
             public Tensor Forward(Tensor x)
             {
@@ -270,7 +268,6 @@ internal static class TestModels
         public sealed class ScoresDivided : Module
         {
             public readonly Linear qkv = new(16, 48);
-            public readonly Parameter mask = new(12, 12);
 
             public Tensor Forward(Tensor x)
             {
@@ -304,7 +301,6 @@ internal static class TestModels
         public sealed class Transposed : Module
         {
             public readonly Linear qkv = new(16, 48);
-            public readonly Parameter mask = new(12, 12);
 
             public Tensor Forward(Tensor x)
             {
