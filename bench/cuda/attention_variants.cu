@@ -91,10 +91,17 @@ int main(int argc, char** argv)
         CHECK(cudaMalloc(&ref, n * 4));
         fill_random<<<1024, 256>>>(q, n, 1u + t); fill_random<<<1024, 256>>>(k, n, 7u + t); fill_random<<<1024, 256>>>(v, n, 13u + t);
         CHECK(cudaMemset(o, 0xff, n * 2));
-        const dim3 grid(b * h * ((t + AT_BM - 1) / AT_BM));
+        const int qBlocks = (t + AT_BM - 1) / AT_BM;
+        const dim3 grid(b * h * qBlocks);
+        // head_group as the launcher computes it (equal groups of about two waves of resident blocks), or HEAD_GROUP from the environment.
+        int sms = 0;
+        CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+        const double target = std::max(1.0, 2.0 * perSm * sms / qBlocks);
+        const int groups = std::max(1, (int)std::lround(b * h / target));
+        const int headGroup = std::getenv("HEAD_GROUP") ? std::atoi(std::getenv("HEAD_GROUP")) : (b * h + groups - 1) / groups;
         auto launch = [&] {
             attention_variant<<<grid, AT_THREADS, AT_SMEM_BYTES>>>(q, k, v, nullptr, o, h, t, t, scale, (long long)h * t * d, (long long)t * d, d,
-                (long long)h * t * d, (long long)t * d, d, (long long)h * t * d, (long long)t * d, d, (long long)h * t * d, (long long)t * d, d, 0, 0);
+                (long long)h * t * d, (long long)t * d, d, (long long)h * t * d, (long long)t * d, d, (long long)h * t * d, (long long)t * d, d, 0, 0, headGroup);
         };
         launch();
         CHECK(cudaDeviceSynchronize());

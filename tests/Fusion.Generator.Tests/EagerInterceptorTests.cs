@@ -82,8 +82,8 @@ public sealed class EagerInterceptorTests
     public void TheModelFile_DoesNotDependOnCallSites()
     {
         var alone = GeneratorHarness.Run(Source.Replace("public static class Caller", "public static class Unused"));
-        var model = alone.Run.Results.Single().GeneratedSources.Single(s => s.HintName != HintName).SourceText.ToString();
-        var withCalls = GeneratorHarness.Run(Source).Run.Results.Single().GeneratedSources.Single(s => s.HintName != HintName).SourceText.ToString();
+        var model = alone.Run.Results.Single().GeneratedSources.Single(s => s.HintName != HintName && !s.IsIlgpuFile()).SourceText.ToString();
+        var withCalls = GeneratorHarness.Run(Source).Run.Results.Single().GeneratedSources.Single(s => s.HintName != HintName && !s.IsIlgpuFile()).SourceText.ToString();
         Assert.Equal(model, withCalls);
     }
 

@@ -55,8 +55,11 @@ internal sealed record GeneratorResult(GeneratorDriverRunResult Run, Compilation
     /// <summary>Diagnostics the generator reported.</summary>
     public ImmutableArray<Diagnostic> Diagnostics => Run.Diagnostics;
 
-    /// <summary>The one generated file's text (fails when there is not exactly one).</summary>
-    public string Source => Assert.Single(Run.Results.Single().GeneratedSources).SourceText.ToString();
+    /// <summary>The one generated file's text, the ILGPU kernels' file aside (fails when there is not exactly one).</summary>
+    public string Source => Assert.Single(Run.Results.Single().GeneratedSources, s => !s.IsIlgpuFile()).SourceText.ToString();
+
+    /// <summary>The ILGPU kernels' file of the one model, or null when there is none.</summary>
+    public string? IlgpuSource => Run.Results.Single().GeneratedSources.Where(s => s.IsIlgpuFile()).Select(s => s.SourceText.ToString()).SingleOrDefault();
 
     /// <summary>The text of the generated file named <paramref name="hintName"/>, or null when there is none.</summary>
     public string? SourceNamed(string hintName) =>
@@ -67,4 +70,10 @@ internal sealed record GeneratorResult(GeneratorDriverRunResult Run, Compilation
         Output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error);
 
     public Diagnostic Single(string id) => Assert.Single(Diagnostics, d => d.Id == id);
+}
+
+internal static class GeneratedSourceExtensions
+{
+    /// <summary>Whether a generated file is a model's ILGPU kernels (MODEL.Fusion.Ilgpu.g.cs) rather than its forward pass.</summary>
+    public static bool IsIlgpuFile(this GeneratedSourceResult source) => source.HintName.EndsWith(".Ilgpu.g.cs", StringComparison.Ordinal);
 }

@@ -12,10 +12,10 @@ public sealed class SnapshotTests
     public void PatchClassifier() => VerifyModel("PatchClassifier", TestModels.PatchClassifier);
 
     [Fact]
-    public void WindowStack() => VerifyModel("WindowStack", TestModels.WindowStack);
+    public void WindowStack() => VerifyModel("WindowStack", TestModels.WindowStack, ilgpu: true);
 
     [Fact]
-    public void BiasResidual() => VerifyModel("BiasResidualModel", TestModels.BiasResidual);
+    public void BiasResidual() => VerifyModel("BiasResidualModel", TestModels.BiasResidual, ilgpu: true);
 
     /// <summary>The sample's real Swin blocks (shifted windows, relative position bias, MLP), read from samples/SwinTiny.</summary>
     /// <summary>The fusion report of a ConvNeXt-style block: LN kernel, GEMM+GELU, GEMM with layer scale and residual in its epilogue.</summary>
@@ -64,12 +64,18 @@ public sealed class SnapshotTests
         Snapshot.Verify(result.Source[..result.Source.IndexOf("#nullable", StringComparison.Ordinal)], name);
     }
 
-    private static void VerifyModel(string name, params string[] sources)
+    private static void VerifyModel(string name, params string[] sources) => VerifyModel(name, sources, ilgpu: false);
+
+    /// <summary>Compiles cleanly (the ILGPU kernels' file too) and snapshots the model's file, and with <paramref name="ilgpu"/> its ILGPU kernels' file.</summary>
+    private static void VerifyModel(string name, string source, bool ilgpu) => VerifyModel(name, [source], ilgpu);
+
+    private static void VerifyModel(string name, string[] sources, bool ilgpu)
     {
         var result = GeneratorHarness.Run(sources);
         Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
         Assert.Empty(result.CompileErrors);
         Assert.Contains(result.Diagnostics, d => d.Id == "FUS100");
         Snapshot.Verify(result.Source, name);
+        if (ilgpu) Snapshot.Verify(result.IlgpuSource ?? throw new InvalidOperationException($"{name} has no ILGPU kernels' file"), name + ".Ilgpu");
     }
 }

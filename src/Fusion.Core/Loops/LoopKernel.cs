@@ -183,6 +183,37 @@ namespace Fusion.Compiler
             return per;
         }
 
+        /// <summary>The per-element instructions the values <paramref name="roots"/> depend on (themselves included).</summary>
+        public static HashSet<int> ElementClosure(LoopKernel kernel, bool[] perElement, IEnumerable<int> roots)
+        {
+            var needed = new HashSet<int>();
+            var stack = new Stack<int>(roots);
+            while (stack.Count > 0)
+            {
+                int id = stack.Pop();
+                if (!perElement[id] || !needed.Add(id)) continue;
+                if (kernel.Body[id] is OpInstr op) foreach (var a in op.Args) stack.Push(a);
+            }
+            return needed;
+        }
+
+        /// <summary>
+        /// A looped kernel's passes over its row, in order: before pass q the row-level values computable after q reductions (not
+        /// computed before), then the reductions that finish in it; <paramref name="after"/> gets the row-level values left for the end.
+        /// </summary>
+        public static List<(List<Instr> RowLevel, List<ReduceInstr> Reductions)> LoopedPasses(LoopKernel kernel, bool[] perElement, int[] phase, out List<Instr> after)
+        {
+            var printed = new HashSet<int>();
+            List<Instr> RowLevelUpTo(int q) => kernel.Body.Where(i => !(printed.Contains(i.Id) || perElement[i.Id] || i is StoreInstr or ReduceInstr or ConstInstr)
+                && phase[i.Id] <= q && printed.Add(i.Id)).ToList();
+            int count = kernel.Body.OfType<ReduceInstr>().Select(red => phase[red.Id]).DefaultIfEmpty(0).Max();
+            var passes = new List<(List<Instr>, List<ReduceInstr>)>();
+            for (int q = 0; q < count; q++)
+                passes.Add((RowLevelUpTo(q), kernel.Body.OfType<ReduceInstr>().Where(red => phase[red.Id] == q + 1).ToList()));
+            after = RowLevelUpTo(int.MaxValue);
+            return passes;
+        }
+
         /// <summary>How many reductions each instruction's value waits for (0: computable before any reduction).</summary>
         public static int[] Phase(LoopKernel kernel)
         {

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
-using System.Text;
 
 namespace Fusion.Compiler
 {
@@ -24,15 +23,8 @@ namespace Fusion.Compiler
     /// </summary>
     internal static class CudaKernelPrinter
     {
-        public const int Threads = 256;
-        private const int Warps = Threads / 32;
-        private const int PointwiseItems = 4;
-
-        /// <summary>Loaded floats a pointwise thread holds at most (items × vector width × loads) before it takes fewer items.</summary>
-        private const int LoadRegisters = 32;
-
-        /// <summary>Elements a lane keeps per register array before a row kernel walks its row in passes instead.</summary>
-        private const int RegisterElements = 32;
+        public const int Threads = KernelMapping.Threads;
+        private const int Warps = KernelMapping.Warps;
 
         public static PrintedKernel Print(LoopKernel kernel) => new Printer(kernel).Run();
 
@@ -45,28 +37,16 @@ namespace Fusion.Compiler
             if (double.IsPositiveInfinity(v)) return "fusion_pos_inf()";
             if (double.IsNegativeInfinity(v)) return "fusion_neg_inf()";
             if (double.IsNaN(v)) return "fusion_div(0.0f, 0.0f)";
-            var s = ((float)v).ToString("R", CultureInfo.InvariantCulture);
-            if (s.IndexOf('.') < 0 && s.IndexOf('E') < 0) s += ".0";
-            return s + "f";
+            return CFamilySyntax.FiniteLiteral(v);
         }
 
         /// <summary>The C expression of an operation on already-named operands.</summary>
-        public static string Expression(ScalarOp op, IReadOnlyList<string> a) => op switch
+        public static string Expression(ScalarOp op, IReadOnlyList<string> a) => CFamilySyntax.Expression(op, a) ?? op switch
         {
-            ScalarOp.Add => $"({a[0]} + {a[1]})",
-            ScalarOp.Sub => $"({a[0]} - {a[1]})",
-            ScalarOp.Mul => $"({a[0]} * {a[1]})",
             ScalarOp.Div => $"fusion_div({a[0]}, {a[1]})",
             ScalarOp.Max => $"fusion_max({a[0]}, {a[1]})",
             ScalarOp.Min => $"fusion_min({a[0]}, {a[1]})",
             ScalarOp.Pow => $"fusion_pow({a[0]}, {a[1]})",
-            ScalarOp.Lt => $"({a[0]} < {a[1]} ? 1.0f : 0.0f)",
-            ScalarOp.Le => $"({a[0]} <= {a[1]} ? 1.0f : 0.0f)",
-            ScalarOp.Gt => $"({a[0]} > {a[1]} ? 1.0f : 0.0f)",
-            ScalarOp.Ge => $"({a[0]} >= {a[1]} ? 1.0f : 0.0f)",
-            ScalarOp.Eq => $"({a[0]} == {a[1]} ? 1.0f : 0.0f)",
-            ScalarOp.Ne => $"({a[0]} != {a[1]} ? 1.0f : 0.0f)",
-            ScalarOp.Neg => $"(-{a[0]})",
             ScalarOp.Abs => $"fusion_abs({a[0]})",
             ScalarOp.Exp => $"fusion_exp({a[0]})",
             ScalarOp.Log => $"fusion_log({a[0]})",
@@ -106,63 +86,40 @@ namespace Fusion.Compiler
             private readonly bool[] _perElement;
             private readonly int[] _phase;
             private readonly string[] _names;
-            private readonly StringBuilder _s = new();
-            private int _indent;
+            private readonly SourceBuilder _s = new();
 
             public Printer(LoopKernel kernel)
             {
                 _k = kernel;
                 _perElement = LoopAnalysis.PerElement(kernel);
                 _phase = LoopAnalysis.Phase(kernel);
-                var used = new HashSet<string>(StringComparer.Ordinal);
-                _names = kernel.Buffers.Select((b, i) =>
-                {
-                    var clean = new string(b.Name.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
-                    if (clean.Length == 0 || char.IsDigit(clean[0])) clean = "b" + clean;
-                    var name = clean;
-                    for (int n = 2; !used.Add(name); n++) name = clean + "_" + n.ToString(CultureInfo.InvariantCulture);
-                    return name;
-                }).ToArray();
+                _names = KernelMapping.BufferNames(kernel);
             }
 
             public PrintedKernel Run()
             {
-                if (!_k.HasReduction) return Pointwise();
-                int r = _k.ReduceVar;
-                var first = _k.Body.OfType<LoadInstr>().FirstOrDefault(l => _perElement[l.Id] && l.Guard.Count == 0);
-                bool alongRows = first is null || AccessPattern.UnitSteps(first.Offset, r, _k.ReduceExtent, _k.VariableExtents.Count) >= 0.5;
-                if (!alongRows) return Looped(lanes: 1, vector: 1, "looped (one thread per output, walking the reduced axis)");
-                int v = VectorWidth(r, _k.ReduceExtent);
-                long chunks = _k.ReduceExtent / v;
-                int lanes = 1;
-                while (lanes < 32 && lanes < chunks) lanes *= 2;
-                long per = (chunks + lanes - 1) / lanes;
-                if (per * v <= RegisterElements) return Row(v, lanes, (int)per);
-                return Looped(lanes: 32, vector: v, "looped (a warp per row, one pass over the row per reduction)");
+                var m = KernelMapping.Of(_k);
+                return m.Kind switch
+                {
+                    MappingKind.Pointwise => Pointwise(m),
+                    MappingKind.Row => Row(m),
+                    _ => Looped(m, m.Lanes == 1 ? "looped (one thread per output, walking the reduced axis)"
+                        : "looped (a warp per row, one pass over the row per reduction)"),
+                };
             }
 
             // ---- pointwise -------------------------------------------------------------------------------------------
 
-            private PrintedKernel Pointwise()
+            private PrintedKernel Pointwise(KernelMapping m)
             {
                 int n = _k.Domain.Count;
                 int inner = n - 1;
-                int v = inner >= 0 && !_k.Domain[inner].Dynamic ? VectorWidth(inner, _k.Domain[inner].Value) : 1;
-                long perBatch = 1;
-                bool batched = false;
-                foreach (var d in _k.Domain)
-                {
-                    perBatch *= d.Value;
-                    batched |= d.Dynamic;
-                }
-                perBatch /= v;
+                int v = m.Vector;
+                var launch = m.Launch;
+                long perBatch = launch.UnitsPerBatch;
+                bool batched = launch.Batched;
                 var loads = _k.Body.OfType<LoadInstr>().ToList();
-                // Every load of every item is in registers before the first computation; beyond about 32 floats a thread the
-                // registers cut occupancy more than the extra loads in flight gain (3 half8 inputs × 4 items ran at a third of
-                // the copy rate on the H200), so fewer items a thread then.
-                int loaded = loads.Sum(l => Width(l, inner, v));
-                int itemsPerThread = Math.Max(1, Math.Min(PointwiseItems, LoadRegisters / Math.Max(1, loaded)));
-                var launch = new LaunchShape(Threads, (long)Threads * itemsPerThread, perBatch, batched);
+                int itemsPerThread = m.Items;
                 Header($"pointwise, {itemsPerThread} item{(itemsPerThread > 1 ? "s" : "")} of {v} element{(v > 1 ? "s" : "")} a thread", launch);
                 Line($"const fusion_index items = {perBatch.ToString(CultureInfo.InvariantCulture)}{(batched ? " * N" : "")};");
                 Line($"const fusion_index first = (fusion_index)blockIdx.x * {Threads * itemsPerThread} + threadIdx.x;");
@@ -210,14 +167,13 @@ namespace Fusion.Compiler
 
             // ---- row (registers) -------------------------------------------------------------------------------------
 
-            private PrintedKernel Row(int v, int lanes, int per)
+            private PrintedKernel Row(KernelMapping m)
             {
-                int r = _k.ReduceVar;
-                var rowVars = Enumerable.Range(0, _k.Domain.Count).Where(j => j != r).ToList();
-                var (rowsPerBatch, batched) = RowCount(rowVars);
+                int r = _k.ReduceVar, v = m.Vector, lanes = m.Lanes, per = m.PerLane, unroll = m.Unroll;
+                var rowVars = KernelMapping.RowVariables(_k);
+                var launch = m.Launch;
+                var (rowsPerBatch, batched) = (launch.UnitsPerBatch, launch.Batched);
                 int groups = 32 / lanes;
-                int unroll = per * v <= 16 ? 2 : 1;
-                var launch = new LaunchShape(Threads, (long)Warps * groups * unroll, rowsPerBatch, batched);
                 long chunks = _k.ReduceExtent / v;
                 Header($"row reduction over {_k.ReduceExtent} elements: {lanes} lanes a row, {per} chunk{(per > 1 ? "s" : "")} of {v} a lane, {unroll} row{(unroll > 1 ? "s" : "")} a lane group", launch);
                 Line($"const fusion_index rows = {rowsPerBatch.ToString(CultureInfo.InvariantCulture)}{(batched ? " * N" : "")};");
@@ -319,12 +275,12 @@ namespace Fusion.Compiler
 
             // ---- looped ---------------------------------------------------------------------------------------------
 
-            private PrintedKernel Looped(int lanes, int vector, string what)
+            private PrintedKernel Looped(KernelMapping m, string what)
             {
-                int r = _k.ReduceVar;
-                var rowVars = Enumerable.Range(0, _k.Domain.Count).Where(j => j != r).ToList();
-                var (rowsPerBatch, batched) = RowCount(rowVars);
-                var launch = new LaunchShape(Threads, Threads / lanes, rowsPerBatch, batched);
+                int r = _k.ReduceVar, lanes = m.Lanes, vector = m.Vector;
+                var rowVars = KernelMapping.RowVariables(_k);
+                var launch = m.Launch;
+                var (rowsPerBatch, batched) = (launch.UnitsPerBatch, launch.Batched);
                 long chunks = _k.ReduceExtent / vector;
                 Header($"{what}: {_k.ReduceExtent} elements in chunks of {vector}", launch);
                 Line($"const fusion_index rows = {rowsPerBatch.ToString(CultureInfo.InvariantCulture)}{(batched ? " * N" : "")};");
@@ -333,24 +289,17 @@ namespace Fusion.Compiler
                 Line("if (row >= rows) return; // the lanes of a row are one warp (or one thread): they leave together");
                 Line("fusion_index rest = row;");
                 Decompose(rowVars, -1, 1);
-                var printed = new HashSet<int>();
-                void RowLevelUpTo(int phase)
+                void RowLevel(List<Instr> values)
                 {
-                    foreach (var instr in _k.Body)
-                    {
-                        if (printed.Contains(instr.Id) || _perElement[instr.Id] || instr is StoreInstr or ReduceInstr or ConstInstr) continue;
-                        if (_phase[instr.Id] > phase) continue;
-                        printed.Add(instr.Id);
+                    foreach (var instr in values)
                         Line(instr is LoadInstr l
                             ? $"const float ld{l.Id} = {(l.Guard.Count > 0 ? $"({CudaKernelPrinter.Bounds(l.Guard)}) ? {ScalarLoad(l)} : {Literal(l.Otherwise)}" : ScalarLoad(l))};"
                             : $"const float t{instr.Id} = {Compute(instr, id => LoopRef(id))};");
-                    }
                 }
-                int passes = _k.Body.OfType<ReduceInstr>().Select(red => _phase[red.Id]).DefaultIfEmpty(0).Max();
-                for (int q = 0; q < passes; q++)
+                var passes = LoopAnalysis.LoopedPasses(_k, _perElement, _phase, out var after);
+                foreach (var (rowLevel, reductions) in passes)
                 {
-                    RowLevelUpTo(q);
-                    var reductions = _k.Body.OfType<ReduceInstr>().Where(red => _phase[red.Id] == q + 1).ToList();
+                    RowLevel(rowLevel);
                     foreach (var red in reductions) Line($"float a{red.Id} = {Init(red.Kind)};");
                     using (Block($"for (fusion_index chunk = sub; chunk < {chunks}; chunk += {lanes})"))
                     {
@@ -365,7 +314,7 @@ namespace Fusion.Compiler
                     }
                     foreach (var red in reductions) Shuffle(red, lanes);
                 }
-                RowLevelUpTo(int.MaxValue);
+                RowLevel(after);
                 var elementStores = _k.Body.OfType<StoreInstr>().Where(st => st.Offset.Uses(r)).ToList();
                 if (elementStores.Count > 0)
                 {
@@ -412,19 +361,7 @@ namespace Fusion.Compiler
                 }
             }
 
-            /// <summary>The per-element instructions the values <paramref name="roots"/> depend on (themselves included).</summary>
-            private HashSet<int> Needed(IEnumerable<int> roots)
-            {
-                var needed = new HashSet<int>();
-                var stack = new Stack<int>(roots);
-                while (stack.Count > 0)
-                {
-                    int id = stack.Pop();
-                    if (!_perElement[id] || !needed.Add(id)) continue;
-                    if (_k.Body[id] is OpInstr op) foreach (var a in op.Args) stack.Push(a);
-                }
-                return needed;
-            }
+            private HashSet<int> Needed(IEnumerable<int> roots) => LoopAnalysis.ElementClosure(_k, _perElement, roots);
 
             // ---- shared pieces ---------------------------------------------------------------------------------------
 
@@ -447,29 +384,15 @@ namespace Fusion.Compiler
                     (b.Role == BufferRole.Output ? "" : "const ") + CType(b.Type) + "* __restrict__ " + _names[i]).Concat(new[] { "int batch" });
                 Line($"extern \"C\" __global__ void {_k.Name}({string.Join(", ", parameters)})");
                 Line("{");
-                _indent++;
+                _s.Indent();
                 Line("const fusion_index N = batch;");
                 Line("(void)N;");
             }
 
             private PrintedKernel Finish(LaunchShape launch, string strategy)
             {
-                _indent--;
-                Line("}");
+                _s.Close();
                 return new PrintedKernel(_s.ToString(), launch, strategy);
-            }
-
-            /// <summary>Rows: the product of the row variables' extents (per batch when one is dynamic).</summary>
-            private (long PerBatch, bool Batched) RowCount(List<int> rowVars)
-            {
-                long n = 1;
-                bool batched = false;
-                foreach (var j in rowVars)
-                {
-                    n *= _k.Domain[j].Value;
-                    batched |= _k.Domain[j].Dynamic;
-                }
-                return (n, batched);
             }
 
             /// <summary>Declares v_j for <paramref name="vars"/> from 'rest' (innermost first); the vectorized one in steps of <paramref name="v"/>.</summary>
@@ -513,9 +436,7 @@ namespace Fusion.Compiler
                 }
             }
 
-            /// <summary>Elements a load brings per item: 1 when its address does not move along the vectorized variable.</summary>
-            private int Width(LoadInstr l, int vectorVar, int v) =>
-                v == 1 || (!l.Offset.Uses(vectorVar) && !l.Guard.Any(g => g.Expr.Uses(vectorVar))) ? 1 : v;
+            private int Width(LoadInstr l, int vectorVar, int v) => KernelMapping.Width(_k, l, vectorVar, v);
 
             private string ScalarLoad(LoadInstr l) => $"fusion_load({_names[l.Buffer]} + ({l.Offset}))";
 
@@ -554,25 +475,6 @@ namespace Fusion.Compiler
 
             private AccessKind Along(IndexExpr offset, int variable, int width) => AccessPattern.Along(offset, variable, width, _k.VariableExtents);
 
-            /// <summary>
-            /// The vector width along a variable: the largest of 8, 4, 2 dividing its extent at which the accesses that move along it
-            /// (the unguarded ones) all move as vectors; 1 when no width does.
-            /// </summary>
-            private int VectorWidth(int variable, long extent)
-            {
-                var offsets = _k.Body.Select(i => i switch
-                {
-                    LoadInstr l when l.Guard.Count == 0 => l.Offset,
-                    StoreInstr s => s.Offset,
-                    _ => null,
-                }).Where(o => o is not null && o.Uses(variable)).ToList();
-                foreach (int v in new[] { 8, 4, 2 })
-                {
-                    if (extent % v == 0 && offsets.All(o => Along(o!, variable, v) == AccessKind.Vector)) return v;
-                }
-                return 1;
-            }
-
             private string Compute(Instr instr, Func<int, string> operand) => instr switch
             {
                 OpInstr op => Expression(op.Op, op.Args.Select(operand).ToList()),
@@ -580,28 +482,9 @@ namespace Fusion.Compiler
                 _ => throw new InvalidOperationException($"{instr.GetType().Name} is not computed"),
             };
 
-            private void Line(string text = "")
-            {
-                if (text.Length > 0) _s.Append(' ', 4 * _indent).Append(text);
-                _s.Append('\n');
-            }
+            private void Line(string text = "") => _s.Line(text);
 
-            private IDisposable Block(string head)
-            {
-                Line(head);
-                Line("{");
-                _indent++;
-                return new Closer(this);
-            }
-
-            private sealed class Closer(Printer p) : IDisposable
-            {
-                public void Dispose()
-                {
-                    p._indent--;
-                    p.Line("}");
-                }
-            }
+            private IDisposable Block(string head) => _s.Block(head);
         }
     }
 }

@@ -14,13 +14,26 @@ namespace Fusion.Generator.Emit
         public const string ClassName = "FusionKernels";
         private const string Ns = "global::Fusion.";
 
+        /// <summary>Every kernel generated from the loop IR, once: the plans' own, and the GEMMs' and templates' epilogues.</summary>
+        public static List<GeneratedKernelSpec> GeneratedKernels(ModelGraph graph)
+        {
+            var steps = Steps(graph);
+            return Distinct(steps.Where(s => s.Kernel is not null).Select(s => s.Kernel!).Concat(Gemms(steps).Select(g => g.Epilogue))
+                .Concat(WithEpilogues(steps).Select(t => t.Epilogue)), k => k.Name);
+        }
+
+        private static List<Step> Steps(ModelGraph graph) => graph.Plans.Where(p => p.Schedule is not null).SelectMany(p => p.Schedule!.Steps).ToList();
+
+        private static List<GemmSpec> Gemms(List<Step> steps) => Distinct(steps.Where(s => s.Gemm is not null).Select(s => s.Gemm!), g => g.Name);
+
+        private static List<TemplateSpec> WithEpilogues(List<Step> steps) => Distinct(steps.Where(s => s.Template is not null).Select(s => s.Template!), t => t.Name);
+
         public static void Write(IndentedWriter w, ModelGraph graph)
         {
-            var steps = graph.Plans.Where(p => p.Schedule is not null).SelectMany(p => p.Schedule!.Steps).ToList();
-            var gemms = Distinct(steps.Where(s => s.Gemm is not null).Select(s => s.Gemm!), g => g.Name);
-            var withEpilogues = Distinct(steps.Where(s => s.Template is not null).Select(s => s.Template!), t => t.Name);
-            var generated = Distinct(steps.Where(s => s.Kernel is not null).Select(s => s.Kernel!).Concat(gemms.Select(g => g.Epilogue))
-                .Concat(withEpilogues.Select(t => t.Epilogue)), k => k.Name);
+            var steps = Steps(graph);
+            var gemms = Gemms(steps);
+            var withEpilogues = WithEpilogues(steps);
+            var generated = GeneratedKernels(graph);
             // Templates some plan runs as they are (a template every plan runs with an epilogue is not listed).
             var templates = Distinct(graph.Plans.Where(p => p.Schedule is not null)
                 .SelectMany(p => p.Schedule!.Steps.Where(s => s.Kind == StepKind.Call && p.Nodes[s.Node].Kernel is not null).Select(s => p.Nodes[s.Node].Kernel!)), k => k.Name);
@@ -51,7 +64,8 @@ namespace Fusion.Generator.Emit
                     w.Line($"    {Literals.String(k.Name)},");
                     w.Verbatim("    loopIr: " + Literals.Verbatim(k.LoopIr) + ",");
                     w.Verbatim("    cudaSource: " + Literals.Verbatim(k.Cuda) + ",");
-                    w.Line($"    launch: {Literals.String(k.Launch)});");
+                    w.Line($"    launch: {Literals.String(k.Launch)},");
+                    w.Line($"    ilgpuKernels: typeof({IlgpuKernelsEmitter.ClassName}));");
                 }
                 foreach (var g in gemms)
                 {

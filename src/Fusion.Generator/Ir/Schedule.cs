@@ -51,7 +51,11 @@ namespace Fusion.Generator.Ir
 
     /// <summary>A kernel generated from the loop IR: its name, the IR as text, the printed CUDA C and how to launch it.</summary>
     /// <param name="Ops">What it computes, one entry per fused operator call, for the report.</param>
-    internal sealed record GeneratedKernelSpec(string Name, string LoopIr, string Cuda, string Launch, string Strategy, EquatableArray<string> Ops);
+    internal sealed record GeneratedKernelSpec(string Name, string LoopIr, string Cuda, string Launch, string Strategy, EquatableArray<string> Ops)
+    {
+        /// <summary>The same kernel as ILGPU C#: one static method per io variant (<see cref="Fusion.Compiler.IlgpuKernelPrinter"/>).</summary>
+        public string Ilgpu { get; init; } = "";
+    }
 
     /// <summary>
     /// The GEMM template specialized for one Linear with its generated epilogue, the same epilogue as a standalone kernel

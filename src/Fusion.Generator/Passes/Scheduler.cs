@@ -395,7 +395,8 @@ namespace Fusion.Generator.Passes
                     var kernel = lowered.Kernel with { Name = candidate };
                     var printed = CudaKernelPrinter.Print(kernel);
                     spec = new GeneratedKernelSpec(candidate, LoopIrText.Print(kernel), printed.Source, printed.Launch.Encode(), printed.Strategy,
-                        members.Where(m => m < _nodes.Count && !_nodes[m].Is(Ops.Const)).Select(m => $"{_nodes[m].Op}: {_nodes[m].Source}").ToEquatableArray());
+                        members.Where(m => m < _nodes.Count && !_nodes[m].Is(Ops.Const)).Select(m => $"{_nodes[m].Op}: {_nodes[m].Source}").ToEquatableArray())
+                    { Ilgpu = IlgpuKernelPrinter.PrintAll(kernel) };
                     return spec.LoopIr;
                 });
                 return spec!;

@@ -1,3 +1,4 @@
+using System.Reflection;
 using Fusion.Compiler;
 
 namespace Fusion;
@@ -16,7 +17,11 @@ public sealed class GeneratedKernel : IKernel
     /// <param name="loopIr">The kernel in the loop IR's text form.</param>
     /// <param name="cudaSource">The CUDA C printed from it.</param>
     /// <param name="launch">How the CUDA C is launched: "threads,unitsPerBlock,unitsPerBatch,batched".</param>
-    public GeneratedKernel(string name, string loopIr, string cudaSource, string launch)
+    /// <param name="ilgpuKernels">
+    /// The generated class holding the same kernel as ILGPU C# (methods named as <see cref="IlgpuKernelPrinter.MethodName"/> says), or
+    /// null where there is none (kernels lowered at run time).
+    /// </param>
+    public GeneratedKernel(string name, string loopIr, string cudaSource, string launch, Type? ilgpuKernels = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(loopIr);
@@ -27,6 +32,7 @@ public sealed class GeneratedKernel : IKernel
         CudaSource = cudaSource;
         LaunchText = launch;
         _ir = new Lazy<LoopKernel>(() => Parse(name, loopIr));
+        IlgpuKernels = ilgpuKernels;
         Launch = Decode(name, launch);
     }
 
@@ -44,6 +50,21 @@ public sealed class GeneratedKernel : IKernel
 
     /// <summary>The launch shape as written: "threads,unitsPerBlock,unitsPerBatch,batched".</summary>
     public string LaunchText { get; }
+
+    /// <summary>The generated class with this kernel's ILGPU methods, or null.</summary>
+    public Type? IlgpuKernels { get; }
+
+    /// <summary>
+    /// The ILGPU method for the run's input/output type <paramref name="io"/> (ignored when the kernel has no io buffers), or null
+    /// when the kernel has no ILGPU version.
+    /// </summary>
+    public MethodInfo? IlgpuMethod(DType io)
+    {
+        if (IlgpuKernels is null) return null;
+        string name = IlgpuKernelPrinter.MethodName(Ir, io == DType.Float16 ? FloatType.F16 : FloatType.F32);
+        return IlgpuKernels.GetMethod(name, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
+            ?? throw new FusionException($"generated kernel {Name}: {IlgpuKernels.FullName} has no ILGPU method {name}; rebuild the project that generated it");
+    }
 
     /// <summary>Whether some buffer has the run's input/output type (the CUDA C is compiled once per type then).</summary>
     public bool UsesIoType => Ir.UsesIoType;

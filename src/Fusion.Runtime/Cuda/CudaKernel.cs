@@ -33,6 +33,23 @@ public sealed unsafe class CudaKernel
         _sharedMemoryAllowed = bytes;
     }
 
+    private readonly Dictionary<(int Threads, int Shared), int> _residentBlocks = new();
+
+    /// <summary>How many blocks of <paramref name="threads"/> threads and <paramref name="sharedMemoryBytes"/> of dynamic shared memory
+    /// one SM holds at a time (the driver's occupancy calculator; registers, shared memory and block limits), at least 1.</summary>
+    public int ResidentBlocksPerSm(int threads, int sharedMemoryBytes)
+    {
+        lock (_residentBlocks)
+        {
+            if (_residentBlocks.TryGetValue((threads, sharedMemoryBytes), out var known)) return known;
+            _module.Device.MakeCurrent();
+            var result = CuDriverApi.cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, _function, threads, (nuint)sharedMemoryBytes);
+            if (result != CuResult.Success)
+                throw CudaCheck.DriverError(result, $"cuOccupancyMaxActiveBlocksPerMultiprocessor({Name}, {threads} threads, {sharedMemoryBytes} bytes shared)");
+            return _residentBlocks[(threads, sharedMemoryBytes)] = Math.Max(1, blocks);
+        }
+    }
+
     /// <summary>Queues the kernel on <paramref name="stream"/>. Launch errors surface here; execution errors at the next synchronization.</summary>
     public void Launch(CudaStream stream, Dim3 grid, Dim3 block, KernelArguments arguments, int sharedMemoryBytes = 0)
     {
@@ -40,10 +57,11 @@ public sealed unsafe class CudaKernel
             throw new ArgumentException($"kernel {Name}: empty grid {grid}", nameof(grid));
         _module.Device.MakeCurrent();
         var slots = arguments.ToSlots();
-        var pointers = stackalloc void*[Math.Max(1, slots.Length)];
+        var starts = arguments.Starts();
+        var pointers = stackalloc void*[Math.Max(1, starts.Length)];
         fixed (ulong* s = slots)
         {
-            for (int i = 0; i < slots.Length; i++) pointers[i] = s + i;
+            for (int i = 0; i < starts.Length; i++) pointers[i] = s + starts[i];
             var result = CuDriverApi.cuLaunchKernel(_function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z,
                 (uint)sharedMemoryBytes, stream.Handle, pointers, null);
             if (result != CuResult.Success)

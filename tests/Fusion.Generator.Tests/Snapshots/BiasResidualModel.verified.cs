@@ -278,7 +278,8 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
     }
 }
 ",
-                launch: "256,32,7,1");
+                launch: "256,32,7,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Cast: cast io → f16 of input x; LayerNorm: F.LayerNorm(x, norm); Add: F.Add(F.LayerNorm(x, norm), F.Value(offset)); Add: F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x); Cast: cast f16 → io of F.Add(F.Add(F.LayerNorm(x, norm), F.Value(offset)), x)</summary>
             internal static readonly global::Fusion.GeneratedKernel cast_layer_norm_add_io_f16_nx7x30 = new global::Fusion.GeneratedKernel(
@@ -504,7 +505,8 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
     }
 }
 ",
-                launch: "256,32,7,1");
+                launch: "256,32,7,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
         }
 
         /// <summary>

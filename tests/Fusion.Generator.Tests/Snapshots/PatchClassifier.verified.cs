@@ -169,7 +169,8 @@ extern ""C"" __global__ void cast_patchify_io_f32_nx7x5x48(const io_t* __restric
     }
 }
 ",
-                launch: "256,1024,420,1");
+                launch: "256,1024,420,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>LayerNorm: F.LayerNorm(x, norm)</summary>
             internal static readonly global::Fusion.GeneratedKernel layer_norm_f32_nx7x5x24 = new global::Fusion.GeneratedKernel(
@@ -353,7 +354,8 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
     }
 }
 ",
-                launch: "256,128,35,1");
+                launch: "256,128,35,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Mean: F.Mean(x, 1, 2)</summary>
             internal static readonly global::Fusion.GeneratedKernel mean_f32_nx24 = new global::Fusion.GeneratedKernel(
@@ -398,7 +400,8 @@ extern ""C"" __global__ void mean_f32_nx24(const float* __restrict__ in0, float*
     if (sub == 0) fusion_store(out0 + (24*v0 + v1), t3);
 }
 ",
-                launch: "256,256,24,1");
+                launch: "256,256,24,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Cast: cast io → f16 of input image; Patchify: F.PatchConv(image, patch_embed)</summary>
             internal static readonly global::Fusion.GeneratedKernel cast_patchify_io_f16_nx7x5x48 = new global::Fusion.GeneratedKernel(
@@ -480,7 +483,8 @@ extern ""C"" __global__ void cast_patchify_io_f16_nx7x5x48(const io_t* __restric
     }
 }
 ",
-                launch: "256,1024,420,1");
+                launch: "256,1024,420,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>LayerNorm: F.LayerNorm(x, norm)</summary>
             internal static readonly global::Fusion.GeneratedKernel layer_norm_f16_nx7x5x24 = new global::Fusion.GeneratedKernel(
@@ -664,7 +668,8 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
     }
 }
 ",
-                launch: "256,128,35,1");
+                launch: "256,128,35,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Mean: F.Mean(x, 1, 2)</summary>
             internal static readonly global::Fusion.GeneratedKernel mean_f16_nx24 = new global::Fusion.GeneratedKernel(
@@ -709,7 +714,8 @@ extern ""C"" __global__ void mean_f16_nx24(const half* __restrict__ in0, half* _
     if (sub == 0) fusion_store(out0 + (24*v0 + v1), t3);
 }
 ",
-                launch: "256,256,24,1");
+                launch: "256,256,24,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.PatchConv(image, patch_embed)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_n24_k48_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -780,7 +786,8 @@ extern ""C"" __global__ void gemm_bias_n24_k48_f32_epilogue(const float* __restr
     }
 }
 ",
-                launch: "256,512,105,1");
+                launch: "256,512,105,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(x, head); Cast: cast f32 → io of F.Linear(x, head)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_cast_n11_k24_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -841,7 +848,8 @@ extern ""C"" __global__ void gemm_cast_n11_k24_f32_epilogue(const float* __restr
     }
 }
 ",
-                launch: "256,1024,11,1");
+                launch: "256,1024,11,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.PatchConv(image, patch_embed)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_n24_k48_epilogue = new global::Fusion.GeneratedKernel(
@@ -912,7 +920,8 @@ extern ""C"" __global__ void gemm_bias_n24_k48_epilogue(const half* __restrict__
     }
 }
 ",
-                launch: "256,512,105,1");
+                launch: "256,512,105,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(x, head); Cast: cast f16 → io of F.Linear(x, head)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_cast_n11_k24_epilogue = new global::Fusion.GeneratedKernel(
@@ -973,7 +982,8 @@ extern ""C"" __global__ void gemm_cast_n11_k24_epilogue(const half* __restrict__
     }
 }
 ",
-                launch: "256,1024,11,1");
+                launch: "256,1024,11,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_n24_k48_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_n24_k48_f32", n: 24, k: 48, kw: 48,

@@ -368,7 +368,8 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
     }
 }
 ",
-                launch: "256,32,3136,1");
+                launch: "256,32,3136,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Cast: cast io → f32 of input x; WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Add: F.Add(x, h); LayerNorm: F.LayerNorm(x, norm2)</summary>
             internal static readonly global::Fusion.GeneratedKernel cast_window_reverse_add_layer_norm_io_f32_nx56x56x96 = new global::Fusion.GeneratedKernel(
@@ -595,7 +596,8 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
     }
 }
 ",
-                launch: "256,32,3136,1");
+                launch: "256,32,3136,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>LayerNorm: F.LayerNorm(x, norm1); Roll: F.Roll(h, -_shift, 1, 2); WindowPartition: F.WindowPartition(h, _window)</summary>
             internal static readonly global::Fusion.GeneratedKernel layer_norm_roll_window_partition_f32_64nx49x96 = new global::Fusion.GeneratedKernel(
@@ -774,7 +776,8 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
     }
 }
 ",
-                launch: "256,32,3136,1");
+                launch: "256,32,3136,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Roll: F.Roll(h, _shift, 1, 2); Add: F.Add(x, h); LayerNorm: F.LayerNorm(x, norm2)</summary>
             internal static readonly global::Fusion.GeneratedKernel window_reverse_roll_add_layer_norm_f32_nx56x56x96 = new global::Fusion.GeneratedKernel(
@@ -995,7 +998,8 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
     }
 }
 ",
-                launch: "256,32,3136,1");
+                launch: "256,32,3136,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Cast: cast io → f16 of input x; LayerNorm: F.LayerNorm(x, norm1); WindowPartition: F.WindowPartition(h, _window)</summary>
             internal static readonly global::Fusion.GeneratedKernel cast_layer_norm_window_partition_io_f16_64nx49x96 = new global::Fusion.GeneratedKernel(
@@ -1192,7 +1196,8 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
     }
 }
 ",
-                launch: "256,32,3136,1");
+                launch: "256,32,3136,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Cast: cast io → f16 of input x; WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Add: F.Add(x, h); LayerNorm: F.LayerNorm(x, norm2)</summary>
             internal static readonly global::Fusion.GeneratedKernel cast_window_reverse_add_layer_norm_io_f16_nx56x56x96 = new global::Fusion.GeneratedKernel(
@@ -1431,7 +1436,8 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
     }
 }
 ",
-                launch: "256,32,3136,1");
+                launch: "256,32,3136,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>LayerNorm: F.LayerNorm(x, norm1); Roll: F.Roll(h, -_shift, 1, 2); WindowPartition: F.WindowPartition(h, _window)</summary>
             internal static readonly global::Fusion.GeneratedKernel layer_norm_roll_window_partition_f16_64nx49x96 = new global::Fusion.GeneratedKernel(
@@ -1610,7 +1616,8 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
     }
 }
 ",
-                launch: "256,32,3136,1");
+                launch: "256,32,3136,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Roll: F.Roll(h, _shift, 1, 2); Add: F.Add(x, h); LayerNorm: F.LayerNorm(x, norm2)</summary>
             internal static readonly global::Fusion.GeneratedKernel window_reverse_roll_add_layer_norm_f16_nx56x56x96 = new global::Fusion.GeneratedKernel(
@@ -1831,7 +1838,8 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
     }
 }
 ",
-                launch: "256,32,3136,1");
+                launch: "256,32,3136,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(x, qkv)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_n288_k96_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -1902,7 +1910,8 @@ extern ""C"" __global__ void gemm_bias_n288_k96_f32_epilogue(const float* __rest
     }
 }
 ",
-                launch: "256,512,112896,1");
+                launch: "256,512,112896,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(o, proj)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_n96_k96_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -1973,7 +1982,8 @@ extern ""C"" __global__ void gemm_bias_n96_k96_f32_epilogue(const float* __restr
     }
 }
 ",
-                launch: "256,512,37632,1");
+                launch: "256,512,37632,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(x, fc1); Gelu: F.Gelu(h)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_gelu_n384_k96_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -2062,7 +2072,8 @@ extern ""C"" __global__ void gemm_bias_gelu_n384_k96_f32_epilogue(const float* _
     }
 }
 ",
-                launch: "256,512,150528,1");
+                launch: "256,512,150528,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(h, fc2); Add: F.Add(x, m)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_add_n96_k384_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -2141,7 +2152,8 @@ extern ""C"" __global__ void gemm_bias_add_n96_k384_f32_epilogue(const float* __
     }
 }
 ",
-                launch: "256,256,37632,1");
+                launch: "256,256,37632,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(h, fc2); Add: F.Add(x, m); Cast: cast f32 → io of F.Add(x, m)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_add_cast_n96_k384_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -2226,7 +2238,8 @@ extern ""C"" __global__ void gemm_bias_add_cast_n96_k384_f32_epilogue(const floa
     }
 }
 ",
-                launch: "256,256,37632,1");
+                launch: "256,256,37632,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(x, qkv)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_n288_k96_epilogue = new global::Fusion.GeneratedKernel(
@@ -2297,7 +2310,8 @@ extern ""C"" __global__ void gemm_bias_n288_k96_epilogue(const half* __restrict_
     }
 }
 ",
-                launch: "256,512,112896,1");
+                launch: "256,512,112896,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(o, proj)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_n96_k96_epilogue = new global::Fusion.GeneratedKernel(
@@ -2368,7 +2382,8 @@ extern ""C"" __global__ void gemm_bias_n96_k96_epilogue(const half* __restrict__
     }
 }
 ",
-                launch: "256,512,37632,1");
+                launch: "256,512,37632,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(x, fc1); Gelu: F.Gelu(h)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_gelu_n384_k96_epilogue = new global::Fusion.GeneratedKernel(
@@ -2457,7 +2472,8 @@ extern ""C"" __global__ void gemm_bias_gelu_n384_k96_epilogue(const half* __rest
     }
 }
 ",
-                launch: "256,512,150528,1");
+                launch: "256,512,150528,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(h, fc2); Add: F.Add(x, m)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_add_n96_k384_epilogue = new global::Fusion.GeneratedKernel(
@@ -2536,7 +2552,8 @@ extern ""C"" __global__ void gemm_bias_add_n96_k384_epilogue(const half* __restr
     }
 }
 ",
-                launch: "256,256,37632,1");
+                launch: "256,256,37632,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(h, fc2); Add: F.Add(x, m); Cast: cast f16 → io of F.Add(x, m)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_add_cast_n96_k384_epilogue = new global::Fusion.GeneratedKernel(
@@ -2621,7 +2638,8 @@ extern ""C"" __global__ void gemm_bias_add_cast_n96_k384_epilogue(const half* __
     }
 }
 ",
-                launch: "256,256,37632,1");
+                launch: "256,256,37632,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_n288_k96_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_n288_k96_f32", n: 288, k: 96, kw: 96,

@@ -149,7 +149,8 @@ extern ""C"" __global__ void gemm_bias_relu_n37_k13_f32_epilogue(const float* __
     }
 }
 ",
-                launch: "256,1024,37,1");
+                launch: "256,1024,37,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(F.Relu(F.Linear(x, fc1)), fc2); Add: F.Add(x, mlp.Forward(x)); Cast: cast f32 → io of F.Add(x, mlp.Forward(x))</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_add_cast_n13_k37_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -229,7 +230,8 @@ extern ""C"" __global__ void gemm_bias_add_cast_n13_k37_f32_epilogue(const float
     }
 }
 ",
-                launch: "256,1024,13,1");
+                launch: "256,1024,13,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(x, fc1); Relu: F.Relu(F.Linear(x, fc1))</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_relu_n37_k13_epilogue = new global::Fusion.GeneratedKernel(
@@ -300,7 +302,8 @@ extern ""C"" __global__ void gemm_bias_relu_n37_k13_epilogue(const half* __restr
     }
 }
 ",
-                launch: "256,1024,37,1");
+                launch: "256,1024,37,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(F.Relu(F.Linear(x, fc1)), fc2); Add: F.Add(x, mlp.Forward(x)); Cast: cast f16 → io of F.Add(x, mlp.Forward(x))</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_add_cast_n13_k37_epilogue = new global::Fusion.GeneratedKernel(
@@ -380,7 +383,8 @@ extern ""C"" __global__ void gemm_bias_add_cast_n13_k37_epilogue(const half* __r
     }
 }
 ",
-                launch: "256,1024,13,1");
+                launch: "256,1024,13,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_relu_n37_k13_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_relu_n37_k13_f32", n: 37, k: 13, kw: 16,

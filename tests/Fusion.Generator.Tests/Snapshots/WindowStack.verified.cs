@@ -299,7 +299,8 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
     }
 }
 ",
-                launch: "256,64,196,1");
+                launch: "256,64,196,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Cast: cast io → f32 of input x; WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Add: F.Add(x, h); LayerNorm: F.LayerNorm(x, norm); Roll: F.Roll(h, -_shift, 1, 2); WindowPartition: F.WindowPartition(h, _window)</summary>
             internal static readonly global::Fusion.GeneratedKernel cast_window_reverse_add_layer_norm_roll_etc_io_f32_4nx49x10 = new global::Fusion.GeneratedKernel(
@@ -521,7 +522,8 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
     }
 }
 ",
-                launch: "256,64,196,1");
+                launch: "256,64,196,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Roll: F.Roll(h, _shift, 1, 2); Add: F.Add(x, h); LayerNorm: F.LayerNorm(x, norm); WindowPartition: F.WindowPartition(h, _window)</summary>
             internal static readonly global::Fusion.GeneratedKernel window_reverse_roll_add_layer_norm_window_partition_f32_4nx49x10 = new global::Fusion.GeneratedKernel(
@@ -737,7 +739,8 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
     }
 }
 ",
-                launch: "256,64,196,1");
+                launch: "256,64,196,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Add: F.Add(x, h); PatchMerging: F.PatchMerging(x); LayerNorm: F.LayerNorm(x, merge_norm); Cast: cast f32 → io of F.LayerNorm(x, merge_norm)</summary>
             internal static readonly global::Fusion.GeneratedKernel window_reverse_add_patch_merging_layer_norm_cast_f32_io_nx7x7x40 = new global::Fusion.GeneratedKernel(
@@ -944,7 +947,8 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
     }
 }
 ",
-                launch: "256,16,49,1");
+                launch: "256,16,49,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Cast: cast io → f16 of input x; LayerNorm: F.LayerNorm(x, norm); WindowPartition: F.WindowPartition(h, _window)</summary>
             internal static readonly global::Fusion.GeneratedKernel cast_layer_norm_window_partition_io_f16_4nx49x10 = new global::Fusion.GeneratedKernel(
@@ -1141,7 +1145,8 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
     }
 }
 ",
-                launch: "256,64,196,1");
+                launch: "256,64,196,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Cast: cast io → f16 of input x; WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Add: F.Add(x, h); LayerNorm: F.LayerNorm(x, norm); Roll: F.Roll(h, -_shift, 1, 2); WindowPartition: F.WindowPartition(h, _window)</summary>
             internal static readonly global::Fusion.GeneratedKernel cast_window_reverse_add_layer_norm_roll_etc_io_f16_4nx49x10 = new global::Fusion.GeneratedKernel(
@@ -1375,7 +1380,8 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
     }
 }
 ",
-                launch: "256,64,196,1");
+                launch: "256,64,196,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Roll: F.Roll(h, _shift, 1, 2); Add: F.Add(x, h); LayerNorm: F.LayerNorm(x, norm); WindowPartition: F.WindowPartition(h, _window)</summary>
             internal static readonly global::Fusion.GeneratedKernel window_reverse_roll_add_layer_norm_window_partition_f16_4nx49x10 = new global::Fusion.GeneratedKernel(
@@ -1591,7 +1597,8 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
     }
 }
 ",
-                launch: "256,64,196,1");
+                launch: "256,64,196,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Add: F.Add(x, h); PatchMerging: F.PatchMerging(x); LayerNorm: F.LayerNorm(x, merge_norm); Cast: cast f16 → io of F.LayerNorm(x, merge_norm)</summary>
             internal static readonly global::Fusion.GeneratedKernel window_reverse_add_patch_merging_layer_norm_cast_f16_io_nx7x7x40 = new global::Fusion.GeneratedKernel(
@@ -1798,7 +1805,8 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
     }
 }
 ",
-                launch: "256,16,49,1");
+                launch: "256,16,49,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(h, mix); Gelu: F.Gelu(F.Linear(h, mix))</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_gelu_n10_k10_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -1887,7 +1895,8 @@ extern ""C"" __global__ void gemm_bias_gelu_n10_k10_f32_epilogue(const float* __
     }
 }
 ",
-                launch: "256,1024,980,1");
+                launch: "256,1024,980,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(h, mix); Gelu: F.Gelu(F.Linear(h, mix))</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_gelu_n10_k10_epilogue = new global::Fusion.GeneratedKernel(
@@ -1976,7 +1985,8 @@ extern ""C"" __global__ void gemm_bias_gelu_n10_k10_epilogue(const half* __restr
     }
 }
 ",
-                launch: "256,1024,980,1");
+                launch: "256,1024,980,1",
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_gelu_n10_k10_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_gelu_n10_k10_f32", n: 10, k: 10, kw: 16,

@@ -8,12 +8,15 @@ namespace Fusion.Cuda.Generated;
 /// grid their printer chose (<see cref="GeneratedKernel.Launch"/>). A kernel with buffers of the run's input/output type is
 /// compiled once per type (FUSION_IO_HALF 0 or 1). Index math is 32-bit; a launch where a buffer or the loop domain reaches
 /// <see cref="Index64Elements"/> elements takes a variant compiled with FUSION_INDEX64 (64-bit indices) instead. Loaded functions
-/// are kept per kernel and variant.
+/// are kept per kernel and variant. With <see cref="KernelLanguage.Ilgpu"/> a kernel that has an ILGPU version runs that instead
+/// (compiled by <see cref="IlgpuKernelJit"/>, its buffers passed as ILGPU array views), on the same grid.
 /// </summary>
 public sealed class GeneratedKernelLauncher : IDisposable
 {
     private readonly KernelJit _jit;
+    private readonly IlgpuKernelJit _ilgpu;
     private readonly Dictionary<(string Name, bool IoHalf, bool Index64), (string Source, CudaModule Module, CudaKernel Kernel)> _loaded = [];
+    private readonly Dictionary<(string Name, bool IoHalf), (string Source, CudaModule Module, CudaKernel Kernel)> _loadedIlgpu = [];
 
     /// <summary>
     /// Elements from which a launch needs 64-bit indices: 2³⁰ leaves 32-bit index sums (an offset plus a guard's overshoot, an
@@ -23,14 +26,26 @@ public sealed class GeneratedKernelLauncher : IDisposable
     private readonly Lock _lock = new();
     private bool _disposed;
 
-    public GeneratedKernelLauncher(KernelJit jit) => _jit = jit;
+    /// <param name="language">Which version of the kernels to run; $FUSION_KERNELS (<see cref="KernelLanguages"/>) when null.</param>
+    public GeneratedKernelLauncher(KernelJit jit, CudaDevice device, KernelLanguage? language = null)
+    {
+        _jit = jit;
+        _ilgpu = new IlgpuKernelJit(device, jit.Cache);
+        Language = language ?? KernelLanguages.FromEnvironment();
+    }
+
+    /// <summary>Which version of a generated kernel runs where it has both.</summary>
+    public KernelLanguage Language { get; set; }
+
+    /// <summary>Whether the last launch ran an ILGPU kernel.</summary>
+    public bool LastRanIlgpu { get; private set; }
 
     /// <summary>Kernels (and variants) loaded so far.</summary>
     public int Count
     {
         get
         {
-            lock (_lock) return _loaded.Count;
+            lock (_lock) return _loaded.Count + _loadedIlgpu.Count;
         }
     }
 
@@ -58,14 +73,45 @@ public sealed class GeneratedKernelLauncher : IDisposable
         if (blocks == 0) return;
         if (blocks > int.MaxValue)
             throw new FusionException($"kernel {kernel.Name}: batch {batch} needs {blocks.ToString(CultureInfo.InvariantCulture)} blocks, more than one launch takes");
+        bool ioHalf = kernel.UsesIoType && io == DType.Float16, index64 = ForceIndex64 || NeedsIndex64(kernel, batch);
+        // The ILGPU kernels index in 32 bits; launches that need 64 keep the NVRTC kernel.
+        bool ilgpu = Language == KernelLanguage.Ilgpu && kernel.IlgpuKernels is not null && !index64;
         var args = new KernelArguments();
         foreach (var b in buffers)
         {
             if (b.Pointer % 16 != 0) throw new FusionException($"kernel {kernel.Name}: buffer at 0x{b.Pointer:x} is not 16-byte aligned (its vector loads need it)");
-            args.Pointer(b);
+            if (ilgpu) args.View(b.Pointer, b.Shape.ElementCount);
+            else args.Pointer(b);
         }
         args.Int(batch);
-        Load(kernel, kernel.UsesIoType && io == DType.Float16, ForceIndex64 || NeedsIndex64(kernel, batch)).Launch(stream, (int)blocks, kernel.Launch.Threads, args);
+        var function = ilgpu ? LoadIlgpu(kernel, io, ioHalf) : Load(kernel, ioHalf, index64);
+        function.Launch(stream, (int)blocks, kernel.Launch.Threads, args);
+        LastRanIlgpu = ilgpu;
+    }
+
+    private CudaKernel LoadIlgpu(GeneratedKernel kernel, DType io, bool ioHalf)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_loadedIlgpu.TryGetValue((kernel.Name, ioHalf), out var entry))
+            {
+                if (ReferenceEquals(entry.Source, kernel.LoopIr) || entry.Source == kernel.LoopIr) return entry.Kernel;
+                throw new FusionException($"two different kernels were given the name {kernel.Name}; a kernel name must say everything it was specialized with");
+            }
+            var (module, name) = _ilgpu.Load(kernel, io);
+            try
+            {
+                var function = module.GetKernel(name);
+                _loadedIlgpu[(kernel.Name, ioHalf)] = (kernel.LoopIr, module, function);
+                return function;
+            }
+            catch
+            {
+                module.Dispose();
+                throw;
+            }
+        }
     }
 
     /// <summary>Launches every kernel with 64-bit index math, whatever its size (tests of that variant).</summary>
@@ -116,8 +162,9 @@ public sealed class GeneratedKernelLauncher : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            foreach (var entry in _loaded.Values) entry.Module.Dispose();
+            foreach (var entry in _loaded.Values.Concat(_loadedIlgpu.Values)) entry.Module.Dispose();
             _loaded.Clear();
+            _loadedIlgpu.Clear();
         }
     }
 }

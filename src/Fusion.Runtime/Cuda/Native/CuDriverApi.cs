@@ -49,6 +49,8 @@ internal static unsafe partial class CuDriverApi
     internal static partial CuResult cuModuleGetFunction(out IntPtr function, IntPtr module, string name);
     [LibraryImport(Lib)] internal static partial CuResult cuFuncSetAttribute(IntPtr function, CuFunctionAttribute attribute, int value);
     [LibraryImport(Lib)]
+    internal static partial CuResult cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, IntPtr function, int blockSize, nuint dynamicSharedBytes);
+    [LibraryImport(Lib)]
     internal static partial CuResult cuLaunchKernel(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
         uint sharedMemBytes, IntPtr stream, void** kernelParams, void** extra);
 

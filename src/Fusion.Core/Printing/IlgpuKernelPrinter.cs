@@ -1,0 +1,467 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+
+namespace Fusion.Compiler
+{
+    /// <summary>
+    /// Prints a <see cref="LoopKernel"/> as an ILGPU kernel: a static C# method, explicitly grouped, on the same thread mapping as
+    /// the CUDA C (<see cref="KernelMapping"/>), so the runtime launches either by one <see cref="LaunchShape"/>. ILGPU neither
+    /// unrolls loops nor keeps local arrays in registers, so the printer unrolls every loop over items, chunks and vector elements
+    /// itself and spells each register-array element as its own local (<c>ld3_1_5</c>: load 3, item or row 1, element 5); a
+    /// nested block per element gives the vectorized variable its value. Loads and stores go element by element through
+    /// <c>ArrayView</c>s; math goes through <c>Fusion.Ilgpu.KernelMath</c>, which matches the CUDA helpers' formulas. Index
+    /// math is 32-bit (the runtime keeps the NVRTC kernel where a launch reaches 2³⁰ elements). The method needs these aliases
+    /// in its file: IlgpuHalf, IlgpuGrid, IlgpuGroup, IlgpuWarp, IlgpuMath (see <see cref="FileAliases"/>).
+    /// </summary>
+    internal static class IlgpuKernelPrinter
+    {
+        /// <summary>The using aliases the printed methods rely on (a generated file puts them before its namespace).</summary>
+        public static readonly string[] FileAliases =
+        {
+            "using IlgpuHalf = global::ILGPU.Half;",
+            "using IlgpuGrid = global::ILGPU.Grid;",
+            "using IlgpuGroup = global::ILGPU.Group;",
+            "using IlgpuWarp = global::ILGPU.Warp;",
+            "using IlgpuMath = global::Fusion.Ilgpu.KernelMath;",
+        };
+
+        /// <summary>
+        /// The method's name: the kernel's, with the run's input/output type appended when the kernel has buffers of that type
+        /// (one method per type, as the CUDA C is compiled once per type).
+        /// </summary>
+        public static string MethodName(LoopKernel kernel, FloatType io) =>
+            kernel.UsesIoType ? kernel.Name + (io == FloatType.F16 ? "_io_f16" : "_io_f32") : kernel.Name;
+
+        /// <summary>The io types a kernel is printed for: both when it has io buffers, else one (F32 stands for "none").</summary>
+        public static IReadOnlyList<FloatType> IoVariants(LoopKernel kernel) =>
+            kernel.UsesIoType ? new[] { FloatType.F32, FloatType.F16 } : new[] { FloatType.F32 };
+
+        /// <summary>Every method of the kernel (one per io variant), each ending with a newline.</summary>
+        public static string PrintAll(LoopKernel kernel) =>
+            string.Join("\n", IoVariants(kernel).Select(io => Print(kernel, io)));
+
+        /// <summary>The method for one io type.</summary>
+        public static string Print(LoopKernel kernel, FloatType io) => new Printer(kernel, io).Run();
+
+        /// <summary>The C# type of a buffer element of <paramref name="t"/>, io resolved to <paramref name="io"/>.</summary>
+        private static string ElementType(FloatType t, FloatType io) => (t == FloatType.Io ? io : t) == FloatType.F16 ? "IlgpuHalf" : "float";
+
+        /// <summary>A float32 literal in C#.</summary>
+        public static string Literal(double v)
+        {
+            if (double.IsPositiveInfinity(v)) return "float.PositiveInfinity";
+            if (double.IsNegativeInfinity(v)) return "float.NegativeInfinity";
+            if (double.IsNaN(v)) return "float.NaN";
+            return CFamilySyntax.FiniteLiteral(v);
+        }
+
+        /// <summary>The C# expression of an operation on already-named operands.</summary>
+        public static string Expression(ScalarOp op, IReadOnlyList<string> a) => CFamilySyntax.Expression(op, a) ?? op switch
+        {
+            ScalarOp.Div => $"({a[0]} / {a[1]})",
+            ScalarOp.Max => $"IlgpuMath.Max({a[0]}, {a[1]})",
+            ScalarOp.Min => $"IlgpuMath.Min({a[0]}, {a[1]})",
+            ScalarOp.Pow => $"IlgpuMath.Pow({a[0]}, {a[1]})",
+            ScalarOp.Abs => $"IlgpuMath.Abs({a[0]})",
+            ScalarOp.Exp => $"IlgpuMath.Exp({a[0]})",
+            ScalarOp.Log => $"IlgpuMath.Log({a[0]})",
+            ScalarOp.Sqrt => $"IlgpuMath.Sqrt({a[0]})",
+            ScalarOp.Rsqrt => $"IlgpuMath.Rsqrt({a[0]})",
+            ScalarOp.Tanh => $"IlgpuMath.Tanh({a[0]})",
+            ScalarOp.Erf => $"IlgpuMath.Erf({a[0]})",
+            ScalarOp.Recip => $"(1.0f / {a[0]})",
+            ScalarOp.RoundF16 => $"IlgpuMath.RoundF16({a[0]})",
+            ScalarOp.Where => $"({a[0]} != 0.0f ? {a[1]} : {a[2]})",
+            _ => throw new InvalidOperationException($"no ILGPU spelling of {op}"),
+        };
+
+        private static string Init(ReduceKind kind) => kind switch
+        {
+            ReduceKind.Sum => "0.0f",
+            ReduceKind.Max => "float.NegativeInfinity",
+            _ => "float.PositiveInfinity",
+        };
+
+        private static string Combine(ReduceKind kind, string a, string b) => kind switch
+        {
+            ReduceKind.Sum => $"{a} + {b}",
+            ReduceKind.Max => $"IlgpuMath.Max({a}, {b})",
+            _ => $"IlgpuMath.Min({a}, {b})",
+        };
+
+        /// <summary>C#'s reserved words: a buffer named like one is written with '@'.</summary>
+        private static readonly HashSet<string> s_keywords = new(StringComparer.Ordinal)
+        {
+            "abstract", "as", "base", "bool", "break", "byte", "case", "catch", "char", "checked", "class", "const", "continue", "decimal",
+            "default", "delegate", "do", "double", "else", "enum", "event", "explicit", "extern", "false", "finally", "fixed", "float", "for",
+            "foreach", "goto", "if", "implicit", "in", "int", "interface", "internal", "is", "lock", "long", "namespace", "new", "null",
+            "object", "operator", "out", "override", "params", "private", "protected", "public", "readonly", "ref", "return", "sbyte",
+            "sealed", "short", "sizeof", "stackalloc", "static", "string", "struct", "switch", "this", "throw", "true", "try", "typeof",
+            "uint", "ulong", "unchecked", "unsafe", "ushort", "using", "virtual", "void", "volatile", "while",
+        };
+
+        private static string Int(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+        private sealed class Printer
+        {
+            private const int Threads = KernelMapping.Threads;
+            private readonly LoopKernel _k;
+            private readonly FloatType _io;
+            private readonly bool[] _perElement;
+            private readonly int[] _phase;
+            private readonly string[] _names;
+            private readonly SourceBuilder _s = new();
+
+            public Printer(LoopKernel kernel, FloatType io)
+            {
+                _k = kernel;
+                _io = io;
+                _perElement = LoopAnalysis.PerElement(kernel);
+                _phase = LoopAnalysis.Phase(kernel);
+                _names = KernelMapping.BufferNames(kernel).Select(n => s_keywords.Contains(n) ? "@" + n : n).ToArray();
+            }
+
+            public string Run()
+            {
+                var m = KernelMapping.Of(_k);
+                Header(m);
+                switch (m.Kind)
+                {
+                    case MappingKind.Pointwise:
+                        Pointwise(m);
+                        break;
+                    case MappingKind.Row:
+                        Row(m);
+                        break;
+                    default:
+                        Looped(m);
+                        break;
+                }
+                _s.Close();
+                return _s.ToString();
+            }
+
+            // ---- pointwise -------------------------------------------------------------------------------------------
+
+            private void Pointwise(KernelMapping m)
+            {
+                int n = _k.Domain.Count, inner = n - 1, v = m.Vector;
+                var loads = _k.Body.OfType<LoadInstr>().ToList();
+                Line($"int items = {Int(m.Launch.UnitsPerBatch)}{(m.Launch.Batched ? " * N" : "")};");
+                Line($"int first = IlgpuGrid.IdxX * {Int(Threads * m.Items)} + IlgpuGroup.IdxX;");
+                // Every load of every item first (the loads in flight), then the computation item by item.
+                for (int k = 0; k < m.Items; k++)
+                {
+                    foreach (var j in Enumerable.Range(0, n)) Line($"int var{j}_{k};");
+                    foreach (var l in loads) DeclareFloats($"ld{l.Id}_{k}", KernelMapping.Width(_k, l, inner, v));
+                    using (Block($"// item {k}"))
+                    {
+                        Line($"int item = first + {Int((long)k * Threads)};");
+                        Line("bool ok = item < items;");
+                        Line("int rest = ok ? item : 0;");
+                        Decompose(Enumerable.Range(0, n).ToList(), inner, v);
+                        foreach (var j in Enumerable.Range(0, n)) Line($"var{j}_{k} = {(j == inner ? "s" : "v")}{j};");
+                        foreach (var l in loads) LoadElements(l, inner, v, $"ld{l.Id}_{k}", "ok");
+                    }
+                }
+                for (int k = 0; k < m.Items; k++)
+                {
+                    using (Block($"if (first + {Int((long)k * Threads)} < items)"))
+                    {
+                        foreach (var j in Enumerable.Range(0, n)) Line($"int {(j == inner ? "s" : "v")}{j} = var{j}_{k};");
+                        for (int e = 0; e < v; e++)
+                        {
+                            using (Block($"// element {e}"))
+                            {
+                                if (inner >= 0) Line($"int v{inner} = s{inner} + {e};");
+                                int kk = k, ee = e;
+                                string Ref(int id) => _k.Body[id] switch
+                                {
+                                    ConstInstr c => Literal(c.Value),
+                                    LoadInstr l => KernelMapping.Width(_k, l, inner, v) == 1 ? $"ld{id}_{kk}_0" : $"ld{id}_{kk}_{ee}",
+                                    _ => $"t{id}",
+                                };
+                                foreach (var op in _k.Body.Where(i => i is OpInstr or PredicateInstr)) Line($"float t{op.Id} = {Compute(op, Ref)};");
+                                foreach (var st in _k.Body.OfType<StoreInstr>()) Store(st, Ref(st.Value));
+                            }
+                        }
+                    }
+                }
+            }
+
+            // ---- row (registers) -------------------------------------------------------------------------------------
+
+            private void Row(KernelMapping m)
+            {
+                int r = _k.ReduceVar, v = m.Vector, lanes = m.Lanes, per = m.PerLane, unroll = m.Unroll;
+                var rowVars = KernelMapping.RowVariables(_k);
+                long chunks = _k.ReduceExtent / v;
+                int groups = 32 / lanes;
+                Line($"int rows = {Int(m.Launch.UnitsPerBatch)}{(m.Launch.Batched ? " * N" : "")};");
+                Line($"int lane = IlgpuGroup.IdxX & 31, sub = lane % {lanes};");
+                Line($"int first = ((IlgpuGrid.IdxX * {KernelMapping.Warps} + (IlgpuGroup.IdxX >> 5)) * {groups} + lane / {lanes}) * {unroll};");
+                var loads = _k.Body.OfType<LoadInstr>().ToList();
+                for (int u = 0; u < unroll; u++)
+                {
+                    foreach (var j in rowVars) Line($"int var{j}_{u};");
+                    Line($"bool okRow_{u};");
+                    foreach (var l in loads) DeclareFloats($"ld{l.Id}_{u}", _perElement[l.Id] ? per * v : 1);
+                    using (Block($"// row {u} of the lane group: its loads"))
+                    {
+                        Line($"int row = first + {u};");
+                        Line($"okRow_{u} = row < rows;");
+                        Line($"int rest = okRow_{u} ? row : 0;");
+                        Decompose(rowVars, -1, 1);
+                        foreach (var j in rowVars) Line($"var{j}_{u} = v{j};");
+                        foreach (var l in loads.Where(l => !_perElement[l.Id]))
+                            Line($"ld{l.Id}_{u}_0 = okRow_{u}{GuardAnd(l)} ? {ScalarLoad(l)} : {Literal(l.Otherwise)};");
+                        var elementLoads = loads.Where(l => _perElement[l.Id]).ToList();
+                        for (int c = 0; c < per && elementLoads.Count > 0; c++)
+                        {
+                            using (Block($"// chunk {c}"))
+                            {
+                                Line($"int chunk = {c * lanes} + sub;");
+                                Line($"bool ok = okRow_{u} && chunk < {Int(chunks)};");
+                                Line($"int s{r} = chunk * {v};");
+                                foreach (var l in elementLoads) LoadElements(l, r, v, $"ld{l.Id}_{u}", "ok", c * v);
+                            }
+                        }
+                    }
+                }
+                for (int u = 0; u < unroll; u++)
+                {
+                    using (Block($"// row {u} of the lane group: its computation"))
+                    {
+                        foreach (var j in rowVars) Line($"int v{j} = var{j}_{u};");
+                        int uu = u;
+                        string Element(int id, int i) => _k.Body[id] switch
+                        {
+                            ConstInstr c => Literal(c.Value),
+                            LoadInstr => _perElement[id] ? $"ld{id}_{uu}_{i}" : $"ld{id}_{uu}_0",
+                            _ => _perElement[id] ? $"t{id}_{i}" : $"t{id}",
+                        };
+                        foreach (var instr in _k.Body)
+                        {
+                            switch (instr)
+                            {
+                                case OpInstr or PredicateInstr when _perElement[instr.Id]:
+                                    DeclareFloats($"t{instr.Id}", per * v);
+                                    for (int c = 0; c < per; c++)
+                                        for (int e = 0; e < v; e++)
+                                        {
+                                            int i = c * v + e;
+                                            using (Block($"// chunk {c}, element {e}"))
+                                            {
+                                                Line($"int v{r} = ({c * lanes} + sub) * {v} + {e};");
+                                                Line($"t{instr.Id}_{i} = {Compute(instr, id => Element(id, i))};");
+                                            }
+                                        }
+                                    break;
+                                case OpInstr or PredicateInstr:
+                                    Line($"float t{instr.Id} = {Compute(instr, id => Element(id, 0))};");
+                                    break;
+                                case ReduceInstr red:
+                                    Line($"float a{red.Id} = {Init(red.Kind)};");
+                                    for (int c = 0; c < per; c++)
+                                    {
+                                        var terms = Enumerable.Range(0, v).Select(e => Element(red.Arg, c * v + e));
+                                        string body = string.Join("; ", terms.Select(t => $"a{red.Id} = {Combine(red.Kind, $"a{red.Id}", t)}")) + ";";
+                                        Line(c * lanes < chunks && (c + 1) * lanes <= chunks ? body : $"if ({c * lanes} + sub < {Int(chunks)}) {{ {body} }}");
+                                    }
+                                    Shuffle(red, lanes);
+                                    Line($"float t{red.Id} = a{red.Id};");
+                                    break;
+                                case StoreInstr st when st.Offset.Uses(r):
+                                    using (Block($"if (okRow_{u})"))
+                                    {
+                                        for (int c = 0; c < per; c++)
+                                        {
+                                            using (Block($"if ({c * lanes} + sub < {Int(chunks)})"))
+                                            {
+                                                Line($"int s{r} = ({c * lanes} + sub) * {v};");
+                                                for (int e = 0; e < v; e++)
+                                                {
+                                                    using (Block($"// element {e}"))
+                                                    {
+                                                        Line($"int v{r} = s{r} + {e};");
+                                                        Store(st, Element(st.Value, c * v + e));
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                    break;
+                                case StoreInstr st:
+                                    using (Block($"if (okRow_{u} && sub == 0)")) Store(st, Element(st.Value, 0));
+                                    break;
+                            }
+                        }
+                    }
+                }
+            }
+
+            // ---- looped ---------------------------------------------------------------------------------------------
+
+            private void Looped(KernelMapping m)
+            {
+                int r = _k.ReduceVar, lanes = m.Lanes, vector = m.Vector;
+                var rowVars = KernelMapping.RowVariables(_k);
+                long chunks = _k.ReduceExtent / vector;
+                Line($"int rows = {Int(m.Launch.UnitsPerBatch)}{(m.Launch.Batched ? " * N" : "")};");
+                Line($"int row = (IlgpuGrid.IdxX * {Threads} + IlgpuGroup.IdxX) / {lanes};");
+                Line($"int sub = IlgpuGroup.IdxX % {lanes};");
+                Line("if (row >= rows) return; // the lanes of a row are one warp (or one thread): they leave together");
+                Line("int rest = row;");
+                Decompose(rowVars, -1, 1);
+                void RowLevel(List<Instr> values)
+                {
+                    foreach (var instr in values)
+                        Line(instr is LoadInstr l ? $"float ld{l.Id} = {GuardedLoad(l)};" : $"float t{instr.Id} = {Compute(instr, id => LoopRef(id, 0))};");
+                }
+                var passes = LoopAnalysis.LoopedPasses(_k, _perElement, _phase, out var after);
+                foreach (var (rowLevel, reductions) in passes)
+                {
+                    RowLevel(rowLevel);
+                    foreach (var red in reductions) Line($"float a{red.Id} = {Init(red.Kind)};");
+                    using (Block($"for (int chunk = sub; chunk < {Int(chunks)}; chunk += {lanes})"))
+                    {
+                        Line($"int s{r} = chunk * {vector};");
+                        ChunkValues(Needed(reductions.Select(red => red.Arg)), r, vector);
+                        foreach (var red in reductions)
+                            for (int e = 0; e < vector; e++) Line($"a{red.Id} = {Combine(red.Kind, $"a{red.Id}", LoopRef(red.Arg, e))};");
+                    }
+                    foreach (var red in reductions) Shuffle(red, lanes);
+                }
+                RowLevel(after);
+                var elementStores = _k.Body.OfType<StoreInstr>().Where(st => st.Offset.Uses(r)).ToList();
+                if (elementStores.Count > 0)
+                {
+                    using (Block($"for (int chunk = sub; chunk < {Int(chunks)}; chunk += {lanes})"))
+                    {
+                        Line($"int s{r} = chunk * {vector};");
+                        ChunkValues(Needed(elementStores.Select(st => st.Value)), r, vector);
+                        for (int e = 0; e < vector; e++)
+                        {
+                            using (Block($"// element {e}"))
+                            {
+                                Line($"int v{r} = s{r} + {e};");
+                                foreach (var st in elementStores) Store(st, LoopRef(st.Value, e));
+                            }
+                        }
+                    }
+                }
+                foreach (var st in _k.Body.OfType<StoreInstr>().Where(st => !st.Offset.Uses(r)))
+                    using (Block("if (sub == 0)")) Store(st, LoopRef(st.Value, 0));
+            }
+
+            /// <summary>Inside a looped kernel's chunk loop (element values x…_e) or after it (row values, reductions a…).</summary>
+            private string LoopRef(int id, int e) => _k.Body[id] switch
+            {
+                ConstInstr c => Literal(c.Value),
+                ReduceInstr => $"a{id}",
+                LoadInstr => _perElement[id] ? $"x{id}_{e}" : $"ld{id}",
+                _ => _perElement[id] ? $"x{id}_{e}" : $"t{id}",
+            };
+
+            /// <summary>Computes the element values <paramref name="ids"/> for one chunk (loads and operations, in order).</summary>
+            private void ChunkValues(IReadOnlyCollection<int> ids, int r, int vector)
+            {
+                foreach (var id in ids.OrderBy(i => i)) DeclareFloats($"x{id}", vector);
+                for (int e = 0; e < vector; e++)
+                {
+                    using (Block($"// element {e}"))
+                    {
+                        Line($"int v{r} = s{r} + {e};");
+                        foreach (var id in ids.OrderBy(i => i))
+                        {
+                            Line($"x{id}_{e} = {(_k.Body[id] is LoadInstr l ? GuardedLoad(l) : Compute(_k.Body[id], a => LoopRef(a, e)))};");
+                        }
+                    }
+                }
+            }
+
+            private HashSet<int> Needed(IEnumerable<int> roots) => LoopAnalysis.ElementClosure(_k, _perElement, roots);
+
+            /// <summary>A load with its guard: the other value where the guard fails.</summary>
+            private string GuardedLoad(LoadInstr l) =>
+                l.Guard.Count > 0 ? $"({CudaKernelPrinter.Bounds(l.Guard)}) ? {ScalarLoad(l)} : {Literal(l.Otherwise)}" : ScalarLoad(l);
+
+            // ---- shared pieces ---------------------------------------------------------------------------------------
+
+            private void Header(KernelMapping m)
+            {
+                Line($"/// <summary>{_k.Name}{(_k.UsesIoType ? $" with io = {_io.Short()}" : "")}: generated by Fusion from the loop IR, "
+                    + $"{m.Kind.ToString().ToLowerInvariant()} mapping; launch: {m.Launch}.</summary>");
+                var parameters = _k.Buffers.Select((b, i) => $"global::ILGPU.ArrayView<{ElementType(b.Type, _io)}> {_names[i]}").Concat(new[] { "int batch" });
+                Line($"internal static void {MethodName(_k, _io)}({string.Join(", ", parameters)})");
+                Line("{");
+                _s.Indent();
+                Line("int N = batch;");
+            }
+
+            /// <summary>Declares v_j for <paramref name="vars"/> from 'rest' (innermost first); the vectorized one as s_j, its first element.</summary>
+            private void Decompose(List<int> vars, int vectorVar, int v)
+            {
+                for (int i = vars.Count - 1; i >= 0; i--)
+                {
+                    int j = vars[i];
+                    var extent = _k.Domain[j];
+                    bool vectorized = j == vectorVar;
+                    string size = vectorized && v > 1 ? Int(extent.Value / v) : extent.Dynamic ? $"({Int(extent.Value)} * N)" : Int(extent.Value);
+                    string value = i == 0 ? "rest" : $"rest % {size}";
+                    Line($"int {(vectorized ? "s" : "v")}{j} = {(vectorized && v > 1 ? $"({value}) * {v}" : value)};");
+                    if (i > 0) Line($"rest /= {size};");
+                }
+            }
+
+            /// <summary>Loads the elements of <paramref name="l"/> along the vectorized variable into target_(first + e).</summary>
+            private void LoadElements(LoadInstr l, int vectorVar, int v, string target, string ok, int first = 0)
+            {
+                int width = KernelMapping.Width(_k, l, vectorVar, v);
+                for (int e = 0; e < width; e++)
+                {
+                    using (Block($"// element {e}"))
+                    {
+                        if (vectorVar >= 0) Line($"int v{vectorVar} = s{vectorVar} + {e};");
+                        Line($"{target}_{first + e} = {ok}{GuardAnd(l)} ? {ScalarLoad(l)} : {Literal(l.Otherwise)};");
+                    }
+                }
+            }
+
+            private void DeclareFloats(string name, int count) => Line("float " + string.Join(", ", Enumerable.Range(0, count).Select(i => $"{name}_{i}")) + ";");
+
+            private string ScalarLoad(LoadInstr l)
+            {
+                string element = $"{_names[l.Buffer]}[{l.Offset}]";
+                return ElementType(_k.Buffers[l.Buffer].Type, _io) == "float" ? element : $"(float){element}";
+            }
+
+            private static string GuardAnd(LoadInstr l) => l.Guard.Count == 0 ? "" : $" && ({CudaKernelPrinter.Bounds(l.Guard)})";
+
+            private void Store(StoreInstr st, string value)
+            {
+                bool half = ElementType(_k.Buffers[st.Buffer].Type, _io) != "float";
+                Line($"{_names[st.Buffer]}[{st.Offset}] = {(half ? $"IlgpuMath.ToHalf({value})" : value)};");
+            }
+
+            private void Shuffle(ReduceInstr red, int lanes)
+            {
+                for (int m = lanes / 2; m > 0; m >>= 1)
+                    Line($"a{red.Id} = {Combine(red.Kind, $"a{red.Id}", $"IlgpuWarp.ShuffleXor(a{red.Id}, {m})")};");
+            }
+
+            private static string Compute(Instr instr, Func<int, string> operand) => instr switch
+            {
+                OpInstr op => Expression(op.Op, op.Args.Select(operand).ToList()),
+                PredicateInstr p => $"(({CudaKernelPrinter.Bounds(p.Bounds)}) ? 1.0f : 0.0f)",
+                _ => throw new InvalidOperationException($"{instr.GetType().Name} is not computed"),
+            };
+
+            private void Line(string text = "") => _s.Line(text);
+
+            private IDisposable Block(string head) => _s.Block(head);
+        }
+    }
+}

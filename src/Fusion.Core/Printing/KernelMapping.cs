@@ -1,0 +1,141 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Fusion.Compiler
+{
+    /// <summary>How a generated kernel's loops map onto GPU threads.</summary>
+    internal enum MappingKind
+    {
+        /// <summary>No reduction: each thread takes <see cref="KernelMapping.Items"/> items a block-width apart.</summary>
+        Pointwise,
+
+        /// <summary>A reduction along a contiguous axis short enough for registers: LANES lanes a row, warp shuffles.</summary>
+        Row,
+
+        /// <summary>A strided reduction (a thread per output) or a row too long for registers (a warp per row, in passes).</summary>
+        Looped,
+    }
+
+    /// <summary>
+    /// The thread mapping of one <see cref="LoopKernel"/>, decided once and shared by every GPU printer (CUDA C and ILGPU C#), so
+    /// the two print the same work split and the runtime launches either by the same <see cref="LaunchShape"/>.
+    /// </summary>
+    /// <param name="Vector">Elements an item (pointwise) or a chunk (row, looped) covers along the vectorized variable.</param>
+    /// <param name="Lanes">Lanes that share a row (row, looped; 1 for pointwise).</param>
+    /// <param name="PerLane">Chunks a lane holds in registers (row).</param>
+    /// <param name="Items">Items a thread takes (pointwise).</param>
+    /// <param name="Unroll">Rows a lane group takes (row).</param>
+    internal sealed record KernelMapping(MappingKind Kind, int Vector, int Lanes, int PerLane, int Items, int Unroll, LaunchShape Launch)
+    {
+        public const int Threads = 256;
+        public const int Warps = Threads / 32;
+        private const int PointwiseItems = 4;
+
+        /// <summary>Loaded floats a pointwise thread holds at most (items × vector width × loads) before it takes fewer items.</summary>
+        private const int LoadRegisters = 32;
+
+        /// <summary>Elements a lane keeps per register array before a row kernel walks its row in passes instead.</summary>
+        private const int RegisterElements = 32;
+
+        /// <summary>The innermost domain variable, which pointwise kernels vectorize (-1 for a kernel with no domain).</summary>
+        public static int Inner(LoopKernel k) => k.Domain.Count - 1;
+
+        /// <summary>The domain variables that index rows (all but the reduced one).</summary>
+        public static List<int> RowVariables(LoopKernel k) => Enumerable.Range(0, k.Domain.Count).Where(j => j != k.ReduceVar).ToList();
+
+        public static KernelMapping Of(LoopKernel k)
+        {
+            if (!k.HasReduction) return Pointwise(k);
+            int r = k.ReduceVar;
+            var perElement = LoopAnalysis.PerElement(k);
+            var first = k.Body.OfType<LoadInstr>().FirstOrDefault(l => perElement[l.Id] && l.Guard.Count == 0);
+            bool alongRows = first is null || AccessPattern.UnitSteps(first.Offset, r, k.ReduceExtent, k.VariableExtents.Count) >= 0.5;
+            if (!alongRows) return Looped(k, lanes: 1, vector: 1);
+            int v = VectorWidth(k, r, k.ReduceExtent);
+            long chunks = k.ReduceExtent / v;
+            int lanes = 1;
+            while (lanes < 32 && lanes < chunks) lanes *= 2;
+            long per = (chunks + lanes - 1) / lanes;
+            if (per * v <= RegisterElements) return Row(k, v, lanes, (int)per);
+            return Looped(k, lanes: 32, vector: v);
+        }
+
+        private static KernelMapping Pointwise(LoopKernel k)
+        {
+            int inner = Inner(k);
+            int v = inner >= 0 && !k.Domain[inner].Dynamic ? VectorWidth(k, inner, k.Domain[inner].Value) : 1;
+            var (perBatch, batched) = Count(k, Enumerable.Range(0, k.Domain.Count));
+            perBatch /= v;
+            // Every load of every item is in registers before the first computation; beyond about 32 floats a thread the
+            // registers cut occupancy more than the extra loads in flight gain (3 half8 inputs × 4 items ran at a third of
+            // the copy rate on the H200), so fewer items a thread then.
+            int loaded = k.Body.OfType<LoadInstr>().Sum(l => Width(k, l, inner, v));
+            int items = Math.Max(1, Math.Min(PointwiseItems, LoadRegisters / Math.Max(1, loaded)));
+            return new KernelMapping(MappingKind.Pointwise, v, 1, 1, items, 1, new LaunchShape(Threads, (long)Threads * items, perBatch, batched));
+        }
+
+        private static KernelMapping Row(LoopKernel k, int v, int lanes, int per)
+        {
+            var (rows, batched) = Count(k, RowVariables(k));
+            int unroll = per * v <= 16 ? 2 : 1;
+            return new KernelMapping(MappingKind.Row, v, lanes, per, 1, unroll, new LaunchShape(Threads, (long)Warps * (32 / lanes) * unroll, rows, batched));
+        }
+
+        private static KernelMapping Looped(LoopKernel k, int lanes, int vector)
+        {
+            var (rows, batched) = Count(k, RowVariables(k));
+            return new KernelMapping(MappingKind.Looped, vector, lanes, 1, 1, 1, new LaunchShape(Threads, Threads / lanes, rows, batched));
+        }
+
+        /// <summary>The product of some variables' extents (per batch when one is dynamic).</summary>
+        private static (long PerBatch, bool Batched) Count(LoopKernel k, IEnumerable<int> variables)
+        {
+            long n = 1;
+            bool batched = false;
+            foreach (var j in variables)
+            {
+                n *= k.Domain[j].Value;
+                batched |= k.Domain[j].Dynamic;
+            }
+            return (n, batched);
+        }
+
+        /// <summary>The buffers' names as identifiers of the printed kernel: letters, digits and '_', unique, not starting with a digit.</summary>
+        public static string[] BufferNames(LoopKernel k)
+        {
+            var used = new HashSet<string>(StringComparer.Ordinal);
+            return k.Buffers.Select(b =>
+            {
+                var clean = new string(b.Name.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
+                if (clean.Length == 0 || char.IsDigit(clean[0])) clean = "b" + clean;
+                var name = clean;
+                for (int n = 2; !used.Add(name); n++) name = clean + "_" + n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return name;
+            }).ToArray();
+        }
+
+        /// <summary>Elements a load brings per item: 1 when its address does not move along the vectorized variable.</summary>
+        public static int Width(LoopKernel k, LoadInstr l, int vectorVar, int v) =>
+            v == 1 || (!l.Offset.Uses(vectorVar) && !l.Guard.Any(g => g.Expr.Uses(vectorVar))) ? 1 : v;
+
+        /// <summary>
+        /// The vector width along a variable: the largest of 8, 4, 2 dividing its extent at which the accesses that move along it
+        /// (the unguarded ones) all move as vectors; 1 when no width does.
+        /// </summary>
+        private static int VectorWidth(LoopKernel k, int variable, long extent)
+        {
+            var offsets = k.Body.Select(i => i switch
+            {
+                LoadInstr l when l.Guard.Count == 0 => l.Offset,
+                StoreInstr s => s.Offset,
+                _ => null,
+            }).Where(o => o is not null && o.Uses(variable)).ToList();
+            foreach (int v in new[] { 8, 4, 2 })
+            {
+                if (extent % v == 0 && offsets.All(o => AccessPattern.Along(o!, variable, v, k.VariableExtents) == AccessKind.Vector)) return v;
+            }
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using ILGPU;
+using ILGPU.Runtime.Cuda;
+using Half = ILGPU.Half;
+
+namespace Fusion.Ilgpu;
+
+/// <summary>
+/// The math of Fusion's generated ILGPU kernels: what <c>generated.cuh</c> and <c>prelude.cuh</c> are to the CUDA C, with the same
+/// formulas where CUDA has no exact instruction (tanh, erf, pow), so both kernels of one loop IR agree. ILGPU compiles the
+/// <see cref="MathF"/> calls to its PTX intrinsics (ex2/lg2 approximations, sqrt.rn; ILGPU.Algorithms supplies them, which is
+/// why the compiler's context enables it); on ILGPU's CPU accelerator they run as .NET's own.
+/// </summary>
+public static class KernelMath
+{
+    public static float Max(float a, float b) => MathF.Max(a, b);
+
+    public static float Min(float a, float b) => MathF.Min(a, b);
+
+    public static float Abs(float a) => MathF.Abs(a);
+
+    public static float Exp(float x) => MathF.Exp(x);
+
+    public static float Log(float x) => MathF.Log(x);
+
+    public static float Sqrt(float x) => MathF.Sqrt(x);
+
+    public static float Rsqrt(float x) => 1.0f / MathF.Sqrt(x);
+
+    /// <summary>tanh: its Taylor series near 0 (absolute error below 3e-8 for |x| &lt; 0.55), else 1 − 2/(e^{2|x|} + 1) with the sign.</summary>
+    public static float Tanh(float x)
+    {
+        float a = MathF.Abs(x);
+        if (a < 0.55f)
+        {
+            float s = x * x;
+            return x * (1.0f + s * (-0.33333333333f + s * (0.13333333333f + s * (-0.053968253968f + s * (0.021869488536f
+                + s * (-0.0088632355299f + s * (0.0035921280366f + s * -0.0014558343870f)))))));
+        }
+        float r = 1.0f - 2.0f / (MathF.Exp(2.0f * a) + 1.0f);
+        return x < 0.0f ? -r : r;
+    }
+
+    /// <summary>erf by Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7), as the CUDA kernels compute it.</summary>
+    public static float Erf(float x)
+    {
+        float ax = x < 0.0f ? -x : x;
+        float t = 1.0f / (1.0f + 0.3275911f * ax);
+        float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+        float y = 1.0f - poly * MathF.Exp(-ax * ax);
+        return x < 0.0f ? -y : y;
+    }
+
+    /// <summary>
+    /// x rounded to fp16 (to nearest, ties to even) as ILGPU's half. On the GPU one cvt.rn.f16.f32; elsewhere (the CPU accelerator,
+    /// whose software conversion does not round to nearest) the value is rounded first, so the conversion is exact.
+    /// </summary>
+    public static Half ToHalf(float x) => CudaAsm.IsSupported ? (Half)x : (Half)RoundToHalfPrecision(x);
+
+    /// <summary>x rounded to the nearest fp16 value and back (a cast to f16 inside a kernel).</summary>
+    public static float RoundF16(float x) => (float)ToHalf(x);
+
+    /// <summary>The fp16 value nearest to x (ties to even), as a float: ±∞ beyond 65520, multiples of 2⁻²⁴ below 2⁻¹⁴.</summary>
+    public static float RoundToHalfPrecision(float x)
+    {
+        uint bits = Interop.FloatAsInt(x);
+        uint sign = bits & 0x80000000u, magnitude = bits & 0x7FFFFFFFu;
+        if (magnitude > 0x7F800000u) return x; // NaN
+        if (magnitude >= 0x477FF000u) return Interop.IntAsFloat(sign | 0x7F800000u); // rounds past 65504
+        if (magnitude < 0x38800000u)
+        {
+            // Below 2⁻¹⁴ fp16 is subnormal, a multiple of 2⁻²⁴: round |x|·2²⁴ to an integer with the 2²³ trick (float adds round to even).
+            float scaled = Interop.IntAsFloat(magnitude) * 16777216.0f;
+            float rounded = (scaled + 8388608.0f) - 8388608.0f;
+            return Interop.IntAsFloat(sign | Interop.FloatAsInt(rounded * 5.9604644775390625e-8f));
+        }
+        // Normal: keep 10 of the 23 mantissa bits, rounding at bit 13 to nearest even.
+        magnitude += 0xFFFu + ((magnitude >> 13) & 1u);
+        return Interop.IntAsFloat(sign | (magnitude & ~0x1FFFu));
+    }
+
+    /// <summary>x^y through exp2/log2; exact powers of a negative base for integer y, NaN for a negative base and another y (like powf).</summary>
+    public static float Pow(float x, float y)
+    {
+        float r = MathF.Exp(y * MathF.Log(MathF.Abs(x)));
+        if (x >= 0.0f) return r;
+        if (MathF.Floor(y) != y) return float.NaN;
+        float half = y * 0.5f;
+        return MathF.Floor(half) == half ? r : -r;
+    }
+}

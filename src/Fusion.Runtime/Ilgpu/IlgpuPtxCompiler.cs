@@ -1,0 +1,78 @@
+using System.Reflection;
+using System.Text;
+using System.Text.RegularExpressions;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+
+namespace Fusion.Ilgpu;
+
+/// <summary>
+/// ILGPU used as a compiler only: turns a generated ILGPU kernel method into PTX with ILGPU's PTX backend, with no accelerator and
+/// no CUDA context of its own (ILGPU cannot share the primary context Fusion's runtime works in, so Fusion loads and launches the
+/// PTX itself). Works on a machine without a GPU. One ILGPU context for the process; compilations are serialized (ILGPU's IR
+/// context is not meant for concurrent compiles).
+/// </summary>
+public static partial class IlgpuPtxCompiler
+{
+    private static readonly Lazy<(Context Context, PTXBackend Backend)> s_backend = new(Create);
+    private static readonly Lock s_lock = new();
+
+    /// <summary>ILGPU's version, part of every cache key of its PTX.</summary>
+    public static string Version { get; } = typeof(Context).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    /// <summary>
+    /// The PTX of <paramref name="method"/> (an explicitly grouped kernel: a static method of ArrayView and scalar parameters) and
+    /// its entry name. <paramref name="kernelName"/> names the kernel in errors.
+    /// </summary>
+    public static (string Ptx, string Entry) Compile(MethodInfo method, string kernelName)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        string ptx;
+        lock (s_lock)
+        {
+            try
+            {
+                var backend = s_backend.Value.Backend;
+                var entry = EntryPointDescription.FromExplicitlyGroupedKernel(method);
+                ptx = ((PTXCompiledKernel)backend.Compile(entry, new KernelSpecialization())).PTXAssembly;
+            }
+            catch (Exception e)
+            {
+                throw new FusionException($"ILGPU could not compile kernel {kernelName} ({method.DeclaringType?.Name}.{method.Name}) to PTX: {Innermost(e).Message}", e);
+            }
+        }
+        return (ptx, EntryOf(ptx, kernelName));
+    }
+
+    /// <summary>The name of the one kernel entry in <paramref name="ptx"/>.</summary>
+    public static string EntryOf(string ptx, string kernelName)
+    {
+        var match = EntryPattern().Match(ptx);
+        if (!match.Success) throw new FusionException($"ILGPU's PTX for kernel {kernelName} has no .entry");
+        return match.Groups[1].Value;
+    }
+
+    /// <summary>The PTX as the driver loads it: NUL-terminated bytes.</summary>
+    public static byte[] Image(string ptx) => Encoding.ASCII.GetBytes(ptx + "\0");
+
+    private static (Context, PTXBackend) Create()
+    {
+        // sm_80 code with PTX ISA 8.0: ILGPU 1.5.3 caps its .target there; the driver compiles it for the GPU it loads on (sm_90 too).
+        var context = Context.Create(builder => builder.EnableAlgorithms().Optimize(OptimizationLevel.O2));
+        var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_80), CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null);
+        return (context, backend);
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null) e = e.InnerException;
+        return e;
+    }
+
+    [GeneratedRegex(@"\.entry\s+([A-Za-z_$][\w$]*)\s*\(")]
+    private static partial Regex EntryPattern();
+}

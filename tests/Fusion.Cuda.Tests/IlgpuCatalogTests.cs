@@ -1,0 +1,88 @@
+using System.Reflection;
+using Fusion.Compiler;
+using Fusion.Ilgpu;
+using Fusion.Runtime.Tests.Compiler;
+using Fusion.Testing;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace Fusion.Cuda.Tests;
+
+/// <summary>
+/// Kernels lowered in the tests (not by the generator) with their ILGPU versions: the printer's text for each, compiled here with
+/// Roslyn into one in-memory assembly, so ILGPU can run the very methods a generated file would hold.
+/// </summary>
+internal static class CompiledIlgpuCatalog
+{
+    private static readonly Lazy<IReadOnlyDictionary<string, GeneratedKernel>> s_kernels = new(Build);
+
+    /// <summary>Every lowerable operator alone (<see cref="SingleOpKernels"/>), every hand-built fused group (<see cref="FusedGroups"/>) and the printer-strategy catalog.</summary>
+    public static IReadOnlyDictionary<string, GeneratedKernel> Kernels => s_kernels.Value;
+
+    private static IReadOnlyDictionary<string, GeneratedKernel> Build()
+    {
+        var irs = Enumerable.Range(0, SingleOpKernels.Cases.Count).Select(i => SingleOpKernels.Lower(i).Kernel)
+            .Concat(FusedGroups.All.Keys.Select(name => FusedGroups.Get(name).Lower().Kernel))
+            .Concat(GeneratedKernelCatalog.Cases.Values.Select(c => c.Kernel.Ir))
+            .DistinctBy(k => k.Name).ToList();
+        var source = string.Join("\n", IlgpuKernelPrinter.FileAliases) + "\nnamespace IlgpuCatalog\n{\n"
+            + string.Concat(irs.Select((ir, i) => $"public static class K{i}\n{{\n{IlgpuKernelPrinter.PrintAll(ir)}}}\n")) + "}\n";
+        var trusted = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
+        var compilation = CSharpCompilation.Create("IlgpuCatalog", [CSharpSyntaxTree.ParseText(source)],
+            trusted.Select(p => MetadataReference.CreateFromFile(p)),
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release));
+        using var image = new MemoryStream();
+        var emitted = compilation.Emit(image);
+        if (!emitted.Success)
+            throw new InvalidOperationException("the printed ILGPU kernels do not compile:\n" + string.Join("\n", emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(20)));
+        var assembly = Assembly.Load(image.ToArray());
+        return irs.Select((ir, i) => new GeneratedKernel(ir.Name, LoopIrText.Print(ir), CudaKernelPrinter.Print(ir).Source, KernelMapping.Of(ir).Launch.Encode(),
+            assembly.GetType($"IlgpuCatalog.K{i}", throwOnError: true))).ToDictionary(k => k.Name);
+    }
+}
+
+/// <summary>
+/// The ILGPU printer on every kernel shape the tests lower, where no GPU is needed: each kernel of <see cref="CompiledIlgpuCatalog"/>
+/// (every operator alone, every fused group, one kernel per CUDA printer strategy: pointwise, row, looped, looped-row) runs on ILGPU's
+/// CPU accelerator at batch 1 and 3, with the run's type f32 and f16, on fresh random inputs, against the CPU backend's interpreter.
+/// Tolerances as <see cref="EveryOperatorGpuTests"/>: f16 outputs <see cref="KernelChecks.Half"/>, f32 ones <see cref="KernelChecks.Float"/>
+/// plus 2e-5·|cpu| for transcendental math; non-finite values must sit where the interpreter has the same value.
+/// </summary>
+public sealed class IlgpuCatalogTests : IClassFixture<IlgpuKernelTests.Runner>
+{
+    private static readonly HashSet<string> s_positive = ["log", "sqrt", "rsqrt", "pow"];
+    private readonly IlgpuCpuRunner _cpu;
+
+    public IlgpuCatalogTests(IlgpuKernelTests.Runner runner) => _cpu = runner.Cpu;
+
+    public static TheoryData<string, int, DType> Runs()
+    {
+        var data = new TheoryData<string, int, DType>();
+        foreach (var name in CompiledIlgpuCatalog.Kernels.Keys)
+            foreach (int batch in new[] { 1, 3 })
+                foreach (var io in new[] { DType.Float32, DType.Float16 })
+                    data.Add(name, batch, io);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Runs))]
+    public void IlgpuKernelOnTheCpuAcceleratorMatchesTheInterpreter(string name, int batch, DType io)
+    {
+        var kernel = CompiledIlgpuCatalog.Kernels[name];
+        // Operators defined for positive inputs get inputs in [0.05, 2) (eager_log_7 and the like); the catalog's cases keep their ranges.
+        var range = GeneratedKernelCatalog.Cases.TryGetValue(name, out var c) ? c.Range
+            : (i, _) => i == 0 && s_positive.Any(op => name.StartsWith($"eager_{op}_", StringComparison.Ordinal)) ? (0.05, 2) : (-1, 1);
+        var inputs = KernelChecks.RandomInputs(kernel, batch, io, Random.Shared.Next(), range);
+        var expected = CpuBackend.Instance.Run(kernel, batch, io, [.. inputs]);
+        var actual = _cpu.Run(kernel, batch, io, inputs);
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < actual.Length; i++)
+        {
+            var tol = c?.ToleranceFor(actual[i].DType) ?? KernelChecks.ForOutput(actual[i].DType);
+            if (actual[i].DType == DType.Float32) tol = tol with { Rtol = tol.Rtol + 2e-5 };
+            KernelChecks.AssertCloseAllowingMatchedNonFinite(actual[i], (CpuTensor)expected[i], tol, $"{name} output {i} (ILGPU CPU accelerator, batch {batch}, io {io.ShortName()})");
+        }
+        KernelChecks.DisposeAll([.. inputs, .. expected, .. actual]);
+    }
+}

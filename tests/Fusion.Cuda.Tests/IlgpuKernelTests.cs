@@ -1,0 +1,124 @@
+using Fusion.Compiler;
+using Fusion.Cuda.Generated;
+using Fusion.Ilgpu;
+using Fusion.Testing;
+
+namespace Fusion.Cuda.Tests;
+
+/// <summary>The generated kernels of the compiled Swin-T stage-1 blocks that have ILGPU versions: their own and their GEMMs' epilogues.</summary>
+internal static class IlgpuKernels
+{
+    public static IEnumerable<GeneratedKernel> SwinBlocks() => GeneratedKernelCatalog.SwinBlockKernels
+        .Select(k => k switch { GeneratedKernel g => g, GemmKernel m => m.Epilogue, _ => null })
+        .OfType<GeneratedKernel>().DistinctBy(k => k.Name);
+
+    public static GeneratedKernel SwinBlock(string name) => SwinBlocks().Single(k => k.Name == name);
+
+    /// <summary>The outputs of <paramref name="actual"/> against the interpreter's, fp16 to <see cref="KernelChecks.Half"/>, float32 to <see cref="KernelChecks.Float"/>.</summary>
+    public static void AssertOutputsClose(IReadOnlyList<Tensor> actual, IReadOnlyList<Tensor> expected, string what)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < actual.Count; i++)
+        {
+            var a = (CpuTensor)actual[i];
+            KernelChecks.AssertClose(a, (CpuTensor)expected[i], KernelChecks.ForOutput(a.DType), $"{what} output {i}");
+        }
+    }
+}
+
+/// <summary>
+/// The ILGPU versions of the generated kernels where no GPU is needed. Every generated kernel of the compiled Swin-T stage-1 blocks
+/// compiles to PTX through ILGPU used headless, with one 16-byte array-view parameter per buffer; and runs on ILGPU's CPU accelerator
+/// (batch 1; io = f16 where the kernel has io buffers, the type the GPU plan runs) on fresh random inputs against the CPU backend's
+/// interpreter of the same loop IR: fp16 outputs to <see cref="KernelChecks.Half"/>, float32 ones to <see cref="KernelChecks.Float"/>
+/// (both compute in float32; the ILGPU kernel's tanh and erf are the CUDA kernels' formulas, within 1.5e-7 of the interpreter's).
+/// The CPU accelerator runs each GPU thread as a .NET thread, about 5 s a kernel at these sizes, so CI runs one batch and io type.
+/// </summary>
+public sealed class IlgpuKernelTests : IClassFixture<IlgpuKernelTests.Runner>
+{
+    private readonly Runner _runner;
+
+    public IlgpuKernelTests(Runner runner) => _runner = runner;
+
+    /// <summary>One CPU accelerator for the class (creating one starts a thread per core).</summary>
+    public sealed class Runner : IDisposable
+    {
+        public IlgpuCpuRunner Cpu { get; } = new();
+
+        public void Dispose() => Cpu.Dispose();
+    }
+
+    public static TheoryData<string> SwinBlockKernels() => [.. IlgpuKernels.SwinBlocks().Select(k => k.Name)];
+
+    [Theory]
+    [MemberData(nameof(SwinBlockKernels))]
+    public void SwinBlockKernelOnIlgpusCpuMatchesTheInterpreter(string name)
+    {
+        var kernel = IlgpuKernels.SwinBlock(name);
+        Assert.NotNull(kernel.IlgpuKernels);
+        var io = GeneratedKernelCatalog.IoTypes(kernel)[0];
+        var inputs = KernelChecks.RandomInputs(kernel, 1, io, Random.Shared.Next());
+        var expected = CpuBackend.Instance.Run(kernel, 1, io, [.. inputs]);
+        var actual = _runner.Cpu.Run(kernel, 1, io, inputs);
+        IlgpuKernels.AssertOutputsClose(actual, expected, $"{name} (ILGPU CPU accelerator, batch 1, io {io.ShortName()})");
+        KernelChecks.DisposeAll([.. inputs, .. expected, .. actual]);
+    }
+
+    [Fact]
+    public void EveryGeneratedKernelCompilesToPtxThroughIlgpu()
+    {
+        var kernels = IlgpuKernels.SwinBlocks().ToList();
+        Assert.NotEmpty(kernels);
+        foreach (var kernel in kernels)
+            foreach (var io in GeneratedKernelCatalog.IoTypes(kernel))
+            {
+                var method = kernel.IlgpuMethod(io)!;
+                var (ptx, entry) = IlgpuPtxCompiler.Compile(method, kernel.Name);
+                Assert.Contains(".visible .entry " + entry + "(", ptx);
+                Assert.Contains(method.Name, entry);
+                // One 16-byte {pointer, length} parameter per buffer, then the batch.
+                Assert.Equal(kernel.Ir.Buffers.Count, ptx.Split(".param .align 8 .b8").Length - 1);
+            }
+    }
+
+    [Fact]
+    public void TheLanguageVariableNamesItsChoices()
+    {
+        Assert.Equal(KernelLanguage.Nvrtc, KernelLanguages.Parse(null));
+        Assert.Equal(KernelLanguage.Nvrtc, KernelLanguages.Parse(" NVRTC "));
+        Assert.Equal(KernelLanguage.Ilgpu, KernelLanguages.Parse("ilgpu"));
+        var e = Assert.Throws<FusionException>(() => KernelLanguages.Parse("ptx"));
+        Assert.Contains("FUSION_KERNELS=ptx is not one of nvrtc, ilgpu", e.Message);
+    }
+}
+
+/// <summary>
+/// The ILGPU kernels on the GPU: every generated kernel of the compiled Swin-T blocks, compiled by ILGPU to PTX and launched by
+/// Fusion's runtime (FUSION_KERNELS=ilgpu), at batch 1 and 3 in each io type, against the CPU backend's interpreter; GPU outputs
+/// start as NaN, so an element the kernel skips fails. Tolerances as <see cref="GeneratedKernelGpuTests"/>.
+/// </summary>
+public sealed class IlgpuKernelGpuTests(GemmKernelFolder folder) : GpuTestBase, IClassFixture<GemmKernelFolder>
+{
+    public static TheoryData<string, int, DType> Runs()
+    {
+        var data = new TheoryData<string, int, DType>();
+        foreach (var kernel in IlgpuKernels.SwinBlocks())
+            foreach (int batch in new[] { 1, 3 })
+                foreach (var io in GeneratedKernelCatalog.IoTypes(kernel))
+                    data.Add(kernel.Name, batch, io);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Runs))]
+    public void IlgpuKernelOnTheGpuMatchesTheCpu(string name, int batch, DType io)
+    {
+        var kernel = IlgpuKernels.SwinBlock(name);
+        using var cuda = new CudaBackend(Device, new KernelCache(folder.Path));
+        cuda.Generated.Language = KernelLanguage.Ilgpu;
+        var inputs = KernelChecks.RandomInputs(kernel, batch, io, Rng.Next());
+        KernelChecks.GpuMatchesCpu(cuda, kernel, batch, io, inputs, name + " (ILGPU)");
+        Assert.True(cuda.Generated.LastRanIlgpu, $"{name}: the launch did not take the ILGPU kernel");
+        KernelChecks.DisposeAll(inputs);
+    }
+}
