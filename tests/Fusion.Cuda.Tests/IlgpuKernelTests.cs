@@ -81,6 +81,53 @@ public sealed class IlgpuKernelTests : IClassFixture<IlgpuKernelTests.Runner>
             }
     }
 
+    /// <summary>Not a kernel ILGPU can compile (a string parameter): the error names the kernel, the method and ILGPU's reason.</summary>
+    [Fact]
+    public void AMethodIlgpuCannotCompileIsAnErrorNamingTheKernel()
+    {
+        var method = typeof(NotKernels).GetMethod(nameof(NotKernels.TakesAString), System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)!;
+        var e = Assert.Throws<FusionException>(() => IlgpuPtxCompiler.Compile(method, "my_kernel"));
+        Assert.Contains("ILGPU could not compile kernel my_kernel (NotKernels.TakesAString) to PTX: ", e.Message);
+        Assert.True(e.Message.Length > "ILGPU could not compile kernel my_kernel (NotKernels.TakesAString) to PTX: ".Length + 5, e.Message);
+    }
+
+    /// <summary>A generated file older than the kernel's IR (its method missing) is refused with the way out, not a null reference.</summary>
+    [Fact]
+    public void AMissingIlgpuMethodSaysToRebuild()
+    {
+        var kernel = IlgpuKernels.SwinBlocks().First();
+        var stale = new GeneratedKernel(kernel.Name, kernel.LoopIr, kernel.CudaSource, kernel.LaunchText, typeof(NotKernels));
+        var e = Assert.Throws<FusionException>(() => stale.IlgpuMethod(DType.Float16));
+        Assert.Contains($"generated kernel {kernel.Name}: ", e.Message);
+        Assert.Contains("has no ILGPU method", e.Message);
+        Assert.Contains("rebuild the project that generated it", e.Message);
+        Assert.Null(new GeneratedKernel(kernel.Name, kernel.LoopIr, kernel.CudaSource, kernel.LaunchText).IlgpuMethod(DType.Float32));
+    }
+
+    /// <summary>The CPU runner checks operands as the backends do: a wrong shape names the kernel and buffer, and nothing runs.</summary>
+    [Fact]
+    public void TheCpuRunnerRefusesAMisshapenInput()
+    {
+        var kernel = IlgpuKernels.SwinBlocks().First();
+        var io = GeneratedKernelCatalog.IoTypes(kernel)[0];
+        var inputs = KernelChecks.RandomInputs(kernel, 1, io, 7);
+        var first = kernel.Ir.Inputs.First();
+        using var wrong = CpuTensor.Zeros(inputs[0].DType, 3);
+        var e = Assert.Throws<TensorMismatchException>(() => _runner.Cpu.Run(kernel, 1, io, [wrong, .. inputs.Skip(1)]));
+        Assert.Contains($"{kernel.Name} input {first.Name}", e.Message);
+        KernelChecks.DisposeAll(inputs);
+    }
+
+    /// <summary>An array view is one parameter of two slots {pointer, length}; the parameters after it start past both.</summary>
+    [Fact]
+    public void AnArrayViewArgumentIsOneParameterOfSixteenBytes()
+    {
+        var args = new KernelArguments().Pointer(0x1000).View(0x2000, 77).Int(5).Append(new KernelArguments().View(0x3000, 9));
+        Assert.Equal(4, args.Count);
+        Assert.Equal([0x1000ul, 0x2000ul, 77ul, 5ul, 0x3000ul, 9ul], args.ToSlots());
+        Assert.Equal([0, 1, 3, 4], args.Starts());
+    }
+
     [Fact]
     public void TheLanguageVariableNamesItsChoices()
     {
@@ -121,4 +168,10 @@ public sealed class IlgpuKernelGpuTests(GemmKernelFolder folder) : GpuTestBase, 
         Assert.True(cuda.Generated.LastRanIlgpu, $"{name}: the launch did not take the ILGPU kernel");
         KernelChecks.DisposeAll(inputs);
     }
+}
+
+/// <summary>Methods that are not kernels, for the error tests.</summary>
+internal static class NotKernels
+{
+    internal static void TakesAString(string text, int batch) => _ = text.Length + batch;
 }

@@ -25,6 +25,11 @@ namespace Fusion.Compiler
             "using IlgpuGroup = global::ILGPU.Group;",
             "using IlgpuWarp = global::ILGPU.Warp;",
             "using IlgpuMath = global::Fusion.Ilgpu.KernelMath;",
+            "using IlgpuHalf8 = global::Fusion.Ilgpu.Half8;",
+            "using IlgpuHalf4 = global::Fusion.Ilgpu.Half4;",
+            "using IlgpuHalf2 = global::Fusion.Ilgpu.Half2;",
+            "using IlgpuFloat4 = global::Fusion.Ilgpu.Float4;",
+            "using IlgpuFloat2 = global::Fusion.Ilgpu.Float2;",
         };
 
         /// <summary>
@@ -171,22 +176,27 @@ namespace Fusion.Compiler
                     using (Block($"if (first + {Int((long)k * Threads)} < items)"))
                     {
                         foreach (var j in Enumerable.Range(0, n)) Line($"int {(j == inner ? "s" : "v")}{j} = var{j}_{k};");
+                        var ops = _k.Body.Where(i => i is OpInstr or PredicateInstr).ToList();
+                        foreach (var op in ops) DeclareFloats($"t{op.Id}", v);
+                        int kk = k;
+                        string Ref(int id, int e) => _k.Body[id] switch
+                        {
+                            ConstInstr c => Literal(c.Value),
+                            LoadInstr l => KernelMapping.Width(_k, l, inner, v) == 1 ? $"ld{id}_{kk}_0" : $"ld{id}_{kk}_{e}",
+                            _ => $"t{id}_{e}",
+                        };
+                        var stores = _k.Body.OfType<StoreInstr>().ToList();
                         for (int e = 0; e < v; e++)
                         {
                             using (Block($"// element {e}"))
                             {
                                 if (inner >= 0) Line($"int v{inner} = s{inner} + {e};");
-                                int kk = k, ee = e;
-                                string Ref(int id) => _k.Body[id] switch
-                                {
-                                    ConstInstr c => Literal(c.Value),
-                                    LoadInstr l => KernelMapping.Width(_k, l, inner, v) == 1 ? $"ld{id}_{kk}_0" : $"ld{id}_{kk}_{ee}",
-                                    _ => $"t{id}",
-                                };
-                                foreach (var op in _k.Body.Where(i => i is OpInstr or PredicateInstr)) Line($"float t{op.Id} = {Compute(op, Ref)};");
-                                foreach (var st in _k.Body.OfType<StoreInstr>()) Store(st, Ref(st.Value));
+                                int ee = e;
+                                foreach (var op in ops) Line($"t{op.Id}_{e} = {Compute(op, id => Ref(id, ee))};");
+                                foreach (var st in stores.Where(st => !IsVector(st.Offset, inner, v))) Store(st, Ref(st.Value, e));
                             }
                         }
+                        foreach (var st in stores.Where(st => IsVector(st.Offset, inner, v))) VectorStore(st, inner, v, e => Ref(st.Value, e));
                     }
                 }
             }
@@ -281,6 +291,12 @@ namespace Fusion.Compiler
                                             using (Block($"if ({c * lanes} + sub < {Int(chunks)})"))
                                             {
                                                 Line($"int s{r} = ({c * lanes} + sub) * {v};");
+                                                int cc = c;
+                                                if (IsVector(st.Offset, r, v))
+                                                {
+                                                    VectorStore(st, r, v, e => Element(st.Value, cc * v + e));
+                                                    continue;
+                                                }
                                                 for (int e = 0; e < v; e++)
                                                 {
                                                     using (Block($"// element {e}"))
@@ -342,12 +358,14 @@ namespace Fusion.Compiler
                     {
                         Line($"int s{r} = chunk * {vector};");
                         ChunkValues(Needed(elementStores.Select(st => st.Value)), r, vector);
-                        for (int e = 0; e < vector; e++)
+                        foreach (var st in elementStores.Where(st => IsVector(st.Offset, r, vector))) VectorStore(st, r, vector, e => LoopRef(st.Value, e));
+                        var scalarStores = elementStores.Where(st => !IsVector(st.Offset, r, vector)).ToList();
+                        for (int e = 0; e < vector && scalarStores.Count > 0; e++)
                         {
                             using (Block($"// element {e}"))
                             {
                                 Line($"int v{r} = s{r} + {e};");
-                                foreach (var st in elementStores) Store(st, LoopRef(st.Value, e));
+                                foreach (var st in scalarStores) Store(st, LoopRef(st.Value, e));
                             }
                         }
                     }
@@ -368,16 +386,17 @@ namespace Fusion.Compiler
             /// <summary>Computes the element values <paramref name="ids"/> for one chunk (loads and operations, in order).</summary>
             private void ChunkValues(IReadOnlyCollection<int> ids, int r, int vector)
             {
-                foreach (var id in ids.OrderBy(i => i)) DeclareFloats($"x{id}", vector);
-                for (int e = 0; e < vector; e++)
+                var ordered = ids.OrderBy(i => i).ToList();
+                foreach (var id in ordered) DeclareFloats($"x{id}", vector);
+                // The loads first (they depend on no operation), as vectors where their addresses allow, then the operations.
+                foreach (var l in ordered.Select(id => _k.Body[id]).OfType<LoadInstr>()) LoadElements(l, r, vector, $"x{l.Id}", "true");
+                var ops = ordered.Where(id => _k.Body[id] is not LoadInstr).ToList();
+                for (int e = 0; e < vector && ops.Count > 0; e++)
                 {
                     using (Block($"// element {e}"))
                     {
                         Line($"int v{r} = s{r} + {e};");
-                        foreach (var id in ids.OrderBy(i => i))
-                        {
-                            Line($"x{id}_{e} = {(_k.Body[id] is LoadInstr l ? GuardedLoad(l) : Compute(_k.Body[id], a => LoopRef(a, e)))};");
-                        }
+                        foreach (var id in ops) Line($"x{id}_{e} = {Compute(_k.Body[id], a => LoopRef(a, e))};");
                     }
                 }
             }
@@ -420,12 +439,79 @@ namespace Fusion.Compiler
             private void LoadElements(LoadInstr l, int vectorVar, int v, string target, string ok, int first = 0)
             {
                 int width = KernelMapping.Width(_k, l, vectorVar, v);
+                if (width > 1 && l.Guard.Count == 0 && IsVector(l.Offset, vectorVar, v))
+                {
+                    VectorLoad(l, vectorVar, v, target, ok, first);
+                    return;
+                }
                 for (int e = 0; e < width; e++)
                 {
                     using (Block($"// element {e}"))
                     {
                         if (vectorVar >= 0) Line($"int v{vectorVar} = s{vectorVar} + {e};");
-                        Line($"{target}_{first + e} = {ok}{GuardAnd(l)} ? {ScalarLoad(l)} : {Literal(l.Otherwise)};");
+                        Line($"{target}_{first + e} = {(ok == "true" ? GuardedLoad(l) : $"{ok}{GuardAnd(l)} ? {ScalarLoad(l)} : {Literal(l.Otherwise)}")};");
+                    }
+                }
+            }
+
+            /// <summary>Whether <paramref name="offset"/> moves as whole vectors of <paramref name="v"/> along the vectorized variable.</summary>
+            private bool IsVector(IndexExpr offset, int vectorVar, int v) =>
+                v > 1 && vectorVar >= 0 && AccessPattern.Along(offset, vectorVar, v, _k.VariableExtents) == AccessKind.Vector;
+
+            /// <summary>
+            /// The vector struct(s) covering <paramref name="v"/> elements of a buffer of <paramref name="half"/>s: its alias, elements a
+            /// struct, structs (two Float4 for eight floats).
+            /// </summary>
+            private static (string Type, int Lanes, int Count) VectorOf(bool half, int v) => (half, v) switch
+            {
+                (true, 8) => ("IlgpuHalf8", 8, 1),
+                (true, 4) => ("IlgpuHalf4", 4, 1),
+                (true, _) => ("IlgpuHalf2", 2, 1),
+                (false, 8) => ("IlgpuFloat4", 4, 2),
+                (false, 4) => ("IlgpuFloat4", 4, 1),
+                _ => ("IlgpuFloat2", 2, 1),
+            };
+
+            private bool IsHalf(int buffer) => ElementType(_k.Buffers[buffer].Type, _io) != "float";
+
+            /// <summary>v elements of a vector load into target_(first + e), in v / lanes struct loads (0 where not ok).</summary>
+            private void VectorLoad(LoadInstr l, int vectorVar, int v, string target, string ok, int first)
+            {
+                bool half = IsHalf(l.Buffer);
+                var (type, lanes, count) = VectorOf(half, v);
+                using (Block($"// elements 0–{v - 1} in {count} vector load{(count > 1 ? "s" : "")}"))
+                {
+                    Line($"int v{vectorVar} = s{vectorVar};");
+                    void Loads()
+                    {
+                        for (int c = 0; c < count; c++)
+                        {
+                            Line($"var q{c} = {_names[l.Buffer]}.Cast<{type}>()[({l.Offset}) / {lanes}{(c > 0 ? $" + {c}" : "")}];");
+                            for (int e = 0; e < lanes; e++) Line($"{target}_{first + c * lanes + e} = {(half ? "(float)" : "")}q{c}.E{e};");
+                        }
+                    }
+                    if (ok == "true")
+                    {
+                        Loads();
+                        return;
+                    }
+                    using (Block($"if ({ok})")) Loads();
+                    using (Block("else")) Line(string.Join(" ", Enumerable.Range(0, v).Select(e => $"{target}_{first + e} = 0.0f;")));
+                }
+            }
+
+            /// <summary>v values (<paramref name="value"/> of each element) stored as v / lanes vectors at the chunk's first element.</summary>
+            private void VectorStore(StoreInstr st, int vectorVar, int v, Func<int, string> value)
+            {
+                bool half = IsHalf(st.Buffer);
+                var (type, lanes, count) = VectorOf(half, v);
+                using (Block($"// elements 0–{v - 1} in {count} vector store{(count > 1 ? "s" : "")}"))
+                {
+                    Line($"int v{vectorVar} = s{vectorVar};");
+                    for (int c = 0; c < count; c++)
+                    {
+                        var fields = Enumerable.Range(0, lanes).Select(e => $"E{e} = {(half ? $"IlgpuMath.ToHalf({value(c * lanes + e)})" : value(c * lanes + e))}");
+                        Line($"{_names[st.Buffer]}.Cast<{type}>()[({st.Offset}) / {lanes}{(c > 0 ? $" + {c}" : "")}] = new {type} {{ {string.Join(", ", fields)} }};");
                     }
                 }
             }

@@ -13,13 +13,17 @@ namespace Fusion.Ilgpu;
 /// <summary>
 /// ILGPU used as a compiler only: turns a generated ILGPU kernel method into PTX with ILGPU's PTX backend, with no accelerator and
 /// no CUDA context of its own (ILGPU cannot share the primary context Fusion's runtime works in, so Fusion loads and launches the
-/// PTX itself). Works on a machine without a GPU. One ILGPU context for the process; compilations are serialized (ILGPU's IR
-/// context is not meant for concurrent compiles).
+/// PTX itself). Works on a machine without a GPU. Each compile takes an ILGPU context and backend of its own from a pool (one
+/// context is not meant for concurrent compiles), so a model's kernels compile in parallel; the pool grows to one per core, at
+/// most <see cref="MaxContexts"/>, and lives for the process.
 /// </summary>
 public static partial class IlgpuPtxCompiler
 {
-    private static readonly Lazy<(Context Context, PTXBackend Backend)> s_backend = new(Create);
-    private static readonly Lock s_lock = new();
+    /// <summary>Compilers kept at most (each ILGPU context holds its own IR and caches).</summary>
+    public static readonly int MaxContexts = Math.Clamp(Environment.ProcessorCount, 1, 8);
+
+    private static readonly System.Collections.Concurrent.ConcurrentBag<(Context Context, PTXBackend Backend)> s_idle = [];
+    private static readonly SemaphoreSlim s_slots = new(MaxContexts, MaxContexts);
 
     /// <summary>ILGPU's version, part of every cache key of its PTX.</summary>
     public static string Version { get; } = typeof(Context).Assembly.GetName().Version?.ToString() ?? "unknown";
@@ -32,18 +36,21 @@ public static partial class IlgpuPtxCompiler
     {
         ArgumentNullException.ThrowIfNull(method);
         string ptx;
-        lock (s_lock)
+        s_slots.Wait();
+        var compiler = s_idle.TryTake(out var idle) ? idle : Create();
+        try
         {
-            try
-            {
-                var backend = s_backend.Value.Backend;
-                var entry = EntryPointDescription.FromExplicitlyGroupedKernel(method);
-                ptx = ((PTXCompiledKernel)backend.Compile(entry, new KernelSpecialization())).PTXAssembly;
-            }
-            catch (Exception e)
-            {
-                throw new FusionException($"ILGPU could not compile kernel {kernelName} ({method.DeclaringType?.Name}.{method.Name}) to PTX: {Innermost(e).Message}", e);
-            }
+            var entry = EntryPointDescription.FromExplicitlyGroupedKernel(method);
+            ptx = ((PTXCompiledKernel)compiler.Backend.Compile(entry, new KernelSpecialization())).PTXAssembly;
+        }
+        catch (Exception e)
+        {
+            throw new FusionException($"ILGPU could not compile kernel {kernelName} ({method.DeclaringType?.Name}.{method.Name}) to PTX: {Innermost(e).Message}", e);
+        }
+        finally
+        {
+            s_idle.Add(compiler);
+            s_slots.Release();
         }
         return (ptx, EntryOf(ptx, kernelName));
     }
@@ -59,7 +66,7 @@ public static partial class IlgpuPtxCompiler
     /// <summary>The PTX as the driver loads it: NUL-terminated bytes.</summary>
     public static byte[] Image(string ptx) => Encoding.ASCII.GetBytes(ptx + "\0");
 
-    private static (Context, PTXBackend) Create()
+    private static (Context Context, PTXBackend Backend) Create()
     {
         // sm_80 code with PTX ISA 8.0: ILGPU 1.5.3 caps its .target there; the driver compiles it for the GPU it loads on (sm_90 too).
         var context = Context.Create(builder => builder.EnableAlgorithms().Optimize(OptimizationLevel.O2));

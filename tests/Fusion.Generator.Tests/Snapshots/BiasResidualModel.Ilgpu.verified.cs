@@ -9,6 +9,11 @@ using IlgpuGrid = global::ILGPU.Grid;
 using IlgpuGroup = global::ILGPU.Group;
 using IlgpuWarp = global::ILGPU.Warp;
 using IlgpuMath = global::Fusion.Ilgpu.KernelMath;
+using IlgpuHalf8 = global::Fusion.Ilgpu.Half8;
+using IlgpuHalf4 = global::Fusion.Ilgpu.Half4;
+using IlgpuHalf2 = global::Fusion.Ilgpu.Half2;
+using IlgpuFloat4 = global::Fusion.Ilgpu.Float4;
+using IlgpuFloat2 = global::Fusion.Ilgpu.Float2;
 
 namespace Demo
 {
@@ -43,37 +48,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 15;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_0_0 = ok ? in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(210*v0 + 30*v1 + v2) / 2];
+                                ld0_0_0 = q0.E0;
+                                ld0_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_0_1 = ok ? in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld1_0_0 = q0.E0;
+                                ld1_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_0_0 = ok ? in1[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld2_0_0 = q0.E0;
+                                ld2_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_0_1 = ok ? in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_0_0 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_0_1 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld16_0_0 = ok ? in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld16_0_1 = ok ? in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld16_0_0 = q0.E0;
+                                ld16_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld16_0_0 = 0.0f; ld16_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -97,37 +122,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 15;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_1_0 = ok ? in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(210*v0 + 30*v1 + v2) / 2];
+                                ld0_1_0 = q0.E0;
+                                ld0_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_1_1 = ok ? in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld1_1_0 = q0.E0;
+                                ld1_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_1_0 = ok ? in1[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld2_1_0 = q0.E0;
+                                ld2_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_1_1 = ok ? in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_1_0 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_1_1 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld16_1_0 = ok ? in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld16_1_1 = ok ? in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld16_1_0 = q0.E0;
+                                ld16_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld16_1_0 = 0.0f; ld16_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -220,13 +265,9 @@ namespace Demo
                         if (0 + sub < 15)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[210*v0 + 30*v1 + v2] = t18_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[210*v0 + 30*v1 + v2] = t18_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuFloat2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuFloat2 { E0 = t18_0, E1 = t18_1 };
                             }
                         }
                     }
@@ -320,13 +361,9 @@ namespace Demo
                         if (0 + sub < 15)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[210*v0 + 30*v1 + v2] = t18_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[210*v0 + 30*v1 + v2] = t18_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuFloat2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuFloat2 { E0 = t18_0, E1 = t18_1 };
                             }
                         }
                     }
@@ -360,37 +397,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 15;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_0_0 = ok ? (float)in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2];
+                                ld0_0_0 = (float)q0.E0;
+                                ld0_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_0_1 = ok ? (float)in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld1_0_0 = q0.E0;
+                                ld1_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_0_0 = ok ? in1[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld2_0_0 = q0.E0;
+                                ld2_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_0_1 = ok ? in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_0_0 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_0_1 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld16_0_0 = ok ? in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld16_0_1 = ok ? in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld16_0_0 = q0.E0;
+                                ld16_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld16_0_0 = 0.0f; ld16_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -414,37 +471,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 15;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_1_0 = ok ? (float)in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2];
+                                ld0_1_0 = (float)q0.E0;
+                                ld0_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_1_1 = ok ? (float)in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld1_1_0 = q0.E0;
+                                ld1_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_1_0 = ok ? in1[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld2_1_0 = q0.E0;
+                                ld2_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_1_1 = ok ? in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_1_0 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_1_1 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld16_1_0 = ok ? in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld16_1_1 = ok ? in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld16_1_0 = q0.E0;
+                                ld16_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld16_1_0 = 0.0f; ld16_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -537,13 +614,9 @@ namespace Demo
                         if (0 + sub < 15)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[210*v0 + 30*v1 + v2] = IlgpuMath.ToHalf(t18_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[210*v0 + 30*v1 + v2] = IlgpuMath.ToHalf(t18_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t18_0), E1 = IlgpuMath.ToHalf(t18_1) };
                             }
                         }
                     }
@@ -637,13 +710,9 @@ namespace Demo
                         if (0 + sub < 15)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[210*v0 + 30*v1 + v2] = IlgpuMath.ToHalf(t18_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[210*v0 + 30*v1 + v2] = IlgpuMath.ToHalf(t18_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t18_0), E1 = IlgpuMath.ToHalf(t18_1) };
                             }
                         }
                     }
@@ -677,37 +746,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 15;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_0_0 = ok ? in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(210*v0 + 30*v1 + v2) / 2];
+                                ld0_0_0 = q0.E0;
+                                ld0_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_0_1 = ok ? in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld2_0_0 = (float)q0.E0;
+                                ld2_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_0_0 = ok ? (float)in1[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld3_0_0 = (float)q0.E0;
+                                ld3_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_0_1 = ok ? (float)in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_0_0 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_0_1 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld17_0_0 = ok ? (float)in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld17_0_1 = ok ? (float)in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld17_0_0 = (float)q0.E0;
+                                ld17_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld17_0_0 = 0.0f; ld17_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -731,37 +820,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 15;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_1_0 = ok ? in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(210*v0 + 30*v1 + v2) / 2];
+                                ld0_1_0 = q0.E0;
+                                ld0_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_1_1 = ok ? in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld2_1_0 = (float)q0.E0;
+                                ld2_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_1_0 = ok ? (float)in1[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld3_1_0 = (float)q0.E0;
+                                ld3_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_1_1 = ok ? (float)in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_1_0 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_1_1 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld17_1_0 = ok ? (float)in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld17_1_1 = ok ? (float)in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld17_1_0 = (float)q0.E0;
+                                ld17_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld17_1_0 = 0.0f; ld17_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -863,13 +972,9 @@ namespace Demo
                         if (0 + sub < 15)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[210*v0 + 30*v1 + v2] = t19_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[210*v0 + 30*v1 + v2] = t19_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuFloat2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuFloat2 { E0 = t19_0, E1 = t19_1 };
                             }
                         }
                     }
@@ -972,13 +1077,9 @@ namespace Demo
                         if (0 + sub < 15)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[210*v0 + 30*v1 + v2] = t19_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[210*v0 + 30*v1 + v2] = t19_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuFloat2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuFloat2 { E0 = t19_0, E1 = t19_1 };
                             }
                         }
                     }
@@ -1012,37 +1113,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 15;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_0_0 = ok ? (float)in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2];
+                                ld0_0_0 = (float)q0.E0;
+                                ld0_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_0_1 = ok ? (float)in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld2_0_0 = (float)q0.E0;
+                                ld2_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_0_0 = ok ? (float)in1[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld3_0_0 = (float)q0.E0;
+                                ld3_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_0_1 = ok ? (float)in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_0_0 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_0_1 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld17_0_0 = ok ? (float)in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld17_0_1 = ok ? (float)in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld17_0_0 = (float)q0.E0;
+                                ld17_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld17_0_0 = 0.0f; ld17_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -1066,37 +1187,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 15;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_1_0 = ok ? (float)in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2];
+                                ld0_1_0 = (float)q0.E0;
+                                ld0_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_1_1 = ok ? (float)in0[210*v0 + 30*v1 + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld2_1_0 = (float)q0.E0;
+                                ld2_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_1_0 = ok ? (float)in1[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld3_1_0 = (float)q0.E0;
+                                ld3_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_1_1 = ok ? (float)in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_1_0 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_1_1 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld17_1_0 = ok ? (float)in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld17_1_1 = ok ? (float)in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld17_1_0 = (float)q0.E0;
+                                ld17_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld17_1_0 = 0.0f; ld17_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -1198,13 +1339,9 @@ namespace Demo
                         if (0 + sub < 15)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[210*v0 + 30*v1 + v2] = IlgpuMath.ToHalf(t19_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[210*v0 + 30*v1 + v2] = IlgpuMath.ToHalf(t19_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t19_0), E1 = IlgpuMath.ToHalf(t19_1) };
                             }
                         }
                     }
@@ -1307,13 +1444,9 @@ namespace Demo
                         if (0 + sub < 15)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[210*v0 + 30*v1 + v2] = IlgpuMath.ToHalf(t19_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[210*v0 + 30*v1 + v2] = IlgpuMath.ToHalf(t19_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t19_0), E1 = IlgpuMath.ToHalf(t19_1) };
                             }
                         }
                     }

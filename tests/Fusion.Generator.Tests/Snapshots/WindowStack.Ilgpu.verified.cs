@@ -9,6 +9,11 @@ using IlgpuGrid = global::ILGPU.Grid;
 using IlgpuGroup = global::ILGPU.Group;
 using IlgpuWarp = global::ILGPU.Warp;
 using IlgpuMath = global::Fusion.Ilgpu.KernelMath;
+using IlgpuHalf8 = global::Fusion.Ilgpu.Half8;
+using IlgpuHalf4 = global::Fusion.Ilgpu.Half4;
+using IlgpuHalf2 = global::Fusion.Ilgpu.Half2;
+using IlgpuFloat4 = global::Fusion.Ilgpu.Float4;
+using IlgpuFloat2 = global::Fusion.Ilgpu.Float2;
 
 namespace Demo
 {
@@ -42,29 +47,44 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_0_0 = ok ? in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
+                                ld0_0_0 = q0.E0;
+                                ld0_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_0_1 = ok ? in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld1_0_0 = q0.E0;
+                                ld1_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_0_0 = ok ? in1[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_0_1 = ok ? in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_0_0 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_0_1 = ok ? in2[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld2_0_0 = q0.E0;
+                                ld2_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -87,29 +107,44 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_1_0 = ok ? in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
+                                ld0_1_0 = q0.E0;
+                                ld0_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_1_1 = ok ? in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld1_1_0 = q0.E0;
+                                ld1_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_1_0 = ok ? in1[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_1_1 = ok ? in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_1_0 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_1_1 = ok ? in2[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld2_1_0 = q0.E0;
+                                ld2_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -182,13 +217,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = t15_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = t15_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuFloat2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuFloat2 { E0 = t15_0, E1 = t15_1 };
                             }
                         }
                     }
@@ -262,13 +293,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = t15_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = t15_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuFloat2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuFloat2 { E0 = t15_0, E1 = t15_1 };
                             }
                         }
                     }
@@ -301,29 +328,44 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_0_0 = ok ? (float)in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
+                                ld0_0_0 = (float)q0.E0;
+                                ld0_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_0_1 = ok ? (float)in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld1_0_0 = q0.E0;
+                                ld1_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_0_0 = ok ? in1[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_0_1 = ok ? in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_0_0 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_0_1 = ok ? in2[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld2_0_0 = q0.E0;
+                                ld2_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -346,29 +388,44 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_1_0 = ok ? (float)in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
+                                ld0_1_0 = (float)q0.E0;
+                                ld0_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_1_1 = ok ? (float)in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld1_1_0 = q0.E0;
+                                ld1_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_1_0 = ok ? in1[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_1_1 = ok ? in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_1_0 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_1_1 = ok ? in2[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld2_1_0 = q0.E0;
+                                ld2_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -441,13 +498,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = t15_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = t15_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuFloat2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuFloat2 { E0 = t15_0, E1 = t15_1 };
                             }
                         }
                     }
@@ -521,13 +574,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = t15_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = t15_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuFloat2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuFloat2 { E0 = t15_0, E1 = t15_1 };
                             }
                         }
                     }
@@ -561,37 +610,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_0_0 = ok ? in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
+                                ld0_0_0 = q0.E0;
+                                ld0_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_0_1 = ok ? in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
+                                ld1_0_0 = q0.E0;
+                                ld1_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_0_0 = ok ? in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld3_0_0 = q0.E0;
+                                ld3_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_0_1 = ok ? in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_0_0 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_0_1 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld4_0_0 = ok ? in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld4_0_1 = ok ? in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld4_0_0 = q0.E0;
+                                ld4_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -615,37 +684,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_1_0 = ok ? in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
+                                ld0_1_0 = q0.E0;
+                                ld0_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_1_1 = ok ? in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
+                                ld1_1_0 = q0.E0;
+                                ld1_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_1_0 = ok ? in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld3_1_0 = q0.E0;
+                                ld3_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_1_1 = ok ? in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_1_0 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_1_1 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld4_1_0 = ok ? in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld4_1_1 = ok ? in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld4_1_0 = q0.E0;
+                                ld4_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -727,13 +816,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = t17_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = t17_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuFloat2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuFloat2 { E0 = t17_0, E1 = t17_1 };
                             }
                         }
                     }
@@ -742,13 +827,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = t2_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = t2_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out1.Cast<IlgpuFloat2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuFloat2 { E0 = t2_0, E1 = t2_1 };
                             }
                         }
                     }
@@ -831,13 +912,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = t17_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = t17_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuFloat2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuFloat2 { E0 = t17_0, E1 = t17_1 };
                             }
                         }
                     }
@@ -846,13 +923,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = t2_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = t2_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out1.Cast<IlgpuFloat2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuFloat2 { E0 = t2_0, E1 = t2_1 };
                             }
                         }
                     }
@@ -886,37 +959,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_0_0 = ok ? (float)in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
+                                ld0_0_0 = (float)q0.E0;
+                                ld0_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_0_1 = ok ? (float)in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
+                                ld1_0_0 = q0.E0;
+                                ld1_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_0_0 = ok ? in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld3_0_0 = q0.E0;
+                                ld3_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_0_1 = ok ? in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_0_0 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_0_1 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld4_0_0 = ok ? in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld4_0_1 = ok ? in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld4_0_0 = q0.E0;
+                                ld4_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -940,37 +1033,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_1_0 = ok ? (float)in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
+                                ld0_1_0 = (float)q0.E0;
+                                ld0_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_1_1 = ok ? (float)in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
+                                ld1_1_0 = q0.E0;
+                                ld1_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_1_0 = ok ? in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld3_1_0 = q0.E0;
+                                ld3_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_1_1 = ok ? in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_1_0 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_1_1 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld4_1_0 = ok ? in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld4_1_1 = ok ? in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld4_1_0 = q0.E0;
+                                ld4_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -1052,13 +1165,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = t17_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = t17_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuFloat2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuFloat2 { E0 = t17_0, E1 = t17_1 };
                             }
                         }
                     }
@@ -1067,13 +1176,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = t2_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = t2_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out1.Cast<IlgpuFloat2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuFloat2 { E0 = t2_0, E1 = t2_1 };
                             }
                         }
                     }
@@ -1156,13 +1261,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = t17_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = t17_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuFloat2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuFloat2 { E0 = t17_0, E1 = t17_1 };
                             }
                         }
                     }
@@ -1171,13 +1272,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = t2_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = t2_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out1.Cast<IlgpuFloat2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuFloat2 { E0 = t2_0, E1 = t2_1 };
                             }
                         }
                     }
@@ -1211,37 +1308,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_0_0 = ok ? in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
+                                ld0_0_0 = q0.E0;
+                                ld0_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_0_1 = ok ? in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2) / 2];
+                                ld1_0_0 = q0.E0;
+                                ld1_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_0_0 = ok ? in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld3_0_0 = q0.E0;
+                                ld3_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_0_1 = ok ? in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_0_0 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_0_1 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld4_0_0 = ok ? in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld4_0_1 = ok ? in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld4_0_0 = q0.E0;
+                                ld4_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -1265,37 +1382,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_1_0 = ok ? in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
+                                ld0_1_0 = q0.E0;
+                                ld0_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_1_1 = ok ? in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2) / 2];
+                                ld1_1_0 = q0.E0;
+                                ld1_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_1_0 = ok ? in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld3_1_0 = q0.E0;
+                                ld3_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_1_1 = ok ? in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_1_0 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_1_1 = ok ? in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld4_1_0 = ok ? in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld4_1_1 = ok ? in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
+                                ld4_1_0 = q0.E0;
+                                ld4_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -1377,13 +1514,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = t17_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = t17_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuFloat2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuFloat2 { E0 = t17_0, E1 = t17_1 };
                             }
                         }
                     }
@@ -1392,13 +1525,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out1[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] = t2_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out1[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] = t2_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out1.Cast<IlgpuFloat2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2] = new IlgpuFloat2 { E0 = t2_0, E1 = t2_1 };
                             }
                         }
                     }
@@ -1481,13 +1610,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = t17_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = t17_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuFloat2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuFloat2 { E0 = t17_0, E1 = t17_1 };
                             }
                         }
                     }
@@ -1496,13 +1621,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out1[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] = t2_0;
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out1[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] = t2_1;
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out1.Cast<IlgpuFloat2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2] = new IlgpuFloat2 { E0 = t2_0, E1 = t2_1 };
                             }
                         }
                     }
@@ -1540,37 +1661,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 20;
                         int s3 = chunk * 2;
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld0_0_0 = ok ? in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
+                                ld0_0_0 = q0.E0;
+                                ld0_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld0_0_1 = ok ? in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
+                                ld1_0_0 = q0.E0;
+                                ld1_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld1_0_0 = ok ? in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v3) / 2];
+                                ld3_0_0 = q0.E0;
+                                ld3_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld1_0_1 = ok ? in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld3_0_0 = ok ? in2[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld3_0_1 = ok ? in2[v3] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld4_0_0 = ok ? in3[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld4_0_1 = ok ? in3[v3] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuFloat2>()[(v3) / 2];
+                                ld4_0_0 = q0.E0;
+                                ld4_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -1598,37 +1739,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 20;
                         int s3 = chunk * 2;
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld0_1_0 = ok ? in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
+                                ld0_1_0 = q0.E0;
+                                ld0_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld0_1_1 = ok ? in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
+                                ld1_1_0 = q0.E0;
+                                ld1_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld1_1_0 = ok ? in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v3) / 2];
+                                ld3_1_0 = q0.E0;
+                                ld3_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld1_1_1 = ok ? in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld3_1_0 = ok ? in2[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld3_1_1 = ok ? in2[v3] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld4_1_0 = ok ? in3[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld4_1_1 = ok ? in3[v3] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuFloat2>()[(v3) / 2];
+                                ld4_1_0 = q0.E0;
+                                ld4_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -1715,13 +1876,9 @@ namespace Demo
                         if (0 + sub < 20)
                         {
                             int s3 = (0 + sub) * 2;
-                            { // element 0
-                                int v3 = s3 + 0;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = t17_0;
-                            }
-                            { // element 1
-                                int v3 = s3 + 1;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = t17_1;
+                            { // elements 0–1 in 1 vector store
+                                int v3 = s3;
+                                out0.Cast<IlgpuFloat2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuFloat2 { E0 = t17_0, E1 = t17_1 };
                             }
                         }
                     }
@@ -1809,13 +1966,9 @@ namespace Demo
                         if (0 + sub < 20)
                         {
                             int s3 = (0 + sub) * 2;
-                            { // element 0
-                                int v3 = s3 + 0;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = t17_0;
-                            }
-                            { // element 1
-                                int v3 = s3 + 1;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = t17_1;
+                            { // elements 0–1 in 1 vector store
+                                int v3 = s3;
+                                out0.Cast<IlgpuFloat2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuFloat2 { E0 = t17_0, E1 = t17_1 };
                             }
                         }
                     }
@@ -1853,37 +2006,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 20;
                         int s3 = chunk * 2;
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld0_0_0 = ok ? in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
+                                ld0_0_0 = q0.E0;
+                                ld0_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld0_0_1 = ok ? in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
+                                ld1_0_0 = q0.E0;
+                                ld1_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld1_0_0 = ok ? in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v3) / 2];
+                                ld3_0_0 = q0.E0;
+                                ld3_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld1_0_1 = ok ? in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld3_0_0 = ok ? in2[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld3_0_1 = ok ? in2[v3] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld4_0_0 = ok ? in3[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld4_0_1 = ok ? in3[v3] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuFloat2>()[(v3) / 2];
+                                ld4_0_0 = q0.E0;
+                                ld4_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -1911,37 +2084,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 20;
                         int s3 = chunk * 2;
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld0_1_0 = ok ? in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
+                                ld0_1_0 = q0.E0;
+                                ld0_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld0_1_1 = ok ? in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuFloat2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
+                                ld1_1_0 = q0.E0;
+                                ld1_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld1_1_0 = ok ? in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuFloat2>()[(v3) / 2];
+                                ld3_1_0 = q0.E0;
+                                ld3_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld1_1_1 = ok ? in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld3_1_0 = ok ? in2[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld3_1_1 = ok ? in2[v3] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld4_1_0 = ok ? in3[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld4_1_1 = ok ? in3[v3] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuFloat2>()[(v3) / 2];
+                                ld4_1_0 = q0.E0;
+                                ld4_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -2028,13 +2221,9 @@ namespace Demo
                         if (0 + sub < 20)
                         {
                             int s3 = (0 + sub) * 2;
-                            { // element 0
-                                int v3 = s3 + 0;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = IlgpuMath.ToHalf(t17_0);
-                            }
-                            { // element 1
-                                int v3 = s3 + 1;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = IlgpuMath.ToHalf(t17_1);
+                            { // elements 0–1 in 1 vector store
+                                int v3 = s3;
+                                out0.Cast<IlgpuHalf2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t17_0), E1 = IlgpuMath.ToHalf(t17_1) };
                             }
                         }
                     }
@@ -2122,13 +2311,9 @@ namespace Demo
                         if (0 + sub < 20)
                         {
                             int s3 = (0 + sub) * 2;
-                            { // element 0
-                                int v3 = s3 + 0;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = IlgpuMath.ToHalf(t17_0);
-                            }
-                            { // element 1
-                                int v3 = s3 + 1;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = IlgpuMath.ToHalf(t17_1);
+                            { // elements 0–1 in 1 vector store
+                                int v3 = s3;
+                                out0.Cast<IlgpuHalf2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t17_0), E1 = IlgpuMath.ToHalf(t17_1) };
                             }
                         }
                     }
@@ -2161,29 +2346,44 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_0_0 = ok ? in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
+                                ld0_0_0 = q0.E0;
+                                ld0_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_0_1 = ok ? in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld2_0_0 = (float)q0.E0;
+                                ld2_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_0_0 = ok ? (float)in1[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_0_1 = ok ? (float)in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_0_0 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_0_1 = ok ? (float)in2[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld3_0_0 = (float)q0.E0;
+                                ld3_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -2206,29 +2406,44 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_1_0 = ok ? in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
+                                ld0_1_0 = q0.E0;
+                                ld0_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_1_1 = ok ? in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld2_1_0 = (float)q0.E0;
+                                ld2_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_1_0 = ok ? (float)in1[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_1_1 = ok ? (float)in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_1_0 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_1_1 = ok ? (float)in2[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld3_1_0 = (float)q0.E0;
+                                ld3_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -2310,13 +2525,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t16_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t16_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t16_0), E1 = IlgpuMath.ToHalf(t16_1) };
                             }
                         }
                     }
@@ -2399,13 +2610,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t16_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t16_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t16_0), E1 = IlgpuMath.ToHalf(t16_1) };
                             }
                         }
                     }
@@ -2438,29 +2645,44 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_0_0 = ok ? (float)in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
+                                ld0_0_0 = (float)q0.E0;
+                                ld0_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_0_1 = ok ? (float)in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld2_0_0 = (float)q0.E0;
+                                ld2_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_0_0 = ok ? (float)in1[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_0_1 = ok ? (float)in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_0_0 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_0_1 = ok ? (float)in2[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld3_0_0 = (float)q0.E0;
+                                ld3_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -2483,29 +2705,44 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_1_0 = ok ? (float)in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
+                                ld0_1_0 = (float)q0.E0;
+                                ld0_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_1_1 = ok ? (float)in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld2_1_0 = (float)q0.E0;
+                                ld2_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_1_0 = ok ? (float)in1[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_1_1 = ok ? (float)in1[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_1_0 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_1_1 = ok ? (float)in2[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld3_1_0 = (float)q0.E0;
+                                ld3_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -2587,13 +2824,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t16_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t16_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t16_0), E1 = IlgpuMath.ToHalf(t16_1) };
                             }
                         }
                     }
@@ -2676,13 +2909,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t16_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t16_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t16_0), E1 = IlgpuMath.ToHalf(t16_1) };
                             }
                         }
                     }
@@ -2716,37 +2945,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_0_0 = ok ? in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
+                                ld0_0_0 = q0.E0;
+                                ld0_0_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_0_1 = ok ? in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
+                                ld2_0_0 = (float)q0.E0;
+                                ld2_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_0_0 = ok ? (float)in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld4_0_0 = (float)q0.E0;
+                                ld4_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_0_1 = ok ? (float)in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld4_0_0 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld4_0_1 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld5_0_0 = ok ? (float)in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld5_0_1 = ok ? (float)in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld5_0_0 = (float)q0.E0;
+                                ld5_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld5_0_0 = 0.0f; ld5_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -2770,37 +3019,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_1_0 = ok ? in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
+                                ld0_1_0 = q0.E0;
+                                ld0_1_1 = q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_1_1 = ok ? in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
+                                ld2_1_0 = (float)q0.E0;
+                                ld2_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_1_0 = ok ? (float)in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld4_1_0 = (float)q0.E0;
+                                ld4_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_1_1 = ok ? (float)in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld4_1_0 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld4_1_1 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld5_1_0 = ok ? (float)in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld5_1_1 = ok ? (float)in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld5_1_0 = (float)q0.E0;
+                                ld5_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld5_1_0 = 0.0f; ld5_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -2891,13 +3160,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t18_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t18_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t18_0), E1 = IlgpuMath.ToHalf(t18_1) };
                             }
                         }
                     }
@@ -2906,13 +3171,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = IlgpuMath.ToHalf(t3_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = IlgpuMath.ToHalf(t3_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out1.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t3_0), E1 = IlgpuMath.ToHalf(t3_1) };
                             }
                         }
                     }
@@ -3004,13 +3265,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t18_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t18_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t18_0), E1 = IlgpuMath.ToHalf(t18_1) };
                             }
                         }
                     }
@@ -3019,13 +3276,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = IlgpuMath.ToHalf(t3_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = IlgpuMath.ToHalf(t3_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out1.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t3_0), E1 = IlgpuMath.ToHalf(t3_1) };
                             }
                         }
                     }
@@ -3059,37 +3312,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_0_0 = ok ? (float)in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
+                                ld0_0_0 = (float)q0.E0;
+                                ld0_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_0_1 = ok ? (float)in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
+                                ld2_0_0 = (float)q0.E0;
+                                ld2_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_0_0 = ok ? (float)in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld4_0_0 = (float)q0.E0;
+                                ld4_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_0_1 = ok ? (float)in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld4_0_0 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld4_0_1 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld5_0_0 = ok ? (float)in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld5_0_1 = ok ? (float)in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld5_0_0 = (float)q0.E0;
+                                ld5_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld5_0_0 = 0.0f; ld5_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -3113,37 +3386,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_1_0 = ok ? (float)in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
+                                ld0_1_0 = (float)q0.E0;
+                                ld0_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_1_1 = ok ? (float)in0[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
+                                ld2_1_0 = (float)q0.E0;
+                                ld2_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld2_1_0 = ok ? (float)in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld4_1_0 = (float)q0.E0;
+                                ld4_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld2_1_1 = ok ? (float)in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld4_1_0 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld4_1_1 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld5_1_0 = ok ? (float)in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld5_1_1 = ok ? (float)in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld5_1_0 = (float)q0.E0;
+                                ld5_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld5_1_0 = 0.0f; ld5_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -3234,13 +3527,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t18_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t18_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t18_0), E1 = IlgpuMath.ToHalf(t18_1) };
                             }
                         }
                     }
@@ -3249,13 +3538,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = IlgpuMath.ToHalf(t3_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = IlgpuMath.ToHalf(t3_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out1.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t3_0), E1 = IlgpuMath.ToHalf(t3_1) };
                             }
                         }
                     }
@@ -3347,13 +3632,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t18_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t18_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t18_0), E1 = IlgpuMath.ToHalf(t18_1) };
                             }
                         }
                     }
@@ -3362,13 +3643,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = IlgpuMath.ToHalf(t3_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out1[140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2] = IlgpuMath.ToHalf(t3_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out1.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t3_0), E1 = IlgpuMath.ToHalf(t3_1) };
                             }
                         }
                     }
@@ -3402,37 +3679,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_0_0 = ok ? (float)in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
+                                ld0_0_0 = (float)q0.E0;
+                                ld0_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_0_1 = ok ? (float)in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2) / 2];
+                                ld1_0_0 = (float)q0.E0;
+                                ld1_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_0_0 = ok ? (float)in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld3_0_0 = (float)q0.E0;
+                                ld3_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_0_1 = ok ? (float)in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_0_0 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_0_1 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld4_0_0 = ok ? (float)in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld4_0_1 = ok ? (float)in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld4_0_0 = (float)q0.E0;
+                                ld4_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -3456,37 +3753,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 5;
                         int s2 = chunk * 2;
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld0_1_0 = ok ? (float)in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
+                                ld0_1_0 = (float)q0.E0;
+                                ld0_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld0_1_1 = ok ? (float)in0[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2) / 2];
+                                ld1_1_0 = (float)q0.E0;
+                                ld1_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld1_1_0 = ok ? (float)in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld3_1_0 = (float)q0.E0;
+                                ld3_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld1_1_1 = ok ? (float)in1[980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld3_1_0 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld3_1_1 = ok ? (float)in2[v2] : 0.0f;
-                        }
-                        { // element 0
-                            int v2 = s2 + 0;
-                            ld4_1_0 = ok ? (float)in3[v2] : 0.0f;
-                        }
-                        { // element 1
-                            int v2 = s2 + 1;
-                            ld4_1_1 = ok ? (float)in3[v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v2 = s2;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
+                                ld4_1_0 = (float)q0.E0;
+                                ld4_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -3568,13 +3885,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t17_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t17_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t17_0), E1 = IlgpuMath.ToHalf(t17_1) };
                             }
                         }
                     }
@@ -3583,13 +3896,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out1[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] = IlgpuMath.ToHalf(t2_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out1[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] = IlgpuMath.ToHalf(t2_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out1.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t2_0), E1 = IlgpuMath.ToHalf(t2_1) };
                             }
                         }
                     }
@@ -3672,13 +3981,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t17_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out0[490*v0 + 10*v1 + v2] = IlgpuMath.ToHalf(t17_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t17_0), E1 = IlgpuMath.ToHalf(t17_1) };
                             }
                         }
                     }
@@ -3687,13 +3992,9 @@ namespace Demo
                         if (0 + sub < 5)
                         {
                             int s2 = (0 + sub) * 2;
-                            { // element 0
-                                int v2 = s2 + 0;
-                                out1[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] = IlgpuMath.ToHalf(t2_0);
-                            }
-                            { // element 1
-                                int v2 = s2 + 1;
-                                out1[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2] = IlgpuMath.ToHalf(t2_1);
+                            { // elements 0–1 in 1 vector store
+                                int v2 = s2;
+                                out1.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t2_0), E1 = IlgpuMath.ToHalf(t2_1) };
                             }
                         }
                     }
@@ -3731,37 +4032,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 20;
                         int s3 = chunk * 2;
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld0_0_0 = ok ? (float)in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
+                                ld0_0_0 = (float)q0.E0;
+                                ld0_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld0_0_1 = ok ? (float)in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
+                                ld1_0_0 = (float)q0.E0;
+                                ld1_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld1_0_0 = ok ? (float)in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v3) / 2];
+                                ld3_0_0 = (float)q0.E0;
+                                ld3_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld1_0_1 = ok ? (float)in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld3_0_0 = ok ? (float)in2[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld3_0_1 = ok ? (float)in2[v3] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld4_0_0 = ok ? (float)in3[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld4_0_1 = ok ? (float)in3[v3] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuHalf2>()[(v3) / 2];
+                                ld4_0_0 = (float)q0.E0;
+                                ld4_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -3789,37 +4110,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 20;
                         int s3 = chunk * 2;
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld0_1_0 = ok ? (float)in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
+                                ld0_1_0 = (float)q0.E0;
+                                ld0_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld0_1_1 = ok ? (float)in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
+                                ld1_1_0 = (float)q0.E0;
+                                ld1_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld1_1_0 = ok ? (float)in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v3) / 2];
+                                ld3_1_0 = (float)q0.E0;
+                                ld3_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld1_1_1 = ok ? (float)in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld3_1_0 = ok ? (float)in2[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld3_1_1 = ok ? (float)in2[v3] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld4_1_0 = ok ? (float)in3[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld4_1_1 = ok ? (float)in3[v3] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuHalf2>()[(v3) / 2];
+                                ld4_1_0 = (float)q0.E0;
+                                ld4_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -3906,13 +4247,9 @@ namespace Demo
                         if (0 + sub < 20)
                         {
                             int s3 = (0 + sub) * 2;
-                            { // element 0
-                                int v3 = s3 + 0;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = t17_0;
-                            }
-                            { // element 1
-                                int v3 = s3 + 1;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = t17_1;
+                            { // elements 0–1 in 1 vector store
+                                int v3 = s3;
+                                out0.Cast<IlgpuFloat2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuFloat2 { E0 = t17_0, E1 = t17_1 };
                             }
                         }
                     }
@@ -4000,13 +4337,9 @@ namespace Demo
                         if (0 + sub < 20)
                         {
                             int s3 = (0 + sub) * 2;
-                            { // element 0
-                                int v3 = s3 + 0;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = t17_0;
-                            }
-                            { // element 1
-                                int v3 = s3 + 1;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = t17_1;
+                            { // elements 0–1 in 1 vector store
+                                int v3 = s3;
+                                out0.Cast<IlgpuFloat2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuFloat2 { E0 = t17_0, E1 = t17_1 };
                             }
                         }
                     }
@@ -4044,37 +4377,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 20;
                         int s3 = chunk * 2;
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld0_0_0 = ok ? (float)in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
+                                ld0_0_0 = (float)q0.E0;
+                                ld0_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld0_0_1 = ok ? (float)in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
+                                ld1_0_0 = (float)q0.E0;
+                                ld1_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld1_0_0 = ok ? (float)in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v3) / 2];
+                                ld3_0_0 = (float)q0.E0;
+                                ld3_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld1_0_1 = ok ? (float)in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld3_0_0 = ok ? (float)in2[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld3_0_1 = ok ? (float)in2[v3] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld4_0_0 = ok ? (float)in3[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld4_0_1 = ok ? (float)in3[v3] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuHalf2>()[(v3) / 2];
+                                ld4_0_0 = (float)q0.E0;
+                                ld4_0_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -4102,37 +4455,57 @@ namespace Demo
                         int chunk = 0 + sub;
                         bool ok = okRow_1 && chunk < 20;
                         int s3 = chunk * 2;
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld0_1_0 = ok ? (float)in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
+                                ld0_1_0 = (float)q0.E0;
+                                ld0_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld0_1_1 = ok ? (float)in0[140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in1.Cast<IlgpuHalf2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
+                                ld1_1_0 = (float)q0.E0;
+                                ld1_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
+                            }
                         }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld1_1_0 = ok ? (float)in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in2.Cast<IlgpuHalf2>()[(v3) / 2];
+                                ld3_1_0 = (float)q0.E0;
+                                ld3_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
+                            }
                         }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld1_1_1 = ok ? (float)in1[70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld3_1_0 = ok ? (float)in2[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld3_1_1 = ok ? (float)in2[v3] : 0.0f;
-                        }
-                        { // element 0
-                            int v3 = s3 + 0;
-                            ld4_1_0 = ok ? (float)in3[v3] : 0.0f;
-                        }
-                        { // element 1
-                            int v3 = s3 + 1;
-                            ld4_1_1 = ok ? (float)in3[v3] : 0.0f;
+                        { // elements 0–1 in 1 vector load
+                            int v3 = s3;
+                            if (ok)
+                            {
+                                var q0 = in3.Cast<IlgpuHalf2>()[(v3) / 2];
+                                ld4_1_0 = (float)q0.E0;
+                                ld4_1_1 = (float)q0.E1;
+                            }
+                            else
+                            {
+                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
+                            }
                         }
                     }
                 }
@@ -4219,13 +4592,9 @@ namespace Demo
                         if (0 + sub < 20)
                         {
                             int s3 = (0 + sub) * 2;
-                            { // element 0
-                                int v3 = s3 + 0;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = IlgpuMath.ToHalf(t17_0);
-                            }
-                            { // element 1
-                                int v3 = s3 + 1;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = IlgpuMath.ToHalf(t17_1);
+                            { // elements 0–1 in 1 vector store
+                                int v3 = s3;
+                                out0.Cast<IlgpuHalf2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t17_0), E1 = IlgpuMath.ToHalf(t17_1) };
                             }
                         }
                     }
@@ -4313,13 +4682,9 @@ namespace Demo
                         if (0 + sub < 20)
                         {
                             int s3 = (0 + sub) * 2;
-                            { // element 0
-                                int v3 = s3 + 0;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = IlgpuMath.ToHalf(t17_0);
-                            }
-                            { // element 1
-                                int v3 = s3 + 1;
-                                out0[1960*v0 + 280*v1 + 40*v2 + v3] = IlgpuMath.ToHalf(t17_1);
+                            { // elements 0–1 in 1 vector store
+                                int v3 = s3;
+                                out0.Cast<IlgpuHalf2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t17_0), E1 = IlgpuMath.ToHalf(t17_1) };
                             }
                         }
                     }
@@ -4345,21 +4710,31 @@ namespace Demo
                     int v0 = rest;
                     var0_0 = v0;
                     var1_0 = s1;
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld0_0_0 = ok ? acc[10*v0 + v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = acc.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2];
+                            ld0_0_0 = q0.E0;
+                            ld0_0_1 = q0.E1;
+                        }
+                        else
+                        {
+                            ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                        }
                     }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld0_0_1 = ok ? acc[10*v0 + v1] : 0.0f;
-                    }
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld1_0_0 = ok ? in1[v1] : 0.0f;
-                    }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld1_0_1 = ok ? in1[v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = in1.Cast<IlgpuFloat2>()[(v1) / 2];
+                            ld1_0_0 = q0.E0;
+                            ld1_0_1 = q0.E1;
+                        }
+                        else
+                        {
+                            ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
+                        }
                     }
                 }
                 int var0_1;
@@ -4375,21 +4750,31 @@ namespace Demo
                     int v0 = rest;
                     var0_1 = v0;
                     var1_1 = s1;
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld0_1_0 = ok ? acc[10*v0 + v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = acc.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2];
+                            ld0_1_0 = q0.E0;
+                            ld0_1_1 = q0.E1;
+                        }
+                        else
+                        {
+                            ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                        }
                     }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld0_1_1 = ok ? acc[10*v0 + v1] : 0.0f;
-                    }
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld1_1_0 = ok ? in1[v1] : 0.0f;
-                    }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld1_1_1 = ok ? in1[v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = in1.Cast<IlgpuFloat2>()[(v1) / 2];
+                            ld1_1_0 = q0.E0;
+                            ld1_1_1 = q0.E1;
+                        }
+                        else
+                        {
+                            ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
+                        }
                     }
                 }
                 int var0_2;
@@ -4405,21 +4790,31 @@ namespace Demo
                     int v0 = rest;
                     var0_2 = v0;
                     var1_2 = s1;
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld0_2_0 = ok ? acc[10*v0 + v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = acc.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2];
+                            ld0_2_0 = q0.E0;
+                            ld0_2_1 = q0.E1;
+                        }
+                        else
+                        {
+                            ld0_2_0 = 0.0f; ld0_2_1 = 0.0f;
+                        }
                     }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld0_2_1 = ok ? acc[10*v0 + v1] : 0.0f;
-                    }
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld1_2_0 = ok ? in1[v1] : 0.0f;
-                    }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld1_2_1 = ok ? in1[v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = in1.Cast<IlgpuFloat2>()[(v1) / 2];
+                            ld1_2_0 = q0.E0;
+                            ld1_2_1 = q0.E1;
+                        }
+                        else
+                        {
+                            ld1_2_0 = 0.0f; ld1_2_1 = 0.0f;
+                        }
                     }
                 }
                 int var0_3;
@@ -4435,121 +4830,163 @@ namespace Demo
                     int v0 = rest;
                     var0_3 = v0;
                     var1_3 = s1;
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld0_3_0 = ok ? acc[10*v0 + v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = acc.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2];
+                            ld0_3_0 = q0.E0;
+                            ld0_3_1 = q0.E1;
+                        }
+                        else
+                        {
+                            ld0_3_0 = 0.0f; ld0_3_1 = 0.0f;
+                        }
                     }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld0_3_1 = ok ? acc[10*v0 + v1] : 0.0f;
-                    }
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld1_3_0 = ok ? in1[v1] : 0.0f;
-                    }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld1_3_1 = ok ? in1[v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = in1.Cast<IlgpuFloat2>()[(v1) / 2];
+                            ld1_3_0 = q0.E0;
+                            ld1_3_1 = q0.E1;
+                        }
+                        else
+                        {
+                            ld1_3_0 = 0.0f; ld1_3_1 = 0.0f;
+                        }
                     }
                 }
                 if (first + 0 < items)
                 {
                     int v0 = var0_0;
                     int s1 = var1_0;
+                    float t2_0, t2_1;
+                    float t4_0, t4_1;
+                    float t6_0, t6_1;
+                    float t7_0, t7_1;
+                    float t9_0, t9_1;
+                    float t10_0, t10_1;
                     { // element 0
                         int v1 = s1 + 0;
-                        float t2 = (ld0_0_0 + ld1_0_0);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = t10;
+                        t2_0 = (ld0_0_0 + ld1_0_0);
+                        t4_0 = (t2_0 * 0.5f);
+                        t6_0 = (t2_0 * 0.70710677f);
+                        t7_0 = IlgpuMath.Erf(t6_0);
+                        t9_0 = (t7_0 + 1.0f);
+                        t10_0 = (t4_0 * t9_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
-                        float t2 = (ld0_0_1 + ld1_0_1);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = t10;
+                        t2_1 = (ld0_0_1 + ld1_0_1);
+                        t4_1 = (t2_1 * 0.5f);
+                        t6_1 = (t2_1 * 0.70710677f);
+                        t7_1 = IlgpuMath.Erf(t6_1);
+                        t9_1 = (t7_1 + 1.0f);
+                        t10_1 = (t4_1 * t9_1);
+                    }
+                    { // elements 0–1 in 1 vector store
+                        int v1 = s1;
+                        out0.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2] = new IlgpuFloat2 { E0 = t10_0, E1 = t10_1 };
                     }
                 }
                 if (first + 256 < items)
                 {
                     int v0 = var0_1;
                     int s1 = var1_1;
+                    float t2_0, t2_1;
+                    float t4_0, t4_1;
+                    float t6_0, t6_1;
+                    float t7_0, t7_1;
+                    float t9_0, t9_1;
+                    float t10_0, t10_1;
                     { // element 0
                         int v1 = s1 + 0;
-                        float t2 = (ld0_1_0 + ld1_1_0);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = t10;
+                        t2_0 = (ld0_1_0 + ld1_1_0);
+                        t4_0 = (t2_0 * 0.5f);
+                        t6_0 = (t2_0 * 0.70710677f);
+                        t7_0 = IlgpuMath.Erf(t6_0);
+                        t9_0 = (t7_0 + 1.0f);
+                        t10_0 = (t4_0 * t9_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
-                        float t2 = (ld0_1_1 + ld1_1_1);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = t10;
+                        t2_1 = (ld0_1_1 + ld1_1_1);
+                        t4_1 = (t2_1 * 0.5f);
+                        t6_1 = (t2_1 * 0.70710677f);
+                        t7_1 = IlgpuMath.Erf(t6_1);
+                        t9_1 = (t7_1 + 1.0f);
+                        t10_1 = (t4_1 * t9_1);
+                    }
+                    { // elements 0–1 in 1 vector store
+                        int v1 = s1;
+                        out0.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2] = new IlgpuFloat2 { E0 = t10_0, E1 = t10_1 };
                     }
                 }
                 if (first + 512 < items)
                 {
                     int v0 = var0_2;
                     int s1 = var1_2;
+                    float t2_0, t2_1;
+                    float t4_0, t4_1;
+                    float t6_0, t6_1;
+                    float t7_0, t7_1;
+                    float t9_0, t9_1;
+                    float t10_0, t10_1;
                     { // element 0
                         int v1 = s1 + 0;
-                        float t2 = (ld0_2_0 + ld1_2_0);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = t10;
+                        t2_0 = (ld0_2_0 + ld1_2_0);
+                        t4_0 = (t2_0 * 0.5f);
+                        t6_0 = (t2_0 * 0.70710677f);
+                        t7_0 = IlgpuMath.Erf(t6_0);
+                        t9_0 = (t7_0 + 1.0f);
+                        t10_0 = (t4_0 * t9_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
-                        float t2 = (ld0_2_1 + ld1_2_1);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = t10;
+                        t2_1 = (ld0_2_1 + ld1_2_1);
+                        t4_1 = (t2_1 * 0.5f);
+                        t6_1 = (t2_1 * 0.70710677f);
+                        t7_1 = IlgpuMath.Erf(t6_1);
+                        t9_1 = (t7_1 + 1.0f);
+                        t10_1 = (t4_1 * t9_1);
+                    }
+                    { // elements 0–1 in 1 vector store
+                        int v1 = s1;
+                        out0.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2] = new IlgpuFloat2 { E0 = t10_0, E1 = t10_1 };
                     }
                 }
                 if (first + 768 < items)
                 {
                     int v0 = var0_3;
                     int s1 = var1_3;
+                    float t2_0, t2_1;
+                    float t4_0, t4_1;
+                    float t6_0, t6_1;
+                    float t7_0, t7_1;
+                    float t9_0, t9_1;
+                    float t10_0, t10_1;
                     { // element 0
                         int v1 = s1 + 0;
-                        float t2 = (ld0_3_0 + ld1_3_0);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = t10;
+                        t2_0 = (ld0_3_0 + ld1_3_0);
+                        t4_0 = (t2_0 * 0.5f);
+                        t6_0 = (t2_0 * 0.70710677f);
+                        t7_0 = IlgpuMath.Erf(t6_0);
+                        t9_0 = (t7_0 + 1.0f);
+                        t10_0 = (t4_0 * t9_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
-                        float t2 = (ld0_3_1 + ld1_3_1);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = t10;
+                        t2_1 = (ld0_3_1 + ld1_3_1);
+                        t4_1 = (t2_1 * 0.5f);
+                        t6_1 = (t2_1 * 0.70710677f);
+                        t7_1 = IlgpuMath.Erf(t6_1);
+                        t9_1 = (t7_1 + 1.0f);
+                        t10_1 = (t4_1 * t9_1);
+                    }
+                    { // elements 0–1 in 1 vector store
+                        int v1 = s1;
+                        out0.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2] = new IlgpuFloat2 { E0 = t10_0, E1 = t10_1 };
                     }
                 }
             }
@@ -4573,21 +5010,31 @@ namespace Demo
                     int v0 = rest;
                     var0_0 = v0;
                     var1_0 = s1;
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld0_0_0 = ok ? (float)acc[10*v0 + v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = acc.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2];
+                            ld0_0_0 = (float)q0.E0;
+                            ld0_0_1 = (float)q0.E1;
+                        }
+                        else
+                        {
+                            ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
+                        }
                     }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld0_0_1 = ok ? (float)acc[10*v0 + v1] : 0.0f;
-                    }
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld1_0_0 = ok ? (float)in1[v1] : 0.0f;
-                    }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld1_0_1 = ok ? (float)in1[v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = in1.Cast<IlgpuHalf2>()[(v1) / 2];
+                            ld1_0_0 = (float)q0.E0;
+                            ld1_0_1 = (float)q0.E1;
+                        }
+                        else
+                        {
+                            ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
+                        }
                     }
                 }
                 int var0_1;
@@ -4603,21 +5050,31 @@ namespace Demo
                     int v0 = rest;
                     var0_1 = v0;
                     var1_1 = s1;
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld0_1_0 = ok ? (float)acc[10*v0 + v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = acc.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2];
+                            ld0_1_0 = (float)q0.E0;
+                            ld0_1_1 = (float)q0.E1;
+                        }
+                        else
+                        {
+                            ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
+                        }
                     }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld0_1_1 = ok ? (float)acc[10*v0 + v1] : 0.0f;
-                    }
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld1_1_0 = ok ? (float)in1[v1] : 0.0f;
-                    }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld1_1_1 = ok ? (float)in1[v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = in1.Cast<IlgpuHalf2>()[(v1) / 2];
+                            ld1_1_0 = (float)q0.E0;
+                            ld1_1_1 = (float)q0.E1;
+                        }
+                        else
+                        {
+                            ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
+                        }
                     }
                 }
                 int var0_2;
@@ -4633,21 +5090,31 @@ namespace Demo
                     int v0 = rest;
                     var0_2 = v0;
                     var1_2 = s1;
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld0_2_0 = ok ? (float)acc[10*v0 + v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = acc.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2];
+                            ld0_2_0 = (float)q0.E0;
+                            ld0_2_1 = (float)q0.E1;
+                        }
+                        else
+                        {
+                            ld0_2_0 = 0.0f; ld0_2_1 = 0.0f;
+                        }
                     }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld0_2_1 = ok ? (float)acc[10*v0 + v1] : 0.0f;
-                    }
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld1_2_0 = ok ? (float)in1[v1] : 0.0f;
-                    }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld1_2_1 = ok ? (float)in1[v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = in1.Cast<IlgpuHalf2>()[(v1) / 2];
+                            ld1_2_0 = (float)q0.E0;
+                            ld1_2_1 = (float)q0.E1;
+                        }
+                        else
+                        {
+                            ld1_2_0 = 0.0f; ld1_2_1 = 0.0f;
+                        }
                     }
                 }
                 int var0_3;
@@ -4663,121 +5130,163 @@ namespace Demo
                     int v0 = rest;
                     var0_3 = v0;
                     var1_3 = s1;
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld0_3_0 = ok ? (float)acc[10*v0 + v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = acc.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2];
+                            ld0_3_0 = (float)q0.E0;
+                            ld0_3_1 = (float)q0.E1;
+                        }
+                        else
+                        {
+                            ld0_3_0 = 0.0f; ld0_3_1 = 0.0f;
+                        }
                     }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld0_3_1 = ok ? (float)acc[10*v0 + v1] : 0.0f;
-                    }
-                    { // element 0
-                        int v1 = s1 + 0;
-                        ld1_3_0 = ok ? (float)in1[v1] : 0.0f;
-                    }
-                    { // element 1
-                        int v1 = s1 + 1;
-                        ld1_3_1 = ok ? (float)in1[v1] : 0.0f;
+                    { // elements 0–1 in 1 vector load
+                        int v1 = s1;
+                        if (ok)
+                        {
+                            var q0 = in1.Cast<IlgpuHalf2>()[(v1) / 2];
+                            ld1_3_0 = (float)q0.E0;
+                            ld1_3_1 = (float)q0.E1;
+                        }
+                        else
+                        {
+                            ld1_3_0 = 0.0f; ld1_3_1 = 0.0f;
+                        }
                     }
                 }
                 if (first + 0 < items)
                 {
                     int v0 = var0_0;
                     int s1 = var1_0;
+                    float t2_0, t2_1;
+                    float t4_0, t4_1;
+                    float t6_0, t6_1;
+                    float t7_0, t7_1;
+                    float t9_0, t9_1;
+                    float t10_0, t10_1;
                     { // element 0
                         int v1 = s1 + 0;
-                        float t2 = (ld0_0_0 + ld1_0_0);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = IlgpuMath.ToHalf(t10);
+                        t2_0 = (ld0_0_0 + ld1_0_0);
+                        t4_0 = (t2_0 * 0.5f);
+                        t6_0 = (t2_0 * 0.70710677f);
+                        t7_0 = IlgpuMath.Erf(t6_0);
+                        t9_0 = (t7_0 + 1.0f);
+                        t10_0 = (t4_0 * t9_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
-                        float t2 = (ld0_0_1 + ld1_0_1);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = IlgpuMath.ToHalf(t10);
+                        t2_1 = (ld0_0_1 + ld1_0_1);
+                        t4_1 = (t2_1 * 0.5f);
+                        t6_1 = (t2_1 * 0.70710677f);
+                        t7_1 = IlgpuMath.Erf(t6_1);
+                        t9_1 = (t7_1 + 1.0f);
+                        t10_1 = (t4_1 * t9_1);
+                    }
+                    { // elements 0–1 in 1 vector store
+                        int v1 = s1;
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t10_0), E1 = IlgpuMath.ToHalf(t10_1) };
                     }
                 }
                 if (first + 256 < items)
                 {
                     int v0 = var0_1;
                     int s1 = var1_1;
+                    float t2_0, t2_1;
+                    float t4_0, t4_1;
+                    float t6_0, t6_1;
+                    float t7_0, t7_1;
+                    float t9_0, t9_1;
+                    float t10_0, t10_1;
                     { // element 0
                         int v1 = s1 + 0;
-                        float t2 = (ld0_1_0 + ld1_1_0);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = IlgpuMath.ToHalf(t10);
+                        t2_0 = (ld0_1_0 + ld1_1_0);
+                        t4_0 = (t2_0 * 0.5f);
+                        t6_0 = (t2_0 * 0.70710677f);
+                        t7_0 = IlgpuMath.Erf(t6_0);
+                        t9_0 = (t7_0 + 1.0f);
+                        t10_0 = (t4_0 * t9_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
-                        float t2 = (ld0_1_1 + ld1_1_1);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = IlgpuMath.ToHalf(t10);
+                        t2_1 = (ld0_1_1 + ld1_1_1);
+                        t4_1 = (t2_1 * 0.5f);
+                        t6_1 = (t2_1 * 0.70710677f);
+                        t7_1 = IlgpuMath.Erf(t6_1);
+                        t9_1 = (t7_1 + 1.0f);
+                        t10_1 = (t4_1 * t9_1);
+                    }
+                    { // elements 0–1 in 1 vector store
+                        int v1 = s1;
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t10_0), E1 = IlgpuMath.ToHalf(t10_1) };
                     }
                 }
                 if (first + 512 < items)
                 {
                     int v0 = var0_2;
                     int s1 = var1_2;
+                    float t2_0, t2_1;
+                    float t4_0, t4_1;
+                    float t6_0, t6_1;
+                    float t7_0, t7_1;
+                    float t9_0, t9_1;
+                    float t10_0, t10_1;
                     { // element 0
                         int v1 = s1 + 0;
-                        float t2 = (ld0_2_0 + ld1_2_0);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = IlgpuMath.ToHalf(t10);
+                        t2_0 = (ld0_2_0 + ld1_2_0);
+                        t4_0 = (t2_0 * 0.5f);
+                        t6_0 = (t2_0 * 0.70710677f);
+                        t7_0 = IlgpuMath.Erf(t6_0);
+                        t9_0 = (t7_0 + 1.0f);
+                        t10_0 = (t4_0 * t9_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
-                        float t2 = (ld0_2_1 + ld1_2_1);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = IlgpuMath.ToHalf(t10);
+                        t2_1 = (ld0_2_1 + ld1_2_1);
+                        t4_1 = (t2_1 * 0.5f);
+                        t6_1 = (t2_1 * 0.70710677f);
+                        t7_1 = IlgpuMath.Erf(t6_1);
+                        t9_1 = (t7_1 + 1.0f);
+                        t10_1 = (t4_1 * t9_1);
+                    }
+                    { // elements 0–1 in 1 vector store
+                        int v1 = s1;
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t10_0), E1 = IlgpuMath.ToHalf(t10_1) };
                     }
                 }
                 if (first + 768 < items)
                 {
                     int v0 = var0_3;
                     int s1 = var1_3;
+                    float t2_0, t2_1;
+                    float t4_0, t4_1;
+                    float t6_0, t6_1;
+                    float t7_0, t7_1;
+                    float t9_0, t9_1;
+                    float t10_0, t10_1;
                     { // element 0
                         int v1 = s1 + 0;
-                        float t2 = (ld0_3_0 + ld1_3_0);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = IlgpuMath.ToHalf(t10);
+                        t2_0 = (ld0_3_0 + ld1_3_0);
+                        t4_0 = (t2_0 * 0.5f);
+                        t6_0 = (t2_0 * 0.70710677f);
+                        t7_0 = IlgpuMath.Erf(t6_0);
+                        t9_0 = (t7_0 + 1.0f);
+                        t10_0 = (t4_0 * t9_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
-                        float t2 = (ld0_3_1 + ld1_3_1);
-                        float t4 = (t2 * 0.5f);
-                        float t6 = (t2 * 0.70710677f);
-                        float t7 = IlgpuMath.Erf(t6);
-                        float t9 = (t7 + 1.0f);
-                        float t10 = (t4 * t9);
-                        out0[10*v0 + v1] = IlgpuMath.ToHalf(t10);
+                        t2_1 = (ld0_3_1 + ld1_3_1);
+                        t4_1 = (t2_1 * 0.5f);
+                        t6_1 = (t2_1 * 0.70710677f);
+                        t7_1 = IlgpuMath.Erf(t6_1);
+                        t9_1 = (t7_1 + 1.0f);
+                        t10_1 = (t4_1 * t9_1);
+                    }
+                    { // elements 0–1 in 1 vector store
+                        int v1 = s1;
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t10_0), E1 = IlgpuMath.ToHalf(t10_1) };
                     }
                 }
             }

@@ -116,11 +116,13 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
     /// <summary>
     /// Compiles a model's kernels into the kernel cache in parallel (each GEMM in the variants its policy certainly runs, each
     /// generated kernel once per input/output type it may take), so the first pass only loads them instead of compiling them one
-    /// after another. Optional: the first pass compiles whatever is missing.
+    /// after another; with <see cref="KernelLanguage.Ilgpu"/> the generated kernels' ILGPU versions are compiled and loaded in
+    /// parallel too. Optional: the first pass compiles whatever is missing.
     /// </summary>
     public void Precompile(IEnumerable<IKernel> kernels)
     {
         ArgumentNullException.ThrowIfNull(kernels);
+        kernels = kernels.ToList();
         var sources = kernels.SelectMany(k => k switch
         {
             GemmKernel g => _state.Gemm.Sources(g),
@@ -129,6 +131,8 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
             _ => [(k.Name, k.CudaSource, (IReadOnlyList<string>)[])],
         }).DistinctBy(s => s.Name).ToList();
         Jit.Precompile(sources);
+        var generated = kernels.Select(k => k switch { GeneratedKernel g => g, GemmKernel m => m.Epilogue, _ => null }).OfType<GeneratedKernel>();
+        _state.Generated.PrecompileIlgpu(generated);
     }
 
     /// <summary>Waits for everything queued on this backend's stream; surfaces asynchronous kernel errors.</summary>
