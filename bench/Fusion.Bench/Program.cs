@@ -12,10 +12,16 @@ using Fusion.Kernels;
 // `Fusion.Bench model [swin-t|vit-b16] [batch…]` times a whole model's forward pass (ModelBench.cs).
 // `Fusion.Bench cpu [one-core]` times the CPU GEMM against the measured FMA peak (CpuGemmBench.cs); it needs no GPU.
 // `Fusion.Bench attention [batch heads]` times the flash-attention kernel at T = 197 … 4096 (AttentionBench.cs).
+// `Fusion.Bench ilgpu-compile [swin-t|vit-b16]` times ILGPU compiling a model's generated kernels to PTX (IlgpuCompileBench.cs); no GPU.
 if (args.Length > 0 && args[0] == "attention")
 {
     AttentionBench.Run(args.Length > 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 8,
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 12);
+    return;
+}
+if (args.Length > 0 && args[0] == "ilgpu-compile")
+{
+    IlgpuCompileBench.Run(args.Length > 1 ? args[1] : "swin-t");
     return;
 }
 if (args is ["cpu"] or ["cpu", "one-core"])

@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using Fusion.Ilgpu;
+
+namespace Fusion.Bench;
+
+/// <summary>
+/// How long ILGPU takes to compile a model's generated kernels to PTX (the first half of a cold start with
+/// FUSION_KERNELS=ilgpu; the driver's PTX JIT at load is the other): every ILGPU method (each io variant) once in a row, then
+/// all again in parallel on <see cref="IlgpuPtxCompiler"/>'s context pool. Needs no GPU.
+/// </summary>
+internal static class IlgpuCompileBench
+{
+    public static void Run(string name)
+    {
+        IFusedModel model = name switch
+        {
+            "swin-t" => new SwinTiny.Model.SwinTransformerTiny(),
+            "vit-b16" => new ViT.Model.VisionTransformerBase16(),
+            _ => throw new ArgumentException($"no model '{name}' (swin-t, vit-b16)", nameof(name)),
+        };
+        var methods = model.Kernels.Select(k => k switch { GeneratedKernel g => g, GemmKernel m => m.Epilogue, _ => null })
+            .OfType<GeneratedKernel>().DistinctBy(k => k.Name)
+            .SelectMany(k => (k.UsesIoType ? new[] { DType.Float32, DType.Float16 } : [DType.Float32]).Select(io => (Kernel: k, Method: k.IlgpuMethod(io)!)))
+            .ToList();
+        Console.WriteLine($"{name}: {methods.Count} ILGPU kernel methods; {Environment.ProcessorCount} cores, pool of {IlgpuPtxCompiler.MaxContexts} contexts; "
+            + $"ILGPU {IlgpuPtxCompiler.Version}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        var times = new List<(string Name, double Ms)>();
+        var all = Stopwatch.StartNew();
+        foreach (var (kernel, method) in methods)
+        {
+            var one = Stopwatch.StartNew();
+            IlgpuPtxCompiler.Compile(method, kernel.Name);
+            times.Add((method.Name, one.Elapsed.TotalMilliseconds));
+        }
+        Console.WriteLine($"one after another: {all.Elapsed.TotalSeconds:F2} s (the first, with ILGPU's own start-up: {times[0].Ms:F0} ms; "
+            + $"median {times.Select(t => t.Ms).Order().ElementAt(times.Count / 2):F0} ms)");
+        foreach (var (method, ms) in times.Skip(1).OrderByDescending(t => t.Ms).Take(5)) Console.WriteLine($"  {method,-60} {ms,8:F0} ms");
+        all.Restart();
+        Parallel.ForEach(methods, m => IlgpuPtxCompiler.Compile(m.Method, m.Kernel.Name));
+        Console.WriteLine($"in parallel: {all.Elapsed.TotalSeconds:F2} s");
+    }
+}
