@@ -48,7 +48,7 @@ internal static class FusedBench
 
         var jit = new KernelJit(device, new KernelCache(cacheDir));
         using var hold = new StreamHold(jit);
-        using var launcher = new GeneratedKernelLauncher(jit, device);
+        using var launcher = new GeneratedKernelLauncher(jit);
         var chains = Chains.Build();
         using CudaTensor secondOut = CudaTensor.Empty(device, DType.Float16, Batch, H, W, C);
         void Generated(GeneratedKernel kernel, params CudaTensor[] buffers) => launcher.Launch(kernel, Batch, DType.Float16, buffers, stream);

@@ -18,10 +18,7 @@ internal static class IlgpuCompileBench
             "vit-b16" => new ViT.Model.VisionTransformerBase16(),
             _ => throw new ArgumentException($"no model '{name}' (swin-t, vit-b16)", nameof(name)),
         };
-        var methods = model.Kernels.Select(k => k switch { GeneratedKernel g => g, GemmKernel m => m.Epilogue, _ => null })
-            .OfType<GeneratedKernel>().DistinctBy(k => k.Name)
-            .SelectMany(k => (k.UsesIoType ? new[] { DType.Float32, DType.Float16 } : [DType.Float32]).Select(io => (Kernel: k, Method: k.IlgpuMethod(io)!)))
-            .ToList();
+        var methods = GeneratedKernel.AllIn(model.Kernels).SelectMany(k => k.IoTypes.Select(io => (Kernel: k, Method: k.IlgpuMethod(io)!))).ToList();
         Console.WriteLine($"{name}: {methods.Count} ILGPU kernel methods; {Environment.ProcessorCount} cores, pool of {IlgpuPtxCompiler.MaxContexts} contexts; "
             + $"ILGPU {IlgpuPtxCompiler.Version}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         var times = new List<(string Name, double Ms)>();

@@ -101,7 +101,7 @@ namespace Fusion.Generator
             }
 
             context.AddSource(graph.FileHint + ".Fusion.g.cs", ModelEmitter.Emit(graph));
-            if (IlgpuKernelsEmitter.HintName(graph) is { } ilgpu) context.AddSource(ilgpu, IlgpuKernelsEmitter.Emit(graph));
+            if (IlgpuKernelsEmitter.Emit(graph) is { } ilgpu) context.AddSource(IlgpuKernelsEmitter.HintName(graph), ilgpu);
             int operators = graph.Nodes.Count(n => !n.IsSource);
             var values = graph.Parameters.Sum(p => p.ElementCount);
             context.ReportDiagnostic(DiagnosticInfo.Create(DiagnosticDescriptors.ModelCompiled, null,

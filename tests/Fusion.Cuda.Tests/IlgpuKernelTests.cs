@@ -8,9 +8,7 @@ namespace Fusion.Cuda.Tests;
 /// <summary>The generated kernels of the compiled Swin-T stage-1 blocks that have ILGPU versions: their own and their GEMMs' epilogues.</summary>
 internal static class IlgpuKernels
 {
-    public static IEnumerable<GeneratedKernel> SwinBlocks() => GeneratedKernelCatalog.SwinBlockKernels
-        .Select(k => k switch { GeneratedKernel g => g, GemmKernel m => m.Epilogue, _ => null })
-        .OfType<GeneratedKernel>().DistinctBy(k => k.Name);
+    public static IEnumerable<GeneratedKernel> SwinBlocks() => GeneratedKernel.AllIn(GeneratedKernelCatalog.SwinBlockKernels);
 
     public static GeneratedKernel SwinBlock(string name) => SwinBlocks().Single(k => k.Name == name);
 

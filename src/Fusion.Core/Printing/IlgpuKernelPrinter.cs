@@ -50,8 +50,11 @@ namespace Fusion.Compiler
         /// <summary>The method for one io type.</summary>
         public static string Print(LoopKernel kernel, FloatType io) => new Printer(kernel, io).Run();
 
+        /// <summary>Whether a buffer of <paramref name="t"/> holds halves, io resolved to <paramref name="io"/>.</summary>
+        private static bool IsHalf(FloatType t, FloatType io) => (t == FloatType.Io ? io : t) == FloatType.F16;
+
         /// <summary>The C# type of a buffer element of <paramref name="t"/>, io resolved to <paramref name="io"/>.</summary>
-        private static string ElementType(FloatType t, FloatType io) => (t == FloatType.Io ? io : t) == FloatType.F16 ? "IlgpuHalf" : "float";
+        private static string ElementType(FloatType t, FloatType io) => IsHalf(t, io) ? "IlgpuHalf" : "float";
 
         /// <summary>A float32 literal in C#.</summary>
         public static string Literal(double v)
@@ -389,7 +392,7 @@ namespace Fusion.Compiler
                 var ordered = ids.OrderBy(i => i).ToList();
                 foreach (var id in ordered) DeclareFloats($"x{id}", vector);
                 // The loads first (they depend on no operation), as vectors where their addresses allow, then the operations.
-                foreach (var l in ordered.Select(id => _k.Body[id]).OfType<LoadInstr>()) LoadElements(l, r, vector, $"x{l.Id}", "true");
+                foreach (var l in ordered.Select(id => _k.Body[id]).OfType<LoadInstr>()) LoadElements(l, r, vector, $"x{l.Id}", ok: null);
                 var ops = ordered.Where(id => _k.Body[id] is not LoadInstr).ToList();
                 for (int e = 0; e < vector && ops.Count > 0; e++)
                 {
@@ -435,8 +438,11 @@ namespace Fusion.Compiler
                 }
             }
 
-            /// <summary>Loads the elements of <paramref name="l"/> along the vectorized variable into target_(first + e).</summary>
-            private void LoadElements(LoadInstr l, int vectorVar, int v, string target, string ok, int first = 0)
+            /// <summary>
+            /// Loads the elements of <paramref name="l"/> along the vectorized variable into target_(first + e): where the condition
+            /// <paramref name="ok"/> holds (its other value where it does not), or always when it is null.
+            /// </summary>
+            private void LoadElements(LoadInstr l, int vectorVar, int v, string target, string? ok, int first = 0)
             {
                 int width = KernelMapping.Width(_k, l, vectorVar, v);
                 if (width > 1 && l.Guard.Count == 0 && IsVector(l.Offset, vectorVar, v))
@@ -449,7 +455,7 @@ namespace Fusion.Compiler
                     using (Block($"// element {e}"))
                     {
                         if (vectorVar >= 0) Line($"int v{vectorVar} = s{vectorVar} + {e};");
-                        Line($"{target}_{first + e} = {(ok == "true" ? GuardedLoad(l) : $"{ok}{GuardAnd(l)} ? {ScalarLoad(l)} : {Literal(l.Otherwise)}")};");
+                        Line($"{target}_{first + e} = {(ok is null ? GuardedLoad(l) : $"{ok}{GuardAnd(l)} ? {ScalarLoad(l)} : {Literal(l.Otherwise)}")};");
                     }
                 }
             }
@@ -472,10 +478,10 @@ namespace Fusion.Compiler
                 _ => ("IlgpuFloat2", 2, 1),
             };
 
-            private bool IsHalf(int buffer) => ElementType(_k.Buffers[buffer].Type, _io) != "float";
+            private bool IsHalf(int buffer) => IlgpuKernelPrinter.IsHalf(_k.Buffers[buffer].Type, _io);
 
             /// <summary>v elements of a vector load into target_(first + e), in v / lanes struct loads (0 where not ok).</summary>
-            private void VectorLoad(LoadInstr l, int vectorVar, int v, string target, string ok, int first)
+            private void VectorLoad(LoadInstr l, int vectorVar, int v, string target, string? ok, int first)
             {
                 bool half = IsHalf(l.Buffer);
                 var (type, lanes, count) = VectorOf(half, v);
@@ -490,7 +496,7 @@ namespace Fusion.Compiler
                             for (int e = 0; e < lanes; e++) Line($"{target}_{first + c * lanes + e} = {(half ? "(float)" : "")}q{c}.E{e};");
                         }
                     }
-                    if (ok == "true")
+                    if (ok is null)
                     {
                         Loads();
                         return;
@@ -521,15 +527,14 @@ namespace Fusion.Compiler
             private string ScalarLoad(LoadInstr l)
             {
                 string element = $"{_names[l.Buffer]}[{l.Offset}]";
-                return ElementType(_k.Buffers[l.Buffer].Type, _io) == "float" ? element : $"(float){element}";
+                return IsHalf(l.Buffer) ? $"(float){element}" : element;
             }
 
             private static string GuardAnd(LoadInstr l) => l.Guard.Count == 0 ? "" : $" && ({CudaKernelPrinter.Bounds(l.Guard)})";
 
             private void Store(StoreInstr st, string value)
             {
-                bool half = ElementType(_k.Buffers[st.Buffer].Type, _io) != "float";
-                Line($"{_names[st.Buffer]}[{st.Offset}] = {(half ? $"IlgpuMath.ToHalf({value})" : value)};");
+                Line($"{_names[st.Buffer]}[{st.Offset}] = {(IsHalf(st.Buffer) ? $"IlgpuMath.ToHalf({value})" : value)};");
             }
 
             private void Shuffle(ReduceInstr red, int lanes)

@@ -18,9 +18,12 @@ namespace Fusion.Generator.Emit
         public static List<GeneratedKernelSpec> GeneratedKernels(ModelGraph graph)
         {
             var steps = Steps(graph);
-            return Distinct(steps.Where(s => s.Kernel is not null).Select(s => s.Kernel!).Concat(Gemms(steps).Select(g => g.Epilogue))
-                .Concat(WithEpilogues(steps).Select(t => t.Epilogue)), k => k.Name);
+            return GeneratedKernels(steps, Gemms(steps), WithEpilogues(steps));
         }
+
+        private static List<GeneratedKernelSpec> GeneratedKernels(List<Step> steps, List<GemmSpec> gemms, List<TemplateSpec> withEpilogues) =>
+            Distinct(steps.Where(s => s.Kernel is not null).Select(s => s.Kernel!).Concat(gemms.Select(g => g.Epilogue))
+                .Concat(withEpilogues.Select(t => t.Epilogue)), k => k.Name);
 
         private static List<Step> Steps(ModelGraph graph) => graph.Plans.Where(p => p.Schedule is not null).SelectMany(p => p.Schedule!.Steps).ToList();
 
@@ -33,7 +36,7 @@ namespace Fusion.Generator.Emit
             var steps = Steps(graph);
             var gemms = Gemms(steps);
             var withEpilogues = WithEpilogues(steps);
-            var generated = GeneratedKernels(graph);
+            var generated = GeneratedKernels(steps, gemms, withEpilogues);
             // Templates some plan runs as they are (a template every plan runs with an epilogue is not listed).
             var templates = Distinct(graph.Plans.Where(p => p.Schedule is not null)
                 .SelectMany(p => p.Schedule!.Steps.Where(s => s.Kind == StepKind.Call && p.Nodes[s.Node].Kernel is not null).Select(s => p.Nodes[s.Node].Kernel!)), k => k.Name);

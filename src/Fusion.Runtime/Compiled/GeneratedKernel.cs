@@ -69,6 +69,13 @@ public sealed class GeneratedKernel : IKernel
     /// <summary>Whether some buffer has the run's input/output type (the CUDA C is compiled once per type then).</summary>
     public bool UsesIoType => Ir.UsesIoType;
 
+    /// <summary>The run's input/output types that give the kernel distinct variants: f32 and f16 when it has io buffers, else f32 alone.</summary>
+    public IReadOnlyList<DType> IoTypes => UsesIoType ? [DType.Float32, DType.Float16] : [DType.Float32];
+
+    /// <summary>The generated kernels among <paramref name="kernels"/>, each once: themselves and the GEMMs' epilogues.</summary>
+    public static IEnumerable<GeneratedKernel> AllIn(IEnumerable<IKernel> kernels) =>
+        kernels.Select(k => k switch { GeneratedKernel g => g, GemmKernel m => m.Epilogue, _ => null }).OfType<GeneratedKernel>().DistinctBy(k => k.Name);
+
     internal LoopKernel Ir => _ir.Value;
 
     internal LaunchShape Launch { get; }

@@ -27,18 +27,28 @@ public sealed class KernelJit
     {
         var opts = options ?? [];
         var key = CacheKey(source, opts);
-        byte[] Build() => Nvrtc.CompileCubin(name, source, _device.Architecture, opts);
-        var image = Cache.GetOrAdd(name, key, Build, out var outcome);
+        var (module, _, outcome) = LoadCached(name, key, () => Nvrtc.CompileCubin(name, source, _device.Architecture, opts));
         LastOutcome = outcome;
+        return module;
+    }
+
+    /// <summary>
+    /// The image cached under (<paramref name="name"/>, <paramref name="key"/>), built by <paramref name="build"/> when missing, loaded
+    /// into the device's context; a cached image the driver refuses is rebuilt and replaced. Also returns the image that loaded
+    /// (CUBIN, or PTX for ILGPU's kernels) and how the cache served it.
+    /// </summary>
+    internal (CudaModule Module, byte[] Image, KernelCacheOutcome Outcome) LoadCached(string name, string key, Func<byte[]> build)
+    {
+        var image = Cache.GetOrAdd(name, key, build, out var outcome);
         try
         {
-            return CudaModule.Load(_device, image);
+            return (CudaModule.Load(_device, image), image, outcome);
         }
         catch (CudaException e) when (outcome == KernelCacheOutcome.Hit && IsBadImage(e))
         {
-            var rebuilt = Build();
-            LastOutcome = Cache.Replace(name, key, $"unloadable ({e.ErrorName})", rebuilt);
-            return CudaModule.Load(_device, rebuilt);
+            var rebuilt = build();
+            var replaced = Cache.Replace(name, key, $"unloadable ({e.ErrorName})", rebuilt);
+            return (CudaModule.Load(_device, rebuilt), rebuilt, replaced);
         }
     }
 

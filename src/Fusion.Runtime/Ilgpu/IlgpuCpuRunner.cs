@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using Fusion.Compiler;
@@ -19,7 +18,7 @@ public sealed class IlgpuCpuRunner : IDisposable
 {
     private readonly Context _context;
     private readonly CPUAccelerator _accelerator;
-    private readonly ConcurrentDictionary<MethodInfo, Kernel> _kernels = new();
+    private readonly Dictionary<MethodInfo, Kernel> _kernels = [];
     private readonly Lock _lock = new();
 
     public IlgpuCpuRunner()
@@ -37,7 +36,7 @@ public sealed class IlgpuCpuRunner : IDisposable
         var results = outputs.Select(o => CpuTensor.Zeros(o.DType, o.Shape)).ToArray();
         lock (_lock)
         {
-            var compiled = _kernels.GetOrAdd(method, m => Compile(kernel, m));
+            if (!_kernels.TryGetValue(method, out var compiled)) _kernels[method] = compiled = Compile(kernel, method);
             var buffers = new List<MemoryBuffer>();
             try
             {

@@ -37,11 +37,12 @@ public static partial class IlgpuPtxCompiler
         ArgumentNullException.ThrowIfNull(method);
         string ptx;
         s_slots.Wait();
-        var compiler = s_idle.TryTake(out var idle) ? idle : Create();
+        (Context Context, PTXBackend Backend)? compiler = null;
         try
         {
+            compiler = s_idle.TryTake(out var idle) ? idle : Create();
             var entry = EntryPointDescription.FromExplicitlyGroupedKernel(method);
-            ptx = ((PTXCompiledKernel)compiler.Backend.Compile(entry, new KernelSpecialization())).PTXAssembly;
+            ptx = ((PTXCompiledKernel)compiler.Value.Backend.Compile(entry, new KernelSpecialization())).PTXAssembly;
         }
         catch (Exception e)
         {
@@ -49,7 +50,7 @@ public static partial class IlgpuPtxCompiler
         }
         finally
         {
-            s_idle.Add(compiler);
+            if (compiler is { } used) s_idle.Add(used);
             s_slots.Release();
         }
         return (ptx, EntryOf(ptx, kernelName));

@@ -131,8 +131,7 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
             _ => [(k.Name, k.CudaSource, (IReadOnlyList<string>)[])],
         }).DistinctBy(s => s.Name).ToList();
         Jit.Precompile(sources);
-        var generated = kernels.Select(k => k switch { GeneratedKernel g => g, GemmKernel m => m.Epilogue, _ => null }).OfType<GeneratedKernel>();
-        _state.Generated.PrecompileIlgpu(generated);
+        _state.Generated.PrecompileIlgpu(GeneratedKernel.AllIn(kernels));
     }
 
     /// <summary>Waits for everything queued on this backend's stream; surfaces asynchronous kernel errors.</summary>

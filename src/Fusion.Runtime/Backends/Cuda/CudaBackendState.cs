@@ -24,7 +24,7 @@ internal sealed class CudaBackendState : IDisposable
         Device = device;
         Jit = new KernelJit(device, cache ?? new KernelCache());
         Blas = new CublasLt(device);
-        Generated = new GeneratedKernelLauncher(Jit, device);
+        Generated = new GeneratedKernelLauncher(Jit);
         Gemm = new FusedGemm(device, Jit, gemmPolicy, cublas: Blas, epilogues: Generated);
         FusedModules = new FusedKernelModules(Jit);
         WindowAttention = new WindowAttentionLauncher(FusedModules);

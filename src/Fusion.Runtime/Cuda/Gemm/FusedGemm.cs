@@ -60,7 +60,7 @@ public sealed class FusedGemm : IDisposable
         _ownsCublas = cublas is null;
         _cublas = cublas ?? new CublasLt(device);
         _ownsEpilogues = epilogues is null;
-        _epilogues = epilogues ?? new Generated.GeneratedKernelLauncher(jit, device);
+        _epilogues = epilogues ?? new Generated.GeneratedKernelLauncher(jit);
         Choices = new GemmChoiceCache(choiceDirectory ?? jit.Cache.Directory, warn);
     }
 

@@ -27,10 +27,10 @@ public sealed class GeneratedKernelLauncher : IDisposable
     private bool _disposed;
 
     /// <param name="language">Which version of the kernels to run; $FUSION_KERNELS (<see cref="KernelLanguages"/>) when null.</param>
-    public GeneratedKernelLauncher(KernelJit jit, CudaDevice device, KernelLanguage? language = null)
+    public GeneratedKernelLauncher(KernelJit jit, KernelLanguage? language = null)
     {
         _jit = jit;
-        _ilgpu = new IlgpuKernelJit(device, jit.Cache);
+        _ilgpu = new IlgpuKernelJit(jit);
         Language = language ?? KernelLanguages.FromEnvironment();
     }
 
@@ -51,7 +51,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
 
     /// <summary>The (cache name, source, options) of every variant of <paramref name="kernel"/>, for parallel precompilation.</summary>
     public static IEnumerable<(string Name, string Source, IReadOnlyList<string> Options)> Variants(GeneratedKernel kernel) =>
-        kernel.UsesIoType ? [Variant(kernel, ioHalf: false, index64: false), Variant(kernel, ioHalf: true, index64: false)] : [Variant(kernel, ioHalf: false, index64: false)];
+        kernel.IoTypes.Select(io => Variant(kernel, ioHalf: kernel.UsesIoType && io == DType.Float16, index64: false));
 
     /// <summary>Whether <paramref name="kernel"/> at <paramref name="batch"/> needs 64-bit index math (a buffer or the domain of 2³⁰ elements or more).</summary>
     public static bool NeedsIndex64(GeneratedKernel kernel, int batch)
@@ -98,7 +98,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
     {
         if (Language != KernelLanguage.Ilgpu) return;
         var variants = kernels.Where(k => k.IlgpuKernels is not null).DistinctBy(k => k.Name)
-            .SelectMany(k => k.UsesIoType ? new (GeneratedKernel Kernel, DType Io)[] { (k, DType.Float32), (k, DType.Float16) } : [(k, DType.Float32)]).ToList();
+            .SelectMany(k => k.IoTypes.Select(io => (Kernel: k, Io: io))).ToList();
         try
         {
             Parallel.ForEach(variants, v => LoadIlgpu(v.Kernel, v.Io, v.Kernel.UsesIoType && v.Io == DType.Float16));
@@ -142,12 +142,13 @@ public sealed class GeneratedKernelLauncher : IDisposable
     }
 
     /// <summary>The loaded ILGPU variant, or null; a different kernel under the same name is an error.</summary>
-    private CudaKernel? Loaded(GeneratedKernel kernel, bool ioHalf)
-    {
-        if (!_loadedIlgpu.TryGetValue((kernel.Name, ioHalf), out var entry)) return null;
-        if (ReferenceEquals(entry.Source, kernel.LoopIr) || entry.Source == kernel.LoopIr) return entry.Kernel;
-        throw new FusionException($"two different kernels were given the name {kernel.Name}; a kernel name must say everything it was specialized with");
-    }
+    private CudaKernel? Loaded(GeneratedKernel kernel, bool ioHalf) =>
+        _loadedIlgpu.TryGetValue((kernel.Name, ioHalf), out var entry) ? SameKernel(entry, kernel.LoopIr, kernel.Name) : null;
+
+    /// <summary>A loaded entry's function when it was loaded from <paramref name="source"/>; another source under the same name is an error.</summary>
+    private static CudaKernel SameKernel((string Source, CudaModule Module, CudaKernel Kernel) entry, string source, string name) =>
+        ReferenceEquals(entry.Source, source) || entry.Source == source ? entry.Kernel
+            : throw new FusionException($"two different sources were given the kernel name {name}; a kernel name must say everything it was specialized with");
 
     /// <summary>Launches every kernel with 64-bit index math, whatever its size (tests of that variant).</summary>
     internal bool ForceIndex64 { get; set; }
@@ -157,11 +158,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_loaded.TryGetValue((kernel.Name, ioHalf, index64), out var entry))
-            {
-                if (ReferenceEquals(entry.Source, kernel.CudaSource) || entry.Source == kernel.CudaSource) return entry.Kernel;
-                throw new FusionException($"two different sources were given the kernel name {kernel.Name}; a kernel name must say everything it was specialized with");
-            }
+            if (_loaded.TryGetValue((kernel.Name, ioHalf, index64), out var entry)) return SameKernel(entry, kernel.CudaSource, kernel.Name);
             var (name, source, options) = Variant(kernel, ioHalf, index64);
             var module = _jit.Load(name, source, options);
             try
