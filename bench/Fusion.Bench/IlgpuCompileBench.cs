@@ -10,7 +10,7 @@ namespace Fusion.Bench;
 /// </summary>
 internal static class IlgpuCompileBench
 {
-    public static void Run(string name)
+    public static void Run(string name, string? ptxDirectory = null)
     {
         IFusedModel model = name switch
         {
@@ -35,5 +35,14 @@ internal static class IlgpuCompileBench
         all.Restart();
         Parallel.ForEach(methods, m => IlgpuPtxCompiler.Compile(m.Method, m.Kernel.Name));
         Console.WriteLine($"in parallel: {all.Elapsed.TotalSeconds:F2} s");
+        if (ptxDirectory is null) return;
+        // For reading what ILGPU made of each method beside the CUDA C it shadows (compile that with clang-19 or nvcc to compare).
+        Directory.CreateDirectory(ptxDirectory);
+        foreach (var (kernel, method) in methods)
+        {
+            File.WriteAllText(Path.Combine(ptxDirectory, method.Name + ".ptx"), IlgpuPtxCompiler.Compile(method, kernel.Name).Ptx);
+            File.WriteAllText(Path.Combine(ptxDirectory, kernel.Name + ".cu"), kernel.CudaSource);
+        }
+        Console.WriteLine($"PTX and CUDA C of every kernel in {ptxDirectory}");
     }
 }

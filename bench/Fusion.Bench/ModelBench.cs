@@ -23,7 +23,7 @@ internal static class ModelBench
         };
         if (name == "vit-b16") ViT.RandomWeights.Initialize(model, 0);
         else SwinTiny.RandomWeights.Initialize(model, 0);
-        backend.Precompile(model.Kernels);
+        backend.Precompile(model.Kernels, Precision.Half);
         var random = new Random(1);
         foreach (int batch in batches)
         {

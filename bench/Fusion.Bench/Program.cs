@@ -12,7 +12,8 @@ using Fusion.Kernels;
 // `Fusion.Bench model [swin-t|vit-b16] [batch…]` times a whole model's forward pass (ModelBench.cs).
 // `Fusion.Bench cpu [one-core]` times the CPU GEMM against the measured FMA peak (CpuGemmBench.cs); it needs no GPU.
 // `Fusion.Bench attention [batch heads]` times the flash-attention kernel at T = 197 … 4096 (AttentionBench.cs).
-// `Fusion.Bench ilgpu-compile [swin-t|vit-b16]` times ILGPU compiling a model's generated kernels to PTX (IlgpuCompileBench.cs); no GPU.
+// `Fusion.Bench generated [swin-t|vit-b16] [batch]` times each generated kernel's CUDA C and ILGPU C# against its floor (GeneratedKernelBench.cs).
+// `Fusion.Bench ilgpu-compile [swin-t|vit-b16]` times ILGPU compiling a model's generated kernels to PTX (IlgpuCompileBench.cs; --ptx DIR keeps them); no GPU.
 if (args.Length > 0 && args[0] == "attention")
 {
     AttentionBench.Run(args.Length > 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 8,
@@ -21,7 +22,17 @@ if (args.Length > 0 && args[0] == "attention")
 }
 if (args.Length > 0 && args[0] == "ilgpu-compile")
 {
-    IlgpuCompileBench.Run(args.Length > 1 ? args[1] : "swin-t");
+    // `ilgpu-compile [model] [--ptx DIR]`: DIR receives every method's PTX and every kernel's CUDA C.
+    int ptxAt = Array.IndexOf(args, "--ptx");
+    IlgpuCompileBench.Run(args.Length > 1 && !args[1].StartsWith("--", StringComparison.Ordinal) ? args[1] : "swin-t",
+        ptxAt > 0 && ptxAt + 1 < args.Length ? args[ptxAt + 1] : null);
+    return;
+}
+if (args.Length > 0 && args[0] == "generated")
+{
+    // `generated [model] [batch]`: each generated kernel as CUDA C and as ILGPU C# against its floor (GeneratedKernelBench.cs).
+    GeneratedKernelBench.Run(args.Length > 1 && !char.IsDigit(args[1][0]) ? args[1] : "swin-t",
+        args.Length > 1 && char.IsDigit(args[^1][0]) ? int.Parse(args[^1], System.Globalization.CultureInfo.InvariantCulture) : 64);
     return;
 }
 if (args is ["cpu"] or ["cpu", "one-core"])

@@ -36,7 +36,7 @@ internal static class SampleRunner
                 Console.WriteLine($"weights: {options.Weights}: {report.Loaded.Count} tensors ({string.Join(", ", report.Loaded.Select(l => l.StoredAs).Distinct())} on disk) in {clock.Elapsed.TotalMilliseconds:F0} ms"
                     + (report.Unexpected.Count > 0 ? $"; ignored {report.Unexpected.Count} tensors the model does not use" : ""));
             }
-            (backend as CudaBackend)?.Precompile(model.Kernels); // compiles in parallel into the kernel cache; the first run loads them
+            (backend as CudaBackend)?.Precompile(model.Kernels, precision); // compiles in parallel into the kernel cache; the first run loads them
             Console.WriteLine($"model:   {info.Name}: {info.OperatorCount} operators after fusion, " +
                 $"{model.Kernels.OfType<GeneratedKernel>().Count()} generated kernels, {model.Kernels.OfType<GemmKernel>().Count()} GEMMs, " +
                 $"{model.Kernels.OfType<FusedKernel>().Count()} templates, {info.ParameterCount:N0} parameters");

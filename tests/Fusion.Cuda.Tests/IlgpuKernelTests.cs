@@ -132,8 +132,9 @@ public sealed class IlgpuKernelTests : IClassFixture<IlgpuKernelTests.Runner>
         Assert.Equal(KernelLanguage.Nvrtc, KernelLanguages.Parse(null));
         Assert.Equal(KernelLanguage.Nvrtc, KernelLanguages.Parse(" NVRTC "));
         Assert.Equal(KernelLanguage.Ilgpu, KernelLanguages.Parse("ilgpu"));
+        Assert.Equal(KernelLanguage.Auto, KernelLanguages.Parse("Auto"));
         var e = Assert.Throws<FusionException>(() => KernelLanguages.Parse("ptx"));
-        Assert.Contains("FUSION_KERNELS=ptx is not one of nvrtc, ilgpu", e.Message);
+        Assert.Contains("FUSION_KERNELS=ptx is not one of nvrtc, ilgpu, auto", e.Message);
     }
 }
 

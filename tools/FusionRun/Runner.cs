@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Fusion.Cuda;
 using Fusion.Cuda.Gemm;
+using Fusion.Cuda.Generated;
 using Fusion.Devices;
 using Fusion.Imaging;
 using Fusion.IO;
@@ -83,9 +84,10 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
             try
             {
                 var prepare = Stopwatch.StartNew();
+                PrecompileSummary? compiled = null;
                 using (Progress.Start("preparing kernels (JIT or cache, constants, GEMM choices)", output))
                 {
-                    cuda?.Precompile(model.Kernels); // in parallel; the first pass then only loads them
+                    compiled = cuda?.Precompile(model.Kernels, dtype == DType.Float16 ? Precision.Half : Precision.Float); // in parallel; the first pass then only loads them
                     if (options.Graphs)
                     {
                         graph = GraphedModel.Capture(model, cuda!, inputs[0]);
@@ -101,6 +103,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
                 var (outputDescription, topClasses) = (Describe(firstOutput), ImageNetTop(firstOutput));
                 prepare.Stop();
                 report.Field("preparation", Ms(prepare.Elapsed.TotalMilliseconds) + (options.Graphs ? " (first pass and CUDA graph capture)" : " (first pass: kernel JIT or cache, constants, GEMM choices)"));
+                if (compiled is not null) report.Field("kernels", $"{compiled} of the preparation; generated kernels: {KernelLanguages.Name(cuda!.GeneratedKernelLanguage)} ({KernelLanguages.Variable})");
 
                 var warmups = new List<IterationRecord>();
                 for (int i = 0; i < options.Warmup; i++)

@@ -10,8 +10,10 @@ namespace Fusion.Compiler
     /// the CUDA C (<see cref="KernelMapping"/>), so the runtime launches either by one <see cref="LaunchShape"/>. ILGPU neither
     /// unrolls loops nor keeps local arrays in registers, so the printer unrolls every loop over items, chunks and vector elements
     /// itself and spells each register-array element as its own local (<c>ld3_1_5</c>: load 3, item or row 1, element 5); a
-    /// nested block per element gives the vectorized variable its value. Loads and stores go element by element through
-    /// <c>ArrayView</c>s; math goes through <c>Fusion.Ilgpu.KernelMath</c>, which matches the CUDA helpers' formulas. Index
+    /// nested block per element gives the vectorized variable its value. Consecutive elements move as vector structs (halves as
+    /// packed pairs), the rest element by element through <c>ArrayView</c>s; guarded loads select rather than branch, and looped
+    /// kernels take several chunks a trip (ILGPU keeps the C#'s shape, so the printer writes what nvcc would make of the CUDA C).
+    /// Math goes through <c>Fusion.Ilgpu.KernelMath</c>, which matches the CUDA helpers' formulas. Index
     /// math is 32-bit (the runtime keeps the NVRTC kernel where a launch reaches 2³⁰ elements). The method needs these aliases
     /// in its file: IlgpuHalf, IlgpuGrid, IlgpuGroup, IlgpuWarp, IlgpuMath (see <see cref="FileAliases"/>).
     /// </summary>
@@ -229,7 +231,7 @@ namespace Fusion.Compiler
                         Decompose(rowVars, -1, 1);
                         foreach (var j in rowVars) Line($"var{j}_{u} = v{j};");
                         foreach (var l in loads.Where(l => !_perElement[l.Id]))
-                            Line($"ld{l.Id}_{u}_0 = okRow_{u}{GuardAnd(l)} ? {ScalarLoad(l)} : {Literal(l.Otherwise)};");
+                            Line($"ld{l.Id}_{u}_0 = {GuardedLoad(l, $"okRow_{u}")};");
                         var elementLoads = loads.Where(l => _perElement[l.Id]).ToList();
                         for (int c = 0; c < per && elementLoads.Count > 0; c++)
                         {
@@ -337,78 +339,133 @@ namespace Fusion.Compiler
                 void RowLevel(List<Instr> values)
                 {
                     foreach (var instr in values)
-                        Line(instr is LoadInstr l ? $"float ld{l.Id} = {GuardedLoad(l)};" : $"float t{instr.Id} = {Compute(instr, id => LoopRef(id, 0))};");
+                        Line(instr is LoadInstr l ? $"float ld{l.Id} = {GuardedLoad(l, ok: null)};" : $"float t{instr.Id} = {Compute(instr, id => LoopRef(id, 0))};");
                 }
                 var passes = LoopAnalysis.LoopedPasses(_k, _perElement, _phase, out var after);
                 foreach (var (rowLevel, reductions) in passes)
                 {
                     RowLevel(rowLevel);
                     foreach (var red in reductions) Line($"float a{red.Id} = {Init(red.Kind)};");
-                    using (Block($"for (int chunk = sub; chunk < {Int(chunks)}; chunk += {lanes})"))
+                    ChunkLoop(Needed(reductions.Select(red => red.Arg)), r, vector, lanes, chunks, copy =>
                     {
-                        Line($"int s{r} = chunk * {vector};");
-                        ChunkValues(Needed(reductions.Select(red => red.Arg)), r, vector);
                         foreach (var red in reductions)
-                            for (int e = 0; e < vector; e++) Line($"a{red.Id} = {Combine(red.Kind, $"a{red.Id}", LoopRef(red.Arg, e))};");
-                    }
+                            for (int e = 0; e < vector; e++) Line($"a{red.Id} = {Combine(red.Kind, $"a{red.Id}", LoopRef(red.Arg, e, copy))};");
+                    });
                     foreach (var red in reductions) Shuffle(red, lanes);
                 }
                 RowLevel(after);
                 var elementStores = _k.Body.OfType<StoreInstr>().Where(st => st.Offset.Uses(r)).ToList();
                 if (elementStores.Count > 0)
                 {
-                    using (Block($"for (int chunk = sub; chunk < {Int(chunks)}; chunk += {lanes})"))
+                    ChunkLoop(Needed(elementStores.Select(st => st.Value)), r, vector, lanes, chunks, copy =>
                     {
-                        Line($"int s{r} = chunk * {vector};");
-                        ChunkValues(Needed(elementStores.Select(st => st.Value)), r, vector);
-                        foreach (var st in elementStores.Where(st => IsVector(st.Offset, r, vector))) VectorStore(st, r, vector, e => LoopRef(st.Value, e));
+                        foreach (var st in elementStores.Where(st => IsVector(st.Offset, r, vector))) VectorStore(st, r, vector, e => LoopRef(st.Value, e, copy));
                         var scalarStores = elementStores.Where(st => !IsVector(st.Offset, r, vector)).ToList();
                         for (int e = 0; e < vector && scalarStores.Count > 0; e++)
                         {
                             using (Block($"// element {e}"))
                             {
                                 Line($"int v{r} = s{r} + {e};");
-                                foreach (var st in scalarStores) Store(st, LoopRef(st.Value, e));
+                                foreach (var st in scalarStores) Store(st, LoopRef(st.Value, e, copy));
                             }
                         }
-                    }
+                    });
                 }
                 foreach (var st in _k.Body.OfType<StoreInstr>().Where(st => !st.Offset.Uses(r)))
                     using (Block("if (sub == 0)")) Store(st, LoopRef(st.Value, 0));
             }
 
-            /// <summary>Inside a looped kernel's chunk loop (element values x…_e) or after it (row values, reductions a…).</summary>
-            private string LoopRef(int id, int e) => _k.Body[id] switch
+            /// <summary>
+            /// Inside a looped kernel's chunk loop (element values x…_e of chunk copy <paramref name="copy"/>) or after it (row
+            /// values, reductions a…).
+            /// </summary>
+            private string LoopRef(int id, int e, string copy = "") => _k.Body[id] switch
             {
                 ConstInstr c => Literal(c.Value),
                 ReduceInstr => $"a{id}",
-                LoadInstr => _perElement[id] ? $"x{id}_{e}" : $"ld{id}",
-                _ => _perElement[id] ? $"x{id}_{e}" : $"t{id}",
+                LoadInstr => _perElement[id] ? $"x{copy}{id}_{e}" : $"ld{id}",
+                _ => _perElement[id] ? $"x{copy}{id}_{e}" : $"t{id}",
             };
 
-            /// <summary>Computes the element values <paramref name="ids"/> for one chunk (loads and operations, in order).</summary>
-            private void ChunkValues(IReadOnlyCollection<int> ids, int r, int vector)
+            /// <summary>
+            /// Chunks a trip of a looped kernel's unrolled loop, whose loads are issued before any is used: about 16 loaded values in
+            /// flight a lane (16 chunks of one scalar, as the final mean's column walk has; 4 of a vector of 8 or several loads), at
+            /// least 4.
+            /// </summary>
+            private static int LoopUnroll(int loads, int vector) => Math.Max(4, Math.Min(16, 16 / Math.Max(1, loads * vector)));
+
+            /// <summary>
+            /// A looped kernel's walk over its chunks (<paramref name="lanes"/> apart, from 'sub'): the element values
+            /// <paramref name="ids"/> of each chunk, then <paramref name="use"/> (given the chunk's copy tag, with s_r its first
+            /// element). ILGPU does not unroll loops, and a load a trip leaves one load in flight a thread, so where a lane has
+            /// enough chunks the loop takes several a trip (<see cref="LoopUnroll"/>), every load first, and uses them in order
+            /// (the same order of reduction as one at a time); the rest follow one at a time.
+            /// </summary>
+            private void ChunkLoop(IReadOnlyCollection<int> ids, int r, int vector, int lanes, long chunks, Action<string> use)
             {
                 var ordered = ids.OrderBy(i => i).ToList();
-                foreach (var id in ordered) DeclareFloats($"x{id}", vector);
-                // The loads first (they depend on no operation), as vectors where their addresses allow, then the operations.
-                foreach (var l in ordered.Select(id => _k.Body[id]).OfType<LoadInstr>()) LoadElements(l, r, vector, $"x{l.Id}", ok: null);
+                var loads = ordered.Select(id => _k.Body[id]).OfType<LoadInstr>().ToList();
                 var ops = ordered.Where(id => _k.Body[id] is not LoadInstr).ToList();
-                for (int e = 0; e < vector && ops.Count > 0; e++)
+                void Declare(string copy)
                 {
-                    using (Block($"// element {e}"))
+                    foreach (var id in ordered) DeclareFloats($"x{copy}{id}", vector);
+                }
+                void Load(string copy)
+                {
+                    foreach (var l in loads) LoadElements(l, r, vector, $"x{copy}{l.Id}", ok: null);
+                }
+                void Compute(string copy)
+                {
+                    for (int e = 0; e < vector && ops.Count > 0; e++)
                     {
-                        Line($"int v{r} = s{r} + {e};");
-                        foreach (var id in ops) Line($"x{id}_{e} = {Compute(_k.Body[id], a => LoopRef(a, e))};");
+                        using (Block($"// element {e}"))
+                        {
+                            Line($"int v{r} = s{r} + {e};");
+                            foreach (var id in ops) Line($"x{copy}{id}_{e} = {Printer.Compute(_k.Body[id], a => LoopRef(a, e, copy))};");
+                        }
                     }
+                    use(copy);
+                }
+                using var scope = Block("// the chunks, from this lane's first");
+                Line("int chunk = sub;");
+                int unroll = LoopUnroll(loads.Count, vector);
+                if (chunks >= (long)unroll * lanes)
+                {
+                    using (Block($"for (; chunk + {Int((long)(unroll - 1) * lanes)} < {Int(chunks)}; chunk += {Int((long)unroll * lanes)})"))
+                    {
+                        var copies = Enumerable.Range(0, unroll).Select(c => $"c{c}_").ToList();
+                        foreach (var copy in copies) Declare(copy);
+                        for (int c = 0; c < unroll; c++)
+                            using (Block($"// chunk {c} of the trip: its loads")) { Line($"int s{r} = (chunk + {c * lanes}) * {vector};"); Load(copies[c]); }
+                        for (int c = 0; c < unroll; c++)
+                            using (Block($"// chunk {c} of the trip: its use")) { Line($"int s{r} = (chunk + {c * lanes}) * {vector};"); Compute(copies[c]); }
+                    }
+                }
+                using (Block($"for (; chunk < {Int(chunks)}; chunk += {lanes})"))
+                {
+                    Line($"int s{r} = chunk * {vector};");
+                    Declare("");
+                    Load("");
+                    Compute("");
                 }
             }
 
             private HashSet<int> Needed(IEnumerable<int> roots) => LoopAnalysis.ElementClosure(_k, _perElement, roots);
 
-            /// <summary>A load with its guard: the other value where the guard fails.</summary>
-            private string GuardedLoad(LoadInstr l) =>
-                l.Guard.Count > 0 ? $"({CudaKernelPrinter.Bounds(l.Guard)}) ? {ScalarLoad(l)} : {Literal(l.Otherwise)}" : ScalarLoad(l);
+            /// <summary>
+            /// A load where <paramref name="ok"/> (a bool variable, or null) and the load's guard hold, its other value elsewhere.
+            /// Branch-free: the load reads element 0 where the condition fails and a select picks the other value, so ptxas sees
+            /// one block and keeps every load in flight (a C# conditional around the load becomes a branch each in ILGPU's PTX).
+            /// </summary>
+            private string GuardedLoad(LoadInstr l, string? ok)
+            {
+                var conditions = new List<string>();
+                if (ok is not null) conditions.Add(ok);
+                if (l.Guard.Count > 0) conditions.Add($"({CudaKernelPrinter.Bounds(l.Guard)})");
+                if (conditions.Count == 0) return ScalarLoad(l, l.Offset.ToString());
+                string condition = string.Join(" && ", conditions);
+                return $"IlgpuMath.Select({condition}, {ScalarLoad(l, $"IlgpuMath.Select({condition}, {l.Offset}, 0)")}, {Literal(l.Otherwise)})";
+            }
 
             // ---- shared pieces ---------------------------------------------------------------------------------------
 
@@ -455,7 +512,7 @@ namespace Fusion.Compiler
                     using (Block($"// element {e}"))
                     {
                         if (vectorVar >= 0) Line($"int v{vectorVar} = s{vectorVar} + {e};");
-                        Line($"{target}_{first + e} = {(ok is null ? GuardedLoad(l) : $"{ok}{GuardAnd(l)} ? {ScalarLoad(l)} : {Literal(l.Otherwise)}")};");
+                        Line($"{target}_{first + e} = {GuardedLoad(l, ok)};");
                     }
                 }
             }
@@ -480,7 +537,10 @@ namespace Fusion.Compiler
 
             private bool IsHalf(int buffer) => IlgpuKernelPrinter.IsHalf(_k.Buffers[buffer].Type, _io);
 
-            /// <summary>v elements of a vector load into target_(first + e), in v / lanes struct loads (0 where not ok).</summary>
+            /// <summary>
+            /// v elements of a vector load into target_(first + e), in v / lanes struct loads; where <paramref name="ok"/> fails
+            /// they are 0, branch-free as in <see cref="GuardedLoad"/> (the load reads the buffer's first vector).
+            /// </summary>
             private void VectorLoad(LoadInstr l, int vectorVar, int v, string target, string? ok, int first)
             {
                 bool half = IsHalf(l.Buffer);
@@ -488,23 +548,22 @@ namespace Fusion.Compiler
                 using (Block($"// elements 0–{v - 1} in {count} vector load{(count > 1 ? "s" : "")}"))
                 {
                     Line($"int v{vectorVar} = s{vectorVar};");
-                    void Loads()
+                    for (int c = 0; c < count; c++)
                     {
-                        for (int c = 0; c < count; c++)
+                        string index = $"({l.Offset}) / {lanes}{(c > 0 ? $" + {c}" : "")}";
+                        Line($"var q{c} = {_names[l.Buffer]}.Cast<{type}>()[{(ok is null ? index : $"IlgpuMath.Select({ok}, {index}, 0)")}];");
+                        for (int e = 0; e < lanes; e++)
                         {
-                            Line($"var q{c} = {_names[l.Buffer]}.Cast<{type}>()[({l.Offset}) / {lanes}{(c > 0 ? $" + {c}" : "")}];");
-                            for (int e = 0; e < lanes; e++) Line($"{target}_{first + c * lanes + e} = {(half ? "(float)" : "")}q{c}.E{e};");
+                            string value = VectorElement(half, $"q{c}", e);
+                            Line($"{target}_{first + c * lanes + e} = {(ok is null ? value : $"IlgpuMath.Select({ok}, {value}, 0.0f)")};");
                         }
                     }
-                    if (ok is null)
-                    {
-                        Loads();
-                        return;
-                    }
-                    using (Block($"if ({ok})")) Loads();
-                    using (Block("else")) Line(string.Join(" ", Enumerable.Range(0, v).Select(e => $"{target}_{first + e} = 0.0f;")));
                 }
             }
+
+            /// <summary>Element <paramref name="e"/> of vector struct <paramref name="q"/> as a float (halves are packed pairs).</summary>
+            private static string VectorElement(bool half, string q, int e) =>
+                half ? $"IlgpuMath.{(e % 2 == 0 ? "Low" : "High")}({q}.P{e / 2})" : $"{q}.E{e}";
 
             /// <summary>v values (<paramref name="value"/> of each element) stored as v / lanes vectors at the chunk's first element.</summary>
             private void VectorStore(StoreInstr st, int vectorVar, int v, Func<int, string> value)
@@ -516,7 +575,9 @@ namespace Fusion.Compiler
                     Line($"int v{vectorVar} = s{vectorVar};");
                     for (int c = 0; c < count; c++)
                     {
-                        var fields = Enumerable.Range(0, lanes).Select(e => $"E{e} = {(half ? $"IlgpuMath.ToHalf({value(c * lanes + e)})" : value(c * lanes + e))}");
+                        var fields = half
+                            ? Enumerable.Range(0, lanes / 2).Select(p => $"P{p} = IlgpuMath.Pack({value(c * lanes + 2 * p)}, {value(c * lanes + 2 * p + 1)})")
+                            : Enumerable.Range(0, lanes).Select(e => $"E{e} = {value(c * lanes + e)}");
                         Line($"{_names[st.Buffer]}.Cast<{type}>()[({st.Offset}) / {lanes}{(c > 0 ? $" + {c}" : "")}] = new {type} {{ {string.Join(", ", fields)} }};");
                     }
                 }
@@ -524,13 +585,11 @@ namespace Fusion.Compiler
 
             private void DeclareFloats(string name, int count) => Line("float " + string.Join(", ", Enumerable.Range(0, count).Select(i => $"{name}_{i}")) + ";");
 
-            private string ScalarLoad(LoadInstr l)
+            private string ScalarLoad(LoadInstr l, string index)
             {
-                string element = $"{_names[l.Buffer]}[{l.Offset}]";
+                string element = $"{_names[l.Buffer]}[{index}]";
                 return IsHalf(l.Buffer) ? $"(float){element}" : element;
             }
-
-            private static string GuardAnd(LoadInstr l) => l.Guard.Count == 0 ? "" : $" && ({CudaKernelPrinter.Bounds(l.Guard)})";
 
             private void Store(StoreInstr st, string value)
             {

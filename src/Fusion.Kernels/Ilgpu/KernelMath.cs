@@ -1,5 +1,5 @@
 using ILGPU;
-using ILGPU.Runtime.Cuda;
+using ILGPU.IR.Intrinsics;
 using Half = ILGPU.Half;
 
 namespace Fusion.Ilgpu;
@@ -8,7 +8,9 @@ namespace Fusion.Ilgpu;
 /// The math of Fusion's generated ILGPU kernels: what <c>generated.cuh</c> and <c>prelude.cuh</c> are to the CUDA C, with the same
 /// formulas where CUDA has no exact instruction (tanh, erf, pow), so both kernels of one loop IR agree. ILGPU compiles the
 /// <see cref="MathF"/> calls to its PTX intrinsics (ex2/lg2 approximations, sqrt.rn; ILGPU.Algorithms supplies them, which is
-/// why the compiler's context enables it); on ILGPU's CPU accelerator they run as .NET's own.
+/// why the compiler's context enables it); on ILGPU's CPU accelerator they run as .NET's own. The methods marked
+/// [IntrinsicImplementation] are portable here and redirected, in the PTX Fusion compiles, to the instructions the CUDA helpers use
+/// (Fusion.Runtime's PtxKernelMath): ex2.approx.ftz, lg2.approx, rsqrt.approx, cvt.rn.f16.f32.
 /// </summary>
 public static class KernelMath
 {
@@ -18,12 +20,15 @@ public static class KernelMath
 
     public static float Abs(float a) => MathF.Abs(a);
 
+    [IntrinsicImplementation]
     public static float Exp(float x) => MathF.Exp(x);
 
+    [IntrinsicImplementation]
     public static float Log(float x) => MathF.Log(x);
 
     public static float Sqrt(float x) => MathF.Sqrt(x);
 
+    [IntrinsicImplementation]
     public static float Rsqrt(float x) => 1.0f / MathF.Sqrt(x);
 
     /// <summary>tanh: its Taylor series near 0 (absolute error below 3e-8 for |x| &lt; 0.55), else 1 − 2/(e^{2|x|} + 1) with the sign.</summary>
@@ -36,7 +41,7 @@ public static class KernelMath
             return x * (1.0f + s * (-0.33333333333f + s * (0.13333333333f + s * (-0.053968253968f + s * (0.021869488536f
                 + s * (-0.0088632355299f + s * (0.0035921280366f + s * -0.0014558343870f)))))));
         }
-        float r = 1.0f - 2.0f / (MathF.Exp(2.0f * a) + 1.0f);
+        float r = 1.0f - 2.0f / (Exp(2.0f * a) + 1.0f);
         return x < 0.0f ? -r : r;
     }
 
@@ -46,17 +51,39 @@ public static class KernelMath
         float ax = x < 0.0f ? -x : x;
         float t = 1.0f / (1.0f + 0.3275911f * ax);
         float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
-        float y = 1.0f - poly * MathF.Exp(-ax * ax);
+        float y = 1.0f - poly * Exp(-ax * ax);
         return x < 0.0f ? -y : y;
     }
 
     /// <summary>
-    /// x rounded to fp16 (to nearest, ties to even) as ILGPU's half. On the GPU one cvt.rn.f16.f32; elsewhere (the CPU accelerator,
-    /// whose software conversion does not round to nearest) the value is rounded first, so the conversion is exact.
+    /// x rounded to fp16 (to nearest, ties to even) as ILGPU's half. The value is rounded first, so the conversion is exact on
+    /// ILGPU's CPU accelerator too (its software conversion does not round to nearest); Fusion's PTX compiler redirects this
+    /// method to one cvt.rn.f16.f32 (IlgpuPtxCompiler), which leaves ptxas no dead branches to discard.
     /// </summary>
-    public static Half ToHalf(float x) => CudaAsm.IsSupported ? (Half)x : (Half)RoundToHalfPrecision(x);
+    [IntrinsicImplementation] // Fusion's PTX compiler redirects it to the GPU's instruction (PtxKernelMath)
+    public static Half ToHalf(float x) => (Half)RoundToHalfPrecision(x);
+
+    /// <summary>
+    /// a where c holds, else b: a call, so both are evaluated first and ILGPU emits one selp (the generated kernels' guarded
+    /// loads read a safe address and select, rather than branch around the load).
+    /// </summary>
+    public static float Select(bool c, float a, float b) => c ? a : b;
+
+    /// <summary>a where c holds, else b (an index: the generated kernels' guarded loads read element b where c fails).</summary>
+    public static int Select(bool c, int a, int b) => c ? a : b;
+
+    /// <summary>The half in the low 16 bits of a packed pair (the lower address), as a float.</summary>
+    public static float Low(uint pair) => (float)Interop.IntAsFloat((ushort)pair);
+
+    /// <summary>The half in the high 16 bits of a packed pair, as a float.</summary>
+    public static float High(uint pair) => (float)Interop.IntAsFloat((ushort)(pair >> 16));
+
+    /// <summary>x and y rounded to fp16 and packed into one word, x in the low 16 bits (ptxas makes it one cvt.rn.f16x2.f32).</summary>
+    [IntrinsicImplementation] // Fusion's PTX compiler redirects it to the GPU's instruction (PtxKernelMath)
+    public static uint Pack(float x, float y) => Interop.FloatAsInt(ToHalf(x)) | ((uint)Interop.FloatAsInt(ToHalf(y)) << 16);
 
     /// <summary>x rounded to the nearest fp16 value and back (a cast to f16 inside a kernel).</summary>
+    [IntrinsicImplementation] // Fusion's PTX compiler redirects it to the GPU's instruction (PtxKernelMath)
     public static float RoundF16(float x) => (float)ToHalf(x);
 
     /// <summary>The fp16 value nearest to x (ties to even), as a float: ±∞ beyond 65520, multiples of 2⁻²⁴ below 2⁻¹⁴.</summary>
@@ -81,7 +108,7 @@ public static class KernelMath
     /// <summary>x^y through exp2/log2; exact powers of a negative base for integer y, NaN for a negative base and another y (like powf).</summary>
     public static float Pow(float x, float y)
     {
-        float r = MathF.Exp(y * MathF.Log(MathF.Abs(x)));
+        float r = Exp(y * Log(MathF.Abs(x)));
         if (x >= 0.0f) return r;
         if (MathF.Floor(y) != y) return float.NaN;
         float half = y * 0.5f;

@@ -44,6 +44,17 @@ public sealed class CudaStream : IDisposable
         CudaCheck.Driver(CuDriverApi.cuStreamSynchronize(Handle), "cuStreamSynchronize");
     }
 
+    /// <summary>Whether the stream is being captured into a graph (work queued now is recorded, not run: it cannot be timed).</summary>
+    public bool IsCapturing
+    {
+        get
+        {
+            Device.MakeCurrent();
+            CudaCheck.Driver(CuDriverApi.cuStreamIsCapturing(Handle, out int status), "cuStreamIsCapturing");
+            return status != 0; // CU_STREAM_CAPTURE_STATUS_NONE
+        }
+    }
+
     /// <summary>
     /// Makes work queued on this stream from now on wait until everything queued on <paramref name="other"/> so far has run.
     /// The host does not wait: an event is recorded on <paramref name="other"/> and this stream waits for it on the GPU.

@@ -19,6 +19,9 @@ public sealed class KernelJit
 
     public KernelCache Cache { get; }
 
+    /// <summary>The device this JIT compiles for.</summary>
+    internal CudaDevice Device => _device;
+
     /// <summary>How the last <see cref="Load"/> got its binary.</summary>
     public KernelCacheOutcome LastOutcome { get; private set; }
 
@@ -27,28 +30,27 @@ public sealed class KernelJit
     {
         var opts = options ?? [];
         var key = CacheKey(source, opts);
-        var (module, _, outcome) = LoadCached(name, key, () => Nvrtc.CompileCubin(name, source, _device.Architecture, opts));
+        var (module, outcome) = LoadCached(name, key, () => Nvrtc.CompileCubin(name, source, _device.Architecture, opts));
         LastOutcome = outcome;
         return module;
     }
 
     /// <summary>
     /// The image cached under (<paramref name="name"/>, <paramref name="key"/>), built by <paramref name="build"/> when missing, loaded
-    /// into the device's context; a cached image the driver refuses is rebuilt and replaced. Also returns the image that loaded
-    /// (CUBIN, or PTX for ILGPU's kernels) and how the cache served it.
+    /// into the device's context; a cached image the driver refuses is rebuilt and replaced. Also returns how the cache served it.
     /// </summary>
-    internal (CudaModule Module, byte[] Image, KernelCacheOutcome Outcome) LoadCached(string name, string key, Func<byte[]> build)
+    internal (CudaModule Module, KernelCacheOutcome Outcome) LoadCached(string name, string key, Func<byte[]> build)
     {
         var image = Cache.GetOrAdd(name, key, build, out var outcome);
         try
         {
-            return (CudaModule.Load(_device, image), image, outcome);
+            return (CudaModule.Load(_device, image), outcome);
         }
         catch (CudaException e) when (outcome == KernelCacheOutcome.Hit && IsBadImage(e))
         {
             var rebuilt = build();
             var replaced = Cache.Replace(name, key, $"unloadable ({e.ErrorName})", rebuilt);
-            return (CudaModule.Load(_device, rebuilt), rebuilt, replaced);
+            return (CudaModule.Load(_device, rebuilt), replaced);
         }
     }
 

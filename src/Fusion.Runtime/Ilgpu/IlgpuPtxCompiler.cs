@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Backends.EntryPoints;
+using ILGPU.IR;
 using ILGPU.Backends.PTX;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
@@ -56,6 +57,9 @@ public static partial class IlgpuPtxCompiler
         return (ptx, EntryOf(ptx, kernelName));
     }
 
+    /// <summary>The entry ILGPU gives the kernel of <paramref name="method"/>: "Kernel_" and the method's name.</summary>
+    public static string EntryName(MethodInfo method) => "Kernel_" + method.Name;
+
     /// <summary>The name of the one kernel entry in <paramref name="ptx"/>.</summary>
     public static string EntryOf(string ptx, string kernelName)
     {
@@ -70,7 +74,11 @@ public static partial class IlgpuPtxCompiler
     private static (Context Context, PTXBackend Backend) Create()
     {
         // sm_80 code with PTX ISA 8.0: ILGPU 1.5.3 caps its .target there; the driver compiles it for the GPU it loads on (sm_90 too).
-        var context = Context.Create(builder => builder.EnableAlgorithms().Optimize(OptimizationLevel.O2));
+        var context = Context.Create(builder =>
+        {
+            builder.EnableAlgorithms().Optimize(OptimizationLevel.O2);
+            PtxKernelMath.Register(builder.GetIntrinsicManager());
+        });
         var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_80), CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null);
         return (context, backend);
     }

@@ -50,55 +50,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(210*v0 + 30*v1 + v2) / 2];
-                                ld0_0_0 = q0.E0;
-                                ld0_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (210*v0 + 30*v1 + v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld1_0_0 = q0.E0;
-                                ld1_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld2_0_0 = q0.E0;
-                                ld2_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld16_0_0 = q0.E0;
-                                ld16_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld16_0_0 = 0.0f; ld16_0_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld16_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld16_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -124,55 +96,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(210*v0 + 30*v1 + v2) / 2];
-                                ld0_1_0 = q0.E0;
-                                ld0_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (210*v0 + 30*v1 + v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld1_1_0 = q0.E0;
-                                ld1_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld2_1_0 = q0.E0;
-                                ld2_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld2_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld16_1_0 = q0.E0;
-                                ld16_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld16_1_0 = 0.0f; ld16_1_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld16_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld16_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -399,55 +343,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2];
-                                ld0_0_0 = (float)q0.E0;
-                                ld0_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (210*v0 + 30*v1 + v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld1_0_0 = q0.E0;
-                                ld1_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld2_0_0 = q0.E0;
-                                ld2_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld16_0_0 = q0.E0;
-                                ld16_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld16_0_0 = 0.0f; ld16_0_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld16_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld16_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -473,55 +389,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2];
-                                ld0_1_0 = (float)q0.E0;
-                                ld0_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (210*v0 + 30*v1 + v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld1_1_0 = q0.E0;
-                                ld1_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld2_1_0 = q0.E0;
-                                ld2_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld2_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld16_1_0 = q0.E0;
-                                ld16_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld16_1_0 = 0.0f; ld16_1_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld16_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld16_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -616,7 +504,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t18_0), E1 = IlgpuMath.ToHalf(t18_1) };
+                                out0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t18_0, t18_1) };
                             }
                         }
                     }
@@ -712,7 +600,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t18_0), E1 = IlgpuMath.ToHalf(t18_1) };
+                                out0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t18_0, t18_1) };
                             }
                         }
                     }
@@ -748,55 +636,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(210*v0 + 30*v1 + v2) / 2];
-                                ld0_0_0 = q0.E0;
-                                ld0_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (210*v0 + 30*v1 + v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld2_0_0 = (float)q0.E0;
-                                ld2_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld3_0_0 = (float)q0.E0;
-                                ld3_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld17_0_0 = (float)q0.E0;
-                                ld17_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld17_0_0 = 0.0f; ld17_0_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld17_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld17_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -822,55 +682,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(210*v0 + 30*v1 + v2) / 2];
-                                ld0_1_0 = q0.E0;
-                                ld0_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (210*v0 + 30*v1 + v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld2_1_0 = (float)q0.E0;
-                                ld2_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld3_1_0 = (float)q0.E0;
-                                ld3_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld17_1_0 = (float)q0.E0;
-                                ld17_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld17_1_0 = 0.0f; ld17_1_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld17_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld17_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -1115,55 +947,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2];
-                                ld0_0_0 = (float)q0.E0;
-                                ld0_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (210*v0 + 30*v1 + v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld2_0_0 = (float)q0.E0;
-                                ld2_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld3_0_0 = (float)q0.E0;
-                                ld3_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld17_0_0 = (float)q0.E0;
-                                ld17_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld17_0_0 = 0.0f; ld17_0_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld17_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld17_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -1189,55 +993,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2];
-                                ld0_1_0 = (float)q0.E0;
-                                ld0_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (210*v0 + 30*v1 + v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld2_1_0 = (float)q0.E0;
-                                ld2_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld3_1_0 = (float)q0.E0;
-                                ld3_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld17_1_0 = (float)q0.E0;
-                                ld17_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld17_1_0 = 0.0f; ld17_1_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld17_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld17_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -1341,7 +1117,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t19_0), E1 = IlgpuMath.ToHalf(t19_1) };
+                                out0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t19_0, t19_1) };
                             }
                         }
                     }
@@ -1446,7 +1222,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t19_0), E1 = IlgpuMath.ToHalf(t19_1) };
+                                out0.Cast<IlgpuHalf2>()[(210*v0 + 30*v1 + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t19_0, t19_1) };
                             }
                         }
                     }

@@ -49,42 +49,21 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
-                                ld0_0_0 = q0.E0;
-                                ld0_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld1_0_0 = q0.E0;
-                                ld1_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld2_0_0 = q0.E0;
-                                ld2_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -109,42 +88,21 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
-                                ld0_1_0 = q0.E0;
-                                ld0_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld1_1_0 = q0.E0;
-                                ld1_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld2_1_0 = q0.E0;
-                                ld2_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld2_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -330,42 +288,21 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
-                                ld0_0_0 = (float)q0.E0;
-                                ld0_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld1_0_0 = q0.E0;
-                                ld1_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld2_0_0 = q0.E0;
-                                ld2_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -390,42 +327,21 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
-                                ld0_1_0 = (float)q0.E0;
-                                ld0_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld1_1_0 = q0.E0;
-                                ld1_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld2_1_0 = q0.E0;
-                                ld2_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld2_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -612,55 +528,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
-                                ld0_0_0 = q0.E0;
-                                ld0_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
-                                ld1_0_0 = q0.E0;
-                                ld1_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld3_0_0 = q0.E0;
-                                ld3_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld4_0_0 = q0.E0;
-                                ld4_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -686,55 +574,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
-                                ld0_1_0 = q0.E0;
-                                ld0_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
-                                ld1_1_0 = q0.E0;
-                                ld1_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld3_1_0 = q0.E0;
-                                ld3_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld3_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld4_1_0 = q0.E0;
-                                ld4_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld4_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld4_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -961,55 +821,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
-                                ld0_0_0 = (float)q0.E0;
-                                ld0_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
-                                ld1_0_0 = q0.E0;
-                                ld1_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld3_0_0 = q0.E0;
-                                ld3_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld4_0_0 = q0.E0;
-                                ld4_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -1035,55 +867,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
-                                ld0_1_0 = (float)q0.E0;
-                                ld0_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
-                                ld1_1_0 = q0.E0;
-                                ld1_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld3_1_0 = q0.E0;
-                                ld3_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld3_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld4_1_0 = q0.E0;
-                                ld4_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld4_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld4_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -1310,55 +1114,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
-                                ld0_0_0 = q0.E0;
-                                ld0_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2) / 2];
-                                ld1_0_0 = q0.E0;
-                                ld1_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld3_0_0 = q0.E0;
-                                ld3_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld4_0_0 = q0.E0;
-                                ld4_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -1384,55 +1160,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
-                                ld0_1_0 = q0.E0;
-                                ld0_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2) / 2];
-                                ld1_1_0 = q0.E0;
-                                ld1_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld3_1_0 = q0.E0;
-                                ld3_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld3_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuFloat2>()[(v2) / 2];
-                                ld4_1_0 = q0.E0;
-                                ld4_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld4_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld4_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -1663,55 +1411,27 @@ namespace Demo
                         int s3 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
-                                ld0_0_0 = q0.E0;
-                                ld0_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
-                                ld1_0_0 = q0.E0;
-                                ld1_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v3) / 2];
-                                ld3_0_0 = q0.E0;
-                                ld3_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuFloat2>()[(v3) / 2];
-                                ld4_0_0 = q0.E0;
-                                ld4_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -1741,55 +1461,27 @@ namespace Demo
                         int s3 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
-                                ld0_1_0 = q0.E0;
-                                ld0_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
-                                ld1_1_0 = q0.E0;
-                                ld1_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2, 0)];
+                            ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v3) / 2];
-                                ld3_1_0 = q0.E0;
-                                ld3_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld3_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld3_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuFloat2>()[(v3) / 2];
-                                ld4_1_0 = q0.E0;
-                                ld4_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld4_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld4_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -2008,55 +1700,27 @@ namespace Demo
                         int s3 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
-                                ld0_0_0 = q0.E0;
-                                ld0_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
-                                ld1_0_0 = q0.E0;
-                                ld1_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v3) / 2];
-                                ld3_0_0 = q0.E0;
-                                ld3_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuFloat2>()[(v3) / 2];
-                                ld4_0_0 = q0.E0;
-                                ld4_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -2086,55 +1750,27 @@ namespace Demo
                         int s3 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
-                                ld0_1_0 = q0.E0;
-                                ld0_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuFloat2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
-                                ld1_1_0 = q0.E0;
-                                ld1_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2, 0)];
+                            ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuFloat2>()[(v3) / 2];
-                                ld3_1_0 = q0.E0;
-                                ld3_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld3_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld3_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuFloat2>()[(v3) / 2];
-                                ld4_1_0 = q0.E0;
-                                ld4_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld4_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld4_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -2223,7 +1859,7 @@ namespace Demo
                             int s3 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v3 = s3;
-                                out0.Cast<IlgpuHalf2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t17_0), E1 = IlgpuMath.ToHalf(t17_1) };
+                                out0.Cast<IlgpuHalf2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t17_0, t17_1) };
                             }
                         }
                     }
@@ -2313,7 +1949,7 @@ namespace Demo
                             int s3 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v3 = s3;
-                                out0.Cast<IlgpuHalf2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t17_0), E1 = IlgpuMath.ToHalf(t17_1) };
+                                out0.Cast<IlgpuHalf2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t17_0, t17_1) };
                             }
                         }
                     }
@@ -2348,42 +1984,21 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
-                                ld0_0_0 = q0.E0;
-                                ld0_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld2_0_0 = (float)q0.E0;
-                                ld2_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld3_0_0 = (float)q0.E0;
-                                ld3_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -2408,42 +2023,21 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
-                                ld0_1_0 = q0.E0;
-                                ld0_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld2_1_0 = (float)q0.E0;
-                                ld2_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld3_1_0 = (float)q0.E0;
-                                ld3_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -2527,7 +2121,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t16_0), E1 = IlgpuMath.ToHalf(t16_1) };
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t16_0, t16_1) };
                             }
                         }
                     }
@@ -2612,7 +2206,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t16_0), E1 = IlgpuMath.ToHalf(t16_1) };
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t16_0, t16_1) };
                             }
                         }
                     }
@@ -2647,42 +2241,21 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
-                                ld0_0_0 = (float)q0.E0;
-                                ld0_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld2_0_0 = (float)q0.E0;
-                                ld2_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld3_0_0 = (float)q0.E0;
-                                ld3_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -2707,42 +2280,21 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
-                                ld0_1_0 = (float)q0.E0;
-                                ld0_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld2_1_0 = (float)q0.E0;
-                                ld2_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld2_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld3_1_0 = (float)q0.E0;
-                                ld3_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -2826,7 +2378,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t16_0), E1 = IlgpuMath.ToHalf(t16_1) };
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t16_0, t16_1) };
                             }
                         }
                     }
@@ -2911,7 +2463,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t16_0), E1 = IlgpuMath.ToHalf(t16_1) };
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t16_0, t16_1) };
                             }
                         }
                     }
@@ -2947,55 +2499,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
-                                ld0_0_0 = q0.E0;
-                                ld0_0_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
-                                ld2_0_0 = (float)q0.E0;
-                                ld2_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld4_0_0 = (float)q0.E0;
-                                ld4_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld5_0_0 = (float)q0.E0;
-                                ld5_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld5_0_0 = 0.0f; ld5_0_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld5_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld5_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -3021,55 +2545,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuFloat2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
-                                ld0_1_0 = q0.E0;
-                                ld0_1_1 = q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
-                                ld2_1_0 = (float)q0.E0;
-                                ld2_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld2_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld4_1_0 = (float)q0.E0;
-                                ld4_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld4_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld5_1_0 = (float)q0.E0;
-                                ld5_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld5_1_0 = 0.0f; ld5_1_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld5_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld5_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -3162,7 +2658,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t18_0), E1 = IlgpuMath.ToHalf(t18_1) };
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t18_0, t18_1) };
                             }
                         }
                     }
@@ -3173,7 +2669,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out1.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t3_0), E1 = IlgpuMath.ToHalf(t3_1) };
+                                out1.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t3_0, t3_1) };
                             }
                         }
                     }
@@ -3267,7 +2763,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t18_0), E1 = IlgpuMath.ToHalf(t18_1) };
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t18_0, t18_1) };
                             }
                         }
                     }
@@ -3278,7 +2774,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out1.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t3_0), E1 = IlgpuMath.ToHalf(t3_1) };
+                                out1.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t3_0, t3_1) };
                             }
                         }
                     }
@@ -3314,55 +2810,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
-                                ld0_0_0 = (float)q0.E0;
-                                ld0_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
-                                ld2_0_0 = (float)q0.E0;
-                                ld2_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld2_0_0 = 0.0f; ld2_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld4_0_0 = (float)q0.E0;
-                                ld4_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld5_0_0 = (float)q0.E0;
-                                ld5_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld5_0_0 = 0.0f; ld5_0_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld5_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld5_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -3388,55 +2856,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2];
-                                ld0_1_0 = (float)q0.E0;
-                                ld0_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2];
-                                ld2_1_0 = (float)q0.E0;
-                                ld2_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld2_1_0 = 0.0f; ld2_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld2_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld4_1_0 = (float)q0.E0;
-                                ld4_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld4_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld5_1_0 = (float)q0.E0;
-                                ld5_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld5_1_0 = 0.0f; ld5_1_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld5_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld5_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -3529,7 +2969,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t18_0), E1 = IlgpuMath.ToHalf(t18_1) };
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t18_0, t18_1) };
                             }
                         }
                     }
@@ -3540,7 +2980,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out1.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t3_0), E1 = IlgpuMath.ToHalf(t3_1) };
+                                out1.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t3_0, t3_1) };
                             }
                         }
                     }
@@ -3634,7 +3074,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t18_0), E1 = IlgpuMath.ToHalf(t18_1) };
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t18_0, t18_1) };
                             }
                         }
                     }
@@ -3645,7 +3085,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out1.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t3_0), E1 = IlgpuMath.ToHalf(t3_1) };
+                                out1.Cast<IlgpuHalf2>()[(140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t3_0, t3_1) };
                             }
                         }
                     }
@@ -3681,55 +3121,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
-                                ld0_0_0 = (float)q0.E0;
-                                ld0_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2) / 2];
-                                ld1_0_0 = (float)q0.E0;
-                                ld1_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld3_0_0 = (float)q0.E0;
-                                ld3_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld4_0_0 = (float)q0.E0;
-                                ld4_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -3755,55 +3167,27 @@ namespace Demo
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2];
-                                ld0_1_0 = (float)q0.E0;
-                                ld0_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2) / 2];
-                                ld1_1_0 = (float)q0.E0;
-                                ld1_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
+                            ld1_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld1_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld3_1_0 = (float)q0.E0;
-                                ld3_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld3_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuHalf2>()[(v2) / 2];
-                                ld4_1_0 = (float)q0.E0;
-                                ld4_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
+                            ld4_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -3887,7 +3271,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t17_0), E1 = IlgpuMath.ToHalf(t17_1) };
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t17_0, t17_1) };
                             }
                         }
                     }
@@ -3898,7 +3282,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out1.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t2_0), E1 = IlgpuMath.ToHalf(t2_1) };
+                                out1.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t2_0, t2_1) };
                             }
                         }
                     }
@@ -3983,7 +3367,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t17_0), E1 = IlgpuMath.ToHalf(t17_1) };
+                                out0.Cast<IlgpuHalf2>()[(490*v0 + 10*v1 + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t17_0, t17_1) };
                             }
                         }
                     }
@@ -3994,7 +3378,7 @@ namespace Demo
                             int s2 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v2 = s2;
-                                out1.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t2_0), E1 = IlgpuMath.ToHalf(t2_1) };
+                                out1.Cast<IlgpuHalf2>()[(980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t2_0, t2_1) };
                             }
                         }
                     }
@@ -4034,55 +3418,27 @@ namespace Demo
                         int s3 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
-                                ld0_0_0 = (float)q0.E0;
-                                ld0_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
-                                ld1_0_0 = (float)q0.E0;
-                                ld1_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v3) / 2];
-                                ld3_0_0 = (float)q0.E0;
-                                ld3_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuHalf2>()[(v3) / 2];
-                                ld4_0_0 = (float)q0.E0;
-                                ld4_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -4112,55 +3468,27 @@ namespace Demo
                         int s3 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
-                                ld0_1_0 = (float)q0.E0;
-                                ld0_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
-                                ld1_1_0 = (float)q0.E0;
-                                ld1_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2, 0)];
+                            ld1_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld1_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v3) / 2];
-                                ld3_1_0 = (float)q0.E0;
-                                ld3_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld3_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuHalf2>()[(v3) / 2];
-                                ld4_1_0 = (float)q0.E0;
-                                ld4_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld4_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -4379,55 +3707,27 @@ namespace Demo
                         int s3 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
-                                ld0_0_0 = (float)q0.E0;
-                                ld0_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2, 0)];
+                            ld0_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
-                                ld1_0_0 = (float)q0.E0;
-                                ld1_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v3) / 2];
-                                ld3_0_0 = (float)q0.E0;
-                                ld3_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld3_0_0 = 0.0f; ld3_0_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuHalf2>()[(v3) / 2];
-                                ld4_0_0 = (float)q0.E0;
-                                ld4_0_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld4_0_0 = 0.0f; ld4_0_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -4457,55 +3757,27 @@ namespace Demo
                         int s3 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in0.Cast<IlgpuHalf2>()[(140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2];
-                                ld0_1_0 = (float)q0.E0;
-                                ld0_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                            }
+                            var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2) / 2, 0)];
+                            ld0_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld0_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in1.Cast<IlgpuHalf2>()[(70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2];
-                                ld1_1_0 = (float)q0.E0;
-                                ld1_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
-                            }
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2, 0)];
+                            ld1_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld1_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in2.Cast<IlgpuHalf2>()[(v3) / 2];
-                                ld3_1_0 = (float)q0.E0;
-                                ld3_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld3_1_0 = 0.0f; ld3_1_1 = 0.0f;
-                            }
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld3_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            if (ok)
-                            {
-                                var q0 = in3.Cast<IlgpuHalf2>()[(v3) / 2];
-                                ld4_1_0 = (float)q0.E0;
-                                ld4_1_1 = (float)q0.E1;
-                            }
-                            else
-                            {
-                                ld4_1_0 = 0.0f; ld4_1_1 = 0.0f;
-                            }
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
+                            ld4_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -4594,7 +3866,7 @@ namespace Demo
                             int s3 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v3 = s3;
-                                out0.Cast<IlgpuHalf2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t17_0), E1 = IlgpuMath.ToHalf(t17_1) };
+                                out0.Cast<IlgpuHalf2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t17_0, t17_1) };
                             }
                         }
                     }
@@ -4684,7 +3956,7 @@ namespace Demo
                             int s3 = (0 + sub) * 2;
                             { // elements 0–1 in 1 vector store
                                 int v3 = s3;
-                                out0.Cast<IlgpuHalf2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t17_0), E1 = IlgpuMath.ToHalf(t17_1) };
+                                out0.Cast<IlgpuHalf2>()[(1960*v0 + 280*v1 + 40*v2 + v3) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t17_0, t17_1) };
                             }
                         }
                     }
@@ -4712,29 +3984,15 @@ namespace Demo
                     var1_0 = s1;
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = acc.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2];
-                            ld0_0_0 = q0.E0;
-                            ld0_0_1 = q0.E1;
-                        }
-                        else
-                        {
-                            ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                        }
+                        var q0 = acc.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (10*v0 + v1) / 2, 0)];
+                        ld0_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                        ld0_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                     }
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = in1.Cast<IlgpuFloat2>()[(v1) / 2];
-                            ld1_0_0 = q0.E0;
-                            ld1_0_1 = q0.E1;
-                        }
-                        else
-                        {
-                            ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
-                        }
+                        var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v1) / 2, 0)];
+                        ld1_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                        ld1_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                     }
                 }
                 int var0_1;
@@ -4752,29 +4010,15 @@ namespace Demo
                     var1_1 = s1;
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = acc.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2];
-                            ld0_1_0 = q0.E0;
-                            ld0_1_1 = q0.E1;
-                        }
-                        else
-                        {
-                            ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                        }
+                        var q0 = acc.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (10*v0 + v1) / 2, 0)];
+                        ld0_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                        ld0_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                     }
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = in1.Cast<IlgpuFloat2>()[(v1) / 2];
-                            ld1_1_0 = q0.E0;
-                            ld1_1_1 = q0.E1;
-                        }
-                        else
-                        {
-                            ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
-                        }
+                        var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v1) / 2, 0)];
+                        ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                        ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                     }
                 }
                 int var0_2;
@@ -4792,29 +4036,15 @@ namespace Demo
                     var1_2 = s1;
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = acc.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2];
-                            ld0_2_0 = q0.E0;
-                            ld0_2_1 = q0.E1;
-                        }
-                        else
-                        {
-                            ld0_2_0 = 0.0f; ld0_2_1 = 0.0f;
-                        }
+                        var q0 = acc.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (10*v0 + v1) / 2, 0)];
+                        ld0_2_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                        ld0_2_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                     }
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = in1.Cast<IlgpuFloat2>()[(v1) / 2];
-                            ld1_2_0 = q0.E0;
-                            ld1_2_1 = q0.E1;
-                        }
-                        else
-                        {
-                            ld1_2_0 = 0.0f; ld1_2_1 = 0.0f;
-                        }
+                        var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v1) / 2, 0)];
+                        ld1_2_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                        ld1_2_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                     }
                 }
                 int var0_3;
@@ -4832,29 +4062,15 @@ namespace Demo
                     var1_3 = s1;
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = acc.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2];
-                            ld0_3_0 = q0.E0;
-                            ld0_3_1 = q0.E1;
-                        }
-                        else
-                        {
-                            ld0_3_0 = 0.0f; ld0_3_1 = 0.0f;
-                        }
+                        var q0 = acc.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (10*v0 + v1) / 2, 0)];
+                        ld0_3_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                        ld0_3_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                     }
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = in1.Cast<IlgpuFloat2>()[(v1) / 2];
-                            ld1_3_0 = q0.E0;
-                            ld1_3_1 = q0.E1;
-                        }
-                        else
-                        {
-                            ld1_3_0 = 0.0f; ld1_3_1 = 0.0f;
-                        }
+                        var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v1) / 2, 0)];
+                        ld1_3_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
+                        ld1_3_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                     }
                 }
                 if (first + 0 < items)
@@ -5012,29 +4228,15 @@ namespace Demo
                     var1_0 = s1;
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = acc.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2];
-                            ld0_0_0 = (float)q0.E0;
-                            ld0_0_1 = (float)q0.E1;
-                        }
-                        else
-                        {
-                            ld0_0_0 = 0.0f; ld0_0_1 = 0.0f;
-                        }
+                        var q0 = acc.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (10*v0 + v1) / 2, 0)];
+                        ld0_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                        ld0_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                     }
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = in1.Cast<IlgpuHalf2>()[(v1) / 2];
-                            ld1_0_0 = (float)q0.E0;
-                            ld1_0_1 = (float)q0.E1;
-                        }
-                        else
-                        {
-                            ld1_0_0 = 0.0f; ld1_0_1 = 0.0f;
-                        }
+                        var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v1) / 2, 0)];
+                        ld1_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                        ld1_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                     }
                 }
                 int var0_1;
@@ -5052,29 +4254,15 @@ namespace Demo
                     var1_1 = s1;
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = acc.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2];
-                            ld0_1_0 = (float)q0.E0;
-                            ld0_1_1 = (float)q0.E1;
-                        }
-                        else
-                        {
-                            ld0_1_0 = 0.0f; ld0_1_1 = 0.0f;
-                        }
+                        var q0 = acc.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (10*v0 + v1) / 2, 0)];
+                        ld0_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                        ld0_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                     }
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = in1.Cast<IlgpuHalf2>()[(v1) / 2];
-                            ld1_1_0 = (float)q0.E0;
-                            ld1_1_1 = (float)q0.E1;
-                        }
-                        else
-                        {
-                            ld1_1_0 = 0.0f; ld1_1_1 = 0.0f;
-                        }
+                        var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v1) / 2, 0)];
+                        ld1_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                        ld1_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                     }
                 }
                 int var0_2;
@@ -5092,29 +4280,15 @@ namespace Demo
                     var1_2 = s1;
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = acc.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2];
-                            ld0_2_0 = (float)q0.E0;
-                            ld0_2_1 = (float)q0.E1;
-                        }
-                        else
-                        {
-                            ld0_2_0 = 0.0f; ld0_2_1 = 0.0f;
-                        }
+                        var q0 = acc.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (10*v0 + v1) / 2, 0)];
+                        ld0_2_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                        ld0_2_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                     }
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = in1.Cast<IlgpuHalf2>()[(v1) / 2];
-                            ld1_2_0 = (float)q0.E0;
-                            ld1_2_1 = (float)q0.E1;
-                        }
-                        else
-                        {
-                            ld1_2_0 = 0.0f; ld1_2_1 = 0.0f;
-                        }
+                        var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v1) / 2, 0)];
+                        ld1_2_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                        ld1_2_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                     }
                 }
                 int var0_3;
@@ -5132,29 +4306,15 @@ namespace Demo
                     var1_3 = s1;
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = acc.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2];
-                            ld0_3_0 = (float)q0.E0;
-                            ld0_3_1 = (float)q0.E1;
-                        }
-                        else
-                        {
-                            ld0_3_0 = 0.0f; ld0_3_1 = 0.0f;
-                        }
+                        var q0 = acc.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (10*v0 + v1) / 2, 0)];
+                        ld0_3_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                        ld0_3_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                     }
                     { // elements 0–1 in 1 vector load
                         int v1 = s1;
-                        if (ok)
-                        {
-                            var q0 = in1.Cast<IlgpuHalf2>()[(v1) / 2];
-                            ld1_3_0 = (float)q0.E0;
-                            ld1_3_1 = (float)q0.E1;
-                        }
-                        else
-                        {
-                            ld1_3_0 = 0.0f; ld1_3_1 = 0.0f;
-                        }
+                        var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v1) / 2, 0)];
+                        ld1_3_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
+                        ld1_3_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                     }
                 }
                 if (first + 0 < items)
@@ -5187,7 +4347,7 @@ namespace Demo
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t10_0), E1 = IlgpuMath.ToHalf(t10_1) };
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t10_0, t10_1) };
                     }
                 }
                 if (first + 256 < items)
@@ -5220,7 +4380,7 @@ namespace Demo
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t10_0), E1 = IlgpuMath.ToHalf(t10_1) };
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t10_0, t10_1) };
                     }
                 }
                 if (first + 512 < items)
@@ -5253,7 +4413,7 @@ namespace Demo
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t10_0), E1 = IlgpuMath.ToHalf(t10_1) };
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t10_0, t10_1) };
                     }
                 }
                 if (first + 768 < items)
@@ -5286,7 +4446,7 @@ namespace Demo
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { E0 = IlgpuMath.ToHalf(t10_0), E1 = IlgpuMath.ToHalf(t10_1) };
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t10_0, t10_1) };
                     }
                 }
             }

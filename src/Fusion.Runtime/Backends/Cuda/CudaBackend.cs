@@ -111,27 +111,58 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
     /// <summary>The launcher of generated kernels (tests read how many it loaded).</summary>
     internal GeneratedKernelLauncher Generated => _state.Generated;
 
+    /// <summary>Which version of the generated kernels runs (FUSION_KERNELS when the backend was made).</summary>
+    public KernelLanguage GeneratedKernelLanguage => _state.Generated.Language;
+
     IBackend IStreamBackend.Family => _family ?? this;
 
     /// <summary>
     /// Compiles a model's kernels into the kernel cache in parallel (each GEMM in the variants its policy certainly runs, each
     /// generated kernel once per input/output type it may take), so the first pass only loads them instead of compiling them one
-    /// after another; with <see cref="KernelLanguage.Ilgpu"/> the generated kernels' ILGPU versions are compiled and loaded in
-    /// parallel too. Optional: the first pass compiles whatever is missing.
+    /// after another; with <see cref="KernelLanguage.Ilgpu"/> or <see cref="KernelLanguage.Auto"/> the generated kernels' ILGPU
+    /// versions are compiled and loaded in parallel too (under ilgpu alone, the NVRTC versions of the kernels that have one are
+    /// left to be compiled if a launch needs them). <paramref name="plan"/>, when given, leaves out the kernels only the other
+    /// precision's plan runs (a compiled model carries both): half the work of a cold start. Optional: the first pass compiles
+    /// whatever is missing.
     /// </summary>
-    public void Precompile(IEnumerable<IKernel> kernels)
+    public PrecompileSummary Precompile(IEnumerable<IKernel> kernels, Precision? plan = null)
     {
         ArgumentNullException.ThrowIfNull(kernels);
-        kernels = kernels.ToList();
+        kernels = kernels.Where(k => plan is not { } p || MayRunIn(k, p)).ToList();
+        bool ilgpuOnly = _state.Generated.Language == KernelLanguage.Ilgpu;
         var sources = kernels.SelectMany(k => k switch
         {
             GemmKernel g => _state.Gemm.Sources(g),
+            GeneratedKernel g when ilgpuOnly && g.IlgpuKernels is not null => [],
             GeneratedKernel g => GeneratedKernelLauncher.Variants(g),
             FusedKernel f => FusedKernelModules.Variants(f).Select(v => (v.Name, f.CudaSource, v.Options)),
             _ => [(k.Name, k.CudaSource, (IReadOnlyList<string>)[])],
         }).DistinctBy(s => s.Name).ToList();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         Jit.Precompile(sources);
-        _state.Generated.PrecompileIlgpu(GeneratedKernel.AllIn(kernels));
+        var nvrtc = clock.Elapsed;
+        clock.Restart();
+        int ilgpu = _state.Generated.PrecompileIlgpu(GeneratedKernel.AllIn(kernels));
+        return new PrecompileSummary(sources.Count, nvrtc, ilgpu, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="kernel"/> may run in the <paramref name="plan"/> plan: the float plan has no fp16 buffer, and a kernel
+    /// of the half plan has at least one (a kernel with float32 buffers alone belongs to the float plan; GEMMs by their epilogue;
+    /// templates run in the half plan only, but are kept, as they are few). A kernel left out by mistake is compiled at first use.
+    /// </summary>
+    private static bool MayRunIn(IKernel kernel, Precision plan)
+    {
+        var generated = kernel switch
+        {
+            GeneratedKernel g => g,
+            GemmKernel g => g.Epilogue,
+            _ => null,
+        };
+        if (generated is null) return true;
+        var types = generated.Ir.Buffers.Select(b => b.Type).ToList();
+        bool half = types.Contains(Compiler.FloatType.F16), single = types.Contains(Compiler.FloatType.F32);
+        return plan == Precision.Half ? half || !single : !half;
     }
 
     /// <summary>Waits for everything queued on this backend's stream; surfaces asynchronous kernel errors.</summary>

@@ -127,7 +127,9 @@ public sealed class FusedGemm : IDisposable
     public IReadOnlyList<(string Name, string Source, IReadOnlyList<string> Options)> Sources(GemmKernel kernel)
     {
         var sources = new List<(string, string, IReadOnlyList<string>)>();
-        if (kernel.Cublas is null && Policy != GemmPolicy.Generated) sources.AddRange(Generated.GeneratedKernelLauncher.Variants(kernel.Epilogue));
+        // Under FUSION_KERNELS=ilgpu the epilogue runs its ILGPU version, which the launcher precompiles itself.
+        bool ilgpuEpilogue = _epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.Epilogue.IlgpuKernels is not null;
+        if (kernel.Cublas is null && Policy != GemmPolicy.Generated && !ilgpuEpilogue) sources.AddRange(Generated.GeneratedKernelLauncher.Variants(kernel.Epilogue));
         if (Policy is GemmPolicy.Generated or GemmPolicy.FastRun)
             foreach (bool ioHalf in kernel.Epilogue.UsesIoType ? new[] { false, true } : [false]) sources.Add(TileSource(kernel, GemmTile.Default(kernel.N), ioHalf));
         return sources;

@@ -9,7 +9,8 @@ namespace Fusion.Cuda.Generated;
 /// compiled once per type (FUSION_IO_HALF 0 or 1). Index math is 32-bit; a launch where a buffer or the loop domain reaches
 /// <see cref="Index64Elements"/> elements takes a variant compiled with FUSION_INDEX64 (64-bit indices) instead. Loaded functions
 /// are kept per kernel and variant. With <see cref="KernelLanguage.Ilgpu"/> a kernel that has an ILGPU version runs that instead
-/// (compiled by <see cref="IlgpuKernelJit"/>, its buffers passed as ILGPU array views), on the same grid.
+/// (compiled by <see cref="IlgpuKernelJit"/>, its buffers passed as ILGPU array views), on the same grid; with
+/// <see cref="KernelLanguage.Auto"/> whichever of the two its first launch measured faster (<see cref="Choices"/>).
 /// </summary>
 public sealed class GeneratedKernelLauncher : IDisposable
 {
@@ -24,15 +25,31 @@ public sealed class GeneratedKernelLauncher : IDisposable
     /// </summary>
     public const long Index64Elements = 1L << 30;
     private readonly Lock _lock = new();
+    private readonly Lock _measuring = new();
+    private readonly HashSet<(string Name, bool IoHalf)> _ilgpuFailed = [];
+    private readonly Action<string> _warn;
+    private StreamHold? _hold;
     private bool _disposed;
 
+    /// <summary>Untimed then timed runs of each version when <see cref="KernelLanguage.Auto"/> decides.</summary>
+    private const int WarmupRuns = 2, TimedRuns = 7;
+
     /// <param name="language">Which version of the kernels to run; $FUSION_KERNELS (<see cref="KernelLanguages"/>) when null.</param>
-    public GeneratedKernelLauncher(KernelJit jit, KernelLanguage? language = null)
+    /// <param name="warn">Where <see cref="KernelLanguage.Auto"/>'s fallbacks and the choice files' problems are reported (stderr by default).</param>
+    public GeneratedKernelLauncher(KernelJit jit, KernelLanguage? language = null, Action<string>? warn = null)
     {
         _jit = jit;
         _ilgpu = new IlgpuKernelJit(jit);
+        _warn = warn ?? (m => Console.Error.WriteLine($"fusion: warning: {m}"));
         Language = language ?? KernelLanguages.FromEnvironment();
+        Choices = new KernelLanguageChoices(jit.Cache.Directory, _warn);
     }
+
+    /// <summary><see cref="KernelLanguage.Auto"/>'s decisions, remembered in the kernel cache folder.</summary>
+    public KernelLanguageChoices Choices { get; }
+
+    /// <summary>How many (kernel, io type, batch) this launcher has timed for <see cref="KernelLanguage.Auto"/>.</summary>
+    public int Measurements { get; private set; }
 
     /// <summary>Which version of a generated kernel runs where it has both.</summary>
     public KernelLanguage Language { get; set; }
@@ -75,7 +92,20 @@ public sealed class GeneratedKernelLauncher : IDisposable
             throw new FusionException($"kernel {kernel.Name}: batch {batch} needs {blocks.ToString(CultureInfo.InvariantCulture)} blocks, more than one launch takes");
         bool ioHalf = kernel.UsesIoType && io == DType.Float16, index64 = ForceIndex64 || NeedsIndex64(kernel, batch);
         // The ILGPU kernels index in 32 bits; launches that need 64 keep the NVRTC kernel.
-        bool ilgpu = Language == KernelLanguage.Ilgpu && kernel.IlgpuKernels is not null && !index64;
+        bool ilgpu = kernel.IlgpuKernels is not null && !index64 && Language switch
+        {
+            KernelLanguage.Ilgpu => true,
+            KernelLanguage.Auto => Choose(kernel, batch, io, buffers, stream) == KernelLanguage.Ilgpu,
+            _ => false,
+        };
+        LaunchAs(ilgpu, kernel, (int)blocks, batch, io, index64, buffers, stream);
+        LastRanIlgpu = ilgpu;
+    }
+
+    /// <summary>One launch of the NVRTC or the ILGPU version.</summary>
+    private void LaunchAs(bool ilgpu, GeneratedKernel kernel, int blocks, int batch, DType io, bool index64, IReadOnlyList<CudaTensor> buffers, CudaStream stream)
+    {
+        bool ioHalf = kernel.UsesIoType && io == DType.Float16;
         var args = new KernelArguments();
         foreach (var b in buffers)
         {
@@ -85,28 +115,100 @@ public sealed class GeneratedKernelLauncher : IDisposable
         }
         args.Int(batch);
         var function = ilgpu ? LoadIlgpu(kernel, io, ioHalf) : Load(kernel, ioHalf, index64);
-        function.Launch(stream, (int)blocks, kernel.Launch.Threads, args);
-        LastRanIlgpu = ilgpu;
+        function.Launch(stream, blocks, kernel.Launch.Threads, args);
     }
 
     /// <summary>
-    /// With <see cref="KernelLanguage.Ilgpu"/>, compiles (ILGPU to PTX, through the cache) and loads (the driver compiles the PTX) every
-    /// io variant of <paramref name="kernels"/> that has an ILGPU version, in parallel, so the first pass finds them loaded: one by
-    /// one at first launch, Swin-T's 82 kernels took 11.8 s on the H200's host. Does nothing with <see cref="KernelLanguage.Nvrtc"/>.
+    /// <see cref="KernelLanguage.Auto"/>: the version of <paramref name="kernel"/> that runs at this batch and io type. Decided once
+    /// (remembered in <see cref="Choices"/>) by timing both on this GPU, each writing scratch outputs so the inputs and the real
+    /// outputs are untouched (a kernel may update a buffer it reads). A kernel ILGPU cannot compile runs its NVRTC version, with
+    /// one warning; inside a graph capture nothing can be timed, so an undecided kernel runs its NVRTC version there, undecided.
     /// </summary>
-    public void PrecompileIlgpu(IEnumerable<GeneratedKernel> kernels)
+    private KernelLanguage Choose(GeneratedKernel kernel, int batch, DType io, IReadOnlyList<CudaTensor> buffers, CudaStream stream)
     {
-        if (Language != KernelLanguage.Ilgpu) return;
+        bool ioHalf = kernel.UsesIoType && io == DType.Float16;
+        var key = ChoiceKey(kernel, batch, ioHalf);
+        if (Choices.TryGet(key, out var known)) return known.Language;
+        if (stream.IsCapturing || !TryLoadIlgpu(kernel, io, ioHalf)) return KernelLanguage.Nvrtc;
+        using var held = _measuring.EnterScope(); // one measurement at a time: kernels of other threads would distort it
+        if (Choices.TryGet(key, out known)) return known.Language;
+        var inputs = kernel.Ir.Buffers.Count(b => b.Role == BufferRole.Input);
+        var scratch = buffers.Skip(inputs).Select(o => CudaTensor.Empty(stream, o.DType, o.Shape)).ToList();
+        try
+        {
+            var operands = buffers.Take(inputs).Concat(scratch).ToList();
+            int blocks = (int)kernel.Launch.Blocks(batch);
+            _hold ??= new StreamHold(_jit);
+            double Median(bool ilgpu) => 1000.0 * _hold.MedianMilliseconds(_jit.Device, stream,
+                () => LaunchAs(ilgpu, kernel, blocks, batch, io, index64: false, operands, stream), WarmupRuns, TimedRuns);
+            double nvrtc = Median(false), ilgpu = Median(true);
+            var choice = new KernelLanguageChoice(ilgpu < nvrtc ? KernelLanguage.Ilgpu : KernelLanguage.Nvrtc, nvrtc, ilgpu);
+            Measurements++;
+            Choices.Store(key, choice);
+            return choice.Language;
+        }
+        finally
+        {
+            foreach (var t in scratch) t.Dispose();
+        }
+    }
+
+    /// <summary>The auto decision's key: GPU, kernel (name and loop IR), io type, batch, and both compilers' versions.</summary>
+    public string ChoiceKey(GeneratedKernel kernel, int batch, bool ioHalf) => string.Create(CultureInfo.InvariantCulture,
+        $"{_jit.Device.Architecture} {_jit.Device.Name}|{kernel.Name}|io={(ioHalf ? "f16" : "f32")}|batch={batch}|ir={KernelCache.Key(kernel.LoopIr, kernel.CudaSource)[..16]}"
+        + $"|nvrtc={Nvrtc.Version}|ilgpu={Fusion.Ilgpu.IlgpuPtxCompiler.Version}");
+
+    /// <summary>
+    /// Loads the ILGPU version for <see cref="KernelLanguage.Auto"/>; false (with one warning per kernel) where ILGPU or the driver
+    /// cannot compile it, which leaves the kernel on its NVRTC version.
+    /// </summary>
+    private bool TryLoadIlgpu(GeneratedKernel kernel, DType io, bool ioHalf)
+    {
+        lock (_lock)
+        {
+            if (_ilgpuFailed.Contains((kernel.Name, ioHalf))) return false;
+        }
+        try
+        {
+            LoadIlgpu(kernel, io, ioHalf);
+            return true;
+        }
+        catch (FusionException e)
+        {
+            bool first;
+            lock (_lock) first = _ilgpuFailed.Add((kernel.Name, ioHalf));
+            if (first) _warn($"{e.Message}; FUSION_KERNELS=auto runs the kernel's NVRTC version");
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// With <see cref="KernelLanguage.Ilgpu"/> or <see cref="KernelLanguage.Auto"/>, compiles (ILGPU to PTX, the driver's linker to
+    /// CUBIN, through the cache) and loads every io variant of <paramref name="kernels"/> that has an ILGPU version, in parallel, so
+    /// the first pass finds them loaded: one by one at first launch, Swin-T's 82 kernels took 11.8 s on the H200's host. Under auto a
+    /// kernel that does not compile is a warning (it runs its NVRTC version); under ilgpu it is the error. Returns how many variants
+    /// it compiled or loaded; does nothing with <see cref="KernelLanguage.Nvrtc"/>.
+    /// </summary>
+    public int PrecompileIlgpu(IEnumerable<GeneratedKernel> kernels)
+    {
+        if (Language == KernelLanguage.Nvrtc) return 0;
         var variants = kernels.Where(k => k.IlgpuKernels is not null).DistinctBy(k => k.Name)
             .SelectMany(k => k.IoTypes.Select(io => (Kernel: k, Io: io))).ToList();
         try
         {
-            Parallel.ForEach(variants, v => LoadIlgpu(v.Kernel, v.Io, v.Kernel.UsesIoType && v.Io == DType.Float16));
+            Parallel.ForEach(variants, v =>
+            {
+                bool ioHalf = v.Kernel.UsesIoType && v.Io == DType.Float16;
+                if (Language == KernelLanguage.Auto) TryLoadIlgpu(v.Kernel, v.Io, ioHalf);
+                else LoadIlgpu(v.Kernel, v.Io, ioHalf);
+            });
+            return variants.Count;
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
             // The first failure as itself (ILGPU's message naming the kernel), not wrapped.
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+            throw;
         }
     }
 
@@ -195,6 +297,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
             if (_disposed) return;
             _disposed = true;
             foreach (var entry in _loaded.Values.Concat(_loadedIlgpu.Values)) entry.Module.Dispose();
+            _hold?.Dispose();
             _loaded.Clear();
             _loadedIlgpu.Clear();
         }

@@ -36,6 +36,7 @@ internal static unsafe partial class CuDriverApi
     [LibraryImport(Lib)] internal static partial CuResult cuStreamDestroy_v2(IntPtr stream);
     [LibraryImport(Lib)] internal static partial CuResult cuStreamSynchronize(IntPtr stream);
     [LibraryImport(Lib)] internal static partial CuResult cuStreamWaitEvent(IntPtr stream, IntPtr ev, uint flags);
+    [LibraryImport(Lib)] internal static partial CuResult cuStreamIsCapturing(IntPtr stream, out int captureStatus);
 
     [LibraryImport(Lib)] internal static partial CuResult cuEventCreate(out IntPtr ev, uint flags);
     [LibraryImport(Lib)] internal static partial CuResult cuEventDestroy_v2(IntPtr ev);
@@ -60,6 +61,25 @@ internal static unsafe partial class CuDriverApi
     [LibraryImport(Lib)] internal static partial CuResult cuGraphLaunch(IntPtr graphExec, IntPtr stream);
     [LibraryImport(Lib)] internal static partial CuResult cuGraphExecDestroy(IntPtr graphExec);
     [LibraryImport(Lib)] internal static partial CuResult cuGraphDestroy(IntPtr graph);
+
+    [LibraryImport(Lib)] internal static partial CuResult cuLinkCreate_v2(uint optionCount, CuJitOption* options, void** optionValues, out IntPtr state);
+    [LibraryImport(Lib)]
+    internal static partial CuResult cuLinkAddData_v2(IntPtr state, CuJitInputType type, void* data, nuint size, byte* name, uint optionCount, CuJitOption* options, void** optionValues);
+    [LibraryImport(Lib)] internal static partial CuResult cuLinkComplete(IntPtr state, out void* cubin, out nuint size);
+    [LibraryImport(Lib)] internal static partial CuResult cuLinkDestroy(IntPtr state);
+}
+
+/// <summary>The CUjit_option values Fusion passes to the driver's linker.</summary>
+internal enum CuJitOption
+{
+    ErrorLogBuffer = 5,
+    ErrorLogBufferSizeBytes = 6,
+}
+
+/// <summary>The CUjitInputType values Fusion links.</summary>
+internal enum CuJitInputType
+{
+    Ptx = 1,
 }
 
 internal enum CuDeviceAttribute

@@ -1,0 +1,77 @@
+using System.Globalization;
+using Fusion.Cuda;
+using Fusion.Cuda.Generated;
+
+namespace Fusion.Bench;
+
+/// <summary>
+/// Every generated kernel of a model (its own and its GEMMs' epilogues) at one batch, in the fp16 plan's io type, once as its CUDA C
+/// (NVRTC) and once as its ILGPU C#: the GPU's time alone (each run behind a <see cref="StreamHold"/>, 3 warm-ups, median of 21,
+/// rotating among three input sets so no run reads what the one before left in L2) and the fraction of its floor, the time its
+/// buffers take to move once (every input read, every output written) at the bandwidth of a 1 GiB device-to-device copy measured in
+/// the same run. Random inputs in [−1, 1).
+/// </summary>
+internal static class GeneratedKernelBench
+{
+    public static void Run(string name, int batch)
+    {
+        using var backend = CudaBackend.Open(0);
+        var device = backend.CudaDevice;
+        var stream = device.DefaultStream;
+        IFusedModel model = name switch
+        {
+            "swin-t" => new SwinTiny.Model.SwinTransformerTiny(),
+            "vit-b16" => new ViT.Model.VisionTransformerBase16(),
+            _ => throw new ArgumentException($"no model '{name}' (swin-t, vit-b16)", nameof(name)),
+        };
+        Console.WriteLine($"device: {device}; {name} generated kernels at batch {batch}, io f16; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        using var bigSource = CudaTensor.Empty(device, DType.Float16, 1 << 29);
+        using var bigTarget = CudaTensor.Empty(device, DType.Float16, 1 << 29);
+        bigSource.FillBytes(0x3C);
+        double copyMs = EventTimer.MedianMilliseconds(device, stream, () => bigTarget.CopyFrom(bigSource), warmup: 3, repeats: 20);
+        double bytesPerMs = 2.0 * bigSource.SizeInBytes / copyMs;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"floor bandwidth: 1 GiB copy at {bytesPerMs / 1e6:F0} GB/s"));
+        Console.WriteLine($"{"kernel",-58} {"MB",7} {"floor us",9} {"nvrtc us",9} {"ilgpu us",9} {"ilgpu/nvrtc",11} {"nvrtc floor",11} {"ilgpu floor",11}");
+        using var launcher = new GeneratedKernelLauncher(backend.Jit, KernelLanguage.Nvrtc);
+        using var hold = new StreamHold(backend.Jit);
+        double nvrtcTotal = 0, ilgpuTotal = 0, worst = 0;
+        var rng = new Random(5);
+        foreach (var kernel in GeneratedKernel.AllIn(model.Kernels).DistinctBy(k => k.Name).Where(k => k.IlgpuKernels is not null))
+        {
+            var io = DType.Float16;
+            var sets = Enumerable.Range(0, 3).Select(_ => Buffers(kernel, batch, io, device, rng)).ToList();
+            long bytes = sets[0].Sum(t => t.SizeInBytes);
+            int turn = 0;
+            double Time(KernelLanguage language)
+            {
+                launcher.Language = language;
+                return 1000.0 * hold.MedianMilliseconds(device, stream, () => launcher.Launch(kernel, batch, io, sets[turn++ % sets.Count], stream), 3, 21);
+            }
+            double nvrtc = Time(KernelLanguage.Nvrtc), ilgpu = Time(KernelLanguage.Ilgpu);
+            double floor = 1000.0 * bytes / bytesPerMs;
+            nvrtcTotal += nvrtc;
+            ilgpuTotal += ilgpu;
+            worst = Math.Max(worst, ilgpu / nvrtc);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{kernel.Name,-58} {bytes / 1e6,7:F2} {floor,9:F1} {nvrtc,9:F1} {ilgpu,9:F1} {ilgpu / nvrtc,11:F2} {floor / nvrtc,11:P0} {floor / ilgpu,11:P0}"));
+            foreach (var set in sets)
+                foreach (var t in set) t.Dispose();
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"sum of one launch each: nvrtc {nvrtcTotal:F1} us, ilgpu {ilgpuTotal:F1} us ({ilgpuTotal / nvrtcTotal:F2}x); worst kernel {worst:F2}x"));
+    }
+
+    /// <summary>Random inputs and empty outputs for <paramref name="kernel"/> at <paramref name="batch"/>, in IR order.</summary>
+    private static List<CudaTensor> Buffers(GeneratedKernel kernel, int batch, DType io, CudaDevice device, Random rng) =>
+        kernel.Ir.Buffers.Select(b =>
+        {
+            var shape = b.Shape.Select(d => checked((int)d.At(batch))).ToArray();
+            var type = LoopInterpreter.Resolve(b.Type, io);
+            if (b.Role != Compiler.BufferRole.Input) return CudaTensor.Empty(device, type, new Shape(shape));
+            var values = new float[shape.Aggregate(1L, (n, d) => n * d)];
+            for (int i = 0; i < values.Length; i++) values[i] = (float)(rng.NextDouble() * 2 - 1);
+            using var host = CpuTensor.FromArray(values, shape);
+            using var typed = (CpuTensor)CpuBackend.Instance.Cast(host, type);
+            return CudaTensor.FromHost(device, typed);
+        }).ToList();
+}
