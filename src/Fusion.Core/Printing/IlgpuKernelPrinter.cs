@@ -218,11 +218,15 @@ namespace Fusion.Compiler
                 Line($"int lane = IlgpuGroup.IdxX & 31, sub = lane % {lanes};");
                 Line($"int first = ((IlgpuGrid.IdxX * {KernelMapping.Warps} + (IlgpuGroup.IdxX >> 5)) * {groups} + lane / {lanes}) * {unroll};");
                 var loads = _k.Body.OfType<LoadInstr>().ToList();
+                // A per-element load whose address depends on no row variable (a LayerNorm's weight and bias) is the same for every
+                // row of the lane group: loaded once, by the first row's code, wherever the chunk exists (nvcc merges those loads
+                // itself; ILGPU keeps one per row).
+                var shared = new HashSet<int>(loads.Where(l => _perElement[l.Id] && l.Guard.Count == 0 && !rowVars.Any(j => l.Offset.Uses(j))).Select(l => l.Id));
                 for (int u = 0; u < unroll; u++)
                 {
                     foreach (var j in rowVars) Line($"int var{j}_{u};");
                     Line($"bool okRow_{u};");
-                    foreach (var l in loads) DeclareFloats($"ld{l.Id}_{u}", _perElement[l.Id] ? per * v : 1);
+                    foreach (var l in loads.Where(l => u == 0 || !shared.Contains(l.Id))) DeclareFloats($"ld{l.Id}_{u}", _perElement[l.Id] ? per * v : 1);
                     using (Block($"// row {u} of the lane group: its loads"))
                     {
                         Line($"int row = first + {u};");
@@ -232,15 +236,16 @@ namespace Fusion.Compiler
                         foreach (var j in rowVars) Line($"var{j}_{u} = v{j};");
                         foreach (var l in loads.Where(l => !_perElement[l.Id]))
                             Line($"ld{l.Id}_{u}_0 = {GuardedLoad(l, $"okRow_{u}")};");
-                        var elementLoads = loads.Where(l => _perElement[l.Id]).ToList();
+                        var elementLoads = loads.Where(l => _perElement[l.Id] && (u == 0 || !shared.Contains(l.Id))).ToList();
                         for (int c = 0; c < per && elementLoads.Count > 0; c++)
                         {
                             using (Block($"// chunk {c}"))
                             {
                                 Line($"int chunk = {c * lanes} + sub;");
                                 Line($"bool ok = okRow_{u} && chunk < {Int(chunks)};");
+                                if (elementLoads.Any(l => shared.Contains(l.Id))) Line($"bool okChunk = chunk < {Int(chunks)};");
                                 Line($"int s{r} = chunk * {v};");
-                                foreach (var l in elementLoads) LoadElements(l, r, v, $"ld{l.Id}_{u}", "ok", c * v);
+                                foreach (var l in elementLoads) LoadElements(l, r, v, $"ld{l.Id}_{u}", shared.Contains(l.Id) ? "okChunk" : "ok", c * v);
                             }
                         }
                     }
@@ -254,7 +259,7 @@ namespace Fusion.Compiler
                         string Element(int id, int i) => _k.Body[id] switch
                         {
                             ConstInstr c => Literal(c.Value),
-                            LoadInstr => _perElement[id] ? $"ld{id}_{uu}_{i}" : $"ld{id}_{uu}_0",
+                            LoadInstr => _perElement[id] ? $"ld{id}_{(shared.Contains(id) ? 0 : uu)}_{i}" : $"ld{id}_{uu}_0",
                             _ => _perElement[id] ? $"t{id}_{i}" : $"t{id}",
                         };
                         foreach (var instr in _k.Body)

@@ -47,6 +47,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 15;
+                        bool okChunk = chunk < 15;
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
@@ -56,21 +57,21 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld1_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld1_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld2_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld16_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld16_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld16_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld16_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -78,9 +79,6 @@ namespace Demo
                 int var1_1;
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
-                float ld1_1_0, ld1_1_1;
-                float ld2_1_0, ld2_1_1;
-                float ld16_1_0, ld16_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -99,24 +97,6 @@ namespace Demo
                             var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (210*v0 + 30*v1 + v2) / 2, 0)];
                             ld0_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
                             ld0_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld2_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld16_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld16_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -267,29 +247,29 @@ namespace Demo
                     float t14_0, t14_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t14_0 = (t13_0 * ld1_1_0);
+                        t14_0 = (t13_0 * ld1_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t14_1 = (t13_1 * ld1_1_1);
+                        t14_1 = (t13_1 * ld1_0_1);
                     }
                     float t15_0, t15_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t15_0 = (t14_0 + ld2_1_0);
+                        t15_0 = (t14_0 + ld2_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t15_1 = (t14_1 + ld2_1_1);
+                        t15_1 = (t14_1 + ld2_0_1);
                     }
                     float t17_0, t17_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t17_0 = (t15_0 + ld16_1_0);
+                        t17_0 = (t15_0 + ld16_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t17_1 = (t15_1 + ld16_1_1);
+                        t17_1 = (t15_1 + ld16_0_1);
                     }
                     float t18_0, t18_1;
                     { // chunk 0, element 0
@@ -340,6 +320,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 15;
+                        bool okChunk = chunk < 15;
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
@@ -349,21 +330,21 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld1_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld1_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld2_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld16_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld16_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld16_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld16_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -371,9 +352,6 @@ namespace Demo
                 int var1_1;
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
-                float ld1_1_0, ld1_1_1;
-                float ld2_1_0, ld2_1_1;
-                float ld16_1_0, ld16_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -392,24 +370,6 @@ namespace Demo
                             var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (210*v0 + 30*v1 + v2) / 2, 0)];
                             ld0_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
                             ld0_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld2_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld16_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld16_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -560,29 +520,29 @@ namespace Demo
                     float t14_0, t14_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t14_0 = (t13_0 * ld1_1_0);
+                        t14_0 = (t13_0 * ld1_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t14_1 = (t13_1 * ld1_1_1);
+                        t14_1 = (t13_1 * ld1_0_1);
                     }
                     float t15_0, t15_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t15_0 = (t14_0 + ld2_1_0);
+                        t15_0 = (t14_0 + ld2_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t15_1 = (t14_1 + ld2_1_1);
+                        t15_1 = (t14_1 + ld2_0_1);
                     }
                     float t17_0, t17_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t17_0 = (t15_0 + ld16_1_0);
+                        t17_0 = (t15_0 + ld16_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t17_1 = (t15_1 + ld16_1_1);
+                        t17_1 = (t15_1 + ld16_0_1);
                     }
                     float t18_0, t18_1;
                     { // chunk 0, element 0
@@ -633,6 +593,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 15;
+                        bool okChunk = chunk < 15;
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
@@ -642,21 +603,21 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld2_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld3_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld17_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld17_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld17_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld17_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -664,9 +625,6 @@ namespace Demo
                 int var1_1;
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
-                float ld2_1_0, ld2_1_1;
-                float ld3_1_0, ld3_1_1;
-                float ld17_1_0, ld17_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -685,24 +643,6 @@ namespace Demo
                             var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (210*v0 + 30*v1 + v2) / 2, 0)];
                             ld0_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
                             ld0_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld2_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld3_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld17_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld17_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -871,29 +811,29 @@ namespace Demo
                     float t15_0, t15_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t15_0 = (t14_0 * ld2_1_0);
+                        t15_0 = (t14_0 * ld2_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t15_1 = (t14_1 * ld2_1_1);
+                        t15_1 = (t14_1 * ld2_0_1);
                     }
                     float t16_0, t16_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t16_0 = (t15_0 + ld3_1_0);
+                        t16_0 = (t15_0 + ld3_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t16_1 = (t15_1 + ld3_1_1);
+                        t16_1 = (t15_1 + ld3_0_1);
                     }
                     float t18_0, t18_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t18_0 = (t16_0 + ld17_1_0);
+                        t18_0 = (t16_0 + ld17_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t18_1 = (t16_1 + ld17_1_1);
+                        t18_1 = (t16_1 + ld17_0_1);
                     }
                     float t19_0, t19_1;
                     { // chunk 0, element 0
@@ -944,6 +884,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 15;
+                        bool okChunk = chunk < 15;
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
@@ -953,21 +894,21 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld2_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld3_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld17_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld17_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld17_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld17_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -975,9 +916,6 @@ namespace Demo
                 int var1_1;
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
-                float ld2_1_0, ld2_1_1;
-                float ld3_1_0, ld3_1_1;
-                float ld17_1_0, ld17_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -996,24 +934,6 @@ namespace Demo
                             var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (210*v0 + 30*v1 + v2) / 2, 0)];
                             ld0_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
                             ld0_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld2_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld3_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld17_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld17_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -1182,29 +1102,29 @@ namespace Demo
                     float t15_0, t15_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t15_0 = (t14_0 * ld2_1_0);
+                        t15_0 = (t14_0 * ld2_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t15_1 = (t14_1 * ld2_1_1);
+                        t15_1 = (t14_1 * ld2_0_1);
                     }
                     float t16_0, t16_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t16_0 = (t15_0 + ld3_1_0);
+                        t16_0 = (t15_0 + ld3_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t16_1 = (t15_1 + ld3_1_1);
+                        t16_1 = (t15_1 + ld3_0_1);
                     }
                     float t18_0, t18_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t18_0 = (t16_0 + ld17_1_0);
+                        t18_0 = (t16_0 + ld17_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t18_1 = (t16_1 + ld17_1_1);
+                        t18_1 = (t16_1 + ld17_0_1);
                     }
                     float t19_0, t19_1;
                     { // chunk 0, element 0

@@ -46,6 +46,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
+                        bool okChunk = chunk < 5;
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
@@ -55,15 +56,15 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld1_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld1_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld2_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -71,8 +72,6 @@ namespace Demo
                 int var1_1;
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
-                float ld1_1_0, ld1_1_1;
-                float ld2_1_0, ld2_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -91,18 +90,6 @@ namespace Demo
                             var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
                             ld0_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
                             ld0_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld2_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -231,20 +218,20 @@ namespace Demo
                     float t14_0, t14_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t14_0 = (t13_0 * ld1_1_0);
+                        t14_0 = (t13_0 * ld1_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t14_1 = (t13_1 * ld1_1_1);
+                        t14_1 = (t13_1 * ld1_0_1);
                     }
                     float t15_0, t15_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t15_0 = (t14_0 + ld2_1_0);
+                        t15_0 = (t14_0 + ld2_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t15_1 = (t14_1 + ld2_1_1);
+                        t15_1 = (t14_1 + ld2_0_1);
                     }
                     if (okRow_1)
                     {
@@ -285,6 +272,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
+                        bool okChunk = chunk < 5;
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
@@ -294,15 +282,15 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld1_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld1_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld1_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld1_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld2_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -310,8 +298,6 @@ namespace Demo
                 int var1_1;
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
-                float ld1_1_0, ld1_1_1;
-                float ld2_1_0, ld2_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -330,18 +316,6 @@ namespace Demo
                             var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
                             ld0_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
                             ld0_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld2_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -470,20 +444,20 @@ namespace Demo
                     float t14_0, t14_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t14_0 = (t13_0 * ld1_1_0);
+                        t14_0 = (t13_0 * ld1_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t14_1 = (t13_1 * ld1_1_1);
+                        t14_1 = (t13_1 * ld1_0_1);
                     }
                     float t15_0, t15_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t15_0 = (t14_0 + ld2_1_0);
+                        t15_0 = (t14_0 + ld2_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t15_1 = (t14_1 + ld2_1_1);
+                        t15_1 = (t14_1 + ld2_0_1);
                     }
                     if (okRow_1)
                     {
@@ -525,6 +499,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
+                        bool okChunk = chunk < 5;
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
@@ -540,15 +515,15 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld3_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld4_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld4_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -557,8 +532,6 @@ namespace Demo
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
                 float ld1_1_0, ld1_1_1;
-                float ld3_1_0, ld3_1_1;
-                float ld4_1_0, ld4_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -583,18 +556,6 @@ namespace Demo
                             var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
                             ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
                             ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld3_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld4_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld4_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -752,20 +713,20 @@ namespace Demo
                     float t16_0, t16_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t16_0 = (t15_0 * ld3_1_0);
+                        t16_0 = (t15_0 * ld3_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t16_1 = (t15_1 * ld3_1_1);
+                        t16_1 = (t15_1 * ld3_0_1);
                     }
                     float t17_0, t17_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t17_0 = (t16_0 + ld4_1_0);
+                        t17_0 = (t16_0 + ld4_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t17_1 = (t16_1 + ld4_1_1);
+                        t17_1 = (t16_1 + ld4_0_1);
                     }
                     if (okRow_1)
                     {
@@ -818,6 +779,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
+                        bool okChunk = chunk < 5;
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
@@ -833,15 +795,15 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld3_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld4_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld4_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -850,8 +812,6 @@ namespace Demo
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
                 float ld1_1_0, ld1_1_1;
-                float ld3_1_0, ld3_1_1;
-                float ld4_1_0, ld4_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -876,18 +836,6 @@ namespace Demo
                             var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
                             ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
                             ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld3_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld4_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld4_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -1045,20 +993,20 @@ namespace Demo
                     float t16_0, t16_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t16_0 = (t15_0 * ld3_1_0);
+                        t16_0 = (t15_0 * ld3_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t16_1 = (t15_1 * ld3_1_1);
+                        t16_1 = (t15_1 * ld3_0_1);
                     }
                     float t17_0, t17_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t17_0 = (t16_0 + ld4_1_0);
+                        t17_0 = (t16_0 + ld4_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t17_1 = (t16_1 + ld4_1_1);
+                        t17_1 = (t16_1 + ld4_0_1);
                     }
                     if (okRow_1)
                     {
@@ -1111,6 +1059,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
+                        bool okChunk = chunk < 5;
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
@@ -1126,15 +1075,15 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld3_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld4_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld4_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -1143,8 +1092,6 @@ namespace Demo
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
                 float ld1_1_0, ld1_1_1;
-                float ld3_1_0, ld3_1_1;
-                float ld4_1_0, ld4_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -1169,18 +1116,6 @@ namespace Demo
                             var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
                             ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
                             ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld3_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld4_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld4_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -1338,20 +1273,20 @@ namespace Demo
                     float t16_0, t16_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t16_0 = (t15_0 * ld3_1_0);
+                        t16_0 = (t15_0 * ld3_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t16_1 = (t15_1 * ld3_1_1);
+                        t16_1 = (t15_1 * ld3_0_1);
                     }
                     float t17_0, t17_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t17_0 = (t16_0 + ld4_1_0);
+                        t17_0 = (t16_0 + ld4_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t17_1 = (t16_1 + ld4_1_1);
+                        t17_1 = (t16_1 + ld4_0_1);
                     }
                     if (okRow_1)
                     {
@@ -1408,6 +1343,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 20;
+                        bool okChunk = chunk < 20;
                         int s3 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
@@ -1423,15 +1359,15 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld3_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld3_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v3) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld4_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld4_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v3) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -1441,8 +1377,6 @@ namespace Demo
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
                 float ld1_1_0, ld1_1_1;
-                float ld3_1_0, ld3_1_1;
-                float ld4_1_0, ld4_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -1470,18 +1404,6 @@ namespace Demo
                             var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2, 0)];
                             ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
                             ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v3 = s3;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld3_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld3_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v3 = s3;
-                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld4_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld4_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -1638,20 +1560,20 @@ namespace Demo
                     float t16_0, t16_1;
                     { // chunk 0, element 0
                         int v3 = (0 + sub) * 2 + 0;
-                        t16_0 = (t15_0 * ld3_1_0);
+                        t16_0 = (t15_0 * ld3_0_0);
                     }
                     { // chunk 0, element 1
                         int v3 = (0 + sub) * 2 + 1;
-                        t16_1 = (t15_1 * ld3_1_1);
+                        t16_1 = (t15_1 * ld3_0_1);
                     }
                     float t17_0, t17_1;
                     { // chunk 0, element 0
                         int v3 = (0 + sub) * 2 + 0;
-                        t17_0 = (t16_0 + ld4_1_0);
+                        t17_0 = (t16_0 + ld4_0_0);
                     }
                     { // chunk 0, element 1
                         int v3 = (0 + sub) * 2 + 1;
-                        t17_1 = (t16_1 + ld4_1_1);
+                        t17_1 = (t16_1 + ld4_0_1);
                     }
                     if (okRow_1)
                     {
@@ -1697,6 +1619,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 20;
+                        bool okChunk = chunk < 20;
                         int s3 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
@@ -1712,15 +1635,15 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld3_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld3_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v3) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld4_0_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld4_0_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
+                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(okChunk, (v3) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(okChunk, q0.E0, 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(okChunk, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -1730,8 +1653,6 @@ namespace Demo
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
                 float ld1_1_0, ld1_1_1;
-                float ld3_1_0, ld3_1_1;
-                float ld4_1_0, ld4_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -1759,18 +1680,6 @@ namespace Demo
                             var q0 = in1.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2, 0)];
                             ld1_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
                             ld1_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v3 = s3;
-                            var q0 = in2.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld3_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld3_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v3 = s3;
-                            var q0 = in3.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld4_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
-                            ld4_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
                         }
                     }
                 }
@@ -1927,20 +1836,20 @@ namespace Demo
                     float t16_0, t16_1;
                     { // chunk 0, element 0
                         int v3 = (0 + sub) * 2 + 0;
-                        t16_0 = (t15_0 * ld3_1_0);
+                        t16_0 = (t15_0 * ld3_0_0);
                     }
                     { // chunk 0, element 1
                         int v3 = (0 + sub) * 2 + 1;
-                        t16_1 = (t15_1 * ld3_1_1);
+                        t16_1 = (t15_1 * ld3_0_1);
                     }
                     float t17_0, t17_1;
                     { // chunk 0, element 0
                         int v3 = (0 + sub) * 2 + 0;
-                        t17_0 = (t16_0 + ld4_1_0);
+                        t17_0 = (t16_0 + ld4_0_0);
                     }
                     { // chunk 0, element 1
                         int v3 = (0 + sub) * 2 + 1;
-                        t17_1 = (t16_1 + ld4_1_1);
+                        t17_1 = (t16_1 + ld4_0_1);
                     }
                     if (okRow_1)
                     {
@@ -1981,6 +1890,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
+                        bool okChunk = chunk < 5;
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
@@ -1990,15 +1900,15 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld2_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld3_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -2006,8 +1916,6 @@ namespace Demo
                 int var1_1;
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
-                float ld2_1_0, ld2_1_1;
-                float ld3_1_0, ld3_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -2026,18 +1934,6 @@ namespace Demo
                             var q0 = in0.Cast<IlgpuFloat2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
                             ld0_1_0 = IlgpuMath.Select(ok, q0.E0, 0.0f);
                             ld0_1_1 = IlgpuMath.Select(ok, q0.E1, 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld2_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld3_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -2184,20 +2080,20 @@ namespace Demo
                     float t15_0, t15_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t15_0 = (t14_0 * ld2_1_0);
+                        t15_0 = (t14_0 * ld2_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t15_1 = (t14_1 * ld2_1_1);
+                        t15_1 = (t14_1 * ld2_0_1);
                     }
                     float t16_0, t16_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t16_0 = (t15_0 + ld3_1_0);
+                        t16_0 = (t15_0 + ld3_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t16_1 = (t15_1 + ld3_1_1);
+                        t16_1 = (t15_1 + ld3_0_1);
                     }
                     if (okRow_1)
                     {
@@ -2238,6 +2134,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
+                        bool okChunk = chunk < 5;
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
@@ -2247,15 +2144,15 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld2_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld2_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld2_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld3_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -2263,8 +2160,6 @@ namespace Demo
                 int var1_1;
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
-                float ld2_1_0, ld2_1_1;
-                float ld3_1_0, ld3_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -2283,18 +2178,6 @@ namespace Demo
                             var q0 = in0.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2) / 2, 0)];
                             ld0_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
                             ld0_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld2_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld2_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld3_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -2441,20 +2324,20 @@ namespace Demo
                     float t15_0, t15_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t15_0 = (t14_0 * ld2_1_0);
+                        t15_0 = (t14_0 * ld2_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t15_1 = (t14_1 * ld2_1_1);
+                        t15_1 = (t14_1 * ld2_0_1);
                     }
                     float t16_0, t16_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t16_0 = (t15_0 + ld3_1_0);
+                        t16_0 = (t15_0 + ld3_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t16_1 = (t15_1 + ld3_1_1);
+                        t16_1 = (t15_1 + ld3_0_1);
                     }
                     if (okRow_1)
                     {
@@ -2496,6 +2379,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
+                        bool okChunk = chunk < 5;
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
@@ -2511,15 +2395,15 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld4_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld4_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld5_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld5_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld5_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld5_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -2528,8 +2412,6 @@ namespace Demo
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
                 float ld2_1_0, ld2_1_1;
-                float ld4_1_0, ld4_1_1;
-                float ld5_1_0, ld5_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -2554,18 +2436,6 @@ namespace Demo
                             var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
                             ld2_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
                             ld2_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld4_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld4_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld5_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld5_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -2741,20 +2611,20 @@ namespace Demo
                     float t17_0, t17_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t17_0 = (t16_0 * ld4_1_0);
+                        t17_0 = (t16_0 * ld4_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t17_1 = (t16_1 * ld4_1_1);
+                        t17_1 = (t16_1 * ld4_0_1);
                     }
                     float t18_0, t18_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t18_0 = (t17_0 + ld5_1_0);
+                        t18_0 = (t17_0 + ld5_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t18_1 = (t17_1 + ld5_1_1);
+                        t18_1 = (t17_1 + ld5_0_1);
                     }
                     if (okRow_1)
                     {
@@ -2807,6 +2677,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
+                        bool okChunk = chunk < 5;
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
@@ -2822,15 +2693,15 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld4_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld4_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld5_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld5_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld5_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld5_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -2839,8 +2710,6 @@ namespace Demo
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
                 float ld2_1_0, ld2_1_1;
-                float ld4_1_0, ld4_1_1;
-                float ld5_1_0, ld5_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -2865,18 +2734,6 @@ namespace Demo
                             var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
                             ld2_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
                             ld2_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld4_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld4_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld5_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld5_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -3052,20 +2909,20 @@ namespace Demo
                     float t17_0, t17_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t17_0 = (t16_0 * ld4_1_0);
+                        t17_0 = (t16_0 * ld4_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t17_1 = (t16_1 * ld4_1_1);
+                        t17_1 = (t16_1 * ld4_0_1);
                     }
                     float t18_0, t18_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t18_0 = (t17_0 + ld5_1_0);
+                        t18_0 = (t17_0 + ld5_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t18_1 = (t17_1 + ld5_1_1);
+                        t18_1 = (t17_1 + ld5_0_1);
                     }
                     if (okRow_1)
                     {
@@ -3118,6 +2975,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 5;
+                        bool okChunk = chunk < 5;
                         int s2 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
@@ -3133,15 +2991,15 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld3_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v2 = s2;
-                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld4_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld4_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v2) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -3150,8 +3008,6 @@ namespace Demo
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
                 float ld1_1_0, ld1_1_1;
-                float ld3_1_0, ld3_1_1;
-                float ld4_1_0, ld4_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -3176,18 +3032,6 @@ namespace Demo
                             var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2) / 2, 0)];
                             ld1_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
                             ld1_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld3_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld3_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v2 = s2;
-                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v2) / 2, 0)];
-                            ld4_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld4_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -3345,20 +3189,20 @@ namespace Demo
                     float t16_0, t16_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t16_0 = (t15_0 * ld3_1_0);
+                        t16_0 = (t15_0 * ld3_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t16_1 = (t15_1 * ld3_1_1);
+                        t16_1 = (t15_1 * ld3_0_1);
                     }
                     float t17_0, t17_1;
                     { // chunk 0, element 0
                         int v2 = (0 + sub) * 2 + 0;
-                        t17_0 = (t16_0 + ld4_1_0);
+                        t17_0 = (t16_0 + ld4_0_0);
                     }
                     { // chunk 0, element 1
                         int v2 = (0 + sub) * 2 + 1;
-                        t17_1 = (t16_1 + ld4_1_1);
+                        t17_1 = (t16_1 + ld4_0_1);
                     }
                     if (okRow_1)
                     {
@@ -3415,6 +3259,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 20;
+                        bool okChunk = chunk < 20;
                         int s3 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
@@ -3430,15 +3275,15 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld3_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld3_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v3) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld4_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld4_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v3) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -3448,8 +3293,6 @@ namespace Demo
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
                 float ld1_1_0, ld1_1_1;
-                float ld3_1_0, ld3_1_1;
-                float ld4_1_0, ld4_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -3477,18 +3320,6 @@ namespace Demo
                             var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2, 0)];
                             ld1_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
                             ld1_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v3 = s3;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld3_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld3_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v3 = s3;
-                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld4_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld4_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -3645,20 +3476,20 @@ namespace Demo
                     float t16_0, t16_1;
                     { // chunk 0, element 0
                         int v3 = (0 + sub) * 2 + 0;
-                        t16_0 = (t15_0 * ld3_1_0);
+                        t16_0 = (t15_0 * ld3_0_0);
                     }
                     { // chunk 0, element 1
                         int v3 = (0 + sub) * 2 + 1;
-                        t16_1 = (t15_1 * ld3_1_1);
+                        t16_1 = (t15_1 * ld3_0_1);
                     }
                     float t17_0, t17_1;
                     { // chunk 0, element 0
                         int v3 = (0 + sub) * 2 + 0;
-                        t17_0 = (t16_0 + ld4_1_0);
+                        t17_0 = (t16_0 + ld4_0_0);
                     }
                     { // chunk 0, element 1
                         int v3 = (0 + sub) * 2 + 1;
-                        t17_1 = (t16_1 + ld4_1_1);
+                        t17_1 = (t16_1 + ld4_0_1);
                     }
                     if (okRow_1)
                     {
@@ -3704,6 +3535,7 @@ namespace Demo
                     { // chunk 0
                         int chunk = 0 + sub;
                         bool ok = okRow_0 && chunk < 20;
+                        bool okChunk = chunk < 20;
                         int s3 = chunk * 2;
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
@@ -3719,15 +3551,15 @@ namespace Demo
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld3_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld3_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v3) / 2, 0)];
+                            ld3_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld3_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                         { // elements 0–1 in 1 vector load
                             int v3 = s3;
-                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld4_0_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld4_0_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
+                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(okChunk, (v3) / 2, 0)];
+                            ld4_0_0 = IlgpuMath.Select(okChunk, IlgpuMath.Low(q0.P0), 0.0f);
+                            ld4_0_1 = IlgpuMath.Select(okChunk, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -3737,8 +3569,6 @@ namespace Demo
                 bool okRow_1;
                 float ld0_1_0, ld0_1_1;
                 float ld1_1_0, ld1_1_1;
-                float ld3_1_0, ld3_1_1;
-                float ld4_1_0, ld4_1_1;
                 { // row 1 of the lane group: its loads
                     int row = first + 1;
                     okRow_1 = row < rows;
@@ -3766,18 +3596,6 @@ namespace Demo
                             var q0 = in1.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0) / 2, 0)];
                             ld1_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
                             ld1_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v3 = s3;
-                            var q0 = in2.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld3_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld3_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
-                        }
-                        { // elements 0–1 in 1 vector load
-                            int v3 = s3;
-                            var q0 = in3.Cast<IlgpuHalf2>()[IlgpuMath.Select(ok, (v3) / 2, 0)];
-                            ld4_1_0 = IlgpuMath.Select(ok, IlgpuMath.Low(q0.P0), 0.0f);
-                            ld4_1_1 = IlgpuMath.Select(ok, IlgpuMath.High(q0.P0), 0.0f);
                         }
                     }
                 }
@@ -3934,20 +3752,20 @@ namespace Demo
                     float t16_0, t16_1;
                     { // chunk 0, element 0
                         int v3 = (0 + sub) * 2 + 0;
-                        t16_0 = (t15_0 * ld3_1_0);
+                        t16_0 = (t15_0 * ld3_0_0);
                     }
                     { // chunk 0, element 1
                         int v3 = (0 + sub) * 2 + 1;
-                        t16_1 = (t15_1 * ld3_1_1);
+                        t16_1 = (t15_1 * ld3_0_1);
                     }
                     float t17_0, t17_1;
                     { // chunk 0, element 0
                         int v3 = (0 + sub) * 2 + 0;
-                        t17_0 = (t16_0 + ld4_1_0);
+                        t17_0 = (t16_0 + ld4_0_0);
                     }
                     { // chunk 0, element 1
                         int v3 = (0 + sub) * 2 + 1;
-                        t17_1 = (t16_1 + ld4_1_1);
+                        t17_1 = (t16_1 + ld4_0_1);
                     }
                     if (okRow_1)
                     {
