@@ -10,7 +10,7 @@ namespace Fusion.Ilgpu;
 /// <see cref="MathF"/> calls to its PTX intrinsics (ex2/lg2 approximations, sqrt.rn; ILGPU.Algorithms supplies them, which is
 /// why the compiler's context enables it); on ILGPU's CPU accelerator they run as .NET's own. The methods marked
 /// [IntrinsicImplementation] are portable here and redirected, in the PTX Fusion compiles, to the instructions the CUDA helpers use
-/// (Fusion.Runtime's PtxKernelMath): ex2.approx.ftz, lg2.approx, rsqrt.approx, cvt.rn.f16.f32.
+/// (Fusion.Runtime's PtxKernelMath): cvt.rn.f16.f32.
 /// </summary>
 public static class KernelMath
 {
@@ -20,15 +20,12 @@ public static class KernelMath
 
     public static float Abs(float a) => MathF.Abs(a);
 
-    [IntrinsicImplementation]
     public static float Exp(float x) => MathF.Exp(x);
 
-    [IntrinsicImplementation]
     public static float Log(float x) => MathF.Log(x);
 
     public static float Sqrt(float x) => MathF.Sqrt(x);
 
-    [IntrinsicImplementation]
     public static float Rsqrt(float x) => 1.0f / MathF.Sqrt(x);
 
     /// <summary>tanh: its Taylor series near 0 (absolute error below 3e-8 for |x| &lt; 0.55), else 1 − 2/(e^{2|x|} + 1) with the sign.</summary>
