@@ -10,6 +10,8 @@ namespace Fusion;
 /// </summary>
 public sealed class GemmKernel : IKernel
 {
+    private readonly Lazy<string> _sourceHash;
+
     public GemmKernel(string name, int n, int k, int kw, string cudaSource, GeneratedKernel epilogue, CublasEpilogue? cublas)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -25,7 +27,11 @@ public sealed class GemmKernel : IKernel
         CudaSource = cudaSource;
         Epilogue = epilogue;
         Cublas = cublas;
+        _sourceHash = new Lazy<string>(() => Cuda.KernelCache.Key(cudaSource, epilogue.CudaSource)[..16]);
     }
+
+    /// <summary>A short hash of the template source and the epilogue's, computed once: part of the fast-run key built at every run.</summary>
+    internal string SourceHash => _sourceHash.Value;
 
     public string Name { get; }
 

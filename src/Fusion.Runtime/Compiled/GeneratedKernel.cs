@@ -12,6 +12,7 @@ namespace Fusion;
 public sealed class GeneratedKernel : IKernel
 {
     private readonly Lazy<LoopKernel> _ir;
+    private readonly Lazy<string> _sourceHash;
 
     /// <param name="name">The kernel's name (the CUDA function's).</param>
     /// <param name="loopIr">The kernel in the loop IR's text form.</param>
@@ -32,6 +33,7 @@ public sealed class GeneratedKernel : IKernel
         CudaSource = cudaSource;
         LaunchText = launch;
         _ir = new Lazy<LoopKernel>(() => Parse(name, loopIr));
+        _sourceHash = new Lazy<string>(() => Cuda.KernelCache.Key(loopIr, cudaSource)[..16]);
         IlgpuKernels = ilgpuKernels;
         Launch = Decode(name, launch);
     }
@@ -77,6 +79,9 @@ public sealed class GeneratedKernel : IKernel
         kernels.Select(k => k switch { GeneratedKernel g => g, GemmKernel m => m.Epilogue, _ => null }).OfType<GeneratedKernel>().DistinctBy(k => k.Name);
 
     internal LoopKernel Ir => _ir.Value;
+
+    /// <summary>A short hash of the loop IR and the CUDA C, computed once: part of the decision keys built at every launch.</summary>
+    internal string SourceHash => _sourceHash.Value;
 
     internal LaunchShape Launch { get; }
 

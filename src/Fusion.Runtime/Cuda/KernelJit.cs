@@ -65,16 +65,8 @@ public sealed class KernelJit
     /// <summary>The same, each kernel with its own NVRTC options (the io-type variants of a generated kernel).</summary>
     public void Precompile(IReadOnlyCollection<(string Name, string Source, IReadOnlyList<string> Options)> kernels)
     {
-        try
-        {
-            Parallel.ForEach(kernels, kernel =>
-                Cache.GetOrAdd(kernel.Name, CacheKey(kernel.Source, kernel.Options), () => Nvrtc.CompileCubin(kernel.Name, kernel.Source, _device.Architecture, kernel.Options), out _));
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            // The first failure as itself (an NVRTC error with its log and line), not wrapped.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
+        ParallelCompile.ForEach(kernels, kernel =>
+            Cache.GetOrAdd(kernel.Name, CacheKey(kernel.Source, kernel.Options), () => Nvrtc.CompileCubin(kernel.Name, kernel.Source, _device.Architecture, kernel.Options), out _));
     }
 
     /// <summary>Loads one of the .cu files shipped in Fusion.Kernels, e.g. "bias_residual_half2.cu".</summary>

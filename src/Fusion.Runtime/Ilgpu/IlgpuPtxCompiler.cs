@@ -4,8 +4,8 @@ using System.Text.RegularExpressions;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Backends.EntryPoints;
-using ILGPU.IR;
 using ILGPU.Backends.PTX;
+using ILGPU.IR;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 

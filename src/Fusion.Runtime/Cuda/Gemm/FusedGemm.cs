@@ -171,7 +171,7 @@ public sealed class FusedGemm : IDisposable
 
     /// <summary>The fast-run key: device, shape, kernel source (which holds the epilogue) and cuBLASLt version.</summary>
     public string ChoiceKey(int m, GemmKernel kernel) => string.Create(CultureInfo.InvariantCulture,
-        $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.N}|k={kernel.K}|src={KernelCache.Key(kernel.CudaSource, kernel.Epilogue.CudaSource)[..16]}|cublaslt={CublasLt.Version}");
+        $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.N}|k={kernel.K}|src={kernel.SourceHash}|cublaslt={CublasLt.Version}");
 
     private (GemmPath, GemmTile) Choose(int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
         IReadOnlyList<CudaTensor> outputs, int batch, DType io, CudaStream stream)

@@ -68,7 +68,10 @@ public sealed class GeneratedKernelLauncher : IDisposable
 
     /// <summary>The (cache name, source, options) of every variant of <paramref name="kernel"/>, for parallel precompilation.</summary>
     public static IEnumerable<(string Name, string Source, IReadOnlyList<string> Options)> Variants(GeneratedKernel kernel) =>
-        kernel.IoTypes.Select(io => Variant(kernel, ioHalf: kernel.UsesIoType && io == DType.Float16, index64: false));
+        kernel.IoTypes.Select(io => Variant(kernel, IoHalf(kernel, io), index64: false));
+
+    /// <summary>Whether <paramref name="kernel"/> runs its fp16-io variant for the run's input/output type <paramref name="io"/>.</summary>
+    private static bool IoHalf(GeneratedKernel kernel, DType io) => kernel.UsesIoType && io == DType.Float16;
 
     /// <summary>Whether <paramref name="kernel"/> at <paramref name="batch"/> needs 64-bit index math (a buffer or the domain of 2³⁰ elements or more).</summary>
     public static bool NeedsIndex64(GeneratedKernel kernel, int batch)
@@ -90,7 +93,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
         if (blocks == 0) return;
         if (blocks > int.MaxValue)
             throw new FusionException($"kernel {kernel.Name}: batch {batch} needs {blocks.ToString(CultureInfo.InvariantCulture)} blocks, more than one launch takes");
-        bool ioHalf = kernel.UsesIoType && io == DType.Float16, index64 = ForceIndex64 || NeedsIndex64(kernel, batch);
+        bool index64 = ForceIndex64 || NeedsIndex64(kernel, batch);
         // The ILGPU kernels index in 32 bits; launches that need 64 keep the NVRTC kernel.
         bool ilgpu = kernel.IlgpuKernels is not null && !index64 && Language switch
         {
@@ -105,7 +108,6 @@ public sealed class GeneratedKernelLauncher : IDisposable
     /// <summary>One launch of the NVRTC or the ILGPU version.</summary>
     private void LaunchAs(bool ilgpu, GeneratedKernel kernel, int blocks, int batch, DType io, bool index64, IReadOnlyList<CudaTensor> buffers, CudaStream stream)
     {
-        bool ioHalf = kernel.UsesIoType && io == DType.Float16;
         var args = new KernelArguments();
         foreach (var b in buffers)
         {
@@ -114,7 +116,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
             else args.Pointer(b);
         }
         args.Int(batch);
-        var function = ilgpu ? LoadIlgpu(kernel, io, ioHalf) : Load(kernel, ioHalf, index64);
+        var function = ilgpu ? LoadIlgpu(kernel, io) : Load(kernel, IoHalf(kernel, io), index64);
         function.Launch(stream, blocks, kernel.Launch.Threads, args);
     }
 
@@ -126,10 +128,9 @@ public sealed class GeneratedKernelLauncher : IDisposable
     /// </summary>
     private KernelLanguage Choose(GeneratedKernel kernel, int batch, DType io, IReadOnlyList<CudaTensor> buffers, CudaStream stream)
     {
-        bool ioHalf = kernel.UsesIoType && io == DType.Float16;
-        var key = ChoiceKey(kernel, batch, ioHalf);
+        var key = ChoiceKey(kernel, batch, IoHalf(kernel, io));
         if (Choices.TryGet(key, out var known)) return known.Language;
-        if (stream.IsCapturing || !TryLoadIlgpu(kernel, io, ioHalf)) return KernelLanguage.Nvrtc;
+        if (stream.IsCapturing || !TryLoadIlgpu(kernel, io)) return KernelLanguage.Nvrtc;
         using var held = _measuring.EnterScope(); // one measurement at a time: kernels of other threads would distort it
         if (Choices.TryGet(key, out known)) return known.Language;
         var inputs = kernel.Ir.Buffers.Count(b => b.Role == BufferRole.Input);
@@ -155,28 +156,29 @@ public sealed class GeneratedKernelLauncher : IDisposable
 
     /// <summary>The auto decision's key: GPU, kernel (name and loop IR), io type, batch, and both compilers' versions.</summary>
     public string ChoiceKey(GeneratedKernel kernel, int batch, bool ioHalf) => string.Create(CultureInfo.InvariantCulture,
-        $"{_jit.Device.Architecture} {_jit.Device.Name}|{kernel.Name}|io={(ioHalf ? "f16" : "f32")}|batch={batch}|ir={KernelCache.Key(kernel.LoopIr, kernel.CudaSource)[..16]}"
+        $"{_jit.Device.Architecture} {_jit.Device.Name}|{kernel.Name}|io={(ioHalf ? "f16" : "f32")}|batch={batch}|ir={kernel.SourceHash}"
         + $"|nvrtc={Nvrtc.Version}|ilgpu={Fusion.Ilgpu.IlgpuPtxCompiler.Version}");
 
     /// <summary>
     /// Loads the ILGPU version for <see cref="KernelLanguage.Auto"/>; false (with one warning per kernel) where ILGPU or the driver
     /// cannot compile it, which leaves the kernel on its NVRTC version.
     /// </summary>
-    private bool TryLoadIlgpu(GeneratedKernel kernel, DType io, bool ioHalf)
+    private bool TryLoadIlgpu(GeneratedKernel kernel, DType io)
     {
+        var variant = (kernel.Name, IoHalf(kernel, io));
         lock (_lock)
         {
-            if (_ilgpuFailed.Contains((kernel.Name, ioHalf))) return false;
+            if (_ilgpuFailed.Contains(variant)) return false;
         }
         try
         {
-            LoadIlgpu(kernel, io, ioHalf);
+            LoadIlgpu(kernel, io);
             return true;
         }
         catch (FusionException e)
         {
             bool first;
-            lock (_lock) first = _ilgpuFailed.Add((kernel.Name, ioHalf));
+            lock (_lock) first = _ilgpuFailed.Add(variant);
             if (first) _warn($"{e.Message}; FUSION_KERNELS=auto runs the kernel's NVRTC version");
             return false;
         }
@@ -194,26 +196,17 @@ public sealed class GeneratedKernelLauncher : IDisposable
         if (Language == KernelLanguage.Nvrtc) return 0;
         var variants = kernels.Where(k => k.IlgpuKernels is not null).DistinctBy(k => k.Name)
             .SelectMany(k => k.IoTypes.Select(io => (Kernel: k, Io: io))).ToList();
-        try
+        ParallelCompile.ForEach(variants, v =>
         {
-            Parallel.ForEach(variants, v =>
-            {
-                bool ioHalf = v.Kernel.UsesIoType && v.Io == DType.Float16;
-                if (Language == KernelLanguage.Auto) TryLoadIlgpu(v.Kernel, v.Io, ioHalf);
-                else LoadIlgpu(v.Kernel, v.Io, ioHalf);
-            });
-            return variants.Count;
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            // The first failure as itself (ILGPU's message naming the kernel), not wrapped.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-            throw;
-        }
+            if (Language == KernelLanguage.Auto) TryLoadIlgpu(v.Kernel, v.Io);
+            else LoadIlgpu(v.Kernel, v.Io);
+        });
+        return variants.Count;
     }
 
-    private CudaKernel LoadIlgpu(GeneratedKernel kernel, DType io, bool ioHalf)
+    private CudaKernel LoadIlgpu(GeneratedKernel kernel, DType io)
     {
+        bool ioHalf = IoHalf(kernel, io);
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
