@@ -9,7 +9,8 @@ namespace Fusion.Bench;
 /// (NVRTC) and once as its ILGPU C#: the GPU's time alone (each run behind a <see cref="StreamHold"/>, 3 warm-ups, median of 21,
 /// rotating among three input sets so no run reads what the one before left in L2) and the fraction of its floor, the time its
 /// buffers take to move once (every input read, every output written) at the bandwidth of a 1 GiB device-to-device copy measured in
-/// the same run. Random inputs in [−1, 1).
+/// the same run. Random inputs in [−1, 1). Then the model's fp16 GEMMs with their epilogues the same way: the CUDA template in
+/// its default tile (NVRTC), the ILGPU template (the same tile) and cuBLASLt (with its own epilogue, or the epilogue kernel after it).
 /// </summary>
 internal static class GeneratedKernelBench
 {
@@ -59,6 +60,65 @@ internal static class GeneratedKernelBench
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"sum of one launch each: nvrtc {nvrtcTotal:F1} us, ilgpu {ilgpuTotal:F1} us ({ilgpuTotal / nvrtcTotal:F2}x); worst kernel {worst:F2}x"));
+        Gemms(model, batch, backend, launcher, hold, bytesPerMs, rng);
+    }
+
+    /// <summary>The fp16 GEMMs (x·wᵀ with the epilogue): the NVRTC template, the ILGPU template, cuBLASLt.</summary>
+    private static void Gemms(IFusedModel model, int batch, CudaBackend backend, GeneratedKernelLauncher launcher, StreamHold hold, double bytesPerMs, Random rng)
+    {
+        var device = backend.CudaDevice;
+        var stream = device.DefaultStream;
+        using var gemm = new Cuda.Gemm.FusedGemm(device, backend.Jit, Cuda.Gemm.GemmPolicy.Generated, epilogues: launcher);
+        Console.WriteLine($"{"gemm",-40} {"m",8} {"MB",7} {"floor us",9} {"nvrtc us",9} {"ilgpu us",9} {"cublas us",9} {"ilgpu/nvrtc",11} {"ilgpu floor",11}");
+        double nvrtcTotal = 0, ilgpuTotal = 0, cublasTotal = 0;
+        foreach (var kernel in model.Kernels.OfType<GemmKernel>().DistinctBy(k => k.Name).Where(k => k.IlgpuKernels is not null))
+        {
+            var acc = kernel.Epilogue.Ir.Buffers.Single(b => b.Role == Compiler.BufferRole.Accumulator);
+            if (acc.Type != Compiler.FloatType.F16) continue; // the float32 plan's GEMMs run on cuBLASLt only
+            var io = DType.Float16;
+            var xShape = acc.Shape.Select(d => checked((int)d.At(batch))).ToArray();
+            xShape[^1] = kernel.K;
+            int at = kernel.Epilogue.Ir.Buffers.ToList().IndexOf(acc);
+            var sets = Enumerable.Range(0, 3).Select(_ =>
+            {
+                var buffers = Buffers(kernel.Epilogue, batch, io, device, rng);
+                buffers[at].Dispose();
+                var x = BenchData.RandomHalves(device, rng, xShape);
+                return (X: x, Others: buffers.Where((_, i) => i != at).ToList());
+            }).ToList();
+            using var w = BenchData.RandomHalves(device, rng, kernel.N, kernel.K);
+            int inputs = kernel.Epilogue.Ir.Buffers.Count(b => b.Role == Compiler.BufferRole.Input);
+            long bytes = sets[0].X.SizeInBytes + w.SizeInBytes + sets[0].Others.Sum(t => t.SizeInBytes);
+            int m = checked((int)(sets[0].X.ElementCount / kernel.K));
+            int turn = 0;
+            double Time(Cuda.Gemm.GemmPath path, KernelLanguage language)
+            {
+                launcher.Language = language;
+                return 1000.0 * hold.MedianMilliseconds(device, stream, () =>
+                {
+                    var set = sets[turn++ % sets.Count];
+                    gemm.RunWith(path, kernel, set.X, w, set.Others.Take(inputs).ToList(), set.Others.Skip(inputs).ToList(), batch, io, stream);
+                }, 3, 21);
+            }
+            double nvrtc = Time(Cuda.Gemm.GemmPath.Generated, KernelLanguage.Nvrtc);
+            double ilgpu = Time(Cuda.Gemm.GemmPath.Generated, KernelLanguage.Ilgpu);
+            if (!gemm.LastRanIlgpu) throw new InvalidOperationException($"{kernel.Name}: the ILGPU template did not run");
+            double cublas = Time(Cuda.Gemm.GemmPath.CublasLt, KernelLanguage.Nvrtc);
+            double floor = 1000.0 * bytes / bytesPerMs;
+            nvrtcTotal += nvrtc;
+            ilgpuTotal += ilgpu;
+            cublasTotal += cublas;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{kernel.Name,-40} {m,8} {bytes / 1e6,7:F2} {floor,9:F1} {nvrtc,9:F1} {ilgpu,9:F1} {cublas,9:F1} {ilgpu / nvrtc,11:F2} {floor / ilgpu,11:P0}"));
+            foreach (var set in sets)
+            {
+                set.X.Dispose();
+                foreach (var t in set.Others) t.Dispose();
+            }
+        }
+        launcher.Language = KernelLanguage.Nvrtc;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"gemms, sum of one launch each: nvrtc template {nvrtcTotal:F1} us, ilgpu template {ilgpuTotal:F1} us ({ilgpuTotal / nvrtcTotal:F2}x), cublaslt {cublasTotal:F1} us"));
     }
 
     /// <summary>Random inputs and empty outputs for <paramref name="kernel"/> at <paramref name="batch"/>, in IR order.</summary>

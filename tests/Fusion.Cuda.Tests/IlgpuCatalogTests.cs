@@ -25,19 +25,29 @@ internal static class CompiledIlgpuCatalog
             .Concat(FusedGroups.All.Keys.Select(name => FusedGroups.Get(name).Lower().Kernel))
             .Concat(GeneratedKernelCatalog.Cases.Values.Select(c => c.Kernel.Ir))
             .DistinctBy(k => k.Name).ToList();
-        var source = string.Join("\n", IlgpuKernelPrinter.FileAliases) + "\nnamespace IlgpuCatalog\n{\n"
-            + string.Concat(irs.Select((ir, i) => $"public static class K{i}\n{{\n{IlgpuKernelPrinter.PrintAll(ir)}}}\n")) + "}\n";
+        var source = string.Concat(irs.Select((ir, i) => $"public static class K{i}\n{{\n{IlgpuKernelPrinter.PrintAll(ir)}}}\n"));
+        var assembly = PrintedIlgpu.Compile("IlgpuCatalog", source);
+        return irs.Select((ir, i) => new GeneratedKernel(ir.Name, LoopIrText.Print(ir), CudaKernelPrinter.Print(ir).Source, KernelMapping.Of(ir).Launch.Encode(),
+            assembly.GetType($"IlgpuCatalog.K{i}", throwOnError: true))).ToDictionary(k => k.Name);
+    }
+}
+
+/// <summary>Printed ILGPU kernels compiled with Roslyn in the test, as the generator's output would be compiled in a user's project.</summary>
+internal static class PrintedIlgpu
+{
+    /// <summary>An in-memory assembly of <paramref name="classes"/> (static classes of printed methods) in namespace <paramref name="name"/>, with the printers' aliases.</summary>
+    public static Assembly Compile(string name, string classes)
+    {
+        var source = string.Join("\n", IlgpuKernelPrinter.FileAliases) + $"\nnamespace {name}\n{{\n" + classes + "}\n";
         var trusted = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
-        var compilation = CSharpCompilation.Create("IlgpuCatalog", [CSharpSyntaxTree.ParseText(source)],
+        var compilation = CSharpCompilation.Create(name, [CSharpSyntaxTree.ParseText(source)],
             trusted.Select(p => MetadataReference.CreateFromFile(p)),
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release));
         using var image = new MemoryStream();
         var emitted = compilation.Emit(image);
         if (!emitted.Success)
             throw new InvalidOperationException("the printed ILGPU kernels do not compile:\n" + string.Join("\n", emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(20)));
-        var assembly = Assembly.Load(image.ToArray());
-        return irs.Select((ir, i) => new GeneratedKernel(ir.Name, LoopIrText.Print(ir), CudaKernelPrinter.Print(ir).Source, KernelMapping.Of(ir).Launch.Encode(),
-            assembly.GetType($"IlgpuCatalog.K{i}", throwOnError: true))).ToDictionary(k => k.Name);
+        return Assembly.Load(image.ToArray());
     }
 }
 

@@ -32,6 +32,8 @@ namespace Fusion.Compiler
             "using IlgpuHalf2 = global::Fusion.Ilgpu.Half2;",
             "using IlgpuFloat4 = global::Fusion.Ilgpu.Float4;",
             "using IlgpuFloat2 = global::Fusion.Ilgpu.Float2;",
+            "using IlgpuAccumulator4 = global::Fusion.Ilgpu.Accumulator4;",
+            "using IlgpuTensorCore = global::Fusion.Ilgpu.TensorCore;",
         };
 
         /// <summary>
@@ -56,7 +58,7 @@ namespace Fusion.Compiler
         private static bool IsHalf(FloatType t, FloatType io) => (t == FloatType.Io ? io : t) == FloatType.F16;
 
         /// <summary>The C# type of a buffer element of <paramref name="t"/>, io resolved to <paramref name="io"/>.</summary>
-        private static string ElementType(FloatType t, FloatType io) => IsHalf(t, io) ? "IlgpuHalf" : "float";
+        internal static string ElementType(FloatType t, FloatType io) => IsHalf(t, io) ? "IlgpuHalf" : "float";
 
         /// <summary>A float32 literal in C#.</summary>
         public static string Literal(double v)

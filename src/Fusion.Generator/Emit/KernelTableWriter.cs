@@ -21,6 +21,9 @@ namespace Fusion.Generator.Emit
             return GeneratedKernels(steps, Gemms(steps), WithEpilogues(steps));
         }
 
+        /// <summary>Every GEMM with a generated epilogue, once.</summary>
+        public static List<GemmSpec> Gemms(ModelGraph graph) => Gemms(Steps(graph));
+
         private static List<GeneratedKernelSpec> GeneratedKernels(List<Step> steps, List<GemmSpec> gemms, List<TemplateSpec> withEpilogues) =>
             Distinct(steps.Where(s => s.Kernel is not null).Select(s => s.Kernel!).Concat(gemms.Select(g => g.Epilogue))
                 .Concat(withEpilogues.Select(t => t.Epilogue)), k => k.Name);
@@ -77,7 +80,8 @@ namespace Fusion.Generator.Emit
                     w.Line($"    {Literals.String(g.Name)}, n: {g.N}, k: {g.K}, kw: {g.KW},");
                     w.Verbatim("    cudaSource: " + Literals.Verbatim(g.Cuda) + ",");
                     w.Line($"    epilogue: {g.Epilogue.Name},");
-                    w.Line($"    cublas: {(g.CublasActivation < 0 ? "null" : $"new {Ns}CublasEpilogue(({Ns}Activation){g.CublasActivation}, {g.CublasBias}, {g.CublasResidual})")});");
+                    w.Line($"    cublas: {(g.CublasActivation < 0 ? "null" : $"new {Ns}CublasEpilogue(({Ns}Activation){g.CublasActivation}, {g.CublasBias}, {g.CublasResidual})")},");
+                    w.Line($"    ilgpuKernels: typeof({IlgpuKernelsEmitter.ClassName}));");
                 }
                 foreach (var k in templates)
                 {

@@ -64,7 +64,11 @@ namespace Fusion.Generator.Ir
     /// <param name="CublasActivation">-1 when cuBLASLt cannot express the epilogue; else 0 none, 1 relu, 2 gelu (erf), 3 gelu (tanh).</param>
     /// <param name="CublasBias">The epilogue input that is the bias, or -1.</param>
     /// <param name="CublasResidual">The epilogue input added after everything (cuBLASLt's C with beta = 1), or -1.</param>
-    internal sealed record GemmSpec(string Name, int N, int K, int KW, string Cuda, GeneratedKernelSpec Epilogue, int CublasActivation, int CublasBias, int CublasResidual);
+    internal sealed record GemmSpec(string Name, int N, int K, int KW, string Cuda, GeneratedKernelSpec Epilogue, int CublasActivation, int CublasBias, int CublasResidual)
+    {
+        /// <summary>The same GEMM as ILGPU C#: the template printed with its epilogue, one method per io variant (<see cref="Fusion.Compiler.IlgpuGemmPrinter"/>).</summary>
+        public string Ilgpu { get; init; } = "";
+    }
 
     /// <summary>
     /// A template (pattern, constants) specialized for one node with a generated epilogue printed in: its CUDA C, and the epilogue

@@ -356,8 +356,10 @@ namespace Fusion.Generator.Passes
                 var final = _names.Claim(name, candidate =>
                 {
                     var epilogue = Kernel(lowered, members, candidate + "_epilogue");
-                    var cuda = GemmSource.Specialize(candidate, n, k, lowered.Kernel with { Name = candidate + "_epilogue" }, KernelSourceWriter.Template(GemmSource.Pattern));
-                    spec = new GemmSpec(candidate, n, k, GemmRows.Stride(k), cuda, epilogue, cublas.Activation, cublas.Bias, cublas.Residual);
+                    var epilogueIr = lowered.Kernel with { Name = candidate + "_epilogue" };
+                    var cuda = GemmSource.Specialize(candidate, n, k, epilogueIr, KernelSourceWriter.Template(GemmSource.Pattern));
+                    spec = new GemmSpec(candidate, n, k, GemmRows.Stride(k), cuda, epilogue, cublas.Activation, cublas.Bias, cublas.Residual)
+                    { Ilgpu = IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr) };
                     return spec.ToString();
                 });
                 var inputs = new[] { linear.Inputs[0], linear.Inputs[1] }.Concat(epilogueInputs).ToEquatableArray();

@@ -12,7 +12,7 @@ public sealed class GemmKernel : IKernel
 {
     private readonly Lazy<string> _sourceHash;
 
-    public GemmKernel(string name, int n, int k, int kw, string cudaSource, GeneratedKernel epilogue, CublasEpilogue? cublas)
+    public GemmKernel(string name, int n, int k, int kw, string cudaSource, GeneratedKernel epilogue, CublasEpilogue? cublas, Type? ilgpuKernels = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(cudaSource);
@@ -27,6 +27,7 @@ public sealed class GemmKernel : IKernel
         CudaSource = cudaSource;
         Epilogue = epilogue;
         Cublas = cublas;
+        IlgpuKernels = ilgpuKernels;
         _sourceHash = new Lazy<string>(() => Cuda.KernelCache.Key(cudaSource, epilogue.CudaSource)[..16]);
     }
 
@@ -51,6 +52,20 @@ public sealed class GemmKernel : IKernel
 
     /// <summary>cuBLASLt's own epilogue for the same work, or null when the epilogue needs the second kernel.</summary>
     public CublasEpilogue? Cublas { get; }
+
+    /// <summary>
+    /// The generated class holding this GEMM as an ILGPU kernel (the template printed with its epilogue, one method per io
+    /// variant), or null for a GEMM built at run time.
+    /// </summary>
+    public Type? IlgpuKernels { get; }
+
+    /// <summary>The ILGPU method for io type <paramref name="io"/> (the epilogue's io buffers in that type), or null when there is none.</summary>
+    public System.Reflection.MethodInfo? IlgpuMethod(DType io)
+    {
+        if (IlgpuKernels is null) return null;
+        return GeneratedKernel.FindIlgpuMethod(IlgpuKernels, $"GEMM kernel {Name}",
+            IlgpuGemmPrinter.MethodName(Name, Epilogue.Ir, io == DType.Float16 ? FloatType.F16 : FloatType.F32));
+    }
 
     public override string ToString() => Name;
 }

@@ -63,10 +63,13 @@ public sealed class GeneratedKernel : IKernel
     public MethodInfo? IlgpuMethod(DType io)
     {
         if (IlgpuKernels is null) return null;
-        string name = IlgpuKernelPrinter.MethodName(Ir, io == DType.Float16 ? FloatType.F16 : FloatType.F32);
-        return IlgpuKernels.GetMethod(name, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
-            ?? throw new FusionException($"generated kernel {Name}: {IlgpuKernels.FullName} has no ILGPU method {name}; rebuild the project that generated it");
+        return FindIlgpuMethod(IlgpuKernels, $"generated kernel {Name}", IlgpuKernelPrinter.MethodName(Ir, io == DType.Float16 ? FloatType.F16 : FloatType.F32));
     }
+
+    /// <summary>Method <paramref name="name"/> of a generated ILGPU class; a missing one means the generated file is stale.</summary>
+    internal static MethodInfo FindIlgpuMethod(Type kernels, string kernel, string name) =>
+        kernels.GetMethod(name, BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
+            ?? throw new FusionException($"{kernel}: {kernels.FullName} has no ILGPU method {name}; rebuild the project that generated it");
 
     /// <summary>Whether some buffer has the run's input/output type (the CUDA C is compiled once per type then).</summary>
     public bool UsesIoType => Ir.UsesIoType;

@@ -34,22 +34,53 @@ public sealed class IlgpuCpuRunner : IDisposable
         var outputs = KernelOperands.Check(kernel, batch, io, inputs);
         var method = kernel.IlgpuMethod(io) ?? throw new FusionException($"kernel {kernel.Name} has no ILGPU version (only kernels a [FusedModel] generated have one)");
         var results = outputs.Select(o => CpuTensor.Zeros(o.DType, o.Shape)).ToArray();
+        Launch(kernel.Name, method, inputs, results, [batch], int.MaxValue, kernel.Launch.Blocks(batch), kernel.Launch.Threads);
+        return results;
+    }
+
+    /// <summary>
+    /// A GEMM's ILGPU version (the template with its epilogue, <see cref="GemmKernel.IlgpuMethod"/>) on x [.., K] and weight [N, K]
+    /// (padded to the template's row stride here, as the CUDA backend pads it once) and the epilogue's other inputs in order: its
+    /// outputs, as <see cref="IBackend.Gemm"/> gives them. The tensor-core instructions run as their lane-by-lane CPU definitions.
+    /// </summary>
+    public CpuTensor[] RunGemm(GemmKernel kernel, int batch, DType io, CpuTensor x, CpuTensor weight, params CpuTensor[] epilogueInputs)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        var product = KernelOperands.Product(kernel, x, weight);
+        x.Expect("x", x.Shape, DType.Float16);
+        weight.Expect("weight", new Shape(kernel.N, kernel.K), DType.Float16);
+        var outputs = KernelOperands.Check(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, null, epilogueInputs));
+        var method = kernel.IlgpuMethod(io) ?? throw new FusionException($"GEMM kernel {kernel.Name} has no ILGPU version (only GEMMs a [FusedModel] generated have one)");
+        int m = checked((int)(product.ElementCount / kernel.N));
+        using var padded = Cuda.Gemm.GemmWeights.PadColumns(weight).Tensor;
+        var results = outputs.Select(o => CpuTensor.Zeros(o.DType, o.Shape)).ToArray();
+        long blocks = (long)((m + Compiler.IlgpuGemmPrinter.Rows - 1) / Compiler.IlgpuGemmPrinter.Rows)
+            * ((kernel.N + Compiler.GemmRows.DefaultColumns(kernel.N) - 1) / Compiler.GemmRows.DefaultColumns(kernel.N));
+        Launch(kernel.Name, method, [x, padded, .. epilogueInputs], results, [m, batch], 2, blocks, Compiler.IlgpuGemmPrinter.Threads);
+        return results;
+    }
+
+    /// <summary>
+    /// Uploads <paramref name="inputs"/> and <paramref name="results"/> as views, passes <paramref name="scalars"/> after the first
+    /// <paramref name="scalarsAt"/> views (or after all of them), runs the kernel and downloads the results.
+    /// </summary>
+    private void Launch(string name, MethodInfo method, CpuTensor[] inputs, CpuTensor[] results, int[] scalars, int scalarsAt, long blocks, int threads)
+    {
         lock (_lock)
         {
-            if (!_kernels.TryGetValue(method, out var compiled)) _kernels[method] = compiled = Compile(kernel, method);
+            if (!_kernels.TryGetValue(method, out var compiled)) _kernels[method] = compiled = Compile(name, method);
             var buffers = new List<MemoryBuffer>();
             try
             {
-                var args = new List<object>();
+                var views = new List<object>();
                 foreach (var tensor in inputs.Concat(results))
                 {
                     var (buffer, view) = Upload(tensor);
                     buffers.Add(buffer);
-                    args.Add(view);
+                    views.Add(view);
                 }
-                args.Add(batch);
-                long blocks = kernel.Launch.Blocks(batch);
-                if (blocks > 0) compiled.Launch(_accelerator.DefaultStream, new KernelConfig(checked((int)blocks), kernel.Launch.Threads), args.ToArray());
+                var args = views.Take(scalarsAt).Concat(scalars.Cast<object>()).Concat(views.Skip(scalarsAt)).ToArray();
+                if (blocks > 0) compiled.Launch(_accelerator.DefaultStream, new KernelConfig(checked((int)blocks), threads), args);
                 _accelerator.Synchronize();
                 for (int i = 0; i < results.Length; i++) Download(buffers[inputs.Length + i], results[i]);
             }
@@ -63,10 +94,9 @@ public sealed class IlgpuCpuRunner : IDisposable
                 foreach (var b in buffers) b.Dispose();
             }
         }
-        return results;
     }
 
-    private Kernel Compile(GeneratedKernel kernel, MethodInfo method)
+    private Kernel Compile(string name, MethodInfo method)
     {
         try
         {
@@ -74,7 +104,7 @@ public sealed class IlgpuCpuRunner : IDisposable
         }
         catch (Exception e) when (e is not FusionException)
         {
-            throw new FusionException($"ILGPU could not compile kernel {kernel.Name} ({method.Name}) for its CPU accelerator: {e.Message}", e);
+            throw new FusionException($"ILGPU could not compile kernel {name} ({method.Name}) for its CPU accelerator: {e.Message}", e);
         }
     }
 

@@ -78,6 +78,7 @@ public static partial class IlgpuPtxCompiler
         {
             builder.EnableAlgorithms().Optimize(OptimizationLevel.O2);
             PtxKernelMath.Register(builder.GetIntrinsicManager());
+            PtxTensorCore.Register(builder.GetIntrinsicManager());
         });
         var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_80), CudaArchitecture.SM_80, CudaInstructionSet.ISA_80, null);
         return (context, backend);

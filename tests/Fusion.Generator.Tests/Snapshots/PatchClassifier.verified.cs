@@ -1262,7 +1262,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_n24_k48_f32_epilogue,
-                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1));
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1),
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_cast_n11_k24_f32 = new global::Fusion.GemmKernel(
                 "gemm_cast_n11_k24_f32", n: 11, k: 24, kw: 24,
@@ -1523,7 +1524,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_cast_n11_k24_f32_epilogue,
-                cublas: null);
+                cublas: null,
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_n24_k48 = new global::Fusion.GemmKernel(
                 "gemm_bias_n24_k48", n: 24, k: 48, kw: 48,
@@ -1802,7 +1804,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_n24_k48_epilogue,
-                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1));
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1),
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_cast_n11_k24 = new global::Fusion.GemmKernel(
                 "gemm_cast_n11_k24", n: 11, k: 24, kw: 24,
@@ -2063,7 +2066,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_cast_n11_k24_epilogue,
-                cublas: null);
+                cublas: null,
+                ilgpuKernels: typeof(FusionIlgpuKernels));
         }
 
         /// <summary>

@@ -2918,7 +2918,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_n288_k96_f32_epilogue,
-                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1));
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1),
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_n96_k96_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_n96_k96_f32", n: 96, k: 96, kw: 96,
@@ -3197,7 +3198,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_n96_k96_f32_epilogue,
-                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1));
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1),
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_gelu_n384_k96_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_gelu_n384_k96_f32", n: 384, k: 96, kw: 96,
@@ -3499,7 +3501,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_gelu_n384_k96_f32_epilogue,
-                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)2, 0, -1));
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)2, 0, -1),
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_add_n96_k384_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_add_n96_k384_f32", n: 96, k: 384, kw: 384,
@@ -3787,7 +3790,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_add_n96_k384_f32_epilogue,
-                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 1, 0));
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 1, 0),
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_add_cast_n96_k384_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_add_cast_n96_k384_f32", n: 96, k: 384, kw: 384,
@@ -4080,7 +4084,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_add_cast_n96_k384_f32_epilogue,
-                cublas: null);
+                cublas: null,
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_n288_k96 = new global::Fusion.GemmKernel(
                 "gemm_bias_n288_k96", n: 288, k: 96, kw: 96,
@@ -4359,7 +4364,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_n288_k96_epilogue,
-                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1));
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1),
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_n96_k96 = new global::Fusion.GemmKernel(
                 "gemm_bias_n96_k96", n: 96, k: 96, kw: 96,
@@ -4638,7 +4644,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_n96_k96_epilogue,
-                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1));
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1),
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_gelu_n384_k96 = new global::Fusion.GemmKernel(
                 "gemm_bias_gelu_n384_k96", n: 384, k: 96, kw: 96,
@@ -4940,7 +4947,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_gelu_n384_k96_epilogue,
-                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)2, 0, -1));
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)2, 0, -1),
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_add_n96_k384 = new global::Fusion.GemmKernel(
                 "gemm_bias_add_n96_k384", n: 96, k: 384, kw: 384,
@@ -5228,7 +5236,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_add_n96_k384_epilogue,
-                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 1, 0));
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 1, 0),
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_add_cast_n96_k384 = new global::Fusion.GemmKernel(
                 "gemm_bias_add_cast_n96_k384", n: 96, k: 384, kw: 384,
@@ -5521,7 +5530,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_add_cast_n96_k384_epilogue,
-                cublas: null);
+                cublas: null,
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.FusedKernel window_attention_h3_d32_t49 = new global::Fusion.FusedKernel(
                 "window_attention_h3_d32_t49",

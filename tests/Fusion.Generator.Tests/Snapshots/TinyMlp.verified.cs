@@ -648,7 +648,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_relu_n37_k13_f32_epilogue,
-                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)1, 0, -1));
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)1, 0, -1),
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_add_cast_n13_k37_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_add_cast_n13_k37_f32", n: 13, k: 37, kw: 40,
@@ -919,7 +920,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_add_cast_n13_k37_f32_epilogue,
-                cublas: null);
+                cublas: null,
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_relu_n37_k13 = new global::Fusion.GemmKernel(
                 "gemm_bias_relu_n37_k13", n: 37, k: 13, kw: 16,
@@ -1183,7 +1185,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_relu_n37_k13_epilogue,
-                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)1, 0, -1));
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)1, 0, -1),
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_add_cast_n13_k37 = new global::Fusion.GemmKernel(
                 "gemm_bias_add_cast_n13_k37", n: 13, k: 37, kw: 40,
@@ -1454,7 +1457,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 }
 ",
                 epilogue: gemm_bias_add_cast_n13_k37_epilogue,
-                cublas: null);
+                cublas: null,
+                ilgpuKernels: typeof(FusionIlgpuKernels));
         }
 
         /// <summary>

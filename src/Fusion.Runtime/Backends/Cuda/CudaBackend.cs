@@ -142,7 +142,7 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
         Jit.Precompile(sources);
         var nvrtc = clock.Elapsed;
         clock.Restart();
-        int ilgpu = _state.Generated.PrecompileIlgpu(GeneratedKernel.AllIn(kernels));
+        int ilgpu = _state.Generated.PrecompileIlgpu(GeneratedKernel.AllIn(kernels)) + _state.Gemm.PrecompileIlgpu(kernels.OfType<GemmKernel>());
         return new PrecompileSummary(sources.Count, nvrtc, ilgpu, clock.Elapsed);
     }
 

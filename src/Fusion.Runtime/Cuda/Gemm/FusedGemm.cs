@@ -42,6 +42,8 @@ public sealed class FusedGemm : IDisposable
     private readonly Generated.GeneratedKernelLauncher _epilogues;
     private readonly bool _ownsEpilogues;
     private readonly Dictionary<(string Kernel, GemmTile Tile, bool IoHalf), (string Source, CudaModule Module, CudaKernel Kernel)> _kernels = [];
+    private readonly Dictionary<(string Kernel, bool IoHalf), (CudaModule Module, CudaKernel Kernel)> _ilgpuKernels = [];
+    private readonly Generated.IlgpuKernelJit _ilgpu;
     private readonly Dictionary<int, CudaTensor> _zeroBiases = [];
     // Keyed by the weight object: the backend's parameter copies keep their identity (and address) across refreshes,
     // so a captured graph that read a padded copy keeps reading the same buffer, refreshed in place.
@@ -62,6 +64,7 @@ public sealed class FusedGemm : IDisposable
         _ownsEpilogues = epilogues is null;
         _epilogues = epilogues ?? new Generated.GeneratedKernelLauncher(jit);
         Choices = new GemmChoiceCache(choiceDirectory ?? jit.Cache.Directory, warn);
+        _ilgpu = new Generated.IlgpuKernelJit(jit);
     }
 
     public GemmPolicy Policy { get; }
@@ -76,6 +79,9 @@ public sealed class FusedGemm : IDisposable
 
     /// <summary>The template's tile in the last <see cref="Run"/> (null when it took cuBLASLt).</summary>
     public GemmTile? LastTile { get; private set; }
+
+    /// <summary>Whether the last <see cref="Run"/> that took the template ran its ILGPU version (<see cref="RunsIlgpu"/>).</summary>
+    public bool LastRanIlgpu { get; private set; }
 
     /// <summary>Whether the last <see cref="Run"/> fed the template a zero-padded [N, KW] copy of the weight (K % 8 != 0).</summary>
     public bool LastRunPaddedWeight { get; private set; }
@@ -130,10 +136,33 @@ public sealed class FusedGemm : IDisposable
         // Under FUSION_KERNELS=ilgpu the epilogue runs its ILGPU version, which the launcher precompiles itself.
         bool ilgpuEpilogue = _epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.Epilogue.IlgpuKernels is not null;
         if (kernel.Cublas is null && Policy != GemmPolicy.Generated && !ilgpuEpilogue) sources.AddRange(Generated.GeneratedKernelLauncher.Variants(kernel.Epilogue));
-        if (Policy is GemmPolicy.Generated or GemmPolicy.FastRun)
+        // Under FUSION_KERNELS=ilgpu the template's default tile runs its ILGPU version (PrecompileIlgpu).
+        bool ilgpuTemplate = _epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.IlgpuKernels is not null;
+        if (Policy is GemmPolicy.Generated or GemmPolicy.FastRun && !ilgpuTemplate)
             foreach (bool ioHalf in kernel.Epilogue.UsesIoType ? new[] { false, true } : [false]) sources.Add(TileSource(kernel, GemmTile.Default(kernel.N), ioHalf));
         return sources;
     }
+
+    /// <summary>
+    /// Under <see cref="Generated.KernelLanguage.Ilgpu"/> (and a policy that may run the template), compiles (or loads from the cache)
+    /// the ILGPU version of every io variant of <paramref name="kernels"/> that has one, in parallel; returns how many.
+    /// </summary>
+    public int PrecompileIlgpu(IEnumerable<GemmKernel> kernels)
+    {
+        if (_epilogues.Language != Generated.KernelLanguage.Ilgpu || Policy is not (GemmPolicy.Generated or GemmPolicy.FastRun)) return 0;
+        var variants = kernels.Where(k => k.IlgpuKernels is not null).DistinctBy(k => k.Name)
+            .SelectMany(k => k.Epilogue.IoTypes.Select(io => (Kernel: k, Io: io))).ToList();
+        ParallelCompile.ForEach(variants, v => LoadIlgpu(v.Kernel, v.Io));
+        return variants.Count;
+    }
+
+    /// <summary>
+    /// Whether the template runs its ILGPU version: under <see cref="Generated.KernelLanguage.Ilgpu"/>, for a GEMM a model generated,
+    /// in the default tile (the one it is printed for), where 32-bit indices reach every element (else the NVRTC template runs).
+    /// </summary>
+    public bool RunsIlgpu(GemmKernel kernel, GemmTile tile, int m, int batch) =>
+        _epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.IlgpuKernels is not null && tile.IsDefaultFor(kernel.N)
+        && (long)m * kernel.KW < Generated.GeneratedKernelLauncher.Index64Elements && !Generated.GeneratedKernelLauncher.NeedsIndex64(kernel.Epilogue, batch);
 
     /// <summary><paramref name="kernel"/> in <paramref name="tile"/>: its name in the kernel cache, its source and its options.</summary>
     private static (string Name, string Source, IReadOnlyList<string> Options) TileSource(GemmKernel kernel, GemmTile tile, bool ioHalf)
@@ -169,9 +198,13 @@ public sealed class FusedGemm : IDisposable
         LastRunUsedEpilogueKernel = path == GemmPath.CublasLt && kernel.Cublas is null;
     }
 
-    /// <summary>The fast-run key: device, shape, kernel source (which holds the epilogue) and cuBLASLt version.</summary>
+    /// <summary>
+    /// The fast-run key: device, shape, kernel source (which holds the epilogue) and cuBLASLt version; and ILGPU's version where the
+    /// template is its ILGPU version (a decision against the NVRTC template says nothing of it).
+    /// </summary>
     public string ChoiceKey(int m, GemmKernel kernel) => string.Create(CultureInfo.InvariantCulture,
-        $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.N}|k={kernel.K}|src={kernel.SourceHash}|cublaslt={CublasLt.Version}");
+        $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.N}|k={kernel.K}|src={kernel.SourceHash}|cublaslt={CublasLt.Version}")
+        + (_epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.IlgpuKernels is not null ? $"|ilgpu={Fusion.Ilgpu.IlgpuPtxCompiler.Version}" : "");
 
     private (GemmPath, GemmTile) Choose(int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
         IReadOnlyList<CudaTensor> outputs, int batch, DType io, CudaStream stream)
@@ -182,7 +215,8 @@ public sealed class FusedGemm : IDisposable
         var best = GemmTile.Default(kernel.N);
         double generated = Median(() => Execute(GemmPath.Generated, best, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
         double cublas = Median(() => Execute(GemmPath.CublasLt, default, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
-        if (generated <= ExploreTiles * cublas)
+        // The other tiles are NVRTC's: under FUSION_KERNELS=ilgpu the template is its ILGPU version, in its one tile.
+        if (generated <= ExploreTiles * cublas && !RunsIlgpu(kernel, best, m, batch))
         {
             // The default tile is close: the other tiles may win. Compile them together (in parallel), then time each.
             var others = GemmTile.Candidates(kernel.N).Where(t => t != best).ToList();
@@ -221,9 +255,46 @@ public sealed class FusedGemm : IDisposable
         w.Expect("padded weight", new Shape(kernel.N, kernel.KW), DType.Float16);
         long blocks = tile.Blocks(m, kernel.N);
         if (blocks > int.MaxValue) throw new FusionException($"{kernel.Name}: m = {m} needs {blocks} blocks of tile {tile}, more than one launch takes");
-        var args = new KernelArguments().Pointer(x).Pointer(w).Int(m).Int(batch);
-        foreach (var t in epilogueInputs.Concat(outputs)) args.Pointer(t);
-        Load(kernel, tile, kernel.Epilogue.UsesIoType && io == DType.Float16).Launch(stream, (int)blocks, tile.Threads, args);
+        bool ilgpu = RunsIlgpu(kernel, tile, m, batch);
+        // The ILGPU kernel takes each buffer as an array view, {pointer, length}.
+        KernelArguments Buffer(KernelArguments a, CudaTensor t) => ilgpu ? a.View(t.Pointer, t.ElementCount) : a.Pointer(t);
+        var args = Buffer(Buffer(new KernelArguments(), x), w).Int(m).Int(batch);
+        foreach (var t in epilogueInputs.Concat(outputs)) Buffer(args, t);
+        var function = ilgpu ? LoadIlgpu(kernel, io) : Load(kernel, tile, kernel.Epilogue.UsesIoType && io == DType.Float16);
+        function.Launch(stream, (int)blocks, tile.Threads, args);
+        LastRanIlgpu = ilgpu;
+    }
+
+    /// <summary>The ILGPU version for <paramref name="io"/>, compiled (ILGPU to PTX, the driver to CUBIN, through the cache) and loaded once.</summary>
+    private CudaKernel LoadIlgpu(GemmKernel kernel, DType io)
+    {
+        var method = kernel.IlgpuMethod(io) ?? throw new FusionException($"GEMM kernel {kernel.Name} has no ILGPU version");
+        var id = (kernel.Name, kernel.Epilogue.UsesIoType && io == DType.Float16);
+        lock (_lock)
+        {
+            if (_ilgpuKernels.TryGetValue(id, out var known)) return known.Kernel;
+        }
+        // Compiled outside the lock, so precompilation runs in parallel; a racing load of the same variant is dropped.
+        var (module, entry) = _ilgpu.Load(method, kernel.Name);
+        try
+        {
+            var function = module.GetKernel(entry);
+            lock (_lock)
+            {
+                if (_ilgpuKernels.TryGetValue(id, out var raced))
+                {
+                    module.Dispose();
+                    return raced.Kernel;
+                }
+                _ilgpuKernels[id] = (module, function);
+                return function;
+            }
+        }
+        catch
+        {
+            module.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -352,6 +423,8 @@ public sealed class FusedGemm : IDisposable
         using var held = _lock.EnterScope();
         foreach (var entry in _kernels.Values) entry.Module.Dispose();
         _kernels.Clear();
+        foreach (var entry in _ilgpuKernels.Values) entry.Module.Dispose();
+        _ilgpuKernels.Clear();
         _addModule?.Dispose();
         _hold?.Dispose();
         if (_ownsEpilogues) _epilogues.Dispose();

@@ -13,7 +13,7 @@ public readonly record struct GemmTile(int Rows, int Columns)
     public static GemmTile Default(int n) => new(128, DefaultColumns(n));
 
     /// <summary>The template's default column tile for width <paramref name="n"/>: 96 divides the Swin widths, 64 or 32 for narrow layers.</summary>
-    public static int DefaultColumns(int n) => n <= 32 ? 32 : n <= 64 ? 64 : 96;
+    public static int DefaultColumns(int n) => Compiler.GemmRows.DefaultColumns(n);
 
     /// <summary>The tiles fast-run times for width <paramref name="n"/>, the default first: 128, 64 and 32 rows with the default columns, and 32 columns at 64 rows.</summary>
     public static IReadOnlyList<GemmTile> Candidates(int n)

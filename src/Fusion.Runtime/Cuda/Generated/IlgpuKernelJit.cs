@@ -13,25 +13,36 @@ namespace Fusion.Cuda.Generated;
 public sealed class IlgpuKernelJit(KernelJit jit)
 {
     /// <summary>The module holding the kernel for <paramref name="io"/>, and its entry name.</summary>
-    public (CudaModule Module, string Entry) Load(GeneratedKernel kernel, DType io)
+    public (CudaModule Module, string Entry) Load(GeneratedKernel kernel, DType io) =>
+        Load(kernel.IlgpuMethod(io) ?? throw new FusionException($"kernel {kernel.Name} has no ILGPU version"), kernel.Name);
+
+    /// <summary>
+    /// The module holding <paramref name="method"/> (a generated ILGPU kernel method of kernel <paramref name="kernelName"/>), and its
+    /// entry name. The methods of its class it calls (a GEMM's epilogue method, "…_epilogue") are part of the cache key.
+    /// </summary>
+    public (CudaModule Module, string Entry) Load(MethodInfo method, string kernelName)
     {
-        var method = kernel.IlgpuMethod(io) ?? throw new FusionException($"kernel {kernel.Name} has no ILGPU version");
         string entry = IlgpuPtxCompiler.EntryName(method);
         var (module, _) = jit.LoadCached(method.Name + "_ilgpu", CacheKey(method), () =>
         {
-            var (ptx, compiled) = IlgpuPtxCompiler.Compile(method, kernel.Name);
+            var (ptx, compiled) = IlgpuPtxCompiler.Compile(method, kernelName);
             if (compiled != entry)
-                throw new FusionException($"ILGPU named the entry of kernel {kernel.Name} {compiled}, not {entry} as Fusion expects of ILGPU {IlgpuPtxCompiler.Version}");
-            return PtxLinker.ToCubin(jit.Device, IlgpuPtxCompiler.Image(ptx), kernel.Name);
+                throw new FusionException($"ILGPU named the entry of kernel {kernelName} {compiled}, not {entry} as Fusion expects of ILGPU {IlgpuPtxCompiler.Version}");
+            return PtxLinker.ToCubin(jit.Device, IlgpuPtxCompiler.Image(ptx), kernelName);
         });
         return (module, entry);
     }
 
-    /// <summary>Everything that changes the binary: the method's IL, the math helpers' build, ILGPU's version, the architecture.</summary>
+    /// <summary>
+    /// Everything that changes the binary: the IL of the method and of the epilogue method it calls, the builds of the math helpers
+    /// (Fusion.Kernels) and of the PTX they become (this assembly's intrinsic code generators), ILGPU's version, the architecture.
+    /// </summary>
     private string CacheKey(MethodInfo method)
     {
-        var il = method.GetMethodBody()?.GetILAsByteArray() ?? [];
-        return KernelCache.Key(Convert.ToBase64String(il), method.DeclaringType?.FullName ?? "", method.Name,
-            typeof(KernelMath).Module.ModuleVersionId.ToString(), $"ilgpu {IlgpuPtxCompiler.Version}", jit.Device.Architecture, "cubin");
+        static string Il(MethodInfo? m) => Convert.ToBase64String(m?.GetMethodBody()?.GetILAsByteArray() ?? []);
+        var epilogue = method.DeclaringType?.GetMethod(method.Name + "_epilogue", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic);
+        return KernelCache.Key(Il(method), Il(epilogue), method.DeclaringType?.FullName ?? "", method.Name,
+            typeof(KernelMath).Module.ModuleVersionId.ToString(), typeof(IlgpuKernelJit).Module.ModuleVersionId.ToString(),
+            $"ilgpu {IlgpuPtxCompiler.Version}", jit.Device.Architecture, "cubin");
     }
 }
