@@ -111,6 +111,9 @@ public sealed class IlgpuGemmTests : IClassFixture<IlgpuKernelTests.Runner>
         var gemms = IlgpuGemms.SwinBlocks().ToList();
         Assert.NotEmpty(gemms);
         Assert.All(gemms, g => Assert.NotNull(g.IlgpuMethod(DType.Float16)));
+        // Every method of the generated class has a name of its own (the runtime finds them by name: an overload is ambiguous).
+        var methods = gemms[0].IlgpuKernels!.GetMethods(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.DeclaredOnly);
+        Assert.Empty(methods.GroupBy(m => m.Name).Where(g => g.Count() > 1).Select(g => g.Key));
     }
 
     [Fact]

@@ -106,10 +106,10 @@ namespace Fusion.Compiler
                 {
                     s.Line($"int c = col0 + {I(i * 8)} + lane % 4 * 2;");
                     s.Line($"bool first = c < {I(n)}, second = c + 1 < {I(n)};");
-                    s.Line($"if (r0 < m && first) {method}_epilogue(r0, c, acc{I(i)}.C0, batch{Arguments()});");
-                    s.Line($"if (r0 < m && second) {method}_epilogue(r0, c + 1, acc{I(i)}.C1, batch{Arguments()});");
-                    s.Line($"if (r1 < m && first) {method}_epilogue(r1, c, acc{I(i)}.C2, batch{Arguments()});");
-                    s.Line($"if (r1 < m && second) {method}_epilogue(r1, c + 1, acc{I(i)}.C3, batch{Arguments()});");
+                    s.Line($"if (r0 < m && first) {method}_at(r0, c, acc{I(i)}.C0, batch{Arguments()});");
+                    s.Line($"if (r0 < m && second) {method}_at(r0, c + 1, acc{I(i)}.C1, batch{Arguments()});");
+                    s.Line($"if (r1 < m && first) {method}_at(r1, c, acc{I(i)}.C2, batch{Arguments()});");
+                    s.Line($"if (r1 < m && second) {method}_at(r1, c + 1, acc{I(i)}.C3, batch{Arguments()});");
                 }
             }
             s.Close();
@@ -161,7 +161,7 @@ namespace Fusion.Compiler
             int n = k.Domain.Count, col = n - 1;
             s.Line($"/// <summary>The epilogue of {method} ({k.Name}) at one element.</summary>");
             s.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
-            s.Line($"private static void {method}_epilogue(int row, int col, float acc, int batch{parameters})");
+            s.Line($"private static void {method}_at(int row, int col, float acc, int batch{parameters})");
             s.Line("{");
             s.Indent();
             s.Line("int N = batch;");

@@ -4355,40 +4355,40 @@ namespace Demo
                 { // n8 tile 0
                     int c = col0 + 0 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_epilogue(r0, c, acc0.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_f32_epilogue(r0, c + 1, acc0.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_epilogue(r1, c, acc0.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_f32_epilogue(r1, c + 1, acc0.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_at(r0, c, acc0.C0, batch, e1, e2);
+                    if (r0 < m && second) gemm_bias_gelu_n10_k10_f32_at(r0, c + 1, acc0.C1, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_at(r1, c, acc0.C2, batch, e1, e2);
+                    if (r1 < m && second) gemm_bias_gelu_n10_k10_f32_at(r1, c + 1, acc0.C3, batch, e1, e2);
                 }
                 { // n8 tile 1
                     int c = col0 + 8 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_epilogue(r0, c, acc1.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_f32_epilogue(r0, c + 1, acc1.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_epilogue(r1, c, acc1.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_f32_epilogue(r1, c + 1, acc1.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_at(r0, c, acc1.C0, batch, e1, e2);
+                    if (r0 < m && second) gemm_bias_gelu_n10_k10_f32_at(r0, c + 1, acc1.C1, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_at(r1, c, acc1.C2, batch, e1, e2);
+                    if (r1 < m && second) gemm_bias_gelu_n10_k10_f32_at(r1, c + 1, acc1.C3, batch, e1, e2);
                 }
                 { // n8 tile 2
                     int c = col0 + 16 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_epilogue(r0, c, acc2.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_f32_epilogue(r0, c + 1, acc2.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_epilogue(r1, c, acc2.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_f32_epilogue(r1, c + 1, acc2.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_at(r0, c, acc2.C0, batch, e1, e2);
+                    if (r0 < m && second) gemm_bias_gelu_n10_k10_f32_at(r0, c + 1, acc2.C1, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_at(r1, c, acc2.C2, batch, e1, e2);
+                    if (r1 < m && second) gemm_bias_gelu_n10_k10_f32_at(r1, c + 1, acc2.C3, batch, e1, e2);
                 }
                 { // n8 tile 3
                     int c = col0 + 24 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_epilogue(r0, c, acc3.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_f32_epilogue(r0, c + 1, acc3.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_epilogue(r1, c, acc3.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_f32_epilogue(r1, c + 1, acc3.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_at(r0, c, acc3.C0, batch, e1, e2);
+                    if (r0 < m && second) gemm_bias_gelu_n10_k10_f32_at(r0, c + 1, acc3.C1, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_at(r1, c, acc3.C2, batch, e1, e2);
+                    if (r1 < m && second) gemm_bias_gelu_n10_k10_f32_at(r1, c + 1, acc3.C3, batch, e1, e2);
                 }
             }
 
             /// <summary>The epilogue of gemm_bias_gelu_n10_k10_f32 (gemm_bias_gelu_n10_k10_f32_epilogue) at one element.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void gemm_bias_gelu_n10_k10_f32_epilogue(int row, int col, float acc, int batch, global::ILGPU.ArrayView<float> e1, global::ILGPU.ArrayView<float> e2)
+            private static void gemm_bias_gelu_n10_k10_f32_at(int row, int col, float acc, int batch, global::ILGPU.ArrayView<float> e1, global::ILGPU.ArrayView<float> e2)
             {
                 int N = batch;
                 int rest = row;
@@ -4487,40 +4487,40 @@ namespace Demo
                 { // n8 tile 0
                     int c = col0 + 0 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_epilogue(r0, c, acc0.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_epilogue(r0, c + 1, acc0.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_epilogue(r1, c, acc0.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_epilogue(r1, c + 1, acc0.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_at(r0, c, acc0.C0, batch, e1, e2);
+                    if (r0 < m && second) gemm_bias_gelu_n10_k10_at(r0, c + 1, acc0.C1, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_at(r1, c, acc0.C2, batch, e1, e2);
+                    if (r1 < m && second) gemm_bias_gelu_n10_k10_at(r1, c + 1, acc0.C3, batch, e1, e2);
                 }
                 { // n8 tile 1
                     int c = col0 + 8 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_epilogue(r0, c, acc1.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_epilogue(r0, c + 1, acc1.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_epilogue(r1, c, acc1.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_epilogue(r1, c + 1, acc1.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_at(r0, c, acc1.C0, batch, e1, e2);
+                    if (r0 < m && second) gemm_bias_gelu_n10_k10_at(r0, c + 1, acc1.C1, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_at(r1, c, acc1.C2, batch, e1, e2);
+                    if (r1 < m && second) gemm_bias_gelu_n10_k10_at(r1, c + 1, acc1.C3, batch, e1, e2);
                 }
                 { // n8 tile 2
                     int c = col0 + 16 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_epilogue(r0, c, acc2.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_epilogue(r0, c + 1, acc2.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_epilogue(r1, c, acc2.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_epilogue(r1, c + 1, acc2.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_at(r0, c, acc2.C0, batch, e1, e2);
+                    if (r0 < m && second) gemm_bias_gelu_n10_k10_at(r0, c + 1, acc2.C1, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_at(r1, c, acc2.C2, batch, e1, e2);
+                    if (r1 < m && second) gemm_bias_gelu_n10_k10_at(r1, c + 1, acc2.C3, batch, e1, e2);
                 }
                 { // n8 tile 3
                     int c = col0 + 24 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_epilogue(r0, c, acc3.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_epilogue(r0, c + 1, acc3.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_epilogue(r1, c, acc3.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_epilogue(r1, c + 1, acc3.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_at(r0, c, acc3.C0, batch, e1, e2);
+                    if (r0 < m && second) gemm_bias_gelu_n10_k10_at(r0, c + 1, acc3.C1, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_at(r1, c, acc3.C2, batch, e1, e2);
+                    if (r1 < m && second) gemm_bias_gelu_n10_k10_at(r1, c + 1, acc3.C3, batch, e1, e2);
                 }
             }
 
             /// <summary>The epilogue of gemm_bias_gelu_n10_k10 (gemm_bias_gelu_n10_k10_epilogue) at one element.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void gemm_bias_gelu_n10_k10_epilogue(int row, int col, float acc, int batch, global::ILGPU.ArrayView<IlgpuHalf> e1, global::ILGPU.ArrayView<IlgpuHalf> e2)
+            private static void gemm_bias_gelu_n10_k10_at(int row, int col, float acc, int batch, global::ILGPU.ArrayView<IlgpuHalf> e1, global::ILGPU.ArrayView<IlgpuHalf> e2)
             {
                 int N = batch;
                 int rest = row;

@@ -18,7 +18,7 @@ public sealed class IlgpuKernelJit(KernelJit jit)
 
     /// <summary>
     /// The module holding <paramref name="method"/> (a generated ILGPU kernel method of kernel <paramref name="kernelName"/>), and its
-    /// entry name. The methods of its class it calls (a GEMM's epilogue method, "…_epilogue") are part of the cache key.
+    /// entry name. The method of its class it calls (a GEMM's epilogue at one element, "…_at") is part of the cache key.
     /// </summary>
     public (CudaModule Module, string Entry) Load(MethodInfo method, string kernelName)
     {
@@ -40,7 +40,7 @@ public sealed class IlgpuKernelJit(KernelJit jit)
     private string CacheKey(MethodInfo method)
     {
         static string Il(MethodInfo? m) => Convert.ToBase64String(m?.GetMethodBody()?.GetILAsByteArray() ?? []);
-        var epilogue = method.DeclaringType?.GetMethod(method.Name + "_epilogue", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic);
+        var epilogue = method.DeclaringType?.GetMethod(method.Name + "_at", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic);
         return KernelCache.Key(Il(method), Il(epilogue), method.DeclaringType?.FullName ?? "", method.Name,
             typeof(KernelMath).Module.ModuleVersionId.ToString(), typeof(IlgpuKernelJit).Module.ModuleVersionId.ToString(),
             $"ilgpu {IlgpuPtxCompiler.Version}", jit.Device.Architecture, "cubin");
