@@ -600,5 +600,12 @@ public sealed class FusedGemmHostTests
         Assert.Null(GemmChoiceCache.Parse(text, "k2", out var problem));
         Assert.Contains("another key", problem);
         Assert.Null(GemmChoiceCache.Parse("garbage", "k1", out _));
+        // The ILGPU template's choice (FUSION_KERNELS=auto) keeps its flag; a tile the template does not take is unreadable.
+        var ilgpu = new GemmChoice(GemmPath.Generated, new GemmTile(128, 96), 9.5, 11.25, Ilgpu: true);
+        var ilgpuText = GemmChoiceCache.Format("k1", ilgpu);
+        Assert.Contains("tile 128x96 ilgpu\n", ilgpuText);
+        Assert.Equal(ilgpu, GemmChoiceCache.Parse(ilgpuText, "k1", out _));
+        Assert.Null(GemmChoiceCache.Parse(ilgpuText.Replace("128x96 ilgpu", "128x96 cuda"), "k1", out var unreadable));
+        Assert.Contains("unreadable", unreadable);
     }
 }

@@ -162,4 +162,45 @@ public sealed class IlgpuGemmGpuTests(GemmKernelFolder folder) : GpuTestBase, IC
         Assert.True(cuda.Gemms.LastRanIlgpu, $"{name}: the launch did not take the ILGPU template");
         KernelChecks.DisposeAll([x, w, .. epilogue]);
     }
+
+    /// <summary>
+    /// FUSION_KERNELS=auto with fast-run: the first call on a shape times the ILGPU template beside the NVRTC tiles and cuBLASLt, runs
+    /// the fastest and stores it (the key names the language); a backend with the cached policy reads that choice and runs the same.
+    /// </summary>
+    [Fact]
+    public void UnderAutoFastRunTimesTheIlgpuTemplateAndRemembersTheChoice()
+    {
+        var kernel = IlgpuGemms.SwinBlocks().First();
+        const int batch = 8;
+        var choices = Directory.CreateTempSubdirectory("fusion-gemm-auto-").FullName;
+        try
+        {
+            var (x, w, epilogue) = KernelChecks.RandomGemmOperands(kernel, batch, DType.Float16, Rng.Next());
+            bool ranIlgpu;
+            using (var cuda = new CudaBackend(Device, new KernelCache(choices), GemmPolicy.FastRun))
+            {
+                cuda.Generated.Language = KernelLanguage.Auto;
+                KernelChecks.GemmMatchesCpu(cuda, kernel, batch, DType.Float16, x, w, epilogue, KernelChecks.ForGemm(kernel, DType.Float16), kernel.Name + " (auto)");
+                int m = checked((int)(x.Shape.ElementCount / kernel.K));
+                var key = cuda.Gemms.ChoiceKey(m, kernel);
+                Assert.Contains("|kernels=auto|ilgpu=", key);
+                Assert.True(cuda.Gemms.Choices.TryGet(key, out var choice));
+                Assert.Equal(1, cuda.Gemms.Measurements);
+                ranIlgpu = cuda.Gemms.LastRanIlgpu;
+                Assert.Equal(choice!.Path == GemmPath.Generated && choice.Ilgpu, ranIlgpu);
+            }
+            using (var cached = new CudaBackend(Device, new KernelCache(choices), GemmPolicy.Cached))
+            {
+                cached.Generated.Language = KernelLanguage.Auto;
+                KernelChecks.GemmMatchesCpu(cached, kernel, batch, DType.Float16, x, w, epilogue, KernelChecks.ForGemm(kernel, DType.Float16), kernel.Name + " (auto, cached)");
+                Assert.Equal(ranIlgpu, cached.Gemms.LastRanIlgpu);
+                Assert.Equal(0, cached.Gemms.Measurements);
+            }
+            KernelChecks.DisposeAll([x, w, .. epilogue]);
+        }
+        finally
+        {
+            Directory.Delete(choices, recursive: true);
+        }
+    }
 }

@@ -44,6 +44,8 @@ public sealed class FusedGemm : IDisposable
     private readonly Dictionary<(string Kernel, GemmTile Tile, bool IoHalf), (string Source, CudaModule Module, CudaKernel Kernel)> _kernels = [];
     private readonly Dictionary<(string Kernel, bool IoHalf), (CudaModule Module, CudaKernel Kernel)> _ilgpuKernels = [];
     private readonly Generated.IlgpuKernelJit _ilgpu;
+    private readonly HashSet<string> _ilgpuFailed = [];
+    private readonly Action<string>? _warn;
     private readonly Dictionary<int, CudaTensor> _zeroBiases = [];
     // Keyed by the weight object: the backend's parameter copies keep their identity (and address) across refreshes,
     // so a captured graph that read a padded copy keeps reading the same buffer, refreshed in place.
@@ -65,6 +67,7 @@ public sealed class FusedGemm : IDisposable
         _epilogues = epilogues ?? new Generated.GeneratedKernelLauncher(jit);
         Choices = new GemmChoiceCache(choiceDirectory ?? jit.Cache.Directory, warn);
         _ilgpu = new Generated.IlgpuKernelJit(jit);
+        _warn = warn ?? (message => Console.Error.WriteLine("fusion: " + message));
     }
 
     public GemmPolicy Policy { get; }
@@ -102,14 +105,15 @@ public sealed class FusedGemm : IDisposable
         int m = Validate(kernel, x, weight);
         if (m == 0) return;
         var s = stream ?? x.Stream;
-        var (path, tile) = Policy switch
+        var (path, tile, ilgpu) = Policy switch
         {
-            GemmPolicy.Generated => (GemmPath.Generated, GemmTile.Default(kernel.N)),
-            GemmPolicy.CublasLt => (GemmPath.CublasLt, default),
-            GemmPolicy.Cached => Choices.TryGet(ChoiceKey(m, kernel), out var known) ? (known.Path, known.Tile) : (GemmPath.CublasLt, default),
+            GemmPolicy.Generated => (GemmPath.Generated, GemmTile.Default(kernel.N), RunsIlgpu(kernel, GemmTile.Default(kernel.N), m, batch)),
+            GemmPolicy.CublasLt => (GemmPath.CublasLt, default, false),
+            GemmPolicy.Cached => Choices.TryGet(ChoiceKey(m, kernel), out var known) ? (known.Path, known.Tile, known.Ilgpu && IlgpuFits(kernel, known.Tile, m, batch))
+                : (GemmPath.CublasLt, default, false),
             _ => Choose(m, kernel, x, weight, epilogueInputs, outputs, batch, io, s),
         };
-        Execute(path, tile, m, kernel, x, weight, epilogueInputs, outputs, batch, io, s);
+        Execute(path, tile, ilgpu, m, kernel, x, weight, epilogueInputs, outputs, batch, io, s);
         Ran(path, tile, kernel);
     }
 
@@ -120,7 +124,7 @@ public sealed class FusedGemm : IDisposable
         int m = Validate(kernel, x, weight);
         if (m == 0) return;
         var t = tile ?? GemmTile.Default(kernel.N);
-        Execute(path, t, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream ?? x.Stream);
+        Execute(path, t, RunsIlgpu(kernel, t, m, batch), m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream ?? x.Stream);
         Ran(path, t, kernel);
     }
 
@@ -144,15 +148,23 @@ public sealed class FusedGemm : IDisposable
     }
 
     /// <summary>
-    /// Under <see cref="Generated.KernelLanguage.Ilgpu"/> (and a policy that may run the template), compiles (or loads from the cache)
-    /// the ILGPU version of every io variant of <paramref name="kernels"/> that has one, in parallel; returns how many.
+    /// Compiles (or loads from the cache) the ILGPU template of every io variant of <paramref name="kernels"/> that has one, in parallel,
+    /// where it may run: under <see cref="Generated.KernelLanguage.Ilgpu"/> with a policy that runs the template, and under
+    /// <see cref="Generated.KernelLanguage.Auto"/> with fast-run (there a kernel that does not compile is a warning). Returns how many.
     /// </summary>
     public int PrecompileIlgpu(IEnumerable<GemmKernel> kernels)
     {
-        if (_epilogues.Language != Generated.KernelLanguage.Ilgpu || Policy is not (GemmPolicy.Generated or GemmPolicy.FastRun)) return 0;
+        var language = _epilogues.Language;
+        bool may = language == Generated.KernelLanguage.Ilgpu ? Policy is GemmPolicy.Generated or GemmPolicy.FastRun
+            : language == Generated.KernelLanguage.Auto && Policy == GemmPolicy.FastRun;
+        if (!may) return 0;
         var variants = kernels.Where(k => k.IlgpuKernels is not null).DistinctBy(k => k.Name)
             .SelectMany(k => k.Epilogue.IoTypes.Select(io => (Kernel: k, Io: io))).ToList();
-        ParallelCompile.ForEach(variants, v => LoadIlgpu(v.Kernel, v.Io));
+        ParallelCompile.ForEach(variants, v =>
+        {
+            if (language == Generated.KernelLanguage.Auto) TryLoadIlgpu(v.Kernel, v.Io);
+            else LoadIlgpu(v.Kernel, v.Io);
+        });
         return variants.Count;
     }
 
@@ -161,7 +173,11 @@ public sealed class FusedGemm : IDisposable
     /// in the default tile (the one it is printed for), where 32-bit indices reach every element (else the NVRTC template runs).
     /// </summary>
     public bool RunsIlgpu(GemmKernel kernel, GemmTile tile, int m, int batch) =>
-        _epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.IlgpuKernels is not null && tile.IsDefaultFor(kernel.N)
+        _epilogues.Language == Generated.KernelLanguage.Ilgpu && IlgpuFits(kernel, tile, m, batch);
+
+    /// <summary>Whether the ILGPU template can run this GEMM: a generated one, in the default tile, with 32-bit indices reaching every element.</summary>
+    private static bool IlgpuFits(GemmKernel kernel, GemmTile tile, int m, int batch) =>
+        kernel.IlgpuKernels is not null && tile.IsDefaultFor(kernel.N)
         && (long)m * kernel.KW < Generated.GeneratedKernelLauncher.Index64Elements && !Generated.GeneratedKernelLauncher.NeedsIndex64(kernel.Epilogue, batch);
 
     /// <summary><paramref name="kernel"/> in <paramref name="tile"/>: its name in the kernel cache, its source and its options.</summary>
@@ -199,24 +215,31 @@ public sealed class FusedGemm : IDisposable
     }
 
     /// <summary>
-    /// The fast-run key: device, shape, kernel source (which holds the epilogue) and cuBLASLt version; and ILGPU's version where the
-    /// template is its ILGPU version (a decision against the NVRTC template says nothing of it).
+    /// The fast-run key: device, shape, kernel source (which holds the epilogue) and cuBLASLt version; and, where the template has an
+    /// ILGPU version that ilgpu or auto may run, the language and ILGPU's version (a decision among NVRTC tiles says nothing of it).
     /// </summary>
     public string ChoiceKey(int m, GemmKernel kernel) => string.Create(CultureInfo.InvariantCulture,
         $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.N}|k={kernel.K}|src={kernel.SourceHash}|cublaslt={CublasLt.Version}")
-        + (_epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.IlgpuKernels is not null ? $"|ilgpu={Fusion.Ilgpu.IlgpuPtxCompiler.Version}" : "");
+        + (_epilogues.Language != Generated.KernelLanguage.Nvrtc && kernel.IlgpuKernels is not null
+            ? $"|kernels={Generated.KernelLanguages.Name(_epilogues.Language)}|ilgpu={Fusion.Ilgpu.IlgpuPtxCompiler.Version}" : "");
 
-    private (GemmPath, GemmTile) Choose(int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
+    /// <summary>
+    /// Fast-run: times the template's default tile (its ILGPU version under <see cref="Generated.KernelLanguage.Ilgpu"/>) and cuBLASLt, then
+    /// the NVRTC template's other tiles when the default one comes close, and under <see cref="Generated.KernelLanguage.Auto"/> the ILGPU
+    /// version too; keeps the fastest.
+    /// </summary>
+    private (GemmPath, GemmTile, bool Ilgpu) Choose(int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
         IReadOnlyList<CudaTensor> outputs, int batch, DType io, CudaStream stream)
     {
         var key = ChoiceKey(m, kernel);
         using var held = _lock.EnterScope(); // one measurement at a time: kernels of other threads would distort it, and it is made once per shape
-        if (Choices.TryGet(key, out var known)) return (known.Path, known.Tile);
+        if (Choices.TryGet(key, out var known)) return (known.Path, known.Tile, known.Ilgpu && IlgpuFits(kernel, known.Tile, m, batch));
         var best = GemmTile.Default(kernel.N);
-        double generated = Median(() => Execute(GemmPath.Generated, best, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
-        double cublas = Median(() => Execute(GemmPath.CublasLt, default, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
+        bool ilgpu = RunsIlgpu(kernel, best, m, batch);
+        double generated = Median(() => Execute(GemmPath.Generated, best, ilgpu, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
+        double cublas = Median(() => Execute(GemmPath.CublasLt, default, false, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
         // The other tiles are NVRTC's: under FUSION_KERNELS=ilgpu the template is its ILGPU version, in its one tile.
-        if (generated <= ExploreTiles * cublas && !RunsIlgpu(kernel, best, m, batch))
+        if (generated <= ExploreTiles * cublas && !ilgpu)
         {
             // The default tile is close: the other tiles may win. Compile them together (in parallel), then time each.
             var others = GemmTile.Candidates(kernel.N).Where(t => t != best).ToList();
@@ -224,14 +247,40 @@ public sealed class FusedGemm : IDisposable
             _jit.Precompile(others.Select(t => TileSource(kernel, t, ioHalf)).ToList());
             foreach (var tile in others)
             {
-                double us = Median(() => Execute(GemmPath.Generated, tile, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
+                double us = Median(() => Execute(GemmPath.Generated, tile, false, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
                 if (us < generated) (best, generated) = (tile, us);
             }
         }
-        var choice = new GemmChoice(generated <= cublas ? GemmPath.Generated : GemmPath.CublasLt, best, generated, cublas);
+        if (_epilogues.Language == Generated.KernelLanguage.Auto && IlgpuFits(kernel, GemmTile.Default(kernel.N), m, batch) && TryLoadIlgpu(kernel, io))
+        {
+            var tile = GemmTile.Default(kernel.N);
+            double us = Median(() => Execute(GemmPath.Generated, tile, true, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
+            if (us < generated) (best, generated, ilgpu) = (tile, us, true);
+        }
+        var choice = new GemmChoice(generated <= cublas ? GemmPath.Generated : GemmPath.CublasLt, best, generated, cublas, ilgpu);
         Measurements++;
         Choices.Store(key, choice);
-        return (choice.Path, choice.Tile);
+        return (choice.Path, choice.Tile, choice.Path == GemmPath.Generated && ilgpu);
+    }
+
+    /// <summary>
+    /// Loads the ILGPU template for <see cref="Generated.KernelLanguage.Auto"/>; false (with one warning per kernel) where ILGPU or the
+    /// driver cannot compile it, which leaves the GEMM to the NVRTC template and cuBLASLt.
+    /// </summary>
+    private bool TryLoadIlgpu(GemmKernel kernel, DType io)
+    {
+        try
+        {
+            LoadIlgpu(kernel, io);
+            return true;
+        }
+        catch (FusionException e)
+        {
+            bool first;
+            lock (_lock) first = _ilgpuFailed.Add(kernel.Name);
+            if (first) _warn?.Invoke($"{e.Message}; FUSION_KERNELS=auto runs the GEMM's NVRTC template or cuBLASLt");
+            return false;
+        }
     }
 
     private double Median(Action work, CudaStream stream)
@@ -240,22 +289,26 @@ public sealed class FusedGemm : IDisposable
         return 1000.0 * _hold.MedianMilliseconds(_device, stream, work, WarmupRuns, TimedRuns);
     }
 
-    private void Execute(GemmPath path, GemmTile tile, int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
+    /// <summary>One path: the template in <paramref name="tile"/> (its ILGPU version when <paramref name="ilgpu"/>), or cuBLASLt.</summary>
+    private void Execute(GemmPath path, GemmTile tile, bool ilgpu, int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
         IReadOnlyList<CudaTensor> outputs, int batch, DType io, CudaStream stream)
     {
-        if (path == GemmPath.Generated) RunGenerated(tile, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream);
-        else RunCublasLt(kernel, x, weight, epilogueInputs, outputs, batch, io, stream);
+        if (path == GemmPath.Generated) RunGenerated(tile, ilgpu, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream);
+        else
+        {
+            RunCublasLt(kernel, x, weight, epilogueInputs, outputs, batch, io, stream);
+            LastRanIlgpu = false;
+        }
     }
 
     /// <summary>The template with the epilogue printed into it: x, the (padded) weight, m, the batch, then the epilogue's buffers.</summary>
-    private void RunGenerated(GemmTile tile, int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
+    private void RunGenerated(GemmTile tile, bool ilgpu, int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
         IReadOnlyList<CudaTensor> outputs, int batch, DType io, CudaStream stream)
     {
         var w = kernel.KW == kernel.K ? weight : PaddedWeight(weight, stream);
         w.Expect("padded weight", new Shape(kernel.N, kernel.KW), DType.Float16);
         long blocks = tile.Blocks(m, kernel.N);
         if (blocks > int.MaxValue) throw new FusionException($"{kernel.Name}: m = {m} needs {blocks} blocks of tile {tile}, more than one launch takes");
-        bool ilgpu = RunsIlgpu(kernel, tile, m, batch);
         // The ILGPU kernel takes each buffer as an array view, {pointer, length}.
         KernelArguments Buffer(KernelArguments a, CudaTensor t) => ilgpu ? a.View(t.Pointer, t.ElementCount) : a.Pointer(t);
         var args = Buffer(Buffer(new KernelArguments(), x), w).Int(m).Int(batch);

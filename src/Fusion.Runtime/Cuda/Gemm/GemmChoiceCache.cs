@@ -3,9 +3,10 @@ using System.Globalization;
 namespace Fusion.Cuda.Gemm;
 
 /// <summary>
-/// A fast-run decision: the path taken, the generated kernel's fastest tile, and the median microseconds of that tile and of cuBLASLt.
+/// A fast-run decision: the path taken, the generated kernel's fastest tile (and whether that is the ILGPU template's), and the median
+/// microseconds of that tile and of cuBLASLt.
 /// </summary>
-public sealed record GemmChoice(GemmPath Path, GemmTile Tile, double GeneratedMicroseconds, double CublasLtMicroseconds);
+public sealed record GemmChoice(GemmPath Path, GemmTile Tile, double GeneratedMicroseconds, double CublasLtMicroseconds, bool Ilgpu = false);
 
 /// <summary>GEMM fast-run decisions (<see cref="ChoiceCache{T}"/>): the path and tile per shape.</summary>
 public sealed class GemmChoiceCache(string directory, Action<string>? warn = null) : ChoiceCache<GemmChoice>(directory, "gemm choice", "gemm-choice", warn)
@@ -17,7 +18,7 @@ public sealed class GemmChoiceCache(string directory, Action<string>? warn = nul
     protected override GemmChoice? Read(string text, string key, out string? problem) => Parse(text, key, out problem);
 
     internal static string Format(string key, GemmChoice choice) => string.Create(CultureInfo.InvariantCulture,
-        $"{Magic}\nkey {key}\npath {Name(choice.Path)}\ntile {choice.Tile}\ngenerated_us {choice.GeneratedMicroseconds:R}\ncublaslt_us {choice.CublasLtMicroseconds:R}\n");
+        $"{Magic}\nkey {key}\npath {Name(choice.Path)}\ntile {choice.Tile}{(choice.Ilgpu ? " ilgpu" : "")}\ngenerated_us {choice.GeneratedMicroseconds:R}\ncublaslt_us {choice.CublasLtMicroseconds:R}\n");
 
     internal static GemmChoice? Parse(string text, string key, out string? problem)
     {
@@ -29,13 +30,16 @@ public sealed class GemmChoiceCache(string directory, Action<string>? warn = nul
             "path cublaslt" => GemmPath.CublasLt,
             _ => null,
         };
-        var tile = lines[3].StartsWith("tile ", StringComparison.Ordinal) ? GemmTile.TryParse(lines[3]["tile ".Length..]) : null;
+        // "tile 128x96", or "tile 128x96 ilgpu" for the ILGPU template.
+        bool ilgpu = lines[3].EndsWith(" ilgpu", StringComparison.Ordinal);
+        string tileText = ilgpu ? lines[3][..^" ilgpu".Length] : lines[3];
+        var tile = tileText.StartsWith("tile ", StringComparison.Ordinal) ? GemmTile.TryParse(tileText["tile ".Length..]) : null;
         if (path is null || tile is null || !TryMicroseconds(lines[4], "generated_us ", out var generated) || !TryMicroseconds(lines[5], "cublaslt_us ", out var cublas))
         {
             problem = "unreadable path, tile or times";
             return null;
         }
-        return new GemmChoice(path.Value, tile.Value, generated, cublas);
+        return new GemmChoice(path.Value, tile.Value, generated, cublas, ilgpu);
     }
 
     private static string Name(GemmPath path) => path == GemmPath.Generated ? "generated" : "cublaslt";
