@@ -9,9 +9,7 @@ namespace Fusion.Kernels.Cpu;
 /// Cache-blocked single-precision matrix multiply, C = A·B or C = A·Bᵀ, all row-major.
 /// B is packed per (K block × N block) into panels of NR columns (two vectors: 32 on 512-bit vectors, else two
 /// <see cref="Vector{T}"/>s) so the micro-kernel
-/// streams it contiguously from L1/L2; A is packed per (work item, K block) into panels of MR rows interleaved by depth, so
-/// the micro-kernel reads both operands as one forward stream (A read in place put its six rows, 4 KiB apart when K is a
-/// multiple of 1024, into one set of the L1 beside B's panel).
+/// streams it contiguously from L1/L2; A is read in place (its rows are already contiguous in K).
 /// Work is split over (batch, row block, column block) items, the blocks made smaller (down to two micro-tiles) until there
 /// are at least two items per core, so a small-M product (a batch-1 transformer's late stages: 49 or 196 rows) still
 /// uses every core. Each worker packs its B block into its own buffer, which costs 1/(block rows) of the multiply and avoids
@@ -175,7 +173,6 @@ public static class Gemm
         int rowBlocks = (m + mc - 1) / mc, colBlocks = (n + nc - 1) / nc;
         int items = checked(batch * rowBlocks * colBlocks);
         int packLength = needsPack ? KC * ((Math.Min(nc, n) + nr - 1) / nr * nr) : 0;
-        int rowsLength = KC * ((Math.Min(mc, m) + MR - 1) / MR * MR);
         fixed (float* pa = a, pc = c)
         {
             // Pointers cannot be captured by the lambda; their addresses can (the spans stay pinned for the call).
@@ -183,10 +180,9 @@ public static class Gemm
             Parallelism.For(items, (long)Math.Min(m, mc) * Math.Min(n, nc) * k, (start, end) =>
             {
                 float[]? pack = needsPack ? ArrayPool<float>.Shared.Rent(packLength) : null;
-                float[] rows = ArrayPool<float>.Shared.Rent(rowsLength);
                 try
                 {
-                    fixed (float* pp = pack, pr = rows)
+                    fixed (float* pp = pack)
                     {
                         for (int item = start; item < end; item++)
                         {
@@ -194,14 +190,13 @@ public static class Gemm
                             int row0 = item / colBlocks % rowBlocks * mc;
                             int col0 = item % colBlocks * nc;
                             Block((float*)aAddr + i * strideA, (float*)cAddr + i * strideC, i, n, k, row0, Math.Min(m, row0 + mc), col0,
-                                Math.Min(n, col0 + nc), panels, pp, pr, wide, epilogue);
+                                Math.Min(n, col0 + nc), panels, pp, wide, epilogue);
                         }
                     }
                 }
                 finally
                 {
                     if (pack is not null) ArrayPool<float>.Shared.Return(pack);
-                    ArrayPool<float>.Shared.Return(rows);
                 }
             });
         }
@@ -232,7 +227,7 @@ public static class Gemm
 
     /// <summary>Rows [row0, row1) × columns [col0, col1) of one product, columns in packed blocks of at most <see cref="NC"/>.</summary>
     private static unsafe void Block(float* a, float* c, int batch, int n, int k, int row0, int row1, int col0, int col1, PanelSource panels, float* pack,
-        float* packedRows, bool wide, TileEpilogue epilogue)
+        bool wide, TileEpilogue epilogue)
     {
         int nr = PanelWidth(wide);
         // A partial tile is computed whole into this, then copied out (here, not in the micro-kernels: a stackalloc there
@@ -255,52 +250,26 @@ public static class Gemm
             {
                 int kc = Math.Min(KC, k - pc);
                 float* panel = panels(pack, batch, jc, nc, pc, kc);
-                PackRows(a, k, row0, row1, pc, kc, packedRows);
                 // The epilogue follows the last depth block's store, when C's values are final.
                 TileEpilogue* last = pc + kc == k && !epilogue.IsEmpty ? &epilogue : null;
-                // A panel of B (kc × NR, 32 KiB at most) stays in L1 while the micro-tiles walk down the rows, A's packed rows
-                // coming from L2 (the order BLIS uses; rows outside, panels inside measured 84 % against 88 % of peak at 1024³ on one core).
+                // A panel of B (kc × NR, 32 KiB at most) stays in L1 while the micro-tiles walk down the rows, A's rows coming
+                // from L2 (the order BLIS uses; rows outside, panels inside measured 84 % against 88 % of peak at 1024³ on one core).
                 for (int jr = 0; jr < nc; jr += nr)
                 {
                     for (int ir = row0; ir < row1; ir += MR)
                     {
                         int mr = Math.Min(MR, row1 - ir);
                         float* tile = c + (long)ir * n + jc + jr, columns = panel + (long)(jr / nr) * kc * nr;
-                        float* rows = packedRows + (long)(ir - row0) * kc;
+                        float* rows = a + (long)ir * k + pc;
                         int width = Math.Min(nr, nc - jr);
-                        if (wide) Micro512(rows, columns, kc, tile, n, mr, width, accumulate: pc > 0, scratch);
-                        else Micro(rows, columns, kc, tile, n, mr, width, accumulate: pc > 0, scratch);
+                        if (wide) Micro512(rows, k, columns, kc, tile, n, mr, width, accumulate: pc > 0, scratch);
+                        else Micro(rows, k, columns, kc, tile, n, mr, width, accumulate: pc > 0, scratch);
                         // The epilogue right after the tile's last store, while it is in L1. (Not in the micro-kernel itself: the
                         // epilogue's registers there make the JIT keep the accumulators on the stack through the loop.)
                         if (last is not null)
                             for (int r = 0; r < mr; r++) last->ApplyRow(tile + (long)r * n, ir + r, jc + jr, width);
                     }
                 }
-            }
-        }
-    }
-
-    /// <summary>
-    /// Packs A [·, k] rows [row0, row1) × depths [pc, pc+kc) into panels of MR rows, element (kk, r) of a panel at kk·MR + r.
-    /// A last partial panel repeats its last row (the micro-kernel computes a whole tile; only the real rows are copied out).
-    /// </summary>
-    private static unsafe void PackRows(float* a, int k, int row0, int row1, int pc, int kc, float* packed)
-    {
-        for (int ir = row0; ir < row1; ir += MR)
-        {
-            int last = Math.Min(MR, row1 - ir) - 1;
-            float* panel = packed + (long)(ir - row0) * kc;
-            float* r0 = a + (long)ir * k + pc;
-            float* r1 = r0 + (long)Math.Min(1, last) * k, r2 = r0 + (long)Math.Min(2, last) * k;
-            float* r3 = r0 + (long)Math.Min(3, last) * k, r4 = r0 + (long)Math.Min(4, last) * k, r5 = r0 + (long)Math.Min(5, last) * k;
-            for (int kk = 0; kk < kc; kk++, panel += MR)
-            {
-                panel[0] = r0[kk];
-                panel[1] = r1[kk];
-                panel[2] = r2[kk];
-                panel[3] = r3[kk];
-                panel[4] = r4[kk];
-                panel[5] = r5[kk];
             }
         }
     }
@@ -345,39 +314,45 @@ public static class Gemm
     }
 
     /// <summary>
-    /// One MR × NR tile of C from kc steps: a packed panel of A's rows (<see cref="PackRows"/>) times a packed panel of B.
+    /// One MR × NR tile of C from kc steps: rows of A (stride <paramref name="lda"/>) times a packed panel.
     /// Partial tiles (fewer rows or columns) compute a full tile into a scratch buffer: rows past
     /// <paramref name="mr"/> repeat the last valid row and padded panel columns are zero, so only
     /// the copy-out needs to know the real size.
     /// </summary>
-    private static unsafe void Micro(float* a, float* panel, int kc, float* c, int ldc, int mr, int nr, bool accumulate, float* scratch)
+    private static unsafe void Micro(float* a, int lda, float* panel, int kc, float* c, int ldc, int mr, int nr, bool accumulate, float* scratch)
     {
+        float* a0 = a;
+        float* a1 = a + (long)Math.Min(1, mr - 1) * lda;
+        float* a2 = a + (long)Math.Min(2, mr - 1) * lda;
+        float* a3 = a + (long)Math.Min(3, mr - 1) * lda;
+        float* a4 = a + (long)Math.Min(4, mr - 1) * lda;
+        float* a5 = a + (long)Math.Min(5, mr - 1) * lda;
         Vector<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         int vl = Vector<float>.Count, nrStep = 2 * vl;
         float* p = panel;
         // The FMAs are written out, not in a helper taking the accumulators by ref: an address-taken accumulator lives on the
         // stack, and twelve stores an iteration cost more than the FMAs (the same in Micro512).
-        for (int kk = 0; kk < kc; kk++, p += nrStep, a += MR)
+        for (int kk = 0; kk < kc; kk++, p += nrStep)
         {
             var b0 = Vector.Load(p);
             var b1 = Vector.Load(p + vl);
-            var x0 = new Vector<float>(a[0]);
+            var x0 = new Vector<float>(a0[kk]);
             c00 = Vector.FusedMultiplyAdd(x0, b0, c00);
             c01 = Vector.FusedMultiplyAdd(x0, b1, c01);
-            var x1 = new Vector<float>(a[1]);
+            var x1 = new Vector<float>(a1[kk]);
             c10 = Vector.FusedMultiplyAdd(x1, b0, c10);
             c11 = Vector.FusedMultiplyAdd(x1, b1, c11);
-            var x2 = new Vector<float>(a[2]);
+            var x2 = new Vector<float>(a2[kk]);
             c20 = Vector.FusedMultiplyAdd(x2, b0, c20);
             c21 = Vector.FusedMultiplyAdd(x2, b1, c21);
-            var x3 = new Vector<float>(a[3]);
+            var x3 = new Vector<float>(a3[kk]);
             c30 = Vector.FusedMultiplyAdd(x3, b0, c30);
             c31 = Vector.FusedMultiplyAdd(x3, b1, c31);
-            var x4 = new Vector<float>(a[4]);
+            var x4 = new Vector<float>(a4[kk]);
             c40 = Vector.FusedMultiplyAdd(x4, b0, c40);
             c41 = Vector.FusedMultiplyAdd(x4, b1, c41);
-            var x5 = new Vector<float>(a[5]);
+            var x5 = new Vector<float>(a5[kk]);
             c50 = Vector.FusedMultiplyAdd(x5, b0, c50);
             c51 = Vector.FusedMultiplyAdd(x5, b1, c51);
         }
@@ -407,32 +382,38 @@ public static class Gemm
     }
 
     /// <summary><see cref="Micro"/> on 512-bit vectors: the same 6-row tile, 32 columns wide.</summary>
-    private static unsafe void Micro512(float* a, float* panel, int kc, float* c, int ldc, int mr, int nr, bool accumulate, float* scratch)
+    private static unsafe void Micro512(float* a, int lda, float* panel, int kc, float* c, int ldc, int mr, int nr, bool accumulate, float* scratch)
     {
+        float* a0 = a;
+        float* a1 = a + (long)Math.Min(1, mr - 1) * lda;
+        float* a2 = a + (long)Math.Min(2, mr - 1) * lda;
+        float* a3 = a + (long)Math.Min(3, mr - 1) * lda;
+        float* a4 = a + (long)Math.Min(4, mr - 1) * lda;
+        float* a5 = a + (long)Math.Min(5, mr - 1) * lda;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         const int vl = 16, nrStep = 32;
         float* p = panel;
-        for (int kk = 0; kk < kc; kk++, p += nrStep, a += MR)
+        for (int kk = 0; kk < kc; kk++, p += nrStep)
         {
             var b0 = Vector512.Load(p);
             var b1 = Vector512.Load(p + vl);
-            var x0 = Vector512.Create(a[0]);
+            var x0 = Vector512.Create(a0[kk]);
             c00 = Vector512.FusedMultiplyAdd(x0, b0, c00);
             c01 = Vector512.FusedMultiplyAdd(x0, b1, c01);
-            var x1 = Vector512.Create(a[1]);
+            var x1 = Vector512.Create(a1[kk]);
             c10 = Vector512.FusedMultiplyAdd(x1, b0, c10);
             c11 = Vector512.FusedMultiplyAdd(x1, b1, c11);
-            var x2 = Vector512.Create(a[2]);
+            var x2 = Vector512.Create(a2[kk]);
             c20 = Vector512.FusedMultiplyAdd(x2, b0, c20);
             c21 = Vector512.FusedMultiplyAdd(x2, b1, c21);
-            var x3 = Vector512.Create(a[3]);
+            var x3 = Vector512.Create(a3[kk]);
             c30 = Vector512.FusedMultiplyAdd(x3, b0, c30);
             c31 = Vector512.FusedMultiplyAdd(x3, b1, c31);
-            var x4 = Vector512.Create(a[4]);
+            var x4 = Vector512.Create(a4[kk]);
             c40 = Vector512.FusedMultiplyAdd(x4, b0, c40);
             c41 = Vector512.FusedMultiplyAdd(x4, b1, c41);
-            var x5 = Vector512.Create(a[5]);
+            var x5 = Vector512.Create(a5[kk]);
             c50 = Vector512.FusedMultiplyAdd(x5, b0, c50);
             c51 = Vector512.FusedMultiplyAdd(x5, b1, c51);
         }
