@@ -10,9 +10,9 @@ namespace Fusion.Cuda.Tests;
 /// <summary>
 /// GEMMs with their ILGPU versions printed here (<see cref="IlgpuGemmPrinter"/>) and compiled with Roslyn, on odd shapes the Swin
 /// layers do not have: N = 40 (a partial 64-column tile, columns past N never stored), K = 36 (x rows not 16-byte aligned: the
-/// half-at-a-time path; the weight padded to KW = 40) and N = 100 (two 96-column tiles, the second nearly empty), each with a
-/// different epilogue (layer scale and residual; residual and a cast to the run's type; bias and GELU). Their rows are the batch,
-/// so a test picks m.
+/// half-at-a-time path; the weight padded to KW = 40), N = 100 (two 96-column tiles, the second nearly empty) and N = 33 (odd: the
+/// epilogue goes element by element, not in column pairs), each with a different epilogue (layer scale and residual; residual and a
+/// cast to the run's type; bias and GELU; bias, ReLU and residual). Their rows are the batch, so a test picks m.
 /// </summary>
 internal static class IlgpuGemms
 {
@@ -33,6 +33,7 @@ internal static class IlgpuGemms
             CustomGemms.LayerScaleResidual(40, 40).Kernel,
             CustomGemms.ResidualCastToIo(96, 36).Kernel,
             GemmKernels.Linear(100, 64, bias: true, Activation.Gelu, residual: false),
+            GemmKernels.Linear(33, 24, bias: true, Activation.Relu, residual: true),
         };
         var classes = string.Concat(kernels.Select((k, i) => $"public static class G{i}\n{{\n{IlgpuGemmPrinter.PrintAll(k.Name, k.N, k.K, k.Epilogue.Ir)}}}\n"));
         var assembly = PrintedIlgpu.Compile("IlgpuGemms", classes);
@@ -98,6 +99,8 @@ public sealed class IlgpuGemmTests : IClassFixture<IlgpuKernelTests.Runner>
             Assert.Contains("cp.async.cg.shared.global", ptx);
             Assert.Contains("cp.async.wait_group 1;", ptx);
             Assert.Contains("bar.sync", ptx);
+            // Both tiles 16-byte aligned (ILGPU would align them to a half).
+            Assert.Equal(2, ptx.Split(".shared .align 16 .b8").Length - 1);
             // No local memory: the accumulators and fragments stay in registers (CudaAsm would have put each operand in a depot).
             Assert.DoesNotContain(".local", ptx);
             // x, w, then one view per epilogue buffer other than the accumulator, each a 16-byte {pointer, length} parameter.

@@ -56,6 +56,13 @@ namespace Fusion.Compiler
             s.Line($"var aTiles = global::ILGPU.SharedMemory.Allocate<ushort>({I(2 * BM * BKP)});");
             s.Line($"var bTiles = global::ILGPU.SharedMemory.Allocate<ushort>({I(2 * bn * BKP)});");
             s.Line("int tid = IlgpuGroup.IdxX, warp = tid / 32, lane = tid % 32;");
+            s.Line("// Where this thread's 16-byte chunks of a tile start (row, then halves within the step; every chunk of the thread has the");
+            s.Line($"// same column, {I(Threads / (BK / 8))} rows apart) and where its ldmatrix rows start in a stage, all fixed for the kernel:");
+            s.Line($"int chunkRow = tid / {I(BK / 8)}, chunkColumn = tid % {I(BK / 8)} * 8;");
+            s.Line("// lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.");
+            s.Line($"int aLane = (warp * 16 + lane % 16) * {I(BKP)} + lane / 16 * 8;");
+            s.Line("// w is [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the \"col\" B fragments of two n8 tiles: (n 0-7, k), (n 0-7, k + 8), (n 8-15, k), (n 8-15, k + 8).");
+            s.Line($"int bLane = (lane / 16 * 8 + lane % 8) * {I(BKP)} + lane / 8 % 2 * 8;");
             s.Line($"int row0 = IlgpuGrid.IdxX / {I(nTiles)} * {I(BM)};");
             s.Line($"int col0 = IlgpuGrid.IdxX % {I(nTiles)} * {I(bn)};");
             for (int i = 0; i < nt; i++) s.Line($"var acc{I(i)} = default(IlgpuAccumulator4);");
@@ -82,13 +89,9 @@ namespace Fusion.Compiler
                 {
                     using (s.Block($"// k = {I(kk)}..{I(kk + 15)} of the step"))
                     {
-                        s.Line("// lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.");
-                        s.Line($"var a = IlgpuTensorCore.LoadMatrix4(ref aTiles[at + (warp * 16 + lane % 16) * {I(BKP)} + {I(kk)} + lane / 16 * 8]);");
+                        s.Line($"var a = IlgpuTensorCore.LoadMatrix4(ref aTiles[at + aLane + {I(kk)}]);");
                         for (int nj = 0; nj < nt / 2; nj++)
-                        {
-                            // w is [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the "col" B fragment of two n8 tiles.
-                            s.Line($"var b{I(nj)} = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + ({I(nj * 16)} + lane / 16 * 8 + lane % 8) * {I(BKP)} + {I(kk)} + lane / 8 % 2 * 8]);");
-                        }
+                            s.Line($"var b{I(nj)} = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + bLane + {I(nj * 16 * BKP + kk)}]);");
                         for (int nj = 0; nj < nt / 2; nj++)
                         {
                             s.Line($"acc{I(2 * nj)} = IlgpuTensorCore.Mma(acc{I(2 * nj)}, a, b{I(nj)}.R0, b{I(nj)}.R1);");
@@ -106,10 +109,8 @@ namespace Fusion.Compiler
                 {
                     s.Line($"int c = col0 + {I(i * 8)} + lane % 4 * 2;");
                     s.Line($"bool first = c < {I(n)}, second = c + 1 < {I(n)};");
-                    s.Line($"if (r0 < m && first) {method}_at(r0, c, acc{I(i)}.C0, batch{Arguments()});");
-                    s.Line($"if (r0 < m && second) {method}_at(r0, c + 1, acc{I(i)}.C1, batch{Arguments()});");
-                    s.Line($"if (r1 < m && first) {method}_at(r1, c, acc{I(i)}.C2, batch{Arguments()});");
-                    s.Line($"if (r1 < m && second) {method}_at(r1, c + 1, acc{I(i)}.C3, batch{Arguments()});");
+                    s.Line($"if (r0 < m && first) {method}_at(r0, c, acc{I(i)}.C0, acc{I(i)}.C1, second, batch{Arguments()});");
+                    s.Line($"if (r1 < m && first) {method}_at(r1, c, acc{I(i)}.C2, acc{I(i)}.C3, second, batch{Arguments()});");
                 }
             }
             s.Close();
@@ -146,22 +147,29 @@ namespace Fusion.Compiler
             for (int i = 0; i * Threads < chunks; i++)
             {
                 bool partial = (i + 1) * Threads > chunks;
-                using (s.Block(partial ? $"if (tid + {I(i * Threads)} < {I(chunks)})" : $"// chunk {I(i)} of each thread"))
+                int rows0 = i * Threads / (BK / 8);
+                using (s.Block(partial ? $"if (chunkRow + {I(rows0)} < {I(rows)})" : $"// chunk {I(i)} of each thread"))
                 {
-                    s.Line($"int c = tid + {I(i * Threads)}, r = c / {I(BK / 8)}, kc = c % {I(BK / 8)} * 8, gr = {first} + r, gk = k0 + kc;");
+                    s.Line($"int r = chunkRow + {I(rows0)}, gr = {first} + r, gk = k0 + chunkColumn;");
                     s.Line($"bool inside = gr < {limit} && gk < {I(columns)};");
-                    s.Line($"IlgpuTensorCore.CopyAsync16(ref {tile}[stage * {I(stageSize)} + r * {I(BKP)} + kc], ref {source}[IlgpuMath.Select(inside, gr * {I(columns)} + gk, 0)], inside);");
+                    s.Line($"IlgpuTensorCore.CopyAsync16(ref {tile}[stage * {I(stageSize)} + r * {I(BKP)} + chunkColumn], ref {source}[IlgpuMath.Select(inside, gr * {I(columns)} + gk, 0)], inside);");
                 }
             }
         }
 
-        /// <summary>The epilogue at one element: row and column of the [rows, N] output, the accumulator's value, then its loop-IR body.</summary>
+        /// <summary>
+        /// The epilogue at one column pair of a row: (row, col) and, when <c>pair</c>, (row, col + 1), with the accumulators' values,
+        /// then its loop-IR body. Where every access moves in pairs along the columns (N even, each load and store consecutive in the
+        /// column or not depending on it) a full pair loads and stores as 4- or 8-byte vectors, as the CUDA template's epilogue does;
+        /// otherwise element by element.
+        /// </summary>
         private static void Epilogue(SourceBuilder s, LoopKernel k, FloatType io, string method, string[] names, string parameters)
         {
             int n = k.Domain.Count, col = n - 1;
-            s.Line($"/// <summary>The epilogue of {method} ({k.Name}) at one element.</summary>");
+            var extents = k.VariableExtents;
+            s.Line($"/// <summary>The epilogue of {method} ({k.Name}) at columns col and col + 1 (when pair) of a row.</summary>");
             s.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
-            s.Line($"private static void {method}_at(int row, int col, float acc, int batch{parameters})");
+            s.Line($"private static void {method}_at(int row, int col, float acc0, float acc1, bool pair, int batch{parameters})");
             s.Line("{");
             s.Indent();
             s.Line("int N = batch;");
@@ -172,14 +180,43 @@ namespace Fusion.Compiler
                 s.Line($"int v{I(j)} = {(j == 0 ? "rest" : "rest % " + extent)};");
                 if (j > 0) s.Line($"rest /= {extent};");
             }
-            s.Line($"int v{I(col)} = col;");
+            bool Acc(LoadInstr l) => k.Buffers[l.Buffer].Role == BufferRole.Accumulator;
+            bool paired = !k.Domain[col].Dynamic && k.Domain[col].Value % 2 == 0 && k.Body.All(instr => instr switch
+            {
+                LoadInstr l when !Acc(l) => l.Guard.Count == 0 && AccessPattern.Along(l.Offset, col, 2, extents) != AccessKind.Gather,
+                StoreInstr st => AccessPattern.Along(st.Offset, col, 2, extents) == AccessKind.Vector,
+                PredicateInstr => false, // a mask over the indices: element by element
+                _ => true,
+            });
+            if (paired)
+            {
+                using (s.Block("if (pair)"))
+                {
+                    s.Line($"int v{I(col)} = col;");
+                    PairBody(s, k, io, col, names);
+                    s.Line("return;");
+                }
+            }
+            for (int e = 0; e < 2; e++)
+            {
+                using (s.Block(e == 0 ? "// column col" : "if (pair) // column col + 1"))
+                {
+                    s.Line($"int v{I(col)} = col + {I(e)};");
+                    ElementBody(s, k, io, names, "acc" + I(e));
+                }
+            }
+            s.Close();
+        }
+
+        /// <summary>One element: each load, operator and store of the epilogue, the accumulator load replaced by <paramref name="acc"/>.</summary>
+        private static void ElementBody(SourceBuilder s, LoopKernel k, FloatType io, string[] names, string acc)
+        {
             string Ref(int id) => k.Body[id] switch
             {
                 ConstInstr c => IlgpuKernelPrinter.Literal(c.Value),
-                LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator => "acc",
+                LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator => acc,
                 _ => $"x{I(id)}",
             };
-            bool Half(int buffer) => IlgpuKernelPrinter.ElementType(k.Buffers[buffer].Type, io) == "IlgpuHalf";
             foreach (var instr in k.Body)
             {
                 switch (instr)
@@ -187,7 +224,7 @@ namespace Fusion.Compiler
                     case LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator:
                         break;
                     case LoadInstr l:
-                        string Element(string index) => Half(l.Buffer) ? $"(float){names[l.Buffer]}[{index}]" : $"{names[l.Buffer]}[{index}]";
+                        string Element(string index) => Half(k, io, l.Buffer) ? $"(float){names[l.Buffer]}[{index}]" : $"{names[l.Buffer]}[{index}]";
                         if (l.Guard.Count == 0) s.Line($"float x{I(l.Id)} = {Element(l.Offset.ToString())};");
                         else
                         {
@@ -202,12 +239,63 @@ namespace Fusion.Compiler
                         s.Line($"float x{I(p.Id)} = (({CudaKernelPrinter.Bounds(p.Bounds)}) ? 1.0f : 0.0f);");
                         break;
                     case StoreInstr st:
-                        s.Line($"{names[st.Buffer]}[{st.Offset}] = {(Half(st.Buffer) ? $"IlgpuMath.ToHalf({Ref(st.Value)})" : Ref(st.Value))};");
+                        s.Line($"{names[st.Buffer]}[{st.Offset}] = {(Half(k, io, st.Buffer) ? $"IlgpuMath.ToHalf({Ref(st.Value)})" : Ref(st.Value))};");
                         break;
                 }
             }
-            s.Close();
         }
+
+        /// <summary>
+        /// Both elements of a column pair at v_col = col (even): a load along the columns is one pair vector, one that does not depend on
+        /// them a single element; operators per element (x3_0, x3_1); each store one pair vector. (No predicates: those go element by element.)
+        /// </summary>
+        private static void PairBody(SourceBuilder s, LoopKernel k, FloatType io, int col, string[] names)
+        {
+            string Ref(int id, int e) => k.Body[id] switch
+            {
+                ConstInstr c => IlgpuKernelPrinter.Literal(c.Value),
+                LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator => "acc" + I(e),
+                LoadInstr l when !l.Offset.Uses(col) => $"x{I(id)}",
+                _ => $"x{I(id)}_{I(e)}",
+            };
+            foreach (var instr in k.Body)
+            {
+                switch (instr)
+                {
+                    case LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator:
+                        break;
+                    case LoadInstr l when !l.Offset.Uses(col):
+                        s.Line($"float x{I(l.Id)} = {(Half(k, io, l.Buffer) ? "(float)" : "")}{names[l.Buffer]}[{l.Offset}];");
+                        break;
+                    case LoadInstr l:
+                        if (Half(k, io, l.Buffer))
+                        {
+                            s.Line($"uint q{I(l.Id)} = {names[l.Buffer]}.Cast<IlgpuHalf2>()[({l.Offset}) / 2].P0;");
+                            s.Line($"float x{I(l.Id)}_0 = IlgpuMath.Low(q{I(l.Id)}), x{I(l.Id)}_1 = IlgpuMath.High(q{I(l.Id)});");
+                        }
+                        else
+                        {
+                            s.Line($"var q{I(l.Id)} = {names[l.Buffer]}.Cast<IlgpuFloat2>()[({l.Offset}) / 2];");
+                            s.Line($"float x{I(l.Id)}_0 = q{I(l.Id)}.E0, x{I(l.Id)}_1 = q{I(l.Id)}.E1;");
+                        }
+                        break;
+                    case OpInstr op:
+                        for (int e = 0; e < 2; e++)
+                        {
+                            int ee = e;
+                            s.Line($"float x{I(op.Id)}_{I(e)} = {IlgpuKernelPrinter.Expression(op.Op, op.Args.Select(a => Ref(a, ee)).ToList())};");
+                        }
+                        break;
+                    case StoreInstr st:
+                        s.Line(Half(k, io, st.Buffer)
+                            ? $"{names[st.Buffer]}.Cast<IlgpuHalf2>()[({st.Offset}) / 2] = new IlgpuHalf2 {{ P0 = IlgpuMath.Pack({Ref(st.Value, 0)}, {Ref(st.Value, 1)}) }};"
+                            : $"{names[st.Buffer]}.Cast<IlgpuFloat2>()[({st.Offset}) / 2] = new IlgpuFloat2 {{ E0 = {Ref(st.Value, 0)}, E1 = {Ref(st.Value, 1)} }};");
+                        break;
+                }
+            }
+        }
+
+        private static bool Half(LoopKernel k, FloatType io, int buffer) => IlgpuKernelPrinter.ElementType(k.Buffers[buffer].Type, io) == "IlgpuHalf";
 
         private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
     }

@@ -44,6 +44,8 @@ public static partial class IlgpuPtxCompiler
             compiler = s_idle.TryTake(out var idle) ? idle : Create();
             var entry = EntryPointDescription.FromExplicitlyGroupedKernel(method);
             ptx = ((PTXCompiledKernel)compiler.Value.Backend.Compile(entry, new KernelSpecialization())).PTXAssembly;
+            // ILGPU aligns a shared allocation to its element (2 bytes for halves); cp.async and ldmatrix need 16.
+            ptx = SharedAlignment().Replace(ptx, ".shared .align 16 ");
         }
         catch (Exception e)
         {
@@ -92,4 +94,7 @@ public static partial class IlgpuPtxCompiler
 
     [GeneratedRegex(@"\.entry\s+([A-Za-z_$][\w$]*)\s*\(")]
     private static partial Regex EntryPattern();
+
+    [GeneratedRegex(@"\.shared\s+\.align\s+(1|2|4|8)\s+")]
+    private static partial Regex SharedAlignment();
 }

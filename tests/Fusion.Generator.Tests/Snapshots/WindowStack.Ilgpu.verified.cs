@@ -4280,6 +4280,13 @@ namespace Demo
                 var aTiles = global::ILGPU.SharedMemory.Allocate<ushort>(10240);
                 var bTiles = global::ILGPU.SharedMemory.Allocate<ushort>(2560);
                 int tid = IlgpuGroup.IdxX, warp = tid / 32, lane = tid % 32;
+                // Where this thread's 16-byte chunks of a tile start (row, then halves within the step; every chunk of the thread has the
+                // same column, 64 rows apart) and where its ldmatrix rows start in a stage, all fixed for the kernel:
+                int chunkRow = tid / 4, chunkColumn = tid % 4 * 8;
+                // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.
+                int aLane = (warp * 16 + lane % 16) * 40 + lane / 16 * 8;
+                // w is [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the "col" B fragments of two n8 tiles: (n 0-7, k), (n 0-7, k + 8), (n 8-15, k), (n 8-15, k + 8).
+                int bLane = (lane / 16 * 8 + lane % 8) * 40 + lane / 8 % 2 * 8;
                 int row0 = IlgpuGrid.IdxX / 1 * 128;
                 int col0 = IlgpuGrid.IdxX % 1 * 32;
                 var acc0 = default(IlgpuAccumulator4);
@@ -4295,11 +4302,11 @@ namespace Demo
                         ushort value = xs[IlgpuMath.Select(inside, gr * 10 + gk, 0)];
                         aTiles[stage * 5120 + r * 40 + kk] = inside ? value : (ushort)0;
                     }
-                    if (tid + 0 < 128)
+                    if (chunkRow + 0 < 32)
                     {
-                        int c = tid + 0, r = c / 4, kc = c % 4 * 8, gr = col0 + r, gk = k0 + kc;
+                        int r = chunkRow + 0, gr = col0 + r, gk = k0 + chunkColumn;
                         bool inside = gr < 10 && gk < 16;
-                        IlgpuTensorCore.CopyAsync16(ref bTiles[stage * 1280 + r * 40 + kc], ref ws[IlgpuMath.Select(inside, gr * 16 + gk, 0)], inside);
+                        IlgpuTensorCore.CopyAsync16(ref bTiles[stage * 1280 + r * 40 + chunkColumn], ref ws[IlgpuMath.Select(inside, gr * 16 + gk, 0)], inside);
                     }
                 }
                 IlgpuTensorCore.Commit();
@@ -4316,11 +4323,11 @@ namespace Demo
                             ushort value = xs[IlgpuMath.Select(inside, gr * 10 + gk, 0)];
                             aTiles[stage * 5120 + r * 40 + kk] = inside ? value : (ushort)0;
                         }
-                        if (tid + 0 < 128)
+                        if (chunkRow + 0 < 32)
                         {
-                            int c = tid + 0, r = c / 4, kc = c % 4 * 8, gr = col0 + r, gk = k0 + kc;
+                            int r = chunkRow + 0, gr = col0 + r, gk = k0 + chunkColumn;
                             bool inside = gr < 10 && gk < 16;
-                            IlgpuTensorCore.CopyAsync16(ref bTiles[stage * 1280 + r * 40 + kc], ref ws[IlgpuMath.Select(inside, gr * 16 + gk, 0)], inside);
+                            IlgpuTensorCore.CopyAsync16(ref bTiles[stage * 1280 + r * 40 + chunkColumn], ref ws[IlgpuMath.Select(inside, gr * 16 + gk, 0)], inside);
                         }
                         IlgpuTensorCore.Commit();
                         IlgpuTensorCore.WaitAllButOne();
@@ -4329,20 +4336,18 @@ namespace Demo
                     IlgpuGroup.Barrier();
                     int at = (kt & 1) * 5120, bt = (kt & 1) * 1280;
                     { // k = 0..15 of the step
-                        // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.
-                        var a = IlgpuTensorCore.LoadMatrix4(ref aTiles[at + (warp * 16 + lane % 16) * 40 + 0 + lane / 16 * 8]);
-                        var b0 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + (0 + lane / 16 * 8 + lane % 8) * 40 + 0 + lane / 8 % 2 * 8]);
-                        var b1 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + (16 + lane / 16 * 8 + lane % 8) * 40 + 0 + lane / 8 % 2 * 8]);
+                        var a = IlgpuTensorCore.LoadMatrix4(ref aTiles[at + aLane + 0]);
+                        var b0 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + bLane + 0]);
+                        var b1 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + bLane + 640]);
                         acc0 = IlgpuTensorCore.Mma(acc0, a, b0.R0, b0.R1);
                         acc1 = IlgpuTensorCore.Mma(acc1, a, b0.R2, b0.R3);
                         acc2 = IlgpuTensorCore.Mma(acc2, a, b1.R0, b1.R1);
                         acc3 = IlgpuTensorCore.Mma(acc3, a, b1.R2, b1.R3);
                     }
                     { // k = 16..31 of the step
-                        // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.
-                        var a = IlgpuTensorCore.LoadMatrix4(ref aTiles[at + (warp * 16 + lane % 16) * 40 + 16 + lane / 16 * 8]);
-                        var b0 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + (0 + lane / 16 * 8 + lane % 8) * 40 + 16 + lane / 8 % 2 * 8]);
-                        var b1 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + (16 + lane / 16 * 8 + lane % 8) * 40 + 16 + lane / 8 % 2 * 8]);
+                        var a = IlgpuTensorCore.LoadMatrix4(ref aTiles[at + aLane + 16]);
+                        var b0 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + bLane + 16]);
+                        var b1 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + bLane + 656]);
                         acc0 = IlgpuTensorCore.Mma(acc0, a, b0.R0, b0.R1);
                         acc1 = IlgpuTensorCore.Mma(acc1, a, b0.R2, b0.R3);
                         acc2 = IlgpuTensorCore.Mma(acc2, a, b1.R0, b1.R1);
@@ -4355,53 +4360,79 @@ namespace Demo
                 { // n8 tile 0
                     int c = col0 + 0 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_at(r0, c, acc0.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_f32_at(r0, c + 1, acc0.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_at(r1, c, acc0.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_f32_at(r1, c + 1, acc0.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_at(r0, c, acc0.C0, acc0.C1, second, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_at(r1, c, acc0.C2, acc0.C3, second, batch, e1, e2);
                 }
                 { // n8 tile 1
                     int c = col0 + 8 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_at(r0, c, acc1.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_f32_at(r0, c + 1, acc1.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_at(r1, c, acc1.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_f32_at(r1, c + 1, acc1.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_at(r0, c, acc1.C0, acc1.C1, second, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_at(r1, c, acc1.C2, acc1.C3, second, batch, e1, e2);
                 }
                 { // n8 tile 2
                     int c = col0 + 16 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_at(r0, c, acc2.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_f32_at(r0, c + 1, acc2.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_at(r1, c, acc2.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_f32_at(r1, c + 1, acc2.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_at(r0, c, acc2.C0, acc2.C1, second, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_at(r1, c, acc2.C2, acc2.C3, second, batch, e1, e2);
                 }
                 { // n8 tile 3
                     int c = col0 + 24 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_at(r0, c, acc3.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_f32_at(r0, c + 1, acc3.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_at(r1, c, acc3.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_f32_at(r1, c + 1, acc3.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_f32_at(r0, c, acc3.C0, acc3.C1, second, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_f32_at(r1, c, acc3.C2, acc3.C3, second, batch, e1, e2);
                 }
             }
 
-            /// <summary>The epilogue of gemm_bias_gelu_n10_k10_f32 (gemm_bias_gelu_n10_k10_f32_epilogue) at one element.</summary>
+            /// <summary>The epilogue of gemm_bias_gelu_n10_k10_f32 (gemm_bias_gelu_n10_k10_f32_epilogue) at columns col and col + 1 (when pair) of a row.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void gemm_bias_gelu_n10_k10_f32_at(int row, int col, float acc, int batch, global::ILGPU.ArrayView<float> e1, global::ILGPU.ArrayView<float> e2)
+            private static void gemm_bias_gelu_n10_k10_f32_at(int row, int col, float acc0, float acc1, bool pair, int batch, global::ILGPU.ArrayView<float> e1, global::ILGPU.ArrayView<float> e2)
             {
                 int N = batch;
                 int rest = row;
                 int v0 = rest;
-                int v1 = col;
-                float x1 = e1[v1];
-                float x2 = (acc + x1);
-                float x4 = (x2 * 0.5f);
-                float x6 = (x2 * 0.70710677f);
-                float x7 = IlgpuMath.Erf(x6);
-                float x9 = (x7 + 1.0f);
-                float x10 = (x4 * x9);
-                e2[10*v0 + v1] = x10;
+                if (pair)
+                {
+                    int v1 = col;
+                    var q1 = e1.Cast<IlgpuFloat2>()[(v1) / 2];
+                    float x1_0 = q1.E0, x1_1 = q1.E1;
+                    float x2_0 = (acc0 + x1_0);
+                    float x2_1 = (acc1 + x1_1);
+                    float x4_0 = (x2_0 * 0.5f);
+                    float x4_1 = (x2_1 * 0.5f);
+                    float x6_0 = (x2_0 * 0.70710677f);
+                    float x6_1 = (x2_1 * 0.70710677f);
+                    float x7_0 = IlgpuMath.Erf(x6_0);
+                    float x7_1 = IlgpuMath.Erf(x6_1);
+                    float x9_0 = (x7_0 + 1.0f);
+                    float x9_1 = (x7_1 + 1.0f);
+                    float x10_0 = (x4_0 * x9_0);
+                    float x10_1 = (x4_1 * x9_1);
+                    e2.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2] = new IlgpuFloat2 { E0 = x10_0, E1 = x10_1 };
+                    return;
+                }
+                { // column col
+                    int v1 = col + 0;
+                    float x1 = e1[v1];
+                    float x2 = (acc0 + x1);
+                    float x4 = (x2 * 0.5f);
+                    float x6 = (x2 * 0.70710677f);
+                    float x7 = IlgpuMath.Erf(x6);
+                    float x9 = (x7 + 1.0f);
+                    float x10 = (x4 * x9);
+                    e2[10*v0 + v1] = x10;
+                }
+                if (pair) // column col + 1
+                {
+                    int v1 = col + 1;
+                    float x1 = e1[v1];
+                    float x2 = (acc1 + x1);
+                    float x4 = (x2 * 0.5f);
+                    float x6 = (x2 * 0.70710677f);
+                    float x7 = IlgpuMath.Erf(x6);
+                    float x9 = (x7 + 1.0f);
+                    float x10 = (x4 * x9);
+                    e2[10*v0 + v1] = x10;
+                }
             }
 
             /// <summary>gemm_bias_gelu_n10_k10: the GEMM template (x[m, 10] · w[10, 16]ᵀ on the tensor cores, tile 128×32, 256 threads) with its epilogue; launch: ⌈m / 128⌉ · 1 groups.</summary>
@@ -4412,6 +4443,13 @@ namespace Demo
                 var aTiles = global::ILGPU.SharedMemory.Allocate<ushort>(10240);
                 var bTiles = global::ILGPU.SharedMemory.Allocate<ushort>(2560);
                 int tid = IlgpuGroup.IdxX, warp = tid / 32, lane = tid % 32;
+                // Where this thread's 16-byte chunks of a tile start (row, then halves within the step; every chunk of the thread has the
+                // same column, 64 rows apart) and where its ldmatrix rows start in a stage, all fixed for the kernel:
+                int chunkRow = tid / 4, chunkColumn = tid % 4 * 8;
+                // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.
+                int aLane = (warp * 16 + lane % 16) * 40 + lane / 16 * 8;
+                // w is [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the "col" B fragments of two n8 tiles: (n 0-7, k), (n 0-7, k + 8), (n 8-15, k), (n 8-15, k + 8).
+                int bLane = (lane / 16 * 8 + lane % 8) * 40 + lane / 8 % 2 * 8;
                 int row0 = IlgpuGrid.IdxX / 1 * 128;
                 int col0 = IlgpuGrid.IdxX % 1 * 32;
                 var acc0 = default(IlgpuAccumulator4);
@@ -4427,11 +4465,11 @@ namespace Demo
                         ushort value = xs[IlgpuMath.Select(inside, gr * 10 + gk, 0)];
                         aTiles[stage * 5120 + r * 40 + kk] = inside ? value : (ushort)0;
                     }
-                    if (tid + 0 < 128)
+                    if (chunkRow + 0 < 32)
                     {
-                        int c = tid + 0, r = c / 4, kc = c % 4 * 8, gr = col0 + r, gk = k0 + kc;
+                        int r = chunkRow + 0, gr = col0 + r, gk = k0 + chunkColumn;
                         bool inside = gr < 10 && gk < 16;
-                        IlgpuTensorCore.CopyAsync16(ref bTiles[stage * 1280 + r * 40 + kc], ref ws[IlgpuMath.Select(inside, gr * 16 + gk, 0)], inside);
+                        IlgpuTensorCore.CopyAsync16(ref bTiles[stage * 1280 + r * 40 + chunkColumn], ref ws[IlgpuMath.Select(inside, gr * 16 + gk, 0)], inside);
                     }
                 }
                 IlgpuTensorCore.Commit();
@@ -4448,11 +4486,11 @@ namespace Demo
                             ushort value = xs[IlgpuMath.Select(inside, gr * 10 + gk, 0)];
                             aTiles[stage * 5120 + r * 40 + kk] = inside ? value : (ushort)0;
                         }
-                        if (tid + 0 < 128)
+                        if (chunkRow + 0 < 32)
                         {
-                            int c = tid + 0, r = c / 4, kc = c % 4 * 8, gr = col0 + r, gk = k0 + kc;
+                            int r = chunkRow + 0, gr = col0 + r, gk = k0 + chunkColumn;
                             bool inside = gr < 10 && gk < 16;
-                            IlgpuTensorCore.CopyAsync16(ref bTiles[stage * 1280 + r * 40 + kc], ref ws[IlgpuMath.Select(inside, gr * 16 + gk, 0)], inside);
+                            IlgpuTensorCore.CopyAsync16(ref bTiles[stage * 1280 + r * 40 + chunkColumn], ref ws[IlgpuMath.Select(inside, gr * 16 + gk, 0)], inside);
                         }
                         IlgpuTensorCore.Commit();
                         IlgpuTensorCore.WaitAllButOne();
@@ -4461,20 +4499,18 @@ namespace Demo
                     IlgpuGroup.Barrier();
                     int at = (kt & 1) * 5120, bt = (kt & 1) * 1280;
                     { // k = 0..15 of the step
-                        // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.
-                        var a = IlgpuTensorCore.LoadMatrix4(ref aTiles[at + (warp * 16 + lane % 16) * 40 + 0 + lane / 16 * 8]);
-                        var b0 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + (0 + lane / 16 * 8 + lane % 8) * 40 + 0 + lane / 8 % 2 * 8]);
-                        var b1 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + (16 + lane / 16 * 8 + lane % 8) * 40 + 0 + lane / 8 % 2 * 8]);
+                        var a = IlgpuTensorCore.LoadMatrix4(ref aTiles[at + aLane + 0]);
+                        var b0 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + bLane + 0]);
+                        var b1 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + bLane + 640]);
                         acc0 = IlgpuTensorCore.Mma(acc0, a, b0.R0, b0.R1);
                         acc1 = IlgpuTensorCore.Mma(acc1, a, b0.R2, b0.R3);
                         acc2 = IlgpuTensorCore.Mma(acc2, a, b1.R0, b1.R1);
                         acc3 = IlgpuTensorCore.Mma(acc3, a, b1.R2, b1.R3);
                     }
                     { // k = 16..31 of the step
-                        // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.
-                        var a = IlgpuTensorCore.LoadMatrix4(ref aTiles[at + (warp * 16 + lane % 16) * 40 + 16 + lane / 16 * 8]);
-                        var b0 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + (0 + lane / 16 * 8 + lane % 8) * 40 + 16 + lane / 8 % 2 * 8]);
-                        var b1 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + (16 + lane / 16 * 8 + lane % 8) * 40 + 16 + lane / 8 % 2 * 8]);
+                        var a = IlgpuTensorCore.LoadMatrix4(ref aTiles[at + aLane + 16]);
+                        var b0 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + bLane + 16]);
+                        var b1 = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + bLane + 656]);
                         acc0 = IlgpuTensorCore.Mma(acc0, a, b0.R0, b0.R1);
                         acc1 = IlgpuTensorCore.Mma(acc1, a, b0.R2, b0.R3);
                         acc2 = IlgpuTensorCore.Mma(acc2, a, b1.R0, b1.R1);
@@ -4487,53 +4523,79 @@ namespace Demo
                 { // n8 tile 0
                     int c = col0 + 0 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_at(r0, c, acc0.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_at(r0, c + 1, acc0.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_at(r1, c, acc0.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_at(r1, c + 1, acc0.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_at(r0, c, acc0.C0, acc0.C1, second, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_at(r1, c, acc0.C2, acc0.C3, second, batch, e1, e2);
                 }
                 { // n8 tile 1
                     int c = col0 + 8 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_at(r0, c, acc1.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_at(r0, c + 1, acc1.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_at(r1, c, acc1.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_at(r1, c + 1, acc1.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_at(r0, c, acc1.C0, acc1.C1, second, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_at(r1, c, acc1.C2, acc1.C3, second, batch, e1, e2);
                 }
                 { // n8 tile 2
                     int c = col0 + 16 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_at(r0, c, acc2.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_at(r0, c + 1, acc2.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_at(r1, c, acc2.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_at(r1, c + 1, acc2.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_at(r0, c, acc2.C0, acc2.C1, second, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_at(r1, c, acc2.C2, acc2.C3, second, batch, e1, e2);
                 }
                 { // n8 tile 3
                     int c = col0 + 24 + lane % 4 * 2;
                     bool first = c < 10, second = c + 1 < 10;
-                    if (r0 < m && first) gemm_bias_gelu_n10_k10_at(r0, c, acc3.C0, batch, e1, e2);
-                    if (r0 < m && second) gemm_bias_gelu_n10_k10_at(r0, c + 1, acc3.C1, batch, e1, e2);
-                    if (r1 < m && first) gemm_bias_gelu_n10_k10_at(r1, c, acc3.C2, batch, e1, e2);
-                    if (r1 < m && second) gemm_bias_gelu_n10_k10_at(r1, c + 1, acc3.C3, batch, e1, e2);
+                    if (r0 < m && first) gemm_bias_gelu_n10_k10_at(r0, c, acc3.C0, acc3.C1, second, batch, e1, e2);
+                    if (r1 < m && first) gemm_bias_gelu_n10_k10_at(r1, c, acc3.C2, acc3.C3, second, batch, e1, e2);
                 }
             }
 
-            /// <summary>The epilogue of gemm_bias_gelu_n10_k10 (gemm_bias_gelu_n10_k10_epilogue) at one element.</summary>
+            /// <summary>The epilogue of gemm_bias_gelu_n10_k10 (gemm_bias_gelu_n10_k10_epilogue) at columns col and col + 1 (when pair) of a row.</summary>
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-            private static void gemm_bias_gelu_n10_k10_at(int row, int col, float acc, int batch, global::ILGPU.ArrayView<IlgpuHalf> e1, global::ILGPU.ArrayView<IlgpuHalf> e2)
+            private static void gemm_bias_gelu_n10_k10_at(int row, int col, float acc0, float acc1, bool pair, int batch, global::ILGPU.ArrayView<IlgpuHalf> e1, global::ILGPU.ArrayView<IlgpuHalf> e2)
             {
                 int N = batch;
                 int rest = row;
                 int v0 = rest;
-                int v1 = col;
-                float x1 = (float)e1[v1];
-                float x2 = (acc + x1);
-                float x4 = (x2 * 0.5f);
-                float x6 = (x2 * 0.70710677f);
-                float x7 = IlgpuMath.Erf(x6);
-                float x9 = (x7 + 1.0f);
-                float x10 = (x4 * x9);
-                e2[10*v0 + v1] = IlgpuMath.ToHalf(x10);
+                if (pair)
+                {
+                    int v1 = col;
+                    uint q1 = e1.Cast<IlgpuHalf2>()[(v1) / 2].P0;
+                    float x1_0 = IlgpuMath.Low(q1), x1_1 = IlgpuMath.High(q1);
+                    float x2_0 = (acc0 + x1_0);
+                    float x2_1 = (acc1 + x1_1);
+                    float x4_0 = (x2_0 * 0.5f);
+                    float x4_1 = (x2_1 * 0.5f);
+                    float x6_0 = (x2_0 * 0.70710677f);
+                    float x6_1 = (x2_1 * 0.70710677f);
+                    float x7_0 = IlgpuMath.Erf(x6_0);
+                    float x7_1 = IlgpuMath.Erf(x6_1);
+                    float x9_0 = (x7_0 + 1.0f);
+                    float x9_1 = (x7_1 + 1.0f);
+                    float x10_0 = (x4_0 * x9_0);
+                    float x10_1 = (x4_1 * x9_1);
+                    e2.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(x10_0, x10_1) };
+                    return;
+                }
+                { // column col
+                    int v1 = col + 0;
+                    float x1 = (float)e1[v1];
+                    float x2 = (acc0 + x1);
+                    float x4 = (x2 * 0.5f);
+                    float x6 = (x2 * 0.70710677f);
+                    float x7 = IlgpuMath.Erf(x6);
+                    float x9 = (x7 + 1.0f);
+                    float x10 = (x4 * x9);
+                    e2[10*v0 + v1] = IlgpuMath.ToHalf(x10);
+                }
+                if (pair) // column col + 1
+                {
+                    int v1 = col + 1;
+                    float x1 = (float)e1[v1];
+                    float x2 = (acc1 + x1);
+                    float x4 = (x2 * 0.5f);
+                    float x6 = (x2 * 0.70710677f);
+                    float x7 = IlgpuMath.Erf(x6);
+                    float x9 = (x7 + 1.0f);
+                    float x10 = (x4 * x9);
+                    e2[10*v0 + v1] = IlgpuMath.ToHalf(x10);
+                }
             }
         }
     }
