@@ -288,12 +288,9 @@ namespace Fusion.Compiler
                                     Line($"float a{red.Id} = {Init(red.Kind)};");
                                     for (int c = 0; c < per; c++)
                                     {
-                                        // A lane past the last chunk adds the reduction's identity instead of its terms: selected, not
-                                        // branched around (ILGPU keeps an if as a divergent branch; nvcc predicates it).
-                                        bool whole = c * lanes < chunks && (c + 1) * lanes <= chunks;
-                                        var terms = Enumerable.Range(0, v).Select(e => Element(red.Arg, c * v + e))
-                                            .Select(t => whole ? t : $"IlgpuMath.Select({c * lanes} + sub < {Int(chunks)}, {t}, {Init(red.Kind)})");
-                                        Line(string.Join(" ", terms.Select(t => $"a{red.Id} = {Combine(red.Kind, $"a{red.Id}", t)};")));
+                                        var terms = Enumerable.Range(0, v).Select(e => Element(red.Arg, c * v + e));
+                                        string body = string.Join("; ", terms.Select(t => $"a{red.Id} = {Combine(red.Kind, $"a{red.Id}", t)}")) + ";";
+                                        Line(c * lanes < chunks && (c + 1) * lanes <= chunks ? body : $"if ({c * lanes} + sub < {Int(chunks)}) {{ {body} }}");
                                     }
                                     Shuffle(red, lanes);
                                     Line($"float t{red.Id} = a{red.Id};");

@@ -26,7 +26,6 @@ public static class KernelMath
 
     public static float Sqrt(float x) => MathF.Sqrt(x);
 
-    [IntrinsicImplementation]
     public static float Rsqrt(float x) => 1.0f / MathF.Sqrt(x);
 
     /// <summary>tanh: its Taylor series near 0 (absolute error below 3e-8 for |x| &lt; 0.55), else 1 − 2/(e^{2|x|} + 1) with the sign.</summary>

@@ -22,14 +22,11 @@ internal static class PtxKernelMath
     /// <summary>x rounded to fp16 and back.</summary>
     public static float RoundF16(float x) => (float)(Half)x;
 
-    /// <summary>One rsqrt.approx.f32, as the CUDA helpers' fusion_rsqrt (ILGPU.Algorithms' XMath.Rsqrt is ILGPU's own RsqrtF operation, no CudaAsm).</summary>
-    public static float Rsqrt(float x) => ILGPU.Algorithms.XMath.Rsqrt(x);
-
     /// <summary>Makes the compiler behind <paramref name="intrinsics"/> use these methods for KernelMath's.</summary>
     public static void Register(IntrinsicImplementationManager intrinsics)
     {
-        // ILGPU looks for a redirect only on methods marked [IntrinsicImplementation], which these four are.
-        foreach (var name in new[] { nameof(ToHalf), nameof(Pack), nameof(RoundF16), nameof(Rsqrt) })
+        // ILGPU looks for a redirect only on methods marked [IntrinsicImplementation], which these three are.
+        foreach (var name in new[] { nameof(ToHalf), nameof(Pack), nameof(RoundF16) })
         {
             intrinsics.RegisterMethod(typeof(KernelMath).GetMethod(name)!,
                 new PTXIntrinsic(typeof(PtxKernelMath), name, IntrinsicImplementationMode.Redirect));

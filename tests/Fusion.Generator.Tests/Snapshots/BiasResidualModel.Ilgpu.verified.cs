@@ -107,7 +107,7 @@ namespace Demo
                     int v0 = var0_0;
                     int v1 = var1_0;
                     float a3 = 0.0f;
-                    a3 = a3 + IlgpuMath.Select(0 + sub < 15, ld0_0_0, 0.0f); a3 = a3 + IlgpuMath.Select(0 + sub < 15, ld0_0_1, 0.0f);
+                    if (0 + sub < 15) { a3 = a3 + ld0_0_0; a3 = a3 + ld0_0_1; }
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 8);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 4);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 2);
@@ -133,7 +133,7 @@ namespace Demo
                         t7_1 = (t6_1 * t6_1);
                     }
                     float a8 = 0.0f;
-                    a8 = a8 + IlgpuMath.Select(0 + sub < 15, t7_0, 0.0f); a8 = a8 + IlgpuMath.Select(0 + sub < 15, t7_1, 0.0f);
+                    if (0 + sub < 15) { a8 = a8 + t7_0; a8 = a8 + t7_1; }
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 8);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 4);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 2);
@@ -203,7 +203,7 @@ namespace Demo
                     int v0 = var0_1;
                     int v1 = var1_1;
                     float a3 = 0.0f;
-                    a3 = a3 + IlgpuMath.Select(0 + sub < 15, ld0_1_0, 0.0f); a3 = a3 + IlgpuMath.Select(0 + sub < 15, ld0_1_1, 0.0f);
+                    if (0 + sub < 15) { a3 = a3 + ld0_1_0; a3 = a3 + ld0_1_1; }
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 8);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 4);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 2);
@@ -229,7 +229,7 @@ namespace Demo
                         t7_1 = (t6_1 * t6_1);
                     }
                     float a8 = 0.0f;
-                    a8 = a8 + IlgpuMath.Select(0 + sub < 15, t7_0, 0.0f); a8 = a8 + IlgpuMath.Select(0 + sub < 15, t7_1, 0.0f);
+                    if (0 + sub < 15) { a8 = a8 + t7_0; a8 = a8 + t7_1; }
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 8);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 4);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 2);
@@ -380,7 +380,7 @@ namespace Demo
                     int v0 = var0_0;
                     int v1 = var1_0;
                     float a3 = 0.0f;
-                    a3 = a3 + IlgpuMath.Select(0 + sub < 15, ld0_0_0, 0.0f); a3 = a3 + IlgpuMath.Select(0 + sub < 15, ld0_0_1, 0.0f);
+                    if (0 + sub < 15) { a3 = a3 + ld0_0_0; a3 = a3 + ld0_0_1; }
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 8);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 4);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 2);
@@ -406,7 +406,7 @@ namespace Demo
                         t7_1 = (t6_1 * t6_1);
                     }
                     float a8 = 0.0f;
-                    a8 = a8 + IlgpuMath.Select(0 + sub < 15, t7_0, 0.0f); a8 = a8 + IlgpuMath.Select(0 + sub < 15, t7_1, 0.0f);
+                    if (0 + sub < 15) { a8 = a8 + t7_0; a8 = a8 + t7_1; }
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 8);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 4);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 2);
@@ -476,7 +476,7 @@ namespace Demo
                     int v0 = var0_1;
                     int v1 = var1_1;
                     float a3 = 0.0f;
-                    a3 = a3 + IlgpuMath.Select(0 + sub < 15, ld0_1_0, 0.0f); a3 = a3 + IlgpuMath.Select(0 + sub < 15, ld0_1_1, 0.0f);
+                    if (0 + sub < 15) { a3 = a3 + ld0_1_0; a3 = a3 + ld0_1_1; }
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 8);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 4);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 2);
@@ -502,7 +502,7 @@ namespace Demo
                         t7_1 = (t6_1 * t6_1);
                     }
                     float a8 = 0.0f;
-                    a8 = a8 + IlgpuMath.Select(0 + sub < 15, t7_0, 0.0f); a8 = a8 + IlgpuMath.Select(0 + sub < 15, t7_1, 0.0f);
+                    if (0 + sub < 15) { a8 = a8 + t7_0; a8 = a8 + t7_1; }
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 8);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 4);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 2);
@@ -662,7 +662,7 @@ namespace Demo
                         t1_1 = IlgpuMath.RoundF16(ld0_0_1);
                     }
                     float a4 = 0.0f;
-                    a4 = a4 + IlgpuMath.Select(0 + sub < 15, t1_0, 0.0f); a4 = a4 + IlgpuMath.Select(0 + sub < 15, t1_1, 0.0f);
+                    if (0 + sub < 15) { a4 = a4 + t1_0; a4 = a4 + t1_1; }
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 8);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 4);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 2);
@@ -688,7 +688,7 @@ namespace Demo
                         t8_1 = (t7_1 * t7_1);
                     }
                     float a9 = 0.0f;
-                    a9 = a9 + IlgpuMath.Select(0 + sub < 15, t8_0, 0.0f); a9 = a9 + IlgpuMath.Select(0 + sub < 15, t8_1, 0.0f);
+                    if (0 + sub < 15) { a9 = a9 + t8_0; a9 = a9 + t8_1; }
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 8);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 4);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 2);
@@ -767,7 +767,7 @@ namespace Demo
                         t1_1 = IlgpuMath.RoundF16(ld0_1_1);
                     }
                     float a4 = 0.0f;
-                    a4 = a4 + IlgpuMath.Select(0 + sub < 15, t1_0, 0.0f); a4 = a4 + IlgpuMath.Select(0 + sub < 15, t1_1, 0.0f);
+                    if (0 + sub < 15) { a4 = a4 + t1_0; a4 = a4 + t1_1; }
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 8);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 4);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 2);
@@ -793,7 +793,7 @@ namespace Demo
                         t8_1 = (t7_1 * t7_1);
                     }
                     float a9 = 0.0f;
-                    a9 = a9 + IlgpuMath.Select(0 + sub < 15, t8_0, 0.0f); a9 = a9 + IlgpuMath.Select(0 + sub < 15, t8_1, 0.0f);
+                    if (0 + sub < 15) { a9 = a9 + t8_0; a9 = a9 + t8_1; }
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 8);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 4);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 2);
@@ -953,7 +953,7 @@ namespace Demo
                         t1_1 = IlgpuMath.RoundF16(ld0_0_1);
                     }
                     float a4 = 0.0f;
-                    a4 = a4 + IlgpuMath.Select(0 + sub < 15, t1_0, 0.0f); a4 = a4 + IlgpuMath.Select(0 + sub < 15, t1_1, 0.0f);
+                    if (0 + sub < 15) { a4 = a4 + t1_0; a4 = a4 + t1_1; }
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 8);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 4);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 2);
@@ -979,7 +979,7 @@ namespace Demo
                         t8_1 = (t7_1 * t7_1);
                     }
                     float a9 = 0.0f;
-                    a9 = a9 + IlgpuMath.Select(0 + sub < 15, t8_0, 0.0f); a9 = a9 + IlgpuMath.Select(0 + sub < 15, t8_1, 0.0f);
+                    if (0 + sub < 15) { a9 = a9 + t8_0; a9 = a9 + t8_1; }
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 8);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 4);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 2);
@@ -1058,7 +1058,7 @@ namespace Demo
                         t1_1 = IlgpuMath.RoundF16(ld0_1_1);
                     }
                     float a4 = 0.0f;
-                    a4 = a4 + IlgpuMath.Select(0 + sub < 15, t1_0, 0.0f); a4 = a4 + IlgpuMath.Select(0 + sub < 15, t1_1, 0.0f);
+                    if (0 + sub < 15) { a4 = a4 + t1_0; a4 = a4 + t1_1; }
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 8);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 4);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 2);
@@ -1084,7 +1084,7 @@ namespace Demo
                         t8_1 = (t7_1 * t7_1);
                     }
                     float a9 = 0.0f;
-                    a9 = a9 + IlgpuMath.Select(0 + sub < 15, t8_0, 0.0f); a9 = a9 + IlgpuMath.Select(0 + sub < 15, t8_1, 0.0f);
+                    if (0 + sub < 15) { a9 = a9 + t8_0; a9 = a9 + t8_1; }
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 8);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 4);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 2);

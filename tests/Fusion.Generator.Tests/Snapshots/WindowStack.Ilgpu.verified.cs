@@ -100,7 +100,7 @@ namespace Demo
                     int v0 = var0_0;
                     int v1 = var1_0;
                     float a3 = 0.0f;
-                    a3 = a3 + IlgpuMath.Select(0 + sub < 5, ld0_0_0, 0.0f); a3 = a3 + IlgpuMath.Select(0 + sub < 5, ld0_0_1, 0.0f);
+                    if (0 + sub < 5) { a3 = a3 + ld0_0_0; a3 = a3 + ld0_0_1; }
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 4);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 2);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 1);
@@ -125,7 +125,7 @@ namespace Demo
                         t7_1 = (t6_1 * t6_1);
                     }
                     float a8 = 0.0f;
-                    a8 = a8 + IlgpuMath.Select(0 + sub < 5, t7_0, 0.0f); a8 = a8 + IlgpuMath.Select(0 + sub < 5, t7_1, 0.0f);
+                    if (0 + sub < 5) { a8 = a8 + t7_0; a8 = a8 + t7_1; }
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 4);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 2);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 1);
@@ -176,7 +176,7 @@ namespace Demo
                     int v0 = var0_1;
                     int v1 = var1_1;
                     float a3 = 0.0f;
-                    a3 = a3 + IlgpuMath.Select(0 + sub < 5, ld0_1_0, 0.0f); a3 = a3 + IlgpuMath.Select(0 + sub < 5, ld0_1_1, 0.0f);
+                    if (0 + sub < 5) { a3 = a3 + ld0_1_0; a3 = a3 + ld0_1_1; }
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 4);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 2);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 1);
@@ -201,7 +201,7 @@ namespace Demo
                         t7_1 = (t6_1 * t6_1);
                     }
                     float a8 = 0.0f;
-                    a8 = a8 + IlgpuMath.Select(0 + sub < 5, t7_0, 0.0f); a8 = a8 + IlgpuMath.Select(0 + sub < 5, t7_1, 0.0f);
+                    if (0 + sub < 5) { a8 = a8 + t7_0; a8 = a8 + t7_1; }
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 4);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 2);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 1);
@@ -326,7 +326,7 @@ namespace Demo
                     int v0 = var0_0;
                     int v1 = var1_0;
                     float a3 = 0.0f;
-                    a3 = a3 + IlgpuMath.Select(0 + sub < 5, ld0_0_0, 0.0f); a3 = a3 + IlgpuMath.Select(0 + sub < 5, ld0_0_1, 0.0f);
+                    if (0 + sub < 5) { a3 = a3 + ld0_0_0; a3 = a3 + ld0_0_1; }
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 4);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 2);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 1);
@@ -351,7 +351,7 @@ namespace Demo
                         t7_1 = (t6_1 * t6_1);
                     }
                     float a8 = 0.0f;
-                    a8 = a8 + IlgpuMath.Select(0 + sub < 5, t7_0, 0.0f); a8 = a8 + IlgpuMath.Select(0 + sub < 5, t7_1, 0.0f);
+                    if (0 + sub < 5) { a8 = a8 + t7_0; a8 = a8 + t7_1; }
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 4);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 2);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 1);
@@ -402,7 +402,7 @@ namespace Demo
                     int v0 = var0_1;
                     int v1 = var1_1;
                     float a3 = 0.0f;
-                    a3 = a3 + IlgpuMath.Select(0 + sub < 5, ld0_1_0, 0.0f); a3 = a3 + IlgpuMath.Select(0 + sub < 5, ld0_1_1, 0.0f);
+                    if (0 + sub < 5) { a3 = a3 + ld0_1_0; a3 = a3 + ld0_1_1; }
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 4);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 2);
                     a3 = a3 + IlgpuWarp.ShuffleXor(a3, 1);
@@ -427,7 +427,7 @@ namespace Demo
                         t7_1 = (t6_1 * t6_1);
                     }
                     float a8 = 0.0f;
-                    a8 = a8 + IlgpuMath.Select(0 + sub < 5, t7_0, 0.0f); a8 = a8 + IlgpuMath.Select(0 + sub < 5, t7_1, 0.0f);
+                    if (0 + sub < 5) { a8 = a8 + t7_0; a8 = a8 + t7_1; }
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 4);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 2);
                     a8 = a8 + IlgpuWarp.ShuffleXor(a8, 1);
@@ -575,7 +575,7 @@ namespace Demo
                         t2_1 = (ld0_0_1 + ld1_0_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_1, 0.0f);
+                    if (0 + sub < 5) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 2);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 1);
@@ -600,7 +600,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_1, 0.0f);
+                    if (0 + sub < 5) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 2);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 1);
@@ -671,7 +671,7 @@ namespace Demo
                         t2_1 = (ld0_1_1 + ld1_1_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_1, 0.0f);
+                    if (0 + sub < 5) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 2);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 1);
@@ -696,7 +696,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_1, 0.0f);
+                    if (0 + sub < 5) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 2);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 1);
@@ -855,7 +855,7 @@ namespace Demo
                         t2_1 = (ld0_0_1 + ld1_0_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_1, 0.0f);
+                    if (0 + sub < 5) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 2);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 1);
@@ -880,7 +880,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_1, 0.0f);
+                    if (0 + sub < 5) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 2);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 1);
@@ -951,7 +951,7 @@ namespace Demo
                         t2_1 = (ld0_1_1 + ld1_1_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_1, 0.0f);
+                    if (0 + sub < 5) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 2);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 1);
@@ -976,7 +976,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_1, 0.0f);
+                    if (0 + sub < 5) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 2);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 1);
@@ -1135,7 +1135,7 @@ namespace Demo
                         t2_1 = (ld0_0_1 + ld1_0_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_1, 0.0f);
+                    if (0 + sub < 5) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 2);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 1);
@@ -1160,7 +1160,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_1, 0.0f);
+                    if (0 + sub < 5) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 2);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 1);
@@ -1231,7 +1231,7 @@ namespace Demo
                         t2_1 = (ld0_1_1 + ld1_1_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_1, 0.0f);
+                    if (0 + sub < 5) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 2);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 1);
@@ -1256,7 +1256,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_1, 0.0f);
+                    if (0 + sub < 5) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 2);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 1);
@@ -1424,7 +1424,7 @@ namespace Demo
                         t2_1 = (ld0_0_1 + ld1_0_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_1, 0.0f);
+                    if (0 + sub < 20) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 16);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 8);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
@@ -1451,7 +1451,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_1, 0.0f);
+                    if (0 + sub < 20) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 16);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 8);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
@@ -1514,7 +1514,7 @@ namespace Demo
                         t2_1 = (ld0_1_1 + ld1_1_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_1, 0.0f);
+                    if (0 + sub < 20) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 16);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 8);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
@@ -1541,7 +1541,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_1, 0.0f);
+                    if (0 + sub < 20) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 16);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 8);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
@@ -1700,7 +1700,7 @@ namespace Demo
                         t2_1 = (ld0_0_1 + ld1_0_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_1, 0.0f);
+                    if (0 + sub < 20) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 16);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 8);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
@@ -1727,7 +1727,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_1, 0.0f);
+                    if (0 + sub < 20) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 16);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 8);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
@@ -1790,7 +1790,7 @@ namespace Demo
                         t2_1 = (ld0_1_1 + ld1_1_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_1, 0.0f);
+                    if (0 + sub < 20) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 16);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 8);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
@@ -1817,7 +1817,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_1, 0.0f);
+                    if (0 + sub < 20) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 16);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 8);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
@@ -1953,7 +1953,7 @@ namespace Demo
                         t1_1 = IlgpuMath.RoundF16(ld0_0_1);
                     }
                     float a4 = 0.0f;
-                    a4 = a4 + IlgpuMath.Select(0 + sub < 5, t1_0, 0.0f); a4 = a4 + IlgpuMath.Select(0 + sub < 5, t1_1, 0.0f);
+                    if (0 + sub < 5) { a4 = a4 + t1_0; a4 = a4 + t1_1; }
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 4);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 2);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 1);
@@ -1978,7 +1978,7 @@ namespace Demo
                         t8_1 = (t7_1 * t7_1);
                     }
                     float a9 = 0.0f;
-                    a9 = a9 + IlgpuMath.Select(0 + sub < 5, t8_0, 0.0f); a9 = a9 + IlgpuMath.Select(0 + sub < 5, t8_1, 0.0f);
+                    if (0 + sub < 5) { a9 = a9 + t8_0; a9 = a9 + t8_1; }
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 4);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 2);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 1);
@@ -2038,7 +2038,7 @@ namespace Demo
                         t1_1 = IlgpuMath.RoundF16(ld0_1_1);
                     }
                     float a4 = 0.0f;
-                    a4 = a4 + IlgpuMath.Select(0 + sub < 5, t1_0, 0.0f); a4 = a4 + IlgpuMath.Select(0 + sub < 5, t1_1, 0.0f);
+                    if (0 + sub < 5) { a4 = a4 + t1_0; a4 = a4 + t1_1; }
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 4);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 2);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 1);
@@ -2063,7 +2063,7 @@ namespace Demo
                         t8_1 = (t7_1 * t7_1);
                     }
                     float a9 = 0.0f;
-                    a9 = a9 + IlgpuMath.Select(0 + sub < 5, t8_0, 0.0f); a9 = a9 + IlgpuMath.Select(0 + sub < 5, t8_1, 0.0f);
+                    if (0 + sub < 5) { a9 = a9 + t8_0; a9 = a9 + t8_1; }
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 4);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 2);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 1);
@@ -2197,7 +2197,7 @@ namespace Demo
                         t1_1 = IlgpuMath.RoundF16(ld0_0_1);
                     }
                     float a4 = 0.0f;
-                    a4 = a4 + IlgpuMath.Select(0 + sub < 5, t1_0, 0.0f); a4 = a4 + IlgpuMath.Select(0 + sub < 5, t1_1, 0.0f);
+                    if (0 + sub < 5) { a4 = a4 + t1_0; a4 = a4 + t1_1; }
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 4);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 2);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 1);
@@ -2222,7 +2222,7 @@ namespace Demo
                         t8_1 = (t7_1 * t7_1);
                     }
                     float a9 = 0.0f;
-                    a9 = a9 + IlgpuMath.Select(0 + sub < 5, t8_0, 0.0f); a9 = a9 + IlgpuMath.Select(0 + sub < 5, t8_1, 0.0f);
+                    if (0 + sub < 5) { a9 = a9 + t8_0; a9 = a9 + t8_1; }
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 4);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 2);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 1);
@@ -2282,7 +2282,7 @@ namespace Demo
                         t1_1 = IlgpuMath.RoundF16(ld0_1_1);
                     }
                     float a4 = 0.0f;
-                    a4 = a4 + IlgpuMath.Select(0 + sub < 5, t1_0, 0.0f); a4 = a4 + IlgpuMath.Select(0 + sub < 5, t1_1, 0.0f);
+                    if (0 + sub < 5) { a4 = a4 + t1_0; a4 = a4 + t1_1; }
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 4);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 2);
                     a4 = a4 + IlgpuWarp.ShuffleXor(a4, 1);
@@ -2307,7 +2307,7 @@ namespace Demo
                         t8_1 = (t7_1 * t7_1);
                     }
                     float a9 = 0.0f;
-                    a9 = a9 + IlgpuMath.Select(0 + sub < 5, t8_0, 0.0f); a9 = a9 + IlgpuMath.Select(0 + sub < 5, t8_1, 0.0f);
+                    if (0 + sub < 5) { a9 = a9 + t8_0; a9 = a9 + t8_1; }
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 4);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 2);
                     a9 = a9 + IlgpuWarp.ShuffleXor(a9, 1);
@@ -2464,7 +2464,7 @@ namespace Demo
                         t3_1 = (t1_1 + ld2_0_1);
                     }
                     float a6 = 0.0f;
-                    a6 = a6 + IlgpuMath.Select(0 + sub < 5, t3_0, 0.0f); a6 = a6 + IlgpuMath.Select(0 + sub < 5, t3_1, 0.0f);
+                    if (0 + sub < 5) { a6 = a6 + t3_0; a6 = a6 + t3_1; }
                     a6 = a6 + IlgpuWarp.ShuffleXor(a6, 4);
                     a6 = a6 + IlgpuWarp.ShuffleXor(a6, 2);
                     a6 = a6 + IlgpuWarp.ShuffleXor(a6, 1);
@@ -2489,7 +2489,7 @@ namespace Demo
                         t10_1 = (t9_1 * t9_1);
                     }
                     float a11 = 0.0f;
-                    a11 = a11 + IlgpuMath.Select(0 + sub < 5, t10_0, 0.0f); a11 = a11 + IlgpuMath.Select(0 + sub < 5, t10_1, 0.0f);
+                    if (0 + sub < 5) { a11 = a11 + t10_0; a11 = a11 + t10_1; }
                     a11 = a11 + IlgpuWarp.ShuffleXor(a11, 4);
                     a11 = a11 + IlgpuWarp.ShuffleXor(a11, 2);
                     a11 = a11 + IlgpuWarp.ShuffleXor(a11, 1);
@@ -2569,7 +2569,7 @@ namespace Demo
                         t3_1 = (t1_1 + ld2_1_1);
                     }
                     float a6 = 0.0f;
-                    a6 = a6 + IlgpuMath.Select(0 + sub < 5, t3_0, 0.0f); a6 = a6 + IlgpuMath.Select(0 + sub < 5, t3_1, 0.0f);
+                    if (0 + sub < 5) { a6 = a6 + t3_0; a6 = a6 + t3_1; }
                     a6 = a6 + IlgpuWarp.ShuffleXor(a6, 4);
                     a6 = a6 + IlgpuWarp.ShuffleXor(a6, 2);
                     a6 = a6 + IlgpuWarp.ShuffleXor(a6, 1);
@@ -2594,7 +2594,7 @@ namespace Demo
                         t10_1 = (t9_1 * t9_1);
                     }
                     float a11 = 0.0f;
-                    a11 = a11 + IlgpuMath.Select(0 + sub < 5, t10_0, 0.0f); a11 = a11 + IlgpuMath.Select(0 + sub < 5, t10_1, 0.0f);
+                    if (0 + sub < 5) { a11 = a11 + t10_0; a11 = a11 + t10_1; }
                     a11 = a11 + IlgpuWarp.ShuffleXor(a11, 4);
                     a11 = a11 + IlgpuWarp.ShuffleXor(a11, 2);
                     a11 = a11 + IlgpuWarp.ShuffleXor(a11, 1);
@@ -2762,7 +2762,7 @@ namespace Demo
                         t3_1 = (t1_1 + ld2_0_1);
                     }
                     float a6 = 0.0f;
-                    a6 = a6 + IlgpuMath.Select(0 + sub < 5, t3_0, 0.0f); a6 = a6 + IlgpuMath.Select(0 + sub < 5, t3_1, 0.0f);
+                    if (0 + sub < 5) { a6 = a6 + t3_0; a6 = a6 + t3_1; }
                     a6 = a6 + IlgpuWarp.ShuffleXor(a6, 4);
                     a6 = a6 + IlgpuWarp.ShuffleXor(a6, 2);
                     a6 = a6 + IlgpuWarp.ShuffleXor(a6, 1);
@@ -2787,7 +2787,7 @@ namespace Demo
                         t10_1 = (t9_1 * t9_1);
                     }
                     float a11 = 0.0f;
-                    a11 = a11 + IlgpuMath.Select(0 + sub < 5, t10_0, 0.0f); a11 = a11 + IlgpuMath.Select(0 + sub < 5, t10_1, 0.0f);
+                    if (0 + sub < 5) { a11 = a11 + t10_0; a11 = a11 + t10_1; }
                     a11 = a11 + IlgpuWarp.ShuffleXor(a11, 4);
                     a11 = a11 + IlgpuWarp.ShuffleXor(a11, 2);
                     a11 = a11 + IlgpuWarp.ShuffleXor(a11, 1);
@@ -2867,7 +2867,7 @@ namespace Demo
                         t3_1 = (t1_1 + ld2_1_1);
                     }
                     float a6 = 0.0f;
-                    a6 = a6 + IlgpuMath.Select(0 + sub < 5, t3_0, 0.0f); a6 = a6 + IlgpuMath.Select(0 + sub < 5, t3_1, 0.0f);
+                    if (0 + sub < 5) { a6 = a6 + t3_0; a6 = a6 + t3_1; }
                     a6 = a6 + IlgpuWarp.ShuffleXor(a6, 4);
                     a6 = a6 + IlgpuWarp.ShuffleXor(a6, 2);
                     a6 = a6 + IlgpuWarp.ShuffleXor(a6, 1);
@@ -2892,7 +2892,7 @@ namespace Demo
                         t10_1 = (t9_1 * t9_1);
                     }
                     float a11 = 0.0f;
-                    a11 = a11 + IlgpuMath.Select(0 + sub < 5, t10_0, 0.0f); a11 = a11 + IlgpuMath.Select(0 + sub < 5, t10_1, 0.0f);
+                    if (0 + sub < 5) { a11 = a11 + t10_0; a11 = a11 + t10_1; }
                     a11 = a11 + IlgpuWarp.ShuffleXor(a11, 4);
                     a11 = a11 + IlgpuWarp.ShuffleXor(a11, 2);
                     a11 = a11 + IlgpuWarp.ShuffleXor(a11, 1);
@@ -3051,7 +3051,7 @@ namespace Demo
                         t2_1 = (ld0_0_1 + ld1_0_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_1, 0.0f);
+                    if (0 + sub < 5) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 2);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 1);
@@ -3076,7 +3076,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_1, 0.0f);
+                    if (0 + sub < 5) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 2);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 1);
@@ -3147,7 +3147,7 @@ namespace Demo
                         t2_1 = (ld0_1_1 + ld1_1_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 5, t2_1, 0.0f);
+                    if (0 + sub < 5) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 2);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 1);
@@ -3172,7 +3172,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 5, t9_1, 0.0f);
+                    if (0 + sub < 5) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 2);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 1);
@@ -3340,7 +3340,7 @@ namespace Demo
                         t2_1 = (ld0_0_1 + ld1_0_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_1, 0.0f);
+                    if (0 + sub < 20) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 16);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 8);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
@@ -3367,7 +3367,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_1, 0.0f);
+                    if (0 + sub < 20) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 16);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 8);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
@@ -3430,7 +3430,7 @@ namespace Demo
                         t2_1 = (ld0_1_1 + ld1_1_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_1, 0.0f);
+                    if (0 + sub < 20) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 16);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 8);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
@@ -3457,7 +3457,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_1, 0.0f);
+                    if (0 + sub < 20) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 16);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 8);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
@@ -3616,7 +3616,7 @@ namespace Demo
                         t2_1 = (ld0_0_1 + ld1_0_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_1, 0.0f);
+                    if (0 + sub < 20) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 16);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 8);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
@@ -3643,7 +3643,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_1, 0.0f);
+                    if (0 + sub < 20) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 16);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 8);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
@@ -3706,7 +3706,7 @@ namespace Demo
                         t2_1 = (ld0_1_1 + ld1_1_1);
                     }
                     float a5 = 0.0f;
-                    a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_0, 0.0f); a5 = a5 + IlgpuMath.Select(0 + sub < 20, t2_1, 0.0f);
+                    if (0 + sub < 20) { a5 = a5 + t2_0; a5 = a5 + t2_1; }
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 16);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 8);
                     a5 = a5 + IlgpuWarp.ShuffleXor(a5, 4);
@@ -3733,7 +3733,7 @@ namespace Demo
                         t9_1 = (t8_1 * t8_1);
                     }
                     float a10 = 0.0f;
-                    a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_0, 0.0f); a10 = a10 + IlgpuMath.Select(0 + sub < 20, t9_1, 0.0f);
+                    if (0 + sub < 20) { a10 = a10 + t9_0; a10 = a10 + t9_1; }
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 16);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 8);
                     a10 = a10 + IlgpuWarp.ShuffleXor(a10, 4);
