@@ -34,7 +34,7 @@ public sealed class IlgpuCpuRunner : IDisposable
         var outputs = KernelOperands.Check(kernel, batch, io, inputs);
         var method = kernel.IlgpuMethod(io) ?? throw new FusionException($"kernel {kernel.Name} has no ILGPU version (only kernels a [FusedModel] generated have one)");
         var results = outputs.Select(o => CpuTensor.Zeros(o.DType, o.Shape)).ToArray();
-        Launch(kernel.Name, method, inputs, results, [batch], int.MaxValue, kernel.Launch.Blocks(batch), kernel.Launch.Threads);
+        Launch(kernel.Name, method, inputs, results, [batch], inputs.Length + results.Length, kernel.Launch.Blocks(batch), kernel.Launch.Threads);
         return results;
     }
 
@@ -62,9 +62,10 @@ public sealed class IlgpuCpuRunner : IDisposable
 
     /// <summary>
     /// Uploads <paramref name="inputs"/> and <paramref name="results"/> as views, passes <paramref name="scalars"/> after the first
-    /// <paramref name="scalarsAt"/> views (or after all of them), runs the kernel and downloads the results.
+    /// <paramref name="viewsBeforeScalars"/> views (a generated kernel takes its batch last, a GEMM m and the batch after x and w),
+    /// runs the kernel and downloads the results.
     /// </summary>
-    private void Launch(string name, MethodInfo method, CpuTensor[] inputs, CpuTensor[] results, int[] scalars, int scalarsAt, long blocks, int threads)
+    private void Launch(string name, MethodInfo method, CpuTensor[] inputs, CpuTensor[] results, int[] scalars, int viewsBeforeScalars, long blocks, int threads)
     {
         lock (_lock)
         {
@@ -79,7 +80,7 @@ public sealed class IlgpuCpuRunner : IDisposable
                     buffers.Add(buffer);
                     views.Add(view);
                 }
-                var args = views.Take(scalarsAt).Concat(scalars.Cast<object>()).Concat(views.Skip(scalarsAt)).ToArray();
+                var args = views.Take(viewsBeforeScalars).Concat(scalars.Cast<object>()).Concat(views.Skip(viewsBeforeScalars)).ToArray();
                 if (blocks > 0) compiled.Launch(_accelerator.DefaultStream, new KernelConfig(checked((int)blocks), threads), args);
                 _accelerator.Synchronize();
                 for (int i = 0; i < results.Length; i++) Download(buffers[inputs.Length + i], results[i]);
