@@ -81,7 +81,7 @@ namespace Fusion.Generator.Emit
                     w.Verbatim("    cudaSource: " + Literals.Verbatim(g.Cuda) + ",");
                     w.Line($"    epilogue: {g.Epilogue.Name},");
                     w.Line($"    cublas: {(g.CublasActivation < 0 ? "null" : $"new {Ns}CublasEpilogue(({Ns}Activation){g.CublasActivation}, {g.CublasBias}, {g.CublasResidual})")},");
-                    w.Line($"    ilgpuKernels: typeof({IlgpuKernelsEmitter.ClassName}));");
+                    w.Line($"    ilgpuKernels: {(g.Ilgpu.Length > 0 ? $"typeof({IlgpuKernelsEmitter.ClassName})" : "null")});");
                 }
                 foreach (var k in templates)
                 {

@@ -359,7 +359,8 @@ namespace Fusion.Generator.Passes
                     var epilogueIr = lowered.Kernel with { Name = candidate + "_epilogue" };
                     var cuda = GemmSource.Specialize(candidate, n, k, epilogueIr, KernelSourceWriter.Template(GemmSource.Pattern));
                     spec = new GemmSpec(candidate, n, k, GemmRows.Stride(k), cuda, epilogue, cublas.Activation, cublas.Bias, cublas.Residual)
-                    { Ilgpu = IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr) };
+                    // The template is fp16 (a float32 Linear runs as cuBLASLt and the epilogue kernel), so only an fp16 one gets an ILGPU version.
+                    { Ilgpu = linear.Precision == FloatType.F16 ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr) : "" };
                     return spec.ToString();
                 });
                 var inputs = new[] { linear.Inputs[0], linear.Inputs[1] }.Concat(epilogueInputs).ToEquatableArray();

@@ -1263,7 +1263,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 ",
                 epilogue: gemm_bias_n24_k48_f32_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1),
-                ilgpuKernels: typeof(FusionIlgpuKernels));
+                ilgpuKernels: null);
 
             internal static readonly global::Fusion.GemmKernel gemm_cast_n11_k24_f32 = new global::Fusion.GemmKernel(
                 "gemm_cast_n11_k24_f32", n: 11, k: 24, kw: 24,
@@ -1525,7 +1525,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 ",
                 epilogue: gemm_cast_n11_k24_f32_epilogue,
                 cublas: null,
-                ilgpuKernels: typeof(FusionIlgpuKernels));
+                ilgpuKernels: null);
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_n24_k48 = new global::Fusion.GemmKernel(
                 "gemm_bias_n24_k48", n: 24, k: 48, kw: 48,

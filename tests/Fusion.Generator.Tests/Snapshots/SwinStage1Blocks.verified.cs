@@ -2919,7 +2919,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 ",
                 epilogue: gemm_bias_n288_k96_f32_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1),
-                ilgpuKernels: typeof(FusionIlgpuKernels));
+                ilgpuKernels: null);
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_n96_k96_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_n96_k96_f32", n: 96, k: 96, kw: 96,
@@ -3199,7 +3199,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 ",
                 epilogue: gemm_bias_n96_k96_f32_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1),
-                ilgpuKernels: typeof(FusionIlgpuKernels));
+                ilgpuKernels: null);
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_gelu_n384_k96_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_gelu_n384_k96_f32", n: 384, k: 96, kw: 96,
@@ -3502,7 +3502,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 ",
                 epilogue: gemm_bias_gelu_n384_k96_f32_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)2, 0, -1),
-                ilgpuKernels: typeof(FusionIlgpuKernels));
+                ilgpuKernels: null);
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_add_n96_k384_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_add_n96_k384_f32", n: 96, k: 384, kw: 384,
@@ -3791,7 +3791,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 ",
                 epilogue: gemm_bias_add_n96_k384_f32_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 1, 0),
-                ilgpuKernels: typeof(FusionIlgpuKernels));
+                ilgpuKernels: null);
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_add_cast_n96_k384_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_add_cast_n96_k384_f32", n: 96, k: 384, kw: 384,
@@ -4085,7 +4085,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 ",
                 epilogue: gemm_bias_add_cast_n96_k384_f32_epilogue,
                 cublas: null,
-                ilgpuKernels: typeof(FusionIlgpuKernels));
+                ilgpuKernels: null);
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_n288_k96 = new global::Fusion.GemmKernel(
                 "gemm_bias_n288_k96", n: 288, k: 96, kw: 96,

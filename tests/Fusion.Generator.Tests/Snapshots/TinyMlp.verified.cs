@@ -649,7 +649,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 ",
                 epilogue: gemm_bias_relu_n37_k13_f32_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)1, 0, -1),
-                ilgpuKernels: typeof(FusionIlgpuKernels));
+                ilgpuKernels: null);
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_add_cast_n13_k37_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_add_cast_n13_k37_f32", n: 13, k: 37, kw: 40,
@@ -921,7 +921,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 ",
                 epilogue: gemm_bias_add_cast_n13_k37_f32_epilogue,
                 cublas: null,
-                ilgpuKernels: typeof(FusionIlgpuKernels));
+                ilgpuKernels: null);
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_relu_n37_k13 = new global::Fusion.GemmKernel(
                 "gemm_bias_relu_n37_k13", n: 37, k: 13, kw: 16,

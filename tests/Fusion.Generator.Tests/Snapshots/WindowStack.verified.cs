@@ -2289,7 +2289,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
 ",
                 epilogue: gemm_bias_gelu_n10_k10_f32_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)2, 0, -1),
-                ilgpuKernels: typeof(FusionIlgpuKernels));
+                ilgpuKernels: null);
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_gelu_n10_k10 = new global::Fusion.GemmKernel(
                 "gemm_bias_gelu_n10_k10", n: 10, k: 10, kw: 16,

@@ -143,7 +143,7 @@ public sealed class FusedGemm : IDisposable
         // Under FUSION_KERNELS=ilgpu the template's default tile runs its ILGPU version (PrecompileIlgpu).
         bool ilgpuTemplate = _epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.IlgpuKernels is not null;
         if (Policy is GemmPolicy.Generated or GemmPolicy.FastRun && !ilgpuTemplate)
-            foreach (bool ioHalf in kernel.Epilogue.UsesIoType ? new[] { false, true } : [false]) sources.Add(TileSource(kernel, GemmTile.Default(kernel.N), ioHalf));
+            foreach (var io in kernel.Epilogue.IoTypes) sources.Add(TileSource(kernel, GemmTile.Default(kernel.N), io == DType.Float16));
         return sources;
     }
 
