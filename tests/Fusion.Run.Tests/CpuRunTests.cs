@@ -124,6 +124,7 @@ public class CpuRunTests
         var expected = TimingStats.Of(iterations.Select(i => i.GetProperty("wallMs").GetDouble()).ToList());
         Assert.Equal(2, wall.GetProperty("count").GetInt32());
         Assert.Equal(expected.Mean, wall.GetProperty("mean").GetDouble(), 9);
+        Assert.Equal(expected.Median, wall.GetProperty("median").GetDouble(), 9);
         Assert.Equal(expected.StdDev, wall.GetProperty("std").GetDouble(), 9);
         Assert.Equal(expected.Min, wall.GetProperty("min").GetDouble());
         Assert.Equal(expected.Max, wall.GetProperty("max").GetDouble());

@@ -48,7 +48,7 @@ internal sealed class ConsoleReport(TextWriter output)
     }
 
     public static string Stats(string what, TimingStats s) =>
-        F($"{what}: avg {s.Mean:F3} ms, std {s.StdDev:F3} ms, min {s.Min:F3} ms, max {s.Max:F3} ms over {s.Count} iterations");
+        F($"{what}: avg {s.Mean:F3} ms, median {s.Median:F3} ms, std {s.StdDev:F3} ms, min {s.Min:F3} ms, max {s.Max:F3} ms over {s.Count} iterations");
 
     private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -22,7 +22,7 @@ namespace Fusion.Run;
 ///   "preparationMs": number,
 ///   "warmup":     [ { "index": int, "wallMs": number, "deviceMs": number | null } ],
 ///   "iterations": [ { "index": int, "wallMs": number, "deviceMs": number | null } ],
-///   "stats": { "wall":   { "count": int, "mean": number, "std": number, "min": number, "max": number },
+///   "stats": { "wall":   { "count": int, "mean": number, "median": number, "std": number, "min": number, "max": number },
 ///              "device": { same } | null },
 ///   "output": string,
 ///   "deviceMemoryBytes": int | null (bytes the CUDA allocator holds after the timed passes: parameters, constants, activations, cache),
@@ -123,5 +123,5 @@ internal static class JsonReport
         new(records.Select(x => (JsonNode?)new JsonObject { ["index"] = x.Index, ["wallMs"] = x.WallMs, ["deviceMs"] = x.DeviceMs }).ToArray());
 
     private static JsonObject Stats(TimingStats s) =>
-        new() { ["count"] = s.Count, ["mean"] = s.Mean, ["std"] = s.StdDev, ["min"] = s.Min, ["max"] = s.Max };
+        new() { ["count"] = s.Count, ["mean"] = s.Mean, ["median"] = s.Median, ["std"] = s.StdDev, ["min"] = s.Min, ["max"] = s.Max };
 }
