@@ -17,13 +17,8 @@ namespace Fusion.Compiler
     /// </summary>
     internal static class IlgpuGemmPrinter
     {
-        private const int BM = 128, BK = 32, BKP = BK + 8;
-
-        /// <summary>Rows of the output per group (the launch covers ⌈m / Rows⌉ · ⌈N / BN⌉ groups).</summary>
-        public const int Rows = BM;
-
-        /// <summary>Threads per group: one warp per 16 rows.</summary>
-        public const int Threads = BM / 16 * 32;
+        // The CUDA template's default tile (the runtime's GemmTile.Default launches both): BM rows, one warp per 16.
+        private const int BM = 128, BK = 32, BKP = BK + 8, Threads = BM / 16 * 32;
 
         /// <summary>The method's name: the GEMM's, with the io type appended when its epilogue has io buffers.</summary>
         public static string MethodName(string gemm, LoopKernel epilogue, FloatType io) =>

@@ -54,9 +54,9 @@ public sealed class IlgpuCpuRunner : IDisposable
         int m = checked((int)(product.ElementCount / kernel.N));
         using var padded = Cuda.Gemm.GemmWeights.PadColumns(weight).Tensor;
         var results = outputs.Select(o => CpuTensor.Zeros(o.DType, o.Shape)).ToArray();
-        long blocks = (long)((m + Compiler.IlgpuGemmPrinter.Rows - 1) / Compiler.IlgpuGemmPrinter.Rows)
-            * ((kernel.N + Compiler.GemmRows.DefaultColumns(kernel.N) - 1) / Compiler.GemmRows.DefaultColumns(kernel.N));
-        Launch(kernel.Name, method, [x, padded, .. epilogueInputs], results, [m, batch], 2, blocks, Compiler.IlgpuGemmPrinter.Threads);
+        // The ILGPU template is printed for the CUDA template's default tile, and launches as it does.
+        var tile = Cuda.Gemm.GemmTile.Default(kernel.N);
+        Launch(kernel.Name, method, [x, padded, .. epilogueInputs], results, [m, batch], 2, tile.Blocks(m, kernel.N), tile.Threads);
         return results;
     }
 

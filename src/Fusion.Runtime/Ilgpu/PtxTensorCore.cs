@@ -47,26 +47,29 @@ internal static class PtxTensorCore
     {
         var call = (MethodCall)value;
         var d = Children(code.Allocate(call), 4);
-        Scoped(code, call[0], MemoryAddressSpace.Shared, (s, address) =>
+        code.Builder.Append("\t{\n");
+        string address = Address(code, call[0], MemoryAddressSpace.Shared, "%fusion_shared");
+        using (var command = code.BeginCommand("ldmatrix.sync.aligned.m8n8.x4.shared.b16"))
         {
-            using var command = code.BeginCommand("ldmatrix.sync.aligned.m8n8.x4.shared.b16");
             command.AppendVectorArgument(d);
             command.AppendRawString($", [{address}]");
-        });
+        }
+        code.Builder.Append("\t}\n");
     }
 
     public static void CopyAsync16(PTXBackend backend, PTXCodeGenerator code, Value value)
     {
         var call = (MethodCall)value;
         var inside = code.LoadPrimitive(call[2]);
-        Scoped(code, call[0], MemoryAddressSpace.Shared, (s, target) => Scoped(code, call[1], MemoryAddressSpace.Global, (g, source) =>
-        {
-            // The source size is 16 where the chunk is inside the matrix, else 0: cp.async then writes 16 zero bytes and reads nothing.
-            string bytes = "%fusion_n";
-            if (inside is RegisterAllocator<PTXRegisterKind>.ConstantRegister constant) bytes = constant.Value.Int1Value ? "16" : "0";
-            else code.Builder.Append("\t.reg .b32 %fusion_n;\n\tselp.b32 %fusion_n, 16, 0, ").Append(Name(code, inside)).Append(";\n");
-            code.Builder.Append("\tcp.async.cg.shared.global [").Append(target).Append("], [").Append(source).Append("], 16, ").Append(bytes).Append(";\n");
-        }));
+        code.Builder.Append("\t{\n");
+        string target = Address(code, call[0], MemoryAddressSpace.Shared, "%fusion_shared");
+        string source = Address(code, call[1], MemoryAddressSpace.Global, "%fusion_global");
+        // The source size is 16 where the chunk is inside the matrix, else 0: cp.async then writes 16 zero bytes and reads nothing.
+        string bytes = "%fusion_n";
+        if (inside is RegisterAllocator<PTXRegisterKind>.ConstantRegister constant) bytes = constant.Value.Int1Value ? "16" : "0";
+        else code.Builder.Append("\t.reg .b32 %fusion_n;\n\tselp.b32 %fusion_n, 16, 0, ").Append(Name(code, inside)).Append(";\n");
+        code.Builder.Append("\tcp.async.cg.shared.global [").Append(target).Append("], [").Append(source).Append("], 16, ").Append(bytes).Append(";\n");
+        code.Builder.Append("\t}\n");
     }
 
     public static void Commit(PTXBackend backend, PTXCodeGenerator code, Value value) => code.Builder.Append("\tcp.async.commit_group;\n");
@@ -76,37 +79,18 @@ internal static class PtxTensorCore
     public static void WaitAllButOne(PTXBackend backend, PTXCodeGenerator code, Value value) => code.Builder.Append("\tcp.async.wait_group 1;\n");
 
     /// <summary>
-    /// Writes <paramref name="body"/> inside a PTX scope in which <paramref name="pointer"/> is an address in
-    /// <paramref name="space"/>: the register itself when ILGPU's type says it is one already, else a scoped register converted
-    /// from the generic address (cvta.to). Scopes nest (each level names its own register).
+    /// <paramref name="pointer"/> as an address in <paramref name="space"/>, inside the PTX scope the caller has opened: its own
+    /// register when ILGPU's type says it is one already, else <paramref name="scratch"/>, declared in that scope and converted
+    /// from the generic address (cvta.to).
     /// </summary>
-    private static void Scoped(PTXCodeGenerator code, Value pointer, MemoryAddressSpace space, Action<int, string> body)
+    private static string Address(PTXCodeGenerator code, Value pointer, MemoryAddressSpace space, string scratch)
     {
-        var register = code.LoadPrimitive(pointer);
-        string name = Name(code, register);
-        var kind = ((PointerType)pointer.Type).AddressSpace;
-        code.Builder.Append("\t{\n");
-        int depth = s_depth++;
-        try
-        {
-            if (kind != space)
-            {
-                string converted = $"%fusion_a{depth}";
-                code.Builder.Append($"\t.reg .b64 {converted};\n");
-                code.Builder.Append($"\tcvta.to.{(space == MemoryAddressSpace.Shared ? "shared" : "global")}.u64 {converted}, {name};\n");
-                name = converted;
-            }
-            body(depth, name);
-        }
-        finally
-        {
-            s_depth--;
-        }
-        code.Builder.Append("\t}\n");
+        string name = Name(code, code.LoadPrimitive(pointer));
+        if (((PointerType)pointer.Type).AddressSpace == space) return name;
+        code.Builder.Append($"\t.reg .b64 {scratch};\n");
+        code.Builder.Append($"\tcvta.to.{(space == MemoryAddressSpace.Shared ? "shared" : "global")}.u64 {scratch}, {name};\n");
+        return scratch;
     }
-
-    [ThreadStatic]
-    private static int s_depth;
 
     /// <summary>A register's PTX name, "%r12".</summary>
     private static string Name(PTXCodeGenerator code, PrimitiveRegister register)

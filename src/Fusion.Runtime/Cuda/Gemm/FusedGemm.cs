@@ -42,10 +42,12 @@ public sealed class FusedGemm : IDisposable
     private readonly Generated.GeneratedKernelLauncher _epilogues;
     private readonly bool _ownsEpilogues;
     private readonly Dictionary<(string Kernel, GemmTile Tile, bool IoHalf), (string Source, CudaModule Module, CudaKernel Kernel)> _kernels = [];
-    private readonly Dictionary<(string Kernel, bool IoHalf), (CudaModule Module, CudaKernel Kernel)> _ilgpuKernels = [];
+    // Keyed by the generated method itself: two models' GEMMs of the same name are different methods (a name alone would hand one
+    // the other's kernel).
+    private readonly Dictionary<System.Reflection.MethodInfo, (CudaModule Module, CudaKernel Kernel)> _ilgpuKernels = [];
     private readonly Generated.IlgpuKernelJit _ilgpu;
     private readonly HashSet<string> _ilgpuFailed = [];
-    private readonly Action<string>? _warn;
+    private readonly Action<string> _warn;
     private readonly Dictionary<int, CudaTensor> _zeroBiases = [];
     // Keyed by the weight object: the backend's parameter copies keep their identity (and address) across refreshes,
     // so a captured graph that read a padded copy keeps reading the same buffer, refreshed in place.
@@ -67,7 +69,7 @@ public sealed class FusedGemm : IDisposable
         _epilogues = epilogues ?? new Generated.GeneratedKernelLauncher(jit);
         Choices = new GemmChoiceCache(choiceDirectory ?? jit.Cache.Directory, warn);
         _ilgpu = new Generated.IlgpuKernelJit(jit);
-        _warn = warn ?? (message => Console.Error.WriteLine("fusion: " + message));
+        _warn = warn ?? _epilogues.Warn;
     }
 
     public GemmPolicy Policy { get; }
@@ -278,7 +280,7 @@ public sealed class FusedGemm : IDisposable
         {
             bool first;
             lock (_lock) first = _ilgpuFailed.Add(kernel.Name);
-            if (first) _warn?.Invoke($"{e.Message}; FUSION_KERNELS=auto runs the GEMM's NVRTC template or cuBLASLt");
+            if (first) _warn($"{e.Message}; FUSION_KERNELS=auto runs the GEMM's NVRTC template or cuBLASLt");
             return false;
         }
     }
@@ -322,10 +324,9 @@ public sealed class FusedGemm : IDisposable
     private CudaKernel LoadIlgpu(GemmKernel kernel, DType io)
     {
         var method = kernel.IlgpuMethod(io) ?? throw new FusionException($"GEMM kernel {kernel.Name} has no ILGPU version");
-        var id = (kernel.Name, kernel.Epilogue.UsesIoType && io == DType.Float16);
         lock (_lock)
         {
-            if (_ilgpuKernels.TryGetValue(id, out var known)) return known.Kernel;
+            if (_ilgpuKernels.TryGetValue(method, out var known)) return known.Kernel;
         }
         // Compiled outside the lock, so precompilation runs in parallel; a racing load of the same variant is dropped.
         var (module, entry) = _ilgpu.Load(method, kernel.Name);
@@ -334,12 +335,12 @@ public sealed class FusedGemm : IDisposable
             var function = module.GetKernel(entry);
             lock (_lock)
             {
-                if (_ilgpuKernels.TryGetValue(id, out var raced))
+                if (_ilgpuKernels.TryGetValue(method, out var raced))
                 {
                     module.Dispose();
                     return raced.Kernel;
                 }
-                _ilgpuKernels[id] = (module, function);
+                _ilgpuKernels[method] = (module, function);
                 return function;
             }
         }

@@ -28,6 +28,9 @@ public sealed class GeneratedKernelLauncher : IDisposable
     private readonly Lock _measuring = new();
     private readonly HashSet<(string Name, bool IoHalf)> _ilgpuFailed = [];
     private readonly Action<string> _warn;
+
+    /// <summary>Where this launcher reports its warnings (stderr by default); the GEMMs whose epilogues it runs report there too.</summary>
+    internal Action<string> Warn => _warn;
     private StreamHold? _hold;
     private bool _disposed;
 
