@@ -10,7 +10,8 @@ namespace Fusion.Bench;
 /// rotating among three input sets so no run reads what the one before left in L2) and the fraction of its floor, the time its
 /// buffers take to move once (every input read, every output written) at the bandwidth of a 1 GiB device-to-device copy measured in
 /// the same run. Random inputs in [−1, 1). Then the model's fp16 GEMMs with their epilogues the same way: the CUDA template in
-/// its default tile (NVRTC), the ILGPU template (the same tile) and cuBLASLt (with its own epilogue, or the epilogue kernel after it).
+/// its default tile (NVRTC), the ILGPU template (the same tile) and cuBLASLt (with its own epilogue, or the epilogue kernel after it);
+/// then its window attentions, NVRTC and ILGPU.
 /// </summary>
 internal static class GeneratedKernelBench
 {
@@ -61,6 +62,54 @@ internal static class GeneratedKernelBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"sum of one launch each: nvrtc {nvrtcTotal:F1} us, ilgpu {ilgpuTotal:F1} us ({ilgpuTotal / nvrtcTotal:F2}x); worst kernel {worst:F2}x"));
         Gemms(model, batch, backend, launcher, hold, bytesPerMs, rng);
+        WindowAttentions(model, batch, backend, launcher, hold, bytesPerMs, rng);
+    }
+
+    /// <summary>
+    /// The window attentions with ILGPU versions: the NVRTC template and the ILGPU one, over batch · windows-per-image windows (a masked
+    /// kernel's mask count; an unmasked one takes the count of the masked kernel with its head count, Swin's pairing of the two blocks of a stage).
+    /// </summary>
+    private static void WindowAttentions(IFusedModel model, int batch, CudaBackend backend, GeneratedKernelLauncher launcher, StreamHold hold, double bytesPerMs, Random rng)
+    {
+        var device = backend.CudaDevice;
+        var stream = device.DefaultStream;
+        var kernels = model.Kernels.OfType<FusedKernel>().Where(k => k.Pattern == Cuda.Fused.WindowAttentionLauncher.Pattern && k.IlgpuKernels is not null && k.Epilogue is null).ToList();
+        if (kernels.Count == 0) return;
+        using var modules = new Cuda.Fused.FusedKernelModules(backend.Jit);
+        using var attention = new Cuda.Fused.WindowAttentionLauncher(modules, launcher);
+        Console.WriteLine($"{"window attention",-40} {"windows",8} {"MB",7} {"floor us",9} {"nvrtc us",9} {"ilgpu us",9} {"ilgpu/nvrtc",11} {"nvrtc floor",11} {"ilgpu floor",11}");
+        double nvrtcTotal = 0, ilgpuTotal = 0;
+        foreach (var kernel in kernels)
+        {
+            var (heads, d, tokens) = (kernel.Constant("HEADS"), kernel.Constant("HEAD_DIM"), kernel.Constant("TOKENS"));
+            bool masked = kernel.Constant("HAS_MASK") != 0;
+            int perImage = masked ? kernel.Constant("WINDOWS")
+                : kernels.FirstOrDefault(k => k.Constant("HAS_MASK") != 0 && k.Constant("HEADS") == heads)?.Constant("WINDOWS") ?? 1;
+            int windows = batch * perImage;
+            var sets = Enumerable.Range(0, 3).Select(_ => BenchData.RandomHalves(device, rng, windows, tokens, 3 * heads * d)).ToList();
+            using var bias = BenchData.RandomHalves(device, rng, heads, tokens, tokens);
+            using var mask = masked ? BenchData.RandomHalves(device, rng, perImage, tokens, tokens) : null;
+            using var output = CudaTensor.Empty(device, DType.Float16, windows, tokens, heads * d);
+            long bytes = sets[0].SizeInBytes + bias.SizeInBytes + (mask?.SizeInBytes ?? 0) + output.SizeInBytes;
+            int turn = 0;
+            double Time(KernelLanguage language)
+            {
+                launcher.Language = language;
+                return 1000.0 * hold.MedianMilliseconds(device, stream, () =>
+                    attention.Run(sets[turn++ % sets.Count], bias, mask, heads, 1 / MathF.Sqrt(d), output, kernel, stream), 3, 21);
+            }
+            double nvrtc = Time(KernelLanguage.Nvrtc), ilgpu = Time(KernelLanguage.Ilgpu);
+            if (!attention.LastRanIlgpu) throw new InvalidOperationException($"{kernel.Name}: the ILGPU kernel did not run");
+            double floor = 1000.0 * bytes / bytesPerMs;
+            nvrtcTotal += nvrtc;
+            ilgpuTotal += ilgpu;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{kernel.Name,-40} {windows,8} {bytes / 1e6,7:F2} {floor,9:F1} {nvrtc,9:F1} {ilgpu,9:F1} {ilgpu / nvrtc,11:F2} {floor / nvrtc,11:P0} {floor / ilgpu,11:P0}"));
+            foreach (var set in sets) set.Dispose();
+        }
+        launcher.Language = KernelLanguage.Nvrtc;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"window attentions, sum of one launch each: nvrtc {nvrtcTotal:F1} us, ilgpu {ilgpuTotal:F1} us ({ilgpuTotal / nvrtcTotal:F2}x)"));
     }
 
     /// <summary>The fp16 GEMMs (x·wᵀ with the epilogue): the NVRTC template, the ILGPU template, cuBLASLt.</summary>

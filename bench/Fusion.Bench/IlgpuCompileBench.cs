@@ -5,7 +5,7 @@ namespace Fusion.Bench;
 
 /// <summary>
 /// How long ILGPU takes to compile a model's generated kernels to PTX (the first half of a cold start with
-/// FUSION_KERNELS=ilgpu; the driver's PTX JIT at load is the other): every ILGPU method (each io variant; the GEMM templates too) once in a row, then
+/// FUSION_KERNELS=ilgpu; the driver's PTX JIT at load is the other): every ILGPU method (each io variant; the GEMM and window-attention templates too) once in a row, then
 /// all again in parallel on <see cref="IlgpuPtxCompiler"/>'s context pool. Needs no GPU.
 /// </summary>
 internal static class IlgpuCompileBench
@@ -20,7 +20,9 @@ internal static class IlgpuCompileBench
         };
         var methods = GeneratedKernel.AllIn(model.Kernels).SelectMany(k => k.IoTypes.Select(io => (k.Name, Method: k.IlgpuMethod(io)!, Cuda: k.CudaSource)))
             .Concat(model.Kernels.OfType<GemmKernel>().Where(k => k.IlgpuKernels is not null)
-                .SelectMany(k => k.Epilogue.IoTypes.Select(io => (k.Name, Method: k.IlgpuMethod(io)!, Cuda: k.CudaSource)))).ToList();
+                .SelectMany(k => k.Epilogue.IoTypes.Select(io => (k.Name, Method: k.IlgpuMethod(io)!, Cuda: k.CudaSource))))
+            .Concat(model.Kernels.OfType<FusedKernel>().Where(k => k.IlgpuKernels is not null)
+                .SelectMany(k => k.IoTypes.Select(io => (k.Name, Method: k.IlgpuMethod(io)!, Cuda: k.CudaSource)))).ToList();
         Console.WriteLine($"{name}: {methods.Count} ILGPU kernel methods; {Environment.ProcessorCount} cores, pool of {IlgpuPtxCompiler.MaxContexts} contexts; "
             + $"ILGPU {IlgpuPtxCompiler.Version}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         var times = new List<(string Name, double Ms)>();

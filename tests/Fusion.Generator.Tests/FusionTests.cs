@@ -210,7 +210,7 @@ public sealed class FusionTests
         Assert.Contains("FusionKernels.window_attention_h2_d16_t9_mul_add_cast, batch, io, ", run);
         Assert.Equal(0, CountOf(run, "be.Run("));
         Assert.Contains("window_attention_h2_d16_t9_mul_add_cast (window_attention template, generated epilogue, 4 ops)", result.Source);
-        Assert.Contains("{ Epilogue = window_attention_h2_d16_t9_mul_add_cast_epilogue }", result.Source);
+        Assert.Contains("{ Epilogue = window_attention_h2_d16_t9_mul_add_cast_epilogue, IlgpuKernels = typeof(FusionIlgpuKernels) }", result.Source);
         var fused = result.Diagnostics.Where(d => d.Id == "FUS101").Select(d => d.GetMessage()).ToList();
         Assert.Contains(fused, m => m.Contains("window_attention_h2_d16_t9_mul_add_cast") && m.Contains("F.Mul(o, gamma)"));
     }

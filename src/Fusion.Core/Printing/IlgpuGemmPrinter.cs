@@ -20,10 +20,6 @@ namespace Fusion.Compiler
         // The CUDA template's default tile (the runtime's GemmTile.Default launches both): BM rows, one warp per 16.
         private const int BM = 128, BK = 32, BKP = BK + 8, Threads = BM / 16 * 32;
 
-        /// <summary>The method's name: the GEMM's, with the io type appended when its epilogue has io buffers.</summary>
-        public static string MethodName(string gemm, LoopKernel epilogue, FloatType io) =>
-            epilogue.UsesIoType ? gemm + (io == FloatType.F16 ? "_io_f16" : "_io_f32") : gemm;
-
         /// <summary>The kernel's methods for every io variant of its epilogue, each with its epilogue method.</summary>
         public static string PrintAll(string gemm, int n, int k, LoopKernel epilogue) =>
             string.Join("\n", IlgpuKernelPrinter.IoVariants(epilogue).Select(io => Print(gemm, n, k, epilogue, io)));
@@ -31,19 +27,15 @@ namespace Fusion.Compiler
         public static string Print(string gemm, int n, int k, LoopKernel epilogue, FloatType io)
         {
             if (epilogue.Domain.Count == 0 || epilogue.HasReduction) throw new ArgumentException($"{epilogue.Name}: an epilogue is a pointwise kernel over the GEMM output");
-            string method = MethodName(gemm, epilogue, io);
-            // e0, e1, …: the buffers' own names could be any of the kernel's locals (a residual called x).
-            var names = Enumerable.Range(0, epilogue.Buffers.Count).Select(b => "e" + I(b)).ToArray();
-            var buffers = Enumerable.Range(0, epilogue.Buffers.Count).Where(b => epilogue.Buffers[b].Role != BufferRole.Accumulator).ToList();
-            string Parameters() => string.Concat(buffers.Select(b => $", global::ILGPU.ArrayView<{IlgpuKernelPrinter.ElementType(epilogue.Buffers[b].Type, io)}> {names[b]}"));
-            string Arguments() => string.Concat(buffers.Select(b => ", " + names[b]));
+            string method = IlgpuEpiloguePrinter.MethodName(gemm, epilogue, io);
+            string parameters = IlgpuEpiloguePrinter.Parameters(epilogue, io), arguments = IlgpuEpiloguePrinter.Arguments(epilogue);
 
             int bn = GemmRows.DefaultColumns(n), kw = GemmRows.Stride(k), nt = bn / 8;
             int nTiles = (n + bn - 1) / bn, kTiles = (k + BK - 1) / BK;
             var s = new SourceBuilder();
             s.Line($"/// <summary>{gemm}{(epilogue.UsesIoType ? $" with io = {io.Short()}" : "")}: the GEMM template (x[m, {I(k)}] · w[{I(n)}, {I(kw)}]ᵀ on the tensor cores, "
                 + $"tile {I(BM)}×{I(bn)}, {I(Threads)} threads) with its epilogue; launch: ⌈m / {I(BM)}⌉ · {I(nTiles)} groups.</summary>");
-            s.Line($"internal static void {method}(global::ILGPU.ArrayView<IlgpuHalf> x, global::ILGPU.ArrayView<IlgpuHalf> w, int m, int batch{Parameters()})");
+            s.Line($"internal static void {method}(global::ILGPU.ArrayView<IlgpuHalf> x, global::ILGPU.ArrayView<IlgpuHalf> w, int m, int batch{parameters})");
             s.Line("{");
             s.Indent();
             s.Line("var xs = x.Cast<ushort>();");
@@ -104,13 +96,13 @@ namespace Fusion.Compiler
                 {
                     s.Line($"int c = col0 + {I(i * 8)} + lane % 4 * 2;");
                     s.Line($"bool first = c < {I(n)}, second = c + 1 < {I(n)};");
-                    s.Line($"if (r0 < m && first) {method}_at(r0, c, acc{I(i)}.C0, acc{I(i)}.C1, second, batch{Arguments()});");
-                    s.Line($"if (r1 < m && first) {method}_at(r1, c, acc{I(i)}.C2, acc{I(i)}.C3, second, batch{Arguments()});");
+                    s.Line($"if (r0 < m && first) {method}_at(r0, c, acc{I(i)}.C0, acc{I(i)}.C1, second, batch{arguments});");
+                    s.Line($"if (r1 < m && first) {method}_at(r1, c, acc{I(i)}.C2, acc{I(i)}.C3, second, batch{arguments});");
                 }
             }
             s.Close();
             s.Line();
-            Epilogue(s, epilogue, io, method, names, Parameters());
+            IlgpuEpiloguePrinter.Print(s, epilogue, io, method);
             return s.ToString();
         }
 
@@ -151,146 +143,6 @@ namespace Fusion.Compiler
                 }
             }
         }
-
-        /// <summary>
-        /// The epilogue at one column pair of a row: (row, col) and, when <c>pair</c>, (row, col + 1), with the accumulators' values,
-        /// then its loop-IR body. Where every access moves in pairs along the columns (N even, each load and store consecutive in the
-        /// column or not depending on it) a full pair loads and stores as 4- or 8-byte vectors, as the CUDA template's epilogue does;
-        /// otherwise element by element.
-        /// </summary>
-        private static void Epilogue(SourceBuilder s, LoopKernel k, FloatType io, string method, string[] names, string parameters)
-        {
-            int n = k.Domain.Count, col = n - 1;
-            var extents = k.VariableExtents;
-            s.Line($"/// <summary>The epilogue of {method} ({k.Name}) at columns col and col + 1 (when pair) of a row.</summary>");
-            s.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
-            s.Line($"private static void {method}_at(int row, int col, float acc0, float acc1, bool pair, int batch{parameters})");
-            s.Line("{");
-            s.Indent();
-            s.Line("int N = batch;");
-            s.Line("int rest = row;");
-            for (int j = n - 2; j >= 0; j--)
-            {
-                var extent = CudaKernelPrinter.Extent(k.Domain[j]);
-                s.Line($"int v{I(j)} = {(j == 0 ? "rest" : "rest % " + extent)};");
-                if (j > 0) s.Line($"rest /= {extent};");
-            }
-            bool Acc(LoadInstr l) => k.Buffers[l.Buffer].Role == BufferRole.Accumulator;
-            bool paired = !k.Domain[col].Dynamic && k.Domain[col].Value % 2 == 0 && k.Body.All(instr => instr switch
-            {
-                LoadInstr l when !Acc(l) => l.Guard.Count == 0 && AccessPattern.Along(l.Offset, col, 2, extents) != AccessKind.Gather,
-                StoreInstr st => AccessPattern.Along(st.Offset, col, 2, extents) == AccessKind.Vector,
-                PredicateInstr => false, // a mask over the indices: element by element
-                _ => true,
-            });
-            if (paired)
-            {
-                using (s.Block("if (pair)"))
-                {
-                    s.Line($"int v{I(col)} = col;");
-                    PairBody(s, k, io, col, names);
-                    s.Line("return;");
-                }
-            }
-            for (int e = 0; e < 2; e++)
-            {
-                using (s.Block(e == 0 ? "// column col" : "if (pair) // column col + 1"))
-                {
-                    s.Line($"int v{I(col)} = col + {I(e)};");
-                    ElementBody(s, k, io, names, "acc" + I(e));
-                }
-            }
-            s.Close();
-        }
-
-        /// <summary>One element: each load, operator and store of the epilogue, the accumulator load replaced by <paramref name="acc"/>.</summary>
-        private static void ElementBody(SourceBuilder s, LoopKernel k, FloatType io, string[] names, string acc)
-        {
-            string Ref(int id) => k.Body[id] switch
-            {
-                ConstInstr c => IlgpuKernelPrinter.Literal(c.Value),
-                LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator => acc,
-                _ => $"x{I(id)}",
-            };
-            foreach (var instr in k.Body)
-            {
-                switch (instr)
-                {
-                    case LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator:
-                        break;
-                    case LoadInstr l:
-                        string Element(string index) => Half(k, io, l.Buffer) ? $"(float){names[l.Buffer]}[{index}]" : $"{names[l.Buffer]}[{index}]";
-                        if (l.Guard.Count == 0) s.Line($"float x{I(l.Id)} = {Element(l.Offset.ToString())};");
-                        else
-                        {
-                            string ok = CudaKernelPrinter.Bounds(l.Guard);
-                            s.Line($"float x{I(l.Id)} = IlgpuMath.Select({ok}, {Element($"IlgpuMath.Select({ok}, {l.Offset}, 0)")}, {IlgpuKernelPrinter.Literal(l.Otherwise)});");
-                        }
-                        break;
-                    case OpInstr op:
-                        s.Line($"float x{I(op.Id)} = {IlgpuKernelPrinter.Expression(op.Op, op.Args.Select(Ref).ToList())};");
-                        break;
-                    case PredicateInstr p:
-                        s.Line($"float x{I(p.Id)} = (({CudaKernelPrinter.Bounds(p.Bounds)}) ? 1.0f : 0.0f);");
-                        break;
-                    case StoreInstr st:
-                        s.Line($"{names[st.Buffer]}[{st.Offset}] = {(Half(k, io, st.Buffer) ? $"IlgpuMath.ToHalf({Ref(st.Value)})" : Ref(st.Value))};");
-                        break;
-                }
-            }
-        }
-
-        /// <summary>
-        /// Both elements of a column pair at v_col = col (even): a load along the columns is one pair vector, one that does not depend on
-        /// them a single element; operators per element (x3_0, x3_1); each store one pair vector. (No predicates: those go element by element.)
-        /// </summary>
-        private static void PairBody(SourceBuilder s, LoopKernel k, FloatType io, int col, string[] names)
-        {
-            string Ref(int id, int e) => k.Body[id] switch
-            {
-                ConstInstr c => IlgpuKernelPrinter.Literal(c.Value),
-                LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator => "acc" + I(e),
-                LoadInstr l when !l.Offset.Uses(col) => $"x{I(id)}",
-                _ => $"x{I(id)}_{I(e)}",
-            };
-            foreach (var instr in k.Body)
-            {
-                switch (instr)
-                {
-                    case LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator:
-                        break;
-                    case LoadInstr l when !l.Offset.Uses(col):
-                        s.Line($"float x{I(l.Id)} = {(Half(k, io, l.Buffer) ? "(float)" : "")}{names[l.Buffer]}[{l.Offset}];");
-                        break;
-                    case LoadInstr l:
-                        if (Half(k, io, l.Buffer))
-                        {
-                            s.Line($"uint q{I(l.Id)} = {names[l.Buffer]}.Cast<IlgpuHalf2>()[({l.Offset}) / 2].P0;");
-                            s.Line($"float x{I(l.Id)}_0 = IlgpuMath.Low(q{I(l.Id)}), x{I(l.Id)}_1 = IlgpuMath.High(q{I(l.Id)});");
-                        }
-                        else
-                        {
-                            s.Line($"var q{I(l.Id)} = {names[l.Buffer]}.Cast<IlgpuFloat2>()[({l.Offset}) / 2];");
-                            s.Line($"float x{I(l.Id)}_0 = q{I(l.Id)}.E0, x{I(l.Id)}_1 = q{I(l.Id)}.E1;");
-                        }
-                        break;
-                    case OpInstr op:
-                        for (int e = 0; e < 2; e++)
-                        {
-                            int ee = e;
-                            s.Line($"float x{I(op.Id)}_{I(e)} = {IlgpuKernelPrinter.Expression(op.Op, op.Args.Select(a => Ref(a, ee)).ToList())};");
-                        }
-                        break;
-                    case StoreInstr st:
-                        s.Line(Half(k, io, st.Buffer)
-                            ? $"{names[st.Buffer]}.Cast<IlgpuHalf2>()[({st.Offset}) / 2] = new IlgpuHalf2 {{ P0 = IlgpuMath.Pack({Ref(st.Value, 0)}, {Ref(st.Value, 1)}) }};"
-                            : $"{names[st.Buffer]}.Cast<IlgpuFloat2>()[({st.Offset}) / 2] = new IlgpuFloat2 {{ E0 = {Ref(st.Value, 0)}, E1 = {Ref(st.Value, 1)} }};");
-                        break;
-                }
-            }
-        }
-
-        private static bool Half(LoopKernel k, FloatType io, int buffer) => IlgpuKernelPrinter.ElementType(k.Buffers[buffer].Type, io) == "IlgpuHalf";
 
         private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
     }

@@ -33,6 +33,7 @@ namespace Fusion.Compiler
             "using IlgpuFloat4 = global::Fusion.Ilgpu.Float4;",
             "using IlgpuFloat2 = global::Fusion.Ilgpu.Float2;",
             "using IlgpuAccumulator4 = global::Fusion.Ilgpu.Accumulator4;",
+            "using IlgpuFragment4 = global::Fusion.Ilgpu.Fragment4;",
             "using IlgpuTensorCore = global::Fusion.Ilgpu.TensorCore;",
         };
 
@@ -175,7 +176,9 @@ namespace Fusion.Compiler
                         Line("int rest = ok ? item : 0;");
                         Decompose(Enumerable.Range(0, n).ToList(), inner, v);
                         foreach (var j in Enumerable.Range(0, n)) Line($"var{j}_{k} = {(j == inner ? "s" : "v")}{j};");
-                        foreach (var l in loads) LoadElements(l, inner, v, $"ld{l.Id}_{k}", "ok");
+                        // The item's values are used only where it is in range: a vector load past the end reads the first vector and
+                        // keeps it (no select to zero it: one register and one SEL fewer an element, which mattered in the GELU epilogues).
+                        foreach (var l in loads) LoadElements(l, inner, v, $"ld{l.Id}_{k}", "ok", zeroOutside: false);
                     }
                 }
                 for (int k = 0; k < m.Items; k++)
@@ -506,12 +509,12 @@ namespace Fusion.Compiler
             /// Loads the elements of <paramref name="l"/> along the vectorized variable into target_(first + e): where the condition
             /// <paramref name="ok"/> holds (its other value where it does not), or always when it is null.
             /// </summary>
-            private void LoadElements(LoadInstr l, int vectorVar, int v, string target, string? ok, int first = 0)
+            private void LoadElements(LoadInstr l, int vectorVar, int v, string target, string? ok, int first = 0, bool zeroOutside = true)
             {
                 int width = KernelMapping.Width(_k, l, vectorVar, v);
                 if (width > 1 && l.Guard.Count == 0 && IsVector(l.Offset, vectorVar, v))
                 {
-                    VectorLoad(l, vectorVar, v, target, ok, first);
+                    VectorLoad(l, vectorVar, v, target, ok, first, zeroOutside);
                     return;
                 }
                 for (int e = 0; e < width; e++)
@@ -546,9 +549,10 @@ namespace Fusion.Compiler
 
             /// <summary>
             /// v elements of a vector load into target_(first + e), in v / lanes struct loads; where <paramref name="ok"/> fails
-            /// they are 0, branch-free as in <see cref="GuardedLoad"/> (the load reads the buffer's first vector).
+            /// the load reads the buffer's first vector, branch-free as in <see cref="GuardedLoad"/>, and the elements are 0 when
+            /// <paramref name="zeroOutside"/> (a reduction adds them), else whatever it read (a caller that never uses them).
             /// </summary>
-            private void VectorLoad(LoadInstr l, int vectorVar, int v, string target, string? ok, int first)
+            private void VectorLoad(LoadInstr l, int vectorVar, int v, string target, string? ok, int first, bool zeroOutside)
             {
                 bool half = IsHalf(l.Buffer);
                 var (type, lanes, count) = VectorOf(half, v);
@@ -562,7 +566,7 @@ namespace Fusion.Compiler
                         for (int e = 0; e < lanes; e++)
                         {
                             string value = VectorElement(half, $"q{c}", e);
-                            Line($"{target}_{first + c * lanes + e} = {(ok is null ? value : $"IlgpuMath.Select({ok}, {value}, 0.0f)")};");
+                            Line($"{target}_{first + c * lanes + e} = {(ok is null || !zeroOutside ? value : $"IlgpuMath.Select({ok}, {value}, 0.0f)")};");
                         }
                     }
                 }

@@ -24,6 +24,15 @@ namespace Fusion.Generator.Emit
         /// <summary>Every GEMM with a generated epilogue, once.</summary>
         public static List<GemmSpec> Gemms(ModelGraph graph) => Gemms(Steps(graph));
 
+        /// <summary>The ILGPU text of every template the model runs, once: the plain ones' and those with epilogues ("" for none).</summary>
+        public static List<string> TemplateIlgpu(ModelGraph graph) =>
+            Templates(graph).Select(IlgpuTemplateSource.Print).Concat(WithEpilogues(Steps(graph)).Select(t => t.Ilgpu)).Where(t => t.Length > 0).ToList();
+
+        /// <summary>Templates some plan runs as they are (a template every plan runs with an epilogue is not listed).</summary>
+        private static List<KernelSpec> Templates(ModelGraph graph) =>
+            Distinct(graph.Plans.Where(p => p.Schedule is not null)
+                .SelectMany(p => p.Schedule!.Steps.Where(s => s.Kind == StepKind.Call && p.Nodes[s.Node].Kernel is not null).Select(s => p.Nodes[s.Node].Kernel!)), k => k.Name);
+
         private static List<GeneratedKernelSpec> GeneratedKernels(List<Step> steps, List<GemmSpec> gemms, List<TemplateSpec> withEpilogues) =>
             Distinct(steps.Where(s => s.Kernel is not null).Select(s => s.Kernel!).Concat(gemms.Select(g => g.Epilogue))
                 .Concat(withEpilogues.Select(t => t.Epilogue)), k => k.Name);
@@ -40,9 +49,7 @@ namespace Fusion.Generator.Emit
             var gemms = Gemms(steps);
             var withEpilogues = WithEpilogues(steps);
             var generated = GeneratedKernels(steps, gemms, withEpilogues);
-            // Templates some plan runs as they are (a template every plan runs with an epilogue is not listed).
-            var templates = Distinct(graph.Plans.Where(p => p.Schedule is not null)
-                .SelectMany(p => p.Schedule!.Steps.Where(s => s.Kind == StepKind.Call && p.Nodes[s.Node].Kernel is not null).Select(s => p.Nodes[s.Node].Kernel!)), k => k.Name);
+            var templates = Templates(graph);
             var names = generated.Select(k => k.Name).Concat(gemms.Select(g => g.Name)).Concat(templates.Select(k => k.Name))
                 .Concat(withEpilogues.Select(t => t.Name)).ToList();
 
@@ -91,7 +98,9 @@ namespace Fusion.Generator.Emit
                     w.Line($"    {Literals.String(k.Name)},");
                     w.Line($"    {Literals.String(k.Pattern)},");
                     w.Verbatim("    " + Literals.Verbatim(KernelSourceWriter.Specialize(k)) + ",");
-                    w.Line($"    new global::System.Collections.Generic.Dictionary<string, int> {{ {constants} }});");
+                    var init = Initializer(IlgpuTemplateSource.Print(k), null);
+                    w.Line($"    new global::System.Collections.Generic.Dictionary<string, int> {{ {constants} }}){(init.Length == 0 ? ";" : "")}");
+                    if (init.Length > 0) w.Line(init + ";");
                 }
                 foreach (var t in withEpilogues)
                 {
@@ -102,9 +111,18 @@ namespace Fusion.Generator.Emit
                     w.Line($"    {Literals.String(t.Pattern)},");
                     w.Verbatim("    " + Literals.Verbatim(t.Cuda) + ",");
                     w.Line($"    new global::System.Collections.Generic.Dictionary<string, int> {{ {constants} }})");
-                    w.Line($"{{ Epilogue = {t.Epilogue.Name} }};");
+                    w.Line($"{Initializer(t.Ilgpu, t.Epilogue.Name)};");
                 }
             }
+        }
+
+        /// <summary>A FusedKernel's initializer: its epilogue, and the class of its ILGPU version where it has one.</summary>
+        private static string Initializer(string ilgpu, string? epilogue)
+        {
+            var members = new List<string>();
+            if (epilogue is not null) members.Add($"Epilogue = {epilogue}");
+            if (ilgpu.Length > 0) members.Add($"IlgpuKernels = typeof({IlgpuKernelsEmitter.ClassName})");
+            return members.Count == 0 ? "" : $"{{ {string.Join(", ", members)} }}";
         }
 
         private static List<T> Distinct<T>(IEnumerable<T> items, System.Func<T, string> key)

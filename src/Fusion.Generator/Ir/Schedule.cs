@@ -74,5 +74,9 @@ namespace Fusion.Generator.Ir
     /// A template (pattern, constants) specialized for one node with a generated epilogue printed in: its CUDA C, and the epilogue
     /// as a standalone kernel (the CPU twin's second half, and the float32 path's).
     /// </summary>
-    internal sealed record TemplateSpec(string Name, string Pattern, EquatableArray<KernelConstant> Constants, string Cuda, GeneratedKernelSpec Epilogue);
+    internal sealed record TemplateSpec(string Name, string Pattern, EquatableArray<KernelConstant> Constants, string Cuda, GeneratedKernelSpec Epilogue)
+    {
+        /// <summary>The same template and epilogue as ILGPU C# (one method per io variant), or "" where the template has no ILGPU version (<see cref="Emit.IlgpuTemplateSource"/>).</summary>
+        public string Ilgpu { get; init; } = "";
+    }
 }

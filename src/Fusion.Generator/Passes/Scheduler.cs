@@ -382,7 +382,9 @@ namespace Fusion.Generator.Passes
                     var epilogue = Kernel(lowered, members, candidate + "_epilogue");
                     var cuda = KernelText.Specialize(spec.Pattern, candidate, spec.Constants.Select(c => new KeyValuePair<string, int>(c.Key, c.Value)),
                         KernelSourceWriter.Template(spec.Pattern), "generated.cuh", CudaEpiloguePrinter.Print(lowered.Kernel with { Name = candidate + "_epilogue" }));
-                    result = new TemplateSpec(candidate, spec.Pattern, spec.Constants, cuda, epilogue);
+                    result = new TemplateSpec(candidate, spec.Pattern, spec.Constants, cuda, epilogue)
+                    // The templates read fp16 (a float32 plan's attention runs unfused), so only an fp16 one gets an ILGPU version.
+                    { Ilgpu = template.Precision == FloatType.F16 ? IlgpuTemplateSource.Print(spec.Pattern, candidate, spec.Constants, lowered.Kernel with { Name = candidate + "_epilogue" }) : "" };
                     return result.ToString();
                 });
                 var inputs = template.Inputs.Concat(GemmEpilogue.Inputs(lowered, _nodes.Count)).ToEquatableArray();

@@ -20,12 +20,29 @@ public static class KernelMath
 
     public static float Abs(float a) => MathF.Abs(a);
 
+    /// <summary>
+    /// e^x; on the GPU as the CUDA kernels' fusion_exp computes it, ex2.approx.ftz of x·log2(e) (PtxKernelMath writes the two
+    /// instructions on registers; ILGPU's own MathF.Exp is the same without ftz, a few more instructions each).
+    /// </summary>
+    [IntrinsicImplementation]
     public static float Exp(float x) => MathF.Exp(x);
+
+    /// <summary>
+    /// 2^x as the CUDA prelude's fast_exp2 computes it on the GPU: Fusion's PTX compiler writes one ex2.approx.ftz.f32 on registers
+    /// (PtxKernelMath); here, for ILGPU's CPU accelerator, .NET's own. A softmax's exponent: −huge gives 0.
+    /// </summary>
+    [IntrinsicImplementation]
+    public static float Exp2(float x) => MathF.Pow(2.0f, x);
 
     public static float Log(float x) => MathF.Log(x);
 
     public static float Sqrt(float x) => MathF.Sqrt(x);
 
+    /// <summary>
+    /// 1/√x; on the GPU one rsqrt.approx.f32 as the CUDA kernels' fusion_rsqrt (PtxKernelMath). ILGPU would compile this body to
+    /// sqrt.rn and rcp.rn, each a subroutine with a slow path in SASS: 10 more registers and 1.5× the time of a LayerNorm kernel.
+    /// </summary>
+    [IntrinsicImplementation]
     public static float Rsqrt(float x) => 1.0f / MathF.Sqrt(x);
 
     /// <summary>tanh: its Taylor series near 0 (absolute error below 3e-8 for |x| &lt; 0.55), else 1 − 2/(e^{2|x|} + 1) with the sign.</summary>
@@ -42,11 +59,18 @@ public static class KernelMath
         return x < 0.0f ? -r : r;
     }
 
+    /// <summary>
+    /// 1/x for x ≥ 1: on the GPU one rcp.approx.ftz.f32 (about 1 ulp), as the CUDA prelude's fast_rcp (PtxKernelMath); the IEEE
+    /// division would add a range check and a call to a slow path, whose registers cost the GELU kernels occupancy.
+    /// </summary>
+    [IntrinsicImplementation]
+    public static float FastRecip(float x) => 1.0f / x;
+
     /// <summary>erf by Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7), as the CUDA kernels compute it.</summary>
     public static float Erf(float x)
     {
         float ax = x < 0.0f ? -x : x;
-        float t = 1.0f / (1.0f + 0.3275911f * ax);
+        float t = FastRecip(1.0f + 0.3275911f * ax);
         float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
         float y = 1.0f - poly * Exp(-ax * ax);
         return x < 0.0f ? -y : y;
@@ -75,7 +99,7 @@ public static class KernelMath
     /// <summary>The half in the high 16 bits of a packed pair, as a float.</summary>
     public static float High(uint pair) => (float)Interop.IntAsFloat((ushort)(pair >> 16));
 
-    /// <summary>x and y rounded to fp16 and packed into one word, x in the low 16 bits (ptxas makes it one cvt.rn.f16x2.f32).</summary>
+    /// <summary>x and y rounded to fp16 and packed into one word, x in the low 16 bits (on the GPU one cvt.rn.f16x2.f32, PtxKernelMath).</summary>
     [IntrinsicImplementation] // Fusion's PTX compiler redirects it to the GPU's instruction (PtxKernelMath)
     public static uint Pack(float x, float y) => Interop.FloatAsInt(ToHalf(x)) | ((uint)Interop.FloatAsInt(ToHalf(y)) << 16);
 

@@ -20,8 +20,8 @@ public struct Fragment4
 }
 
 /// <summary>
-/// The tensor-core and asynchronous-copy instructions the ILGPU GEMM template uses: <c>mma.sync.m16n8k16</c> (fp16 in, fp32
-/// accumulate), <c>ldmatrix.x4</c> and <c>cp.async</c>. Fusion's PTX compiler replaces each method by its one PTX instruction with
+/// The tensor-core and asynchronous-copy instructions the ILGPU templates (GEMM, window attention) use: <c>mma.sync.m16n8k16</c> (fp16
+/// in, fp32 accumulate), <c>ldmatrix.x4</c> (plain and .trans) and <c>cp.async</c>. Fusion's PTX compiler replaces each method by its one PTX instruction with
 /// every operand in a register (Fusion.Runtime's PtxTensorCore, through ILGPU's intrinsic manager; ILGPU's own CudaAsm keeps out
 /// operands in local memory, a store and a load around every mma). The bodies here are what ILGPU's CPU accelerator runs: each
 /// computes what the instruction does for its lane from the other lanes' registers (warp shuffles), so a kernel's indexing is
@@ -67,6 +67,24 @@ public static class TensorCore
         {
             var source = (ushort*)Warp.Shuffle(address, matrix * 8 + lane / 4) + 2 * (lane % 4);
             return source[0] | ((uint)source[1] << 16);
+        }
+        return new Fragment4 { R0 = Register(0), R1 = Register(1), R2 = Register(2), R3 = Register(3) };
+    }
+
+    /// <summary>
+    /// ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16: as <see cref="LoadMatrix4"/>, each matrix transposed: lane l receives rows
+    /// 2·(l%4) and + 1 at column l/4 of matrix j in register j (a row-major [k][n] tile read as mma.sync's "col" B operand).
+    /// </summary>
+    [IntrinsicImplementation]
+    public static unsafe Fragment4 LoadMatrix4Transposed(ref ushort row)
+    {
+        long address = (long)Unsafe.AsPointer(ref row);
+        int lane = Warp.LaneIdx;
+        uint Register(int matrix)
+        {
+            var low = (ushort*)Warp.Shuffle(address, matrix * 8 + 2 * (lane % 4)) + lane / 4;
+            var high = (ushort*)Warp.Shuffle(address, matrix * 8 + 2 * (lane % 4) + 1) + lane / 4;
+            return low[0] | ((uint)high[0] << 16);
         }
         return new Fragment4 { R0 = Register(0), R1 = Register(1), R2 = Register(2), R3 = Register(3) };
     }

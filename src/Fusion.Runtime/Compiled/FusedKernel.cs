@@ -15,6 +15,21 @@ public sealed record FusedKernel(string Name, string Pattern, string CudaSource,
     /// </summary>
     public GeneratedKernel? Epilogue { get; init; }
 
+    /// <summary>
+    /// The generated class holding this template as an ILGPU kernel (one method per io variant of its epilogue), or null: a kernel
+    /// specialized at run time, or a template or shape without an ILGPU version (the window attention's fp32 body, global attention).
+    /// </summary>
+    public Type? IlgpuKernels { get; init; }
+
+    /// <summary>The ILGPU method for the run's io type <paramref name="io"/> (the epilogue's io buffers in that type), or null when there is none.</summary>
+    public System.Reflection.MethodInfo? IlgpuMethod(DType io) => IlgpuKernels is null
+        ? null
+        : GeneratedKernel.FindIlgpuMethod(IlgpuKernels, $"kernel {Name}",
+            Compiler.IlgpuEpiloguePrinter.MethodName(Name, Epilogue?.Ir, io == DType.Float16 ? Compiler.FloatType.F16 : Compiler.FloatType.F32));
+
+    /// <summary>The run's io types that give the kernel distinct variants: f32 and f16 when its epilogue has io buffers, else f32 alone.</summary>
+    public IReadOnlyList<DType> IoTypes => Epilogue?.IoTypes ?? [DType.Float32];
+
     /// <summary>A constant the kernel was specialized with; throws naming the kernel when it is missing.</summary>
     public int Constant(string key) => Constants.TryGetValue(key, out var value)
         ? value

@@ -64,7 +64,7 @@ public sealed class GemmKernel : IKernel
     {
         if (IlgpuKernels is null) return null;
         return GeneratedKernel.FindIlgpuMethod(IlgpuKernels, $"GEMM kernel {Name}",
-            IlgpuGemmPrinter.MethodName(Name, Epilogue.Ir, io == DType.Float16 ? FloatType.F16 : FloatType.F32));
+            IlgpuEpiloguePrinter.MethodName(Name, Epilogue.Ir, io == DType.Float16 ? FloatType.F16 : FloatType.F32));
     }
 
     public override string ToString() => Name;

@@ -61,11 +61,42 @@ public sealed class IlgpuCpuRunner : IDisposable
     }
 
     /// <summary>
+    /// A window attention's ILGPU version (<see cref="FusedKernel.IlgpuMethod"/>, the tensor-core template with its epilogue if it has
+    /// one) on qkv [B·nW, TOKENS, 3·HEADS·HEAD_DIM] laid out (heads, 3, d) per token, bias [HEADS, TOKENS, TOKENS] and mask [WINDOWS,
+    /// TOKENS, TOKENS] or null, then the epilogue's other inputs in order: the attention output [B·nW, TOKENS, HEADS·HEAD_DIM], or the
+    /// epilogue's outputs at <paramref name="batch"/>, as <see cref="IBackend.WindowAttention(Tensor, Tensor, Tensor?, int, float, FusedKernel, int, DType, Tensor[])"/> gives them.
+    /// </summary>
+    public CpuTensor[] RunWindowAttention(FusedKernel kernel, CpuTensor qkv, CpuTensor bias, CpuTensor? mask, float scale, int batch, DType io,
+        params CpuTensor[] epilogueInputs)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        var method = kernel.IlgpuMethod(io) ?? throw new FusionException($"kernel {kernel.Name} has no ILGPU version (only tensor-core window attentions a [FusedModel] generated have one)");
+        var (heads, d, tokens) = (kernel.Constant("HEADS"), kernel.Constant("HEAD_DIM"), kernel.Constant("TOKENS"));
+        if (qkv.Rank != 3 || qkv.Shape[1] != tokens || qkv.Shape[2] != 3 * heads * d)
+            throw new TensorMismatchException("qkv", $"[B·nW, {tokens}, {3 * heads * d}] for kernel {kernel.Name}", qkv.Shape.ToString());
+        qkv.Expect("qkv", qkv.Shape, DType.Float16);
+        bias.Expect("bias", new Shape(heads, tokens, tokens), DType.Float16);
+        if ((mask is not null) != (kernel.Constant("HAS_MASK") != 0))
+            throw new FusionException($"kernel {kernel.Name} was specialized {(mask is null ? "with" : "without")} a mask, but the call passes {(mask is null ? "none" : "one")}");
+        mask?.Expect("mask", new Shape(kernel.Constant("WINDOWS"), tokens, tokens), DType.Float16);
+        int total = qkv.Shape[0];
+        var attention = new Shape(total, tokens, heads * d);
+        var results = kernel.Epilogue is { } epilogue
+            ? KernelOperands.Check(epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, null, epilogueInputs)).Select(o => CpuTensor.Zeros(o.DType, o.Shape)).ToArray()
+            : [CpuTensor.Zeros(DType.Float16, attention)];
+        CpuTensor[] inputs = mask is null ? [qkv, bias, .. epilogueInputs] : [qkv, bias, mask, .. epilogueInputs];
+        object[] scalars = kernel.Epilogue is null ? [total, scale] : [total, scale, batch];
+        int before = kernel.Epilogue is null ? inputs.Length + 1 : (mask is null ? 2 : 3);
+        Launch(kernel.Name, method, inputs, results, scalars, before, (long)total * heads, 128);
+        return results;
+    }
+
+    /// <summary>
     /// Uploads <paramref name="inputs"/> and <paramref name="results"/> as views, passes <paramref name="scalars"/> after the first
     /// <paramref name="viewsBeforeScalars"/> views (a generated kernel takes its batch last, a GEMM m and the batch after x and w),
     /// runs the kernel and downloads the results.
     /// </summary>
-    private void Launch(string name, MethodInfo method, CpuTensor[] inputs, CpuTensor[] results, int[] scalars, int viewsBeforeScalars, long blocks, int threads)
+    private void Launch(string name, MethodInfo method, CpuTensor[] inputs, CpuTensor[] results, object[] scalars, int viewsBeforeScalars, long blocks, int threads)
     {
         lock (_lock)
         {
@@ -80,7 +111,7 @@ public sealed class IlgpuCpuRunner : IDisposable
                     buffers.Add(buffer);
                     views.Add(view);
                 }
-                var args = views.Take(viewsBeforeScalars).Concat(scalars.Cast<object>()).Concat(views.Skip(viewsBeforeScalars)).ToArray();
+                var args = views.Take(viewsBeforeScalars).Concat(scalars).Concat(views.Skip(viewsBeforeScalars)).ToArray();
                 if (blocks > 0) compiled.Launch(_accelerator.DefaultStream, new KernelConfig(checked((int)blocks), threads), args);
                 _accelerator.Synchronize();
                 for (int i = 0; i < results.Length; i++) Download(buffers[inputs.Length + i], results[i]);

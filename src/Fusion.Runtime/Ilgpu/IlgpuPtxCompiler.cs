@@ -46,6 +46,8 @@ public static partial class IlgpuPtxCompiler
             ptx = ((PTXCompiledKernel)compiler.Value.Backend.Compile(entry, new KernelSpecialization())).PTXAssembly;
             // ILGPU aligns a shared allocation to its element (2 bytes for halves); cp.async and ldmatrix need 16.
             ptx = SharedAlignment().Replace(ptx, ".shared .align 16 ");
+            // ptxas compiles a division by an immediate as a general one; NVRTC's front end would have made it a multiply.
+            ptx = PtxConstantDivision.Rewrite(ptx);
         }
         catch (Exception e)
         {

@@ -21,7 +21,7 @@ internal static class PtxTensorCore
     /// <summary>Makes the compiler behind <paramref name="intrinsics"/> write these instructions for TensorCore's methods.</summary>
     public static void Register(IntrinsicImplementationManager intrinsics)
     {
-        foreach (var name in new[] { nameof(TensorCore.Mma), nameof(TensorCore.LoadMatrix4), nameof(TensorCore.CopyAsync16), nameof(TensorCore.Commit),
+        foreach (var name in new[] { nameof(TensorCore.Mma), nameof(TensorCore.LoadMatrix4), nameof(TensorCore.LoadMatrix4Transposed), nameof(TensorCore.CopyAsync16), nameof(TensorCore.Commit),
                      nameof(TensorCore.WaitAll), nameof(TensorCore.WaitAllButOne) })
         {
             intrinsics.RegisterMethod(typeof(TensorCore).GetMethod(name)!,
@@ -43,13 +43,17 @@ internal static class PtxTensorCore
         command.AppendVectorArgument(c);
     }
 
-    public static void LoadMatrix4(PTXBackend backend, PTXCodeGenerator code, Value value)
+    public static void LoadMatrix4(PTXBackend backend, PTXCodeGenerator code, Value value) => LoadMatrix(code, value, "ldmatrix.sync.aligned.m8n8.x4.shared.b16");
+
+    public static void LoadMatrix4Transposed(PTXBackend backend, PTXCodeGenerator code, Value value) => LoadMatrix(code, value, "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16");
+
+    private static void LoadMatrix(PTXCodeGenerator code, Value value, string instruction)
     {
         var call = (MethodCall)value;
         var d = Children(code.Allocate(call), 4);
         code.Builder.Append("\t{\n");
         string address = Address(code, call[0], MemoryAddressSpace.Shared, "%fusion_shared");
-        using (var command = code.BeginCommand("ldmatrix.sync.aligned.m8n8.x4.shared.b16"))
+        using (var command = code.BeginCommand(instruction))
         {
             command.AppendVectorArgument(d);
             command.AppendRawString($", [{address}]");
@@ -93,7 +97,7 @@ internal static class PtxTensorCore
     }
 
     /// <summary>A register's PTX name, "%r12".</summary>
-    private static string Name(PTXCodeGenerator code, PrimitiveRegister register)
+    internal static string Name(PTXCodeGenerator code, PrimitiveRegister register)
     {
         var text = new System.Text.StringBuilder();
         using (var emitter = new PTXCodeGenerator.CommandEmitter(text, "", "")) emitter.AppendArgument(register);

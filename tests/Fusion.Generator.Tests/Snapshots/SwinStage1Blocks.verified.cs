@@ -5896,7 +5896,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
 
 #endif
 ",
-                new global::System.Collections.Generic.Dictionary<string, int> { ["HAS_MASK"] = 0, ["HEADS"] = 3, ["HEAD_DIM"] = 32, ["TOKENS"] = 49, ["WINDOWS"] = 1 });
+                new global::System.Collections.Generic.Dictionary<string, int> { ["HAS_MASK"] = 0, ["HEADS"] = 3, ["HEAD_DIM"] = 32, ["TOKENS"] = 49, ["WINDOWS"] = 1 })
+            { IlgpuKernels = typeof(FusionIlgpuKernels) };
 
             internal static readonly global::Fusion.FusedKernel window_attention_h3_d32_t49_nw64_masked = new global::Fusion.FusedKernel(
                 "window_attention_h3_d32_t49_nw64_masked",
@@ -6261,7 +6262,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
 
 #endif
 ",
-                new global::System.Collections.Generic.Dictionary<string, int> { ["HAS_MASK"] = 1, ["HEADS"] = 3, ["HEAD_DIM"] = 32, ["TOKENS"] = 49, ["WINDOWS"] = 64 });
+                new global::System.Collections.Generic.Dictionary<string, int> { ["HAS_MASK"] = 1, ["HEADS"] = 3, ["HEAD_DIM"] = 32, ["TOKENS"] = 49, ["WINDOWS"] = 64 })
+            { IlgpuKernels = typeof(FusionIlgpuKernels) };
         }
 
         /// <summary>

@@ -111,6 +111,9 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
     /// <summary>The launcher of generated kernels (tests read how many it loaded).</summary>
     internal GeneratedKernelLauncher Generated => _state.Generated;
 
+    /// <summary>The window-attention launcher (tests read whether it ran the ILGPU version).</summary>
+    internal WindowAttentionLauncher WindowAttentions => _state.WindowAttention;
+
     /// <summary>Which version of the generated kernels runs (FUSION_KERNELS when the backend was made).</summary>
     public KernelLanguage GeneratedKernelLanguage => _state.Generated.Language;
 
@@ -119,8 +122,8 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
     /// <summary>
     /// Compiles a model's kernels into the kernel cache in parallel (each GEMM in the variants its policy certainly runs, each
     /// generated kernel once per input/output type it may take), so the first pass only loads them instead of compiling them one
-    /// after another; with <see cref="KernelLanguage.Ilgpu"/> or <see cref="KernelLanguage.Auto"/> the generated kernels' ILGPU
-    /// versions are compiled and loaded in parallel too (under ilgpu alone, the NVRTC versions of the kernels that have one are
+    /// after another; with <see cref="KernelLanguage.Ilgpu"/> or <see cref="KernelLanguage.Auto"/> the ILGPU versions of the generated
+    /// kernels, GEMMs and window attentions are compiled and loaded in parallel too (under ilgpu alone, the NVRTC versions of the kernels that have one are
     /// left to be compiled if a launch needs them). <paramref name="plan"/>, when given, leaves out the kernels only the other
     /// precision's plan runs (a compiled model carries both): half the work of a cold start. Optional: the first pass compiles
     /// whatever is missing.
@@ -135,6 +138,7 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
             GemmKernel g => _state.Gemm.Sources(g),
             GeneratedKernel g when ilgpuOnly && g.IlgpuKernels is not null => [],
             GeneratedKernel g => GeneratedKernelLauncher.Variants(g),
+            FusedKernel f when ilgpuOnly && f.IlgpuKernels is not null => [],
             FusedKernel f => FusedKernelModules.Variants(f).Select(v => (v.Name, f.CudaSource, v.Options)),
             _ => [(k.Name, k.CudaSource, (IReadOnlyList<string>)[])],
         }).DistinctBy(s => s.Name).ToList();
@@ -142,7 +146,8 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
         Jit.Precompile(sources);
         var nvrtc = clock.Elapsed;
         clock.Restart();
-        int ilgpu = _state.Generated.PrecompileIlgpu(GeneratedKernel.AllIn(kernels)) + _state.Gemm.PrecompileIlgpu(kernels.OfType<GemmKernel>());
+        int ilgpu = _state.Generated.PrecompileIlgpu(GeneratedKernel.AllIn(kernels)) + _state.Gemm.PrecompileIlgpu(kernels.OfType<GemmKernel>())
+            + _state.WindowAttention.PrecompileIlgpu(kernels.OfType<FusedKernel>());
         return new PrecompileSummary(sources.Count, nvrtc, ilgpu, clock.Elapsed);
     }
 

@@ -27,7 +27,7 @@ internal sealed class CudaBackendState : IDisposable
         Generated = new GeneratedKernelLauncher(Jit);
         Gemm = new FusedGemm(device, Jit, gemmPolicy, cublas: Blas, epilogues: Generated);
         FusedModules = new FusedKernelModules(Jit);
-        WindowAttention = new WindowAttentionLauncher(FusedModules);
+        WindowAttention = new WindowAttentionLauncher(FusedModules, Generated);
         Attention = new AttentionLauncher(FusedModules);
     }
 
@@ -104,6 +104,7 @@ internal sealed class CudaBackendState : IDisposable
             _kernels.Clear();
         }
         Gemm.Dispose();
+        WindowAttention.Dispose();
         Generated.Dispose();
         FusedModules.Dispose();
         _module?.Dispose();

@@ -19,6 +19,9 @@ public sealed class FusedKernelModules : IDisposable
         _jit = jit;
     }
 
+    /// <summary>The JIT (and kernel cache) the modules compile through.</summary>
+    internal KernelJit Jit => _jit;
+
     /// <summary>Kernels loaded so far.</summary>
     public int Count
     {

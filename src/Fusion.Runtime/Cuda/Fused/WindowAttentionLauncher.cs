@@ -1,4 +1,6 @@
+using System.Globalization;
 using Fusion.Compiler;
+using Fusion.Cuda.Generated;
 
 namespace Fusion.Cuda.Fused;
 
@@ -6,14 +8,31 @@ namespace Fusion.Cuda.Fused;
 /// Launches a <c>window_attention</c> kernel: softmax(q·kᵀ·scale + bias + mask)·v merged over heads, read
 /// straight from the QKV projection qkv [B·nW, N, 3·heads·d] laid out (heads, 3, d) per token (or [B·nW, N, heads, 3, d];
 /// see <see cref="IBackend.QkvRelayout"/>), bias [heads, N, N],
-/// mask [nW, N, N] or null → [B·nW, N, heads·d] (operands in the order of <see cref="IBackend.WindowAttention"/>).
+/// mask [nW, N, N] or null → [B·nW, N, heads·d] (operands in the order of <see cref="IBackend.WindowAttention"/>). A kernel a model
+/// generated with an ILGPU version (<see cref="FusedKernel.IlgpuKernels"/>) runs that under FUSION_KERNELS=ilgpu, and under auto
+/// whichever version its first launch at that size measured faster (the generated kernels' launcher's choices, language and warnings).
 /// </summary>
-public sealed class WindowAttentionLauncher(FusedKernelModules modules)
+public sealed class WindowAttentionLauncher : IDisposable
 {
     public const string Pattern = "window_attention";
 
     /// <summary>Threads a block (WA_WARPS·32 of the template); one block per (window, head).</summary>
     private const int Threads = 128;
+
+    private readonly FusedKernelModules _modules;
+    private readonly GeneratedKernelLauncher? _generated;
+    private readonly IlgpuMethodModules? _ilgpu;
+
+    /// <param name="generated">Whose kernel language, auto choices and warnings the ILGPU versions follow; null runs the NVRTC kernels only.</param>
+    public WindowAttentionLauncher(FusedKernelModules modules, GeneratedKernelLauncher? generated = null)
+    {
+        _modules = modules;
+        _generated = generated;
+        if (generated is not null) _ilgpu = new IlgpuMethodModules(modules.Jit, generated.Warn);
+    }
+
+    /// <summary>Whether the last launch ran an ILGPU kernel.</summary>
+    public bool LastRanIlgpu { get; private set; }
 
     public void Run(CudaTensor qkv, CudaTensor bias, CudaTensor? mask, int heads, float scale, CudaTensor output, FusedKernel kernel, CudaStream? stream = null)
     {
@@ -22,8 +41,8 @@ public sealed class WindowAttentionLauncher(FusedKernelModules modules)
         int total = Check(qkv, bias, mask, heads, kernel);
         FusedChecks.Half(output, "output", new Shape(total, kernel.Constant("TOKENS"), heads * kernel.Constant("HEAD_DIM")), kernel);
         if (total == 0) return;
-        var args = new KernelArguments().Pointer(qkv).Pointer(bias).Pointer(mask?.Pointer ?? 0).Pointer(output).Int(total).Float(scale);
-        modules.Get(kernel, Pattern).Launch(stream ?? qkv.Stream, FusedChecks.Blocks((long)total * heads, 1, kernel), Threads, args);
+        var call = new Call(kernel, DType.Float32, qkv, bias, mask, scale, total, 0, []);
+        Launch(call, [output], stream ?? qkv.Stream);
     }
 
     /// <summary>
@@ -41,12 +60,83 @@ public sealed class WindowAttentionLauncher(FusedKernelModules modules)
         if (total != windows)
             throw new TensorMismatchException("qkv", $"{windows} windows (the epilogue's at batch {batch}) for kernel {kernel.Name}", qkv.Shape.ToString());
         if (total == 0 || outputs.Count == 0) return;
-        // out is unused when an epilogue stores; it gets the epilogue's first output so every pointer argument is valid.
-        var args = new KernelArguments().Pointer(qkv).Pointer(bias).Pointer(mask?.Pointer ?? 0).Pointer(outputs[0]).Int(total).Float(scale).Int(batch);
-        foreach (var t in epilogueInputs.Concat(outputs)) args.Pointer(t);
-        modules.Get(kernel, Pattern, epilogue.UsesIoType && io == DType.Float16)
-            .Launch(stream ?? qkv.Stream, FusedChecks.Blocks((long)total * heads, 1, kernel), Threads, args);
+        Launch(new Call(kernel, io, qkv, bias, mask, scale, total, batch, epilogueInputs), outputs, stream ?? qkv.Stream);
     }
+
+    /// <summary>One call's operands other than its outputs (the attention's, or its epilogue's).</summary>
+    private sealed record Call(FusedKernel Kernel, DType Io, CudaTensor Qkv, CudaTensor Bias, CudaTensor? Mask, float Scale, int Total, int Batch,
+        IReadOnlyList<CudaTensor> EpilogueInputs);
+
+    /// <summary>The call in the version the kernel language picks (auto: measured once per kernel, io type and window count).</summary>
+    private void Launch(Call call, IReadOnlyList<CudaTensor> outputs, CudaStream stream)
+    {
+        var kernel = call.Kernel;
+        // The ILGPU kernel indexes in 32 bits: past 2³⁰ qkv elements the NVRTC kernel runs.
+        bool fits = kernel.IlgpuKernels is not null && call.Qkv.ElementCount < GeneratedKernelLauncher.Index64Elements;
+        bool ilgpu = fits && _generated?.Language switch
+        {
+            KernelLanguage.Ilgpu => true,
+            KernelLanguage.Auto => _generated.Decide(ChoiceKey(call), stream, () => _ilgpu!.TryLoad(Method(call), kernel.Name, "the kernel's NVRTC version"),
+                () => outputs.Select(o => CudaTensor.Empty(stream, o.DType, o.Shape)).ToList(),
+                (il, scratch) => LaunchAs(il, call, scratch, stream)) == KernelLanguage.Ilgpu,
+            _ => false,
+        };
+        LaunchAs(ilgpu, call, outputs, stream);
+        LastRanIlgpu = ilgpu;
+    }
+
+    /// <summary>
+    /// The NVRTC kernel takes (qkv, bias, mask or 0, out, windows, scale[, batch, epilogue buffers]) as pointers, out the epilogue's
+    /// first output when an epilogue stores (unused, but a valid pointer); the ILGPU one the same as {pointer, length} views, without
+    /// the mask when it has none and without out when an epilogue stores.
+    /// </summary>
+    private void LaunchAs(bool ilgpu, Call call, IReadOnlyList<CudaTensor> outputs, CudaStream stream)
+    {
+        var kernel = call.Kernel;
+        var args = new KernelArguments();
+        KernelArguments Buffer(CudaTensor t) => ilgpu ? args.View(t.Pointer, t.ElementCount) : args.Pointer(t);
+        Buffer(call.Qkv);
+        Buffer(call.Bias);
+        if (call.Mask is not null) Buffer(call.Mask);
+        else if (!ilgpu) args.Pointer(0);
+        if (kernel.Epilogue is null || !ilgpu) Buffer(outputs[0]);
+        args.Int(call.Total).Float(call.Scale);
+        if (kernel.Epilogue is not null)
+        {
+            args.Int(call.Batch);
+            foreach (var t in call.EpilogueInputs.Concat(outputs)) Buffer(t);
+        }
+        var function = ilgpu ? _ilgpu!.Load(Method(call), kernel.Name) : _modules.Get(kernel, Pattern, kernel.Epilogue?.UsesIoType == true && call.Io == DType.Float16);
+        function.Launch(stream, FusedChecks.Blocks((long)call.Total * kernel.Constant("HEADS"), 1, kernel), Threads, args);
+    }
+
+    private static System.Reflection.MethodInfo Method(Call call) =>
+        call.Kernel.IlgpuMethod(call.Io) ?? throw new FusionException($"kernel {call.Kernel.Name} has no ILGPU version");
+
+    /// <summary>Auto's key: GPU, kernel (name and CUDA C), io type, windows, both compilers' versions.</summary>
+    private string ChoiceKey(Call call) => string.Create(CultureInfo.InvariantCulture,
+        $"{_modules.Jit.Device.Architecture} {_modules.Jit.Device.Name}|{call.Kernel.Name}|io={(call.Kernel.Epilogue?.UsesIoType == true ? call.Io.ShortName() : "-")}"
+        + $"|windows={call.Total}|src={KernelCache.Key(call.Kernel.CudaSource)}|nvrtc={Nvrtc.Version}|ilgpu={Fusion.Ilgpu.IlgpuPtxCompiler.Version}");
+
+    /// <summary>
+    /// Compiles (or loads from the cache) the ILGPU version of every io variant of <paramref name="kernels"/> that has one, in parallel,
+    /// under FUSION_KERNELS=ilgpu (a kernel that does not compile is the error) and auto (a warning; it runs its NVRTC version). Returns how many.
+    /// </summary>
+    public int PrecompileIlgpu(IEnumerable<FusedKernel> kernels)
+    {
+        var language = _generated?.Language ?? KernelLanguage.Nvrtc;
+        if (language == KernelLanguage.Nvrtc) return 0;
+        var variants = kernels.Where(k => k.Pattern == Pattern && k.IlgpuKernels is not null).DistinctBy(k => k.Name)
+            .SelectMany(k => k.IoTypes.Select(io => (Kernel: k, Method: k.IlgpuMethod(io)!))).ToList();
+        ParallelCompile.ForEach(variants, v =>
+        {
+            if (language == KernelLanguage.Auto) _ilgpu!.TryLoad(v.Method, v.Kernel.Name, "the kernel's NVRTC version");
+            else _ilgpu!.Load(v.Method, v.Kernel.Name);
+        });
+        return variants.Count;
+    }
+
+    public void Dispose() => _ilgpu?.Dispose();
 
     /// <summary>Checks the operands against the kernel's constants; returns the windows in the batch (B·nW).</summary>
     private static int Check(CudaTensor qkv, CudaTensor bias, CudaTensor? mask, int heads, FusedKernel kernel)

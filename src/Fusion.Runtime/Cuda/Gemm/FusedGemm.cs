@@ -44,9 +44,7 @@ public sealed class FusedGemm : IDisposable
     private readonly Dictionary<(string Kernel, GemmTile Tile, bool IoHalf), (string Source, CudaModule Module, CudaKernel Kernel)> _kernels = [];
     // Keyed by the generated method itself: two models' GEMMs of the same name are different methods (a name alone would hand one
     // the other's kernel).
-    private readonly Dictionary<System.Reflection.MethodInfo, (CudaModule Module, CudaKernel Kernel)> _ilgpuKernels = [];
-    private readonly Generated.IlgpuKernelJit _ilgpu;
-    private readonly HashSet<string> _ilgpuFailed = [];
+    private readonly Generated.IlgpuMethodModules _ilgpu;
     private readonly Action<string> _warn;
     private readonly Dictionary<int, CudaTensor> _zeroBiases = [];
     // Keyed by the weight object: the backend's parameter copies keep their identity (and address) across refreshes,
@@ -68,8 +66,8 @@ public sealed class FusedGemm : IDisposable
         _ownsEpilogues = epilogues is null;
         _epilogues = epilogues ?? new Generated.GeneratedKernelLauncher(jit);
         Choices = new GemmChoiceCache(choiceDirectory ?? jit.Cache.Directory, warn);
-        _ilgpu = new Generated.IlgpuKernelJit(jit);
         _warn = warn ?? _epilogues.Warn;
+        _ilgpu = new Generated.IlgpuMethodModules(jit, _warn);
     }
 
     public GemmPolicy Policy { get; }
@@ -269,21 +267,9 @@ public sealed class FusedGemm : IDisposable
     /// Loads the ILGPU template for <see cref="Generated.KernelLanguage.Auto"/>; false (with one warning per kernel) where ILGPU or the
     /// driver cannot compile it, which leaves the GEMM to the NVRTC template and cuBLASLt.
     /// </summary>
-    private bool TryLoadIlgpu(GemmKernel kernel, DType io)
-    {
-        try
-        {
-            LoadIlgpu(kernel, io);
-            return true;
-        }
-        catch (FusionException e)
-        {
-            bool first;
-            lock (_lock) first = _ilgpuFailed.Add(kernel.Name);
-            if (first) _warn($"{e.Message}; FUSION_KERNELS=auto runs the GEMM's NVRTC template or cuBLASLt");
-            return false;
-        }
-    }
+    private bool TryLoadIlgpu(GemmKernel kernel, DType io) =>
+        _ilgpu.TryLoad(kernel.IlgpuMethod(io) ?? throw new FusionException($"GEMM kernel {kernel.Name} has no ILGPU version"), kernel.Name,
+            "the GEMM's NVRTC template or cuBLASLt");
 
     private double Median(Action work, CudaStream stream)
     {
@@ -321,35 +307,8 @@ public sealed class FusedGemm : IDisposable
     }
 
     /// <summary>The ILGPU version for <paramref name="io"/>, compiled (ILGPU to PTX, the driver to CUBIN, through the cache) and loaded once.</summary>
-    private CudaKernel LoadIlgpu(GemmKernel kernel, DType io)
-    {
-        var method = kernel.IlgpuMethod(io) ?? throw new FusionException($"GEMM kernel {kernel.Name} has no ILGPU version");
-        lock (_lock)
-        {
-            if (_ilgpuKernels.TryGetValue(method, out var known)) return known.Kernel;
-        }
-        // Compiled outside the lock, so precompilation runs in parallel; a racing load of the same variant is dropped.
-        var (module, entry) = _ilgpu.Load(method, kernel.Name);
-        try
-        {
-            var function = module.GetKernel(entry);
-            lock (_lock)
-            {
-                if (_ilgpuKernels.TryGetValue(method, out var raced))
-                {
-                    module.Dispose();
-                    return raced.Kernel;
-                }
-                _ilgpuKernels[method] = (module, function);
-                return function;
-            }
-        }
-        catch
-        {
-            module.Dispose();
-            throw;
-        }
-    }
+    private CudaKernel LoadIlgpu(GemmKernel kernel, DType io) =>
+        _ilgpu.Load(kernel.IlgpuMethod(io) ?? throw new FusionException($"GEMM kernel {kernel.Name} has no ILGPU version"), kernel.Name);
 
     /// <summary>
     /// cuBLASLt. With an epilogue of its own (<see cref="GemmKernel.Cublas"/>): BIAS/RELU_BIAS/GELU_BIAS (an activation without a bias
@@ -477,8 +436,7 @@ public sealed class FusedGemm : IDisposable
         using var held = _lock.EnterScope();
         foreach (var entry in _kernels.Values) entry.Module.Dispose();
         _kernels.Clear();
-        foreach (var entry in _ilgpuKernels.Values) entry.Module.Dispose();
-        _ilgpuKernels.Clear();
+        _ilgpu.Dispose();
         _addModule?.Dispose();
         _hold?.Dispose();
         if (_ownsEpilogues) _epilogues.Dispose();

@@ -15,9 +15,8 @@ namespace Fusion.Cuda.Generated;
 public sealed class GeneratedKernelLauncher : IDisposable
 {
     private readonly KernelJit _jit;
-    private readonly IlgpuKernelJit _ilgpu;
+    private readonly IlgpuMethodModules _ilgpu;
     private readonly Dictionary<(string Name, bool IoHalf, bool Index64), (string Source, CudaModule Module, CudaKernel Kernel)> _loaded = [];
-    private readonly Dictionary<(string Name, bool IoHalf), (string Source, CudaModule Module, CudaKernel Kernel)> _loadedIlgpu = [];
 
     /// <summary>
     /// Elements from which a launch needs 64-bit indices: 2³⁰ leaves 32-bit index sums (an offset plus a guard's overshoot, an
@@ -26,7 +25,6 @@ public sealed class GeneratedKernelLauncher : IDisposable
     public const long Index64Elements = 1L << 30;
     private readonly Lock _lock = new();
     private readonly Lock _measuring = new();
-    private readonly HashSet<(string Name, bool IoHalf)> _ilgpuFailed = [];
     private readonly Action<string> _warn;
 
     /// <summary>Where this launcher reports its warnings (stderr by default); the GEMMs whose epilogues it runs report there too.</summary>
@@ -42,8 +40,8 @@ public sealed class GeneratedKernelLauncher : IDisposable
     public GeneratedKernelLauncher(KernelJit jit, KernelLanguage? language = null, Action<string>? warn = null)
     {
         _jit = jit;
-        _ilgpu = new IlgpuKernelJit(jit);
         _warn = warn ?? (m => Console.Error.WriteLine($"fusion: warning: {m}"));
+        _ilgpu = new IlgpuMethodModules(jit, _warn);
         Language = language ?? KernelLanguages.FromEnvironment();
         Choices = new KernelLanguageChoices(jit.Cache.Directory, _warn);
     }
@@ -65,7 +63,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
     {
         get
         {
-            lock (_lock) return _loaded.Count + _loadedIlgpu.Count;
+            lock (_lock) return _loaded.Count + _ilgpu.Count;
         }
     }
 
@@ -131,20 +129,31 @@ public sealed class GeneratedKernelLauncher : IDisposable
     /// </summary>
     private KernelLanguage Choose(GeneratedKernel kernel, int batch, DType io, IReadOnlyList<CudaTensor> buffers, CudaStream stream)
     {
-        var key = ChoiceKey(kernel, batch, IoHalf(kernel, io));
-        if (Choices.TryGet(key, out var known)) return known.Language;
-        if (stream.IsCapturing || !TryLoadIlgpu(kernel, io)) return KernelLanguage.Nvrtc;
-        using var held = _measuring.EnterScope(); // one measurement at a time: kernels of other threads would distort it
-        if (Choices.TryGet(key, out known)) return known.Language;
         var inputs = kernel.Ir.Buffers.Count(b => b.Role == BufferRole.Input);
-        var scratch = buffers.Skip(inputs).Select(o => CudaTensor.Empty(stream, o.DType, o.Shape)).ToList();
+        int blocks = (int)kernel.Launch.Blocks(batch);
+        return Decide(ChoiceKey(kernel, batch, IoHalf(kernel, io)), stream, () => TryLoadIlgpu(kernel, io),
+            () => buffers.Skip(inputs).Select(o => CudaTensor.Empty(stream, o.DType, o.Shape)).ToList(),
+            (ilgpu, scratch) => LaunchAs(ilgpu, kernel, blocks, batch, io, index64: false, [.. buffers.Take(inputs), .. scratch], stream));
+    }
+
+    /// <summary>
+    /// <see cref="KernelLanguage.Auto"/>'s decision under <paramref name="key"/> (shared by the templates with ILGPU versions): the one
+    /// remembered in <see cref="Choices"/>, else measured now on this GPU by timing <paramref name="launch"/> of each version (false:
+    /// NVRTC, true: ILGPU) into scratch outputs (<paramref name="scratch"/>, disposed after), one measurement at a time. NVRTC where
+    /// the ILGPU version does not load (<paramref name="ilgpuLoads"/> warned) and, undecided, inside a graph capture, where nothing can be timed.
+    /// </summary>
+    internal KernelLanguage Decide(string key, CudaStream stream, Func<bool> ilgpuLoads, Func<IReadOnlyList<CudaTensor>> scratch,
+        Action<bool, IReadOnlyList<CudaTensor>> launch)
+    {
+        if (Choices.TryGet(key, out var known)) return known.Language;
+        if (stream.IsCapturing || !ilgpuLoads()) return KernelLanguage.Nvrtc;
+        using var held = _measuring.EnterScope(); // kernels of other threads would distort the measurement
+        if (Choices.TryGet(key, out known)) return known.Language;
+        var outputs = scratch();
         try
         {
-            var operands = buffers.Take(inputs).Concat(scratch).ToList();
-            int blocks = (int)kernel.Launch.Blocks(batch);
             _hold ??= new StreamHold(_jit);
-            double Median(bool ilgpu) => 1000.0 * _hold.MedianMilliseconds(_jit.Device, stream,
-                () => LaunchAs(ilgpu, kernel, blocks, batch, io, index64: false, operands, stream), WarmupRuns, TimedRuns);
+            double Median(bool ilgpu) => 1000.0 * _hold.MedianMilliseconds(_jit.Device, stream, () => launch(ilgpu, outputs), WarmupRuns, TimedRuns);
             double nvrtc = Median(false), ilgpu = Median(true);
             var choice = new KernelLanguageChoice(ilgpu < nvrtc ? KernelLanguage.Ilgpu : KernelLanguage.Nvrtc, nvrtc, ilgpu);
             Measurements++;
@@ -153,7 +162,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
         }
         finally
         {
-            foreach (var t in scratch) t.Dispose();
+            foreach (var t in outputs) t.Dispose();
         }
     }
 
@@ -166,26 +175,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
     /// Loads the ILGPU version for <see cref="KernelLanguage.Auto"/>; false (with one warning per kernel) where ILGPU or the driver
     /// cannot compile it, which leaves the kernel on its NVRTC version.
     /// </summary>
-    private bool TryLoadIlgpu(GeneratedKernel kernel, DType io)
-    {
-        var variant = (kernel.Name, IoHalf(kernel, io));
-        lock (_lock)
-        {
-            if (_ilgpuFailed.Contains(variant)) return false;
-        }
-        try
-        {
-            LoadIlgpu(kernel, io);
-            return true;
-        }
-        catch (FusionException e)
-        {
-            bool first;
-            lock (_lock) first = _ilgpuFailed.Add(variant);
-            if (first) _warn($"{e.Message}; FUSION_KERNELS=auto runs the kernel's NVRTC version");
-            return false;
-        }
-    }
+    private bool TryLoadIlgpu(GeneratedKernel kernel, DType io) => _ilgpu.TryLoad(Method(kernel, io), kernel.Name, "the kernel's NVRTC version");
 
     /// <summary>
     /// With <see cref="KernelLanguage.Ilgpu"/> or <see cref="KernelLanguage.Auto"/>, compiles (ILGPU to PTX, the driver's linker to
@@ -207,41 +197,10 @@ public sealed class GeneratedKernelLauncher : IDisposable
         return variants.Count;
     }
 
-    private CudaKernel LoadIlgpu(GeneratedKernel kernel, DType io)
-    {
-        bool ioHalf = IoHalf(kernel, io);
-        lock (_lock)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (Loaded(kernel, ioHalf) is { } known) return known;
-        }
-        // Compiling and loading outside the lock, so precompilation runs in parallel; a racing load of the same variant is dropped.
-        var (module, name) = _ilgpu.Load(kernel, io);
-        try
-        {
-            var function = module.GetKernel(name);
-            lock (_lock)
-            {
-                ObjectDisposedException.ThrowIf(_disposed, this);
-                if (Loaded(kernel, ioHalf) is { } raced)
-                {
-                    module.Dispose();
-                    return raced;
-                }
-                _loadedIlgpu[(kernel.Name, ioHalf)] = (kernel.LoopIr, module, function);
-                return function;
-            }
-        }
-        catch
-        {
-            module.Dispose();
-            throw;
-        }
-    }
+    private CudaKernel LoadIlgpu(GeneratedKernel kernel, DType io) => _ilgpu.Load(Method(kernel, io), kernel.Name);
 
-    /// <summary>The loaded ILGPU variant, or null; a different kernel under the same name is an error.</summary>
-    private CudaKernel? Loaded(GeneratedKernel kernel, bool ioHalf) =>
-        _loadedIlgpu.TryGetValue((kernel.Name, ioHalf), out var entry) ? SameKernel(entry, kernel.LoopIr, kernel.Name) : null;
+    private static System.Reflection.MethodInfo Method(GeneratedKernel kernel, DType io) =>
+        kernel.IlgpuMethod(io) ?? throw new FusionException($"kernel {kernel.Name} has no ILGPU version");
 
     /// <summary>A loaded entry's function when it was loaded from <paramref name="source"/>; another source under the same name is an error.</summary>
     private static CudaKernel SameKernel((string Source, CudaModule Module, CudaKernel Kernel) entry, string source, string name) =>
@@ -292,10 +251,10 @@ public sealed class GeneratedKernelLauncher : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            foreach (var entry in _loaded.Values.Concat(_loadedIlgpu.Values)) entry.Module.Dispose();
+            foreach (var entry in _loaded.Values) entry.Module.Dispose();
+            _ilgpu.Dispose();
             _hold?.Dispose();
             _loaded.Clear();
-            _loadedIlgpu.Clear();
         }
     }
 }

@@ -12,10 +12,6 @@ namespace Fusion.Cuda.Generated;
 /// </summary>
 public sealed class IlgpuKernelJit(KernelJit jit)
 {
-    /// <summary>The module holding the kernel for <paramref name="io"/>, and its entry name.</summary>
-    public (CudaModule Module, string Entry) Load(GeneratedKernel kernel, DType io) =>
-        Load(kernel.IlgpuMethod(io) ?? throw new FusionException($"kernel {kernel.Name} has no ILGPU version"), kernel.Name);
-
     /// <summary>
     /// The module holding <paramref name="method"/> (a generated ILGPU kernel method of kernel <paramref name="kernelName"/>), and its
     /// entry name. The method of its class it calls (a GEMM's epilogue at one element, "…_at") is part of the cache key.
