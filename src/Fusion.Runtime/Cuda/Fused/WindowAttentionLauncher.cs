@@ -76,7 +76,7 @@ public sealed class WindowAttentionLauncher : IDisposable
         bool ilgpu = fits && _generated?.Language switch
         {
             KernelLanguage.Ilgpu => true,
-            KernelLanguage.Auto => _generated.Decide(ChoiceKey(call), stream, () => _ilgpu!.TryLoad(Method(call), kernel.Name, "the kernel's NVRTC version"),
+            KernelLanguage.Auto => _generated.Decide(ChoiceKey(call), stream, () => TryLoad(kernel, call.Io),
                 () => outputs.Select(o => CudaTensor.Empty(stream, o.DType, o.Shape)).ToList(),
                 (il, scratch) => LaunchAs(il, call, scratch, stream)) == KernelLanguage.Ilgpu,
             _ => false,
@@ -113,6 +113,11 @@ public sealed class WindowAttentionLauncher : IDisposable
     private static System.Reflection.MethodInfo Method(Call call) =>
         call.Kernel.IlgpuMethod(call.Io) ?? throw new FusionException($"kernel {call.Kernel.Name} has no ILGPU version");
 
+    /// <summary>Auto's load of the ILGPU version: false, with one warning, where the method is missing or does not compile.</summary>
+    private bool TryLoad(FusedKernel kernel, DType io) =>
+        _ilgpu!.TryLoad($"{kernel.Name}|{io.ShortName()}", () => kernel.IlgpuMethod(io) ?? throw new FusionException($"kernel {kernel.Name} has no ILGPU version"),
+            kernel.Name, "the kernel's NVRTC version");
+
     /// <summary>Auto's key: GPU, kernel (name and CUDA C), io type, windows, both compilers' versions.</summary>
     private string ChoiceKey(Call call) => string.Create(CultureInfo.InvariantCulture,
         $"{_modules.Jit.Device.Architecture} {_modules.Jit.Device.Name}|{call.Kernel.Name}|io={(call.Kernel.Epilogue?.UsesIoType == true ? call.Io.ShortName() : "-")}"
@@ -127,11 +132,11 @@ public sealed class WindowAttentionLauncher : IDisposable
         var language = _generated?.Language ?? KernelLanguage.Nvrtc;
         if (language == KernelLanguage.Nvrtc) return 0;
         var variants = kernels.Where(k => k.Pattern == Pattern && k.IlgpuKernels is not null).DistinctBy(k => k.Name)
-            .SelectMany(k => k.IoTypes.Select(io => (Kernel: k, Method: k.IlgpuMethod(io)!))).ToList();
+            .SelectMany(k => k.IoTypes.Select(io => (Kernel: k, Io: io))).ToList();
         ParallelCompile.ForEach(variants, v =>
         {
-            if (language == KernelLanguage.Auto) _ilgpu!.TryLoad(v.Method, v.Kernel.Name, "the kernel's NVRTC version");
-            else _ilgpu!.Load(v.Method, v.Kernel.Name);
+            if (language == KernelLanguage.Auto) TryLoad(v.Kernel, v.Io);
+            else _ilgpu!.Load(v.Kernel.IlgpuMethod(v.Io)!, v.Kernel.Name);
         });
         return variants.Count;
     }

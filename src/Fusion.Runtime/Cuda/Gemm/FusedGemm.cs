@@ -268,8 +268,10 @@ public sealed class FusedGemm : IDisposable
     /// driver cannot compile it, which leaves the GEMM to the NVRTC template and cuBLASLt.
     /// </summary>
     private bool TryLoadIlgpu(GemmKernel kernel, DType io) =>
-        _ilgpu.TryLoad(kernel.IlgpuMethod(io) ?? throw new FusionException($"GEMM kernel {kernel.Name} has no ILGPU version"), kernel.Name,
-            "the GEMM's NVRTC template or cuBLASLt");
+        _ilgpu.TryLoad($"{kernel.Name}|{io.ShortName()}", () => IlgpuMethod(kernel, io), kernel.Name, "the GEMM's NVRTC template or cuBLASLt");
+
+    private static System.Reflection.MethodInfo IlgpuMethod(GemmKernel kernel, DType io) =>
+        kernel.IlgpuMethod(io) ?? throw new FusionException($"GEMM kernel {kernel.Name} has no ILGPU version");
 
     private double Median(Action work, CudaStream stream)
     {
@@ -307,8 +309,7 @@ public sealed class FusedGemm : IDisposable
     }
 
     /// <summary>The ILGPU version for <paramref name="io"/>, compiled (ILGPU to PTX, the driver to CUBIN, through the cache) and loaded once.</summary>
-    private CudaKernel LoadIlgpu(GemmKernel kernel, DType io) =>
-        _ilgpu.Load(kernel.IlgpuMethod(io) ?? throw new FusionException($"GEMM kernel {kernel.Name} has no ILGPU version"), kernel.Name);
+    private CudaKernel LoadIlgpu(GemmKernel kernel, DType io) => _ilgpu.Load(IlgpuMethod(kernel, io), kernel.Name);
 
     /// <summary>
     /// cuBLASLt. With an epilogue of its own (<see cref="GemmKernel.Cublas"/>): BIAS/RELU_BIAS/GELU_BIAS (an activation without a bias

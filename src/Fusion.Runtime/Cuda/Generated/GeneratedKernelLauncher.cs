@@ -175,7 +175,8 @@ public sealed class GeneratedKernelLauncher : IDisposable
     /// Loads the ILGPU version for <see cref="KernelLanguage.Auto"/>; false (with one warning per kernel) where ILGPU or the driver
     /// cannot compile it, which leaves the kernel on its NVRTC version.
     /// </summary>
-    private bool TryLoadIlgpu(GeneratedKernel kernel, DType io) => _ilgpu.TryLoad(Method(kernel, io), kernel.Name, "the kernel's NVRTC version");
+    private bool TryLoadIlgpu(GeneratedKernel kernel, DType io) =>
+        _ilgpu.TryLoad($"{kernel.Name}|{IoHalf(kernel, io)}", () => Method(kernel, io), kernel.Name, "the kernel's NVRTC version");
 
     /// <summary>
     /// With <see cref="KernelLanguage.Ilgpu"/> or <see cref="KernelLanguage.Auto"/>, compiles (ILGPU to PTX, the driver's linker to

@@ -12,7 +12,7 @@ public sealed class IlgpuMethodModules(KernelJit jit, Action<string> warn) : IDi
 {
     private readonly IlgpuKernelJit _ilgpu = new(jit);
     private readonly Dictionary<MethodInfo, (CudaModule Module, CudaKernel Kernel)> _loaded = [];
-    private readonly HashSet<MethodInfo> _failed = [];
+    private readonly HashSet<string> _failed = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private bool _disposed;
 
@@ -48,24 +48,25 @@ public sealed class IlgpuMethodModules(KernelJit jit, Action<string> warn) : IDi
     }
 
     /// <summary>
-    /// Loads <paramref name="method"/> for <see cref="KernelLanguage.Auto"/>: false where it does not compile, with one warning per
-    /// method that ends "FUSION_KERNELS=auto runs <paramref name="fallback"/>".
+    /// Loads the method <paramref name="method"/> finds for <see cref="KernelLanguage.Auto"/>: false where there is none (a generated
+    /// class without it) or it does not compile, with one warning per <paramref name="variant"/> (the kernel and its io type) that
+    /// ends "FUSION_KERNELS=auto runs <paramref name="fallback"/>".
     /// </summary>
-    public bool TryLoad(MethodInfo method, string kernelName, string fallback)
+    public bool TryLoad(string variant, Func<MethodInfo> method, string kernelName, string fallback)
     {
         lock (_lock)
         {
-            if (_failed.Contains(method)) return false;
+            if (_failed.Contains(variant)) return false;
         }
         try
         {
-            Load(method, kernelName);
+            Load(method(), kernelName);
             return true;
         }
         catch (FusionException e)
         {
             bool first;
-            lock (_lock) first = _failed.Add(method);
+            lock (_lock) first = _failed.Add(variant);
             if (first) warn($"{e.Message}; FUSION_KERNELS=auto runs {fallback}");
             return false;
         }
