@@ -15,10 +15,11 @@ namespace Fusion.Compiler
     /// </summary>
     internal static class IlgpuWindowAttentionPrinter
     {
-        public const string Pattern = "window_attention";
+        /// <summary>Threads a group: the template's 4 warps, each 16 query rows (its launch shape, which the CPU runner uses too).</summary>
+        public const int Threads = 128;
 
-        // The template's fixed shape: 4 warps, each 16 query rows; tokens padded to 64.
-        private const int Threads = 128, Rows = 64;
+        // Tokens padded to 64 rows.
+        private const int Rows = 64;
         private const string Log2E = "1.442695f";
 
         /// <summary>Whether the template's tensor-core body (the only one printed for ILGPU) takes this shape.</summary>

@@ -11,14 +11,18 @@ namespace Fusion.Generator.Emit
     /// </summary>
     internal static class IlgpuTemplateSource
     {
-        public static string Print(string pattern, string name, EquatableArray<KernelConstant> constants, LoopKernel? epilogue)
-        {
-            if (pattern != IlgpuWindowAttentionPrinter.Pattern) return "";
-            int Constant(string key) => constants.First(c => c.Key == key).Value;
-            return IlgpuWindowAttentionPrinter.PrintAll(name, Constant("HEADS"), Constant("HEAD_DIM"), Constant("TOKENS"), Constant("WINDOWS"),
-                Constant("HAS_MASK") != 0, epilogue);
-        }
+        /// <summary>Whether the template has an ILGPU version: a window attention of a shape its tensor-core body takes.</summary>
+        public static bool Has(string pattern, EquatableArray<KernelConstant> constants) =>
+            pattern == Passes.WindowAttentionPattern.Pattern && IlgpuWindowAttentionPrinter.Supports(Constant(constants, "HEAD_DIM"), Constant(constants, "TOKENS"));
+
+        public static string Print(string pattern, string name, EquatableArray<KernelConstant> constants, LoopKernel? epilogue) =>
+            Has(pattern, constants)
+                ? IlgpuWindowAttentionPrinter.PrintAll(name, Constant(constants, "HEADS"), Constant(constants, "HEAD_DIM"), Constant(constants, "TOKENS"),
+                    Constant(constants, "WINDOWS"), Constant(constants, "HAS_MASK") != 0, epilogue)
+                : "";
 
         public static string Print(KernelSpec spec) => Print(spec.Pattern, spec.Name, spec.Constants, null);
+
+        private static int Constant(EquatableArray<KernelConstant> constants, string key) => constants.First(c => c.Key == key).Value;
     }
 }

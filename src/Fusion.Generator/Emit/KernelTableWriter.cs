@@ -98,7 +98,7 @@ namespace Fusion.Generator.Emit
                     w.Line($"    {Literals.String(k.Name)},");
                     w.Line($"    {Literals.String(k.Pattern)},");
                     w.Verbatim("    " + Literals.Verbatim(KernelSourceWriter.Specialize(k)) + ",");
-                    var init = Initializer(IlgpuTemplateSource.Print(k), null);
+                    var init = Initializer(IlgpuTemplateSource.Has(k.Pattern, k.Constants), null);
                     w.Line($"    new global::System.Collections.Generic.Dictionary<string, int> {{ {constants} }}){(init.Length == 0 ? ";" : "")}");
                     if (init.Length > 0) w.Line(init + ";");
                 }
@@ -111,17 +111,17 @@ namespace Fusion.Generator.Emit
                     w.Line($"    {Literals.String(t.Pattern)},");
                     w.Verbatim("    " + Literals.Verbatim(t.Cuda) + ",");
                     w.Line($"    new global::System.Collections.Generic.Dictionary<string, int> {{ {constants} }})");
-                    w.Line($"{Initializer(t.Ilgpu, t.Epilogue.Name)};");
+                    w.Line($"{Initializer(t.Ilgpu.Length > 0, t.Epilogue.Name)};");
                 }
             }
         }
 
         /// <summary>A FusedKernel's initializer: its epilogue, and the class of its ILGPU version where it has one.</summary>
-        private static string Initializer(string ilgpu, string? epilogue)
+        private static string Initializer(bool hasIlgpu, string? epilogue)
         {
             var members = new List<string>();
             if (epilogue is not null) members.Add($"Epilogue = {epilogue}");
-            if (ilgpu.Length > 0) members.Add($"IlgpuKernels = typeof({IlgpuKernelsEmitter.ClassName})");
+            if (hasIlgpu) members.Add($"IlgpuKernels = typeof({IlgpuKernelsEmitter.ClassName})");
             return members.Count == 0 ? "" : $"{{ {string.Join(", ", members)} }}";
         }
 

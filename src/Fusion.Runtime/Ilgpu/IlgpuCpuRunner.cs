@@ -87,7 +87,7 @@ public sealed class IlgpuCpuRunner : IDisposable
         CpuTensor[] inputs = mask is null ? [qkv, bias, .. epilogueInputs] : [qkv, bias, mask, .. epilogueInputs];
         object[] scalars = kernel.Epilogue is null ? [total, scale] : [total, scale, batch];
         int before = kernel.Epilogue is null ? inputs.Length + 1 : (mask is null ? 2 : 3);
-        Launch(kernel.Name, method, inputs, results, scalars, before, (long)total * heads, 128);
+        Launch(kernel.Name, method, inputs, results, scalars, before, (long)total * heads, IlgpuWindowAttentionPrinter.Threads);
         return results;
     }
 

@@ -65,7 +65,7 @@ public sealed class FusedKernelModules : IDisposable
 
     /// <summary>The (cache name, options) of each variant of <paramref name="kernel"/>, for precompilation.</summary>
     public static IEnumerable<(string Name, IReadOnlyList<string> Options)> Variants(FusedKernel kernel) =>
-        kernel.Epilogue?.UsesIoType == true ? [Variant(kernel, false), Variant(kernel, true)] : [Variant(kernel, false)];
+        kernel.IoTypes.Select(io => Variant(kernel, io == DType.Float16));
 
     private static (string Name, IReadOnlyList<string> Options) Variant(FusedKernel kernel, bool ioHalf)
     {

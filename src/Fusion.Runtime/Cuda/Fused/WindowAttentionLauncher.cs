@@ -106,22 +106,21 @@ public sealed class WindowAttentionLauncher : IDisposable
             args.Int(call.Batch);
             foreach (var t in call.EpilogueInputs.Concat(outputs)) Buffer(t);
         }
-        var function = ilgpu ? _ilgpu!.Load(Method(call), kernel.Name) : _modules.Get(kernel, Pattern, kernel.Epilogue?.UsesIoType == true && call.Io == DType.Float16);
+        var function = ilgpu ? _ilgpu!.Load(kernel.IlgpuMethod(call.Io), kernel.Name) : _modules.Get(kernel, Pattern, kernel.Epilogue?.UsesIoType == true && call.Io == DType.Float16);
         function.Launch(stream, FusedChecks.Blocks((long)call.Total * kernel.Constant("HEADS"), 1, kernel), Threads, args);
     }
 
-    private static System.Reflection.MethodInfo Method(Call call) =>
-        call.Kernel.IlgpuMethod(call.Io) ?? throw new FusionException($"kernel {call.Kernel.Name} has no ILGPU version");
-
     /// <summary>Auto's load of the ILGPU version: false, with one warning, where the method is missing or does not compile.</summary>
     private bool TryLoad(FusedKernel kernel, DType io) =>
-        _ilgpu!.TryLoad($"{kernel.Name}|{io.ShortName()}", () => kernel.IlgpuMethod(io) ?? throw new FusionException($"kernel {kernel.Name} has no ILGPU version"),
-            kernel.Name, "the kernel's NVRTC version");
+        _ilgpu!.TryLoad($"{kernel.Name}|{io.ShortName()}", () => kernel.IlgpuMethod(io), kernel.Name, "the kernel's NVRTC version");
 
     /// <summary>Auto's key: GPU, kernel (name and CUDA C), io type, windows, both compilers' versions.</summary>
     private string ChoiceKey(Call call) => string.Create(CultureInfo.InvariantCulture,
         $"{_modules.Jit.Device.Architecture} {_modules.Jit.Device.Name}|{call.Kernel.Name}|io={(call.Kernel.Epilogue?.UsesIoType == true ? call.Io.ShortName() : "-")}"
-        + $"|windows={call.Total}|src={KernelCache.Key(call.Kernel.CudaSource)}|nvrtc={Nvrtc.Version}|ilgpu={Fusion.Ilgpu.IlgpuPtxCompiler.Version}");
+        + $"|windows={call.Total}|src={_sourceHashes.GetValue(call.Kernel.CudaSource, source => KernelCache.Key(source))}|nvrtc={Nvrtc.Version}|ilgpu={Fusion.Ilgpu.IlgpuPtxCompiler.Version}");
+
+    /// <summary>Each kernel source's hash, computed once: auto builds the key at every launch, and a source is ~10 KB of SHA-256.</summary>
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<string, string> _sourceHashes = new();
 
     /// <summary>
     /// Compiles (or loads from the cache) the ILGPU version of every io variant of <paramref name="kernels"/> that has one, in parallel,
@@ -136,7 +135,7 @@ public sealed class WindowAttentionLauncher : IDisposable
         ParallelCompile.ForEach(variants, v =>
         {
             if (language == KernelLanguage.Auto) TryLoad(v.Kernel, v.Io);
-            else _ilgpu!.Load(v.Kernel.IlgpuMethod(v.Io)!, v.Kernel.Name);
+            else _ilgpu!.Load(v.Kernel.IlgpuMethod(v.Io), v.Kernel.Name);
         });
         return variants.Count;
     }

@@ -268,10 +268,7 @@ public sealed class FusedGemm : IDisposable
     /// driver cannot compile it, which leaves the GEMM to the NVRTC template and cuBLASLt.
     /// </summary>
     private bool TryLoadIlgpu(GemmKernel kernel, DType io) =>
-        _ilgpu.TryLoad($"{kernel.Name}|{io.ShortName()}", () => IlgpuMethod(kernel, io), kernel.Name, "the GEMM's NVRTC template or cuBLASLt");
-
-    private static System.Reflection.MethodInfo IlgpuMethod(GemmKernel kernel, DType io) =>
-        kernel.IlgpuMethod(io) ?? throw new FusionException($"GEMM kernel {kernel.Name} has no ILGPU version");
+        _ilgpu.TryLoad($"{kernel.Name}|{io.ShortName()}", () => kernel.IlgpuMethod(io), kernel.Name, "the GEMM's NVRTC template or cuBLASLt");
 
     private double Median(Action work, CudaStream stream)
     {
@@ -309,7 +306,7 @@ public sealed class FusedGemm : IDisposable
     }
 
     /// <summary>The ILGPU version for <paramref name="io"/>, compiled (ILGPU to PTX, the driver to CUBIN, through the cache) and loaded once.</summary>
-    private CudaKernel LoadIlgpu(GemmKernel kernel, DType io) => _ilgpu.Load(IlgpuMethod(kernel, io), kernel.Name);
+    private CudaKernel LoadIlgpu(GemmKernel kernel, DType io) => _ilgpu.Load(kernel.IlgpuMethod(io), kernel.Name);
 
     /// <summary>
     /// cuBLASLt. With an epilogue of its own (<see cref="GemmKernel.Cublas"/>): BIAS/RELU_BIAS/GELU_BIAS (an activation without a bias

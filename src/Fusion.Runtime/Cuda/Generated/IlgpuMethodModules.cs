@@ -16,9 +16,13 @@ public sealed class IlgpuMethodModules(KernelJit jit, Action<string> warn) : IDi
     private readonly Lock _lock = new();
     private bool _disposed;
 
-    /// <summary>The function of <paramref name="method"/> (the ILGPU version of kernel <paramref name="kernelName"/>); throws what compiling it threw.</summary>
-    public CudaKernel Load(MethodInfo method, string kernelName)
+    /// <summary>
+    /// The function of <paramref name="method"/> (the ILGPU version of kernel <paramref name="kernelName"/>; null: the kernel has none,
+    /// an error); throws what compiling it threw.
+    /// </summary>
+    public CudaKernel Load(MethodInfo? method, string kernelName)
     {
+        if (method is null) throw new FusionException($"kernel {kernelName} has no ILGPU version");
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -52,7 +56,7 @@ public sealed class IlgpuMethodModules(KernelJit jit, Action<string> warn) : IDi
     /// class without it) or it does not compile, with one warning per <paramref name="variant"/> (the kernel and its io type) that
     /// ends "FUSION_KERNELS=auto runs <paramref name="fallback"/>".
     /// </summary>
-    public bool TryLoad(string variant, Func<MethodInfo> method, string kernelName, string fallback)
+    public bool TryLoad(string variant, Func<MethodInfo?> method, string kernelName, string fallback)
     {
         lock (_lock)
         {
