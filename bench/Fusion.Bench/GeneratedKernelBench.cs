@@ -11,7 +11,7 @@ namespace Fusion.Bench;
 /// buffers take to move once (every input read, every output written) at the bandwidth of a 1 GiB device-to-device copy measured in
 /// the same run. Random inputs in [−1, 1). Then the model's fp16 GEMMs with their epilogues the same way: the CUDA template in
 /// its default tile (NVRTC), the ILGPU template (the same tile) and cuBLASLt (with its own epilogue, or the epilogue kernel after it);
-/// then its window attentions, NVRTC and ILGPU.
+/// then its window attentions and (ViT) flash attentions, NVRTC and ILGPU.
 /// </summary>
 internal static class GeneratedKernelBench
 {
@@ -63,6 +63,48 @@ internal static class GeneratedKernelBench
             $"sum of one launch each: nvrtc {nvrtcTotal:F1} us, ilgpu {ilgpuTotal:F1} us ({ilgpuTotal / nvrtcTotal:F2}x); worst kernel {worst:F2}x"));
         Gemms(model, batch, backend, launcher, hold, bytesPerMs, rng);
         WindowAttentions(model, batch, backend, launcher, hold, bytesPerMs, rng);
+        if (name == "vit-b16") Attentions(model, batch, heads: 12, tokens: 197, backend, launcher, hold, bytesPerMs, rng);
+    }
+
+    /// <summary>
+    /// The flash attentions with ILGPU versions, on a packed projection [B, tokens, 3·heads·d] into heads merged (ViT's layout; the
+    /// kernel's constants hold only the head dim, so the model's heads and tokens are given): NVRTC and ILGPU.
+    /// </summary>
+    private static void Attentions(IFusedModel model, int batch, int heads, int tokens, CudaBackend backend, GeneratedKernelLauncher launcher, StreamHold hold,
+        double bytesPerMs, Random rng)
+    {
+        var device = backend.CudaDevice;
+        var stream = device.DefaultStream;
+        var kernels = model.Kernels.OfType<FusedKernel>().Where(k => k.Pattern == AttentionKernels.Pattern && k.IlgpuKernels is not null && k.Epilogue is null)
+            .DistinctBy(k => k.Name).ToList();
+        using var modules = new Cuda.Fused.FusedKernelModules(backend.Jit);
+        using var attention = new Cuda.Fused.AttentionLauncher(modules, launcher);
+        Console.WriteLine($"{"attention",-40} {"batch",8} {"MB",7} {"floor us",9} {"nvrtc us",9} {"ilgpu us",9} {"ilgpu/nvrtc",11} {"nvrtc floor",11} {"ilgpu floor",11}");
+        foreach (var kernel in kernels)
+        {
+            int d = kernel.Constant("HEAD_DIM");
+            var layout = new AttentionLayout(Packed: true, Merged: true, Heads: heads, HeadDim: d);
+            var sets = Enumerable.Range(0, 3).Select(_ => BenchData.RandomHalves(device, rng, batch, tokens, 3 * heads * d)).ToList();
+            using var output = CudaTensor.Empty(device, DType.Float16, batch, tokens, heads * d);
+            long bytes = sets[0].SizeInBytes + output.SizeInBytes;
+            int turn = 0;
+            double Time(KernelLanguage language)
+            {
+                launcher.Language = language;
+                return 1000.0 * hold.MedianMilliseconds(device, stream, () =>
+                {
+                    var qkv = sets[turn++ % sets.Count];
+                    attention.Run(qkv, qkv, qkv, null, layout, 1 / MathF.Sqrt(d), false, kernel, output, stream);
+                }, 3, 21);
+            }
+            double nvrtc = Time(KernelLanguage.Nvrtc), ilgpu = Time(KernelLanguage.Ilgpu);
+            if (!attention.LastRanIlgpu) throw new InvalidOperationException($"{kernel.Name}: the ILGPU kernel did not run");
+            double floor = 1000.0 * bytes / bytesPerMs;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{kernel.Name,-40} {batch,8} {bytes / 1e6,7:F2} {floor,9:F1} {nvrtc,9:F1} {ilgpu,9:F1} {ilgpu / nvrtc,11:F2} {floor / nvrtc,11:P0} {floor / ilgpu,11:P0}"));
+            foreach (var set in sets) set.Dispose();
+        }
+        launcher.Language = KernelLanguage.Nvrtc;
     }
 
     /// <summary>

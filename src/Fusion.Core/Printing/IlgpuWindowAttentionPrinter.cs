@@ -116,7 +116,7 @@ namespace Fusion.Compiler
                             }
                         }
                     }
-                    s.Line("float rowMax = " + Fold("IlgpuMath.Max", scoreTiles, h) + ";");
+                    s.Line("float rowMax = " + IlgpuAttentionPrinter.RowMax("s", scoreTiles, h) + ";");
                     s.Line("rowMax = IlgpuMath.Max(rowMax, IlgpuWarp.ShuffleXor(rowMax, 1));");
                     s.Line("rowMax = IlgpuMath.Max(rowMax, IlgpuWarp.ShuffleXor(rowMax, 2));");
                     for (int nt = 0; nt < scoreTiles; nt++)
@@ -174,15 +174,6 @@ namespace Fusion.Compiler
                 IlgpuEpiloguePrinter.Print(s, epilogue, io, method);
             }
             return s.ToString();
-        }
-
-        /// <summary>f(f(s0.Cj, s0.Cj+1), …) over the score tiles' accumulators j = 2h, 2h + 1: a balanced-enough chain for a row's maximum.</summary>
-        private static string Fold(string f, int tiles, int h)
-        {
-            var terms = Enumerable.Range(0, tiles).SelectMany(nt => new[] { $"s{I(nt)}.C{I(2 * h)}", $"s{I(nt)}.C{I(2 * h + 1)}" }).ToList();
-            string result = terms[0];
-            for (int i = 1; i < terms.Count; i++) result = $"{f}({result}, {terms[i]})";
-            return result;
         }
 
         private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);

@@ -93,6 +93,9 @@ public static class KernelMath
     /// <summary>a where c holds, else b (an index: the generated kernels' guarded loads read element b where c fails).</summary>
     public static int Select(bool c, int a, int b) => c ? a : b;
 
+    /// <summary>a where c holds, else b (a 64-bit index: the flash attention's guarded tile loads, its operands being strided views).</summary>
+    public static long Select(bool c, long a, long b) => c ? a : b;
+
     /// <summary>The half in the low 16 bits of a packed pair (the lower address), as a float.</summary>
     public static float Low(uint pair) => (float)Interop.IntAsFloat((ushort)pair);
 

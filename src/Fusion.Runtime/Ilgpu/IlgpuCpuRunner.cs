@@ -92,11 +92,65 @@ public sealed class IlgpuCpuRunner : IDisposable
     }
 
     /// <summary>
+    /// A flash attention's ILGPU version (<see cref="FusedKernel.IlgpuMethod"/>, the tensor-core template with its epilogue if it has one)
+    /// on fp16 q, k, v in <paramref name="layout"/> (no bias: the ILGPU version has none) and the epilogue's other inputs in order: the
+    /// attention output, or the epilogue's outputs at <paramref name="batch"/>, as <see cref="IBackend.Attention(Tensor, Tensor, Tensor, Tensor?, AttentionLayout, float, bool, FusedKernel, int, DType, Tensor[])"/>
+    /// gives them. Causal kernels take their query blocks in groups of two heads (the GPU launcher sizes them to its waves; any
+    /// size covers every block once), so a ragged last group is exercised too.
+    /// </summary>
+    public CpuTensor[] RunAttention(FusedKernel kernel, CpuTensor q, CpuTensor k, CpuTensor v, AttentionLayout layout, float scale, bool causal, int batch, DType io,
+        params CpuTensor[] epilogueInputs)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        var method = kernel.IlgpuMethod(io) ?? throw new FusionException($"kernel {kernel.Name} has no ILGPU version (only flash attentions a [FusedModel] generated have one)");
+        var g = AttentionGeometry.Of(q, k, v, null, layout);
+        if (q.DType != DType.Float16) throw new TensorMismatchException("Attention q", $"f16 for kernel {kernel.Name}", $"{q.DType.ShortName()}{q.Shape}");
+        kernel.RequireConstant("HEAD_DIM", g.HeadDim, "the head dim");
+        kernel.RequireConstant("CAUSAL", causal ? 1 : 0, "causal");
+        kernel.RequireConstant("HAS_BIAS", 0, "bias");
+        var results = kernel.Epilogue is { } epilogue
+            ? KernelOperands.Check(epilogue, batch, io, KernelOperands.EpilogueInputs($"kernel {kernel.Name}", epilogue, null, epilogueInputs)).Select(o => CpuTensor.Zeros(o.DType, o.Shape)).ToArray()
+            : [CpuTensor.Zeros(DType.Float16, g.OutputShape)];
+        // Each operand from its first element (a packed projection's k and v start inside the row), as the GPU launcher passes them.
+        var operands = new[] { (q, g.Q), (k, g.K), (v, g.V) }.Select(o => From(o.Item1, o.Item2.Offset)).ToArray();
+        try
+        {
+            var scalars = new List<object> { g.Heads, g.Tq, g.Tk, scale };
+            foreach (var st in new[] { g.Q, g.K, g.V, g.Output }) scalars.AddRange([st.Batch, st.Head, st.Token]);
+            scalars.Add(2); // head_group
+            if (kernel.Epilogue is not null)
+            {
+                int width = g.OutputShape[-1];
+                var (rowsPerHead, colsPerHead) = g.Output.Head % width == 0 ? (g.Output.Head / width, 0L) : (0L, g.Output.Head);
+                scalars.AddRange([g.Output.Batch / width, rowsPerHead, checked((int)colsPerHead), batch]);
+            }
+            long blocks = (long)g.Batch * g.Heads * ((g.Tq + IlgpuAttentionPrinter.QueryRows - 1) / IlgpuAttentionPrinter.QueryRows);
+            int before = kernel.Epilogue is null ? 4 : 3;
+            Launch(kernel.Name, method, [.. operands, .. epilogueInputs], results, [.. scalars], before, blocks, IlgpuAttentionPrinter.Threads,
+                IlgpuAttentionPrinter.SharedHalves(g.HeadDim));
+            return results;
+        }
+        finally
+        {
+            foreach (var o in operands) o.Dispose();
+        }
+    }
+
+    /// <summary>A copy of <paramref name="t"/>'s elements from <paramref name="offset"/> on.</summary>
+    private static CpuTensor From(CpuTensor t, long offset)
+    {
+        var copy = CpuTensor.Zeros(t.DType, new Shape(checked((int)(t.Shape.ElementCount - offset))));
+        t.Span<System.Half>()[(int)offset..].CopyTo(copy.Span<System.Half>());
+        return copy;
+    }
+
+    /// <summary>
     /// Uploads <paramref name="inputs"/> and <paramref name="results"/> as views, passes <paramref name="scalars"/> after the first
     /// <paramref name="viewsBeforeScalars"/> views (a generated kernel takes its batch last, a GEMM m and the batch after x and w),
-    /// runs the kernel and downloads the results.
+    /// runs the kernel (with <paramref name="sharedHalves"/> of dynamic shared memory) and downloads the results.
     /// </summary>
-    private void Launch(string name, MethodInfo method, CpuTensor[] inputs, CpuTensor[] results, object[] scalars, int viewsBeforeScalars, long blocks, int threads)
+    private void Launch(string name, MethodInfo method, CpuTensor[] inputs, CpuTensor[] results, object[] scalars, int viewsBeforeScalars, long blocks, int threads,
+        int sharedHalves = 0)
     {
         lock (_lock)
         {
@@ -112,7 +166,10 @@ public sealed class IlgpuCpuRunner : IDisposable
                     views.Add(view);
                 }
                 var args = views.Take(viewsBeforeScalars).Concat(scalars).Concat(views.Skip(viewsBeforeScalars)).ToArray();
-                if (blocks > 0) compiled.Launch(_accelerator.DefaultStream, new KernelConfig(checked((int)blocks), threads), args);
+                var config = sharedHalves > 0
+                    ? new KernelConfig(checked((int)blocks), threads, SharedMemoryConfig.RequestDynamic<ushort>(sharedHalves))
+                    : new KernelConfig(checked((int)blocks), threads);
+                if (blocks > 0) compiled.Launch(_accelerator.DefaultStream, config, args);
                 _accelerator.Synchronize();
                 for (int i = 0; i < results.Length; i++) Download(buffers[inputs.Length + i], results[i]);
             }

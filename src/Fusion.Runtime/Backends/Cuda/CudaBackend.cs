@@ -114,6 +114,9 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
     /// <summary>The window-attention launcher (tests read whether it ran the ILGPU version).</summary>
     internal WindowAttentionLauncher WindowAttentions => _state.WindowAttention;
 
+    /// <summary>The flash-attention launcher (tests ask which version its last launch ran).</summary>
+    internal AttentionLauncher Attentions => _state.Attention;
+
     /// <summary>Which version of the generated kernels runs (FUSION_KERNELS when the backend was made).</summary>
     public KernelLanguage GeneratedKernelLanguage => _state.Generated.Language;
 
@@ -147,7 +150,7 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
         var nvrtc = clock.Elapsed;
         clock.Restart();
         int ilgpu = _state.Generated.PrecompileIlgpu(GeneratedKernel.AllIn(kernels)) + _state.Gemm.PrecompileIlgpu(kernels.OfType<GemmKernel>())
-            + _state.WindowAttention.PrecompileIlgpu(kernels.OfType<FusedKernel>());
+            + _state.WindowAttention.PrecompileIlgpu(kernels.OfType<FusedKernel>()) + _state.Attention.PrecompileIlgpu(kernels.OfType<FusedKernel>());
         return new PrecompileSummary(sources.Count, nvrtc, ilgpu, clock.Elapsed);
     }
 

@@ -28,7 +28,7 @@ internal sealed class CudaBackendState : IDisposable
         Gemm = new FusedGemm(device, Jit, gemmPolicy, cublas: Blas, epilogues: Generated);
         FusedModules = new FusedKernelModules(Jit);
         WindowAttention = new WindowAttentionLauncher(FusedModules, Generated);
-        Attention = new AttentionLauncher(FusedModules);
+        Attention = new AttentionLauncher(FusedModules, Generated);
     }
 
     public CudaDevice Device { get; }
@@ -105,6 +105,7 @@ internal sealed class CudaBackendState : IDisposable
         }
         Gemm.Dispose();
         WindowAttention.Dispose();
+        Attention.Dispose();
         Generated.Dispose();
         FusedModules.Dispose();
         _module?.Dispose();

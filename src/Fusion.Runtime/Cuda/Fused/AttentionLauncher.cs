@@ -1,4 +1,6 @@
+using System.Globalization;
 using Fusion.Compiler;
+using Fusion.Cuda.Generated;
 using Fusion.Kernels.Cpu.Fused;
 
 namespace Fusion.Cuda.Fused;
@@ -8,12 +10,23 @@ namespace Fusion.Cuda.Fused;
 /// layout of <see cref="AttentionLayout"/>: the operands' strides and lengths are launch arguments, so one kernel serves every
 /// sequence length, batch and layout. A one-dimensional grid of B·heads·⌈Tq/rows⌉ blocks (the query blocks of one head adjacent,
 /// so the blocks resident together share that head's K and V in L2), 128 threads, dynamic shared memory for q and two stages of
-/// k and v. With a generated epilogue the kernel hands each result to it instead of storing the output.
+/// k and v. With a generated epilogue the kernel hands each result to it instead of storing the output. A kernel a model generated
+/// with an ILGPU version (<see cref="FusedKernel.IlgpuKernels"/>) runs that under FUSION_KERNELS=ilgpu, and under auto whichever
+/// version its first launch at that size measured faster (<see cref="TemplateLanguage"/>).
 /// </summary>
-public sealed class AttentionLauncher(FusedKernelModules modules)
+public sealed class AttentionLauncher : IDisposable
 {
     // The template's AT_THREADS and AT_BN (keys a shared-memory tile holds).
     private const int Threads = 128, KeyRows = 64;
+
+    private readonly TemplateLanguage _language;
+
+    /// <param name="generated">Whose kernel language, auto choices and warnings the ILGPU versions follow; null runs the NVRTC kernels only.</param>
+    public AttentionLauncher(FusedKernelModules modules, GeneratedKernelLauncher? generated = null) =>
+        _language = new TemplateLanguage(modules, generated, AttentionKernels.Pattern);
+
+    /// <summary>Whether the last launch ran an ILGPU kernel.</summary>
+    public bool LastRanIlgpu { get; private set; }
 
     /// <summary>Query rows a block takes: the template's AT_BM, 128 for head dims up to 64 (two m-tiles a warp), else 64.</summary>
     private static int QueryRows(int headDim) => (headDim + 15) / 16 * 16 <= 64 ? 128 : 64;
@@ -23,8 +36,8 @@ public sealed class AttentionLauncher(FusedKernelModules modules)
         CudaStream? stream = null)
     {
         var g = CheckWithoutEpilogue(q, k, v, bias, layout, causal, kernel);
-        return FusedChecks.Allocated(stream ?? q.Stream, g.OutputShape, output =>
-            Launch(modules.Get(kernel, AttentionKernels.Pattern), g, q, k, v, bias, output, scale, new KernelArguments(), stream ?? q.Stream));
+        var on = stream ?? q.Stream;
+        return FusedChecks.Allocated(on, g.OutputShape, output => Launch(new Call(kernel, DType.Float32, g, q, k, v, bias, scale, null), [output], on));
     }
 
     /// <summary>The same into the caller's fp16 <paramref name="output"/> (of the layout's output shape).</summary>
@@ -33,7 +46,7 @@ public sealed class AttentionLauncher(FusedKernelModules modules)
     {
         var g = CheckWithoutEpilogue(q, k, v, bias, layout, causal, kernel);
         FusedChecks.Half(output, "output", g.OutputShape, kernel);
-        Launch(modules.Get(kernel, AttentionKernels.Pattern), g, q, k, v, bias, output, scale, new KernelArguments(), stream ?? q.Stream);
+        Launch(new Call(kernel, DType.Float32, g, q, k, v, bias, scale, null), [output], stream ?? q.Stream);
     }
 
     /// <summary>
@@ -53,12 +66,16 @@ public sealed class AttentionLauncher(FusedKernelModules modules)
         // The epilogue indexes the output as [rows, C] (C its last axis): row = b·rowsPerImage + h·rowsPerHead + i, col = h·colsPerHead + e.
         int width = g.OutputShape[-1];
         var (rowsPerHead, colsPerHead) = g.Output.Head % width == 0 ? (g.Output.Head / width, 0L) : (0L, g.Output.Head);
-        var extra = new KernelArguments().Long(g.Output.Batch / width).Long(rowsPerHead).Int(checked((int)colsPerHead)).Int(batch);
-        foreach (var t in epilogueInputs.Concat(outputs)) extra.Pointer(t);
-        // out is unused when an epilogue stores; it gets the epilogue's first output so every pointer argument is valid.
-        Launch(modules.Get(kernel, AttentionKernels.Pattern, epilogue.UsesIoType && io == DType.Float16), g, q, k, v, bias, outputs[0], scale, extra,
-            stream ?? q.Stream);
+        var tail = new EpilogueTail(g.Output.Batch / width, rowsPerHead, checked((int)colsPerHead), batch, epilogueInputs);
+        Launch(new Call(kernel, io, g, q, k, v, bias, scale, tail), outputs, stream ?? q.Stream);
     }
+
+    /// <summary>One call's operands other than its outputs (the attention's, or its epilogue's).</summary>
+    private sealed record Call(FusedKernel Kernel, DType Io, AttentionGeometry G, CudaTensor Q, CudaTensor K, CudaTensor V, CudaTensor? Bias, float Scale,
+        EpilogueTail? Epilogue);
+
+    /// <summary>What a kernel with an epilogue takes after the template's own parameters: the output's row and column strides, the batch, its buffers.</summary>
+    private sealed record EpilogueTail(long RowsPerImage, long RowsPerHead, int ColsPerHead, int Batch, IReadOnlyList<CudaTensor> Inputs);
 
     private static AttentionGeometry CheckWithoutEpilogue(CudaTensor q, CudaTensor k, CudaTensor v, CudaTensor? bias, AttentionLayout layout, bool causal,
         FusedKernel kernel)
@@ -80,23 +97,72 @@ public sealed class AttentionLauncher(FusedKernelModules modules)
         return g;
     }
 
-    private static void Launch(CudaKernel function, AttentionGeometry g, CudaTensor q, CudaTensor k, CudaTensor v, CudaTensor? bias, CudaTensor output, float scale,
-        KernelArguments extra, CudaStream stream)
+    /// <summary>The call in the version the kernel language picks (auto: measured once per kernel, io type and shape).</summary>
+    private void Launch(Call call, IReadOnlyList<CudaTensor> outputs, CudaStream stream)
     {
+        var g = call.G;
         if (g.Batch == 0 || g.Heads == 0 || g.Tq == 0) return;
+        // The ILGPU kernel's epilogue indexes in 32 bits: past 2³⁰ elements in any operand the NVRTC kernel runs.
+        var operands = new[] { call.Q, call.K, call.V }.Concat(outputs).Concat(call.Epilogue?.Inputs ?? []);
+        bool fit = operands.All(t => t.ElementCount < GeneratedKernelLauncher.Index64Elements);
+        string size = string.Create(CultureInfo.InvariantCulture, $"b={g.Batch}|h={g.Heads}|tq={g.Tq}|tk={g.Tk}");
+        bool ilgpu = _language.UseIlgpu(call.Kernel, call.Io, fit, size, stream,
+            () => outputs.Select(o => CudaTensor.Empty(stream, o.DType, o.Shape)).ToList(), (il, scratch) => LaunchAs(il, call, scratch, stream));
+        LaunchAs(ilgpu, call, outputs, stream);
+        LastRanIlgpu = ilgpu;
+    }
+
+    /// <summary>
+    /// The NVRTC kernel takes (q, k, v, bias or 0, out, heads, tq, tk, scale, the strides, bias strides, head_group[, the epilogue's
+    /// tail]) with pointers, out the epilogue's first output when an epilogue stores (unused, but a valid pointer); the ILGPU one the
+    /// same with {pointer, length} views, without the bias and its strides (it has none) and without out when an epilogue stores.
+    /// </summary>
+    private void LaunchAs(bool ilgpu, Call call, IReadOnlyList<CudaTensor> outputs, CudaStream stream)
+    {
+        var (g, kernel) = (call.G, call.Kernel);
         int padded = (g.HeadDim + 15) / 16 * 16 + 8, rows = QueryRows(g.HeadDim);
         int shared = (rows + 4 * KeyRows) * padded * 2; // AT_SMEM_BYTES
+        var epilogue = call.Epilogue;
+        var function = _language.Function(ilgpu, kernel, call.Io, kernel.Epilogue?.UsesIoType == true && call.Io == DType.Float16);
         function.AllowSharedMemory(shared);
-        var args = new KernelArguments()
-            .Pointer(At(q, g.Q)).Pointer(At(k, g.K)).Pointer(At(v, g.V)).Pointer(bias?.Pointer ?? 0).Pointer(output)
-            .Int(g.Heads).Int(g.Tq).Int(g.Tk).Float(scale);
+        var args = new KernelArguments();
+        void Operand(CudaTensor t, TokenStrides s)
+        {
+            if (ilgpu) args.View(At(t, s), t.ElementCount - s.Offset);
+            else args.Pointer(At(t, s));
+        }
+        void Buffer(CudaTensor t)
+        {
+            if (ilgpu) args.View(t.Pointer, t.ElementCount);
+            else args.Pointer(t);
+        }
+        Operand(call.Q, g.Q);
+        Operand(call.K, g.K);
+        Operand(call.V, g.V);
+        if (!ilgpu) args.Pointer(call.Bias?.Pointer ?? 0);
+        if (epilogue is null || !ilgpu) Buffer(outputs[0]);
+        args.Int(g.Heads).Int(g.Tq).Int(g.Tk).Float(call.Scale);
         foreach (var s in new[] { g.Q, g.K, g.V, g.Output }) args.Long(s.Batch).Long(s.Head).Long(s.Token);
         long queryBlocks = (g.Tq + rows - 1) / rows, blocks = (long)g.Batch * g.Heads * queryBlocks;
         if (blocks > int.MaxValue) throw new FusionException($"attention of {g.Batch} × {g.Heads} heads × {g.Tq} queries needs {blocks} blocks, more than a grid holds");
         long resident = (long)function.ResidentBlocksPerSm(Threads, shared) * stream.Device.MultiprocessorCount;
-        args.Long(g.BiasBatch).Long(g.BiasHead).Int(HeadGroup((long)g.Batch * g.Heads, queryBlocks, resident)).Append(extra);
+        if (!ilgpu) args.Long(g.BiasBatch).Long(g.BiasHead);
+        args.Int(HeadGroup((long)g.Batch * g.Heads, queryBlocks, resident));
+        if (epilogue is not null)
+        {
+            args.Long(epilogue.RowsPerImage).Long(epilogue.RowsPerHead).Int(epilogue.ColsPerHead).Int(epilogue.Batch);
+            foreach (var t in epilogue.Inputs.Concat(outputs)) Buffer(t);
+        }
         function.Launch(stream, new Dim3((uint)blocks), Threads, args, shared);
     }
+
+    /// <summary>
+    /// Compiles (or loads from the cache) the ILGPU version of every io variant of <paramref name="kernels"/> that has one, in parallel,
+    /// under FUSION_KERNELS=ilgpu and auto (<see cref="TemplateLanguage.PrecompileIlgpu"/>). Returns how many.
+    /// </summary>
+    public int PrecompileIlgpu(IEnumerable<FusedKernel> kernels) => _language.PrecompileIlgpu(kernels);
+
+    public void Dispose() => _language.Dispose();
 
     /// <summary>
     /// The causal kernel's head_group: how many (batch, head) pairs take their query blocks longest first together. Groups of about

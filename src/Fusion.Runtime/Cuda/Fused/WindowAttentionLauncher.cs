@@ -19,17 +19,11 @@ public sealed class WindowAttentionLauncher : IDisposable
     /// <summary>Threads a block (WA_WARPS·32 of the template); one block per (window, head).</summary>
     private const int Threads = 128;
 
-    private readonly FusedKernelModules _modules;
-    private readonly GeneratedKernelLauncher? _generated;
-    private readonly IlgpuMethodModules? _ilgpu;
+    private readonly TemplateLanguage _language;
 
     /// <param name="generated">Whose kernel language, auto choices and warnings the ILGPU versions follow; null runs the NVRTC kernels only.</param>
-    public WindowAttentionLauncher(FusedKernelModules modules, GeneratedKernelLauncher? generated = null)
-    {
-        _modules = modules;
-        _generated = generated;
-        if (generated is not null) _ilgpu = new IlgpuMethodModules(modules.Jit, generated.Warn);
-    }
+    public WindowAttentionLauncher(FusedKernelModules modules, GeneratedKernelLauncher? generated = null) =>
+        _language = new TemplateLanguage(modules, generated, Pattern);
 
     /// <summary>Whether the last launch ran an ILGPU kernel.</summary>
     public bool LastRanIlgpu { get; private set; }
@@ -70,17 +64,10 @@ public sealed class WindowAttentionLauncher : IDisposable
     /// <summary>The call in the version the kernel language picks (auto: measured once per kernel, io type and window count).</summary>
     private void Launch(Call call, IReadOnlyList<CudaTensor> outputs, CudaStream stream)
     {
-        var kernel = call.Kernel;
         // The ILGPU kernel indexes in 32 bits: past 2³⁰ qkv elements the NVRTC kernel runs.
-        bool fits = kernel.IlgpuKernels is not null && call.Qkv.ElementCount < GeneratedKernelLauncher.Index64Elements;
-        bool ilgpu = fits && _generated?.Language switch
-        {
-            KernelLanguage.Ilgpu => true,
-            KernelLanguage.Auto => _generated.Decide(ChoiceKey(call), stream, () => TryLoad(kernel, call.Io),
-                () => outputs.Select(o => CudaTensor.Empty(stream, o.DType, o.Shape)).ToList(),
-                (il, scratch) => LaunchAs(il, call, scratch, stream)) == KernelLanguage.Ilgpu,
-            _ => false,
-        };
+        bool ilgpu = _language.UseIlgpu(call.Kernel, call.Io, call.Qkv.ElementCount < GeneratedKernelLauncher.Index64Elements,
+            string.Create(CultureInfo.InvariantCulture, $"windows={call.Total}"), stream,
+            () => outputs.Select(o => CudaTensor.Empty(stream, o.DType, o.Shape)).ToList(), (il, scratch) => LaunchAs(il, call, scratch, stream));
         LaunchAs(ilgpu, call, outputs, stream);
         LastRanIlgpu = ilgpu;
     }
@@ -106,41 +93,17 @@ public sealed class WindowAttentionLauncher : IDisposable
             args.Int(call.Batch);
             foreach (var t in call.EpilogueInputs.Concat(outputs)) Buffer(t);
         }
-        var function = ilgpu ? _ilgpu!.Load(kernel.IlgpuMethod(call.Io), kernel.Name) : _modules.Get(kernel, Pattern, kernel.Epilogue?.UsesIoType == true && call.Io == DType.Float16);
+        var function = _language.Function(ilgpu, kernel, call.Io, kernel.Epilogue?.UsesIoType == true && call.Io == DType.Float16);
         function.Launch(stream, FusedChecks.Blocks((long)call.Total * kernel.Constant("HEADS"), 1, kernel), Threads, args);
     }
 
-    /// <summary>Auto's load of the ILGPU version: false, with one warning, where the method is missing or does not compile.</summary>
-    private bool TryLoad(FusedKernel kernel, DType io) =>
-        _ilgpu!.TryLoad($"{kernel.Name}|{io.ShortName()}", () => kernel.IlgpuMethod(io), kernel.Name, "the kernel's NVRTC version");
-
-    /// <summary>Auto's key: GPU, kernel (name and CUDA C), io type, windows, both compilers' versions.</summary>
-    private string ChoiceKey(Call call) => string.Create(CultureInfo.InvariantCulture,
-        $"{_modules.Jit.Device.Architecture} {_modules.Jit.Device.Name}|{call.Kernel.Name}|io={(call.Kernel.Epilogue?.UsesIoType == true ? call.Io.ShortName() : "-")}"
-        + $"|windows={call.Total}|src={_sourceHashes.GetValue(call.Kernel.CudaSource, source => KernelCache.Key(source))}|nvrtc={Nvrtc.Version}|ilgpu={Fusion.Ilgpu.IlgpuPtxCompiler.Version}");
-
-    /// <summary>Each kernel source's hash, computed once: auto builds the key at every launch, and a source is ~10 KB of SHA-256.</summary>
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<string, string> _sourceHashes = new();
-
     /// <summary>
     /// Compiles (or loads from the cache) the ILGPU version of every io variant of <paramref name="kernels"/> that has one, in parallel,
-    /// under FUSION_KERNELS=ilgpu (a kernel that does not compile is the error) and auto (a warning; it runs its NVRTC version). Returns how many.
+    /// under FUSION_KERNELS=ilgpu and auto (<see cref="TemplateLanguage.PrecompileIlgpu"/>). Returns how many.
     /// </summary>
-    public int PrecompileIlgpu(IEnumerable<FusedKernel> kernels)
-    {
-        var language = _generated?.Language ?? KernelLanguage.Nvrtc;
-        if (language == KernelLanguage.Nvrtc) return 0;
-        var variants = kernels.Where(k => k.Pattern == Pattern && k.IlgpuKernels is not null).DistinctBy(k => k.Name)
-            .SelectMany(k => k.IoTypes.Select(io => (Kernel: k, Io: io))).ToList();
-        ParallelCompile.ForEach(variants, v =>
-        {
-            if (language == KernelLanguage.Auto) TryLoad(v.Kernel, v.Io);
-            else _ilgpu!.Load(v.Kernel.IlgpuMethod(v.Io), v.Kernel.Name);
-        });
-        return variants.Count;
-    }
+    public int PrecompileIlgpu(IEnumerable<FusedKernel> kernels) => _language.PrecompileIlgpu(kernels);
 
-    public void Dispose() => _ilgpu?.Dispose();
+    public void Dispose() => _language.Dispose();
 
     /// <summary>Checks the operands against the kernel's constants; returns the windows in the batch (B·nW).</summary>
     private static int Check(CudaTensor qkv, CudaTensor bias, CudaTensor? mask, int heads, FusedKernel kernel)
