@@ -14,16 +14,18 @@ public sealed class IlgpuKernelJit(KernelJit jit)
 {
     /// <summary>
     /// The module holding <paramref name="method"/> (a generated ILGPU kernel method of kernel <paramref name="kernelName"/>), and its
-    /// entry name. The method of its class it calls (a GEMM's epilogue at one element, "…_at") is part of the cache key.
+    /// entry name; with <paramref name="registerBudget"/>, ptxas's register allowance for it (<see cref="PtxRegisterBudget"/>). The
+    /// method of its class it calls (a GEMM's epilogue at one element, "…_at") is part of the cache key.
     /// </summary>
-    public (CudaModule Module, string Entry) Load(MethodInfo method, string kernelName)
+    public (CudaModule Module, string Entry) Load(MethodInfo method, string kernelName, int? registerBudget = null)
     {
         string entry = IlgpuPtxCompiler.EntryName(method);
-        var (module, _) = jit.LoadCached(method.Name + "_ilgpu", CacheKey(method), () =>
+        var (module, _) = jit.LoadCached(method.Name + "_ilgpu", CacheKey(method, registerBudget), () =>
         {
             var (ptx, compiled) = IlgpuPtxCompiler.Compile(method, kernelName);
             if (compiled != entry)
                 throw new FusionException($"ILGPU named the entry of kernel {kernelName} {compiled}, not {entry} as Fusion expects of ILGPU {IlgpuPtxCompiler.Version}");
+            if (registerBudget is int registers) ptx = PtxRegisterBudget.Apply(ptx, registers, kernelName);
             return PtxLinker.ToCubin(jit.Device, IlgpuPtxCompiler.Image(ptx), kernelName);
         });
         return (module, entry);
@@ -31,14 +33,15 @@ public sealed class IlgpuKernelJit(KernelJit jit)
 
     /// <summary>
     /// Everything that changes the binary: the IL of the method and of the epilogue method it calls, the builds of the math helpers
-    /// (Fusion.Kernels) and of the PTX they become (this assembly's intrinsic code generators), ILGPU's version, the architecture.
+    /// (Fusion.Kernels) and of the PTX they become (this assembly's intrinsic code generators), ILGPU's version, the architecture,
+    /// the register allowance.
     /// </summary>
-    private string CacheKey(MethodInfo method)
+    private string CacheKey(MethodInfo method, int? registerBudget)
     {
         static string Il(MethodInfo? m) => Convert.ToBase64String(m?.GetMethodBody()?.GetILAsByteArray() ?? []);
         var epilogue = method.DeclaringType?.GetMethod(method.Name + "_at", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic);
         return KernelCache.Key(Il(method), Il(epilogue), method.DeclaringType?.FullName ?? "", method.Name,
             typeof(KernelMath).Module.ModuleVersionId.ToString(), typeof(IlgpuKernelJit).Module.ModuleVersionId.ToString(),
-            $"ilgpu {IlgpuPtxCompiler.Version}", jit.Device.Architecture, "cubin");
+            $"ilgpu {IlgpuPtxCompiler.Version}", jit.Device.Architecture, "cubin", $"maxnreg {registerBudget?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}");
     }
 }

@@ -18,9 +18,10 @@ public sealed class IlgpuMethodModules(KernelJit jit, Action<string> warn) : IDi
 
     /// <summary>
     /// The function of <paramref name="method"/> (the ILGPU version of kernel <paramref name="kernelName"/>; null: the kernel has none,
-    /// an error); throws what compiling it threw.
+    /// an error), compiled with <paramref name="registerBudget"/> (<see cref="Fusion.Ilgpu.PtxRegisterBudget"/>; one per method); throws
+    /// what compiling it threw.
     /// </summary>
-    public CudaKernel Load(MethodInfo? method, string kernelName)
+    public CudaKernel Load(MethodInfo? method, string kernelName, int? registerBudget = null)
     {
         if (method is null) throw new FusionException($"kernel {kernelName} has no ILGPU version");
         lock (_lock)
@@ -28,7 +29,7 @@ public sealed class IlgpuMethodModules(KernelJit jit, Action<string> warn) : IDi
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_loaded.TryGetValue(method, out var known)) return known.Kernel;
         }
-        var (module, entry) = _ilgpu.Load(method, kernelName);
+        var (module, entry) = _ilgpu.Load(method, kernelName, registerBudget);
         try
         {
             var function = module.GetKernel(entry);
@@ -56,7 +57,7 @@ public sealed class IlgpuMethodModules(KernelJit jit, Action<string> warn) : IDi
     /// class without it) or it does not compile, with one warning per <paramref name="variant"/> (the kernel and its io type) that
     /// ends "FUSION_KERNELS=auto runs <paramref name="fallback"/>".
     /// </summary>
-    public bool TryLoad(string variant, Func<MethodInfo?> method, string kernelName, string fallback)
+    public bool TryLoad(string variant, Func<MethodInfo?> method, string kernelName, string fallback, int? registerBudget = null)
     {
         lock (_lock)
         {
@@ -64,7 +65,7 @@ public sealed class IlgpuMethodModules(KernelJit jit, Action<string> warn) : IDi
         }
         try
         {
-            Load(method(), kernelName);
+            Load(method(), kernelName, registerBudget);
             return true;
         }
         catch (FusionException e)
