@@ -102,12 +102,16 @@ public sealed class AttentionLauncher : IDisposable
     {
         var g = call.G;
         if (g.Batch == 0 || g.Heads == 0 || g.Tq == 0) return;
-        // The ILGPU kernel's epilogue indexes in 32 bits: past 2³⁰ elements in any operand the NVRTC kernel runs.
-        var operands = new[] { call.Q, call.K, call.V }.Concat(outputs).Concat(call.Epilogue?.Inputs ?? []);
-        bool fit = operands.All(t => t.ElementCount < GeneratedKernelLauncher.Index64Elements);
-        string size = string.Create(CultureInfo.InvariantCulture, $"b={g.Batch}|h={g.Heads}|tq={g.Tq}|tk={g.Tk}");
-        bool ilgpu = _language.UseIlgpu(call.Kernel, call.Io, fit, size, stream,
-            () => outputs.Select(o => CudaTensor.Empty(stream, o.DType, o.Shape)).ToList(), (il, scratch) => LaunchAs(il, call, scratch, stream));
+        bool ilgpu = false;
+        if (_language.Considers(call.Kernel))
+        {
+            // The ILGPU kernel's epilogue indexes in 32 bits: past 2³⁰ elements in any operand the NVRTC kernel runs.
+            var operands = new[] { call.Q, call.K, call.V }.Concat(outputs).Concat(call.Epilogue?.Inputs ?? []);
+            bool fit = operands.All(t => t.ElementCount < GeneratedKernelLauncher.Index64Elements);
+            string size = string.Create(CultureInfo.InvariantCulture, $"b={g.Batch}|h={g.Heads}|tq={g.Tq}|tk={g.Tk}");
+            ilgpu = _language.UseIlgpu(call.Kernel, call.Io, fit, size, stream,
+                () => outputs.Select(o => CudaTensor.Empty(stream, o.DType, o.Shape)).ToList(), (il, scratch) => LaunchAs(il, call, scratch, stream));
+        }
         LaunchAs(ilgpu, call, outputs, stream);
         LastRanIlgpu = ilgpu;
     }

@@ -34,12 +34,19 @@ internal sealed class TemplateLanguage : IDisposable
     /// </summary>
     public bool UseIlgpu(FusedKernel kernel, DType io, bool fit, string size, CudaStream stream, Func<IReadOnlyList<CudaTensor>> scratch,
         Action<bool, IReadOnlyList<CudaTensor>> launch) =>
-        fit && kernel.IlgpuKernels is not null && _generated?.Language switch
+        fit && Considers(kernel) && _generated!.Language switch
         {
             KernelLanguage.Ilgpu => true,
             KernelLanguage.Auto => _generated.Decide(ChoiceKey(kernel, io, size), stream, () => TryLoad(kernel, io), scratch, launch) == KernelLanguage.Ilgpu,
             _ => false,
         };
+
+    /// <summary>
+    /// Whether a launch of <paramref name="kernel"/> may run its ILGPU version at all (it has one, and the language is ilgpu or auto):
+    /// launchers build <see cref="UseIlgpu"/>'s fit check and size key only then, so an NVRTC run pays nothing per launch for them.
+    /// </summary>
+    public bool Considers(FusedKernel kernel) =>
+        kernel.IlgpuKernels is not null && _generated?.Language is KernelLanguage.Ilgpu or KernelLanguage.Auto;
 
     /// <summary>The kernel's function in the chosen version (the NVRTC one compiled for <paramref name="ioHalf"/> where its epilogue has io buffers).</summary>
     public CudaKernel Function(bool ilgpu, FusedKernel kernel, DType io, bool ioHalf) =>

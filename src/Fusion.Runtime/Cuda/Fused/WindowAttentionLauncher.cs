@@ -65,8 +65,8 @@ public sealed class WindowAttentionLauncher : IDisposable
     private void Launch(Call call, IReadOnlyList<CudaTensor> outputs, CudaStream stream)
     {
         // The ILGPU kernel indexes in 32 bits: past 2³⁰ qkv elements the NVRTC kernel runs.
-        bool ilgpu = _language.UseIlgpu(call.Kernel, call.Io, call.Qkv.ElementCount < GeneratedKernelLauncher.Index64Elements,
-            string.Create(CultureInfo.InvariantCulture, $"windows={call.Total}"), stream,
+        bool ilgpu = _language.Considers(call.Kernel) && _language.UseIlgpu(call.Kernel, call.Io,
+            call.Qkv.ElementCount < GeneratedKernelLauncher.Index64Elements, string.Create(CultureInfo.InvariantCulture, $"windows={call.Total}"), stream,
             () => outputs.Select(o => CudaTensor.Empty(stream, o.DType, o.Shape)).ToList(), (il, scratch) => LaunchAs(il, call, scratch, stream));
         LaunchAs(ilgpu, call, outputs, stream);
         LastRanIlgpu = ilgpu;
