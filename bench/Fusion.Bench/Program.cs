@@ -8,6 +8,7 @@ using Fusion.Kernels;
 // copy of the same tensor on the same GPU, both as bytes moved (read + written) per second;
 // (2) cold (NVRTC compile + load) and warm (disk cache + load) JIT times of that kernel.
 // `Fusion.Bench gemm` runs the fused-GEMM benchmark instead (GemmBench.cs).
+// `Fusion.Bench lowp [batch]` times the int8 and FP8 Linear layers against the fp16 one on every Swin-T shape (LowPrecisionLinearBench.cs).
 // `Fusion.Bench gemm-tiles [batch]` times every Swin-T linear layer on cuBLASLt and each generated tile (GemmTileBench.cs).
 // `Fusion.Bench model [swin-t|vit-b16] [batch…]` times a whole model's forward pass (ModelBench.cs).
 // `Fusion.Bench cpu [one-core]` times the CPU GEMM against the measured FMA peak (CpuGemmBench.cs); it needs no GPU.
@@ -52,6 +53,12 @@ if (args.Length > 0 && args[0] == "model")
 if (args.Length > 0 && args[0] == "gemm-tiles")
 {
     GemmTileBench.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1);
+    return;
+}
+if (args.Length > 0 && args[0] == "lowp")
+{
+    // `lowp [batch]`: the int8 and FP8 Linear layers against the fp16 one on every Swin-T shape (LowPrecisionLinearBench.cs).
+    LowPrecisionLinearBench.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 64);
     return;
 }
 if (args is ["gemm"])

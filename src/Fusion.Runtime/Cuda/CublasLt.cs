@@ -3,7 +3,8 @@ using Fusion.Cuda.Native;
 namespace Fusion.Cuda;
 
 /// <summary>
-/// FP16 and FP32 matrix products through cuBLASLt with float32 accumulation and a fused epilogue.
+/// FP16 and FP32 matrix products through cuBLASLt with float32 accumulation and a fused epilogue, and the exact int8 product
+/// (int32 accumulation, for the int8 Linear) and the FP8 E4M3 one (per-tensor scales, float32 accumulation, fp16 out with the epilogue).
 /// Fusion's tensors are row-major; cuBLASLt is column-major, so Y = X·Wᵀ is computed as
 /// Yᵀ = W·Xᵀ, which reads the same memory without any transpose copies. The descriptors and the
 /// heuristic's algorithm of each (shape, epilogue) are made once and kept: building them costs the host
@@ -62,7 +63,59 @@ public sealed unsafe class CublasLt : IDisposable
             bias.Expect("bias", new Shape(n), DType.Float16);
         }
         addend?.Expect("addend", y.Shape, DType.Float16);
-        Run(new MatmulShape(CudaDataType.R16F, 1, m, n, k, TransposeB: true, 0), weight, x, y, epilogue, bias, addend, stream);
+        Run(new MatmulShape(MatmulTypes.Half, 1, m, n, k, TransposeB: true, 0), weight, x, y, epilogue, bias, addend, stream);
+    }
+
+    /// <summary>
+    /// The exact int8 product sums[M, N] = x[M, K] · weight[N, K]ᵀ in int32 (int8 tensor cores, integer accumulation: every sum
+    /// exact, bit for bit <see cref="Fusion.Kernels.Cpu.Int8Gemm"/>); x may have any leading dims. cuBLASLt's int8 products take
+    /// this "TN" layout with K a multiple of 4; a K that is not is refused by name (pad the layer's input features).
+    /// </summary>
+    public void LinearInt8(CudaTensor x, CudaTensor weight, CudaTensor sums, CudaStream? stream = null)
+    {
+        ObjectDisposedException.ThrowIf(_handle == IntPtr.Zero, this);
+        if (weight.Rank != 2) throw new TensorMismatchException("weight", "a rank-2 [N, K] tensor", weight.ToString());
+        int n = weight.Shape[0], k = weight.Shape[1];
+        if (x.Rank < 1 || x.Shape[-1] != k) throw new TensorMismatchException("x", $"[..., {k}]", x.Shape.ToString());
+        if (k % 4 != 0) throw new TensorMismatchException("weight", "K (input features) a multiple of 4 for cuBLASLt's int8 product", weight.Shape.ToString());
+        if (k > Fusion.Kernels.Cpu.Int8Gemm.MaxDepth)
+            throw new TensorMismatchException("weight", $"K at most {Fusion.Kernels.Cpu.Int8Gemm.MaxDepth}, so no int32 sum can overflow", weight.Shape.ToString());
+        if (_device.ComputeCapabilityMajor * 10 + _device.ComputeCapabilityMinor < 75)
+            throw new FusionException($"int8 products need int8 tensor cores (sm_75 or newer); {_device.Name} is {_device.Architecture}");
+        long m = x.ElementCount / Math.Max(1, k);
+        x.Expect("x", x.Shape, DType.Int8);
+        weight.Expect("weight", weight.Shape, DType.Int8);
+        sums.Expect("sums", x.Shape.With(-1, n), DType.Int32);
+        Run(new MatmulShape(MatmulTypes.Int8, 1, m, n, k, TransposeB: true, 0), weight, x, sums, MatmulEpilogue.None, null, null, stream);
+    }
+
+    /// <summary>
+    /// The FP8 product y[M, N] = epilogue(sₓ·s_w·(x[M, K] · weight[N, K]ᵀ) + bias[N]) on FP8 tensor cores (sm_89 and newer): x and
+    /// weight E4M3 codes, <paramref name="scales"/> float32 [2] on the device (x's per-tensor scale, then the weight's), float32
+    /// accumulation, bias and y float16. cuBLASLt's FP8 products take this "TN" layout with K a multiple of 16 and N of 8.
+    /// </summary>
+    public void LinearFp8(CudaTensor x, CudaTensor weight, CudaTensor scales, CudaTensor? bias, CudaTensor y, MatmulEpilogue epilogue,
+        CudaStream? stream = null)
+    {
+        ObjectDisposedException.ThrowIf(_handle == IntPtr.Zero, this);
+        if (weight.Rank != 2) throw new TensorMismatchException("weight", "a rank-2 [N, K] tensor", weight.ToString());
+        int n = weight.Shape[0], k = weight.Shape[1];
+        if (x.Rank < 1 || x.Shape[-1] != k) throw new TensorMismatchException("x", $"[..., {k}]", x.Shape.ToString());
+        if (_device.ComputeCapabilityMajor * 10 + _device.ComputeCapabilityMinor < 89)
+            throw new FusionException($"FP8 products need FP8 tensor cores (sm_89 or newer: Ada, Hopper); {_device.Name} is {_device.Architecture}");
+        if (k % 16 != 0 || n % 8 != 0)
+            throw new TensorMismatchException("weight", "K (input features) a multiple of 16 and N a multiple of 8 for cuBLASLt's FP8 product", weight.Shape.ToString());
+        long m = x.ElementCount / Math.Max(1, k);
+        x.Expect("x", x.Shape, DType.Float8E4M3);
+        weight.Expect("weight", weight.Shape, DType.Float8E4M3);
+        scales.Expect("scales", new Shape(2), DType.Float32);
+        y.Expect("y", x.Shape.With(-1, n), DType.Float16);
+        if (epilogue != MatmulEpilogue.None)
+        {
+            if (bias is null) throw new ArgumentNullException(nameof(bias), $"the {epilogue} epilogue needs a bias of [{n}]");
+            bias.Expect("bias", new Shape(n), DType.Float16);
+        }
+        Run(new MatmulShape(MatmulTypes.Fp8, 1, m, n, k, TransposeB: true, 0), weight, x, y, epilogue, bias, null, stream, scales);
     }
 
     /// <summary>
@@ -76,8 +129,8 @@ public sealed unsafe class CublasLt : IDisposable
         ObjectDisposedException.ThrowIf(_handle == IntPtr.Zero, this);
         var type = a.DType switch
         {
-            DType.Float16 => CudaDataType.R16F,
-            DType.Float32 => CudaDataType.R32F,
+            DType.Float16 => MatmulTypes.Half,
+            DType.Float32 => MatmulTypes.Float,
             _ => throw new TensorMismatchException("a", "f16 or f32", a.DType.ShortName()),
         };
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
@@ -99,10 +152,14 @@ public sealed unsafe class CublasLt : IDisposable
 
     /// <summary>cuBLASLt's A is the row-major right operand, its B the left one: D[N, M] (column-major) = Y[M, N] (row-major).</summary>
     private void Run(MatmulShape shape, CudaTensor right, CudaTensor left, CudaTensor y, MatmulEpilogue epilogue, CudaTensor? bias, CudaTensor? addend,
-        CudaStream? stream)
+        CudaStream? stream, CudaTensor? scales = null)
     {
         _device.MakeCurrent();
+        // The scalars are in the product's scale type: float32, or int32 for the int8 product (alpha 1, beta 0: the sums as they are).
         float alpha = 1, beta = addend is null ? 0 : 1;
+        int alphaInt = 1, betaInt = 0;
+        void* alphaPointer = shape.Types.Scale == CudaDataType.R32I ? &alphaInt : &alpha;
+        void* betaPointer = shape.Types.Scale == CudaDataType.R32I ? &betaInt : &beta;
         lock (_lock) // a plan's bias attribute is set per call: one call at a time per plan
         {
             // Callers pass a bias with every epilogue but None (Linear checks it; MatMul picks Bias only with one).
@@ -111,9 +168,10 @@ public sealed unsafe class CublasLt : IDisposable
             else if (epilogue != MatmulEpilogue.None)
                 entry.Plan.SetBias(bias!);
             var (plan, algo) = entry;
+            if (scales is not null) plan.SetScales(scales); // per call, as the bias: a plan serves every layer of its shape
             var s = stream ?? y.Stream;
             var workspace = Workspace(s);
-            CudaCheck.Cublas(CublasLtApi.cublasLtMatmul(_handle, plan.Operation, &alpha, right.Pointer, plan.A, left.Pointer, plan.B, &beta,
+            CudaCheck.Cublas(CublasLtApi.cublasLtMatmul(_handle, plan.Operation, alphaPointer, right.Pointer, plan.A, left.Pointer, plan.B, betaPointer,
                 addend?.Pointer ?? y.Pointer, plan.D, y.Pointer, plan.D, &algo, workspace.Pointer, (nuint)_workspaceBytes, s.Handle),
                 $"cublasLtMatmul({shape}, {epilogue})");
         }
@@ -171,10 +229,19 @@ public sealed unsafe class CublasLt : IDisposable
     /// One product's geometry: <see cref="Batch"/> row-major products [M, K] · [K, N] (or · [N, K]ᵀ when
     /// <see cref="TransposeB"/>), the right operand's matrices <see cref="StrideB"/> elements apart (0: shared).
     /// </summary>
-    private readonly record struct MatmulShape(CudaDataType Type, int Batch, long M, int N, int K, bool TransposeB, long StrideB)
+    private readonly record struct MatmulShape(MatmulTypes Types, int Batch, long M, int N, int K, bool TransposeB, long StrideB)
     {
         public override string ToString() =>
-            $"{(Type == CudaDataType.R16F ? "f16" : "f32")}, M={M}, N={N}, K={K}{(TransposeB ? ", Bᵀ" : "")}{(Batch > 1 ? $", batch {Batch}, B stride {StrideB}" : "")}";
+            $"{Types.Name}, M={M}, N={N}, K={K}{(TransposeB ? ", Bᵀ" : "")}{(Batch > 1 ? $", batch {Batch}, B stride {StrideB}" : "")}";
+    }
+
+    /// <summary>A product's element types: of its operands, of its result, of its accumulation and of its alpha and beta.</summary>
+    private readonly record struct MatmulTypes(string Name, CudaDataType Operands, CudaDataType Result, CublasComputeType Compute, CudaDataType Scale)
+    {
+        public static readonly MatmulTypes Half = new("f16", CudaDataType.R16F, CudaDataType.R16F, CublasComputeType.Compute32F, CudaDataType.R32F);
+        public static readonly MatmulTypes Float = new("f32", CudaDataType.R32F, CudaDataType.R32F, CublasComputeType.Compute32F, CudaDataType.R32F);
+        public static readonly MatmulTypes Int8 = new("i8→i32", CudaDataType.R8I, CudaDataType.R32I, CublasComputeType.Compute32I, CudaDataType.R32I);
+        public static readonly MatmulTypes Fp8 = new("e4m3→f16", CudaDataType.R8FE4M3, CudaDataType.R16F, CublasComputeType.Compute32F, CudaDataType.R32F);
     }
 
     /// <summary>The descriptors of one product, column-major: D[N, M] = op(A = right operand)ᵀ · B (left operand as K×M).</summary>
@@ -185,10 +252,11 @@ public sealed unsafe class CublasLt : IDisposable
         internal MatmulPlan(MatmulShape shape, MatmulEpilogue epilogue)
         {
             _shape = $"{shape}, {epilogue}";
-            var (type, n, m, k) = (shape.Type, shape.N, shape.M, shape.K);
+            var (types, n, m, k) = (shape.Types, shape.N, shape.M, shape.K);
+            var type = types.Operands;
             try
             {
-                CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescCreate(out var op, CublasComputeType.Compute32F, CudaDataType.R32F), "cublasLtMatmulDescCreate");
+                CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescCreate(out var op, types.Compute, types.Scale), "cublasLtMatmulDescCreate");
                 Operation = op;
                 SetAttribute(CublasLtMatmulDescAttribute.TransA, (int)(shape.TransposeB ? CublasOperation.T : CublasOperation.N));
                 SetAttribute(CublasLtMatmulDescAttribute.TransB, (int)CublasOperation.N);
@@ -196,7 +264,7 @@ public sealed unsafe class CublasLt : IDisposable
                 // Row-major [N, K] is column-major K×N (transposed by TransA); row-major [K, N] is column-major N×K.
                 A = shape.TransposeB ? Layout(type, (ulong)k, (ulong)n, k) : Layout(type, (ulong)n, (ulong)k, n);
                 B = Layout(type, (ulong)k, (ulong)m, k);
-                D = Layout(type, (ulong)n, (ulong)m, n);
+                D = Layout(types.Result, (ulong)n, (ulong)m, n);
                 if (shape.Batch > 1)
                 {
                     Batched(A, shape.Batch, shape.StrideB);
@@ -225,6 +293,16 @@ public sealed unsafe class CublasLt : IDisposable
             ulong ptr = bias.Pointer;
             CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescSetAttribute(Operation, CublasLtMatmulDescAttribute.BiasPointer, &ptr, sizeof(ulong)),
                 "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
+        }
+
+        /// <summary>Points an FP8 product at this call's per-tensor scales: [0] the left operand's (x), [1] the right one's (the weight, cuBLASLt's A).</summary>
+        internal void SetScales(CudaTensor scales)
+        {
+            ulong left = scales.Pointer, right = scales.Pointer + sizeof(float);
+            CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescSetAttribute(Operation, CublasLtMatmulDescAttribute.AScalePointer, &right, sizeof(ulong)),
+                "cublasLtMatmulDescSetAttribute(A_SCALE_POINTER)");
+            CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescSetAttribute(Operation, CublasLtMatmulDescAttribute.BScalePointer, &left, sizeof(ulong)),
+                "cublasLtMatmulDescSetAttribute(B_SCALE_POINTER)");
         }
 
         internal CublasLtMatmulAlgo ChooseAlgorithm(IntPtr handle, long workspaceBytes)

@@ -35,6 +35,7 @@ internal sealed record NpyDescr(string Descr, int ItemSize, DType Target)
         DType.Float16 => "<f2",
         DType.Int32 => "<i4",
         DType.Int8 => "|i1",
+        DType.Float8E4M3 => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "numpy has no float8 type: save the tensor's values as f32 (CpuTensor.ToFloatArray)"),
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "unknown dtype"),
     };
 

@@ -43,6 +43,7 @@ public static class SafetensorsDTypeExtensions
         DType.Float16 => SafetensorsDType.F16,
         DType.Int8 => SafetensorsDType.I8,
         DType.Int32 => SafetensorsDType.I32,
+        DType.Float8E4M3 => SafetensorsDType.F8_E4M3,
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "unknown dtype"),
     };
 

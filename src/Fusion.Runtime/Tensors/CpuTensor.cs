@@ -95,6 +95,7 @@ public sealed class CpuTensor : Tensor
             case DType.Float16: System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(Span<Half>(), result); break;
             case DType.Int8: { var s = Span<sbyte>(); for (int i = 0; i < s.Length; i++) result[i] = s[i]; break; }
             case DType.Int32: { var s = Span<int>(); for (int i = 0; i < s.Length; i++) result[i] = s[i]; break; }
+            case DType.Float8E4M3: { var s = Span<byte>(); for (int i = 0; i < s.Length; i++) result[i] = Quantization.Float8E4M3.Decode(s[i]); break; }
         }
         return result;
     }
@@ -131,6 +132,7 @@ public sealed class CpuTensor : Tensor
         DType.Float16 => typeof(Half),
         DType.Int8 => typeof(sbyte),
         DType.Int32 => typeof(int),
+        DType.Float8E4M3 => typeof(byte), // the raw codes: Quantization.Float8E4M3 decodes them
         _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
     };
 

@@ -66,11 +66,15 @@ internal enum CudaDataType
 {
     R32F = 0,
     R16F = 2,
+    R8I = 3,
+    R32I = 10,
+    R8FE4M3 = 28,
 }
 
 internal enum CublasComputeType
 {
     Compute32F = 68,
+    Compute32I = 72,
 }
 
 internal enum CublasOperation
@@ -85,6 +89,8 @@ internal enum CublasLtMatmulDescAttribute
     TransB = 4,
     Epilogue = 7,
     BiasPointer = 8,
+    AScalePointer = 17,
+    BScalePointer = 18,
 }
 
 internal enum CublasLtMatrixLayoutAttribute
