@@ -59,6 +59,53 @@ public sealed class CalibrateTests
         Assert.True(ScaleFile.Load(folder.File("p90.json"), OddMlp.Info.Name, ScaleFile.HashOf(weights)).ThresholdOf("fc1.input") <= c.Max(Math.Abs));
     }
 
+    /// <summary>A raw greymap with random levels (ImageSharp reads it as any other image).</summary>
+    private static string WriteGreymap(string path, int width, int height, int seed)
+    {
+        var pixels = new byte[width * height];
+        new Random(seed).NextBytes(pixels);
+        File.WriteAllBytes(path, [.. System.Text.Encoding.ASCII.GetBytes($"P5\n{width} {height}\n255\n"), .. pixels]);
+        return path;
+    }
+
+    [Fact]
+    public void CalibratesFromImageFilesInBatches()
+    {
+        using var folder = new TempFolder();
+        int seed = TestData.NewSeed();
+        var model = new PixelMlp();
+        RandomWeights.Initialize(model, seed);
+        var weights = folder.File("pixel.safetensors");
+        SafetensorsWriter.Write(weights, model.NamedParameters().Select(p => SafetensorsEntry.FromParameter(p.Key, p.Parameter)));
+        Directory.CreateDirectory(folder.File("images"));
+        var images = Enumerable.Range(0, 4).Select(i => WriteGreymap(folder.File($"images/{i}.pgm"), 11 + i, 9 + 2 * i, seed + i)).ToList();
+        images.Add(WriteGreymap(folder.File("extra.pgm"), 12, 12, seed + 9));
+
+        string[] pixel = [typeof(PixelMlp).FullName!, "--assembly", typeof(PixelMlp).Assembly.Location];
+        var run = ToolRun.Of(["calibrate", .. pixel, "--weights", weights, "--calib", folder.File("images"), "--calib", images[^1], "--calib-batch", "2",
+            "--method", "max"]);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("5 file(s), 3 batch(es), 5 sample(s)", run.Output);
+        // fc1 reads the pixels themselves: its max threshold is the largest |value| of the images after the eval transform.
+        using var expected = Fusion.Imaging.ImageInput.LoadBatch(images, Fusion.Imaging.ImageTransformOptions.Default with { Size = PixelMlp.Size });
+        var scales = ScaleFile.Load(folder.File("pixel.scales.json"), PixelMlp.Info.Name, ScaleFile.HashOf(weights));
+        Assert.Equal(expected.ToFloatArray().Max(Math.Abs), scales.ThresholdOf("fc1.input"), 1e-6);
+
+        void Refused(int code, string message, params string[] args)
+        {
+            var refused = ToolRun.Of(["calibrate", .. args]);
+            Assert.True(code == refused.ExitCode, $"exit {refused.ExitCode}, expected {code}: {refused.Error}");
+            Assert.Contains(message, refused.Error);
+        }
+        File.WriteAllBytes(folder.File("cut.pgm"), [.. "P5\n16 16\n255\n"u8, 1, 2, 3]);
+        File.WriteAllText(folder.File("notes.txt"), "not a batch");
+        Refused(2, "images need a model with one input [N, 3, S, S]", [.. s_model, "--weights", WriteWeights(folder, seed), "--calib", images[0]]);
+        Refused(3, "cut.pgm", [.. pixel, "--weights", weights, "--calib", folder.File("cut.pgm"), "--out", folder.File("cut.json")]);
+        Assert.False(File.Exists(folder.File("cut.json")));
+        Refused(2, "unknown extension", [.. pixel, "--weights", weights, "--calib", folder.File("notes.txt"), "--out", folder.File("txt.json")]);
+        Refused(2, "--calib-batch 0", [.. pixel, "--weights", weights, "--calib", images[0], "--calib-batch", "0", "--out", folder.File("zero.json")]);
+    }
+
     [Fact]
     public void RefusalsNameWhatIsWrong()
     {

@@ -8,7 +8,10 @@ namespace Fusion.Run;
 
 /// <summary>What <c>fusion-run calibrate</c> was asked to do, checked.</summary>
 internal sealed record CalibrateOptions(string Model, string? Assembly, string Weights, IReadOnlyList<string> Calibration, CalibrationMethod Method,
-    double Percentile, string Output, bool Overwrite);
+    double Percentile, string Output, bool Overwrite, int ImageBatch = CalibrateCommandLine.DefaultImageBatch);
+
+/// <summary>One calibration batch: a .npy file, or image files read as one batch.</summary>
+internal sealed record CalibrationBatch(IReadOnlyList<string> Files, bool Images);
 
 /// <summary>What a calibration found: the batches it ran and each Linear input's clipping threshold.</summary>
 internal sealed record CalibrateResult(CalibrateOptions Options, string ModelName, IReadOnlyList<string> Files, int Batches, long Samples,
@@ -22,7 +25,13 @@ internal sealed class CalibrateCommandLine
     public Argument<string> Model { get; } = new("MODEL") { Description = "swin-t, swin-blocks, vit-b16, or a model class with --assembly" };
     public Option<string?> Assembly { get; } = new("--assembly") { Description = "load MODEL from this .dll (a class implementing IFusedModel)" };
     public Option<string?> Weights { get; } = new("--weights") { Description = "the model's safetensors weights (required: the scales are tied to this file)" };
-    public Option<string[]> Calibration { get; } = new("--calib") { Description = "a .npy batch of the model's input, or a folder of them (repeatable)", AllowMultipleArgumentsPerToken = false };
+    public const int DefaultImageBatch = 16;
+
+    public Option<string[]> Calibration { get; } = new("--calib")
+    {
+        Description = "a .npy batch of the model's input, an image file, or a folder of them (repeatable)", AllowMultipleArgumentsPerToken = false,
+    };
+    public Option<int> ImageBatch { get; } = new("--calib-batch") { Description = "images per calibration batch", DefaultValueFactory = _ => DefaultImageBatch };
     public Option<string> Method { get; } = new("--method") { Description = "max, percentile or entropy (KL divergence, as TensorRT)", DefaultValueFactory = _ => "entropy" };
     public Option<double> Percentile { get; } = new("--percentile") { Description = "the percentile of --method percentile", DefaultValueFactory = _ => ClippingThreshold.DefaultPercentile };
     public Option<string?> Output { get; } = new("--out") { Description = "the scale file to write (default: beside the weights, WEIGHTS.scales.json)" };
@@ -35,7 +44,7 @@ internal sealed class CalibrateCommandLine
         Method.AcceptOnlyFromAmong("max", "percentile", "entropy");
         Command = new Command(Name, "run a model's FP32 forward pass over calibration batches and write the int8 clipping threshold of every Linear input");
         Command.Arguments.Add(Model);
-        foreach (Option option in new Option[] { Assembly, Weights, Calibration, Method, Percentile, Output, Overwrite })
+        foreach (Option option in new Option[] { Assembly, Weights, Calibration, ImageBatch, Method, Percentile, Output, Overwrite })
             Command.Options.Add(option);
     }
 
@@ -49,18 +58,22 @@ internal sealed class CalibrateCommandLine
         if (UnknownOption(result) is string unknown) throw ToolException.BadUsage($"unknown option '{unknown}' (try fusion-run calibrate --help)");
         var weights = result.GetValue(Weights) ?? throw ToolException.BadUsage("calibrate needs --weights: the scales are tied to the weight file they were calibrated with");
         var calibration = result.GetValue(Calibration) ?? [];
-        if (calibration.Length == 0) throw ToolException.BadUsage("calibrate needs --calib FILE.npy or a folder of .npy batches");
+        if (calibration.Length == 0) throw ToolException.BadUsage("calibrate needs --calib FILE.npy, image files, or a folder of them");
+        int imageBatch = result.GetValue(ImageBatch);
+        if (imageBatch < 1) throw ToolException.BadUsage($"--calib-batch {imageBatch}: at least one image per batch");
         double percentile = result.GetValue(Percentile);
         if (!(percentile > 0 && percentile <= 100)) throw ToolException.BadUsage($"--percentile {percentile.ToString(CultureInfo.InvariantCulture)}: a percentile lies in (0, 100]");
         var method = Enum.Parse<CalibrationMethod>(result.GetValue(Method) ?? "entropy", ignoreCase: true);
         var output = result.GetValue(Output) ?? Path.ChangeExtension(weights, ".scales.json");
-        return new CalibrateOptions(result.GetValue(Model) ?? "", result.GetValue(Assembly), weights, calibration, method, percentile, output, result.GetValue(Overwrite));
+        return new CalibrateOptions(result.GetValue(Model) ?? "", result.GetValue(Assembly), weights, calibration, method, percentile, output,
+            result.GetValue(Overwrite), imageBatch);
     }
 }
 
 /// <summary>
 /// One <c>fusion-run calibrate</c>: loads the model and its weights, runs its eager FP32 Forward on the CPU over every batch
-/// (each .npy checked against the model's input: shape, dtype) inside a <see cref="LinearInputCalibration"/>, and writes the
+/// (each .npy checked against the model's input: shape, dtype; image files read with the model's eval transform, as --input
+/// reads them, <see cref="CalibrateOptions.ImageBatch"/> at a time) inside a <see cref="LinearInputCalibration"/>, and writes the
 /// thresholds as a <see cref="ScaleFile"/> (atomically). Refusals: an existing scale file without --overwrite (exit 2); a missing
 /// weight or batch file, a batch of the wrong shape or dtype, an empty calibration set (exit 3); NaN or ∞ reaching a Linear,
 /// named by layer (exit 1).
@@ -72,7 +85,8 @@ internal static class CalibrateRunner
         if (Directory.Exists(options.Output)) throw ToolException.BadUsage($"--out {options.Output}: a folder; the scale file needs a file path");
         if (File.Exists(options.Output) && !options.Overwrite) throw ToolException.BadUsage($"{options.Output}: file exists (pass --overwrite to replace it)");
         if (!File.Exists(options.Weights)) throw ToolException.BadInput($"--weights {options.Weights}: file not found");
-        var files = BatchFiles(options.Calibration);
+        var batches = Batches(options.Calibration, options.ImageBatch);
+        var files = batches.SelectMany(b => b.Files).ToList();
         var model = ModelCatalog.Create(options.Model, options.Assembly);
         if (model.Info.Inputs is not [var input])
             throw ToolException.BadUsage($"calibrate feeds one input; {model.Info.Name} takes {model.Info.Inputs.Count}");
@@ -89,9 +103,9 @@ internal static class CalibrateRunner
         using var calibration = new LinearInputCalibration(model);
         try
         {
-            foreach (var file in files)
+            foreach (var source in batches)
             {
-                using var batch = ReadBatch(file, input);
+                using var batch = source.Images ? InputLoader.LoadImageBatch(model.Info, source.Files, "--calib") : ReadBatch(source.Files[0], input);
                 samples += batch.Shape[0];
                 using var result = EagerScope.Run(() => (Tensor)Invoke(forward, model, batch));
             }
@@ -112,22 +126,34 @@ internal static class CalibrateRunner
         }
     }
 
-    /// <summary>The .npy files of the --calib entries: files as given, folders' *.npy in name order; none at all is an error.</summary>
-    private static List<string> BatchFiles(IReadOnlyList<string> entries)
+    /// <summary>
+    /// The batches of the --calib entries: each .npy file one batch; image files (given, or a folder's, in name order) grouped
+    /// <paramref name="imageBatch"/> at a time in the order found; a folder holding neither, a missing file or another extension is an error.
+    /// </summary>
+    private static List<CalibrationBatch> Batches(IReadOnlyList<string> entries, int imageBatch)
     {
-        var files = new List<string>();
+        var arrays = new List<string>();
+        var images = new List<string>();
+        void Add(string file, string entry)
+        {
+            if (file.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) arrays.Add(file);
+            else if (Fusion.Imaging.ImageInput.HasImageExtension(file)) images.Add(file);
+            else throw ToolException.BadUsage($"--calib {entry}: unknown extension (expected .npy or an image: {string.Join(", ", Fusion.Imaging.ImageInput.Extensions)})");
+        }
         foreach (var entry in entries)
         {
             if (Directory.Exists(entry))
             {
-                var found = Directory.GetFiles(entry, "*.npy").Order(StringComparer.Ordinal).ToList();
-                if (found.Count == 0) throw ToolException.BadInput($"--calib {entry}: the folder holds no .npy batch");
-                files.AddRange(found);
+                var found = Directory.GetFiles(entry).Where(f => f.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) || Fusion.Imaging.ImageInput.HasImageExtension(f))
+                    .Order(StringComparer.Ordinal).ToList();
+                if (found.Count == 0) throw ToolException.BadInput($"--calib {entry}: the folder holds no .npy batch and no image");
+                foreach (var file in found) Add(file, entry);
             }
-            else if (File.Exists(entry)) files.Add(entry);
+            else if (File.Exists(entry)) Add(entry, entry);
             else throw ToolException.BadInput($"--calib {entry}: file not found");
         }
-        return files;
+        return arrays.Select(f => new CalibrationBatch([f], Images: false))
+            .Concat(images.Chunk(imageBatch).Select(c => new CalibrationBatch(c, Images: true))).ToList();
     }
 
     /// <summary>A batch as float32 (calibration runs the FP32 model), checked against the model's input.</summary>

@@ -101,18 +101,24 @@ internal static class InputLoader
         return batchAxis < 0 ? 1 : tensor.Shape[batchAxis];
     }
 
-    private static LoadedInput LoadImages(ModelInfo model, IReadOnlyList<string> paths)
+    private static LoadedInput LoadImages(ModelInfo model, IReadOnlyList<string> paths) =>
+        new(model.Inputs[0].Name, LoadImageBatch(model, paths, "--input"), string.Join(", ", paths));
+
+    /// <summary>
+    /// Image files as one float32 batch [N, 3, S, S] for a model whose one input is that shape, read with the model's eval
+    /// transform; errors name <paramref name="option"/> and the file.
+    /// </summary>
+    public static CpuTensor LoadImageBatch(ModelInfo model, IReadOnlyList<string> paths, string option)
     {
         if (model.Inputs is not [var input] || input.Dims is not [Dim.Batch, 3, var height, var width] || height != width)
-            throw ToolException.BadUsage($"--input: images need a model with one input [N, 3, S, S]; {model.Name} takes {Names(model, withShape: true)}; give .npy files");
+            throw ToolException.BadUsage($"{option}: images need a model with one input [N, 3, S, S]; {model.Name} takes {Names(model, withShape: true)}; give .npy files");
         try
         {
-            var tensor = ImageInput.LoadBatch(paths, ImageOptions(model, height));
-            return new LoadedInput(input.Name, tensor, string.Join(", ", paths));
+            return ImageInput.LoadBatch(paths, ImageOptions(model, height));
         }
         catch (ImageFileException e)
         {
-            throw ToolException.BadInput($"--input {e.Message}");
+            throw ToolException.BadInput($"{option} {e.Message}");
         }
     }
 
