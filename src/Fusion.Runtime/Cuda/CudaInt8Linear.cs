@@ -27,23 +27,24 @@ public sealed class CudaInt8Linear : IDisposable
         // sₓ·s_w[j] once in float32, as the CPU reference multiplies it, so both dequantize with the same float.
         var scales = new float[n];
         for (int j = 0; j < n; j++) scales[j] = inputScale * weight.Scales[j];
-        using var hostWeight = CpuTensor.Zeros(DType.Int8, n, k);
-        weight.Values.CopyTo(hostWeight.Span<sbyte>());
-        _weight = CudaTensor.FromHost(device, hostWeight);
+        var owned = new List<CudaTensor>();
         try
         {
-            using var hostScales = CpuTensor.FromArray(scales, n);
-            _channelScales = CudaTensor.FromHost(device, hostScales);
+            using (var host = CpuTensor.Zeros(DType.Int8, n, k))
+            {
+                weight.Values.CopyTo(host.Span<sbyte>());
+                owned.Add(_weight = CudaTensor.FromHost(device, host));
+            }
+            using (var host = CpuTensor.FromArray(scales, n)) owned.Add(_channelScales = CudaTensor.FromHost(device, host));
             if (!bias.IsEmpty)
             {
-                using var hostBias = CpuTensor.FromArray(bias, n);
-                _bias = CudaTensor.FromHost(device, hostBias);
+                using var host = CpuTensor.FromArray(bias, n);
+                owned.Add(_bias = CudaTensor.FromHost(device, host));
             }
         }
         catch
         {
-            _weight.Dispose();
-            _channelScales?.Dispose();
+            foreach (var t in owned) t.Dispose();
             throw;
         }
     }
