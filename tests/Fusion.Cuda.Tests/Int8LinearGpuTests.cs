@@ -7,15 +7,15 @@ namespace Fusion.Cuda.Tests;
 /// The int8 Linear on the GPU against its CPU reference, bit for bit: cuBLASLt's int8 product against the exact integer GEMM
 /// (<see cref="Int8Gemm"/>: sums are exact, so equal), the quantize against <see cref="Int8Quantizer"/> (same float multiply and
 /// rounding), and the whole layer against <see cref="Int8Linear"/> (float32 outputs equal; f16 outputs that value rounded once).
-/// Fresh random operands each run, odd M and N, K a multiple of 4 (cuBLASLt's int8 layout) including a deep one.
+/// Fresh random operands each run, odd M, N and K multiples of 4 (cuBLASLt's int8 condition) including a deep K.
 /// </summary>
 public sealed class Int8LinearGpuTests : GpuTestBase
 {
     public static TheoryData<int, int, int> Shapes() => new()
     {
-        { 1, 7, 4 },
-        { 77, 37, 52 },
-        { 301, 129, 96 },
+        { 1, 8, 4 },
+        { 77, 36, 52 },
+        { 301, 132, 96 },
         { 64, 96, 3072 },
     };
 
@@ -51,13 +51,15 @@ public sealed class Int8LinearGpuTests : GpuTestBase
     }
 
     [Fact]
-    public void DepthNotAMultipleOfFourIsRefusedByName()
+    public void SizesNotMultiplesOfFourAreRefusedByName()
     {
         using var lt = new CublasLt(Device);
-        using CudaTensor a = CudaTensor.Empty(Device, DType.Int8, 3, 6), b = CudaTensor.Empty(Device, DType.Int8, 5, 6), c = CudaTensor.Empty(Device, DType.Int32, 3, 5);
+        using CudaTensor a = CudaTensor.Empty(Device, DType.Int8, 3, 6), b = CudaTensor.Empty(Device, DType.Int8, 8, 6), c = CudaTensor.Empty(Device, DType.Int32, 3, 8);
         var e = Assert.Throws<TensorMismatchException>(() => lt.LinearInt8(a, b, c));
         Assert.Contains("weight", e.Message);
-        Assert.Contains("multiple of 4", e.Message);
+        Assert.Contains("multiples of 4", e.Message);
+        using CudaTensor a2 = CudaTensor.Empty(Device, DType.Int8, 3, 8), b2 = CudaTensor.Empty(Device, DType.Int8, 5, 8), c2 = CudaTensor.Empty(Device, DType.Int32, 3, 5);
+        Assert.Contains("multiples of 4", Assert.Throws<TensorMismatchException>(() => lt.LinearInt8(a2, b2, c2)).Message);
     }
 
     [Theory]
@@ -91,10 +93,10 @@ public sealed class Int8LinearGpuTests : GpuTestBase
     }
 
     [Theory]
-    [InlineData(77, 37, 52, DType.Float32, true)]
-    [InlineData(77, 37, 52, DType.Float16, true)]
-    [InlineData(5, 19, 768, DType.Float32, false)]
-    [InlineData(130, 3, 8, DType.Float16, false)]
+    [InlineData(77, 36, 52, DType.Float32, true)]
+    [InlineData(77, 36, 52, DType.Float16, true)]
+    [InlineData(5, 20, 768, DType.Float32, false)]
+    [InlineData(131, 4, 8, DType.Float16, false)]
     public void LayerEqualsCpuReference(int m, int n, int k, DType io, bool withBias)
     {
         var x = new float[m * k];

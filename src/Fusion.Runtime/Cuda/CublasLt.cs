@@ -69,7 +69,8 @@ public sealed unsafe class CublasLt : IDisposable
     /// <summary>
     /// The exact int8 product sums[M, N] = x[M, K] · weight[N, K]ᵀ in int32 (int8 tensor cores, integer accumulation: every sum
     /// exact, bit for bit <see cref="Fusion.Kernels.Cpu.Int8Gemm"/>); x may have any leading dims. cuBLASLt's int8 products take
-    /// this "TN" layout with K a multiple of 4; a K that is not is refused by name (pad the layer's input features).
+    /// this "TN" layout with K and N multiples of 4 (cuBLASLt's condition for its int8 tensor-core kernels); other sizes are refused
+    /// by name (pad the layer's features).
     /// </summary>
     public void LinearInt8(CudaTensor x, CudaTensor weight, CudaTensor sums, CudaStream? stream = null)
     {
@@ -77,7 +78,8 @@ public sealed unsafe class CublasLt : IDisposable
         if (weight.Rank != 2) throw new TensorMismatchException("weight", "a rank-2 [N, K] tensor", weight.ToString());
         int n = weight.Shape[0], k = weight.Shape[1];
         if (x.Rank < 1 || x.Shape[-1] != k) throw new TensorMismatchException("x", $"[..., {k}]", x.Shape.ToString());
-        if (k % 4 != 0) throw new TensorMismatchException("weight", "K (input features) a multiple of 4 for cuBLASLt's int8 product", weight.Shape.ToString());
+        if (k % 4 != 0 || n % 4 != 0)
+            throw new TensorMismatchException("weight", "K (input features) and N (output features) multiples of 4 for cuBLASLt's int8 product", weight.Shape.ToString());
         if (k > Fusion.Kernels.Cpu.Int8Gemm.MaxDepth)
             throw new TensorMismatchException("weight", $"K at most {Fusion.Kernels.Cpu.Int8Gemm.MaxDepth}, so no int32 sum can overflow", weight.Shape.ToString());
         if (_device.ComputeCapabilityMajor * 10 + _device.ComputeCapabilityMinor < 75)
