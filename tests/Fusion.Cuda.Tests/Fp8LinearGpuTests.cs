@@ -80,8 +80,8 @@ public sealed class Fp8LinearGpuTests : GpuTestBase
         Assert.SkipUnless(HasFp8, $"FP8 needs sm_89 or newer; {Device.Name} is {Device.Architecture}");
         using var lt = new CublasLt(Device);
         using CudaTensor a = CudaTensor.Empty(Device, DType.Float8E4M3, 3, 24), b = CudaTensor.Empty(Device, DType.Float8E4M3, 16, 24),
-            s = CudaTensor.Empty(Device, DType.Float32, 2), y = CudaTensor.Empty(Device, DType.Float16, 3, 16);
-        var e = Assert.Throws<TensorMismatchException>(() => lt.LinearFp8(a, b, s, null, y, MatmulEpilogue.None));
+            s = CudaTensor.Empty(Device, DType.Float32, 1), y = CudaTensor.Empty(Device, DType.Float16, 3, 16);
+        var e = Assert.Throws<TensorMismatchException>(() => lt.LinearFp8(a, b, s, s, null, y, MatmulEpilogue.None));
         Assert.Contains("multiple of 16", e.Message);
     }
 }

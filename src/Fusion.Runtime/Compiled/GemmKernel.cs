@@ -29,7 +29,10 @@ public sealed class GemmKernel : IKernel
         Cublas = cublas;
         IlgpuKernels = ilgpuKernels;
         _sourceHash = new Lazy<string>(() => Cuda.KernelCache.Key(cudaSource, epilogue.CudaSource)[..16]);
+        _ilgpuMethods = new IlgpuMethodSlots(FindIlgpuMethod);
     }
+
+    private readonly IlgpuMethodSlots _ilgpuMethods;
 
     /// <summary>A short hash of the template source and the epilogue's, computed once: part of the fast-run key built at every run.</summary>
     internal string SourceHash => _sourceHash.Value;
@@ -60,12 +63,11 @@ public sealed class GemmKernel : IKernel
     public Type? IlgpuKernels { get; }
 
     /// <summary>The ILGPU method for io type <paramref name="io"/> (the epilogue's io buffers in that type), or null when there is none.</summary>
-    public System.Reflection.MethodInfo? IlgpuMethod(DType io)
-    {
-        if (IlgpuKernels is null) return null;
-        return GeneratedKernel.FindIlgpuMethod(IlgpuKernels, $"GEMM kernel {Name}",
+    public System.Reflection.MethodInfo? IlgpuMethod(DType io) => _ilgpuMethods.Get(io);
+
+    private System.Reflection.MethodInfo? FindIlgpuMethod(DType io) => IlgpuKernels is null ? null
+        : GeneratedKernel.FindIlgpuMethod(IlgpuKernels, $"GEMM kernel {Name}",
             IlgpuEpiloguePrinter.MethodName(Name, Epilogue.Ir, io == DType.Float16 ? FloatType.F16 : FloatType.F32));
-    }
 
     public override string ToString() => Name;
 }

@@ -36,7 +36,10 @@ public sealed class GeneratedKernel : IKernel
         _sourceHash = new Lazy<string>(() => Cuda.KernelCache.Key(loopIr, cudaSource)[..16]);
         IlgpuKernels = ilgpuKernels;
         Launch = Decode(name, launch);
+        _ilgpuMethods = new IlgpuMethodSlots(FindIlgpuMethod);
     }
+
+    private readonly IlgpuMethodSlots _ilgpuMethods;
 
     internal GeneratedKernel(LoopKernel ir, PrintedKernel printed)
         : this(ir.Name, LoopIrText.Print(ir), printed.Source, printed.Launch.Encode())
@@ -60,11 +63,20 @@ public sealed class GeneratedKernel : IKernel
     /// The ILGPU method for the run's input/output type <paramref name="io"/> (ignored when the kernel has no io buffers), or null
     /// when the kernel has no ILGPU version.
     /// </summary>
-    public MethodInfo? IlgpuMethod(DType io)
+    public MethodInfo? IlgpuMethod(DType io) => _ilgpuMethods.Get(io);
+
+    private MethodInfo? FindIlgpuMethod(DType io) => IlgpuKernels is null ? null
+        : FindIlgpuMethod(IlgpuKernels, $"generated kernel {Name}", IlgpuKernelPrinter.MethodName(Ir, io == DType.Float16 ? FloatType.F16 : FloatType.F32));
+
+    /// <summary>The ptxas register allowance of the ILGPU method for <paramref name="io"/> (<see cref="Ilgpu.PtxRegisterBudget.For"/>), decided once.</summary>
+    internal int? IlgpuRegisterBudget(DType io)
     {
-        if (IlgpuKernels is null) return null;
-        return FindIlgpuMethod(IlgpuKernels, $"generated kernel {Name}", IlgpuKernelPrinter.MethodName(Ir, io == DType.Float16 ? FloatType.F16 : FloatType.F32));
+        ref var slot = ref io == DType.Float16 ? ref _budgetF16 : ref _budgetF32;
+        if (!slot.Known) slot = (Ilgpu.PtxRegisterBudget.For(Ir, io), true);
+        return slot.Budget;
     }
+
+    private (int? Budget, bool Known) _budgetF32, _budgetF16;
 
     /// <summary>Method <paramref name="name"/> of a generated ILGPU class; a missing one means the generated file is stale.</summary>
     internal static MethodInfo FindIlgpuMethod(Type kernels, string kernel, string name) =>

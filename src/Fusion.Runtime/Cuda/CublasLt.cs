@@ -93,11 +93,12 @@ public sealed unsafe class CublasLt : IDisposable
 
     /// <summary>
     /// The FP8 product y[M, N] = epilogue(sₓ·s_w·(x[M, K] · weight[N, K]ᵀ) + bias[N]) on FP8 tensor cores (sm_89 and newer): x and
-    /// weight E4M3 codes, <paramref name="scales"/> float32 [2] on the device (x's per-tensor scale, then the weight's), float32
-    /// accumulation, bias and y float16. cuBLASLt's FP8 products take this "TN" layout with K a multiple of 16 and N of 8.
+    /// weight E4M3 codes, <paramref name="inputScale"/> sₓ and <paramref name="weightScale"/> s_w on the device, float32
+    /// accumulation, bias and y float16. cuBLASLt's FP8 products take this "TN" layout with K a multiple of 16 and N of 8. Each
+    /// scale is a float32 [1] of its own (an allocation of its own, so aligned as cuBLASLt reads it).
     /// </summary>
-    public void LinearFp8(CudaTensor x, CudaTensor weight, CudaTensor scales, CudaTensor? bias, CudaTensor y, MatmulEpilogue epilogue,
-        CudaStream? stream = null)
+    public void LinearFp8(CudaTensor x, CudaTensor weight, CudaTensor inputScale, CudaTensor weightScale, CudaTensor? bias, CudaTensor y,
+        MatmulEpilogue epilogue, CudaStream? stream = null)
     {
         ObjectDisposedException.ThrowIf(_handle == IntPtr.Zero, this);
         if (weight.Rank != 2) throw new TensorMismatchException("weight", "a rank-2 [N, K] tensor", weight.ToString());
@@ -110,14 +111,15 @@ public sealed unsafe class CublasLt : IDisposable
         long m = x.ElementCount / Math.Max(1, k);
         x.Expect("x", x.Shape, DType.Float8E4M3);
         weight.Expect("weight", weight.Shape, DType.Float8E4M3);
-        scales.Expect("scales", new Shape(2), DType.Float32);
+        inputScale.Expect("input scale", new Shape(1), DType.Float32);
+        weightScale.Expect("weight scale", new Shape(1), DType.Float32);
         y.Expect("y", x.Shape.With(-1, n), DType.Float16);
         if (epilogue != MatmulEpilogue.None)
         {
             if (bias is null) throw new ArgumentNullException(nameof(bias), $"the {epilogue} epilogue needs a bias of [{n}]");
             bias.Expect("bias", new Shape(n), DType.Float16);
         }
-        Run(new MatmulShape(MatmulTypes.Fp8, 1, m, n, k, TransposeB: true, 0), weight, x, y, epilogue, bias, null, stream, scales);
+        Run(new MatmulShape(MatmulTypes.Fp8, 1, m, n, k, TransposeB: true, 0), weight, x, y, epilogue, bias, null, stream, (inputScale, weightScale));
     }
 
     /// <summary>
@@ -154,7 +156,7 @@ public sealed unsafe class CublasLt : IDisposable
 
     /// <summary>cuBLASLt's A is the row-major right operand, its B the left one: D[N, M] (column-major) = Y[M, N] (row-major).</summary>
     private void Run(MatmulShape shape, CudaTensor right, CudaTensor left, CudaTensor y, MatmulEpilogue epilogue, CudaTensor? bias, CudaTensor? addend,
-        CudaStream? stream, CudaTensor? scales = null)
+        CudaStream? stream, (CudaTensor Left, CudaTensor Right)? scales = null)
     {
         _device.MakeCurrent();
         // The scalars are in the product's scale type: float32, or int32 for the int8 product (alpha 1, beta 0: the sums as they are).
@@ -170,7 +172,7 @@ public sealed unsafe class CublasLt : IDisposable
             else if (epilogue != MatmulEpilogue.None)
                 entry.Plan.SetBias(bias!);
             var (plan, algo) = entry;
-            if (scales is not null) plan.SetScales(scales); // per call, as the bias: a plan serves every layer of its shape
+            if (scales is { } s8) plan.SetScales(s8.Left, s8.Right); // per call, as the bias: a plan serves every layer of its shape
             var s = stream ?? y.Stream;
             var workspace = Workspace(s);
             CudaCheck.Cublas(CublasLtApi.cublasLtMatmul(_handle, plan.Operation, alphaPointer, right.Pointer, plan.A, left.Pointer, plan.B, betaPointer,
@@ -297,10 +299,10 @@ public sealed unsafe class CublasLt : IDisposable
                 "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
         }
 
-        /// <summary>Points an FP8 product at this call's per-tensor scales: [0] the left operand's (x), [1] the right one's (the weight, cuBLASLt's A).</summary>
-        internal void SetScales(CudaTensor scales)
+        /// <summary>Points an FP8 product at this call's per-tensor scales: the left operand's (x, cuBLASLt's B) and the right one's (the weight, its A).</summary>
+        internal void SetScales(CudaTensor leftScale, CudaTensor rightScale)
         {
-            ulong left = scales.Pointer, right = scales.Pointer + sizeof(float);
+            ulong left = leftScale.Pointer, right = rightScale.Pointer;
             CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescSetAttribute(Operation, CublasLtMatmulDescAttribute.AScalePointer, &right, sizeof(ulong)),
                 "cublasLtMatmulDescSetAttribute(A_SCALE_POINTER)");
             CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescSetAttribute(Operation, CublasLtMatmulDescAttribute.BScalePointer, &left, sizeof(ulong)),

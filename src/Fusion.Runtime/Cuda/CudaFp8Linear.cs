@@ -9,7 +9,7 @@ namespace Fusion.Cuda;
 /// </summary>
 public sealed class CudaFp8Linear : IDisposable
 {
-    private readonly CudaTensor _weight, _scales;
+    private readonly CudaTensor _weight, _inputScale, _weightScale;
     private readonly CudaTensor? _bias;
 
     /// <param name="inputScale">x's scale (its calibrated threshold / 448: <see cref="Float8E4M3.ScaleFor"/>).</param>
@@ -30,7 +30,8 @@ public sealed class CudaFp8Linear : IDisposable
                 weight.Codes.CopyTo(host.Span<byte>());
                 owned.Add(_weight = CudaTensor.FromHost(device, host));
             }
-            using (var host = CpuTensor.FromArray([inputScale, weight.Scale], 2)) owned.Add(_scales = CudaTensor.FromHost(device, host));
+            using (var host = CpuTensor.FromArray([inputScale], 1)) owned.Add(_inputScale = CudaTensor.FromHost(device, host));
+            using (var host = CpuTensor.FromArray([weight.Scale], 1)) owned.Add(_weightScale = CudaTensor.FromHost(device, host));
             if (!bias.IsEmpty)
             {
                 var halves = new Half[n];
@@ -64,13 +65,14 @@ public sealed class CudaFp8Linear : IDisposable
         var s = stream ?? x.Stream;
         using var codes = CudaTensor.Empty(s, DType.Float8E4M3, x.Shape);
         kernels.Quantize(x, InputScale, codes, s);
-        blas.LinearFp8(codes, _weight, _scales, _bias, y, epilogue, s);
+        blas.LinearFp8(codes, _weight, _inputScale, _weightScale, _bias, y, epilogue, s);
     }
 
     public void Dispose()
     {
         _weight.Dispose();
-        _scales.Dispose();
+        _inputScale.Dispose();
+        _weightScale.Dispose();
         _bias?.Dispose();
     }
 }

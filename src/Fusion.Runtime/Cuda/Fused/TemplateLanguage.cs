@@ -49,8 +49,21 @@ internal sealed class TemplateLanguage : IDisposable
         kernel.IlgpuKernels is not null && _generated?.Language is KernelLanguage.Ilgpu or KernelLanguage.Auto;
 
     /// <summary>The kernel's function in the chosen version (the NVRTC one compiled for <paramref name="ioHalf"/> where its epilogue has io buffers).</summary>
-    public CudaKernel Function(bool ilgpu, FusedKernel kernel, DType io, bool ioHalf) =>
-        ilgpu ? _ilgpu!.Load(kernel.IlgpuMethod(io), kernel.Name) : _modules.Get(kernel, _pattern, ioHalf);
+    public CudaKernel Function(bool ilgpu, FusedKernel kernel, DType io, bool ioHalf)
+    {
+        if (!ilgpu) return _modules.Get(kernel, _pattern, ioHalf);
+        // By name and io type (a kernel's name says everything it was specialized with): FusedKernel.IlgpuMethod is a reflection
+        // lookup, too slow for every launch.
+        lock (_ilgpuFunctions)
+        {
+            if (_ilgpuFunctions.TryGetValue((kernel.Name, io), out var known)) return known;
+        }
+        var function = _ilgpu!.Load(kernel.IlgpuMethod(io), kernel.Name);
+        lock (_ilgpuFunctions) _ilgpuFunctions[(kernel.Name, io)] = function;
+        return function;
+    }
+
+    private readonly Dictionary<(string Name, DType Io), CudaKernel> _ilgpuFunctions = [];
 
     /// <summary>
     /// Compiles (or loads from the cache) the ILGPU version of every io variant of <paramref name="kernels"/> of this pattern that has

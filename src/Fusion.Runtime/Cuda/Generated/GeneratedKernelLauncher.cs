@@ -177,7 +177,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
     /// </summary>
     private bool TryLoadIlgpu(GeneratedKernel kernel, DType io) =>
         _ilgpu.TryLoad($"{kernel.Name}|{IoHalf(kernel, io)}", () => kernel.IlgpuMethod(io), kernel.Name, "the kernel's NVRTC version",
-            Fusion.Ilgpu.PtxRegisterBudget.For(kernel.Ir, io));
+            kernel.IlgpuRegisterBudget(io));
 
     /// <summary>
     /// With <see cref="KernelLanguage.Ilgpu"/> or <see cref="KernelLanguage.Auto"/>, compiles (ILGPU to PTX, the driver's linker to
@@ -199,7 +199,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
         return variants.Count;
     }
 
-    private CudaKernel LoadIlgpu(GeneratedKernel kernel, DType io) => _ilgpu.Load(kernel.IlgpuMethod(io), kernel.Name, Fusion.Ilgpu.PtxRegisterBudget.For(kernel.Ir, io));
+    private CudaKernel LoadIlgpu(GeneratedKernel kernel, DType io) => _ilgpu.Load(kernel.IlgpuMethod(io), kernel.Name, kernel.IlgpuRegisterBudget(io));
 
     /// <summary>A loaded entry's function when it was loaded from <paramref name="source"/>; another source under the same name is an error.</summary>
     private static CudaKernel SameKernel((string Source, CudaModule Module, CudaKernel Kernel) entry, string source, string name) =>
