@@ -29,8 +29,6 @@ struct Config { const char* name; cudaDataType_t ab, cd; cublasComputeType_t com
 static cublasLtHandle_t handle;
 static void* workspace; static const size_t wsBytes = 32 << 20;
 
-static size_t Size(cudaDataType_t t) { return t == CUDA_R_32I || t == CUDA_R_32F ? 4 : t == CUDA_R_16F ? 2 : 1; }
-
 // Returns the median time in µs, or a negative status when the product is not offered.
 static double Try(const Config& c, long m, int n, int k, void* a, void* b, void* d, void* bias, float* alphaVec, float* scales, int* status)
 {
@@ -51,9 +49,9 @@ static double Try(const Config& c, long m, int n, int k, void* a, void* b, void*
     }
     if (c.fp8Scales) {
         cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &scales, sizeof scales);
-        float* sb = scales + 1;
+        float* sb = scales + 64; // each scale 256 bytes apart: cuBLASLt refuses scale pointers that are not aligned (4 bytes apart: status 15)
         cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &sb, sizeof sb);
-        if (c.cd == CUDA_R_8F_E4M3) { float* sd = scales + 2; cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_D_SCALE_POINTER, &sd, sizeof sd); }
+        if (c.cd == CUDA_R_8F_E4M3) { float* sd = scales + 128; cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_D_SCALE_POINTER, &sd, sizeof sd); }
     }
     cublasLtMatrixLayoutCreate(&la, c.ab, k, n, k);
     cublasLtMatrixLayoutCreate(&lb, c.ab, k, m, k);
@@ -123,10 +121,10 @@ int main(int argc, char** argv)
     long maxM = 3136L * batch; size_t maxElems = (size_t)maxM * 3072;
     void *a, *b, *d, *bias; float *alphaVec, *scales;
     CK(cudaMalloc(&a, 768 * 3072 * 2)); CK(cudaMalloc(&b, maxElems * 2)); CK(cudaMalloc(&d, maxElems * 4));
-    CK(cudaMalloc(&bias, 3072 * 4)); CK(cudaMalloc(&alphaVec, 3072 * 4)); CK(cudaMalloc(&scales, 16));
+    CK(cudaMalloc(&bias, 3072 * 4)); CK(cudaMalloc(&alphaVec, 3072 * 4)); CK(cudaMalloc(&scales, 1024));
     CK(cudaMemset(a, 0, 768 * 3072 * 2)); CK(cudaMemset(b, 0, maxElems * 2)); CK(cudaMemset(bias, 0, 3072 * 4));
     std::vector<float> ones(3072, 0.01f); CK(cudaMemcpy(alphaVec, ones.data(), 3072 * 4, cudaMemcpyHostToDevice));
-    CK(cudaMemcpy(scales, ones.data(), 16, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(scales, ones.data(), 1024, cudaMemcpyHostToDevice));
     int version = (int)cublasLtGetVersion();
     printf("cuBLASLt %d, batch %d; µs, median of 20 (status code where not offered)\n", version, batch);
     printf("%-6s %8s %5s %5s", "gemm", "M", "N", "K");
