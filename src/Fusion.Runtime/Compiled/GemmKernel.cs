@@ -29,10 +29,10 @@ public sealed class GemmKernel : IKernel
         Cublas = cublas;
         IlgpuKernels = ilgpuKernels;
         _sourceHash = new Lazy<string>(() => Cuda.KernelCache.Key(cudaSource, epilogue.CudaSource)[..16]);
-        _ilgpuMethods = new IlgpuMethodSlots(FindIlgpuMethod);
+        _ilgpuMethods = new PerIoType<System.Reflection.MethodInfo?>(FindIlgpuMethod);
     }
 
-    private readonly IlgpuMethodSlots _ilgpuMethods;
+    private readonly PerIoType<System.Reflection.MethodInfo?> _ilgpuMethods;
 
     /// <summary>A short hash of the template source and the epilogue's, computed once: part of the fast-run key built at every run.</summary>
     internal string SourceHash => _sourceHash.Value;

@@ -36,10 +36,12 @@ public sealed class GeneratedKernel : IKernel
         _sourceHash = new Lazy<string>(() => Cuda.KernelCache.Key(loopIr, cudaSource)[..16]);
         IlgpuKernels = ilgpuKernels;
         Launch = Decode(name, launch);
-        _ilgpuMethods = new IlgpuMethodSlots(FindIlgpuMethod);
+        _ilgpuMethods = new PerIoType<MethodInfo?>(FindIlgpuMethod);
+        _registerBudgets = new PerIoType<int?>(io => Ilgpu.PtxRegisterBudget.For(Ir, io));
     }
 
-    private readonly IlgpuMethodSlots _ilgpuMethods;
+    private readonly PerIoType<MethodInfo?> _ilgpuMethods;
+    private readonly PerIoType<int?> _registerBudgets;
 
     internal GeneratedKernel(LoopKernel ir, PrintedKernel printed)
         : this(ir.Name, LoopIrText.Print(ir), printed.Source, printed.Launch.Encode())
@@ -69,14 +71,7 @@ public sealed class GeneratedKernel : IKernel
         : FindIlgpuMethod(IlgpuKernels, $"generated kernel {Name}", IlgpuKernelPrinter.MethodName(Ir, io == DType.Float16 ? FloatType.F16 : FloatType.F32));
 
     /// <summary>The ptxas register allowance of the ILGPU method for <paramref name="io"/> (<see cref="Ilgpu.PtxRegisterBudget.For"/>), decided once.</summary>
-    internal int? IlgpuRegisterBudget(DType io)
-    {
-        ref var slot = ref io == DType.Float16 ? ref _budgetF16 : ref _budgetF32;
-        if (!slot.Known) slot = (Ilgpu.PtxRegisterBudget.For(Ir, io), true);
-        return slot.Budget;
-    }
-
-    private (int? Budget, bool Known) _budgetF32, _budgetF16;
+    internal int? IlgpuRegisterBudget(DType io) => _registerBudgets.Get(io);
 
     /// <summary>Method <paramref name="name"/> of a generated ILGPU class; a missing one means the generated file is stale.</summary>
     internal static MethodInfo FindIlgpuMethod(Type kernels, string kernel, string name) =>

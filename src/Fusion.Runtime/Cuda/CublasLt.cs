@@ -49,19 +49,11 @@ public sealed unsafe class CublasLt : IDisposable
     public void Linear(CudaTensor x, CudaTensor weight, CudaTensor? bias, CudaTensor y, MatmulEpilogue epilogue, CudaStream? stream = null,
         CudaTensor? addend = null)
     {
-        ObjectDisposedException.ThrowIf(_handle == IntPtr.Zero, this);
-        if (weight.Rank != 2) throw new TensorMismatchException("weight", "a rank-2 [N, K] tensor", weight.ToString());
-        int n = weight.Shape[0], k = weight.Shape[1];
-        if (x.Rank < 1 || x.Shape[-1] != k) throw new TensorMismatchException("x", $"[..., {k}]", x.Shape.ToString());
-        long m = x.ElementCount / Math.Max(1, k);
+        var (n, k, m) = LinearOperands(x, weight);
         x.Expect("x", x.Shape, DType.Float16);
         weight.Expect("weight", weight.Shape, DType.Float16);
         y.Expect("y", x.Shape.With(-1, n), DType.Float16);
-        if (epilogue != MatmulEpilogue.None)
-        {
-            if (bias is null) throw new ArgumentNullException(nameof(bias), $"the {epilogue} epilogue needs a bias of [{n}]");
-            bias.Expect("bias", new Shape(n), DType.Float16);
-        }
+        CheckBias(epilogue, bias, n);
         addend?.Expect("addend", y.Shape, DType.Float16);
         Run(new MatmulShape(MatmulTypes.Half, 1, m, n, k, TransposeB: true, 0), weight, x, y, epilogue, bias, addend, stream);
     }
@@ -74,17 +66,13 @@ public sealed unsafe class CublasLt : IDisposable
     /// </summary>
     public void LinearInt8(CudaTensor x, CudaTensor weight, CudaTensor sums, CudaStream? stream = null)
     {
-        ObjectDisposedException.ThrowIf(_handle == IntPtr.Zero, this);
-        if (weight.Rank != 2) throw new TensorMismatchException("weight", "a rank-2 [N, K] tensor", weight.ToString());
-        int n = weight.Shape[0], k = weight.Shape[1];
-        if (x.Rank < 1 || x.Shape[-1] != k) throw new TensorMismatchException("x", $"[..., {k}]", x.Shape.ToString());
+        var (n, k, m) = LinearOperands(x, weight);
         if (k % 4 != 0 || n % 4 != 0)
             throw new TensorMismatchException("weight", "K (input features) and N (output features) multiples of 4 for cuBLASLt's int8 product", weight.Shape.ToString());
         if (k > Fusion.Kernels.Cpu.Int8Gemm.MaxDepth)
             throw new TensorMismatchException("weight", $"K at most {Fusion.Kernels.Cpu.Int8Gemm.MaxDepth}, so no int32 sum can overflow", weight.Shape.ToString());
-        if (_device.ComputeCapabilityMajor * 10 + _device.ComputeCapabilityMinor < 75)
+        if (_device.ComputeCapability < 75)
             throw new FusionException($"int8 products need int8 tensor cores (sm_75 or newer); {_device.Name} is {_device.Architecture}");
-        long m = x.ElementCount / Math.Max(1, k);
         x.Expect("x", x.Shape, DType.Int8);
         weight.Expect("weight", weight.Shape, DType.Int8);
         sums.Expect("sums", x.Shape.With(-1, n), DType.Int32);
@@ -100,25 +88,17 @@ public sealed unsafe class CublasLt : IDisposable
     public void LinearFp8(CudaTensor x, CudaTensor weight, CudaTensor inputScale, CudaTensor weightScale, CudaTensor? bias, CudaTensor y,
         MatmulEpilogue epilogue, CudaStream? stream = null)
     {
-        ObjectDisposedException.ThrowIf(_handle == IntPtr.Zero, this);
-        if (weight.Rank != 2) throw new TensorMismatchException("weight", "a rank-2 [N, K] tensor", weight.ToString());
-        int n = weight.Shape[0], k = weight.Shape[1];
-        if (x.Rank < 1 || x.Shape[-1] != k) throw new TensorMismatchException("x", $"[..., {k}]", x.Shape.ToString());
-        if (_device.ComputeCapabilityMajor * 10 + _device.ComputeCapabilityMinor < 89)
+        var (n, k, m) = LinearOperands(x, weight);
+        if (_device.ComputeCapability < 89)
             throw new FusionException($"FP8 products need FP8 tensor cores (sm_89 or newer: Ada, Hopper); {_device.Name} is {_device.Architecture}");
         if (k % 16 != 0 || n % 8 != 0)
             throw new TensorMismatchException("weight", "K (input features) a multiple of 16 and N a multiple of 8 for cuBLASLt's FP8 product", weight.Shape.ToString());
-        long m = x.ElementCount / Math.Max(1, k);
         x.Expect("x", x.Shape, DType.Float8E4M3);
         weight.Expect("weight", weight.Shape, DType.Float8E4M3);
         inputScale.Expect("input scale", new Shape(1), DType.Float32);
         weightScale.Expect("weight scale", new Shape(1), DType.Float32);
         y.Expect("y", x.Shape.With(-1, n), DType.Float16);
-        if (epilogue != MatmulEpilogue.None)
-        {
-            if (bias is null) throw new ArgumentNullException(nameof(bias), $"the {epilogue} epilogue needs a bias of [{n}]");
-            bias.Expect("bias", new Shape(n), DType.Float16);
-        }
+        CheckBias(epilogue, bias, n);
         Run(new MatmulShape(MatmulTypes.Fp8, 1, m, n, k, TransposeB: true, 0), weight, x, y, epilogue, bias, null, stream, (inputScale, weightScale));
     }
 
@@ -146,6 +126,24 @@ public sealed unsafe class CublasLt : IDisposable
         if (batch > 1 && m > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(m), m, "a batched product needs M < 2³¹");
         var shape = new MatmulShape(type, batch, m, n, k, transposeB, shareB ? 0 : matrixB);
         Run(shape, b, a, y, bias is null ? MatmulEpilogue.None : MatmulEpilogue.Bias, bias, null, stream);
+    }
+
+    /// <summary>A Linear's N and K from its weight [N, K], checked against x [..., K], and M (x's rows).</summary>
+    private (int N, int K, long M) LinearOperands(CudaTensor x, CudaTensor weight)
+    {
+        ObjectDisposedException.ThrowIf(_handle == IntPtr.Zero, this);
+        if (weight.Rank != 2) throw new TensorMismatchException("weight", "a rank-2 [N, K] tensor", weight.ToString());
+        int n = weight.Shape[0], k = weight.Shape[1];
+        if (x.Rank < 1 || x.Shape[-1] != k) throw new TensorMismatchException("x", $"[..., {k}]", x.Shape.ToString());
+        return (n, k, x.ElementCount / Math.Max(1, k));
+    }
+
+    /// <summary>Every epilogue but None needs an fp16 bias of [N].</summary>
+    private static void CheckBias(MatmulEpilogue epilogue, CudaTensor? bias, int n)
+    {
+        if (epilogue == MatmulEpilogue.None) return;
+        if (bias is null) throw new ArgumentNullException(nameof(bias), $"the {epilogue} epilogue needs a bias of [{n}]");
+        bias.Expect("bias", new Shape(n), DType.Float16);
     }
 
     private static void Elements(CudaTensor t, string what, DType dtype, long count)

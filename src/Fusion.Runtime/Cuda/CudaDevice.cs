@@ -37,6 +37,9 @@ public sealed unsafe class CudaDevice : IDisposable
 
     public int ComputeCapabilityMinor { get; }
 
+    /// <summary>Major·10 + minor, e.g. 90 for sm_90: what feature checks compare ("FP8 needs 89 or newer").</summary>
+    public int ComputeCapability => ComputeCapabilityMajor * 10 + ComputeCapabilityMinor;
+
     /// <summary>The NVRTC/PTX architecture name, e.g. sm_90.</summary>
     public string Architecture => $"sm_{ComputeCapabilityMajor}{ComputeCapabilityMinor}";
 

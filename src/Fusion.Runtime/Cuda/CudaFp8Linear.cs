@@ -22,29 +22,17 @@ public sealed class CudaFp8Linear : IDisposable
         int n = weight.OutFeatures, k = weight.InFeatures;
         if (!bias.IsEmpty && bias.Length != n) throw new ArgumentException($"FP8 Linear: bias holds {bias.Length} values, not {n}", nameof(bias));
         InputScale = inputScale;
-        var owned = new List<CudaTensor>();
-        try
+        using var uploads = new DeviceUploads(device);
+        _weight = uploads.Of<byte>(weight.Codes, DType.Float8E4M3, n, k);
+        _inputScale = uploads.Of<float>([inputScale], DType.Float32, 1);
+        _weightScale = uploads.Of<float>([weight.Scale], DType.Float32, 1);
+        if (!bias.IsEmpty)
         {
-            using (var host = CpuTensor.Zeros(DType.Float8E4M3, n, k))
-            {
-                weight.Codes.CopyTo(host.Span<byte>());
-                owned.Add(_weight = CudaTensor.FromHost(device, host));
-            }
-            using (var host = CpuTensor.FromArray([inputScale], 1)) owned.Add(_inputScale = CudaTensor.FromHost(device, host));
-            using (var host = CpuTensor.FromArray([weight.Scale], 1)) owned.Add(_weightScale = CudaTensor.FromHost(device, host));
-            if (!bias.IsEmpty)
-            {
-                var halves = new Half[n];
-                for (int j = 0; j < n; j++) halves[j] = (Half)bias[j];
-                using var host = CpuTensor.FromArray(halves, n);
-                owned.Add(_bias = CudaTensor.FromHost(device, host));
-            }
+            var halves = new Half[n];
+            for (int j = 0; j < n; j++) halves[j] = (Half)bias[j];
+            _bias = uploads.Of<Half>(halves, DType.Float16, n);
         }
-        catch
-        {
-            foreach (var t in owned) t.Dispose();
-            throw;
-        }
+        uploads.Keep();
     }
 
     public float InputScale { get; }

@@ -27,26 +27,11 @@ public sealed class CudaInt8Linear : IDisposable
         // sₓ·s_w[j] once in float32, as the CPU reference multiplies it, so both dequantize with the same float.
         var scales = new float[n];
         for (int j = 0; j < n; j++) scales[j] = inputScale * weight.Scales[j];
-        var owned = new List<CudaTensor>();
-        try
-        {
-            using (var host = CpuTensor.Zeros(DType.Int8, n, k))
-            {
-                weight.Values.CopyTo(host.Span<sbyte>());
-                owned.Add(_weight = CudaTensor.FromHost(device, host));
-            }
-            using (var host = CpuTensor.FromArray(scales, n)) owned.Add(_channelScales = CudaTensor.FromHost(device, host));
-            if (!bias.IsEmpty)
-            {
-                using var host = CpuTensor.FromArray(bias, n);
-                owned.Add(_bias = CudaTensor.FromHost(device, host));
-            }
-        }
-        catch
-        {
-            foreach (var t in owned) t.Dispose();
-            throw;
-        }
+        using var uploads = new DeviceUploads(device);
+        _weight = uploads.Of<sbyte>(weight.Values, DType.Int8, n, k);
+        _channelScales = uploads.Of<float>(scales, DType.Float32, n);
+        if (!bias.IsEmpty) _bias = uploads.Of(bias, DType.Float32, n);
+        uploads.Keep();
     }
 
     public float InputScale { get; }

@@ -7,7 +7,6 @@ namespace Fusion.Cuda;
 /// </summary>
 public sealed class Int8LinearKernels : IDisposable
 {
-    private const int BlockSize = 256;
     private readonly CudaModule _module;
     private readonly CudaKernel _quantizeHalf, _quantizeFloat, _dequantizeHalf, _dequantizeFloat;
 
@@ -21,19 +20,8 @@ public sealed class Int8LinearKernels : IDisposable
     }
 
     /// <summary>q = clamp(round-half-even(x · (1 / <paramref name="scale"/>)), −127, 127), x f16 or f32, q int8 of x's shape.</summary>
-    public void Quantize(CudaTensor x, float scale, CudaTensor q, CudaStream? stream = null)
-    {
-        if (!(scale > 0) || float.IsInfinity(scale)) throw new ArgumentOutOfRangeException(nameof(scale), scale, "an int8 scale is finite and positive");
-        var kernel = x.DType switch
-        {
-            DType.Float16 => _quantizeHalf,
-            DType.Float32 => _quantizeFloat,
-            _ => throw new TensorMismatchException("x", "f16 or f32", x.DType.ShortName()),
-        };
-        q.Expect("q", x.Shape, DType.Int8);
-        if (x.ElementCount == 0) return;
-        Launch(kernel, x.ElementCount, new KernelArguments().Pointer(x).Pointer(q).Long(x.ElementCount).Float(1 / scale), stream ?? x.Stream);
-    }
+    public void Quantize(CudaTensor x, float scale, CudaTensor q, CudaStream? stream = null) =>
+        ElementPass.Quantize(_quantizeHalf, _quantizeFloat, "int8", DType.Int8, x, scale, q, stream);
 
     /// <summary>
     /// y[..., j] = sums[..., j] · <paramref name="channelScales"/>[j] + bias[j] in float32 (then rounded once to y's f16 or f32),
@@ -54,14 +42,7 @@ public sealed class Int8LinearKernels : IDisposable
         y.Expect("y", sums.Shape, y.DType);
         if (sums.ElementCount == 0) return;
         var args = new KernelArguments().Pointer(sums).Pointer(channelScales).Pointer(bias?.Pointer ?? 0).Pointer(y).Long(sums.ElementCount).Int(n);
-        Launch(kernel, sums.ElementCount, args, stream ?? sums.Stream);
-    }
-
-    /// <summary>Grid-stride loops: enough blocks to fill the GPU several times over, not one thread per element.</summary>
-    private static void Launch(CudaKernel kernel, long elements, KernelArguments args, CudaStream stream)
-    {
-        long blocks = Math.Min((elements + BlockSize - 1) / BlockSize, (long)stream.Device.MultiprocessorCount * 32);
-        kernel.Launch(stream, (int)blocks, BlockSize, args);
+        ElementPass.Launch(kernel, sums.ElementCount, args, stream ?? sums.Stream);
     }
 
     public void Dispose() => _module.Dispose();

@@ -12,11 +12,8 @@ public static class Fp8Linear
     {
         ArgumentNullException.ThrowIfNull(weight);
         int n = weight.OutFeatures, k = weight.InFeatures;
-        ArgumentOutOfRangeException.ThrowIfNegative(m);
         if (!(inputScale > 0) || float.IsInfinity(inputScale)) throw new ArgumentOutOfRangeException(nameof(inputScale), inputScale, "an FP8 scale is finite and positive");
-        if (x.Length != (long)m * k) throw new ArgumentException($"FP8 Linear: x holds {x.Length} values, not [{m}, {k}]", nameof(x));
-        if (y.Length != (long)m * n) throw new ArgumentException($"FP8 Linear: y holds {y.Length} values, not [{m}, {n}]", nameof(y));
-        if (!bias.IsEmpty && bias.Length != n) throw new ArgumentException($"FP8 Linear: bias holds {bias.Length} values, not {n}", nameof(bias));
+        LinearOperandChecks.Lengths("FP8 Linear", x.Length, m, k, y.Length, n, bias.Length);
         var codes = new byte[x.Length];
         Float8E4M3.Quantize(x, 1 / inputScale, codes);
         var xs = Array.ConvertAll(codes, Float8E4M3.Decode);

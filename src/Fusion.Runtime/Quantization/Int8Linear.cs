@@ -14,10 +14,7 @@ public static class Int8Linear
     {
         ArgumentNullException.ThrowIfNull(weight);
         int n = weight.OutFeatures, k = weight.InFeatures;
-        ArgumentOutOfRangeException.ThrowIfNegative(m);
-        if (x.Length != (long)m * k) throw new ArgumentException($"int8 Linear: x holds {x.Length} values, not [{m}, {k}]", nameof(x));
-        if (y.Length != (long)m * n) throw new ArgumentException($"int8 Linear: y holds {y.Length} values, not [{m}, {n}]", nameof(y));
-        if (!bias.IsEmpty && bias.Length != n) throw new ArgumentException($"int8 Linear: bias holds {bias.Length} values, not {n}", nameof(bias));
+        LinearOperandChecks.Lengths("int8 Linear", x.Length, m, k, y.Length, n, bias.Length);
         var quantized = new sbyte[x.Length];
         Int8Quantizer.Quantize(x, inputScale, quantized);
         var sums = new int[y.Length];
