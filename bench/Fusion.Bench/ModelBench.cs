@@ -3,14 +3,14 @@ using Fusion.Cuda;
 namespace Fusion.Bench;
 
 /// <summary>
-/// A whole model's forward pass (swin-t, or vit-b16) in fp16 on the GPU (generated fused kernels, cuBLASLt where fast-run
+/// A whole model's forward pass (swin-t, or vit-b16) in fp16 (and/or the Int8 plan) on the GPU (generated fused kernels, cuBLASLt where fast-run
 /// picks it), random weights and inputs: CUDA events around each Run (host-side launch gaps included, as an eager
 /// run has them), 5 warm-ups after a first run that compiles and measures, median of 30; then the same
 /// forward pass captured once as a CUDA graph (<see cref="GraphedModel"/>) and timed as replays.
 /// </summary>
 internal static class ModelBench
 {
-    public static void Run(string name, IReadOnlyList<int> batches)
+    public static void Run(string name, IReadOnlyList<int> batches, IReadOnlyList<Precision> precisions)
     {
         using var backend = CudaBackend.Open(0);
         var device = backend.CudaDevice;
@@ -23,7 +23,8 @@ internal static class ModelBench
         };
         if (name == "vit-b16") ViT.RandomWeights.Initialize(model, 0);
         else SwinTiny.RandomWeights.Initialize(model, 0);
-        backend.Precompile(model.Kernels, Precision.Half);
+        foreach (var precision in precisions) backend.Precompile(model.Kernels, precision);
+        if (precisions.Contains(Precision.Int8)) Calibrate(model);
         var random = new Random(1);
         foreach (int batch in batches)
         {
@@ -31,12 +32,32 @@ internal static class ModelBench
             for (int i = 0; i < data.Length; i++) data[i] = (Half)(random.NextDouble() * 2 - 1);
             using var host = CpuTensor.FromArray(data, batch, 3, 224, 224);
             using var input = backend.FromHost(host);
-            using (model.Run([input], backend)) { } // kernels, fast-run choices, constants
-            double ms = EventTiming.MedianMilliseconds(device, device.DefaultStream, () => model.Run([input], backend).Dispose(), warmup: 5, repeats: 30);
-            Console.WriteLine($"{name} fp16 batch {batch,3}: median {ms,8:F3} ms, {batch / ms * 1000,8:F0} images/s (eager launches)");
-            using var graphed = GraphedModel.Capture(model, backend, input);
-            double graphMs = EventTiming.MedianMilliseconds(device, device.DefaultStream, () => graphed.Replay(), warmup: 5, repeats: 30);
-            Console.WriteLine($"{name} fp16 batch {batch,3}: median {graphMs,8:F3} ms, {batch / graphMs * 1000,8:F0} images/s (CUDA graph replay)");
+            foreach (var precision in precisions)
+            {
+                string label = precision == Precision.Int8 ? "int8" : "fp16";
+                using (model.Run([input], backend, precision)) { } // kernels, fast-run choices, constants
+                double ms = EventTiming.MedianMilliseconds(device, device.DefaultStream, () => model.Run([input], backend, precision).Dispose(), warmup: 5, repeats: 30);
+                Console.WriteLine($"{name} {label} batch {batch,3}: median {ms,8:F3} ms, {batch / ms * 1000,8:F0} images/s (eager launches)");
+                using var graphed = GraphedModel.Capture(model, backend, input, precision);
+                double graphMs = EventTiming.MedianMilliseconds(device, device.DefaultStream, () => graphed.Replay(), warmup: 5, repeats: 30);
+                Console.WriteLine($"{name} {label} batch {batch,3}: median {graphMs,8:F3} ms, {batch / graphMs * 1000,8:F0} images/s (CUDA graph replay)");
+            }
         }
+    }
+
+    /// <summary>
+    /// Int8 scales from the eager FP32 Forward on the CPU over two random images: the timing does not depend on their values
+    /// (docs/precision.md measures accuracy with a real calibration).
+    /// </summary>
+    private static void Calibrate(IFusedModel model)
+    {
+        using var calibration = new Quantization.LinearInputCalibration(model);
+        var forward = model.GetType().GetMethod("Forward")!;
+        var random = new Random(2);
+        var values = new float[2 * 3 * 224 * 224];
+        for (int i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 4 - 2);
+        using var images = CpuTensor.FromArray(values, 2, 3, 224, 224);
+        using (EagerScope.Run(() => (Tensor)forward.Invoke(model, [images])!)) { }
+        model.Int8Scales!.Load(calibration.Thresholds(Quantization.CalibrationMethod.Max));
     }
 }

@@ -43,11 +43,14 @@ if (args is ["cpu"] or ["cpu", "one-core"])
 }
 if (args.Length > 0 && args[0] == "model")
 {
-    // `model [swin-t|vit-b16] [batch…]`: Swin-T unless a model is named.
+    // `model [swin-t|vit-b16] [fp16|int8|both] [batch…]`: Swin-T in fp16 unless named.
     var rest = args[1..];
-    string name = rest.Length > 0 && !char.IsDigit(rest[0][0]) ? rest[0] : "swin-t";
+    var words = rest.TakeWhile(a => !char.IsDigit(a[0])).ToList();
+    string name = words.FirstOrDefault(w => w is not ("fp16" or "int8" or "both")) ?? "swin-t";
+    string precisions = words.FirstOrDefault(w => w is "fp16" or "int8" or "both") ?? "fp16";
     var batches = rest.SkipWhile(a => !char.IsDigit(a[0])).Select(int.Parse).ToArray();
-    Fusion.Bench.ModelBench.Run(name, batches.Length > 0 ? batches : [1, 8, 64, 128]);
+    Fusion.Bench.ModelBench.Run(name, batches.Length > 0 ? batches : [1, 8, 64, 128],
+        precisions == "both" ? [Fusion.Precision.Half, Fusion.Precision.Int8] : [precisions == "int8" ? Fusion.Precision.Int8 : Fusion.Precision.Half]);
     return;
 }
 if (args.Length > 0 && args[0] == "gemm-tiles")

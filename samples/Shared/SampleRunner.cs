@@ -18,7 +18,12 @@ internal static class SampleRunner
         if (backend is null) return 2;
         // The model is declared in FP32; --precision picks the plan (fp16: mixed precision, fp16 storage and kernels, fp32
         // accumulation). Input and output stay f32 either way: the session casts at the edges (or folds the casts into kernels).
-        var precision = (options.Precision ?? (backend.Device == DeviceKind.Cuda ? "fp16" : "fp32")) == "fp16" ? Precision.Half : Precision.Float;
+        var precision = (options.Precision ?? (backend.Device == DeviceKind.Cuda ? "fp16" : "fp32")) switch
+        {
+            "fp16" => Precision.Half,
+            "int8" => Precision.Int8,
+            _ => Precision.Float,
+        };
 
         try
         {
@@ -44,7 +49,14 @@ internal static class SampleRunner
             using var hostInput = options.Input is null
                 ? RandomInput(info.Inputs[0].Dims, options.Batch, options.Seed + 1)
                 : InputFiles.Load(options.Input, info.Inputs[0], sample.Transform);
-            Console.WriteLine($"input:   {(options.Input ?? "random")} {hostInput.Shape}, run in {(precision == Precision.Half ? "fp16 (mixed precision, f32 input and output)" : "fp32")}");
+            string mode = precision switch
+            {
+                Precision.Half => "fp16 (mixed precision, f32 input and output)",
+                Precision.Int8 => "int8 (int8 GEMMs, the rest fp16; f32 input and output)",
+                _ => "fp32",
+            };
+            Console.WriteLine($"input:   {(options.Input ?? "random")} {hostInput.Shape}, run in {mode}");
+            if (precision == Precision.Int8) Console.WriteLine("scales:  " + Int8Scales.Load(model, options, hostInput));
             using var input = backend.FromHost(hostInput);
             var session = new ModelSession(model, new SessionOptions(backend, precision));
 

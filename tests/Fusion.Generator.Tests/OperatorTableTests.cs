@@ -45,7 +45,7 @@ public sealed class OperatorTableTests
         Assert.Empty(OperatorSignatures.Of(Ops.Cast.Name));
     }
 
-    /// <summary>A cast also runs on the run's own type (io), which is no compute type: the column lists only f32 and f16.</summary>
+    /// <summary>A cast also runs on the run's own type (io) and to int8 codes, which are no compute types: the column lists only f32 and f16.</summary>
     [Fact]
     public void DtypesListComputeTypesPerBackend() =>
         Assert.Equal("f32, f16 / f32, f16", OperatorTable.Dtypes(Ops.Cast, new[] { BackendKind.Cpu, BackendKind.Cuda }));
@@ -62,5 +62,7 @@ public sealed class OperatorTableTests
     }
 
     /// <summary>Pointwise, view and reduction operators, but Cast: the precision pass places casts, users pick a precision plan.</summary>
-    private static bool IsUserOperator(OpDescriptor d) => d.Class is OpClass.Pointwise or OpClass.View or OpClass.Reduction && d.Name != Ops.Cast.Name;
+    /// <summary>Cast and Int8Scale are written by the precision pass only (the Int8 plan's quantize and weight scales).</summary>
+    private static bool IsUserOperator(OpDescriptor d) =>
+        d.Class is OpClass.Pointwise or OpClass.View or OpClass.Reduction && d.Name != Ops.Cast.Name && d.Name != Ops.Int8Scale.Name;
 }

@@ -39,7 +39,7 @@ public sealed class GeneratedKernelTests
             {
                 FusedKernel t => KernelTemplates.Specialize(t.Pattern, t.Name, t.Constants),
                 GeneratedKernel g => CudaKernelPrinter.Print(g.Ir).Source,
-                GemmKernel m => GemmSource.Specialize(m.Name, m.N, m.K, m.Epilogue.Ir with { Name = m.Name + "_epilogue" }, KernelTemplates.Get(GemmSource.Pattern)),
+                GemmKernel m => GemmSource.Specialize(m.Name, m.N, m.K, m.Epilogue.Ir with { Name = m.Name + "_epilogue" }, KernelTemplates.Get(GemmSource.Pattern), m.Int8),
                 _ => throw new InvalidOperationException(kernel.GetType().Name),
             };
             Assert.Equal(expected, kernel.CudaSource);

@@ -30,7 +30,8 @@ internal sealed record RunOptions(
     bool Profile,
     string? Json,
     int Seed,
-    string? Output = null)
+    string? Output = null,
+    string? Scales = null)
 {
     /// <summary>The option as typed, for reports ("auto", "cpu", "cuda:0").</summary>
     public string DeviceText => Device switch { DeviceRequest.Cpu => "cpu", DeviceRequest.Cuda => "cuda:0", _ => "auto" };
@@ -68,7 +69,8 @@ internal sealed class RunCommandLine
     public Option<string[]> Inputs { get; } = new("--input") { Description = "NAME:FILE.npy (or FILE.npy) per model input, or image files (.png .ppm .pgm .pnm); random when absent", AllowMultipleArgumentsPerToken = false };
     public Option<int> Batch { get; } = new("--batch") { Description = "batch size of random input", DefaultValueFactory = _ => 1 };
     public Option<string> Device { get; } = new("--device") { Description = "auto | cpu | cuda | cuda:0", DefaultValueFactory = _ => "auto" };
-    public Option<string?> Precision { get; } = new("--precision") { Description = "fp16 (default on CUDA) or fp32 (default on the CPU); inputs are fed in this precision" };
+    public Option<string?> Precision { get; } = new("--precision") { Description = "fp16 (default on CUDA), fp32 (default on the CPU) or int8 (int8 GEMMs, the rest fp16; needs --scales); inputs are fed in fp16 or fp32 (int8: fp16 on CUDA, fp32 on the CPU)" };
+    public Option<string?> Scales { get; } = new("--scales") { Description = "the scale file of --precision int8 (fusion-run calibrate writes it for the --weights file)" };
     public Option<int> Warmup { get; } = new("--warmup") { Description = "untimed-in-stats warm-up runs after preparation", DefaultValueFactory = _ => 3 };
     public Option<int> Iterations { get; } = new("--iters") { Description = "timed runs", DefaultValueFactory = _ => 10 };
     public Option<bool> Graphs { get; } = new("--graphs") { Description = "replay the forward pass as a CUDA graph (CUDA only)" };
@@ -95,12 +97,12 @@ internal sealed class RunCommandLine
 
     public RunCommandLine()
     {
-        Precision.AcceptOnlyFromAmong("fp32", "fp16");
+        Precision.AcceptOnlyFromAmong("fp32", "fp16", "int8");
         Root = new RootCommand("fusion-run MODEL [options]: load a Fusion model, feed it input, and time it.\n" +
             "fusion-run convert INPUT OUTPUT [options]: write an FP16 copy of an FP32 safetensors file (fusion-run convert --help).\n" +
             "fusion-run calibrate MODEL --weights W --calib FILE.npy|DIR [options]: write int8 scales (fusion-run calibrate --help).");
         Root.Arguments.Add(Model);
-        foreach (Option option in new Option[] { Assembly, Weights, Inputs, Batch, Device, Precision, Warmup, Iterations, Graphs, FastRun, Profile, Json, Seed, Output })
+        foreach (Option option in new Option[] { Assembly, Weights, Inputs, Batch, Device, Precision, Scales, Warmup, Iterations, Graphs, FastRun, Profile, Json, Seed, Output })
             Root.Options.Add(option);
         // ConvertRoot first: convert's usage line names its first parent ("fusion-run convert INPUT OUTPUT", no MODEL).
         ConvertRoot = new RootCommand(Root.Description!) { Convert.Command };
@@ -131,6 +133,14 @@ internal sealed class RunCommandLine
         var model = result.GetValue(Model) ?? "";
         if (model.StartsWith('-')) throw ToolException.BadUsage($"unknown option '{model}' (try --help)");
         var inputs = (result.GetValue(Inputs) ?? []).Select(RunOptions.ParseInput).ToList();
+        var precision = result.GetValue(Precision);
+        var scales = result.GetValue(Scales);
+        if (precision == "int8" && scales is null)
+            throw ToolException.BadUsage("--precision int8 needs --scales FILE: the activation scales of a calibration (fusion-run calibrate MODEL --weights W --calib … writes them)");
+        if (precision == "int8" && result.GetValue(Weights) is null)
+            throw ToolException.BadUsage("--precision int8 needs --weights: a scale file is tied to the weight file it was calibrated with");
+        if (scales is not null && precision != "int8") throw ToolException.BadUsage($"--scales is for --precision int8 (not {precision ?? "the default"})");
+        if (scales is not null && !File.Exists(scales)) throw ToolException.BadInput($"--scales {scales}: file not found");
         return new RunOptions(
             Model: model,
             Assembly: result.GetValue(Assembly),
@@ -138,7 +148,7 @@ internal sealed class RunCommandLine
             Inputs: inputs,
             Batch: batch,
             Device: RunOptions.ParseDevice(result.GetValue(Device) ?? "auto"),
-            Precision: result.GetValue(Precision),
+            Precision: precision,
             Warmup: warmup,
             Iterations: iterations,
             Graphs: result.GetValue(Graphs),
@@ -146,6 +156,7 @@ internal sealed class RunCommandLine
             Profile: result.GetValue(Profile),
             Json: result.GetValue(Json),
             Seed: result.GetValue(Seed),
-            Output: CheckOutput(result.GetValue(Output)));
+            Output: CheckOutput(result.GetValue(Output)),
+            Scales: scales);
     }
 }

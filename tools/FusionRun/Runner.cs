@@ -54,10 +54,13 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
     {
         var cuda = backend as CudaBackend;
         string precision = options.Precision ?? (cuda is null ? "fp32" : "fp16");
-        var dtype = precision == "fp16" ? DType.Float16 : DType.Float32;
+        // int8 runs the Int8 plan; its inputs and output are fp16 on CUDA, fp32 on the CPU.
+        var dtype = precision == "fp16" || (precision == "int8" && cuda is not null) ? DType.Float16 : DType.Float32;
+        Precision plan = precision == "int8" ? Fusion.Precision.Int8 : dtype == DType.Float16 ? Fusion.Precision.Half : Fusion.Precision.Float;
         report.Field("device", $"{backend.Name} ({precision})");
 
         string weights = LoadWeights(model, options);
+        if (options.Scales is { } scalePath) report.Field("scales", LoadScales(model, scalePath, options.Weights!));
         var info = model.Info;
         report.Field("model", $"{info.Name}: {info.OperatorCount} operators after fusion, {model.Kernels.OfType<GeneratedKernel>().Count()} generated kernels, " +
             $"{model.Kernels.OfType<GemmKernel>().Count()} GEMMs, {model.Kernels.OfType<FusedKernel>().Count()} templates, {info.ParameterCount:N0} parameters");
@@ -87,16 +90,16 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
                 PrecompileSummary? compiled = null;
                 using (Progress.Start("preparing kernels (JIT or cache, constants, GEMM choices)", output))
                 {
-                    compiled = cuda?.Precompile(model.Kernels, dtype == DType.Float16 ? Precision.Half : Precision.Float); // in parallel; the first pass then only loads them
+                    compiled = cuda?.Precompile(model.Kernels, plan); // in parallel; the first pass then only loads them
                     if (options.Graphs)
                     {
-                        graph = GraphedModel.Capture(model, cuda!, inputs[0]);
+                        graph = GraphedModel.Capture(model, cuda!, inputs[0], plan);
                         cuda!.Synchronize();
                         firstOutput = backend.ToHost(graph.Replay());
                     }
                     else
                     {
-                        using var result = model.Run(inputs, backend);
+                        using var result = model.Run(inputs, backend, plan);
                         firstOutput = backend.ToHost(result);
                     }
                 }
@@ -108,14 +111,14 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
                 var warmups = new List<IterationRecord>();
                 for (int i = 0; i < options.Warmup; i++)
                 {
-                    var record = Pass(i + 1, model, backend, inputs, graph, timer);
+                    var record = Pass(i + 1, model, backend, inputs, graph, timer, plan);
                     warmups.Add(record);
                     report.Iteration("warm-up", record);
                 }
                 var iterations = new List<IterationRecord>();
                 for (int i = 0; i < options.Iterations; i++)
                 {
-                    var record = Pass(i + 1, model, backend, inputs, graph, timer);
+                    var record = Pass(i + 1, model, backend, inputs, graph, timer, plan);
                     iterations.Add(record);
                     report.Iteration("iter", record);
                 }
@@ -145,7 +148,8 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
         }
     }
 
-    private static IterationRecord Pass(int index, IFusedModel model, IBackend backend, IReadOnlyList<Tensor> inputs, GraphedModel? graph, PassTimer? timer)
+    private static IterationRecord Pass(int index, IFusedModel model, IBackend backend, IReadOnlyList<Tensor> inputs, GraphedModel? graph, PassTimer? timer,
+        Precision plan)
     {
         var clock = Stopwatch.StartNew();
         timer?.Start();
@@ -156,7 +160,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
         }
         else
         {
-            using var result = model.Run(inputs, backend);
+            using var result = model.Run(inputs, backend, plan);
             timer?.Stop(); // before the dispose, which queues no work
         }
         double? device = timer?.Wait(); // synchronizes: the wall clock covers the queued work
@@ -211,6 +215,21 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
             throw ToolException.BadInput($"--output {path}: {e.Message}");
         }
         report.Field("written", $"{path}: {output.Shape} {output.DType.ShortName()}");
+    }
+
+    /// <summary>Loads the scale file of an int8 run into the model's Int8Scales, checked against the model and the weight file.</summary>
+    private static string LoadScales(IFusedModel model, string path, string weightsPath)
+    {
+        var scales = model.Int8Scales ?? throw ToolException.BadInput($"--precision int8: {model.Info.Name} has no Int8 plan");
+        try
+        {
+            scales.Load(Quantization.ScaleFile.Load(path, model.Info.Name, Quantization.ScaleFile.HashOf(weightsPath)));
+        }
+        catch (Exception e) when (e is FusionException or IOException)
+        {
+            throw ToolException.BadInput($"--scales {path}: {e.Message}");
+        }
+        return $"{path}: {scales.Names.Count} int8 Linear inputs ({scales.Source})";
     }
 
     private string LoadWeights(IFusedModel model, RunOptions options)

@@ -23,6 +23,24 @@ import torch
 from safetensors.torch import save_file
 
 
+def create_model(name, embed_dim, depths, heads, classes, seed, weights_dtype):
+    """timm's model with seeded noise on every parameter (relative position tables spread wider), in eval mode, and the
+    generator that drew the noise (the input draws continue from it)."""
+    torch.manual_seed(seed)
+    model = timm.create_model(name, pretrained=False, embed_dim=embed_dim, depths=tuple(depths),
+                              num_heads=tuple(heads), num_classes=classes).eval()
+    generator = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for pname, param in model.named_parameters():
+            if pname.endswith("relative_position_bias_table"):
+                param.normal_(0.0, 0.5, generator=generator)
+            else:
+                param.add_(torch.randn(param.shape, generator=generator) * 0.02)
+            if weights_dtype == "f16":
+                param.copy_(param.half().float())
+    return model, generator
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", required=True)
@@ -36,20 +54,9 @@ def main():
     p.add_argument("--weights-dtype", choices=["f32", "f16"], default="f32")
     args = p.parse_args()
 
-    torch.manual_seed(args.seed)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    model = timm.create_model(args.model, pretrained=False, embed_dim=args.embed_dim, depths=tuple(args.depths),
-                              num_heads=tuple(args.heads), num_classes=args.classes).eval()
-    generator = torch.Generator().manual_seed(args.seed + 1)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if name.endswith("relative_position_bias_table"):
-                param.normal_(0.0, 0.5, generator=generator)
-            else:
-                param.add_(torch.randn(param.shape, generator=generator) * 0.02)
-            if args.weights_dtype == "f16":
-                param.copy_(param.half().float())
+    model, generator = create_model(args.model, args.embed_dim, args.depths, args.heads, args.classes, args.seed, args.weights_dtype)
 
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     if args.weights_dtype == "f16":

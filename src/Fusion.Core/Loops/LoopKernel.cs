@@ -13,7 +13,8 @@ namespace Fusion.Compiler
     /// visited; instructions that depend on the reduction variable are evaluated per element, a Reduce combines its
     /// operand over all of them, and instructions after it may use the result. A store whose offset uses the reduction
     /// variable happens per element, any other store once per row. Without a reduction every point is one element.
-    /// Everything is computed in float32; loads convert from and stores round to each buffer's type once.
+    /// Everything is computed in float32; loads convert from and stores round to each buffer's type once (int8: the code, rounded
+    /// half to even and saturated to ±127).
     /// </summary>
     /// <param name="Name">The kernel's name, which says what it does (e.g. layer_norm_roll_window_partition_f16_c96).</param>
     /// <param name="Buffers">Inputs first (in argument order), then outputs.</param>
@@ -95,6 +96,9 @@ namespace Fusion.Compiler
         /// <summary>Rounds to the nearest float16 and back: a cast to f16 inside a kernel keeps the plan's rounding.</summary>
         RoundF16,
 
+        /// <summary>Rounds half to even and clamps to [−127, 127]: the value an int8 store keeps (a cast to i8 inside a kernel).</summary>
+        RoundI8,
+
         // ternary: a != 0 ? b : c
         Where,
     }
@@ -127,7 +131,7 @@ namespace Fusion.Compiler
     /// <summary>The sum, maximum or minimum of a value over the reduction variable.</summary>
     internal sealed record ReduceInstr(int Id, ReduceKind Kind, int Arg) : Instr(Id);
 
-    /// <summary>buffer[offset] = value, rounded once to the buffer's type.</summary>
+    /// <summary>buffer[offset] = value, rounded once to the buffer's type (an int8 buffer: half to even, saturated to ±127).</summary>
     internal sealed record StoreInstr(int Id, int Buffer, IndexExpr Offset, int Value) : Instr(Id);
 
     /// <summary>Lo ≤ Expr &lt; Hi.</summary>
@@ -139,7 +143,7 @@ namespace Fusion.Compiler
         public static int Arity(ScalarOp op) => op switch
         {
             ScalarOp.Where => 3,
-            >= ScalarOp.Neg and <= ScalarOp.RoundF16 => 1,
+            >= ScalarOp.Neg and <= ScalarOp.RoundI8 => 1,
             _ => 2,
         };
 

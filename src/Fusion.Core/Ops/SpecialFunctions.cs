@@ -5,6 +5,9 @@ namespace Fusion.Compiler
     /// <summary>Float64 special functions the references need (.NET has no erf).</summary>
     internal static class SpecialFunctions
     {
+        /// <summary>The int8 code of x: rounded half to even, clamped to [−127, 127]; NaN gives 0 (as the kernels' int8 stores).</summary>
+        public static double RoundToInt8(double x) => double.IsNaN(x) ? 0 : Math.Max(-127, Math.Min(127, Math.Round(x, MidpointRounding.ToEven)));
+
         /// <summary>
         /// <paramref name="x"/> rounded to the nearest IEEE binary16 value (ties to even), as a double: 11 significant bits, subnormals
         /// below 2^−14, infinity beyond 65504 (netstandard2.0 has no System.Half).

@@ -48,9 +48,15 @@ namespace Fusion.Compiler
         public static IReadOnlyList<FloatType> IoVariants(LoopKernel kernel) =>
             kernel.UsesIoType ? new[] { FloatType.F32, FloatType.F16 } : new[] { FloatType.F32 };
 
-        /// <summary>Every method of the kernel (one per io variant), each ending with a newline.</summary>
+        /// <summary>
+        /// Whether the kernel has an ILGPU form: not yet one that reads or writes int8 buffers (the int8 plan's quantizing kernels run
+        /// their CUDA C under every kernel language).
+        /// </summary>
+        public static bool Prints(LoopKernel kernel) => kernel.Buffers.All(b => b.Type != FloatType.I8);
+
+        /// <summary>Every method of the kernel (one per io variant), each ending with a newline; "" when it has no ILGPU form (<see cref="Prints"/>).</summary>
         public static string PrintAll(LoopKernel kernel) =>
-            string.Join("\n", IoVariants(kernel).Select(io => Print(kernel, io)));
+            Prints(kernel) ? string.Join("\n", IoVariants(kernel).Select(io => Print(kernel, io))) : "";
 
         /// <summary>The method for one io type.</summary>
         public static string Print(LoopKernel kernel, FloatType io) => new Printer(kernel, io).Run();
@@ -86,6 +92,7 @@ namespace Fusion.Compiler
             ScalarOp.Erf => $"IlgpuMath.Erf({a[0]})",
             ScalarOp.Recip => $"(1.0f / {a[0]})",
             ScalarOp.RoundF16 => $"IlgpuMath.RoundF16({a[0]})",
+            ScalarOp.RoundI8 => $"IlgpuMath.RoundI8({a[0]})",
             ScalarOp.Where => $"({a[0]} != 0.0f ? {a[1]} : {a[2]})",
             _ => throw new InvalidOperationException($"no ILGPU spelling of {op}"),
         };

@@ -19,7 +19,7 @@ namespace Fusion.Generator.Emit
         /// <summary>The file's text, or null when the model has no generated kernels (then there is no file).</summary>
         public static string? Emit(ModelGraph graph)
         {
-            var kernels = KernelTableWriter.GeneratedKernels(graph);
+            var kernels = KernelTableWriter.GeneratedKernels(graph).Where(k => k.Ilgpu.Length > 0).ToList();
             var gemms = KernelTableWriter.Gemms(graph).Where(g => g.Ilgpu.Length > 0).ToList();
             var templates = KernelTableWriter.TemplateIlgpu(graph);
             if (kernels.Count == 0 && gemms.Count == 0 && templates.Count == 0) return null;

@@ -78,7 +78,7 @@ namespace Fusion.Generator.Emit
                     w.Verbatim("    loopIr: " + Literals.Verbatim(k.LoopIr) + ",");
                     w.Verbatim("    cudaSource: " + Literals.Verbatim(k.Cuda) + ",");
                     w.Line($"    launch: {Literals.String(k.Launch)},");
-                    w.Line($"    ilgpuKernels: typeof({IlgpuKernelsEmitter.ClassName}));");
+                    w.Line($"    ilgpuKernels: {(k.Ilgpu.Length > 0 ? $"typeof({IlgpuKernelsEmitter.ClassName})" : "null")});");
                 }
                 foreach (var g in gemms)
                 {
@@ -88,7 +88,7 @@ namespace Fusion.Generator.Emit
                     w.Verbatim("    cudaSource: " + Literals.Verbatim(g.Cuda) + ",");
                     w.Line($"    epilogue: {g.Epilogue.Name},");
                     w.Line($"    cublas: {(g.CublasActivation < 0 ? "null" : $"new {Ns}CublasEpilogue(({Ns}Activation){g.CublasActivation}, {g.CublasBias}, {g.CublasResidual})")},");
-                    w.Line($"    ilgpuKernels: {(g.Ilgpu.Length > 0 ? $"typeof({IlgpuKernelsEmitter.ClassName})" : "null")});");
+                    w.Line($"    ilgpuKernels: {(g.Ilgpu.Length > 0 ? $"typeof({IlgpuKernelsEmitter.ClassName})" : "null")}{(g.Int8 ? ", int8: true" : "")});");
                 }
                 foreach (var k in templates)
                 {

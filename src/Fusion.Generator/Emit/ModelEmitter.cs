@@ -47,6 +47,8 @@ namespace Fusion.Generator.Emit
                 }
                 EmitInfo(w, graph, inputs, operators);
                 w.Line();
+                EmitInt8Scales(w, graph);
+                w.Line();
                 EmitParameters(w, graph);
                 w.Line();
                 KernelTableWriter.Write(w, graph);
@@ -73,6 +75,14 @@ namespace Fusion.Generator.Emit
             w.Line($"    {operators});");
             w.Line();
             w.Line($"{Ns}ModelInfo {Ns}IFusedModel.Info => Info;");
+        }
+
+        /// <summary>The activation scales the Int8 plan reads, by name (loaded from a scale file before an Int8 run).</summary>
+        private static void EmitInt8Scales(IndentedWriter w, ModelGraph graph)
+        {
+            var keys = graph.Plans.SelectMany(p => p.Int8).Select(q => q.ScaleKey).Distinct().ToList();
+            w.Line("/// <summary>The activation scales of the Int8 plan's int8 GEMMs (one per quantized Linear's input): load a scale file into them before running in Precision.Int8.</summary>");
+            w.Line($"public {Ns}Quantization.ActivationScales Int8Scales {{ get; }} = new {Ns}Quantization.ActivationScales({Literals.String(graph.ClassName)}, new string[] {{ {string.Join(", ", keys.Select(Literals.String))} }});");
         }
 
         private static void EmitParameters(IndentedWriter w, ModelGraph graph)
@@ -110,6 +120,11 @@ namespace Fusion.Generator.Emit
                 using (w.Block($"if (fusionPlan == {Ns}Precision.Half)"))
                 {
                     Dispatch(w, plans.Where(p => p.Plan.Target == FloatType.F16).ToList(), names);
+                }
+                using (w.Block($"if (fusionPlan == {Ns}Precision.Int8)"))
+                {
+                    w.Line("Int8Scales.CheckLoaded();");
+                    Dispatch(w, plans.Where(p => p.Plan.Target == FloatType.I8).ToList(), names);
                 }
                 Dispatch(w, plans.Where(p => p.Plan.Target == FloatType.F32).ToList(), names);
             }

@@ -45,7 +45,8 @@ namespace Fusion.Generator.Emit
             using (w.Block($"private {Ns}Tensor[] BuildFusionConstants{_name}({Ns}IBackend be, {Ns}DType plan)"))
             {
                 w.Line("const int batch = 1; // constants have no batch axis");
-                w.Line("var io = plan;");
+                // The Int8 plan's constants are keyed by Int8 (apart from the Half plan's) but computed as the Half plan's are.
+                w.Line(_plan.Target == FloatType.I8 ? $"var io = {Ns}DType.Float16; // plan: {Ns}DType.Int8" : "var io = plan;");
                 w.Line("_ = batch + (int)io;");
                 WithFailureCleanup(w, () =>
                 {
@@ -63,7 +64,7 @@ namespace Fusion.Generator.Emit
             {
                 if (HasConstants)
                 {
-                    var sources = _schedule.Steps.Where(s => s.Constant).SelectMany(s => s.Inputs).Distinct().Where(i => Nodes[i].Is(Ops.Param))
+                    var sources = _schedule.Steps.Where(s => s.Constant).SelectMany(s => s.Inputs).Distinct().Where(i => Nodes[i].Is(Ops.Param) || Nodes[i].Is(Ops.Scale))
                         .Select(i => "(long)" + AccessPath(Nodes[i]) + ".Version").ToList();
                     var stamp = sources.Count == 0 ? "0L" : string.Join(" + ", sources);
                     w.Line($"var constants = _fusionConstants.Get(be, {_plan.Target.ToCSharp()}, {stamp}, BuildFusionConstants{_name});");
@@ -143,13 +144,15 @@ namespace Fusion.Generator.Emit
         {
             var n = Nodes[id];
             if (n.Is(Ops.Input)) return InputName(_inputs.IndexOf(n.Name));
-            if (n.Is(Ops.Param)) return $"be.Param({AccessPath(n)}, {n.Precision.ToCSharp()})";
+            if (n.Is(Ops.Param) || n.Is(Ops.Scale)) return $"be.Param({AccessPath(n)}, {n.Precision.ToCSharp()})";
             return V(id);
         }
 
         private string Describe(Step step) => string.Join(" → ", step.Members.Select(m => Nodes[m]).Where(n => !n.Is(Ops.Const)).Select(n => n.Source).Distinct());
 
-        private string AccessPath(Node param) => _graph.Parameter(param.Name).AccessPath;
+        /// <summary>A parameter's field path, or an int8 scale's parameter in the model's <c>Int8Scales</c>.</summary>
+        private string AccessPath(Node param) =>
+            param.Is(Ops.Scale) ? $"Int8Scales.Of({Literals.String(param.Name)})" : _graph.Parameter(param.Name).AccessPath;
 
         private static string V(int id) => "v" + id;
     }

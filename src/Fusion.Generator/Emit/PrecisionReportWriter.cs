@@ -7,7 +7,8 @@ namespace Fusion.Generator.Emit
     /// <summary>
     /// The precision section of the report at the top of the generated file: per plan, the operators' float types as
     /// runs of consecutive operators (so a 200-operator model reads in a few lines; float32 runs inside a Half plan list
-    /// each operator), then every cast the pass inserted and what became of it.
+    /// each operator), then every cast the pass inserted and what became of it, and in the Int8 plan each int8 Linear with its
+    /// scale's name and where its quantize and dequantize run.
     /// </summary>
     internal static class PrecisionReportWriter
     {
@@ -35,7 +36,18 @@ namespace Fusion.Generator.Emit
                 }
                 foreach (var cast in plan.Casts)
                     w.Line($"//   cast {cast.From.Short()} → {cast.To.Short()} of {cast.Value} for {cast.Reader}: {cast.Fate}");
+                foreach (var q in plan.Int8)
+                    w.Line($"//   int8 {q.Linear}: scale {q.ScaleKey}, weight {q.Weight} per output channel; quantize {Where(plan, q.Quantize)}; dequantize {Where(plan, q.Result)}");
             }
+        }
+
+        /// <summary>Where a node of the Int8 plan runs: fused into which kernel (with what else), or alone.</summary>
+        private static string Where(PrecisionPlan plan, int node)
+        {
+            var step = plan.Schedule?.Steps.FirstOrDefault(s => s.Members.Contains(node));
+            if (step is null) return "not scheduled";
+            string name = step.Kernel?.Name ?? step.Gemm?.Name ?? step.Template?.Name ?? "";
+            return step.Members.Count > 1 ? "fused into " + name : "runs alone as " + name;
         }
 
         /// <summary>Consecutive operators of one float type.</summary>

@@ -41,6 +41,6 @@ namespace Fusion.Generator.Ir
 
         public bool Is(OpDescriptor op) => Op == op.Name;
 
-        public bool IsSource => Is(Ops.Input) || Is(Ops.Param) || Is(Ops.Const);
+        public bool IsSource => Is(Ops.Input) || Is(Ops.Param) || Is(Ops.Scale) || Is(Ops.Const);
     }
 }

@@ -68,6 +68,9 @@ namespace Fusion.Generator.Ir
     {
         /// <summary>The same GEMM as ILGPU C#: the template printed with its epilogue, one method per io variant (<see cref="Fusion.Compiler.IlgpuGemmPrinter"/>).</summary>
         public string Ilgpu { get; init; } = "";
+
+        /// <summary>Both operands int8 codes (the Int8 plan's quantized Linears): the template's int8 form, int32 sums.</summary>
+        public bool Int8 { get; init; }
     }
 
     /// <summary>

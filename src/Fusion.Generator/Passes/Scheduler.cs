@@ -121,7 +121,7 @@ namespace Fusion.Generator.Passes
                     foreach (var i in n.Inputs.Distinct()) _readers[i].Add(n.Id);
                 _constant = new bool[_nodes.Count];
                 foreach (var n in _nodes)
-                    _constant[n.Id] = n.Is(Ops.Param) || n.Is(Ops.Const) || (!n.Is(Ops.Input) && n.Inputs.Count > 0 && n.Inputs.All(i => _constant[i]))
+                    _constant[n.Id] = n.Is(Ops.Param) || n.Is(Ops.Scale) || n.Is(Ops.Const) || (!n.Is(Ops.Input) && n.Inputs.Count > 0 && n.Inputs.All(i => _constant[i]))
                         || (n.Inputs.Count == 0 && n.Descriptor.Class == OpClass.LoadTime);
                 _groupsOf = _nodes.Select(_ => new List<int>()).ToArray();
             }
@@ -250,7 +250,8 @@ namespace Fusion.Generator.Passes
             {
                 if (group.Members.Count >= MaxGroupSize) return $"the kernel already fuses {MaxGroupSize} operators";
                 var root = _nodes[group.Outputs[0]];
-                if (!store && n.Descriptor.Class == OpClass.Pointwise && Count(n) * MaxBroadcast < Count(root))
+                // Constants are computed once, at load: recomputing a small value there costs nothing and saves a kernel.
+                if (!store && !group.Constant && n.Descriptor.Class == OpClass.Pointwise && Count(n) * MaxBroadcast < Count(root))
                     return $"broadcast blow-up: '{n.Source}' {n.ShapeText} would be recomputed for each of the {root.ShapeText} elements of '{root.Source}'";
                 var members = new HashSet<int>(group.Members) { n.Id };
                 var outputs = store ? group.Outputs.Concat(new[] { n.Id }).ToList() : group.Outputs;
@@ -348,19 +349,22 @@ namespace Fusion.Generator.Passes
                 int n = (int)linear.Shape[linear.Shape.Count - 1].Value, k = (int)_nodes[linear.Inputs[1]].Shape[1].Value;
                 var ops = chain.Select(c => Snake(_nodes[c].Op)).ToList();
                 if (linear.Inputs.Count > 2) ops.Insert(0, "bias");
-                var type = linear.Precision == FloatType.F16 ? "" : "_" + linear.Precision.Short();
+                // An int8 product (the Int8 plan's quantized Linears: both operands i8) runs the template's int8 form; cuBLASLt has no
+                // epilogue for it (no per-channel dequantize) and it has no ILGPU form yet.
+                bool int8 = _nodes[linear.Inputs[0]].Precision == FloatType.I8;
+                var type = int8 ? "_i8" : linear.Precision == FloatType.F16 ? "" : "_" + linear.Precision.Short();
                 var name = "gemm" + (ops.Count > 0 ? "_" + string.Join("_", ops.Take(5)) : "") + $"_n{n}_k{k}{type}";
                 var epilogueInputs = GemmEpilogue.Inputs(lowered, _nodes.Count);
-                var cublas = GemmEpilogue.CublasForm(Lowering, Lowering(linear.Id), chain, epilogueInputs);
+                var cublas = int8 ? (Activation: -1, Bias: -1, Residual: -1) : GemmEpilogue.CublasForm(Lowering, Lowering(linear.Id), chain, epilogueInputs);
                 GemmSpec? spec = null;
                 var final = _names.Claim(name, candidate =>
                 {
                     var epilogue = Kernel(lowered, members, candidate + "_epilogue");
                     var epilogueIr = lowered.Kernel with { Name = candidate + "_epilogue" };
-                    var cuda = GemmSource.Specialize(candidate, n, k, epilogueIr, KernelSourceWriter.Template(GemmSource.Pattern));
-                    spec = new GemmSpec(candidate, n, k, GemmRows.Stride(k), cuda, epilogue, cublas.Activation, cublas.Bias, cublas.Residual)
+                    var cuda = GemmSource.Specialize(candidate, n, k, epilogueIr, KernelSourceWriter.Template(GemmSource.Pattern), int8);
+                    spec = new GemmSpec(candidate, n, k, GemmRows.Stride(k, int8), cuda, epilogue, cublas.Activation, cublas.Bias, cublas.Residual)
                     // The template is fp16 (a float32 Linear runs as cuBLASLt and the epilogue kernel), so only an fp16 one gets an ILGPU version.
-                    { Ilgpu = linear.Precision == FloatType.F16 ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr) : "" };
+                    { Ilgpu = linear.Precision == FloatType.F16 && !int8 && IlgpuKernelPrinter.Prints(epilogueIr) ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr) : "", Int8 = int8 };
                     return spec.ToString();
                 });
                 var inputs = new[] { linear.Inputs[0], linear.Inputs[1] }.Concat(epilogueInputs).ToEquatableArray();
@@ -384,7 +388,7 @@ namespace Fusion.Generator.Passes
                         KernelSourceWriter.Template(spec.Pattern), "generated.cuh", CudaEpiloguePrinter.Print(lowered.Kernel with { Name = candidate + "_epilogue" }));
                     result = new TemplateSpec(candidate, spec.Pattern, spec.Constants, cuda, epilogue)
                     // The templates read fp16 (a float32 plan's attention runs unfused), so only an fp16 one gets an ILGPU version.
-                    { Ilgpu = template.Precision == FloatType.F16 ? IlgpuTemplateSource.Print(spec.Pattern, candidate, spec.Constants, lowered.Kernel with { Name = candidate + "_epilogue" }) : "" };
+                    { Ilgpu = template.Precision == FloatType.F16 && IlgpuKernelPrinter.Prints(lowered.Kernel) ? IlgpuTemplateSource.Print(spec.Pattern, candidate, spec.Constants, lowered.Kernel with { Name = candidate + "_epilogue" }) : "" };
                     return result.ToString();
                 });
                 var inputs = template.Inputs.Concat(GemmEpilogue.Inputs(lowered, _nodes.Count)).ToEquatableArray();

@@ -1,5 +1,5 @@
 // Fusion: what the kernels generated from the loop IR use, on top of the prelude. Loads convert each buffer's type
-// (half or float) to float32 and stores round once; vectors move V consecutive elements (V = 2, 4 or 8) whose first
+// (half, float or int8 codes) to float32 and stores round once; vectors move V consecutive elements (V = 2, 4 or 8) whose first
 // address is aligned to V elements. Math is float32, accurate to a few ulp (the tests state the tolerances).
 #pragma once
 #include "prelude.cuh"
@@ -15,10 +15,21 @@ struct __align__(8) fusion_f2 { float x, y; };
 struct __align__(16) fusion_f4 { float x, y, z, w; };
 struct __align__(8) fusion_u2 { unsigned int x, y; };
 
+// An int8 code: rounded half to even (cvt.rni), saturated to ±127 (−128 never appears, so negation stays exact); NaN gives 0.
+FUSION_DEVICE float fusion_round_i8(float x)
+{
+    float r;
+    asm("cvt.rni.f32.f32 %0, %1;" : "=f"(r) : "f"(x));
+    r = r < -127.0f ? -127.0f : r > 127.0f ? 127.0f : r;
+    return x != x ? 0.0f : r;
+}
+
 FUSION_DEVICE float fusion_load(const float* p) { return *p; }
 FUSION_DEVICE float fusion_load(const half* p) { return half_to_float(*p); }
 FUSION_DEVICE void fusion_store(float* p, float v) { *p = v; }
 FUSION_DEVICE void fusion_store(half* p, float v) { *p = float_to_half(v); }
+FUSION_DEVICE float fusion_load(const signed char* p) { return (float)*p; }
+FUSION_DEVICE void fusion_store(signed char* p, float v) { *p = (signed char)(int)fusion_round_i8(v); }
 
 template <int V> FUSION_DEVICE void fusion_load_vec(const float* p, float* v)
 {
@@ -89,6 +100,54 @@ template <int V> FUSION_DEVICE void fusion_store_vec(half* p, const float* v)
     else
     {
         *reinterpret_cast<half2*>(p) = floats_to_half2(v[0], v[1]);
+    }
+}
+
+// int8 codes: V (2, 4 or 8) bytes moved at once.
+template <int V> FUSION_DEVICE void fusion_load_vec(const signed char* p, float* v)
+{
+    if constexpr (V == 8)
+    {
+        const fusion_u2 a = *reinterpret_cast<const fusion_u2*>(p);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) { v[i] = (float)(signed char)(a.x >> (8 * i)); v[4 + i] = (float)(signed char)(a.y >> (8 * i)); }
+    }
+    else if constexpr (V == 4)
+    {
+        const unsigned a = *reinterpret_cast<const unsigned*>(p);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) v[i] = (float)(signed char)(a >> (8 * i));
+    }
+    else
+    {
+        const unsigned short a = *reinterpret_cast<const unsigned short*>(p);
+        v[0] = (float)(signed char)a; v[1] = (float)(signed char)(a >> 8);
+    }
+}
+
+FUSION_DEVICE unsigned fusion_pack_i8x4(const float* v)
+{
+    unsigned r = 0;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) r |= ((unsigned)(int)fusion_round_i8(v[i]) & 0xFFu) << (8 * i);
+    return r;
+}
+
+template <int V> FUSION_DEVICE void fusion_store_vec(signed char* p, const float* v)
+{
+    if constexpr (V == 8)
+    {
+        fusion_u2 a; a.x = fusion_pack_i8x4(v); a.y = fusion_pack_i8x4(v + 4);
+        *reinterpret_cast<fusion_u2*>(p) = a;
+    }
+    else if constexpr (V == 4)
+    {
+        *reinterpret_cast<unsigned*>(p) = fusion_pack_i8x4(v);
+    }
+    else
+    {
+        const unsigned short a = (unsigned short)(((unsigned)(int)fusion_round_i8(v[0]) & 0xFFu) | (((unsigned)(int)fusion_round_i8(v[1]) & 0xFFu) << 8));
+        *reinterpret_cast<unsigned short*>(p) = a;
     }
 }
 

@@ -106,6 +106,18 @@ public static class KernelMath
     [IntrinsicImplementation] // Fusion's PTX compiler redirects it to the GPU's instruction (PtxKernelMath)
     public static uint Pack(float x, float y) => Interop.FloatAsInt(ToHalf(x)) | ((uint)Interop.FloatAsInt(ToHalf(y)) << 16);
 
+    /// <summary>
+    /// The int8 code of x (a cast to i8 inside a kernel): clamped to ±127, then rounded half to even by adding and subtracting
+    /// 1.5·2²³ (float32 addition rounds to nearest even at that magnitude: exact for |x| ≤ 127); NaN gives 0, as the CUDA C's
+    /// fusion_round_i8 and the CPU's.
+    /// </summary>
+    public static float RoundI8(float x)
+    {
+        float clamped = x < -127f ? -127f : x > 127f ? 127f : x;
+        float rounded = (clamped + 12582912f) - 12582912f;
+        return float.IsNaN(x) ? 0f : rounded;
+    }
+
     /// <summary>x rounded to the nearest fp16 value and back (a cast to f16 inside a kernel).</summary>
     [IntrinsicImplementation] // Fusion's PTX compiler redirects it to the GPU's instruction (PtxKernelMath)
     public static float RoundF16(float x) => (float)ToHalf(x);

@@ -11,6 +11,12 @@ public interface IFusedModel
     /// <summary>Every parameter with its state-dict key, in declaration order.</summary>
     IEnumerable<NamedParameter> NamedParameters();
 
+    /// <summary>
+    /// The activation scales the <see cref="Precision.Int8"/> plan reads (one per int8 Linear's input), to be loaded from a scale
+    /// file before an Int8 run; null for a model without an Int8 plan (hand-written models).
+    /// </summary>
+    Quantization.ActivationScales? Int8Scales => null;
+
     /// <summary>The model's kernels: generated from the loop IR, GEMMs with generated epilogues, specialized templates.</summary>
     IReadOnlyList<IKernel> Kernels { get; }
 

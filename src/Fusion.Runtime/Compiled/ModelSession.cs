@@ -2,9 +2,14 @@ namespace Fusion;
 
 /// <summary>How a <see cref="ModelSession"/> runs its model.</summary>
 /// <param name="Backend">Where it runs (the CPU backend when null); the session does not own or dispose it.</param>
-/// <param name="Precision">How it computes: <see cref="Fusion.Precision.Float"/> or mixed <see cref="Fusion.Precision.Half"/>.</param>
+/// <param name="Precision">How it computes: <see cref="Fusion.Precision.Float"/>, mixed <see cref="Fusion.Precision.Half"/> or <see cref="Fusion.Precision.Int8"/>.</param>
 /// <param name="HalfInputOutput">Inputs given and the output returned as f16 instead of f32.</param>
-public sealed record SessionOptions(IBackend? Backend = null, Precision Precision = Precision.Float, bool HalfInputOutput = false)
+/// <param name="Scales">
+/// For <see cref="Fusion.Precision.Int8"/>: the calibration's scale file, loaded into the model's <c>Int8Scales</c> when the session
+/// is made (null: the model's scales must already be loaded).
+/// </param>
+public sealed record SessionOptions(IBackend? Backend = null, Precision Precision = Precision.Float, bool HalfInputOutput = false,
+    Quantization.ScaleFile? Scales = null)
 {
     /// <summary>The dtype of the session's inputs and output.</summary>
     public DType InputOutputType => HalfInputOutput ? DType.Float16 : DType.Float32;
@@ -32,6 +37,16 @@ public sealed class ModelSession
         Model = model;
         Options = options ?? new SessionOptions();
         if (!Enum.IsDefined(Options.Precision)) throw new ArgumentOutOfRangeException(nameof(options), Options.Precision, "unknown precision");
+        if (Options.Precision == Precision.Int8)
+        {
+            var scales = model.Int8Scales ?? throw new FusionException($"{model.Info.Name} has no Int8 plan (only generated [FusedModel] classes do)");
+            if (Options.Scales is { } file) scales.Load(file);
+            scales.CheckLoaded();
+        }
+        else if (Options.Scales is not null)
+        {
+            throw new ArgumentException($"SessionOptions.Scales is for Precision.Int8; this session runs in {Options.Precision}", nameof(options));
+        }
     }
 
     public IFusedModel Model { get; }

@@ -12,4 +12,12 @@ public enum Precision
     /// generated file's precision report lists each operator's precision and each cast.
     /// </summary>
     Half,
+
+    /// <summary>
+    /// INT8: the Half plan with each Linear layer (but the patch embedding and those on the keep-list) run as an exact int8 GEMM:
+    /// its input quantized with the per-tensor scale of a calibration (the model's <c>Int8Scales</c>, loaded from a scale file
+    /// that <c>fusion-run calibrate</c> writes; the quantize is fused into the kernel producing the input), its weight per
+    /// output channel at load, and the int32 sums dequantized, biased and activated in the GEMM's generated epilogue.
+    /// </summary>
+    Int8,
 }

@@ -10,6 +10,12 @@ namespace Fusion.Compiler
 
         public static readonly SourceOp Param = new("Param", "a learned parameter (attribute shape)");
 
+        /// <summary>
+        /// An int8 plan's activation scale: [1], float32, the threshold the session's scale file holds for tensor <c>key</c>
+        /// ("blocks.0.mlp.fc1.input") divided by 127; a run-time constant like a parameter.
+        /// </summary>
+        public static readonly SourceOp Scale = new("Scale", "an int8 activation scale from the session's scale file (attribute key)");
+
         public static readonly ConstOp Const = new();
 
         public static readonly ValueOp Value = new();

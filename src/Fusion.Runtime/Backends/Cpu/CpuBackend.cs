@@ -163,7 +163,9 @@ public sealed class CpuBackend : IBackend
     /// <summary>
     /// One GEMM that applies the epilogue to its tiles as it stores them, when the epilogue is bias, activation and residual
     /// (<see cref="GemmKernel.Cublas"/>) storing the product's shape; otherwise the product in float32, then the epilogue kernel
-    /// on it. Either way the result is rounded once, on the final store.
+    /// on it. Either way the result is rounded once, on the final store. An int8 GEMM (<see cref="GemmKernel.Int8"/>) computes the
+    /// exact int32 sums (<see cref="Fusion.Kernels.Cpu.Int8Gemm"/>), each converted to the nearest float32 as the GPU's template does,
+    /// then the epilogue kernel (the dequantize, bias, …).
     /// </summary>
     public Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs)
     {
@@ -172,6 +174,11 @@ public sealed class CpuBackend : IBackend
         var input = Host(x, $"{kernel.Name} x");
         var inputs = KernelOperands.EpilogueInputs(kernel, null, epilogueInputs);
         var outputs = KernelOperands.Check(kernel.Epilogue, batch, io, inputs);
+        if (kernel.Int8)
+        {
+            using var sums = MatrixOps.Int8Product(input, w, shape);
+            return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, sums, epilogueInputs));
+        }
         if (TileEpilogue(kernel, shape, outputs, epilogueInputs) is { } tile)
         {
             var bias = tile.Bias < 0 ? null : Host(epilogueInputs[tile.Bias], $"{kernel.Name} bias");

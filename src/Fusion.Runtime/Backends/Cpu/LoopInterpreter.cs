@@ -47,7 +47,7 @@ internal static unsafe class LoopInterpreter
                     if (tensor.DType != DType.Float32)
                     {
                         data[b] = ArrayPool<float>.Shared.Rent(checked((int)tensor.ElementCount));
-                        TensorPrimitives.ConvertToSingle(tensor.Span<Half>(), data[b].AsSpan(0, (int)tensor.ElementCount));
+                        ToFloats(tensor, data[b].AsSpan(0, (int)tensor.ElementCount));
                     }
                     pointers[b] = Pin(pins, data[b] ?? (object)tensor, tensor);
                 }
@@ -58,7 +58,7 @@ internal static unsafe class LoopInterpreter
             {
                 if (buffers[b].Role != BufferRole.Output) continue;
                 var tensor = outputs[o++];
-                if (data[b] is { } values) TensorPrimitives.ConvertToHalf(values.AsSpan(0, (int)tensor.ElementCount), tensor.Span<Half>());
+                if (data[b] is { } values) FromFloats(values.AsSpan(0, (int)tensor.ElementCount), tensor);
             }
             return outputs.ToArray();
         }
@@ -79,8 +79,37 @@ internal static unsafe class LoopInterpreter
     {
         FloatType.F16 => DType.Float16,
         FloatType.F32 => DType.Float32,
+        FloatType.I8 => DType.Int8,
         _ => io,
     };
+
+    /// <summary>A float16 or int8 input as float32 (int8 codes are exact).</summary>
+    private static void ToFloats(CpuTensor tensor, Span<float> values)
+    {
+        switch (tensor.DType)
+        {
+            case DType.Float16: TensorPrimitives.ConvertToSingle(tensor.Span<Half>(), values); break;
+            case DType.Int8:
+                {
+                    var codes = tensor.Span<sbyte>();
+                    for (int i = 0; i < codes.Length; i++) values[i] = codes[i];
+                    break;
+                }
+            default: throw new FusionException($"a generated kernel reads {tensor.DType.ShortName()}, which the CPU loop interpreter does not convert");
+        }
+    }
+
+    /// <summary>Rounds float32 results once into an f16 or int8 output (int8: half to even, saturated to ±127, as the GPU's stores).</summary>
+    private static void FromFloats(ReadOnlySpan<float> values, CpuTensor tensor)
+    {
+        if (tensor.DType == DType.Float16)
+        {
+            TensorPrimitives.ConvertToHalf(values, tensor.Span<Half>());
+            return;
+        }
+        var codes = tensor.Span<sbyte>();
+        for (int i = 0; i < codes.Length; i++) codes[i] = (sbyte)ScalarMath.RoundI8(values[i]);
+    }
 
     /// <summary>Pins a float32 array, or a float32 tensor's storage, for the workers.</summary>
     private static IntPtr Pin(List<GCHandle> pins, object owner, CpuTensor tensor)
@@ -489,6 +518,9 @@ internal static unsafe class LoopInterpreter
 /// <summary>The scalar operations of the loop IR in float32 (the interpreter's element-by-element path).</summary>
 internal static class ScalarMath
 {
+    /// <summary>The int8 code of a float: half to even, clamped to ±127, NaN to 0 (the kernels' int8 stores and casts).</summary>
+    public static float RoundI8(float a) => float.IsNaN(a) ? 0f : Math.Clamp(MathF.Round(a, MidpointRounding.ToEven), -127f, 127f);
+
     public static float Apply(ScalarOp op, float a, float b, float c) => op switch
     {
         ScalarOp.Add => a + b,
@@ -514,6 +546,7 @@ internal static class ScalarMath
         ScalarOp.Erf => (float)Fusion.Kernels.Cpu.Gelu.Erf(a),
         ScalarOp.Recip => 1f / a,
         ScalarOp.RoundF16 => (float)(Half)a,
+        ScalarOp.RoundI8 => RoundI8(a),
         ScalarOp.Where => a != 0 ? b : c,
         _ => throw new InvalidOperationException($"no CPU evaluation of {op}"),
     };

@@ -33,6 +33,29 @@ internal static class MatrixOps
     }
 
     /// <summary>
+    /// The exact int32 sums of x [..., K] · weightᵀ (both int8 codes, weight [N, K]) as float32 [outShape]: each sum converted to
+    /// the nearest float32 (ties to even), as the GPU's int8 template hands its sums to the epilogue.
+    /// </summary>
+    public static CpuTensor Int8Product(CpuTensor x, CpuTensor weight, Shape outShape)
+    {
+        int k = x.Shape[-1], n = weight.Shape[0];
+        int m = checked((int)x.Shape.Product(0, x.Rank - 1));
+        var sums = System.Buffers.ArrayPool<int>.Shared.Rent(checked(m * n));
+        try
+        {
+            Int8Gemm.MultiplyTransposed(x.Span<sbyte>(), weight.Span<sbyte>(), sums.AsSpan(0, m * n), m, n, k);
+            var y = CpuTensor.Uninitialized(DType.Float32, outShape);
+            var values = y.Span<float>();
+            for (int i = 0; i < values.Length; i++) values[i] = sums[i]; // int → float rounds to nearest even
+            return y;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(sums);
+        }
+    }
+
+    /// <summary>
     /// a [..., M, K] · b [..., K, N] (or b [..., N, K] transposed). A 2-D b is shared by every
     /// matrix of a (B stride 0); otherwise b has a's leading dims and is batched alongside it.
     /// </summary>

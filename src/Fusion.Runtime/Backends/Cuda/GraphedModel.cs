@@ -31,8 +31,11 @@ public sealed class GraphedModel : IDisposable
     /// <summary>The input shape and dtype every <see cref="Run"/> must match.</summary>
     public Shape InputShape => _input.Shape;
 
-    /// <summary>Captures <paramref name="model"/> on <paramref name="backend"/> for inputs shaped like <paramref name="example"/>.</summary>
-    public static GraphedModel Capture(IFusedModel model, CudaBackend backend, Tensor example)
+    /// <summary>
+    /// Captures <paramref name="model"/> on <paramref name="backend"/> for inputs shaped like <paramref name="example"/>, in
+    /// <paramref name="precision"/>'s plan (when null: the plan the input's dtype implies).
+    /// </summary>
+    public static GraphedModel Capture(IFusedModel model, CudaBackend backend, Tensor example, Precision? precision = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         var stream = backend.Stream;
@@ -41,15 +44,15 @@ public sealed class GraphedModel : IDisposable
         try
         {
             input.CopyFrom(Resident(backend, example));
-            using (model.Run([input], backend)) { } // kernels, fast-run choices, constants, parameters
+            using (Run(model, input, backend, precision)) { } // kernels, fast-run choices, constants, parameters
             stream.Synchronize();
 
             var memory = allocator.OpenScope(stream);
             try
             {
-                using (model.Run([input], backend)) { } // fills the private pool with exactly the blocks a run needs
+                using (Run(model, input, backend, precision)) { } // fills the private pool with exactly the blocks a run needs
                 Tensor? output = null;
-                var graph = CudaGraph.Capture(stream, _ => output = model.Run([input], backend));
+                var graph = CudaGraph.Capture(stream, _ => output = Run(model, input, backend, precision));
                 allocator.CloseScope(memory);
                 return new GraphedModel(backend, input, output!, graph, memory);
             }
@@ -78,6 +81,10 @@ public sealed class GraphedModel : IDisposable
         _graph.Launch(_backend.Stream);
         return _output;
     }
+
+    /// <summary>One pass of the model in the plan of <paramref name="precision"/>, or the one the input's dtype implies.</summary>
+    private static Tensor Run(IFusedModel model, Tensor input, CudaBackend backend, Precision? precision) =>
+        precision is { } p ? model.Run([input], backend, p) : model.Run([input], backend);
 
     /// <summary>Replays the graph on the input already in place (for timing).</summary>
     public Tensor Replay()

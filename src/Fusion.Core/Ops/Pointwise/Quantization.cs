@@ -1,0 +1,10 @@
+namespace Fusion.Compiler
+{
+    internal static partial class Ops
+    {
+        /// <summary>The int8 scale of a clipping threshold (the int8 plan's per-channel weight scales).</summary>
+        public static readonly UnaryOp Int8Scale = new("Int8Scale", "int8 scale of a clipping threshold: t / 127, 1 when t is 0",
+            (b, t) => b.Op(ScalarOp.Where, b.Op(ScalarOp.Gt, t, b.Const(0)), b.Div(t, b.Const(127)), b.Const(1)),
+            t => t > 0 ? t / 127 : 1);
+    }
+}

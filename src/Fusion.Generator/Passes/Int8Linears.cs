@@ -1,0 +1,46 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Fusion.Compiler;
+using Fusion.Generator.Ir;
+
+namespace Fusion.Generator.Passes
+{
+    /// <summary>
+    /// Which Linear layers the Int8 plan runs as int8 GEMMs, and the name of each one's input scale. A Linear qualifies when it is
+    /// not on the keep-list, its weight is a layer's parameter "&lt;layer&gt;.weight" (read as it is or through load-time
+    /// operators, such as the QKV re-layout) and its input is not an image's patches: calibration observes each F.Linear's
+    /// input under "&lt;layer&gt;.input" (LinearInputCalibration), and the patch embedding (F.PatchConv) is not an F.Linear, so it
+    /// has no calibrated scale and stays fp16.
+    /// </summary>
+    internal static class Int8Linears
+    {
+        public const string InputSuffix = ".input";
+
+        /// <summary>For each node: the scale key of a Linear the Int8 plan quantizes, else null.</summary>
+        public static string?[] Find(ModelGraph graph, bool[] kept)
+        {
+            var keys = new string?[graph.Nodes.Count];
+            foreach (var node in graph.Nodes)
+            {
+                if (!node.Is(Ops.Linear) || kept[node.Id] || graph.Nodes[node.Inputs[0]].Is(Ops.Patchify)) continue;
+                var weight = LayerWeight(graph, node.Inputs[1]);
+                if (weight is not null && weight.EndsWith(".weight", StringComparison.Ordinal))
+                    keys[node.Id] = weight.Substring(0, weight.Length - ".weight".Length) + InputSuffix;
+            }
+            return keys;
+        }
+
+        /// <summary>The key of the one parameter a weight is computed from (through parameter-only operators), or null.</summary>
+        public static string? LayerWeight(ModelGraph graph, int id)
+        {
+            var node = graph.Nodes[id];
+            while (!node.Is(Ops.Param))
+            {
+                if (node.IsSource || node.Inputs.Count != 1) return null;
+                node = graph.Nodes[node.Inputs[0]];
+            }
+            return node.Name;
+        }
+    }
+}

@@ -1,0 +1,150 @@
+using Fusion;
+using Fusion.IO;
+using Fusion.Quantization;
+using Fusion.Testing;
+using SwinTiny.Model;
+
+namespace Fusion.SwinTiny.Tests;
+
+/// <summary>
+/// How far the Int8 plan (every Linear but the patch embedding an int8 GEMM, activations quantized per tensor with calibrated
+/// scales, weights per output channel) moves a Swin's predictions. Calibration runs the eager FP32 Forward over one set of
+/// images with structure (<see cref="SyntheticImages"/>); agreement is measured on another. The mini Swin runs on the CPU
+/// everywhere (against its own Float plan); the whole Swin-T runs on the GPU where FUSION_INT8_DIR points at an export of
+/// samples/SwinTiny/python/export_int8_eval.py (against timm's FP32 logits). docs/precision.md states the figures these assert.
+/// </summary>
+public sealed class Int8AccuracyTests
+{
+    private static string Fixture(string file) => Path.Combine(AppContext.BaseDirectory, "fixtures", "swin-mini", file);
+
+    [Fact]
+    public void MiniSwin_Int8OnCpu_AgreesWithItsFloatPlan()
+    {
+        var model = new SwinMini();
+        model.LoadWeights(Fixture("weights.safetensors"));
+        Calibrate(model, [SyntheticImages.Batch(11, 8), SyntheticImages.Batch(12, 8)], CalibrationMethod.Max);
+        using var images = SyntheticImages.Batch(13, 24);
+        using var reference = (CpuTensor)model.Run(images, precision: Precision.Float);
+        using var int8 = (CpuTensor)model.Run(images, precision: Precision.Int8);
+        var (agree, error) = Compare(int8.ToFloatArray(), reference.ToFloatArray(), 10);
+        Report($"SwinMini int8 (max calibration, 16 images) vs its Float plan on 24 images: top-1 {agree}/24, relative L2 {error:E2}");
+        Assert.True(error <= 0.05, $"SwinMini int8 logits: relative L2 {error:E2} > 5e-2 against the Float plan");
+        Assert.True(agree >= 22, $"SwinMini int8: top-1 agrees with the Float plan on {agree} of 24 images");
+    }
+
+    /// <summary>
+    /// The whole Swin-T on the GPU: `python3 samples/SwinTiny/python/export_int8_eval.py --out DIR`, then FUSION_INT8_DIR=DIR.
+    /// Each calibration method's Int8 plan and the Half plan against timm's FP32 logits of the evaluation set.
+    /// </summary>
+    [Fact]
+    public void SwinT_Int8OnGpu_AgreesWithTimm()
+    {
+        var dir = Environment.GetEnvironmentVariable("FUSION_INT8_DIR");
+        if (string.IsNullOrEmpty(dir))
+            VisibleSkip.Because("no timm export for the int8 accuracy test", "FUSION_INT8_DIR is not set",
+                "export with samples/SwinTiny/python/export_int8_eval.py --out DIR and set FUSION_INT8_DIR=DIR");
+        var device = CudaTestEnvironment.RequireDevice();
+        var model = new SwinTransformerTiny();
+        model.LoadWeights(Path.Combine(dir, "weights.safetensors"));
+        using var calibrationSet = NpyFile.Read(Path.Combine(dir, "calib.npy"));
+        using var evaluation = NpyFile.Read(Path.Combine(dir, "eval.npy"));
+        using var expected = NpyFile.Read(Path.Combine(dir, "eval_logits.npy"));
+        var timm = expected.ToFloatArray();
+        int images = evaluation.Shape[0], classes = expected.Shape[1];
+
+        var calibration = new LinearInputCalibration(model);
+        try
+        {
+            foreach (var batch in Batches(calibrationSet, 16))
+                using (batch)
+                using (EagerScope.Run(() => model.Forward(batch))) { }
+        }
+        finally
+        {
+            calibration.Dispose();
+        }
+
+        using var backend = new CudaBackend(device);
+        var results = new Dictionary<string, (int Agree, double Error)>();
+        results["fp16"] = Compare(RunAll(model, backend, evaluation, Precision.Half), timm, classes);
+        foreach (var method in new[] { CalibrationMethod.Max, CalibrationMethod.Percentile, CalibrationMethod.Entropy })
+        {
+            model.Int8Scales.Load(calibration.Thresholds(method));
+            results["int8 " + method.ToString().ToLowerInvariant()] = Compare(RunAll(model, backend, evaluation, Precision.Int8), timm, classes);
+        }
+        foreach (var (name, (agree, error)) in results)
+            Report($"Swin-T {name} on the GPU vs timm FP32, {calibrationSet.Shape[0]} calibration and {images} evaluation images: top-1 {agree}/{images} ({100.0 * agree / images:F1}%), relative L2 {error:E2}");
+        var best = results.Where(r => r.Key.StartsWith("int8", StringComparison.Ordinal)).MaxBy(r => r.Value.Agree);
+        Assert.True(best.Value.Agree >= Math.Ceiling(0.97 * images), $"Swin-T int8: the best calibration ({best.Key}) agrees with timm on {best.Value.Agree} of {images} images");
+    }
+
+    private static void Calibrate(IFusedModel model, IReadOnlyList<CpuTensor> batches, CalibrationMethod method)
+    {
+        var scales = model.Int8Scales!;
+        using var calibration = new LinearInputCalibration(model);
+        var forward = model.GetType().GetMethod("Forward")!;
+        foreach (var batch in batches)
+            using (batch)
+            using (EagerScope.Run(() => (Tensor)forward.Invoke(model, [batch])!)) { }
+        scales.Load(calibration.Thresholds(method));
+    }
+
+    /// <summary>The model in <paramref name="precision"/> over all images, 64 at a time, fp16 in and out.</summary>
+    private static float[] RunAll(IFusedModel model, CudaBackend backend, CpuTensor images, Precision precision)
+    {
+        var logits = new List<float>();
+        foreach (var batch in Batches(images, 64))
+        {
+            using (batch)
+            {
+                using var half = (CpuTensor)CpuBackend.Instance.Cast(batch, DType.Float16);
+                using var input = backend.FromHost(half);
+                using var output = model.Run([input], backend, precision);
+                using var host = backend.ToHost(output);
+                logits.AddRange(host.ToFloatArray());
+            }
+        }
+        return [.. logits];
+    }
+
+    private static IEnumerable<CpuTensor> Batches(CpuTensor images, int size)
+    {
+        var all = images.ToFloatArray();
+        int count = images.Shape[0], per = (int)(images.ElementCount / count);
+        for (int start = 0; start < count; start += size)
+        {
+            int n = Math.Min(size, count - start);
+            yield return CpuTensor.FromArray(all.AsSpan(start * per, n * per), n, images.Shape[1], images.Shape[2], images.Shape[3]);
+        }
+    }
+
+    private static (int Agree, double Error) Compare(float[] actual, float[] reference, int classes)
+    {
+        int agree = 0;
+        double diff = 0, norm = 0;
+        for (int i = 0; i < reference.Length / classes; i++)
+        {
+            if (ArgMax(actual.AsSpan(i * classes, classes)) == ArgMax(reference.AsSpan(i * classes, classes))) agree++;
+        }
+        for (int i = 0; i < reference.Length; i++)
+        {
+            diff += (actual[i] - (double)reference[i]) * (actual[i] - (double)reference[i]);
+            norm += (double)reference[i] * reference[i];
+        }
+        return (agree, Math.Sqrt(diff / norm));
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+
+    /// <summary>The figures, for docs/precision.md: to the test log, and appended to FUSION_INT8_REPORT when set.</summary>
+    private static void Report(string line)
+    {
+        TestContext.Current.SendDiagnosticMessage(line);
+        if (Environment.GetEnvironmentVariable("FUSION_INT8_REPORT") is { Length: > 0 } path) File.AppendAllText(path, line + Environment.NewLine);
+    }
+}
