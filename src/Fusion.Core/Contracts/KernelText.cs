@@ -29,20 +29,32 @@ namespace Fusion.Compiler
         }
     }
 
-    /// <summary>The GEMM template (pattern "gemm") specialized for one layer: N, K, KW and its printed epilogue.</summary>
+    /// <summary>
+    /// The GEMM template (pattern "gemm") specialized for one layer: N, K, KW and its printed epilogue; the int8 variant also
+    /// defines FUSION_GEMM_S8 1 (int8 x and w, exact int32 sums, KW a multiple of 16).
+    /// </summary>
     internal static class GemmSource
     {
         public const string Pattern = "gemm";
 
-        public static IReadOnlyDictionary<string, int> Constants(int n, int k) => new SortedDictionary<string, int>(StringComparer.Ordinal)
+        /// <summary>The constant that selects the int8 variant (printed as FUSION_GEMM_S8).</summary>
+        public const string Int8Constant = "GEMM_S8";
+
+        public static IReadOnlyDictionary<string, int> Constants(int n, int k, bool int8 = false)
         {
-            ["K"] = k,
-            ["KW"] = GemmRows.Stride(k),
-            ["N"] = n,
-        };
+            var constants = new SortedDictionary<string, int>(StringComparer.Ordinal)
+            {
+                ["K"] = k,
+                ["KW"] = GemmRows.Stride(k, int8),
+                ["N"] = n,
+            };
+            // Only the int8 variant names it, so the fp16 kernels' text (and their cache keys) stay as they were.
+            if (int8) constants[Int8Constant] = 1;
+            return constants;
+        }
 
         /// <summary>The kernel's source from the template body and the epilogue (a loop-IR kernel over the [.., N] output reading "acc").</summary>
-        public static string Specialize(string name, int n, int k, LoopKernel epilogue, string templateBody) =>
-            KernelText.Specialize(Pattern, name, Constants(n, k), templateBody, "generated.cuh", CudaEpiloguePrinter.Print(epilogue));
+        public static string Specialize(string name, int n, int k, LoopKernel epilogue, string templateBody, bool int8 = false) =>
+            KernelText.Specialize(Pattern, name, Constants(n, k, int8), templateBody, "generated.cuh", CudaEpiloguePrinter.Print(epilogue));
     }
 }

@@ -61,14 +61,18 @@ internal static class KernelOperands
         return ordered;
     }
 
-    /// <summary>Checks x [..., K] and weight [N, K] of <paramref name="kernel"/>; returns the product's shape [..., N].</summary>
+    /// <summary>
+    /// Checks x [..., K] and weight [N, K] of <paramref name="kernel"/> (float, both of one type; int8 for an int8 kernel); returns
+    /// the product's shape [..., N].
+    /// </summary>
     public static Shape Product(GemmKernel kernel, Tensor x, Tensor weight)
     {
         ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(weight);
-        if (x.Rank < 1 || x.Shape[-1] != kernel.K || x.DType is not (DType.Float32 or DType.Float16))
-            throw new TensorMismatchException($"{kernel.Name} x", $"[..., {kernel.K}] float", $"{x.DType.ShortName()}{x.Shape}");
+        bool typeOk = kernel.Int8 ? x.DType == DType.Int8 : x.DType is DType.Float32 or DType.Float16;
+        if (x.Rank < 1 || x.Shape[-1] != kernel.K || !typeOk)
+            throw new TensorMismatchException($"{kernel.Name} x", $"[..., {kernel.K}] {(kernel.Int8 ? "int8 (an int8 GEMM)" : "float")}", $"{x.DType.ShortName()}{x.Shape}");
         if (weight.Shape != new Shape(kernel.N, kernel.K) || weight.DType != x.DType)
             throw new TensorMismatchException($"{kernel.Name} weight", $"{x.DType.ShortName()}[{kernel.N}, {kernel.K}]", $"{weight.DType.ShortName()}{weight.Shape}");
         return x.Shape.With(-1, kernel.N);

@@ -6,20 +6,36 @@ namespace Fusion;
 /// A Linear layer's GEMM with the pointwise chain after it as its epilogue: the GEMM template specialized for N and K with the
 /// epilogue printed into it (<see cref="CudaSource"/>), the same epilogue as a kernel of its own (<see cref="Epilogue"/>, which
 /// reads the product from its "acc" buffer: the CPU twin, and the second kernel of the cuBLASLt path), and the cuBLASLt epilogue
-/// doing the same work when cuBLASLt has one (<see cref="Cublas"/>).
+/// doing the same work when cuBLASLt has one (<see cref="Cublas"/>). An <see cref="Int8"/> kernel is the template's int8 variant: x and
+/// the weight int8, exact int32 sums, each rounded to a float for the epilogue (whose first link is typically the dequantize); it runs
+/// on the template alone (no cuBLASLt epilogue, no ILGPU version).
 /// </summary>
 public sealed class GemmKernel : IKernel
 {
     private readonly Lazy<string> _sourceHash;
 
-    public GemmKernel(string name, int n, int k, int kw, string cudaSource, GeneratedKernel epilogue, CublasEpilogue? cublas, Type? ilgpuKernels = null)
+    public GemmKernel(string name, int n, int k, int kw, string cudaSource, GeneratedKernel epilogue, CublasEpilogue? cublas, Type? ilgpuKernels = null,
+        bool int8 = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(cudaSource);
         ArgumentNullException.ThrowIfNull(epilogue);
         if (n <= 0 || k <= 0) throw new FusionException($"GEMM kernel {name}: N = {n} and K = {k} must be positive");
-        if (kw != GemmRows.Stride(k))
-            throw new FusionException($"GEMM kernel {name} reads the weight with row stride KW = {kw}, expected {GemmRows.Stride(k)} (K = {k} rounded up to a multiple of 8)");
+        if (kw != GemmRows.Stride(k, int8))
+            throw new FusionException($"GEMM kernel {name} reads the weight with row stride KW = {kw}, expected {GemmRows.Stride(k, int8)} "
+                + $"(K = {k} rounded up to a multiple of {GemmRows.Vector(int8)}{(int8 ? " for int8" : "")})");
+        if (int8)
+        {
+            // cuBLASLt's int8 products have no per-channel dequantize (no alpha vector, no bias epilogue, no float output), and the
+            // ILGPU template is fp16 only: the int8 variant runs on the CUDA C template alone.
+            if (cublas is not null)
+                throw new FusionException($"GEMM kernel {name} is int8: it has no cuBLASLt epilogue (cuBLASLt cannot dequantize per channel), so none may be given");
+            if (ilgpuKernels is not null)
+                throw new FusionException($"GEMM kernel {name} is int8: the ILGPU template is fp16 only, so it has no ILGPU version ({ilgpuKernels.Name} given)");
+            if (k > Fusion.Kernels.Cpu.Int8Gemm.MaxDepth)
+                throw new FusionException($"GEMM kernel {name} is int8 with K = {k}: at most {Fusion.Kernels.Cpu.Int8Gemm.MaxDepth}, so no int32 sum can overflow");
+        }
+        Int8 = int8;
         Name = name;
         N = n;
         K = k;
@@ -45,8 +61,14 @@ public sealed class GemmKernel : IKernel
     /// <summary>Input features (the weight's columns).</summary>
     public int K { get; }
 
-    /// <summary>The weight row stride the template reads: K rounded up to a multiple of 8 (the weight is zero-padded to it once).</summary>
+    /// <summary>The weight row stride the template reads: K rounded up to a multiple of 8, or of 16 for int8 (the weight is zero-padded to it once).</summary>
     public int KW { get; }
+
+    /// <summary>Whether this is the template's int8 variant: x and the weight <see cref="DType.Int8"/>, int32 sums handed to the epilogue as floats.</summary>
+    public bool Int8 { get; }
+
+    /// <summary>The dtype of x and the weight: <see cref="DType.Int8"/> for an <see cref="Int8"/> kernel, else float16 (the template's).</summary>
+    internal DType OperandType => Int8 ? DType.Int8 : DType.Float16;
 
     public string CudaSource { get; }
 
