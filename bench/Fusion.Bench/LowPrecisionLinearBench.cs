@@ -1,5 +1,6 @@
 using System.Globalization;
 using Fusion.Cuda;
+using Fusion.Cuda.Gemm;
 using Fusion.Quantization;
 
 namespace Fusion.Bench;
@@ -9,7 +10,10 @@ namespace Fusion.Bench;
 /// runs), the int8 layer (<see cref="CudaInt8Linear"/>: quantize, exact int8 product, dequantize + bias: three kernels) with its
 /// product alone, and the FP8 layer (<see cref="CudaFp8Linear"/>: quantize, FP8 product with scales and bias in its epilogue) with
 /// its product alone. Median of CUDA events around each (5 warm-ups, 30 timed), in µs; the sum over one image's layers (each shape
-/// as often as Swin-T runs it) is the estimate of a whole plan's Linear time.
+/// as often as Swin-T runs it) is the estimate of a whole plan's Linear time. A second table times Fusion's own GEMM template on the
+/// same shapes, fp16 (<see cref="GemmKernels.Linear"/>: x·wᵀ + bias, GELU on fc1) against its int8 variant
+/// (<see cref="GemmKernels.LinearInt8"/>: int8 x and w, exact int32 sums, float(sum)·scale[j] + bias, GELU on fc1), both storing
+/// fp16: the default tile and the fastest of <see cref="GemmTile.Candidates"/> (what fast-run picks), same timing.
 /// </summary>
 internal static class LowPrecisionLinearBench
 {
@@ -86,5 +90,66 @@ internal static class LowPrecisionLinearBench
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| **Swin-T's Linears (each × its count)** | | | | {sums[0]:F0} | {sums[1]:F0} ({sums[1] / sums[0]:F2}×) | {sums[2]:F0} ({sums[2] / sums[0]:F2}×) | {sums[3]:F0} ({sums[3] / sums[0]:F2}×) | {sums[4]:F0} ({sums[4] / sums[0]:F2}×) |"));
+        Console.WriteLine();
+        TemplateTable(device, jit, layers, batch, rng);
+    }
+
+    /// <summary>The GEMM template, fp16 against int8, per layer: default tile and fastest candidate tile, µs.</summary>
+    private static void TemplateTable(CudaDevice device, KernelJit jit, List<(string Name, int Tokens, int N, int K, int Count)> layers, int batch, Random rng)
+    {
+        var stream = device.DefaultStream;
+        using var gemm = new FusedGemm(device, jit, GemmPolicy.Generated);
+        var kernels = layers.Select(l =>
+        {
+            var activation = l.Name.EndsWith("fc1", StringComparison.Ordinal) ? Activation.Gelu : Activation.None;
+            return (Half: GemmKernels.Linear(l.N, l.K, bias: true, activation, residual: false),
+                Int8: GemmKernels.LinearInt8(l.N, l.K, bias: true, activation, residual: false));
+        }).ToList();
+        var started = DateTime.UtcNow;
+        gemm.PrecompileTiles(kernels.SelectMany(k => new[] { k.Half, k.Int8 }).SelectMany(k => GemmTile.Candidates(k.N).Select(t => (k, t))), DType.Float16);
+        Console.WriteLine($"GEMM template, fp16 against int8 (bias, GELU on fc1; fp16 out): {kernels.Count * 2} kernels in every candidate tile compiled in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
+        Console.WriteLine("| layer | M | N | K | epilogue | fp16 default tile | int8 default tile | fp16 best (tile) | int8 best (tile) | int8 / fp16 (best) |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        var sums = new double[4];
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var (name, t, n, k, count) = layers[i];
+            var (halfKernel, int8Kernel) = kernels[i];
+            int m = t * batch;
+            using var x = BenchData.RandomHalves(device, rng, m, k);
+            using var w = BenchData.RandomHalves(device, rng, n, k);
+            using var bias = BenchData.RandomHalves(device, rng, n);
+            using var x8 = RandomCodes(device, rng, m, k);
+            using var w8 = RandomCodes(device, rng, n, k);
+            using var scaleHost = CpuTensor.FromArray(Enumerable.Range(0, n).Select(_ => 1e-4f * (1 + rng.NextSingle())).ToArray(), n);
+            using var scale = CudaTensor.FromHost(device, scaleHost);
+            using var y = CudaTensor.Empty(device, DType.Float16, m, n);
+            (double Default, double Best, GemmTile Tile) Time(GemmKernel kernel, CudaTensor xs, CudaTensor ws, CudaTensor[] inputs)
+            {
+                var results = GemmTile.Candidates(n).Select(tile => (Tile: tile, Us: 1000 * EventTimer.MedianMilliseconds(device, stream,
+                    () => gemm.RunWith(GemmPath.Generated, kernel, xs, ws, inputs, [y], m, DType.Float16, tile: tile), warmup: 5, repeats: 30))).ToList();
+                var best = results.MinBy(r => r.Us);
+                return (results[0].Us, best.Us, best.Tile); // Candidates lists the default tile first
+            }
+            var half = Time(halfKernel, x, w, [bias]);
+            var int8 = Time(int8Kernel, x8, w8, [scale, bias]);
+            sums[0] += half.Default * count;
+            sums[1] += int8.Default * count;
+            sums[2] += half.Best * count;
+            sums[3] += int8.Best * count;
+            string epilogue = halfKernel.Name.Contains("_gelu", StringComparison.Ordinal) ? "bias + GELU" : "bias";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {m} | {n} | {k} | {epilogue} | {half.Default:F1} | {int8.Default:F1} | {half.Best:F1} ({half.Tile}) | {int8.Best:F1} ({int8.Tile}) | {int8.Best / half.Best:F2} |"));
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| **Swin-T's Linears (each × its count)** | | | | | {sums[0]:F0} | {sums[1]:F0} ({sums[1] / sums[0]:F2}×) | {sums[2]:F0} | {sums[3]:F0} | {sums[3] / sums[2]:F2} |"));
+    }
+
+    /// <summary>Uniform int8 codes (−128 … 127) on the device.</summary>
+    private static CudaTensor RandomCodes(CudaDevice device, Random rng, params int[] dims)
+    {
+        using var host = CpuTensor.Zeros(DType.Int8, dims);
+        rng.NextBytes(host.Bytes);
+        return CudaTensor.FromHost(device, host);
     }
 }

@@ -8,7 +8,8 @@ namespace Fusion.Cuda.Tests;
 
 /// <summary>
 /// CI without a GPU: the gemm template specialized with generated epilogues (<see cref="GemmKernels.Linear"/>, and the hand-lowered
-/// chains of <see cref="CustomGemms"/>) compiles to PTX for sm_80 and sm_90 with clang-19, in every tile and both io types.
+/// chains of <see cref="CustomGemms"/>) compiles to PTX for sm_80 and sm_90 with clang-19, in every tile and both io types; so does its
+/// int8 variant (<see cref="GemmKernels.LinearInt8"/>: mma.sync m16n8k32 s8, int32 sums converted with cvt.rn.f32.s32).
 /// </summary>
 public sealed class GemmTemplatePtxTests
 {
@@ -24,6 +25,11 @@ public sealed class GemmTemplatePtxTests
         ["layer_scale_odd"] = () => CustomGemms.LayerScaleResidual(37, 13).Kernel,
         ["cast_to_io"] = () => CustomGemms.ResidualCastToIo(96, 384).Kernel,                                           // output in the io type
         ["f32_epilogue"] = () => GemmKernels.Linear(96, 384, bias: true, Activation.Gelu, residual: true, DType.Float32), // fp32 epilogue buffers
+        ["s8_fc1_scale_bias_gelu"] = () => GemmKernels.LinearInt8(384, 96, bias: true, Activation.Gelu, residual: false),  // int8: vector x, KW = K
+        ["s8_fc2_scale_bias_residual"] = () => GemmKernels.LinearInt8(96, 384, bias: true, Activation.None, residual: true),
+        ["s8_odd_relu_residual"] = () => GemmKernels.LinearInt8(37, 13, bias: false, Activation.Relu, residual: true),      // K odd: scalar x, KW = 16
+        ["s8_k40_bias_gelu_residual"] = () => GemmKernels.LinearInt8(30, 40, bias: true, Activation.Gelu, residual: true), // K % 16 == 8: scalar x, KW = 48
+        ["s8_f32_epilogue"] = () => GemmKernels.LinearInt8(96, 384, bias: true, Activation.Gelu, residual: true, DType.Float32),
     };
 
     public static TheoryData<string, string, int> Specializations()
@@ -46,12 +52,16 @@ public sealed class GemmTemplatePtxTests
         var ptx = ClangPtx.Compile(source, arch, kernel.Name);
         Assert.Contains($".target {arch}", ptx);
         Assert.Contains($".entry {kernel.Name}(", ptx);
-        Assert.Contains("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", ptx);
+        const string fp16Mma = "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", s8Mma = "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32";
+        Assert.Contains(kernel.Int8 ? s8Mma : fp16Mma, ptx);
+        Assert.DoesNotContain(kernel.Int8 ? fp16Mma : s8Mma, ptx);
+        // The int8 sums reach the epilogue as floats rounded to nearest.
+        if (kernel.Int8) Assert.Contains("cvt.rn.f32.s32", ptx);
         Assert.Contains("ldmatrix.sync.aligned.m8n8.x4.shared.b16", ptx);
-        // w rows are KW % 8 == 0 halves apart, so its tiles always move by cp.async; x's only when K % 8 == 0. The scalar
-        // path is the template's only plain shared-memory store (one half at a time).
+        // w rows are KW elements (a multiple of 16 bytes) apart, so its tiles always move by cp.async; x's only when its rows are
+        // (K % 8 == 0 halves, K % 16 == 0 int8). The scalar path is the template's only plain shared-memory store (one element at a time).
         Assert.Contains("cp.async.cg.shared.global", ptx);
-        Assert.Equal(kernel.K % 8 != 0, Regex.IsMatch(ptx, @"st\.shared\.(u16|b16)"));
+        Assert.Equal(kernel.K % GemmRows.Vector(kernel.Int8) != 0, Regex.IsMatch(ptx, kernel.Int8 ? @"st\.shared\.(u8|b8|s8)" : @"st\.shared\.(u16|b16)"));
         // The epilogue's buffers are the kernel's parameters after x, w, m and the batch: one per input other than the product, one per output.
         int buffers = kernel.Epilogue.Ir.Buffers.Count(b => b.Role != BufferRole.Accumulator);
         Assert.Equal(4 + buffers, Regex.Matches(ptx, $@"\.param \.(u64|u32|b64|b32|s32) {kernel.Name}_param_\d+").Count);
@@ -78,32 +88,39 @@ public sealed class GemmTemplatePtxTests
         }
     }
 
-    /// <summary>Every tile fast-run may pick compiles, and the PTX's shared tiles have that tile's sizes.</summary>
+    /// <summary>Every tile fast-run may pick compiles, fp16 and int8, and the PTX's shared tiles have that tile's sizes.</summary>
     [Theory]
-    [InlineData(384, 96)]
-    [InlineData(30, 36)]
-    public void EveryTileCompilesToPtx(int n, int k)
+    [InlineData(384, 96, false)]
+    [InlineData(30, 36, false)]
+    [InlineData(384, 96, true)]
+    [InlineData(30, 36, true)]
+    public void EveryTileCompilesToPtx(int n, int k, bool int8)
     {
         ClangPtx.RequireCompiler();
-        var kernel = GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
+        var kernel = int8 ? GemmKernels.LinearInt8(n, k, bias: true, Activation.Gelu, residual: true)
+            : GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
         foreach (var tile in GemmTile.Candidates(n))
         {
             var ptx = ClangPtx.Compile(tile.Specialize(kernel.CudaSource, n), "sm_90", kernel.Name);
             Assert.Contains($".entry {kernel.Name}(", ptx);
-            // The two shared tiles: 2 stages of BM rows and 2 of BN rows, 40 halves each.
+            // The two shared tiles: 2 stages of BM rows and 2 of BN rows, 80 bytes each (40 halves, 80 int8).
             Assert.Matches($@"\.shared \.align 16 \.b8 [\w$]+\[{2 * tile.Rows * 40 * 2}\]", ptx);
             Assert.Matches($@"\.shared \.align 16 \.b8 [\w$]+\[{2 * tile.Columns * 40 * 2}\]", ptx);
         }
     }
 
     [Theory]
-    [InlineData(null, "FUSION_KW")]
-    [InlineData(13, "KW must be K rounded up to a multiple of 8")]
-    [InlineData(24, "KW must be K rounded up to a multiple of 8")]
-    public void RowStrideOtherThanKRoundedUpToEightIsRejected(int? kw, string error)
+    [InlineData(null, "FUSION_KW", false)]
+    [InlineData(13, "KW must be K rounded up to a multiple of 8", false)]
+    [InlineData(24, "KW must be K rounded up to a multiple of 8", false)]
+    [InlineData(null, "FUSION_KW", true)]
+    [InlineData(8, "(16 int8 with FUSION_GEMM_S8)", true)]   // 8 halves' 16 bytes, but only 8 int8
+    [InlineData(32, "(16 int8 with FUSION_GEMM_S8)", true)]
+    public void RowStrideOtherThanKRoundedUpToSixteenBytesIsRejected(int? kw, string error, bool int8)
     {
         ClangPtx.RequireCompiler();
-        var kernel = GemmKernels.Linear(37, 13, bias: false, Activation.None, residual: false);
+        var kernel = int8 ? GemmKernels.LinearInt8(37, 13, bias: false, Activation.None, residual: false)
+            : GemmKernels.Linear(37, 13, bias: false, Activation.None, residual: false);
         const string define = "#define FUSION_KW 16\n";
         Assert.Contains(define, kernel.CudaSource, StringComparison.Ordinal);
         var source = kernel.CudaSource.Replace(define, kw is null ? "" : $"#define FUSION_KW {kw}\n", StringComparison.Ordinal);

@@ -187,6 +187,24 @@ FUSION_DEVICE void mma_m16n8k16(float* c, const unsigned* a, unsigned b0, unsign
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// c += a (16×32, row) · b (32×8, col: registers b0, b1), int8 in (four per register, the lowest k in the low byte), int32
+// accumulate: every sum exact while it fits (k ≤ 131071 products of int8). The fragments' byte layout is m16n8k16's, so the
+// same ldmatrix loads feed both.
+FUSION_DEVICE void mma_m16n8k32_s8(int* c, const unsigned* a, unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+                 : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// int32 → float rounded to nearest even (__int2float_rn): exact below 2^24 in magnitude.
+FUSION_DEVICE float int_to_float_rn(int v)
+{
+    float f;
+    asm("cvt.rn.f32.s32 %0, %1;" : "=f"(f) : "r"(v));
+    return f;
+}
+
 // 16-byte vector access; the address must be 16-byte aligned.
 FUSION_DEVICE half8 load_half8(const half* p) { return *reinterpret_cast<const half8*>(p); }
 

@@ -72,14 +72,15 @@ public sealed partial class CudaBackend
 
     /// <summary>
     /// fp16: the GEMM template with the epilogue printed into it, or cuBLASLt (FusedGemm chooses). float32 (the template is fp16): the
-    /// product through cuBLASLt, then the epilogue kernel.
+    /// product through cuBLASLt, then the epilogue kernel. An int8 kernel takes int8 x and weight, on its template (sm_80 or newer); its
+    /// outputs are the epilogue's, as any GEMM's.
     /// </summary>
     public Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs)
     {
         var shape = KernelOperands.Product(kernel, x, weight);
         var input = _rules.Resident(x, $"{kernel.Name} x");
         var w = _rules.Resident(weight, $"{kernel.Name} weight");
-        if (input.DType == DType.Float32)
+        if (input.DType == DType.Float32 && !kernel.Int8)
         {
             using var product = (CudaTensor)Linear(input, w, null);
             return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, product, epilogueInputs));

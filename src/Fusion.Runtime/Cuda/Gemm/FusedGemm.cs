@@ -21,6 +21,9 @@ namespace Fusion.Cuda.Gemm;
 /// <see cref="RefreshPaddedWeight"/> (CudaBackend.Param does). Thread-safe: launches from several threads (each on its own
 /// stream) share the loaded modules and the padded copies; a measurement holds the others back until it is done, so measure
 /// before running concurrently. Work runs on the stream given, else on x's.
+/// An <see cref="GemmKernel.Int8"/> kernel (x and weight int8, sm_80 or newer) runs on the template under every policy: cuBLASLt has
+/// no per-channel dequantize, so fast-run only chooses among the template's tiles, and it has no ILGPU version, so
+/// FUSION_KERNELS=ilgpu runs its CUDA C template. Its weight is padded to KW (K rounded up to 16) as an fp16 one is.
 /// </summary>
 public sealed class FusedGemm : IDisposable
 {
@@ -86,13 +89,13 @@ public sealed class FusedGemm : IDisposable
     /// <summary>Whether the last <see cref="Run"/> that took the template ran its ILGPU version (<see cref="RunsIlgpu"/>).</summary>
     public bool LastRanIlgpu { get; private set; }
 
-    /// <summary>Whether the last <see cref="Run"/> fed the template a zero-padded [N, KW] copy of the weight (K % 8 != 0).</summary>
+    /// <summary>Whether the last <see cref="Run"/> fed the template a zero-padded [N, KW] copy of the weight (K % 8 != 0, int8: K % 16 != 0).</summary>
     public bool LastRunPaddedWeight { get; private set; }
 
     /// <summary>Whether the last cuBLASLt <see cref="Run"/> finished with the epilogue kernel (cuBLASLt had no epilogue for it).</summary>
     public bool LastRunUsedEpilogueKernel { get; private set; }
 
-    /// <summary>How many padded weight copies this instance has made (one per weight tensor with K % 8 != 0).</summary>
+    /// <summary>How many padded weight copies this instance has made (one per weight tensor with K != KW).</summary>
     public int PaddedWeights { get; private set; }
 
     /// <summary>
@@ -107,6 +110,10 @@ public sealed class FusedGemm : IDisposable
         var s = stream ?? x.Stream;
         var (path, tile, ilgpu) = Policy switch
         {
+            // cuBLASLt cannot run an int8 kernel's epilogue: where a policy would take it, the template's default tile runs.
+            GemmPolicy.Generated or GemmPolicy.CublasLt when kernel.Int8 => (GemmPath.Generated, GemmTile.Default(kernel.N), false),
+            GemmPolicy.Cached when kernel.Int8 => Choices.TryGet(ChoiceKey(m, kernel), out var tiled) && tiled.Path == GemmPath.Generated
+                ? (GemmPath.Generated, tiled.Tile, false) : (GemmPath.Generated, GemmTile.Default(kernel.N), false),
             GemmPolicy.Generated => (GemmPath.Generated, GemmTile.Default(kernel.N), RunsIlgpu(kernel, GemmTile.Default(kernel.N), m, batch)),
             GemmPolicy.CublasLt => (GemmPath.CublasLt, default, false),
             GemmPolicy.Cached => Choices.TryGet(ChoiceKey(m, kernel), out var known) ? (known.Path, known.Tile, known.Ilgpu && IlgpuFits(kernel, known.Tile, m, batch))
@@ -122,6 +129,8 @@ public sealed class FusedGemm : IDisposable
         int batch, DType io, CudaStream? stream = null, GemmTile? tile = null)
     {
         int m = Validate(kernel, x, weight);
+        if (path == GemmPath.CublasLt && kernel.Int8)
+            throw new FusionException($"{kernel.Name} is an int8 GEMM: it runs on the template only (cuBLASLt has no per-channel dequantize epilogue)");
         if (m == 0) return;
         var t = tile ?? GemmTile.Default(kernel.N);
         Execute(path, t, RunsIlgpu(kernel, t, m, batch), m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream ?? x.Stream);
@@ -139,10 +148,11 @@ public sealed class FusedGemm : IDisposable
         var sources = new List<(string, string, IReadOnlyList<string>)>();
         // Under FUSION_KERNELS=ilgpu the epilogue runs its ILGPU version, which the launcher precompiles itself.
         bool ilgpuEpilogue = _epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.Epilogue.IlgpuKernels is not null;
-        if (kernel.Cublas is null && Policy != GemmPolicy.Generated && !ilgpuEpilogue) sources.AddRange(Generated.GeneratedKernelLauncher.Variants(kernel.Epilogue));
-        // Under FUSION_KERNELS=ilgpu the template's default tile runs its ILGPU version (PrecompileIlgpu).
+        if (kernel.Cublas is null && Policy != GemmPolicy.Generated && !ilgpuEpilogue && !kernel.Int8) sources.AddRange(Generated.GeneratedKernelLauncher.Variants(kernel.Epilogue));
+        // Under FUSION_KERNELS=ilgpu the template's default tile runs its ILGPU version (PrecompileIlgpu). An int8 kernel runs its
+        // default tile under every policy (until fast-run or a cached choice picks another).
         bool ilgpuTemplate = _epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.IlgpuKernels is not null;
-        if (Policy is GemmPolicy.Generated or GemmPolicy.FastRun && !ilgpuTemplate)
+        if ((Policy is GemmPolicy.Generated or GemmPolicy.FastRun || kernel.Int8) && !ilgpuTemplate)
             foreach (var io in kernel.Epilogue.IoTypes) sources.Add(TileSource(kernel, GemmTile.Default(kernel.N), io == DType.Float16));
         return sources;
     }
@@ -180,6 +190,13 @@ public sealed class FusedGemm : IDisposable
         kernel.IlgpuKernels is not null && tile.IsDefaultFor(kernel.N)
         && (long)m * kernel.KW < Generated.GeneratedKernelLauncher.Index64Elements && !Generated.GeneratedKernelLauncher.NeedsIndex64(kernel.Epilogue, batch);
 
+    /// <summary>Compiles (or finds in the kernel cache) the template of <paramref name="kernel"/> in each of <paramref name="tiles"/> for <paramref name="io"/>, in parallel.</summary>
+    public void PrecompileTiles(GemmKernel kernel, IEnumerable<GemmTile> tiles, DType io) => PrecompileTiles(tiles.Select(t => (kernel, t)), io);
+
+    /// <summary>Compiles (or finds in the kernel cache) each (kernel, tile) of the template for <paramref name="io"/>, all in parallel.</summary>
+    public void PrecompileTiles(IEnumerable<(GemmKernel Kernel, GemmTile Tile)> variants, DType io) =>
+        _jit.Precompile(variants.Select(v => TileSource(v.Kernel, v.Tile, v.Kernel.Epilogue.UsesIoType && io == DType.Float16)).Distinct().ToList());
+
     /// <summary><paramref name="kernel"/> in <paramref name="tile"/>: its name in the kernel cache, its source and its options.</summary>
     private static (string Name, string Source, IReadOnlyList<string> Options) TileSource(GemmKernel kernel, GemmTile tile, bool ioHalf)
     {
@@ -201,7 +218,7 @@ public sealed class FusedGemm : IDisposable
         }
         using var read = host is null ? weight.ToHost() : null;
         var values = host ?? read!;
-        values.Expect("weight", weight.Shape, DType.Float16);
+        values.Expect("weight", weight.Shape, weight.DType);
         using var refreshed = GemmWeights.PadColumns(values).Tensor;
         padded.CopyFromHost(refreshed); // same buffer: a captured graph reading it sees the new values
     }
@@ -233,18 +250,20 @@ public sealed class FusedGemm : IDisposable
     {
         var key = ChoiceKey(m, kernel);
         using var held = _lock.EnterScope(); // one measurement at a time: kernels of other threads would distort it, and it is made once per shape
-        if (Choices.TryGet(key, out var known)) return (known.Path, known.Tile, known.Ilgpu && IlgpuFits(kernel, known.Tile, m, batch));
+        if (Choices.TryGet(key, out var known) && (!kernel.Int8 || known.Path == GemmPath.Generated))
+            return (known.Path, known.Tile, known.Ilgpu && IlgpuFits(kernel, known.Tile, m, batch));
         var best = GemmTile.Default(kernel.N);
         bool ilgpu = RunsIlgpu(kernel, best, m, batch);
         double generated = Median(() => Execute(GemmPath.Generated, best, ilgpu, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
-        double cublas = Median(() => Execute(GemmPath.CublasLt, default, false, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
+        // An int8 kernel has no cuBLASLt path: its tiles are timed against each other alone (cuBLASLt's time is recorded as infinite).
+        double cublas = kernel.Int8 ? double.PositiveInfinity
+            : Median(() => Execute(GemmPath.CublasLt, default, false, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
         // The other tiles are NVRTC's: under FUSION_KERNELS=ilgpu the template is its ILGPU version, in its one tile.
         if (generated <= ExploreTiles * cublas && !ilgpu)
         {
             // The default tile is close: the other tiles may win. Compile them together (in parallel), then time each.
             var others = GemmTile.Candidates(kernel.N).Where(t => t != best).ToList();
-            bool ioHalf = kernel.Epilogue.UsesIoType && io == DType.Float16;
-            _jit.Precompile(others.Select(t => TileSource(kernel, t, ioHalf)).ToList());
+            PrecompileTiles(kernel, others, io);
             foreach (var tile in others)
             {
                 double us = Median(() => Execute(GemmPath.Generated, tile, false, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
@@ -293,7 +312,7 @@ public sealed class FusedGemm : IDisposable
         IReadOnlyList<CudaTensor> outputs, int batch, DType io, CudaStream stream)
     {
         var w = kernel.KW == kernel.K ? weight : PaddedWeight(weight, stream);
-        w.Expect("padded weight", new Shape(kernel.N, kernel.KW), DType.Float16);
+        w.Expect("padded weight", new Shape(kernel.N, kernel.KW), kernel.OperandType);
         long blocks = tile.Blocks(m, kernel.N);
         if (blocks > int.MaxValue) throw new FusionException($"{kernel.Name}: m = {m} needs {blocks} blocks of tile {tile}, more than one launch takes");
         // The ILGPU kernel takes each buffer as an array view, {pointer, length}.
@@ -416,12 +435,19 @@ public sealed class FusedGemm : IDisposable
         return function;
     }
 
-    /// <summary>Checks x and the weight against the kernel (the epilogue's buffers are checked by the backend); returns m, the rows of x.</summary>
-    private static int Validate(GemmKernel kernel, CudaTensor x, CudaTensor weight)
+    /// <summary>
+    /// Checks x and the weight against the kernel (float16, or int8 for an int8 kernel; the epilogue's buffers are checked by the
+    /// backend) and an int8 kernel against the device; returns m, the rows of x.
+    /// </summary>
+    private int Validate(GemmKernel kernel, CudaTensor x, CudaTensor weight)
     {
-        weight.Expect("weight", new Shape(kernel.N, kernel.K), DType.Float16);
-        if (x.Rank < 1 || x.Shape[-1] != kernel.K) throw new TensorMismatchException("x", $"[..., {kernel.K}] float16", x.ToString());
-        x.Expect("x", x.Shape, DType.Float16);
+        var type = kernel.OperandType;
+        weight.Expect($"{kernel.Name} weight", new Shape(kernel.N, kernel.K), type);
+        if (x.Rank < 1 || x.Shape[-1] != kernel.K) throw new TensorMismatchException($"{kernel.Name} x", $"[..., {kernel.K}] {type.ShortName()}", x.ToString());
+        x.Expect($"{kernel.Name} x", x.Shape, type);
+        // mma.sync m16n8k32 with int8 operands is an sm_80 instruction (Ampere and newer).
+        if (kernel.Int8 && _device.ComputeCapability < 80)
+            throw new FusionException($"{kernel.Name}: the int8 GEMM template needs int8 mma.sync m16n8k32 (sm_80 or newer); {_device.Name} is {_device.Architecture}");
         long m = x.ElementCount / kernel.K;
         if (m > int.MaxValue) throw new TensorMismatchException("x", $"at most {int.MaxValue} rows", m.ToString(CultureInfo.InvariantCulture));
         if (x.Pointer % 16 != 0 || weight.Pointer % 16 != 0)

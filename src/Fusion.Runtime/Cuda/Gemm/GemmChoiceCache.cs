@@ -4,7 +4,7 @@ namespace Fusion.Cuda.Gemm;
 
 /// <summary>
 /// A fast-run decision: the path taken, the generated kernel's fastest tile (and whether that is the ILGPU template's), and the median
-/// microseconds of that tile and of cuBLASLt.
+/// microseconds of that tile and of cuBLASLt (infinite where cuBLASLt was not a candidate: an int8 kernel's; written "n/a").
 /// </summary>
 public sealed record GemmChoice(GemmPath Path, GemmTile Tile, double GeneratedMicroseconds, double CublasLtMicroseconds, bool Ilgpu = false);
 
@@ -13,12 +13,19 @@ public sealed class GemmChoiceCache(string directory, Action<string>? warn = nul
 {
     private const string Magic = "fusion-gemm-choice 2";
 
+    /// <summary>cuBLASLt's time where it was not timed (an int8 kernel, which it cannot run).</summary>
+    private const string NotTimed = "n/a";
+
     protected override string Write(string key, GemmChoice choice) => Format(key, choice);
 
     protected override GemmChoice? Read(string text, string key, out string? problem) => Parse(text, key, out problem);
 
-    internal static string Format(string key, GemmChoice choice) => string.Create(CultureInfo.InvariantCulture,
-        $"{Magic}\nkey {key}\npath {Name(choice.Path)}\ntile {choice.Tile}{(choice.Ilgpu ? " ilgpu" : "")}\ngenerated_us {choice.GeneratedMicroseconds:R}\ncublaslt_us {choice.CublasLtMicroseconds:R}\n");
+    internal static string Format(string key, GemmChoice choice)
+    {
+        string cublas = double.IsPositiveInfinity(choice.CublasLtMicroseconds) ? NotTimed : choice.CublasLtMicroseconds.ToString("R", CultureInfo.InvariantCulture);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{Magic}\nkey {key}\npath {Name(choice.Path)}\ntile {choice.Tile}{(choice.Ilgpu ? " ilgpu" : "")}\ngenerated_us {choice.GeneratedMicroseconds:R}\ncublaslt_us {cublas}\n");
+    }
 
     internal static GemmChoice? Parse(string text, string key, out string? problem)
     {
@@ -34,7 +41,9 @@ public sealed class GemmChoiceCache(string directory, Action<string>? warn = nul
         bool ilgpu = lines[3].EndsWith(" ilgpu", StringComparison.Ordinal);
         string tileText = ilgpu ? lines[3][..^" ilgpu".Length] : lines[3];
         var tile = tileText.StartsWith("tile ", StringComparison.Ordinal) ? GemmTile.TryParse(tileText["tile ".Length..]) : null;
-        if (path is null || tile is null || !TryMicroseconds(lines[4], "generated_us ", out var generated) || !TryMicroseconds(lines[5], "cublaslt_us ", out var cublas))
+        double cublas = double.PositiveInfinity;
+        bool cublasRead = lines[5] == "cublaslt_us " + NotTimed || TryMicroseconds(lines[5], "cublaslt_us ", out cublas);
+        if (path is null || tile is null || !TryMicroseconds(lines[4], "generated_us ", out var generated) || !cublasRead)
         {
             problem = "unreadable path, tile or times";
             return null;
