@@ -8395,13 +8395,24 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // fusion_epilogue(row, col, acc0, acc1, …): the pointwise chain after the GEMM (bias, activation, layer scale, residual,
 // a cast, …) printed from the loop IR in front of this text, which loads what it needs and stores the results, rounding
 // once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). N and K are compile-time constants
-// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in halves: K rounded up to a
-// multiple of 8 (KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to [N, KW] once per
-// weight when K % 8 != 0.
+// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in elements: K rounded up to 16
+// bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to
+// [N, KW] once per weight when K is not a multiple of 8.
+//
+// The int8 variant (FUSION_GEMM_S8 defined to 1): x is signed char [m, K], w signed char [N, KW] with KW = K rounded up
+// to a multiple of 16, the product runs on mma.sync m16n8k32 s8·s8 → s32 with int32 accumulators (every sum exact for
+// K ≤ 131071), and each sum becomes a float with round-to-nearest (cvt.rn.f32.s32) before fusion_epilogue, which sees
+// floats as in the fp16 variant (its first link is typically the dequantize, acc · scale[col]). Everything below is
+// written in 16-byte units (kVec elements: 8 halves or 16 int8), so the two variants share the code: a k-step is 64
+// bytes (32 halves or 64 int8), rows of shared memory are 80 bytes, and the ldmatrix addressing is the same in bytes.
+// ldmatrix's 8×8 b16 matrices give each lane bytes 4·(lane%4)…+3 of row lane/4: for halves the m16n8k16 fragments,
+// for int8 exactly the m16n8k32 ones (A: a0/a1 rows g/g+8 at k 4t…4t+3, a2/a3 at k 16+4t…; B: b0 at k 4t…, b1 at
+// k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
+// accumulators have the f32 ones' layout.
 //
 // Tile shape and why.
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
-//    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 fp32 registers for BN = 96).
+//    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
@@ -8411,29 +8422,41 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    bound by memory, not by the tensor cores. BM = 128 rows amortizes each weight tile (which stays in
 //    L2) over many rows, and all BN/96 column blocks of one row block are consecutive block indices, so
 //    the x rows they share are read from DRAM about once.
-//  * K advances in steps of BK = 32 through two shared-memory stages filled by cp.async (16 bytes per
+//  * K advances in steps of BK = 64 bytes through two shared-memory stages filled by cp.async (16 bytes per
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
-//    tensor cores work on the current one. Rows are padded to 40 halves (80 bytes): the 8 row addresses
+//    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 40 · 2 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
-// m ≥ 1 and any N, K work. w's rows are KW halves apart and KW % 8 == 0, so every w row starts 16-byte
+// m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
 // aligned and w tiles always move by cp.async; w's columns K..KW-1 are zeros (padded at load), so
 // reading them adds nothing. x is an activation written by the previous operator with rows of exactly
-// K halves, so it cannot be padded at load: its tiles move by cp.async when K % 8 == 0 and otherwise
-// (a slow path, no Swin layer needs it) one half at a time.
+// K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
+// (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
 
+#ifndef FUSION_GEMM_S8
+#define FUSION_GEMM_S8 0
+#endif
+#if FUSION_GEMM_S8
+typedef signed char gemm_in_t;  // x and w elements
+typedef int gemm_acc_t;         // exact sums
+#else
+typedef half gemm_in_t;
+typedef float gemm_acc_t;
+#endif
+constexpr int kVec = 16 / (int)sizeof(gemm_in_t);  // elements per 16 bytes: 8 halves or 16 int8
+
 #ifndef FUSION_KW
-#error ""gemm: FUSION_KW (w's row stride in halves, K rounded up to a multiple of 8) must be defined""
+#error ""gemm: FUSION_KW (w's row stride, K rounded up to a multiple of 8 halves or 16 int8) must be defined""
 #endif
 #ifndef FUSION_EPILOGUE_PARAMS
 #error ""gemm: the generated epilogue (fusion_epilogue and FUSION_EPILOGUE_PARAMS / _ARGS) must come first""
 #endif
 static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive"");
-static_assert(FUSION_KW % 8 == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + 8,
-              ""gemm: KW must be K rounded up to a multiple of 8"");
+static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
+              ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
 // The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
 // BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
@@ -8450,18 +8473,19 @@ static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
 constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
-constexpr int kBK = 32;
-constexpr int kBKP = kBK + 8;            // padded row length in halves (80 bytes)
+constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
+constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
+constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
 constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
 constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % 8 == 0;  // x rows 16-byte aligned (w rows always are: KW % 8 == 0)
+constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
-FUSION_DEVICE void gemm_cp_async16(unsigned dst, const half* src, int src_bytes)
+FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
 {
     asm volatile(""cp.async.cg.shared.global [%0], [%1], 16, %2;"" ::""r""(dst), ""l""(src), ""r""(src_bytes) : ""memory"");
 }
@@ -8471,30 +8495,29 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols halves, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % 8 == 0, so every row starts 16-byte aligned and each 8-half chunk is entirely
+// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
+// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
 // inside or outside the matrix: chunks move by cp.async.
 template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(half (*tile)[kBKP], const half* __restrict__ src, int limit, int row0, int k0, int tid)
+FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
 {
     if constexpr (kVector)
     {
-        static_assert(kCols % 8 == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / 8);
+        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+        constexpr int kChunks = kRows * (kBK / kVec);
 #pragma unroll
         for (int c = tid; c < kChunks; c += kThreads)
         {
-            const int r = c / (kBK / 8), kc = (c % (kBK / 8)) * 8;
+            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
             const int gr = row0 + r, gk = k0 + kc;
             const bool inside = gr < limit && gk < kCols;
-            const half* p = inside ? src + (long long)gr * kCols + gk : src;
+            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
             gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
         }
     }
     else
     {
-        half zero;
-        zero.bits = 0;
+        const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
@@ -8506,28 +8529,38 @@ FUSION_DEVICE void gemm_load_tile(half (*tile)[kBKP], const half* __restrict__ s
 
 // x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
 // straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(half (*tile)[kBKP], const half* __restrict__ x, int m, int row0, int k0, int tid)
+FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
 {
     gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
 }
 
-FUSION_DEVICE void gemm_load_w(half (*tile)[kBKP], const half* __restrict__ w, int col0, int k0, int tid)
+FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
 
-FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP], float (&acc)[kMT][kNT][4], int warp, int lane)
+// One mma per variant, chosen by the accumulator type.
+FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
+
+FUSION_DEVICE void gemm_mma(int* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k32_s8(c, a, b0, b1); }
+
+// An accumulator as the epilogue's float: as is, or an exact int32 sum rounded to nearest.
+FUSION_DEVICE float gemm_acc_float(float v) { return v; }
+
+FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
+
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
 {
 #pragma unroll
-    for (int kk = 0; kk < kBK; kk += 16)
+    for (int kk = 0; kk < kBK; kk += kMmaK)
     {
         unsigned a[kMT][4];
 #pragma unroll
         for (int mi = 0; mi < kMT; ++mi)
         {
-            // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.
+            // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
             const int row = warp * kWarpRows + mi * 16 + (lane % 16);
-            const int col = kk + (lane / 16) * 8;
+            const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
         unsigned b[kNT][2];
@@ -8535,36 +8568,36 @@ FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP],
         for (int nj = 0; nj < kNT / 2; ++nj)
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
-            // Matrices: (n 0-7, k), (n 0-7, k + 8), (n 8-15, k), (n 8-15, k + 8).
+            // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
             const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
-            const int col = kk + ((lane / 8) % 2) * 8;
+            const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
 #pragma unroll
         for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
             for (int ni = 0; ni < kNT; ++ni)
-                mma_m16n8k16(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
+                gemm_mma(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const half* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) half a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) half b_tiles[2][kBN][kBKP];
+    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
 
-    float acc[kMT][kNT][4];
+    gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
     for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
         for (int ni = 0; ni < kNT; ++ni)
 #pragma unroll
-            for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0.0f;
+            for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
     gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
     gemm_load_w(b_tiles[0], w, col0, 0, tid);
@@ -8589,8 +8622,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2; the generated
-    // epilogue finishes each pair of columns (c, c + 1) of a row and stores it.
+    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
+    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
 #pragma unroll
     for (int ni = 0; ni < kNT; ++ni)
     {
@@ -8604,7 +8637,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             {
                 const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
                 if (r >= m) continue;
-                fusion_epilogue(r, c, acc[mi][ni][2 * h], acc[mi][ni][2 * h + 1], pair, batch FUSION_EPILOGUE_ARGS);
+                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
             }
     }
 }
@@ -8685,13 +8718,24 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // fusion_epilogue(row, col, acc0, acc1, …): the pointwise chain after the GEMM (bias, activation, layer scale, residual,
 // a cast, …) printed from the loop IR in front of this text, which loads what it needs and stores the results, rounding
 // once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). N and K are compile-time constants
-// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in halves: K rounded up to a
-// multiple of 8 (KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to [N, KW] once per
-// weight when K % 8 != 0.
+// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in elements: K rounded up to 16
+// bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to
+// [N, KW] once per weight when K is not a multiple of 8.
+//
+// The int8 variant (FUSION_GEMM_S8 defined to 1): x is signed char [m, K], w signed char [N, KW] with KW = K rounded up
+// to a multiple of 16, the product runs on mma.sync m16n8k32 s8·s8 → s32 with int32 accumulators (every sum exact for
+// K ≤ 131071), and each sum becomes a float with round-to-nearest (cvt.rn.f32.s32) before fusion_epilogue, which sees
+// floats as in the fp16 variant (its first link is typically the dequantize, acc · scale[col]). Everything below is
+// written in 16-byte units (kVec elements: 8 halves or 16 int8), so the two variants share the code: a k-step is 64
+// bytes (32 halves or 64 int8), rows of shared memory are 80 bytes, and the ldmatrix addressing is the same in bytes.
+// ldmatrix's 8×8 b16 matrices give each lane bytes 4·(lane%4)…+3 of row lane/4: for halves the m16n8k16 fragments,
+// for int8 exactly the m16n8k32 ones (A: a0/a1 rows g/g+8 at k 4t…4t+3, a2/a3 at k 16+4t…; B: b0 at k 4t…, b1 at
+// k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
+// accumulators have the f32 ones' layout.
 //
 // Tile shape and why.
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
-//    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 fp32 registers for BN = 96).
+//    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
@@ -8701,29 +8745,41 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    bound by memory, not by the tensor cores. BM = 128 rows amortizes each weight tile (which stays in
 //    L2) over many rows, and all BN/96 column blocks of one row block are consecutive block indices, so
 //    the x rows they share are read from DRAM about once.
-//  * K advances in steps of BK = 32 through two shared-memory stages filled by cp.async (16 bytes per
+//  * K advances in steps of BK = 64 bytes through two shared-memory stages filled by cp.async (16 bytes per
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
-//    tensor cores work on the current one. Rows are padded to 40 halves (80 bytes): the 8 row addresses
+//    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 40 · 2 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
-// m ≥ 1 and any N, K work. w's rows are KW halves apart and KW % 8 == 0, so every w row starts 16-byte
+// m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
 // aligned and w tiles always move by cp.async; w's columns K..KW-1 are zeros (padded at load), so
 // reading them adds nothing. x is an activation written by the previous operator with rows of exactly
-// K halves, so it cannot be padded at load: its tiles move by cp.async when K % 8 == 0 and otherwise
-// (a slow path, no Swin layer needs it) one half at a time.
+// K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
+// (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
 
+#ifndef FUSION_GEMM_S8
+#define FUSION_GEMM_S8 0
+#endif
+#if FUSION_GEMM_S8
+typedef signed char gemm_in_t;  // x and w elements
+typedef int gemm_acc_t;         // exact sums
+#else
+typedef half gemm_in_t;
+typedef float gemm_acc_t;
+#endif
+constexpr int kVec = 16 / (int)sizeof(gemm_in_t);  // elements per 16 bytes: 8 halves or 16 int8
+
 #ifndef FUSION_KW
-#error ""gemm: FUSION_KW (w's row stride in halves, K rounded up to a multiple of 8) must be defined""
+#error ""gemm: FUSION_KW (w's row stride, K rounded up to a multiple of 8 halves or 16 int8) must be defined""
 #endif
 #ifndef FUSION_EPILOGUE_PARAMS
 #error ""gemm: the generated epilogue (fusion_epilogue and FUSION_EPILOGUE_PARAMS / _ARGS) must come first""
 #endif
 static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive"");
-static_assert(FUSION_KW % 8 == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + 8,
-              ""gemm: KW must be K rounded up to a multiple of 8"");
+static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
+              ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
 // The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
 // BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
@@ -8740,18 +8796,19 @@ static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
 constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
-constexpr int kBK = 32;
-constexpr int kBKP = kBK + 8;            // padded row length in halves (80 bytes)
+constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
+constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
+constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
 constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
 constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % 8 == 0;  // x rows 16-byte aligned (w rows always are: KW % 8 == 0)
+constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
-FUSION_DEVICE void gemm_cp_async16(unsigned dst, const half* src, int src_bytes)
+FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
 {
     asm volatile(""cp.async.cg.shared.global [%0], [%1], 16, %2;"" ::""r""(dst), ""l""(src), ""r""(src_bytes) : ""memory"");
 }
@@ -8761,30 +8818,29 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols halves, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % 8 == 0, so every row starts 16-byte aligned and each 8-half chunk is entirely
+// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
+// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
 // inside or outside the matrix: chunks move by cp.async.
 template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(half (*tile)[kBKP], const half* __restrict__ src, int limit, int row0, int k0, int tid)
+FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
 {
     if constexpr (kVector)
     {
-        static_assert(kCols % 8 == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / 8);
+        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+        constexpr int kChunks = kRows * (kBK / kVec);
 #pragma unroll
         for (int c = tid; c < kChunks; c += kThreads)
         {
-            const int r = c / (kBK / 8), kc = (c % (kBK / 8)) * 8;
+            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
             const int gr = row0 + r, gk = k0 + kc;
             const bool inside = gr < limit && gk < kCols;
-            const half* p = inside ? src + (long long)gr * kCols + gk : src;
+            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
             gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
         }
     }
     else
     {
-        half zero;
-        zero.bits = 0;
+        const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
@@ -8796,28 +8852,38 @@ FUSION_DEVICE void gemm_load_tile(half (*tile)[kBKP], const half* __restrict__ s
 
 // x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
 // straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(half (*tile)[kBKP], const half* __restrict__ x, int m, int row0, int k0, int tid)
+FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
 {
     gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
 }
 
-FUSION_DEVICE void gemm_load_w(half (*tile)[kBKP], const half* __restrict__ w, int col0, int k0, int tid)
+FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
 
-FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP], float (&acc)[kMT][kNT][4], int warp, int lane)
+// One mma per variant, chosen by the accumulator type.
+FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
+
+FUSION_DEVICE void gemm_mma(int* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k32_s8(c, a, b0, b1); }
+
+// An accumulator as the epilogue's float: as is, or an exact int32 sum rounded to nearest.
+FUSION_DEVICE float gemm_acc_float(float v) { return v; }
+
+FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
+
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
 {
 #pragma unroll
-    for (int kk = 0; kk < kBK; kk += 16)
+    for (int kk = 0; kk < kBK; kk += kMmaK)
     {
         unsigned a[kMT][4];
 #pragma unroll
         for (int mi = 0; mi < kMT; ++mi)
         {
-            // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.
+            // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
             const int row = warp * kWarpRows + mi * 16 + (lane % 16);
-            const int col = kk + (lane / 16) * 8;
+            const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
         unsigned b[kNT][2];
@@ -8825,36 +8891,36 @@ FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP],
         for (int nj = 0; nj < kNT / 2; ++nj)
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
-            // Matrices: (n 0-7, k), (n 0-7, k + 8), (n 8-15, k), (n 8-15, k + 8).
+            // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
             const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
-            const int col = kk + ((lane / 8) % 2) * 8;
+            const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
 #pragma unroll
         for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
             for (int ni = 0; ni < kNT; ++ni)
-                mma_m16n8k16(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
+                gemm_mma(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const half* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) half a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) half b_tiles[2][kBN][kBKP];
+    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
 
-    float acc[kMT][kNT][4];
+    gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
     for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
         for (int ni = 0; ni < kNT; ++ni)
 #pragma unroll
-            for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0.0f;
+            for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
     gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
     gemm_load_w(b_tiles[0], w, col0, 0, tid);
@@ -8879,8 +8945,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2; the generated
-    // epilogue finishes each pair of columns (c, c + 1) of a row and stores it.
+    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
+    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
 #pragma unroll
     for (int ni = 0; ni < kNT; ++ni)
     {
@@ -8894,7 +8960,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             {
                 const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
                 if (r >= m) continue;
-                fusion_epilogue(r, c, acc[mi][ni][2 * h], acc[mi][ni][2 * h + 1], pair, batch FUSION_EPILOGUE_ARGS);
+                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
             }
     }
 }
@@ -9010,13 +9076,24 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // fusion_epilogue(row, col, acc0, acc1, …): the pointwise chain after the GEMM (bias, activation, layer scale, residual,
 // a cast, …) printed from the loop IR in front of this text, which loads what it needs and stores the results, rounding
 // once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). N and K are compile-time constants
-// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in halves: K rounded up to a
-// multiple of 8 (KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to [N, KW] once per
-// weight when K % 8 != 0.
+// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in elements: K rounded up to 16
+// bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to
+// [N, KW] once per weight when K is not a multiple of 8.
+//
+// The int8 variant (FUSION_GEMM_S8 defined to 1): x is signed char [m, K], w signed char [N, KW] with KW = K rounded up
+// to a multiple of 16, the product runs on mma.sync m16n8k32 s8·s8 → s32 with int32 accumulators (every sum exact for
+// K ≤ 131071), and each sum becomes a float with round-to-nearest (cvt.rn.f32.s32) before fusion_epilogue, which sees
+// floats as in the fp16 variant (its first link is typically the dequantize, acc · scale[col]). Everything below is
+// written in 16-byte units (kVec elements: 8 halves or 16 int8), so the two variants share the code: a k-step is 64
+// bytes (32 halves or 64 int8), rows of shared memory are 80 bytes, and the ldmatrix addressing is the same in bytes.
+// ldmatrix's 8×8 b16 matrices give each lane bytes 4·(lane%4)…+3 of row lane/4: for halves the m16n8k16 fragments,
+// for int8 exactly the m16n8k32 ones (A: a0/a1 rows g/g+8 at k 4t…4t+3, a2/a3 at k 16+4t…; B: b0 at k 4t…, b1 at
+// k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
+// accumulators have the f32 ones' layout.
 //
 // Tile shape and why.
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
-//    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 fp32 registers for BN = 96).
+//    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
@@ -9026,29 +9103,41 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    bound by memory, not by the tensor cores. BM = 128 rows amortizes each weight tile (which stays in
 //    L2) over many rows, and all BN/96 column blocks of one row block are consecutive block indices, so
 //    the x rows they share are read from DRAM about once.
-//  * K advances in steps of BK = 32 through two shared-memory stages filled by cp.async (16 bytes per
+//  * K advances in steps of BK = 64 bytes through two shared-memory stages filled by cp.async (16 bytes per
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
-//    tensor cores work on the current one. Rows are padded to 40 halves (80 bytes): the 8 row addresses
+//    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 40 · 2 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
-// m ≥ 1 and any N, K work. w's rows are KW halves apart and KW % 8 == 0, so every w row starts 16-byte
+// m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
 // aligned and w tiles always move by cp.async; w's columns K..KW-1 are zeros (padded at load), so
 // reading them adds nothing. x is an activation written by the previous operator with rows of exactly
-// K halves, so it cannot be padded at load: its tiles move by cp.async when K % 8 == 0 and otherwise
-// (a slow path, no Swin layer needs it) one half at a time.
+// K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
+// (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
 
+#ifndef FUSION_GEMM_S8
+#define FUSION_GEMM_S8 0
+#endif
+#if FUSION_GEMM_S8
+typedef signed char gemm_in_t;  // x and w elements
+typedef int gemm_acc_t;         // exact sums
+#else
+typedef half gemm_in_t;
+typedef float gemm_acc_t;
+#endif
+constexpr int kVec = 16 / (int)sizeof(gemm_in_t);  // elements per 16 bytes: 8 halves or 16 int8
+
 #ifndef FUSION_KW
-#error ""gemm: FUSION_KW (w's row stride in halves, K rounded up to a multiple of 8) must be defined""
+#error ""gemm: FUSION_KW (w's row stride, K rounded up to a multiple of 8 halves or 16 int8) must be defined""
 #endif
 #ifndef FUSION_EPILOGUE_PARAMS
 #error ""gemm: the generated epilogue (fusion_epilogue and FUSION_EPILOGUE_PARAMS / _ARGS) must come first""
 #endif
 static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive"");
-static_assert(FUSION_KW % 8 == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + 8,
-              ""gemm: KW must be K rounded up to a multiple of 8"");
+static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
+              ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
 // The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
 // BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
@@ -9065,18 +9154,19 @@ static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
 constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
-constexpr int kBK = 32;
-constexpr int kBKP = kBK + 8;            // padded row length in halves (80 bytes)
+constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
+constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
+constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
 constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
 constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % 8 == 0;  // x rows 16-byte aligned (w rows always are: KW % 8 == 0)
+constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
-FUSION_DEVICE void gemm_cp_async16(unsigned dst, const half* src, int src_bytes)
+FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
 {
     asm volatile(""cp.async.cg.shared.global [%0], [%1], 16, %2;"" ::""r""(dst), ""l""(src), ""r""(src_bytes) : ""memory"");
 }
@@ -9086,30 +9176,29 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols halves, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % 8 == 0, so every row starts 16-byte aligned and each 8-half chunk is entirely
+// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
+// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
 // inside or outside the matrix: chunks move by cp.async.
 template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(half (*tile)[kBKP], const half* __restrict__ src, int limit, int row0, int k0, int tid)
+FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
 {
     if constexpr (kVector)
     {
-        static_assert(kCols % 8 == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / 8);
+        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+        constexpr int kChunks = kRows * (kBK / kVec);
 #pragma unroll
         for (int c = tid; c < kChunks; c += kThreads)
         {
-            const int r = c / (kBK / 8), kc = (c % (kBK / 8)) * 8;
+            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
             const int gr = row0 + r, gk = k0 + kc;
             const bool inside = gr < limit && gk < kCols;
-            const half* p = inside ? src + (long long)gr * kCols + gk : src;
+            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
             gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
         }
     }
     else
     {
-        half zero;
-        zero.bits = 0;
+        const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
@@ -9121,28 +9210,38 @@ FUSION_DEVICE void gemm_load_tile(half (*tile)[kBKP], const half* __restrict__ s
 
 // x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
 // straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(half (*tile)[kBKP], const half* __restrict__ x, int m, int row0, int k0, int tid)
+FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
 {
     gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
 }
 
-FUSION_DEVICE void gemm_load_w(half (*tile)[kBKP], const half* __restrict__ w, int col0, int k0, int tid)
+FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
 
-FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP], float (&acc)[kMT][kNT][4], int warp, int lane)
+// One mma per variant, chosen by the accumulator type.
+FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
+
+FUSION_DEVICE void gemm_mma(int* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k32_s8(c, a, b0, b1); }
+
+// An accumulator as the epilogue's float: as is, or an exact int32 sum rounded to nearest.
+FUSION_DEVICE float gemm_acc_float(float v) { return v; }
+
+FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
+
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
 {
 #pragma unroll
-    for (int kk = 0; kk < kBK; kk += 16)
+    for (int kk = 0; kk < kBK; kk += kMmaK)
     {
         unsigned a[kMT][4];
 #pragma unroll
         for (int mi = 0; mi < kMT; ++mi)
         {
-            // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.
+            // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
             const int row = warp * kWarpRows + mi * 16 + (lane % 16);
-            const int col = kk + (lane / 16) * 8;
+            const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
         unsigned b[kNT][2];
@@ -9150,36 +9249,36 @@ FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP],
         for (int nj = 0; nj < kNT / 2; ++nj)
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
-            // Matrices: (n 0-7, k), (n 0-7, k + 8), (n 8-15, k), (n 8-15, k + 8).
+            // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
             const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
-            const int col = kk + ((lane / 8) % 2) * 8;
+            const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
 #pragma unroll
         for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
             for (int ni = 0; ni < kNT; ++ni)
-                mma_m16n8k16(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
+                gemm_mma(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const half* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) half a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) half b_tiles[2][kBN][kBKP];
+    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
 
-    float acc[kMT][kNT][4];
+    gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
     for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
         for (int ni = 0; ni < kNT; ++ni)
 #pragma unroll
-            for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0.0f;
+            for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
     gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
     gemm_load_w(b_tiles[0], w, col0, 0, tid);
@@ -9204,8 +9303,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2; the generated
-    // epilogue finishes each pair of columns (c, c + 1) of a row and stores it.
+    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
+    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
 #pragma unroll
     for (int ni = 0; ni < kNT; ++ni)
     {
@@ -9219,7 +9318,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             {
                 const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
                 if (r >= m) continue;
-                fusion_epilogue(r, c, acc[mi][ni][2 * h], acc[mi][ni][2 * h + 1], pair, batch FUSION_EPILOGUE_ARGS);
+                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
             }
     }
 }
@@ -9309,13 +9408,24 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // fusion_epilogue(row, col, acc0, acc1, …): the pointwise chain after the GEMM (bias, activation, layer scale, residual,
 // a cast, …) printed from the loop IR in front of this text, which loads what it needs and stores the results, rounding
 // once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). N and K are compile-time constants
-// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in halves: K rounded up to a
-// multiple of 8 (KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to [N, KW] once per
-// weight when K % 8 != 0.
+// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in elements: K rounded up to 16
+// bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to
+// [N, KW] once per weight when K is not a multiple of 8.
+//
+// The int8 variant (FUSION_GEMM_S8 defined to 1): x is signed char [m, K], w signed char [N, KW] with KW = K rounded up
+// to a multiple of 16, the product runs on mma.sync m16n8k32 s8·s8 → s32 with int32 accumulators (every sum exact for
+// K ≤ 131071), and each sum becomes a float with round-to-nearest (cvt.rn.f32.s32) before fusion_epilogue, which sees
+// floats as in the fp16 variant (its first link is typically the dequantize, acc · scale[col]). Everything below is
+// written in 16-byte units (kVec elements: 8 halves or 16 int8), so the two variants share the code: a k-step is 64
+// bytes (32 halves or 64 int8), rows of shared memory are 80 bytes, and the ldmatrix addressing is the same in bytes.
+// ldmatrix's 8×8 b16 matrices give each lane bytes 4·(lane%4)…+3 of row lane/4: for halves the m16n8k16 fragments,
+// for int8 exactly the m16n8k32 ones (A: a0/a1 rows g/g+8 at k 4t…4t+3, a2/a3 at k 16+4t…; B: b0 at k 4t…, b1 at
+// k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
+// accumulators have the f32 ones' layout.
 //
 // Tile shape and why.
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
-//    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 fp32 registers for BN = 96).
+//    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
@@ -9325,29 +9435,41 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    bound by memory, not by the tensor cores. BM = 128 rows amortizes each weight tile (which stays in
 //    L2) over many rows, and all BN/96 column blocks of one row block are consecutive block indices, so
 //    the x rows they share are read from DRAM about once.
-//  * K advances in steps of BK = 32 through two shared-memory stages filled by cp.async (16 bytes per
+//  * K advances in steps of BK = 64 bytes through two shared-memory stages filled by cp.async (16 bytes per
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
-//    tensor cores work on the current one. Rows are padded to 40 halves (80 bytes): the 8 row addresses
+//    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 40 · 2 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
-// m ≥ 1 and any N, K work. w's rows are KW halves apart and KW % 8 == 0, so every w row starts 16-byte
+// m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
 // aligned and w tiles always move by cp.async; w's columns K..KW-1 are zeros (padded at load), so
 // reading them adds nothing. x is an activation written by the previous operator with rows of exactly
-// K halves, so it cannot be padded at load: its tiles move by cp.async when K % 8 == 0 and otherwise
-// (a slow path, no Swin layer needs it) one half at a time.
+// K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
+// (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
 
+#ifndef FUSION_GEMM_S8
+#define FUSION_GEMM_S8 0
+#endif
+#if FUSION_GEMM_S8
+typedef signed char gemm_in_t;  // x and w elements
+typedef int gemm_acc_t;         // exact sums
+#else
+typedef half gemm_in_t;
+typedef float gemm_acc_t;
+#endif
+constexpr int kVec = 16 / (int)sizeof(gemm_in_t);  // elements per 16 bytes: 8 halves or 16 int8
+
 #ifndef FUSION_KW
-#error ""gemm: FUSION_KW (w's row stride in halves, K rounded up to a multiple of 8) must be defined""
+#error ""gemm: FUSION_KW (w's row stride, K rounded up to a multiple of 8 halves or 16 int8) must be defined""
 #endif
 #ifndef FUSION_EPILOGUE_PARAMS
 #error ""gemm: the generated epilogue (fusion_epilogue and FUSION_EPILOGUE_PARAMS / _ARGS) must come first""
 #endif
 static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive"");
-static_assert(FUSION_KW % 8 == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + 8,
-              ""gemm: KW must be K rounded up to a multiple of 8"");
+static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
+              ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
 // The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
 // BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
@@ -9364,18 +9486,19 @@ static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
 constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
-constexpr int kBK = 32;
-constexpr int kBKP = kBK + 8;            // padded row length in halves (80 bytes)
+constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
+constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
+constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
 constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
 constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % 8 == 0;  // x rows 16-byte aligned (w rows always are: KW % 8 == 0)
+constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
-FUSION_DEVICE void gemm_cp_async16(unsigned dst, const half* src, int src_bytes)
+FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
 {
     asm volatile(""cp.async.cg.shared.global [%0], [%1], 16, %2;"" ::""r""(dst), ""l""(src), ""r""(src_bytes) : ""memory"");
 }
@@ -9385,30 +9508,29 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols halves, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % 8 == 0, so every row starts 16-byte aligned and each 8-half chunk is entirely
+// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
+// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
 // inside or outside the matrix: chunks move by cp.async.
 template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(half (*tile)[kBKP], const half* __restrict__ src, int limit, int row0, int k0, int tid)
+FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
 {
     if constexpr (kVector)
     {
-        static_assert(kCols % 8 == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / 8);
+        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+        constexpr int kChunks = kRows * (kBK / kVec);
 #pragma unroll
         for (int c = tid; c < kChunks; c += kThreads)
         {
-            const int r = c / (kBK / 8), kc = (c % (kBK / 8)) * 8;
+            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
             const int gr = row0 + r, gk = k0 + kc;
             const bool inside = gr < limit && gk < kCols;
-            const half* p = inside ? src + (long long)gr * kCols + gk : src;
+            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
             gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
         }
     }
     else
     {
-        half zero;
-        zero.bits = 0;
+        const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
@@ -9420,28 +9542,38 @@ FUSION_DEVICE void gemm_load_tile(half (*tile)[kBKP], const half* __restrict__ s
 
 // x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
 // straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(half (*tile)[kBKP], const half* __restrict__ x, int m, int row0, int k0, int tid)
+FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
 {
     gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
 }
 
-FUSION_DEVICE void gemm_load_w(half (*tile)[kBKP], const half* __restrict__ w, int col0, int k0, int tid)
+FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
 
-FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP], float (&acc)[kMT][kNT][4], int warp, int lane)
+// One mma per variant, chosen by the accumulator type.
+FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
+
+FUSION_DEVICE void gemm_mma(int* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k32_s8(c, a, b0, b1); }
+
+// An accumulator as the epilogue's float: as is, or an exact int32 sum rounded to nearest.
+FUSION_DEVICE float gemm_acc_float(float v) { return v; }
+
+FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
+
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
 {
 #pragma unroll
-    for (int kk = 0; kk < kBK; kk += 16)
+    for (int kk = 0; kk < kBK; kk += kMmaK)
     {
         unsigned a[kMT][4];
 #pragma unroll
         for (int mi = 0; mi < kMT; ++mi)
         {
-            // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.
+            // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
             const int row = warp * kWarpRows + mi * 16 + (lane % 16);
-            const int col = kk + (lane / 16) * 8;
+            const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
         unsigned b[kNT][2];
@@ -9449,36 +9581,36 @@ FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP],
         for (int nj = 0; nj < kNT / 2; ++nj)
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
-            // Matrices: (n 0-7, k), (n 0-7, k + 8), (n 8-15, k), (n 8-15, k + 8).
+            // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
             const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
-            const int col = kk + ((lane / 8) % 2) * 8;
+            const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
 #pragma unroll
         for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
             for (int ni = 0; ni < kNT; ++ni)
-                mma_m16n8k16(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
+                gemm_mma(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const half* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) half a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) half b_tiles[2][kBN][kBKP];
+    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
 
-    float acc[kMT][kNT][4];
+    gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
     for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
         for (int ni = 0; ni < kNT; ++ni)
 #pragma unroll
-            for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0.0f;
+            for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
     gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
     gemm_load_w(b_tiles[0], w, col0, 0, tid);
@@ -9503,8 +9635,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2; the generated
-    // epilogue finishes each pair of columns (c, c + 1) of a row and stores it.
+    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
+    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
 #pragma unroll
     for (int ni = 0; ni < kNT; ++ni)
     {
@@ -9518,7 +9650,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             {
                 const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
                 if (r >= m) continue;
-                fusion_epilogue(r, c, acc[mi][ni][2 * h], acc[mi][ni][2 * h + 1], pair, batch FUSION_EPILOGUE_ARGS);
+                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
             }
     }
 }
@@ -9613,13 +9745,24 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // fusion_epilogue(row, col, acc0, acc1, …): the pointwise chain after the GEMM (bias, activation, layer scale, residual,
 // a cast, …) printed from the loop IR in front of this text, which loads what it needs and stores the results, rounding
 // once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). N and K are compile-time constants
-// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in halves: K rounded up to a
-// multiple of 8 (KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to [N, KW] once per
-// weight when K % 8 != 0.
+// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in elements: K rounded up to 16
+// bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to
+// [N, KW] once per weight when K is not a multiple of 8.
+//
+// The int8 variant (FUSION_GEMM_S8 defined to 1): x is signed char [m, K], w signed char [N, KW] with KW = K rounded up
+// to a multiple of 16, the product runs on mma.sync m16n8k32 s8·s8 → s32 with int32 accumulators (every sum exact for
+// K ≤ 131071), and each sum becomes a float with round-to-nearest (cvt.rn.f32.s32) before fusion_epilogue, which sees
+// floats as in the fp16 variant (its first link is typically the dequantize, acc · scale[col]). Everything below is
+// written in 16-byte units (kVec elements: 8 halves or 16 int8), so the two variants share the code: a k-step is 64
+// bytes (32 halves or 64 int8), rows of shared memory are 80 bytes, and the ldmatrix addressing is the same in bytes.
+// ldmatrix's 8×8 b16 matrices give each lane bytes 4·(lane%4)…+3 of row lane/4: for halves the m16n8k16 fragments,
+// for int8 exactly the m16n8k32 ones (A: a0/a1 rows g/g+8 at k 4t…4t+3, a2/a3 at k 16+4t…; B: b0 at k 4t…, b1 at
+// k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
+// accumulators have the f32 ones' layout.
 //
 // Tile shape and why.
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
-//    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 fp32 registers for BN = 96).
+//    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
@@ -9629,29 +9772,41 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    bound by memory, not by the tensor cores. BM = 128 rows amortizes each weight tile (which stays in
 //    L2) over many rows, and all BN/96 column blocks of one row block are consecutive block indices, so
 //    the x rows they share are read from DRAM about once.
-//  * K advances in steps of BK = 32 through two shared-memory stages filled by cp.async (16 bytes per
+//  * K advances in steps of BK = 64 bytes through two shared-memory stages filled by cp.async (16 bytes per
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
-//    tensor cores work on the current one. Rows are padded to 40 halves (80 bytes): the 8 row addresses
+//    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 40 · 2 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
-// m ≥ 1 and any N, K work. w's rows are KW halves apart and KW % 8 == 0, so every w row starts 16-byte
+// m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
 // aligned and w tiles always move by cp.async; w's columns K..KW-1 are zeros (padded at load), so
 // reading them adds nothing. x is an activation written by the previous operator with rows of exactly
-// K halves, so it cannot be padded at load: its tiles move by cp.async when K % 8 == 0 and otherwise
-// (a slow path, no Swin layer needs it) one half at a time.
+// K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
+// (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
 
+#ifndef FUSION_GEMM_S8
+#define FUSION_GEMM_S8 0
+#endif
+#if FUSION_GEMM_S8
+typedef signed char gemm_in_t;  // x and w elements
+typedef int gemm_acc_t;         // exact sums
+#else
+typedef half gemm_in_t;
+typedef float gemm_acc_t;
+#endif
+constexpr int kVec = 16 / (int)sizeof(gemm_in_t);  // elements per 16 bytes: 8 halves or 16 int8
+
 #ifndef FUSION_KW
-#error ""gemm: FUSION_KW (w's row stride in halves, K rounded up to a multiple of 8) must be defined""
+#error ""gemm: FUSION_KW (w's row stride, K rounded up to a multiple of 8 halves or 16 int8) must be defined""
 #endif
 #ifndef FUSION_EPILOGUE_PARAMS
 #error ""gemm: the generated epilogue (fusion_epilogue and FUSION_EPILOGUE_PARAMS / _ARGS) must come first""
 #endif
 static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive"");
-static_assert(FUSION_KW % 8 == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + 8,
-              ""gemm: KW must be K rounded up to a multiple of 8"");
+static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
+              ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
 // The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
 // BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
@@ -9668,18 +9823,19 @@ static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
 constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
-constexpr int kBK = 32;
-constexpr int kBKP = kBK + 8;            // padded row length in halves (80 bytes)
+constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
+constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
+constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
 constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
 constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % 8 == 0;  // x rows 16-byte aligned (w rows always are: KW % 8 == 0)
+constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
-FUSION_DEVICE void gemm_cp_async16(unsigned dst, const half* src, int src_bytes)
+FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
 {
     asm volatile(""cp.async.cg.shared.global [%0], [%1], 16, %2;"" ::""r""(dst), ""l""(src), ""r""(src_bytes) : ""memory"");
 }
@@ -9689,30 +9845,29 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols halves, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % 8 == 0, so every row starts 16-byte aligned and each 8-half chunk is entirely
+// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
+// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
 // inside or outside the matrix: chunks move by cp.async.
 template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(half (*tile)[kBKP], const half* __restrict__ src, int limit, int row0, int k0, int tid)
+FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
 {
     if constexpr (kVector)
     {
-        static_assert(kCols % 8 == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / 8);
+        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+        constexpr int kChunks = kRows * (kBK / kVec);
 #pragma unroll
         for (int c = tid; c < kChunks; c += kThreads)
         {
-            const int r = c / (kBK / 8), kc = (c % (kBK / 8)) * 8;
+            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
             const int gr = row0 + r, gk = k0 + kc;
             const bool inside = gr < limit && gk < kCols;
-            const half* p = inside ? src + (long long)gr * kCols + gk : src;
+            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
             gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
         }
     }
     else
     {
-        half zero;
-        zero.bits = 0;
+        const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
@@ -9724,28 +9879,38 @@ FUSION_DEVICE void gemm_load_tile(half (*tile)[kBKP], const half* __restrict__ s
 
 // x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
 // straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(half (*tile)[kBKP], const half* __restrict__ x, int m, int row0, int k0, int tid)
+FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
 {
     gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
 }
 
-FUSION_DEVICE void gemm_load_w(half (*tile)[kBKP], const half* __restrict__ w, int col0, int k0, int tid)
+FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
 
-FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP], float (&acc)[kMT][kNT][4], int warp, int lane)
+// One mma per variant, chosen by the accumulator type.
+FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
+
+FUSION_DEVICE void gemm_mma(int* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k32_s8(c, a, b0, b1); }
+
+// An accumulator as the epilogue's float: as is, or an exact int32 sum rounded to nearest.
+FUSION_DEVICE float gemm_acc_float(float v) { return v; }
+
+FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
+
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
 {
 #pragma unroll
-    for (int kk = 0; kk < kBK; kk += 16)
+    for (int kk = 0; kk < kBK; kk += kMmaK)
     {
         unsigned a[kMT][4];
 #pragma unroll
         for (int mi = 0; mi < kMT; ++mi)
         {
-            // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.
+            // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
             const int row = warp * kWarpRows + mi * 16 + (lane % 16);
-            const int col = kk + (lane / 16) * 8;
+            const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
         unsigned b[kNT][2];
@@ -9753,36 +9918,36 @@ FUSION_DEVICE void gemm_compute_tile(half (*a_tile)[kBKP], half (*b_tile)[kBKP],
         for (int nj = 0; nj < kNT / 2; ++nj)
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
-            // Matrices: (n 0-7, k), (n 0-7, k + 8), (n 8-15, k), (n 8-15, k + 8).
+            // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
             const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
-            const int col = kk + ((lane / 8) % 2) * 8;
+            const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
 #pragma unroll
         for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
             for (int ni = 0; ni < kNT; ++ni)
-                mma_m16n8k16(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
+                gemm_mma(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const half* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) half a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) half b_tiles[2][kBN][kBKP];
+    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
 
-    float acc[kMT][kNT][4];
+    gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
     for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
         for (int ni = 0; ni < kNT; ++ni)
 #pragma unroll
-            for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0.0f;
+            for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
     gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
     gemm_load_w(b_tiles[0], w, col0, 0, tid);
@@ -9807,8 +9972,8 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2; the generated
-    // epilogue finishes each pair of columns (c, c + 1) of a row and stores it.
+    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
+    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
 #pragma unroll
     for (int ni = 0; ni < kNT; ++ni)
     {
@@ -9822,7 +9987,7 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ x, const hal
             {
                 const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
                 if (r >= m) continue;
-                fusion_epilogue(r, c, acc[mi][ni][2 * h], acc[mi][ni][2 * h + 1], pair, batch FUSION_EPILOGUE_ARGS);
+                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
             }
     }
 }
