@@ -3,15 +3,6 @@ using Fusion.Testing;
 
 namespace Fusion.Runtime.Tests.Quantization;
 
-/// <summary>One Linear layer at odd sizes (K = 37, N = 29), for the exact check of the Int8 plan.</summary>
-[FusedModel]
-public sealed partial class Int8OneLinear : Module
-{
-    public readonly Linear fc = new(37, 29);
-
-    public Tensor Forward([Shape(Dim.Batch, 5, 37)] Tensor x) => F.Linear(x, fc);
-}
-
 /// <summary>
 /// The compiled Int8 plan on the CPU backend (the plan CI runs): each Linear an exact int8 GEMM with its quantize fused into the
 /// producer and the dequantize in the GEMM's epilogue. A one-Linear model equals the int8 Linear reference (<see cref="Int8Linear"/>:
