@@ -61,6 +61,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
 
         string weights = LoadWeights(model, options);
         if (options.Scales is { } scalePath) report.Field("scales", LoadScales(model, scalePath, options.Weights!));
+        else if (plan == Fusion.Precision.Int8) report.Field("scales", CalibrateOnInput(model, hostInputs));
         var info = model.Info;
         report.Field("model", $"{info.Name}: {info.OperatorCount} operators after fusion, {model.Kernels.OfType<GeneratedKernel>().Count()} generated kernels, " +
             $"{model.Kernels.OfType<GemmKernel>().Count()} GEMMs, {model.Kernels.OfType<FusedKernel>().Count()} templates, {info.ParameterCount:N0} parameters");
@@ -130,7 +131,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
 
                 var wall = TimingStats.Of(iterations.Select(r => r.WallMs).ToList());
                 var deviceTime = cuda is null ? null : TimingStats.Of(iterations.Select(r => r.DeviceMs ?? 0).ToList());
-                KernelProfile? profile = options.Profile ? ProfileRuns(model, backend, inputs, options.Iterations, graph is null ? null : deviceTime) : null;
+                KernelProfile? profile = options.Profile ? ProfileRuns(model, backend, inputs, options.Iterations, graph is null ? null : deviceTime, plan) : null;
                 if (options.Output is not null) WriteOutput(options.Output, firstOutput!);
                 return new RunResult(options, backend.Name, reason, precision, info.Name, info.OperatorCount, model.Kernels.Count, info.ParameterCount,
                     weights, inputLines, gemmPolicy, load.Elapsed.TotalMilliseconds, prepare.Elapsed.TotalMilliseconds, warmups, iterations, wall, deviceTime,
@@ -174,20 +175,20 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
     /// pass) are launched one by one, each bracketed by events, behind a stream hold that keeps the host's launch time
     /// out; the table's total set against the graph's device time shows what replaying as a graph saves.
     /// </summary>
-    private KernelProfile ProfileRuns(IFusedModel model, IBackend backend, IReadOnlyList<Tensor> inputs, int runs, TimingStats? graphDevice)
+    private KernelProfile ProfileRuns(IFusedModel model, IBackend backend, IReadOnlyList<Tensor> inputs, int runs, TimingStats? graphDevice, Precision plan)
     {
         if (backend.Device == DeviceKind.Cuda) report.Line(Nvtx.IsAvailable ? $"nvtx: a range per operator call, through {Nvtx.Source}" : $"nvtx: ranges off: {Nvtx.OffReason}");
         using var profiler = new ProfilingBackend(backend);
-        using (model.Run(inputs, profiler)) { } // builds this backend's constants; not counted
+        using (model.Run(inputs, profiler, plan)) { } // builds this backend's constants; not counted
         var enqueue = Stopwatch.StartNew();
-        using (model.Run(inputs, profiler)) { } // how long the host takes to queue a warm pass; not counted
+        using (model.Run(inputs, profiler, plan)) { } // how long the host takes to queue a warm pass; not counted
         enqueue.Stop();
         profiler.Reset();
         var hold = StreamHold.Covering(enqueue.Elapsed, TimeSpan.FromMilliseconds(50));
         for (int i = 0; i < runs; i++)
         {
             profiler.BeginPass(hold);
-            using (model.Run(inputs, profiler)) { }
+            using (model.Run(inputs, profiler, plan)) { }
             profiler.Collect();
         }
         var profile = profiler.Result();
@@ -230,6 +231,22 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
             throw ToolException.BadInput($"--scales {path}: {e.Message}");
         }
         return $"{path}: {scales.Names.Count} int8 Linear inputs ({scales.Source})";
+    }
+
+    /// <summary>
+    /// Random weights have no scale file: their int8 scales come from the input batch itself (the eager FP32 Forward on the CPU,
+    /// max method), which is what a timing or profiling run needs.
+    /// </summary>
+    private static string CalibrateOnInput(IFusedModel model, IReadOnlyList<LoadedInput> inputs)
+    {
+        var scales = model.Int8Scales ?? throw ToolException.BadInput($"--precision int8: {model.Info.Name} has no Int8 plan");
+        var forward = model.GetType().GetMethod("Forward") ?? throw ToolException.BadInput($"--precision int8: {model.Info.Name} has no Forward to calibrate with");
+        using (var calibration = new Quantization.LinearInputCalibration(model))
+        {
+            using (EagerScope.Run(() => (Tensor)forward.Invoke(model, inputs.Select(i => (object)i.Tensor).ToArray())!)) { }
+            scales.Load(calibration.Thresholds(Quantization.CalibrationMethod.Max), "the input batch");
+        }
+        return $"calibrated on the input batch ({scales.Names.Count} int8 Linear inputs, max method; random weights have no scale file)";
     }
 
     private string LoadWeights(IFusedModel model, RunOptions options)
