@@ -19,7 +19,9 @@ namespace Fusion.Cuda.Tests;
 /// (fused or separate multiply and add), each rounded once to the output type.</item>
 /// <item>With GELU: the GPU's erf is Abramowitz &amp; Stegun 7.1.26 on approximate ex2 and rcp (absolute error a few 1e-7), the
 /// reference erf exact; |gpu − cpu| ≤ 4 float32 ulps of the result + 5e-7·|pre-activation| (+ one fp16 ulp of the result where the
-/// output is fp16: the two float32 values may round to neighbouring halves).</item>
+/// output is fp16: the two float32 values may round to neighbouring halves), against the reference from either evaluation of the
+/// pre-activation (fused or not: near zero, where float(sum)·scale cancels the bias, they differ by an ulp of the product, which
+/// GELU's slope of ½ carries into the result; measured on the H200 before this allowance: up to 1.3e-8 at results of 3e-3).</item>
 /// </list>
 /// </summary>
 public sealed class Int8GemmTemplateTests(GemmKernelFolder kernels) : GpuTestBase, IClassFixture<GemmKernelFolder>
@@ -286,10 +288,17 @@ public sealed class Int8GemmTemplateTests(GemmKernelFolder kernels) : GpuTestBas
                     float got = actual[e];
                     if (activation == Activation.Gelu)
                     {
-                        float g = Gelu(separate), expected = residual ? g + r : g;
-                        double tol = 4 * Ulp(Math.Max(Math.Abs(expected), Math.Abs(g))) + 5e-7 * Math.Abs(separate) + (half ? HalfUlp(expected) : 0);
-                        if (!(Math.Abs(got - expected) <= tol))
-                            failures.Add($"[{i}, {j}] = {got:R}, expected {expected:R} ± {tol:G3} (sum {Sums[e]}, pre-activation {separate:R})");
+                        // Near zero the pre-activation is a cancellation (float(sum)·scale ≈ −bias), where the fused and the separate
+                        // evaluation differ by up to an ulp of the product, far more than an ulp of the result: compare with the nearer.
+                        double Miss(float v, out float expected, out double tol)
+                        {
+                            float g = Gelu(v);
+                            expected = residual ? g + r : g;
+                            tol = 4 * Ulp(Math.Max(Math.Abs(expected), Math.Abs(g))) + 5e-7 * Math.Abs(v) + (half ? HalfUlp(expected) : 0);
+                            return Math.Abs(got - expected) - tol;
+                        }
+                        if (Miss(separate, out var wanted, out var within) > 0 && !(Miss(fused, out _, out _) <= 0))
+                            failures.Add($"[{i}, {j}] = {got:R}, expected {wanted:R} ± {within:G3} (sum {Sums[e]}, pre-activation {separate:R} or fused {fused:R})");
                         continue;
                     }
                     float Finish(float v)
