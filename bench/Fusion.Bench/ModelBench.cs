@@ -18,8 +18,9 @@ internal static class ModelBench
         IFusedModel model = name switch
         {
             "swin-t" => new SwinTiny.Model.SwinTransformerTiny(),
+            "swin-t-accurate" => new SwinTiny.Model.SwinTinyInt8Accurate(), // Swin-T whose Int8 plan keeps fc2 and the reductions fp16
             "vit-b16" => new ViT.Model.VisionTransformerBase16(),
-            _ => throw new ArgumentException($"no model '{name}' (swin-t, vit-b16)", nameof(name)),
+            _ => throw new ArgumentException($"no model '{name}' (swin-t, swin-t-accurate, vit-b16)", nameof(name)),
         };
         if (name == "vit-b16") ViT.RandomWeights.Initialize(model, 0);
         else SwinTiny.RandomWeights.Initialize(model, 0);

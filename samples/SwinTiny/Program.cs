@@ -5,8 +5,13 @@ using SwinTiny.Model;
 // Runs Swin-T (or its first two blocks) through the compiled forward pass: see samples/Shared/SampleRunner.cs and --help.
 return SampleRunner.Run(args, new SampleDefinition(
     Name: "SwinTiny",
-    Models: new Dictionary<string, Func<Fusion.IFusedModel>> { ["swin-t"] = () => new SwinTransformerTiny(), ["blocks"] = () => new SwinStage1Blocks() },
-    ModelHelp: "swin-t: the whole Swin-T classifier (default); blocks: the first two Swin blocks",
+    Models: new Dictionary<string, Func<Fusion.IFusedModel>>
+    {
+        ["swin-t"] = () => new SwinTransformerTiny(),
+        ["swin-t-accurate"] = () => new SwinTinyInt8Accurate(),
+        ["blocks"] = () => new SwinStage1Blocks(),
+    },
+    ModelHelp: "swin-t: the whole Swin-T classifier (default); swin-t-accurate: the same, whose int8 plan keeps fc2 and the patch merging reductions fp16; blocks: the first two Swin blocks",
     WeightsHelp: "timm's swin_tiny_patch4_window7_224 state dict",
     RandomWeights: SwinTiny.RandomWeights.Initialize,
     Transform: ImageTransformOptions.Swin,

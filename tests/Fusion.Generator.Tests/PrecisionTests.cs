@@ -166,6 +166,70 @@ public sealed class PrecisionTests
     }
 
     /// <summary>The report (up to #nullable) and everything from the public Run on: the plans, without the kernel sources.</summary>
+    /// <summary>
+    /// The Int8 plan: each Linear an int8 GEMM whose input's quantize is fused into the kernel producing it (the layer norm, the
+    /// previous GEMM's epilogue after its GELU), whose dequantize and bias open its epilogue; KeepHalfInInt8 leaves a layer fp16
+    /// (a "*" segment matching any name), and the report says each of it.
+    /// </summary>
+    [Fact]
+    public void Int8Plan_QuantizesIntoProducers_AndKeepsTheListedLayersFp16()
+    {
+        var source = Usings + """
+            public sealed class Block : Module
+            {
+                public readonly LayerNorm norm = new(16);
+                public readonly Linear fc1 = new(16, 40);
+                public readonly Linear fc2 = new(40, 16);
+
+                public Tensor Forward(Tensor x) => F.Add(x, F.Linear(F.Gelu(F.Linear(F.LayerNorm(x, norm), fc1)), fc2));
+            }
+
+            [FusedModel(KeepHalfInInt8 = new[] { "blocks.*.fc2" })]
+            public partial class Int8Blocks : Module
+            {
+                public readonly Block[] blocks = [new Block(), new Block()];
+
+                public Tensor Forward([Shape(Dim.Batch, 9, 16)] Tensor x) => blocks[1].Forward(blocks[0].Forward(x));
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
+        Assert.Empty(result.CompileErrors);
+        var int8 = Method(result.Source, "RunInt8");
+        // fc1 of each block: an int8 GEMM; its input quantized in the layer norm's kernel; fc2 (kept) an fp16 GEMM.
+        Assert.Equal(2, CountOf(int8, "gemm gemm_mul_add_gelu_n40_k16_i8:"));
+        Assert.Contains("gemm gemm_bias_add_n16_k40:", int8);
+        Assert.DoesNotContain("n16_k40_i8", int8);
+        Assert.Contains("kernel layer_norm_mul_cast_f16_f32_i8_nx9x16 (row)", int8);
+        Assert.Contains("Int8Scales.Of(\"blocks.0.fc1.input\")", int8);
+        Assert.DoesNotContain("blocks.0.fc2.input", result.Source);
+        Assert.Contains("new global::Fusion.Quantization.ActivationScales(\"Int8Blocks\", new string[] { \"blocks.0.fc1.input\", \"blocks.1.fc1.input\" })", result.Source);
+        Assert.Contains("//   int8 F.Linear(F.LayerNorm(x, norm), fc1): scale blocks.0.fc1.input, weight blocks.0.fc1.weight per output channel; quantize fused into cast_layer_norm_mul_io_f16_f32_i8_nx9x16", result.Source);
+        Assert.Contains("dequantize fused into gemm_mul_add_gelu_n40_k16_i8", result.Source);
+        Assert.DoesNotContain("RunInt8", Method(result.Source, "RunHalf"));
+    }
+
+    [Fact]
+    public void FUS017_Int8KeepListEntryMustMatchAQuantizedLinear()
+    {
+        var source = Usings + """
+            [FusedModel(KeepHalfInInt8 = new[] { "fc", "fc*", "norm" })]
+            public partial class Int8Typo : Module
+            {
+                public readonly LayerNorm norm = new(4);
+                public readonly Linear fc = new(4, 4);
+
+                public Tensor Forward([Shape(Dim.Batch, 4)] Tensor x) => F.Linear(F.LayerNorm(x, norm), fc);
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        var errors = result.Diagnostics.Where(d => d.Id == "FUS017").ToList();
+        Assert.Equal(2, errors.Count); // "fc" matches the Linear; "fc*" is no segment wildcard and the norm is no Linear
+        Assert.Contains("KeepHalfInInt8 entry 'fc*' of 'Int8Typo' matches nothing", errors[0].GetMessage());
+        Assert.Contains("KeepHalfInInt8 entry 'norm' of 'Int8Typo' matches nothing", errors[1].GetMessage());
+        Assert.Equal(DiagnosticSeverity.Error, errors[0].Severity);
+    }
+
     private static string PlanText(string source)
     {
         int report = source.IndexOf("#nullable", StringComparison.Ordinal);

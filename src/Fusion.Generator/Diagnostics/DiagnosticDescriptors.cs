@@ -114,6 +114,12 @@ namespace Fusion.Generator.Diagnostics
             Eager, DiagnosticSeverity.Warning,
             "Fusion runs each call model.Forward(...) in an EagerScope through a C# interceptor, which the compiler only accepts in a namespace listed in the InterceptorsNamespaces property (else error CS9137), so the generator leaves the interceptors out. The package's build/Fusion.props adds Fusion.Generated; a project that sets InterceptorsNamespaces without $(InterceptorsNamespaces) drops it. Add <InterceptorsNamespaces>$(InterceptorsNamespaces);Fusion.Generated</InterceptorsNamespaces>, or wrap the calls in EagerScope.Run yourself and suppress FUS016.");
 
+        public static readonly DiagnosticDescriptor Int8KeepEntryUnmatched = Make(
+            "FUS017", "Int8 keep-list entry matches no quantized Linear",
+            "KeepHalfInInt8 entry '{0}' of '{1}' matches nothing: {2}",
+            Precision, DiagnosticSeverity.Error,
+            "Each KeepHalfInInt8 entry is a layer path ('head', 'layers.*.blocks.*.mlp.fc2', * for any one segment) or an operator; it must match at least one Linear the Int8 plan would run as an int8 GEMM, so a typo does not silently quantize a layer meant to stay fp16.");
+
         public static readonly DiagnosticDescriptor InternalError = Make(
             "FUS099", "Generator failed",
             "The Fusion generator failed on '{0}': {1}",

@@ -26,7 +26,11 @@ namespace Fusion.Generator.Frontend
             var (ns, containing, fileHint) = Naming(type);
             try
             {
-                return ExtractCore(declaration, type, ctx, ns, containing, fileHint, cancellationToken) with { KeepFloat32 = KeepList(context.Attributes) };
+                return ExtractCore(declaration, type, ctx, ns, containing, fileHint, cancellationToken) with
+                {
+                    KeepFloat32 = KeepList(context.Attributes, "KeepFloat32"),
+                    KeepHalfInInt8 = KeepList(context.Attributes, "KeepHalfInInt8"),
+                };
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -112,17 +116,17 @@ namespace Fusion.Generator.Frontend
             return ok ? inputs : null;
         }
 
-        /// <summary>The entries of [FusedModel(KeepFloat32 = …)], each with the location of its string literal where there is one.</summary>
-        private static EquatableArray<KeepEntry> KeepList(System.Collections.Immutable.ImmutableArray<AttributeData> attributes)
+        /// <summary>The entries of [FusedModel(<paramref name="property"/> = …)], each with the location of its string literal where there is one.</summary>
+        private static EquatableArray<KeepEntry> KeepList(System.Collections.Immutable.ImmutableArray<AttributeData> attributes, string property)
         {
             var entries = new List<KeepEntry>();
             foreach (var attribute in attributes)
             {
-                foreach (var named in attribute.NamedArguments.Where(a => a.Key == "KeepFloat32" && a.Value.Kind == TypedConstantKind.Array))
+                foreach (var named in attribute.NamedArguments.Where(a => a.Key == property && a.Value.Kind == TypedConstantKind.Array))
                 {
                     var values = named.Value.Values.Select(v => v.Value as string ?? "").ToList();
                     var argument = (attribute.ApplicationSyntaxReference?.GetSyntax() as AttributeSyntax)?.ArgumentList?.Arguments
-                        .FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "KeepFloat32");
+                        .FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == property);
                     var literals = argument?.Expression.DescendantNodesAndSelf().OfType<LiteralExpressionSyntax>()
                         .Where(l => l.IsKind(SyntaxKind.StringLiteralExpression)).ToList();
                     for (int i = 0; i < values.Count; i++)

@@ -22,6 +22,9 @@ namespace Fusion.Generator.Ir
         /// <summary>The operators and layers the model keeps in float32 under mixed precision ([FusedModel(KeepFloat32 = …)]).</summary>
         public EquatableArray<KeepEntry> KeepFloat32 { get; init; } = EquatableArray<KeepEntry>.Empty;
 
+        /// <summary>The Linear layers the Int8 plan leaves in fp16 ([FusedModel(KeepHalfInInt8 = …)]).</summary>
+        public EquatableArray<KeepEntry> KeepHalfInInt8 { get; init; } = EquatableArray<KeepEntry>.Empty;
+
         /// <summary>The precision plans (set by <see cref="Passes.PrecisionPass"/>): the Float plan, then the Half plan(s).</summary>
         public EquatableArray<PrecisionPlan> Plans { get; init; } = EquatableArray<PrecisionPlan>.Empty;
 

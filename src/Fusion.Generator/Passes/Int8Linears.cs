@@ -2,13 +2,15 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Fusion.Compiler;
+using Fusion.Generator.Diagnostics;
 using Fusion.Generator.Ir;
+using Fusion.Generator.Model;
 
 namespace Fusion.Generator.Passes
 {
     /// <summary>
     /// Which Linear layers the Int8 plan runs as int8 GEMMs, and the name of each one's input scale. A Linear qualifies when it is
-    /// not on the keep-list, its weight is a layer's parameter "&lt;layer&gt;.weight" (read as it is or through load-time
+    /// not on either keep-list (KeepFloat32, or KeepHalfInInt8: the model's accuracy policy), its weight is a layer's parameter "&lt;layer&gt;.weight" (read as it is or through load-time
     /// operators, such as the QKV re-layout) and its input is not an image's patches: calibration observes each F.Linear's
     /// input under "&lt;layer&gt;.input" (LinearInputCalibration), and the patch embedding (F.PatchConv) is not an F.Linear, so it
     /// has no calibrated scale and stays fp16.
@@ -17,8 +19,11 @@ namespace Fusion.Generator.Passes
     {
         public const string InputSuffix = ".input";
 
-        /// <summary>For each node: the scale key of a Linear the Int8 plan quantizes, else null.</summary>
-        public static string?[] Find(ModelGraph graph, bool[] kept)
+        /// <summary>
+        /// For each node: the scale key of a Linear the Int8 plan quantizes, else null. <paramref name="kept"/> is the float32
+        /// keep-list's match; the model's KeepHalfInInt8 entries leave more Linears in fp16 (an entry matching none is FUS017).
+        /// </summary>
+        public static string?[] Find(ModelGraph graph, bool[] kept, List<DiagnosticInfo> errors)
         {
             var keys = new string?[graph.Nodes.Count];
             foreach (var node in graph.Nodes)
@@ -28,6 +33,9 @@ namespace Fusion.Generator.Passes
                 if (weight is not null && weight.EndsWith(".weight", StringComparison.Ordinal))
                     keys[node.Id] = weight.Substring(0, weight.Length - ".weight".Length) + InputSuffix;
             }
+            var half = KeepList.Match(graph, graph.KeepHalfInInt8, n => keys[n.Id] is not null, DiagnosticDescriptors.Int8KeepEntryUnmatched, errors);
+            for (int i = 0; i < keys.Length; i++)
+                if (half[i]) keys[i] = null;
             return keys;
         }
 

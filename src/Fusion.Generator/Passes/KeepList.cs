@@ -13,19 +13,28 @@ namespace Fusion.Generator.Passes
     /// operator: the nodes of that operator kind, the fused nodes that replaced one (F.Softmax keeps the window attention
     /// that absorbed it), and the nodes lowered from a call written F.Xxx(…) (F.PatchConv). Any other entry is a module or
     /// layer path: the nodes whose scope is it or lies below it, and the operators that read its parameters ("head"
-    /// matches a Linear field named head through head.weight). An entry that matches nothing is an error (FUS014).
+    /// matches a Linear field named head through head.weight); a "*" segment matches any one segment. An entry that matches
+    /// nothing is an error (FUS014; FUS017 for the Int8 plan's list, KeepHalfInInt8, which matches only the Linears it would quantize).
     /// </summary>
     internal static class KeepList
     {
-        public static bool[] Match(ModelGraph graph, List<DiagnosticInfo> errors)
+        public static bool[] Match(ModelGraph graph, List<DiagnosticInfo> errors) =>
+            Match(graph, graph.KeepFloat32, _ => true, DiagnosticDescriptors.KeepEntryUnmatched, errors);
+
+        /// <summary>
+        /// The nodes <paramref name="entries"/> match among those <paramref name="eligible"/> allows; an entry that matches none is
+        /// <paramref name="unmatched"/>.
+        /// </summary>
+        public static bool[] Match(ModelGraph graph, IEnumerable<KeepEntry> entries, Func<Node, bool> eligible, Microsoft.CodeAnalysis.DiagnosticDescriptor unmatched,
+            List<DiagnosticInfo> errors)
         {
             var kept = new bool[graph.Nodes.Count];
-            foreach (var entry in graph.KeepFloat32)
+            foreach (var entry in entries)
             {
                 bool any = false;
                 foreach (var node in graph.Nodes)
                 {
-                    if (node.IsSource || !Matches(entry.Text, node, graph)) continue;
+                    if (node.IsSource || !eligible(node) || !Matches(entry.Text, node, graph)) continue;
                     kept[node.Id] = true;
                     any = true;
                 }
@@ -34,7 +43,7 @@ namespace Fusion.Generator.Passes
                     string what = entry.Text.StartsWith("F.", StringComparison.Ordinal)
                         ? $"no operator {entry.Text} in the compiled graph"
                         : $"no module, layer or parameter path '{entry.Text}' in the compiled graph";
-                    errors.Add(DiagnosticInfo.Create(DiagnosticDescriptors.KeepEntryUnmatched, entry.Location, entry.Text, graph.ClassName, what));
+                    errors.Add(DiagnosticInfo.Create(unmatched, entry.Location, entry.Text, graph.ClassName, what));
                 }
             }
             return kept;
@@ -52,8 +61,19 @@ namespace Fusion.Generator.Passes
                 || node.Inputs.Any(i => graph.Nodes[i].Is(Ops.Param) && Under(graph.Nodes[i].Name, entry));
         }
 
-        /// <summary><paramref name="path"/> is <paramref name="prefix"/> or lies below it ("blocks.1" is under "blocks", "blocks1" is not).</summary>
-        private static bool Under(string path, string prefix) =>
-            path == prefix || path.StartsWith(prefix + ".", StringComparison.Ordinal);
+        /// <summary>
+        /// <paramref name="path"/> is <paramref name="prefix"/> or lies below it, segment by segment ("blocks.1" is under "blocks",
+        /// "blocks1" is not); a "*" segment of the prefix matches any one segment ("layers.*.mlp" covers "layers.2.mlp.fc1").
+        /// </summary>
+        private static bool Under(string path, string prefix)
+        {
+            if (path.Length == 0) return false;
+            var segments = path.Split('.');
+            var wanted = prefix.Split('.');
+            if (wanted.Length > segments.Length) return false;
+            for (int i = 0; i < wanted.Length; i++)
+                if (wanted[i] != "*" && wanted[i] != segments[i]) return false;
+            return true;
+        }
     }
 }

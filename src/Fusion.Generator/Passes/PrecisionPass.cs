@@ -28,12 +28,13 @@ namespace Fusion.Generator.Passes
             if (graph.HasErrors || graph.Output < 0 || graph.Nodes.Count == 0) return graph;
             var errors = new List<DiagnosticInfo>();
             var kept = KeepList.Match(graph, errors);
+            var int8Keys = Int8Linears.Find(graph, kept, errors);
             if (errors.Count > 0) return graph with { Diagnostics = graph.Diagnostics.Concat(errors).ToEquatableArray() };
 
             var plans = new List<PrecisionPlan>();
             foreach (var target in new[] { FloatType.F32, FloatType.F16, FloatType.I8 })
             {
-                var planned = s_backends.Select(b => (Backend: b, Plan: new Planner(graph, kept, target, b).Run())).ToList();
+                var planned = s_backends.Select(b => (Backend: b, Plan: new Planner(graph, kept, target == FloatType.I8 ? int8Keys : new string?[graph.Nodes.Count], target, b).Run())).ToList();
                 foreach (var group in planned.GroupBy(p => p.Plan))
                     plans.Add(group.Key with { Backends = group.Select(p => p.Backend.ToString()).ToEquatableArray() });
             }
@@ -54,13 +55,14 @@ namespace Fusion.Generator.Passes
             private readonly List<Int8Note> _int8 = new();
             private int _output;
 
-            public Planner(ModelGraph graph, bool[] kept, FloatType target, BackendKind backend)
+            /// <param name="int8Keys">For each node, the scale key of a Linear this plan runs as an int8 GEMM, or null.</param>
+            public Planner(ModelGraph graph, bool[] kept, string?[] int8Keys, FloatType target, BackendKind backend)
             {
                 _graph = graph;
                 _kept = kept;
                 _target = target;
                 _backend = backend;
-                _int8Keys = target == FloatType.I8 ? Int8Linears.Find(graph, kept) : new string?[graph.Nodes.Count];
+                _int8Keys = int8Keys;
             }
 
             /// <summary>The float type the plan's operators want: the Int8 plan is the Half plan around its int8 GEMMs.</summary>

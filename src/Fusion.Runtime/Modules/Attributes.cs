@@ -10,10 +10,17 @@ public sealed class FusedModelAttribute : Attribute
 {
     /// <summary>
     /// What stays float32 when the model runs in <see cref="Precision.Half"/>: module or layer paths (<c>"head"</c>,
-    /// <c>"layers.3"</c>: every operator in that scope or reading its parameters) and operators (<c>"F.Softmax"</c>:
+    /// <c>"layers.3"</c>: every operator in that scope or reading its parameters; <c>*</c> stands for any one segment) and operators (<c>"F.Softmax"</c>:
     /// every call of it, and the fused kernels that absorbed one). Each entry must match an operator (FUS014).
     /// </summary>
     public string[] KeepFloat32 { get; set; } = [];
+
+    /// <summary>
+    /// The Linear layers the <see cref="Precision.Int8"/> plan leaves in fp16 (its accuracy policy): layer paths, a <c>*</c>
+    /// standing for any one segment (<c>"layers.*.blocks.*.mlp.fc2"</c>), or operators as in <see cref="KeepFloat32"/>. Each entry
+    /// must match a Linear the Int8 plan would quantize (FUS017).
+    /// </summary>
+    public string[] KeepHalfInInt8 { get; set; } = [];
 }
 
 /// <summary>
