@@ -15,11 +15,11 @@ public sealed class CalibrateTests
 {
     private static readonly string[] s_model = [typeof(OddMlp).FullName!, "--assembly", typeof(OddMlp).Assembly.Location];
 
-    private static string WriteWeights(TempFolder folder, int seed)
+    private static string WriteWeights(TempFolder folder, int seed, string name = "odd.safetensors")
     {
         var model = new OddMlp();
         RandomWeights.Initialize(model, seed);
-        var path = folder.File("odd.safetensors");
+        var path = folder.File(name);
         SafetensorsWriter.Write(path, model.NamedParameters().Select(p => SafetensorsEntry.FromParameter(p.Key, p.Parameter)));
         return path;
     }
@@ -139,5 +139,48 @@ public sealed class CalibrateTests
 
         var misplaced = ToolRun.Of([.. s_model, "calibrate"]);
         Assert.Equal(2, misplaced.ExitCode);
+    }
+
+    /// <summary>
+    /// The scale file calibrate writes runs the Int8 plan: `--precision int8 --scales` on the CPU gives the output the model's Int8 plan
+    /// gives with the same scales loaded in code (written with --output), and the scales' misuses are refused (exit 2 or 3).
+    /// </summary>
+    [Fact]
+    public void TheScaleFileRunsTheInt8Plan()
+    {
+        using var folder = new TempFolder();
+        int seed = TestData.NewSeed();
+        var weights = WriteWeights(folder, seed);
+        WriteBatch(folder.File("calib.npy"), seed + 1, 9);
+        var input = WriteBatch(folder.File("x.npy"), seed + 2, 4);
+        var calibrated = ToolRun.Of(["calibrate", .. s_model, "--weights", weights, "--calib", folder.File("calib.npy"), "--method", "max"]);
+        Assert.True(calibrated.ExitCode == 0, calibrated.Error);
+        var scales = folder.File("odd.scales.json");
+
+        var run = ToolRun.Of([.. s_model, "--weights", weights, "--device", "cpu", "--precision", "int8", "--scales", scales, "--input", folder.File("x.npy"),
+            "--iters", "1", "--warmup", "0", "--output", folder.File("y.npy")]);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("2 int8 Linear inputs", run.Output);
+
+        var model = new OddMlp();
+        model.LoadWeights(weights);
+        model.Int8Scales.Load(ScaleFile.Load(scales, OddMlp.Info.Name, ScaleFile.HashOf(weights)));
+        using var x = CpuTensor.FromArray(input, 4, OddMlp.Width);
+        using var expected = (CpuTensor)model.Run(x, precision: Precision.Int8);
+        using var written = NpyFile.Read(folder.File("y.npy"));
+        Assert.Equal(expected.ToFloatArray(), written.ToFloatArray());
+
+        void Refused(int code, string message, params string[] args)
+        {
+            var refused = ToolRun.Of([.. s_model, "--device", "cpu", .. args]);
+            Assert.True(code == refused.ExitCode, $"exit {refused.ExitCode}, expected {code}: {refused.Error}");
+            Assert.Contains(message, refused.Error);
+        }
+        Refused(2, "needs --scales", "--weights", weights, "--precision", "int8");
+        Refused(2, "--scales is for --precision int8", "--weights", weights, "--precision", "fp32", "--scales", scales);
+        Refused(2, "--scales needs --weights", "--precision", "int8", "--scales", scales);
+        Refused(3, "file not found", "--weights", weights, "--precision", "int8", "--scales", folder.File("none.json"));
+        var other = WriteWeights(folder, seed + 5, "other.safetensors");
+        Refused(3, "calibrate again for these weights", "--weights", other, "--precision", "int8", "--scales", scales);
     }
 }

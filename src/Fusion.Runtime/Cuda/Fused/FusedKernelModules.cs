@@ -3,14 +3,15 @@ using System.Globalization;
 namespace Fusion.Cuda.Fused;
 
 /// <summary>
-/// The loaded modules of generated fused kernels, one per kernel name: the first launch of a
+/// The loaded modules of generated fused kernels, one per kernel name and source (names are unique within a model, not across
+/// the models one backend may run): the first launch of a
 /// <see cref="FusedKernel"/> compiles its <see cref="FusedKernel.CudaSource"/> through <see cref="KernelJit"/>
 /// (and so its disk cache); later launches reuse the loaded function. Shared by the fused launchers.
 /// </summary>
 public sealed class FusedKernelModules : IDisposable
 {
     private readonly KernelJit _jit;
-    private readonly Dictionary<string, Entry> _loaded = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<Entry>> _loaded = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private bool _disposed;
 
@@ -27,7 +28,7 @@ public sealed class FusedKernelModules : IDisposable
     {
         get
         {
-            lock (_lock) return _loaded.Count;
+            lock (_lock) return _loaded.Values.Sum(e => e.Count);
         }
     }
 
@@ -42,17 +43,14 @@ public sealed class FusedKernelModules : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_loaded.TryGetValue(name, out var entry))
-            {
-                if (entry.Source != kernel.CudaSource)
-                    throw new FusionException($"two different sources were given the kernel name {kernel.Name}; a kernel name must say everything it was specialized with");
-                return entry.Kernel;
-            }
-            var module = _jit.Load(name, kernel.CudaSource, options);
+            if (!_loaded.TryGetValue(name, out var entries)) _loaded[name] = entries = [];
+            var entry = entries.Find(e => ReferenceEquals(e.Source, kernel.CudaSource)) ?? entries.Find(e => e.Source == kernel.CudaSource);
+            if (entry is not null) return entry.Kernel;
+            var module = _jit.Load(name, kernel.CudaSource, options); // the disk cache keys by source too
             try
             {
                 var function = module.GetKernel(kernel.Name);
-                _loaded.Add(name, new Entry(module, function, kernel.CudaSource));
+                entries.Add(new Entry(module, function, kernel.CudaSource));
                 return function;
             }
             catch
@@ -79,7 +77,7 @@ public sealed class FusedKernelModules : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            foreach (var entry in _loaded.Values) entry.Module.Dispose();
+            foreach (var entry in _loaded.Values.SelectMany(e => e)) entry.Module.Dispose();
             _loaded.Clear();
         }
     }

@@ -16,7 +16,9 @@ public sealed class GeneratedKernelLauncher : IDisposable
 {
     private readonly KernelJit _jit;
     private readonly IlgpuMethodModules _ilgpu;
-    private readonly Dictionary<(string Name, bool IoHalf, bool Index64), (string Source, CudaModule Module, CudaKernel Kernel)> _loaded = [];
+    // Per name and variant, each distinct source loaded under it: names are unique within a model, not across the models one
+    // backend may run (two models' kernels can share a name and differ), so a name holds a short list, almost always of one.
+    private readonly Dictionary<(string Name, bool IoHalf, bool Index64), List<(string Source, CudaModule Module, CudaKernel Kernel)>> _loaded = [];
 
     /// <summary>
     /// Elements from which a launch needs 64-bit indices: 2³⁰ leaves 32-bit index sums (an offset plus a guard's overshoot, an
@@ -63,7 +65,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
     {
         get
         {
-            lock (_lock) return _loaded.Count + _ilgpu.Count;
+            lock (_lock) return _loaded.Values.Sum(e => e.Count) + _ilgpu.Count;
         }
     }
 
@@ -202,9 +204,15 @@ public sealed class GeneratedKernelLauncher : IDisposable
     private CudaKernel LoadIlgpu(GeneratedKernel kernel, DType io) => _ilgpu.Load(kernel.IlgpuMethod(io), kernel.Name, kernel.IlgpuRegisterBudget(io));
 
     /// <summary>A loaded entry's function when it was loaded from <paramref name="source"/>; another source under the same name is an error.</summary>
-    private static CudaKernel SameKernel((string Source, CudaModule Module, CudaKernel Kernel) entry, string source, string name) =>
-        ReferenceEquals(entry.Source, source) || entry.Source == source ? entry.Kernel
-            : throw new FusionException($"two different sources were given the kernel name {name}; a kernel name must say everything it was specialized with");
+    /// <summary>The function loaded from <paramref name="source"/> among <paramref name="entries"/>, or null.</summary>
+    private static CudaKernel? Loaded(List<(string Source, CudaModule Module, CudaKernel Kernel)> entries, string source)
+    {
+        foreach (var entry in entries)
+            if (ReferenceEquals(entry.Source, source)) return entry.Kernel;
+        foreach (var entry in entries)
+            if (entry.Source == source) return entry.Kernel;
+        return null;
+    }
 
     /// <summary>Launches every kernel with 64-bit index math, whatever its size (tests of that variant).</summary>
     internal bool ForceIndex64 { get; set; }
@@ -214,13 +222,14 @@ public sealed class GeneratedKernelLauncher : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_loaded.TryGetValue((kernel.Name, ioHalf, index64), out var entry)) return SameKernel(entry, kernel.CudaSource, kernel.Name);
+            if (!_loaded.TryGetValue((kernel.Name, ioHalf, index64), out var entries)) _loaded[(kernel.Name, ioHalf, index64)] = entries = [];
+            if (Loaded(entries, kernel.CudaSource) is { } loaded) return loaded;
             var (name, source, options) = Variant(kernel, ioHalf, index64);
-            var module = _jit.Load(name, source, options);
+            var module = _jit.Load(name, source, options); // the disk cache keys by source too
             try
             {
                 var function = module.GetKernel(kernel.Name);
-                _loaded[(kernel.Name, ioHalf, index64)] = (kernel.CudaSource, module, function);
+                entries.Add((kernel.CudaSource, module, function));
                 return function;
             }
             catch
@@ -250,7 +259,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            foreach (var entry in _loaded.Values) entry.Module.Dispose();
+            foreach (var entry in _loaded.Values.SelectMany(e => e)) entry.Module.Dispose();
             _ilgpu.Dispose();
             _hold?.Dispose();
             _loaded.Clear();
