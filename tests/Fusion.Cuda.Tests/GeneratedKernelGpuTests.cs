@@ -282,7 +282,8 @@ public sealed class GeneratedKernelPtxTests
         var ptx = ClangPtx.Compile(source, arch, name);
         Assert.Contains($".target {arch}", ptx);
         Assert.Contains($".entry {name}(", ptx);
-        if (kernel is GemmKernel) Assert.Contains("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", ptx);
+        if (kernel is GemmKernel gemm)
+            Assert.Contains(gemm.Int8 ? "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32" : "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", ptx);
     }
 
     public static TheoryData<string> CatalogNames() => [.. GeneratedKernelCatalog.Cases.Keys];

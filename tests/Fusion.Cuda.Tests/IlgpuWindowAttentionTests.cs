@@ -25,7 +25,8 @@ internal static class IlgpuWindowAttentions
 
     public static FusedKernel Get(string name) => All.Single(k => k.Name == name);
 
-    public static IEnumerable<FusedKernel> SwinBlocks() => SwinStage1Blocks.Kernels.OfType<FusedKernel>().Where(k => k.Pattern == WindowAttentionLauncher.Pattern);
+    public static IEnumerable<FusedKernel> SwinBlocks() =>
+        SwinStage1Blocks.Kernels.OfType<FusedKernel>().Where(k => k.Pattern == WindowAttentionLauncher.Pattern && k.IlgpuKernels is not null);
 
     /// <summary>The half plan's attention of <see cref="ScaledAttentionMma"/> (the float plan's runs unfused and has no ILGPU version).</summary>
     public static FusedKernel WithEpilogue => ScaledAttentionMma.Kernels.OfType<FusedKernel>().Single(k => k.IlgpuKernels is not null);

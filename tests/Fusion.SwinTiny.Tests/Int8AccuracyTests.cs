@@ -82,12 +82,14 @@ public sealed class Int8AccuracyTests
         }
         foreach (var (name, (agree, error)) in results)
             Report($"Swin-T {name} on the GPU vs timm FP32, {calibrationSet.Shape[0]} calibration and {images} evaluation images: top-1 {agree}/{images} ({100.0 * agree / images:F1}%), relative L2 {error:E2}");
-        // docs/precision.md: the max calibration; the fast policy (every Linear but the patch embedding) ≥ 96%, the accurate one
-        // (fc2 and the patch merging reductions in fp16) ≥ 98%.
+        // docs/precision.md states these (max calibration): top-1 ≥ 96% with either policy, relative L2 ≤ 3e-2 for the fast one
+        // (every Linear but the patch embedding) and ≤ 2.2e-2 for the accurate one (fc2 and the patch merging reductions fp16).
         var fast = results["int8 fast, max"];
         var kept = results["int8 accurate, max"];
         Assert.True(fast.Agree >= Math.Ceiling(0.96 * images), $"Swin-T int8 (fast policy, max calibration): top-1 agrees with timm on {fast.Agree} of {images} images");
-        Assert.True(kept.Agree >= Math.Ceiling(0.98 * images), $"Swin-T int8 (accurate policy, max calibration): top-1 agrees with timm on {kept.Agree} of {images} images");
+        Assert.True(kept.Agree >= Math.Ceiling(0.96 * images), $"Swin-T int8 (accurate policy, max calibration): top-1 agrees with timm on {kept.Agree} of {images} images");
+        Assert.True(fast.Error <= 3e-2, $"Swin-T int8 (fast policy): relative L2 {fast.Error:E2} > 3e-2");
+        Assert.True(kept.Error <= 2.2e-2, $"Swin-T int8 (accurate policy): relative L2 {kept.Error:E2} > 2.2e-2");
     }
 
     private static void Calibrate(IFusedModel model, IReadOnlyList<CpuTensor> batches, CalibrationMethod method)
