@@ -5194,7 +5194,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -5203,6 +5203,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -5251,6 +5263,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -5306,6 +5327,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -5390,23 +5414,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -5507,7 +5550,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -5516,6 +5559,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -5564,6 +5619,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -5619,6 +5683,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -5703,23 +5770,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -5843,7 +5929,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -5852,6 +5938,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -5900,6 +5998,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -5955,6 +6062,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -6039,23 +6149,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -6165,7 +6294,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -6174,6 +6303,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -6222,6 +6363,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -6277,6 +6427,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -6361,23 +6514,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -6492,7 +6664,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -6501,6 +6673,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -6549,6 +6733,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -6604,6 +6797,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -6688,23 +6884,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -6805,7 +7020,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -6814,6 +7029,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -6862,6 +7089,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -6917,6 +7153,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -7001,23 +7240,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -7118,7 +7376,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -7127,6 +7385,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -7175,6 +7445,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -7230,6 +7509,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -7314,23 +7596,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -7454,7 +7755,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -7463,6 +7764,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -7511,6 +7824,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -7566,6 +7888,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -7650,23 +7975,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -7776,7 +8120,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -7785,6 +8129,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -7833,6 +8189,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -7888,6 +8253,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -7972,23 +8340,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -8103,7 +8490,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -8112,6 +8499,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -8160,6 +8559,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -8215,6 +8623,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -8299,23 +8710,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -8426,7 +8856,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -8435,6 +8865,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -8483,6 +8925,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -8538,6 +8989,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -8622,23 +9076,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -8749,7 +9222,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -8758,6 +9231,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -8806,6 +9291,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -8861,6 +9355,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -8945,23 +9442,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -9107,7 +9623,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -9116,6 +9632,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -9164,6 +9692,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -9219,6 +9756,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -9303,23 +9843,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -9439,7 +9998,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -9448,6 +10007,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -9496,6 +10067,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -9551,6 +10131,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -9635,23 +10218,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -9776,7 +10378,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -9785,6 +10387,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
+// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -9833,6 +10447,15 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -9888,6 +10511,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
 {
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
 
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
@@ -9972,23 +10598,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
