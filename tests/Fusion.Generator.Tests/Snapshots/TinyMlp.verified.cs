@@ -1178,8 +1178,8 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //
 // Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
 // time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
-// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
-// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at
+// batch 64 took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
 // columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
 // main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
 // either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
@@ -1187,6 +1187,10 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
 // g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
 // Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
+// Measured (H200, NVRTC 13.0, default tile, bias epilogue, fp16 out; bench/cuda/gemm_epilogue_variants): M = 200704, N = 288,
+// K = 96: 136.7 → 110.0 µs (fp16), 134.6 → 102.6 µs (int8); N = 96, K = 384: 113.1 → 98.1, 80.4 → 64.4 µs; outputs equal
+// byte for byte. Wider pieces per lane, which the generated epilogue does not offer (it takes pairs), measured 97.9 / 87.9 µs
+// with 4 columns (8-byte fp16 stores, 8 lanes a row) and 102.1 / 91.0 µs with 8: a 4-column entry point would gain 11–14 %.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -1526,8 +1530,8 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //
 // Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
 // time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
-// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
-// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at
+// batch 64 took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
 // columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
 // main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
 // either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
@@ -1535,6 +1539,10 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
 // g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
 // Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
+// Measured (H200, NVRTC 13.0, default tile, bias epilogue, fp16 out; bench/cuda/gemm_epilogue_variants): M = 200704, N = 288,
+// K = 96: 136.7 → 110.0 µs (fp16), 134.6 → 102.6 µs (int8); N = 96, K = 384: 113.1 → 98.1, 80.4 → 64.4 µs; outputs equal
+// byte for byte. Wider pieces per lane, which the generated epilogue does not offer (it takes pairs), measured 97.9 / 87.9 µs
+// with 4 columns (8-byte fp16 stores, 8 lanes a row) and 102.1 / 91.0 µs with 8: a 4-column entry point would gain 11–14 %.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -1867,8 +1875,8 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //
 // Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
 // time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
-// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
-// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at
+// batch 64 took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
 // columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
 // main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
 // either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
@@ -1876,6 +1884,10 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
 // g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
 // Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
+// Measured (H200, NVRTC 13.0, default tile, bias epilogue, fp16 out; bench/cuda/gemm_epilogue_variants): M = 200704, N = 288,
+// K = 96: 136.7 → 110.0 µs (fp16), 134.6 → 102.6 µs (int8); N = 96, K = 384: 113.1 → 98.1, 80.4 → 64.4 µs; outputs equal
+// byte for byte. Wider pieces per lane, which the generated epilogue does not offer (it takes pairs), measured 97.9 / 87.9 µs
+// with 4 columns (8-byte fp16 stores, 8 lanes a row) and 102.1 / 91.0 µs with 8: a 4-column entry point would gain 11–14 %.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -2215,8 +2227,8 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //
 // Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
 // time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
-// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
-// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at
+// batch 64 took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
 // columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
 // main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
 // either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
@@ -2224,6 +2236,10 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
 // g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
 // Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
+// Measured (H200, NVRTC 13.0, default tile, bias epilogue, fp16 out; bench/cuda/gemm_epilogue_variants): M = 200704, N = 288,
+// K = 96: 136.7 → 110.0 µs (fp16), 134.6 → 102.6 µs (int8); N = 96, K = 384: 113.1 → 98.1, 80.4 → 64.4 µs; outputs equal
+// byte for byte. Wider pieces per lane, which the generated epilogue does not offer (it takes pairs), measured 97.9 / 87.9 µs
+// with 4 columns (8-byte fp16 stores, 8 lanes a row) and 102.1 / 91.0 µs with 8: a 4-column entry point would gain 11–14 %.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -2569,8 +2585,8 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //
 // Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
 // time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
-// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
-// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at
+// batch 64 took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
 // columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
 // main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
 // either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
@@ -2578,6 +2594,10 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
 // g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
 // Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
+// Measured (H200, NVRTC 13.0, default tile, bias epilogue, fp16 out; bench/cuda/gemm_epilogue_variants): M = 200704, N = 288,
+// K = 96: 136.7 → 110.0 µs (fp16), 134.6 → 102.6 µs (int8); N = 96, K = 384: 113.1 → 98.1, 80.4 → 64.4 µs; outputs equal
+// byte for byte. Wider pieces per lane, which the generated epilogue does not offer (it takes pairs), measured 97.9 / 87.9 µs
+// with 4 columns (8-byte fp16 stores, 8 lanes a row) and 102.1 / 91.0 µs with 8: a 4-column entry point would gain 11–14 %.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -2923,8 +2943,8 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //
 // Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
 // time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
-// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (2.1× cuBLASLt's
-// time on Swin-T's Linears at batch 64, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at
+// batch 64 took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
 // columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
 // main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
 // either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
@@ -2932,6 +2952,10 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
 // g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
 // Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
+// Measured (H200, NVRTC 13.0, default tile, bias epilogue, fp16 out; bench/cuda/gemm_epilogue_variants): M = 200704, N = 288,
+// K = 96: 136.7 → 110.0 µs (fp16), 134.6 → 102.6 µs (int8); N = 96, K = 384: 113.1 → 98.1, 80.4 → 64.4 µs; outputs equal
+// byte for byte. Wider pieces per lane, which the generated epilogue does not offer (it takes pairs), measured 97.9 / 87.9 µs
+// with 4 columns (8-byte fp16 stores, 8 lanes a row) and 102.1 / 91.0 µs with 8: a 4-column entry point would gain 11–14 %.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
