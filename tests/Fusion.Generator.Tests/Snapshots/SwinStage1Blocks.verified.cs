@@ -5184,6 +5184,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -5267,6 +5273,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -5377,7 +5384,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -5544,6 +5551,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -5627,6 +5640,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -5737,7 +5751,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -5927,6 +5941,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -6010,6 +6030,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -6120,7 +6141,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -6296,6 +6317,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -6379,6 +6406,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -6489,7 +6517,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -6670,6 +6698,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -6753,6 +6787,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -6863,7 +6898,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -7030,6 +7065,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -7113,6 +7154,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -7223,7 +7265,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -7390,6 +7432,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -7473,6 +7521,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -7583,7 +7632,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -7773,6 +7822,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -7856,6 +7911,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -7966,7 +8022,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -8142,6 +8198,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -8225,6 +8287,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -8335,7 +8398,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -8516,6 +8579,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -8599,6 +8668,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -8709,7 +8779,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -8886,6 +8956,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -8969,6 +9045,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -9079,7 +9156,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -9256,6 +9333,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -9339,6 +9422,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -9449,7 +9533,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -9661,6 +9745,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -9744,6 +9834,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -9854,7 +9945,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -10040,6 +10131,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -10123,6 +10220,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -10233,7 +10331,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -10424,6 +10522,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -10507,6 +10611,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -10617,7 +10722,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];

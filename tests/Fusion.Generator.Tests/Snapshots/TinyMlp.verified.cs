@@ -1156,6 +1156,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -1239,6 +1245,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -1349,7 +1356,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -1508,6 +1515,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -1591,6 +1604,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -1701,7 +1715,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -1853,6 +1867,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -1936,6 +1956,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -2046,7 +2067,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -2205,6 +2226,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -2288,6 +2315,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -2398,7 +2426,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -2563,6 +2591,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -2646,6 +2680,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -2756,7 +2791,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -2921,6 +2956,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -3004,6 +3045,7 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -3114,7 +3156,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
