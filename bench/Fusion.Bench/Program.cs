@@ -15,10 +15,16 @@ using Fusion.Kernels;
 // `Fusion.Bench attention [batch heads]` times the flash-attention kernel at T = 197 … 4096 (AttentionBench.cs).
 // `Fusion.Bench generated [swin-t|vit-b16] [batch]` times each generated kernel's CUDA C and ILGPU C# against its floor (GeneratedKernelBench.cs).
 // `Fusion.Bench ilgpu-compile [swin-t|vit-b16]` times ILGPU compiling a model's generated kernels to PTX (IlgpuCompileBench.cs; --ptx DIR keeps them); no GPU.
+// `Fusion.Bench gemm-sources DIR` writes the GEMM template's kernel sources that bench/cuda/gemm_epilogue_variants.py turns into variants; no GPU.
 if (args.Length > 0 && args[0] == "attention")
 {
     AttentionBench.Run(args.Length > 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 8,
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 12);
+    return;
+}
+if (args is ["gemm-sources", var sourceDir])
+{
+    GemmSourcesDump.Write(sourceDir);
     return;
 }
 if (args.Length > 0 && args[0] == "ilgpu-compile")

@@ -3222,6 +3222,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -3232,7 +3238,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -3241,6 +3247,22 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at
+// batch 64 took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
+// Measured (H200, NVRTC 13.0, default tile, bias epilogue, fp16 out; bench/cuda/gemm_epilogue_variants): M = 200704, N = 288,
+// K = 96: 136.7 → 110.0 µs (fp16), 134.6 → 102.6 µs (int8); N = 96, K = 384: 113.1 → 98.1, 80.4 → 64.4 µs; outputs equal
+// byte for byte. Wider pieces per lane, which the generated epilogue does not offer (it takes pairs), measured 97.9 / 87.9 µs
+// with 4 columns (8-byte fp16 stores, 8 lanes a row) and 102.1 / 91.0 µs with 8: a 4-column entry point would gain 11–14 %.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -3289,6 +3311,16 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -3345,6 +3377,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
 
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
+
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
 
@@ -3387,7 +3422,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -3428,23 +3463,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -3558,6 +3612,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -3568,7 +3628,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -3577,6 +3637,22 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at
+// batch 64 took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
+// Measured (H200, NVRTC 13.0, default tile, bias epilogue, fp16 out; bench/cuda/gemm_epilogue_variants): M = 200704, N = 288,
+// K = 96: 136.7 → 110.0 µs (fp16), 134.6 → 102.6 µs (int8); N = 96, K = 384: 113.1 → 98.1, 80.4 → 64.4 µs; outputs equal
+// byte for byte. Wider pieces per lane, which the generated epilogue does not offer (it takes pairs), measured 97.9 / 87.9 µs
+// with 4 columns (8-byte fp16 stores, 8 lanes a row) and 102.1 / 91.0 µs with 8: a 4-column entry point would gain 11–14 %.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -3625,6 +3701,16 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -3681,6 +3767,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
 
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
+
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
 
@@ -3723,7 +3812,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -3764,23 +3853,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",
@@ -3904,6 +4012,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
 //    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
 //    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
 //  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
 //    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
 //  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
@@ -3914,7 +4028,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
 //    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
 //    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit.
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
 //
 // Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
 // m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
@@ -3923,6 +4037,22 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at
+// batch 64 took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
+// Measured (H200, NVRTC 13.0, default tile, bias epilogue, fp16 out; bench/cuda/gemm_epilogue_variants): M = 200704, N = 288,
+// K = 96: 136.7 → 110.0 µs (fp16), 134.6 → 102.6 µs (int8); N = 96, K = 384: 113.1 → 98.1, 80.4 → 64.4 µs; outputs equal
+// byte for byte. Wider pieces per lane, which the generated epilogue does not offer (it takes pairs), measured 97.9 / 87.9 µs
+// with 4 columns (8-byte fp16 stores, 8 lanes a row) and 102.1 / 91.0 µs with 8: a 4-column entry point would gain 11–14 %.
 
 #ifndef FUSION_GEMM_S8
 #define FUSION_GEMM_S8 0
@@ -3971,6 +4101,16 @@ constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
 constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
 static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
+constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -4027,6 +4167,9 @@ FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restr
     gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
 }
 
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
+
 // One mma per variant, chosen by the accumulator type.
 FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
 
@@ -4069,7 +4212,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
     __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
@@ -4110,23 +4253,42 @@ extern ""C"" __global__ void FUSION_KERNEL(const gemm_in_t* __restrict__ x, cons
         __syncthreads();
     }
 
-    // Epilogue: accumulator j of tile (mi, ni) is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 (f32 and s32 alike); the
-    // generated epilogue finishes each pair of columns (c, c + 1) of a row, as floats, and stores it.
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
+    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int ni = 0; ni < kNT; ++ni)
+    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
     {
-        const int c = col0 + ni * 8 + (lane % 4) * 2;
-        if (c >= FUSION_N) continue;
+        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
+        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+            for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+        gemm_syncwarp();
+        const int c = col0 + chunk * kEpiCols + pair_col;
         const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-            {
-                const int r = row0 + warp * kWarpRows + mi * 16 + lane / 4 + h * 8;
-                if (r >= m) continue;
-                fusion_epilogue(r, c, gemm_acc_float(acc[mi][ni][2 * h]), gemm_acc_float(acc[mi][ni][2 * h + 1]), pair, batch FUSION_EPILOGUE_ARGS);
-            }
+        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
+        {
+            const int rl = i * kEpiRowsPerStep + pair_row;
+            const int r = row0 + warp * kWarpRows + rl;
+            if (r >= m || c >= FUSION_N) continue;
+            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+        }
     }
 }
 ",

@@ -1,0 +1,190 @@
+// Variants of the gemm template (src/Fusion.Kernels/Cuda/Templates/gemm.cut) on Swin-T's thin Linear shapes: compiles each kernel
+// source in the current folder (written by bench/cuda/gemm_epilogue_variants.py) with NVRTC as Fusion does (--std=c++17, sm_90, the
+// shipped headers in memory), runs it on random inputs in its default tile, checks its output (and 4096 poisoned halves past it) byte
+// for byte against the first variant of the same kernel, and times it: CUDA events around each launch, 3 warm-ups, median of 20.
+// Inputs: fp16 in [-1, 1), int8 codes in [-127, 127], per-column scales in [1e-3, 2e-3). Built and run by gemm_epilogue_variants.sh.
+#include <cuda.h>
+#include <cuda_runtime.h>
+#include <cuda_fp16.h>
+#include <nvrtc.h>
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+#include <map>
+#include <thread>
+#include <mutex>
+
+#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { printf("CUDA %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); exit(1); } } while (0)
+#define CD(x) do { CUresult e_ = (x); if (e_ != CUDA_SUCCESS) { const char* s_; cuGetErrorString(e_, &s_); printf("CU %s at %s:%d\n", s_, __FILE__, __LINE__); exit(1); } } while (0)
+#define CN(x) do { nvrtcResult e_ = (x); if (e_ != NVRTC_SUCCESS) { printf("NVRTC %s at %s:%d\n", nvrtcGetErrorString(e_), __FILE__, __LINE__); exit(1); } } while (0)
+
+static std::string read(const std::string& p)
+{
+    std::ifstream f(p);
+    if (!f) { printf("cannot read %s\n", p.c_str()); exit(1); }
+    std::stringstream s; s << f.rdbuf(); return s.str();
+}
+
+__device__ unsigned hash(unsigned long long i, unsigned seed)
+{
+    unsigned long long x = i * 0x9E3779B97F4A7C15ull + seed * 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 31; x *= 0x94D049BB133111EBull; x ^= x >> 29;
+    return (unsigned)x;
+}
+// kind 0: half in [-1, 1); 1: int8 in [-127, 127]; 2: float in [1e-3, 2e-3)
+__global__ void fill(void* p, long long n, int kind, unsigned seed)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+    {
+        unsigned h = hash(i, seed);
+        if (kind == 0) ((__half*)p)[i] = __float2half((h >> 8) * (2.0f / 16777216.0f) - 1.0f);
+        else if (kind == 1) ((signed char*)p)[i] = (signed char)((int)(h % 255u) - 127);
+        else ((float*)p)[i] = 1e-3f * (1.0f + (h >> 8) / 16777216.0f);
+    }
+}
+__global__ void zero_pad(void* w, int n, int k, int kw, int bytes)
+{
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n * kw; i += gridDim.x * blockDim.x)
+        if (i % kw >= k) { if (bytes == 2) ((unsigned short*)w)[i] = 0; else ((signed char*)w)[i] = 0; }
+}
+__global__ void diff(const unsigned short* a, const unsigned short* b, long long n, unsigned long long* count)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        if (a[i] != b[i]) atomicAdd(count, 1ull);
+}
+
+struct Kernel { CUmodule module; CUfunction f; int regs; std::string log; };
+struct Binary { std::vector<char> cubin; std::string log; };
+
+static Binary nvrtc(const std::string& file, const std::string& name)
+{
+    std::string src = read(file);
+    std::string h1 = read("prelude.cuh"), h2 = read("generated.cuh");
+    const char* headers[] = {h1.c_str(), h2.c_str()};
+    const char* names[] = {"prelude.cuh", "generated.cuh"};
+    nvrtcProgram prog;
+    CN(nvrtcCreateProgram(&prog, src.c_str(), (name + ".cu").c_str(), 2, headers, names));
+    const char* opts[] = {"--std=c++17", "--gpu-architecture=sm_90", "--ptxas-options=-v"};
+    nvrtcResult r = nvrtcCompileProgram(prog, 3, opts);
+    size_t logSize; nvrtcGetProgramLogSize(prog, &logSize);
+    Binary b; b.log.assign(logSize, '\0'); nvrtcGetProgramLog(prog, &b.log[0]);
+    if (r != NVRTC_SUCCESS) { printf("%s: %s\n", file.c_str(), b.log.c_str()); exit(1); }
+    size_t n; CN(nvrtcGetCUBINSize(prog, &n));
+    b.cubin.resize(n); CN(nvrtcGetCUBIN(prog, b.cubin.data()));
+    nvrtcDestroyProgram(&prog);
+    return b;
+}
+
+static std::map<std::string, Binary> g_binaries;
+
+static Kernel compile(const std::string& file, const std::string& name)
+{
+    const Binary& b = g_binaries.at(file);
+    Kernel k; k.log = b.log;
+    CD(cuModuleLoadData(&k.module, b.cubin.data()));
+    CD(cuModuleGetFunction(&k.f, k.module, name.c_str()));
+    CD(cuFuncGetAttribute(&k.regs, CU_FUNC_ATTRIBUTE_NUM_REGS, k.f));
+    return k;
+}
+
+static std::string kernelName(const std::string& file)
+{
+    std::string s = read(file);
+    auto i = s.find("#define FUSION_KERNEL ");
+    auto j = s.find('\n', i);
+    return s.substr(i + 22, j - i - 22);
+}
+
+int main(int argc, char** argv)
+{
+    // The kernels (files TAG_VARIANT.cu), their shapes and which variants to try, in this order; a missing file is skipped and
+    // the first present is the reference. kind: 0 bias (fp16: e1 bias, e2 out; int8: e1 scale, e2 bias, e3 out), 1 residual
+    // (fp16: e1 residual, e2 out; int8: e1 scale, e2 residual, e3 out).
+    struct Config { std::string tag; int m, n, k; bool s8; int kind; };
+    std::vector<Config> configs = {
+        {"h_qkv1", 200704, 288, 96, false, 0}, {"s_qkv1", 200704, 288, 96, true, 0},
+        {"h_fc1_1", 200704, 384, 96, false, 0}, {"s_fc1_1", 200704, 384, 96, true, 0},
+        {"h_fc2_1", 200704, 96, 384, false, 0}, {"s_fc2_1", 200704, 96, 384, true, 0},
+        {"h_fc1_4", 3136, 3072, 768, false, 0}, {"s_fc1_4", 3136, 3072, 768, true, 0},
+        {"h_odd", 1000, 37, 13, false, 1}, {"s_odd", 1000, 37, 13, true, 1},
+        {"h_odd", 77, 37, 13, false, 1}, {"s_odd", 77, 37, 13, true, 1},
+    };
+    const std::vector<std::string> order = {"old", "new", "free", "lb4", "v4", "v8"};
+    auto variants = [&](const Config& c) {
+        std::vector<std::string> v;
+        for (auto& name : order) if (std::ifstream(c.tag + "_" + name + ".cu")) v.push_back(name);
+        return v;
+    };
+    CK(cudaFree(0));
+    cudaDeviceProp prop; CK(cudaGetDeviceProperties(&prop, 0));
+    int nv_major, nv_minor; nvrtcVersion(&nv_major, &nv_minor);
+    printf("device %s, %d SMs, NVRTC %d.%d\n", prop.name, prop.multiProcessorCount, nv_major, nv_minor);
+    cudaEvent_t e0, e1; CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
+    unsigned long long* count; CK(cudaMalloc(&count, 8));
+    printf("| config | M | N | K | variant | regs | us (median of 20) | GB/s (x + out) | mismatches vs the first |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (auto& c : configs)
+    {
+        int esz = c.s8 ? 1 : 2;
+        int kw = c.s8 ? (c.k + 15) / 16 * 16 : (c.k + 7) / 8 * 8;
+        int bn = c.n <= 32 ? 32 : c.n <= 64 ? 64 : 96;
+        long long outN = (long long)c.m * c.n, guard = 4096;
+        void *x, *w, *scale, *bias, *res, *ref, *out;
+        CK(cudaMalloc(&x, (size_t)c.m * c.k * esz)); CK(cudaMalloc(&w, (size_t)c.n * kw * esz));
+        CK(cudaMalloc(&scale, c.n * 4)); CK(cudaMalloc(&bias, c.n * 2)); CK(cudaMalloc(&res, outN * 2));
+        CK(cudaMalloc(&ref, (outN + guard) * 2)); CK(cudaMalloc(&out, (outN + guard) * 2));
+        fill<<<1024, 256>>>(x, (long long)c.m * c.k, c.s8 ? 1 : 0, 1);
+        fill<<<1024, 256>>>(w, (long long)c.n * kw, c.s8 ? 1 : 0, 2);
+        zero_pad<<<256, 256>>>(w, c.n, c.k, kw, esz);
+        fill<<<64, 256>>>(scale, c.n, 2, 3);
+        fill<<<64, 256>>>(bias, c.n, 0, 4);
+        fill<<<1024, 256>>>(res, outN, 0, 5);
+        CK(cudaDeviceSynchronize());
+        int m = c.m, batch = c.m;
+        void* e1p = c.s8 ? scale : (c.kind == 0 ? bias : res);
+        void* e2p = c.s8 ? (c.kind == 0 ? bias : res) : nullptr;
+        unsigned grid = (unsigned)(((c.m + 127) / 128) * ((c.n + bn - 1) / bn));
+        const auto names = variants(c);
+        for (auto& v : names)
+        {
+            std::string file = c.tag + "_" + v + ".cu";
+            Kernel k = compile(file, kernelName(file));
+            void* dst = v == names[0] ? ref : out;
+            std::vector<void*> args = {&x, &w, &m, &batch, &e1p};
+            if (c.s8) args.push_back(&e2p);
+            args.push_back(&dst);
+            CK(cudaMemset(dst, 0xFF, (outN + guard) * 2));
+            CD(cuLaunchKernel(k.f, grid, 1, 1, 256, 1, 1, 0, 0, args.data(), nullptr));
+            CK(cudaDeviceSynchronize());
+            unsigned long long mism = 0;
+            if (v != names[0])
+            {
+                CK(cudaMemset(count, 0, 8));
+                diff<<<1024, 256>>>((const unsigned short*)ref, (const unsigned short*)out, outN + guard, count);
+                CK(cudaMemcpy(&mism, count, 8, cudaMemcpyDeviceToHost));
+            }
+            std::vector<float> t;
+            for (int i = 0; i < 23; i++)
+            {
+                CK(cudaEventRecord(e0));
+                CD(cuLaunchKernel(k.f, grid, 1, 1, 256, 1, 1, 0, 0, args.data(), nullptr));
+                CK(cudaEventRecord(e1));
+                CK(cudaEventSynchronize(e1));
+                float ms; CK(cudaEventElapsedTime(&ms, e0, e1));
+                if (i >= 3) t.push_back(ms);
+            }
+            std::sort(t.begin(), t.end());
+            double us = t[t.size() / 2] * 1000;
+            double gb = ((double)c.m * c.k * esz + outN * 2.0) / (us * 1e3);
+            printf("| %s | %d | %d | %d | %s | %d | %.1f | %.0f | %s%llu |\n", c.tag.c_str(), c.m, c.n, c.k, v.c_str(), k.regs, us, gb, v == names[0] ? "(ref) " : "", mism);
+            fflush(stdout);
+            fprintf(stderr, "== %s\n%s\n", file.c_str(), k.log.c_str());
+            CD(cuModuleUnload(k.module));
+        }
+        cudaFree(x); cudaFree(w); cudaFree(scale); cudaFree(bias); cudaFree(res); cudaFree(ref); cudaFree(out);
+    }
+    return 0;
+}
