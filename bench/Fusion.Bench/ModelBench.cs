@@ -53,12 +53,11 @@ internal static class ModelBench
     private static void Calibrate(IFusedModel model)
     {
         using var calibration = new Quantization.LinearInputCalibration(model);
-        var forward = model.GetType().GetMethod("Forward")!;
         var random = new Random(2);
         var values = new float[2 * 3 * 224 * 224];
         for (int i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 4 - 2);
         using var images = CpuTensor.FromArray(values, 2, 3, 224, 224);
-        using (EagerScope.Run(() => (Tensor)forward.Invoke(model, [images])!)) { }
+        calibration.Run(images);
         model.Int8Scales!.Load(calibration.Thresholds(Quantization.CalibrationMethod.Max));
     }
 }

@@ -16,8 +16,7 @@ internal static class Int8Scales
         }
         // No calibration set: the input batch calibrates (its own ranges, max method) through the eager FP32 Forward on the CPU.
         using var calibration = new LinearInputCalibration(model);
-        var forward = model.GetType().GetMethod("Forward") ?? throw new FusionException($"{model.Info.Name} has no Forward to calibrate with");
-        using (EagerScope.Run(() => (Tensor)forward.Invoke(model, [input])!)) { }
+        calibration.Run(input);
         scales.Load(calibration.Thresholds(CalibrationMethod.Max), "the input batch");
         return $"calibrated on the input batch ({scales.Names.Count} int8 Linear inputs, max method; fusion-run calibrate makes a scale file from a calibration set)";
     }

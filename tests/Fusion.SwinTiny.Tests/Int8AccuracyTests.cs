@@ -57,7 +57,7 @@ public sealed class Int8AccuracyTests
         {
             foreach (var batch in Batches(calibrationSet, 16))
                 using (batch)
-                using (EagerScope.Run(() => model.Forward(batch))) { }
+                calibration.Run(batch);
         }
         finally
         {
@@ -96,10 +96,9 @@ public sealed class Int8AccuracyTests
     {
         var scales = model.Int8Scales!;
         using var calibration = new LinearInputCalibration(model);
-        var forward = model.GetType().GetMethod("Forward")!;
         foreach (var batch in batches)
             using (batch)
-            using (EagerScope.Run(() => (Tensor)forward.Invoke(model, [batch])!)) { }
+                calibration.Run(batch);
         scales.Load(calibration.Thresholds(method));
     }
 

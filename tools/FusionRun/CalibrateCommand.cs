@@ -98,7 +98,8 @@ internal static class CalibrateRunner
         {
             throw ToolException.BadInput($"--weights {options.Weights}: {e.Message}");
         }
-        var forward = Forward(model);
+        if (LinearInputCalibration.ForwardOf(model, 1) is null)
+            throw ToolException.BadUsage($"{model.Info.Name} has no public Forward(Tensor) to calibrate through");
         long samples = 0;
         using var calibration = new LinearInputCalibration(model);
         try
@@ -107,7 +108,7 @@ internal static class CalibrateRunner
             {
                 using var batch = source.Images ? InputLoader.LoadImageBatch(model.Info, source.Files, "--calib") : ReadBatch(source.Files[0], input);
                 samples += batch.Shape[0];
-                using var result = EagerScope.Run(() => (Tensor)Invoke(forward, model, batch));
+                calibration.Run(batch);
             }
             var thresholds = calibration.Thresholds(options.Method, options.Percentile);
             var scales = new ScaleFile(model.Info.Name, ScaleFile.HashOf(options.Weights), options.Method, options.Percentile, thresholds);
@@ -177,24 +178,6 @@ internal static class CalibrateRunner
         catch
         {
             tensor.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>The model's eager Forward(Tensor): what a calibration observes (the compiled Run is not).</summary>
-    private static MethodInfo Forward(IFusedModel model) =>
-        model.GetType().GetMethod("Forward", BindingFlags.Public | BindingFlags.Instance, [typeof(Tensor)])
-        ?? throw ToolException.BadUsage($"{model.Info.Name} has no public Forward(Tensor) to calibrate through");
-
-    private static object Invoke(MethodInfo forward, IFusedModel model, Tensor batch)
-    {
-        try
-        {
-            return forward.Invoke(model, [batch])!;
-        }
-        catch (TargetInvocationException e) when (e.InnerException is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
             throw;
         }
     }

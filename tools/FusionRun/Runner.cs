@@ -240,10 +240,11 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
     private static string CalibrateOnInput(IFusedModel model, IReadOnlyList<LoadedInput> inputs)
     {
         var scales = model.Int8Scales ?? throw ToolException.BadInput($"--precision int8: {model.Info.Name} has no Int8 plan");
-        var forward = model.GetType().GetMethod("Forward") ?? throw ToolException.BadInput($"--precision int8: {model.Info.Name} has no Forward to calibrate with");
         using (var calibration = new Quantization.LinearInputCalibration(model))
         {
-            using (EagerScope.Run(() => (Tensor)forward.Invoke(model, inputs.Select(i => (object)i.Tensor).ToArray())!)) { }
+            if (Quantization.LinearInputCalibration.ForwardOf(model, inputs.Count) is null)
+                throw ToolException.BadInput($"--precision int8: {model.Info.Name} has no Forward to calibrate with");
+            calibration.Run([.. inputs.Select(i => (Tensor)i.Tensor)]);
             scales.Load(calibration.Thresholds(Quantization.CalibrationMethod.Max), "the input batch");
         }
         return $"calibrated on the input batch ({scales.Names.Count} int8 Linear inputs, max method; random weights have no scale file)";

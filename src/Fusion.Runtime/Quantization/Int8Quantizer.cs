@@ -19,7 +19,7 @@ public static class Int8Quantizer
         if (result.Length < values.Length) throw new ArgumentException($"{values.Length} values into {result.Length} int8s", nameof(result));
         float inverse = 1 / scale;
         for (int i = 0; i < values.Length; i++)
-            result[i] = (sbyte)Math.Clamp(MathF.Round(values[i] * inverse, MidpointRounding.ToEven), -127f, 127f);
+            result[i] = (sbyte)ScalarMath.RoundI8(values[i] * inverse); // the int8 plan's stores round the same way
     }
 
     public static void Dequantize(ReadOnlySpan<sbyte> values, float scale, Span<float> result)

@@ -45,6 +45,34 @@ public sealed class LinearInputCalibration : IDisposable
     public ScaleFile ToScaleFile(string weightsPath, CalibrationMethod method, double percentile = ClippingThreshold.DefaultPercentile) =>
         new(_model.Info.Name, ScaleFile.HashOf(weightsPath), method, percentile, Thresholds(method, percentile));
 
+    /// <summary>
+    /// Runs the model's eager <c>Forward</c> (the public one taking <paramref name="inputs"/>' count of tensors) on one batch on the CPU,
+    /// every intermediate freed, so each Linear it reaches is observed; an exception inside Forward surfaces as itself.
+    /// </summary>
+    public void Run(params Tensor[] inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var forward = ForwardOf(_model, inputs.Length)
+            ?? throw new FusionException($"calibration of {_model.Info.Name}: it has no public Forward taking {inputs.Length} tensor(s) to calibrate through");
+        using var _ = EagerScope.Run(() =>
+        {
+            try
+            {
+                return (Tensor)forward.Invoke(_model, inputs)!;
+            }
+            catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+                throw;
+            }
+        });
+    }
+
+    /// <summary>The model's public instance Forward taking <paramref name="tensors"/> tensors, or null.</summary>
+    public static System.Reflection.MethodInfo? ForwardOf(IFusedModel model, int tensors) =>
+        model.GetType().GetMethod("Forward", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance,
+            Enumerable.Repeat(typeof(Tensor), tensors).ToArray());
+
     /// <summary>Called by F.Linear: records <paramref name="input"/> under <paramref name="weight"/>'s layer while a calibration is open on this thread.</summary>
     internal static void Observe(Parameter weight, Tensor input)
     {
