@@ -25,7 +25,7 @@ internal static class ModelBench
         if (name == "vit-b16") ViT.RandomWeights.Initialize(model, 0);
         else SwinTiny.RandomWeights.Initialize(model, 0);
         foreach (var precision in precisions) backend.Precompile(model.Kernels, precision);
-        if (precisions.Contains(Precision.Int8)) Calibrate(model);
+        if (precisions.Contains(Precision.Int8) || precisions.Contains(Precision.Fp8)) Calibrate(model);
         var random = new Random(1);
         foreach (int batch in batches)
         {
@@ -35,7 +35,7 @@ internal static class ModelBench
             using var input = backend.FromHost(host);
             foreach (var precision in precisions)
             {
-                string label = precision == Precision.Int8 ? "int8" : "fp16";
+                string label = precision switch { Precision.Int8 => "int8", Precision.Fp8 => "fp8", _ => "fp16" };
                 using (model.Run([input], backend, precision)) { } // kernels, fast-run choices, constants
                 double ms = EventTiming.MedianMilliseconds(device, device.DefaultStream, () => model.Run([input], backend, precision).Dispose(), warmup: 5, repeats: 30);
                 Console.WriteLine($"{name} {label} batch {batch,3}: median {ms,8:F3} ms, {batch / ms * 1000,8:F0} images/s (eager launches)");

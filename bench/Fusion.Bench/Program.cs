@@ -49,14 +49,22 @@ if (args is ["cpu"] or ["cpu", "one-core"])
 }
 if (args.Length > 0 && args[0] == "model")
 {
-    // `model [swin-t|vit-b16] [fp16|int8|both] [batch…]`: Swin-T in fp16 unless named.
+    // `model [swin-t|vit-b16] [fp16|int8|fp8|both|all] [batch…]`: Swin-T in fp16 unless named (both: fp16 and int8; all: and fp8).
     var rest = args[1..];
     var words = rest.TakeWhile(a => !char.IsDigit(a[0])).ToList();
-    string name = words.FirstOrDefault(w => w is not ("fp16" or "int8" or "both")) ?? "swin-t";
-    string precisions = words.FirstOrDefault(w => w is "fp16" or "int8" or "both") ?? "fp16";
+    string[] precisionWords = ["fp16", "int8", "fp8", "both", "all"];
+    string name = words.FirstOrDefault(w => !precisionWords.Contains(w)) ?? "swin-t";
+    string precisions = words.FirstOrDefault(precisionWords.Contains) ?? "fp16";
     var batches = rest.SkipWhile(a => !char.IsDigit(a[0])).Select(int.Parse).ToArray();
-    Fusion.Bench.ModelBench.Run(name, batches.Length > 0 ? batches : [1, 8, 64, 128],
-        precisions == "both" ? [Fusion.Precision.Half, Fusion.Precision.Int8] : [precisions == "int8" ? Fusion.Precision.Int8 : Fusion.Precision.Half]);
+    Fusion.Precision[] plans = precisions switch
+    {
+        "both" => [Fusion.Precision.Half, Fusion.Precision.Int8],
+        "all" => [Fusion.Precision.Half, Fusion.Precision.Int8, Fusion.Precision.Fp8],
+        "int8" => [Fusion.Precision.Int8],
+        "fp8" => [Fusion.Precision.Fp8],
+        _ => [Fusion.Precision.Half],
+    };
+    Fusion.Bench.ModelBench.Run(name, batches.Length > 0 ? batches : [1, 8, 64, 128], plans);
     return;
 }
 if (args.Length > 0 && args[0] == "gemm-tiles")

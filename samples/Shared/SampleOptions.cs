@@ -13,13 +13,13 @@ internal sealed record SampleOptions(string Model, string? Weights, string? Inpu
         bool choice = sample.Models.Count > 1;
         string indent = new(' ', sample.Name.Length + 7);
         return $"usage: {sample.Name} {(choice ? $"[--model {string.Join("|", sample.Models.Keys)}] " : "")}[--weights FILE.safetensors] [--input FILE[,FILE...]]\n" +
-            $"{indent}[--batch N] [--seed S] [--iters N] [--device auto|cpu|cuda] [--precision fp32|fp16|int8] [--scales FILE]\n" +
+            $"{indent}[--batch N] [--seed S] [--iters N] [--device auto|cpu|cuda] [--precision fp32|fp16|int8|fp8] [--scales FILE]\n" +
             (choice ? $"  --model      {sample.ModelHelp}\n" : "") +
             $"  --weights    {sample.WeightsHelp} as safetensors (FP32 or FP16); random weights (seeded) when absent\n" +
             "  --input      a .npy batch [N, 3, 224, 224] (normalized), or images (JPEG, PNG, BMP, GIF, WebP, TIFF, PPM/PGM),\n" +
             $"               comma-separated for a batch (resized, centre-cropped and normalized as {sample.TransformHelp}); random when absent\n" +
-            "  --precision  fp16 (default on CUDA), fp32 (default on the CPU) or int8 (int8 GEMMs, the rest fp16)\n" +
-            "  --scales     int8's scale file (fusion-run calibrate writes one for --weights); without it the input batch calibrates";
+            "  --precision  fp16 (default on CUDA), fp32 (default on the CPU), int8 (int8 GEMMs, the rest fp16) or fp8 (FP8 E4M3 GEMMs, sm_89+)\n" +
+            "  --scales     int8's and fp8's scale file (fusion-run calibrate writes one for --weights); without it the input batch calibrates";
     }
 
     /// <summary>The options, or null after printing why not (<paramref name="exitCode"/> 0 for --help, 2 for a bad option).</summary>
@@ -48,7 +48,7 @@ internal sealed record SampleOptions(string Model, string? Weights, string? Inpu
                 case "--iters" when Positive(value) is int n: options = options with { Iterations = n }; break;
                 case "--seed" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var s): options = options with { Seed = s }; break;
                 case "--device" when value is "auto" or "cpu" or "cuda": options = options with { Device = value }; break;
-                case "--precision" when value is "fp32" or "fp16" or "int8": options = options with { Precision = value }; break;
+                case "--precision" when value is "fp32" or "fp16" or "int8" or "fp8": options = options with { Precision = value }; break;
                 case "--scales" when File.Exists(value): options = options with { Scales = value }; break;
                 case "--scales": return Fail($"--scales {value}: file not found");
                 case "--model" when sample.Models.Count > 1:
@@ -56,7 +56,7 @@ internal sealed record SampleOptions(string Model, string? Weights, string? Inpu
                 default: return Fail($"unknown option '{name}' (try --help)");
             }
         }
-        if (options.Scales is not null && options.Precision != "int8") return Fail("--scales is for --precision int8");
+        if (options.Scales is not null && options.Precision is not ("int8" or "fp8")) return Fail("--scales is for --precision int8 or fp8");
         if (options.Scales is not null && options.Weights is null) return Fail("--scales needs --weights: a scale file is tied to the weight file it was calibrated with");
         exitCode = 0;
         return options;

@@ -22,6 +22,7 @@ internal static class SampleRunner
         {
             "fp16" => Precision.Half,
             "int8" => Precision.Int8,
+            "fp8" => Precision.Fp8,
             _ => Precision.Float,
         };
 
@@ -53,10 +54,11 @@ internal static class SampleRunner
             {
                 Precision.Half => "fp16 (mixed precision, f32 input and output)",
                 Precision.Int8 => "int8 (int8 GEMMs, the rest fp16; f32 input and output)",
+                Precision.Fp8 => "fp8 (FP8 E4M3 GEMMs through cuBLASLt, the rest fp16; f32 input and output)",
                 _ => "fp32",
             };
             Console.WriteLine($"input:   {(options.Input ?? "random")} {hostInput.Shape}, run in {mode}");
-            if (precision == Precision.Int8) Console.WriteLine("scales:  " + Int8Scales.Load(model, options, hostInput));
+            if (precision is Precision.Int8 or Precision.Fp8) Console.WriteLine("scales:  " + Int8Scales.Load(model, options, hostInput));
             using var input = backend.FromHost(hostInput);
             var session = new ModelSession(model, new SessionOptions(backend, precision));
 

@@ -27,8 +27,10 @@ internal static class CompiledIlgpuCatalog
             .DistinctBy(k => k.Name).ToList();
         var source = string.Concat(irs.Select((ir, i) => $"public static class K{i}\n{{\n{IlgpuKernelPrinter.PrintAll(ir)}}}\n"));
         var assembly = PrintedIlgpu.Compile("IlgpuCatalog", source);
-        return irs.Select((ir, i) => new GeneratedKernel(ir.Name, LoopIrText.Print(ir), CudaKernelPrinter.Print(ir).Source, KernelMapping.Of(ir).Launch.Encode(),
-            assembly.GetType($"IlgpuCatalog.K{i}", throwOnError: true))).ToDictionary(k => k.Name);
+        // A kernel without an ILGPU form (FP8 codes) is left out.
+        return irs.Select((ir, i) => (ir, i)).Where(e => IlgpuKernelPrinter.Prints(e.ir))
+            .Select(e => new GeneratedKernel(e.ir.Name, LoopIrText.Print(e.ir), CudaKernelPrinter.Print(e.ir).Source, KernelMapping.Of(e.ir).Launch.Encode(),
+            assembly.GetType($"IlgpuCatalog.K{e.i}", throwOnError: true))).ToDictionary(k => k.Name);
     }
 }
 

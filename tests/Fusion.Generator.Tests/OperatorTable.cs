@@ -50,7 +50,7 @@ internal static class OperatorTable
     public static string Dtypes(OpDescriptor d, IEnumerable<BackendKind> backends) =>
         string.Join(" / ", backends.Select(b =>
         {
-            var types = Enum.GetValues<FloatType>().Where(t => t is not (FloatType.Io or FloatType.I8) && d.Supports(b, t)).Select(t => t.Short()).ToList();
+            var types = Enum.GetValues<FloatType>().Where(t => t is not (FloatType.Io or FloatType.I8 or FloatType.F8) && d.Supports(b, t)).Select(t => t.Short()).ToList();
             return types.Count == 0 ? "none" : string.Join(", ", types);
         }));
 

@@ -62,7 +62,7 @@ public sealed class OperatorTableTests
     }
 
     /// <summary>Pointwise, view and reduction operators, but Cast: the precision pass places casts, users pick a precision plan.</summary>
-    /// <summary>Cast and Int8Scale are written by the precision pass only (the Int8 plan's quantize and weight scales).</summary>
+    /// <summary>Cast, Int8Scale and Fp8Scale are written by the precision pass only (the quantized plans' quantize and weight scales).</summary>
     private static bool IsUserOperator(OpDescriptor d) =>
-        d.Class is OpClass.Pointwise or OpClass.View or OpClass.Reduction && d.Name != Ops.Cast.Name && d.Name != Ops.Int8Scale.Name;
+        d.Class is OpClass.Pointwise or OpClass.View or OpClass.Reduction && d.Name != Ops.Cast.Name && d.Name != Ops.Int8Scale.Name && d.Name != Ops.Fp8Scale.Name;
 }

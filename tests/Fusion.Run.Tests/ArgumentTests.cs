@@ -95,7 +95,7 @@ public class ArgumentTests
     }
 
     [Theory]
-    [InlineData("--precision", "fp8", "fp8")]
+    [InlineData("--precision", "bf16", "bf16")]
     [InlineData("--iters", "0", "--iters 0: must be at least 1")]
     [InlineData("--warmup", "-1", "--warmup -1: must not be negative")]
     [InlineData("--batch", "0", "--batch 0: must be at least 1")]

@@ -15,9 +15,10 @@ public sealed class CalibrateTests
 {
     private static readonly string[] s_model = [typeof(OddMlp).FullName!, "--assembly", typeof(OddMlp).Assembly.Location];
 
-    private static string WriteWeights(TempFolder folder, int seed, string name = "odd.safetensors")
+    private static string WriteWeights(TempFolder folder, int seed, string name = "odd.safetensors") => WriteWeights(new OddMlp(), folder, seed, name);
+
+    private static string WriteWeights(IFusedModel model, TempFolder folder, int seed, string name)
     {
-        var model = new OddMlp();
         RandomWeights.Initialize(model, seed);
         var path = folder.File(name);
         SafetensorsWriter.Write(path, model.NamedParameters().Select(p => SafetensorsEntry.FromParameter(p.Key, p.Parameter)));
@@ -160,7 +161,7 @@ public sealed class CalibrateTests
         var run = ToolRun.Of([.. s_model, "--weights", weights, "--device", "cpu", "--precision", "int8", "--scales", scales, "--input", folder.File("x.npy"),
             "--iters", "1", "--warmup", "0", "--output", folder.File("y.npy")]);
         Assert.True(run.ExitCode == 0, run.Error);
-        Assert.Contains("2 int8 Linear inputs", run.Output);
+        Assert.Contains("2 quantized Linear inputs", run.Output);
 
         var model = new OddMlp();
         model.LoadWeights(weights);
@@ -182,5 +183,37 @@ public sealed class CalibrateTests
         Refused(3, "file not found", "--weights", weights, "--precision", "int8", "--scales", folder.File("none.json"));
         var other = WriteWeights(folder, seed + 5, "other.safetensors");
         Refused(3, "calibrate again for these weights", "--weights", other, "--precision", "int8", "--scales", scales);
+    }
+
+    /// <summary>
+    /// The same scale file runs the Fp8 plan: `--precision fp8 --scales` on the CPU gives what the model's Fp8 plan gives with the
+    /// scales loaded in code (a model whose Linears the Fp8 plan quantizes: E4M3 codes, per-tensor scales).
+    /// </summary>
+    [Fact]
+    public void TheScaleFileRunsTheFp8Plan()
+    {
+        using var folder = new TempFolder();
+        int seed = TestData.NewSeed();
+        string[] wide = [typeof(WideMlp).FullName!, "--assembly", typeof(WideMlp).Assembly.Location];
+        var weights = WriteWeights(new WideMlp(), folder, seed, "wide.safetensors");
+        WriteBatch(folder.File("calib.npy"), seed + 1, 9, WideMlp.Width);
+        var input = WriteBatch(folder.File("x.npy"), seed + 2, 4, WideMlp.Width);
+        var calibrated = ToolRun.Of(["calibrate", .. wide, "--weights", weights, "--calib", folder.File("calib.npy"), "--method", "max", "--out", folder.File("wide.scales.json")]);
+        Assert.True(calibrated.ExitCode == 0, calibrated.Error);
+
+        var run = ToolRun.Of([.. wide, "--weights", weights, "--device", "cpu", "--precision", "fp8", "--scales", folder.File("wide.scales.json"),
+            "--input", folder.File("x.npy"), "--iters", "1", "--warmup", "0", "--output", folder.File("y.npy")]);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("2 quantized Linear inputs", run.Output);
+
+        var model = new WideMlp();
+        model.LoadWeights(weights);
+        model.Int8Scales.Load(ScaleFile.Load(folder.File("wide.scales.json"), WideMlp.Info.Name, ScaleFile.HashOf(weights)));
+        using var x = CpuTensor.FromArray(input, 4, WideMlp.Width);
+        using var expected = (CpuTensor)model.Run(x, precision: Precision.Fp8);
+        using var half = (CpuTensor)model.Run(x, precision: Precision.Half);
+        using var written = NpyFile.Read(folder.File("y.npy"));
+        Assert.Equal(expected.ToFloatArray(), written.ToFloatArray());
+        Assert.NotEqual(half.ToFloatArray(), written.ToFloatArray()); // quantized, not the Half plan
     }
 }

@@ -41,11 +41,14 @@ public sealed class GeneratedKernelTests
                 FusedKernel { Epilogue: { } e } t => KernelText.Specialize(t.Pattern, t.Name, t.Constants, KernelTemplates.Get(t.Pattern), "generated.cuh", CudaEpiloguePrinter.Print(e.Ir)),
                 FusedKernel t => KernelTemplates.Specialize(t.Pattern, t.Name, t.Constants),
                 GeneratedKernel g => CudaKernelPrinter.Print(g.Ir).Source,
+                // An FP8 GEMM runs on cuBLASLt alone: no template source, only its epilogue kernel (checked below).
+                GemmKernel { Fp8: true } => "",
                 GemmKernel m => GemmSource.Specialize(m.Name, m.N, m.K, m.Epilogue.Ir with { Name = m.Name + "_epilogue" }, KernelTemplates.Get(GemmSource.Pattern), m.Int8),
                 _ => throw new InvalidOperationException(kernel.GetType().Name),
             };
             Assert.Equal(expected, kernel.CudaSource);
             if (kernel is GeneratedKernel generated) Assert.Equal(generated.LoopIr, LoopIrText.Print(LoopIrText.Parse(generated.LoopIr)));
+            if (kernel is GemmKernel { Fp8: true } fp8) Assert.Equal(CudaKernelPrinter.Print(fp8.Epilogue.Ir).Source, fp8.Epilogue.CudaSource);
         }
     }
 
@@ -72,9 +75,11 @@ public sealed class GeneratedKernelTests
     {
         ClangPtx.RequireCompiler();
         var kernel = AllKernels().First(k => k.Name == name);
+        // An FP8 GEMM has no template (cuBLASLt runs it): its epilogue kernel is what compiles.
+        if (kernel is GemmKernel { Fp8: true } fp8) kernel = fp8.Epilogue;
         var source = UsesIo(kernel) ? $"#define FUSION_IO_HALF {io}\n" + kernel.CudaSource : kernel.CudaSource;
-        var ptx = ClangPtx.Compile(source, arch, name);
-        Assert.Contains(".entry " + name, ptx);
+        var ptx = ClangPtx.Compile(source, arch, kernel.Name);
+        Assert.Contains(".entry " + kernel.Name, ptx);
     }
 
     private static bool UsesIo(IKernel kernel) => kernel switch

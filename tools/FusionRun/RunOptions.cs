@@ -69,8 +69,8 @@ internal sealed class RunCommandLine
     public Option<string[]> Inputs { get; } = new("--input") { Description = "NAME:FILE.npy (or FILE.npy) per model input, or image files (.png .ppm .pgm .pnm); random when absent", AllowMultipleArgumentsPerToken = false };
     public Option<int> Batch { get; } = new("--batch") { Description = "batch size of random input", DefaultValueFactory = _ => 1 };
     public Option<string> Device { get; } = new("--device") { Description = "auto | cpu | cuda | cuda:0", DefaultValueFactory = _ => "auto" };
-    public Option<string?> Precision { get; } = new("--precision") { Description = "fp16 (default on CUDA), fp32 (default on the CPU) or int8 (int8 GEMMs, the rest fp16; --scales with --weights, random weights calibrate on the input); inputs are fed in fp16 or fp32 (int8: fp16 on CUDA, fp32 on the CPU)" };
-    public Option<string?> Scales { get; } = new("--scales") { Description = "the scale file of --precision int8 (fusion-run calibrate writes it for the --weights file)" };
+    public Option<string?> Precision { get; } = new("--precision") { Description = "fp16 (default on CUDA), fp32 (default on the CPU), int8 (int8 GEMMs, the rest fp16) or fp8 (FP8 E4M3 GEMMs through cuBLASLt, sm_89+; the rest fp16); int8 and fp8 take --scales with --weights, random weights calibrate on the input; inputs are fed in fp16 or fp32 (int8, fp8: fp16 on CUDA, fp32 on the CPU)" };
+    public Option<string?> Scales { get; } = new("--scales") { Description = "the scale file of --precision int8 or fp8 (fusion-run calibrate writes it for the --weights file)" };
     public Option<int> Warmup { get; } = new("--warmup") { Description = "untimed-in-stats warm-up runs after preparation", DefaultValueFactory = _ => 3 };
     public Option<int> Iterations { get; } = new("--iters") { Description = "timed runs", DefaultValueFactory = _ => 10 };
     public Option<bool> Graphs { get; } = new("--graphs") { Description = "replay the forward pass as a CUDA graph (CUDA only)" };
@@ -97,7 +97,7 @@ internal sealed class RunCommandLine
 
     public RunCommandLine()
     {
-        Precision.AcceptOnlyFromAmong("fp32", "fp16", "int8");
+        Precision.AcceptOnlyFromAmong("fp32", "fp16", "int8", "fp8");
         Root = new RootCommand("fusion-run MODEL [options]: load a Fusion model, feed it input, and time it.\n" +
             "fusion-run convert INPUT OUTPUT [options]: write an FP16 copy of an FP32 safetensors file (fusion-run convert --help).\n" +
             "fusion-run calibrate MODEL --weights W --calib FILE.npy|DIR [options]: write int8 scales (fusion-run calibrate --help).");
@@ -135,11 +135,12 @@ internal sealed class RunCommandLine
         var inputs = (result.GetValue(Inputs) ?? []).Select(RunOptions.ParseInput).ToList();
         var precision = result.GetValue(Precision);
         var scales = result.GetValue(Scales);
-        if (precision == "int8" && scales is null && result.GetValue(Weights) is not null)
-            throw ToolException.BadUsage("--precision int8 with --weights needs --scales FILE: the activation scales of a calibration (fusion-run calibrate MODEL --weights W --calib … writes them)");
+        bool quantized = precision is "int8" or "fp8";
+        if (quantized && scales is null && result.GetValue(Weights) is not null)
+            throw ToolException.BadUsage($"--precision {precision} with --weights needs --scales FILE: the activation scales of a calibration (fusion-run calibrate MODEL --weights W --calib … writes them)");
         if (scales is not null && result.GetValue(Weights) is null)
             throw ToolException.BadUsage("--scales needs --weights: a scale file is tied to the weight file it was calibrated with");
-        if (scales is not null && precision != "int8") throw ToolException.BadUsage($"--scales is for --precision int8 (not {precision ?? "the default"})");
+        if (scales is not null && !quantized) throw ToolException.BadUsage($"--scales is for --precision int8 or fp8 (not {precision ?? "the default"})");
         if (scales is not null && !File.Exists(scales)) throw ToolException.BadInput($"--scales {scales}: file not found");
         return new RunOptions(
             Model: model,

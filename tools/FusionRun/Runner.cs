@@ -54,14 +54,15 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
     {
         var cuda = backend as CudaBackend;
         string precision = options.Precision ?? (cuda is null ? "fp32" : "fp16");
-        // int8 runs the Int8 plan; its inputs and output are fp16 on CUDA, fp32 on the CPU.
-        var dtype = precision == "fp16" || (precision == "int8" && cuda is not null) ? DType.Float16 : DType.Float32;
-        Precision plan = precision == "int8" ? Fusion.Precision.Int8 : dtype == DType.Float16 ? Fusion.Precision.Half : Fusion.Precision.Float;
+        // int8 and fp8 run the Int8 and Fp8 plans; their inputs and output are fp16 on CUDA, fp32 on the CPU.
+        bool quantized = precision is "int8" or "fp8";
+        var dtype = precision == "fp16" || (quantized && cuda is not null) ? DType.Float16 : DType.Float32;
+        Precision plan = precision switch { "int8" => Fusion.Precision.Int8, "fp8" => Fusion.Precision.Fp8, _ => dtype == DType.Float16 ? Fusion.Precision.Half : Fusion.Precision.Float };
         report.Field("device", $"{backend.Name} ({precision})");
 
         string weights = LoadWeights(model, options);
-        if (options.Scales is { } scalePath) report.Field("scales", LoadScales(model, scalePath, options.Weights!));
-        else if (plan == Fusion.Precision.Int8) report.Field("scales", CalibrateOnInput(model, hostInputs));
+        if (options.Scales is { } scalePath) report.Field("scales", LoadScales(model, scalePath, options.Weights!, precision));
+        else if (quantized) report.Field("scales", CalibrateOnInput(model, hostInputs, precision));
         var info = model.Info;
         report.Field("model", $"{info.Name}: {info.OperatorCount} operators after fusion, {model.Kernels.OfType<GeneratedKernel>().Count()} generated kernels, " +
             $"{model.Kernels.OfType<GemmKernel>().Count()} GEMMs, {model.Kernels.OfType<FusedKernel>().Count()} templates, {info.ParameterCount:N0} parameters");
@@ -218,10 +219,10 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
         report.Field("written", $"{path}: {output.Shape} {output.DType.ShortName()}");
     }
 
-    /// <summary>Loads the scale file of an int8 run into the model's Int8Scales, checked against the model and the weight file.</summary>
-    private static string LoadScales(IFusedModel model, string path, string weightsPath)
+    /// <summary>Loads the scale file of an int8 or fp8 run into the model's Int8Scales, checked against the model and the weight file.</summary>
+    private static string LoadScales(IFusedModel model, string path, string weightsPath, string precision)
     {
-        var scales = model.Int8Scales ?? throw ToolException.BadInput($"--precision int8: {model.Info.Name} has no Int8 plan");
+        var scales = model.Int8Scales ?? throw ToolException.BadInput($"--precision {precision}: {model.Info.Name} has no quantized plan");
         try
         {
             scales.Load(Quantization.ScaleFile.Load(path, model.Info.Name, Quantization.ScaleFile.HashOf(weightsPath)));
@@ -230,24 +231,24 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
         {
             throw ToolException.BadInput($"--scales {path}: {e.Message}");
         }
-        return $"{path}: {scales.Names.Count} int8 Linear inputs ({scales.Source})";
+        return $"{path}: {scales.Names.Count} quantized Linear inputs ({scales.Source})";
     }
 
     /// <summary>
-    /// Random weights have no scale file: their int8 scales come from the input batch itself (the eager FP32 Forward on the CPU,
+    /// Random weights have no scale file: their int8 (fp8) scales come from the input batch itself (the eager FP32 Forward on the CPU,
     /// max method), which is what a timing or profiling run needs.
     /// </summary>
-    private static string CalibrateOnInput(IFusedModel model, IReadOnlyList<LoadedInput> inputs)
+    private static string CalibrateOnInput(IFusedModel model, IReadOnlyList<LoadedInput> inputs, string precision)
     {
-        var scales = model.Int8Scales ?? throw ToolException.BadInput($"--precision int8: {model.Info.Name} has no Int8 plan");
+        var scales = model.Int8Scales ?? throw ToolException.BadInput($"--precision {precision}: {model.Info.Name} has no quantized plan");
         using (var calibration = new Quantization.LinearInputCalibration(model))
         {
             if (Quantization.LinearInputCalibration.ForwardOf(model, inputs.Count) is null)
-                throw ToolException.BadInput($"--precision int8: {model.Info.Name} has no Forward to calibrate with");
+                throw ToolException.BadInput($"--precision {precision}: {model.Info.Name} has no Forward to calibrate with");
             calibration.Run([.. inputs.Select(i => (Tensor)i.Tensor)]);
             scales.Load(calibration.Thresholds(Quantization.CalibrationMethod.Max), "the input batch");
         }
-        return $"calibrated on the input batch ({scales.Names.Count} int8 Linear inputs, max method; random weights have no scale file)";
+        return $"calibrated on the input batch ({scales.Names.Count} quantized Linear inputs, max method; random weights have no scale file)";
     }
 
     private string LoadWeights(IFusedModel model, RunOptions options)

@@ -116,7 +116,7 @@ namespace Fusion.Compiler
             {
                 var line = Take();
                 var parts = line.Split(new[] { ' ' }, 4);
-                if (parts.Length != 4) throw Bad(line, "expected 'in|out|acc NAME f16|f32|i8|io [dims]'");
+                if (parts.Length != 4) throw Bad(line, "expected 'in|out|acc NAME f16|f32|i8|f8|io [dims]'");
                 var role = parts[0] switch
                 {
                     "in" => BufferRole.Input,
@@ -130,7 +130,8 @@ namespace Fusion.Compiler
                     "f32" => FloatType.F32,
                     "io" => FloatType.Io,
                     "i8" => FloatType.I8,
-                    _ => throw Bad(line, "a buffer's type is f16, f32, i8 or io"),
+                    "f8" => FloatType.F8,
+                    _ => throw Bad(line, "a buffer's type is f16, f32, i8, f8 or io"),
                 };
                 buffers.Add(new KernelBuffer(parts[1], role, type, ParseDims(parts[3], line).ToEquatableArray()));
             }

@@ -99,6 +99,9 @@ namespace Fusion.Compiler
         /// <summary>Rounds half to even and clamps to [−127, 127]: the value an int8 store keeps (a cast to i8 inside a kernel).</summary>
         RoundI8,
 
+        /// <summary>Rounds to the nearest FP8 E4M3 value (ties to even, saturated to ±448): the value an f8 store keeps (a cast to f8 inside a kernel).</summary>
+        RoundF8,
+
         // ternary: a != 0 ? b : c
         Where,
     }
@@ -131,7 +134,7 @@ namespace Fusion.Compiler
     /// <summary>The sum, maximum or minimum of a value over the reduction variable.</summary>
     internal sealed record ReduceInstr(int Id, ReduceKind Kind, int Arg) : Instr(Id);
 
-    /// <summary>buffer[offset] = value, rounded once to the buffer's type (an int8 buffer: half to even, saturated to ±127).</summary>
+    /// <summary>buffer[offset] = value, rounded once to the buffer's type (an int8 buffer: half to even, saturated to ±127; an f8 buffer: E4M3, ties to even, saturated to ±448).</summary>
     internal sealed record StoreInstr(int Id, int Buffer, IndexExpr Offset, int Value) : Instr(Id);
 
     /// <summary>Lo ≤ Expr &lt; Hi.</summary>
@@ -143,7 +146,7 @@ namespace Fusion.Compiler
         public static int Arity(ScalarOp op) => op switch
         {
             ScalarOp.Where => 3,
-            >= ScalarOp.Neg and <= ScalarOp.RoundI8 => 1,
+            >= ScalarOp.Neg and <= ScalarOp.RoundF8 => 1,
             _ => 2,
         };
 

@@ -75,6 +75,55 @@ namespace Fusion.Compiler
             return at == chain.Count && last.Type == linear.Type ? (activation, bias, residual) : (-1, -1, -1);
         }
 
+        /// <summary>
+        /// cuBLASLt's form of an FP8 product's epilogue (the Fp8 plan's Linear: the bare product of E4M3 codes, float32): first the
+        /// product times a one-element value (the dequantize factor sₓ·s_w: cuBLASLt's A scale), then a bias [N], an activation, a
+        /// residual of the output's shape in f16 (not after an activation: cuBLASLt adds C before it), and either an f16 result or
+        /// the next layer's quantize, a one-element factor then a cast to f8 (cuBLASLt's D scale, E4M3 output). Scale, Bias, Residual
+        /// and OutScale are indices into <paramref name="epilogueInputs"/> (-1 where absent); Activation is -1 when the chain is
+        /// anything else.
+        /// </summary>
+        public static (int Activation, int Bias, int Residual, int Scale, int OutScale) CublasFp8Form(Func<int, LoweringNode> node, LoweringNode linear,
+            IReadOnlyList<int> chain, IReadOnlyList<int> epilogueInputs)
+        {
+            var none = (-1, -1, -1, -1, -1);
+            int at = 0, end = linear.Id, scale = -1, bias = -1, activation = 0, residual = -1, outScale = -1;
+            int Other(LoweringNode binary) => binary.Inputs[0] == end ? binary.Inputs[1] : binary.Inputs[0];
+            bool OneElement(int id) => node(id).Shape.All(d => !d.Dynamic && d.Value == 1);
+            LoweringNode? Next(string op) => at < chain.Count && node(chain[at]).Op == op && node(chain[at]).Inputs.Contains(end) ? node(chain[at]) : null;
+            if (Next(Ops.Mul.Name) is { } dequantize && OneElement(Other(dequantize)))
+            {
+                scale = IndexOf(epilogueInputs, Other(dequantize));
+                end = chain[at++];
+            }
+            if (Next(Ops.Add.Name) is { } addBias && node(Other(addBias)).Shape.Count == 1 && node(Other(addBias)).Shape[0].Equals(linear.Shape[linear.Shape.Count - 1]))
+            {
+                bias = IndexOf(epilogueInputs, Other(addBias));
+                end = chain[at++];
+            }
+            if (at < chain.Count && node(chain[at]).Op is "Relu" or "Gelu" or "GeluTanh")
+            {
+                activation = node(chain[at]).Op switch { "Relu" => 1, "Gelu" => 2, _ => 3 };
+                end = chain[at++];
+            }
+            if (activation == 0 && Next(Ops.Add.Name) is { } add && node(Other(add)).Shape.Equals(add.Shape) && node(Other(add)).Type == FloatType.F16)
+            {
+                residual = IndexOf(epilogueInputs, Other(add));
+                end = chain[at++];
+            }
+            while (at < chain.Count && node(chain[at]).Op == Ops.Cast.Name && node(chain[at]).Type is FloatType.F16 or FloatType.F32) end = chain[at++];
+            if (chain.Count - at == 2 && Next(Ops.Mul.Name) is { } requantize && OneElement(Other(requantize))
+                && node(chain[at + 1]).Op == Ops.Cast.Name && node(chain[at + 1]).Type == FloatType.F8)
+            {
+                outScale = IndexOf(epilogueInputs, Other(requantize));
+                at += 2;
+            }
+            var last = chain.Count > 0 ? node(chain[chain.Count - 1]) : linear;
+            bool stored = outScale >= 0 ? last.Type == FloatType.F8 : last.Type == FloatType.F16;
+            if (at != chain.Count || !stored || scale < 0 || (bias < 0 && activation != 0)) return none;
+            return (activation, bias, residual, scale, outScale);
+        }
+
         private static int IndexOf(IReadOnlyList<int> list, int value)
         {
             for (int i = 0; i < list.Count; i++)

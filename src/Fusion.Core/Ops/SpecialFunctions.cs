@@ -9,6 +9,22 @@ namespace Fusion.Compiler
         public static double RoundToInt8(double x) => double.IsNaN(x) ? 0 : Math.Max(-127, Math.Min(127, Math.Round(x, MidpointRounding.ToEven)));
 
         /// <summary>
+        /// <paramref name="x"/> rounded to the nearest FP8 E4M3 value (ties to even; 3 mantissa bits, subnormals in steps of 2⁻⁹ below
+        /// 2⁻⁶), saturated to ±448; NaN stays NaN (as cvt.rn.satfinite.e4m3x2.f32, the Fp8 plan's stores).
+        /// </summary>
+        public static double RoundToE4M3(double x)
+        {
+            if (double.IsNaN(x)) return x;
+            double magnitude = Math.Min(Math.Abs(x), 448.0);
+            const double smallestNormal = 1.0 / 64, subnormalStep = 1.0 / 512;
+            // The spacing of E4M3 values near the magnitude: 2^(e − 3) for binary exponent e, 2⁻⁹ among the subnormals.
+            int exponent = (int)((BitConverter.DoubleToInt64Bits(magnitude) >> 52) & 0x7FF) - 1023;
+            double step = magnitude < smallestNormal ? subnormalStep : BitConverter.Int64BitsToDouble((long)(exponent - 3 + 1023) << 52);
+            double rounded = Math.Min(Math.Round(magnitude / step, MidpointRounding.ToEven) * step, 448.0);
+            return x < 0 || (x == 0 && double.IsNegativeInfinity(1 / x)) ? -rounded : rounded;
+        }
+
+        /// <summary>
         /// <paramref name="x"/> rounded to the nearest IEEE binary16 value (ties to even), as a double: 11 significant bits, subnormals
         /// below 2^−14, infinity beyond 65504 (netstandard2.0 has no System.Half).
         /// </summary>

@@ -29,7 +29,7 @@ namespace Fusion.Compiler
         public static PrintedKernel Print(LoopKernel kernel) => new Printer(kernel).Run();
 
         /// <summary>The C type of a buffer element.</summary>
-        public static string CType(FloatType t) => t switch { FloatType.F16 => "half", FloatType.F32 => "float", FloatType.I8 => "signed char", _ => "io_t" };
+        public static string CType(FloatType t) => t switch { FloatType.F16 => "half", FloatType.F32 => "float", FloatType.I8 => "signed char", FloatType.F8 => "fusion_e4m3", _ => "io_t" };
 
         /// <summary>A float32 literal (C syntax).</summary>
         public static string Literal(double v)
@@ -57,6 +57,7 @@ namespace Fusion.Compiler
             ScalarOp.Recip => $"fusion_recip({a[0]})",
             ScalarOp.RoundF16 => $"half_to_float(float_to_half({a[0]}))",
             ScalarOp.RoundI8 => $"fusion_round_i8({a[0]})",
+            ScalarOp.RoundF8 => $"fusion_round_e4m3({a[0]})",
             ScalarOp.Where => $"fusion_select({a[0]}, {a[1]}, {a[2]})",
             _ => throw new InvalidOperationException($"no CUDA spelling of {op}"),
         };

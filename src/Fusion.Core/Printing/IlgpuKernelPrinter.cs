@@ -49,10 +49,11 @@ namespace Fusion.Compiler
             kernel.UsesIoType ? new[] { FloatType.F32, FloatType.F16 } : new[] { FloatType.F32 };
 
         /// <summary>
-        /// Whether the kernel has an ILGPU form: not yet one that reads or writes int8 buffers (the int8 plan's quantizing kernels run
-        /// their CUDA C under every kernel language).
+        /// Whether the kernel has an ILGPU form: not yet one that reads or writes int8 or FP8 codes, or rounds to FP8 (the quantized
+        /// plans' quantizing kernels run their CUDA C under every kernel language).
         /// </summary>
-        public static bool Prints(LoopKernel kernel) => kernel.Buffers.All(b => b.Type != FloatType.I8);
+        public static bool Prints(LoopKernel kernel) =>
+            kernel.Buffers.All(b => !b.Type.IsCode()) && !kernel.Body.OfType<OpInstr>().Any(o => o.Op == ScalarOp.RoundF8);
 
         /// <summary>Every method of the kernel (one per io variant), each ending with a newline; "" when it has no ILGPU form (<see cref="Prints"/>).</summary>
         public static string PrintAll(LoopKernel kernel) =>
@@ -93,6 +94,7 @@ namespace Fusion.Compiler
             ScalarOp.Recip => $"(1.0f / {a[0]})",
             ScalarOp.RoundF16 => $"IlgpuMath.RoundF16({a[0]})",
             ScalarOp.RoundI8 => $"IlgpuMath.RoundI8({a[0]})",
+            ScalarOp.RoundF8 => throw new InvalidOperationException("FP8 rounding has no ILGPU form (Prints excludes these kernels)"),
             ScalarOp.Where => $"({a[0]} != 0.0f ? {a[1]} : {a[2]})",
             _ => throw new InvalidOperationException($"no ILGPU spelling of {op}"),
         };

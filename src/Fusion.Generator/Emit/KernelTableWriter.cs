@@ -87,8 +87,9 @@ namespace Fusion.Generator.Emit
                     w.Line($"    {Literals.String(g.Name)}, n: {g.N}, k: {g.K}, kw: {g.KW},");
                     w.Verbatim("    cudaSource: " + Literals.Verbatim(g.Cuda) + ",");
                     w.Line($"    epilogue: {g.Epilogue.Name},");
-                    w.Line($"    cublas: {(g.CublasActivation < 0 ? "null" : $"new {Ns}CublasEpilogue(({Ns}Activation){g.CublasActivation}, {g.CublasBias}, {g.CublasResidual})")},");
-                    w.Line($"    ilgpuKernels: {(g.Ilgpu.Length > 0 ? $"typeof({IlgpuKernelsEmitter.ClassName})" : "null")}{(g.Int8 ? ", int8: true" : "")});");
+                    var scales = g.CublasScale >= 0 ? $" {{ Scale = {g.CublasScale}, OutScale = {g.CublasOutScale} }}" : "";
+                    w.Line($"    cublas: {(g.CublasActivation < 0 ? "null" : $"new {Ns}CublasEpilogue(({Ns}Activation){g.CublasActivation}, {g.CublasBias}, {g.CublasResidual}){scales}")},");
+                    w.Line($"    ilgpuKernels: {(g.Ilgpu.Length > 0 ? $"typeof({IlgpuKernelsEmitter.ClassName})" : "null")}{(g.Int8 ? ", int8: true" : "")}{(g.Fp8 ? ", fp8: true" : "")});");
                 }
                 foreach (var k in templates)
                 {

@@ -80,8 +80,8 @@ namespace Fusion.Generator.Emit
         /// <summary>The activation scales the Int8 plan reads, by name (loaded from a scale file before an Int8 run).</summary>
         private static void EmitInt8Scales(IndentedWriter w, ModelGraph graph)
         {
-            var keys = graph.Plans.SelectMany(p => p.Int8).Select(q => q.ScaleKey).Distinct().ToList();
-            w.Line("/// <summary>The activation scales of the Int8 plan's int8 GEMMs (one per quantized Linear's input): load a scale file into them before running in Precision.Int8.</summary>");
+            var keys = graph.Plans.SelectMany(p => p.Quantized).Select(q => q.ScaleKey).Distinct().ToList();
+            w.Line("/// <summary>The activation scales of the quantized plans' GEMMs (one per quantized Linear's input, threshold / 127; the Fp8 plan rescales them to threshold / 448): load a scale file into them before running in Precision.Int8 or Precision.Fp8.</summary>");
             w.Line($"public {Ns}Quantization.ActivationScales Int8Scales {{ get; }} = new {Ns}Quantization.ActivationScales({Literals.String(graph.ClassName)}, new string[] {{ {string.Join(", ", keys.Select(Literals.String))} }});");
         }
 
@@ -121,10 +121,15 @@ namespace Fusion.Generator.Emit
                 {
                     Dispatch(w, plans.Where(p => p.Plan.Target == FloatType.F16).ToList(), names);
                 }
-                using (w.Block($"if (fusionPlan == {Ns}Precision.Int8)"))
+                // A quantized plan that would quantize no Linear is not generated: that precision runs the Half plan.
+                foreach (var (precision, target) in new[] { ("Int8", FloatType.I8), ("Fp8", FloatType.F8) })
                 {
-                    w.Line("Int8Scales.CheckLoaded();");
-                    Dispatch(w, plans.Where(p => p.Plan.Target == FloatType.I8).ToList(), names);
+                    var quantized = plans.Where(p => p.Plan.Target == target).ToList();
+                    using (w.Block($"if (fusionPlan == {Ns}Precision.{precision})"))
+                    {
+                        w.Line("Int8Scales.CheckLoaded();");
+                        Dispatch(w, quantized.Count > 0 ? quantized : plans.Where(p => p.Plan.Target == FloatType.F16).ToList(), names);
+                    }
                 }
                 Dispatch(w, plans.Where(p => p.Plan.Target == FloatType.F32).ToList(), names);
             }

@@ -45,8 +45,8 @@ namespace Fusion.Generator.Emit
             using (w.Block($"private {Ns}Tensor[] BuildFusionConstants{_name}({Ns}IBackend be, {Ns}DType plan)"))
             {
                 w.Line("const int batch = 1; // constants have no batch axis");
-                // The Int8 plan's constants are keyed by Int8 (apart from the Half plan's) but computed as the Half plan's are.
-                w.Line(_plan.Target == FloatType.I8 ? $"var io = {Ns}DType.Float16; // plan: {Ns}DType.Int8" : "var io = plan;");
+                // A quantized plan's constants are keyed by its own dtype (apart from the Half plan's) but computed as the Half plan's are.
+                w.Line(_plan.Target.IsCode() ? $"var io = {Ns}DType.Float16; // plan: {_plan.Target.ToCSharp()}" : "var io = plan;");
                 w.Line("_ = batch + (int)io;");
                 WithFailureCleanup(w, () =>
                 {

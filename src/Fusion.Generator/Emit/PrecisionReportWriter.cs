@@ -36,12 +36,13 @@ namespace Fusion.Generator.Emit
                 }
                 foreach (var cast in plan.Casts)
                     w.Line($"//   cast {cast.From.Short()} → {cast.To.Short()} of {cast.Value} for {cast.Reader}: {cast.Fate}");
-                foreach (var q in plan.Int8)
-                    w.Line($"//   int8 {q.Linear}: scale {q.ScaleKey}, weight {q.Weight} per output channel; quantize {Where(plan, q.Quantize)}; dequantize {Where(plan, q.Result)}");
+                var (format, weightScale) = plan.Target == FloatType.F8 ? ("fp8", "per tensor") : ("int8", "per output channel");
+                foreach (var q in plan.Quantized)
+                    w.Line($"//   {format} {q.Linear}: scale {q.ScaleKey}, weight {q.Weight} {weightScale}; quantize {Where(plan, q.Quantize)}; dequantize {Where(plan, q.Result)}");
             }
         }
 
-        /// <summary>Where a node of the Int8 plan runs: fused into which kernel (with what else), or alone.</summary>
+        /// <summary>Where a node of a quantized plan runs: fused into which kernel (with what else), or alone.</summary>
         private static string Where(PrecisionPlan plan, int node)
         {
             var step = plan.Schedule?.Steps.FirstOrDefault(s => s.Members.Contains(node));

@@ -15,18 +15,19 @@ namespace Fusion.Generator.Ir
         /// <summary>What the plan runs (set by <see cref="Passes.Scheduler"/>).</summary>
         public Schedule? Schedule { get; init; }
 
-        /// <summary>The Linears the Int8 plan runs as int8 GEMMs (empty in the other plans).</summary>
-        public EquatableArray<Int8Note> Int8 { get; init; } = EquatableArray<Int8Note>.Empty;
+        /// <summary>The Linears the Int8 (or Fp8) plan runs as int8 (FP8) GEMMs (empty in the other plans).</summary>
+        public EquatableArray<QuantizedNote> Quantized { get; init; } = EquatableArray<QuantizedNote>.Empty;
 
-        /// <summary>"Float", "Half", "Int8", or with the backend when plans differ per backend: "HalfCuda".</summary>
-        public string Name(bool perBackend) => (Target switch { FloatType.F16 => "Half", FloatType.I8 => "Int8", _ => "Float" }) + (perBackend ? string.Join("", Backends) : "");
+        /// <summary>"Float", "Half", "Int8", "Fp8", or with the backend when plans differ per backend: "HalfCuda".</summary>
+        public string Name(bool perBackend) =>
+            (Target switch { FloatType.F16 => "Half", FloatType.I8 => "Int8", FloatType.F8 => "Fp8", _ => "Float" }) + (perBackend ? string.Join("", Backends) : "");
     }
 
     /// <summary>
-    /// One Linear of the Int8 plan: its call, the name of its input's scale, its weight, and the plan's nodes of its quantize (the
-    /// cast of the scaled input to i8), its int8 product and its result (dequantized, bias added).
+    /// One Linear of a quantized plan: its call, the name of its input's scale, its weight, and the plan's nodes of its quantize (the
+    /// cast of the scaled input to i8 or f8), its low-precision product and its result (dequantized, bias added).
     /// </summary>
-    internal sealed record Int8Note(string Linear, string ScaleKey, string Weight, int Quantize, int Product, int Result);
+    internal sealed record QuantizedNote(string Linear, string ScaleKey, string Weight, int Quantize, int Product, int Result);
 
     /// <summary>One inserted cast: of which value, between which types, before which reader, and how it runs.</summary>
     /// <param name="Node">The cast's node in the plan.</param>

@@ -71,6 +71,15 @@ namespace Fusion.Generator.Ir
 
         /// <summary>Both operands int8 codes (the Int8 plan's quantized Linears): the template's int8 form, int32 sums.</summary>
         public bool Int8 { get; init; }
+
+        /// <summary>Both operands FP8 E4M3 codes (the Fp8 plan's quantized Linears): cuBLASLt's FP8 product only (no template source).</summary>
+        public bool Fp8 { get; init; }
+
+        /// <summary>An FP8 product's one-element dequantize factor (cuBLASLt's A scale): its epilogue input, or -1.</summary>
+        public int CublasScale { get; init; } = -1;
+
+        /// <summary>An FP8 product's one-element output scale when it stores E4M3 codes (cuBLASLt's D scale): its epilogue input, or -1.</summary>
+        public int CublasOutScale { get; init; } = -1;
     }
 
     /// <summary>

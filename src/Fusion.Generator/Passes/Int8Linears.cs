@@ -39,6 +39,22 @@ namespace Fusion.Generator.Passes
             return keys;
         }
 
+        /// <summary>
+        /// The Linears of <paramref name="int8Keys"/> the Fp8 plan quantizes: those cuBLASLt's FP8 product takes (K a multiple of 16, N
+        /// of 8); the others stay fp16 there.
+        /// </summary>
+        public static string?[] Fp8(ModelGraph graph, string?[] int8Keys)
+        {
+            var keys = new string?[int8Keys.Length];
+            for (int i = 0; i < keys.Length; i++)
+            {
+                if (int8Keys[i] is null) continue;
+                var weight = graph.Nodes[graph.Nodes[i].Inputs[1]].Shape;
+                if (weight.Count == 2 && weight[0].Value % 8 == 0 && weight[1].Value % 16 == 0) keys[i] = int8Keys[i];
+            }
+            return keys;
+        }
+
         /// <summary>The key of the one parameter a weight is computed from (through parameter-only operators), or null.</summary>
         public static string? LayerWeight(ModelGraph graph, int id)
         {

@@ -18,6 +18,8 @@ namespace Fusion.Generator.Passes
     /// int8 GEMM: its input scaled by 1/sₓ and cast to i8 (a quantize, which the scheduler fuses into the producer's store), its
     /// weight quantized per output channel at load (max |w| of the row / 127: constants, hoisted), the exact int32 product, then
     /// · sₓ·s_w[j] and the bias in the GEMM's generated epilogue. sₓ is a Scale node: the session's scale file's threshold / 127.
+    /// The Fp8 plan (target F8) is the same with FP8 E4M3 codes and per-tensor scales (threshold / 448, max |w| / 448), the scales
+    /// cuBLASLt's FP8 product takes; it quantizes the Linears whose K is a multiple of 16 and N of 8 (cuBLASLt's FP8 condition).
     /// </summary>
     internal static class PrecisionPass
     {
@@ -30,11 +32,15 @@ namespace Fusion.Generator.Passes
             var kept = KeepList.Match(graph, errors);
             var int8Keys = Int8Linears.Find(graph, kept, errors);
             if (errors.Count > 0) return graph with { Diagnostics = graph.Diagnostics.Concat(errors).ToEquatableArray() };
+            var fp8Keys = Int8Linears.Fp8(graph, int8Keys);
 
             var plans = new List<PrecisionPlan>();
-            foreach (var target in new[] { FloatType.F32, FloatType.F16, FloatType.I8 })
+            foreach (var target in new[] { FloatType.F32, FloatType.F16, FloatType.I8, FloatType.F8 })
             {
-                var planned = s_backends.Select(b => (Backend: b, Plan: new Planner(graph, kept, target == FloatType.I8 ? int8Keys : new string?[graph.Nodes.Count], target, b).Run())).ToList();
+                var keys = target switch { FloatType.I8 => int8Keys, FloatType.F8 => fp8Keys, _ => new string?[graph.Nodes.Count] };
+                // A quantized plan that quantizes nothing would be the Half plan again: the model dispatches it to the Half plan.
+                if (target.IsCode() && keys.All(k => k is null)) continue;
+                var planned = s_backends.Select(b => (Backend: b, Plan: new Planner(graph, kept, keys, target, b).Run())).ToList();
                 foreach (var group in planned.GroupBy(p => p.Plan))
                     plans.Add(group.Key with { Backends = group.Select(p => p.Backend.ToString()).ToEquatableArray() });
             }
@@ -52,10 +58,10 @@ namespace Fusion.Generator.Passes
             private readonly Dictionary<(int Source, FloatType To), int> _casts = new();
             private readonly Dictionary<int, (string Value, FloatType From, List<string> Readers)> _inserted = new();
             private readonly string?[] _int8Keys;
-            private readonly List<Int8Note> _int8 = new();
+            private readonly List<QuantizedNote> _int8 = new();
             private int _output;
 
-            /// <param name="int8Keys">For each node, the scale key of a Linear this plan runs as an int8 GEMM, or null.</param>
+            /// <param name="int8Keys">For each node, the scale key of a Linear this plan runs as an int8 (Fp8 plan: FP8) GEMM, or null.</param>
             public Planner(ModelGraph graph, bool[] kept, string?[] int8Keys, FloatType target, BackendKind backend)
             {
                 _graph = graph;
@@ -65,8 +71,8 @@ namespace Fusion.Generator.Passes
                 _int8Keys = int8Keys;
             }
 
-            /// <summary>The float type the plan's operators want: the Int8 plan is the Half plan around its int8 GEMMs.</summary>
-            private FloatType Wanted => _target == FloatType.I8 ? FloatType.F16 : _target;
+            /// <summary>The float type the plan's operators want: the Int8 and Fp8 plans are the Half plan around their quantized GEMMs.</summary>
+            private FloatType Wanted => _target.IsCode() ? FloatType.F16 : _target;
 
             public PrecisionPlan Run()
             {
@@ -94,11 +100,14 @@ namespace Fusion.Generator.Passes
                 {
                     foreach (var input in nodes[i].Inputs) firstReader[input] = i + 1; // the lowest reader id wins (+1: 0 means none)
                 }
-                // A quantized Linear's weight and bias are read in float32: the weight is quantized from its float32 values.
+                // A quantized Linear's weight is read in float32 (it is quantized from its float32 values), and so is its bias in the
+                // Int8 plan; the Fp8 plan's bias is f16, the type cuBLASLt's FP8 epilogue takes with an f16 or E4M3 result.
                 for (int i = nodes.Count - 1; i >= 0; i--)
                 {
-                    if (constant[i] && firstReader[i] > 0)
-                        types[i] = _int8Keys[firstReader[i] - 1] is null ? types[firstReader[i] - 1] : FloatType.F32;
+                    if (!constant[i] || firstReader[i] == 0) continue;
+                    var reader = nodes[firstReader[i] - 1];
+                    bool bias = reader.Inputs.Count > 2 && reader.Inputs[2] == i && reader.Inputs[1] != i;
+                    types[i] = _int8Keys[reader.Id] is null ? types[reader.Id] : bias && _target == FloatType.F8 ? FloatType.F16 : FloatType.F32;
                 }
                 return types;
             }
@@ -149,8 +158,8 @@ namespace Fusion.Generator.Passes
             }
 
             /// <summary>
-            /// The int8 form of Linear <paramref name="linear"/> (see the class summary); returns the id of its result, of type
-            /// <paramref name="type"/> as the Linear's would have been.
+            /// The quantized form of Linear <paramref name="linear"/> (int8 codes in the Int8 plan, FP8 E4M3 in the Fp8 plan; see the class
+            /// summary); returns the id of its result, of type <paramref name="type"/> as the Linear's would have been.
             /// </summary>
             private int QuantizedLinear(Node linear, string key, FloatType type, int[] ids)
             {
@@ -158,38 +167,48 @@ namespace Fusion.Generator.Passes
                 var xShape = _nodes[x].Shape;
                 var wShape = _nodes[w].Shape;
                 var n = wShape[0];
-                var column = EquatableArray.Of(n, Dim.One);
+                bool fp8 = _target == FloatType.F8;
+                string code = _target.Short(), format = fp8 ? "fp8" : "int8";
                 int New(OpDescriptor op, string what, EquatableArray<Dim> shape, FloatType precision, AttributeSet attributes, params int[] inputs) =>
                     Add(new Node(0, op.Name, inputs.ToEquatableArray(), attributes, "", what, linear.Scope, linear.Location) { Shape = shape, Precision = precision });
                 int Op(OpDescriptor op, string what, EquatableArray<Dim> shape, FloatType precision, params int[] inputs) =>
                     New(op, what, shape, precision, AttributeSet.Empty, inputs);
+                int Const(double value) => New(Ops.Const, value.ToString("R", System.Globalization.CultureInfo.InvariantCulture), EquatableArray<Dim>.Empty, FloatType.F32,
+                    AttributeSet.Of(OpAttribute.Real("value", value)));
+                int Quantize(int value, string what, EquatableArray<Dim> shape) =>
+                    New(Ops.Cast, $"quantize {what} to {code}", shape, _target, AttributeSet.Of(OpAttribute.Int("to", (long)_target)), value);
                 var none = AttributeSet.Empty;
                 var scalar = EquatableArray.Of(Dim.One);
 
+                // The scale file's scales are threshold / 127; the Fp8 plan's are threshold / 448.
                 int scale = Add(new Node(0, Ops.Scale.Name, EquatableArray<int>.Empty, AttributeSet.Of(OpAttribute.IntList("shape", new long[] { 1 })), key,
                     $"scale of {key}", linear.Scope, linear.Location) { Shape = scalar, Precision = FloatType.F32 });
-                int one = New(Ops.Const, "1", EquatableArray<Dim>.Empty, FloatType.F32, AttributeSet.Of(OpAttribute.Real("value", 1.0)));
+                if (fp8) scale = Op(Ops.Mul, $"fp8 scale of {key}", scalar, FloatType.F32, scale, Const(127.0 / 448.0));
+                int one = Const(1);
                 int inverse = Op(Ops.Div, $"1 / scale of {key}", scalar, FloatType.F32, one, scale);
                 int scaled = Op(Ops.Mul, $"{key} / its scale", xShape, FloatType.F32, x, inverse);
-                int quantized = New(Ops.Cast, $"quantize {key} to i8", xShape, FloatType.I8, AttributeSet.Of(OpAttribute.Int("to", (long)FloatType.I8)), scaled);
+                int quantized = Quantize(scaled, key, xShape);
 
+                // Weights: one scale per output channel (int8), or one for the tensor (FP8: cuBLASLt's per-tensor scale).
                 string weight = Int8Linears.LayerWeight(_graph, linear.Inputs[1]) ?? "the weight of " + linear.Source;
+                var reduced = fp8 ? EquatableArray.Of(Dim.One, Dim.One) : EquatableArray.Of(n, Dim.One);
                 int magnitude = Op(Ops.Abs, $"|{weight}|", wShape, FloatType.F32, w);
-                int rowMax = New(Ops.Max, $"max |{weight}| per output channel", column, FloatType.F32,
-                    AttributeSet.Of(OpAttribute.IntList("axes", new long[] { 1 }), OpAttribute.Int("keepDim", 1)), magnitude);
-                int rowScale = Op(Ops.Int8Scale, $"int8 scales of {weight}", column, FloatType.F32, rowMax);
-                int rowInverse = Op(Ops.Div, $"1 / int8 scales of {weight}", column, FloatType.F32, one, rowScale);
-                int weightScaled = Op(Ops.Mul, $"{weight} / its scales", wShape, FloatType.F32, w, rowInverse);
-                int weightCodes = New(Ops.Cast, $"quantize {weight} to i8", wShape, FloatType.I8, AttributeSet.Of(OpAttribute.Int("to", (long)FloatType.I8)), weightScaled);
+                int rowMax = New(Ops.Max, fp8 ? $"max |{weight}|" : $"max |{weight}| per output channel", reduced, FloatType.F32,
+                    AttributeSet.Of(OpAttribute.IntList("axes", fp8 ? new long[] { 0, 1 } : new long[] { 1 }), OpAttribute.Int("keepDim", 1)), magnitude);
+                int rowScale = Op(fp8 ? Ops.Fp8Scale : Ops.Int8Scale, $"{format} scale{(fp8 ? "" : "s")} of {weight}", reduced, FloatType.F32, rowMax);
+                int rowInverse = Op(Ops.Div, $"1 / {format} scale{(fp8 ? "" : "s")} of {weight}", reduced, FloatType.F32, one, rowScale);
+                int weightScaled = Op(Ops.Mul, $"{weight} / its scale{(fp8 ? "" : "s")}", wShape, FloatType.F32, w, rowInverse);
+                int weightCodes = Quantize(weightScaled, weight, wShape);
 
-                int product = New(Ops.Linear, $"int8 {linear.Source}", linear.Shape, FloatType.F32, none, quantized, weightCodes);
-                int channelScale = New(Ops.Reshape, $"int8 scales of {weight} as a vector", EquatableArray.Of(n), FloatType.F32,
-                    AttributeSet.Of(OpAttribute.IntList("shape", new[] { n.Value })), rowScale);
-                int dequantize = Op(Ops.Mul, $"scale of {key} · int8 scales of {weight}", EquatableArray.Of(n), FloatType.F32, scale, channelScale);
+                int product = New(Ops.Linear, $"{format} {linear.Source}", linear.Shape, FloatType.F32, none, quantized, weightCodes);
+                var factors = fp8 ? scalar : EquatableArray.Of(n);
+                int weightFactor = New(Ops.Reshape, $"{format} scale{(fp8 ? "" : "s")} of {weight} as a vector", factors, FloatType.F32,
+                    AttributeSet.Of(OpAttribute.IntList("shape", new[] { fp8 ? 1 : n.Value })), rowScale);
+                int dequantize = Op(Ops.Mul, $"scale of {key} · {format} scale{(fp8 ? "" : "s")} of {weight}", factors, FloatType.F32, scale, weightFactor);
                 bool bias = linear.Inputs.Count > 2;
                 int result = Op(Ops.Mul, $"dequantize {linear.Source}", linear.Shape, bias ? FloatType.F32 : type, product, dequantize);
                 if (bias) result = Op(Ops.Add, $"{linear.Source} + bias", linear.Shape, type, result, ids[linear.Inputs[2]]);
-                _int8.Add(new Int8Note(linear.Source, key, weight, quantized, product, result));
+                _int8.Add(new QuantizedNote(linear.Source, key, weight, quantized, product, result));
                 return result;
             }
 
@@ -219,7 +238,7 @@ namespace Fusion.Generator.Passes
                 var notes = _casts.Values.OrderBy(c => c)
                     .Select(c => new CastNote(c, _inserted[c].Value, _inserted[c].From, _nodes[c].Precision, string.Join(", ", _inserted[c].Readers.Distinct()), Fate(c)))
                     .ToEquatableArray();
-                return new PrecisionPlan(_target, EquatableArray<string>.Empty, _nodes.ToEquatableArray(), _output, notes) { Int8 = _int8.ToEquatableArray() };
+                return new PrecisionPlan(_target, EquatableArray<string>.Empty, _nodes.ToEquatableArray(), _output, notes) { Quantized = _int8.ToEquatableArray() };
             }
         }
     }

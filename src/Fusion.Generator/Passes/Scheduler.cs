@@ -350,27 +350,37 @@ namespace Fusion.Generator.Passes
                 var ops = chain.Select(c => Snake(_nodes[c].Op)).ToList();
                 if (linear.Inputs.Count > 2) ops.Insert(0, "bias");
                 // An int8 product (the Int8 plan's quantized Linears: both operands i8) runs the template's int8 form; cuBLASLt has no
-                // epilogue for it (no per-channel dequantize) and it has no ILGPU form yet.
-                bool int8 = _nodes[linear.Inputs[0]].Precision == FloatType.I8;
-                var type = int8 ? "_i8" : linear.Precision == FloatType.F16 ? "" : "_" + linear.Precision.Short();
+                // epilogue for it (no per-channel dequantize) and it has no ILGPU form yet. An FP8 product (the Fp8 plan's: both operands
+                // f8) runs cuBLASLt's FP8 product alone, with its scales, bias, activation and output quantize where its epilogue has them.
+                var operands = _nodes[linear.Inputs[0]].Precision;
+                bool int8 = operands == FloatType.I8, fp8 = operands == FloatType.F8;
+                var type = int8 || fp8 ? "_" + operands.Short() : linear.Precision == FloatType.F16 ? "" : "_" + linear.Precision.Short();
                 var name = "gemm" + (ops.Count > 0 ? "_" + string.Join("_", ops.Take(5)) : "") + $"_n{n}_k{k}{type}";
                 var epilogueInputs = GemmEpilogue.Inputs(lowered, _nodes.Count);
-                var cublas = int8 ? (Activation: -1, Bias: -1, Residual: -1) : GemmEpilogue.CublasForm(Lowering, Lowering(linear.Id), chain, epilogueInputs);
+                var cublas = int8 ? (Activation: -1, Bias: -1, Residual: -1, Scale: -1, OutScale: -1)
+                    : fp8 ? GemmEpilogue.CublasFp8Form(Lowering, Lowering(linear.Id), chain, epilogueInputs)
+                    : Plain(GemmEpilogue.CublasForm(Lowering, Lowering(linear.Id), chain, epilogueInputs));
                 GemmSpec? spec = null;
                 var final = _names.Claim(name, candidate =>
                 {
                     var epilogue = Kernel(lowered, members, candidate + "_epilogue");
                     var epilogueIr = lowered.Kernel with { Name = candidate + "_epilogue" };
-                    var cuda = GemmSource.Specialize(candidate, n, k, epilogueIr, KernelSourceWriter.Template(GemmSource.Pattern), int8);
-                    spec = new GemmSpec(candidate, n, k, GemmRows.Stride(k, int8), cuda, epilogue, cublas.Activation, cublas.Bias, cublas.Residual)
+                    var cuda = fp8 ? "" : GemmSource.Specialize(candidate, n, k, epilogueIr, KernelSourceWriter.Template(GemmSource.Pattern), int8);
+                    spec = new GemmSpec(candidate, n, k, fp8 ? k : GemmRows.Stride(k, int8), cuda, epilogue, cublas.Activation, cublas.Bias, cublas.Residual)
                     // The template is fp16 (a float32 Linear runs as cuBLASLt and the epilogue kernel), so only an fp16 one gets an ILGPU version.
-                    { Ilgpu = linear.Precision == FloatType.F16 && !int8 && IlgpuKernelPrinter.Prints(epilogueIr) ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr) : "", Int8 = int8 };
+                    {
+                        Ilgpu = linear.Precision == FloatType.F16 && !int8 && !fp8 && IlgpuKernelPrinter.Prints(epilogueIr) ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr) : "",
+                        Int8 = int8, Fp8 = fp8, CublasScale = cublas.Scale, CublasOutScale = cublas.OutScale,
+                    };
                     return spec.ToString();
                 });
                 var inputs = new[] { linear.Inputs[0], linear.Inputs[1] }.Concat(epilogueInputs).ToEquatableArray();
                 _decisions.Add(new FusionDecision(true, "gemm", final, members.Select(m => _nodes[m].Source).ToEquatableArray(), "", linear.Scope, linear.Location));
                 return new Step(StepKind.Gemm, false, linear.Id, inputs, lowered.Outputs, members.ToEquatableArray(), null, spec);
             }
+
+            private static (int Activation, int Bias, int Residual, int Scale, int OutScale) Plain((int Activation, int Bias, int Residual) form) =>
+                (form.Activation, form.Bias, form.Residual, -1, -1);
 
             /// <summary>A template node (its pattern's kernel spec from the fusion pass) with <paramref name="chain"/> printed in as its epilogue.</summary>
             private Step TemplateStep(Node template, List<int> chain)

@@ -1,5 +1,5 @@
 // Fusion: what the kernels generated from the loop IR use, on top of the prelude. Loads convert each buffer's type
-// (half, float or int8 codes) to float32 and stores round once; vectors move V consecutive elements (V = 2, 4 or 8) whose first
+// (half, float, int8 or FP8 E4M3 codes) to float32 and stores round once; vectors move V consecutive elements (V = 2, 4 or 8) whose first
 // address is aligned to V elements. Math is float32, accurate to a few ulp (the tests state the tolerances).
 #pragma once
 #include "prelude.cuh"
@@ -148,6 +148,84 @@ template <int V> FUSION_DEVICE void fusion_store_vec(signed char* p, const float
     {
         const unsigned short a = (unsigned short)(((unsigned)(int)fusion_round_i8(v[0]) & 0xFFu) | (((unsigned)(int)fusion_round_i8(v[1]) & 0xFFu) << 8));
         *reinterpret_cast<unsigned short*>(p) = a;
+    }
+}
+
+// FP8 E4M3 codes (the Fp8 plan's GEMM operands; sm_89 and newer, where the Fp8 plan runs): a store rounds to nearest even and
+// saturates to ±448 (cvt.rn.satfinite; NaN stays NaN), a load decodes exactly (every E4M3 value is an f16 value). A distinct
+// byte type, so the overloads tell FP8 codes from int8 ones.
+struct fusion_e4m3 { unsigned char bits; };
+
+// Two codes in one 16-bit word: lo in the low byte.
+FUSION_DEVICE unsigned short fusion_pack_e4m3x2(float lo, float hi)
+{
+    unsigned short r;
+    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+
+FUSION_DEVICE void fusion_unpack_e4m3x2(unsigned short pair, float* v)
+{
+    unsigned h;
+    asm("cvt.rn.f16x2.e4m3x2 %0, %1;" : "=r"(h) : "h"(pair));
+    const half2 p = make_half2_bits(h);
+    v[0] = half2_lo(p); v[1] = half2_hi(p);
+}
+
+FUSION_DEVICE float fusion_round_e4m3(float x)
+{
+    float v[2];
+    fusion_unpack_e4m3x2(fusion_pack_e4m3x2(x, 0.0f), v);
+    return v[0];
+}
+
+FUSION_DEVICE float fusion_load(const fusion_e4m3* p)
+{
+    float v[2];
+    fusion_unpack_e4m3x2((unsigned short)p->bits, v);
+    return v[0];
+}
+
+FUSION_DEVICE void fusion_store(fusion_e4m3* p, float v) { p->bits = (unsigned char)fusion_pack_e4m3x2(v, 0.0f); }
+
+template <int V> FUSION_DEVICE void fusion_load_vec(const fusion_e4m3* p, float* v)
+{
+    if constexpr (V == 8)
+    {
+        const fusion_u2 a = *reinterpret_cast<const fusion_u2*>(p);
+        fusion_unpack_e4m3x2((unsigned short)a.x, v); fusion_unpack_e4m3x2((unsigned short)(a.x >> 16), v + 2);
+        fusion_unpack_e4m3x2((unsigned short)a.y, v + 4); fusion_unpack_e4m3x2((unsigned short)(a.y >> 16), v + 6);
+    }
+    else if constexpr (V == 4)
+    {
+        const unsigned a = *reinterpret_cast<const unsigned*>(p);
+        fusion_unpack_e4m3x2((unsigned short)a, v); fusion_unpack_e4m3x2((unsigned short)(a >> 16), v + 2);
+    }
+    else
+    {
+        fusion_unpack_e4m3x2(*reinterpret_cast<const unsigned short*>(p), v);
+    }
+}
+
+FUSION_DEVICE unsigned fusion_pack_e4m3x4(const float* v)
+{
+    return (unsigned)fusion_pack_e4m3x2(v[0], v[1]) | ((unsigned)fusion_pack_e4m3x2(v[2], v[3]) << 16);
+}
+
+template <int V> FUSION_DEVICE void fusion_store_vec(fusion_e4m3* p, const float* v)
+{
+    if constexpr (V == 8)
+    {
+        fusion_u2 a; a.x = fusion_pack_e4m3x4(v); a.y = fusion_pack_e4m3x4(v + 4);
+        *reinterpret_cast<fusion_u2*>(p) = a;
+    }
+    else if constexpr (V == 4)
+    {
+        *reinterpret_cast<unsigned*>(p) = fusion_pack_e4m3x4(v);
+    }
+    else
+    {
+        *reinterpret_cast<unsigned short*>(p) = fusion_pack_e4m3x2(v[0], v[1]);
     }
 }
 

@@ -62,7 +62,7 @@ internal static class KernelOperands
     }
 
     /// <summary>
-    /// Checks x [..., K] and weight [N, K] of <paramref name="kernel"/> (float, both of one type; int8 for an int8 kernel); returns
+    /// Checks x [..., K] and weight [N, K] of <paramref name="kernel"/> (float, both of one type; int8 or e4m3 for an int8 or FP8 kernel); returns
     /// the product's shape [..., N].
     /// </summary>
     public static Shape Product(GemmKernel kernel, Tensor x, Tensor weight)
@@ -70,9 +70,9 @@ internal static class KernelOperands
         ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(weight);
-        bool typeOk = kernel.Int8 ? x.DType == DType.Int8 : x.DType is DType.Float32 or DType.Float16;
+        bool typeOk = kernel.Int8 || kernel.Fp8 ? x.DType == kernel.OperandType : x.DType is DType.Float32 or DType.Float16;
         if (x.Rank < 1 || x.Shape[-1] != kernel.K || !typeOk)
-            throw new TensorMismatchException($"{kernel.Name} x", $"[..., {kernel.K}] {(kernel.Int8 ? "int8 (an int8 GEMM)" : "float")}", $"{x.DType.ShortName()}{x.Shape}");
+            throw new TensorMismatchException($"{kernel.Name} x", $"[..., {kernel.K}] {(kernel.Int8 ? "int8 (an int8 GEMM)" : kernel.Fp8 ? "e4m3 (an FP8 GEMM)" : "float")}", $"{x.DType.ShortName()}{x.Shape}");
         if (weight.Shape != new Shape(kernel.N, kernel.K) || weight.DType != x.DType)
             throw new TensorMismatchException($"{kernel.Name} weight", $"{x.DType.ShortName()}[{kernel.N}, {kernel.K}]", $"{weight.DType.ShortName()}{weight.Shape}");
         return x.Shape.With(-1, kernel.N);

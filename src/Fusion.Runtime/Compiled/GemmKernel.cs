@@ -8,20 +8,34 @@ namespace Fusion;
 /// reads the product from its "acc" buffer: the CPU twin, and the second kernel of the cuBLASLt path), and the cuBLASLt epilogue
 /// doing the same work when cuBLASLt has one (<see cref="Cublas"/>). An <see cref="Int8"/> kernel is the template's int8 variant: x and
 /// the weight int8, exact int32 sums, each rounded to a float for the epilogue (whose first link is typically the dequantize); it runs
-/// on the template alone (no cuBLASLt epilogue, no ILGPU version).
+/// on the template alone (no cuBLASLt epilogue, no ILGPU version). An <see cref="Fp8"/> kernel is the Fp8 plan's product of FP8 E4M3
+/// codes: cuBLASLt's FP8 product alone (no template source), with its own epilogue (<see cref="Cublas"/>: the scales, bias,
+/// activation, residual, output quantize) or the epilogue kernel after a float32 product.
 /// </summary>
 public sealed class GemmKernel : IKernel
 {
     private readonly Lazy<string> _sourceHash;
 
     public GemmKernel(string name, int n, int k, int kw, string cudaSource, GeneratedKernel epilogue, CublasEpilogue? cublas, Type? ilgpuKernels = null,
-        bool int8 = false)
+        bool int8 = false, bool fp8 = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(cudaSource);
         ArgumentNullException.ThrowIfNull(epilogue);
         if (n <= 0 || k <= 0) throw new FusionException($"GEMM kernel {name}: N = {n} and K = {k} must be positive");
-        if (kw != GemmRows.Stride(k, int8))
+        if (fp8)
+        {
+            if (int8) throw new FusionException($"GEMM kernel {name} cannot be both int8 and FP8");
+            if (k % 16 != 0 || n % 8 != 0 || kw != k)
+                throw new FusionException($"GEMM kernel {name} is FP8 with N = {n}, K = {k}, KW = {kw}: cuBLASLt's FP8 product needs K a multiple of 16, N of 8 and the weight unpadded (KW = K)");
+            if (cudaSource.Length > 0 || ilgpuKernels is not null)
+                throw new FusionException($"GEMM kernel {name} is FP8: it runs on cuBLASLt alone, so it has no template source and no ILGPU version");
+            if (cublas is { } form && (form.Scale < 0 || form.OutScale < -1))
+                throw new FusionException($"GEMM kernel {name} is FP8: its cuBLASLt epilogue needs the dequantize factor (Scale = {form.Scale})");
+        }
+        else if (cublas is { Scale: >= 0 } or { OutScale: >= 0 })
+            throw new FusionException($"GEMM kernel {name}: only an FP8 product's cuBLASLt epilogue takes a scale or an output scale");
+        else if (kw != GemmRows.Stride(k, int8))
             throw new FusionException($"GEMM kernel {name} reads the weight with row stride KW = {kw}, expected {GemmRows.Stride(k, int8)} "
                 + $"(K = {k} rounded up to a multiple of {GemmRows.Vector(int8)}{(int8 ? " for int8" : "")})");
         if (int8)
@@ -36,6 +50,7 @@ public sealed class GemmKernel : IKernel
                 throw new FusionException($"GEMM kernel {name} is int8 with K = {k}: at most {Fusion.Kernels.Cpu.Int8Gemm.MaxDepth}, so no int32 sum can overflow");
         }
         Int8 = int8;
+        Fp8 = fp8;
         Name = name;
         N = n;
         K = k;
@@ -67,8 +82,11 @@ public sealed class GemmKernel : IKernel
     /// <summary>Whether this is the template's int8 variant: x and the weight <see cref="DType.Int8"/>, int32 sums handed to the epilogue as floats.</summary>
     public bool Int8 { get; }
 
-    /// <summary>The dtype of x and the weight: <see cref="DType.Int8"/> for an <see cref="Int8"/> kernel, else float16 (the template's).</summary>
-    internal DType OperandType => Int8 ? DType.Int8 : DType.Float16;
+    /// <summary>Whether this is the Fp8 plan's product: x and the weight <see cref="DType.Float8E4M3"/>, run by cuBLASLt alone.</summary>
+    public bool Fp8 { get; }
+
+    /// <summary>The dtype of x and the weight: int8 or FP8 codes for an <see cref="Int8"/> or <see cref="Fp8"/> kernel, else float16 (the template's).</summary>
+    internal DType OperandType => Int8 ? DType.Int8 : Fp8 ? DType.Float8E4M3 : DType.Float16;
 
     public string CudaSource { get; }
 
@@ -96,6 +114,15 @@ public sealed class GemmKernel : IKernel
 
 /// <summary>
 /// An epilogue cuBLASLt does itself: bias (epilogue input <see cref="Bias"/>, or -1), then <see cref="Activation"/>, then a residual
-/// (epilogue input <see cref="Residual"/>, or -1) added last. cuBLASLt's GELU is the tanh form, within 5e-4 of the erf form.
+/// (epilogue input <see cref="Residual"/>, or -1) added last. cuBLASLt's GELU is the tanh form, within 5e-4 of the erf form. An FP8
+/// product's epilogue first multiplies by <see cref="Scale"/> (a one-element epilogue input: the dequantize factor) and, when
+/// <see cref="OutScale"/> is not -1, stores E4M3 codes of the result times that one-element input (the next layer's quantize).
 /// </summary>
-public sealed record CublasEpilogue(Activation Activation, int Bias, int Residual);
+public sealed record CublasEpilogue(Activation Activation, int Bias, int Residual)
+{
+    /// <summary>The epilogue input (one element) the FP8 product is scaled by first, or -1.</summary>
+    public int Scale { get; init; } = -1;
+
+    /// <summary>The epilogue input (one element) the FP8 product's result is multiplied by before its E4M3 store, or -1 for an f16 result.</summary>
+    public int OutScale { get; init; } = -1;
+}

@@ -2,10 +2,10 @@ namespace Fusion;
 
 /// <summary>How a <see cref="ModelSession"/> runs its model.</summary>
 /// <param name="Backend">Where it runs (the CPU backend when null); the session does not own or dispose it.</param>
-/// <param name="Precision">How it computes: <see cref="Fusion.Precision.Float"/>, mixed <see cref="Fusion.Precision.Half"/> or <see cref="Fusion.Precision.Int8"/>.</param>
+/// <param name="Precision">How it computes: <see cref="Fusion.Precision.Float"/>, mixed <see cref="Fusion.Precision.Half"/>, <see cref="Fusion.Precision.Int8"/> or <see cref="Fusion.Precision.Fp8"/>.</param>
 /// <param name="HalfInputOutput">Inputs given and the output returned as f16 instead of f32.</param>
 /// <param name="Scales">
-/// For <see cref="Fusion.Precision.Int8"/>: the calibration's scale file, loaded into the model's <c>Int8Scales</c> when the session
+/// For <see cref="Fusion.Precision.Int8"/> and <see cref="Fusion.Precision.Fp8"/>: the calibration's scale file, loaded into the model's <c>Int8Scales</c> when the session
 /// is made (null: the model's scales must already be loaded).
 /// </param>
 public sealed record SessionOptions(IBackend? Backend = null, Precision Precision = Precision.Float, bool HalfInputOutput = false,
@@ -37,7 +37,7 @@ public sealed class ModelSession
         Model = model;
         Options = options ?? new SessionOptions();
         if (!Enum.IsDefined(Options.Precision)) throw new ArgumentOutOfRangeException(nameof(options), Options.Precision, "unknown precision");
-        if (Options.Precision == Precision.Int8)
+        if (Options.Precision is Precision.Int8 or Precision.Fp8)
         {
             var scales = model.Int8Scales ?? throw new FusionException($"{model.Info.Name} has no Int8 plan (only generated [FusedModel] classes do)");
             if (Options.Scales is { } file) scales.Load(file);
@@ -45,7 +45,7 @@ public sealed class ModelSession
         }
         else if (Options.Scales is not null)
         {
-            throw new ArgumentException($"SessionOptions.Scales is for Precision.Int8; this session runs in {Options.Precision}", nameof(options));
+            throw new ArgumentException($"SessionOptions.Scales is for Precision.Int8 and Precision.Fp8; this session runs in {Options.Precision}", nameof(options));
         }
     }
 

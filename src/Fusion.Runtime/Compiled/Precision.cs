@@ -20,4 +20,11 @@ public enum Precision
     /// output channel at load, and the int32 sums dequantized, biased and activated in the GEMM's generated epilogue.
     /// </summary>
     Int8,
+
+    /// <summary>
+    /// FP8 E4M3 (sm_89 and newer on the GPU): as <see cref="Int8"/>, with E4M3 codes and per-tensor scales (the calibrated threshold
+    /// / 448 for an input, from the same scale file; max |w| / 448 for a weight), each Linear whose K is a multiple of 16 and N of 8
+    /// run as cuBLASLt's FP8 product with the dequantize, bias, activation and the next layer's quantize in its epilogue.
+    /// </summary>
+    Fp8,
 }

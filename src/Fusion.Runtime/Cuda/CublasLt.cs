@@ -80,13 +80,15 @@ public sealed unsafe class CublasLt : IDisposable
     }
 
     /// <summary>
-    /// The FP8 product y[M, N] = epilogue(sₓ·s_w·(x[M, K] · weight[N, K]ᵀ) + bias[N]) on FP8 tensor cores (sm_89 and newer): x and
-    /// weight E4M3 codes, <paramref name="inputScale"/> sₓ and <paramref name="weightScale"/> s_w on the device, float32
-    /// accumulation, bias and y float16. cuBLASLt's FP8 products take this "TN" layout with K a multiple of 16 and N of 8. Each
-    /// scale is a float32 [1] of its own (an allocation of its own, so aligned as cuBLASLt reads it).
+    /// The FP8 product y[M, N] = epilogue(sₓ·s_w·(x[M, K] · weight[N, K]ᵀ) + addend + bias[N]) on FP8 tensor cores (sm_89 and newer):
+    /// x and weight E4M3 codes, <paramref name="inputScale"/> sₓ and <paramref name="weightScale"/> s_w on the device, float32
+    /// accumulation. y is float16 (bias and <paramref name="addend"/>, cuBLASLt's C with beta = 1, float16 too), float32 (no bias, no
+    /// addend: the bare product for an epilogue kernel), or E4M3 codes of the result times <paramref name="outputScale"/> (cuBLASLt's D
+    /// scale: the next layer's quantize; bias float16). cuBLASLt's FP8 products take this "TN" layout with K a multiple of 16 and N of
+    /// 8. Each scale is a float32 [1] of its own (an allocation of its own, so aligned as cuBLASLt reads it).
     /// </summary>
     public void LinearFp8(CudaTensor x, CudaTensor weight, CudaTensor inputScale, CudaTensor weightScale, CudaTensor? bias, CudaTensor y,
-        MatmulEpilogue epilogue, CudaStream? stream = null)
+        MatmulEpilogue epilogue, CudaStream? stream = null, CudaTensor? addend = null, CudaTensor? outputScale = null)
     {
         var (n, k, m) = LinearOperands(x, weight);
         if (_device.ComputeCapability < 89)
@@ -97,9 +99,20 @@ public sealed unsafe class CublasLt : IDisposable
         weight.Expect("weight", weight.Shape, DType.Float8E4M3);
         inputScale.Expect("input scale", new Shape(1), DType.Float32);
         weightScale.Expect("weight scale", new Shape(1), DType.Float32);
-        y.Expect("y", x.Shape.With(-1, n), DType.Float16);
+        var types = y.DType switch
+        {
+            DType.Float16 => MatmulTypes.Fp8,
+            DType.Float32 when epilogue == MatmulEpilogue.None && addend is null => MatmulTypes.Fp8ToFloat,
+            DType.Float8E4M3 when outputScale is not null => MatmulTypes.Fp8ToFp8,
+            _ => throw new TensorMismatchException("y", "f16, f32 (the bare product) or e4m3 (with an output scale)", $"{y.DType.ShortName()}{y.Shape}"),
+        };
+        y.Expect("y", x.Shape.With(-1, n), y.DType);
+        if (outputScale is not null && y.DType != DType.Float8E4M3)
+            throw new ArgumentException("an output scale is for an E4M3 result", nameof(outputScale));
+        outputScale?.Expect("output scale", new Shape(1), DType.Float32);
         CheckBias(epilogue, bias, n);
-        Run(new MatmulShape(MatmulTypes.Fp8, 1, m, n, k, TransposeB: true, 0), weight, x, y, epilogue, bias, null, stream, (inputScale, weightScale));
+        addend?.Expect("addend", y.Shape, DType.Float16);
+        Run(new MatmulShape(types, 1, m, n, k, TransposeB: true, 0), weight, x, y, epilogue, bias, addend, stream, (inputScale, weightScale), outputScale);
     }
 
     /// <summary>
@@ -154,7 +167,7 @@ public sealed unsafe class CublasLt : IDisposable
 
     /// <summary>cuBLASLt's A is the row-major right operand, its B the left one: D[N, M] (column-major) = Y[M, N] (row-major).</summary>
     private void Run(MatmulShape shape, CudaTensor right, CudaTensor left, CudaTensor y, MatmulEpilogue epilogue, CudaTensor? bias, CudaTensor? addend,
-        CudaStream? stream, (CudaTensor Left, CudaTensor Right)? scales = null)
+        CudaStream? stream, (CudaTensor Left, CudaTensor Right)? scales = null, CudaTensor? outputScale = null)
     {
         _device.MakeCurrent();
         // The scalars are in the product's scale type: float32, or int32 for the int8 product (alpha 1, beta 0: the sums as they are).
@@ -171,10 +184,14 @@ public sealed unsafe class CublasLt : IDisposable
                 entry.Plan.SetBias(bias!);
             var (plan, algo) = entry;
             if (scales is { } s8) plan.SetScales(s8.Left, s8.Right); // per call, as the bias: a plan serves every layer of its shape
+            if (outputScale is not null) plan.SetOutputScale(outputScale);
             var s = stream ?? y.Stream;
             var workspace = Workspace(s);
+            // Without an addend C is not read (beta = 0), but C = D counts as in place, which cuBLASLt takes only when C's type is D's:
+            // an E4M3 result (C f16) is given x's memory as its unread C.
+            ulong c = addend?.Pointer ?? (plan.C == plan.D ? y.Pointer : left.Pointer);
             CudaCheck.Cublas(CublasLtApi.cublasLtMatmul(_handle, plan.Operation, alphaPointer, right.Pointer, plan.A, left.Pointer, plan.B, betaPointer,
-                addend?.Pointer ?? y.Pointer, plan.D, y.Pointer, plan.D, &algo, workspace.Pointer, (nuint)_workspaceBytes, s.Handle),
+                c, plan.C, y.Pointer, plan.D, &algo, workspace.Pointer, (nuint)_workspaceBytes, s.Handle),
                 $"cublasLtMatmul({shape}, {epilogue})");
         }
     }
@@ -237,13 +254,20 @@ public sealed unsafe class CublasLt : IDisposable
             $"{Types.Name}, M={M}, N={N}, K={K}{(TransposeB ? ", Bᵀ" : "")}{(Batch > 1 ? $", batch {Batch}, B stride {StrideB}" : "")}";
     }
 
-    /// <summary>A product's element types: of its operands, of its result, of its accumulation and of its alpha and beta.</summary>
+    /// <summary>
+    /// A product's element types: of its operands, of its result, of its accumulation, of its alpha and beta, and of its C (the
+    /// result's type, but for an E4M3 result, whose C is f16).
+    /// </summary>
     private readonly record struct MatmulTypes(string Name, CudaDataType Operands, CudaDataType Result, CublasComputeType Compute, CudaDataType Scale)
     {
+        public CudaDataType Addend => Result == CudaDataType.R8FE4M3 ? CudaDataType.R16F : Result;
+
         public static readonly MatmulTypes Half = new("f16", CudaDataType.R16F, CudaDataType.R16F, CublasComputeType.Compute32F, CudaDataType.R32F);
         public static readonly MatmulTypes Float = new("f32", CudaDataType.R32F, CudaDataType.R32F, CublasComputeType.Compute32F, CudaDataType.R32F);
         public static readonly MatmulTypes Int8 = new("i8→i32", CudaDataType.R8I, CudaDataType.R32I, CublasComputeType.Compute32I, CudaDataType.R32I);
         public static readonly MatmulTypes Fp8 = new("e4m3→f16", CudaDataType.R8FE4M3, CudaDataType.R16F, CublasComputeType.Compute32F, CudaDataType.R32F);
+        public static readonly MatmulTypes Fp8ToFloat = new("e4m3→f32", CudaDataType.R8FE4M3, CudaDataType.R32F, CublasComputeType.Compute32F, CudaDataType.R32F);
+        public static readonly MatmulTypes Fp8ToFp8 = new("e4m3→e4m3", CudaDataType.R8FE4M3, CudaDataType.R8FE4M3, CublasComputeType.Compute32F, CudaDataType.R32F);
     }
 
     /// <summary>The descriptors of one product, column-major: D[N, M] = op(A = right operand)ᵀ · B (left operand as K×M).</summary>
@@ -263,10 +287,13 @@ public sealed unsafe class CublasLt : IDisposable
                 SetAttribute(CublasLtMatmulDescAttribute.TransA, (int)(shape.TransposeB ? CublasOperation.T : CublasOperation.N));
                 SetAttribute(CublasLtMatmulDescAttribute.TransB, (int)CublasOperation.N);
                 SetAttribute(CublasLtMatmulDescAttribute.Epilogue, (int)epilogue);
+                // An FP8 product's bias is f16 whatever its result (cuBLASLt's default follows D, and an E4M3 bias is refused).
+                if (types.Operands == CudaDataType.R8FE4M3 && epilogue != MatmulEpilogue.None) SetAttribute(CublasLtMatmulDescAttribute.BiasDataType, (int)CudaDataType.R16F);
                 // Row-major [N, K] is column-major K×N (transposed by TransA); row-major [K, N] is column-major N×K.
                 A = shape.TransposeB ? Layout(type, (ulong)k, (ulong)n, k) : Layout(type, (ulong)n, (ulong)k, n);
                 B = Layout(type, (ulong)k, (ulong)m, k);
                 D = Layout(types.Result, (ulong)n, (ulong)m, n);
+                C = types.Addend == types.Result ? D : Layout(types.Addend, (ulong)n, (ulong)m, n);
                 if (shape.Batch > 1)
                 {
                     Batched(A, shape.Batch, shape.StrideB);
@@ -289,6 +316,9 @@ public sealed unsafe class CublasLt : IDisposable
 
         internal IntPtr D { get; }
 
+        /// <summary>C's layout: D's, but for an E4M3 result (its C is f16).</summary>
+        internal IntPtr C { get; }
+
         /// <summary>Points the epilogue at this call's bias (the plan is shared by every call of its shape).</summary>
         internal void SetBias(CudaTensor bias)
         {
@@ -307,6 +337,14 @@ public sealed unsafe class CublasLt : IDisposable
                 "cublasLtMatmulDescSetAttribute(B_SCALE_POINTER)");
         }
 
+        /// <summary>Points an E4M3 result at this call's output scale (cuBLASLt's D scale: D = scale · result).</summary>
+        internal void SetOutputScale(CudaTensor scale)
+        {
+            ulong pointer = scale.Pointer;
+            CudaCheck.Cublas(CublasLtApi.cublasLtMatmulDescSetAttribute(Operation, CublasLtMatmulDescAttribute.DScalePointer, &pointer, sizeof(ulong)),
+                "cublasLtMatmulDescSetAttribute(D_SCALE_POINTER)");
+        }
+
         internal CublasLtMatmulAlgo ChooseAlgorithm(IntPtr handle, long workspaceBytes)
         {
             CudaCheck.Cublas(CublasLtApi.cublasLtMatmulPreferenceCreate(out var pref), "cublasLtMatmulPreferenceCreate");
@@ -316,7 +354,7 @@ public sealed unsafe class CublasLt : IDisposable
                 CudaCheck.Cublas(CublasLtApi.cublasLtMatmulPreferenceSetAttribute(pref, CublasLtPreferenceAttribute.MaxWorkspaceBytes, &ws, sizeof(ulong)),
                     "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
                 CublasLtHeuristicResult result;
-                CudaCheck.Cublas(CublasLtApi.cublasLtMatmulAlgoGetHeuristic(handle, Operation, A, B, D, D, pref, 1, &result, out var count),
+                CudaCheck.Cublas(CublasLtApi.cublasLtMatmulAlgoGetHeuristic(handle, Operation, A, B, C, D, pref, 1, &result, out var count),
                     $"cublasLtMatmulAlgoGetHeuristic({_shape})");
                 if (count == 0)
                     throw new CudaException("CUBLAS_STATUS_NOT_SUPPORTED", "no algorithm fits this product", $"cublasLtMatmulAlgoGetHeuristic({_shape})", 15);
@@ -330,6 +368,7 @@ public sealed unsafe class CublasLt : IDisposable
 
         public void Dispose()
         {
+            if (C != IntPtr.Zero && C != D) CublasLtApi.cublasLtMatrixLayoutDestroy(C);
             if (D != IntPtr.Zero) CublasLtApi.cublasLtMatrixLayoutDestroy(D);
             if (B != IntPtr.Zero) CublasLtApi.cublasLtMatrixLayoutDestroy(B);
             if (A != IntPtr.Zero) CublasLtApi.cublasLtMatrixLayoutDestroy(A);

@@ -67,7 +67,7 @@ public sealed class ActivationScales
     public void CheckLoaded()
     {
         if (!IsLoaded)
-            throw new FusionException($"{Model} runs in Precision.Int8 only with the activation scales of its {Names.Count} int8 Linears: load a scale file "
+            throw new FusionException($"{Model} runs in Precision.Int8 or Precision.Fp8 only with the activation scales of its {Names.Count} quantized Linears: load a scale file "
                 + "(fusion-run calibrate writes one) into the model's Int8Scales, or pass it in SessionOptions.Scales");
     }
 }

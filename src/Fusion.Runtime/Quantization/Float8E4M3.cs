@@ -17,7 +17,12 @@ public static class Float8E4M3
     private const double SmallestNormal = 1.0 / 64; // 2⁻⁶
     private const double SubnormalStep = 1.0 / 512; // 2⁻⁹
 
-    public static float Decode(byte code)
+    private static readonly float[] s_values = Enumerable.Range(0, 256).Select(c => Compute((byte)c)).ToArray();
+
+    /// <summary>The value of an E4M3 code (exact in float32; a table, as the CPU plans decode whole tensors).</summary>
+    public static float Decode(byte code) => s_values[code];
+
+    private static float Compute(byte code)
     {
         int exponent = (code >> 3) & 0xF, mantissa = code & 0x7;
         double magnitude = exponent == 0xF && mantissa == 0x7 ? double.NaN

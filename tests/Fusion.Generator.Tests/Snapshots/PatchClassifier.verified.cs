@@ -90,7 +90,7 @@ namespace Demo.Vision
 
         global::Fusion.ModelInfo global::Fusion.IFusedModel.Info => Info;
 
-        /// <summary>The activation scales of the Int8 plan's int8 GEMMs (one per quantized Linear's input): load a scale file into them before running in Precision.Int8.</summary>
+        /// <summary>The activation scales of the quantized plans' GEMMs (one per quantized Linear's input, threshold / 127; the Fp8 plan rescales them to threshold / 448): load a scale file into them before running in Precision.Int8 or Precision.Fp8.</summary>
         public global::Fusion.Quantization.ActivationScales Int8Scales { get; } = new global::Fusion.Quantization.ActivationScales("PatchClassifier", new string[] { "head.fc.input" });
 
         /// <summary>Every parameter with its state-dict key, in declaration order.</summary>
@@ -3190,6 +3190,11 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
             {
                 Int8Scales.CheckLoaded();
                 return RunInt8(fusionBackend, fusionBatch, fusionIo, image);
+            }
+            if (fusionPlan == global::Fusion.Precision.Fp8)
+            {
+                Int8Scales.CheckLoaded();
+                return RunHalf(fusionBackend, fusionBatch, fusionIo, image);
             }
             return RunFloat(fusionBackend, fusionBatch, fusionIo, image);
         }

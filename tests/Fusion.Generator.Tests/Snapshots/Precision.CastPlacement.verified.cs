@@ -139,6 +139,12 @@
                 if (fusionBackend.Device == global::Fusion.DeviceKind.Cpu) return RunInt8Cpu(fusionBackend, fusionBatch, fusionIo, x);
                 return RunInt8Cuda(fusionBackend, fusionBatch, fusionIo, x);
             }
+            if (fusionPlan == global::Fusion.Precision.Fp8)
+            {
+                Int8Scales.CheckLoaded();
+                if (fusionBackend.Device == global::Fusion.DeviceKind.Cpu) return RunHalfCpu(fusionBackend, fusionBatch, fusionIo, x);
+                return RunHalfCuda(fusionBackend, fusionBatch, fusionIo, x);
+            }
             return RunFloat(fusionBackend, fusionBatch, fusionIo, x);
         }
 

@@ -127,7 +127,7 @@ namespace Demo
 
         global::Fusion.ModelInfo global::Fusion.IFusedModel.Info => Info;
 
-        /// <summary>The activation scales of the Int8 plan's int8 GEMMs (one per quantized Linear's input): load a scale file into them before running in Precision.Int8.</summary>
+        /// <summary>The activation scales of the quantized plans' GEMMs (one per quantized Linear's input, threshold / 127; the Fp8 plan rescales them to threshold / 448): load a scale file into them before running in Precision.Int8 or Precision.Fp8.</summary>
         public global::Fusion.Quantization.ActivationScales Int8Scales { get; } = new global::Fusion.Quantization.ActivationScales("WindowStack", new string[] { "blocks.0.mix.input", "blocks.1.mix.input", "blocks.2.mix.input" });
 
         /// <summary>Every parameter with its state-dict key, in declaration order.</summary>
@@ -4318,6 +4318,11 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
             {
                 Int8Scales.CheckLoaded();
                 return RunInt8(fusionBackend, fusionBatch, fusionIo, x);
+            }
+            if (fusionPlan == global::Fusion.Precision.Fp8)
+            {
+                Int8Scales.CheckLoaded();
+                return RunHalf(fusionBackend, fusionBatch, fusionIo, x);
             }
             return RunFloat(fusionBackend, fusionBatch, fusionIo, x);
         }

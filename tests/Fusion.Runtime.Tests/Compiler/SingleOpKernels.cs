@@ -39,6 +39,8 @@ internal static class SingleOpKernels
         ("Cast", [[N, S(3), S(5)]], AttributeSet.Of(OpAttribute.Int("to", (long)FloatType.F16))),
         ("Cast", [[N, S(3), S(5)]], AttributeSet.Of(OpAttribute.Int("to", (long)FloatType.I8))),
         ("Int8Scale", [[N, S(3), S(5)]], AttributeSet.Empty),
+        ("Cast", [[N, S(3), S(5)]], AttributeSet.Of(OpAttribute.Int("to", (long)FloatType.F8))),
+        ("Fp8Scale", [[N, S(3), S(5)]], AttributeSet.Empty),
         ("Where", [[S(3), S(1)], [N, S(3), S(5)], [S(5)]], AttributeSet.Empty),
         ("MaskedFill", [[N, S(3), S(5)], [S(3), S(1)]], AttributeSet.Of(OpAttribute.Real("value", double.NegativeInfinity))),
         ("LayerNorm", [[N, S(3), S(5)], [S(5)], [S(5)]], AttributeSet.Of(OpAttribute.Real("eps", 1e-5))),

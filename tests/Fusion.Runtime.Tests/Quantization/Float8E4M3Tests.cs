@@ -80,6 +80,28 @@ public sealed class Float8E4M3Tests
         }
     }
 
+    /// <summary>
+    /// The compiler's float64 rounding (the Cast-to-f8 operator's reference) and the CPU loop interpreter's (the Fp8 plan's stores on
+    /// the CPU) give the codec's value: every midpoint, saturating values, and random floats over the whole range.
+    /// </summary>
+    [Fact]
+    public void CompilerAndInterpreterRoundAsTheCodec()
+    {
+        int seed = TestData.NewSeed();
+        var random = new Random(seed);
+        var values = Enumerable.Range(0, 0x7E).Select(c => ((double)Float8E4M3.Decode((byte)c) + Float8E4M3.Decode((byte)(c + 1))) / 2)
+            .Concat([0.0, 448, 449, 464, 1e6, float.PositiveInfinity, 1.0 / 1024, 3.0 / 1024])
+            .Concat(Enumerable.Range(0, 5000).Select(_ => Math.Pow(2, random.NextDouble() * 24 - 13)))
+            .SelectMany(v => new[] { (float)v, -(float)v });
+        foreach (float value in values)
+        {
+            float codec = Float8E4M3.Decode(Float8E4M3.Encode(value));
+            Assert.True(codec == (float)Fusion.Compiler.SpecialFunctions.RoundToE4M3(value), $"{value:R}: codec {codec}, compiler {Fusion.Compiler.SpecialFunctions.RoundToE4M3(value)} (seed {seed})");
+            Assert.True(codec == ScalarMath.RoundF8(value), $"{value:R}: codec {codec}, interpreter {ScalarMath.RoundF8(value)} (seed {seed})");
+        }
+        Assert.True(double.IsNaN(Fusion.Compiler.SpecialFunctions.RoundToE4M3(double.NaN)) && float.IsNaN(ScalarMath.RoundF8(float.NaN)));
+    }
+
     [Fact]
     public void WeightScaleMapsTheLargestMagnitudeTo448()
     {

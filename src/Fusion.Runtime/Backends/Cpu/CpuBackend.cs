@@ -165,7 +165,8 @@ public sealed class CpuBackend : IBackend
     /// (<see cref="GemmKernel.Cublas"/>) storing the product's shape; otherwise the product in float32, then the epilogue kernel
     /// on it. Either way the result is rounded once, on the final store. An int8 GEMM (<see cref="GemmKernel.Int8"/>) computes the
     /// exact int32 sums (<see cref="Fusion.Kernels.Cpu.Int8Gemm"/>), each converted to the nearest float32 as the GPU's template does,
-    /// then the epilogue kernel (the dequantize, bias, …).
+    /// then the epilogue kernel (the dequantize, bias, …). An FP8 GEMM (<see cref="GemmKernel.Fp8"/>) decodes the E4M3 codes (exact in
+    /// float32), multiplies them in float32 and runs the epilogue kernel.
     /// </summary>
     public Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs)
     {
@@ -178,6 +179,11 @@ public sealed class CpuBackend : IBackend
         {
             using var sums = MatrixOps.Int8Product(input, w, shape);
             return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, sums, epilogueInputs));
+        }
+        if (kernel.Fp8)
+        {
+            using var decoded = MatrixOps.Fp8Product(input, w, shape);
+            return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, decoded, epilogueInputs));
         }
         if (TileEpilogue(kernel, shape, outputs, epilogueInputs) is { } tile)
         {

@@ -80,10 +80,11 @@ internal static unsafe class LoopInterpreter
         FloatType.F16 => DType.Float16,
         FloatType.F32 => DType.Float32,
         FloatType.I8 => DType.Int8,
+        FloatType.F8 => DType.Float8E4M3,
         _ => io,
     };
 
-    /// <summary>A float16 or int8 input as float32 (int8 codes are exact).</summary>
+    /// <summary>A float16, int8 or FP8 input as float32 (int8 and FP8 codes are exact).</summary>
     private static void ToFloats(CpuTensor tensor, Span<float> values)
     {
         switch (tensor.DType)
@@ -95,16 +96,31 @@ internal static unsafe class LoopInterpreter
                     for (int i = 0; i < codes.Length; i++) values[i] = codes[i];
                     break;
                 }
+            case DType.Float8E4M3:
+                {
+                    var codes = tensor.Span<byte>();
+                    for (int i = 0; i < codes.Length; i++) values[i] = Fusion.Quantization.Float8E4M3.Decode(codes[i]);
+                    break;
+                }
             default: throw new FusionException($"a generated kernel reads {tensor.DType.ShortName()}, which the CPU loop interpreter does not convert");
         }
     }
 
-    /// <summary>Rounds float32 results once into an f16 or int8 output (int8: half to even, saturated to ±127, as the GPU's stores).</summary>
+    /// <summary>
+    /// Rounds float32 results once into an f16, int8 or FP8 output (int8: half to even, saturated to ±127; FP8: E4M3, ties to even,
+    /// saturated to ±448; as the GPU's stores).
+    /// </summary>
     private static void FromFloats(ReadOnlySpan<float> values, CpuTensor tensor)
     {
         if (tensor.DType == DType.Float16)
         {
             TensorPrimitives.ConvertToHalf(values, tensor.Span<Half>());
+            return;
+        }
+        if (tensor.DType == DType.Float8E4M3)
+        {
+            var bytes = tensor.Span<byte>();
+            for (int i = 0; i < bytes.Length; i++) bytes[i] = Fusion.Quantization.Float8E4M3.Encode(values[i]);
             return;
         }
         var codes = tensor.Span<sbyte>();
@@ -521,6 +537,9 @@ internal static class ScalarMath
     /// <summary>The int8 code of a float: half to even, clamped to ±127, NaN to 0 (the kernels' int8 stores and casts).</summary>
     public static float RoundI8(float a) => float.IsNaN(a) ? 0f : Math.Clamp(MathF.Round(a, MidpointRounding.ToEven), -127f, 127f);
 
+    /// <summary>The nearest FP8 E4M3 value of a float: ties to even, saturated to ±448, NaN stays NaN (the kernels' f8 stores and casts).</summary>
+    public static float RoundF8(float a) => Fusion.Quantization.Float8E4M3.Decode(Fusion.Quantization.Float8E4M3.Encode(a));
+
     public static float Apply(ScalarOp op, float a, float b, float c) => op switch
     {
         ScalarOp.Add => a + b,
@@ -547,6 +566,7 @@ internal static class ScalarMath
         ScalarOp.Recip => 1f / a,
         ScalarOp.RoundF16 => (float)(Half)a,
         ScalarOp.RoundI8 => RoundI8(a),
+        ScalarOp.RoundF8 => RoundF8(a),
         ScalarOp.Where => a != 0 ? b : c,
         _ => throw new InvalidOperationException($"no CPU evaluation of {op}"),
     };

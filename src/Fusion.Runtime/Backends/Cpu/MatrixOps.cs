@@ -56,6 +56,26 @@ internal static class MatrixOps
     }
 
     /// <summary>
+    /// x [..., K] · weightᵀ of FP8 E4M3 codes (weight [N, K]) as float32 [outShape]: every code decoded exactly and the products summed
+    /// in float32, as cuBLASLt's FP8 product accumulates (the order of the sums differs, within float32 rounding).
+    /// </summary>
+    public static CpuTensor Fp8Product(CpuTensor x, CpuTensor weight, Shape outShape)
+    {
+        using var xs = Decoded(x);
+        using var ws = Decoded(weight);
+        return Linear(xs, ws, null, outShape, DType.Float32);
+    }
+
+    private static CpuTensor Decoded(CpuTensor codes)
+    {
+        var result = CpuTensor.Uninitialized(DType.Float32, codes.Shape);
+        var bytes = codes.Span<byte>();
+        var values = result.Span<float>();
+        for (int i = 0; i < bytes.Length; i++) values[i] = Quantization.Float8E4M3.Decode(bytes[i]);
+        return result;
+    }
+
+    /// <summary>
     /// a [..., M, K] · b [..., K, N] (or b [..., N, K] transposed). A 2-D b is shared by every
     /// matrix of a (B stride 0); otherwise b has a's leading dims and is batched alongside it.
     /// </summary>

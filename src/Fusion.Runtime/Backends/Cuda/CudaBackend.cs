@@ -157,8 +157,8 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
     /// <summary>
     /// Whether <paramref name="kernel"/> may run in the <paramref name="plan"/> plan: the float plan has no fp16 buffer, and a kernel
     /// of the half plan has at least one (a kernel with float32 buffers alone belongs to the float plan; GEMMs by their epilogue;
-    /// templates run in the half plan only, but are kept, as they are few; a kernel with int8 buffers, or an int8 GEMM, only in the
-    /// int8 plan, which also runs the half plan's). A kernel left out by mistake is compiled at first use.
+    /// templates run in the half plan only, but are kept, as they are few; a kernel with int8 (FP8) buffers, or an int8 (FP8) GEMM,
+    /// only in the Int8 (Fp8) plan, which also runs the half plan's). A kernel left out by mistake is compiled at first use.
     /// </summary>
     private static bool MayRunIn(IKernel kernel, Precision plan)
     {
@@ -172,11 +172,13 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
         var types = generated.Ir.Buffers.Select(b => b.Type).ToList();
         bool half = types.Contains(Compiler.FloatType.F16), single = types.Contains(Compiler.FloatType.F32);
         bool int8 = types.Contains(Compiler.FloatType.I8) || kernel is GemmKernel { Int8: true };
+        bool fp8 = types.Contains(Compiler.FloatType.F8) || kernel is GemmKernel { Fp8: true };
         return plan switch
         {
-            Precision.Int8 => int8 || half || !single,
-            Precision.Half => !int8 && (half || !single),
-            _ => !int8 && !half,
+            Precision.Int8 => !fp8 && (int8 || half || !single),
+            Precision.Fp8 => !int8 && (fp8 || half || !single),
+            Precision.Half => !int8 && !fp8 && (half || !single),
+            _ => !int8 && !fp8 && !half,
         };
     }
 

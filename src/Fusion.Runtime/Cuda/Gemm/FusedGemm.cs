@@ -24,6 +24,9 @@ namespace Fusion.Cuda.Gemm;
 /// An <see cref="GemmKernel.Int8"/> kernel (x and weight int8, sm_80 or newer) runs on the template under every policy: cuBLASLt has
 /// no per-channel dequantize, so fast-run only chooses among the template's tiles, and it has no ILGPU version, so
 /// FUSION_KERNELS=ilgpu runs its CUDA C template. Its weight is padded to KW (K rounded up to 16) as an fp16 one is.
+/// An <see cref="GemmKernel.Fp8"/> kernel (x and weight E4M3, sm_89 or newer) runs on cuBLASLt under every policy (it has no
+/// template): its scales, bias, activation, residual and output quantize in cuBLASLt's epilogue, or a float32 product and the
+/// epilogue kernel.
 /// </summary>
 public sealed class FusedGemm : IDisposable
 {
@@ -50,6 +53,8 @@ public sealed class FusedGemm : IDisposable
     private readonly Generated.IlgpuMethodModules _ilgpu;
     private readonly Action<string> _warn;
     private readonly Dictionary<int, CudaTensor> _zeroBiases = [];
+    private CudaTensor? _unitScale;
+    private readonly HashSet<string> _fp8Refused = [];
     // Keyed by the weight object: the backend's parameter copies keep their identity (and address) across refreshes,
     // so a captured graph that read a padded copy keeps reading the same buffer, refreshed in place.
     private readonly ConditionalWeakTable<CudaTensor, CudaTensor> _padded = new();
@@ -110,6 +115,7 @@ public sealed class FusedGemm : IDisposable
         var s = stream ?? x.Stream;
         var (path, tile, ilgpu) = Policy switch
         {
+            _ when kernel.Fp8 => (GemmPath.CublasLt, default, false),
             // cuBLASLt cannot run an int8 kernel's epilogue: where a policy would take it, the template's default tile runs.
             GemmPolicy.Generated or GemmPolicy.CublasLt when kernel.Int8 => (GemmPath.Generated, GemmTile.Default(kernel.N), false),
             GemmPolicy.Cached when kernel.Int8 => Choices.TryGet(ChoiceKey(m, kernel), out var tiled) && tiled.Path == GemmPath.Generated
@@ -131,6 +137,8 @@ public sealed class FusedGemm : IDisposable
         int m = Validate(kernel, x, weight);
         if (path == GemmPath.CublasLt && kernel.Int8)
             throw new FusionException($"{kernel.Name} is an int8 GEMM: it runs on the template only (cuBLASLt has no per-channel dequantize epilogue)");
+        if (path == GemmPath.Generated && kernel.Fp8)
+            throw new FusionException($"{kernel.Name} is an FP8 GEMM: it runs on cuBLASLt only (it has no template)");
         if (m == 0) return;
         var t = tile ?? GemmTile.Default(kernel.N);
         Execute(path, t, RunsIlgpu(kernel, t, m, batch), m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream ?? x.Stream);
@@ -148,11 +156,11 @@ public sealed class FusedGemm : IDisposable
         var sources = new List<(string, string, IReadOnlyList<string>)>();
         // Under FUSION_KERNELS=ilgpu the epilogue runs its ILGPU version, which the launcher precompiles itself.
         bool ilgpuEpilogue = _epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.Epilogue.IlgpuKernels is not null;
-        if (kernel.Cublas is null && Policy != GemmPolicy.Generated && !ilgpuEpilogue && !kernel.Int8) sources.AddRange(Generated.GeneratedKernelLauncher.Variants(kernel.Epilogue));
+        if (kernel.Cublas is null && (Policy != GemmPolicy.Generated || kernel.Fp8) && !ilgpuEpilogue && !kernel.Int8) sources.AddRange(Generated.GeneratedKernelLauncher.Variants(kernel.Epilogue));
         // Under FUSION_KERNELS=ilgpu the template's default tile runs its ILGPU version (PrecompileIlgpu). An int8 kernel runs its
         // default tile under every policy (until fast-run or a cached choice picks another).
         bool ilgpuTemplate = _epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.IlgpuKernels is not null;
-        if ((Policy is GemmPolicy.Generated or GemmPolicy.FastRun || kernel.Int8) && !ilgpuTemplate)
+        if ((Policy is GemmPolicy.Generated or GemmPolicy.FastRun || kernel.Int8) && !ilgpuTemplate && !kernel.Fp8)
             foreach (var io in kernel.Epilogue.IoTypes) sources.Add(TileSource(kernel, GemmTile.Default(kernel.N), io == DType.Float16));
         return sources;
     }
@@ -335,6 +343,11 @@ public sealed class FusedGemm : IDisposable
     private void RunCublasLt(GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs, IReadOnlyList<CudaTensor> outputs,
         int batch, DType io, CudaStream stream)
     {
+        if (kernel.Fp8)
+        {
+            RunFp8(kernel, x, weight, epilogueInputs, outputs, batch, io, stream);
+            return;
+        }
         if (kernel.Cublas is not { } form)
         {
             using var product = CudaTensor.Empty(stream, x.DType, x.Shape.With(-1, kernel.N));
@@ -360,6 +373,61 @@ public sealed class FusedGemm : IDisposable
         }
         _cublas.Linear(x, weight, b, output, epilogue, stream);
         AddInPlace(output, residual, stream);
+    }
+
+    /// <summary>
+    /// An FP8 product through cuBLASLt: with its own epilogue, the dequantize factor as the A scale (B's is 1), the bias and
+    /// activation, the residual as C, and an E4M3 output scaled by the output scale (D's); otherwise the float32 product (both
+    /// scales 1), which the epilogue kernel dequantizes and finishes. Where this cuBLASLt refuses the fused form (it is checked at
+    /// the call, before anything runs), the kernel falls back to the second way for good, with one warning.
+    /// </summary>
+    private void RunFp8(GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs, IReadOnlyList<CudaTensor> outputs,
+        int batch, DType io, CudaStream stream)
+    {
+        var one = UnitScale();
+        bool refused;
+        lock (_lock) refused = _fp8Refused.Contains(kernel.Name);
+        if (kernel.Cublas is { } form && !refused)
+        {
+            var bias = form.Bias >= 0 ? epilogueInputs[form.Bias] : null;
+            var epilogue = form.Activation switch
+            {
+                Activation.Relu => MatmulEpilogue.ReluBias,
+                Activation.Gelu or Activation.GeluTanh => MatmulEpilogue.GeluBias,
+                _ => bias is null ? MatmulEpilogue.None : MatmulEpilogue.Bias,
+            };
+            try
+            {
+                _cublas.LinearFp8(x, weight, epilogueInputs[form.Scale], one, bias, outputs[0], epilogue, stream,
+                    addend: form.Residual >= 0 ? epilogueInputs[form.Residual] : null, outputScale: form.OutScale >= 0 ? epilogueInputs[form.OutScale] : null);
+                return;
+            }
+            catch (CudaException e) when (e.Message.Contains("cublasLtMatmul", StringComparison.Ordinal))
+            {
+                lock (_lock) _fp8Refused.Add(kernel.Name);
+                _warn($"{kernel.Name}: cuBLASLt refused its FP8 epilogue ({e.Message}); it runs as the float32 product and the epilogue kernel from now on");
+            }
+        }
+        using var product = CudaTensor.Empty(stream, DType.Float32, x.Shape.With(-1, kernel.N));
+        _cublas.LinearFp8(x, weight, one, one, null, product, MatmulEpilogue.None, stream);
+        var buffers = KernelOperands.EpilogueInputs(kernel, product, epilogueInputs).Cast<CudaTensor>().Concat(outputs).ToList();
+        _epilogues.Launch(kernel.Epilogue, batch, io, buffers, stream);
+    }
+
+    /// <summary>A float32 1 on the device: the FP8 product's scale where there is nothing to scale by.</summary>
+    private CudaTensor UnitScale()
+    {
+        lock (_lock)
+        {
+            if (_unitScale is null)
+            {
+                using var host = CpuTensor.FromArray([1f], 1);
+                var unit = CudaTensor.FromHost(_device, host);
+                unit.Stream.Synchronize(); // read by every stream from here on
+                _unitScale = unit;
+            }
+            return _unitScale;
+        }
     }
 
     /// <summary>The [N, KW] zero-padded copy of <paramref name="weight"/>, made on first use (load time) and kept per weight object.</summary>
@@ -445,6 +513,8 @@ public sealed class FusedGemm : IDisposable
         weight.Expect($"{kernel.Name} weight", new Shape(kernel.N, kernel.K), type);
         if (x.Rank < 1 || x.Shape[-1] != kernel.K) throw new TensorMismatchException($"{kernel.Name} x", $"[..., {kernel.K}] {type.ShortName()}", x.ToString());
         x.Expect($"{kernel.Name} x", x.Shape, type);
+        if (kernel.Fp8 && _device.ComputeCapability < 89)
+            throw new FusionException($"{kernel.Name}: FP8 products need FP8 tensor cores (sm_89 or newer: Ada, Hopper); {_device.Name} is {_device.Architecture}");
         // mma.sync m16n8k32 with int8 operands is an sm_80 instruction (Ampere and newer).
         if (kernel.Int8 && _device.ComputeCapability < 80)
             throw new FusionException($"{kernel.Name}: the int8 GEMM template needs int8 mma.sync m16n8k32 (sm_80 or newer); {_device.Name} is {_device.Architecture}");
@@ -465,6 +535,7 @@ public sealed class FusedGemm : IDisposable
         _hold?.Dispose();
         if (_ownsEpilogues) _epilogues.Dispose();
         foreach (var zero in _zeroBiases.Values) zero.Dispose();
+        _unitScale?.Dispose();
         _zeroBiases.Clear();
         foreach (var (_, padded) in _padded) padded.Dispose();
         _padded.Clear();

@@ -91,6 +91,8 @@ internal enum CublasLtMatmulDescAttribute
     BiasPointer = 8,
     AScalePointer = 17,
     BScalePointer = 18,
+    DScalePointer = 20,
+    BiasDataType = 26,
 }
 
 internal enum CublasLtMatrixLayoutAttribute
