@@ -41,8 +41,14 @@ internal static class GeneratedKernelCatalog
 
     public static IReadOnlyDictionary<string, GeneratedCase> Cases => s_cases.Value;
 
-    /// <summary>The model's generated kernels and GEMMs (its window-attention templates are FusedKernelTests' business).</summary>
-    public static IReadOnlyList<IKernel> SwinBlockKernels { get; } = SwinStage1Blocks.Kernels.Where(k => k is GeneratedKernel or GemmKernel).ToList();
+    /// <summary>
+    /// The model's generated kernels and GEMMs (its window-attention templates are FusedKernelTests' business). Those of the
+    /// quantized plans (int8 or FP8 codes in a buffer, int8 and FP8 GEMMs) take codes, not random floats: Int8PlanGpuTests,
+    /// Fp8PlanGpuTests and Int8GemmKernelTests run them against the CPU on calibrated inputs.
+    /// </summary>
+    public static IReadOnlyList<IKernel> SwinBlockKernels { get; } = SwinStage1Blocks.Kernels
+        .Where(k => k is GeneratedKernel g ? g.Ir.Buffers.All(b => !b.Type.IsCode()) : k is GemmKernel { Int8: false, Fp8: false } m && m.Epilogue.Ir.Buffers.All(b => !b.Type.IsCode()))
+        .ToList();
 
     public static IKernel SwinBlockKernel(string name) => SwinBlockKernels.Single(k => k.Name == name);
 
@@ -278,10 +284,12 @@ public sealed class GeneratedKernelPtxTests
     {
         ClangPtx.RequireCompiler();
         var kernel = AllKernels().Single(k => k.Name == name);
+        // An FP8 GEMM has no template (cuBLASLt runs it): its epilogue kernel is what compiles.
+        if (kernel is GemmKernel { Fp8: true } fp8) kernel = fp8.Epilogue;
         var source = GeneratedKernelCatalog.UsesIo(kernel) ? $"#define FUSION_IO_HALF {io}\n" + kernel.CudaSource : kernel.CudaSource;
-        var ptx = ClangPtx.Compile(source, arch, name);
+        var ptx = ClangPtx.Compile(source, arch, kernel.Name);
         Assert.Contains($".target {arch}", ptx);
-        Assert.Contains($".entry {name}(", ptx);
+        Assert.Contains($".entry {kernel.Name}(", ptx);
         if (kernel is GemmKernel gemm)
             Assert.Contains(gemm.Int8 ? "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32" : "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", ptx);
     }
@@ -317,6 +325,7 @@ public sealed class GeneratedKernelPtxTests
         Assert.True(Generated.GeneratedKernelLauncher.NeedsIndex64(kernel, int.MaxValue));
     }
 
+    /// <summary>The catalog and every generated kernel and GEMM of the model, the quantized plans' included.</summary>
     private static IEnumerable<IKernel> AllKernels() =>
-        GeneratedKernelCatalog.Cases.Values.Select(c => (IKernel)c.Kernel).Concat(GeneratedKernelCatalog.SwinBlockKernels);
+        GeneratedKernelCatalog.Cases.Values.Select(c => (IKernel)c.Kernel).Concat(SwinStage1Blocks.Kernels.Where(k => k is GeneratedKernel or GemmKernel));
 }

@@ -106,6 +106,8 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
 
     public Tensor Param(Parameter parameter, DType dtype) => _inner.Param(parameter, dtype);
 
+    public Tensor ParamCopy(Parameter parameter, DType dtype) => _inner.ParamCopy(parameter, dtype);
+
     public Tensor FromHost(CpuTensor host) => _inner.FromHost(host);
 
     public CpuTensor ToHost(Tensor tensor) => _inner.ToHost(tensor);

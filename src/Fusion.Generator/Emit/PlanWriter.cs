@@ -48,9 +48,25 @@ namespace Fusion.Generator.Emit
                 // A quantized plan's constants are keyed by its own dtype (apart from the Half plan's) but computed as the Half plan's are.
                 w.Line(_plan.Target.IsCode() ? $"var io = {Ns}DType.Float16; // plan: {_plan.Target.ToCSharp()}" : "var io = plan;");
                 w.Line("_ = batch + (int)io;");
+                // A parameter only the constants' generated kernels read (in this plan's type for it: a quantized plan's float32
+                // weights) is read through a copy freed once they are built, so no device copy of it stays behind. One a view or a
+                // backend call reads keeps the backend's copy: their result may share its memory.
+                var readLater = new HashSet<int>(_schedule.Steps.Where(s => !s.Constant || s.Kind is not (StepKind.Kernel or StepKind.Gemm)).SelectMany(s => s.Inputs));
+                var copied = _schedule.Steps.Where(s => s.Constant).SelectMany(s => s.Inputs).Distinct()
+                    .Where(i => Nodes[i].Is(Ops.Param) && !readLater.Contains(i)).OrderBy(i => i).ToList();
+                // Each copy is made before its first reader and freed after its last, so at most a few are alive at once.
+                var steps = _schedule.Steps.Where(s => s.Constant).ToList();
                 WithFailureCleanup(w, () =>
                 {
-                    foreach (var step in _schedule.Steps.Where(s => s.Constant)) WriteStep(w, step, inConstants: true);
+                    _copiedParams = new HashSet<int>(copied);
+                    for (int i = 0; i < steps.Count; i++)
+                    {
+                        foreach (var p in copied.Where(p => steps.FindIndex(s => s.Inputs.Contains(p)) == i))
+                            w.Line($"var c{p} = fusionPass.Own(be.ParamCopy({AccessPath(Nodes[p])}, {Nodes[p].Precision.ToCSharp()})); // read by the constants alone");
+                        WriteStep(w, steps[i], inConstants: true);
+                        foreach (var p in copied.Where(p => steps.FindLastIndex(s => s.Inputs.Contains(p)) == i)) w.Line($"c{p}.Dispose();");
+                    }
+                    _copiedParams = null;
                     w.Line($"return new {Ns}Tensor[] {{ {string.Join(", ", _schedule.Hoisted.Select(V))} }};");
                 });
             }
@@ -144,6 +160,7 @@ namespace Fusion.Generator.Emit
         {
             var n = Nodes[id];
             if (n.Is(Ops.Input)) return InputName(_inputs.IndexOf(n.Name));
+            if (_copiedParams?.Contains(id) == true) return "c" + id;
             if (n.Is(Ops.Param) || n.Is(Ops.Scale)) return $"be.Param({AccessPath(n)}, {n.Precision.ToCSharp()})";
             return V(id);
         }
@@ -155,5 +172,8 @@ namespace Fusion.Generator.Emit
             param.Is(Ops.Scale) ? $"Int8Scales.Of({Literals.String(param.Name)})" : _graph.Parameter(param.Name).AccessPath;
 
         private static string V(int id) => "v" + id;
+
+        /// <summary>While the constant builder is written: the parameters it reads through copies of its own (c{id}).</summary>
+        private HashSet<int>? _copiedParams;
     }
 }

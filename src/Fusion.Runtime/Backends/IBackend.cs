@@ -18,6 +18,12 @@ public interface IBackend : IDisposable
     /// <summary>The backend's copy of a parameter in <paramref name="dtype"/>; owned by the backend (do not dispose), refreshed when the parameter changes.</summary>
     Tensor Param(Parameter parameter, DType dtype);
 
+    /// <summary>
+    /// A copy of a parameter in <paramref name="dtype"/> that the caller owns and disposes: for values read once (a compiled plan's
+    /// constant builder reads the weights a quantized plan quantizes), which <see cref="Param"/> would keep on the backend.
+    /// </summary>
+    Tensor ParamCopy(Parameter parameter, DType dtype);
+
     /// <summary>Copies a host tensor to this backend (a new tensor even on the CPU).</summary>
     Tensor FromHost(CpuTensor host);
 

@@ -3323,13 +3323,15 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                 var v4 = fusionPass.Own(be.Reshape(be.Param(this.patch_embed.weight, global::Fusion.DType.Float16), new global::Fusion.Shape(24, 48)));
                 // [1] f32  kernel div_f32_1 (pointwise): 1 / scale of head.fc.input  Model0.cs(23,20)
                 var v14 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("head.fc.input"), global::Fusion.DType.Float32)))[0];
+                var c11 = fusionPass.Own(be.ParamCopy(this.head.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [11] f32  kernel abs_max_int8_scale_reshape_mul_f32_11 (row): |head.fc.weight| → max |head.fc.weight| per output channel → int8 scales of head.fc.weight → int8 scales of head.fc.weight as a vector → scale of head.fc.input · int8 scales of head.fc.weight  Model0.cs(23,20)
-                var o25 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_11, batch, io, be.Param(Int8Scales.Of("head.fc.input"), global::Fusion.DType.Float32), be.Param(this.head.weight, global::Fusion.DType.Float32)));
+                var o25 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_11, batch, io, be.Param(Int8Scales.Of("head.fc.input"), global::Fusion.DType.Float32), c11));
                 var v25 = o25[0]; // also scale of head.fc.input · int8 scales of head.fc.weight
                 var v19 = o25[1]; // also int8 scales of head.fc.weight
                 // [11, 24] i8  kernel div_mul_cast_f32_i8_11x24 (pointwise): 1 / int8 scales of head.fc.weight → head.fc.weight / its scales → quantize head.fc.weight to i8  Model0.cs(23,20)
-                var v22 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_11x24, batch, io, be.Param(this.head.weight, global::Fusion.DType.Float32), v19))[0];
+                var v22 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_11x24, batch, io, c11, v19))[0];
                 v19.Dispose();
+                c11.Dispose();
                 return new global::Fusion.Tensor[] { v4, v14, v22, v25 };
             }
             catch

@@ -245,22 +245,26 @@
             {
                 // [1] f32  kernel div_f32_1 (pointwise): 1 / scale of fc1.input  Model0.cs(9,82)
                 var v5 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("fc1.input"), global::Fusion.DType.Float32)))[0];
+                var c1 = fusionPass.Own(be.ParamCopy(this.fc1.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [20] f32  kernel abs_max_int8_scale_reshape_mul_f32_20 (row): |fc1.weight| → max |fc1.weight| per output channel → int8 scales of fc1.weight → int8 scales of fc1.weight as a vector → scale of fc1.input · int8 scales of fc1.weight  Model0.cs(9,82)
-                var o16 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_20, batch, io, be.Param(Int8Scales.Of("fc1.input"), global::Fusion.DType.Float32), be.Param(this.fc1.weight, global::Fusion.DType.Float32)));
+                var o16 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_20, batch, io, be.Param(Int8Scales.Of("fc1.input"), global::Fusion.DType.Float32), c1));
                 var v16 = o16[0]; // also scale of fc1.input · int8 scales of fc1.weight
                 var v10 = o16[1]; // also int8 scales of fc1.weight
                 // [20, 12] i8  kernel div_mul_cast_f32_i8_20x12 (pointwise): 1 / int8 scales of fc1.weight → fc1.weight / its scales → quantize fc1.weight to i8  Model0.cs(9,82)
-                var v13 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_20x12, batch, io, be.Param(this.fc1.weight, global::Fusion.DType.Float32), v10))[0];
+                var v13 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_20x12, batch, io, c1, v10))[0];
                 v10.Dispose();
+                c1.Dispose();
                 // [1] f32  kernel div_f32_1 (pointwise): 1 / scale of fc2.input  Model0.cs(9,63)
                 var v24 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("fc2.input"), global::Fusion.DType.Float32)))[0];
+                var c20 = fusionPass.Own(be.ParamCopy(this.fc2.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [6] f32  kernel abs_max_int8_scale_reshape_mul_f32_6 (row): |fc2.weight| → max |fc2.weight| per output channel → int8 scales of fc2.weight → int8 scales of fc2.weight as a vector → scale of fc2.input · int8 scales of fc2.weight  Model0.cs(9,63)
-                var o35 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_6, batch, io, be.Param(Int8Scales.Of("fc2.input"), global::Fusion.DType.Float32), be.Param(this.fc2.weight, global::Fusion.DType.Float32)));
+                var o35 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_6, batch, io, be.Param(Int8Scales.Of("fc2.input"), global::Fusion.DType.Float32), c20));
                 var v35 = o35[0]; // also scale of fc2.input · int8 scales of fc2.weight
                 var v29 = o35[1]; // also int8 scales of fc2.weight
                 // [6, 20] i8  kernel div_mul_cast_f32_i8_6x20 (pointwise): 1 / int8 scales of fc2.weight → fc2.weight / its scales → quantize fc2.weight to i8  Model0.cs(9,63)
-                var v32 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_6x20, batch, io, be.Param(this.fc2.weight, global::Fusion.DType.Float32), v29))[0];
+                var v32 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_6x20, batch, io, c20, v29))[0];
                 v29.Dispose();
+                c20.Dispose();
                 return new global::Fusion.Tensor[] { v5, v13, v16, v24, v32, v35 };
             }
             catch
@@ -313,22 +317,26 @@
             {
                 // [1] f32  kernel div_f32_1 (pointwise): 1 / scale of fc1.input  Model0.cs(9,82)
                 var v5 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("fc1.input"), global::Fusion.DType.Float32)))[0];
+                var c1 = fusionPass.Own(be.ParamCopy(this.fc1.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [20] f32  kernel abs_max_int8_scale_reshape_mul_f32_20 (row): |fc1.weight| → max |fc1.weight| per output channel → int8 scales of fc1.weight → int8 scales of fc1.weight as a vector → scale of fc1.input · int8 scales of fc1.weight  Model0.cs(9,82)
-                var o16 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_20, batch, io, be.Param(Int8Scales.Of("fc1.input"), global::Fusion.DType.Float32), be.Param(this.fc1.weight, global::Fusion.DType.Float32)));
+                var o16 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_20, batch, io, be.Param(Int8Scales.Of("fc1.input"), global::Fusion.DType.Float32), c1));
                 var v16 = o16[0]; // also scale of fc1.input · int8 scales of fc1.weight
                 var v10 = o16[1]; // also int8 scales of fc1.weight
                 // [20, 12] i8  kernel div_mul_cast_f32_i8_20x12 (pointwise): 1 / int8 scales of fc1.weight → fc1.weight / its scales → quantize fc1.weight to i8  Model0.cs(9,82)
-                var v13 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_20x12, batch, io, be.Param(this.fc1.weight, global::Fusion.DType.Float32), v10))[0];
+                var v13 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_20x12, batch, io, c1, v10))[0];
                 v10.Dispose();
+                c1.Dispose();
                 // [1] f32  kernel div_f32_1 (pointwise): 1 / scale of fc2.input  Model0.cs(9,63)
                 var v25 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("fc2.input"), global::Fusion.DType.Float32)))[0];
+                var c21 = fusionPass.Own(be.ParamCopy(this.fc2.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [6] f32  kernel abs_max_int8_scale_reshape_mul_f32_6 (row): |fc2.weight| → max |fc2.weight| per output channel → int8 scales of fc2.weight → int8 scales of fc2.weight as a vector → scale of fc2.input · int8 scales of fc2.weight  Model0.cs(9,63)
-                var o36 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_6, batch, io, be.Param(Int8Scales.Of("fc2.input"), global::Fusion.DType.Float32), be.Param(this.fc2.weight, global::Fusion.DType.Float32)));
+                var o36 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_6, batch, io, be.Param(Int8Scales.Of("fc2.input"), global::Fusion.DType.Float32), c21));
                 var v36 = o36[0]; // also scale of fc2.input · int8 scales of fc2.weight
                 var v30 = o36[1]; // also int8 scales of fc2.weight
                 // [6, 20] i8  kernel div_mul_cast_f32_i8_6x20 (pointwise): 1 / int8 scales of fc2.weight → fc2.weight / its scales → quantize fc2.weight to i8  Model0.cs(9,63)
-                var v33 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_6x20, batch, io, be.Param(this.fc2.weight, global::Fusion.DType.Float32), v30))[0];
+                var v33 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_6x20, batch, io, c21, v30))[0];
                 v30.Dispose();
+                c21.Dispose();
                 return new global::Fusion.Tensor[] { v5, v13, v16, v25, v33, v36 };
             }
             catch

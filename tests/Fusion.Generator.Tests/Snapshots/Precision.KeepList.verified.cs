@@ -249,22 +249,24 @@
             {
                 // [1] f32  kernel div_f32_1 (pointwise): 1 / scale of mix.input  Model0.cs(12,27)
                 var v9 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("mix.input"), global::Fusion.DType.Float32)))[0];
+                var c5 = fusionPass.Own(be.ParamCopy(this.mix.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [16] f32  kernel abs_max_int8_scale_reshape_mul_f32_16 (row): |mix.weight| → max |mix.weight| per output channel → int8 scales of mix.weight → int8 scales of mix.weight as a vector → scale of mix.input · int8 scales of mix.weight  Model0.cs(12,27)
-                var o20 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_16, batch, io, be.Param(Int8Scales.Of("mix.input"), global::Fusion.DType.Float32), be.Param(this.mix.weight, global::Fusion.DType.Float32)));
+                var o20 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_16, batch, io, be.Param(Int8Scales.Of("mix.input"), global::Fusion.DType.Float32), c5));
                 var v20 = o20[0]; // also scale of mix.input · int8 scales of mix.weight
                 var v14 = o20[1]; // also int8 scales of mix.weight
                 // [16, 16] i8  kernel div_mul_cast_f32_i8_16x16 (pointwise): 1 / int8 scales of mix.weight → mix.weight / its scales → quantize mix.weight to i8  Model0.cs(12,27)
-                var v17 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_16x16, batch, io, be.Param(this.mix.weight, global::Fusion.DType.Float32), v14))[0];
+                var v17 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_16x16, batch, io, c5, v14))[0];
                 v14.Dispose();
                 // [1] f32  kernel div_f32_1 (pointwise): 1 / scale of mix.input  Model0.cs(13,20)
                 var v27 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("mix.input"), global::Fusion.DType.Float32)))[0];
                 // [16] f32  kernel abs_max_int8_scale_reshape_mul_f32_16 (row): |mix.weight| → max |mix.weight| per output channel → int8 scales of mix.weight → int8 scales of mix.weight as a vector → scale of mix.input · int8 scales of mix.weight  Model0.cs(13,20)
-                var o38 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_16, batch, io, be.Param(Int8Scales.Of("mix.input"), global::Fusion.DType.Float32), be.Param(this.mix.weight, global::Fusion.DType.Float32)));
+                var o38 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_16, batch, io, be.Param(Int8Scales.Of("mix.input"), global::Fusion.DType.Float32), c5));
                 var v38 = o38[0]; // also scale of mix.input · int8 scales of mix.weight
                 var v32 = o38[1]; // also int8 scales of mix.weight
                 // [16, 16] i8  kernel div_mul_cast_f32_i8_16x16 (pointwise): 1 / int8 scales of mix.weight → mix.weight / its scales → quantize mix.weight to i8  Model0.cs(13,20)
-                var v35 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_16x16, batch, io, be.Param(this.mix.weight, global::Fusion.DType.Float32), v32))[0];
+                var v35 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_16x16, batch, io, c5, v32))[0];
                 v32.Dispose();
+                c5.Dispose();
                 return new global::Fusion.Tensor[] { v9, v17, v20, v27, v35, v38 };
             }
             catch
@@ -325,26 +327,28 @@
                 var o11 = fusionPass.Own(be.Run(FusionKernels.mul_div_f32_1, batch, io, be.Param(Int8Scales.Of("mix.input"), global::Fusion.DType.Float32)));
                 var v11 = o11[0]; // also 1 / scale of mix.input
                 var v9 = o11[1]; // also fp8 scale of mix.input
+                var c5 = fusionPass.Own(be.ParamCopy(this.mix.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [1] f32  kernel abs_max_fp8_scale_reshape_mul_f32_1 (row): |mix.weight| → max |mix.weight| → fp8 scale of mix.weight → fp8 scale of mix.weight as a vector → scale of mix.input · fp8 scale of mix.weight  Model0.cs(12,27)
-                var o22 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1, batch, io, v9, be.Param(this.mix.weight, global::Fusion.DType.Float32)));
+                var o22 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1, batch, io, v9, c5));
                 var v22 = o22[0]; // also scale of mix.input · fp8 scale of mix.weight
                 var v16 = o22[1]; // also fp8 scale of mix.weight
                 v9.Dispose();
                 // [16, 16] f8  kernel div_mul_cast_f32_f8_16x16 (pointwise): 1 / fp8 scale of mix.weight → mix.weight / its scale → quantize mix.weight to f8  Model0.cs(12,27)
-                var v19 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_16x16, batch, io, be.Param(this.mix.weight, global::Fusion.DType.Float32), v16))[0];
+                var v19 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_16x16, batch, io, c5, v16))[0];
                 v16.Dispose();
                 // [1] f32  kernel mul_div_f32_1 (pointwise): fp8 scale of mix.input → 1 / scale of mix.input  Model0.cs(13,20)
                 var o31 = fusionPass.Own(be.Run(FusionKernels.mul_div_f32_1, batch, io, be.Param(Int8Scales.Of("mix.input"), global::Fusion.DType.Float32)));
                 var v31 = o31[0]; // also 1 / scale of mix.input
                 var v29 = o31[1]; // also fp8 scale of mix.input
                 // [1] f32  kernel abs_max_fp8_scale_reshape_mul_f32_1 (row): |mix.weight| → max |mix.weight| → fp8 scale of mix.weight → fp8 scale of mix.weight as a vector → scale of mix.input · fp8 scale of mix.weight  Model0.cs(13,20)
-                var o42 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1, batch, io, v29, be.Param(this.mix.weight, global::Fusion.DType.Float32)));
+                var o42 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1, batch, io, v29, c5));
                 var v42 = o42[0]; // also scale of mix.input · fp8 scale of mix.weight
                 var v36 = o42[1]; // also fp8 scale of mix.weight
                 v29.Dispose();
                 // [16, 16] f8  kernel div_mul_cast_f32_f8_16x16 (pointwise): 1 / fp8 scale of mix.weight → mix.weight / its scale → quantize mix.weight to f8  Model0.cs(13,20)
-                var v39 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_16x16, batch, io, be.Param(this.mix.weight, global::Fusion.DType.Float32), v36))[0];
+                var v39 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_16x16, batch, io, c5, v36))[0];
                 v36.Dispose();
+                c5.Dispose();
                 return new global::Fusion.Tensor[] { v11, v19, v22, v31, v39, v42 };
             }
             catch

@@ -15876,31 +15876,37 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
                 var v27 = fusionPass.Own(be.RelativePositionBias(be.Param(this.blocks[0].attn.relative_position_bias_table, global::Fusion.DType.Float16), 7));
                 // [1] f32  blocks.0.attn: kernel div_f32_1 (pointwise): 1 / scale of blocks.0.attn.proj.input  Model1.cs(51,16)
                 var v33 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.0.attn.proj.input"), global::Fusion.DType.Float32)))[0];
+                var c29 = fusionPass.Own(be.ParamCopy(this.blocks[0].attn.proj.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [96] f32  blocks.0.attn: kernel abs_max_int8_scale_reshape_mul_f32_96_2 (row): |blocks.0.attn.proj.weight| → max |blocks.0.attn.proj.weight| per output channel → int8 scales of blocks.0.attn.proj.weight → int8 scales of blocks.0.attn.proj.weight as a vector → scale of blocks.0.attn.proj.input · int8 scales of blocks.0.attn.proj.weight  Model1.cs(51,16)
-                var o44 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_96_2, batch, io, be.Param(Int8Scales.Of("blocks.0.attn.proj.input"), global::Fusion.DType.Float32), be.Param(this.blocks[0].attn.proj.weight, global::Fusion.DType.Float32)));
+                var o44 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_96_2, batch, io, be.Param(Int8Scales.Of("blocks.0.attn.proj.input"), global::Fusion.DType.Float32), c29));
                 var v44 = o44[0]; // also scale of blocks.0.attn.proj.input · int8 scales of blocks.0.attn.proj.weight
                 var v38 = o44[1]; // also int8 scales of blocks.0.attn.proj.weight
                 // [96, 96] i8  blocks.0.attn: kernel div_mul_cast_f32_i8_96x96 (pointwise): 1 / int8 scales of blocks.0.attn.proj.weight → blocks.0.attn.proj.weight / its scales → quantize blocks.0.attn.proj.weight to i8  Model1.cs(51,16)
-                var v41 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_96x96, batch, io, be.Param(this.blocks[0].attn.proj.weight, global::Fusion.DType.Float32), v38))[0];
+                var v41 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_96x96, batch, io, c29, v38))[0];
                 v38.Dispose();
+                c29.Dispose();
                 // [1] f32  blocks.0.mlp: kernel div_f32_1 (pointwise): 1 / scale of blocks.0.mlp.fc1.input  Model0.cs(13,17)
                 var v56 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.0.mlp.fc1.input"), global::Fusion.DType.Float32)))[0];
+                var c52 = fusionPass.Own(be.ParamCopy(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [384] f32  blocks.0.mlp: kernel abs_max_int8_scale_reshape_mul_f32_384 (row): |blocks.0.mlp.fc1.weight| → max |blocks.0.mlp.fc1.weight| per output channel → int8 scales of blocks.0.mlp.fc1.weight → int8 scales of blocks.0.mlp.fc1.weight as a vector → scale of blocks.0.mlp.fc1.input · int8 scales of blocks.0.mlp.fc1.weight  Model0.cs(13,17)
-                var o67 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_384, batch, io, be.Param(Int8Scales.Of("blocks.0.mlp.fc1.input"), global::Fusion.DType.Float32), be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float32)));
+                var o67 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_384, batch, io, be.Param(Int8Scales.Of("blocks.0.mlp.fc1.input"), global::Fusion.DType.Float32), c52));
                 var v67 = o67[0]; // also scale of blocks.0.mlp.fc1.input · int8 scales of blocks.0.mlp.fc1.weight
                 var v61 = o67[1]; // also int8 scales of blocks.0.mlp.fc1.weight
                 // [384, 96] i8  blocks.0.mlp: kernel div_mul_cast_f32_i8_384x96 (pointwise): 1 / int8 scales of blocks.0.mlp.fc1.weight → blocks.0.mlp.fc1.weight / its scales → quantize blocks.0.mlp.fc1.weight to i8  Model0.cs(13,17)
-                var v64 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_384x96, batch, io, be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float32), v61))[0];
+                var v64 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_384x96, batch, io, c52, v61))[0];
                 v61.Dispose();
+                c52.Dispose();
                 // [1] f32  blocks.0.mlp: kernel div_f32_1 (pointwise): 1 / scale of blocks.0.mlp.fc2.input  Model0.cs(15,16)
                 var v75 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.0.mlp.fc2.input"), global::Fusion.DType.Float32)))[0];
+                var c71 = fusionPass.Own(be.ParamCopy(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [96] f32  blocks.0.mlp: kernel abs_max_int8_scale_reshape_mul_f32_96 (row): |blocks.0.mlp.fc2.weight| → max |blocks.0.mlp.fc2.weight| per output channel → int8 scales of blocks.0.mlp.fc2.weight → int8 scales of blocks.0.mlp.fc2.weight as a vector → scale of blocks.0.mlp.fc2.input · int8 scales of blocks.0.mlp.fc2.weight  Model0.cs(15,16)
-                var o86 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_96, batch, io, be.Param(Int8Scales.Of("blocks.0.mlp.fc2.input"), global::Fusion.DType.Float32), be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float32)));
+                var o86 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_96, batch, io, be.Param(Int8Scales.Of("blocks.0.mlp.fc2.input"), global::Fusion.DType.Float32), c71));
                 var v86 = o86[0]; // also scale of blocks.0.mlp.fc2.input · int8 scales of blocks.0.mlp.fc2.weight
                 var v80 = o86[1]; // also int8 scales of blocks.0.mlp.fc2.weight
                 // [96, 384] i8  blocks.0.mlp: kernel div_mul_cast_f32_i8_96x384 (pointwise): 1 / int8 scales of blocks.0.mlp.fc2.weight → blocks.0.mlp.fc2.weight / its scales → quantize blocks.0.mlp.fc2.weight to i8  Model0.cs(15,16)
-                var v83 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_96x384, batch, io, be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float32), v80))[0];
+                var v83 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_96x384, batch, io, c71, v80))[0];
                 v80.Dispose();
+                c71.Dispose();
                 // [288, 96] f32  blocks.1.attn: QKV re-layout of blocks.1.attn.qkv.weight to (heads, 3, d)  Model1.cs(28,22)
                 var v97 = fusionPass.Own(be.QkvRelayout(be.Param(this.blocks[1].attn.qkv.weight, global::Fusion.DType.Float32), 3));
                 // [288] f32  blocks.1.attn: QKV re-layout of blocks.1.attn.qkv.bias to (heads, 3, d)  Model1.cs(28,22)
@@ -15921,31 +15927,37 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
                 var v117 = fusionPass.Own(be.ShiftedWindowMask(56, 56, 7, 3, global::Fusion.DType.Float16));
                 // [1] f32  blocks.1.attn: kernel div_f32_1 (pointwise): 1 / scale of blocks.1.attn.proj.input  Model1.cs(51,16)
                 var v123 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.1.attn.proj.input"), global::Fusion.DType.Float32)))[0];
+                var c119 = fusionPass.Own(be.ParamCopy(this.blocks[1].attn.proj.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [96] f32  blocks.1.attn: kernel abs_max_int8_scale_reshape_mul_f32_96_2 (row): |blocks.1.attn.proj.weight| → max |blocks.1.attn.proj.weight| per output channel → int8 scales of blocks.1.attn.proj.weight → int8 scales of blocks.1.attn.proj.weight as a vector → scale of blocks.1.attn.proj.input · int8 scales of blocks.1.attn.proj.weight  Model1.cs(51,16)
-                var o134 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_96_2, batch, io, be.Param(Int8Scales.Of("blocks.1.attn.proj.input"), global::Fusion.DType.Float32), be.Param(this.blocks[1].attn.proj.weight, global::Fusion.DType.Float32)));
+                var o134 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_96_2, batch, io, be.Param(Int8Scales.Of("blocks.1.attn.proj.input"), global::Fusion.DType.Float32), c119));
                 var v134 = o134[0]; // also scale of blocks.1.attn.proj.input · int8 scales of blocks.1.attn.proj.weight
                 var v128 = o134[1]; // also int8 scales of blocks.1.attn.proj.weight
                 // [96, 96] i8  blocks.1.attn: kernel div_mul_cast_f32_i8_96x96 (pointwise): 1 / int8 scales of blocks.1.attn.proj.weight → blocks.1.attn.proj.weight / its scales → quantize blocks.1.attn.proj.weight to i8  Model1.cs(51,16)
-                var v131 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_96x96, batch, io, be.Param(this.blocks[1].attn.proj.weight, global::Fusion.DType.Float32), v128))[0];
+                var v131 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_96x96, batch, io, c119, v128))[0];
                 v128.Dispose();
+                c119.Dispose();
                 // [1] f32  blocks.1.mlp: kernel div_f32_1 (pointwise): 1 / scale of blocks.1.mlp.fc1.input  Model0.cs(13,17)
                 var v147 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.1.mlp.fc1.input"), global::Fusion.DType.Float32)))[0];
+                var c143 = fusionPass.Own(be.ParamCopy(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [384] f32  blocks.1.mlp: kernel abs_max_int8_scale_reshape_mul_f32_384 (row): |blocks.1.mlp.fc1.weight| → max |blocks.1.mlp.fc1.weight| per output channel → int8 scales of blocks.1.mlp.fc1.weight → int8 scales of blocks.1.mlp.fc1.weight as a vector → scale of blocks.1.mlp.fc1.input · int8 scales of blocks.1.mlp.fc1.weight  Model0.cs(13,17)
-                var o158 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_384, batch, io, be.Param(Int8Scales.Of("blocks.1.mlp.fc1.input"), global::Fusion.DType.Float32), be.Param(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float32)));
+                var o158 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_384, batch, io, be.Param(Int8Scales.Of("blocks.1.mlp.fc1.input"), global::Fusion.DType.Float32), c143));
                 var v158 = o158[0]; // also scale of blocks.1.mlp.fc1.input · int8 scales of blocks.1.mlp.fc1.weight
                 var v152 = o158[1]; // also int8 scales of blocks.1.mlp.fc1.weight
                 // [384, 96] i8  blocks.1.mlp: kernel div_mul_cast_f32_i8_384x96 (pointwise): 1 / int8 scales of blocks.1.mlp.fc1.weight → blocks.1.mlp.fc1.weight / its scales → quantize blocks.1.mlp.fc1.weight to i8  Model0.cs(13,17)
-                var v155 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_384x96, batch, io, be.Param(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float32), v152))[0];
+                var v155 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_384x96, batch, io, c143, v152))[0];
                 v152.Dispose();
+                c143.Dispose();
                 // [1] f32  blocks.1.mlp: kernel div_f32_1 (pointwise): 1 / scale of blocks.1.mlp.fc2.input  Model0.cs(15,16)
                 var v166 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.1.mlp.fc2.input"), global::Fusion.DType.Float32)))[0];
+                var c162 = fusionPass.Own(be.ParamCopy(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [96] f32  blocks.1.mlp: kernel abs_max_int8_scale_reshape_mul_f32_96 (row): |blocks.1.mlp.fc2.weight| → max |blocks.1.mlp.fc2.weight| per output channel → int8 scales of blocks.1.mlp.fc2.weight → int8 scales of blocks.1.mlp.fc2.weight as a vector → scale of blocks.1.mlp.fc2.input · int8 scales of blocks.1.mlp.fc2.weight  Model0.cs(15,16)
-                var o177 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_96, batch, io, be.Param(Int8Scales.Of("blocks.1.mlp.fc2.input"), global::Fusion.DType.Float32), be.Param(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float32)));
+                var o177 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_96, batch, io, be.Param(Int8Scales.Of("blocks.1.mlp.fc2.input"), global::Fusion.DType.Float32), c162));
                 var v177 = o177[0]; // also scale of blocks.1.mlp.fc2.input · int8 scales of blocks.1.mlp.fc2.weight
                 var v171 = o177[1]; // also int8 scales of blocks.1.mlp.fc2.weight
                 // [96, 384] i8  blocks.1.mlp: kernel div_mul_cast_f32_i8_96x384 (pointwise): 1 / int8 scales of blocks.1.mlp.fc2.weight → blocks.1.mlp.fc2.weight / its scales → quantize blocks.1.mlp.fc2.weight to i8  Model0.cs(15,16)
-                var v174 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_96x384, batch, io, be.Param(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float32), v171))[0];
+                var v174 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_96x384, batch, io, c162, v171))[0];
                 v171.Dispose();
+                c162.Dispose();
                 return new global::Fusion.Tensor[] { v9, v12, v20, v23, v27, v33, v41, v44, v56, v64, v67, v75, v83, v86, v98, v101, v109, v112, v116, v117, v123, v131, v134, v147, v155, v158, v166, v174, v177 };
             }
             catch
@@ -16078,38 +16090,44 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
                 var o37 = fusionPass.Own(be.Run(FusionKernels.mul_div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.0.attn.proj.input"), global::Fusion.DType.Float32)));
                 var v37 = o37[0]; // also 1 / scale of blocks.0.attn.proj.input
                 var v35 = o37[1]; // also fp8 scale of blocks.0.attn.proj.input
+                var c31 = fusionPass.Own(be.ParamCopy(this.blocks[0].attn.proj.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [1] f32  blocks.0.attn: kernel abs_max_fp8_scale_reshape_mul_f32_1_3 (looped-row): |blocks.0.attn.proj.weight| → max |blocks.0.attn.proj.weight| → fp8 scale of blocks.0.attn.proj.weight → fp8 scale of blocks.0.attn.proj.weight as a vector → scale of blocks.0.attn.proj.input · fp8 scale of blocks.0.attn.proj.weight  Model1.cs(51,16)
-                var o48 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1_3, batch, io, v35, be.Param(this.blocks[0].attn.proj.weight, global::Fusion.DType.Float32)));
+                var o48 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1_3, batch, io, v35, c31));
                 var v48 = o48[0]; // also scale of blocks.0.attn.proj.input · fp8 scale of blocks.0.attn.proj.weight
                 var v42 = o48[1]; // also fp8 scale of blocks.0.attn.proj.weight
                 v35.Dispose();
                 // [96, 96] f8  blocks.0.attn: kernel div_mul_cast_f32_f8_96x96 (pointwise): 1 / fp8 scale of blocks.0.attn.proj.weight → blocks.0.attn.proj.weight / its scale → quantize blocks.0.attn.proj.weight to f8  Model1.cs(51,16)
-                var v45 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_96x96, batch, io, be.Param(this.blocks[0].attn.proj.weight, global::Fusion.DType.Float32), v42))[0];
+                var v45 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_96x96, batch, io, c31, v42))[0];
                 v42.Dispose();
+                c31.Dispose();
                 // [1] f32  blocks.0.mlp: kernel mul_div_f32_1 (pointwise): fp8 scale of blocks.0.mlp.fc1.input → 1 / scale of blocks.0.mlp.fc1.input  Model0.cs(13,17)
                 var o62 = fusionPass.Own(be.Run(FusionKernels.mul_div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.0.mlp.fc1.input"), global::Fusion.DType.Float32)));
                 var v62 = o62[0]; // also 1 / scale of blocks.0.mlp.fc1.input
                 var v60 = o62[1]; // also fp8 scale of blocks.0.mlp.fc1.input
+                var c56 = fusionPass.Own(be.ParamCopy(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [1] f32  blocks.0.mlp: kernel abs_max_fp8_scale_reshape_mul_f32_1_2 (looped-row): |blocks.0.mlp.fc1.weight| → max |blocks.0.mlp.fc1.weight| → fp8 scale of blocks.0.mlp.fc1.weight → fp8 scale of blocks.0.mlp.fc1.weight as a vector → scale of blocks.0.mlp.fc1.input · fp8 scale of blocks.0.mlp.fc1.weight  Model0.cs(13,17)
-                var o73 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1_2, batch, io, v60, be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float32)));
+                var o73 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1_2, batch, io, v60, c56));
                 var v73 = o73[0]; // also scale of blocks.0.mlp.fc1.input · fp8 scale of blocks.0.mlp.fc1.weight
                 var v67 = o73[1]; // also fp8 scale of blocks.0.mlp.fc1.weight
                 v60.Dispose();
                 // [384, 96] f8  blocks.0.mlp: kernel div_mul_cast_f32_f8_384x96 (pointwise): 1 / fp8 scale of blocks.0.mlp.fc1.weight → blocks.0.mlp.fc1.weight / its scale → quantize blocks.0.mlp.fc1.weight to f8  Model0.cs(13,17)
-                var v70 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_384x96, batch, io, be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float32), v67))[0];
+                var v70 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_384x96, batch, io, c56, v67))[0];
                 v67.Dispose();
+                c56.Dispose();
                 // [1] f32  blocks.0.mlp: kernel mul_div_f32_1 (pointwise): fp8 scale of blocks.0.mlp.fc2.input → 1 / scale of blocks.0.mlp.fc2.input  Model0.cs(15,16)
                 var o83 = fusionPass.Own(be.Run(FusionKernels.mul_div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.0.mlp.fc2.input"), global::Fusion.DType.Float32)));
                 var v83 = o83[0]; // also 1 / scale of blocks.0.mlp.fc2.input
                 var v81 = o83[1]; // also fp8 scale of blocks.0.mlp.fc2.input
+                var c77 = fusionPass.Own(be.ParamCopy(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [1] f32  blocks.0.mlp: kernel abs_max_fp8_scale_reshape_mul_f32_1 (looped-row): |blocks.0.mlp.fc2.weight| → max |blocks.0.mlp.fc2.weight| → fp8 scale of blocks.0.mlp.fc2.weight → fp8 scale of blocks.0.mlp.fc2.weight as a vector → scale of blocks.0.mlp.fc2.input · fp8 scale of blocks.0.mlp.fc2.weight  Model0.cs(15,16)
-                var o94 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1, batch, io, v81, be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float32)));
+                var o94 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1, batch, io, v81, c77));
                 var v94 = o94[0]; // also scale of blocks.0.mlp.fc2.input · fp8 scale of blocks.0.mlp.fc2.weight
                 var v88 = o94[1]; // also fp8 scale of blocks.0.mlp.fc2.weight
                 v81.Dispose();
                 // [96, 384] f8  blocks.0.mlp: kernel div_mul_cast_f32_f8_96x384 (pointwise): 1 / fp8 scale of blocks.0.mlp.fc2.weight → blocks.0.mlp.fc2.weight / its scale → quantize blocks.0.mlp.fc2.weight to f8  Model0.cs(15,16)
-                var v91 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_96x384, batch, io, be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float32), v88))[0];
+                var v91 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_96x384, batch, io, c77, v88))[0];
                 v88.Dispose();
+                c77.Dispose();
                 // [288, 96] f32  blocks.1.attn: QKV re-layout of blocks.1.attn.qkv.weight to (heads, 3, d)  Model1.cs(28,22)
                 var v105 = fusionPass.Own(be.QkvRelayout(be.Param(this.blocks[1].attn.qkv.weight, global::Fusion.DType.Float32), 3));
                 // [288] f16  blocks.1.attn: QKV re-layout of blocks.1.attn.qkv.bias to (heads, 3, d)  Model1.cs(28,22)
@@ -16135,38 +16153,44 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
                 var o135 = fusionPass.Own(be.Run(FusionKernels.mul_div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.1.attn.proj.input"), global::Fusion.DType.Float32)));
                 var v135 = o135[0]; // also 1 / scale of blocks.1.attn.proj.input
                 var v133 = o135[1]; // also fp8 scale of blocks.1.attn.proj.input
+                var c129 = fusionPass.Own(be.ParamCopy(this.blocks[1].attn.proj.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [1] f32  blocks.1.attn: kernel abs_max_fp8_scale_reshape_mul_f32_1_3 (looped-row): |blocks.1.attn.proj.weight| → max |blocks.1.attn.proj.weight| → fp8 scale of blocks.1.attn.proj.weight → fp8 scale of blocks.1.attn.proj.weight as a vector → scale of blocks.1.attn.proj.input · fp8 scale of blocks.1.attn.proj.weight  Model1.cs(51,16)
-                var o146 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1_3, batch, io, v133, be.Param(this.blocks[1].attn.proj.weight, global::Fusion.DType.Float32)));
+                var o146 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1_3, batch, io, v133, c129));
                 var v146 = o146[0]; // also scale of blocks.1.attn.proj.input · fp8 scale of blocks.1.attn.proj.weight
                 var v140 = o146[1]; // also fp8 scale of blocks.1.attn.proj.weight
                 v133.Dispose();
                 // [96, 96] f8  blocks.1.attn: kernel div_mul_cast_f32_f8_96x96 (pointwise): 1 / fp8 scale of blocks.1.attn.proj.weight → blocks.1.attn.proj.weight / its scale → quantize blocks.1.attn.proj.weight to f8  Model1.cs(51,16)
-                var v143 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_96x96, batch, io, be.Param(this.blocks[1].attn.proj.weight, global::Fusion.DType.Float32), v140))[0];
+                var v143 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_96x96, batch, io, c129, v140))[0];
                 v140.Dispose();
+                c129.Dispose();
                 // [1] f32  blocks.1.mlp: kernel mul_div_f32_1 (pointwise): fp8 scale of blocks.1.mlp.fc1.input → 1 / scale of blocks.1.mlp.fc1.input  Model0.cs(13,17)
                 var o161 = fusionPass.Own(be.Run(FusionKernels.mul_div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.1.mlp.fc1.input"), global::Fusion.DType.Float32)));
                 var v161 = o161[0]; // also 1 / scale of blocks.1.mlp.fc1.input
                 var v159 = o161[1]; // also fp8 scale of blocks.1.mlp.fc1.input
+                var c155 = fusionPass.Own(be.ParamCopy(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [1] f32  blocks.1.mlp: kernel abs_max_fp8_scale_reshape_mul_f32_1_2 (looped-row): |blocks.1.mlp.fc1.weight| → max |blocks.1.mlp.fc1.weight| → fp8 scale of blocks.1.mlp.fc1.weight → fp8 scale of blocks.1.mlp.fc1.weight as a vector → scale of blocks.1.mlp.fc1.input · fp8 scale of blocks.1.mlp.fc1.weight  Model0.cs(13,17)
-                var o172 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1_2, batch, io, v159, be.Param(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float32)));
+                var o172 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1_2, batch, io, v159, c155));
                 var v172 = o172[0]; // also scale of blocks.1.mlp.fc1.input · fp8 scale of blocks.1.mlp.fc1.weight
                 var v166 = o172[1]; // also fp8 scale of blocks.1.mlp.fc1.weight
                 v159.Dispose();
                 // [384, 96] f8  blocks.1.mlp: kernel div_mul_cast_f32_f8_384x96 (pointwise): 1 / fp8 scale of blocks.1.mlp.fc1.weight → blocks.1.mlp.fc1.weight / its scale → quantize blocks.1.mlp.fc1.weight to f8  Model0.cs(13,17)
-                var v169 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_384x96, batch, io, be.Param(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float32), v166))[0];
+                var v169 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_384x96, batch, io, c155, v166))[0];
                 v166.Dispose();
+                c155.Dispose();
                 // [1] f32  blocks.1.mlp: kernel mul_div_f32_1 (pointwise): fp8 scale of blocks.1.mlp.fc2.input → 1 / scale of blocks.1.mlp.fc2.input  Model0.cs(15,16)
                 var o182 = fusionPass.Own(be.Run(FusionKernels.mul_div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.1.mlp.fc2.input"), global::Fusion.DType.Float32)));
                 var v182 = o182[0]; // also 1 / scale of blocks.1.mlp.fc2.input
                 var v180 = o182[1]; // also fp8 scale of blocks.1.mlp.fc2.input
+                var c176 = fusionPass.Own(be.ParamCopy(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [1] f32  blocks.1.mlp: kernel abs_max_fp8_scale_reshape_mul_f32_1 (looped-row): |blocks.1.mlp.fc2.weight| → max |blocks.1.mlp.fc2.weight| → fp8 scale of blocks.1.mlp.fc2.weight → fp8 scale of blocks.1.mlp.fc2.weight as a vector → scale of blocks.1.mlp.fc2.input · fp8 scale of blocks.1.mlp.fc2.weight  Model0.cs(15,16)
-                var o193 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1, batch, io, v180, be.Param(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float32)));
+                var o193 = fusionPass.Own(be.Run(FusionKernels.abs_max_fp8_scale_reshape_mul_f32_1, batch, io, v180, c176));
                 var v193 = o193[0]; // also scale of blocks.1.mlp.fc2.input · fp8 scale of blocks.1.mlp.fc2.weight
                 var v187 = o193[1]; // also fp8 scale of blocks.1.mlp.fc2.weight
                 v180.Dispose();
                 // [96, 384] f8  blocks.1.mlp: kernel div_mul_cast_f32_f8_96x384 (pointwise): 1 / fp8 scale of blocks.1.mlp.fc2.weight → blocks.1.mlp.fc2.weight / its scale → quantize blocks.1.mlp.fc2.weight to f8  Model0.cs(15,16)
-                var v190 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_96x384, batch, io, be.Param(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float32), v187))[0];
+                var v190 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_f8_96x384, batch, io, c176, v187))[0];
                 v187.Dispose();
+                c176.Dispose();
                 return new global::Fusion.Tensor[] { v9, v14, v22, v25, v29, v37, v45, v48, v62, v70, v73, v83, v91, v94, v106, v111, v119, v122, v126, v127, v135, v143, v146, v161, v169, v172, v182, v190, v193 };
             }
             catch

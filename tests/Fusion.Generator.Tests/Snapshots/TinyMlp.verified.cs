@@ -3337,22 +3337,26 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
             {
                 // [1] f32  mlp: kernel div_f32_1 (pointwise): 1 / scale of mlp.fc1.input  Model0.cs(10,56)
                 var v5 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("mlp.fc1.input"), global::Fusion.DType.Float32)))[0];
+                var c1 = fusionPass.Own(be.ParamCopy(this.mlp.fc1.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [37] f32  mlp: kernel abs_max_int8_scale_reshape_mul_f32_37 (row): |mlp.fc1.weight| → max |mlp.fc1.weight| per output channel → int8 scales of mlp.fc1.weight → int8 scales of mlp.fc1.weight as a vector → scale of mlp.fc1.input · int8 scales of mlp.fc1.weight  Model0.cs(10,56)
-                var o16 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_37, batch, io, be.Param(Int8Scales.Of("mlp.fc1.input"), global::Fusion.DType.Float32), be.Param(this.mlp.fc1.weight, global::Fusion.DType.Float32)));
+                var o16 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_37, batch, io, be.Param(Int8Scales.Of("mlp.fc1.input"), global::Fusion.DType.Float32), c1));
                 var v16 = o16[0]; // also scale of mlp.fc1.input · int8 scales of mlp.fc1.weight
                 var v10 = o16[1]; // also int8 scales of mlp.fc1.weight
                 // [37, 13] i8  mlp: kernel div_mul_cast_f32_i8_37x13 (pointwise): 1 / int8 scales of mlp.fc1.weight → mlp.fc1.weight / its scales → quantize mlp.fc1.weight to i8  Model0.cs(10,56)
-                var v13 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_37x13, batch, io, be.Param(this.mlp.fc1.weight, global::Fusion.DType.Float32), v10))[0];
+                var v13 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_37x13, batch, io, c1, v10))[0];
                 v10.Dispose();
+                c1.Dispose();
                 // [1] f32  mlp: kernel div_f32_1 (pointwise): 1 / scale of mlp.fc2.input  Model0.cs(10,40)
                 var v24 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("mlp.fc2.input"), global::Fusion.DType.Float32)))[0];
+                var c20 = fusionPass.Own(be.ParamCopy(this.mlp.fc2.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [13] f32  mlp: kernel abs_max_int8_scale_reshape_mul_f32_13 (row): |mlp.fc2.weight| → max |mlp.fc2.weight| per output channel → int8 scales of mlp.fc2.weight → int8 scales of mlp.fc2.weight as a vector → scale of mlp.fc2.input · int8 scales of mlp.fc2.weight  Model0.cs(10,40)
-                var o35 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_13, batch, io, be.Param(Int8Scales.Of("mlp.fc2.input"), global::Fusion.DType.Float32), be.Param(this.mlp.fc2.weight, global::Fusion.DType.Float32)));
+                var o35 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_13, batch, io, be.Param(Int8Scales.Of("mlp.fc2.input"), global::Fusion.DType.Float32), c20));
                 var v35 = o35[0]; // also scale of mlp.fc2.input · int8 scales of mlp.fc2.weight
                 var v29 = o35[1]; // also int8 scales of mlp.fc2.weight
                 // [13, 37] i8  mlp: kernel div_mul_cast_f32_i8_13x37 (pointwise): 1 / int8 scales of mlp.fc2.weight → mlp.fc2.weight / its scales → quantize mlp.fc2.weight to i8  Model0.cs(10,40)
-                var v32 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_13x37, batch, io, be.Param(this.mlp.fc2.weight, global::Fusion.DType.Float32), v29))[0];
+                var v32 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_13x37, batch, io, c20, v29))[0];
                 v29.Dispose();
+                c20.Dispose();
                 return new global::Fusion.Tensor[] { v5, v13, v16, v24, v32, v35 };
             }
             catch

@@ -4429,31 +4429,37 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
             {
                 // [1] f32  blocks.0: kernel div_f32_1 (pointwise): 1 / scale of blocks.0.mix.input  Model0.cs(18,20)
                 var v10 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.0.mix.input"), global::Fusion.DType.Float32)))[0];
+                var c6 = fusionPass.Own(be.ParamCopy(this.blocks[0].mix.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [10] f32  blocks.0: kernel abs_max_int8_scale_reshape_mul_f32_10 (row): |blocks.0.mix.weight| → max |blocks.0.mix.weight| per output channel → int8 scales of blocks.0.mix.weight → int8 scales of blocks.0.mix.weight as a vector → scale of blocks.0.mix.input · int8 scales of blocks.0.mix.weight  Model0.cs(18,20)
-                var o21 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_10, batch, io, be.Param(Int8Scales.Of("blocks.0.mix.input"), global::Fusion.DType.Float32), be.Param(this.blocks[0].mix.weight, global::Fusion.DType.Float32)));
+                var o21 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_10, batch, io, be.Param(Int8Scales.Of("blocks.0.mix.input"), global::Fusion.DType.Float32), c6));
                 var v21 = o21[0]; // also scale of blocks.0.mix.input · int8 scales of blocks.0.mix.weight
                 var v15 = o21[1]; // also int8 scales of blocks.0.mix.weight
                 // [10, 10] i8  blocks.0: kernel div_mul_cast_f32_i8_10x10 (pointwise): 1 / int8 scales of blocks.0.mix.weight → blocks.0.mix.weight / its scales → quantize blocks.0.mix.weight to i8  Model0.cs(18,20)
-                var v18 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_10x10, batch, io, be.Param(this.blocks[0].mix.weight, global::Fusion.DType.Float32), v15))[0];
+                var v18 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_10x10, batch, io, c6, v15))[0];
                 v15.Dispose();
+                c6.Dispose();
                 // [1] f32  blocks.1: kernel div_f32_1 (pointwise): 1 / scale of blocks.1.mix.input  Model0.cs(18,20)
                 var v36 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.1.mix.input"), global::Fusion.DType.Float32)))[0];
+                var c32 = fusionPass.Own(be.ParamCopy(this.blocks[1].mix.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [10] f32  blocks.1: kernel abs_max_int8_scale_reshape_mul_f32_10 (row): |blocks.1.mix.weight| → max |blocks.1.mix.weight| per output channel → int8 scales of blocks.1.mix.weight → int8 scales of blocks.1.mix.weight as a vector → scale of blocks.1.mix.input · int8 scales of blocks.1.mix.weight  Model0.cs(18,20)
-                var o47 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_10, batch, io, be.Param(Int8Scales.Of("blocks.1.mix.input"), global::Fusion.DType.Float32), be.Param(this.blocks[1].mix.weight, global::Fusion.DType.Float32)));
+                var o47 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_10, batch, io, be.Param(Int8Scales.Of("blocks.1.mix.input"), global::Fusion.DType.Float32), c32));
                 var v47 = o47[0]; // also scale of blocks.1.mix.input · int8 scales of blocks.1.mix.weight
                 var v41 = o47[1]; // also int8 scales of blocks.1.mix.weight
                 // [10, 10] i8  blocks.1: kernel div_mul_cast_f32_i8_10x10 (pointwise): 1 / int8 scales of blocks.1.mix.weight → blocks.1.mix.weight / its scales → quantize blocks.1.mix.weight to i8  Model0.cs(18,20)
-                var v44 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_10x10, batch, io, be.Param(this.blocks[1].mix.weight, global::Fusion.DType.Float32), v41))[0];
+                var v44 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_10x10, batch, io, c32, v41))[0];
                 v41.Dispose();
+                c32.Dispose();
                 // [1] f32  blocks.2: kernel div_f32_1 (pointwise): 1 / scale of blocks.2.mix.input  Model0.cs(18,20)
                 var v62 = fusionPass.Own(be.Run(FusionKernels.div_f32_1, batch, io, be.Param(Int8Scales.Of("blocks.2.mix.input"), global::Fusion.DType.Float32)))[0];
+                var c58 = fusionPass.Own(be.ParamCopy(this.blocks[2].mix.weight, global::Fusion.DType.Float32)); // read by the constants alone
                 // [10] f32  blocks.2: kernel abs_max_int8_scale_reshape_mul_f32_10 (row): |blocks.2.mix.weight| → max |blocks.2.mix.weight| per output channel → int8 scales of blocks.2.mix.weight → int8 scales of blocks.2.mix.weight as a vector → scale of blocks.2.mix.input · int8 scales of blocks.2.mix.weight  Model0.cs(18,20)
-                var o73 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_10, batch, io, be.Param(Int8Scales.Of("blocks.2.mix.input"), global::Fusion.DType.Float32), be.Param(this.blocks[2].mix.weight, global::Fusion.DType.Float32)));
+                var o73 = fusionPass.Own(be.Run(FusionKernels.abs_max_int8_scale_reshape_mul_f32_10, batch, io, be.Param(Int8Scales.Of("blocks.2.mix.input"), global::Fusion.DType.Float32), c58));
                 var v73 = o73[0]; // also scale of blocks.2.mix.input · int8 scales of blocks.2.mix.weight
                 var v67 = o73[1]; // also int8 scales of blocks.2.mix.weight
                 // [10, 10] i8  blocks.2: kernel div_mul_cast_f32_i8_10x10 (pointwise): 1 / int8 scales of blocks.2.mix.weight → blocks.2.mix.weight / its scales → quantize blocks.2.mix.weight to i8  Model0.cs(18,20)
-                var v70 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_10x10, batch, io, be.Param(this.blocks[2].mix.weight, global::Fusion.DType.Float32), v67))[0];
+                var v70 = fusionPass.Own(be.Run(FusionKernels.div_mul_cast_f32_i8_10x10, batch, io, c58, v67))[0];
                 v67.Dispose();
+                c58.Dispose();
                 return new global::Fusion.Tensor[] { v10, v18, v21, v36, v44, v47, v62, v70, v73 };
             }
             catch

@@ -39,6 +39,12 @@ public sealed class CpuBackend : IBackend
         return _parameters.Get(parameter, dtype);
     }
 
+    public Tensor ParamCopy(Parameter parameter, DType dtype)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        return dtype == parameter.Value.DType ? ElementwiseOps.Copy(parameter.Value) : ElementwiseOps.Cast(parameter.Value, dtype);
+    }
+
     public Tensor FromHost(CpuTensor host) => ElementwiseOps.Copy(Host(host, "FromHost host"));
 
     public CpuTensor ToHost(Tensor tensor) => ElementwiseOps.Copy(Host(tensor, "ToHost tensor"));

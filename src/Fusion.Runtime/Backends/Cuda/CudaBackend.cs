@@ -193,6 +193,15 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
         return _state.Param(parameter, dtype);
     }
 
+    public Tensor ParamCopy(Parameter parameter, DType dtype)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        FloatDType(dtype, "ParamCopy dtype");
+        ThrowIfDisposed();
+        using var cast = dtype == parameter.Value.DType ? null : ElementwiseOps.Cast(parameter.Value, dtype);
+        return CudaTensor.FromHost(Stream, cast ?? parameter.Value);
+    }
+
     public Tensor FromHost(CpuTensor host) => CudaTensor.FromHost(Stream, Host(host, "FromHost host"));
 
     public CpuTensor ToHost(Tensor tensor) => _rules.Resident(tensor, "ToHost tensor").ToHost();
