@@ -30,7 +30,7 @@ public sealed class GemmKernel : IKernel
                 throw new FusionException($"GEMM kernel {name} is FP8 with N = {n}, K = {k}, KW = {kw}: cuBLASLt's FP8 product needs K a multiple of 16, N of 8 and the weight unpadded (KW = K)");
             if (cudaSource.Length > 0 || ilgpuKernels is not null)
                 throw new FusionException($"GEMM kernel {name} is FP8: it runs on cuBLASLt alone, so it has no template source and no ILGPU version");
-            if (cublas is { } form && (form.Scale < 0 || form.OutScale < -1))
+            if (cublas is { Scale: < 0 } form)
                 throw new FusionException($"GEMM kernel {name} is FP8: its cuBLASLt epilogue needs the dequantize factor (Scale = {form.Scale})");
         }
         else if (cublas is { Scale: >= 0 } or { OutScale: >= 0 })

@@ -96,6 +96,20 @@ public sealed class Fp8PlanTests
         Assert.Contains(gemms, g => g.N == 16 && g.Cublas is null);
     }
 
+    /// <summary>An FP8 GEMM kernel states cuBLASLt's conditions by name: K a multiple of 16, N of 8, no template, a dequantize factor.</summary>
+    [Fact]
+    public void AnFp8GemmKernelOutsideCublasConditionsIsRefused()
+    {
+        var epilogue = Fp8Mlp.Kernels.OfType<GemmKernel>().First(g => g.Fp8).Epilogue;
+        Assert.Contains("K a multiple of 16", Assert.Throws<FusionException>(() => new GemmKernel("odd_k", 48, 40, 40, "", epilogue, null, fp8: true)).Message);
+        Assert.Contains("N of 8", Assert.Throws<FusionException>(() => new GemmKernel("odd_n", 44, 48, 48, "", epilogue, null, fp8: true)).Message);
+        Assert.Contains("no template source", Assert.Throws<FusionException>(() => new GemmKernel("templated", 48, 48, 48, "// source", epilogue, null, fp8: true)).Message);
+        Assert.Contains("dequantize factor", Assert.Throws<FusionException>(() =>
+            new GemmKernel("unscaled", 48, 48, 48, "", epilogue, new CublasEpilogue(Activation.None, 0, -1), fp8: true)).Message);
+        Assert.Contains("only an FP8 product", Assert.Throws<FusionException>(() =>
+            new GemmKernel("scaled_fp16", 48, 48, 48, "", epilogue, new CublasEpilogue(Activation.None, 0, -1) { Scale = 1 })).Message);
+    }
+
     [Fact]
     public void AnFp8RunWithoutScalesIsRefused()
     {
