@@ -5,8 +5,13 @@ namespace Fusion.Testing;
 /// <summary>Random test inputs. Use a fresh seed per test and let failures report it.</summary>
 public static class TestData
 {
-    /// <summary>A fresh seed; tests derive the seeds of further inputs as seed + 1, seed + 2, …</summary>
-    public static int NewSeed() => System.Random.Shared.Next();
+    /// <summary>
+    /// A fresh seed (tests derive the seeds of further inputs as seed + 1, seed + 2, …), or FUSION_TEST_SEED's value, to reproduce
+    /// a failure: tests print the seed they used.
+    /// </summary>
+    public static int NewSeed() =>
+        int.TryParse(System.Environment.GetEnvironmentVariable("FUSION_TEST_SEED"), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int seed)
+            ? seed : System.Random.Shared.Next();
 
     /// <summary>
     /// Uniform values in [−1, 1), each exactly representable in float32 so the float32 tensor and

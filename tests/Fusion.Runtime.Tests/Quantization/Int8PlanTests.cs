@@ -7,7 +7,8 @@ namespace Fusion.Runtime.Tests.Quantization;
 /// The compiled Int8 plan on the CPU backend (the plan CI runs): each Linear an exact int8 GEMM with its quantize fused into the
 /// producer and the dequantize in the GEMM's epilogue. A one-Linear model equals the int8 Linear reference (<see cref="Int8Linear"/>:
 /// the same quantize, exact int32 sums, sum·(sₓ·s_w[j]) + b[j] in float32) bit for bit; <see cref="ReadmeClassifier"/>, calibrated
-/// through its eager Forward, stays within 5% relative L2 of the float plan and moves away from it when the scales are wrong.
+/// through its eager Forward, stays within 15% relative L2 of the float plan (about 1% for most weights) and moves away from it when
+/// the scales are wrong.
 /// </summary>
 public sealed class Int8PlanTests
 {
@@ -56,8 +57,11 @@ public sealed class Int8PlanTests
         using var x = TestData.Uniform(seed + 9, -2, 2, 6, 7, 12).ToCpu();
         var reference = Values(model.Run(x, precision: Fusion.Precision.Float));
         double calibrated = RelativeL2(Values(model.Run(x, precision: Fusion.Precision.Int8)), reference);
-        // 8-bit codes of every GEMM operand: a few parts in a thousand of the signal each; 5% leaves room for three layers.
-        Assert.True(calibrated <= 0.05, $"int8 plan: relative L2 {calibrated:g3} against the float plan (seed {seed})");
+        // 8-bit codes of every GEMM operand: about 1% on most weights (median of 60 seeds 0.010), but the 30 logits are a mean over
+        // tokens through a 5-wide head, and some random weights make them nearly cancel, so their norm is small against the terms'
+        // rounding: 5 of 60 seeds gave 0.04–0.078 (seed 1157794928: 0.082). 0.15 is about twice the worst seen; a wrong scale or
+        // dequantize gives errors of order 1, and the coarse-threshold check below shows the scales are read.
+        Assert.True(calibrated <= 0.15, $"int8 plan: relative L2 {calibrated:g3} against the float plan (seed {seed})");
         Assert.True(calibrated > 1e-5, $"int8 plan: relative L2 {calibrated:g3}: nothing was quantized? (seed {seed})");
 
         // Thresholds 64× too large leave most values a few codes wide: the error must grow (the scales are read, not ignored).
