@@ -55,9 +55,9 @@ namespace Fusion.Compiler
         {
             int bias = linear.Inputs.Count > 2 ? IndexOf(epilogueInputs, linear.Inputs[2]) : -1;
             int activation = 0, residual = -1, at = 0, end = linear.Id;
-            if (at < chain.Count && node(chain[at]).Op is "Relu" or "Gelu" or "GeluTanh")
+            if (at < chain.Count && ActivationCode(node(chain[at]).Op) is > 0 and var code)
             {
-                activation = node(chain[at]).Op switch { "Relu" => 1, "Gelu" => 2, _ => 3 };
+                activation = code;
                 end = chain[at++];
             }
             if (at < chain.Count && node(chain[at]).Op == Ops.Add.Name)
@@ -101,9 +101,9 @@ namespace Fusion.Compiler
                 bias = IndexOf(epilogueInputs, Other(addBias));
                 end = chain[at++];
             }
-            if (at < chain.Count && node(chain[at]).Op is "Relu" or "Gelu" or "GeluTanh")
+            if (at < chain.Count && ActivationCode(node(chain[at]).Op) is > 0 and var code)
             {
-                activation = node(chain[at]).Op switch { "Relu" => 1, "Gelu" => 2, _ => 3 };
+                activation = code;
                 end = chain[at++];
             }
             if (activation == 0 && Next(Ops.Add.Name) is { } add && node(Other(add)).Shape.Equals(add.Shape) && node(Other(add)).Type == FloatType.F16)
@@ -123,6 +123,9 @@ namespace Fusion.Compiler
             if (at != chain.Count || !stored || scale < 0 || (bias < 0 && activation != 0)) return none;
             return (activation, bias, residual, scale, outScale);
         }
+
+        /// <summary>cuBLASLt's activation code of an operator: relu 1, gelu (erf) 2, gelu's tanh form 3; 0 for anything else.</summary>
+        private static int ActivationCode(string op) => op switch { "Relu" => 1, "Gelu" => 2, "GeluTanh" => 3, _ => 0 };
 
         private static int IndexOf(IReadOnlyList<int> list, int value)
         {

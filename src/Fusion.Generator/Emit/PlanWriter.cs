@@ -56,15 +56,16 @@ namespace Fusion.Generator.Emit
                     .Where(i => Nodes[i].Is(Ops.Param) && !readLater.Contains(i)).OrderBy(i => i).ToList();
                 // Each copy is made before its first reader and freed after its last, so at most a few are alive at once.
                 var steps = _schedule.Steps.Where(s => s.Constant).ToList();
+                var readers = copied.ToDictionary(p => p, p => (First: steps.FindIndex(s => s.Inputs.Contains(p)), Last: steps.FindLastIndex(s => s.Inputs.Contains(p))));
                 WithFailureCleanup(w, () =>
                 {
                     _copiedParams = new HashSet<int>(copied);
                     for (int i = 0; i < steps.Count; i++)
                     {
-                        foreach (var p in copied.Where(p => steps.FindIndex(s => s.Inputs.Contains(p)) == i))
+                        foreach (var p in copied.Where(p => readers[p].First == i))
                             w.Line($"var c{p} = fusionPass.Own(be.ParamCopy({AccessPath(Nodes[p])}, {Nodes[p].Precision.ToCSharp()})); // read by the constants alone");
                         WriteStep(w, steps[i], inConstants: true);
-                        foreach (var p in copied.Where(p => steps.FindLastIndex(s => s.Inputs.Contains(p)) == i)) w.Line($"c{p}.Dispose();");
+                        foreach (var p in copied.Where(p => readers[p].Last == i)) w.Line($"c{p}.Dispose();");
                     }
                     _copiedParams = null;
                     w.Line($"return new {Ns}Tensor[] {{ {string.Join(", ", _schedule.Hoisted.Select(V))} }};");

@@ -58,7 +58,7 @@ namespace Fusion.Generator.Passes
             private readonly Dictionary<(int Source, FloatType To), int> _casts = new();
             private readonly Dictionary<int, (string Value, FloatType From, List<string> Readers)> _inserted = new();
             private readonly string?[] _int8Keys;
-            private readonly List<QuantizedNote> _int8 = new();
+            private readonly List<QuantizedNote> _quantized = new();
             private int _output;
 
             /// <param name="int8Keys">For each node, the scale key of a Linear this plan runs as an int8 (Fp8 plan: FP8) GEMM, or null.</param>
@@ -168,7 +168,8 @@ namespace Fusion.Generator.Passes
                 var wShape = _nodes[w].Shape;
                 var n = wShape[0];
                 bool fp8 = _target == FloatType.F8;
-                string code = _target.Short(), format = fp8 ? "fp8" : "int8";
+                // "int8 scales of W" per output channel, "fp8 scale of W" per tensor.
+                string code = _target.Short(), format = fp8 ? "fp8" : "int8", scales = fp8 ? "scale" : "scales";
                 int New(OpDescriptor op, string what, EquatableArray<Dim> shape, FloatType precision, AttributeSet attributes, params int[] inputs) =>
                     Add(new Node(0, op.Name, inputs.ToEquatableArray(), attributes, "", what, linear.Scope, linear.Location) { Shape = shape, Precision = precision });
                 int Op(OpDescriptor op, string what, EquatableArray<Dim> shape, FloatType precision, params int[] inputs) =>
@@ -195,20 +196,20 @@ namespace Fusion.Generator.Passes
                 int magnitude = Op(Ops.Abs, $"|{weight}|", wShape, FloatType.F32, w);
                 int rowMax = New(Ops.Max, fp8 ? $"max |{weight}|" : $"max |{weight}| per output channel", reduced, FloatType.F32,
                     AttributeSet.Of(OpAttribute.IntList("axes", fp8 ? new long[] { 0, 1 } : new long[] { 1 }), OpAttribute.Int("keepDim", 1)), magnitude);
-                int rowScale = Op(fp8 ? Ops.Fp8Scale : Ops.Int8Scale, $"{format} scale{(fp8 ? "" : "s")} of {weight}", reduced, FloatType.F32, rowMax);
-                int rowInverse = Op(Ops.Div, $"1 / {format} scale{(fp8 ? "" : "s")} of {weight}", reduced, FloatType.F32, one, rowScale);
-                int weightScaled = Op(Ops.Mul, $"{weight} / its scale{(fp8 ? "" : "s")}", wShape, FloatType.F32, w, rowInverse);
+                int rowScale = Op(fp8 ? Ops.Fp8Scale : Ops.Int8Scale, $"{format} {scales} of {weight}", reduced, FloatType.F32, rowMax);
+                int rowInverse = Op(Ops.Div, $"1 / {format} {scales} of {weight}", reduced, FloatType.F32, one, rowScale);
+                int weightScaled = Op(Ops.Mul, $"{weight} / its {scales}", wShape, FloatType.F32, w, rowInverse);
                 int weightCodes = Quantize(weightScaled, weight, wShape);
 
                 int product = New(Ops.Linear, $"{format} {linear.Source}", linear.Shape, FloatType.F32, none, quantized, weightCodes);
                 var factors = fp8 ? scalar : EquatableArray.Of(n);
-                int weightFactor = New(Ops.Reshape, $"{format} scale{(fp8 ? "" : "s")} of {weight} as a vector", factors, FloatType.F32,
+                int weightFactor = New(Ops.Reshape, $"{format} {scales} of {weight} as a vector", factors, FloatType.F32,
                     AttributeSet.Of(OpAttribute.IntList("shape", new[] { fp8 ? 1 : n.Value })), rowScale);
-                int dequantize = Op(Ops.Mul, $"scale of {key} · {format} scale{(fp8 ? "" : "s")} of {weight}", factors, FloatType.F32, scale, weightFactor);
+                int dequantize = Op(Ops.Mul, $"scale of {key} · {format} {scales} of {weight}", factors, FloatType.F32, scale, weightFactor);
                 bool bias = linear.Inputs.Count > 2;
                 int result = Op(Ops.Mul, $"dequantize {linear.Source}", linear.Shape, bias ? FloatType.F32 : type, product, dequantize);
                 if (bias) result = Op(Ops.Add, $"{linear.Source} + bias", linear.Shape, type, result, ids[linear.Inputs[2]]);
-                _int8.Add(new QuantizedNote(linear.Source, key, weight, quantized, product, result));
+                _quantized.Add(new QuantizedNote(linear.Source, key, weight, quantized, product, result));
                 return result;
             }
 
@@ -238,7 +239,7 @@ namespace Fusion.Generator.Passes
                 var notes = _casts.Values.OrderBy(c => c)
                     .Select(c => new CastNote(c, _inserted[c].Value, _inserted[c].From, _nodes[c].Precision, string.Join(", ", _inserted[c].Readers.Distinct()), Fate(c)))
                     .ToEquatableArray();
-                return new PrecisionPlan(_target, EquatableArray<string>.Empty, _nodes.ToEquatableArray(), _output, notes) { Quantized = _int8.ToEquatableArray() };
+                return new PrecisionPlan(_target, EquatableArray<string>.Empty, _nodes.ToEquatableArray(), _output, notes) { Quantized = _quantized.ToEquatableArray() };
             }
         }
     }

@@ -22,6 +22,13 @@ public static class Float8E4M3
     /// <summary>The value of an E4M3 code (exact in float32; a table, as the CPU plans decode whole tensors).</summary>
     public static float Decode(byte code) => s_values[code];
 
+    /// <summary>Decodes each of <paramref name="codes"/> into <paramref name="values"/>.</summary>
+    public static void Decode(ReadOnlySpan<byte> codes, Span<float> values)
+    {
+        if (values.Length < codes.Length) throw new ArgumentException($"{codes.Length} codes into {values.Length} values", nameof(values));
+        for (int i = 0; i < codes.Length; i++) values[i] = s_values[codes[i]];
+    }
+
     private static float Compute(byte code)
     {
         int exponent = (code >> 3) & 0xF, mantissa = code & 0x7;

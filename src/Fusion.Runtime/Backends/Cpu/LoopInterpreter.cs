@@ -96,12 +96,7 @@ internal static unsafe class LoopInterpreter
                     for (int i = 0; i < codes.Length; i++) values[i] = codes[i];
                     break;
                 }
-            case DType.Float8E4M3:
-                {
-                    var codes = tensor.Span<byte>();
-                    for (int i = 0; i < codes.Length; i++) values[i] = Fusion.Quantization.Float8E4M3.Decode(codes[i]);
-                    break;
-                }
+            case DType.Float8E4M3: Fusion.Quantization.Float8E4M3.Decode(tensor.Span<byte>(), values); break;
             default: throw new FusionException($"a generated kernel reads {tensor.DType.ShortName()}, which the CPU loop interpreter does not convert");
         }
     }
@@ -119,8 +114,7 @@ internal static unsafe class LoopInterpreter
         }
         if (tensor.DType == DType.Float8E4M3)
         {
-            var bytes = tensor.Span<byte>();
-            for (int i = 0; i < bytes.Length; i++) bytes[i] = Fusion.Quantization.Float8E4M3.Encode(values[i]);
+            Fusion.Quantization.Float8E4M3.Quantize(values, 1f, tensor.Span<byte>()); // × 1 is exact: the codes of the values
             return;
         }
         var codes = tensor.Span<sbyte>();

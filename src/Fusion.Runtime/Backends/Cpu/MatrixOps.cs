@@ -69,9 +69,7 @@ internal static class MatrixOps
     private static CpuTensor Decoded(CpuTensor codes)
     {
         var result = CpuTensor.Uninitialized(DType.Float32, codes.Shape);
-        var bytes = codes.Span<byte>();
-        var values = result.Span<float>();
-        for (int i = 0; i < bytes.Length; i++) values[i] = Quantization.Float8E4M3.Decode(bytes[i]);
+        Quantization.Float8E4M3.Decode(codes.Span<byte>(), result.Span<float>());
         return result;
     }
 

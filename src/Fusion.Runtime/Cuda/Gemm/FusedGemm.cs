@@ -352,19 +352,13 @@ public sealed class FusedGemm : IDisposable
         {
             using var product = CudaTensor.Empty(stream, x.DType, x.Shape.With(-1, kernel.N));
             _cublas.Linear(x, weight, null, product, MatmulEpilogue.None, stream);
-            var buffers = KernelOperands.EpilogueInputs(kernel, product, epilogueInputs).Cast<CudaTensor>().Concat(outputs).ToList();
-            _epilogues.Launch(kernel.Epilogue, batch, io, buffers, stream);
+            FinishWithEpilogueKernel(kernel, product, epilogueInputs, outputs, batch, io, stream);
             return;
         }
         var output = outputs[0];
         var bias = form.Bias >= 0 ? epilogueInputs[form.Bias] : null;
         var residual = form.Residual >= 0 ? epilogueInputs[form.Residual] : null;
-        var epilogue = form.Activation switch
-        {
-            Activation.Relu => MatmulEpilogue.ReluBias,
-            Activation.Gelu or Activation.GeluTanh => MatmulEpilogue.GeluBias,
-            _ => bias is null ? MatmulEpilogue.None : MatmulEpilogue.Bias,
-        };
+        var epilogue = MatmulEpilogueOf(form.Activation, bias);
         var b = epilogue == MatmulEpilogue.None ? null : bias ?? ZeroBias(kernel.N);
         if (residual is null || form.Activation == Activation.None)
         {
@@ -390,12 +384,7 @@ public sealed class FusedGemm : IDisposable
         if (kernel.Cublas is { } form && !refused)
         {
             var bias = form.Bias >= 0 ? epilogueInputs[form.Bias] : null;
-            var epilogue = form.Activation switch
-            {
-                Activation.Relu => MatmulEpilogue.ReluBias,
-                Activation.Gelu or Activation.GeluTanh => MatmulEpilogue.GeluBias,
-                _ => bias is null ? MatmulEpilogue.None : MatmulEpilogue.Bias,
-            };
+            var epilogue = MatmulEpilogueOf(form.Activation, bias);
             try
             {
                 _cublas.LinearFp8(x, weight, epilogueInputs[form.Scale], one, bias, outputs[0], epilogue, stream,
@@ -410,6 +399,21 @@ public sealed class FusedGemm : IDisposable
         }
         using var product = CudaTensor.Empty(stream, DType.Float32, x.Shape.With(-1, kernel.N));
         _cublas.LinearFp8(x, weight, one, one, null, product, MatmulEpilogue.None, stream);
+        FinishWithEpilogueKernel(kernel, product, epilogueInputs, outputs, batch, io, stream);
+    }
+
+    /// <summary>cuBLASLt's epilogue for a <see cref="CublasEpilogue"/>'s activation: BIAS/RELU_BIAS/GELU_BIAS (cuBLASLt's GELU is the tanh form), or none without one or a bias.</summary>
+    private static MatmulEpilogue MatmulEpilogueOf(Activation activation, CudaTensor? bias) => activation switch
+    {
+        Activation.Relu => MatmulEpilogue.ReluBias,
+        Activation.Gelu or Activation.GeluTanh => MatmulEpilogue.GeluBias,
+        _ => bias is null ? MatmulEpilogue.None : MatmulEpilogue.Bias,
+    };
+
+    /// <summary>The second kernel of a product cuBLASLt wrote bare: the epilogue kernel reads it as "acc" and writes the outputs.</summary>
+    private void FinishWithEpilogueKernel(GemmKernel kernel, CudaTensor product, IReadOnlyList<CudaTensor> epilogueInputs, IReadOnlyList<CudaTensor> outputs,
+        int batch, DType io, CudaStream stream)
+    {
         var buffers = KernelOperands.EpilogueInputs(kernel, product, epilogueInputs).Cast<CudaTensor>().Concat(outputs).ToList();
         _epilogues.Launch(kernel.Epilogue, batch, io, buffers, stream);
     }
