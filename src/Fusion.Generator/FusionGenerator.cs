@@ -44,7 +44,7 @@ namespace Fusion.Generator
                 .WithTrackingName(Steps.Infer);
 
             var fused = typed
-                .Select(static (graph, _) => FusionPass.Run(graph))
+                .Select(static (graph, _) => LinearAffineFold.Run(LayoutPass.Run(FusionPass.Run(graph))))
                 .WithTrackingName(Steps.Fuse);
 
             var planned = fused

@@ -112,6 +112,46 @@ public sealed class DiagnosticTests
         Assert.Contains("input [N, 12] has 12 features but the weight is [5, 13]", d.GetMessage());
     }
 
+    /// <summary>A convolution's channels are checked against its layer's at the call (the im2col and grouped windows carry them).</summary>
+    [Theory]
+    [InlineData("new(3, 8, 3, padding: 1)")]
+    [InlineData("new(3, 3, 3, padding: 1, groups: 3)")]
+    public void FUS004_ConvolutionOnTheWrongNumberOfChannels(string layer)
+    {
+        var source = Usings + $$"""
+            [FusedModel]
+            public partial class WrongChannels : Module
+            {
+                public readonly Conv2d conv = {{layer}};
+
+                public Tensor Forward([Shape(Dim.Batch, 4, 9, 9)] Tensor x) => F.Conv2d(x, conv);
+            }
+            """;
+        var d = AssertReported(source, "FUS004", "F.Conv2d(x, conv)", DiagnosticSeverity.Error);
+        Assert.Contains("input [N, 4, 9, 9] has 4 channels, the layer takes 3", d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("new(6, 4, 3, groups: 4)", "groups must divide both channel counts")]
+    [InlineData("new(6, 4, 3, padding: -1)", "padding ≥ 0")]
+    [InlineData("new(0)", "at least one channel")]
+    public void FUS018_InvalidLayerConfiguration(string layer, string message)
+    {
+        var type = layer == "new(0)" ? "BatchNorm2d" : "Conv2d";
+        var call = type == "Conv2d" ? "F.Conv2d(x, layer)" : "F.BatchNorm2d(x, layer)";
+        var source = Usings + $$"""
+            [FusedModel]
+            public partial class BadLayer : Module
+            {
+                public readonly {{type}} layer = {{layer}};
+
+                public Tensor Forward([Shape(Dim.Batch, 6, 9, 9)] Tensor x) => {{call}};
+            }
+            """;
+        var d = AssertReported(source, "FUS018", layer, DiagnosticSeverity.Error);
+        Assert.Contains(message, d.GetMessage());
+    }
+
     [Fact]
     public void FUS004_ReshapeThatLosesTheBatch()
     {

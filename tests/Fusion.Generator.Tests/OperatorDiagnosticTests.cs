@@ -29,6 +29,9 @@ public sealed class OperatorDiagnosticTests
         { "F.Permute(x, 0, 2, 2)", "[0, 2, 2] is not a permutation of the 3 axes of [N, 7, 5]", "" },
         { "F.ExpandAs(y, x)", "axis 0 of [3, 5] is 3, neither 1 nor the 7 of [N, 7, 5]", "[Shape(Dim.Batch, 3, 5)] Tensor y" },
         { "F.MaskedFill(x, y, 0f)", "do not broadcast", "[Shape(Dim.Batch, 4, 5)] Tensor y" },
+        { "F.Im2col(x, 3)", "expects [B, C, H, W] (NCHW) with the batch first, got [N, 7, 5]", "" },
+        { "F.MaxPool2d(x, 3, 2)", "expects [B, C, H, W] (NCHW) with the batch first, got [N, 7, 5]", "" },
+        { "F.Im2col(y, 5)", "a 5×5 window (dilation 1, padding 0) does not fit the 4×6 image", "[Shape(Dim.Batch, 2, 4, 6)] Tensor y" },
     };
 
     [Theory]

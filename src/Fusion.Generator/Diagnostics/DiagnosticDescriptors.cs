@@ -46,7 +46,7 @@ namespace Fusion.Generator.Diagnostics
             "FUS005", "Parameter has no matching member",
             "'{0}' is not a member of '{1}' that holds parameters; declare it as a field or property with an initializer so it maps to a state-dict key",
             Declaration, DiagnosticSeverity.Error,
-            "Layers (Linear, LayerNorm, PatchConv, Parameter) and sub-modules passed to operators must be fields or properties of the module, initialized with constant arguments, so each parameter has a state-dict key such as 'blocks.0.attn.qkv.weight'.");
+            "Layers (Linear, LayerNorm, PatchConv, Conv2d, BatchNorm2d, Parameter) and sub-modules passed to operators must be fields or properties of the module, initialized with constant arguments, so each parameter has a state-dict key such as 'blocks.0.attn.qkv.weight'.");
 
         public static readonly DiagnosticDescriptor MissingForward = Make(
             "FUS006", "No Forward method",
@@ -119,6 +119,12 @@ namespace Fusion.Generator.Diagnostics
             "KeepHalfInInt8 entry '{0}' of '{1}' matches nothing: {2}",
             Precision, DiagnosticSeverity.Error,
             "Each KeepHalfInInt8 entry is a layer path ('head', 'layers.*.blocks.*.mlp.fc2', * for any one segment) or an operator; it must match at least one Linear the Int8 plan would run as an int8 GEMM, so a typo does not silently quantize a layer meant to stay fp16.");
+
+        public static readonly DiagnosticDescriptor InvalidLayer = Make(
+            "FUS018", "Layer configuration is invalid",
+            "'{0}' cannot be built: {1}",
+            Declaration, DiagnosticSeverity.Error,
+            "A layer's sizes must be positive, its padding not negative, and a convolution's groups must divide both its input and output channels; the same constructor would throw when the model is created.");
 
         public static readonly DiagnosticDescriptor InternalError = Make(
             "FUS099", "Generator failed",

@@ -14,6 +14,8 @@ namespace Fusion.Generator.Frontend
             LayerNorm = compilation.GetTypeByMetadataName("Fusion.LayerNorm");
             RmsNorm = compilation.GetTypeByMetadataName("Fusion.RmsNorm");
             PatchConv = compilation.GetTypeByMetadataName("Fusion.PatchConv");
+            Conv2d = compilation.GetTypeByMetadataName("Fusion.Conv2d");
+            BatchNorm2d = compilation.GetTypeByMetadataName("Fusion.BatchNorm2d");
             Parameter = compilation.GetTypeByMetadataName("Fusion.Parameter");
             ShapeAttribute = compilation.GetTypeByMetadataName("Fusion.ShapeAttribute");
             KeyAttribute = compilation.GetTypeByMetadataName("Fusion.KeyAttribute");
@@ -26,6 +28,8 @@ namespace Fusion.Generator.Frontend
         public INamedTypeSymbol? LayerNorm { get; }
         public INamedTypeSymbol? RmsNorm { get; }
         public INamedTypeSymbol? PatchConv { get; }
+        public INamedTypeSymbol? Conv2d { get; }
+        public INamedTypeSymbol? BatchNorm2d { get; }
         public INamedTypeSymbol? Parameter { get; }
         public INamedTypeSymbol? ShapeAttribute { get; }
         public INamedTypeSymbol? KeyAttribute { get; }
@@ -41,8 +45,9 @@ namespace Fusion.Generator.Frontend
             return false;
         }
 
-        /// <summary>A built-in layer: Linear, LayerNorm, RmsNorm, PatchConv or a raw Parameter.</summary>
-        public bool IsLayer(ITypeSymbol? type) => Is(type, Linear) || Is(type, LayerNorm) || Is(type, RmsNorm) || Is(type, PatchConv) || Is(type, Parameter);
+        /// <summary>A built-in layer: Linear, LayerNorm, RmsNorm, PatchConv, Conv2d, BatchNorm2d or a raw Parameter.</summary>
+        public bool IsLayer(ITypeSymbol? type) =>
+            Is(type, Linear) || Is(type, LayerNorm) || Is(type, RmsNorm) || Is(type, PatchConv) || Is(type, Conv2d) || Is(type, BatchNorm2d) || Is(type, Parameter);
 
         public static bool Is(ITypeSymbol? type, INamedTypeSymbol? known) =>
             type is not null && known is not null && SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, known);

@@ -65,6 +65,8 @@ namespace Fusion.Generator.Frontend
         LayerNorm,
         RmsNorm,
         PatchConv,
+        Conv2d,
+        BatchNorm2d,
         Parameter,
     }
 

@@ -165,6 +165,32 @@ namespace Fusion.Generator.Frontend
                 parameters["weight"] = AddParam(prefix + ".weight", access + ".weight", outC, inC, p, p);
                 parameters["bias"] = AddParam(prefix + ".bias", access + ".bias", outC);
             }
+            else if (KnownTypes.Is(layerType, known.Conv2d))
+            {
+                kind = LayerKind.Conv2d;
+                long inC = (long)args["inChannels"], outC = (long)args["outChannels"], k = (long)args["kernel"];
+                long groups = (long)args["groups"], stride = (long)args["stride"], padding = (long)args["padding"], dilation = (long)args["dilation"];
+                if (inC < 1 || outC < 1 || k < 1 || stride < 1 || dilation < 1 || padding < 0 || groups < 1 || inC % groups != 0 || outC % groups != 0)
+                {
+                    _ctx.Report(DiagnosticDescriptors.InvalidLayer, initializer, initializer.ToString(),
+                        $"Conv2d({inC}, {outC}, kernel {k}, stride {stride}, padding {padding}, dilation {dilation}, groups {groups}): sizes must be positive, padding ≥ 0, and the groups must divide both channel counts");
+                    return null;
+                }
+                parameters["weight"] = AddParam(prefix + ".weight", access + ".weight", outC, inC / groups, k, k);
+                if (args.TryGetValue("bias", out var b) && b is true) parameters["bias"] = AddParam(prefix + ".bias", access + ".bias!", outC);
+            }
+            else if (KnownTypes.Is(layerType, known.BatchNorm2d))
+            {
+                kind = LayerKind.BatchNorm2d;
+                long channels = (long)args["channels"];
+                if (channels < 1)
+                {
+                    _ctx.Report(DiagnosticDescriptors.InvalidLayer, initializer, initializer.ToString(), $"BatchNorm2d needs at least one channel, got {channels}");
+                    return null;
+                }
+                foreach (var name in new[] { "weight", "bias", "running_mean", "running_var" })
+                    parameters[name] = AddParam(prefix + "." + name, access + "." + name, channels);
+            }
             else
             {
                 kind = LayerKind.Parameter;

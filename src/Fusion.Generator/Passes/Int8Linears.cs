@@ -10,10 +10,10 @@ namespace Fusion.Generator.Passes
 {
     /// <summary>
     /// Which Linear layers the Int8 plan runs as int8 GEMMs, and the name of each one's input scale. A Linear qualifies when it is
-    /// not on either keep-list (KeepFloat32, or KeepHalfInInt8: the model's accuracy policy), its weight is a layer's parameter "&lt;layer&gt;.weight" (read as it is or through load-time
-    /// operators, such as the QKV re-layout) and its input is not an image's patches: calibration observes each F.Linear's
-    /// input under "&lt;layer&gt;.input" (LinearInputCalibration), and the patch embedding (F.PatchConv) is not an F.Linear, so it
-    /// has no calibrated scale and stays fp16.
+    /// not on either keep-list (KeepFloat32, or KeepHalfInInt8: the model's accuracy policy), its weight is a Linear layer's parameter "&lt;layer&gt;.weight" [out, in] (read as it is or through load-time
+    /// operators, such as the QKV re-layout or a folded layer scale) and its input is not an image's patches: calibration observes
+    /// each F.Linear's input under "&lt;layer&gt;.input" (LinearInputCalibration), and the patch embedding (F.PatchConv) and the
+    /// convolutions (F.Conv2d, weight [out, in, k, k]) are not F.Linears, so they have no calibrated scale and stay fp16.
     /// </summary>
     internal static class Int8Linears
     {
@@ -29,9 +29,10 @@ namespace Fusion.Generator.Passes
             foreach (var node in graph.Nodes)
             {
                 if (!node.Is(Ops.Linear) || kept[node.Id] || graph.Nodes[node.Inputs[0]].Is(Ops.Patchify)) continue;
-                var weight = LayerWeight(graph, node.Inputs[1]);
-                if (weight is not null && weight.EndsWith(".weight", StringComparison.Ordinal))
-                    keys[node.Id] = weight.Substring(0, weight.Length - ".weight".Length) + InputSuffix;
+                // A Linear layer's weight is [out, in]; a convolution's [out, in, k, k] is not an F.Linear's, so has no calibrated input.
+                var weight = LayerWeightNode(graph, node.Inputs[1]);
+                if (weight is not null && weight.Shape.Count == 2 && weight.Name.EndsWith(".weight", StringComparison.Ordinal))
+                    keys[node.Id] = weight.Name.Substring(0, weight.Name.Length - ".weight".Length) + InputSuffix;
             }
             var half = KeepList.Match(graph, graph.KeepHalfInInt8, n => keys[n.Id] is not null, DiagnosticDescriptors.Int8KeepEntryUnmatched, errors);
             for (int i = 0; i < keys.Length; i++)
@@ -55,16 +56,27 @@ namespace Fusion.Generator.Passes
             return keys;
         }
 
-        /// <summary>The key of the one parameter a weight is computed from (through parameter-only operators), or null.</summary>
-        public static string? LayerWeight(ModelGraph graph, int id)
+        /// <summary>
+        /// The key of the layer parameter a weight is computed from, or null: followed through load-time operators on the first
+        /// operand (a re-layout, a folded batch norm or layer scale, whose other operands are parameters too).
+        /// </summary>
+        public static string? LayerWeight(ModelGraph graph, int id) => LayerWeightNode(graph, id)?.Name;
+
+        private static Node? LayerWeightNode(ModelGraph graph, int id)
         {
             var node = graph.Nodes[id];
             while (!node.Is(Ops.Param))
             {
-                if (node.IsSource || node.Inputs.Count != 1) return null;
+                if (node.IsSource || node.Inputs.Count == 0 || !node.Inputs.Skip(1).All(i => ParamOnly(graph, i))) return null;
                 node = graph.Nodes[node.Inputs[0]];
             }
-            return node.Name;
+            return node;
+        }
+
+        private static bool ParamOnly(ModelGraph graph, int id)
+        {
+            var node = graph.Nodes[id];
+            return node.Is(Ops.Param) || node.Is(Ops.Const) || (!node.IsSource && node.Inputs.Count > 0 && node.Inputs.All(i => ParamOnly(graph, i)));
         }
     }
 }

@@ -46,16 +46,24 @@ internal static class EagerKernels
         try
         {
             var (kernel, inputs) = graph.Build("eager", result);
-            var text = LoopIrText.Print(kernel.Ir);
-            var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..12].ToLowerInvariant();
-            var named = kernel.Ir with { Name = $"eager_{Snake(op.Name)}_{(type == FloatType.F16 ? "f16" : "f32")}_{hash}" };
             // Builder ids of operands are their positions, so the kernel's inputs map straight back to the operands.
-            return (GeneratedKernel.From(named), inputs);
+            return (Named(kernel, op.Name, type), inputs);
         }
         catch (LoweringException e)
         {
             throw new FusionException($"{op.Name} cannot run as one kernel on {string.Join(" and ", operands.OfType<Tensor>().Select(t => t.Shape.ToString()))}: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// <paramref name="kernel"/> named after the operator, its type and a hash of its loop IR: backends keep kernels by name, so two
+    /// eager kernels of one operator with different shapes or attributes must not share one.
+    /// </summary>
+    public static GeneratedKernel Named(GeneratedKernel kernel, string op, FloatType type)
+    {
+        var text = LoopIrText.Print(kernel.Ir);
+        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..12].ToLowerInvariant();
+        return GeneratedKernel.From(kernel.Ir with { Name = $"eager_{Snake(op)}_{(type == FloatType.F16 ? "f16" : "f32")}_{hash}" });
     }
 
     private static string Snake(string name) => string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));

@@ -30,6 +30,78 @@ public static class F
         return EagerScope.Track(Eager.Linear(patches, weight, Eager.Param(layer.bias, x.DType)));
     }
 
+    /// <summary>2-d convolution, NCHW in and out, like torch.nn.functional.conv2d with the layer's settings.</summary>
+    public static Tensor Conv2d(Tensor x, Conv2d layer)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(layer);
+        return EagerScope.Track(EagerTranslation.Run(Eager, Ops.Conv2d, [x], AttributeSet.Empty,
+            new Dictionary<string, Tensor?>
+            {
+                ["weight"] = Eager.Param(layer.weight, x.DType),
+                ["bias"] = layer.bias is null ? null : Eager.Param(layer.bias, x.DType),
+            },
+            new Dictionary<string, object>
+            {
+                ["inChannels"] = (long)layer.InChannels, ["outChannels"] = (long)layer.OutChannels, ["kernel"] = (long)layer.Kernel,
+                ["stride"] = (long)layer.Stride, ["padding"] = (long)layer.Padding, ["dilation"] = (long)layer.Dilation, ["groups"] = (long)layer.Groups,
+            }));
+    }
+
+    /// <summary>Batch normalization of NCHW with the layer's running statistics (inference form).</summary>
+    public static Tensor BatchNorm2d(Tensor x, BatchNorm2d layer)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(layer);
+        return EagerScope.Track(EagerTranslation.Run(Eager, Ops.BatchNorm2d, [x], AttributeSet.Empty,
+            new Dictionary<string, Tensor?>
+            {
+                ["weight"] = Eager.Param(layer.weight, x.DType), ["bias"] = Eager.Param(layer.bias, x.DType),
+                ["running_mean"] = Eager.Param(layer.running_mean, x.DType), ["running_var"] = Eager.Param(layer.running_var, x.DType),
+            },
+            new Dictionary<string, object> { ["channels"] = (long)layer.Channels, ["eps"] = (double)layer.Eps }));
+    }
+
+    /// <summary>Max pooling of NCHW over <paramref name="kernel"/>² windows; padding (at most half the kernel) never wins.</summary>
+    public static Tensor MaxPool2d(Tensor x, int kernel, int stride, int padding = 0) => EagerScope.Track(EagerTranslation.Run(Eager, Ops.MaxPool2d, [x], PoolAttributes(kernel, stride, padding)));
+
+    /// <summary>Average pooling of NCHW over <paramref name="kernel"/>² windows, padding counted as zeros (PyTorch's count_include_pad).</summary>
+    public static Tensor AvgPool2d(Tensor x, int kernel, int stride, int padding = 0) => EagerScope.Track(EagerTranslation.Run(Eager, Ops.AvgPool2d, [x], PoolAttributes(kernel, stride, padding)));
+
+    /// <summary>Adaptive average pooling of NCHW to <paramref name="outputSize"/>² (1: global pooling, [B, C, 1, 1]).</summary>
+    public static Tensor AdaptiveAvgPool2d(Tensor x, int outputSize) => EagerScope.Track(
+        EagerTranslation.Run(Eager, Ops.AdaptiveAvgPool2d, [x], AttributeSet.Of(OpAttribute.Int("outputSize", outputSize))));
+
+    /// <summary>LayerNorm over the channels of NCHW (ConvNeXt's channels-first LayerNorm).</summary>
+    public static Tensor LayerNorm2d(Tensor x, LayerNorm norm)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(norm);
+        return EagerScope.Track(EagerTranslation.Run(Eager, Ops.LayerNorm2d, [x], AttributeSet.Empty,
+            new Dictionary<string, Tensor?> { ["weight"] = Eager.Param(norm.weight, x.DType), ["bias"] = Eager.Param(norm.bias, x.DType) },
+            new Dictionary<string, object> { ["dim"] = (long)norm.Dim, ["eps"] = (double)norm.Eps }));
+    }
+
+    /// <summary>
+    /// [B, C, H, W] → [B, OH, OW, k·k·C]: each output position's convolution window as one row, ordered (ky, kx, c), padding read
+    /// as 0 (im2col, the operand a one-group Conv2d's GEMM reads).
+    /// </summary>
+    public static Tensor Im2col(Tensor x, int kernel, int stride = 1, int padding = 0, int dilation = 1) => EagerScope.Track(
+        Pointwise(Ops.Im2col, WindowAttributes(kernel, stride, padding, dilation), x));
+
+    /// <summary>
+    /// [B, C, H, W] → [B, OH, OW, C, k·k]: each channel's window at each output position (what pooling reduces), padding read as
+    /// <paramref name="value"/>.
+    /// </summary>
+    public static Tensor ConvWindows(Tensor x, int kernel, int stride = 1, int padding = 0, int dilation = 1, float value = 0) => EagerScope.Track(
+        Pointwise(Ops.ConvWindows, WindowAttributes(kernel, stride, padding, dilation).With(OpAttribute.Real("value", value)), x));
+
+    private static AttributeSet WindowAttributes(int kernel, int stride, int padding, int dilation) =>
+        AttributeSet.Of(OpAttribute.Int("kernel", kernel), OpAttribute.Int("stride", stride), OpAttribute.Int("padding", padding), OpAttribute.Int("dilation", dilation));
+
+    private static AttributeSet PoolAttributes(int kernel, int stride, int padding) =>
+        AttributeSet.Of(OpAttribute.Int("kernel", kernel), OpAttribute.Int("stride", stride), OpAttribute.Int("padding", padding));
+
     /// <summary>A parameter used directly as a tensor (a learned bias, position embedding or scale).</summary>
     public static Tensor Value(Parameter parameter)
     {

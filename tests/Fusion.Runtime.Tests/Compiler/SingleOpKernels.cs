@@ -64,6 +64,9 @@ internal static class SingleOpKernels
         ("WindowReverse", [[CDim.Batch(6), S(9), S(5)]], AttributeSet.Of(OpAttribute.Int("window", 3), OpAttribute.Int("height", 6), OpAttribute.Int("width", 9))),
         ("PatchMerging", [[N, S(4), S(6), S(5)]], AttributeSet.Empty),
         ("Patchify", [[N, S(3), S(6), S(8)]], AttributeSet.Of(OpAttribute.Int("patch", 2))),
+        ("Im2col", [[N, S(3), S(7), S(6)]], AttributeSet.Of(OpAttribute.Int("kernel", 3), OpAttribute.Int("stride", 2), OpAttribute.Int("padding", 2), OpAttribute.Int("dilation", 2))),
+        ("ConvWindows", [[N, S(4), S(7), S(5)]], AttributeSet.Of(OpAttribute.Int("kernel", 3), OpAttribute.Int("stride", 1), OpAttribute.Int("padding", 1),
+            OpAttribute.Int("groups", 2), OpAttribute.Int("outChannels", 6), OpAttribute.Real("value", double.NegativeInfinity))),
         // Eager shapes have no batch: a reduction to a rank-0 result, and a normalization over one element.
         ("Sum", [[S(3), S(5), S(7)]], AttributeSet.Of(OpAttribute.IntList("axes", [0, 1, 2]), OpAttribute.Int("keepDim", 0))),
         ("RmsNorm", [[S(3), S(1)], [S(1)]], AttributeSet.Of(OpAttribute.Real("eps", 1e-6))),

@@ -41,6 +41,55 @@ public class ViewTests
         CheckExact(dtype, "Patchify 5 by Ref.Patchify", t => F.Patchify(t[0], 5), r => Ref.Patchify(r[0], 5), x);
     }
 
+    /// <summary>Im2col: row (b, oy, ox) holds input [b, c, oy·s − p + ky·d, ox·s − p + kx·d] at (ky·k + kx)·C + c, 0 in the padding.</summary>
+    [Theory]
+    [MemberData(nameof(DTypesAndBatches), MemberType = typeof(OperatorCheck))]
+    public void Im2colGathersEachWindowChannelsInnermost(DType dtype, int batch)
+    {
+        var x = TestData.Random(TestData.NewSeed(), batch, 5, 9, 7);
+        foreach (var (k, s, p, d) in new[] { (3, 2, 1, 1), (3, 1, 2, 2), (1, 2, 0, 1), (4, 3, 0, 1) })
+        {
+            var attributes = AttributeSet.Of(OpAttribute.Int("kernel", k), OpAttribute.Int("stride", s), OpAttribute.Int("padding", p), OpAttribute.Int("dilation", d));
+            CheckExact(dtype, $"Im2col k{k} s{s} p{p} d{d}", t => F.Im2col(t[0], k, s, p, d), r => Reference(Ops.Im2col, attributes, r), x);
+            CheckExact(dtype, $"Im2col k{k} s{s} p{p} d{d} by formula", t => F.Im2col(t[0], k, s, p, d), r => Windows(r[0], k, s, p, d, 0, channelsInnermost: true), x);
+        }
+    }
+
+    /// <summary>ConvWindows without groups: [b, oy, ox, c, ky·k + kx] holds channel c's window, the padding reading the given value.</summary>
+    [Theory]
+    [MemberData(nameof(DTypesAndBatches), MemberType = typeof(OperatorCheck))]
+    public void ConvWindowsGathersEachChannelsWindow(DType dtype, int batch)
+    {
+        var x = TestData.Random(TestData.NewSeed(), batch, 3, 8, 11);
+        foreach (var (k, s, p, d, value) in new[] { (3, 2, 1, 1, -5.0), (2, 2, 0, 1, 0.0), (3, 1, 2, 2, 1.5) })
+        {
+            var attributes = AttributeSet.Of(OpAttribute.Int("kernel", k), OpAttribute.Int("stride", s), OpAttribute.Int("padding", p), OpAttribute.Int("dilation", d), OpAttribute.Real("value", value));
+            CheckExact(dtype, $"ConvWindows k{k} s{s} p{p} d{d}", t => F.ConvWindows(t[0], k, s, p, d, (float)value), r => Reference(Ops.ConvWindows, attributes, r), x);
+            CheckExact(dtype, $"ConvWindows k{k} s{s} p{p} d{d} by formula", t => F.ConvWindows(t[0], k, s, p, d, (float)value), r => Windows(r[0], k, s, p, d, value, channelsInnermost: false), x);
+        }
+    }
+
+    private static RefTensor Windows(RefTensor x, int k, int s, int p, int d, double fill, bool channelsInnermost)
+    {
+        int batch = x.Shape[0], channels = x.Shape[1], height = x.Shape[2], width = x.Shape[3];
+        int outH = (height + 2 * p - d * (k - 1) - 1) / s + 1, outW = (width + 2 * p - d * (k - 1) - 1) / s + 1;
+        var shape = channelsInnermost ? new[] { batch, outH, outW, k * k * channels } : new[] { batch, outH, outW, channels, k * k };
+        var y = RefTensor.Derived(shape, x);
+        for (int b = 0; b < batch; b++)
+            for (int oy = 0; oy < outH; oy++)
+                for (int ox = 0; ox < outW; ox++)
+                    for (int c = 0; c < channels; c++)
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++)
+                            {
+                                int iy = oy * s - p + ky * d, ix = ox * s - p + kx * d;
+                                double v = iy < 0 || iy >= height || ix < 0 || ix >= width ? fill : x[b, c, iy, ix];
+                                if (channelsInnermost) y[b, oy, ox, (ky * k + kx) * channels + c] = v;
+                                else y[b, oy, ox, c, ky * k + kx] = v;
+                            }
+        return y;
+    }
+
     [Theory]
     [MemberData(nameof(DTypesAndBatches), MemberType = typeof(OperatorCheck))]
     public void SliceWithStepAndNegativeBounds(DType dtype, int batch)

@@ -1,0 +1,36 @@
+using Fusion;
+
+namespace Fusion.Runtime.Tests;
+
+/// <summary>
+/// A small network using every convolution-family operator, for <see cref="CompiledConvNetTests"/>: a strided stem without bias,
+/// batch norm, ReLU, max pooling, a depthwise 5×5, the channels-first LayerNorm, a 1×1 conv with GELU, a dilated grouped conv,
+/// a 1×1 stride-2 shortcut with a bias and batch norm added back, average pooling, global pooling and a Linear head. Odd sizes throughout (17×15 image,
+/// 3 → 12 → 20 channels).
+/// </summary>
+[FusedModel]
+public sealed partial class SmallConvNet : Module
+{
+    public readonly Conv2d stem = new(3, 12, 3, stride: 2, padding: 1, bias: false);
+    public readonly BatchNorm2d bn1 = new(12);
+    public readonly Conv2d dw = new(12, 12, 5, padding: 2, groups: 12);
+    public readonly LayerNorm norm = new(12, eps: 1e-6f);
+    public readonly Conv2d pw = new(12, 20, 1);
+    public readonly Conv2d grouped = new(20, 20, 3, padding: 2, dilation: 2, groups: 4);
+    public readonly BatchNorm2d bn2 = new(20);
+    public readonly Conv2d shortcut = new(12, 20, 1, stride: 2);
+    public readonly BatchNorm2d bn3 = new(20, eps: 1e-3f);
+    public readonly Linear head = new(20, 10);
+
+    public Tensor Forward([Shape(Dim.Batch, 3, 17, 15)] Tensor image)
+    {
+        var x = F.Relu(F.BatchNorm2d(F.Conv2d(image, stem), bn1));   // [B, 12, 9, 8]
+        x = F.MaxPool2d(x, 3, 1, 1);                                  // [B, 12, 9, 8]
+        var y = F.LayerNorm2d(F.Conv2d(x, dw), norm);
+        y = F.Gelu(F.Conv2d(y, pw));                                  // [B, 20, 9, 8]
+        y = F.AvgPool2d(F.BatchNorm2d(F.Conv2d(y, grouped), bn2), 3, 2, 1); // [B, 20, 5, 4]
+        x = F.Relu(F.Add(y, F.BatchNorm2d(F.Conv2d(x, shortcut), bn3))); // [B, 20, 5, 4]
+        var pooled = F.Flatten(F.AdaptiveAvgPool2d(x, 1), 1);         // [B, 20]
+        return F.Linear(pooled, head);
+    }
+}
