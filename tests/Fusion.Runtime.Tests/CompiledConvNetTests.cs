@@ -16,7 +16,7 @@ public sealed class CompiledConvNetTests
     {
         int seed = TestData.NewSeed();
         var model = new SmallConvNet();
-        Initialize(model, seed);
+        ConvNetWeights.Initialize(model, seed);
         using var input = TestData.Random(seed + 1, batch, 3, 17, 15).ToCpu();
         using var compiled = model.Run(input);
         using var eager = model.Forward(input);
@@ -33,27 +33,5 @@ public sealed class CompiledConvNetTests
     {
         var shapes = SmallConvNet.Kernels.OfType<GemmKernel>().Select(k => (k.N, k.K)).Distinct().OrderBy(s => s).ToList();
         Assert.Equal(new[] { (10, 20), (12, 27), (20, 12) }, shapes);
-    }
-
-    internal static void Initialize(IFusedModel model, int seed)
-    {
-        var random = new Random(seed);
-        foreach (var (key, parameter) in model.NamedParameters())
-        {
-            var shape = parameter.Shape;
-            if (key.EndsWith("running_var", StringComparison.Ordinal))
-            {
-                var values = Enumerable.Range(0, (int)shape.ElementCount).Select(_ => 0.5f + (float)random.NextDouble()).ToArray();
-                parameter.Load(values, key);
-            }
-            else if (shape.Rank == 1)
-            {
-                parameter.InitUniform(random, 0.5f);
-            }
-            else
-            {
-                parameter.InitUniform(random, 1f / MathF.Sqrt(shape.Product(1, shape.Rank)));
-            }
-        }
     }
 }

@@ -34,3 +34,29 @@ public sealed partial class SmallConvNet : Module
         return F.Linear(pooled, head);
     }
 }
+
+/// <summary>Random weights for convolution test models: ±1/√fan-in for kernels and matrices, ±0.5 for vectors, running variances in [0.5, 1.5).</summary>
+public static class ConvNetWeights
+{
+    public static void Initialize(IFusedModel model, int seed)
+    {
+        var random = new Random(seed);
+        foreach (var (key, parameter) in model.NamedParameters())
+        {
+            var shape = parameter.Shape;
+            if (key.EndsWith("running_var", StringComparison.Ordinal))
+            {
+                var values = Enumerable.Range(0, (int)shape.ElementCount).Select(_ => 0.5f + (float)random.NextDouble()).ToArray();
+                parameter.Load(values, key);
+            }
+            else if (shape.Rank == 1)
+            {
+                parameter.InitUniform(random, 0.5f);
+            }
+            else
+            {
+                parameter.InitUniform(random, 1f / MathF.Sqrt(shape.Product(1, shape.Rank)));
+            }
+        }
+    }
+}

@@ -49,7 +49,10 @@ namespace Fusion.Compiler
             if (!k.HasReduction) return Pointwise(k);
             int r = k.ReduceVar;
             var perElement = LoopAnalysis.PerElement(k);
-            var first = k.Body.OfType<LoadInstr>().FirstOrDefault(l => perElement[l.Id] && l.Guard.Count == 0);
+            // The access that decides is an activation's (a buffer that grows with the batch) where there is one: a depthwise
+            // convolution's weight runs along its taps, while its input (guarded by the padding) steps across pixels there.
+            var loads = k.Body.OfType<LoadInstr>().Where(l => perElement[l.Id]).ToList();
+            var first = loads.FirstOrDefault(l => k.Buffers[l.Buffer].Shape.Any(d => d.Dynamic)) ?? loads.FirstOrDefault(l => l.Guard.Count == 0);
             bool alongRows = first is null || AccessPattern.UnitSteps(first.Offset, r, k.ReduceExtent, k.VariableExtents.Count) >= 0.5;
             if (!alongRows) return Looped(k, lanes: 1, vector: 1);
             int v = VectorWidth(k, r, k.ReduceExtent);

@@ -208,7 +208,7 @@ namespace Fusion.Generator.Passes
                     _views.Add(n.Id); // read only by steps that take buffers: a reshape is a view of its input's memory
                     return;
                 }
-                if (groups.Count > 1 && !outside && Duplicable(n) && JoinsAll(groups, n))
+                if (groups.Count > 1 && !outside && (Duplicable(n) || Rearranges(n)) && JoinsAll(groups, n))
                 {
                     // Index math and casts of values already in memory are recomputed by every kernel that reads them (an input's
                     // cast, the head split of a packed qkv): moving or converting in each load costs less than storing a copy.
@@ -240,6 +240,12 @@ namespace Fusion.Generator.Passes
                 _groupsOf[n.Id].Add(_groups.Count);
                 _groups.Add(group);
             }
+
+            /// <summary>
+            /// A view that only rearranges its input (a permute): read by several kernels, each reads it through its index math and its
+            /// input is stored instead, in the order its producer computes it (a pooling's channels-last result, not its NCHW view).
+            /// </summary>
+            private static bool Rearranges(Node n) => n.Descriptor is ViewOp { Bijective: true } && n.Inputs.Count == 1;
 
             /// <summary>A view or cast whose inputs are in memory or are such nodes too: cheap enough to recompute in each reader's kernel.</summary>
             private bool Duplicable(Node n) =>
