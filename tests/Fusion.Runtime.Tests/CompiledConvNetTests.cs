@@ -25,6 +25,64 @@ public sealed class CompiledConvNetTests
     }
 
     /// <summary>
+    /// <see cref="ImplicitConvNet"/> compiled against its eager Forward on the CPU: its implicit-GEMM convolutions run there as the
+    /// gather kernel (the im2col view of the channels-last image) and the GEMM, the eager one as im2col of the NCHW tensor.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ImplicitGemmConvolutionsMatchTheEagerForward(int batch)
+    {
+        int seed = TestData.NewSeed();
+        var model = new ImplicitConvNet();
+        ConvNetWeights.Initialize(model, seed);
+        using var input = TestData.Random(seed + 1, batch, 16, 9, 11).ToCpu();
+        foreach (var precision in new[] { Fusion.Precision.Float, Fusion.Precision.Half })
+        {
+            using var compiled = new ModelSession(model, new SessionOptions(CpuBackend.Instance, precision)).Run(input);
+            using var eager = model.Forward(input);
+            double tolerance = precision == Fusion.Precision.Half ? 2e-2 : 1e-4; // fp16 rounds every stored value, eager f32 none
+            Tolerance.AssertClose(compiled, RefTensor.FromCpu((CpuTensor)eager), tolerance, tolerance, $"{precision} implicit-GEMM convolutions vs eager, batch {batch} (seed {seed})");
+        }
+    }
+
+    /// <summary>
+    /// In the Half plan the convolutions over channels-last values with channels a multiple of 8 are implicit GEMMs (the GEMM reads
+    /// the image; no im2col kernel is stored for them); the one over the NCHW image gathers its im2col matrix. The Float plan has no
+    /// implicit GEMMs (the template is fp16).
+    /// </summary>
+    [Fact]
+    public void ChannelsLastConvolutionsAreImplicitGemms()
+    {
+        var gemms = ImplicitConvNet.Kernels.OfType<GemmKernel>().ToList();
+        var implicitGemms = gemms.Where(g => g.Conv is not null).Select(g => (g.N, g.K, g.Conv!.Kernel, g.Conv.Stride, g.Conv.Dilation)).OrderBy(g => g).ToList();
+        Assert.Equal(new[] { (8, 360, 3, 1, 2), (24, 216, 3, 1, 1), (40, 24, 1, 2, 1), (40, 216, 3, 2, 1) }, implicitGemms);
+        Assert.All(gemms.Where(g => g.Conv is not null), g =>
+        {
+            Assert.StartsWith("conv_gemm", g.Name);
+            Assert.Contains("#define FUSION_CONV_C", g.CudaSource);
+            Assert.Null(g.IlgpuKernels);
+        });
+        Assert.Contains(gemms, g => g.Conv is null && g.K == 144); // conv1 over the NCHW image: its im2col gathered
+    }
+
+    /// <summary>Each implicit-GEMM convolution compiles to PTX for sm_90: tensor-core mma, cp.async loads (zero-filling the padding), no local memory.</summary>
+    [Fact]
+    public void ImplicitGemmConvolutionsCompileToPtx()
+    {
+        ClangPtx.RequireCompiler();
+        foreach (var kernel in ImplicitConvNet.Kernels.OfType<GemmKernel>().Where(g => g.Conv is not null))
+            foreach (int io in kernel.Epilogue.UsesIoType ? new[] { 0, 1 } : [0])
+            {
+                var ptx = ClangPtx.Compile($"#define FUSION_IO_HALF {io}\n" + kernel.CudaSource, "sm_90", kernel.Name);
+                Assert.Contains($".entry {kernel.Name}(", ptx);
+                Assert.Contains("mma.sync.aligned.m16n8k16", ptx);
+                Assert.Contains("cp.async.cg.shared.global", ptx);
+                Assert.DoesNotContain(".local", ptx);
+            }
+    }
+
+    /// <summary>
     /// The convolutions of one group are GEMMs of (N, K) = (out, k²·in): stem (12, 27), the 1×1 and the shortcut (20, 12), beside
     /// the head (10, 20); the depthwise (k² = 25 taps) and grouped (9·5 = 45) ones are generated reductions, not GEMMs.
     /// </summary>

@@ -35,6 +35,33 @@ public sealed partial class SmallConvNet : Module
     }
 }
 
+/// <summary>
+/// Convolutions the GEMM template reads as implicit GEMMs (channels-last inputs with channels a multiple of 8): a 3×3 after a 3×3,
+/// a strided one, a dilated one and a 1×1 stride-2 shortcut, each with batch norm folded and an epilogue (ReLU, residual add). The
+/// first convolution reads the NCHW image, so it gathers its im2col matrix instead. Odd image sizes (9×11).
+/// </summary>
+[FusedModel]
+public sealed partial class ImplicitConvNet : Module
+{
+    public readonly Conv2d conv1 = new(16, 24, 3, padding: 1, bias: false);
+    public readonly BatchNorm2d bn1 = new(24);
+    public readonly Conv2d conv2 = new(24, 24, 3, padding: 1);
+    public readonly Conv2d conv3 = new(24, 40, 3, stride: 2, padding: 1, bias: false);
+    public readonly BatchNorm2d bn3 = new(40);
+    public readonly Conv2d shortcut = new(24, 40, 1, stride: 2, bias: false);
+    public readonly Conv2d conv4 = new(40, 8, 3, padding: 2, dilation: 2);
+    public readonly Linear head = new(8, 5);
+
+    public Tensor Forward([Shape(Dim.Batch, 16, 9, 11)] Tensor image)
+    {
+        var x = F.Relu(F.BatchNorm2d(F.Conv2d(image, conv1), bn1));                    // [B, 24, 9, 11], gathered im2col
+        x = F.Relu(F.Add(F.Conv2d(x, conv2), x));                                       // implicit, residual in the epilogue
+        var y = F.Relu(F.Add(F.BatchNorm2d(F.Conv2d(x, conv3), bn3), F.Conv2d(x, shortcut))); // [B, 40, 5, 6], both implicit
+        y = F.Gelu(F.Conv2d(y, conv4));                                                  // [B, 8, 5, 6], dilated
+        return F.Linear(F.Flatten(F.AdaptiveAvgPool2d(y, 1), 1), head);
+    }
+}
+
 /// <summary>Random weights for convolution test models: ±1/√fan-in for kernels and matrices, ±0.5 for vectors, running variances in [0.5, 1.5).</summary>
 public static class ConvNetWeights
 {

@@ -40,7 +40,7 @@ namespace Fusion.Compiler
         /// <summary>The constant that selects the int8 variant (printed as FUSION_GEMM_S8).</summary>
         public const string Int8Constant = "GEMM_S8";
 
-        public static IReadOnlyDictionary<string, int> Constants(int n, int k, bool int8 = false)
+        public static IReadOnlyDictionary<string, int> Constants(int n, int k, bool int8 = false, ConvGemm? conv = null)
         {
             var constants = new SortedDictionary<string, int>(StringComparer.Ordinal)
             {
@@ -50,11 +50,12 @@ namespace Fusion.Compiler
             };
             // Only the int8 variant names it, so the fp16 kernels' text (and their cache keys) stay as they were.
             if (int8) constants[Int8Constant] = 1;
+            conv?.AddConstants(constants); // an implicit-GEMM convolution: x is its channels-last image
             return constants;
         }
 
         /// <summary>The kernel's source from the template body and the epilogue (a loop-IR kernel over the [.., N] output reading "acc").</summary>
-        public static string Specialize(string name, int n, int k, LoopKernel epilogue, string templateBody, bool int8 = false) =>
-            KernelText.Specialize(Pattern, name, Constants(n, k, int8), templateBody, "generated.cuh", CudaEpiloguePrinter.Print(epilogue));
+        public static string Specialize(string name, int n, int k, LoopKernel epilogue, string templateBody, bool int8 = false, ConvGemm? conv = null) =>
+            KernelText.Specialize(Pattern, name, Constants(n, k, int8, conv), templateBody, "generated.cuh", CudaEpiloguePrinter.Print(epilogue));
     }
 }

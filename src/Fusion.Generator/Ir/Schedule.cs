@@ -80,6 +80,9 @@ namespace Fusion.Generator.Ir
 
         /// <summary>An FP8 product's one-element output scale when it stores E4M3 codes (cuBLASLt's D scale): its epilogue input, or -1.</summary>
         public int CublasOutScale { get; init; } = -1;
+
+        /// <summary>An implicit-GEMM convolution: x is this channels-last image, read as its im2col matrix; null for a plain GEMM.</summary>
+        public ConvGemm? Conv { get; init; }
     }
 
     /// <summary>

@@ -105,6 +105,8 @@ namespace Fusion.Generator.Passes
             private readonly bool[] _constant;
             private readonly Dictionary<int, List<int>> _epilogues = new();
             private readonly HashSet<int> _taken = new();
+            private readonly Dictionary<int, (int Image, ConvGemm Geometry)> _convs = new();
+            private readonly HashSet<int> _stored = new();
             private readonly List<int>[] _groupsOf;
             private readonly List<Group> _groups = new();
             private readonly HashSet<int> _views = new();
@@ -131,7 +133,11 @@ namespace Fusion.Generator.Passes
                 foreach (var n in _nodes)
                 {
                     if (_constant[n.Id]) continue;
-                    if (n.Is(Ops.Linear)) _epilogues[n.Id] = Epilogue(n);
+                    if (n.Is(Ops.Linear))
+                    {
+                        _epilogues[n.Id] = Epilogue(n);
+                        ClaimConvolution(n);
+                    }
                     else if (n.Kernel is not null && FusionRules.TakesEpilogue(n.Descriptor) && Epilogue(n) is { Count: > 0 } chain) _epilogues[n.Id] = chain;
                 }
                 for (int id = _nodes.Count - 1; id >= 0; id--) Place(_nodes[id]);
@@ -151,7 +157,8 @@ namespace Fusion.Generator.Passes
                 while (end.Id != _plan.Output && _readers[end.Id].Count == 1)
                 {
                     var next = _nodes[_readers[end.Id][0]];
-                    if (!FusionRules.InEpilogue(next.Descriptor) || _constant[next.Id] || !next.Shape.Equals(linear.Shape)) break;
+                    // A link another template's epilogue has taken (an add of two GEMMs' products) stays that one's: this product is its input.
+                    if (!FusionRules.InEpilogue(next.Descriptor) || _constant[next.Id] || !next.Shape.Equals(linear.Shape) || _taken.Contains(next.Id)) break;
                     if (next.Inputs.Any(i => i == end.Id) && next.Inputs.Count(i => i == end.Id) != 1) break;
                     var trial = LowerEpilogue(linear, chain.Concat(new[] { next.Id }).ToList(), out var why);
                     if (trial is null)
@@ -164,6 +171,27 @@ namespace Fusion.Generator.Passes
                 }
                 foreach (var id in chain) _taken.Add(id);
                 return chain;
+            }
+
+            /// <summary>
+            /// An fp16 Linear over the im2col windows of a channels-last image (a Conv2d after the layout pass: Im2col of the permute to
+            /// NCHW of a [B, H, W, C] value, C a multiple of 8) reads the image itself as an implicit-GEMM convolution: the im2col view,
+            /// and the permute when nothing else reads it, are the GEMM's (never stored), and the image must be in memory.
+            /// </summary>
+            private void ClaimConvolution(Node linear)
+            {
+                var windows = _nodes[linear.Inputs[0]];
+                if (!windows.Is(Ops.Im2col) || _readers[windows.Id].Count != 1 || linear.Precision != FloatType.F16 || windows.Precision != FloatType.F16) return;
+                var permute = _nodes[windows.Inputs[0]];
+                if (!permute.Is(Ops.Permute) || !permute.Attributes.Ints("axes").SequenceEqual(new long[] { 0, 3, 1, 2 })) return;
+                var image = _nodes[permute.Inputs[0]];
+                if (image.Shape.Count != 4 || image.Precision != FloatType.F16 || !ConvGemm.Fits(image.Shape[3].Value) || image.Shape.Skip(1).Any(d => d.Dynamic)) return;
+                var g = ConvGeometry.Of(windows.Attributes);
+                var conv = new ConvGemm((int)image.Shape[1].Value, (int)image.Shape[2].Value, (int)image.Shape[3].Value, (int)g.Kernel, (int)g.Stride, (int)g.Padding, (int)g.Dilation);
+                _convs[linear.Id] = (image.Id, conv);
+                _taken.Add(windows.Id);
+                if (_readers[permute.Id].All(_taken.Contains)) _taken.Add(permute.Id); // read by implicit GEMMs alone (in node order, the last claims it)
+                _stored.Add(image.Id);
             }
 
             /// <summary>The epilogue of <paramref name="linear"/> and <paramref name="chain"/> as one kernel, or null with why not.</summary>
@@ -192,7 +220,7 @@ namespace Fusion.Generator.Passes
             {
                 if (!Groupable(n)) return;
                 bool constant = _constant[n.Id];
-                bool outside = n.Id == _plan.Output;
+                bool outside = n.Id == _plan.Output || _stored.Contains(n.Id); // an implicit-GEMM convolution reads it from memory
                 var groups = new List<int>();
                 foreach (var r in _readers[n.Id])
                 {
@@ -361,7 +389,8 @@ namespace Fusion.Generator.Passes
                 var operands = _nodes[linear.Inputs[0]].Precision;
                 bool int8 = operands == FloatType.I8, fp8 = operands == FloatType.F8;
                 var type = int8 || fp8 ? "_" + operands.Short() : linear.Precision == FloatType.F16 ? "" : "_" + linear.Precision.Short();
-                var name = "gemm" + (ops.Count > 0 ? "_" + string.Join("_", ops.Take(5)) : "") + $"_n{n}_k{k}{type}";
+                var conv = _convs.TryGetValue(linear.Id, out var claimed) ? claimed.Geometry : null;
+                var name = (conv is null ? "gemm" : "conv_gemm") + (ops.Count > 0 ? "_" + string.Join("_", ops.Take(5)) : "") + $"_n{n}_k{k}{type}";
                 var epilogueInputs = GemmEpilogue.Inputs(lowered, _nodes.Count);
                 var cublas = int8 ? (Activation: -1, Bias: -1, Residual: -1, Scale: -1, OutScale: -1)
                     : fp8 ? GemmEpilogue.CublasFp8Form(Lowering, Lowering(linear.Id), chain, epilogueInputs)
@@ -371,16 +400,17 @@ namespace Fusion.Generator.Passes
                 {
                     var epilogue = Kernel(lowered, members, candidate + "_epilogue");
                     var epilogueIr = lowered.Kernel with { Name = candidate + "_epilogue" };
-                    var cuda = fp8 ? "" : GemmSource.Specialize(candidate, n, k, epilogueIr, KernelSourceWriter.Template(GemmSource.Pattern), int8);
+                    var cuda = fp8 ? "" : GemmSource.Specialize(candidate, n, k, epilogueIr, KernelSourceWriter.Template(GemmSource.Pattern), int8, conv);
                     spec = new GemmSpec(candidate, n, k, fp8 ? k : GemmRows.Stride(k, int8), cuda, epilogue, cublas.Activation, cublas.Bias, cublas.Residual)
                     // The template is fp16 (a float32 Linear runs as cuBLASLt and the epilogue kernel), so only an fp16 one gets an ILGPU version.
                     {
-                        Ilgpu = linear.Precision == FloatType.F16 && !int8 && !fp8 && IlgpuKernelPrinter.Prints(epilogueIr) ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr) : "",
-                        Int8 = int8, Fp8 = fp8, CublasScale = cublas.Scale, CublasOutScale = cublas.OutScale,
+                        // The ILGPU template has no implicit-GEMM form: a convolution's GEMM is the CUDA C template's (or cuBLASLt's after a gather).
+                        Ilgpu = linear.Precision == FloatType.F16 && !int8 && !fp8 && conv is null && IlgpuKernelPrinter.Prints(epilogueIr) ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr) : "",
+                        Int8 = int8, Fp8 = fp8, CublasScale = cublas.Scale, CublasOutScale = cublas.OutScale, Conv = conv,
                     };
                     return spec.ToString();
                 });
-                var inputs = new[] { linear.Inputs[0], linear.Inputs[1] }.Concat(epilogueInputs).ToEquatableArray();
+                var inputs = new[] { conv is null ? linear.Inputs[0] : claimed.Image, linear.Inputs[1] }.Concat(epilogueInputs).ToEquatableArray();
                 _decisions.Add(new FusionDecision(true, "gemm", final, members.Select(m => _nodes[m].Source).ToEquatableArray(), "", linear.Scope, linear.Location));
                 return new Step(StepKind.Gemm, false, linear.Id, inputs, lowered.Outputs, members.ToEquatableArray(), null, spec);
             }

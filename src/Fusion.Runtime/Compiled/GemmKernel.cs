@@ -17,7 +17,7 @@ public sealed class GemmKernel : IKernel
     private readonly Lazy<string> _sourceHash;
 
     public GemmKernel(string name, int n, int k, int kw, string cudaSource, GeneratedKernel epilogue, CublasEpilogue? cublas, Type? ilgpuKernels = null,
-        bool int8 = false, bool fp8 = false)
+        bool int8 = false, bool fp8 = false, ConvolutionShape? conv = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(cudaSource);
@@ -49,6 +49,14 @@ public sealed class GemmKernel : IKernel
             if (k > Fusion.Kernels.Cpu.Int8Gemm.MaxDepth)
                 throw new FusionException($"GEMM kernel {name} is int8 with K = {k}: at most {Fusion.Kernels.Cpu.Int8Gemm.MaxDepth}, so no int32 sum can overflow");
         }
+        if (conv is not null)
+        {
+            if (int8 || fp8 || ilgpuKernels is not null)
+                throw new FusionException($"GEMM kernel {name} is an implicit-GEMM convolution: fp16 on the CUDA C template (or cuBLASLt after a gather) only");
+            if (!ConvGemm.Fits(conv.Channels) || k != conv.Geometry.Depth || conv.OutHeight < 1 || conv.OutWidth < 1)
+                throw new FusionException($"GEMM kernel {name}: convolution {conv.Geometry} needs channels a multiple of 8, K = k·k·C = {conv.Geometry.Depth} (K is {k}) and a window that fits");
+        }
+        Conv = conv;
         Int8 = int8;
         Fp8 = fp8;
         Name = name;
@@ -81,6 +89,9 @@ public sealed class GemmKernel : IKernel
 
     /// <summary>Whether this is the template's int8 variant: x and the weight <see cref="DType.Int8"/>, int32 sums handed to the epilogue as floats.</summary>
     public bool Int8 { get; }
+
+    /// <summary>An implicit-GEMM convolution's shape: x is then its channels-last image, not [.., K]; null for a plain GEMM.</summary>
+    public ConvolutionShape? Conv { get; }
 
     /// <summary>Whether this is the Fp8 plan's product: x and the weight <see cref="DType.Float8E4M3"/>, run by cuBLASLt alone.</summary>
     public bool Fp8 { get; }

@@ -1607,12 +1607,45 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
     }
 }
 
+#ifdef FUSION_CONV_C
+// Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
+// is read from it as the im2col matrix the GEMM multiplies, which is never stored: row r is output pixel (b, oy, ox) =
+// (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
+// so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
+// padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
+              ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
+FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+{
+    constexpr int kChunks = kBM * (kBK / kVec);
+    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+    for (int c = tid; c < kChunks; c += kThreads)
+    {
+        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
+        const int gr = row0 + r, gk = k0 + kc;
+        bool inside = gr < m && gk < FUSION_K;
+        const gemm_in_t* p = x;
+        if (inside)
+        {
+            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
+            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
+            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
+            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
+            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
+        }
+        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+    }
+}
+#else
 // x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
 // straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
 FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
 {
     gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
 }
+#endif
 
 FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
 {
@@ -1956,12 +1989,45 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
     }
 }
 
+#ifdef FUSION_CONV_C
+// Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
+// is read from it as the im2col matrix the GEMM multiplies, which is never stored: row r is output pixel (b, oy, ox) =
+// (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
+// so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
+// padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
+              ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
+FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+{
+    constexpr int kChunks = kBM * (kBK / kVec);
+    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+    for (int c = tid; c < kChunks; c += kThreads)
+    {
+        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
+        const int gr = row0 + r, gk = k0 + kc;
+        bool inside = gr < m && gk < FUSION_K;
+        const gemm_in_t* p = x;
+        if (inside)
+        {
+            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
+            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
+            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
+            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
+            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
+        }
+        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+    }
+}
+#else
 // x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
 // straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
 FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
 {
     gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
 }
+#endif
 
 FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
 {
@@ -2323,12 +2389,45 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
     }
 }
 
+#ifdef FUSION_CONV_C
+// Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
+// is read from it as the im2col matrix the GEMM multiplies, which is never stored: row r is output pixel (b, oy, ox) =
+// (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
+// so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
+// padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
+              ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
+FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+{
+    constexpr int kChunks = kBM * (kBK / kVec);
+    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+    for (int c = tid; c < kChunks; c += kThreads)
+    {
+        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
+        const int gr = row0 + r, gk = k0 + kc;
+        bool inside = gr < m && gk < FUSION_K;
+        const gemm_in_t* p = x;
+        if (inside)
+        {
+            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
+            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
+            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
+            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
+            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
+        }
+        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+    }
+}
+#else
 // x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
 // straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
 FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
 {
     gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
 }
+#endif
 
 FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
 {
@@ -2672,12 +2771,45 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
     }
 }
 
+#ifdef FUSION_CONV_C
+// Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
+// is read from it as the im2col matrix the GEMM multiplies, which is never stored: row r is output pixel (b, oy, ox) =
+// (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
+// so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
+// padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
+              ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
+FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+{
+    constexpr int kChunks = kBM * (kBK / kVec);
+    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+    for (int c = tid; c < kChunks; c += kThreads)
+    {
+        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
+        const int gr = row0 + r, gk = k0 + kc;
+        bool inside = gr < m && gk < FUSION_K;
+        const gemm_in_t* p = x;
+        if (inside)
+        {
+            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
+            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
+            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
+            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
+            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
+        }
+        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+    }
+}
+#else
 // x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
 // straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
 FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
 {
     gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
 }
+#endif
 
 FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
 {
@@ -3027,12 +3159,45 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
     }
 }
 
+#ifdef FUSION_CONV_C
+// Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
+// is read from it as the im2col matrix the GEMM multiplies, which is never stored: row r is output pixel (b, oy, ox) =
+// (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
+// so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
+// padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
+              ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
+FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+{
+    constexpr int kChunks = kBM * (kBK / kVec);
+    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+    for (int c = tid; c < kChunks; c += kThreads)
+    {
+        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
+        const int gr = row0 + r, gk = k0 + kc;
+        bool inside = gr < m && gk < FUSION_K;
+        const gemm_in_t* p = x;
+        if (inside)
+        {
+            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
+            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
+            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
+            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
+            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
+        }
+        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+    }
+}
+#else
 // x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
 // straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
 FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
 {
     gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
 }
+#endif
 
 FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
 {

@@ -308,6 +308,14 @@ public sealed class FusedGemm : IDisposable
         IReadOnlyList<CudaTensor> outputs, int batch, DType io, CudaStream stream)
     {
         if (path == GemmPath.Generated) RunGenerated(tile, ilgpu, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream);
+        else if (kernel.Conv is { } conv)
+        {
+            // cuBLASLt multiplies stored matrices: the convolution's im2col matrix is gathered first (the generated Im2col kernel).
+            using var columns = CudaTensor.Empty(stream, DType.Float16, new Shape(x.Shape[0], conv.OutHeight, conv.OutWidth, kernel.K));
+            _epilogues.Launch(conv.Gather(kernel.Name), x.Shape[0], io, new[] { x, columns }, stream);
+            RunCublasLt(kernel, columns, weight, epilogueInputs, outputs, batch, io, stream);
+            LastRanIlgpu = false;
+        }
         else
         {
             RunCublasLt(kernel, x, weight, epilogueInputs, outputs, batch, io, stream);
@@ -515,6 +523,15 @@ public sealed class FusedGemm : IDisposable
     {
         var type = kernel.OperandType;
         weight.Expect($"{kernel.Name} weight", new Shape(kernel.N, kernel.K), type);
+        if (kernel.Conv is { } conv)
+        {
+            // An implicit-GEMM convolution: x is the channels-last image, its im2col matrix has batch·OH·OW rows.
+            x.Expect($"{kernel.Name} x (the convolution's channels-last image)", new Shape(x.Shape[0], conv.Height, conv.Width, conv.Channels), type);
+            long rows = (long)x.Shape[0] * conv.OutHeight * conv.OutWidth;
+            if (rows > int.MaxValue) throw new TensorMismatchException("x", $"at most {int.MaxValue} output pixels", rows.ToString(CultureInfo.InvariantCulture));
+            if (x.Pointer % 16 != 0 || weight.Pointer % 16 != 0) throw new FusionException($"{kernel.Name}: x and weight must be 16-byte aligned");
+            return (int)rows;
+        }
         if (x.Rank < 1 || x.Shape[-1] != kernel.K) throw new TensorMismatchException($"{kernel.Name} x", $"[..., {kernel.K}] {type.ShortName()}", x.ToString());
         x.Expect($"{kernel.Name} x", x.Shape, type);
         if (kernel.Fp8 && _device.ComputeCapability < 89)

@@ -1,0 +1,34 @@
+using Fusion.Compiler;
+
+namespace Fusion;
+
+/// <summary>
+/// The convolution an implicit-GEMM <see cref="GemmKernel"/> computes: its x operand is the channels-last image
+/// [batch, <see cref="Height"/>, <see cref="Width"/>, <see cref="Channels"/>], read as the im2col matrix of this window (square
+/// kernel, stride, padding, dilation) without storing it; the product is [batch, OH, OW, N].
+/// </summary>
+public sealed record ConvolutionShape(int Height, int Width, int Channels, int Kernel, int Stride, int Padding, int Dilation)
+{
+    internal ConvGemm Geometry { get; } = new(Height, Width, Channels, Kernel, Stride, Padding, Dilation);
+
+    public int OutHeight => Geometry.OutHeight;
+
+    public int OutWidth => Geometry.OutWidth;
+
+    /// <summary>
+    /// The gather the CPU and the cuBLASLt path run first: the image [N, H, W, C] (fp16) to its im2col matrix [N, OH, OW, k·k·C],
+    /// the kernel the generator's Im2col view would be, built once.
+    /// </summary>
+    internal GeneratedKernel Gather(string gemmName) => _gather ??= BuildGather(gemmName);
+
+    private GeneratedKernel? _gather;
+
+    private GeneratedKernel BuildGather(string gemmName)
+    {
+        var builder = new KernelBuilder();
+        int image = builder.Input(FloatType.F16, Compiler.Dim.Batch(), Compiler.Dim.Static(Height), Compiler.Dim.Static(Width), Compiler.Dim.Static(Channels));
+        int nchw = builder.Op(Ops.Permute, AttributeSet.Of(OpAttribute.IntList("axes", new long[] { 0, 3, 1, 2 })), null, image);
+        int columns = builder.Op(Ops.Im2col, Geometry.Attributes(), null, nchw);
+        return builder.Build(gemmName + "_im2col", columns).Kernel;
+    }
+}
