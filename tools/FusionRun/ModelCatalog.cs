@@ -1,13 +1,15 @@
 using System.Reflection;
+using ConvNeXtSample.Model;
+using ResNetSample.Model;
 using SwinTiny.Model;
 using ViT.Model;
 
 namespace Fusion.Run;
 
 /// <summary>
-/// The models fusion-run knows: the samples' swin-t (whole classifier), swin-blocks (the first two Swin blocks) and vit-b16
-/// (ViT-B/16), or a class from an assembly given with --assembly, named by full or short name, that implements IFusedModel
-/// and has a public parameterless constructor.
+/// The models fusion-run knows: the samples' swin-t (whole classifier), swin-blocks (the first two Swin blocks), vit-b16
+/// (ViT-B/16), resnet-50 (torchvision's ResNet-50) and convnext-t (timm's ConvNeXt-T), or a class from an assembly given
+/// with --assembly, named by full or short name, that implements IFusedModel and has a public parameterless constructor.
 /// </summary>
 internal static class ModelCatalog
 {
@@ -19,6 +21,8 @@ internal static class ModelCatalog
         ["swin-t"] = Of<SwinTransformerTiny>(SwinTiny.RandomWeights.Initialize),
         ["swin-blocks"] = Of<SwinStage1Blocks>(SwinTiny.RandomWeights.Initialize),
         ["vit-b16"] = Of<VisionTransformerBase16>(ViT.RandomWeights.Initialize),
+        ["resnet-50"] = Of<ResNet50>(ResNetSample.RandomWeights.Initialize),
+        ["convnext-t"] = Of<ConvNeXtTiny>(ConvNeXtSample.RandomWeights.Initialize),
     };
 
     public static IReadOnlyCollection<string> BuiltInNames => s_builtIn.Keys.ToArray();
