@@ -7,7 +7,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$root/.bundle/fusion-gpu"
 rm -rf "$out"
 mkdir -p "$out"
-for project in tests/Fusion.Cuda.Tests tests/Fusion.Runtime.Tests tests/Fusion.SwinTiny.Tests tests/Fusion.ViT.Tests tests/Fusion.Run.Tests samples/SwinTiny samples/ViT bench/Fusion.Bench bench/Fusion.CpuBench tools/FusionRun; do
+for project in tests/Fusion.Cuda.Tests tests/Fusion.Runtime.Tests tests/Fusion.SwinTiny.Tests tests/Fusion.ViT.Tests tests/Fusion.ConvNets.Tests tests/Fusion.Run.Tests samples/SwinTiny samples/ViT samples/ResNet50 samples/ConvNeXtTiny bench/Fusion.Bench bench/Fusion.CpuBench tools/FusionRun; do
   echo "publishing $project"
   dotnet publish "$root/$project" -c Release -r linux-x64 --self-contained true \
     -p:PublishSingleFile=false -p:PublishTrimmed=false -p:DebugType=none -o "$out" --nologo -v quiet

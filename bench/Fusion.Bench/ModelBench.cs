@@ -3,7 +3,7 @@ using Fusion.Cuda;
 namespace Fusion.Bench;
 
 /// <summary>
-/// A whole model's forward pass (swin-t, or vit-b16) in fp16 (and/or the Int8 plan) on the GPU (generated fused kernels, cuBLASLt where fast-run
+/// A whole model's forward pass (swin-t, vit-b16, resnet-50 or convnext-t) in fp16 (and/or the Int8 plan) on the GPU (generated fused kernels, cuBLASLt where fast-run
 /// picks it), random weights and inputs: CUDA events around each Run (host-side launch gaps included, as an eager
 /// run has them), 5 warm-ups after a first run that compiles and measures, median of 30; then the same
 /// forward pass captured once as a CUDA graph (<see cref="GraphedModel"/>) and timed as replays.
@@ -20,10 +20,18 @@ internal static class ModelBench
             "swin-t" => new SwinTiny.Model.SwinTransformerTiny(),
             "swin-t-accurate" => new SwinTiny.Model.SwinTinyInt8Accurate(), // Swin-T whose Int8 plan keeps fc2 and the reductions fp16
             "vit-b16" => new ViT.Model.VisionTransformerBase16(),
-            _ => throw new ArgumentException($"no model '{name}' (swin-t, swin-t-accurate, vit-b16)", nameof(name)),
+            "resnet-50" => new ResNetSample.Model.ResNet50(),
+            "convnext-t" => new ConvNeXtSample.Model.ConvNeXtTiny(),
+            _ => throw new ArgumentException($"no model '{name}' (swin-t, swin-t-accurate, vit-b16, resnet-50, convnext-t)", nameof(name)),
         };
-        if (name == "vit-b16") ViT.RandomWeights.Initialize(model, 0);
-        else SwinTiny.RandomWeights.Initialize(model, 0);
+        Action<IFusedModel, int> initialize = name switch
+        {
+            "vit-b16" => ViT.RandomWeights.Initialize,
+            "resnet-50" => ResNetSample.RandomWeights.Initialize,
+            "convnext-t" => ConvNeXtSample.RandomWeights.Initialize,
+            _ => SwinTiny.RandomWeights.Initialize,
+        };
+        initialize(model, 0);
         foreach (var precision in precisions) backend.Precompile(model.Kernels, precision);
         if (precisions.Contains(Precision.Int8) || precisions.Contains(Precision.Fp8)) Calibrate(model);
         var random = new Random(1);

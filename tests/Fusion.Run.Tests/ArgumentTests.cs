@@ -50,9 +50,9 @@ public class ArgumentTests
     [Fact]
     public void UnknownModel()
     {
-        var run = ToolRun.Of("resnet-50", "--device", "cpu");
+        var run = ToolRun.Of("resnet-101", "--device", "cpu");
         Assert.Equal(2, run.ExitCode);
-        Assert.Contains("error: unknown model 'resnet-50' (known: swin-t, swin-blocks, vit-b16; ", run.Error);
+        Assert.Contains("error: unknown model 'resnet-101' (known: swin-t, swin-blocks, vit-b16, resnet-50, convnext-t; ", run.Error);
     }
 
     /// <summary>Errors found before any device work: the exact line on stderr and the exit code (2 command line, 3 missing file).</summary>
