@@ -34,7 +34,10 @@ public sealed class TimmConvNeXtParityTests
         using var export = ParityExport.Open(Variable, "convnext", Export);
         var device = CudaTestEnvironment.RequireDevice();
         using var backend = new CudaBackend(device);
-        TimmParity.CheckFp16OnGpu(Load(export), backend, export.Input, export.Logits, $"ConvNeXt ({export.Config})");
+        // Random-weight ConvNeXt logits have near-ties: on the 64-image export (seed 0) 15 inputs lead by less than 0.05 standard
+        // deviations (one by 0.000), and PyTorch's own fp16 forward agrees with its FP32 on 62 of 64 (bench/torch/fp16_agreement.py,
+        // H200, 2026-12-03). Top-1 is therefore checked on the decisive inputs; the relative L2 on all.
+        TimmParity.CheckFp16OnGpu(Load(export), backend, export.Input, export.Logits, $"ConvNeXt ({export.Config})", decisiveMargin: 0.05);
     }
 
     private static IFusedModel Load(ParityExport export)

@@ -26,6 +26,9 @@ namespace Fusion.Compiler
         public const int Threads = KernelMapping.Threads;
         private const int Warps = KernelMapping.Warps;
 
+        /// <summary>The longest walk a thread-per-output reduction unrolls (7×7 taps fit; longer ones stay loops).</summary>
+        private const int MaxUnrolledWalk = 64;
+
         public static PrintedKernel Print(LoopKernel kernel) => new Printer(kernel).Run();
 
         /// <summary>The C type of a buffer element.</summary>
@@ -303,6 +306,9 @@ namespace Fusion.Compiler
                 {
                     RowLevel(rowLevel);
                     foreach (var red in reductions) Line($"float a{red.Id} = {Init(red.Kind)};");
+                    // A thread's own short walk (a depthwise convolution's 49 taps, a pooling window) unrolled: its index math
+                    // (tap / k, tap % k, the padding bounds) folds into constants.
+                    if (lanes == 1 && chunks <= MaxUnrolledWalk) Line("#pragma unroll");
                     using (Block($"for (fusion_index chunk = sub; chunk < {chunks}; chunk += {lanes})"))
                     {
                         Line($"const fusion_index s{r} = chunk * {vector};");

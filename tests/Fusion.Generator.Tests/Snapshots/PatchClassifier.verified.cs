@@ -422,6 +422,7 @@ extern ""C"" __global__ void mean_f32_nx24(const float* __restrict__ in0, float*
     rest /= 24;
     const fusion_index v0 = rest;
     float a1 = 0.0f;
+    #pragma unroll
     for (fusion_index chunk = sub; chunk < 35; chunk += 1)
     {
         const fusion_index s2 = chunk * 1;
@@ -736,6 +737,7 @@ extern ""C"" __global__ void mean_f16_nx24(const half* __restrict__ in0, half* _
     rest /= 24;
     const fusion_index v0 = rest;
     float a1 = 0.0f;
+    #pragma unroll
     for (fusion_index chunk = sub; chunk < 35; chunk += 1)
     {
         const fusion_index s2 = chunk * 1;
@@ -847,6 +849,7 @@ extern ""C"" __global__ void mean_mul_cast_f16_f32_i8_nx24(const half* __restric
     const fusion_index v0 = rest;
     const float ld4 = fusion_load(in1 + (0));
     float a1 = 0.0f;
+    #pragma unroll
     for (fusion_index chunk = sub; chunk < 35; chunk += 1)
     {
         const fusion_index s2 = chunk * 1;
