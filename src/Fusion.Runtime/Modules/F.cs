@@ -90,7 +90,7 @@ public static class F
         Pointwise(Ops.Im2col, WindowAttributes(kernel, stride, padding, dilation), x));
 
     /// <summary>
-    /// [B, C, H, W] → [B, OH, OW, C, k·k]: each channel's window at each output position (what pooling reduces), padding read as
+    /// [B, C, H, W] → [B, OH, OW, k·k, C]: each channel's window at each output position (what pooling reduces over axis 3), padding read as
     /// <paramref name="value"/>.
     /// </summary>
     public static Tensor ConvWindows(Tensor x, int kernel, int stride = 1, int padding = 0, int dilation = 1, float value = 0) => EagerScope.Track(

@@ -55,7 +55,7 @@ public class ViewTests
         }
     }
 
-    /// <summary>ConvWindows without groups: [b, oy, ox, c, ky·k + kx] holds channel c's window, the padding reading the given value.</summary>
+    /// <summary>ConvWindows without groups: [b, oy, ox, ky·k + kx, c] holds channel c's window, the padding reading the given value.</summary>
     [Theory]
     [MemberData(nameof(DTypesAndBatches), MemberType = typeof(OperatorCheck))]
     public void ConvWindowsGathersEachChannelsWindow(DType dtype, int batch)
@@ -73,7 +73,7 @@ public class ViewTests
     {
         int batch = x.Shape[0], channels = x.Shape[1], height = x.Shape[2], width = x.Shape[3];
         int outH = (height + 2 * p - d * (k - 1) - 1) / s + 1, outW = (width + 2 * p - d * (k - 1) - 1) / s + 1;
-        var shape = channelsInnermost ? new[] { batch, outH, outW, k * k * channels } : new[] { batch, outH, outW, channels, k * k };
+        var shape = channelsInnermost ? new[] { batch, outH, outW, k * k * channels } : new[] { batch, outH, outW, k * k, channels };
         var y = RefTensor.Derived(shape, x);
         for (int b = 0; b < batch; b++)
             for (int oy = 0; oy < outH; oy++)
@@ -85,7 +85,7 @@ public class ViewTests
                                 int iy = oy * s - p + ky * d, ix = ox * s - p + kx * d;
                                 double v = iy < 0 || iy >= height || ix < 0 || ix >= width ? fill : x[b, c, iy, ix];
                                 if (channelsInnermost) y[b, oy, ox, (ky * k + kx) * channels + c] = v;
-                                else y[b, oy, ox, c, ky * k + kx] = v;
+                                else y[b, oy, ox, ky * k + kx, c] = v;
                             }
         return y;
     }

@@ -16,7 +16,7 @@ namespace Fusion.Compiler
 
     /// <summary>
     /// torch.nn.MaxPool2d / AvgPool2d (count_include_pad, PyTorch's default): a reduction over each channel's windows
-    /// (<see cref="ConvWindowsOp"/>, [B, OH, OW, C, k·k]) — max with the padding read as −∞, or the mean with it read as 0 —
+    /// (<see cref="ConvWindowsOp"/>, [B, OH, OW, k·k, C]) — max with the padding read as −∞, or the mean with it read as 0 —
     /// then the permute back to NCHW.
     /// </summary>
     internal sealed class Pool2dOp(string name, string summary, bool max) : FrontEndOp(name, summary)
@@ -31,7 +31,7 @@ namespace Fusion.Compiler
                 return call.Fail($"{Name} needs kernel and stride ≥ 1 and padding between 0 and half the kernel (kernel {kernel}, stride {stride}, padding {padding})");
             var attributes = ConvGraph.Geometry(kernel, stride, padding, 1).Append(OpAttribute.Real("value", max ? double.NegativeInfinity : 0)).ToArray();
             int windows = call.Add(Ops.ConvWindows.Name, new[] { call.Tensors[0] }, AttributeSet.Of(attributes));
-            int pooled = ConvGraph.Reduce(call, (max ? Ops.Max : Ops.Mean).Name, windows, 4);
+            int pooled = ConvGraph.Reduce(call, (max ? Ops.Max : Ops.Mean).Name, windows, 3);
             return ConvGraph.Permute(call, pooled, ConvGraph.ToChannelsFirst);
         }
     }

@@ -65,22 +65,24 @@ namespace Fusion.Compiler
             int x = call.Tensors[0], weight = call.LayerParameter("weight"), bias = call.LayerParameter("bias");
             long perGroup = inC / groups, taps = k * k;
             var geometry = ConvGraph.Geometry(k, stride, padding, dilation).Append(OpAttribute.Int("inChannels", inC));
-            // [O, C/g, k, k] → [O, k·k·C/g] in the windows' (ky, kx, c) order: a load-time constant unless it is a plain reshape.
-            int matrix = perGroup == 1 || taps == 1
-                ? ConvGraph.Reshape(call, weight, outC, taps * perGroup)
-                : ConvGraph.Reshape(call, ConvGraph.Permute(call, weight, ConvGraph.ToChannelsLast), outC, taps * perGroup);
             int y;
             if (groups == 1)
             {
+                // [O, C, k, k] → [O, k·k·C] in the windows' (ky, kx, c) order: a load-time constant unless it is a plain reshape.
+                int matrix = taps == 1 ? ConvGraph.Reshape(call, weight, outC, taps * perGroup)
+                    : ConvGraph.Reshape(call, ConvGraph.Permute(call, weight, ConvGraph.ToChannelsLast), outC, taps * perGroup);
                 bool pointwise = k == 1 && stride == 1 && padding == 0;
                 int columns = pointwise ? ConvGraph.Permute(call, x, ConvGraph.ToChannelsLast) : call.Add(Ops.Im2col.Name, new[] { x }, AttributeSet.Of(geometry.ToArray()));
                 y = call.Add(Ops.Linear.Name, bias >= 0 ? new[] { columns, matrix, bias } : new[] { columns, matrix }, AttributeSet.Empty);
             }
             else
             {
+                // The weight [O, C/g, k, k] as [k·k·C/g, O] (a load-time constant): threads of neighbouring output channels read
+                // neighbouring weights, as they read neighbouring input channels.
+                int byTap = ConvGraph.Reshape(call, ConvGraph.Permute(call, weight, new long[] { 2, 3, 1, 0 }), k * k * perGroup, outC);
                 var attributes = geometry.Concat(new[] { OpAttribute.Int("groups", groups), OpAttribute.Int("outChannels", outC) }).ToArray();
-                int windows = call.Add(Ops.ConvWindows.Name, new[] { x }, AttributeSet.Of(attributes)); // [B, OH, OW, O, k·k·C/g]
-                y = ConvGraph.Reduce(call, Ops.Sum.Name, ConvGraph.Binary(call, Ops.Mul.Name, windows, matrix), 4);
+                int windows = call.Add(Ops.ConvWindows.Name, new[] { x }, AttributeSet.Of(attributes)); // [B, OH, OW, k·k·C/g, O]
+                y = ConvGraph.Reduce(call, Ops.Sum.Name, ConvGraph.Binary(call, Ops.Mul.Name, windows, byTap), 3);
                 if (bias >= 0) y = ConvGraph.Binary(call, Ops.Add.Name, y, bias);
             }
             return ConvGraph.Permute(call, y, ConvGraph.ToChannelsFirst);

@@ -131,13 +131,15 @@ namespace Fusion.Compiler
     }
 
     /// <summary>
-    /// The windows a grouped or depthwise convolution, or a pooling, reduces: [B, C, H, W] → [B, OH, OW, O, k·k·C/groups], where
+    /// The windows a grouped or depthwise convolution, or a pooling, reduces: [B, C, H, W] → [B, OH, OW, k·k·C/groups, O], where
     /// output channel o of group o / (O/groups) sees its group's input channels, ordered (ky, kx, c). Without <c>groups</c> it is one
-    /// window per channel (O = C), as pooling reads. The padding reads <c>value</c> (−∞ for max pooling).
+    /// window per channel (O = C), as pooling reads. The padding reads <c>value</c> (−∞ for max pooling). The output channel is the
+    /// last axis so that, reduced over the window axis, neighbouring threads take neighbouring channels: their reads of the
+    /// channels-last input and of a [k·k·C/g, O] weight are then consecutive.
     /// </summary>
-    internal sealed class ConvWindowsOp() : ViewOp("ConvWindows", "[B, C, H, W] → [B, OH, OW, O, k·k·C/groups] grouped windows")
+    internal sealed class ConvWindowsOp() : ViewOp("ConvWindows", "[B, C, H, W] → [B, OH, OW, k·k·C/groups, O] grouped windows")
     {
-        public override string ShapeRule => "[B, C, H, W] → [B, OH, OW, O, k·k·C/g] (`kernel`, `stride`, `padding`, `dilation`, `groups` g and `outChannels` O; without them O = C, g = C)";
+        public override string ShapeRule => "[B, C, H, W] → [B, OH, OW, k·k·C/g, O] (`kernel`, `stride`, `padding`, `dilation`, `groups` g and `outChannels` O; without them O = C, g = C)";
 
         public override bool Bijective => false;
 
@@ -151,7 +153,7 @@ namespace Fusion.Compiler
             var (groups, outChannels) = Groups(a[1].Value, attributes);
             if (groups < 1 || a[1].Value % groups != 0 || outChannels % groups != 0)
                 return Fail($"{groups} groups must divide the {a[1].Value} input and {outChannels} output channels", out error);
-            return new[] { a[0], Dim.Static(g.OutSize(a[2].Value)), Dim.Static(g.OutSize(a[3].Value)), Dim.Static(outChannels), Dim.Static(g.Taps * (a[1].Value / groups)) };
+            return new[] { a[0], Dim.Static(g.OutSize(a[2].Value)), Dim.Static(g.OutSize(a[3].Value)), Dim.Static(g.Taps * (a[1].Value / groups)), Dim.Static(outChannels) };
         }
 
         /// <summary>The groups and output channels: the attributes, or one window per input channel.</summary>
@@ -165,9 +167,9 @@ namespace Fusion.Compiler
             var g = ConvGeometry.Of(q.Attributes);
             var (groups, outChannels) = Groups(image[1].Value, q.Attributes);
             long perGroup = image[1].Value / groups, outPerGroup = outChannels / groups;
-            var r = q.Index[4];
+            var r = q.Index[3];
             var tap = a.Div(r, perGroup);
-            var channel = a.Add(a.Scale(a.Div(q.Index[3], outPerGroup), perGroup), a.Mod(r, perGroup));
+            var channel = a.Add(a.Scale(a.Div(q.Index[4], outPerGroup), perGroup), a.Mod(r, perGroup));
             return g.Tap(a, q.Index[0], channel, q.Index[1], q.Index[2], a.Div(tap, g.Kernel), a.Mod(tap, g.Kernel),
                 image[2].Value, image[3].Value, q.Attributes.FloatOr("value", 0));
         }
@@ -178,7 +180,7 @@ namespace Fusion.Compiler
             var shape = inputs[0].Shape;
             var (groups, outChannels) = Groups(shape[1], attributes);
             long perGroup = shape[1] / groups, outPerGroup = outChannels / groups;
-            long r = outIndex[4], tap = r / perGroup, channel = outIndex[3] / outPerGroup * perGroup + r % perGroup;
+            long r = outIndex[3], tap = r / perGroup, channel = outIndex[4] / outPerGroup * perGroup + r % perGroup;
             return (0, g.TapIndex(shape, outIndex[0], channel, outIndex[1], outIndex[2], tap / g.Kernel, tap % g.Kernel));
         }
 
