@@ -26,11 +26,12 @@ namespace Fusion.Generator.Passes
         public static string?[] Find(ModelGraph graph, bool[] kept, List<DiagnosticInfo> errors)
         {
             var keys = new string?[graph.Nodes.Count];
+            var parameterOnly = ParameterOnly.Of(graph.Nodes);
             foreach (var node in graph.Nodes)
             {
                 if (!node.Is(Ops.Linear) || kept[node.Id] || graph.Nodes[node.Inputs[0]].Is(Ops.Patchify)) continue;
                 // A Linear layer's weight is [out, in]; a convolution's [out, in, k, k] is not an F.Linear's, so has no calibrated input.
-                var weight = LayerWeightNode(graph, node.Inputs[1]);
+                var weight = LayerWeightNode(graph, node.Inputs[1], parameterOnly);
                 if (weight is not null && weight.Shape.Count == 2 && weight.Name.EndsWith(".weight", StringComparison.Ordinal))
                     keys[node.Id] = weight.Name.Substring(0, weight.Name.Length - ".weight".Length) + InputSuffix;
             }
@@ -60,23 +61,17 @@ namespace Fusion.Generator.Passes
         /// The key of the layer parameter a weight is computed from, or null: followed through load-time operators on the first
         /// operand (a re-layout, a folded batch norm or layer scale, whose other operands are parameters too).
         /// </summary>
-        public static string? LayerWeight(ModelGraph graph, int id) => LayerWeightNode(graph, id)?.Name;
+        public static string? LayerWeight(ModelGraph graph, int id) => LayerWeightNode(graph, id, ParameterOnly.Of(graph.Nodes))?.Name;
 
-        private static Node? LayerWeightNode(ModelGraph graph, int id)
+        private static Node? LayerWeightNode(ModelGraph graph, int id, bool[] parameterOnly)
         {
             var node = graph.Nodes[id];
             while (!node.Is(Ops.Param))
             {
-                if (node.IsSource || node.Inputs.Count == 0 || !node.Inputs.Skip(1).All(i => ParamOnly(graph, i))) return null;
+                if (node.IsSource || node.Inputs.Count == 0 || !node.Inputs.Skip(1).All(i => parameterOnly[i])) return null;
                 node = graph.Nodes[node.Inputs[0]];
             }
             return node;
-        }
-
-        private static bool ParamOnly(ModelGraph graph, int id)
-        {
-            var node = graph.Nodes[id];
-            return node.Is(Ops.Param) || node.Is(Ops.Const) || (!node.IsSource && node.Inputs.Count > 0 && node.Inputs.All(i => ParamOnly(graph, i)));
         }
     }
 }

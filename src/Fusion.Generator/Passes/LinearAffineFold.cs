@@ -21,15 +21,7 @@ namespace Fusion.Generator.Passes
             var readers = nodes.Select(_ => new List<int>()).ToList();
             foreach (var node in nodes)
                 foreach (var input in node.Inputs.Distinct()) readers[input].Add(node.Id);
-            var constant = new Dictionary<int, bool>();
-            bool ParamOnly(int id)
-            {
-                if (constant.TryGetValue(id, out var known)) return known;
-                var n = nodes[id];
-                bool result = n.Is(Ops.Param) || n.Is(Ops.Const) || (!n.IsSource && n.Inputs.Count > 0 && n.Inputs.All(ParamOnly));
-                constant[id] = result;
-                return result;
-            }
+            var parameterOnly = ParameterOnly.Of(graph.Nodes);
             int? OnlyReader(int id) => readers[id].Count == 1 && id != graph.Output ? readers[id][0] : null;
             // The operand of a two-operand node that is not from, if it is a per-output-feature constant of the Linear's N features.
             int? PerFeature(Node node, int from, long features)
@@ -38,7 +30,7 @@ namespace Fusion.Generator.Passes
                 int other = node.Inputs[0] == from ? node.Inputs[1] : node.Inputs[0];
                 var shape = nodes[other].Shape;
                 bool perFeature = shape.Count >= 1 && shape.Count <= nodes[from].Shape.Count && shape[shape.Count - 1] == Dim.Static(features) && shape.Take(shape.Count - 1).All(d => d == Dim.One);
-                return perFeature && ParamOnly(other) ? other : null;
+                return perFeature && parameterOnly[other] ? other : null;
             }
 
             bool changed = false;

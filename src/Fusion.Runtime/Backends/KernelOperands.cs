@@ -70,21 +70,24 @@ internal static class KernelOperands
         ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(weight);
+        Shape product;
         if (kernel.Conv is { } conv)
         {
             // An implicit-GEMM convolution reads its channels-last image; the product is [batch, OH, OW, N].
             if (x.Rank != 4 || x.Shape[1] != conv.Height || x.Shape[2] != conv.Width || x.Shape[3] != conv.Channels || x.DType != DType.Float16)
                 throw new TensorMismatchException($"{kernel.Name} x", $"f16[batch, {conv.Height}, {conv.Width}, {conv.Channels}] (the convolution's channels-last image)", $"{x.DType.ShortName()}{x.Shape}");
-            if (weight.Shape != new Shape(kernel.N, kernel.K) || weight.DType != x.DType)
-                throw new TensorMismatchException($"{kernel.Name} weight", $"{x.DType.ShortName()}[{kernel.N}, {kernel.K}]", $"{weight.DType.ShortName()}{weight.Shape}");
-            return new Shape(x.Shape[0], conv.OutHeight, conv.OutWidth, kernel.N);
+            product = new Shape(x.Shape[0], conv.OutHeight, conv.OutWidth, kernel.N);
         }
-        bool typeOk = kernel.Int8 || kernel.Fp8 ? x.DType == kernel.OperandType : x.DType is DType.Float32 or DType.Float16;
-        if (x.Rank < 1 || x.Shape[-1] != kernel.K || !typeOk)
-            throw new TensorMismatchException($"{kernel.Name} x", $"[..., {kernel.K}] {(kernel.Int8 ? "int8 (an int8 GEMM)" : kernel.Fp8 ? "e4m3 (an FP8 GEMM)" : "float")}", $"{x.DType.ShortName()}{x.Shape}");
+        else
+        {
+            bool typeOk = kernel.Int8 || kernel.Fp8 ? x.DType == kernel.OperandType : x.DType is DType.Float32 or DType.Float16;
+            if (x.Rank < 1 || x.Shape[-1] != kernel.K || !typeOk)
+                throw new TensorMismatchException($"{kernel.Name} x", $"[..., {kernel.K}] {(kernel.Int8 ? "int8 (an int8 GEMM)" : kernel.Fp8 ? "e4m3 (an FP8 GEMM)" : "float")}", $"{x.DType.ShortName()}{x.Shape}");
+            product = x.Shape.With(-1, kernel.N);
+        }
         if (weight.Shape != new Shape(kernel.N, kernel.K) || weight.DType != x.DType)
             throw new TensorMismatchException($"{kernel.Name} weight", $"{x.DType.ShortName()}[{kernel.N}, {kernel.K}]", $"{weight.DType.ShortName()}{weight.Shape}");
-        return x.Shape.With(-1, kernel.N);
+        return product;
     }
 
     private static Shape ShapeOf(KernelBuffer b, int batch, GeneratedKernel kernel)

@@ -523,23 +523,25 @@ public sealed class FusedGemm : IDisposable
     {
         var type = kernel.OperandType;
         weight.Expect($"{kernel.Name} weight", new Shape(kernel.N, kernel.K), type);
+        long m;
         if (kernel.Conv is { } conv)
         {
             // An implicit-GEMM convolution: x is the channels-last image, its im2col matrix has batch·OH·OW rows.
+            if (x.Rank != 4) throw new TensorMismatchException($"{kernel.Name} x", $"[batch, {conv.Height}, {conv.Width}, {conv.Channels}] (the convolution's channels-last image)", x.ToString());
             x.Expect($"{kernel.Name} x (the convolution's channels-last image)", new Shape(x.Shape[0], conv.Height, conv.Width, conv.Channels), type);
-            long rows = (long)x.Shape[0] * conv.OutHeight * conv.OutWidth;
-            if (rows > int.MaxValue) throw new TensorMismatchException("x", $"at most {int.MaxValue} output pixels", rows.ToString(CultureInfo.InvariantCulture));
-            if (x.Pointer % 16 != 0 || weight.Pointer % 16 != 0) throw new FusionException($"{kernel.Name}: x and weight must be 16-byte aligned");
-            return (int)rows;
+            m = (long)x.Shape[0] * conv.OutHeight * conv.OutWidth;
         }
-        if (x.Rank < 1 || x.Shape[-1] != kernel.K) throw new TensorMismatchException($"{kernel.Name} x", $"[..., {kernel.K}] {type.ShortName()}", x.ToString());
-        x.Expect($"{kernel.Name} x", x.Shape, type);
+        else
+        {
+            if (x.Rank < 1 || x.Shape[-1] != kernel.K) throw new TensorMismatchException($"{kernel.Name} x", $"[..., {kernel.K}] {type.ShortName()}", x.ToString());
+            x.Expect($"{kernel.Name} x", x.Shape, type);
+            m = x.ElementCount / kernel.K;
+        }
         if (kernel.Fp8 && _device.ComputeCapability < 89)
             throw new FusionException($"{kernel.Name}: FP8 products need FP8 tensor cores (sm_89 or newer: Ada, Hopper); {_device.Name} is {_device.Architecture}");
         // mma.sync m16n8k32 with int8 operands is an sm_80 instruction (Ampere and newer).
         if (kernel.Int8 && _device.ComputeCapability < 80)
             throw new FusionException($"{kernel.Name}: the int8 GEMM template needs int8 mma.sync m16n8k32 (sm_80 or newer); {_device.Name} is {_device.Architecture}");
-        long m = x.ElementCount / kernel.K;
         if (m > int.MaxValue) throw new TensorMismatchException("x", $"at most {int.MaxValue} rows", m.ToString(CultureInfo.InvariantCulture));
         if (x.Pointer % 16 != 0 || weight.Pointer % 16 != 0)
             throw new FusionException($"{kernel.Name}: x and weight must be 16-byte aligned");
