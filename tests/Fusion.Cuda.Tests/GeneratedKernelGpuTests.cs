@@ -34,6 +34,9 @@ internal static class GeneratedKernelCatalog
         LayerNorm(30, FloatType.F32, "layer_norm_c30_f32"),
         LayerNorm(768, FloatType.F16, "layer_norm_c768_f16"),
         MeanMiddleAxis(),
+        DepthwiseChannelsLast(),
+        MaxPoolChannelsLast(),
+        CenterMiddleAxis(),
         LongSoftmax(),
         ConcatPadGelu(),
         AddLayerNormIo(),
@@ -90,6 +93,50 @@ internal static class GeneratedKernelCatalog
         return new(name, g.Kernel(name, [ln], ln), "row", (_, buffer) => buffer.Shape.Count == 3 ? (-1, 3) : (-1, 1));
     }
 
+    /// <summary>
+    /// A depthwise 3×3 convolution, stride 2, padding 1, of a channels-last image x [N, 9, 11, 16] fp16 (read through the permute to
+    /// NCHW, as a model's layout pass leaves it), weight [9 taps, 16] and bias [16] fp32: a strided reduction whose threads take 8
+    /// channels each, 16-byte loads guarded by the padding.
+    /// </summary>
+    private static GeneratedCase DepthwiseChannelsLast()
+    {
+        var g = new LoweringGraph();
+        int x = g.Input(FloatType.F16, N, S(9), S(11), S(16));
+        int nchw = g.Op(Ops.Permute, [x], AttributeSet.Of(OpAttribute.IntList("axes", [0, 3, 1, 2])));
+        int windows = g.Op(Ops.ConvWindows, [nchw], ConvAttributes(channels: 16, value: 0));
+        int w = g.Param(FloatType.F32, S(9), S(16));
+        int b = g.Param(FloatType.F32, S(16));
+        int product = g.Op(Ops.Mul, [windows, w]);
+        int sum = g.Op(Ops.Sum, [product], AttributeSet.Of(OpAttribute.IntList("axes", [3]), OpAttribute.Int("keepDim", 0)));
+        int biased = g.Op(Ops.Add, [sum, b]);
+        return new("depthwise_3x3_s2_nhwc_c16", g.Kernel("depthwise_3x3_s2_nhwc_c16", [nchw, windows, product, sum, biased], biased), "strided");
+    }
+
+    /// <summary>A 3×3 max pool, stride 2, padding 1, of a channels-last x [N, 7, 15, 24] fp16: the padding reads −∞ for a whole vector.</summary>
+    private static GeneratedCase MaxPoolChannelsLast()
+    {
+        var g = new LoweringGraph();
+        int x = g.Input(FloatType.F16, N, S(7), S(15), S(24));
+        int nchw = g.Op(Ops.Permute, [x], AttributeSet.Of(OpAttribute.IntList("axes", [0, 3, 1, 2])));
+        int windows = g.Op(Ops.ConvWindows, [nchw], ConvAttributes(channels: 24, value: double.NegativeInfinity));
+        int max = g.Op(Ops.Max, [windows], AttributeSet.Of(OpAttribute.IntList("axes", [3]), OpAttribute.Int("keepDim", 0)));
+        return new("max_pool_3x3_s2_nhwc_c24", g.Kernel("max_pool_3x3_s2_nhwc_c24", [nchw, windows, max], max), "strided");
+    }
+
+    private static AttributeSet ConvAttributes(long channels, double value) => AttributeSet.Of(OpAttribute.Int("kernel", 3), OpAttribute.Int("stride", 2),
+        OpAttribute.Int("padding", 1), OpAttribute.Int("dilation", 1), OpAttribute.Int("groups", channels), OpAttribute.Int("outChannels", channels),
+        OpAttribute.Real("value", value));
+
+    /// <summary>x − mean over the middle axis of x [N, 5, 16] fp32: a strided kernel with a second walk that stores every element.</summary>
+    private static GeneratedCase CenterMiddleAxis()
+    {
+        var g = new LoweringGraph();
+        int x = g.Input(FloatType.F32, N, S(5), S(16));
+        int mean = g.Op(Ops.Mean, [x], AttributeSet.Of(OpAttribute.IntList("axes", [1]), OpAttribute.Int("keepDim", 1)));
+        int centered = g.Op(Ops.Sub, [x, mean]);
+        return new("center_middle_axis_f32", g.Kernel("center_middle_axis_f32", [mean, centered], centered), "strided");
+    }
+
     /// <summary>2.5·mean over the middle axis of x [N, 49, 30] fp16, written fp32: a strided reduction, one thread walking each column.</summary>
     private static GeneratedCase MeanMiddleAxis()
     {
@@ -97,7 +144,7 @@ internal static class GeneratedKernelCatalog
         int x = g.Input(FloatType.F16, N, S(49), S(30));
         int mean = g.Op(Ops.Mean, [x], AttributeSet.Of(OpAttribute.IntList("axes", [1]), OpAttribute.Int("keepDim", 0)), FloatType.F32);
         int scaled = g.Op(Ops.Mul, [mean, g.Const(2.5)]);
-        return new("mean_middle_axis_f16_f32", g.Kernel("mean_middle_axis_f16_f32", [mean, scaled], scaled), "looped");
+        return new("mean_middle_axis_f16_f32", g.Kernel("mean_middle_axis_f16_f32", [mean, scaled], scaled), "strided");
     }
 
     /// <summary>
@@ -253,7 +300,7 @@ public sealed class GeneratedKernelPtxTests
             Assert.Equal(printed.Source, c.Kernel.CudaSource);
             Assert.Equal(c.Name, c.Kernel.Name);
         }
-        Assert.Equal(new HashSet<string> { "pointwise", "row", "looped", "looped-row" }, GeneratedKernelCatalog.Cases.Values.Select(c => c.Strategy).ToHashSet());
+        Assert.Equal(new HashSet<string> { "pointwise", "row", "strided", "looped-row" }, GeneratedKernelCatalog.Cases.Values.Select(c => c.Strategy).ToHashSet());
         Assert.Contains(GeneratedKernelCatalog.Cases.Values, c => c.Kernel.UsesIoType);
     }
 

@@ -86,7 +86,7 @@ public sealed class PrecisionTests
         Assert.Contains("be.Param(this.head.weight, global::Fusion.DType.Float32)", half);
         Assert.Contains("be.Param(this.head.bias!, global::Fusion.DType.Float32)", half);
         Assert.Contains("be.Param(this.mix.weight, global::Fusion.DType.Float16)", half);
-        Assert.Contains("kernel mean_cast_f16_f32_nx16 (looped)", half); // the cast to the f32 head, fused into the reduction's store
+        Assert.Contains("kernel mean_cast_f16_f32_nx16 (strided)", half); // the cast to the f32 head, fused into the reduction's store
         Assert.Contains("kernel softmax_cast_f32_f16_nx9x16 (row)", half); // the kept softmax reads the f32 the GEMM epilogue wrote
         Assert.Contains("//   cast f16 → f32 of F.Mean(h, 1) for F.Linear(F.Mean(h, 1), head): fused", result.Source);
     }
@@ -126,7 +126,7 @@ public sealed class PrecisionTests
         var swinT = result.Run.Results.Single().GeneratedSources.Single(s => s.HintName.Contains("SwinTransformerTiny") && !s.IsIlgpuFile()).SourceText.ToString();
         var half = Method(swinT, "RunHalf");
         Assert.Contains("kernel cast_patchify_io_f16_nx56x56x48 (pointwise)", half);
-        Assert.Contains("kernel mean_cast_f16_f32_nx768 (looped)", half);
+        Assert.Contains("kernel mean_cast_f16_f32_nx768 (strided)", half);
         Assert.Contains("be.Param(this.model.head.weight, global::Fusion.DType.Float32)", half);
         // Only the head is f32: the f16 pool's kernel writes its result as f32 for it.
         Assert.Contains("// Precision plan Half (cpu, cuda): operators 1 f32, 210 f16; 3 casts inserted, 3 fused into kernels.", swinT);

@@ -15,8 +15,9 @@ namespace Fusion.Compiler
     /// <item><b>row</b>: a reduction along a contiguous axis: LANES lanes (a power of two ≤ 32) share a row, each holding its
     /// V-element chunks in unrolled register arrays (float32), reductions combine across lanes with warp shuffles, and a warp
     /// does 32/LANES rows (two per lane group when they are short) with all loads first.</item>
-    /// <item><b>looped</b>: a reduction along a strided axis (one thread per output, walking the axis), or a row too long for
-    /// registers (a warp per row, recomputing from memory in each pass).</item>
+    /// <item><b>strided</b>: a reduction along a strided axis: a thread per V outputs consecutive along the innermost row axis
+    /// (V-wide vector loads where every access allows), walking the reduced axis.</item>
+    /// <item><b>looped</b>: a row too long for registers (a warp per row, recomputing from memory in each pass).</item>
     /// </list>
     /// Every value is float32; loads convert and stores round once. Index math is in <c>fusion_index</c>, 32-bit unless the source is
     /// compiled with FUSION_INDEX64 (the launcher does when a buffer or the domain reaches 2³⁰ elements at the run's batch).
@@ -26,7 +27,7 @@ namespace Fusion.Compiler
         public const int Threads = KernelMapping.Threads;
         private const int Warps = KernelMapping.Warps;
 
-        /// <summary>The longest walk a thread-per-output reduction unrolls (7×7 taps fit; longer ones stay loops).</summary>
+        /// <summary>The longest walk a strided reduction unrolls (7×7 taps fit; longer ones stay loops).</summary>
         private const int MaxUnrolledWalk = 64;
 
         public static PrintedKernel Print(LoopKernel kernel) => new Printer(kernel).Run();
@@ -108,8 +109,8 @@ namespace Fusion.Compiler
                 {
                     MappingKind.Pointwise => Pointwise(m),
                     MappingKind.Row => Row(m),
-                    _ => Looped(m, m.Lanes == 1 ? "looped (one thread per output, walking the reduced axis)"
-                        : "looped (a warp per row, one pass over the row per reduction)"),
+                    MappingKind.Strided => Strided(m),
+                    _ => Looped(m, "looped (a warp per row, one pass over the row per reduction)"),
                 };
             }
 
@@ -306,9 +307,6 @@ namespace Fusion.Compiler
                 {
                     RowLevel(rowLevel);
                     foreach (var red in reductions) Line($"float a{red.Id} = {Init(red.Kind)};");
-                    // A thread's own short walk (a depthwise convolution's 49 taps, a pooling window) unrolled: its index math
-                    // (tap / k, tap % k, the padding bounds) folds into constants.
-                    if (lanes == 1 && chunks <= MaxUnrolledWalk) Line("#pragma unroll");
                     using (Block($"for (fusion_index chunk = sub; chunk < {chunks}; chunk += {lanes})"))
                     {
                         Line($"const fusion_index s{r} = chunk * {vector};");
@@ -336,8 +334,98 @@ namespace Fusion.Compiler
                 }
                 foreach (var st in _k.Body.OfType<StoreInstr>().Where(st => !st.Offset.Uses(r)))
                     Line($"if (sub == 0) fusion_store({_names[st.Buffer]} + ({st.Offset}), {LoopRef(st.Value)});");
-                return Finish(launch, lanes == 1 ? "looped" : "looped-row");
+                return Finish(launch, "looped-row");
             }
+
+            // ---- strided (a thread per output vector) ------------------------------------------------------------------
+
+            /// <summary>
+            /// A thread takes V outputs consecutive along the innermost row variable j and walks the reduced axis r one step at a
+            /// time: every value is an array of V (element e at v_j = s_j + e), a load that moves along j is one V-wide vector (its
+            /// guard, the same for the whole vector, decides it), one that does not is a single value. A short walk (a depthwise
+            /// convolution's 49 taps, a pooling window) is unrolled so its index math (tap / k, tap % k, the padding bounds) folds
+            /// into constants.
+            /// </summary>
+            private PrintedKernel Strided(KernelMapping m)
+            {
+                int r = _k.ReduceVar, v = m.Vector;
+                var rowVars = KernelMapping.RowVariables(_k);
+                int j = KernelMapping.OutputVariable(_k);
+                var launch = m.Launch;
+                long steps = _k.ReduceExtent;
+                Header($"strided reduction over {steps} elements: a thread per {v} output{(v > 1 ? "s" : "")} along the innermost axis, walking the reduced axis", launch);
+                Line($"const fusion_index threads = {launch.UnitsPerBatch.ToString(CultureInfo.InvariantCulture)}{(launch.Batched ? " * N" : "")};");
+                Line($"const fusion_index thread = (fusion_index)blockIdx.x * {launch.Threads} + threadIdx.x;");
+                Line("if (thread >= threads) return;");
+                Line("fusion_index rest = thread;");
+                Decompose(rowVars, j, v);
+                if (j >= 0) Line($"const fusion_index s{j} = v{j};");
+                var passes = LoopAnalysis.LoopedPasses(_k, _perElement, _phase, out var after);
+                foreach (var (rowLevel, reductions) in passes)
+                {
+                    StridedValues(rowLevel.Select(i => i.Id), j, v);
+                    foreach (var red in reductions)
+                    {
+                        Line($"float a{red.Id}[{v}];");
+                        Line("#pragma unroll");
+                        Line($"for (int e = 0; e < {v}; e++) a{red.Id}[e] = {Init(red.Kind)};");
+                    }
+                    if (steps <= MaxUnrolledWalk) Line("#pragma unroll");
+                    using (Block($"for (fusion_index step = 0; step < {steps}; step++)"))
+                    {
+                        Line($"const fusion_index v{r} = step;");
+                        StridedValues(Needed(reductions.Select(red => red.Arg)), j, v);
+                        foreach (var red in reductions)
+                        {
+                            Line("#pragma unroll");
+                            Line($"for (int e = 0; e < {v}; e++) a{red.Id}[e] = {Combine(red.Kind, $"a{red.Id}[e]", StridedRef(red.Arg, j, v))};");
+                        }
+                    }
+                }
+                StridedValues(after.Select(i => i.Id), j, v);
+                var elementStores = _k.Body.OfType<StoreInstr>().Where(st => st.Offset.Uses(r)).ToList();
+                if (elementStores.Count > 0)
+                {
+                    using (Block($"for (fusion_index step = 0; step < {steps}; step++)"))
+                    {
+                        Line($"const fusion_index v{r} = step;");
+                        StridedValues(Needed(elementStores.Select(st => st.Value)), j, v);
+                        foreach (var st in elementStores) StoreVector(st, j, v, id => StridedRef(id, j, v), "true");
+                    }
+                }
+                foreach (var st in _k.Body.OfType<StoreInstr>().Where(st => !st.Offset.Uses(r))) StoreVector(st, j, v, id => StridedRef(id, j, v), "true");
+                return Finish(launch, "strided");
+            }
+
+            /// <summary>Computes the values <paramref name="ids"/> (loads and operations, in order) as arrays of V along j.</summary>
+            private void StridedValues(IEnumerable<int> ids, int j, int v)
+            {
+                foreach (var id in ids.OrderBy(i => i))
+                {
+                    var instr = _k.Body[id];
+                    Line($"float x{id}[{v}];");
+                    if (instr is LoadInstr l)
+                    {
+                        LoadInto(l, j, v, $"x{id}", "0", "true");
+                        continue;
+                    }
+                    Line("#pragma unroll");
+                    using (Block($"for (int e = 0; e < {v}; e++)"))
+                    {
+                        if (j >= 0) Line($"const fusion_index v{j} = s{j} + e;");
+                        Line($"x{id}[e] = {Compute(instr, a => StridedRef(a, j, v))};");
+                    }
+                }
+            }
+
+            /// <summary>Element e of a value in a strided kernel (a load that does not move along j is one value).</summary>
+            private string StridedRef(int id, int j, int v) => _k.Body[id] switch
+            {
+                ConstInstr c => Literal(c.Value),
+                ReduceInstr => $"a{id}[e]",
+                LoadInstr l => Width(l, j, v) == 1 ? $"x{id}[0]" : $"x{id}[e]",
+                _ => $"x{id}[e]",
+            };
 
             /// <summary>Inside a looped kernel's chunk loop (element values x…[e]) or after it (row values, reductions a…).</summary>
             private string LoopRef(int id) => _k.Body[id] switch
@@ -430,10 +518,11 @@ namespace Fusion.Compiler
                     Line($"{target}[{slot}] = {ok}{guard} ? {ScalarLoad(l)} : {Literal(l.Otherwise)};");
                     return;
                 }
-                if (l.Guard.Count == 0 && Along(l.Offset, vectorVar, v) == AccessKind.Vector)
+                // A guard that does not move along the vector (a convolution's padding, read channels-last) holds for all of it.
+                if (!l.Guard.Any(g => g.Expr.Uses(vectorVar)) && Along(l.Offset, vectorVar, v) == AccessKind.Vector)
                 {
-                    Line($"if ({ok}) fusion_load_vec<{v}>({_names[l.Buffer]} + ({l.Offset}), &{target}[{slot} * {v}]);");
-                    Line($"else for (int e = 0; e < {v}; e++) {at} = 0.0f;");
+                    Line($"if ({ok}{guard}) fusion_load_vec<{v}>({_names[l.Buffer]} + ({l.Offset}), &{target}[{slot} * {v}]);");
+                    Line($"else for (int e = 0; e < {v}; e++) {at} = {(l.Guard.Count == 0 ? "0.0f" : Literal(l.Otherwise))};");
                     return;
                 }
                 Line("#pragma unroll");

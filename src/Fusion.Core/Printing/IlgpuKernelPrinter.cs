@@ -157,6 +157,9 @@ namespace Fusion.Compiler
                     case MappingKind.Row:
                         Row(m);
                         break;
+                    case MappingKind.Strided:
+                        Strided(m);
+                        break;
                     default:
                         Looped(m);
                         break;
@@ -394,6 +397,113 @@ namespace Fusion.Compiler
                     using (Block("if (sub == 0)")) Store(st, LoopRef(st.Value, 0));
             }
 
+            // ---- strided (a thread per output vector) ------------------------------------------------------------------
+
+            /// <summary>
+            /// The CUDA printer's strided mapping: a thread takes V outputs along the innermost row variable j (s_j the first), each
+            /// value is V locals (element e at v_j = s_j + e), and the walk over the reduced axis takes several steps a trip with
+            /// every load first (<see cref="LoopUnroll"/>), since ILGPU neither unrolls loops nor hoists loads.
+            /// </summary>
+            private void Strided(KernelMapping m)
+            {
+                int r = _k.ReduceVar, v = m.Vector;
+                int j = KernelMapping.OutputVariable(_k);
+                long steps = _k.ReduceExtent;
+                Line($"int threads = {Int(m.Launch.UnitsPerBatch)}{(m.Launch.Batched ? " * N" : "")};");
+                Line($"int thread = IlgpuGrid.IdxX * {m.Launch.Threads} + IlgpuGroup.IdxX;");
+                Line("if (thread >= threads) return;");
+                Line("int rest = thread;");
+                Decompose(KernelMapping.RowVariables(_k), j, v);
+                var passes = LoopAnalysis.LoopedPasses(_k, _perElement, _phase, out var after);
+                foreach (var (rowLevel, reductions) in passes)
+                {
+                    StridedLoads(rowLevel.Select(i => i.Id), j, v, "");
+                    StridedOps(rowLevel.Select(i => i.Id), j, v, "");
+                    foreach (var red in reductions) Line($"float {string.Join(", ", Enumerable.Range(0, v).Select(e => $"a{red.Id}_{e} = {Init(red.Kind)}"))};");
+                    StepLoop(Needed(reductions.Select(red => red.Arg)), r, j, v, steps, copy =>
+                    {
+                        foreach (var red in reductions)
+                            for (int e = 0; e < v; e++) Line($"a{red.Id}_{e} = {Combine(red.Kind, $"a{red.Id}_{e}", StridedRef(red.Arg, j, v, e, copy))};");
+                    });
+                }
+                StridedLoads(after.Select(i => i.Id), j, v, "");
+                StridedOps(after.Select(i => i.Id), j, v, "");
+                var elementStores = _k.Body.OfType<StoreInstr>().Where(st => st.Offset.Uses(r)).ToList();
+                if (elementStores.Count > 0)
+                    StepLoop(Needed(elementStores.Select(st => st.Value)), r, j, v, steps, copy => StridedStores(elementStores, j, v, copy));
+                StridedStores(_k.Body.OfType<StoreInstr>().Where(st => !st.Offset.Uses(r)).ToList(), j, v, "");
+            }
+
+            /// <summary>The strided walk over the reduced axis: <see cref="LoopUnroll"/> steps a trip (all their loads, then their use), then the rest.</summary>
+            private void StepLoop(IReadOnlyCollection<int> ids, int r, int j, int v, long steps, Action<string> use)
+            {
+                var loadCount = ids.Count(id => _k.Body[id] is LoadInstr);
+                int unroll = LoopUnroll(loadCount, v);
+                void Trip(IReadOnlyList<string> copies)
+                {
+                    foreach (var copy in copies) DeclareLoads(ids, j, v, copy);
+                    for (int c = 0; c < copies.Count; c++)
+                        using (Block($"// step {c} of the trip: its loads")) { Line($"int v{r} = step + {c};"); StridedLoads(ids, j, v, copies[c], declare: false); }
+                    for (int c = 0; c < copies.Count; c++)
+                        using (Block($"// step {c} of the trip: its use")) { Line($"int v{r} = step + {c};"); StridedOps(ids, j, v, copies[c]); use(copies[c]); }
+                }
+                using var scope = Block("// the reduced axis, step by step");
+                Line("int step = 0;");
+                if (steps >= unroll)
+                    using (Block($"for (; step + {unroll - 1} < {Int(steps)}; step += {unroll})")) Trip(Enumerable.Range(0, unroll).Select(c => $"c{c}_").ToList());
+                using (Block($"for (; step < {Int(steps)}; step++)")) Trip(new[] { "" });
+            }
+
+            /// <summary>Loads the loads among <paramref name="ids"/> (V locals each; one where it does not move along j), declaring them first unless told.</summary>
+            private void StridedLoads(IEnumerable<int> ids, int j, int v, string copy, bool declare = true)
+            {
+                if (declare) DeclareLoads(ids, j, v, copy);
+                foreach (var l in ids.OrderBy(i => i).Select(id => _k.Body[id]).OfType<LoadInstr>()) LoadElements(l, j, v, $"x{copy}{l.Id}", ok: null);
+            }
+
+            private void DeclareLoads(IEnumerable<int> ids, int j, int v, string copy)
+            {
+                foreach (var l in ids.OrderBy(i => i).Select(id => _k.Body[id]).OfType<LoadInstr>()) DeclareFloats($"x{copy}{l.Id}", KernelMapping.Width(_k, l, j, v));
+            }
+
+            /// <summary>Declares and computes the operations among <paramref name="ids"/>, element by element.</summary>
+            private void StridedOps(IEnumerable<int> ids, int j, int v, string copy)
+            {
+                var ops = ids.OrderBy(i => i).Where(id => _k.Body[id] is not LoadInstr).ToList();
+                foreach (var id in ops) DeclareFloats($"x{copy}{id}", v);
+                for (int e = 0; e < v && ops.Count > 0; e++)
+                {
+                    using (Block($"// element {e}"))
+                    {
+                        if (j >= 0) Line($"int v{j} = s{j} + {e};");
+                        foreach (var id in ops) Line($"x{copy}{id}_{e} = {Compute(_k.Body[id], a => StridedRef(a, j, v, e, copy))};");
+                    }
+                }
+            }
+
+            private void StridedStores(IReadOnlyList<StoreInstr> stores, int j, int v, string copy)
+            {
+                foreach (var st in stores.Where(st => IsVector(st.Offset, j, v))) VectorStore(st, j, v, e => StridedRef(st.Value, j, v, e, copy));
+                var scalar = stores.Where(st => !IsVector(st.Offset, j, v)).ToList();
+                for (int e = 0; e < v && scalar.Count > 0; e++)
+                {
+                    using (Block($"// element {e}"))
+                    {
+                        if (j >= 0) Line($"int v{j} = s{j} + {e};");
+                        foreach (var st in scalar) Store(st, StridedRef(st.Value, j, v, e, copy));
+                    }
+                }
+            }
+
+            /// <summary>Element e of a value in a strided kernel: row values and reductions have no copy tag (they are outside the walk).</summary>
+            private string StridedRef(int id, int j, int v, int e, string copy) => _k.Body[id] switch
+            {
+                ConstInstr c => Literal(c.Value),
+                ReduceInstr => $"a{id}_{e}",
+                LoadInstr l => $"x{(_perElement[id] ? copy : "")}{id}_{(KernelMapping.Width(_k, l, j, v) == 1 ? 0 : e)}",
+                _ => $"x{(_perElement[id] ? copy : "")}{id}_{e}",
+            };
+
             /// <summary>
             /// Inside a looped kernel's chunk loop (element values x…_e of chunk copy <paramref name="copy"/>) or after it (row
             /// values, reductions a…).
@@ -521,7 +631,8 @@ namespace Fusion.Compiler
             private void LoadElements(LoadInstr l, int vectorVar, int v, string target, string? ok, int first = 0, bool zeroOutside = true)
             {
                 int width = KernelMapping.Width(_k, l, vectorVar, v);
-                if (width > 1 && l.Guard.Count == 0 && IsVector(l.Offset, vectorVar, v))
+                // A guard that does not move along the vector (a convolution's padding, read channels-last) holds for all of it.
+                if (width > 1 && !l.Guard.Any(g => g.Expr.Uses(vectorVar)) && IsVector(l.Offset, vectorVar, v))
                 {
                     VectorLoad(l, vectorVar, v, target, ok, first, zeroOutside);
                     return;
@@ -565,17 +676,22 @@ namespace Fusion.Compiler
             {
                 bool half = IsHalf(l.Buffer);
                 var (type, lanes, count) = VectorOf(half, v);
+                var conditions = new List<string>();
+                if (ok is not null) conditions.Add(ok);
+                if (l.Guard.Count > 0) conditions.Add($"({CudaKernelPrinter.Bounds(l.Guard)})");
+                string? condition = conditions.Count == 0 ? null : string.Join(" && ", conditions);
+                string? outside = l.Guard.Count > 0 ? Literal(l.Otherwise) : zeroOutside ? "0.0f" : null;
                 using (Block($"// elements 0–{v - 1} in {count} vector load{(count > 1 ? "s" : "")}"))
                 {
                     Line($"int v{vectorVar} = s{vectorVar};");
                     for (int c = 0; c < count; c++)
                     {
                         string index = $"({l.Offset}) / {lanes}{(c > 0 ? $" + {c}" : "")}";
-                        Line($"var q{c} = {_names[l.Buffer]}.Cast<{type}>()[{(ok is null ? index : $"IlgpuMath.Select({ok}, {index}, 0)")}];");
+                        Line($"var q{c} = {_names[l.Buffer]}.Cast<{type}>()[{(condition is null ? index : $"IlgpuMath.Select({condition}, {index}, 0)")}];");
                         for (int e = 0; e < lanes; e++)
                         {
                             string value = VectorElement(half, $"q{c}", e);
-                            Line($"{target}_{first + c * lanes + e} = {(ok is null || !zeroOutside ? value : $"IlgpuMath.Select({ok}, {value}, 0.0f)")};");
+                            Line($"{target}_{first + c * lanes + e} = {(condition is null || outside is null ? value : $"IlgpuMath.Select({condition}, {value}, {outside})")};");
                         }
                     }
                 }

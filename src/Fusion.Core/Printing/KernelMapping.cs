@@ -13,15 +13,22 @@ namespace Fusion.Compiler
         /// <summary>A reduction along a contiguous axis short enough for registers: LANES lanes a row, warp shuffles.</summary>
         Row,
 
-        /// <summary>A strided reduction (a thread per output) or a row too long for registers (a warp per row, in passes).</summary>
+        /// <summary>A row too long for registers: a warp per row, in passes.</summary>
         Looped,
+
+        /// <summary>
+        /// A reduction along a strided axis: a thread per <see cref="KernelMapping.Vector"/> outputs consecutive along the innermost row
+        /// variable (a depthwise convolution's channels, a column mean's features), walking the reduced axis.
+        /// </summary>
+        Strided,
     }
 
     /// <summary>
     /// The thread mapping of one <see cref="LoopKernel"/>, decided once and shared by every GPU printer (CUDA C and ILGPU C#), so
     /// the two print the same work split and the runtime launches either by the same <see cref="LaunchShape"/>.
     /// </summary>
-    /// <param name="Vector">Elements an item (pointwise) or a chunk (row, looped) covers along the vectorized variable.</param>
+    /// <param name="Vector">Elements an item (pointwise) or a chunk (row, looped) covers along the vectorized variable; outputs a
+    /// thread takes along the innermost row variable (strided).</param>
     /// <param name="Lanes">Lanes that share a row (row, looped; 1 for pointwise).</param>
     /// <param name="PerLane">Chunks a lane holds in registers (row).</param>
     /// <param name="Items">Items a thread takes (pointwise).</param>
@@ -54,7 +61,7 @@ namespace Fusion.Compiler
             var loads = k.Body.OfType<LoadInstr>().Where(l => perElement[l.Id]).ToList();
             var first = loads.FirstOrDefault(l => k.Buffers[l.Buffer].Shape.Any(d => d.Dynamic)) ?? loads.FirstOrDefault(l => l.Guard.Count == 0);
             bool alongRows = first is null || AccessPattern.UnitSteps(first.Offset, r, k.ReduceExtent, k.VariableExtents.Count) >= 0.5;
-            if (!alongRows) return Looped(k, lanes: 1, vector: 1);
+            if (!alongRows) return Strided(k);
             int v = VectorWidth(k, r, k.ReduceExtent);
             long chunks = k.ReduceExtent / v;
             int lanes = 1;
@@ -83,6 +90,45 @@ namespace Fusion.Compiler
             var (rows, batched) = Count(k, RowVariables(k));
             int unroll = per * v <= 16 ? 2 : 1;
             return new KernelMapping(MappingKind.Row, v, lanes, per, 1, unroll, new LaunchShape(Threads, (long)Warps * (32 / lanes) * unroll, rows, batched));
+        }
+
+        private static KernelMapping Strided(LoopKernel k)
+        {
+            var rowVars = RowVariables(k);
+            int j = OutputVariable(k);
+            int v = j >= 0 && !k.Domain[j].Dynamic ? OutputWidth(k, j, k.Domain[j].Value) : 1;
+            var (rows, batched) = Count(k, rowVars);
+            return new KernelMapping(MappingKind.Strided, v, 1, 1, 1, 1, new LaunchShape(Threads, Threads, rows / v, batched));
+        }
+
+        /// <summary>The variable a strided kernel's thread takes several outputs along: the innermost row variable (-1 when none).</summary>
+        public static int OutputVariable(LoopKernel k)
+        {
+            var rowVars = RowVariables(k);
+            return rowVars.Count > 0 ? rowVars[rowVars.Count - 1] : -1;
+        }
+
+        /// <summary>
+        /// Outputs a strided kernel's thread takes along <paramref name="variable"/>: the largest of 8, 4, 2 dividing its extent at
+        /// which every load and store that moves along it moves as a vector (a load's guard, such as a convolution's padding, must
+        /// not depend on it: the vector is in or out as a whole) and every store moves along it; 1 when no width does.
+        /// </summary>
+        private static int OutputWidth(LoopKernel k, int variable, long extent)
+        {
+            bool Moves(IndexExpr o) => o.Uses(variable);
+            foreach (int v in new[] { 8, 4, 2 })
+            {
+                if (extent % v != 0) continue;
+                bool ok = k.Body.All(i => i switch
+                {
+                    LoadInstr l => !l.Guard.Any(g => g.Expr.Uses(variable))
+                        && (!Moves(l.Offset) || AccessPattern.Along(l.Offset, variable, v, k.VariableExtents) == AccessKind.Vector),
+                    StoreInstr s => Moves(s.Offset) && AccessPattern.Along(s.Offset, variable, v, k.VariableExtents) == AccessKind.Vector,
+                    _ => true,
+                });
+                if (ok) return v;
+            }
+            return 1;
         }
 
         private static KernelMapping Looped(LoopKernel k, int lanes, int vector)

@@ -13,7 +13,7 @@
 //       F.Softmax(F.Linear(F.LayerNorm(x, norm), mix))
 //   gemm_bias_gelu_n16_k16_f32 (gemm, cuBLASLt path: its own epilogue, 2 ops)
 //       F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))
-//   mean_f32_nx16 (looped, 1 ops)
+//   mean_f32_nx16 (strided, 1 ops)
 //       F.Mean(h, 1)
 //   gemm_bias_cast_n5_k16_f32 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)
@@ -26,7 +26,7 @@
 //       F.Softmax(F.Linear(F.LayerNorm(x, norm), mix)) → cast f32 → f16 of F.Softmax(F.Linear(F.LayerNorm(x, norm), mix))
 //   gemm_bias_gelu_n16_k16 (gemm, cuBLASLt path: its own epilogue, 2 ops)
 //       F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))
-//   mean_cast_f16_f32_nx16 (looped, 2 ops)
+//   mean_cast_f16_f32_nx16 (strided, 2 ops)
 //       F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)
 //   gemm_bias_cast_n5_k16_f32 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)
@@ -51,7 +51,7 @@
 //       1 / int8 scales of mix.weight → mix.weight / its scales → quantize mix.weight to i8
 //   gemm_mul_add_gelu_n16_k16_i8 (gemm, int8 template only, 4 ops)
 //       int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))
-//   mean_cast_f16_f32_nx16 (looped, 2 ops)
+//   mean_cast_f16_f32_nx16 (strided, 2 ops)
 //       F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)
 //   gemm_bias_cast_n5_k16_f32 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)
@@ -76,7 +76,7 @@
 //       1 / fp8 scale of mix.weight → mix.weight / its scale → quantize mix.weight to f8
 //   gemm_mul_add_gelu_n16_k16_f8 (gemm, cuBLASLt FP8 with its own epilogue, 4 ops)
 //       fp8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))
-//   mean_cast_f16_f32_nx16 (looped, 2 ops)
+//   mean_cast_f16_f32_nx16 (strided, 2 ops)
 //       F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)
 //   gemm_bias_cast_n5_k16_f32 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)
@@ -193,7 +193,7 @@
                 // [N, 9, 16] f32  gemm gemm_bias_gelu_n16_k16_f32: F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))  Model0.cs(13,20)
                 var v10 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n16_k16_f32, batch, io, v8, be.Param(this.mix.weight, global::Fusion.DType.Float32), be.Param(this.mix.bias!, global::Fusion.DType.Float32)))[0];
                 v8.Dispose();
-                // [N, 16] f32  kernel mean_f32_nx16 (looped): F.Mean(h, 1)  Model0.cs(14,25)
+                // [N, 16] f32  kernel mean_f32_nx16 (strided): F.Mean(h, 1)  Model0.cs(14,25)
                 var v11 = fusionPass.Own(be.Run(FusionKernels.mean_f32_nx16, batch, io, v10))[0];
                 v10.Dispose();
                 // [N, 5] io  gemm gemm_bias_cast_n5_k16_f32: F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)  Model0.cs(14,16)
@@ -224,7 +224,7 @@
                 // [N, 9, 16] f16  gemm gemm_bias_gelu_n16_k16: F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))  Model0.cs(13,20)
                 var v12 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n16_k16, batch, io, v10, be.Param(this.mix.weight, global::Fusion.DType.Float16), be.Param(this.mix.bias!, global::Fusion.DType.Float16)))[0];
                 v10.Dispose();
-                // [N, 16] f32  kernel mean_cast_f16_f32_nx16 (looped): F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)  Model0.cs(14,16)
+                // [N, 16] f32  kernel mean_cast_f16_f32_nx16 (strided): F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)  Model0.cs(14,16)
                 var v16 = fusionPass.Own(be.Run(FusionKernels.mean_cast_f16_f32_nx16, batch, io, v12))[0];
                 v12.Dispose();
                 // [N, 5] io  gemm gemm_bias_cast_n5_k16_f32: F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)  Model0.cs(14,16)
@@ -300,7 +300,7 @@
                 // [N, 9, 16] f16  gemm gemm_mul_add_gelu_n16_k16_i8: int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))  Model0.cs(13,20)
                 var v41 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_n16_k16_i8, batch, io, v29, v35, v38, be.Param(this.mix.bias!, global::Fusion.DType.Float32)))[0];
                 v29.Dispose();
-                // [N, 16] f32  kernel mean_cast_f16_f32_nx16 (looped): F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)  Model0.cs(14,16)
+                // [N, 16] f32  kernel mean_cast_f16_f32_nx16 (strided): F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)  Model0.cs(14,16)
                 var v45 = fusionPass.Own(be.Run(FusionKernels.mean_cast_f16_f32_nx16, batch, io, v41))[0];
                 v41.Dispose();
                 // [N, 5] io  gemm gemm_bias_cast_n5_k16_f32: F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)  Model0.cs(14,16)
@@ -382,7 +382,7 @@
                 // [N, 9, 16] f16  gemm gemm_mul_add_gelu_n16_k16_f8: fp8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))  Model0.cs(13,20)
                 var v45 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_n16_k16_f8, batch, io, v33, v39, v42, be.Param(this.mix.bias!, global::Fusion.DType.Float16)))[0];
                 v33.Dispose();
-                // [N, 16] f32  kernel mean_cast_f16_f32_nx16 (looped): F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)  Model0.cs(14,16)
+                // [N, 16] f32  kernel mean_cast_f16_f32_nx16 (strided): F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)  Model0.cs(14,16)
                 var v49 = fusionPass.Own(be.Run(FusionKernels.mean_cast_f16_f32_nx16, batch, io, v45))[0];
                 v45.Dispose();
                 // [N, 5] io  gemm gemm_bias_cast_n5_k16_f32: F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)  Model0.cs(14,16)
