@@ -311,7 +311,7 @@ namespace Fusion.Compiler
                     {
                         Line($"const fusion_index s{r} = chunk * {vector};");
                         Line($"const fusion_index v{r} = s{r};");
-                        ChunkValues(Needed(reductions.Select(red => red.Arg)), r, vector);
+                        VectorValues(Needed(reductions.Select(red => red.Arg)), r, vector, LoopRef);
                         foreach (var red in reductions)
                         {
                             Line("#pragma unroll");
@@ -328,7 +328,7 @@ namespace Fusion.Compiler
                     {
                         Line($"const fusion_index s{r} = chunk * {vector};");
                         Line($"const fusion_index v{r} = s{r};");
-                        ChunkValues(Needed(elementStores.Select(st => st.Value)), r, vector);
+                        VectorValues(Needed(elementStores.Select(st => st.Value)), r, vector, LoopRef);
                         foreach (var st in elementStores) StoreVector(st, r, vector, LoopRef, "true");
                     }
                 }
@@ -363,7 +363,7 @@ namespace Fusion.Compiler
                 var passes = LoopAnalysis.LoopedPasses(_k, _perElement, _phase, out var after);
                 foreach (var (rowLevel, reductions) in passes)
                 {
-                    StridedValues(rowLevel.Select(i => i.Id), j, v);
+                    VectorValues(rowLevel.Select(i => i.Id), j, v, id => StridedRef(id, j, v));
                     foreach (var red in reductions)
                     {
                         Line($"float a{red.Id}[{v}];");
@@ -374,7 +374,7 @@ namespace Fusion.Compiler
                     using (Block($"for (fusion_index step = 0; step < {steps}; step++)"))
                     {
                         Line($"const fusion_index v{r} = step;");
-                        StridedValues(Needed(reductions.Select(red => red.Arg)), j, v);
+                        VectorValues(Needed(reductions.Select(red => red.Arg)), j, v, id => StridedRef(id, j, v));
                         foreach (var red in reductions)
                         {
                             Line("#pragma unroll");
@@ -382,40 +382,19 @@ namespace Fusion.Compiler
                         }
                     }
                 }
-                StridedValues(after.Select(i => i.Id), j, v);
+                VectorValues(after.Select(i => i.Id), j, v, id => StridedRef(id, j, v));
                 var elementStores = _k.Body.OfType<StoreInstr>().Where(st => st.Offset.Uses(r)).ToList();
                 if (elementStores.Count > 0)
                 {
                     using (Block($"for (fusion_index step = 0; step < {steps}; step++)"))
                     {
                         Line($"const fusion_index v{r} = step;");
-                        StridedValues(Needed(elementStores.Select(st => st.Value)), j, v);
+                        VectorValues(Needed(elementStores.Select(st => st.Value)), j, v, id => StridedRef(id, j, v));
                         foreach (var st in elementStores) StoreVector(st, j, v, id => StridedRef(id, j, v), "true");
                     }
                 }
                 foreach (var st in _k.Body.OfType<StoreInstr>().Where(st => !st.Offset.Uses(r))) StoreVector(st, j, v, id => StridedRef(id, j, v), "true");
                 return Finish(launch, "strided");
-            }
-
-            /// <summary>Computes the values <paramref name="ids"/> (loads and operations, in order) as arrays of V along j.</summary>
-            private void StridedValues(IEnumerable<int> ids, int j, int v)
-            {
-                foreach (var id in ids.OrderBy(i => i))
-                {
-                    var instr = _k.Body[id];
-                    Line($"float x{id}[{v}];");
-                    if (instr is LoadInstr l)
-                    {
-                        LoadInto(l, j, v, $"x{id}", "0", "true");
-                        continue;
-                    }
-                    Line("#pragma unroll");
-                    using (Block($"for (int e = 0; e < {v}; e++)"))
-                    {
-                        if (j >= 0) Line($"const fusion_index v{j} = s{j} + e;");
-                        Line($"x{id}[e] = {Compute(instr, a => StridedRef(a, j, v))};");
-                    }
-                }
             }
 
             /// <summary>Element e of a value in a strided kernel (a load that does not move along j is one value).</summary>
@@ -436,23 +415,26 @@ namespace Fusion.Compiler
                 _ => _perElement[id] ? $"x{id}[e]" : $"t{id}",
             };
 
-            /// <summary>Computes the element values <paramref name="ids"/> for one chunk (loads and operations, in order).</summary>
-            private void ChunkValues(IReadOnlyCollection<int> ids, int r, int vector)
+            /// <summary>
+            /// Computes the values <paramref name="ids"/> (loads and operations, in order) as arrays x…[V] along the vectorized
+            /// variable (a looped kernel's chunk, a strided kernel's outputs), element e at v = s + e.
+            /// </summary>
+            private void VectorValues(IEnumerable<int> ids, int vectorVar, int v, Func<int, string> element)
             {
                 foreach (var id in ids.OrderBy(i => i))
                 {
                     var instr = _k.Body[id];
-                    Line($"float x{id}[{vector}];");
+                    Line($"float x{id}[{v}];");
                     if (instr is LoadInstr l)
                     {
-                        LoadInto(l, r, vector, $"x{id}", "0", "true");
+                        LoadInto(l, vectorVar, v, $"x{id}", "0", "true");
                         continue;
                     }
                     Line("#pragma unroll");
-                    using (Block($"for (int e = 0; e < {vector}; e++)"))
+                    using (Block($"for (int e = 0; e < {v}; e++)"))
                     {
-                        Line($"const fusion_index v{r} = s{r} + e;");
-                        Line($"x{id}[e] = {Compute(instr, LoopRef)};");
+                        if (vectorVar >= 0) Line($"const fusion_index v{vectorVar} = s{vectorVar} + e;");
+                        Line($"x{id}[e] = {Compute(instr, element)};");
                     }
                 }
             }
