@@ -16,6 +16,7 @@ using Fusion.Kernels;
 // `Fusion.Bench generated [swin-t|vit-b16] [batch]` times each generated kernel's CUDA C and ILGPU C# against its floor (GeneratedKernelBench.cs).
 // `Fusion.Bench ilgpu-compile [swin-t|vit-b16]` times ILGPU compiling a model's generated kernels to PTX (IlgpuCompileBench.cs; --ptx DIR keeps them); no GPU.
 // `Fusion.Bench gemm-sources DIR` writes the GEMM template's kernel sources that bench/cuda/gemm_epilogue_variants.py turns into variants; no GPU.
+// `Fusion.Bench strided-sources DIR` writes ConvNeXt-T's depthwise kernels on several thread mappings for bench/cuda/strided_variants.sh; no GPU.
 if (args.Length > 0 && args[0] == "attention")
 {
     AttentionBench.Run(args.Length > 2 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 8,
@@ -25,6 +26,11 @@ if (args.Length > 0 && args[0] == "attention")
 if (args is ["gemm-sources", var sourceDir])
 {
     GemmSourcesDump.Write(sourceDir);
+    return;
+}
+if (args is ["strided-sources", var stridedDir])
+{
+    StridedSourcesDump.Write(stridedDir);
     return;
 }
 if (args.Length > 0 && args[0] == "ilgpu-compile")

@@ -3,31 +3,11 @@
 // shipped headers in memory), runs it on random inputs in its default tile, checks its output (and 4096 poisoned halves past it) byte
 // for byte against the first variant of the same kernel, and times it: CUDA events around each launch, 3 warm-ups, median of 20.
 // Inputs: fp16 in [-1, 1), int8 codes in [-127, 127], per-column scales in [1e-3, 2e-3). Built and run by gemm_epilogue_variants.sh.
-#include <cuda.h>
-#include <cuda_runtime.h>
 #include <cuda_fp16.h>
-#include <nvrtc.h>
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-#include <string>
-#include <vector>
 #include <map>
-#include <thread>
-#include <mutex>
 
-#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { printf("CUDA %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); exit(1); } } while (0)
-#define CD(x) do { CUresult e_ = (x); if (e_ != CUDA_SUCCESS) { const char* s_; cuGetErrorString(e_, &s_); printf("CU %s at %s:%d\n", s_, __FILE__, __LINE__); exit(1); } } while (0)
-#define CN(x) do { nvrtcResult e_ = (x); if (e_ != NVRTC_SUCCESS) { printf("NVRTC %s at %s:%d\n", nvrtcGetErrorString(e_), __FILE__, __LINE__); exit(1); } } while (0)
-
-static std::string read(const std::string& p)
-{
-    std::ifstream f(p);
-    if (!f) { printf("cannot read %s\n", p.c_str()); exit(1); }
-    std::stringstream s; s << f.rdbuf(); return s.str();
-}
+#include "nvrtc_harness.cuh"
 
 __device__ unsigned hash(unsigned long long i, unsigned seed)
 {
@@ -58,32 +38,14 @@ __global__ void diff(const unsigned short* a, const unsigned short* b, long long
 }
 
 struct Kernel { CUmodule module; CUfunction f; int regs; std::string log; };
-struct Binary { std::vector<char> cubin; std::string log; };
-
-static Binary nvrtc(const std::string& file, const std::string& name)
-{
-    std::string src = read(file);
-    std::string h1 = read("prelude.cuh"), h2 = read("generated.cuh");
-    const char* headers[] = {h1.c_str(), h2.c_str()};
-    const char* names[] = {"prelude.cuh", "generated.cuh"};
-    nvrtcProgram prog;
-    CN(nvrtcCreateProgram(&prog, src.c_str(), (name + ".cu").c_str(), 2, headers, names));
-    const char* opts[] = {"--std=c++17", "--gpu-architecture=sm_90", "--ptxas-options=-v"};
-    nvrtcResult r = nvrtcCompileProgram(prog, 3, opts);
-    size_t logSize; nvrtcGetProgramLogSize(prog, &logSize);
-    Binary b; b.log.assign(logSize, '\0'); nvrtcGetProgramLog(prog, &b.log[0]);
-    if (r != NVRTC_SUCCESS) { printf("%s: %s\n", file.c_str(), b.log.c_str()); exit(1); }
-    size_t n; CN(nvrtcGetCUBINSize(prog, &n));
-    b.cubin.resize(n); CN(nvrtcGetCUBIN(prog, b.cubin.data()));
-    nvrtcDestroyProgram(&prog);
-    return b;
-}
 
 static std::map<std::string, Binary> g_binaries;
 
 static Kernel compile(const std::string& file, const std::string& name)
 {
-    const Binary& b = g_binaries.at(file);
+    auto at = g_binaries.find(file);
+    if (at == g_binaries.end()) at = g_binaries.emplace(file, nvrtc(file)).first;
+    const Binary& b = at->second;
     Kernel k; k.log = b.log;
     CD(cuModuleLoadData(&k.module, b.cubin.data()));
     CD(cuModuleGetFunction(&k.f, k.module, name.c_str()));
@@ -123,7 +85,6 @@ int main(int argc, char** argv)
     cudaDeviceProp prop; CK(cudaGetDeviceProperties(&prop, 0));
     int nv_major, nv_minor; nvrtcVersion(&nv_major, &nv_minor);
     printf("device %s, %d SMs, NVRTC %d.%d\n", prop.name, prop.multiProcessorCount, nv_major, nv_minor);
-    cudaEvent_t e0, e1; CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
     unsigned long long* count; CK(cudaMalloc(&count, 8));
     printf("| config | M | N | K | variant | regs | us (median of 20) | GB/s (x + out) | mismatches vs the first |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (auto& c : configs)
@@ -166,18 +127,7 @@ int main(int argc, char** argv)
                 diff<<<1024, 256>>>((const unsigned short*)ref, (const unsigned short*)out, outN + guard, count);
                 CK(cudaMemcpy(&mism, count, 8, cudaMemcpyDeviceToHost));
             }
-            std::vector<float> t;
-            for (int i = 0; i < 23; i++)
-            {
-                CK(cudaEventRecord(e0));
-                CD(cuLaunchKernel(k.f, grid, 1, 1, 256, 1, 1, 0, 0, args.data(), nullptr));
-                CK(cudaEventRecord(e1));
-                CK(cudaEventSynchronize(e1));
-                float ms; CK(cudaEventElapsedTime(&ms, e0, e1));
-                if (i >= 3) t.push_back(ms);
-            }
-            std::sort(t.begin(), t.end());
-            double us = t[t.size() / 2] * 1000;
+            double us = median_launch_us(k.f, grid, 256, args.data(), 3, 20);
             double gb = ((double)c.m * c.k * esz + outN * 2.0) / (us * 1e3);
             printf("| %s | %d | %d | %d | %s | %d | %.1f | %.0f | %s%llu |\n", c.tag.c_str(), c.m, c.n, c.k, v.c_str(), k.regs, us, gb, v == names[0] ? "(ref) " : "", mism);
             fflush(stdout);

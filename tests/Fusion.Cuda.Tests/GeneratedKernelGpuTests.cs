@@ -35,6 +35,7 @@ internal static class GeneratedKernelCatalog
         LayerNorm(768, FloatType.F16, "layer_norm_c768_f16"),
         MeanMiddleAxis(),
         DepthwiseChannelsLast(),
+        DilatedDepthwiseChannelsLast(),
         MaxPoolChannelsLast(),
         CenterMiddleAxis(),
         LongSoftmax(),
@@ -112,6 +113,22 @@ internal static class GeneratedKernelCatalog
         return new("depthwise_3x3_s2_nhwc_c16", g.Kernel("depthwise_3x3_s2_nhwc_c16", [nchw, windows, product, sum, biased], biased), "strided");
     }
 
+    /// <summary>
+    /// A depthwise 5×5 convolution, dilation 2, padding 4, stride 1, of a channels-last image x [N, 6, 10, 12] fp32, weight [25, 12]:
+    /// 4 channels a thread (12 is no multiple of 8) and 5 neighbouring pixels, whose dilated windows overlap every other column.
+    /// </summary>
+    private static GeneratedCase DilatedDepthwiseChannelsLast()
+    {
+        var g = new LoweringGraph();
+        int x = g.Input(FloatType.F32, N, S(6), S(10), S(12));
+        int nchw = g.Op(Ops.Permute, [x], AttributeSet.Of(OpAttribute.IntList("axes", [0, 3, 1, 2])));
+        int windows = g.Op(Ops.ConvWindows, [nchw], ConvAttributes(channels: 12, value: 0, kernel: 5, stride: 1, padding: 4, dilation: 2));
+        int w = g.Param(FloatType.F32, S(25), S(12));
+        int product = g.Op(Ops.Mul, [windows, w]);
+        int sum = g.Op(Ops.Sum, [product], AttributeSet.Of(OpAttribute.IntList("axes", [3]), OpAttribute.Int("keepDim", 0)));
+        return new("depthwise_5x5_d2_nhwc_c12", g.Kernel("depthwise_5x5_d2_nhwc_c12", [nchw, windows, product, sum], sum), "strided");
+    }
+
     /// <summary>A 3×3 max pool, stride 2, padding 1, of a channels-last x [N, 7, 15, 24] fp16: the padding reads −∞ for a whole vector.</summary>
     private static GeneratedCase MaxPoolChannelsLast()
     {
@@ -123,8 +140,9 @@ internal static class GeneratedKernelCatalog
         return new("max_pool_3x3_s2_nhwc_c24", g.Kernel("max_pool_3x3_s2_nhwc_c24", [nchw, windows, max], max), "strided");
     }
 
-    private static AttributeSet ConvAttributes(long channels, double value) => AttributeSet.Of(OpAttribute.Int("kernel", 3), OpAttribute.Int("stride", 2),
-        OpAttribute.Int("padding", 1), OpAttribute.Int("dilation", 1), OpAttribute.Int("groups", channels), OpAttribute.Int("outChannels", channels),
+    private static AttributeSet ConvAttributes(long channels, double value, long kernel = 3, long stride = 2, long padding = 1, long dilation = 1) =>
+        AttributeSet.Of(OpAttribute.Int("kernel", kernel), OpAttribute.Int("stride", stride),
+        OpAttribute.Int("padding", padding), OpAttribute.Int("dilation", dilation), OpAttribute.Int("groups", channels), OpAttribute.Int("outChannels", channels),
         OpAttribute.Real("value", value));
 
     /// <summary>x − mean over the middle axis of x [N, 5, 16] fp32: a strided kernel with a second walk that stores every element.</summary>

@@ -27,10 +27,12 @@ namespace Fusion.Compiler
         public const int Threads = KernelMapping.Threads;
         private const int Warps = KernelMapping.Warps;
 
-        /// <summary>The longest walk a strided reduction unrolls (7×7 taps fit; longer ones stay loops).</summary>
-        private const int MaxUnrolledWalk = 64;
+        private const int MaxUnrolledWalk = KernelMapping.MaxUnrolledWalk;
 
-        public static PrintedKernel Print(LoopKernel kernel) => new Printer(kernel).Run();
+        public static PrintedKernel Print(LoopKernel kernel) => new Printer(kernel).Run(KernelMapping.Of(kernel));
+
+        /// <summary>The kernel on another mapping than <see cref="KernelMapping.Of"/> chooses (a benchmark's variants).</summary>
+        public static PrintedKernel Print(LoopKernel kernel, KernelMapping mapping) => new Printer(kernel).Run(mapping);
 
         /// <summary>The C type of a buffer element.</summary>
         public static string CType(FloatType t) => t switch { FloatType.F16 => "half", FloatType.F32 => "float", FloatType.I8 => "signed char", FloatType.F8 => "fusion_e4m3", _ => "io_t" };
@@ -102,9 +104,8 @@ namespace Fusion.Compiler
                 _names = KernelMapping.BufferNames(kernel);
             }
 
-            public PrintedKernel Run()
+            public PrintedKernel Run(KernelMapping m)
             {
-                var m = KernelMapping.Of(_k);
                 return m.Kind switch
                 {
                     MappingKind.Pointwise => Pointwise(m),
@@ -348,6 +349,7 @@ namespace Fusion.Compiler
             /// </summary>
             private PrintedKernel Strided(KernelMapping m)
             {
+                if (SlidingWalk.Applies(m)) return Sliding(m);
                 int r = _k.ReduceVar, v = m.Vector;
                 var rowVars = KernelMapping.RowVariables(_k);
                 int j = KernelMapping.OutputVariable(_k);
@@ -394,6 +396,67 @@ namespace Fusion.Compiler
                     }
                 }
                 foreach (var st in _k.Body.OfType<StoreInstr>().Where(st => !st.Offset.Uses(r))) StoreVector(st, j, v, id => StridedRef(id, j, v), "true");
+                return Finish(launch, "strided");
+            }
+
+            /// <summary>
+            /// A strided kernel whose thread also takes <see cref="KernelMapping.Slide"/> pixels along the slide variable: the
+            /// <see cref="SlidingWalk"/> printed straight (v_slide is the thread's first pixel; every index already has its pixel and
+            /// step in it), each value an array w…[V] computed once, each pixel's accumulators a…_p[V].
+            /// </summary>
+            private PrintedKernel Sliding(KernelMapping m)
+            {
+                int v = m.Vector, slide = m.Slide;
+                int j = KernelMapping.OutputVariable(_k), i = KernelMapping.SlideVariable(_k);
+                var launch = m.Launch;
+                var walk = new SlidingWalk(_k, m);
+                Header($"strided reduction over {_k.ReduceExtent} elements: a thread per {v} output{(v > 1 ? "s" : "")} along the innermost axis "
+                    + $"× {slide} along the next, the walk unrolled and the {walk.Slots} values its pixels' windows need computed once each", launch);
+                Line($"const fusion_index threads = {launch.UnitsPerBatch.ToString(CultureInfo.InvariantCulture)}{(launch.Batched ? " * N" : "")};");
+                Line($"const fusion_index thread = (fusion_index)blockIdx.x * {launch.Threads} + threadIdx.x;");
+                Line("if (thread >= threads) return;");
+                Line("fusion_index rest = thread;");
+                Decompose(KernelMapping.RowVariables(_k), j, v, i, slide);
+                Line($"const fusion_index s{j} = v{j};");
+                string Ref(SlidingWalk.Operand o) => o switch
+                {
+                    SlidingWalk.Literal c => Literal(c.Value),
+                    SlidingWalk.Accumulator a => $"a{a.Reduction}_{a.Pixel}[e]",
+                    SlidingWalk.Slot { Wide: true } w => $"w{w.Index}[e]",
+                    SlidingWalk.Slot w => $"w{w.Index}[0]",
+                    _ => throw new InvalidOperationException($"no value {o}"),
+                };
+                foreach (var action in walk.Actions)
+                {
+                    switch (action)
+                    {
+                        case SlidingWalk.Compute { At: LoadInstr l } c:
+                            Line($"float w{c.Target.Index}[{Width(l, j, v)}];");
+                            LoadInto(l, j, v, $"w{c.Target.Index}", "0", "true");
+                            break;
+                        case SlidingWalk.Compute c:
+                            Line($"float w{c.Target.Index}[{v}];");
+                            Line("#pragma unroll");
+                            using (Block($"for (int e = 0; e < {v}; e++)"))
+                            {
+                                Line($"const fusion_index v{j} = s{j} + e;");
+                                Line($"w{c.Target.Index}[e] = {(c.At is OpInstr op ? Expression(op.Op, c.Args.Select(Ref).ToList()) : Compute(c.At, _ => ""))};");
+                            }
+                            break;
+                        case SlidingWalk.Begin b:
+                            Line($"float a{b.Reduction.Id}_{b.Pixel}[{v}];");
+                            Line("#pragma unroll");
+                            Line($"for (int e = 0; e < {v}; e++) a{b.Reduction.Id}_{b.Pixel}[e] = {Init(b.Reduction.Kind)};");
+                            break;
+                        case SlidingWalk.Accumulate a:
+                            Line("#pragma unroll");
+                            Line($"for (int e = 0; e < {v}; e++) a{a.Reduction.Id}_{a.Pixel}[e] = {Combine(a.Reduction.Kind, $"a{a.Reduction.Id}_{a.Pixel}[e]", Ref(a.Value))};");
+                            break;
+                        case SlidingWalk.Store st:
+                            StoreVector(st.At, j, v, _ => Ref(st.Value), "true");
+                            break;
+                    }
+                }
                 return Finish(launch, "strided");
             }
 
@@ -473,17 +536,21 @@ namespace Fusion.Compiler
                 return new PrintedKernel(_s.ToString(), launch, strategy);
             }
 
-            /// <summary>Declares v_j for <paramref name="vars"/> from 'rest' (innermost first); the vectorized one in steps of <paramref name="v"/>.</summary>
-            private void Decompose(List<int> vars, int vectorVar, int v)
+            /// <summary>
+            /// Declares v_j for <paramref name="vars"/> from 'rest' (innermost first); the vectorized one in steps of
+            /// <paramref name="v"/>, and the slide variable (a sliding strided walk's pixels) in steps of <paramref name="slide"/>.
+            /// </summary>
+            private void Decompose(List<int> vars, int vectorVar, int v, int slideVar = -1, int slide = 1)
             {
                 for (int i = vars.Count - 1; i >= 0; i--)
                 {
                     int j = vars[i];
                     var extent = _k.Domain[j];
-                    bool vectorized = j == vectorVar && v > 1;
-                    string size = vectorized ? (extent.Value / v).ToString(CultureInfo.InvariantCulture) : Extent(extent);
+                    int step = j == vectorVar ? v : j == slideVar ? slide : 1;
+                    bool vectorized = step > 1;
+                    string size = vectorized ? (extent.Value / step).ToString(CultureInfo.InvariantCulture) : Extent(extent);
                     string value = i == 0 ? "rest" : $"rest % {size}";
-                    Line($"const fusion_index v{j} = {(vectorized ? $"({value}) * {v}" : value)};");
+                    Line($"const fusion_index v{j} = {(vectorized ? $"({value}) * {step}" : value)};");
                     if (i > 0) Line($"rest /= {size};");
                 }
                 if (vars.Count == 0) Line("(void)rest;");

@@ -406,6 +406,11 @@ namespace Fusion.Compiler
             /// </summary>
             private void Strided(KernelMapping m)
             {
+                if (SlidingWalk.Applies(m))
+                {
+                    Sliding(m);
+                    return;
+                }
                 int r = _k.ReduceVar, v = m.Vector;
                 int j = KernelMapping.OutputVariable(_k);
                 long steps = _k.ReduceExtent;
@@ -432,6 +437,62 @@ namespace Fusion.Compiler
                 if (elementStores.Count > 0)
                     StepLoop(Needed(elementStores.Select(st => st.Value)), r, j, v, steps, copy => StridedStores(elementStores, j, v, copy));
                 StridedStores(_k.Body.OfType<StoreInstr>().Where(st => !st.Offset.Uses(r)).ToList(), j, v, "");
+            }
+
+            /// <summary>
+            /// The CUDA printer's sliding strided walk (<see cref="SlidingWalk"/>): straight-line code, every value V locals w…_e computed
+            /// once (v_slide is the thread's first pixel; every index already has its pixel and step in it), each pixel's accumulators
+            /// a…_p_e.
+            /// </summary>
+            private void Sliding(KernelMapping m)
+            {
+                int v = m.Vector;
+                int j = KernelMapping.OutputVariable(_k), i = KernelMapping.SlideVariable(_k);
+                Line($"int threads = {Int(m.Launch.UnitsPerBatch)}{(m.Launch.Batched ? " * N" : "")};");
+                Line($"int thread = IlgpuGrid.IdxX * {m.Launch.Threads} + IlgpuGroup.IdxX;");
+                Line("if (thread >= threads) return;");
+                Line("int rest = thread;");
+                Decompose(KernelMapping.RowVariables(_k), j, v, i, m.Slide);
+                string Ref(SlidingWalk.Operand o, int e) => o switch
+                {
+                    SlidingWalk.Literal c => Literal(c.Value),
+                    SlidingWalk.Accumulator a => $"a{a.Reduction}_{a.Pixel}_{e}",
+                    SlidingWalk.Slot w => $"w{w.Index}_{(w.Wide ? e : 0)}",
+                    _ => throw new InvalidOperationException($"no value {o}"),
+                };
+                foreach (var action in new SlidingWalk(_k, m).Actions)
+                {
+                    switch (action)
+                    {
+                        case SlidingWalk.Compute { At: LoadInstr l } c:
+                            DeclareFloats($"w{c.Target.Index}", KernelMapping.Width(_k, l, j, v));
+                            LoadElements(l, j, v, $"w{c.Target.Index}", ok: null);
+                            break;
+                        case SlidingWalk.Compute { At: OpInstr op } c:
+                            DeclareFloats($"w{c.Target.Index}", v);
+                            for (int e = 0; e < v; e++) Line($"w{c.Target.Index}_{e} = {Expression(op.Op, c.Args.Select(a => Ref(a, e)).ToList())};");
+                            break;
+                        case SlidingWalk.Compute c:
+                            DeclareFloats($"w{c.Target.Index}", v);
+                            for (int e = 0; e < v; e++)
+                                using (Block($"// element {e}")) { Line($"int v{j} = s{j} + {e};"); Line($"w{c.Target.Index}_{e} = {Compute(c.At, _ => "")};"); }
+                            break;
+                        case SlidingWalk.Begin b:
+                            Line($"float {string.Join(", ", Enumerable.Range(0, v).Select(e => $"a{b.Reduction.Id}_{b.Pixel}_{e} = {Init(b.Reduction.Kind)}"))};");
+                            break;
+                        case SlidingWalk.Accumulate a:
+                            for (int e = 0; e < v; e++)
+                                Line($"a{a.Reduction.Id}_{a.Pixel}_{e} = {Combine(a.Reduction.Kind, $"a{a.Reduction.Id}_{a.Pixel}_{e}", Ref(a.Value, e))};");
+                            break;
+                        case SlidingWalk.Store st when IsVector(st.At.Offset, j, v):
+                            VectorStore(st.At, j, v, e => Ref(st.Value, e));
+                            break;
+                        case SlidingWalk.Store st:
+                            for (int e = 0; e < v; e++)
+                                using (Block($"// element {e}")) { Line($"int v{j} = s{j} + {e};"); Store(st.At, Ref(st.Value, e)); }
+                            break;
+                    }
+                }
             }
 
             /// <summary>The strided walk over the reduced axis: <see cref="LoopUnroll"/> steps a trip (all their loads, then their use), then the rest.</summary>
@@ -609,17 +670,21 @@ namespace Fusion.Compiler
                 Line("int N = batch;");
             }
 
-            /// <summary>Declares v_j for <paramref name="vars"/> from 'rest' (innermost first); the vectorized one as s_j, its first element.</summary>
-            private void Decompose(List<int> vars, int vectorVar, int v)
+            /// <summary>
+            /// Declares v_j for <paramref name="vars"/> from 'rest' (innermost first); the vectorized one as s_j, its first element, and
+            /// the slide variable (a sliding strided walk's first pixel) in steps of <paramref name="slide"/>.
+            /// </summary>
+            private void Decompose(List<int> vars, int vectorVar, int v, int slideVar = -1, int slide = 1)
             {
                 for (int i = vars.Count - 1; i >= 0; i--)
                 {
                     int j = vars[i];
                     var extent = _k.Domain[j];
                     bool vectorized = j == vectorVar;
-                    string size = vectorized && v > 1 ? Int(extent.Value / v) : extent.Dynamic ? $"({Int(extent.Value)} * N)" : Int(extent.Value);
+                    int step = vectorized ? v : j == slideVar ? slide : 1;
+                    string size = step > 1 ? Int(extent.Value / step) : extent.Dynamic ? $"({Int(extent.Value)} * N)" : Int(extent.Value);
                     string value = i == 0 ? "rest" : $"rest % {size}";
-                    Line($"int {(vectorized ? "s" : "v")}{j} = {(vectorized && v > 1 ? $"({value}) * {v}" : value)};");
+                    Line($"int {(vectorized ? "s" : "v")}{j} = {(step > 1 ? $"({value}) * {step}" : value)};");
                     if (i > 0) Line($"rest /= {size};");
                 }
             }

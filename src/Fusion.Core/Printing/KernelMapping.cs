@@ -33,7 +33,9 @@ namespace Fusion.Compiler
     /// <param name="PerLane">Chunks a lane holds in registers (row).</param>
     /// <param name="Items">Items a thread takes (pointwise).</param>
     /// <param name="Unroll">Rows a lane group takes (row).</param>
-    internal sealed record KernelMapping(MappingKind Kind, int Vector, int Lanes, int PerLane, int Items, int Unroll, LaunchShape Launch)
+    /// <param name="Slide">Outputs a thread takes along the slide variable, the row variable outside the innermost one (strided: a
+    /// depthwise convolution's neighbouring pixels, whose windows overlap; 1 elsewhere).</param>
+    internal sealed record KernelMapping(MappingKind Kind, int Vector, int Lanes, int PerLane, int Items, int Unroll, LaunchShape Launch, int Slide = 1)
     {
         public const int Threads = 256;
         public const int Warps = Threads / 32;
@@ -44,6 +46,16 @@ namespace Fusion.Compiler
 
         /// <summary>Elements a lane keeps per register array before a row kernel walks its row in passes instead.</summary>
         private const int RegisterElements = 32;
+
+        /// <summary>The longest walk a strided reduction unrolls (7×7 taps fit; longer ones stay loops).</summary>
+        public const int MaxUnrolledWalk = 64;
+
+
+        /// <summary>Pixels a strided thread takes at most along the slide variable.</summary>
+        private const int MaxSlide = 8;
+
+        /// <summary>Accumulators (reductions × V × pixels) a strided thread keeps at most when it takes several pixels.</summary>
+        private const int SlideAccumulators = 32;
 
         /// <summary>The innermost domain variable, which pointwise kernels vectorize (-1 for a kernel with no domain).</summary>
         public static int Inner(LoopKernel k) => k.Domain.Count - 1;
@@ -97,8 +109,54 @@ namespace Fusion.Compiler
             var rowVars = RowVariables(k);
             int j = OutputVariable(k);
             int v = j >= 0 && !k.Domain[j].Dynamic ? OutputWidth(k, j, k.Domain[j].Value) : 1;
+            int p = SlideWidth(k, v);
             var (rows, batched) = Count(k, rowVars);
-            return new KernelMapping(MappingKind.Strided, v, 1, 1, 1, 1, new LaunchShape(Threads, Threads, rows / v, batched));
+            return new KernelMapping(MappingKind.Strided, v, 1, 1, 1, 1, new LaunchShape(Threads, Threads, rows / v / p, batched), p);
+        }
+
+        /// <summary>
+        /// A strided mapping with at most <paramref name="vector"/> outputs along the innermost row variable and the largest pixel
+        /// count up to <paramref name="slide"/> that divides the slide variable's extent (1 where a sliding walk does not apply): the
+        /// other mappings a benchmark compares the chosen one with (Fusion.Bench strided-sources).
+        /// </summary>
+        public static KernelMapping StridedVariant(LoopKernel k, int vector, int slide)
+        {
+            var chosen = Of(k);
+            if (chosen.Kind != MappingKind.Strided) throw new ArgumentException($"{k.Name} is not a strided kernel", nameof(k));
+            int v = chosen.Vector;
+            while (v > vector) v /= 2;
+            int p = SlideWidth(k, 1) > 1 ? slide : 1;
+            long extent = p > 1 ? k.Domain[SlideVariable(k)].Value : 1;
+            while (extent % p != 0) p--;
+            var (rows, batched) = Count(k, RowVariables(k));
+            return chosen with { Vector = v, Slide = p, Launch = new LaunchShape(Threads, Threads, rows / v / p, batched) };
+        }
+
+        /// <summary>The row variable a strided thread may take several outputs along: the one outside <see cref="OutputVariable"/> (-1 when none).</summary>
+        public static int SlideVariable(LoopKernel k)
+        {
+            var rowVars = RowVariables(k);
+            return rowVars.Count > 1 ? rowVars[rowVars.Count - 2] : -1;
+        }
+
+        /// <summary>
+        /// Pixels a strided thread takes along the slide variable (<see cref="SlidingWalk"/>): only where their windows overlap (a
+        /// load moves with both the slide variable and the reduced one, as a convolution's input does), the walk is unrolled, each
+        /// pixel stores its own outputs and nothing is stored per step; the largest count up to <see cref="MaxSlide"/> that divides
+        /// the extent and keeps the accumulators within <see cref="SlideAccumulators"/>; 1 otherwise.
+        /// </summary>
+        private static int SlideWidth(LoopKernel k, int v)
+        {
+            int i = SlideVariable(k), r = k.ReduceVar;
+            if (i < 0 || k.Domain[i].Dynamic || k.ReduceExtent > MaxUnrolledWalk) return 1;
+            var stores = k.Body.OfType<StoreInstr>().ToList();
+            if (stores.Any(s => s.Offset.Uses(r) || !s.Offset.Uses(i))) return 1;
+            if (!k.Body.OfType<LoadInstr>().Any(l => l.Offset.Uses(i) && l.Offset.Uses(r))) return 1;
+            int reductions = k.Body.OfType<ReduceInstr>().Count();
+            long extent = k.Domain[i].Value;
+            for (int p = MaxSlide; p >= 2; p--)
+                if (extent % p == 0 && p * v * reductions <= SlideAccumulators) return p;
+            return 1;
         }
 
         /// <summary>The variable a strided kernel's thread takes several outputs along: the innermost row variable (-1 when none).</summary>
