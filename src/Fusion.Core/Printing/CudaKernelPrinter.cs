@@ -111,7 +111,7 @@ namespace Fusion.Compiler
                     MappingKind.Pointwise => Pointwise(m),
                     MappingKind.Row => Row(m),
                     MappingKind.Strided => Strided(m),
-                    _ => Looped(m, "looped (a warp per row, one pass over the row per reduction)"),
+                    _ => Looped(m),
                 };
             }
 
@@ -282,18 +282,18 @@ namespace Fusion.Compiler
 
             // ---- looped ---------------------------------------------------------------------------------------------
 
-            private PrintedKernel Looped(KernelMapping m, string what)
+            private PrintedKernel Looped(KernelMapping m)
             {
                 int r = _k.ReduceVar, lanes = m.Lanes, vector = m.Vector;
                 var rowVars = KernelMapping.RowVariables(_k);
                 var launch = m.Launch;
                 var (rowsPerBatch, batched) = (launch.UnitsPerBatch, launch.Batched);
                 long chunks = _k.ReduceExtent / vector;
-                Header($"{what}: {_k.ReduceExtent} elements in chunks of {vector}", launch);
+                Header($"looped (a warp per row, one pass over the row per reduction): {_k.ReduceExtent} elements in chunks of {vector}", launch);
                 Line($"const fusion_index rows = {rowsPerBatch.ToString(CultureInfo.InvariantCulture)}{(batched ? " * N" : "")};");
                 Line($"const fusion_index row = ((fusion_index)blockIdx.x * {Threads} + threadIdx.x) / {lanes};");
                 Line($"const int sub = threadIdx.x % {lanes};");
-                Line("if (row >= rows) return; // the lanes of a row are one warp (or one thread): they leave together");
+                Line("if (row >= rows) return; // the lanes of a row are one warp: they leave together");
                 Line("fusion_index rest = row;");
                 Decompose(rowVars, -1, 1);
                 void RowLevel(List<Instr> values)
@@ -440,6 +440,7 @@ namespace Fusion.Compiler
                             using (Block($"for (int e = 0; e < {v}; e++)"))
                             {
                                 Line($"const fusion_index v{j} = s{j} + e;");
+                                // An operation over earlier values, or a padding predicate (its bounds are its only operands).
                                 Line($"w{c.Target.Index}[e] = {(c.At is OpInstr op ? Expression(op.Op, c.Args.Select(Ref).ToList()) : Compute(c.At, _ => ""))};");
                             }
                             break;

@@ -174,19 +174,13 @@ namespace Fusion.Compiler
         private static int OutputWidth(LoopKernel k, int variable, long extent)
         {
             bool Moves(IndexExpr o) => o.Uses(variable);
-            foreach (int v in new[] { 8, 4, 2 })
+            return Widest(extent, v => k.Body.All(i => i switch
             {
-                if (extent % v != 0) continue;
-                bool ok = k.Body.All(i => i switch
-                {
-                    LoadInstr l => !l.Guard.Any(g => g.Expr.Uses(variable))
-                        && (!Moves(l.Offset) || AccessPattern.Along(l.Offset, variable, v, k.VariableExtents) == AccessKind.Vector),
-                    StoreInstr s => Moves(s.Offset) && AccessPattern.Along(s.Offset, variable, v, k.VariableExtents) == AccessKind.Vector,
-                    _ => true,
-                });
-                if (ok) return v;
-            }
-            return 1;
+                LoadInstr l => !l.Guard.Any(g => g.Expr.Uses(variable))
+                    && (!Moves(l.Offset) || AccessPattern.Along(l.Offset, variable, v, k.VariableExtents) == AccessKind.Vector),
+                StoreInstr s => Moves(s.Offset) && AccessPattern.Along(s.Offset, variable, v, k.VariableExtents) == AccessKind.Vector,
+                _ => true,
+            }));
         }
 
         private static KernelMapping Looped(LoopKernel k, int lanes, int vector)
@@ -238,10 +232,14 @@ namespace Fusion.Compiler
                 StoreInstr s => s.Offset,
                 _ => null,
             }).Where(o => o is not null && o.Uses(variable)).ToList();
+            return Widest(extent, v => offsets.All(o => AccessPattern.Along(o!, variable, v, k.VariableExtents) == AccessKind.Vector));
+        }
+
+        /// <summary>The largest of 8, 4, 2 that divides <paramref name="extent"/> and <paramref name="fits"/>; 1 when none does.</summary>
+        private static int Widest(long extent, Func<int, bool> fits)
+        {
             foreach (int v in new[] { 8, 4, 2 })
-            {
-                if (extent % v == 0 && offsets.All(o => AccessPattern.Along(o!, variable, v, k.VariableExtents) == AccessKind.Vector)) return v;
-            }
+                if (extent % v == 0 && fits(v)) return v;
             return 1;
         }
     }

@@ -4194,7 +4194,7 @@ extern ""C"" __global__ void abs_max_fp8_scale_reshape_mul_f32_1_4(const float* 
     const fusion_index rows = 1;
     const fusion_index row = ((fusion_index)blockIdx.x * 256 + threadIdx.x) / 32;
     const int sub = threadIdx.x % 32;
-    if (row >= rows) return; // the lanes of a row are one warp (or one thread): they leave together
+    if (row >= rows) return; // the lanes of a row are one warp: they leave together
     fusion_index rest = row;
     const fusion_index v0 = rest;
     const float ld0 = fusion_load(in0 + (v0));
@@ -4341,7 +4341,7 @@ extern ""C"" __global__ void abs_max_fp8_scale_reshape_mul_f32_1_3(const float* 
     const fusion_index rows = 1;
     const fusion_index row = ((fusion_index)blockIdx.x * 256 + threadIdx.x) / 32;
     const int sub = threadIdx.x % 32;
-    if (row >= rows) return; // the lanes of a row are one warp (or one thread): they leave together
+    if (row >= rows) return; // the lanes of a row are one warp: they leave together
     fusion_index rest = row;
     const fusion_index v0 = rest;
     const float ld0 = fusion_load(in0 + (v0));
@@ -4756,7 +4756,7 @@ extern ""C"" __global__ void abs_max_fp8_scale_reshape_mul_f32_1_2(const float* 
     const fusion_index rows = 1;
     const fusion_index row = ((fusion_index)blockIdx.x * 256 + threadIdx.x) / 32;
     const int sub = threadIdx.x % 32;
-    if (row >= rows) return; // the lanes of a row are one warp (or one thread): they leave together
+    if (row >= rows) return; // the lanes of a row are one warp: they leave together
     fusion_index rest = row;
     const fusion_index v0 = rest;
     const float ld0 = fusion_load(in0 + (v0));
@@ -4903,7 +4903,7 @@ extern ""C"" __global__ void abs_max_fp8_scale_reshape_mul_f32_1(const float* __
     const fusion_index rows = 1;
     const fusion_index row = ((fusion_index)blockIdx.x * 256 + threadIdx.x) / 32;
     const int sub = threadIdx.x % 32;
-    if (row >= rows) return; // the lanes of a row are one warp (or one thread): they leave together
+    if (row >= rows) return; // the lanes of a row are one warp: they leave together
     fusion_index rest = row;
     const fusion_index v0 = rest;
     const float ld0 = fusion_load(in0 + (v0));
