@@ -6,7 +6,8 @@ namespace Fusion.Bench;
 /// `Fusion.Bench strided-sources DIR`: ConvNeXt-T's fp16 depthwise convolutions (the strided kernels whose threads take several
 /// pixels) printed on the mapping the printer chooses and on the others worth comparing (V outputs along the channels × P pixels,
 /// <see cref="KernelMapping.StridedVariant"/>), one file a variant named KERNEL__VxP.cu, each ending with its launch as
-/// bench/cuda/strided_variants.cu reads it; "8x1" (a thread per 8 channels of one pixel) is that harness's reference. No GPU needed.
+/// bench/cuda/strided_variants.cu reads it; the one-pixel variant with the widest vector (8x1 where the channels allow) is that
+/// harness's reference. No GPU needed.
 /// </summary>
 internal static class StridedSourcesDump
 {
@@ -29,7 +30,7 @@ internal static class StridedSourcesDump
                 var mapping = KernelMapping.StridedVariant(ir, vector, slide);
                 if (!written.Add(mapping)) continue; // a variant the extent turned into one already written
                 var printed = CudaKernelPrinter.Print(ir, mapping);
-                var file = $"{ir.Name}__{vector}x{slide}.cu";
+                var file = $"{ir.Name}__{mapping.Vector}x{mapping.Slide}.cu";
                 File.WriteAllText(Path.Combine(dir, file), printed.Source + $"\n// LAUNCH {printed.Launch.UnitsPerBatch} {printed.Launch.Threads}\n");
                 Console.WriteLine($"{file}: V = {mapping.Vector}, P = {mapping.Slide}{(mapping == chosen ? " (chosen)" : "")}");
             }

@@ -1,6 +1,6 @@
 // Variants of a generated strided kernel (a depthwise convolution: in0 [N, H, W, C] fp16 channels-last, in1 [taps, C] fp16,
 // out0 [N, H, W, C] fp16), as the printer writes them for several thread mappings (KIND__VxP.cu files in the current folder,
-// each ending with "// LAUNCH units-per-batch threads"). Each is compiled with NVRTC as Fusion compiles it (--std=c++17, sm_90,
+// each ending with "// LAUNCH units-per-batch threads"; V channels × P pixels a thread). Each is compiled with NVRTC as Fusion compiles it (--std=c++17, sm_90,
 // the shipped headers in memory), run at batch N on random inputs in [-1, 1), compared element by element with the first
 // variant of the same kernel (largest difference; fp32 sums in another order differ by a rounding of the fp16 output), and
 // timed: CUDA events around each launch, 5 warm-ups, median of 50. Built and run by strided_variants.sh.
@@ -50,9 +50,11 @@ int main(int argc, char** argv)
     float* dev; CK(cudaMalloc(&dev, 4));
     for (auto& [name, files] : kernels)
     {
-        std::sort(files.begin(), files.end(), [](const std::string& a, const std::string& b) {
-            bool ra = a.find("__8x1") != std::string::npos, rb = b.find("__8x1") != std::string::npos;
-            return ra != rb ? ra : a < b; });
+        // The reference: one pixel a thread (…x1.cu), the widest vector first; then the others by name.
+        auto onePixel = [](const std::string& f) { return f.size() > 6 && f.compare(f.size() - 5, 5, "x1.cu") == 0; };
+        std::sort(files.begin(), files.end(), [&](const std::string& a, const std::string& b) {
+            bool ra = onePixel(a), rb = onePixel(b);
+            return ra != rb ? ra : ra ? a > b : a < b; });
         // nx56x56x96 -> 56 * 56 * 96 elements per image
         long long per = 1; int channels = 0;
         for (size_t p = name.find("_nx") + 3; p < name.size();)

@@ -115,7 +115,8 @@ internal static class GeneratedKernelCatalog
 
     /// <summary>
     /// A depthwise 5×5 convolution, dilation 2, padding 4, stride 1, of a channels-last image x [N, 6, 10, 12] fp32, weight [25, 12]:
-    /// 4 channels a thread (12 is no multiple of 8) and 5 neighbouring pixels, whose dilated windows overlap every other column.
+    /// 4 channels a thread (12 is no multiple of 8) and 2 neighbouring pixels (10 is no power of two), whose dilated windows overlap
+    /// every other column.
     /// </summary>
     private static GeneratedCase DilatedDepthwiseChannelsLast()
     {

@@ -50,12 +50,14 @@ namespace Fusion.Compiler
         /// <summary>The longest walk a strided reduction unrolls (7×7 taps fit; longer ones stay loops).</summary>
         public const int MaxUnrolledWalk = 64;
 
-
         /// <summary>Pixels a strided thread takes at most along the slide variable.</summary>
         private const int MaxSlide = 8;
 
-        /// <summary>Accumulators (reductions × V × pixels) a strided thread keeps at most when it takes several pixels.</summary>
-        private const int SlideAccumulators = 32;
+        /// <summary>
+        /// Accumulators (reductions × V × pixels) a strided thread keeps at most when it takes several pixels: fewer outputs a thread
+        /// means more threads, and on the H200 16 beat 32 at batch 1 at each of ConvNeXt-T's four widths (docs/perf.md).
+        /// </summary>
+        private const int SlideAccumulators = 16;
 
         /// <summary>The innermost domain variable, which pointwise kernels vectorize (-1 for a kernel with no domain).</summary>
         public static int Inner(LoopKernel k) => k.Domain.Count - 1;
@@ -109,13 +111,17 @@ namespace Fusion.Compiler
             var rowVars = RowVariables(k);
             int j = OutputVariable(k);
             int v = j >= 0 && !k.Domain[j].Dynamic ? OutputWidth(k, j, k.Domain[j].Value) : 1;
-            int p = SlideWidth(k, v);
+            int p = SlideWidth(k);
+            int reductions = k.Body.OfType<ReduceInstr>().Count();
+            if (p > 1 && p * reductions > SlideAccumulators) p = 1; // too many pixels for the budget even at one output each
+            if (p > 1)
+                while (v > 1 && v * p * reductions > SlideAccumulators) v /= 2; // narrower vectors keep the pixels: they share loads
             var (rows, batched) = Count(k, rowVars);
             return new KernelMapping(MappingKind.Strided, v, 1, 1, 1, 1, new LaunchShape(Threads, Threads, rows / v / p, batched), p);
         }
 
         /// <summary>
-        /// A strided mapping with at most <paramref name="vector"/> outputs along the innermost row variable and the largest pixel
+        /// A strided mapping with the widest vector up to <paramref name="vector"/> outputs along the innermost row variable and the largest pixel
         /// count up to <paramref name="slide"/> that divides the slide variable's extent (1 where a sliding walk does not apply): the
         /// other mappings a benchmark compares the chosen one with (Fusion.Bench strided-sources).
         /// </summary>
@@ -123,9 +129,10 @@ namespace Fusion.Compiler
         {
             var chosen = Of(k);
             if (chosen.Kind != MappingKind.Strided) throw new ArgumentException($"{k.Name} is not a strided kernel", nameof(k));
-            int v = chosen.Vector;
+            int j = OutputVariable(k);
+            int v = j >= 0 && !k.Domain[j].Dynamic ? OutputWidth(k, j, k.Domain[j].Value) : 1;
             while (v > vector) v /= 2;
-            int p = SlideWidth(k, 1) > 1 ? slide : 1;
+            int p = SlideWidth(k) > 1 ? slide : 1;
             long extent = p > 1 ? k.Domain[SlideVariable(k)].Value : 1;
             while (extent % p != 0) p--;
             var (rows, batched) = Count(k, RowVariables(k));
@@ -142,20 +149,21 @@ namespace Fusion.Compiler
         /// <summary>
         /// Pixels a strided thread takes along the slide variable (<see cref="SlidingWalk"/>): only where their windows overlap (a
         /// load moves with both the slide variable and the reduced one, as a convolution's input does), the walk is unrolled, each
-        /// pixel stores its own outputs and nothing is stored per step; the largest count up to <see cref="MaxSlide"/> that divides
-        /// the extent and keeps the accumulators within <see cref="SlideAccumulators"/>; 1 otherwise.
+        /// pixel stores its own outputs and nothing is stored per step. The whole row when it has at most <see cref="MaxSlide"/>
+        /// pixels (no window column is then loaded by two threads), else the largest power of two up to <see cref="MaxSlide"/> that
+        /// divides it (7 of a row of 28 or 56 ran slower than 4 or 8 on the H200); 1 otherwise.
         /// </summary>
-        private static int SlideWidth(LoopKernel k, int v)
+        private static int SlideWidth(LoopKernel k)
         {
             int i = SlideVariable(k), r = k.ReduceVar;
             if (i < 0 || k.Domain[i].Dynamic || k.ReduceExtent > MaxUnrolledWalk) return 1;
             var stores = k.Body.OfType<StoreInstr>().ToList();
             if (stores.Any(s => s.Offset.Uses(r) || !s.Offset.Uses(i))) return 1;
             if (!k.Body.OfType<LoadInstr>().Any(l => l.Offset.Uses(i) && l.Offset.Uses(r))) return 1;
-            int reductions = k.Body.OfType<ReduceInstr>().Count();
             long extent = k.Domain[i].Value;
-            for (int p = MaxSlide; p >= 2; p--)
-                if (extent % p == 0 && p * v * reductions <= SlideAccumulators) return p;
+            if (extent <= MaxSlide) return (int)extent;
+            for (int p = MaxSlide; p >= 2; p /= 2)
+                if (extent % p == 0) return p;
             return 1;
         }
 

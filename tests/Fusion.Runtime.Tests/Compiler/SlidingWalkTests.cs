@@ -47,19 +47,19 @@ public class SlidingWalkTests
         walk.Actions.OfType<SlidingWalk.Compute>().Count(c => c.At is LoadInstr l && l.Buffer == buffer);
 
     [Fact]
-    public void FourPixelsOfASevenBySevenDepthwiseLoadTenColumnsARowAndEachWeightOnce()
+    public void EightPixelsOfASevenBySevenDepthwiseLoadFourteenColumnsARowAndEachWeightOnce()
     {
         var k = Depthwise7x7(width: 56, channels: 96);
         var m = KernelMapping.Of(k);
-        Assert.Equal((MappingKind.Strided, 8, 4), (m.Kind, m.Vector, m.Slide));
-        Assert.Equal(56L * 56 * 96 / (8 * 4), m.Launch.UnitsPerBatch);
+        Assert.Equal((MappingKind.Strided, 2, 8), (m.Kind, m.Vector, m.Slide)); // 2 channels × 8 pixels: 16 accumulators
+        Assert.Equal(56L * 56 * 96 / (2 * 8), m.Launch.UnitsPerBatch);
         var walk = new SlidingWalk(k, m);
-        Assert.Equal(7 * (4 + 6), Loads(walk, 0)); // 4 pixels × 7 taps a row overlap in 10 columns
+        Assert.Equal(7 * (8 + 6), Loads(walk, 0)); // 8 pixels × 7 taps a row overlap in 14 columns
         Assert.Equal(49, Loads(walk, 1));          // the weight does not move with the pixel
-        Assert.Equal(49 * 4, walk.Actions.OfType<SlidingWalk.Accumulate>().Count());
+        Assert.Equal(49 * 8, walk.Actions.OfType<SlidingWalk.Accumulate>().Count());
         var stores = walk.Actions.OfType<SlidingWalk.Store>().ToList();
-        Assert.Equal(4, stores.Count);
-        Assert.Equal(4, stores.Select(s => s.At.Offset).Distinct().Count());
+        Assert.Equal(8, stores.Count);
+        Assert.Equal(8, stores.Select(s => s.At.Offset).Distinct().Count());
     }
 
     [Fact]
@@ -67,10 +67,23 @@ public class SlidingWalkTests
     {
         var k = MaxPool3x3Stride2();
         var m = KernelMapping.Of(k);
-        Assert.Equal((8, 3), (m.Vector, m.Slide)); // 6 columns: 3 pixels a thread keep 8 × 3 accumulators
+        Assert.Equal((2, 6), (m.Vector, m.Slide)); // the whole 6-pixel row, 2 channels each
         var walk = new SlidingWalk(k, m);
-        Assert.Equal(3 * ((3 - 1) * 2 + 3), Loads(walk, 0)); // 3 rows × columns 0…6
+        Assert.Equal(3 * ((6 - 1) * 2 + 3), Loads(walk, 0)); // 3 rows × columns 0…12
         Assert.All(walk.Actions.OfType<SlidingWalk.Compute>().Select(c => (LoadInstr)c.At), l => Assert.Equal(double.NegativeInfinity, l.Otherwise));
+    }
+
+    [Theory]
+    [InlineData(7, 768, 2, 7)]   // a row of at most 8 pixels is one thread's: no column loaded twice
+    [InlineData(14, 384, 8, 2)]  // longer rows: the largest power of two up to 8 dividing them
+    [InlineData(28, 192, 4, 4)]
+    [InlineData(56, 96, 2, 8)]
+    [InlineData(10, 12, 4, 2)]   // 12 channels move 4 at a time at most
+    public void AThreadTakesAShortRowWholeAndALongOneInPowersOfTwo(int width, int channels, int vector, int pixels)
+    {
+        var m = KernelMapping.Of(Depthwise7x7(width, channels));
+        Assert.Equal((vector, pixels), (m.Vector, m.Slide));
+        Assert.True(m.Vector * m.Slide <= 16);
     }
 
     [Fact]
@@ -88,10 +101,8 @@ public class SlidingWalkTests
             %3 = mul %1 %2
             store out0[30*v0 + v1] = %3
             """);
-        Assert.Equal(1, KernelMapping.Of(mean).Slide);
-        // A 7-wide image with 8 channels a thread: 7 pixels would keep 56 accumulators, more than the 32 allowed.
-        Assert.Equal(1, KernelMapping.Of(Depthwise7x7(width: 7, channels: 768)).Slide);
-        Assert.Equal(2, KernelMapping.Of(Depthwise7x7(width: 14, channels: 384)).Slide);
+        var m = KernelMapping.Of(mean);
+        Assert.Equal((1, 2), (m.Slide, m.Vector));
     }
 
     [Fact]
