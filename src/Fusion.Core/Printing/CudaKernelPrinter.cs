@@ -356,10 +356,7 @@ namespace Fusion.Compiler
                 var launch = m.Launch;
                 long steps = _k.ReduceExtent;
                 Header($"strided reduction over {steps} elements: a thread per {v} output{(v > 1 ? "s" : "")} along the innermost axis, walking the reduced axis", launch);
-                Line($"const fusion_index threads = {launch.UnitsPerBatch.ToString(CultureInfo.InvariantCulture)}{(launch.Batched ? " * N" : "")};");
-                Line($"const fusion_index thread = (fusion_index)blockIdx.x * {launch.Threads} + threadIdx.x;");
-                Line("if (thread >= threads) return;");
-                Line("fusion_index rest = thread;");
+                ThreadUnit(launch);
                 Decompose(rowVars, j, v);
                 if (j >= 0) Line($"const fusion_index s{j} = v{j};");
                 var passes = LoopAnalysis.LoopedPasses(_k, _perElement, _phase, out var after);
@@ -412,10 +409,7 @@ namespace Fusion.Compiler
                 var walk = new SlidingWalk(_k, m);
                 Header($"strided reduction over {_k.ReduceExtent} elements: a thread per {v} output{(v > 1 ? "s" : "")} along the innermost axis "
                     + $"× {slide} along the next, the walk unrolled and the {walk.Slots} values its pixels' windows need computed once each", launch);
-                Line($"const fusion_index threads = {launch.UnitsPerBatch.ToString(CultureInfo.InvariantCulture)}{(launch.Batched ? " * N" : "")};");
-                Line($"const fusion_index thread = (fusion_index)blockIdx.x * {launch.Threads} + threadIdx.x;");
-                Line("if (thread >= threads) return;");
-                Line("fusion_index rest = thread;");
+                ThreadUnit(launch);
                 Decompose(KernelMapping.RowVariables(_k), j, v, i, slide);
                 Line($"const fusion_index s{j} = v{j};");
                 string Ref(SlidingWalk.Operand o) => o switch
@@ -459,6 +453,15 @@ namespace Fusion.Compiler
                     }
                 }
                 return Finish(launch, "strided");
+            }
+
+            /// <summary>A strided kernel's thread is one unit of the launch: past the last it leaves, else 'rest' is its index.</summary>
+            private void ThreadUnit(LaunchShape launch)
+            {
+                Line($"const fusion_index threads = {launch.UnitsPerBatch.ToString(CultureInfo.InvariantCulture)}{(launch.Batched ? " * N" : "")};");
+                Line($"const fusion_index thread = (fusion_index)blockIdx.x * {launch.Threads} + threadIdx.x;");
+                Line("if (thread >= threads) return;");
+                Line("fusion_index rest = thread;");
             }
 
             /// <summary>Element e of a value in a strided kernel (a load that does not move along j is one value).</summary>

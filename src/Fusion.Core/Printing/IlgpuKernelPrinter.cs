@@ -414,10 +414,7 @@ namespace Fusion.Compiler
                 int r = _k.ReduceVar, v = m.Vector;
                 int j = KernelMapping.OutputVariable(_k);
                 long steps = _k.ReduceExtent;
-                Line($"int threads = {Int(m.Launch.UnitsPerBatch)}{(m.Launch.Batched ? " * N" : "")};");
-                Line($"int thread = IlgpuGrid.IdxX * {m.Launch.Threads} + IlgpuGroup.IdxX;");
-                Line("if (thread >= threads) return;");
-                Line("int rest = thread;");
+                ThreadUnit(m.Launch);
                 Decompose(KernelMapping.RowVariables(_k), j, v);
                 var passes = LoopAnalysis.LoopedPasses(_k, _perElement, _phase, out var after);
                 foreach (var (rowLevel, reductions) in passes)
@@ -435,8 +432,9 @@ namespace Fusion.Compiler
                 StridedOps(after.Select(i => i.Id), j, v, "");
                 var elementStores = _k.Body.OfType<StoreInstr>().Where(st => st.Offset.Uses(r)).ToList();
                 if (elementStores.Count > 0)
-                    StepLoop(Needed(elementStores.Select(st => st.Value)), r, j, v, steps, copy => StridedStores(elementStores, j, v, copy));
-                StridedStores(_k.Body.OfType<StoreInstr>().Where(st => !st.Offset.Uses(r)).ToList(), j, v, "");
+                    StepLoop(Needed(elementStores.Select(st => st.Value)), r, j, v, steps,
+                        copy => StridedStores(elementStores, j, v, (st, e) => StridedRef(st.Value, j, v, e, copy)));
+                StridedStores(_k.Body.OfType<StoreInstr>().Where(st => !st.Offset.Uses(r)).ToList(), j, v, (st, e) => StridedRef(st.Value, j, v, e, ""));
             }
 
             /// <summary>
@@ -448,10 +446,7 @@ namespace Fusion.Compiler
             {
                 int v = m.Vector;
                 int j = KernelMapping.OutputVariable(_k), i = KernelMapping.SlideVariable(_k);
-                Line($"int threads = {Int(m.Launch.UnitsPerBatch)}{(m.Launch.Batched ? " * N" : "")};");
-                Line($"int thread = IlgpuGrid.IdxX * {m.Launch.Threads} + IlgpuGroup.IdxX;");
-                Line("if (thread >= threads) return;");
-                Line("int rest = thread;");
+                ThreadUnit(m.Launch);
                 Decompose(KernelMapping.RowVariables(_k), j, v, i, m.Slide);
                 string Ref(SlidingWalk.Operand o, int e) => o switch
                 {
@@ -484,15 +479,20 @@ namespace Fusion.Compiler
                             for (int e = 0; e < v; e++)
                                 Line($"a{a.Reduction.Id}_{a.Pixel}_{e} = {Combine(a.Reduction.Kind, $"a{a.Reduction.Id}_{a.Pixel}_{e}", Ref(a.Value, e))};");
                             break;
-                        case SlidingWalk.Store st when IsVector(st.At.Offset, j, v):
-                            VectorStore(st.At, j, v, e => Ref(st.Value, e));
-                            break;
                         case SlidingWalk.Store st:
-                            for (int e = 0; e < v; e++)
-                                using (Block($"// element {e}")) { Line($"int v{j} = s{j} + {e};"); Store(st.At, Ref(st.Value, e)); }
+                            StridedStores(new[] { st.At }, j, v, (_, e) => Ref(st.Value, e));
                             break;
                     }
                 }
+            }
+
+            /// <summary>A strided kernel's thread is one unit of the launch: past the last it leaves, else 'rest' is its index.</summary>
+            private void ThreadUnit(LaunchShape launch)
+            {
+                Line($"int threads = {Int(launch.UnitsPerBatch)}{(launch.Batched ? " * N" : "")};");
+                Line($"int thread = IlgpuGrid.IdxX * {launch.Threads} + IlgpuGroup.IdxX;");
+                Line("if (thread >= threads) return;");
+                Line("int rest = thread;");
             }
 
             /// <summary>The strided walk over the reduced axis: <see cref="LoopUnroll"/> steps a trip (all their loads, then their use), then the rest.</summary>
@@ -542,16 +542,17 @@ namespace Fusion.Compiler
                 }
             }
 
-            private void StridedStores(IReadOnlyList<StoreInstr> stores, int j, int v, string copy)
+            /// <summary>Stores V values of each store along j (<paramref name="value"/> gives element e): a vector where the address allows, else element by element.</summary>
+            private void StridedStores(IReadOnlyList<StoreInstr> stores, int j, int v, Func<StoreInstr, int, string> value)
             {
-                foreach (var st in stores.Where(st => IsVector(st.Offset, j, v))) VectorStore(st, j, v, e => StridedRef(st.Value, j, v, e, copy));
+                foreach (var st in stores.Where(st => IsVector(st.Offset, j, v))) VectorStore(st, j, v, e => value(st, e));
                 var scalar = stores.Where(st => !IsVector(st.Offset, j, v)).ToList();
                 for (int e = 0; e < v && scalar.Count > 0; e++)
                 {
                     using (Block($"// element {e}"))
                     {
                         if (j >= 0) Line($"int v{j} = s{j} + {e};");
-                        foreach (var st in scalar) Store(st, StridedRef(st.Value, j, v, e, copy));
+                        foreach (var st in scalar) Store(st, value(st, e));
                     }
                 }
             }
@@ -649,12 +650,17 @@ namespace Fusion.Compiler
             /// </summary>
             private string GuardedLoad(LoadInstr l, string? ok)
             {
+                if (LoadCondition(l, ok) is not { } condition) return ScalarLoad(l, l.Offset.ToString());
+                return $"IlgpuMath.Select({condition}, {ScalarLoad(l, $"IlgpuMath.Select({condition}, {l.Offset}, 0)")}, {Literal(l.Otherwise)})";
+            }
+
+            /// <summary>When a load reads: <paramref name="ok"/> (a bool variable, or null) and the load's guard; null when always.</summary>
+            private static string? LoadCondition(LoadInstr l, string? ok)
+            {
                 var conditions = new List<string>();
                 if (ok is not null) conditions.Add(ok);
                 if (l.Guard.Count > 0) conditions.Add($"({CudaKernelPrinter.Bounds(l.Guard)})");
-                if (conditions.Count == 0) return ScalarLoad(l, l.Offset.ToString());
-                string condition = string.Join(" && ", conditions);
-                return $"IlgpuMath.Select({condition}, {ScalarLoad(l, $"IlgpuMath.Select({condition}, {l.Offset}, 0)")}, {Literal(l.Otherwise)})";
+                return conditions.Count == 0 ? null : string.Join(" && ", conditions);
             }
 
             // ---- shared pieces ---------------------------------------------------------------------------------------
@@ -741,10 +747,7 @@ namespace Fusion.Compiler
             {
                 bool half = IsHalf(l.Buffer);
                 var (type, lanes, count) = VectorOf(half, v);
-                var conditions = new List<string>();
-                if (ok is not null) conditions.Add(ok);
-                if (l.Guard.Count > 0) conditions.Add($"({CudaKernelPrinter.Bounds(l.Guard)})");
-                string? condition = conditions.Count == 0 ? null : string.Join(" && ", conditions);
+                string? condition = LoadCondition(l, ok);
                 string? outside = l.Guard.Count > 0 ? Literal(l.Otherwise) : zeroOutside ? "0.0f" : null;
                 using (Block($"// elements 0–{v - 1} in {count} vector load{(count > 1 ? "s" : "")}"))
                 {

@@ -108,16 +108,27 @@ namespace Fusion.Compiler
 
         private static KernelMapping Strided(LoopKernel k)
         {
-            var rowVars = RowVariables(k);
-            int j = OutputVariable(k);
-            int v = j >= 0 && !k.Domain[j].Dynamic ? OutputWidth(k, j, k.Domain[j].Value) : 1;
+            int v = WidestOutput(k);
             int p = SlideWidth(k);
             int reductions = k.Body.OfType<ReduceInstr>().Count();
             if (p > 1 && p * reductions > SlideAccumulators) p = 1; // too many pixels for the budget even at one output each
             if (p > 1)
                 while (v > 1 && v * p * reductions > SlideAccumulators) v /= 2; // narrower vectors keep the pixels: they share loads
-            var (rows, batched) = Count(k, rowVars);
-            return new KernelMapping(MappingKind.Strided, v, 1, 1, 1, 1, new LaunchShape(Threads, Threads, rows / v / p, batched), p);
+            return StridedOf(k, v, p);
+        }
+
+        /// <summary>A strided mapping of V outputs along the innermost row variable × P pixels a thread, 256 threads a block.</summary>
+        private static KernelMapping StridedOf(LoopKernel k, int vector, int slide)
+        {
+            var (rows, batched) = Count(k, RowVariables(k));
+            return new KernelMapping(MappingKind.Strided, vector, 1, 1, 1, 1, new LaunchShape(Threads, Threads, rows / vector / slide, batched), slide);
+        }
+
+        /// <summary>The widest vector of outputs a strided thread may take along <see cref="OutputVariable"/> (<see cref="OutputWidth"/>; 1 when it is the batch).</summary>
+        private static int WidestOutput(LoopKernel k)
+        {
+            int j = OutputVariable(k);
+            return j >= 0 && !k.Domain[j].Dynamic ? OutputWidth(k, j, k.Domain[j].Value) : 1;
         }
 
         /// <summary>
@@ -127,16 +138,13 @@ namespace Fusion.Compiler
         /// </summary>
         public static KernelMapping StridedVariant(LoopKernel k, int vector, int slide)
         {
-            var chosen = Of(k);
-            if (chosen.Kind != MappingKind.Strided) throw new ArgumentException($"{k.Name} is not a strided kernel", nameof(k));
-            int j = OutputVariable(k);
-            int v = j >= 0 && !k.Domain[j].Dynamic ? OutputWidth(k, j, k.Domain[j].Value) : 1;
+            if (Of(k).Kind != MappingKind.Strided) throw new ArgumentException($"{k.Name} is not a strided kernel", nameof(k));
+            int v = WidestOutput(k);
             while (v > vector) v /= 2;
             int p = SlideWidth(k) > 1 ? slide : 1;
             long extent = p > 1 ? k.Domain[SlideVariable(k)].Value : 1;
             while (extent % p != 0) p--;
-            var (rows, batched) = Count(k, RowVariables(k));
-            return chosen with { Vector = v, Slide = p, Launch = new LaunchShape(Threads, Threads, rows / v / p, batched) };
+            return StridedOf(k, v, p);
         }
 
         /// <summary>The row variable a strided thread may take several outputs along: the one outside <see cref="OutputVariable"/> (-1 when none).</summary>
