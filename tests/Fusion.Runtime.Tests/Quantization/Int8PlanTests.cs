@@ -7,7 +7,7 @@ namespace Fusion.Runtime.Tests.Quantization;
 /// The compiled Int8 plan on the CPU backend (the plan CI runs): each Linear an exact int8 GEMM with its quantize fused into the
 /// producer and the dequantize in the GEMM's epilogue. A one-Linear model equals the int8 Linear reference (<see cref="Int8Linear"/>:
 /// the same quantize, exact int32 sums, sum·(sₓ·s_w[j]) + b[j] in float32) bit for bit; <see cref="ReadmeClassifier"/>, calibrated
-/// through its eager Forward, stays within 15% relative L2 of the float plan (about 1% for most weights) and moves away from it when
+/// through its eager Forward, stays within 5% relative L2 of the float plan (about 1% for most weights) and moves away from it when
 /// the scales are wrong.
 /// </summary>
 public sealed class Int8PlanTests
@@ -43,6 +43,10 @@ public sealed class Int8PlanTests
     {
         int seed = TestData.NewSeed();
         var model = ReadmeClassifierData.WithRandomWeights(new Random(seed));
+        // The evaluated batch is part of the calibration set, so no value of it lies beyond its tensor's threshold: the error is
+        // the rounding to 8-bit codes alone. (Evaluated on unseen batches, a value past the calibrated maximum saturates, and that
+        // clipping, not rounding, gave the worst of 1000 seeds 0.166, with the ×64 check below only 1.95× above it.)
+        using var x = TestData.Uniform(seed + 9, -2, 2, 6, 7, 12).ToCpu();
         using (var calibration = new LinearInputCalibration(model))
         {
             for (int b = 0; b < 4; b++)
@@ -50,24 +54,23 @@ public sealed class Int8PlanTests
                 using var batch = TestData.Uniform(seed + 1 + b, -2, 2, 4, 7, 12).ToCpu();
                 using var _ = model.Forward(batch);
             }
+            using (model.Forward(x)) { }
             model.Int8Scales.Load(calibration.Thresholds(CalibrationMethod.Max));
         }
         Assert.Equal(["head.input", "mlp.fc1.input", "mlp.fc2.input"], model.Int8Scales.Names.Order(StringComparer.Ordinal));
 
-        using var x = TestData.Uniform(seed + 9, -2, 2, 6, 7, 12).ToCpu();
         var reference = Values(model.Run(x, precision: Fusion.Precision.Float));
         double calibrated = RelativeL2(Values(model.Run(x, precision: Fusion.Precision.Int8)), reference);
-        // 8-bit codes of every GEMM operand: about 1% on most weights (median of 60 seeds 0.010), but the 30 logits are a mean over
-        // tokens through a 5-wide head, and some random weights make them nearly cancel, so their norm is small against the terms'
-        // rounding: 5 of 60 seeds gave 0.04–0.078 (seed 1157794928: 0.082). 0.15 is about twice the worst seen; a wrong scale or
-        // dequantize gives errors of order 1, and the coarse-threshold check below shows the scales are read.
-        Assert.True(calibrated <= 0.15, $"int8 plan: relative L2 {calibrated:g3} against the float plan (seed {seed})");
+        // 8-bit codes of every GEMM operand: over 1000 seeds the median was 0.012 and the worst 0.027; 0.05 is about twice that. A
+        // wrong scale or dequantize gives errors of order 1.
+        Assert.True(calibrated <= 0.05, $"int8 plan: relative L2 {calibrated:g3} against the float plan (seed {seed})");
         Assert.True(calibrated > 1e-5, $"int8 plan: relative L2 {calibrated:g3}: nothing was quantized? (seed {seed})");
 
         // Thresholds 64× too large leave most values a few codes wide: the error must grow (the scales are read, not ignored).
+        // Over the same 1000 seeds it grew 31× at the least, 60× at the median.
         model.Int8Scales.Load(model.Int8Scales.Names.ToDictionary(n => n, n => 64.0 * 127 * model.Int8Scales.ScaleOf(n)));
         double coarse = RelativeL2(Values(model.Run(x, precision: Fusion.Precision.Int8)), reference);
-        Assert.True(coarse > 4 * calibrated, $"thresholds ×64: relative L2 {coarse:g3}, calibrated {calibrated:g3} (seed {seed})");
+        Assert.True(coarse > 10 * calibrated, $"thresholds ×64: relative L2 {coarse:g3}, calibrated {calibrated:g3} (seed {seed})");
     }
 
     [Fact]
