@@ -11,6 +11,9 @@ namespace Fusion.Bench;
 /// core at once, in the vector width the GEMM uses. Then C = A·Bᵀ (B [n, k] packed as it goes, and packed once, as a layer's
 /// weight is) at 512³, 1024³ and 2048³ on one core (FUSION_CPU_THREADS semantics: Parallelism.Workers = 1) and on all:
 /// warm-ups (at least 5 and 0.5 s), median of 5, GFLOP/s = 2·m·n·k / time. `one-core` skips the all-core runs.
+/// `rounds [R]` interleaves instead: each of R rounds measures the peak and then, right after it, the packed-once GEMMs (one
+/// core, then all), so each efficiency is against the rate the cores reached at that moment; the medians over the rounds are
+/// the figures to state on a host whose clock and neighbours move between seconds.
 /// </summary>
 internal static class CpuGemmBench
 {
@@ -41,6 +44,57 @@ internal static class CpuGemmBench
         }
         Parallelism.Workers = cores;
     }
+
+    public static void RunRounds(int rounds)
+    {
+        bool wide = Vector512.IsHardwareAccelerated;
+        int cores = Environment.ProcessorCount;
+        int[] sizes = [512, 1024, 2048];
+        var operands = sizes.Select(size =>
+        {
+            var random = new Random(size);
+            float[] a = Random(random, size * size), b = Random(random, size * size);
+            return (a, packed: Gemm.Pack(b, size, size, transposeB: true), c: new float[size * size]);
+        }).ToArray();
+        // Efficiencies per round: one core against that round's one-core peak; all cores against that round's all-core
+        // measurement and against cores × the one-core peak.
+        var one = sizes.Select(_ => new List<double>()).ToArray();
+        var all = sizes.Select(_ => new List<double>()).ToArray();
+        var allStrict = sizes.Select(_ => new List<double>()).ToArray();
+        Console.WriteLine($"cpu rounds: {cores} cores, {(wide ? "512" : (Vector<float>.Count * 32).ToString())}-bit FMA, {rounds} rounds of peak then GEMM (packed once, median of 5)");
+        for (int round = 0; round < rounds; round++)
+        {
+            Parallelism.Workers = 1;
+            double onePeak = Peak(1, wide);
+            var line = new System.Text.StringBuilder($"round {round + 1}: 1 core peak {onePeak:F0}:");
+            for (int i = 0; i < sizes.Length; i++)
+            {
+                double rate = Rate(sizes[i], operands[i].a, operands[i].packed, operands[i].c);
+                one[i].Add(rate / onePeak);
+                line.Append($" {sizes[i]}³ {rate:F0} ({100 * rate / onePeak:F0} %)");
+            }
+            Parallelism.Workers = cores;
+            double allPeak = Peak(cores, wide);
+            line.Append($"; {cores} cores peak {allPeak:F0} (cores × 1-core {cores * onePeak:F0}):");
+            for (int i = 0; i < sizes.Length; i++)
+            {
+                double rate = Rate(sizes[i], operands[i].a, operands[i].packed, operands[i].c);
+                all[i].Add(rate / allPeak);
+                allStrict[i].Add(rate / (cores * onePeak));
+                line.Append($" {sizes[i]}³ {rate:F0} ({100 * rate / allPeak:F0} % / {100 * rate / (cores * onePeak):F0} %)");
+            }
+            Console.WriteLine(line);
+        }
+        Parallelism.Workers = cores;
+        static double MedianOf(List<double> values) => values.Order().ElementAt(values.Count / 2);
+        for (int i = 0; i < sizes.Length; i++)
+            Console.WriteLine($"median {sizes[i]}³: 1 core {100 * MedianOf(one[i]):F0} % of its peak; {cores} cores {100 * MedianOf(all[i]):F0} % of the measured all-core peak, "
+                + $"{100 * MedianOf(allStrict[i]):F0} % of cores × the one-core peak");
+    }
+
+    /// <summary>GFLOP/s of C = A·Bᵀ with B packed once, median of 5 after warm-ups.</summary>
+    private static double Rate(int size, float[] a, PackedMatrix packed, float[] c) =>
+        2.0 * size * size * size / Median(() => Gemm.Multiply(a, packed, c, size)) / 1e6;
 
     private static float[] Random(Random random, int count)
     {

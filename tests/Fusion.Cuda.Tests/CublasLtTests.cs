@@ -52,6 +52,43 @@ public sealed class CublasLtTests : GpuTestBase
         TestData.AssertClose(Download(dy), expected, Atol, Rtol, $"{epilogue} M={m} N={n} K={k}");
     }
 
+    /// <summary>
+    /// Fast-run may run any algorithm of the heuristic's list (<see cref="CublasLt.Candidates"/>): each one the heuristic offers gives the
+    /// reference within the same tolerance (the relative term one fp16 ulp of the result; K = 1536 at M = 49 is where split-K forms are
+    /// offered), and an index past the list is refused with its length.
+    /// </summary>
+    [Theory]
+    [InlineData(MatmulEpilogue.GeluBias, 49, 768, 1536)]
+    [InlineData(MatmulEpilogue.Bias, 301, 129, 97)]
+    [InlineData(MatmulEpilogue.None, 1000, 96, 384)]
+    public void EveryOfferedAlgorithmMatchesCpu(MatmulEpilogue epilogue, int m, int n, int k)
+    {
+        Half[] x = TestData.RandomHalves(Rng, m * k), w = TestData.RandomHalves(Rng, n * k), b = TestData.RandomHalves(Rng, n);
+        using var lt = new CublasLt(Device, candidates: 16);
+        using CudaTensor dx = Upload(x, m, k), dw = Upload(w, n, k), db = Upload(b, n), dy = CudaTensor.Empty(Device, DType.Float16, m, n);
+        var expected = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double acc = epilogue == MatmulEpilogue.None ? 0 : (double)b[j];
+                for (int p = 0; p < k; p++) acc += (double)x[i * k + p] * (double)w[j * k + p];
+                expected[i * n + j] = epilogue == MatmulEpilogue.GeluBias ? GeluTanh(acc) : acc;
+            }
+        var bias = epilogue == MatmulEpilogue.None ? null : db;
+        dy.FillBytes(0xFF);
+        lt.Linear(dx, dw, bias, dy, epilogue);
+        int offered = CublasLt.LastAlgorithmCount;
+        Assert.InRange(offered, 1, lt.Candidates);
+        for (int algorithm = 0; algorithm < offered; algorithm++)
+        {
+            dy.FillBytes(0xFF);
+            lt.Linear(dx, dw, bias, dy, epilogue, algorithm: algorithm);
+            TestData.AssertClose(Download(dy), expected, Atol, Rtol, $"{epilogue} M={m} N={n} K={k}, algorithm {algorithm} of {offered}");
+        }
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => lt.Linear(dx, dw, bias, dy, epilogue, algorithm: offered));
+        Assert.Contains($"offers {offered} algorithm", e.Message);
+    }
+
     /// <summary>Plans are kept per shape: a second call of the same shape with other operands and another bias uses that call's bias.</summary>
     [Fact]
     public void KeptPlanUsesEachCallsOwnBias()

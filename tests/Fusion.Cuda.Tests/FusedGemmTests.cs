@@ -178,6 +178,8 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
         {
             fast.Run(kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, false), [inputs.Output], m, DType.Float16);
             Assert.True(fast.Choices.TryGet(fast.ChoiceKey(m, kernel), out decided));
+            // Fast-run timed the heuristic's algorithms and kept one of them (the cached run below runs it).
+            Assert.InRange(decided.Algorithm, 0, CublasLt.DefaultCandidates - 1);
         }
         using (var cached = NewGemm(GemmPolicy.Cached, choices))
         {
@@ -591,12 +593,28 @@ public sealed class FusedGemmHostTests
         Assert.Null(GemmTile.TryParse("64x"));
     }
 
+    /// <summary>FUSION_CUBLASLT_ALGOS: unset or blank is the default, 1 … 16 is taken, anything else is refused naming the variable.</summary>
+    [Fact]
+    public void CublasLtCandidateCountIsReadAndChecked()
+    {
+        Assert.Equal(CublasLt.DefaultCandidates, CublasLt.ParseCandidates(null));
+        Assert.Equal(CublasLt.DefaultCandidates, CublasLt.ParseCandidates(" "));
+        Assert.Equal(1, CublasLt.ParseCandidates("1"));
+        Assert.Equal(16, CublasLt.ParseCandidates("16"));
+        foreach (var bad in new[] { "0", "17", "-2", "eight", "4.5" })
+            Assert.Contains(CublasLt.CandidatesVariable + "=" + bad, Assert.Throws<FusionException>(() => CublasLt.ParseCandidates(bad)).Message);
+    }
+
     [Fact]
     public void ChoiceFileRoundTripsAndRejectsOtherKeys()
     {
-        var choice = new GemmChoice(GemmPath.CublasLt, new GemmTile(64, 32), 12.5, 11.25);
+        var choice = new GemmChoice(GemmPath.CublasLt, new GemmTile(64, 32), 12.5, 11.25, Algorithm: 5);
         var text = GemmChoiceCache.Format("k1", choice);
+        Assert.Contains("cublaslt_algorithm 5\n", text);
         Assert.Equal(choice, GemmChoiceCache.Parse(text, "k1", out _));
+        // The algorithm is an index into a heuristic list of at most 16.
+        Assert.Null(GemmChoiceCache.Parse(text.Replace("cublaslt_algorithm 5", "cublaslt_algorithm 16"), "k1", out _));
+        Assert.Null(GemmChoiceCache.Parse(text.Replace("cublaslt_algorithm 5", "cublaslt_algorithm -1"), "k1", out _));
         Assert.Null(GemmChoiceCache.Parse(text, "k2", out var problem));
         Assert.Contains("another key", problem);
         Assert.Null(GemmChoiceCache.Parse("garbage", "k1", out _));

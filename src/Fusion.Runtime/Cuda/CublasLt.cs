@@ -11,23 +11,58 @@ namespace Fusion.Cuda;
 /// far more than a small product costs the GPU, and eager small-batch runs are bound by that host time. One handle serves
 /// every stream (calls are serialized on the host: a plan's bias is set per call); each stream gets a workspace of its own,
 /// since two streams' products in one workspace would overwrite each other's partial results.
+/// The heuristic is asked for up to <see cref="Candidates"/> algorithms per plan, best guess first; a product runs the first
+/// unless its caller names another (<c>algorithm</c>: an index into that list), which fast-run does after timing them all
+/// (<see cref="Gemm.FusedGemm"/>): the first guess was up to 1.5× slower than the best of the list at Swin-T's shapes (docs/perf.md).
 /// </summary>
 public sealed unsafe class CublasLt : IDisposable
 {
     private readonly CudaDevice _device;
     private readonly long _workspaceBytes;
     private readonly Dictionary<CudaStream, DeviceMemory> _workspaces = new(ReferenceEqualityComparer.Instance);
-    private readonly Dictionary<(MatmulShape Shape, MatmulEpilogue Epilogue), (MatmulPlan Plan, CublasLtMatmulAlgo Algo)> _plans = [];
+    private readonly Dictionary<(MatmulShape Shape, MatmulEpilogue Epilogue), (MatmulPlan Plan, CublasLtMatmulAlgo[] Algos)> _plans = [];
     private readonly Lock _lock = new();
     private IntPtr _handle;
 
-    public CublasLt(CudaDevice device, long workspaceBytes = 32L << 20)
+    [ThreadStatic]
+    private static int t_lastAlgorithmCount;
+
+    /// <summary>The environment variable that sets <see cref="Candidates"/> (1 … 16; 1 runs the heuristic's first guess only).</summary>
+    public const string CandidatesVariable = "FUSION_CUBLASLT_ALGOS";
+
+    /// <summary>Algorithms asked of the heuristic per product when <see cref="CandidatesVariable"/> is not set.</summary>
+    public const int DefaultCandidates = 8;
+
+    public CublasLt(CudaDevice device, long workspaceBytes = 32L << 20, int? candidates = null)
     {
+        Candidates = candidates ?? CandidatesFromEnvironment();
+        if (Candidates is < 1 or > 16) throw new ArgumentOutOfRangeException(nameof(candidates), Candidates, "cuBLASLt algorithm candidates: 1 … 16");
         CudaLibraryResolver.Load(CudaLibraryResolver.CublasLt);
         _device = device;
         device.MakeCurrent();
         CudaCheck.Cublas(CublasLtApi.cublasLtCreate(out _handle), "cublasLtCreate");
         _workspaceBytes = workspaceBytes;
+    }
+
+    /// <summary>How many algorithms the heuristic is asked for per product (it may offer fewer).</summary>
+    public int Candidates { get; }
+
+    /// <summary>
+    /// How many algorithms the heuristic offered for the last product this thread ran through any instance: the valid
+    /// <c>algorithm</c> indices of that product are 0 … this − 1.
+    /// </summary>
+    public static int LastAlgorithmCount => t_lastAlgorithmCount;
+
+    /// <summary><see cref="CandidatesVariable"/>'s value, else <see cref="DefaultCandidates"/>; a value that is not 1 … 16 is refused by name.</summary>
+    public static int CandidatesFromEnvironment() => ParseCandidates(Environment.GetEnvironmentVariable(CandidatesVariable));
+
+    /// <summary><see cref="CandidatesFromEnvironment"/> on the variable's text (null or blank: the default).</summary>
+    public static int ParseCandidates(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return DefaultCandidates;
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int value) || value is < 1 or > 16)
+            throw new FusionException($"{CandidatesVariable}={text}: expected a count of cuBLASLt algorithms to try per product, 1 … 16");
+        return value;
     }
 
     /// <summary>cuBLASLt's version number (e.g. 130100 for 13.1.0).</summary>
@@ -47,7 +82,7 @@ public sealed unsafe class CublasLt : IDisposable
     /// so the activation of a RELU/GELU epilogue sees the sum (exact for a residual only with None or Bias).
     /// </summary>
     public void Linear(CudaTensor x, CudaTensor weight, CudaTensor? bias, CudaTensor y, MatmulEpilogue epilogue, CudaStream? stream = null,
-        CudaTensor? addend = null)
+        CudaTensor? addend = null, int algorithm = 0)
     {
         var (n, k, m) = LinearOperands(x, weight);
         x.Expect("x", x.Shape, DType.Float16);
@@ -55,7 +90,7 @@ public sealed unsafe class CublasLt : IDisposable
         y.Expect("y", x.Shape.With(-1, n), DType.Float16);
         CheckBias(epilogue, bias, n);
         addend?.Expect("addend", y.Shape, DType.Float16);
-        Run(new MatmulShape(MatmulTypes.Half, 1, m, n, k, TransposeB: true, 0), weight, x, y, epilogue, bias, addend, stream);
+        Run(new MatmulShape(MatmulTypes.Half, 1, m, n, k, TransposeB: true, 0), weight, x, y, epilogue, bias, addend, stream, algorithm);
     }
 
     /// <summary>
@@ -76,7 +111,7 @@ public sealed unsafe class CublasLt : IDisposable
         x.Expect("x", x.Shape, DType.Int8);
         weight.Expect("weight", weight.Shape, DType.Int8);
         sums.Expect("sums", x.Shape.With(-1, n), DType.Int32);
-        Run(new MatmulShape(MatmulTypes.Int8, 1, m, n, k, TransposeB: true, 0), weight, x, sums, MatmulEpilogue.None, null, null, stream);
+        Run(new MatmulShape(MatmulTypes.Int8, 1, m, n, k, TransposeB: true, 0), weight, x, sums, MatmulEpilogue.None, null, null, stream, 0);
     }
 
     /// <summary>
@@ -88,7 +123,7 @@ public sealed unsafe class CublasLt : IDisposable
     /// 8. Each scale is a float32 [1] of its own (an allocation of its own, so aligned as cuBLASLt reads it).
     /// </summary>
     public void LinearFp8(CudaTensor x, CudaTensor weight, CudaTensor inputScale, CudaTensor weightScale, CudaTensor? bias, CudaTensor y,
-        MatmulEpilogue epilogue, CudaStream? stream = null, CudaTensor? addend = null, CudaTensor? outputScale = null)
+        MatmulEpilogue epilogue, CudaStream? stream = null, CudaTensor? addend = null, CudaTensor? outputScale = null, int algorithm = 0)
     {
         var (n, k, m) = LinearOperands(x, weight);
         if (_device.ComputeCapability < 89)
@@ -112,7 +147,7 @@ public sealed unsafe class CublasLt : IDisposable
         outputScale?.Expect("output scale", new Shape(1), DType.Float32);
         CheckBias(epilogue, bias, n);
         addend?.Expect("addend", y.Shape, DType.Float16);
-        Run(new MatmulShape(types, 1, m, n, k, TransposeB: true, 0), weight, x, y, epilogue, bias, addend, stream, (inputScale, weightScale), outputScale);
+        Run(new MatmulShape(types, 1, m, n, k, TransposeB: true, 0), weight, x, y, epilogue, bias, addend, stream, algorithm, (inputScale, weightScale), outputScale);
     }
 
     /// <summary>
@@ -138,7 +173,7 @@ public sealed unsafe class CublasLt : IDisposable
         if (bias is not null) Elements(bias, "bias", a.DType, n);
         if (batch > 1 && m > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(m), m, "a batched product needs M < 2³¹");
         var shape = new MatmulShape(type, batch, m, n, k, transposeB, shareB ? 0 : matrixB);
-        Run(shape, b, a, y, bias is null ? MatmulEpilogue.None : MatmulEpilogue.Bias, bias, null, stream);
+        Run(shape, b, a, y, bias is null ? MatmulEpilogue.None : MatmulEpilogue.Bias, bias, null, stream, 0);
     }
 
     /// <summary>A Linear's N and K from its weight [N, K], checked against x [..., K], and M (x's rows).</summary>
@@ -165,9 +200,12 @@ public sealed unsafe class CublasLt : IDisposable
             throw new TensorMismatchException(what, $"{count} {dtype.ShortName()} elements", $"{t.DType.ShortName()}{t.Shape}");
     }
 
-    /// <summary>cuBLASLt's A is the row-major right operand, its B the left one: D[N, M] (column-major) = Y[M, N] (row-major).</summary>
+    /// <summary>
+    /// cuBLASLt's A is the row-major right operand, its B the left one: D[N, M] (column-major) = Y[M, N] (row-major). Runs the
+    /// heuristic's algorithm number <paramref name="algorithm"/> of its list for this plan.
+    /// </summary>
     private void Run(MatmulShape shape, CudaTensor right, CudaTensor left, CudaTensor y, MatmulEpilogue epilogue, CudaTensor? bias, CudaTensor? addend,
-        CudaStream? stream, (CudaTensor Left, CudaTensor Right)? scales = null, CudaTensor? outputScale = null)
+        CudaStream? stream, int algorithm, (CudaTensor Left, CudaTensor Right)? scales = null, CudaTensor? outputScale = null)
     {
         _device.MakeCurrent();
         // The scalars are in the product's scale type: float32, or int32 for the int8 product (alpha 1, beta 0: the sums as they are).
@@ -182,7 +220,11 @@ public sealed unsafe class CublasLt : IDisposable
                 _plans.Add((shape, epilogue), entry = MakePlan(shape, epilogue, bias));
             else if (epilogue != MatmulEpilogue.None)
                 entry.Plan.SetBias(bias!);
-            var (plan, algo) = entry;
+            var (plan, algos) = entry;
+            t_lastAlgorithmCount = algos.Length;
+            if ((uint)algorithm >= (uint)algos.Length)
+                throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, $"cuBLASLt offers {algos.Length} algorithm(s) for {shape}, {epilogue}");
+            var algo = algos[algorithm];
             if (scales is { } s8) plan.SetScales(s8.Left, s8.Right); // per call, as the bias: a plan serves every layer of its shape
             if (outputScale is not null) plan.SetOutputScale(outputScale);
             var s = stream ?? y.Stream;
@@ -196,14 +238,14 @@ public sealed unsafe class CublasLt : IDisposable
         }
     }
 
-    /// <summary>A new plan pointed at <paramref name="bias"/> (so the heuristic sees a complete descriptor) and its chosen algorithm.</summary>
-    private (MatmulPlan Plan, CublasLtMatmulAlgo Algo) MakePlan(MatmulShape shape, MatmulEpilogue epilogue, CudaTensor? bias)
+    /// <summary>A new plan pointed at <paramref name="bias"/> (so the heuristic sees a complete descriptor) and the heuristic's algorithms for it.</summary>
+    private (MatmulPlan Plan, CublasLtMatmulAlgo[] Algos) MakePlan(MatmulShape shape, MatmulEpilogue epilogue, CudaTensor? bias)
     {
         var plan = new MatmulPlan(shape, epilogue);
         try
         {
             if (epilogue != MatmulEpilogue.None) plan.SetBias(bias!);
-            return (plan, plan.ChooseAlgorithm(_handle, _workspaceBytes));
+            return (plan, plan.Algorithms(_handle, _workspaceBytes, Candidates));
         }
         catch
         {
@@ -345,7 +387,8 @@ public sealed unsafe class CublasLt : IDisposable
                 "cublasLtMatmulDescSetAttribute(D_SCALE_POINTER)");
         }
 
-        internal CublasLtMatmulAlgo ChooseAlgorithm(IntPtr handle, long workspaceBytes)
+        /// <summary>Up to <paramref name="candidates"/> algorithms for this product, the heuristic's best guess first; at least one, or an error naming the product.</summary>
+        internal CublasLtMatmulAlgo[] Algorithms(IntPtr handle, long workspaceBytes, int candidates)
         {
             CudaCheck.Cublas(CublasLtApi.cublasLtMatmulPreferenceCreate(out var pref), "cublasLtMatmulPreferenceCreate");
             try
@@ -353,12 +396,14 @@ public sealed unsafe class CublasLt : IDisposable
                 ulong ws = (ulong)workspaceBytes;
                 CudaCheck.Cublas(CublasLtApi.cublasLtMatmulPreferenceSetAttribute(pref, CublasLtPreferenceAttribute.MaxWorkspaceBytes, &ws, sizeof(ulong)),
                     "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
-                CublasLtHeuristicResult result;
-                CudaCheck.Cublas(CublasLtApi.cublasLtMatmulAlgoGetHeuristic(handle, Operation, A, B, C, D, pref, 1, &result, out var count),
+                var results = stackalloc CublasLtHeuristicResult[candidates];
+                CudaCheck.Cublas(CublasLtApi.cublasLtMatmulAlgoGetHeuristic(handle, Operation, A, B, C, D, pref, candidates, results, out var count),
                     $"cublasLtMatmulAlgoGetHeuristic({_shape})");
                 if (count == 0)
                     throw new CudaException("CUBLAS_STATUS_NOT_SUPPORTED", "no algorithm fits this product", $"cublasLtMatmulAlgoGetHeuristic({_shape})", 15);
-                return result.Algo;
+                var algos = new CublasLtMatmulAlgo[count];
+                for (int i = 0; i < count; i++) algos[i] = results[i].Algo;
+                return algos;
             }
             finally
             {

@@ -8,8 +8,9 @@ namespace Fusion.Cuda.Gemm;
 /// [N, K], all fp16) through one of two paths, chosen per (m, kernel): the GEMM template with the epilogue printed into it, or
 /// cuBLASLt, which either does the epilogue itself (<see cref="GemmKernel.Cublas"/>: bias, relu/gelu, residual) or writes
 /// the product for the epilogue kernel (<see cref="GemmKernel.Epilogue"/>) to finish. Under <see cref="GemmPolicy.FastRun"/>
-/// the first call on a shape times cuBLASLt and the template in its default tile, and in its other <see cref="GemmTile.Candidates"/>
-/// when the default one comes close (<see cref="ExploreTiles"/>), on the caller's tensors (CUDA events behind a
+/// the first call on a shape times cuBLASLt (each algorithm its heuristic offers, <see cref="CublasLt.Candidates"/>) and the template in
+/// its default tile, and in its other <see cref="GemmTile.Candidates"/> when the default one comes close (<see cref="ExploreTiles"/>), on
+/// the caller's tensors (CUDA events behind a
 /// <see cref="StreamHold"/>, so the GPU time alone; 2 warm-ups, median of 5) and keeps the fastest in a
 /// <see cref="GemmChoiceCache"/> in the kernel cache folder, keyed by device, shape, kernel source and cuBLASLt version
 /// (<see cref="GemmPolicy.Cached"/> uses such a decision where one exists, else cuBLASLt). That first call synchronizes the
@@ -113,20 +114,22 @@ public sealed class FusedGemm : IDisposable
         int m = Validate(kernel, x, weight);
         if (m == 0) return;
         var s = stream ?? x.Stream;
-        var (path, tile, ilgpu) = Policy switch
+        // algorithm: which of the cuBLASLt heuristic's algorithms (0, its first guess, unless fast-run timed them).
+        var (path, tile, ilgpu, algorithm) = Policy switch
         {
-            _ when kernel.Fp8 => (GemmPath.CublasLt, default, false),
+            _ when kernel.Fp8 => (GemmPath.CublasLt, default, false, 0),
             // cuBLASLt cannot run an int8 kernel's epilogue: where a policy would take it, the template's default tile runs.
-            GemmPolicy.Generated or GemmPolicy.CublasLt when kernel.Int8 => (GemmPath.Generated, GemmTile.Default(kernel.N), false),
+            GemmPolicy.Generated or GemmPolicy.CublasLt when kernel.Int8 => (GemmPath.Generated, GemmTile.Default(kernel.N), false, 0),
             GemmPolicy.Cached when kernel.Int8 => Choices.TryGet(ChoiceKey(m, kernel), out var tiled) && tiled.Path == GemmPath.Generated
-                ? (GemmPath.Generated, tiled.Tile, false) : (GemmPath.Generated, GemmTile.Default(kernel.N), false),
-            GemmPolicy.Generated => (GemmPath.Generated, GemmTile.Default(kernel.N), RunsIlgpu(kernel, GemmTile.Default(kernel.N), m, batch)),
-            GemmPolicy.CublasLt => (GemmPath.CublasLt, default, false),
-            GemmPolicy.Cached => Choices.TryGet(ChoiceKey(m, kernel), out var known) ? (known.Path, known.Tile, known.Ilgpu && IlgpuFits(kernel, known.Tile, m, batch))
-                : (GemmPath.CublasLt, default, false),
+                ? (GemmPath.Generated, tiled.Tile, false, 0) : (GemmPath.Generated, GemmTile.Default(kernel.N), false, 0),
+            GemmPolicy.Generated => (GemmPath.Generated, GemmTile.Default(kernel.N), RunsIlgpu(kernel, GemmTile.Default(kernel.N), m, batch), 0),
+            GemmPolicy.CublasLt => (GemmPath.CublasLt, default, false, 0),
+            GemmPolicy.Cached => Choices.TryGet(ChoiceKey(m, kernel), out var known)
+                ? (known.Path, known.Tile, known.Ilgpu && IlgpuFits(kernel, known.Tile, m, batch), known.Algorithm)
+                : (GemmPath.CublasLt, default, false, 0),
             _ => Choose(m, kernel, x, weight, epilogueInputs, outputs, batch, io, s),
         };
-        Execute(path, tile, ilgpu, m, kernel, x, weight, epilogueInputs, outputs, batch, io, s);
+        Execute(path, tile, ilgpu, algorithm, m, kernel, x, weight, epilogueInputs, outputs, batch, io, s);
         Ran(path, tile, kernel);
     }
 
@@ -141,7 +144,7 @@ public sealed class FusedGemm : IDisposable
             throw new FusionException($"{kernel.Name} is an FP8 GEMM: it runs on cuBLASLt only (it has no template)");
         if (m == 0) return;
         var t = tile ?? GemmTile.Default(kernel.N);
-        Execute(path, t, RunsIlgpu(kernel, t, m, batch), m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream ?? x.Stream);
+        Execute(path, t, RunsIlgpu(kernel, t, m, batch), 0, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream ?? x.Stream);
         Ran(path, t, kernel);
     }
 
@@ -240,32 +243,32 @@ public sealed class FusedGemm : IDisposable
     }
 
     /// <summary>
-    /// The fast-run key: device, shape, kernel source (which holds the epilogue) and cuBLASLt version; and, where the template has an
+    /// The fast-run key: device, shape, kernel source (which holds the epilogue), cuBLASLt version and how many of its algorithms are
+    /// tried (a stored algorithm is an index into that list); and, where the template has an
     /// ILGPU version that ilgpu or auto may run, the language and ILGPU's version (a decision among NVRTC tiles says nothing of it).
     /// </summary>
     public string ChoiceKey(int m, GemmKernel kernel) => string.Create(CultureInfo.InvariantCulture,
-        $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.N}|k={kernel.K}|src={kernel.SourceHash}|cublaslt={CublasLt.Version}")
+        $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.N}|k={kernel.K}|src={kernel.SourceHash}|cublaslt={CublasLt.Version}|algos={_cublas.Candidates}")
         + (_epilogues.Language != Generated.KernelLanguage.Nvrtc && kernel.IlgpuKernels is not null
             ? $"|kernels={Generated.KernelLanguages.Name(_epilogues.Language)}|ilgpu={Fusion.Ilgpu.IlgpuPtxCompiler.Version}" : "");
 
     /// <summary>
-    /// Fast-run: times the template's default tile (its ILGPU version under <see cref="Generated.KernelLanguage.Ilgpu"/>) and cuBLASLt, then
-    /// the NVRTC template's other tiles when the default one comes close, and under <see cref="Generated.KernelLanguage.Auto"/> the ILGPU
-    /// version too; keeps the fastest.
+    /// Fast-run: times the template's default tile (its ILGPU version under <see cref="Generated.KernelLanguage.Ilgpu"/>) and each algorithm
+    /// cuBLASLt's heuristic offers, then the NVRTC template's other tiles when the default one comes close to the best of cuBLASLt, and
+    /// under <see cref="Generated.KernelLanguage.Auto"/> the ILGPU version too; keeps the fastest.
     /// </summary>
-    private (GemmPath, GemmTile, bool Ilgpu) Choose(int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
+    private (GemmPath, GemmTile, bool Ilgpu, int Algorithm) Choose(int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
         IReadOnlyList<CudaTensor> outputs, int batch, DType io, CudaStream stream)
     {
         var key = ChoiceKey(m, kernel);
         using var held = _lock.EnterScope(); // one measurement at a time: kernels of other threads would distort it, and it is made once per shape
         if (Choices.TryGet(key, out var known) && (!kernel.Int8 || known.Path == GemmPath.Generated))
-            return (known.Path, known.Tile, known.Ilgpu && IlgpuFits(kernel, known.Tile, m, batch));
+            return (known.Path, known.Tile, known.Ilgpu && IlgpuFits(kernel, known.Tile, m, batch), known.Algorithm);
         var best = GemmTile.Default(kernel.N);
         bool ilgpu = RunsIlgpu(kernel, best, m, batch);
-        double generated = Median(() => Execute(GemmPath.Generated, best, ilgpu, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
+        double generated = Median(() => Execute(GemmPath.Generated, best, ilgpu, 0, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
         // An int8 kernel has no cuBLASLt path: its tiles are timed against each other alone (cuBLASLt's time is recorded as infinite).
-        double cublas = kernel.Int8 ? double.PositiveInfinity
-            : Median(() => Execute(GemmPath.CublasLt, default, false, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
+        var (cublas, algorithm) = kernel.Int8 ? (double.PositiveInfinity, 0) : TimeCublasLt(m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream);
         // The other tiles are NVRTC's: under FUSION_KERNELS=ilgpu the template is its ILGPU version, in its one tile.
         if (generated <= ExploreTiles * cublas && !ilgpu)
         {
@@ -274,20 +277,45 @@ public sealed class FusedGemm : IDisposable
             PrecompileTiles(kernel, others, io);
             foreach (var tile in others)
             {
-                double us = Median(() => Execute(GemmPath.Generated, tile, false, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
+                double us = Median(() => Execute(GemmPath.Generated, tile, false, 0, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
                 if (us < generated) (best, generated) = (tile, us);
             }
         }
         if (_epilogues.Language == Generated.KernelLanguage.Auto && IlgpuFits(kernel, GemmTile.Default(kernel.N), m, batch) && TryLoadIlgpu(kernel, io))
         {
             var tile = GemmTile.Default(kernel.N);
-            double us = Median(() => Execute(GemmPath.Generated, tile, true, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
+            double us = Median(() => Execute(GemmPath.Generated, tile, true, 0, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
             if (us < generated) (best, generated, ilgpu) = (tile, us, true);
         }
-        var choice = new GemmChoice(generated <= cublas ? GemmPath.Generated : GemmPath.CublasLt, best, generated, cublas, ilgpu);
+        var choice = new GemmChoice(generated <= cublas ? GemmPath.Generated : GemmPath.CublasLt, best, generated, cublas, ilgpu, algorithm);
         Measurements++;
         Choices.Store(key, choice);
-        return (choice.Path, choice.Tile, choice.Path == GemmPath.Generated && ilgpu);
+        return (choice.Path, choice.Tile, choice.Path == GemmPath.Generated && ilgpu, choice.Algorithm);
+    }
+
+    /// <summary>
+    /// The median microseconds of the fastest algorithm cuBLASLt's heuristic offers for this GEMM, and its index: the first guess, then
+    /// each other one (an algorithm cuBLASLt then refuses at the call is passed over).
+    /// </summary>
+    private (double Microseconds, int Algorithm) TimeCublasLt(int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
+        IReadOnlyList<CudaTensor> outputs, int batch, DType io, CudaStream stream)
+    {
+        double best = Median(() => Execute(GemmPath.CublasLt, default, false, 0, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
+        int chosen = 0, offered = CublasLt.LastAlgorithmCount;
+        for (int algorithm = 1; algorithm < offered; algorithm++)
+        {
+            double us;
+            try
+            {
+                us = Median(() => Execute(GemmPath.CublasLt, default, false, algorithm, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream), stream);
+            }
+            catch (CudaException e) when (e.Message.Contains("cublasLtMatmul(", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            if (us < best) (best, chosen) = (us, algorithm);
+        }
+        return (best, chosen);
     }
 
     /// <summary>
@@ -303,8 +331,8 @@ public sealed class FusedGemm : IDisposable
         return 1000.0 * _hold.MedianMilliseconds(_device, stream, work, WarmupRuns, TimedRuns);
     }
 
-    /// <summary>One path: the template in <paramref name="tile"/> (its ILGPU version when <paramref name="ilgpu"/>), or cuBLASLt.</summary>
-    private void Execute(GemmPath path, GemmTile tile, bool ilgpu, int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
+    /// <summary>One path: the template in <paramref name="tile"/> (its ILGPU version when <paramref name="ilgpu"/>), or cuBLASLt's heuristic's algorithm number <paramref name="algorithm"/>.</summary>
+    private void Execute(GemmPath path, GemmTile tile, bool ilgpu, int algorithm, int m, GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs,
         IReadOnlyList<CudaTensor> outputs, int batch, DType io, CudaStream stream)
     {
         if (path == GemmPath.Generated) RunGenerated(tile, ilgpu, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream);
@@ -313,12 +341,12 @@ public sealed class FusedGemm : IDisposable
             // cuBLASLt multiplies stored matrices: the convolution's im2col matrix is gathered first (the generated Im2col kernel).
             using var columns = CudaTensor.Empty(stream, DType.Float16, new Shape(x.Shape[0], conv.OutHeight, conv.OutWidth, kernel.K));
             _epilogues.Launch(conv.Gather(kernel.Name), x.Shape[0], io, new[] { x, columns }, stream);
-            RunCublasLt(kernel, columns, weight, epilogueInputs, outputs, batch, io, stream);
+            RunCublasLt(kernel, columns, weight, epilogueInputs, outputs, batch, io, stream, algorithm);
             LastRanIlgpu = false;
         }
         else
         {
-            RunCublasLt(kernel, x, weight, epilogueInputs, outputs, batch, io, stream);
+            RunCublasLt(kernel, x, weight, epilogueInputs, outputs, batch, io, stream, algorithm);
             LastRanIlgpu = false;
         }
     }
@@ -346,10 +374,11 @@ public sealed class FusedGemm : IDisposable
     /// <summary>
     /// cuBLASLt. With an epilogue of its own (<see cref="GemmKernel.Cublas"/>): BIAS/RELU_BIAS/GELU_BIAS (an activation without a bias
     /// gets a zero bias); a residual is C with beta = 1 when there is no activation, else an add after the product (cuBLASLt applies
-    /// its activation after C). Otherwise the bare product into a scratch buffer, which the epilogue kernel finishes.
+    /// its activation after C). Otherwise the bare product into a scratch buffer, which the epilogue kernel finishes. The product runs
+    /// the heuristic's algorithm number <paramref name="algorithm"/> (FP8: always its first).
     /// </summary>
     private void RunCublasLt(GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs, IReadOnlyList<CudaTensor> outputs,
-        int batch, DType io, CudaStream stream)
+        int batch, DType io, CudaStream stream, int algorithm)
     {
         if (kernel.Fp8)
         {
@@ -359,7 +388,7 @@ public sealed class FusedGemm : IDisposable
         if (kernel.Cublas is not { } form)
         {
             using var product = CudaTensor.Empty(stream, x.DType, x.Shape.With(-1, kernel.N));
-            _cublas.Linear(x, weight, null, product, MatmulEpilogue.None, stream);
+            _cublas.Linear(x, weight, null, product, MatmulEpilogue.None, stream, algorithm: algorithm);
             FinishWithEpilogueKernel(kernel, product, epilogueInputs, outputs, batch, io, stream);
             return;
         }
@@ -370,10 +399,10 @@ public sealed class FusedGemm : IDisposable
         var b = epilogue == MatmulEpilogue.None ? null : bias ?? ZeroBias(kernel.N);
         if (residual is null || form.Activation == Activation.None)
         {
-            _cublas.Linear(x, weight, b, output, epilogue, stream, residual);
+            _cublas.Linear(x, weight, b, output, epilogue, stream, residual, algorithm);
             return;
         }
-        _cublas.Linear(x, weight, b, output, epilogue, stream);
+        _cublas.Linear(x, weight, b, output, epilogue, stream, algorithm: algorithm);
         AddInPlace(output, residual, stream);
     }
 
