@@ -47,23 +47,44 @@ public sealed class CompiledConvNetTests
     }
 
     /// <summary>
-    /// In the Half plan the convolutions over channels-last values with channels a multiple of 8 are implicit GEMMs (the GEMM reads
-    /// the image; no im2col kernel is stored for them); the one over the NCHW image gathers its im2col matrix. The Float plan has no
-    /// implicit GEMMs (the template is fp16).
+    /// In the Half plan every convolution of one group is an implicit GEMM (the GEMM reads the image; no im2col kernel is stored):
+    /// those over channels-last values with channels a multiple of 8 as they are, and the one over the NCHW image (16 channels) after
+    /// a copy of the image to channels-last. The Float plan has no implicit GEMMs (the template is fp16): it gathers that one's im2col.
     /// </summary>
     [Fact]
     public void ChannelsLastConvolutionsAreImplicitGemms()
     {
         var gemms = ImplicitConvNet.Kernels.OfType<GemmKernel>().ToList();
         var implicitGemms = gemms.Where(g => g.Conv is not null).Select(g => (g.N, g.K, g.Conv!.Kernel, g.Conv.Stride, g.Conv.Dilation)).OrderBy(g => g).ToList();
-        Assert.Equal(new[] { (8, 360, 3, 1, 2), (24, 216, 3, 1, 1), (40, 24, 1, 2, 1), (40, 216, 3, 2, 1) }, implicitGemms);
+        Assert.Equal(new[] { (8, 360, 3, 1, 2), (24, 144, 3, 1, 1), (24, 216, 3, 1, 1), (40, 24, 1, 2, 1), (40, 216, 3, 2, 1) }, implicitGemms);
         Assert.All(gemms.Where(g => g.Conv is not null), g =>
         {
             Assert.StartsWith("conv_gemm", g.Name);
             Assert.Contains("#define FUSION_CONV_C", g.CudaSource);
             Assert.Null(g.IlgpuKernels);
         });
-        Assert.Contains(gemms, g => g.Conv is null && g.K == 144); // conv1 over the NCHW image: its im2col gathered
+        Assert.Contains(gemms, g => g.Conv is null && g.K == 144); // conv1 over the NCHW image in the Float plan: its im2col gathered
+    }
+
+    /// <summary>
+    /// The Half plan pads the 3×3 stem over the 3-channel image to 8 channels, so it too is an implicit GEMM; the stride-2 1×1 shortcut
+    /// over 12 channels keeps its gather (its windows do not overlap: the gather writes no more than it reads). Computed on the CPU the
+    /// plan still matches the eager float32 Forward within fp16 rounding (the added channels multiply zeros), at batch 1 and 3.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void PaddedConvolutionsMatchTheEagerForward(int batch)
+    {
+        var padded = SmallConvNet.Kernels.OfType<GemmKernel>().Where(g => g.Conv is not null).Select(g => (g.N, g.K, g.Conv!.Channels)).OrderBy(g => g).ToList();
+        Assert.Equal(new[] { (12, 72, 8) }, padded);
+        int seed = TestData.NewSeed();
+        var model = new SmallConvNet();
+        ConvNetWeights.Initialize(model, seed);
+        using var input = TestData.Random(seed + 1, batch, 3, 17, 15).ToCpu();
+        using var compiled = new ModelSession(model, new SessionOptions(CpuBackend.Instance, Fusion.Precision.Half)).Run(input);
+        using var eager = model.Forward(input);
+        Tolerance.AssertClose(compiled, RefTensor.FromCpu((CpuTensor)eager), 2e-2, 2e-2, $"Half plan with padded convolutions vs eager, batch {batch} (seed {seed})");
     }
 
     /// <summary>Each implicit-GEMM convolution compiles to PTX for sm_90: tensor-core mma, cp.async loads (zero-filling the padding), no local memory.</summary>
@@ -84,12 +105,13 @@ public sealed class CompiledConvNetTests
 
     /// <summary>
     /// The convolutions of one group are GEMMs of (N, K) = (out, k²·in): stem (12, 27), the 1×1 and the shortcut (20, 12), beside
-    /// the head (10, 20); the depthwise (k² = 25 taps) and grouped (9·5 = 45) ones are generated reductions, not GEMMs.
+    /// the head (10, 20); the depthwise (k² = 25 taps) and grouped (9·5 = 45) ones are generated reductions, not GEMMs. The Half
+    /// plan's stem reads 8 channels instead (padded: (12, 72)).
     /// </summary>
     [Fact]
     public void OneGroupConvolutionsAreGemms()
     {
         var shapes = SmallConvNet.Kernels.OfType<GemmKernel>().Select(k => (k.N, k.K)).Distinct().OrderBy(s => s).ToList();
-        Assert.Equal(new[] { (10, 20), (12, 27), (20, 12) }, shapes);
+        Assert.Equal(new[] { (10, 20), (12, 27), (12, 72), (20, 12) }, shapes);
     }
 }

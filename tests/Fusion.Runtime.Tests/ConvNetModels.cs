@@ -38,7 +38,8 @@ public sealed partial class SmallConvNet : Module
 /// <summary>
 /// Convolutions the GEMM template reads as implicit GEMMs (channels-last inputs with channels a multiple of 8): a 3×3 after a 3×3,
 /// a strided one, a dilated one and a 1×1 stride-2 shortcut, each with batch norm folded and an epilogue (ReLU, residual add). The
-/// first convolution reads the NCHW image, so it gathers its im2col matrix instead. Odd image sizes (9×11).
+/// first convolution reads the NCHW image: the Half plan copies it channels-last first (ConvChannelPadding), the Float plan gathers
+/// its im2col matrix. Odd image sizes (9×11).
 /// </summary>
 [FusedModel]
 public sealed partial class ImplicitConvNet : Module

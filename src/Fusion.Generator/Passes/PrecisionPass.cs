@@ -122,6 +122,8 @@ namespace Fusion.Generator.Passes
             private void InsertCasts(FloatType[] types)
             {
                 var ids = new int[_graph.Nodes.Count];
+                // fp16 convolutions over a channel count the implicit GEMM cannot read get their image and weight padded (ConvChannelPadding).
+                var padded = ConvChannelPadding.Find(_graph, types, _int8Keys);
                 foreach (var node in _graph.Nodes)
                 {
                     var type = types[node.Id];
@@ -130,8 +132,15 @@ namespace Fusion.Generator.Passes
                         ids[node.Id] = QuantizedLinear(node, key, type, ids);
                         continue;
                     }
-                    var inputs = node.Inputs.Select(i => types[i] == type ? ids[i] : CastOf(ids[i], type, node)).ToEquatableArray();
-                    ids[node.Id] = Add(node with { Inputs = inputs, Precision = type });
+                    var inputs = node.Inputs.Select(i => types[i] == type ? ids[i] : CastOf(ids[i], type, node)).ToArray();
+                    if (padded[node.Id])
+                    {
+                        ids[node.Id] = ConvChannelPadding.Windows(node, inputs[0], _nodes, Add);
+                        continue;
+                    }
+                    if (node.Is(Ops.Linear) && padded[node.Inputs[0]])
+                        inputs[1] = ConvChannelPadding.Weight(node, inputs[1], _graph.Nodes[_graph.Nodes[node.Inputs[0]].Inputs[0]].Shape[1].Value, _nodes, Add);
+                    ids[node.Id] = Add(node with { Inputs = inputs.ToEquatableArray(), Precision = type });
                 }
                 _output = ids[_graph.Output];
                 if (types[_graph.Output] != FloatType.Io) _output = CastOf(_output, FloatType.Io, null);
