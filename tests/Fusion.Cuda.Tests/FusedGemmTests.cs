@@ -274,6 +274,39 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
         Directory.Delete(choices, recursive: true);
     }
 
+    /// <summary>
+    /// A choice file naming a cuBLASLt algorithm the heuristic does not offer for the shape (index 15 of at most 8) is not fatal: the
+    /// product runs cuBLASLt's first guess and gives the reference, one warning names the algorithm, and the file is repaired to it.
+    /// </summary>
+    [Fact]
+    public void ARememberedAlgorithmCublasLtDoesNotOfferFallsBackToItsFirstGuess()
+    {
+        const int m = 97, n = 96, k = 192;
+        var choices = Directory.CreateTempSubdirectory("fusion-gemm-choice-").FullName;
+        var warnings = new List<string>();
+        using var inputs = new Inputs(this, m, n, k);
+        var kernel = GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
+        using (var cached = NewGemm(GemmPolicy.Cached, choices, warnings.Add))
+        {
+            var key = cached.ChoiceKey(m, kernel);
+            cached.Choices.Store(key, new GemmChoice(GemmPath.CublasLt, GemmTile.Default(n), 10, 5, Algorithm: 15));
+            foreach (int call in new[] { 1, 2 })
+            {
+                inputs.Output.FillBytes(0xFF);
+                cached.Run(kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, true), [inputs.Output], m, DType.Float16);
+                Assert.Equal(GemmPath.CublasLt, cached.LastPath);
+                inputs.AssertOutputMatches(kernel, true, true, $"stale algorithm, call {call}");
+            }
+            var warning = Assert.Single(warnings); // the second call reads the repaired choice
+            Assert.Contains("algorithm 15", warning);
+            Assert.Contains(kernel.Name, warning);
+            Assert.True(cached.Choices.TryGet(key, out var repaired));
+            Assert.Equal(0, repaired.Algorithm);
+            Assert.Contains("cublaslt_algorithm 0\n", File.ReadAllText(cached.Choices.PathFor(key)));
+        }
+        Directory.Delete(choices, recursive: true);
+    }
+
     /// <summary>The choice key holds the kernel source (so the epilogue): two epilogues of one shape are timed and remembered apart.</summary>
     [Fact]
     public void ChoiceKeyFollowsTheEpilogue()

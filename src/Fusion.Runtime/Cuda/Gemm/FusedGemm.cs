@@ -129,7 +129,19 @@ public sealed class FusedGemm : IDisposable
                 : (GemmPath.CublasLt, default, false, 0),
             _ => Choose(m, kernel, x, weight, epilogueInputs, outputs, batch, io, s),
         };
-        Execute(path, tile, ilgpu, algorithm, m, kernel, x, weight, epilogueInputs, outputs, batch, io, s);
+        try
+        {
+            Execute(path, tile, ilgpu, algorithm, m, kernel, x, weight, epilogueInputs, outputs, batch, io, s);
+        }
+        catch (ArgumentOutOfRangeException e) when (path == GemmPath.CublasLt && algorithm > 0)
+        {
+            // A remembered algorithm this cuBLASLt does not offer for the shape (a choice file edited or written by another set-up;
+            // cuBLASLt refuses the index before running anything): the first guess runs, and the choice is repaired.
+            _warn($"{kernel.Name}: the remembered cuBLASLt algorithm {algorithm} is not offered here ({e.Message.Split('\n')[0]}); running cuBLASLt's first guess, and remembering that");
+            var key = ChoiceKey(m, kernel);
+            if (Choices.TryGet(key, out var stale)) Choices.Store(key, stale with { Algorithm = 0 });
+            Execute(path, tile, ilgpu, 0, m, kernel, x, weight, epilogueInputs, outputs, batch, io, s);
+        }
         Ran(path, tile, kernel);
     }
 
