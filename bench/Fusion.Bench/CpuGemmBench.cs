@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Fusion.Kernels.Cpu;
 
@@ -14,6 +15,9 @@ namespace Fusion.Bench;
 /// `rounds [R]` interleaves instead: each of R rounds measures the peak and then, right after it, the packed-once GEMMs (one
 /// core, then all), so each efficiency is against the rate the cores reached at that moment; the medians over the rounds are
 /// the figures to state on a host whose clock and neighbours move between seconds.
+/// `bracketed [R]` goes finer still: per size and core count, R reps of a ~40 ms peak run, ONE timed GEMM call, and the peak
+/// again, so each rep is judged against the clock of its own second (the mean of the two peaks around it); a rep whose two
+/// peaks differ by more than 10 % is unsteady, and its steal time (/proc/stat) is printed beside it.
 /// </summary>
 internal static class CpuGemmBench
 {
@@ -86,11 +90,92 @@ internal static class CpuGemmBench
             Console.WriteLine(line);
         }
         Parallelism.Workers = cores;
-        static double MedianOf(List<double> values) => values.Order().ElementAt(values.Count / 2);
         for (int i = 0; i < sizes.Length; i++)
             Console.WriteLine($"median {sizes[i]}³: 1 core {100 * MedianOf(one[i]):F0} % of its peak; {cores} cores {100 * MedianOf(all[i]):F0} % of the measured all-core peak, "
                 + $"{100 * MedianOf(allStrict[i]):F0} % of cores × the one-core peak");
     }
+
+    public static void RunBracketed(int reps)
+    {
+        bool wide = Vector512.IsHardwareAccelerated;
+        int cores = Environment.ProcessorCount;
+        bool hasStat = StealMs() is not null;
+        Console.WriteLine($"cpu bracketed: {cores} cores, {(wide ? "512" : (Vector<float>.Count * 32).ToString())}-bit FMA, {reps} reps of "
+            + $"peak ({BracketSeconds * 1000:F0} ms), one GEMM call (packed once), peak; efficiency = GEMM ÷ mean of the two peaks; "
+            + $"unsteady = peaks more than {100 * UnsteadySpread:F0} % apart; steal: {(hasStat ? "/proc/stat, all CPUs, during the GEMM call" : "n/a (no /proc/stat)")}");
+        var table = new List<string>();
+        foreach (int size in new[] { 512, 1024, 2048 })
+        {
+            var random = new Random(size);
+            float[] a = Random(random, size * size), b = Random(random, size * size), c = new float[size * size];
+            var packed = Gemm.Pack(b, size, size, transposeB: true);
+            double flop = 2.0 * size * size * size;
+            var cells = new List<string>();
+            foreach (int workers in new[] { 1, cores })
+            {
+                Parallelism.Workers = workers;
+                WarmUp(() => Gemm.Multiply(a, packed, c, size));
+                // The default peak run warms the FMA loop (and the thread pool) and gives the rate that sizes the short runs.
+                long iterations = Math.Max(1, (long)(BracketSeconds * Peak(workers, wide) * 1e9 / (workers * FlopPerIteration(wide))));
+                var gemmRates = new List<double>();
+                var peaks = new List<double>();
+                var efficiencies = new List<double>();
+                var steady = new List<double>();
+                double? steal = hasStat ? 0 : null;
+                for (int rep = 0; rep < reps; rep++)
+                {
+                    double before = Peak(workers, wide, runs: 1, iterations);
+                    double? stealBefore = StealMs();
+                    var clock = Stopwatch.StartNew();
+                    Gemm.Multiply(a, packed, c, size);
+                    double ms = clock.Elapsed.TotalMilliseconds;
+                    double? stealMs = StealMs() - stealBefore;
+                    double after = Peak(workers, wide, runs: 1, iterations);
+
+                    double rate = flop / ms / 1e6, peak = (before + after) / 2, efficiency = rate / peak, spread = Math.Abs(before - after) / peak;
+                    gemmRates.Add(rate);
+                    peaks.Add(peak);
+                    efficiencies.Add(efficiency);
+                    if (spread <= UnsteadySpread) steady.Add(efficiency);
+                    steal += stealMs;
+                    Console.WriteLine($"  {size}³ {workers,2} core(s) rep {rep + 1,2}: peak {before,6:F1} | gemm {rate,6:F1} GFLOP/s ({ms,7:F2} ms) | peak {after,6:F1}"
+                        + $" -> {100 * efficiency,3:F0} % (spread {100 * spread,4:F1} %{(spread > UnsteadySpread ? ", unsteady" : "")}; steal {Steal(stealMs)})");
+                }
+                string steadyMedian = steady.Count > 0 ? $"{100 * MedianOf(steady):F0} %" : "n/a";
+                Console.WriteLine($"gemm {size}³ on {workers,2} core(s): median {MedianOf(gemmRates):F1} GFLOP/s, median peak {MedianOf(peaks):F1}; "
+                    + $"efficiency median {100 * MedianOf(efficiencies):F0} % (all {reps}), {steadyMedian} (steady {steady.Count}/{reps}), "
+                    + $"min {100 * efficiencies.Min():F0} %, max {100 * efficiencies.Max():F0} %; steal {Steal(steal)} in total");
+                cells.Add($"{100 * MedianOf(efficiencies):F0} % (steady {steady.Count}/{reps}: {steadyMedian})");
+            }
+            table.Add($"| {size}³ | {cells[0]} | {cells[1]} |");
+        }
+        Parallelism.Workers = cores;
+        Console.WriteLine();
+        Console.WriteLine($"| size | one core: median % (steady n/R) | all {cores} cores: median % (steady n/R) |");
+        Console.WriteLine("|---|---|---|");
+        foreach (string row in table) Console.WriteLine(row);
+
+        static string Steal(double? ms) => ms is { } value ? $"{value:F0} ms" : "n/a";
+    }
+
+    /// <summary>Length of each bracketing peak run: short, so the peak is the rate of the same second as the GEMM call.</summary>
+    private const double BracketSeconds = 0.040;
+
+    /// <summary>Bracketing peaks further apart than this (relative to their mean) mark the clock as moving during the rep.</summary>
+    private const double UnsteadySpread = 0.10;
+
+    /// <summary>
+    /// Steal time so far in ms, summed over all CPUs: the 8th value of /proc/stat's aggregate `cpu` line, in USER_HZ ticks
+    /// (100 a second on Linux, so 10 ms resolution); null where there is no /proc/stat (not Linux).
+    /// </summary>
+    private static double? StealMs()
+    {
+        if (!File.Exists("/proc/stat")) return null;
+        string[] fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return fields is ["cpu", _, _, _, _, _, _, _, var steal, ..] ? long.Parse(steal, System.Globalization.CultureInfo.InvariantCulture) * 10.0 : null;
+    }
+
+    private static double MedianOf(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
     /// <summary>GFLOP/s of C = A·Bᵀ with B packed once, median of 5 after warm-ups.</summary>
     private static double Rate(int size, float[] a, PackedMatrix packed, float[] c) =>
@@ -109,8 +194,7 @@ internal static class CpuGemmBench
     /// </summary>
     private static double Median(Action work)
     {
-        var warm = Stopwatch.StartNew();
-        for (int i = 0; i < 5 || warm.Elapsed.TotalMilliseconds < 500; i++) work();
+        WarmUp(work);
         var times = new double[5];
         for (int i = 0; i < times.Length; i++)
         {
@@ -122,25 +206,39 @@ internal static class CpuGemmBench
         return times[times.Length / 2];
     }
 
-    /// <summary>GFLOP/s of independent FMAs on <paramref name="threads"/> threads at once (the best of three half-second runs).</summary>
-    private static double Peak(int threads, bool wide)
+    /// <summary>At least 5 runs and at least half a second of them (see <see cref="Median"/>).</summary>
+    private static void WarmUp(Action work)
+    {
+        var warm = Stopwatch.StartNew();
+        for (int i = 0; i < 5 || warm.Elapsed.TotalMilliseconds < 500; i++) work();
+    }
+
+    /// <summary>
+    /// GFLOP/s of independent FMAs on <paramref name="threads"/> threads at once: the best of <paramref name="runs"/> runs of
+    /// <paramref name="iterations"/> loop iterations per thread.
+    /// </summary>
+    private static double Peak(int threads, bool wide, int runs = 3, long iterations = 20_000_000)
     {
         double best = 0;
-        for (int run = 0; run < 3; run++)
+        for (int run = 0; run < runs; run++)
         {
-            const long iterations = 20_000_000;
             var sums = new float[threads]; // results kept, so the JIT cannot drop the loops
             var clock = Stopwatch.StartNew();
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
                 sums[t] = wide ? Fma512(iterations) : FmaVector(iterations));
             double seconds = clock.Elapsed.TotalSeconds;
             if (sums.Any(float.IsNaN)) Console.WriteLine("(peak loop produced NaN)");
-            int lanes = wide ? 16 : Vector<float>.Count;
-            best = Math.Max(best, threads * iterations * 12.0 * lanes * 2 / seconds / 1e9);
+            best = Math.Max(best, threads * iterations * FlopPerIteration(wide) / seconds / 1e9);
         }
         return best;
     }
 
+    /// <summary>FLOP of one iteration of the peak loop: 12 FMAs (2 FLOP each) per lane.</summary>
+    private static double FlopPerIteration(bool wide) => 12.0 * 2 * (wide ? 16 : Vector<float>.Count);
+
+    // Optimized from the first call: otherwise each call enters Tier0 code and switches to OSR code mid-loop until the
+    // method is re-jitted at Tier1 some 30 calls in, which would change the loop the bracketed reps time part-way through.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Fma512(long iterations)
     {
         var x = Vector512.Create(1.0000001f);
@@ -159,6 +257,7 @@ internal static class CpuGemmBench
         return (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11).GetElement(0); // keeps the loop alive
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float FmaVector(long iterations)
     {
         var x = new Vector<float>(1.0000001f);

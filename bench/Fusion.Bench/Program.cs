@@ -48,6 +48,11 @@ if (args.Length > 0 && args[0] == "generated")
         args.Length > 1 && char.IsDigit(args[^1][0]) ? int.Parse(args[^1], System.Globalization.CultureInfo.InvariantCulture) : 64);
     return;
 }
+if (args is ["cpu", "bracketed", ..])
+{
+    CpuGemmBench.RunBracketed(args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 9);
+    return;
+}
 if (args is ["cpu", "rounds", ..])
 {
     CpuGemmBench.RunRounds(args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5);

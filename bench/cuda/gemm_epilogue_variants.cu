@@ -8,34 +8,7 @@
 #include <map>
 
 #include "nvrtc_harness.cuh"
-
-__device__ unsigned hash(unsigned long long i, unsigned seed)
-{
-    unsigned long long x = i * 0x9E3779B97F4A7C15ull + seed * 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 31; x *= 0x94D049BB133111EBull; x ^= x >> 29;
-    return (unsigned)x;
-}
-// kind 0: half in [-1, 1); 1: int8 in [-127, 127]; 2: float in [1e-3, 2e-3)
-__global__ void fill(void* p, long long n, int kind, unsigned seed)
-{
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
-    {
-        unsigned h = hash(i, seed);
-        if (kind == 0) ((__half*)p)[i] = __float2half((h >> 8) * (2.0f / 16777216.0f) - 1.0f);
-        else if (kind == 1) ((signed char*)p)[i] = (signed char)((int)(h % 255u) - 127);
-        else ((float*)p)[i] = 1e-3f * (1.0f + (h >> 8) / 16777216.0f);
-    }
-}
-__global__ void zero_pad(void* w, int n, int k, int kw, int bytes)
-{
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n * kw; i += gridDim.x * blockDim.x)
-        if (i % kw >= k) { if (bytes == 2) ((unsigned short*)w)[i] = 0; else ((signed char*)w)[i] = 0; }
-}
-__global__ void diff(const unsigned short* a, const unsigned short* b, long long n, unsigned long long* count)
-{
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
-        if (a[i] != b[i]) atomicAdd(count, 1ull);
-}
+#include "gemm_harness_data.cuh"
 
 struct Kernel { CUmodule module; CUfunction f; int regs; std::string log; };
 
@@ -90,51 +63,32 @@ int main(int argc, char** argv)
     for (auto& c : configs)
     {
         int esz = c.s8 ? 1 : 2;
-        int kw = c.s8 ? (c.k + 15) / 16 * 16 : (c.k + 7) / 8 * 8;
         int bn = c.n <= 32 ? 32 : c.n <= 64 ? 64 : 96;
-        long long outN = (long long)c.m * c.n, guard = 4096;
-        void *x, *w, *scale, *bias, *res, *ref, *out;
-        CK(cudaMalloc(&x, (size_t)c.m * c.k * esz)); CK(cudaMalloc(&w, (size_t)c.n * kw * esz));
-        CK(cudaMalloc(&scale, c.n * 4)); CK(cudaMalloc(&bias, c.n * 2)); CK(cudaMalloc(&res, outN * 2));
-        CK(cudaMalloc(&ref, (outN + guard) * 2)); CK(cudaMalloc(&out, (outN + guard) * 2));
-        fill<<<1024, 256>>>(x, (long long)c.m * c.k, c.s8 ? 1 : 0, 1);
-        fill<<<1024, 256>>>(w, (long long)c.n * kw, c.s8 ? 1 : 0, 2);
-        zero_pad<<<256, 256>>>(w, c.n, c.k, kw, esz);
-        fill<<<64, 256>>>(scale, c.n, 2, 3);
-        fill<<<64, 256>>>(bias, c.n, 0, 4);
-        fill<<<1024, 256>>>(res, outN, 0, 5);
-        CK(cudaDeviceSynchronize());
+        GemmOperands ops(c.m, c.n, c.k, c.s8);
         int m = c.m, batch = c.m;
-        void* e1p = c.s8 ? scale : (c.kind == 0 ? bias : res);
-        void* e2p = c.s8 ? (c.kind == 0 ? bias : res) : nullptr;
+        void* e1p = c.s8 ? ops.scale : (c.kind == 0 ? ops.bias : ops.res);
+        void* e2p = c.s8 ? (c.kind == 0 ? ops.bias : ops.res) : nullptr;
         unsigned grid = (unsigned)(((c.m + 127) / 128) * ((c.n + bn - 1) / bn));
         const auto names = variants(c);
         for (auto& v : names)
         {
             std::string file = c.tag + "_" + v + ".cu";
             Kernel k = compile(file, kernelName(file));
-            void* dst = v == names[0] ? ref : out;
-            std::vector<void*> args = {&x, &w, &m, &batch, &e1p};
+            void* dst = v == names[0] ? ops.ref : ops.out;
+            std::vector<void*> args = {&ops.x, &ops.w, &m, &batch, &e1p};
             if (c.s8) args.push_back(&e2p);
             args.push_back(&dst);
-            CK(cudaMemset(dst, 0xFF, (outN + guard) * 2));
+            CK(cudaMemset(dst, 0xFF, (ops.outN + GemmOperands::kGuard) * 2));
             CD(cuLaunchKernel(k.f, grid, 1, 1, 256, 1, 1, 0, 0, args.data(), nullptr));
             CK(cudaDeviceSynchronize());
-            unsigned long long mism = 0;
-            if (v != names[0])
-            {
-                CK(cudaMemset(count, 0, 8));
-                diff<<<1024, 256>>>((const unsigned short*)ref, (const unsigned short*)out, outN + guard, count);
-                CK(cudaMemcpy(&mism, count, 8, cudaMemcpyDeviceToHost));
-            }
+            unsigned long long mism = v != names[0] ? ops.mismatches(count) : 0;
             double us = median_launch_us(k.f, grid, 256, args.data(), 3, 20);
-            double gb = ((double)c.m * c.k * esz + outN * 2.0) / (us * 1e3);
+            double gb = ((double)c.m * c.k * esz + ops.outN * 2.0) / (us * 1e3);
             printf("| %s | %d | %d | %d | %s | %d | %.1f | %.0f | %s%llu |\n", c.tag.c_str(), c.m, c.n, c.k, v.c_str(), k.regs, us, gb, v == names[0] ? "(ref) " : "", mism);
             fflush(stdout);
             fprintf(stderr, "== %s\n%s\n", file.c_str(), k.log.c_str());
             CD(cuModuleUnload(k.module));
         }
-        cudaFree(x); cudaFree(w); cudaFree(scale); cudaFree(bias); cudaFree(res); cudaFree(ref); cudaFree(out);
     }
     return 0;
 }

@@ -48,14 +48,14 @@ static Binary nvrtc(const std::string& file, const std::vector<const char*>& ext
 }
 
 /// Median time of one launch in microseconds: CUDA events around each launch on the default stream, the first warm-ups dropped.
-static double median_launch_us(CUfunction f, unsigned grid, unsigned threads, void** args, int warmups, int timed)
+static double median_launch_us(CUfunction f, unsigned grid, unsigned threads, void** args, int warmups, int timed, unsigned shared_bytes = 0)
 {
     cudaEvent_t e0, e1; CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
     std::vector<float> t;
     for (int i = 0; i < warmups + timed; i++)
     {
         CK(cudaEventRecord(e0));
-        CD(cuLaunchKernel(f, grid, 1, 1, threads, 1, 1, 0, 0, args, nullptr));
+        CD(cuLaunchKernel(f, grid, 1, 1, threads, 1, 1, shared_bytes, 0, args, nullptr));
         CK(cudaEventRecord(e1));
         CK(cudaEventSynchronize(e1));
         float ms; CK(cudaEventElapsedTime(&ms, e0, e1));

@@ -45,4 +45,43 @@ public sealed class CompiledConvNetGpuTests : GpuTestBase
         PlanParity.CudaMatchesCpu(model, cuda, host, $"implicit-GEMM conv net, {policy}, batch {batch} (seed {seed})", (Precision.Half, 1e-2, 1e-2),
             (Precision.Float, 1e-4, 1e-4));
     }
+
+    /// <summary>
+    /// The implicit-GEMM convolutions (3×3, strided, dilated, the 1×1 shortcut, residual epilogues) and the head in each wide tile:
+    /// fast-run's decisions for the Half plan are rewritten to the template in that tile, and the cached policy then runs them
+    /// against the CPU. The layers are narrower than the tile (N ≤ 40), so every store is an edge case; the kernel cache then holds
+    /// that tile's modules (fast-run itself only tries wide tiles for N ≥ 128).
+    /// </summary>
+    [Theory]
+    [InlineData("128x128", 1)]
+    [InlineData("256x128", 3)]
+    [InlineData("128x256", 3)]
+    [InlineData("256x64", 3)]
+    public void ImplicitGemmConvolutionsInAWideTileMatchTheCpu(string tileText, int batch)
+    {
+        var tile = GemmTile.TryParse(tileText)!.Value;
+        var folder = Directory.CreateTempSubdirectory("fusion-wide-tiles-").FullName;
+        int seed = Inputs.NewSeed();
+        var model = new ImplicitConvNet();
+        ConvNetWeights.Initialize(model, seed);
+        using var host = Inputs.Random(seed + 1, batch, 16, 9, 11).ToCpu();
+        using (var fast = new CudaBackend(Device, new KernelCache(folder), GemmPolicy.FastRun))
+        {
+            using var input = fast.FromHost(host);
+            using var output = new ModelSession(model, new SessionOptions(fast, Precision.Half)).Run(input);
+        }
+        var choices = Directory.GetFiles(folder, "gemm-choice-*.txt");
+        Assert.NotEmpty(choices);
+        foreach (var file in choices)
+        {
+            var lines = File.ReadAllLines(file);
+            lines[2] = "path generated";
+            lines[3] = $"tile {tile}";
+            File.WriteAllLines(file, lines);
+        }
+        using (var cached = new CudaBackend(Device, new KernelCache(folder), GemmPolicy.Cached))
+            PlanParity.CudaMatchesCpu(model, cached, host, $"implicit-GEMM conv net in tile {tile}, batch {batch} (seed {seed})", (Precision.Half, 1e-2, 1e-2));
+        Assert.Contains(Directory.GetFiles(folder, "*.cubin"), f => Path.GetFileName(f).Contains($"_t{tile}", StringComparison.Ordinal));
+        Directory.Delete(folder, recursive: true);
+    }
 }

@@ -144,6 +144,8 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
     [InlineData(77, 96, 384)]
     [InlineData(197, 30, 36)]
     [InlineData(3136, 288, 96)]
+    [InlineData(333, 200, 1160)] // deep K (37 k-steps through the wide tiles' three stages), a part column tile
+    [InlineData(97, 130, 203)]   // K not a multiple of 8: x read element by element, the weight padded, in every tile
     public void EveryTileMatchesTheCpuBackend(int m, int n, int k)
     {
         using var inputs = new Inputs(this, m, n, k);
@@ -613,7 +615,12 @@ public sealed class FusedGemmHostTests
     [Fact]
     public void TileCandidatesStartWithTheDefaultAndSpecializeByDefines()
     {
-        Assert.Equal([new GemmTile(128, 96), new GemmTile(64, 96), new GemmTile(32, 96), new GemmTile(64, 32)], GemmTile.Candidates(384));
+        Assert.Equal([new GemmTile(128, 96), new GemmTile(64, 96), new GemmTile(32, 96), new GemmTile(64, 32),
+            new GemmTile(128, 128), new GemmTile(256, 128), new GemmTile(128, 256), new GemmTile(256, 64)], GemmTile.Candidates(384));
+        Assert.Equal([new GemmTile(128, 96), new GemmTile(64, 96), new GemmTile(32, 96), new GemmTile(64, 32),
+            new GemmTile(128, 128), new GemmTile(256, 128), new GemmTile(256, 64)], GemmTile.Candidates(255));
+        Assert.Equal([new GemmTile(128, 64), new GemmTile(64, 64), new GemmTile(32, 64), new GemmTile(64, 32), new GemmTile(256, 64)],
+            GemmTile.Candidates(64));
         Assert.Equal([new GemmTile(128, 32), new GemmTile(64, 32), new GemmTile(32, 32)], GemmTile.Candidates(30));
         var kernel = GemmKernels.Linear(96, 96, bias: true, Activation.None, residual: false);
         Assert.Same(kernel.CudaSource, GemmTile.Default(96).Specialize(kernel.CudaSource, 96));
@@ -623,6 +630,19 @@ public sealed class FusedGemmHostTests
         Assert.Equal(2 * 3, new GemmTile(64, 32).Blocks(65, 96));
         Assert.Equal(new GemmTile(64, 96), GemmTile.TryParse("64x96"));
         Assert.Null(GemmTile.TryParse("48x96"));
+        // Wide tiles: warps of 64 × 64, three stages in dynamic shared memory, defined for the template.
+        var wide = new GemmTile(128, 128).Specialize(kernel.CudaSource, 96);
+        Assert.Contains("#define FUSION_BM 128\n#define FUSION_BN 128\n#define FUSION_WARP_ROWS 64\n#define FUSION_WARP_COLS 64\n#define FUSION_STAGES 3\n"
+            + "#define FUSION_GEMM_DYNAMIC_SMEM 1\n#define FUSION_KERNEL gemm_bias_n96_k96\n", wide, StringComparison.Ordinal);
+        Assert.Equal([128, 256, 256, 128], GemmTile.WideTiles.Select(t => t.Threads));
+        Assert.True(new GemmTile(256, 64).Wide);
+        Assert.False(new GemmTile(128, 64).Wide);
+        Assert.Equal(64, new GemmTile(256, 128).WarpColumns);
+        Assert.Equal(3 * (256 + 128) * 80, new GemmTile(256, 128).DynamicSharedBytes);
+        Assert.Equal(0, GemmTile.Default(384).DynamicSharedBytes);
+        Assert.Equal(new GemmTile(128, 256), GemmTile.TryParse("128x256"));
+        Assert.Null(GemmTile.TryParse("256x256"));
+        Assert.Null(GemmTile.TryParse("256x96"));
         Assert.Null(GemmTile.TryParse("64x"));
     }
 

@@ -88,7 +88,11 @@ public sealed class GemmTemplatePtxTests
         }
     }
 
-    /// <summary>Every tile fast-run may pick compiles, fp16 and int8, and the PTX's shared tiles have that tile's sizes.</summary>
+    /// <summary>
+    /// Every tile fast-run may pick compiles, fp16 and int8 (N = 384 has thin and wide tiles, N = 30 thin ones only). A thin tile's PTX
+    /// holds its two static shared tiles with that tile's sizes; a wide one has none (its stages are dynamic shared memory), and its
+    /// block size is the warps the launcher starts.
+    /// </summary>
     [Theory]
     [InlineData(384, 96, false)]
     [InlineData(30, 36, false)]
@@ -99,10 +103,19 @@ public sealed class GemmTemplatePtxTests
         ClangPtx.RequireCompiler();
         var kernel = int8 ? GemmKernels.LinearInt8(n, k, bias: true, Activation.Gelu, residual: true)
             : GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
+        Assert.Equal(n >= 256 ? 4 : n >= 128 ? 3 : n >= 64 ? 1 : 0, GemmTile.Candidates(n).Count(t => t.Wide));
         foreach (var tile in GemmTile.Candidates(n))
         {
             var ptx = ClangPtx.Compile(tile.Specialize(kernel.CudaSource, n), "sm_90", kernel.Name);
             Assert.Contains($".entry {kernel.Name}(", ptx);
+            Assert.Contains($".maxntid {tile.Threads}, 1, 1", ptx);
+            if (tile.Wide)
+            {
+                Assert.Matches(@"\.extern \.shared \.align 16 \.b8 [\w$]+\[\]", ptx);
+                Assert.DoesNotMatch(@"\.shared \.align 16 \.b8 [\w$]+\[\d+\]", ptx);
+                Assert.Equal(3 * (tile.Rows + tile.Columns) * 80, tile.DynamicSharedBytes);
+                continue;
+            }
             // The two shared tiles: 2 stages of BM rows and 2 of BN rows, 80 bytes each (40 halves, 80 int8).
             Assert.Matches($@"\.shared \.align 16 \.b8 [\w$]+\[{2 * tile.Rows * 40 * 2}\]", ptx);
             Assert.Matches($@"\.shared \.align 16 \.b8 [\w$]+\[{2 * tile.Columns * 40 * 2}\]", ptx);

@@ -7542,7 +7542,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -7612,40 +7612,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -7659,37 +7684,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -7697,44 +7773,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -7749,7 +7839,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -7759,7 +7850,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -7769,7 +7860,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -7781,15 +7872,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -7799,44 +7902,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -7844,21 +7956,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_bias_n288_k96_f32_epilogue,
@@ -7942,7 +8054,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -8012,40 +8124,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -8059,37 +8196,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -8097,44 +8285,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -8149,7 +8351,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -8159,7 +8362,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -8169,7 +8372,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -8181,15 +8384,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -8199,44 +8414,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -8244,21 +8468,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_bias_n96_k96_f32_epilogue,
@@ -8365,7 +8589,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -8435,40 +8659,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -8482,37 +8731,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -8520,44 +8820,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -8572,7 +8886,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -8582,7 +8897,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -8592,7 +8907,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -8604,15 +8919,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -8622,44 +8949,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -8667,21 +9003,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_bias_gelu_n384_k96_f32_epilogue,
@@ -8774,7 +9110,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -8844,40 +9180,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -8891,37 +9252,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -8929,44 +9341,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -8981,7 +9407,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -8991,7 +9418,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -9001,7 +9428,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -9013,15 +9440,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -9031,44 +9470,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -9076,21 +9524,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_bias_add_n96_k384_f32_epilogue,
@@ -9188,7 +9636,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -9258,40 +9706,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -9305,37 +9778,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -9343,44 +9867,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -9395,7 +9933,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -9405,7 +9944,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -9415,7 +9954,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -9427,15 +9966,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -9445,44 +9996,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -9490,21 +10050,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_bias_add_cast_n96_k384_f32_epilogue,
@@ -9588,7 +10148,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -9658,40 +10218,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -9705,37 +10290,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -9743,44 +10379,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -9795,7 +10445,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -9805,7 +10456,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -9815,7 +10466,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -9827,15 +10478,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -9845,44 +10508,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -9890,21 +10562,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_bias_n288_k96_epilogue,
@@ -9988,7 +10660,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -10058,40 +10730,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -10105,37 +10802,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -10143,44 +10891,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -10195,7 +10957,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -10205,7 +10968,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -10215,7 +10978,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -10227,15 +10990,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -10245,44 +11020,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -10290,21 +11074,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_bias_n96_k96_epilogue,
@@ -10411,7 +11195,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -10481,40 +11265,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -10528,37 +11337,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -10566,44 +11426,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -10618,7 +11492,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -10628,7 +11503,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -10638,7 +11513,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -10650,15 +11525,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -10668,44 +11555,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -10713,21 +11609,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_bias_gelu_n384_k96_epilogue,
@@ -10820,7 +11716,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -10890,40 +11786,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -10937,37 +11858,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -10975,44 +11947,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -11027,7 +12013,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -11037,7 +12024,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -11047,7 +12034,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -11059,15 +12046,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -11077,44 +12076,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -11122,21 +12130,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_bias_add_n96_k384_epilogue,
@@ -11234,7 +12242,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -11304,40 +12312,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -11351,37 +12384,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -11389,44 +12473,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -11441,7 +12539,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -11451,7 +12550,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -11461,7 +12560,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -11473,15 +12572,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -11491,44 +12602,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -11536,21 +12656,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_bias_add_cast_n96_k384_epilogue,
@@ -11644,7 +12764,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -11714,40 +12834,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -11761,37 +12906,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -11799,44 +12995,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -11851,7 +13061,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -11861,7 +13072,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -11871,7 +13082,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -11883,15 +13094,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -11901,44 +13124,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -11946,21 +13178,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_mul_add_n288_k96_i8_epilogue,
@@ -12054,7 +13286,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -12124,40 +13356,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -12171,37 +13428,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -12209,44 +13517,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -12261,7 +13583,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -12271,7 +13594,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -12281,7 +13604,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -12293,15 +13616,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -12311,44 +13646,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -12356,21 +13700,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_mul_add_n96_k96_i8_epilogue,
@@ -12499,7 +13843,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -12569,40 +13913,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -12616,37 +13985,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -12654,44 +14074,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -12706,7 +14140,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -12716,7 +14151,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -12726,7 +14161,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -12738,15 +14173,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -12756,44 +14203,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -12801,21 +14257,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue,
@@ -12918,7 +14374,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -12988,40 +14444,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -13035,37 +14516,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -13073,44 +14605,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -13125,7 +14671,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -13135,7 +14682,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -13145,7 +14692,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -13157,15 +14704,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -13175,44 +14734,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -13220,21 +14788,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_mul_add_add_n96_k384_i8_epilogue,
@@ -13342,7 +14910,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why.
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -13412,40 +14980,65 @@ static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive""
 static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
               ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
 
-// The tile: the defaults below, or a variant the launcher defines in front of this text (fast-run times
-// BM = 128, 64, 32 and BN = 32 against each other: small BM or BN gives a small m or N more blocks to
-// spread over the SMs, at the price of reading each weight or x tile more often).
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
 #ifndef FUSION_BM
 #define FUSION_BM 128
 #endif
 #ifndef FUSION_BN
 #define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
 #endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128, ""gemm: BM is 32, 64 or 128"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96, ""gemm: BN is 32, 64 or 96"");
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
-constexpr int kThreads = kBM / 16 * 32;  // one warp per 16 rows
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kWarpRows = 16;            // rows of out per warp
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kBN / 8;             // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-constexpr bool kVectorX = FUSION_K % kVec == 0;  // x rows 16-byte aligned (w rows always are: KW % kVec == 0)
-static_assert(kWarpRows * kThreads / 32 == kBM, ""gemm: the warps must cover the row tile"");
-constexpr int kMinBlocks = 768 / kThreads;  // blocks per SM the registers must allow: 24 warps (80 registers a thread)
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
 constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kBN % kEpiCols == 0, ""gemm: BN must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * kWarpRows * kEpiStride * (int)sizeof(float) <= 2 * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -13459,37 +15052,88 @@ FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::
 template <int Pending>
 FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
 
-// Copies a kRows × kBK tile of src (rows of kCols elements, limit valid rows) starting at (row0, k0) into
-// tile. kVector: kCols % kVec == 0, so every row starts 16-byte aligned and each 16-byte chunk is entirely
-// inside or outside the matrix: chunks move by cp.async.
-template <int kRows, int kCols, bool kVector>
-FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ src, int limit, int row0, int k0, int tid)
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
 {
-    if constexpr (kVector)
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
     {
-        static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-        constexpr int kChunks = kRows * (kBK / kVec);
+        kc = (tid % kPerRow) * kVec;
 #pragma unroll
-        for (int c = tid; c < kChunks; c += kThreads)
+        for (int i = 0; i < kCount; ++i)
         {
-            const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-            const int gr = row0 + r, gk = k0 + kc;
-            const bool inside = gr < limit && gk < kCols;
-            const gemm_in_t* p = inside ? src + (long long)gr * kCols + gk : src;
-            gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
         }
     }
-    else
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
     {
         const gemm_in_t zero{};
         for (int e = tid; e < kRows * kBK; e += kThreads)
         {
             const int r = e / kBK, kk = e % kBK;
             const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? src[(long long)gr * kCols + gk] : zero;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
         }
     }
-}
+};
 
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
@@ -13497,44 +15141,58 @@ FUSION_DEVICE void gemm_load_tile(gemm_in_t (*tile)[kBKP], const gemm_in_t* __re
 // (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
 // so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
 // padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
 static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
               ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
+struct gemm_x_loader
 {
-    constexpr int kChunks = kBM * (kBK / kVec);
-    constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-    for (int c = tid; c < kChunks; c += kThreads)
-    {
-        const int r = c / (kBK / kVec), kc = (c % (kBK / kVec)) * kVec;
-        const int gr = row0 + r, gk = k0 + kc;
-        bool inside = gr < m && gk < FUSION_K;
-        const gemm_in_t* p = x;
-        if (inside)
-        {
-            const int b = gr / kPixels, pixel = gr % kPixels, oy = pixel / FUSION_CONV_OW, ox = pixel % FUSION_CONV_OW;
-            const int tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-            const int iy = oy * FUSION_CONV_S - FUSION_CONV_P + (tap / FUSION_CONV_KS) * FUSION_CONV_D;
-            const int ix = ox * FUSION_CONV_S - FUSION_CONV_P + (tap % FUSION_CONV_KS) * FUSION_CONV_D;
-            inside = iy >= 0 && iy < FUSION_CONV_H && ix >= 0 && ix < FUSION_CONV_W;
-            if (inside) p = x + (((long long)b * FUSION_CONV_H + iy) * FUSION_CONV_W + ix) * FUSION_CONV_C + channel;
-        }
-        gemm_cp_async16(smem_address(&tile[r][kc]), p, inside ? 16 : 0);
-    }
-}
-#else
-// x: [m, K], vector or scalar (see Edges); k ≥ K reads as zero. w: [N, KW], always 16-byte chunks: a chunk
-// straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-FUSION_DEVICE void gemm_load_x(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ x, int m, int row0, int k0, int tid)
-{
-    gemm_load_tile<kBM, FUSION_K, kVectorX>(tile, x, m, row0, k0, tid);
-}
-#endif
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
 
-FUSION_DEVICE void gemm_load_w(gemm_in_t (*tile)[kBKP], const gemm_in_t* __restrict__ w, int col0, int k0, int tid)
-{
-    gemm_load_tile<kBN, FUSION_KW, true>(tile, w, FUSION_N, col0, k0, tid);
-}
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
 
 // __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
 FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
@@ -13549,7 +15207,8 @@ FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
 FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
 
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp, int lane)
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
 {
 #pragma unroll
     for (int kk = 0; kk < kBK; kk += kMmaK)
@@ -13559,7 +15218,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         for (int mi = 0; mi < kMT; ++mi)
         {
             // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp * kWarpRows + mi * 16 + (lane % 16);
+            const int row = warp_row + mi * 16 + (lane % 16);
             const int col = kk + (lane / 16) * kVec;
             ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
         }
@@ -13569,7 +15228,7 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
         {
             // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
             // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
             const int col = kk + ((lane / 8) % 2) * kVec;
             ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
         }
@@ -13581,15 +15240,27 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-    __shared__ __align__(16) gemm_in_t a_tiles[2][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[2][kBN][kBKP];
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
     const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
     const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
 
     gemm_acc_t acc[kMT][kNT][4];
 #pragma unroll
@@ -13599,44 +15270,53 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #pragma unroll
             for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
 
-    gemm_load_x(a_tiles[0], x, m, row0, 0, tid);
-    gemm_load_w(b_tiles[0], w, col0, 0, tid);
-    gemm_cp_commit();
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
 #pragma unroll 1
     for (int kt = 0; kt < kKTiles; ++kt)
     {
-        if (kt + 1 < kKTiles)
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
         {
-            // Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.
-            gemm_load_x(a_tiles[(kt + 1) & 1], x, m, row0, (kt + 1) * kBK, tid);
-            gemm_load_w(b_tiles[(kt + 1) & 1], w, col0, (kt + 1) * kBK, tid);
-            gemm_cp_commit();
-            gemm_cp_wait<1>();
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
         }
-        else
-        {
-            gemm_cp_wait<0>();
-        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
         __syncthreads();
-        gemm_compute_tile(a_tiles[kt & 1], b_tiles[kt & 1], acc, warp, lane);
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (its own rows of
-    // out, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * kWarpRows;
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
-    for (int chunk = 0; chunk < kBN / kEpiCols; ++chunk)
-    {
-        if (col0 + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole block
-        if (chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+    for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-        for (int nt = 0; nt < kEpiCols / 8; ++nt)
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
 #pragma unroll
-            for (int mi = 0; mi < kMT; ++mi)
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
@@ -13644,21 +15324,21 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[mi * 16 + lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
                 }
-        gemm_syncwarp();
-        const int c = col0 + chunk * kEpiCols + pair_col;
-        const bool pair = c + 1 < FUSION_N;
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
 #pragma unroll
-        for (int i = 0; i < kWarpRows / kEpiRowsPerStep; ++i)
-        {
-            const int rl = i * kEpiRowsPerStep + pair_row;
-            const int r = row0 + warp * kWarpRows + rl;
-            if (r >= m || c >= FUSION_N) continue;
-            const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-            fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
         }
-    }
 }
 ",
                 epilogue: gemm_mul_add_add_cast_n96_k384_i8_epilogue,

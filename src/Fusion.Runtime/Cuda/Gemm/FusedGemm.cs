@@ -9,8 +9,8 @@ namespace Fusion.Cuda.Gemm;
 /// cuBLASLt, which either does the epilogue itself (<see cref="GemmKernel.Cublas"/>: bias, relu/gelu, residual) or writes
 /// the product for the epilogue kernel (<see cref="GemmKernel.Epilogue"/>) to finish. Under <see cref="GemmPolicy.FastRun"/>
 /// the first call on a shape times cuBLASLt (each algorithm its heuristic offers, <see cref="CublasLt.Candidates"/>) and the template in
-/// its default tile, and in its other <see cref="GemmTile.Candidates"/> when the default one comes close (<see cref="ExploreTiles"/>), on
-/// the caller's tensors (CUDA events behind a
+/// its default tile, in its other thin <see cref="GemmTile.Candidates"/> when the default one comes close (<see cref="ExploreTiles"/>)
+/// and in its wide tiles (N ≥ 128) in any case, on the caller's tensors (CUDA events behind a
 /// <see cref="StreamHold"/>, so the GPU time alone; 2 warm-ups, median of 5) and keeps the fastest in a
 /// <see cref="GemmChoiceCache"/> in the kernel cache folder, keyed by device, shape, kernel source and cuBLASLt version
 /// (<see cref="GemmPolicy.Cached"/> uses such a decision where one exists, else cuBLASLt). That first call synchronizes the
@@ -36,9 +36,10 @@ public sealed class FusedGemm : IDisposable
     private const int WarmupRuns = 2, TimedRuns = 5;
 
     /// <summary>
-    /// Fast-run times the other tiles only when the default tile is within this factor of cuBLASLt: on the H100's Swin-T shapes the
-    /// best tile was at most 1.6x faster than the default one (docs/perf.md), so a default tile further behind leaves cuBLASLt
-    /// the winner, and skipping the rest saves compiling three more kernels per shape on a cold start.
+    /// Fast-run times the other thin tiles only when the default tile is within this factor of cuBLASLt: on the H100's Swin-T shapes
+    /// the best thin tile was at most 1.6x faster than the default one (docs/perf.md), so a default tile further behind leaves cuBLASLt
+    /// the winner, and skipping the rest saves compiling three more kernels per shape on a cold start. The wide tiles are another
+    /// family (built for the shapes where the thin one is far behind), so they are timed regardless.
     /// </summary>
     private const double ExploreTiles = 1.6;
 
@@ -282,10 +283,12 @@ public sealed class FusedGemm : IDisposable
         // An int8 kernel has no cuBLASLt path: its tiles are timed against each other alone (cuBLASLt's time is recorded as infinite).
         var (cublas, algorithm) = kernel.Int8 ? (double.PositiveInfinity, 0) : TimeCublasLt(m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream);
         // The other tiles are NVRTC's: under FUSION_KERNELS=ilgpu the template is its ILGPU version, in its one tile.
-        if (generated <= ExploreTiles * cublas && !ilgpu)
+        if (!ilgpu)
         {
-            // The default tile is close: the other tiles may win. Compile them together (in parallel), then time each.
-            var others = GemmTile.Candidates(kernel.N).Where(t => t != best).ToList();
+            // The default tile is close: the other thin tiles may win. The wide ones are timed in any case: they are built for the
+            // GEMMs the thin family loses by far (deep K). Compile them together (in parallel), then time each.
+            bool close = generated <= ExploreTiles * cublas;
+            var others = GemmTile.Candidates(kernel.N).Where(t => t != best && (close || t.Wide)).ToList();
             PrecompileTiles(kernel, others, io);
             foreach (var tile in others)
             {
@@ -376,7 +379,7 @@ public sealed class FusedGemm : IDisposable
         var args = Buffer(Buffer(new KernelArguments(), x), w).Int(m).Int(batch);
         foreach (var t in epilogueInputs.Concat(outputs)) Buffer(args, t);
         var function = ilgpu ? LoadIlgpu(kernel, io) : Load(kernel, tile, kernel.Epilogue.UsesIoType && io == DType.Float16);
-        function.Launch(stream, (int)blocks, tile.Threads, args);
+        function.Launch(stream, (int)blocks, tile.Threads, args, ilgpu ? 0 : tile.DynamicSharedBytes);
         LastRanIlgpu = ilgpu;
     }
 
@@ -551,6 +554,7 @@ public sealed class FusedGemm : IDisposable
         var (name, source, options) = TileSource(kernel, tile, ioHalf);
         var module = _jit.Load(name, source, options);
         var function = module.GetKernel(kernel.Name);
+        function.AllowSharedMemory(tile.DynamicSharedBytes); // the wide tiles' stages pass the 48 KB a launch gets unasked
         if (_kernels.Remove(id, out var stale)) stale.Module.Dispose();
         _kernels[id] = (kernel.CudaSource, module, function);
         return function;
