@@ -33,6 +33,27 @@ public sealed class SnapshotTests
     [Fact]
     public void SwinStage1Blocks() => VerifyModel("SwinStage1Blocks", SampleSources());
 
+    /// <summary>
+    /// Each template's text stands once in a model's generated file however many kernels end with it (Swin's stage-1 blocks: four
+    /// GEMMs and the window attention), and each of those kernels' sources is its own head + that shared field. Every distinct string
+    /// literal takes room in the assembly's user-string heap (16 MB at most): two convolutional networks in one project once passed
+    /// it (CS8103) with the GEMM template repeated in every GEMM's literal.
+    /// </summary>
+    [Fact]
+    public void EachTemplateTextIsWrittenOnce()
+    {
+        var result = GeneratorHarness.Run(SampleSources());
+        Assert.Empty(result.CompileErrors);
+        foreach (var (field, firstLine) in new[] { ("TemplateText_gemm", "// gemm: out = epilogue("), ("TemplateText_window_attention", "// window_attention: softmax(") })
+        {
+            Assert.Single(System.Text.RegularExpressions.Regex.Matches(result.Source, System.Text.RegularExpressions.Regex.Escape(firstLine)));
+            Assert.Single(System.Text.RegularExpressions.Regex.Matches(result.Source, $"private static readonly string {field} = "));
+            Assert.NotEmpty(System.Text.RegularExpressions.Regex.Matches(result.Source, $"\" \\+ {field},"));
+        }
+        // The fields come before the kernels that read them: static initializers run in the order they are written.
+        Assert.True(result.Source.IndexOf("string TemplateText_gemm = ", StringComparison.Ordinal) < result.Source.IndexOf("+ TemplateText_gemm,", StringComparison.Ordinal));
+    }
+
     /// <summary>The sample's model files, read from samples/SwinTiny/Model.</summary>
     internal static string[] SampleSources()
     {

@@ -24,9 +24,12 @@ namespace Fusion.Compiler
             foreach (var c in constants.OrderBy(c => c.Key, StringComparer.Ordinal))
                 text.Append("#define FUSION_").Append(c.Key).Append(' ').Append(c.Value.ToString(CultureInfo.InvariantCulture)).Append('\n');
             if (generated.Length > 0) text.Append('\n').Append(generated);
-            text.Append('\n').Append(body.Replace("\r\n", "\n"));
+            text.Append('\n').Append(Body(body));
             return text.ToString();
         }
+
+        /// <summary>A template's text as a specialized source ends with it (line ends normalized).</summary>
+        public static string Body(string template) => template.Replace("\r\n", "\n");
     }
 
     /// <summary>

@@ -18,6 +18,9 @@ namespace Fusion.Generator.Emit
 
         public static string Template(string pattern) => s_templates[pattern];
 
+        /// <summary>Every template, by pattern.</summary>
+        public static IEnumerable<KeyValuePair<string, string>> Templates => s_templates;
+
         public static string Specialize(KernelSpec spec) =>
             KernelText.Specialize(spec.Pattern, spec.Name, spec.Constants.Select(c => new KeyValuePair<string, int>(c.Key, c.Value)), s_templates[spec.Pattern]);
 

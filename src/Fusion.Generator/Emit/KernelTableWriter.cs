@@ -61,8 +61,11 @@ namespace Fusion.Generator.Emit
             w.Line();
             w.Line($"global::System.Collections.Generic.IReadOnlyList<{Ns}IKernel> {Ns}IFusedModel.Kernels => Kernels;");
             w.Line();
+            // The templates' texts once, before the kernels whose sources end with them.
+            var shared = new SharedTemplateText(gemms.Select(g => g.Cuda).Concat(templates.Select(KernelSourceWriter.Specialize)).Concat(withEpilogues.Select(t => t.Cuda)));
             using (w.Block($"private static class {ClassName}"))
             {
+                shared.WriteFields(w);
                 bool first = true;
                 void Gap()
                 {
@@ -85,7 +88,7 @@ namespace Fusion.Generator.Emit
                     Gap();
                     w.Line($"internal static readonly {Ns}GemmKernel {g.Name} = new {Ns}GemmKernel(");
                     w.Line($"    {Literals.String(g.Name)}, n: {g.N}, k: {g.K}, kw: {g.KW},");
-                    w.Verbatim("    cudaSource: " + Literals.Verbatim(g.Cuda) + ",");
+                    w.Verbatim("    cudaSource: " + shared.Expression(g.Cuda) + ",");
                     w.Line($"    epilogue: {g.Epilogue.Name},");
                     var scales = g.CublasScale >= 0 ? $" {{ Scale = {g.CublasScale}, OutScale = {g.CublasOutScale} }}" : "";
                     w.Line($"    cublas: {(g.CublasActivation < 0 ? "null" : $"new {Ns}CublasEpilogue(({Ns}Activation){g.CublasActivation}, {g.CublasBias}, {g.CublasResidual}){scales}")},");
@@ -99,7 +102,7 @@ namespace Fusion.Generator.Emit
                     w.Line($"internal static readonly {Ns}FusedKernel {k.Name} = new {Ns}FusedKernel(");
                     w.Line($"    {Literals.String(k.Name)},");
                     w.Line($"    {Literals.String(k.Pattern)},");
-                    w.Verbatim("    " + Literals.Verbatim(KernelSourceWriter.Specialize(k)) + ",");
+                    w.Verbatim("    " + shared.Expression(KernelSourceWriter.Specialize(k)) + ",");
                     var init = Initializer(IlgpuTemplateSource.Has(k.Pattern, k.Constants), null);
                     w.Line($"    new global::System.Collections.Generic.Dictionary<string, int> {{ {constants} }}){(init.Length == 0 ? ";" : "")}");
                     if (init.Length > 0) w.Line(init + ";");
@@ -111,7 +114,7 @@ namespace Fusion.Generator.Emit
                     w.Line($"internal static readonly {Ns}FusedKernel {t.Name} = new {Ns}FusedKernel(");
                     w.Line($"    {Literals.String(t.Name)},");
                     w.Line($"    {Literals.String(t.Pattern)},");
-                    w.Verbatim("    " + Literals.Verbatim(t.Cuda) + ",");
+                    w.Verbatim("    " + shared.Expression(t.Cuda) + ",");
                     w.Line($"    new global::System.Collections.Generic.Dictionary<string, int> {{ {constants} }})");
                     w.Line($"{Initializer(t.Ilgpu.Length > 0, t.Epilogue.Name)};");
                 }

@@ -178,6 +178,459 @@ namespace Demo
 
         private static class FusionKernels
         {
+            /// <summary>A template's text, which the kernel sources below end with (written once).</summary>
+            private static readonly string TemplateText_gemm = @"// gemm: out = epilogue(x[m, K] · w[N, K]ᵀ) with a generated epilogue.
+// fp16 operands, fp32 accumulation on the tensor cores (mma.sync m16n8k16), and the accumulators handed in pairs to
+// fusion_epilogue(row, col, acc0, acc1, …): the pointwise chain after the GEMM (bias, activation, layer scale, residual,
+// a cast, …) printed from the loop IR in front of this text, which loads what it needs and stores the results, rounding
+// once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). N and K are compile-time constants
+// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in elements: K rounded up to 16
+// bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to
+// [N, KW] once per weight when K is not a multiple of 8.
+//
+// The int8 variant (FUSION_GEMM_S8 defined to 1): x is signed char [m, K], w signed char [N, KW] with KW = K rounded up
+// to a multiple of 16, the product runs on mma.sync m16n8k32 s8·s8 → s32 with int32 accumulators (every sum exact for
+// K ≤ 131071), and each sum becomes a float with round-to-nearest (cvt.rn.f32.s32) before fusion_epilogue, which sees
+// floats as in the fp16 variant (its first link is typically the dequantize, acc · scale[col]). Everything below is
+// written in 16-byte units (kVec elements: 8 halves or 16 int8), so the two variants share the code: a k-step is 64
+// bytes (32 halves or 64 int8), rows of shared memory are 80 bytes, and the ldmatrix addressing is the same in bytes.
+// ldmatrix's 8×8 b16 matrices give each lane bytes 4·(lane%4)…+3 of row lane/4: for halves the m16n8k16 fragments,
+// for int8 exactly the m16n8k32 ones (A: a0/a1 rows g/g+8 at k 4t…4t+3, a2/a3 at k 16+4t…; B: b0 at k 4t…, b1 at
+// k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
+// accumulators have the f32 ones' layout.
+//
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
+//  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
+//    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
+//    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
+//    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
+//    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
+//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
+//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
+//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
+//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
+//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
+//    bytes and ran 9–64 % slower than 24.
+//  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
+//    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
+//  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
+//    bound by memory, not by the tensor cores. BM = 128 rows amortizes each weight tile (which stays in
+//    L2) over many rows, and all BN/96 column blocks of one row block are consecutive block indices, so
+//    the x rows they share are read from DRAM about once.
+//  * K advances in steps of BK = 64 bytes through two shared-memory stages filled by cp.async (16 bytes per
+//    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
+//    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
+//    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
+//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
+//
+// Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
+// m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
+// aligned and w tiles always move by cp.async; w's columns K..KW-1 are zeros (padded at load), so
+// reading them adds nothing. x is an activation written by the previous operator with rows of exactly
+// K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
+// (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
+// The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
+//
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
+// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
+// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at
+// batch 64 took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
+// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
+// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
+// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
+// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
+// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
+// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
+// Measured (H200, NVRTC 13.0, default tile, bias epilogue, fp16 out; bench/cuda/gemm_epilogue_variants): M = 200704, N = 288,
+// K = 96: 136.7 → 110.0 µs (fp16), 134.6 → 102.6 µs (int8); N = 96, K = 384: 113.1 → 98.1, 80.4 → 64.4 µs; outputs equal
+// byte for byte. Wider pieces per lane, which the generated epilogue does not offer (it takes pairs), measured 97.9 / 87.9 µs
+// with 4 columns (8-byte fp16 stores, 8 lanes a row) and 102.1 / 91.0 µs with 8: a 4-column entry point would gain 11–14 %.
+
+#ifndef FUSION_GEMM_S8
+#define FUSION_GEMM_S8 0
+#endif
+#if FUSION_GEMM_S8
+typedef signed char gemm_in_t;  // x and w elements
+typedef int gemm_acc_t;         // exact sums
+#else
+typedef half gemm_in_t;
+typedef float gemm_acc_t;
+#endif
+constexpr int kVec = 16 / (int)sizeof(gemm_in_t);  // elements per 16 bytes: 8 halves or 16 int8
+
+#ifndef FUSION_KW
+#error ""gemm: FUSION_KW (w's row stride, K rounded up to a multiple of 8 halves or 16 int8) must be defined""
+#endif
+#ifndef FUSION_EPILOGUE_PARAMS
+#error ""gemm: the generated epilogue (fusion_epilogue and FUSION_EPILOGUE_PARAMS / _ARGS) must come first""
+#endif
+static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive"");
+static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
+              ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
+
+// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
+//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
+//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
+//    x tile more often.
+//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
+//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
+//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
+//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
+//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
+//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
+//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
+//    stage-3 3×3), this one was the fastest.
+#ifndef FUSION_BM
+#define FUSION_BM 128
+#endif
+#ifndef FUSION_BN
+#define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
+#endif
+#ifndef FUSION_WARP_ROWS
+#define FUSION_WARP_ROWS 16
+#endif
+#ifndef FUSION_WARP_COLS
+#define FUSION_WARP_COLS FUSION_BN
+#endif
+#ifndef FUSION_STAGES
+#define FUSION_STAGES 2
+#endif
+static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
+static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
+
+constexpr int kBM = FUSION_BM;
+constexpr int kBN = FUSION_BN;
+constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
+constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
+constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
+constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kStages = FUSION_STAGES;
+constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
+constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
+constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
+constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
+constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
+constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
+constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
+static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
+              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
+static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
+// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
+// accumulators a thread, one block for 128.
+constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
+
+// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
+// kEpiStride floats, in the warp's slice of a_tiles.
+constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
+constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
+constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
+static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
+              ""gemm: the epilogue's staging must fit in a_tiles"");
+
+// 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
+FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
+{
+    asm volatile(""cp.async.cg.shared.global [%0], [%1], 16, %2;"" ::""r""(dst), ""l""(src), ""r""(src_bytes) : ""memory"");
+}
+
+FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::: ""memory""); }
+
+template <int Pending>
+FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
+
+// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
+// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
+// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
+// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
+// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
+// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
+template <int kRows>
+struct gemm_chunks
+{
+    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
+    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
+    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
+    int kc;                 // this thread's k offset in the step, elements
+    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
+    unsigned dst[kCount];   // chunk i's byte offset in a stage
+
+    __device__ __forceinline__ gemm_chunks(int tid)
+    {
+        kc = (tid % kPerRow) * kVec;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            row[i] = (tid + i * kThreads) / kPerRow;
+            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
+        }
+    }
+};
+
+// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
+// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
+template <int kRows, int kCols>
+struct gemm_matrix_loader
+{
+    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
+    gemm_chunks<kRows> chunks;
+    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
+    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
+
+    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
+    {
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
+            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+#pragma unroll
+        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
+        {
+            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
+            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
+            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
+            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
+        }
+    }
+};
+
+// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
+template <int kRows, int kCols>
+struct gemm_scalar_loader
+{
+    const gemm_in_t* m;
+    int limit, row0, tid;
+
+    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const gemm_in_t zero{};
+        for (int e = tid; e < kRows * kBK; e += kThreads)
+        {
+            const int r = e / kBK, kk = e % kBK;
+            const int gr = row0 + r, gk = k0 + kk;
+            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
+        }
+    }
+};
+
+#ifdef FUSION_CONV_C
+// Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
+// is read from it as the im2col matrix the GEMM multiplies, which is never stored: row r is output pixel (b, oy, ox) =
+// (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
+// so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
+// padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
+// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
+static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
+              ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
+struct gemm_x_loader
+{
+    static constexpr int kCount = gemm_chunks<kBM>::kCount;
+    gemm_chunks<kBM> chunks;
+    const gemm_in_t* x;
+    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
+    int iy0[kCount], ix0[kCount];
+    bool live[kCount];         // the output pixel exists
+
+    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
+    {
+        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            const int gr = row0 + chunks.row[i];
+            live[i] = chunks.row[i] < kBM && gr < m;
+            const int b = gr / kPixels, pixel = gr % kPixels;
+            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
+            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
+        }
+    }
+
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    {
+        const unsigned stage = smem_address(&tile[0][0]);
+        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
+        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
+        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
+#pragma unroll
+        for (int i = 0; i < kCount; ++i)
+        {
+            if (chunks.row[i] >= kBM) continue;
+            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
+            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
+            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
+        }
+    }
+};
+#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
+// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
+typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
+#else
+typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
+#endif
+// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
+typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
+
+// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
+FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
+
+// One mma per variant, chosen by the accumulator type.
+FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
+
+FUSION_DEVICE void gemm_mma(int* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k32_s8(c, a, b0, b1); }
+
+// An accumulator as the epilogue's float: as is, or an exact int32 sum rounded to nearest.
+FUSION_DEVICE float gemm_acc_float(float v) { return v; }
+
+FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
+
+// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
+FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
+{
+#pragma unroll
+    for (int kk = 0; kk < kBK; kk += kMmaK)
+    {
+        unsigned a[kMT][4];
+#pragma unroll
+        for (int mi = 0; mi < kMT; ++mi)
+        {
+            // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
+            const int row = warp_row + mi * 16 + (lane % 16);
+            const int col = kk + (lane / 16) * kVec;
+            ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
+        }
+        unsigned b[kNT][2];
+#pragma unroll
+        for (int nj = 0; nj < kNT / 2; ++nj)
+        {
+            // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
+            // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
+            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
+            const int col = kk + ((lane / 8) % 2) * kVec;
+            ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
+        }
+#pragma unroll
+        for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+            for (int ni = 0; ni < kNT; ++ni)
+                gemm_mma(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
+    }
+}
+
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+extern __shared__ __align__(16) unsigned char gemm_smem[];
+#endif
+
+extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
+{
+#ifdef FUSION_GEMM_DYNAMIC_SMEM
+    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
+    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
+#else
+    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
+    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
+#endif
+
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+    // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
+    const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
+    const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
+    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
+    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
+
+    gemm_acc_t acc[kMT][kNT][4];
+#pragma unroll
+    for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+        for (int ni = 0; ni < kNT; ++ni)
+#pragma unroll
+            for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
+
+    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
+    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
+    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
+    // in the wait holds to the end. With two stages this is the classic double buffer.
+    const gemm_x_loader x_loader(x, m, row0, tid);
+    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load(a_tiles[s], s * kBK);
+            w_loader.load(b_tiles[s], s * kBK);
+        }
+        gemm_cp_commit();
+    }
+#pragma unroll 1
+    for (int kt = 0; kt < kKTiles; ++kt)
+    {
+        const int ahead = kt + kStages - 1;
+        if (ahead < kKTiles)
+        {
+            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
+            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
+        }
+        gemm_cp_commit();
+        gemm_cp_wait<kStages - 1>();
+        __syncthreads();
+        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
+        __syncthreads();
+    }
+
+    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
+    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
+#pragma unroll
+    for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
+#pragma unroll
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
+        }
+}
+";
+
             /// <summary>Cast: cast io → f32 of input x; LayerNorm: F.LayerNorm(x, norm); WindowPartition: F.WindowPartition(h, _window)</summary>
             internal static readonly global::Fusion.GeneratedKernel cast_layer_norm_window_partition_io_f32_4nx49x10 = new global::Fusion.GeneratedKernel(
                 "cast_layer_norm_window_partition_io_f32_4nx49x10",
@@ -3196,457 +3649,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     }
 }
 
-// gemm: out = epilogue(x[m, K] · w[N, K]ᵀ) with a generated epilogue.
-// fp16 operands, fp32 accumulation on the tensor cores (mma.sync m16n8k16), and the accumulators handed in pairs to
-// fusion_epilogue(row, col, acc0, acc1, …): the pointwise chain after the GEMM (bias, activation, layer scale, residual,
-// a cast, …) printed from the loop IR in front of this text, which loads what it needs and stores the results, rounding
-// once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). N and K are compile-time constants
-// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in elements: K rounded up to 16
-// bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to
-// [N, KW] once per weight when K is not a multiple of 8.
-//
-// The int8 variant (FUSION_GEMM_S8 defined to 1): x is signed char [m, K], w signed char [N, KW] with KW = K rounded up
-// to a multiple of 16, the product runs on mma.sync m16n8k32 s8·s8 → s32 with int32 accumulators (every sum exact for
-// K ≤ 131071), and each sum becomes a float with round-to-nearest (cvt.rn.f32.s32) before fusion_epilogue, which sees
-// floats as in the fp16 variant (its first link is typically the dequantize, acc · scale[col]). Everything below is
-// written in 16-byte units (kVec elements: 8 halves or 16 int8), so the two variants share the code: a k-step is 64
-// bytes (32 halves or 64 int8), rows of shared memory are 80 bytes, and the ldmatrix addressing is the same in bytes.
-// ldmatrix's 8×8 b16 matrices give each lane bytes 4·(lane%4)…+3 of row lane/4: for halves the m16n8k16 fragments,
-// for int8 exactly the m16n8k32 ones (A: a0/a1 rows g/g+8 at k 4t…4t+3, a2/a3 at k 16+4t…; B: b0 at k 4t…, b1 at
-// k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
-// accumulators have the f32 ones' layout.
-//
-// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
-//  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
-//    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
-//    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
-//    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
-//    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
-//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
-//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
-//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
-//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
-//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
-//    bytes and ran 9–64 % slower than 24.
-//  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
-//    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
-//  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
-//    bound by memory, not by the tensor cores. BM = 128 rows amortizes each weight tile (which stays in
-//    L2) over many rows, and all BN/96 column blocks of one row block are consecutive block indices, so
-//    the x rows they share are read from DRAM about once.
-//  * K advances in steps of BK = 64 bytes through two shared-memory stages filled by cp.async (16 bytes per
-//    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
-//    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
-//    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
-//
-// Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
-// m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
-// aligned and w tiles always move by cp.async; w's columns K..KW-1 are zeros (padded at load), so
-// reading them adds nothing. x is an activation written by the previous operator with rows of exactly
-// K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
-// (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
-// The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
-//
-// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
-// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
-// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at
-// batch 64 took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
-// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
-// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
-// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
-// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
-// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
-// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
-// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
-// Measured (H200, NVRTC 13.0, default tile, bias epilogue, fp16 out; bench/cuda/gemm_epilogue_variants): M = 200704, N = 288,
-// K = 96: 136.7 → 110.0 µs (fp16), 134.6 → 102.6 µs (int8); N = 96, K = 384: 113.1 → 98.1, 80.4 → 64.4 µs; outputs equal
-// byte for byte. Wider pieces per lane, which the generated epilogue does not offer (it takes pairs), measured 97.9 / 87.9 µs
-// with 4 columns (8-byte fp16 stores, 8 lanes a row) and 102.1 / 91.0 µs with 8: a 4-column entry point would gain 11–14 %.
-
-#ifndef FUSION_GEMM_S8
-#define FUSION_GEMM_S8 0
-#endif
-#if FUSION_GEMM_S8
-typedef signed char gemm_in_t;  // x and w elements
-typedef int gemm_acc_t;         // exact sums
-#else
-typedef half gemm_in_t;
-typedef float gemm_acc_t;
-#endif
-constexpr int kVec = 16 / (int)sizeof(gemm_in_t);  // elements per 16 bytes: 8 halves or 16 int8
-
-#ifndef FUSION_KW
-#error ""gemm: FUSION_KW (w's row stride, K rounded up to a multiple of 8 halves or 16 int8) must be defined""
-#endif
-#ifndef FUSION_EPILOGUE_PARAMS
-#error ""gemm: the generated epilogue (fusion_epilogue and FUSION_EPILOGUE_PARAMS / _ARGS) must come first""
-#endif
-static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive"");
-static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
-              ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
-
-// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
-//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
-//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
-//    x tile more often.
-//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
-//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
-//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
-//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
-//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
-//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
-//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
-//    stage-3 3×3), this one was the fastest.
-#ifndef FUSION_BM
-#define FUSION_BM 128
-#endif
-#ifndef FUSION_BN
-#define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
-#endif
-#ifndef FUSION_WARP_ROWS
-#define FUSION_WARP_ROWS 16
-#endif
-#ifndef FUSION_WARP_COLS
-#define FUSION_WARP_COLS FUSION_BN
-#endif
-#ifndef FUSION_STAGES
-#define FUSION_STAGES 2
-#endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
-static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
-
-constexpr int kBM = FUSION_BM;
-constexpr int kBN = FUSION_BN;
-constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
-constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
-constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
-constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
-constexpr int kStages = FUSION_STAGES;
-constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
-constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
-constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
-constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
-constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
-              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
-static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
-// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
-// accumulators a thread, one block for 128.
-constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
-
-// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
-// kEpiStride floats, in the warp's slice of a_tiles.
-constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
-constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
-constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
-              ""gemm: the epilogue's staging must fit in a_tiles"");
-
-// 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
-FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
-{
-    asm volatile(""cp.async.cg.shared.global [%0], [%1], 16, %2;"" ::""r""(dst), ""l""(src), ""r""(src_bytes) : ""memory"");
-}
-
-FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::: ""memory""); }
-
-template <int Pending>
-FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
-
-// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
-// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
-// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
-// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
-// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
-// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
-template <int kRows>
-struct gemm_chunks
-{
-    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
-    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
-    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
-    int kc;                 // this thread's k offset in the step, elements
-    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
-    unsigned dst[kCount];   // chunk i's byte offset in a stage
-
-    __device__ __forceinline__ gemm_chunks(int tid)
-    {
-        kc = (tid % kPerRow) * kVec;
-#pragma unroll
-        for (int i = 0; i < kCount; ++i)
-        {
-            row[i] = (tid + i * kThreads) / kPerRow;
-            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
-        }
-    }
-};
-
-// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
-// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
-template <int kRows, int kCols>
-struct gemm_matrix_loader
-{
-    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-    gemm_chunks<kRows> chunks;
-    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
-    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
-
-    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
-    {
-#pragma unroll
-        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
-        {
-            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
-            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
-        }
-    }
-
-    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
-    {
-        const unsigned stage = smem_address(&tile[0][0]);
-#pragma unroll
-        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
-        {
-            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
-            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
-            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
-            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
-        }
-    }
-};
-
-// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
-template <int kRows, int kCols>
-struct gemm_scalar_loader
-{
-    const gemm_in_t* m;
-    int limit, row0, tid;
-
-    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
-
-    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
-    {
-        const gemm_in_t zero{};
-        for (int e = tid; e < kRows * kBK; e += kThreads)
-        {
-            const int r = e / kBK, kk = e % kBK;
-            const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
-        }
-    }
-};
-
-#ifdef FUSION_CONV_C
-// Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
-// is read from it as the im2col matrix the GEMM multiplies, which is never stored: row r is output pixel (b, oy, ox) =
-// (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
-// so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
-// padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
-// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
-// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
-static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
-              ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-struct gemm_x_loader
-{
-    static constexpr int kCount = gemm_chunks<kBM>::kCount;
-    gemm_chunks<kBM> chunks;
-    const gemm_in_t* x;
-    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
-    int iy0[kCount], ix0[kCount];
-    bool live[kCount];         // the output pixel exists
-
-    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
-    {
-        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-        for (int i = 0; i < kCount; ++i)
-        {
-            const int gr = row0 + chunks.row[i];
-            live[i] = chunks.row[i] < kBM && gr < m;
-            const int b = gr / kPixels, pixel = gr % kPixels;
-            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
-            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
-            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
-        }
-    }
-
-    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
-    {
-        const unsigned stage = smem_address(&tile[0][0]);
-        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
-        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
-#pragma unroll
-        for (int i = 0; i < kCount; ++i)
-        {
-            if (chunks.row[i] >= kBM) continue;
-            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
-            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
-            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
-        }
-    }
-};
-#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
-// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
-typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
-#else
-typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
-#endif
-// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
-
-// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
-FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
-
-// One mma per variant, chosen by the accumulator type.
-FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
-
-FUSION_DEVICE void gemm_mma(int* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k32_s8(c, a, b0, b1); }
-
-// An accumulator as the epilogue's float: as is, or an exact int32 sum rounded to nearest.
-FUSION_DEVICE float gemm_acc_float(float v) { return v; }
-
-FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
-
-// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
-{
-#pragma unroll
-    for (int kk = 0; kk < kBK; kk += kMmaK)
-    {
-        unsigned a[kMT][4];
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-        {
-            // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp_row + mi * 16 + (lane % 16);
-            const int col = kk + (lane / 16) * kVec;
-            ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
-        }
-        unsigned b[kNT][2];
-#pragma unroll
-        for (int nj = 0; nj < kNT / 2; ++nj)
-        {
-            // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
-            // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
-            const int col = kk + ((lane / 8) % 2) * kVec;
-            ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
-        }
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int ni = 0; ni < kNT; ++ni)
-                gemm_mma(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
-    }
-}
-
-#ifdef FUSION_GEMM_DYNAMIC_SMEM
-// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
-extern __shared__ __align__(16) unsigned char gemm_smem[];
-#endif
-
-extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
-{
-#ifdef FUSION_GEMM_DYNAMIC_SMEM
-    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
-    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
-#else
-    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
-#endif
-
-    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-    // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
-    const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
-    const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
-    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
-    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
-
-    gemm_acc_t acc[kMT][kNT][4];
-#pragma unroll
-    for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-        for (int ni = 0; ni < kNT; ++ni)
-#pragma unroll
-            for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
-
-    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
-    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
-    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
-    // in the wait holds to the end. With two stages this is the classic double buffer.
-    const gemm_x_loader x_loader(x, m, row0, tid);
-    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
-#pragma unroll
-    for (int s = 0; s < kStages - 1; ++s)
-    {
-        if (s < kKTiles)
-        {
-            x_loader.load(a_tiles[s], s * kBK);
-            w_loader.load(b_tiles[s], s * kBK);
-        }
-        gemm_cp_commit();
-    }
-#pragma unroll 1
-    for (int kt = 0; kt < kKTiles; ++kt)
-    {
-        const int ahead = kt + kStages - 1;
-        if (ahead < kKTiles)
-        {
-            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
-            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
-        }
-        gemm_cp_commit();
-        gemm_cp_wait<kStages - 1>();
-        __syncthreads();
-        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
-        __syncthreads();
-    }
-
-    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
-    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
-    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
-    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
-#pragma unroll
-    for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
-        {
-            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
-            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
-#pragma unroll
-            for (int nt = 0; nt < kEpiCols / 8; ++nt)
-#pragma unroll
-                for (int h = 0; h < 2; ++h)
-                {
-                    const int ni = chunk * (kEpiCols / 8) + nt;
-                    fusion_f2 v;
-                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
-                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
-                }
-            gemm_syncwarp();
-            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
-            const bool pair = c + 1 < FUSION_N;
-#pragma unroll
-            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
-            {
-                const int rl = i * kEpiRowsPerStep + pair_row;
-                const int r = row0 + warp_row + mi * 16 + rl;
-                if (r >= m || c >= FUSION_N) continue;
-                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
-            }
-        }
-}
-",
+" + TemplateText_gemm,
                 epilogue: gemm_bias_gelu_n10_k10_f32_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)2, 0, -1),
                 ilgpuKernels: null);
@@ -3731,457 +3734,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     }
 }
 
-// gemm: out = epilogue(x[m, K] · w[N, K]ᵀ) with a generated epilogue.
-// fp16 operands, fp32 accumulation on the tensor cores (mma.sync m16n8k16), and the accumulators handed in pairs to
-// fusion_epilogue(row, col, acc0, acc1, …): the pointwise chain after the GEMM (bias, activation, layer scale, residual,
-// a cast, …) printed from the loop IR in front of this text, which loads what it needs and stores the results, rounding
-// once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). N and K are compile-time constants
-// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in elements: K rounded up to 16
-// bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to
-// [N, KW] once per weight when K is not a multiple of 8.
-//
-// The int8 variant (FUSION_GEMM_S8 defined to 1): x is signed char [m, K], w signed char [N, KW] with KW = K rounded up
-// to a multiple of 16, the product runs on mma.sync m16n8k32 s8·s8 → s32 with int32 accumulators (every sum exact for
-// K ≤ 131071), and each sum becomes a float with round-to-nearest (cvt.rn.f32.s32) before fusion_epilogue, which sees
-// floats as in the fp16 variant (its first link is typically the dequantize, acc · scale[col]). Everything below is
-// written in 16-byte units (kVec elements: 8 halves or 16 int8), so the two variants share the code: a k-step is 64
-// bytes (32 halves or 64 int8), rows of shared memory are 80 bytes, and the ldmatrix addressing is the same in bytes.
-// ldmatrix's 8×8 b16 matrices give each lane bytes 4·(lane%4)…+3 of row lane/4: for halves the m16n8k16 fragments,
-// for int8 exactly the m16n8k32 ones (A: a0/a1 rows g/g+8 at k 4t…4t+3, a2/a3 at k 16+4t…; B: b0 at k 4t…, b1 at
-// k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
-// accumulators have the f32 ones' layout.
-//
-// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
-//  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
-//    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
-//    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
-//    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
-//    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
-//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
-//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
-//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
-//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
-//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
-//    bytes and ran 9–64 % slower than 24.
-//  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
-//    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
-//  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
-//    bound by memory, not by the tensor cores. BM = 128 rows amortizes each weight tile (which stays in
-//    L2) over many rows, and all BN/96 column blocks of one row block are consecutive block indices, so
-//    the x rows they share are read from DRAM about once.
-//  * K advances in steps of BK = 64 bytes through two shared-memory stages filled by cp.async (16 bytes per
-//    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
-//    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
-//    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
-//
-// Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
-// m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
-// aligned and w tiles always move by cp.async; w's columns K..KW-1 are zeros (padded at load), so
-// reading them adds nothing. x is an activation written by the previous operator with rows of exactly
-// K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
-// (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
-// The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
-//
-// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
-// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
-// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at
-// batch 64 took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
-// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
-// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
-// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
-// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
-// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
-// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
-// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
-// Measured (H200, NVRTC 13.0, default tile, bias epilogue, fp16 out; bench/cuda/gemm_epilogue_variants): M = 200704, N = 288,
-// K = 96: 136.7 → 110.0 µs (fp16), 134.6 → 102.6 µs (int8); N = 96, K = 384: 113.1 → 98.1, 80.4 → 64.4 µs; outputs equal
-// byte for byte. Wider pieces per lane, which the generated epilogue does not offer (it takes pairs), measured 97.9 / 87.9 µs
-// with 4 columns (8-byte fp16 stores, 8 lanes a row) and 102.1 / 91.0 µs with 8: a 4-column entry point would gain 11–14 %.
-
-#ifndef FUSION_GEMM_S8
-#define FUSION_GEMM_S8 0
-#endif
-#if FUSION_GEMM_S8
-typedef signed char gemm_in_t;  // x and w elements
-typedef int gemm_acc_t;         // exact sums
-#else
-typedef half gemm_in_t;
-typedef float gemm_acc_t;
-#endif
-constexpr int kVec = 16 / (int)sizeof(gemm_in_t);  // elements per 16 bytes: 8 halves or 16 int8
-
-#ifndef FUSION_KW
-#error ""gemm: FUSION_KW (w's row stride, K rounded up to a multiple of 8 halves or 16 int8) must be defined""
-#endif
-#ifndef FUSION_EPILOGUE_PARAMS
-#error ""gemm: the generated epilogue (fusion_epilogue and FUSION_EPILOGUE_PARAMS / _ARGS) must come first""
-#endif
-static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive"");
-static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
-              ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
-
-// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
-//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
-//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
-//    x tile more often.
-//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
-//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
-//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
-//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
-//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
-//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
-//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
-//    stage-3 3×3), this one was the fastest.
-#ifndef FUSION_BM
-#define FUSION_BM 128
-#endif
-#ifndef FUSION_BN
-#define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
-#endif
-#ifndef FUSION_WARP_ROWS
-#define FUSION_WARP_ROWS 16
-#endif
-#ifndef FUSION_WARP_COLS
-#define FUSION_WARP_COLS FUSION_BN
-#endif
-#ifndef FUSION_STAGES
-#define FUSION_STAGES 2
-#endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
-static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
-
-constexpr int kBM = FUSION_BM;
-constexpr int kBN = FUSION_BN;
-constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
-constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
-constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
-constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
-constexpr int kStages = FUSION_STAGES;
-constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
-constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
-constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
-constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
-constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
-              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
-static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
-// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
-// accumulators a thread, one block for 128.
-constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
-
-// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
-// kEpiStride floats, in the warp's slice of a_tiles.
-constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
-constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
-constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
-              ""gemm: the epilogue's staging must fit in a_tiles"");
-
-// 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
-FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
-{
-    asm volatile(""cp.async.cg.shared.global [%0], [%1], 16, %2;"" ::""r""(dst), ""l""(src), ""r""(src_bytes) : ""memory"");
-}
-
-FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::: ""memory""); }
-
-template <int Pending>
-FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
-
-// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
-// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
-// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
-// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
-// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
-// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
-template <int kRows>
-struct gemm_chunks
-{
-    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
-    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
-    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
-    int kc;                 // this thread's k offset in the step, elements
-    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
-    unsigned dst[kCount];   // chunk i's byte offset in a stage
-
-    __device__ __forceinline__ gemm_chunks(int tid)
-    {
-        kc = (tid % kPerRow) * kVec;
-#pragma unroll
-        for (int i = 0; i < kCount; ++i)
-        {
-            row[i] = (tid + i * kThreads) / kPerRow;
-            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
-        }
-    }
-};
-
-// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
-// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
-template <int kRows, int kCols>
-struct gemm_matrix_loader
-{
-    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-    gemm_chunks<kRows> chunks;
-    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
-    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
-
-    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
-    {
-#pragma unroll
-        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
-        {
-            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
-            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
-        }
-    }
-
-    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
-    {
-        const unsigned stage = smem_address(&tile[0][0]);
-#pragma unroll
-        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
-        {
-            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
-            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
-            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
-            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
-        }
-    }
-};
-
-// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
-template <int kRows, int kCols>
-struct gemm_scalar_loader
-{
-    const gemm_in_t* m;
-    int limit, row0, tid;
-
-    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
-
-    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
-    {
-        const gemm_in_t zero{};
-        for (int e = tid; e < kRows * kBK; e += kThreads)
-        {
-            const int r = e / kBK, kk = e % kBK;
-            const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
-        }
-    }
-};
-
-#ifdef FUSION_CONV_C
-// Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
-// is read from it as the im2col matrix the GEMM multiplies, which is never stored: row r is output pixel (b, oy, ox) =
-// (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
-// so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
-// padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
-// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
-// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
-static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
-              ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-struct gemm_x_loader
-{
-    static constexpr int kCount = gemm_chunks<kBM>::kCount;
-    gemm_chunks<kBM> chunks;
-    const gemm_in_t* x;
-    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
-    int iy0[kCount], ix0[kCount];
-    bool live[kCount];         // the output pixel exists
-
-    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
-    {
-        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-        for (int i = 0; i < kCount; ++i)
-        {
-            const int gr = row0 + chunks.row[i];
-            live[i] = chunks.row[i] < kBM && gr < m;
-            const int b = gr / kPixels, pixel = gr % kPixels;
-            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
-            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
-            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
-        }
-    }
-
-    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
-    {
-        const unsigned stage = smem_address(&tile[0][0]);
-        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
-        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
-#pragma unroll
-        for (int i = 0; i < kCount; ++i)
-        {
-            if (chunks.row[i] >= kBM) continue;
-            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
-            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
-            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
-        }
-    }
-};
-#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
-// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
-typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
-#else
-typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
-#endif
-// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
-
-// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
-FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
-
-// One mma per variant, chosen by the accumulator type.
-FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
-
-FUSION_DEVICE void gemm_mma(int* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k32_s8(c, a, b0, b1); }
-
-// An accumulator as the epilogue's float: as is, or an exact int32 sum rounded to nearest.
-FUSION_DEVICE float gemm_acc_float(float v) { return v; }
-
-FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
-
-// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
-{
-#pragma unroll
-    for (int kk = 0; kk < kBK; kk += kMmaK)
-    {
-        unsigned a[kMT][4];
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-        {
-            // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp_row + mi * 16 + (lane % 16);
-            const int col = kk + (lane / 16) * kVec;
-            ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
-        }
-        unsigned b[kNT][2];
-#pragma unroll
-        for (int nj = 0; nj < kNT / 2; ++nj)
-        {
-            // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
-            // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
-            const int col = kk + ((lane / 8) % 2) * kVec;
-            ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
-        }
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int ni = 0; ni < kNT; ++ni)
-                gemm_mma(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
-    }
-}
-
-#ifdef FUSION_GEMM_DYNAMIC_SMEM
-// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
-extern __shared__ __align__(16) unsigned char gemm_smem[];
-#endif
-
-extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
-{
-#ifdef FUSION_GEMM_DYNAMIC_SMEM
-    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
-    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
-#else
-    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
-#endif
-
-    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-    // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
-    const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
-    const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
-    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
-    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
-
-    gemm_acc_t acc[kMT][kNT][4];
-#pragma unroll
-    for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-        for (int ni = 0; ni < kNT; ++ni)
-#pragma unroll
-            for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
-
-    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
-    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
-    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
-    // in the wait holds to the end. With two stages this is the classic double buffer.
-    const gemm_x_loader x_loader(x, m, row0, tid);
-    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
-#pragma unroll
-    for (int s = 0; s < kStages - 1; ++s)
-    {
-        if (s < kKTiles)
-        {
-            x_loader.load(a_tiles[s], s * kBK);
-            w_loader.load(b_tiles[s], s * kBK);
-        }
-        gemm_cp_commit();
-    }
-#pragma unroll 1
-    for (int kt = 0; kt < kKTiles; ++kt)
-    {
-        const int ahead = kt + kStages - 1;
-        if (ahead < kKTiles)
-        {
-            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
-            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
-        }
-        gemm_cp_commit();
-        gemm_cp_wait<kStages - 1>();
-        __syncthreads();
-        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
-        __syncthreads();
-    }
-
-    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
-    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
-    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
-    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
-#pragma unroll
-    for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
-        {
-            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
-            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
-#pragma unroll
-            for (int nt = 0; nt < kEpiCols / 8; ++nt)
-#pragma unroll
-                for (int h = 0; h < 2; ++h)
-                {
-                    const int ni = chunk * (kEpiCols / 8) + nt;
-                    fusion_f2 v;
-                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
-                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
-                }
-            gemm_syncwarp();
-            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
-            const bool pair = c + 1 < FUSION_N;
-#pragma unroll
-            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
-            {
-                const int rl = i * kEpiRowsPerStep + pair_row;
-                const int r = row0 + warp_row + mi * 16 + rl;
-                if (r >= m || c >= FUSION_N) continue;
-                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
-            }
-        }
-}
-",
+" + TemplateText_gemm,
                 epilogue: gemm_bias_gelu_n10_k10_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)2, 0, -1),
                 ilgpuKernels: typeof(FusionIlgpuKernels));
@@ -4276,457 +3829,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     }
 }
 
-// gemm: out = epilogue(x[m, K] · w[N, K]ᵀ) with a generated epilogue.
-// fp16 operands, fp32 accumulation on the tensor cores (mma.sync m16n8k16), and the accumulators handed in pairs to
-// fusion_epilogue(row, col, acc0, acc1, …): the pointwise chain after the GEMM (bias, activation, layer scale, residual,
-// a cast, …) printed from the loop IR in front of this text, which loads what it needs and stores the results, rounding
-// once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). N and K are compile-time constants
-// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in elements: K rounded up to 16
-// bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to
-// [N, KW] once per weight when K is not a multiple of 8.
-//
-// The int8 variant (FUSION_GEMM_S8 defined to 1): x is signed char [m, K], w signed char [N, KW] with KW = K rounded up
-// to a multiple of 16, the product runs on mma.sync m16n8k32 s8·s8 → s32 with int32 accumulators (every sum exact for
-// K ≤ 131071), and each sum becomes a float with round-to-nearest (cvt.rn.f32.s32) before fusion_epilogue, which sees
-// floats as in the fp16 variant (its first link is typically the dequantize, acc · scale[col]). Everything below is
-// written in 16-byte units (kVec elements: 8 halves or 16 int8), so the two variants share the code: a k-step is 64
-// bytes (32 halves or 64 int8), rows of shared memory are 80 bytes, and the ldmatrix addressing is the same in bytes.
-// ldmatrix's 8×8 b16 matrices give each lane bytes 4·(lane%4)…+3 of row lane/4: for halves the m16n8k16 fragments,
-// for int8 exactly the m16n8k32 ones (A: a0/a1 rows g/g+8 at k 4t…4t+3, a2/a3 at k 16+4t…; B: b0 at k 4t…, b1 at
-// k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
-// accumulators have the f32 ones' layout.
-//
-// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
-//  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
-//    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
-//    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
-//    layers are memory-bound and need many loads in flight. (The first version, 4 warps of 32 rows each,
-//    measured 2-2.5x slower than cuBLASLt on the H100, see docs/perf.md.)
-//  * Registers: left alone, NVRTC 13.0 gives the kernel 122–127 registers, so only 2 blocks of 256 threads (16 warps) fit an
-//    SM. __launch_bounds__(kThreads, 768 / kThreads) asks for 24 warps per SM (3 blocks of 256, 6 of 128, 12 of 64): 80
-//    registers, no spills on the Swin-T shapes (8 bytes in the fp16 K = 384 one). Measured (H200, default tile, M = 200704,
-//    after the staged epilogue): N = 288, K = 96: 110.0 → 98.5 µs fp16, 102.6 → 89.1 µs int8; N = 384, K = 96 with GELU:
-//    188.0 → 170.0 µs fp16; N = 96, K = 384: unchanged (98.1 / 98.3, 64.4 / 64.4). 32 warps (64 registers) spill 112–184
-//    bytes and ran 9–64 % slower than 24.
-//  * BN is 96 when N > 64 (it divides the Swin widths 96, 288 = 3·96 and 384 = 4·96 exactly, so no
-//    column of work is wasted there), else 64 or 32 so that narrow layers do not compute empty columns.
-//  * The workloads this serves are thin (K and N of 96…384, m in the hundreds of thousands): they are
-//    bound by memory, not by the tensor cores. BM = 128 rows amortizes each weight tile (which stays in
-//    L2) over many rows, and all BN/96 column blocks of one row block are consecutive block indices, so
-//    the x rows they share are read from DRAM about once.
-//  * K advances in steps of BK = 64 bytes through two shared-memory stages filled by cp.async (16 bytes per
-//    instruction, zero-filled outside the matrix), so the next step's loads are in flight while the
-//    tensor cores work on the current one. Rows are padded to 80 bytes: the 8 row addresses
-//    of each ldmatrix phase then fall into 8 distinct groups of 4 banks (conflict-free).
-//  * Shared memory: 2 · (128 + 96) · 80 bytes = 35.8 KB, under the 48 KB static limit; the epilogue reuses the x stages.
-//
-// Edges. Rows ≥ m, columns ≥ N and k ≥ K are zero-filled in shared memory and never stored, so any
-// m ≥ 1 and any N, K work. w's rows are KW elements apart and KW is a multiple of 16 bytes, so every w row starts 16-byte
-// aligned and w tiles always move by cp.async; w's columns K..KW-1 are zeros (padded at load), so
-// reading them adds nothing. x is an activation written by the previous operator with rows of exactly
-// K elements, so it cannot be padded at load: its tiles move by cp.async when its rows are a multiple of 16 bytes
-// (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
-// The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
-//
-// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
-// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
-// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at
-// batch 64 took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
-// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
-// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
-// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
-// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
-// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
-// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
-// Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
-// Measured (H200, NVRTC 13.0, default tile, bias epilogue, fp16 out; bench/cuda/gemm_epilogue_variants): M = 200704, N = 288,
-// K = 96: 136.7 → 110.0 µs (fp16), 134.6 → 102.6 µs (int8); N = 96, K = 384: 113.1 → 98.1, 80.4 → 64.4 µs; outputs equal
-// byte for byte. Wider pieces per lane, which the generated epilogue does not offer (it takes pairs), measured 97.9 / 87.9 µs
-// with 4 columns (8-byte fp16 stores, 8 lanes a row) and 102.1 / 91.0 µs with 8: a 4-column entry point would gain 11–14 %.
-
-#ifndef FUSION_GEMM_S8
-#define FUSION_GEMM_S8 0
-#endif
-#if FUSION_GEMM_S8
-typedef signed char gemm_in_t;  // x and w elements
-typedef int gemm_acc_t;         // exact sums
-#else
-typedef half gemm_in_t;
-typedef float gemm_acc_t;
-#endif
-constexpr int kVec = 16 / (int)sizeof(gemm_in_t);  // elements per 16 bytes: 8 halves or 16 int8
-
-#ifndef FUSION_KW
-#error ""gemm: FUSION_KW (w's row stride, K rounded up to a multiple of 8 halves or 16 int8) must be defined""
-#endif
-#ifndef FUSION_EPILOGUE_PARAMS
-#error ""gemm: the generated epilogue (fusion_epilogue and FUSION_EPILOGUE_PARAMS / _ARGS) must come first""
-#endif
-static_assert(FUSION_N >= 1 && FUSION_K >= 1, ""gemm: N and K must be positive"");
-static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSION_K + kVec,
-              ""gemm: KW must be K rounded up to a multiple of 8 halves (16 int8 with FUSION_GEMM_S8): 16 bytes"");
-
-// The tile: the defaults below, or a variant the launcher defines in front of this text. Two families:
-//  * thin (the default): one warp per 16 rows × all BN columns, two stages. Fast-run times BM = 128, 64, 32 and BN = 32 against
-//    each other: small BM or BN gives a small m or N more blocks to spread over the SMs, at the price of reading each weight or
-//    x tile more often.
-//  * wide (the launcher defines FUSION_WARP_ROWS, FUSION_WARP_COLS, FUSION_STAGES and FUSION_GEMM_DYNAMIC_SMEM): warps in a
-//    grid, each 64 × 64 of out (the launcher's tiles: 128 × 128 and 256 × 64 with 4 warps, 256 × 128 and 128 × 256 with 8),
-//    three stages in dynamic shared memory. For GEMMs bound by the tensor cores (deep K: the 3×3 convolutions
-//    of ResNet's later stages, K = 1152…4608), where the thin family's warp re-reads the whole B tile from shared memory for its
-//    16 rows (7 ldmatrix per 12 mma); a 64 × 64 warp tile reads 8 per 32, and three stages keep two k-steps of loads in flight
-//    behind the one computed. Other warp shapes (64 × 32, 32 × 64) and 4 stages were measured (bench/cuda/gemm_tile_variants.cu,
-//    docs/perf.md): they won single GEMMs by 3–11 %, none all of them; on the fp16 convolution shape this family is for (ResNet's
-//    stage-3 3×3), this one was the fastest.
-#ifndef FUSION_BM
-#define FUSION_BM 128
-#endif
-#ifndef FUSION_BN
-#define FUSION_BN (FUSION_N <= 32 ? 32 : FUSION_N <= 64 ? 64 : 96)
-#endif
-#ifndef FUSION_WARP_ROWS
-#define FUSION_WARP_ROWS 16
-#endif
-#ifndef FUSION_WARP_COLS
-#define FUSION_WARP_COLS FUSION_BN
-#endif
-#ifndef FUSION_STAGES
-#define FUSION_STAGES 2
-#endif
-static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
-static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
-static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
-
-constexpr int kBM = FUSION_BM;
-constexpr int kBN = FUSION_BN;
-constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
-constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
-constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
-constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
-constexpr int kStages = FUSION_STAGES;
-constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
-constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
-constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
-constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
-constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
-constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
-constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
-static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
-              ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
-static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
-// Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
-// accumulators a thread, one block for 128.
-constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
-
-// The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
-// kEpiStride floats, in the warp's slice of a_tiles.
-constexpr int kEpiCols = 32;                        // columns staged at a time (BN is a multiple)
-constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
-constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
-static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
-              ""gemm: the epilogue's staging must fit in a_tiles"");
-
-// 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
-FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
-{
-    asm volatile(""cp.async.cg.shared.global [%0], [%1], 16, %2;"" ::""r""(dst), ""l""(src), ""r""(src_bytes) : ""memory"");
-}
-
-FUSION_DEVICE void gemm_cp_commit() { asm volatile(""cp.async.commit_group;"" ::: ""memory""); }
-
-template <int Pending>
-FUSION_DEVICE void gemm_cp_wait() { asm volatile(""cp.async.wait_group %0;"" ::""n""(Pending) : ""memory""); }
-
-// A thread's share of the 16-byte chunks of a kRows × kBK tile. Chunk c of a tile is row c / kPerRow at k offset (c % kPerRow) · kVec;
-// thread tid copies chunks tid, tid + kThreads, …, which all sit at the same k offset (kThreads is a multiple of kPerRow), so
-// what depends on the row (the source row, whether it exists, the shared-memory offset) is worked out once per block and each
-// k-step only adds k0: the main loop's integer work per chunk is an add, a compare and the copy. (ncu, ResNet-50's stage-3 3×3
-// convolution as a GEMM, 12544 × 256 × 2304: 13.5 issued instructions per mma in the default tile and 8.8 in a 64 × 32-warp wide
-// one while each k-step recomputed the chunk addresses, the integer pipe the busiest; 7.1 and 4.1 (64 × 64 warps) after.)
-template <int kRows>
-struct gemm_chunks
-{
-    static constexpr int kPerRow = kBK / kVec;  // 4 chunks of 16 bytes per row of a k-step
-    static constexpr int kCount = (kRows * kPerRow + kThreads - 1) / kThreads;
-    static_assert(kThreads % kPerRow == 0, ""gemm: every chunk of a thread must sit at the same k offset"");
-    int kc;                 // this thread's k offset in the step, elements
-    int row[kCount];        // tile row of chunk i (rows past kRows when the tile has fewer chunks than threads)
-    unsigned dst[kCount];   // chunk i's byte offset in a stage
-
-    __device__ __forceinline__ gemm_chunks(int tid)
-    {
-        kc = (tid % kPerRow) * kVec;
-#pragma unroll
-        for (int i = 0; i < kCount; ++i)
-        {
-            row[i] = (tid + i * kThreads) / kPerRow;
-            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
-        }
-    }
-};
-
-// Rows of a stored matrix (x [m, K] or w [N, KW]) read by 16-byte chunks: kCols % kVec == 0, so every row starts 16-byte aligned
-// and each chunk is entirely inside or outside the matrix (k ≥ kCols and rows ≥ limit are zero-filled by cp.async).
-template <int kRows, int kCols>
-struct gemm_matrix_loader
-{
-    static_assert(kCols % kVec == 0, ""gemm: vector tile loads need 16-byte aligned rows"");
-    gemm_chunks<kRows> chunks;
-    const gemm_in_t* src[gemm_chunks<kRows>::kCount];  // chunk i's row at k offset kc, or the matrix itself for a missing row
-    bool live[gemm_chunks<kRows>::kCount];             // the row exists (and the chunk is one of the tile's)
-
-    __device__ __forceinline__ gemm_matrix_loader(const gemm_in_t* __restrict__ m, int limit, int row0, int tid) : chunks(tid)
-    {
-#pragma unroll
-        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
-        {
-            live[i] = chunks.row[i] < kRows && row0 + chunks.row[i] < limit;
-            src[i] = live[i] ? m + (long long)(row0 + chunks.row[i]) * kCols + chunks.kc : m;
-        }
-    }
-
-    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
-    {
-        const unsigned stage = smem_address(&tile[0][0]);
-#pragma unroll
-        for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
-        {
-            if (chunks.row[i] >= kRows) continue;  // the tile has fewer chunks than threads
-            // k0 + kc < kCols holds for every k-step when kCols is a whole number of them.
-            const bool inside = live[i] && (kCols % kBK == 0 || k0 + chunks.kc < kCols);
-            gemm_cp_async16(stage + chunks.dst[i], inside ? src[i] + k0 : src[i], inside ? 16 : 0);
-        }
-    }
-};
-
-// x rows not 16-byte aligned (K % kVec != 0; no Swin layer): one element at a time through registers, k ≥ K and rows ≥ m as zeros.
-template <int kRows, int kCols>
-struct gemm_scalar_loader
-{
-    const gemm_in_t* m;
-    int limit, row0, tid;
-
-    __device__ __forceinline__ gemm_scalar_loader(const gemm_in_t* __restrict__ matrix, int rows, int first, int thread) : m(matrix), limit(rows), row0(first), tid(thread) {}
-
-    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
-    {
-        const gemm_in_t zero{};
-        for (int e = tid; e < kRows * kBK; e += kThreads)
-        {
-            const int r = e / kBK, kk = e % kBK;
-            const int gr = row0 + r, gk = k0 + kk;
-            tile[r][kk] = gr < limit && gk < kCols ? m[(long long)gr * kCols + gk] : zero;
-        }
-    }
-};
-
-#ifdef FUSION_CONV_C
-// Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
-// is read from it as the im2col matrix the GEMM multiplies, which is never stored: row r is output pixel (b, oy, ox) =
-// (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
-// so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
-// padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
-// Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
-// thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
-static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
-              ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
-struct gemm_x_loader
-{
-    static constexpr int kCount = gemm_chunks<kBM>::kCount;
-    gemm_chunks<kBM> chunks;
-    const gemm_in_t* x;
-    long long corner[kCount];  // element offset of the window's corner pixel (oy·S − P, ox·S − P) of image b; may lie outside it
-    int iy0[kCount], ix0[kCount];
-    bool live[kCount];         // the output pixel exists
-
-    __device__ __forceinline__ gemm_x_loader(const gemm_in_t* __restrict__ image, int m, int row0, int tid) : chunks(tid), x(image)
-    {
-        constexpr int kPixels = FUSION_CONV_OH * FUSION_CONV_OW;
-#pragma unroll
-        for (int i = 0; i < kCount; ++i)
-        {
-            const int gr = row0 + chunks.row[i];
-            live[i] = chunks.row[i] < kBM && gr < m;
-            const int b = gr / kPixels, pixel = gr % kPixels;
-            iy0[i] = pixel / FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
-            ix0[i] = pixel % FUSION_CONV_OW * FUSION_CONV_S - FUSION_CONV_P;
-            corner[i] = (((long long)b * FUSION_CONV_H + iy0[i]) * FUSION_CONV_W + ix0[i]) * FUSION_CONV_C;
-        }
-    }
-
-    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
-    {
-        const unsigned stage = smem_address(&tile[0][0]);
-        const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
-        const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
-        const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
-#pragma unroll
-        for (int i = 0; i < kCount; ++i)
-        {
-            if (chunks.row[i] >= kBM) continue;
-            const int iy = iy0[i] + dy, ix = ix0[i] + dx;
-            const bool inside = live[i] && gk < FUSION_K && (unsigned)iy < (unsigned)FUSION_CONV_H && (unsigned)ix < (unsigned)FUSION_CONV_W;
-            gemm_cp_async16(stage + chunks.dst[i], inside ? x + corner[i] + delta : x, inside ? 16 : 0);
-        }
-    }
-};
-#elif FUSION_K % (FUSION_GEMM_S8 ? 16 : 8) == 0
-// x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
-typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
-#else
-typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
-#endif
-// w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
-typedef gemm_matrix_loader<kBN, FUSION_KW> gemm_w_loader;
-
-// __syncwarp (the prelude is header-free): the warp's shared-memory writes before it are visible to its reads after it.
-FUSION_DEVICE void gemm_syncwarp() { asm volatile(""bar.warp.sync 0xffffffff;"" ::: ""memory""); }
-
-// One mma per variant, chosen by the accumulator type.
-FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k16(c, a, b0, b1); }
-
-FUSION_DEVICE void gemm_mma(int* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k32_s8(c, a, b0, b1); }
-
-// An accumulator as the epilogue's float: as is, or an exact int32 sum rounded to nearest.
-FUSION_DEVICE float gemm_acc_float(float v) { return v; }
-
-FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }
-
-// One k-step of a warp's tile: rows warp_row… of a_tile against columns warp_col… of b_tile.
-FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_tile)[kBKP], gemm_acc_t (&acc)[kMT][kNT][4], int warp_row, int warp_col, int lane)
-{
-#pragma unroll
-    for (int kk = 0; kk < kBK; kk += kMmaK)
-    {
-        unsigned a[kMT][4];
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-        {
-            // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16 bytes: a0..a3 in mma order.
-            const int row = warp_row + mi * 16 + (lane % 16);
-            const int col = kk + (lane / 16) * kVec;
-            ldmatrix_x4(smem_address(&a_tile[row][col]), a[mi][0], a[mi][1], a[mi][2], a[mi][3]);
-        }
-        unsigned b[kNT][2];
-#pragma unroll
-        for (int nj = 0; nj < kNT / 2; ++nj)
-        {
-            // w is stored [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the ""col"" B fragment.
-            // Matrices: (n 0-7, k), (n 0-7, k + 16 bytes), (n 8-15, k), (n 8-15, k + 16 bytes).
-            const int row = warp_col + nj * 16 + (lane / 16) * 8 + (lane % 8);
-            const int col = kk + ((lane / 8) % 2) * kVec;
-            ldmatrix_x4(smem_address(&b_tile[row][col]), b[2 * nj][0], b[2 * nj][1], b[2 * nj + 1][0], b[2 * nj + 1][1]);
-        }
-#pragma unroll
-        for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-            for (int ni = 0; ni < kNT; ++ni)
-                gemm_mma(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
-    }
-}
-
-#ifdef FUSION_GEMM_DYNAMIC_SMEM
-// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
-extern __shared__ __align__(16) unsigned char gemm_smem[];
-#endif
-
-extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
-{
-#ifdef FUSION_GEMM_DYNAMIC_SMEM
-    auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
-    auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
-#else
-    __shared__ __align__(16) gemm_in_t a_tiles[kStages][kBM][kBKP];
-    __shared__ __align__(16) gemm_in_t b_tiles[kStages][kBN][kBKP];
-#endif
-
-    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-    // Column blocks of one row block are consecutive, so they share x rows while these are in L2.
-    const int row0 = (int)(blockIdx.x / kNTiles) * kBM;
-    const int col0 = (int)(blockIdx.x % kNTiles) * kBN;
-    // The warp's place in the block tile (the thin family: warp · 16 rows, column 0).
-    const int warp_row = (warp / kWarpsN) * kWarpRows, warp_col = (warp % kWarpsN) * kWarpCols;
-
-    gemm_acc_t acc[kMT][kNT][4];
-#pragma unroll
-    for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-        for (int ni = 0; ni < kNT; ++ni)
-#pragma unroll
-            for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;
-
-    // The pipeline: kStages − 1 k-steps are loaded ahead. Step kt first starts the copy of step kt + kStages − 1 into the stage
-    // step kt − 1 used (free: step kt − 1 ended with a barrier), then waits for its own copies (every group but the newest
-    // kStages − 1), computes, and ends with a barrier. A group is committed every step, empty past the last k-step, so the count
-    // in the wait holds to the end. With two stages this is the classic double buffer.
-    const gemm_x_loader x_loader(x, m, row0, tid);
-    const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
-#pragma unroll
-    for (int s = 0; s < kStages - 1; ++s)
-    {
-        if (s < kKTiles)
-        {
-            x_loader.load(a_tiles[s], s * kBK);
-            w_loader.load(b_tiles[s], s * kBK);
-        }
-        gemm_cp_commit();
-    }
-#pragma unroll 1
-    for (int kt = 0; kt < kKTiles; ++kt)
-    {
-        const int ahead = kt + kStages - 1;
-        if (ahead < kKTiles)
-        {
-            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
-            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
-        }
-        gemm_cp_commit();
-        gemm_cp_wait<kStages - 1>();
-        __syncthreads();
-        gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
-        __syncthreads();
-    }
-
-    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
-    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
-    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
-    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
-#pragma unroll
-    for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
-        {
-            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
-            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
-#pragma unroll
-            for (int nt = 0; nt < kEpiCols / 8; ++nt)
-#pragma unroll
-                for (int h = 0; h < 2; ++h)
-                {
-                    const int ni = chunk * (kEpiCols / 8) + nt;
-                    fusion_f2 v;
-                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
-                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
-                }
-            gemm_syncwarp();
-            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
-            const bool pair = c + 1 < FUSION_N;
-#pragma unroll
-            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
-            {
-                const int rl = i * kEpiRowsPerStep + pair_row;
-                const int r = row0 + warp_row + mi * 16 + rl;
-                if (r >= m || c >= FUSION_N) continue;
-                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
-            }
-        }
-}
-",
+" + TemplateText_gemm,
                 epilogue: gemm_mul_add_gelu_n10_k10_i8_epilogue,
                 cublas: null,
                 ilgpuKernels: null, int8: true);
