@@ -26,14 +26,6 @@ static Kernel compile(const std::string& file, const std::string& name)
     return k;
 }
 
-static std::string kernelName(const std::string& file)
-{
-    std::string s = read(file);
-    auto i = s.find("#define FUSION_KERNEL ");
-    auto j = s.find('\n', i);
-    return s.substr(i + 22, j - i - 22);
-}
-
 int main(int argc, char** argv)
 {
     // The kernels (files TAG_VARIANT.cu), their shapes and which variants to try, in this order; a missing file is skipped and

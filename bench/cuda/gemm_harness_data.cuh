@@ -1,6 +1,6 @@
 // What the GEMM variant harnesses (gemm_epilogue_variants.cu, gemm_tile_variants.cu) share: seeded random operands on the device
 // (fp16 in [-1, 1), int8 codes in [-127, 127], float scales in [1e-3, 2e-3)), zeroing a weight's padding columns, and counting the
-// halves where two outputs differ; GemmOperands holds one GEMM's buffers.
+// halves where two outputs differ; GemmOperands holds one GEMM's buffers; kernelName reads a source's kernel name.
 #pragma once
 #include <cuda_fp16.h>
 
@@ -32,6 +32,15 @@ __global__ void diff(const unsigned short* a, const unsigned short* b, long long
 {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
         if (a[i] != b[i]) atomicAdd(count, 1ull);
+}
+
+/// The kernel name a source file defines (its "#define FUSION_KERNEL" line).
+static std::string kernelName(const std::string& file)
+{
+    std::string s = read(file);
+    auto i = s.find("#define FUSION_KERNEL ");
+    auto j = s.find('\n', i);
+    return s.substr(i + 22, j - i - 22);
 }
 
 /// One GEMM's operands on the device, filled with seeded random values: x [m, K], w [N, KW] (KW = K rounded up to 16 bytes, the

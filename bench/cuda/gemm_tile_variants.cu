@@ -18,14 +18,6 @@ static int threads(const Tile& t) { return t.bm / t.wr * (t.bn / t.wc) * 32; }
 static bool wide(const Tile& t) { return t.wr != 16; }
 static unsigned shared_bytes(const Tile& t) { return wide(t) ? t.stages * (t.bm + t.bn) * 80 : 0; }
 
-static std::string kernelName(const std::string& file)
-{
-    std::string s = read(file);
-    auto i = s.find("#define FUSION_KERNEL ");
-    auto j = s.find('\n', i);
-    return s.substr(i + 22, j - i - 22);
-}
-
 static std::string spills(const std::string& log)
 {
     auto i = log.find("bytes spill stores");

@@ -10,7 +10,7 @@ namespace Fusion.Cuda.Gemm;
 /// the product for the epilogue kernel (<see cref="GemmKernel.Epilogue"/>) to finish. Under <see cref="GemmPolicy.FastRun"/>
 /// the first call on a shape times cuBLASLt (each algorithm its heuristic offers, <see cref="CublasLt.Candidates"/>) and the template in
 /// its default tile, in its other thin <see cref="GemmTile.Candidates"/> when the default one comes close (<see cref="ExploreTiles"/>)
-/// and in its wide tiles (N ≥ 128) in any case, on the caller's tensors (CUDA events behind a
+/// and in its wide tiles no wider than N (<see cref="GemmTile.WideTiles"/>) in any case, on the caller's tensors (CUDA events behind a
 /// <see cref="StreamHold"/>, so the GPU time alone; 2 warm-ups, median of 5) and keeps the fastest in a
 /// <see cref="GemmChoiceCache"/> in the kernel cache folder, keyed by device, shape, kernel source and cuBLASLt version
 /// (<see cref="GemmPolicy.Cached"/> uses such a decision where one exists, else cuBLASLt). That first call synchronizes the
