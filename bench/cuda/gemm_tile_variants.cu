@@ -29,13 +29,14 @@ static std::string spills(const std::string& log)
 int main(int argc, char** argv)
 {
     struct Config { std::string tag; int m, n, k; bool s8; };
-    // Deep-K shapes: ResNet-50's stage-3 3×3 convolution as a plain GEMM (batch 64), Swin-T's stage-4 fc2 and fc1 (batch 64); and
-    // a narrow one, ResNet-50's stage-1 3×3 convolution (N = 64).
+    // Deep-K shapes: ResNet-50's stage-3 3×3 convolution as a plain GEMM (batch 64), Swin-T's stage-4 fc2 and fc1 (batch 64); a
+    // narrow one, ResNet-50's stage-1 3×3 convolution (N = 64); and its stage-2 and stage-4 ones.
     const std::vector<Config> configs = {
         {"h_deep", 12544, 256, 2304, false}, {"s_deep", 12544, 256, 2304, true},
         {"h_fc2_4", 3136, 768, 3072, false}, {"s_fc2_4", 3136, 768, 3072, true},
         {"h_fc1_4", 3136, 3072, 768, false},
         {"h_n64", 200704, 64, 576, false}, // ResNet-50's stage-1 3×3 convolution as a GEMM (batch 64)
+        {"h_s2", 50176, 128, 1152, false}, {"h_s4", 3136, 512, 4608, false}, // its stage-2 and stage-4 3×3 convolutions (batch 64)
     };
     std::vector<Tile> tiles = {
         {128, 96, 16, 96, 2},                                                // the thin default
@@ -43,6 +44,9 @@ int main(int argc, char** argv)
         {128, 128, 64, 32, 3}, {128, 128, 32, 64, 3}, {128, 128, 64, 32, 4}, {128, 128, 64, 64, 4},
         {64, 128, 32, 64, 3}, {128, 64, 64, 32, 3}, {256, 128, 64, 64, 4}, {128, 256, 64, 64, 4},
         {256, 64, 64, 64, 3}, // the wide tile for N = 64 … 127
+        // 2 and 4 warps side by side: twice the blocks of 128 × 128 and 128 × 256 (ResNet-50's stage-3 convolution at batch 64 is 196
+        // blocks of 128 × 128 on 132 SMs). Measured slower than 128 × 128 on every shape here (docs/perf.md), not offered.
+        {64, 128, 64, 64, 3}, {64, 256, 64, 64, 3},
     };
     // FUSION_TILE_COUNT=1 times the thin default alone: what an older template (which has no wide tiles) can be compared on.
     if (const char* count = getenv("FUSION_TILE_COUNT")) tiles.resize(std::min(tiles.size(), (size_t)std::max(1, atoi(count))));

@@ -110,6 +110,37 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
         KernelChecks.AssertClose(actual, expected, Tolerance, $"{policy} {kernel.Name} m={m}");
     }
 
+    public static TheoryData<GemmPolicy, int, int, int, Activation> ResidualFirstCases()
+    {
+        var data = new TheoryData<GemmPolicy, int, int, int, Activation>();
+        foreach (var policy in new[] { GemmPolicy.Generated, GemmPolicy.CublasLt })
+            foreach (int m in s_rows)
+                foreach (var (n, k) in new[] { (256, 64), (30, 36), (37, 13) })
+                    data.Add(policy, m, n, k, m == 64 ? Activation.Gelu : Activation.Relu);
+        return data;
+    }
+
+    /// <summary>
+    /// act(x·wᵀ + bias + residual), the residual before the activation (a ResNet block's end): on cuBLASLt one call with the residual
+    /// as C (no epilogue kernel, no add after it), on the template the epilogue printed in; both against the CPU backend.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ResidualFirstCases))]
+    public void AResidualBeforeTheActivationIsOneCublasLtCall(GemmPolicy policy, int m, int n, int k, Activation activation)
+    {
+        var kernel = GemmKernels.Linear(n, k, bias: true, activation, residual: true, residualFirst: true);
+        Assert.Equal(new CublasEpilogue(activation, 0, 1) { ResidualFirst = true }, kernel.Cublas);
+        using var inputs = new Inputs(this, m, n, k);
+        using var gemm = NewGemm(policy);
+        inputs.Output.FillBytes(0xFF);
+        gemm.Run(kernel, inputs.X, inputs.W, [inputs.Bias, inputs.Residual], [inputs.Output], m, DType.Float16);
+        Assert.Equal(policy == GemmPolicy.Generated ? GemmPath.Generated : GemmPath.CublasLt, gemm.LastPath);
+        Assert.False(gemm.LastRunUsedEpilogueKernel);
+        using var expected = (CpuTensor)CpuBackend.Instance.Gemm(kernel, m, DType.Float16, inputs.XHost, inputs.WHost, inputs.BiasHost, inputs.ResidualHost)[0];
+        using var actual = inputs.Output.ToHost();
+        KernelChecks.AssertClose(actual, expected, Tolerance, $"{policy} {kernel.Name} m={m}");
+    }
+
     /// <summary>
     /// cast_io(x·wᵀ + bias + residual): the output has the run's input/output type, so the template is compiled once per io type
     /// (FUSION_IO_HALF 0 and 1) and the epilogue kernel likewise; fp16 operands either way.
@@ -573,6 +604,20 @@ public sealed class FusedGemmHostTests
         var others = inputs.Where(b => b.Role != Compiler.BufferRole.Accumulator).Select(b => b.Shape.Count).ToList();
         Assert.Equal([.. bias ? [1] : Array.Empty<int>(), .. residual ? [2] : Array.Empty<int>()], others); // bias [N], residual [rows, N]
         Assert.False(kernel.Epilogue.UsesIoType);
+    }
+
+    /// <summary>The residual's place decides the form: before the activation it is cuBLASLt's C; after it, an add after cuBLASLt's call.</summary>
+    [Fact]
+    public void TheResidualsPlaceAroundTheActivationIsInTheCublasLtForm()
+    {
+        Assert.Equal(new CublasEpilogue(Activation.Relu, 0, 1) { ResidualFirst = true },
+            GemmKernels.Linear(96, 384, bias: true, Activation.Relu, residual: true, residualFirst: true).Cublas);
+        Assert.Equal(new CublasEpilogue(Activation.GeluTanh, -1, 0) { ResidualFirst = true },
+            GemmKernels.Linear(96, 384, bias: false, Activation.GeluTanh, residual: true, residualFirst: true).Cublas);
+        Assert.Equal("gemm_bias_add_relu_n96_k384", GemmKernels.Linear(96, 384, bias: true, Activation.Relu, residual: true, residualFirst: true).Name);
+        var after = GemmKernels.Linear(96, 384, bias: true, Activation.Relu, residual: true).Cublas;
+        Assert.Equal(new CublasEpilogue(Activation.Relu, 0, 1), after);
+        Assert.False(after!.ResidualFirst);
     }
 
     [Fact]

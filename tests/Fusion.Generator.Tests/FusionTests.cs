@@ -101,6 +101,33 @@ public sealed class FusionTests
     }
 
     [Fact]
+    public void AResidualBeforeTheActivation_IsCublasLtsOwnEpilogue()
+    {
+        // relu(fc(h) + bias + h), a ResNet block's end: cuBLASLt adds its C (the residual) before its activation, so the GEMM keeps
+        // cuBLASLt's own epilogue (ResidualFirst); relu before the add would need an add after cuBLASLt's call.
+        var source = Usings + """
+            [FusedModel]
+            public partial class Block : Module
+            {
+                public readonly Linear stem = new(13, 24);
+                public readonly Linear fc = new(24, 24);
+                public readonly Linear head = new(24, 5);
+
+                public Tensor Forward([Shape(Dim.Batch, 13)] Tensor x)
+                {
+                    var h = F.Linear(x, stem);
+                    var y = F.Relu(F.Add(F.Linear(h, fc), h));
+                    return F.Linear(y, head);
+                }
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.Empty(result.CompileErrors);
+        Assert.Contains("cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)1, 0, 1) { ResidualFirst = true },", result.Source);
+        Assert.Contains("gemm_bias_add_relu_n24_k24 (gemm, cuBLASLt path: its own epilogue,", result.Source);
+    }
+
+    [Fact]
     public void ShiftedWindows_OnANonSquareImage_FuseToo()
     {
         // The template needed a square image (one shift for both axes); the generated kernel rolls each axis by its own index math.

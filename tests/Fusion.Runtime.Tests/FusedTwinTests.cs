@@ -56,6 +56,35 @@ public class FusedTwinTests
     }
 
     /// <summary>
+    /// The residual added before the activation (relu(x·wᵀ + bias + residual), a ResNet block's end): the GEMM's tiles add it before
+    /// the activation, as the loop IR's epilogue kernel does; against float64. A tile epilogue that added it after would put
+    /// negative values (the residual) into a ReLU's output.
+    /// </summary>
+    [Theory]
+    [InlineData(DType.Float32, Activation.Relu, 1e-5)]
+    [InlineData(DType.Float32, Activation.Gelu, 1e-5)]
+    [InlineData(DType.Float16, Activation.Relu, 1e-2)]
+    public void GemmWithTheResidualBeforeTheActivationAddsItFirst(DType dtype, Activation activation, double tolerance)
+    {
+        int seed = TestData.NewSeed();
+        const int rows = 53, k = 30, n = 36;
+        var x = Precision.Input(seed, dtype, rows, k);
+        var w = Precision.Input(seed + 1, dtype, n, k);
+        var b = Precision.Input(seed + 2, dtype, n);
+        var r = Precision.Input(seed + 3, dtype, rows, n);
+        var kernel = GemmKernels.Linear(n, k, bias: true, activation, residual: true, dtype, residualFirst: true);
+        Assert.True(kernel.Cublas!.ResidualFirst);
+        using var scope = new TensorScope();
+        var result = scope.Add(Cpu.Gemm(kernel, rows, dtype, scope.Add(x.ToCpu(dtype)), scope.Add(w.ToCpu(dtype)), scope.Add(b.ToCpu(dtype)),
+            scope.Add(r.ToCpu(dtype)))[0]);
+        var product = Ref.Linear(x, w, b);
+        var expected = new RefTensor([rows, n], product.Data.Select((v, i) => v + r.Data[i])
+            .Select(v => activation == Activation.Relu ? Math.Max(v, 0) : 0.5 * v * (1 + Fusion.Kernels.Cpu.Gelu.Erf(v / Math.Sqrt(2)))).ToArray());
+        if (dtype == DType.Float32) Tolerance.AssertClose(result, expected, tolerance + 1e-7 * k, tolerance, $"seed {seed}: residual before {activation}");
+        else Assert.True(Tolerance.RelativeL2(result, expected) <= tolerance, $"seed {seed}: residual before {activation}, f16 relative L2");
+    }
+
+    /// <summary>
     /// An epilogue the GEMM's tiles do not apply themselves (GELU's tanh form) runs as the epilogue kernel on the float32 product:
     /// against ½v(1 + tanh(√(2/π)(v + 0.044715v³))) + residual in float64.
     /// </summary>

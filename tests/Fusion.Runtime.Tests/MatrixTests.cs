@@ -73,22 +73,24 @@ public class MatrixTests
 
     /// <summary>
     /// The epilogue (bias, activation, residual) each tile gets as it is stored, on every size (partial tiles, K = 0 included)
-    /// and both micro-kernels: the reference act(A·Bᵀ + bias) + residual in float64; the same bits whether B is packed once or as
+    /// and both micro-kernels: the reference act(A·Bᵀ + bias) + residual in float64, or act(A·Bᵀ + bias + residual) with the residual
+    /// first (ReLU and GELU, so the order matters); the same bits whether B is packed once or as
     /// it goes, and whether one core or all run it (an element's arithmetic does not depend on which tile holds it).
     /// </summary>
     [Theory]
     [MemberData(nameof(SizesAndKernels))]
     public void TheEpilogueIsAppliedToEveryTile(int m, int n, int k, bool wide)
     {
-        foreach (var activation in new[] { TileActivation.None, TileActivation.Relu, TileActivation.Gelu })
+        foreach (var (activation, residualFirst) in new[] { (TileActivation.None, false), (TileActivation.Relu, false), (TileActivation.Gelu, false),
+                     (TileActivation.Relu, true), (TileActivation.Gelu, true) })
         {
             int seed = TestData.NewSeed();
-            bool hasBias = activation != TileActivation.Relu, hasResidual = activation != TileActivation.None;
+            bool hasBias = activation != TileActivation.Relu || residualFirst, hasResidual = activation != TileActivation.None;
             var a = TestData.Random(seed, m, k);
             var b = TestData.Random(seed + 1, n, k);
             var bias = TestData.Random(seed + 2, n);
             var residual = TestData.Random(seed + 3, m, n);
-            var epilogue = new GemmEpilogue(hasBias ? Floats(bias) : [], activation, hasResidual ? Floats(residual) : []);
+            var epilogue = new GemmEpilogue(hasBias ? Floats(bias) : [], activation, hasResidual ? Floats(residual) : [], residualFirst);
             var packed = new float[m * n];
             var asGoes = new float[m * n];
             var oneCore = new float[m * n];
@@ -106,20 +108,20 @@ public class MatrixTests
             {
                 Parallelism.Workers = workers;
             }
-            string what = $"seed {seed}: {m}×{n}×{k} wide={wide} {activation} bias={hasBias} residual={hasResidual}";
+            string what = $"seed {seed}: {m}×{n}×{k} wide={wide} {activation} bias={hasBias} residual={hasResidual} first={residualFirst}";
             Assert.True(asGoes.AsSpan().SequenceEqual(packed), $"{what}: packed once differs from packed as it goes");
             Assert.True(oneCore.AsSpan().SequenceEqual(packed), $"{what}: one core differs from {workers}");
             var product = Ref.Linear(a, b, hasBias ? bias : null);
             for (int i = 0; i < packed.Length; i++)
             {
-                double v = product.Data[i];
+                double v = product.Data[i] + (residualFirst ? residual.Data[i] : 0);
                 v = activation switch
                 {
                     TileActivation.Relu => Math.Max(v, 0),
                     TileActivation.Gelu => 0.5 * v * (1 + Fusion.Kernels.Cpu.Gelu.Erf(v / Math.Sqrt(2))),
                     _ => v,
                 };
-                if (hasResidual) v += residual.Data[i];
+                if (hasResidual && !residualFirst) v += residual.Data[i];
                 Assert.True(Math.Abs(packed[i] - v) <= GemmAtol(k) + 1e-5 * Math.Abs(v), $"{what}: element {i} is {packed[i]}, expected {v}");
             }
         }

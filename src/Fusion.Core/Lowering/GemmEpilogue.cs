@@ -46,33 +46,47 @@ namespace Fusion.Compiler
         public static List<int> Inputs(LoweredGroup lowered, int nodeCount) => lowered.Inputs.Where(i => i != AccumulatorId(nodeCount)).ToList();
 
         /// <summary>
-        /// cuBLASLt's form of the epilogue: bias, then relu (1), gelu (2, erf form) or gelu's tanh form (3), then a residual of the same shape and type added last (a cast to the
-        /// GEMM's own type changes nothing); (-1, -1, -1) when the chain is anything else. Bias and residual are indices into
+        /// cuBLASLt's form of the epilogue: bias, then relu (1), gelu (2, erf form) or gelu's tanh form (3), with a residual of the
+        /// same shape and type added either last or just before the activation (<c>ResidualFirst</c>: relu(x·wᵀ + bias + residual),
+        /// a ResNet block's end, is cuBLASLt's C with beta = 1, which it adds before its activation); a cast to the GEMM's own type
+        /// changes nothing. (-1, -1, -1, false) when the chain is anything else. Bias and residual are indices into
         /// <paramref name="epilogueInputs"/>.
         /// </summary>
-        public static (int Activation, int Bias, int Residual) CublasForm(Func<int, LoweringNode> node, LoweringNode linear, IReadOnlyList<int> chain,
-            IReadOnlyList<int> epilogueInputs)
+        public static (int Activation, int Bias, int Residual, bool ResidualFirst) CublasForm(Func<int, LoweringNode> node, LoweringNode linear,
+            IReadOnlyList<int> chain, IReadOnlyList<int> epilogueInputs)
         {
             int bias = linear.Inputs.Count > 2 ? IndexOf(epilogueInputs, linear.Inputs[2]) : -1;
             int activation = 0, residual = -1, at = 0, end = linear.Id;
-            if (at < chain.Count && ActivationCode(node(chain[at]).Op) is > 0 and var code)
+            bool residualFirst = false;
+            // The epilogue input added to the chain's current end by the add at chain[at], or -1 when it is no residual.
+            int ResidualAt(int index)
             {
-                activation = code;
-                end = chain[at++];
-            }
-            if (at < chain.Count && node(chain[at]).Op == Ops.Add.Name)
-            {
-                var add = node(chain[at]);
+                if (index >= chain.Count || node(chain[index]).Op != Ops.Add.Name) return -1;
+                var add = node(chain[index]);
                 int other = add.Inputs[0] == end ? add.Inputs[1] : add.Inputs[0];
-                if (node(other).Shape.Equals(add.Shape) && node(other).Type == linear.Type && other != end)
+                return node(other).Shape.Equals(add.Shape) && node(other).Type == linear.Type && other != end ? IndexOf(epilogueInputs, other) : -1;
+            }
+            if (ResidualAt(0) is >= 0 and var early && chain.Count > 1 && ActivationCode(node(chain[1]).Op) is > 0 and var after)
+            {
+                (residual, activation, residualFirst, at) = (early, after, true, 2);
+                end = chain[1];
+            }
+            else
+            {
+                if (at < chain.Count && ActivationCode(node(chain[at]).Op) is > 0 and var code)
                 {
-                    residual = IndexOf(epilogueInputs, other);
+                    activation = code;
+                    end = chain[at++];
+                }
+                if (ResidualAt(at) is >= 0 and var late)
+                {
+                    residual = late;
                     end = chain[at++];
                 }
             }
             while (at < chain.Count && node(chain[at]).Op == Ops.Cast.Name && node(chain[at]).Type == linear.Type) at++;
             var last = chain.Count > 0 ? node(chain[chain.Count - 1]) : linear;
-            return at == chain.Count && last.Type == linear.Type ? (activation, bias, residual) : (-1, -1, -1);
+            return at == chain.Count && last.Type == linear.Type ? (activation, bias, residual, residualFirst) : (-1, -1, -1, false);
         }
 
         /// <summary>

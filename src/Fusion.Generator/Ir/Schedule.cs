@@ -63,7 +63,7 @@ namespace Fusion.Generator.Ir
     /// </summary>
     /// <param name="CublasActivation">-1 when cuBLASLt cannot express the epilogue; else 0 none, 1 relu, 2 gelu (erf), 3 gelu (tanh).</param>
     /// <param name="CublasBias">The epilogue input that is the bias, or -1.</param>
-    /// <param name="CublasResidual">The epilogue input added after everything (cuBLASLt's C with beta = 1), or -1.</param>
+    /// <param name="CublasResidual">The epilogue input added after everything, or before the activation when <see cref="CublasResidualFirst"/> (cuBLASLt's C with beta = 1), or -1.</param>
     internal sealed record GemmSpec(string Name, int N, int K, int KW, string Cuda, GeneratedKernelSpec Epilogue, int CublasActivation, int CublasBias, int CublasResidual)
     {
         /// <summary>The same GEMM as ILGPU C#: the template printed with its epilogue, one method per io variant (<see cref="Fusion.Compiler.IlgpuGemmPrinter"/>).</summary>
@@ -74,6 +74,9 @@ namespace Fusion.Generator.Ir
 
         /// <summary>Both operands FP8 E4M3 codes (the Fp8 plan's quantized Linears): cuBLASLt's FP8 product only (no template source).</summary>
         public bool Fp8 { get; init; }
+
+        /// <summary>The residual is added before the activation (relu(x·wᵀ + bias + residual)), as cuBLASLt adds its C, not after it.</summary>
+        public bool CublasResidualFirst { get; init; }
 
         /// <summary>An FP8 product's one-element dequantize factor (cuBLASLt's A scale): its epilogue input, or -1.</summary>
         public int CublasScale { get; init; } = -1;

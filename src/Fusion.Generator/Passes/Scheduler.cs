@@ -392,9 +392,9 @@ namespace Fusion.Generator.Passes
                 var conv = _convs.TryGetValue(linear.Id, out var claimed) ? claimed.Geometry : null;
                 var name = (conv is null ? "gemm" : "conv_gemm") + (ops.Count > 0 ? "_" + string.Join("_", ops.Take(5)) : "") + $"_n{n}_k{k}{type}";
                 var epilogueInputs = GemmEpilogue.Inputs(lowered, _nodes.Count);
-                var cublas = int8 ? (Activation: -1, Bias: -1, Residual: -1, Scale: -1, OutScale: -1)
-                    : fp8 ? GemmEpilogue.CublasFp8Form(Lowering, Lowering(linear.Id), chain, epilogueInputs)
-                    : Plain(GemmEpilogue.CublasForm(Lowering, Lowering(linear.Id), chain, epilogueInputs));
+                var plain = int8 || fp8 ? (Activation: -1, Bias: -1, Residual: -1, ResidualFirst: false) : GemmEpilogue.CublasForm(Lowering, Lowering(linear.Id), chain, epilogueInputs);
+                var cublas = fp8 ? GemmEpilogue.CublasFp8Form(Lowering, Lowering(linear.Id), chain, epilogueInputs)
+                    : (plain.Activation, plain.Bias, plain.Residual, Scale: -1, OutScale: -1);
                 GemmSpec? spec = null;
                 var final = _names.Claim(name, candidate =>
                 {
@@ -406,7 +406,7 @@ namespace Fusion.Generator.Passes
                     {
                         // The ILGPU template has no implicit-GEMM form: a convolution's GEMM is the CUDA C template's (or cuBLASLt's after a gather).
                         Ilgpu = linear.Precision == FloatType.F16 && !int8 && !fp8 && conv is null && IlgpuKernelPrinter.Prints(epilogueIr) ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr) : "",
-                        Int8 = int8, Fp8 = fp8, CublasScale = cublas.Scale, CublasOutScale = cublas.OutScale, Conv = conv,
+                        Int8 = int8, Fp8 = fp8, CublasScale = cublas.Scale, CublasOutScale = cublas.OutScale, CublasResidualFirst = plain.ResidualFirst, Conv = conv,
                     };
                     return spec.ToString();
                 });
@@ -414,9 +414,6 @@ namespace Fusion.Generator.Passes
                 _decisions.Add(new FusionDecision(true, "gemm", final, members.Select(m => _nodes[m].Source).ToEquatableArray(), "", linear.Scope, linear.Location));
                 return new Step(StepKind.Gemm, false, linear.Id, inputs, lowered.Outputs, members.ToEquatableArray(), null, spec);
             }
-
-            private static (int Activation, int Bias, int Residual, int Scale, int OutScale) Plain((int Activation, int Bias, int Residual) form) =>
-                (form.Activation, form.Bias, form.Residual, -1, -1);
 
             /// <summary>A template node (its pattern's kernel spec from the fusion pass) with <paramref name="chain"/> printed in as its epilogue.</summary>
             private Step TemplateStep(Node template, List<int> chain)

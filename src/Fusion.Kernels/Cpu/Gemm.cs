@@ -52,7 +52,7 @@ public static class Gemm
     {
         CheckEpilogue(epilogue, m, n);
         fixed (float* bias = epilogue.Bias, residual = epilogue.Residual)
-            MultiplyBatched(a, b, c, 1, m, n, k, transposeB, 0, 0, 0, wide, new TileEpilogue((nint)bias, epilogue.Activation, (nint)residual, n));
+            MultiplyBatched(a, b, c, 1, m, n, k, transposeB, 0, 0, 0, wide, new TileEpilogue((nint)bias, epilogue.Activation, (nint)residual, n, epilogue.ResidualFirst));
     }
 
     /// <summary>
@@ -75,7 +75,7 @@ public static class Gemm
         {
             nint bAddr = (nint)pb;
             Run(a, c, 1, m, n, k, 0, 0, (float* _, int _, int col, int _, int pc, int kc) => (float*)bAddr + b.Offset(col, pc, kc), needsPack: false,
-                b.Wide, new TileEpilogue((nint)bias, epilogue.Activation, (nint)residual, n));
+                b.Wide, new TileEpilogue((nint)bias, epilogue.Activation, (nint)residual, n, epilogue.ResidualFirst));
         }
     }
 

@@ -14,17 +14,21 @@ public enum TileActivation
 }
 
 /// <summary>
-/// What a GEMM does to its product as each micro-tile is stored for the last time: C = act(A·B + bias) + residual, with
-/// bias [N] broadcast over rows and residual [M, N] laid out as C. Applied to each 6-row tile right after its last store,
-/// while it is in L1, so C goes to memory once and no second pass reads it back. An empty bias or residual is "none".
+/// What a GEMM does to its product as each micro-tile is stored for the last time: C = act(A·B + bias) + residual, or
+/// act(A·B + bias + residual) when <see cref="ResidualFirst"/> (a ResNet block's end), with bias [N] broadcast over rows and
+/// residual [M, N] laid out as C. Applied to each 6-row tile right after its last store, while it is in L1, so C goes to memory
+/// once and no second pass reads it back. An empty bias or residual is "none".
 /// </summary>
-public readonly ref struct GemmEpilogue(ReadOnlySpan<float> bias, TileActivation activation, ReadOnlySpan<float> residual)
+public readonly ref struct GemmEpilogue(ReadOnlySpan<float> bias, TileActivation activation, ReadOnlySpan<float> residual, bool residualFirst = false)
 {
     public ReadOnlySpan<float> Bias { get; } = bias;
 
     public TileActivation Activation { get; } = activation;
 
     public ReadOnlySpan<float> Residual { get; } = residual;
+
+    /// <summary>The residual is added before the activation, not after it.</summary>
+    public bool ResidualFirst { get; } = residualFirst;
 
     public bool IsEmpty => Bias.IsEmpty && Residual.IsEmpty && Activation == TileActivation.None;
 }
@@ -34,11 +38,12 @@ public readonly ref struct GemmEpilogue(ReadOnlySpan<float> bias, TileActivation
 /// element goes through <see cref="Apply"/>, whether in a whole vector or in a row tail's padded copy, so a result does not
 /// depend on where the tiles (and so the thread count) put it.
 /// </summary>
-internal readonly unsafe struct TileEpilogue(nint bias, TileActivation activation, nint residual, int stride)
+internal readonly unsafe struct TileEpilogue(nint bias, TileActivation activation, nint residual, int stride, bool residualFirst)
 {
     private readonly nint _bias = bias, _residual = residual;
     private readonly TileActivation _activation = activation;
     private readonly int _stride = stride;
+    private readonly bool _residualFirst = residualFirst;
 
     public bool IsEmpty => _bias == 0 && _residual == 0 && _activation == TileActivation.None;
 
@@ -47,13 +52,14 @@ internal readonly unsafe struct TileEpilogue(nint bias, TileActivation activatio
     public Vector<float> Apply(Vector<float> v, int row, int col)
     {
         if (_bias != 0) v += Vector.Load((float*)_bias + col);
+        if (_residual != 0 && _residualFirst) v += Vector.Load((float*)_residual + (long)row * _stride + col);
         v = _activation switch
         {
             TileActivation.Relu => Vector.Max(v, Vector<float>.Zero),
             TileActivation.Gelu => VectorMath.Gelu(v),
             _ => v,
         };
-        if (_residual != 0) v += Vector.Load((float*)_residual + (long)row * _stride + col);
+        if (_residual != 0 && !_residualFirst) v += Vector.Load((float*)_residual + (long)row * _stride + col);
         return v;
     }
 
@@ -75,7 +81,7 @@ internal readonly unsafe struct TileEpilogue(nint bias, TileActivation activatio
             bias[t] = t < tail && _bias != 0 ? ((float*)_bias)[col + j + t] : 0f;
             residual[t] = t < tail && _residual != 0 ? ((float*)_residual)[(long)row * _stride + col + j + t] : 0f;
         }
-        var padded = new TileEpilogue(_bias == 0 ? 0 : (nint)bias, _activation, _residual == 0 ? 0 : (nint)residual, 0);
+        var padded = new TileEpilogue(_bias == 0 ? 0 : (nint)bias, _activation, _residual == 0 ? 0 : (nint)residual, 0, _residualFirst);
         padded.Apply(Vector.Load(value), 0, 0).Store(value);
         for (int t = 0; t < tail; t++) c[j + t] = value[t];
     }

@@ -125,12 +125,18 @@ public sealed class GemmKernel : IKernel
 
 /// <summary>
 /// An epilogue cuBLASLt does itself: bias (epilogue input <see cref="Bias"/>, or -1), then <see cref="Activation"/>, then a residual
-/// (epilogue input <see cref="Residual"/>, or -1) added last. cuBLASLt's GELU is the tanh form, within 5e-4 of the erf form. An FP8
+/// (epilogue input <see cref="Residual"/>, or -1) added last, or before the activation when <see cref="ResidualFirst"/>. cuBLASLt's GELU is the tanh form, within 5e-4 of the erf form. An FP8
 /// product's epilogue first multiplies by <see cref="Scale"/> (a one-element epilogue input: the dequantize factor) and, when
 /// <see cref="OutScale"/> is not -1, stores E4M3 codes of the result times that one-element input (the next layer's quantize).
 /// </summary>
 public sealed record CublasEpilogue(Activation Activation, int Bias, int Residual)
 {
+    /// <summary>
+    /// The residual is added before the activation: activation(x·wᵀ + bias + residual), a ResNet block's end. cuBLASLt adds its C
+    /// (beta = 1) before its activation, so this form is one cuBLASLt call; a residual added after an activation needs an add after it.
+    /// </summary>
+    public bool ResidualFirst { get; init; }
+
     /// <summary>The epilogue input (one element) the FP8 product is scaled by first, or -1.</summary>
     public int Scale { get; init; } = -1;
 

@@ -167,8 +167,8 @@ public sealed class CpuBackend : IBackend
     }
 
     /// <summary>
-    /// One GEMM that applies the epilogue to its tiles as it stores them, when the epilogue is bias, activation and residual
-    /// (<see cref="GemmKernel.Cublas"/>) storing the product's shape; otherwise the product in float32, then the epilogue kernel
+    /// One GEMM that applies the epilogue to its tiles as it stores them, when the epilogue is bias, activation and residual in
+    /// either order (<see cref="GemmKernel.Cublas"/>) storing the product's shape; otherwise the product in float32, then the epilogue kernel
     /// on it. Either way the result is rounded once, on the final store. An int8 GEMM (<see cref="GemmKernel.Int8"/>) computes the
     /// exact int32 sums (<see cref="Fusion.Kernels.Cpu.Int8Gemm"/>), each converted to the nearest float32 as the GPU's template does,
     /// then the epilogue kernel (the dequantize, bias, …). An FP8 GEMM (<see cref="GemmKernel.Fp8"/>) decodes the E4M3 codes (exact in
@@ -196,14 +196,14 @@ public sealed class CpuBackend : IBackend
         {
             var bias = tile.Bias < 0 ? null : Host(epilogueInputs[tile.Bias], $"{kernel.Name} bias");
             var residual = tile.Residual < 0 ? null : Host(epilogueInputs[tile.Residual], $"{kernel.Name} residual");
-            return [MatrixOps.Linear(input, w, bias, shape, outputs[0].DType, _parameters.PackedWeight(w), tile.Activation, residual)];
+            return [MatrixOps.Linear(input, w, bias, shape, outputs[0].DType, _parameters.PackedWeight(w), tile.Activation, residual, tile.ResidualFirst)];
         }
         using var product = MatrixOps.Linear(input, w, null, shape, DType.Float32, _parameters.PackedWeight(w));
         return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, product, epilogueInputs));
     }
 
     /// <summary>The epilogue as the GEMM's tile epilogue, or null when it does more (another activation, other outputs or shapes).</summary>
-    private static (int Bias, TileActivation Activation, int Residual)? TileEpilogue(GemmKernel kernel, Shape product, (Shape Shape, DType DType)[] outputs,
+    private static (int Bias, TileActivation Activation, int Residual, bool ResidualFirst)? TileEpilogue(GemmKernel kernel, Shape product, (Shape Shape, DType DType)[] outputs,
         Tensor[] epilogueInputs)
     {
         if (kernel.Cublas is not { } form || outputs.Length != 1 || outputs[0].Shape != product) return null;
@@ -215,7 +215,7 @@ public sealed class CpuBackend : IBackend
             Activation.Gelu => TileActivation.Gelu,
             _ => null, // the tanh form: the epilogue kernel computes it
         };
-        return activation is { } a ? (form.Bias, a, form.Residual) : null;
+        return activation is { } a ? (form.Bias, a, form.Residual, form.ResidualFirst) : null;
     }
 
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>

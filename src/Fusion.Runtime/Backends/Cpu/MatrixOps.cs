@@ -6,12 +6,13 @@ namespace Fusion;
 internal static class MatrixOps
 {
     /// <summary>
-    /// act(x [M, K] · weightᵀ + bias) + residual, with x's leading dims flattened into M, written as <paramref name="outType"/>
+    /// act(x [M, K] · weightᵀ + bias) + residual (act(x · weightᵀ + bias + residual) when <paramref name="residualFirst"/>), with x's
+    /// leading dims flattened into M, written as <paramref name="outType"/>
     /// (x's by default): the GEMM applies bias, activation and residual to each tile as it stores it (<see cref="GemmEpilogue"/>).
     /// <paramref name="packed"/> is the weight packed beforehand, when the caller has it.
     /// </summary>
     public static CpuTensor Linear(CpuTensor x, CpuTensor weight, CpuTensor? bias, Shape outShape, DType? outType = null, PackedMatrix? packed = null,
-        TileActivation activation = TileActivation.None, CpuTensor? residual = null)
+        TileActivation activation = TileActivation.None, CpuTensor? residual = null, bool residualFirst = false)
     {
         int k = x.Shape[-1], n = weight.Shape[0];
         int m = checked((int)x.Shape.Product(0, x.Rank - 1));
@@ -19,7 +20,7 @@ internal static class MatrixOps
         using var bs = bias is null ? default : new FloatInput(bias);
         using var rs = residual is null ? default : new FloatInput(residual);
         using var y = new FloatOutput(outType ?? x.DType, outShape);
-        var epilogue = new GemmEpilogue(bs.Span, activation, rs.Span);
+        var epilogue = new GemmEpilogue(bs.Span, activation, rs.Span, residualFirst);
         if (packed is not null)
         {
             Gemm.Multiply(xs.Span, packed, y.Span, m, epilogue);

@@ -388,8 +388,8 @@ public sealed class FusedGemm : IDisposable
 
     /// <summary>
     /// cuBLASLt. With an epilogue of its own (<see cref="GemmKernel.Cublas"/>): BIAS/RELU_BIAS/GELU_BIAS (an activation without a bias
-    /// gets a zero bias); a residual is C with beta = 1 when there is no activation, else an add after the product (cuBLASLt applies
-    /// its activation after C). Otherwise the bare product into a scratch buffer, which the epilogue kernel finishes. The product runs
+    /// gets a zero bias); a residual is C with beta = 1 when there is no activation or it comes before the activation
+    /// (<see cref="CublasEpilogue.ResidualFirst"/>), else an add after the product (cuBLASLt applies its activation after C). Otherwise the bare product into a scratch buffer, which the epilogue kernel finishes. The product runs
     /// the heuristic's algorithm number <paramref name="algorithm"/> (FP8: always its first).
     /// </summary>
     private void RunCublasLt(GemmKernel kernel, CudaTensor x, CudaTensor weight, IReadOnlyList<CudaTensor> epilogueInputs, IReadOnlyList<CudaTensor> outputs,
@@ -412,7 +412,7 @@ public sealed class FusedGemm : IDisposable
         var residual = form.Residual >= 0 ? epilogueInputs[form.Residual] : null;
         var epilogue = MatmulEpilogueOf(form.Activation, bias);
         var b = epilogue == MatmulEpilogue.None ? null : bias ?? ZeroBias(kernel.N);
-        if (residual is null || form.Activation == Activation.None)
+        if (residual is null || form.Activation == Activation.None || form.ResidualFirst)
         {
             _cublas.Linear(x, weight, b, output, epilogue, stream, residual, algorithm);
             return;
