@@ -68,6 +68,9 @@ public sealed class CompiledConvNetGpuTests : GpuTestBase
     [InlineData("256x128", 3)]
     [InlineData("128x256", 3)]
     [InlineData("256x64", 3)]
+    [InlineData("128x256h", 3)]
+    [InlineData("128x128h", 1)]
+    [InlineData("128x64h", 3)]
     public void ImplicitGemmConvolutionsInAWideTileMatchTheCpu(string tileText, int batch)
     {
         var tile = GemmTile.TryParse(tileText)!.Value;

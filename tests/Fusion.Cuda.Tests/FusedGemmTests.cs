@@ -169,7 +169,7 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
         KernelChecks.AssertClose(actual, expected, Tolerance, $"{policy} {kernel.Name} io {io.ShortName()}");
     }
 
-    /// <summary>Every tile fast-run may pick, on odd m and N (edge tiles in both directions), with the full epilogue.</summary>
+    /// <summary>Every tile fast-run may pick (the Hopper ones on compute capability 9.0), on odd m and N (edge tiles in both directions), with the full epilogue.</summary>
     [Theory]
     [InlineData(1, 384, 96)]
     [InlineData(77, 96, 384)]
@@ -182,7 +182,7 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
         using var inputs = new Inputs(this, m, n, k);
         using var gemm = NewGemm(GemmPolicy.Generated);
         var kernel = GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
-        foreach (var tile in GemmTile.Candidates(n))
+        foreach (var tile in GemmTile.Candidates(n, GemmTile.HopperRuns(kernel, Device.ComputeCapability)))
         {
             inputs.Output.FillBytes(0xFF);
             gemm.RunWith(GemmPath.Generated, kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, true), [inputs.Output], m, DType.Float16, tile: tile);
@@ -686,6 +686,25 @@ public sealed class FusedGemmHostTests
         Assert.Equal(3 * (256 + 128) * 80, new GemmTile(256, 128).DynamicSharedBytes);
         Assert.Equal(0, GemmTile.Default(384).DynamicSharedBytes);
         Assert.Equal(new GemmTile(128, 256), GemmTile.TryParse("128x256"));
+        // Hopper tiles: two warpgroups (256 threads, warps of 16 rows × all columns), four stages of 128-byte rows, sm_90a.
+        Assert.Equal([new GemmTile(128, 256, Wgmma: true), new GemmTile(128, 128, Wgmma: true), new GemmTile(128, 64, Wgmma: true)], GemmTile.HopperTiles);
+        Assert.Equal([256, 256, 256], GemmTile.HopperTiles.Select(t => t.Threads));
+        Assert.False(new GemmTile(128, 256, Wgmma: true).Wide);
+        Assert.Equal(4 * (128 + 256) * 128 + 1024, new GemmTile(128, 256, Wgmma: true).DynamicSharedBytes);
+        Assert.Equal("128x256h", new GemmTile(128, 256, Wgmma: true).ToString());
+        Assert.Equal(new GemmTile(128, 128, Wgmma: true), GemmTile.TryParse("128x128h"));
+        Assert.Null(GemmTile.TryParse("256x128h"));
+        Assert.Null(GemmTile.TryParse("128x96h"));
+        Assert.Contains("#define FUSION_WARP_ROWS 16\n#define FUSION_WARP_COLS 256\n#define FUSION_STAGES 4\n#define FUSION_GEMM_DYNAMIC_SMEM 1\n#define FUSION_GEMM_WGMMA 1\n",
+            new GemmTile(128, 256, Wgmma: true).Specialize(kernel.CudaSource, 96), StringComparison.Ordinal);
+        Assert.Equal([.. GemmTile.Candidates(255), new GemmTile(128, 128, Wgmma: true), new GemmTile(128, 64, Wgmma: true)], GemmTile.Candidates(255, hopper: true));
+        Assert.Equal(new GemmTile(128, 64, Wgmma: true), GemmTile.TryParse("128x64h"));
+        // Hopper tiles run on compute capability 9.0 with x read by 16-byte chunks.
+        Assert.True(GemmTile.HopperRuns(GemmKernels.Linear(96, 384, bias: true, Activation.None, residual: false), 90));
+        Assert.False(GemmTile.HopperRuns(GemmKernels.Linear(96, 384, bias: true, Activation.None, residual: false), 100));
+        Assert.False(GemmTile.HopperRuns(GemmKernels.Linear(96, 203, bias: true, Activation.None, residual: false), 90));
+        Assert.False(GemmTile.HopperRuns(GemmKernels.LinearInt8(96, 40, bias: true, Activation.None, residual: false), 90));
+        Assert.True(GemmTile.HopperRuns(GemmKernels.LinearInt8(96, 48, bias: true, Activation.None, residual: false), 90));
         Assert.Null(GemmTile.TryParse("256x256"));
         Assert.Null(GemmTile.TryParse("256x96"));
         Assert.Null(GemmTile.TryParse("64x"));

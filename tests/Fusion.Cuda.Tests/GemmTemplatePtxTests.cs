@@ -89,9 +89,10 @@ public sealed class GemmTemplatePtxTests
     }
 
     /// <summary>
-    /// Every tile fast-run may pick compiles, fp16 and int8 (N = 384 has thin and wide tiles, N = 30 thin ones only). A thin tile's PTX
-    /// holds its two static shared tiles with that tile's sizes; a wide one has none (its stages are dynamic shared memory), and its
-    /// block size is the warps the launcher starts.
+    /// Every tile fast-run may pick compiles, fp16 and int8 (N = 384 has thin, wide and Hopper tiles, N = 30 thin ones only). A thin
+    /// tile's PTX holds its two static shared tiles with that tile's sizes; a wide or Hopper one has none (its stages are dynamic shared
+    /// memory), and its block size is the warps the launcher starts. A Hopper tile is sm_90a code: four wgmma of its width per k-step
+    /// (k16 f16 or k32 s8), committed as one group, and the proxy fence before each step's barrier.
     /// </summary>
     [Theory]
     [InlineData(384, 96, false)]
@@ -104,11 +105,23 @@ public sealed class GemmTemplatePtxTests
         var kernel = int8 ? GemmKernels.LinearInt8(n, k, bias: true, Activation.Gelu, residual: true)
             : GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
         Assert.Equal(n >= 256 ? 4 : n >= 128 ? 3 : n >= 64 ? 1 : 0, GemmTile.Candidates(n).Count(t => t.Wide));
-        foreach (var tile in GemmTile.Candidates(n))
+        Assert.Equal(n >= 256 ? 3 : n >= 128 ? 2 : n >= 64 ? 1 : 0, GemmTile.Candidates(n, hopper: true).Count(t => t.Wgmma));
+        foreach (var tile in GemmTile.Candidates(n, hopper: true))
         {
-            var ptx = ClangPtx.Compile(tile.Specialize(kernel.CudaSource, n), "sm_90", kernel.Name);
+            var ptx = ClangPtx.Compile(tile.Specialize(kernel.CudaSource, n), tile.Wgmma ? GemmTile.HopperArchitecture : "sm_90", kernel.Name);
             Assert.Contains($".entry {kernel.Name}(", ptx);
             Assert.Contains($".maxntid {tile.Threads}, 1, 1", ptx);
+            if (tile.Wgmma)
+            {
+                Assert.Contains(".target sm_90a", ptx);
+                var mma = int8 ? $"wgmma.mma_async.sync.aligned.m64n{tile.Columns}k32.s32.s8.s8" : $"wgmma.mma_async.sync.aligned.m64n{tile.Columns}k16.f32.f16.f16";
+                Assert.Equal(4, System.Text.RegularExpressions.Regex.Matches(ptx, System.Text.RegularExpressions.Regex.Escape(mma)).Count);
+                Assert.Single(System.Text.RegularExpressions.Regex.Matches(ptx, @"wgmma\.commit_group"));
+                Assert.Contains("fence.proxy.async.shared::cta", ptx);
+                Assert.DoesNotMatch(@"\.shared \.align \d+ \.b8 [\w$]+\[\d+\]", ptx);
+                Assert.Equal(4 * (tile.Rows + tile.Columns) * 128 + 1024, tile.DynamicSharedBytes);
+                continue;
+            }
             if (tile.Wide)
             {
                 Assert.Matches(@"\.extern \.shared \.align 16 \.b8 [\w$]+\[\]", ptx);

@@ -25,12 +25,16 @@ public sealed class KernelJit
     /// <summary>How the last <see cref="Load"/> got its binary.</summary>
     public KernelCacheOutcome LastOutcome { get; private set; }
 
-    /// <summary>Compiles (or fetches) and loads <paramref name="source"/>; <paramref name="name"/> names it in errors and cache files.</summary>
-    public CudaModule Load(string name, string source, IReadOnlyList<string>? options = null)
+    /// <summary>
+    /// Compiles (or fetches) and loads <paramref name="source"/>; <paramref name="name"/> names it in errors and cache files.
+    /// <paramref name="architecture"/> replaces the device's (sm_90) with an architecture-specific one its code needs (sm_90a: wgmma).
+    /// </summary>
+    public CudaModule Load(string name, string source, IReadOnlyList<string>? options = null, string? architecture = null)
     {
         var opts = options ?? [];
-        var key = CacheKey(source, opts);
-        var (module, outcome) = LoadCached(name, key, () => Nvrtc.CompileCubin(name, source, _device.Architecture, opts));
+        var arch = architecture ?? _device.Architecture;
+        var key = CacheKey(source, opts, arch);
+        var (module, outcome) = LoadCached(name, key, () => Nvrtc.CompileCubin(name, source, arch, opts));
         LastOutcome = outcome;
         return module;
     }
@@ -63,20 +67,27 @@ public sealed class KernelJit
         Precompile(kernels.Select(k => (k.Name, k.Source, options ?? (IReadOnlyList<string>)[])).ToList());
 
     /// <summary>The same, each kernel with its own NVRTC options (the io-type variants of a generated kernel).</summary>
-    public void Precompile(IReadOnlyCollection<(string Name, string Source, IReadOnlyList<string> Options)> kernels)
+    public void Precompile(IReadOnlyCollection<(string Name, string Source, IReadOnlyList<string> Options)> kernels) =>
+        Precompile(kernels.Select(k => (k.Name, k.Source, k.Options, (string?)null)).ToList());
+
+    /// <summary>The same, each kernel with its own architecture where it needs one (null: the device's).</summary>
+    public void Precompile(IReadOnlyCollection<(string Name, string Source, IReadOnlyList<string> Options, string? Architecture)> kernels)
     {
         ParallelCompile.ForEach(kernels, kernel =>
-            Cache.GetOrAdd(kernel.Name, CacheKey(kernel.Source, kernel.Options), () => Nvrtc.CompileCubin(kernel.Name, kernel.Source, _device.Architecture, kernel.Options), out _));
+        {
+            var arch = kernel.Architecture ?? _device.Architecture;
+            Cache.GetOrAdd(kernel.Name, CacheKey(kernel.Source, kernel.Options, arch), () => Nvrtc.CompileCubin(kernel.Name, kernel.Source, arch, kernel.Options), out _);
+        });
     }
 
     /// <summary>Loads one of the .cu files shipped in Fusion.Kernels, e.g. "bias_residual_half2.cu".</summary>
     public CudaModule LoadShipped(string fileName) => Load(Path.GetFileNameWithoutExtension(fileName), KernelSources.Get(fileName));
 
     /// <summary>Everything that changes the binary: source, shipped headers, options, architecture, NVRTC version.</summary>
-    public string CacheKey(string source, IReadOnlyList<string> options)
+    public string CacheKey(string source, IReadOnlyList<string> options, string? architecture = null)
     {
         var headers = string.Join("\n", KernelSources.Headers.Select(h => h.Key + "\n" + h.Value));
-        return KernelCache.Key(source, headers, string.Join(" ", Nvrtc.StandardOptions.Concat(options)), _device.Architecture, $"nvrtc {Nvrtc.Version}", "cubin");
+        return KernelCache.Key(source, headers, string.Join(" ", Nvrtc.StandardOptions.Concat(options)), architecture ?? _device.Architecture, $"nvrtc {Nvrtc.Version}", "cubin");
     }
 
     private static bool IsBadImage(CudaException e) => (CuResult)e.Code is CuResult.InvalidImage or CuResult.NoBinaryForGpu

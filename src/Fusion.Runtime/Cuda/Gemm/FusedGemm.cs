@@ -10,7 +10,8 @@ namespace Fusion.Cuda.Gemm;
 /// the product for the epilogue kernel (<see cref="GemmKernel.Epilogue"/>) to finish. Under <see cref="GemmPolicy.FastRun"/>
 /// the first call on a shape times cuBLASLt (each algorithm its heuristic offers, <see cref="CublasLt.Candidates"/>) and the template in
 /// its default tile, in its other thin <see cref="GemmTile.Candidates"/> when the default one comes close (<see cref="ExploreTiles"/>)
-/// and in its wide tiles no wider than N (<see cref="GemmTile.WideTiles"/>) in any case, on the caller's tensors (CUDA events behind a
+/// and in its wide tiles no wider than N (<see cref="GemmTile.WideTiles"/>) in any case, and on compute capability 9.0 in its Hopper
+/// tiles no wider than N (<see cref="GemmTile.HopperTiles"/>, warpgroup MMA, compiled for sm_90a; where x is read by 16-byte chunks), on the caller's tensors (CUDA events behind a
 /// <see cref="StreamHold"/>, so the GPU time alone; 2 warm-ups, median of 5) and keeps the fastest in a
 /// <see cref="GemmChoiceCache"/> in the kernel cache folder, keyed by device, shape, kernel source and cuBLASLt version
 /// (<see cref="GemmPolicy.Cached"/> uses such a decision where one exists, else cuBLASLt). That first call synchronizes the
@@ -130,6 +131,8 @@ public sealed class FusedGemm : IDisposable
                 : (GemmPath.CublasLt, default, false, 0),
             _ => Choose(m, kernel, x, weight, epilogueInputs, outputs, batch, io, s),
         };
+        // A remembered Hopper tile this kernel cannot take (an edited choice file: they are keyed by device) runs the default tile.
+        if (tile.Wgmma && !GemmTile.HopperRuns(kernel, _device.ComputeCapability)) tile = GemmTile.Default(kernel.N);
         try
         {
             Execute(path, tile, ilgpu, algorithm, m, kernel, x, weight, epilogueInputs, outputs, batch, io, s);
@@ -155,6 +158,8 @@ public sealed class FusedGemm : IDisposable
             throw new FusionException($"{kernel.Name} is an int8 GEMM: it runs on the template only (cuBLASLt has no per-channel dequantize epilogue)");
         if (path == GemmPath.Generated && kernel.Fp8)
             throw new FusionException($"{kernel.Name} is an FP8 GEMM: it runs on cuBLASLt only (it has no template)");
+        if (tile is { Wgmma: true } && !GemmTile.HopperRuns(kernel, _device.ComputeCapability))
+            throw new FusionException($"{kernel.Name}: the Hopper tile {tile} runs on compute capability 9.0 with x read by 16-byte chunks; {_device.Name} is {_device.Architecture}, K = {kernel.K}");
         if (m == 0) return;
         var t = tile ?? GemmTile.Default(kernel.N);
         Execute(path, t, RunsIlgpu(kernel, t, m, batch), 0, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream ?? x.Stream);
@@ -177,7 +182,11 @@ public sealed class FusedGemm : IDisposable
         // default tile under every policy (until fast-run or a cached choice picks another).
         bool ilgpuTemplate = _epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.IlgpuKernels is not null;
         if ((Policy is GemmPolicy.Generated or GemmPolicy.FastRun || kernel.Int8) && !ilgpuTemplate && !kernel.Fp8)
-            foreach (var io in kernel.Epilogue.IoTypes) sources.Add(TileSource(kernel, GemmTile.Default(kernel.N), io == DType.Float16));
+            foreach (var io in kernel.Epilogue.IoTypes)
+            {
+                var (name, source, options, _) = TileSource(kernel, GemmTile.Default(kernel.N), io == DType.Float16);
+                sources.Add((name, source, options));
+            }
         return sources;
     }
 
@@ -221,11 +230,15 @@ public sealed class FusedGemm : IDisposable
     public void PrecompileTiles(IEnumerable<(GemmKernel Kernel, GemmTile Tile)> variants, DType io) =>
         _jit.Precompile(variants.Select(v => TileSource(v.Kernel, v.Tile, v.Kernel.Epilogue.UsesIoType && io == DType.Float16)).Distinct().ToList());
 
-    /// <summary><paramref name="kernel"/> in <paramref name="tile"/>: its name in the kernel cache, its source and its options.</summary>
-    private static (string Name, string Source, IReadOnlyList<string> Options) TileSource(GemmKernel kernel, GemmTile tile, bool ioHalf)
+    /// <summary>
+    /// <paramref name="kernel"/> in <paramref name="tile"/>: its name in the kernel cache, its source, its options and the architecture it
+    /// needs (sm_90a for a Hopper tile; null: the device's).
+    /// </summary>
+    private static (string Name, string Source, IReadOnlyList<string> Options, string? Architecture) TileSource(GemmKernel kernel, GemmTile tile, bool ioHalf)
     {
         var (io, options) = Generated.IoVariant.Of(kernel.Epilogue.UsesIoType, ioHalf);
-        return ((tile.IsDefaultFor(kernel.N) ? kernel.Name : $"{kernel.Name}_t{tile}") + io, tile.Specialize(kernel.CudaSource, kernel.N), options);
+        return ((tile.IsDefaultFor(kernel.N) ? kernel.Name : $"{kernel.Name}_t{tile}") + io, tile.Specialize(kernel.CudaSource, kernel.N), options,
+            tile.Wgmma ? GemmTile.HopperArchitecture : null);
     }
 
     /// <summary>
@@ -288,7 +301,8 @@ public sealed class FusedGemm : IDisposable
             // The default tile is close: the other thin tiles may win. The wide ones are timed in any case: they are built for the
             // GEMMs the thin family loses by far (deep K). Compile them together (in parallel), then time each.
             bool close = generated <= ExploreTiles * cublas;
-            var others = GemmTile.Candidates(kernel.N).Where(t => t != best && (close || t.Wide)).ToList();
+            var others = GemmTile.Candidates(kernel.N, GemmTile.HopperRuns(kernel, _device.ComputeCapability))
+                .Where(t => t != best && (close || t.Wide || t.Wgmma)).ToList();
             PrecompileTiles(kernel, others, io);
             foreach (var tile in others)
             {
@@ -551,8 +565,8 @@ public sealed class FusedGemm : IDisposable
         using var held = _lock.EnterScope();
         if (_kernels.TryGetValue(id, out var entry) && (ReferenceEquals(entry.Source, kernel.CudaSource) || entry.Source == kernel.CudaSource))
             return entry.Kernel;
-        var (name, source, options) = TileSource(kernel, tile, ioHalf);
-        var module = _jit.Load(name, source, options);
+        var (name, source, options, architecture) = TileSource(kernel, tile, ioHalf);
+        var module = _jit.Load(name, source, options, architecture);
         var function = module.GetKernel(kernel.Name);
         function.AllowSharedMemory(tile.DynamicSharedBytes); // the wide tiles' stages pass the 48 KB a launch gets unasked
         if (_kernels.Remove(id, out var stale)) stale.Module.Dispose();
