@@ -199,7 +199,8 @@ namespace Demo
 // k 16+4t…, column g; with g = lane/4, t = lane%4), since x and w tiles are both k-contiguous rows. The s32
 // accumulators have the f32 ones' layout.
 //
-// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined).
+// Tile shape and why (the thin family, the default; the wide one is described where the tile is defined, the Hopper one after the
+// element types).
 //  * A block of BM / 16 warps (256 threads for the default BM = 128) computes a BM × BN tile of out; each warp owns 16 rows × BN
 //    columns, i.e. one m16 tile × BN/8 n8 tiles of mma accumulators (48 32-bit registers for BN = 96).
 //    Few accumulators per thread keep registers low, so several blocks (16+ warps) share an SM: these
@@ -259,6 +260,18 @@ typedef float gemm_acc_t;
 #endif
 constexpr int kVec = 16 / (int)sizeof(gemm_in_t);  // elements per 16 bytes: 8 halves or 16 int8
 
+// The Hopper family (the launcher defines FUSION_GEMM_WGMMA to 1 with its tile, and compiles for sm_90a): two warpgroups of 4 warps,
+// each multiplying its 64 rows × BN columns with warpgroup MMA (wgmma.mma_async m64nBNk16 f16 or m64nBNk32 s8, operands read from
+// shared memory through matrix descriptors, not through registers). A k-step is 128 bytes (64 halves, 128 int8) so that each tile
+// row is one row of the 128-byte swizzle: chunk c of row r is stored at chunk c ^ (r % 8), the layout the descriptors name (no
+// padding, no bank conflicts). Four stages, copied by cp.async two k-steps ahead while one step's wgmma group stays in flight. Each
+// warp holds 16 rows × BN columns of accumulators in the mma.sync layout (per n8 block: rows lane/4 and lane/4 + 8, columns
+// 2·(lane%4) + {0, 1}), which is the thin family's warp tile, so the epilogue below is shared. Measured outside .NET
+// (bench/cuda/wgmma_probe.cu, H200): 322 TFLOP/s on ResNet-50's stage-3 convolution shape where the wide family reaches 212.
+#ifndef FUSION_GEMM_WGMMA
+#define FUSION_GEMM_WGMMA 0
+#endif
+
 #ifndef FUSION_KW
 #error ""gemm: FUSION_KW (w's row stride, K rounded up to a multiple of 8 halves or 16 int8) must be defined""
 #endif
@@ -307,7 +320,7 @@ constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
 constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
 constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
 constexpr int kStages = FUSION_STAGES;
-constexpr int kBK = 4 * kVec;           // a k-step: 64 bytes (32 halves, 64 int8)
+constexpr int kBK = (FUSION_GEMM_WGMMA ? 8 : 4) * kVec;  // a k-step: 64 bytes (32 halves, 64 int8); 128 in the Hopper family
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
 constexpr int kMmaK = 2 * kVec;          // k of one mma: 16 halves (m16n8k16) or 32 int8 (m16n8k32)
 constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
@@ -318,8 +331,16 @@ static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols ==
               ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
 static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
 // Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
-// accumulators a thread, one block for 128.
-constexpr int kMinBlocks = kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
+// accumulators a thread, one block for 128. Hopper: one block (its stages take most of the shared memory), two of 128 × 64.
+constexpr int kMinBlocks = FUSION_GEMM_WGMMA ? (kBN <= 64 ? 2 : 1) : kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
+#if FUSION_GEMM_WGMMA
+static_assert(kBM == 128 && kWarpRows == 16 && kWarpCols == kBN && (kBN == 64 || kBN == 128 || kBN == 256) && kStages == 4,
+              ""gemm: the Hopper family is 128 × 64, 128 × 128 or 128 × 256, two warpgroups, four stages"");
+constexpr int kTileRowBytes = 128;  // one swizzle row a tile row
+#else
+constexpr int kTileRowBytes = kBKP * (int)sizeof(gemm_in_t);  // 80: padded against bank conflicts
+#endif
+constexpr int kATileBytes = kBM * kTileRowBytes, kBTileBytes = kBN * kTileRowBytes;
 
 // The epilogue's staging (see Epilogue in the header): each warp's kWarpRows rows × kEpiCols columns of floats, rows padded to
 // kEpiStride floats, in the warp's slice of a_tiles.
@@ -327,7 +348,7 @@ constexpr int kEpiCols = 32;                        // columns staged at a time 
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
 static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kBM * kBKP * (int)sizeof(gemm_in_t),
+static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kATileBytes,
               ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
@@ -364,7 +385,11 @@ struct gemm_chunks
         for (int i = 0; i < kCount; ++i)
         {
             row[i] = (tid + i * kThreads) / kPerRow;
-            dst[i] = (unsigned)((row[i] * kBKP + kc) * sizeof(gemm_in_t));
+#if FUSION_GEMM_WGMMA
+            dst[i] = (unsigned)(row[i] * kTileRowBytes + (((kc / kVec) ^ (row[i] % 8)) << 4));  // the 128-byte swizzle
+#else
+            dst[i] = (unsigned)(row[i] * kTileRowBytes + kc * sizeof(gemm_in_t));
+#endif
         }
     }
 };
@@ -389,9 +414,11 @@ struct gemm_matrix_loader
         }
     }
 
-    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const { load_at(smem_address(&tile[0][0]), k0); }
+
+    // The k-step at k0 into the tile at shared-memory address stage.
+    __device__ __forceinline__ void load_at(unsigned stage, int k0) const
     {
-        const unsigned stage = smem_address(&tile[0][0]);
 #pragma unroll
         for (int i = 0; i < gemm_chunks<kRows>::kCount; ++i)
         {
@@ -458,9 +485,10 @@ struct gemm_x_loader
         }
     }
 
-    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const
+    __device__ __forceinline__ void load(gemm_in_t (*tile)[kBKP], int k0) const { load_at(smem_address(&tile[0][0]), k0); }
+
+    __device__ __forceinline__ void load_at(unsigned stage, int k0) const
     {
-        const unsigned stage = smem_address(&tile[0][0]);
         const int gk = k0 + chunks.kc, tap = gk / FUSION_CONV_C, channel = gk % FUSION_CONV_C;
         const int dy = tap / FUSION_CONV_KS * FUSION_CONV_D, dx = tap % FUSION_CONV_KS * FUSION_CONV_D;
         const int delta = (dy * FUSION_CONV_W + dx) * FUSION_CONV_C + channel;
@@ -478,6 +506,7 @@ struct gemm_x_loader
 // x: [m, K] with 16-byte aligned rows; k ≥ K reads as zero.
 typedef gemm_matrix_loader<kBM, FUSION_K> gemm_x_loader;
 #else
+static_assert(!FUSION_GEMM_WGMMA, ""gemm: the Hopper family reads x by 16-byte chunks (K a multiple of 8 halves or 16 int8)"");
 typedef gemm_scalar_loader<kBM, FUSION_K> gemm_x_loader;
 #endif
 // w: [N, KW], always 16-byte chunks: a chunk straddling K brings padding columns, which are zero and meet x's zero-filled k ≥ K anyway.
@@ -529,14 +558,98 @@ FUSION_DEVICE void gemm_compute_tile(gemm_in_t (*a_tile)[kBKP], gemm_in_t (*b_ti
     }
 }
 
+#if FUSION_GEMM_WGMMA
+FUSION_DEVICE void gemm_wgmma_fence() { asm volatile(""wgmma.fence.sync.aligned;"" ::: ""memory""); }
+FUSION_DEVICE void gemm_wgmma_commit() { asm volatile(""wgmma.commit_group.sync.aligned;"" ::: ""memory""); }
+template <int Pending>
+FUSION_DEVICE void gemm_wgmma_wait() { asm volatile(""wgmma.wait_group.sync.aligned %0;"" ::""n""(Pending) : ""memory""); }
+// cp.async writes shared memory through the generic proxy, wgmma reads it through the async proxy: each thread fences its own copies
+// before the barrier that hands the stage to the warpgroups.
+FUSION_DEVICE void gemm_fence_async_shared() { asm volatile(""fence.proxy.async.shared::cta;"" ::: ""memory""); }
+
+// The descriptor of a swizzled tile at shared-memory address addr (1024-byte aligned, or that plus a k offset of 32·i bytes): start
+// address / 16 in bits 0–13, leading offset 1 (unused by a 128-byte-swizzled K-major operand), stride offset 1024 bytes / 16 (the
+// next 8 rows) in bits 32–45, swizzle mode 1 (128 bytes) in bits 62–63.
+FUSION_DEVICE unsigned long long gemm_smem_desc(unsigned addr)
+{
+    return (unsigned long long)((addr & 0x3FFFF) >> 4) | (1ull << 16) | ((unsigned long long)(1024 >> 4) << 32) | (1ull << 62);
+}
+
+// One wgmma: d (the warp's 16 rows × BN of the warpgroup's 64 × BN, BN / 2 accumulators a thread) += A (64 × k16 halves or k32 int8,
+// descriptor a) · B (BN × the same k, descriptor b)ᵀ; both K-major, so no transpose.
+#if FUSION_BN == 64
+#if FUSION_GEMM_S8
+FUSION_DEVICE void gemm_wgmma(int* d, unsigned long long a, unsigned long long b)
+{
+    asm volatile(""{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n""
+                 ""wgmma.mma_async.sync.aligned.m64n64k32.s32.s8.s8 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p;\n}\n""
+                 : ""+r""(d[0]), ""+r""(d[1]), ""+r""(d[2]), ""+r""(d[3]), ""+r""(d[4]), ""+r""(d[5]), ""+r""(d[6]), ""+r""(d[7]), ""+r""(d[8]), ""+r""(d[9]), ""+r""(d[10]), ""+r""(d[11]), ""+r""(d[12]), ""+r""(d[13]), ""+r""(d[14]), ""+r""(d[15]), ""+r""(d[16]), ""+r""(d[17]), ""+r""(d[18]), ""+r""(d[19]), ""+r""(d[20]), ""+r""(d[21]), ""+r""(d[22]), ""+r""(d[23]), ""+r""(d[24]), ""+r""(d[25]), ""+r""(d[26]), ""+r""(d[27]), ""+r""(d[28]), ""+r""(d[29]), ""+r""(d[30]), ""+r""(d[31])
+                 : ""l""(a), ""l""(b), ""r""(1));
+}
+#else
+FUSION_DEVICE void gemm_wgmma(float* d, unsigned long long a, unsigned long long b)
+{
+    asm volatile(""{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n""
+                 ""wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, 0, 0;\n}\n""
+                 : ""+f""(d[0]), ""+f""(d[1]), ""+f""(d[2]), ""+f""(d[3]), ""+f""(d[4]), ""+f""(d[5]), ""+f""(d[6]), ""+f""(d[7]), ""+f""(d[8]), ""+f""(d[9]), ""+f""(d[10]), ""+f""(d[11]), ""+f""(d[12]), ""+f""(d[13]), ""+f""(d[14]), ""+f""(d[15]), ""+f""(d[16]), ""+f""(d[17]), ""+f""(d[18]), ""+f""(d[19]), ""+f""(d[20]), ""+f""(d[21]), ""+f""(d[22]), ""+f""(d[23]), ""+f""(d[24]), ""+f""(d[25]), ""+f""(d[26]), ""+f""(d[27]), ""+f""(d[28]), ""+f""(d[29]), ""+f""(d[30]), ""+f""(d[31])
+                 : ""l""(a), ""l""(b), ""r""(1));
+}
+#endif
+#endif
+#if FUSION_BN == 128
+#if FUSION_GEMM_S8
+FUSION_DEVICE void gemm_wgmma(int* d, unsigned long long a, unsigned long long b)
+{
+    asm volatile(""{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n""
+                 ""wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p;\n}\n""
+                 : ""+r""(d[0]), ""+r""(d[1]), ""+r""(d[2]), ""+r""(d[3]), ""+r""(d[4]), ""+r""(d[5]), ""+r""(d[6]), ""+r""(d[7]), ""+r""(d[8]), ""+r""(d[9]), ""+r""(d[10]), ""+r""(d[11]), ""+r""(d[12]), ""+r""(d[13]), ""+r""(d[14]), ""+r""(d[15]), ""+r""(d[16]), ""+r""(d[17]), ""+r""(d[18]), ""+r""(d[19]), ""+r""(d[20]), ""+r""(d[21]), ""+r""(d[22]), ""+r""(d[23]), ""+r""(d[24]), ""+r""(d[25]), ""+r""(d[26]), ""+r""(d[27]), ""+r""(d[28]), ""+r""(d[29]), ""+r""(d[30]), ""+r""(d[31]), ""+r""(d[32]), ""+r""(d[33]), ""+r""(d[34]), ""+r""(d[35]), ""+r""(d[36]), ""+r""(d[37]), ""+r""(d[38]), ""+r""(d[39]), ""+r""(d[40]), ""+r""(d[41]), ""+r""(d[42]), ""+r""(d[43]), ""+r""(d[44]), ""+r""(d[45]), ""+r""(d[46]), ""+r""(d[47]), ""+r""(d[48]), ""+r""(d[49]), ""+r""(d[50]), ""+r""(d[51]), ""+r""(d[52]), ""+r""(d[53]), ""+r""(d[54]), ""+r""(d[55]), ""+r""(d[56]), ""+r""(d[57]), ""+r""(d[58]), ""+r""(d[59]), ""+r""(d[60]), ""+r""(d[61]), ""+r""(d[62]), ""+r""(d[63])
+                 : ""l""(a), ""l""(b), ""r""(1));
+}
+#else
+FUSION_DEVICE void gemm_wgmma(float* d, unsigned long long a, unsigned long long b)
+{
+    asm volatile(""{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n""
+                 ""wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n""
+                 : ""+f""(d[0]), ""+f""(d[1]), ""+f""(d[2]), ""+f""(d[3]), ""+f""(d[4]), ""+f""(d[5]), ""+f""(d[6]), ""+f""(d[7]), ""+f""(d[8]), ""+f""(d[9]), ""+f""(d[10]), ""+f""(d[11]), ""+f""(d[12]), ""+f""(d[13]), ""+f""(d[14]), ""+f""(d[15]), ""+f""(d[16]), ""+f""(d[17]), ""+f""(d[18]), ""+f""(d[19]), ""+f""(d[20]), ""+f""(d[21]), ""+f""(d[22]), ""+f""(d[23]), ""+f""(d[24]), ""+f""(d[25]), ""+f""(d[26]), ""+f""(d[27]), ""+f""(d[28]), ""+f""(d[29]), ""+f""(d[30]), ""+f""(d[31]), ""+f""(d[32]), ""+f""(d[33]), ""+f""(d[34]), ""+f""(d[35]), ""+f""(d[36]), ""+f""(d[37]), ""+f""(d[38]), ""+f""(d[39]), ""+f""(d[40]), ""+f""(d[41]), ""+f""(d[42]), ""+f""(d[43]), ""+f""(d[44]), ""+f""(d[45]), ""+f""(d[46]), ""+f""(d[47]), ""+f""(d[48]), ""+f""(d[49]), ""+f""(d[50]), ""+f""(d[51]), ""+f""(d[52]), ""+f""(d[53]), ""+f""(d[54]), ""+f""(d[55]), ""+f""(d[56]), ""+f""(d[57]), ""+f""(d[58]), ""+f""(d[59]), ""+f""(d[60]), ""+f""(d[61]), ""+f""(d[62]), ""+f""(d[63])
+                 : ""l""(a), ""l""(b), ""r""(1));
+}
+#endif
+#endif
+#if FUSION_BN == 256
+#if FUSION_GEMM_S8
+FUSION_DEVICE void gemm_wgmma(int* d, unsigned long long a, unsigned long long b)
+{
+    asm volatile(""{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n""
+                 ""wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, %128, %129, p;\n}\n""
+                 : ""+r""(d[0]), ""+r""(d[1]), ""+r""(d[2]), ""+r""(d[3]), ""+r""(d[4]), ""+r""(d[5]), ""+r""(d[6]), ""+r""(d[7]), ""+r""(d[8]), ""+r""(d[9]), ""+r""(d[10]), ""+r""(d[11]), ""+r""(d[12]), ""+r""(d[13]), ""+r""(d[14]), ""+r""(d[15]), ""+r""(d[16]), ""+r""(d[17]), ""+r""(d[18]), ""+r""(d[19]), ""+r""(d[20]), ""+r""(d[21]), ""+r""(d[22]), ""+r""(d[23]), ""+r""(d[24]), ""+r""(d[25]), ""+r""(d[26]), ""+r""(d[27]), ""+r""(d[28]), ""+r""(d[29]), ""+r""(d[30]), ""+r""(d[31]), ""+r""(d[32]), ""+r""(d[33]), ""+r""(d[34]), ""+r""(d[35]), ""+r""(d[36]), ""+r""(d[37]), ""+r""(d[38]), ""+r""(d[39]), ""+r""(d[40]), ""+r""(d[41]), ""+r""(d[42]), ""+r""(d[43]), ""+r""(d[44]), ""+r""(d[45]), ""+r""(d[46]), ""+r""(d[47]), ""+r""(d[48]), ""+r""(d[49]), ""+r""(d[50]), ""+r""(d[51]), ""+r""(d[52]), ""+r""(d[53]), ""+r""(d[54]), ""+r""(d[55]), ""+r""(d[56]), ""+r""(d[57]), ""+r""(d[58]), ""+r""(d[59]), ""+r""(d[60]), ""+r""(d[61]), ""+r""(d[62]), ""+r""(d[63]), ""+r""(d[64]), ""+r""(d[65]), ""+r""(d[66]), ""+r""(d[67]), ""+r""(d[68]), ""+r""(d[69]), ""+r""(d[70]), ""+r""(d[71]), ""+r""(d[72]), ""+r""(d[73]), ""+r""(d[74]), ""+r""(d[75]), ""+r""(d[76]), ""+r""(d[77]), ""+r""(d[78]), ""+r""(d[79]), ""+r""(d[80]), ""+r""(d[81]), ""+r""(d[82]), ""+r""(d[83]), ""+r""(d[84]), ""+r""(d[85]), ""+r""(d[86]), ""+r""(d[87]), ""+r""(d[88]), ""+r""(d[89]), ""+r""(d[90]), ""+r""(d[91]), ""+r""(d[92]), ""+r""(d[93]), ""+r""(d[94]), ""+r""(d[95]), ""+r""(d[96]), ""+r""(d[97]), ""+r""(d[98]), ""+r""(d[99]), ""+r""(d[100]), ""+r""(d[101]), ""+r""(d[102]), ""+r""(d[103]), ""+r""(d[104]), ""+r""(d[105]), ""+r""(d[106]), ""+r""(d[107]), ""+r""(d[108]), ""+r""(d[109]), ""+r""(d[110]), ""+r""(d[111]), ""+r""(d[112]), ""+r""(d[113]), ""+r""(d[114]), ""+r""(d[115]), ""+r""(d[116]), ""+r""(d[117]), ""+r""(d[118]), ""+r""(d[119]), ""+r""(d[120]), ""+r""(d[121]), ""+r""(d[122]), ""+r""(d[123]), ""+r""(d[124]), ""+r""(d[125]), ""+r""(d[126]), ""+r""(d[127])
+                 : ""l""(a), ""l""(b), ""r""(1));
+}
+#else
+FUSION_DEVICE void gemm_wgmma(float* d, unsigned long long a, unsigned long long b)
+{
+    asm volatile(""{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n""
+                 ""wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, %128, %129, p, 1, 1, 0, 0;\n}\n""
+                 : ""+f""(d[0]), ""+f""(d[1]), ""+f""(d[2]), ""+f""(d[3]), ""+f""(d[4]), ""+f""(d[5]), ""+f""(d[6]), ""+f""(d[7]), ""+f""(d[8]), ""+f""(d[9]), ""+f""(d[10]), ""+f""(d[11]), ""+f""(d[12]), ""+f""(d[13]), ""+f""(d[14]), ""+f""(d[15]), ""+f""(d[16]), ""+f""(d[17]), ""+f""(d[18]), ""+f""(d[19]), ""+f""(d[20]), ""+f""(d[21]), ""+f""(d[22]), ""+f""(d[23]), ""+f""(d[24]), ""+f""(d[25]), ""+f""(d[26]), ""+f""(d[27]), ""+f""(d[28]), ""+f""(d[29]), ""+f""(d[30]), ""+f""(d[31]), ""+f""(d[32]), ""+f""(d[33]), ""+f""(d[34]), ""+f""(d[35]), ""+f""(d[36]), ""+f""(d[37]), ""+f""(d[38]), ""+f""(d[39]), ""+f""(d[40]), ""+f""(d[41]), ""+f""(d[42]), ""+f""(d[43]), ""+f""(d[44]), ""+f""(d[45]), ""+f""(d[46]), ""+f""(d[47]), ""+f""(d[48]), ""+f""(d[49]), ""+f""(d[50]), ""+f""(d[51]), ""+f""(d[52]), ""+f""(d[53]), ""+f""(d[54]), ""+f""(d[55]), ""+f""(d[56]), ""+f""(d[57]), ""+f""(d[58]), ""+f""(d[59]), ""+f""(d[60]), ""+f""(d[61]), ""+f""(d[62]), ""+f""(d[63]), ""+f""(d[64]), ""+f""(d[65]), ""+f""(d[66]), ""+f""(d[67]), ""+f""(d[68]), ""+f""(d[69]), ""+f""(d[70]), ""+f""(d[71]), ""+f""(d[72]), ""+f""(d[73]), ""+f""(d[74]), ""+f""(d[75]), ""+f""(d[76]), ""+f""(d[77]), ""+f""(d[78]), ""+f""(d[79]), ""+f""(d[80]), ""+f""(d[81]), ""+f""(d[82]), ""+f""(d[83]), ""+f""(d[84]), ""+f""(d[85]), ""+f""(d[86]), ""+f""(d[87]), ""+f""(d[88]), ""+f""(d[89]), ""+f""(d[90]), ""+f""(d[91]), ""+f""(d[92]), ""+f""(d[93]), ""+f""(d[94]), ""+f""(d[95]), ""+f""(d[96]), ""+f""(d[97]), ""+f""(d[98]), ""+f""(d[99]), ""+f""(d[100]), ""+f""(d[101]), ""+f""(d[102]), ""+f""(d[103]), ""+f""(d[104]), ""+f""(d[105]), ""+f""(d[106]), ""+f""(d[107]), ""+f""(d[108]), ""+f""(d[109]), ""+f""(d[110]), ""+f""(d[111]), ""+f""(d[112]), ""+f""(d[113]), ""+f""(d[114]), ""+f""(d[115]), ""+f""(d[116]), ""+f""(d[117]), ""+f""(d[118]), ""+f""(d[119]), ""+f""(d[120]), ""+f""(d[121]), ""+f""(d[122]), ""+f""(d[123]), ""+f""(d[124]), ""+f""(d[125]), ""+f""(d[126]), ""+f""(d[127])
+                 : ""l""(a), ""l""(b), ""r""(1));
+}
+#endif
+#endif
+#endif
+
 #ifdef FUSION_GEMM_DYNAMIC_SMEM
-// The wide family's stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes.
+// The wide and Hopper families' stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes
+// (wide) or kStages · (BM + BN) · 128 + 1024 bytes (Hopper: its stages must start on 1024 bytes, the swizzle's period).
 extern __shared__ __align__(16) unsigned char gemm_smem[];
 #endif
 
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
-#ifdef FUSION_GEMM_DYNAMIC_SMEM
+#if FUSION_GEMM_WGMMA
+    // Stage s: the x tile at base + s · kStageBytes, the w tile kATileBytes after it.
+    const unsigned smem0 = smem_address(gemm_smem), base = (smem0 + 1023) & ~1023u;
+    constexpr int kStageBytes = kATileBytes + kBTileBytes;
+    unsigned char* const stages = gemm_smem + (base - smem0);
+#elif defined(FUSION_GEMM_DYNAMIC_SMEM)
     auto a_tiles = reinterpret_cast<gemm_in_t (*)[kBM][kBKP]>(gemm_smem);
     auto b_tiles = reinterpret_cast<gemm_in_t (*)[kBN][kBKP]>(gemm_smem + kStages * kBM * kBKP * sizeof(gemm_in_t));
 #else
@@ -565,6 +678,49 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
     // in the wait holds to the end. With two stages this is the classic double buffer.
     const gemm_x_loader x_loader(x, m, row0, tid);
     const gemm_w_loader w_loader(w, FUSION_N, col0, tid);
+#if FUSION_GEMM_WGMMA
+    // Two k-steps are copied ahead and one step's wgmma group is left in flight: step kt first waits for its copies (every group but
+    // the newest one), fences them for the async proxy and passes a barrier, which also means every warpgroup's wgmma of step kt − 2
+    // is done (each waited for all but its newest group at the end of step kt − 1); so step kt + 2's copies go into step kt − 2's
+    // stage. Then the warpgroup's four (k16 or k32) wgmma of step kt, one group.
+    constexpr int kAhead = kStages - 2;
+#pragma unroll
+    for (int s = 0; s < kAhead; ++s)
+    {
+        if (s < kKTiles)
+        {
+            x_loader.load_at(base + s * kStageBytes, s * kBK);
+            w_loader.load_at(base + s * kStageBytes + kATileBytes, s * kBK);
+        }
+        gemm_cp_commit();
+    }
+    gemm_acc_t* const d = &acc[0][0][0];
+    const unsigned a_offset = (warp / 4) * 64 * kTileRowBytes;  // the warpgroup's 64 rows of the x tile
+#pragma unroll 1
+    for (int kt = 0; kt < kKTiles; ++kt)
+    {
+        gemm_cp_wait<kAhead - 1>();
+        gemm_fence_async_shared();
+        __syncthreads();
+        const int ahead = kt + kAhead;
+        if (ahead < kKTiles)
+        {
+            x_loader.load_at(base + (ahead % kStages) * kStageBytes, ahead * kBK);
+            w_loader.load_at(base + (ahead % kStages) * kStageBytes + kATileBytes, ahead * kBK);
+        }
+        gemm_cp_commit();
+        const unsigned tiles = base + (kt % kStages) * kStageBytes;
+        const unsigned long long a = gemm_smem_desc(tiles + a_offset), b = gemm_smem_desc(tiles + kATileBytes);
+        gemm_wgmma_fence();
+#pragma unroll
+        for (int kk = 0; kk < kBK / kMmaK; ++kk) gemm_wgmma(d, a + 2 * kk, b + 2 * kk);  // each mma's k is 32 bytes further: 2 in descriptor units
+        gemm_wgmma_commit();
+        gemm_wgmma_wait<1>();
+    }
+    gemm_wgmma_wait<0>();
+    __syncthreads();  // every warpgroup's reads of the stages are done: the epilogue stages through them
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(stages) + warp * 16;
+#else
 #pragma unroll
     for (int s = 0; s < kStages - 1; ++s)
     {
@@ -590,12 +746,13 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
         gemm_compute_tile(a_tiles[kt % kStages], b_tiles[kt % kStages], acc, warp_row, warp_col, lane);
         __syncthreads();
     }
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
+#endif
 
     // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
     // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
     // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
     // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
 #pragma unroll
     for (int mi = 0; mi < kMT; ++mi)
