@@ -63,7 +63,7 @@ public static class GemmKernels
             end = Add(Ops.Add.Name, [end, r], type, rows, Compiler.Dim.Static(n));
             chain.Add(end);
         }
-        if (residual && residualFirst) AddResidual();
+        if (residualFirst) AddResidual();
         if (activation != Activation.None)
         {
             var op = activation switch { Activation.Relu => Ops.Relu, Activation.Gelu => Ops.Gelu, _ => Ops.GeluTanh };
