@@ -13,7 +13,7 @@ namespace Fusion.Bench;
 /// as often as Swin-T runs it) is the estimate of a whole plan's Linear time. A second table times Fusion's own GEMM template on the
 /// same shapes, fp16 (<see cref="GemmKernels.Linear"/>: x·wᵀ + bias, GELU on fc1) against its int8 variant
 /// (<see cref="GemmKernels.LinearInt8"/>: int8 x and w, exact int32 sums, float(sum)·scale[j] + bias, GELU on fc1), both storing
-/// fp16: the default tile and the fastest of <see cref="GemmTile.Candidates"/> (what fast-run picks), same timing.
+/// fp16: the default tile and the fastest of <see cref="GemmTile.CandidatesFor"/> (what fast-run picks; the Hopper families on compute capability 9.0), same timing.
 /// </summary>
 internal static class LowPrecisionLinearBench
 {
@@ -106,7 +106,7 @@ internal static class LowPrecisionLinearBench
                 Int8: GemmKernels.LinearInt8(l.N, l.K, bias: true, activation, residual: false));
         }).ToList();
         var started = DateTime.UtcNow;
-        gemm.PrecompileTiles(kernels.SelectMany(k => new[] { k.Half, k.Int8 }).SelectMany(k => GemmTile.Candidates(k.N).Select(t => (k, t))), DType.Float16);
+        gemm.PrecompileTiles(kernels.SelectMany(k => new[] { k.Half, k.Int8 }).SelectMany(k => GemmTile.CandidatesFor(k, device.ComputeCapability).Select(t => (k, t))), DType.Float16);
         Console.WriteLine($"GEMM template, fp16 against int8 (bias, GELU on fc1; fp16 out): {kernels.Count * 2} kernels in every candidate tile compiled in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
         Console.WriteLine("| layer | M | N | K | epilogue | fp16 default tile | int8 default tile | fp16 best (tile) | int8 best (tile) | int8 / fp16 (best) |");
         Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
@@ -126,7 +126,7 @@ internal static class LowPrecisionLinearBench
             using var y = CudaTensor.Empty(device, DType.Float16, m, n);
             (double Default, double Best, GemmTile Tile) Time(GemmKernel kernel, CudaTensor xs, CudaTensor ws, CudaTensor[] inputs)
             {
-                var results = GemmTile.Candidates(n).Select(tile => (Tile: tile, Us: 1000 * EventTimer.MedianMilliseconds(device, stream,
+                var results = GemmTile.CandidatesFor(kernel, device.ComputeCapability).Select(tile => (Tile: tile, Us: 1000 * EventTimer.MedianMilliseconds(device, stream,
                     () => gemm.RunWith(GemmPath.Generated, kernel, xs, ws, inputs, [y], m, DType.Float16, tile: tile), warmup: 5, repeats: 30))).ToList();
                 var best = results.MinBy(r => r.Us);
                 return (results[0].Us, best.Us, best.Tile); // Candidates lists the default tile first

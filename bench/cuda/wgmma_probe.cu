@@ -4,9 +4,14 @@
 // as the place to try pipeline variants: the shared-memory matrix descriptors, the swizzle the copies write, the accumulator
 // layout, the stages and the wgmma groups in flight. out[m, n] = Σ_k x[m, k]·w[n, k] + bias[n] (fp16 in and out,
 // fp32 accumulation; x [M, K] and w [N, K] both K-major, Fusion's layout), checked against a plain fp32 kernel on every element,
-// timed (median of 20 launches) against cuBLASLt's fp16 product with its bias epilogue on the same operands.
-// Build and run on the GPU machine: nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -o wgmma_probe bench/cuda/wgmma_probe.cu -lcublasLt && ./wgmma_probe
+// timed (median of 20 launches) against cuBLASLt's fp16 product with its bias epilogue on the same operands. Round 3 (2026-12-04,
+// gemm_wgmma_ws): a producer warpgroup and persistent blocks. Fed by the copy engine (TMA) it reached 372 / 431 / 334 / 306 TFLOP/s
+// on ResNet-50 stage 3 / stage 4 / Swin-T s4 fc2 / fc1 against 316 / 299 / 271 / 244 for the cp.async tiles and 425 / 452 / 437 / 401
+// for cuBLASLt, and became the template's Hopper TMA tiles; fed by cp.async from 128 producer threads (what a gather would need) it
+// ran at 115–188, slower than the plain cp.async tiles.
+// Build and run on the GPU machine: nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -o wgmma_probe bench/cuda/wgmma_probe.cu -lcublasLt -lcuda && ./wgmma_probe
 #include <cublasLt.h>
+#include <cuda.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <algorithm>
@@ -147,6 +152,144 @@ __global__ void __launch_bounds__(kThreads, 1) gemm_wgmma(const __half* __restri
     }
 }
 
+// ---- Warp-specialized variant: a producer warpgroup fills the stages, two consumer warpgroups only multiply. ----
+// Stage s is handed over by mbarriers: full[s] completes when its bytes landed, empty[s] when both consumer warpgroups' wgmma
+// reading it finished. The producer either asks the copy engine (TMA: one thread, cp.async.bulk.tensor with the 128-byte swizzle,
+// rows past the matrix zero-filled by the engine) or copies with cp.async from all 128 threads (what an implicit-GEMM gather
+// needs), each thread arriving on full[s] once its own copies of stage s completed and were fenced for the async proxy.
+// Persistent: a grid of one block per SM walks the output tiles, so a tile's epilogue overlaps the next tile's copies.
+__device__ __forceinline__ void mbar_init(unsigned bar, unsigned count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory"); }
+__device__ __forceinline__ void mbar_arrive(unsigned bar) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory"); }
+__device__ __forceinline__ void mbar_expect(unsigned bar, unsigned bytes) { asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory"); }
+__device__ __forceinline__ void mbar_wait(unsigned bar, unsigned parity)
+{
+    unsigned done;
+    do
+        asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n" : "=r"(done) : "r"(bar), "r"(parity) : "memory");
+    while (!done);
+}
+__device__ __forceinline__ void tma_load(unsigned dst, const CUtensorMap* map, int k0, int row0, unsigned bar)
+{
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
+                 ::"r"(dst), "l"((unsigned long long)map), "r"(k0), "r"(row0), "r"(bar) : "memory");
+}
+
+template <int BN, int kStages, bool Tma, int kLag = 2>
+__global__ void __launch_bounds__(384, 1) gemm_wgmma_ws(const __grid_constant__ CUtensorMap mapX, const __grid_constant__ CUtensorMap mapW,
+    const __half* __restrict__ x, const __half* __restrict__ w, const __half* __restrict__ bias, __half* __restrict__ out, int M, int N, int K)
+{
+    extern __shared__ unsigned char smem_raw[];
+    constexpr int kABytes = 128 * 128, kBBytes = BN * 128, kStageBytes = kABytes + kBBytes;
+    const unsigned base = ((unsigned)__cvta_generic_to_shared(smem_raw) + 1023) & ~1023u;
+    const unsigned bars = base + kStages * kStageBytes;  // full[s] at bars + 8s, empty[s] at bars + 8(kStages + s)
+    const int tid = threadIdx.x, group = tid / 128;
+    if (tid == 0)
+    {
+        for (int s = 0; s < kStages; ++s)
+        {
+            mbar_init(bars + 8 * s, Tma ? 1 : 128);
+            mbar_init(bars + 8 * (kStages + s), 8);  // one arrival per consumer warp
+        }
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncthreads();
+    const int tilesN = (N + BN - 1) / BN, tiles = tilesN * ((M + 127) / 128), kTiles = K / kBK;
+    if (group == 0)
+    {
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
+        int s = 0; unsigned phase = 0;
+        if (Tma)
+        {
+            if (tid != 0) return;
+            for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x)
+            {
+                const int m0 = tile / tilesN * 128, n0 = tile % tilesN * BN;
+                for (int kt = 0; kt < kTiles; ++kt)
+                {
+                    mbar_wait(bars + 8 * (kStages + s), phase ^ 1);
+                    const unsigned stage = base + s * kStageBytes, full = bars + 8 * s;
+                    mbar_expect(full, kStageBytes);
+                    tma_load(stage, &mapX, kt * kBK, m0, full);
+                    tma_load(stage + kABytes, &mapW, kt * kBK, n0, full);
+                    if (++s == kStages) { s = 0; phase ^= 1; }
+                }
+            }
+        }
+        else
+        {
+            int pending[kLag + 1];  // stages copied but not yet announced, oldest first
+            int held = 0;
+            for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x)
+            {
+                const int m0 = tile / tilesN * 128, n0 = tile % tilesN * BN;
+                for (int kt = 0; kt < kTiles; ++kt)
+                {
+                    mbar_wait(bars + 8 * (kStages + s), phase ^ 1);
+                    const unsigned stage = base + s * kStageBytes;
+                    // 128 threads: the load_tile helper is written for 256, so each half of the tile is one call.
+                    load_tile<128>(stage, x, m0, M, K, kt * kBK, tid + 128 * 0);
+                    load_tile<128>(stage, x, m0, M, K, kt * kBK, tid + 128);
+                    load_tile<BN>(stage + kABytes, w, n0, N, K, kt * kBK, tid);
+                    load_tile<BN>(stage + kABytes, w, n0, N, K, kt * kBK, tid + 128);
+                    cp_commit();
+                    pending[held++] = s;
+                    if (held > kLag)
+                    {
+                        cp_wait<kLag>();
+                        fence_async_shared();
+                        mbar_arrive(bars + 8 * pending[0]);
+#pragma unroll
+                        for (int i = 0; i < kLag; ++i) pending[i] = pending[i + 1];
+                        --held;
+                    }
+                    if (++s == kStages) { s = 0; phase ^= 1; }
+                }
+            }
+            cp_wait<0>();
+            fence_async_shared();
+            for (int i = 0; i < held; ++i) mbar_arrive(bars + 8 * pending[i]);
+        }
+        return;
+    }
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
+    const int consumer = group - 1, lane = tid % 32, warp = (tid % 128) / 32;
+    int s = 0; unsigned phase = 0;
+    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x)
+    {
+        const int m0 = tile / tilesN * 128, n0 = tile % tilesN * BN;
+        float d[BN / 2];
+#pragma unroll
+        for (int i = 0; i < BN / 2; ++i) d[i] = 0.f;
+        int previous = -1;
+        for (int kt = 0; kt < kTiles; ++kt)
+        {
+            mbar_wait(bars + 8 * s, phase);
+            const unsigned stage = base + s * kStageBytes;
+            const unsigned long long a = smem_desc(stage + consumer * 64 * 128), b = smem_desc(stage + kABytes);
+            wgmma_fence();
+#pragma unroll
+            for (int kk = 0; kk < kBK / 16; ++kk) wgmma_f16<BN>(d, a + 2 * kk, b + 2 * kk, 1);
+            wgmma_commit();
+            wgmma_wait<1>();
+            if (previous >= 0 && lane == 0) mbar_arrive(bars + 8 * (kStages + previous));
+            previous = s;
+            if (++s == kStages) { s = 0; phase ^= 1; }
+        }
+        wgmma_wait<0>();
+        if (previous >= 0 && lane == 0) mbar_arrive(bars + 8 * (kStages + previous));
+        const int r0 = m0 + consumer * 64 + warp * 16 + lane / 4;
+#pragma unroll
+        for (int j = 0; j < BN / 8; ++j)
+        {
+            const int col = n0 + 8 * j + 2 * (lane % 4);
+            if (col >= N) continue;
+            const float b0 = __half2float(bias[col]), b1 = __half2float(bias[col + 1]);
+            if (r0 < M) *(__half2*)(out + (size_t)r0 * N + col) = __floats2half2_rn(d[4 * j] + b0, d[4 * j + 1] + b1);
+            if (r0 + 8 < M) *(__half2*)(out + (size_t)(r0 + 8) * N + col) = __floats2half2_rn(d[4 * j + 2] + b0, d[4 * j + 3] + b1);
+        }
+    }
+}
+
 __global__ void reference(const __half* x, const __half* w, const __half* bias, float* out, int M, int N, int K)
 {
     int n = blockIdx.x * blockDim.x + threadIdx.x, m = blockIdx.y;
@@ -196,6 +339,24 @@ static float median_us(Launch launch)
 
 struct Problem { const char* name; int m, n, k; };
 
+// Poisons out (NaN: an element left unwritten fails), runs the kernel once, counts the elements off the reference, then times it.
+struct Checked { float us; unsigned long long bad; float worst; };
+template <typename Launch>
+static Checked check_and_time(const Problem& p, Launch launch, __half* out, const float* ref, unsigned long long* bad, float* worst)
+{
+    const long long count = (long long)p.m * p.n;
+    CK(cudaMemset(out, 0xFF, count * 2));
+    launch();
+    CK(cudaGetLastError());
+    CK(cudaDeviceSynchronize());
+    CK(cudaMemset(bad, 0, 8)); CK(cudaMemset(worst, 0, 4));
+    compare<<<1024, 256>>>(out, ref, count, bad, worst);
+    Checked c;
+    CK(cudaMemcpy(&c.bad, bad, 8, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(&c.worst, worst, 4, cudaMemcpyDeviceToHost));
+    c.us = median_us(launch);
+    return c;
+}
+
 template <int BN, int kStages, int Pending, int MT = 1>
 static void run_variant(const Problem& p, __half* x, __half* w, __half* bias, __half* out, float* ref, unsigned long long* bad, float* worst)
 {
@@ -205,18 +366,36 @@ static void run_variant(const Problem& p, __half* x, __half* w, __half* bias, __
     const int smem = kStages * (kBM + BN) * 128 + 1024;
     CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     dim3 grid((p.n + BN - 1) / BN, (p.m + kBM - 1) / kBM);
-    const long long count = (long long)p.m * p.n;
-    CK(cudaMemset(out, 0xFF, count * 2));  // NaN: an element left unwritten fails
-    kernel<<<grid, kThreads, smem>>>(x, w, bias, out, p.m, p.n, p.k);
-    CK(cudaGetLastError());
-    CK(cudaDeviceSynchronize());
-    CK(cudaMemset(bad, 0, 8)); CK(cudaMemset(worst, 0, 4));
-    compare<<<1024, 256>>>(out, ref, count, bad, worst);
-    unsigned long long nbad; float nworst;
-    CK(cudaMemcpy(&nbad, bad, 8, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(&nworst, worst, 4, cudaMemcpyDeviceToHost));
-    float us = median_us([&] { kernel<<<grid, kThreads, smem>>>(x, w, bias, out, p.m, p.n, p.k); });
+    const Checked c = check_and_time(p, [&] { kernel<<<grid, kThreads, smem>>>(x, w, bias, out, p.m, p.n, p.k); }, out, ref, bad, worst);
     printf("| %s | %d×%d×%d | wgmma %d×%d, %d stages, %d in flight | %u | %.1f | %.0f | %llu | %.3g |\n", p.name, p.m, p.n, p.k, kBM, BN, kStages, Pending,
-        grid.x * grid.y, us, 2.0 * p.m * p.n * p.k / (us * 1e6), nbad, nworst);
+        grid.x * grid.y, c.us, 2.0 * p.m * p.n * p.k / (c.us * 1e6), c.bad, c.worst);
+    fflush(stdout);
+}
+
+// A K-major [rows, K] fp16 matrix as a TMA tensor map: boxes of 64 halves (one 128-byte swizzle row) × boxRows rows.
+static CUtensorMap tensor_map(const __half* p, int rows, int K, int boxRows)
+{
+    CUtensorMap map;
+    cuuint64_t dims[2] = {(cuuint64_t)K, (cuuint64_t)rows}, strides[1] = {(cuuint64_t)K * 2};
+    cuuint32_t box[2] = {64, (cuuint32_t)boxRows}, elementStrides[2] = {1, 1};
+    CUresult r = cuTensorMapEncodeTiled(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, (void*)p, dims, strides, box, elementStrides,
+        CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    if (r != CUDA_SUCCESS) { printf("cuTensorMapEncodeTiled: %d\n", (int)r); exit(1); }
+    return map;
+}
+
+template <int BN, int kStages, bool Tma>
+static void run_ws(const Problem& p, int sms, __half* x, __half* w, __half* bias, __half* out, float* ref, unsigned long long* bad, float* worst)
+{
+    if (BN > p.n) return;
+    auto kernel = gemm_wgmma_ws<BN, kStages, Tma>;
+    const int smem = kStages * (128 + BN) * 128 + 1024 + 16 * kStages;
+    CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    const CUtensorMap mx = tensor_map(x, p.m, p.k, 128), mw = tensor_map(w, p.n, p.k, BN);
+    const int tiles = ((p.n + BN - 1) / BN) * ((p.m + 127) / 128), grid = std::min(tiles, sms);
+    const Checked c = check_and_time(p, [&] { kernel<<<grid, 384, smem>>>(mx, mw, x, w, bias, out, p.m, p.n, p.k); }, out, ref, bad, worst);
+    printf("| %s | %d×%d×%d | ws %s 128×%d, %d stages, persistent | %d | %.1f | %.0f | %llu | %.3g |\n", p.name, p.m, p.n, p.k, Tma ? "TMA" : "cp.async",
+        BN, kStages, grid, c.us, 2.0 * p.m * p.n * p.k / (c.us * 1e6), c.bad, c.worst);
     fflush(stdout);
 }
 
@@ -269,9 +448,11 @@ int main(int argc, char** argv)
         CK(cudaGetLastError()); CK(cudaDeviceSynchronize());
         run_cublaslt(p, handle, ws, wsBytes, x, w, bias, out);
         run_variant<128, 4, 1>(p, x, w, bias, out, ref, bad, worst);
-        run_variant<128, 5, 2>(p, x, w, bias, out, ref, bad, worst);
-        run_variant<128, 4, 1, 2>(p, x, w, bias, out, ref, bad, worst);  // 256 × 128: each warpgroup two m64 blocks
         if (p.n % 256 == 0) run_variant<256, 4, 1>(p, x, w, bias, out, ref, bad, worst);
+        run_ws<128, 6, true>(p, prop.multiProcessorCount, x, w, bias, out, ref, bad, worst);
+        run_ws<256, 4, true>(p, prop.multiProcessorCount, x, w, bias, out, ref, bad, worst);
+        run_ws<128, 6, false>(p, prop.multiProcessorCount, x, w, bias, out, ref, bad, worst);
+        run_ws<256, 4, false>(p, prop.multiProcessorCount, x, w, bias, out, ref, bad, worst);
         CK(cudaFree(x)); CK(cudaFree(w)); CK(cudaFree(bias)); CK(cudaFree(out)); CK(cudaFree(ref));
     }
     return 0;

@@ -71,6 +71,10 @@ public sealed class CompiledConvNetGpuTests : GpuTestBase
     [InlineData("128x256h", 3)]
     [InlineData("128x128h", 1)]
     [InlineData("128x64h", 3)]
+    [InlineData("128x256t", 3)] // the 1 × 1 stride-1 convolutions and the head through tensor maps; the others run the default tile
+    [InlineData("128x128t", 1)]
+    [InlineData("128x64t", 3)]
+    [InlineData("128x128p", 3)]
     public void ImplicitGemmConvolutionsInAWideTileMatchTheCpu(string tileText, int batch)
     {
         var tile = GemmTile.TryParse(tileText)!.Value;

@@ -177,12 +177,13 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
     [InlineData(3136, 288, 96)]
     [InlineData(333, 200, 1160)] // deep K (37 k-steps through the wide tiles' three stages), a part column tile
     [InlineData(97, 130, 203)]   // K not a multiple of 8: x read element by element, the weight padded, in every tile
+    [InlineData(40000, 136, 392)] // 313 row tiles: the persistent Hopper TMA blocks walk several tiles each (both ping-pong warpgroups work), K = 6 k-steps and a part one
     public void EveryTileMatchesTheCpuBackend(int m, int n, int k)
     {
         using var inputs = new Inputs(this, m, n, k);
         using var gemm = NewGemm(GemmPolicy.Generated);
         var kernel = GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
-        foreach (var tile in GemmTile.Candidates(n, GemmTile.HopperRuns(kernel, Device.ComputeCapability)))
+        foreach (var tile in GemmTile.CandidatesFor(kernel, Device.ComputeCapability))
         {
             inputs.Output.FillBytes(0xFF);
             gemm.RunWith(GemmPath.Generated, kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, true), [inputs.Output], m, DType.Float16, tile: tile);
@@ -705,6 +706,45 @@ public sealed class FusedGemmHostTests
         Assert.False(GemmTile.HopperRuns(GemmKernels.Linear(96, 203, bias: true, Activation.None, residual: false), 90));
         Assert.False(GemmTile.HopperRuns(GemmKernels.LinearInt8(96, 40, bias: true, Activation.None, residual: false), 90));
         Assert.True(GemmTile.HopperRuns(GemmKernels.LinearInt8(96, 48, bias: true, Activation.None, residual: false), 90));
+        // Hopper TMA tiles: the same shapes, a producer warpgroup more, as many stages as 192 KB hold, the epilogue's staging and the
+        // mbarriers beside them; persistent (at most one block per SM).
+        Assert.Equal(GemmTile.HopperTiles.Select(t => t with { Tma = true }), GemmTile.HopperTmaTiles);
+        Assert.Equal([384, 384, 384], GemmTile.HopperTmaTiles.Select(t => t.Threads));
+        Assert.Equal([4, 6, 8], GemmTile.HopperTmaTiles.Select(t => t.Stages));
+        Assert.Equal(6 * (128 + 128) * 128 + 1024 + 6 * 16 + 16 + 20480, new GemmTile(128, 128, Wgmma: true, Tma: true).DynamicSharedBytes);
+        Assert.Equal("128x64t", new GemmTile(128, 64, Wgmma: true, Tma: true).ToString());
+        Assert.Equal(new GemmTile(128, 256, Wgmma: true, Tma: true), GemmTile.TryParse("128x256t"));
+        Assert.Null(GemmTile.TryParse("128x96t"));
+        Assert.Null(GemmTile.TryParse("256x128t"));
+        Assert.Equal(132, new GemmTile(128, 128, Wgmma: true, Tma: true).Grid(3136, 3072, 132));
+        Assert.Equal(6, new GemmTile(128, 128, Wgmma: true, Tma: true).Grid(333, 200, 132));
+        Assert.Equal(6, new GemmTile(128, 128, Wgmma: true).Grid(333, 200, 1));
+        Assert.Contains("#define FUSION_STAGES 8\n#define FUSION_GEMM_DYNAMIC_SMEM 1\n#define FUSION_GEMM_WGMMA 1\n#define FUSION_GEMM_TMA 1\n#define FUSION_KERNEL gemm_bias_n96_k96\n",
+            new GemmTile(128, 64, Wgmma: true, Tma: true).Specialize(kernel.CudaSource, 96), StringComparison.Ordinal);
+        Assert.Equal([.. GemmTile.Candidates(255, hopper: true), new GemmTile(128, 128, Wgmma: true, Tma: true), new GemmTile(128, 64, Wgmma: true, Tma: true),
+            new GemmTile(128, 128, Wgmma: true, Tma: true, Pingpong: true), new GemmTile(128, 64, Wgmma: true, Tma: true, Pingpong: true)],
+            GemmTile.Candidates(255, hopper: true, tma: true));
+        // Ping-pong tiles: the TMA family's block, each multiplying warpgroup a tile of its own (so at most 128 columns).
+        Assert.Equal([384, 384], GemmTile.HopperPingpongTiles.Select(t => t.Threads));
+        Assert.Equal([6, 8], GemmTile.HopperPingpongTiles.Select(t => t.Stages));
+        Assert.Equal("128x128p", GemmTile.HopperPingpongTiles[0].ToString());
+        Assert.Equal(GemmTile.HopperPingpongTiles[1], GemmTile.TryParse("128x64p"));
+        Assert.Null(GemmTile.TryParse("128x256p"));
+        Assert.True(GemmTile.HopperPingpongTiles[0].Runs(GemmKernels.Linear(96, 384, bias: true, Activation.None, residual: false), 90));
+        Assert.Contains("#define FUSION_GEMM_TMA 1\n#define FUSION_GEMM_PINGPONG 1\n#define FUSION_KERNEL gemm_bias_n96_k96\n",
+            GemmTile.HopperPingpongTiles[0].Specialize(kernel.CudaSource, 96), StringComparison.Ordinal);
+        // They read x through a tensor map: a stored matrix with 16-byte rows, or a 1 × 1 stride-1 unpadded convolution's image.
+        var linear = GemmKernels.Linear(96, 384, bias: true, Activation.None, residual: false);
+        Assert.True(GemmTile.TmaRuns(linear, 90));
+        Assert.False(GemmTile.TmaRuns(linear, 89));
+        Assert.False(GemmTile.TmaRuns(GemmKernels.Linear(96, 203, bias: true, Activation.None, residual: false), 90));
+        Assert.False(GemmTile.TmaRuns(GemmKernels.LinearInt8(96, 40, bias: true, Activation.None, residual: false), 90));
+        Assert.True(GemmTile.TmaRuns(GemmKernels.LinearInt8(96, 48, bias: true, Activation.None, residual: false), 90));
+        Assert.True(new GemmTile(128, 64, Wgmma: true, Tma: true).Runs(linear, 90));
+        Assert.False(new GemmTile(128, 64, Wgmma: true, Tma: true).Runs(linear, 80));
+        Assert.True(GemmTile.Default(96).Runs(linear, 80));
+        Assert.Equal(GemmTile.Candidates(96, hopper: true, tma: true), GemmTile.CandidatesFor(linear, 90));
+        Assert.Equal(GemmTile.Candidates(96), GemmTile.CandidatesFor(linear, 86));
         Assert.Null(GemmTile.TryParse("256x256"));
         Assert.Null(GemmTile.TryParse("256x96"));
         Assert.Null(GemmTile.TryParse("64x"));

@@ -106,11 +106,33 @@ public sealed class GemmTemplatePtxTests
             : GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
         Assert.Equal(n >= 256 ? 4 : n >= 128 ? 3 : n >= 64 ? 1 : 0, GemmTile.Candidates(n).Count(t => t.Wide));
         Assert.Equal(n >= 256 ? 3 : n >= 128 ? 2 : n >= 64 ? 1 : 0, GemmTile.Candidates(n, hopper: true).Count(t => t.Wgmma));
-        foreach (var tile in GemmTile.Candidates(n, hopper: true))
+        Assert.Equal(n >= 256 ? 3 : n >= 128 ? 2 : n >= 64 ? 1 : 0, GemmTile.Candidates(n, hopper: true, tma: true).Count(t => t.Tma && !t.Pingpong));
+        Assert.Equal(n >= 128 ? 2 : n >= 64 ? 1 : 0, GemmTile.Candidates(n, hopper: true, tma: true).Count(t => t.Pingpong));
+        foreach (var tile in GemmTile.Candidates(n, hopper: true, tma: true))
         {
             var ptx = ClangPtx.Compile(tile.Specialize(kernel.CudaSource, n), tile.Wgmma ? GemmTile.HopperArchitecture : "sm_90", kernel.Name);
             Assert.Contains($".entry {kernel.Name}(", ptx);
             Assert.Contains($".maxntid {tile.Threads}, 1, 1", ptx);
+            if (tile.Tma)
+            {
+                // Two tensor maps by value, a producer warpgroup (384 threads) whose one thread issues both boxes of a stage against its
+                // full barrier, the register hand-over, and the same four wgmma a k-step as the cp.async Hopper tiles (ping-pong: eight,
+                // each warpgroup multiplying both m64 blocks of its tile).
+                Assert.Equal(384, tile.Threads);
+                Assert.Matches(@"\.param \.align 64 \.b8 \w+_param_0\[128\]", ptx);
+                Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(ptx, @"cp\.async\.bulk\.tensor\.2d\.shared::cluster\.global\.mbarrier::complete_tx::bytes").Count);
+                Assert.Contains("mbarrier.arrive.expect_tx.shared::cta.b64", ptx);
+                Assert.Contains("mbarrier.try_wait.parity.shared::cta.b64", ptx);
+                Assert.Contains("setmaxnreg.dec.sync.aligned.u32 40", ptx);
+                Assert.Contains("setmaxnreg.inc.sync.aligned.u32 232", ptx);
+                var mma = int8 ? $"wgmma.mma_async.sync.aligned.m64n{tile.Columns}k32.s32.s8.s8" : $"wgmma.mma_async.sync.aligned.m64n{tile.Columns}k16.f32.f16.f16";
+                Assert.Equal(tile.Pingpong ? 8 : 4, System.Text.RegularExpressions.Regex.Matches(ptx, System.Text.RegularExpressions.Regex.Escape(mma)).Count);
+                Assert.DoesNotContain("cp.async.cg.shared.global", ptx); // no thread copies: the copy engine does
+                Assert.Equal(196608, tile.Stages * (tile.Rows + tile.Columns) * 128);
+                Assert.Equal(196608 + 1024 + 16 * tile.Stages + 16 + 8 * 16 * 40 * 4, tile.DynamicSharedBytes);
+                Assert.True(tile.DynamicSharedBytes <= 227 * 1024, $"{tile}: {tile.DynamicSharedBytes} bytes of shared memory, over the 227 KB a Hopper block may ask for");
+                continue;
+            }
             if (tile.Wgmma)
             {
                 Assert.Contains(".target sm_90a", ptx);

@@ -18,7 +18,11 @@ public sealed class ClangPtxException(string name, string arch, string diagnosti
 /// </summary>
 public static class ClangPtx
 {
-    /// <summary>What the CUDA headers would have defined; clang's own builtin-vars header gives threadIdx and friends.</summary>
+    /// <summary>
+    /// What the CUDA headers would have defined; clang's own builtin-vars header gives threadIdx and friends. clang learnt
+    /// <c>__grid_constant__</c> in version 20, so here it is dropped: the kernel then copies such a parameter before taking its address,
+    /// which NVRTC does not; the PTX still shows every instruction the checks look for.
+    /// </summary>
     public const string Shim = """
         #include <__clang_cuda_builtin_vars.h>
         #define __global__ __attribute__((global))
@@ -27,6 +31,7 @@ public static class ClangPtx
         #define __forceinline__ __inline__ __attribute__((always_inline))
         #define __align__(n) __attribute__((aligned(n)))
         #define __launch_bounds__(...) __attribute__((launch_bounds(__VA_ARGS__)))
+        #define __grid_constant__
         """;
 
     public static bool IsRequired => Environment.GetEnvironmentVariable("FUSION_REQUIRE_CLANG") == "1";

@@ -32,6 +32,15 @@ public sealed class KernelArguments
 
     public KernelArguments Pointer(CudaTensor tensor) => Pointer(tensor.Pointer);
 
+    /// <summary>A parameter passed by value in <paramref name="words"/>.Length slots: a struct such as a 128-byte <see cref="TensorMap"/>.</summary>
+    public KernelArguments Struct(ReadOnlySpan<ulong> words)
+    {
+        if (words.IsEmpty) throw new ArgumentException("a struct parameter has at least one word", nameof(words));
+        _starts.Add(_slots.Count);
+        foreach (var word in words) _slots.Add(word);
+        return this;
+    }
+
     public KernelArguments Int(int value) => Add(unchecked((uint)value));
 
     public KernelArguments Long(long value) => Add(unchecked((ulong)value));

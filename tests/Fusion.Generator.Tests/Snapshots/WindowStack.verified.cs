@@ -271,6 +271,29 @@ constexpr int kVec = 16 / (int)sizeof(gemm_in_t);  // elements per 16 bytes: 8 h
 #ifndef FUSION_GEMM_WGMMA
 #define FUSION_GEMM_WGMMA 0
 #endif
+// The Hopper TMA family (FUSION_GEMM_TMA, with FUSION_GEMM_WGMMA): the same two multiplying warpgroups and accumulators, fed by a third,
+// the producer, whose one thread asks the copy engine for each stage (cp.async.bulk.tensor through the tensor maps the launcher
+// encodes for x [m, K] and w [N, KW]: 128-byte boxes in the 128-byte swizzle, rows and k past the matrix zero-filled by the engine).
+// A stage is handed over by two mbarriers: full (the copy engine counts its bytes in) and empty (each multiplying warp arrives once its
+// wgmma reading the stage finished), so the loads run as far ahead as there are stages, with no block-wide barrier in the loop. The
+// grid is persistent (at most one block per SM, walking the output tiles), so a tile's epilogue overlaps the next tile's loads; the
+// epilogue stages through shared memory of its own. The producer warpgroup gives its registers to the others (setmaxnreg). x must be a
+// stored matrix (a Linear's input, or a 1×1 stride-1 unpadded convolution's channels-last image). Measured outside .NET
+// (bench/cuda/wgmma_probe.cu, H200, TFLOP/s): ResNet-50 stage 3 372, stage 4 431, Swin-T s4 fc2 334, fc1 306 against 316, 299, 271,
+// 244 for the cp.async Hopper tiles above and 425, 452, 437, 401 for cuBLASLt.
+#ifndef FUSION_GEMM_TMA
+#define FUSION_GEMM_TMA 0
+#endif
+static_assert(!FUSION_GEMM_TMA || FUSION_GEMM_WGMMA, ""gemm: the TMA family is a Hopper one (FUSION_GEMM_WGMMA)"");
+// Ping-pong (FUSION_GEMM_PINGPONG, with FUSION_GEMM_TMA): the two multiplying warpgroups take turns over the block's tiles instead of
+// sharing each one, each multiplying all 128 rows of its tile (two m64 blocks, BN accumulators a thread, so BN ≤ 128). While one
+// warpgroup runs its epilogue, the other's wgmma keep the tensor cores busy: for short K (a few k-steps a tile) and heavy epilogues
+// (GELU, the int8 plan's requantize) the epilogue is as long as the products, and the cooperative form leaves the tensor cores idle
+// through it.
+#ifndef FUSION_GEMM_PINGPONG
+#define FUSION_GEMM_PINGPONG 0
+#endif
+static_assert(!FUSION_GEMM_PINGPONG || FUSION_GEMM_TMA, ""gemm: ping-pong is a form of the TMA family (FUSION_GEMM_TMA)"");
 
 #ifndef FUSION_KW
 #error ""gemm: FUSION_KW (w's row stride, K rounded up to a multiple of 8 halves or 16 int8) must be defined""
@@ -311,14 +334,15 @@ static_assert(FUSION_KW % kVec == 0 && FUSION_KW >= FUSION_K && FUSION_KW < FUSI
 #endif
 static_assert(FUSION_BM == 32 || FUSION_BM == 64 || FUSION_BM == 128 || FUSION_BM == 256, ""gemm: BM is 32, 64, 128 or 256"");
 static_assert(FUSION_BN == 32 || FUSION_BN == 64 || FUSION_BN == 96 || FUSION_BN == 128 || FUSION_BN == 256, ""gemm: BN is 32, 64, 96, 128 or 256"");
-static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= 4, ""gemm: 2 to 4 stages"");
+static_assert(FUSION_STAGES >= 2 && FUSION_STAGES <= (FUSION_GEMM_TMA ? 8 : 4), ""gemm: 2 to 4 stages (the TMA family: up to 8)"");
 
 constexpr int kBM = FUSION_BM;
 constexpr int kBN = FUSION_BN;
 constexpr int kWarpRows = FUSION_WARP_ROWS;     // rows of out per warp
 constexpr int kWarpCols = FUSION_WARP_COLS;     // columns of out per warp
 constexpr int kWarpsN = kBN / kWarpCols;        // warps side by side along the columns
-constexpr int kThreads = kBM / kWarpRows * kWarpsN * 32;
+constexpr int kMmaThreads = kBM / kWarpRows * kWarpsN * 32;     // the warps that multiply (and store)
+constexpr int kThreads = kMmaThreads + (FUSION_GEMM_TMA ? 128 : 0);  // and the TMA family's producer warpgroup
 constexpr int kStages = FUSION_STAGES;
 constexpr int kBK = (FUSION_GEMM_WGMMA ? 8 : 4) * kVec;  // a k-step: 64 bytes (32 halves, 64 int8); 128 in the Hopper family
 constexpr int kBKP = kBK + kVec;         // padded row length: 80 bytes
@@ -332,11 +356,12 @@ static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols ==
 static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
 // Blocks per SM the registers must allow. Thin: 24 warps (80 registers a thread). Wide: two blocks (128 registers) for 64
 // accumulators a thread, one block for 128. Hopper: one block (its stages take most of the shared memory), two of 128 × 64.
-constexpr int kMinBlocks = FUSION_GEMM_WGMMA ? (kBN <= 64 ? 2 : 1) : kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
+constexpr int kMinBlocks = FUSION_GEMM_TMA ? 1 : FUSION_GEMM_WGMMA ? (kBN <= 64 ? 2 : 1) : kWarpRows == 16 && kWarpsN == 1 ? 768 / kThreads : (kMT * kNT * 4 <= 64 ? 2 : 1);
 #if FUSION_GEMM_WGMMA
-static_assert(kBM == 128 && kWarpRows == 16 && kWarpCols == kBN && (kBN == 64 || kBN == 128 || kBN == 256) && kStages == 4,
-              ""gemm: the Hopper family is 128 × 64, 128 × 128 or 128 × 256, two warpgroups, four stages"");
+static_assert(kBM == 128 && kWarpRows == 16 && kWarpCols == kBN && (kBN == 64 || kBN == 128 || kBN == 256) && (kStages == 4 || FUSION_GEMM_TMA),
+              ""gemm: the Hopper family is 128 × 64, 128 × 128 or 128 × 256, two warpgroups, four stages (the TMA family: any)"");
 constexpr int kTileRowBytes = 128;  // one swizzle row a tile row
+static_assert(!FUSION_GEMM_PINGPONG || (FUSION_GEMM_TMA && kBN <= 128), ""gemm: ping-pong is a TMA form, BN ≤ 128 (two m64 blocks of accumulators a thread)"");
 #else
 constexpr int kTileRowBytes = kBKP * (int)sizeof(gemm_in_t);  // 80: padded against bank conflicts
 #endif
@@ -348,8 +373,8 @@ constexpr int kEpiCols = 32;                        // columns staged at a time 
 constexpr int kEpiStride = kEpiCols + 8;            // 40 floats: conflict-free float2 writes from the mma layout
 constexpr int kEpiRowsPerStep = 64 / kEpiCols;      // rows stored per warp instruction: 16 lanes × 2 columns per row
 static_assert(kWarpCols % kEpiCols == 0, ""gemm: a warp's columns must be a multiple of the epilogue's column chunk"");
-static_assert(kThreads / 32 * 16 * kEpiStride * (int)sizeof(float) <= kStages * kATileBytes,
-              ""gemm: the epilogue's staging must fit in a_tiles"");
+constexpr int kEpiBytes = kMmaThreads / 32 * 16 * kEpiStride * (int)sizeof(float);  // every multiplying warp's slice
+static_assert(FUSION_GEMM_TMA || kEpiBytes <= kStages * kATileBytes, ""gemm: the epilogue's staging must fit in a_tiles"");
 
 // 16-byte global → shared copy; src_bytes 0 writes 16 zero bytes and reads nothing.
 FUSION_DEVICE void gemm_cp_async16(unsigned dst, const gemm_in_t* src, int src_bytes)
@@ -616,12 +641,179 @@ FUSION_DEVICE void gemm_wgmma(gemm_acc_t* d, unsigned long long a, unsigned long
 #endif
 #endif
 
+#if FUSION_GEMM_TMA
+// A CUtensorMap: 128 opaque bytes the driver encodes (cuTensorMapEncodeTiled), passed by value and read in place by the copy engine.
+struct __align__(64) gemm_tensor_map { unsigned long long bits[16]; };
+
+FUSION_DEVICE void gemm_mbar_init(unsigned bar, unsigned count) { asm volatile(""mbarrier.init.shared::cta.b64 [%0], %1;"" ::""r""(bar), ""r""(count) : ""memory""); }
+FUSION_DEVICE void gemm_mbar_arrive(unsigned bar) { asm volatile(""mbarrier.arrive.shared::cta.b64 _, [%0];"" ::""r""(bar) : ""memory""); }
+// Arrives and announces the bytes the copy engine will count in before the phase completes.
+FUSION_DEVICE void gemm_mbar_expect(unsigned bar, unsigned bytes) { asm volatile(""mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;"" ::""r""(bar), ""r""(bytes) : ""memory""); }
+// Waits until the phase of parity `parity` completed (a fresh barrier counts parity 1 as completed: the phase before its first).
+FUSION_DEVICE void gemm_mbar_wait(unsigned bar, unsigned parity)
+{
+    unsigned done;
+    do
+        asm volatile(""{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}"" : ""=r""(done) : ""r""(bar), ""r""(parity) : ""memory"");
+    while (!done);
+}
+// The box of `map` at (k0 elements, row0) into shared memory at dst, counted in on barrier bar.
+FUSION_DEVICE void gemm_tma_load(unsigned dst, const gemm_tensor_map* map, int k0, int row0, unsigned bar)
+{
+    asm volatile(""cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];""
+                 ::""r""(dst), ""l""(map), ""r""(k0), ""r""(row0), ""r""(bar) : ""memory"");
+}
+#endif
+
 #ifdef FUSION_GEMM_DYNAMIC_SMEM
 // The wide and Hopper families' stages pass the 48 KB of static shared memory: the launcher asks for kStages · (BM + BN) · 80 bytes
-// (wide) or kStages · (BM + BN) · 128 + 1024 bytes (Hopper: its stages must start on 1024 bytes, the swizzle's period).
+// (wide) or kStages · (BM + BN) · 128 + 1024 bytes (Hopper: its stages must start on 1024 bytes, the swizzle's period); the TMA family
+// also the epilogue's staging (kEpiBytes), two mbarriers a stage and two for the ping-pong turns.
 extern __shared__ __align__(16) unsigned char gemm_smem[];
 #endif
 
+// Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
+// header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
+// alike). Each warp writes its slice of the staging (a_tiles, free once the main loop's last barrier passed; the TMA family's own
+// region) — 16 rows of its tile, kEpiCols columns at a time, as floats — and reads it back by rows: half a warp per row, each lane a
+// column pair. Only warp barriers: the multiplying warps of the TMA family store while the producer already fills the next tile's stages.
+FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (*stage)[kEpiStride], int row0, int col0, int warp_row, int warp_col, int lane,
+                                   int m, int batch FUSION_EPILOGUE_PARAMS)
+{
+    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
+#pragma unroll
+    for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
+        {
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#pragma unroll
+            for (int nt = 0; nt < kEpiCols / 8; ++nt)
+#pragma unroll
+                for (int h = 0; h < 2; ++h)
+                {
+                    const int ni = chunk * (kEpiCols / 8) + nt;
+                    fusion_f2 v;
+                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
+                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
+                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+                }
+            gemm_syncwarp();
+            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
+            const bool pair = c + 1 < FUSION_N;
+#pragma unroll
+            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
+            {
+                const int rl = i * kEpiRowsPerStep + pair_row;
+                const int r = row0 + warp_row + mi * 16 + rl;
+                if (r >= m || c >= FUSION_N) continue;
+                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+            }
+        }
+}
+
+#if FUSION_GEMM_TMA
+extern ""C"" __global__ void __launch_bounds__(kThreads, 1) FUSION_KERNEL(const __grid_constant__ gemm_tensor_map x_map, const __grid_constant__ gemm_tensor_map w_map, int m,
+                                                                          int batch FUSION_EPILOGUE_PARAMS)
+{
+    // Stage s: the x tile at base + s · kStageBytes, the w tile kATileBytes after it; behind the stages full[s] and empty[s] (8 bytes
+    // each) and the ping-pong turns, then the epilogue's staging.
+    constexpr int kStageBytes = kATileBytes + kBTileBytes, kBarrierBytes = 16 * kStages + 16;
+    const unsigned smem0 = smem_address(gemm_smem), base = (smem0 + 1023) & ~1023u;
+    const unsigned bars = base + kStages * kStageBytes, turns = bars + 16 * kStages;
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+    if (tid == 0)
+    {
+        for (int s = 0; s < kStages; ++s)
+        {
+            gemm_mbar_init(bars + 8 * s, 1);                             // the producer's arrival; the copied bytes complete it
+            gemm_mbar_init(bars + 8 * (kStages + s), kMmaThreads / 32 / (FUSION_GEMM_PINGPONG ? 2 : 1));  // one arrival per warp multiplying the tile
+        }
+        // turns[g]: warpgroup g may start its next tile's k-steps (ping-pong); one arrival per warp of the other warpgroup.
+        gemm_mbar_init(turns, 4);
+        gemm_mbar_init(turns + 8, 4);
+        asm volatile(""fence.mbarrier_init.release.cluster;"" ::: ""memory"");
+    }
+    __syncthreads();
+    const int tiles = (m + kBM - 1) / kBM * kNTiles;  // column tiles of one row tile consecutive, as in the other families
+    if (warp >= kMmaThreads / 32)
+    {
+        // The producer: the last warpgroup, so the multiplying warps keep indices 0–7 and the other families' warp layout.
+        asm volatile(""setmaxnreg.dec.sync.aligned.u32 40;"");
+        if (tid != kMmaThreads) return;
+        int s = 0;
+        unsigned phase = 0;
+        for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x)
+        {
+            const int row0 = tile / kNTiles * kBM, col0 = tile % kNTiles * kBN;
+#pragma unroll 1
+            for (int kt = 0; kt < kKTiles; ++kt)
+            {
+                gemm_mbar_wait(bars + 8 * (kStages + s), phase ^ 1);  // the multiplying warps are done with the stage
+                const unsigned stage = base + s * kStageBytes, full = bars + 8 * s;
+                gemm_mbar_expect(full, kStageBytes);  // whole boxes, the zero-filled parts included
+                gemm_tma_load(stage, &x_map, kt * kBK, row0, full);
+                gemm_tma_load(stage + kATileBytes, &w_map, kt * kBK, col0, full);
+                if (++s == kStages) s = 0, phase ^= 1;
+            }
+        }
+        return;
+    }
+    asm volatile(""setmaxnreg.inc.sync.aligned.u32 232;"");
+    // Cooperative: both warpgroups on every tile, warpgroup g on its rows 64g…; ping-pong: warpgroup g on the block's tiles g, g + 2, …,
+    // all 128 rows (m64 blocks h = 0, 1). The block's j-th tile uses stages j · kKTiles … in ring order, which gives each k-step's
+    // stage and phase. A phase is told only by its parity, so in ping-pong the warpgroups take turns at their k-steps: each starts a
+    // tile's waits once the other has passed all of its previous tile's (turns), else one running ahead could wait on a stage the
+    // other's tile still has to be loaded into, whose previous phase has the parity it waits for, and read it too early.
+    constexpr int kBlocksM = FUSION_GEMM_PINGPONG ? 2 : 1, kTileStep = FUSION_GEMM_PINGPONG ? 2 : 1;
+    const int group = warp / 4;
+    const int warp_row = FUSION_GEMM_PINGPONG ? (warp % 4) * kWarpRows : warp * kWarpRows;
+    const unsigned a_offset = FUSION_GEMM_PINGPONG ? 0u : (unsigned)(group * 64 * kTileRowBytes);
+    float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(gemm_smem + (base - smem0) + kStages * kStageBytes + kBarrierBytes) + warp * 16;
+    for (int j = FUSION_GEMM_PINGPONG ? group : 0, own = 0;; j += kTileStep, ++own)
+    {
+        const int tile = blockIdx.x + j * gridDim.x;
+        if (tile >= tiles) break;
+        // Warpgroup 0's tile 2i waits for warpgroup 1's tile 2i − 1 (phase i − 1 of turns[0]), warpgroup 1's 2i + 1 for 0's 2i (phase i of turns[1]).
+        if (FUSION_GEMM_PINGPONG && j > 0) gemm_mbar_wait(turns + 8 * group, (unsigned)(group == 0 ? own - 1 : own) & 1);
+        const int row0 = tile / kNTiles * kBM, col0 = tile % kNTiles * kBN;
+        gemm_acc_t acc[kBlocksM][kMT][kNT][4];
+#pragma unroll
+        for (int h = 0; h < kBlocksM; ++h)
+#pragma unroll
+            for (int ni = 0; ni < kNT; ++ni)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) acc[h][0][ni][e] = 0;
+        // One wgmma group stays in flight: once step kt's group is issued, step kt − 1's has finished, and its stage is released.
+        int previous = -1;
+#pragma unroll 1
+        for (int kt = 0; kt < kKTiles; ++kt)
+        {
+            const unsigned step = (unsigned)j * kKTiles + kt, s = step % kStages;
+            gemm_mbar_wait(bars + 8 * s, (step / kStages) & 1);
+            const unsigned tiles_at = base + s * kStageBytes;
+            const unsigned long long b = gemm_smem_desc(tiles_at + kATileBytes);
+            gemm_wgmma_fence();
+#pragma unroll
+            for (int kk = 0; kk < kBK / kMmaK; ++kk)
+#pragma unroll
+                for (int h = 0; h < kBlocksM; ++h)  // rows 64h… of the warpgroup's share
+                    gemm_wgmma(&acc[h][0][0][0], gemm_smem_desc(tiles_at + a_offset + h * 64 * kTileRowBytes) + 2 * kk, b + 2 * kk);
+            gemm_wgmma_commit();
+            gemm_wgmma_wait<1>();
+            if (previous >= 0 && lane == 0) gemm_mbar_arrive(bars + 8 * (kStages + previous));
+            previous = (int)s;
+        }
+        if (FUSION_GEMM_PINGPONG && lane == 0) gemm_mbar_arrive(turns + 8 * (1 - group));  // the other warpgroup's turn
+        gemm_wgmma_wait<0>();
+        if (previous >= 0 && lane == 0) gemm_mbar_arrive(bars + 8 * (kStages + previous));
+#pragma unroll
+        for (int h = 0; h < kBlocksM; ++h) gemm_store_tile(acc[h], stage, row0 + h * 64, col0, warp_row, 0, lane, m, batch FUSION_EPILOGUE_ARGS);
+    }
+}
+#else
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
 #if FUSION_GEMM_WGMMA
@@ -728,44 +920,9 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
     }
     float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(&a_tiles[0][0][0]) + warp * 16;
 #endif
-
-    // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
-    // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
-    // alike). The loop's last barrier ended every read of the tiles, so each warp writes its slice of a_tiles (16 rows of its
-    // tile, kEpiCols columns at a time, as floats) and reads it back by rows: half a warp per row, each lane a column pair.
-    const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
-#pragma unroll
-    for (int mi = 0; mi < kMT; ++mi)
-#pragma unroll
-        for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
-        {
-            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
-            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
-#pragma unroll
-            for (int nt = 0; nt < kEpiCols / 8; ++nt)
-#pragma unroll
-                for (int h = 0; h < 2; ++h)
-                {
-                    const int ni = chunk * (kEpiCols / 8) + nt;
-                    fusion_f2 v;
-                    v.x = gemm_acc_float(acc[mi][ni][2 * h]);
-                    v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
-                    *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
-                }
-            gemm_syncwarp();
-            const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
-            const bool pair = c + 1 < FUSION_N;
-#pragma unroll
-            for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
-            {
-                const int rl = i * kEpiRowsPerStep + pair_row;
-                const int r = row0 + warp_row + mi * 16 + rl;
-                if (r >= m || c >= FUSION_N) continue;
-                const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
-                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
-            }
-        }
+    gemm_store_tile(acc, stage, row0, col0, warp_row, warp_col, lane, m, batch FUSION_EPILOGUE_ARGS);
 }
+#endif
 ";
 
             /// <summary>Cast: cast io → f32 of input x; LayerNorm: F.LayerNorm(x, norm); WindowPartition: F.WindowPartition(h, _window)</summary>

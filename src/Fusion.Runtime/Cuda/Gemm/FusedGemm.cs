@@ -11,7 +11,8 @@ namespace Fusion.Cuda.Gemm;
 /// the first call on a shape times cuBLASLt (each algorithm its heuristic offers, <see cref="CublasLt.Candidates"/>) and the template in
 /// its default tile, in its other thin <see cref="GemmTile.Candidates"/> when the default one comes close (<see cref="ExploreTiles"/>)
 /// and in its wide tiles no wider than N (<see cref="GemmTile.WideTiles"/>) in any case, and on compute capability 9.0 in its Hopper
-/// tiles no wider than N (<see cref="GemmTile.HopperTiles"/>, warpgroup MMA, compiled for sm_90a; where x is read by 16-byte chunks), on the caller's tensors (CUDA events behind a
+/// tiles no wider than N (<see cref="GemmTile.HopperTiles"/>, warpgroup MMA, compiled for sm_90a; where x is read by 16-byte chunks) and its Hopper
+/// TMA tiles (<see cref="GemmTile.HopperTmaTiles"/>, where x is a stored matrix), on the caller's tensors (CUDA events behind a
 /// <see cref="StreamHold"/>, so the GPU time alone; 2 warm-ups, median of 5) and keeps the fastest in a
 /// <see cref="GemmChoiceCache"/> in the kernel cache folder, keyed by device, shape, kernel source and cuBLASLt version
 /// (<see cref="GemmPolicy.Cached"/> uses such a decision where one exists, else cuBLASLt). That first call synchronizes the
@@ -132,7 +133,7 @@ public sealed class FusedGemm : IDisposable
             _ => Choose(m, kernel, x, weight, epilogueInputs, outputs, batch, io, s),
         };
         // A remembered Hopper tile this kernel cannot take (an edited choice file: they are keyed by device) runs the default tile.
-        if (tile.Wgmma && !GemmTile.HopperRuns(kernel, _device.ComputeCapability)) tile = GemmTile.Default(kernel.N);
+        if (!tile.Runs(kernel, _device.ComputeCapability)) tile = GemmTile.Default(kernel.N);
         try
         {
             Execute(path, tile, ilgpu, algorithm, m, kernel, x, weight, epilogueInputs, outputs, batch, io, s);
@@ -158,8 +159,10 @@ public sealed class FusedGemm : IDisposable
             throw new FusionException($"{kernel.Name} is an int8 GEMM: it runs on the template only (cuBLASLt has no per-channel dequantize epilogue)");
         if (path == GemmPath.Generated && kernel.Fp8)
             throw new FusionException($"{kernel.Name} is an FP8 GEMM: it runs on cuBLASLt only (it has no template)");
-        if (tile is { Wgmma: true } && !GemmTile.HopperRuns(kernel, _device.ComputeCapability))
-            throw new FusionException($"{kernel.Name}: the Hopper tile {tile} runs on compute capability 9.0 with x read by 16-byte chunks; {_device.Name} is {_device.Architecture}, K = {kernel.K}");
+        if (tile is { } asked && !asked.Runs(kernel, _device.ComputeCapability))
+            throw new FusionException(asked.Tma
+                ? $"{kernel.Name}: the Hopper TMA tile {asked} runs on compute capability 9.0 with x a stored matrix (a Linear's input or a 1 × 1 stride-1 unpadded convolution's image) of rows a multiple of 16 bytes; {_device.Name} is {_device.Architecture}, K = {kernel.K}{(kernel.Conv is { } c ? $", a {c.Kernel} × {c.Kernel} convolution of stride {c.Stride}, padding {c.Padding}" : "")}"
+                : $"{kernel.Name}: the Hopper tile {asked} runs on compute capability 9.0 with x read by 16-byte chunks; {_device.Name} is {_device.Architecture}, K = {kernel.K}");
         if (m == 0) return;
         var t = tile ?? GemmTile.Default(kernel.N);
         Execute(path, t, RunsIlgpu(kernel, t, m, batch), 0, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream ?? x.Stream);
@@ -301,7 +304,7 @@ public sealed class FusedGemm : IDisposable
             // The default tile is close: the other thin tiles may win. The wide ones are timed in any case: they are built for the
             // GEMMs the thin family loses by far (deep K). Compile them together (in parallel), then time each.
             bool close = generated <= ExploreTiles * cublas;
-            var others = GemmTile.Candidates(kernel.N, GemmTile.HopperRuns(kernel, _device.ComputeCapability))
+            var others = GemmTile.CandidatesFor(kernel, _device.ComputeCapability)
                 .Where(t => t != best && (close || t.Wide || t.Wgmma)).ToList();
             PrecompileTiles(kernel, others, io);
             foreach (var tile in others)
@@ -390,11 +393,24 @@ public sealed class FusedGemm : IDisposable
         if (blocks > int.MaxValue) throw new FusionException($"{kernel.Name}: m = {m} needs {blocks} blocks of tile {tile}, more than one launch takes");
         // The ILGPU kernel takes each buffer as an array view, {pointer, length}.
         KernelArguments Buffer(KernelArguments a, CudaTensor t) => ilgpu ? a.View(t.Pointer, t.ElementCount) : a.Pointer(t);
-        var args = Buffer(Buffer(new KernelArguments(), x), w).Int(m).Int(batch);
+        var args = tile.Tma ? TmaOperands(tile, m, kernel, x, w).Int(m).Int(batch) : Buffer(Buffer(new KernelArguments(), x), w).Int(m).Int(batch);
         foreach (var t in epilogueInputs.Concat(outputs)) Buffer(args, t);
         var function = ilgpu ? LoadIlgpu(kernel, io) : Load(kernel, tile, kernel.Epilogue.UsesIoType && io == DType.Float16);
-        function.Launch(stream, (int)blocks, tile.Threads, args, ilgpu ? 0 : tile.DynamicSharedBytes);
+        function.Launch(stream, (int)tile.Grid(m, kernel.N, _device.MultiprocessorCount), tile.Threads, args, ilgpu ? 0 : tile.DynamicSharedBytes);
         LastRanIlgpu = ilgpu;
+    }
+
+    /// <summary>
+    /// A Hopper TMA tile's x and w operands: the tensor maps of x [m, K] (boxes of the tile's rows) and of the padded weight [N, KW] (boxes of
+    /// its columns), 128-byte rows in the swizzle the tile's wgmma descriptors name. Encoded on every launch (a host call of about a
+    /// microsecond): the maps hold the addresses, which change from call to call outside a graph.
+    /// </summary>
+    private KernelArguments TmaOperands(GemmTile tile, int m, GemmKernel kernel, CudaTensor x, CudaTensor w)
+    {
+        int bytes = kernel.Int8 ? 1 : 2;
+        return new KernelArguments()
+            .Struct(TensorMap.Matrix(_device, x.Pointer, m, kernel.K, bytes, tile.Rows, $"{kernel.Name} x"))
+            .Struct(TensorMap.Matrix(_device, w.Pointer, kernel.N, kernel.KW, bytes, tile.Columns, $"{kernel.Name} weight"));
     }
 
     /// <summary>The ILGPU version for <paramref name="io"/>, compiled (ILGPU to PTX, the driver to CUBIN, through the cache) and loaded once.</summary>

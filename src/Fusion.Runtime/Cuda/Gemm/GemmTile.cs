@@ -9,9 +9,13 @@ namespace Fusion.Cuda.Gemm;
 /// smaller tiles give small m or N more blocks to spread over the SMs. <em>Wide</em> tiles (128 × 128 and 256 × 64 with 4 warps,
 /// 256 × 128 and 128 × 256 with 8) give each warp 64 × 64 of out, in three stages of dynamic shared memory: for GEMMs bound by the
 /// tensor cores. <em>Hopper</em> tiles (<see cref="Wgmma"/>: 128 × 64, 128 × 128 and 128 × 256, two warpgroups) multiply with warpgroup MMA
-/// from 128-byte-swizzled shared memory in four stages; their code is sm_90a's, so they run on compute capability 9.0 only.
+/// from 128-byte-swizzled shared memory in four stages; their code is sm_90a's, so they run on compute capability 9.0 only. <em>Hopper TMA</em>
+/// tiles (<see cref="Tma"/>, the same three shapes) add a producer warpgroup that fills four to eight stages through the copy engine
+/// (tensor maps the launcher encodes for x and w), and run persistent: at most one block per SM walks the tiles. <em>Ping-pong</em> TMA tiles
+/// (<see cref="Pingpong"/>: 128 × 128 and 128 × 64) give each multiplying warpgroup every other tile whole, so one's epilogue overlaps the
+/// other's products.
 /// </summary>
-public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false)
+public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false, bool Tma = false, bool Pingpong = false)
 {
     /// <summary>The template's default tile for width <paramref name="n"/>.</summary>
     public static GemmTile Default(int n) => new(128, DefaultColumns(n));
@@ -25,6 +29,12 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
     /// <summary>The Hopper tiles (warpgroup MMA), in the order fast-run times them.</summary>
     public static IReadOnlyList<GemmTile> HopperTiles { get; } = [new(128, 256, Wgmma: true), new(128, 128, Wgmma: true), new(128, 64, Wgmma: true)];
 
+    /// <summary>The Hopper TMA tiles, in the order fast-run times them.</summary>
+    public static IReadOnlyList<GemmTile> HopperTmaTiles { get; } = [new(128, 256, Wgmma: true, Tma: true), new(128, 128, Wgmma: true, Tma: true), new(128, 64, Wgmma: true, Tma: true)];
+
+    /// <summary>The ping-pong Hopper TMA tiles (a warpgroup a tile, so at most 128 columns of accumulators), in the order fast-run times them.</summary>
+    public static IReadOnlyList<GemmTile> HopperPingpongTiles { get; } = [new(128, 128, Wgmma: true, Tma: true, Pingpong: true), new(128, 64, Wgmma: true, Tma: true, Pingpong: true)];
+
     /// <summary>The architecture the Hopper tiles are compiled for: sm_90a, whose wgmma runs on compute capability 9.0 only.</summary>
     public const string HopperArchitecture = "sm_90a";
 
@@ -36,18 +46,36 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
         computeCapability == 90 && !kernel.Fp8 && (kernel.Conv is not null || kernel.K % (kernel.Int8 ? 16 : 8) == 0);
 
     /// <summary>
+    /// Whether the Hopper TMA tiles can run <paramref name="kernel"/>: as <see cref="HopperRuns"/>, and x a stored [m, K] matrix the copy
+    /// engine can address (rows a multiple of 16 bytes): a Linear's input, or a 1 × 1, stride-1, unpadded convolution's channels-last image.
+    /// </summary>
+    public static bool TmaRuns(GemmKernel kernel, int computeCapability) =>
+        computeCapability == 90 && !kernel.Fp8 && kernel.K % (kernel.Int8 ? 16 : 8) == 0
+        && (kernel.Conv is null || kernel.Conv is { Kernel: 1, Stride: 1, Padding: 0 });
+
+    /// <summary>Whether this tile can run <paramref name="kernel"/> on compute capability <paramref name="computeCapability"/> (the Hopper families' conditions; the others run anywhere).</summary>
+    public bool Runs(GemmKernel kernel, int computeCapability) =>
+        Tma ? TmaRuns(kernel, computeCapability) : !Wgmma || HopperRuns(kernel, computeCapability);
+
+    /// <summary>
     /// The tiles fast-run times for width <paramref name="n"/>, the default first: 128, 64 and 32 rows with the default columns, 32
     /// columns at 64 rows; then the wide tiles no wider than N (none below 64); then, with <paramref name="hopper"/>
-    /// (<see cref="HopperRuns"/>), the Hopper tiles no wider than N.
+    /// (<see cref="HopperRuns"/>), the Hopper tiles no wider than N; with <paramref name="tma"/> (<see cref="TmaRuns"/>), the Hopper TMA tiles
+    /// and ping-pong tiles no wider than N.
     /// </summary>
-    public static IReadOnlyList<GemmTile> Candidates(int n, bool hopper = false)
+    public static IReadOnlyList<GemmTile> Candidates(int n, bool hopper = false, bool tma = false)
     {
         int columns = DefaultColumns(n);
         var tiles = new List<GemmTile> { new(128, columns), new(64, columns), new(32, columns), new(64, 32) };
         tiles.AddRange(WideTiles.Where(t => t.Columns <= n));
         if (hopper) tiles.AddRange(HopperTiles.Where(t => t.Columns <= n));
+        if (tma) tiles.AddRange(HopperTmaTiles.Concat(HopperPingpongTiles).Where(t => t.Columns <= n));
         return tiles.Distinct().ToList();
     }
+
+    /// <summary>The tiles fast-run times for <paramref name="kernel"/> on compute capability <paramref name="computeCapability"/>: <see cref="Candidates"/> with the Hopper families where they run.</summary>
+    public static IReadOnlyList<GemmTile> CandidatesFor(GemmKernel kernel, int computeCapability) =>
+        Candidates(kernel.N, HopperRuns(kernel, computeCapability), TmaRuns(kernel, computeCapability));
 
     /// <summary>Whether this is a wide tile (warps in a grid, 64 × 64 each, three stages) rather than a thin one (a warp per 16 rows) or a Hopper one.</summary>
     public bool Wide => !Wgmma && (Columns >= 128 || Rows == 256);
@@ -58,22 +86,33 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
     /// <summary>Columns of out per warp: all of them (thin, Hopper) or 64 (wide).</summary>
     public int WarpColumns => Wide ? 64 : Columns;
 
-    /// <summary>Shared-memory stages of the main loop: 2 (thin), 3 (wide) or 4 (Hopper).</summary>
-    public int Stages => Wgmma ? 4 : Wide ? 3 : 2;
+    /// <summary>
+    /// Shared-memory stages of the main loop: 2 (thin), 3 (wide), 4 (Hopper), and as many as 192 KB hold in the Hopper TMA family
+    /// (128 × 256: 4, 128 × 128: 6, 128 × 64: 8; six stages of 128 × 128 measured 372 TFLOP/s on ResNet-50's stage 3 in the probe).
+    /// </summary>
+    public int Stages => Tma ? 196608 / ((Rows + Columns) * 128) : Wgmma ? 4 : Wide ? 3 : 2;
 
-    /// <summary>Threads per block: a warp per warp tile (thin, Hopper: per 16 rows; wide: per 64 × 64).</summary>
-    public int Threads => Rows / WarpRows * (Columns / WarpColumns) * 32;
+    /// <summary>Threads per block: a warp per warp tile (thin, Hopper: per 16 rows; wide: per 64 × 64), and the TMA family's producer warpgroup.</summary>
+    public int Threads => Rows / WarpRows * (Columns / WarpColumns) * 32 + (Tma ? 128 : 0);
+
+    /// <summary>Bytes of the TMA family's epilogue staging: 8 multiplying warps × 16 rows × 40 floats (gemm.cut's kEpiBytes).</summary>
+    private const int TmaEpilogueBytes = 8 * 16 * 40 * 4;
 
     /// <summary>
     /// Dynamic shared memory a launch asks for: the wide tiles' stages, (rows + columns) rows of 80 bytes each; the Hopper tiles',
-    /// rows of 128 bytes, and 1024 bytes to start them on the swizzle's period; 0 for thin tiles, whose stages are static.
+    /// rows of 128 bytes, and 1024 bytes to start them on the swizzle's period (the TMA family: also two mbarriers a stage, two for the
+    /// ping-pong turns and the epilogue's staging); 0 for thin tiles, whose stages are static.
     /// </summary>
-    public int DynamicSharedBytes => Wgmma ? Stages * (Rows + Columns) * 128 + 1024 : Wide ? Stages * (Rows + Columns) * 80 : 0;
+    public int DynamicSharedBytes => Tma ? Stages * (Rows + Columns) * 128 + 1024 + 16 * Stages + 16 + TmaEpilogueBytes
+        : Wgmma ? Stages * (Rows + Columns) * 128 + 1024 : Wide ? Stages * (Rows + Columns) * 80 : 0;
 
     public bool IsDefaultFor(int n) => this == Default(n);
 
-    /// <summary>Blocks that cover an m × n output.</summary>
+    /// <summary>Blocks that cover an m × n output: one per tile.</summary>
     public long Blocks(int m, int n) => (long)((m + Rows - 1) / Rows) * ((n + Columns - 1) / Columns);
+
+    /// <summary>Blocks a launch starts: one per tile, but for the persistent TMA family at most one per SM (each walks the tiles).</summary>
+    public long Grid(int m, int n, int multiprocessors) => Tma ? Math.Min(Blocks(m, n), multiprocessors) : Blocks(m, n);
 
     /// <summary>The kernel source with this tile defined in front of the template text (the default tile leaves it unchanged).</summary>
     public string Specialize(string source, int n)
@@ -87,15 +126,21 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
             defines += string.Create(CultureInfo.InvariantCulture,
                 $"#define FUSION_WARP_ROWS {WarpRows}\n#define FUSION_WARP_COLS {WarpColumns}\n#define FUSION_STAGES {Stages}\n#define FUSION_GEMM_DYNAMIC_SMEM 1\n");
         if (Wgmma) defines += "#define FUSION_GEMM_WGMMA 1\n";
+        if (Tma) defines += "#define FUSION_GEMM_TMA 1\n";
+        if (Pingpong) defines += "#define FUSION_GEMM_PINGPONG 1\n";
         return source.Insert(at, defines);
     }
 
-    /// <summary>"128x96"; a Hopper tile "128x256h".</summary>
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Rows}x{Columns}{(Wgmma ? "h" : "")}");
+    /// <summary>"128x96"; a Hopper tile "128x256h", a Hopper TMA one "128x256t", a ping-pong one "128x128p".</summary>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Rows}x{Columns}{(Pingpong ? "p" : Tma ? "t" : Wgmma ? "h" : "")}");
 
-    /// <summary>Reads "128x96" (a tile the template takes: a thin one or a wide one) or "128x256h" (a Hopper one); null otherwise.</summary>
+    /// <summary>Reads "128x96" (a tile the template takes: a thin one or a wide one), "128x256h" (a Hopper one), "128x256t" (a Hopper TMA one) or "128x128p" (a ping-pong one); null otherwise.</summary>
     public static GemmTile? TryParse(string text)
     {
+        if (text.EndsWith('p'))
+            return TryParse(text[..^1]) is { } flat && HopperPingpongTiles.Contains(flat with { Wgmma = true, Tma = true, Pingpong = true }) ? flat with { Wgmma = true, Tma = true, Pingpong = true } : null;
+        if (text.EndsWith('t'))
+            return TryParse(text[..^1]) is { } plain && HopperTmaTiles.Contains(plain with { Wgmma = true, Tma = true }) ? plain with { Wgmma = true, Tma = true } : null;
         if (text.EndsWith('h'))
             return TryParse(text[..^1]) is { } plain && HopperTiles.Contains(plain with { Wgmma = true }) ? plain with { Wgmma = true } : null;
         var parts = text.Split('x');

@@ -55,6 +55,10 @@ internal static unsafe partial class CuDriverApi
     internal static partial CuResult cuLaunchKernel(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
         uint sharedMemBytes, IntPtr stream, void** kernelParams, void** extra);
 
+    [LibraryImport(Lib)]
+    internal static partial CuResult cuTensorMapEncodeTiled(void* tensorMap, CuTensorMapDataType dataType, uint rank, void* globalAddress, ulong* globalDim,
+        ulong* globalStrides, uint* boxDim, uint* elementStrides, int interleave, CuTensorMapSwizzle swizzle, CuTensorMapL2Promotion l2Promotion, int oobFill);
+
     [LibraryImport(Lib)] internal static partial CuResult cuStreamBeginCapture_v2(IntPtr stream, CuStreamCaptureMode mode);
     [LibraryImport(Lib)] internal static partial CuResult cuStreamEndCapture(IntPtr stream, out IntPtr graph);
     [LibraryImport(Lib)] internal static partial CuResult cuGraphInstantiateWithFlags(out IntPtr graphExec, IntPtr graph, ulong flags);
@@ -101,4 +105,25 @@ internal enum CuFunctionAttribute
 {
     /// <summary>CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES: dynamic shared memory a launch may ask for beyond the default 48 KB.</summary>
     MaxDynamicSharedSizeBytes = 8,
+}
+
+/// <summary>The CUtensorMapDataType values Fusion encodes (the copy engine moves bytes; the type fixes the element size).</summary>
+internal enum CuTensorMapDataType
+{
+    UInt8 = 0,
+    Float16 = 6,
+}
+
+/// <summary>CUtensorMapSwizzle: how the copy engine permutes 16-byte chunks within each row of a box in shared memory.</summary>
+internal enum CuTensorMapSwizzle
+{
+    None = 0,
+    Bytes128 = 3,
+}
+
+/// <summary>CUtensorMapL2promotion: the L2 sector promotion of the copy engine's reads.</summary>
+internal enum CuTensorMapL2Promotion
+{
+    None = 0,
+    Bytes256 = 3,
 }
