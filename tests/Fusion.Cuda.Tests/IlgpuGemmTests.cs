@@ -22,6 +22,12 @@ internal static class IlgpuGemms
 
     public static GemmKernel Get(string name) => All.Single(k => k.Name == name);
 
+    /// <summary>
+    /// The implicit-GEMM convolutions of <see cref="Fusion.Runtime.Tests.ImplicitConvNet"/> (3 × 3 with a residual, stride 2, a 1 × 1 stride-2 shortcut, dilation 2
+    /// with GELU; C = 24 and 40; 9 × 11 and 5 × 6 outputs), whose ILGPU versions the generator printed.
+    /// </summary>
+    public static IEnumerable<GemmKernel> Convolutions() => Fusion.Runtime.Tests.ImplicitConvNet.Kernels.OfType<GemmKernel>().Where(k => k.Conv is not null);
+
     /// <summary>The Swin-T stage-1 blocks' GEMMs, whose ILGPU versions the generator printed (the fp16 plan's: x is fp16).</summary>
     public static IEnumerable<GemmKernel> SwinBlocks() =>
         GeneratedKernelCatalog.SwinBlockKernels.OfType<GemmKernel>().Where(k => k.Epilogue.Ir.Inputs.Single(b => b.Role == BufferRole.Accumulator).Type == FloatType.F16);
@@ -81,13 +87,39 @@ public sealed class IlgpuGemmTests : IClassFixture<IlgpuKernelTests.Runner>
         KernelChecks.DisposeAll([x, w, .. epilogue, .. expected, .. actual]);
     }
 
-    public static TheoryData<string> Compiled() => [.. IlgpuGemms.All.Concat(IlgpuGemms.SwinBlocks()).Select(k => k.Name)];
+    public static TheoryData<string> Compiled() => [.. IlgpuGemms.All.Concat(IlgpuGemms.SwinBlocks()).Concat(IlgpuGemms.Convolutions()).Select(k => k.Name)];
+
+    /// <summary>
+    /// The implicit-GEMM convolutions' ILGPU versions on the CPU accelerator (batch 1 or 2: 99, 60 or 120 output pixels, one or two row
+    /// tiles; every tap at the image's border reads the padding) against the CPU backend, which gathers the im2col matrix first.
+    /// </summary>
+    public static TheoryData<string, int> Convolutions()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var (kernel, i) in IlgpuGemms.Convolutions().Select((k, i) => (k, i))) data.Add(kernel.Name, i % 2 + 1);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Convolutions))]
+    public void IlgpuImplicitGemmConvolutionOnTheCpuAcceleratorMatchesTheCpuBackend(string name, int batch)
+    {
+        var kernel = IlgpuGemms.Convolutions().Single(k => k.Name == name);
+        Assert.NotNull(kernel.IlgpuKernels);
+        var (x, w, epilogue) = KernelChecks.RandomGemmOperands(kernel, batch, DType.Float16, Random.Shared.Next());
+        var expected = CpuBackend.Instance.Gemm(kernel, batch, DType.Float16, x, w, [.. epilogue]);
+        var actual = _cpu.RunGemm(kernel, batch, DType.Float16, x, w, epilogue);
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < actual.Length; i++)
+            KernelChecks.AssertClose(actual[i], (CpuTensor)expected[i], KernelChecks.ForGemm(kernel, DType.Float16), $"{name} (ILGPU CPU accelerator, batch {batch}) output {i}");
+        KernelChecks.DisposeAll([x, w, .. epilogue, .. expected, .. actual]);
+    }
 
     [Theory]
     [MemberData(nameof(Compiled))]
     public void IlgpuGemmCompilesToTensorCoreInstructionsOnRegisters(string name)
     {
-        var kernel = IlgpuGemms.All.Concat(IlgpuGemms.SwinBlocks()).Single(k => k.Name == name);
+        var kernel = IlgpuGemms.All.Concat(IlgpuGemms.SwinBlocks()).Concat(IlgpuGemms.Convolutions()).Single(k => k.Name == name);
         Assert.NotNull(kernel.IlgpuKernels);
         foreach (var io in kernel.Epilogue.IoTypes)
         {
@@ -146,7 +178,7 @@ public sealed class IlgpuGemmGpuTests(GemmKernelFolder folder) : GpuTestBase, IC
             foreach (int m in new[] { 37, 1000 })
                 foreach (var io in kernel.Epilogue.IoTypes)
                     data.Add(kernel.Name, m, io);
-        foreach (var kernel in IlgpuGemms.SwinBlocks())
+        foreach (var kernel in IlgpuGemms.SwinBlocks().Concat(IlgpuGemms.Convolutions()))
             foreach (int batch in new[] { 1, 3 })
                 data.Add(kernel.Name, batch, DType.Float16);
         return data;
@@ -156,7 +188,7 @@ public sealed class IlgpuGemmGpuTests(GemmKernelFolder folder) : GpuTestBase, IC
     [MemberData(nameof(Runs))]
     public void IlgpuGemmOnTheGpuMatchesTheCpu(string name, int batch, DType io)
     {
-        var kernel = IlgpuGemms.All.Concat(IlgpuGemms.SwinBlocks()).Single(k => k.Name == name);
+        var kernel = IlgpuGemms.All.Concat(IlgpuGemms.SwinBlocks()).Concat(IlgpuGemms.Convolutions()).Single(k => k.Name == name);
         using var cuda = new CudaBackend(Device, new KernelCache(folder.Path), GemmPolicy.Generated);
         cuda.Generated.Language = KernelLanguage.Ilgpu;
         var (x, w, epilogue) = KernelChecks.RandomGemmOperands(kernel, batch, io, Rng.Next());

@@ -183,7 +183,8 @@ internal static class KernelChecks
 
     /// <summary>
     /// Random operands for <paramref name="kernel"/> at <paramref name="batch"/>: x shaped like the epilogue's product buffer ("acc") with
-    /// K columns, the weight [N, K] of the product's type, and the epilogue's other inputs in order.
+    /// K columns (an implicit-GEMM convolution: its channels-last image, batch images, fp16), the weight [N, K] of the product's type, and
+    /// the epilogue's other inputs in order.
     /// </summary>
     public static (CpuTensor X, CpuTensor Weight, CpuTensor[] EpilogueInputs) RandomGemmOperands(GemmKernel kernel, int batch, DType io, int seed)
     {
@@ -191,6 +192,7 @@ internal static class KernelChecks
         var dtype = TypeOf(acc, io);
         var xShape = ShapeAt(acc, batch);
         xShape[^1] = kernel.K;
+        if (kernel.Conv is { } conv) (xShape, dtype) = ([batch, conv.Height, conv.Width, conv.Channels], DType.Float16);
         var x = Random(seed, dtype, xShape);
         var w = Random(seed + 1, dtype, kernel.N, kernel.K);
         var rest = kernel.Epilogue.Ir.Inputs.Where(b => b.Role != BufferRole.Accumulator)

@@ -13,7 +13,9 @@ namespace Fusion.Compiler
     /// <c>Accumulator4</c> local per n8 tile, each k16 step's ldmatrix and mma.sync spelled out, and the tile copies unrolled per
     /// thread. The instructions are <c>Fusion.Ilgpu.TensorCore</c>'s methods, which Fusion's PTX compiler writes as single PTX
     /// instructions on registers. The epilogue is a method of its own, called per element (row, column, accumulator), printed from
-    /// the epilogue's loop IR: its loads, operators and stores, the accumulator load replaced by the value.
+    /// the epilogue's loop IR: its loads, operators and stores, the accumulator load replaced by the value. An implicit-GEMM convolution
+    /// (<see cref="ConvGemm"/>) reads its x tiles from the channels-last image as the CUDA template does: each 16-byte chunk is 8
+    /// channels of one tap, its pixel worked out from the row and the tap, or zero-filled in the padding.
     /// </summary>
     internal static class IlgpuGemmPrinter
     {
@@ -21,19 +23,22 @@ namespace Fusion.Compiler
         private const int BM = 128, BK = 32, BKP = BK + 8, Threads = BM / 16 * 32;
 
         /// <summary>The kernel's methods for every io variant of its epilogue, each with its epilogue method.</summary>
-        public static string PrintAll(string gemm, int n, int k, LoopKernel epilogue) =>
-            string.Join("\n", IlgpuKernelPrinter.IoVariants(epilogue).Select(io => Print(gemm, n, k, epilogue, io)));
+        public static string PrintAll(string gemm, int n, int k, LoopKernel epilogue, ConvGemm? conv = null) =>
+            string.Join("\n", IlgpuKernelPrinter.IoVariants(epilogue).Select(io => Print(gemm, n, k, epilogue, io, conv)));
 
-        public static string Print(string gemm, int n, int k, LoopKernel epilogue, FloatType io)
+        public static string Print(string gemm, int n, int k, LoopKernel epilogue, FloatType io, ConvGemm? conv = null)
         {
             if (epilogue.Domain.Count == 0 || epilogue.HasReduction) throw new ArgumentException($"{epilogue.Name}: an epilogue is a pointwise kernel over the GEMM output");
+            if (conv is not null && (!ConvGemm.Fits(conv.Channels) || conv.Depth != k))
+                throw new ArgumentException($"{gemm}: an implicit-GEMM convolution reads 8 channels at a time (C = {conv.Channels} must be a multiple of 8) and K = KS·KS·C ({conv.Depth}, not {k})");
             string method = IlgpuEpiloguePrinter.MethodName(gemm, epilogue, io);
             string parameters = IlgpuEpiloguePrinter.Parameters(epilogue, io), arguments = IlgpuEpiloguePrinter.Arguments(epilogue);
 
             int bn = GemmRows.DefaultColumns(n), kw = GemmRows.Stride(k), nt = bn / 8;
             int nTiles = (n + bn - 1) / bn, kTiles = (k + BK - 1) / BK;
             var s = new SourceBuilder();
-            s.Line($"/// <summary>{gemm}{(epilogue.UsesIoType ? $" with io = {io.Short()}" : "")}: the GEMM template (x[m, {I(k)}] · w[{I(n)}, {I(kw)}]ᵀ on the tensor cores, "
+            string operand = conv is null ? $"x[m, {I(k)}]" : $"the im2col matrix of the image x[b, {I(conv.Height)}, {I(conv.Width)}, {I(conv.Channels)}] ({conv})";
+            s.Line($"/// <summary>{gemm}{(epilogue.UsesIoType ? $" with io = {io.Short()}" : "")}: the GEMM template ({operand} · w[{I(n)}, {I(kw)}]ᵀ on the tensor cores, "
                 + $"tile {I(BM)}×{I(bn)}, {I(Threads)} threads) with its epilogue; launch: ⌈m / {I(BM)}⌉ · {I(nTiles)} groups.</summary>");
             s.Line($"internal static void {method}(global::ILGPU.ArrayView<IlgpuHalf> x, global::ILGPU.ArrayView<IlgpuHalf> w, int m, int batch{parameters})");
             s.Line("{");
@@ -56,7 +61,7 @@ namespace Fusion.Compiler
             using (s.Block("// stage 0, k0 = 0"))
             {
                 s.Line("int stage = 0, k0 = 0;");
-                LoadTiles(s, n, k, kw, bn);
+                LoadTiles(s, n, k, kw, bn, conv);
             }
             s.Line("IlgpuTensorCore.Commit();");
             using (s.Block($"for (int kt = 0; kt < {I(kTiles)}; kt++)"))
@@ -65,7 +70,7 @@ namespace Fusion.Compiler
                 {
                     s.Line("// Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.");
                     s.Line($"int stage = (kt + 1) & 1, k0 = (kt + 1) * {I(BK)};");
-                    LoadTiles(s, n, k, kw, bn);
+                    LoadTiles(s, n, k, kw, bn, conv);
                     s.Line("IlgpuTensorCore.Commit();");
                     s.Line("IlgpuTensorCore.WaitAllButOne();");
                 }
@@ -111,9 +116,10 @@ namespace Fusion.Compiler
         /// else one half at a time) and w's BN × 32 tile (always chunks: its rows are KW halves, a multiple of 8). Chunks outside
         /// the matrix are zero-filled and read nothing.
         /// </summary>
-        private static void LoadTiles(SourceBuilder s, int n, int k, int kw, int bn)
+        private static void LoadTiles(SourceBuilder s, int n, int k, int kw, int bn, ConvGemm? conv)
         {
-            if (k % 8 == 0) Chunks(s, "aTiles", "xs", BM, "row0", "m", k, BM * BKP);
+            if (conv is not null) ImageChunks(s, conv);
+            else if (k % 8 == 0) Chunks(s, "aTiles", "xs", BM, "row0", "m", k, BM * BKP);
             else
             {
                 using (s.Block($"for (int e = tid; e < {I(BM * BK)}; e += {I(Threads)})"))
@@ -140,6 +146,29 @@ namespace Fusion.Compiler
                     s.Line($"int r = chunkRow + {I(rows0)}, gr = {first} + r, gk = k0 + chunkColumn;");
                     s.Line($"bool inside = gr < {limit} && gk < {I(columns)};");
                     s.Line($"IlgpuTensorCore.CopyAsync16(ref {tile}[stage * {I(stageSize)} + r * {I(BKP)} + chunkColumn], ref {source}[IlgpuMath.Select(inside, gr * {I(columns)} + gk, 0)], inside);");
+                }
+            }
+        }
+
+        /// <summary>
+        /// The x tile of an implicit-GEMM convolution by cp.async: row r of the tile is output pixel (b, oy, ox), column k is channel
+        /// k % C of tap (ky, kx) = (k / C / KS, k / C % KS), read at pixel (oy·S − P + ky·D, ox·S − P + kx·D) of image b; a chunk whose
+        /// pixel lies in the padding, past K or past m is zero-filled and reads nothing.
+        /// </summary>
+        private static void ImageChunks(SourceBuilder s, ConvGemm conv)
+        {
+            int pixels = conv.OutHeight * conv.OutWidth, chunks = BM * (BK / 8);
+            for (int i = 0; i * Threads < chunks; i++)
+            {
+                using (s.Block($"// chunk {I(i)} of each thread"))
+                {
+                    s.Line($"int r = chunkRow + {I(i * Threads / (BK / 8))}, gr = row0 + r, gk = k0 + chunkColumn;");
+                    s.Line($"int b = gr / {I(pixels)}, pixel = gr % {I(pixels)}, tap = gk / {I(conv.Channels)}, channel = gk % {I(conv.Channels)};");
+                    s.Line($"int iy = pixel / {I(conv.OutWidth)} * {I(conv.Stride)} - {I(conv.Padding)} + tap / {I(conv.Kernel)} * {I(conv.Dilation)};");
+                    s.Line($"int ix = pixel % {I(conv.OutWidth)} * {I(conv.Stride)} - {I(conv.Padding)} + tap % {I(conv.Kernel)} * {I(conv.Dilation)};");
+                    s.Line($"bool inside = gr < m && gk < {I(conv.Depth)} && iy >= 0 && iy < {I(conv.Height)} && ix >= 0 && ix < {I(conv.Width)};");
+                    s.Line($"IlgpuTensorCore.CopyAsync16(ref aTiles[stage * {I(BM * BKP)} + r * {I(BKP)} + chunkColumn], "
+                        + $"ref xs[IlgpuMath.Select(inside, ((b * {I(conv.Height)} + iy) * {I(conv.Width)} + ix) * {I(conv.Channels)} + channel, 0)], inside);");
                 }
             }
         }

@@ -404,8 +404,8 @@ namespace Fusion.Generator.Passes
                     spec = new GemmSpec(candidate, n, k, fp8 ? k : GemmRows.Stride(k, int8), cuda, epilogue, cublas.Activation, cublas.Bias, cublas.Residual)
                     // The template is fp16 (a float32 Linear runs as cuBLASLt and the epilogue kernel), so only an fp16 one gets an ILGPU version.
                     {
-                        // The ILGPU template has no implicit-GEMM form: a convolution's GEMM is the CUDA C template's (or cuBLASLt's after a gather).
-                        Ilgpu = linear.Precision == FloatType.F16 && !int8 && !fp8 && conv is null && IlgpuKernelPrinter.Prints(epilogueIr) ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr) : "",
+                        // A convolution's GEMM too: the ILGPU template reads its image as the CUDA one does (implicit GEMM).
+                        Ilgpu = linear.Precision == FloatType.F16 && !int8 && !fp8 && IlgpuKernelPrinter.Prints(epilogueIr) ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr, conv) : "",
                         Int8 = int8, Fp8 = fp8, CublasScale = cublas.Scale, CublasOutScale = cublas.OutScale, CublasResidualFirst = plain.ResidualFirst, Conv = conv,
                     };
                     return spec.ToString();

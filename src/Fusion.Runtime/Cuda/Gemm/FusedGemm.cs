@@ -221,10 +221,15 @@ public sealed class FusedGemm : IDisposable
     public bool RunsIlgpu(GemmKernel kernel, GemmTile tile, int m, int batch) =>
         _epilogues.Language == Generated.KernelLanguage.Ilgpu && IlgpuFits(kernel, tile, m, batch);
 
-    /// <summary>Whether the ILGPU template can run this GEMM: a generated one, in the default tile, with 32-bit indices reaching every element.</summary>
+    /// <summary>
+    /// Whether the ILGPU template can run this GEMM: a generated one, in the default tile, with 32-bit indices reaching every element (of a
+    /// convolution's image too, which a stride larger than 1 makes larger than its im2col matrix).
+    /// </summary>
     private static bool IlgpuFits(GemmKernel kernel, GemmTile tile, int m, int batch) =>
         kernel.IlgpuKernels is not null && tile.IsDefaultFor(kernel.N)
-        && (long)m * kernel.KW < Generated.GeneratedKernelLauncher.Index64Elements && !Generated.GeneratedKernelLauncher.NeedsIndex64(kernel.Epilogue, batch);
+        && (long)m * kernel.KW < Generated.GeneratedKernelLauncher.Index64Elements && !Generated.GeneratedKernelLauncher.NeedsIndex64(kernel.Epilogue, batch)
+        && (kernel.Conv is not { } conv
+            || (long)(m / (conv.OutHeight * conv.OutWidth)) * conv.Height * conv.Width * conv.Channels < Generated.GeneratedKernelLauncher.Index64Elements);
 
     /// <summary>Compiles (or finds in the kernel cache) the template of <paramref name="kernel"/> in each of <paramref name="tiles"/> for <paramref name="io"/>, in parallel.</summary>
     public void PrecompileTiles(GemmKernel kernel, IEnumerable<GemmTile> tiles, DType io) => PrecompileTiles(tiles.Select(t => (kernel, t)), io);
