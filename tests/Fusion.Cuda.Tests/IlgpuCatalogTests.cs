@@ -97,4 +97,49 @@ public sealed class IlgpuCatalogTests : IClassFixture<IlgpuKernelTests.Runner>
         }
         KernelChecks.DisposeAll([.. inputs, .. expected, .. actual]);
     }
+
+    /// <summary>
+    /// Generated kernels that write int8 codes (the Int8 plan of <see cref="Fusion.Runtime.Tests.Quantization.Int8OneLinear"/>: its input's
+    /// quantize), compiled to PTX by ILGPU and run on its CPU accelerator where the rounding decides: the first input across ±300 (past the saturation at ±127), ties k + 0.5 from −130.5
+    /// to 130.5 (half to even), ±0, ±∞ and NaN (code 0), the others random; every code equal to the interpreter's.
+    /// </summary>
+    [Fact]
+    public void IlgpuInt8StoresRoundHalfToEvenAndSaturateAsTheInterpreter()
+    {
+        var kernels = Fusion.Runtime.Tests.Quantization.Int8OneLinear.Kernels.OfType<GeneratedKernel>()
+            .Where(k => k.Ir.Outputs.Any(b => b.Type == FloatType.I8)).ToList();
+        Assert.NotEmpty(kernels);
+        var random = new Random();
+        foreach (var kernel in kernels)
+        {
+            var method = kernel.IlgpuMethod(DType.Float16);
+            Assert.NotNull(method);
+            // ILGPU's PTX backend writes the codes as byte stores (no GPU needed to compile).
+            Assert.Contains("st.global.b8", IlgpuPtxCompiler.Compile(method, kernel.Name).Ptx);
+            var inputs = KernelChecks.RandomInputs(kernel, 3, DType.Float16, random.Next());
+            var first = inputs[0];
+            var special = new[] { 0f, -0f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 127.5f, -127.5f, 126.5f, 0.5f, -0.5f, 1.5f, -2.5f };
+            var values = Enumerable.Range(0, (int)first.Shape.ElementCount)
+                .Select(i => i < special.Length ? special[i] : i % 3 == 0 ? (i % 262) - 130.5f : (float)(random.NextDouble() * 600 - 300)).ToArray();
+            for (int e = 0; e < values.Length; e++)
+                if (first.DType == DType.Float16) first.Span<Half>()[e] = (Half)values[e];
+                else first.Span<float>()[e] = values[e];
+            var expected = CpuBackend.Instance.Run(kernel, 3, DType.Float16, [.. inputs]);
+            var actual = _cpu.Run(kernel, 3, DType.Float16, inputs);
+            int codes = 0;
+            for (int o = 0; o < actual.Length; o++)
+            {
+                if (actual[o].DType != DType.Int8) continue;
+                var want = ((CpuTensor)expected[o]).Span<sbyte>().ToArray();
+                var got = actual[o].Span<sbyte>().ToArray();
+                int at = -1;
+                for (int e = 0; e < want.Length && at < 0; e++) if (want[e] != got[e]) at = e;
+                Assert.True(at < 0, $"{kernel.Name} output {o}: code {(at < 0 ? 0 : got[at])} at {at}, the interpreter's {(at < 0 ? 0 : want[at])}");
+                Assert.Contains(want, c => c == 127);  // saturated somewhere, so the test reaches the clamp
+                codes += want.Length;
+            }
+            Assert.True(codes > 0);
+            KernelChecks.DisposeAll([.. inputs, .. expected, .. actual]);
+        }
+    }
 }

@@ -49,11 +49,17 @@ namespace Fusion.Compiler
             kernel.UsesIoType ? new[] { FloatType.F32, FloatType.F16 } : new[] { FloatType.F32 };
 
         /// <summary>
-        /// Whether the kernel has an ILGPU form: not yet one that reads or writes int8 or FP8 codes, or rounds to FP8 (the quantized
-        /// plans' quantizing kernels run their CUDA C under every kernel language).
+        /// Whether the kernel has an ILGPU form: int8 buffers are read and written element by element (sbyte), FP8 codes and the
+        /// rounding to FP8 not yet (the Fp8 plan's quantizing kernels run their CUDA C under every kernel language).
         /// </summary>
         public static bool Prints(LoopKernel kernel) =>
-            kernel.Buffers.All(b => !b.Type.IsCode()) && !kernel.Body.OfType<OpInstr>().Any(o => o.Op == ScalarOp.RoundF8);
+            kernel.Buffers.All(b => b.Type != FloatType.F8) && !kernel.Body.OfType<OpInstr>().Any(o => o.Op == ScalarOp.RoundF8);
+
+        /// <summary>
+        /// Whether a template's epilogue (GEMM, attention) has an ILGPU form: as <see cref="Prints"/>, without codes of either kind (the
+        /// epilogue printer has no int8 stores yet).
+        /// </summary>
+        public static bool PrintsEpilogue(LoopKernel epilogue) => Prints(epilogue) && epilogue.Buffers.All(b => !b.Type.IsCode());
 
         /// <summary>Every method of the kernel (one per io variant), each ending with a newline; "" when it has no ILGPU form (<see cref="Prints"/>).</summary>
         public static string PrintAll(LoopKernel kernel) =>
@@ -66,7 +72,7 @@ namespace Fusion.Compiler
         private static bool IsHalf(FloatType t, FloatType io) => (t == FloatType.Io ? io : t) == FloatType.F16;
 
         /// <summary>The C# type of a buffer element of <paramref name="t"/>, io resolved to <paramref name="io"/>.</summary>
-        internal static string ElementType(FloatType t, FloatType io) => IsHalf(t, io) ? "IlgpuHalf" : "float";
+        internal static string ElementType(FloatType t, FloatType io) => IsHalf(t, io) ? "IlgpuHalf" : t == FloatType.I8 ? "sbyte" : "float";
 
         /// <summary>A float32 literal in C#.</summary>
         public static string Literal(double v)
@@ -215,10 +221,10 @@ namespace Fusion.Compiler
                                 if (inner >= 0) Line($"int v{inner} = s{inner} + {e};");
                                 int ee = e;
                                 foreach (var op in ops) Line($"t{op.Id}_{e} = {Compute(op, id => Ref(id, ee))};");
-                                foreach (var st in stores.Where(st => !IsVector(st.Offset, inner, v))) Store(st, Ref(st.Value, e));
+                                foreach (var st in stores.Where(st => !IsVector(st.Buffer, st.Offset, inner, v))) Store(st, Ref(st.Value, e));
                             }
                         }
-                        foreach (var st in stores.Where(st => IsVector(st.Offset, inner, v))) VectorStore(st, inner, v, e => Ref(st.Value, e));
+                        foreach (var st in stores.Where(st => IsVector(st.Buffer, st.Offset, inner, v))) VectorStore(st, inner, v, e => Ref(st.Value, e));
                     }
                 }
             }
@@ -319,7 +325,7 @@ namespace Fusion.Compiler
                                             {
                                                 Line($"int s{r} = ({c * lanes} + sub) * {v};");
                                                 int cc = c;
-                                                if (IsVector(st.Offset, r, v))
+                                                if (IsVector(st.Buffer, st.Offset, r, v))
                                                 {
                                                     VectorStore(st, r, v, e => Element(st.Value, cc * v + e));
                                                     continue;
@@ -381,8 +387,8 @@ namespace Fusion.Compiler
                 {
                     ChunkLoop(Needed(elementStores.Select(st => st.Value)), r, vector, lanes, chunks, copy =>
                     {
-                        foreach (var st in elementStores.Where(st => IsVector(st.Offset, r, vector))) VectorStore(st, r, vector, e => LoopRef(st.Value, e, copy));
-                        var scalarStores = elementStores.Where(st => !IsVector(st.Offset, r, vector)).ToList();
+                        foreach (var st in elementStores.Where(st => IsVector(st.Buffer, st.Offset, r, vector))) VectorStore(st, r, vector, e => LoopRef(st.Value, e, copy));
+                        var scalarStores = elementStores.Where(st => !IsVector(st.Buffer, st.Offset, r, vector)).ToList();
                         for (int e = 0; e < vector && scalarStores.Count > 0; e++)
                         {
                             using (Block($"// element {e}"))
@@ -545,8 +551,8 @@ namespace Fusion.Compiler
             /// <summary>Stores V values of each store along j (<paramref name="value"/> gives element e): a vector where the address allows, else element by element.</summary>
             private void StridedStores(IReadOnlyList<StoreInstr> stores, int j, int v, Func<StoreInstr, int, string> value)
             {
-                foreach (var st in stores.Where(st => IsVector(st.Offset, j, v))) VectorStore(st, j, v, e => value(st, e));
-                var scalar = stores.Where(st => !IsVector(st.Offset, j, v)).ToList();
+                foreach (var st in stores.Where(st => IsVector(st.Buffer, st.Offset, j, v))) VectorStore(st, j, v, e => value(st, e));
+                var scalar = stores.Where(st => !IsVector(st.Buffer, st.Offset, j, v)).ToList();
                 for (int e = 0; e < v && scalar.Count > 0; e++)
                 {
                     using (Block($"// element {e}"))
@@ -703,7 +709,7 @@ namespace Fusion.Compiler
             {
                 int width = KernelMapping.Width(_k, l, vectorVar, v);
                 // A guard that does not move along the vector (a convolution's padding, read channels-last) holds for all of it.
-                if (width > 1 && !l.Guard.Any(g => g.Expr.Uses(vectorVar)) && IsVector(l.Offset, vectorVar, v))
+                if (width > 1 && !l.Guard.Any(g => g.Expr.Uses(vectorVar)) && IsVector(l.Buffer, l.Offset, vectorVar, v))
                 {
                     VectorLoad(l, vectorVar, v, target, ok, first, zeroOutside);
                     return;
@@ -719,8 +725,11 @@ namespace Fusion.Compiler
             }
 
             /// <summary>Whether <paramref name="offset"/> moves as whole vectors of <paramref name="v"/> along the vectorized variable.</summary>
-            private bool IsVector(IndexExpr offset, int vectorVar, int v) =>
-                v > 1 && vectorVar >= 0 && AccessPattern.Along(offset, vectorVar, v, _k.VariableExtents) == AccessKind.Vector;
+            private bool IsVector(int buffer, IndexExpr offset, int vectorVar, int v) =>
+                v > 1 && vectorVar >= 0 && !IsByte(buffer) && AccessPattern.Along(offset, vectorVar, v, _k.VariableExtents) == AccessKind.Vector;
+
+            /// <summary>Whether the buffer holds int8 codes: read and written one element at a time (no byte vectors yet).</summary>
+            private bool IsByte(int buffer) => _k.Buffers[buffer].Type == FloatType.I8;
 
             /// <summary>
             /// The vector struct(s) covering <paramref name="v"/> elements of a buffer of <paramref name="half"/>s: its alias, elements a
@@ -792,12 +801,13 @@ namespace Fusion.Compiler
             private string ScalarLoad(LoadInstr l, string index)
             {
                 string element = $"{_names[l.Buffer]}[{index}]";
-                return IsHalf(l.Buffer) ? $"(float){element}" : element;
+                return IsHalf(l.Buffer) || IsByte(l.Buffer) ? $"(float){element}" : element;
             }
 
             private void Store(StoreInstr st, string value)
             {
-                Line($"{_names[st.Buffer]}[{st.Offset}] = {(IsHalf(st.Buffer) ? $"IlgpuMath.ToHalf({value})" : value)};");
+                // An int8 store rounds to nearest even and saturates, as the CUDA C store does (a value already rounded stays).
+                Line($"{_names[st.Buffer]}[{st.Offset}] = {(IsHalf(st.Buffer) ? $"IlgpuMath.ToHalf({value})" : IsByte(st.Buffer) ? $"(sbyte)IlgpuMath.RoundI8({value})" : value)};");
             }
 
             private void Shuffle(ReduceInstr red, int lanes)

@@ -405,7 +405,7 @@ namespace Fusion.Generator.Passes
                     // The template is fp16 (a float32 Linear runs as cuBLASLt and the epilogue kernel), so only an fp16 one gets an ILGPU version.
                     {
                         // A convolution's GEMM too: the ILGPU template reads its image as the CUDA one does (implicit GEMM).
-                        Ilgpu = linear.Precision == FloatType.F16 && !int8 && !fp8 && IlgpuKernelPrinter.Prints(epilogueIr) ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr, conv) : "",
+                        Ilgpu = linear.Precision == FloatType.F16 && !int8 && !fp8 && IlgpuKernelPrinter.PrintsEpilogue(epilogueIr) ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr, conv) : "",
                         Int8 = int8, Fp8 = fp8, CublasScale = cublas.Scale, CublasOutScale = cublas.OutScale, CublasResidualFirst = plain.ResidualFirst, Conv = conv,
                     };
                     return spec.ToString();
@@ -431,7 +431,7 @@ namespace Fusion.Generator.Passes
                         KernelSourceWriter.Template(spec.Pattern), "generated.cuh", CudaEpiloguePrinter.Print(lowered.Kernel with { Name = candidate + "_epilogue" }));
                     result = new TemplateSpec(candidate, spec.Pattern, spec.Constants, cuda, epilogue)
                     // The templates read fp16 (a float32 plan's attention runs unfused), so only an fp16 one gets an ILGPU version.
-                    { Ilgpu = template.Precision == FloatType.F16 && IlgpuKernelPrinter.Prints(lowered.Kernel) ? IlgpuTemplateSource.Print(spec.Pattern, candidate, spec.Constants, lowered.Kernel with { Name = candidate + "_epilogue" }) : "" };
+                    { Ilgpu = template.Precision == FloatType.F16 && IlgpuKernelPrinter.PrintsEpilogue(lowered.Kernel) ? IlgpuTemplateSource.Print(spec.Pattern, candidate, spec.Constants, lowered.Kernel with { Name = candidate + "_epilogue" }) : "" };
                     return result.ToString();
                 });
                 var inputs = template.Inputs.Concat(GemmEpilogue.Inputs(lowered, _nodes.Count)).ToEquatableArray();

@@ -197,7 +197,7 @@ public sealed class IlgpuCpuRunner : IDisposable
         }
     }
 
-    /// <summary>A buffer holding the tensor's elements and the kernel's view of it (float or ILGPU's half).</summary>
+    /// <summary>A buffer holding the tensor's elements and the kernel's view of it (float, ILGPU's half, or sbyte int8 codes).</summary>
     private (MemoryBuffer Buffer, object View) Upload(CpuTensor tensor)
     {
         if (tensor.DType == DType.Float16)
@@ -206,7 +206,13 @@ public sealed class IlgpuCpuRunner : IDisposable
             buffer.View.AsContiguous().CopyFromCPU(MemoryMarshal.Cast<System.Half, ILGPU.Half>(tensor.Span<System.Half>()));
             return (buffer, buffer.View.AsContiguous());
         }
-        if (tensor.DType != DType.Float32) throw new TensorMismatchException("ILGPU kernel buffer", "f32 or f16", tensor.DType.ShortName());
+        if (tensor.DType == DType.Int8)
+        {
+            var codes = _accelerator.Allocate1D<sbyte>(tensor.Shape.ElementCount);
+            codes.View.AsContiguous().CopyFromCPU(tensor.Span<sbyte>());
+            return (codes, codes.View.AsContiguous());
+        }
+        if (tensor.DType != DType.Float32) throw new TensorMismatchException("ILGPU kernel buffer", "f32, f16 or i8", tensor.DType.ShortName());
         var floats = _accelerator.Allocate1D<float>(tensor.Shape.ElementCount);
         floats.View.AsContiguous().CopyFromCPU(tensor.Span<float>());
         return (floats, floats.View.AsContiguous());
@@ -216,6 +222,8 @@ public sealed class IlgpuCpuRunner : IDisposable
     {
         if (buffer is MemoryBuffer1D<ILGPU.Half, Stride1D.Dense> halves)
             halves.View.AsContiguous().CopyToCPU(MemoryMarshal.Cast<System.Half, ILGPU.Half>(into.Span<System.Half>()));
+        else if (buffer is MemoryBuffer1D<sbyte, Stride1D.Dense> codes)
+            codes.View.AsContiguous().CopyToCPU(into.Span<sbyte>());
         else
             ((MemoryBuffer1D<float, Stride1D.Dense>)buffer).View.AsContiguous().CopyToCPU(into.Span<float>());
     }

@@ -1671,7 +1671,7 @@ extern ""C"" __global__ void mean_mul_cast_f16_f32_i8_nx24(const half* __restric
 }
 ",
                 launch: "256,256,3,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Abs: |head.fc.weight|; Max: max |head.fc.weight| per output channel; Int8Scale: int8 scales of head.fc.weight; Reshape: int8 scales of head.fc.weight as a vector; Mul: scale of head.fc.input · int8 scales of head.fc.weight</summary>
             internal static readonly global::Fusion.GeneratedKernel abs_max_int8_scale_reshape_mul_f32_11 = new global::Fusion.GeneratedKernel(
@@ -1845,7 +1845,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_11x24(const float* __restrict__
 }
 ",
                 launch: "256,768,33,0",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.PatchConv(image, patch_embed)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_n24_k48_f32_epilogue = new global::Fusion.GeneratedKernel(

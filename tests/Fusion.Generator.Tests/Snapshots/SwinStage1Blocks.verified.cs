@@ -3538,7 +3538,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_
 }
 ",
                 launch: "256,32,3136,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Abs: |blocks.0.attn.qkv.weight|; Max: max |blocks.0.attn.qkv.weight| per output channel; Int8Scale: int8 scales of blocks.0.attn.qkv.weight; Reshape: int8 scales of blocks.0.attn.qkv.weight as a vector; Mul: scale of blocks.0.attn.qkv.input · int8 scales of blocks.0.attn.qkv.weight</summary>
             internal static readonly global::Fusion.GeneratedKernel abs_max_int8_scale_reshape_mul_f32_288 = new global::Fusion.GeneratedKernel(
@@ -3712,7 +3712,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_288x96(const float* __restrict_
 }
 ",
                 launch: "256,768,3456,0",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Abs: |blocks.0.attn.proj.weight|; Max: max |blocks.0.attn.proj.weight| per output channel; Int8Scale: int8 scales of blocks.0.attn.proj.weight; Reshape: int8 scales of blocks.0.attn.proj.weight as a vector; Mul: scale of blocks.0.attn.proj.input · int8 scales of blocks.0.attn.proj.weight</summary>
             internal static readonly global::Fusion.GeneratedKernel abs_max_int8_scale_reshape_mul_f32_96_2 = new global::Fusion.GeneratedKernel(
@@ -3886,7 +3886,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_96x96(const float* __restrict__
 }
 ",
                 launch: "256,768,1152,0",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Cast: cast io → f16 of input x; WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Add: F.Add(x, h); LayerNorm: F.LayerNorm(x, norm2); Mul: blocks.0.mlp.fc1.input / its scale; Cast: quantize blocks.0.mlp.fc1.input to i8</summary>
             internal static readonly global::Fusion.GeneratedKernel cast_window_reverse_add_layer_norm_mul_io_f16_f32_i8_nx56x56x96 = new global::Fusion.GeneratedKernel(
@@ -4154,7 +4154,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_i
 }
 ",
                 launch: "256,32,3136,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Abs: |blocks.0.mlp.fc1.weight|; Max: max |blocks.0.mlp.fc1.weight| per output channel; Int8Scale: int8 scales of blocks.0.mlp.fc1.weight; Reshape: int8 scales of blocks.0.mlp.fc1.weight as a vector; Mul: scale of blocks.0.mlp.fc1.input · int8 scales of blocks.0.mlp.fc1.weight</summary>
             internal static readonly global::Fusion.GeneratedKernel abs_max_int8_scale_reshape_mul_f32_384 = new global::Fusion.GeneratedKernel(
@@ -4328,7 +4328,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_384x96(const float* __restrict_
 }
 ",
                 launch: "256,768,4608,0",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Abs: |blocks.0.mlp.fc2.weight|; Max: max |blocks.0.mlp.fc2.weight| per output channel; Int8Scale: int8 scales of blocks.0.mlp.fc2.weight; Reshape: int8 scales of blocks.0.mlp.fc2.weight as a vector; Mul: scale of blocks.0.mlp.fc2.input · int8 scales of blocks.0.mlp.fc2.weight</summary>
             internal static readonly global::Fusion.GeneratedKernel abs_max_int8_scale_reshape_mul_f32_96 = new global::Fusion.GeneratedKernel(
@@ -4502,7 +4502,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_96x384(const float* __restrict_
 }
 ",
                 launch: "256,768,4608,0",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>LayerNorm: F.LayerNorm(x, norm1); Roll: F.Roll(h, -_shift, 1, 2); WindowPartition: F.WindowPartition(h, _window); Mul: blocks.1.attn.qkv.input / its scale; Cast: quantize blocks.1.attn.qkv.input to i8</summary>
             internal static readonly global::Fusion.GeneratedKernel layer_norm_roll_window_partition_mul_cast_f16_f32_i8_64nx49x96 = new global::Fusion.GeneratedKernel(
@@ -4710,7 +4710,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_i
 }
 ",
                 launch: "256,32,3136,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Roll: F.Roll(h, _shift, 1, 2); Add: F.Add(x, h); LayerNorm: F.LayerNorm(x, norm2); Mul: blocks.1.mlp.fc1.input / its scale; Cast: quantize blocks.1.mlp.fc1.input to i8</summary>
             internal static readonly global::Fusion.GeneratedKernel window_reverse_roll_add_layer_norm_mul_etc_f16_f32_i8_nx56x56x96 = new global::Fusion.GeneratedKernel(
@@ -4960,7 +4960,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_
 }
 ",
                 launch: "256,32,3136,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Mul: fp8 scale of blocks.0.attn.qkv.input; Div: 1 / scale of blocks.0.attn.qkv.input</summary>
             internal static readonly global::Fusion.GeneratedKernel mul_div_f32_1 = new global::Fusion.GeneratedKernel(
@@ -7640,7 +7640,7 @@ extern ""C"" __global__ void gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue(con
 }
 ",
                 launch: "256,256,150528,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: int8 F.Linear(h, fc2); Mul: dequantize F.Linear(h, fc2); Add: F.Linear(h, fc2) + bias; Add: F.Add(x, m)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_mul_add_add_n96_k384_i8_epilogue = new global::Fusion.GeneratedKernel(
@@ -8341,7 +8341,7 @@ extern ""C"" __global__ void window_attention_h3_d32_t49_mul_cast_epilogue(const
 }
 ",
                 launch: "256,768,37632,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>WindowAttention: F.Reshape(o, -1, _tokens, _dim); Mul: blocks.1.attn.proj.input / its scale; Cast: quantize blocks.1.attn.proj.input to i8</summary>
             internal static readonly global::Fusion.GeneratedKernel window_attention_h3_d32_t49_nw64_masked_mul_cast_epilogue = new global::Fusion.GeneratedKernel(
@@ -8415,7 +8415,7 @@ extern ""C"" __global__ void window_attention_h3_d32_t49_nw64_masked_mul_cast_ep
 }
 ",
                 launch: "256,768,37632,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>WindowAttention: F.Reshape(o, -1, _tokens, _dim); Mul: blocks.0.attn.proj.input / its scale; Cast: quantize blocks.0.attn.proj.input to f8</summary>
             internal static readonly global::Fusion.GeneratedKernel window_attention_h3_d32_t49_mul_cast_2_epilogue = new global::Fusion.GeneratedKernel(

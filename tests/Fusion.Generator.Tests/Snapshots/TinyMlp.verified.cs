@@ -1010,7 +1010,7 @@ extern ""C"" __global__ void mul_cast_io_f32_i8_nx13(const io_t* __restrict__ in
 }
 ",
                 launch: "256,1024,13,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Abs: |mlp.fc1.weight|; Max: max |mlp.fc1.weight| per output channel; Int8Scale: int8 scales of mlp.fc1.weight; Reshape: int8 scales of mlp.fc1.weight as a vector; Mul: scale of mlp.fc1.input · int8 scales of mlp.fc1.weight</summary>
             internal static readonly global::Fusion.GeneratedKernel abs_max_int8_scale_reshape_mul_f32_37 = new global::Fusion.GeneratedKernel(
@@ -1180,7 +1180,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_37x13(const float* __restrict__
 }
 ",
                 launch: "256,1024,481,0",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Abs: |mlp.fc2.weight|; Max: max |mlp.fc2.weight| per output channel; Int8Scale: int8 scales of mlp.fc2.weight; Reshape: int8 scales of mlp.fc2.weight as a vector; Mul: scale of mlp.fc2.input · int8 scales of mlp.fc2.weight</summary>
             internal static readonly global::Fusion.GeneratedKernel abs_max_int8_scale_reshape_mul_f32_13 = new global::Fusion.GeneratedKernel(
@@ -1350,7 +1350,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_13x37(const float* __restrict__
 }
 ",
                 launch: "256,1024,481,0",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(x, fc1); Relu: F.Relu(F.Linear(x, fc1))</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_relu_n37_k13_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -1745,7 +1745,7 @@ extern ""C"" __global__ void gemm_mul_add_relu_mul_cast_n37_k13_i8_epilogue(cons
 }
 ",
                 launch: "256,1024,37,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: int8 F.Linear(F.Relu(F.Linear(x, fc1)), fc2); Mul: dequantize F.Linear(F.Relu(F.Linear(x, fc1)), fc2); Add: F.Linear(F.Relu(F.Linear(x, fc1)), fc2) + bias; Add: F.Add(x, mlp.Forward(x)); Cast: cast f16 → io of F.Add(x, mlp.Forward(x))</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_mul_add_add_cast_n13_k37_i8_epilogue = new global::Fusion.GeneratedKernel(

@@ -2901,7 +2901,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_
 }
 ",
                 launch: "256,64,196,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Abs: |blocks.0.mix.weight|; Max: max |blocks.0.mix.weight| per output channel; Int8Scale: int8 scales of blocks.0.mix.weight; Reshape: int8 scales of blocks.0.mix.weight as a vector; Mul: scale of blocks.0.mix.input · int8 scales of blocks.0.mix.weight</summary>
             internal static readonly global::Fusion.GeneratedKernel abs_max_int8_scale_reshape_mul_f32_10 = new global::Fusion.GeneratedKernel(
@@ -3075,7 +3075,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_10x10(const float* __restrict__
 }
 ",
                 launch: "256,1024,50,0",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Cast: cast io → f16 of input x; WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Add: F.Add(x, h); LayerNorm: F.LayerNorm(x, norm); Roll: F.Roll(h, -_shift, 1, 2); WindowPartition: F.WindowPartition(h, _window); Mul: blocks.1.mix.input / its scale; Cast: quantize blocks.1.mix.input to i8</summary>
             internal static readonly global::Fusion.GeneratedKernel cast_window_reverse_add_layer_norm_roll_etc_io_f16_f32_i8_4nx49x10 = new global::Fusion.GeneratedKernel(
@@ -3338,7 +3338,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
 }
 ",
                 launch: "256,64,196,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Roll: F.Roll(h, _shift, 1, 2); Add: F.Add(x, h); LayerNorm: F.LayerNorm(x, norm); WindowPartition: F.WindowPartition(h, _window); Mul: blocks.2.mix.input / its scale; Cast: quantize blocks.2.mix.input to i8</summary>
             internal static readonly global::Fusion.GeneratedKernel window_reverse_roll_add_layer_norm_window_partition_etc_f16_f32_i8_4nx49x10 = new global::Fusion.GeneratedKernel(
@@ -3583,7 +3583,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
 }
 ",
                 launch: "256,64,196,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(h, mix); Gelu: F.Gelu(F.Linear(h, mix))</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_gelu_n10_k10_f32_epilogue = new global::Fusion.GeneratedKernel(
