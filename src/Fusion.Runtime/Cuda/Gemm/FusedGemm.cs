@@ -398,7 +398,7 @@ public sealed class FusedGemm : IDisposable
         if (blocks > int.MaxValue) throw new FusionException($"{kernel.Name}: m = {m} needs {blocks} blocks of tile {tile}, more than one launch takes");
         // The ILGPU kernel takes each buffer as an array view, {pointer, length}.
         KernelArguments Buffer(KernelArguments a, CudaTensor t) => ilgpu ? a.View(t.Pointer, t.ElementCount) : a.Pointer(t);
-        var args = tile.Tma ? TmaOperands(tile, m, kernel, x, w).Int(m).Int(batch) : Buffer(Buffer(new KernelArguments(), x), w).Int(m).Int(batch);
+        var args = (tile.Tma ? TmaOperands(tile, m, kernel, x, w) : Buffer(Buffer(new KernelArguments(), x), w)).Int(m).Int(batch);
         foreach (var t in epilogueInputs.Concat(outputs)) Buffer(args, t);
         var function = ilgpu ? LoadIlgpu(kernel, io) : Load(kernel, tile, kernel.Epilogue.UsesIoType && io == DType.Float16);
         function.Launch(stream, (int)tile.Grid(m, kernel.N, _device.MultiprocessorCount), tile.Threads, args, ilgpu ? 0 : tile.DynamicSharedBytes);
@@ -407,8 +407,8 @@ public sealed class FusedGemm : IDisposable
 
     /// <summary>
     /// A Hopper TMA tile's x and w operands: the tensor maps of x [m, K] (boxes of the tile's rows) and of the padded weight [N, KW] (boxes of
-    /// its columns), 128-byte rows in the swizzle the tile's wgmma descriptors name. Encoded on every launch (a host call of about a
-    /// microsecond): the maps hold the addresses, which change from call to call outside a graph.
+    /// its columns), 128-byte rows in the swizzle the tile's wgmma descriptors name. Encoded on every launch (host work only, not
+    /// timed on its own): the maps hold the addresses, which change from call to call outside a graph.
     /// </summary>
     private KernelArguments TmaOperands(GemmTile tile, int m, GemmKernel kernel, CudaTensor x, CudaTensor w)
     {

@@ -50,8 +50,7 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
     /// engine can address (rows a multiple of 16 bytes): a Linear's input, or a 1 × 1, stride-1, unpadded convolution's channels-last image.
     /// </summary>
     public static bool TmaRuns(GemmKernel kernel, int computeCapability) =>
-        computeCapability == 90 && !kernel.Fp8 && kernel.K % (kernel.Int8 ? 16 : 8) == 0
-        && (kernel.Conv is null || kernel.Conv is { Kernel: 1, Stride: 1, Padding: 0 });
+        HopperRuns(kernel, computeCapability) && (kernel.Conv is null || kernel.Conv is { Kernel: 1, Stride: 1, Padding: 0 });
 
     /// <summary>Whether this tile can run <paramref name="kernel"/> on compute capability <paramref name="computeCapability"/> (the Hopper families' conditions; the others run anywhere).</summary>
     public bool Runs(GemmKernel kernel, int computeCapability) =>
@@ -137,12 +136,15 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
     /// <summary>Reads "128x96" (a tile the template takes: a thin one or a wide one), "128x256h" (a Hopper one), "128x256t" (a Hopper TMA one) or "128x128p" (a ping-pong one); null otherwise.</summary>
     public static GemmTile? TryParse(string text)
     {
-        if (text.EndsWith('p'))
-            return TryParse(text[..^1]) is { } flat && HopperPingpongTiles.Contains(flat with { Wgmma = true, Tma = true, Pingpong = true }) ? flat with { Wgmma = true, Tma = true, Pingpong = true } : null;
-        if (text.EndsWith('t'))
-            return TryParse(text[..^1]) is { } plain && HopperTmaTiles.Contains(plain with { Wgmma = true, Tma = true }) ? plain with { Wgmma = true, Tma = true } : null;
-        if (text.EndsWith('h'))
-            return TryParse(text[..^1]) is { } plain && HopperTiles.Contains(plain with { Wgmma = true }) ? plain with { Wgmma = true } : null;
+        // A Hopper family's suffix: the member of that family with the shape before it.
+        var family = text is [.., var suffix] ? suffix switch { 'h' => HopperTiles, 't' => HopperTmaTiles, 'p' => HopperPingpongTiles, _ => null } : null;
+        if (family is not null)
+        {
+            if (TryParse(text[..^1]) is not { } shape) return null;
+            foreach (var member in family)
+                if (member.Rows == shape.Rows && member.Columns == shape.Columns) return member;
+            return null;
+        }
         var parts = text.Split('x');
         if (parts.Length != 2
             || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int rows)
