@@ -45,6 +45,32 @@ public sealed class CompiledConvNetGpuTests : GpuTestBase
     [InlineData(GemmPolicy.FastRun)]
     public void ImplicitGemmConvolutionsThroughCublasLtMatchTheCpu(GemmPolicy policy) => ImplicitGemmConvolutionsMatchTheCpu(3, policy);
 
+    /// <summary>
+    /// The global pool summed in the last convolution's epilogue (accumulating stores into a float32 buffer the launch clears first):
+    /// replayed from a CUDA graph, each replay starts from zero again (the clearing memset is captured with the kernel), so three
+    /// replays give the direct run's result, not two or three times it. The adds land in any order: within 1e-3 + 1e-3·|b|.
+    /// </summary>
+    [Theory]
+    [InlineData(GemmPolicy.Generated)]
+    [InlineData(GemmPolicy.CublasLt)]
+    public void APooledEpilogueReplayedFromACudaGraphStartsFromZero(GemmPolicy policy)
+    {
+        using var cuda = new CudaBackend(Device, new KernelCache(CacheDirectory), policy);
+        int seed = Inputs.NewSeed();
+        var model = new ImplicitConvNet();
+        ConvNetWeights.Initialize(model, seed);
+        using var host = Inputs.Random(seed + 1, 3, 16, 9, 11).ToCpu(DType.Float16);
+        using var input = cuda.FromHost(host);
+        using var direct = model.Run(input, cuda); // an f16 input runs the Half plan
+        using var expected = cuda.ToHost(direct);
+        using var graphed = GraphedModel.Capture(model, cuda, input);
+        for (int replay = 0; replay < 3; replay++)
+        {
+            using var again = cuda.ToHost(graphed.Run(input));
+            Tolerance.AssertClose(again, RefTensor.FromCpu(expected), 1e-3, 1e-3, $"replay {replay} of the pooled conv net, {policy} (seed {seed})");
+        }
+    }
+
     private void ImplicitGemmConvolutionsMatchTheCpu(int batch, GemmPolicy policy)
     {
         using var cuda = new CudaBackend(Device, new KernelCache(CacheDirectory), policy);

@@ -40,6 +40,8 @@ internal static class OperatorFusion
         if (op.Class == OpClass.Template && !FusionRules.TakesEpilogue(op)) parts.Add("nothing: a call of its own");
         if (FusionRules.Grouped(op)) parts.Add(InKernel(op));
         if (FusionRules.InEpilogue(op)) parts.Add($"the epilogue of the {Either(EpilogueTemplates())} before it");
+        if (FusionRules.PooledInGemmEpilogue(op))
+            parts.Add($"with [FusedModel(PoolInGemmEpilogue = true)], the epilogue of the {Ops.Linear.Name} before it (through permutes) when it alone reads that result: accumulated there in float32 (a global pool)");
         if (FusionRules.TakesEpilogue(op)) parts.Add($"the {string.Join(" and ", EpilogueClasses())} operators after it, as its generated epilogue");
         if (FusionRules.RecomputedPerReader(op)) parts.Add("recomputed by each kernel reading it when its input is in memory");
         if (FusionRules.ViewOfMemory(op)) parts.Add("read by no generated kernel, a view of its input's memory (no copy)");

@@ -67,6 +67,31 @@ public sealed class CompiledConvNetTests
     }
 
     /// <summary>
+    /// With PoolInGemmEpilogue, the global average pool after the last convolution is that convolution's GEMM's: its epilogue adds each value into the pooled
+    /// [B, 1, 1, 8] float32 result (an accumulating store), in every plan, and no kernel of its own reads the convolution's result
+    /// back. The results against the eager Forward are the tests above.
+    /// </summary>
+    [Fact]
+    public void TheGlobalPoolIsSummedInTheLastConvolutionsEpilogue()
+    {
+        var pooled = ImplicitConvNet.Kernels.OfType<GemmKernel>().Where(g => g.Epilogue.Ir.Accumulates).ToList();
+        Assert.Equal(2, pooled.Count); // the Float plan's GEMM and the Half plan's implicit GEMM
+        Assert.All(pooled, g =>
+        {
+            Assert.Equal(8, g.N);
+            Assert.Contains("mean", g.Name);
+            var output = Assert.Single(g.Epilogue.Ir.Outputs);
+            Assert.Equal(Fusion.Compiler.FloatType.F32, output.Type);
+            Assert.Equal("[N, 1, 1, 8]", Fusion.Compiler.Dims.Text(output.Shape));
+            Assert.Null(g.Cublas); // cuBLASLt's own epilogues store the whole product
+        });
+        Assert.DoesNotContain(ImplicitConvNet.Kernels.OfType<GeneratedKernel>(), k => k.Name.StartsWith("mean", StringComparison.Ordinal));
+        // Without [FusedModel(PoolInGemmEpilogue = true)] the pool stays a kernel of its own, reading the stored result.
+        Assert.DoesNotContain(SmallConvNet.Kernels.OfType<GemmKernel>(), g => g.Epilogue.Ir.Accumulates);
+        Assert.Contains(SmallConvNet.Kernels.OfType<GeneratedKernel>(), k => k.Name.StartsWith("mean", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// The Half plan pads the 3×3 stem over the 3-channel image to 8 channels, so it too is an implicit GEMM; the stride-2 1×1 shortcut
     /// over 12 channels keeps its gather (its windows do not overlap: the gather writes no more than it reads). Computed on the CPU the
     /// plan still matches the eager float32 Forward within fp16 rounding (the added channels multiply zeros), at batch 1 and 3.
@@ -100,6 +125,12 @@ public sealed class CompiledConvNetTests
                 Assert.Contains("mma.sync.aligned.m16n8k16", ptx);
                 Assert.Contains("cp.async.cg.shared.global", ptx);
                 Assert.DoesNotContain(".local", ptx);
+                if (!kernel.Epilogue.Ir.Accumulates) continue;
+                // The pooled one (the last convolution, the global pool in its epilogue): its lanes' sums of one column meet by a shuffle,
+                // then one reduction in memory adds a column pair (Hopper's two-float red), the scalar one where the pair is split.
+                Assert.Contains("shfl.sync.bfly.b32", ptx);
+                Assert.Contains("red.global.add.v2.f32", ptx);
+                Assert.Contains("red.add.f32", ptx);
             }
     }
 

@@ -39,9 +39,10 @@ public sealed partial class SmallConvNet : Module
 /// Convolutions the GEMM template reads as implicit GEMMs (channels-last inputs with channels a multiple of 8): a 3×3 after a 3×3,
 /// a strided one, a dilated one and a 1×1 stride-2 shortcut, each with batch norm folded and an epilogue (ReLU, residual add). The
 /// first convolution reads the NCHW image: the Half plan copies it channels-last first (ConvChannelPadding), the Float plan gathers
-/// its im2col matrix. Odd image sizes (9×11).
+/// its im2col matrix. Odd image sizes (9×11). The global pool after the last convolution is summed in that convolution's GEMM
+/// epilogue (PoolInGemmEpilogue), so every plan and GEMM path runs an epilogue that accumulates.
 /// </summary>
-[FusedModel]
+[FusedModel(PoolInGemmEpilogue = true)]
 public sealed partial class ImplicitConvNet : Module
 {
     public readonly Conv2d conv1 = new(16, 24, 3, padding: 1, bias: false);

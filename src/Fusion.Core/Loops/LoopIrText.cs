@@ -18,7 +18,8 @@ namespace Fusion.Compiler
     /// %1 = gelu … (ops on earlier values)
     /// store y[37*v0 + v1] = %1
     /// </code>
-    /// A reduction adds <c>reduce v1 37</c> to the domain line (the variable and its extent).
+    /// A reduction adds <c>reduce v1 37</c> to the domain line (the variable and its extent); a store that adds into a float32
+    /// buffer which starts at zero (<see cref="StoreInstr.Accumulate"/>) reads <c>accumulate y[v0] += %1</c>.
     /// </summary>
     internal static class LoopIrText
     {
@@ -46,6 +47,7 @@ namespace Fusion.Compiler
                 PredicateInstr p => v + "inside " + Bounds(p.Bounds),
                 OpInstr o => v + ScalarOps.Name(o.Op) + " " + string.Join(" ", o.Args.Select(a => "%" + a.ToString(CultureInfo.InvariantCulture))),
                 ReduceInstr r => v + "reduce." + r.Kind.ToString().ToLowerInvariant() + " %" + r.Arg.ToString(CultureInfo.InvariantCulture),
+                StoreInstr { Accumulate: true } st => "accumulate " + kernel.Buffers[st.Buffer].Name + "[" + st.Offset + "] += %" + st.Value.ToString(CultureInfo.InvariantCulture),
                 StoreInstr st => "store " + kernel.Buffers[st.Buffer].Name + "[" + st.Offset + "] = %" + st.Value.ToString(CultureInfo.InvariantCulture),
                 _ => throw new InvalidOperationException("unknown instruction " + instr.GetType().Name),
             };
@@ -112,7 +114,8 @@ namespace Fusion.Compiler
             }
 
             var buffers = new List<KernelBuffer>();
-            while (at < lines.Count && !lines[at].StartsWith("%", StringComparison.Ordinal) && !lines[at].StartsWith("store ", StringComparison.Ordinal))
+            while (at < lines.Count && !lines[at].StartsWith("%", StringComparison.Ordinal) && !lines[at].StartsWith("store ", StringComparison.Ordinal)
+                && !lines[at].StartsWith("accumulate ", StringComparison.Ordinal))
             {
                 var line = Take();
                 var parts = line.Split(new[] { ' ' }, 4);
@@ -146,12 +149,17 @@ namespace Fusion.Compiler
             {
                 var line = Take();
                 int id = body.Count;
-                if (line.StartsWith("store ", StringComparison.Ordinal))
+                bool accumulate = line.StartsWith("accumulate ", StringComparison.Ordinal);
+                if (accumulate || line.StartsWith("store ", StringComparison.Ordinal))
                 {
-                    int open = line.IndexOf('['), end = line.LastIndexOf(']'), eq = line.LastIndexOf("= %", StringComparison.Ordinal);
-                    if (open < 0 || end < open || eq < end) throw Bad(line, "expected 'store NAME[OFFSET] = %K'");
-                    body.Add(new StoreInstr(id, BufferIndex(line.Substring(6, open - 6), line), IndexText.Parse(line.Substring(open + 1, end - open - 1)),
-                        Value(line.Substring(eq + 2), id, line)));
+                    string keyword = accumulate ? "accumulate " : "store ", assign = accumulate ? "+= %" : "= %";
+                    int open = line.IndexOf('['), end = line.LastIndexOf(']'), eq = line.LastIndexOf(assign, StringComparison.Ordinal);
+                    if (open < 0 || end < open || eq < end) throw Bad(line, $"expected '{keyword}NAME[OFFSET] {assign}K'");
+                    var store = new StoreInstr(id, BufferIndex(line.Substring(keyword.Length, open - keyword.Length), line), IndexText.Parse(line.Substring(open + 1, end - open - 1)),
+                        Value(line.Substring(eq + assign.Length - 1), id, line), accumulate);
+                    if (accumulate && reduceVar >= 0) throw Bad(line, "accumulating stores appear only in kernels without a reduction variable");
+                    if (accumulate && buffers[store.Buffer].Type != FloatType.F32) throw Bad(line, $"'{buffers[store.Buffer].Name}' is {buffers[store.Buffer].Type.Short()}: accumulating stores add into float32 buffers");
+                    body.Add(store);
                     continue;
                 }
                 string prefix = "%" + id.ToString(CultureInfo.InvariantCulture) + " = ";

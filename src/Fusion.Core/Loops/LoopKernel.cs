@@ -44,6 +44,12 @@ namespace Fusion.Compiler
         /// <summary>Whether a buffer's type is the run's input/output type, only known when the kernel is launched.</summary>
         public bool UsesIoType => Buffers.Any(b => b.Type == FloatType.Io);
 
+        /// <summary>Whether some store adds into its buffer (<see cref="StoreInstr.Accumulate"/>): that buffer must be zero before the kernel runs.</summary>
+        public bool Accumulates => Body.Any(i => i is StoreInstr { Accumulate: true });
+
+        /// <summary>The output buffers (indices into <see cref="Buffers"/>) that accumulating stores add into.</summary>
+        public IEnumerable<int> AccumulatedBuffers => Body.OfType<StoreInstr>().Where(s => s.Accumulate).Select(s => s.Buffer).Distinct();
+
         public override string ToString() => LoopIrText.Print(this);
     }
 
@@ -134,8 +140,14 @@ namespace Fusion.Compiler
     /// <summary>The sum, maximum or minimum of a value over the reduction variable.</summary>
     internal sealed record ReduceInstr(int Id, ReduceKind Kind, int Arg) : Instr(Id);
 
-    /// <summary>buffer[offset] = value, rounded once to the buffer's type (an int8 buffer: half to even, saturated to ±127; an f8 buffer: E4M3, ties to even, saturated to ±448).</summary>
-    internal sealed record StoreInstr(int Id, int Buffer, IndexExpr Offset, int Value) : Instr(Id);
+    /// <summary>
+    /// buffer[offset] = value, rounded once to the buffer's type (an int8 buffer: half to even, saturated to ±127; an f8 buffer: E4M3,
+    /// ties to even, saturated to ±448). With <paramref name="Accumulate"/>: buffer[offset] += value, where the buffer is float32 and
+    /// starts at zero (whoever runs the kernel clears it first) and the adds of different points land in any order: a Sum or Mean of
+    /// a kernel's result folded into the kernel that computes it (a global pool at the end of a GEMM's epilogue); only in kernels
+    /// without a reduction variable.
+    /// </summary>
+    internal sealed record StoreInstr(int Id, int Buffer, IndexExpr Offset, int Value, bool Accumulate = false) : Instr(Id);
 
     /// <summary>Lo ≤ Expr &lt; Hi.</summary>
     internal sealed record IndexBound(IndexExpr Expr, long Lo, long Hi);

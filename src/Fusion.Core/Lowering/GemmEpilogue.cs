@@ -11,6 +11,13 @@ namespace Fusion.Compiler
     /// </summary>
     internal static class GemmEpilogue
     {
+        /// <summary>A pool an epilogue accumulates: the chain end's only reader path, <paramref name="Permutes"/> then <paramref name="Reduction"/> (a float32 Sum or Mean).</summary>
+        public sealed record EpiloguePool(EquatableArray<int> Permutes, int Reduction)
+        {
+            /// <summary>The graph nodes the pool adds to the epilogue's group.</summary>
+            public IEnumerable<int> Members => Permutes.Concat(new[] { Reduction });
+        }
+
         /// <summary>The id the accumulator takes (one past every graph node).</summary>
         public static int AccumulatorId(int nodeCount) => nodeCount;
 
@@ -18,15 +25,19 @@ namespace Fusion.Compiler
         /// Lowers <paramref name="linear"/> (a Linear node: x, weight, optional bias) and <paramref name="chain"/> (the pointwise nodes
         /// after it, each the only reader of the previous one) into the epilogue kernel; the chain's end (or the Linear) is stored.
         /// </summary>
-        public static LoweredGroup Lower(string name, Func<int, LoweringNode> node, int nodeCount, LoweringNode linear, IReadOnlyList<int> chain) =>
-            Lower(name, node, nodeCount, linear, linear.Inputs.Count > 2 ? linear.Inputs[2] : -1, chain);
+        public static LoweredGroup Lower(string name, Func<int, LoweringNode> node, int nodeCount, LoweringNode linear, IReadOnlyList<int> chain, EpiloguePool? pool = null) =>
+            Lower(name, node, nodeCount, linear, linear.Inputs.Count > 2 ? linear.Inputs[2] : -1, chain, pool);
 
         /// <summary>
         /// The epilogue of any template whose result is a [.., C] tensor computed in registers (the GEMM's product, the attention's
         /// output): <paramref name="template"/>'s value is the accumulator, plus <paramref name="bias"/> (a graph value of shape [C])
         /// when it is not -1, then <paramref name="chain"/>, lowered over [rows, C].
         /// </summary>
-        public static LoweredGroup Lower(string name, Func<int, LoweringNode> node, int nodeCount, LoweringNode template, int bias, IReadOnlyList<int> chain)
+        /// <param name="pool">
+        /// A Sum or Mean of the chain's end (through permutes) that the epilogue accumulates instead of storing the end (a global
+        /// average pool after a convolution's GEMM; <see cref="GroupLowering.LowerAccumulated"/>), or null.
+        /// </param>
+        public static LoweredGroup Lower(string name, Func<int, LoweringNode> node, int nodeCount, LoweringNode template, int bias, IReadOnlyList<int> chain, EpiloguePool? pool = null)
         {
             int acc = AccumulatorId(nodeCount);
             var accNode = new LoweringNode(acc, "Accumulator", EquatableArray<int>.Empty, AttributeSet.Empty, template.Shape, template.Type);
@@ -39,7 +50,10 @@ namespace Fusion.Compiler
             int root = chain.Count > 0 ? chain[chain.Count - 1] : template.Id;
             var rows = Dims.Product(template.Shape.Take(template.Shape.Count - 1)) ?? throw new LoweringException("the template's rows hold two batch axes");
             var domain = new[] { rows, template.Shape[template.Shape.Count - 1] };
-            return GroupLowering.Lower(name, id => id == acc ? accNode : id == template.Id ? templateNode : node(id), members, new[] { root }, acc, domain: domain);
+            LoweringNode Node(int id) => id == acc ? accNode : id == template.Id ? templateNode : node(id);
+            return pool is null
+                ? GroupLowering.Lower(name, Node, members, new[] { root }, acc, domain: domain)
+                : GroupLowering.LowerAccumulated(name, Node, members, root, pool.Permutes, pool.Reduction, acc, domain);
         }
 
         /// <summary>The epilogue's inputs other than the accumulator, in buffer order (the GEMM step's arguments after x and the weight).</summary>

@@ -71,6 +71,47 @@ namespace Fusion.Compiler
             return lowering.Run(name, outputs, loops);
         }
 
+        /// <summary>
+        /// Lowers a group whose value <paramref name="source"/> is not stored but summed into <paramref name="reduction"/>, a Sum or Mean
+        /// of it read through <paramref name="permutes"/> (a layout's permutes, each the only reader of the one before): each point of
+        /// the domain adds its value (over the reduced extent, for a Mean) into the reduction's element by an accumulating store, so the
+        /// kernel has no reduction loop of its own and any number of blocks may add into one element. The reduction's value is float32
+        /// (the buffer the adds land in, cleared before the kernel). This is how a GEMM epilogue takes a global average pool.
+        /// </summary>
+        public static LoweredGroup LowerAccumulated(string name, Func<int, LoweringNode> node, ISet<int> members, int source, IReadOnlyList<int> permutes,
+            int reduction, int accumulator, IReadOnlyList<Dim> domain)
+        {
+            var sum = node(reduction);
+            if (Ops.Get(sum.Op) is not ReduceOp { Kind: ReduceKind.Sum } reduce)
+                throw new LoweringException($"{sum.Op} {Dims.Text(sum.Shape)} is no sum or mean: only those can be accumulated by adds in any order");
+            if (sum.Type != FloatType.F32) throw new LoweringException($"{sum.Op} {Dims.Text(sum.Shape)} is {sum.Type.Short()}: an accumulated sum is float32");
+            var lowering = new GroupLowering(node, members, accumulator, domain, null);
+            var root = node(source);
+            var loopIndex = Enumerable.Range(0, domain.Count).Select(IndexExpr.Var).ToArray();
+            var index = domain.SequenceEqual(root.Shape) ? loopIndex : Layout.Unravel(Layout.Offset(loopIndex, domain, lowering._algebra), root.Shape, lowering._algebra);
+            var value = lowering.Eval(source, index, Array.Empty<IndexBound>(), onto: true);
+            // Through each permute: output axis i is input axis axes[i], so the value sits at index[axes[i]] on axis i.
+            foreach (var p in permutes)
+            {
+                var permute = node(p);
+                if (permute.Op != Ops.Permute.Name) throw new LoweringException($"{permute.Op} between the value and its sum: only permutes are followed");
+                var axes = permute.Attributes.Ints("axes");
+                index = axes.Select(a => index[Dims.Axis(a, axes.Length)]).ToArray();
+            }
+            var input = node(sum.Inputs[0]);
+            var reduced = reduce.ReducedAxes(input.Shape.Count, sum.Attributes);
+            bool keep = sum.Attributes.IntOr("keepDim", 0) != 0;
+            var outIndex = index.Select((e, a) => reduced.Contains(a) ? (keep ? IndexExpr.Zero : null) : e).Where(e => e is not null).Select(e => e!).ToArray();
+            long extent = reduced.Aggregate(1L, (p, a) => p * input.Shape[a].Value);
+            var added = reduce.Averages ? lowering.Op(ScalarOp.Mul, value, lowering.Const(1.0 / extent)) : value;
+            int buffer = lowering._inputBuffers.Count;
+            var output = new KernelBuffer("out0", BufferRole.Output, FloatType.F32, sum.Shape);
+            lowering._body.Add(new StoreInstr(lowering._body.Count, buffer, Layout.Offset(outIndex, sum.Shape, lowering._algebra), added.Id, Accumulate: true));
+            var kernel = new LoopKernel(name, lowering._inputBuffers.Concat(new[] { output }).ToEquatableArray(), domain.ToEquatableArray(), -1, 0, lowering._body.ToEquatableArray());
+            if (lowering._reduceVar >= 0) throw new LoweringException($"{Dims.Text(root.Shape)}: a value summed by accumulation has no reduction of its own");
+            return new LoweredGroup(kernel, lowering._inputNodes.ToEquatableArray(), EquatableArray.Of(reduction));
+        }
+
         private LoweredGroup Run(string name, IReadOnlyList<int> outputs, IReadOnlyList<Dim> loops)
         {
             var root = _node(outputs[0]);

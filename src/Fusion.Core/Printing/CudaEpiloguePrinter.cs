@@ -11,7 +11,9 @@ namespace Fusion.Compiler
     /// the device function the GEMM template calls for each pair of accumulators, <c>fusion_epilogue(row, col, acc0, acc1, pair,
     /// N, …)</c>, plus <c>FUSION_EPILOGUE_PARAMS</c>/<c>FUSION_EPILOGUE_ARGS</c>, the kernel parameters it needs (its other inputs
     /// and its outputs, in buffer order). Where every access moves in pairs along the columns the pair is loaded and stored as one
-    /// 4- or 8-byte vector; otherwise element by element.
+    /// 4- or 8-byte vector; otherwise element by element. An epilogue whose one store accumulates (a global pool) is printed as
+    /// <c>fusion_epilogue_pooled</c> instead, which returns the pooled elements its pair adds into and the values it adds, with
+    /// <c>FUSION_EPILOGUE_POOLED</c> defined: the GEMM template sums what goes to the same elements before adding it.
     /// </summary>
     internal static class CudaEpiloguePrinter
     {
@@ -30,7 +32,19 @@ namespace Fusion.Compiler
             s.Append("#define FUSION_EPILOGUE_PARAMS ").Append(string.Concat(buffers.Select(b => ", " + Param(b)))).Append('\n');
             s.Append("#define FUSION_EPILOGUE_ARGS ").Append(string.Concat(buffers.Select(b => ", " + b.Name))).Append('\n');
             s.Append('\n');
-            s.Append("FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)\n{\n");
+            // A pooled epilogue (its one store accumulates: a global pool) hands back what it would add and where, so the template sums a
+            // lane's rows that add into the same elements in registers and adds once (gemm.cut, FUSION_EPILOGUE_POOLED).
+            bool pooled = k.Accumulates;
+            if (pooled && k.Body.OfType<StoreInstr>().Count() != 1)
+                throw new ArgumentException($"{k.Name}: a pooled epilogue has one store, the accumulating one");
+            if (pooled)
+            {
+                s.Append("#define FUSION_EPILOGUE_POOLED 1\n");
+                s.Append("FUSION_DEVICE float* fusion_epilogue_pooled(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS,\n");
+                s.Append("    float& add0, float& add1, float*& at1)\n{\n");
+                s.Append("    float* at0 = nullptr;\n    add1 = 0.0f;\n");
+            }
+            else s.Append("FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)\n{\n");
             s.Append("    (void)N;\n");
             s.Append("    long long rest = row;\n");
             for (int j = n - 2; j >= 0; j--)
@@ -55,11 +69,11 @@ namespace Fusion.Compiler
             {
                 s.Append("    if (pair)\n    {\n");
                 Body(s, k, col, vector: true, "        ", NameOf);
-                s.Append("        return;\n    }\n");
+                s.Append(pooled ? "        return at0;\n    }\n" : "        return;\n    }\n");
             }
             s.Append("    for (int e = 0; e < (pair ? 2 : 1); e++)\n    {\n");
             Body(s, k, col, vector: false, "        ", NameOf);
-            s.Append("    }\n}\n");
+            s.Append(pooled ? "    }\n    if (!pair) at1 = at0;\n    return at0;\n}\n" : "    }\n}\n");
             return s.ToString();
         }
 
@@ -92,7 +106,10 @@ namespace Fusion.Compiler
                 {
                     s.Append(pad).Append("{\n");
                     s.Append(pad).Append($"    float sv[2];\n").Append(pad).Append($"    for (int e = 0; e < 2; e++) sv[e] = {Ref(st.Value)};\n");
-                    s.Append(pad).Append($"    fusion_store_vec<2>({name(st.Buffer)} + ({st.Offset}), sv);\n");
+                    if (st.Accumulate)
+                        s.Append(pad).Append($"    at0 = {name(st.Buffer)} + ({st.Offset});\n").Append(pad).Append("    at1 = at0 + 1;\n")
+                            .Append(pad).Append("    add0 = sv[0];\n").Append(pad).Append("    add1 = sv[1];\n");
+                    else s.Append(pad).Append($"    fusion_store_vec<2>({name(st.Buffer)} + ({st.Offset}), sv);\n");
                     s.Append(pad).Append("}\n");
                 }
                 return;
@@ -114,7 +131,10 @@ namespace Fusion.Compiler
                         s.Append(pad).Append($"const float x{instr.Id} = {Compute(instr, Ref)};\n");
                         break;
                     case StoreInstr st:
-                        s.Append(pad).Append($"fusion_store({name(st.Buffer)} + ({st.Offset}), {Ref(st.Value)});\n");
+                        if (st.Accumulate)
+                            s.Append(pad).Append($"if (e == 0) {{ at0 = {name(st.Buffer)} + ({st.Offset}); add0 = {Ref(st.Value)}; }}\n")
+                                .Append(pad).Append($"else {{ at1 = {name(st.Buffer)} + ({st.Offset}); add1 = {Ref(st.Value)}; }}\n");
+                        else s.Append(pad).Append($"fusion_store({name(st.Buffer)} + ({st.Offset}), {Ref(st.Value)});\n");
                         break;
                 }
             }

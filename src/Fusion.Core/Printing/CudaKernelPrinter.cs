@@ -604,7 +604,7 @@ namespace Fusion.Compiler
                         Line("#pragma unroll");
                         Line($"for (int e = 0; e < {v}; e++) sv[e] = {element(st.Value)};");
                         Line($"const fusion_index v{vectorVar} = s{vectorVar};");
-                        Line($"fusion_store_vec<{v}>({target} + ({st.Offset}), sv);");
+                        Line($"{(st.Accumulate ? "fusion_accumulate_vec" : "fusion_store_vec")}<{v}>({target} + ({st.Offset}), sv);");
                     }
                     return;
                 }
@@ -612,7 +612,7 @@ namespace Fusion.Compiler
                 using (Block($"for (int e = 0; e < {v}; e++)"))
                 {
                     if (vectorVar >= 0) Line($"const fusion_index v{vectorVar} = s{vectorVar} + e;");
-                    Line($"if ({ok}) fusion_store({target} + ({st.Offset}), {element(st.Value)});");
+                    Line($"if ({ok}) {(st.Accumulate ? "fusion_accumulate" : "fusion_store")}({target} + ({st.Offset}), {element(st.Value)});");
                 }
             }
 

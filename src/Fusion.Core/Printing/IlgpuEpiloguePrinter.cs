@@ -115,6 +115,9 @@ namespace Fusion.Compiler
                     case PredicateInstr p:
                         s.Line($"float x{I(p.Id)} = (({CudaKernelPrinter.Bounds(p.Bounds)}) ? 1.0f : 0.0f);");
                         break;
+                    case StoreInstr { Accumulate: true } st:
+                        s.Line($"IlgpuAtomic.Add(ref {names[st.Buffer]}[{st.Offset}], {Ref(st.Value)});");
+                        break;
                     case StoreInstr st:
                         s.Line($"{names[st.Buffer]}[{st.Offset}] = {(Half(k, io, st.Buffer) ? $"IlgpuMath.ToHalf({Ref(st.Value)})" : Ref(st.Value))};");
                         break;
@@ -162,6 +165,10 @@ namespace Fusion.Compiler
                             int ee = e;
                             s.Line($"float x{I(op.Id)}_{I(e)} = {IlgpuKernelPrinter.Expression(op.Op, op.Args.Select(a => Ref(a, ee)).ToList())};");
                         }
+                        break;
+                    case StoreInstr { Accumulate: true } st:
+                        s.Line($"IlgpuAtomic.Add(ref {names[st.Buffer]}[{st.Offset}], {Ref(st.Value, 0)});");
+                        s.Line($"IlgpuAtomic.Add(ref {names[st.Buffer]}[({st.Offset}) + 1], {Ref(st.Value, 1)});");
                         break;
                     case StoreInstr st:
                         s.Line(Half(k, io, st.Buffer)

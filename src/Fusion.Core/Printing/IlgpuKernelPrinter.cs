@@ -26,6 +26,7 @@ namespace Fusion.Compiler
             "using IlgpuGrid = global::ILGPU.Grid;",
             "using IlgpuGroup = global::ILGPU.Group;",
             "using IlgpuWarp = global::ILGPU.Warp;",
+            "using IlgpuAtomic = global::ILGPU.Atomic;",
             "using IlgpuMath = global::Fusion.Ilgpu.KernelMath;",
             "using IlgpuHalf8 = global::Fusion.Ilgpu.Half8;",
             "using IlgpuHalf4 = global::Fusion.Ilgpu.Half4;",
@@ -221,10 +222,10 @@ namespace Fusion.Compiler
                                 if (inner >= 0) Line($"int v{inner} = s{inner} + {e};");
                                 int ee = e;
                                 foreach (var op in ops) Line($"t{op.Id}_{e} = {Compute(op, id => Ref(id, ee))};");
-                                foreach (var st in stores.Where(st => !IsVector(st.Buffer, st.Offset, inner, v))) Store(st, Ref(st.Value, e));
+                                foreach (var st in stores.Where(st => st.Accumulate || !IsVector(st.Buffer, st.Offset, inner, v))) Store(st, Ref(st.Value, e));
                             }
                         }
-                        foreach (var st in stores.Where(st => IsVector(st.Buffer, st.Offset, inner, v))) VectorStore(st, inner, v, e => Ref(st.Value, e));
+                        foreach (var st in stores.Where(st => !st.Accumulate && IsVector(st.Buffer, st.Offset, inner, v))) VectorStore(st, inner, v, e => Ref(st.Value, e));
                     }
                 }
             }
@@ -806,6 +807,12 @@ namespace Fusion.Compiler
 
             private void Store(StoreInstr st, string value)
             {
+                if (st.Accumulate)
+                {
+                    // An accumulating store adds into a float32 buffer the launcher cleared (ILGPU's atomic add; PTX red.add where the result is unused).
+                    Line($"IlgpuAtomic.Add(ref {_names[st.Buffer]}[{st.Offset}], {value});");
+                    return;
+                }
                 // An int8 store rounds to nearest even and saturates, as the CUDA C store does (a value already rounded stays).
                 Line($"{_names[st.Buffer]}[{st.Offset}] = {(IsHalf(st.Buffer) ? $"IlgpuMath.ToHalf({value})" : IsByte(st.Buffer) ? $"(sbyte)IlgpuMath.RoundI8({value})" : value)};");
             }

@@ -30,6 +30,8 @@ namespace Fusion.Generator.Frontend
                 {
                     KeepFloat32 = KeepList(context.Attributes, "KeepFloat32"),
                     KeepHalfInInt8 = KeepList(context.Attributes, "KeepHalfInInt8"),
+                    PoolInGemmEpilogue = context.Attributes.SelectMany(a => a.NamedArguments)
+                        .Any(a => a.Key == "PoolInGemmEpilogue" && a.Value.Value is true),
                 };
             }
             catch (Exception e) when (e is not OperationCanceledException)

@@ -25,6 +25,9 @@ namespace Fusion.Generator.Ir
         /// <summary>The Linear layers the Int8 plan leaves in fp16 ([FusedModel(KeepHalfInInt8 = …)]).</summary>
         public EquatableArray<KeepEntry> KeepHalfInInt8 { get; init; } = EquatableArray<KeepEntry>.Empty;
 
+        /// <summary>Whether a GEMM's epilogue may accumulate a global Sum or Mean of its result ([FusedModel(PoolInGemmEpilogue = true)]).</summary>
+        public bool PoolInGemmEpilogue { get; init; }
+
         /// <summary>The precision plans (set by <see cref="Passes.PrecisionPass"/>): the Float plan, then the Half plan(s).</summary>
         public EquatableArray<PrecisionPlan> Plans { get; init; } = EquatableArray<PrecisionPlan>.Empty;
 

@@ -19,6 +19,12 @@ namespace Fusion.Generator.Passes
         public static bool InEpilogue(OpDescriptor op) => op.Class == OpClass.Pointwise;
 
         /// <summary>
+        /// Reductions a GEMM's epilogue may end with when they alone read its result (through permutes): a sum or mean, which it
+        /// accumulates by adds into a float32 buffer (a global average pool); a max or a normalization cannot be added up that way.
+        /// </summary>
+        public static bool PooledInGemmEpilogue(OpDescriptor op) => op == Ops.Sum || op == Ops.Mean;
+
+        /// <summary>
         /// Index math and casts: when their inputs are in memory, every kernel that reads them recomputes them (moving or
         /// converting in each load costs less than storing a copy).
         /// </summary>

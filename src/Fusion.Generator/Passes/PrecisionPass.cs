@@ -88,7 +88,7 @@ namespace Fusion.Generator.Passes
                 foreach (var node in nodes)
                 {
                     if (node.Is(Ops.Input)) types[node.Id] = FloatType.Io;
-                    else if (!node.Is(Ops.Param)) types[node.Id] = Choose(node.Op, _kept[node.Id] ? FloatType.F32 : Wanted);
+                    else if (!node.Is(Ops.Param)) types[node.Id] = Choose(node.Op, _kept[node.Id] || PooledFromGemm(node) ? FloatType.F32 : Wanted);
                 }
                 // A value computed from parameters alone (and each parameter) takes the type of its first reader, so a constant
                 // an f32 operator reads is built in f32, not rounded through f16; other readers get a cast, hoisted with the constants.
@@ -110,6 +110,39 @@ namespace Fusion.Generator.Passes
                     types[i] = _int8Keys[reader.Id] is null ? types[reader.Id] : bias && _target == FloatType.F8 ? FloatType.F16 : FloatType.F32;
                 }
                 return types;
+            }
+
+            /// <summary>
+            /// In a model that lets GEMM epilogues pool ([FusedModel(PoolInGemmEpilogue = true)]), a Sum or Mean of a Linear's result
+            /// (through pointwise operators and permutes, each read only by the next: a global average pool at a network's end) is
+            /// float32 in every plan: the GEMM's epilogue can then accumulate it, the adds landing in
+            /// a float32 buffer, in place of a pooling kernel that reads the whole result back (the scheduler's pooled epilogue). Its
+            /// readers convert it where they read it. Other sums (a depthwise convolution's, a window's mean) keep the plan's type.
+            /// </summary>
+            private bool PooledFromGemm(Node node)
+            {
+                if (!_graph.PoolInGemmEpilogue || !FusionRules.PooledInGemmEpilogue(node.Descriptor)) return false;
+                var nodes = _graph.Nodes;
+                var readers = _readerCounts ??= ReaderCounts();
+                bool Reaches(int id, int depth)
+                {
+                    var n = nodes[id];
+                    if (readers[id] != 1 || id == _graph.Output || depth > 32) return false;
+                    if (n.Is(Ops.Linear)) return true;
+                    if (!(n.Is(Ops.Permute) || n.Descriptor.Class == OpClass.Pointwise)) return false;
+                    return n.Inputs.Any(i => nodes[i].Shape.Count == n.Shape.Count && Reaches(i, depth + 1));
+                }
+                return Reaches(node.Inputs[0], 0);
+            }
+
+            private int[]? _readerCounts;
+
+            private int[] ReaderCounts()
+            {
+                var counts = new int[_graph.Nodes.Count];
+                foreach (var n in _graph.Nodes)
+                    foreach (var i in n.Inputs.Distinct()) counts[i]++;
+                return counts;
             }
 
             private FloatType Choose(string op, FloatType wanted)

@@ -104,6 +104,7 @@ namespace Fusion.Generator.Passes
             private readonly List<int>[] _readers;
             private readonly bool[] _constant;
             private readonly Dictionary<int, List<int>> _epilogues = new();
+            private readonly Dictionary<int, GemmEpilogue.EpiloguePool> _pools = new();
             private readonly HashSet<int> _taken = new();
             private readonly Dictionary<int, (int Image, ConvGemm Geometry)> _convs = new();
             private readonly HashSet<int> _stored = new();
@@ -136,6 +137,7 @@ namespace Fusion.Generator.Passes
                     if (n.Is(Ops.Linear))
                     {
                         _epilogues[n.Id] = Epilogue(n);
+                        ClaimPool(n, _epilogues[n.Id]);
                         ClaimConvolution(n);
                     }
                     else if (n.Kernel is not null && FusionRules.TakesEpilogue(n.Descriptor) && Epilogue(n) is { Count: > 0 } chain) _epilogues[n.Id] = chain;
@@ -174,6 +176,39 @@ namespace Fusion.Generator.Passes
             }
 
             /// <summary>
+            /// In a model that asks for it ([FusedModel(PoolInGemmEpilogue = true)]), a GEMM whose epilogue's result is read only by a float32 Sum or Mean (through permutes: a global average pool after a
+            /// convolution, written NCHW) accumulates that sum in its epilogue, and the result itself is never stored
+            /// (<see cref="GemmEpilogue.EpiloguePool"/>): no pooling kernel reads it back.
+            /// </summary>
+            private void ClaimPool(Node linear, List<int> chain)
+            {
+                if (!_graph.PoolInGemmEpilogue) return; // opt-in: measured slower than cuBLASLt's own epilogue and a pooling kernel (docs/perf.md)
+                var end = chain.Count > 0 ? _nodes[chain[chain.Count - 1]] : linear;
+                var permutes = new List<int>();
+                while (end.Id != _plan.Output && _readers[end.Id].Count == 1)
+                {
+                    var next = _nodes[_readers[end.Id][0]];
+                    if (_constant[next.Id] || _taken.Contains(next.Id)) return;
+                    if (next.Is(Ops.Permute))
+                    {
+                        permutes.Add(next.Id);
+                        end = next;
+                        continue;
+                    }
+                    if (!FusionRules.PooledInGemmEpilogue(next.Descriptor)) return;
+                    var pool = new GemmEpilogue.EpiloguePool(permutes.ToEquatableArray(), next.Id);
+                    if (LowerEpilogue(linear, chain, out var why, pool) is null)
+                    {
+                        Decide(false, "gemm_epilogue", "", new[] { next.Id }, why!);
+                        return;
+                    }
+                    _pools[linear.Id] = pool;
+                    foreach (var id in pool.Members) _taken.Add(id);
+                    return;
+                }
+            }
+
+            /// <summary>
             /// An fp16 Linear over the im2col windows of a channels-last image (a Conv2d after the layout pass: Im2col of the permute to
             /// NCHW of a [B, H, W, C] value, C a multiple of 8) reads the image itself as an implicit-GEMM convolution: the im2col view,
             /// and the permute when nothing else reads it, are the GEMM's (never stored), and the image must be in memory.
@@ -195,13 +230,13 @@ namespace Fusion.Generator.Passes
             }
 
             /// <summary>The epilogue of <paramref name="linear"/> and <paramref name="chain"/> as one kernel, or null with why not.</summary>
-            private LoweredGroup? LowerEpilogue(Node linear, List<int> chain, out string? why)
+            private LoweredGroup? LowerEpilogue(Node linear, List<int> chain, out string? why, GemmEpilogue.EpiloguePool? pool = null)
             {
                 why = null;
                 try
                 {
                     return linear.Is(Ops.Linear)
-                        ? GemmEpilogue.Lower("epilogue", Lowering, _nodes.Count, Lowering(linear.Id), chain)
+                        ? GemmEpilogue.Lower("epilogue", Lowering, _nodes.Count, Lowering(linear.Id), chain, pool)
                         : GemmEpilogue.Lower("epilogue", Lowering, _nodes.Count, Lowering(linear.Id), bias: -1, chain);
                 }
                 catch (LoweringException e)
@@ -378,10 +413,11 @@ namespace Fusion.Generator.Passes
 
             private Step GemmStep(Node linear, List<int> chain)
             {
-                var lowered = LowerEpilogue(linear, chain, out var why) ?? throw new InvalidOperationException($"the epilogue of {linear.Source} no longer lowers: {why}");
-                var members = new[] { linear.Id }.Concat(chain).ToList();
+                var pool = _pools.TryGetValue(linear.Id, out var pooled) ? pooled : null;
+                var lowered = LowerEpilogue(linear, chain, out var why, pool) ?? throw new InvalidOperationException($"the epilogue of {linear.Source} no longer lowers: {why}");
+                var members = new[] { linear.Id }.Concat(chain).Concat(pool?.Members ?? Enumerable.Empty<int>()).ToList();
                 int n = (int)linear.Shape[linear.Shape.Count - 1].Value, k = (int)_nodes[linear.Inputs[1]].Shape[1].Value;
-                var ops = chain.Select(c => Snake(_nodes[c].Op)).ToList();
+                var ops = chain.Concat(pool is null ? Enumerable.Empty<int>() : new[] { pool.Reduction }).Select(c => Snake(_nodes[c].Op)).ToList();
                 if (linear.Inputs.Count > 2) ops.Insert(0, "bias");
                 // An int8 product (the Int8 plan's quantized Linears: both operands i8) runs the template's int8 form; cuBLASLt has no
                 // epilogue for it (no per-channel dequantize) and it has no ILGPU form yet. An FP8 product (the Fp8 plan's: both operands
@@ -392,8 +428,10 @@ namespace Fusion.Generator.Passes
                 var conv = _convs.TryGetValue(linear.Id, out var claimed) ? claimed.Geometry : null;
                 var name = (conv is null ? "gemm" : "conv_gemm") + (ops.Count > 0 ? "_" + string.Join("_", ops.Take(5)) : "") + $"_n{n}_k{k}{type}";
                 var epilogueInputs = GemmEpilogue.Inputs(lowered, _nodes.Count);
-                var plain = int8 || fp8 ? (Activation: -1, Bias: -1, Residual: -1, ResidualFirst: false) : GemmEpilogue.CublasForm(Lowering, Lowering(linear.Id), chain, epilogueInputs);
-                var cublas = fp8 ? GemmEpilogue.CublasFp8Form(Lowering, Lowering(linear.Id), chain, epilogueInputs)
+                // cuBLASLt's own epilogues store the whole product: a pooled one is finished by the epilogue kernel (or the template).
+                var plain = int8 || fp8 || pool is not null ? (Activation: -1, Bias: -1, Residual: -1, ResidualFirst: false) : GemmEpilogue.CublasForm(Lowering, Lowering(linear.Id), chain, epilogueInputs);
+                var cublas = pool is not null ? (Activation: -1, Bias: -1, Residual: -1, Scale: -1, OutScale: -1)
+                    : fp8 ? GemmEpilogue.CublasFp8Form(Lowering, Lowering(linear.Id), chain, epilogueInputs)
                     : (plain.Activation, plain.Bias, plain.Residual, Scale: -1, OutScale: -1);
                 GemmSpec? spec = null;
                 var final = _names.Claim(name, candidate =>

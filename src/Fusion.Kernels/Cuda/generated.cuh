@@ -103,6 +103,37 @@ template <int V> FUSION_DEVICE void fusion_store_vec(half* p, const float* v)
     }
 }
 
+// The loop IR's accumulating store: adds into a float32 buffer the launcher cleared (a global pool summed in a GEMM's epilogue);
+// the adds of different threads land in any order. Reductions in memory (red), not atomics that return the old value. Hopper adds
+// two or four consecutive floats in one instruction. No "memory" clobber: nothing in the kernel reads the pooled buffer, and a
+// clobber would keep the compiler from issuing the next rows' loads (the residual's) before an add.
+FUSION_DEVICE void fusion_accumulate(float* p, float v)
+{
+    asm volatile("red.add.f32 [%0], %1;" :: "l"(p), "f"(v));
+}
+
+template <int V> FUSION_DEVICE void fusion_accumulate_vec(float* p, const float* v)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    if constexpr (V == 2)
+    {
+        asm volatile("{ .reg .u64 g; cvta.to.global.u64 g, %0; red.global.add.v2.f32 [g], {%1, %2}; }" :: "l"(p), "f"(v[0]), "f"(v[1]));
+        return;
+    }
+    else
+    {
+#pragma unroll
+        for (int i = 0; i < V; i += 4)
+            asm volatile("{ .reg .u64 g; cvta.to.global.u64 g, %0; red.global.add.v4.f32 [g], {%1, %2, %3, %4}; }"
+                :: "l"(p + i), "f"(v[i]), "f"(v[i + 1]), "f"(v[i + 2]), "f"(v[i + 3]));
+        return;
+    }
+#else
+#pragma unroll
+    for (int i = 0; i < V; i++) fusion_accumulate(p + i, v[i]);
+#endif
+}
+
 // int8 codes: V (2, 4 or 8) bytes moved at once.
 template <int V> FUSION_DEVICE void fusion_load_vec(const signed char* p, float* v)
 {

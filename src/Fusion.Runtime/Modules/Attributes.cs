@@ -21,6 +21,14 @@ public sealed class FusedModelAttribute : Attribute
     /// must match a Linear the Int8 plan would quantize (FUS017).
     /// </summary>
     public string[] KeepHalfInInt8 { get; set; } = [];
+
+    /// <summary>
+    /// Lets a GEMM's generated epilogue take a global Sum or Mean of its result (a global average pool after the last convolution):
+    /// the epilogue adds each value into the float32 pooled result, and the result itself is never stored for a pooling kernel to
+    /// read back. Off by default: on the H200 it measured slower for ResNet-50 and ConvNeXt-T, whose last GEMM runs fastest on
+    /// cuBLASLt with its own epilogue, which cannot pool (docs/perf.md, "The global pool in the last GEMM's epilogue").
+    /// </summary>
+    public bool PoolInGemmEpilogue { get; set; }
 }
 
 /// <summary>

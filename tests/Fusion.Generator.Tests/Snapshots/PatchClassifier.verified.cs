@@ -626,6 +626,40 @@ FUSION_DEVICE void gemm_tma_load(unsigned dst, const gemm_tensor_map* map, int k
 extern __shared__ __align__(16) unsigned char gemm_smem[];
 #endif
 
+#ifdef FUSION_EPILOGUE_POOLED
+// A pooled epilogue (the GEMM's result summed into a global pool by accumulating stores, never stored itself) hands back each pair's
+// contribution and the pooled elements it goes to: a lane sums its rows of a chunk that go to the same elements (consecutive rows of
+// one image), the lanes of one column then combine theirs, and one red adds the sum: a reduction in memory per pooled element,
+// chunk and warp instead of one per row.
+struct gemm_pool
+{
+    float* at0;
+    float* at1;
+    float s0, s1;
+};
+
+FUSION_DEVICE void gemm_pool_flush(const gemm_pool& p, bool pair)
+{
+    if (p.at0 == nullptr) return;
+    if (pair && p.at1 == p.at0 + 1 && (reinterpret_cast<unsigned long long>(p.at0) & 7) == 0)
+    {
+        const float v[2] = {p.s0, p.s1};
+        fusion_accumulate_vec<2>(p.at0, v);
+        return;
+    }
+    fusion_accumulate(p.at0, p.s0);
+    if (pair) fusion_accumulate(p.at1, p.s1);
+}
+
+FUSION_DEVICE unsigned long long gemm_shfl_xor_u64(unsigned long long v, int mask)
+{
+    unsigned lo = (unsigned)v, hi = (unsigned)(v >> 32);
+    asm volatile(""shfl.sync.bfly.b32 %0, %0, %1, 0x1f, 0xffffffff;"" : ""+r""(lo) : ""r""(mask));
+    asm volatile(""shfl.sync.bfly.b32 %0, %0, %1, 0x1f, 0xffffffff;"" : ""+r""(hi) : ""r""(mask));
+    return ((unsigned long long)hi << 32) | lo;
+}
+#endif
+
 // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
 // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
 // alike). Each warp writes its slice of the staging (a_tiles, free once the main loop's last barrier passed; the TMA family's own
@@ -656,6 +690,9 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
             gemm_syncwarp();
             const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
             const bool pair = c + 1 < FUSION_N;
+#ifdef FUSION_EPILOGUE_POOLED
+            gemm_pool pool = {nullptr, nullptr, 0.0f, 0.0f};
+#endif
 #pragma unroll
             for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
             {
@@ -663,8 +700,44 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
                 const int r = row0 + warp_row + mi * 16 + rl;
                 if (r >= m || c >= FUSION_N) continue;
                 const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+#ifdef FUSION_EPILOGUE_POOLED
+                float add0, add1;
+                float* at1 = nullptr;
+                float* at0 = fusion_epilogue_pooled(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS, add0, add1, at1);
+                if (at0 == pool.at0 && at1 == pool.at1)
+                {
+                    pool.s0 += add0;
+                    pool.s1 += add1;
+                }
+                else
+                {
+                    gemm_pool_flush(pool, pair);
+                    pool = {at0, at1, add0, add1};
+                }
+#else
                 fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+#endif
             }
+#ifdef FUSION_EPILOGUE_POOLED
+            // The lanes of one column (lane % (kEpiCols / 2) alike) whose sums go to the same elements: the lower one adds both. The
+            // whole warp is here (the row tests above only skip iterations), so the shuffles see every lane.
+#pragma unroll
+            for (int off = kEpiCols / 2; off < 32; off *= 2)
+            {
+                const unsigned long long mine = reinterpret_cast<unsigned long long>(pool.at0), theirs = gemm_shfl_xor_u64(mine, off);
+                const float o0 = warp_shfl_xor(pool.s0, off), o1 = warp_shfl_xor(pool.s1, off);
+                if (mine != 0 && theirs == mine)
+                {
+                    if (lane & off) pool.at0 = nullptr;
+                    else
+                    {
+                        pool.s0 += o0;
+                        pool.s1 += o1;
+                    }
+                }
+            }
+            gemm_pool_flush(pool, pair);
+#endif
         }
 }
 

@@ -10,6 +10,7 @@ using IlgpuHalf = global::ILGPU.Half;
 using IlgpuGrid = global::ILGPU.Grid;
 using IlgpuGroup = global::ILGPU.Group;
 using IlgpuWarp = global::ILGPU.Warp;
+using IlgpuAtomic = global::ILGPU.Atomic;
 using IlgpuMath = global::Fusion.Ilgpu.KernelMath;
 using IlgpuHalf8 = global::Fusion.Ilgpu.Half8;
 using IlgpuHalf4 = global::Fusion.Ilgpu.Half4;

@@ -85,6 +85,52 @@ public class GroupLoweringTests
         Tolerance.AssertClose(actual, g.Reference(y, inputs), tolerance, tolerance, $"GEMM epilogue at batch {batch}, io {io.ShortName()}");
     }
 
+    [Theory]
+    [InlineData(1, DType.Float32, true)]
+    [InlineData(3, DType.Float16, true)]
+    [InlineData(4, DType.Float32, false)]
+    public void GemmEpiloguePoolsItsResultByAccumulatingStores(int batch, DType io, bool mean)
+    {
+        // A channels-last convolution's GEMM, + bias → ReLU, then the NCHW view and a global pool: the epilogue runs over the GEMM's
+        // [35N, 11] rows and adds each value (over 35 for the mean) into its image's pooled element; the result itself is never
+        // stored. The CPU backend adds rows from several cores, so the adds land in any order: sums of 35 float32 terms, 1e-5.
+        var g = new LoweringGraph();
+        int x = g.Input(FloatType.Io, CDim.Batch(), CDim.Static(7), CDim.Static(5), CDim.Static(13));
+        int w = g.Input(FloatType.F32, CDim.Static(11), CDim.Static(13));
+        int linear = g.Op(Ops.Linear, [x, w], type: FloatType.F32);
+        int bias = g.Input(FloatType.F32, CDim.Static(11));
+        int biased = g.Op(Ops.Add, [linear, bias]);
+        int relu = g.Op(Ops.Relu, [biased], type: FloatType.Io);
+        int nchw = g.Op(Ops.Permute, [relu], AttributeSet.Of(OpAttribute.IntList("axes", [0, 3, 1, 2])));
+        int pooled = g.Op(mean ? Ops.Mean : Ops.Sum, [nchw], AttributeSet.Of(OpAttribute.IntList("axes", [2, 3]), OpAttribute.Int("keepDim", 1)), FloatType.F32);
+        var lowered = g.LowerPooledEpilogue("pooled_epilogue", [biased, relu], relu, [nchw], pooled, linear, [CDim.Batch(35), CDim.Static(11)]);
+        Assert.Equal([pooled], lowered.Outputs.ToArray());
+        var store = Assert.Single(lowered.Kernel.Body.OfType<StoreInstr>());
+        Assert.True(store.Accumulate);
+        Assert.False(lowered.Kernel.HasReduction);
+        int seed = TestData.NewSeed();
+        var inputs = g.RandomInputs(lowered, batch, io, seed);
+        var actual = g.Run(lowered, batch, io, inputs)[0];
+        Assert.Equal([batch, 11, 1, 1], actual.Shape);
+        Tolerance.AssertClose(actual, g.Reference(pooled, inputs), F32Tolerance, F32Tolerance, $"pooled GEMM epilogue ({(mean ? "mean" : "sum")}) at batch {batch}, io {io.ShortName()}");
+    }
+
+    [Theory]
+    [InlineData("Max", "no sum or mean")]
+    [InlineData("F16", "an accumulated sum is float32")]
+    public void OnlyAFloat32SumOrMeanIsAccumulated(string what, string why)
+    {
+        var g = new LoweringGraph();
+        int x = g.Input(FloatType.F16, CDim.Batch(), CDim.Static(4), CDim.Static(8));
+        int w = g.Input(FloatType.F16, CDim.Static(8), CDim.Static(8));
+        int linear = g.Op(Ops.Linear, [x, w], type: FloatType.F32);
+        int relu = g.Op(Ops.Relu, [linear], type: FloatType.F16);
+        var axes = AttributeSet.Of(OpAttribute.IntList("axes", [1]));
+        int pooled = what == "Max" ? g.Op(Ops.Max, [relu], axes, FloatType.F32) : g.Op(Ops.Mean, [relu], axes, FloatType.F16);
+        var e = Assert.Throws<LoweringException>(() => g.LowerPooledEpilogue("refused", [relu], relu, [], pooled, linear, [CDim.Batch(4), CDim.Static(8)]));
+        Assert.Contains(why, e.Message);
+    }
+
     [Fact]
     public void ViewsBecomeIndexMathInTheLoads()
     {

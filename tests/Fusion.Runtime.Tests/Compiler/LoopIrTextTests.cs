@@ -97,6 +97,39 @@ public class LoopIrTextTests
         Assert.Contains($"'{replacement}'", e.Message);
     }
 
+    private const string Pooled = """
+        kernel pooled
+        domain [N, 7, 6]
+        in x f16 [N, 7, 6]
+        out y f32 [N, 6]
+        %0 = load x[42*v0 + 6*v1 + v2]
+        %1 = const 0.14285714285714285
+        %2 = mul %0 %1
+        accumulate y[6*v0 + v2] += %2
+        """;
+
+    [Fact]
+    public void AnAccumulatingStoreRoundTrips()
+    {
+        var kernel = LoopIrText.Parse(Pooled);
+        var store = Assert.IsType<StoreInstr>(kernel.Body[3]);
+        Assert.True(store.Accumulate);
+        Assert.True(kernel.Accumulates);
+        Assert.Equal([1], kernel.AccumulatedBuffers.ToArray());
+        AssertRoundTrips(kernel);
+    }
+
+    [Theory]
+    [InlineData("out y f32 [N, 6]", "out y f16 [N, 6]", "float32")] // adds in f16 would round each partial sum
+    [InlineData("domain [N, 7, 6]", "domain [N, 7, 6] reduce v1 7", "without a reduction")]
+    [InlineData("accumulate y[6*v0 + v2] += %2", "accumulate y[6*v0 + v2] = %2", "accumulate NAME[OFFSET] += %K")]
+    public void AnAccumulatingStoreIsRefusedWhereItsAddsWouldBeWrong(string line, string replacement, string why)
+    {
+        var e = Assert.Throws<FormatException>(() => LoopIrText.Parse(Pooled.Replace(line, replacement)));
+        Assert.Contains("accumulate y[6*v0 + v2]", e.Message);
+        Assert.Contains(why, e.Message);
+    }
+
     [Fact]
     public void TruncatedTextSaysWhatIsMissing()
     {

@@ -48,6 +48,10 @@ internal sealed class LoweringGraph
     public LoweredGroup LowerEpilogue(string name, IEnumerable<int> members, int[] outputs, int accumulator, CDim[] domain) =>
         GroupLowering.Lower(name, i => _nodes[i], members.ToHashSet(), outputs, accumulator, domain: domain);
 
+    /// <summary>A GEMM epilogue whose result <paramref name="source"/> is summed into <paramref name="reduction"/> (through <paramref name="permutes"/>) by accumulating stores.</summary>
+    public LoweredGroup LowerPooledEpilogue(string name, IEnumerable<int> members, int source, int[] permutes, int reduction, int accumulator, CDim[] domain) =>
+        GroupLowering.LowerAccumulated(name, i => _nodes[i], members.ToHashSet(), source, permutes, reduction, accumulator, domain);
+
     /// <summary>Random values for every input the group reads, at <paramref name="batch"/>, exactly representable in the buffer's type.</summary>
     public Dictionary<int, RefTensor> RandomInputs(LoweredGroup group, long batch, DType io, int seed)
     {

@@ -20,6 +20,9 @@ namespace Fusion.Compiler
 
         public ReduceKind Kind => kind;
 
+        /// <summary>Whether the sum is divided by the number of elements reduced (Mean).</summary>
+        public bool Averages => mean;
+
         public override bool KeepsShape => false;
 
         public override int[] ReducedAxes(int rank, AttributeSet attributes) =>

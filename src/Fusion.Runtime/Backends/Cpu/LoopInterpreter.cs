@@ -24,6 +24,7 @@ internal static unsafe class LoopInterpreter
     {
         var buffers = kernel.Buffers;
         var outputs = new List<CpuTensor>();
+        var accumulated = kernel.AccumulatedBuffers.ToHashSet();
         var data = new float[]?[buffers.Count];
         var pins = new List<GCHandle>();
         var pointers = new IntPtr[buffers.Count];
@@ -36,7 +37,8 @@ internal static unsafe class LoopInterpreter
                 {
                     var type = Resolve(buffers[b].Type, io);
                     var shape = new Shape(buffers[b].Shape.Select(d => checked((int)d.At(batch))).ToArray());
-                    var tensor = CpuTensor.Uninitialized(type, shape); // every point of the domain stores: all elements are written
+                    // Every point of the domain stores, so all elements are written; an accumulated buffer (float32) is added into from zero.
+                    var tensor = accumulated.Contains(b) ? CpuTensor.Zeros(type, shape) : CpuTensor.Uninitialized(type, shape);
                     outputs.Add(tensor);
                     data[b] = type == DType.Float32 ? null : ArrayPool<float>.Shared.Rent(checked((int)tensor.ElementCount));
                     pointers[b] = Pin(pins, data[b] ?? (object)tensor, tensor);
@@ -356,6 +358,16 @@ internal static unsafe class LoopInterpreter
         private void Store(StoreInstr st, bool per, int inner, int n)
         {
             float* target = _buffers[st.Buffer];
+            if (st.Accumulate)
+            {
+                // Rows run on several cores and may add into one element (the rows of one image into its pooled value).
+                for (int e = 0; e < (per ? n : 1); e++)
+                {
+                    if (per) _vars[inner] = e;
+                    AtomicAdd(target + IndexEval.Evaluate(st.Offset, _vars, _batch), per && _plan.PerElement[st.Value] ? _rowValues[st.Value][e] : Scalar(st.Value));
+                }
+                return;
+            }
             if (!per)
             {
                 // A row store writes once; a value that varies along the row is never stored per row (the lowering checks).
@@ -393,6 +405,20 @@ internal static unsafe class LoopInterpreter
         }
 
         private float Scalar(int id) => _scalars[id];
+
+        /// <summary>*p += v for float32, safe against other workers adding into the same element (compare-and-swap on its bits).</summary>
+        private static void AtomicAdd(float* p, float v)
+        {
+            ref int bits = ref *(int*)p;
+            int seen = Volatile.Read(ref bits);
+            while (true)
+            {
+                int sum = BitConverter.SingleToInt32Bits(BitConverter.Int32BitsToSingle(seen) + v);
+                int was = Interlocked.CompareExchange(ref bits, sum, seen);
+                if (was == seen) return;
+                seen = was;
+            }
+        }
 
         public void Dispose()
         {
