@@ -87,8 +87,7 @@ namespace Fusion.Compiler
             if (sum.Type != FloatType.F32) throw new LoweringException($"{sum.Op} {Dims.Text(sum.Shape)} is {sum.Type.Short()}: an accumulated sum is float32");
             var lowering = new GroupLowering(node, members, accumulator, domain, null);
             var root = node(source);
-            var loopIndex = Enumerable.Range(0, domain.Count).Select(IndexExpr.Var).ToArray();
-            var index = domain.SequenceEqual(root.Shape) ? loopIndex : Layout.Unravel(Layout.Offset(loopIndex, domain, lowering._algebra), root.Shape, lowering._algebra);
+            var index = lowering.IndexOver(domain, root.Shape);
             var value = lowering.Eval(source, index, Array.Empty<IndexBound>(), onto: true);
             // Through each permute: output axis i is input axis axes[i], so the value sits at index[axes[i]] on axis i.
             foreach (var p in permutes)
@@ -106,18 +105,16 @@ namespace Fusion.Compiler
             var added = reduce.Averages ? lowering.Op(ScalarOp.Mul, value, lowering.Const(1.0 / extent)) : value;
             int buffer = lowering._inputBuffers.Count;
             var output = new KernelBuffer("out0", BufferRole.Output, FloatType.F32, sum.Shape);
+            if (lowering._reduceVar >= 0) throw new LoweringException($"{Dims.Text(root.Shape)}: a value summed by accumulation has no reduction of its own");
             lowering._body.Add(new StoreInstr(lowering._body.Count, buffer, Layout.Offset(outIndex, sum.Shape, lowering._algebra), added.Id, Accumulate: true));
             var kernel = new LoopKernel(name, lowering._inputBuffers.Concat(new[] { output }).ToEquatableArray(), domain.ToEquatableArray(), -1, 0, lowering._body.ToEquatableArray());
-            if (lowering._reduceVar >= 0) throw new LoweringException($"{Dims.Text(root.Shape)}: a value summed by accumulation has no reduction of its own");
             return new LoweredGroup(kernel, lowering._inputNodes.ToEquatableArray(), EquatableArray.Of(reduction));
         }
 
         private LoweredGroup Run(string name, IReadOnlyList<int> outputs, IReadOnlyList<Dim> loops)
         {
             var root = _node(outputs[0]);
-            var loopIndex = Enumerable.Range(0, loops.Count).Select(IndexExpr.Var).ToArray();
-            var domainIndex = loops.SequenceEqual(root.Shape) ? loopIndex
-                : Layout.Unravel(Layout.Offset(loopIndex, loops, _algebra), root.Shape, _algebra);
+            var domainIndex = IndexOver(loops, root.Shape);
             var values = new List<(int Node, IndexExpr[] Index, Val Value)> { (root.Id, domainIndex, Eval(root.Id, domainIndex, Array.Empty<IndexBound>(), onto: true)) };
             foreach (var other in outputs.Skip(1))
             {
@@ -153,6 +150,16 @@ namespace Fusion.Compiler
             var kernel = new LoopKernel(name, _inputBuffers.Concat(outputBuffers).ToEquatableArray(), loops.ToEquatableArray(),
                 _reduceVar, _reduceExtent, _body.ToEquatableArray());
             return new LoweredGroup(kernel, _inputNodes.ToEquatableArray(), values.Select(v => v.Node).ToEquatableArray());
+        }
+
+        /// <summary>
+        /// The index of a value of shape <paramref name="shape"/> at the loop variables of <paramref name="loops"/>: the variables
+        /// themselves, or the same element order unravelled (a GEMM epilogue's [rows, N] over an output of higher rank).
+        /// </summary>
+        private IndexExpr[] IndexOver(IReadOnlyList<Dim> loops, EquatableArray<Dim> shape)
+        {
+            var loopIndex = Enumerable.Range(0, loops.Count).Select(IndexExpr.Var).ToArray();
+            return loops.SequenceEqual(shape) ? loopIndex : Layout.Unravel(Layout.Offset(loopIndex, loops, _algebra), shape, _algebra);
         }
 
         /// <summary>The value of node <paramref name="id"/> at <paramref name="index"/>; loads read nothing where a guard fails.</summary>

@@ -85,10 +85,11 @@ namespace Fusion.Generator.Passes
             {
                 var nodes = _graph.Nodes;
                 var types = new FloatType[nodes.Count];
+                var readers = _graph.PoolInGemmEpilogue ? ReaderCounts() : null;
                 foreach (var node in nodes)
                 {
                     if (node.Is(Ops.Input)) types[node.Id] = FloatType.Io;
-                    else if (!node.Is(Ops.Param)) types[node.Id] = Choose(node.Op, _kept[node.Id] || PooledFromGemm(node) ? FloatType.F32 : Wanted);
+                    else if (!node.Is(Ops.Param)) types[node.Id] = Choose(node.Op, _kept[node.Id] || PooledFromGemm(node, readers) ? FloatType.F32 : Wanted);
                 }
                 // A value computed from parameters alone (and each parameter) takes the type of its first reader, so a constant
                 // an f32 operator reads is built in f32, not rounded through f16; other readers get a cast, hoisted with the constants.
@@ -119,11 +120,11 @@ namespace Fusion.Generator.Passes
             /// a float32 buffer, in place of a pooling kernel that reads the whole result back (the scheduler's pooled epilogue). Its
             /// readers convert it where they read it. Other sums (a depthwise convolution's, a window's mean) keep the plan's type.
             /// </summary>
-            private bool PooledFromGemm(Node node)
+            /// <param name="readers">How many nodes read each node; null when the model does not let GEMM epilogues pool.</param>
+            private bool PooledFromGemm(Node node, int[]? readers)
             {
-                if (!_graph.PoolInGemmEpilogue || !FusionRules.PooledInGemmEpilogue(node.Descriptor)) return false;
+                if (readers is null || !FusionRules.PooledInGemmEpilogue(node.Descriptor)) return false;
                 var nodes = _graph.Nodes;
-                var readers = _readerCounts ??= ReaderCounts();
                 bool Reaches(int id, int depth)
                 {
                     var n = nodes[id];
@@ -134,8 +135,6 @@ namespace Fusion.Generator.Passes
                 }
                 return Reaches(node.Inputs[0], 0);
             }
-
-            private int[]? _readerCounts;
 
             private int[] ReaderCounts()
             {

@@ -430,8 +430,7 @@ namespace Fusion.Generator.Passes
                 var epilogueInputs = GemmEpilogue.Inputs(lowered, _nodes.Count);
                 // cuBLASLt's own epilogues store the whole product: a pooled one is finished by the epilogue kernel (or the template).
                 var plain = int8 || fp8 || pool is not null ? (Activation: -1, Bias: -1, Residual: -1, ResidualFirst: false) : GemmEpilogue.CublasForm(Lowering, Lowering(linear.Id), chain, epilogueInputs);
-                var cublas = pool is not null ? (Activation: -1, Bias: -1, Residual: -1, Scale: -1, OutScale: -1)
-                    : fp8 ? GemmEpilogue.CublasFp8Form(Lowering, Lowering(linear.Id), chain, epilogueInputs)
+                var cublas = fp8 && pool is null ? GemmEpilogue.CublasFp8Form(Lowering, Lowering(linear.Id), chain, epilogueInputs)
                     : (plain.Activation, plain.Bias, plain.Residual, Scale: -1, OutScale: -1);
                 GemmSpec? spec = null;
                 var final = _names.Claim(name, candidate =>

@@ -34,12 +34,14 @@ public sealed class GeneratedKernel : IKernel
         LaunchText = launch;
         _ir = new Lazy<LoopKernel>(() => Parse(name, loopIr));
         _sourceHash = new Lazy<string>(() => Cuda.KernelCache.Key(loopIr, cudaSource)[..16]);
+        _accumulatedBuffers = new Lazy<int[]>(() => Ir.AccumulatedBuffers.ToArray());
         IlgpuKernels = ilgpuKernels;
         Launch = Decode(name, launch);
         _ilgpuMethods = new PerIoType<MethodInfo?>(FindIlgpuMethod);
         _registerBudgets = new PerIoType<int?>(io => Ilgpu.PtxRegisterBudget.For(Ir, io));
     }
 
+    private readonly Lazy<int[]> _accumulatedBuffers;
     private readonly PerIoType<MethodInfo?> _ilgpuMethods;
     private readonly PerIoType<int?> _registerBudgets;
 
@@ -89,6 +91,9 @@ public sealed class GeneratedKernel : IKernel
         kernels.Select(k => k switch { GeneratedKernel g => g, GemmKernel m => m.Epilogue, _ => null }).OfType<GeneratedKernel>().DistinctBy(k => k.Name);
 
     internal LoopKernel Ir => _ir.Value;
+
+    /// <summary>The buffers its accumulating stores add into (<see cref="LoopKernel.AccumulatedBuffers"/>), found once: every launch clears them.</summary>
+    internal IReadOnlyList<int> AccumulatedBuffers => _accumulatedBuffers.Value;
 
     /// <summary>A short hash of the loop IR and the CUDA C, computed once: part of the decision keys built at every launch.</summary>
     internal string SourceHash => _sourceHash.Value;

@@ -401,7 +401,7 @@ public sealed class FusedGemm : IDisposable
         var args = (tile.Tma ? TmaOperands(tile, m, kernel, x, w) : Buffer(Buffer(new KernelArguments(), x), w)).Int(m).Int(batch);
         foreach (var t in epilogueInputs.Concat(outputs)) Buffer(args, t);
         var function = ilgpu ? LoadIlgpu(kernel, io) : Load(kernel, tile, kernel.Epilogue.UsesIoType && io == DType.Float16);
-        Generated.AccumulatedOutputs.ClearOutputs(kernel.Epilogue.Ir, outputs, stream);
+        Generated.AccumulatedOutputs.ClearOutputs(kernel.Epilogue, outputs, stream);
         function.Launch(stream, (int)tile.Grid(m, kernel.N, _device.MultiprocessorCount), tile.Threads, args, ilgpu ? 0 : tile.DynamicSharedBytes);
         LastRanIlgpu = ilgpu;
     }

@@ -120,7 +120,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
         }
         args.Int(batch);
         var function = ilgpu ? LoadIlgpu(kernel, io) : Load(kernel, IoHalf(kernel, io), index64);
-        AccumulatedOutputs.Clear(kernel.Ir, buffers, stream);
+        AccumulatedOutputs.Clear(kernel, buffers, stream);
         function.Launch(stream, blocks, kernel.Launch.Threads, args);
     }
 
