@@ -24,6 +24,25 @@ public sealed class KernelSourcesTests
         }
     }
 
+    /// <summary>
+    /// The headers' hash, part of every NVRTC cache key and fast-run choice key, follows each header's text and name: a choice measured
+    /// with an older generated.cuh is not reused (it was, when the keys hashed the kernel's source alone).
+    /// </summary>
+    [Fact]
+    public void TheHeadersKeyChangesWithAnyHeader()
+    {
+        var headers = KernelSources.Headers.ToDictionary(h => h.Key, h => h.Value);
+        Assert.Equal(KernelJit.HeadersKey, KernelJit.HeadersKeyOf(headers));
+        Assert.Equal(KernelJit.HeadersKey, KernelJit.HeadersKeyOf(headers.Reverse()));
+        foreach (var name in headers.Keys)
+        {
+            var edited = new Dictionary<string, string>(headers) { [name] = headers[name] + "\n// edited" };
+            Assert.NotEqual(KernelJit.HeadersKey, KernelJit.HeadersKeyOf(edited));
+            var renamed = headers.Where(h => h.Key != name).Append(new(name + ".old", headers[name]));
+            Assert.NotEqual(KernelJit.HeadersKey, KernelJit.HeadersKeyOf(renamed));
+        }
+    }
+
     [Fact]
     public void UnknownNameListsKnownOnes()
     {

@@ -84,11 +84,20 @@ public sealed class KernelJit
     public CudaModule LoadShipped(string fileName) => Load(Path.GetFileNameWithoutExtension(fileName), KernelSources.Get(fileName));
 
     /// <summary>Everything that changes the binary: source, shipped headers, options, architecture, NVRTC version.</summary>
-    public string CacheKey(string source, IReadOnlyList<string> options, string? architecture = null)
-    {
-        var headers = string.Join("\n", KernelSources.Headers.Select(h => h.Key + "\n" + h.Value));
-        return KernelCache.Key(source, headers, string.Join(" ", Nvrtc.StandardOptions.Concat(options)), architecture ?? _device.Architecture, $"nvrtc {Nvrtc.Version}", "cubin");
-    }
+    public string CacheKey(string source, IReadOnlyList<string> options, string? architecture = null) =>
+        KernelCache.Key(source, HeadersKey, string.Join(" ", Nvrtc.StandardOptions.Concat(options)), architecture ?? _device.Architecture, $"nvrtc {Nvrtc.Version}", "cubin");
+
+    /// <summary>
+    /// A hash of every shipped header (generated.cuh, the prelude, …) by name and text: kernels include them, so a cache entry or a
+    /// fast-run choice keyed by a kernel's source alone would outlive a change to one of them.
+    /// </summary>
+    public static string HeadersKey => s_headersKey.Value;
+
+    private static readonly Lazy<string> s_headersKey = new(() => HeadersKeyOf(KernelSources.Headers));
+
+    /// <summary>The hash <see cref="HeadersKey"/> is of the shipped headers, for any set of (name, text) pairs.</summary>
+    public static string HeadersKeyOf(IEnumerable<KeyValuePair<string, string>> headers) =>
+        KernelCache.Key(headers.OrderBy(h => h.Key, StringComparer.Ordinal).SelectMany(h => new[] { h.Key, h.Value }).ToArray());
 
     private static bool IsBadImage(CudaException e) => (CuResult)e.Code is CuResult.InvalidImage or CuResult.NoBinaryForGpu
         or CuResult.InvalidPtx or CuResult.UnsupportedPtxVersion or CuResult.InvalidSource;

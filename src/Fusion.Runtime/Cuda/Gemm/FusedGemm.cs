@@ -277,14 +277,14 @@ public sealed class FusedGemm : IDisposable
     }
 
     /// <summary>
-    /// The fast-run key: device, shape, kernel source (which holds the epilogue), cuBLASLt version and how many of its algorithms are
-    /// tried (a stored algorithm is an index into that list); and, where the template has an
-    /// ILGPU version that ilgpu or auto may run, the language and ILGPU's version (a decision among NVRTC tiles says nothing of it).
+    /// The fast-run key: device, shape, kernel source (which holds the epilogue) and the shipped headers it includes, cuBLASLt version
+    /// and how many of its algorithms are tried (a stored algorithm is an index into that list); and, where the template has an
+    /// ILGPU version that ilgpu or auto may run, the language and what compiles it (a decision among NVRTC tiles says nothing of it).
     /// </summary>
     public string ChoiceKey(int m, GemmKernel kernel) => string.Create(CultureInfo.InvariantCulture,
-        $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.N}|k={kernel.K}|src={kernel.SourceHash}|cublaslt={CublasLt.Version}|algos={_cublas.Candidates}")
+        $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.N}|k={kernel.K}|src={kernel.SourceHash}|hdr={KernelJit.HeadersKey[..16]}|cublaslt={CublasLt.Version}|algos={_cublas.Candidates}")
         + (_epilogues.Language != Generated.KernelLanguage.Nvrtc && kernel.IlgpuKernels is not null
-            ? $"|kernels={Generated.KernelLanguages.Name(_epilogues.Language)}|ilgpu={Fusion.Ilgpu.IlgpuPtxCompiler.Version}" : "");
+            ? $"|kernels={Generated.KernelLanguages.Name(_epilogues.Language)}|ilgpu={Generated.IlgpuKernelJit.CompilerKey}" : "");
 
     /// <summary>
     /// Fast-run: times the template's default tile (its ILGPU version under <see cref="Generated.KernelLanguage.Ilgpu"/>) and each algorithm

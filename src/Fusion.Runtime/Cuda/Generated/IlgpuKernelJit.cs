@@ -32,6 +32,13 @@ public sealed class IlgpuKernelJit(KernelJit jit)
     }
 
     /// <summary>
+    /// What turns an ILGPU kernel method into PTX besides its IL: the builds of the math helpers (Fusion.Kernels) and of the PTX they
+    /// become (this assembly's intrinsic code generators), and ILGPU's version. Part of the binary's cache key and of every fast-run
+    /// choice that timed an ILGPU kernel.
+    /// </summary>
+    public static string CompilerKey { get; } = string.Join("|", typeof(KernelMath).Module.ModuleVersionId, typeof(IlgpuKernelJit).Module.ModuleVersionId, $"ilgpu {IlgpuPtxCompiler.Version}");
+
+    /// <summary>
     /// Everything that changes the binary: the IL of the method and of the epilogue method it calls, the builds of the math helpers
     /// (Fusion.Kernels) and of the PTX they become (this assembly's intrinsic code generators), ILGPU's version, the architecture,
     /// the register allowance.
@@ -40,8 +47,6 @@ public sealed class IlgpuKernelJit(KernelJit jit)
     {
         static string Il(MethodInfo? m) => Convert.ToBase64String(m?.GetMethodBody()?.GetILAsByteArray() ?? []);
         var epilogue = method.DeclaringType?.GetMethod(method.Name + "_at", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic);
-        return KernelCache.Key(Il(method), Il(epilogue), method.DeclaringType?.FullName ?? "", method.Name,
-            typeof(KernelMath).Module.ModuleVersionId.ToString(), typeof(IlgpuKernelJit).Module.ModuleVersionId.ToString(),
-            $"ilgpu {IlgpuPtxCompiler.Version}", jit.Device.Architecture, "cubin", $"maxnreg {registerBudget?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}");
+        return KernelCache.Key(Il(method), Il(epilogue), method.DeclaringType?.FullName ?? "", method.Name, CompilerKey, jit.Device.Architecture, "cubin", $"maxnreg {registerBudget?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}");
     }
 }
