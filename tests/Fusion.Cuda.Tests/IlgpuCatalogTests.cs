@@ -27,8 +27,7 @@ internal static class CompiledIlgpuCatalog
             .DistinctBy(k => k.Name).ToList();
         var source = string.Concat(irs.Select((ir, i) => $"public static class K{i}\n{{\n{IlgpuKernelPrinter.PrintAll(ir)}}}\n"));
         var assembly = PrintedIlgpu.Compile("IlgpuCatalog", source);
-        // A kernel without an ILGPU form (FP8 codes) is left out.
-        return irs.Select((ir, i) => (ir, i)).Where(e => IlgpuKernelPrinter.Prints(e.ir))
+        return irs.Select((ir, i) => (ir, i))
             .Select(e => new GeneratedKernel(e.ir.Name, LoopIrText.Print(e.ir), CudaKernelPrinter.Print(e.ir).Source, KernelMapping.Of(e.ir).Launch.Encode(),
             assembly.GetType($"IlgpuCatalog.K{e.i}", throwOnError: true))).ToDictionary(k => k.Name);
     }
@@ -140,6 +139,89 @@ public sealed class IlgpuCatalogTests : IClassFixture<IlgpuKernelTests.Runner>
             }
             Assert.True(codes > 0);
             KernelChecks.DisposeAll([.. inputs, .. expected, .. actual]);
+        }
+    }
+
+    /// <summary>
+    /// The Fp8 plan's generated kernels that write E4M3 codes (<see cref="Fusion.Runtime.Tests.Quantization.Fp8Mlp"/>: the layer norm
+    /// storing fc1's input, the weights' quantize), compiled to PTX by ILGPU (the GPU's conversion, the target raised to sm_89) and run
+    /// on its CPU accelerator where the rounding decides: the first input across ±600 (past the saturation at ±448), values on the
+    /// midpoints between neighbouring codes (ties to even), subnormals, ±0, ±∞ and NaN, the others random; every code equal to the
+    /// interpreter's (NaN codes as NaN).
+    /// </summary>
+    [Fact]
+    public void IlgpuFp8StoresRoundToNearestEvenAndSaturateAsTheInterpreter()
+    {
+        var kernels = Fusion.Runtime.Tests.Quantization.Fp8Mlp.Kernels.OfType<GeneratedKernel>()
+            .Where(k => k.Ir.Outputs.Any(b => b.Type == FloatType.F8) && k.Ir.Inputs.Any()).ToList();
+        Assert.NotEmpty(kernels);
+        var random = new Random();
+        foreach (var kernel in kernels)
+        {
+            var io = kernel.Ir.UsesIoType ? DType.Float32 : DType.Float16;
+            var method = kernel.IlgpuMethod(io);
+            Assert.NotNull(method);
+            var ptx = IlgpuPtxCompiler.Compile(method, kernel.Name).Ptx;
+            Assert.Contains("cvt.rn.satfinite.e4m3x2.f32", ptx);
+            Assert.Contains(".target sm_89", ptx);
+            var inputs = KernelChecks.RandomInputs(kernel, 3, io, random.Next());
+            var first = inputs[0];
+            // Midpoints between neighbouring E4M3 values (ties), subnormals (2⁻⁹ steps below 2⁻⁶) and the saturation.
+            var special = new[] { 0f, -0f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 448f, -448f, 450f, 464f, 10000f,
+                0.0009765625f, 0.0029296875f, -0.0048828125f, 0.015625f, 0.0146484375f, 1.0625f, 1.1875f, -3.25f, 240f, 248f };
+            var values = Enumerable.Range(0, (int)first.Shape.ElementCount)
+                .Select(i => i < special.Length ? special[i] : (float)(random.NextDouble() * 1200 - 600) * (i % 2 == 0 ? 1 : 1e-3f)).ToArray();
+            for (int e = 0; e < values.Length; e++)
+                if (first.DType == DType.Float16) first.Span<Half>()[e] = (Half)values[e]; // each special value is a half too
+                else first.Span<float>()[e] = values[e];
+            var expected = CpuBackend.Instance.Run(kernel, 3, io, [.. inputs]);
+            var actual = _cpu.Run(kernel, 3, io, inputs);
+            int codes = 0;
+            for (int o = 0; o < actual.Length; o++)
+            {
+                if (actual[o].DType != DType.Float8E4M3) continue;
+                var want = ((CpuTensor)expected[o]).Span<byte>().ToArray();
+                var got = actual[o].Span<byte>().ToArray();
+                static bool Same(byte a, byte b) => a == b || ((a & 0x7F) == 0x7F && (b & 0x7F) == 0x7F);
+                int at = -1;
+                for (int e = 0; e < want.Length && at < 0; e++) if (!Same(want[e], got[e])) at = e;
+                Assert.True(at < 0, $"{kernel.Name} output {o}: code 0x{(at < 0 ? 0 : got[at]):X2} at {at}, the interpreter's 0x{(at < 0 ? 0 : want[at]):X2}");
+                codes += want.Length;
+            }
+            Assert.True(codes > 0);
+            KernelChecks.DisposeAll([.. inputs, .. expected, .. actual]);
+        }
+    }
+
+    /// <summary>
+    /// KernelMath's FP8 conversions as ILGPU's CPU accelerator runs them (their C# bodies) against the CPU codec <see cref="Fusion.Quantization.Float8E4M3"/>:
+    /// every code decodes to the same value, and 200,000 floats (random magnitudes from 2⁻¹² to 2¹⁰, each code's value and the
+    /// midpoints between neighbours, ±∞, NaN) encode to the same code.
+    /// </summary>
+    [Fact]
+    public void KernelMathFp8ConversionsMatchTheCodec()
+    {
+        for (int c = 0; c < 256; c++)
+        {
+            float want = Fusion.Quantization.Float8E4M3.Decode((byte)c), got = KernelMath.DecodeF8((ushort)c);
+            Assert.True(float.IsNaN(want) ? float.IsNaN(got) : BitConverter.SingleToInt32Bits(want) == BitConverter.SingleToInt32Bits(got), $"code 0x{c:X2}: {got}, the codec's {want}");
+        }
+        var random = new Random();
+        var values = new List<float> { float.PositiveInfinity, float.NegativeInfinity, float.NaN, 0f, -0f, float.Epsilon, 1e30f, -1e30f };
+        for (int c = 0; c < 255; c++)
+        {
+            float a = Fusion.Quantization.Float8E4M3.Decode((byte)c), b = Fusion.Quantization.Float8E4M3.Decode((byte)(c + 1));
+            if (float.IsNaN(a) || float.IsNaN(b) || (c & 0x7F) == 0x7F) continue;
+            values.AddRange([a, (a + b) / 2, -(a + b) / 2, MathF.BitIncrement((a + b) / 2), MathF.BitDecrement((a + b) / 2)]);
+        }
+        while (values.Count < 200_000) values.Add((random.Next(2) == 0 ? -1 : 1) * MathF.Pow(2, (float)(random.NextDouble() * 22 - 12)));
+        foreach (var v in values)
+        {
+            byte want = Fusion.Quantization.Float8E4M3.Encode(v);
+            ushort got = KernelMath.EncodeF8(v);
+            Assert.True(got == want, $"{v:R}: code 0x{got:X2}, the codec's 0x{want:X2}");
+            float round = KernelMath.RoundF8(v), decoded = Fusion.Quantization.Float8E4M3.Decode(want);
+            Assert.True(float.IsNaN(decoded) ? float.IsNaN(round) : round == decoded, $"RoundF8({v:R}) = {round}, the codec's {decoded}");
         }
     }
 }

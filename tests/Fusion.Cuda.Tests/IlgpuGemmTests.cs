@@ -28,23 +28,68 @@ internal static class IlgpuGemms
     /// </summary>
     public static IEnumerable<GemmKernel> Convolutions() => Fusion.Runtime.Tests.ImplicitConvNet.Kernels.OfType<GemmKernel>().Where(k => k.Conv is not null);
 
+    /// <summary>
+    /// int8 GEMMs (<see cref="GemmKernels.LinearInt8"/>, printed here in the int8 form): N = 29 and K = 13 (odd: x rows read as byte
+    /// pairs, the last pair half past K; KW = 16; the epilogue element by element), N = 96 and K = 64 (one k-step of 16-byte chunks;
+    /// bias, ReLU and a residual in fp16), N = 45 and K = 40 (K % 16 == 8: rows not whole chunks in int8, KW = 48; bias and GELU).
+    /// </summary>
+    public static IReadOnlyList<GemmKernel> Int8 => s_int8.Value;
+
+    private static readonly Lazy<IReadOnlyList<GemmKernel>> s_int8 = new(() => Printed("IlgpuInt8Gemms",
+    [
+        GemmKernels.LinearInt8(29, 13, bias: false, Activation.None, residual: false, DType.Float32),
+        GemmKernels.LinearInt8(96, 64, bias: true, Activation.Relu, residual: true, DType.Float16),
+        GemmKernels.LinearInt8(45, 40, bias: true, Activation.Gelu, residual: false, DType.Float32),
+    ], int8: true));
+
+    /// <summary>
+    /// The int8 GEMMs the Int8 plan of <see cref="Fusion.Runtime.Tests.Quantization.Fp8Mlp"/> generated (fc1 + GELU storing fc2's int8
+    /// input, fc2 + residual, the head), with the ILGPU versions the generator printed.
+    /// </summary>
+    public static IEnumerable<GemmKernel> Int8Plan() => Fusion.Runtime.Tests.Quantization.Fp8Mlp.Kernels.OfType<GemmKernel>().Where(k => k.Int8);
+
+    /// <summary>Runtime-built kernels with their ILGPU versions printed into one Roslyn-compiled class each.</summary>
+    private static IReadOnlyList<GemmKernel> Printed(string name, GemmKernel[] kernels, bool int8)
+    {
+        var classes = string.Concat(kernels.Select((k, i) => $"public static class G{i}\n{{\n{IlgpuGemmPrinter.PrintAll(k.Name, k.N, k.K, k.Epilogue.Ir, int8: int8)}}}\n"));
+        var assembly = PrintedIlgpu.Compile(name, classes);
+        return kernels.Select((k, i) => new GemmKernel(k.Name, k.N, k.K, k.KW, k.CudaSource, k.Epilogue, k.Cublas,
+            assembly.GetType($"{name}.G{i}", throwOnError: true), int8: k.Int8)).ToList();
+    }
+
     /// <summary>The Swin-T stage-1 blocks' GEMMs, whose ILGPU versions the generator printed (the fp16 plan's: x is fp16).</summary>
     public static IEnumerable<GemmKernel> SwinBlocks() =>
         GeneratedKernelCatalog.SwinBlockKernels.OfType<GemmKernel>().Where(k => k.Epilogue.Ir.Inputs.Single(b => b.Role == BufferRole.Accumulator).Type == FloatType.F16);
 
-    private static IReadOnlyList<GemmKernel> Build()
+    private static IReadOnlyList<GemmKernel> Build() => Printed("IlgpuGemms",
+    [
+        CustomGemms.LayerScaleResidual(40, 40).Kernel,
+        CustomGemms.ResidualCastToIo(96, 36).Kernel,
+        GemmKernels.Linear(100, 64, bias: true, Activation.Gelu, residual: false),
+        GemmKernels.Linear(33, 24, bias: true, Activation.Relu, residual: true),
+    ], int8: false);
+
+    /// <summary>
+    /// Random int8 operands for an int8 GEMM: x [m, K] (or the plan's rows) and w [N, K] codes in [−127, 127], the per-channel dequantize factor in
+    /// [1e-4, 1e-3) (so the results are of order one), the other epilogue inputs uniform in [−1, 1).
+    /// </summary>
+    public static (CpuTensor X, CpuTensor Weight, CpuTensor[] EpilogueInputs) Int8Operands(GemmKernel kernel, int m, DType io, int seed)
     {
-        var kernels = new[]
+        var random = new Random(seed);
+        CpuTensor Codes(params int[] shape)
         {
-            CustomGemms.LayerScaleResidual(40, 40).Kernel,
-            CustomGemms.ResidualCastToIo(96, 36).Kernel,
-            GemmKernels.Linear(100, 64, bias: true, Activation.Gelu, residual: false),
-            GemmKernels.Linear(33, 24, bias: true, Activation.Relu, residual: true),
-        };
-        var classes = string.Concat(kernels.Select((k, i) => $"public static class G{i}\n{{\n{IlgpuGemmPrinter.PrintAll(k.Name, k.N, k.K, k.Epilogue.Ir)}}}\n"));
-        var assembly = PrintedIlgpu.Compile("IlgpuGemms", classes);
-        return kernels.Select((k, i) => new GemmKernel(k.Name, k.N, k.K, k.KW, k.CudaSource, k.Epilogue, k.Cublas,
-            assembly.GetType($"IlgpuGemms.G{i}", throwOnError: true))).ToList();
+            var t = CpuTensor.Zeros(DType.Int8, shape);
+            foreach (ref var c in t.Span<sbyte>()) c = (sbyte)random.Next(-127, 128);
+            return t;
+        }
+        // x shaped as the product's rows (a plan's [batch, tokens, K]); the dequantize scale is the epilogue's first input.
+        var (x, w, rest) = KernelChecks.RandomGemmOperands(kernel, m, io, seed);
+        int[] shape = [.. Enumerable.Range(0, x.Rank).Select(d => x.Shape[d])];
+        KernelChecks.DisposeAll([x, w]);
+        // The dequantize factor: the float32 [N] input (LinearInt8's first; a plan's per-channel constant sₓ·s_w).
+        var factor = rest.First(t => t.DType == DType.Float32 && t.Rank == 1 && t.Shape[0] == kernel.N).Span<float>();
+        for (int j = 0; j < factor.Length; j++) factor[j] = (float)(1e-4 + 9e-4 * random.NextDouble());
+        return (Codes(shape), Codes(kernel.N, kernel.K), rest);
     }
 }
 
@@ -85,6 +130,86 @@ public sealed class IlgpuGemmTests : IClassFixture<IlgpuKernelTests.Runner>
         for (int i = 0; i < actual.Length; i++)
             KernelChecks.AssertClose(actual[i], (CpuTensor)expected[i], KernelChecks.ForGemm(kernel, io), $"{name} (ILGPU CPU accelerator, m {m}, io {io.ShortName()}) output {i}");
         KernelChecks.DisposeAll([x, w, .. epilogue, .. expected, .. actual]);
+    }
+
+    public static TheoryData<string, int> Int8Runs()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var (kernel, i) in IlgpuGemms.Int8.Select((k, i) => (k, i))) data.Add(kernel.Name, i == 0 ? 130 : 37);
+        return data;
+    }
+
+    /// <summary>
+    /// The int8 form on the CPU accelerator against the CPU backend (the exact integer GEMM, then the epilogue in float32): m = 130 (two
+    /// row tiles) or 37. The product alone is compared bit for bit (both sides round each int32 sum to the nearest float and multiply by
+    /// the same scale); the others within the GEMM tolerances (the GELU's erf differs between the two).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Int8Runs))]
+    public void IlgpuInt8GemmOnTheCpuAcceleratorMatchesTheCpuBackend(string name, int m)
+    {
+        var kernel = IlgpuGemms.Int8.Single(k => k.Name == name);
+        Assert.True(kernel.Int8);
+        var (x, w, epilogue) = IlgpuGemms.Int8Operands(kernel, m, DType.Float16, Random.Shared.Next());
+        var expected = CpuBackend.Instance.Gemm(kernel, m, DType.Float16, x, w, [.. epilogue]);
+        var actual = _cpu.RunGemm(kernel, m, DType.Float16, x, w, epilogue);
+        Assert.Equal(expected.Length, actual.Length);
+        bool exact = kernel.Epilogue.Ir.Inputs.Count() == 2; // the accumulator and the scale: float(sum)·scale
+        for (int i = 0; i < actual.Length; i++)
+        {
+            if (exact) Assert.Equal(((CpuTensor)expected[i]).Span<float>().ToArray(), actual[i].Span<float>().ToArray());
+            KernelChecks.AssertClose(actual[i], (CpuTensor)expected[i], KernelChecks.ForGemm(kernel, DType.Float16), $"{name} (ILGPU CPU accelerator, int8, m {m}) output {i}");
+        }
+        KernelChecks.DisposeAll([x, w, .. epilogue, .. expected, .. actual]);
+    }
+
+    /// <summary>
+    /// The Int8 plan's GEMMs of the MLP as the generator printed them (fc1's epilogue quantizes its GELU output to int8 for fc2) on the
+    /// CPU accelerator at batch 2 (14 rows) against the CPU backend: int8 outputs code for code except where the float32 value before
+    /// rounding sits within 1e-3 of a tie (the GELU's erf differs), the others within the GEMM tolerances.
+    /// </summary>
+    [Fact]
+    public void TheInt8PlansGemmsOnTheCpuAcceleratorMatchTheCpuBackend()
+    {
+        var kernels = IlgpuGemms.Int8Plan().ToList();
+        Assert.NotEmpty(kernels);
+        Assert.Contains(kernels, k => k.Epilogue.Ir.Outputs.Any(b => b.Type == FloatType.I8));
+        foreach (var kernel in kernels)
+        {
+            Assert.NotNull(kernel.IlgpuKernels);
+            var (x, w, epilogue) = IlgpuGemms.Int8Operands(kernel, 2, DType.Float16, Random.Shared.Next());
+            var expected = CpuBackend.Instance.Gemm(kernel, 2, DType.Float16, x, w, [.. epilogue]);
+            var actual = _cpu.RunGemm(kernel, 2, DType.Float16, x, w, epilogue);
+            for (int i = 0; i < actual.Length; i++)
+            {
+                if (actual[i].DType == DType.Int8)
+                {
+                    var want = ((CpuTensor)expected[i]).Span<sbyte>().ToArray();
+                    var got = actual[i].Span<sbyte>().ToArray();
+                    int differing = want.Zip(got).Count(p => p.First != p.Second);
+                    Assert.True(want.Zip(got).All(p => Math.Abs(p.First - p.Second) <= 1), $"{kernel.Name} output {i}: a code off by more than one");
+                    Assert.True(differing <= want.Length / 100, $"{kernel.Name} output {i}: {differing} of {want.Length} codes differ");
+                }
+                else KernelChecks.AssertClose(actual[i], (CpuTensor)expected[i], KernelChecks.ForGemm(kernel, DType.Float16), $"{kernel.Name} (ILGPU CPU accelerator) output {i}");
+            }
+            KernelChecks.DisposeAll([x, w, .. epilogue, .. expected, .. actual]);
+        }
+    }
+
+    /// <summary>The int8 form's PTX: mma.sync m16n8k32 on s8 with s32 accumulators, the same ldmatrix and cp.async, no local memory.</summary>
+    [Fact]
+    public void IlgpuInt8GemmCompilesToInt8TensorCoreInstructions()
+    {
+        foreach (var kernel in IlgpuGemms.Int8.Concat(IlgpuGemms.Int8Plan()))
+            foreach (var io in kernel.Epilogue.IoTypes)
+            {
+                var ptx = IlgpuPtxCompiler.Compile(kernel.IlgpuMethod(io)!, kernel.Name).Ptx;
+                Assert.Contains("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32", ptx);
+                Assert.DoesNotContain("m16n8k16", ptx);
+                Assert.Contains("ldmatrix.sync.aligned.m8n8.x4.shared.b16", ptx);
+                Assert.Contains("cvt.rn.f32.s32", ptx);
+                Assert.DoesNotContain(".local", ptx);
+            }
     }
 
     public static TheoryData<string> Compiled() => [.. IlgpuGemms.All.Concat(IlgpuGemms.SwinBlocks()).Concat(IlgpuGemms.Convolutions()).Select(k => k.Name)];
@@ -182,6 +307,46 @@ public sealed class IlgpuGemmGpuTests(GemmKernelFolder folder) : GpuTestBase, IC
             foreach (int batch in new[] { 1, 3 })
                 data.Add(kernel.Name, batch, DType.Float16);
         return data;
+    }
+
+    public static TheoryData<string, int> Int8Runs()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var kernel in IlgpuGemms.Int8.Concat(IlgpuGemms.Int8Plan()))
+            foreach (int m in new[] { 37, 1000 })
+                data.Add(kernel.Name, m);
+        return data;
+    }
+
+    /// <summary>
+    /// The int8 form on the GPU (FUSION_KERNELS=ilgpu): the int8 GEMMs above and the Int8 plan's at m = 37 and 1000 (a plan's GEMM
+    /// takes m as its batch) against the CPU backend, as on the CPU accelerator: the product alone bit for bit; int8 outputs within one
+    /// code; the rest within the GEMM tolerances (the GPU may contract the dequantize and the bias into one fma).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Int8Runs))]
+    public void IlgpuInt8GemmOnTheGpuMatchesTheCpu(string name, int m)
+    {
+        var kernel = IlgpuGemms.Int8.Concat(IlgpuGemms.Int8Plan()).Single(k => k.Name == name);
+        using var cuda = new CudaBackend(Device, new KernelCache(folder.Path), GemmPolicy.Generated);
+        cuda.Generated.Language = KernelLanguage.Ilgpu;
+        var (x, w, epilogue) = IlgpuGemms.Int8Operands(kernel, m, DType.Float16, Rng.Next());
+        var expected = CpuBackend.Instance.Gemm(kernel, m, DType.Float16, x, w, [.. epilogue]);
+        var operands = new[] { x, w }.Concat(epilogue).Select(cuda.FromHost).ToArray();
+        KernelChecks.PoisonNextAllocations(cuda.CudaDevice, expected.Select(e => (e.Shape, e.DType)));
+        var actual = cuda.Gemm(kernel, m, DType.Float16, operands[0], operands[1], operands[2..]);
+        Assert.True(cuda.Gemms.LastRanIlgpu, $"{name}: the launch did not take the ILGPU template");
+        bool exact = kernel.Epilogue.Ir.Inputs.Count() == 2; // float(sum)·scale
+        for (int i = 0; i < actual.Length; i++)
+        {
+            using var got = cuda.ToHost(actual[i]);
+            var want = (CpuTensor)expected[i];
+            if (got.DType == DType.Int8)
+                Assert.True(want.Span<sbyte>().ToArray().Zip(got.Span<sbyte>().ToArray()).All(p => Math.Abs(p.First - p.Second) <= 1), $"{name} output {i}: a code off by more than one");
+            else if (exact) Assert.Equal(want.Span<float>().ToArray(), got.Span<float>().ToArray());
+            else KernelChecks.AssertClose(got, want, KernelChecks.ForGemm(kernel, DType.Float16), $"{name} (ILGPU int8, m {m}) output {i}");
+        }
+        KernelChecks.DisposeAll([x, w, .. epilogue, .. expected, .. operands, .. actual]);
     }
 
     [Theory]

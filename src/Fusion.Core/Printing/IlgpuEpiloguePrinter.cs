@@ -101,7 +101,7 @@ namespace Fusion.Compiler
                     case LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator:
                         break;
                     case LoadInstr l:
-                        string Element(string index) => Half(k, io, l.Buffer) ? $"(float){names[l.Buffer]}[{index}]" : $"{names[l.Buffer]}[{index}]";
+                        string Element(string index) => IlgpuKernelPrinter.LoadedValue(k.Buffers[l.Buffer].Type, io, $"{names[l.Buffer]}[{index}]");
                         if (l.Guard.Count == 0) s.Line($"float x{I(l.Id)} = {Element(l.Offset.ToString())};");
                         else
                         {
@@ -119,7 +119,7 @@ namespace Fusion.Compiler
                         s.Line($"IlgpuAtomic.Add(ref {names[st.Buffer]}[{st.Offset}], {Ref(st.Value)});");
                         break;
                     case StoreInstr st:
-                        s.Line($"{names[st.Buffer]}[{st.Offset}] = {(Half(k, io, st.Buffer) ? $"IlgpuMath.ToHalf({Ref(st.Value)})" : Ref(st.Value))};");
+                        s.Line($"{names[st.Buffer]}[{st.Offset}] = {IlgpuKernelPrinter.StoredValue(k.Buffers[st.Buffer].Type, io, Ref(st.Value))};");
                         break;
                 }
             }
@@ -145,7 +145,12 @@ namespace Fusion.Compiler
                     case LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator:
                         break;
                     case LoadInstr l when !l.Offset.Uses(col):
-                        s.Line($"float x{I(l.Id)} = {(Half(k, io, l.Buffer) ? "(float)" : "")}{names[l.Buffer]}[{l.Offset}];");
+                        s.Line($"float x{I(l.Id)} = {IlgpuKernelPrinter.LoadedValue(k.Buffers[l.Buffer].Type, io, $"{names[l.Buffer]}[{l.Offset}]")};");
+                        break;
+                    case LoadInstr l when k.Buffers[l.Buffer].Type.IsCode():
+                        // int8 and FP8 codes: two element loads (no byte vectors yet)
+                        for (int e = 0; e < 2; e++)
+                            s.Line($"float x{I(l.Id)}_{I(e)} = {IlgpuKernelPrinter.LoadedValue(k.Buffers[l.Buffer].Type, io, $"{names[l.Buffer]}[({l.Offset}) + {I(e)}]")};");
                         break;
                     case LoadInstr l:
                         if (Half(k, io, l.Buffer))
@@ -169,6 +174,10 @@ namespace Fusion.Compiler
                     case StoreInstr { Accumulate: true } st:
                         s.Line($"IlgpuAtomic.Add(ref {names[st.Buffer]}[{st.Offset}], {Ref(st.Value, 0)});");
                         s.Line($"IlgpuAtomic.Add(ref {names[st.Buffer]}[({st.Offset}) + 1], {Ref(st.Value, 1)});");
+                        break;
+                    case StoreInstr st when k.Buffers[st.Buffer].Type.IsCode():
+                        for (int e = 0; e < 2; e++)
+                            s.Line($"{names[st.Buffer]}[({st.Offset}) + {I(e)}] = {IlgpuKernelPrinter.StoredValue(k.Buffers[st.Buffer].Type, io, Ref(st.Value, e))};");
                         break;
                     case StoreInstr st:
                         s.Line(Half(k, io, st.Buffer)

@@ -15,7 +15,10 @@ namespace Fusion.Compiler
     /// instructions on registers. The epilogue is a method of its own, called per element (row, column, accumulator), printed from
     /// the epilogue's loop IR: its loads, operators and stores, the accumulator load replaced by the value. An implicit-GEMM convolution
     /// (<see cref="ConvGemm"/>) reads its x tiles from the channels-last image as the CUDA template does: each 16-byte chunk is 8
-    /// channels of one tap, its pixel worked out from the row and the tap, or zero-filled in the padding.
+    /// channels of one tap, its pixel worked out from the row and the tap, or zero-filled in the padding. The int8 form (the Int8 plan's
+    /// quantized Linears: x and w int8, w's rows KW = K rounded up to 16) is the CUDA template's too: everything is laid out in 16-byte
+    /// units, so the tiles, copies and ldmatrix addressing are the fp16 form's read as pairs of bytes (a k-step is 64 int8), the product is
+    /// <c>mma.sync m16n8k32</c> on <c>IntAccumulator4</c> (exact int32 sums) and each sum reaches the epilogue rounded to the nearest float.
     /// </summary>
     internal static class IlgpuGemmPrinter
     {
@@ -23,24 +26,27 @@ namespace Fusion.Compiler
         private const int BM = 128, BK = 32, BKP = BK + 8, Threads = BM / 16 * 32;
 
         /// <summary>The kernel's methods for every io variant of its epilogue, each with its epilogue method.</summary>
-        public static string PrintAll(string gemm, int n, int k, LoopKernel epilogue, ConvGemm? conv = null) =>
-            string.Join("\n", IlgpuKernelPrinter.IoVariants(epilogue).Select(io => Print(gemm, n, k, epilogue, io, conv)));
+        public static string PrintAll(string gemm, int n, int k, LoopKernel epilogue, ConvGemm? conv = null, bool int8 = false) =>
+            string.Join("\n", IlgpuKernelPrinter.IoVariants(epilogue).Select(io => Print(gemm, n, k, epilogue, io, conv, int8)));
 
-        public static string Print(string gemm, int n, int k, LoopKernel epilogue, FloatType io, ConvGemm? conv = null)
+        public static string Print(string gemm, int n, int k, LoopKernel epilogue, FloatType io, ConvGemm? conv = null, bool int8 = false)
         {
             if (epilogue.Domain.Count == 0 || epilogue.HasReduction) throw new ArgumentException($"{epilogue.Name}: an epilogue is a pointwise kernel over the GEMM output");
             if (conv is not null && (!ConvGemm.Fits(conv.Channels) || conv.Depth != k))
                 throw new ArgumentException($"{gemm}: an implicit-GEMM convolution reads 8 channels at a time (C = {conv.Channels} must be a multiple of 8) and K = KS·KS·C ({conv.Depth}, not {k})");
+            if (conv is not null && int8) throw new ArgumentException($"{gemm}: the implicit-GEMM convolution has no int8 form");
             string method = IlgpuEpiloguePrinter.MethodName(gemm, epilogue, io);
             string parameters = IlgpuEpiloguePrinter.Parameters(epilogue, io), arguments = IlgpuEpiloguePrinter.Arguments(epilogue);
 
-            int bn = GemmRows.DefaultColumns(n), kw = GemmRows.Stride(k), nt = bn / 8;
-            int nTiles = (n + bn - 1) / bn, kTiles = (k + BK - 1) / BK;
+            // The tiles work in 16-bit units: halves, or pairs of int8 (K and KW are even in int8 wherever the copies move chunks).
+            int bn = GemmRows.DefaultColumns(n), kw = GemmRows.Stride(k, int8), nt = bn / 8, unit = int8 ? 2 : 1;
+            int nTiles = (n + bn - 1) / bn, kTiles = (k + BK * unit - 1) / (BK * unit);
             var s = new SourceBuilder();
             string operand = conv is null ? $"x[m, {I(k)}]" : $"the im2col matrix of the image x[b, {I(conv.Height)}, {I(conv.Width)}, {I(conv.Channels)}] ({conv})";
-            s.Line($"/// <summary>{gemm}{(epilogue.UsesIoType ? $" with io = {io.Short()}" : "")}: the GEMM template ({operand} · w[{I(n)}, {I(kw)}]ᵀ on the tensor cores, "
+            string element = int8 ? "sbyte" : "IlgpuHalf";
+            s.Line($"/// <summary>{gemm}{(epilogue.UsesIoType ? $" with io = {io.Short()}" : "")}: the GEMM template ({operand} · w[{I(n)}, {I(kw)}]ᵀ{(int8 ? " in int8, exact int32 sums" : "")} on the tensor cores, "
                 + $"tile {I(BM)}×{I(bn)}, {I(Threads)} threads) with its epilogue; launch: ⌈m / {I(BM)}⌉ · {I(nTiles)} groups.</summary>");
-            s.Line($"internal static void {method}(global::ILGPU.ArrayView<IlgpuHalf> x, global::ILGPU.ArrayView<IlgpuHalf> w, int m, int batch{parameters})");
+            s.Line($"internal static void {method}(global::ILGPU.ArrayView<{element}> x, global::ILGPU.ArrayView<{element}> w, int m, int batch{parameters})");
             s.Line("{");
             s.Indent();
             s.Line("var xs = x.Cast<ushort>();");
@@ -57,11 +63,11 @@ namespace Fusion.Compiler
             s.Line($"int bLane = (lane / 16 * 8 + lane % 8) * {I(BKP)} + lane / 8 % 2 * 8;");
             s.Line($"int row0 = IlgpuGrid.IdxX / {I(nTiles)} * {I(BM)};");
             s.Line($"int col0 = IlgpuGrid.IdxX % {I(nTiles)} * {I(bn)};");
-            for (int i = 0; i < nt; i++) s.Line($"var acc{I(i)} = default(IlgpuAccumulator4);");
+            for (int i = 0; i < nt; i++) s.Line($"var acc{I(i)} = default({(int8 ? "IlgpuIntAccumulator4" : "IlgpuAccumulator4")});");
             using (s.Block("// stage 0, k0 = 0"))
             {
                 s.Line("int stage = 0, k0 = 0;");
-                LoadTiles(s, n, k, kw, bn, conv);
+                LoadTiles(s, n, k, kw, bn, conv, int8);
             }
             s.Line("IlgpuTensorCore.Commit();");
             using (s.Block($"for (int kt = 0; kt < {I(kTiles)}; kt++)"))
@@ -70,7 +76,7 @@ namespace Fusion.Compiler
                 {
                     s.Line("// Stage (kt + 1) & 1 was last read in step kt - 1, which ended with a barrier.");
                     s.Line($"int stage = (kt + 1) & 1, k0 = (kt + 1) * {I(BK)};");
-                    LoadTiles(s, n, k, kw, bn, conv);
+                    LoadTiles(s, n, k, kw, bn, conv, int8);
                     s.Line("IlgpuTensorCore.Commit();");
                     s.Line("IlgpuTensorCore.WaitAllButOne();");
                 }
@@ -79,21 +85,24 @@ namespace Fusion.Compiler
                 s.Line($"int at = (kt & 1) * {I(BM * BKP)}, bt = (kt & 1) * {I(bn * BKP)};");
                 for (int kk = 0; kk < BK; kk += 16)
                 {
-                    using (s.Block($"// k = {I(kk)}..{I(kk + 15)} of the step"))
+                    using (s.Block($"// k = {I(kk * unit)}..{I((kk + 16) * unit - 1)} of the step"))
                     {
                         s.Line($"var a = IlgpuTensorCore.LoadMatrix4(ref aTiles[at + aLane + {I(kk)}]);");
                         for (int nj = 0; nj < nt / 2; nj++)
                             s.Line($"var b{I(nj)} = IlgpuTensorCore.LoadMatrix4(ref bTiles[bt + bLane + {I(nj * 16 * BKP + kk)}]);");
+                        string mma = int8 ? "MmaS8" : "Mma";
                         for (int nj = 0; nj < nt / 2; nj++)
                         {
-                            s.Line($"acc{I(2 * nj)} = IlgpuTensorCore.Mma(acc{I(2 * nj)}, a, b{I(nj)}.R0, b{I(nj)}.R1);");
-                            s.Line($"acc{I(2 * nj + 1)} = IlgpuTensorCore.Mma(acc{I(2 * nj + 1)}, a, b{I(nj)}.R2, b{I(nj)}.R3);");
+                            s.Line($"acc{I(2 * nj)} = IlgpuTensorCore.{mma}(acc{I(2 * nj)}, a, b{I(nj)}.R0, b{I(nj)}.R1);");
+                            s.Line($"acc{I(2 * nj + 1)} = IlgpuTensorCore.{mma}(acc{I(2 * nj + 1)}, a, b{I(nj)}.R2, b{I(nj)}.R3);");
                         }
                     }
                 }
                 s.Line("IlgpuGroup.Barrier();");
             }
-            s.Line("// Accumulator j of n8 tile i is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 of the tile.");
+            s.Line("// Accumulator j of n8 tile i is row lane/4 (+8 for j ≥ 2), column 2·(lane%4) + j%2 of the tile."
+                + (int8 ? " An int32 sum reaches the epilogue rounded to the nearest float." : ""));
+            string F(string acc) => int8 ? $"(float){acc}" : acc;
             s.Line("int r0 = row0 + warp * 16 + lane / 4, r1 = r0 + 8;");
             for (int i = 0; i < nt; i++)
             {
@@ -101,8 +110,8 @@ namespace Fusion.Compiler
                 {
                     s.Line($"int c = col0 + {I(i * 8)} + lane % 4 * 2;");
                     s.Line($"bool first = c < {I(n)}, second = c + 1 < {I(n)};");
-                    s.Line($"if (r0 < m && first) {method}_at(r0, c, acc{I(i)}.C0, acc{I(i)}.C1, second, batch{arguments});");
-                    s.Line($"if (r1 < m && first) {method}_at(r1, c, acc{I(i)}.C2, acc{I(i)}.C3, second, batch{arguments});");
+                    s.Line($"if (r0 < m && first) {method}_at(r0, c, {F($"acc{I(i)}.C0")}, {F($"acc{I(i)}.C1")}, second, batch{arguments});");
+                    s.Line($"if (r1 < m && first) {method}_at(r1, c, {F($"acc{I(i)}.C2")}, {F($"acc{I(i)}.C3")}, second, batch{arguments});");
                 }
             }
             s.Close();
@@ -112,14 +121,16 @@ namespace Fusion.Compiler
         }
 
         /// <summary>
-        /// The copies of one K step into stage <c>stage</c> at depth <c>k0</c>: x's 128 × 32 tile (16-byte cp.async chunks when K % 8 == 0,
-        /// else one half at a time) and w's BN × 32 tile (always chunks: its rows are KW halves, a multiple of 8). Chunks outside
-        /// the matrix are zero-filled and read nothing.
+        /// The copies of one K step into stage <c>stage</c> at depth <c>k0</c> (16-bit units): x's 128 × 32 tile (16-byte cp.async chunks
+        /// when its rows are whole chunks, K % 8 == 0 halves or K % 16 == 0 int8, else one unit at a time) and w's BN × 32 tile (always
+        /// chunks: its rows are KW elements, 16 bytes a multiple). Chunks outside the matrix are zero-filled and read nothing.
         /// </summary>
-        private static void LoadTiles(SourceBuilder s, int n, int k, int kw, int bn, ConvGemm? conv)
+        private static void LoadTiles(SourceBuilder s, int n, int k, int kw, int bn, ConvGemm? conv, bool int8)
         {
+            int unit = int8 ? 2 : 1;
             if (conv is not null) ImageChunks(s, conv);
-            else if (k % 8 == 0) Chunks(s, "aTiles", "xs", BM, "row0", "m", k, BM * BKP);
+            else if (k % (8 * unit) == 0) Chunks(s, "aTiles", "xs", BM, "row0", "m", k / unit, BM * BKP);
+            else if (int8) BytePairs(s, k);
             else
             {
                 using (s.Block($"for (int e = tid; e < {I(BM * BK)}; e += {I(Threads)})"))
@@ -130,7 +141,22 @@ namespace Fusion.Compiler
                     s.Line($"aTiles[stage * {I(BM * BKP)} + r * {I(BKP)} + kk] = inside ? value : (ushort)0;");
                 }
             }
-            Chunks(s, "bTiles", "ws", bn, "col0", I(n), kw, bn * BKP);
+            Chunks(s, "bTiles", "ws", bn, "col0", I(n), kw / unit, bn * BKP);
+        }
+
+        /// <summary>
+        /// An int8 x tile whose rows are not whole 16-byte chunks (K % 16 != 0): each 16-bit slot of the tile from two bytes of x, the
+        /// lower k in the low byte, either zero past K or m.
+        /// </summary>
+        private static void BytePairs(SourceBuilder s, int k)
+        {
+            using (s.Block($"for (int e = tid; e < {I(BM * BK)}; e += {I(Threads)})"))
+            {
+                s.Line($"int r = e / {I(BK)}, kk = e % {I(BK)}, gr = row0 + r, gk = 2 * (k0 + kk);");
+                s.Line($"bool low = gr < m && gk < {I(k)}, high = gr < m && gk + 1 < {I(k)};");
+                s.Line($"int lo = (byte)x[IlgpuMath.Select(low, gr * {I(k)} + gk, 0)], hi = (byte)x[IlgpuMath.Select(high, gr * {I(k)} + gk + 1, 0)];");
+                s.Line($"aTiles[stage * {I(BM * BKP)} + r * {I(BKP)} + kk] = (ushort)((low ? lo : 0) | ((high ? hi : 0) << 8));");
+            }
         }
 
         /// <summary>A rows × 32 tile of <paramref name="source"/> (rows of <paramref name="columns"/> halves) by cp.async, each thread's chunks unrolled.</summary>

@@ -34,6 +34,7 @@ namespace Fusion.Compiler
             "using IlgpuFloat4 = global::Fusion.Ilgpu.Float4;",
             "using IlgpuFloat2 = global::Fusion.Ilgpu.Float2;",
             "using IlgpuAccumulator4 = global::Fusion.Ilgpu.Accumulator4;",
+            "using IlgpuIntAccumulator4 = global::Fusion.Ilgpu.IntAccumulator4;",
             "using IlgpuFragment4 = global::Fusion.Ilgpu.Fragment4;",
             "using IlgpuTensorCore = global::Fusion.Ilgpu.TensorCore;",
         };
@@ -49,22 +50,8 @@ namespace Fusion.Compiler
         public static IReadOnlyList<FloatType> IoVariants(LoopKernel kernel) =>
             kernel.UsesIoType ? new[] { FloatType.F32, FloatType.F16 } : new[] { FloatType.F32 };
 
-        /// <summary>
-        /// Whether the kernel has an ILGPU form: int8 buffers are read and written element by element (sbyte), FP8 codes and the
-        /// rounding to FP8 not yet (the Fp8 plan's quantizing kernels run their CUDA C under every kernel language).
-        /// </summary>
-        public static bool Prints(LoopKernel kernel) =>
-            kernel.Buffers.All(b => b.Type != FloatType.F8) && !kernel.Body.OfType<OpInstr>().Any(o => o.Op == ScalarOp.RoundF8);
-
-        /// <summary>
-        /// Whether a template's epilogue (GEMM, attention) has an ILGPU form: as <see cref="Prints"/>, without codes of either kind (the
-        /// epilogue printer has no int8 stores yet).
-        /// </summary>
-        public static bool PrintsEpilogue(LoopKernel epilogue) => Prints(epilogue) && epilogue.Buffers.All(b => !b.Type.IsCode());
-
-        /// <summary>Every method of the kernel (one per io variant), each ending with a newline; "" when it has no ILGPU form (<see cref="Prints"/>).</summary>
-        public static string PrintAll(LoopKernel kernel) =>
-            Prints(kernel) ? string.Join("\n", IoVariants(kernel).Select(io => Print(kernel, io))) : "";
+        /// <summary>Every method of the kernel (one per io variant), each ending with a newline.</summary>
+        public static string PrintAll(LoopKernel kernel) => string.Join("\n", IoVariants(kernel).Select(io => Print(kernel, io)));
 
         /// <summary>The method for one io type.</summary>
         public static string Print(LoopKernel kernel, FloatType io) => new Printer(kernel, io).Run();
@@ -72,8 +59,24 @@ namespace Fusion.Compiler
         /// <summary>Whether a buffer of <paramref name="t"/> holds halves, io resolved to <paramref name="io"/>.</summary>
         private static bool IsHalf(FloatType t, FloatType io) => (t == FloatType.Io ? io : t) == FloatType.F16;
 
-        /// <summary>The C# type of a buffer element of <paramref name="t"/>, io resolved to <paramref name="io"/>.</summary>
-        internal static string ElementType(FloatType t, FloatType io) => IsHalf(t, io) ? "IlgpuHalf" : t == FloatType.I8 ? "sbyte" : "float";
+        /// <summary>The C# type of a buffer element of <paramref name="t"/>, io resolved to <paramref name="io"/>: FP8 codes are bytes.</summary>
+        internal static string ElementType(FloatType t, FloatType io) => IsHalf(t, io) ? "IlgpuHalf" : t switch { FloatType.I8 => "sbyte", FloatType.F8 => "byte", _ => "float" };
+
+        /// <summary>An element of a buffer of <paramref name="t"/> as a float: a half or int8 code converted, an FP8 code decoded.</summary>
+        internal static string LoadedValue(FloatType t, FloatType io, string element) =>
+            IsHalf(t, io) || t == FloatType.I8 ? $"(float){element}" : t == FloatType.F8 ? $"IlgpuMath.DecodeF8({element})" : element;
+
+        /// <summary>
+        /// A float as an element of a buffer of <paramref name="t"/>: rounded to a half; to an int8 code (nearest even, saturated), as the
+        /// CUDA C store does (a value already rounded stays); to an FP8 E4M3 code (nearest even, saturated to ±448).
+        /// </summary>
+        internal static string StoredValue(FloatType t, FloatType io, string value) =>
+            IsHalf(t, io) ? $"IlgpuMath.ToHalf({value})" : t switch
+            {
+                FloatType.I8 => $"(sbyte)IlgpuMath.RoundI8({value})",
+                FloatType.F8 => $"(byte)IlgpuMath.EncodeF8({value})",
+                _ => value,
+            };
 
         /// <summary>A float32 literal in C#.</summary>
         public static string Literal(double v)
@@ -101,7 +104,7 @@ namespace Fusion.Compiler
             ScalarOp.Recip => $"(1.0f / {a[0]})",
             ScalarOp.RoundF16 => $"IlgpuMath.RoundF16({a[0]})",
             ScalarOp.RoundI8 => $"IlgpuMath.RoundI8({a[0]})",
-            ScalarOp.RoundF8 => throw new InvalidOperationException("FP8 rounding has no ILGPU form (Prints excludes these kernels)"),
+            ScalarOp.RoundF8 => $"IlgpuMath.RoundF8({a[0]})",
             ScalarOp.Where => $"({a[0]} != 0.0f ? {a[1]} : {a[2]})",
             _ => throw new InvalidOperationException($"no ILGPU spelling of {op}"),
         };
@@ -729,8 +732,8 @@ namespace Fusion.Compiler
             private bool IsVector(int buffer, IndexExpr offset, int vectorVar, int v) =>
                 v > 1 && vectorVar >= 0 && !IsByte(buffer) && AccessPattern.Along(offset, vectorVar, v, _k.VariableExtents) == AccessKind.Vector;
 
-            /// <summary>Whether the buffer holds int8 codes: read and written one element at a time (no byte vectors yet).</summary>
-            private bool IsByte(int buffer) => _k.Buffers[buffer].Type == FloatType.I8;
+            /// <summary>Whether the buffer holds int8 or FP8 codes: read and written one element at a time (no byte vectors yet).</summary>
+            private bool IsByte(int buffer) => _k.Buffers[buffer].Type.IsCode();
 
             /// <summary>
             /// The vector struct(s) covering <paramref name="v"/> elements of a buffer of <paramref name="half"/>s: its alias, elements a
@@ -801,8 +804,7 @@ namespace Fusion.Compiler
 
             private string ScalarLoad(LoadInstr l, string index)
             {
-                string element = $"{_names[l.Buffer]}[{index}]";
-                return IsHalf(l.Buffer) || IsByte(l.Buffer) ? $"(float){element}" : element;
+                return LoadedValue(_k.Buffers[l.Buffer].Type, _io, $"{_names[l.Buffer]}[{index}]");
             }
 
             private void Store(StoreInstr st, string value)
@@ -813,8 +815,7 @@ namespace Fusion.Compiler
                     Line($"IlgpuAtomic.Add(ref {_names[st.Buffer]}[{st.Offset}], {value});");
                     return;
                 }
-                // An int8 store rounds to nearest even and saturates, as the CUDA C store does (a value already rounded stays).
-                Line($"{_names[st.Buffer]}[{st.Offset}] = {(IsHalf(st.Buffer) ? $"IlgpuMath.ToHalf({value})" : IsByte(st.Buffer) ? $"(sbyte)IlgpuMath.RoundI8({value})" : value)};");
+                Line($"{_names[st.Buffer]}[{st.Offset}] = {StoredValue(_k.Buffers[st.Buffer].Type, _io, value)};");
             }
 
             private void Shuffle(ReduceInstr red, int lanes)

@@ -419,8 +419,8 @@ namespace Fusion.Generator.Passes
                 int n = (int)linear.Shape[linear.Shape.Count - 1].Value, k = (int)_nodes[linear.Inputs[1]].Shape[1].Value;
                 var ops = chain.Concat(pool is null ? Enumerable.Empty<int>() : new[] { pool.Reduction }).Select(c => Snake(_nodes[c].Op)).ToList();
                 if (linear.Inputs.Count > 2) ops.Insert(0, "bias");
-                // An int8 product (the Int8 plan's quantized Linears: both operands i8) runs the template's int8 form; cuBLASLt has no
-                // epilogue for it (no per-channel dequantize) and it has no ILGPU form yet. An FP8 product (the Fp8 plan's: both operands
+                // An int8 product (the Int8 plan's quantized Linears: both operands i8) runs the template's int8 form (CUDA C or ILGPU);
+                // cuBLASLt has no epilogue for it (no per-channel dequantize). An FP8 product (the Fp8 plan's: both operands
                 // f8) runs cuBLASLt's FP8 product alone, with its scales, bias, activation and output quantize where its epilogue has them.
                 var operands = _nodes[linear.Inputs[0]].Precision;
                 bool int8 = operands == FloatType.I8, fp8 = operands == FloatType.F8;
@@ -439,10 +439,11 @@ namespace Fusion.Generator.Passes
                     var epilogueIr = lowered.Kernel with { Name = candidate + "_epilogue" };
                     var cuda = fp8 ? "" : GemmSource.Specialize(candidate, n, k, epilogueIr, KernelSourceWriter.Template(GemmSource.Pattern), int8, conv);
                     spec = new GemmSpec(candidate, n, k, fp8 ? k : GemmRows.Stride(k, int8), cuda, epilogue, cublas.Activation, cublas.Bias, cublas.Residual)
-                    // The template is fp16 (a float32 Linear runs as cuBLASLt and the epilogue kernel), so only an fp16 one gets an ILGPU version.
+                    // The template is fp16 or int8 (a float32 Linear runs as cuBLASLt and the epilogue kernel, an FP8 one as cuBLASLt's FP8
+                    // product), so those two get an ILGPU version.
                     {
                         // A convolution's GEMM too: the ILGPU template reads its image as the CUDA one does (implicit GEMM).
-                        Ilgpu = linear.Precision == FloatType.F16 && !int8 && !fp8 && IlgpuKernelPrinter.PrintsEpilogue(epilogueIr) ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr, conv) : "",
+                        Ilgpu = (linear.Precision == FloatType.F16 || int8) && !fp8 ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr, conv, int8) : "",
                         Int8 = int8, Fp8 = fp8, CublasScale = cublas.Scale, CublasOutScale = cublas.OutScale, CublasResidualFirst = plain.ResidualFirst, Conv = conv,
                     };
                     return spec.ToString();
@@ -468,7 +469,7 @@ namespace Fusion.Generator.Passes
                         KernelSourceWriter.Template(spec.Pattern), "generated.cuh", CudaEpiloguePrinter.Print(lowered.Kernel with { Name = candidate + "_epilogue" }));
                     result = new TemplateSpec(candidate, spec.Pattern, spec.Constants, cuda, epilogue)
                     // The templates read fp16 (a float32 plan's attention runs unfused), so only an fp16 one gets an ILGPU version.
-                    { Ilgpu = template.Precision == FloatType.F16 && IlgpuKernelPrinter.PrintsEpilogue(lowered.Kernel) ? IlgpuTemplateSource.Print(spec.Pattern, candidate, spec.Constants, lowered.Kernel with { Name = candidate + "_epilogue" }) : "" };
+                    { Ilgpu = template.Precision == FloatType.F16 ? IlgpuTemplateSource.Print(spec.Pattern, candidate, spec.Constants, lowered.Kernel with { Name = candidate + "_epilogue" }) : "" };
                     return result.ToString();
                 });
                 var inputs = template.Inputs.Concat(GemmEpilogue.Inputs(lowered, _nodes.Count)).ToEquatableArray();

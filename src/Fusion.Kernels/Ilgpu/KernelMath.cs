@@ -118,6 +118,48 @@ public static class KernelMath
         return float.IsNaN(x) ? 0f : rounded;
     }
 
+    /// <summary>
+    /// The FP8 E4M3 code of x in the low byte (the high byte 0): nearest even, saturated to ±448 (infinities too), NaN to 0x7F, as
+    /// the CUDA C's fusion_pack_e4m3x2 and the CPU's Float8E4M3.Encode. On the GPU one cvt.rn.satfinite.e4m3x2.f32 (PtxKernelMath);
+    /// here the rounding on x's bits: keep 3 of the 23 mantissa bits, or round |x|·2⁹ to an integer below 2⁻⁶ (subnormals).
+    /// </summary>
+    [IntrinsicImplementation] // Fusion's PTX compiler writes the GPU's instruction (PtxKernelMath)
+    public static ushort EncodeF8(float x)
+    {
+        if (float.IsNaN(x)) return 0x7F;
+        uint bits = Interop.FloatAsInt(x);
+        uint sign = (bits >> 24) & 0x80u;
+        float magnitude = Interop.IntAsFloat(bits & 0x7FFFFFFFu);
+        if (magnitude > 448f) magnitude = 448f;
+        if (magnitude < 0.015625f)
+        {
+            // 2⁻⁹ steps: |x|·2⁹ < 8 is exact, and adding 2²³ rounds it to an integer, ties to even (8 is the normal 2⁻⁶, code 0x08).
+            float steps = (magnitude * 512f + 8388608f) - 8388608f;
+            return (ushort)(sign | (uint)steps);
+        }
+        uint m = Interop.FloatAsInt(magnitude);
+        m += 0x7FFFFu + ((m >> 20) & 1u); // round at bit 20 to nearest even; a carry moves into the exponent
+        uint exponent = (m >> 23) - 127u + 7u;
+        return (ushort)(sign | (exponent << 3) | ((m >> 20) & 7u));
+    }
+
+    /// <summary>
+    /// The value of the FP8 E4M3 code in the low byte of <paramref name="code"/> (exact in float32; S.1111.111 is NaN). On the GPU one
+    /// cvt.rn.f16x2.e4m3x2 and a cvt.f32.f16 (PtxKernelMath), as the CUDA C's fusion_unpack_e4m3x2.
+    /// </summary>
+    [IntrinsicImplementation] // Fusion's PTX compiler writes the GPU's instructions (PtxKernelMath)
+    public static float DecodeF8(ushort code)
+    {
+        uint c = code & 0xFFu, exponent = (c >> 3) & 0xFu, mantissa = c & 7u;
+        float magnitude = exponent == 0xFu && mantissa == 7u ? float.NaN
+            : exponent == 0u ? mantissa * 0.001953125f // subnormal: a multiple of 2⁻⁹
+            : Interop.IntAsFloat(((exponent - 7u + 127u) << 23) | (mantissa << 20));
+        return (c & 0x80u) != 0 ? -magnitude : magnitude;
+    }
+
+    /// <summary>x rounded to the nearest FP8 E4M3 value and back (a cast to f8 inside a kernel), as the CUDA C's fusion_round_e4m3.</summary>
+    public static float RoundF8(float x) => DecodeF8(EncodeF8(x));
+
     /// <summary>x rounded to the nearest fp16 value and back (a cast to f16 inside a kernel).</summary>
     [IntrinsicImplementation] // Fusion's PTX compiler redirects it to the GPU's instruction (PtxKernelMath)
     public static float RoundF16(float x) => (float)ToHalf(x);

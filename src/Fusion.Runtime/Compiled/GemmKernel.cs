@@ -40,12 +40,10 @@ public sealed class GemmKernel : IKernel
                 + $"(K = {k} rounded up to a multiple of {GemmRows.Vector(int8)}{(int8 ? " for int8" : "")})");
         if (int8)
         {
-            // cuBLASLt's int8 products have no per-channel dequantize (no alpha vector, no bias epilogue, no float output), and the
-            // ILGPU template is fp16 only: the int8 variant runs on the CUDA C template alone.
+            // cuBLASLt's int8 products have no per-channel dequantize (no alpha vector, no bias epilogue, no float output): the int8
+            // variant runs on the template alone (its CUDA C, or its ILGPU version where the generator printed one).
             if (cublas is not null)
                 throw new FusionException($"GEMM kernel {name} is int8: it has no cuBLASLt epilogue (cuBLASLt cannot dequantize per channel), so none may be given");
-            if (ilgpuKernels is not null)
-                throw new FusionException($"GEMM kernel {name} is int8: the ILGPU template is fp16 only, so it has no ILGPU version ({ilgpuKernels.Name} given)");
             if (k > Fusion.Kernels.Cpu.Int8Gemm.MaxDepth)
                 throw new FusionException($"GEMM kernel {name} is int8 with K = {k}: at most {Fusion.Kernels.Cpu.Int8Gemm.MaxDepth}, so no int32 sum can overflow");
         }

@@ -47,8 +47,8 @@ public sealed class IlgpuCpuRunner : IDisposable
     {
         ArgumentNullException.ThrowIfNull(kernel);
         var product = KernelOperands.Product(kernel, x, weight);
-        x.Expect("x", x.Shape, DType.Float16);
-        weight.Expect("weight", new Shape(kernel.N, kernel.K), DType.Float16);
+        x.Expect("x", x.Shape, kernel.OperandType);
+        weight.Expect("weight", new Shape(kernel.N, kernel.K), kernel.OperandType);
         var outputs = KernelOperands.Check(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, null, epilogueInputs));
         var method = kernel.IlgpuMethod(io) ?? throw new FusionException($"GEMM kernel {kernel.Name} has no ILGPU version (only GEMMs a [FusedModel] generated have one)");
         int m = checked((int)(product.ElementCount / kernel.N));
@@ -197,9 +197,15 @@ public sealed class IlgpuCpuRunner : IDisposable
         }
     }
 
-    /// <summary>A buffer holding the tensor's elements and the kernel's view of it (float, ILGPU's half, or sbyte int8 codes).</summary>
+    /// <summary>A buffer holding the tensor's elements and the kernel's view of it (float, ILGPU's half, sbyte int8 codes or byte FP8 codes).</summary>
     private (MemoryBuffer Buffer, object View) Upload(CpuTensor tensor)
     {
+        if (tensor.DType == DType.Float8E4M3)
+        {
+            var bytes = _accelerator.Allocate1D<byte>(tensor.Shape.ElementCount);
+            bytes.View.AsContiguous().CopyFromCPU(tensor.Span<byte>());
+            return (bytes, bytes.View.AsContiguous());
+        }
         if (tensor.DType == DType.Float16)
         {
             var buffer = _accelerator.Allocate1D<ILGPU.Half>(tensor.Shape.ElementCount);
@@ -212,7 +218,7 @@ public sealed class IlgpuCpuRunner : IDisposable
             codes.View.AsContiguous().CopyFromCPU(tensor.Span<sbyte>());
             return (codes, codes.View.AsContiguous());
         }
-        if (tensor.DType != DType.Float32) throw new TensorMismatchException("ILGPU kernel buffer", "f32, f16 or i8", tensor.DType.ShortName());
+        if (tensor.DType != DType.Float32) throw new TensorMismatchException("ILGPU kernel buffer", "f32, f16, i8 or f8", tensor.DType.ShortName());
         var floats = _accelerator.Allocate1D<float>(tensor.Shape.ElementCount);
         floats.View.AsContiguous().CopyFromCPU(tensor.Span<float>());
         return (floats, floats.View.AsContiguous());
@@ -224,6 +230,8 @@ public sealed class IlgpuCpuRunner : IDisposable
             halves.View.AsContiguous().CopyToCPU(MemoryMarshal.Cast<System.Half, ILGPU.Half>(into.Span<System.Half>()));
         else if (buffer is MemoryBuffer1D<sbyte, Stride1D.Dense> codes)
             codes.View.AsContiguous().CopyToCPU(into.Span<sbyte>());
+        else if (buffer is MemoryBuffer1D<byte, Stride1D.Dense> fp8)
+            fp8.View.AsContiguous().CopyToCPU(into.Span<byte>());
         else
             ((MemoryBuffer1D<float, Stride1D.Dense>)buffer).View.AsContiguous().CopyToCPU(into.Span<float>());
     }

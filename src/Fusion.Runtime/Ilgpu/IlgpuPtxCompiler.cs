@@ -48,6 +48,7 @@ public static partial class IlgpuPtxCompiler
             ptx = SharedAlignment().Replace(ptx, ".shared .align 16 ");
             // ptxas compiles a division by an immediate as a general one; NVRTC's front end would have made it a multiply.
             ptx = PtxConstantDivision.Rewrite(ptx);
+            ptx = RaiseTargetForFp8(ptx);
         }
         catch (Exception e)
         {
@@ -63,6 +64,13 @@ public static partial class IlgpuPtxCompiler
 
     /// <summary>The entry ILGPU gives the kernel of <paramref name="method"/>: "Kernel_" and the method's name.</summary>
     public static string EntryName(MethodInfo method) => "Kernel_" + method.Name;
+
+    /// <summary>
+    /// The PTX with its target raised from sm_80 to sm_89 where it converts FP8 E4M3 codes (KernelMath.EncodeF8/DecodeF8), which
+    /// ptxas accepts from sm_89 on (PTX ISA 7.8; ILGPU writes 8.0). Such a kernel belongs to the Fp8 plan, which refuses older GPUs.
+    /// </summary>
+    public static string RaiseTargetForFp8(string ptx) =>
+        ptx.Contains(".e4m3x2", StringComparison.Ordinal) ? Sm80Target().Replace(ptx, ".target sm_89", 1) : ptx;
 
     /// <summary>The name of the one kernel entry in <paramref name="ptx"/>.</summary>
     public static string EntryOf(string ptx, string kernelName)
@@ -96,6 +104,9 @@ public static partial class IlgpuPtxCompiler
 
     [GeneratedRegex(@"\.entry\s+([A-Za-z_$][\w$]*)\s*\(")]
     private static partial Regex EntryPattern();
+
+    [GeneratedRegex(@"\.target\s+sm_80\b")]
+    private static partial Regex Sm80Target();
 
     [GeneratedRegex(@"\.shared\s+\.align\s+(1|2|4|8)\s+")]
     private static partial Regex SharedAlignment();

@@ -21,7 +21,7 @@ internal static class PtxTensorCore
     /// <summary>Makes the compiler behind <paramref name="intrinsics"/> write these instructions for TensorCore's methods.</summary>
     public static void Register(IntrinsicImplementationManager intrinsics)
     {
-        foreach (var name in new[] { nameof(TensorCore.Mma), nameof(TensorCore.LoadMatrix4), nameof(TensorCore.LoadMatrix4Transposed), nameof(TensorCore.CopyAsync16), nameof(TensorCore.Commit),
+        foreach (var name in new[] { nameof(TensorCore.Mma), nameof(TensorCore.MmaS8), nameof(TensorCore.LoadMatrix4), nameof(TensorCore.LoadMatrix4Transposed), nameof(TensorCore.CopyAsync16), nameof(TensorCore.Commit),
                      nameof(TensorCore.WaitAll), nameof(TensorCore.WaitAllButOne) })
         {
             intrinsics.RegisterMethod(typeof(TensorCore).GetMethod(name)!,
@@ -29,14 +29,19 @@ internal static class PtxTensorCore
         }
     }
 
-    public static void Mma(PTXBackend backend, PTXCodeGenerator code, Value value)
+    public static void Mma(PTXBackend backend, PTXCodeGenerator code, Value value) => MmaSync(code, value, "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32");
+
+    public static void MmaS8(PTXBackend backend, PTXCodeGenerator code, Value value) => MmaSync(code, value, "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32");
+
+    /// <summary>One mma.sync: d (four accumulators) = a (four fragment registers) · (b0, b1) + c, all on the call's registers.</summary>
+    private static void MmaSync(PTXCodeGenerator code, Value value, string instruction)
     {
         var call = (MethodCall)value;
         var c = Children(code.Load(call[0]), 4);
         var a = Children(code.Load(call[1]), 4);
         var b = new[] { code.LoadPrimitive(call[2]), code.LoadPrimitive(call[3]) };
         var d = Children(code.Allocate(call), 4);
-        using var command = code.BeginCommand("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32");
+        using var command = code.BeginCommand(instruction);
         command.AppendVectorArgument(d);
         command.AppendVectorArgument(a);
         command.AppendVectorArgument(b);

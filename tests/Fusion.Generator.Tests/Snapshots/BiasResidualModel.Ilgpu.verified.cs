@@ -18,6 +18,7 @@ using IlgpuHalf2 = global::Fusion.Ilgpu.Half2;
 using IlgpuFloat4 = global::Fusion.Ilgpu.Float4;
 using IlgpuFloat2 = global::Fusion.Ilgpu.Float2;
 using IlgpuAccumulator4 = global::Fusion.Ilgpu.Accumulator4;
+using IlgpuIntAccumulator4 = global::Fusion.Ilgpu.IntAccumulator4;
 using IlgpuFragment4 = global::Fusion.Ilgpu.Fragment4;
 using IlgpuTensorCore = global::Fusion.Ilgpu.TensorCore;
 

@@ -2522,7 +2522,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 " + TemplateText_gemm,
                 epilogue: gemm_mul_cast_n11_k24_i8_epilogue,
                 cublas: null,
-                ilgpuKernels: null, int8: true);
+                ilgpuKernels: typeof(FusionIlgpuKernels), int8: true);
         }
 
         /// <summary>

@@ -5331,7 +5331,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_f8_
 }
 ",
                 launch: "256,32,3136,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Abs: |blocks.0.attn.qkv.weight|; Max: max |blocks.0.attn.qkv.weight|; Fp8Scale: fp8 scale of blocks.0.attn.qkv.weight; Reshape: fp8 scale of blocks.0.attn.qkv.weight as a vector; Mul: scale of blocks.0.attn.qkv.input · fp8 scale of blocks.0.attn.qkv.weight</summary>
             internal static readonly global::Fusion.GeneratedKernel abs_max_fp8_scale_reshape_mul_f32_1_4 = new global::Fusion.GeneratedKernel(
@@ -5478,7 +5478,7 @@ extern ""C"" __global__ void div_mul_cast_f32_f8_288x96(const float* __restrict_
 }
 ",
                 launch: "256,768,3456,0",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Abs: |blocks.0.attn.proj.weight|; Max: max |blocks.0.attn.proj.weight|; Fp8Scale: fp8 scale of blocks.0.attn.proj.weight; Reshape: fp8 scale of blocks.0.attn.proj.weight as a vector; Mul: scale of blocks.0.attn.proj.input · fp8 scale of blocks.0.attn.proj.weight</summary>
             internal static readonly global::Fusion.GeneratedKernel abs_max_fp8_scale_reshape_mul_f32_1_3 = new global::Fusion.GeneratedKernel(
@@ -5625,7 +5625,7 @@ extern ""C"" __global__ void div_mul_cast_f32_f8_96x96(const float* __restrict__
 }
 ",
                 launch: "256,768,1152,0",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Cast: cast io → f16 of input x; WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Add: F.Add(x, h); LayerNorm: F.LayerNorm(x, norm2); Mul: blocks.0.mlp.fc1.input / its scale; Cast: quantize blocks.0.mlp.fc1.input to f8</summary>
             internal static readonly global::Fusion.GeneratedKernel cast_window_reverse_add_layer_norm_mul_io_f16_f32_f8_nx56x56x96 = new global::Fusion.GeneratedKernel(
@@ -5893,7 +5893,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_f
 }
 ",
                 launch: "256,32,3136,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Abs: |blocks.0.mlp.fc1.weight|; Max: max |blocks.0.mlp.fc1.weight|; Fp8Scale: fp8 scale of blocks.0.mlp.fc1.weight; Reshape: fp8 scale of blocks.0.mlp.fc1.weight as a vector; Mul: scale of blocks.0.mlp.fc1.input · fp8 scale of blocks.0.mlp.fc1.weight</summary>
             internal static readonly global::Fusion.GeneratedKernel abs_max_fp8_scale_reshape_mul_f32_1_2 = new global::Fusion.GeneratedKernel(
@@ -6040,7 +6040,7 @@ extern ""C"" __global__ void div_mul_cast_f32_f8_384x96(const float* __restrict_
 }
 ",
                 launch: "256,768,4608,0",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Abs: |blocks.0.mlp.fc2.weight|; Max: max |blocks.0.mlp.fc2.weight|; Fp8Scale: fp8 scale of blocks.0.mlp.fc2.weight; Reshape: fp8 scale of blocks.0.mlp.fc2.weight as a vector; Mul: scale of blocks.0.mlp.fc2.input · fp8 scale of blocks.0.mlp.fc2.weight</summary>
             internal static readonly global::Fusion.GeneratedKernel abs_max_fp8_scale_reshape_mul_f32_1 = new global::Fusion.GeneratedKernel(
@@ -6187,7 +6187,7 @@ extern ""C"" __global__ void div_mul_cast_f32_f8_96x384(const float* __restrict_
 }
 ",
                 launch: "256,768,4608,0",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>LayerNorm: F.LayerNorm(x, norm1); Roll: F.Roll(h, -_shift, 1, 2); WindowPartition: F.WindowPartition(h, _window); Mul: blocks.1.attn.qkv.input / its scale; Cast: quantize blocks.1.attn.qkv.input to f8</summary>
             internal static readonly global::Fusion.GeneratedKernel layer_norm_roll_window_partition_mul_cast_f16_f32_f8_64nx49x96 = new global::Fusion.GeneratedKernel(
@@ -6395,7 +6395,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_f
 }
 ",
                 launch: "256,32,3136,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>WindowReverse: F.WindowReverse(h, _window, _resolution, _resolution); Roll: F.Roll(h, _shift, 1, 2); Add: F.Add(x, h); LayerNorm: F.LayerNorm(x, norm2); Mul: blocks.1.mlp.fc1.input / its scale; Cast: quantize blocks.1.mlp.fc1.input to f8</summary>
             internal static readonly global::Fusion.GeneratedKernel window_reverse_roll_add_layer_norm_mul_etc_f16_f32_f8_nx56x56x96 = new global::Fusion.GeneratedKernel(
@@ -6645,7 +6645,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_
 }
 ",
                 launch: "256,32,3136,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: F.Linear(x, qkv)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_bias_n288_k96_f32_epilogue = new global::Fusion.GeneratedKernel(
@@ -8160,7 +8160,7 @@ extern ""C"" __global__ void gemm_mul_add_gelu_mul_cast_n384_k96_f8_epilogue(con
 }
 ",
                 launch: "256,256,150528,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>Linear: fp8 F.Linear(h, fc2); Mul: dequantize F.Linear(h, fc2); Add: F.Linear(h, fc2) + bias; Add: F.Add(x, m)</summary>
             internal static readonly global::Fusion.GeneratedKernel gemm_mul_add_add_n96_k384_f8_epilogue = new global::Fusion.GeneratedKernel(
@@ -8562,7 +8562,7 @@ extern ""C"" __global__ void window_attention_h3_d32_t49_mul_cast_2_epilogue(con
 }
 ",
                 launch: "256,768,37632,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             /// <summary>WindowAttention: F.Reshape(o, -1, _tokens, _dim); Mul: blocks.1.attn.proj.input / its scale; Cast: quantize blocks.1.attn.proj.input to f8</summary>
             internal static readonly global::Fusion.GeneratedKernel window_attention_h3_d32_t49_nw64_masked_mul_cast_2_epilogue = new global::Fusion.GeneratedKernel(
@@ -8636,7 +8636,7 @@ extern ""C"" __global__ void window_attention_h3_d32_t49_nw64_masked_mul_cast_2_
 }
 ",
                 launch: "256,768,37632,1",
-                ilgpuKernels: null);
+                ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_n288_k96_f32 = new global::Fusion.GemmKernel(
                 "gemm_bias_n288_k96_f32", n: 288, k: 96, kw: 96,
@@ -9420,7 +9420,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 " + TemplateText_gemm,
                 epilogue: gemm_mul_add_n288_k96_i8_epilogue,
                 cublas: null,
-                ilgpuKernels: null, int8: true);
+                ilgpuKernels: typeof(FusionIlgpuKernels), int8: true);
 
             internal static readonly global::Fusion.GemmKernel gemm_mul_add_n96_k96_i8 = new global::Fusion.GemmKernel(
                 "gemm_mul_add_n96_k96_i8", n: 96, k: 96, kw: 96,
@@ -9492,7 +9492,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 " + TemplateText_gemm,
                 epilogue: gemm_mul_add_n96_k96_i8_epilogue,
                 cublas: null,
-                ilgpuKernels: null, int8: true);
+                ilgpuKernels: typeof(FusionIlgpuKernels), int8: true);
 
             internal static readonly global::Fusion.GemmKernel gemm_mul_add_gelu_mul_cast_n384_k96_i8 = new global::Fusion.GemmKernel(
                 "gemm_mul_add_gelu_mul_cast_n384_k96_i8", n: 384, k: 96, kw: 96,
@@ -9599,7 +9599,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 " + TemplateText_gemm,
                 epilogue: gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue,
                 cublas: null,
-                ilgpuKernels: null, int8: true);
+                ilgpuKernels: typeof(FusionIlgpuKernels), int8: true);
 
             internal static readonly global::Fusion.GemmKernel gemm_mul_add_add_n96_k384_i8 = new global::Fusion.GemmKernel(
                 "gemm_mul_add_add_n96_k384_i8", n: 96, k: 384, kw: 384,
@@ -9680,7 +9680,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 " + TemplateText_gemm,
                 epilogue: gemm_mul_add_add_n96_k384_i8_epilogue,
                 cublas: null,
-                ilgpuKernels: null, int8: true);
+                ilgpuKernels: typeof(FusionIlgpuKernels), int8: true);
 
             internal static readonly global::Fusion.GemmKernel gemm_mul_add_add_cast_n96_k384_i8 = new global::Fusion.GemmKernel(
                 "gemm_mul_add_add_cast_n96_k384_i8", n: 96, k: 384, kw: 384,
@@ -9766,7 +9766,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 " + TemplateText_gemm,
                 epilogue: gemm_mul_add_add_cast_n96_k384_i8_epilogue,
                 cublas: null,
-                ilgpuKernels: null, int8: true);
+                ilgpuKernels: typeof(FusionIlgpuKernels), int8: true);
 
             internal static readonly global::Fusion.GemmKernel gemm_mul_add_n288_k96_f8 = new global::Fusion.GemmKernel(
                 "gemm_mul_add_n288_k96_f8", n: 288, k: 96, kw: 96,
@@ -9900,7 +9900,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 
 " + TemplateText_window_attention,
                 new global::System.Collections.Generic.Dictionary<string, int> { ["HAS_MASK"] = 0, ["HEADS"] = 3, ["HEAD_DIM"] = 32, ["TOKENS"] = 49, ["WINDOWS"] = 1 })
-            { Epilogue = window_attention_h3_d32_t49_mul_cast_epilogue };
+            { Epilogue = window_attention_h3_d32_t49_mul_cast_epilogue, IlgpuKernels = typeof(FusionIlgpuKernels) };
 
             internal static readonly global::Fusion.FusedKernel window_attention_h3_d32_t49_nw64_masked_mul_cast = new global::Fusion.FusedKernel(
                 "window_attention_h3_d32_t49_nw64_masked_mul_cast",
@@ -9967,7 +9967,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 
 " + TemplateText_window_attention,
                 new global::System.Collections.Generic.Dictionary<string, int> { ["HAS_MASK"] = 1, ["HEADS"] = 3, ["HEAD_DIM"] = 32, ["TOKENS"] = 49, ["WINDOWS"] = 64 })
-            { Epilogue = window_attention_h3_d32_t49_nw64_masked_mul_cast_epilogue };
+            { Epilogue = window_attention_h3_d32_t49_nw64_masked_mul_cast_epilogue, IlgpuKernels = typeof(FusionIlgpuKernels) };
 
             internal static readonly global::Fusion.FusedKernel window_attention_h3_d32_t49_mul_cast_2 = new global::Fusion.FusedKernel(
                 "window_attention_h3_d32_t49_mul_cast_2",
@@ -10034,7 +10034,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 
 " + TemplateText_window_attention,
                 new global::System.Collections.Generic.Dictionary<string, int> { ["HAS_MASK"] = 0, ["HEADS"] = 3, ["HEAD_DIM"] = 32, ["TOKENS"] = 49, ["WINDOWS"] = 1 })
-            { Epilogue = window_attention_h3_d32_t49_mul_cast_2_epilogue };
+            { Epilogue = window_attention_h3_d32_t49_mul_cast_2_epilogue, IlgpuKernels = typeof(FusionIlgpuKernels) };
 
             internal static readonly global::Fusion.FusedKernel window_attention_h3_d32_t49_nw64_masked_mul_cast_2 = new global::Fusion.FusedKernel(
                 "window_attention_h3_d32_t49_nw64_masked_mul_cast_2",
@@ -10101,7 +10101,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 
 " + TemplateText_window_attention,
                 new global::System.Collections.Generic.Dictionary<string, int> { ["HAS_MASK"] = 1, ["HEADS"] = 3, ["HEAD_DIM"] = 32, ["TOKENS"] = 49, ["WINDOWS"] = 64 })
-            { Epilogue = window_attention_h3_d32_t49_nw64_masked_mul_cast_2_epilogue };
+            { Epilogue = window_attention_h3_d32_t49_nw64_masked_mul_cast_2_epilogue, IlgpuKernels = typeof(FusionIlgpuKernels) };
         }
 
         /// <summary>

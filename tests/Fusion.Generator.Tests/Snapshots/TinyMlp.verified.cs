@@ -2168,7 +2168,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 " + TemplateText_gemm,
                 epilogue: gemm_mul_add_relu_mul_cast_n37_k13_i8_epilogue,
                 cublas: null,
-                ilgpuKernels: null, int8: true);
+                ilgpuKernels: typeof(FusionIlgpuKernels), int8: true);
 
             internal static readonly global::Fusion.GemmKernel gemm_mul_add_add_cast_n13_k37_i8 = new global::Fusion.GemmKernel(
                 "gemm_mul_add_add_cast_n13_k37_i8", n: 13, k: 37, kw: 48,
@@ -2228,7 +2228,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 " + TemplateText_gemm,
                 epilogue: gemm_mul_add_add_cast_n13_k37_i8_epilogue,
                 cublas: null,
-                ilgpuKernels: null, int8: true);
+                ilgpuKernels: typeof(FusionIlgpuKernels), int8: true);
         }
 
         /// <summary>

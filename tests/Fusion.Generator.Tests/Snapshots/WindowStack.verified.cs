@@ -4199,7 +4199,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 " + TemplateText_gemm,
                 epilogue: gemm_mul_add_gelu_n10_k10_i8_epilogue,
                 cublas: null,
-                ilgpuKernels: null, int8: true);
+                ilgpuKernels: typeof(FusionIlgpuKernels), int8: true);
         }
 
         /// <summary>

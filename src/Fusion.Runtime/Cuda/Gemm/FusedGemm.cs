@@ -25,8 +25,8 @@ namespace Fusion.Cuda.Gemm;
 /// stream) share the loaded modules and the padded copies; a measurement holds the others back until it is done, so measure
 /// before running concurrently. Work runs on the stream given, else on x's.
 /// An <see cref="GemmKernel.Int8"/> kernel (x and weight int8, sm_80 or newer) runs on the template under every policy: cuBLASLt has
-/// no per-channel dequantize, so fast-run only chooses among the template's tiles, and it has no ILGPU version, so
-/// FUSION_KERNELS=ilgpu runs its CUDA C template. Its weight is padded to KW (K rounded up to 16) as an fp16 one is.
+/// no per-channel dequantize, so fast-run only chooses among the template's tiles (and its ILGPU version, as for fp16; one a model
+/// generated has one). Its weight is padded to KW (K rounded up to 16) as an fp16 one is.
 /// An <see cref="GemmKernel.Fp8"/> kernel (x and weight E4M3, sm_89 or newer) runs on cuBLASLt under every policy (it has no
 /// template): its scales, bias, activation, residual and output quantize in cuBLASLt's epilogue, or a float32 product and the
 /// epilogue kernel.
@@ -121,10 +121,12 @@ public sealed class FusedGemm : IDisposable
         var (path, tile, ilgpu, algorithm) = Policy switch
         {
             _ when kernel.Fp8 => (GemmPath.CublasLt, default, false, 0),
-            // cuBLASLt cannot run an int8 kernel's epilogue: where a policy would take it, the template's default tile runs.
-            GemmPolicy.Generated or GemmPolicy.CublasLt when kernel.Int8 => (GemmPath.Generated, GemmTile.Default(kernel.N), false, 0),
+            // cuBLASLt cannot run an int8 kernel's epilogue: where a policy would take it, the template's default tile runs (its ILGPU
+            // version under FUSION_KERNELS=ilgpu, as for fp16).
+            GemmPolicy.Generated or GemmPolicy.CublasLt when kernel.Int8 => (GemmPath.Generated, GemmTile.Default(kernel.N), RunsIlgpu(kernel, GemmTile.Default(kernel.N), m, batch), 0),
             GemmPolicy.Cached when kernel.Int8 => Choices.TryGet(ChoiceKey(m, kernel), out var tiled) && tiled.Path == GemmPath.Generated
-                ? (GemmPath.Generated, tiled.Tile, false, 0) : (GemmPath.Generated, GemmTile.Default(kernel.N), false, 0),
+                ? (GemmPath.Generated, tiled.Tile, tiled.Ilgpu && IlgpuFits(kernel, tiled.Tile, m, batch), 0)
+                : (GemmPath.Generated, GemmTile.Default(kernel.N), RunsIlgpu(kernel, GemmTile.Default(kernel.N), m, batch), 0),
             GemmPolicy.Generated => (GemmPath.Generated, GemmTile.Default(kernel.N), RunsIlgpu(kernel, GemmTile.Default(kernel.N), m, batch), 0),
             GemmPolicy.CublasLt => (GemmPath.CublasLt, default, false, 0),
             GemmPolicy.Cached => Choices.TryGet(ChoiceKey(m, kernel), out var known)
