@@ -1,3 +1,4 @@
+using Fusion.Cuda.Generated;
 using Fusion.Quantization;
 using Fusion.Runtime.Tests.Quantization;
 using Fusion.Testing;
@@ -9,14 +10,17 @@ namespace Fusion.Cuda.Tests;
 /// epilogue; the quantizing kernels' E4M3 stores) against the same plan on the CPU. One Linear: the same codes on both, the
 /// GPU's sums with about 14 mantissa bits (Hopper's FP8 accumulation), so within 2⁻¹⁰ of the largest output (plus f16 rounding). The calibrated MLP: cuBLASLt's GELU is the tanh
 /// form (within 5e-4 of the erf form the CPU computes), which moves an occasional fc1 output to the neighbouring E4M3 code, so
-/// within 2e-2 relative L2. Fresh weights and inputs each run.
+/// within 2e-2 relative L2. Fresh weights and inputs each run; the plan's generated kernels (the E4M3 quantizes) as CUDA C and as
+/// their ILGPU versions.
 /// </summary>
 public sealed class Fp8PlanGpuTests : GpuTestBase
 {
     [Theory]
-    [InlineData(DType.Float32)]
-    [InlineData(DType.Float16)]
-    public void OneLinearMatchesTheCpuPlan(DType io)
+    [InlineData(DType.Float32, KernelLanguage.Nvrtc)]
+    [InlineData(DType.Float16, KernelLanguage.Nvrtc)]
+    [InlineData(DType.Float32, KernelLanguage.Ilgpu)]
+    [InlineData(DType.Float16, KernelLanguage.Ilgpu)]
+    public void OneLinearMatchesTheCpuPlan(DType io, KernelLanguage language)
     {
         RequireFp8();
         int seed = Rng.Next();
@@ -26,6 +30,7 @@ public sealed class Fp8PlanGpuTests : GpuTestBase
         using var host = Fusion.Testing.TestData.Uniform(seed + 1, -3, 3, 7, 5, 48).ToCpu(io);
         using var cpu = (CpuTensor)model.Run(host, precision: Precision.Fp8);
         using var backend = new CudaBackend(Device, new KernelCache(CacheDirectory));
+        backend.Generated.Language = language;
         using var input = backend.FromHost(host);
         using var output = model.Run(input, backend, Precision.Fp8);
         using var gpu = backend.ToHost(output);
@@ -36,8 +41,10 @@ public sealed class Fp8PlanGpuTests : GpuTestBase
         Tolerance.AssertClose(gpu, expected, largest / 1024, io == DType.Float32 ? 1e-6 : 1e-3, $"FP8 Linear, GPU against CPU plan, io {io.ShortName()} (seed {seed})");
     }
 
-    [Fact]
-    public void CalibratedMlpMatchesTheCpuPlan()
+    [Theory]
+    [InlineData(KernelLanguage.Nvrtc)]
+    [InlineData(KernelLanguage.Ilgpu)]
+    public void CalibratedMlpMatchesTheCpuPlan(KernelLanguage language)
     {
         RequireFp8();
         int seed = Rng.Next();
@@ -53,6 +60,7 @@ public sealed class Fp8PlanGpuTests : GpuTestBase
         using var host = Fusion.Testing.TestData.Uniform(seed + 2, -2, 2, 33, 7, 48).ToCpu();
         using var cpu = (CpuTensor)model.Run(host, precision: Precision.Fp8);
         using var backend = new CudaBackend(Device, new KernelCache(CacheDirectory));
+        backend.Generated.Language = language;
         using var input = backend.FromHost(host);
         using var output = model.Run(input, backend, Precision.Fp8);
         using var gpu = backend.ToHost(output);

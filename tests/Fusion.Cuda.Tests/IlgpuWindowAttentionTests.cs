@@ -25,8 +25,16 @@ internal static class IlgpuWindowAttentions
 
     public static FusedKernel Get(string name) => All.Single(k => k.Name == name);
 
+    /// <summary>The Swin-T stage-1 blocks' window attentions of the fp16 plan (no epilogue).</summary>
     public static IEnumerable<FusedKernel> SwinBlocks() =>
-        SwinStage1Blocks.Kernels.OfType<FusedKernel>().Where(k => k.Pattern == WindowAttentionLauncher.Pattern && k.IlgpuKernels is not null);
+        SwinStage1Blocks.Kernels.OfType<FusedKernel>().Where(k => k.Pattern == WindowAttentionLauncher.Pattern && k.IlgpuKernels is not null && k.Epilogue is null);
+
+    /// <summary>
+    /// The same blocks' window attentions of the Int8 and Fp8 plans, whose epilogue quantizes the output for the projection (int8 or
+    /// E4M3 codes): compiled here; their stores are the epilogue printer's, which the int8 GEMMs' tests run on the CPU accelerator.
+    /// </summary>
+    public static IEnumerable<FusedKernel> SwinQuantizing() =>
+        SwinStage1Blocks.Kernels.OfType<FusedKernel>().Where(k => k.Pattern == WindowAttentionLauncher.Pattern && k.Epilogue?.Ir.Outputs.Any(b => b.Type.IsCode()) == true);
 
     /// <summary>The half plan's attention of <see cref="ScaledAttentionMma"/> (the float plan's runs unfused and has no ILGPU version).</summary>
     public static FusedKernel WithEpilogue => ScaledAttentionMma.Kernels.OfType<FusedKernel>().Single(k => k.IlgpuKernels is not null);
@@ -59,11 +67,33 @@ internal static class IlgpuWindowAttentions
             for (int i = 0; i < values.Length; i++) values[i] = rng.Next(3) == 0 ? -100 : 0;
             mask = new RefTensor([kernel.Constant("WINDOWS"), tokens, tokens], values).ToCpu(DType.Float16);
         }
-        // The epilogue's batch: its accumulator has as many windows as the batch makes (ScaledAttentionMma: one a sample).
-        int batch = windows;
+        // The epilogue's batch: its accumulator has as many windows as the batch makes (ScaledAttentionMma: one a sample, Swin: 64).
+        int perSample = kernel.Epilogue is { } e ? KernelChecks.ShapeAt(e.Ir.Inputs.Single(b => b.Role == BufferRole.Accumulator), 1)[0] : 1;
+        if (windows % perSample != 0) throw new ArgumentException($"{kernel.Name}: {windows} windows are not whole samples of {perSample}");
+        int batch = windows / perSample;
         var epilogue = kernel.Epilogue?.Ir.Inputs.Where(b => b.Role != BufferRole.Accumulator)
             .Select((b, i) => KernelChecks.Random(seed + 2 + i, KernelChecks.TypeOf(b, io), KernelChecks.ShapeAt(b, batch))).ToArray() ?? [];
+        // A quantizing epilogue's one-element scale (the inverse of the codes' step) spreads outputs of order 1 over the codes: 40–120.
+        if (kernel.Epilogue?.Ir.Outputs.Any(b => b.Type.IsCode()) == true)
+            foreach (var t in epilogue.Where(t => t.DType == DType.Float32 && t.Shape.ElementCount == 1)) t.Span<float>()[0] = (float)(40 + 80 * rng.NextDouble());
         return new Operands(qkv, bias, mask, epilogue, batch, 1 / MathF.Sqrt(d));
+    }
+
+    /// <summary>
+    /// Outputs within <see cref="Tolerance"/>; int8 codes within one code and E4M3 codes within one step of the format (2⁻³ of the value,
+    /// 2⁻⁹ near zero), since the attention's error before the quantize can move a value across a rounding boundary.
+    /// </summary>
+    public static void AssertClose(CpuTensor actual, CpuTensor expected, string what)
+    {
+        if (actual.DType is not (DType.Int8 or DType.Float8E4M3)) { KernelChecks.AssertClose(actual, expected, Tolerance, what); return; }
+        Assert.True(actual.DType == expected.DType && actual.Shape == expected.Shape, $"{what}: {actual.DType.ShortName()}{actual.Shape}, expected {expected.DType.ShortName()}{expected.Shape}");
+        var (a, b) = (RefTensor.FromCpu(actual).Data, RefTensor.FromCpu(expected).Data);
+        for (int i = 0; i < a.Length; i++)
+        {
+            double allowed = actual.DType == DType.Int8 ? 1 : Math.Max(Math.Abs(b[i]) / 8, 1.0 / 512);
+            Assert.True(Math.Abs(a[i] - b[i]) <= allowed, $"{what}: element {i} is {a[i]}, the CPU's {b[i]} (allowed {allowed})");
+        }
+        Assert.Contains(b, v => Math.Abs(v) > (actual.DType == DType.Int8 ? 20 : 8)); // the codes span the range, not only the few near zero
     }
 
     /// <summary>The CPU backend's result: the template's twin, then the epilogue interpreted from its loop IR.</summary>
@@ -129,13 +159,13 @@ public sealed class IlgpuWindowAttentionTests : IClassFixture<IlgpuKernelTests.R
         KernelChecks.DisposeAll([.. expected, .. actual]);
     }
 
-    public static TheoryData<string> Compiled() => [.. IlgpuWindowAttentions.All.Select(k => k.Name)];
+    public static TheoryData<string> Compiled() => [.. IlgpuWindowAttentions.All.Concat(IlgpuWindowAttentions.SwinQuantizing()).Select(k => k.Name)];
 
     [Theory]
     [MemberData(nameof(Compiled))]
     public void IlgpuWindowAttentionCompilesToTensorCoreInstructionsOnRegisters(string name)
     {
-        var kernel = IlgpuWindowAttentions.Get(name);
+        var kernel = IlgpuWindowAttentions.All.Concat(IlgpuWindowAttentions.SwinQuantizing()).Single(k => k.Name == name);
         foreach (var io in kernel.IoTypes)
         {
             var method = kernel.IlgpuMethod(io)!;
@@ -154,6 +184,10 @@ public sealed class IlgpuWindowAttentionTests : IClassFixture<IlgpuKernelTests.R
     {
         Assert.All(IlgpuWindowAttentions.SwinBlocks(), k => Assert.NotNull(k.IlgpuMethod(DType.Float16)));
         Assert.Equal(2, IlgpuWindowAttentions.SwinBlocks().Count());
+        // The quantized plans' (an int8 and an E4M3 store in the epilogue) have theirs too: two each.
+        var quantizing = IlgpuWindowAttentions.SwinQuantizing().ToList();
+        Assert.Equal(4, quantizing.Count);
+        Assert.All(quantizing, k => Assert.NotNull(k.IlgpuMethod(DType.Float16)));
         // HEAD_DIM 10 (not a multiple of 16) and 65 tokens (past the 64-row tile) take the CUDA C's float32 body only.
         Assert.Equal("", IlgpuWindowAttentionPrinter.PrintAll("w", 3, 10, 9, 1, false, null));
         Assert.Equal("", IlgpuWindowAttentionPrinter.PrintAll("w", 1, 16, 65, 1, false, null));
@@ -188,6 +222,10 @@ public sealed class IlgpuWindowAttentionGpuTests(GemmKernelFolder folder) : GpuT
             foreach (int images in new[] { 1, 3 })
                 foreach (var io in kernel.IoTypes)
                     data.Add(kernel.Name, images * kernel.Constant("WINDOWS") * (kernel.Constant("HAS_MASK") != 0 ? 1 : 5), io);
+        // The quantized plans' (Swin's 64 windows an image), at 1 and 3 images.
+        foreach (var kernel in IlgpuWindowAttentions.SwinQuantizing())
+            foreach (int images in new[] { 1, 3 })
+                data.Add(kernel.Name, images * 64, DType.Float16);
         return data;
     }
 
@@ -195,7 +233,7 @@ public sealed class IlgpuWindowAttentionGpuTests(GemmKernelFolder folder) : GpuT
     [MemberData(nameof(Runs))]
     public void IlgpuWindowAttentionOnTheGpuMatchesTheCpu(string name, int windows, DType io)
     {
-        var kernel = IlgpuWindowAttentions.Get(name);
+        var kernel = IlgpuWindowAttentions.All.Concat(IlgpuWindowAttentions.SwinQuantizing()).Single(k => k.Name == name);
         using var cuda = new CudaBackend(Device, new KernelCache(folder.Path));
         cuda.Generated.Language = KernelLanguage.Ilgpu;
         MatchesCpu(cuda, kernel, windows, io, $"{name} (ILGPU)");
@@ -257,7 +295,7 @@ public sealed class IlgpuWindowAttentionGpuTests(GemmKernelFolder folder) : GpuT
             for (int i = 0; i < actual.Length; i++)
             {
                 using var back = cuda.ToHost(actual[i]);
-                KernelChecks.AssertClose(back, (CpuTensor)expected[i], IlgpuWindowAttentions.Tolerance, $"{what} output {i} ({windows} windows, io {io.ShortName()})");
+                IlgpuWindowAttentions.AssertClose(back, (CpuTensor)expected[i], $"{what} output {i} ({windows} windows, io {io.ShortName()})");
             }
         }
         finally

@@ -31,9 +31,7 @@ namespace Fusion.Generator.Passes
         public static bool[] Find(ModelGraph graph, IReadOnlyList<FloatType> types, IReadOnlyList<string?> quantized)
         {
             var nodes = graph.Nodes;
-            var readers = nodes.Select(_ => new List<int>()).ToArray();
-            foreach (var node in nodes)
-                foreach (var input in node.Inputs.Distinct()) readers[input].Add(node.Id);
+            var readers = ReaderLists.Of(nodes);
             var pad = new bool[nodes.Count];
             foreach (var windows in nodes.Where(n => n.Is(Ops.Im2col)))
             {

@@ -45,12 +45,8 @@ namespace Fusion.Generator.Passes
         {
             _graph = graph;
             _nodes = graph.Nodes.ToList();
-            _readers = _nodes.Select(_ => new List<int>()).ToList();
+            _readers = ReaderLists.Of(_nodes);
             _claimed = _nodes.Select(_ => false).ToList();
-            foreach (var node in _nodes)
-            {
-                foreach (var input in node.Inputs.Distinct()) _readers[input].Add(node.Id);
-            }
         }
 
         public IReadOnlyList<Node> Nodes => _nodes;
@@ -104,7 +100,7 @@ namespace Fusion.Generator.Passes
             _nodes.Add(node);
             _readers.Add(new List<int>());
             _claimed.Add(true);
-            foreach (var input in node.Inputs.Distinct()) _readers[input].Add(id);
+            ReaderLists.Add(_readers, node);
             return id;
         }
 

@@ -18,9 +18,7 @@ namespace Fusion.Generator.Passes
         {
             if (graph.HasErrors || graph.Output < 0 || graph.Nodes.Count == 0) return graph;
             var nodes = graph.Nodes.ToList();
-            var readers = nodes.Select(_ => new List<int>()).ToList();
-            foreach (var node in nodes)
-                foreach (var input in node.Inputs.Distinct()) readers[input].Add(node.Id);
+            var readers = ReaderLists.Of(nodes);
             var parameterOnly = ParameterOnly.Of(graph.Nodes);
             int? OnlyReader(int id) => readers[id].Count == 1 && id != graph.Output ? readers[id][0] : null;
             // The operand of a two-operand node that is not from, if it is a per-output-feature constant of the Linear's N features.

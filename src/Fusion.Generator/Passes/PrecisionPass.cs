@@ -85,7 +85,7 @@ namespace Fusion.Generator.Passes
             {
                 var nodes = _graph.Nodes;
                 var types = new FloatType[nodes.Count];
-                var readers = _graph.PoolInGemmEpilogue ? ReaderCounts() : null;
+                var readers = _graph.PoolInGemmEpilogue ? ReaderLists.Of(_graph.Nodes) : null;
                 foreach (var node in nodes)
                 {
                     if (node.Is(Ops.Input)) types[node.Id] = FloatType.Io;
@@ -120,15 +120,15 @@ namespace Fusion.Generator.Passes
             /// a float32 buffer, in place of a pooling kernel that reads the whole result back (the scheduler's pooled epilogue). Its
             /// readers convert it where they read it. Other sums (a depthwise convolution's, a window's mean) keep the plan's type.
             /// </summary>
-            /// <param name="readers">How many nodes read each node; null when the model does not let GEMM epilogues pool.</param>
-            private bool PooledFromGemm(Node node, int[]? readers)
+            /// <param name="readers">Who reads each node (<see cref="ReaderLists"/>); null when the model does not let GEMM epilogues pool.</param>
+            private bool PooledFromGemm(Node node, List<List<int>>? readers)
             {
                 if (readers is null || !FusionRules.PooledInGemmEpilogue(node.Descriptor)) return false;
                 var nodes = _graph.Nodes;
                 bool Reaches(int id, int depth)
                 {
                     var n = nodes[id];
-                    if (readers[id] != 1 || id == _graph.Output || depth > 32) return false;
+                    if (readers[id].Count != 1 || id == _graph.Output || depth > 32) return false;
                     if (n.Is(Ops.Linear)) return true;
                     if (!(n.Is(Ops.Permute) || n.Descriptor.Class == OpClass.Pointwise)) return false;
                     return n.Inputs.Any(i => nodes[i].Shape.Count == n.Shape.Count && Reaches(i, depth + 1));
@@ -136,13 +136,6 @@ namespace Fusion.Generator.Passes
                 return Reaches(node.Inputs[0], 0);
             }
 
-            private int[] ReaderCounts()
-            {
-                var counts = new int[_graph.Nodes.Count];
-                foreach (var n in _graph.Nodes)
-                    foreach (var i in n.Inputs.Distinct()) counts[i]++;
-                return counts;
-            }
 
             private FloatType Choose(string op, FloatType wanted)
             {

@@ -101,7 +101,7 @@ namespace Fusion.Generator.Passes
             private readonly PrecisionPlan _plan;
             private readonly KernelNames _names;
             private readonly IReadOnlyList<Node> _nodes;
-            private readonly List<int>[] _readers;
+            private readonly List<List<int>> _readers;
             private readonly bool[] _constant;
             private readonly Dictionary<int, List<int>> _epilogues = new();
             private readonly Dictionary<int, GemmEpilogue.EpiloguePool> _pools = new();
@@ -119,9 +119,7 @@ namespace Fusion.Generator.Passes
                 _plan = plan;
                 _names = names;
                 _nodes = plan.Nodes;
-                _readers = _nodes.Select(_ => new List<int>()).ToArray();
-                foreach (var n in _nodes)
-                    foreach (var i in n.Inputs.Distinct()) _readers[i].Add(n.Id);
+                _readers = ReaderLists.Of(_nodes);
                 _constant = new bool[_nodes.Count];
                 foreach (var n in _nodes)
                     _constant[n.Id] = n.Is(Ops.Param) || n.Is(Ops.Scale) || n.Is(Ops.Const) || (!n.Is(Ops.Input) && n.Inputs.Count > 0 && n.Inputs.All(i => _constant[i]))

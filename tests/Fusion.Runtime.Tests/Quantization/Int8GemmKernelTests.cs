@@ -83,8 +83,7 @@ public sealed class Int8GemmKernelTests
         var cublas = Assert.Throws<FusionException>(() => Make(48, new CublasEpilogue(Activation.None, 0, -1)));
         Assert.Contains(kernel.Name, cublas.Message);
         Assert.Contains("cuBLASLt", cublas.Message);
-        var ilgpu = Assert.Throws<FusionException>(() => Make(48, ilgpu: typeof(Int8GemmKernelTests)));
-        Assert.Contains("ILGPU", ilgpu.Message);
+        Assert.NotNull(Make(48, ilgpu: typeof(Int8GemmKernelTests)).IlgpuKernels); // the template's int8 form has an ILGPU version
         var stride = Assert.Throws<FusionException>(() => Make(40)); // fp16's KW for K = 36
         Assert.Contains("multiple of 16", stride.Message);
         int deep = Int8Gemm.MaxDepth + 1;
