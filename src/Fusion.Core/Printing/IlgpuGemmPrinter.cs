@@ -54,12 +54,14 @@ namespace Fusion.Compiler
             s.Line($"var aTiles = global::ILGPU.SharedMemory.Allocate<ushort>({I(2 * BM * BKP)});");
             s.Line($"var bTiles = global::ILGPU.SharedMemory.Allocate<ushort>({I(2 * bn * BKP)});");
             s.Line("int tid = IlgpuGroup.IdxX, warp = tid / 32, lane = tid % 32;");
-            s.Line("// Where this thread's 16-byte chunks of a tile start (row, then halves within the step; every chunk of the thread has the");
+            string units = int8 ? "16-bit units (int8 pairs)" : "halves";
+            s.Line($"// Where this thread's 16-byte chunks of a tile start (row, then {units} within the step; every chunk of the thread has the");
             s.Line($"// same column, {I(Threads / (BK / 8))} rows apart) and where its ldmatrix rows start in a stage, all fixed for the kernel:");
             s.Line($"int chunkRow = tid / {I(BK / 8)}, chunkColumn = tid % {I(BK / 8)} * 8;");
-            s.Line("// lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.");
+            string half = int8 ? "16" : "8"; // the second 16 bytes of a k16 (halves) or k32 (int8) step
+            s.Line($"// lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + {half}: a0..a3 in mma order.");
             s.Line($"int aLane = (warp * 16 + lane % 16) * {I(BKP)} + lane / 16 * 8;");
-            s.Line("// w is [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the \"col\" B fragments of two n8 tiles: (n 0-7, k), (n 0-7, k + 8), (n 8-15, k), (n 8-15, k + 8).");
+            s.Line($"// w is [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the \"col\" B fragments of two n8 tiles: (n 0-7, k), (n 0-7, k + {half}), (n 8-15, k), (n 8-15, k + {half}).");
             s.Line($"int bLane = (lane / 16 * 8 + lane % 8) * {I(BKP)} + lane / 8 % 2 * 8;");
             s.Line($"int row0 = IlgpuGrid.IdxX / {I(nTiles)} * {I(BM)};");
             s.Line($"int col0 = IlgpuGrid.IdxX % {I(nTiles)} * {I(bn)};");

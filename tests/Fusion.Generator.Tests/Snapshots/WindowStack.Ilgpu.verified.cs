@@ -6742,12 +6742,12 @@ namespace Demo
                 var aTiles = global::ILGPU.SharedMemory.Allocate<ushort>(10240);
                 var bTiles = global::ILGPU.SharedMemory.Allocate<ushort>(2560);
                 int tid = IlgpuGroup.IdxX, warp = tid / 32, lane = tid % 32;
-                // Where this thread's 16-byte chunks of a tile start (row, then halves within the step; every chunk of the thread has the
+                // Where this thread's 16-byte chunks of a tile start (row, then 16-bit units (int8 pairs) within the step; every chunk of the thread has the
                 // same column, 64 rows apart) and where its ldmatrix rows start in a stage, all fixed for the kernel:
                 int chunkRow = tid / 4, chunkColumn = tid % 4 * 8;
-                // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 8: a0..a3 in mma order.
+                // lanes 0-15 give rows 0-15 at k, lanes 16-31 rows 0-15 at k + 16: a0..a3 in mma order.
                 int aLane = (warp * 16 + lane % 16) * 40 + lane / 16 * 8;
-                // w is [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the "col" B fragments of two n8 tiles: (n 0-7, k), (n 0-7, k + 8), (n 8-15, k), (n 8-15, k + 8).
+                // w is [n][k]: each 8×8 matrix row is one n, so plain ldmatrix gives the "col" B fragments of two n8 tiles: (n 0-7, k), (n 0-7, k + 16), (n 8-15, k), (n 8-15, k + 16).
                 int bLane = (lane / 16 * 8 + lane % 8) * 40 + lane / 8 % 2 * 8;
                 int row0 = IlgpuGrid.IdxX / 1 * 128;
                 int col0 = IlgpuGrid.IdxX % 1 * 32;
