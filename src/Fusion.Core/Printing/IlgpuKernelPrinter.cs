@@ -802,10 +802,7 @@ namespace Fusion.Compiler
 
             private void DeclareFloats(string name, int count) => Line("float " + string.Join(", ", Enumerable.Range(0, count).Select(i => $"{name}_{i}")) + ";");
 
-            private string ScalarLoad(LoadInstr l, string index)
-            {
-                return LoadedValue(_k.Buffers[l.Buffer].Type, _io, $"{_names[l.Buffer]}[{index}]");
-            }
+            private string ScalarLoad(LoadInstr l, string index) => LoadedValue(_k.Buffers[l.Buffer].Type, _io, $"{_names[l.Buffer]}[{index}]");
 
             private void Store(StoreInstr st, string value)
             {

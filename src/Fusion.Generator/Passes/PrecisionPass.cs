@@ -136,7 +136,6 @@ namespace Fusion.Generator.Passes
                 return Reaches(node.Inputs[0], 0);
             }
 
-
             private FloatType Choose(string op, FloatType wanted)
             {
                 if (PrecisionSupport.Supports(op, _backend, wanted)) return wanted;

@@ -91,7 +91,7 @@ internal sealed class TemplateLanguage : IDisposable
     /// <summary>Auto's key: GPU, kernel (name and CUDA C), io type, the launch's size, the shipped headers the CUDA C includes, both compilers.</summary>
     private string ChoiceKey(FusedKernel kernel, DType io, string size) => string.Create(CultureInfo.InvariantCulture,
         $"{_modules.Jit.Device.Architecture} {_modules.Jit.Device.Name}|{kernel.Name}|io={(kernel.Epilogue?.UsesIoType == true ? io.ShortName() : "-")}"
-        + $"|{size}|src={_sourceHashes.GetValue(kernel.CudaSource, source => KernelCache.Key(source))}|hdr={KernelJit.HeadersKey[..16]}|nvrtc={Nvrtc.Version}|ilgpu={IlgpuKernelJit.CompilerKey}");
+        + $"|{size}|src={_sourceHashes.GetValue(kernel.CudaSource, source => KernelCache.Key(source))}|hdr={KernelJit.HeadersKey}|nvrtc={Nvrtc.Version}|ilgpu={IlgpuKernelJit.CompilerKey}");
 
     public void Dispose() => _ilgpu?.Dispose();
 }

@@ -284,7 +284,7 @@ public sealed class FusedGemm : IDisposable
     /// ILGPU version that ilgpu or auto may run, the language and what compiles it (a decision among NVRTC tiles says nothing of it).
     /// </summary>
     public string ChoiceKey(int m, GemmKernel kernel) => string.Create(CultureInfo.InvariantCulture,
-        $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.N}|k={kernel.K}|src={kernel.SourceHash}|hdr={KernelJit.HeadersKey[..16]}|cublaslt={CublasLt.Version}|algos={_cublas.Candidates}")
+        $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.N}|k={kernel.K}|src={kernel.SourceHash}|hdr={KernelJit.HeadersKey}|cublaslt={CublasLt.Version}|algos={_cublas.Candidates}")
         + (_epilogues.Language != Generated.KernelLanguage.Nvrtc && kernel.IlgpuKernels is not null
             ? $"|kernels={Generated.KernelLanguages.Name(_epilogues.Language)}|ilgpu={Generated.IlgpuKernelJit.CompilerKey}" : "");
 

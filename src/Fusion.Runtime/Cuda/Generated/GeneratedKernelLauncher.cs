@@ -172,7 +172,7 @@ public sealed class GeneratedKernelLauncher : IDisposable
     /// <summary>The auto decision's key: GPU, kernel (name and loop IR), io type, batch, the shipped headers its CUDA C includes, and both compilers.</summary>
     public string ChoiceKey(GeneratedKernel kernel, int batch, bool ioHalf) => string.Create(CultureInfo.InvariantCulture,
         $"{_jit.Device.Architecture} {_jit.Device.Name}|{kernel.Name}|io={(ioHalf ? "f16" : "f32")}|batch={batch}|ir={kernel.SourceHash}"
-        + $"|hdr={KernelJit.HeadersKey[..16]}|nvrtc={Nvrtc.Version}|ilgpu={IlgpuKernelJit.CompilerKey}");
+        + $"|hdr={KernelJit.HeadersKey}|nvrtc={Nvrtc.Version}|ilgpu={IlgpuKernelJit.CompilerKey}");
 
     /// <summary>
     /// Loads the ILGPU version for <see cref="KernelLanguage.Auto"/>; false (with one warning per kernel) where ILGPU or the driver
