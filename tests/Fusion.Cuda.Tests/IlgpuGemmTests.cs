@@ -48,6 +48,13 @@ internal static class IlgpuGemms
     /// </summary>
     public static IEnumerable<GemmKernel> Int8Plan() => Fusion.Runtime.Tests.Quantization.Fp8Mlp.Kernels.OfType<GemmKernel>().Where(k => k.Int8);
 
+    /// <summary>
+    /// The implicit int8 convolutions of <see cref="Fusion.Runtime.Tests.Int8ConvNet"/>'s Int8 plan (3 × 3 with a residual, stride 2 with
+    /// batch norm, its 1 × 1 stride-2 shortcut, dilation 2 with GELU; 32 or 64 channels, 16 codes a chunk), epilogues quantizing the
+    /// next layer's input where the plan put it there.
+    /// </summary>
+    public static IEnumerable<GemmKernel> Int8Convolutions() => Fusion.Runtime.Tests.Int8ConvNet.Kernels.OfType<GemmKernel>().Where(k => k.Int8 && k.Conv is not null);
+
     /// <summary>Runtime-built kernels with their ILGPU versions printed into one Roslyn-compiled class each.</summary>
     private static IReadOnlyList<GemmKernel> Printed(string name, GemmKernel[] kernels, bool int8)
     {
@@ -174,36 +181,58 @@ public sealed class IlgpuGemmTests : IClassFixture<IlgpuKernelTests.Runner>
         var kernels = IlgpuGemms.Int8Plan().ToList();
         Assert.NotEmpty(kernels);
         Assert.Contains(kernels, k => k.Epilogue.Ir.Outputs.Any(b => b.Type == FloatType.I8));
-        foreach (var kernel in kernels)
+        foreach (var kernel in kernels) Int8PlanGemmMatchesTheCpuBackend(kernel, 2);
+    }
+
+    /// <summary>
+    /// The implicit int8 convolutions on the CPU accelerator at batch 1 and 2 (the image's codes read 16 channels of one tap a chunk,
+    /// every border tap in the padding) against the CPU backend, which gathers the codes' windows and multiplies exactly; as above.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void TheImplicitInt8ConvolutionsOnTheCpuAcceleratorMatchTheCpuBackend(int batch)
+    {
+        var kernels = IlgpuGemms.Int8Convolutions().ToList();
+        Assert.Equal(4, kernels.Count);
+        Assert.Contains(kernels, k => k.Epilogue.Ir.Outputs.Any(b => b.Type == FloatType.I8));
+        foreach (var kernel in kernels) Int8PlanGemmMatchesTheCpuBackend(kernel, batch);
+    }
+
+    /// <summary>
+    /// One of the Int8 plan's GEMMs on the CPU accelerator against the CPU backend on random codes: int8 outputs within one code and at
+    /// most 1 % differing (a float32 value within rounding of a tie: the GELU's erf differs), the others within the GEMM tolerances.
+    /// </summary>
+    private void Int8PlanGemmMatchesTheCpuBackend(GemmKernel kernel, int batch)
+    {
+        Assert.NotNull(kernel.IlgpuKernels);
+        var (x, w, epilogue) = IlgpuGemms.Int8Operands(kernel, batch, DType.Float16, Random.Shared.Next());
+        var expected = CpuBackend.Instance.Gemm(kernel, batch, DType.Float16, x, w, [.. epilogue]);
+        var actual = _cpu.RunGemm(kernel, batch, DType.Float16, x, w, epilogue);
+        for (int i = 0; i < actual.Length; i++)
         {
-            Assert.NotNull(kernel.IlgpuKernels);
-            var (x, w, epilogue) = IlgpuGemms.Int8Operands(kernel, 2, DType.Float16, Random.Shared.Next());
-            var expected = CpuBackend.Instance.Gemm(kernel, 2, DType.Float16, x, w, [.. epilogue]);
-            var actual = _cpu.RunGemm(kernel, 2, DType.Float16, x, w, epilogue);
-            for (int i = 0; i < actual.Length; i++)
+            if (actual[i].DType == DType.Int8)
             {
-                if (actual[i].DType == DType.Int8)
-                {
-                    var want = ((CpuTensor)expected[i]).Span<sbyte>().ToArray();
-                    var got = actual[i].Span<sbyte>().ToArray();
-                    int differing = want.Zip(got).Count(p => p.First != p.Second);
-                    Assert.True(want.Zip(got).All(p => Math.Abs(p.First - p.Second) <= 1), $"{kernel.Name} output {i}: a code off by more than one");
-                    Assert.True(differing <= want.Length / 100, $"{kernel.Name} output {i}: {differing} of {want.Length} codes differ");
-                }
-                else KernelChecks.AssertClose(actual[i], (CpuTensor)expected[i], KernelChecks.ForGemm(kernel, DType.Float16), $"{kernel.Name} (ILGPU CPU accelerator) output {i}");
+                var want = ((CpuTensor)expected[i]).Span<sbyte>().ToArray();
+                var got = actual[i].Span<sbyte>().ToArray();
+                int differing = want.Zip(got).Count(p => p.First != p.Second);
+                Assert.True(want.Zip(got).All(p => Math.Abs(p.First - p.Second) <= 1), $"{kernel.Name} output {i}: a code off by more than one");
+                Assert.True(differing <= want.Length / 100, $"{kernel.Name} output {i}: {differing} of {want.Length} codes differ");
             }
-            KernelChecks.DisposeAll([x, w, .. epilogue, .. expected, .. actual]);
+            else KernelChecks.AssertClose(actual[i], (CpuTensor)expected[i], KernelChecks.ForGemm(kernel, DType.Float16), $"{kernel.Name} (ILGPU CPU accelerator, batch {batch}) output {i}");
         }
+        KernelChecks.DisposeAll([x, w, .. epilogue, .. expected, .. actual]);
     }
 
     /// <summary>The int8 form's PTX: mma.sync m16n8k32 on s8 with s32 accumulators, the same ldmatrix and cp.async, no local memory.</summary>
     [Fact]
     public void IlgpuInt8GemmCompilesToInt8TensorCoreInstructions()
     {
-        foreach (var kernel in IlgpuGemms.Int8.Concat(IlgpuGemms.Int8Plan()))
+        foreach (var kernel in IlgpuGemms.Int8.Concat(IlgpuGemms.Int8Plan()).Concat(IlgpuGemms.Int8Convolutions()))
             foreach (var io in kernel.Epilogue.IoTypes)
             {
                 var ptx = IlgpuPtxCompiler.Compile(kernel.IlgpuMethod(io)!, kernel.Name).Ptx;
+                if (kernel.Conv is not null) Assert.Contains("cp.async.cg.shared.global", ptx); // the image's chunks, 16 codes of one tap
                 Assert.Contains("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32", ptx);
                 Assert.DoesNotContain("m16n8k16", ptx);
                 Assert.Contains("ldmatrix.sync.aligned.m8n8.x4.shared.b16", ptx);
@@ -315,19 +344,22 @@ public sealed class IlgpuGemmGpuTests(GemmKernelFolder folder) : GpuTestBase, IC
         foreach (var kernel in IlgpuGemms.Int8.Concat(IlgpuGemms.Int8Plan()))
             foreach (int m in new[] { 37, 1000 })
                 data.Add(kernel.Name, m);
+        foreach (var kernel in IlgpuGemms.Int8Convolutions())
+            foreach (int batch in new[] { 1, 3 })
+                data.Add(kernel.Name, batch);
         return data;
     }
 
     /// <summary>
     /// The int8 form on the GPU (FUSION_KERNELS=ilgpu): the int8 GEMMs above and the Int8 plan's at m = 37 and 1000 (a plan's GEMM
-    /// takes m as its batch) against the CPU backend, as on the CPU accelerator: the product alone bit for bit; int8 outputs within one
+    /// takes m as its batch), the implicit int8 convolutions at batch 1 and 3, against the CPU backend, as on the CPU accelerator: the product alone bit for bit; int8 outputs within one
     /// code; the rest within the GEMM tolerances (the GPU may contract the dequantize and the bias into one fma).
     /// </summary>
     [Theory]
     [MemberData(nameof(Int8Runs))]
     public void IlgpuInt8GemmOnTheGpuMatchesTheCpu(string name, int m)
     {
-        var kernel = IlgpuGemms.Int8.Concat(IlgpuGemms.Int8Plan()).Single(k => k.Name == name);
+        var kernel = IlgpuGemms.Int8.Concat(IlgpuGemms.Int8Plan()).Concat(IlgpuGemms.Int8Convolutions()).Single(k => k.Name == name);
         using var cuda = new CudaBackend(Device, new KernelCache(folder.Path), GemmPolicy.Generated);
         cuda.Generated.Language = KernelLanguage.Ilgpu;
         var (x, w, epilogue) = IlgpuGemms.Int8Operands(kernel, m, DType.Float16, Rng.Next());

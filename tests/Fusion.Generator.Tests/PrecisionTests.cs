@@ -209,6 +209,48 @@ public sealed class PrecisionTests
         Assert.DoesNotContain("RunInt8", Method(result.Source, "RunHalf"));
     }
 
+    /// <summary>
+    /// The Int8 plan quantizes a one-group convolution's image, not its windows: a 3×3 over 32 channels-last channels reads the
+    /// codes in place (an implicit int8 GEMM, its quantize fused into the previous convolution's epilogue), and one over 24 channels
+    /// (not whole 16-byte chunks) gathers windows of codes; both layers' inputs are calibrated tensors ("&lt;layer&gt;.input").
+    /// </summary>
+    [Fact]
+    public void Int8Plan_QuantizesConvolutionImages_AndReadsChannelsLastCodesInPlace()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class Int8Convs : Module
+            {
+                public readonly Conv2d conv1 = new(16, 32, 1);
+                public readonly Conv2d conv2 = new(32, 24, 3, padding: 1);
+                public readonly Conv2d conv3 = new(24, 8, 3, padding: 1);
+
+                public Tensor Forward([Shape(Dim.Batch, 16, 7, 9)] Tensor x) => F.Conv2d(F.Relu(F.Conv2d(F.Relu(F.Conv2d(x, conv1)), conv2)), conv3);
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
+        Assert.Empty(result.CompileErrors);
+        var int8 = Method(result.Source, "RunInt8");
+        // conv1 (1×1): the image's quantize in the io → f16 cast kernel, a plain int8 GEMM; its epilogue quantizes conv2's input.
+        Assert.Contains("kernel cast_permute_mul_io_f32_i8_nx7x9x16 (pointwise)", int8);
+        Assert.Contains("gemm gemm_mul_add_relu_mul_cast_n32_k16_i8:", int8);
+        // conv2 (3×3 over 32 channels): the implicit int8 GEMM reads those codes in place, and quantizes conv3's input in its epilogue.
+        Assert.Contains("gemm conv_gemm_mul_add_relu_mul_cast_n24_k288_i8:", int8);
+        Assert.DoesNotContain("nx7x9x288", int8);
+        // conv3 (3×3 over 24 channels): the windows of its codes gathered (8-bit, 216 wide), then an int8 GEMM.
+        Assert.Contains("kernel permute_im2col_i8_nx7x9x216 (pointwise)", int8);
+        Assert.Contains("gemm gemm_mul_add_n8_k216_i8:", int8);
+        Assert.Equal(6, CountOf(int8, "fusionPass.Own(be.")); // and the result's permute to NCHW with its cast to io
+
+        Assert.Contains("//   int8 F.Conv2d(F.Relu(F.Conv2d(x, conv1)), conv2): scale conv2.input, weight conv2.weight per output channel; quantize fused into gemm_mul_add_relu_mul_cast_n32_k16_i8; dequantize fused into conv_gemm_mul_add_relu_mul_cast_n24_k288_i8", result.Source);
+        Assert.Contains("new global::Fusion.Quantization.ActivationScales(\"Int8Convs\", new string[] { \"conv1.input\", \"conv2.input\", \"conv3.input\" })", result.Source);
+        // The Fp8 plan (cuBLASLt's FP8 product: stored operands) gathers E4M3 windows; conv3 (K = 216, not a multiple of 16) stays fp16.
+        var fp8 = Method(result.Source, "RunFp8");
+        Assert.Contains("kernel permute_im2col_f8_nx7x9x288 (pointwise)", fp8);
+        Assert.Contains("gemm conv_gemm_bias_n8_k216:", fp8);
+    }
+
     [Fact]
     public void FUS017_Int8KeepListEntryMustMatchAQuantizedLinear()
     {

@@ -161,7 +161,7 @@ public sealed class CalibrateTests
         var run = ToolRun.Of([.. s_model, "--weights", weights, "--device", "cpu", "--precision", "int8", "--scales", scales, "--input", folder.File("x.npy"),
             "--iters", "1", "--warmup", "0", "--output", folder.File("y.npy")]);
         Assert.True(run.ExitCode == 0, run.Error);
-        Assert.Contains("2 quantized Linear inputs", run.Output);
+        Assert.Contains("2 quantized layer inputs", run.Output);
 
         var model = new OddMlp();
         model.LoadWeights(weights);
@@ -204,7 +204,7 @@ public sealed class CalibrateTests
         var run = ToolRun.Of([.. wide, "--weights", weights, "--device", "cpu", "--precision", "fp8", "--scales", folder.File("wide.scales.json"),
             "--input", folder.File("x.npy"), "--iters", "1", "--warmup", "0", "--output", folder.File("y.npy")]);
         Assert.True(run.ExitCode == 0, run.Error);
-        Assert.Contains("2 quantized Linear inputs", run.Output);
+        Assert.Contains("2 quantized layer inputs", run.Output);
 
         var model = new WideMlp();
         model.LoadWeights(weights);

@@ -64,6 +64,38 @@ public sealed partial class ImplicitConvNet : Module
     }
 }
 
+/// <summary>
+/// Convolutions for the Int8 plan, each taking its quantize where the plan puts it: over the NCHW image (its codes gathered into
+/// windows), implicit int8 GEMMs over channels-last codes with channels a multiple of 16 (a 3×3 with a residual, a strided one and
+/// its 1×1 stride-2 shortcut sharing their input, 64 wide so that the wide and Hopper tiles serve them too, a dilated one), a 3×3 over 24 channels (not whole 16-byte chunks: its codes'
+/// windows gathered) and a 1×1 stride-1 (a plain Linear over channels-last codes). Odd image sizes (9×11).
+/// </summary>
+[FusedModel]
+public sealed partial class Int8ConvNet : Module
+{
+    public readonly Conv2d conv1 = new(16, 32, 3, padding: 1, bias: false);
+    public readonly BatchNorm2d bn1 = new(32);
+    public readonly Conv2d conv2 = new(32, 32, 3, padding: 1);
+    public readonly Conv2d conv3 = new(32, 64, 3, stride: 2, padding: 1, bias: false);
+    public readonly BatchNorm2d bn3 = new(64);
+    public readonly Conv2d shortcut = new(32, 64, 1, stride: 2, bias: false);
+    public readonly Conv2d conv4 = new(64, 24, 3, padding: 2, dilation: 2);
+    public readonly Conv2d conv5 = new(24, 16, 3, padding: 1);
+    public readonly Conv2d pw = new(16, 20, 1);
+    public readonly Linear head = new(20, 5);
+
+    public Tensor Forward([Shape(Dim.Batch, 16, 9, 11)] Tensor image)
+    {
+        var x = F.Relu(F.BatchNorm2d(F.Conv2d(image, conv1), bn1));                          // [B, 32, 9, 11]
+        x = F.Relu(F.Add(F.Conv2d(x, conv2), x));                                             // residual in the epilogue
+        var y = F.Relu(F.Add(F.BatchNorm2d(F.Conv2d(x, conv3), bn3), F.Conv2d(x, shortcut))); // [B, 64, 5, 6]
+        y = F.Gelu(F.Conv2d(y, conv4));                                                        // [B, 24, 5, 6], dilated
+        y = F.Relu(F.Conv2d(y, conv5));                                                        // [B, 16, 5, 6]
+        y = F.Conv2d(y, pw);                                                                   // [B, 20, 5, 6]
+        return F.Linear(F.Flatten(F.AdaptiveAvgPool2d(y, 1), 1), head);
+    }
+}
+
 /// <summary>Random weights for convolution test models: ±1/√fan-in for kernels and matrices, ±0.5 for vectors, running variances in [0.5, 1.5).</summary>
 public static class ConvNetWeights
 {

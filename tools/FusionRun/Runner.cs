@@ -231,7 +231,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
         {
             throw ToolException.BadInput($"--scales {path}: {e.Message}");
         }
-        return $"{path}: {scales.Names.Count} quantized Linear inputs ({scales.Source})";
+        return $"{path}: {scales.Names.Count} quantized layer inputs ({scales.Source})";
     }
 
     /// <summary>
@@ -248,7 +248,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
             calibration.Run([.. inputs.Select(i => (Tensor)i.Tensor)]);
             scales.Load(calibration.Thresholds(Quantization.CalibrationMethod.Max), "the input batch");
         }
-        return $"calibrated on the input batch ({scales.Names.Count} quantized Linear inputs, max method; random weights have no scale file)";
+        return $"calibrated on the input batch ({scales.Names.Count} quantized layer inputs, max method; random weights have no scale file)";
     }
 
     private string LoadWeights(IFusedModel model, RunOptions options)

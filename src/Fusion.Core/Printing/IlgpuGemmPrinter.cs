@@ -15,7 +15,7 @@ namespace Fusion.Compiler
     /// instructions on registers. The epilogue is a method of its own, called per element (row, column, accumulator), printed from
     /// the epilogue's loop IR: its loads, operators and stores, the accumulator load replaced by the value. An implicit-GEMM convolution
     /// (<see cref="ConvGemm"/>) reads its x tiles from the channels-last image as the CUDA template does: each 16-byte chunk is 8
-    /// channels of one tap, its pixel worked out from the row and the tap, or zero-filled in the padding. The int8 form (the Int8 plan's
+    /// channels of one tap (16 in int8), its pixel worked out from the row and the tap, or zero-filled in the padding. The int8 form (the Int8 plan's
     /// quantized Linears: x and w int8, w's rows KW = K rounded up to 16) is the CUDA template's too: everything is laid out in 16-byte
     /// units, so the tiles, copies and ldmatrix addressing are the fp16 form's read as pairs of bytes (a k-step is 64 int8), the product is
     /// <c>mma.sync m16n8k32</c> on <c>IntAccumulator4</c> (exact int32 sums) and each sum reaches the epilogue rounded to the nearest float.
@@ -32,9 +32,8 @@ namespace Fusion.Compiler
         public static string Print(string gemm, int n, int k, LoopKernel epilogue, FloatType io, ConvGemm? conv = null, bool int8 = false)
         {
             if (epilogue.Domain.Count == 0 || epilogue.HasReduction) throw new ArgumentException($"{epilogue.Name}: an epilogue is a pointwise kernel over the GEMM output");
-            if (conv is not null && (!ConvGemm.Fits(conv.Channels) || conv.Depth != k))
-                throw new ArgumentException($"{gemm}: an implicit-GEMM convolution reads 8 channels at a time (C = {conv.Channels} must be a multiple of 8) and K = KS·KS·C ({conv.Depth}, not {k})");
-            if (conv is not null && int8) throw new ArgumentException($"{gemm}: the implicit-GEMM convolution has no int8 form");
+            if (conv is not null && (!ConvGemm.Fits(conv.Channels, int8) || conv.Depth != k))
+                throw new ArgumentException($"{gemm}: an implicit-GEMM convolution reads {ConvGemm.ChunkChannels(int8)} channels at a time (C = {conv.Channels} must be a multiple of {ConvGemm.ChunkChannels(int8)}) and K = KS·KS·C ({conv.Depth}, not {k})");
             string method = IlgpuEpiloguePrinter.MethodName(gemm, epilogue, io);
             string parameters = IlgpuEpiloguePrinter.Parameters(epilogue, io), arguments = IlgpuEpiloguePrinter.Arguments(epilogue);
 
@@ -130,7 +129,7 @@ namespace Fusion.Compiler
         private static void LoadTiles(SourceBuilder s, int n, int k, int kw, int bn, ConvGemm? conv, bool int8)
         {
             int unit = int8 ? 2 : 1;
-            if (conv is not null) ImageChunks(s, conv);
+            if (conv is not null) ImageChunks(s, conv, unit);
             else if (k % (8 * unit) == 0) Chunks(s, "aTiles", "xs", BM, "row0", "m", k / unit, BM * BKP);
             else if (int8) BytePairs(s, k);
             else
@@ -181,22 +180,26 @@ namespace Fusion.Compiler
         /// <summary>
         /// The x tile of an implicit-GEMM convolution by cp.async: row r of the tile is output pixel (b, oy, ox), column k is channel
         /// k % C of tap (ky, kx) = (k / C / KS, k / C % KS), read at pixel (oy·S − P + ky·D, ox·S − P + kx·D) of image b; a chunk whose
-        /// pixel lies in the padding, past K or past m is zero-filled and reads nothing.
+        /// pixel lies in the padding, past K or past m is zero-filled and reads nothing. The tile counts 16-bit units of
+        /// <paramref name="unit"/> elements (int8: 2), so a chunk's first element is k = unit · gk; C is a whole number of chunks, so
+        /// its channel and the pixel's offset are whole units too.
         /// </summary>
-        private static void ImageChunks(SourceBuilder s, ConvGemm conv)
+        private static void ImageChunks(SourceBuilder s, ConvGemm conv, int unit)
         {
             int pixels = conv.OutHeight * conv.OutWidth, chunks = BM * (BK / 8);
+            string element = unit == 1 ? "gk" : $"{I(unit)} * gk";
             for (int i = 0; i * Threads < chunks; i++)
             {
                 using (s.Block($"// chunk {I(i)} of each thread"))
                 {
-                    s.Line($"int r = chunkRow + {I(i * Threads / (BK / 8))}, gr = row0 + r, gk = k0 + chunkColumn;");
-                    s.Line($"int b = gr / {I(pixels)}, pixel = gr % {I(pixels)}, tap = gk / {I(conv.Channels)}, channel = gk % {I(conv.Channels)};");
+                    s.Line($"int r = chunkRow + {I(i * Threads / (BK / 8))}, gr = row0 + r, gk = k0 + chunkColumn, e = {element};");
+                    s.Line($"int b = gr / {I(pixels)}, pixel = gr % {I(pixels)}, tap = e / {I(conv.Channels)}, channel = e % {I(conv.Channels)};");
                     s.Line($"int iy = pixel / {I(conv.OutWidth)} * {I(conv.Stride)} - {I(conv.Padding)} + tap / {I(conv.Kernel)} * {I(conv.Dilation)};");
                     s.Line($"int ix = pixel % {I(conv.OutWidth)} * {I(conv.Stride)} - {I(conv.Padding)} + tap % {I(conv.Kernel)} * {I(conv.Dilation)};");
-                    s.Line($"bool inside = gr < m && gk < {I(conv.Depth)} && iy >= 0 && iy < {I(conv.Height)} && ix >= 0 && ix < {I(conv.Width)};");
+                    s.Line($"bool inside = gr < m && e < {I(conv.Depth)} && iy >= 0 && iy < {I(conv.Height)} && ix >= 0 && ix < {I(conv.Width)};");
+                    string channel = unit == 1 ? "channel" : $"channel / {I(unit)}";
                     s.Line($"IlgpuTensorCore.CopyAsync16(ref aTiles[stage * {I(BM * BKP)} + r * {I(BKP)} + chunkColumn], "
-                        + $"ref xs[IlgpuMath.Select(inside, ((b * {I(conv.Height)} + iy) * {I(conv.Width)} + ix) * {I(conv.Channels)} + channel, 0)], inside);");
+                        + $"ref xs[IlgpuMath.Select(inside, ((b * {I(conv.Height)} + iy) * {I(conv.Width)} + ix) * {I(conv.Channels / unit)} + {channel}, 0)], inside);");
                 }
             }
         }

@@ -10,10 +10,12 @@ namespace Fusion.Generator.Passes
 {
     /// <summary>
     /// Which Linear layers the Int8 plan runs as int8 GEMMs, and the name of each one's input scale. A Linear qualifies when it is
-    /// not on either keep-list (KeepFloat32, or KeepHalfInInt8: the model's accuracy policy), its weight is a Linear layer's parameter "&lt;layer&gt;.weight" [out, in] (read as it is or through load-time
-    /// operators, such as the QKV re-layout or a folded layer scale) and its input is not an image's patches: calibration observes
-    /// each F.Linear's input under "&lt;layer&gt;.input" (LinearInputCalibration), and the patch embedding (F.PatchConv) and the
-    /// convolutions (F.Conv2d, weight [out, in, k, k]) are not F.Linears, so they have no calibrated scale and stay fp16.
+    /// not on either keep-list (KeepFloat32, or KeepHalfInInt8: the model's accuracy policy), its weight is a layer's parameter
+    /// "&lt;layer&gt;.weight" (read as it is or through load-time operators, such as the QKV re-layout, a folded layer scale or batch
+    /// norm, a convolution's re-layout to [out, k·k·in]): a Linear's [out, in] or a one-group convolution's [out, in, k, k] (F.Conv2d
+    /// is a Linear over the im2col windows), and its input is not an image's patches. Calibration observes each F.Linear's input and
+    /// each one-group F.Conv2d's under "&lt;layer&gt;.input" (LinearInputCalibration); the patch embedding (F.PatchConv) has no observed
+    /// input, and grouped convolutions are no Linears, so both stay fp16.
     /// </summary>
     internal static class Int8Linears
     {
@@ -30,9 +32,9 @@ namespace Fusion.Generator.Passes
             foreach (var node in graph.Nodes)
             {
                 if (!node.Is(Ops.Linear) || kept[node.Id] || graph.Nodes[node.Inputs[0]].Is(Ops.Patchify)) continue;
-                // A Linear layer's weight is [out, in]; a convolution's [out, in, k, k] is not an F.Linear's, so has no calibrated input.
+                // A Linear layer's weight is [out, in], a one-group convolution's [out, in, k, k]: both layers' inputs are calibrated.
                 var weight = LayerWeightNode(graph, node.Inputs[1], parameterOnly);
-                if (weight is not null && weight.Shape.Count == 2 && weight.Name.EndsWith(".weight", StringComparison.Ordinal))
+                if (weight is not null && weight.Shape.Count is 2 or 4 && weight.Name.EndsWith(".weight", StringComparison.Ordinal))
                     keys[node.Id] = weight.Name.Substring(0, weight.Name.Length - ".weight".Length) + InputSuffix;
             }
             var half = KeepList.Match(graph, graph.KeepHalfInInt8, n => keys[n.Id] is not null, DiagnosticDescriptors.Int8KeepEntryUnmatched, errors);

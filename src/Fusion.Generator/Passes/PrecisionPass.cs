@@ -18,6 +18,7 @@ namespace Fusion.Generator.Passes
     /// int8 GEMM: its input scaled by 1/sₓ and cast to i8 (a quantize, which the scheduler fuses into the producer's store), its
     /// weight quantized per output channel at load (max |w| of the row / 127: constants, hoisted), the exact int32 product, then
     /// · sₓ·s_w[j] and the bias in the GEMM's generated epilogue. sₓ is a Scale node: the session's scale file's threshold / 127.
+    /// A quantized one-group convolution quantizes its image, and its windows read the codes (<see cref="QuantizedWindows"/>).
     /// The Fp8 plan (target F8) is the same with FP8 E4M3 codes and per-tensor scales (threshold / 448, max |w| / 448), the scales
     /// cuBLASLt's FP8 product takes; it quantizes the Linears whose K is a multiple of 16 and N of 8 (cuBLASLt's FP8 condition).
     /// </summary>
@@ -58,6 +59,8 @@ namespace Fusion.Generator.Passes
             private readonly Dictionary<(int Source, FloatType To), int> _casts = new();
             private readonly Dictionary<int, (string Value, FloatType From, List<string> Readers)> _inserted = new();
             private readonly string?[] _int8Keys;
+            /// <summary>A quantized convolution's windows, and the permute under them: rebuilt over its quantized image by QuantizedLinear.</summary>
+            private readonly bool[] _rebuilt;
             private readonly List<QuantizedNote> _quantized = new();
             private int _output;
 
@@ -69,6 +72,7 @@ namespace Fusion.Generator.Passes
                 _target = target;
                 _backend = backend;
                 _int8Keys = int8Keys;
+                _rebuilt = QuantizedWindows.Find(graph, int8Keys);
             }
 
             /// <summary>The float type the plan's operators want: the Int8 and Fp8 plans are the Half plan around their quantized GEMMs.</summary>
@@ -150,6 +154,7 @@ namespace Fusion.Generator.Passes
                 var padded = ConvChannelPadding.Find(_graph, types, _int8Keys);
                 foreach (var node in _graph.Nodes)
                 {
+                    if (_rebuilt[node.Id]) continue;
                     var type = types[node.Id];
                     if (_int8Keys[node.Id] is { } key)
                     {
@@ -196,7 +201,11 @@ namespace Fusion.Generator.Passes
             /// </summary>
             private int QuantizedLinear(Node linear, string key, FloatType type, int[] ids)
             {
-                int x = ids[linear.Inputs[0]], w = ids[linear.Inputs[1]];
+                // A convolution's windows are quantized as their image (QuantizedWindows): x is then that value, the views re-applied after.
+                var windows = _graph.Nodes[linear.Inputs[0]];
+                Node? permute = null;
+                bool image = _rebuilt[windows.Id];
+                int x = image ? ids[QuantizedWindows.Source(_graph, windows, out permute)] : ids[linear.Inputs[0]], w = ids[linear.Inputs[1]];
                 var xShape = _nodes[x].Shape;
                 var wShape = _nodes[w].Shape;
                 var n = wShape[0];
@@ -221,7 +230,9 @@ namespace Fusion.Generator.Passes
                 int one = Const(1);
                 int inverse = Op(Ops.Div, $"1 / scale of {key}", scalar, FloatType.F32, one, scale);
                 int scaled = Op(Ops.Mul, $"{key} / its scale", xShape, FloatType.F32, x, inverse);
-                int quantized = Quantize(scaled, key, xShape);
+                int quantized = Quantize(scaled, key, xShape), codes = quantized;
+                if (permute is not null) codes = New(Ops.Permute, permute.Source, permute.Shape, _target, permute.Attributes, codes);
+                if (image) codes = New(Ops.Im2col, windows.Source, windows.Shape, _target, windows.Attributes, codes);
 
                 // Weights: one scale per output channel (int8), or one for the tensor (FP8: cuBLASLt's per-tensor scale).
                 string weight = Int8Linears.LayerWeight(_graph, linear.Inputs[1]) ?? "the weight of " + linear.Source;
@@ -234,7 +245,7 @@ namespace Fusion.Generator.Passes
                 int weightScaled = Op(Ops.Mul, $"{weight} / its {scales}", wShape, FloatType.F32, w, rowInverse);
                 int weightCodes = Quantize(weightScaled, weight, wShape);
 
-                int product = New(Ops.Linear, $"{format} {linear.Source}", linear.Shape, FloatType.F32, none, quantized, weightCodes);
+                int product = New(Ops.Linear, $"{format} {linear.Source}", linear.Shape, FloatType.F32, none, codes, weightCodes);
                 var factors = fp8 ? scalar : EquatableArray.Of(n);
                 int weightFactor = New(Ops.Reshape, $"{format} {scales} of {weight} as a vector", factors, FloatType.F32,
                     AttributeSet.Of(OpAttribute.IntList("shape", new[] { fp8 ? 1 : n.Value })), rowScale);

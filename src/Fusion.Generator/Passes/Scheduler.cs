@@ -208,17 +208,19 @@ namespace Fusion.Generator.Passes
 
             /// <summary>
             /// An fp16 Linear over the im2col windows of a channels-last image (a Conv2d after the layout pass: Im2col of the permute to
-            /// NCHW of a [B, H, W, C] value, C a multiple of 8) reads the image itself as an implicit-GEMM convolution: the im2col view,
-            /// and the permute when nothing else reads it, are the GEMM's (never stored), and the image must be in memory.
+            /// NCHW of a [B, H, W, C] value, C a multiple of 8), or an int8 one over int8 codes of such an image (the Int8 plan quantizes
+            /// a convolution's image: QuantizedWindows; C a multiple of 16), reads the image itself as an implicit-GEMM convolution:
+            /// the im2col view, and the permute when nothing else reads it, are the GEMM's (never stored), and the image must be in memory.
             /// </summary>
             private void ClaimConvolution(Node linear)
             {
                 var windows = _nodes[linear.Inputs[0]];
-                if (!windows.Is(Ops.Im2col) || _readers[windows.Id].Count != 1 || linear.Precision != FloatType.F16 || windows.Precision != FloatType.F16) return;
+                bool int8 = windows.Precision == FloatType.I8; // an int8 product's node is its float32 sums
+                if (!windows.Is(Ops.Im2col) || _readers[windows.Id].Count != 1 || linear.Precision != (int8 ? FloatType.F32 : FloatType.F16) || !(int8 || windows.Precision == FloatType.F16)) return;
                 var permute = _nodes[windows.Inputs[0]];
                 if (!permute.Is(Ops.Permute) || !permute.Attributes.Ints("axes").SequenceEqual(new long[] { 0, 3, 1, 2 })) return;
                 var image = _nodes[permute.Inputs[0]];
-                if (image.Shape.Count != 4 || image.Precision != FloatType.F16 || !ConvGemm.Fits(image.Shape[3].Value) || image.Shape.Skip(1).Any(d => d.Dynamic)) return;
+                if (image.Shape.Count != 4 || image.Precision != windows.Precision || !ConvGemm.Fits(image.Shape[3].Value, int8) || image.Shape.Skip(1).Any(d => d.Dynamic)) return;
                 var g = ConvGeometry.Of(windows.Attributes);
                 var conv = new ConvGemm((int)image.Shape[1].Value, (int)image.Shape[2].Value, (int)image.Shape[3].Value, (int)g.Kernel, (int)g.Stride, (int)g.Padding, (int)g.Dilation);
                 _convs[linear.Id] = (image.Id, conv);

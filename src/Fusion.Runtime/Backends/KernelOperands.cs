@@ -74,8 +74,9 @@ internal static class KernelOperands
         if (kernel.Conv is { } conv)
         {
             // An implicit-GEMM convolution reads its channels-last image; the product is [batch, OH, OW, N].
-            if (x.Rank != 4 || x.Shape[1] != conv.Height || x.Shape[2] != conv.Width || x.Shape[3] != conv.Channels || x.DType != DType.Float16)
-                throw new TensorMismatchException($"{kernel.Name} x", $"f16[batch, {conv.Height}, {conv.Width}, {conv.Channels}] (the convolution's channels-last image)", $"{x.DType.ShortName()}{x.Shape}");
+            var type = kernel.Int8 ? DType.Int8 : DType.Float16;
+            if (x.Rank != 4 || x.Shape[1] != conv.Height || x.Shape[2] != conv.Width || x.Shape[3] != conv.Channels || x.DType != type)
+                throw new TensorMismatchException($"{kernel.Name} x", $"{type.ShortName()}[batch, {conv.Height}, {conv.Width}, {conv.Channels}] (the convolution's channels-last image)", $"{x.DType.ShortName()}{x.Shape}");
             product = new Shape(x.Shape[0], conv.OutHeight, conv.OutWidth, kernel.N);
         }
         else

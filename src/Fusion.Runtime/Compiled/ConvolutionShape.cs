@@ -16,17 +16,17 @@ public sealed record ConvolutionShape(int Height, int Width, int Channels, int K
     public int OutWidth => Geometry.OutWidth;
 
     /// <summary>
-    /// The gather the CPU and the cuBLASLt path run first: the image [N, H, W, C] (fp16) to its im2col matrix [N, OH, OW, k·k·C],
-    /// the kernel the generator's Im2col view would be, built once.
+    /// The gather the CPU and the cuBLASLt path run first: the image [N, H, W, C] (fp16, or int8 codes for an int8 GEMM) to its
+    /// im2col matrix [N, OH, OW, k·k·C], the kernel the generator's Im2col view would be, built once per type.
     /// </summary>
-    internal GeneratedKernel Gather(string gemmName) => _gather ??= BuildGather(gemmName);
+    internal GeneratedKernel Gather(string gemmName, bool int8 = false) => int8 ? _int8Gather ??= BuildGather(gemmName, FloatType.I8) : _gather ??= BuildGather(gemmName, FloatType.F16);
 
-    private GeneratedKernel? _gather;
+    private GeneratedKernel? _gather, _int8Gather;
 
-    private GeneratedKernel BuildGather(string gemmName)
+    private GeneratedKernel BuildGather(string gemmName, FloatType type)
     {
         var builder = new KernelBuilder();
-        int image = builder.Input(FloatType.F16, Compiler.Dim.Batch(), Compiler.Dim.Static(Height), Compiler.Dim.Static(Width), Compiler.Dim.Static(Channels));
+        int image = builder.Input(type, Compiler.Dim.Batch(), Compiler.Dim.Static(Height), Compiler.Dim.Static(Width), Compiler.Dim.Static(Channels));
         int nchw = builder.Op(Ops.Permute, AttributeSet.Of(OpAttribute.IntList("axes", new long[] { 0, 3, 1, 2 })), null, image);
         int columns = builder.Op(Ops.Im2col, Geometry.Attributes(), null, nchw);
         return builder.Build(gemmName + "_im2col", columns).Kernel;

@@ -49,10 +49,10 @@ public sealed class GemmKernel : IKernel
         }
         if (conv is not null)
         {
-            if (int8 || fp8)
-                throw new FusionException($"GEMM kernel {name} is an implicit-GEMM convolution: fp16 on the templates (or cuBLASLt after a gather) only");
-            if (!ConvGemm.Fits(conv.Channels) || k != conv.Geometry.Depth || conv.OutHeight < 1 || conv.OutWidth < 1)
-                throw new FusionException($"GEMM kernel {name}: convolution {conv.Geometry} needs channels a multiple of 8, K = k·k·C = {conv.Geometry.Depth} (K is {k}) and a window that fits");
+            if (fp8)
+                throw new FusionException($"GEMM kernel {name} is an implicit-GEMM convolution: fp16 or int8 on the templates (or cuBLASLt after a gather) only");
+            if (!ConvGemm.Fits(conv.Channels, int8) || k != conv.Geometry.Depth || conv.OutHeight < 1 || conv.OutWidth < 1)
+                throw new FusionException($"GEMM kernel {name}: convolution {conv.Geometry} needs channels a multiple of {ConvGemm.ChunkChannels(int8)}{(int8 ? " (int8)" : "")}, K = k·k·C = {conv.Geometry.Depth} (K is {k}) and a window that fits");
         }
         Conv = conv;
         Int8 = int8;

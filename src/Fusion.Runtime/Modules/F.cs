@@ -35,6 +35,8 @@ public static class F
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(layer);
+        // A one-group convolution is a Linear over its windows, which the Int8 plan quantizes: its input's range is calibrated too.
+        if (layer.Groups == 1) Quantization.LinearInputCalibration.Observe(layer.weight, x);
         return EagerScope.Track(EagerTranslation.Run(Eager, Ops.Conv2d, [x], AttributeSet.Empty,
             new Dictionary<string, Tensor?>
             {

@@ -2,8 +2,9 @@ namespace Fusion.Quantization;
 
 /// <summary>
 /// Collects the ranges of every Linear layer's input while a model runs eagerly on this thread: open one, call the model's
-/// <c>Forward</c> on each calibration batch, then <see cref="Thresholds"/> or <see cref="ToScaleFile"/>. Each F.Linear call
-/// reports its input here (named after its layer, "blocks.0.mlp.fc1.input", from the model's parameter names); the compiled
+/// <c>Forward</c> on each calibration batch, then <see cref="Thresholds"/> or <see cref="ToScaleFile"/>. Each F.Linear call, and
+/// each one-group F.Conv2d (a Linear over its windows, whose zero padding adds no range), reports its input here (named after its
+/// layer, "blocks.0.mlp.fc1.input", "layer1.0.conv2.input", from the model's parameter names); the compiled
 /// <c>Run</c> is not observed. One calibration per thread at a time; closing it stops the observation.
 /// </summary>
 public sealed class LinearInputCalibration : IDisposable
@@ -73,13 +74,13 @@ public sealed class LinearInputCalibration : IDisposable
         model.GetType().GetMethod("Forward", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance,
             Enumerable.Repeat(typeof(Tensor), tensors).ToArray());
 
-    /// <summary>Called by F.Linear: records <paramref name="input"/> under <paramref name="weight"/>'s layer while a calibration is open on this thread.</summary>
+    /// <summary>Called by F.Linear and F.Conv2d: records <paramref name="input"/> under <paramref name="weight"/>'s layer while a calibration is open on this thread.</summary>
     internal static void Observe(Parameter weight, Tensor input)
     {
         var current = t_current;
         if (current is null) return;
         if (!current._layers.TryGetValue(weight, out var layer))
-            throw new FusionException($"calibration of {current._model.Info.Name}: a Linear whose weight is not one of the model's parameters ran; calibrate the model whose Forward runs");
+            throw new FusionException($"calibration of {current._model.Info.Name}: a Linear or convolution whose weight is not one of the model's parameters ran; calibrate the model whose Forward runs");
         if (input is not CpuTensor cpu)
             throw new FusionException($"calibration of {current._model.Info.Name}: layer '{layer}' ran on {input.GetType().Name}; calibration reads its inputs on the CPU backend");
         string name = layer + ".input";

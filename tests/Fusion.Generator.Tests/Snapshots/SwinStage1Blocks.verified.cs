@@ -799,13 +799,14 @@ struct gemm_scalar_loader
 #ifdef FUSION_CONV_C
 // Implicit-GEMM convolution (FUSION_CONV_* defined): x is the convolution's channels-last image [batch, H, W, C] and the x tile
 // is read from it as the im2col matrix the GEMM multiplies, which is never stored: row r is output pixel (b, oy, ox) =
-// (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of 8,
-// so each 16-byte chunk is 8 channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the
-// padding and zero-filled by cp.async like rows ≥ m. K = KS²·C is then a multiple of 8 too, so the weight needs no padding.
+// (r / (OH·OW), r / OW % OH, r % OW), column k is tap (ky, kx) = (k / C / KS, k / C % KS) of channel k % C. C is a multiple of kVec
+// (8 halves, or 16 int8 codes in the int8 variant: the Int8 plan quantizes the image, not its im2col matrix), so each 16-byte chunk
+// is kVec channels of one tap: contiguous in x at pixel (oy·S − P + ky·D, ox·S − P + kx·D), or wholly in the padding and zero-filled
+// by cp.async like rows ≥ m (a zero code is a zero). K = KS²·C is then a multiple of kVec too, so the weight needs no padding.
 // Each chunk's window corner is worked out once per block; a k-step turns k into a tap and a channel once for all of a
 // thread's chunks (they share the k offset) and checks each chunk's pixel against the image.
-static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C && !FUSION_GEMM_S8,
-              ""gemm: an implicit-GEMM convolution reads 8 fp16 channels at a time (C a multiple of 8, K = KS·KS·C)"");
+static_assert(FUSION_CONV_C % kVec == 0 && FUSION_K == FUSION_CONV_KS * FUSION_CONV_KS * FUSION_CONV_C,
+              ""gemm: an implicit-GEMM convolution reads 16 bytes of one tap at a time (C a multiple of 8 halves or 16 int8, K = KS·KS·C)"");
 struct gemm_x_loader
 {
     static constexpr int kCount = gemm_chunks<kBM>::kCount;

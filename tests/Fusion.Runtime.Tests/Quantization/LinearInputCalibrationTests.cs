@@ -53,6 +53,32 @@ public sealed class LinearInputCalibrationTests : TempDirectoryTest
         Assert.Empty(after.Histograms);
     }
 
+    /// <summary>
+    /// <see cref="SmallConvNet"/>: each one-group convolution (the stem, the 1×1, the shortcut) reports its NCHW input under its name,
+    /// every element of it (the windows' zero padding is no value of the tensor); the depthwise and grouped ones, which the Int8 plan
+    /// leaves fp16, report nothing. The stem's input is the image itself, so its maximum is the batches'.
+    /// </summary>
+    [Fact]
+    public void EachOneGroupConvolutionsInputIsObservedUnderItsName()
+    {
+        int seed = TestData.NewSeed();
+        var model = new SmallConvNet();
+        ConvNetWeights.Initialize(model, seed);
+        var batches = Enumerable.Range(0, 2).Select(i => TestData.Uniform(seed + 1 + i, -3, 3, 1 + i, 3, 17, 15)).ToList();
+        using var calibration = new LinearInputCalibration(model);
+        foreach (var batch in batches)
+        {
+            using var x = batch.ToCpu();
+            calibration.Run(x);
+        }
+        Assert.Equal(2, calibration.Batches);
+        Assert.Equal(["head.input", "pw.input", "shortcut.input", "stem.input"], calibration.Histograms.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal((1 + 2) * 3 * 17 * 15, calibration.Histograms["stem.input"].Count);
+        Assert.Equal((1 + 2) * 12 * 9 * 8, calibration.Histograms["pw.input"].Count);
+        Assert.Equal((1 + 2) * 12 * 9 * 8, calibration.Histograms["shortcut.input"].Count);
+        Assert.Equal(batches.Max(b => b.Data.Max(Math.Abs)), calibration.Histograms["stem.input"].Max, 1e-6);
+    }
+
     [Fact]
     public void NothingSeenIsAnError()
     {

@@ -178,7 +178,7 @@ public sealed class CpuBackend : IBackend
     {
         var shape = KernelOperands.Product(kernel, x, weight);
         var w = Host(weight, $"{kernel.Name} weight");
-        using var gathered = kernel.Conv is { } conv ? Run(conv.Gather(kernel.Name), x.Shape[0], io, x)[0] : null; // the im2col matrix
+        using var gathered = kernel.Conv is { } conv ? Run(conv.Gather(kernel.Name, kernel.Int8), x.Shape[0], io, x)[0] : null; // the im2col matrix
         var input = gathered is null ? Host(x, $"{kernel.Name} x") : Host(gathered, $"{kernel.Name} im2col");
         var inputs = KernelOperands.EpilogueInputs(kernel, null, epilogueInputs);
         var outputs = KernelOperands.Check(kernel.Epilogue, batch, io, inputs);
