@@ -4,16 +4,21 @@ using SwinTiny.Model;
 namespace Fusion.CpuBench;
 
 /// <summary>
-/// Every generated (loop-IR) kernel of Swin-T's float32 plan at batch 1 as the CPU backend runs it: LayerNorm with the shift and
-/// window partition, window reverse with the shift back, residual add and the next LayerNorm, patch merging with its LayerNorm,
-/// and the rest, each on random inputs of its buffers' shapes. (The GEMM epilogues' kernels are left out: the CPU GEMM applies
-/// Swin-T's epilogues to its tiles, see <see cref="GemmBenchmarks"/>.)
+/// Every generated (loop-IR) kernel of the float32 plans of Swin-T, ConvNeXt-T and ResNet-50 at batch 1 as the CPU backend runs it,
+/// named "model/kernel": Swin-T's LayerNorm with the shift and window partition, window reverse with the shift back, residual add and
+/// the next LayerNorm, patch merging with its LayerNorm; ConvNeXt-T's depthwise convolutions (strided walks); ResNet-50's im2col
+/// gathers and max pool; and the rest, each on random inputs of its buffers' shapes. (The GEMM epilogues' kernels are left out: the
+/// CPU GEMM applies these epilogues to its tiles, see <see cref="GemmBenchmarks"/>.)
 /// </summary>
 public class GeneratedKernelBenchmarks
 {
     private static readonly Lazy<Dictionary<string, GeneratedKernel>> s_kernels = new(() =>
-        SwinTransformerTiny.Kernels.OfType<GeneratedKernel>().Where(k => k.Name.Contains("_f32_", StringComparison.Ordinal) && !k.Name.EndsWith("_epilogue", StringComparison.Ordinal))
-            .DistinctBy(k => k.Name).ToDictionary(k => k.Name));
+        Float32Kernels("swin-t", SwinTransformerTiny.Kernels).Concat(Float32Kernels("convnext-t", ConvNeXtSample.Model.ConvNeXtTiny.Kernels))
+            .Concat(Float32Kernels("resnet-50", ResNetSample.Model.ResNet50.Kernels)).ToDictionary(k => k.Name, k => k.Kernel));
+
+    private static IEnumerable<(string Name, GeneratedKernel Kernel)> Float32Kernels(string model, IEnumerable<IKernel> kernels) =>
+        kernels.OfType<GeneratedKernel>().Where(k => k.Name.Contains("_f32_", StringComparison.Ordinal) && !k.Name.EndsWith("_epilogue", StringComparison.Ordinal))
+            .DistinctBy(k => k.Name).Select(k => ($"{model}/{k.Name}", k));
 
     private GeneratedKernel _kernel = null!;
     private CpuTensor[] _inputs = [];

@@ -68,14 +68,16 @@ public sealed class CompiledConvNetTests
 
     /// <summary>
     /// With PoolInGemmEpilogue, the global average pool after the last convolution is that convolution's GEMM's: its epilogue adds each value into the pooled
-    /// [B, 1, 1, 8] float32 result (an accumulating store), in every plan, and no kernel of its own reads the convolution's result
+    /// [B, 1, 1, 8] float32 result (an accumulating store), in every plan (the Int8 one's int8 GEMM too), and no kernel of its own reads the convolution's result
     /// back. The results against the eager Forward are the tests above.
     /// </summary>
     [Fact]
     public void TheGlobalPoolIsSummedInTheLastConvolutionsEpilogue()
     {
         var pooled = ImplicitConvNet.Kernels.OfType<GemmKernel>().Where(g => g.Epilogue.Ir.Accumulates).ToList();
-        Assert.Equal(2, pooled.Count); // the Float plan's GEMM and the Half plan's implicit GEMM
+        // The Float plan's GEMM, the Half plan's implicit GEMM and the Int8 plan's int8 GEMM (over gathered codes: 40 channels).
+        Assert.Equal(3, pooled.Count);
+        Assert.Single(pooled, g => g.Int8);
         Assert.All(pooled, g =>
         {
             Assert.Equal(8, g.N);

@@ -125,6 +125,11 @@ public sealed class Int8ConvPlanTests
                 Assert.Contains("cvt.rn.f32.s32", ptx);
                 if (tile.IsDefaultFor(kernel.N)) Assert.DoesNotContain(".local", ptx);
             }
+        // An int8 GEMM whose epilogue pools (ImplicitConvNet's last convolution, PoolInGemmEpilogue): the s8 product, then the reds.
+        var pooled = Assert.Single(ImplicitConvNet.Kernels.OfType<GemmKernel>(), g => g.Int8 && g.Epilogue.Ir.Accumulates);
+        var pooledPtx = ClangPtx.Compile((pooled.Epilogue.UsesIoType ? "#define FUSION_IO_HALF 1\n" : "") + pooled.CudaSource, "sm_90", pooled.Name);
+        Assert.Contains("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32", pooledPtx);
+        Assert.Contains("red.global.add.v2.f32", pooledPtx);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Fusion.Compiler;
 using Fusion.Kernels.Cpu;
@@ -11,8 +12,12 @@ namespace Fusion;
 /// (the eager path). The kernel is walked row by row (a row: one point of every variable but the innermost, or the reduction
 /// variable when there is one), rows spread over cores. Within a row each instruction is evaluated for the whole row at once
 /// (a span of float32 values) or once (a value that does not vary along it); loads whose address moves one element at a time
-/// along the row are copied as a block, others gathered. Loads convert to float32 and stores round to each buffer's type once,
-/// as the printed kernels do.
+/// along the row are copied as a block, others gathered. A reduction along a strided axis (the GPU printers' strided mapping: a
+/// depthwise convolution's or a pooling's taps, a mean over tokens) is walked the other way round, as the GPU thread walks it: a row
+/// runs along the innermost output variable (channels, contiguous) and the reduced axis is a loop of steps inside it, each step
+/// evaluated for the whole row and combined into the row's accumulators, so a 7×7 depthwise convolution is 49 vector steps over
+/// the channels of each pixel, not one 49-element row per channel. Loads convert to float32 and stores round to each buffer's type
+/// once, as the printed kernels do.
 /// </summary>
 internal static unsafe class LoopInterpreter
 {
@@ -146,7 +151,7 @@ internal static unsafe class LoopInterpreter
         int chunk = (int)Math.Max(1, Math.Min(rows, 4096 / Math.Max(1, plan.Length)));
         long blocks = (rows + chunk - 1) / chunk;
         if (blocks > int.MaxValue) throw new FusionException($"{kernel.Name}: {rows} rows are more than the CPU backend walks in one call");
-        Parallelism.For((int)blocks, (long)chunk * plan.Length * Math.Max(1, kernel.Body.Count), (start, end) =>
+        Parallelism.For((int)blocks, (long)chunk * plan.Length * plan.Steps * Math.Max(1, kernel.Body.Count), (start, end) =>
         {
             using var state = new RowState(plan, pointers, batch);
             for (long block = start; block < end; block++)
@@ -163,14 +168,20 @@ internal static unsafe class LoopInterpreter
         public RowPlan(LoopKernel kernel, long batch)
         {
             Kernel = kernel;
-            Inner = kernel.HasReduction ? kernel.ReduceVar : kernel.Domain.Count - 1;
+            Walk = s_walks.GetValue(kernel, k => new Boxed(WalksStrided(k) ? StridedWalk.Of(k) : null)).Walk;
+            Strided = Walk is not null;
+            Inner = Strided ? KernelMapping.OutputVariable(kernel) : kernel.HasReduction ? kernel.ReduceVar : kernel.Domain.Count - 1;
             var extents = kernel.VariableExtents;
             Length = Inner < 0 ? 1 : checked((int)extents[Inner].At(batch));
-            RowVars = Enumerable.Range(0, kernel.Domain.Count).Where(v => v != Inner).ToArray();
+            Steps = Strided ? checked((int)kernel.ReduceExtent) : 1;
+            RowVars = Enumerable.Range(0, kernel.Domain.Count).Where(v => v != Inner && !(Strided && v == kernel.ReduceVar)).ToArray();
             Variables = extents.Count;
             PerElement = new bool[kernel.Body.Count];
             Linear = new bool[kernel.Body.Count];
             Split = new SplitOffset?[kernel.Body.Count];
+            GuardMoves = kernel.Body.Select(i => i is LoadInstr l && Inner >= 0 && l.Guard.Any(g => g.Expr.Uses(Inner))).ToArray();
+            BoundSplits = new SplitOffset[]?[kernel.Body.Count];
+            Runs = new int[]?[kernel.Body.Count];
             foreach (var instr in kernel.Body)
             {
                 PerElement[instr.Id] = Inner >= 0 && instr switch
@@ -179,14 +190,51 @@ internal static unsafe class LoopInterpreter
                     PredicateInstr p => p.Bounds.Any(g => g.Expr.Uses(Inner)),
                     OpInstr o => o.Args.Any(a => PerElement[a]),
                     StoreInstr s => s.Offset.Uses(Inner),
+                    // A strided walk's accumulators span the row where their operand does.
+                    ReduceInstr red => Strided && PerElement[red.Arg],
                     _ => false,
                 };
-                var offset = instr switch { LoadInstr l when l.Guard.Count == 0 => l.Offset, StoreInstr s => s.Offset, _ => null };
+                // A guard that does not move along the row (a convolution's padding, per pixel) is checked once for the whole block.
+                var offset = instr switch { LoadInstr l when !l.Guard.Any(g => g.Expr.Uses(Inner)) => l.Offset, StoreInstr s => s.Offset, _ => null };
                 Linear[instr.Id] = offset is not null && Inner >= 0 && StepsByOne(offset, Inner);
                 var any = instr switch { LoadInstr l => l.Offset, StoreInstr s => s.Offset, _ => null };
                 if (any is not null && PerElement[instr.Id] && !Linear[instr.Id]) Split[instr.Id] = SplitOffset.Of(any, Inner, Variables, Length, batch);
+                var bounds = instr switch { LoadInstr l when GuardMoves[l.Id] => l.Guard, PredicateInstr p when PerElement[p.Id] => p.Bounds, _ => default };
+                if (bounds.Count > 0)
+                {
+                    var splits = bounds.Select(b => SplitOffset.Of(b.Expr, Inner, Variables, Length, batch)).ToArray();
+                    if (splits.All(x => x is not null)) BoundSplits[instr.Id] = splits!;
+                }
+                if (instr is LoadInstr && Split[instr.Id] is { } gathered) Runs[instr.Id] = RunsOf(gathered.Inner, BoundSplits[instr.Id], instr is LoadInstr { Guard.Count: > 0 });
             }
         }
+
+        /// <summary>
+        /// Whether the kernel is a reduction along a strided axis (<see cref="MappingKind.Strided"/>, as the GPU printers map it) that
+        /// the row can walk as steps: every reduction over values of the walk alone (none reduces another's result) and no store per step.
+        /// </summary>
+        private static bool WalksStrided(LoopKernel kernel)
+        {
+            if (!kernel.HasReduction || KernelMapping.OutputVariable(kernel) < 0 || KernelMapping.Of(kernel).Kind != MappingKind.Strided) return false;
+            var phase = LoopAnalysis.Phase(kernel);
+            var along = LoopAnalysis.PerElement(kernel);
+            return kernel.Body.OfType<ReduceInstr>().All(red => phase[red.Id] == 1) && !kernel.Body.OfType<StoreInstr>().Any(st => st.Offset.Uses(kernel.ReduceVar))
+                && !kernel.Body.Any(i => along[i.Id] && phase[i.Id] > 0);
+        }
+
+        /// <summary>The reduction is walked as <see cref="Steps"/> steps inside each row (see <see cref="WalksStrided"/> and <see cref="Walk"/>).</summary>
+        public bool Strided { get; }
+
+        /// <summary>Steps of a strided walk per row (the reduced extent), 1 otherwise.</summary>
+        public int Steps { get; }
+
+        /// <summary>A strided walk's instructions in the order a row runs them; null for other kernels.</summary>
+        public StridedWalk? Walk { get; }
+
+        /// <summary>Each kernel's walk (or none), worked out once: the mapping decision costs more than a small kernel's run.</summary>
+        private static readonly ConditionalWeakTable<LoopKernel, Boxed> s_walks = new();
+
+        private sealed record Boxed(StridedWalk? Walk);
 
         /// <summary>
         /// Gathers and scatters whose offset is a sum of terms of the row variable alone and terms of the others (window
@@ -208,10 +256,58 @@ internal static unsafe class LoopInterpreter
 
         public bool[] PerElement { get; }
 
+        /// <summary>Loads whose guard moves along the row (checked per element); others check it once a row.</summary>
+        public bool[] GuardMoves { get; }
+
+        /// <summary>
+        /// A gathered load's runs: the first element of each stretch of the row whose addresses are consecutive and whose guard (if any)
+        /// does not change, then the row's length; copied a stretch at a time (an im2col row is a run of channels per tap). Null where
+        /// the stretches would average under four elements, or a moving guard is not split.
+        /// </summary>
+        public int[]?[] Runs { get; }
+
+        private static int[]? RunsOf(long[] offsets, SplitOffset[]? guards, bool guarded)
+        {
+            if (guarded && guards is null) return null;
+            var starts = new List<int> { 0 };
+            for (int e = 1; e < offsets.Length; e++)
+                if (offsets[e] != offsets[e - 1] + 1 || (guards is not null && guards.Any(g => g.Inner[e] != g.Inner[e - 1]))) starts.Add(e);
+            if (starts.Count * 4 > offsets.Length) return null;
+            starts.Add(offsets.Length);
+            return starts.ToArray();
+        }
+
+        /// <summary>
+        /// The bounds of a load's moving guard or of a moving predicate, each split as its offset would be (a window's tap along the
+        /// row, the pixel per row: an im2col gather's padding), so a row checks them with one add per bound and element; null where a
+        /// bound mixes the row variable with another.
+        /// </summary>
+        public SplitOffset[]?[] BoundSplits { get; }
+
         /// <summary>Accesses whose address is base + the row variable (copied as one block).</summary>
         public bool[] Linear { get; }
 
         public long Rows(long batch) => RowVars.Aggregate(1L, (p, v) => p * Kernel.Domain[v].At(batch));
+
+        /// <summary>
+        /// A strided walk's instructions: <see cref="Before"/> the walk (values that change neither with the step nor after a reduction),
+        /// each step's (<see cref="Steps"/>, whose values change from step to step), the <see cref="Reductions"/> they accumulate, and
+        /// <see cref="After"/> the walk (what the reductions feed, and every store).
+        /// </summary>
+        public sealed record StridedWalk(Instr[] Before, Instr[] Steps, ReduceInstr[] Reductions, Instr[] After)
+        {
+            public static StridedWalk Of(LoopKernel kernel)
+            {
+                var along = LoopAnalysis.PerElement(kernel);
+                var phase = LoopAnalysis.Phase(kernel);
+                var body = kernel.Body;
+                return new StridedWalk(
+                    body.Where(i => !along[i.Id] && phase[i.Id] == 0 && i is not (StoreInstr or ReduceInstr)).ToArray(),
+                    body.Where(i => along[i.Id] && i is not StoreInstr).ToArray(),
+                    body.OfType<ReduceInstr>().ToArray(),
+                    body.Where(i => (phase[i.Id] > 0 && i is not ReduceInstr) || i is StoreInstr).ToArray());
+            }
+        }
 
         /// <summary>An offset = <see cref="Outer"/> (evaluated per row) + <see cref="Inner"/>[element].</summary>
         public sealed record SplitOffset(IndexExpr Outer, long[] Inner)
@@ -281,39 +377,91 @@ internal static unsafe class LoopInterpreter
                 rest = i == 0 ? 0 : rest / extent;
             }
             int inner = _plan.Inner, n = _plan.Length;
-            foreach (var instr in k.Body)
+            if (_plan.Strided)
             {
-                bool per = _plan.PerElement[instr.Id];
-                switch (instr)
-                {
-                    case ConstInstr c:
-                        _scalars[c.Id] = (float)c.Value;
-                        break;
-                    case LoadInstr l:
-                        Load(l, per, inner, n);
-                        break;
-                    case PredicateInstr p:
-                        if (!per) _scalars[p.Id] = Inside(p.Bounds) ? 1f : 0f;
-                        else
+                WalkStrided(inner, n);
+                return;
+            }
+            foreach (var instr in k.Body) Evaluate(instr, inner, n);
+        }
+
+        /// <summary>
+        /// One row of a strided walk: the values that change neither with the step nor after a reduction, then the reductions'
+        /// accumulators over every step (each step's values evaluated for the whole row), then what follows them and the stores.
+        /// </summary>
+        private void WalkStrided(int inner, int n)
+        {
+            var walk = _plan.Walk!;
+            foreach (var instr in walk.Before) Evaluate(instr, inner, n);
+            foreach (var red in walk.Reductions)
+            {
+                float start = red.Kind switch { ReduceKind.Sum => 0f, ReduceKind.Max => float.NegativeInfinity, _ => float.PositiveInfinity };
+                if (_plan.PerElement[red.Id]) _rowValues[red.Id].AsSpan(0, n).Fill(start);
+                else _scalars[red.Id] = start;
+            }
+            int variable = _plan.Kernel.ReduceVar;
+            for (int step = 0; step < _plan.Steps; step++)
+            {
+                _vars[variable] = step;
+                foreach (var instr in walk.Steps) Evaluate(instr, inner, n);
+                foreach (var red in walk.Reductions) Accumulate(red, n);
+            }
+            foreach (var instr in walk.After) Evaluate(instr, inner, n);
+        }
+
+        /// <summary>Combines one step's value of a reduction's operand into its accumulator (the row's, or the one scalar).</summary>
+        private void Accumulate(ReduceInstr red, int n)
+        {
+            if (!_plan.PerElement[red.Id])
+            {
+                float v = _plan.PerElement[red.Arg] ? throw new InvalidOperationException("a scalar accumulator of a varying value") : _scalars[red.Arg];
+                _scalars[red.Id] = red.Kind switch { ReduceKind.Sum => _scalars[red.Id] + v, ReduceKind.Max => MathF.Max(_scalars[red.Id], v), _ => MathF.Min(_scalars[red.Id], v) };
+                return;
+            }
+            var acc = _rowValues[red.Id].AsSpan(0, n);
+            var x = _rowValues[red.Arg].AsSpan(0, n);
+            switch (red.Kind)
+            {
+                case ReduceKind.Sum: TensorPrimitives.Add(acc, x, acc); break;
+                case ReduceKind.Max: TensorPrimitives.Max(acc, x, acc); break;
+                default: TensorPrimitives.Min(acc, x, acc); break;
+            }
+        }
+
+        /// <summary>One instruction for the whole row (or once, for a value that does not vary along it).</summary>
+        private void Evaluate(Instr instr, int inner, int n)
+        {
+            bool per = _plan.PerElement[instr.Id];
+            switch (instr)
+            {
+                case ConstInstr c:
+                    _scalars[c.Id] = (float)c.Value;
+                    break;
+                case LoadInstr l:
+                    Load(l, per, inner, n);
+                    break;
+                case PredicateInstr p:
+                    if (!per) _scalars[p.Id] = Inside(p.Bounds) ? 1f : 0f;
+                    else if (_plan.BoundSplits[p.Id] is { } split) SplitPredicate(p, split, n);
+                    else
+                    {
+                        var values = _rowValues[p.Id];
+                        for (int e = 0; e < n; e++)
                         {
-                            var values = _rowValues[p.Id];
-                            for (int e = 0; e < n; e++)
-                            {
-                                _vars[inner] = e;
-                                values[e] = Inside(p.Bounds) ? 1f : 0f;
-                            }
+                            _vars[inner] = e;
+                            values[e] = Inside(p.Bounds) ? 1f : 0f;
                         }
-                        break;
-                    case OpInstr op:
-                        Compute(op, per, n);
-                        break;
-                    case ReduceInstr red:
-                        _scalars[red.Id] = Reduce(red, n);
-                        break;
-                    case StoreInstr st:
-                        Store(st, per, inner, n);
-                        break;
-                }
+                    }
+                    break;
+                case OpInstr op:
+                    Compute(op, per, n);
+                    break;
+                case ReduceInstr red:
+                    _scalars[red.Id] = Reduce(red, n);
+                    break;
+                case StoreInstr st:
+                    Store(st, per, inner, n);
+                    break;
             }
         }
 
@@ -329,16 +477,29 @@ internal static unsafe class LoopInterpreter
             if (_plan.Linear[l.Id])
             {
                 _vars[inner] = 0;
-                new ReadOnlySpan<float>(source + IndexEval.Evaluate(l.Offset, _vars, _batch), n).CopyTo(values);
+                // Its guard (if any) does not move along the row: the whole block is inside, or all of it is the padding value.
+                if (l.Guard.Count > 0 && !Inside(l.Guard)) values.AsSpan(0, n).Fill((float)l.Otherwise);
+                else new ReadOnlySpan<float>(source + IndexEval.Evaluate(l.Offset, _vars, _batch), n).CopyTo(values);
                 return;
             }
             if (_plan.Split[l.Id] is { } split)
             {
                 float* row = source + IndexEval.Evaluate(split.Outer, _vars, _batch);
                 var offsets = split.Inner;
-                if (l.Guard.Count == 0)
+                if (l.Guard.Count == 0 || !_plan.GuardMoves[l.Id])
                 {
-                    for (int e = 0; e < n; e++) values[e] = row[offsets[e]];
+                    if (l.Guard.Count > 0 && !Inside(l.Guard)) values.AsSpan(0, n).Fill((float)l.Otherwise);
+                    else for (int e = 0; e < n; e++) values[e] = row[offsets[e]];
+                    return;
+                }
+                if (_plan.Runs[l.Id] is { } runs)
+                {
+                    LoadRuns(l, row, offsets, runs, values);
+                    return;
+                }
+                if (_plan.BoundSplits[l.Id] is { } guards)
+                {
+                    LoadSplitGuarded(l, row, offsets, guards, values, n);
                     return;
                 }
                 for (int e = 0; e < n; e++)
@@ -440,6 +601,59 @@ internal static unsafe class LoopInterpreter
             }
         }
 
+        /// <summary>A gathered load a run at a time: each run's guard checked once, then copied as a block or filled with the padding value.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void LoadRuns(LoadInstr l, float* row, long[] offsets, int[] runs, float[] values)
+        {
+            var guards = _plan.BoundSplits[l.Id];
+            Span<long> outer = stackalloc long[guards?.Length ?? 0];
+            if (guards is not null) RowParts(guards, outer);
+            for (int i = 0; i + 1 < runs.Length; i++)
+            {
+                int start = runs[i], length = runs[i + 1] - start;
+                var part = values.AsSpan(start, length);
+                if (guards is not null && !Inside(l.Guard, guards, outer, start)) part.Fill((float)l.Otherwise);
+                else new ReadOnlySpan<float>(row + offsets[start], length).CopyTo(part);
+            }
+        }
+
+        /// <summary>A gathered load whose guard moves along the row, its bounds split: one add and compare per bound and element.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void LoadSplitGuarded(LoadInstr l, float* row, long[] offsets, RowPlan.SplitOffset[] guards, float[] values, int n)
+        {
+            Span<long> outer = stackalloc long[guards.Length];
+            RowParts(guards, outer);
+            float otherwise = (float)l.Otherwise;
+            for (int e = 0; e < n; e++) values[e] = Inside(l.Guard, guards, outer, e) ? row[offsets[e]] : otherwise;
+        }
+
+        /// <summary>A predicate that moves along the row, its bounds split.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void SplitPredicate(PredicateInstr p, RowPlan.SplitOffset[] split, int n)
+        {
+            Span<long> outer = stackalloc long[split.Length];
+            RowParts(split, outer);
+            var values = _rowValues[p.Id];
+            for (int e = 0; e < n; e++) values[e] = Inside(p.Bounds, split, outer, e) ? 1f : 0f;
+        }
+
+        /// <summary>Each split bound's part that does not move along the row, at this row.</summary>
+        private void RowParts(RowPlan.SplitOffset[] splits, Span<long> outer)
+        {
+            for (int g = 0; g < splits.Length; g++) outer[g] = IndexEval.Evaluate(splits[g].Outer, _vars, _batch);
+        }
+
+        /// <summary>Whether element <paramref name="e"/> of the row is inside <paramref name="bounds"/>, split as <paramref name="splits"/> with this row's <paramref name="outer"/> parts.</summary>
+        private static bool Inside(EquatableArray<IndexBound> bounds, RowPlan.SplitOffset[] splits, ReadOnlySpan<long> outer, int e)
+        {
+            for (int g = 0; g < splits.Length; g++)
+            {
+                long v = outer[g] + splits[g].Inner[e];
+                if (v < bounds[g].Lo || v >= bounds[g].Hi) return false;
+            }
+            return true;
+        }
+
         private bool Inside(EquatableArray<IndexBound> bounds)
         {
             foreach (var b in bounds)
@@ -477,6 +691,26 @@ internal static unsafe class LoopInterpreter
             var y = _rowValues[op.Id].AsSpan(0, n);
             ReadOnlySpan<float> Span(int i) => _rowValues[a[i]].AsSpan(0, n);
             bool P(int i) => _plan.PerElement[a[i]];
+            if (op.Op == ScalarOp.Where)
+            {
+                if (!P(0))
+                {
+                    // One condition for the whole row (a window's tap in the padding or not): the chosen operand as it is.
+                    int chosen = _scalars[a[0]] != 0 ? 1 : 2;
+                    if (P(chosen)) Span(chosen).CopyTo(y);
+                    else y.Fill(_scalars[a[chosen]]);
+                    return;
+                }
+                if (P(1) && !P(2))
+                {
+                    // A padded gather's select: the loaded value inside, the padding value outside.
+                    var condition = Span(0);
+                    var inside = Span(1);
+                    float outside = _scalars[a[2]];
+                    for (int e = 0; e < n; e++) y[e] = condition[e] != 0 ? inside[e] : outside;
+                    return;
+                }
+            }
             if (a.Count == 1)
             {
                 var x = Span(0);
