@@ -164,6 +164,7 @@ public sealed class IlgpuCatalogTests : IClassFixture<IlgpuKernelTests.Runner>
             var ptx = IlgpuPtxCompiler.Compile(method, kernel.Name).Ptx;
             Assert.Contains("cvt.rn.satfinite.e4m3x2.f32", ptx);
             Assert.Contains(".target sm_89", ptx);
+            Assert.Contains(".version 8.1", ptx); // ptxas takes the E4M3 conversions on sm_89 from PTX ISA 8.1
             var inputs = KernelChecks.RandomInputs(kernel, 3, io, random.Next());
             var first = inputs[0];
             // Midpoints between neighbouring E4M3 values (ties), subnormals (2⁻⁹ steps below 2⁻⁶) and the saturation.
@@ -221,6 +222,7 @@ public sealed class IlgpuCatalogTests : IClassFixture<IlgpuKernelTests.Runner>
         Assert.Contains("cvt.rn.f16x2.e4m3x2", ptx);
         Assert.Contains("cvt.rn.satfinite.e4m3x2.f32", ptx);
         Assert.Contains(".target sm_89", ptx);
+        Assert.Contains(".version 8.1", ptx);
         var random = new Random();
         using var codes = CpuTensor.Zeros(DType.Float8E4M3, 2, 512);
         using var values = CpuTensor.Zeros(DType.Float32, 2, 512);

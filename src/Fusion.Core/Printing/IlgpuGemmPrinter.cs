@@ -155,7 +155,8 @@ namespace Fusion.Compiler
             {
                 s.Line($"int r = e / {I(BK)}, kk = e % {I(BK)}, gr = row0 + r, gk = 2 * (k0 + kk);");
                 s.Line($"bool low = gr < m && gk < {I(k)}, high = gr < m && gk + 1 < {I(k)};");
-                s.Line($"int lo = (byte)x[IlgpuMath.Select(low, gr * {I(k)} + gk, 0)], hi = (byte)x[IlgpuMath.Select(high, gr * {I(k)} + gk + 1, 0)];");
+                // The bytes masked as ints: ILGPU's PTX for a (byte) cast of an sbyte kept its sign (the GPU's sums went wrong, 2026-12-05).
+                s.Line($"int lo = x[IlgpuMath.Select(low, gr * {I(k)} + gk, 0)] & 0xFF, hi = x[IlgpuMath.Select(high, gr * {I(k)} + gk + 1, 0)] & 0xFF;");
                 s.Line($"aTiles[stage * {I(BM * BKP)} + r * {I(BKP)} + kk] = (ushort)((low ? lo : 0) | ((high ? hi : 0) << 8));");
             }
         }

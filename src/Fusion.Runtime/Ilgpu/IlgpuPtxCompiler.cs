@@ -66,11 +66,14 @@ public static partial class IlgpuPtxCompiler
     public static string EntryName(MethodInfo method) => "Kernel_" + method.Name;
 
     /// <summary>
-    /// The PTX with its target raised from sm_80 to sm_89 where it converts FP8 E4M3 codes (KernelMath.EncodeF8/DecodeF8), which
-    /// ptxas accepts from sm_89 on (PTX ISA 7.8; ILGPU writes 8.0). Such a kernel belongs to the Fp8 plan, which refuses older GPUs.
+    /// The PTX with its target raised from sm_80 to sm_89 and its ISA from 8.0 to 8.1 where it converts FP8 E4M3 codes
+    /// (KernelMath.EncodeF8/DecodeF8): ptxas takes those conversions on sm_89 from PTX ISA 8.1 on (on the H200, 2026-12-05: "requires
+    /// .target sm_90 or higher" at 8.0, "on sm_89 requires PTX ISA .version 8.1"). Such a kernel belongs to the Fp8 plan, which refuses older GPUs.
     /// </summary>
     public static string RaiseTargetForFp8(string ptx) =>
-        ptx.Contains(".e4m3x2", StringComparison.Ordinal) ? Sm80Target().Replace(ptx, ".target sm_89", 1) : ptx;
+        ptx.Contains(".e4m3x2", StringComparison.Ordinal)
+            ? Sm80Target().Replace(ptx, ".target sm_89", 1).Replace(".version 8.0", ".version 8.1", StringComparison.Ordinal)
+            : ptx;
 
     /// <summary>The name of the one kernel entry in <paramref name="ptx"/>.</summary>
     public static string EntryOf(string ptx, string kernelName)

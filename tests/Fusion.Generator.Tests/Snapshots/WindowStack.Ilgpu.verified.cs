@@ -6761,7 +6761,7 @@ namespace Demo
                     {
                         int r = e / 32, kk = e % 32, gr = row0 + r, gk = 2 * (k0 + kk);
                         bool low = gr < m && gk < 10, high = gr < m && gk + 1 < 10;
-                        int lo = (byte)x[IlgpuMath.Select(low, gr * 10 + gk, 0)], hi = (byte)x[IlgpuMath.Select(high, gr * 10 + gk + 1, 0)];
+                        int lo = x[IlgpuMath.Select(low, gr * 10 + gk, 0)] & 0xFF, hi = x[IlgpuMath.Select(high, gr * 10 + gk + 1, 0)] & 0xFF;
                         aTiles[stage * 5120 + r * 40 + kk] = (ushort)((low ? lo : 0) | ((high ? hi : 0) << 8));
                     }
                     if (chunkRow + 0 < 32)
@@ -6782,7 +6782,7 @@ namespace Demo
                         {
                             int r = e / 32, kk = e % 32, gr = row0 + r, gk = 2 * (k0 + kk);
                             bool low = gr < m && gk < 10, high = gr < m && gk + 1 < 10;
-                            int lo = (byte)x[IlgpuMath.Select(low, gr * 10 + gk, 0)], hi = (byte)x[IlgpuMath.Select(high, gr * 10 + gk + 1, 0)];
+                            int lo = x[IlgpuMath.Select(low, gr * 10 + gk, 0)] & 0xFF, hi = x[IlgpuMath.Select(high, gr * 10 + gk + 1, 0)] & 0xFF;
                             aTiles[stage * 5120 + r * 40 + kk] = (ushort)((low ? lo : 0) | ((high ? hi : 0) << 8));
                         }
                         if (chunkRow + 0 < 32)
