@@ -74,7 +74,7 @@ internal static class KernelOperands
         if (kernel.Conv is { } conv)
         {
             // An implicit-GEMM convolution reads its channels-last image; the product is [batch, OH, OW, N].
-            var type = kernel.Int8 ? DType.Int8 : DType.Float16;
+            var type = kernel.OperandType;
             if (x.Rank != 4 || x.Shape[1] != conv.Height || x.Shape[2] != conv.Width || x.Shape[3] != conv.Channels || x.DType != type)
                 throw new TensorMismatchException($"{kernel.Name} x", $"{type.ShortName()}[batch, {conv.Height}, {conv.Width}, {conv.Channels}] (the convolution's channels-last image)", $"{x.DType.ShortName()}{x.Shape}");
             product = new Shape(x.Shape[0], conv.OutHeight, conv.OutWidth, kernel.N);

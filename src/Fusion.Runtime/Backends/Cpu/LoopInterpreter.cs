@@ -168,8 +168,7 @@ internal static unsafe class LoopInterpreter
         public RowPlan(LoopKernel kernel, long batch)
         {
             Kernel = kernel;
-            Walk = s_walks.GetValue(kernel, k => new Boxed(WalksStrided(k) ? StridedWalk.Of(k) : null)).Walk;
-            Strided = Walk is not null;
+            Walk = s_walks.GetValue(kernel, k => new Boxed(StridedWalk.Of(k))).Walk;
             Inner = Strided ? KernelMapping.OutputVariable(kernel) : kernel.HasReduction ? kernel.ReduceVar : kernel.Domain.Count - 1;
             var extents = kernel.VariableExtents;
             Length = Inner < 0 ? 1 : checked((int)extents[Inner].At(batch));
@@ -205,25 +204,13 @@ internal static unsafe class LoopInterpreter
                     var splits = bounds.Select(b => SplitOffset.Of(b.Expr, Inner, Variables, Length, batch)).ToArray();
                     if (splits.All(x => x is not null)) BoundSplits[instr.Id] = splits!;
                 }
-                if (instr is LoadInstr && Split[instr.Id] is { } gathered) Runs[instr.Id] = RunsOf(gathered.Inner, BoundSplits[instr.Id], instr is LoadInstr { Guard.Count: > 0 });
+                // Only a gather whose guard moves along the row is copied by runs (an unguarded gather, or one guarded per row, is gathered as before).
+                if (Split[instr.Id] is { } gathered && BoundSplits[instr.Id] is { } moving && GuardMoves[instr.Id]) Runs[instr.Id] = RunsOf(gathered.Inner, moving);
             }
         }
 
-        /// <summary>
-        /// Whether the kernel is a reduction along a strided axis (<see cref="MappingKind.Strided"/>, as the GPU printers map it) that
-        /// the row can walk as steps: every reduction over values of the walk alone (none reduces another's result) and no store per step.
-        /// </summary>
-        private static bool WalksStrided(LoopKernel kernel)
-        {
-            if (!kernel.HasReduction || KernelMapping.OutputVariable(kernel) < 0 || KernelMapping.Of(kernel).Kind != MappingKind.Strided) return false;
-            var phase = LoopAnalysis.Phase(kernel);
-            var along = LoopAnalysis.PerElement(kernel);
-            return kernel.Body.OfType<ReduceInstr>().All(red => phase[red.Id] == 1) && !kernel.Body.OfType<StoreInstr>().Any(st => st.Offset.Uses(kernel.ReduceVar))
-                && !kernel.Body.Any(i => along[i.Id] && phase[i.Id] > 0);
-        }
-
-        /// <summary>The reduction is walked as <see cref="Steps"/> steps inside each row (see <see cref="WalksStrided"/> and <see cref="Walk"/>).</summary>
-        public bool Strided { get; }
+        /// <summary>The reduction is walked as <see cref="Steps"/> steps inside each row (see <see cref="Walk"/>).</summary>
+        public bool Strided => Walk is not null;
 
         /// <summary>Steps of a strided walk per row (the reduced extent), 1 otherwise.</summary>
         public int Steps { get; }
@@ -260,18 +247,17 @@ internal static unsafe class LoopInterpreter
         public bool[] GuardMoves { get; }
 
         /// <summary>
-        /// A gathered load's runs: the first element of each stretch of the row whose addresses are consecutive and whose guard (if any)
-        /// does not change, then the row's length; copied a stretch at a time (an im2col row is a run of channels per tap). Null where
-        /// the stretches would average under four elements, or a moving guard is not split.
+        /// A gathered load's runs, where its guard moves along the row and splits: the first element of each stretch of the row whose
+        /// addresses are consecutive and whose guard does not change, then the row's length; copied a stretch at a time (an im2col row
+        /// is a run of channels per tap). Null elsewhere, and where the stretches would average under four elements.
         /// </summary>
         public int[]?[] Runs { get; }
 
-        private static int[]? RunsOf(long[] offsets, SplitOffset[]? guards, bool guarded)
+        private static int[]? RunsOf(long[] offsets, SplitOffset[] guards)
         {
-            if (guarded && guards is null) return null;
             var starts = new List<int> { 0 };
             for (int e = 1; e < offsets.Length; e++)
-                if (offsets[e] != offsets[e - 1] + 1 || (guards is not null && guards.Any(g => g.Inner[e] != g.Inner[e - 1]))) starts.Add(e);
+                if (offsets[e] != offsets[e - 1] + 1 || guards.Any(g => g.Inner[e] != g.Inner[e - 1])) starts.Add(e);
             if (starts.Count * 4 > offsets.Length) return null;
             starts.Add(offsets.Length);
             return starts.ToArray();
@@ -296,11 +282,20 @@ internal static unsafe class LoopInterpreter
         /// </summary>
         public sealed record StridedWalk(Instr[] Before, Instr[] Steps, ReduceInstr[] Reductions, Instr[] After)
         {
-            public static StridedWalk Of(LoopKernel kernel)
+            /// <summary>
+            /// The walk of a reduction along a strided axis (<see cref="MappingKind.Strided"/>, as the GPU printers map it) that a row can
+            /// walk as steps, or null: every reduction over values of the walk alone (none reduces another's result, none is fed a
+            /// changing value after one) and no store per step.
+            /// </summary>
+            public static StridedWalk? Of(LoopKernel kernel)
             {
+                if (!kernel.HasReduction || KernelMapping.OutputVariable(kernel) < 0 || KernelMapping.Of(kernel).Kind != MappingKind.Strided) return null;
                 var along = LoopAnalysis.PerElement(kernel);
                 var phase = LoopAnalysis.Phase(kernel);
                 var body = kernel.Body;
+                if (body.OfType<ReduceInstr>().Any(red => phase[red.Id] != 1) || body.OfType<StoreInstr>().Any(st => st.Offset.Uses(kernel.ReduceVar))
+                    || body.Any(i => along[i.Id] && phase[i.Id] > 0))
+                    return null;
                 return new StridedWalk(
                     body.Where(i => !along[i.Id] && phase[i.Id] == 0 && i is not (StoreInstr or ReduceInstr)).ToArray(),
                     body.Where(i => along[i.Id] && i is not StoreInstr).ToArray(),
@@ -605,14 +600,14 @@ internal static unsafe class LoopInterpreter
         [MethodImpl(MethodImplOptions.NoInlining)]
         private void LoadRuns(LoadInstr l, float* row, long[] offsets, int[] runs, float[] values)
         {
-            var guards = _plan.BoundSplits[l.Id];
-            Span<long> outer = stackalloc long[guards?.Length ?? 0];
-            if (guards is not null) RowParts(guards, outer);
+            var guards = _plan.BoundSplits[l.Id]!;
+            Span<long> outer = stackalloc long[guards.Length];
+            RowParts(guards, outer);
             for (int i = 0; i + 1 < runs.Length; i++)
             {
                 int start = runs[i], length = runs[i + 1] - start;
                 var part = values.AsSpan(start, length);
-                if (guards is not null && !Inside(l.Guard, guards, outer, start)) part.Fill((float)l.Otherwise);
+                if (!Inside(l.Guard, guards, outer, start)) part.Fill((float)l.Otherwise);
                 else new ReadOnlySpan<float>(row + offsets[start], length).CopyTo(part);
             }
         }
