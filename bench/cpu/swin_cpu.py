@@ -1,10 +1,11 @@
-"""Swin-T FP32 on the CPU with PyTorch and ONNX Runtime, for the comparison in docs/perf.md (issue 19).
+"""Swin-T (or another timm model: --model resnet50, convnext_tiny) FP32 on the CPU with PyTorch and ONNX Runtime, for the
+comparison in docs/perf.md (issue 19).
 
-timm's swin_tiny_patch4_window7_224 (random weights: speed does not depend on them), eval mode, batch 1 and 8, every
+timm's swin_tiny_patch4_window7_224 by default (random weights: speed does not depend on them), eval mode, batch 1 and 8, every
 core of the machine. PyTorch: torch.inference_mode, torch.get_num_threads() threads. ONNX Runtime: the model exported
 with torch.onnx (opset 17, dynamic batch), CPUExecutionProvider, default threading, graph optimizations on.
 Each: 3 warm-up passes, then the median of ITERS timed passes (wall clock around the call).
-    python3 bench/cpu/swin_cpu.py [--batches 1 8] [--iters 10]
+    python3 bench/cpu/swin_cpu.py [--model NAME] [--batches 1 8] [--iters 10]
 """
 import argparse, os, platform, statistics, subprocess, tempfile, time
 
@@ -35,9 +36,11 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     p.add_argument("--iters", type=int, default=10)
+    p.add_argument("--model", default="swin_tiny_patch4_window7_224", help="a timm model name")
     args = p.parse_args()
     print(f"cpu: {cpu_name()}, {os.cpu_count()} logical cores; torch {torch.__version__} ({torch.get_num_threads()} threads), timm {timm.__version__}")
-    model = timm.create_model("swin_tiny_patch4_window7_224", pretrained=False).eval()
+    model = timm.create_model(args.model, pretrained=False).eval()
+    print(f"model: {args.model}")
     for batch in args.batches:
         x = torch.randn(batch, 3, 224, 224)
         with torch.inference_mode():
@@ -48,7 +51,7 @@ def main():
     except ImportError:
         print("onnxruntime: not installed")
         return
-    path = os.path.join(tempfile.mkdtemp(), "swin_t.onnx")
+    path = os.path.join(tempfile.mkdtemp(), "model.onnx")
     torch.onnx.export(model, torch.randn(1, 3, 224, 224), path, opset_version=17, input_names=["x"], output_names=["y"],
                       dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, dynamo=False)
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])

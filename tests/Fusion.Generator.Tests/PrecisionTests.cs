@@ -251,6 +251,87 @@ public sealed class PrecisionTests
         Assert.Contains("gemm conv_gemm_bias_n8_k216:", fp8);
     }
 
+    /// <summary>
+    /// Two convolutions reading one value (a stage's first 3×3 and its 1×1 stride-2 shortcut, as ResNet's downsample) share its
+    /// quantize: calibration observes the same tensor under both layers' keys, so one scale (the first reader's) and one quantize
+    /// serve both, and with the value's other reader gone it fuses into the producer's epilogue; both implicit GEMMs read its codes.
+    /// </summary>
+    [Fact]
+    public void Int8Plan_QuantizesAValueTwoLayersReadOnce()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class Int8Shortcut : Module
+            {
+                public readonly Conv2d conv1 = new(16, 32, 1);
+                public readonly Conv2d conv2 = new(32, 48, 3, stride: 2, padding: 1);
+                public readonly Conv2d shortcut = new(32, 48, 1, stride: 2);
+
+                public Tensor Forward([Shape(Dim.Batch, 16, 9, 11)] Tensor image)
+                {
+                    var x = F.Relu(F.Conv2d(image, conv1));
+                    return F.Relu(F.Add(F.Conv2d(x, conv2), F.Conv2d(x, shortcut)));
+                }
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
+        Assert.Empty(result.CompileErrors);
+        var int8 = Method(result.Source, "RunInt8");
+        // One quantize of x, in conv1's epilogue (x has no other reader); no kernel of its own reads x back.
+        Assert.Contains("gemm gemm_mul_add_relu_mul_cast_n32_k16_i8:", int8);
+        Assert.Equal(1, CountOf(int8, "quantize conv2.input to i8"));
+        Assert.DoesNotContain("mul_cast_f16_f32_i8", int8);
+        // Both convolutions are implicit int8 GEMMs over those codes: the 3×3 stride 2 and the 1×1 stride-2 shortcut.
+        Assert.Contains("gemm conv_gemm_mul_add_add_relu_n48_k288_i8:", int8);
+        Assert.Contains("gemm conv_gemm_mul_add_n48_k32_i8:", int8);
+        Assert.Contains("//   int8 F.Conv2d(x, shortcut): scale conv2.input, weight shortcut.weight per output channel; quantize fused into gemm_mul_add_relu_mul_cast_n32_k16_i8; dequantize fused into conv_gemm_mul_add_n48_k32_i8", result.Source);
+        // The shortcut's own key is not read: a scale file calibrated for both layers still loads (extra names are ignored).
+        Assert.Contains("new global::Fusion.Quantization.ActivationScales(\"Int8Shortcut\", new string[] { \"conv1.input\", \"conv2.input\" })", result.Source);
+        // The Fp8 plan shares its quantize the same way.
+        Assert.Equal(1, CountOf(Method(result.Source, "RunFp8"), "quantize conv2.input to f8"));
+        Assert.Contains("//   fp8 F.Conv2d(x, shortcut): scale conv2.input, weight shortcut.weight per tensor; quantize fused into gemm_mul_add_relu_mul_cast_n32_k16_f8", result.Source);
+    }
+
+    /// <summary>
+    /// An int8 GEMM whose result the next block reads twice (its residual add, and its first convolution through that layer's
+    /// quantize) stores both from its epilogue: the value in fp16 and its int8 codes, so no quantize kernel reads the value back.
+    /// Two outputs of one GEMM step; the codes are the implicit GEMM's image.
+    /// </summary>
+    [Fact]
+    public void Int8Plan_StoresTheNextLayersCodesBesideAValueTheResidualReads()
+    {
+        var source = Usings + """
+            [FusedModel]
+            public partial class Int8Identity : Module
+            {
+                public readonly Conv2d conv1 = new(16, 32, 1);
+                public readonly Conv2d conv2 = new(32, 32, 3, padding: 1);
+
+                public Tensor Forward([Shape(Dim.Batch, 16, 9, 11)] Tensor image)
+                {
+                    var x = F.Relu(F.Conv2d(image, conv1));
+                    return F.Relu(F.Add(F.Conv2d(x, conv2), x));
+                }
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
+        Assert.Empty(result.CompileErrors);
+        var int8 = Method(result.Source, "RunInt8");
+        Assert.DoesNotContain("mul_cast_f16_f32_i8", int8); // no quantize kernel of its own
+        Assert.Contains("var o17 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_relu_mul_cast_n32_k16_i8, batch, io, v10, v16, v19, be.Param(this.conv1.bias!, global::Fusion.DType.Float32), v29));", int8);
+        Assert.Contains("var v31 = o17[0]; // also quantize conv2.input to i8", int8);
+        Assert.Contains("var v22 = o17[1]; // also F.Relu(F.Conv2d(image, conv1))", int8);
+        // conv2's implicit GEMM reads the codes, its epilogue the fp16 value as the residual.
+        Assert.Contains("be.Gemm(FusionKernels.conv_gemm_mul_add_add_relu_n32_k288_i8, batch, io, v31, v39, v42, be.Param(this.conv2.bias!, global::Fusion.DType.Float32), v22)", int8);
+        // The epilogue stores both: the codes first (lowering walks back from them through the value), then the value.
+        Assert.Contains("out out0 i8 [N, 9, 11, 32]\nout out1 f16 [N, 9, 11, 32]", result.Source.Replace("\r\n", "\n"));
+        Assert.Contains("//   int8 F.Conv2d(x, conv2): scale conv2.input, weight conv2.weight per output channel; quantize fused into gemm_mul_add_relu_mul_cast_n32_k16_i8", result.Source);
+        // The Fp8 plan's GEMMs keep cuBLASLt's own epilogue: no second output there.
+        Assert.DoesNotContain("gemm_mul_add_relu_mul_cast_n32_k16_f8", result.Source);
+    }
+
     [Fact]
     public void FUS017_Int8KeepListEntryMustMatchAQuantizedLinear()
     {

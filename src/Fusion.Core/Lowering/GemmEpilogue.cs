@@ -25,8 +25,9 @@ namespace Fusion.Compiler
         /// Lowers <paramref name="linear"/> (a Linear node: x, weight, optional bias) and <paramref name="chain"/> (the pointwise nodes
         /// after it, each the only reader of the previous one) into the epilogue kernel; the chain's end (or the Linear) is stored.
         /// </summary>
-        public static LoweredGroup Lower(string name, Func<int, LoweringNode> node, int nodeCount, LoweringNode linear, IReadOnlyList<int> chain, EpiloguePool? pool = null) =>
-            Lower(name, node, nodeCount, linear, linear.Inputs.Count > 2 ? linear.Inputs[2] : -1, chain, pool);
+        public static LoweredGroup Lower(string name, Func<int, LoweringNode> node, int nodeCount, LoweringNode linear, IReadOnlyList<int> chain, EpiloguePool? pool = null,
+            IReadOnlyList<int>? branch = null) =>
+            Lower(name, node, nodeCount, linear, linear.Inputs.Count > 2 ? linear.Inputs[2] : -1, chain, pool, branch);
 
         /// <summary>
         /// The epilogue of any template whose result is a [.., C] tensor computed in registers (the GEMM's product, the attention's
@@ -37,8 +38,15 @@ namespace Fusion.Compiler
         /// A Sum or Mean of the chain's end (through permutes) that the epilogue accumulates instead of storing the end (a global
         /// average pool after a convolution's GEMM; <see cref="GroupLowering.LowerAccumulated"/>), or null.
         /// </param>
-        public static LoweredGroup Lower(string name, Func<int, LoweringNode> node, int nodeCount, LoweringNode template, int bias, IReadOnlyList<int> chain, EpiloguePool? pool = null)
+        /// <param name="branch">
+        /// A pointwise chain of the chain's end (and constants) that the epilogue computes and stores besides the end (the next layer's
+        /// quantize of a value the residual also reads), or null. Its last node is the first output: lowering walks back from it through
+        /// the chain's end, which is stored where the walk reaches it (the second output). Not with a pool.
+        /// </param>
+        public static LoweredGroup Lower(string name, Func<int, LoweringNode> node, int nodeCount, LoweringNode template, int bias, IReadOnlyList<int> chain, EpiloguePool? pool = null,
+            IReadOnlyList<int>? branch = null)
         {
+            if (pool is not null && branch is { Count: > 0 }) throw new ArgumentException("an epilogue that pools stores nothing else", nameof(branch));
             int acc = AccumulatorId(nodeCount);
             var accNode = new LoweringNode(acc, "Accumulator", EquatableArray<int>.Empty, AttributeSet.Empty, template.Shape, template.Type);
             // The template's value is the accumulator plus its bias, or the accumulator as is (a cast to f32: free, so the result
@@ -48,11 +56,17 @@ namespace Fusion.Compiler
                 : new LoweringNode(template.Id, Ops.Cast.Name, EquatableArray.Of(acc), AttributeSet.Of(OpAttribute.Int("to", (long)FloatType.F32)), template.Shape, template.Type);
             var members = new HashSet<int>(chain) { template.Id };
             int root = chain.Count > 0 ? chain[chain.Count - 1] : template.Id;
+            var outputs = new List<int> { root };
+            if (branch is { Count: > 0 })
+            {
+                members.UnionWith(branch);
+                outputs.Insert(0, branch[branch.Count - 1]);
+            }
             var rows = Dims.Product(template.Shape.Take(template.Shape.Count - 1)) ?? throw new LoweringException("the template's rows hold two batch axes");
             var domain = new[] { rows, template.Shape[template.Shape.Count - 1] };
             LoweringNode Node(int id) => id == acc ? accNode : id == template.Id ? templateNode : node(id);
             return pool is null
-                ? GroupLowering.Lower(name, Node, members, new[] { root }, acc, domain: domain)
+                ? GroupLowering.Lower(name, Node, members, outputs, acc, domain: domain)
                 : GroupLowering.LowerAccumulated(name, Node, members, root, pool.Permutes, pool.Reduction, acc, domain);
         }
 

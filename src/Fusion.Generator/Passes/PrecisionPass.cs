@@ -62,6 +62,12 @@ namespace Fusion.Generator.Passes
             /// <summary>A quantized convolution's windows, and the permute under them: rebuilt over its quantized image by QuantizedLinear.</summary>
             private readonly bool[] _rebuilt;
             private readonly List<QuantizedNote> _quantized = new();
+            /// <summary>
+            /// Values already quantized, by id: the scale key used, its scale node and the codes. Layers reading one value (ResNet's first
+            /// conv of a stage and its downsample) share one quantize: calibration observes the same tensor for both keys, so their
+            /// thresholds are equal, and one kernel (fused into the producer) writes the codes both GEMMs read.
+            /// </summary>
+            private readonly Dictionary<int, (string Key, int Scale, int Codes)> _quantizedValues = new();
             private int _output;
 
             /// <param name="int8Keys">For each node, the scale key of a Linear this plan runs as an int8 (Fp8 plan: FP8) GEMM, or null.</param>
@@ -224,13 +230,24 @@ namespace Fusion.Generator.Passes
                 var scalar = EquatableArray.Of(Dim.One);
 
                 // The scale file's scales are threshold / 127; the Fp8 plan's are threshold / 448.
-                int scale = Add(new Node(0, Ops.Scale.Name, EquatableArray<int>.Empty, AttributeSet.Of(OpAttribute.IntList("shape", new long[] { 1 })), key,
-                    $"scale of {key}", linear.Scope, linear.Location) { Shape = scalar, Precision = FloatType.F32 });
-                if (fp8) scale = Op(Ops.Mul, $"fp8 scale of {key}", scalar, FloatType.F32, scale, Const(127.0 / 448.0));
-                int one = Const(1);
-                int inverse = Op(Ops.Div, $"1 / scale of {key}", scalar, FloatType.F32, one, scale);
-                int scaled = Op(Ops.Mul, $"{key} / its scale", xShape, FloatType.F32, x, inverse);
-                int quantized = Quantize(scaled, key, xShape), codes = quantized;
+                int scale, quantized, one;
+                if (_quantizedValues.TryGetValue(x, out var shared))
+                {
+                    (key, scale, quantized) = shared;
+                    one = Const(1);
+                }
+                else
+                {
+                    scale = Add(new Node(0, Ops.Scale.Name, EquatableArray<int>.Empty, AttributeSet.Of(OpAttribute.IntList("shape", new long[] { 1 })), key,
+                        $"scale of {key}", linear.Scope, linear.Location) { Shape = scalar, Precision = FloatType.F32 });
+                    if (fp8) scale = Op(Ops.Mul, $"fp8 scale of {key}", scalar, FloatType.F32, scale, Const(127.0 / 448.0));
+                    one = Const(1);
+                    int inverse = Op(Ops.Div, $"1 / scale of {key}", scalar, FloatType.F32, one, scale);
+                    int scaled = Op(Ops.Mul, $"{key} / its scale", xShape, FloatType.F32, x, inverse);
+                    quantized = Quantize(scaled, key, xShape);
+                    _quantizedValues[x] = (key, scale, quantized);
+                }
+                int codes = quantized;
                 if (permute is not null) codes = New(Ops.Permute, permute.Source, permute.Shape, _target, permute.Attributes, codes);
                 if (image) codes = New(Ops.Im2col, windows.Source, windows.Shape, _target, windows.Attributes, codes);
 

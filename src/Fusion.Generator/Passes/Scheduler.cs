@@ -105,6 +105,7 @@ namespace Fusion.Generator.Passes
             private readonly bool[] _constant;
             private readonly Dictionary<int, List<int>> _epilogues = new();
             private readonly Dictionary<int, GemmEpilogue.EpiloguePool> _pools = new();
+            private readonly Dictionary<int, List<int>> _branches = new();
             private readonly HashSet<int> _taken = new();
             private readonly Dictionary<int, (int Image, ConvGemm Geometry)> _convs = new();
             private readonly HashSet<int> _stored = new();
@@ -136,6 +137,7 @@ namespace Fusion.Generator.Passes
                     {
                         _epilogues[n.Id] = Epilogue(n);
                         ClaimPool(n, _epilogues[n.Id]);
+                        ClaimBranch(n, _epilogues[n.Id]);
                         ClaimConvolution(n);
                     }
                     else if (n.Kernel is not null && FusionRules.TakesEpilogue(n.Descriptor) && Epilogue(n) is { Count: > 0 } chain) _epilogues[n.Id] = chain;
@@ -207,6 +209,48 @@ namespace Fusion.Generator.Passes
             }
 
             /// <summary>
+            /// An int8 GEMM's epilogue (always generated: cuBLASLt has no epilogue for the int8 product, so the template or its ILGPU form
+            /// runs it on every path) whose result has several readers also computes and stores a pointwise chain of that result and
+            /// constants: in ResNet, a block's output is read by the next block's residual add and by the next block's first
+            /// convolution's quantize (· 1/sₓ, cast to i8), which would otherwise run as a kernel of its own reading the output back.
+            /// The chain's end is a second output of the GEMM step (one chain: lowering walks back from that end through the shared
+            /// value, which is stored where the walk reaches it). Not taken for fp16 or FP8 GEMMs, whose own cuBLASLt epilogue would
+            /// give way to the product and an epilogue kernel.
+            /// </summary>
+            private void ClaimBranch(Node linear, List<int> chain)
+            {
+                if (_nodes[linear.Inputs[0]].Precision != FloatType.I8 || _pools.ContainsKey(linear.Id)) return;
+                var end = chain.Count > 0 ? _nodes[chain[chain.Count - 1]] : linear;
+                if (end.Id == _plan.Output || _readers[end.Id].Count < 2) return;
+                foreach (int first in _readers[end.Id])
+                {
+                    var branch = new List<int>();
+                    var (from, link) = (end, _nodes[first]);
+                    while (SideLink(from, link, end))
+                    {
+                        var trial = branch.Concat(new[] { link.Id }).ToList();
+                        if (LowerEpilogue(linear, chain, out var why, null, trial) is null)
+                        {
+                            Decide(false, "gemm_epilogue", "", new[] { link.Id }, why!);
+                            break;
+                        }
+                        branch.Add(link.Id);
+                        if (link.Id == _plan.Output || _readers[link.Id].Count != 1) break;
+                        (from, link) = (link, _nodes[_readers[link.Id][0]]);
+                    }
+                    if (branch.Count == 0) continue;
+                    _branches[linear.Id] = branch;
+                    foreach (var id in branch) _taken.Add(id);
+                    return;
+                }
+            }
+
+            /// <summary>Whether <paramref name="link"/> continues a side chain at <paramref name="from"/>: pointwise, over the epilogue's domain, its other operands constants.</summary>
+            private bool SideLink(Node from, Node link, Node end) =>
+                FusionRules.InEpilogue(link.Descriptor) && !_constant[link.Id] && !_taken.Contains(link.Id) && link.Shape.Equals(end.Shape)
+                && link.Inputs.Count(i => i == from.Id) == 1 && link.Inputs.All(i => i == from.Id || _constant[i]);
+
+            /// <summary>
             /// An fp16 Linear over the im2col windows of a channels-last image (a Conv2d after the layout pass: Im2col of the permute to
             /// NCHW of a [B, H, W, C] value, C a multiple of 8), or an int8 one over int8 codes of such an image (the Int8 plan quantizes
             /// a convolution's image: QuantizedWindows; C a multiple of 16), reads the image itself as an implicit-GEMM convolution:
@@ -230,13 +274,14 @@ namespace Fusion.Generator.Passes
             }
 
             /// <summary>The epilogue of <paramref name="linear"/> and <paramref name="chain"/> as one kernel, or null with why not.</summary>
-            private LoweredGroup? LowerEpilogue(Node linear, List<int> chain, out string? why, GemmEpilogue.EpiloguePool? pool = null)
+            private LoweredGroup? LowerEpilogue(Node linear, List<int> chain, out string? why, GemmEpilogue.EpiloguePool? pool = null,
+                IReadOnlyList<int>? branch = null)
             {
                 why = null;
                 try
                 {
                     return linear.Is(Ops.Linear)
-                        ? GemmEpilogue.Lower("epilogue", Lowering, _nodes.Count, Lowering(linear.Id), chain, pool)
+                        ? GemmEpilogue.Lower("epilogue", Lowering, _nodes.Count, Lowering(linear.Id), chain, pool, branch)
                         : GemmEpilogue.Lower("epilogue", Lowering, _nodes.Count, Lowering(linear.Id), bias: -1, chain);
                 }
                 catch (LoweringException e)
@@ -414,10 +459,12 @@ namespace Fusion.Generator.Passes
             private Step GemmStep(Node linear, List<int> chain)
             {
                 var pool = _pools.TryGetValue(linear.Id, out var pooled) ? pooled : null;
-                var lowered = LowerEpilogue(linear, chain, out var why, pool) ?? throw new InvalidOperationException($"the epilogue of {linear.Source} no longer lowers: {why}");
-                var members = new[] { linear.Id }.Concat(chain).Concat(pool?.Members ?? Enumerable.Empty<int>()).ToList();
+                var branch = _branches.TryGetValue(linear.Id, out var side) ? side : null;
+                var lowered = LowerEpilogue(linear, chain, out var why, pool, branch) ?? throw new InvalidOperationException($"the epilogue of {linear.Source} no longer lowers: {why}");
+                var sideMembers = branch ?? new List<int>();
+                var members = new[] { linear.Id }.Concat(chain).Concat(pool?.Members ?? Enumerable.Empty<int>()).Concat(sideMembers).ToList();
                 int n = (int)linear.Shape[linear.Shape.Count - 1].Value, k = (int)_nodes[linear.Inputs[1]].Shape[1].Value;
-                var ops = chain.Concat(pool is null ? Enumerable.Empty<int>() : new[] { pool.Reduction }).Select(c => Snake(_nodes[c].Op)).ToList();
+                var ops = chain.Concat(pool is null ? Enumerable.Empty<int>() : new[] { pool.Reduction }).Concat(sideMembers).Select(c => Snake(_nodes[c].Op)).ToList();
                 if (linear.Inputs.Count > 2) ops.Insert(0, "bias");
                 // An int8 product (the Int8 plan's quantized Linears: both operands i8) runs the template's int8 form (CUDA C or ILGPU);
                 // cuBLASLt has no epilogue for it (no per-channel dequantize). An FP8 product (the Fp8 plan's: both operands
@@ -429,8 +476,8 @@ namespace Fusion.Generator.Passes
                 var name = (conv is null ? "gemm" : "conv_gemm") + (ops.Count > 0 ? "_" + string.Join("_", ops.Take(5)) : "") + $"_n{n}_k{k}{type}";
                 var epilogueInputs = GemmEpilogue.Inputs(lowered, _nodes.Count);
                 // cuBLASLt's own epilogues store the whole product: a pooled one is finished by the epilogue kernel (or the template).
-                var plain = int8 || fp8 || pool is not null ? (Activation: -1, Bias: -1, Residual: -1, ResidualFirst: false) : GemmEpilogue.CublasForm(Lowering, Lowering(linear.Id), chain, epilogueInputs);
-                var cublas = fp8 && pool is null ? GemmEpilogue.CublasFp8Form(Lowering, Lowering(linear.Id), chain, epilogueInputs)
+                var plain = int8 || fp8 || pool is not null || branch is not null ? (Activation: -1, Bias: -1, Residual: -1, ResidualFirst: false) : GemmEpilogue.CublasForm(Lowering, Lowering(linear.Id), chain, epilogueInputs);
+                var cublas = fp8 && pool is null && branch is null ? GemmEpilogue.CublasFp8Form(Lowering, Lowering(linear.Id), chain, epilogueInputs)
                     : (plain.Activation, plain.Bias, plain.Residual, Scale: -1, OutScale: -1);
                 GemmSpec? spec = null;
                 var final = _names.Claim(name, candidate =>
