@@ -58,10 +58,10 @@ internal static class CustomGemms
         roles[bias] = "bias";
         var lowered = GemmEpilogue.Lower(name + "_epilogue", i => g[i], g.Count, g[linear], chain);
         var inputs = GemmEpilogue.Inputs(lowered, g.Count);
-        var (activation, b, residual, _) = GemmEpilogue.CublasForm(i => g[i], g[linear], chain, inputs);
+        var (activation, b, residual, _, toIo) = GemmEpilogue.CublasForm(i => g[i], g[linear], chain, inputs);
         var source = GemmSource.Specialize(name, n, k, lowered.Kernel, KernelTemplates.Get(GemmSource.Pattern));
         var kernel = new GemmKernel(name, n, k, GemmRows.Stride(k), source, GeneratedKernel.From(lowered.Kernel),
-            activation < 0 ? null : new CublasEpilogue((Activation)activation, b, residual));
+            activation < 0 ? null : new CublasEpilogue((Activation)activation, b, residual) { ToIo = toIo });
         return new CustomGemm(kernel, inputs.Select(i => roles[i]).ToArray());
     }
 }

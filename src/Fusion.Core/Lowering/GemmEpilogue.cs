@@ -77,10 +77,11 @@ namespace Fusion.Compiler
         /// cuBLASLt's form of the epilogue: bias, then relu (1), gelu (2, erf form) or gelu's tanh form (3), with a residual of the
         /// same shape and type added either last or just before the activation (<c>ResidualFirst</c>: relu(x·wᵀ + bias + residual),
         /// a ResNet block's end, is cuBLASLt's C with beta = 1, which it adds before its activation); a cast to the GEMM's own type
-        /// changes nothing. (-1, -1, -1, false) when the chain is anything else. Bias and residual are indices into
+        /// changes nothing, and a last cast to the run's io type is cuBLASLt's store where io is the GEMM's type at run time (ToIo).
+        /// (-1, -1, -1, false, false) when the chain is anything else. Bias and residual are indices into
         /// <paramref name="epilogueInputs"/>.
         /// </summary>
-        public static (int Activation, int Bias, int Residual, bool ResidualFirst) CublasForm(Func<int, LoweringNode> node, LoweringNode linear,
+        public static (int Activation, int Bias, int Residual, bool ResidualFirst, bool ToIo) CublasForm(Func<int, LoweringNode> node, LoweringNode linear,
             IReadOnlyList<int> chain, IReadOnlyList<int> epilogueInputs)
         {
             int bias = linear.Inputs.Count > 2 ? IndexOf(epilogueInputs, linear.Inputs[2]) : -1;
@@ -112,9 +113,12 @@ namespace Fusion.Compiler
                     end = chain[at++];
                 }
             }
-            while (at < chain.Count && node(chain[at]).Op == Ops.Cast.Name && node(chain[at]).Type == linear.Type) at++;
+            // Casts to the GEMM's own type change nothing; a last cast to the run's io type (a model's output) is cuBLASLt's store when
+            // io is that type at run time (ToIo: the runtime checks, else the product and the epilogue kernel run).
+            while (at < chain.Count && node(chain[at]).Op == Ops.Cast.Name && (node(chain[at]).Type == linear.Type || node(chain[at]).Type == FloatType.Io)) at++;
             var last = chain.Count > 0 ? node(chain[chain.Count - 1]) : linear;
-            return at == chain.Count && last.Type == linear.Type ? (activation, bias, residual, residualFirst) : (-1, -1, -1, false);
+            bool toIo = last.Type == FloatType.Io && linear.Type != FloatType.Io;
+            return at == chain.Count && (last.Type == linear.Type || toIo) ? (activation, bias, residual, residualFirst, toIo) : (-1, -1, -1, false, false);
         }
 
         /// <summary>

@@ -90,8 +90,11 @@ namespace Fusion.Generator.Emit
                     w.Line($"    {Literals.String(g.Name)}, n: {g.N}, k: {g.K}, kw: {g.KW},");
                     w.Verbatim("    cudaSource: " + shared.Expression(g.Cuda) + ",");
                     w.Line($"    epilogue: {g.Epilogue.Name},");
-                    var scales = g.CublasScale >= 0 ? $" {{ Scale = {g.CublasScale}, OutScale = {g.CublasOutScale} }}"
-                        : g.CublasResidualFirst ? " { ResidualFirst = true }" : "";
+                    var flags = new List<string>();
+                    if (g.CublasScale >= 0) flags.Add($"Scale = {g.CublasScale}, OutScale = {g.CublasOutScale}");
+                    if (g.CublasResidualFirst) flags.Add("ResidualFirst = true");
+                    if (g.CublasToIo) flags.Add("ToIo = true");
+                    var scales = flags.Count > 0 ? " { " + string.Join(", ", flags) + " }" : "";
                     w.Line($"    cublas: {(g.CublasActivation < 0 ? "null" : $"new {Ns}CublasEpilogue(({Ns}Activation){g.CublasActivation}, {g.CublasBias}, {g.CublasResidual}){scales}")},");
                     var conv = g.Conv is { } c ? $", conv: new {Ns}ConvolutionShape({c.Height}, {c.Width}, {c.Channels}, {c.Kernel}, {c.Stride}, {c.Padding}, {c.Dilation})" : "";
                     w.Line($"    ilgpuKernels: {(g.Ilgpu.Length > 0 ? $"typeof({IlgpuKernelsEmitter.ClassName})" : "null")}{(g.Int8 ? ", int8: true" : "")}{(g.Fp8 ? ", fp8: true" : "")}{conv});");

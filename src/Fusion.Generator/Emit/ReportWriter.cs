@@ -38,7 +38,8 @@ namespace Fusion.Generator.Emit
                     string name = step.Kernel?.Name ?? step.Gemm?.Name ?? step.Template!.Name;
                     string what = step.Kind switch
                     {
-                        StepKind.Gemm => "gemm, " + (step.Gemm!.Int8 ? "int8 template only" : step.Gemm.Fp8 ? (step.Gemm.CublasActivation < 0 ? "cuBLASLt FP8 product then the epilogue kernel" : "cuBLASLt FP8 with its own epilogue") : step.Gemm.CublasActivation < 0 ? "cuBLASLt path: product then the epilogue kernel" : "cuBLASLt path: its own epilogue"),
+                        StepKind.Gemm => "gemm, " + (step.Gemm!.Int8 ? "int8 template only" : step.Gemm.Fp8 ? (step.Gemm.CublasActivation < 0 ? "cuBLASLt FP8 product then the epilogue kernel" : "cuBLASLt FP8 with its own epilogue") : step.Gemm.CublasActivation < 0 ? "cuBLASLt path: product then the epilogue kernel"
+                            : step.Gemm.CublasToIo ? "cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel" : "cuBLASLt path: its own epilogue"),
                         StepKind.Template => step.Template!.Pattern + " template, generated epilogue",
                         _ => step.Kernel!.Strategy,
                     };

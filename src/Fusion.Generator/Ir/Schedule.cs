@@ -78,6 +78,9 @@ namespace Fusion.Generator.Ir
         /// <summary>The residual is added before the activation (relu(x·wᵀ + bias + residual)), as cuBLASLt adds its C, not after it.</summary>
         public bool CublasResidualFirst { get; init; }
 
+        /// <summary>The epilogue ends with a cast to the run's io type: cuBLASLt's form serves where io is the GEMM's own type at run time.</summary>
+        public bool CublasToIo { get; init; }
+
         /// <summary>An FP8 product's one-element dequantize factor (cuBLASLt's A scale): its epilogue input, or -1.</summary>
         public int CublasScale { get; init; } = -1;
 

@@ -476,7 +476,7 @@ namespace Fusion.Generator.Passes
                 var name = (conv is null ? "gemm" : "conv_gemm") + (ops.Count > 0 ? "_" + string.Join("_", ops.Take(5)) : "") + $"_n{n}_k{k}{type}";
                 var epilogueInputs = GemmEpilogue.Inputs(lowered, _nodes.Count);
                 // cuBLASLt's own epilogues store the whole product: a pooled one is finished by the epilogue kernel (or the template).
-                var plain = int8 || fp8 || pool is not null || branch is not null ? (Activation: -1, Bias: -1, Residual: -1, ResidualFirst: false) : GemmEpilogue.CublasForm(Lowering, Lowering(linear.Id), chain, epilogueInputs);
+                var plain = int8 || fp8 || pool is not null || branch is not null ? (Activation: -1, Bias: -1, Residual: -1, ResidualFirst: false, ToIo: false) : GemmEpilogue.CublasForm(Lowering, Lowering(linear.Id), chain, epilogueInputs);
                 var cublas = fp8 && pool is null && branch is null ? GemmEpilogue.CublasFp8Form(Lowering, Lowering(linear.Id), chain, epilogueInputs)
                     : (plain.Activation, plain.Bias, plain.Residual, Scale: -1, OutScale: -1);
                 GemmSpec? spec = null;
@@ -491,7 +491,7 @@ namespace Fusion.Generator.Passes
                     {
                         // A convolution's GEMM too: the ILGPU template reads its image as the CUDA one does (implicit GEMM).
                         Ilgpu = (linear.Precision == FloatType.F16 || int8) && !fp8 ? IlgpuGemmPrinter.PrintAll(candidate, n, k, epilogueIr, conv, int8) : "",
-                        Int8 = int8, Fp8 = fp8, CublasScale = cublas.Scale, CublasOutScale = cublas.OutScale, CublasResidualFirst = plain.ResidualFirst, Conv = conv,
+                        Int8 = int8, Fp8 = fp8, CublasScale = cublas.Scale, CublasOutScale = cublas.OutScale, CublasResidualFirst = plain.ResidualFirst, CublasToIo = plain.ToIo, Conv = conv,
                     };
                     return spec.ToString();
                 });

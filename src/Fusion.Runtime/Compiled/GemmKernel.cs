@@ -140,4 +140,10 @@ public sealed record CublasEpilogue(Activation Activation, int Bias, int Residua
 
     /// <summary>The epilogue input (one element) the FP8 product's result is multiplied by before its E4M3 store, or -1 for an f16 result.</summary>
     public int OutScale { get; init; } = -1;
+
+    /// <summary>
+    /// The epilogue ends with a cast to the run's io type (a model's last Linear): this form serves only where the output is the
+    /// product's own type (fp16 io on an fp16 GEMM); otherwise the product and the epilogue kernel run.
+    /// </summary>
+    public bool ToIo { get; init; }
 }

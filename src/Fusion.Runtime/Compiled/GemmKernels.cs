@@ -78,7 +78,7 @@ public static class GemmKernels
         var source = GemmSource.Specialize(name, n, k, lowered.Kernel, Kernels.KernelTemplates.Get(GemmSource.Pattern), int8);
         var epilogue = GeneratedKernel.From(lowered.Kernel);
         if (int8) return new GemmKernel(name, n, k, GemmRows.Stride(k, int8: true), source, epilogue, cublas: null, int8: true);
-        var (act, b, res, first) = GemmEpilogue.CublasForm(i => nodes[i], nodes[linear], chain, inputs);
-        return new GemmKernel(name, n, k, GemmRows.Stride(k), source, epilogue, act < 0 ? null : new CublasEpilogue((Activation)act, b, res) { ResidualFirst = first });
+        var (act, b, res, first, toIo) = GemmEpilogue.CublasForm(i => nodes[i], nodes[linear], chain, inputs);
+        return new GemmKernel(name, n, k, GemmRows.Stride(k), source, epilogue, act < 0 ? null : new CublasEpilogue((Activation)act, b, res) { ResidualFirst = first, ToIo = toIo });
     }
 }

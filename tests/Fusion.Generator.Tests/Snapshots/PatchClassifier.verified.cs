@@ -12,7 +12,7 @@
 //       F.LayerNorm(x, norm)
 //   mean_f32_nx24 (strided, 1 ops)
 //       F.Mean(x, 1, 2)
-//   gemm_cast_n11_k24_f32 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
+//   gemm_cast_n11_k24_f32 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 2 ops)
 //       F.Linear(x, head) → cast f32 → io of F.Linear(x, head)
 //   not fused at Model0.cs(21,17): F.LayerNorm(x, norm), F.Mean(x, 1, 2): LayerNorm [N, 7, 5, 24] reduces over another axis than the kernel's other reduction
 // Plan Half: 6 steps: 3 generated kernels, 2 GEMMs with generated epilogues, 0 backend calls, 1 views; 1 fusions refused.
@@ -24,7 +24,7 @@
 //       F.LayerNorm(x, norm)
 //   mean_f16_nx24 (strided, 1 ops)
 //       F.Mean(x, 1, 2)
-//   gemm_cast_n11_k24 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
+//   gemm_cast_n11_k24 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 2 ops)
 //       F.Linear(x, head) → cast f16 → io of F.Linear(x, head)
 //   not fused at Model0.cs(21,17): F.LayerNorm(x, norm), F.Mean(x, 1, 2): LayerNorm [N, 7, 5, 24] reduces over another axis than the kernel's other reduction
 // Plan Int8: 9 steps: 6 generated kernels, 2 GEMMs with generated epilogues, 0 backend calls, 1 views; 1 fusions refused.
@@ -2366,7 +2366,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 
 " + TemplateText_gemm,
                 epilogue: gemm_cast_n11_k24_f32_epilogue,
-                cublas: null,
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, -1, -1) { ToIo = true },
                 ilgpuKernels: null);
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_n24_k48 = new global::Fusion.GemmKernel(
@@ -2472,7 +2472,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 
 " + TemplateText_gemm,
                 epilogue: gemm_cast_n11_k24_epilogue,
-                cublas: null,
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, -1, -1) { ToIo = true },
                 ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_mul_cast_n11_k24_i8 = new global::Fusion.GemmKernel(

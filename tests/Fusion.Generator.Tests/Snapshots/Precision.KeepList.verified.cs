@@ -15,7 +15,7 @@
 //       F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))
 //   mean_f32_nx16 (strided, 1 ops)
 //       F.Mean(h, 1)
-//   gemm_bias_cast_n5_k16_f32 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
+//   gemm_bias_cast_n5_k16_f32 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)
 // Plan Half: 6 steps: 3 generated kernels, 3 GEMMs with generated epilogues, 0 backend calls, 0 views; 0 fusions refused.
 //   cast_layer_norm_io_f16_nx9x16 (row, 2 ops)
@@ -28,7 +28,7 @@
 //       F.Linear(h, mix) → F.Gelu(F.Linear(h, mix))
 //   mean_cast_f16_f32_nx16 (strided, 2 ops)
 //       F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)
-//   gemm_bias_cast_n5_k16_f32 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
+//   gemm_bias_cast_n5_k16_f32 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)
 // Plan Int8: 12 steps: 9 generated kernels, 3 GEMMs with generated epilogues, 0 backend calls, 0 views; 0 fusions refused.
 //   div_f32_1 (pointwise, 1 ops, at load)
@@ -53,7 +53,7 @@
 //       int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))
 //   mean_cast_f16_f32_nx16 (strided, 2 ops)
 //       F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)
-//   gemm_bias_cast_n5_k16_f32 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
+//   gemm_bias_cast_n5_k16_f32 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)
 // Plan Fp8: 12 steps: 9 generated kernels, 3 GEMMs with generated epilogues, 0 backend calls, 0 views; 0 fusions refused.
 //   mul_div_f32_1 (pointwise, 2 ops, at load)
@@ -78,7 +78,7 @@
 //       fp8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))
 //   mean_cast_f16_f32_nx16 (strided, 2 ops)
 //       F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)
-//   gemm_bias_cast_n5_k16_f32 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
+//   gemm_bias_cast_n5_k16_f32 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Mean(h, 1), head) → cast f32 → io of F.Linear(F.Mean(h, 1), head)
 // Precision plan Float (cpu, cuda): operators 7 f32; 2 casts inserted, 2 fused into kernels.
 //   f32 ×7 v4…v14  (root)

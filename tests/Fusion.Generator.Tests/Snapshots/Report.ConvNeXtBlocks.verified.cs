@@ -22,7 +22,7 @@
 //       F.Linear(h, pwconv2)
 //   reshape_mul_f32_36 (pointwise, 2 ops, at load) at blocks.1
 //       F.Linear(h, pwconv2)
-//   gemm_bias_add_cast_n36_k144_f32 (gemm, cuBLASLt path: product then the epilogue kernel, 3 ops) at blocks.1
+//   gemm_bias_add_cast_n36_k144_f32 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 3 ops) at blocks.1
 //       F.Linear(h, pwconv2) → F.Add(x, h) → cast f32 → io of F.Add(x, h)
 // Plan Half: 10 steps: 6 generated kernels, 4 GEMMs with generated epilogues, 0 backend calls, 0 views; 0 fusions refused.
 //   cast_layer_norm_io_f16_nx13x13x36 (row, 2 ops) at blocks.0
@@ -43,7 +43,7 @@
 //       F.Linear(h, pwconv2)
 //   reshape_mul_f16_36 (pointwise, 2 ops, at load) at blocks.1
 //       F.Linear(h, pwconv2)
-//   gemm_bias_add_cast_n36_k144 (gemm, cuBLASLt path: product then the epilogue kernel, 3 ops) at blocks.1
+//   gemm_bias_add_cast_n36_k144 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 3 ops) at blocks.1
 //       F.Linear(h, pwconv2) → F.Add(x, h) → cast f16 → io of F.Add(x, h)
 // Plan Int8: 22 steps: 18 generated kernels, 4 GEMMs with generated epilogues, 0 backend calls, 0 views; 2 fusions refused.
 //   div_f32_1 (pointwise, 1 ops, at load) at blocks.0

@@ -34,7 +34,7 @@
 //       F.Linear(F.Gelu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(F.LayerNorm(x, norm2)))
 //   layer_norm_select_f32_nx24 (row, 2 ops)
 //       F.LayerNorm(x, norm) → F.Select(x, 1, 0)
-//   gemm_bias_cast_n10_k24_f32 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
+//   gemm_bias_cast_n10_k24_f32 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Select(x, 1, 0), head) → cast f32 → io of F.Linear(F.Select(x, 1, 0), head)
 // Plan Half: 16 steps: 5 generated kernels, 9 GEMMs with generated epilogues, 2 backend calls, 0 views; 0 fusions refused.
 //   cast_slice_expand_as_concat_add_etc_io_f16_nx17x24 (row, 6 ops) at blocks.0
@@ -63,7 +63,7 @@
 //       F.Linear(F.Gelu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(F.LayerNorm(x, norm2)))
 //   layer_norm_select_f16_nx24 (row, 2 ops)
 //       F.LayerNorm(x, norm) → F.Select(x, 1, 0)
-//   gemm_bias_cast_n10_k24 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
+//   gemm_bias_cast_n10_k24 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Select(x, 1, 0), head) → cast f16 → io of F.Linear(F.Select(x, 1, 0), head)
 // Plan Int8: 43 steps: 32 generated kernels, 9 GEMMs with generated epilogues, 2 templates with generated epilogues, 0 backend calls, 0 views; 0 fusions refused.
 //   div_f32_1 (pointwise, 1 ops, at load) at blocks.0.attn
@@ -191,7 +191,7 @@
 //       fp8 F.Linear(F.Gelu(F.Linear(x, fc1)), fc2) → dequantize F.Linear(F.Gelu(F.Linear(x, fc1)), fc2) → F.Linear(F.Gelu(F.Linear(x, fc1)), fc2) + bias → F.Add(x, mlp.Forward(F.LayerNorm(x, norm2)))
 //   layer_norm_select_f16_nx24 (row, 2 ops)
 //       F.LayerNorm(x, norm) → F.Select(x, 1, 0)
-//   gemm_bias_cast_n10_k24 (gemm, cuBLASLt path: product then the epilogue kernel, 2 ops)
+//   gemm_bias_cast_n10_k24 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Select(x, 1, 0), head) → cast f16 → io of F.Linear(F.Select(x, 1, 0), head)
 // Precision plan Float (cpu, cuda): operators 27 f32; 2 casts inserted, 2 fused into kernels.
 //   f32 ×27 v3…v58  (root)

@@ -30,7 +30,7 @@
 //       F.WindowReverse(h, _window, _resolution, _resolution) → F.Roll(h, _shift, 1, 2) → F.Add(x, h) → F.LayerNorm(x, norm2)
 //   gemm_bias_gelu_n384_k96_f32 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.1.mlp
 //       F.Linear(x, fc1) → F.Gelu(h)
-//   gemm_bias_add_cast_n96_k384_f32 (gemm, cuBLASLt path: product then the epilogue kernel, 3 ops) at blocks.1.mlp
+//   gemm_bias_add_cast_n96_k384_f32 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 3 ops) at blocks.1.mlp
 //       F.Linear(h, fc2) → F.Add(x, m) → cast f32 → io of F.Add(x, m)
 // Plan Half: 21 steps: 4 generated kernels, 8 GEMMs with generated epilogues, 9 backend calls, 0 views; 0 fusions refused.
 //   cast_layer_norm_window_partition_io_f16_64nx49x96 (row, 3 ops) at blocks.0
@@ -55,7 +55,7 @@
 //       F.WindowReverse(h, _window, _resolution, _resolution) → F.Roll(h, _shift, 1, 2) → F.Add(x, h) → F.LayerNorm(x, norm2)
 //   gemm_bias_gelu_n384_k96 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.1.mlp
 //       F.Linear(x, fc1) → F.Gelu(h)
-//   gemm_bias_add_cast_n96_k384 (gemm, cuBLASLt path: product then the epilogue kernel, 3 ops) at blocks.1.mlp
+//   gemm_bias_add_cast_n96_k384 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 3 ops) at blocks.1.mlp
 //       F.Linear(h, fc2) → F.Add(x, m) → cast f16 → io of F.Add(x, m)
 // Plan Int8: 45 steps: 28 generated kernels, 8 GEMMs with generated epilogues, 2 templates with generated epilogues, 7 backend calls, 0 views; 0 fusions refused.
 //   div_f32_1 (pointwise, 1 ops, at load) at blocks.0.attn
@@ -8992,7 +8992,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 
 " + TemplateText_gemm,
                 epilogue: gemm_bias_add_cast_n96_k384_f32_epilogue,
-                cublas: null,
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 1, 0) { ToIo = true },
                 ilgpuKernels: null);
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_n288_k96 = new global::Fusion.GemmKernel(
@@ -9348,7 +9348,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 
 " + TemplateText_gemm,
                 epilogue: gemm_bias_add_cast_n96_k384_epilogue,
-                cublas: null,
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 1, 0) { ToIo = true },
                 ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_mul_add_n288_k96_i8 = new global::Fusion.GemmKernel(

@@ -6,12 +6,12 @@
 // Plan Float: 3 steps: 0 generated kernels, 2 GEMMs with generated epilogues, 0 backend calls, 1 views; 0 fusions refused.
 //   gemm_bias_relu_n37_k13_f32 (gemm, cuBLASLt path: its own epilogue, 2 ops) at mlp
 //       F.Linear(x, fc1) → F.Relu(F.Linear(x, fc1))
-//   gemm_bias_add_cast_n13_k37_f32 (gemm, cuBLASLt path: product then the epilogue kernel, 3 ops) at mlp
+//   gemm_bias_add_cast_n13_k37_f32 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 3 ops) at mlp
 //       F.Linear(F.Relu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(x)) → cast f32 → io of F.Add(x, mlp.Forward(x))
 // Plan Half: 3 steps: 0 generated kernels, 2 GEMMs with generated epilogues, 0 backend calls, 1 views; 0 fusions refused.
 //   gemm_bias_relu_n37_k13 (gemm, cuBLASLt path: its own epilogue, 2 ops) at mlp
 //       F.Linear(x, fc1) → F.Relu(F.Linear(x, fc1))
-//   gemm_bias_add_cast_n13_k37 (gemm, cuBLASLt path: product then the epilogue kernel, 3 ops) at mlp
+//   gemm_bias_add_cast_n13_k37 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 3 ops) at mlp
 //       F.Linear(F.Relu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(x)) → cast f16 → io of F.Add(x, mlp.Forward(x))
 // Plan Int8: 10 steps: 7 generated kernels, 2 GEMMs with generated epilogues, 0 backend calls, 1 views; 0 fusions refused.
 //   div_f32_1 (pointwise, 1 ops, at load) at mlp
@@ -2007,7 +2007,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 
 " + TemplateText_gemm,
                 epilogue: gemm_bias_add_cast_n13_k37_f32_epilogue,
-                cublas: null,
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 1, 0) { ToIo = true },
                 ilgpuKernels: null);
 
             internal static readonly global::Fusion.GemmKernel gemm_bias_relu_n37_k13 = new global::Fusion.GemmKernel(
@@ -2108,7 +2108,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 
 " + TemplateText_gemm,
                 epilogue: gemm_bias_add_cast_n13_k37_epilogue,
-                cublas: null,
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 1, 0) { ToIo = true },
                 ilgpuKernels: typeof(FusionIlgpuKernels));
 
             internal static readonly global::Fusion.GemmKernel gemm_mul_add_relu_mul_cast_n37_k13_i8 = new global::Fusion.GemmKernel(

@@ -192,7 +192,8 @@ public sealed class CpuBackend : IBackend
             using var decoded = MatrixOps.Fp8Product(input, w, shape);
             return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, decoded, epilogueInputs));
         }
-        if (TileEpilogue(kernel, shape, outputs, epilogueInputs) is { } tile)
+        // A cast to the run's io type is the tile's store only where io is the GEMM's own type (else the epilogue rounds to it first).
+        if (TileEpilogue(kernel, shape, outputs, epilogueInputs) is { } tile && !(kernel.Cublas!.ToIo && outputs[0].DType != input.DType))
         {
             var bias = tile.Bias < 0 ? null : Host(epilogueInputs[tile.Bias], $"{kernel.Name} bias");
             var residual = tile.Residual < 0 ? null : Host(epilogueInputs[tile.Residual], $"{kernel.Name} residual");

@@ -149,7 +149,7 @@ public sealed class FusedGemm : IDisposable
             if (Choices.TryGet(key, out var stale)) Choices.Store(key, stale with { Algorithm = 0 });
             Execute(path, tile, ilgpu, 0, m, kernel, x, weight, epilogueInputs, outputs, batch, io, s);
         }
-        Ran(path, tile, kernel);
+        Ran(path, tile, kernel, x, outputs);
     }
 
     /// <summary>Runs one path (the template in <paramref name="tile"/>, default: its own tile) regardless of the policy (benchmarks and tests compare them).</summary>
@@ -168,7 +168,7 @@ public sealed class FusedGemm : IDisposable
         if (m == 0) return;
         var t = tile ?? GemmTile.Default(kernel.N);
         Execute(path, t, RunsIlgpu(kernel, t, m, batch), 0, m, kernel, x, weight, epilogueInputs, outputs, batch, io, stream ?? x.Stream);
-        Ran(path, t, kernel);
+        Ran(path, t, kernel, x, outputs);
     }
 
     /// <summary>
@@ -182,7 +182,7 @@ public sealed class FusedGemm : IDisposable
         var sources = new List<(string, string, IReadOnlyList<string>)>();
         // Under FUSION_KERNELS=ilgpu the epilogue runs its ILGPU version, which the launcher precompiles itself.
         bool ilgpuEpilogue = _epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.Epilogue.IlgpuKernels is not null;
-        if (kernel.Cublas is null && (Policy != GemmPolicy.Generated || kernel.Fp8) && !ilgpuEpilogue && !kernel.Int8) sources.AddRange(Generated.GeneratedKernelLauncher.Variants(kernel.Epilogue));
+        if ((kernel.Cublas is null || kernel.Cublas.ToIo) && (Policy != GemmPolicy.Generated || kernel.Fp8) && !ilgpuEpilogue && !kernel.Int8) sources.AddRange(Generated.GeneratedKernelLauncher.Variants(kernel.Epilogue));
         // Under FUSION_KERNELS=ilgpu the template's default tile runs its ILGPU version (PrecompileIlgpu). An int8 kernel runs its
         // default tile under every policy (until fast-run or a cached choice picks another).
         bool ilgpuTemplate = _epilogues.Language == Generated.KernelLanguage.Ilgpu && kernel.IlgpuKernels is not null;
@@ -270,12 +270,12 @@ public sealed class FusedGemm : IDisposable
         padded.CopyFromHost(refreshed); // same buffer: a captured graph reading it sees the new values
     }
 
-    private void Ran(GemmPath path, GemmTile tile, GemmKernel kernel)
+    private void Ran(GemmPath path, GemmTile tile, GemmKernel kernel, CudaTensor x, IReadOnlyList<CudaTensor> outputs)
     {
         LastPath = path;
         LastTile = path == GemmPath.Generated ? tile : null;
         LastRunPaddedWeight = path == GemmPath.Generated && kernel.KW != kernel.K;
-        LastRunUsedEpilogueKernel = path == GemmPath.CublasLt && kernel.Cublas is null;
+        LastRunUsedEpilogueKernel = path == GemmPath.CublasLt && !CublasFinishes(kernel, x, outputs);
     }
 
     /// <summary>
@@ -438,13 +438,14 @@ public sealed class FusedGemm : IDisposable
             RunFp8(kernel, x, weight, epilogueInputs, outputs, batch, io, stream);
             return;
         }
-        if (kernel.Cublas is not { } form)
+        if (!CublasFinishes(kernel, x, outputs))
         {
             using var product = CudaTensor.Empty(stream, x.DType, x.Shape.With(-1, kernel.N));
             _cublas.Linear(x, weight, null, product, MatmulEpilogue.None, stream, algorithm: algorithm);
             FinishWithEpilogueKernel(kernel, product, epilogueInputs, outputs, batch, io, stream);
             return;
         }
+        var form = kernel.Cublas!;
         var output = outputs[0];
         var bias = form.Bias >= 0 ? epilogueInputs[form.Bias] : null;
         var residual = form.Residual >= 0 ? epilogueInputs[form.Residual] : null;
@@ -458,6 +459,13 @@ public sealed class FusedGemm : IDisposable
         _cublas.Linear(x, weight, b, output, epilogue, stream, algorithm: algorithm);
         AddInPlace(output, residual, stream);
     }
+
+    /// <summary>
+    /// Whether cuBLASLt's own epilogue finishes this call: the kernel has a cuBLASLt form, and where that form ends with a cast to the
+    /// run's io type (<see cref="CublasEpilogue.ToIo"/>) the output is the product's own type (fp16 io on an fp16 GEMM).
+    /// </summary>
+    private static bool CublasFinishes(GemmKernel kernel, CudaTensor x, IReadOnlyList<CudaTensor> outputs) =>
+        kernel.Cublas is { } form && (!form.ToIo || outputs[0].DType == x.DType);
 
     /// <summary>
     /// An FP8 product through cuBLASLt: with its own epilogue, the dequantize factor as the A scale (B's is 1), the bias and
