@@ -78,9 +78,7 @@ public sealed class PrecisionTests
                 }
             }
             """;
-        var result = GeneratorHarness.Run(source);
-        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
-        Assert.Empty(result.CompileErrors);
+        var result = RunClean(source);
         Snapshot.Verify(PlanText(result.Source), "Precision.KeepList");
         var half = Method(result.Source, "RunHalf");
         Assert.Contains("be.Param(this.head.weight, global::Fusion.DType.Float32)", half);
@@ -192,9 +190,7 @@ public sealed class PrecisionTests
                 public Tensor Forward([Shape(Dim.Batch, 9, 16)] Tensor x) => blocks[1].Forward(blocks[0].Forward(x));
             }
             """;
-        var result = GeneratorHarness.Run(source);
-        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
-        Assert.Empty(result.CompileErrors);
+        var result = RunClean(source);
         var int8 = Method(result.Source, "RunInt8");
         // fc1 of each block: an int8 GEMM; its input quantized in the layer norm's kernel; fc2 (kept) an fp16 GEMM.
         Assert.Equal(2, CountOf(int8, "gemm gemm_mul_add_gelu_n40_k16_i8:"));
@@ -228,9 +224,7 @@ public sealed class PrecisionTests
                 public Tensor Forward([Shape(Dim.Batch, 16, 7, 9)] Tensor x) => F.Conv2d(F.Relu(F.Conv2d(F.Relu(F.Conv2d(x, conv1)), conv2)), conv3);
             }
             """;
-        var result = GeneratorHarness.Run(source);
-        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
-        Assert.Empty(result.CompileErrors);
+        var result = RunClean(source);
         var int8 = Method(result.Source, "RunInt8");
         // conv1 (1×1): the image's quantize in the io → f16 cast kernel, a plain int8 GEMM; its epilogue quantizes conv2's input.
         Assert.Contains("kernel cast_permute_mul_io_f32_i8_nx7x9x16 (pointwise)", int8);
@@ -274,9 +268,7 @@ public sealed class PrecisionTests
                 }
             }
             """;
-        var result = GeneratorHarness.Run(source);
-        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
-        Assert.Empty(result.CompileErrors);
+        var result = RunClean(source);
         var int8 = Method(result.Source, "RunInt8");
         // One quantize of x, in conv1's epilogue (x has no other reader); no kernel of its own reads x back.
         Assert.Contains("gemm gemm_mul_add_relu_mul_cast_n32_k16_i8:", int8);
@@ -315,9 +307,7 @@ public sealed class PrecisionTests
                 }
             }
             """;
-        var result = GeneratorHarness.Run(source);
-        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
-        Assert.Empty(result.CompileErrors);
+        var result = RunClean(source);
         var int8 = Method(result.Source, "RunInt8");
         Assert.DoesNotContain("mul_cast_f16_f32_i8", int8); // no quantize kernel of its own
         Assert.Contains("var o17 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_relu_mul_cast_n32_k16_i8, batch, io, v10, v16, v19, be.Param(this.conv1.bias!, global::Fusion.DType.Float32), v29));", int8);
@@ -351,6 +341,15 @@ public sealed class PrecisionTests
         Assert.Contains("KeepHalfInInt8 entry 'fc*' of 'Int8Typo' matches nothing", errors[0].GetMessage());
         Assert.Contains("KeepHalfInInt8 entry 'norm' of 'Int8Typo' matches nothing", errors[1].GetMessage());
         Assert.Equal(DiagnosticSeverity.Error, errors[0].Severity);
+    }
+
+    /// <summary>The generator's output for a model that must compile without warnings.</summary>
+    private static GeneratorResult RunClean(string source)
+    {
+        var result = GeneratorHarness.Run(source);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
+        Assert.Empty(result.CompileErrors);
+        return result;
     }
 
     private static string PlanText(string source)
