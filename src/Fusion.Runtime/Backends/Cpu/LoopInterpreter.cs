@@ -207,6 +207,37 @@ internal static unsafe class LoopInterpreter
                 // Only a gather whose guard moves along the row is copied by runs (an unguarded gather, or one guarded per row, is gathered as before).
                 if (Split[instr.Id] is { } gathered && BoundSplits[instr.Id] is { } moving && GuardMoves[instr.Id]) Runs[instr.Id] = RunsOf(gathered.Inner, moving);
             }
+            (SameAs, Skipped) = GuardedSelects(kernel.Body);
+        }
+
+        /// <summary>
+        /// For each select of the form where(inside B, load … when B else v, v) (a padded window's gather as lowering writes it: the
+        /// load is guarded by the very bounds the select tests, and its padding value is the select's other operand), the load's id:
+        /// the select's value is the load's. Else -1.
+        /// </summary>
+        public int[] SameAs { get; }
+
+        /// <summary>Predicates only such selects read: never evaluated (an im2col row spent most of its time on them, element by element).</summary>
+        public bool[] Skipped { get; }
+
+        private static (int[] SameAs, bool[] Skipped) GuardedSelects(EquatableArray<Instr> body)
+        {
+            var sameAs = Enumerable.Repeat(-1, body.Count).ToArray();
+            var readers = new int[body.Count];
+            var aliasReaders = new int[body.Count];
+            foreach (var instr in body)
+            {
+                IEnumerable<int> args = instr switch { OpInstr o => o.Args, ReduceInstr r => [r.Arg], StoreInstr st => [st.Value], _ => [] };
+                foreach (int a in args) readers[a]++;
+                if (instr is OpInstr { Op: ScalarOp.Where, Args: [var p, var l, var c] } && body[p] is PredicateInstr predicate && body[l] is LoadInstr load
+                    && body[c] is ConstInstr padding && load.Guard.Equals(predicate.Bounds) && load.Otherwise == padding.Value)
+                {
+                    sameAs[instr.Id] = l;
+                    aliasReaders[p]++;
+                }
+            }
+            var skipped = body.Select(i => i is PredicateInstr && readers[i.Id] > 0 && readers[i.Id] == aliasReaders[i.Id]).ToArray();
+            return (sameAs, skipped);
         }
 
         /// <summary>The reduction is walked as <see cref="Steps"/> steps inside each row (see <see cref="Walk"/>).</summary>
@@ -435,6 +466,8 @@ internal static unsafe class LoopInterpreter
                 case LoadInstr l:
                     Load(l, per, inner, n);
                     break;
+                case PredicateInstr p when _plan.Skipped[p.Id]:
+                    break;
                 case PredicateInstr p:
                     if (!per) _scalars[p.Id] = Inside(p.Bounds) ? 1f : 0f;
                     else if (_plan.BoundSplits[p.Id] is { } split) SplitPredicate(p, split, n);
@@ -447,6 +480,11 @@ internal static unsafe class LoopInterpreter
                             values[e] = Inside(p.Bounds) ? 1f : 0f;
                         }
                     }
+                    break;
+                case OpInstr op when _plan.SameAs[op.Id] is >= 0 and var load:
+                    if (!per) _scalars[op.Id] = _scalars[load];
+                    else if (_plan.PerElement[load]) _rowValues[load].AsSpan(0, n).CopyTo(_rowValues[op.Id]);
+                    else _rowValues[op.Id].AsSpan(0, n).Fill(_scalars[load]);
                     break;
                 case OpInstr op:
                     Compute(op, per, n);
