@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# GPU checks written on 2026-12-05 and not yet run (loans were paused): the last cast to io in cuBLASLt's epilogue (ToIo), the int8 epilogue's second output on the
+# GPU checks written on 2026-12-05 and not yet run (loans were paused): the last cast to io in cuBLASLt's epilogue (ToIo), the
+# int8 epilogue's second output on the GPU (NVRTC and ILGPU), Swin-T's parity with timm and its time, int8 ResNet-50 / ConvNeXt-T.
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool: run `bash scripts/gpu-pending.sh` with carry
 # [".bundle/fusion-gpu.tar.xz"]; results land in $OUT (log.txt, tests.txt, parity.txt, swin.txt, int8.txt).
-# GPU (NVRTC and ILGPU), Swin-T's parity with timm and its time, int8 ResNet-50 / ConvNeXt-T.
 set -u
 start=$(date +%s)
 root=$PWD
