@@ -96,7 +96,7 @@ internal static class IlgpuWindowAttentions
             .Select((b, i) => KernelChecks.Random(seed + 2 + i, KernelChecks.TypeOf(b, io), KernelChecks.ShapeAt(b, batch))).ToArray() ?? [];
         // A quantizing epilogue's one-element scale (the inverse of the codes' step) spreads outputs of order 1 over the codes: 40–120.
         if (kernel.Epilogue?.Ir.Outputs.Any(b => b.Type.IsCode()) == true)
-            foreach (var t in epilogue.Where(t => t.DType == DType.Float32 && t.Shape.ElementCount == 1)) t.Span<float>()[0] = (float)(40 + 80 * rng.NextDouble());
+            foreach (var t in epilogue.Where(IsCodeScale)) t.Span<float>()[0] = (float)(40 + 80 * rng.NextDouble());
         return new Operands(qkv, bias, mask, epilogue, batch, 1 / MathF.Sqrt(d));
     }
 
@@ -140,13 +140,16 @@ internal static class IlgpuWindowAttentions
     /// </summary>
     public static readonly Tol Tolerance = new(Atol: 4e-3, Rtol: 4e-3);
 
+    /// <summary>A quantizing epilogue's one-element float32 input: the scale its codes are the attention's output times.</summary>
+    private static bool IsCodeScale(CpuTensor t) => t.DType == DType.Float32 && t.Shape.ElementCount == 1;
+
     /// <summary>The tensor-core body's error against the twin before an epilogue's quantize: 2⁻¹¹·Σp|v| with |v| &lt; 1.</summary>
     public const double AttentionError = 5e-4;
 
     public sealed record Operands(CpuTensor Qkv, CpuTensor Bias, CpuTensor? Mask, CpuTensor[] EpilogueInputs, int Batch, float Scale) : IDisposable
     {
         /// <summary>A quantizing epilogue's one-element float32 scale (what the codes are the attention's output times), else 0.</summary>
-        public float CodeScale => EpilogueInputs.FirstOrDefault(t => t.DType == DType.Float32 && t.Shape.ElementCount == 1)?.Span<float>()[0] ?? 0;
+        public float CodeScale => EpilogueInputs.FirstOrDefault(IsCodeScale)?.Span<float>()[0] ?? 0;
 
         public IEnumerable<CpuTensor> All => new[] { Qkv, Bias }.Concat(Mask is null ? [] : [Mask]).Concat(EpilogueInputs);
 

@@ -146,4 +146,7 @@ public sealed record CublasEpilogue(Activation Activation, int Bias, int Residua
     /// product's own type (fp16 io on an fp16 GEMM); otherwise the product and the epilogue kernel run.
     /// </summary>
     public bool ToIo { get; init; }
+
+    /// <summary>Whether this form finishes a call whose product is <paramref name="product"/> and whose output is <paramref name="output"/> (see <see cref="ToIo"/>).</summary>
+    public bool Finishes(DType product, DType output) => !ToIo || output == product;
 }

@@ -192,8 +192,7 @@ public sealed class CpuBackend : IBackend
             using var decoded = MatrixOps.Fp8Product(input, w, shape);
             return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, decoded, epilogueInputs));
         }
-        // A cast to the run's io type is the tile's store only where io is the GEMM's own type (else the epilogue rounds to it first).
-        if (TileEpilogue(kernel, shape, outputs, epilogueInputs) is { } tile && !(kernel.Cublas!.ToIo && outputs[0].DType != input.DType))
+        if (TileEpilogue(kernel, shape, input.DType, outputs, epilogueInputs) is { } tile)
         {
             var bias = tile.Bias < 0 ? null : Host(epilogueInputs[tile.Bias], $"{kernel.Name} bias");
             var residual = tile.Residual < 0 ? null : Host(epilogueInputs[tile.Residual], $"{kernel.Name} residual");
@@ -204,10 +203,11 @@ public sealed class CpuBackend : IBackend
     }
 
     /// <summary>The epilogue as the GEMM's tile epilogue, or null when it does more (another activation, other outputs or shapes).</summary>
-    private static (int Bias, TileActivation Activation, int Residual, bool ResidualFirst)? TileEpilogue(GemmKernel kernel, Shape product, (Shape Shape, DType DType)[] outputs,
+    private static (int Bias, TileActivation Activation, int Residual, bool ResidualFirst)? TileEpilogue(GemmKernel kernel, Shape product, DType type, (Shape Shape, DType DType)[] outputs,
         Tensor[] epilogueInputs)
     {
-        if (kernel.Cublas is not { } form || outputs.Length != 1 || outputs[0].Shape != product) return null;
+        // A cast to the run's io type is the tile's store only where io is the GEMM's own type (else the epilogue rounds to it first).
+        if (kernel.Cublas is not { } form || outputs.Length != 1 || outputs[0].Shape != product || !form.Finishes(type, outputs[0].DType)) return null;
         if (form.Residual >= 0 && epilogueInputs[form.Residual].Shape != product) return null;
         TileActivation? activation = form.Activation switch
         {

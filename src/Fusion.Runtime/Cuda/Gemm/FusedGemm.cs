@@ -465,7 +465,7 @@ public sealed class FusedGemm : IDisposable
     /// run's io type (<see cref="CublasEpilogue.ToIo"/>) the output is the product's own type (fp16 io on an fp16 GEMM).
     /// </summary>
     private static bool CublasFinishes(GemmKernel kernel, CudaTensor x, IReadOnlyList<CudaTensor> outputs) =>
-        kernel.Cublas is { } form && (!form.ToIo || outputs[0].DType == x.DType);
+        kernel.Cublas is { } form && form.Finishes(x.DType, outputs[0].DType);
 
     /// <summary>
     /// An FP8 product through cuBLASLt: with its own epilogue, the dequantize factor as the A scale (B's is 1), the bias and
