@@ -167,6 +167,43 @@ public class MatrixTests
         }
     }
 
+    /// <summary>
+    /// A plan's constant (a convolution's folded weight, built by <see cref="ConstantCache"/>) is packed once as a GEMM weight: the
+    /// product is right, and stays the packed one when the tensor's values are changed behind the cache's back (which the contract
+    /// forbids; here it shows the packing is reused), until the cache rebuilds and adopts the constant again. A tensor nobody
+    /// adopted is packed as it goes, so its new values are seen at once.
+    /// </summary>
+    [Fact]
+    public void AConstantIsPackedOnceUntilItIsAdoptedAgain()
+    {
+        int seed = TestData.NewSeed();
+        const int m = 7, n = 41, k = 29;
+        var first = TestData.Random(seed, n, k);
+        var second = TestData.Random(seed + 1, n, k);
+        var xRef = TestData.Random(seed + 2, m, k);
+        using var x = xRef.ToCpu();
+        using var loose = first.ToCpu();
+        using var cache = new ConstantCache();
+        var constant = (CpuTensor)cache.Get(Cpu, DType.Float32, stamp: 1, (_, _) => [first.ToCpu()])[0];
+
+        void Check(Tensor weight, RefTensor expectedWeight, string what)
+        {
+            using var y = Cpu.Linear(x, weight, null);
+            var expected = Ref.Linear(xRef, expectedWeight, null);
+            var values = ((CpuTensor)y).ToFloatArray();
+            for (int i = 0; i < values.Length; i++)
+                Assert.True(Math.Abs(values[i] - expected.Data[i]) <= GemmAtol(k), $"seed {seed}, {what}: element {i} is {values[i]}, expected {expected.Data[i]}");
+        }
+
+        Check(constant, first, "the adopted constant");
+        Floats(second).CopyTo(constant.Span<float>());
+        Check(constant, first, "the constant changed without a rebuild (its packing is reused)");
+        var rebuilt = (CpuTensor)cache.Get(Cpu, DType.Float32, stamp: 2, (_, _) => [second.ToCpu()])[0];
+        Check(rebuilt, second, "the rebuilt constant");
+        Floats(second).CopyTo(loose.Span<float>());
+        Check(loose, second, "a tensor never adopted");
+    }
+
     [Theory]
     [InlineData(DType.Float32, false)]
     [InlineData(DType.Float32, true)]

@@ -24,6 +24,15 @@ public interface IBackend : IDisposable
     /// </summary>
     Tensor ParamCopy(Parameter parameter, DType dtype);
 
+    /// <summary>
+    /// Told the values a compiled plan derived from its parameters alone (<see cref="ConstantCache"/>): fixed from now until
+    /// they are disposed or handed over again after a rebuild. A backend may prepare them once; the CPU backend packs those a
+    /// GEMM reads as its weight (a convolution's folded, reordered weight) instead of packing them on every call.
+    /// </summary>
+    void AdoptConstants(IReadOnlyList<Tensor> values)
+    {
+    }
+
     /// <summary>Copies a host tensor to this backend (a new tensor even on the CPU).</summary>
     Tensor FromHost(CpuTensor host);
 

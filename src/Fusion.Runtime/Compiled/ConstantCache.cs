@@ -25,6 +25,7 @@ public sealed class ConstantCache : IDisposable
             if (_entries.TryGetValue((family, dtype), out var entry) && entry.Stamp == stamp) return entry.Values;
             var values = build(backend, dtype);
             (backend as IStreamBackend)?.Synchronize();
+            backend.AdoptConstants(values);
             if (entry.Values is not null) DisposeAll(entry.Values);
             _entries[(family, dtype)] = (stamp, values);
             return values;

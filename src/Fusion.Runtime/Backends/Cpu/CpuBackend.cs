@@ -45,6 +45,12 @@ public sealed class CpuBackend : IBackend
         return dtype == parameter.Value.DType ? ElementwiseOps.Copy(parameter.Value) : ElementwiseOps.Cast(parameter.Value, dtype);
     }
 
+    public void AdoptConstants(IReadOnlyList<Tensor> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        _parameters.AdoptConstants(values.OfType<CpuTensor>());
+    }
+
     public Tensor FromHost(CpuTensor host) => ElementwiseOps.Copy(Host(host, "FromHost host"));
 
     public CpuTensor ToHost(Tensor tensor) => ElementwiseOps.Copy(Host(tensor, "ToHost tensor"));

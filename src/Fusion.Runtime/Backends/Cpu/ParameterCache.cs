@@ -9,12 +9,14 @@ namespace Fusion;
 /// tensor is used as is); a float16 copy is made on first use and rebuilt when the parameter's
 /// version moves on. Every tensor handed out is remembered with its parameter, so a GEMM given one
 /// as its weight can use that weight packed once (<see cref="PackedWeight"/>) instead of packing it
-/// on every call. Entries die with their parameter or tensor (weak keys).
+/// on every call. The same holds for the constants a compiled plan derives from its parameters (<see cref="AdoptConstants"/>),
+/// each adoption a new mark, so a rebuilt constant is packed again. Entries die with their parameter or tensor (weak keys).
 /// </summary>
 internal sealed class ParameterCache
 {
     private readonly ConditionalWeakTable<Parameter, Entry> _copies = new();
     private readonly ConditionalWeakTable<CpuTensor, Parameter> _owners = new();
+    private readonly ConditionalWeakTable<CpuTensor, ConstantMark> _constants = new();
     private readonly ConditionalWeakTable<CpuTensor, Packed> _packed = new();
     private readonly Lock _lock = new();
 
@@ -46,18 +48,35 @@ internal sealed class ParameterCache
     /// </summary>
     public PackedMatrix? PackedWeight(CpuTensor weight)
     {
-        if (weight.Rank != 2 || !_owners.TryGetValue(weight, out var parameter)) return null;
+        if (weight.Rank != 2) return null;
+        int version = 0;
+        ConstantMark? mark = null;
+        if (_owners.TryGetValue(weight, out var parameter)) version = parameter.Version;
+        else if (!_constants.TryGetValue(weight, out mark)) return null;
         lock (_lock)
         {
-            if (_packed.TryGetValue(weight, out var entry) && entry.Version == parameter.Version) return entry.Matrix;
+            if (_packed.TryGetValue(weight, out var entry) && entry.Version == version && entry.Mark == mark) return entry.Matrix;
             using var values = new FloatInput(weight);
             var matrix = Gemm.Pack(values.Span, weight.Shape[0], weight.Shape[1], transposeB: true);
-            _packed.AddOrUpdate(weight, new Packed(parameter.Version, matrix));
+            _packed.AddOrUpdate(weight, new Packed(version, mark, matrix));
             return matrix;
         }
     }
 
+    /// <summary>
+    /// Marks <paramref name="values"/> as a plan's constants (<see cref="IBackend.AdoptConstants"/>): their values stay as they are
+    /// until they are disposed or adopted again, so <see cref="PackedWeight"/> may pack them once. A new adoption is a new mark.
+    /// </summary>
+    public void AdoptConstants(IEnumerable<CpuTensor> values)
+    {
+        var mark = new ConstantMark();
+        foreach (var value in values) _constants.AddOrUpdate(value, mark);
+    }
+
     private sealed record Entry(int Version, CpuTensor Copy);
 
-    private sealed record Packed(int Version, PackedMatrix Matrix);
+    /// <summary>One adoption of constants; compared by identity.</summary>
+    private sealed class ConstantMark;
+
+    private sealed record Packed(int Version, ConstantMark? Mark, PackedMatrix Matrix);
 }
