@@ -49,6 +49,37 @@ internal static class CpuGemmBench
         Parallelism.Workers = cores;
     }
 
+    /// <summary>
+    /// `cpu shapes [M,N,K …]`: C [M, N] = A [M, K] · Bᵀ with B [N, K] packed once (a layer's weight), on all cores, against the
+    /// all-core peak measured first; median of 5 after warm-ups; with B in cache (the same B each run) and from memory (copies of B
+    /// rotated, as each layer's weight is read once a pass). By default the shapes of ResNet-50's and ConvNeXt-T's batch-1
+    /// GEMMs that take most of their CPU time (small M late in the network, small K early), and a square one for comparison.
+    /// </summary>
+    public static void RunShapes(IReadOnlyList<(int M, int N, int K)> shapes)
+    {
+        bool wide = Vector512.IsHardwareAccelerated;
+        int cores = Environment.ProcessorCount;
+        double peak = Math.Max(Peak(cores, wide), cores * Peak(1, wide));
+        Console.WriteLine($"cpu: {cores} cores, all-core FMA peak {peak:F1} GFLOP/s (the larger of measured and cores × one core)");
+        if (shapes.Count == 0)
+            shapes = [(1024, 1024, 1024), (3136, 64, 64), (3136, 256, 64), (3136, 64, 576), (784, 128, 1152), (784, 512, 128), (196, 256, 2304),
+                (196, 1024, 256), (49, 512, 4608), (49, 2048, 512), (3136, 384, 96), (3136, 96, 384), (196, 1536, 384), (196, 384, 1536)];
+        foreach (var (m, n, k) in shapes)
+        {
+            var random = new Random(m ^ n ^ k);
+            float[] a = Random(random, m * k), c = new float[m * n];
+            var packed = Gemm.Pack(Random(random, n * k), n, k, transposeB: true);
+            double ms = Median(() => Gemm.Multiply(a, packed, c, m));
+            // Cold: B from memory, as a layer's weight is once a pass; copies rotated so their total passes 256 MB.
+            var copies = Enumerable.Range(0, (int)Math.Max(2, (256L << 20) / (4L * n * k))).Select(_ => Gemm.Pack(Random(random, n * k), n, k, transposeB: true)).ToArray();
+            int next = 0;
+            double cold = Median(() => Gemm.Multiply(a, copies[next++ % copies.Length], c, m));
+            double rate = 2.0 * m * n * k / ms / 1e6, coldRate = 2.0 * m * n * k / cold / 1e6;
+            Console.WriteLine($"gemm M {m,5} N {n,5} K {k,5}: B in cache {ms,7:F3} ms {rate,6:F1} GFLOP/s ({100 * rate / peak,3:F0} %), "
+                + $"B from memory {cold,7:F3} ms {coldRate,6:F1} GFLOP/s ({100 * coldRate / peak,3:F0} %)");
+        }
+    }
+
     public static void RunRounds(int rounds)
     {
         bool wide = Vector512.IsHardwareAccelerated;

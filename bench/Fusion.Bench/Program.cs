@@ -53,6 +53,12 @@ if (args is ["cpu", "bracketed", ..])
     CpuGemmBench.RunBracketed(args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 9);
     return;
 }
+if (args is ["cpu", "shapes", ..])
+{
+    CpuGemmBench.RunShapes(args[2..].Select(shape => shape.Split(',').Select(d => int.Parse(d, System.Globalization.CultureInfo.InvariantCulture)).ToArray())
+        .Select(d => d is [var m, var n, var k] ? (m, n, k) : throw new ArgumentException($"a shape is M,N,K, not {string.Join(',', d)}")).ToList());
+    return;
+}
 if (args is ["cpu", "rounds", ..])
 {
     CpuGemmBench.RunRounds(args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5);

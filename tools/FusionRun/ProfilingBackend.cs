@@ -108,6 +108,8 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
 
     public Tensor ParamCopy(Parameter parameter, DType dtype) => _inner.ParamCopy(parameter, dtype);
 
+    public void AdoptConstants(IReadOnlyList<Tensor> values) => _inner.AdoptConstants(values);
+
     public Tensor FromHost(CpuTensor host) => _inner.FromHost(host);
 
     public CpuTensor ToHost(Tensor tensor) => _inner.ToHost(tensor);

@@ -22,6 +22,9 @@ internal static unsafe partial class LoopInterpreter
         /// </summary>
         private readonly float*[] _views;
 
+        /// <summary>Whose row array holds a value's row when it is not viewed: its own, or (a select giving back its load) the load's.</summary>
+        private readonly int[] _holder;
+
         /// <summary>Buffers the kernel only reads, whose blocks a load may view in place.</summary>
         private readonly bool[] _readOnly;
         private readonly float[][] _rented;
@@ -41,6 +44,7 @@ internal static unsafe partial class LoopInterpreter
             _rowValues = body.Select(i => plan.PerElement[i.Id] && i is not StoreInstr ? ArrayPool<float>.Shared.Rent(plan.Length) : Array.Empty<float>()).ToArray();
             _rented = _rowValues.Where(v => v.Length > 0).ToArray();
             _views = new float*[body.Count];
+            _holder = Enumerable.Range(0, body.Count).ToArray();
             _readOnly = plan.Kernel.Buffers.Select(b => b.Role == BufferRole.Input).ToArray();
             _scalars = new float[body.Count];
             _vars = new long[plan.Variables];
@@ -184,12 +188,17 @@ internal static unsafe partial class LoopInterpreter
                     break;
                 case OpInstr op when _plan.SameAs[op.Id] is >= 0 and var load:
                     if (!per) _scalars[op.Id] = _scalars[load];
-                    else if (_plan.PerElement[load] && _views[load] != null) _views[op.Id] = _views[load]; // the load's view, not a copy of it
+                    else if (_plan.PerElement[load])
+                    {
+                        // The load's values where they are (its view, or its row array until the load runs again), not a copy.
+                        _views[op.Id] = _views[load];
+                        _holder[op.Id] = load;
+                    }
                     else
                     {
                         _views[op.Id] = null;
-                        if (_plan.PerElement[load]) _rowValues[load].AsSpan(0, n).CopyTo(_rowValues[op.Id]);
-                        else _rowValues[op.Id].AsSpan(0, n).Fill(_scalars[load]);
+                        _holder[op.Id] = op.Id;
+                        _rowValues[op.Id].AsSpan(0, n).Fill(_scalars[load]);
                     }
                     break;
                 case OpInstr op:
@@ -343,13 +352,13 @@ internal static unsafe partial class LoopInterpreter
         private ReadOnlySpan<float> Values(int id, int n)
         {
             float* view = _views[id];
-            return view != null ? new ReadOnlySpan<float>(view, n) : _rowValues[id].AsSpan(0, n);
+            return view != null ? new ReadOnlySpan<float>(view, n) : _rowValues[_holder[id]].AsSpan(0, n);
         }
 
         private float Value(int id, int e)
         {
             float* view = _views[id];
-            return view != null ? view[e] : _rowValues[id][e];
+            return view != null ? view[e] : _rowValues[_holder[id]][e];
         }
 
         /// <summary>*p += v for float32, safe against other workers adding into the same element (compare-and-swap on its bits).</summary>
