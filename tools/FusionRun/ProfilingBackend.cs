@@ -182,6 +182,10 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
     public Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel) =>
         Time(kernel.Name, () => _inner.Attention(q, k, v, bias, layout, scale, causal, kernel));
 
+    public Tensor[] Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel, int batch, DType io,
+        params Tensor[] epilogueInputs) =>
+        Time(kernel.Name, () => _inner.Attention(q, k, v, bias, layout, scale, causal, kernel, batch, io, epilogueInputs));
+
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
         Time(kernel.Name, () => _inner.WindowAttention(qkv, bias, mask, heads, scale, kernel));
 
