@@ -33,7 +33,10 @@ public class SlidingWalkTests
     }
 
     /// <summary>A 3×3 max pool, stride 2, padding 1, of x [N, 9, 11, 16] into [N, 5, 6, 16] (−∞ outside the image).</summary>
-    private static LoopKernel MaxPool3x3Stride2() => LoopIrText.Parse("""
+    private static LoopKernel MaxPool3x3Stride2() => LoopIrText.Parse(MaxPool3x3Stride2Ir);
+
+    /// <summary>The loop IR of <see cref="MaxPool3x3Stride2"/> (StridedWalkTests runs it on the CPU).</summary>
+    internal const string MaxPool3x3Stride2Ir = """
         kernel max_pool_3x3_s2
         domain [N, 5, 6, 16] reduce v4 9
         in in0 f32 [N, 9, 11, 16]
@@ -41,7 +44,7 @@ public class SlidingWalkTests
         %0 = load in0[1584*v0 + 352*v1 + 176*(v4 / 3) + 32*v2 + 16*(v4 % 3) + v3 - 192] when 1 <= (v4 / 3) + 2*v1 < 10; 1 <= (v4 % 3) + 2*v2 < 12 else -Infinity
         %1 = reduce.max %0
         store out0[480*v0 + 96*v1 + 16*v2 + v3] = %1
-        """);
+        """;
 
     private static int Loads(SlidingWalk walk, int buffer) =>
         walk.Actions.OfType<SlidingWalk.Compute>().Count(c => c.At is LoadInstr l && l.Buffer == buffer);

@@ -88,17 +88,9 @@ public class StridedWalkTests
     {
         int seed = TestData.NewSeed();
         // x [N, 9, 11, 16] → y [N, 5, 6, 16], 3×3 windows, stride 2, padding 1, −∞ outside.
-        const string ir = """
-            kernel max_pool_3x3_s2
-            domain [N, 5, 6, 16] reduce v4 9
-            in in0 f32 [N, 9, 11, 16]
-            out out0 f32 [N, 5, 6, 16]
-            %0 = load in0[1584*v0 + 352*v1 + 176*(v4 / 3) + 32*v2 + 16*(v4 % 3) + v3 - 192] when 1 <= (v4 / 3) + 2*v1 < 10; 1 <= (v4 % 3) + 2*v2 < 12 else -Infinity
-            %1 = reduce.max %0
-            store out0[480*v0 + 96*v1 + 16*v2 + v3] = %1
-            """;
         var x = TestData.Random(seed, Batch, 9, 11, 16);
-        var y = Run("max_pool_3x3_s2", ir, x.ToCpu())[0];
+        using var xs = x.ToCpu();
+        var y = Run("max_pool_3x3_s2", SlidingWalkTests.MaxPool3x3Stride2Ir, xs)[0];
         for (int n = 0; n < Batch; n++)
             for (int oy = 0; oy < 5; oy++)
                 for (int ox = 0; ox < 6; ox++)
