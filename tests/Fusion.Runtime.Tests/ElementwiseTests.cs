@@ -104,6 +104,22 @@ public class ElementwiseTests
         Kernels.Cpu.VectorMath.Erf([float.NaN, float.PositiveInfinity, float.NegativeInfinity], special);
         Assert.True(float.IsNaN(special[0]));
         Assert.Equal([1f, -1f], special[1..]);
+
+        // A vector computes only the branches its lanes take (all near zero, all further out, or both): the same inputs shuffled, so
+        // most vectors mix the two, give the same bits; a NaN among near lanes stays NaN and leaves its neighbours alone.
+        int seed = TestData.NewSeed();
+        var order = Enumerable.Range(0, x.Length).ToArray();
+        new Random(seed).Shuffle(order);
+        var shuffled = new float[x.Length];
+        Kernels.Cpu.VectorMath.Erf(order.Select(i => x[i]).ToArray(), shuffled);
+        for (int j = 0; j < order.Length; j++)
+            Assert.True(BitConverter.SingleToInt32Bits(shuffled[j]) == BitConverter.SingleToInt32Bits(y[order[j]]), $"seed {seed}: erf({x[order[j]]}) is {shuffled[j]} shuffled, {y[order[j]]} in order");
+        var nearWithNaN = Enumerable.Range(0, 64).Select(i => i == 5 ? float.NaN : (i - 32) / 64f).ToArray();
+        var nearOut = new float[nearWithNaN.Length];
+        Kernels.Cpu.VectorMath.Erf(nearWithNaN, nearOut);
+        Assert.True(float.IsNaN(nearOut[5]));
+        for (int i = 0; i < nearOut.Length; i++)
+            if (i != 5) Assert.True(Math.Abs(nearOut[i] - Ref.Erf(nearWithNaN[i])) < 1e-7, $"erf({nearWithNaN[i]}) beside a NaN is {nearOut[i]}");
     }
 
     [Theory]

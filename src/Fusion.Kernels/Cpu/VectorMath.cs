@@ -60,21 +60,31 @@ public static class VectorMath
     private static Vector<float> Erf(Vector<float> x)
     {
         var ax = Vector.Abs(x);
+        var isNear = Vector.LessThan(ax, new Vector<float>(SeriesLimit));
+        // Each branch only where some lane takes it (a GELU's inputs are often all on one side): the same values, less work.
+        if (isNear == Vector<int>.AllBitsSet) return Near(x); // a NaN lane is never near
+        var y = isNear == Vector<int>.Zero ? Far(x, ax) : Vector.ConditionalSelect(isNear, Near(x), Far(x, ax));
+        return Vector.ConditionalSelect(Vector.Equals(x, x), y, x); // NaN stays NaN (the clamp would make it 4)
+    }
 
-        // Near zero: the 2/√π term as an FMA on top of the rest, so it is rounded once.
+    /// <summary>Near zero: the 2/√π term as an FMA on top of the rest, so it is rounded once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Near(Vector<float> x)
+    {
         var u = x * x;
         var q = Horner(s_q, u);
-        var near = Vector.FusedMultiplyAdd(x, new Vector<float>(TwoOverSqrtPiHigh),
+        return Vector.FusedMultiplyAdd(x, new Vector<float>(TwoOverSqrtPiHigh),
             Vector.FusedMultiplyAdd(x, new Vector<float>(TwoOverSqrtPiLow), x * u * q));
+    }
 
-        // Further out, |x| clamped to 4 (where the result is 1 in float32 anyway), x's sign bit put back.
+    /// <summary>Further out, |x| clamped to 4 (where the result is 1 in float32 anyway), x's sign bit put back.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Far(Vector<float> x, Vector<float> ax)
+    {
         var clamped = Vector.Min(ax, new Vector<float>(One));
         var g = Horner(s_g, Vector<float>.One / clamped);
         var tail = Vector<float>.One - Vector.Exp(-(clamped * clamped)) * g;
-        var far = Vector.ConditionalSelect(Vector.AsVectorInt32(new Vector<float>(-0f)), x, tail);
-
-        var y = Vector.ConditionalSelect(Vector.LessThan(ax, new Vector<float>(SeriesLimit)), near, far);
-        return Vector.ConditionalSelect(Vector.Equals(x, x), y, x); // NaN stays NaN (the clamp would make it 4)
+        return Vector.ConditionalSelect(Vector.AsVectorInt32(new Vector<float>(-0f)), x, tail);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
