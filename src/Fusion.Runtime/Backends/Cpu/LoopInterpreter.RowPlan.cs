@@ -50,10 +50,11 @@ internal static unsafe partial class LoopInterpreter
                 // Only a gather whose guard moves along the row is copied by runs (an unguarded gather, or one guarded per row, is gathered as before).
                 if (Split[instr.Id] is { } gathered && BoundSplits[instr.Id] is { } moving && GuardMoves[instr.Id]) Runs[instr.Id] = RunsOf(gathered.Inner, moving);
             }
-            (SameAs, Skipped) = GuardedSelects(kernel.Body);
+            var readers = Readers(kernel.Body);
+            (SameAs, Skipped) = GuardedSelects(kernel.Body, readers);
             StepOffsets = new SplitOffset?[kernel.Body.Count];
             StepGuards = new SplitOffset[]?[kernel.Body.Count];
-            (StepProducts, WalkSteps) = Walk is { } w ? FusedProducts(kernel.Body, w) : (Enumerable.Repeat(-1, kernel.Body.Count).ToArray(), []);
+            (StepProducts, WalkSteps) = Walk is { } w ? FusedProducts(kernel.Body, w, readers) : (Enumerable.Repeat(-1, kernel.Body.Count).ToArray(), []);
             if (Walk is { } walk)
             {
                 foreach (var load in walk.Steps.OfType<LoadInstr>())
@@ -93,15 +94,9 @@ internal static unsafe partial class LoopInterpreter
         /// <summary>The value an operand stands for: a select that gives back its load's values (<see cref="SameAs"/>) is that load.</summary>
         public int Source(int id) => SameAs[id] is >= 0 and var load && PerElement[load] == PerElement[id] ? load : id;
 
-        private (int[] Products, Instr[] Steps) FusedProducts(EquatableArray<Instr> body, StridedWalk walk)
+        private (int[] Products, Instr[] Steps) FusedProducts(EquatableArray<Instr> body, StridedWalk walk, int[] readers)
         {
             var products = Enumerable.Repeat(-1, body.Count).ToArray();
-            var readers = new int[body.Count];
-            foreach (var instr in body)
-            {
-                IEnumerable<int> args = instr switch { OpInstr o => o.Args, ReduceInstr r => [r.Arg], StoreInstr st => [st.Value], _ => [] };
-                foreach (int a in args) readers[a]++;
-            }
             var dropped = new HashSet<int>();
             var steps = walk.Steps.Select(i => i.Id).ToHashSet();
             foreach (var red in walk.Reductions)
@@ -141,15 +136,24 @@ internal static unsafe partial class LoopInterpreter
         /// <summary>Predicates only such selects read: never evaluated (an im2col row spent most of its time on them, element by element).</summary>
         public bool[] Skipped { get; }
 
-        private static (int[] SameAs, bool[] Skipped) GuardedSelects(EquatableArray<Instr> body)
+        /// <summary>How many instructions read each value (as an operand, a reduction's argument or a store's value).</summary>
+        private static int[] Readers(EquatableArray<Instr> body)
         {
-            var sameAs = Enumerable.Repeat(-1, body.Count).ToArray();
             var readers = new int[body.Count];
-            var aliasReaders = new int[body.Count];
             foreach (var instr in body)
             {
                 IEnumerable<int> args = instr switch { OpInstr o => o.Args, ReduceInstr r => [r.Arg], StoreInstr st => [st.Value], _ => [] };
                 foreach (int a in args) readers[a]++;
+            }
+            return readers;
+        }
+
+        private static (int[] SameAs, bool[] Skipped) GuardedSelects(EquatableArray<Instr> body, int[] readers)
+        {
+            var sameAs = Enumerable.Repeat(-1, body.Count).ToArray();
+            var aliasReaders = new int[body.Count];
+            foreach (var instr in body)
+            {
                 if (instr is OpInstr { Op: ScalarOp.Where, Args: [var p, var l, var c] } && body[p] is PredicateInstr predicate && body[l] is LoadInstr load
                     && body[c] is ConstInstr padding && load.Guard.Equals(predicate.Bounds) && load.Otherwise == padding.Value)
                 {
