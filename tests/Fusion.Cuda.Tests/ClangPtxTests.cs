@@ -65,6 +65,9 @@ public sealed partial class ClangPtxTests
         Assert.Contains($".target {arch}", ptx);
         Assert.Contains($".entry {kernel.Name}(", ptx);
         Assert.DoesNotContain(".local", ptx); // register arrays stayed in registers
+        // Launched programmatically behind another Fusion kernel (ProgrammaticLaunch), so it must wait on sm_90; below, nothing.
+        Assert.True(ProgrammaticLaunch.IsDeclaredBy(kernel.CudaSource));
+        Assert.Equal(arch == "sm_90", ptx.Contains("griddepcontrol.wait;", StringComparison.Ordinal));
     }
 
     [Fact]

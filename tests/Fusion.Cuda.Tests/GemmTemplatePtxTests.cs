@@ -58,6 +58,9 @@ public sealed class GemmTemplatePtxTests
         // The int8 sums reach the epilogue as floats rounded to nearest.
         if (kernel.Int8) Assert.Contains("cvt.rn.f32.s32", ptx);
         Assert.Contains("ldmatrix.sync.aligned.m8n8.x4.shared.b16", ptx);
+        // The template waits for the previous grid before its first load on sm_90 (ProgrammaticLaunch); below sm_90 nothing is printed.
+        Assert.True(ProgrammaticLaunch.IsDeclaredBy(kernel.CudaSource));
+        Assert.Equal(arch == "sm_90" ? 1 : 0, Regex.Matches(ptx, @"griddepcontrol\.wait;").Count);
         // w rows are KW elements (a multiple of 16 bytes) apart, so its tiles always move by cp.async; x's only when its rows are
         // (K % 8 == 0 halves, K % 16 == 0 int8). The scalar path is the template's only plain shared-memory store (one element at a time).
         Assert.Contains("cp.async.cg.shared.global", ptx);
@@ -113,6 +116,7 @@ public sealed class GemmTemplatePtxTests
             var ptx = ClangPtx.Compile(tile.Specialize(kernel.CudaSource, n), tile.Wgmma ? GemmTile.HopperArchitecture : "sm_90", kernel.Name);
             Assert.Contains($".entry {kernel.Name}(", ptx);
             Assert.Contains($".maxntid {tile.Threads}, 1, 1", ptx);
+            Assert.Single(Regex.Matches(ptx, @"griddepcontrol\.wait;")); // every tile waits for the previous grid (ProgrammaticLaunch)
             if (tile.Tma)
             {
                 // Two tensor maps by value, a producer warpgroup (384 threads) whose one thread issues both boxes of a stage against its

@@ -530,6 +530,7 @@ namespace Fusion.Compiler
                 Line($"extern \"C\" __global__ void {_k.Name}({string.Join(", ", parameters)})");
                 Line("{");
                 _s.Indent();
+                Line("FUSION_AWAIT_PREVIOUS_GRID();");
                 Line("const fusion_index N = batch;");
                 Line("(void)N;");
             }

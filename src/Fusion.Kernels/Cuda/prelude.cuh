@@ -5,6 +5,22 @@
 
 #define FUSION_DEVICE static __device__ __forceinline__
 
+// Programmatic dependent launch (sm_90 and newer). The runtime may launch a kernel that begins with this before the kernel ahead
+// of it in the stream has finished (CudaKernel.Launch: only after one of Fusion's own kernels, and only a kernel whose source
+// says this), so a kernel's launch and block start-up overlap the previous one's tail. griddepcontrol.wait then holds every
+// thread until that grid has completed and its memory is visible: nothing before it may touch global memory. Afterwards the
+// kernel lets the next one launch early in turn (launch_dependents: its blocks take free SM slots and wait here). Both are
+// no-ops for an ordinary launch; below sm_90 the macro is empty.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#define FUSION_AWAIT_PREVIOUS_GRID()                          \
+    do {                                                      \
+        asm volatile("griddepcontrol.wait;" ::: "memory");    \
+        asm volatile("griddepcontrol.launch_dependents;");    \
+    } while (0)
+#else
+#define FUSION_AWAIT_PREVIOUS_GRID() do { } while (0)
+#endif
+
 // Storage types: raw IEEE binary16 bits, one or two per register.
 struct __align__(2) half { unsigned short bits; };
 struct __align__(4) half2 { unsigned int bits; };

@@ -50,8 +50,12 @@ public sealed unsafe class CudaKernel
         }
     }
 
-    /// <summary>Queues the kernel on <paramref name="stream"/>. Launch errors surface here; execution errors at the next synchronization.</summary>
-    public void Launch(CudaStream stream, Dim3 grid, Dim3 block, KernelArguments arguments, int sharedMemoryBytes = 0)
+    /// <summary>
+    /// Queues the kernel on <paramref name="stream"/>. Launch errors surface here; execution errors at the next synchronization.
+    /// Right behind another kernel launched here, a kernel that waits for the previous grid (<see cref="CudaModule.AwaitsPreviousGrid"/>)
+    /// is launched programmatically (<see cref="ProgrammaticLaunch"/>): it may start while that one finishes. Returns whether it was.
+    /// </summary>
+    public bool Launch(CudaStream stream, Dim3 grid, Dim3 block, KernelArguments arguments, int sharedMemoryBytes = 0)
     {
         if (grid.X == 0 || grid.Y == 0 || grid.Z == 0)
             throw new ArgumentException($"kernel {Name}: empty grid {grid}", nameof(grid));
@@ -59,14 +63,32 @@ public sealed unsafe class CudaKernel
         var slots = arguments.ToSlots();
         var starts = arguments.Starts();
         var pointers = stackalloc void*[Math.Max(1, starts.Length)];
+        var handle = stream.HandleForKernel(out bool afterFusionKernel);
+        bool programmatic = afterFusionKernel && _module.AwaitsPreviousGrid && ProgrammaticLaunch.AppliesTo(_module.Device);
         fixed (ulong* s = slots)
         {
             for (int i = 0; i < starts.Length; i++) pointers[i] = s + starts[i];
-            var result = CuDriverApi.cuLaunchKernel(_function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z,
-                (uint)sharedMemoryBytes, stream.Handle, pointers, null);
+            CuResult result;
+            if (programmatic)
+            {
+                var attribute = new CuLaunchAttribute { Id = CuLaunchAttributeId.ProgrammaticStreamSerialization, Value = 1 };
+                var config = new CuLaunchConfig
+                {
+                    GridX = grid.X, GridY = grid.Y, GridZ = grid.Z, BlockX = block.X, BlockY = block.Y, BlockZ = block.Z,
+                    SharedMemoryBytes = (uint)sharedMemoryBytes, Stream = handle, Attributes = &attribute, AttributeCount = 1,
+                };
+                result = CuDriverApi.cuLaunchKernelEx(&config, _function, pointers, null);
+            }
+            else
+            {
+                result = CuDriverApi.cuLaunchKernel(_function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z,
+                    (uint)sharedMemoryBytes, handle, pointers, null);
+            }
             if (result != CuResult.Success)
-                throw CudaCheck.DriverError(result, $"cuLaunchKernel({Name}, grid {grid}, block {block})");
+                throw CudaCheck.DriverError(result, $"{(programmatic ? "cuLaunchKernelEx" : "cuLaunchKernel")}({Name}, grid {grid}, block {block}{(programmatic ? ", programmatic" : "")})");
         }
+        stream.FusionKernelQueued();
         LaunchLog.Launched(Name);
+        return programmatic;
     }
 }

@@ -7,22 +7,32 @@ public sealed unsafe class CudaModule : IDisposable
 {
     private IntPtr _handle;
 
-    private CudaModule(CudaDevice device, IntPtr handle)
+    private CudaModule(CudaDevice device, IntPtr handle, bool awaitsPreviousGrid)
     {
         Device = device;
         _handle = handle;
+        AwaitsPreviousGrid = awaitsPreviousGrid;
     }
 
     public CudaDevice Device { get; }
 
-    /// <summary>Loads a CUBIN (or NUL-terminated PTX) image into the device's context.</summary>
-    public static CudaModule Load(CudaDevice device, ReadOnlySpan<byte> image)
+    /// <summary>
+    /// Whether every kernel of the module waits for the previous grid before touching memory (its source calls
+    /// FUSION_AWAIT_PREVIOUS_GRID() first: <see cref="ProgrammaticLaunch"/>), so it may be launched before that grid ends.
+    /// </summary>
+    public bool AwaitsPreviousGrid { get; }
+
+    /// <summary>
+    /// Loads a CUBIN (or NUL-terminated PTX) image into the device's context. <paramref name="awaitsPreviousGrid"/>: see
+    /// <see cref="AwaitsPreviousGrid"/>; only the caller that compiled the source knows it.
+    /// </summary>
+    public static CudaModule Load(CudaDevice device, ReadOnlySpan<byte> image, bool awaitsPreviousGrid = false)
     {
         device.MakeCurrent();
         fixed (byte* p = image)
         {
             CudaCheck.Driver(CuDriverApi.cuModuleLoadData(out var handle, p), "cuModuleLoadData");
-            return new CudaModule(device, handle);
+            return new CudaModule(device, handle, awaitsPreviousGrid);
         }
     }
 

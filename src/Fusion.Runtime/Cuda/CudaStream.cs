@@ -27,7 +27,17 @@ public sealed class CudaStream : IDisposable
     /// <summary>True from the moment <see cref="Dispose"/> starts.</summary>
     public bool IsDisposed => _retired;
 
+    /// <summary>The handle, for queuing anything but a Fusion kernel: what follows it is no longer behind one of those.</summary>
     internal IntPtr Handle
+    {
+        get
+        {
+            _fusionKernelLast = false;
+            return CurrentHandle;
+        }
+    }
+
+    private IntPtr CurrentHandle
     {
         get
         {
@@ -37,11 +47,27 @@ public sealed class CudaStream : IDisposable
         }
     }
 
+    // Whether the last thing queued here was a kernel launched by CudaKernel.Launch. Programmatic dependent launch relaxes the
+    // order against the previous kernel only, so CudaKernel uses it only right behind one of its own, never behind a copy, a
+    // memset, an event (a profiled call, another stream's work) or a library call such as cuBLASLt's.
+    private bool _fusionKernelLast;
+
+    /// <summary>The handle for <see cref="CudaKernel.Launch"/>, and whether the last thing queued was another such launch.</summary>
+    internal IntPtr HandleForKernel(out bool afterFusionKernel)
+    {
+        afterFusionKernel = _fusionKernelLast;
+        _fusionKernelLast = false;
+        return CurrentHandle;
+    }
+
+    /// <summary>Called by <see cref="CudaKernel.Launch"/> once its launch is queued.</summary>
+    internal void FusionKernelQueued() => _fusionKernelLast = true;
+
     /// <summary>Blocks until everything queued on the stream has run; surfaces asynchronous kernel errors.</summary>
     public void Synchronize()
     {
         Device.MakeCurrent();
-        CudaCheck.Driver(CuDriverApi.cuStreamSynchronize(Handle), "cuStreamSynchronize");
+        CudaCheck.Driver(CuDriverApi.cuStreamSynchronize(CurrentHandle), "cuStreamSynchronize");
     }
 
     /// <summary>Whether the stream is being captured into a graph (work queued now is recorded, not run: it cannot be timed).</summary>
@@ -50,7 +76,7 @@ public sealed class CudaStream : IDisposable
         get
         {
             Device.MakeCurrent();
-            CudaCheck.Driver(CuDriverApi.cuStreamIsCapturing(Handle, out int status), "cuStreamIsCapturing");
+            CudaCheck.Driver(CuDriverApi.cuStreamIsCapturing(CurrentHandle, out int status), "cuStreamIsCapturing");
             return status != 0; // CU_STREAM_CAPTURE_STATUS_NONE
         }
     }

@@ -34,7 +34,7 @@ public sealed class KernelJit
         var opts = options ?? [];
         var arch = architecture ?? _device.Architecture;
         var key = CacheKey(source, opts, arch);
-        var (module, outcome) = LoadCached(name, key, () => Nvrtc.CompileCubin(name, source, arch, opts));
+        var (module, outcome) = LoadCached(name, key, () => Nvrtc.CompileCubin(name, source, arch, opts), ProgrammaticLaunch.IsDeclaredBy(source));
         LastOutcome = outcome;
         return module;
     }
@@ -42,19 +42,20 @@ public sealed class KernelJit
     /// <summary>
     /// The image cached under (<paramref name="name"/>, <paramref name="key"/>), built by <paramref name="build"/> when missing, loaded
     /// into the device's context; a cached image the driver refuses is rebuilt and replaced. Also returns how the cache served it.
+    /// <paramref name="awaitsPreviousGrid"/>: whether its source waits for the previous grid first (<see cref="ProgrammaticLaunch"/>).
     /// </summary>
-    internal (CudaModule Module, KernelCacheOutcome Outcome) LoadCached(string name, string key, Func<byte[]> build)
+    internal (CudaModule Module, KernelCacheOutcome Outcome) LoadCached(string name, string key, Func<byte[]> build, bool awaitsPreviousGrid = false)
     {
         var image = Cache.GetOrAdd(name, key, build, out var outcome);
         try
         {
-            return (CudaModule.Load(_device, image), outcome);
+            return (CudaModule.Load(_device, image, awaitsPreviousGrid), outcome);
         }
         catch (CudaException e) when (outcome == KernelCacheOutcome.Hit && IsBadImage(e))
         {
             var rebuilt = build();
             var replaced = Cache.Replace(name, key, $"unloadable ({e.ErrorName})", rebuilt);
-            return (CudaModule.Load(_device, rebuilt), replaced);
+            return (CudaModule.Load(_device, rebuilt, awaitsPreviousGrid), replaced);
         }
     }
 

@@ -112,6 +112,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, io_t* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 7 * N;
@@ -328,6 +329,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, io_t* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 7 * N;

@@ -746,6 +746,7 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
 extern ""C"" __global__ void __launch_bounds__(kThreads, 1) FUSION_KERNEL(const __grid_constant__ gemm_tensor_map x_map, const __grid_constant__ gemm_tensor_map w_map, int m,
                                                                           int batch FUSION_EPILOGUE_PARAMS)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();  // first: the previous kernel's memory (prelude.cuh)
     // Stage s: the x tile at base + s · kStageBytes, the w tile kATileBytes after it; behind the stages full[s] and empty[s] (8 bytes
     // each) and the ping-pong turns, then the epilogue's staging.
     constexpr int kStageBytes = kATileBytes + kBTileBytes, kBarrierBytes = 16 * kStages + 16;
@@ -844,6 +845,7 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, 1) FUSION_KERNEL(const 
 #else
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();  // first: the previous kernel's memory (prelude.cuh)
 #if FUSION_GEMM_WGMMA
     // Stage s: the x tile at base + s · kStageBytes, the w tile kATileBytes after it.
     const unsigned smem0 = smem_address(gemm_smem), base = (smem0 + 1023) & ~1023u;
@@ -975,6 +977,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_patchify_io_f32_nx7x5x48(const io_t* __restrict__ in0, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 420 * N;
@@ -1061,6 +1064,7 @@ store out0[840*v0 + 120*v1 + 24*v2 + v3] = %15
 
 extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 35 * N;
@@ -1232,6 +1236,7 @@ store out0[24*v0 + v1] = %3
 
 extern ""C"" __global__ void mean_f32_nx24(const float* __restrict__ in0, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index threads = 3 * N;
@@ -1298,6 +1303,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_patchify_io_f16_nx7x5x48(const io_t* __restrict__ in0, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 420 * N;
@@ -1391,6 +1397,7 @@ store out0[840*v0 + 120*v1 + 24*v2 + v3] = %15
 
 extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 35 * N;
@@ -1562,6 +1569,7 @@ store out0[24*v0 + v1] = %3
 
 extern ""C"" __global__ void mean_f16_nx24(const half* __restrict__ in0, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index threads = 3 * N;
@@ -1623,6 +1631,7 @@ store out0[v0] = %2
 
 extern ""C"" __global__ void div_f32_1(const float* __restrict__ in0, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 1;
@@ -1688,6 +1697,7 @@ store out0[24*v0 + v1] = %6
 
 extern ""C"" __global__ void mean_mul_cast_f16_f32_i8_nx24(const half* __restrict__ in0, const float* __restrict__ in1, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index threads = 3 * N;
@@ -1776,6 +1786,7 @@ store out1[v0] = %9
 
 extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_11(const float* __restrict__ in0, const float* __restrict__ in1, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 11;
@@ -1865,6 +1876,7 @@ store out0[24*v0 + v1] = %5
 
 extern ""C"" __global__ void div_mul_cast_f32_i8_11x24(const float* __restrict__ in0, const float* __restrict__ in1, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 33;
@@ -1940,6 +1952,7 @@ store out0[24*v0 + v1] = %2
 
 extern ""C"" __global__ void gemm_bias_n24_k48_f32_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 105 * N;
@@ -2015,6 +2028,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_cast_n11_k24_f32_epilogue(const float* __restrict__ acc, io_t* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 11 * N;
@@ -2074,6 +2088,7 @@ store out0[24*v0 + v1] = %2
 
 extern ""C"" __global__ void gemm_bias_n24_k48_epilogue(const half* __restrict__ acc, const half* __restrict__ in1, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 105 * N;
@@ -2149,6 +2164,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_cast_n11_k24_epilogue(const half* __restrict__ acc, io_t* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 11 * N;
@@ -2214,6 +2230,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_mul_cast_n11_k24_i8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, io_t* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 11 * N;

@@ -1112,6 +1112,7 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
 extern ""C"" __global__ void __launch_bounds__(kThreads, 1) FUSION_KERNEL(const __grid_constant__ gemm_tensor_map x_map, const __grid_constant__ gemm_tensor_map w_map, int m,
                                                                           int batch FUSION_EPILOGUE_PARAMS)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();  // first: the previous kernel's memory (prelude.cuh)
     // Stage s: the x tile at base + s · kStageBytes, the w tile kATileBytes after it; behind the stages full[s] and empty[s] (8 bytes
     // each) and the ping-pong turns, then the epilogue's staging.
     constexpr int kStageBytes = kATileBytes + kBTileBytes, kBarrierBytes = 16 * kStages + 16;
@@ -1210,6 +1211,7 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, 1) FUSION_KERNEL(const 
 #else
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();  // first: the previous kernel's memory (prelude.cuh)
 #if FUSION_GEMM_WGMMA
     // Stage s: the x tile at base + s · kStageBytes, the w tile kATileBytes after it.
     const unsigned smem0 = smem_address(gemm_smem), base = (smem0 + 1023) & ~1023u;
@@ -1387,6 +1389,7 @@ FUSION_DEVICE float wa_quad_sum(float v)
 extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
     const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale WA_PARAMS)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();  // first: the previous kernel's memory (prelude.cuh)
     __shared__ __align__(16) half qkv_h[3][WA_ROWS_PADDED * WA_SROW]; // q, k, v
     half* q_h = qkv_h[0];
     half* k_h = qkv_h[1];
@@ -1526,6 +1529,7 @@ static_assert((WA_T * WA_D * 2 + WA_TILE * WA_KSTRIDE) * 4 <= 48 * 1024,
 extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
     const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale WA_PARAMS)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();  // first: the previous kernel's memory (prelude.cuh)
     __shared__ float q_s[WA_T * WA_D];
     __shared__ float k_s[WA_TILE * WA_KSTRIDE];
     __shared__ float v_s[WA_T * WA_D];
@@ -1711,6 +1715,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(const io_t* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -1902,6 +1907,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x96(const io_t* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -2119,6 +2125,7 @@ store out0[4704*v0 + 96*v1 + v2] = %15
 
 extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(const float* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -2304,6 +2311,7 @@ store out1[301056*v0 + 5376*v1 + 96*v2 + v3] = %2
 
 extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(const float* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -2528,6 +2536,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -2731,6 +2740,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x96(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, half* __restrict__ out0, half* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -2959,6 +2969,7 @@ store out0[4704*v0 + 96*v1 + v2] = %15
 
 extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -3144,6 +3155,7 @@ store out1[301056*v0 + 5376*v1 + 96*v2 + v3] = %2
 
 extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, half* __restrict__ out0, half* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -3346,6 +3358,7 @@ store out0[v0] = %2
 
 extern ""C"" __global__ void div_f32_1(const float* __restrict__ in0, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 1;
@@ -3432,6 +3445,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_64nx49x96(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const float* __restrict__ in3, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -3643,6 +3657,7 @@ store out1[v0] = %9
 
 extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_288(const float* __restrict__ in0, const float* __restrict__ in1, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 288;
@@ -3732,6 +3747,7 @@ store out0[96*v0 + v1] = %5
 
 extern ""C"" __global__ void div_mul_cast_f32_i8_288x96(const float* __restrict__ in0, const float* __restrict__ in1, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 3456;
@@ -3817,6 +3833,7 @@ store out1[v0] = %9
 
 extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_96_2(const float* __restrict__ in0, const float* __restrict__ in1, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 96;
@@ -3906,6 +3923,7 @@ store out0[96*v0 + v1] = %5
 
 extern ""C"" __global__ void div_mul_cast_f32_i8_96x96(const float* __restrict__ in0, const float* __restrict__ in1, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 1152;
@@ -4011,6 +4029,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_i8_nx56x56x96(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, const float* __restrict__ in4, signed char* __restrict__ out0, half* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -4259,6 +4278,7 @@ store out1[v0] = %9
 
 extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_384(const float* __restrict__ in0, const float* __restrict__ in1, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 384;
@@ -4348,6 +4368,7 @@ store out0[96*v0 + v1] = %5
 
 extern ""C"" __global__ void div_mul_cast_f32_i8_384x96(const float* __restrict__ in0, const float* __restrict__ in1, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 4608;
@@ -4433,6 +4454,7 @@ store out1[v0] = %9
 
 extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_96(const float* __restrict__ in0, const float* __restrict__ in1, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 96;
@@ -4522,6 +4544,7 @@ store out0[384*v0 + v1] = %5
 
 extern ""C"" __global__ void div_mul_cast_f32_i8_96x384(const float* __restrict__ in0, const float* __restrict__ in1, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 4608;
@@ -4615,6 +4638,7 @@ store out0[4704*v0 + 96*v1 + v2] = %18
 
 extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_i8_64nx49x96(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const float* __restrict__ in3, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -4828,6 +4852,7 @@ store out1[301056*v0 + 5376*v1 + 96*v2 + v3] = %2
 
 extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_i8_nx56x56x96(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, const float* __restrict__ in4, signed char* __restrict__ out0, half* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -5058,6 +5083,7 @@ store out1[v0] = %3
 
 extern ""C"" __global__ void mul_div_f32_1(const float* __restrict__ in0, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 1;
@@ -5152,6 +5178,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_f8_64nx49x96(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const float* __restrict__ in3, fusion_e4m3* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -5363,6 +5390,7 @@ store out1[v0] = %9
 
 extern ""C"" __global__ void abs_max_fp8_scale_reshape_mul_f32_1_4(const float* __restrict__ in0, const float* __restrict__ in1, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 1;
@@ -5425,6 +5453,7 @@ store out0[96*v0 + v1] = %5
 
 extern ""C"" __global__ void div_mul_cast_f32_f8_288x96(const float* __restrict__ in0, const float* __restrict__ in1, fusion_e4m3* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 3456;
@@ -5510,6 +5539,7 @@ store out1[v0] = %9
 
 extern ""C"" __global__ void abs_max_fp8_scale_reshape_mul_f32_1_3(const float* __restrict__ in0, const float* __restrict__ in1, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 1;
@@ -5572,6 +5602,7 @@ store out0[96*v0 + v1] = %5
 
 extern ""C"" __global__ void div_mul_cast_f32_f8_96x96(const float* __restrict__ in0, const float* __restrict__ in1, fusion_e4m3* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 1152;
@@ -5677,6 +5708,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_f8_nx56x56x96(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, const float* __restrict__ in4, fusion_e4m3* __restrict__ out0, half* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -5925,6 +5957,7 @@ store out1[v0] = %9
 
 extern ""C"" __global__ void abs_max_fp8_scale_reshape_mul_f32_1_2(const float* __restrict__ in0, const float* __restrict__ in1, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 1;
@@ -5987,6 +6020,7 @@ store out0[96*v0 + v1] = %5
 
 extern ""C"" __global__ void div_mul_cast_f32_f8_384x96(const float* __restrict__ in0, const float* __restrict__ in1, fusion_e4m3* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 4608;
@@ -6072,6 +6106,7 @@ store out1[v0] = %9
 
 extern ""C"" __global__ void abs_max_fp8_scale_reshape_mul_f32_1(const float* __restrict__ in0, const float* __restrict__ in1, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 1;
@@ -6134,6 +6169,7 @@ store out0[384*v0 + v1] = %5
 
 extern ""C"" __global__ void div_mul_cast_f32_f8_96x384(const float* __restrict__ in0, const float* __restrict__ in1, fusion_e4m3* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 4608;
@@ -6227,6 +6263,7 @@ store out0[4704*v0 + 96*v1 + v2] = %18
 
 extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_f8_64nx49x96(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const float* __restrict__ in3, fusion_e4m3* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -6440,6 +6477,7 @@ store out1[301056*v0 + 5376*v1 + 96*v2 + v3] = %2
 
 extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_f8_nx56x56x96(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, const float* __restrict__ in4, fusion_e4m3* __restrict__ out0, half* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 3136 * N;
@@ -6667,6 +6705,7 @@ store out0[288*v0 + v1] = %2
 
 extern ""C"" __global__ void gemm_bias_n288_k96_f32_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 112896 * N;
@@ -6739,6 +6778,7 @@ store out0[96*v0 + v1] = %2
 
 extern ""C"" __global__ void gemm_bias_n96_k96_f32_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -6819,6 +6859,7 @@ store out0[384*v0 + v1] = %10
 
 extern ""C"" __global__ void gemm_bias_gelu_n384_k96_f32_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 150528 * N;
@@ -6904,6 +6945,7 @@ store out0[96*v0 + v1] = %4
 
 extern ""C"" __global__ void gemm_bias_add_n96_k384_f32_epilogue(const float* __restrict__ in0, const float* __restrict__ acc, const float* __restrict__ in2, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -6990,6 +7032,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_bias_add_cast_n96_k384_f32_epilogue(const float* __restrict__ in0, const float* __restrict__ acc, const float* __restrict__ in2, io_t* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -7067,6 +7110,7 @@ store out0[288*v0 + v1] = %2
 
 extern ""C"" __global__ void gemm_bias_n288_k96_epilogue(const half* __restrict__ acc, const half* __restrict__ in1, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 112896 * N;
@@ -7139,6 +7183,7 @@ store out0[96*v0 + v1] = %2
 
 extern ""C"" __global__ void gemm_bias_n96_k96_epilogue(const half* __restrict__ acc, const half* __restrict__ in1, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -7219,6 +7264,7 @@ store out0[384*v0 + v1] = %10
 
 extern ""C"" __global__ void gemm_bias_gelu_n384_k96_epilogue(const half* __restrict__ acc, const half* __restrict__ in1, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 150528 * N;
@@ -7304,6 +7350,7 @@ store out0[96*v0 + v1] = %4
 
 extern ""C"" __global__ void gemm_bias_add_n96_k384_epilogue(const half* __restrict__ in0, const half* __restrict__ acc, const half* __restrict__ in2, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -7390,6 +7437,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_bias_add_cast_n96_k384_epilogue(const half* __restrict__ in0, const half* __restrict__ acc, const half* __restrict__ in2, io_t* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -7470,6 +7518,7 @@ store out0[288*v0 + v1] = %4
 
 extern ""C"" __global__ void gemm_mul_add_n288_k96_i8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, const float* __restrict__ in2, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 112896 * N;
@@ -7550,6 +7599,7 @@ store out0[96*v0 + v1] = %4
 
 extern ""C"" __global__ void gemm_mul_add_n96_k96_i8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, const float* __restrict__ in2, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -7642,6 +7692,7 @@ store out0[384*v0 + v1] = %15
 
 extern ""C"" __global__ void gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 150528 * N;
@@ -7741,6 +7792,7 @@ store out0[96*v0 + v1] = %6
 
 extern ""C"" __global__ void gemm_mul_add_add_n96_k384_i8_epilogue(const half* __restrict__ in0, const float* __restrict__ acc, const float* __restrict__ in2, const float* __restrict__ in3, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -7835,6 +7887,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_mul_add_add_cast_n96_k384_i8_epilogue(const half* __restrict__ in0, const float* __restrict__ acc, const float* __restrict__ in2, const float* __restrict__ in3, io_t* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -7920,6 +7973,7 @@ store out0[288*v0 + v1] = %4
 
 extern ""C"" __global__ void gemm_mul_add_n288_k96_f8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, const half* __restrict__ in2, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 112896 * N;
@@ -7999,6 +8053,7 @@ store out0[96*v0 + v1] = %4
 
 extern ""C"" __global__ void gemm_mul_add_n96_k96_f8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, const half* __restrict__ in2, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -8090,6 +8145,7 @@ store out0[384*v0 + v1] = %15
 
 extern ""C"" __global__ void gemm_mul_add_gelu_mul_cast_n384_k96_f8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, const half* __restrict__ in2, const float* __restrict__ in3, fusion_e4m3* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 150528 * N;
@@ -8188,6 +8244,7 @@ store out0[96*v0 + v1] = %6
 
 extern ""C"" __global__ void gemm_mul_add_add_n96_k384_f8_epilogue(const half* __restrict__ in0, const float* __restrict__ acc, const float* __restrict__ in2, const half* __restrict__ in3, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -8281,6 +8338,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_mul_add_add_cast_n96_k384_f8_epilogue(const half* __restrict__ in0, const float* __restrict__ acc, const float* __restrict__ in2, const half* __restrict__ in3, io_t* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -8363,6 +8421,7 @@ store out0[96*v0 + v1] = %3
 
 extern ""C"" __global__ void window_attention_h3_d32_t49_mul_cast_epilogue(const half* __restrict__ acc, const float* __restrict__ in1, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -8437,6 +8496,7 @@ store out0[96*v0 + v1] = %3
 
 extern ""C"" __global__ void window_attention_h3_d32_t49_nw64_masked_mul_cast_epilogue(const half* __restrict__ acc, const float* __restrict__ in1, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -8511,6 +8571,7 @@ store out0[96*v0 + v1] = %3
 
 extern ""C"" __global__ void window_attention_h3_d32_t49_mul_cast_2_epilogue(const half* __restrict__ acc, const float* __restrict__ in1, fusion_e4m3* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;
@@ -8585,6 +8646,7 @@ store out0[96*v0 + v1] = %3
 
 extern ""C"" __global__ void window_attention_h3_d32_t49_nw64_masked_mul_cast_2_epilogue(const half* __restrict__ acc, const float* __restrict__ in1, fusion_e4m3* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37632 * N;

@@ -742,6 +742,7 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
 extern ""C"" __global__ void __launch_bounds__(kThreads, 1) FUSION_KERNEL(const __grid_constant__ gemm_tensor_map x_map, const __grid_constant__ gemm_tensor_map w_map, int m,
                                                                           int batch FUSION_EPILOGUE_PARAMS)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();  // first: the previous kernel's memory (prelude.cuh)
     // Stage s: the x tile at base + s · kStageBytes, the w tile kATileBytes after it; behind the stages full[s] and empty[s] (8 bytes
     // each) and the ping-pong turns, then the epilogue's staging.
     constexpr int kStageBytes = kATileBytes + kBTileBytes, kBarrierBytes = 16 * kStages + 16;
@@ -840,6 +841,7 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, 1) FUSION_KERNEL(const 
 #else
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();  // first: the previous kernel's memory (prelude.cuh)
 #if FUSION_GEMM_WGMMA
     // Stage s: the x tile at base + s · kStageBytes, the w tile kATileBytes after it.
     const unsigned smem0 = smem_address(gemm_smem), base = (smem0 + 1023) & ~1023u;
@@ -967,6 +969,7 @@ store out0[v0] = %2
 
 extern ""C"" __global__ void div_f32_1(const float* __restrict__ in0, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 1;
@@ -1035,6 +1038,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void mul_cast_io_f32_i8_nx13(const io_t* __restrict__ in0, const float* __restrict__ in1, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 13 * N;
@@ -1115,6 +1119,7 @@ store out1[v0] = %9
 
 extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_37(const float* __restrict__ in0, const float* __restrict__ in1, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 37;
@@ -1203,6 +1208,7 @@ store out0[13*v0 + v1] = %5
 
 extern ""C"" __global__ void div_mul_cast_f32_i8_37x13(const float* __restrict__ in0, const float* __restrict__ in1, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 481;
@@ -1285,6 +1291,7 @@ store out1[v0] = %9
 
 extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_13(const float* __restrict__ in0, const float* __restrict__ in1, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 13;
@@ -1373,6 +1380,7 @@ store out0[37*v0 + v1] = %5
 
 extern ""C"" __global__ void div_mul_cast_f32_i8_13x37(const float* __restrict__ in0, const float* __restrict__ in1, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 481;
@@ -1447,6 +1455,7 @@ store out0[37*v0 + v1] = %4
 
 extern ""C"" __global__ void gemm_bias_relu_n37_k13_f32_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37 * N;
@@ -1526,6 +1535,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_bias_add_cast_n13_k37_f32_epilogue(const float* __restrict__ in0, const float* __restrict__ acc, const float* __restrict__ in2, io_t* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 13 * N;
@@ -1600,6 +1610,7 @@ store out0[37*v0 + v1] = %4
 
 extern ""C"" __global__ void gemm_bias_relu_n37_k13_epilogue(const half* __restrict__ acc, const half* __restrict__ in1, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37 * N;
@@ -1679,6 +1690,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_bias_add_cast_n13_k37_epilogue(const half* __restrict__ in0, const half* __restrict__ acc, const half* __restrict__ in2, io_t* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 13 * N;
@@ -1760,6 +1772,7 @@ store out0[37*v0 + v1] = %9
 
 extern ""C"" __global__ void gemm_mul_add_relu_mul_cast_n37_k13_i8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 37 * N;
@@ -1852,6 +1865,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void gemm_mul_add_add_cast_n13_k37_i8_epilogue(const half* __restrict__ in0, const float* __restrict__ acc, const float* __restrict__ in2, const float* __restrict__ in3, io_t* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 13 * N;

@@ -792,6 +792,7 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
 extern ""C"" __global__ void __launch_bounds__(kThreads, 1) FUSION_KERNEL(const __grid_constant__ gemm_tensor_map x_map, const __grid_constant__ gemm_tensor_map w_map, int m,
                                                                           int batch FUSION_EPILOGUE_PARAMS)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();  // first: the previous kernel's memory (prelude.cuh)
     // Stage s: the x tile at base + s · kStageBytes, the w tile kATileBytes after it; behind the stages full[s] and empty[s] (8 bytes
     // each) and the ping-pong turns, then the epilogue's staging.
     constexpr int kStageBytes = kATileBytes + kBTileBytes, kBarrierBytes = 16 * kStages + 16;
@@ -890,6 +891,7 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, 1) FUSION_KERNEL(const 
 #else
 extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERNEL(const gemm_in_t* __restrict__ x, const gemm_in_t* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();  // first: the previous kernel's memory (prelude.cuh)
 #if FUSION_GEMM_WGMMA
     // Stage s: the x tile at base + s · kStageBytes, the w tile kATileBytes after it.
     const unsigned smem0 = smem_address(gemm_smem), base = (smem0 + 1023) & ~1023u;
@@ -1038,6 +1040,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(const io_t* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 196 * N;
@@ -1229,6 +1232,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_4nx49x10(const io_t* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 196 * N;
@@ -1446,6 +1450,7 @@ store out1[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*
 
 extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition_f32_4nx49x10(const float* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 196 * N;
@@ -1667,6 +1672,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f32_io_nx7x7x40(const float* __restrict__ in0, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, io_t* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 49 * N;
@@ -1873,6 +1879,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 196 * N;
@@ -2076,6 +2083,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_4nx49x10(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, half* __restrict__ out0, half* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 196 * N;
@@ -2304,6 +2312,7 @@ store out1[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*
 
 extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition_f16_4nx49x10(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, half* __restrict__ out0, half* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 196 * N;
@@ -2525,6 +2534,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f16_io_nx7x7x40(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, io_t* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 49 * N;
@@ -2709,6 +2719,7 @@ store out0[v0] = %2
 
 extern ""C"" __global__ void div_f32_1(const float* __restrict__ in0, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 1;
@@ -2795,6 +2806,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_4nx49x10(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const float* __restrict__ in3, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 196 * N;
@@ -3006,6 +3018,7 @@ store out1[v0] = %9
 
 extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_10(const float* __restrict__ in0, const float* __restrict__ in1, float* __restrict__ out0, float* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 10;
@@ -3095,6 +3108,7 @@ store out0[10*v0 + v1] = %5
 
 extern ""C"" __global__ void div_mul_cast_f32_i8_10x10(const float* __restrict__ in0, const float* __restrict__ in1, signed char* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 50;
@@ -3200,6 +3214,7 @@ typedef float io_t;
 
 extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_f32_i8_4nx49x10(const io_t* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, const float* __restrict__ in4, signed char* __restrict__ out0, half* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 196 * N;
@@ -3456,6 +3471,7 @@ store out1[980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*
 
 extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition_etc_f16_f32_i8_4nx49x10(const half* __restrict__ in0, const half* __restrict__ in1, const half* __restrict__ in2, const half* __restrict__ in3, const float* __restrict__ in4, signed char* __restrict__ out0, half* __restrict__ out1, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index rows = 196 * N;
@@ -3686,6 +3702,7 @@ store out0[10*v0 + v1] = %10
 
 extern ""C"" __global__ void gemm_bias_gelu_n10_k10_f32_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, float* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 980 * N;
@@ -3776,6 +3793,7 @@ store out0[10*v0 + v1] = %10
 
 extern ""C"" __global__ void gemm_bias_gelu_n10_k10_epilogue(const half* __restrict__ acc, const half* __restrict__ in1, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 980 * N;
@@ -3869,6 +3887,7 @@ store out0[10*v0 + v1] = %12
 
 extern ""C"" __global__ void gemm_mul_add_gelu_n10_k10_i8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, const float* __restrict__ in2, half* __restrict__ out0, int batch)
 {
+    FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
     (void)N;
     const fusion_index items = 980 * N;

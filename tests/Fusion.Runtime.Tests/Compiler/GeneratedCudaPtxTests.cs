@@ -34,6 +34,26 @@ public class GeneratedCudaPtxTests
         var ptx = ClangPtx.Compile(source, arch, $"lowered_io{(ioHalf == 1 ? 16 : 32)}");
         Assert.Contains($".target {arch}", ptx);
         foreach (var k in kernels) Assert.Contains($".entry {k.Name}(", ptx);
+        // Each kernel waits for the previous grid once, on sm_90 (programmatic dependent launch); below it the wait is compiled out.
+        int waits = ptx.Split("griddepcontrol.wait;").Length - 1;
+        Assert.Equal(arch == "sm_90" ? kernels.Count : 0, waits);
+    }
+
+    /// <summary>
+    /// The runtime may launch a printed kernel before the previous one has finished (Fusion.Cuda.ProgrammaticLaunch): that is safe
+    /// only if its first statement is the wait, before any load or store.
+    /// </summary>
+    [Fact]
+    public void EveryPrintedKernelWaitsForThePreviousGridFirst()
+    {
+        foreach (var k in Kernels())
+        {
+            var source = CudaKernelPrinter.Print(k).Source;
+            var body = source.Substring(source.IndexOf("__global__", StringComparison.Ordinal));
+            var firstStatement = body.Substring(body.IndexOf('{') + 1).TrimStart().Split('\n')[0];
+            Assert.Equal(Fusion.Cuda.ProgrammaticLaunch.Marker + ";", firstStatement);
+            Assert.True(Fusion.Cuda.ProgrammaticLaunch.IsDeclaredBy(source), k.Name);
+        }
     }
 
     [Fact]

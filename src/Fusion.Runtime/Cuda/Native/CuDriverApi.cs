@@ -54,6 +54,9 @@ internal static unsafe partial class CuDriverApi
     [LibraryImport(Lib)]
     internal static partial CuResult cuLaunchKernel(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
         uint sharedMemBytes, IntPtr stream, void** kernelParams, void** extra);
+    /// <summary>A launch with attributes (CUDA 12.0 and newer drivers): Fusion's programmatic dependent launches.</summary>
+    [LibraryImport(Lib)]
+    internal static partial CuResult cuLaunchKernelEx(CuLaunchConfig* config, IntPtr function, void** kernelParams, void** extra);
 
     [LibraryImport(Lib)]
     internal static partial CuResult cuTensorMapEncodeTiled(void* tensorMap, CuTensorMapDataType dataType, uint rank, void* globalAddress, ulong* globalDim,
@@ -105,6 +108,34 @@ internal enum CuFunctionAttribute
 {
     /// <summary>CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES: dynamic shared memory a launch may ask for beyond the default 48 KB.</summary>
     MaxDynamicSharedSizeBytes = 8,
+}
+
+/// <summary>CUlaunchConfig: a launch's shape, stream and attributes (cuLaunchKernelEx).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct CuLaunchConfig
+{
+    public uint GridX, GridY, GridZ;
+    public uint BlockX, BlockY, BlockZ;
+    public uint SharedMemoryBytes;
+    public IntPtr Stream;
+    public CuLaunchAttribute* Attributes;
+    public uint AttributeCount;
+}
+
+/// <summary>CUlaunchAttribute: an id, padding to 8 bytes, then the 64-byte CUlaunchAttributeValue union (72 bytes).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 72)]
+internal struct CuLaunchAttribute
+{
+    [FieldOffset(0)] public CuLaunchAttributeId Id;
+    /// <summary>The union's first int: programmaticStreamSerializationAllowed for <see cref="CuLaunchAttributeId.ProgrammaticStreamSerialization"/>.</summary>
+    [FieldOffset(8)] public int Value;
+}
+
+/// <summary>The CUlaunchAttributeID values Fusion sets.</summary>
+internal enum CuLaunchAttributeId
+{
+    /// <summary>CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION: the kernel may start before the previous one in its stream ends.</summary>
+    ProgrammaticStreamSerialization = 6,
 }
 
 /// <summary>The CUtensorMapDataType values Fusion encodes (the copy engine moves bytes; the type fixes the element size).</summary>
