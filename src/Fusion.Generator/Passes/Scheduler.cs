@@ -251,16 +251,19 @@ namespace Fusion.Generator.Passes
                 && link.Inputs.Count(i => i == from.Id) == 1 && link.Inputs.All(i => i == from.Id || _constant[i]);
 
             /// <summary>
-            /// An fp16 Linear over the im2col windows of a channels-last image (a Conv2d after the layout pass: Im2col of the permute to
-            /// NCHW of a [B, H, W, C] value, C a multiple of 8), or an int8 one over int8 codes of such an image (the Int8 plan quantizes
-            /// a convolution's image: QuantizedWindows; C a multiple of 16), reads the image itself as an implicit-GEMM convolution:
-            /// the im2col view, and the permute when nothing else reads it, are the GEMM's (never stored), and the image must be in memory.
+            /// An fp16 or float32 Linear over the im2col windows of a channels-last image of its type (a Conv2d after the layout pass:
+            /// Im2col of the permute to NCHW of a [B, H, W, C] value, C a multiple of 8), or an int8 one over int8 codes of such an image
+            /// (the Int8 plan quantizes a convolution's image: QuantizedWindows; C a multiple of 16), reads the image itself as an
+            /// implicit-GEMM convolution: the im2col view, and the permute when nothing else reads it, are the GEMM's (never stored), and
+            /// the image must be in memory. (Float32 ones run on the CPU's GEMM, which gathers the windows block by block, and on the GPU
+            /// as the gather and cuBLASLt: the template is fp16 and int8.)
             /// </summary>
             private void ClaimConvolution(Node linear)
             {
                 var windows = _nodes[linear.Inputs[0]];
                 bool int8 = windows.Precision == FloatType.I8; // an int8 product's node is its float32 sums
-                if (!windows.Is(Ops.Im2col) || _readers[windows.Id].Count != 1 || linear.Precision != (int8 ? FloatType.F32 : FloatType.F16) || !(int8 || windows.Precision == FloatType.F16)) return;
+                bool typed = int8 ? linear.Precision == FloatType.F32 : linear.Precision == windows.Precision && windows.Precision is FloatType.F16 or FloatType.F32;
+                if (!windows.Is(Ops.Im2col) || _readers[windows.Id].Count != 1 || !typed) return;
                 var permute = _nodes[windows.Inputs[0]];
                 if (!permute.Is(Ops.Permute) || !permute.Attributes.Ints("axes").SequenceEqual(new long[] { 0, 3, 1, 2 })) return;
                 var image = _nodes[permute.Inputs[0]];

@@ -15,7 +15,7 @@ namespace Fusion.Kernels.Cpu;
 /// uses every core. Each worker packs its B block into its own buffer, which costs 1/(block rows) of the multiply and avoids
 /// any synchronization between workers.
 /// </summary>
-public static class Gemm
+public static partial class Gemm
 {
     /// <summary>Rows of C per micro-tile: 6 rows × 2 vectors = 12 accumulators fit the vector registers.</summary>
     private const int MR = 6;
@@ -71,11 +71,11 @@ public static class Gemm
         CheckLength(a.Length, 1, 0, (long)m * k, nameof(a));
         CheckLength(c.Length, 1, 0, (long)m * n, nameof(c));
         CheckEpilogue(epilogue, m, n);
-        fixed (float* pb = b.Panels, bias = epilogue.Bias, residual = epilogue.Residual)
+        fixed (float* pa = a, pb = b.Panels, bias = epilogue.Bias, residual = epilogue.Residual)
         {
             nint bAddr = (nint)pb;
-            Run(a, c, 1, m, n, k, 0, 0, (float* _, int _, int col, int _, int pc, int kc) => (float*)bAddr + b.Offset(col, pc, kc), needsPack: false,
-                b.Wide, new TileEpilogue((nint)bias, epilogue.Activation, (nint)residual, n, epilogue.ResidualFirst));
+            Run(Stored(pa, 0, k), aPackLength: 0, c, 1, m, n, k, 0, (float* _, int _, int col, int _, int pc, int kc) => (float*)bAddr + b.Offset(col, pc, kc),
+                needsPack: false, b.Wide, new TileEpilogue((nint)bias, epilogue.Activation, (nint)residual, n, epilogue.ResidualFirst));
         }
     }
 
@@ -144,11 +144,11 @@ public static class Gemm
         CheckLength(b.Length, batch, strideB, (long)n * k, nameof(b));
         CheckLength(c.Length, batch, strideC, (long)m * n, nameof(c));
 
-        fixed (float* pb = b)
+        fixed (float* pa = a, pb = b)
         {
             nint bAddr = (nint)pb;
             // B packed per item into the worker's buffer: the panels of columns [col, col + nc) and depths [pc, pc + kc).
-            Run(a, c, batch, m, n, k, strideA, strideC, (float* buffer, int i, int col, int nc, int pc, int kc) =>
+            Run(Stored(pa, strideA, k), aPackLength: 0, c, batch, m, n, k, strideC, (float* buffer, int i, int col, int nc, int pc, int kc) =>
             {
                 float* matrix = (float*)bAddr + i * strideB;
                 if (transposeB) PackTransposed(matrix, k, col, nc, pc, kc, buffer, nr);
@@ -164,8 +164,29 @@ public static class Gemm
     /// </summary>
     private unsafe delegate float* PanelSource(float* buffer, int batch, int col, int nc, int pc, int kc);
 
-    /// <summary>Splits the product into items (<see cref="BlockSizes"/>) and runs them on the cores, B's panels from <paramref name="panels"/>.</summary>
-    private static unsafe void Run(ReadOnlySpan<float> a, Span<float> c, int batch, int m, int n, int k, long strideA, long strideC,
+    /// <summary>
+    /// Rows [row0, row0 + rows) × depths [pc, pc + kc) of matrix <c>batch</c>'s A: the address of the first and the distance between
+    /// rows (<paramref name="lda"/>). A stored A is read in place (<see cref="Stored"/>); a convolution's windows are gathered into
+    /// <c>buffer</c> (rows × kc, <see cref="Windows"/>).
+    /// </summary>
+    private unsafe delegate float* ARowSource(float* buffer, int batch, int row0, int rows, int pc, int kc, out int lda);
+
+    /// <summary>A stored row-major A [m, k] per matrix, matrix i at i·<paramref name="strideA"/> (pinned by the caller for the call).</summary>
+    private static unsafe ARowSource Stored(float* a, long strideA, int k)
+    {
+        nint aAddr = (nint)a; // pointers cannot be captured by a lambda; their addresses can
+        return (float* _, int i, int row0, int _, int pc, int _, out int lda) =>
+        {
+            lda = k;
+            return (float*)aAddr + i * strideA + (long)row0 * k + pc;
+        };
+    }
+
+    /// <summary>
+    /// Splits the product into items (<see cref="BlockSizes"/>) and runs them on the cores, A's rows from <paramref name="aRows"/>
+    /// (which gathers into a buffer of <paramref name="aPackLength"/> floats a worker when it needs one), B's panels from <paramref name="panels"/>.
+    /// </summary>
+    private static unsafe void Run(ARowSource aRows, int aPackLength, Span<float> c, int batch, int m, int n, int k, long strideC,
         PanelSource panels, bool needsPack, bool wide, TileEpilogue epilogue)
     {
         int nr = PanelWidth(wide);
@@ -173,23 +194,23 @@ public static class Gemm
         int rowBlocks = (m + mc - 1) / mc, colBlocks = (n + nc - 1) / nc;
         int items = checked(batch * rowBlocks * colBlocks);
         int packLength = needsPack ? KC * ((Math.Min(nc, n) + nr - 1) / nr * nr) : 0;
-        fixed (float* pa = a, pc = c)
+        fixed (float* pc = c)
         {
-            // Pointers cannot be captured by the lambda; their addresses can (the spans stay pinned for the call).
-            nint aAddr = (nint)pa, cAddr = (nint)pc;
+            nint cAddr = (nint)pc;
             Parallelism.For(items, (long)Math.Min(m, mc) * Math.Min(n, nc) * k, (start, end) =>
             {
                 float[]? pack = needsPack ? ArrayPool<float>.Shared.Rent(packLength) : null;
+                float[]? aPack = aPackLength > 0 ? ArrayPool<float>.Shared.Rent(aPackLength) : null;
                 try
                 {
-                    fixed (float* pp = pack)
+                    fixed (float* pp = pack, ap = aPack)
                     {
                         for (int item = start; item < end; item++)
                         {
                             int i = item / (rowBlocks * colBlocks);
                             int row0 = item / colBlocks % rowBlocks * mc;
                             int col0 = item % colBlocks * nc;
-                            Block((float*)aAddr + i * strideA, (float*)cAddr + i * strideC, i, n, k, row0, Math.Min(m, row0 + mc), col0,
+                            Block(aRows, ap, (float*)cAddr + i * strideC, i, n, k, row0, Math.Min(m, row0 + mc), col0,
                                 Math.Min(n, col0 + nc), panels, pp, wide, epilogue);
                         }
                     }
@@ -197,6 +218,7 @@ public static class Gemm
                 finally
                 {
                     if (pack is not null) ArrayPool<float>.Shared.Return(pack);
+                    if (aPack is not null) ArrayPool<float>.Shared.Return(aPack);
                 }
             });
         }
@@ -226,8 +248,8 @@ public static class Gemm
     }
 
     /// <summary>Rows [row0, row1) × columns [col0, col1) of one product, columns in packed blocks of at most <see cref="NC"/>.</summary>
-    private static unsafe void Block(float* a, float* c, int batch, int n, int k, int row0, int row1, int col0, int col1, PanelSource panels, float* pack,
-        bool wide, TileEpilogue epilogue)
+    private static unsafe void Block(ARowSource aRows, float* aPack, float* c, int batch, int n, int k, int row0, int row1, int col0, int col1,
+        PanelSource panels, float* pack, bool wide, TileEpilogue epilogue)
     {
         int nr = PanelWidth(wide);
         // A partial tile is computed whole into this, then copied out (here, not in the micro-kernels: a stackalloc there
@@ -250,6 +272,7 @@ public static class Gemm
             {
                 int kc = Math.Min(KC, k - pc);
                 float* panel = panels(pack, batch, jc, nc, pc, kc);
+                float* aBlock = aRows(aPack, batch, row0, row1 - row0, pc, kc, out int lda);
                 // The epilogue follows the last depth block's store, when C's values are final.
                 TileEpilogue* last = pc + kc == k && !epilogue.IsEmpty ? &epilogue : null;
                 // A panel of B (kc × NR, 32 KiB at most) stays in L1 while the micro-tiles walk down the rows, A's rows coming
@@ -260,10 +283,10 @@ public static class Gemm
                     {
                         int mr = Math.Min(MR, row1 - ir);
                         float* tile = c + (long)ir * n + jc + jr, columns = panel + (long)(jr / nr) * kc * nr;
-                        float* rows = a + (long)ir * k + pc;
+                        float* rows = aBlock + (long)(ir - row0) * lda;
                         int width = Math.Min(nr, nc - jr);
-                        if (wide) Micro512(rows, k, columns, kc, tile, n, mr, width, accumulate: pc > 0, scratch);
-                        else Micro(rows, k, columns, kc, tile, n, mr, width, accumulate: pc > 0, scratch);
+                        if (wide) Micro512(rows, lda, columns, kc, tile, n, mr, width, accumulate: pc > 0, scratch);
+                        else Micro(rows, lda, columns, kc, tile, n, mr, width, accumulate: pc > 0, scratch);
                         // The epilogue right after the tile's last store, while it is in L1. (Not in the micro-kernel itself: the
                         // epilogue's registers there make the JIT keep the accumulators on the stack through the loop.)
                         if (last is not null)

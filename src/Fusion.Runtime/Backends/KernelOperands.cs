@@ -71,17 +71,16 @@ internal static class KernelOperands
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(weight);
         Shape product;
+        bool typeOk = kernel.Int8 || kernel.Fp8 ? x.DType == kernel.OperandType : x.DType is DType.Float32 or DType.Float16;
         if (kernel.Conv is { } conv)
         {
             // An implicit-GEMM convolution reads its channels-last image; the product is [batch, OH, OW, N].
-            var type = kernel.OperandType;
-            if (x.Rank != 4 || x.Shape[1] != conv.Height || x.Shape[2] != conv.Width || x.Shape[3] != conv.Channels || x.DType != type)
-                throw new TensorMismatchException($"{kernel.Name} x", $"{type.ShortName()}[batch, {conv.Height}, {conv.Width}, {conv.Channels}] (the convolution's channels-last image)", $"{x.DType.ShortName()}{x.Shape}");
+            if (x.Rank != 4 || x.Shape[1] != conv.Height || x.Shape[2] != conv.Width || x.Shape[3] != conv.Channels || !typeOk)
+                throw new TensorMismatchException($"{kernel.Name} x", $"{(kernel.Int8 ? "int8" : "float")}[batch, {conv.Height}, {conv.Width}, {conv.Channels}] (the convolution's channels-last image)", $"{x.DType.ShortName()}{x.Shape}");
             product = new Shape(x.Shape[0], conv.OutHeight, conv.OutWidth, kernel.N);
         }
         else
         {
-            bool typeOk = kernel.Int8 || kernel.Fp8 ? x.DType == kernel.OperandType : x.DType is DType.Float32 or DType.Float16;
             if (x.Rank < 1 || x.Shape[-1] != kernel.K || !typeOk)
                 throw new TensorMismatchException($"{kernel.Name} x", $"[..., {kernel.K}] {(kernel.Int8 ? "int8 (an int8 GEMM)" : kernel.Fp8 ? "e4m3 (an FP8 GEMM)" : "float")}", $"{x.DType.ShortName()}{x.Shape}");
             product = x.Shape.With(-1, kernel.N);

@@ -16,12 +16,19 @@ public sealed record ConvolutionShape(int Height, int Width, int Channels, int K
     public int OutWidth => Geometry.OutWidth;
 
     /// <summary>
-    /// The gather the CPU and the cuBLASLt path run first: the image [N, H, W, C] (fp16, or int8 codes for an int8 GEMM) to its
-    /// im2col matrix [N, OH, OW, k·k·C], the kernel the generator's Im2col view would be, built once per type.
+    /// The gather an int8 GEMM on the CPU and the cuBLASLt path run first: the image [N, H, W, C] (fp16, float32, or int8 codes for
+    /// an int8 GEMM: <paramref name="image"/>) to its im2col matrix [N, OH, OW, k·k·C], the kernel the generator's Im2col view would
+    /// be, built once per type.
     /// </summary>
-    internal GeneratedKernel Gather(string gemmName, bool int8 = false) => int8 ? _int8Gather ??= BuildGather(gemmName, FloatType.I8) : _gather ??= BuildGather(gemmName, FloatType.F16);
+    internal GeneratedKernel Gather(string gemmName, DType image) => image switch
+    {
+        DType.Int8 => _int8Gather ??= BuildGather(gemmName, FloatType.I8),
+        DType.Float16 => _gather ??= BuildGather(gemmName, FloatType.F16),
+        DType.Float32 => _float32Gather ??= BuildGather(gemmName, FloatType.F32),
+        _ => throw new FusionException($"{gemmName}: a convolution's image is fp16, float32 or int8 codes, not {image.ShortName()}"),
+    };
 
-    private GeneratedKernel? _gather, _int8Gather;
+    private GeneratedKernel? _gather, _int8Gather, _float32Gather;
 
     private GeneratedKernel BuildGather(string gemmName, FloatType type)
     {

@@ -34,6 +34,30 @@ internal static class MatrixOps
     }
 
     /// <summary>
+    /// A convolution as an implicit GEMM: act(im2col(image) · weightᵀ + bias) + residual over the channels-last
+    /// <paramref name="image"/> [B, H, W, C] and the windows of <paramref name="conv"/>, written as [B, OH, OW, N] in
+    /// <paramref name="outType"/>. The windows are gathered block by block inside the GEMM (<see cref="Gemm.MultiplyConvolution"/>),
+    /// never stored. <paramref name="packed"/> is the weight [N, k·k·C] packed beforehand, when the caller has it.
+    /// </summary>
+    public static CpuTensor Convolution(CpuTensor image, ConvolutionShape conv, CpuTensor weight, CpuTensor? bias, Shape outShape, DType outType,
+        PackedMatrix? packed, TileActivation activation = TileActivation.None, CpuTensor? residual = null, bool residualFirst = false)
+    {
+        var windows = new ConvolutionWindows(conv.Height, conv.Width, conv.Channels, conv.Kernel, conv.Stride, conv.Padding, conv.Dilation);
+        using var xs = new FloatInput(image);
+        using var bs = bias is null ? default : new FloatInput(bias);
+        using var rs = residual is null ? default : new FloatInput(residual);
+        using var y = new FloatOutput(outType, outShape);
+        var epilogue = new GemmEpilogue(bs.Span, activation, rs.Span, residualFirst);
+        if (packed is null)
+        {
+            using var ws = new FloatInput(weight);
+            packed = Gemm.Pack(ws.Span, weight.Shape[0], weight.Shape[1], transposeB: true);
+        }
+        Gemm.MultiplyConvolution(xs.Span, windows, image.Shape[0], packed, y.Span, epilogue);
+        return y.Finish();
+    }
+
+    /// <summary>
     /// The exact int32 sums of x [..., K] · weightᵀ (both int8 codes, weight [N, K]) as float32 [outShape]: each sum converted to
     /// the nearest float32 (ties to even), as the GPU's int8 template hands its sums to the epilogue.
     /// </summary>

@@ -82,7 +82,9 @@ public sealed partial class CudaBackend
         var w = _rules.Resident(weight, $"{kernel.Name} weight");
         if (input.DType == DType.Float32 && !kernel.Int8)
         {
-            using var product = (CudaTensor)Linear(input, w, null);
+            // A float32 convolution multiplies its gathered im2col matrix: the template that reads the image itself is fp16 and int8.
+            using var columns = kernel.Conv is { } conv ? (CudaTensor)Run(conv.Gather(kernel.Name, DType.Float32), x.Shape[0], io, input)[0] : null;
+            using var product = (CudaTensor)Linear(columns ?? input, w, null);
             return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, product, epilogueInputs));
         }
         return WithEpilogue(kernel.Name, kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, null, epilogueInputs), epilogueInputs,

@@ -379,7 +379,7 @@ public sealed class FusedGemm : IDisposable
         {
             // cuBLASLt multiplies stored matrices: the convolution's im2col matrix is gathered first (the generated Im2col kernel).
             using var columns = CudaTensor.Empty(stream, DType.Float16, new Shape(x.Shape[0], conv.OutHeight, conv.OutWidth, kernel.K));
-            _epilogues.Launch(conv.Gather(kernel.Name), x.Shape[0], io, new[] { x, columns }, stream);
+            _epilogues.Launch(conv.Gather(kernel.Name, DType.Float16), x.Shape[0], io, new[] { x, columns }, stream);
             RunCublasLt(kernel, columns, weight, epilogueInputs, outputs, batch, io, stream, algorithm);
             LastRanIlgpu = false;
         }
