@@ -1,11 +1,11 @@
 namespace Fusion.Cuda.Tests;
 
-/// <summary>FUSION_PDL, read without a GPU: on unless it says off, and a clear error otherwise.</summary>
+/// <summary>FUSION_PDL, read without a GPU: off unless it says on, and a clear error otherwise.</summary>
 public sealed class ProgrammaticLaunchSwitchTests
 {
     [Theory]
-    [InlineData(null, true)]
-    [InlineData("", true)]
+    [InlineData(null, false)]
+    [InlineData("", false)]
     [InlineData("on", true)]
     [InlineData(" 1 ", true)]
     [InlineData("OFF", false)]

@@ -1,7 +1,7 @@
 namespace Fusion.Cuda.Tests;
 
 /// <summary>
-/// Programmatic dependent launch (<see cref="ProgrammaticLaunch"/>): a kernel whose source waits for the previous grid first is launched
+/// Programmatic dependent launch (<see cref="ProgrammaticLaunch"/>, forced on here): a kernel whose source waits for the previous grid first is launched
 /// programmatically right behind another Fusion kernel, on sm_90 and newer, and never behind anything else; a chain of such launches
 /// still sees each step's complete output, directly and replayed from a graph.
 /// </summary>
@@ -29,7 +29,16 @@ public sealed class ProgrammaticLaunchTests : GpuTestBase
         }
         """;
 
+    // Each test forces programmatic launches on (off by default until timed on a GPU); the device must be sm_90 for them.
+    private readonly IDisposable _forced = ProgrammaticLaunch.Force(true);
+
     private bool Expected => ProgrammaticLaunch.AppliesTo(Device);
+
+    public override void Dispose()
+    {
+        _forced.Dispose();
+        base.Dispose();
+    }
 
     [Fact]
     public void AChainOfWaitingKernelsIsLaunchedProgrammaticallyAndKeepsItsOrder()
@@ -76,6 +85,19 @@ public sealed class ProgrammaticLaunchTests : GpuTestBase
         for (int r = 0; r < replays; r++) graph.Launch(stream);
         stream.Synchronize();
         AssertChainResult(input, Download(a), replays * steps);
+    }
+
+    [Fact]
+    public void TurnedOffNothingIsLaunchedProgrammatically()
+    {
+        using var off = ProgrammaticLaunch.Force(false);
+        using var module = Jit.Load("pdl_step", Step);
+        var kernel = module.GetKernel("pdl_step");
+        using var stream = new CudaStream(Device);
+        using var a = Upload(new float[1000]);
+        using var b = CudaTensor.Empty(Device, DType.Float32, 1000);
+        for (int s = 0; s < 4; s++) Assert.False(kernel.Launch(stream, 4, 256, Arguments(s % 2 == 0 ? a : b, s % 2 == 0 ? b : a, 1000)));
+        stream.Synchronize();
     }
 
     [Fact]

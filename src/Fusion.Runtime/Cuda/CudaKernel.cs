@@ -85,7 +85,9 @@ public sealed unsafe class CudaKernel
                     (uint)sharedMemoryBytes, handle, pointers, null);
             }
             if (result != CuResult.Success)
-                throw CudaCheck.DriverError(result, $"{(programmatic ? "cuLaunchKernelEx" : "cuLaunchKernel")}({Name}, grid {grid}, block {block}{(programmatic ? ", programmatic" : "")})");
+                throw CudaCheck.DriverError(result, programmatic
+                    ? $"cuLaunchKernelEx({Name}, grid {grid}, block {block}, programmatic dependent launch; {ProgrammaticLaunch.Variable}=off launches without it)"
+                    : $"cuLaunchKernel({Name}, grid {grid}, block {block})");
         }
         stream.FusionKernelQueued();
         LaunchLog.Launched(Name);

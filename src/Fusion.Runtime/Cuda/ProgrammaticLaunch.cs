@@ -9,7 +9,8 @@ namespace Fusion.Cuda;
 /// (<see cref="CudaModule.AwaitsPreviousGrid"/>). <see cref="CudaKernel.Launch"/> uses it only right behind another kernel it
 /// launched itself (a wait cannot cover a copy, a memset, an event or a library's kernels it does not know). Batch-1 inference
 /// is a chain of ~100 kernels of a few microseconds each, where those boundaries are a large part of the time.
-/// <c>FUSION_PDL=off</c> turns it off (on by default).
+/// <c>FUSION_PDL=on</c> turns it on. Off by default until it has been timed against plain launches on a GPU (it was written in a
+/// session no GPU machine could be started in; docs/perf.md says when that changes).
 /// </summary>
 public static class ProgrammaticLaunch
 {
@@ -18,18 +19,34 @@ public static class ProgrammaticLaunch
     /// <summary>The call a kernel's source makes first to be launched programmatically (defined in prelude.cuh).</summary>
     public const string Marker = "FUSION_AWAIT_PREVIOUS_GRID()";
 
-    private static bool? s_enabled;
+    private static bool? s_enabled, s_forced;
 
-    /// <summary>$FUSION_PDL, read once: on unless it says off (a value that is neither is an error at the first launch).</summary>
-    public static bool Enabled => s_enabled ??= Parse(Environment.GetEnvironmentVariable(Variable));
+    /// <summary>$FUSION_PDL, read once: off unless it says on (a value that is neither is an error at the first launch).</summary>
+    public static bool Enabled => s_forced ?? (s_enabled ??= Parse(Environment.GetEnvironmentVariable(Variable)));
 
-    /// <summary>on, 1, off or 0 (any case; unset or blank means on); anything else is an error naming the choices.</summary>
+    /// <summary>on, 1, off or 0 (any case; unset or blank means off); anything else is an error naming the choices.</summary>
     public static bool Parse(string? value) => value?.Trim().ToLowerInvariant() switch
     {
-        null or "" or "on" or "1" => true,
-        "off" or "0" => false,
+        "on" or "1" => true,
+        null or "" or "off" or "0" => false,
         _ => throw new FusionException($"{Variable}={value} is not one of on, off"),
     };
+
+    /// <summary>
+    /// Turns it on or off for this process, whatever $FUSION_PDL says, until the result is disposed (the GPU tests, which run one at
+    /// a time, check both ways of launching).
+    /// </summary>
+    internal static IDisposable Force(bool enabled)
+    {
+        var before = s_forced;
+        s_forced = enabled;
+        return new Restore(() => s_forced = before);
+    }
+
+    private sealed class Restore(Action undo) : IDisposable
+    {
+        public void Dispose() => undo();
+    }
 
     /// <summary>Whether <paramref name="source"/> declares that its kernels wait for the previous grid first.</summary>
     public static bool IsDeclaredBy(string source) => source.Contains(Marker, StringComparison.Ordinal);
