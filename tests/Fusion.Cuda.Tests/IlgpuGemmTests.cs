@@ -26,7 +26,9 @@ internal static class IlgpuGemms
     /// The implicit-GEMM convolutions of <see cref="Fusion.Runtime.Tests.ImplicitConvNet"/> (3 × 3 with a residual, stride 2, a 1 × 1 stride-2 shortcut, dilation 2
     /// with GELU; C = 24 and 40; 9 × 11 and 5 × 6 outputs), whose ILGPU versions the generator printed.
     /// </summary>
-    public static IEnumerable<GemmKernel> Convolutions() => Fusion.Runtime.Tests.ImplicitConvNet.Kernels.OfType<GemmKernel>().Where(k => k.Conv is not null);
+    /// <summary>The Half plan's implicit GEMMs (the Float plan's, named …_f32, run on the CPU's GEMM or cuBLASLt: no ILGPU form).</summary>
+    public static IEnumerable<GemmKernel> Convolutions() => Fusion.Runtime.Tests.ImplicitConvNet.Kernels.OfType<GemmKernel>()
+        .Where(k => k.Conv is not null && !k.Name.EndsWith("_f32", StringComparison.Ordinal));
 
     /// <summary>
     /// int8 GEMMs (<see cref="GemmKernels.LinearInt8"/>, printed here in the int8 form): N = 29 and K = 13 (odd: x rows read as byte
