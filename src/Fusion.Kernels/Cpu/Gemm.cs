@@ -9,7 +9,8 @@ namespace Fusion.Kernels.Cpu;
 /// Cache-blocked single-precision matrix multiply, C = A·B or C = A·Bᵀ, all row-major.
 /// B is packed per (K block × N block) into panels of NR columns (two vectors: 32 on 512-bit vectors, else two
 /// <see cref="Vector{T}"/>s) so the micro-kernel
-/// streams it contiguously from L1/L2; A is read in place (its rows are already contiguous in K).
+/// streams it contiguously from L1/L2; A is read in place (its rows are already contiguous in K), or, for a convolution, gathered
+/// block by block from its image (Gemm.Convolution.cs).
 /// Work is split over (batch, row block, column block) items, the blocks made smaller (down to two micro-tiles) until there
 /// are at least two items per core, so a small-M product (a batch-1 transformer's late stages: 49 or 196 rows) still
 /// uses every core. Each worker packs its B block into its own buffer, which costs 1/(block rows) of the multiply and avoids

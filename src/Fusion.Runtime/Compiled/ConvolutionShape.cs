@@ -16,9 +16,9 @@ public sealed record ConvolutionShape(int Height, int Width, int Channels, int K
     public int OutWidth => Geometry.OutWidth;
 
     /// <summary>
-    /// The gather an int8 GEMM on the CPU and the cuBLASLt path run first: the image [N, H, W, C] (fp16, float32, or int8 codes for
-    /// an int8 GEMM: <paramref name="image"/>) to its im2col matrix [N, OH, OW, k·k·C], the kernel the generator's Im2col view would
-    /// be, built once per type.
+    /// The gather run first where the product needs a stored im2col matrix (the CPU's int8 and FP8 GEMMs, cuBLASLt on the GPU): the
+    /// image [N, H, W, C] (fp16, float32, or int8 codes: <paramref name="image"/>) to its im2col matrix [N, OH, OW, k·k·C], the kernel
+    /// the generator's Im2col view would be, built once per type.
     /// </summary>
     internal GeneratedKernel Gather(string gemmName, DType image) => image switch
     {

@@ -186,11 +186,11 @@ public sealed class CpuBackend : IBackend
         var w = Host(weight, $"{kernel.Name} weight");
         var inputs = KernelOperands.EpilogueInputs(kernel, null, epilogueInputs);
         var outputs = KernelOperands.Check(kernel.Epilogue, batch, io, inputs);
-        if (kernel.Conv is { } convolution && !kernel.Int8 && !kernel.Fp8)
-            return Convolution(kernel, convolution, shape, Host(x, $"{kernel.Name} image"), w, batch, io, outputs, epilogueInputs);
-        // An int8 or FP8 convolution multiplies its stored im2col matrix.
-        using var gathered = kernel.Conv is { } conv ? Run(conv.Gather(kernel.Name, x.DType), x.Shape[0], io, x)[0] : null;
-        var input = gathered is null ? Host(x, $"{kernel.Name} x") : Host(gathered, $"{kernel.Name} im2col");
+        // A float convolution's GEMM reads its image, gathering the windows block by block; an int8 or FP8 one multiplies its stored
+        // im2col matrix.
+        var readsImage = kernel.Int8 || kernel.Fp8 ? null : kernel.Conv;
+        using var gathered = kernel.Conv is { } conv && readsImage is null ? Run(conv.Gather(kernel.Name, x.DType), x.Shape[0], io, x)[0] : null;
+        var input = gathered is null ? Host(x, $"{kernel.Name} {(readsImage is null ? "x" : "image")}") : Host(gathered, $"{kernel.Name} im2col");
         if (kernel.Int8)
         {
             using var sums = MatrixOps.Int8Product(input, w, shape);
@@ -205,27 +205,9 @@ public sealed class CpuBackend : IBackend
         {
             var bias = tile.Bias < 0 ? null : Host(epilogueInputs[tile.Bias], $"{kernel.Name} bias");
             var residual = tile.Residual < 0 ? null : Host(epilogueInputs[tile.Residual], $"{kernel.Name} residual");
-            return [MatrixOps.Linear(input, w, bias, shape, outputs[0].DType, _parameters.PackedWeight(w), tile.Activation, residual, tile.ResidualFirst)];
+            return [MatrixOps.Linear(input, w, bias, shape, outputs[0].DType, _parameters.PackedWeight(w), tile.Activation, residual, tile.ResidualFirst, readsImage)];
         }
-        using var product = MatrixOps.Linear(input, w, null, shape, DType.Float32, _parameters.PackedWeight(w));
-        return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, product, epilogueInputs));
-    }
-
-    /// <summary>
-    /// A float convolution (fp32 or fp16 operands) as an implicit GEMM over its image: the tile epilogue where it is one, else the
-    /// float32 product and the epilogue kernel, as for a stored x.
-    /// </summary>
-    private Tensor[] Convolution(GemmKernel kernel, ConvolutionShape conv, Shape shape, CpuTensor image, CpuTensor w, int batch, DType io,
-        (Shape Shape, DType DType)[] outputs, Tensor[] epilogueInputs)
-    {
-        var packed = _parameters.PackedWeight(w);
-        if (TileEpilogue(kernel, shape, image.DType, outputs, epilogueInputs) is { } tile)
-        {
-            var bias = tile.Bias < 0 ? null : Host(epilogueInputs[tile.Bias], $"{kernel.Name} bias");
-            var residual = tile.Residual < 0 ? null : Host(epilogueInputs[tile.Residual], $"{kernel.Name} residual");
-            return [MatrixOps.Convolution(image, conv, w, bias, shape, outputs[0].DType, packed, tile.Activation, residual, tile.ResidualFirst)];
-        }
-        using var product = MatrixOps.Convolution(image, conv, w, null, shape, DType.Float32, packed);
+        using var product = MatrixOps.Linear(input, w, null, shape, DType.Float32, _parameters.PackedWeight(w), conv: readsImage);
         return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, product, epilogueInputs));
     }
 

@@ -9,10 +9,12 @@ internal static class MatrixOps
     /// act(x [M, K] · weightᵀ + bias) + residual (act(x · weightᵀ + bias + residual) when <paramref name="residualFirst"/>), with x's
     /// leading dims flattened into M, written as <paramref name="outType"/>
     /// (x's by default): the GEMM applies bias, activation and residual to each tile as it stores it (<see cref="GemmEpilogue"/>).
-    /// <paramref name="packed"/> is the weight packed beforehand, when the caller has it.
+    /// <paramref name="packed"/> is the weight packed beforehand, when the caller has it. With <paramref name="conv"/>, x is that
+    /// convolution's channels-last image [B, H, W, C] and the product is over its im2col windows ([B, OH, OW, N]), gathered block by
+    /// block inside the GEMM (<see cref="Gemm.MultiplyConvolution"/>), never stored.
     /// </summary>
     public static CpuTensor Linear(CpuTensor x, CpuTensor weight, CpuTensor? bias, Shape outShape, DType? outType = null, PackedMatrix? packed = null,
-        TileActivation activation = TileActivation.None, CpuTensor? residual = null, bool residualFirst = false)
+        TileActivation activation = TileActivation.None, CpuTensor? residual = null, bool residualFirst = false, ConvolutionShape? conv = null)
     {
         int k = x.Shape[-1], n = weight.Shape[0];
         int m = checked((int)x.Shape.Product(0, x.Rank - 1));
@@ -21,7 +23,17 @@ internal static class MatrixOps
         using var rs = residual is null ? default : new FloatInput(residual);
         using var y = new FloatOutput(outType ?? x.DType, outShape);
         var epilogue = new GemmEpilogue(bs.Span, activation, rs.Span, residualFirst);
-        if (packed is not null)
+        if (conv is not null)
+        {
+            var windows = new ConvolutionWindows(conv.Height, conv.Width, conv.Channels, conv.Kernel, conv.Stride, conv.Padding, conv.Dilation);
+            if (packed is null)
+            {
+                using var ws = new FloatInput(weight);
+                packed = Gemm.Pack(ws.Span, n, weight.Shape[1], transposeB: true);
+            }
+            Gemm.MultiplyConvolution(xs.Span, windows, x.Shape[0], packed, y.Span, epilogue);
+        }
+        else if (packed is not null)
         {
             Gemm.Multiply(xs.Span, packed, y.Span, m, epilogue);
         }
@@ -30,30 +42,6 @@ internal static class MatrixOps
             using var ws = new FloatInput(weight);
             Gemm.Multiply(xs.Span, ws.Span, y.Span, m, n, k, transposeB: true, epilogue);
         }
-        return y.Finish();
-    }
-
-    /// <summary>
-    /// A convolution as an implicit GEMM: act(im2col(image) · weightᵀ + bias) + residual over the channels-last
-    /// <paramref name="image"/> [B, H, W, C] and the windows of <paramref name="conv"/>, written as [B, OH, OW, N] in
-    /// <paramref name="outType"/>. The windows are gathered block by block inside the GEMM (<see cref="Gemm.MultiplyConvolution"/>),
-    /// never stored. <paramref name="packed"/> is the weight [N, k·k·C] packed beforehand, when the caller has it.
-    /// </summary>
-    public static CpuTensor Convolution(CpuTensor image, ConvolutionShape conv, CpuTensor weight, CpuTensor? bias, Shape outShape, DType outType,
-        PackedMatrix? packed, TileActivation activation = TileActivation.None, CpuTensor? residual = null, bool residualFirst = false)
-    {
-        var windows = new ConvolutionWindows(conv.Height, conv.Width, conv.Channels, conv.Kernel, conv.Stride, conv.Padding, conv.Dilation);
-        using var xs = new FloatInput(image);
-        using var bs = bias is null ? default : new FloatInput(bias);
-        using var rs = residual is null ? default : new FloatInput(residual);
-        using var y = new FloatOutput(outType, outShape);
-        var epilogue = new GemmEpilogue(bs.Span, activation, rs.Span, residualFirst);
-        if (packed is null)
-        {
-            using var ws = new FloatInput(weight);
-            packed = Gemm.Pack(ws.Span, weight.Shape[0], weight.Shape[1], transposeB: true);
-        }
-        Gemm.MultiplyConvolution(xs.Span, windows, image.Shape[0], packed, y.Span, epilogue);
         return y.Finish();
     }
 
