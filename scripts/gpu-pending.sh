@@ -1,54 +1,77 @@
 #!/usr/bin/env bash
-# GPU checks not yet run (loans were paused or refused): the programmatic-launch probe (bench/cuda/pdl_probe.cu); the GPU tests of
-# the last cast to io in cuBLASLt's epilogue (ToIo), the int8 epilogue's second output, programmatic dependent launch
-# (ProgrammaticLaunchTests) and graphs; Swin-T's parity with timm; Swin-T's time with FUSION_PDL off and on, alternating, at batch
-# 1 / 8 / 64; the batch-1 profile; int8 ResNet-50 / ConvNeXt-T if time is left.
-# Build the bundle first (scripts/gpu-bundle.sh), then through the device tool: run `bash scripts/gpu-pending.sh` with carry
-# [".bundle/fusion-gpu.tar.xz"]; results land in $OUT (log.txt, pdl.txt, tests.txt, parity.txt, swin.txt, profile.txt, int8.txt).
+# GPU checks not yet run (loans were paused or refused), in sections so that one device call can take the most needed and the
+# next the rest: `bash scripts/gpu-pending.sh [section ...]` (default: all, in this order)
+#   probe   bench/cuda/pdl_probe.cu: a graph of small dependent kernels plain / with programmatic dependent launch
+#   tests   the GPU tests: programmatic launch, graphs, fused GEMMs, ILGPU GEMMs, the int8 plans, the compiled ConvNets
+#   swin    Swin-T at batch 1 / 8 / 64 with FUSION_PDL off and on, alternating, two rounds
+#   torch   timm Swin-T under torch.compile(mode="reduce-overhead") at batch 1 / 8 / 64, in the same call as `swin`
+#   parity  Swin-T against timm (TimmParityTests) and the block tests
+#   profile Swin-T batch 1 --profile
+#   int8    int8 ResNet-50 / ConvNeXt-T at batch 64
+# Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
+# land in $OUT (log.txt and one file per section). PENDING_BUDGET_S (default 560) bounds the whole call.
 set -u
 start=$(date +%s)
 root=$PWD
 log=$OUT/log.txt
+sections=${*:-probe tests swin torch parity profile int8}
 t() { echo "== $* ($(( $(date +%s) - start )) s)" >> $log; }
 left() { echo $(( ${PENDING_BUDGET_S:-560} - ($(date +%s) - start) )); }
-nvidia-smi --query-gpu=name,clocks.sm,power.draw --format=csv > $log 2>&1
-t probe
-(nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -o /tmp/pdl_probe bench/cuda/pdl_probe.cu -lcublasLt && timeout 60 /tmp/pdl_probe) > $OUT/pdl.txt 2>&1
+nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,power.draw --format=csv > $log 2>&1
 t unpack
 rm -rf /tmp/b; mkdir -p /tmp/b && tar -C /tmp/b -xJf .bundle/fusion-gpu.tar.xz
 cd /tmp/b/fusion-gpu
 export FUSION_KERNEL_CACHE=/tmp/kcache5
-t tests
-FUSION_REQUIRE_CUDA=1 timeout 170 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.ProgrammaticLaunchTests -class Fusion.Cuda.Tests.CudaGraphTests \
-  -class Fusion.Cuda.Tests.FusedGemmTests -class Fusion.Cuda.Tests.IlgpuGemmGpuTests -class Fusion.Cuda.Tests.Int8PlanGpuTests \
-  -class Fusion.Cuda.Tests.CompiledConvNetGpuTests -class Fusion.Cuda.Tests.GeneratedKernelGpuTests > $OUT/tests.txt 2>&1
-echo "exit $?" >> $OUT/tests.txt
-t parity
-( timeout 100 python3 $root/samples/SwinTiny/python/export_timm.py --out /tmp/parity > $OUT/parity.txt 2>&1 \
-  && FUSION_PARITY_DIR=/tmp/parity FUSION_REQUIRE_CUDA=1 timeout 80 ./Fusion.SwinTiny.Tests -class Fusion.SwinTiny.Tests.TimmParityTests \
-     -class Fusion.SwinTiny.Tests.SwinBlockGpuTests >> $OUT/parity.txt 2>&1 ); echo "exit $?" >> $OUT/parity.txt
-t swin
-{
-for b in 1 8 64; do
-  for round in 1 2; do
-    for pdl in off on; do
-      [ $(left) -gt 120 ] || break 3
-      echo "## swin-t b$b FUSION_PDL=$pdl round $round"
-      FUSION_PDL=$pdl timeout 60 ./fusion-run swin-t --device cuda --batch $b --fast-run --graphs --warmup 20 --iters 300 2>&1 | grep -E "^(wall|device):"
+
+probe() {
+  (nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -o /tmp/pdl_probe $root/bench/cuda/pdl_probe.cu -lcublasLt \
+    && timeout 60 /tmp/pdl_probe) > $OUT/probe.txt 2>&1
+}
+tests() {
+  FUSION_REQUIRE_CUDA=1 timeout $(( $(left) < 200 ? $(left) - 20 : 180 )) ./Fusion.Cuda.Tests \
+    -class Fusion.Cuda.Tests.ProgrammaticLaunchTests -class Fusion.Cuda.Tests.CudaGraphTests \
+    -class Fusion.Cuda.Tests.FusedGemmTests -class Fusion.Cuda.Tests.IlgpuGemmGpuTests -class Fusion.Cuda.Tests.Int8PlanGpuTests \
+    -class Fusion.Cuda.Tests.CompiledConvNetGpuTests -class Fusion.Cuda.Tests.GeneratedKernelGpuTests > $OUT/tests.txt 2>&1
+  echo "exit $?" >> $OUT/tests.txt
+}
+swin() {
+  for b in 1 8 64; do
+    for round in 1 2; do
+      for pdl in off on; do
+        [ $(left) -gt 90 ] || return
+        echo "## swin-t b$b FUSION_PDL=$pdl round $round"
+        FUSION_PDL=$pdl timeout 60 ./fusion-run swin-t --device cuda --batch $b --fast-run --graphs --warmup 20 --iters 300 2>&1 \
+          | grep -E "^(wall|device|kernels|launch)"
+      done
     done
-  done
+  done > $OUT/swin.txt 2>&1
+}
+torch() {
+  [ $(left) -gt 100 ] && timeout $(( $(left) - 10 )) python3 $root/bench/torch/swin_model.py --batches 1 8 64 --modes reduce-overhead \
+    > $OUT/torch.txt 2>&1
+}
+parity() {
+  ( timeout 100 python3 $root/samples/SwinTiny/python/export_timm.py --out /tmp/parity > $OUT/parity.txt 2>&1 \
+    && FUSION_PARITY_DIR=/tmp/parity FUSION_REQUIRE_CUDA=1 timeout 80 ./Fusion.SwinTiny.Tests -class Fusion.SwinTiny.Tests.TimmParityTests \
+       -class Fusion.SwinTiny.Tests.SwinBlockGpuTests >> $OUT/parity.txt 2>&1 ); echo "exit $?" >> $OUT/parity.txt
+}
+profile() {
+  [ $(left) -gt 60 ] && timeout 40 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 20 \
+    > $OUT/profile.txt 2>&1
+}
+int8() {
+  for m in resnet-50 convnext-t; do
+    [ $(left) -gt 60 ] || break
+    echo "## $m int8"; timeout $(( $(left) / 2 )) ./fusion-run $m --device cuda --precision int8 --batch 64 --fast-run --graphs \
+      --warmup 5 --iters 50 2>&1 | grep -E "^(load|wall|device|memory):"
+  done > $OUT/int8.txt 2>&1
+}
+
+for s in $sections; do
+  t $s
+  $s
 done
-} > $OUT/swin.txt 2>&1
-t profile
-[ $(left) -gt 90 ] && timeout 40 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 20 > $OUT/profile.txt 2>&1
-t int8
-{
-for m in resnet-50 convnext-t; do
-  [ $(left) -gt 60 ] || break
-  echo "## $m int8"; timeout $(( $(left) / 2 )) ./fusion-run $m --device cuda --precision int8 --batch 64 --fast-run --graphs --warmup 5 --iters 50 2>&1 | grep -E "^(load|wall|device|memory):"
-done
-} > $OUT/int8.txt 2>&1
 t done
-cat $OUT/pdl.txt
-grep -E "\[FAIL\]|Total:|exit" $OUT/tests.txt $OUT/parity.txt | tail -12
-cat $log $OUT/swin.txt $OUT/int8.txt
+cd $OUT
+for f in probe.txt tests.txt parity.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
+for f in log.txt swin.txt torch.txt int8.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
