@@ -24,6 +24,8 @@ for m in resnet50 convnext_tiny; do timeout 90 python3 $root/bench/cpu/swin_cpu.
 t tiering
 # The one-core GEMM has run at 75-80 % for a few reps and then at 26-50 % with the FMA peak around it steady: the same bracket
 # with the JIT's tiering off (fully optimized code from the first call, no profile-guided rejit) tells whether the code changes.
-[ $(( $(date +%s) - start )) -lt 420 ] && DOTNET_TieredCompilation=0 timeout 100 ./Fusion.Bench cpu bracketed 9 >> $log 2>&1
+[ $(( $(date +%s) - start )) -lt 400 ] && { echo "## DOTNET_TieredCompilation=0"; DOTNET_TieredCompilation=0 timeout 80 ./Fusion.Bench cpu bracketed 9; } >> $log 2>&1
+# Tiering on but no profile-guided rejit: tells a slower Tier1-with-PGO body from the rejit itself.
+[ $(( $(date +%s) - start )) -lt 480 ] && { echo "## DOTNET_TieredPGO=0"; DOTNET_TieredPGO=0 timeout 80 ./Fusion.Bench cpu bracketed 9; } >> $log 2>&1
 t done
 tail -60 $log
