@@ -51,7 +51,7 @@ internal static unsafe partial class LoopInterpreter
                 if (Split[instr.Id] is { } gathered && BoundSplits[instr.Id] is { } moving && GuardMoves[instr.Id]) Runs[instr.Id] = RunsOf(gathered.Inner, moving);
             }
             var readers = Readers(kernel.Body);
-            (SameAs, Skipped) = GuardedSelects(kernel.Body, readers);
+            (SameAs, Skipped, Padding) = GuardedSelects(kernel.Body, readers);
             StepOffsets = new SplitOffset?[kernel.Body.Count];
             StepGuards = new SplitOffset[]?[kernel.Body.Count];
             (StepProducts, WalkSteps) = Walk is { } w ? FusedProducts(kernel.Body, w, readers) : (Enumerable.Repeat(-1, kernel.Body.Count).ToArray(), []);
@@ -129,12 +129,17 @@ internal static unsafe partial class LoopInterpreter
         /// <summary>
         /// For each select of the form where(inside B, load … when B else v, v) (a padded window's gather as lowering writes it: the
         /// load is guarded by the very bounds the select tests, and its padding value is the select's other operand), the load's id:
-        /// the select's value is the load's. Else -1.
+        /// the select's value is the load's. Else -1. Also where(inside B, load … when B else u, v) with u ≠ v when the select is
+        /// the load's only reader (a max pool's window: the load pads with 0, the select with −∞): the load then pads with v
+        /// (<see cref="Padding"/>), which nothing else sees.
         /// </summary>
         public int[] SameAs { get; }
 
         /// <summary>Predicates only such selects read: never evaluated (an im2col row spent most of its time on them, element by element).</summary>
         public bool[] Skipped { get; }
+
+        /// <summary>Each load's value outside its guard: its own padding, or the padding of the select that takes its place.</summary>
+        public float[] Padding { get; }
 
         /// <summary>How many instructions read each value (as an operand, a reduction's argument or a store's value).</summary>
         private static int[] Readers(EquatableArray<Instr> body)
@@ -148,21 +153,23 @@ internal static unsafe partial class LoopInterpreter
             return readers;
         }
 
-        private static (int[] SameAs, bool[] Skipped) GuardedSelects(EquatableArray<Instr> body, int[] readers)
+        private static (int[] SameAs, bool[] Skipped, float[] Padding) GuardedSelects(EquatableArray<Instr> body, int[] readers)
         {
             var sameAs = Enumerable.Repeat(-1, body.Count).ToArray();
             var aliasReaders = new int[body.Count];
+            var paddings = body.Select(i => i is LoadInstr l ? (float)l.Otherwise : 0f).ToArray();
             foreach (var instr in body)
             {
                 if (instr is OpInstr { Op: ScalarOp.Where, Args: [var p, var l, var c] } && body[p] is PredicateInstr predicate && body[l] is LoadInstr load
-                    && body[c] is ConstInstr padding && load.Guard.Equals(predicate.Bounds) && load.Otherwise == padding.Value)
+                    && body[c] is ConstInstr padding && load.Guard.Equals(predicate.Bounds) && (load.Otherwise == padding.Value || readers[l] == 1))
                 {
                     sameAs[instr.Id] = l;
                     aliasReaders[p]++;
+                    paddings[l] = (float)padding.Value;
                 }
             }
             var skipped = body.Select(i => i is PredicateInstr && readers[i.Id] > 0 && readers[i.Id] == aliasReaders[i.Id]).ToArray();
-            return (sameAs, skipped);
+            return (sameAs, skipped, paddings);
         }
 
         /// <summary>The reduction is walked as <see cref="Steps"/> steps inside each row (see <see cref="Walk"/>).</summary>

@@ -224,7 +224,7 @@ internal static unsafe partial class LoopInterpreter
             }
             if (!per)
             {
-                _scalars[l.Id] = l.Guard.Count == 0 || Inside(l.Guard) ? source[IndexEval.Evaluate(l.Offset, _vars, _batch)] : (float)l.Otherwise;
+                _scalars[l.Id] = l.Guard.Count == 0 || Inside(l.Guard) ? source[IndexEval.Evaluate(l.Offset, _vars, _batch)] : _plan.Padding[l.Id];
                 return;
             }
             var values = _rowValues[l.Id];
@@ -232,7 +232,7 @@ internal static unsafe partial class LoopInterpreter
             {
                 _vars[inner] = 0;
                 // Its guard (if any) does not move along the row: the whole block is inside, or all of it is the padding value.
-                if (l.Guard.Count > 0 && !Inside(l.Guard)) values.AsSpan(0, n).Fill((float)l.Otherwise);
+                if (l.Guard.Count > 0 && !Inside(l.Guard)) values.AsSpan(0, n).Fill(_plan.Padding[l.Id]);
                 else Block(l, source + IndexEval.Evaluate(l.Offset, _vars, _batch), values, n);
                 return;
             }
@@ -242,7 +242,7 @@ internal static unsafe partial class LoopInterpreter
                 var offsets = split.Inner;
                 if (l.Guard.Count == 0 || !_plan.GuardMoves[l.Id])
                 {
-                    if (l.Guard.Count > 0 && !Inside(l.Guard)) values.AsSpan(0, n).Fill((float)l.Otherwise);
+                    if (l.Guard.Count > 0 && !Inside(l.Guard)) values.AsSpan(0, n).Fill(_plan.Padding[l.Id]);
                     else for (int e = 0; e < n; e++) values[e] = row[offsets[e]];
                     return;
                 }
@@ -259,21 +259,21 @@ internal static unsafe partial class LoopInterpreter
                 for (int e = 0; e < n; e++)
                 {
                     _vars[inner] = e;
-                    values[e] = Inside(l.Guard) ? row[offsets[e]] : (float)l.Otherwise;
+                    values[e] = Inside(l.Guard) ? row[offsets[e]] : _plan.Padding[l.Id];
                 }
                 return;
             }
             for (int e = 0; e < n; e++)
             {
                 _vars[inner] = e;
-                values[e] = l.Guard.Count == 0 || Inside(l.Guard) ? source[IndexEval.Evaluate(l.Offset, _vars, _batch)] : (float)l.Otherwise;
+                values[e] = l.Guard.Count == 0 || Inside(l.Guard) ? source[IndexEval.Evaluate(l.Offset, _vars, _batch)] : _plan.Padding[l.Id];
             }
         }
 
         /// <summary>A load of a strided walk's step at <paramref name="offset"/> (<see cref="StepOffset"/>): one value, a block, or a gathered row.</summary>
         private void LoadStep(LoadInstr l, bool per, int n, float* source, long offset, bool inside)
         {
-            float otherwise = (float)l.Otherwise;
+            float otherwise = _plan.Padding[l.Id];
             if (!per)
             {
                 _scalars[l.Id] = inside ? source[offset] : otherwise;
@@ -406,7 +406,7 @@ internal static unsafe partial class LoopInterpreter
             {
                 int start = runs[i], length = runs[i + 1] - start;
                 var part = values.AsSpan(start, length);
-                if (!Inside(l.Guard, guards, outer, start)) part.Fill((float)l.Otherwise);
+                if (!Inside(l.Guard, guards, outer, start)) part.Fill(_plan.Padding[l.Id]);
                 else new ReadOnlySpan<float>(row + offsets[start], length).CopyTo(part);
             }
         }
@@ -423,7 +423,7 @@ internal static unsafe partial class LoopInterpreter
                 for (int e = 0; e < n; e++) values[e] = row[offsets[e]];
                 return;
             }
-            float otherwise = (float)l.Otherwise;
+            float otherwise = _plan.Padding[l.Id];
             for (int e = 0; e < n; e++) values[e] = Inside(l.Guard, guards, outer, e) ? row[offsets[e]] : otherwise;
         }
 
