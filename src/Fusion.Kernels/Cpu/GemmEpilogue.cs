@@ -67,6 +67,7 @@ internal readonly unsafe struct TileEpilogue(nint bias, TileActivation activatio
     /// The epilogue of <paramref name="width"/> elements of row <paramref name="row"/> from column <paramref name="col"/>, stored at
     /// <paramref name="c"/>: whole vectors in place, the tail through a zero-padded copy.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // as the GEMM's block loop that calls it (Gemm's summary)
     public void ApplyRow(float* c, int row, int col, int width)
     {
         int vl = Vector<float>.Count, j = 0;
