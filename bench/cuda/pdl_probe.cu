@@ -96,7 +96,8 @@ int main()
     Gemm gemm(m, gn, gk);
 
     auto build = [&](Mode mode, bool withGemm) {
-        CK(cudaMemcpy(x, host.data(), n * sizeof(half), cudaMemcpyHostToDevice));
+        CK(cudaMemcpyAsync(x, host.data(), n * sizeof(half), cudaMemcpyHostToDevice, s));
+        CK(cudaStreamSynchronize(s));
         cudaGraph_t graph; cudaGraphExec_t exec;
         CK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
         if (!withGemm)
@@ -127,8 +128,9 @@ int main()
         return ms[ms.size() / 2] * 1000.0f;
     };
     auto result = [&](cudaGraphExec_t exec, bool withGemm) {
-        // one replay from the initial input, then the final buffer's bytes
-        CK(cudaMemcpy(x, host.data(), n * sizeof(half), cudaMemcpyHostToDevice));
+        // one replay from the initial input, then the final buffer's bytes. The copy goes on s: s does not wait for the legacy
+        // stream, and a pageable cudaMemcpy may return before its DMA has landed.
+        CK(cudaMemcpyAsync(x, host.data(), n * sizeof(half), cudaMemcpyHostToDevice, s));
         CK(cudaGraphLaunch(exec, s)); CK(cudaStreamSynchronize(s));
         size_t count = withGemm ? (size_t)m * gn : (size_t)n;
         std::vector<half> out(count);

@@ -9,8 +9,9 @@ namespace Fusion.Cuda;
 /// (<see cref="CudaModule.AwaitsPreviousGrid"/>). <see cref="CudaKernel.Launch"/> uses it only right behind another kernel it
 /// launched itself (a wait cannot cover a copy, a memset, an event or a library's kernels it does not know). Batch-1 inference
 /// is a chain of ~100 kernels of a few microseconds each, where those boundaries are a large part of the time.
-/// <c>FUSION_PDL=on</c> turns it on. Off by default until it has been timed against plain launches on a GPU (it was written in a
-/// session no GPU machine could be started in; docs/perf.md says when that changes).
+/// <c>FUSION_PDL=on</c> turns it on. Off by default: timed on an H100 (2026-12-05, docs/perf.md) it saved 0.26 µs a boundary
+/// between two of Fusion's kernels but changed Swin-T by less than 0.001 ms at batch 1, 8 and 64, where almost every generated
+/// kernel sits between two cuBLASLt calls.
 /// </summary>
 public static class ProgrammaticLaunch
 {
