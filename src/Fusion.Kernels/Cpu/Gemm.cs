@@ -212,8 +212,10 @@ public static partial class Gemm
                         for (int item = start; item < end; item++)
                         {
                             int i = item / (rowBlocks * colBlocks);
-                            int row0 = item / colBlocks % rowBlocks * mc;
-                            int col0 = item % colBlocks * nc;
+                            // Consecutive items share a column block (its B block, K × NC, stays in the core's L2 for the next
+                            // row block) rather than a row block (MC × K of A, the smaller): the larger operand is the one reused.
+                            int row0 = item % rowBlocks * mc;
+                            int col0 = item / rowBlocks % colBlocks * nc;
                             Block(aRows, ap, (float*)cAddr + i * strideC, i, n, k, row0, Math.Min(m, row0 + mc), col0,
                                 Math.Min(n, col0 + nc), panels, pp, wide, epilogue);
                         }
