@@ -74,6 +74,13 @@ namespace Fusion.Compiler
     /// <summary>Evaluates index expressions on integers (the CPU interpreter and the printers' checks).</summary>
     internal static class IndexEval
     {
+        /// <summary>
+        /// MethodImplOptions.AggressiveOptimization, by value: netstandard2.0 (the generator compiles this file too) does not name it.
+        /// The CPU interpreter evaluates these per row, so they are compiled fully optimized at first call, as its row loop is.
+        /// </summary>
+        private const System.Runtime.CompilerServices.MethodImplOptions AggressiveOptimization = (System.Runtime.CompilerServices.MethodImplOptions)512;
+
+        [System.Runtime.CompilerServices.MethodImpl(AggressiveOptimization)]
         public static long Evaluate(IndexExpr e, long[] variables, long batch)
         {
             long sum = e.Constant;
@@ -86,6 +93,7 @@ namespace Fusion.Compiler
             return sum;
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(AggressiveOptimization)]
         private static long Evaluate(IndexAtom a, long[] variables, long batch) => a.Kind switch
         {
             IndexAtomKind.Var => variables[a.Variable],

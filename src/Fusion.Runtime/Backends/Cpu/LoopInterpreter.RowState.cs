@@ -8,7 +8,12 @@ namespace Fusion;
 
 internal static unsafe partial class LoopInterpreter
 {
-    /// <summary>One worker's scratch: a row's values (pooled arrays, given back on dispose) and variables.</summary>
+    /// <summary>
+    /// One worker's scratch: a row's values (pooled arrays, given back on dispose) and variables. The per-row methods are compiled
+    /// fully optimized at their first call (AggressiveOptimization): under tiered compilation they ran their first-tier code until
+    /// the JIT's background thread got to them, 4.6× slower for a max pool (6.3 against 1.4 ms on one core), and on a host whose
+    /// every core runs a spinning worker that thread can wait for seconds.
+    /// </summary>
     private sealed class RowState : IDisposable
     {
         private readonly RowPlan _plan;
@@ -52,6 +57,7 @@ internal static unsafe partial class LoopInterpreter
             _stepRowGuards = plan.StepGuards.Select(g => g is null ? [] : new long[g.Length]).ToArray();
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(long row)
         {
             var k = _plan.Kernel;
@@ -76,6 +82,7 @@ internal static unsafe partial class LoopInterpreter
         /// One row of a strided walk: the values that change neither with the step nor after a reduction, then the reductions'
         /// accumulators over every step (each step's values evaluated for the whole row), then what follows them and the stores.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void WalkStrided(int inner, int n)
         {
             var walk = _plan.Walk!;
@@ -99,6 +106,7 @@ internal static unsafe partial class LoopInterpreter
         }
 
         /// <summary>This row's parts of the offsets and guards split along the step (<see cref="RowPlan.StepOffsets"/>), at element 0.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void StepRowParts(RowPlan.StridedWalk walk, int inner)
         {
             if (inner >= 0) _vars[inner] = 0;
@@ -115,6 +123,7 @@ internal static unsafe partial class LoopInterpreter
         /// A load split along the step: its offset this step (at element 0 for a block copy, the row's start for a gather) and whether
         /// its guard holds, by one add per term instead of evaluating the expressions.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private long StepOffset(LoadInstr l, RowPlan.SplitOffset split, out bool inside)
         {
             int step = checked((int)_vars[_plan.Kernel.ReduceVar]);
@@ -132,6 +141,7 @@ internal static unsafe partial class LoopInterpreter
         }
 
         /// <summary>Combines one step's value of a reduction's operand into its accumulator (the row's, or the one scalar).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Accumulate(ReduceInstr red, int n)
         {
             if (!_plan.PerElement[red.Id])
@@ -160,6 +170,7 @@ internal static unsafe partial class LoopInterpreter
         }
 
         /// <summary>One instruction for the whole row (or once, for a value that does not vary along it).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Evaluate(Instr instr, int inner, int n)
         {
             bool per = _plan.PerElement[instr.Id];
@@ -213,6 +224,7 @@ internal static unsafe partial class LoopInterpreter
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Load(LoadInstr l, bool per, int inner, int n)
         {
             float* source = _buffers[l.Buffer];
@@ -271,6 +283,7 @@ internal static unsafe partial class LoopInterpreter
         }
 
         /// <summary>A load of a strided walk's step at <paramref name="offset"/> (<see cref="StepOffset"/>): one value, a block, or a gathered row.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void LoadStep(LoadInstr l, bool per, int n, float* source, long offset, bool inside)
         {
             float otherwise = _plan.Padding[l.Id];
@@ -291,12 +304,14 @@ internal static unsafe partial class LoopInterpreter
         }
 
         /// <summary>A load's contiguous block: viewed in place where the kernel only reads its buffer, else copied.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Block(LoadInstr l, float* start, float[] values, int n)
         {
             if (_readOnly[l.Buffer]) _views[l.Id] = start;
             else new ReadOnlySpan<float>(start, n).CopyTo(values);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Store(StoreInstr st, bool per, int inner, int n)
         {
             float* target = _buffers[st.Buffer];
@@ -349,12 +364,14 @@ internal static unsafe partial class LoopInterpreter
         private float Scalar(int id) => _scalars[id];
 
         /// <summary>A varying value's row: viewed in place or computed into its row array.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private ReadOnlySpan<float> Values(int id, int n)
         {
             float* view = _views[id];
             return view != null ? new ReadOnlySpan<float>(view, n) : _rowValues[_holder[id]].AsSpan(0, n);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private float Value(int id, int e)
         {
             float* view = _views[id];
@@ -396,7 +413,7 @@ internal static unsafe partial class LoopInterpreter
         }
 
         /// <summary>A gathered load a run at a time: each run's guard checked once, then copied as a block or filled with the padding value.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
         private void LoadRuns(LoadInstr l, float* row, long[] offsets, int[] runs, float[] values)
         {
             var guards = _plan.BoundSplits[l.Id]!;
@@ -412,7 +429,7 @@ internal static unsafe partial class LoopInterpreter
         }
 
         /// <summary>A gathered load whose guard moves along the row, its bounds split: one add and compare per bound and element.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
         private void LoadSplitGuarded(LoadInstr l, float* row, long[] offsets, RowPlan.SplitOffset[] guards, float[] values, int n)
         {
             Span<long> outer = stackalloc long[guards.Length];
@@ -428,7 +445,7 @@ internal static unsafe partial class LoopInterpreter
         }
 
         /// <summary>A predicate that moves along the row, its bounds split.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
         private void SplitPredicate(PredicateInstr p, RowPlan.SplitOffset[] split, int n)
         {
             Span<long> outer = stackalloc long[split.Length];
@@ -438,12 +455,14 @@ internal static unsafe partial class LoopInterpreter
         }
 
         /// <summary>Each split bound's part that does not move along the row, at this row.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void RowParts(RowPlan.SplitOffset[] splits, Span<long> outer)
         {
             for (int g = 0; g < splits.Length; g++) outer[g] = IndexEval.Evaluate(splits[g].Outer, _vars, _batch);
         }
 
         /// <summary>Whether every element of the row is inside <paramref name="bounds"/>, split as <paramref name="splits"/>: each bound at its extremes.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static bool WhollyInside(EquatableArray<IndexBound> bounds, RowPlan.SplitOffset[] splits, ReadOnlySpan<long> outer)
         {
             for (int g = 0; g < splits.Length; g++)
@@ -452,6 +471,7 @@ internal static unsafe partial class LoopInterpreter
         }
 
         /// <summary>Whether element <paramref name="e"/> of the row is inside <paramref name="bounds"/>, split as <paramref name="splits"/> with this row's <paramref name="outer"/> parts.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static bool Inside(EquatableArray<IndexBound> bounds, RowPlan.SplitOffset[] splits, ReadOnlySpan<long> outer, int e)
         {
             for (int g = 0; g < splits.Length; g++)
@@ -462,6 +482,7 @@ internal static unsafe partial class LoopInterpreter
             return true;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private bool Inside(EquatableArray<IndexBound> bounds)
         {
             foreach (var b in bounds)
@@ -472,6 +493,7 @@ internal static unsafe partial class LoopInterpreter
             return true;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private float Reduce(ReduceInstr red, int n)
         {
             if (!_plan.PerElement[red.Arg])
@@ -488,6 +510,7 @@ internal static unsafe partial class LoopInterpreter
             };
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Compute(OpInstr op, bool per, int n)
         {
             var a = op.Args;
