@@ -155,17 +155,17 @@ internal static unsafe partial class LoopInterpreter
             {
                 var args = ((OpInstr)_plan.Kernel.Body[product]).Args;
                 int a = _plan.Source(args[0]), b = _plan.Source(args[1]);
-                if (_plan.PerElement[a] && _plan.PerElement[b]) TensorPrimitives.FusedMultiplyAdd(Values(a, n), Values(b, n), acc, acc);
-                else if (_plan.PerElement[a]) TensorPrimitives.FusedMultiplyAdd(Values(a, n), _scalars[b], acc, acc);
-                else TensorPrimitives.FusedMultiplyAdd(Values(b, n), _scalars[a], acc, acc);
+                if (_plan.PerElement[a] && _plan.PerElement[b]) RowAccumulate.FusedMultiplyAdd(acc, Values(a, n), Values(b, n));
+                else if (_plan.PerElement[a]) RowAccumulate.FusedMultiplyAdd(acc, Values(a, n), _scalars[b]);
+                else RowAccumulate.FusedMultiplyAdd(acc, Values(b, n), _scalars[a]);
                 return;
             }
             var x = Values(red.Arg, n);
             switch (red.Kind)
             {
-                case ReduceKind.Sum: TensorPrimitives.Add(acc, x, acc); break;
-                case ReduceKind.Max: TensorPrimitives.Max(acc, x, acc); break;
-                default: TensorPrimitives.Min(acc, x, acc); break;
+                case ReduceKind.Sum: RowAccumulate.Add(acc, x); break;
+                case ReduceKind.Max: RowAccumulate.Max(acc, x); break;
+                default: RowAccumulate.Min(acc, x); break;
             }
         }
 
