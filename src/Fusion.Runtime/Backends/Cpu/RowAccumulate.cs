@@ -8,7 +8,8 @@ namespace Fusion;
 /// acc += x, acc = max(acc, x), acc = min(acc, x), acc = x·y + acc (fused). The same operations as TensorPrimitives' (IEEE 754
 /// maximum and minimum: NaN wins, −0 below +0; one rounding for the fused product), written out here so that they are compiled
 /// fully optimized at their first call: TensorPrimitives' generic bodies start as the JIT's first-tier code and stay there until its
-/// background thread re-compiles them, which made a max pool 2.5× slower for a short run's first passes.
+/// background thread re-compiles them, which made a max pool 2.5× slower for a short run's first passes. 512-bit vectors where the
+/// JIT accelerates them, as TensorPrimitives uses (a depthwise convolution's walk is bound by these FMAs), else 256-bit.
 /// </summary>
 internal static class RowAccumulate
 {
@@ -17,6 +18,9 @@ internal static class RowAccumulate
     {
         Check(acc, x);
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + Vector512<float>.Count <= acc.Length; i += Vector512<float>.Count)
+                (Vector512.Create(acc.Slice(i)) + Vector512.Create(x.Slice(i))).CopyTo(acc.Slice(i));
         for (; i + Vector256<float>.Count <= acc.Length; i += Vector256<float>.Count)
             (Vector256.Create(acc.Slice(i)) + Vector256.Create(x.Slice(i))).CopyTo(acc.Slice(i));
         for (; i < acc.Length; i++) acc[i] += x[i];
@@ -27,6 +31,9 @@ internal static class RowAccumulate
     {
         Check(acc, x);
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + Vector512<float>.Count <= acc.Length; i += Vector512<float>.Count)
+                Vector512.Max(Vector512.Create(acc.Slice(i)), Vector512.Create(x.Slice(i))).CopyTo(acc.Slice(i));
         for (; i + Vector256<float>.Count <= acc.Length; i += Vector256<float>.Count)
             Vector256.Max(Vector256.Create(acc.Slice(i)), Vector256.Create(x.Slice(i))).CopyTo(acc.Slice(i));
         for (; i < acc.Length; i++) acc[i] = MathF.Max(acc[i], x[i]);
@@ -37,6 +44,9 @@ internal static class RowAccumulate
     {
         Check(acc, x);
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + Vector512<float>.Count <= acc.Length; i += Vector512<float>.Count)
+                Vector512.Min(Vector512.Create(acc.Slice(i)), Vector512.Create(x.Slice(i))).CopyTo(acc.Slice(i));
         for (; i + Vector256<float>.Count <= acc.Length; i += Vector256<float>.Count)
             Vector256.Min(Vector256.Create(acc.Slice(i)), Vector256.Create(x.Slice(i))).CopyTo(acc.Slice(i));
         for (; i < acc.Length; i++) acc[i] = MathF.Min(acc[i], x[i]);
@@ -49,6 +59,9 @@ internal static class RowAccumulate
         Check(acc, x);
         Check(acc, y);
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + Vector512<float>.Count <= acc.Length; i += Vector512<float>.Count)
+                Vector512.FusedMultiplyAdd(Vector512.Create(x.Slice(i)), Vector512.Create(y.Slice(i)), Vector512.Create(acc.Slice(i))).CopyTo(acc.Slice(i));
         for (; i + Vector256<float>.Count <= acc.Length; i += Vector256<float>.Count)
             Vector256.FusedMultiplyAdd(Vector256.Create(x.Slice(i)), Vector256.Create(y.Slice(i)), Vector256.Create(acc.Slice(i))).CopyTo(acc.Slice(i));
         for (; i < acc.Length; i++) acc[i] = MathF.FusedMultiplyAdd(x[i], y[i], acc[i]);
@@ -61,6 +74,9 @@ internal static class RowAccumulate
         Check(acc, x);
         var factor = Vector256.Create(y);
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + Vector512<float>.Count <= acc.Length; i += Vector512<float>.Count)
+                Vector512.FusedMultiplyAdd(Vector512.Create(x.Slice(i)), Vector512.Create(y), Vector512.Create(acc.Slice(i))).CopyTo(acc.Slice(i));
         for (; i + Vector256<float>.Count <= acc.Length; i += Vector256<float>.Count)
             Vector256.FusedMultiplyAdd(Vector256.Create(x.Slice(i)), factor, Vector256.Create(acc.Slice(i))).CopyTo(acc.Slice(i));
         for (; i < acc.Length; i++) acc[i] = MathF.FusedMultiplyAdd(x[i], y, acc[i]);
