@@ -13,44 +13,11 @@ namespace Fusion;
 /// </summary>
 internal static class RowAccumulate
 {
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Add(Span<float> acc, ReadOnlySpan<float> x)
-    {
-        Check(acc, x);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (; i + Vector512<float>.Count <= acc.Length; i += Vector512<float>.Count)
-                (Vector512.Create(acc.Slice(i)) + Vector512.Create(x.Slice(i))).CopyTo(acc.Slice(i));
-        for (; i + Vector256<float>.Count <= acc.Length; i += Vector256<float>.Count)
-            (Vector256.Create(acc.Slice(i)) + Vector256.Create(x.Slice(i))).CopyTo(acc.Slice(i));
-        for (; i < acc.Length; i++) acc[i] += x[i];
-    }
+    public static void Add(Span<float> acc, ReadOnlySpan<float> x) => Combine<AddOp>(acc, x);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Max(Span<float> acc, ReadOnlySpan<float> x)
-    {
-        Check(acc, x);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (; i + Vector512<float>.Count <= acc.Length; i += Vector512<float>.Count)
-                Vector512.Max(Vector512.Create(acc.Slice(i)), Vector512.Create(x.Slice(i))).CopyTo(acc.Slice(i));
-        for (; i + Vector256<float>.Count <= acc.Length; i += Vector256<float>.Count)
-            Vector256.Max(Vector256.Create(acc.Slice(i)), Vector256.Create(x.Slice(i))).CopyTo(acc.Slice(i));
-        for (; i < acc.Length; i++) acc[i] = MathF.Max(acc[i], x[i]);
-    }
+    public static void Max(Span<float> acc, ReadOnlySpan<float> x) => Combine<MaxOp>(acc, x);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Min(Span<float> acc, ReadOnlySpan<float> x)
-    {
-        Check(acc, x);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (; i + Vector512<float>.Count <= acc.Length; i += Vector512<float>.Count)
-                Vector512.Min(Vector512.Create(acc.Slice(i)), Vector512.Create(x.Slice(i))).CopyTo(acc.Slice(i));
-        for (; i + Vector256<float>.Count <= acc.Length; i += Vector256<float>.Count)
-            Vector256.Min(Vector256.Create(acc.Slice(i)), Vector256.Create(x.Slice(i))).CopyTo(acc.Slice(i));
-        for (; i < acc.Length; i++) acc[i] = MathF.Min(acc[i], x[i]);
-    }
+    public static void Min(Span<float> acc, ReadOnlySpan<float> x) => Combine<MinOp>(acc, x);
 
     /// <summary>acc = x·y + acc, rounded once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -72,14 +39,55 @@ internal static class RowAccumulate
     public static void FusedMultiplyAdd(Span<float> acc, ReadOnlySpan<float> x, float y)
     {
         Check(acc, x);
-        var factor = Vector256.Create(y);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (var factor = Vector512.Create(y); i + Vector512<float>.Count <= acc.Length; i += Vector512<float>.Count)
+                Vector512.FusedMultiplyAdd(Vector512.Create(x.Slice(i)), factor, Vector512.Create(acc.Slice(i))).CopyTo(acc.Slice(i));
+        for (var factor = Vector256.Create(y); i + Vector256<float>.Count <= acc.Length; i += Vector256<float>.Count)
+            Vector256.FusedMultiplyAdd(Vector256.Create(x.Slice(i)), factor, Vector256.Create(acc.Slice(i))).CopyTo(acc.Slice(i));
+        for (; i < acc.Length; i++) acc[i] = MathF.FusedMultiplyAdd(x[i], y, acc[i]);
+    }
+
+    /// <summary>acc = op(acc, x) element by element: whole 512-bit vectors (where accelerated), then 256-bit, then one at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Combine<TOp>(Span<float> acc, ReadOnlySpan<float> x) where TOp : struct, IRowOp
+    {
+        Check(acc, x);
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
             for (; i + Vector512<float>.Count <= acc.Length; i += Vector512<float>.Count)
-                Vector512.FusedMultiplyAdd(Vector512.Create(x.Slice(i)), Vector512.Create(y), Vector512.Create(acc.Slice(i))).CopyTo(acc.Slice(i));
+                TOp.Of(Vector512.Create(acc.Slice(i)), Vector512.Create(x.Slice(i))).CopyTo(acc.Slice(i));
         for (; i + Vector256<float>.Count <= acc.Length; i += Vector256<float>.Count)
-            Vector256.FusedMultiplyAdd(Vector256.Create(x.Slice(i)), factor, Vector256.Create(acc.Slice(i))).CopyTo(acc.Slice(i));
-        for (; i < acc.Length; i++) acc[i] = MathF.FusedMultiplyAdd(x[i], y, acc[i]);
+            TOp.Of(Vector256.Create(acc.Slice(i)), Vector256.Create(x.Slice(i))).CopyTo(acc.Slice(i));
+        for (; i < acc.Length; i++) acc[i] = TOp.Of(acc[i], x[i]);
+    }
+
+    private interface IRowOp
+    {
+        static abstract Vector512<float> Of(Vector512<float> a, Vector512<float> b);
+        static abstract Vector256<float> Of(Vector256<float> a, Vector256<float> b);
+        static abstract float Of(float a, float b);
+    }
+
+    private readonly struct AddOp : IRowOp
+    {
+        public static Vector512<float> Of(Vector512<float> a, Vector512<float> b) => a + b;
+        public static Vector256<float> Of(Vector256<float> a, Vector256<float> b) => a + b;
+        public static float Of(float a, float b) => a + b;
+    }
+
+    private readonly struct MaxOp : IRowOp
+    {
+        public static Vector512<float> Of(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+        public static Vector256<float> Of(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
+        public static float Of(float a, float b) => MathF.Max(a, b);
+    }
+
+    private readonly struct MinOp : IRowOp
+    {
+        public static Vector512<float> Of(Vector512<float> a, Vector512<float> b) => Vector512.Min(a, b);
+        public static Vector256<float> Of(Vector256<float> a, Vector256<float> b) => Vector256.Min(a, b);
+        public static float Of(float a, float b) => MathF.Min(a, b);
     }
 
     private static void Check(Span<float> acc, ReadOnlySpan<float> x)
