@@ -3,18 +3,19 @@
 # next the rest: `bash scripts/gpu-pending.sh [section ...]` (default: all, in this order)
 #   probe   bench/cuda/pdl_probe.cu: a graph of small dependent kernels plain / with programmatic dependent launch
 #   tests   the GPU tests: programmatic launch, graphs, fused GEMMs, ILGPU GEMMs, the int8 plans, the compiled ConvNets
-#   swin    Swin-T at batch 1 / 8 / 64 with FUSION_PDL off and on, alternating, two rounds
+#   swin    Swin-T at batch 1 / 8 / 64 with FUSION_PDL off and on, alternating, two rounds (SWIN_PDL, SWIN_ROUNDS change them)
 #   torch   timm Swin-T under torch.compile(mode="reduce-overhead") at batch 1 / 8 / 64, in the same call as `swin`
 #   parity  Swin-T against timm (TimmParityTests) and the block tests
 #   profile Swin-T batch 1 --profile
-#   int8    int8 ResNet-50 / ConvNeXt-T at batch 64
+#   profile64 Swin-T batch 64 --profile, fp16 and int8
+#   int8    ResNet-50, ConvNeXt-T and Swin-T at batch 64, fp16 then int8 for each
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
 # land in $OUT (log.txt and one file per section). PENDING_BUDGET_S (default 560) bounds the whole call.
 set -u
 start=$(date +%s)
 root=$PWD
 log=$OUT/log.txt
-sections=${*:-probe tests swin torch parity profile int8}
+sections=${*:-probe tests swin torch parity profile int8 profile64}
 t() { echo "== $* ($(( $(date +%s) - start )) s)" >> $log; }
 left() { echo $(( ${PENDING_BUDGET_S:-560} - ($(date +%s) - start) )); }
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,power.draw --format=csv > $log 2>&1
@@ -36,8 +37,8 @@ tests() {
 }
 swin() {
   for b in 1 8 64; do
-    for round in 1 2; do
-      for pdl in off on; do
+    for round in $(seq ${SWIN_ROUNDS:-2}); do
+      for pdl in ${SWIN_PDL:-off on}; do
         [ $(left) -gt 90 ] || return
         echo "## swin-t b$b FUSION_PDL=$pdl round $round"
         FUSION_PDL=$pdl timeout 60 ./fusion-run swin-t --device cuda --batch $b --fast-run --graphs --warmup 20 --iters 300 2>&1 \
@@ -59,11 +60,20 @@ profile() {
   [ $(left) -gt 60 ] && timeout 40 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 20 \
     > $OUT/profile.txt 2>&1
 }
-int8() {
-  for m in resnet-50 convnext-t; do
+profile64() {
+  for p in fp16 int8; do
     [ $(left) -gt 60 ] || break
-    echo "## $m int8"; timeout $(( $(left) / 2 )) ./fusion-run $m --device cuda --precision int8 --batch 64 --fast-run --graphs \
-      --warmup 5 --iters 50 2>&1 | grep -E "^(load|wall|device|memory):"
+    echo "## swin-t b64 $p"; timeout 60 ./fusion-run swin-t --device cuda --precision $p --batch 64 --fast-run --graphs --profile \
+      --warmup 5 --iters 20 2>&1 | grep -A60 "^profile"
+  done > $OUT/profile64.txt 2>&1
+}
+int8() {
+  for m in resnet-50 convnext-t swin-t; do
+    for p in fp16 int8; do
+      [ $(left) -gt 60 ] || break
+      echo "## $m $p"; timeout $(( $(left) / 2 )) ./fusion-run $m --device cuda --precision $p --batch 64 --fast-run --graphs \
+        --warmup 10 --iters 100 2>&1 | grep -E "^(preparation|wall|device|memory|kernels)"
+    done
   done > $OUT/int8.txt 2>&1
 }
 

@@ -199,6 +199,61 @@ internal static class CpuGemmBench
         static string Steal(double? ms) => ms is { } value ? $"{value:F0} ms" : "n/a";
     }
 
+    /// <summary>
+    /// `cpu variants [R]`: the GEMM's blocking choices against each other in one process, on one core and on all: per size, R
+    /// rounds, each timing every variant in turn (a ~40 ms peak run, two calls back to back, the second timed, the peak again), so
+    /// a neighbour's burst on a shared host falls on all variants alike; medians of each variant's efficiencies against its own
+    /// bracketing peaks. Variants: the depth block (KC: how deep the B panel the micro-kernel keeps in L1 is) and whether A's block
+    /// is read in place or copied to rows KC apart first.
+    /// </summary>
+    public static void RunVariants(int rounds)
+    {
+        bool wide = Vector512.IsHardwareAccelerated;
+        int cores = Environment.ProcessorCount;
+        (string Name, int DepthBlock, bool CopyA)[] variants = [("KC 256, A in place", 256, false), ("KC 128, A in place", 128, false),
+            ("KC 256, A copied", 256, true), ("KC 128, A copied", 128, true)];
+        Console.WriteLine($"cpu variants: {cores} cores, {(wide ? "512" : (Vector<float>.Count * 32).ToString())}-bit FMA, {rounds} rounds; "
+            + $"each round times every variant: peak ({BracketSeconds * 1000:F0} ms), two calls (packed once), the second timed, peak");
+        var table = new List<string>();
+        foreach (int size in new[] { 512, 1024, 2048 })
+        {
+            var random = new Random(size);
+            float[] a = Random(random, size * size), b = Random(random, size * size), c = new float[size * size];
+            var packed = variants.Select(v => Gemm.Pack(b, size, size, transposeB: true, wide, v.DepthBlock)).ToArray();
+            double flop = 2.0 * size * size * size;
+            foreach (int workers in new[] { 1, cores }.Distinct())
+            {
+                Parallelism.Workers = workers;
+                for (int v = 0; v < variants.Length; v++) WarmUp(() => Gemm.Multiply(a, packed[v], c, size, default, variants[v].CopyA));
+                long iterations = Math.Max(1, (long)(BracketSeconds * Peak(workers, wide) * 1e9 / (workers * FlopPerIteration(wide))));
+                var efficiencies = variants.Select(_ => new List<double>()).ToArray();
+                for (int round = 0; round < rounds; round++)
+                {
+                    var line = new System.Text.StringBuilder($"  {size}³ {workers,2} core(s) round {round + 1,2}:");
+                    for (int v = 0; v < variants.Length; v++)
+                    {
+                        double before = Peak(workers, wide, runs: 1, iterations);
+                        Gemm.Multiply(a, packed[v], c, size, default, variants[v].CopyA);
+                        var clock = Stopwatch.StartNew();
+                        Gemm.Multiply(a, packed[v], c, size, default, variants[v].CopyA);
+                        double ms = clock.Elapsed.TotalMilliseconds;
+                        double after = Peak(workers, wide, runs: 1, iterations);
+                        double efficiency = flop / ms / 1e6 / ((before + after) / 2);
+                        efficiencies[v].Add(efficiency);
+                        line.Append($" {100 * efficiency,3:F0} %");
+                    }
+                    Console.WriteLine(line);
+                }
+                table.Add($"| {size}³ | {workers} | " + string.Join(" | ", efficiencies.Select(e => $"{100 * MedianOf(e):F0} % ({100 * e.Min():F0}–{100 * e.Max():F0})")) + " |");
+            }
+        }
+        Parallelism.Workers = cores;
+        Console.WriteLine();
+        Console.WriteLine("| size | cores | " + string.Join(" | ", variants.Select(v => v.Name)) + " |");
+        Console.WriteLine("|---|---|" + string.Concat(variants.Select(_ => "---|")));
+        foreach (string row in table) Console.WriteLine(row);
+    }
+
     /// <summary>Length of each bracketing peak run: short, so the peak is the rate of the same second as the GEMM call.</summary>
     private const double BracketSeconds = 0.040;
 

@@ -53,6 +53,11 @@ if (args is ["cpu", "bracketed", ..])
     CpuGemmBench.RunBracketed(args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 9);
     return;
 }
+if (args is ["cpu", "variants", ..])
+{
+    CpuGemmBench.RunVariants(args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 9);
+    return;
+}
 if (args is ["cpu", "shapes", ..])
 {
     CpuGemmBench.RunShapes(args[2..].Select(shape => shape.Split(',').Select(d => int.Parse(d, System.Globalization.CultureInfo.InvariantCulture)).ToArray())

@@ -72,6 +72,34 @@ public class MatrixTests
     }
 
     /// <summary>
+    /// The blocking variants the bench times (`Fusion.Bench cpu variants`): A copied block by block gives the bits of A read in
+    /// place (the same products in the same order, from another address); another depth block (128, 200: a partial last
+    /// block) groups the sums differently, so it is held to the float64 reference within the GEMM's tolerance.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SizesAndKernels))]
+    public void EveryBlockingVariantComputesTheProduct(int m, int n, int k, bool wide)
+    {
+        int seed = TestData.NewSeed();
+        var a = TestData.Random(seed, m, k);
+        var b = TestData.Random(seed + 1, n, k);
+        var reference = Ref.MatMul(a, b, transposeB: true);
+        foreach (int depthBlock in new[] { 256, 128, 200 })
+        {
+            var packed = Fusion.Kernels.Cpu.Gemm.Pack(Floats(b), n, k, transposeB: true, wide, depthBlock);
+            var inPlace = new float[m * n];
+            var copied = new float[m * n];
+            Fusion.Kernels.Cpu.Gemm.Multiply(Floats(a), packed, inPlace, m, default, copyA: false);
+            Fusion.Kernels.Cpu.Gemm.Multiply(Floats(a), packed, copied, m, default, copyA: true);
+            string what = $"seed {seed}: {m}×{n}×{k} wide={wide} KC {depthBlock}";
+            Assert.True(inPlace.AsSpan().SequenceEqual(copied), $"{what}: A copied differs from A in place");
+            for (int i = 0; i < copied.Length; i++)
+                Assert.True(Math.Abs(copied[i] - reference.Data[i]) <= GemmAtol(k) + 1e-5 * Math.Abs(reference.Data[i]),
+                    $"{what}: element {i} is {copied[i]}, expected {reference.Data[i]}");
+        }
+    }
+
+    /// <summary>
     /// The epilogue (bias, activation, residual) each tile gets as it is stored, on every size (partial tiles, K = 0 included)
     /// and both micro-kernels: the reference act(A·Bᵀ + bias) + residual in float64, or act(A·Bᵀ + bias + residual) with the residual
     /// first (ReLU and GELU, so the order matters); the same bits whether B is packed once or as

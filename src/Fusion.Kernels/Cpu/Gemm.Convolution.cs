@@ -26,7 +26,7 @@ public static partial class Gemm
         fixed (float* pi = image, pb = b.Panels, bias = epilogue.Bias, residual = epilogue.Residual)
         {
             nint imageAddr = (nint)pi, bAddr = (nint)pb;
-            Run(Windows(imageAddr, windows), aPackLength: MC * KC, c, 1, m, n, k, 0,
+            Run(Windows(imageAddr, windows), aPackLength: MC * b.DepthBlock, c, 1, m, n, k, 0, b.DepthBlock,
                 (float* _, int _, int col, int _, int pc, int kc) => (float*)bAddr + b.Offset(col, pc, kc), needsPack: false, b.Wide,
                 new TileEpilogue((nint)bias, epilogue.Activation, (nint)residual, n, epilogue.ResidualFirst));
         }

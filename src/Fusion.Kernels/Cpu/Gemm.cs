@@ -66,7 +66,14 @@ public static partial class Gemm
     public static void Multiply(ReadOnlySpan<float> a, PackedMatrix b, Span<float> c, int m) => Multiply(a, b, c, m, default);
 
     /// <summary>The same with <paramref name="epilogue"/> applied to each tile as it is stored: a Linear layer and its bias, activation and residual in one pass.</summary>
-    public static unsafe void Multiply(ReadOnlySpan<float> a, PackedMatrix b, Span<float> c, int m, GemmEpilogue epilogue)
+    public static void Multiply(ReadOnlySpan<float> a, PackedMatrix b, Span<float> c, int m, GemmEpilogue epilogue) =>
+        Multiply(a, b, c, m, epilogue, copyA: false);
+
+    /// <summary>
+    /// The same with A read in place or copied block by block first (<see cref="Copied"/>): the bench's variant, measured on the
+    /// lent Xeon host without a consistent gain (docs/perf.md, 2026-12-05), so products read A in place; tests run both.
+    /// </summary>
+    internal static unsafe void Multiply(ReadOnlySpan<float> a, PackedMatrix b, Span<float> c, int m, GemmEpilogue epilogue, bool copyA)
     {
         ArgumentNullException.ThrowIfNull(b);
         ArgumentOutOfRangeException.ThrowIfNegative(m);
@@ -78,7 +85,8 @@ public static partial class Gemm
         fixed (float* pa = a, pb = b.Panels, bias = epilogue.Bias, residual = epilogue.Residual)
         {
             nint bAddr = (nint)pb;
-            Run(Stored(pa, 0, k), aPackLength: 0, c, 1, m, n, k, 0, (float* _, int _, int col, int _, int pc, int kc) => (float*)bAddr + b.Offset(col, pc, kc),
+            Run(copyA ? Copied(pa, 0, k) : Stored(pa, 0, k), aPackLength: copyA ? MC * b.DepthBlock : 0, c, 1, m, n, k, 0, b.DepthBlock,
+                (float* _, int _, int col, int _, int pc, int kc) => (float*)bAddr + b.Offset(col, pc, kc),
                 needsPack: false, b.Wide, new TileEpilogue((nint)bias, epilogue.Activation, (nint)residual, n, epilogue.ResidualFirst));
         }
     }
@@ -99,21 +107,25 @@ public static partial class Gemm
     public static PackedMatrix Pack(ReadOnlySpan<float> b, int n, int k, bool transposeB) => Pack(b, n, k, transposeB, Wide);
 
     /// <summary><see cref="Pack(ReadOnlySpan{float}, int, int, bool)"/> for the 512-bit micro-kernel or the <see cref="Vector{T}"/> one (tests run both).</summary>
-    internal static unsafe PackedMatrix Pack(ReadOnlySpan<float> b, int n, int k, bool transposeB, bool wide)
+    internal static PackedMatrix Pack(ReadOnlySpan<float> b, int n, int k, bool transposeB, bool wide) => Pack(b, n, k, transposeB, wide, KC);
+
+    /// <summary>The same in depth blocks of <paramref name="depthBlock"/> rather than <see cref="KC"/> (tests and the bench try others).</summary>
+    internal static unsafe PackedMatrix Pack(ReadOnlySpan<float> b, int n, int k, bool transposeB, bool wide, int depthBlock)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(depthBlock);
         int nr = PanelWidth(wide);
         ArgumentOutOfRangeException.ThrowIfNegative(n);
         ArgumentOutOfRangeException.ThrowIfNegative(k);
         CheckLength(b.Length, 1, 0, (long)n * k, nameof(b));
-        var packed = new PackedMatrix(n, k, nr, NC, wide);
+        var packed = new PackedMatrix(n, k, nr, NC, depthBlock, wide);
         fixed (float* pb = b, pp = packed.Panels)
         {
             for (int jc = 0; jc < n; jc += NC)
             {
                 int nc = Math.Min(NC, n - jc);
-                for (int pc = 0; pc < k; pc += KC)
+                for (int pc = 0; pc < k; pc += depthBlock)
                 {
-                    int kc = Math.Min(KC, k - pc);
+                    int kc = Math.Min(depthBlock, k - pc);
                     float* target = pp + packed.Offset(jc, pc, kc);
                     if (transposeB) PackTransposed(pb, k, jc, nc, pc, kc, target, nr);
                     else Pack(pb, n, jc, nc, pc, kc, target, nr);
@@ -152,7 +164,7 @@ public static partial class Gemm
         {
             nint bAddr = (nint)pb;
             // B packed per item into the worker's buffer: the panels of columns [col, col + nc) and depths [pc, pc + kc).
-            Run(Stored(pa, strideA, k), aPackLength: 0, c, batch, m, n, k, strideC, (float* buffer, int i, int col, int nc, int pc, int kc) =>
+            Run(Stored(pa, strideA, k), aPackLength: 0, c, batch, m, n, k, strideC, KC, (float* buffer, int i, int col, int nc, int pc, int kc) =>
             {
                 float* matrix = (float*)bAddr + i * strideB;
                 if (transposeB) PackTransposed(matrix, k, col, nc, pc, kc, buffer, nr);
@@ -187,17 +199,34 @@ public static partial class Gemm
     }
 
     /// <summary>
+    /// A stored row-major A [m, k] copied block by block into the worker's buffer, rows kc apart: in place, rows whose distance
+    /// is a multiple of 4 KiB (K a multiple of 1024) fall into the same L1 sets, six of them beside the B panel's lines.
+    /// </summary>
+    private static unsafe ARowSource Copied(float* a, long strideA, int k)
+    {
+        nint aAddr = (nint)a;
+        return (float* buffer, int i, int row0, int rows, int pc, int kc, out int lda) =>
+        {
+            float* source = (float*)aAddr + i * strideA + (long)row0 * k + pc;
+            for (int r = 0; r < rows; r++)
+                new ReadOnlySpan<float>(source + (long)r * k, kc).CopyTo(new Span<float>(buffer + (long)r * kc, kc));
+            lda = kc;
+            return buffer;
+        };
+    }
+
+    /// <summary>
     /// Splits the product into items (<see cref="BlockSizes"/>) and runs them on the cores, A's rows from <paramref name="aRows"/>
     /// (which gathers into a buffer of <paramref name="aPackLength"/> floats a worker when it needs one), B's panels from <paramref name="panels"/>.
     /// </summary>
     private static unsafe void Run(ARowSource aRows, int aPackLength, Span<float> c, int batch, int m, int n, int k, long strideC,
-        PanelSource panels, bool needsPack, bool wide, TileEpilogue epilogue)
+        int depthBlock, PanelSource panels, bool needsPack, bool wide, TileEpilogue epilogue)
     {
         int nr = PanelWidth(wide);
         var (mc, nc) = BlockSizes(batch, m, n, k, nr);
         int rowBlocks = (m + mc - 1) / mc, colBlocks = (n + nc - 1) / nc;
         int items = checked(batch * rowBlocks * colBlocks);
-        int packLength = needsPack ? KC * ((Math.Min(nc, n) + nr - 1) / nr * nr) : 0;
+        int packLength = needsPack ? depthBlock * ((Math.Min(nc, n) + nr - 1) / nr * nr) : 0;
         fixed (float* pc = c)
         {
             nint cAddr = (nint)pc;
@@ -217,7 +246,7 @@ public static partial class Gemm
                             int row0 = item % rowBlocks * mc;
                             int col0 = item / rowBlocks % colBlocks * nc;
                             Block(aRows, ap, (float*)cAddr + i * strideC, i, n, k, row0, Math.Min(m, row0 + mc), col0,
-                                Math.Min(n, col0 + nc), panels, pp, wide, epilogue);
+                                Math.Min(n, col0 + nc), depthBlock, panels, pp, wide, epilogue);
                         }
                     }
                 }
@@ -256,7 +285,7 @@ public static partial class Gemm
     /// <summary>Rows [row0, row1) × columns [col0, col1) of one product, columns in packed blocks of at most <see cref="NC"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled once, fully optimized: see the class summary
     private static unsafe void Block(ARowSource aRows, float* aPack, float* c, int batch, int n, int k, int row0, int row1, int col0, int col1,
-        PanelSource panels, float* pack, bool wide, TileEpilogue epilogue)
+        int depthBlock, PanelSource panels, float* pack, bool wide, TileEpilogue epilogue)
     {
         int nr = PanelWidth(wide);
         // A partial tile is computed whole into this, then copied out (here, not in the micro-kernels: a stackalloc there
@@ -275,9 +304,9 @@ public static partial class Gemm
         for (int jc = col0; jc < col1; jc += NC)
         {
             int nc = Math.Min(NC, col1 - jc);
-            for (int pc = 0; pc < k; pc += KC)
+            for (int pc = 0; pc < k; pc += depthBlock)
             {
-                int kc = Math.Min(KC, k - pc);
+                int kc = Math.Min(depthBlock, k - pc);
                 float* panel = panels(pack, batch, jc, nc, pc, kc);
                 float* aBlock = aRows(aPack, batch, row0, row1 - row0, pc, kc, out int lda);
                 // The epilogue follows the last depth block's store, when C's values are final.

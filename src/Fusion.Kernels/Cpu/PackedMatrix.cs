@@ -10,9 +10,10 @@ public sealed class PackedMatrix
     private readonly int _panel, _block;
 
     /// <summary>An empty packing of <paramref name="columns"/> × <paramref name="depth"/> in panels of <paramref name="panel"/> columns and blocks of <paramref name="block"/>.</summary>
-    internal PackedMatrix(int columns, int depth, int panel, int block, bool wide)
+    internal PackedMatrix(int columns, int depth, int panel, int block, int depthBlock, bool wide)
     {
         Wide = wide;
+        DepthBlock = depthBlock;
         Columns = columns;
         Depth = depth;
         _panel = panel;
@@ -28,6 +29,9 @@ public sealed class PackedMatrix
     public int Depth { get; }
 
     internal float[] Panels { get; }
+
+    /// <summary>KC: the depth of each packed block; a product reading these panels must step through K by it.</summary>
+    internal int DepthBlock { get; }
 
     /// <summary>Packed for the 512-bit micro-kernel (panels of 32 columns) rather than the <see cref="System.Numerics.Vector{T}"/> one.</summary>
     internal bool Wide { get; }

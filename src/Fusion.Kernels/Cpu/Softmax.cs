@@ -1,4 +1,5 @@
-using System.Numerics.Tensors;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Fusion.Kernels.Cpu;
 
@@ -13,13 +14,47 @@ public static class Softmax
     /// </summary>
     public const float LowestExponent = -80f;
 
-    /// <summary>Softmax of one row in place: max-subtracted, clamped at <see cref="LowestExponent"/>, exp, normalized.</summary>
+    /// <summary>
+    /// Softmax of one row in place: max-subtracted, clamped at <see cref="LowestExponent"/>, exp, normalized. Written out over
+    /// <see cref="Vector{T}"/> rather than through TensorPrimitives, so that it is compiled fully optimized at its first call
+    /// (TensorPrimitives' generic bodies start as the JIT's first-tier code; every attention row of a short run's first passes paid
+    /// for it). Its maximum propagates NaN (IEEE 754 maximum, as TensorPrimitives.Max).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void InPlace(Span<float> row)
     {
-        TensorPrimitives.Subtract(row, TensorPrimitives.Max<float>(row), row);
-        TensorPrimitives.Max(row, LowestExponent, row);
-        TensorPrimitives.Exp(row, row);
-        TensorPrimitives.Divide(row, TensorPrimitives.Sum<float>(row), row);
+        if (row.IsEmpty) throw new ArgumentException("softmax of an empty row", nameof(row));
+        int w = Vector<float>.Count, i = 0;
+        float max;
+        if (row.Length >= w)
+        {
+            var m = new Vector<float>(row);
+            for (i = w; i + w <= row.Length; i += w) m = Vector.Max(m, new Vector<float>(row[i..]));
+            max = m[0];
+            for (int lane = 1; lane < w; lane++) max = MathF.Max(max, m[lane]);
+        }
+        else max = row[0];
+        for (; i < row.Length; i++) max = MathF.Max(max, row[i]);
+
+        var shift = new Vector<float>(max);
+        var lowest = new Vector<float>(LowestExponent);
+        var sums = Vector<float>.Zero;
+        for (i = 0; i + w <= row.Length; i += w)
+        {
+            var e = Vector.Exp(Vector.Max(new Vector<float>(row[i..]) - shift, lowest));
+            e.CopyTo(row[i..]);
+            sums += e;
+        }
+        float sum = Vector.Sum(sums);
+        for (; i < row.Length; i++)
+        {
+            float e = MathF.Exp(MathF.Max(row[i] - max, LowestExponent));
+            row[i] = e;
+            sum += e;
+        }
+        var divisor = new Vector<float>(sum);
+        for (i = 0; i + w <= row.Length; i += w) (new Vector<float>(row[i..]) / divisor).CopyTo(row[i..]);
+        for (; i < row.Length; i++) row[i] /= sum;
     }
 
     public static unsafe void Rows(ReadOnlySpan<float> x, Span<float> y, int rows, int cols)

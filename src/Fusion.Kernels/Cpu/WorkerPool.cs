@@ -6,13 +6,19 @@ namespace Fusion.Kernels.Cpu;
 /// Dedicated threads for the CPU kernels' parallel loops. A model pass is a hundred short loops, each a few hundred
 /// microseconds on many cores; a general thread pool wakes its threads for each one, and on a 16-core machine that
 /// wake-up is a large part of the loop. These workers spin for a while after a loop (<see cref="SpinMicroseconds"/>),
-/// so the next loop of the pass finds them awake, and only then sleep. One loop at a time: a caller that finds the pool
-/// busy (another thread's loop) is told so and runs its loop another way.
+/// so the next loop of the pass finds them awake, and only then sleep; the caller likewise spins for the loop's last items
+/// before it blocks. One loop at a time: a caller that finds the pool busy (another thread's loop) is told so and runs its
+/// loop another way.
 /// </summary>
 internal sealed class WorkerPool
 {
-    /// <summary>How long an idle worker keeps checking for the next loop before it sleeps.</summary>
-    private const int SpinMicroseconds = 200;
+    /// <summary>
+    /// How long an idle worker keeps checking for the next loop before it sleeps, and the caller for its loop's end before
+    /// it blocks: FUSION_CPU_SPIN_US, else 2 ms. On a virtual machine a sleeping vCPU can take far longer than that to wake
+    /// (the lent Xeon host's Swin-T passes swung 25–60 ms with 200 µs); a process that shares its cores with other work can
+    /// shorten it (0: sleep at once).
+    /// </summary>
+    internal static readonly int SpinMicroseconds = int.TryParse(Environment.GetEnvironmentVariable("FUSION_CPU_SPIN_US"), out int us) && us >= 0 ? us : 2000;
 
     private readonly SemaphoreSlim _wake = new(0);
     private int _busy;
@@ -46,7 +52,7 @@ internal sealed class WorkerPool
             int sleeping = Volatile.Read(ref _sleeping);
             if (sleeping > 0) _wake.Release(sleeping);
             job.Help();
-            job.Wait();
+            job.Wait(SpinMicroseconds);
         }
         finally
         {
@@ -112,7 +118,20 @@ internal sealed class WorkerPool
             }
         }
 
-        public void Wait() => _done.Wait();
+        /// <summary>
+        /// Waits for the items other threads still run: spinning first (for at most <paramref name="spinMicroseconds"/>), since
+        /// a caller that blocks must be woken again, which on a virtual machine can cost more than the items it waits for.
+        /// </summary>
+        public void Wait(int spinMicroseconds)
+        {
+            if (!_done.IsSet)
+            {
+                long deadline = Stopwatch.GetTimestamp() + spinMicroseconds * Stopwatch.Frequency / 1_000_000;
+                var spinner = new SpinWait();
+                while (Volatile.Read(ref _remaining) > 0 && Stopwatch.GetTimestamp() < deadline) spinner.SpinOnce(-1);
+            }
+            _done.Wait();
+        }
 
         public void ThrowIfFailed()
         {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace Fusion.Kernels.Cpu.Fused;
 
@@ -28,6 +29,8 @@ public readonly record struct AttentionSizes(int Batch, int Heads, int Tq, int T
 /// worker gathers its head's kᵀ and v once and keeps them while its items stay on that head. Scores of a block are computed in
 /// four-row register blocks against kᵀ, softmax runs over each row's visible keys (all, or j ≤ i when causal; a row with no
 /// finite score gets zeros), then p·v in four-row blocks.
+/// The per-item body and its loops are compiled fully optimized at their first call (AggressiveOptimization): under tiered
+/// compilation a short run's first passes ran them as the JIT's first-tier code, 7× slower (docs/perf.md, 2026-12-05).
 /// </summary>
 public static class AttentionTwin
 {
@@ -57,7 +60,7 @@ public static class AttentionTwin
         fixed (float* pq = q, pk = k, pv = v, po = output, pb = bias, pm = mask)
         {
             nint qAddr = (nint)pq, kAddr = (nint)pk, vAddr = (nint)pv, oAddr = (nint)po, bAddr = (nint)pb, mAddr = (nint)pm;
-            Parallelism.For(checked(batch * heads * blocks), 4L * Math.Min(tq, QueryBlock) * tk * d, (start, end) =>
+            Parallelism.For(checked(batch * heads * blocks), 4L * Math.Min(tq, QueryBlock) * tk * d, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
             {
                 int rows = Math.Min(tq, QueryBlock);
                 float[] scratch = ArrayPool<float>.Shared.Rent(rows * d + tk * d + d * padded + rows * padded);
@@ -78,8 +81,7 @@ public static class AttentionTwin
                                 gathered = head;
                             }
                             float* qRow = (float*)qAddr + qs.Offset + b * qs.Batch + h * qs.Head;
-                            for (int r = 0; r < n; r++)
-                                TensorPrimitives.Multiply(new ReadOnlySpan<float>(qRow + (i0 + r) * qs.Token, d), scale, new Span<float>(qBlock + r * d, d));
+                            for (int r = 0; r < n; r++) Scaled(qRow + (i0 + r) * qs.Token, scale, qBlock + r * d, d);
                             // Causal: no row of this block sees a key past its last row.
                             int keys = causal ? Math.Min(tk, i0 + n) : tk;
                             Scores(qBlock, kT, scores, n, (keys + w - 1) / w * w, padded, d);
@@ -112,6 +114,7 @@ public static class AttentionTwin
     }
 
     /// <summary>Head (b, h)'s keys transposed into kᵀ [d, padded] and its values into v [tk, d], contiguous.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled once, fully optimized: see the class summary
     private static unsafe void GatherKeys(float* k, float* v, TokenStrides ks, TokenStrides vs, int b, int h, int tk, int d, float* kT, float* vHead, int padded)
     {
         float* kHead = k + ks.Offset + b * ks.Batch + h * ks.Head;
@@ -124,19 +127,41 @@ public static class AttentionTwin
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled once, fully optimized: see the class summary
     private static unsafe void AddTerm(Span<float> row, float* term, ScoreTerm strides, int b, int h, int i, int tk)
     {
         long batch = strides.Period > 0 ? b % strides.Period : b;
-        TensorPrimitives.Add(row, new ReadOnlySpan<float>(term + batch * strides.Batch + h * strides.Head + (long)i * tk, row.Length), row);
+        float* source = term + batch * strides.Batch + h * strides.Head + (long)i * tk;
+        int w = Vector<float>.Count, e = 0;
+        for (; e + w <= row.Length; e += w) (new Vector<float>(row[e..]) + Vector.Load(source + e)).CopyTo(row[e..]);
+        for (; e < row.Length; e++) row[e] += source[e];
+    }
+
+    /// <summary>y = x · scale over <paramref name="d"/> values (a query row scaled into its block).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled once, fully optimized: see the class summary
+    private static unsafe void Scaled(float* x, float scale, float* y, int d)
+    {
+        int w = Vector<float>.Count, e = 0;
+        for (var factor = new Vector<float>(scale); e + w <= d; e += w) (Vector.Load(x + e) * factor).Store(y + e);
+        for (; e < d; e++) y[e] = x[e] * scale;
     }
 
     /// <summary>Softmax over the row's first <paramref name="visible"/> scores, zeros after them; zeros throughout when none is finite.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled once, fully optimized: see the class summary
     private static void VisibleSoftmax(Span<float> row, int visible)
     {
         var seen = row[..visible];
-        if (visible == 0 || float.IsNegativeInfinity(TensorPrimitives.Max<float>(seen))) seen.Clear();
+        if (visible == 0 || AllNegativeInfinity(seen)) seen.Clear();
         else Softmax.InPlace(seen);
         row[visible..].Clear();
+    }
+
+    /// <summary>Whether every score is −∞ (a row no key is visible to): its maximum would be −∞.</summary>
+    private static bool AllNegativeInfinity(ReadOnlySpan<float> row)
+    {
+        foreach (float x in row)
+            if (!float.IsNegativeInfinity(x)) return false;
+        return true;
     }
 
     /// <summary>
@@ -144,6 +169,7 @@ public static class AttentionTwin
     /// columns: kᵀ's row e holds every key's element e, so a block of four query rows accumulates broadcast(q[i, e]) · kᵀ[e, j…] in
     /// four registers, one load of kᵀ per four FMAs.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled once, fully optimized: see the class summary
     private static unsafe void Scores(float* q, float* kT, float* scores, int rows, int keys, int padded, int d)
     {
         int w = Vector<float>.Count;
@@ -180,6 +206,7 @@ public static class AttentionTwin
     /// out_i = Σ_j p_ij·v_j over the first <paramref name="keys"/> keys, a vector of columns at a time and four rows together (d a
     /// whole number of vectors): one load of v per four FMAs. Output rows are <paramref name="rowStride"/> apart.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled once, fully optimized: see the class summary
     private static unsafe void TimesV(float* p, float* v, float* output, int rows, int keys, int padded, long rowStride, int d)
     {
         int w = Vector<float>.Count;
@@ -213,6 +240,7 @@ public static class AttentionTwin
     }
 
     /// <summary>The same product one output row at a time (a head dim that is not a whole number of vectors).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled once, fully optimized: see the class summary
     private static unsafe void TimesVByRows(float* p, float* v, float* output, int rows, int keys, int padded, long rowStride, int d)
     {
         for (int i = 0; i < rows; i++)

@@ -155,17 +155,17 @@ internal static unsafe partial class LoopInterpreter
             {
                 var args = ((OpInstr)_plan.Kernel.Body[product]).Args;
                 int a = _plan.Source(args[0]), b = _plan.Source(args[1]);
-                if (_plan.PerElement[a] && _plan.PerElement[b]) RowAccumulate.FusedMultiplyAdd(acc, Values(a, n), Values(b, n));
-                else if (_plan.PerElement[a]) RowAccumulate.FusedMultiplyAdd(acc, Values(a, n), _scalars[b]);
-                else RowAccumulate.FusedMultiplyAdd(acc, Values(b, n), _scalars[a]);
+                if (_plan.PerElement[a] && _plan.PerElement[b]) RowMath.FusedMultiplyAdd(acc, Values(a, n), Values(b, n));
+                else if (_plan.PerElement[a]) RowMath.FusedMultiplyAdd(acc, Values(a, n), _scalars[b]);
+                else RowMath.FusedMultiplyAdd(acc, Values(b, n), _scalars[a]);
                 return;
             }
             var x = Values(red.Arg, n);
             switch (red.Kind)
             {
-                case ReduceKind.Sum: RowAccumulate.Add(acc, x); break;
-                case ReduceKind.Max: RowAccumulate.Max(acc, x); break;
-                default: RowAccumulate.Min(acc, x); break;
+                case ReduceKind.Sum: RowMath.Add(acc, x); break;
+                case ReduceKind.Max: RowMath.Max(acc, x); break;
+                default: RowMath.Min(acc, x); break;
             }
         }
 
@@ -562,49 +562,11 @@ internal static unsafe partial class LoopInterpreter
                         return;
                 }
             }
-            if (a.Count == 2 && P(0) && P(1))
-            {
-                var x0 = Span(0);
-                var x1 = Span(1);
-                switch (op.Op)
-                {
-                    case ScalarOp.Add: TensorPrimitives.Add(x0, x1, y); return;
-                    case ScalarOp.Sub: TensorPrimitives.Subtract(x0, x1, y); return;
-                    case ScalarOp.Mul: TensorPrimitives.Multiply(x0, x1, y); return;
-                    case ScalarOp.Div: TensorPrimitives.Divide(x0, x1, y); return;
-                    case ScalarOp.Max: TensorPrimitives.Max(x0, x1, y); return;
-                    case ScalarOp.Min: TensorPrimitives.Min(x0, x1, y); return;
-                }
-            }
-            else if (a.Count == 2 && P(0))
-            {
-                var x0 = Span(0);
-                float s = _scalars[a[1]];
-                switch (op.Op)
-                {
-                    case ScalarOp.Add: TensorPrimitives.Add(x0, s, y); return;
-                    case ScalarOp.Sub: TensorPrimitives.Subtract(x0, s, y); return;
-                    case ScalarOp.Mul: TensorPrimitives.Multiply(x0, s, y); return;
-                    case ScalarOp.Div: TensorPrimitives.Divide(x0, s, y); return;
-                    case ScalarOp.Max: TensorPrimitives.Max(x0, s, y); return;
-                    case ScalarOp.Min: TensorPrimitives.Min(x0, s, y); return;
-                }
-            }
-            else if (a.Count == 2 && P(1))
-            {
-                // A scalar on the left (1 + erf(…), 0.5 · x, 1 / (…)): the same span operations, operands swapped or in their own form.
-                float s = _scalars[a[0]];
-                var x1 = Span(1);
-                switch (op.Op)
-                {
-                    case ScalarOp.Add: TensorPrimitives.Add(x1, s, y); return;
-                    case ScalarOp.Sub: TensorPrimitives.Subtract(s, x1, y); return;
-                    case ScalarOp.Mul: TensorPrimitives.Multiply(x1, s, y); return;
-                    case ScalarOp.Div: TensorPrimitives.Divide(s, x1, y); return;
-                    case ScalarOp.Max: TensorPrimitives.Max(x1, s, y); return;
-                    case ScalarOp.Min: TensorPrimitives.Min(x1, s, y); return;
-                }
-            }
+            // Binary arithmetic through RowMath (compiled at first call, TensorPrimitives' bits); anything else element by element.
+            if (a.Count == 2 && P(0) && P(1)) { if (RowMath.TryApply(op.Op, Span(0), Span(1), y)) return; }
+            else if (a.Count == 2 && P(0)) { if (RowMath.TryApply(op.Op, Span(0), _scalars[a[1]], scalarFirst: false, y)) return; }
+            // A scalar on the left (1 + erf(…), 0.5 · x, 1 / (…)).
+            else if (a.Count == 2 && P(1)) { if (RowMath.TryApply(op.Op, Span(1), _scalars[a[0]], scalarFirst: true, y)) return; }
             for (int e = 0; e < n; e++)
             {
                 float x0 = P(0) ? Value(a[0], e) : _scalars[a[0]];
