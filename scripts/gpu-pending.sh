@@ -8,6 +8,9 @@
 #   parity  Swin-T against timm (TimmParityTests) and the block tests
 #   profile Swin-T batch 1 --profile
 #   profile64 Swin-T batch 64 --profile, fp16 and int8
+#   coldstart the SwinTiny sample on CUDA (random weights, warm kernel cache), process start to exit, with the runtime config's
+#           quick JIT tier off and with it on (DOTNET_TC_QuickJit=1), alternating, three rounds
+#   gentests the generated kernels on the GPU (GeneratedKernelGpuTests, CompiledConvNetGpuTests)
 #   int8    ResNet-50, ConvNeXt-T and Swin-T at batch 64, fp16 then int8 for each
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
 # land in $OUT (log.txt and one file per section). PENDING_BUDGET_S (default 560) bounds the whole call.
@@ -60,6 +63,21 @@ profile() {
   [ $(left) -gt 60 ] && timeout 40 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 20 \
     > $OUT/profile.txt 2>&1
 }
+coldstart() {
+  ./SwinTiny --device cuda --iters 1 > /dev/null 2>&1   # fills the kernel cache
+  for round in 1 2 3; do
+    for jit in off on; do
+      echo "## quick JIT tier $jit, round $round"
+      if [ $jit = on ]; then DOTNET_TC_QuickJit=1 /usr/bin/time -f "process %e s" ./SwinTiny --device cuda --iters 1 2>&1 | tail -3
+      else /usr/bin/time -f "process %e s" ./SwinTiny --device cuda --iters 1 2>&1 | tail -3; fi
+    done
+  done > $OUT/coldstart.txt 2>&1
+}
+gentests() {
+  FUSION_REQUIRE_CUDA=1 timeout $(( $(left) < 200 ? $(left) - 20 : 180 )) ./Fusion.Cuda.Tests \
+    -class Fusion.Cuda.Tests.GeneratedKernelGpuTests -class Fusion.Cuda.Tests.CompiledConvNetGpuTests > $OUT/gentests.txt 2>&1
+  echo "exit $?" >> $OUT/gentests.txt
+}
 profile64() {
   for p in fp16 int8; do
     [ $(left) -gt 60 ] || break
@@ -83,5 +101,5 @@ for s in $sections; do
 done
 t done
 cd $OUT
-for f in probe.txt tests.txt parity.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
-for f in log.txt swin.txt torch.txt int8.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
+for f in probe.txt tests.txt parity.txt gentests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
+for f in log.txt swin.txt torch.txt int8.txt coldstart.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done

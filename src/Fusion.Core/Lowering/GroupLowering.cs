@@ -207,6 +207,11 @@ namespace Fusion.Compiler
             bool inputsOnto = onto && view.Bijective;
             if (read.Pieces.Count == 1 && read.Pieces[0].When.Length == 0)
                 return Eval(node.Inputs[read.Pieces[0].Input], read.Pieces[0].Index, guard, inputsOnto);
+            // Padding around a value read from memory (an im2col's zeros, a max pool's −∞): the load itself gives the padding
+            // value where its bounds fail, so no select and no predicate of its own are left for a printer to evaluate.
+            if (read.Pieces.Count == 1 && _node(node.Inputs[read.Pieces[0].Input]) is var padded
+                && !_members.Contains(padded.Id) && padded.Op != Ops.Const.Name)
+                return LoadOf(padded, read.Pieces[0].Index, guard.Concat(read.Pieces[0].When).ToArray(), read.Otherwise);
             // Pieces (concatenation) or padding: each piece loads only where its bounds hold; a select picks the one that does.
             var result = Const(read.Otherwise);
             for (int p = read.Pieces.Count - 1; p >= 0; p--)
@@ -314,7 +319,8 @@ namespace Fusion.Compiler
             return result;
         }
 
-        private Val LoadOf(LoweringNode node, IndexExpr[] index, IndexBound[] guard)
+        /// <summary>A load of <paramref name="node"/> at <paramref name="index"/>, <paramref name="otherwise"/> where a guard fails.</summary>
+        private Val LoadOf(LoweringNode node, IndexExpr[] index, IndexBound[] guard, double otherwise = 0)
         {
             int buffer = _inputNodes.IndexOf(node.Id);
             if (buffer < 0)
@@ -326,7 +332,7 @@ namespace Fusion.Compiler
                 _inputBuffers.Add(new KernelBuffer(name, accumulator ? BufferRole.Accumulator : BufferRole.Input, node.Type, node.Shape));
             }
             var offset = Layout.Offset(index, node.Shape, _algebra);
-            return Add($"load {buffer} {offset} {GuardKey(guard)}", id => new LoadInstr(id, buffer, offset, guard.ToEquatableArray(), 0));
+            return Add($"load {buffer} {offset} {GuardKey(guard)} else {LoopIrText.Number(otherwise)}", id => new LoadInstr(id, buffer, offset, guard.ToEquatableArray(), otherwise));
         }
 
         private Val Predicate(IndexBound[] bounds) =>

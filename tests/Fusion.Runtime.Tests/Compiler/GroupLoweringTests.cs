@@ -145,6 +145,31 @@ public class GroupLoweringTests
         Assert.Equal(13, kernel.ReduceExtent);
     }
 
+    [Theory]
+    [InlineData("pad_mean", 1.5)]
+    [InlineData("max_over_negative_infinity_pad", double.NegativeInfinity)]
+    public void PaddingAroundAStoredValueIsTheLoadsOwn(string group, double padding)
+    {
+        // The pad reads its input straight from memory: one guarded load that gives the padding value where its bounds fail, and
+        // no predicate or select of its own (each printer and the interpreter then evaluate only the load's guard).
+        var kernel = FusedGroups.Get(group).Lower().Kernel;
+        string ir = LoopIrText.Print(kernel);
+        var load = Assert.Single(kernel.Body.OfType<LoadInstr>(), l => l.Guard.Count > 0);
+        Assert.Equal(padding, load.Otherwise);
+        Assert.Empty(kernel.Body.OfType<PredicateInstr>());
+        Assert.DoesNotContain(kernel.Body.OfType<OpInstr>(), o => o.Op == ScalarOp.Where);
+        Assert.Contains("else " + LoopIrText.Number(padding), ir);
+    }
+
+    [Fact]
+    public void PaddingAroundAValueComputedInTheKernelStaysASelect()
+    {
+        // concat → pad (0.5) → GELU: the padded value is the concatenation's, so the pad is a select over it.
+        var kernel = FusedGroups.Get("concat_pad_gelu").Lower().Kernel;
+        Assert.Contains(kernel.Body.OfType<OpInstr>(), o => o.Op == ScalarOp.Where);
+        Assert.Contains(kernel.Body.OfType<ConstInstr>(), c => c.Value == 0.5);
+    }
+
     [Fact]
     public void AReductionOverAMiddleAxisGetsAnExtraLoopVariable()
     {

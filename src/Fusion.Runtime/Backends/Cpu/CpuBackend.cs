@@ -188,9 +188,9 @@ public sealed class CpuBackend : IBackend
         var outputs = KernelOperands.Check(kernel.Epilogue, batch, io, inputs);
         // A float convolution's GEMM reads its image, gathering the windows block by block; an int8 or FP8 one multiplies its stored
         // im2col matrix.
-        var readsImage = kernel.Int8 || kernel.Fp8 ? null : kernel.Conv;
-        using var gathered = kernel.Conv is { } conv && readsImage is null ? Run(conv.Gather(kernel.Name, x.DType), x.Shape[0], io, x)[0] : null;
-        var input = gathered is null ? Host(x, $"{kernel.Name} {(readsImage is null ? "x" : "image")}") : Host(gathered, $"{kernel.Name} im2col");
+        var implicitConvolution = kernel.Int8 || kernel.Fp8 ? null : kernel.Conv;
+        using var gathered = kernel.Conv is { } conv && implicitConvolution is null ? Run(conv.Gather(kernel.Name, x.DType), x.Shape[0], io, x)[0] : null;
+        var input = gathered is null ? Host(x, $"{kernel.Name} {(implicitConvolution is null ? "x" : "image")}") : Host(gathered, $"{kernel.Name} im2col");
         if (kernel.Int8)
         {
             using var sums = MatrixOps.Int8Product(input, w, shape);
@@ -205,9 +205,9 @@ public sealed class CpuBackend : IBackend
         {
             var bias = tile.Bias < 0 ? null : Host(epilogueInputs[tile.Bias], $"{kernel.Name} bias");
             var residual = tile.Residual < 0 ? null : Host(epilogueInputs[tile.Residual], $"{kernel.Name} residual");
-            return [MatrixOps.Linear(input, w, bias, shape, outputs[0].DType, _parameters.PackedWeight(w), tile.Activation, residual, tile.ResidualFirst, readsImage)];
+            return [MatrixOps.Linear(input, w, bias, shape, outputs[0].DType, _parameters.PackedWeight(w), tile.Activation, residual, tile.ResidualFirst, implicitConvolution)];
         }
-        using var product = MatrixOps.Linear(input, w, null, shape, DType.Float32, _parameters.PackedWeight(w), conv: readsImage);
+        using var product = MatrixOps.Linear(input, w, null, shape, DType.Float32, _parameters.PackedWeight(w), conv: implicitConvolution);
         return Run(kernel.Epilogue, batch, io, KernelOperands.EpilogueInputs(kernel, product, epilogueInputs));
     }
 
