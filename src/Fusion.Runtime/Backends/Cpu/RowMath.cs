@@ -42,13 +42,12 @@ internal static class RowMath
     {
         switch (op)
         {
-            // Addition, multiplication, max and min commute bit for bit (IEEE maximum and minimum are symmetric), so one form serves.
-            case ScalarOp.Add: CombineScalar<AddOp>(x0, s, false, y); return true;
-            case ScalarOp.Mul: CombineScalar<MulOp>(x0, s, false, y); return true;
-            case ScalarOp.Max: CombineScalar<MaxOp>(x0, s, false, y); return true;
-            case ScalarOp.Min: CombineScalar<MinOp>(x0, s, false, y); return true;
+            case ScalarOp.Add: CombineScalar<AddOp>(x0, s, scalarFirst, y); return true;
             case ScalarOp.Sub: CombineScalar<SubOp>(x0, s, scalarFirst, y); return true;
+            case ScalarOp.Mul: CombineScalar<MulOp>(x0, s, scalarFirst, y); return true;
             case ScalarOp.Div: CombineScalar<DivOp>(x0, s, scalarFirst, y); return true;
+            case ScalarOp.Max: CombineScalar<MaxOp>(x0, s, scalarFirst, y); return true;
+            case ScalarOp.Min: CombineScalar<MinOp>(x0, s, scalarFirst, y); return true;
             default: return false;
         }
     }
