@@ -12,6 +12,12 @@
 #           quick JIT tier off and with it on (DOTNET_TC_QuickJit=1), alternating, three rounds
 #   gentests the generated kernels on the GPU (GeneratedKernelGpuTests, CompiledConvNetGpuTests)
 #   int8    ResNet-50, ConvNeXt-T and Swin-T at batch 64, fp16 then int8 for each
+#   splittests the GEMM template's tiles on the GPU, the split-K ones among them (FusedGemmTests, Int8GemmTemplateTests,
+#           Int8PlanGpuTests, CudaGraphTests)
+#   splittiles `Fusion.Bench gemm-tiles 1` and `8`: Swin-T's Linears in every tile fast-run may pick, against cuBLASLt
+#   splitswin Swin-T at batch 1 / 8 / 64 (SPLIT_BATCHES) with FUSION_GEMM_SPLITK off and on, alternating, SWIN_ROUNDS rounds
+#   splitmodels ResNet-50, ConvNeXt-T (fp16) and Swin-T int8 at batch 1 with FUSION_GEMM_SPLITK off and on, alternating
+#   splitsan compute-sanitizer memcheck over FusedGemmTests.EveryTileMatchesTheCpuBackend (every tile, split-K ones included)
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
 # land in $OUT (log.txt and one file per section). PENDING_BUDGET_S (default 560) bounds the whole call.
 set -u
@@ -94,6 +100,46 @@ int8() {
     done
   done > $OUT/int8.txt 2>&1
 }
+splittests() {
+  FUSION_REQUIRE_CUDA=1 timeout $(( $(left) < 240 ? $(left) - 20 : 220 )) ./Fusion.Cuda.Tests \
+    -class Fusion.Cuda.Tests.FusedGemmTests -class Fusion.Cuda.Tests.Int8GemmTemplateTests -class Fusion.Cuda.Tests.Int8PlanGpuTests \
+    -class Fusion.Cuda.Tests.CudaGraphTests > $OUT/splittests.txt 2>&1
+  echo "exit $?" >> $OUT/splittests.txt
+}
+splittiles() {
+  for b in 1 8; do
+    [ $(left) -gt 80 ] || break
+    echo "## gemm-tiles $b"; timeout $(( $(left) / 2 )) ./Fusion.Bench gemm-tiles $b 2>&1
+  done > $OUT/splittiles.txt 2>&1
+}
+splitswin() {
+  for b in ${SPLIT_BATCHES:-1 8 64}; do
+    for round in $(seq ${SWIN_ROUNDS:-2}); do
+      for split in off on; do
+        [ $(left) -gt 60 ] || return
+        echo "## swin-t b$b FUSION_GEMM_SPLITK=$split round $round"
+        FUSION_GEMM_SPLITK=$split timeout 90 ./fusion-run swin-t --device cuda --batch $b --fast-run --graphs --warmup 20 --iters 300 2>&1 \
+          | grep -E "^(preparation|wall|device|kernels|launch)"
+      done
+    done
+  done > $OUT/splitswin.txt 2>&1
+}
+splitmodels() {
+  for run in "resnet-50 fp16" "convnext-t fp16" "swin-t int8"; do
+    set -- $run
+    for split in off on; do
+      [ $(left) -gt 60 ] || break
+      echo "## $1 $2 b1 FUSION_GEMM_SPLITK=$split"
+      FUSION_GEMM_SPLITK=$split timeout 90 ./fusion-run $1 --device cuda --precision $2 --batch 1 --fast-run --graphs --warmup 20 --iters 300 2>&1 \
+        | grep -E "^(preparation|wall|device|kernels)"
+    done
+  done > $OUT/splitmodels.txt 2>&1
+}
+splitsan() {
+  [ $(left) -gt 120 ] && FUSION_REQUIRE_CUDA=1 timeout $(( $(left) - 30 )) compute-sanitizer --tool memcheck --print-limit 20 ./Fusion.Cuda.Tests \
+    -method Fusion.Cuda.Tests.FusedGemmTests.EveryTileMatchesTheCpuBackend > $OUT/splitsan.txt 2>&1
+  echo "exit $?" >> $OUT/splitsan.txt
+}
 
 for s in $sections; do
   t $s
@@ -101,5 +147,5 @@ for s in $sections; do
 done
 t done
 cd $OUT
-for f in probe.txt tests.txt parity.txt gentests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
-for f in log.txt swin.txt torch.txt int8.txt coldstart.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
+for f in probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
+for f in log.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done

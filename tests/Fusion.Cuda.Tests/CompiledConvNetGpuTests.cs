@@ -83,7 +83,7 @@ public sealed class CompiledConvNetGpuTests : GpuTestBase
     }
 
     /// <summary>
-    /// The implicit-GEMM convolutions (3×3, strided, dilated, the 1×1 shortcut, residual epilogues) and the head in each wide tile:
+    /// The implicit-GEMM convolutions (3×3, strided, dilated, the 1×1 shortcut, residual epilogues) and the head in each wide, Hopper and split-K tile:
     /// fast-run's decisions for the Half plan are rewritten to the template in that tile, and the cached policy then runs them
     /// against the CPU. The layers are narrower than the tile (N ≤ 40), so every store is an edge case; the kernel cache then holds
     /// that tile's modules (fast-run itself only tries wide tiles no wider than N). Its fast-run pass runs cuBLASLt too, so
@@ -101,6 +101,8 @@ public sealed class CompiledConvNetGpuTests : GpuTestBase
     [InlineData("128x128t", 1)]
     [InlineData("128x64t", 3)]
     [InlineData("128x128p", 3)]
+    [InlineData("32x32k2", 1)] // split K over clusters of 2 and 4 blocks: the convolutions with at least that many k-steps; the others run the default tile
+    [InlineData("64x32k4", 3)]
     public void ImplicitGemmConvolutionsInAWideTileMatchTheCpu(string tileText, int batch)
     {
         var tile = GemmTile.TryParse(tileText)!.Value;

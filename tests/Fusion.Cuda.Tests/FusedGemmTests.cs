@@ -171,7 +171,10 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
         KernelChecks.AssertClose(actual, expected, Tolerance, $"{policy} {kernel.Name} io {io.ShortName()}");
     }
 
-    /// <summary>Every tile fast-run may pick (the Hopper ones on compute capability 9.0), on odd m and N (edge tiles in both directions), with the full epilogue.</summary>
+    /// <summary>
+    /// Every tile fast-run may pick (the Hopper ones on compute capability 9.0, and the split-K ones whether FUSION_GEMM_SPLITK offers them
+    /// or not: clusters of 2, 4 and 8 blocks over 2 … 37 k-steps, uneven shares included), on odd m and N (edge tiles in both directions), with the full epilogue.
+    /// </summary>
     [Theory]
     [InlineData(1, 384, 96)]
     [InlineData(77, 96, 384)]
@@ -185,7 +188,7 @@ public sealed class FusedGemmTests(GemmKernelFolder kernels) : GpuTestBase, ICla
         using var inputs = new Inputs(this, m, n, k);
         using var gemm = NewGemm(GemmPolicy.Generated);
         var kernel = GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
-        foreach (var tile in GemmTile.CandidatesFor(kernel, Device.ComputeCapability))
+        foreach (var tile in GemmTile.CandidatesFor(kernel, Device.ComputeCapability, splitK: true))
         {
             inputs.Output.FillBytes(0xFF);
             gemm.RunWith(GemmPath.Generated, kernel, inputs.X, inputs.W, inputs.EpilogueInputs(true, true), [inputs.Output], m, DType.Float16, tile: tile);

@@ -158,6 +158,45 @@ public sealed class GemmTemplatePtxTests
             // The two shared tiles: 2 stages of BM rows and 2 of BN rows, 80 bytes each (40 halves, 80 int8).
             Assert.Matches($@"\.shared \.align 16 \.b8 [\w$]+\[{2 * tile.Rows * 40 * 2}\]", ptx);
             Assert.Matches($@"\.shared \.align 16 \.b8 [\w$]+\[{2 * tile.Columns * 40 * 2}\]", ptx);
+            Assert.DoesNotContain("barrier.cluster", ptx);
+        }
+    }
+
+    /// <summary>
+    /// The split-K tiles compile for sm_90, fp16 and int8, K deep enough for a cluster of 8 (Swin-T stage 3's fc2, 1536) and shallow
+    /// (96: 3 k-steps in fp16, so clusters of 2 only; 2 in int8): each reads its rank, sums its peers' staged accumulators through
+    /// distributed shared memory (floats, or int32 sums converted once, after the sum) and passes two cluster barriers a column chunk;
+    /// its static stages are as many as 48 KB hold, up to 4.
+    /// </summary>
+    [Theory]
+    [InlineData(384, 1536, false)]
+    [InlineData(384, 1536, true)]
+    [InlineData(288, 96, false)]
+    [InlineData(30, 36, true)]
+    public void SplitTilesCompileToPtx(int n, int k, bool int8)
+    {
+        ClangPtx.RequireCompiler();
+        var kernel = int8 ? GemmKernels.LinearInt8(n, k, bias: true, Activation.Gelu, residual: true)
+            : GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
+        var tiles = GemmTile.SplitTiles(kernel);
+        int steps = (k * (int8 ? 1 : 2) + 63) / 64;
+        Assert.Equal(2 * new[] { 2, 4, 8 }.Count(s => s <= steps), tiles.Count);
+        Assert.All(tiles, t => Assert.True(t.Runs(kernel, 90) && !t.Runs(kernel, 89), $"{t} runs on compute capability 9.0 and newer only"));
+        foreach (var tile in tiles)
+        {
+            var ptx = ClangPtx.Compile(tile.Specialize(kernel.CudaSource, n), "sm_90", kernel.Name);
+            Assert.Contains($".entry {kernel.Name}(", ptx);
+            Assert.Contains($".maxntid {tile.Threads}, 1, 1", ptx);
+            Assert.Contains("%cluster_ctarank", ptx);
+            Assert.Contains("mapa.shared::cluster", ptx);
+            Assert.Matches(int8 ? @"ld\.shared::cluster\.v2\.(s32|b32|u32)" : @"ld\.shared::cluster\.v2\.f32", ptx);
+            Assert.Contains("barrier.cluster.arrive.release.aligned", ptx);
+            Assert.Contains("barrier.cluster.wait.acquire.aligned", ptx);
+            if (int8) Assert.Contains("cvt.rn.f32.s32", ptx);
+            Assert.InRange(tile.Stages, 3, 4);
+            Assert.True(tile.Stages * (tile.Rows + tile.Columns) * 80 <= 48 * 1024, $"{tile}: {tile.Stages} stages pass the 48 KB of static shared memory");
+            Assert.Matches($@"\.shared \.align 16 \.b8 [\w$]+\[{tile.Stages * tile.Rows * 80}\]", ptx);
+            Assert.Matches($@"\.shared \.align 16 \.b8 [\w$]+\[{tile.Stages * tile.Columns * 80}\]", ptx);
         }
     }
 

@@ -64,7 +64,7 @@ public sealed class Int8GemmTemplateTests(GemmKernelFolder kernels) : GpuTestBas
         }
         using var gemm = NewGemm(GemmPolicy.Generated);
         var runs = s_epilogues.Select(e => (Epilogue: e, Kernel: GemmKernels.LinearInt8(n, k, e.Bias, e.Activation, e.Residual, e.Output))).ToList();
-        var tiles = runs.Select(r => (r.Kernel, Tiles: r.Epilogue.AllTiles ? GemmTile.CandidatesFor(r.Kernel, Device.ComputeCapability) : [GemmTile.Default(n)])).ToList();
+        var tiles = runs.Select(r => (r.Kernel, Tiles: r.Epilogue.AllTiles ? GemmTile.CandidatesFor(r.Kernel, Device.ComputeCapability, splitK: true) : [GemmTile.Default(n)])).ToList();
         gemm.PrecompileTiles(tiles.SelectMany(t => t.Tiles.Select(tile => (t.Kernel, tile))), DType.Float16);
         foreach (var ((bias, activation, residual, dtype, _), kernel) in runs)
         {

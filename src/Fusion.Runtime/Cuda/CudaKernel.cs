@@ -54,11 +54,15 @@ public sealed unsafe class CudaKernel
     /// Queues the kernel on <paramref name="stream"/>. Launch errors surface here; execution errors at the next synchronization.
     /// Right behind another kernel launched here, a kernel that waits for the previous grid (<see cref="CudaModule.AwaitsPreviousGrid"/>)
     /// is launched programmatically (<see cref="ProgrammaticLaunch"/>): it may start while that one finishes. Returns whether it was.
+    /// With <paramref name="cluster"/>, the blocks run as thread-block clusters of that shape (compute capability 9.0; the grid a
+    /// multiple of it), whose blocks share their shared memory.
     /// </summary>
-    public bool Launch(CudaStream stream, Dim3 grid, Dim3 block, KernelArguments arguments, int sharedMemoryBytes = 0)
+    public bool Launch(CudaStream stream, Dim3 grid, Dim3 block, KernelArguments arguments, int sharedMemoryBytes = 0, Dim3? cluster = null)
     {
         if (grid.X == 0 || grid.Y == 0 || grid.Z == 0)
             throw new ArgumentException($"kernel {Name}: empty grid {grid}", nameof(grid));
+        if (cluster is { } c && (c.X == 0 || c.Y == 0 || c.Z == 0 || grid.X % c.X != 0 || grid.Y % c.Y != 0 || grid.Z % c.Z != 0))
+            throw new ArgumentException($"kernel {Name}: grid {grid} is not a whole number of clusters {c}", nameof(cluster));
         _module.Device.MakeCurrent();
         var slots = arguments.ToSlots();
         var starts = arguments.Starts();
@@ -69,13 +73,17 @@ public sealed unsafe class CudaKernel
         {
             for (int i = 0; i < starts.Length; i++) pointers[i] = s + starts[i];
             CuResult result;
-            if (programmatic)
+            if (programmatic || cluster is not null)
             {
-                var attribute = new CuLaunchAttribute { Id = CuLaunchAttributeId.ProgrammaticStreamSerialization, Value = 1 };
+                var attributes = stackalloc CuLaunchAttribute[2];
+                uint count = 0;
+                if (programmatic) attributes[count++] = new CuLaunchAttribute { Id = CuLaunchAttributeId.ProgrammaticStreamSerialization, Value = 1 };
+                if (cluster is { } shape)
+                    attributes[count++] = new CuLaunchAttribute { Id = CuLaunchAttributeId.ClusterDimension, Value = (int)shape.X, ValueY = shape.Y, ValueZ = shape.Z };
                 var config = new CuLaunchConfig
                 {
                     GridX = grid.X, GridY = grid.Y, GridZ = grid.Z, BlockX = block.X, BlockY = block.Y, BlockZ = block.Z,
-                    SharedMemoryBytes = (uint)sharedMemoryBytes, Stream = handle, Attributes = &attribute, AttributeCount = 1,
+                    SharedMemoryBytes = (uint)sharedMemoryBytes, Stream = handle, Attributes = attributes, AttributeCount = count,
                 };
                 result = CuDriverApi.cuLaunchKernelEx(&config, _function, pointers, null);
             }
@@ -85,8 +93,9 @@ public sealed unsafe class CudaKernel
                     (uint)sharedMemoryBytes, handle, pointers, null);
             }
             if (result != CuResult.Success)
-                throw CudaCheck.DriverError(result, programmatic
-                    ? $"cuLaunchKernelEx({Name}, grid {grid}, block {block}, programmatic dependent launch; {ProgrammaticLaunch.Variable}=off launches without it)"
+                throw CudaCheck.DriverError(result, programmatic || cluster is not null
+                    ? $"cuLaunchKernelEx({Name}, grid {grid}, block {block}{(cluster is { } shown ? $", clusters {shown}" : "")}"
+                      + $"{(programmatic ? $", programmatic dependent launch; {ProgrammaticLaunch.Variable}=off launches without it" : "")})"
                     : $"cuLaunchKernel({Name}, grid {grid}, block {block})");
         }
         stream.FusionKernelQueued();

@@ -286,7 +286,8 @@ public sealed class FusedGemm : IDisposable
     public string ChoiceKey(int m, GemmKernel kernel) => string.Create(CultureInfo.InvariantCulture,
         $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.N}|k={kernel.K}|src={kernel.SourceHash}|hdr={KernelJit.HeadersKey}|cublaslt={CublasLt.Version}|algos={_cublas.Candidates}")
         + (_epilogues.Language != Generated.KernelLanguage.Nvrtc && kernel.IlgpuKernels is not null
-            ? $"|kernels={Generated.KernelLanguages.Name(_epilogues.Language)}|ilgpu={Generated.IlgpuKernelJit.CompilerKey}" : "");
+            ? $"|kernels={Generated.KernelLanguages.Name(_epilogues.Language)}|ilgpu={Generated.IlgpuKernelJit.CompilerKey}" : "")
+        + (SplitK.Enabled ? "|splitk=on" : "");
 
     /// <summary>
     /// Fast-run: times the template's default tile (its ILGPU version under <see cref="Generated.KernelLanguage.Ilgpu"/>) and each algorithm
@@ -312,7 +313,7 @@ public sealed class FusedGemm : IDisposable
             // GEMMs the thin family loses by far (deep K). Compile them together (in parallel), then time each.
             bool close = generated <= ExploreTiles * cublas;
             var others = GemmTile.CandidatesFor(kernel, _device.ComputeCapability)
-                .Where(t => t != best && (close || t.Wide || t.Wgmma)).ToList();
+                .Where(t => t != best && (close || t.Wide || t.Wgmma || t.Splits > 1)).ToList();
             PrecompileTiles(kernel, others, io);
             foreach (var tile in others)
             {
@@ -404,7 +405,8 @@ public sealed class FusedGemm : IDisposable
         foreach (var t in epilogueInputs.Concat(outputs)) Buffer(args, t);
         var function = ilgpu ? LoadIlgpu(kernel, io) : Load(kernel, tile, kernel.Epilogue.UsesIoType && io == DType.Float16);
         Generated.AccumulatedOutputs.ClearOutputs(kernel.Epilogue, outputs, stream);
-        function.Launch(stream, (int)tile.Grid(m, kernel.N, _device.MultiprocessorCount), tile.Threads, args, ilgpu ? 0 : tile.DynamicSharedBytes);
+        var grid = new Dim3(checked((uint)tile.Grid(m, kernel.N, _device.MultiprocessorCount)), (uint)tile.Splits);
+        function.Launch(stream, grid, tile.Threads, args, ilgpu ? 0 : tile.DynamicSharedBytes, cluster: tile.Splits > 1 ? new Dim3(1, (uint)tile.Splits) : null);
         LastRanIlgpu = ilgpu;
     }
 

@@ -13,9 +13,11 @@ namespace Fusion.Cuda.Gemm;
 /// tiles (<see cref="Tma"/>, the same three shapes) add a producer warpgroup that fills four to eight stages through the copy engine
 /// (tensor maps the launcher encodes for x and w), and run persistent: at most one block per SM walks the tiles. <em>Ping-pong</em> TMA tiles
 /// (<see cref="Pingpong"/>: 128 × 128 and 128 × 64) give each multiplying warpgroup every other tile whole, so one's epilogue overlaps the
-/// other's products.
+/// other's products. <em>Split-K</em> thin tiles (<see cref="Splits"/> 2, 4 or 8; <see cref="SplitTiles"/>) run as thread-block clusters of that
+/// many blocks on compute capability 9.0, each block multiplying its share of K and the partial sums added in the epilogue through
+/// distributed shared memory: for small m, where a tile's k-steps are a chain of copy latencies.
 /// </summary>
-public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false, bool Tma = false, bool Pingpong = false)
+public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false, bool Tma = false, bool Pingpong = false, int Splits = 1)
 {
     /// <summary>The template's default tile for width <paramref name="n"/>.</summary>
     public static GemmTile Default(int n) => new(128, DefaultColumns(n));
@@ -52,9 +54,26 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
     public static bool TmaRuns(GemmKernel kernel, int computeCapability) =>
         HopperRuns(kernel, computeCapability) && (kernel.Conv is null || kernel.Conv is { Kernel: 1, Stride: 1, Padding: 0 });
 
-    /// <summary>Whether this tile can run <paramref name="kernel"/> on compute capability <paramref name="computeCapability"/> (the Hopper families' conditions; the others run anywhere).</summary>
+    /// <summary>Whether split-K tiles can run <paramref name="kernel"/>: thread-block clusters and distributed shared memory need compute capability 9.0 or newer.</summary>
+    public static bool SplitRuns(GemmKernel kernel, int computeCapability) => computeCapability >= 90 && !kernel.Fp8;
+
+    /// <summary>Whether this tile can run <paramref name="kernel"/> on compute capability <paramref name="computeCapability"/> (the Hopper and split-K families' conditions; the others run anywhere).</summary>
     public bool Runs(GemmKernel kernel, int computeCapability) =>
-        Tma ? TmaRuns(kernel, computeCapability) : !Wgmma || HopperRuns(kernel, computeCapability);
+        Tma ? TmaRuns(kernel, computeCapability) : Wgmma ? HopperRuns(kernel, computeCapability)
+        : Splits == 1 || (SplitRuns(kernel, computeCapability) && Splits <= KSteps(kernel));
+
+    /// <summary>The thin tiles' k-steps over <paramref name="kernel"/>'s K: 64 bytes each (32 halves, 64 int8).</summary>
+    public static int KSteps(GemmKernel kernel) => (kernel.K * (kernel.Int8 ? 1 : 2) + 63) / 64;
+
+    /// <summary>
+    /// The split-K tiles fast-run times for <paramref name="kernel"/>: 32 and 64 rows with the default columns, clusters of 2, 4 and 8
+    /// blocks, each block at least one k-step (<see cref="KSteps"/>).
+    /// </summary>
+    public static IReadOnlyList<GemmTile> SplitTiles(GemmKernel kernel)
+    {
+        int columns = DefaultColumns(kernel.N), steps = KSteps(kernel);
+        return [.. from rows in new[] { 32, 64 } from splits in new[] { 2, 4, 8 } where splits <= steps select new GemmTile(rows, columns, Splits: splits)];
+    }
 
     /// <summary>
     /// The tiles fast-run times for width <paramref name="n"/>, the default first: 128, 64 and 32 rows with the default columns, 32
@@ -73,11 +92,13 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
     }
 
     /// <summary>The tiles fast-run times for <paramref name="kernel"/> on compute capability <paramref name="computeCapability"/>: <see cref="Candidates"/> with the Hopper families where they run.</summary>
-    public static IReadOnlyList<GemmTile> CandidatesFor(GemmKernel kernel, int computeCapability) =>
-        Candidates(kernel.N, HopperRuns(kernel, computeCapability), TmaRuns(kernel, computeCapability));
+    /// <remarks>The split-K tiles (<see cref="SplitTiles"/>) come last, where they run and <paramref name="splitK"/> (default: <see cref="SplitK.Enabled"/>) asks for them.</remarks>
+    public static IReadOnlyList<GemmTile> CandidatesFor(GemmKernel kernel, int computeCapability, bool? splitK = null) =>
+        [.. Candidates(kernel.N, HopperRuns(kernel, computeCapability), TmaRuns(kernel, computeCapability)),
+            .. (splitK ?? SplitK.Enabled) && SplitRuns(kernel, computeCapability) ? SplitTiles(kernel) : []];
 
     /// <summary>Whether this is a wide tile (warps in a grid, 64 × 64 each, three stages) rather than a thin one (a warp per 16 rows) or a Hopper one.</summary>
-    public bool Wide => !Wgmma && (Columns >= 128 || Rows == 256);
+    public bool Wide => !Wgmma && Splits == 1 && (Columns >= 128 || Rows == 256);
 
     /// <summary>Rows of out per warp: 16 (thin, Hopper: a warpgroup's 64 rows are its 4 warps' 16) or 64 (wide).</summary>
     public int WarpRows => Wide ? 64 : 16;
@@ -87,9 +108,10 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
 
     /// <summary>
     /// Shared-memory stages of the main loop: 2 (thin), 3 (wide), 4 (Hopper), and as many as 192 KB hold in the Hopper TMA family
-    /// (128 × 256: 4, 128 × 128: 6, 128 × 64: 8; six stages of 128 × 128 measured 372 TFLOP/s on ResNet-50's stage 3 in the probe).
+    /// (128 × 256: 4, 128 × 128: 6, 128 × 64: 8; six stages of 128 × 128 measured 372 TFLOP/s on ResNet-50's stage 3 in the probe);
+    /// split-K tiles as many as the 48 KB of static shared memory hold, up to 4 (their few k-steps are all loads in flight at once).
     /// </summary>
-    public int Stages => Tma ? 196608 / ((Rows + Columns) * 128) : Wgmma ? 4 : Wide ? 3 : 2;
+    public int Stages => Tma ? 196608 / ((Rows + Columns) * 128) : Wgmma ? 4 : Wide ? 3 : Splits > 1 ? Math.Min(4, 48 * 1024 / ((Rows + Columns) * 80)) : 2;
 
     /// <summary>Threads per block: a warp per warp tile (thin, Hopper: per 16 rows; wide: per 64 × 64), and the TMA family's producer warpgroup.</summary>
     public int Threads => Rows / WarpRows * (Columns / WarpColumns) * 32 + (Tma ? 128 : 0);
@@ -110,7 +132,10 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
     /// <summary>Blocks that cover an m × n output: one per tile.</summary>
     public long Blocks(int m, int n) => (long)((m + Rows - 1) / Rows) * ((n + Columns - 1) / Columns);
 
-    /// <summary>Blocks a launch starts: one per tile, but for the persistent TMA family at most one per SM (each walks the tiles).</summary>
+    /// <summary>
+    /// Blocks a launch starts along x: one per tile, but for the persistent TMA family at most one per SM (each walks the tiles); a
+    /// split-K tile starts <see cref="Splits"/> along y (one cluster per tile).
+    /// </summary>
     public long Grid(int m, int n, int multiprocessors) => Tma ? Math.Min(Blocks(m, n), multiprocessors) : Blocks(m, n);
 
     /// <summary>The kernel source with this tile defined in front of the template text (the default tile leaves it unchanged).</summary>
@@ -127,15 +152,29 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
         if (Wgmma) defines += "#define FUSION_GEMM_WGMMA 1\n";
         if (Tma) defines += "#define FUSION_GEMM_TMA 1\n";
         if (Pingpong) defines += "#define FUSION_GEMM_PINGPONG 1\n";
+        if (Splits > 1)
+            defines += string.Create(CultureInfo.InvariantCulture, $"#define FUSION_STAGES {Stages}\n#define FUSION_GEMM_SPLITS {Splits}\n");
         return source.Insert(at, defines);
     }
 
-    /// <summary>"128x96"; a Hopper tile "128x256h", a Hopper TMA one "128x256t", a ping-pong one "128x128p".</summary>
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Rows}x{Columns}{(Pingpong ? "p" : Tma ? "t" : Wgmma ? "h" : "")}");
+    /// <summary>"128x96"; a Hopper tile "128x256h", a Hopper TMA one "128x256t", a ping-pong one "128x128p", a split-K one "32x96k4".</summary>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{Rows}x{Columns}{(Pingpong ? "p" : Tma ? "t" : Wgmma ? "h" : "")}{(Splits > 1 ? $"k{Splits}" : "")}");
 
-    /// <summary>Reads "128x96" (a tile the template takes: a thin one or a wide one), "128x256h" (a Hopper one), "128x256t" (a Hopper TMA one) or "128x128p" (a ping-pong one); null otherwise.</summary>
+    /// <summary>
+    /// Reads "128x96" (a tile the template takes: a thin one or a wide one), "128x256h" (a Hopper one), "128x256t" (a Hopper TMA one),
+    /// "128x128p" (a ping-pong one) or "32x96k4" (a thin one split over a cluster of 2, 4 or 8 blocks); null otherwise.
+    /// </summary>
     public static GemmTile? TryParse(string text)
     {
+        int split = text.LastIndexOf('k');
+        if (split > 0)
+        {
+            if (!int.TryParse(text.AsSpan(split + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int splits) || splits is not (2 or 4 or 8)
+                || TryParse(text[..split]) is not { } thin || thin.Wide || thin.Wgmma || thin.Rows is not (32 or 64))
+                return null;
+            return thin with { Splits = splits };
+        }
         // A Hopper family's suffix: the member of that family with the shape before it.
         var family = text is [.., var suffix] ? suffix switch { 'h' => HopperTiles, 't' => HopperTmaTiles, 'p' => HopperPingpongTiles, _ => null } : null;
         if (family is not null)

@@ -127,8 +127,12 @@ internal unsafe struct CuLaunchConfig
 internal struct CuLaunchAttribute
 {
     [FieldOffset(0)] public CuLaunchAttributeId Id;
-    /// <summary>The union's first int: programmaticStreamSerializationAllowed for <see cref="CuLaunchAttributeId.ProgrammaticStreamSerialization"/>.</summary>
+    /// <summary>The union's first int: programmaticStreamSerializationAllowed for <see cref="CuLaunchAttributeId.ProgrammaticStreamSerialization"/>,
+    /// clusterDim.x for <see cref="CuLaunchAttributeId.ClusterDimension"/>.</summary>
     [FieldOffset(8)] public int Value;
+    /// <summary>clusterDim.y and .z for <see cref="CuLaunchAttributeId.ClusterDimension"/>.</summary>
+    [FieldOffset(12)] public uint ValueY;
+    [FieldOffset(16)] public uint ValueZ;
 }
 
 /// <summary>The CUlaunchAttributeID values Fusion sets.</summary>
@@ -136,6 +140,8 @@ internal enum CuLaunchAttributeId
 {
     /// <summary>CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION: the kernel may start before the previous one in its stream ends.</summary>
     ProgrammaticStreamSerialization = 6,
+    /// <summary>CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION: the blocks run as thread-block clusters of this shape.</summary>
+    ClusterDimension = 4,
 }
 
 /// <summary>The CUtensorMapDataType values Fusion encodes (the copy engine moves bytes; the type fixes the element size).</summary>
