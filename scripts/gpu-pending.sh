@@ -8,8 +8,9 @@
 #   parity  Swin-T against timm (TimmParityTests) and the block tests
 #   profile Swin-T batch 1 --profile
 #   profile64 Swin-T batch 64 --profile, fp16 and int8
-#   coldstart the SwinTiny sample on CUDA (random weights, warm kernel cache), process start to exit, with the runtime config's
-#           quick JIT tier off and with it on (DOTNET_TC_QuickJit=1), alternating, three rounds
+#   coldstart the SwinTiny sample on CUDA (random weights, warm kernel cache), process start to exit, as built (quick JIT tier on,
+#           call counting from the start: samples/Directory.Build.props) and with the runtime's default 100 ms call-counting delay
+#           (DOTNET_TC_CallCountingDelayMs=64, hex), alternating, three rounds
 #   gentests the generated kernels on the GPU (GeneratedKernelGpuTests, CompiledConvNetGpuTests)
 #   int8    ResNet-50, ConvNeXt-T and Swin-T at batch 64, fp16 then int8 for each
 #   splittests the GEMM template's tiles on the GPU, the split-K ones among them (FusedGemmTests, Int8GemmTemplateTests,
@@ -72,10 +73,10 @@ profile() {
 coldstart() {
   ./SwinTiny --device cuda --iters 1 > /dev/null 2>&1   # fills the kernel cache
   for round in 1 2 3; do
-    for jit in off on; do
-      echo "## quick JIT tier $jit, round $round"
-      if [ $jit = on ]; then DOTNET_TC_QuickJit=1 /usr/bin/time -f "process %e s" ./SwinTiny --device cuda --iters 1 2>&1 | tail -3
-      else /usr/bin/time -f "process %e s" ./SwinTiny --device cuda --iters 1 2>&1 | tail -3; fi
+    for delay in built 64; do
+      echo "## call-counting delay $delay, round $round"
+      if [ $delay = built ]; then /usr/bin/time -f "process %e s" ./SwinTiny --device cuda --iters 1 2>&1 | tail -3
+      else DOTNET_TC_CallCountingDelayMs=$delay /usr/bin/time -f "process %e s" ./SwinTiny --device cuda --iters 1 2>&1 | tail -3; fi
     done
   done > $OUT/coldstart.txt 2>&1
 }
