@@ -3,7 +3,7 @@
 # next the rest: `bash scripts/gpu-pending.sh [section ...]` (default: all, in this order)
 #   probe   bench/cuda/pdl_probe.cu: a graph of small dependent kernels plain / with programmatic dependent launch
 #   tests   the GPU tests: programmatic launch, graphs, fused GEMMs, ILGPU GEMMs, the int8 plans, the compiled ConvNets
-#   swin    Swin-T at batch 1 / 8 / 64 with FUSION_PDL off and on, alternating, two rounds (SWIN_PDL, SWIN_ROUNDS change them)
+#   swin    Swin-T at batch 1 / 8 / 64 with FUSION_PDL off and on, alternating, two rounds (SWIN_PDL, SWIN_BATCHES, SWIN_ROUNDS change them)
 #   torch   timm Swin-T under torch.compile(mode="reduce-overhead") at batch 1 / 8 / 64, in the same call as `swin`
 #   parity  Swin-T against timm (TimmParityTests) and the block tests
 #   profile Swin-T batch 1 --profile
@@ -16,7 +16,7 @@
 #   splittests the GEMM template's tiles on the GPU, the split-K ones among them (FusedGemmTests, Int8GemmTemplateTests,
 #           Int8PlanGpuTests, CudaGraphTests)
 #   splittiles `Fusion.Bench gemm-tiles 1` and `8`: Swin-T's Linears in every tile fast-run may pick, against cuBLASLt
-#   splitswin Swin-T at batch 1 / 8 / 64 (SPLIT_BATCHES) with FUSION_GEMM_SPLITK off and on, alternating, SWIN_ROUNDS rounds
+#   splitswin Swin-T at batch 1 / 8 / 64 (SWIN_BATCHES) with FUSION_GEMM_SPLITK off and on, alternating, SWIN_ROUNDS rounds
 #   splitmodels ResNet-50, ConvNeXt-T (fp16) and Swin-T int8 at batch 1 with FUSION_GEMM_SPLITK off and on, alternating
 #   splitsan compute-sanitizer memcheck over FusedGemmTests.EveryTileMatchesTheCpuBackend (every tile, split-K ones included)
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
@@ -45,18 +45,22 @@ tests() {
     -class Fusion.Cuda.Tests.CompiledConvNetGpuTests -class Fusion.Cuda.Tests.GeneratedKernelGpuTests > $OUT/tests.txt 2>&1
   echo "exit $?" >> $OUT/tests.txt
 }
-swin() {
-  for b in 1 8 64; do
+# Swin-T (fast-run, graphs, 300 passes) at each of SWIN_BATCHES (default 1 8 64), SWIN_ROUNDS rounds (default 2), with the
+# environment variable $1 set to each of the values $2 in turn, into $OUT/$3.
+swin_alternating() {
+  local variable=$1 values=$2 file=$3
+  for b in ${SWIN_BATCHES:-1 8 64}; do
     for round in $(seq ${SWIN_ROUNDS:-2}); do
-      for pdl in ${SWIN_PDL:-off on}; do
+      for value in $values; do
         [ $(left) -gt 90 ] || return
-        echo "## swin-t b$b FUSION_PDL=$pdl round $round"
-        FUSION_PDL=$pdl timeout 60 ./fusion-run swin-t --device cuda --batch $b --fast-run --graphs --warmup 20 --iters 300 2>&1 \
-          | grep -E "^(wall|device|kernels|launch)"
+        echo "## swin-t b$b $variable=$value round $round"
+        env $variable=$value timeout 90 ./fusion-run swin-t --device cuda --batch $b --fast-run --graphs --warmup 20 --iters 300 2>&1 \
+          | grep -E "^(preparation|wall|device|kernels|launch)"
       done
     done
-  done > $OUT/swin.txt 2>&1
+  done > $OUT/$file 2>&1
 }
+swin() { swin_alternating FUSION_PDL "${SWIN_PDL:-off on}" swin.txt; }
 torch() {
   [ $(left) -gt 100 ] && timeout $(( $(left) - 10 )) python3 $root/bench/torch/swin_model.py --batches 1 8 64 --modes reduce-overhead \
     > $OUT/torch.txt 2>&1
@@ -113,18 +117,7 @@ splittiles() {
     echo "## gemm-tiles $b"; timeout $(( $(left) / 2 )) ./Fusion.Bench gemm-tiles $b 2>&1
   done > $OUT/splittiles.txt 2>&1
 }
-splitswin() {
-  for b in ${SPLIT_BATCHES:-1 8 64}; do
-    for round in $(seq ${SWIN_ROUNDS:-2}); do
-      for split in off on; do
-        [ $(left) -gt 60 ] || return
-        echo "## swin-t b$b FUSION_GEMM_SPLITK=$split round $round"
-        FUSION_GEMM_SPLITK=$split timeout 90 ./fusion-run swin-t --device cuda --batch $b --fast-run --graphs --warmup 20 --iters 300 2>&1 \
-          | grep -E "^(preparation|wall|device|kernels|launch)"
-      done
-    done
-  done > $OUT/splitswin.txt 2>&1
-}
+splitswin() { swin_alternating FUSION_GEMM_SPLITK "off on" splitswin.txt; }
 splitmodels() {
   for run in "resnet-50 fp16" "convnext-t fp16" "swin-t int8"; do
     set -- $run

@@ -105,8 +105,7 @@ public sealed class GemmTemplatePtxTests
     public void EveryTileCompilesToPtx(int n, int k, bool int8)
     {
         ClangPtx.RequireCompiler();
-        var kernel = int8 ? GemmKernels.LinearInt8(n, k, bias: true, Activation.Gelu, residual: true)
-            : GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
+        var kernel = FullEpilogueLinear(n, k, int8);
         Assert.Equal(n >= 256 ? 4 : n >= 128 ? 3 : n >= 64 ? 1 : 0, GemmTile.Candidates(n).Count(t => t.Wide));
         Assert.Equal(n >= 256 ? 3 : n >= 128 ? 2 : n >= 64 ? 1 : 0, GemmTile.Candidates(n, hopper: true).Count(t => t.Wgmma));
         Assert.Equal(n >= 256 ? 3 : n >= 128 ? 2 : n >= 64 ? 1 : 0, GemmTile.Candidates(n, hopper: true, tma: true).Count(t => t.Tma && !t.Pingpong));
@@ -164,7 +163,7 @@ public sealed class GemmTemplatePtxTests
 
     /// <summary>
     /// The split-K tiles compile for sm_90, fp16 and int8, K deep enough for a cluster of 8 (Swin-T stage 3's fc2, 1536) and shallow
-    /// (96: 3 k-steps in fp16, so clusters of 2 only; 2 in int8): each reads its rank, sums its peers' staged accumulators through
+    /// (3 k-steps of 64 bytes: K = 96 halves or 160 int8, clusters of 2 only; K = 36 int8 is one step, no split tile): each reads its rank, sums its peers' staged accumulators through
     /// distributed shared memory (floats, or int32 sums converted once, after the sum) and passes two cluster barriers a column chunk;
     /// its static stages are as many as 48 KB hold, up to 4.
     /// </summary>
@@ -172,12 +171,12 @@ public sealed class GemmTemplatePtxTests
     [InlineData(384, 1536, false)]
     [InlineData(384, 1536, true)]
     [InlineData(288, 96, false)]
+    [InlineData(30, 160, true)]
     [InlineData(30, 36, true)]
     public void SplitTilesCompileToPtx(int n, int k, bool int8)
     {
         ClangPtx.RequireCompiler();
-        var kernel = int8 ? GemmKernels.LinearInt8(n, k, bias: true, Activation.Gelu, residual: true)
-            : GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
+        var kernel = FullEpilogueLinear(n, k, int8);
         var tiles = GemmTile.SplitTiles(kernel);
         int steps = (k * (int8 ? 1 : 2) + 63) / 64;
         Assert.Equal(2 * new[] { 2, 4, 8 }.Count(s => s <= steps), tiles.Count);
@@ -199,6 +198,11 @@ public sealed class GemmTemplatePtxTests
             Assert.Matches($@"\.shared \.align 16 \.b8 [\w$]+\[{tile.Stages * tile.Columns * 80}\]", ptx);
         }
     }
+
+    /// <summary>A Linear with bias, GELU and residual in its epilogue, fp16 or int8.</summary>
+    private static GemmKernel FullEpilogueLinear(int n, int k, bool int8) => int8
+        ? GemmKernels.LinearInt8(n, k, bias: true, Activation.Gelu, residual: true)
+        : GemmKernels.Linear(n, k, bias: true, Activation.Gelu, residual: true);
 
     [Theory]
     [InlineData(null, "FUSION_KW", false)]

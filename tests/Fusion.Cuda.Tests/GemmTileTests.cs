@@ -43,21 +43,4 @@ public sealed class GemmTileTests
         Assert.Contains("#define FUSION_BM 32\n#define FUSION_BN 96\n#define FUSION_STAGES 4\n#define FUSION_GEMM_SPLITS 4\n#define FUSION_KERNEL ",
             tile.Specialize(fc2.CudaSource, 384), StringComparison.Ordinal);
     }
-
-    /// <summary>FUSION_GEMM_SPLITK: off unless it says on; a value that is neither is refused by name.</summary>
-    [Theory]
-    [InlineData(null, false)]
-    [InlineData("", false)]
-    [InlineData("on", true)]
-    [InlineData(" 1 ", true)]
-    [InlineData("OFF", false)]
-    [InlineData("0", false)]
-    public void SplitKSwitchParses(string? value, bool enabled) => Assert.Equal(enabled, SplitK.Parse(value));
-
-    [Fact]
-    public void SplitKSwitchRefusesOtherValues()
-    {
-        var e = Assert.Throws<FusionException>(() => SplitK.Parse("sometimes"));
-        Assert.Contains("FUSION_GEMM_SPLITK=sometimes", e.Message);
-    }
 }

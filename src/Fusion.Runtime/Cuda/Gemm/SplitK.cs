@@ -17,10 +17,5 @@ public static class SplitK
     public static bool Enabled => s_enabled ??= Parse(Environment.GetEnvironmentVariable(Variable));
 
     /// <summary>on, 1, off or 0 (any case; unset or blank means off); anything else is an error naming the choices.</summary>
-    public static bool Parse(string? value) => value?.Trim().ToLowerInvariant() switch
-    {
-        "on" or "1" => true,
-        null or "" or "off" or "0" => false,
-        _ => throw new FusionException($"{Variable}={value} is not one of on, off"),
-    };
+    public static bool Parse(string? value) => OnOffSwitch.Parse(Variable, value);
 }

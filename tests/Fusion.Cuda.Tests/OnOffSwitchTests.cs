@@ -1,0 +1,36 @@
+using Fusion.Cuda.Gemm;
+
+namespace Fusion.Cuda.Tests;
+
+/// <summary>The off-by-default switches (FUSION_PDL, FUSION_GEMM_SPLITK), read without a GPU: off unless they say on, and a clear error otherwise.</summary>
+public sealed class OnOffSwitchTests
+{
+    private static readonly Dictionary<string, Func<string?, bool>> s_switches = new()
+    {
+        [ProgrammaticLaunch.Variable] = ProgrammaticLaunch.Parse,
+        [SplitK.Variable] = SplitK.Parse,
+    };
+
+    public static TheoryData<string, string?, bool> Values()
+    {
+        var data = new TheoryData<string, string?, bool>();
+        foreach (var variable in s_switches.Keys)
+            foreach (var (value, enabled) in new (string?, bool)[] { (null, false), ("", false), ("on", true), (" 1 ", true), ("OFF", false), ("0", false) })
+                data.Add(variable, value, enabled);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Values))]
+    public void TheSwitchReadsOnAndOff(string variable, string? value, bool enabled) => Assert.Equal(enabled, s_switches[variable](value));
+
+    [Theory]
+    [InlineData(ProgrammaticLaunch.Variable)]
+    [InlineData(SplitK.Variable)]
+    public void ABadSwitchNamesTheVariableAndTheChoices(string variable)
+    {
+        var e = Assert.Throws<FusionException>(() => s_switches[variable]("sometimes"));
+        Assert.Contains($"{variable}=sometimes", e.Message);
+        Assert.Contains("on, off", e.Message);
+    }
+}
