@@ -182,16 +182,17 @@ namespace Demo
 // (K % 8 == 0 for halves, K % 16 == 0 for int8) and otherwise (a slow path, no Swin layer needs it) one element at a time.
 // The epilogue stores each column pair as one vector when N is even and its accesses allow it, else element by element.
 //
-// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their
-// time. In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from
-// the accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at
-// batch 64 took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32
-// columns of floats at a time (the int8 sums already converted as above), in its own 2560-byte slice of a_tiles (free once the
-// main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a warp's share of both x stages, for any BM and
-// either variant), and reads them back by rows: 16 lanes per row, lane i the column pair 2i, 2i + 1, so one warp store covers
-// 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual loads likewise). Only a warp barrier is
-// needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the float2 writes of one half-warp (rows
-// g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs, and the row reads are contiguous.
+// Epilogue. Thin layers are bound by the output store (N × m results against m × K inputs), so its coalescing decides their time.
+// In the mma layout each lane holds two columns of rows lane/4 and lane/4 + 8, so calling fusion_epilogue straight from the
+// accumulators made each warp store touch 8 rows × 16 bytes: 8 half-written sectors per instruction (Swin-T's Linears at batch 64
+// took 2.4× cuBLASLt's time, H200). Instead each warp stages its accumulators through shared memory, 16 rows × 32 columns of
+// floats at a time (the int8 sums already converted as above; split K stages them raw, see FUSION_GEMM_SPLITS), in its own
+// 2560-byte slice of a_tiles (free once the main loop's last barrier has passed; 16 rows × 40 floats × 4 bytes is exactly a
+// warp's share of both x stages, for any BM and either variant), and reads them back by rows: 16 lanes per row, lane i the column
+// pair 2i, 2i + 1, so one warp store covers 2 rows × 32 consecutive columns (2 × 64 bytes for fp16 out, whole sectors; residual
+// loads likewise). Only a warp barrier is needed between the writes and the reads of a chunk. Rows are padded to 40 floats: the
+// float2 writes of one half-warp (rows g … g + 3 at 160-byte stride, columns 2·(lane%4)) then fall into 16 distinct bank pairs,
+// and the row reads are contiguous.
 // Which thread finishes which (row, column pair) changes, not the values: the results are bit-identical to the direct form.
 // Measured (H200, NVRTC 13.0, default tile, bias epilogue, fp16 out; bench/cuda/gemm_epilogue_variants): M = 200704, N = 288,
 // K = 96: 136.7 → 110.0 µs (fp16), 134.6 → 102.6 µs (int8); N = 96, K = 384: 113.1 → 98.1, 80.4 → 64.4 µs; outputs equal
@@ -244,6 +245,18 @@ static_assert(!FUSION_GEMM_TMA || FUSION_GEMM_WGMMA, ""gemm: the TMA family is a
 #define FUSION_GEMM_PINGPONG 0
 #endif
 static_assert(!FUSION_GEMM_PINGPONG || FUSION_GEMM_TMA, ""gemm: ping-pong is a form of the TMA family (FUSION_GEMM_TMA)"");
+// Split K (FUSION_GEMM_SPLITS = S > 1, thin tiles, compute capability 9.0): a thread-block cluster of S blocks (the launcher's
+// cluster dimension 1 × S × 1, grid y = S) shares each output tile, block rank r multiplying k-steps r·T/S … (r + 1)·T/S − 1 of
+// the T. For small m (Swin-T at batch 1: m = 49 … 784 rows against K = 384 … 3072) a tile's k-steps are a chain of copy
+// latencies that few blocks hide; S blocks walk S shorter chains at once. The partial sums meet in the epilogue: each block
+// stages its chunk of accumulators as always (raw: int32 sums stay exact), the cluster passes a barrier, and each block reads
+// every block's staged values through distributed shared memory (ld.shared::cluster) for its share of the rows (row steps
+// i with i % S == r), adds them in rank order (the same sum whichever block does it) and calls the epilogue; a second barrier
+// keeps each block's staging alive until its peers have read it. No workspace, no second kernel, nothing to clear between
+// graph replays.
+#ifndef FUSION_GEMM_SPLITS
+#define FUSION_GEMM_SPLITS 1
+#endif
 
 #ifndef FUSION_KW
 #error ""gemm: FUSION_KW (w's row stride, K rounded up to a multiple of 8 halves or 16 int8) must be defined""
@@ -301,6 +314,9 @@ constexpr int kMT = kWarpRows / 16;      // m16 tiles per warp
 constexpr int kNT = kWarpCols / 8;       // n8 tiles per warp (even: ldmatrix.x4 loads two at once)
 constexpr int kNTiles = (FUSION_N + kBN - 1) / kBN;
 constexpr int kKTiles = (FUSION_K + kBK - 1) / kBK;
+constexpr int kSplits = FUSION_GEMM_SPLITS;
+static_assert(kSplits == 1 || (!FUSION_GEMM_WGMMA && kWarpRows == 16 && kWarpsN == 1 && (kSplits == 2 || kSplits == 4 || kSplits == 8) && kSplits <= kKTiles),
+              ""gemm: split K is a thin-tile form, 2, 4 or 8 blocks a cluster, at most one a k-step"");
 static_assert((kWarpRows % 16 == 0 && kBM % kWarpRows == 0 && kBN % kWarpCols == 0 && kWarpCols % 32 == 0) || (kWarpRows == 16 && kWarpCols == kBN),
               ""gemm: warp tiles of 16·i rows and 32·j columns must divide the block tile (the thin family: 16 rows, all columns)"");
 static_assert(kNT % 2 == 0, ""gemm: a warp's columns must be a multiple of 16"");
@@ -496,6 +512,12 @@ FUSION_DEVICE void gemm_mma(float* c, const unsigned* a, unsigned b0, unsigned b
 
 FUSION_DEVICE void gemm_mma(int* c, const unsigned* a, unsigned b0, unsigned b1) { mma_m16n8k32_s8(c, a, b0, b1); }
 
+// Two accumulators of one row, next to each other in the epilogue's staging: one 8-byte shared-memory access.
+struct __align__(8) gemm_acc_pair
+{
+    gemm_acc_t x, y;
+};
+
 // An accumulator as the epilogue's float: as is, or an exact int32 sum rounded to nearest.
 FUSION_DEVICE float gemm_acc_float(float v) { return v; }
 
@@ -657,34 +679,69 @@ FUSION_DEVICE unsigned long long gemm_shfl_xor_u64(unsigned long long v, int mas
 }
 #endif
 
+#if FUSION_GEMM_SPLITS > 1
+// The thread-block cluster (split K): this block's rank, a barrier of all its blocks' threads (release / acquire: shared-memory
+// writes before it are seen by the peers' reads after it), a shared-memory address mapped into block q's shared memory, and an 8-byte read there.
+FUSION_DEVICE unsigned gemm_cluster_rank()
+{
+    unsigned r;
+    asm volatile(""mov.u32 %0, %%cluster_ctarank;"" : ""=r""(r));
+    return r;
+}
+FUSION_DEVICE void gemm_cluster_sync() { asm volatile(""barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;"" ::: ""memory""); }
+FUSION_DEVICE unsigned gemm_cluster_map(unsigned addr, unsigned q)
+{
+    unsigned r;
+    asm volatile(""mapa.shared::cluster.u32 %0, %1, %2;"" : ""=r""(r) : ""r""(addr), ""r""(q));
+    return r;
+}
+FUSION_DEVICE void gemm_cluster_load2(unsigned addr, float& a, float& b) { asm volatile(""ld.shared::cluster.v2.f32 {%0, %1}, [%2];"" : ""=f""(a), ""=f""(b) : ""r""(addr) : ""memory""); }
+FUSION_DEVICE void gemm_cluster_load2(unsigned addr, int& a, int& b) { asm volatile(""ld.shared::cluster.v2.s32 {%0, %1}, [%2];"" : ""=r""(a), ""=r""(b) : ""r""(addr) : ""memory""); }
+#endif
+
 // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
 // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
 // alike). Each warp writes its slice of the staging (a_tiles, free once the main loop's last barrier passed; the TMA family's own
-// region) — 16 rows of its tile, kEpiCols columns at a time, as floats — and reads it back by rows: half a warp per row, each lane a
-// column pair. Only warp barriers: the multiplying warps of the TMA family store while the producer already fills the next tile's stages.
+// region) — 16 rows of its tile, kEpiCols columns at a time, as floats (split K: as raw accumulators) — and reads it back by rows:
+// half a warp per row, each lane a column pair. Only warp barriers: the multiplying warps of the TMA family store while the producer already fills the next tile's stages.
 FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (*stage)[kEpiStride], int row0, int col0, int warp_row, int warp_col, int lane,
                                    int m, int batch FUSION_EPILOGUE_PARAMS)
 {
     const int pair_row = lane / (kEpiCols / 2), pair_col = 2 * (lane % (kEpiCols / 2));
+#if FUSION_GEMM_SPLITS > 1
+    // Split K stages the raw accumulators (the int8 variant's int32 partial sums then add exactly) and converts their sum.
+    gemm_acc_t (*raw)[kEpiStride] = reinterpret_cast<gemm_acc_t (*)[kEpiStride]>(stage);
+    const unsigned rank = gemm_cluster_rank();
+#endif
 #pragma unroll
     for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
         for (int chunk = 0; chunk < kWarpCols / kEpiCols; ++chunk)
         {
-            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp
+            if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp (split K: for the whole block)
+#if FUSION_GEMM_SPLITS == 1
             if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+#endif
 #pragma unroll
             for (int nt = 0; nt < kEpiCols / 8; ++nt)
 #pragma unroll
                 for (int h = 0; h < 2; ++h)
                 {
                     const int ni = chunk * (kEpiCols / 8) + nt;
+#if FUSION_GEMM_SPLITS > 1
+                    *reinterpret_cast<gemm_acc_pair*>(&raw[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = {acc[mi][ni][2 * h], acc[mi][ni][2 * h + 1]};
+#else
                     fusion_f2 v;
                     v.x = gemm_acc_float(acc[mi][ni][2 * h]);
                     v.y = gemm_acc_float(acc[mi][ni][2 * h + 1]);
                     *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
+#endif
                 }
+#if FUSION_GEMM_SPLITS > 1
+            gemm_cluster_sync();  // every block of the cluster has staged this chunk
+#else
             gemm_syncwarp();
+#endif
             const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
             const bool pair = c + 1 < FUSION_N;
 #ifdef FUSION_EPILOGUE_POOLED
@@ -693,10 +750,29 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
 #pragma unroll
             for (int i = 0; i < 16 / kEpiRowsPerStep; ++i)
             {
+#if FUSION_GEMM_SPLITS > 1
+                if (i % kSplits != (int)rank) continue;  // another block of the cluster sums and stores these rows
+#endif
                 const int rl = i * kEpiRowsPerStep + pair_row;
                 const int r = row0 + warp_row + mi * 16 + rl;
                 if (r >= m || c >= FUSION_N) continue;
+#if FUSION_GEMM_SPLITS > 1
+                gemm_acc_t s0 = 0, s1 = 0;
+                const unsigned local = smem_address(&raw[rl][pair_col]);
+#pragma unroll
+                for (int q = 0; q < kSplits; ++q)
+                {
+                    gemm_acc_t p0, p1;
+                    gemm_cluster_load2(gemm_cluster_map(local, (unsigned)q), p0, p1);
+                    s0 += p0;
+                    s1 += p1;
+                }
+                fusion_f2 v;
+                v.x = gemm_acc_float(s0);
+                v.y = gemm_acc_float(s1);
+#else
                 const fusion_f2 v = *reinterpret_cast<const fusion_f2*>(&stage[rl][pair_col]);
+#endif
 #ifdef FUSION_EPILOGUE_POOLED
                 float add0, add1;
                 float* at1 = nullptr;
@@ -734,6 +810,9 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
                 }
             }
             gemm_pool_flush(pool, pair);
+#endif
+#if FUSION_GEMM_SPLITS > 1
+            gemm_cluster_sync();  // the peers are done reading this block's chunk: the next may overwrite it, the block may end
 #endif
         }
 }
@@ -919,24 +998,30 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
     __syncthreads();  // every warpgroup's reads of the stages are done: the epilogue stages through them
     float (*stage)[kEpiStride] = reinterpret_cast<float (*)[kEpiStride]>(stages) + warp * 16;
 #else
+    // The block's k-steps: all of them, or (split K) its rank's share, k_first … k_first + k_count − 1.
+#if FUSION_GEMM_SPLITS > 1
+    const int split = (int)gemm_cluster_rank(), k_first = split * kKTiles / kSplits, k_count = (split + 1) * kKTiles / kSplits - k_first;
+#else
+    constexpr int k_first = 0, k_count = kKTiles;
+#endif
 #pragma unroll
     for (int s = 0; s < kStages - 1; ++s)
     {
-        if (s < kKTiles)
+        if (s < k_count)
         {
-            x_loader.load(a_tiles[s], s * kBK);
-            w_loader.load(b_tiles[s], s * kBK);
+            x_loader.load(a_tiles[s], (k_first + s) * kBK);
+            w_loader.load(b_tiles[s], (k_first + s) * kBK);
         }
         gemm_cp_commit();
     }
 #pragma unroll 1
-    for (int kt = 0; kt < kKTiles; ++kt)
+    for (int kt = 0; kt < k_count; ++kt)
     {
         const int ahead = kt + kStages - 1;
-        if (ahead < kKTiles)
+        if (ahead < k_count)
         {
-            x_loader.load(a_tiles[ahead % kStages], ahead * kBK);
-            w_loader.load(b_tiles[ahead % kStages], ahead * kBK);
+            x_loader.load(a_tiles[ahead % kStages], (k_first + ahead) * kBK);
+            w_loader.load(b_tiles[ahead % kStages], (k_first + ahead) * kBK);
         }
         gemm_cp_commit();
         gemm_cp_wait<kStages - 1>();
