@@ -38,12 +38,11 @@ internal static class GemmTileBench
             layers.Add(($"s{stage} fc2+res", m, c, 4 * c, Activation.None, true, true, blocks));
             if (stage < 3) layers.Add(($"s{stage} merge", m / 4, 2 * c, 4 * c, Activation.None, false, false, 1));
         }
+        var kernels = layers.Select(l => GemmKernels.Linear(l.N, l.K, l.Bias, l.Act, l.Residual)).ToList();
         // Every tile of every layer compiled first, in parallel (a few hundred NVRTC compiles one at a time would take minutes).
-        gemm.PrecompileTiles(layers.Select(l => GemmKernels.Linear(l.N, l.K, l.Bias, l.Act, l.Residual))
-            .SelectMany(k => GemmTile.CandidatesFor(k, device.ComputeCapability, splitK: true).Select(t => (k, t))), DType.Float16);
-        foreach (var (name, rows, n, k, act, hasBias, hasResidual, count) in layers)
+        gemm.PrecompileTiles(kernels.SelectMany(k => GemmTile.CandidatesFor(k, device.ComputeCapability, splitK: true).Select(t => (k, t))), DType.Float16);
+        foreach (var ((name, rows, n, k, _, hasBias, hasResidual, count), kernel) in layers.Zip(kernels))
         {
-            var kernel = GemmKernels.Linear(n, k, hasBias, act, hasResidual);
             using var x = RandomHalves(rows, k);
             using var w = RandomHalves(n, k);
             using var bias = hasBias ? RandomHalves(n) : null;

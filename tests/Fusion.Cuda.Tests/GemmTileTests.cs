@@ -39,7 +39,11 @@ public sealed class GemmTileTests
         Assert.Equal(0, tile.DynamicSharedBytes);
         Assert.Equal(4, tile.Stages);
         Assert.Equal(3, new GemmTile(64, 96, Splits: 2).Stages);
-        Assert.Equal(7 * 4, tile.Grid(196, 384, 132)); // grid x: one cluster a tile; the launcher's grid y is the splits
+        Assert.Equal(7 * 4, tile.Grid(196, 384, 132)); // grid x: one cluster a tile
+        Assert.Equal(new Dim3(7 * 4, 4), tile.LaunchGrid(196, 384, 132)); // grid y: the cluster's blocks
+        Assert.Equal(new Dim3(1, 4), tile.Cluster);
+        Assert.Null(new GemmTile(32, 96).Cluster);
+        Assert.Equal(new Dim3(7 * 4), new GemmTile(32, 96).LaunchGrid(196, 384, 132));
         Assert.Contains("#define FUSION_BM 32\n#define FUSION_BN 96\n#define FUSION_STAGES 4\n#define FUSION_GEMM_SPLITS 4\n#define FUSION_KERNEL ",
             tile.Specialize(fc2.CudaSource, 384), StringComparison.Ordinal);
     }

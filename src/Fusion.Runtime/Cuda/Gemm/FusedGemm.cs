@@ -405,8 +405,7 @@ public sealed class FusedGemm : IDisposable
         foreach (var t in epilogueInputs.Concat(outputs)) Buffer(args, t);
         var function = ilgpu ? LoadIlgpu(kernel, io) : Load(kernel, tile, kernel.Epilogue.UsesIoType && io == DType.Float16);
         Generated.AccumulatedOutputs.ClearOutputs(kernel.Epilogue, outputs, stream);
-        var grid = new Dim3(checked((uint)tile.Grid(m, kernel.N, _device.MultiprocessorCount)), (uint)tile.Splits);
-        function.Launch(stream, grid, tile.Threads, args, ilgpu ? 0 : tile.DynamicSharedBytes, cluster: tile.Splits > 1 ? new Dim3(1, (uint)tile.Splits) : null);
+        function.Launch(stream, tile.LaunchGrid(m, kernel.N, _device.MultiprocessorCount), tile.Threads, args, ilgpu ? 0 : tile.DynamicSharedBytes, tile.Cluster);
         LastRanIlgpu = ilgpu;
     }
 

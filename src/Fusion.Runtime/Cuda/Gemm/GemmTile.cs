@@ -111,7 +111,10 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
     /// (128 × 256: 4, 128 × 128: 6, 128 × 64: 8; six stages of 128 × 128 measured 372 TFLOP/s on ResNet-50's stage 3 in the probe);
     /// split-K tiles as many as the 48 KB of static shared memory hold, up to 4 (their few k-steps are all loads in flight at once).
     /// </summary>
-    public int Stages => Tma ? 196608 / ((Rows + Columns) * 128) : Wgmma ? 4 : Wide ? 3 : Splits > 1 ? Math.Min(4, 48 * 1024 / ((Rows + Columns) * 80)) : 2;
+    public int Stages => Tma ? 196608 / ((Rows + Columns) * 128) : Wgmma ? 4 : Wide ? 3 : Splits > 1 ? Math.Min(4, 48 * 1024 / ((Rows + Columns) * TileRowBytes)) : 2;
+
+    /// <summary>A shared-memory row of the thin and wide families' stages: a 64-byte k-step padded to 80 bytes (gemm.cut's kTileRowBytes).</summary>
+    private const int TileRowBytes = 80;
 
     /// <summary>Threads per block: a warp per warp tile (thin, Hopper: per 16 rows; wide: per 64 × 64), and the TMA family's producer warpgroup.</summary>
     public int Threads => Rows / WarpRows * (Columns / WarpColumns) * 32 + (Tma ? 128 : 0);
@@ -125,18 +128,21 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
     /// ping-pong turns and the epilogue's staging); 0 for thin tiles, whose stages are static.
     /// </summary>
     public int DynamicSharedBytes => Tma ? Stages * (Rows + Columns) * 128 + 1024 + 16 * Stages + 16 + TmaEpilogueBytes
-        : Wgmma ? Stages * (Rows + Columns) * 128 + 1024 : Wide ? Stages * (Rows + Columns) * 80 : 0;
+        : Wgmma ? Stages * (Rows + Columns) * 128 + 1024 : Wide ? Stages * (Rows + Columns) * TileRowBytes : 0;
 
     public bool IsDefaultFor(int n) => this == Default(n);
 
     /// <summary>Blocks that cover an m × n output: one per tile.</summary>
     public long Blocks(int m, int n) => (long)((m + Rows - 1) / Rows) * ((n + Columns - 1) / Columns);
 
-    /// <summary>
-    /// Blocks a launch starts along x: one per tile, but for the persistent TMA family at most one per SM (each walks the tiles); a
-    /// split-K tile starts <see cref="Splits"/> along y (one cluster per tile).
-    /// </summary>
+    /// <summary>Blocks a launch starts along x: one per tile, but for the persistent TMA family at most one per SM (each walks the tiles).</summary>
     public long Grid(int m, int n, int multiprocessors) => Tma ? Math.Min(Blocks(m, n), multiprocessors) : Blocks(m, n);
+
+    /// <summary>The launch's grid: <see cref="Grid"/> along x, and a split-K tile's <see cref="Splits"/> blocks of each cluster along y.</summary>
+    public Dim3 LaunchGrid(int m, int n, int multiprocessors) => new(checked((uint)Grid(m, n, multiprocessors)), (uint)Splits);
+
+    /// <summary>The thread-block cluster a launch asks for: 1 × <see cref="Splits"/> × 1 for a split-K tile, none otherwise.</summary>
+    public Dim3? Cluster => Splits > 1 ? new Dim3(1, (uint)Splits) : null;
 
     /// <summary>The kernel source with this tile defined in front of the template text (the default tile leaves it unchanged).</summary>
     public string Specialize(string source, int n)

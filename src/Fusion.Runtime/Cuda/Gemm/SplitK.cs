@@ -4,7 +4,7 @@ namespace Fusion.Cuda.Gemm;
 /// Whether fast-run offers the template's split-K tiles (<see cref="GemmTile.SplitTiles"/>, thread-block clusters on compute
 /// capability 9.0): off unless <c>FUSION_GEMM_SPLITK=on</c>. Off by default because they were built in a session that had no GPU:
 /// they compile to PTX in CI and their GPU tests exist (the split tiles among every tile, against the CPU), but neither those tests
-/// nor a timing has run yet (docs/perf.md, "GPU kernels changed and not run"). The fast-run key says which way it was, so decisions
+/// nor a timing has run yet (docs/perf.md, "Split-K GEMM tiles over thread-block clusters: built, not yet run on a GPU"). The fast-run key says which way it was, so decisions
 /// made one way are not reused the other.
 /// </summary>
 public static class SplitK
