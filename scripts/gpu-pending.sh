@@ -19,6 +19,9 @@
 #   splitswin Swin-T at batch 1 / 8 / 64 (SWIN_BATCHES) with FUSION_GEMM_SPLITK off and on, alternating, SWIN_ROUNDS rounds
 #   splitmodels ResNet-50, ConvNeXt-T (fp16) and Swin-T int8 at batch 1 with FUSION_GEMM_SPLITK off and on, alternating
 #   splitsan compute-sanitizer memcheck over FusedGemmTests.EveryTileMatchesTheCpuBackend (every tile, split-K ones included)
+#   graphprofile Swin-T batch 1 --graphs --profile (each kernel timed inside the graph) with FUSION_GEMM_SPLITK off and on, and
+#           the fusion-run CUDA tests (CudaRunTests: the graph profile's sums checked)
+#   hostgemm `Fusion.Bench cpu bracketed 7`: the CPU GEMM's share of the FMA peak on the host, one core and all (issue 19)
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
 # land in $OUT (log.txt and one file per section). PENDING_BUDGET_S (default 560) bounds the whole call.
 set -u
@@ -134,6 +137,19 @@ splitsan() {
     -method Fusion.Cuda.Tests.FusedGemmTests.EveryTileMatchesTheCpuBackend > $OUT/splitsan.txt 2>&1
   echo "exit $?" >> $OUT/splitsan.txt
 }
+graphprofile() {
+  for split in off on; do
+    [ $(left) -gt 60 ] || break
+    echo "## swin-t b1 graph profile FUSION_GEMM_SPLITK=$split"
+    FUSION_GEMM_SPLITK=$split timeout 60 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 50 2>&1 \
+      | grep -A120 "^profile"
+  done > $OUT/graphprofile.txt 2>&1
+  [ $(left) -gt 90 ] && FUSION_REQUIRE_CUDA=1 timeout 80 ./Fusion.Run.Tests -class Fusion.Run.Tests.CudaRunTests >> $OUT/graphprofile.txt 2>&1
+  echo "exit $?" >> $OUT/graphprofile.txt
+}
+hostgemm() {
+  [ $(left) -gt 100 ] && timeout $(( $(left) - 20 )) ./Fusion.Bench cpu bracketed 7 > $OUT/hostgemm.txt 2>&1
+}
 
 for s in $sections; do
   t $s
@@ -141,5 +157,5 @@ for s in $sections; do
 done
 t done
 cd $OUT
-for f in probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
-for f in log.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
+for f in probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
+for f in log.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done

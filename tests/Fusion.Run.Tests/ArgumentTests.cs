@@ -73,7 +73,7 @@ public class ArgumentTests
     [Fact]
     public void GraphsWithProfileIsNoLongerAUsageError()
     {
-        // Together they profile the graph's kernels one by one (CudaRunTests); here, without a GPU, only the device fails.
+        // Together they time the kernels inside the graph (CudaRunTests); here, without a GPU, only the device fails.
         var run = ToolRun.Of("swin-blocks", "--device", "cpu", "--graphs", "--profile");
         Assert.Equal(2, run.ExitCode);
         Assert.Equal("error: --graphs needs CUDA (CUDA graphs); the device is the CPU", run.Error.Trim());

@@ -6,11 +6,15 @@ namespace Fusion.Run;
 /// <summary>
 /// An <see cref="IBackend"/> decorator that times every operator call and sums the time per name: a fused op under its
 /// kernel's name (e.g. <c>layer_norm_roll_window_partition_f16_nx56x56x96</c>), an unfused one under the operator's name. On CUDA
-/// each call is bracketed by two events recorded on the device's default stream (where the backend queues its work) and
-/// read after <see cref="Collect"/> synchronizes. <see cref="BeginPass"/> queues a <see cref="StreamHold"/> in front of a pass, long
-/// enough for the host to queue the whole pass behind it, so each event pair measures the GPU's time for the call and not the
-/// host's launch overhead (which at batch 1 is longer than most kernels). On the CPU a stopwatch times the call itself. Each call is also an NVTX
-/// range when NVTX is available. Param, FromHost and ToHost (lookups and copies, not operators) pass through untimed.
+/// it has two clocks. Launched one by one (the default), each call is bracketed by two events recorded on the device's default
+/// stream (where the backend queues its work) and read after <see cref="Collect"/> synchronizes; <see cref="BeginPass"/> queues a
+/// <see cref="StreamHold"/> in front of a pass, long enough for the host to queue the whole pass behind it, so each event pair
+/// measures the GPU's time for the call and not the host's launch overhead (which at batch 1 is longer than most kernels). Inside a
+/// CUDA graph (<c>eventsInGraph</c>: the pass is captured through this decorator), an event is recorded as a node of the graph
+/// before the first call and after each call, and <see cref="CollectReplay"/> reads the intervals after each replay: each call's
+/// time then runs from the end of the call before it to its own end, as the graph runs it (its launch gap inside the graph
+/// included), and the calls sum to the replay. On the CPU a stopwatch times the call itself. Each call is also an NVTX range when
+/// NVTX is available. Param, FromHost and ToHost (lookups and copies, not operators) pass through untimed.
 /// </summary>
 internal sealed class ProfilingBackend : IBackend, IDisposable
 {
@@ -19,17 +23,32 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
     private readonly List<(CudaEvent Start, CudaEvent End)> _events = [];
     private readonly List<(string Name, int EventIndex)> _pending = [];
     private readonly Dictionary<string, (int Calls, double Ms)> _totals = new(StringComparer.Ordinal);
+    private readonly bool _eventsInGraph;
+    // Inside a graph: _boundaries[0] is recorded before the first captured call, _boundaries[i + 1] after call i (_graphCalls[i]).
+    private readonly List<CudaEvent> _boundaries = [];
+    private readonly List<string> _graphCalls = [];
     private int _runs;
     private StreamHold? _hold;
 
-    public ProfilingBackend(IBackend inner)
+    /// <param name="inner">The backend the calls run on.</param>
+    /// <param name="eventsInGraph">
+    /// On CUDA, time the calls of a pass captured as a graph through this decorator (events recorded as graph nodes while the stream
+    /// captures; passes outside a capture run untimed) instead of calls launched one by one.
+    /// </param>
+    public ProfilingBackend(IBackend inner, bool eventsInGraph = false)
     {
         _inner = inner;
         _cuda = inner as CudaBackend;
+        _eventsInGraph = eventsInGraph && _cuda is not null;
     }
 
-    /// <summary>Device events on CUDA, the host stopwatch on the CPU.</summary>
-    public string Clock => _cuda is null ? "host stopwatch per call" : "CUDA events per call, each pass queued behind a stream hold: GPU time only";
+    /// <summary>What the table's times are: events inside the graph, events per call launched alone, or the host stopwatch on the CPU.</summary>
+    public string Clock => _cuda is null ? "host stopwatch per call"
+        : _eventsInGraph ? "CUDA event nodes between the calls inside the replayed graph: each call from the end of the one before (its launch gap in the graph included)"
+        : "CUDA events per call, each pass queued behind a stream hold: GPU time only";
+
+    /// <summary>The calls captured inside the graph, in order (eventsInGraph only).</summary>
+    public int CapturedCalls => _graphCalls.Count;
 
     public string Name => _inner.Name;
 
@@ -59,6 +78,20 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
         _runs++;
     }
 
+    /// <summary>
+    /// After a replay of the graph captured through this decorator: waits for the device and adds each captured call's interval
+    /// to the totals.
+    /// </summary>
+    public void CollectReplay()
+    {
+        if (!_eventsInGraph) throw new InvalidOperationException("CollectReplay: this profiler times calls launched one by one; use Collect");
+        if (_graphCalls.Count == 0) throw new InvalidOperationException("CollectReplay: no call was captured through this profiler");
+        _cuda!.Synchronize();
+        for (int i = 0; i < _graphCalls.Count; i++)
+            Add(_graphCalls[i], CudaEvent.ElapsedMilliseconds(_boundaries[i], _boundaries[i + 1]));
+        _runs++;
+    }
+
     /// <summary>Forgets what was measured so far (after a pass that built constants or compiled kernels).</summary>
     public void Reset()
     {
@@ -82,6 +115,7 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
         Nvtx.Push(name);
         try
         {
+            if (_eventsInGraph) return TimeInGraph(name, call);
             if (_cuda is not null)
             {
                 int index = _pending.Count;
@@ -102,6 +136,26 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
         {
             Nvtx.Pop();
         }
+    }
+
+    // Records an event node before the capture's first call and after each call; outside a capture the call runs untimed (the
+    // passes that build constants and fill the graph's memory pool before it).
+    private T TimeInGraph<T>(string name, Func<T> call)
+    {
+        var stream = _cuda!.Stream;
+        if (!stream.IsCapturing) return call();
+        if (_boundaries.Count == 0) RecordBoundary(stream);
+        var result = call();
+        RecordBoundary(stream);
+        _graphCalls.Add(name);
+        return result;
+    }
+
+    private void RecordBoundary(CudaStream stream)
+    {
+        var boundary = new CudaEvent(_cuda!.CudaDevice);
+        _boundaries.Add(boundary);
+        boundary.RecordAsGraphNode(stream);
     }
 
     public Tensor Param(Parameter parameter, DType dtype) => _inner.Param(parameter, dtype);
@@ -201,6 +255,8 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
             end.Dispose();
         }
         _events.Clear();
+        foreach (var boundary in _boundaries) boundary.Dispose(); // after the graph that records them (its owner disposes it first)
+        _boundaries.Clear();
         _hold?.Dispose();
     }
 }

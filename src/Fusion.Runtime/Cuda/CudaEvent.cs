@@ -6,6 +6,7 @@ namespace Fusion.Cuda;
 public sealed class CudaEvent : IDisposable
 {
     private const uint DisableTiming = 2;
+    private const uint RecordExternal = 1; // CU_EVENT_RECORD_EXTERNAL
     private IntPtr _handle;
 
     /// <summary>A new event; without <paramref name="timing"/> it only orders work, which makes recording and waiting on it cheaper.</summary>
@@ -31,6 +32,17 @@ public sealed class CudaEvent : IDisposable
     {
         Device.MakeCurrent();
         CudaCheck.Driver(CuDriverApi.cuEventRecord(Handle, stream.Handle), "cuEventRecord");
+    }
+
+    /// <summary>
+    /// Records the event as a node of the graph <paramref name="stream"/> is capturing (an external event record node): every
+    /// replay of the graph records it again at that point, so events between a graph's kernels time them inside the graph. Only
+    /// during a capture (the driver refuses it otherwise).
+    /// </summary>
+    public void RecordAsGraphNode(CudaStream stream)
+    {
+        Device.MakeCurrent();
+        CudaCheck.Driver(CuDriverApi.cuEventRecordWithFlags(Handle, stream.Handle, RecordExternal), "cuEventRecordWithFlags");
     }
 
     public void Synchronize()

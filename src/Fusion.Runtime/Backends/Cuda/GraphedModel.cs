@@ -33,26 +33,29 @@ public sealed class GraphedModel : IDisposable
 
     /// <summary>
     /// Captures <paramref name="model"/> on <paramref name="backend"/> for inputs shaped like <paramref name="example"/>, in
-    /// <paramref name="precision"/>'s plan (when null: the plan the input's dtype implies).
+    /// <paramref name="precision"/>'s plan (when null: the plan the input's dtype implies). The passes run through
+    /// <paramref name="through"/> when given: a decorator of <paramref name="backend"/> (a profiler recording events into the
+    /// capture) that queues its work on the backend's stream.
     /// </summary>
-    public static GraphedModel Capture(IFusedModel model, CudaBackend backend, Tensor example, Precision? precision = null)
+    public static GraphedModel Capture(IFusedModel model, CudaBackend backend, Tensor example, Precision? precision = null, IBackend? through = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        var runOn = through ?? backend;
         var stream = backend.Stream;
         var allocator = backend.CudaDevice.Allocator;
         var input = CudaTensor.Empty(stream, example.DType, example.Shape);
         try
         {
             input.CopyFrom(Resident(backend, example));
-            using (Run(model, input, backend, precision)) { } // kernels, fast-run choices, constants, parameters
+            using (Run(model, input, runOn, precision)) { } // kernels, fast-run choices, constants, parameters
             stream.Synchronize();
 
             var memory = allocator.OpenScope(stream);
             try
             {
-                using (Run(model, input, backend, precision)) { } // fills the private pool with exactly the blocks a run needs
+                using (Run(model, input, runOn, precision)) { } // fills the private pool with exactly the blocks a run needs
                 Tensor? output = null;
-                var graph = CudaGraph.Capture(stream, _ => output = Run(model, input, backend, precision));
+                var graph = CudaGraph.Capture(stream, _ => output = Run(model, input, runOn, precision));
                 allocator.CloseScope(memory);
                 return new GraphedModel(backend, input, output!, graph, memory);
             }
@@ -83,7 +86,7 @@ public sealed class GraphedModel : IDisposable
     }
 
     /// <summary>One pass of the model in the plan of <paramref name="precision"/>, or the one the input's dtype implies.</summary>
-    private static Tensor Run(IFusedModel model, Tensor input, CudaBackend backend, Precision? precision) =>
+    private static Tensor Run(IFusedModel model, Tensor input, IBackend backend, Precision? precision) =>
         precision is { } p ? model.Run([input], backend, p) : model.Run([input], backend);
 
     /// <summary>Replays the graph on the input already in place (for timing).</summary>

@@ -41,6 +41,7 @@ internal static unsafe partial class CuDriverApi
     [LibraryImport(Lib)] internal static partial CuResult cuEventCreate(out IntPtr ev, uint flags);
     [LibraryImport(Lib)] internal static partial CuResult cuEventDestroy_v2(IntPtr ev);
     [LibraryImport(Lib)] internal static partial CuResult cuEventRecord(IntPtr ev, IntPtr stream);
+    [LibraryImport(Lib)] internal static partial CuResult cuEventRecordWithFlags(IntPtr ev, IntPtr stream, uint flags);
     [LibraryImport(Lib)] internal static partial CuResult cuEventSynchronize(IntPtr ev);
     [LibraryImport(Lib)] internal static partial CuResult cuEventElapsedTime(out float milliseconds, IntPtr start, IntPtr end);
 
