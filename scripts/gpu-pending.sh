@@ -21,6 +21,8 @@
 #   splitsan compute-sanitizer memcheck over FusedGemmTests.EveryTileMatchesTheCpuBackend (every tile, split-K ones included)
 #   graphprofile Swin-T batch 1 --graphs --profile (each kernel timed inside the graph) with FUSION_GEMM_SPLITK off and on, and
 #           the fusion-run CUDA tests (CudaRunTests: the graph profile's sums checked)
+#   ncuint8 Nsight Compute on the Int8 plan's GELU GEMMs at batch 64 (stage 1 and stage 3 fc1, the fast-run tile) and on the fp16
+#           template's stage 1 fc1 (FUSION_GEMM=generated), speed of light, occupancy, warp states, memory
 #   hostgemm `Fusion.Bench cpu bracketed 7`: the CPU GEMM's share of the FMA peak on the host, one core and all (issue 19)
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
 # land in $OUT (log.txt and one file per section). PENDING_BUDGET_S (default 560) bounds the whole call.
@@ -146,6 +148,14 @@ graphprofile() {
   done > $OUT/graphprofile.txt 2>&1
   [ $(left) -gt 90 ] && FUSION_REQUIRE_CUDA=1 timeout 80 ./Fusion.Run.Tests -class Fusion.Run.Tests.CudaRunTests >> $OUT/graphprofile.txt 2>&1
   echo "exit $?" >> $OUT/graphprofile.txt
+}
+ncuint8() {
+  local sections="--section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis --section SchedulerStats"
+  timeout 90 ./fusion-run swin-t --device cuda --precision int8 --batch 64 --fast-run --warmup 0 --iters 1 > /dev/null 2>&1  # the tiles' choices
+  FUSION_GEMM=cached timeout 150 ncu $sections --kernel-name regex:"gelu_mul_cast_n(384_k96|1536_k384)" -c 2 \
+    ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 > $OUT/ncuint8.txt 2>&1
+  [ $(left) -gt 80 ] && FUSION_GEMM=generated timeout 70 ncu $sections --kernel-name regex:"gemm_bias_gelu_n384_k96" -c 1 \
+    ./fusion-run swin-t --device cuda --batch 64 --warmup 0 --iters 1 >> $OUT/ncuint8.txt 2>&1
 }
 hostgemm() {
   [ $(left) -gt 100 ] && timeout $(( $(left) - 20 )) ./Fusion.Bench cpu bracketed 7 > $OUT/hostgemm.txt 2>&1

@@ -78,7 +78,7 @@ public class CudaRunTests
         Assert.Contains(run.OutputLines, l => l.StartsWith("profile: ", StringComparison.Ordinal) && l.Contains("CUDA event nodes between the calls inside the replayed graph"));
         var line = Assert.Single(run.OutputLines, l => l.StartsWith("graph:       replay ", StringComparison.Ordinal));
         var match = System.Text.RegularExpressions.Regex.Match(line,
-            @"replay ([0-9.]+) ms .*between its ([0-9]+) calls ([0-9.]+) ms, of which the table's calls sum to ([0-9.]+) ms");
+            @"replay ([0-9.]+) ms .*between its ([0-9]+) calls ([0-9.]+) ms, of which the table's calls sum to ([0-9.]+) ms \(mean\); the event nodes add (-?[0-9.]+) µs a call$");
         Assert.True(match.Success, line);
         double Number(int group) => double.Parse(match.Groups[group].Value, System.Globalization.CultureInfo.InvariantCulture);
         double plain = Number(1), profiled = Number(3), sum = Number(4);
