@@ -69,6 +69,7 @@ internal static unsafe partial class LoopInterpreter
                     else StepOffsets[load.Id] = null;
                 }
             }
+            Wide = Walk is not null ? WideRow.Of(this, batch) : null;
         }
 
         /// <summary>
@@ -236,7 +237,13 @@ internal static unsafe partial class LoopInterpreter
         /// <summary>Accesses whose address is base + the row variable (copied as one block).</summary>
         public bool[] Linear { get; }
 
-        public long Rows(long batch) => RowVars.Aggregate(1L, (p, v) => p * Kernel.Domain[v].At(batch));
+        public long Rows(long batch) => RowVars.Aggregate(1L, (p, v) => p * (Wide is { } w && v == w.Pixel ? w.Tiles : Kernel.Domain[v].At(batch)));
+
+        /// <summary>A strided walk whose rows cover several pixels (<see cref="WideRow"/>), or null.</summary>
+        public WideRow? Wide { get; }
+
+        /// <summary>The elements of a row: <see cref="Length"/>, or a wide row's pixels × <see cref="Length"/>.</summary>
+        public int RowElements => Wide is { } w ? w.Pixels * Length : Length;
 
         /// <summary>
         /// A strided walk's instructions: <see cref="Before"/> the walk (values that change neither with the step nor after a reduction),

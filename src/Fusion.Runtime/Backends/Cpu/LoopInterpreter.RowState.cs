@@ -14,7 +14,7 @@ internal static unsafe partial class LoopInterpreter
     /// the JIT's background thread got to them, 4.6× slower for a max pool (6.3 against 1.4 ms on one core), and on a host whose
     /// every core runs a spinning worker that thread can wait for seconds.
     /// </summary>
-    private sealed class RowState : IDisposable
+    private sealed partial class RowState : IDisposable
     {
         private readonly RowPlan _plan;
         private readonly float*[] _buffers;
@@ -46,7 +46,7 @@ internal static unsafe partial class LoopInterpreter
             _batch = batch;
             var body = plan.Kernel.Body;
             // Pooled: every chunk of every kernel of a pass makes one of these, and on many cores fresh arrays were tens of MB a pass.
-            _rowValues = body.Select(i => plan.PerElement[i.Id] && i is not StoreInstr ? ArrayPool<float>.Shared.Rent(plan.Length) : Array.Empty<float>()).ToArray();
+            _rowValues = body.Select(i => plan.PerElement[i.Id] && i is not StoreInstr ? ArrayPool<float>.Shared.Rent(plan.RowElements) : Array.Empty<float>()).ToArray();
             _rented = _rowValues.Where(v => v.Length > 0).ToArray();
             _views = new float*[body.Count];
             _holder = Enumerable.Range(0, body.Count).ToArray();
@@ -55,6 +55,12 @@ internal static unsafe partial class LoopInterpreter
             _vars = new long[plan.Variables];
             _stepRowOffsets = new long[body.Count];
             _stepRowGuards = plan.StepGuards.Select(g => g is null ? [] : new long[g.Length]).ToArray();
+            if (plan.Wide is not null)
+            {
+                _segmentBase = new float*[body.Count];
+                _segmentRange = new (int, int)[body.Count];
+                _pending = new bool[body.Count];
+            }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -65,11 +71,16 @@ internal static unsafe partial class LoopInterpreter
             for (int i = _plan.RowVars.Length - 1; i >= 0; i--)
             {
                 int v = _plan.RowVars[i];
-                long extent = k.Domain[v].At(_batch);
+                long extent = _plan.Wide is { } w && v == w.Pixel ? w.Tiles : k.Domain[v].At(_batch);
                 _vars[v] = i == 0 ? rest : rest % extent;
                 rest = i == 0 ? 0 : rest / extent;
             }
             int inner = _plan.Inner, n = _plan.Length;
+            if (_plan.Wide is { } wide)
+            {
+                WalkWide(wide, inner, n);
+                return;
+            }
             if (_plan.Strided)
             {
                 WalkStrided(inner, n);

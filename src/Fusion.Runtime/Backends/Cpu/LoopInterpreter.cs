@@ -150,10 +150,10 @@ internal static unsafe partial class LoopInterpreter
         var plan = new RowPlan(kernel, batch);
         long rows = plan.Rows(batch);
         if (rows == 0 || plan.Length == 0) return;
-        int chunk = (int)Math.Max(1, Math.Min(rows, 4096 / Math.Max(1, plan.Length)));
+        int chunk = (int)Math.Max(1, Math.Min(rows, 4096 / Math.Max(1, plan.RowElements)));
         long blocks = (rows + chunk - 1) / chunk;
         if (blocks > int.MaxValue) throw new FusionException($"{kernel.Name}: {rows} rows are more than the CPU backend walks in one call");
-        Parallelism.For((int)blocks, (long)chunk * plan.Length * plan.Steps * Math.Max(1, kernel.Body.Count), (start, end) =>
+        Parallelism.For((int)blocks, (long)chunk * plan.RowElements * plan.Steps * Math.Max(1, kernel.Body.Count), (start, end) =>
         {
             using var state = new RowState(plan, pointers, batch);
             for (long block = start; block < end; block++)

@@ -82,6 +82,30 @@ internal static class RowMath
     }
 
     /// <summary>
+    /// acc[i] = x[i]·w[i mod |w|] + acc[i], rounded once: a factor that repeats with the channel period along a row of several pixels
+    /// (a depthwise convolution's weight of one tap), one call for the whole row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void FusedMultiplyAddPeriodic(Span<float> acc, ReadOnlySpan<float> x, ReadOnlySpan<float> w)
+    {
+        Check(acc, x);
+        int c = w.Length;
+        if (c == 0 || acc.Length % c != 0) throw new ArgumentException($"a row of {acc.Length} values is not a whole number of periods of {c}", nameof(w));
+        for (int s = 0; s < acc.Length; s += c)
+        {
+            var a = acc.Slice(s, c);
+            var xs = x.Slice(s, c);
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; i + Vector512<float>.Count <= c; i += Vector512<float>.Count)
+                    Vector512.FusedMultiplyAdd(Vector512.Create(xs.Slice(i)), Vector512.Create(w.Slice(i)), Vector512.Create(a.Slice(i))).CopyTo(a.Slice(i));
+            for (; i + Vector256<float>.Count <= c; i += Vector256<float>.Count)
+                Vector256.FusedMultiplyAdd(Vector256.Create(xs.Slice(i)), Vector256.Create(w.Slice(i)), Vector256.Create(a.Slice(i))).CopyTo(a.Slice(i));
+            for (; i < c; i++) a[i] = MathF.FusedMultiplyAdd(xs[i], w[i], a[i]);
+        }
+    }
+
+    /// <summary>
     /// y = op(a, b) element by element: whole 512-bit vectors (where accelerated), then 256-bit, then one at a time. y may be a or b
     /// (each element is read before it is written).
     /// </summary>
