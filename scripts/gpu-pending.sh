@@ -23,6 +23,9 @@
 #           the fusion-run CUDA tests (CudaRunTests: the graph profile's sums checked)
 #   ncuint8 Nsight Compute on the Int8 plan's GELU GEMMs at batch 64 (stage 1 and stage 3 fc1, the fast-run tile) and on the fp16
 #           template's stage 1 fc1 (FUSION_GEMM=generated), speed of light, occupancy, warp states, memory
+#   hostcpu Swin-T, ResNet-50, ConvNeXt-T at batch 1 on the host CPU: fusion-run (FP32, 20 passes after 5) against PyTorch and ONNX
+#           Runtime (bench/cpu/swin_cpu.py), model by model in one call (issue 19)
+#   runtests the fusion-run CUDA tests (CudaRunTests)
 #   hostgemm `Fusion.Bench cpu bracketed 7`: the CPU GEMM's share of the FMA peak on the host, one core and all (issue 19)
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
 # land in $OUT (log.txt and one file per section). PENDING_BUDGET_S (default 560) bounds the whole call.
@@ -157,6 +160,18 @@ ncuint8() {
   [ $(left) -gt 80 ] && FUSION_GEMM=generated timeout 70 ncu $sections --kernel-name regex:"gemm_bias_gelu_n384_k96" -c 1 \
     ./fusion-run swin-t --device cuda --batch 64 --warmup 0 --iters 1 >> $OUT/ncuint8.txt 2>&1
 }
+hostcpu() {
+  for run in "swin-t swin_tiny_patch4_window7_224" "resnet-50 resnet50" "convnext-t convnext_tiny"; do
+    set -- $run
+    [ $(left) -gt 60 ] || break
+    echo "## $1 fusion-run cpu b1"; timeout 60 ./fusion-run $1 --device cpu --batch 1 --warmup 5 --iters 20 2>&1 | grep -E "^(wall|iter 1:|iter 20:)"
+    echo "## $2 torch / onnxruntime b1"; timeout $(( $(left) < 100 ? $(left) - 10 : 90 )) python3 $root/bench/cpu/swin_cpu.py --model $2 --batches 1 --iters 20 2>&1 | grep -E "^(cpu:|pytorch|ort |onnxruntime)"
+  done > $OUT/hostcpu.txt 2>&1
+}
+runtests() {
+  FUSION_REQUIRE_CUDA=1 timeout 80 ./Fusion.Run.Tests -class Fusion.Run.Tests.CudaRunTests > $OUT/runtests.txt 2>&1
+  echo "exit $?" >> $OUT/runtests.txt
+}
 hostgemm() {
   [ $(left) -gt 100 ] && timeout $(( $(left) - 20 )) ./Fusion.Bench cpu bracketed 7 > $OUT/hostgemm.txt 2>&1
 }
@@ -167,5 +182,5 @@ for s in $sections; do
 done
 t done
 cd $OUT
-for f in probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
-for f in log.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
+for f in probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
+for f in log.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done

@@ -89,6 +89,14 @@ internal static unsafe partial class LoopInterpreter
             foreach (var instr in k.Body) Evaluate(instr, inner, n);
         }
 
+        /// <summary>A reduction of a strided walk at its identity (0 for a sum, −∞ for a max, +∞ for a min): its first n row values, or its scalar.</summary>
+        private void StartReduction(ReduceInstr red, int n)
+        {
+            float start = red.Kind switch { ReduceKind.Sum => 0f, ReduceKind.Max => float.NegativeInfinity, _ => float.PositiveInfinity };
+            if (_plan.PerElement[red.Id]) _rowValues[red.Id].AsSpan(0, n).Fill(start);
+            else _scalars[red.Id] = start;
+        }
+
         /// <summary>
         /// One row of a strided walk: the values that change neither with the step nor after a reduction, then the reductions'
         /// accumulators over every step (each step's values evaluated for the whole row), then what follows them and the stores.
@@ -98,12 +106,7 @@ internal static unsafe partial class LoopInterpreter
         {
             var walk = _plan.Walk!;
             foreach (var instr in walk.Before) Evaluate(instr, inner, n);
-            foreach (var red in walk.Reductions)
-            {
-                float start = red.Kind switch { ReduceKind.Sum => 0f, ReduceKind.Max => float.NegativeInfinity, _ => float.PositiveInfinity };
-                if (_plan.PerElement[red.Id]) _rowValues[red.Id].AsSpan(0, n).Fill(start);
-                else _scalars[red.Id] = start;
-            }
+            foreach (var red in walk.Reductions) StartReduction(red, n);
             int variable = _plan.Kernel.ReduceVar;
             StepRowParts(walk, inner);
             var steps = _plan.WalkSteps;

@@ -153,12 +153,7 @@ internal static unsafe partial class LoopInterpreter
             _pixels = (int)Math.Min(wide.Pixels, wide.Extent - x0);
             var walk = _plan.Walk!;
             foreach (var instr in walk.Before) EvaluateWide(wide, instr, inner, c);
-            foreach (var red in walk.Reductions)
-            {
-                float start = red.Kind switch { ReduceKind.Sum => 0f, ReduceKind.Max => float.NegativeInfinity, _ => float.PositiveInfinity };
-                if (_plan.PerElement[red.Id]) _rowValues[red.Id].AsSpan(0, wide.Full[red.Id] ? _pixels * c : c).Fill(start);
-                else _scalars[red.Id] = start;
-            }
+            foreach (var red in walk.Reductions) StartReduction(red, wide.Full[red.Id] ? _pixels * c : c);
             int variable = _plan.Kernel.ReduceVar;
             StepRowParts(walk, inner);
             var steps = _plan.WalkSteps;
