@@ -13,7 +13,8 @@ namespace Fusion.Run;
 /// CUDA graph (<c>eventsInGraph</c>: the pass is captured through this decorator), an event is recorded as a node of the graph
 /// before the first call and after each call, and <see cref="CollectReplay"/> reads the intervals after each replay: each call's
 /// time then runs from the end of the call before it to its own end, as the graph runs it (its launch gap inside the graph
-/// included), and the calls sum to the replay. On the CPU a stopwatch times the call itself. Each call is also an NVTX range when
+/// included, and the event node's own cost, which a kernel-to-kernel boundary does not have), and the calls sum to the profiled
+/// replay. On the CPU a stopwatch times the call itself. Each call is also an NVTX range when
 /// NVTX is available. Param, FromHost and ToHost (lookups and copies, not operators) pass through untimed.
 /// </summary>
 internal sealed class ProfilingBackend : IBackend, IDisposable

@@ -208,14 +208,13 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
         graph.Replay(); // the first replay of a graph uploads it; not counted
         cuda.Synchronize();
         var replays = new List<double>();
-        using var start = new CudaEvent(cuda.CudaDevice);
-        using var end = new CudaEvent(cuda.CudaDevice);
+        using var timer = new PassTimer(cuda);
         for (int i = 0; i < runs; i++)
         {
-            start.Record(cuda.Stream);
+            timer.Start();
             graph.Replay();
-            end.Record(cuda.Stream);
-            replays.Add(CudaEvent.ElapsedMilliseconds(start, end));
+            timer.Stop();
+            replays.Add(timer.Wait());
             profiler.CollectReplay();
         }
         var profile = profiler.Result();
