@@ -115,10 +115,13 @@ public class StridedWalkTests
         return (x, w, Run($"depthwise_{height}x{width}x{channels}", ir, xs, ws)[0]);
     }
 
-    private static double[][] Run(string name, string ir, params CpuTensor[] inputs)
+    private static double[][] Run(string name, string ir, params CpuTensor[] inputs) => RunOnCpu(name, ir, Batch, inputs);
+
+    /// <summary>The kernel <paramref name="ir"/> through the CPU backend in float32 at <paramref name="batch"/>: its outputs' values.</summary>
+    internal static double[][] RunOnCpu(string name, string ir, int batch, params CpuTensor[] inputs)
     {
         var kernel = new GeneratedKernel(name, ir, "", "256,1024,5,1");
-        var outputs = CpuBackend.Instance.Run(kernel, Batch, DType.Float32, inputs);
+        var outputs = CpuBackend.Instance.Run(kernel, batch, DType.Float32, inputs);
         try
         {
             return outputs.Select(o => RefTensor.FromCpu((CpuTensor)o).Data).ToArray();

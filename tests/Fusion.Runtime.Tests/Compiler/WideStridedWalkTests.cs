@@ -170,16 +170,7 @@ public class WideStridedWalkTests
         var tensors = inputs.Select(t => t.ToCpu()).ToArray();
         try
         {
-            var kernel = new GeneratedKernel(ir.Split('\n')[0]["kernel ".Length..].Trim(), ir, "", "256,1024,5,1");
-            var outputs = CpuBackend.Instance.Run(kernel, Batch, DType.Float32, tensors);
-            try
-            {
-                return RefTensor.FromCpu((CpuTensor)outputs[0]).Data;
-            }
-            finally
-            {
-                foreach (var t in outputs) t.Dispose();
-            }
+            return StridedWalkTests.RunOnCpu(ir.Split('\n')[0]["kernel ".Length..].Trim(), ir, Batch, tensors)[0];
         }
         finally
         {
