@@ -23,6 +23,11 @@
 #           the fusion-run CUDA tests (CudaRunTests: the graph profile's sums checked)
 #   ncuint8 Nsight Compute on the Int8 plan's GELU GEMMs at batch 64 (stage 1 and stage 3 fc1, the fast-run tile) and on the fp16
 #           template's stage 1 fc1 (FUSION_GEMM=generated), speed of light, occupancy, warp states, memory
+#   sassint8 Nsight Compute's per-instruction counts (source page, SASS) of the Int8 plan's stage 1 fc1 GEMM at batch 64 and of the
+#           fp16 template's (FUSION_GEMM=generated), and their SASS (the kernel cache's entries less their 48-byte header)
+#   int8epi the int8 epilogues rounding once (2026-12-06): the GPU tests they touch, Nsight Compute's instruction count and speed of
+#           light on the Int8 plan's stage 1 fc1 at batch 64, then Swin-T at batch 64 fp16 / int8 alternating (graphs, two rounds) and
+#           each plan's graph profile
 #   hostcpu Swin-T, ResNet-50, ConvNeXt-T at batch 1 on the host CPU: fusion-run (FP32, 20 passes after 5) against PyTorch and ONNX
 #           Runtime (bench/cpu/swin_cpu.py), model by model in one call (issue 19)
 #   runtests the fusion-run CUDA tests (CudaRunTests)
@@ -153,12 +158,52 @@ graphprofile() {
   echo "exit $?" >> $OUT/graphprofile.txt
 }
 ncuint8() {
-  local sections="--section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis --section SchedulerStats"
+  local sections="--section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis --section SchedulerStats --section InstructionStats --section SourceCounters"
   timeout 90 ./fusion-run swin-t --device cuda --precision int8 --batch 64 --fast-run --warmup 0 --iters 1 > /dev/null 2>&1  # the tiles' choices
-  FUSION_GEMM=cached timeout 150 ncu $sections --kernel-name regex:"gelu_mul_cast_n(384_k96|1536_k384)" -c 2 \
-    ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 > $OUT/ncuint8.txt 2>&1
+  for shape in n384_k96 n1536_k384; do
+    [ $(left) -gt 80 ] && FUSION_GEMM=cached timeout 75 ncu $sections --kernel-name regex:"gelu_mul_cast_$shape" -c 1 \
+      ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 >> $OUT/ncuint8.txt 2>&1
+  done
   [ $(left) -gt 80 ] && FUSION_GEMM=generated timeout 70 ncu $sections --kernel-name regex:"gemm_bias_gelu_n384_k96" -c 1 \
     ./fusion-run swin-t --device cuda --batch 64 --warmup 0 --iters 1 >> $OUT/ncuint8.txt 2>&1
+  # the SASS of the int8 GELU GEMMs and the fp16 template's, to read their epilogues' instruction mix
+  for f in $FUSION_KERNEL_CACHE/*gelu*n384_k96*.cubin; do
+    [ -f "$f" ] && { echo "## $(basename $f)"; cuobjdump -sass "$f"; } >> $OUT/sass_gelu.txt 2>&1
+  done
+}
+sassint8() {
+  timeout 90 ./fusion-run swin-t --device cuda --precision int8 --batch 64 --fast-run --warmup 0 --iters 1 > /dev/null 2>&1  # the tiles' choices
+  [ $(left) -gt 80 ] && FUSION_GEMM=cached timeout 100 ncu --set full --import-source no -o /tmp/int8rep --kernel-name regex:"gelu_mul_cast_n384_k96" -c 1 \
+    ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 > $OUT/sassint8.txt 2>&1
+  ncu -i /tmp/int8rep.ncu-rep --page source --csv --print-source sass > $OUT/sass_int8_counters.csv 2>&1
+  [ $(left) -gt 80 ] && FUSION_GEMM=generated timeout 80 ncu --set full -o /tmp/fp16rep --kernel-name regex:"gemm_bias_gelu_n384_k96" -c 1 \
+    ./fusion-run swin-t --device cuda --batch 64 --warmup 0 --iters 1 >> $OUT/sassint8.txt 2>&1
+  ncu -i /tmp/fp16rep.ncu-rep --page source --csv --print-source sass > $OUT/sass_fp16_counters.csv 2>&1
+  for f in $FUSION_KERNEL_CACHE/gemm_mul_add_gelu_mul_cast_n384_k96_i8*.cubin $FUSION_KERNEL_CACHE/gemm_bias_gelu_n384_k96-*.cubin; do
+    [ -f "$f" ] && { echo "## $(basename $f)"; tail -c +49 "$f" > /tmp/k.cubin; cuobjdump -sass /tmp/k.cubin | grep -E "^\s+/\*[0-9a-f]+\*/" | wc -l; } >> $OUT/sass_sizes.txt 2>&1
+  done
+}
+int8epi() {
+  FUSION_REQUIRE_CUDA=1 timeout 240 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.Int8RoundingGpuTests -class Fusion.Cuda.Tests.Int8GemmTemplateTests \
+    -class Fusion.Cuda.Tests.Int8PlanGpuTests -class Fusion.Cuda.Tests.Fp8PlanGpuTests -class Fusion.Cuda.Tests.GeneratedKernelGpuTests \
+    -class Fusion.Cuda.Tests.MixedPrecisionKernelTests -class Fusion.Cuda.Tests.Int8LinearGpuTests > $OUT/int8epi_tests.txt 2>&1
+  echo "exit $?" >> $OUT/int8epi_tests.txt
+  timeout 90 ./fusion-run swin-t --device cuda --precision int8 --batch 64 --fast-run --warmup 0 --iters 1 > /dev/null 2>&1  # the tiles' choices
+  [ $(left) -gt 150 ] && FUSION_GEMM=cached timeout 75 ncu --section SpeedOfLight --section InstructionStats --section ComputeWorkloadAnalysis \
+    --section LaunchStats --kernel-name regex:"gelu_mul_cast_n384_k96" -c 1 \
+    ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 2>&1 | grep -v "^  *[0-9]\. " > $OUT/int8epi_ncu.txt
+  for round in 1 2; do
+    for p in fp16 int8; do
+      [ $(left) -gt 60 ] || break
+      echo "## swin-t b64 $p round $round"; timeout 60 ./fusion-run swin-t --device cuda --precision $p --batch 64 --fast-run --graphs \
+        --warmup 10 --iters 200 2>&1 | grep -E "^(wall|device|kernels)"
+    done
+  done > $OUT/int8epi_swin.txt 2>&1
+  for p in fp16 int8; do
+    [ $(left) -gt 50 ] || break
+    echo "## swin-t b64 $p graph profile"; timeout 60 ./fusion-run swin-t --device cuda --precision $p --batch 64 --fast-run --graphs --profile \
+      --warmup 5 --iters 20 2>&1 | grep -A70 "^profile"
+  done > $OUT/int8epi_profile.txt 2>&1
 }
 hostcpu() {
   for run in "swin-t swin_tiny_patch4_window7_224" "resnet-50 resnet50" "convnext-t convnext_tiny"; do
@@ -182,5 +227,5 @@ for s in $sections; do
 done
 t done
 cd $OUT
-for f in probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
-for f in log.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
+for f in int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
+for f in log.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done

@@ -155,6 +155,61 @@ public class MatrixTests
         }
     }
 
+    /// <summary>
+    /// Row counts around whole 6-row micro-tiles (one short, one, one over, two ± 1, two and three over, four and three over: a
+    /// taller 512-bit tile, measured on 2026-12-06 and not taken, would have its edges among them too); odd N (a partial last panel)
+    /// and odd K.
+    /// </summary>
+    public static TheoryData<int, int, int, bool> TileEdges()
+    {
+        var data = new TheoryData<int, int, int, bool>();
+        foreach (int m in new[] { 5, 6, 7, 15, 11, 12, 13, 27 })
+            foreach (var (n, k) in new[] { (33, 7), (65, 257) })
+                foreach (bool wide in new[] { false, true }) data.Add(m, n, k, wide);
+        return data;
+    }
+
+    /// <summary>
+    /// Each row count with a bias, GELU and a residual, B packed once and as it goes, on one core and all: every element within
+    /// the GEMM's tolerance (<see cref="GemmAtol"/> + 1e-5 relative) of the float64 reference act(A·Bᵀ + bias) + residual.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TileEdges))]
+    public void RowsAtTheMicroTileEdgesGetTheProductAndEpilogue(int m, int n, int k, bool wide)
+    {
+        int seed = TestData.NewSeed();
+        var a = TestData.Random(seed, m, k);
+        var b = TestData.Random(seed + 1, n, k);
+        var bias = TestData.Random(seed + 2, n);
+        var residual = TestData.Random(seed + 3, m, n);
+        var epilogue = new GemmEpilogue(Floats(bias), TileActivation.Gelu, Floats(residual));
+        var product = Ref.Linear(a, b, bias);
+        int workers = Parallelism.Workers;
+        foreach (bool oneCore in new[] { false, true })
+        {
+            var packed = new float[m * n];
+            var asGoes = new float[m * n];
+            try
+            {
+                if (oneCore) Parallelism.Workers = 1;
+                Fusion.Kernels.Cpu.Gemm.Multiply(Floats(a), Fusion.Kernels.Cpu.Gemm.Pack(Floats(b), n, k, transposeB: true, wide), packed, m, epilogue);
+                Fusion.Kernels.Cpu.Gemm.Multiply(Floats(a), Floats(b), asGoes, m, n, k, transposeB: true, epilogue, wide);
+            }
+            finally
+            {
+                Parallelism.Workers = workers;
+            }
+            for (int i = 0; i < m * n; i++)
+            {
+                double x = product.Data[i];
+                double v = 0.5 * x * (1 + Fusion.Kernels.Cpu.Gelu.Erf(x / Math.Sqrt(2))) + residual.Data[i];
+                string what = $"seed {seed}: {m}×{n}×{k} wide={wide} one core={oneCore}: element {i} (row {i / n})";
+                Assert.True(Math.Abs(packed[i] - v) <= GemmAtol(k) + 1e-5 * Math.Abs(v), $"{what} packed once is {packed[i]}, expected {v}");
+                Assert.True(Math.Abs(asGoes[i] - v) <= GemmAtol(k) + 1e-5 * Math.Abs(v), $"{what} packed as it goes is {asGoes[i]}, expected {v}");
+            }
+        }
+    }
+
     [Fact]
     public void AnEpilogueOfTheWrongLengthIsRefused()
     {

@@ -32,6 +32,7 @@ namespace Fusion.Compiler
             s.Append("#define FUSION_EPILOGUE_PARAMS ").Append(string.Concat(buffers.Select(b => ", " + Param(b)))).Append('\n');
             s.Append("#define FUSION_EPILOGUE_ARGS ").Append(string.Concat(buffers.Select(b => ", " + b.Name))).Append('\n');
             s.Append('\n');
+            k = LoopAnalysis.StoresRoundOnce(k);  // after the IR comment, which shows the kernel as lowered
             // A pooled epilogue (its one store accumulates: a global pool) hands back what it would add and where, so the template sums a
             // lane's rows that add into the same elements in registers and adds once (gemm.cut, FUSION_EPILOGUE_POOLED).
             bool pooled = k.Accumulates;

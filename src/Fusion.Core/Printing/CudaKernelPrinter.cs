@@ -29,10 +29,10 @@ namespace Fusion.Compiler
 
         private const int MaxUnrolledWalk = KernelMapping.MaxUnrolledWalk;
 
-        public static PrintedKernel Print(LoopKernel kernel) => new Printer(kernel).Run(KernelMapping.Of(kernel));
+        public static PrintedKernel Print(LoopKernel kernel) => Print(kernel, KernelMapping.Of(kernel));
 
         /// <summary>The kernel on another mapping than <see cref="KernelMapping.Of"/> chooses (a benchmark's variants).</summary>
-        public static PrintedKernel Print(LoopKernel kernel, KernelMapping mapping) => new Printer(kernel).Run(mapping);
+        public static PrintedKernel Print(LoopKernel kernel, KernelMapping mapping) => new Printer(LoopAnalysis.StoresRoundOnce(kernel)).Run(mapping);
 
         /// <summary>The C type of a buffer element.</summary>
         public static string CType(FloatType t) => t switch { FloatType.F16 => "half", FloatType.F32 => "float", FloatType.I8 => "signed char", FloatType.F8 => "fusion_e4m3", _ => "io_t" };

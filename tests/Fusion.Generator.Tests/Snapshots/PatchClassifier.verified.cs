@@ -1439,7 +1439,7 @@ extern ""C"" __global__ void cast_patchify_io_f16_nx7x5x48(const io_t* __restric
         {
             float sv[4];
             #pragma unroll
-            for (int e = 0; e < 4; e++) sv[e] = t1[e];
+            for (int e = 0; e < 4; e++) sv[e] = ld0[k * 4 + e];
             const fusion_index v3 = s3;
             fusion_store_vec<4>(out0 + (1680*v0 + 240*v1 + 48*v2 + v3), sv);
         }
@@ -1833,7 +1833,7 @@ extern ""C"" __global__ void mean_mul_cast_f16_f32_i8_nx24(const half* __restric
     {
         float sv[8];
         #pragma unroll
-        for (int e = 0; e < 8; e++) sv[e] = x6[e];
+        for (int e = 0; e < 8; e++) sv[e] = x5[e];
         const fusion_index v1 = s1;
         fusion_store_vec<8>(out0 + (24*v0 + v1), sv);
     }
@@ -2008,7 +2008,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_11x24(const float* __restrict__
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t5[e];
+            for (int e = 0; e < 8; e++) sv[e] = t4[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (24*v0 + v1), sv);
         }

@@ -3701,7 +3701,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_
                 {
                     float sv[8];
                     #pragma unroll
-                    for (int e = 0; e < 8; e++) sv[e] = t19[c * 8 + e];
+                    for (int e = 0; e < 8; e++) sv[e] = t18[c * 8 + e];
                     const fusion_index v2 = s2;
                     fusion_store_vec<8>(out0 + (4704*v0 + 96*v1 + v2), sv);
                 }
@@ -3879,7 +3879,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_288x96(const float* __restrict_
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t5[e];
+            for (int e = 0; e < 8; e++) sv[e] = t4[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
@@ -4055,7 +4055,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_96x96(const float* __restrict__
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t5[e];
+            for (int e = 0; e < 8; e++) sv[e] = t4[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
@@ -4304,7 +4304,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_i
                 {
                     float sv[8];
                     #pragma unroll
-                    for (int e = 0; e < 8; e++) sv[e] = t21[c * 8 + e];
+                    for (int e = 0; e < 8; e++) sv[e] = t20[c * 8 + e];
                     const fusion_index v3 = s3;
                     fusion_store_vec<8>(out0 + (301056*v0 + 5376*v1 + 96*v2 + v3), sv);
                 }
@@ -4500,7 +4500,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_384x96(const float* __restrict_
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t5[e];
+            for (int e = 0; e < 8; e++) sv[e] = t4[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
@@ -4676,7 +4676,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_96x384(const float* __restrict_
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t5[e];
+            for (int e = 0; e < 8; e++) sv[e] = t4[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (384*v0 + v1), sv);
         }
@@ -4883,7 +4883,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_i
                 {
                     float sv[8];
                     #pragma unroll
-                    for (int e = 0; e < 8; e++) sv[e] = t18[c * 8 + e];
+                    for (int e = 0; e < 8; e++) sv[e] = t17[c * 8 + e];
                     const fusion_index v2 = s2;
                     fusion_store_vec<8>(out0 + (4704*v0 + 96*v1 + v2), sv);
                 }
@@ -5116,7 +5116,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_
                 {
                     float sv[8];
                     #pragma unroll
-                    for (int e = 0; e < 8; e++) sv[e] = t20[c * 8 + e];
+                    for (int e = 0; e < 8; e++) sv[e] = t19[c * 8 + e];
                     const fusion_index v3 = s3;
                     fusion_store_vec<8>(out0 + (301056*v0 + 5376*v1 + 96*v2 + v3), sv);
                 }
@@ -5434,7 +5434,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_f8_
                 {
                     float sv[8];
                     #pragma unroll
-                    for (int e = 0; e < 8; e++) sv[e] = t19[c * 8 + e];
+                    for (int e = 0; e < 8; e++) sv[e] = t18[c * 8 + e];
                     const fusion_index v2 = s2;
                     fusion_store_vec<8>(out0 + (4704*v0 + 96*v1 + v2), sv);
                 }
@@ -5585,7 +5585,7 @@ extern ""C"" __global__ void div_mul_cast_f32_f8_288x96(const float* __restrict_
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t5[e];
+            for (int e = 0; e < 8; e++) sv[e] = t4[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
@@ -5734,7 +5734,7 @@ extern ""C"" __global__ void div_mul_cast_f32_f8_96x96(const float* __restrict__
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t5[e];
+            for (int e = 0; e < 8; e++) sv[e] = t4[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
@@ -5983,7 +5983,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_f
                 {
                     float sv[8];
                     #pragma unroll
-                    for (int e = 0; e < 8; e++) sv[e] = t21[c * 8 + e];
+                    for (int e = 0; e < 8; e++) sv[e] = t20[c * 8 + e];
                     const fusion_index v3 = s3;
                     fusion_store_vec<8>(out0 + (301056*v0 + 5376*v1 + 96*v2 + v3), sv);
                 }
@@ -6152,7 +6152,7 @@ extern ""C"" __global__ void div_mul_cast_f32_f8_384x96(const float* __restrict_
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t5[e];
+            for (int e = 0; e < 8; e++) sv[e] = t4[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
@@ -6301,7 +6301,7 @@ extern ""C"" __global__ void div_mul_cast_f32_f8_96x384(const float* __restrict_
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t5[e];
+            for (int e = 0; e < 8; e++) sv[e] = t4[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (384*v0 + v1), sv);
         }
@@ -6508,7 +6508,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_f
                 {
                     float sv[8];
                     #pragma unroll
-                    for (int e = 0; e < 8; e++) sv[e] = t18[c * 8 + e];
+                    for (int e = 0; e < 8; e++) sv[e] = t17[c * 8 + e];
                     const fusion_index v2 = s2;
                     fusion_store_vec<8>(out0 + (4704*v0 + 96*v1 + v2), sv);
                 }
@@ -6741,7 +6741,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_
                 {
                     float sv[8];
                     #pragma unroll
-                    for (int e = 0; e < 8; e++) sv[e] = t20[c * 8 + e];
+                    for (int e = 0; e < 8; e++) sv[e] = t19[c * 8 + e];
                     const fusion_index v3 = s3;
                     fusion_store_vec<8>(out0 + (301056*v0 + 5376*v1 + 96*v2 + v3), sv);
                 }
@@ -7842,7 +7842,7 @@ extern ""C"" __global__ void gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue(con
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t15[e];
+            for (int e = 0; e < 8; e++) sv[e] = t14[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (384*v0 + v1), sv);
         }
@@ -8294,7 +8294,7 @@ extern ""C"" __global__ void gemm_mul_add_gelu_mul_cast_n384_k96_f8_epilogue(con
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t15[e];
+            for (int e = 0; e < 8; e++) sv[e] = t14[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (384*v0 + v1), sv);
         }
@@ -8551,7 +8551,7 @@ extern ""C"" __global__ void window_attention_h3_d32_t49_mul_cast_epilogue(const
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t3[e];
+            for (int e = 0; e < 8; e++) sv[e] = t2[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
@@ -8626,7 +8626,7 @@ extern ""C"" __global__ void window_attention_h3_d32_t49_nw64_masked_mul_cast_ep
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t3[e];
+            for (int e = 0; e < 8; e++) sv[e] = t2[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
@@ -8701,7 +8701,7 @@ extern ""C"" __global__ void window_attention_h3_d32_t49_mul_cast_2_epilogue(con
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t3[e];
+            for (int e = 0; e < 8; e++) sv[e] = t2[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
@@ -8776,7 +8776,7 @@ extern ""C"" __global__ void window_attention_h3_d32_t49_nw64_masked_mul_cast_2_
         {
             float sv[8];
             #pragma unroll
-            for (int e = 0; e < 8; e++) sv[e] = t3[e];
+            for (int e = 0; e < 8; e++) sv[e] = t2[e];
             const fusion_index v1 = s1;
             fusion_store_vec<8>(out0 + (96*v0 + v1), sv);
         }
@@ -9720,7 +9720,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         }
         {
             float sv[2];
-            for (int e = 0; e < 2; e++) sv[e] = x15[e];
+            for (int e = 0; e < 2; e++) sv[e] = x14[e];
             fusion_store_vec<2>(e4 + (384*v0 + v1), sv);
         }
         return;
@@ -9740,7 +9740,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const float x13 = fusion_load(e3 + (0));
         const float x14 = (x12 * x13);
         const float x15 = fusion_round_i8(x14);
-        fusion_store(e4 + (384*v0 + v1), x15);
+        fusion_store(e4 + (384*v0 + v1), x14);
     }
 }
 
@@ -10031,7 +10031,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         }
         {
             float sv[2];
-            for (int e = 0; e < 2; e++) sv[e] = x3[e];
+            for (int e = 0; e < 2; e++) sv[e] = x2[e];
             fusion_store_vec<2>(e2 + (96*v0 + v1), sv);
         }
         return;
@@ -10042,7 +10042,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const float x1 = fusion_load(e1 + (0));
         const float x2 = (acc[e] * x1);
         const float x3 = fusion_round_i8(x2);
-        fusion_store(e2 + (96*v0 + v1), x3);
+        fusion_store(e2 + (96*v0 + v1), x2);
     }
 }
 
@@ -10098,7 +10098,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         }
         {
             float sv[2];
-            for (int e = 0; e < 2; e++) sv[e] = x3[e];
+            for (int e = 0; e < 2; e++) sv[e] = x2[e];
             fusion_store_vec<2>(e2 + (96*v0 + v1), sv);
         }
         return;
@@ -10109,7 +10109,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const float x1 = fusion_load(e1 + (0));
         const float x2 = (acc[e] * x1);
         const float x3 = fusion_round_i8(x2);
-        fusion_store(e2 + (96*v0 + v1), x3);
+        fusion_store(e2 + (96*v0 + v1), x2);
     }
 }
 
@@ -10165,7 +10165,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         }
         {
             float sv[2];
-            for (int e = 0; e < 2; e++) sv[e] = x3[e];
+            for (int e = 0; e < 2; e++) sv[e] = x2[e];
             fusion_store_vec<2>(e2 + (96*v0 + v1), sv);
         }
         return;
@@ -10176,7 +10176,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const float x1 = fusion_load(e1 + (0));
         const float x2 = (acc[e] * x1);
         const float x3 = fusion_round_e4m3(x2);
-        fusion_store(e2 + (96*v0 + v1), x3);
+        fusion_store(e2 + (96*v0 + v1), x2);
     }
 }
 
@@ -10232,7 +10232,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         }
         {
             float sv[2];
-            for (int e = 0; e < 2; e++) sv[e] = x3[e];
+            for (int e = 0; e < 2; e++) sv[e] = x2[e];
             fusion_store_vec<2>(e2 + (96*v0 + v1), sv);
         }
         return;
@@ -10243,7 +10243,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const float x1 = fusion_load(e1 + (0));
         const float x2 = (acc[e] * x1);
         const float x3 = fusion_round_e4m3(x2);
-        fusion_store(e2 + (96*v0 + v1), x3);
+        fusion_store(e2 + (96*v0 + v1), x2);
     }
 }
 

@@ -1167,7 +1167,7 @@ extern ""C"" __global__ void mul_cast_io_f32_i8_nx13(const io_t* __restrict__ in
         for (int e = 0; e < 1; e++)
         {
             const fusion_index v1 = s1 + e;
-            if (true) fusion_store(out0 + (13*v0 + v1), t3[e]);
+            if (true) fusion_store(out0 + (13*v0 + v1), t2[e]);
         }
     }
 }
@@ -1339,7 +1339,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_37x13(const float* __restrict__
         for (int e = 0; e < 1; e++)
         {
             const fusion_index v1 = s1 + e;
-            if (true) fusion_store(out0 + (13*v0 + v1), t5[e]);
+            if (true) fusion_store(out0 + (13*v0 + v1), t4[e]);
         }
     }
 }
@@ -1511,7 +1511,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_13x37(const float* __restrict__
         for (int e = 0; e < 1; e++)
         {
             const fusion_index v1 = s1 + e;
-            if (true) fusion_store(out0 + (37*v0 + v1), t5[e]);
+            if (true) fusion_store(out0 + (37*v0 + v1), t4[e]);
         }
     }
 }
@@ -1911,7 +1911,7 @@ extern ""C"" __global__ void gemm_mul_add_relu_mul_cast_n37_k13_i8_epilogue(cons
         for (int e = 0; e < 1; e++)
         {
             const fusion_index v1 = s1 + e;
-            if (true) fusion_store(out0 + (37*v0 + v1), t9[e]);
+            if (true) fusion_store(out0 + (37*v0 + v1), t8[e]);
         }
     }
 }
@@ -2261,7 +2261,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const float x7 = fusion_load(e3 + (0));
         const float x8 = (x6 * x7);
         const float x9 = fusion_round_i8(x8);
-        fusion_store(e4 + (37*v0 + v1), x9);
+        fusion_store(e4 + (37*v0 + v1), x8);
     }
 }
 

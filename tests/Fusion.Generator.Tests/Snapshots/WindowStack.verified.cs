@@ -3062,7 +3062,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_
                 {
                     float sv[2];
                     #pragma unroll
-                    for (int e = 0; e < 2; e++) sv[e] = t19[c * 2 + e];
+                    for (int e = 0; e < 2; e++) sv[e] = t18[c * 2 + e];
                     const fusion_index v2 = s2;
                     fusion_store_vec<2>(out0 + (490*v0 + 10*v1 + v2), sv);
                 }
@@ -3240,7 +3240,7 @@ extern ""C"" __global__ void div_mul_cast_f32_i8_10x10(const float* __restrict__
         {
             float sv[2];
             #pragma unroll
-            for (int e = 0; e < 2; e++) sv[e] = t5[e];
+            for (int e = 0; e < 2; e++) sv[e] = t4[e];
             const fusion_index v1 = s1;
             fusion_store_vec<2>(out0 + (10*v0 + v1), sv);
         }
@@ -3484,7 +3484,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
                 {
                     float sv[2];
                     #pragma unroll
-                    for (int e = 0; e < 2; e++) sv[e] = t21[c * 2 + e];
+                    for (int e = 0; e < 2; e++) sv[e] = t20[c * 2 + e];
                     const fusion_index v2 = s2;
                     fusion_store_vec<2>(out0 + (490*v0 + 10*v1 + v2), sv);
                 }
@@ -3730,7 +3730,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
                 {
                     float sv[2];
                     #pragma unroll
-                    for (int e = 0; e < 2; e++) sv[e] = t20[c * 2 + e];
+                    for (int e = 0; e < 2; e++) sv[e] = t19[c * 2 + e];
                     const fusion_index v2 = s2;
                     fusion_store_vec<2>(out0 + (490*v0 + 10*v1 + v2), sv);
                 }
