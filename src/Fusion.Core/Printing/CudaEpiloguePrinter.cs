@@ -14,6 +14,11 @@ namespace Fusion.Compiler
     /// 4- or 8-byte vector; otherwise element by element. An epilogue whose one store accumulates (a global pool) is printed as
     /// <c>fusion_epilogue_pooled</c> instead, which returns the pooled elements its pair adds into and the values it adds, with
     /// <c>FUSION_EPILOGUE_POOLED</c> defined: the GEMM template sums what goes to the same elements before adding it.
+    /// A plain epilogue also comes in two steps for a caller that walks the rows of one column pair (the GEMM template):
+    /// <c>fusion_epilogue_load_columns(col, pair, …)</c> reads what is the same on every row (a Linear's bias, the int8 plan's
+    /// per-channel scales and its output scale) once, and <c>fusion_epilogue_row(row, col, acc0, acc1, pair, N, columns, …)</c> does the
+    /// rest (<c>FUSION_EPILOGUE_COLUMNS</c> defined); read at every row, those loads and their addresses were 1.5 of the 52 instructions an
+    /// element of the int8 plan's requantizing GEMMs (Nsight Compute, 2026-12-06).
     /// </summary>
     internal static class CudaEpiloguePrinter
     {
@@ -45,7 +50,12 @@ namespace Fusion.Compiler
                 s.Append("    float& add0, float& add1, float*& at1)\n{\n");
                 s.Append("    float* at0 = nullptr;\n    add1 = 0.0f;\n");
             }
-            else s.Append("FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)\n{\n");
+            else
+            {
+                s.Append("#define FUSION_EPILOGUE_COLUMNS 1\n");
+                ColumnLoads(s, k, col, NameOf);
+                s.Append("FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)\n{\n");
+            }
             s.Append("    (void)N;\n");
             s.Append("    long long rest = row;\n");
             for (int j = n - 2; j >= 0; j--)
@@ -75,7 +85,44 @@ namespace Fusion.Compiler
             s.Append("    for (int e = 0; e < (pair ? 2 : 1); e++)\n    {\n");
             Body(s, k, col, vector: false, "        ", NameOf);
             s.Append(pooled ? "    }\n    if (!pair) at1 = at0;\n    return at0;\n}\n" : "    }\n}\n");
+            if (!pooled)
+                s.Append("\n// Both steps at once, for a caller that does not walk rows.\n")
+                    .Append("FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)\n{\n")
+                    .Append("    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);\n}\n");
             return s.ToString();
+        }
+
+        /// <summary>A load that reads the same element at every row: no row variable in its offset, no guard (a pooled epilogue has none).</summary>
+        private static bool ReadsColumns(LoopKernel k, Instr instr, int col) =>
+            !k.Accumulates && instr is LoadInstr l && k.Buffers[l.Buffer].Role != BufferRole.Accumulator && l.Guard.Count == 0
+            && Enumerable.Range(0, col).All(j => !l.Offset.Uses(j));
+
+        /// <summary>
+        /// The struct of the row-invariant loads and the function that fills it for a column pair: a load along the columns keeps both
+        /// columns' values (the second only where the pair has one), a load of one element its value.
+        /// </summary>
+        private static void ColumnLoads(StringBuilder s, LoopKernel k, int col, Func<int, string> name)
+        {
+            var loads = k.Body.Where(i => ReadsColumns(k, i, col)).Cast<LoadInstr>().ToList();
+            s.Append("struct fusion_epilogue_columns\n{\n");
+            foreach (var l in loads) s.Append(l.Offset.Uses(col) ? $"    float x{l.Id}[2];\n" : $"    float x{l.Id};\n");
+            if (loads.Count == 0) s.Append("    char none;\n");
+            s.Append("};\n\n");
+            s.Append("FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)\n{\n");
+            s.Append("    fusion_epilogue_columns columns{};\n    (void)pair;\n");
+            foreach (var l in loads)
+            {
+                if (!l.Offset.Uses(col))
+                {
+                    s.Append($"    columns.x{l.Id} = fusion_load({name(l.Buffer)} + ({l.Offset}));\n");
+                    continue;
+                }
+                s.Append("    for (int e = 0; e < (pair ? 2 : 1); e++)\n    {\n");
+                s.Append($"        const long long v{col} = col + e;\n");
+                s.Append($"        columns.x{l.Id}[e] = fusion_load({name(l.Buffer)} + ({l.Offset}));\n");
+                s.Append("    }\n");
+            }
+            s.Append("    return columns;\n}\n\n");
         }
 
         /// <summary>The epilogue's instructions for both columns (vector) or for column col + e (scalar loop).</summary>
@@ -85,13 +132,14 @@ namespace Fusion.Compiler
             {
                 ConstInstr c => CudaKernelPrinter.Literal(c.Value),
                 LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator => "acc[e]",
+                LoadInstr l when ReadsColumns(k, l, col) => $"columns.x{id}" + (l.Offset.Uses(col) ? "[e]" : ""),
                 LoadInstr l when vector && l.Offset.Uses(col) => $"x{id}[e]",
                 _ => $"x{id}" + (vector && k.Body[id] is not LoadInstr ? "[e]" : ""),
             };
             if (vector)
             {
                 s.Append(pad).Append("const long long v").Append(col).Append(" = s").Append(col).Append(";\n");
-                foreach (var l in k.Body.OfType<LoadInstr>().Where(l => k.Buffers[l.Buffer].Role != BufferRole.Accumulator))
+                foreach (var l in k.Body.OfType<LoadInstr>().Where(l => k.Buffers[l.Buffer].Role != BufferRole.Accumulator && !ReadsColumns(k, l, col)))
                 {
                     if (l.Offset.Uses(col))
                         s.Append(pad).Append($"float x{l.Id}[2];\n").Append(pad).Append($"fusion_load_vec<2>({name(l.Buffer)} + ({l.Offset}), x{l.Id});\n");
@@ -120,7 +168,7 @@ namespace Fusion.Compiler
             {
                 switch (instr)
                 {
-                    case LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator:
+                    case LoadInstr l when k.Buffers[l.Buffer].Role == BufferRole.Accumulator || ReadsColumns(k, l, col):
                         break;
                     case LoadInstr l:
                         s.Append(pad).Append($"const float x{l.Id} = ")

@@ -137,7 +137,8 @@ namespace Demo.Vision
 // fp16 operands, fp32 accumulation on the tensor cores (mma.sync m16n8k16), and the accumulators handed in pairs to
 // fusion_epilogue(row, col, acc0, acc1, …): the pointwise chain after the GEMM (bias, activation, layer scale, residual,
 // a cast, …) printed from the loop IR in front of this text, which loads what it needs and stores the results, rounding
-// once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). N and K are compile-time constants
+// once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). The template calls it in its two steps
+// (fusion_epilogue_load_columns once per column pair, then fusion_epilogue_row for each row: the per-column inputs are read once). N and K are compile-time constants
 // (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in elements: K rounded up to 16
 // bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to
 // [N, KW] once per weight when K is not a multiple of 8.
@@ -748,6 +749,11 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
 #endif
             const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
             const bool pair = c + 1 < FUSION_N;
+#ifdef FUSION_EPILOGUE_COLUMNS
+            // What the epilogue reads the same at every row (bias, scales), read once for the lane's column pair.
+            fusion_epilogue_columns columns{};
+            if (c < FUSION_N) columns = fusion_epilogue_load_columns(c, pair FUSION_EPILOGUE_ARGS);
+#endif
 #ifdef FUSION_EPILOGUE_POOLED
             gemm_pool pool = {nullptr, nullptr, 0.0f, 0.0f};
 #endif
@@ -792,7 +798,7 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
                     pool = {at0, at1, add0, add1};
                 }
 #else
-                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+                fusion_epilogue_row(r, c, v.x, v.y, pair, batch, columns FUSION_EPILOGUE_ARGS);
 #endif
             }
 #ifdef FUSION_EPILOGUE_POOLED
@@ -2387,7 +2393,25 @@ extern ""C"" __global__ void gemm_mul_cast_n11_k24_i8_epilogue(const float* __re
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, float* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -2398,13 +2422,11 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        float x1[2];
-        fusion_load_vec<2>(e1 + (v1), x1);
         float x2[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] + x1[e]);
+            x2[e] = (acc[e] + columns.x1[e]);
         }
         {
             float sv[2];
@@ -2416,10 +2438,15 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] + x1);
+        const float x2 = (acc[e] + columns.x1[e]);
         fusion_store(e2 + (24*v0 + v1), x2);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -2451,7 +2478,20 @@ typedef float io_t;
 #define FUSION_EPILOGUE_PARAMS , io_t* __restrict__ e1
 #define FUSION_EPILOGUE_ARGS , e1
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    char none;
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -2464,6 +2504,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const long long v1 = s1 + e;
         fusion_store(e1 + (11*v0 + v1), acc[e]);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -2493,7 +2539,25 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const half* __restrict__ e1, half* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -2504,13 +2568,11 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        float x1[2];
-        fusion_load_vec<2>(e1 + (v1), x1);
         float x2[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] + x1[e]);
+            x2[e] = (acc[e] + columns.x1[e]);
         }
         {
             float sv[2];
@@ -2522,10 +2584,15 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] + x1);
+        const float x2 = (acc[e] + columns.x1[e]);
         fusion_store(e2 + (24*v0 + v1), x2);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -2557,7 +2624,20 @@ typedef float io_t;
 #define FUSION_EPILOGUE_PARAMS , io_t* __restrict__ e1
 #define FUSION_EPILOGUE_ARGS , e1
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    char none;
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -2570,6 +2650,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const long long v1 = s1 + e;
         fusion_store(e1 + (11*v0 + v1), acc[e]);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -2605,7 +2691,25 @@ typedef float io_t;
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, io_t* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -2616,10 +2720,15 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] * x1);
+        const float x2 = (acc[e] * columns.x1[e]);
         fusion_store(e2 + (11*v0 + v1), x2);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,

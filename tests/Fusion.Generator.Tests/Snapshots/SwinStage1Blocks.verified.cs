@@ -503,7 +503,8 @@ namespace SwinTiny.Model
 // fp16 operands, fp32 accumulation on the tensor cores (mma.sync m16n8k16), and the accumulators handed in pairs to
 // fusion_epilogue(row, col, acc0, acc1, …): the pointwise chain after the GEMM (bias, activation, layer scale, residual,
 // a cast, …) printed from the loop IR in front of this text, which loads what it needs and stores the results, rounding
-// once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). N and K are compile-time constants
+// once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). The template calls it in its two steps
+// (fusion_epilogue_load_columns once per column pair, then fusion_epilogue_row for each row: the per-column inputs are read once). N and K are compile-time constants
 // (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in elements: K rounded up to 16
 // bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to
 // [N, KW] once per weight when K is not a multiple of 8.
@@ -1114,6 +1115,11 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
 #endif
             const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
             const bool pair = c + 1 < FUSION_N;
+#ifdef FUSION_EPILOGUE_COLUMNS
+            // What the epilogue reads the same at every row (bias, scales), read once for the lane's column pair.
+            fusion_epilogue_columns columns{};
+            if (c < FUSION_N) columns = fusion_epilogue_load_columns(c, pair FUSION_EPILOGUE_ARGS);
+#endif
 #ifdef FUSION_EPILOGUE_POOLED
             gemm_pool pool = {nullptr, nullptr, 0.0f, 0.0f};
 #endif
@@ -1158,7 +1164,7 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
                     pool = {at0, at1, add0, add1};
                 }
 #else
-                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+                fusion_epilogue_row(r, c, v.x, v.y, pair, batch, columns FUSION_EPILOGUE_ARGS);
 #endif
             }
 #ifdef FUSION_EPILOGUE_POOLED
@@ -8808,7 +8814,25 @@ extern ""C"" __global__ void window_attention_h3_d32_t49_nw64_masked_mul_cast_2_
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, float* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -8819,13 +8843,11 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        float x1[2];
-        fusion_load_vec<2>(e1 + (v1), x1);
         float x2[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] + x1[e]);
+            x2[e] = (acc[e] + columns.x1[e]);
         }
         {
             float sv[2];
@@ -8837,10 +8859,15 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] + x1);
+        const float x2 = (acc[e] + columns.x1[e]);
         fusion_store(e2 + (288*v0 + v1), x2);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -8870,7 +8897,25 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, float* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -8881,13 +8926,11 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        float x1[2];
-        fusion_load_vec<2>(e1 + (v1), x1);
         float x2[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] + x1[e]);
+            x2[e] = (acc[e] + columns.x1[e]);
         }
         {
             float sv[2];
@@ -8899,10 +8942,15 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] + x1);
+        const float x2 = (acc[e] + columns.x1[e]);
         fusion_store(e2 + (96*v0 + v1), x2);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -8940,7 +8988,25 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, float* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -8951,8 +9017,6 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        float x1[2];
-        fusion_load_vec<2>(e1 + (v1), x1);
         float x2[2];
         float x4[2];
         float x6[2];
@@ -8962,7 +9026,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] + x1[e]);
+            x2[e] = (acc[e] + columns.x1[e]);
             x4[e] = (x2[e] * 0.5f);
             x6[e] = (x2[e] * 0.70710677f);
             x7[e] = fusion_erf(x6[e]);
@@ -8979,8 +9043,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] + x1);
+        const float x2 = (acc[e] + columns.x1[e]);
         const float x4 = (x2 * 0.5f);
         const float x6 = (x2 * 0.70710677f);
         const float x7 = fusion_erf(x6);
@@ -8988,6 +9051,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const float x10 = (x4 * x9);
         fusion_store(e2 + (384*v0 + v1), x10);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -9020,7 +9089,25 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e0, const float* __restrict__ e2, float* __restrict__ e3
 #define FUSION_EPILOGUE_ARGS , e0, e2, e3
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x2[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -9033,14 +9120,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const long long v1 = s1;
         float x0[2];
         fusion_load_vec<2>(e0 + (96*v0 + v1), x0);
-        float x2[2];
-        fusion_load_vec<2>(e2 + (v1), x2);
         float x3[2];
         float x4[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x3[e] = (acc[e] + x2[e]);
+            x3[e] = (acc[e] + columns.x2[e]);
             x4[e] = (x0[e] + x3[e]);
         }
         {
@@ -9054,11 +9139,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     {
         const long long v1 = s1 + e;
         const float x0 = fusion_load(e0 + (96*v0 + v1));
-        const float x2 = fusion_load(e2 + (v1));
-        const float x3 = (acc[e] + x2);
+        const float x3 = (acc[e] + columns.x2[e]);
         const float x4 = (x0 + x3);
         fusion_store(e3 + (96*v0 + v1), x4);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -9096,7 +9186,25 @@ typedef float io_t;
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e0, const float* __restrict__ e2, io_t* __restrict__ e3
 #define FUSION_EPILOGUE_ARGS , e0, e2, e3
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x2[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -9109,14 +9217,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const long long v1 = s1;
         float x0[2];
         fusion_load_vec<2>(e0 + (96*v0 + v1), x0);
-        float x2[2];
-        fusion_load_vec<2>(e2 + (v1), x2);
         float x3[2];
         float x4[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x3[e] = (acc[e] + x2[e]);
+            x3[e] = (acc[e] + columns.x2[e]);
             x4[e] = (x0[e] + x3[e]);
         }
         {
@@ -9130,11 +9236,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     {
         const long long v1 = s1 + e;
         const float x0 = fusion_load(e0 + (96*v0 + v1));
-        const float x2 = fusion_load(e2 + (v1));
-        const float x3 = (acc[e] + x2);
+        const float x3 = (acc[e] + columns.x2[e]);
         const float x4 = (x0 + x3);
         fusion_store(e3 + (96*v0 + v1), x4);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -9164,7 +9275,25 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const half* __restrict__ e1, half* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -9175,13 +9304,11 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        float x1[2];
-        fusion_load_vec<2>(e1 + (v1), x1);
         float x2[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] + x1[e]);
+            x2[e] = (acc[e] + columns.x1[e]);
         }
         {
             float sv[2];
@@ -9193,10 +9320,15 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] + x1);
+        const float x2 = (acc[e] + columns.x1[e]);
         fusion_store(e2 + (288*v0 + v1), x2);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -9226,7 +9358,25 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const half* __restrict__ e1, half* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -9237,13 +9387,11 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        float x1[2];
-        fusion_load_vec<2>(e1 + (v1), x1);
         float x2[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] + x1[e]);
+            x2[e] = (acc[e] + columns.x1[e]);
         }
         {
             float sv[2];
@@ -9255,10 +9403,15 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] + x1);
+        const float x2 = (acc[e] + columns.x1[e]);
         fusion_store(e2 + (96*v0 + v1), x2);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -9296,7 +9449,25 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const half* __restrict__ e1, half* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -9307,8 +9478,6 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        float x1[2];
-        fusion_load_vec<2>(e1 + (v1), x1);
         float x2[2];
         float x4[2];
         float x6[2];
@@ -9318,7 +9487,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] + x1[e]);
+            x2[e] = (acc[e] + columns.x1[e]);
             x4[e] = (x2[e] * 0.5f);
             x6[e] = (x2[e] * 0.70710677f);
             x7[e] = fusion_erf(x6[e]);
@@ -9335,8 +9504,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] + x1);
+        const float x2 = (acc[e] + columns.x1[e]);
         const float x4 = (x2 * 0.5f);
         const float x6 = (x2 * 0.70710677f);
         const float x7 = fusion_erf(x6);
@@ -9344,6 +9512,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const float x10 = (x4 * x9);
         fusion_store(e2 + (384*v0 + v1), x10);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -9376,7 +9550,25 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const half* __restrict__ e0, const half* __restrict__ e2, half* __restrict__ e3
 #define FUSION_EPILOGUE_ARGS , e0, e2, e3
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x2[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -9389,14 +9581,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const long long v1 = s1;
         float x0[2];
         fusion_load_vec<2>(e0 + (96*v0 + v1), x0);
-        float x2[2];
-        fusion_load_vec<2>(e2 + (v1), x2);
         float x3[2];
         float x4[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x3[e] = (acc[e] + x2[e]);
+            x3[e] = (acc[e] + columns.x2[e]);
             x4[e] = (x0[e] + x3[e]);
         }
         {
@@ -9410,11 +9600,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     {
         const long long v1 = s1 + e;
         const float x0 = fusion_load(e0 + (96*v0 + v1));
-        const float x2 = fusion_load(e2 + (v1));
-        const float x3 = (acc[e] + x2);
+        const float x3 = (acc[e] + columns.x2[e]);
         const float x4 = (x0 + x3);
         fusion_store(e3 + (96*v0 + v1), x4);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -9452,7 +9647,25 @@ typedef float io_t;
 #define FUSION_EPILOGUE_PARAMS , const half* __restrict__ e0, const half* __restrict__ e2, io_t* __restrict__ e3
 #define FUSION_EPILOGUE_ARGS , e0, e2, e3
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x2[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -9465,14 +9678,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const long long v1 = s1;
         float x0[2];
         fusion_load_vec<2>(e0 + (96*v0 + v1), x0);
-        float x2[2];
-        fusion_load_vec<2>(e2 + (v1), x2);
         float x3[2];
         float x4[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x3[e] = (acc[e] + x2[e]);
+            x3[e] = (acc[e] + columns.x2[e]);
             x4[e] = (x0[e] + x3[e]);
         }
         {
@@ -9486,11 +9697,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     {
         const long long v1 = s1 + e;
         const float x0 = fusion_load(e0 + (96*v0 + v1));
-        const float x2 = fusion_load(e2 + (v1));
-        const float x3 = (acc[e] + x2);
+        const float x3 = (acc[e] + columns.x2[e]);
         const float x4 = (x0 + x3);
         fusion_store(e3 + (96*v0 + v1), x4);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -9524,7 +9740,31 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, const float* __restrict__ e2, half* __restrict__ e3
 #define FUSION_EPILOGUE_ARGS , e1, e2, e3
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+    float x3[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x3[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -9535,17 +9775,13 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        float x1[2];
-        fusion_load_vec<2>(e1 + (v1), x1);
-        float x3[2];
-        fusion_load_vec<2>(e2 + (v1), x3);
         float x2[2];
         float x4[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] * x1[e]);
-            x4[e] = (x2[e] + x3[e]);
+            x2[e] = (acc[e] * columns.x1[e]);
+            x4[e] = (x2[e] + columns.x3[e]);
         }
         {
             float sv[2];
@@ -9557,12 +9793,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] * x1);
-        const float x3 = fusion_load(e2 + (v1));
-        const float x4 = (x2 + x3);
+        const float x2 = (acc[e] * columns.x1[e]);
+        const float x4 = (x2 + columns.x3[e]);
         fusion_store(e3 + (288*v0 + v1), x4);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -9596,7 +9836,31 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, const float* __restrict__ e2, half* __restrict__ e3
 #define FUSION_EPILOGUE_ARGS , e1, e2, e3
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+    float x3[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x3[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -9607,17 +9871,13 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        float x1[2];
-        fusion_load_vec<2>(e1 + (v1), x1);
-        float x3[2];
-        fusion_load_vec<2>(e2 + (v1), x3);
         float x2[2];
         float x4[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] * x1[e]);
-            x4[e] = (x2[e] + x3[e]);
+            x2[e] = (acc[e] * columns.x1[e]);
+            x4[e] = (x2[e] + columns.x3[e]);
         }
         {
             float sv[2];
@@ -9629,12 +9889,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] * x1);
-        const float x3 = fusion_load(e2 + (v1));
-        const float x4 = (x2 + x3);
+        const float x2 = (acc[e] * columns.x1[e]);
+        const float x4 = (x2 + columns.x3[e]);
         fusion_store(e3 + (96*v0 + v1), x4);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -9680,7 +9944,33 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, const float* __restrict__ e2, const float* __restrict__ e3, signed char* __restrict__ e4
 #define FUSION_EPILOGUE_ARGS , e1, e2, e3, e4
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+    float x3[2];
+    float x13;
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x3[e] = fusion_load(e2 + (v1));
+    }
+    columns.x13 = fusion_load(e3 + (0));
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -9691,11 +9981,6 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        float x1[2];
-        fusion_load_vec<2>(e1 + (v1), x1);
-        float x3[2];
-        fusion_load_vec<2>(e2 + (v1), x3);
-        const float x13 = fusion_load(e3 + (0));
         float x2[2];
         float x4[2];
         float x6[2];
@@ -9708,14 +9993,14 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] * x1[e]);
-            x4[e] = (x2[e] + x3[e]);
+            x2[e] = (acc[e] * columns.x1[e]);
+            x4[e] = (x2[e] + columns.x3[e]);
             x6[e] = (x4[e] * 0.5f);
             x8[e] = (x4[e] * 0.70710677f);
             x9[e] = fusion_erf(x8[e]);
             x11[e] = (x9[e] + 1.0f);
             x12[e] = (x6[e] * x11[e]);
-            x14[e] = (x12[e] * x13);
+            x14[e] = (x12[e] * columns.x13);
             x15[e] = fusion_round_i8(x14[e]);
         }
         {
@@ -9728,20 +10013,23 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] * x1);
-        const float x3 = fusion_load(e2 + (v1));
-        const float x4 = (x2 + x3);
+        const float x2 = (acc[e] * columns.x1[e]);
+        const float x4 = (x2 + columns.x3[e]);
         const float x6 = (x4 * 0.5f);
         const float x8 = (x4 * 0.70710677f);
         const float x9 = fusion_erf(x8);
         const float x11 = (x9 + 1.0f);
         const float x12 = (x6 * x11);
-        const float x13 = fusion_load(e3 + (0));
-        const float x14 = (x12 * x13);
+        const float x14 = (x12 * columns.x13);
         const float x15 = fusion_round_i8(x14);
         fusion_store(e4 + (384*v0 + v1), x14);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -9778,7 +10066,31 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const half* __restrict__ e0, const float* __restrict__ e2, const float* __restrict__ e3, half* __restrict__ e4
 #define FUSION_EPILOGUE_ARGS , e0, e2, e3, e4
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x2[2];
+    float x4[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+    }
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x4[e] = fusion_load(e3 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -9791,18 +10103,14 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const long long v1 = s1;
         float x0[2];
         fusion_load_vec<2>(e0 + (96*v0 + v1), x0);
-        float x2[2];
-        fusion_load_vec<2>(e2 + (v1), x2);
-        float x4[2];
-        fusion_load_vec<2>(e3 + (v1), x4);
         float x3[2];
         float x5[2];
         float x6[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x3[e] = (acc[e] * x2[e]);
-            x5[e] = (x3[e] + x4[e]);
+            x3[e] = (acc[e] * columns.x2[e]);
+            x5[e] = (x3[e] + columns.x4[e]);
             x6[e] = (x0[e] + x5[e]);
         }
         {
@@ -9816,13 +10124,17 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     {
         const long long v1 = s1 + e;
         const float x0 = fusion_load(e0 + (96*v0 + v1));
-        const float x2 = fusion_load(e2 + (v1));
-        const float x3 = (acc[e] * x2);
-        const float x4 = fusion_load(e3 + (v1));
-        const float x5 = (x3 + x4);
+        const float x3 = (acc[e] * columns.x2[e]);
+        const float x5 = (x3 + columns.x4[e]);
         const float x6 = (x0 + x5);
         fusion_store(e4 + (96*v0 + v1), x6);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -9864,7 +10176,31 @@ typedef float io_t;
 #define FUSION_EPILOGUE_PARAMS , const half* __restrict__ e0, const float* __restrict__ e2, const float* __restrict__ e3, io_t* __restrict__ e4
 #define FUSION_EPILOGUE_ARGS , e0, e2, e3, e4
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x2[2];
+    float x4[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+    }
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x4[e] = fusion_load(e3 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -9877,18 +10213,14 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const long long v1 = s1;
         float x0[2];
         fusion_load_vec<2>(e0 + (96*v0 + v1), x0);
-        float x2[2];
-        fusion_load_vec<2>(e2 + (v1), x2);
-        float x4[2];
-        fusion_load_vec<2>(e3 + (v1), x4);
         float x3[2];
         float x5[2];
         float x6[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x3[e] = (acc[e] * x2[e]);
-            x5[e] = (x3[e] + x4[e]);
+            x3[e] = (acc[e] * columns.x2[e]);
+            x5[e] = (x3[e] + columns.x4[e]);
             x6[e] = (x0[e] + x5[e]);
         }
         {
@@ -9902,13 +10234,17 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     {
         const long long v1 = s1 + e;
         const float x0 = fusion_load(e0 + (96*v0 + v1));
-        const float x2 = fusion_load(e2 + (v1));
-        const float x3 = (acc[e] * x2);
-        const float x4 = fusion_load(e3 + (v1));
-        const float x5 = (x3 + x4);
+        const float x3 = (acc[e] * columns.x2[e]);
+        const float x5 = (x3 + columns.x4[e]);
         const float x6 = (x0 + x5);
         fusion_store(e4 + (96*v0 + v1), x6);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -10009,7 +10345,21 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, signed char* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1;
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    columns.x1 = fusion_load(e1 + (0));
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -10020,13 +10370,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        const float x1 = fusion_load(e1 + (0));
         float x2[2];
         float x3[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] * x1);
+            x2[e] = (acc[e] * columns.x1);
             x3[e] = fusion_round_i8(x2[e]);
         }
         {
@@ -10039,11 +10388,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (0));
-        const float x2 = (acc[e] * x1);
+        const float x2 = (acc[e] * columns.x1);
         const float x3 = fusion_round_i8(x2);
         fusion_store(e2 + (96*v0 + v1), x2);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_window_attention,
@@ -10076,7 +10430,21 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, signed char* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1;
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    columns.x1 = fusion_load(e1 + (0));
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -10087,13 +10455,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        const float x1 = fusion_load(e1 + (0));
         float x2[2];
         float x3[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] * x1);
+            x2[e] = (acc[e] * columns.x1);
             x3[e] = fusion_round_i8(x2[e]);
         }
         {
@@ -10106,11 +10473,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (0));
-        const float x2 = (acc[e] * x1);
+        const float x2 = (acc[e] * columns.x1);
         const float x3 = fusion_round_i8(x2);
         fusion_store(e2 + (96*v0 + v1), x2);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_window_attention,
@@ -10143,7 +10515,21 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, fusion_e4m3* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1;
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    columns.x1 = fusion_load(e1 + (0));
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -10154,13 +10540,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        const float x1 = fusion_load(e1 + (0));
         float x2[2];
         float x3[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] * x1);
+            x2[e] = (acc[e] * columns.x1);
             x3[e] = fusion_round_e4m3(x2[e]);
         }
         {
@@ -10173,11 +10558,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (0));
-        const float x2 = (acc[e] * x1);
+        const float x2 = (acc[e] * columns.x1);
         const float x3 = fusion_round_e4m3(x2);
         fusion_store(e2 + (96*v0 + v1), x2);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_window_attention,
@@ -10210,7 +10600,21 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, fusion_e4m3* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1;
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    columns.x1 = fusion_load(e1 + (0));
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -10221,13 +10625,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        const float x1 = fusion_load(e1 + (0));
         float x2[2];
         float x3[2];
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] * x1);
+            x2[e] = (acc[e] * columns.x1);
             x3[e] = fusion_round_e4m3(x2[e]);
         }
         {
@@ -10240,11 +10643,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (0));
-        const float x2 = (acc[e] * x1);
+        const float x2 = (acc[e] * columns.x1);
         const float x3 = fusion_round_e4m3(x2);
         fusion_store(e2 + (96*v0 + v1), x2);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_window_attention,

@@ -133,7 +133,8 @@ namespace Demo
 // fp16 operands, fp32 accumulation on the tensor cores (mma.sync m16n8k16), and the accumulators handed in pairs to
 // fusion_epilogue(row, col, acc0, acc1, …): the pointwise chain after the GEMM (bias, activation, layer scale, residual,
 // a cast, …) printed from the loop IR in front of this text, which loads what it needs and stores the results, rounding
-// once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). N and K are compile-time constants
+// once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). The template calls it in its two steps
+// (fusion_epilogue_load_columns once per column pair, then fusion_epilogue_row for each row: the per-column inputs are read once). N and K are compile-time constants
 // (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in elements: K rounded up to 16
 // bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to
 // [N, KW] once per weight when K is not a multiple of 8.
@@ -744,6 +745,11 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
 #endif
             const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
             const bool pair = c + 1 < FUSION_N;
+#ifdef FUSION_EPILOGUE_COLUMNS
+            // What the epilogue reads the same at every row (bias, scales), read once for the lane's column pair.
+            fusion_epilogue_columns columns{};
+            if (c < FUSION_N) columns = fusion_epilogue_load_columns(c, pair FUSION_EPILOGUE_ARGS);
+#endif
 #ifdef FUSION_EPILOGUE_POOLED
             gemm_pool pool = {nullptr, nullptr, 0.0f, 0.0f};
 #endif
@@ -788,7 +794,7 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
                     pool = {at0, at1, add0, add1};
                 }
 #else
-                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+                fusion_epilogue_row(r, c, v.x, v.y, pair, batch, columns FUSION_EPILOGUE_ARGS);
 #endif
             }
 #ifdef FUSION_EPILOGUE_POOLED
@@ -2032,7 +2038,25 @@ extern ""C"" __global__ void gemm_mul_add_add_cast_n13_k37_i8_epilogue(const hal
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, float* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -2043,11 +2067,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] + x1);
+        const float x2 = (acc[e] + columns.x1[e]);
         const float x4 = fusion_max(x2, 0.0f);
         fusion_store(e2 + (37*v0 + v1), x4);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -2085,7 +2114,25 @@ typedef float io_t;
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e0, const float* __restrict__ e2, io_t* __restrict__ e3
 #define FUSION_EPILOGUE_ARGS , e0, e2, e3
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x2[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -2097,11 +2144,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     {
         const long long v1 = s1 + e;
         const float x0 = fusion_load(e0 + (13*v0 + v1));
-        const float x2 = fusion_load(e2 + (v1));
-        const float x3 = (acc[e] + x2);
+        const float x3 = (acc[e] + columns.x2[e]);
         const float x4 = (x0 + x3);
         fusion_store(e3 + (13*v0 + v1), x4);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -2133,7 +2185,25 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const half* __restrict__ e1, half* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -2144,11 +2214,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] + x1);
+        const float x2 = (acc[e] + columns.x1[e]);
         const float x4 = fusion_max(x2, 0.0f);
         fusion_store(e2 + (37*v0 + v1), x4);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -2186,7 +2261,25 @@ typedef float io_t;
 #define FUSION_EPILOGUE_PARAMS , const half* __restrict__ e0, const half* __restrict__ e2, io_t* __restrict__ e3
 #define FUSION_EPILOGUE_ARGS , e0, e2, e3
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x2[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -2198,11 +2291,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     {
         const long long v1 = s1 + e;
         const float x0 = fusion_load(e0 + (13*v0 + v1));
-        const float x2 = fusion_load(e2 + (v1));
-        const float x3 = (acc[e] + x2);
+        const float x3 = (acc[e] + columns.x2[e]);
         const float x4 = (x0 + x3);
         fusion_store(e3 + (13*v0 + v1), x4);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -2242,7 +2340,33 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, const float* __restrict__ e2, const float* __restrict__ e3, signed char* __restrict__ e4
 #define FUSION_EPILOGUE_ARGS , e1, e2, e3, e4
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+    float x3[2];
+    float x7;
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x3[e] = fusion_load(e2 + (v1));
+    }
+    columns.x7 = fusion_load(e3 + (0));
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -2253,16 +2377,19 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] * x1);
-        const float x3 = fusion_load(e2 + (v1));
-        const float x4 = (x2 + x3);
+        const float x2 = (acc[e] * columns.x1[e]);
+        const float x4 = (x2 + columns.x3[e]);
         const float x6 = fusion_max(x4, 0.0f);
-        const float x7 = fusion_load(e3 + (0));
-        const float x8 = (x6 * x7);
+        const float x8 = (x6 * columns.x7);
         const float x9 = fusion_round_i8(x8);
         fusion_store(e4 + (37*v0 + v1), x8);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -2304,7 +2431,31 @@ typedef float io_t;
 #define FUSION_EPILOGUE_PARAMS , const half* __restrict__ e0, const float* __restrict__ e2, const float* __restrict__ e3, io_t* __restrict__ e4
 #define FUSION_EPILOGUE_ARGS , e0, e2, e3, e4
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x2[2];
+    float x4[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+    }
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x4[e] = fusion_load(e3 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -2316,13 +2467,17 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     {
         const long long v1 = s1 + e;
         const float x0 = fusion_load(e0 + (13*v0 + v1));
-        const float x2 = fusion_load(e2 + (v1));
-        const float x3 = (acc[e] * x2);
-        const float x4 = fusion_load(e3 + (v1));
-        const float x5 = (x3 + x4);
+        const float x3 = (acc[e] * columns.x2[e]);
+        const float x5 = (x3 + columns.x4[e]);
         const float x6 = (x0 + x5);
         fusion_store(e4 + (13*v0 + v1), x6);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,

@@ -183,7 +183,8 @@ namespace Demo
 // fp16 operands, fp32 accumulation on the tensor cores (mma.sync m16n8k16), and the accumulators handed in pairs to
 // fusion_epilogue(row, col, acc0, acc1, …): the pointwise chain after the GEMM (bias, activation, layer scale, residual,
 // a cast, …) printed from the loop IR in front of this text, which loads what it needs and stores the results, rounding
-// once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). N and K are compile-time constants
+// once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). The template calls it in its two steps
+// (fusion_epilogue_load_columns once per column pair, then fusion_epilogue_row for each row: the per-column inputs are read once). N and K are compile-time constants
 // (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in elements: K rounded up to 16
 // bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to
 // [N, KW] once per weight when K is not a multiple of 8.
@@ -794,6 +795,11 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
 #endif
             const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
             const bool pair = c + 1 < FUSION_N;
+#ifdef FUSION_EPILOGUE_COLUMNS
+            // What the epilogue reads the same at every row (bias, scales), read once for the lane's column pair.
+            fusion_epilogue_columns columns{};
+            if (c < FUSION_N) columns = fusion_epilogue_load_columns(c, pair FUSION_EPILOGUE_ARGS);
+#endif
 #ifdef FUSION_EPILOGUE_POOLED
             gemm_pool pool = {nullptr, nullptr, 0.0f, 0.0f};
 #endif
@@ -838,7 +844,7 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
                     pool = {at0, at1, add0, add1};
                 }
 #else
-                fusion_epilogue(r, c, v.x, v.y, pair, batch FUSION_EPILOGUE_ARGS);
+                fusion_epilogue_row(r, c, v.x, v.y, pair, batch, columns FUSION_EPILOGUE_ARGS);
 #endif
             }
 #ifdef FUSION_EPILOGUE_POOLED
@@ -4071,7 +4077,25 @@ extern ""C"" __global__ void gemm_mul_add_gelu_n10_k10_i8_epilogue(const float* 
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, float* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -4082,8 +4106,6 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        float x1[2];
-        fusion_load_vec<2>(e1 + (v1), x1);
         float x2[2];
         float x4[2];
         float x6[2];
@@ -4093,7 +4115,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] + x1[e]);
+            x2[e] = (acc[e] + columns.x1[e]);
             x4[e] = (x2[e] * 0.5f);
             x6[e] = (x2[e] * 0.70710677f);
             x7[e] = fusion_erf(x6[e]);
@@ -4110,8 +4132,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] + x1);
+        const float x2 = (acc[e] + columns.x1[e]);
         const float x4 = (x2 * 0.5f);
         const float x6 = (x2 * 0.70710677f);
         const float x7 = fusion_erf(x6);
@@ -4119,6 +4140,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const float x10 = (x4 * x9);
         fusion_store(e2 + (10*v0 + v1), x10);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -4156,7 +4183,25 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const half* __restrict__ e1, half* __restrict__ e2
 #define FUSION_EPILOGUE_ARGS , e1, e2
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -4167,8 +4212,6 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        float x1[2];
-        fusion_load_vec<2>(e1 + (v1), x1);
         float x2[2];
         float x4[2];
         float x6[2];
@@ -4178,7 +4221,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] + x1[e]);
+            x2[e] = (acc[e] + columns.x1[e]);
             x4[e] = (x2[e] * 0.5f);
             x6[e] = (x2[e] * 0.70710677f);
             x7[e] = fusion_erf(x6[e]);
@@ -4195,8 +4238,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] + x1);
+        const float x2 = (acc[e] + columns.x1[e]);
         const float x4 = (x2 * 0.5f);
         const float x6 = (x2 * 0.70710677f);
         const float x7 = fusion_erf(x6);
@@ -4204,6 +4246,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const float x10 = (x4 * x9);
         fusion_store(e2 + (10*v0 + v1), x10);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
@@ -4245,7 +4293,31 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, const float* __restrict__ e2, half* __restrict__ e3
 #define FUSION_EPILOGUE_ARGS , e1, e2, e3
 
-FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+#define FUSION_EPILOGUE_COLUMNS 1
+struct fusion_epilogue_columns
+{
+    float x1[2];
+    float x3[2];
+};
+
+FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns columns{};
+    (void)pair;
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    for (int e = 0; e < (pair ? 2 : 1); e++)
+    {
+        const long long v1 = col + e;
+        columns.x3[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)
 {
     (void)N;
     long long rest = row;
@@ -4256,10 +4328,6 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     if (pair)
     {
         const long long v1 = s1;
-        float x1[2];
-        fusion_load_vec<2>(e1 + (v1), x1);
-        float x3[2];
-        fusion_load_vec<2>(e2 + (v1), x3);
         float x2[2];
         float x4[2];
         float x6[2];
@@ -4270,8 +4338,8 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         #pragma unroll
         for (int e = 0; e < 2; e++)
         {
-            x2[e] = (acc[e] * x1[e]);
-            x4[e] = (x2[e] + x3[e]);
+            x2[e] = (acc[e] * columns.x1[e]);
+            x4[e] = (x2[e] + columns.x3[e]);
             x6[e] = (x4[e] * 0.5f);
             x8[e] = (x4[e] * 0.70710677f);
             x9[e] = fusion_erf(x8[e]);
@@ -4288,10 +4356,8 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     for (int e = 0; e < (pair ? 2 : 1); e++)
     {
         const long long v1 = s1 + e;
-        const float x1 = fusion_load(e1 + (v1));
-        const float x2 = (acc[e] * x1);
-        const float x3 = fusion_load(e2 + (v1));
-        const float x4 = (x2 + x3);
+        const float x2 = (acc[e] * columns.x1[e]);
+        const float x4 = (x2 + columns.x3[e]);
         const float x6 = (x4 * 0.5f);
         const float x8 = (x4 * 0.70710677f);
         const float x9 = fusion_erf(x8);
@@ -4299,6 +4365,12 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
         const float x12 = (x6 * x11);
         fusion_store(e3 + (10*v0 + v1), x12);
     }
+}
+
+// Both steps at once, for a caller that does not walk rows.
+FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
 " + TemplateText_gemm,
