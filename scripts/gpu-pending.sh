@@ -28,6 +28,8 @@
 #   int8epi the int8 epilogues rounding once, the GEMM epilogues' per-column loads read once (2026-12-06): the GPU tests they touch, Nsight Compute's instruction count and speed of
 #           light on the Int8 plan's stage 1 fc1 at batch 64, then Swin-T at batch 64 fp16 / int8 alternating (graphs, two rounds) and
 #           each plan's graph profile
+#   status  Swin-T fp16 and int8 at batch 1 / 8 / 64 / 128 (graphs, fast-run, 200 replays), then timm's Swin-T under
+#           torch.compile(mode="reduce-overhead") at the same batches in the same call, as time allows
 #   hostcpu Swin-T, ResNet-50, ConvNeXt-T at batch 1 on the host CPU: fusion-run (FP32, 20 passes after 5) against PyTorch and ONNX
 #           Runtime (bench/cpu/swin_cpu.py), model by model in one call (issue 19)
 #   runtests the fusion-run CUDA tests (CudaRunTests)
@@ -206,6 +208,17 @@ int8epi() {
       --warmup 5 --iters 20 2>&1 | grep -A70 "^profile"
   done > $OUT/int8epi_profile.txt 2>&1
 }
+status() {
+  for b in 1 8 64 128; do
+    for p in fp16 int8; do
+      [ $(left) -gt 150 ] || break
+      echo "## swin-t b$b $p"; timeout 60 ./fusion-run swin-t --device cuda --precision $p --batch $b --fast-run --graphs \
+        --warmup 10 --iters 200 2>&1 | grep -E "^(wall|device|kernels|memory)"
+    done
+  done > $OUT/status.txt 2>&1
+  [ $(left) -gt 100 ] && timeout $(( $(left) - 10 )) python3 $root/bench/torch/swin_model.py --batches 1 8 64 128 --modes reduce-overhead \
+    > $OUT/torch.txt 2>&1
+}
 hostcpu() {
   for run in "swin-t swin_tiny_patch4_window7_224" "resnet-50 resnet50" "convnext-t convnext_tiny"; do
     set -- $run
@@ -229,4 +242,4 @@ done
 t done
 cd $OUT
 for f in int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
-for f in log.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
+for f in log.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
