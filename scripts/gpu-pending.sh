@@ -30,6 +30,8 @@
 #           each plan's graph profile
 #   status  Swin-T fp16 and int8 at batch 1 / 8 / 64 / 128 (graphs, fast-run, 200 replays), then timm's Swin-T under
 #           torch.compile(mode="reduce-overhead") at the same batches in the same call, as time allows
+#   ncufc2  Nsight Compute (speed of light, instructions, occupancy, memory) on the Int8 plan's stage 3 fc2 + residual at batch 64
+#           (gemm_mul_add_add_n384_k1536_i8, 9 % slower inside the graph after the two-step epilogue) and its fast-run tile
 #   hostcpu Swin-T, ResNet-50, ConvNeXt-T at batch 1 on the host CPU: fusion-run (FP32, 20 passes after 5) against PyTorch and ONNX
 #           Runtime (bench/cpu/swin_cpu.py), model by model in one call (issue 19)
 #   runtests the fusion-run CUDA tests (CudaRunTests)
@@ -218,6 +220,13 @@ status() {
   done > $OUT/status.txt 2>&1
   [ $(left) -gt 100 ] && timeout $(( $(left) - 10 )) python3 $root/bench/torch/swin_model.py --batches 1 8 64 128 --modes reduce-overhead \
     > $OUT/torch.txt 2>&1
+}
+ncufc2() {
+  timeout 90 ./fusion-run swin-t --device cuda --precision int8 --batch 64 --fast-run --warmup 0 --iters 1 > /dev/null 2>&1  # the tiles' choices
+  [ $(left) -gt 80 ] && FUSION_GEMM=cached timeout 75 ncu --section SpeedOfLight --section InstructionStats --section ComputeWorkloadAnalysis \
+    --section LaunchStats --section Occupancy --section MemoryWorkloadAnalysis --kernel-name regex:"gemm_mul_add_add_n384_k1536_i8" -c 1 \
+    ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 2>&1 | grep -v "^  *[0-9]\. " > $OUT/ncufc2.txt
+  grep -l "n384_k1536_i8" $FUSION_KERNEL_CACHE/gemm-choice* 2>/dev/null | xargs -r cat >> $OUT/ncufc2.txt  # fast-run's pick and timings
 }
 hostcpu() {
   for run in "swin-t swin_tiny_patch4_window7_224" "resnet-50 resnet50" "convnext-t convnext_tiny"; do
