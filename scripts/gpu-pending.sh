@@ -27,7 +27,7 @@
 #           fp16 template's (FUSION_GEMM=generated), and their SASS (the kernel cache's entries less their 48-byte header)
 #   int8epi the int8 epilogues rounding once, the GEMM epilogues' per-column loads read once (2026-12-06): the GPU tests they touch, Nsight Compute's instruction count and speed of
 #           light on the Int8 plan's stage 1 fc1 at batch 64, then Swin-T at batch 64 fp16 / int8 alternating (graphs, two rounds) and
-#           each plan's graph profile
+#           each plan's graph profile (profile64)
 #   status  Swin-T fp16 and int8 at batch 1 / 8 / 64 / 128 (graphs, fast-run, 200 replays), then timm's Swin-T under
 #           torch.compile(mode="reduce-overhead") at the same batches in the same call, as time allows
 #   ncufc2  Nsight Compute (speed of light, instructions, occupancy, memory) on the Int8 plan's stage 3 fc2 + residual at batch 64
@@ -110,7 +110,7 @@ profile64() {
   for p in fp16 int8; do
     [ $(left) -gt 60 ] || break
     echo "## swin-t b64 $p"; timeout 60 ./fusion-run swin-t --device cuda --precision $p --batch 64 --fast-run --graphs --profile \
-      --warmup 5 --iters 20 2>&1 | grep -A60 "^profile"
+      --warmup 5 --iters 20 2>&1 | grep -A70 "^profile"
   done > $OUT/profile64.txt 2>&1
 }
 int8() {
@@ -161,9 +161,13 @@ graphprofile() {
   [ $(left) -gt 90 ] && FUSION_REQUIRE_CUDA=1 timeout 80 ./Fusion.Run.Tests -class Fusion.Run.Tests.CudaRunTests >> $OUT/graphprofile.txt 2>&1
   echo "exit $?" >> $OUT/graphprofile.txt
 }
+# Fast-run's tile choices for the Int8 plan at batch 64, so that a profiler run after it (FUSION_GEMM=cached) launches the same tiles.
+int8_choices() {
+  timeout 90 ./fusion-run swin-t --device cuda --precision int8 --batch 64 --fast-run --warmup 0 --iters 1 > /dev/null 2>&1
+}
 ncuint8() {
   local sections="--section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis --section SchedulerStats --section InstructionStats --section SourceCounters"
-  timeout 90 ./fusion-run swin-t --device cuda --precision int8 --batch 64 --fast-run --warmup 0 --iters 1 > /dev/null 2>&1  # the tiles' choices
+  int8_choices
   for shape in n384_k96 n1536_k384; do
     [ $(left) -gt 80 ] && FUSION_GEMM=cached timeout 75 ncu $sections --kernel-name regex:"gelu_mul_cast_$shape" -c 1 \
       ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 >> $OUT/ncuint8.txt 2>&1
@@ -176,7 +180,7 @@ ncuint8() {
   done
 }
 sassint8() {
-  timeout 90 ./fusion-run swin-t --device cuda --precision int8 --batch 64 --fast-run --warmup 0 --iters 1 > /dev/null 2>&1  # the tiles' choices
+  int8_choices
   [ $(left) -gt 80 ] && FUSION_GEMM=cached timeout 100 ncu --set full --import-source no -o /tmp/int8rep --kernel-name regex:"gelu_mul_cast_n384_k96" -c 1 \
     ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 > $OUT/sassint8.txt 2>&1
   ncu -i /tmp/int8rep.ncu-rep --page source --csv --print-source sass > $OUT/sass_int8_counters.csv 2>&1
@@ -193,7 +197,7 @@ int8epi() {
     -class Fusion.Cuda.Tests.FusedGemmTests -class Fusion.Cuda.Tests.CompiledAttentionGpuTests -class Fusion.Cuda.Tests.CompiledConvNetGpuTests \
     > $OUT/int8epi_tests.txt 2>&1
   echo "exit $?" >> $OUT/int8epi_tests.txt
-  timeout 90 ./fusion-run swin-t --device cuda --precision int8 --batch 64 --fast-run --warmup 0 --iters 1 > /dev/null 2>&1  # the tiles' choices
+  int8_choices
   [ $(left) -gt 150 ] && FUSION_GEMM=cached timeout 75 ncu --section SpeedOfLight --section InstructionStats --section ComputeWorkloadAnalysis \
     --section LaunchStats --kernel-name regex:"gelu_mul_cast_n384_k96" -c 1 \
     ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 2>&1 | grep -v "^  *[0-9]\. " > $OUT/int8epi_ncu.txt
@@ -204,11 +208,7 @@ int8epi() {
         --warmup 10 --iters 200 2>&1 | grep -E "^(wall|device|kernels)"
     done
   done > $OUT/int8epi_swin.txt 2>&1
-  for p in fp16 int8; do
-    [ $(left) -gt 50 ] || break
-    echo "## swin-t b64 $p graph profile"; timeout 60 ./fusion-run swin-t --device cuda --precision $p --batch 64 --fast-run --graphs --profile \
-      --warmup 5 --iters 20 2>&1 | grep -A70 "^profile"
-  done > $OUT/int8epi_profile.txt 2>&1
+  profile64
 }
 status() {
   for b in 1 8 64 128; do
@@ -222,7 +222,7 @@ status() {
     > $OUT/torch.txt 2>&1
 }
 ncufc2() {
-  timeout 90 ./fusion-run swin-t --device cuda --precision int8 --batch 64 --fast-run --warmup 0 --iters 1 > /dev/null 2>&1  # the tiles' choices
+  int8_choices
   [ $(left) -gt 80 ] && FUSION_GEMM=cached timeout 75 ncu --section SpeedOfLight --section InstructionStats --section ComputeWorkloadAnalysis \
     --section LaunchStats --section Occupancy --section MemoryWorkloadAnalysis --kernel-name regex:"gemm_mul_add_add_n384_k1536_i8" -c 1 \
     ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 2>&1 | grep -v "^  *[0-9]\. " > $OUT/ncufc2.txt
