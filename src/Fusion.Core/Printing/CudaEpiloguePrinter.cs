@@ -110,16 +110,14 @@ namespace Fusion.Compiler
             s.Append("};\n\n");
             s.Append("FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)\n{\n");
             s.Append("    fusion_epilogue_columns columns{};\n    (void)pair;\n");
-            foreach (var l in loads)
+            foreach (var l in loads.Where(l => !l.Offset.Uses(col)))
+                s.Append($"    columns.x{l.Id} = fusion_load({name(l.Buffer)} + ({l.Offset}));\n");
+            var alongColumns = loads.Where(l => l.Offset.Uses(col)).ToList();
+            if (alongColumns.Count > 0)
             {
-                if (!l.Offset.Uses(col))
-                {
-                    s.Append($"    columns.x{l.Id} = fusion_load({name(l.Buffer)} + ({l.Offset}));\n");
-                    continue;
-                }
                 s.Append("    for (int e = 0; e < (pair ? 2 : 1); e++)\n    {\n");
                 s.Append($"        const long long v{col} = col + e;\n");
-                s.Append($"        columns.x{l.Id}[e] = fusion_load({name(l.Buffer)} + ({l.Offset}));\n");
+                foreach (var l in alongColumns) s.Append($"        columns.x{l.Id}[e] = fusion_load({name(l.Buffer)} + ({l.Offset}));\n");
                 s.Append("    }\n");
             }
             s.Append("    return columns;\n}\n\n");

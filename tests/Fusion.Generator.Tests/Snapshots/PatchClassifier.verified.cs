@@ -138,10 +138,10 @@ namespace Demo.Vision
 // fusion_epilogue(row, col, acc0, acc1, …): the pointwise chain after the GEMM (bias, activation, layer scale, residual,
 // a cast, …) printed from the loop IR in front of this text, which loads what it needs and stores the results, rounding
 // once. Its buffers are the kernel's last parameters (FUSION_EPILOGUE_PARAMS). The template calls it in its two steps
-// (fusion_epilogue_load_columns once per column pair, then fusion_epilogue_row for each row: the per-column inputs are read once). N and K are compile-time constants
-// (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row stride in elements: K rounded up to 16
-// bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm) hands the kernel w zero-padded to
-// [N, KW] once per weight when K is not a multiple of 8.
+// (fusion_epilogue_load_columns once per column pair, then fusion_epilogue_row for each row: the per-column inputs are read
+// once). N and K are compile-time constants (FUSION_N, FUSION_K), m and the batch run-time arguments. FUSION_KW is w's row
+// stride in elements: K rounded up to 16 bytes (a multiple of 8 halves, KW = (K + 7) / 8 * 8). The launcher (FusedGemm)
+// hands the kernel w zero-padded to [N, KW] once per weight when K is not a multiple of 8.
 //
 // The int8 variant (FUSION_GEMM_S8 defined to 1): x is signed char [m, K], w signed char [N, KW] with KW = K rounded up
 // to a multiple of 16, the product runs on mma.sync m16n8k32 s8·s8 → s32 with int32 accumulators (every sum exact for
