@@ -32,6 +32,17 @@
 #           torch.compile(mode="reduce-overhead") at the same batches in the same call, as time allows
 #   ncufc2  Nsight Compute (speed of light, instructions, occupancy, memory) on the Int8 plan's stage 3 fc2 + residual at batch 64
 #           (gemm_mul_add_add_n384_k1536_i8, 9 % slower inside the graph after the two-step epilogue) and its fast-run tile
+#   watests the window attention with several windows a block (FusedKernelTests, CompiledAttentionGpuTests, IlgpuWindowAttentionTests,
+#           OnOffSwitchTests, CudaGraphTests)
+#   waswin  Swin-T at batch 64 / 1 / 8 with FUSION_WA_WINDOWS=1 (one window a block, as before) and auto, alternating, two rounds
+#   wasweep Swin-T at batch 64 with FUSION_WA_WINDOWS=2, 4, 8, 16
+#   waprofile Swin-T batch 64 --graphs --profile (each window attention inside the graph) with FUSION_WA_WINDOWS=1, 2, 4, 8, auto (WA_VALUES)
+#   ncuwa   Nsight Compute (full set, and per-instruction counts of the SASS) on the fp16 plan's window attentions at batch 64:
+#           stage 1 masked (window_attention_h3_d32_t49_nw64_masked) and stage 3 masked (h12, nw4), issue 18 item 5
+#   nculn   Nsight Compute (full set, SASS counts) on Swin-T stage 1's two LayerNorm + window-partition kernels at batch 64 (the
+#           unshifted one took 59 µs inside the graph, the shifted one 39 µs, for the same bytes)
+#   san     compute-sanitizer memcheck, initcheck and racecheck over Int8RoundingGpuTests (the int8 rounding and the two-step GEMM
+#           epilogue), memcheck over Int8GemmTemplateTests and CompiledAttentionGpuTests
 #   hostcpu Swin-T, ResNet-50, ConvNeXt-T at batch 1 on the host CPU: fusion-run (FP32, 20 passes after 5) against PyTorch and ONNX
 #           Runtime (bench/cpu/swin_cpu.py), model by model in one call (issue 19)
 #   runtests the fusion-run CUDA tests (CudaRunTests)
@@ -228,6 +239,54 @@ ncufc2() {
     ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 2>&1 | grep -v "^  *[0-9]\. " > $OUT/ncufc2.txt
   grep -l "n384_k1536_i8" $FUSION_KERNEL_CACHE/gemm-choice* 2>/dev/null | xargs -r cat >> $OUT/ncufc2.txt  # fast-run's pick and timings
 }
+watests() {
+  FUSION_REQUIRE_CUDA=1 timeout 200 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.FusedKernelTests -class Fusion.Cuda.Tests.CompiledAttentionGpuTests \
+    -class Fusion.Cuda.Tests.IlgpuWindowAttentionTests -class Fusion.Cuda.Tests.OnOffSwitchTests -class Fusion.Cuda.Tests.CudaGraphTests \
+    > $OUT/watests.txt 2>&1
+  echo "exit $?" >> $OUT/watests.txt
+}
+waswin() { SWIN_BATCHES="64 1 8" swin_alternating FUSION_WA_WINDOWS "1 auto" waswin.txt; }
+wasweep() { SWIN_BATCHES=64 SWIN_ROUNDS=1 swin_alternating FUSION_WA_WINDOWS "2 4 8 16" wasweep.txt; }
+waprofile() {
+  for w in ${WA_VALUES:-1 2 4 8 auto}; do
+    [ $(left) -gt 60 ] || break
+    echo "## swin-t b64 FUSION_WA_WINDOWS=$w"; FUSION_WA_WINDOWS=$w timeout 60 ./fusion-run swin-t --device cuda --batch 64 --fast-run --graphs \
+      --profile --warmup 5 --iters 20 2>&1 | grep -A70 "^profile" | grep -E "window_attention|^graph|total"
+  done > $OUT/waprofile.txt 2>&1
+  for f in $FUSION_KERNEL_CACHE/window_attention_h3*.cubin; do
+    [ -f "$f" ] && { echo "## $(basename $f)"; tail -c +49 "$f" > /tmp/k.cubin; cuobjdump -res-usage /tmp/k.cubin | grep -E "Function|REG"; } >> $OUT/wa_regs.txt 2>&1
+  done
+}
+ncuwa() {
+  for k in "window_attention_h3_d32_t49_nw64_masked" "window_attention_h12_d32_t49_nw4_masked"; do
+    [ $(left) -gt 90 ] || break
+    timeout 80 ncu --set full -o /tmp/wa_$k --kernel-name regex:"^$k" -c 1 \
+      ./fusion-run swin-t --device cuda --batch 64 --warmup 0 --iters 1 > /dev/null 2>&1
+    ncu -i /tmp/wa_$k.ncu-rep --page details 2>&1 | grep -v "^  *[0-9]\. " > $OUT/ncuwa_$k.txt
+    ncu -i /tmp/wa_$k.ncu-rep --page source --csv --print-source sass > $OUT/ncuwa_${k}_sass.csv 2>&1
+  done
+}
+nculn() {
+  for k in "layer_norm_window_partition_f16_64nx49x96" "layer_norm_roll_window_partition_f16_64nx49x96"; do
+    [ $(left) -gt 60 ] || break
+    timeout 60 ncu --set full -o /tmp/ln_$k --kernel-name regex:"^$k" -c 1 \
+      ./fusion-run swin-t --device cuda --batch 64 --warmup 0 --iters 1 > /dev/null 2>&1
+    ncu -i /tmp/ln_$k.ncu-rep --page details 2>&1 | grep -v "^  *[0-9]\. " > $OUT/nculn_$k.txt
+    ncu -i /tmp/ln_$k.ncu-rep --page source --csv --print-source sass > $OUT/nculn_${k}_sass.csv 2>&1
+  done
+}
+san() {
+  for tool in memcheck initcheck racecheck; do
+    [ $(left) -gt 60 ] || break
+    echo "## $tool Int8RoundingGpuTests"
+    FUSION_REQUIRE_CUDA=1 timeout 120 compute-sanitizer --tool $tool --print-limit 20 ./Fusion.Cuda.Tests \
+      -class Fusion.Cuda.Tests.Int8RoundingGpuTests 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Total:|\[FAIL\]|Invalid|Uninitialized|hazard" | head -30
+    echo "exit $?"
+  done > $OUT/san.txt 2>&1
+  [ $(left) -gt 90 ] && { echo "## memcheck Int8GemmTemplateTests CompiledAttentionGpuTests"; FUSION_REQUIRE_CUDA=1 timeout $(( $(left) - 30 )) \
+    compute-sanitizer --tool memcheck --print-limit 20 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.Int8GemmTemplateTests \
+    -class Fusion.Cuda.Tests.CompiledAttentionGpuTests 2>&1 | grep -E "ERROR SUMMARY|Total:|\[FAIL\]|Invalid" | head -30; } >> $OUT/san.txt 2>&1
+}
 hostcpu() {
   for run in "swin-t swin_tiny_patch4_window7_224" "resnet-50 resnet50" "convnext-t convnext_tiny"; do
     set -- $run
@@ -250,5 +309,5 @@ for s in $sections; do
 done
 t done
 cd $OUT
-for f in int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
-for f in log.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
+for f in log.txt waswin.txt wasweep.txt waprofile.txt wa_regs.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
+for f in watests.txt san.txt int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done

@@ -125,16 +125,28 @@ public sealed class FusedKernelTests : GpuTestBase
         return Array.ConvertAll(output, f => (double)f);
     }
 
-    /// <summary>(heads, head dim, window, windows per image, mask, batch): heads 5 × dim 6, odd dims, Swin-T stage 1 (3 × 32, 49 tokens, 64 windows).</summary>
-    public static TheoryData<int, int, int, int, bool, int> AttentionCases() => new()
+    /// <summary>
+    /// (heads, head dim, window, windows per image, mask, batch, windows a block or 0 for automatic): heads 5 × dim 6, odd dims, Swin-T
+    /// stage 1 (3 × 32, 49 tokens, 64 windows). A block computes one head of several windows (a masked kernel: of several images at
+    /// one window position): ranges that do not divide the images (7 in blocks of 3, 5 in 2), more a block than there are, one each.
+    /// </summary>
+    public static TheoryData<int, int, int, int, bool, int, int> AttentionCases() => new()
     {
-        { 5, 6, 3, 4, true, 3 },
-        { 5, 6, 7, 4, false, 1 },
-        { 4, 5, 3, 9, true, 3 },
-        { 2, 64, 7, 1, false, 2 },
-        { 3, 32, 7, 64, false, 1 },
-        { 3, 32, 7, 64, true, 3 },
-        { 3, 32, 7, 64, true, 64 },
+        { 5, 6, 3, 4, true, 3, 0 },
+        { 5, 6, 3, 4, true, 5, 2 },     // fp32 body, several windows a block
+        { 5, 6, 7, 4, false, 1, 0 },
+        { 5, 6, 7, 4, false, 3, 5 },    // unmasked: 12 windows in blocks of 5
+        { 4, 5, 3, 9, true, 3, 0 },
+        { 2, 64, 7, 1, false, 2, 0 },
+        { 2, 64, 7, 1, false, 7, 3 },
+        { 3, 32, 7, 64, false, 1, 0 },
+        { 3, 32, 7, 64, true, 3, 0 },
+        { 3, 32, 7, 64, true, 3, 1 },
+        { 3, 32, 7, 4, true, 5, 2 },
+        { 3, 32, 7, 4, true, 7, 3 },
+        { 3, 32, 7, 4, true, 3, 16 },   // more than the images: one block a (position, head)
+        { 3, 32, 7, 16, false, 5, 7 },
+        { 3, 32, 7, 64, true, 64, 0 },
     };
 
     /// <summary>
@@ -143,7 +155,7 @@ public sealed class FusedKernelTests : GpuTestBase
     /// </summary>
     [Theory]
     [MemberData(nameof(AttentionCases))]
-    public void WindowAttentionMatchesReference(int heads, int d, int window, int windows, bool masked, int batch)
+    public void WindowAttentionMatchesReference(int heads, int d, int window, int windows, bool masked, int batch, int perBlock)
     {
         int n = window * window, total = batch * windows, width = heads * d;
         Half[] qkv = TestData.RandomHalves(Rng, total * n * 3 * width), bias = TestData.RandomHalves(Rng, heads * n * n, -2, 2);
@@ -155,7 +167,7 @@ public sealed class FusedKernelTests : GpuTestBase
         using CudaTensor dqkv = masked ? Upload(qkv, total, n, heads, 3, d) : Upload(qkv, total, n, 3 * width), dbias = Upload(bias, heads, n, n), dmask = Upload(mask, windows, n, n);
         using var dout = CudaTensor.Empty(Device, DType.Float16, total, n, width);
         dout.FillBytes(0xFF);
-        new WindowAttentionLauncher(_modules).Run(dqkv, dbias, masked ? dmask : null, heads, scale, dout, kernel);
+        new WindowAttentionLauncher(_modules) { WindowsPerBlock = perBlock > 0 ? perBlock : null }.Run(dqkv, dbias, masked ? dmask : null, heads, scale, dout, kernel);
 
         var expected = Twin(dout.ElementCount, o => WindowAttentionTwin.Run(Floats(qkv), Floats(bias), masked ? Floats(mask) : [], o, total, windows, heads, d, n, scale));
         TestData.AssertClose(Download(dout), expected, AttentionAtol, AttentionRtol, kernel.Name);

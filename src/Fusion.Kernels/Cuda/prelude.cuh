@@ -213,6 +213,17 @@ FUSION_DEVICE void mma_m16n8k32_s8(int* c, const unsigned* a, unsigned b0, unsig
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// 16-byte global → shared copy that does not pass through registers (cp.async, sm_80 and newer); both addresses 16-byte aligned.
+// The copies a thread issued since its last commit form a group; cp_async_wait_all waits for all of its groups.
+FUSION_DEVICE void cp_async16(unsigned dst, const void* src)
+{
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst), "l"(src) : "memory");
+}
+
+FUSION_DEVICE void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+
+FUSION_DEVICE void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
+
 // int32 → float rounded to nearest even (__int2float_rn): exact below 2^24 in magnitude.
 FUSION_DEVICE float int_to_float_rn(int v)
 {

@@ -1413,7 +1413,7 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 ";
 
             /// <summary>A template's text, which the kernel sources below end with (written once).</summary>
-            private static readonly string TemplateText_window_attention = @"// window_attention: softmax(q·kᵀ·scale + bias[h] + mask[w mod WINDOWS])·v for one (window, head) per
+            private static readonly string TemplateText_window_attention = @"// window_attention: softmax(q·kᵀ·scale + bias[h] + mask[w mod WINDOWS])·v for one head of one or more windows per
 // block, read straight from the QKV projection qkv [B·nW, TOKENS, HEADS, 3, HEAD_DIM] (each head's q, k, v
 // contiguous: the projection's weight and bias were re-laid out by QkvRelayout at load) and written
 // head-merged to out [B·nW, TOKENS, HEADS·HEAD_DIM]; bias [HEADS, TOKENS, TOKENS], mask [WINDOWS,
@@ -1422,14 +1422,19 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 // time; a lane owns key columns lane, lane + 32, …: the key axis is padded to the tile 32·WA_JC (64 for
 // 49 tokens), padded keys are zero in shared memory and get probability 0. For q·v, lane d owns output
 // dimension d and the probabilities reach it by warp shuffles.
-// Launch: 128 threads a block; grid windows_total·HEADS blocks, block = window·HEADS + head.
+// Launch: 128 threads a block; any multiple of HEADS·WA_TYPES blocks up to windows_total·HEADS (see ""Blocks"" below: each block
+// computes one head of several windows; windows_total·HEADS blocks compute one window each).
 //
 // Two bodies, chosen at compile time. Tensor cores (WA_MMA: HEAD_DIM a multiple of 16 up to 64, TOKENS ≤ 64,
-// e.g. Swin's 32 and 49): q, k, v staged as fp16 in 16-byte chunks, tokens padded to 64 with zero rows;
-// warp w owns query rows 16w…16w+15; q·kᵀ on mma.sync m16n8k16 (ldmatrix, fp32 accumulators: the 16×64
-// scores stay in registers), softmax on the accumulators (a row lives in one lane quad: two shuffles), the
-// probabilities rounded to fp16 and fed straight back as the A operand of p·v (ldmatrix.trans for v), the
-// fp32 result rounded once on a half2 store. Rounding p to fp16 adds at most 2⁻¹¹·Σ p|v| to an output.
+// e.g. Swin's 32 and 49): q, k, v staged as fp16 by cp.async in 16-byte chunks, tokens padded to 64 with zero rows, in two
+// buffers where they fit (the block's next window arrives while one is computed); (bias + mask)·log2 e at each of a lane's
+// scores held in registers for all of the block's windows (read with 2-byte loads for every window they were as many
+// instructions as the rest of its work); warp w owns query rows 16w…16w+15; q·kᵀ on mma.sync m16n8k16 (ldmatrix from
+// addresses worked out once, fp32 accumulators: the 16×64 scores stay in registers), softmax on the accumulators in base 2
+// (a row lives in one lane quad: two shuffles), the unnormalized probabilities (at most 1) rounded to fp16 and fed straight
+// back as the A operand of p·v (ldmatrix.trans for v), each fp32 result divided by its row's sum and rounded once on a half2
+// store. Rounding p to fp16 adds at most 2⁻¹¹·Σ p|v| / Σ p to an output. Nsight Compute (H100, 2026-12-06) found the body
+// bound by its instruction issue (addresses, compare-and-select maxima, the per-element multiplies this layout removes).
 // Otherwise the fp32 body below (any HEAD_DIM and TOKENS that fit in shared memory).
 //
 // Epilogue. With a generated epilogue printed in front of this text (fusion_epilogue and FUSION_EPILOGUE_PARAMS /
@@ -1457,13 +1462,38 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #define WA_TOKEN_HALVES (3 * FUSION_HEADS * WA_D)
 #define WA_LOG2E 1.4426950408889634f
 
+// Blocks: block b computes head b % HEADS at window position (b / HEADS) % WA_TYPES (the window's mask; all positions are one
+// without a mask) for a contiguous range of images (window = image · WA_TYPES + position; without a mask an ""image"" is one
+// window), the images split evenly over the gridDim.x / (HEADS · WA_TYPES) blocks of that head and position: what is the same
+// for all of them (bias and mask) is read once, and one window's q, k, v arrive while the previous one is computed.
+#define WA_TYPES (FUSION_HAS_MASK ? FUSION_WINDOWS : 1)
+struct wa_block { int head, type, first, last; };
+
+FUSION_DEVICE wa_block wa_block_windows(int windows_total)
+{
+    wa_block b;
+    b.head = blockIdx.x % FUSION_HEADS;
+    b.type = (blockIdx.x / FUSION_HEADS) % WA_TYPES;
+    const int chunk = blockIdx.x / (FUSION_HEADS * WA_TYPES), chunks = gridDim.x / (FUSION_HEADS * WA_TYPES);
+    const int images = windows_total / WA_TYPES, per = (images + chunks - 1) / chunks;
+    b.first = chunk * per;
+    b.last = b.first + per < images ? b.first + per : images;
+    return b;
+}
+
 #define WA_MMA (WA_D % 16 == 0 && WA_D <= 64 && WA_T <= 64)
 
 #if WA_MMA
 #define WA_ROWS_PADDED 64
 #define WA_SROW (WA_D + 8) // fp16 row stride: 16-byte rows whose 8 ldmatrix addresses fall in distinct bank groups
 
-FUSION_DEVICE float wa_max(float a, float b) { return a > b ? a : b; }
+// max.f32 (one FMNMX; a compare and a select as a ? : expression).
+FUSION_DEVICE float wa_max(float a, float b)
+{
+    float r;
+    asm(""max.f32 %0, %1, %2;"" : ""=f""(r) : ""f""(a), ""f""(b));
+    return r;
+}
 
 FUSION_DEVICE float wa_quad_max(float v)
 {
@@ -1477,138 +1507,197 @@ FUSION_DEVICE float wa_quad_sum(float v)
     return v + warp_shfl_xor(v, 2);
 }
 
-extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
+// Shared memory: two buffers (one window computed while the next arrives) where they fit in the 48 KB of static shared memory,
+// else one (HEAD_DIM 64: the next window is then copied after the current one is done).
+constexpr int kWaPartBytes = WA_ROWS_PADDED * WA_SROW * 2;      // one of q, k, v
+constexpr int kWaBufferBytes = 3 * kWaPartBytes;
+constexpr int kWaBuffers = 2 * kWaBufferBytes <= 48 * 1024 ? 2 : 1;
+// Staging: a 16-byte chunk c of a token's 3·HEAD_DIM slice per thread, kWaStageRows tokens a pass (threads past
+// kWaStageRows·kWaChunks idle), so that each thread's source and destination move by a constant from one pass to the next.
+constexpr int kWaChunks = 3 * WA_D / 8;
+constexpr int kWaStageRows = WA_WARPS * 32 / kWaChunks;
+constexpr int kWaStagePasses = (WA_T + kWaStageRows - 1) / kWaStageRows;
+static_assert(kWaStageRows > 0, ""window_attention: a token's q, k, v take more 16-byte chunks than a block has threads"");
+
+extern ""C"" __global__ void __launch_bounds__(WA_WARPS * 32) FUSION_KERNEL(const half* __restrict__ qkv,
     const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale WA_PARAMS)
 {
     FUSION_AWAIT_PREVIOUS_GRID();  // first: the previous kernel's memory (prelude.cuh)
-    __shared__ __align__(16) half qkv_h[3][WA_ROWS_PADDED * WA_SROW]; // q, k, v
-    half* q_h = qkv_h[0];
-    half* k_h = qkv_h[1];
-    half* v_h = qkv_h[2];
+    __shared__ __align__(16) unsigned char qkv_s[kWaBuffers * kWaBufferBytes]; // q, k, v rows of WA_SROW halves, per buffer
 
-    const int head = blockIdx.x % FUSION_HEADS;
-    const long long window = blockIdx.x / FUSION_HEADS;
-    if (window >= windows_total) return;
-    const half* src = qkv + window * WA_T * WA_TOKEN_HALVES + head * (3 * WA_D);
+    const wa_block blk = wa_block_windows(windows_total);
+    const int head = blk.head, type = blk.type, first = blk.first, last = blk.last;
+    if (first >= last) return;
 
-    // Stage q, k, v in 16-byte chunks (each token's 3·HEAD_DIM slice is contiguous and 16-byte aligned); rows ≥ TOKENS are zero.
-    constexpr int kChunks = 3 * WA_D / 8;
-    for (int e = threadIdx.x; e < WA_ROWS_PADDED * kChunks; e += WA_WARPS * 32)
+    // Padded token rows are zero in every buffer (cp.async never writes them): padded keys score 0, padded values add 0.
+    for (int e = threadIdx.x; e < kWaBuffers * 3 * (WA_ROWS_PADDED - WA_T) * (WA_D / 8); e += WA_WARPS * 32)
     {
-        const int n = e / kChunks, c = e % kChunks;
-        const int which = c / (WA_D / 8), d = (c % (WA_D / 8)) * 8;
-        half8* row = reinterpret_cast<half8*>(&qkv_h[which][n * WA_SROW + d]);
-        if (n < WA_T) *row = *reinterpret_cast<const half8*>(src + n * WA_TOKEN_HALVES + which * WA_D + d);
-        else *row = half8{0u, 0u, 0u, 0u};
+        const int d = e % (WA_D / 8), r = WA_T + (e / (WA_D / 8)) % (WA_ROWS_PADDED - WA_T), part = e / (WA_D / 8) / (WA_ROWS_PADDED - WA_T);
+        *reinterpret_cast<half8*>(qkv_s + part * kWaPartBytes + r * (WA_SROW * 2) + d * 16) = half8{0u, 0u, 0u, 0u};
     }
-    block_barrier();
+
+    // This thread's staging chunk: token row0 + kWaStageRows·pass, 16 bytes at (which, d) of the head's slice.
+    const int chunk = threadIdx.x % kWaChunks, row0 = threadIdx.x / kWaChunks;
+    const bool stages = row0 < kWaStageRows;
+    const int stage_src = row0 * WA_TOKEN_HALVES + head * (3 * WA_D) + chunk * 8;   // halves from the window's first token
+    const unsigned stage_dst = smem_address(qkv_s) + (chunk / (WA_D / 8)) * kWaPartBytes + row0 * (WA_SROW * 2) + (chunk % (WA_D / 8)) * 16;
+    auto stage = [&](int buffer, long long window) {
+        if (stages)
+        {
+            const half* src = qkv + window * (WA_T * WA_TOKEN_HALVES) + stage_src;
+            const unsigned dst = stage_dst + buffer * kWaBufferBytes;
+#pragma unroll
+            for (int pass = 0; pass < kWaStagePasses; pass++)
+                if (row0 + pass * kWaStageRows < WA_T)
+                    cp_async16(dst + pass * kWaStageRows * (WA_SROW * 2), src + pass * kWaStageRows * WA_TOKEN_HALVES);
+        }
+        cp_async_commit();
+    };
+    stage(0, (long long)first * WA_TYPES + type);
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int g = lane >> 2, t = lane & 3; // accumulator row within the 8-row half, column pair
+    // The lane's ldmatrix rows, as byte offsets into a buffer's q, k and v (the k-steps and tiles add constants).
+    const unsigned q_lane = smem_address(qkv_s) + ((warp * 16 + (lane & 15)) * WA_SROW + (lane >> 4) * 8) * 2;
+    const unsigned k_lane = smem_address(qkv_s) + kWaPartBytes + (((lane >> 4) * 8 + (lane & 7)) * WA_SROW + ((lane >> 3) & 1) * 8) * 2;
+    const unsigned v_lane = smem_address(qkv_s) + 2 * kWaPartBytes + ((((lane >> 3) & 1) * 8 + (lane & 7)) * WA_SROW + (lane >> 4) * 8) * 2;
 
-    // Scores: 16 query rows × 64 key columns, 8 n-tiles of 8 keys.
-    float s[8][4];
-#pragma unroll
-    for (int nt = 0; nt < 8; nt++)
-#pragma unroll
-        for (int j = 0; j < 4; j++) s[nt][j] = 0.f;
-#pragma unroll
-    for (int kk = 0; kk < WA_D; kk += 16)
+    // (bias[head] + mask[type])·log2 e at this lane's scores (accumulator j of key tile nt: row g + 8·(j / 2), key 8·nt + 2t + (j % 2)),
+    // read once for all of the block's windows: the softmax works in base 2 (scores·scale·log2 e), so exp2 needs no multiply.
+    // Padded keys −1e30 (their scores are 0: probability 0).
+    const float scale2 = scale * WA_LOG2E;
+    float bm[8][4];
     {
-        unsigned a[4];
-        ldmatrix_x4(smem_address(&q_h[(warp * 16 + (lane & 15)) * WA_SROW + kk + (lane >> 4) * 8]), a[0], a[1], a[2], a[3]);
-#pragma unroll
-        for (int nj = 0; nj < 4; nj++)
-        {
-            // k is stored [key][dim]: each 8×8 matrix row is one key, so plain ldmatrix gives the ""col"" B fragment.
-            unsigned b0, b1, b2, b3;
-            ldmatrix_x4(smem_address(&k_h[(nj * 16 + (lane >> 4) * 8 + (lane & 7)) * WA_SROW + kk + ((lane >> 3) & 1) * 8]), b0, b1, b2, b3);
-            mma_m16n8k16(s[2 * nj], a, b0, b1);
-            mma_m16n8k16(s[2 * nj + 1], a, b2, b3);
-        }
-    }
-
-    // Softmax per row in fp32. Accumulator j of tile nt: row g + 8·(j / 2), key 8·nt + 2t + (j % 2).
-    const half* biasHead = bias + head * (WA_T * WA_T);
+        const half* biasHead = bias + head * (WA_T * WA_T);
 #if FUSION_HAS_MASK
-    const half* maskWindow = mask + (window % FUSION_WINDOWS) * (WA_T * WA_T);
+        const half* maskWindow = mask + type * (WA_T * WA_T);
 #endif
 #pragma unroll
-    for (int h = 0; h < 2; h++)
-    {
-        const int i = warp * 16 + g + 8 * h;
-        const int ib = i < WA_T ? i : WA_T - 1; // padded query rows: computed, never stored
-        float rowMax = -1e30f;
+        for (int h = 0; h < 2; h++)
+        {
+            const int i = warp * 16 + g + 8 * h;
+            const int ib = i < WA_T ? i : WA_T - 1; // padded query rows: computed, never stored
 #pragma unroll
-        for (int nt = 0; nt < 8; nt++)
+            for (int nt = 0; nt < 8; nt++)
 #pragma unroll
-            for (int e = 0; e < 2; e++)
-            {
-                const int j = 8 * nt + 2 * t + e;
-                float val = -1e30f;
-                if (j < WA_T)
+                for (int e = 0; e < 2; e++)
                 {
-                    val = s[nt][2 * h + e] * scale + half_to_float(biasHead[ib * WA_T + j]);
+                    const int j = 8 * nt + 2 * t + e;
+                    float v = -1e30f;
+                    if (j < WA_T)
+                    {
+                        v = half_to_float(biasHead[ib * WA_T + j]);
 #if FUSION_HAS_MASK
-                    val += half_to_float(maskWindow[ib * WA_T + j]);
+                        v += half_to_float(maskWindow[ib * WA_T + j]);
 #endif
+                        v *= WA_LOG2E;
+                    }
+                    bm[nt][2 * h + e] = v;
                 }
-                s[nt][2 * h + e] = val;
-                rowMax = wa_max(rowMax, val);
-            }
-        rowMax = wa_quad_max(rowMax);
-        float rowSum = 0.f;
-#pragma unroll
-        for (int nt = 0; nt < 8; nt++)
-#pragma unroll
-            for (int e = 0; e < 2; e++)
-            {
-                const float p = fast_exp2((s[nt][2 * h + e] - rowMax) * WA_LOG2E); // padded keys: exp2(−huge) = 0
-                s[nt][2 * h + e] = p;
-                rowSum += p;
-            }
-        const float inv = 1.f / wa_quad_sum(rowSum);
-#pragma unroll
-        for (int nt = 0; nt < 8; nt++)
-#pragma unroll
-            for (int e = 0; e < 2; e++) s[nt][2 * h + e] *= inv;
-    }
-
-    // out = p · v: the score accumulators of key tiles 2kt, 2kt + 1 are exactly the A fragment of k-step kt.
-    float o[WA_D / 8][4];
-#pragma unroll
-    for (int dt = 0; dt < WA_D / 8; dt++)
-#pragma unroll
-        for (int j = 0; j < 4; j++) o[dt][j] = 0.f;
-#pragma unroll
-    for (int kt = 0; kt < 4; kt++)
-    {
-        unsigned a[4];
-        a[0] = floats_to_half2(s[2 * kt][0], s[2 * kt][1]).bits;
-        a[1] = floats_to_half2(s[2 * kt][2], s[2 * kt][3]).bits;
-        a[2] = floats_to_half2(s[2 * kt + 1][0], s[2 * kt + 1][1]).bits;
-        a[3] = floats_to_half2(s[2 * kt + 1][2], s[2 * kt + 1][3]).bits;
-#pragma unroll
-        for (int dp = 0; dp < WA_D / 16; dp++)
-        {
-            // v is stored [key][dim]; .trans turns its 8×8 (key, dim) matrices into ""col"" B fragments:
-            // matrices (keys 0-7, dims 0-7), (keys 8-15, dims 0-7), (keys 0-7, dims 8-15), (keys 8-15, dims 8-15).
-            const int m = lane >> 3;
-            unsigned b0, b1, b2, b3;
-            ldmatrix_x4_trans(smem_address(&v_h[(kt * 16 + (m & 1) * 8 + (lane & 7)) * WA_SROW + dp * 16 + (m >> 1) * 8]), b0, b1, b2, b3);
-            mma_m16n8k16(o[2 * dp], a, b0, b1);
-            mma_m16n8k16(o[2 * dp + 1], a, b2, b3);
         }
     }
 
-#pragma unroll
-    for (int h = 0; h < 2; h++)
+    for (int image = first; image < last; image++)
     {
-        const int i = warp * 16 + g + 8 * h;
-        if (i >= WA_T) continue;
+        const long long window = (long long)image * WA_TYPES + type;
+        const int buffer = kWaBuffers == 2 ? (image - first) & 1 : 0;
+        if (kWaBuffers == 1 && image > first)
+        {
+            block_barrier(); // every warp is done with the buffer
+            stage(0, window);
+        }
+        cp_async_wait_all();
+        block_barrier(); // this window's rows have landed for every thread, and every warp is done with the other buffer
+        if (kWaBuffers == 2 && image + 1 < last) stage(buffer ^ 1, window + WA_TYPES); // arrives while this one is computed
+        const unsigned at = buffer * kWaBufferBytes;
+
+        // Scores: 16 query rows × 64 key columns, 8 n-tiles of 8 keys.
+        float s[8][4];
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+            for (int j = 0; j < 4; j++) s[nt][j] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < WA_D; kk += 16)
+        {
+            unsigned a[4];
+            ldmatrix_x4(q_lane + at + kk * 2, a[0], a[1], a[2], a[3]);
+#pragma unroll
+            for (int nj = 0; nj < 4; nj++)
+            {
+                // k is stored [key][dim]: each 8×8 matrix row is one key, so plain ldmatrix gives the ""col"" B fragment.
+                unsigned b0, b1, b2, b3;
+                ldmatrix_x4(k_lane + at + (nj * 16 * WA_SROW + kk) * 2, b0, b1, b2, b3);
+                mma_m16n8k16(s[2 * nj], a, b0, b1);
+                mma_m16n8k16(s[2 * nj + 1], a, b2, b3);
+            }
+        }
+
+        // Softmax per row in fp32, base 2 (a row lives in one lane quad); the probabilities stay unnormalized (at most 1) for
+        // p·v, and each output row is divided by its sum at the end (16 multiplies a lane instead of 32).
+        float inv[2];
+#pragma unroll
+        for (int h = 0; h < 2; h++)
+        {
+            float rowMax = -1e30f;
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                for (int e = 0; e < 2; e++)
+                {
+                    const float val = s[nt][2 * h + e] * scale2 + bm[nt][2 * h + e];
+                    s[nt][2 * h + e] = val;
+                    rowMax = wa_max(rowMax, val);
+                }
+            rowMax = wa_quad_max(rowMax);
+            float rowSum = 0.f;
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++)
+#pragma unroll
+                for (int e = 0; e < 2; e++)
+                {
+                    const float p = fast_exp2(s[nt][2 * h + e] - rowMax); // padded keys: exp2(−huge) = 0
+                    s[nt][2 * h + e] = p;
+                    rowSum += p;
+                }
+            inv[h] = 1.f / wa_quad_sum(rowSum);
+        }
+
+        // out = p · v: the score accumulators of key tiles 2kt, 2kt + 1 are exactly the A fragment of k-step kt.
+        float o[WA_D / 8][4];
 #pragma unroll
         for (int dt = 0; dt < WA_D / 8; dt++)
-            WA_STORE2(window * WA_T + i, head * WA_D + 8 * dt + 2 * t, o[dt][2 * h], o[dt][2 * h + 1]);
+#pragma unroll
+            for (int j = 0; j < 4; j++) o[dt][j] = 0.f;
+#pragma unroll
+        for (int kt = 0; kt < 4; kt++)
+        {
+            unsigned a[4];
+            a[0] = floats_to_half2(s[2 * kt][0], s[2 * kt][1]).bits;
+            a[1] = floats_to_half2(s[2 * kt][2], s[2 * kt][3]).bits;
+            a[2] = floats_to_half2(s[2 * kt + 1][0], s[2 * kt + 1][1]).bits;
+            a[3] = floats_to_half2(s[2 * kt + 1][2], s[2 * kt + 1][3]).bits;
+#pragma unroll
+            for (int dp = 0; dp < WA_D / 16; dp++)
+            {
+                // v is stored [key][dim]; .trans turns its 8×8 (key, dim) matrices into ""col"" B fragments:
+                // matrices (keys 0-7, dims 0-7), (keys 8-15, dims 0-7), (keys 0-7, dims 8-15), (keys 8-15, dims 8-15).
+                unsigned b0, b1, b2, b3;
+                ldmatrix_x4_trans(v_lane + at + (kt * 16 * WA_SROW + dp * 16) * 2, b0, b1, b2, b3);
+                mma_m16n8k16(o[2 * dp], a, b0, b1);
+                mma_m16n8k16(o[2 * dp + 1], a, b2, b3);
+            }
+        }
+
+#pragma unroll
+        for (int h = 0; h < 2; h++)
+        {
+            const int i = warp * 16 + g + 8 * h;
+            if (i >= WA_T) continue;
+#pragma unroll
+            for (int dt = 0; dt < WA_D / 8; dt++)
+                WA_STORE2(window * WA_T + i, head * WA_D + 8 * dt + 2 * t, o[dt][2 * h] * inv[h], o[dt][2 * h + 1] * inv[h]);
+        }
     }
 }
 
@@ -1625,139 +1714,143 @@ extern ""C"" __global__ void FUSION_KERNEL(const half* __restrict__ qkv,
     __shared__ float k_s[WA_TILE * WA_KSTRIDE];
     __shared__ float v_s[WA_T * WA_D];
 
-    const int head = blockIdx.x % FUSION_HEADS;
-    const long long window = blockIdx.x / FUSION_HEADS;
-    if (window >= windows_total) return;
-    const half* src = qkv + window * WA_T * WA_TOKEN_HALVES + head * (3 * WA_D);
+    const wa_block blk = wa_block_windows(windows_total);
+    const int head = blk.head;
+    for (int image = blk.first; image < blk.last; image++)
+    {
+        const long long window = (long long)image * WA_TYPES + blk.type;
+        if (image > blk.first) block_barrier(); // every warp is done with the previous window's q, k, v
+        const half* src = qkv + window * WA_T * WA_TOKEN_HALVES + head * (3 * WA_D);
 
-    // Stage q, k, v: per token the head's q, k, v are one contiguous 3·HEAD_DIM slice, read by consecutive threads.
+        // Stage q, k, v: per token the head's q, k, v are one contiguous 3·HEAD_DIM slice, read by consecutive threads.
 #if WA_D % 2 == 0
-    for (int e = threadIdx.x; e < WA_T * 3 * (WA_D / 2); e += WA_WARPS * 32)
-    {
-        const int n = e / (3 * (WA_D / 2));
-        const int at = 2 * (e % (3 * (WA_D / 2))); // which·HEAD_DIM + d within the token's slice
-        const int which = at / WA_D;
-        const int d = at % WA_D;
-        const half2 h = *reinterpret_cast<const half2*>(src + n * WA_TOKEN_HALVES + at);
-        const float lo = half2_lo(h), hi = half2_hi(h);
-        if (which == 0) { q_s[n * WA_D + d] = lo; q_s[n * WA_D + d + 1] = hi; }
-        else if (which == 1) { k_s[n * WA_KSTRIDE + d] = lo; k_s[n * WA_KSTRIDE + d + 1] = hi; }
-        else { v_s[n * WA_D + d] = lo; v_s[n * WA_D + d + 1] = hi; }
-    }
-#else
-    for (int e = threadIdx.x; e < WA_T * 3 * WA_D; e += WA_WARPS * 32)
-    {
-        const int n = e / (3 * WA_D);
-        const int at = e % (3 * WA_D);
-        const int which = at / WA_D;
-        const int d = at % WA_D;
-        const float f = half_to_float(src[n * WA_TOKEN_HALVES + at]);
-        if (which == 0) q_s[n * WA_D + d] = f;
-        else if (which == 1) k_s[n * WA_KSTRIDE + d] = f;
-        else v_s[n * WA_D + d] = f;
-    }
-#endif
-    for (int e = WA_T * WA_KSTRIDE + threadIdx.x; e < WA_TILE * WA_KSTRIDE; e += WA_WARPS * 32) k_s[e] = 0.f;
-    block_barrier();
-
-    const int lane = threadIdx.x & 31;
-    const half* biasHead = bias + head * (WA_T * WA_T);
-#if FUSION_HAS_MASK
-    const half* maskWindow = mask + (window % FUSION_WINDOWS) * (WA_T * WA_T);
-#endif
-    for (int row0 = (threadIdx.x >> 5) * WA_ROWS; row0 < WA_T; row0 += WA_WARPS * WA_ROWS)
-    {
-        // Scores of WA_ROWS query rows against this lane's key columns.
-        float s[WA_ROWS][WA_JC];
-#pragma unroll
-        for (int r = 0; r < WA_ROWS; r++)
-#pragma unroll
-            for (int c = 0; c < WA_JC; c++) s[r][c] = 0.f;
-#pragma unroll 8
-        for (int d = 0; d < WA_D; d++)
+        for (int e = threadIdx.x; e < WA_T * 3 * (WA_D / 2); e += WA_WARPS * 32)
         {
-            float kd[WA_JC];
-#pragma unroll
-            for (int c = 0; c < WA_JC; c++) kd[c] = k_s[(lane + 32 * c) * WA_KSTRIDE + d];
+            const int n = e / (3 * (WA_D / 2));
+            const int at = 2 * (e % (3 * (WA_D / 2))); // which·HEAD_DIM + d within the token's slice
+            const int which = at / WA_D;
+            const int d = at % WA_D;
+            const half2 h = *reinterpret_cast<const half2*>(src + n * WA_TOKEN_HALVES + at);
+            const float lo = half2_lo(h), hi = half2_hi(h);
+            if (which == 0) { q_s[n * WA_D + d] = lo; q_s[n * WA_D + d + 1] = hi; }
+            else if (which == 1) { k_s[n * WA_KSTRIDE + d] = lo; k_s[n * WA_KSTRIDE + d + 1] = hi; }
+            else { v_s[n * WA_D + d] = lo; v_s[n * WA_D + d + 1] = hi; }
+        }
+#else
+        for (int e = threadIdx.x; e < WA_T * 3 * WA_D; e += WA_WARPS * 32)
+        {
+            const int n = e / (3 * WA_D);
+            const int at = e % (3 * WA_D);
+            const int which = at / WA_D;
+            const int d = at % WA_D;
+            const float f = half_to_float(src[n * WA_TOKEN_HALVES + at]);
+            if (which == 0) q_s[n * WA_D + d] = f;
+            else if (which == 1) k_s[n * WA_KSTRIDE + d] = f;
+            else v_s[n * WA_D + d] = f;
+        }
+#endif
+        for (int e = WA_T * WA_KSTRIDE + threadIdx.x; e < WA_TILE * WA_KSTRIDE; e += WA_WARPS * 32) k_s[e] = 0.f;
+        block_barrier();
+
+        const int lane = threadIdx.x & 31;
+        const half* biasHead = bias + head * (WA_T * WA_T);
+#if FUSION_HAS_MASK
+        const half* maskWindow = mask + (window % FUSION_WINDOWS) * (WA_T * WA_T);
+#endif
+        for (int row0 = (threadIdx.x >> 5) * WA_ROWS; row0 < WA_T; row0 += WA_WARPS * WA_ROWS)
+        {
+            // Scores of WA_ROWS query rows against this lane's key columns.
+            float s[WA_ROWS][WA_JC];
 #pragma unroll
             for (int r = 0; r < WA_ROWS; r++)
+#pragma unroll
+                for (int c = 0; c < WA_JC; c++) s[r][c] = 0.f;
+#pragma unroll 8
+            for (int d = 0; d < WA_D; d++)
             {
-                const int i = row0 + r < WA_T ? row0 + r : WA_T - 1; // rows past the end are computed, never stored
-                const float qv = q_s[i * WA_D + d];
+                float kd[WA_JC];
 #pragma unroll
-                for (int c = 0; c < WA_JC; c++) s[r][c] += qv * kd[c];
-            }
-        }
-
-        // Softmax along each row, fp32; padded key columns get probability 0.
+                for (int c = 0; c < WA_JC; c++) kd[c] = k_s[(lane + 32 * c) * WA_KSTRIDE + d];
 #pragma unroll
-        for (int r = 0; r < WA_ROWS; r++)
-        {
-            const int i = row0 + r < WA_T ? row0 + r : WA_T - 1;
-            float rowMax = -1e30f;
-#pragma unroll
-            for (int c = 0; c < WA_JC; c++)
-            {
-                const int j = lane + 32 * c;
-                if (j < WA_T)
+                for (int r = 0; r < WA_ROWS; r++)
                 {
-                    float val = s[r][c] * scale + half_to_float(biasHead[i * WA_T + j]);
-#if FUSION_HAS_MASK
-                    val += half_to_float(maskWindow[i * WA_T + j]);
-#endif
-                    s[r][c] = val;
-                    rowMax = val > rowMax ? val : rowMax;
+                    const int i = row0 + r < WA_T ? row0 + r : WA_T - 1; // rows past the end are computed, never stored
+                    const float qv = q_s[i * WA_D + d];
+#pragma unroll
+                    for (int c = 0; c < WA_JC; c++) s[r][c] += qv * kd[c];
                 }
             }
-            rowMax = warp_max(rowMax);
-            float rowSum = 0.f;
-#pragma unroll
-            for (int c = 0; c < WA_JC; c++)
-            {
-                const float p = lane + 32 * c < WA_T ? fast_exp2((s[r][c] - rowMax) * WA_LOG2E) : 0.f;
-                s[r][c] = p;
-                rowSum += p;
-            }
-            const float inv = 1.f / warp_sum(rowSum);
-#pragma unroll
-            for (int c = 0; c < WA_JC; c++) s[r][c] *= inv;
-        }
 
-        // out[i, d] = Σ_j p[i, j]·v[j, d]; lane d (+32, …) owns dimension d.
-        float acc[WA_ROWS][WA_DC];
-#pragma unroll
-        for (int r = 0; r < WA_ROWS; r++)
-#pragma unroll
-            for (int c = 0; c < WA_DC; c++) acc[r][c] = 0.f;
-#pragma unroll
-        for (int j = 0; j < WA_T; j++)
-        {
-            float vj[WA_DC];
-#pragma unroll
-            for (int c = 0; c < WA_DC; c++)
-            {
-                const int d = lane + 32 * c;
-                vj[c] = d < WA_D ? v_s[j * WA_D + d] : 0.f;
-            }
+            // Softmax along each row, fp32; padded key columns get probability 0.
 #pragma unroll
             for (int r = 0; r < WA_ROWS; r++)
             {
-                const float p = warp_shfl(s[r][j / 32], j % 32);
+                const int i = row0 + r < WA_T ? row0 + r : WA_T - 1;
+                float rowMax = -1e30f;
 #pragma unroll
-                for (int c = 0; c < WA_DC; c++) acc[r][c] += p * vj[c];
+                for (int c = 0; c < WA_JC; c++)
+                {
+                    const int j = lane + 32 * c;
+                    if (j < WA_T)
+                    {
+                        float val = s[r][c] * scale + half_to_float(biasHead[i * WA_T + j]);
+#if FUSION_HAS_MASK
+                        val += half_to_float(maskWindow[i * WA_T + j]);
+#endif
+                        s[r][c] = val;
+                        rowMax = val > rowMax ? val : rowMax;
+                    }
+                }
+                rowMax = warp_max(rowMax);
+                float rowSum = 0.f;
+#pragma unroll
+                for (int c = 0; c < WA_JC; c++)
+                {
+                    const float p = lane + 32 * c < WA_T ? fast_exp2((s[r][c] - rowMax) * WA_LOG2E) : 0.f;
+                    s[r][c] = p;
+                    rowSum += p;
+                }
+                const float inv = 1.f / warp_sum(rowSum);
+#pragma unroll
+                for (int c = 0; c < WA_JC; c++) s[r][c] *= inv;
             }
-        }
+
+            // out[i, d] = Σ_j p[i, j]·v[j, d]; lane d (+32, …) owns dimension d.
+            float acc[WA_ROWS][WA_DC];
 #pragma unroll
-        for (int r = 0; r < WA_ROWS; r++)
-        {
-            const int i = row0 + r;
-            if (i < WA_T)
+            for (int r = 0; r < WA_ROWS; r++)
+#pragma unroll
+                for (int c = 0; c < WA_DC; c++) acc[r][c] = 0.f;
+#pragma unroll
+            for (int j = 0; j < WA_T; j++)
             {
+                float vj[WA_DC];
 #pragma unroll
                 for (int c = 0; c < WA_DC; c++)
                 {
                     const int d = lane + 32 * c;
-                    if (d < WA_D) WA_STORE1(window * WA_T + i, head * WA_D + d, acc[r][c]);
+                    vj[c] = d < WA_D ? v_s[j * WA_D + d] : 0.f;
+                }
+#pragma unroll
+                for (int r = 0; r < WA_ROWS; r++)
+                {
+                    const float p = warp_shfl(s[r][j / 32], j % 32);
+#pragma unroll
+                    for (int c = 0; c < WA_DC; c++) acc[r][c] += p * vj[c];
+                }
+            }
+#pragma unroll
+            for (int r = 0; r < WA_ROWS; r++)
+            {
+                const int i = row0 + r;
+                if (i < WA_T)
+                {
+#pragma unroll
+                    for (int c = 0; c < WA_DC; c++)
+                    {
+                        const int d = lane + 32 * c;
+                        if (d < WA_D) WA_STORE1(window * WA_T + i, head * WA_D + d, acc[r][c]);
+                    }
                 }
             }
         }
