@@ -40,7 +40,7 @@
 #   ncuwa   Nsight Compute (full set, and per-instruction counts of the SASS) on the fp16 plan's window attentions at batch 64:
 #           stage 1 masked (window_attention_h3_d32_t49_nw64_masked) and stage 3 masked (h12, nw4), issue 18 item 5
 #   nculn   Nsight Compute (full set, SASS counts) on Swin-T stage 1's two LayerNorm + window-partition kernels at batch 64 (the
-#           unshifted one took 59 µs inside the graph, the shifted one 39 µs, for the same bytes)
+#           unshifted one, which also normalizes the patch embedding, took 59 µs inside the graph, the shifted one 39 µs)
 #   san     compute-sanitizer memcheck, initcheck and racecheck over Int8RoundingGpuTests (the int8 rounding and the two-step GEMM
 #           epilogue), memcheck over Int8GemmTemplateTests and CompiledAttentionGpuTests
 #   hostcpu Swin-T, ResNet-50, ConvNeXt-T at batch 1 on the host CPU: fusion-run (FP32, 20 passes after 5) against PyTorch and ONNX
@@ -257,24 +257,20 @@ waprofile() {
     [ -f "$f" ] && { echo "## $(basename $f)"; tail -c +49 "$f" > /tmp/k.cubin; cuobjdump -res-usage /tmp/k.cubin | grep -E "Function|REG"; } >> $OUT/wa_regs.txt 2>&1
   done
 }
-ncuwa() {
-  for k in "window_attention_h3_d32_t49_nw64_masked" "window_attention_h12_d32_t49_nw4_masked"; do
-    [ $(left) -gt 90 ] || break
-    timeout 80 ncu --set full -o /tmp/wa_$k --kernel-name regex:"^$k" -c 1 \
+# Nsight Compute's full set on one launch of each fp16 Swin-T batch-64 kernel named after $1 (an output prefix): the details page
+# into $OUT/<prefix>_<kernel>.txt and the per-instruction counts of its SASS into $OUT/<prefix>_<kernel>_sass.csv.
+ncu_full() {
+  local prefix=$1; shift
+  for k in "$@"; do
+    [ $(left) -gt 80 ] || break
+    timeout 75 ncu --set full -o /tmp/${prefix}_$k --kernel-name regex:"^$k" -c 1 \
       ./fusion-run swin-t --device cuda --batch 64 --warmup 0 --iters 1 > /dev/null 2>&1
-    ncu -i /tmp/wa_$k.ncu-rep --page details 2>&1 | grep -v "^  *[0-9]\. " > $OUT/ncuwa_$k.txt
-    ncu -i /tmp/wa_$k.ncu-rep --page source --csv --print-source sass > $OUT/ncuwa_${k}_sass.csv 2>&1
+    ncu -i /tmp/${prefix}_$k.ncu-rep --page details 2>&1 | grep -v "^  *[0-9]\. " > $OUT/${prefix}_$k.txt
+    ncu -i /tmp/${prefix}_$k.ncu-rep --page source --csv --print-source sass > $OUT/${prefix}_${k}_sass.csv 2>&1
   done
 }
-nculn() {
-  for k in "layer_norm_window_partition_f16_64nx49x96" "layer_norm_roll_window_partition_f16_64nx49x96"; do
-    [ $(left) -gt 60 ] || break
-    timeout 60 ncu --set full -o /tmp/ln_$k --kernel-name regex:"^$k" -c 1 \
-      ./fusion-run swin-t --device cuda --batch 64 --warmup 0 --iters 1 > /dev/null 2>&1
-    ncu -i /tmp/ln_$k.ncu-rep --page details 2>&1 | grep -v "^  *[0-9]\. " > $OUT/nculn_$k.txt
-    ncu -i /tmp/ln_$k.ncu-rep --page source --csv --print-source sass > $OUT/nculn_${k}_sass.csv 2>&1
-  done
-}
+ncuwa() { ncu_full ncuwa window_attention_h3_d32_t49_nw64_masked window_attention_h12_d32_t49_nw4_masked; }
+nculn() { ncu_full nculn layer_norm_window_partition_f16_64nx49x96 layer_norm_roll_window_partition_f16_64nx49x96; }
 san() {
   for tool in memcheck initcheck racecheck; do
     [ $(left) -gt 60 ] || break
