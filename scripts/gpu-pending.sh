@@ -41,6 +41,10 @@
 #           stage 1 masked (window_attention_h3_d32_t49_nw64_masked) and stage 3 masked (h12, nw4), issue 18 item 5
 #   nculn   Nsight Compute (full set, SASS counts) on Swin-T stage 1's two LayerNorm + window-partition kernels at batch 64 (the
 #           unshifted one, which also normalizes the patch embedding, took 59 µs inside the graph, the shifted one 39 µs)
+#   rowlanes the row kernels' lanes chosen to split a row evenly (KernelMapping.RowLanes, 2026-12-06) against the build before it:
+#           .bundle/old/fusion-run.dll.xz (the previous build's, whose models carry their generated kernels, carried beside the bundle)
+#           swapped in for "old"; Swin-T at batch 64 and 1, alternating, two rounds, then Swin-T's batch-64 graph
+#           profile of each (the LayerNorm rows)
 #   san     compute-sanitizer memcheck, initcheck and racecheck over Int8RoundingGpuTests (the int8 rounding and the two-step GEMM
 #           epilogue), memcheck over Int8GemmTemplateTests and CompiledAttentionGpuTests
 #   hostcpu Swin-T, ResNet-50, ConvNeXt-T at batch 1 on the host CPU: fusion-run (FP32, 20 passes after 5) against PyTorch and ONNX
@@ -271,6 +275,28 @@ ncu_full() {
 }
 ncuwa() { ncu_full ncuwa window_attention_h3_d32_t49_nw64_masked window_attention_h12_d32_t49_nw4_masked; }
 nculn() { ncu_full nculn layer_norm_window_partition_f16_64nx49x96 layer_norm_roll_window_partition_f16_64nx49x96; }
+rowlanes() {
+  cp fusion-run.dll /tmp/new_fusion_run.dll
+  for run in "swin-t 64" "swin-t 1"; do
+    set -- $run
+    for round in 1 2; do
+      for v in old new; do
+        [ $(left) -gt 60 ] || break
+        if [ $v = old ]; then xz -dc $root/.bundle/old/fusion-run.dll.xz > fusion-run.dll; else cp /tmp/new_fusion_run.dll fusion-run.dll; fi
+        echo "## $1 b$2 $v round $round"
+        timeout 60 ./fusion-run $1 --device cuda --batch $2 --fast-run --graphs --warmup 20 --iters 300 2>&1 | grep -E "^device: avg"
+      done
+    done
+  done > $OUT/rowlanes.txt 2>&1
+  for v in old new; do
+    [ $(left) -gt 40 ] || break
+    if [ $v = old ]; then xz -dc $root/.bundle/old/fusion-run.dll.xz > fusion-run.dll; else cp /tmp/new_fusion_run.dll fusion-run.dll; fi
+    echo "## swin-t b64 profile $v"
+    timeout 60 ./fusion-run swin-t --device cuda --batch 64 --fast-run --graphs --profile --warmup 5 --iters 20 2>&1 | grep -A70 "^profile" \
+      | grep -E "layer_norm|^graph|total"
+  done >> $OUT/rowlanes.txt 2>&1
+  cp /tmp/new_fusion_run.dll fusion-run.dll
+}
 san() {
   for tool in memcheck initcheck racecheck; do
     [ $(left) -gt 60 ] || break
@@ -305,5 +331,5 @@ for s in $sections; do
 done
 t done
 cd $OUT
-for f in log.txt waswin.txt wasweep.txt waprofile.txt wa_regs.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
+for f in log.txt rowlanes.txt waswin.txt wasweep.txt waprofile.txt wa_regs.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
 for f in watests.txt san.txt int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
