@@ -31,13 +31,14 @@ public sealed partial class ClangPtxTests
     }
 
     /// <summary>
-    /// Constants of the window-attention template (Swin-T stage-1 sizes, head dim 64 (one staging buffer: two exceed 48 KB), and odd
-    /// ones: heads 5 × dim 5, 9 tokens, no mask) and of the
-    /// flash-attention template (ViT's head dim, the largest with causal and bias, 80, and 20: the guarded element-wise path).
+    /// Constants of the window-attention template (Swin-T stage-1 sizes, 64 tokens (no padded rows), head dim 64 (one staging buffer:
+    /// two exceed 48 KB), and odd ones: heads 5 × dim 5, 9 tokens, no mask) and of the flash-attention template (ViT's head dim,
+    /// the largest with causal and bias, 80, and 20: the guarded element-wise path).
     /// </summary>
     private static readonly Dictionary<(string Pattern, string Variant), (string Key, int Value)[]> s_templateConstants = new()
     {
         [("window_attention", "swin-t")] = [("HEADS", 3), ("HEAD_DIM", 32), ("TOKENS", 49), ("WINDOWS", 64), ("HAS_MASK", 1)],
+        [("window_attention", "t64")] = [("HEADS", 2), ("HEAD_DIM", 32), ("TOKENS", 64), ("WINDOWS", 4), ("HAS_MASK", 1)],
         [("window_attention", "d64")] = [("HEADS", 2), ("HEAD_DIM", 64), ("TOKENS", 49), ("WINDOWS", 1), ("HAS_MASK", 0)],
         [("window_attention", "odd")] = [("HEADS", 5), ("HEAD_DIM", 5), ("TOKENS", 9), ("WINDOWS", 4), ("HAS_MASK", 0)],
         [("attention", "vit")] = [("HEAD_DIM", 64), ("CAUSAL", 0), ("HAS_BIAS", 0)],

@@ -1530,9 +1530,10 @@ extern ""C"" __global__ void __launch_bounds__(WA_WARPS * 32) FUSION_KERNEL(cons
     if (first >= last) return;
 
     // Padded token rows are zero in every buffer (cp.async never writes them): padded keys score 0, padded values add 0.
-    for (int e = threadIdx.x; e < kWaBuffers * 3 * (WA_ROWS_PADDED - WA_T) * (WA_D / 8); e += WA_WARPS * 32)
+    constexpr int kPadRows = WA_ROWS_PADDED - WA_T, kPadDivisor = kPadRows > 0 ? kPadRows : 1; // 64 tokens: none to zero
+    for (int e = threadIdx.x; e < kWaBuffers * 3 * kPadRows * (WA_D / 8); e += WA_WARPS * 32)
     {
-        const int d = e % (WA_D / 8), r = WA_T + (e / (WA_D / 8)) % (WA_ROWS_PADDED - WA_T), part = e / (WA_D / 8) / (WA_ROWS_PADDED - WA_T);
+        const int d = e % (WA_D / 8), r = WA_T + (e / (WA_D / 8)) % kPadDivisor, part = e / (WA_D / 8) / kPadDivisor;
         *reinterpret_cast<half8*>(qkv_s + part * kWaPartBytes + r * (WA_SROW * 2) + d * 16) = half8{0u, 0u, 0u, 0u};
     }
 

@@ -131,8 +131,8 @@ public sealed class WindowAttentionLauncher : IDisposable
     /// Windows a block computes when nothing says otherwise: the fewest that put the whole grid in one wave of
     /// <paramref name="resident"/> blocks when that takes at most 8 windows a block, else 4 (several waves, each block's bias and
     /// mask read once for 4 windows). Measured on an H100 (2026-12-06, Swin-T at batch 64, each window attention inside the graph,
-    /// the same windows a block for all of them): stage 1 (12 288 (window, head) pairs, 4 resident blocks of 96 registers an SM
-    /// give many waves) 86 / 71 / 70 / 74 µs at 1 / 2 / 4 / 8 windows a block; stage 3 (3072 pairs; 8 windows a block is one wave)
+    /// the same windows a block for all of them): stage 1 (12 288 (window, head) pairs; 5 resident blocks of 96 registers an SM,
+    /// 660 on 132 SMs: many waves) 86 / 71 / 70 / 74 µs at 1 / 2 / 4 / 8 windows a block; stage 3 (3072 pairs; 8 a block is one wave)
     /// 27 / 23 / 22 / 20 µs a call. A last wave that is only partly full is what larger counts lose where there are many waves.
     /// </summary>
     public static int AutomaticWindowsPerBlock(long pairs, long resident)
