@@ -25,8 +25,8 @@ public sealed class WindowAttentionLauncher : IDisposable
     /// </summary>
     public const string WindowsVariable = "FUSION_WA_WINDOWS";
 
-    private static int? s_windowsFromEnvironment;
-    private static bool s_environmentRead;
+    /// <summary>$FUSION_WA_WINDOWS, read once (<see cref="ParseWindows"/>).</summary>
+    private static readonly Lazy<int?> s_windowsFromEnvironment = new(() => ParseWindows(Environment.GetEnvironmentVariable(WindowsVariable)));
 
     /// <summary>Windows a block for this launcher's NVRTC kernels; null: $FUSION_WA_WINDOWS, else automatic.</summary>
     public int? WindowsPerBlock
@@ -121,7 +121,7 @@ public sealed class WindowAttentionLauncher : IDisposable
         // The template's blocks each compute one head at one window position (one mask) for a range of images (window_attention.cut,
         // "Blocks"): any multiple of heads · positions blocks, up to one per (window, head).
         int positions = kernel.Constant("HAS_MASK") != 0 ? kernel.Constant("WINDOWS") : 1, images = call.Total / positions;
-        int per = WindowsPerBlock ?? WindowsFromEnvironment()
+        int per = WindowsPerBlock ?? s_windowsFromEnvironment.Value
             ?? AutomaticWindowsPerBlock((long)call.Total * heads, (long)function.ResidentBlocksPerSm(Threads, 0) * stream.Device.MultiprocessorCount);
         int chunks = (images + per - 1) / per;
         function.Launch(stream, FusedChecks.Blocks((long)chunks * positions * heads, 1, kernel), Threads, args);
@@ -139,16 +139,6 @@ public sealed class WindowAttentionLauncher : IDisposable
     {
         long oneWave = (pairs + Math.Max(1, resident) - 1) / Math.Max(1, resident);
         return oneWave <= 8 ? (int)Math.Max(1, oneWave) : 4;
-    }
-
-    /// <summary>$FUSION_WA_WINDOWS, read once: null for unset, blank or auto; a positive integer; anything else an error naming it.</summary>
-    private static int? WindowsFromEnvironment()
-    {
-        if (s_environmentRead) return s_windowsFromEnvironment;
-        var value = Environment.GetEnvironmentVariable(WindowsVariable);
-        s_windowsFromEnvironment = ParseWindows(value);
-        s_environmentRead = true;
-        return s_windowsFromEnvironment;
     }
 
     /// <summary>null for null, blank or "auto" (any case), else a positive integer; anything else is an error naming the variable.</summary>
