@@ -189,7 +189,37 @@ namespace Fusion.Compiler
                 foreach (var j in rowVars) Line($"fusion_index var{j}[{unroll}];");
                 Line($"bool okRow[{unroll}];");
                 var loads = _k.Body.OfType<LoadInstr>().ToList();
-                foreach (var l in loads) Line(_perElement[l.Id] ? $"float ld{l.Id}[{unroll}][{per * v}];" : $"float ld{l.Id}[{unroll}];");
+                // A row's elements read by an address that no row variable moves (a LayerNorm's gamma and beta) are the same for every
+                // row of the lane group: loaded once, not once a row (fewer registers and loads; rows in flight are what these kernels
+                // wait on), after the rows' own loads.
+                var shared = loads.Where(l => _perElement[l.Id] && SameForEveryRow(l, rowVars)).ToList();
+                var own = loads.Where(l => _perElement[l.Id] && !SameForEveryRow(l, rowVars)).ToList();
+                _sharedLoads = new HashSet<int>(shared.Select(l => l.Id));
+                // Whole unguarded vectors are held as loaded and unpacked once all loads are issued (fusion_raw, generated.cuh).
+                _rawLoads = new HashSet<int>(loads.Where(l => _perElement[l.Id] && HeldRaw(l, r, v)).Select(l => l.Id));
+                foreach (var l in loads)
+                {
+                    string type = CType(_k.Buffers[l.Buffer].Type);
+                    if (!_perElement[l.Id]) Line($"float ld{l.Id}[{unroll}];");
+                    else if (_sharedLoads.Contains(l.Id)) Line(_rawLoads.Contains(l.Id) ? $"fusion_raw<{type}, {v}> lr{l.Id}[{per}];" : $"float ld{l.Id}[{per * v}];");
+                    else Line(_rawLoads.Contains(l.Id) ? $"fusion_raw<{type}, {v}> lr{l.Id}[{unroll}][{per}];" : $"float ld{l.Id}[{unroll}][{per * v}];");
+                }
+                void ChunkLoads(IEnumerable<LoadInstr> chunkLoads, string ok, string slot)
+                {
+                    Line("#pragma unroll");
+                    using (Block($"for (int c = 0; c < {per}; c++)"))
+                    {
+                        Line($"const fusion_index chunk = (fusion_index)c * {lanes} + sub;");
+                        Line($"const bool ok = {ok}chunk < {chunks};");
+                        Line($"const fusion_index v{r} = chunk * {v};");
+                        Line($"const fusion_index s{r} = v{r};");
+                        foreach (var l in chunkLoads)
+                        {
+                            if (_rawLoads.Contains(l.Id)) Line($"lr{l.Id}{slot}[c] = fusion_load_raw<{v}>({_names[l.Buffer]} + ({l.Offset}), ok);");
+                            else LoadInto(l, r, v, $"ld{l.Id}{slot}", "c", "ok");
+                        }
+                    }
+                }
                 Line("#pragma unroll");
                 using (Block($"for (int u = 0; u < {unroll}; u++)"))
                 {
@@ -199,24 +229,15 @@ namespace Fusion.Compiler
                     Decompose(rowVars, -1, 1);
                     foreach (var j in rowVars) Line($"var{j}[u] = v{j};");
                     foreach (var l in loads.Where(l => !_perElement[l.Id])) Line($"ld{l.Id}[u] = okRow[u]{GuardAnd(l)} ? {ScalarLoad(l)} : {Literal(l.Otherwise)};");
-                    var elementLoads = loads.Where(l => _perElement[l.Id]).ToList();
-                    if (elementLoads.Count > 0)
-                    {
-                        Line("#pragma unroll");
-                        using (Block($"for (int c = 0; c < {per}; c++)"))
-                        {
-                            Line($"const fusion_index chunk = (fusion_index)c * {lanes} + sub;");
-                            Line($"const bool ok = okRow[u] && chunk < {chunks};");
-                            Line($"const fusion_index v{r} = chunk * {v};");
-                            Line($"const fusion_index s{r} = v{r};");
-                            foreach (var l in elementLoads) LoadInto(l, r, v, $"ld{l.Id}[u]", "c", "ok");
-                        }
-                    }
+                    if (own.Count > 0) ChunkLoads(own, "okRow[u] && ", "[u]");
                 }
+                if (shared.Count > 0) ChunkLoads(shared, "", "");
+                foreach (var l in shared.Where(l => _rawLoads.Contains(l.Id))) Unpack(l, "", per, v);
                 Line("#pragma unroll");
                 using (Block($"for (int u = 0; u < {unroll}; u++)"))
                 {
                     foreach (var j in rowVars) Line($"const fusion_index v{j} = var{j}[u];");
+                    foreach (var l in own.Where(l => _rawLoads.Contains(l.Id))) Unpack(l, "[u]", per, v);
                     Func<int, string> element = id => RowRef(id, v);
                     foreach (var instr in _k.Body)
                     {
@@ -276,6 +297,7 @@ namespace Fusion.Compiler
             private string RowRef(int id, int v) => _k.Body[id] switch
             {
                 ConstInstr c => Literal(c.Value),
+                LoadInstr when _sharedLoads.Contains(id) || _rawLoads.Contains(id) => $"ld{id}[c * {v} + e]",
                 LoadInstr l => _perElement[id] ? $"ld{id}[u][c * {v} + e]" : $"ld{id}[u]",
                 _ => _perElement[id] ? $"t{id}[c * {v} + e]" : $"t{id}",
             };
@@ -588,6 +610,28 @@ namespace Fusion.Compiler
             }
 
             private int Width(LoadInstr l, int vectorVar, int v) => KernelMapping.Width(_k, l, vectorVar, v);
+
+            /// <summary>The row kernel's loads held once for all of a lane group's rows (<see cref="Row"/>).</summary>
+            private HashSet<int> _sharedLoads = new HashSet<int>();
+
+            /// <summary>The row kernel's loads held as loaded until every load is issued (<see cref="Row"/>).</summary>
+            private HashSet<int> _rawLoads = new HashSet<int>();
+
+            /// <summary>Whether a row kernel's load moves whole vectors with nothing to fill in: it can be held as loaded.</summary>
+            private bool HeldRaw(LoadInstr l, int vectorVar, int v) =>
+                v > 1 && l.Guard.Count == 0 && Width(l, vectorVar, v) == v && Along(l.Offset, vectorVar, v) == AccessKind.Vector;
+
+            /// <summary>Unpacks a raw load's chunks into float ld{id}[per · v] (<paramref name="slot"/>: "[u]" for a row's own).</summary>
+            private void Unpack(LoadInstr l, string slot, int per, int v)
+            {
+                Line($"float ld{l.Id}[{per * v}];");
+                Line("#pragma unroll");
+                Line($"for (int c = 0; c < {per}; c++) fusion_unpack(lr{l.Id}{slot}[c], &ld{l.Id}[c * {v}]);");
+            }
+
+            /// <summary>Whether a load's address and guards use none of the row variables: every row reads the same elements.</summary>
+            private static bool SameForEveryRow(LoadInstr l, List<int> rowVars) =>
+                !rowVars.Any(j => l.Offset.Uses(j) || l.Guard.Any(g => g.Expr.Uses(j)));
 
             private string ScalarLoad(LoadInstr l) => $"fusion_load({_names[l.Buffer]} + ({l.Offset}))";
 

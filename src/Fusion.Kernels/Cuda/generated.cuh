@@ -304,3 +304,33 @@ FUSION_DEVICE float fusion_pow(float x, float y)
 }
 
 FUSION_DEVICE float fusion_select(float condition, float a, float b) { return condition != 0.0f ? a : b; }
+
+// A row kernel's loads held as loaded (V elements of T, unconverted) until every load of the thread has been issued, then unpacked
+// to float32 row by row: converting each vector as it arrived made the compiler wait on one load before issuing the next, and
+// Swin-T's stage-1 LayerNorm + partition (rows of 96 halves, two a lane group) ran at 2.69 TB/s against 3.23 held raw (H200,
+// bench/cuda/rowln_probe.cu; the gather alone 3.60). Zero bits where ok is false (0.0 in every element type). Defined last, so
+// that fusion_unpack sees every fusion_load_vec.
+struct __align__(16) fusion_u4 { unsigned int x, y, z, w; };
+template <typename T, int V> struct alignas(V * sizeof(T) >= 16 ? 16 : V * sizeof(T)) fusion_raw { T e[V]; };
+
+template <int V, typename T> FUSION_DEVICE fusion_raw<T, V> fusion_load_raw(const T* p, bool ok)
+{
+    constexpr int bytes = V * (int)sizeof(T);
+    fusion_raw<T, V> r;
+    if constexpr (bytes >= 16)
+    {
+#pragma unroll
+        for (int i = 0; i < bytes / 16; i++)
+            reinterpret_cast<fusion_u4*>(&r)[i] = ok ? reinterpret_cast<const fusion_u4*>(p)[i] : fusion_u4{0u, 0u, 0u, 0u};
+    }
+    else if constexpr (bytes == 8) *reinterpret_cast<fusion_u2*>(&r) = ok ? *reinterpret_cast<const fusion_u2*>(p) : fusion_u2{0u, 0u};
+    else if constexpr (bytes == 4) *reinterpret_cast<unsigned int*>(&r) = ok ? *reinterpret_cast<const unsigned int*>(p) : 0u;
+    else
+    {
+        static_assert(bytes == 2, "fusion_load_raw: 2 to 16·k bytes");
+        *reinterpret_cast<unsigned short*>(&r) = ok ? *reinterpret_cast<const unsigned short*>(p) : (unsigned short)0;
+    }
+    return r;
+}
+
+template <typename T, int V> FUSION_DEVICE void fusion_unpack(const fusion_raw<T, V>& r, float* v) { fusion_load_vec<V>(r.e, v); }

@@ -121,10 +121,10 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][2];
-    float ld1[2][2];
-    float ld2[2][2];
-    float ld16[2][2];
+    fusion_raw<io_t, 2> lr0[2][1];
+    fusion_raw<float, 2> lr1[1];
+    fusion_raw<float, 2> lr2[1];
+    fusion_raw<float, 2> lr16[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -143,28 +143,44 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
             const bool ok = okRow[u] && chunk < 15;
             const fusion_index v2 = chunk * 2;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<2>(in0 + (210*v0 + 30*v1 + v2), &ld0[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in1 + (v2), &ld1[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld1[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in2 + (v2), &ld2[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld2[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in3 + (v2), &ld16[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld16[u][c * 2 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<2>(in0 + (210*v0 + 30*v1 + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 15;
+        const fusion_index v2 = chunk * 2;
+        const fusion_index s2 = v2;
+        lr1[c] = fusion_load_raw<2>(in1 + (v2), ok);
+        lr2[c] = fusion_load_raw<2>(in2 + (v2), ok);
+        lr16[c] = fusion_load_raw<2>(in3 + (v2), ok);
+    }
+    float ld1[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr1[c], &ld1[c * 2]);
+    float ld2[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 2]);
+    float ld16[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr16[c], &ld16[c * 2]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 2]);
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
             if ((fusion_index)c * 16 + sub >= 15) break;
             #pragma unroll
-            for (int e = 0; e < 2; e++) a3 = a3 + ld0[u][c * 2 + e];
+            for (int e = 0; e < 2; e++) a3 = a3 + ld0[c * 2 + e];
         }
         #pragma unroll
         for (int m = 8; m > 0; m >>= 1) a3 = a3 + warp_shfl_xor(a3, m);
@@ -178,7 +194,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
-                t6[c * 2 + e] = (ld0[u][c * 2 + e] - t5);
+                t6[c * 2 + e] = (ld0[c * 2 + e] - t5);
             }
         }
         float t7[2];
@@ -225,7 +241,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
-                t14[c * 2 + e] = (t13[c * 2 + e] * ld1[u][c * 2 + e]);
+                t14[c * 2 + e] = (t13[c * 2 + e] * ld1[c * 2 + e]);
             }
         }
         float t15[2];
@@ -236,7 +252,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
-                t15[c * 2 + e] = (t14[c * 2 + e] + ld2[u][c * 2 + e]);
+                t15[c * 2 + e] = (t14[c * 2 + e] + ld2[c * 2 + e]);
             }
         }
         float t17[2];
@@ -247,7 +263,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
-                t17[c * 2 + e] = (t15[c * 2 + e] + ld16[u][c * 2 + e]);
+                t17[c * 2 + e] = (t15[c * 2 + e] + ld16[c * 2 + e]);
             }
         }
         float t18[2];
@@ -258,7 +274,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f32_nx7x30(const io_t* __res
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
-                t18[c * 2 + e] = (t17[c * 2 + e] + ld0[u][c * 2 + e]);
+                t18[c * 2 + e] = (t17[c * 2 + e] + ld0[c * 2 + e]);
             }
         }
         if (okRow[u])
@@ -338,10 +354,10 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][2];
-    float ld2[2][2];
-    float ld3[2][2];
-    float ld17[2][2];
+    fusion_raw<io_t, 2> lr0[2][1];
+    fusion_raw<half, 2> lr2[1];
+    fusion_raw<half, 2> lr3[1];
+    fusion_raw<half, 2> lr17[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -360,21 +376,37 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             const bool ok = okRow[u] && chunk < 15;
             const fusion_index v2 = chunk * 2;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<2>(in0 + (210*v0 + 30*v1 + v2), &ld0[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in1 + (v2), &ld2[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld2[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in2 + (v2), &ld3[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld3[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in3 + (v2), &ld17[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld17[u][c * 2 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<2>(in0 + (210*v0 + 30*v1 + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 15;
+        const fusion_index v2 = chunk * 2;
+        const fusion_index s2 = v2;
+        lr2[c] = fusion_load_raw<2>(in1 + (v2), ok);
+        lr3[c] = fusion_load_raw<2>(in2 + (v2), ok);
+        lr17[c] = fusion_load_raw<2>(in3 + (v2), ok);
+    }
+    float ld2[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 2]);
+    float ld3[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 2]);
+    float ld17[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr17[c], &ld17[c * 2]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 2]);
         float t1[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -383,7 +415,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
-                t1[c * 2 + e] = half_to_float(float_to_half(ld0[u][c * 2 + e]));
+                t1[c * 2 + e] = half_to_float(float_to_half(ld0[c * 2 + e]));
             }
         }
         float a4 = 0.0f;
@@ -453,7 +485,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
-                t15[c * 2 + e] = (t14[c * 2 + e] * ld2[u][c * 2 + e]);
+                t15[c * 2 + e] = (t14[c * 2 + e] * ld2[c * 2 + e]);
             }
         }
         float t16[2];
@@ -464,7 +496,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
-                t16[c * 2 + e] = (t15[c * 2 + e] + ld3[u][c * 2 + e]);
+                t16[c * 2 + e] = (t15[c * 2 + e] + ld3[c * 2 + e]);
             }
         }
         float t18[2];
@@ -475,7 +507,7 @@ extern ""C"" __global__ void cast_layer_norm_add_io_f16_nx7x30(const io_t* __res
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 2 + e;
-                t18[c * 2 + e] = (t16[c * 2 + e] + ld17[u][c * 2 + e]);
+                t18[c * 2 + e] = (t16[c * 2 + e] + ld17[c * 2 + e]);
             }
         }
         float t19[2];

@@ -1165,9 +1165,9 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
     fusion_index var1[2];
     fusion_index var2[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld1[2][8];
-    float ld2[2][8];
+    fusion_raw<float, 8> lr0[2][1];
+    fusion_raw<float, 8> lr1[1];
+    fusion_raw<float, 8> lr2[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -1189,27 +1189,41 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
             const bool ok = okRow[u] && chunk < 3;
             const fusion_index v3 = chunk * 8;
             const fusion_index s3 = v3;
-            if (ok) fusion_load_vec<8>(in0 + (840*v0 + 120*v1 + 24*v2 + v3), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (v3), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v3), &ld2[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld2[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (840*v0 + 120*v1 + 24*v2 + v3), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 4 + sub;
+        const bool ok = chunk < 3;
+        const fusion_index v3 = chunk * 8;
+        const fusion_index s3 = v3;
+        lr1[c] = fusion_load_raw<8>(in1 + (v3), ok);
+        lr2[c] = fusion_load_raw<8>(in2 + (v3), ok);
+    }
+    float ld1[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr1[c], &ld1[c * 8]);
+    float ld2[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
         const fusion_index v2 = var2[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
             if ((fusion_index)c * 4 + sub >= 3) break;
             #pragma unroll
-            for (int e = 0; e < 8; e++) a3 = a3 + ld0[u][c * 8 + e];
+            for (int e = 0; e < 8; e++) a3 = a3 + ld0[c * 8 + e];
         }
         #pragma unroll
         for (int m = 2; m > 0; m >>= 1) a3 = a3 + warp_shfl_xor(a3, m);
@@ -1223,7 +1237,7 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
-                t6[c * 8 + e] = (ld0[u][c * 8 + e] - t5);
+                t6[c * 8 + e] = (ld0[c * 8 + e] - t5);
             }
         }
         float t7[8];
@@ -1270,7 +1284,7 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
-                t14[c * 8 + e] = (t13[c * 8 + e] * ld1[u][c * 8 + e]);
+                t14[c * 8 + e] = (t13[c * 8 + e] * ld1[c * 8 + e]);
             }
         }
         float t15[8];
@@ -1281,7 +1295,7 @@ extern ""C"" __global__ void layer_norm_f32_nx7x5x24(const float* __restrict__ i
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
-                t15[c * 8 + e] = (t14[c * 8 + e] + ld2[u][c * 8 + e]);
+                t15[c * 8 + e] = (t14[c * 8 + e] + ld2[c * 8 + e]);
             }
         }
         if (okRow[u])
@@ -1498,9 +1512,9 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
     fusion_index var1[2];
     fusion_index var2[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld1[2][8];
-    float ld2[2][8];
+    fusion_raw<half, 8> lr0[2][1];
+    fusion_raw<half, 8> lr1[1];
+    fusion_raw<half, 8> lr2[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -1522,27 +1536,41 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
             const bool ok = okRow[u] && chunk < 3;
             const fusion_index v3 = chunk * 8;
             const fusion_index s3 = v3;
-            if (ok) fusion_load_vec<8>(in0 + (840*v0 + 120*v1 + 24*v2 + v3), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (v3), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v3), &ld2[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld2[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (840*v0 + 120*v1 + 24*v2 + v3), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 4 + sub;
+        const bool ok = chunk < 3;
+        const fusion_index v3 = chunk * 8;
+        const fusion_index s3 = v3;
+        lr1[c] = fusion_load_raw<8>(in1 + (v3), ok);
+        lr2[c] = fusion_load_raw<8>(in2 + (v3), ok);
+    }
+    float ld1[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr1[c], &ld1[c * 8]);
+    float ld2[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
         const fusion_index v2 = var2[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
             if ((fusion_index)c * 4 + sub >= 3) break;
             #pragma unroll
-            for (int e = 0; e < 8; e++) a3 = a3 + ld0[u][c * 8 + e];
+            for (int e = 0; e < 8; e++) a3 = a3 + ld0[c * 8 + e];
         }
         #pragma unroll
         for (int m = 2; m > 0; m >>= 1) a3 = a3 + warp_shfl_xor(a3, m);
@@ -1556,7 +1584,7 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
-                t6[c * 8 + e] = (ld0[u][c * 8 + e] - t5);
+                t6[c * 8 + e] = (ld0[c * 8 + e] - t5);
             }
         }
         float t7[8];
@@ -1603,7 +1631,7 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
-                t14[c * 8 + e] = (t13[c * 8 + e] * ld1[u][c * 8 + e]);
+                t14[c * 8 + e] = (t13[c * 8 + e] * ld1[c * 8 + e]);
             }
         }
         float t15[8];
@@ -1614,7 +1642,7 @@ extern ""C"" __global__ void layer_norm_f16_nx7x5x24(const half* __restrict__ in
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 4 + sub) * 8 + e;
-                t15[c * 8 + e] = (t14[c * 8 + e] + ld2[u][c * 8 + e]);
+                t15[c * 8 + e] = (t14[c * 8 + e] + ld2[c * 8 + e]);
             }
         }
         if (okRow[u])
@@ -1886,7 +1914,7 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_11(const float* 
     fusion_index var0[2];
     bool okRow[2];
     float ld0[2];
-    float ld1[2][8];
+    fusion_raw<float, 8> lr1[2][1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -1903,14 +1931,16 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_11(const float* 
             const bool ok = okRow[u] && chunk < 3;
             const fusion_index v1 = chunk * 8;
             const fusion_index s1 = v1;
-            if (ok) fusion_load_vec<8>(in1 + (24*v0 + v1), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
+            lr1[u][c] = fusion_load_raw<8>(in1 + (24*v0 + v1), ok);
         }
     }
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
+        float ld1[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 8]);
         float t2[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -1919,7 +1949,7 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_11(const float* 
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v1 = ((fusion_index)c * 4 + sub) * 8 + e;
-                t2[c * 8 + e] = fusion_abs(ld1[u][c * 8 + e]);
+                t2[c * 8 + e] = fusion_abs(ld1[c * 8 + e]);
             }
         }
         float a3 = fusion_neg_inf();

@@ -1909,9 +1909,9 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld1[2][8];
-    float ld2[2][8];
+    fusion_raw<io_t, 8> lr0[2][1];
+    fusion_raw<float, 8> lr1[1];
+    fusion_raw<float, 8> lr2[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -1930,26 +1930,40 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v2 = chunk * 8;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<8>(in0 + (37632*((v0 % 64) / 8) + 672*(v0 % 8) + 301056*(v0 / 64) + 96*(v1 % 7) + 5376*(v1 / 7) + v2), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (v2), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v2), &ld2[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld2[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (37632*((v0 % 64) / 8) + 672*(v0 % 8) + 301056*(v0 / 64) + 96*(v1 % 7) + 5376*(v1 / 7) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v2 = chunk * 8;
+        const fusion_index s2 = v2;
+        lr1[c] = fusion_load_raw<8>(in1 + (v2), ok);
+        lr2[c] = fusion_load_raw<8>(in2 + (v2), ok);
+    }
+    float ld1[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr1[c], &ld1[c * 8]);
+    float ld2[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
             if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
-            for (int e = 0; e < 8; e++) a3 = a3 + ld0[u][c * 8 + e];
+            for (int e = 0; e < 8; e++) a3 = a3 + ld0[c * 8 + e];
         }
         #pragma unroll
         for (int m = 8; m > 0; m >>= 1) a3 = a3 + warp_shfl_xor(a3, m);
@@ -1963,7 +1977,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t6[c * 8 + e] = (ld0[u][c * 8 + e] - t5);
+                t6[c * 8 + e] = (ld0[c * 8 + e] - t5);
             }
         }
         float t7[8];
@@ -2010,7 +2024,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t14[c * 8 + e] = (t13[c * 8 + e] * ld1[u][c * 8 + e]);
+                t14[c * 8 + e] = (t13[c * 8 + e] * ld1[c * 8 + e]);
             }
         }
         float t15[8];
@@ -2021,7 +2035,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_64nx49x96(c
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t15[c * 8 + e] = (t14[c * 8 + e] + ld2[u][c * 8 + e]);
+                t15[c * 8 + e] = (t14[c * 8 + e] + ld2[c * 8 + e]);
             }
         }
         if (okRow[u])
@@ -2102,10 +2116,10 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
     fusion_index var1[2];
     fusion_index var2[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld1[2][8];
-    float ld3[2][8];
-    float ld4[2][8];
+    fusion_raw<io_t, 8> lr0[2][1];
+    fusion_raw<float, 8> lr1[2][1];
+    fusion_raw<float, 8> lr3[1];
+    fusion_raw<float, 8> lr4[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -2127,22 +2141,38 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v3 = chunk * 8;
             const fusion_index s3 = v3;
-            if (ok) fusion_load_vec<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (672*(v1 % 7) + 37632*(v1 / 7) + 96*(v2 % 7) + 4704*(v2 / 7) + 301056*v0 + v3), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v3), &ld3[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld3[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in3 + (v3), &ld4[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld4[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), ok);
+            lr1[u][c] = fusion_load_raw<8>(in1 + (672*(v1 % 7) + 37632*(v1 / 7) + 96*(v2 % 7) + 4704*(v2 / 7) + 301056*v0 + v3), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v3 = chunk * 8;
+        const fusion_index s3 = v3;
+        lr3[c] = fusion_load_raw<8>(in2 + (v3), ok);
+        lr4[c] = fusion_load_raw<8>(in3 + (v3), ok);
+    }
+    float ld3[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 8]);
+    float ld4[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
         const fusion_index v2 = var2[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
+        float ld1[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 8]);
         float t2[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -2151,7 +2181,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t2[c * 8 + e] = (ld0[u][c * 8 + e] + ld1[u][c * 8 + e]);
+                t2[c * 8 + e] = (ld0[c * 8 + e] + ld1[c * 8 + e]);
             }
         }
         float a5 = 0.0f;
@@ -2221,7 +2251,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t16[c * 8 + e] = (t15[c * 8 + e] * ld3[u][c * 8 + e]);
+                t16[c * 8 + e] = (t15[c * 8 + e] * ld3[c * 8 + e]);
             }
         }
         float t17[8];
@@ -2232,7 +2262,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f32_nx56x56x9
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t17[c * 8 + e] = (t16[c * 8 + e] + ld4[u][c * 8 + e]);
+                t17[c * 8 + e] = (t16[c * 8 + e] + ld4[c * 8 + e]);
             }
         }
         if (okRow[u])
@@ -2319,9 +2349,9 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld1[2][8];
-    float ld2[2][8];
+    fusion_raw<float, 8> lr0[2][1];
+    fusion_raw<float, 8> lr1[1];
+    fusion_raw<float, 8> lr2[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -2340,26 +2370,40 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v2 = chunk * 8;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<8>(in0 + (5376*((7*((v0 % 64) / 8) + (v1 / 7) + 3) % 56) + 96*((7*(v0 % 8) + (v1 % 7) + 3) % 56) + 301056*(v0 / 64) + v2), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (v2), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v2), &ld2[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld2[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (5376*((7*((v0 % 64) / 8) + (v1 / 7) + 3) % 56) + 96*((7*(v0 % 8) + (v1 % 7) + 3) % 56) + 301056*(v0 / 64) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v2 = chunk * 8;
+        const fusion_index s2 = v2;
+        lr1[c] = fusion_load_raw<8>(in1 + (v2), ok);
+        lr2[c] = fusion_load_raw<8>(in2 + (v2), ok);
+    }
+    float ld1[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr1[c], &ld1[c * 8]);
+    float ld2[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
             if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
-            for (int e = 0; e < 8; e++) a3 = a3 + ld0[u][c * 8 + e];
+            for (int e = 0; e < 8; e++) a3 = a3 + ld0[c * 8 + e];
         }
         #pragma unroll
         for (int m = 8; m > 0; m >>= 1) a3 = a3 + warp_shfl_xor(a3, m);
@@ -2373,7 +2417,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t6[c * 8 + e] = (ld0[u][c * 8 + e] - t5);
+                t6[c * 8 + e] = (ld0[c * 8 + e] - t5);
             }
         }
         float t7[8];
@@ -2420,7 +2464,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t14[c * 8 + e] = (t13[c * 8 + e] * ld1[u][c * 8 + e]);
+                t14[c * 8 + e] = (t13[c * 8 + e] * ld1[c * 8 + e]);
             }
         }
         float t15[8];
@@ -2431,7 +2475,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f32_64nx49x96(cons
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t15[c * 8 + e] = (t14[c * 8 + e] + ld2[u][c * 8 + e]);
+                t15[c * 8 + e] = (t14[c * 8 + e] + ld2[c * 8 + e]);
             }
         }
         if (okRow[u])
@@ -2506,10 +2550,10 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
     fusion_index var1[2];
     fusion_index var2[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld1[2][8];
-    float ld3[2][8];
-    float ld4[2][8];
+    fusion_raw<float, 8> lr0[2][1];
+    fusion_raw<float, 8> lr1[2][1];
+    fusion_raw<float, 8> lr3[1];
+    fusion_raw<float, 8> lr4[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -2531,22 +2575,38 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v3 = chunk * 8;
             const fusion_index s3 = v3;
-            if (ok) fusion_load_vec<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (37632*(((v1 + 53) % 56) / 7) + 4704*(((v2 + 53) % 56) / 7) + 672*((v1 + 4) % 7) + 96*((v2 + 4) % 7) + 301056*v0 + v3), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v3), &ld3[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld3[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in3 + (v3), &ld4[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld4[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), ok);
+            lr1[u][c] = fusion_load_raw<8>(in1 + (37632*(((v1 + 53) % 56) / 7) + 4704*(((v2 + 53) % 56) / 7) + 672*((v1 + 4) % 7) + 96*((v2 + 4) % 7) + 301056*v0 + v3), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v3 = chunk * 8;
+        const fusion_index s3 = v3;
+        lr3[c] = fusion_load_raw<8>(in2 + (v3), ok);
+        lr4[c] = fusion_load_raw<8>(in3 + (v3), ok);
+    }
+    float ld3[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 8]);
+    float ld4[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
         const fusion_index v2 = var2[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
+        float ld1[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 8]);
         float t2[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -2555,7 +2615,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t2[c * 8 + e] = (ld0[u][c * 8 + e] + ld1[u][c * 8 + e]);
+                t2[c * 8 + e] = (ld0[c * 8 + e] + ld1[c * 8 + e]);
             }
         }
         float a5 = 0.0f;
@@ -2625,7 +2685,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t16[c * 8 + e] = (t15[c * 8 + e] * ld3[u][c * 8 + e]);
+                t16[c * 8 + e] = (t15[c * 8 + e] * ld3[c * 8 + e]);
             }
         }
         float t17[8];
@@ -2636,7 +2696,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f32_nx56x56x96(c
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t17[c * 8 + e] = (t16[c * 8 + e] + ld4[u][c * 8 + e]);
+                t17[c * 8 + e] = (t16[c * 8 + e] + ld4[c * 8 + e]);
             }
         }
         if (okRow[u])
@@ -2730,9 +2790,9 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld2[2][8];
-    float ld3[2][8];
+    fusion_raw<io_t, 8> lr0[2][1];
+    fusion_raw<half, 8> lr2[1];
+    fusion_raw<half, 8> lr3[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -2751,19 +2811,33 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v2 = chunk * 8;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<8>(in0 + (37632*((v0 % 64) / 8) + 672*(v0 % 8) + 301056*(v0 / 64) + 96*(v1 % 7) + 5376*(v1 / 7) + v2), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (v2), &ld2[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld2[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v2), &ld3[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld3[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (37632*((v0 % 64) / 8) + 672*(v0 % 8) + 301056*(v0 / 64) + 96*(v1 % 7) + 5376*(v1 / 7) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v2 = chunk * 8;
+        const fusion_index s2 = v2;
+        lr2[c] = fusion_load_raw<8>(in1 + (v2), ok);
+        lr3[c] = fusion_load_raw<8>(in2 + (v2), ok);
+    }
+    float ld2[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 8]);
+    float ld3[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
         float t1[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -2772,7 +2846,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t1[c * 8 + e] = half_to_float(float_to_half(ld0[u][c * 8 + e]));
+                t1[c * 8 + e] = half_to_float(float_to_half(ld0[c * 8 + e]));
             }
         }
         float a4 = 0.0f;
@@ -2842,7 +2916,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t15[c * 8 + e] = (t14[c * 8 + e] * ld2[u][c * 8 + e]);
+                t15[c * 8 + e] = (t14[c * 8 + e] * ld2[c * 8 + e]);
             }
         }
         float t16[8];
@@ -2853,7 +2927,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_64nx49x96(c
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t16[c * 8 + e] = (t15[c * 8 + e] + ld3[u][c * 8 + e]);
+                t16[c * 8 + e] = (t15[c * 8 + e] + ld3[c * 8 + e]);
             }
         }
         if (okRow[u])
@@ -2935,10 +3009,10 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
     fusion_index var1[2];
     fusion_index var2[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld2[2][8];
-    float ld4[2][8];
-    float ld5[2][8];
+    fusion_raw<io_t, 8> lr0[2][1];
+    fusion_raw<half, 8> lr2[2][1];
+    fusion_raw<half, 8> lr4[1];
+    fusion_raw<half, 8> lr5[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -2960,22 +3034,38 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v3 = chunk * 8;
             const fusion_index s3 = v3;
-            if (ok) fusion_load_vec<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (672*(v1 % 7) + 37632*(v1 / 7) + 96*(v2 % 7) + 4704*(v2 / 7) + 301056*v0 + v3), &ld2[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld2[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v3), &ld4[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld4[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in3 + (v3), &ld5[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld5[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), ok);
+            lr2[u][c] = fusion_load_raw<8>(in1 + (672*(v1 % 7) + 37632*(v1 / 7) + 96*(v2 % 7) + 4704*(v2 / 7) + 301056*v0 + v3), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v3 = chunk * 8;
+        const fusion_index s3 = v3;
+        lr4[c] = fusion_load_raw<8>(in2 + (v3), ok);
+        lr5[c] = fusion_load_raw<8>(in3 + (v3), ok);
+    }
+    float ld4[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 8]);
+    float ld5[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr5[c], &ld5[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
         const fusion_index v2 = var2[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
+        float ld2[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr2[u][c], &ld2[c * 8]);
         float t1[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -2984,7 +3074,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t1[c * 8 + e] = half_to_float(float_to_half(ld0[u][c * 8 + e]));
+                t1[c * 8 + e] = half_to_float(float_to_half(ld0[c * 8 + e]));
             }
         }
         float t3[8];
@@ -2995,7 +3085,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t3[c * 8 + e] = (t1[c * 8 + e] + ld2[u][c * 8 + e]);
+                t3[c * 8 + e] = (t1[c * 8 + e] + ld2[c * 8 + e]);
             }
         }
         float a6 = 0.0f;
@@ -3065,7 +3155,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t17[c * 8 + e] = (t16[c * 8 + e] * ld4[u][c * 8 + e]);
+                t17[c * 8 + e] = (t16[c * 8 + e] * ld4[c * 8 + e]);
             }
         }
         float t18[8];
@@ -3076,7 +3166,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_io_f16_nx56x56x9
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t18[c * 8 + e] = (t17[c * 8 + e] + ld5[u][c * 8 + e]);
+                t18[c * 8 + e] = (t17[c * 8 + e] + ld5[c * 8 + e]);
             }
         }
         if (okRow[u])
@@ -3163,9 +3253,9 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld1[2][8];
-    float ld2[2][8];
+    fusion_raw<half, 8> lr0[2][1];
+    fusion_raw<half, 8> lr1[1];
+    fusion_raw<half, 8> lr2[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -3184,26 +3274,40 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v2 = chunk * 8;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<8>(in0 + (5376*((7*((v0 % 64) / 8) + (v1 / 7) + 3) % 56) + 96*((7*(v0 % 8) + (v1 % 7) + 3) % 56) + 301056*(v0 / 64) + v2), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (v2), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v2), &ld2[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld2[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (5376*((7*((v0 % 64) / 8) + (v1 / 7) + 3) % 56) + 96*((7*(v0 % 8) + (v1 % 7) + 3) % 56) + 301056*(v0 / 64) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v2 = chunk * 8;
+        const fusion_index s2 = v2;
+        lr1[c] = fusion_load_raw<8>(in1 + (v2), ok);
+        lr2[c] = fusion_load_raw<8>(in2 + (v2), ok);
+    }
+    float ld1[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr1[c], &ld1[c * 8]);
+    float ld2[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
             if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
-            for (int e = 0; e < 8; e++) a3 = a3 + ld0[u][c * 8 + e];
+            for (int e = 0; e < 8; e++) a3 = a3 + ld0[c * 8 + e];
         }
         #pragma unroll
         for (int m = 8; m > 0; m >>= 1) a3 = a3 + warp_shfl_xor(a3, m);
@@ -3217,7 +3321,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t6[c * 8 + e] = (ld0[u][c * 8 + e] - t5);
+                t6[c * 8 + e] = (ld0[c * 8 + e] - t5);
             }
         }
         float t7[8];
@@ -3264,7 +3368,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t14[c * 8 + e] = (t13[c * 8 + e] * ld1[u][c * 8 + e]);
+                t14[c * 8 + e] = (t13[c * 8 + e] * ld1[c * 8 + e]);
             }
         }
         float t15[8];
@@ -3275,7 +3379,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_f16_64nx49x96(cons
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t15[c * 8 + e] = (t14[c * 8 + e] + ld2[u][c * 8 + e]);
+                t15[c * 8 + e] = (t14[c * 8 + e] + ld2[c * 8 + e]);
             }
         }
         if (okRow[u])
@@ -3350,10 +3454,10 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
     fusion_index var1[2];
     fusion_index var2[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld1[2][8];
-    float ld3[2][8];
-    float ld4[2][8];
+    fusion_raw<half, 8> lr0[2][1];
+    fusion_raw<half, 8> lr1[2][1];
+    fusion_raw<half, 8> lr3[1];
+    fusion_raw<half, 8> lr4[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -3375,22 +3479,38 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v3 = chunk * 8;
             const fusion_index s3 = v3;
-            if (ok) fusion_load_vec<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (37632*(((v1 + 53) % 56) / 7) + 4704*(((v2 + 53) % 56) / 7) + 672*((v1 + 4) % 7) + 96*((v2 + 4) % 7) + 301056*v0 + v3), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v3), &ld3[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld3[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in3 + (v3), &ld4[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld4[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), ok);
+            lr1[u][c] = fusion_load_raw<8>(in1 + (37632*(((v1 + 53) % 56) / 7) + 4704*(((v2 + 53) % 56) / 7) + 672*((v1 + 4) % 7) + 96*((v2 + 4) % 7) + 301056*v0 + v3), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v3 = chunk * 8;
+        const fusion_index s3 = v3;
+        lr3[c] = fusion_load_raw<8>(in2 + (v3), ok);
+        lr4[c] = fusion_load_raw<8>(in3 + (v3), ok);
+    }
+    float ld3[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 8]);
+    float ld4[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
         const fusion_index v2 = var2[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
+        float ld1[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 8]);
         float t2[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -3399,7 +3519,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t2[c * 8 + e] = (ld0[u][c * 8 + e] + ld1[u][c * 8 + e]);
+                t2[c * 8 + e] = (ld0[c * 8 + e] + ld1[c * 8 + e]);
             }
         }
         float a5 = 0.0f;
@@ -3469,7 +3589,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t16[c * 8 + e] = (t15[c * 8 + e] * ld3[u][c * 8 + e]);
+                t16[c * 8 + e] = (t15[c * 8 + e] * ld3[c * 8 + e]);
             }
         }
         float t17[8];
@@ -3480,7 +3600,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_f16_nx56x56x96(c
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t17[c * 8 + e] = (t16[c * 8 + e] + ld4[u][c * 8 + e]);
+                t17[c * 8 + e] = (t16[c * 8 + e] + ld4[c * 8 + e]);
             }
         }
         if (okRow[u])
@@ -3639,9 +3759,9 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld2[2][8];
-    float ld3[2][8];
+    fusion_raw<io_t, 8> lr0[2][1];
+    fusion_raw<half, 8> lr2[1];
+    fusion_raw<half, 8> lr3[1];
     float ld17[2];
     #pragma unroll
     for (int u = 0; u < 2; u++)
@@ -3662,19 +3782,33 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v2 = chunk * 8;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<8>(in0 + (37632*((v0 % 64) / 8) + 672*(v0 % 8) + 301056*(v0 / 64) + 96*(v1 % 7) + 5376*(v1 / 7) + v2), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (v2), &ld2[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld2[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v2), &ld3[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld3[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (37632*((v0 % 64) / 8) + 672*(v0 % 8) + 301056*(v0 / 64) + 96*(v1 % 7) + 5376*(v1 / 7) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v2 = chunk * 8;
+        const fusion_index s2 = v2;
+        lr2[c] = fusion_load_raw<8>(in1 + (v2), ok);
+        lr3[c] = fusion_load_raw<8>(in2 + (v2), ok);
+    }
+    float ld2[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 8]);
+    float ld3[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
         float t1[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -3683,7 +3817,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t1[c * 8 + e] = half_to_float(float_to_half(ld0[u][c * 8 + e]));
+                t1[c * 8 + e] = half_to_float(float_to_half(ld0[c * 8 + e]));
             }
         }
         float a4 = 0.0f;
@@ -3753,7 +3887,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t15[c * 8 + e] = (t14[c * 8 + e] * ld2[u][c * 8 + e]);
+                t15[c * 8 + e] = (t14[c * 8 + e] * ld2[c * 8 + e]);
             }
         }
         float t16[8];
@@ -3764,7 +3898,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t16[c * 8 + e] = (t15[c * 8 + e] + ld3[u][c * 8 + e]);
+                t16[c * 8 + e] = (t15[c * 8 + e] + ld3[c * 8 + e]);
             }
         }
         float t18[8];
@@ -3851,7 +3985,7 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_288(const float*
     fusion_index var0[2];
     bool okRow[2];
     float ld0[2];
-    float ld1[2][8];
+    fusion_raw<float, 8> lr1[2][1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -3868,14 +4002,16 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_288(const float*
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v1 = chunk * 8;
             const fusion_index s1 = v1;
-            if (ok) fusion_load_vec<8>(in1 + (96*v0 + v1), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
+            lr1[u][c] = fusion_load_raw<8>(in1 + (96*v0 + v1), ok);
         }
     }
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
+        float ld1[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 8]);
         float t2[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -3884,7 +4020,7 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_288(const float*
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v1 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t2[c * 8 + e] = fusion_abs(ld1[u][c * 8 + e]);
+                t2[c * 8 + e] = fusion_abs(ld1[c * 8 + e]);
             }
         }
         float a3 = fusion_neg_inf();
@@ -4027,7 +4163,7 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_96_2(const float
     fusion_index var0[2];
     bool okRow[2];
     float ld0[2];
-    float ld1[2][8];
+    fusion_raw<float, 8> lr1[2][1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -4044,14 +4180,16 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_96_2(const float
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v1 = chunk * 8;
             const fusion_index s1 = v1;
-            if (ok) fusion_load_vec<8>(in1 + (96*v0 + v1), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
+            lr1[u][c] = fusion_load_raw<8>(in1 + (96*v0 + v1), ok);
         }
     }
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
+        float ld1[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 8]);
         float t2[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -4060,7 +4198,7 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_96_2(const float
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v1 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t2[c * 8 + e] = fusion_abs(ld1[u][c * 8 + e]);
+                t2[c * 8 + e] = fusion_abs(ld1[c * 8 + e]);
             }
         }
         float a3 = fusion_neg_inf();
@@ -4224,10 +4362,10 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_i
     fusion_index var1[2];
     fusion_index var2[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld2[2][8];
-    float ld4[2][8];
-    float ld5[2][8];
+    fusion_raw<io_t, 8> lr0[2][1];
+    fusion_raw<half, 8> lr2[2][1];
+    fusion_raw<half, 8> lr4[1];
+    fusion_raw<half, 8> lr5[1];
     float ld19[2];
     #pragma unroll
     for (int u = 0; u < 2; u++)
@@ -4251,22 +4389,38 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_i
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v3 = chunk * 8;
             const fusion_index s3 = v3;
-            if (ok) fusion_load_vec<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (672*(v1 % 7) + 37632*(v1 / 7) + 96*(v2 % 7) + 4704*(v2 / 7) + 301056*v0 + v3), &ld2[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld2[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v3), &ld4[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld4[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in3 + (v3), &ld5[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld5[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), ok);
+            lr2[u][c] = fusion_load_raw<8>(in1 + (672*(v1 % 7) + 37632*(v1 / 7) + 96*(v2 % 7) + 4704*(v2 / 7) + 301056*v0 + v3), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v3 = chunk * 8;
+        const fusion_index s3 = v3;
+        lr4[c] = fusion_load_raw<8>(in2 + (v3), ok);
+        lr5[c] = fusion_load_raw<8>(in3 + (v3), ok);
+    }
+    float ld4[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 8]);
+    float ld5[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr5[c], &ld5[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
         const fusion_index v2 = var2[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
+        float ld2[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr2[u][c], &ld2[c * 8]);
         float t1[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -4275,7 +4429,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_i
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t1[c * 8 + e] = half_to_float(float_to_half(ld0[u][c * 8 + e]));
+                t1[c * 8 + e] = half_to_float(float_to_half(ld0[c * 8 + e]));
             }
         }
         float t3[8];
@@ -4286,7 +4440,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_i
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t3[c * 8 + e] = (t1[c * 8 + e] + ld2[u][c * 8 + e]);
+                t3[c * 8 + e] = (t1[c * 8 + e] + ld2[c * 8 + e]);
             }
         }
         float a6 = 0.0f;
@@ -4356,7 +4510,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_i
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t17[c * 8 + e] = (t16[c * 8 + e] * ld4[u][c * 8 + e]);
+                t17[c * 8 + e] = (t16[c * 8 + e] * ld4[c * 8 + e]);
             }
         }
         float t18[8];
@@ -4367,7 +4521,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_i
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t18[c * 8 + e] = (t17[c * 8 + e] + ld5[u][c * 8 + e]);
+                t18[c * 8 + e] = (t17[c * 8 + e] + ld5[c * 8 + e]);
             }
         }
         float t20[8];
@@ -4472,7 +4626,7 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_384(const float*
     fusion_index var0[2];
     bool okRow[2];
     float ld0[2];
-    float ld1[2][8];
+    fusion_raw<float, 8> lr1[2][1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -4489,14 +4643,16 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_384(const float*
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v1 = chunk * 8;
             const fusion_index s1 = v1;
-            if (ok) fusion_load_vec<8>(in1 + (96*v0 + v1), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
+            lr1[u][c] = fusion_load_raw<8>(in1 + (96*v0 + v1), ok);
         }
     }
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
+        float ld1[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 8]);
         float t2[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -4505,7 +4661,7 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_384(const float*
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v1 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t2[c * 8 + e] = fusion_abs(ld1[u][c * 8 + e]);
+                t2[c * 8 + e] = fusion_abs(ld1[c * 8 + e]);
             }
         }
         float a3 = fusion_neg_inf();
@@ -4648,7 +4804,7 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_96(const float* 
     fusion_index var0[1];
     bool okRow[1];
     float ld0[1];
-    float ld1[1][24];
+    fusion_raw<float, 8> lr1[1][3];
     #pragma unroll
     for (int u = 0; u < 1; u++)
     {
@@ -4665,14 +4821,16 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_96(const float* 
             const bool ok = okRow[u] && chunk < 48;
             const fusion_index v1 = chunk * 8;
             const fusion_index s1 = v1;
-            if (ok) fusion_load_vec<8>(in1 + (384*v0 + v1), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
+            lr1[u][c] = fusion_load_raw<8>(in1 + (384*v0 + v1), ok);
         }
     }
     #pragma unroll
     for (int u = 0; u < 1; u++)
     {
         const fusion_index v0 = var0[u];
+        float ld1[24];
+        #pragma unroll
+        for (int c = 0; c < 3; c++) fusion_unpack(lr1[u][c], &ld1[c * 8]);
         float t2[24];
         #pragma unroll
         for (int c = 0; c < 3; c++)
@@ -4681,7 +4839,7 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_96(const float* 
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v1 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t2[c * 8 + e] = fusion_abs(ld1[u][c * 8 + e]);
+                t2[c * 8 + e] = fusion_abs(ld1[c * 8 + e]);
             }
         }
         float a3 = fusion_neg_inf();
@@ -4832,9 +4990,9 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_i
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld1[2][8];
-    float ld2[2][8];
+    fusion_raw<half, 8> lr0[2][1];
+    fusion_raw<half, 8> lr1[1];
+    fusion_raw<half, 8> lr2[1];
     float ld16[2];
     #pragma unroll
     for (int u = 0; u < 2; u++)
@@ -4855,26 +5013,40 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_i
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v2 = chunk * 8;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<8>(in0 + (5376*((7*((v0 % 64) / 8) + (v1 / 7) + 3) % 56) + 96*((7*(v0 % 8) + (v1 % 7) + 3) % 56) + 301056*(v0 / 64) + v2), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (v2), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v2), &ld2[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld2[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (5376*((7*((v0 % 64) / 8) + (v1 / 7) + 3) % 56) + 96*((7*(v0 % 8) + (v1 % 7) + 3) % 56) + 301056*(v0 / 64) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v2 = chunk * 8;
+        const fusion_index s2 = v2;
+        lr1[c] = fusion_load_raw<8>(in1 + (v2), ok);
+        lr2[c] = fusion_load_raw<8>(in2 + (v2), ok);
+    }
+    float ld1[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr1[c], &ld1[c * 8]);
+    float ld2[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
             if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
-            for (int e = 0; e < 8; e++) a3 = a3 + ld0[u][c * 8 + e];
+            for (int e = 0; e < 8; e++) a3 = a3 + ld0[c * 8 + e];
         }
         #pragma unroll
         for (int m = 8; m > 0; m >>= 1) a3 = a3 + warp_shfl_xor(a3, m);
@@ -4888,7 +5060,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_i
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t6[c * 8 + e] = (ld0[u][c * 8 + e] - t5);
+                t6[c * 8 + e] = (ld0[c * 8 + e] - t5);
             }
         }
         float t7[8];
@@ -4935,7 +5107,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_i
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t14[c * 8 + e] = (t13[c * 8 + e] * ld1[u][c * 8 + e]);
+                t14[c * 8 + e] = (t13[c * 8 + e] * ld1[c * 8 + e]);
             }
         }
         float t15[8];
@@ -4946,7 +5118,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_i
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t15[c * 8 + e] = (t14[c * 8 + e] + ld2[u][c * 8 + e]);
+                t15[c * 8 + e] = (t14[c * 8 + e] + ld2[c * 8 + e]);
             }
         }
         float t17[8];
@@ -5047,10 +5219,10 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_
     fusion_index var1[2];
     fusion_index var2[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld1[2][8];
-    float ld3[2][8];
-    float ld4[2][8];
+    fusion_raw<half, 8> lr0[2][1];
+    fusion_raw<half, 8> lr1[2][1];
+    fusion_raw<half, 8> lr3[1];
+    fusion_raw<half, 8> lr4[1];
     float ld18[2];
     #pragma unroll
     for (int u = 0; u < 2; u++)
@@ -5074,22 +5246,38 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v3 = chunk * 8;
             const fusion_index s3 = v3;
-            if (ok) fusion_load_vec<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (37632*(((v1 + 53) % 56) / 7) + 4704*(((v2 + 53) % 56) / 7) + 672*((v1 + 4) % 7) + 96*((v2 + 4) % 7) + 301056*v0 + v3), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v3), &ld3[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld3[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in3 + (v3), &ld4[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld4[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), ok);
+            lr1[u][c] = fusion_load_raw<8>(in1 + (37632*(((v1 + 53) % 56) / 7) + 4704*(((v2 + 53) % 56) / 7) + 672*((v1 + 4) % 7) + 96*((v2 + 4) % 7) + 301056*v0 + v3), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v3 = chunk * 8;
+        const fusion_index s3 = v3;
+        lr3[c] = fusion_load_raw<8>(in2 + (v3), ok);
+        lr4[c] = fusion_load_raw<8>(in3 + (v3), ok);
+    }
+    float ld3[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 8]);
+    float ld4[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
         const fusion_index v2 = var2[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
+        float ld1[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 8]);
         float t2[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -5098,7 +5286,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t2[c * 8 + e] = (ld0[u][c * 8 + e] + ld1[u][c * 8 + e]);
+                t2[c * 8 + e] = (ld0[c * 8 + e] + ld1[c * 8 + e]);
             }
         }
         float a5 = 0.0f;
@@ -5168,7 +5356,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t16[c * 8 + e] = (t15[c * 8 + e] * ld3[u][c * 8 + e]);
+                t16[c * 8 + e] = (t15[c * 8 + e] * ld3[c * 8 + e]);
             }
         }
         float t17[8];
@@ -5179,7 +5367,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t17[c * 8 + e] = (t16[c * 8 + e] + ld4[u][c * 8 + e]);
+                t17[c * 8 + e] = (t16[c * 8 + e] + ld4[c * 8 + e]);
             }
         }
         float t19[8];
@@ -5372,9 +5560,9 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_f8_
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld2[2][8];
-    float ld3[2][8];
+    fusion_raw<io_t, 8> lr0[2][1];
+    fusion_raw<half, 8> lr2[1];
+    fusion_raw<half, 8> lr3[1];
     float ld17[2];
     #pragma unroll
     for (int u = 0; u < 2; u++)
@@ -5395,19 +5583,33 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_f8_
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v2 = chunk * 8;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<8>(in0 + (37632*((v0 % 64) / 8) + 672*(v0 % 8) + 301056*(v0 / 64) + 96*(v1 % 7) + 5376*(v1 / 7) + v2), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (v2), &ld2[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld2[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v2), &ld3[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld3[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (37632*((v0 % 64) / 8) + 672*(v0 % 8) + 301056*(v0 / 64) + 96*(v1 % 7) + 5376*(v1 / 7) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v2 = chunk * 8;
+        const fusion_index s2 = v2;
+        lr2[c] = fusion_load_raw<8>(in1 + (v2), ok);
+        lr3[c] = fusion_load_raw<8>(in2 + (v2), ok);
+    }
+    float ld2[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 8]);
+    float ld3[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
         float t1[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -5416,7 +5618,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_f8_
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t1[c * 8 + e] = half_to_float(float_to_half(ld0[u][c * 8 + e]));
+                t1[c * 8 + e] = half_to_float(float_to_half(ld0[c * 8 + e]));
             }
         }
         float a4 = 0.0f;
@@ -5486,7 +5688,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_f8_
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t15[c * 8 + e] = (t14[c * 8 + e] * ld2[u][c * 8 + e]);
+                t15[c * 8 + e] = (t14[c * 8 + e] * ld2[c * 8 + e]);
             }
         }
         float t16[8];
@@ -5497,7 +5699,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_f8_
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t16[c * 8 + e] = (t15[c * 8 + e] + ld3[u][c * 8 + e]);
+                t16[c * 8 + e] = (t15[c * 8 + e] + ld3[c * 8 + e]);
             }
         }
         float t18[8];
@@ -5903,10 +6105,10 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_f
     fusion_index var1[2];
     fusion_index var2[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld2[2][8];
-    float ld4[2][8];
-    float ld5[2][8];
+    fusion_raw<io_t, 8> lr0[2][1];
+    fusion_raw<half, 8> lr2[2][1];
+    fusion_raw<half, 8> lr4[1];
+    fusion_raw<half, 8> lr5[1];
     float ld19[2];
     #pragma unroll
     for (int u = 0; u < 2; u++)
@@ -5930,22 +6132,38 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_f
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v3 = chunk * 8;
             const fusion_index s3 = v3;
-            if (ok) fusion_load_vec<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (672*(v1 % 7) + 37632*(v1 / 7) + 96*(v2 % 7) + 4704*(v2 / 7) + 301056*v0 + v3), &ld2[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld2[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v3), &ld4[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld4[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in3 + (v3), &ld5[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld5[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), ok);
+            lr2[u][c] = fusion_load_raw<8>(in1 + (672*(v1 % 7) + 37632*(v1 / 7) + 96*(v2 % 7) + 4704*(v2 / 7) + 301056*v0 + v3), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v3 = chunk * 8;
+        const fusion_index s3 = v3;
+        lr4[c] = fusion_load_raw<8>(in2 + (v3), ok);
+        lr5[c] = fusion_load_raw<8>(in3 + (v3), ok);
+    }
+    float ld4[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 8]);
+    float ld5[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr5[c], &ld5[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
         const fusion_index v2 = var2[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
+        float ld2[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr2[u][c], &ld2[c * 8]);
         float t1[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -5954,7 +6172,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_f
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t1[c * 8 + e] = half_to_float(float_to_half(ld0[u][c * 8 + e]));
+                t1[c * 8 + e] = half_to_float(float_to_half(ld0[c * 8 + e]));
             }
         }
         float t3[8];
@@ -5965,7 +6183,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_f
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t3[c * 8 + e] = (t1[c * 8 + e] + ld2[u][c * 8 + e]);
+                t3[c * 8 + e] = (t1[c * 8 + e] + ld2[c * 8 + e]);
             }
         }
         float a6 = 0.0f;
@@ -6035,7 +6253,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_f
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t17[c * 8 + e] = (t16[c * 8 + e] * ld4[u][c * 8 + e]);
+                t17[c * 8 + e] = (t16[c * 8 + e] * ld4[c * 8 + e]);
             }
         }
         float t18[8];
@@ -6046,7 +6264,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_mul_io_f16_f32_f
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t18[c * 8 + e] = (t17[c * 8 + e] + ld5[u][c * 8 + e]);
+                t18[c * 8 + e] = (t17[c * 8 + e] + ld5[c * 8 + e]);
             }
         }
         float t20[8];
@@ -6457,9 +6675,9 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_f
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld1[2][8];
-    float ld2[2][8];
+    fusion_raw<half, 8> lr0[2][1];
+    fusion_raw<half, 8> lr1[1];
+    fusion_raw<half, 8> lr2[1];
     float ld16[2];
     #pragma unroll
     for (int u = 0; u < 2; u++)
@@ -6480,26 +6698,40 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_f
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v2 = chunk * 8;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<8>(in0 + (5376*((7*((v0 % 64) / 8) + (v1 / 7) + 3) % 56) + 96*((7*(v0 % 8) + (v1 % 7) + 3) % 56) + 301056*(v0 / 64) + v2), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (v2), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v2), &ld2[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld2[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (5376*((7*((v0 % 64) / 8) + (v1 / 7) + 3) % 56) + 96*((7*(v0 % 8) + (v1 % 7) + 3) % 56) + 301056*(v0 / 64) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v2 = chunk * 8;
+        const fusion_index s2 = v2;
+        lr1[c] = fusion_load_raw<8>(in1 + (v2), ok);
+        lr2[c] = fusion_load_raw<8>(in2 + (v2), ok);
+    }
+    float ld1[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr1[c], &ld1[c * 8]);
+    float ld2[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
             if ((fusion_index)c * 16 + sub >= 12) break;
             #pragma unroll
-            for (int e = 0; e < 8; e++) a3 = a3 + ld0[u][c * 8 + e];
+            for (int e = 0; e < 8; e++) a3 = a3 + ld0[c * 8 + e];
         }
         #pragma unroll
         for (int m = 8; m > 0; m >>= 1) a3 = a3 + warp_shfl_xor(a3, m);
@@ -6513,7 +6745,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_f
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t6[c * 8 + e] = (ld0[u][c * 8 + e] - t5);
+                t6[c * 8 + e] = (ld0[c * 8 + e] - t5);
             }
         }
         float t7[8];
@@ -6560,7 +6792,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_f
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t14[c * 8 + e] = (t13[c * 8 + e] * ld1[u][c * 8 + e]);
+                t14[c * 8 + e] = (t13[c * 8 + e] * ld1[c * 8 + e]);
             }
         }
         float t15[8];
@@ -6571,7 +6803,7 @@ extern ""C"" __global__ void layer_norm_roll_window_partition_mul_cast_f16_f32_f
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t15[c * 8 + e] = (t14[c * 8 + e] + ld2[u][c * 8 + e]);
+                t15[c * 8 + e] = (t14[c * 8 + e] + ld2[c * 8 + e]);
             }
         }
         float t17[8];
@@ -6672,10 +6904,10 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_
     fusion_index var1[2];
     fusion_index var2[2];
     bool okRow[2];
-    float ld0[2][8];
-    float ld1[2][8];
-    float ld3[2][8];
-    float ld4[2][8];
+    fusion_raw<half, 8> lr0[2][1];
+    fusion_raw<half, 8> lr1[2][1];
+    fusion_raw<half, 8> lr3[1];
+    fusion_raw<half, 8> lr4[1];
     float ld18[2];
     #pragma unroll
     for (int u = 0; u < 2; u++)
@@ -6699,22 +6931,38 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_
             const bool ok = okRow[u] && chunk < 12;
             const fusion_index v3 = chunk * 8;
             const fusion_index s3 = v3;
-            if (ok) fusion_load_vec<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), &ld0[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld0[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in1 + (37632*(((v1 + 53) % 56) / 7) + 4704*(((v2 + 53) % 56) / 7) + 672*((v1 + 4) % 7) + 96*((v2 + 4) % 7) + 301056*v0 + v3), &ld1[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld1[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in2 + (v3), &ld3[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld3[u][c * 8 + e] = 0.0f;
-            if (ok) fusion_load_vec<8>(in3 + (v3), &ld4[u][c * 8]);
-            else for (int e = 0; e < 8; e++) ld4[u][c * 8 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<8>(in0 + (301056*v0 + 5376*v1 + 96*v2 + v3), ok);
+            lr1[u][c] = fusion_load_raw<8>(in1 + (37632*(((v1 + 53) % 56) / 7) + 4704*(((v2 + 53) % 56) / 7) + 672*((v1 + 4) % 7) + 96*((v2 + 4) % 7) + 301056*v0 + v3), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 16 + sub;
+        const bool ok = chunk < 12;
+        const fusion_index v3 = chunk * 8;
+        const fusion_index s3 = v3;
+        lr3[c] = fusion_load_raw<8>(in2 + (v3), ok);
+        lr4[c] = fusion_load_raw<8>(in3 + (v3), ok);
+    }
+    float ld3[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 8]);
+    float ld4[8];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 8]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
         const fusion_index v2 = var2[u];
+        float ld0[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 8]);
+        float ld1[8];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 8]);
         float t2[8];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -6723,7 +6971,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t2[c * 8 + e] = (ld0[u][c * 8 + e] + ld1[u][c * 8 + e]);
+                t2[c * 8 + e] = (ld0[c * 8 + e] + ld1[c * 8 + e]);
             }
         }
         float a5 = 0.0f;
@@ -6793,7 +7041,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t16[c * 8 + e] = (t15[c * 8 + e] * ld3[u][c * 8 + e]);
+                t16[c * 8 + e] = (t15[c * 8 + e] * ld3[c * 8 + e]);
             }
         }
         float t17[8];
@@ -6804,7 +7052,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_mul_etc_f16_f32_
             for (int e = 0; e < 8; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 16 + sub) * 8 + e;
-                t17[c * 8 + e] = (t16[c * 8 + e] + ld4[u][c * 8 + e]);
+                t17[c * 8 + e] = (t16[c * 8 + e] + ld4[c * 8 + e]);
             }
         }
         float t19[8];

@@ -1140,9 +1140,9 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][2];
-    float ld1[2][2];
-    float ld2[2][2];
+    fusion_raw<io_t, 2> lr0[2][1];
+    fusion_raw<float, 2> lr1[1];
+    fusion_raw<float, 2> lr2[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -1161,26 +1161,40 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
             const bool ok = okRow[u] && chunk < 5;
             const fusion_index v2 = chunk * 2;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), &ld0[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in1 + (v2), &ld1[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld1[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in2 + (v2), &ld2[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld2[u][c * 2 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 8 + sub;
+        const bool ok = chunk < 5;
+        const fusion_index v2 = chunk * 2;
+        const fusion_index s2 = v2;
+        lr1[c] = fusion_load_raw<2>(in1 + (v2), ok);
+        lr2[c] = fusion_load_raw<2>(in2 + (v2), ok);
+    }
+    float ld1[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr1[c], &ld1[c * 2]);
+    float ld2[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 2]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 2]);
         float a3 = 0.0f;
         #pragma unroll
         for (int c = 0; c < 1; c++)
         {
             if ((fusion_index)c * 8 + sub >= 5) break;
             #pragma unroll
-            for (int e = 0; e < 2; e++) a3 = a3 + ld0[u][c * 2 + e];
+            for (int e = 0; e < 2; e++) a3 = a3 + ld0[c * 2 + e];
         }
         #pragma unroll
         for (int m = 4; m > 0; m >>= 1) a3 = a3 + warp_shfl_xor(a3, m);
@@ -1194,7 +1208,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t6[c * 2 + e] = (ld0[u][c * 2 + e] - t5);
+                t6[c * 2 + e] = (ld0[c * 2 + e] - t5);
             }
         }
         float t7[2];
@@ -1241,7 +1255,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t14[c * 2 + e] = (t13[c * 2 + e] * ld1[u][c * 2 + e]);
+                t14[c * 2 + e] = (t13[c * 2 + e] * ld1[c * 2 + e]);
             }
         }
         float t15[2];
@@ -1252,7 +1266,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f32_4nx49x10(co
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t15[c * 2 + e] = (t14[c * 2 + e] + ld2[u][c * 2 + e]);
+                t15[c * 2 + e] = (t14[c * 2 + e] + ld2[c * 2 + e]);
             }
         }
         if (okRow[u])
@@ -1332,10 +1346,10 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][2];
-    float ld1[2][2];
-    float ld3[2][2];
-    float ld4[2][2];
+    fusion_raw<io_t, 2> lr0[2][1];
+    fusion_raw<float, 2> lr1[2][1];
+    fusion_raw<float, 2> lr3[1];
+    fusion_raw<float, 2> lr4[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -1354,21 +1368,37 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
             const bool ok = okRow[u] && chunk < 5;
             const fusion_index v2 = chunk * 2;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<2>(in0 + (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2), &ld0[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2), &ld1[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld1[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in2 + (v2), &ld3[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld3[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in3 + (v2), &ld4[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld4[u][c * 2 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<2>(in0 + (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2), ok);
+            lr1[u][c] = fusion_load_raw<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 8 + sub;
+        const bool ok = chunk < 5;
+        const fusion_index v2 = chunk * 2;
+        const fusion_index s2 = v2;
+        lr3[c] = fusion_load_raw<2>(in2 + (v2), ok);
+        lr4[c] = fusion_load_raw<2>(in3 + (v2), ok);
+    }
+    float ld3[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 2]);
+    float ld4[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 2]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 2]);
+        float ld1[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 2]);
         float t2[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -1377,7 +1407,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t2[c * 2 + e] = (ld0[u][c * 2 + e] + ld1[u][c * 2 + e]);
+                t2[c * 2 + e] = (ld0[c * 2 + e] + ld1[c * 2 + e]);
             }
         }
         float a5 = 0.0f;
@@ -1447,7 +1477,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t16[c * 2 + e] = (t15[c * 2 + e] * ld3[u][c * 2 + e]);
+                t16[c * 2 + e] = (t15[c * 2 + e] * ld3[c * 2 + e]);
             }
         }
         float t17[2];
@@ -1458,7 +1488,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f32_
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t17[c * 2 + e] = (t16[c * 2 + e] + ld4[u][c * 2 + e]);
+                t17[c * 2 + e] = (t16[c * 2 + e] + ld4[c * 2 + e]);
             }
         }
         if (okRow[u])
@@ -1550,10 +1580,10 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][2];
-    float ld1[2][2];
-    float ld3[2][2];
-    float ld4[2][2];
+    fusion_raw<float, 2> lr0[2][1];
+    fusion_raw<float, 2> lr1[2][1];
+    fusion_raw<float, 2> lr3[1];
+    fusion_raw<float, 2> lr4[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -1572,21 +1602,37 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             const bool ok = okRow[u] && chunk < 5;
             const fusion_index v2 = chunk * 2;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), &ld0[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2), &ld1[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld1[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in2 + (v2), &ld3[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld3[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in3 + (v2), &ld4[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld4[u][c * 2 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), ok);
+            lr1[u][c] = fusion_load_raw<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 8 + sub;
+        const bool ok = chunk < 5;
+        const fusion_index v2 = chunk * 2;
+        const fusion_index s2 = v2;
+        lr3[c] = fusion_load_raw<2>(in2 + (v2), ok);
+        lr4[c] = fusion_load_raw<2>(in3 + (v2), ok);
+    }
+    float ld3[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 2]);
+    float ld4[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 2]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 2]);
+        float ld1[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 2]);
         float t2[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -1595,7 +1641,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t2[c * 2 + e] = (ld0[u][c * 2 + e] + ld1[u][c * 2 + e]);
+                t2[c * 2 + e] = (ld0[c * 2 + e] + ld1[c * 2 + e]);
             }
         }
         float a5 = 0.0f;
@@ -1665,7 +1711,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t16[c * 2 + e] = (t15[c * 2 + e] * ld3[u][c * 2 + e]);
+                t16[c * 2 + e] = (t15[c * 2 + e] * ld3[c * 2 + e]);
             }
         }
         float t17[2];
@@ -1676,7 +1722,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t17[c * 2 + e] = (t16[c * 2 + e] + ld4[u][c * 2 + e]);
+                t17[c * 2 + e] = (t16[c * 2 + e] + ld4[c * 2 + e]);
             }
         }
         if (okRow[u])
@@ -1773,10 +1819,10 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
     fusion_index var1[2];
     fusion_index var2[2];
     bool okRow[2];
-    float ld0[2][2];
-    float ld1[2][2];
-    float ld3[2][2];
-    float ld4[2][2];
+    fusion_raw<float, 2> lr0[2][1];
+    fusion_raw<float, 2> lr1[2][1];
+    fusion_raw<float, 2> lr3[1];
+    fusion_raw<float, 2> lr4[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -1798,22 +1844,38 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
             const bool ok = okRow[u] && chunk < 20;
             const fusion_index v3 = chunk * 2;
             const fusion_index s3 = v3;
-            if (ok) fusion_load_vec<2>(in0 + (140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2), &ld0[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in1 + (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0), &ld1[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld1[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in2 + (v3), &ld3[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld3[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in3 + (v3), &ld4[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld4[u][c * 2 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<2>(in0 + (140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2), ok);
+            lr1[u][c] = fusion_load_raw<2>(in1 + (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 32 + sub;
+        const bool ok = chunk < 20;
+        const fusion_index v3 = chunk * 2;
+        const fusion_index s3 = v3;
+        lr3[c] = fusion_load_raw<2>(in2 + (v3), ok);
+        lr4[c] = fusion_load_raw<2>(in3 + (v3), ok);
+    }
+    float ld3[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 2]);
+    float ld4[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 2]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
         const fusion_index v2 = var2[u];
+        float ld0[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 2]);
+        float ld1[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 2]);
         float t2[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -1822,7 +1884,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
-                t2[c * 2 + e] = (ld0[u][c * 2 + e] + ld1[u][c * 2 + e]);
+                t2[c * 2 + e] = (ld0[c * 2 + e] + ld1[c * 2 + e]);
             }
         }
         float a5 = 0.0f;
@@ -1892,7 +1954,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
-                t16[c * 2 + e] = (t15[c * 2 + e] * ld3[u][c * 2 + e]);
+                t16[c * 2 + e] = (t15[c * 2 + e] * ld3[c * 2 + e]);
             }
         }
         float t17[2];
@@ -1903,7 +1965,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f3
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
-                t17[c * 2 + e] = (t16[c * 2 + e] + ld4[u][c * 2 + e]);
+                t17[c * 2 + e] = (t16[c * 2 + e] + ld4[c * 2 + e]);
             }
         }
         if (okRow[u])
@@ -1979,9 +2041,9 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][2];
-    float ld2[2][2];
-    float ld3[2][2];
+    fusion_raw<io_t, 2> lr0[2][1];
+    fusion_raw<half, 2> lr2[1];
+    fusion_raw<half, 2> lr3[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -2000,19 +2062,33 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
             const bool ok = okRow[u] && chunk < 5;
             const fusion_index v2 = chunk * 2;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), &ld0[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in1 + (v2), &ld2[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld2[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in2 + (v2), &ld3[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld3[u][c * 2 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 8 + sub;
+        const bool ok = chunk < 5;
+        const fusion_index v2 = chunk * 2;
+        const fusion_index s2 = v2;
+        lr2[c] = fusion_load_raw<2>(in1 + (v2), ok);
+        lr3[c] = fusion_load_raw<2>(in2 + (v2), ok);
+    }
+    float ld2[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 2]);
+    float ld3[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 2]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 2]);
         float t1[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -2021,7 +2097,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t1[c * 2 + e] = half_to_float(float_to_half(ld0[u][c * 2 + e]));
+                t1[c * 2 + e] = half_to_float(float_to_half(ld0[c * 2 + e]));
             }
         }
         float a4 = 0.0f;
@@ -2091,7 +2167,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t15[c * 2 + e] = (t14[c * 2 + e] * ld2[u][c * 2 + e]);
+                t15[c * 2 + e] = (t14[c * 2 + e] * ld2[c * 2 + e]);
             }
         }
         float t16[2];
@@ -2102,7 +2178,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_io_f16_4nx49x10(co
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t16[c * 2 + e] = (t15[c * 2 + e] + ld3[u][c * 2 + e]);
+                t16[c * 2 + e] = (t15[c * 2 + e] + ld3[c * 2 + e]);
             }
         }
         if (okRow[u])
@@ -2183,10 +2259,10 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][2];
-    float ld2[2][2];
-    float ld4[2][2];
-    float ld5[2][2];
+    fusion_raw<io_t, 2> lr0[2][1];
+    fusion_raw<half, 2> lr2[2][1];
+    fusion_raw<half, 2> lr4[1];
+    fusion_raw<half, 2> lr5[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -2205,21 +2281,37 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             const bool ok = okRow[u] && chunk < 5;
             const fusion_index v2 = chunk * 2;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<2>(in0 + (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2), &ld0[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2), &ld2[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld2[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in2 + (v2), &ld4[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld4[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in3 + (v2), &ld5[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld5[u][c * 2 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<2>(in0 + (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2), ok);
+            lr2[u][c] = fusion_load_raw<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 8 + sub;
+        const bool ok = chunk < 5;
+        const fusion_index v2 = chunk * 2;
+        const fusion_index s2 = v2;
+        lr4[c] = fusion_load_raw<2>(in2 + (v2), ok);
+        lr5[c] = fusion_load_raw<2>(in3 + (v2), ok);
+    }
+    float ld4[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 2]);
+    float ld5[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr5[c], &ld5[c * 2]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 2]);
+        float ld2[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr2[u][c], &ld2[c * 2]);
         float t1[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -2228,7 +2320,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t1[c * 2 + e] = half_to_float(float_to_half(ld0[u][c * 2 + e]));
+                t1[c * 2 + e] = half_to_float(float_to_half(ld0[c * 2 + e]));
             }
         }
         float t3[2];
@@ -2239,7 +2331,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t3[c * 2 + e] = (t1[c * 2 + e] + ld2[u][c * 2 + e]);
+                t3[c * 2 + e] = (t1[c * 2 + e] + ld2[c * 2 + e]);
             }
         }
         float a6 = 0.0f;
@@ -2309,7 +2401,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t17[c * 2 + e] = (t16[c * 2 + e] * ld4[u][c * 2 + e]);
+                t17[c * 2 + e] = (t16[c * 2 + e] * ld4[c * 2 + e]);
             }
         }
         float t18[2];
@@ -2320,7 +2412,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t18[c * 2 + e] = (t17[c * 2 + e] + ld5[u][c * 2 + e]);
+                t18[c * 2 + e] = (t17[c * 2 + e] + ld5[c * 2 + e]);
             }
         }
         if (okRow[u])
@@ -2412,10 +2504,10 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][2];
-    float ld1[2][2];
-    float ld3[2][2];
-    float ld4[2][2];
+    fusion_raw<half, 2> lr0[2][1];
+    fusion_raw<half, 2> lr1[2][1];
+    fusion_raw<half, 2> lr3[1];
+    fusion_raw<half, 2> lr4[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -2434,21 +2526,37 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             const bool ok = okRow[u] && chunk < 5;
             const fusion_index v2 = chunk * 2;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), &ld0[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2), &ld1[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld1[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in2 + (v2), &ld3[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld3[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in3 + (v2), &ld4[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld4[u][c * 2 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), ok);
+            lr1[u][c] = fusion_load_raw<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 8 + sub;
+        const bool ok = chunk < 5;
+        const fusion_index v2 = chunk * 2;
+        const fusion_index s2 = v2;
+        lr3[c] = fusion_load_raw<2>(in2 + (v2), ok);
+        lr4[c] = fusion_load_raw<2>(in3 + (v2), ok);
+    }
+    float ld3[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 2]);
+    float ld4[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 2]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 2]);
+        float ld1[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 2]);
         float t2[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -2457,7 +2565,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t2[c * 2 + e] = (ld0[u][c * 2 + e] + ld1[u][c * 2 + e]);
+                t2[c * 2 + e] = (ld0[c * 2 + e] + ld1[c * 2 + e]);
             }
         }
         float a5 = 0.0f;
@@ -2527,7 +2635,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t16[c * 2 + e] = (t15[c * 2 + e] * ld3[u][c * 2 + e]);
+                t16[c * 2 + e] = (t15[c * 2 + e] * ld3[c * 2 + e]);
             }
         }
         float t17[2];
@@ -2538,7 +2646,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t17[c * 2 + e] = (t16[c * 2 + e] + ld4[u][c * 2 + e]);
+                t17[c * 2 + e] = (t16[c * 2 + e] + ld4[c * 2 + e]);
             }
         }
         if (okRow[u])
@@ -2635,10 +2743,10 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
     fusion_index var1[2];
     fusion_index var2[2];
     bool okRow[2];
-    float ld0[2][2];
-    float ld1[2][2];
-    float ld3[2][2];
-    float ld4[2][2];
+    fusion_raw<half, 2> lr0[2][1];
+    fusion_raw<half, 2> lr1[2][1];
+    fusion_raw<half, 2> lr3[1];
+    fusion_raw<half, 2> lr4[1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -2660,22 +2768,38 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
             const bool ok = okRow[u] && chunk < 20;
             const fusion_index v3 = chunk * 2;
             const fusion_index s3 = v3;
-            if (ok) fusion_load_vec<2>(in0 + (140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2), &ld0[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in1 + (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0), &ld1[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld1[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in2 + (v3), &ld3[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld3[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in3 + (v3), &ld4[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld4[u][c * 2 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<2>(in0 + (140*((v3 / 10) % 2) + (v3 % 10) + 10*(v3 / 20) + 1960*v0 + 280*v1 + 20*v2), ok);
+            lr1[u][c] = fusion_load_raw<2>(in1 + (70*((((v3 / 10) % 2) + 2*v1) % 7) + 980*((((v3 / 10) % 2) + 2*v1) / 7) + 10*(((v3 / 20) + 2*v2) % 7) + 490*(((v3 / 20) + 2*v2) / 7) + (v3 % 10) + 1960*v0), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 32 + sub;
+        const bool ok = chunk < 20;
+        const fusion_index v3 = chunk * 2;
+        const fusion_index s3 = v3;
+        lr3[c] = fusion_load_raw<2>(in2 + (v3), ok);
+        lr4[c] = fusion_load_raw<2>(in3 + (v3), ok);
+    }
+    float ld3[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 2]);
+    float ld4[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 2]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
         const fusion_index v2 = var2[u];
+        float ld0[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 2]);
+        float ld1[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 2]);
         float t2[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -2684,7 +2808,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
-                t2[c * 2 + e] = (ld0[u][c * 2 + e] + ld1[u][c * 2 + e]);
+                t2[c * 2 + e] = (ld0[c * 2 + e] + ld1[c * 2 + e]);
             }
         }
         float a5 = 0.0f;
@@ -2754,7 +2878,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
-                t16[c * 2 + e] = (t15[c * 2 + e] * ld3[u][c * 2 + e]);
+                t16[c * 2 + e] = (t15[c * 2 + e] * ld3[c * 2 + e]);
             }
         }
         float t17[2];
@@ -2765,7 +2889,7 @@ extern ""C"" __global__ void window_reverse_add_patch_merging_layer_norm_cast_f1
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v3 = ((fusion_index)c * 32 + sub) * 2 + e;
-                t17[c * 2 + e] = (t16[c * 2 + e] + ld4[u][c * 2 + e]);
+                t17[c * 2 + e] = (t16[c * 2 + e] + ld4[c * 2 + e]);
             }
         }
         if (okRow[u])
@@ -2906,9 +3030,9 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][2];
-    float ld2[2][2];
-    float ld3[2][2];
+    fusion_raw<io_t, 2> lr0[2][1];
+    fusion_raw<half, 2> lr2[1];
+    fusion_raw<half, 2> lr3[1];
     float ld17[2];
     #pragma unroll
     for (int u = 0; u < 2; u++)
@@ -2929,19 +3053,33 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_
             const bool ok = okRow[u] && chunk < 5;
             const fusion_index v2 = chunk * 2;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), &ld0[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in1 + (v2), &ld2[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld2[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in2 + (v2), &ld3[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld3[u][c * 2 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 8 + sub;
+        const bool ok = chunk < 5;
+        const fusion_index v2 = chunk * 2;
+        const fusion_index s2 = v2;
+        lr2[c] = fusion_load_raw<2>(in1 + (v2), ok);
+        lr3[c] = fusion_load_raw<2>(in2 + (v2), ok);
+    }
+    float ld2[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr2[c], &ld2[c * 2]);
+    float ld3[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 2]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 2]);
         float t1[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -2950,7 +3088,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t1[c * 2 + e] = half_to_float(float_to_half(ld0[u][c * 2 + e]));
+                t1[c * 2 + e] = half_to_float(float_to_half(ld0[c * 2 + e]));
             }
         }
         float a4 = 0.0f;
@@ -3020,7 +3158,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t15[c * 2 + e] = (t14[c * 2 + e] * ld2[u][c * 2 + e]);
+                t15[c * 2 + e] = (t14[c * 2 + e] * ld2[c * 2 + e]);
             }
         }
         float t16[2];
@@ -3031,7 +3169,7 @@ extern ""C"" __global__ void cast_layer_norm_window_partition_mul_io_f16_f32_i8_
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t16[c * 2 + e] = (t15[c * 2 + e] + ld3[u][c * 2 + e]);
+                t16[c * 2 + e] = (t15[c * 2 + e] + ld3[c * 2 + e]);
             }
         }
         float t18[2];
@@ -3118,7 +3256,7 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_10(const float* 
     fusion_index var0[2];
     bool okRow[2];
     float ld0[2];
-    float ld1[2][2];
+    fusion_raw<float, 2> lr1[2][1];
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
@@ -3135,14 +3273,16 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_10(const float* 
             const bool ok = okRow[u] && chunk < 5;
             const fusion_index v1 = chunk * 2;
             const fusion_index s1 = v1;
-            if (ok) fusion_load_vec<2>(in1 + (10*v0 + v1), &ld1[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld1[u][c * 2 + e] = 0.0f;
+            lr1[u][c] = fusion_load_raw<2>(in1 + (10*v0 + v1), ok);
         }
     }
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
+        float ld1[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 2]);
         float t2[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -3151,7 +3291,7 @@ extern ""C"" __global__ void abs_max_int8_scale_reshape_mul_f32_10(const float* 
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v1 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t2[c * 2 + e] = fusion_abs(ld1[u][c * 2 + e]);
+                t2[c * 2 + e] = fusion_abs(ld1[c * 2 + e]);
             }
         }
         float a3 = fusion_neg_inf();
@@ -3314,10 +3454,10 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][2];
-    float ld2[2][2];
-    float ld4[2][2];
-    float ld5[2][2];
+    fusion_raw<io_t, 2> lr0[2][1];
+    fusion_raw<half, 2> lr2[2][1];
+    fusion_raw<half, 2> lr4[1];
+    fusion_raw<half, 2> lr5[1];
     float ld19[2];
     #pragma unroll
     for (int u = 0; u < 2; u++)
@@ -3338,21 +3478,37 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             const bool ok = okRow[u] && chunk < 5;
             const fusion_index v2 = chunk * 2;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<2>(in0 + (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2), &ld0[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2), &ld2[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld2[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in2 + (v2), &ld4[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld4[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in3 + (v2), &ld5[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld5[u][c * 2 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<2>(in0 + (140*((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) + 10*((7*(v0 % 2) + (v1 % 7) + 3) % 14) + 1960*(v0 / 4) + v2), ok);
+            lr2[u][c] = fusion_load_raw<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 3) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 3) % 14) / 7) + 10*(((v1 % 7) + 3) % 7) + 70*(((v1 / 7) + 3) % 7) + 1960*(v0 / 4) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 8 + sub;
+        const bool ok = chunk < 5;
+        const fusion_index v2 = chunk * 2;
+        const fusion_index s2 = v2;
+        lr4[c] = fusion_load_raw<2>(in2 + (v2), ok);
+        lr5[c] = fusion_load_raw<2>(in3 + (v2), ok);
+    }
+    float ld4[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 2]);
+    float ld5[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr5[c], &ld5[c * 2]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 2]);
+        float ld2[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr2[u][c], &ld2[c * 2]);
         float t1[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -3361,7 +3517,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t1[c * 2 + e] = half_to_float(float_to_half(ld0[u][c * 2 + e]));
+                t1[c * 2 + e] = half_to_float(float_to_half(ld0[c * 2 + e]));
             }
         }
         float t3[2];
@@ -3372,7 +3528,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t3[c * 2 + e] = (t1[c * 2 + e] + ld2[u][c * 2 + e]);
+                t3[c * 2 + e] = (t1[c * 2 + e] + ld2[c * 2 + e]);
             }
         }
         float a6 = 0.0f;
@@ -3442,7 +3598,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t17[c * 2 + e] = (t16[c * 2 + e] * ld4[u][c * 2 + e]);
+                t17[c * 2 + e] = (t16[c * 2 + e] * ld4[c * 2 + e]);
             }
         }
         float t18[2];
@@ -3453,7 +3609,7 @@ extern ""C"" __global__ void cast_window_reverse_add_layer_norm_roll_etc_io_f16_
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t18[c * 2 + e] = (t17[c * 2 + e] + ld5[u][c * 2 + e]);
+                t18[c * 2 + e] = (t17[c * 2 + e] + ld5[c * 2 + e]);
             }
         }
         float t20[2];
@@ -3571,10 +3727,10 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
     fusion_index var0[2];
     fusion_index var1[2];
     bool okRow[2];
-    float ld0[2][2];
-    float ld1[2][2];
-    float ld3[2][2];
-    float ld4[2][2];
+    fusion_raw<half, 2> lr0[2][1];
+    fusion_raw<half, 2> lr1[2][1];
+    fusion_raw<half, 2> lr3[1];
+    fusion_raw<half, 2> lr4[1];
     float ld18[2];
     #pragma unroll
     for (int u = 0; u < 2; u++)
@@ -3595,21 +3751,37 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             const bool ok = okRow[u] && chunk < 5;
             const fusion_index v2 = chunk * 2;
             const fusion_index s2 = v2;
-            if (ok) fusion_load_vec<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), &ld0[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld0[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2), &ld1[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld1[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in2 + (v2), &ld3[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld3[u][c * 2 + e] = 0.0f;
-            if (ok) fusion_load_vec<2>(in3 + (v2), &ld4[u][c * 2]);
-            else for (int e = 0; e < 2; e++) ld4[u][c * 2 + e] = 0.0f;
+            lr0[u][c] = fusion_load_raw<2>(in0 + (980*((v0 % 4) / 2) + 70*(v0 % 2) + 1960*(v0 / 4) + 10*(v1 % 7) + 140*(v1 / 7) + v2), ok);
+            lr1[u][c] = fusion_load_raw<2>(in1 + (980*(((7*((v0 % 4) / 2) + (v1 / 7) + 11) % 14) / 7) + 490*(((7*(v0 % 2) + (v1 % 7) + 11) % 14) / 7) + 10*(((v1 % 7) + 4) % 7) + 70*(((v1 / 7) + 4) % 7) + 1960*(v0 / 4) + v2), ok);
         }
     }
+    #pragma unroll
+    for (int c = 0; c < 1; c++)
+    {
+        const fusion_index chunk = (fusion_index)c * 8 + sub;
+        const bool ok = chunk < 5;
+        const fusion_index v2 = chunk * 2;
+        const fusion_index s2 = v2;
+        lr3[c] = fusion_load_raw<2>(in2 + (v2), ok);
+        lr4[c] = fusion_load_raw<2>(in3 + (v2), ok);
+    }
+    float ld3[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr3[c], &ld3[c * 2]);
+    float ld4[2];
+    #pragma unroll
+    for (int c = 0; c < 1; c++) fusion_unpack(lr4[c], &ld4[c * 2]);
     #pragma unroll
     for (int u = 0; u < 2; u++)
     {
         const fusion_index v0 = var0[u];
         const fusion_index v1 = var1[u];
+        float ld0[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr0[u][c], &ld0[c * 2]);
+        float ld1[2];
+        #pragma unroll
+        for (int c = 0; c < 1; c++) fusion_unpack(lr1[u][c], &ld1[c * 2]);
         float t2[2];
         #pragma unroll
         for (int c = 0; c < 1; c++)
@@ -3618,7 +3790,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t2[c * 2 + e] = (ld0[u][c * 2 + e] + ld1[u][c * 2 + e]);
+                t2[c * 2 + e] = (ld0[c * 2 + e] + ld1[c * 2 + e]);
             }
         }
         float a5 = 0.0f;
@@ -3688,7 +3860,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t16[c * 2 + e] = (t15[c * 2 + e] * ld3[u][c * 2 + e]);
+                t16[c * 2 + e] = (t15[c * 2 + e] * ld3[c * 2 + e]);
             }
         }
         float t17[2];
@@ -3699,7 +3871,7 @@ extern ""C"" __global__ void window_reverse_roll_add_layer_norm_window_partition
             for (int e = 0; e < 2; e++)
             {
                 const fusion_index v2 = ((fusion_index)c * 8 + sub) * 2 + e;
-                t17[c * 2 + e] = (t16[c * 2 + e] + ld4[u][c * 2 + e]);
+                t17[c * 2 + e] = (t16[c * 2 + e] + ld4[c * 2 + e]);
             }
         }
         float t19[2];
