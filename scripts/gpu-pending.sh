@@ -42,7 +42,8 @@
 #   nculn   Nsight Compute (full set, SASS counts) on Swin-T stage 1's two LayerNorm + window-partition kernels at batch 64 (the
 #           unshifted one, which also normalizes the patch embedding, took 59 µs inside the graph, the shifted one 39 µs)
 #   rowln   bench/cuda/rowln_probe.cu: stage 1's LayerNorm + roll + partition written by hand in the row printer's possible forms
-#           (rows in flight a thread, gamma/beta once, halves kept raw until used, lanes a row) against the gather and a copy, batch 64 and 8
+#           (rows in flight a thread, gamma/beta once, halves kept raw until used, lanes a row) against the gather and a copy, and rows of
+#           192 and 384 halves; batch 64 and 8
 #   abold   this build against the previous one: .bundle/old/fusion-run.dll.xz (the previous build's fusion-run.dll, whose models
 #           carry their generated kernels; carry it beside the bundle) swapped in for "old"; Swin-T fp16 at batch 64, 8 and 1 and
 #           int8 at batch 64 (AB_RUNS: "model batch precision" triples, comma-separated), alternating, two rounds, then each build's batch-64 graph

@@ -6,7 +6,8 @@
 //   ROWS            rows a lane group holds in flight (the printer: 2)
 //   HOIST           gamma and beta loaded once a thread instead of once a row (they do not depend on the row)
 //   RAW             the rows kept as loaded halves until after every load is issued (the printer converts to float at the load)
-// plus two floors for the same bytes: the gather alone (the partition's addressing, no arithmetic) and a contiguous copy.
+// plus two floors for the same bytes: the gather alone (the partition's addressing, no arithmetic) and a contiguous copy. Then rows of
+// 192 and 384 halves (stages 2 and 3, as many bytes, read in place) in the lane splits those widths allow.
 // Each form's output is compared with a float64 reference on the host (max |error| printed; fp16 rounding is about 4e-3 here).
 // Build and run on the GPU machine:
 //   nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -o rowln_probe bench/cuda/rowln_probe.cu && ./rowln_probe [batch]
@@ -20,11 +21,14 @@
 
 #define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { printf("cuda %s at line %d\n", cudaGetErrorString(e_), __LINE__); exit(1); } } while (0)
 
-constexpr int C = 96, V = 8, kChunks = C / V, kThreads = 256;
+constexpr int V = 8, kThreads = 256;
 
-// Where row r (window-major: r = window · 49 + token) of the partitioned output reads the [N, 56, 56, 96] image, shifted by 3.
-__device__ __forceinline__ int source_of(int r)
+// Where row r (window-major: r = window · 49 + token) of the partitioned output reads the [N, 56, 56, 96] image, shifted by 3;
+// wider rows (stages 2 and 3: 192 and 384 halves) are read in place.
+template <int C>
+__device__ __host__ __forceinline__ int source_of(int r)
 {
+    if (C != 96) return r * C;
     const int v0 = r / 49, v1 = r % 49;
     return 5376 * ((7 * ((v0 % 64) / 8) + v1 / 7 + 3) % 56) + 96 * ((7 * (v0 % 8) + v1 % 7 + 3) % 56) + 301056 * (v0 / 64);
 }
@@ -45,10 +49,10 @@ __device__ __forceinline__ uint4 to_halves(const float* f)
     return raw;
 }
 
-template <int LANES, int CHUNKS, int ROWS, bool HOIST, bool RAW>
+template <int C, int LANES, int CHUNKS, int ROWS, bool HOIST, bool RAW>
 __global__ void __launch_bounds__(kThreads) layer_norm(const half* __restrict__ x, const half* __restrict__ g, const half* __restrict__ b, half* __restrict__ out, int rows)
 {
-    constexpr int groups = 32 / LANES;
+    constexpr int groups = 32 / LANES, kChunks = C / V;
     const int lane = threadIdx.x & 31, sub = lane % LANES;
     const int first = ((blockIdx.x * (kThreads / 32) + (threadIdx.x >> 5)) * groups + lane / LANES) * ROWS;
     uint4 xr[ROWS][CHUNKS];
@@ -59,7 +63,7 @@ __global__ void __launch_bounds__(kThreads) layer_norm(const half* __restrict__ 
     {
         const int row = first + u;
         const bool okRow = row < rows;
-        const int src = source_of(okRow ? row : 0);
+        const int src = source_of<C>(okRow ? row : 0);
 #pragma unroll
         for (int c = 0; c < CHUNKS; c++)
         {
@@ -123,11 +127,13 @@ __global__ void __launch_bounds__(kThreads) layer_norm(const half* __restrict__ 
 }
 
 // The floors: the same gather without arithmetic, and a contiguous copy of as many bytes (a thread a 16-byte chunk).
+template <int C>
 __global__ void __launch_bounds__(kThreads) gather_only(const half* __restrict__ x, half* __restrict__ out, int rows)
 {
+    constexpr int kChunks = C / V;
     const int i = blockIdx.x * kThreads + threadIdx.x, row = i / kChunks, chunk = i % kChunks;
     if (row >= rows) return;
-    *reinterpret_cast<uint4*>(out + (size_t)row * C + chunk * V) = *reinterpret_cast<const uint4*>(x + source_of(row) + chunk * V);
+    *reinterpret_cast<uint4*>(out + (size_t)row * C + chunk * V) = *reinterpret_cast<const uint4*>(x + source_of<C>(row) + chunk * V);
 }
 
 __global__ void __launch_bounds__(kThreads) copy_only(const uint4* __restrict__ x, uint4* __restrict__ out, int n)
@@ -143,28 +149,32 @@ struct Run
     bool checked;
 };
 
-template <int LANES, int CHUNKS, int ROWS, bool HOIST, bool RAW>
+template <int C, int LANES, int CHUNKS, int ROWS, bool HOIST, bool RAW>
 void launch_ln(const half* x, const half* g, const half* b, half* out, int rows, cudaStream_t s)
 {
     const int rowsPerBlock = (kThreads / 32) * (32 / LANES) * ROWS;
-    layer_norm<LANES, CHUNKS, ROWS, HOIST, RAW><<<(rows + rowsPerBlock - 1) / rowsPerBlock, kThreads, 0, s>>>(x, g, b, out, rows);
+    layer_norm<C, LANES, CHUNKS, ROWS, HOIST, RAW><<<(rows + rowsPerBlock - 1) / rowsPerBlock, kThreads, 0, s>>>(x, g, b, out, rows);
 }
 
+template <int C>
 void launch_gather(const half* x, const half*, const half*, half* out, int rows, cudaStream_t s)
 {
-    gather_only<<<(rows * kChunks + kThreads - 1) / kThreads, kThreads, 0, s>>>(x, out, rows);
+    constexpr int kChunks = C / V;
+    gather_only<C><<<(rows * kChunks + kThreads - 1) / kThreads, kThreads, 0, s>>>(x, out, rows);
 }
 
+template <int C>
 void launch_copy(const half* x, const half*, const half*, half* out, int rows, cudaStream_t s)
 {
+    constexpr int kChunks = C / V;
     const int n = rows * kChunks;
     copy_only<<<(n + kThreads - 1) / kThreads, kThreads, 0, s>>>(reinterpret_cast<const uint4*>(x), reinterpret_cast<uint4*>(out), n);
 }
 
-int main(int argc, char** argv)
+template <int C>
+void measure(int batch, const std::vector<Run>& runs)
 {
-    const int batch = argc > 1 ? atoi(argv[1]) : 64;
-    const int rows = batch * 3136;
+    const int rows = batch * 3136 * 96 / C;
     const size_t n = (size_t)rows * C;
     std::vector<half> hx(n), hg(C), hb(C);
     srand(7);
@@ -183,8 +193,7 @@ int main(int argc, char** argv)
     std::vector<double> ref(sample.size() * C);
     for (size_t si = 0; si < sample.size(); si++)
     {
-        const int r = sample[si], v0 = r / 49, v1 = r % 49;
-        const size_t src = 5376 * ((7 * ((v0 % 64) / 8) + v1 / 7 + 3) % 56) + 96 * ((7 * (v0 % 8) + v1 % 7 + 3) % 56) + (size_t)301056 * (v0 / 64);
+        const size_t src = (size_t)source_of<C>(sample[si]);
         double mean = 0, var = 0;
         for (int c = 0; c < C; c++) mean += __half2float(hx[src + c]);
         mean /= C;
@@ -194,30 +203,15 @@ int main(int argc, char** argv)
             ref[si * C + c] = (__half2float(hx[src + c]) - mean) / std::sqrt(var + 1e-5) * __half2float(hg[c]) + __half2float(hb[c]);
     }
 
-    Run runs[] = {
-        {"printed form: 16 lanes x 1 chunk, 2 rows, gamma/beta a row, floats at load", launch_ln<16, 1, 2, false, false>, true},
-        {"16 x 1, 2 rows, gamma/beta once", launch_ln<16, 1, 2, true, false>, true},
-        {"16 x 1, 2 rows, gamma/beta once, raw", launch_ln<16, 1, 2, true, true>, true},
-        {"16 x 1, 4 rows, gamma/beta once, raw", launch_ln<16, 1, 4, true, true>, true},
-        {"16 x 1, 8 rows, gamma/beta once, raw", launch_ln<16, 1, 8, true, true>, true},
-        {"16 x 1, 4 rows, gamma/beta a row, floats at load", launch_ln<16, 1, 4, false, false>, true},
-        {"4 x 3, 1 row, gamma/beta once, raw", launch_ln<4, 3, 1, true, true>, true},
-        {"4 x 3, 2 rows, gamma/beta once, raw", launch_ln<4, 3, 2, true, true>, true},
-        {"4 x 3, 4 rows, gamma/beta once, raw", launch_ln<4, 3, 4, true, true>, true},
-        {"8 x 2 (4 idle), 2 rows, gamma/beta once, raw", launch_ln<8, 2, 2, true, true>, true},
-        {"8 x 2 (4 idle), 4 rows, gamma/beta once, raw", launch_ln<8, 2, 4, true, true>, true},
-        {"floor: the gather alone", launch_gather, false},
-        {"floor: a contiguous copy", launch_copy, false},
-    };
     cudaStream_t s;
     CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
     cudaEvent_t e0, e1;
     CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
     const double bytes = 2.0 * n * 2;
-    printf("batch %d: %d rows of %d halves, %.1f MB moved a call\n", batch, rows, C, bytes / 1e6);
+    printf("\nbatch %d: %d rows of %d halves, %.1f MB moved a call\n", batch, rows, C, bytes / 1e6);
     std::vector<half> hout(n);
     const int kRounds = 5, kReps = 50;
-    std::vector<std::vector<float>> times(sizeof(runs) / sizeof(runs[0]));
+    std::vector<std::vector<float>> times(runs.size());
     for (int round = 0; round < kRounds; round++)
         for (size_t ri = 0; ri < times.size(); ri++)
         {
@@ -251,5 +245,41 @@ int main(int argc, char** argv)
         if (run.checked) printf("  max|err| %.2e%s", err, err > 2e-2 ? "  WRONG" : "");
         printf("\n");
     }
+    CK(cudaFree(x)); CK(cudaFree(out)); CK(cudaFree(g)); CK(cudaFree(b));
+}
+
+int main(int argc, char** argv)
+{
+    const int batch = argc > 1 ? atoi(argv[1]) : 64;
+    measure<96>(batch, {
+        {"printed form before: 16 lanes x 1 chunk, 2 rows, gamma/beta a row, floats at load", launch_ln<96, 16, 1, 2, false, false>, true},
+        {"16 x 1, 2 rows, gamma/beta once", launch_ln<96, 16, 1, 2, true, false>, true},
+        {"printed form now: 16 x 1, 2 rows, gamma/beta once, raw", launch_ln<96, 16, 1, 2, true, true>, true},
+        {"16 x 1, 4 rows, gamma/beta once, raw", launch_ln<96, 16, 1, 4, true, true>, true},
+        {"4 x 3, 1 row, gamma/beta once, raw", launch_ln<96, 4, 3, 1, true, true>, true},
+        {"4 x 3, 2 rows, gamma/beta once, raw", launch_ln<96, 4, 3, 2, true, true>, true},
+        {"8 x 2 (4 idle), 2 rows, gamma/beta once, raw", launch_ln<96, 8, 2, 2, true, true>, true},
+        {"8 x 2 (4 idle), 4 rows, gamma/beta once, raw", launch_ln<96, 8, 2, 4, true, true>, true},
+        {"floor: the gather alone", launch_gather<96>, false},
+        {"floor: a contiguous copy", launch_copy<96>, false},
+    });
+    measure<192>(batch, {
+        {"printed form before: 32 x 1 (8 idle), 2 rows, floats at load", launch_ln<192, 32, 1, 2, false, false>, true},
+        {"printed form now: 32 x 1 (8 idle), 2 rows, gamma/beta once, raw", launch_ln<192, 32, 1, 2, true, true>, true},
+        {"32 x 1 (8 idle), 4 rows, raw", launch_ln<192, 32, 1, 4, true, true>, true},
+        {"8 x 3, 1 row, raw", launch_ln<192, 8, 3, 1, true, true>, true},
+        {"8 x 3, 2 rows, raw", launch_ln<192, 8, 3, 2, true, true>, true},
+        {"4 x 6, 1 row, raw", launch_ln<192, 4, 6, 1, true, true>, true},
+        {"floor: a contiguous copy", launch_copy<192>, false},
+    });
+    measure<384>(batch, {
+        {"printed form before: 16 x 3, 1 row, floats at load", launch_ln<384, 16, 3, 1, false, false>, true},
+        {"printed form now: 16 x 3, 1 row, raw", launch_ln<384, 16, 3, 1, true, true>, true},
+        {"16 x 3, 2 rows, raw", launch_ln<384, 16, 3, 2, true, true>, true},
+        {"8 x 6, 1 row, raw", launch_ln<384, 8, 6, 1, true, true>, true},
+        {"32 x 2 (16 idle), 1 row, raw", launch_ln<384, 32, 2, 1, true, true>, true},
+        {"32 x 2 (16 idle), 2 rows, raw", launch_ln<384, 32, 2, 2, true, true>, true},
+        {"floor: a contiguous copy", launch_copy<384>, false},
+    });
     return 0;
 }
