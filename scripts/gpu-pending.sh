@@ -44,6 +44,8 @@
 #   rowln   bench/cuda/rowln_probe.cu: stage 1's LayerNorm + roll + partition written by hand in the row printer's possible forms
 #           (rows in flight a thread, gamma/beta once, halves kept raw until used, lanes a row) against the gather and a copy, and rows of
 #           192 and 384 halves; batch 64 and 8
+#   mlpprobe bench/cuda/mlp_probe.cu: the fused MLP (fc1 + GELU + fc2 + residual) on mma.sync and, for stage 1, on warpgroup MMA
+#           with the weights resident, against cuBLASLt's two GEMMs, batch 1 / 8 / 64 / 128 (ptxas's register report first)
 #   abold   this build against the previous one: .bundle/old/fusion-run.dll.xz (the previous build's fusion-run.dll, whose models
 #           carry their generated kernels; carry it beside the bundle) swapped in for "old"; Swin-T fp16 at batch 64, 8 and 1 and
 #           int8 at batch 64 (AB_RUNS: "model batch precision" triples, comma-separated), alternating, two rounds, then each build's batch-64 graph
@@ -281,6 +283,10 @@ nculn() { ncu_full nculn layer_norm_window_partition_f16_64nx49x96 layer_norm_ro
 rowln() {
   (nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -o /tmp/rowln_probe $root/bench/cuda/rowln_probe.cu \
     && timeout 60 /tmp/rowln_probe 64 && timeout 60 /tmp/rowln_probe 8) > $OUT/rowln.txt 2>&1
+}
+mlpprobe() {
+  (nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -Xptxas -v -o /tmp/mlp_probe $root/bench/cuda/mlp_probe.cu -lcublasLt 2>&1 \
+    | grep -E "error|warning|mlp_wgmma|mlp_fused|registers|spill" ; timeout 120 /tmp/mlp_probe 1 8 64 128) > $OUT/mlpprobe.txt 2>&1
 }
 abold() {
   cp fusion-run.dll /tmp/new_fusion_run.dll
