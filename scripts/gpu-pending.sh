@@ -44,6 +44,7 @@
 #   rowln   bench/cuda/rowln_probe.cu: stage 1's LayerNorm + roll + partition written by hand in the row printer's possible forms
 #           (rows in flight a thread, gamma/beta once, halves kept raw until used, lanes a row) against the gather and a copy, and rows of
 #           192 and 384 halves; batch 64 and 8
+#   sanrow  compute-sanitizer memcheck and initcheck over GeneratedKernelGpuTests (the row kernels' raw loads, 2026-12-06)
 #   mlpprobe bench/cuda/mlp_probe.cu: the fused MLP (fc1 + GELU + fc2 + residual) on mma.sync and, for stage 1, on warpgroup MMA
 #           with the weights resident, against cuBLASLt's two GEMMs, batch 1 / 8 / 64 / 128 (ptxas's register report first)
 #   abold   this build against the previous one: .bundle/old/fusion-run.dll.xz (the previous build's fusion-run.dll, whose models
@@ -314,146 +315,6 @@ abold() {
   use new
 }
 san() {
-  [ $(left) -gt 120 ] && FUSION_REQUIRE_CUDA=1 timeout $(( $(left) - 30 )) compute-sanitizer --tool memcheck --print-limit 20 ./Fusion.Cuda.Tests \
-    -method Fusion.Cuda.Tests.FusedGemmTests.EveryTileMatchesTheCpuBackend > $OUT/splitsan.txt 2>&1
-  echo "exit $?" >> $OUT/splitsan.txt
-}
-graphprofile() {
-  for split in off on; do
-    [ $(left) -gt 60 ] || break
-    echo "## swin-t b1 graph profile FUSION_GEMM_SPLITK=$split"
-    FUSION_GEMM_SPLITK=$split timeout 60 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 50 2>&1 \
-      | grep -A120 "^profile"
-  done > $OUT/graphprofile.txt 2>&1
-  [ $(left) -gt 90 ] && FUSION_REQUIRE_CUDA=1 timeout 80 ./Fusion.Run.Tests -class Fusion.Run.Tests.CudaRunTests >> $OUT/graphprofile.txt 2>&1
-  echo "exit $?" >> $OUT/graphprofile.txt
-}
-# Fast-run's tile choices for the Int8 plan at batch 64, so that a profiler run after it (FUSION_GEMM=cached) launches the same tiles.
-int8_choices() {
-  timeout 90 ./fusion-run swin-t --device cuda --precision int8 --batch 64 --fast-run --warmup 0 --iters 1 > /dev/null 2>&1
-}
-ncuint8() {
-  local sections="--section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis --section SchedulerStats --section InstructionStats --section SourceCounters"
-  int8_choices
-  for shape in n384_k96 n1536_k384; do
-    [ $(left) -gt 80 ] && FUSION_GEMM=cached timeout 75 ncu $sections --kernel-name regex:"gelu_mul_cast_$shape" -c 1 \
-      ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 >> $OUT/ncuint8.txt 2>&1
-  done
-  [ $(left) -gt 80 ] && FUSION_GEMM=generated timeout 70 ncu $sections --kernel-name regex:"gemm_bias_gelu_n384_k96" -c 1 \
-    ./fusion-run swin-t --device cuda --batch 64 --warmup 0 --iters 1 >> $OUT/ncuint8.txt 2>&1
-  # the SASS of the int8 GELU GEMMs and the fp16 template's, to read their epilogues' instruction mix
-  for f in $FUSION_KERNEL_CACHE/*gelu*n384_k96*.cubin; do
-    [ -f "$f" ] && { echo "## $(basename $f)"; cuobjdump -sass "$f"; } >> $OUT/sass_gelu.txt 2>&1
-  done
-}
-sassint8() {
-  int8_choices
-  [ $(left) -gt 80 ] && FUSION_GEMM=cached timeout 100 ncu --set full --import-source no -o /tmp/int8rep --kernel-name regex:"gelu_mul_cast_n384_k96" -c 1 \
-    ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 > $OUT/sassint8.txt 2>&1
-  ncu -i /tmp/int8rep.ncu-rep --page source --csv --print-source sass > $OUT/sass_int8_counters.csv 2>&1
-  [ $(left) -gt 80 ] && FUSION_GEMM=generated timeout 80 ncu --set full -o /tmp/fp16rep --kernel-name regex:"gemm_bias_gelu_n384_k96" -c 1 \
-    ./fusion-run swin-t --device cuda --batch 64 --warmup 0 --iters 1 >> $OUT/sassint8.txt 2>&1
-  ncu -i /tmp/fp16rep.ncu-rep --page source --csv --print-source sass > $OUT/sass_fp16_counters.csv 2>&1
-  for f in $FUSION_KERNEL_CACHE/gemm_mul_add_gelu_mul_cast_n384_k96_i8*.cubin $FUSION_KERNEL_CACHE/gemm_bias_gelu_n384_k96-*.cubin; do
-    [ -f "$f" ] && { echo "## $(basename $f)"; tail -c +49 "$f" > /tmp/k.cubin; cuobjdump -sass /tmp/k.cubin | grep -E "^\s+/\*[0-9a-f]+\*/" | wc -l; } >> $OUT/sass_sizes.txt 2>&1
-  done
-}
-int8epi() {
-  FUSION_REQUIRE_CUDA=1 timeout 250 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.Int8RoundingGpuTests -class Fusion.Cuda.Tests.Int8GemmTemplateTests \
-    -class Fusion.Cuda.Tests.Int8PlanGpuTests -class Fusion.Cuda.Tests.Fp8PlanGpuTests -class Fusion.Cuda.Tests.GeneratedKernelGpuTests \
-    -class Fusion.Cuda.Tests.FusedGemmTests -class Fusion.Cuda.Tests.CompiledAttentionGpuTests -class Fusion.Cuda.Tests.CompiledConvNetGpuTests \
-    > $OUT/int8epi_tests.txt 2>&1
-  echo "exit $?" >> $OUT/int8epi_tests.txt
-  int8_choices
-  [ $(left) -gt 150 ] && FUSION_GEMM=cached timeout 75 ncu --section SpeedOfLight --section InstructionStats --section ComputeWorkloadAnalysis \
-    --section LaunchStats --kernel-name regex:"gelu_mul_cast_n384_k96" -c 1 \
-    ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 2>&1 | grep -v "^  *[0-9]\. " > $OUT/int8epi_ncu.txt
-  for round in 1 2; do
-    for p in fp16 int8; do
-      [ $(left) -gt 60 ] || break
-      echo "## swin-t b64 $p round $round"; timeout 60 ./fusion-run swin-t --device cuda --precision $p --batch 64 --fast-run --graphs \
-        --warmup 10 --iters 200 2>&1 | grep -E "^(wall|device|kernels)"
-    done
-  done > $OUT/int8epi_swin.txt 2>&1
-  profile64
-}
-status() {
-  for b in 1 8 64 128; do
-    for p in fp16 int8; do
-      [ $(left) -gt 150 ] || break
-      echo "## swin-t b$b $p"; timeout 60 ./fusion-run swin-t --device cuda --precision $p --batch $b --fast-run --graphs \
-        --warmup 10 --iters 200 2>&1 | grep -E "^(wall|device|kernels|memory)"
-    done
-  done > $OUT/status.txt 2>&1
-  [ $(left) -gt 100 ] && timeout $(( $(left) - 10 )) python3 $root/bench/torch/swin_model.py --batches 1 8 64 128 --modes reduce-overhead \
-    > $OUT/torch.txt 2>&1
-}
-ncufc2() {
-  int8_choices
-  [ $(left) -gt 80 ] && FUSION_GEMM=cached timeout 75 ncu --section SpeedOfLight --section InstructionStats --section ComputeWorkloadAnalysis \
-    --section LaunchStats --section Occupancy --section MemoryWorkloadAnalysis --kernel-name regex:"gemm_mul_add_add_n384_k1536_i8" -c 1 \
-    ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 2>&1 | grep -v "^  *[0-9]\. " > $OUT/ncufc2.txt
-  grep -l "n384_k1536_i8" $FUSION_KERNEL_CACHE/gemm-choice* 2>/dev/null | xargs -r cat >> $OUT/ncufc2.txt  # fast-run's pick and timings
-}
-watests() {
-  FUSION_REQUIRE_CUDA=1 timeout 200 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.FusedKernelTests -class Fusion.Cuda.Tests.CompiledAttentionGpuTests \
-    -class Fusion.Cuda.Tests.IlgpuWindowAttentionTests -class Fusion.Cuda.Tests.OnOffSwitchTests -class Fusion.Cuda.Tests.CudaGraphTests \
-    > $OUT/watests.txt 2>&1
-  echo "exit $?" >> $OUT/watests.txt
-}
-waswin() { SWIN_BATCHES="64 1 8" swin_alternating FUSION_WA_WINDOWS "1 auto" waswin.txt; }
-wasweep() { SWIN_BATCHES=64 SWIN_ROUNDS=1 swin_alternating FUSION_WA_WINDOWS "2 4 8 16" wasweep.txt; }
-waprofile() {
-  for w in ${WA_VALUES:-1 2 4 8 auto}; do
-    [ $(left) -gt 60 ] || break
-    echo "## swin-t b64 FUSION_WA_WINDOWS=$w"; FUSION_WA_WINDOWS=$w timeout 60 ./fusion-run swin-t --device cuda --batch 64 --fast-run --graphs \
-      --profile --warmup 5 --iters 20 2>&1 | grep -A70 "^profile" | grep -E "window_attention|^graph|total"
-  done > $OUT/waprofile.txt 2>&1
-  for f in $FUSION_KERNEL_CACHE/window_attention_h3*.cubin; do
-    [ -f "$f" ] && { echo "## $(basename $f)"; tail -c +49 "$f" > /tmp/k.cubin; cuobjdump -res-usage /tmp/k.cubin | grep -E "Function|REG"; } >> $OUT/wa_regs.txt 2>&1
-  done
-}
-# Nsight Compute's full set on one launch of each fp16 Swin-T batch-64 kernel named after $1 (an output prefix): the details page
-# into $OUT/<prefix>_<kernel>.txt and the per-instruction counts of its SASS into $OUT/<prefix>_<kernel>_sass.csv.
-ncu_full() {
-  local prefix=$1; shift
-  for k in "$@"; do
-    [ $(left) -gt 80 ] || break
-    timeout 75 ncu --set full -o /tmp/${prefix}_$k --kernel-name regex:"^$k" -c 1 \
-      ./fusion-run swin-t --device cuda --batch 64 --warmup 0 --iters 1 > /dev/null 2>&1
-    ncu -i /tmp/${prefix}_$k.ncu-rep --page details 2>&1 | grep -v "^  *[0-9]\. " > $OUT/${prefix}_$k.txt
-    ncu -i /tmp/${prefix}_$k.ncu-rep --page source --csv --print-source sass > $OUT/${prefix}_${k}_sass.csv 2>&1
-  done
-}
-ncuwa() { ncu_full ncuwa window_attention_h3_d32_t49_nw64_masked window_attention_h12_d32_t49_nw4_masked; }
-nculn() { ncu_full nculn layer_norm_window_partition_f16_64nx49x96 layer_norm_roll_window_partition_f16_64nx49x96; }
-rowln() {
-  (nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -o /tmp/rowln_probe $root/bench/cuda/rowln_probe.cu \
-    && timeout 60 /tmp/rowln_probe 64 && timeout 60 /tmp/rowln_probe 8) > $OUT/rowln.txt 2>&1
-}
-rowlanes() {
-  cp fusion-run.dll /tmp/new_fusion_run.dll
-  for run in "swin-t 64" "swin-t 1"; do
-    set -- $run
-    for round in 1 2; do
-      for v in old new; do
-        [ $(left) -gt 60 ] || break
-        if [ $v = old ]; then xz -dc $root/.bundle/old/fusion-run.dll.xz > fusion-run.dll; else cp /tmp/new_fusion_run.dll fusion-run.dll; fi
-        echo "## $1 b$2 $v round $round"
-        timeout 60 ./fusion-run $1 --device cuda --batch $2 --fast-run --graphs --warmup 20 --iters 300 2>&1 | grep -E "^device: avg"
-      done
-    done
-  done > $OUT/rowlanes.txt 2>&1
-  for v in old new; do
-    [ $(left) -gt 40 ] || break
-    if [ $v = old ]; then xz -dc $root/.bundle/old/fusion-run.dll.xz > fusion-run.dll; else cp /tmp/new_fusion_run.dll fusion-run.dll; fi
-    echo "## swin-t b64 profile $v"
-    timeout 60 ./fusion-run swin-t --device cuda --batch 64 --fast-run --graphs --profile --warmup 5 --iters 20 2>&1 | grep -A70 "^profile" \
-      | grep -E "layer_norm|^graph|total"
-  done >> $OUT/rowlanes.txt 2>&1
-  cp /tmp/new_fusion_run.dll fusion-run.dll
-}
-san() {
   for tool in memcheck initcheck racecheck; do
     [ $(left) -gt 60 ] || break
     echo "## $tool Int8RoundingGpuTests"
@@ -464,6 +325,14 @@ san() {
   [ $(left) -gt 90 ] && { echo "## memcheck Int8GemmTemplateTests CompiledAttentionGpuTests"; FUSION_REQUIRE_CUDA=1 timeout $(( $(left) - 30 )) \
     compute-sanitizer --tool memcheck --print-limit 20 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.Int8GemmTemplateTests \
     -class Fusion.Cuda.Tests.CompiledAttentionGpuTests 2>&1 | grep -E "ERROR SUMMARY|Total:|\[FAIL\]|Invalid" | head -30; } >> $OUT/san.txt 2>&1
+}
+sanrow() {
+  for tool in memcheck initcheck; do
+    [ $(left) -gt 60 ] || break
+    echo "## $tool GeneratedKernelGpuTests"
+    FUSION_REQUIRE_CUDA=1 timeout $(( $(left) - 30 )) compute-sanitizer --tool $tool --print-limit 20 ./Fusion.Cuda.Tests \
+      -class Fusion.Cuda.Tests.GeneratedKernelGpuTests 2>&1 | grep -E "ERROR SUMMARY|Total:|\[FAIL\]|Invalid|Uninitialized" | head -30
+  done > $OUT/sanrow.txt 2>&1
 }
 hostcpu() {
   for run in "swin-t swin_tiny_patch4_window7_224" "resnet-50 resnet50" "convnext-t convnext_tiny"; do
