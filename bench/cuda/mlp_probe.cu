@@ -296,7 +296,7 @@ __device__ __forceinline__ void fc1(float* h, unsigned xb, unsigned w1b)
 // bias + GELU, rounded to fp16 as the unfused plan stores the hidden tensor, packed as fc2's A fragments (k16 step kk: the n8 blocks
 // 2kk and 2kk + 1 of the accumulators), then fc2 of the chunk issued on them.
 template <bool Erf>
-__device__ __forceinline__ void gelu_fc2(float* o, const float* h, unsigned (&a)[4][4], const __half* b1, unsigned w2b, int q)
+__device__ __forceinline__ void gelu_pack(const float* h, unsigned (&a)[4][4], const __half* b1, int q)
 {
 #pragma unroll
     for (int i = 0; i < 8; ++i)
@@ -307,6 +307,35 @@ __device__ __forceinline__ void gelu_fc2(float* o, const float* h, unsigned (&a)
         a[i / 2][(i % 2) * 2] = Erf ? pack_half2(gelu_erf(v0), gelu_erf(v1)) : pack_half2(gelu_tanh(v0), gelu_tanh(v1));
         a[i / 2][(i % 2) * 2 + 1] = Erf ? pack_half2(gelu_erf(v2), gelu_erf(v3)) : pack_half2(gelu_tanh(v2), gelu_tanh(v3));
     }
+}
+
+// The output: the warp's rows r0 and r0 + 8 of Blocks n8 column blocks (C = 8 · Blocks), + b2 + the residual, stored as fp16.
+template <int Blocks>
+__device__ __forceinline__ void store_output(const float* o, int r0, int m, const __half* b2, const __half* residual, __half* out, int q)
+{
+    constexpr int Width = 8 * Blocks;
+#pragma unroll
+    for (int i = 0; i < Blocks; ++i)
+    {
+        const int c = i * 8 + 2 * q;
+        const __half2 bias = *reinterpret_cast<const __half2*>(b2 + c);
+#pragma unroll
+        for (int half = 0; half < 2; ++half)
+        {
+            const int row = r0 + half * 8;
+            if (row >= m) continue;
+            const __half2 res = *reinterpret_cast<const __half2*>(residual + (size_t)row * Width + c);
+            const float lo = o[4 * i + 2 * half] + __low2float(bias) + __low2float(res);
+            const float hi = o[4 * i + 2 * half + 1] + __high2float(bias) + __high2float(res);
+            *reinterpret_cast<__half2*>(out + (size_t)row * Width + c) = __floats2half2_rn(lo, hi);
+        }
+    }
+}
+
+template <bool Erf>
+__device__ __forceinline__ void gelu_fc2(float* o, const float* h, unsigned (&a)[4][4], const __half* b1, unsigned w2b, int q)
+{
+    gelu_pack<Erf>(h, a, b1, q);
     fence();
 #pragma unroll
     for (int kk = 0; kk < 4; ++kk) wgmma_m64n96k16_rs(o, a[kk], desc128(w2b) + 2 * kk);
@@ -385,23 +414,7 @@ __global__ void __launch_bounds__(Groups * 128, 1) mlp_wgmma(const __half* __res
         }
         wait<0>();
 
-        const int r0 = tile * TileRows + warp * 16 + g;
-#pragma unroll
-        for (int i = 0; i < 12; ++i)
-        {
-            const int c = i * 8 + 2 * q;
-            const __half2 bias = *reinterpret_cast<const __half2*>(b2 + c);
-#pragma unroll
-            for (int half = 0; half < 2; ++half)
-            {
-                const int row = r0 + half * 8;
-                if (row >= m) continue;
-                const __half2 res = *reinterpret_cast<const __half2*>(residual + (size_t)row * C + c);
-                const float lo = o[4 * i + 2 * half] + __low2float(bias) + __low2float(res);
-                const float hi = o[4 * i + 2 * half + 1] + __high2float(bias) + __high2float(res);
-                *reinterpret_cast<__half2*>(out + (size_t)row * C + c) = __floats2half2_rn(lo, hi);
-            }
-        }
+        store_output<C / 8>(o, tile * TileRows + warp * 16 + g, m, b2, residual, out, q);
         cp_wait<0>();
         copies_visible(group);  // the next tile's rows are in, and every warp of the group is done with this buffer
     }
@@ -490,41 +503,14 @@ __global__ void __launch_bounds__(Threads, 1) mlp_wgmma_streamed(const __half* _
         hopper::commit();
         hopper::wait<0>();
         unsigned a[4][4];
-#pragma unroll
-        for (int i = 0; i < 8; ++i)
-        {
-            const __half2 bias = *reinterpret_cast<const __half2*>(b1 + j * HC + i * 8 + 2 * q);
-            const float bl = __low2float(bias), bh = __high2float(bias);
-            const float v0 = h[4 * i] + bl, v1 = h[4 * i + 1] + bh, v2 = h[4 * i + 2] + bl, v3 = h[4 * i + 3] + bh;
-            a[i / 2][(i % 2) * 2] = Erf ? pack_half2(hopper::gelu_erf(v0), hopper::gelu_erf(v1)) : pack_half2(gelu_tanh(v0), gelu_tanh(v1));
-            a[i / 2][(i % 2) * 2 + 1] = Erf ? pack_half2(hopper::gelu_erf(v2), hopper::gelu_erf(v3)) : pack_half2(gelu_tanh(v2), gelu_tanh(v3));
-        }
+        hopper::gelu_pack<Erf>(h, a, b1 + j * HC, q);
         hopper::fence();
 #pragma unroll
         for (int kk = 0; kk < 4; ++kk) wgmma_m64n192k16_rs(o, a[kk], desc128(stage + W1StageBytes) + 2 * kk);
         hopper::commit();
         hopper::wait<0>();
 
-        if (j == Chunks - 1)
-        {
-            const int r0 = tile * TileRows + group * 64 + warp * 16 + g;
-#pragma unroll
-            for (int i = 0; i < 24; ++i)
-            {
-                const int c = i * 8 + 2 * q;
-                const __half2 bias = *reinterpret_cast<const __half2*>(b2 + c);
-#pragma unroll
-                for (int half = 0; half < 2; ++half)
-                {
-                    const int row = r0 + half * 8;
-                    if (row >= m) continue;
-                    const __half2 res = *reinterpret_cast<const __half2*>(residual + (size_t)row * C + c);
-                    const float lo = o[4 * i + 2 * half] + __low2float(bias) + __low2float(res);
-                    const float hi = o[4 * i + 2 * half + 1] + __high2float(bias) + __high2float(res);
-                    *reinterpret_cast<__half2*>(out + (size_t)row * C + c) = __floats2half2_rn(lo, hi);
-                }
-            }
-        }
+        if (j == Chunks - 1) hopper::store_output<C / 8>(o, tile * TileRows + group * 64 + warp * 16 + g, m, b2, residual, out, q);
     }
 }
 }  // namespace hopper2
