@@ -33,7 +33,7 @@
 #   ncufc2  Nsight Compute (speed of light, instructions, occupancy, memory) on the Int8 plan's stage 3 fc2 + residual at batch 64
 #           (gemm_mul_add_add_n384_k1536_i8, 9 % slower inside the graph after the two-step epilogue) and its fast-run tile
 #   watests the window attention with several windows a block (FusedKernelTests, CompiledAttentionGpuTests, IlgpuWindowAttentionTests,
-#           OnOffSwitchTests, CudaGraphTests)
+#           OnOffSwitchTests, WindowsPerBlockTests, CudaGraphTests)
 #   waswin  Swin-T at batch 64 / 1 / 8 with FUSION_WA_WINDOWS=1 (one window a block, as before) and auto, alternating, two rounds
 #   wasweep Swin-T at batch 64 with FUSION_WA_WINDOWS=2, 4, 8, 16
 #   waprofile Swin-T batch 64 --graphs --profile (each window attention inside the graph) with FUSION_WA_WINDOWS=1, 2, 4, 8, auto (WA_VALUES)
@@ -251,7 +251,7 @@ ncufc2() {
 }
 watests() {
   FUSION_REQUIRE_CUDA=1 timeout 200 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.FusedKernelTests -class Fusion.Cuda.Tests.CompiledAttentionGpuTests \
-    -class Fusion.Cuda.Tests.IlgpuWindowAttentionTests -class Fusion.Cuda.Tests.OnOffSwitchTests -class Fusion.Cuda.Tests.CudaGraphTests \
+    -class Fusion.Cuda.Tests.IlgpuWindowAttentionTests -class Fusion.Cuda.Tests.OnOffSwitchTests -class Fusion.Cuda.Tests.WindowsPerBlockTests -class Fusion.Cuda.Tests.CudaGraphTests \
     > $OUT/watests.txt 2>&1
   echo "exit $?" >> $OUT/watests.txt
 }
