@@ -47,6 +47,9 @@
 #   sanrow  compute-sanitizer memcheck and initcheck over GeneratedKernelGpuTests (the row kernels' raw loads, 2026-12-06)
 #   mlpprobe bench/cuda/mlp_probe.cu: the fused MLP (fc1 + GELU + fc2 + residual) on mma.sync and, for stage 1, on warpgroup MMA
 #           with the weights resident, against cuBLASLt's two GEMMs, batch 1 / 8 / 64 / 128 (ptxas's register report first)
+#   mlp     the fused MLP (FUSION_MLP, fused_mlp.cu, not yet run on a GPU when written): FusedMlpGpuTests and CudaGraphTests with
+#           FUSION_MLP=on, TimmParityTests + SwinBlockGpuTests with it on, then Swin-T at batch 1 / 8 / 64 / 128 with FUSION_MLP off and on,
+#           alternating, two rounds
 #   abold   this build against the previous one: .bundle/old/fusion-run.dll.xz (the previous build's fusion-run.dll, whose models
 #           carry their generated kernels; carry it beside the bundle) swapped in for "old"; Swin-T fp16 at batch 64, 8 and 1 and
 #           int8 at batch 64 (AB_RUNS: "model batch precision" triples, comma-separated), alternating, two rounds, then each build's batch-64 graph
@@ -288,6 +291,13 @@ rowln() {
 mlpprobe() {
   (nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -Xptxas -v -o /tmp/mlp_probe $root/bench/cuda/mlp_probe.cu -lcublasLt 2>&1 \
     | grep -E "error|warning|mlp_wgmma|mlp_fused|registers|spill" ; timeout 120 /tmp/mlp_probe 1 8 64 128) > $OUT/mlpprobe.txt 2>&1
+}
+mlp() {
+  FUSION_MLP=on FUSION_REQUIRE_CUDA=1 timeout 200 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.FusedMlpGpuTests -class Fusion.Cuda.Tests.CudaGraphTests \
+    > $OUT/mlptests.txt 2>&1
+  echo "exit $?" >> $OUT/mlptests.txt
+  FUSION_MLP=on parity
+  SWIN_BATCHES="1 8 64 128" swin_alternating FUSION_MLP "off on" mlpswin.txt
 }
 abold() {
   cp fusion-run.dll /tmp/new_fusion_run.dll

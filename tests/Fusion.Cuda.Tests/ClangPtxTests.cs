@@ -82,6 +82,26 @@ public sealed partial class ClangPtxTests
         Assert.Contains("no_such_function", e.Diagnostics);
     }
 
-    [GeneratedRegex(@"extern ""C"" __global__ void (\w+)\(")]
+    /// <summary>
+    /// The fused MLP's Hopper body (sm_90a: its warpgroup MMA; for sm_80 and sm_90 the shipped-kernel test above compiles its trap) in
+    /// each form FusedMlp launches: GELU by erf or tanh, two or three warpgroups; all in registers (no local memory).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 3)]
+    [InlineData(1, 2)]
+    [InlineData(0, 3)]
+    [InlineData(0, 2)]
+    public void TheFusedMlpCompilesForHopper(int erf, int groups)
+    {
+        ClangPtx.RequireCompiler();
+        var source = $"#define FUSION_MLP_ERF {erf}\n#define FUSION_MLP_GROUPS {groups}\n" + KernelSources.Get("fused_mlp.cu");
+        var ptx = ClangPtx.Compile(source, "sm_90a", $"fused_mlp_{erf}_{groups}");
+        Assert.Contains(".entry fused_mlp_c96_h384(", ptx);
+        Assert.Contains("wgmma.mma_async.sync.aligned.m64n96k16.f32.f16.f16", ptx);
+        Assert.Contains(erf == 1 ? "ex2.approx" : "tanh.approx", ptx);
+        Assert.DoesNotContain(".local", ptx);
+    }
+
+    [GeneratedRegex(@"extern ""C"" __global__ void (?:__launch_bounds__\([^)]*\) )?(\w+)\(")]
     private static partial Regex KernelName();
 }

@@ -1,14 +1,16 @@
+using Fusion.Cuda.Fused;
 using Fusion.Cuda.Gemm;
 
 namespace Fusion.Cuda.Tests;
 
-/// <summary>The on/off switches read from the environment (FUSION_PDL, FUSION_GEMM_SPLITK), read without a GPU: their values, and a clear error otherwise.</summary>
+/// <summary>The on/off switches read from the environment (FUSION_PDL, FUSION_GEMM_SPLITK, FUSION_MLP), read without a GPU: their values, and a clear error otherwise.</summary>
 public sealed class OnOffSwitchTests
 {
     private static readonly Dictionary<string, Func<string?, bool>> s_switches = new()
     {
         [ProgrammaticLaunch.Variable] = ProgrammaticLaunch.Parse,
         [SplitK.Variable] = SplitK.Parse,
+        [FusedMlp.Variable] = FusedMlp.Parse,
     };
 
     public static TheoryData<string, string?, bool> Values()
@@ -27,6 +29,7 @@ public sealed class OnOffSwitchTests
     [Theory]
     [InlineData(ProgrammaticLaunch.Variable)]
     [InlineData(SplitK.Variable)]
+    [InlineData(FusedMlp.Variable)]
     public void ABadSwitchNamesTheVariableAndTheChoices(string variable)
     {
         var e = Assert.Throws<FusionException>(() => s_switches[variable]("sometimes"));

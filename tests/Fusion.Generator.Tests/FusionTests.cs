@@ -17,17 +17,19 @@ public sealed class FusionTests
         Assert.Empty(result.CompileErrors);
         Assert.DoesNotContain(result.Diagnostics, d => d.Id == "FUS102");
         var half = Method(result.Source, "RunHalf");
-        // Per block: ln(+roll)+partition, the qkv GEMM, attention, the proj GEMM, reverse(+roll)+residual+norm2, fc1+gelu and
-        // fc2+residual GEMMs; the output's cast is in the last GEMM's epilogue.
+        // Per block: ln(+roll)+partition, the qkv GEMM, attention, the proj GEMM, reverse(+roll)+residual+norm2, and the MLP
+        // (fc1+gelu and fc2+residual GEMMs as one step); the output's cast is in the last GEMM's epilogue.
         Assert.Equal(2, CountOf(half, "be.WindowAttention("));
-        Assert.Equal(8, CountOf(half, "be.Gemm("));
+        Assert.Equal(4, CountOf(half, "be.Gemm("));
+        Assert.Equal(2, CountOf(half, "be.Mlp("));
         Assert.Equal(4, CountOf(half, "be.Run("));
         // The input's cast is recomputed by both kernels that read it (converting in a load is cheaper than storing a copy).
         Assert.Contains("kernel cast_layer_norm_window_partition_io_f16_64nx49x96 (row)", half);
         Assert.Contains("kernel cast_window_reverse_add_layer_norm_io_f16_nx56x56x96 (row)", half);
         Assert.Contains("kernel layer_norm_roll_window_partition_f16_64nx49x96 (row)", half);
         Assert.Contains("kernel window_reverse_roll_add_layer_norm_f16_nx56x56x96 (row)", half);
-        Assert.Contains("gemm gemm_bias_gelu_n384_k96:", half);
+        Assert.Contains("mlp gemm_bias_gelu_n384_k96 + gemm_bias_add_n96_k384:", half);
+        Assert.Contains(result.Diagnostics, d => d.Id == "FUS101" && d.GetMessage().Contains("gemm_bias_gelu_n384_k96 + gemm_bias_add_n96_k384"));
         foreach (var op in new[] { "Permute", "Select", "Softmax", "LayerNorm", "Roll", "WindowPartition", "WindowReverse", "Add", "Gelu" })
             Assert.DoesNotContain($"be.{op}(", half);
     }
@@ -40,11 +42,11 @@ public sealed class FusionTests
         Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
         Assert.Empty(result.CompileErrors);
         var swinT = result.Run.Results.Single().GeneratedSources.Single(s => s.HintName.Contains("SwinTransformerTiny") && !s.IsIlgpuFile()).SourceText.ToString();
-        // 12 attention templates; 53 GEMMs (4 per block, 3 patch-merging reductions, the patch embedding and the head); 30 generated
-        // kernels (the patch gather, two LayerNorm kernels per block, 3 merge+LN, the final LN and the pool); the view is the
-        // patch-embedding weight's reshape, built with the constants.
+        // 12 attention templates; 53 GEMMs (4 per block, fc1 and fc2 as one MLP step, 3 patch-merging reductions, the patch
+        // embedding and the head); 30 generated kernels (the patch gather, two LayerNorm kernels per block, 3 merge+LN, the final LN
+        // and the pool); the view is the patch-embedding weight's reshape, built with the constants.
         Assert.Contains("// Fusion report. Templates: 12 fused groups, 0 candidates not fused.", swinT);
-        Assert.Contains("// Plan Half: 137 steps: 30 generated kernels, 53 GEMMs with generated epilogues, 53 backend calls, 1 views; 1 fusions refused.", swinT);
+        Assert.Contains("// Plan Half: 125 steps: 30 generated kernels, 29 GEMMs with generated epilogues, 12 MLPs (two GEMMs each, one kernel where the backend fuses them), 53 backend calls, 1 views; 1 fusions refused.", swinT);
         Assert.Contains("LayerNorm [N, 7, 7, 768] reduces over another axis than the kernel's other reduction", swinT);
         Assert.Contains("\"layers.1.downsample.reduction.weight\", new int[] { 192, 384 }", swinT);
         Assert.Contains("\"head.fc.weight\", new int[] { 1000, 768 }", swinT);

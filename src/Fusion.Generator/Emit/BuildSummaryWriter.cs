@@ -17,13 +17,14 @@ namespace Fusion.Generator.Emit
             int operators = graph.Nodes.Count(n => !n.IsSource);
             var plans = graph.Plans.Where(p => p.Schedule is not null).Select(p =>
             {
-                var steps = p.Schedule!.Steps.Where(s => s.Kind is StepKind.Kernel or StepKind.Gemm or StepKind.Template).ToList();
+                var steps = p.Schedule!.Steps.Where(s => s.Kind is StepKind.Kernel or StepKind.Gemm or StepKind.Template or StepKind.Mlp).ToList();
+                int kernels = steps.Sum(s => s.Kind == StepKind.Mlp ? 2 : 1); // an MLP is one kernel only where a backend fuses it
                 // The model's operators that share a kernel with another: casts the precision pass added and views
                 // repeated in several kernels count once, or not at all.
                 int fused = steps.Select(s => s.Members.Where(m => !p.Nodes[m].IsSource && !p.Nodes[m].Is(Ops.Cast)).Distinct().ToList())
                     .Where(members => members.Count > 1).SelectMany(members => members).Distinct().Count();
                 string name = p.Name(graph.Plans.Count(q => q.Target == p.Target) > 1);
-                return $"{name} plan {Count(steps.Count, "kernel")} ({fused} ops fused)";
+                return $"{name} plan {Count(kernels, "kernel")} ({fused} ops fused)";
             }).ToList();
             var refused = graph.Decisions.Where(d => !d.Fused)
                 .Concat(graph.Plans.Where(p => p.Schedule is not null).SelectMany(p => p.Schedule!.Decisions.Where(d => !d.Fused))).ToList();

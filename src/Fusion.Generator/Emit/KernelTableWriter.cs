@@ -39,7 +39,8 @@ namespace Fusion.Generator.Emit
 
         private static List<Step> Steps(ModelGraph graph) => graph.Plans.Where(p => p.Schedule is not null).SelectMany(p => p.Schedule!.Steps).ToList();
 
-        private static List<GemmSpec> Gemms(List<Step> steps) => Distinct(steps.Where(s => s.Gemm is not null).Select(s => s.Gemm!), g => g.Name);
+        private static List<GemmSpec> Gemms(List<Step> steps) =>
+            Distinct(steps.Where(s => s.Gemm is not null).SelectMany(s => s.Second is null ? new[] { s.Gemm! } : new[] { s.Gemm!, s.Second }), g => g.Name);
 
         private static List<TemplateSpec> WithEpilogues(List<Step> steps) => Distinct(steps.Where(s => s.Template is not null).Select(s => s.Template!), t => t.Name);
 

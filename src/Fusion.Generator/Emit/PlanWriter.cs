@@ -129,6 +129,14 @@ namespace Fusion.Generator.Emit
                     w.Line($"// {node.ShapeText} {Nodes[step.Outputs[0]].Precision.Short()}  {scope}gemm {step.Gemm!.Name}: {Describe(step)}{where}");
                     WriteOutputs(w, step, $"be.Gemm({KernelTableWriter.ClassName}.{step.Gemm.Name}, batch, io{string.Concat(args.Select(a => ", " + a))})");
                     break;
+                case StepKind.Mlp:
+                {
+                    int second = step.SecondAt, upInputs = second - 2, downInputs = args.Length - second - 1;
+                    w.Line($"// {Nodes[step.Outputs[0]].ShapeText} {Nodes[step.Outputs[0]].Precision.Short()}  {scope}mlp {step.KernelName}: {Describe(step)}{where}");
+                    WriteOutputs(w, step, $"be.Mlp({KernelTableWriter.ClassName}.{step.Gemm!.Name}, {KernelTableWriter.ClassName}.{step.Second!.Name}, batch, io, "
+                        + $"{args[0]}, {args[1]}, {TensorArray(args.Skip(2).Take(upInputs))}, {args[second]}, {TensorArray(args.Skip(second + 1).Take(downInputs))})");
+                    break;
+                }
                 case StepKind.Template:
                     w.Line($"// {node.ShapeText} {Nodes[step.Outputs[0]].Precision.Short()}  {scope}{step.Template!.Pattern} {step.Template.Name}: {Describe(step)}{where}");
                     WriteOutputs(w, step, OperatorCalls.WithEpilogue(node, args, step.Template.Name));
@@ -144,6 +152,8 @@ namespace Fusion.Generator.Emit
             }
             foreach (var v in step.Frees) w.Line($"{V(v)}.Dispose();");
         }
+
+        private static string TensorArray(IEnumerable<string> items) => $"new {Ns}Tensor[] {{ {string.Join(", ", items)} }}";
 
         private void WriteOutputs(IndentedWriter w, Step step, string call)
         {

@@ -47,7 +47,7 @@ namespace Fusion.Generator.Emit
         {
             var step = plan.Schedule?.Steps.FirstOrDefault(s => s.Members.Contains(node));
             if (step is null) return "not scheduled";
-            string name = step.Kernel?.Name ?? step.Gemm?.Name ?? step.Template?.Name ?? "";
+            string name = step.KernelName;
             return step.Members.Count > 1 ? "fused into " + name : "runs alone as " + name;
         }
 

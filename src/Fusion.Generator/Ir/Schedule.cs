@@ -26,6 +26,12 @@ namespace Fusion.Generator.Ir
 
         /// <summary>A hand-written template (window attention) with the pointwise chain after it printed in as its epilogue.</summary>
         Template,
+
+        /// <summary>
+        /// Two GEMMs whose first's result only the second reads, an MLP's up and down projections (<see cref="Step.Gemm"/> and
+        /// <see cref="Step.Second"/>): the backend's Mlp, one kernel where it has one for the shapes, else the two GEMMs.
+        /// </summary>
+        Mlp,
     }
 
     /// <summary>One step: what it computes, which values it reads and writes, and which values die after it.</summary>
@@ -47,6 +53,15 @@ namespace Fusion.Generator.Ir
 
         /// <summary>The specialized template of a Template step.</summary>
         public TemplateSpec? Template { get; init; }
+
+        /// <summary>An Mlp step's second GEMM (the down projection); its inputs (weight, then epilogue inputs) start at <see cref="SecondAt"/>.</summary>
+        public GemmSpec? Second { get; init; }
+
+        /// <summary>Where an Mlp step's second GEMM's inputs start in <see cref="Inputs"/>.</summary>
+        public int SecondAt { get; init; }
+
+        /// <summary>The kernel's name for reports: the generated kernel's, the GEMM's (an Mlp step's two), the template's, or "".</summary>
+        public string KernelName => Kernel?.Name ?? (Gemm is null ? null : Second is null ? Gemm.Name : Gemm.Name + " + " + Second.Name) ?? Template?.Name ?? "";
     }
 
     /// <summary>A kernel generated from the loop IR: its name, the IR as text, the printed CUDA C and how to launch it.</summary>

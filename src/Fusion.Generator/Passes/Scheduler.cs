@@ -46,11 +46,11 @@ namespace Fusion.Generator.Passes
         {
             var step = schedule.Steps.FirstOrDefault(s => s.Members.Contains(cast));
             if (step is null) return "not needed: nothing in the schedule reads it";
-            string name = step.Kernel?.Name ?? step.Gemm?.Name ?? step.Template?.Name ?? "";
+            string name = step.KernelName;
             return step.Kind switch
             {
                 StepKind.Convert => "runs alone: MixedPrecision.Convert (a view, no copy, when the run's type is already the target)",
-                StepKind.Kernel or StepKind.Gemm or StepKind.Template when step.Members.Count > 1 => $"fused into {name}: a load or store converts",
+                StepKind.Kernel or StepKind.Gemm or StepKind.Template or StepKind.Mlp when step.Members.Count > 1 => $"fused into {name}: a load or store converts",
                 StepKind.Kernel or StepKind.Gemm => $"runs alone as {name}",
                 _ => "runs alone",
             };
@@ -143,7 +143,7 @@ namespace Fusion.Generator.Passes
                     else if (n.Kernel is not null && FusionRules.TakesEpilogue(n.Descriptor) && Epilogue(n) is { Count: > 0 } chain) _epilogues[n.Id] = chain;
                 }
                 for (int id = _nodes.Count - 1; id >= 0; id--) Place(_nodes[id]);
-                var steps = Order(Steps());
+                var steps = MlpPairs.Merge(Order(Steps()), _plan.Output, _nodes, _decisions);
                 var hoisted = steps.Where(s => s.Constant).SelectMany(s => s.Outputs)
                     .Where(v => _readers[v].Any(r => !_constant[r]) || v == _plan.Output).Distinct().OrderBy(v => v).ToEquatableArray();
                 return new Schedule(Lifetimes(steps, hoisted), hoisted, _decisions.ToEquatableArray());

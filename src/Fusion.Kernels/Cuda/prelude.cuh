@@ -220,6 +220,12 @@ FUSION_DEVICE void cp_async16(unsigned dst, const void* src)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst), "l"(src) : "memory");
 }
 
+// The same, or 16 zero bytes where ok is false (src is not read then, but must be a valid address: rows past a matrix's end).
+FUSION_DEVICE void cp_async16_or_zero(unsigned dst, const void* src, bool ok)
+{
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(ok ? 16 : 0) : "memory");
+}
+
 FUSION_DEVICE void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 
 FUSION_DEVICE void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }

@@ -141,6 +141,15 @@ public interface IBackend : IDisposable
     Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs);
 
     /// <summary>
+    /// A Linear's MLP: <paramref name="up"/> (x · w1ᵀ finished by its epilogue: bias and activation) then <paramref name="down"/> (the
+    /// hidden values · w2ᵀ finished by its epilogue: bias, residual, cast), the hidden tensor read by nothing else. By default the two
+    /// GEMMs one after the other (<see cref="MlpAsPair"/>); a backend may compute both in one kernel where it has one for the shapes.
+    /// Returns <paramref name="down"/>'s outputs (new tensors the caller owns).
+    /// </summary>
+    Tensor[] Mlp(GemmKernel up, GemmKernel down, int batch, DType io, Tensor x, Tensor w1, Tensor[] upInputs, Tensor w2, Tensor[] downInputs) =>
+        MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
+
+    /// <summary>
     /// Scaled dot-product attention, softmax(q·kᵀ·scale + bias, causal)·v, in one kernel (pattern attention, see
     /// <see cref="AttentionKernels"/>): q [B, H, Tq, d], k and v [B, H, Tk, d] → [B, H, Tq, d], or the packed and merged forms
     /// <paramref name="layout"/> describes. bias (or null) is added to the scaled scores and broadcasts from [Tq, Tk],
@@ -185,6 +194,22 @@ public interface IBackend : IDisposable
         ThenEpilogue(this, kernel, batch, io, epilogueInputs, template);
 
     /// <summary>The same for <paramref name="backend"/> (a backend that fuses the two where it can and falls back to this elsewhere).</summary>
+    /// <summary>An MLP as its two GEMMs: the hidden tensor is made, read once and disposed, even when the second GEMM throws.</summary>
+    public static Tensor[] MlpAsPair(IBackend backend, GemmKernel up, GemmKernel down, int batch, DType io, Tensor x, Tensor w1, Tensor[] upInputs,
+        Tensor w2, Tensor[] downInputs)
+    {
+        var hidden = backend.Gemm(up, batch, io, x, w1, upInputs);
+        try
+        {
+            if (hidden.Length != 1) throw new ArgumentException($"MLP: {up.Name} must have one output (the hidden values), not {hidden.Length}", nameof(up));
+            return backend.Gemm(down, batch, io, hidden[0], w2, downInputs);
+        }
+        finally
+        {
+            foreach (var h in hidden) h.Dispose();
+        }
+    }
+
     internal static Tensor[] ThenEpilogue(IBackend backend, FusedKernel kernel, int batch, DType io, Tensor[] epilogueInputs, Func<FusedKernel, Tensor> template)
     {
         var epilogue = Epilogue(kernel);

@@ -7,7 +7,7 @@
 //       F.Reshape(F.Linear(x, qkv), -1, _tokens, 3, _heads, _dim / _heads) → F.Permute(F.Reshape(F.Linear(x, qkv), -1, _tokens, 3, _heads, _dim / _heads), 2, 0, 3, 1, 4) → F.Select(split, 0, 0) → F.Select(split, 0, 1) → F.Select(split, 0, 2) → F.MatMul(q, k, transposeB: true) → F.Mul(F.MatMul(q, k, transposeB: true), _scale) → F.Softmax(F.Mul(F.MatMul(q, k, transposeB: true), _scale)) → F.MatMul(attn, v) → F.Permute(F.MatMul(attn, v), 0, 2, 1, 3) → F.Reshape(o, -1, _tokens, _dim)
 //   attention_d8 (attention, 11 ops) at blocks.1.attn, Model0.cs(23,25)
 //       F.Reshape(F.Linear(x, qkv), -1, _tokens, 3, _heads, _dim / _heads) → F.Permute(F.Reshape(F.Linear(x, qkv), -1, _tokens, 3, _heads, _dim / _heads), 2, 0, 3, 1, 4) → F.Select(split, 0, 0) → F.Select(split, 0, 1) → F.Select(split, 0, 2) → F.MatMul(q, k, transposeB: true) → F.Mul(F.MatMul(q, k, transposeB: true), _scale) → F.Softmax(F.Mul(F.MatMul(q, k, transposeB: true), _scale)) → F.MatMul(attn, v) → F.Permute(F.MatMul(attn, v), 0, 2, 1, 3) → F.Reshape(o, -1, _tokens, _dim)
-// Plan Float: 16 steps: 5 generated kernels, 9 GEMMs with generated epilogues, 2 backend calls, 0 views; 0 fusions refused.
+// Plan Float: 14 steps: 5 generated kernels, 5 GEMMs with generated epilogues, 2 MLPs (two GEMMs each, one kernel where the backend fuses them), 2 backend calls, 0 views; 0 fusions refused.
 //   cast_slice_expand_as_concat_add_etc_io_f32_nx17x24 (row, 6 ops) at blocks.0
 //       cast io → f32 of input patches → F.Narrow(patches, 1, 0, 1) → F.ExpandAs(cls_token, F.Narrow(patches, 1, 0, 1)) → F.Concat(1, cls, patches) → F.Add(F.Concat(1, cls, patches), pos_embed) → F.LayerNorm(x, norm1)
 //   gemm_bias_n72_k24_f32 (gemm, cuBLASLt path: its own epilogue, 1 ops) at blocks.0.attn
@@ -16,10 +16,8 @@
 //       F.Linear(F.Reshape(o, -1, _tokens, _dim), proj) → F.Add(x, attn.Forward(F.LayerNorm(x, norm1)))
 //   layer_norm_f32_nx17x24 (row, 1 ops) at blocks.0
 //       F.LayerNorm(x, norm2)
-//   gemm_bias_gelu_n96_k24_f32 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.0.mlp
-//       F.Linear(x, fc1) → F.Gelu(F.Linear(x, fc1))
-//   gemm_bias_add_n24_k96_f32 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.0.mlp
-//       F.Linear(F.Gelu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(F.LayerNorm(x, norm2)))
+//   gemm_bias_gelu_n96_k24_f32 + gemm_bias_add_n24_k96_f32 (mlp: the backend's fused MLP kernel where it has one for the shapes, else the two GEMMs, 4 ops) at blocks.0.mlp
+//       F.Linear(x, fc1) → F.Gelu(F.Linear(x, fc1)) → F.Linear(F.Gelu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(F.LayerNorm(x, norm2)))
 //   layer_norm_f32_nx17x24 (row, 1 ops) at blocks.1
 //       F.LayerNorm(x, norm1)
 //   gemm_bias_n72_k24_f32 (gemm, cuBLASLt path: its own epilogue, 1 ops) at blocks.1.attn
@@ -28,15 +26,13 @@
 //       F.Linear(F.Reshape(o, -1, _tokens, _dim), proj) → F.Add(x, attn.Forward(F.LayerNorm(x, norm1)))
 //   layer_norm_f32_nx17x24 (row, 1 ops) at blocks.1
 //       F.LayerNorm(x, norm2)
-//   gemm_bias_gelu_n96_k24_f32 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.1.mlp
-//       F.Linear(x, fc1) → F.Gelu(F.Linear(x, fc1))
-//   gemm_bias_add_n24_k96_f32 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.1.mlp
-//       F.Linear(F.Gelu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(F.LayerNorm(x, norm2)))
+//   gemm_bias_gelu_n96_k24_f32 + gemm_bias_add_n24_k96_f32 (mlp: the backend's fused MLP kernel where it has one for the shapes, else the two GEMMs, 4 ops) at blocks.1.mlp
+//       F.Linear(x, fc1) → F.Gelu(F.Linear(x, fc1)) → F.Linear(F.Gelu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(F.LayerNorm(x, norm2)))
 //   layer_norm_select_f32_nx24 (row, 2 ops)
 //       F.LayerNorm(x, norm) → F.Select(x, 1, 0)
 //   gemm_bias_cast_n10_k24_f32 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 2 ops)
 //       F.Linear(F.Select(x, 1, 0), head) → cast f32 → io of F.Linear(F.Select(x, 1, 0), head)
-// Plan Half: 16 steps: 5 generated kernels, 9 GEMMs with generated epilogues, 2 backend calls, 0 views; 0 fusions refused.
+// Plan Half: 14 steps: 5 generated kernels, 5 GEMMs with generated epilogues, 2 MLPs (two GEMMs each, one kernel where the backend fuses them), 2 backend calls, 0 views; 0 fusions refused.
 //   cast_slice_expand_as_concat_add_etc_io_f16_nx17x24 (row, 6 ops) at blocks.0
 //       cast io → f16 of input patches → F.Narrow(patches, 1, 0, 1) → F.ExpandAs(cls_token, F.Narrow(patches, 1, 0, 1)) → F.Concat(1, cls, patches) → F.Add(F.Concat(1, cls, patches), pos_embed) → F.LayerNorm(x, norm1)
 //   gemm_bias_n72_k24 (gemm, cuBLASLt path: its own epilogue, 1 ops) at blocks.0.attn
@@ -45,10 +41,8 @@
 //       F.Linear(F.Reshape(o, -1, _tokens, _dim), proj) → F.Add(x, attn.Forward(F.LayerNorm(x, norm1)))
 //   layer_norm_f16_nx17x24 (row, 1 ops) at blocks.0
 //       F.LayerNorm(x, norm2)
-//   gemm_bias_gelu_n96_k24 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.0.mlp
-//       F.Linear(x, fc1) → F.Gelu(F.Linear(x, fc1))
-//   gemm_bias_add_n24_k96 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.0.mlp
-//       F.Linear(F.Gelu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(F.LayerNorm(x, norm2)))
+//   gemm_bias_gelu_n96_k24 + gemm_bias_add_n24_k96 (mlp: the backend's fused MLP kernel where it has one for the shapes, else the two GEMMs, 4 ops) at blocks.0.mlp
+//       F.Linear(x, fc1) → F.Gelu(F.Linear(x, fc1)) → F.Linear(F.Gelu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(F.LayerNorm(x, norm2)))
 //   layer_norm_f16_nx17x24 (row, 1 ops) at blocks.1
 //       F.LayerNorm(x, norm1)
 //   gemm_bias_n72_k24 (gemm, cuBLASLt path: its own epilogue, 1 ops) at blocks.1.attn
@@ -57,10 +51,8 @@
 //       F.Linear(F.Reshape(o, -1, _tokens, _dim), proj) → F.Add(x, attn.Forward(F.LayerNorm(x, norm1)))
 //   layer_norm_f16_nx17x24 (row, 1 ops) at blocks.1
 //       F.LayerNorm(x, norm2)
-//   gemm_bias_gelu_n96_k24 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.1.mlp
-//       F.Linear(x, fc1) → F.Gelu(F.Linear(x, fc1))
-//   gemm_bias_add_n24_k96 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.1.mlp
-//       F.Linear(F.Gelu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(F.LayerNorm(x, norm2)))
+//   gemm_bias_gelu_n96_k24 + gemm_bias_add_n24_k96 (mlp: the backend's fused MLP kernel where it has one for the shapes, else the two GEMMs, 4 ops) at blocks.1.mlp
+//       F.Linear(x, fc1) → F.Gelu(F.Linear(x, fc1)) → F.Linear(F.Gelu(F.Linear(x, fc1)), fc2) → F.Add(x, mlp.Forward(F.LayerNorm(x, norm2)))
 //   layer_norm_select_f16_nx24 (row, 2 ops)
 //       F.LayerNorm(x, norm) → F.Select(x, 1, 0)
 //   gemm_bias_cast_n10_k24 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 2 ops)

@@ -7,7 +7,7 @@
 //       F.Reshape(qkvOut, -1, _tokens, 3, _heads, _dim / _heads) → F.Permute(split, 2, 0, 3, 1, 4) → F.Select(split, 0, 0) → F.Select(split, 0, 1) → F.Select(split, 0, 2) → F.Mul(q, _scale) → F.MatMul(q, k, transposeB: true) → F.Add(attn, F.RelativePositionBias(relative_position_bias_table, _window)) → F.Softmax(attn) → F.MatMul(attn, v) → F.Permute(o, 0, 2, 1, 3) → F.Reshape(o, -1, _tokens, _dim)
 //   window_attention_h3_d32_t49_nw64_masked (window_attention, 16 ops) at blocks.1.attn, Model1.cs(50,13)
 //       F.Reshape(qkvOut, -1, _tokens, 3, _heads, _dim / _heads) → F.Permute(split, 2, 0, 3, 1, 4) → F.Select(split, 0, 0) → F.Select(split, 0, 1) → F.Select(split, 0, 2) → F.Mul(q, _scale) → F.MatMul(q, k, transposeB: true) → F.Add(attn, F.RelativePositionBias(relative_position_bias_table, _window)) → F.Reshape(mask, _windowsPerImage, 1, _tokens, _tokens) → F.Reshape(attn, -1, _windowsPerImage, _heads, _tokens, _tokens) → F.Add(attn, mask) → F.Reshape(attn, -1, _heads, _tokens, _tokens) → F.Softmax(attn) → F.MatMul(attn, v) → F.Permute(o, 0, 2, 1, 3) → F.Reshape(o, -1, _tokens, _dim)
-// Plan Float: 21 steps: 4 generated kernels, 8 GEMMs with generated epilogues, 9 backend calls, 0 views; 0 fusions refused.
+// Plan Float: 19 steps: 4 generated kernels, 4 GEMMs with generated epilogues, 2 MLPs (two GEMMs each, one kernel where the backend fuses them), 9 backend calls, 0 views; 0 fusions refused.
 //   cast_layer_norm_window_partition_io_f32_64nx49x96 (row, 3 ops) at blocks.0
 //       cast io → f32 of input x → F.LayerNorm(x, norm1) → F.WindowPartition(h, _window)
 //   gemm_bias_n288_k96_f32 (gemm, cuBLASLt path: its own epilogue, 1 ops) at blocks.0.attn
@@ -16,10 +16,8 @@
 //       F.Linear(o, proj)
 //   cast_window_reverse_add_layer_norm_io_f32_nx56x56x96 (row, 4 ops) at blocks.0
 //       cast io → f32 of input x → F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.LayerNorm(x, norm2)
-//   gemm_bias_gelu_n384_k96_f32 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.0.mlp
-//       F.Linear(x, fc1) → F.Gelu(h)
-//   gemm_bias_add_n96_k384_f32 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.0.mlp
-//       F.Linear(h, fc2) → F.Add(x, m)
+//   gemm_bias_gelu_n384_k96_f32 + gemm_bias_add_n96_k384_f32 (mlp: the backend's fused MLP kernel where it has one for the shapes, else the two GEMMs, 4 ops) at blocks.0.mlp
+//       F.Linear(x, fc1) → F.Gelu(h) → F.Linear(h, fc2) → F.Add(x, m)
 //   layer_norm_roll_window_partition_f32_64nx49x96 (row, 3 ops) at blocks.1
 //       F.LayerNorm(x, norm1) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window)
 //   gemm_bias_n288_k96_f32 (gemm, cuBLASLt path: its own epilogue, 1 ops) at blocks.1.attn
@@ -28,11 +26,9 @@
 //       F.Linear(o, proj)
 //   window_reverse_roll_add_layer_norm_f32_nx56x56x96 (row, 4 ops) at blocks.1
 //       F.WindowReverse(h, _window, _resolution, _resolution) → F.Roll(h, _shift, 1, 2) → F.Add(x, h) → F.LayerNorm(x, norm2)
-//   gemm_bias_gelu_n384_k96_f32 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.1.mlp
-//       F.Linear(x, fc1) → F.Gelu(h)
-//   gemm_bias_add_cast_n96_k384_f32 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 3 ops) at blocks.1.mlp
-//       F.Linear(h, fc2) → F.Add(x, m) → cast f32 → io of F.Add(x, m)
-// Plan Half: 21 steps: 4 generated kernels, 8 GEMMs with generated epilogues, 9 backend calls, 0 views; 0 fusions refused.
+//   gemm_bias_gelu_n384_k96_f32 + gemm_bias_add_cast_n96_k384_f32 (mlp: the backend's fused MLP kernel where it has one for the shapes, else the two GEMMs, 5 ops) at blocks.1.mlp
+//       F.Linear(x, fc1) → F.Gelu(h) → F.Linear(h, fc2) → F.Add(x, m) → cast f32 → io of F.Add(x, m)
+// Plan Half: 19 steps: 4 generated kernels, 4 GEMMs with generated epilogues, 2 MLPs (two GEMMs each, one kernel where the backend fuses them), 9 backend calls, 0 views; 0 fusions refused.
 //   cast_layer_norm_window_partition_io_f16_64nx49x96 (row, 3 ops) at blocks.0
 //       cast io → f16 of input x → F.LayerNorm(x, norm1) → F.WindowPartition(h, _window)
 //   gemm_bias_n288_k96 (gemm, cuBLASLt path: its own epilogue, 1 ops) at blocks.0.attn
@@ -41,10 +37,8 @@
 //       F.Linear(o, proj)
 //   cast_window_reverse_add_layer_norm_io_f16_nx56x56x96 (row, 4 ops) at blocks.0
 //       cast io → f16 of input x → F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.LayerNorm(x, norm2)
-//   gemm_bias_gelu_n384_k96 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.0.mlp
-//       F.Linear(x, fc1) → F.Gelu(h)
-//   gemm_bias_add_n96_k384 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.0.mlp
-//       F.Linear(h, fc2) → F.Add(x, m)
+//   gemm_bias_gelu_n384_k96 + gemm_bias_add_n96_k384 (mlp: the backend's fused MLP kernel where it has one for the shapes, else the two GEMMs, 4 ops) at blocks.0.mlp
+//       F.Linear(x, fc1) → F.Gelu(h) → F.Linear(h, fc2) → F.Add(x, m)
 //   layer_norm_roll_window_partition_f16_64nx49x96 (row, 3 ops) at blocks.1
 //       F.LayerNorm(x, norm1) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window)
 //   gemm_bias_n288_k96 (gemm, cuBLASLt path: its own epilogue, 1 ops) at blocks.1.attn
@@ -53,10 +47,8 @@
 //       F.Linear(o, proj)
 //   window_reverse_roll_add_layer_norm_f16_nx56x56x96 (row, 4 ops) at blocks.1
 //       F.WindowReverse(h, _window, _resolution, _resolution) → F.Roll(h, _shift, 1, 2) → F.Add(x, h) → F.LayerNorm(x, norm2)
-//   gemm_bias_gelu_n384_k96 (gemm, cuBLASLt path: its own epilogue, 2 ops) at blocks.1.mlp
-//       F.Linear(x, fc1) → F.Gelu(h)
-//   gemm_bias_add_cast_n96_k384 (gemm, cuBLASLt path: its own epilogue where io is the GEMM's type, else product then the epilogue kernel, 3 ops) at blocks.1.mlp
-//       F.Linear(h, fc2) → F.Add(x, m) → cast f16 → io of F.Add(x, m)
+//   gemm_bias_gelu_n384_k96 + gemm_bias_add_cast_n96_k384 (mlp: the backend's fused MLP kernel where it has one for the shapes, else the two GEMMs, 5 ops) at blocks.1.mlp
+//       F.Linear(x, fc1) → F.Gelu(h) → F.Linear(h, fc2) → F.Add(x, m) → cast f16 → io of F.Add(x, m)
 // Plan Int8: 45 steps: 28 generated kernels, 8 GEMMs with generated epilogues, 2 templates with generated epilogues, 7 backend calls, 0 views; 0 fusions refused.
 //   div_f32_1 (pointwise, 1 ops, at load) at blocks.0.attn
 //       1 / scale of blocks.0.attn.qkv.input
@@ -214,11 +206,11 @@
 // Precision plan Float (cpu, cuda): operators 33 f32; 2 casts inserted, 2 fused into kernels.
 //   f32 ×33 v4…v60  blocks.0 … blocks.1
 //   cast io → f32 of input x for F.LayerNorm(x, norm1), F.Add(x, h): fused into cast_layer_norm_window_partition_io_f32_64nx49x96: a load or store converts
-//   cast f32 → io of F.Add(x, m) for the output: fused into gemm_bias_add_cast_n96_k384_f32: a load or store converts
+//   cast f32 → io of F.Add(x, m) for the output: fused into gemm_bias_gelu_n384_k96_f32 + gemm_bias_add_cast_n96_k384_f32: a load or store converts
 // Precision plan Half (cpu, cuda): operators 33 f16; 2 casts inserted, 2 fused into kernels.
 //   f16 ×33 v4…v60  blocks.0 … blocks.1
 //   cast io → f16 of input x for F.LayerNorm(x, norm1), F.Add(x, h): fused into cast_layer_norm_window_partition_io_f16_64nx49x96: a load or store converts
-//   cast f16 → io of F.Add(x, m) for the output: fused into gemm_bias_add_cast_n96_k384: a load or store converts
+//   cast f16 → io of F.Add(x, m) for the output: fused into gemm_bias_gelu_n384_k96 + gemm_bias_add_cast_n96_k384: a load or store converts
 // Precision plan Int8 (cpu, cuda): operators 92 f32, 29 f16; 2 casts inserted, 2 fused into kernels.
 //   f16 ×2 v4…v5  blocks.0
 //       v4 F.LayerNorm(x, norm1)
@@ -11085,12 +11077,9 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
                 var v21 = o21[0]; // also F.LayerNorm(x, norm2)
                 var v18 = o21[1]; // also F.Add(x, h)
                 v16.Dispose();
-                // [N, 56, 56, 384] f32  blocks.0.mlp: gemm gemm_bias_gelu_n384_k96_f32: F.Linear(x, fc1) → F.Gelu(h)  Model0.cs(13,17)
-                var v25 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n384_k96_f32, batch, io, v21, be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float32)))[0];
+                // [N, 56, 56, 96] f32  blocks.0.mlp: mlp gemm_bias_gelu_n384_k96_f32 + gemm_bias_add_n96_k384_f32: F.Linear(x, fc1) → F.Gelu(h) → F.Linear(h, fc2) → F.Add(x, m)  Model0.cs(13,17)
+                var v29 = fusionPass.Own(be.Mlp(FusionKernels.gemm_bias_gelu_n384_k96_f32, FusionKernels.gemm_bias_add_n96_k384_f32, batch, io, v21, be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float32), new global::Fusion.Tensor[] { be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float32) }, be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float32), new global::Fusion.Tensor[] { v18, be.Param(this.blocks[0].mlp.fc2.bias!, global::Fusion.DType.Float32) }))[0];
                 v21.Dispose();
-                // [N, 56, 56, 96] f32  blocks.0.mlp: gemm gemm_bias_add_n96_k384_f32: F.Linear(h, fc2) → F.Add(x, m)  Model0.cs(15,16)
-                var v29 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_add_n96_k384_f32, batch, io, v25, be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float32), v18, be.Param(this.blocks[0].mlp.fc2.bias!, global::Fusion.DType.Float32)))[0];
-                v25.Dispose();
                 v18.Dispose();
                 // [64N, 49, 96] f32  blocks.1: kernel layer_norm_roll_window_partition_f32_64nx49x96 (row): F.LayerNorm(x, norm1) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window)  Model2.cs(24,13)
                 var v34 = fusionPass.Own(be.Run(FusionKernels.layer_norm_roll_window_partition_f32_64nx49x96, batch, io, v29, be.Param(this.blocks[1].norm1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].norm1.bias, global::Fusion.DType.Float32)))[0];
@@ -11109,12 +11098,9 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
                 var v49 = o52[1]; // also F.Add(x, h)
                 v29.Dispose();
                 v46.Dispose();
-                // [N, 56, 56, 384] f32  blocks.1.mlp: gemm gemm_bias_gelu_n384_k96_f32: F.Linear(x, fc1) → F.Gelu(h)  Model0.cs(13,17)
-                var v56 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n384_k96_f32, batch, io, v52, be.Param(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].mlp.fc1.bias!, global::Fusion.DType.Float32)))[0];
+                // [N, 56, 56, 96] io  blocks.1.mlp: mlp gemm_bias_gelu_n384_k96_f32 + gemm_bias_add_cast_n96_k384_f32: F.Linear(x, fc1) → F.Gelu(h) → F.Linear(h, fc2) → F.Add(x, m) → cast f32 → io of F.Add(x, m)  Model0.cs(13,17)
+                var v61 = fusionPass.Own(be.Mlp(FusionKernels.gemm_bias_gelu_n384_k96_f32, FusionKernels.gemm_bias_add_cast_n96_k384_f32, batch, io, v52, be.Param(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float32), new global::Fusion.Tensor[] { be.Param(this.blocks[1].mlp.fc1.bias!, global::Fusion.DType.Float32) }, be.Param(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float32), new global::Fusion.Tensor[] { v49, be.Param(this.blocks[1].mlp.fc2.bias!, global::Fusion.DType.Float32) }))[0];
                 v52.Dispose();
-                // [N, 56, 56, 96] io  blocks.1.mlp: gemm gemm_bias_add_cast_n96_k384_f32: F.Linear(h, fc2) → F.Add(x, m) → cast f32 → io of F.Add(x, m)  Model0.cs(15,16)
-                var v61 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_add_cast_n96_k384_f32, batch, io, v56, be.Param(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float32), v49, be.Param(this.blocks[1].mlp.fc2.bias!, global::Fusion.DType.Float32)))[0];
-                v56.Dispose();
                 v49.Dispose();
                 return v61;
             }
@@ -11186,12 +11172,9 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
                 var v21 = o21[0]; // also F.LayerNorm(x, norm2)
                 var v18 = o21[1]; // also F.Add(x, h)
                 v16.Dispose();
-                // [N, 56, 56, 384] f16  blocks.0.mlp: gemm gemm_bias_gelu_n384_k96: F.Linear(x, fc1) → F.Gelu(h)  Model0.cs(13,17)
-                var v25 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n384_k96, batch, io, v21, be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float16)))[0];
+                // [N, 56, 56, 96] f16  blocks.0.mlp: mlp gemm_bias_gelu_n384_k96 + gemm_bias_add_n96_k384: F.Linear(x, fc1) → F.Gelu(h) → F.Linear(h, fc2) → F.Add(x, m)  Model0.cs(13,17)
+                var v29 = fusionPass.Own(be.Mlp(FusionKernels.gemm_bias_gelu_n384_k96, FusionKernels.gemm_bias_add_n96_k384, batch, io, v21, be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float16), new global::Fusion.Tensor[] { be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float16) }, be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float16), new global::Fusion.Tensor[] { v18, be.Param(this.blocks[0].mlp.fc2.bias!, global::Fusion.DType.Float16) }))[0];
                 v21.Dispose();
-                // [N, 56, 56, 96] f16  blocks.0.mlp: gemm gemm_bias_add_n96_k384: F.Linear(h, fc2) → F.Add(x, m)  Model0.cs(15,16)
-                var v29 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_add_n96_k384, batch, io, v25, be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float16), v18, be.Param(this.blocks[0].mlp.fc2.bias!, global::Fusion.DType.Float16)))[0];
-                v25.Dispose();
                 v18.Dispose();
                 // [64N, 49, 96] f16  blocks.1: kernel layer_norm_roll_window_partition_f16_64nx49x96 (row): F.LayerNorm(x, norm1) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window)  Model2.cs(24,13)
                 var v34 = fusionPass.Own(be.Run(FusionKernels.layer_norm_roll_window_partition_f16_64nx49x96, batch, io, v29, be.Param(this.blocks[1].norm1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].norm1.bias, global::Fusion.DType.Float16)))[0];
@@ -11210,12 +11193,9 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
                 var v49 = o52[1]; // also F.Add(x, h)
                 v29.Dispose();
                 v46.Dispose();
-                // [N, 56, 56, 384] f16  blocks.1.mlp: gemm gemm_bias_gelu_n384_k96: F.Linear(x, fc1) → F.Gelu(h)  Model0.cs(13,17)
-                var v56 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_gelu_n384_k96, batch, io, v52, be.Param(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].mlp.fc1.bias!, global::Fusion.DType.Float16)))[0];
+                // [N, 56, 56, 96] io  blocks.1.mlp: mlp gemm_bias_gelu_n384_k96 + gemm_bias_add_cast_n96_k384: F.Linear(x, fc1) → F.Gelu(h) → F.Linear(h, fc2) → F.Add(x, m) → cast f16 → io of F.Add(x, m)  Model0.cs(13,17)
+                var v61 = fusionPass.Own(be.Mlp(FusionKernels.gemm_bias_gelu_n384_k96, FusionKernels.gemm_bias_add_cast_n96_k384, batch, io, v52, be.Param(this.blocks[1].mlp.fc1.weight, global::Fusion.DType.Float16), new global::Fusion.Tensor[] { be.Param(this.blocks[1].mlp.fc1.bias!, global::Fusion.DType.Float16) }, be.Param(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float16), new global::Fusion.Tensor[] { v49, be.Param(this.blocks[1].mlp.fc2.bias!, global::Fusion.DType.Float16) }))[0];
                 v52.Dispose();
-                // [N, 56, 56, 96] io  blocks.1.mlp: gemm gemm_bias_add_cast_n96_k384: F.Linear(h, fc2) → F.Add(x, m) → cast f16 → io of F.Add(x, m)  Model0.cs(15,16)
-                var v61 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_add_cast_n96_k384, batch, io, v56, be.Param(this.blocks[1].mlp.fc2.weight, global::Fusion.DType.Float16), v49, be.Param(this.blocks[1].mlp.fc2.bias!, global::Fusion.DType.Float16)))[0];
-                v56.Dispose();
                 v49.Dispose();
                 return v61;
             }

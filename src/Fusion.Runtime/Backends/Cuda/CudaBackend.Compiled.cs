@@ -91,6 +91,27 @@ public sealed partial class CudaBackend
             (ins, results) => _state.Gemm.Run(kernel, input, w, ins, results, batch, io, Stream));
     }
 
+    /// <summary>
+    /// The MLP in one kernel where FUSION_MLP is on and the fused kernel applies (<see cref="FusedMlp.WhyNot"/>), its output the down
+    /// projection epilogue's; else its two GEMMs (<see cref="IBackend.MlpAsPair"/>).
+    /// </summary>
+    public Tensor[] Mlp(GemmKernel up, GemmKernel down, int batch, DType io, Tensor x, Tensor w1, Tensor[] upInputs, Tensor w2, Tensor[] downInputs)
+    {
+        if (!FusedMlp.Enabled) return IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
+        var (input, first, second) = (_rules.Resident(x, $"{up.Name} x"), _rules.Resident(w1, $"{up.Name} weight"), _rules.Resident(w2, $"{down.Name} weight"));
+        var ups = upInputs.Select((t, i) => _rules.Resident(t, $"{up.Name} epilogue input {i}")).ToList();
+        var downs = downInputs.Select((t, i) => _rules.Resident(t, $"{down.Name} epilogue input {i}")).ToList();
+        if (FusedMlp.WhyNot(up, down, _state.Device, io, input, first, second, ups, downs) is not null)
+            return IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
+        var (u, d) = (up.Cublas!, down.Cublas!);
+        return WithEpilogue(down.Name, down.Epilogue, batch, io, KernelOperands.EpilogueInputs(down, null, downInputs), downInputs, (ins, results) =>
+        {
+            if (results.Count != 1 || results[0].DType != DType.Float16 || results[0].ElementCount != input.ElementCount)
+                throw new FusionException($"kernel {down.Name}: the fused MLP stores one fp16 output of x's size, not {string.Join(", ", results.Select(r => r.DType.ShortName() + r.Shape))}");
+            _state.Mlp.Run(input, first, ups[u.Bias], second, ins[d.Bias], ins[d.Residual], results[0], u.Activation == Activation.GeluTanh, Stream);
+        });
+    }
+
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
         IsFloat32(qkv, "WindowAttention qkv")
         ? FusedChains.WindowAttention(this, qkv, bias, mask, heads, scale)

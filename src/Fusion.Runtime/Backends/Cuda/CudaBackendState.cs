@@ -29,6 +29,7 @@ internal sealed class CudaBackendState : IDisposable
         FusedModules = new FusedKernelModules(Jit);
         WindowAttention = new WindowAttentionLauncher(FusedModules, Generated);
         Attention = new AttentionLauncher(FusedModules, Generated);
+        Mlp = new FusedMlp(Jit);
     }
 
     public CudaDevice Device { get; }
@@ -46,6 +47,8 @@ internal sealed class CudaBackendState : IDisposable
     public WindowAttentionLauncher WindowAttention { get; }
 
     public AttentionLauncher Attention { get; }
+
+    public FusedMlp Mlp { get; }
 
     public bool IsDisposed
     {

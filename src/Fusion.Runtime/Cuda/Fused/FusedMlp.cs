@@ -1,0 +1,100 @@
+using Fusion.Cuda.Gemm;
+
+namespace Fusion.Cuda.Fused;
+
+/// <summary>
+/// An MLP's two GEMMs in one kernel (fused_mlp.cu): the up projection with its bias and GELU, the down projection with its bias and
+/// the residual, the hidden tensor kept on chip. It applies where the kernel exists for the shapes and the GPU: compute capability
+/// 9.0 (warpgroup MMA, sm_90a code), fp16 throughout, 96 channels and 384 hidden units (Swin-T's first stage), the two epilogues
+/// exactly cuBLASLt's forms (<see cref="WhyNot"/>); elsewhere the backend runs the two GEMMs (<see cref="IBackend.MlpAsPair"/>).
+/// <c>FUSION_MLP=on|off</c>: off by default until it is measured inside Fusion on a GPU (the kernel's form measured 0.50–0.80× cuBLASLt's
+/// two GEMMs outside .NET, bench/cuda/mlp_probe.cu, docs/perf.md).
+/// </summary>
+public sealed class FusedMlp
+{
+    public const string Variable = "FUSION_MLP";
+
+    /// <summary>The channels (x's and the output's last axis) and hidden units the kernel is written for.</summary>
+    public const int Channels = 96, Hidden = 384;
+
+    private const string Source = "fused_mlp.cu", Function = "fused_mlp_c96_h384";
+
+    /// <summary>A warpgroup's rows a tile (the kernel's TileRows).</summary>
+    private const int TileRows = 64;
+
+    private static readonly Lazy<bool> s_enabled = new(() => Parse(Environment.GetEnvironmentVariable(Variable)));
+
+    /// <summary>$FUSION_MLP, read once (<see cref="Parse"/>).</summary>
+    public static bool Enabled => s_enabled.Value;
+
+    /// <summary>on, 1, off or 0 (unset or blank: off); anything else is an error naming the variable.</summary>
+    public static bool Parse(string? value) => OnOffSwitch.Parse(Variable, value);
+
+    private readonly KernelJit _jit;
+    private readonly Dictionary<(bool Erf, int Groups), CudaKernel> _functions = new();
+    private readonly Lock _lock = new();
+
+    public FusedMlp(KernelJit jit) => _jit = jit;
+
+    /// <summary>
+    /// Why the fused kernel cannot compute <paramref name="up"/> then <paramref name="down"/> on these operands (an English reason),
+    /// or null when it can: the GPU, the kernels' shapes and epilogues (cuBLASLt's forms: bias + GELU, then bias + a residual added
+    /// last, the result in fp16), and the operands' types and shapes.
+    /// </summary>
+    public static string? WhyNot(GemmKernel up, GemmKernel down, CudaDevice device, DType io, CudaTensor x, CudaTensor w1, CudaTensor w2,
+        IReadOnlyList<CudaTensor> upInputs, IReadOnlyList<CudaTensor> downInputs)
+    {
+        if (device.ComputeCapability != 90) return $"compute capability {device.ComputeCapabilityMajor}.{device.ComputeCapabilityMinor}: the kernel is sm_90a code (9.0 only)";
+        if (up.Int8 || up.Fp8 || up.Conv is not null || down.Int8 || down.Fp8 || down.Conv is not null) return "quantized or convolution GEMMs";
+        if (up.K != Channels || up.N != Hidden || down.K != Hidden || down.N != Channels || up.KW != up.K || down.KW != down.K)
+            return $"{up.K} → {up.N} → {down.N} features: the kernel is written for {Channels} → {Hidden} → {Channels}";
+        if (up.Cublas is not { Activation: Activation.Gelu or Activation.GeluTanh, Bias: >= 0, Residual: < 0, Scale: < 0, OutScale: < 0 } u || upInputs.Count != 1)
+            return $"{up.Name}'s epilogue is not bias + GELU";
+        if (down.Cublas is not { Activation: Activation.None, Bias: >= 0, Residual: >= 0, ResidualFirst: false, Scale: < 0, OutScale: < 0 } d || downInputs.Count != 2)
+            return $"{down.Name}'s epilogue is not bias + a residual";
+        if (d.ToIo && io != DType.Float16) return $"{down.Name} stores the run's io type, {io.ShortName()}";
+        var (b1, b2, residual) = (upInputs[u.Bias], downInputs[d.Bias], downInputs[d.Residual]);
+        if (x.DType != DType.Float16 || w1.DType != DType.Float16 || w2.DType != DType.Float16 || b1.DType != DType.Float16 || b2.DType != DType.Float16
+            || residual.DType != DType.Float16)
+            return "operands not all fp16";
+        if (x.Rank == 0 || x.Shape[-1] != Channels || residual.ElementCount != x.ElementCount || residual.Shape[-1] != Channels
+            || w1.Shape != new Shape(Hidden, Channels) || w2.Shape != new Shape(Channels, Hidden) || b1.ElementCount != Hidden || b2.ElementCount != Channels)
+            return $"operand shapes x {x.Shape}, w1 {w1.Shape}, w2 {w2.Shape}, residual {residual.Shape}";
+        if (x.ElementCount / Channels > int.MaxValue / Channels) return $"{x.ElementCount / Channels} rows: the kernel indexes rows in 32 bits";
+        return null;
+    }
+
+    /// <summary>
+    /// output = residual + b2 + fp16(gelu(x · w1ᵀ + b1)) · w2ᵀ on the rows of x (GELU by erf, or in the tanh form where
+    /// <paramref name="tanhGelu"/>); the caller checked the operands (<see cref="WhyNot"/>) and allocated output like residual.
+    /// </summary>
+    public void Run(CudaTensor x, CudaTensor w1, CudaTensor b1, CudaTensor w2, CudaTensor b2, CudaTensor residual, CudaTensor output, bool tanhGelu, CudaStream stream)
+    {
+        int m = checked((int)(x.ElementCount / Channels));
+        if (m == 0) return;
+        int tiles = (m + TileRows - 1) / TileRows, sms = stream.Device.MultiprocessorCount;
+        // Three warpgroups a block where there are more tiles than SMs, two where fewer (more blocks): bench/cuda/mlp_probe.cu on
+        // the H100 and H200, 2026-12-06 (batch 1, 49 tiles: 2 faster by 15 %; batch 8 and more: 3 faster by 5–10 %).
+        int groups = tiles > sms ? 3 : 2;
+        var function = Kernel(!tanhGelu, groups);
+        int shared = SharedBytes(groups);
+        function.AllowSharedMemory(shared);
+        var args = new KernelArguments().Pointer(x).Pointer(w1).Pointer(b1).Pointer(w2).Pointer(b2).Pointer(residual).Pointer(output).Int(m);
+        int blocks = Math.Min(sms, (tiles + groups - 1) / groups);
+        function.Launch(stream, blocks, groups * 128, args, shared);
+    }
+
+    /// <summary>W1 and W2 (72 KB each) + each warpgroup's two row buffers (12 KB each) + 1 KB to align the base, as the kernel lays them out.</summary>
+    public static int SharedBytes(int groups) => Hidden * Channels * 2 * 2 + groups * 2 * TileRows * Channels * 2 + 1024;
+
+    private CudaKernel Kernel(bool erf, int groups)
+    {
+        lock (_lock)
+        {
+            if (_functions.TryGetValue((erf, groups), out var known)) return known;
+            var module = _jit.Load($"fused_mlp_c96_h384_{(erf ? "erf" : "tanh")}_g{groups}", Fusion.Kernels.KernelSources.Get(Source),
+                [$"-DFUSION_MLP_ERF={(erf ? 1 : 0)}", $"-DFUSION_MLP_GROUPS={groups}"], GemmTile.HopperArchitecture);
+            return _functions[(erf, groups)] = module.GetKernel(Function);
+        }
+    }
+}

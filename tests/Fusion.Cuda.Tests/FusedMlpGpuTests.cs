@@ -1,0 +1,100 @@
+using Fusion.Cuda.Fused;
+using Fusion.Testing;
+
+namespace Fusion.Cuda.Tests;
+
+/// <summary>
+/// The fused MLP kernel (fused_mlp.cu through <see cref="FusedMlp"/>) against the two GEMMs it replaces run on the CPU backend (float32
+/// sums, the hidden values rounded to fp16 as stored, GELU by erf or in the tanh form as the up GEMM says): fresh random x, weights of
+/// timm's initial scale (about 1/√fan-in, so the hidden values span GELU's curve), a residual, row counts that fill no tile or wave
+/// evenly. Tolerance per output element: 2e-3 + 1e-2·|reference| (fp16 outputs are 2⁻¹¹ relative; a hidden value whose float32 sum
+/// lands on the other side of an fp16 rounding boundary moves by one ulp, carried into the output through 384 weights of about 0.05;
+/// the GPU's erf (Abramowitz &amp; Stegun) and tanh.approx against the CPU's exact functions).
+/// </summary>
+public sealed class FusedMlpGpuTests : GpuTestBase
+{
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(63, false)]
+    [InlineData(1000, false)]       // 16 tiles, fewer than the SMs: two warpgroups a block
+    [InlineData(25_088 + 37, false)] // batch 8 of Swin-T's first stage and a partial tile: three warpgroups a block
+    [InlineData(3136, true)]
+    [InlineData(25_088 + 37, true)]
+    public void TheFusedMlpMatchesTheTwoGemms(int rows, bool tanhGelu)
+    {
+        RequireHopper();
+        int seed = Fusion.Testing.TestData.NewSeed();
+        var up = GemmKernels.Linear(FusedMlp.Hidden, FusedMlp.Channels, bias: true, tanhGelu ? Activation.GeluTanh : Activation.Gelu, residual: false);
+        var down = GemmKernels.Linear(FusedMlp.Channels, FusedMlp.Hidden, bias: true, Activation.None, residual: true);
+        using var x = Fusion.Testing.TestData.Uniform(seed, -2, 2, rows, FusedMlp.Channels).ToCpu(DType.Float16);
+        using var w1 = Fusion.Testing.TestData.Uniform(seed + 1, -0.1, 0.1, FusedMlp.Hidden, FusedMlp.Channels).ToCpu(DType.Float16);
+        using var b1 = Fusion.Testing.TestData.Uniform(seed + 2, -0.5, 0.5, FusedMlp.Hidden).ToCpu(DType.Float16);
+        using var w2 = Fusion.Testing.TestData.Uniform(seed + 3, -0.05, 0.05, FusedMlp.Channels, FusedMlp.Hidden).ToCpu(DType.Float16);
+        using var b2 = Fusion.Testing.TestData.Uniform(seed + 4, -0.5, 0.5, FusedMlp.Channels).ToCpu(DType.Float16);
+        using var residual = Fusion.Testing.TestData.Uniform(seed + 5, -1, 1, rows, FusedMlp.Channels).ToCpu(DType.Float16);
+        var downInputs = DownInputs(down, b2, residual);
+        var expected = IBackend.MlpAsPair(CpuBackend.Instance, up, down, rows, DType.Float16, x, w1, [b1], w2, downInputs);
+        using var reference = (CpuTensor)expected.Single();
+
+        using var gx = CudaTensor.FromHost(Device, x);
+        using var gw1 = CudaTensor.FromHost(Device, w1);
+        using var gb1 = CudaTensor.FromHost(Device, b1);
+        using var gw2 = CudaTensor.FromHost(Device, w2);
+        using var gb2 = CudaTensor.FromHost(Device, b2);
+        using var gres = CudaTensor.FromHost(Device, residual);
+        Assert.Null(FusedMlp.WhyNot(up, down, Device, DType.Float16, gx, gw1, gw2, [gb1], DownInputs(down, gb2, gres)));
+        using var output = CudaTensor.Empty(gx.Stream, DType.Float16, gx.Shape);
+        new FusedMlp(Jit).Run(gx, gw1, gb1, gw2, gb2, gres, output, tanhGelu, gx.Stream);
+        var gpu = Download(output);
+        var cpu = reference.ToFloatArray();
+        int off = 0, worstAt = -1;
+        double worst = 0;
+        for (int i = 0; i < cpu.Length; i++)
+        {
+            double d = Math.Abs(gpu[i] - cpu[i]), allowed = 2e-3 + 1e-2 * Math.Abs(cpu[i]);
+            if (!(d <= allowed)) off++;
+            if (!(d <= worst)) (worst, worstAt) = (d, i);
+        }
+        Assert.True(off == 0, $"{off} of {cpu.Length} outputs off (worst |{gpu[worstAt]} − {cpu[worstAt]}| at {worstAt}; rows {rows}, seed {seed})");
+    }
+
+    /// <summary>The fused kernel refuses what it was not written for, by reason; the backend then runs the two GEMMs.</summary>
+    [Fact]
+    public void OtherShapesAndEpiloguesAreRefusedWithAReason()
+    {
+        RequireHopper();
+        var up = GemmKernels.Linear(FusedMlp.Hidden, FusedMlp.Channels, bias: true, Activation.Gelu, residual: false);
+        var down = GemmKernels.Linear(FusedMlp.Channels, FusedMlp.Hidden, bias: true, Activation.None, residual: true);
+        var relu = GemmKernels.Linear(FusedMlp.Hidden, FusedMlp.Channels, bias: true, Activation.Relu, residual: false);
+        var wide = GemmKernels.Linear(2 * FusedMlp.Hidden, 2 * FusedMlp.Channels, bias: true, Activation.Gelu, residual: false);
+        var noResidual = GemmKernels.Linear(FusedMlp.Channels, FusedMlp.Hidden, bias: true, Activation.None, residual: false);
+        using var x = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(5, FusedMlp.Channels));
+        using var x32 = CudaTensor.Empty(Device.DefaultStream, DType.Float32, new Shape(5, FusedMlp.Channels));
+        using var w1 = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(FusedMlp.Hidden, FusedMlp.Channels));
+        using var w2 = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(FusedMlp.Channels, FusedMlp.Hidden));
+        using var b1 = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(FusedMlp.Hidden));
+        using var b2 = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(FusedMlp.Channels));
+        var downs = DownInputs(down, b2, x);
+        Assert.Null(FusedMlp.WhyNot(up, down, Device, DType.Float16, x, w1, w2, [b1], downs));
+        Assert.Contains("not bias + GELU", FusedMlp.WhyNot(relu, down, Device, DType.Float16, x, w1, w2, [b1], downs));
+        Assert.Contains("features", FusedMlp.WhyNot(wide, down, Device, DType.Float16, x, w1, w2, [b1], downs));
+        Assert.Contains("fp16", FusedMlp.WhyNot(up, down, Device, DType.Float16, x32, w1, w2, [b1], downs));
+        Assert.Contains("not bias + a residual", FusedMlp.WhyNot(up, noResidual, Device, DType.Float16, x, w1, w2, [b1], [b2]));
+    }
+
+    /// <summary>The down GEMM's epilogue inputs in its own order (bias and residual where its cuBLASLt form says).</summary>
+    private static T[] DownInputs<T>(GemmKernel down, T bias, T residual)
+    {
+        var form = down.Cublas!;
+        var inputs = new T[2];
+        inputs[form.Bias] = bias;
+        inputs[form.Residual] = residual;
+        return inputs;
+    }
+
+    private void RequireHopper()
+    {
+        if (Device.ComputeCapability != 90)
+            VisibleSkip.Because("no Hopper GPU", $"{Device.Name} is {Device.Architecture}", "the fused MLP kernel is sm_90a code: run on compute capability 9.0");
+    }
+}
