@@ -9,13 +9,13 @@ namespace Fusion.Generator.Passes
     /// into one <see cref="StepKind.Mlp"/> step, so that a backend with a fused MLP kernel computes both without storing the hidden
     /// tensor (four times the activations in Swin-T, ViT and ConvNeXt). Only consecutive steps pair, so nothing's lifetime moves.
     /// Float GEMMs only (the int8 and FP8 plans' Linears keep their own steps), and only forms the fused kernel could take: the first
-    /// GEMM's epilogue bias + GELU (cuBLASLt's expressible form), the second's bias, optionally a residual, no activation.
+    /// GEMM's epilogue bias + GELU (cuBLASLt's expressible form), the second's bias, optionally a residual, no activation. The plan's
+    /// report lists the step; no fusion diagnostic is raised for it, since whether the two GEMMs become one kernel is the backend's
+    /// decision at run time (FUSION_MLP, the GPU, the shapes).
     /// </summary>
     internal static class MlpPairs
     {
-        public const string Pattern = "mlp";
-
-        public static List<Step> Merge(List<Step> steps, int output, IReadOnlyList<Node> nodes, List<FusionDecision> decisions)
+        public static List<Step> Merge(List<Step> steps, int output)
         {
             var reads = new Dictionary<int, int>();
             foreach (var i in steps.SelectMany(s => s.Inputs)) reads[i] = reads.TryGetValue(i, out var n) ? n + 1 : 1;
@@ -27,9 +27,6 @@ namespace Fusion.Generator.Passes
                     var (up, down) = (steps[s], steps[s + 1]);
                     result.Add(new Step(StepKind.Mlp, false, up.Node, up.Inputs.Concat(down.Inputs.Skip(1)).ToEquatableArray(), down.Outputs,
                         up.Members.Concat(down.Members).ToEquatableArray(), null, up.Gemm) { Second = down.Gemm, SecondAt = up.Inputs.Count });
-                    var at = nodes[up.Node];
-                    var operators = up.Members.Concat(down.Members).Select(m => nodes[m]).Where(n => !n.Is(Ops.Const)).Select(n => n.Source).Distinct().ToEquatableArray();
-                    decisions.Add(new FusionDecision(true, Pattern, up.Gemm!.Name + " + " + down.Gemm!.Name, operators, "", at.Scope, at.Location));
                     s++;
                     continue;
                 }

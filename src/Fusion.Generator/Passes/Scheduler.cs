@@ -143,7 +143,7 @@ namespace Fusion.Generator.Passes
                     else if (n.Kernel is not null && FusionRules.TakesEpilogue(n.Descriptor) && Epilogue(n) is { Count: > 0 } chain) _epilogues[n.Id] = chain;
                 }
                 for (int id = _nodes.Count - 1; id >= 0; id--) Place(_nodes[id]);
-                var steps = MlpPairs.Merge(Order(Steps()), _plan.Output, _nodes, _decisions);
+                var steps = MlpPairs.Merge(Order(Steps()), _plan.Output);
                 var hoisted = steps.Where(s => s.Constant).SelectMany(s => s.Outputs)
                     .Where(v => _readers[v].Any(r => !_constant[r]) || v == _plan.Output).Distinct().OrderBy(v => v).ToEquatableArray();
                 return new Schedule(Lifetimes(steps, hoisted), hoisted, _decisions.ToEquatableArray());
