@@ -11,8 +11,8 @@
 // and one 64-byte-swizzled k-block of 32, so nothing is padded), the next chunk's fc1 issued into a second accumulator set before this
 // chunk's bias + GELU, which leave the values in place as fc2's A fragments (the accumulator layout of two n8 blocks is the register
 // A layout of one k16 step), then fc2 as wgmma m64n96k16 with A from registers, accumulating the tile's 64 × 96 outputs. Measured
-// as bench/cuda/mlp_probe.cu's Hopper form (2026-12-06, H100 and H200): 0.50–0.64× cuBLASLt's two GEMMs with the tanh form,
-// 0.56–0.80× by erf. Shared memory: W1 + W2 + groups × 2 × 12 KB (216 KB for three warpgroups) + 1 KB to align the base.
+// as bench/cuda/mlp_probe.cu's Hopper form (2026-12-06, H100 and H200): 0.50–0.71× cuBLASLt's two GEMMs with the tanh form,
+// 0.56–0.88× by erf. Shared memory: W1 + W2 + groups × 2 × 12 KB (216 KB for three warpgroups) + 1 KB to align the base.
 #include "prelude.cuh"
 
 #ifndef FUSION_MLP_ERF

@@ -193,7 +193,6 @@ public interface IBackend : IDisposable
     private Tensor[] ThenEpilogue(FusedKernel kernel, int batch, DType io, Tensor[] epilogueInputs, Func<FusedKernel, Tensor> template) =>
         ThenEpilogue(this, kernel, batch, io, epilogueInputs, template);
 
-    /// <summary>The same for <paramref name="backend"/> (a backend that fuses the two where it can and falls back to this elsewhere).</summary>
     /// <summary>An MLP as its two GEMMs: the hidden tensor is made, read once and disposed, even when the second GEMM throws.</summary>
     public static Tensor[] MlpAsPair(IBackend backend, GemmKernel up, GemmKernel down, int batch, DType io, Tensor x, Tensor w1, Tensor[] upInputs,
         Tensor w2, Tensor[] downInputs)
@@ -210,6 +209,7 @@ public interface IBackend : IDisposable
         }
     }
 
+    /// <summary>The same for <paramref name="backend"/> (a backend that fuses the two where it can and falls back to this elsewhere).</summary>
     internal static Tensor[] ThenEpilogue(IBackend backend, FusedKernel kernel, int batch, DType io, Tensor[] epilogueInputs, Func<FusedKernel, Tensor> template)
     {
         var epilogue = Epilogue(kernel);

@@ -7,7 +7,7 @@ namespace Fusion.Cuda.Fused;
 /// the residual, the hidden tensor kept on chip. It applies where the kernel exists for the shapes and the GPU: compute capability
 /// 9.0 (warpgroup MMA, sm_90a code), fp16 throughout, 96 channels and 384 hidden units (Swin-T's first stage), the two epilogues
 /// exactly cuBLASLt's forms (<see cref="WhyNot"/>); elsewhere the backend runs the two GEMMs (<see cref="IBackend.MlpAsPair"/>).
-/// <c>FUSION_MLP=on|off</c>: off by default until it is measured inside Fusion on a GPU (the kernel's form measured 0.50–0.80× cuBLASLt's
+/// <c>FUSION_MLP=on|off</c>: off by default until it is measured inside Fusion on a GPU (the kernel's form measured 0.50–0.88× cuBLASLt's
 /// two GEMMs outside .NET, bench/cuda/mlp_probe.cu, docs/perf.md).
 /// </summary>
 public sealed class FusedMlp
