@@ -234,6 +234,12 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
     public Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs) =>
         Time(kernel.Name, () => _inner.Gemm(kernel, batch, io, x, weight, epilogueInputs));
 
+    /// <summary>The two GEMMs timed one by one, as before; with FUSION_MLP=on the inner backend's Mlp as one row (the fused kernel where it applies).</summary>
+    public Tensor[] Mlp(GemmKernel up, GemmKernel down, int batch, DType io, Tensor x, Tensor w1, Tensor[] upInputs, Tensor w2, Tensor[] downInputs) =>
+        Fusion.Cuda.Fused.FusedMlp.Enabled
+            ? Time(up.Name + " + " + down.Name, () => _inner.Mlp(up, down, batch, io, x, w1, upInputs, w2, downInputs))
+            : IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
+
     public Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel) =>
         Time(kernel.Name, () => _inner.Attention(q, k, v, bias, layout, scale, causal, kernel));
 
