@@ -50,6 +50,7 @@
 #   mlp     the fused MLP (FUSION_MLP, fused_mlp.cu, not yet run on a GPU when written): FusedMlpGpuTests and CudaGraphTests with
 #           FUSION_MLP=on, TimmParityTests + SwinBlockGpuTests with it on, then Swin-T at batch 1 / 8 / 64 / 128 with FUSION_MLP off and on,
 #           alternating, two rounds
+#   sanmlp  compute-sanitizer memcheck, initcheck and racecheck over FusedMlpGpuTests (fused_mlp.cu's shared memory, cp.async, wgmma)
 #   abold   this build against the previous one: .bundle/old/fusion-run.dll.xz (the previous build's fusion-run.dll, whose models
 #           carry their generated kernels; carry it beside the bundle) swapped in for "old"; Swin-T fp16 at batch 64, 8 and 1 and
 #           int8 at batch 64 (AB_RUNS: "model batch precision" triples, comma-separated), alternating, two rounds, then each build's batch-64 graph
@@ -344,6 +345,14 @@ sanrow() {
       -class Fusion.Cuda.Tests.GeneratedKernelGpuTests 2>&1 | grep -E "ERROR SUMMARY|Total:|\[FAIL\]|Invalid|Uninitialized" | head -30
   done > $OUT/sanrow.txt 2>&1
 }
+sanmlp() {
+  for tool in memcheck initcheck racecheck; do
+    [ $(left) -gt 60 ] || break
+    echo "## $tool FusedMlpGpuTests"
+    FUSION_REQUIRE_CUDA=1 timeout $(( $(left) - 30 )) compute-sanitizer --tool $tool --print-limit 20 ./Fusion.Cuda.Tests \
+      -class Fusion.Cuda.Tests.FusedMlpGpuTests 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Total:|\[FAIL\]|Invalid|Uninitialized|hazard" | head -30
+  done > $OUT/sanmlp.txt 2>&1
+}
 hostcpu() {
   for run in "swin-t swin_tiny_patch4_window7_224" "resnet-50 resnet50" "convnext-t convnext_tiny"; do
     set -- $run
@@ -366,5 +375,5 @@ for s in $sections; do
 done
 t done
 cd $OUT
-for f in log.txt rowlanes.txt waswin.txt wasweep.txt waprofile.txt wa_regs.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
-for f in watests.txt san.txt int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
+for f in log.txt mlpswin.txt sanmlp.txt rowlanes.txt waswin.txt wasweep.txt waprofile.txt wa_regs.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
+for f in mlptests.txt watests.txt san.txt int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
