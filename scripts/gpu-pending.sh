@@ -50,6 +50,10 @@
 #   mlp     the fused MLP (FUSION_MLP, fused_mlp.cu, not yet run on a GPU when written): FusedMlpGpuTests and CudaGraphTests with
 #           FUSION_MLP=on, TimmParityTests + SwinBlockGpuTests with it on, then Swin-T at batch 1 / 8 / 64 / 128 with FUSION_MLP off and on,
 #           alternating, two rounds
+#   qkv     the window attention computing its own q, k, v (FUSION_QKV_ATTENTION, the QKV prologue of window_attention.cut, not yet
+#           run on a GPU when written): QkvWindowAttentionGpuTests, FusedMlpGpuTests; compute-sanitizer memcheck and racecheck over the
+#           first; TimmParityTests + SwinBlockGpuTests with it on; then Swin-T at batch 64 / 1 / 8 / 128 with FUSION_QKV_ATTENTION off and
+#           on, alternating, two rounds
 #   sanmlp  compute-sanitizer memcheck, initcheck and racecheck over FusedMlpGpuTests (fused_mlp.cu's shared memory, cp.async, wgmma)
 #   abold   this build against the previous one: .bundle/old/fusion-run.dll.xz (the previous build's fusion-run.dll, whose models
 #           carry their generated kernels; carry it beside the bundle) swapped in for "old"; Swin-T fp16 at batch 64, 8 and 1 and
@@ -345,6 +349,18 @@ sanrow() {
       -class Fusion.Cuda.Tests.GeneratedKernelGpuTests 2>&1 | grep -E "ERROR SUMMARY|Total:|\[FAIL\]|Invalid|Uninitialized" | head -30
   done > $OUT/sanrow.txt 2>&1
 }
+qkv() {
+  FUSION_REQUIRE_CUDA=1 timeout 120 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.QkvWindowAttentionGpuTests -class Fusion.Cuda.Tests.FusedMlpGpuTests \
+    > $OUT/qkvtests.txt 2>&1
+  echo "exit $?" >> $OUT/qkvtests.txt
+  for tool in memcheck racecheck; do
+    echo "## $tool QkvWindowAttentionGpuTests"
+    FUSION_REQUIRE_CUDA=1 timeout 100 compute-sanitizer --tool $tool --print-limit 20 ./Fusion.Cuda.Tests \
+      -class Fusion.Cuda.Tests.QkvWindowAttentionGpuTests 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Total:|\[FAIL\]|Invalid|hazard" | head -20
+  done > $OUT/qkvsan.txt 2>&1
+  FUSION_QKV_ATTENTION=on parity
+  SWIN_BATCHES="64 1 8 128" swin_alternating FUSION_QKV_ATTENTION "off on" qkvswin.txt
+}
 sanmlp() {
   for tool in memcheck initcheck racecheck; do
     [ $(left) -gt 60 ] || break
@@ -375,5 +391,5 @@ for s in $sections; do
 done
 t done
 cd $OUT
-for f in log.txt mlpswin.txt sanmlp.txt rowlanes.txt waswin.txt wasweep.txt waprofile.txt wa_regs.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
-for f in mlptests.txt watests.txt san.txt int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
+for f in log.txt qkvswin.txt qkvsan.txt mlpswin.txt sanmlp.txt rowlanes.txt waswin.txt wasweep.txt waprofile.txt wa_regs.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
+for f in qkvtests.txt mlptests.txt watests.txt san.txt int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done

@@ -102,6 +102,31 @@ public sealed partial class ClangPtxTests
         Assert.DoesNotContain(".local", ptx);
     }
 
+    /// <summary>
+    /// The window attention with its QKV projection as a prologue (FUSION_WA_PROJECT) in the forms QkvWindowAttention compiles: Swin-T's
+    /// channel counts, masked or not, one or two x buffers, head dims 32 and 64; the projection's mma.sync and cp.async present, all in
+    /// registers.
+    /// </summary>
+    [Theory]
+    [InlineData(96, 32, 1, 2, "sm_80")]
+    [InlineData(96, 32, 0, 2, "sm_90")]
+    [InlineData(192, 32, 1, 2, "sm_90")]
+    [InlineData(384, 32, 1, 1, "sm_90")]
+    [InlineData(384, 32, 0, 2, "sm_90")]
+    [InlineData(128, 64, 0, 2, "sm_90")]
+    public void TheQkvPrologueCompilesToPtx(int channels, int headDim, int masked, int buffers, string arch)
+    {
+        ClangPtx.RequireCompiler();
+        var kernel = FusedKernelTests.Specialize("window_attention", ("HEADS", 3), ("HEAD_DIM", headDim), ("TOKENS", 49), ("WINDOWS", 4), ("HAS_MASK", masked));
+        var source = $"#define FUSION_WA_PROJECT {channels}\n#define FUSION_WA_X_BUFFERS {buffers}\n" + kernel.CudaSource;
+        var ptx = ClangPtx.Compile(source, arch, kernel.Name);
+        Assert.Contains($".entry {kernel.Name}(", ptx);
+        Assert.Contains("cp.async.cg.shared.global", ptx);
+        // The attention's q·kᵀ and p·v (32 mma.sync at head dim 32) plus the projection's, unrolled two k-steps deep.
+        Assert.True(Regex.Matches(ptx, @"mma\.sync\.aligned\.m16n8k16").Count >= 32 + 2 * 3 * headDim / 8);
+        Assert.DoesNotContain(".local", ptx);
+    }
+
     [GeneratedRegex(@"extern ""C"" __global__ void (?:__launch_bounds__\([^)]*\) )?(\w+)\(")]
     private static partial Regex KernelName();
 }

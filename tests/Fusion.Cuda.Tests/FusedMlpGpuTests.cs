@@ -47,7 +47,7 @@ public sealed class FusedMlpGpuTests : GpuTestBase
         new FusedMlp(Jit).Run(gx, gw1, gb1, gw2, gb2, gres, output, tanhGelu, gx.Stream);
         var gpu = Download(output);
         var cpu = reference.ToFloatArray();
-        int off = 0, worstAt = -1;
+        int off = 0, worstAt = 0;
         double worst = 0;
         for (int i = 0; i < cpu.Length; i++)
         {

@@ -3,7 +3,10 @@ using Fusion.Cuda.Gemm;
 
 namespace Fusion.Cuda.Tests;
 
-/// <summary>The on/off switches read from the environment (FUSION_PDL, FUSION_GEMM_SPLITK, FUSION_MLP), read without a GPU: their values, and a clear error otherwise.</summary>
+/// <summary>
+/// The on/off switches read from the environment (FUSION_PDL, FUSION_GEMM_SPLITK, FUSION_MLP, FUSION_QKV_ATTENTION), read without a GPU:
+/// their values, unset meaning each one's default, and a clear error otherwise.
+/// </summary>
 public sealed class OnOffSwitchTests
 {
     private static readonly Dictionary<string, Func<string?, bool>> s_switches = new()
@@ -11,16 +14,32 @@ public sealed class OnOffSwitchTests
         [ProgrammaticLaunch.Variable] = ProgrammaticLaunch.Parse,
         [SplitK.Variable] = SplitK.Parse,
         [FusedMlp.Variable] = FusedMlp.Parse,
+        [QkvWindowAttention.Variable] = QkvWindowAttention.Parse,
     };
+
+    /// <summary>What unset or blank means: on for the fused MLP (measured faster), off for the rest.</summary>
+    private static readonly HashSet<string> s_onByDefault = [FusedMlp.Variable];
 
     public static TheoryData<string, string?, bool> Values()
     {
         var data = new TheoryData<string, string?, bool>();
         foreach (var variable in s_switches.Keys)
-            foreach (var (value, enabled) in new (string?, bool)[] { (null, false), ("", false), ("on", true), (" 1 ", true), ("OFF", false), ("0", false) })
+        {
+            bool unset = s_onByDefault.Contains(variable);
+            foreach (var (value, enabled) in new (string?, bool)[] { (null, unset), ("", unset), ("on", true), (" 1 ", true), ("OFF", false), ("0", false) })
                 data.Add(variable, value, enabled);
+        }
         return data;
     }
+
+    /// <summary>The fused MLP only where there is a 64-row tile for every SM (Swin-T batch 1 was slower with it, batch 8 faster).</summary>
+    [Theory]
+    [InlineData(3136, 132, false)]
+    [InlineData(132 * 64 - 63, 132, true)]
+    [InlineData(132 * 64 - 64, 132, false)]
+    [InlineData(25_088, 132, true)]
+    [InlineData(25_088, 500, false)]
+    public void TheFusedMlpRunsWhereEverySmHasATile(long rows, int sms, bool pays) => Assert.Equal(pays, FusedMlp.Pays(rows, sms));
 
     [Theory]
     [MemberData(nameof(Values))]
@@ -30,6 +49,7 @@ public sealed class OnOffSwitchTests
     [InlineData(ProgrammaticLaunch.Variable)]
     [InlineData(SplitK.Variable)]
     [InlineData(FusedMlp.Variable)]
+    [InlineData(QkvWindowAttention.Variable)]
     public void ABadSwitchNamesTheVariableAndTheChoices(string variable)
     {
         var e = Assert.Throws<FusionException>(() => s_switches[variable]("sometimes"));

@@ -17,10 +17,12 @@ public sealed class FusionTests
         Assert.Empty(result.CompileErrors);
         Assert.DoesNotContain(result.Diagnostics, d => d.Id == "FUS102");
         var half = Method(result.Source, "RunHalf");
-        // Per block: ln(+roll)+partition, the qkv GEMM, attention, the proj GEMM, reverse(+roll)+residual+norm2, and the MLP
-        // (fc1+gelu and fc2+residual GEMMs as one step); the output's cast is in the last GEMM's epilogue.
-        Assert.Equal(2, CountOf(half, "be.WindowAttention("));
-        Assert.Equal(4, CountOf(half, "be.Gemm("));
+        // Per block: ln(+roll)+partition, the qkv GEMM and the attention as one step, the proj GEMM, reverse(+roll)+residual+norm2,
+        // and the MLP (fc1+gelu and fc2+residual GEMMs as one step); the output's cast is in the last GEMM's epilogue.
+        Assert.Equal(0, CountOf(half, "be.WindowAttention("));
+        Assert.Equal(2, CountOf(half, "be.QkvAttention("));
+        Assert.Contains("qkv attention gemm_bias_n288_k96 + window_attention_h3_d32_t49_nw64_masked:", half);
+        Assert.Equal(2, CountOf(half, "be.Gemm("));
         Assert.Equal(2, CountOf(half, "be.Mlp("));
         Assert.Equal(4, CountOf(half, "be.Run("));
         // The input's cast is recomputed by both kernels that read it (converting in a load is cheaper than storing a copy).
@@ -41,11 +43,14 @@ public sealed class FusionTests
         Assert.DoesNotContain(result.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
         Assert.Empty(result.CompileErrors);
         var swinT = result.Run.Results.Single().GeneratedSources.Single(s => s.HintName.Contains("SwinTransformerTiny") && !s.IsIlgpuFile()).SourceText.ToString();
-        // 12 attention templates; 53 GEMMs (4 per block, fc1 and fc2 as one MLP step, 3 patch-merging reductions, the patch
-        // embedding and the head); 30 generated kernels (the patch gather, two LayerNorm kernels per block, 3 merge+LN, the final LN
-        // and the pool); the view is the patch-embedding weight's reshape, built with the constants.
+        // 12 attention templates, each one step with its qkv GEMM; 53 GEMMs (4 per block: qkv with the attention, proj, fc1 and fc2
+        // as one MLP step; 3 patch-merging reductions, the patch embedding and the head); 30 generated kernels (the patch gather, two
+        // LayerNorm kernels per block, 3 merge+LN, the final LN and the pool); the view is the patch-embedding weight's reshape,
+        // built with the constants. The int8 plan's qkv GEMMs are int8: their attentions stay steps of their own.
         Assert.Contains("// Fusion report. Templates: 12 fused groups, 0 candidates not fused.", swinT);
-        Assert.Contains("// Plan Half: 125 steps: 30 generated kernels, 29 GEMMs with generated epilogues, 12 MLPs (two GEMMs each, one kernel where the backend fuses them), 53 backend calls, 1 views; 1 fusions refused.", swinT);
+        Assert.Contains("// Plan Half: 113 steps: 30 generated kernels, 17 GEMMs with generated epilogues, 12 MLPs (two GEMMs each, one kernel where the backend fuses them), 12 window attentions with their QKV projections (one kernel where the backend computes q, k and v in the attention), 41 backend calls, 1 views; 1 fusions refused.", swinT);
+        Assert.Equal(12, CountOf(Method(swinT, "RunHalf"), "be.QkvAttention("));
+        Assert.Equal(0, CountOf(Method(swinT, "RunInt8"), "be.QkvAttention("));
         Assert.Contains("LayerNorm [N, 7, 7, 768] reduces over another axis than the kernel's other reduction", swinT);
         Assert.Contains("\"layers.1.downsample.reduction.weight\", new int[] { 192, 384 }", swinT);
         Assert.Contains("\"head.fc.weight\", new int[] { 1000, 768 }", swinT);

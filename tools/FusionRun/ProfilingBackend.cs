@@ -240,6 +240,13 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
             ? Time(up.Name + " + " + down.Name, () => _inner.Mlp(up, down, batch, io, x, w1, upInputs, w2, downInputs))
             : IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
 
+    /// <summary>The projection and the attention timed one by one; with FUSION_QKV_ATTENTION=on the inner backend's as one row (one kernel where it applies).</summary>
+    public Tensor QkvAttention(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
+        float scale, FusedKernel attention) =>
+        Fusion.Cuda.Fused.QkvWindowAttention.Enabled
+            ? Time(projection.Name + " + " + attention.Name, () => _inner.QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention))
+            : IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
+
     public Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel) =>
         Time(kernel.Name, () => _inner.Attention(q, k, v, bias, layout, scale, causal, kernel));
 

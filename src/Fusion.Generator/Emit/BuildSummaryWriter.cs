@@ -17,8 +17,10 @@ namespace Fusion.Generator.Emit
             int operators = graph.Nodes.Count(n => !n.IsSource);
             var plans = graph.Plans.Where(p => p.Schedule is not null).Select(p =>
             {
-                var steps = p.Schedule!.Steps.Where(s => s.Kind is StepKind.Kernel or StepKind.Gemm or StepKind.Template or StepKind.Mlp).ToList();
-                int kernels = steps.Sum(s => s.Kind == StepKind.Mlp ? 2 : 1); // an MLP is one kernel only where a backend fuses it
+                var steps = p.Schedule!.Steps.Where(s => s.Kind is StepKind.Kernel or StepKind.Gemm or StepKind.Template or StepKind.Mlp or StepKind.QkvAttention).ToList();
+                // An MLP is one kernel only where a backend fuses it; a QKV attention counts its GEMM, as the projection did alone (the
+                // attention templates run as backend calls, not counted here).
+                int kernels = steps.Sum(s => s.Kind == StepKind.Mlp ? 2 : 1);
                 // The model's operators that share a kernel with another: casts the precision pass added and views
                 // repeated in several kernels count once, or not at all.
                 int fused = steps.Select(s => s.Members.Where(m => !p.Nodes[m].IsSource && !p.Nodes[m].Is(Ops.Cast)).Distinct().ToList())

@@ -31,7 +31,7 @@ namespace Fusion.Generator.Emit
         /// <summary>Templates some plan runs as they are (a template every plan runs with an epilogue is not listed).</summary>
         private static List<KernelSpec> Templates(ModelGraph graph) =>
             Distinct(graph.Plans.Where(p => p.Schedule is not null)
-                .SelectMany(p => p.Schedule!.Steps.Where(s => s.Kind == StepKind.Call && p.Nodes[s.Node].Kernel is not null).Select(s => p.Nodes[s.Node].Kernel!)), k => k.Name);
+                .SelectMany(p => p.Schedule!.Steps.Where(s => s.Kind is StepKind.Call or StepKind.QkvAttention && p.Nodes[s.Node].Kernel is not null).Select(s => p.Nodes[s.Node].Kernel!)), k => k.Name);
 
         private static List<GeneratedKernelSpec> GeneratedKernels(List<Step> steps, List<GemmSpec> gemms, List<TemplateSpec> withEpilogues) =>
             Distinct(steps.Where(s => s.Kernel is not null).Select(s => s.Kernel!).Concat(gemms.Select(g => g.Epilogue))

@@ -40,6 +40,19 @@ namespace Fusion.Generator.Emit
         }
 
         /// <summary>
+        /// be.QkvAttention: the projection <paramref name="gemm"/> on x, its weight and epilogue inputs (<paramref name="x"/> up to
+        /// <paramref name="attentionAt"/>), then the window attention <paramref name="node"/>'s own inputs after qkv (bias, mask).
+        /// </summary>
+        public static string QkvAttention(Node node, string gemm, string[] x, int attentionAt)
+        {
+            var a = node.Attributes;
+            var inputs = string.Join(", ", x.Skip(2).Take(attentionAt - 2));
+            string mask = x.Length > attentionAt + 1 ? x[attentionAt + 1] : "null";
+            return $"be.QkvAttention({gemm}, batch, io, {x[0]}, {x[1]}, new {Ns}Tensor[] {{ {inputs} }}, {x[attentionAt]}, {mask}, {a.Int("heads")}, "
+                + $"{Literals.Float((float)a.Float("scale"))}, {Kernel(node)})";
+        }
+
+        /// <summary>
         /// The backend call of a template finished by its generated epilogue (kernel <paramref name="kernel"/>): the template's own
         /// operands (the node's inputs, the first entries of <paramref name="x"/>), then the run's batch and type and the epilogue's inputs.
         /// </summary>

@@ -137,6 +137,13 @@ namespace Fusion.Generator.Emit
                         + $"{args[0]}, {args[1]}, {TensorArray(args.Skip(2).Take(upInputs))}, {args[second]}, {TensorArray(args.Skip(second + 1).Take(downInputs))})");
                     break;
                 }
+                case StepKind.QkvAttention:
+                {
+                    int at = step.SecondAt;
+                    w.Line($"// {node.ShapeText} {node.Precision.Short()}  {scope}qkv attention {step.Gemm!.Name} + {node.Kernel!.Name}: {Describe(step)}{where}");
+                    w.Line($"var {V(step.Outputs[0])} = fusionPass.Own({OperatorCalls.QkvAttention(node, $"{KernelTableWriter.ClassName}.{step.Gemm.Name}", args, at)});");
+                    break;
+                }
                 case StepKind.Template:
                     w.Line($"// {node.ShapeText} {Nodes[step.Outputs[0]].Precision.Short()}  {scope}{step.Template!.Pattern} {step.Template.Name}: {Describe(step)}{where}");
                     WriteOutputs(w, step, OperatorCalls.WithEpilogue(node, args, step.Template.Name));

@@ -32,6 +32,13 @@ namespace Fusion.Generator.Ir
         /// <see cref="Step.Second"/>): the backend's Mlp, one kernel where it has one for the shapes, else the two GEMMs.
         /// </summary>
         Mlp,
+
+        /// <summary>
+        /// A window attention after the QKV projection whose result only it reads (<see cref="Step.Gemm"/>; the attention is the step's
+        /// node, its inputs after the projection's from <see cref="Step.SecondAt"/>): the backend's QkvAttention, one kernel where it can
+        /// compute q, k and v inside the attention, else the GEMM and then the attention.
+        /// </summary>
+        QkvAttention,
     }
 
     /// <summary>One step: what it computes, which values it reads and writes, and which values die after it.</summary>
@@ -57,7 +64,7 @@ namespace Fusion.Generator.Ir
         /// <summary>An Mlp step's second GEMM (the down projection); its inputs (weight, then epilogue inputs) start at <see cref="SecondAt"/>.</summary>
         public GemmSpec? Second { get; init; }
 
-        /// <summary>Where an Mlp step's second GEMM's inputs start in <see cref="Inputs"/>.</summary>
+        /// <summary>Where an Mlp step's second GEMM's inputs, or a QkvAttention step's attention inputs after qkv, start in <see cref="Inputs"/>.</summary>
         public int SecondAt { get; init; }
 
         /// <summary>The kernel's name for reports: the generated kernel's, the GEMM's (an Mlp step's two), the template's, or "".</summary>

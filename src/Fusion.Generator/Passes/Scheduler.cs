@@ -50,7 +50,7 @@ namespace Fusion.Generator.Passes
             return step.Kind switch
             {
                 StepKind.Convert => "runs alone: MixedPrecision.Convert (a view, no copy, when the run's type is already the target)",
-                StepKind.Kernel or StepKind.Gemm or StepKind.Template or StepKind.Mlp when step.Members.Count > 1 => $"fused into {name}: a load or store converts",
+                StepKind.Kernel or StepKind.Gemm or StepKind.Template or StepKind.Mlp or StepKind.QkvAttention when step.Members.Count > 1 => $"fused into {name}: a load or store converts",
                 StepKind.Kernel or StepKind.Gemm => $"runs alone as {name}",
                 _ => "runs alone",
             };
@@ -143,7 +143,7 @@ namespace Fusion.Generator.Passes
                     else if (n.Kernel is not null && FusionRules.TakesEpilogue(n.Descriptor) && Epilogue(n) is { Count: > 0 } chain) _epilogues[n.Id] = chain;
                 }
                 for (int id = _nodes.Count - 1; id >= 0; id--) Place(_nodes[id]);
-                var steps = MlpPairs.Merge(Order(Steps()), _plan.Output);
+                var steps = QkvAttentionPairs.Merge(MlpPairs.Merge(Order(Steps()), _plan.Output), _plan.Output, id => _nodes[id].Is(Ops.WindowAttention));
                 var hoisted = steps.Where(s => s.Constant).SelectMany(s => s.Outputs)
                     .Where(v => _readers[v].Any(r => !_constant[r]) || v == _plan.Output).Distinct().OrderBy(v => v).ToEquatableArray();
                 return new Schedule(Lifetimes(steps, hoisted), hoisted, _decisions.ToEquatableArray());

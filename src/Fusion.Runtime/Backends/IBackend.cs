@@ -187,6 +187,32 @@ public interface IBackend : IDisposable
         => ThenEpilogue(kernel, batch, io, epilogueInputs, template => WindowAttention(qkv, bias, mask, heads, scale, template));
 
     /// <summary>
+    /// A window attention whose qkv is <paramref name="projection"/>'s result alone (x · wᵀ finished by its epilogue, a bias; the
+    /// weight laid out by <see cref="QkvRelayout"/>), read by nothing else: by default the GEMM and then the attention
+    /// (<see cref="QkvAttentionAsPair"/>); a backend may compute q, k and v inside the attention's kernel where it can. Returns the
+    /// attention's output (a new tensor the caller owns), as <see cref="WindowAttention(Tensor, Tensor, Tensor?, int, float, FusedKernel)"/>.
+    /// </summary>
+    Tensor QkvAttention(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
+        float scale, FusedKernel attention) =>
+        QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
+
+    /// <summary>A window attention after its QKV projection as two calls: the projection's output is made, read once and disposed, even when the attention throws.</summary>
+    public static Tensor QkvAttentionAsPair(IBackend backend, GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs,
+        Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention)
+    {
+        var qkv = backend.Gemm(projection, batch, io, x, w, projectionInputs);
+        try
+        {
+            if (qkv.Length != 1) throw new ArgumentException($"QKV attention: {projection.Name} must have one output (q, k and v), not {qkv.Length}", nameof(projection));
+            return backend.WindowAttention(qkv[0], bias, mask, heads, scale, attention);
+        }
+        finally
+        {
+            foreach (var t in qkv) t.Dispose();
+        }
+    }
+
+    /// <summary>
     /// A template (<paramref name="template"/>, given the kernel without its epilogue) and then <paramref name="kernel"/>'s generated
     /// epilogue as a kernel of its own, reading the template's result as its accumulator.
     /// </summary>

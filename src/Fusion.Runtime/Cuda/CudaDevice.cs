@@ -21,6 +21,7 @@ public sealed unsafe class CudaDevice : IDisposable
         ComputeCapabilityMajor = Attribute(CuDeviceAttribute.ComputeCapabilityMajor, handle);
         ComputeCapabilityMinor = Attribute(CuDeviceAttribute.ComputeCapabilityMinor, handle);
         MultiprocessorCount = Attribute(CuDeviceAttribute.MultiprocessorCount, handle);
+        MaxSharedMemoryPerBlock = Attribute(CuDeviceAttribute.MaxSharedMemoryPerBlockOptIn, handle);
         CudaCheck.Driver(CuDriverApi.cuDeviceTotalMem_v2(out var total, handle), "cuDeviceTotalMem_v2");
         TotalMemory = (long)total;
         Handle = handle;
@@ -44,6 +45,9 @@ public sealed unsafe class CudaDevice : IDisposable
     public string Architecture => $"sm_{ComputeCapabilityMajor}{ComputeCapabilityMinor}";
 
     public int MultiprocessorCount { get; }
+
+    /// <summary>The most shared memory (static and dynamic) one block may have, once its kernel opts in (227 KB on Hopper).</summary>
+    public int MaxSharedMemoryPerBlock { get; }
 
     public long TotalMemory { get; }
 

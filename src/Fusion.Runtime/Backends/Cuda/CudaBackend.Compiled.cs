@@ -92,8 +92,9 @@ public sealed partial class CudaBackend
     }
 
     /// <summary>
-    /// The MLP in one kernel where FUSION_MLP is on and the fused kernel applies (<see cref="FusedMlp.WhyNot"/>), its output the down
-    /// projection epilogue's; else its two GEMMs (<see cref="IBackend.MlpAsPair"/>).
+    /// The MLP in one kernel where FUSION_MLP is on (the default), the fused kernel applies (<see cref="FusedMlp.WhyNot"/>) and there are
+    /// rows enough for it to pay (<see cref="FusedMlp.Pays"/>), its output the down projection epilogue's; else its two GEMMs
+    /// (<see cref="IBackend.MlpAsPair"/>).
     /// </summary>
     public Tensor[] Mlp(GemmKernel up, GemmKernel down, int batch, DType io, Tensor x, Tensor w1, Tensor[] upInputs, Tensor w2, Tensor[] downInputs)
     {
@@ -101,7 +102,8 @@ public sealed partial class CudaBackend
         var (input, first, second) = (_rules.Resident(x, $"{up.Name} x"), _rules.Resident(w1, $"{up.Name} weight"), _rules.Resident(w2, $"{down.Name} weight"));
         var ups = upInputs.Select((t, i) => _rules.Resident(t, $"{up.Name} epilogue input {i}")).ToList();
         var downs = downInputs.Select((t, i) => _rules.Resident(t, $"{down.Name} epilogue input {i}")).ToList();
-        if (FusedMlp.WhyNot(up, down, _state.Device, io, input, first, second, ups, downs) is not null)
+        if (FusedMlp.WhyNot(up, down, _state.Device, io, input, first, second, ups, downs) is not null
+            || !FusedMlp.Pays(input.ElementCount / FusedMlp.Channels, _state.Device.MultiprocessorCount))
             return IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
         var (u, d) = (up.Cublas!, down.Cublas!);
         return WithEpilogue(down.Name, down.Epilogue, batch, io, KernelOperands.EpilogueInputs(down, null, downInputs), downInputs, (ins, results) =>
@@ -110,6 +112,26 @@ public sealed partial class CudaBackend
                 throw new FusionException($"kernel {down.Name}: the fused MLP stores one fp16 output of x's size, not {string.Join(", ", results.Select(r => r.DType.ShortName() + r.Shape))}");
             _state.Mlp.Run(input, first, ups[u.Bias], second, ins[d.Bias], ins[d.Residual], results[0], u.Activation == Activation.GeluTanh, Stream);
         });
+    }
+
+    /// <summary>
+    /// The window attention computing q, k and v itself where FUSION_QKV_ATTENTION is on and the prologue form applies
+    /// (<see cref="QkvWindowAttention.WhyNot"/>); else the projection's GEMM, then the attention (<see cref="IBackend.QkvAttentionAsPair"/>).
+    /// </summary>
+    public Tensor QkvAttention(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
+        float scale, FusedKernel attention)
+    {
+        if (!QkvWindowAttention.Enabled)
+            return IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
+        var (input, weight) = (_rules.Resident(x, $"{projection.Name} x"), _rules.Resident(w, $"{projection.Name} weight"));
+        var inputs = projectionInputs.Select((t, i) => _rules.Resident(t, $"{projection.Name} epilogue input {i}")).ToList();
+        var (table, windowMask) = (_rules.Resident(bias, $"{attention.Name} bias"), mask is null ? null : _rules.Resident(mask, $"{attention.Name} mask"));
+        if (QkvWindowAttention.WhyNot(projection, attention, _state.Device, io, input, weight, inputs, table, windowMask, heads) is not null)
+            return IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
+        int tokens = attention.Constant("TOKENS"), d = attention.Constant("HEAD_DIM");
+        var shape = new Shape(checked((int)(input.ElementCount / ((long)tokens * input.Shape[-1]))), tokens, heads * d);
+        return FusedChecks.Allocated(Stream, shape, output =>
+            _state.QkvAttention.Run(input, weight, inputs[projection.Cublas!.Bias], table, windowMask, scale, output, attention, Stream));
     }
 
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>

@@ -30,6 +30,7 @@ internal sealed class CudaBackendState : IDisposable
         WindowAttention = new WindowAttentionLauncher(FusedModules, Generated);
         Attention = new AttentionLauncher(FusedModules, Generated);
         Mlp = new FusedMlp(Jit);
+        QkvAttention = new QkvWindowAttention(Jit);
     }
 
     public CudaDevice Device { get; }
@@ -49,6 +50,9 @@ internal sealed class CudaBackendState : IDisposable
     public AttentionLauncher Attention { get; }
 
     public FusedMlp Mlp { get; }
+
+    /// <summary>The window attention with its QKV projection as a prologue (<see cref="QkvWindowAttention"/>).</summary>
+    public QkvWindowAttention QkvAttention { get; }
 
     public bool IsDisposed
     {
@@ -108,6 +112,7 @@ internal sealed class CudaBackendState : IDisposable
         }
         Gemm.Dispose();
         WindowAttention.Dispose();
+        QkvAttention.Dispose();
         Attention.Dispose();
         Generated.Dispose();
         FusedModules.Dispose();

@@ -118,13 +118,24 @@ public sealed class WindowAttentionLauncher : IDisposable
             function.Launch(stream, FusedChecks.Blocks((long)call.Total * heads, 1, kernel), Threads, args);
             return;
         }
-        // The template's blocks each compute one head at one window position (one mask) for a range of images (window_attention.cut,
-        // "Blocks"): any multiple of heads · positions blocks, up to one per (window, head).
-        int positions = kernel.Constant("HAS_MASK") != 0 ? kernel.Constant("WINDOWS") : 1, images = call.Total / positions;
-        int per = WindowsPerBlock ?? s_windowsFromEnvironment.Value
+        int per = WindowsPerBlock ?? WindowsFromEnvironment
             ?? AutomaticWindowsPerBlock((long)call.Total * heads, (long)function.ResidentBlocksPerSm(Threads, 0) * stream.Device.MultiprocessorCount);
-        int chunks = (images + per - 1) / per;
-        function.Launch(stream, FusedChecks.Blocks((long)chunks * positions * heads, 1, kernel), Threads, args);
+        function.Launch(stream, Blocks(kernel, call.Total, per), Threads, args);
+    }
+
+    /// <summary>$FUSION_WA_WINDOWS (null: automatic), read once; the QKV-prologue form (<see cref="QkvWindowAttention"/>) follows it too.</summary>
+    internal static int? WindowsFromEnvironment => s_windowsFromEnvironment.Value;
+
+    /// <summary>
+    /// The NVRTC kernel's grid for <paramref name="total"/> windows at <paramref name="windowsPerBlock"/>: the template's blocks each
+    /// compute one head at one window position (one mask) for a range of images (window_attention.cut, "Blocks"), so any multiple of
+    /// heads · positions blocks, up to one per (window, head).
+    /// </summary>
+    internal static int Blocks(FusedKernel kernel, int total, int windowsPerBlock)
+    {
+        int positions = kernel.Constant("HAS_MASK") != 0 ? kernel.Constant("WINDOWS") : 1, images = total / positions;
+        int chunks = (images + windowsPerBlock - 1) / windowsPerBlock;
+        return FusedChecks.Blocks((long)chunks * positions * kernel.Constant("HEADS"), 1, kernel);
     }
 
     /// <summary>

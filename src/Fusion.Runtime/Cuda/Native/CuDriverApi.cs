@@ -95,6 +95,8 @@ internal enum CuDeviceAttribute
     MultiprocessorCount = 16,
     ComputeCapabilityMajor = 75,
     ComputeCapabilityMinor = 76,
+    /// <summary>CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: the most shared memory one block may opt in to.</summary>
+    MaxSharedMemoryPerBlockOptIn = 97,
 }
 
 internal enum CuStreamCaptureMode

@@ -1,0 +1,144 @@
+using System.Globalization;
+
+namespace Fusion.Cuda.Fused;
+
+/// <summary>
+/// A window attention with its QKV projection as the template's prologue (window_attention.cut compiled with FUSION_WA_PROJECT): each
+/// block keeps its head's rows of the projection's weight in shared memory and computes q, k and v of each of its windows from x
+/// itself, so the projection's output (three times x) is never written to memory or read back, and one kernel replaces two. It
+/// applies where the attention's tensor-core body does (HEAD_DIM a multiple of 16 up to 64, TOKENS up to 64), the projection is a
+/// plain Linear with a bias (cuBLASLt's form), everything is fp16 and the shared memory fits (<see cref="WhyNot"/>); elsewhere the
+/// backend runs the GEMM and then the attention (<see cref="IBackend.QkvAttentionAsPair"/>).
+/// <c>FUSION_QKV_ATTENTION=on|off</c>: off by default until it is measured on a GPU.
+/// </summary>
+public sealed class QkvWindowAttention : IDisposable
+{
+    public const string Variable = "FUSION_QKV_ATTENTION";
+
+    /// <summary>Threads a block (the template's WA_WARPS · 32).</summary>
+    private const int Threads = 128;
+
+    /// <summary>Token rows a window is padded to in shared memory (the template's WA_ROWS_PADDED).</summary>
+    private const int PaddedRows = 64;
+
+    private static readonly Lazy<bool> s_enabled = new(() => Parse(Environment.GetEnvironmentVariable(Variable)));
+
+    /// <summary>$FUSION_QKV_ATTENTION, read once (<see cref="Parse"/>).</summary>
+    public static bool Enabled => s_enabled.Value;
+
+    /// <summary>on, 1, off or 0 (unset or blank: off); anything else is an error naming the variable.</summary>
+    public static bool Parse(string? value) => OnOffSwitch.Parse(Variable, value);
+
+    private readonly KernelJit _jit;
+    private readonly List<(string Source, int Channels, int Buffers, CudaModule Module, CudaKernel Function)> _loaded = [];
+    private readonly Lock _lock = new();
+
+    public QkvWindowAttention(KernelJit jit) => _jit = jit;
+
+    /// <summary>
+    /// Why the prologue form cannot compute <paramref name="projection"/> then <paramref name="attention"/> on these operands (an English
+    /// reason), or null when it can.
+    /// </summary>
+    public static string? WhyNot(GemmKernel projection, FusedKernel attention, CudaDevice device, DType io, CudaTensor x, CudaTensor w,
+        IReadOnlyList<CudaTensor> projectionInputs, CudaTensor bias, CudaTensor? mask, int heads)
+    {
+        if (device.ComputeCapabilityMajor < 8) return $"compute capability {device.ComputeCapabilityMajor}.{device.ComputeCapabilityMinor}: the kernel needs mma.sync and cp.async (8.0)";
+        if (attention.Pattern != WindowAttentionLauncher.Pattern) return $"{attention.Name} is not a window attention";
+        if (attention.Epilogue is not null) return $"{attention.Name} stores through a generated epilogue";
+        if (projection.Int8 || projection.Fp8 || projection.Conv is not null) return "a quantized or convolution GEMM";
+        if (projection.Cublas is not { Activation: Activation.None, Bias: >= 0, Residual: < 0, Scale: < 0, OutScale: < 0 } form || projectionInputs.Count != 1)
+            return $"{projection.Name}'s epilogue is not a bias alone";
+        if (form.ToIo && io != DType.Float16) return $"{projection.Name} stores the run's io type, {io.ShortName()}";
+        int d = attention.Constant("HEAD_DIM"), tokens = attention.Constant("TOKENS"), channels = projection.K;
+        if (d % 16 != 0 || d > 64 || tokens > PaddedRows) return $"head dim {d} and {tokens} tokens: the attention's fp32 body";
+        if (attention.Constant("HEADS") != heads || projection.N != 3 * heads * d || projection.KW != channels)
+            return $"{projection.Name} computes {projection.N} features from {channels}, not q, k and v of {heads} heads of {d}";
+        if (channels % 16 != 0) return $"{channels} channels: the prologue takes them in steps of 16";
+        var b = projectionInputs[form.Bias];
+        if (x.DType != DType.Float16 || w.DType != DType.Float16 || b.DType != DType.Float16 || bias.DType != DType.Float16
+            || mask is { DType: not DType.Float16 })
+            return "operands not all fp16";
+        long windows = x.Rank == 0 ? 0 : x.ElementCount / ((long)tokens * channels);
+        if (x.Rank == 0 || x.Shape[-1] != channels || windows * tokens * channels != x.ElementCount || w.Shape != new Shape(projection.N, channels)
+            || b.ElementCount != projection.N || bias.Shape != new Shape(heads, tokens, tokens))
+            return $"operand shapes x {x.Shape}, w {w.Shape}, bias {b.Shape}, attention bias {bias.Shape}";
+        bool masked = attention.Constant("HAS_MASK") != 0;
+        if (masked != mask is not null) return $"{attention.Name} was specialized {(masked ? "with" : "without")} a mask";
+        if (mask is not null && (mask.Shape != new Shape(attention.Constant("WINDOWS"), tokens, tokens) || windows % attention.Constant("WINDOWS") != 0))
+            return $"mask {mask.Shape} for {windows} windows";
+        if (windows > int.MaxValue) return $"{windows} windows";
+        if (Buffers(device, channels, d) == 0)
+            return $"{SharedBytes(channels, d, 1) / 1024} KB of shared memory with one x buffer, more than a block's {device.MaxSharedMemoryPerBlock / 1024} KB";
+        return null;
+    }
+
+    /// <summary>
+    /// output [windows, TOKENS, heads·d] = the attention of (x · wᵀ + b) per window; the caller checked the operands (<see cref="WhyNot"/>).
+    /// </summary>
+    public void Run(CudaTensor x, CudaTensor w, CudaTensor b, CudaTensor bias, CudaTensor? mask, float scale, CudaTensor output, FusedKernel attention,
+        CudaStream stream)
+    {
+        int d = attention.Constant("HEAD_DIM"), tokens = attention.Constant("TOKENS"), heads = attention.Constant("HEADS");
+        int channels = checked((int)x.Shape[-1]), windows = checked((int)(x.ElementCount / ((long)tokens * channels)));
+        if (windows == 0) return;
+        int buffers = Buffers(stream.Device, channels, d), shared = SharedBytes(channels, d, buffers);
+        var function = Function(attention, channels, buffers);
+        function.AllowSharedMemory(shared);
+        var args = new KernelArguments().Pointer(x).Pointer(w).Pointer(b).Pointer(bias);
+        if (mask is null) args.Pointer(0);
+        else args.Pointer(mask);
+        args.Pointer(output).Int(windows).Float(scale);
+        int per = WindowAttentionLauncher.WindowsFromEnvironment ?? WindowAttentionLauncher.AutomaticWindowsPerBlock((long)windows * heads,
+            (long)function.ResidentBlocksPerSm(Threads, shared) * stream.Device.MultiprocessorCount);
+        function.Launch(stream, WindowAttentionLauncher.Blocks(attention, windows, per), Threads, args, shared);
+    }
+
+    /// <summary>The dynamic shared memory of the prologue: the head's 3·d rows of w and <paramref name="buffers"/> windows of x, rows of C + 8 halves.</summary>
+    public static int SharedBytes(int channels, int headDim, int buffers) => (3 * headDim + buffers * PaddedRows) * (channels + 8) * 2;
+
+    /// <summary>
+    /// The template's static shared memory beside it: one buffer of q, k, v, 64 rows of d + 8 halves each.
+    /// </summary>
+    private static int StaticBytes(int headDim) => 3 * PaddedRows * (headDim + 8) * 2;
+
+    /// <summary>Two x buffers where they fit in a block's shared memory (the next window arrives during this one), else one, else 0.</summary>
+    private static int Buffers(CudaDevice device, int channels, int headDim)
+    {
+        for (int buffers = 2; buffers >= 1; buffers--)
+            if (SharedBytes(channels, headDim, buffers) + StaticBytes(headDim) <= device.MaxSharedMemoryPerBlock) return buffers;
+        return 0;
+    }
+
+    private CudaKernel Function(FusedKernel attention, int channels, int buffers)
+    {
+        lock (_lock)
+        {
+            foreach (var e in _loaded)
+                if (e.Channels == channels && e.Buffers == buffers && (ReferenceEquals(e.Source, attention.CudaSource) || e.Source == attention.CudaSource))
+                    return e.Function;
+            string name = string.Create(CultureInfo.InvariantCulture, $"{attention.Name}_qkv_c{channels}_x{buffers}");
+            var module = _jit.Load(name, attention.CudaSource,
+                [string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_PROJECT={channels}"), string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_X_BUFFERS={buffers}")]);
+            try
+            {
+                var function = module.GetKernel(attention.Name);
+                _loaded.Add((attention.CudaSource, channels, buffers, module, function));
+                return function;
+            }
+            catch
+            {
+                module.Dispose();
+                throw;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            foreach (var e in _loaded) e.Module.Dispose();
+            _loaded.Clear();
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using Fusion.Cuda.Fused;
+
+namespace Fusion.Cuda.Tests;
+
+/// <summary>
+/// The window attention computing its own q, k and v (window_attention.cut with the QKV prologue, through <see cref="QkvWindowAttention"/>)
+/// against the projection's GEMM and then the attention, both on the CPU backend (float32 sums; the projection's output rounded to
+/// fp16 as stored). Fresh random x (the scale of a LayerNorm's output), weights of about 1/√C, a bias, a relative-position bias and,
+/// where masked, a mask of 0 and −100 entries as Swin's shifted windows have (every query keeps itself); odd window counts, 36 and 49
+/// tokens, head dims 32 and 64, Swin-T's channel counts. Tolerance per output element: 3e-3 + 1e-2·|reference| (a projected value
+/// whose float32 sum lands on the other side of an fp16 rounding boundary moves by one ulp; the kernel rounds the probabilities to
+/// fp16 for p·v, 2⁻¹¹ of an output's scale; exp2 on the GPU).
+/// </summary>
+public sealed class QkvWindowAttentionGpuTests : GpuTestBase
+{
+    [Theory]
+    [InlineData(3, 32, 96, 49, 5, 0)]        // Swin-T stage 1, unmasked, 5 windows
+    [InlineData(3, 32, 96, 49, 2 * 64, 64)]  // stage 1 shifted: two images of 64 windows
+    [InlineData(6, 32, 192, 49, 3 * 16, 16)] // stage 2 shifted
+    [InlineData(12, 32, 384, 49, 7, 0)]      // stage 3 (one x buffer where two do not fit)
+    [InlineData(2, 64, 128, 36, 9, 0)]       // head dim 64, 6 × 6 windows
+    [InlineData(4, 16, 64, 49, 3 * 4, 4)]    // head dim 16
+    public void TheAttentionComputingItsQkvMatchesTheGemmThenTheAttention(int heads, int d, int channels, int tokens, int windows, int maskWindows)
+    {
+        int seed = Fusion.Testing.TestData.NewSeed(), features = 3 * heads * d;
+        var projection = GemmKernels.Linear(features, channels, bias: true, Activation.None, residual: false);
+        var attention = FusedKernelTests.Specialize("window_attention", ("HEADS", heads), ("HEAD_DIM", d), ("TOKENS", tokens),
+            ("WINDOWS", Math.Max(1, maskWindows)), ("HAS_MASK", maskWindows > 0 ? 1 : 0));
+        using var x = Fusion.Testing.TestData.Uniform(seed, -2, 2, windows * tokens, channels).ToCpu(DType.Float16);
+        double wScale = 1 / Math.Sqrt(channels);
+        using var w = Fusion.Testing.TestData.Uniform(seed + 1, -wScale, wScale, features, channels).ToCpu(DType.Float16);
+        using var b = Fusion.Testing.TestData.Uniform(seed + 2, -0.5, 0.5, features).ToCpu(DType.Float16);
+        using var table = Fusion.Testing.TestData.Uniform(seed + 3, -1, 1, heads, tokens, tokens).ToCpu(DType.Float16);
+        using var mask = maskWindows > 0 ? Mask(seed + 4, maskWindows, tokens) : null;
+        float scale = (float)(1 / Math.Sqrt(d));
+        using var reference = (CpuTensor)IBackend.QkvAttentionAsPair(CpuBackend.Instance, projection, windows * tokens, DType.Float16, x, w, [b], table, mask,
+            heads, scale, attention);
+
+        using var gx = CudaTensor.FromHost(Device, x);
+        using var gw = CudaTensor.FromHost(Device, w);
+        using var gb = CudaTensor.FromHost(Device, b);
+        using var gtable = CudaTensor.FromHost(Device, table);
+        using var gmask = mask is null ? null : CudaTensor.FromHost(Device, mask);
+        Assert.Null(QkvWindowAttention.WhyNot(projection, attention, Device, DType.Float16, gx, gw, [gb], gtable, gmask, heads));
+        using var fused = new QkvWindowAttention(Jit);
+        using var output = CudaTensor.Empty(gx.Stream, DType.Float16, new Shape(windows, tokens, heads * d));
+        fused.Run(gx, gw, gb, gtable, gmask, scale, output, attention, gx.Stream);
+        var gpu = Download(output);
+        var cpu = reference.ToFloatArray();
+        Assert.Equal(cpu.Length, gpu.Length);
+        int off = 0, worstAt = 0;
+        double worst = 0;
+        for (int i = 0; i < cpu.Length; i++)
+        {
+            double diff = Math.Abs(gpu[i] - cpu[i]), allowed = 3e-3 + 1e-2 * Math.Abs(cpu[i]);
+            if (!(diff <= allowed)) off++;
+            if (!(diff <= worst)) (worst, worstAt) = (diff, i);
+        }
+        Assert.True(off == 0, $"{off} of {cpu.Length} outputs off (worst |{gpu[worstAt]} − {cpu[worstAt]}| at {worstAt}; seed {seed})");
+    }
+
+    /// <summary>What the prologue form was not written for is refused by reason; the backend then runs the GEMM and the attention.</summary>
+    [Fact]
+    public void OtherProjectionsAndShapesAreRefusedWithAReason()
+    {
+        var attention = FusedKernelTests.Specialize("window_attention", ("HEADS", 3), ("HEAD_DIM", 32), ("TOKENS", 49), ("WINDOWS", 1), ("HAS_MASK", 0));
+        var projection = GemmKernels.Linear(288, 96, bias: true, Activation.None, residual: false);
+        var gelu = GemmKernels.Linear(288, 96, bias: true, Activation.Gelu, residual: false);
+        var wide = GemmKernels.Linear(288, 768, bias: true, Activation.None, residual: false);
+        using var x = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(2 * 49, 96));
+        using var x32 = CudaTensor.Empty(Device.DefaultStream, DType.Float32, new Shape(2 * 49, 96));
+        using var w = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(288, 96));
+        using var b = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(288));
+        using var table = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(3, 49, 49));
+        Assert.Null(QkvWindowAttention.WhyNot(projection, attention, Device, DType.Float16, x, w, [b], table, null, 3));
+        Assert.Contains("not a bias alone", QkvWindowAttention.WhyNot(gelu, attention, Device, DType.Float16, x, w, [b], table, null, 3));
+        Assert.Contains("fp16", QkvWindowAttention.WhyNot(projection, attention, Device, DType.Float16, x32, w, [b], table, null, 3));
+        Assert.Contains("mask", QkvWindowAttention.WhyNot(projection, attention, Device, DType.Float16, x, w, [b], table, table, 3));
+        Assert.Contains("operand shapes", QkvWindowAttention.WhyNot(projection, attention, Device, DType.Float16, w, w, [b], table, null, 3));
+        using var wideX = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(49, 768));
+        using var wideW = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(288, 768));
+        // 96 rows of w and one window of x at 768 channels need 243 KB, more than any GPU's block has.
+        Assert.Contains("shared memory", QkvWindowAttention.WhyNot(wide, attention, Device, DType.Float16, wideX, wideW, [b], table, null, 3));
+    }
+
+    /// <summary>[windows, tokens, tokens] of 0 or −100 (Swin's shifted-window form), each query keeping at least itself.</summary>
+    private static CpuTensor Mask(int seed, int windows, int tokens)
+    {
+        var rng = new Random(seed);
+        var values = new Half[windows * tokens * tokens];
+        for (int wi = 0; wi < windows; wi++)
+            for (int i = 0; i < tokens; i++)
+                for (int j = 0; j < tokens; j++)
+                    values[(wi * tokens + i) * tokens + j] = (Half)(i == j || rng.NextDouble() < 0.6 ? 0f : -100f);
+        return CpuTensor.FromArray(values, windows, tokens, tokens);
+    }
+}
