@@ -17,8 +17,8 @@ public sealed class OnOffSwitchTests
         [QkvWindowAttention.Variable] = QkvWindowAttention.Parse,
     };
 
-    /// <summary>What unset or blank means: on for the fused MLP (measured faster), off for the rest.</summary>
-    private static readonly HashSet<string> s_onByDefault = [FusedMlp.Variable];
+    /// <summary>What unset or blank means: on for the fused MLP and the QKV attention (measured faster where their rules take them), off for the rest.</summary>
+    private static readonly HashSet<string> s_onByDefault = [FusedMlp.Variable, QkvWindowAttention.Variable];
 
     public static TheoryData<string, string?, bool> Values()
     {
@@ -40,6 +40,21 @@ public sealed class OnOffSwitchTests
     [InlineData(25_088, 132, true)]
     [InlineData(25_088, 500, false)]
     public void TheFusedMlpRunsWhereEverySmHasATile(long rows, int sms, bool pays) => Assert.Equal(pays, FusedMlp.Pays(rows, sms));
+
+    /// <summary>
+    /// The QKV attention where 3 blocks share an SM or the grid is one wave (Swin-T on an H100: stage 1 at any batch, every stage at
+    /// batch 1; not stages 2 and 3 at batch 64, where the GEMM and the attention were faster).
+    /// </summary>
+    [Theory]
+    [InlineData(3, 64 * 64 * 3, 132, true)]  // stage 1, batch 64
+    [InlineData(2, 64 * 16 * 6, 132, false)] // stage 2, batch 64
+    [InlineData(1, 64 * 4 * 12, 132, false)] // stage 3, batch 64
+    [InlineData(1, 4 * 12, 132, true)]       // stage 3, batch 1
+    [InlineData(2, 16 * 6, 132, true)]       // stage 2, batch 1
+    [InlineData(2, 264, 132, true)]
+    [InlineData(2, 265, 132, false)]
+    public void TheQkvAttentionRunsWhereItsBlocksShareSmsOrFitOneWave(int resident, long pairs, int sms, bool pays) =>
+        Assert.Equal(pays, QkvWindowAttention.Pays(resident, pairs, sms));
 
     [Theory]
     [MemberData(nameof(Values))]

@@ -115,8 +115,9 @@ public sealed partial class CudaBackend
     }
 
     /// <summary>
-    /// The window attention computing q, k and v itself where FUSION_QKV_ATTENTION is on and the prologue form applies
-    /// (<see cref="QkvWindowAttention.WhyNot"/>); else the projection's GEMM, then the attention (<see cref="IBackend.QkvAttentionAsPair"/>).
+    /// The window attention computing q, k and v itself where FUSION_QKV_ATTENTION is on (the default), the prologue form applies
+    /// (<see cref="QkvWindowAttention.WhyNot"/>) and pays (<see cref="QkvWindowAttention.Pays(FusedKernel, CudaTensor, CudaStream)"/>);
+    /// else the projection's GEMM, then the attention (<see cref="IBackend.QkvAttentionAsPair"/>).
     /// </summary>
     public Tensor QkvAttention(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
         float scale, FusedKernel attention)
@@ -126,7 +127,8 @@ public sealed partial class CudaBackend
         var (input, weight) = (_rules.Resident(x, $"{projection.Name} x"), _rules.Resident(w, $"{projection.Name} weight"));
         var inputs = projectionInputs.Select((t, i) => _rules.Resident(t, $"{projection.Name} epilogue input {i}")).ToList();
         var (table, windowMask) = (_rules.Resident(bias, $"{attention.Name} bias"), mask is null ? null : _rules.Resident(mask, $"{attention.Name} mask"));
-        if (QkvWindowAttention.WhyNot(projection, attention, _state.Device, io, input, weight, inputs, table, windowMask, heads) is not null)
+        if (QkvWindowAttention.WhyNot(projection, attention, _state.Device, io, input, weight, inputs, table, windowMask, heads) is not null
+            || !_state.QkvAttention.Pays(attention, input, Stream))
             return IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
         int tokens = attention.Constant("TOKENS"), d = attention.Constant("HEAD_DIM");
         var shape = new Shape(checked((int)(input.ElementCount / ((long)tokens * input.Shape[-1]))), tokens, heads * d);

@@ -9,7 +9,9 @@ namespace Fusion.Cuda.Fused;
 /// applies where the attention's tensor-core body does (HEAD_DIM a multiple of 16 up to 64, TOKENS up to 64), the projection is a
 /// plain Linear with a bias (cuBLASLt's form), everything is fp16 and the shared memory fits (<see cref="WhyNot"/>); elsewhere the
 /// backend runs the GEMM and then the attention (<see cref="IBackend.QkvAttentionAsPair"/>).
-/// <c>FUSION_QKV_ATTENTION=on|off</c>: off by default until it is measured on a GPU.
+/// <c>FUSION_QKV_ATTENTION=on|off</c>, on by default, and then only where it pays (<see cref="Pays(int, long, int)"/>): each block's
+/// projection runs on 4 warps, so the form gains where several blocks share an SM or the grid is one wave, and loses where one block
+/// of a large C holds an SM through many waves.
 /// </summary>
 public sealed class QkvWindowAttention : IDisposable
 {
@@ -26,8 +28,29 @@ public sealed class QkvWindowAttention : IDisposable
     /// <summary>$FUSION_QKV_ATTENTION, read once (<see cref="Parse"/>).</summary>
     public static bool Enabled => s_enabled.Value;
 
-    /// <summary>on, 1, off or 0 (unset or blank: off); anything else is an error naming the variable.</summary>
-    public static bool Parse(string? value) => OnOffSwitch.Parse(Variable, value);
+    /// <summary>on, 1, off or 0 (unset or blank: on); anything else is an error naming the variable.</summary>
+    public static bool Parse(string? value) => OnOffSwitch.Parse(Variable, value, unset: true);
+
+    /// <summary>
+    /// Whether the prologue form is worth launching: where at least 3 of its blocks fit an SM, or all (window, head) pairs fit one wave
+    /// of resident blocks. Swin-T on an H100 (2026-12-06, each call inside the graph, summed over a stage's two blocks, the pair's GEMM
+    /// and attention against the one kernel): batch 64 stage 1 (C 96, 3 blocks an SM) 0.281 → 0.222 ms, stage 2 (C 192, 2 an SM,
+    /// 3 waves) 0.154 → 0.192, stage 3 (C 384, 1 an SM; six calls) 0.268 → 0.609; batch 1 (one wave each) stage 1 0.029 → 0.018,
+    /// stage 2 0.026 → 0.017, stage 3 0.074 → 0.057.
+    /// </summary>
+    public static bool Pays(int residentBlocksPerSm, long pairs, int multiprocessors) =>
+        residentBlocksPerSm >= 3 || pairs <= (long)residentBlocksPerSm * multiprocessors;
+
+    /// <summary><see cref="Pays(int, long, int)"/> for this attention's prologue form at x's channels and window count on this GPU (compiles it if need be).</summary>
+    public bool Pays(FusedKernel attention, CudaTensor x, CudaStream stream)
+    {
+        int tokens = attention.Constant("TOKENS"), d = attention.Constant("HEAD_DIM"), channels = checked((int)x.Shape[-1]);
+        long windows = x.ElementCount / ((long)tokens * channels);
+        int buffers = Buffers(stream.Device, channels, d), shared = SharedBytes(channels, d, buffers);
+        var function = Function(attention, channels, buffers);
+        function.AllowSharedMemory(shared);
+        return Pays(function.ResidentBlocksPerSm(Threads, shared), windows * attention.Constant("HEADS"), stream.Device.MultiprocessorCount);
+    }
 
     private readonly KernelJit _jit;
     private readonly List<(string Source, int Channels, int Buffers, CudaModule Module, CudaKernel Function)> _loaded = [];
