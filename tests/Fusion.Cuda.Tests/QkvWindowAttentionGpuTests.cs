@@ -49,18 +49,8 @@ public sealed class QkvWindowAttentionGpuTests : GpuTestBase
         using var fused = new QkvWindowAttention(Jit);
         using var output = CudaTensor.Empty(gx.Stream, DType.Float16, new Shape(windows, tokens, heads * d));
         fused.Run(gx, gw, gb, gtable, gmask, scale, output, attention, gx.Stream);
-        var gpu = Download(output);
-        var expected = reference.ToFloatArray();
-        Assert.Equal(expected.Length, gpu.Length);
-        int off = 0, worstAt = 0;
-        double worst = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double diff = Math.Abs(gpu[i] - expected[i]), allowed = 3e-3 + 1e-2 * Math.Abs(expected[i]);
-            if (!(diff <= allowed)) off++;
-            if (!(diff <= worst)) (worst, worstAt) = (diff, i);
-        }
-        Assert.True(off == 0, $"{off} of {expected.Length} outputs off (worst |{gpu[worstAt]} − {expected[worstAt]}| at {worstAt}; seed {seed})");
+        using var gpu = output.ToHost();
+        KernelChecks.AssertClose(gpu, reference, new Tol(3e-3, 1e-2), $"the QKV attention, {heads} heads of {d}, C {channels}, {windows} windows (seed {seed})");
     }
 
     /// <summary>What the prologue form was not written for is refused by reason; the backend then runs the GEMM and the attention.</summary>
