@@ -92,13 +92,19 @@ public sealed partial class CudaBackend
     }
 
     /// <summary>
+    /// FUSION_KERNELS=ilgpu: every kernel that has an ILGPU version runs it, so the shipped CUDA C fusions (the MLP, the attention's QKV
+    /// prologue), which have none, give way to the GEMMs and the attention they would replace.
+    /// </summary>
+    private bool AllIlgpu => _state.Generated.Language == KernelLanguage.Ilgpu;
+
+    /// <summary>
     /// The MLP in one kernel where FUSION_MLP is on (the default), the fused kernel applies (<see cref="FusedMlp.WhyNot"/>) and there are
     /// rows enough for it to pay (<see cref="FusedMlp.Pays"/>), its output the down projection epilogue's; else its two GEMMs
     /// (<see cref="IBackend.MlpAsPair"/>).
     /// </summary>
     public Tensor[] Mlp(GemmKernel up, GemmKernel down, int batch, DType io, Tensor x, Tensor w1, Tensor[] upInputs, Tensor w2, Tensor[] downInputs)
     {
-        if (!FusedMlp.Enabled) return IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
+        if (!FusedMlp.Enabled || AllIlgpu) return IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
         var (input, first, second) = (_rules.Resident(x, $"{up.Name} x"), _rules.Resident(w1, $"{up.Name} weight"), _rules.Resident(w2, $"{down.Name} weight"));
         var ups = upInputs.Select((t, i) => _rules.Resident(t, $"{up.Name} epilogue input {i}")).ToList();
         var downs = downInputs.Select((t, i) => _rules.Resident(t, $"{down.Name} epilogue input {i}")).ToList();
@@ -122,7 +128,7 @@ public sealed partial class CudaBackend
     public Tensor QkvAttention(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
         float scale, FusedKernel attention)
     {
-        if (!QkvWindowAttention.Enabled)
+        if (!QkvWindowAttention.Enabled || AllIlgpu)
             return IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
         var (input, weight) = (_rules.Resident(x, $"{projection.Name} x"), _rules.Resident(w, $"{projection.Name} weight"));
         var inputs = projectionInputs.Select((t, i) => _rules.Resident(t, $"{projection.Name} epilogue input {i}")).ToList();
