@@ -54,6 +54,8 @@
 #           run on a GPU when written): QkvWindowAttentionGpuTests, FusedMlpGpuTests; compute-sanitizer memcheck and racecheck over the
 #           first; TimmParityTests + SwinBlockGpuTests with it on; then Swin-T at batch 64 / 1 / 8 / 128 with FUSION_QKV_ATTENTION off and
 #           on, alternating, two rounds
+#   qkvbuf  the QKV attention's x buffers (FUSION_QKV_X_BUFFERS 2 and 1: the next window's copy overlapped, or more blocks an SM):
+#           Swin-T at batch 64 / 1 / 8, alternating, two rounds, then each one's batch-64 graph profile (the attention rows)
 #   sanmlp  compute-sanitizer memcheck, initcheck and racecheck over FusedMlpGpuTests (fused_mlp.cu's shared memory, cp.async, wgmma)
 #   abold   this build against the previous one: .bundle/old/fusion-run.dll.xz (the previous build's fusion-run.dll, whose models
 #           carry their generated kernels; carry it beside the bundle) swapped in for "old"; Swin-T fp16 at batch 64, 8 and 1 and
@@ -361,6 +363,15 @@ qkv() {
   FUSION_QKV_ATTENTION=on parity
   SWIN_BATCHES="64 1 8 128" swin_alternating FUSION_QKV_ATTENTION "off on" qkvswin.txt
 }
+qkvbuf() {
+  SWIN_BATCHES="64 1 8" swin_alternating FUSION_QKV_X_BUFFERS "2 1" qkvbuf.txt
+  for v in 2 1; do
+    [ $(left) -gt 40 ] || break
+    echo "## swin-t b64 profile FUSION_QKV_X_BUFFERS=$v"
+    FUSION_QKV_X_BUFFERS=$v timeout 60 ./fusion-run swin-t --device cuda --batch 64 --fast-run --graphs --profile --warmup 5 --iters 20 2>&1 \
+      | grep -E "window_attention|^graph"
+  done >> $OUT/qkvbuf.txt 2>&1
+}
 sanmlp() {
   for tool in memcheck initcheck racecheck; do
     [ $(left) -gt 60 ] || break
@@ -391,5 +402,5 @@ for s in $sections; do
 done
 t done
 cd $OUT
-for f in log.txt qkvswin.txt qkvsan.txt mlpswin.txt sanmlp.txt rowlanes.txt waswin.txt wasweep.txt waprofile.txt wa_regs.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
+for f in log.txt qkvbuf.txt qkvswin.txt qkvsan.txt mlpswin.txt sanmlp.txt rowlanes.txt waswin.txt wasweep.txt waprofile.txt wa_regs.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
 for f in qkvtests.txt mlptests.txt watests.txt san.txt int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done

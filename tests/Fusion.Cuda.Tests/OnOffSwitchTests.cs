@@ -61,6 +61,20 @@ public sealed class OnOffSwitchTests
     public void TheSwitchReadsOnAndOff(string variable, string? value, bool enabled) => Assert.Equal(enabled, s_switches[variable](value));
 
     [Theory]
+    [InlineData(null, 0)]
+    [InlineData(" Auto ", 0)]
+    [InlineData("1", 1)]
+    [InlineData("2", 2)]
+    public void TheQkvAttentionsXBuffersAreAutoOneOrTwo(string? value, int buffers) => Assert.Equal(buffers, QkvWindowAttention.ParseBuffers(value));
+
+    [Fact]
+    public void ABadXBufferCountNamesTheVariable()
+    {
+        var e = Assert.Throws<FusionException>(() => QkvWindowAttention.ParseBuffers("3"));
+        Assert.Contains("FUSION_QKV_X_BUFFERS=3", e.Message);
+    }
+
+    [Theory]
     [InlineData(ProgrammaticLaunch.Variable)]
     [InlineData(SplitK.Variable)]
     [InlineData(FusedMlp.Variable)]

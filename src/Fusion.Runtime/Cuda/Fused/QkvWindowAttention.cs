@@ -124,9 +124,28 @@ public sealed class QkvWindowAttention : IDisposable
     /// </summary>
     private static int StaticBytes(int headDim) => 3 * PaddedRows * (headDim + 8) * 2;
 
-    /// <summary>Two x buffers where they fit in a block's shared memory (the next window arrives during this one), else one, else 0.</summary>
+    /// <summary>
+    /// <c>FUSION_QKV_X_BUFFERS=auto|1|2</c>: x buffers a block (auto: two where they fit). One buffer gives up the next window's copy
+    /// during this one's attention for more blocks an SM (stage 1: 4 instead of 3); for measuring which pays.
+    /// </summary>
+    public const string BuffersVariable = "FUSION_QKV_X_BUFFERS";
+
+    private static readonly Lazy<int> s_buffersFromEnvironment = new(() => ParseBuffers(Environment.GetEnvironmentVariable(BuffersVariable)));
+
+    /// <summary>0 (automatic) for null, blank or "auto" (any case), else 1 or 2; anything else is an error naming the variable.</summary>
+    public static int ParseBuffers(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "auto" => 0,
+        "1" => 1,
+        "2" => 2,
+        _ => throw new FusionException($"{BuffersVariable}={value} is not one of auto, 1, 2"),
+    };
+
+    /// <summary>Two x buffers where they fit in a block's shared memory (the next window arrives during this one), else one, else 0; $FUSION_QKV_X_BUFFERS where set and it fits.</summary>
     private static int Buffers(CudaDevice device, int channels, int headDim)
     {
+        int asked = s_buffersFromEnvironment.Value;
+        if (asked > 0 && SharedBytes(channels, headDim, asked) + StaticBytes(headDim) <= device.MaxSharedMemoryPerBlock) return asked;
         for (int buffers = 2; buffers >= 1; buffers--)
             if (SharedBytes(channels, headDim, buffers) + StaticBytes(headDim) <= device.MaxSharedMemoryPerBlock) return buffers;
         return 0;
