@@ -279,6 +279,46 @@ public sealed class FusionTests
         Assert.Contains(fused, m => m.Contains("window_attention_h2_d16_t9_mul_add_cast") && m.Contains("F.Mul(o, gamma)"));
     }
 
+    /// <summary>
+    /// A window attention and the QKV projection whose result only it reads become one QkvAttention step (float plans); a projection
+    /// without a bias (not the form the attention's prologue adds), or an attention that finishes a pointwise chain in its own
+    /// epilogue, keeps its own steps.
+    /// </summary>
+    [Theory]
+    [InlineData("bias: true", "o", true)]
+    [InlineData("bias: false", "o", false)]
+    [InlineData("bias: true", "F.Mul(o, gamma)", false)]
+    public void AQkvProjection_JoinsItsWindowAttention_WhereThePrologueCanTakeIt(string bias, string attended, bool paired)
+    {
+        var source = Usings + $$"""
+            [FusedModel]
+            public partial class QkvThenAttention : Module
+            {
+                public readonly Linear qkv = new(32, 96, {{bias}}), proj = new(32, 32);
+                public readonly Parameter table = new(25, 2);
+                public readonly Parameter gamma = new(32);
+
+                public Tensor Forward([Shape(Dim.Batch, 9, 32)] Tensor x)
+                {
+                    var split = F.Permute(F.Reshape(F.Linear(x, qkv), -1, 9, 3, 2, 16), 2, 0, 3, 1, 4);
+                    var attn = F.MatMul(F.Mul(F.Select(split, 0, 0), 0.25f), F.Select(split, 0, 1), transposeB: true);
+                    attn = F.Softmax(F.Add(attn, F.RelativePositionBias(table, 3)));
+                    var o = F.Reshape(F.Permute(F.MatMul(attn, F.Select(split, 0, 2)), 0, 2, 1, 3), -1, 9, 32);
+                    return F.Linear({{attended}}, proj);
+                }
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.Empty(result.CompileErrors);
+        foreach (var plan in new[] { "RunFloat", "RunHalf" })
+        {
+            var body = Method(result.Source, plan);
+            Assert.Equal(paired ? 1 : 0, CountOf(body, "be.QkvAttention("));
+            Assert.Equal(paired ? 0 : 1, CountOf(body, "be.WindowAttention("));
+        }
+        Assert.Equal(paired, result.Source.Contains("1 window attentions with their QKV projections"));
+    }
+
     internal static string Method(string source, string name)
     {
         int start = source.IndexOf($"private global::Fusion.Tensor {name}(", StringComparison.Ordinal);
