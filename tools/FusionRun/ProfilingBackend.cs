@@ -234,16 +234,22 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
     public Tensor[] Gemm(GemmKernel kernel, int batch, DType io, Tensor x, Tensor weight, params Tensor[] epilogueInputs) =>
         Time(kernel.Name, () => _inner.Gemm(kernel, batch, io, x, weight, epilogueInputs));
 
-    /// <summary>The two GEMMs timed one by one, as before; with FUSION_MLP=on the inner backend's Mlp as one row (the fused kernel where it applies).</summary>
+    /// <summary>
+    /// The two GEMMs timed one by one; on CUDA with FUSION_MLP on (the default) the inner backend's Mlp as one row (the fused kernel where
+    /// it applies, else both GEMMs).
+    /// </summary>
     public Tensor[] Mlp(GemmKernel up, GemmKernel down, int batch, DType io, Tensor x, Tensor w1, Tensor[] upInputs, Tensor w2, Tensor[] downInputs) =>
-        Fusion.Cuda.Fused.FusedMlp.Enabled
+        Device == DeviceKind.Cuda && Fusion.Cuda.Fused.FusedMlp.Enabled
             ? Time(up.Name + " + " + down.Name, () => _inner.Mlp(up, down, batch, io, x, w1, upInputs, w2, downInputs))
             : IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
 
-    /// <summary>The projection and the attention timed one by one; with FUSION_QKV_ATTENTION=on the inner backend's as one row (one kernel where it applies).</summary>
+    /// <summary>
+    /// The projection and the attention timed one by one; on CUDA with FUSION_QKV_ATTENTION on (the default) the inner backend's as one
+    /// row (one kernel where it applies, else both).
+    /// </summary>
     public Tensor QkvAttention(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
         float scale, FusedKernel attention) =>
-        Fusion.Cuda.Fused.QkvWindowAttention.Enabled
+        Device == DeviceKind.Cuda && Fusion.Cuda.Fused.QkvWindowAttention.Enabled
             ? Time(projection.Name + " + " + attention.Name, () => _inner.QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention))
             : IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
 
