@@ -17,7 +17,7 @@ public sealed class QkvWindowAttentionGpuTests : GpuTestBase
     [InlineData(3, 32, 96, 49, 5, 0)]        // Swin-T stage 1, unmasked, 5 windows
     [InlineData(3, 32, 96, 49, 2 * 64, 64)]  // stage 1 shifted: two images of 64 windows
     [InlineData(6, 32, 192, 49, 3 * 16, 16)] // stage 2 shifted
-    [InlineData(12, 32, 384, 49, 7, 0)]      // stage 3 (one x buffer where two do not fit)
+    [InlineData(12, 32, 384, 49, 7, 0)]      // stage 3 (one block an SM)
     [InlineData(2, 64, 128, 36, 9, 0)]       // head dim 64, 6 × 6 windows
     [InlineData(4, 16, 64, 49, 3 * 4, 4)]    // head dim 16
     public void TheAttentionComputingItsQkvMatchesTheGemmThenTheAttention(int heads, int d, int channels, int tokens, int windows, int maskWindows)

@@ -124,7 +124,7 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
 
     /// <summary>
     /// Compiles a model's kernels into the kernel cache in parallel (each GEMM in the variants its policy certainly runs, each
-    /// generated kernel once per input/output type it may take), so the first pass only loads them instead of compiling them one
+    /// generated kernel once per input/output type it may take, each window attention's QKV-prologue forms, <see cref="QkvWindowAttention.Variants"/>), so the first pass only loads them instead of compiling them one
     /// after another; with <see cref="KernelLanguage.Ilgpu"/> or <see cref="KernelLanguage.Auto"/> the ILGPU versions of the generated
     /// kernels, GEMMs and window attentions are compiled and loaded in parallel too (under ilgpu alone, the NVRTC versions of the kernels that have one are
     /// left to be compiled if a launch needs them). <paramref name="plan"/>, when given, leaves out the kernels only the other
@@ -144,7 +144,7 @@ public sealed partial class CudaBackend : IBackend, IStreamBackend
             FusedKernel f when ilgpuOnly && f.IlgpuKernels is not null => [],
             FusedKernel f => FusedKernelModules.Variants(f).Select(v => (v.Name, f.CudaSource, v.Options)),
             _ => [(k.Name, k.CudaSource, (IReadOnlyList<string>)[])],
-        }).DistinctBy(s => s.Name).ToList();
+        }).Concat(QkvWindowAttention.Enabled && !ilgpuOnly ? QkvWindowAttention.Variants(kernels.ToList(), CudaDevice) : []).DistinctBy(s => s.Name).ToList();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         Jit.Precompile(sources);
         var nvrtc = clock.Elapsed;

@@ -142,12 +142,14 @@ public sealed class QkvWindowAttention : IDisposable
     };
 
     /// <summary>Two x buffers where they fit in a block's shared memory (the next window arrives during this one), else one, else 0; $FUSION_QKV_X_BUFFERS where set and it fits.</summary>
-    private static int Buffers(CudaDevice device, int channels, int headDim)
+    private static int Buffers(CudaDevice device, int channels, int headDim) => Buffers(device.MaxSharedMemoryPerBlock, channels, headDim);
+
+    private static int Buffers(int maxSharedMemory, int channels, int headDim)
     {
         int asked = s_buffersFromEnvironment.Value;
-        if (asked > 0 && SharedBytes(channels, headDim, asked) + StaticBytes(headDim) <= device.MaxSharedMemoryPerBlock) return asked;
+        if (asked > 0 && SharedBytes(channels, headDim, asked) + StaticBytes(headDim) <= maxSharedMemory) return asked;
         for (int buffers = 2; buffers >= 1; buffers--)
-            if (SharedBytes(channels, headDim, buffers) + StaticBytes(headDim) <= device.MaxSharedMemoryPerBlock) return buffers;
+            if (SharedBytes(channels, headDim, buffers) + StaticBytes(headDim) <= maxSharedMemory) return buffers;
         return 0;
     }
 
@@ -158,9 +160,8 @@ public sealed class QkvWindowAttention : IDisposable
             foreach (var e in _loaded)
                 if (e.Channels == channels && e.Buffers == buffers && (ReferenceEquals(e.Source, attention.CudaSource) || e.Source == attention.CudaSource))
                     return e.Function;
-            string name = string.Create(CultureInfo.InvariantCulture, $"{attention.Name}_qkv_c{channels}_x{buffers}");
-            var module = _jit.Load(name, attention.CudaSource,
-                [string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_PROJECT={channels}"), string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_X_BUFFERS={buffers}")]);
+            var (name, options) = Variant(attention, channels, buffers);
+            var module = _jit.Load(name, attention.CudaSource, options);
             try
             {
                 var function = module.GetKernel(attention.Name);
@@ -171,6 +172,40 @@ public sealed class QkvWindowAttention : IDisposable
             {
                 module.Dispose();
                 throw;
+            }
+        }
+    }
+
+    /// <summary>The cache name and NVRTC options of the prologue form of <paramref name="attention"/> for C = <paramref name="channels"/>.</summary>
+    private static (string Name, IReadOnlyList<string> Options) Variant(FusedKernel attention, int channels, int buffers) =>
+        (string.Create(CultureInfo.InvariantCulture, $"{attention.Name}_qkv_c{channels}_x{buffers}"),
+         [string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_PROJECT={channels}"), string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_X_BUFFERS={buffers}")]);
+
+    /// <summary>
+    /// The prologue forms a model's first pass may compile, for <see cref="CudaBackend.Precompile"/>: each window attention with the
+    /// channels of every bias-only projection that makes exactly its q, k and v (3 · heads · d features), where the form fits this GPU.
+    /// A guess from the kernels alone (which GEMM feeds which attention is the plan's); a variant it misses is compiled at first use.
+    /// </summary>
+    public static IEnumerable<(string Name, string Source, IReadOnlyList<string> Options)> Variants(IReadOnlyCollection<IKernel> kernels, CudaDevice device) =>
+        Variants(kernels, device.ComputeCapabilityMajor, device.MaxSharedMemoryPerBlock);
+
+    /// <summary>The same for a GPU of compute capability <paramref name="major"/>.x whose blocks may have <paramref name="maxSharedMemory"/> bytes.</summary>
+    public static IEnumerable<(string Name, string Source, IReadOnlyList<string> Options)> Variants(IReadOnlyCollection<IKernel> kernels, int major, int maxSharedMemory)
+    {
+        if (major < 8) yield break;
+        var projections = kernels.OfType<GemmKernel>()
+            .Where(g => !g.Int8 && !g.Fp8 && g.Conv is null && g.KW == g.K && g.K % 16 == 0 && g.Cublas is { Activation: Activation.None, Bias: >= 0, Residual: < 0, Scale: < 0, OutScale: < 0 })
+            .ToList();
+        foreach (var attention in kernels.OfType<FusedKernel>().Where(f => f.Pattern == WindowAttentionLauncher.Pattern && f.Epilogue is null))
+        {
+            int d = attention.Constant("HEAD_DIM"), features = 3 * attention.Constant("HEADS") * d;
+            if (d % 16 != 0 || d > 64 || attention.Constant("TOKENS") > PaddedRows) continue;
+            foreach (int channels in projections.Where(g => g.N == features).Select(g => g.K).Distinct())
+            {
+                int buffers = Buffers(maxSharedMemory, channels, d);
+                if (buffers == 0) continue;
+                var (name, options) = Variant(attention, channels, buffers);
+                yield return (name, attention.CudaSource, options);
             }
         }
     }

@@ -1,0 +1,46 @@
+using Fusion.Cuda.Fused;
+
+namespace Fusion.Cuda.Tests;
+
+/// <summary>
+/// Which QKV-prologue forms of the window attention a model's precompilation compiles (no GPU needed): one per attention and channel
+/// count of a bias-only projection making exactly its q, k, v, in the x buffers the GPU's shared memory allows, none where the form
+/// does not fit or the GPU has no mma.sync.
+/// </summary>
+public sealed class QkvAttentionVariantsTests
+{
+    private const int HopperSharedMemory = 227 * 1024;
+
+    private static readonly FusedKernel s_stage1 = FusedKernelTests.Specialize("window_attention", ("HEADS", 3), ("HEAD_DIM", 32), ("TOKENS", 49), ("WINDOWS", 1), ("HAS_MASK", 0));
+    private static readonly FusedKernel s_stage3 = FusedKernelTests.Specialize("window_attention", ("HEADS", 12), ("HEAD_DIM", 32), ("TOKENS", 49), ("WINDOWS", 4), ("HAS_MASK", 1));
+    private static readonly FusedKernel s_stage4 = FusedKernelTests.Specialize("window_attention", ("HEADS", 24), ("HEAD_DIM", 32), ("TOKENS", 49), ("WINDOWS", 1), ("HAS_MASK", 0));
+
+    private static IKernel[] Kernels() =>
+    [
+        s_stage1, s_stage3, s_stage4,
+        GemmKernels.Linear(288, 96, bias: true, Activation.None, residual: false),
+        GemmKernels.Linear(288, 96, bias: true, Activation.None, residual: false, DType.Float32), // the float plan's: the same form
+        GemmKernels.Linear(1152, 384, bias: true, Activation.None, residual: false),
+        GemmKernels.Linear(2304, 768, bias: true, Activation.None, residual: false),
+        GemmKernels.Linear(1152, 384, bias: true, Activation.Gelu, residual: false), // not a projection the prologue takes
+        GemmKernels.Linear(384, 96, bias: true, Activation.Gelu, residual: false),
+    ];
+
+    [Fact]
+    public void EachAttentionGetsTheFormsOfItsProjectionsThatFit()
+    {
+        var names = QkvWindowAttention.Variants(Kernels(), 9, HopperSharedMemory).Select(v => v.Name).ToList();
+        Assert.Equal([$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage3.Name}_qkv_c384_x2"], names);
+        var options = QkvWindowAttention.Variants(Kernels(), 9, HopperSharedMemory).First().Options;
+        Assert.Equal(["-DFUSION_WA_PROJECT=96", "-DFUSION_WA_X_BUFFERS=2"], options);
+    }
+
+    [Fact]
+    public void LessSharedMemoryTakesOneXBufferOrNone()
+    {
+        // An sm_86-class block (99 KB): stage 1 keeps two buffers (62 KB), stage 3 fits with neither.
+        var names = QkvWindowAttention.Variants(Kernels(), 8, 99 * 1024).Select(v => v.Name).ToList();
+        Assert.Equal([$"{s_stage1.Name}_qkv_c96_x2"], names);
+        Assert.Empty(QkvWindowAttention.Variants(Kernels(), 7, HopperSharedMemory));
+    }
+}
