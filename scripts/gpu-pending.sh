@@ -82,6 +82,16 @@ rm -rf /tmp/b; mkdir -p /tmp/b && tar -C /tmp/b -xJf .bundle/fusion-gpu.tar.xz
 cd /tmp/b/fusion-gpu
 export FUSION_KERNEL_CACHE=/tmp/kcache5
 
+# compute-sanitizer's summary lines over one class of Fusion.Cuda.Tests ($1), with each tool named after it, as time allows.
+sanitize() {
+  local class=$1; shift
+  for tool in "$@"; do
+    [ $(left) -gt 60 ] || break
+    echo "## $tool $class"
+    FUSION_REQUIRE_CUDA=1 timeout $(( $(left) - 30 )) compute-sanitizer --tool $tool --print-limit 20 ./Fusion.Cuda.Tests \
+      -class Fusion.Cuda.Tests.$class 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Total:|\[FAIL\]|Invalid|Uninitialized|hazard" | head -30
+  done
+}
 probe() {
   (nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -o /tmp/pdl_probe $root/bench/cuda/pdl_probe.cu -lcublasLt \
     && timeout 60 /tmp/pdl_probe) > $OUT/probe.txt 2>&1
@@ -332,34 +342,17 @@ abold() {
   use new
 }
 san() {
-  for tool in memcheck initcheck racecheck; do
-    [ $(left) -gt 60 ] || break
-    echo "## $tool Int8RoundingGpuTests"
-    FUSION_REQUIRE_CUDA=1 timeout 120 compute-sanitizer --tool $tool --print-limit 20 ./Fusion.Cuda.Tests \
-      -class Fusion.Cuda.Tests.Int8RoundingGpuTests 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Total:|\[FAIL\]|Invalid|Uninitialized|hazard" | head -30
-    echo "exit $?"
-  done > $OUT/san.txt 2>&1
+  sanitize Int8RoundingGpuTests memcheck initcheck racecheck > $OUT/san.txt 2>&1
   [ $(left) -gt 90 ] && { echo "## memcheck Int8GemmTemplateTests CompiledAttentionGpuTests"; FUSION_REQUIRE_CUDA=1 timeout $(( $(left) - 30 )) \
     compute-sanitizer --tool memcheck --print-limit 20 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.Int8GemmTemplateTests \
     -class Fusion.Cuda.Tests.CompiledAttentionGpuTests 2>&1 | grep -E "ERROR SUMMARY|Total:|\[FAIL\]|Invalid" | head -30; } >> $OUT/san.txt 2>&1
 }
-sanrow() {
-  for tool in memcheck initcheck; do
-    [ $(left) -gt 60 ] || break
-    echo "## $tool GeneratedKernelGpuTests"
-    FUSION_REQUIRE_CUDA=1 timeout $(( $(left) - 30 )) compute-sanitizer --tool $tool --print-limit 20 ./Fusion.Cuda.Tests \
-      -class Fusion.Cuda.Tests.GeneratedKernelGpuTests 2>&1 | grep -E "ERROR SUMMARY|Total:|\[FAIL\]|Invalid|Uninitialized" | head -30
-  done > $OUT/sanrow.txt 2>&1
-}
+sanrow() { sanitize GeneratedKernelGpuTests memcheck initcheck > $OUT/sanrow.txt 2>&1; }
 qkv() {
   FUSION_REQUIRE_CUDA=1 timeout 120 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.QkvWindowAttentionGpuTests -class Fusion.Cuda.Tests.FusedMlpGpuTests \
     > $OUT/qkvtests.txt 2>&1
   echo "exit $?" >> $OUT/qkvtests.txt
-  for tool in memcheck racecheck; do
-    echo "## $tool QkvWindowAttentionGpuTests"
-    FUSION_REQUIRE_CUDA=1 timeout 100 compute-sanitizer --tool $tool --print-limit 20 ./Fusion.Cuda.Tests \
-      -class Fusion.Cuda.Tests.QkvWindowAttentionGpuTests 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Total:|\[FAIL\]|Invalid|hazard" | head -20
-  done > $OUT/qkvsan.txt 2>&1
+  sanitize QkvWindowAttentionGpuTests memcheck racecheck > $OUT/qkvsan.txt 2>&1
   FUSION_QKV_ATTENTION=on parity
   SWIN_BATCHES="64 1 8 128" swin_alternating FUSION_QKV_ATTENTION "off on" qkvswin.txt
 }
@@ -372,14 +365,7 @@ qkvbuf() {
       | grep -E "window_attention|^graph"
   done >> $OUT/qkvbuf.txt 2>&1
 }
-sanmlp() {
-  for tool in memcheck initcheck racecheck; do
-    [ $(left) -gt 60 ] || break
-    echo "## $tool FusedMlpGpuTests"
-    FUSION_REQUIRE_CUDA=1 timeout $(( $(left) - 30 )) compute-sanitizer --tool $tool --print-limit 20 ./Fusion.Cuda.Tests \
-      -class Fusion.Cuda.Tests.FusedMlpGpuTests 2>&1 | grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Total:|\[FAIL\]|Invalid|Uninitialized|hazard" | head -30
-  done > $OUT/sanmlp.txt 2>&1
-}
+sanmlp() { sanitize FusedMlpGpuTests memcheck initcheck racecheck > $OUT/sanmlp.txt 2>&1; }
 hostcpu() {
   for run in "swin-t swin_tiny_patch4_window7_224" "resnet-50 resnet50" "convnext-t convnext_tiny"; do
     set -- $run

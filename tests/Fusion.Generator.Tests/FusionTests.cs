@@ -245,10 +245,18 @@ public sealed class FusionTests
         Assert.Contains("be.RelativePositionBias(", result.Source); // in BuildFusionConstants
     }
 
+    /// <summary>Swin's window attention written out for 9 tokens, 2 heads of 16 (the fusion pass makes one WindowAttention of it): x → o.</summary>
+    private const string AttentionChain = """
+                            var split = F.Permute(F.Reshape(F.Linear(x, qkv), -1, 9, 3, 2, 16), 2, 0, 3, 1, 4);
+                            var attn = F.MatMul(F.Mul(F.Select(split, 0, 0), 0.25f), F.Select(split, 0, 1), transposeB: true);
+                            attn = F.Softmax(F.Add(attn, F.RelativePositionBias(table, 3)));
+                            var o = F.Reshape(F.Permute(F.MatMul(attn, F.Select(split, 0, 2)), 0, 2, 1, 3), -1, 9, 32);
+                    """;
+
     [Fact]
     public void PointwiseChainAfterWindowAttention_IsTheTemplatesEpilogue()
     {
-        var source = Usings + """
+        var source = Usings + $$"""
             [FusedModel]
             public partial class ScaledAttention : Module
             {
@@ -258,10 +266,7 @@ public sealed class FusionTests
 
                 public Tensor Forward([Shape(Dim.Batch, 9, 32)] Tensor x)
                 {
-                    var split = F.Permute(F.Reshape(F.Linear(x, qkv), -1, 9, 3, 2, 16), 2, 0, 3, 1, 4);
-                    var attn = F.MatMul(F.Mul(F.Select(split, 0, 0), 0.25f), F.Select(split, 0, 1), transposeB: true);
-                    attn = F.Softmax(F.Add(attn, F.RelativePositionBias(table, 3)));
-                    var o = F.Reshape(F.Permute(F.MatMul(attn, F.Select(split, 0, 2)), 0, 2, 1, 3), -1, 9, 32);
+                {{AttentionChain}}
                     return F.Add(x, F.Mul(o, gamma));
                 }
             }
@@ -300,10 +305,7 @@ public sealed class FusionTests
 
                 public Tensor Forward([Shape(Dim.Batch, 9, 32)] Tensor x)
                 {
-                    var split = F.Permute(F.Reshape(F.Linear(x, qkv), -1, 9, 3, 2, 16), 2, 0, 3, 1, 4);
-                    var attn = F.MatMul(F.Mul(F.Select(split, 0, 0), 0.25f), F.Select(split, 0, 1), transposeB: true);
-                    attn = F.Softmax(F.Add(attn, F.RelativePositionBias(table, 3)));
-                    var o = F.Reshape(F.Permute(F.MatMul(attn, F.Select(split, 0, 2)), 0, 2, 1, 3), -1, 9, 32);
+                {{AttentionChain}}
                     return F.Linear({{attended}}, proj);
                 }
             }
