@@ -199,18 +199,8 @@ public interface IBackend : IDisposable
     /// <summary>A window attention after its QKV projection as two calls: the projection's output is made, read once and disposed, even when the attention throws.</summary>
     public static Tensor QkvAttentionAsPair(IBackend backend, GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs,
         Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention)
-    {
-        var qkv = backend.Gemm(projection, batch, io, x, w, projectionInputs);
-        try
-        {
-            if (qkv.Length != 1) throw new ArgumentException($"QKV attention: {projection.Name} must have one output (q, k and v), not {qkv.Length}", nameof(projection));
-            return backend.WindowAttention(qkv[0], bias, mask, heads, scale, attention);
-        }
-        finally
-        {
-            foreach (var t in qkv) t.Dispose();
-        }
-    }
+        => ThroughIntermediate(backend.Gemm(projection, batch, io, x, w, projectionInputs), $"QKV attention: {projection.Name}", "q, k and v",
+            nameof(projection), qkv => backend.WindowAttention(qkv, bias, mask, heads, scale, attention));
 
     /// <summary>
     /// A template (<paramref name="template"/>, given the kernel without its epilogue) and then <paramref name="kernel"/>'s generated
@@ -222,16 +212,23 @@ public interface IBackend : IDisposable
     /// <summary>An MLP as its two GEMMs: the hidden tensor is made, read once and disposed, even when the second GEMM throws.</summary>
     public static Tensor[] MlpAsPair(IBackend backend, GemmKernel up, GemmKernel down, int batch, DType io, Tensor x, Tensor w1, Tensor[] upInputs,
         Tensor w2, Tensor[] downInputs)
+        => ThroughIntermediate(backend.Gemm(up, batch, io, x, w1, upInputs), $"MLP: {up.Name}", "the hidden values", nameof(up),
+            hidden => backend.Gemm(down, batch, io, hidden, w2, downInputs));
+
+    /// <summary>
+    /// <paramref name="next"/> on the one tensor a first call made (<paramref name="who"/> must have made exactly one, <paramref name="what"/>),
+    /// which is disposed afterwards even when <paramref name="next"/> throws: the unfused form of a pair of calls.
+    /// </summary>
+    private static T ThroughIntermediate<T>(Tensor[] made, string who, string what, string parameter, Func<Tensor, T> next)
     {
-        var hidden = backend.Gemm(up, batch, io, x, w1, upInputs);
         try
         {
-            if (hidden.Length != 1) throw new ArgumentException($"MLP: {up.Name} must have one output (the hidden values), not {hidden.Length}", nameof(up));
-            return backend.Gemm(down, batch, io, hidden[0], w2, downInputs);
+            if (made.Length != 1) throw new ArgumentException($"{who} must have one output ({what}), not {made.Length}", parameter);
+            return next(made[0]);
         }
         finally
         {
-            foreach (var h in hidden) h.Dispose();
+            foreach (var t in made) t.Dispose();
         }
     }
 

@@ -44,12 +44,19 @@ public sealed class QkvWindowAttention : IDisposable
     /// <summary><see cref="Pays(int, long, int)"/> for this attention's prologue form at x's channels and window count on this GPU (compiles it if need be).</summary>
     public bool Pays(FusedKernel attention, CudaTensor x, CudaStream stream)
     {
-        int tokens = attention.Constant("TOKENS"), d = attention.Constant("HEAD_DIM"), channels = checked((int)x.Shape[-1]);
-        long windows = x.ElementCount / ((long)tokens * channels);
-        int buffers = Buffers(stream.Device, channels, d), shared = SharedBytes(channels, d, buffers);
+        var form = Form(attention, x, stream.Device);
+        return Pays(form.ResidentBlocksPerSm, (long)form.Windows * attention.Constant("HEADS"), stream.Device.MultiprocessorCount);
+    }
+
+    /// <summary>The prologue form's function for x's channels (loaded, its shared memory allowed), that memory, x's windows and the blocks an SM holds.</summary>
+    private (CudaKernel Function, int Shared, int Windows, int ResidentBlocksPerSm) Form(FusedKernel attention, CudaTensor x, CudaDevice device)
+    {
+        int d = attention.Constant("HEAD_DIM"), channels = checked((int)x.Shape[-1]);
+        int windows = checked((int)(x.ElementCount / ((long)attention.Constant("TOKENS") * channels)));
+        int buffers = Buffers(device, channels, d), shared = SharedBytes(channels, d, buffers);
         var function = Function(attention, channels, buffers);
         function.AllowSharedMemory(shared);
-        return Pays(function.ResidentBlocksPerSm(Threads, shared), windows * attention.Constant("HEADS"), stream.Device.MultiprocessorCount);
+        return (function, shared, windows, function.ResidentBlocksPerSm(Threads, shared));
     }
 
     private readonly KernelJit _jit;
@@ -69,11 +76,11 @@ public sealed class QkvWindowAttention : IDisposable
         if (attention.Pattern != WindowAttentionLauncher.Pattern) return $"{attention.Name} is not a window attention";
         if (attention.Epilogue is not null) return $"{attention.Name} stores through a generated epilogue";
         if (projection.Int8 || projection.Fp8 || projection.Conv is not null) return "a quantized or convolution GEMM";
-        if (projection.Cublas is not { Activation: Activation.None, Bias: >= 0, Residual: < 0, Scale: < 0, OutScale: < 0 } form || projectionInputs.Count != 1)
-            return $"{projection.Name}'s epilogue is not a bias alone";
+        if (!IsBiasAlone(projection) || projectionInputs.Count != 1) return $"{projection.Name}'s epilogue is not a bias alone";
+        var form = projection.Cublas!;
         if (form.ToIo && io != DType.Float16) return $"{projection.Name} stores the run's io type, {io.ShortName()}";
         int d = attention.Constant("HEAD_DIM"), tokens = attention.Constant("TOKENS"), channels = projection.K;
-        if (d % 16 != 0 || d > 64 || tokens > PaddedRows) return $"head dim {d} and {tokens} tokens: the attention's fp32 body";
+        if (!HasTensorCoreBody(attention)) return $"head dim {d} and {tokens} tokens: the attention's fp32 body";
         if (attention.Constant("HEADS") != heads || projection.N != 3 * heads * d || projection.KW != channels)
             return $"{projection.Name} computes {projection.N} features from {channels}, not q, k and v of {heads} heads of {d}";
         if (channels % 16 != 0) return $"{channels} channels: the prologue takes them in steps of 16";
@@ -101,20 +108,24 @@ public sealed class QkvWindowAttention : IDisposable
     public void Run(CudaTensor x, CudaTensor w, CudaTensor b, CudaTensor bias, CudaTensor? mask, float scale, CudaTensor output, FusedKernel attention,
         CudaStream stream)
     {
-        int d = attention.Constant("HEAD_DIM"), tokens = attention.Constant("TOKENS"), heads = attention.Constant("HEADS");
-        int channels = checked((int)x.Shape[-1]), windows = checked((int)(x.ElementCount / ((long)tokens * channels)));
+        var (function, shared, windows, resident) = Form(attention, x, stream.Device);
         if (windows == 0) return;
-        int buffers = Buffers(stream.Device, channels, d), shared = SharedBytes(channels, d, buffers);
-        var function = Function(attention, channels, buffers);
-        function.AllowSharedMemory(shared);
         var args = new KernelArguments().Pointer(x).Pointer(w).Pointer(b).Pointer(bias);
         if (mask is null) args.Pointer(0);
         else args.Pointer(mask);
         args.Pointer(output).Int(windows).Float(scale);
-        int per = WindowAttentionLauncher.WindowsFromEnvironment ?? WindowAttentionLauncher.AutomaticWindowsPerBlock((long)windows * heads,
-            (long)function.ResidentBlocksPerSm(Threads, shared) * stream.Device.MultiprocessorCount);
+        int per = WindowAttentionLauncher.WindowsFromEnvironment ?? WindowAttentionLauncher.AutomaticWindowsPerBlock((long)windows * attention.Constant("HEADS"),
+            (long)resident * stream.Device.MultiprocessorCount);
         function.Launch(stream, WindowAttentionLauncher.Blocks(attention, windows, per), Threads, args, shared);
     }
+
+    /// <summary>cuBLASLt's BIAS form: a bias and nothing else after the product, what the prologue adds.</summary>
+    private static bool IsBiasAlone(GemmKernel projection) =>
+        projection.Cublas is { Activation: Activation.None, Bias: >= 0, Residual: < 0, Scale: < 0, OutScale: < 0 };
+
+    /// <summary>Whether the attention runs the template's tensor-core body, the one the prologue is written into (window_attention.cut's WA_MMA).</summary>
+    private static bool HasTensorCoreBody(FusedKernel attention) =>
+        attention.Constant("HEAD_DIM") % 16 == 0 && attention.Constant("HEAD_DIM") <= 64 && attention.Constant("TOKENS") <= PaddedRows;
 
     /// <summary>The dynamic shared memory of the prologue: the head's 3·d rows of w and <paramref name="buffers"/> windows of x, rows of C + 8 halves.</summary>
     public static int SharedBytes(int channels, int headDim, int buffers) => (3 * headDim + buffers * PaddedRows) * (channels + 8) * 2;
@@ -194,12 +205,12 @@ public sealed class QkvWindowAttention : IDisposable
     {
         if (major < 8) yield break;
         var projections = kernels.OfType<GemmKernel>()
-            .Where(g => !g.Int8 && !g.Fp8 && g.Conv is null && g.KW == g.K && g.K % 16 == 0 && g.Cublas is { Activation: Activation.None, Bias: >= 0, Residual: < 0, Scale: < 0, OutScale: < 0 })
+            .Where(g => !g.Int8 && !g.Fp8 && g.Conv is null && g.KW == g.K && g.K % 16 == 0 && IsBiasAlone(g))
             .ToList();
         foreach (var attention in kernels.OfType<FusedKernel>().Where(f => f.Pattern == WindowAttentionLauncher.Pattern && f.Epilogue is null))
         {
             int d = attention.Constant("HEAD_DIM"), features = 3 * attention.Constant("HEADS") * d;
-            if (d % 16 != 0 || d > 64 || attention.Constant("TOKENS") > PaddedRows) continue;
+            if (!HasTensorCoreBody(attention)) continue;
             foreach (int channels in projections.Where(g => g.N == features).Select(g => g.K).Distinct())
             {
                 int buffers = Buffers(maxSharedMemory, channels, d);
