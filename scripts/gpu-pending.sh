@@ -54,6 +54,11 @@
 #           run on a GPU when written): QkvWindowAttentionGpuTests, FusedMlpGpuTests; compute-sanitizer memcheck and racecheck over the
 #           first; TimmParityTests + SwinBlockGpuTests with it on; then Swin-T at batch 64 / 1 / 8 / 128 with FUSION_QKV_ATTENTION off and
 #           on, alternating, two rounds
+#   cmlp    the MLP over few rows (FUSION_CLUSTER_MLP, cluster_mlp.cu: the hidden units split over a thread-block cluster, not yet run
+#           on a GPU when written): ClusterMlpGpuTests, FusedMlpGpuTests, QkvWindowAttentionGpuTests, CudaGraphTests (and FusedGemmTests
+#           where CMLP_GEMM_TESTS is set: the split-K tiles' cluster helpers moved to prelude.cuh); compute-sanitizer memcheck and
+#           racecheck over the first; timm parity with it on; Swin-T at batch 1 with FUSION_CLUSTER_MLP off and on, alternating, three
+#           rounds; batch 1's graph profile (the MLP rows) off and on
 #   qkvbuf  the QKV attention's x buffers (FUSION_QKV_X_BUFFERS 2 and 1: the next window's copy overlapped, or more blocks an SM):
 #           Swin-T at batch 64 / 1 / 8, alternating, two rounds, then each one's batch-64 graph profile (the attention rows)
 #   sanmlp  compute-sanitizer memcheck, initcheck and racecheck over FusedMlpGpuTests (fused_mlp.cu's shared memory, cp.async, wgmma)
@@ -117,6 +122,17 @@ swin_alternating() {
       done
     done
   done > $OUT/$file 2>&1
+}
+# Swin-T's graph profile at batch $3 (--graphs --profile, 50 replays) with the environment variable $1 set to each of the values $2
+# in turn: the lines matching $4 and the $5 lines after each (default 0).
+graph_profile_each() {
+  local variable=$1 values=$2 batch=$3 pattern=$4 after=${5:-0}
+  for value in $values; do
+    [ $(left) -gt 60 ] || break
+    echo "## swin-t b$batch graph profile $variable=$value"
+    env $variable=$value timeout 60 ./fusion-run swin-t --device cuda --batch $batch --fast-run --graphs --profile --warmup 5 --iters 50 2>&1 \
+      | grep -E -A$after "$pattern"
+  done
 }
 swin() { swin_alternating FUSION_PDL "${SWIN_PDL:-off on}" swin.txt; }
 torch() {
@@ -193,12 +209,7 @@ splitsan() {
   echo "exit $?" >> $OUT/splitsan.txt
 }
 graphprofile() {
-  for split in off on; do
-    [ $(left) -gt 60 ] || break
-    echo "## swin-t b1 graph profile FUSION_GEMM_SPLITK=$split"
-    FUSION_GEMM_SPLITK=$split timeout 60 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 50 2>&1 \
-      | grep -A120 "^profile"
-  done > $OUT/graphprofile.txt 2>&1
+  graph_profile_each FUSION_GEMM_SPLITK "off on" 1 "^profile" 120 > $OUT/graphprofile.txt 2>&1
   [ $(left) -gt 90 ] && FUSION_REQUIRE_CUDA=1 timeout 80 ./Fusion.Run.Tests -class Fusion.Run.Tests.CudaRunTests >> $OUT/graphprofile.txt 2>&1
   echo "exit $?" >> $OUT/graphprofile.txt
 }
@@ -356,6 +367,17 @@ qkv() {
   FUSION_QKV_ATTENTION=on parity
   SWIN_BATCHES="64 1 8 128" swin_alternating FUSION_QKV_ATTENTION "off on" qkvswin.txt
 }
+cmlp() {
+  FUSION_REQUIRE_CUDA=1 timeout 150 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.ClusterMlpGpuTests -class Fusion.Cuda.Tests.FusedMlpGpuTests \
+    -class Fusion.Cuda.Tests.QkvWindowAttentionGpuTests -class Fusion.Cuda.Tests.CudaGraphTests > $OUT/cmlptests.txt 2>&1
+  echo "exit $?" >> $OUT/cmlptests.txt
+  [ -n "${CMLP_GEMM_TESTS:-}" ] && { FUSION_REQUIRE_CUDA=1 timeout 120 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.FusedGemmTests >> $OUT/cmlptests.txt 2>&1
+    echo "exit $?" >> $OUT/cmlptests.txt; }
+  sanitize ClusterMlpGpuTests memcheck racecheck > $OUT/cmlpsan.txt 2>&1
+  FUSION_CLUSTER_MLP=on parity
+  SWIN_BATCHES="1" SWIN_ROUNDS=3 swin_alternating FUSION_CLUSTER_MLP "off on" cmlpswin.txt
+  graph_profile_each FUSION_CLUSTER_MLP "off on" 1 "gelu|^graph" > $OUT/cmlpprofile.txt 2>&1
+}
 qkvbuf() {
   SWIN_BATCHES="64 1 8" swin_alternating FUSION_QKV_X_BUFFERS "2 1" qkvbuf.txt
   for v in 2 1; do
@@ -388,5 +410,5 @@ for s in $sections; do
 done
 t done
 cd $OUT
-for f in log.txt qkvbuf.txt qkvswin.txt qkvsan.txt mlpswin.txt sanmlp.txt rowlanes.txt waswin.txt wasweep.txt waprofile.txt wa_regs.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
-for f in qkvtests.txt mlptests.txt watests.txt san.txt int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
+for f in log.txt cmlpswin.txt cmlpsan.txt cmlpprofile.txt qkvbuf.txt qkvswin.txt qkvsan.txt mlpswin.txt sanmlp.txt rowlanes.txt waswin.txt wasweep.txt waprofile.txt wa_regs.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
+for f in cmlptests.txt qkvtests.txt mlptests.txt watests.txt san.txt int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done

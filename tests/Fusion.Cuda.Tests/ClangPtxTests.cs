@@ -103,6 +103,35 @@ public sealed partial class ClangPtxTests
     }
 
     /// <summary>
+    /// The MLP over few rows (cluster_mlp.cu) in forms ClusterMlp launches: Swin-T's stages 2 and 3 (clusters of 8 and 16), GELU by erf
+    /// or tanh, and a narrow one; for sm_90 its cluster barriers and distributed-shared-memory reads present, all in registers; for
+    /// sm_80 the trap alone.
+    /// </summary>
+    [Theory]
+    [InlineData(192, 768, 8, 1, "sm_90")]
+    [InlineData(384, 1536, 16, 0, "sm_90")]
+    [InlineData(384, 1536, 16, 1, "sm_90")]
+    [InlineData(128, 1024, 16, 1, "sm_90")]
+    [InlineData(128, 512, 8, 0, "sm_80")]
+    public void TheClusterMlpCompilesToPtx(int channels, int hidden, int split, int erf, string arch)
+    {
+        ClangPtx.RequireCompiler();
+        var source = $"#define FUSION_MLP_C {channels}\n#define FUSION_MLP_H {hidden}\n#define FUSION_MLP_SPLIT {split}\n#define FUSION_MLP_ERF {erf}\n"
+            + KernelSources.Get("cluster_mlp.cu");
+        var ptx = ClangPtx.Compile(source, arch, $"cluster_mlp_{channels}_{hidden}_{split}");
+        Assert.Contains(".entry cluster_mlp(", ptx);
+        if (arch == "sm_80")
+        {
+            Assert.Contains("trap;", ptx);
+            return;
+        }
+        Assert.Contains("barrier.cluster.arrive.release", ptx);
+        Assert.Equal(split, Regex.Matches(ptx, @"ld\.shared::cluster\.v4\.f32").Count);  // the partials' sum, unrolled over the cluster
+        Assert.Contains(erf == 1 ? "ex2.approx" : "tanh.approx", ptx);
+        Assert.DoesNotContain(".local", ptx);
+    }
+
+    /// <summary>
     /// The window attention with its QKV projection as a prologue (FUSION_WA_PROJECT) in the forms QkvWindowAttention compiles: Swin-T's
     /// channel counts, masked or not, one or two x buffers, head dims 32 and 64; the projection's mma.sync and cp.async present, all in
     /// registers.

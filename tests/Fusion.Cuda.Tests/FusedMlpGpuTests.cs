@@ -4,10 +4,9 @@ using Fusion.Testing;
 namespace Fusion.Cuda.Tests;
 
 /// <summary>
-/// The fused MLP kernel (fused_mlp.cu through <see cref="FusedMlp"/>) against the two GEMMs it replaces run on the CPU backend (float32
-/// sums, the hidden values rounded to fp16 as stored, GELU by erf or in the tanh form as the up GEMM says): fresh random x, weights of
-/// timm's initial scale (about 1/√fan-in, so the hidden values span GELU's curve), a residual, row counts that fill no tile or wave
-/// evenly. Tolerance per output element: 2e-3 + 1e-2·|reference| (fp16 outputs are 2⁻¹¹ relative; a hidden value whose float32 sum
+/// The fused MLP kernel (fused_mlp.cu through <see cref="FusedMlp"/>) against the two GEMMs it replaces run on the CPU backend
+/// (<see cref="MlpCase"/>: fresh random operands, the hidden values rounded to fp16 as stored, GELU by erf or in the tanh form as the
+/// up GEMM says), row counts that fill no tile or wave evenly. Tolerance per output element: 2e-3 + 1e-2·|reference| (fp16 outputs are 2⁻¹¹ relative; a hidden value whose float32 sum
 /// lands on the other side of an fp16 rounding boundary moves by one ulp, carried into the output through 384 weights of about 0.05;
 /// the GPU's erf (Abramowitz &amp; Stegun) and tanh.approx against the CPU's exact functions).
 /// </summary>
@@ -24,29 +23,12 @@ public sealed class FusedMlpGpuTests : GpuTestBase
     {
         RequireHopper();
         int seed = Fusion.Testing.TestData.NewSeed();
-        var up = GemmKernels.Linear(FusedMlp.Hidden, FusedMlp.Channels, bias: true, tanhGelu ? Activation.GeluTanh : Activation.Gelu, residual: false);
-        var down = GemmKernels.Linear(FusedMlp.Channels, FusedMlp.Hidden, bias: true, Activation.None, residual: true);
-        using var x = Fusion.Testing.TestData.Uniform(seed, -2, 2, rows, FusedMlp.Channels).ToCpu(DType.Float16);
-        using var w1 = Fusion.Testing.TestData.Uniform(seed + 1, -0.1, 0.1, FusedMlp.Hidden, FusedMlp.Channels).ToCpu(DType.Float16);
-        using var b1 = Fusion.Testing.TestData.Uniform(seed + 2, -0.5, 0.5, FusedMlp.Hidden).ToCpu(DType.Float16);
-        using var w2 = Fusion.Testing.TestData.Uniform(seed + 3, -0.05, 0.05, FusedMlp.Channels, FusedMlp.Hidden).ToCpu(DType.Float16);
-        using var b2 = Fusion.Testing.TestData.Uniform(seed + 4, -0.5, 0.5, FusedMlp.Channels).ToCpu(DType.Float16);
-        using var residual = Fusion.Testing.TestData.Uniform(seed + 5, -1, 1, rows, FusedMlp.Channels).ToCpu(DType.Float16);
-        var downInputs = DownInputs(down, b2, residual);
-        var expected = IBackend.MlpAsPair(CpuBackend.Instance, up, down, rows, DType.Float16, x, w1, [b1], w2, downInputs);
-        using var reference = (CpuTensor)expected.Single();
-
-        using var gx = CudaTensor.FromHost(Device, x);
-        using var gw1 = CudaTensor.FromHost(Device, w1);
-        using var gb1 = CudaTensor.FromHost(Device, b1);
-        using var gw2 = CudaTensor.FromHost(Device, w2);
-        using var gb2 = CudaTensor.FromHost(Device, b2);
-        using var gres = CudaTensor.FromHost(Device, residual);
-        Assert.Null(FusedMlp.WhyNot(up, down, Device, DType.Float16, gx, gw1, gw2, [gb1], DownInputs(down, gb2, gres)));
-        using var output = CudaTensor.Empty(gx.Stream, DType.Float16, gx.Shape);
-        new FusedMlp(Jit).Run(gx, gw1, gb1, gw2, gb2, gres, output, tanhGelu, gx.Stream);
+        using var mlp = new MlpCase(Device, seed, rows, FusedMlp.Channels, FusedMlp.Hidden, tanhGelu);
+        Assert.Null(FusedMlp.WhyNot(mlp.Up, mlp.Down, Device, DType.Float16, mlp.X, mlp.W1, mlp.W2, [mlp.B1], mlp.GpuDownInputs));
+        using var output = mlp.NewOutput();
+        new FusedMlp(Jit).Run(mlp.X, mlp.W1, mlp.B1, mlp.W2, mlp.B2, mlp.Residual, output, tanhGelu, mlp.X.Stream);
         using var gpu = output.ToHost();
-        KernelChecks.AssertClose(gpu, reference, new Tol(2e-3, 1e-2), $"the fused MLP, {rows} rows (seed {seed})");
+        KernelChecks.AssertClose(gpu, mlp.Reference, new Tol(2e-3, 1e-2), $"the fused MLP, {rows} rows (seed {seed})");
     }
 
     /// <summary>The fused kernel refuses what it was not written for, by reason; the backend then runs the two GEMMs.</summary>
@@ -65,22 +47,12 @@ public sealed class FusedMlpGpuTests : GpuTestBase
         using var w2 = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(FusedMlp.Channels, FusedMlp.Hidden));
         using var b1 = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(FusedMlp.Hidden));
         using var b2 = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(FusedMlp.Channels));
-        var downs = DownInputs(down, b2, x);
+        var downs = MlpCase.DownInputs(down, b2, x);
         Assert.Null(FusedMlp.WhyNot(up, down, Device, DType.Float16, x, w1, w2, [b1], downs));
         Assert.Contains("not bias + GELU", FusedMlp.WhyNot(relu, down, Device, DType.Float16, x, w1, w2, [b1], downs));
         Assert.Contains("features", FusedMlp.WhyNot(wide, down, Device, DType.Float16, x, w1, w2, [b1], downs));
         Assert.Contains("fp16", FusedMlp.WhyNot(up, down, Device, DType.Float16, x32, w1, w2, [b1], downs));
         Assert.Contains("not bias + a residual", FusedMlp.WhyNot(up, noResidual, Device, DType.Float16, x, w1, w2, [b1], [b2]));
-    }
-
-    /// <summary>The down GEMM's epilogue inputs in its own order (bias and residual where its cuBLASLt form says).</summary>
-    private static T[] DownInputs<T>(GemmKernel down, T bias, T residual)
-    {
-        var form = down.Cublas!;
-        var inputs = new T[2];
-        inputs[form.Bias] = bias;
-        inputs[form.Residual] = residual;
-        return inputs;
     }
 
     private void RequireHopper()

@@ -4,7 +4,8 @@ using Fusion.Cuda.Gemm;
 namespace Fusion.Cuda.Tests;
 
 /// <summary>
-/// The on/off switches read from the environment (FUSION_PDL, FUSION_GEMM_SPLITK, FUSION_MLP, FUSION_QKV_ATTENTION), read without a GPU:
+/// The on/off switches read from the environment (FUSION_PDL, FUSION_GEMM_SPLITK, FUSION_MLP, FUSION_CLUSTER_MLP,
+/// FUSION_QKV_ATTENTION), read without a GPU:
 /// their values, unset meaning each one's default, and a clear error otherwise.
 /// </summary>
 public sealed class OnOffSwitchTests
@@ -14,6 +15,7 @@ public sealed class OnOffSwitchTests
         [ProgrammaticLaunch.Variable] = ProgrammaticLaunch.Parse,
         [SplitK.Variable] = SplitK.Parse,
         [FusedMlp.Variable] = FusedMlp.Parse,
+        [ClusterMlp.Variable] = ClusterMlp.Parse,
         [QkvWindowAttention.Variable] = QkvWindowAttention.Parse,
     };
 
@@ -40,6 +42,26 @@ public sealed class OnOffSwitchTests
     [InlineData(25_088, 132, true)]
     [InlineData(25_088, 500, false)]
     public void TheFusedMlpRunsWhereEverySmHasATile(long rows, int sms, bool pays) => Assert.Equal(pays, FusedMlp.Pays(rows, sms));
+
+    /// <summary>
+    /// The cluster MLP's split: the most blocks a 64-row tile that keep the clusters to one wave, each block's hidden units 64, 96 or
+    /// 128 and dividing the channels, whole groups of four output columns a block, its shared memory within the device's (227 KB on
+    /// Hopper).
+    /// Swin-T on 132 SMs: stages 2 and 3 at batch 1 take 8 and 16; stage 4 does not fit; batch 8 has too many tiles.
+    /// </summary>
+    [Theory]
+    [InlineData(784, 192, 768, 132, 8)]     // stage 2, batch 1: 13 tiles
+    [InlineData(196, 384, 1536, 132, 16)]   // stage 3, batch 1: 4 tiles, 214 KB
+    [InlineData(196, 384, 1536, 40, null)]  // fewer SMs: 4 tiles × 16 > 40, and 8 a cluster is 192 units a block
+    [InlineData(49, 768, 3072, 132, null)]  // stage 4, batch 1: 192 units a block at 16, more below
+    [InlineData(1568, 384, 1536, 132, null)] // stage 3, batch 8: 25 tiles
+    [InlineData(6272, 192, 768, 132, null)] // stage 2, batch 8
+    [InlineData(1, 128, 512, 132, 8)]       // 32 hidden units a block at 16: too few
+    [InlineData(100, 128, 1024, 132, 16)]
+    [InlineData(100, 192, 2048, 132, null)] // 128 units a block do not divide 192 channels; 256 are too many
+    [InlineData(100, 64, 1000, 132, null)]  // 1000 splits into no multiple of 16 of at least 64
+    public void TheClusterMlpSplitsTheHiddenUnitsOverOneWave(long rows, int channels, int hidden, int sms, int? split) =>
+        Assert.Equal(split, ClusterMlp.Split(rows, channels, hidden, sms, 227 * 1024));
 
     /// <summary>
     /// The QKV attention where 3 blocks share an SM or the grid is one wave (Swin-T on an H100: stage 1 at any batch, every stage at
@@ -78,6 +100,7 @@ public sealed class OnOffSwitchTests
     [InlineData(ProgrammaticLaunch.Variable)]
     [InlineData(SplitK.Variable)]
     [InlineData(FusedMlp.Variable)]
+    [InlineData(ClusterMlp.Variable)]
     [InlineData(QkvWindowAttention.Variable)]
     public void ABadSwitchNamesTheVariableAndTheChoices(string variable)
     {

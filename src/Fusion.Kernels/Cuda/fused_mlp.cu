@@ -25,6 +25,7 @@
 namespace mlp
 {
 constexpr int C = 96, H = 384, HC = 64, Chunks = H / HC, Groups = FUSION_MLP_GROUPS, Threads = Groups * 128, TileRows = 64;
+constexpr bool Erf = FUSION_MLP_ERF != 0;          // GELU by erf, else the tanh form
 constexpr int W1ChunkBytes = HC * 128 + HC * 64;  // a chunk's 64 rows of W1: k 0–63 in 128-byte rows, k 64–95 in 64-byte rows
 constexpr int W2ChunkBytes = C * 128;             // W2's 96 rows × the chunk's 64 hidden units
 constexpr int XBufferBytes = TileRows * 128 + TileRows * 64;
@@ -73,18 +74,6 @@ FUSION_DEVICE void wgmma_m64n96k16_a_in_registers(float* d, const unsigned* a, u
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
 }
 
-FUSION_DEVICE float gelu(float v)
-{
-#if FUSION_MLP_ERF
-    return 0.5f * v * (1.0f + fusion_erf(v * 0.70710678118654752f));
-#else
-    const float u = 0.79788456080286536f * (v + 0.044715f * v * v * v);
-    float t;
-    asm("tanh.approx.f32 %0, %1;" : "=f"(t) : "f"(u));
-    return 0.5f * v * (1.0f + t);
-#endif
-}
-
 // This warpgroup's 64 rows of x (rows past m zero-filled) into a buffer: 12 chunks of 16 bytes a row.
 FUSION_DEVICE void load_rows(unsigned buffer, const half* x, int row0, int m, int t)
 {
@@ -114,8 +103,8 @@ FUSION_DEVICE void gelu_fc2(float* o, const float* h, unsigned (&a)[4][4], const
     {
         const half2 bias = *reinterpret_cast<const half2*>(b1 + i * 8 + 2 * q);
         const float bl = half2_lo(bias), bh = half2_hi(bias);
-        a[i / 2][(i % 2) * 2] = floats_to_half2(gelu(h[4 * i] + bl), gelu(h[4 * i + 1] + bh)).bits;
-        a[i / 2][(i % 2) * 2 + 1] = floats_to_half2(gelu(h[4 * i + 2] + bl), gelu(h[4 * i + 3] + bh)).bits;
+        a[i / 2][(i % 2) * 2] = floats_to_half2(fusion_gelu<Erf>(h[4 * i] + bl), fusion_gelu<Erf>(h[4 * i + 1] + bh)).bits;
+        a[i / 2][(i % 2) * 2 + 1] = floats_to_half2(fusion_gelu<Erf>(h[4 * i + 2] + bl), fusion_gelu<Erf>(h[4 * i + 3] + bh)).bits;
     }
     fence();
 #pragma unroll

@@ -136,6 +136,22 @@ FUSION_DEVICE float fusion_erf(float x)
     return x < 0.0f ? -y : y;
 }
 
+// GELU by erf (the loop IR's definition, erf as above) and in the tanh form (what cuBLASLt's GELU epilogue computes, tanh by
+// the hardware's approximation): the fused MLP kernels apply whichever the up projection's epilogue names.
+FUSION_DEVICE float fusion_gelu_erf(float v) { return 0.5f * v * (1.0f + fusion_erf(v * 0.70710678118654752f)); }
+
+FUSION_DEVICE float fusion_gelu_tanh(float v)
+{
+    const float u = 0.79788456080286536f * (v + 0.044715f * v * v * v);
+    float t;
+    asm("tanh.approx.f32 %0, %1;" : "=f"(t) : "f"(u));
+    return 0.5f * v * (1.0f + t);
+}
+
+// The one of the two a kernel was compiled for (its FUSION_MLP_ERF, say).
+template <bool Erf>
+FUSION_DEVICE float fusion_gelu(float v) { return Erf ? fusion_gelu_erf(v) : fusion_gelu_tanh(v); }
+
 // Warp and block collectives as inline PTX (all 32 lanes must take part).
 FUSION_DEVICE float warp_shfl_xor(float v, int laneMask)
 {
@@ -229,6 +245,35 @@ FUSION_DEVICE void cp_async16_or_zero(unsigned dst, const void* src, bool ok)
 FUSION_DEVICE void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 
 FUSION_DEVICE void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
+
+// Waits until at most Pending of this thread's most recent copy groups are still in flight (the older ones have landed).
+template <int Pending>
+FUSION_DEVICE void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(Pending) : "memory"); }
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+// Thread-block clusters (sm_90 and newer): this block's rank in its cluster, a barrier of all the cluster's threads (release /
+// acquire: shared-memory writes before it are seen by the peers' reads after it), a shared-memory address mapped into block q's
+// shared memory, and reads there (distributed shared memory).
+FUSION_DEVICE unsigned cluster_rank()
+{
+    unsigned r;
+    asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
+    return r;
+}
+FUSION_DEVICE void cluster_sync() { asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory"); }
+FUSION_DEVICE unsigned cluster_map(unsigned addr, unsigned q)
+{
+    unsigned r;
+    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(r) : "r"(addr), "r"(q));
+    return r;
+}
+FUSION_DEVICE void cluster_load2(unsigned addr, float& a, float& b) { asm volatile("ld.shared::cluster.v2.f32 {%0, %1}, [%2];" : "=f"(a), "=f"(b) : "r"(addr) : "memory"); }
+FUSION_DEVICE void cluster_load2(unsigned addr, int& a, int& b) { asm volatile("ld.shared::cluster.v2.s32 {%0, %1}, [%2];" : "=r"(a), "=r"(b) : "r"(addr) : "memory"); }
+FUSION_DEVICE void cluster_load4(unsigned addr, float& a, float& b, float& c, float& d)
+{
+    asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];" : "=f"(a), "=f"(b), "=f"(c), "=f"(d) : "r"(addr) : "memory");
+}
+#endif
 
 // int32 → float rounded to nearest even (__int2float_rn): exact below 2^24 in magnitude.
 FUSION_DEVICE float int_to_float_rn(int v)

@@ -50,6 +50,46 @@ public sealed unsafe class CudaKernel
         }
     }
 
+    private bool _largeClustersAllowed;
+
+    /// <summary>Lets launches use clusters of more than 8 blocks (non-portable: Hopper takes up to 16), once.</summary>
+    public void AllowLargeClusters()
+    {
+        if (_largeClustersAllowed) return;
+        _module.Device.MakeCurrent();
+        var result = CuDriverApi.cuFuncSetAttribute(_function, CuFunctionAttribute.NonPortableClusterSizeAllowed, 1);
+        if (result != CuResult.Success) throw CudaCheck.DriverError(result, $"cuFuncSetAttribute({Name}, non-portable cluster sizes)");
+        _largeClustersAllowed = true;
+    }
+
+    private readonly Dictionary<(int Threads, int Shared, int Cluster), int> _residentClusters = new();
+
+    /// <summary>
+    /// How many clusters of <paramref name="clusterSize"/> blocks (each of <paramref name="threads"/> threads and
+    /// <paramref name="sharedMemoryBytes"/> of dynamic shared memory) the GPU runs at once (the driver's occupancy calculator: a
+    /// cluster's blocks must fit the SMs of one GPC); 0 where none fits. Above 8 blocks a cluster is non-portable: the kernel is
+    /// allowed them here first (<see cref="AllowLargeClusters"/>). Call <see cref="AllowSharedMemory"/> for the bytes before.
+    /// </summary>
+    public int ResidentClusters(int threads, int sharedMemoryBytes, int clusterSize)
+    {
+        lock (_residentClusters)
+        {
+            if (_residentClusters.TryGetValue((threads, sharedMemoryBytes, clusterSize), out var known)) return known;
+            _module.Device.MakeCurrent();
+            if (clusterSize > 8) AllowLargeClusters();
+            var attribute = new CuLaunchAttribute { Id = CuLaunchAttributeId.ClusterDimension, Value = clusterSize, ValueY = 1, ValueZ = 1 };
+            var config = new CuLaunchConfig
+            {
+                GridX = (uint)clusterSize, GridY = 1, GridZ = 1, BlockX = (uint)threads, BlockY = 1, BlockZ = 1,
+                SharedMemoryBytes = (uint)sharedMemoryBytes, Attributes = &attribute, AttributeCount = 1,
+            };
+            var result = CuDriverApi.cuOccupancyMaxActiveClusters(out int clusters, _function, &config);
+            if (result != CuResult.Success)
+                throw CudaCheck.DriverError(result, $"cuOccupancyMaxActiveClusters({Name}, clusters of {clusterSize} × {threads} threads, {sharedMemoryBytes} bytes shared)");
+            return _residentClusters[(threads, sharedMemoryBytes, clusterSize)] = clusters;
+        }
+    }
+
     /// <summary>
     /// Queues the kernel on <paramref name="stream"/>. Launch errors surface here; execution errors at the next synchronization.
     /// Right behind another kernel launched here, a kernel that waits for the previous grid (<see cref="CudaModule.AwaitsPreviousGrid"/>)

@@ -98,25 +98,34 @@ public sealed partial class CudaBackend
     private bool AllIlgpu => _state.Generated.Language == KernelLanguage.Ilgpu;
 
     /// <summary>
-    /// The MLP in one kernel where FUSION_MLP is on (the default), the fused kernel applies (<see cref="FusedMlp.WhyNot"/>) and there are
-    /// rows enough for it to pay (<see cref="FusedMlp.Pays"/>), its output the down projection epilogue's; else its two GEMMs
-    /// (<see cref="IBackend.MlpAsPair"/>).
+    /// The MLP in one kernel where one applies and pays, its output the down projection epilogue's: where FUSION_MLP is on (the
+    /// default), the persistent kernel with the weights resident (<see cref="FusedMlp.WhyNot"/>) for rows enough to give every SM a
+    /// tile (<see cref="FusedMlp.Pays"/>); else, where FUSION_CLUSTER_MLP is on (off by default: slower), the kernel splitting the hidden units
+    /// over a cluster (<see cref="ClusterMlp.WhyNot"/>) for rows few enough to fit one wave (<see cref="ClusterMlp.Form"/>); else the
+    /// two GEMMs (<see cref="IBackend.MlpAsPair"/>).
     /// </summary>
     public Tensor[] Mlp(GemmKernel up, GemmKernel down, int batch, DType io, Tensor x, Tensor w1, Tensor[] upInputs, Tensor w2, Tensor[] downInputs)
     {
-        if (!FusedMlp.Enabled || AllIlgpu) return IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
+        if (!(FusedMlp.Enabled || ClusterMlp.Enabled) || AllIlgpu) return IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
         var (input, first, second) = (_rules.Resident(x, $"{up.Name} x"), _rules.Resident(w1, $"{up.Name} weight"), _rules.Resident(w2, $"{down.Name} weight"));
         var ups = upInputs.Select((t, i) => _rules.Resident(t, $"{up.Name} epilogue input {i}")).ToList();
         var downs = downInputs.Select((t, i) => _rules.Resident(t, $"{down.Name} epilogue input {i}")).ToList();
-        if (FusedMlp.WhyNot(up, down, _state.Device, io, input, first, second, ups, downs) is not null
-            || !FusedMlp.Pays(input.ElementCount / FusedMlp.Channels, _state.Device.MultiprocessorCount))
-            return IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
-        var (u, d) = (up.Cublas!, down.Cublas!);
+        long rows = input.ElementCount / Math.Max(1, up.K);
+        bool tanhGelu = up.Cublas?.Activation == Activation.GeluTanh;
+        Action<CudaTensor, CudaTensor, CudaTensor>? kernel = null;  // (b2, residual, output)
+        if (FusedMlp.Enabled && FusedMlp.WhyNot(up, down, _state.Device, io, input, first, second, ups, downs) is null
+            && FusedMlp.Pays(rows, _state.Device.MultiprocessorCount))
+            kernel = (b2, residual, output) => _state.Mlp.Run(input, first, ups[up.Cublas!.Bias], second, b2, residual, output, tanhGelu, Stream);
+        else if (ClusterMlp.Enabled && ClusterMlp.WhyNot(up, down, _state.Device, io, input, first, second, ups, downs) is null
+            && _state.ClusterMlp.Form(rows, up.K, up.N, tanhGelu, _state.Device) is { } split)
+            kernel = (b2, residual, output) => _state.ClusterMlp.Run(input, first, ups[up.Cublas!.Bias], second, b2, residual, output, tanhGelu, split, Stream);
+        if (kernel is null) return IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
+        var d = down.Cublas!;
         return WithEpilogue(down.Name, down.Epilogue, batch, io, KernelOperands.EpilogueInputs(down, null, downInputs), downInputs, (ins, results) =>
         {
             if (results.Count != 1 || results[0].DType != DType.Float16 || results[0].ElementCount != input.ElementCount)
                 throw new FusionException($"kernel {down.Name}: the fused MLP stores one fp16 output of x's size, not {string.Join(", ", results.Select(r => r.DType.ShortName() + r.Shape))}");
-            _state.Mlp.Run(input, first, ups[u.Bias], second, ins[d.Bias], ins[d.Residual], results[0], u.Activation == Activation.GeluTanh, Stream);
+            kernel(ins[d.Bias], ins[d.Residual], results[0]);
         });
     }
 

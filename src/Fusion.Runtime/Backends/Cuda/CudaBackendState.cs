@@ -30,6 +30,7 @@ internal sealed class CudaBackendState : IDisposable
         WindowAttention = new WindowAttentionLauncher(FusedModules, Generated);
         Attention = new AttentionLauncher(FusedModules, Generated);
         Mlp = new FusedMlp(Jit);
+        ClusterMlp = new ClusterMlp(Jit);
         QkvAttention = new QkvWindowAttention(Jit);
     }
 
@@ -50,6 +51,9 @@ internal sealed class CudaBackendState : IDisposable
     public AttentionLauncher Attention { get; }
 
     public FusedMlp Mlp { get; }
+
+    /// <summary>The MLP over few rows, its hidden units split over a cluster (<see cref="Fused.ClusterMlp"/>).</summary>
+    public ClusterMlp ClusterMlp { get; }
 
     /// <summary>The window attention with its QKV projection as a prologue (<see cref="QkvWindowAttention"/>).</summary>
     public QkvWindowAttention QkvAttention { get; }

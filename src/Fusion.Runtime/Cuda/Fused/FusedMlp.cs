@@ -46,30 +46,14 @@ public sealed class FusedMlp
 
     /// <summary>
     /// Why the fused kernel cannot compute <paramref name="up"/> then <paramref name="down"/> on these operands (an English reason),
-    /// or null when it can: the GPU, the kernels' shapes and epilogues (cuBLASLt's forms: bias + GELU, then bias + a residual added
-    /// last, the result in fp16), and the operands' types and shapes.
+    /// or null when it can: the GPU, the kernel's shapes, then what <see cref="MlpOperands"/> asks of any fused MLP.
     /// </summary>
     public static string? WhyNot(GemmKernel up, GemmKernel down, CudaDevice device, DType io, CudaTensor x, CudaTensor w1, CudaTensor w2,
         IReadOnlyList<CudaTensor> upInputs, IReadOnlyList<CudaTensor> downInputs)
     {
         if (device.ComputeCapability != 90) return $"compute capability {device.ComputeCapabilityMajor}.{device.ComputeCapabilityMinor}: the kernel is sm_90a code (9.0 only)";
-        if (up.Int8 || up.Fp8 || up.Conv is not null || down.Int8 || down.Fp8 || down.Conv is not null) return "quantized or convolution GEMMs";
-        if (up.K != Channels || up.N != Hidden || down.K != Hidden || down.N != Channels || up.KW != up.K || down.KW != down.K)
-            return $"{up.K} → {up.N} → {down.N} features: the kernel is written for {Channels} → {Hidden} → {Channels}";
-        if (up.Cublas is not { Activation: Activation.Gelu or Activation.GeluTanh, Bias: >= 0, Residual: < 0, Scale: < 0, OutScale: < 0 } u || upInputs.Count != 1)
-            return $"{up.Name}'s epilogue is not bias + GELU";
-        if (down.Cublas is not { Activation: Activation.None, Bias: >= 0, Residual: >= 0, ResidualFirst: false, Scale: < 0, OutScale: < 0 } d || downInputs.Count != 2)
-            return $"{down.Name}'s epilogue is not bias + a residual";
-        if (d.ToIo && io != DType.Float16) return $"{down.Name} stores the run's io type, {io.ShortName()}";
-        var (b1, b2, residual) = (upInputs[u.Bias], downInputs[d.Bias], downInputs[d.Residual]);
-        if (x.DType != DType.Float16 || w1.DType != DType.Float16 || w2.DType != DType.Float16 || b1.DType != DType.Float16 || b2.DType != DType.Float16
-            || residual.DType != DType.Float16)
-            return "operands not all fp16";
-        if (x.Rank == 0 || x.Shape[-1] != Channels || residual.ElementCount != x.ElementCount || residual.Shape[-1] != Channels
-            || w1.Shape != new Shape(Hidden, Channels) || w2.Shape != new Shape(Channels, Hidden) || b1.ElementCount != Hidden || b2.ElementCount != Channels)
-            return $"operand shapes x {x.Shape}, w1 {w1.Shape}, w2 {w2.Shape}, residual {residual.Shape}";
-        if (x.ElementCount / Channels > int.MaxValue / Channels) return $"{x.ElementCount / Channels} rows: the kernel indexes rows in 32 bits";
-        return null;
+        if (up.K != Channels || up.N != Hidden) return $"{up.K} → {up.N} → {up.K} features: the kernel is written for {Channels} → {Hidden} → {Channels}";
+        return MlpOperands.WhyNot(up, down, io, x, w1, w2, upInputs, downInputs);
     }
 
     /// <summary>

@@ -52,6 +52,9 @@ internal static unsafe partial class CuDriverApi
     [LibraryImport(Lib)] internal static partial CuResult cuFuncSetAttribute(IntPtr function, CuFunctionAttribute attribute, int value);
     [LibraryImport(Lib)]
     internal static partial CuResult cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, IntPtr function, int blockSize, nuint dynamicSharedBytes);
+    /// <summary>How many clusters of the config's shape (its cluster-dimension attribute, block and shared memory) can run at once.</summary>
+    [LibraryImport(Lib)]
+    internal static partial CuResult cuOccupancyMaxActiveClusters(out int clusters, IntPtr function, CuLaunchConfig* config);
     [LibraryImport(Lib)]
     internal static partial CuResult cuLaunchKernel(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
         uint sharedMemBytes, IntPtr stream, void** kernelParams, void** extra);
@@ -111,6 +114,8 @@ internal enum CuFunctionAttribute
 {
     /// <summary>CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES: dynamic shared memory a launch may ask for beyond the default 48 KB.</summary>
     MaxDynamicSharedSizeBytes = 8,
+    /// <summary>CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED: clusters of more than 8 blocks (Hopper takes up to 16).</summary>
+    NonPortableClusterSizeAllowed = 14,
 }
 
 /// <summary>CUlaunchConfig: a launch's shape, stream and attributes (cuLaunchKernelEx).</summary>
