@@ -5,7 +5,7 @@
 //
 // A thread-block cluster of FUSION_MLP_SPLIT blocks takes a tile of 64 rows; block r of the cluster owns hidden units
 // r·HC … (r + 1)·HC − 1 (HC = H / split). It copies the tile's x, its HC rows of W1 and its HC columns of W2 into shared memory
-// (cp.async, in three groups so that fc1's first half of k starts while the rest arrive). Its warps split the work four ways by rows
+// (cp.async, in five groups so that fc1's first quarter of k starts while the rest arrive). Its warps split the work four ways by rows
 // (16 each) and G = HC / 32 ways by columns, so that each warp's chain of instructions is short (a first form of four warps, each
 // all HC units and all C outputs, ran one warp a scheduler through 2000-odd instructions and was slower than the two GEMMs). A warp
 // computes fc1 for its 16 rows × 32 hidden units on mma.sync, applies bias + GELU and stores the values rounded to fp16 (as the two
@@ -42,12 +42,12 @@ constexpr int Rows = 64, Threads = 4 * Groups * 32;   // a tile's rows (4 warps 
 constexpr int CW = C / Groups, Pass = 32;            // fc2's output columns a warp, and a pass
 constexpr int XS = C + 8, W1S = C + 8, W2S = HC + 8, HS = HC + 8;  // row strides in halves
 constexpr int PS = C + 8;                             // the partials' row stride in floats
-constexpr int KHalf = C / 2;                          // fc1's k in two halves, each its own copy group
+constexpr int Parts = 4, KPart = C / Parts;           // fc1's k in quarters, each its own copy group
 constexpr int XAt = 0, W1At = XAt + Rows * XS * 2, W2At = W1At + HC * W1S * 2, HAt = W2At + C * W2S * 2, SharedBytes = HAt + Rows * HS * 2;
 constexpr bool Erf = FUSION_MLP_ERF != 0;          // GELU by erf, else the tanh form
 constexpr int Owned = C / Split;                      // output columns this block sums over the cluster
 static_assert(H % Split == 0 && HC % HW == 0 && HC >= 64 && HC <= 128, "cluster_mlp: a block's hidden units 64, 96 or 128");
-static_assert(C % HC == 0 && CW % Pass == 0 && KHalf % 16 == 0, "cluster_mlp: channels a multiple of 64 and of the block's hidden units");
+static_assert(C % HC == 0 && CW % Pass == 0 && KPart % 16 == 0, "cluster_mlp: channels a multiple of 64 and of the block's hidden units");
 static_assert(Owned % 4 == 0 && Owned * Split == C, "cluster_mlp: each block sums whole groups of four columns");
 static_assert(Rows * PS * 4 <= W2At, "cluster_mlp: the partials fit where x and W1 were");
 
@@ -55,17 +55,17 @@ static_assert(Rows * PS * 4 <= W2At, "cluster_mlp: the partials fit where x and 
 struct __align__(8) Floats2 { float lo, hi; };
 struct __align__(8) Halves4 { half2 lo, hi; };
 
-// k columns [k0, k0 + KHalf) of the tile's x (rows past m zero-filled) and of the block's W1 rows, as cp.async copies.
-FUSION_DEVICE void load_k_half(unsigned base, const half* x, const half* w1, int row0, int m, int j0, int k0, int t)
+// k columns [k0, k0 + KPart) of the tile's x (rows past m zero-filled) and of the block's W1 rows, as cp.async copies.
+FUSION_DEVICE void load_k_part(unsigned base, const half* x, const half* w1, int row0, int m, int j0, int k0, int t)
 {
-    for (int i = t; i < Rows * (KHalf / 8); i += Threads)
+    for (int i = t; i < Rows * (KPart / 8); i += Threads)
     {
-        const int r = i / (KHalf / 8), c = k0 + (i % (KHalf / 8)) * 8, gr = row0 + r;
+        const int r = i / (KPart / 8), c = k0 + (i % (KPart / 8)) * 8, gr = row0 + r;
         cp_async16_or_zero(base + XAt + (r * XS + c) * 2, x + (long long)(gr < m ? gr : 0) * C + c, gr < m);
     }
-    for (int i = t; i < HC * (KHalf / 8); i += Threads)
+    for (int i = t; i < HC * (KPart / 8); i += Threads)
     {
-        const int r = i / (KHalf / 8), c = k0 + (i % (KHalf / 8)) * 8;
+        const int r = i / (KPart / 8), c = k0 + (i % (KPart / 8)) * 8;
         cp_async16(base + W1At + (r * W1S + c) * 2, w1 + (long long)(j0 + r) * C + c);
     }
 }
@@ -83,11 +83,13 @@ extern "C" __global__ void __launch_bounds__(cmlp::Threads, 1) cluster_mlp(const
     const unsigned rank = cluster_rank();
     const int row0 = (int)(blockIdx.x / Split) * Rows, j0 = (int)rank * HC;
 
-    // Copy groups: x and W1 for k < C/2, then for the rest, then the W2 slice (rows n, hidden units j0 …).
-    load_k_half(base, x, w1, row0, m, j0, 0, t);
-    cp_async_commit();
-    load_k_half(base, x, w1, row0, m, j0, KHalf, t);
-    cp_async_commit();
+    // Copy groups: x and W1 a quarter of k at a time, then the W2 slice (rows n, hidden units j0 …).
+#pragma unroll
+    for (int part = 0; part < Parts; ++part)
+    {
+        load_k_part(base, x, w1, row0, m, j0, part * KPart, t);
+        cp_async_commit();
+    }
     for (int i = t; i < C * (HC / 8); i += Threads)
     {
         const int n = i / (HC / 8), c = (i % (HC / 8)) * 8;
@@ -105,13 +107,15 @@ extern "C" __global__ void __launch_bounds__(cmlp::Threads, 1) cluster_mlp(const
 #pragma unroll
     for (int j = 0; j < HW / 8; ++j) h[j][0] = h[j][1] = h[j][2] = h[j][3] = 0.0f;
 #pragma unroll
-    for (int part = 0; part < 2; ++part)
+    for (int part = 0; part < Parts; ++part)
     {
-        if (part == 0) cp_async_wait<2>();
-        else cp_async_wait<1>();
-        block_barrier();  // every thread's copies of this half have landed
-#pragma unroll 4
-        for (int kk = part * (KHalf / 16); kk < (part + 1) * (KHalf / 16); ++kk)
+        if (part == 0) cp_async_wait<Parts>();  // the later quarters and W2 may still be in flight
+        else if (part == 1) cp_async_wait<Parts - 1>();
+        else if (part == 2) cp_async_wait<Parts - 2>();
+        else cp_async_wait<Parts - 3>();
+        block_barrier();  // every thread's copies of this quarter have landed
+#pragma unroll
+        for (int kk = part * (KPart / 16); kk < (part + 1) * (KPart / 16); ++kk)
         {
             unsigned a[4];
             ldmatrix_x4(xAddr + kk * 32, a[0], a[1], a[2], a[3]);
@@ -181,13 +185,15 @@ extern "C" __global__ void __launch_bounds__(cmlp::Threads, 1) cluster_mlp(const
     {
         const int row = i / (Owned / 4), c = col0 + (i % (Owned / 4)) * 4;
         const unsigned local = base + XAt + (unsigned)(row * PS + c) * 4;
+        // Every peer's four values requested before any is added: the reads' round trips overlap instead of queueing.
+        float v[Split][4];
+#pragma unroll
+        for (int p = 0; p < Split; ++p) cluster_load4(cluster_map(local, (unsigned)p), v[p][0], v[p][1], v[p][2], v[p][3]);
         float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
 #pragma unroll
         for (int p = 0; p < Split; ++p)
         {
-            float v0, v1, v2, v3;
-            cluster_load4(cluster_map(local, (unsigned)p), v0, v1, v2, v3);
-            s0 += v0; s1 += v1; s2 += v2; s3 += v3;
+            s0 += v[p][0]; s1 += v[p][1]; s2 += v[p][2]; s3 += v[p][3];
         }
         const long long at = (long long)(row0 + row) * C + c;
         const Halves4 bias = *reinterpret_cast<const Halves4*>(b2 + c), res = *reinterpret_cast<const Halves4*>(residual + at);

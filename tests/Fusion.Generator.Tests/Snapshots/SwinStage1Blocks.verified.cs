@@ -1042,26 +1042,6 @@ FUSION_DEVICE unsigned long long gemm_shfl_xor_u64(unsigned long long v, int mas
 }
 #endif
 
-#if FUSION_GEMM_SPLITS > 1
-// The thread-block cluster (split K): this block's rank, a barrier of all its blocks' threads (release / acquire: shared-memory
-// writes before it are seen by the peers' reads after it), a shared-memory address mapped into block q's shared memory, and an 8-byte read there.
-FUSION_DEVICE unsigned gemm_cluster_rank()
-{
-    unsigned r;
-    asm volatile(""mov.u32 %0, %%cluster_ctarank;"" : ""=r""(r));
-    return r;
-}
-FUSION_DEVICE void gemm_cluster_sync() { asm volatile(""barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;"" ::: ""memory""); }
-FUSION_DEVICE unsigned gemm_cluster_map(unsigned addr, unsigned q)
-{
-    unsigned r;
-    asm volatile(""mapa.shared::cluster.u32 %0, %1, %2;"" : ""=r""(r) : ""r""(addr), ""r""(q));
-    return r;
-}
-FUSION_DEVICE void gemm_cluster_load2(unsigned addr, float& a, float& b) { asm volatile(""ld.shared::cluster.v2.f32 {%0, %1}, [%2];"" : ""=f""(a), ""=f""(b) : ""r""(addr) : ""memory""); }
-FUSION_DEVICE void gemm_cluster_load2(unsigned addr, int& a, int& b) { asm volatile(""ld.shared::cluster.v2.s32 {%0, %1}, [%2];"" : ""=r""(a), ""=r""(b) : ""r""(addr) : ""memory""); }
-#endif
-
 // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
 // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
 // alike). Each warp writes its slice of the staging (a_tiles, free once the main loop's last barrier passed; the TMA family's own
@@ -1074,7 +1054,7 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
 #if FUSION_GEMM_SPLITS > 1
     // Split K stages the raw accumulators (the int8 variant's int32 partial sums then add exactly) and converts their sum.
     gemm_acc_t (*raw)[kEpiStride] = reinterpret_cast<gemm_acc_t (*)[kEpiStride]>(stage);
-    const unsigned rank = gemm_cluster_rank();
+    const unsigned rank = cluster_rank();
 #endif
 #pragma unroll
     for (int mi = 0; mi < kMT; ++mi)
@@ -1101,7 +1081,7 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
 #endif
                 }
 #if FUSION_GEMM_SPLITS > 1
-            gemm_cluster_sync();  // every block of the cluster has staged this chunk
+            cluster_sync();  // every block of the cluster has staged this chunk
 #else
             gemm_syncwarp();
 #endif
@@ -1131,7 +1111,7 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
                 for (int q = 0; q < kSplits; ++q)
                 {
                     gemm_acc_t p0, p1;
-                    gemm_cluster_load2(gemm_cluster_map(local, (unsigned)q), p0, p1);
+                    cluster_load2(cluster_map(local, (unsigned)q), p0, p1);
                     s0 += p0;
                     s1 += p1;
                 }
@@ -1180,7 +1160,7 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
             gemm_pool_flush(pool, pair);
 #endif
 #if FUSION_GEMM_SPLITS > 1
-            gemm_cluster_sync();  // the peers are done reading this block's chunk: the next may overwrite it, the block may end
+            cluster_sync();  // the peers are done reading this block's chunk: the next may overwrite it, the block may end
 #endif
         }
 }
@@ -1368,7 +1348,7 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #else
     // The block's k-steps: all of them, or (split K) its rank's share, k_first … k_first + k_count − 1.
 #if FUSION_GEMM_SPLITS > 1
-    const int split = (int)gemm_cluster_rank(), k_first = split * kKTiles / kSplits, k_count = (split + 1) * kKTiles / kSplits - k_first;
+    const int split = (int)cluster_rank(), k_first = split * kKTiles / kSplits, k_count = (split + 1) * kKTiles / kSplits - k_first;
 #else
     constexpr int k_first = 0, k_count = kKTiles;
 #endif

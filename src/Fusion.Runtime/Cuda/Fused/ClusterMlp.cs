@@ -10,9 +10,9 @@ namespace Fusion.Cuda.Fused;
 /// Compute capability 9.0 and newer (clusters), fp16, the epilogues cuBLASLt's forms (<see cref="WhyNot"/>), and a split whose shared
 /// memory fits and whose clusters fill at most one wave (<see cref="Split"/>, <see cref="Form"/>).
 /// <c>FUSION_CLUSTER_MLP=on|off</c>, <b>off by default</b>: correct (tests, compute-sanitizer, timm parity) but slower than the two
-/// cuBLASLt GEMMs it replaces. Swin-T batch 1 on an H100 (2026-12-06, graphs, three rounds off / on): 0.333 / 0.335 / 0.335 →
-/// 0.385 / 0.384 / 0.384 ms; inside the graph stage 3's MLP took 20.5 µs a call against the pair's 12.3, stage 2's 12.5 against
-/// 11.5. Nsight Compute on stage 3's kernel: 64 blocks in clusters of 16, 18 % of the cycles with an eligible warp, 13 % of L2's
+/// cuBLASLt GEMMs it replaces. Swin-T batch 1 on an H100 (2026-12-06, graphs, three rounds off / on, the kernel as shipped):
+/// 0.335 / 0.334 / 0.334 → 0.383 / 0.381 / 0.383 ms; inside the graph stage 3's MLP took 20.0 µs a call against the pair's 12.8,
+/// stage 2's 12.5 against 12.0. Nsight Compute on stage 3's kernel: 64 blocks in clusters of 16, 18 % of the cycles with an eligible warp, 13 % of L2's
 /// throughput: each block waits on its 218 KB of copies and then on a long dependent chain, where cuBLASLt's two kernels keep more
 /// warps and bytes in flight (docs/perf.md).
 /// </summary>
