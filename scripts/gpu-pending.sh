@@ -54,8 +54,8 @@
 #           run on a GPU when written): QkvWindowAttentionGpuTests, FusedMlpGpuTests; compute-sanitizer memcheck and racecheck over the
 #           first; TimmParityTests + SwinBlockGpuTests with it on; then Swin-T at batch 64 / 1 / 8 / 128 with FUSION_QKV_ATTENTION off and
 #           on, alternating, two rounds
-#   cmlp    the MLP over few rows (FUSION_CLUSTER_MLP, cluster_mlp.cu: the hidden units split over a thread-block cluster, not yet run
-#           on a GPU when written): ClusterMlpGpuTests, FusedMlpGpuTests, QkvWindowAttentionGpuTests, CudaGraphTests (and FusedGemmTests
+#   cmlp    the MLP over few rows (FUSION_CLUSTER_MLP, cluster_mlp.cu: the hidden units split over a thread-block cluster; run
+#           2026-12-06 on an H100: correct, slower than the pair, off by default): ClusterMlpGpuTests, FusedMlpGpuTests, QkvWindowAttentionGpuTests, CudaGraphTests (and FusedGemmTests
 #           where CMLP_GEMM_TESTS is set: the split-K tiles' cluster helpers moved to prelude.cuh); compute-sanitizer memcheck and
 #           racecheck over the first; timm parity with it on; Swin-T at batch 1 with FUSION_CLUSTER_MLP off and on, alternating, three
 #           rounds; batch 1's graph profile (the MLP rows) off and on
