@@ -28,12 +28,12 @@ public sealed class ClusterMlpGpuTests : GpuTestBase
         using var mlp = new MlpCase(Device, seed, rows, channels, hidden, tanhGelu);
         Assert.Null(ClusterMlp.WhyNot(mlp.Up, mlp.Down, Device, DType.Float16, mlp.X, mlp.W1, mlp.W2, [mlp.B1], mlp.GpuDownInputs));
         var launcher = new ClusterMlp(Jit);
-        int split = launcher.Form(rows, channels, hidden, tanhGelu, Device)
+        var form = launcher.Form(rows, channels, hidden, tanhGelu, Device)
             ?? throw new InvalidOperationException($"no cluster form for {rows} rows of {channels} → {hidden} on {Device.Name} ({Device.MultiprocessorCount} SMs)");
         using var output = mlp.NewOutput();
-        launcher.Run(mlp.X, mlp.W1, mlp.B1, mlp.W2, mlp.B2, mlp.Residual, output, tanhGelu, split, mlp.X.Stream);
+        ClusterMlp.Run(mlp.X, mlp.W1, mlp.B1, mlp.W2, mlp.B2, mlp.Residual, output, form, mlp.X.Stream);
         using var gpu = output.ToHost();
-        KernelChecks.AssertClose(gpu, mlp.Reference, new Tol(2e-3, 1e-2), $"the cluster MLP, {rows} rows of {channels} → {hidden}, clusters of {split} (seed {seed})");
+        KernelChecks.AssertClose(gpu, mlp.Reference, new Tol(2e-3, 1e-2), $"the cluster MLP, {rows} rows of {channels} → {hidden}, clusters of {form.Split} (seed {seed})");
     }
 
     /// <summary>Inside a CUDA graph, replayed: the same output as launched directly (the cluster launch captured with its shape).</summary>
@@ -43,11 +43,11 @@ public sealed class ClusterMlpGpuTests : GpuTestBase
         RequireClusters();
         using var mlp = new MlpCase(Device, Fusion.Testing.TestData.NewSeed(), 196, 384, 1536, tanhGelu: false);
         var launcher = new ClusterMlp(Jit);
-        int split = launcher.Form(196, 384, 1536, tanhGelu: false, Device) ?? throw new InvalidOperationException("no cluster form");
+        var form = launcher.Form(196, 384, 1536, tanhGelu: false, Device) ?? throw new InvalidOperationException("no cluster form");
         using var direct = mlp.NewOutput();
-        launcher.Run(mlp.X, mlp.W1, mlp.B1, mlp.W2, mlp.B2, mlp.Residual, direct, false, split, mlp.X.Stream);
+        ClusterMlp.Run(mlp.X, mlp.W1, mlp.B1, mlp.W2, mlp.B2, mlp.Residual, direct, form, mlp.X.Stream);
         using var replayed = mlp.NewOutput();
-        using (var graph = CudaGraph.Capture(mlp.X.Stream, s => launcher.Run(mlp.X, mlp.W1, mlp.B1, mlp.W2, mlp.B2, mlp.Residual, replayed, false, split, s)))
+        using (var graph = CudaGraph.Capture(mlp.X.Stream, s => ClusterMlp.Run(mlp.X, mlp.W1, mlp.B1, mlp.W2, mlp.B2, mlp.Residual, replayed, form, s)))
         {
             graph.Launch(mlp.X.Stream);
             graph.Launch(mlp.X.Stream);

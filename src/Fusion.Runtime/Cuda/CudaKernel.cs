@@ -53,7 +53,7 @@ public sealed unsafe class CudaKernel
     private bool _largeClustersAllowed;
 
     /// <summary>Lets launches use clusters of more than 8 blocks (non-portable: Hopper takes up to 16), once.</summary>
-    public void AllowLargeClusters()
+    private void AllowLargeClusters()
     {
         if (_largeClustersAllowed) return;
         _module.Device.MakeCurrent();

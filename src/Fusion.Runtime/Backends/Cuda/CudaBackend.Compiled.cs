@@ -117,8 +117,8 @@ public sealed partial class CudaBackend
             && FusedMlp.Pays(rows, _state.Device.MultiprocessorCount))
             kernel = (b2, residual, output) => _state.Mlp.Run(input, first, ups[up.Cublas!.Bias], second, b2, residual, output, tanhGelu, Stream);
         else if (ClusterMlp.Enabled && ClusterMlp.WhyNot(up, down, _state.Device, io, input, first, second, ups, downs) is null
-            && _state.ClusterMlp.Form(rows, up.K, up.N, tanhGelu, _state.Device) is { } split)
-            kernel = (b2, residual, output) => _state.ClusterMlp.Run(input, first, ups[up.Cublas!.Bias], second, b2, residual, output, tanhGelu, split, Stream);
+            && _state.ClusterMlp.Form(rows, up.K, up.N, tanhGelu, _state.Device) is { } form)
+            kernel = (b2, residual, output) => ClusterMlp.Run(input, first, ups[up.Cublas!.Bias], second, b2, residual, output, form, Stream);
         if (kernel is null) return IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
         var d = down.Cublas!;
         return WithEpilogue(down.Name, down.Epilogue, batch, io, KernelOperands.EpilogueInputs(down, null, downInputs), downInputs, (ins, results) =>

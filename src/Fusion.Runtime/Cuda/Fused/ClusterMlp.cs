@@ -12,9 +12,9 @@ namespace Fusion.Cuda.Fused;
 /// <c>FUSION_CLUSTER_MLP=on|off</c>, <b>off by default</b>: correct (tests, compute-sanitizer, timm parity) but slower than the two
 /// cuBLASLt GEMMs it replaces. Swin-T batch 1 on an H100 (2026-12-06, graphs, three rounds off / on, the kernel as shipped):
 /// 0.335 / 0.334 / 0.334 → 0.383 / 0.381 / 0.383 ms; inside the graph stage 3's MLP took 20.0 µs a call against the pair's 12.8,
-/// stage 2's 12.5 against 12.0. Nsight Compute on stage 3's kernel: 64 blocks in clusters of 16, 18 % of the cycles with an eligible warp, 13 % of L2's
-/// throughput: each block waits on its 218 KB of copies and then on a long dependent chain, where cuBLASLt's two kernels keep more
-/// warps and bytes in flight (docs/perf.md).
+/// stage 2's 12.5 against 12.0. Nsight Compute on stage 3's kernel: 64 blocks in clusters of 16, 18 % of the cycles with an
+/// eligible warp, 13 % of L2's throughput: each block waits on its 218 KB of copies, and the clusters of the four row tiles read
+/// the same weights four times where the pair reads them once (docs/perf.md).
 /// </summary>
 public sealed class ClusterMlp
 {
@@ -49,12 +49,12 @@ public sealed class ClusterMlp
     /// (a second wave would read every weight slice again), each block's hidden units 64, 96 or 128 (a warp's 32 in the up
     /// projection; at least 64 so that its partial sums fit where x and W1 were; at most 128, 512 threads) and dividing the channels
     /// (the down projection's columns shared evenly by its warps), whole groups of four output columns a block to sum, and the
-    /// block's shared memory within <paramref name="maxSharedBytes"/>. Swin-T on 132 SMs at batch 1: stage 2 (784 rows, 13 tiles) 8, stage 3 (196 rows,
-    /// 4 tiles) 16; stage 4 (768 → 3072) does not fit; at batch 8 every stage has too many tiles.
+    /// block's shared memory within <paramref name="maxSharedBytes"/>. Swin-T on 132 SMs at batch 1: stage 2 (784 rows, 13 tiles)
+    /// 8, stage 3 (196 rows, 4 tiles) 16; stage 4 (768 → 3072) does not fit; at batch 8 every stage has too many tiles.
     /// </summary>
     public static int? Split(long rows, int channels, int hidden, int multiprocessors, int maxSharedBytes)
     {
-        long tiles = (rows + TileRows - 1) / TileRows;
+        long tiles = Tiles(rows);
         foreach (int split in s_splits)
         {
             int perBlock = hidden / split;
@@ -85,37 +85,35 @@ public sealed class ClusterMlp
 
     public ClusterMlp(KernelJit jit) => _jit = jit;
 
-    /// <summary>The cluster size to launch <paramref name="rows"/> rows with on this device, or null where the pair should run:
+    /// <summary>A launch ready to go: the kernel compiled for the shape, GELU and cluster size, its threads and shared memory (allowed).</summary>
+    public readonly record struct LaunchForm(CudaKernel Function, int Split, int Threads, int SharedBytes);
+
+    /// <summary>The form to launch <paramref name="rows"/> rows with on this device, or null where the pair should run:
     /// <see cref="Split"/>'s choice, confirmed by the driver (a cluster of 16 needs 16 free SMs in one GPC; where the device holds
     /// fewer clusters than the rows' tiles at once, a wave would not fit after all).</summary>
-    public int? Form(long rows, int channels, int hidden, bool tanhGelu, CudaDevice device)
+    public LaunchForm? Form(long rows, int channels, int hidden, bool tanhGelu, CudaDevice device)
     {
         if (Split(rows, channels, hidden, device.MultiprocessorCount, device.MaxSharedMemoryPerBlock) is not { } split) return null;
-        var function = Kernel(channels, hidden, split, !tanhGelu);
-        int shared = SharedBytes(channels, hidden / split);
-        function.AllowSharedMemory(shared);
-        return function.ResidentClusters(Threads(hidden / split), shared, split) >= (rows + TileRows - 1) / TileRows ? split : null;
+        var form = new LaunchForm(Kernel(channels, hidden, split, !tanhGelu), split, Threads(hidden / split), SharedBytes(channels, hidden / split));
+        form.Function.AllowSharedMemory(form.SharedBytes);
+        return form.Function.ResidentClusters(form.Threads, form.SharedBytes, split) >= Tiles(rows) ? form : null;
     }
 
     /// <summary>
-    /// output = residual + b2 + fp16(gelu(x · w1ᵀ + b1)) · w2ᵀ on the rows of x (GELU by erf, or in the tanh form where
-    /// <paramref name="tanhGelu"/>), the hidden units split over clusters of <paramref name="split"/> blocks (<see cref="Form"/>);
-    /// the caller checked the operands (<see cref="WhyNot"/>) and allocated output like residual.
+    /// output = residual + b2 + fp16(gelu(x · w1ᵀ + b1)) · w2ᵀ on the rows of x in <paramref name="form"/> (<see cref="Form"/>, for
+    /// these rows, shapes and GELU); the caller checked the operands (<see cref="WhyNot"/>) and allocated output like residual.
     /// </summary>
-    public void Run(CudaTensor x, CudaTensor w1, CudaTensor b1, CudaTensor w2, CudaTensor b2, CudaTensor residual, CudaTensor output, bool tanhGelu,
-        int split, CudaStream stream)
+    public static void Run(CudaTensor x, CudaTensor w1, CudaTensor b1, CudaTensor w2, CudaTensor b2, CudaTensor residual, CudaTensor output,
+        LaunchForm form, CudaStream stream)
     {
-        int channels = x.Shape[-1], hidden = w1.Shape[0];
-        int m = checked((int)(x.ElementCount / channels));
+        int m = checked((int)(x.ElementCount / x.Shape[-1]));
         if (m == 0) return;
-        var function = Kernel(channels, hidden, split, !tanhGelu);
-        int shared = SharedBytes(channels, hidden / split);
-        function.AllowSharedMemory(shared);
-        if (split > 8) function.AllowLargeClusters();
         var args = new KernelArguments().Pointer(x).Pointer(w1).Pointer(b1).Pointer(w2).Pointer(b2).Pointer(residual).Pointer(output).Int(m);
-        int tiles = (m + TileRows - 1) / TileRows;
-        function.Launch(stream, checked(tiles * split), Threads(hidden / split), args, shared, new Dim3((uint)split));
+        form.Function.Launch(stream, checked((int)Tiles(m) * form.Split), form.Threads, args, form.SharedBytes, new Dim3((uint)form.Split));
     }
+
+    /// <summary>The 64-row tiles of <paramref name="rows"/> rows: one cluster each.</summary>
+    private static long Tiles(long rows) => (rows + TileRows - 1) / TileRows;
 
     private CudaKernel Kernel(int channels, int hidden, int split, bool erf)
     {
