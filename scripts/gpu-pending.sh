@@ -59,6 +59,11 @@
 #           where CMLP_GEMM_TESTS is set: the split-K tiles' cluster helpers moved to prelude.cuh); compute-sanitizer memcheck and
 #           racecheck over the first; timm parity with it on; Swin-T at batch 1 with FUSION_CLUSTER_MLP off and on, alternating, three
 #           rounds; batch 1's graph profile (the MLP rows) off and on
+#   qnorm   the norm prologue of the QKV attention (FUSION_QKV_NORM, window_attention.cut's FUSION_WA_NORM, not yet run on a GPU when
+#           written): NormQkvAttentionGpuTests, QkvWindowAttentionGpuTests, ClusterMlpGpuTests, CudaGraphTests; compute-sanitizer memcheck,
+#           racecheck and initcheck over the first; timm parity and the block tests with it on (the default)
+#   qnormswin Swin-T at batch 1 / 64 / 8 / 128 with FUSION_QKV_NORM off and on, alternating, two rounds; batch 1's and 64's graph
+#           profiles (the attention rows) off and on
 #   qkvbuf  the QKV attention's x buffers (FUSION_QKV_X_BUFFERS 2 and 1: the next window's copy overlapped, or more blocks an SM):
 #           Swin-T at batch 64 / 1 / 8, alternating, two rounds, then each one's batch-64 graph profile (the attention rows)
 #   sanmlp  compute-sanitizer memcheck, initcheck and racecheck over FusedMlpGpuTests (fused_mlp.cu's shared memory, cp.async, wgmma)
@@ -377,6 +382,18 @@ cmlp() {
   FUSION_CLUSTER_MLP=on parity
   SWIN_BATCHES="1" SWIN_ROUNDS=3 swin_alternating FUSION_CLUSTER_MLP "off on" cmlpswin.txt
   graph_profile_each FUSION_CLUSTER_MLP "off on" 1 "gelu|^graph" > $OUT/cmlpprofile.txt 2>&1
+}
+qnorm() {
+  FUSION_REQUIRE_CUDA=1 timeout 170 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.NormQkvAttentionGpuTests -class Fusion.Cuda.Tests.QkvWindowAttentionGpuTests \
+    -class Fusion.Cuda.Tests.ClusterMlpGpuTests -class Fusion.Cuda.Tests.CudaGraphTests > $OUT/qnormtests.txt 2>&1
+  echo "exit $?" >> $OUT/qnormtests.txt
+  sanitize NormQkvAttentionGpuTests memcheck racecheck initcheck > $OUT/qnormsan.txt 2>&1
+  parity
+}
+qnormswin() {
+  SWIN_BATCHES="${QNORM_BATCHES:-1 64 8 128}" swin_alternating FUSION_QKV_NORM "off on" qnormswin.txt
+  { graph_profile_each FUSION_QKV_NORM "off on" 1 "window_attention|window_partition|^graph"
+    graph_profile_each FUSION_QKV_NORM "off on" 64 "window_attention|window_partition|^graph"; } > $OUT/qnormprofile.txt 2>&1
 }
 qkvbuf() {
   SWIN_BATCHES="64 1 8" swin_alternating FUSION_QKV_X_BUFFERS "2 1" qkvbuf.txt

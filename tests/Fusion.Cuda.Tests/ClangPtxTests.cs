@@ -156,6 +156,42 @@ public sealed partial class ClangPtxTests
         Assert.DoesNotContain(".local", ptx);
     }
 
+    /// <summary>
+    /// The QKV prologue with the norm prologue in front (FUSION_WA_NORM): Swin-T's channel counts and a C whose channel pairs do not fill
+    /// the warp's lanes evenly (96: 48 pairs), masked or not; the gather's cp.async, the warp sums and the norm's rsqrt present, all in
+    /// registers.
+    /// </summary>
+    [Theory]
+    [InlineData(96, 1, 2, "sm_80")]
+    [InlineData(96, 0, 2, "sm_90")]
+    [InlineData(192, 1, 2, "sm_90")]
+    [InlineData(384, 1, 1, "sm_90")]
+    [InlineData(160, 0, 2, "sm_90")]
+    public void TheNormPrologueCompilesToPtx(int channels, int masked, int buffers, string arch)
+    {
+        ClangPtx.RequireCompiler();
+        var kernel = FusedKernelTests.Specialize("window_attention", ("HEADS", 3), ("HEAD_DIM", 32), ("TOKENS", 49), ("WINDOWS", 4), ("HAS_MASK", masked));
+        var source = $"#define FUSION_WA_PROJECT {channels}\n#define FUSION_WA_X_BUFFERS {buffers}\n#define FUSION_WA_NORM 1\n" + kernel.CudaSource;
+        var ptx = ClangPtx.Compile(source, arch, kernel.Name);
+        Assert.Contains($".entry {kernel.Name}(", ptx);
+        Assert.Contains("cp.async.cg.shared.global", ptx);
+        Assert.Contains("rsqrt.approx.f32", ptx);
+        Assert.Contains("shfl.sync.bfly", ptx);
+        // Eight parameters before the norm's seven (x, w, wb, bias, mask, out, windows, scale; gamma, beta, eps, height, width, back_h, back_w).
+        Assert.Contains($"{kernel.Name}_param_14", ptx);
+        Assert.DoesNotContain(".local", ptx);
+    }
+
+    /// <summary>Without the QKV projection prologue the norm prologue is refused at compile time, naming what it needs.</summary>
+    [Fact]
+    public void TheNormPrologueAloneIsACompileError()
+    {
+        ClangPtx.RequireCompiler();
+        var kernel = FusedKernelTests.Specialize("window_attention", ("HEADS", 3), ("HEAD_DIM", 32), ("TOKENS", 49), ("WINDOWS", 4), ("HAS_MASK", 1));
+        var e = Assert.ThrowsAny<Exception>(() => ClangPtx.Compile("#define FUSION_WA_NORM 1\n" + kernel.CudaSource, "sm_90", kernel.Name));
+        Assert.Contains("needs the QKV projection prologue", e.Message);
+    }
+
     [GeneratedRegex(@"extern ""C"" __global__ void (?:__launch_bounds__\([^)]*\) )?(\w+)\(")]
     private static partial Regex KernelName();
 }

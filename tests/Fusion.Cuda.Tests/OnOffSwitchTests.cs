@@ -5,7 +5,7 @@ namespace Fusion.Cuda.Tests;
 
 /// <summary>
 /// The on/off switches read from the environment (FUSION_PDL, FUSION_GEMM_SPLITK, FUSION_MLP, FUSION_CLUSTER_MLP,
-/// FUSION_QKV_ATTENTION), read without a GPU:
+/// FUSION_QKV_ATTENTION, FUSION_QKV_NORM), read without a GPU:
 /// their values, unset meaning each one's default, and a clear error otherwise.
 /// </summary>
 public sealed class OnOffSwitchTests
@@ -17,10 +17,11 @@ public sealed class OnOffSwitchTests
         [FusedMlp.Variable] = FusedMlp.Parse,
         [ClusterMlp.Variable] = ClusterMlp.Parse,
         [QkvWindowAttention.Variable] = QkvWindowAttention.Parse,
+        [QkvWindowAttention.NormVariable] = QkvWindowAttention.ParseNorm,
     };
 
-    /// <summary>What unset or blank means: on for the fused MLP and the QKV attention (measured faster where their rules take them), off for the rest.</summary>
-    private static readonly HashSet<string> s_onByDefault = [FusedMlp.Variable, QkvWindowAttention.Variable];
+    /// <summary>What unset or blank means: on for the fused MLP, the QKV attention and its norm prologue (measured faster where their rules take them), off for the rest.</summary>
+    private static readonly HashSet<string> s_onByDefault = [FusedMlp.Variable, QkvWindowAttention.Variable, QkvWindowAttention.NormVariable];
 
     public static TheoryData<string, string?, bool> Values()
     {
@@ -102,6 +103,7 @@ public sealed class OnOffSwitchTests
     [InlineData(FusedMlp.Variable)]
     [InlineData(ClusterMlp.Variable)]
     [InlineData(QkvWindowAttention.Variable)]
+    [InlineData(QkvWindowAttention.NormVariable)]
     public void ABadSwitchNamesTheVariableAndTheChoices(string variable)
     {
         var e = Assert.Throws<FusionException>(() => s_switches[variable]("sometimes"));

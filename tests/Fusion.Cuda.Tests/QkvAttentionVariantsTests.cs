@@ -35,6 +35,23 @@ public sealed class QkvAttentionVariantsTests
         Assert.Equal(["-DFUSION_WA_PROJECT=96", "-DFUSION_WA_X_BUFFERS=2"], options);
     }
 
+    /// <summary>
+    /// A model with a LayerNorm + window-partition kernel of an attention's channels (Swin's norm1) also gets that attention's form
+    /// with the norm prologue, where FUSION_QKV_NORM is on (the default); the other attention's channels have no such kernel.
+    /// </summary>
+    [Fact]
+    public void ANormAndPartitionKernelAddsTheNormFormOfItsChannels()
+    {
+        var norm = IlgpuKernels.SwinBlock("layer_norm_roll_window_partition_f16_64nx49x96");
+        var variants = QkvWindowAttention.Variants([.. Kernels(), norm], 9, HopperSharedMemory).ToList();
+        List<string> expected = QkvWindowAttention.NormEnabled
+            ? [$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage1.Name}_norm_qkv_c96_x2", $"{s_stage3.Name}_qkv_c384_x2"]
+            : [$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage3.Name}_qkv_c384_x2"];
+        Assert.Equal(expected, variants.Select(v => v.Name).ToList());
+        if (QkvWindowAttention.NormEnabled)
+            Assert.Equal(["-DFUSION_WA_PROJECT=96", "-DFUSION_WA_X_BUFFERS=2", "-DFUSION_WA_NORM=1"], variants[1].Options);
+    }
+
     [Fact]
     public void LessSharedMemoryTakesOneXBufferOrNone()
     {

@@ -18,17 +18,20 @@ public sealed class FusionTests
         Assert.DoesNotContain(result.Diagnostics, d => d.Id == "FUS102");
         var half = Method(result.Source, "RunHalf");
         // Per block: ln(+roll)+partition, the qkv GEMM and the attention as one step, the proj GEMM, reverse(+roll)+residual+norm2,
-        // and the MLP (fc1+gelu and fc2+residual GEMMs as one step); the output's cast is in the last GEMM's epilogue.
+        // and the MLP (fc1+gelu and fc2+residual GEMMs as one step); the output's cast is in the last GEMM's epilogue. The second
+        // block's ln+roll+partition joins its qkv attention as the norm prologue; the first's also casts the input, so it stays a kernel.
         Assert.Equal(0, CountOf(half, "be.WindowAttention("));
-        Assert.Equal(2, CountOf(half, "be.QkvAttention("));
-        Assert.Contains("qkv attention gemm_bias_n288_k96 + window_attention_h3_d32_t49_nw64_masked:", half);
+        Assert.Equal(1, CountOf(half, "be.QkvAttention("));
+        Assert.Equal(1, CountOf(half, "be.NormQkvAttention("));
+        Assert.Contains("qkv attention gemm_bias_n288_k96 + window_attention_h3_d32_t49:", half);
+        Assert.Contains("qkv attention layer_norm_roll_window_partition_f16_64nx49x96 + gemm_bias_n288_k96 + window_attention_h3_d32_t49_nw64_masked:", half);
+        Assert.Contains("be.NormQkvAttention(FusionKernels.layer_norm_roll_window_partition_f16_64nx49x96, new global::Fusion.WindowNorm(1e-05f, 56, 56, 7, -3), ", half);
         Assert.Equal(2, CountOf(half, "be.Gemm("));
         Assert.Equal(2, CountOf(half, "be.Mlp("));
-        Assert.Equal(4, CountOf(half, "be.Run("));
+        Assert.Equal(3, CountOf(half, "be.Run("));
         // The input's cast is recomputed by both kernels that read it (converting in a load is cheaper than storing a copy).
         Assert.Contains("kernel cast_layer_norm_window_partition_io_f16_64nx49x96 (row)", half);
         Assert.Contains("kernel cast_window_reverse_add_layer_norm_io_f16_nx56x56x96 (row)", half);
-        Assert.Contains("kernel layer_norm_roll_window_partition_f16_64nx49x96 (row)", half);
         Assert.Contains("kernel window_reverse_roll_add_layer_norm_f16_nx56x56x96 (row)", half);
         Assert.Contains("mlp gemm_bias_gelu_n384_k96 + gemm_bias_add_n96_k384:", half);
         foreach (var op in new[] { "Permute", "Select", "Softmax", "LayerNorm", "Roll", "WindowPartition", "WindowReverse", "Add", "Gelu" })
@@ -46,10 +49,14 @@ public sealed class FusionTests
         // 12 attention templates, each one step with its qkv GEMM; 53 GEMMs (4 per block: qkv with the attention, proj, fc1 and fc2
         // as one MLP step; 3 patch-merging reductions, the patch embedding and the head); 30 generated kernels (the patch gather, two
         // LayerNorm kernels per block, 3 merge+LN, the final LN and the pool); the view is the patch-embedding weight's reshape,
-        // built with the constants. The int8 plan's qkv GEMMs are int8: their attentions stay steps of their own.
+        // built with the constants. The int8 plan's qkv GEMMs are int8: their attentions stay steps of their own. 11 of the 12
+        // LayerNorm + (roll) + partition kernels join their attention as its norm prologue (the first also normalizes the patch
+        // embedding, so it stays a kernel): 19 generated kernels are left as steps of their own.
         Assert.Contains("// Fusion report. Templates: 12 fused groups, 0 candidates not fused.", swinT);
-        Assert.Contains("// Plan Half: 113 steps: 30 generated kernels, 17 GEMMs with generated epilogues, 12 MLPs (two GEMMs each, one kernel where the backend fuses them), 12 window attentions with their QKV projections (one kernel where the backend computes q, k and v in the attention), 41 backend calls, 1 views; 1 fusions refused.", swinT);
-        Assert.Equal(12, CountOf(Method(swinT, "RunHalf"), "be.QkvAttention("));
+        Assert.Contains("// Plan Half: 102 steps: 19 generated kernels, 17 GEMMs with generated epilogues, 12 MLPs (two GEMMs each, one kernel where the backend fuses them), 12 window attentions with their QKV projections (one kernel where the backend computes q, k and v in the attention; 11 with the norm and window partition before them, which it then also computes), 41 backend calls, 1 views; 1 fusions refused.", swinT);
+        Assert.Equal(1, CountOf(Method(swinT, "RunHalf"), "be.QkvAttention("));
+        Assert.Equal(11, CountOf(Method(swinT, "RunHalf"), "be.NormQkvAttention("));
+        Assert.Equal(0, CountOf(Method(swinT, "RunInt8"), "be.NormQkvAttention("));
         Assert.Equal(0, CountOf(Method(swinT, "RunInt8"), "be.QkvAttention("));
         Assert.Contains("LayerNorm [N, 7, 7, 768] reduces over another axis than the kernel's other reduction", swinT);
         Assert.Contains("\"layers.1.downsample.reduction.weight\", new int[] { 192, 384 }", swinT);
@@ -289,6 +296,47 @@ public sealed class FusionTests
     /// without a bias (not the form the attention's prologue adds), or an attention that finishes a pointwise chain in its own
     /// epilogue, keeps its own steps.
     /// </summary>
+    /// <summary>
+    /// A LayerNorm, a roll along H and W or none, and a window partition in front of a paired QKV attention join it as its norm
+    /// prologue (the call names the kernel and where the windows come from); a norm whose result something else also reads, or a roll
+    /// along another axis, stays a kernel of its own.
+    /// </summary>
+    [Theory]
+    [InlineData("F.Roll(n, -1, 1, 2)", "h", "new global::Fusion.WindowNorm(1e-05f, 6, 6, 3, -1)")]
+    [InlineData("n", "h", "new global::Fusion.WindowNorm(1e-05f, 6, 6, 3, 0)")]
+    [InlineData("F.Roll(n, 1, 2, 3)", "h", null)]
+    [InlineData("n", "n", null)]
+    public void ANormAndWindowPartition_JoinTheirQkvAttention_AsItsPrologue(string rolled, string residual, string? geometry)
+    {
+        var source = Usings + $$"""
+            [FusedModel]
+            public partial class NormThenAttention : Module
+            {
+                public readonly LayerNorm norm = new(32);
+                public readonly Linear embed = new(32, 32), qkv = new(32, 96), proj = new(32, 32);
+                public readonly Parameter table = new(25, 2);
+
+                public Tensor Forward([Shape(Dim.Batch, 6, 6, 32)] Tensor image)
+                {
+                    var h = F.Linear(image, embed); // not the input: the input's cast would join the norm's kernel
+                    var n = F.LayerNorm(h, norm);
+                    var x = F.WindowPartition({{rolled}}, 3);
+                {{AttentionChain}}
+                    return F.Add(F.WindowReverse(F.Linear(o, proj), 3, 6, 6), {{residual}});
+                }
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.Empty(result.CompileErrors);
+        foreach (var plan in new[] { "RunFloat", "RunHalf" })
+        {
+            var body = Method(result.Source, plan);
+            Assert.Equal(geometry is null ? 0 : 1, CountOf(body, "be.NormQkvAttention("));
+            Assert.Equal(geometry is null ? 1 : 0, CountOf(body, "be.QkvAttention("));
+            if (geometry is not null) Assert.Contains(geometry, body);
+        }
+    }
+
     [Theory]
     [InlineData("bias: true", "o", true)]
     [InlineData("bias: false", "o", false)]

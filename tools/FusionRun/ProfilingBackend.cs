@@ -253,6 +253,17 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
             ? Time(projection.Name + " + " + attention.Name, () => _inner.QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention))
             : IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
 
+    /// <summary>
+    /// The norm kernel, projection and attention timed one by one; on CUDA with FUSION_QKV_ATTENTION and FUSION_QKV_NORM on (the
+    /// default) the inner backend's as one row (one kernel where it applies, else all three).
+    /// </summary>
+    public Tensor NormQkvAttention(GeneratedKernel norm, WindowNorm geometry, Tensor[] normInputs, GemmKernel projection, int batch, DType io, Tensor w,
+        Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention) =>
+        Device == DeviceKind.Cuda && Fusion.Cuda.Fused.QkvWindowAttention.Enabled && Fusion.Cuda.Fused.QkvWindowAttention.NormEnabled
+            ? Time(norm.Name + " + " + projection.Name + " + " + attention.Name,
+                () => _inner.NormQkvAttention(norm, geometry, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention))
+            : IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention);
+
     public Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel) =>
         Time(kernel.Name, () => _inner.Attention(q, k, v, bias, layout, scale, causal, kernel));
 

@@ -53,6 +53,22 @@ namespace Fusion.Generator.Emit
         }
 
         /// <summary>
+        /// be.NormQkvAttention: the norm kernel <paramref name="norm"/> on its x, weight and bias (the first three of <paramref name="x"/>),
+        /// where its windows come from (<paramref name="geometry"/>), then as <see cref="QkvAttention"/> the projection's weight and
+        /// epilogue inputs (up to <paramref name="attentionAt"/>) and the attention's own inputs (bias, mask).
+        /// </summary>
+        public static string NormQkvAttention(Node node, string norm, WindowNormSpec geometry, string gemm, string[] x, int attentionAt)
+        {
+            var a = node.Attributes;
+            var inputs = string.Join(", ", x.Skip(4).Take(attentionAt - 4));
+            string mask = x.Length > attentionAt + 1 ? x[attentionAt + 1] : "null";
+            var g = geometry;
+            return $"be.NormQkvAttention({norm}, new {Ns}WindowNorm({Literals.Float((float)g.Eps)}, {g.Height}, {g.Width}, {g.Window}, {g.Shift}), "
+                + $"new {Ns}Tensor[] {{ {x[0]}, {x[1]}, {x[2]} }}, {gemm}, batch, io, {x[3]}, new {Ns}Tensor[] {{ {inputs} }}, {x[attentionAt]}, {mask}, "
+                + $"{a.Int("heads")}, {Literals.Float((float)a.Float("scale"))}, {Kernel(node)})";
+        }
+
+        /// <summary>
         /// The backend call of a template finished by its generated epilogue (kernel <paramref name="kernel"/>): the template's own
         /// operands (the node's inputs, the first entries of <paramref name="x"/>), then the run's batch and type and the epilogue's inputs.
         /// </summary>

@@ -140,8 +140,12 @@ namespace Fusion.Generator.Emit
                 case StepKind.QkvAttention:
                 {
                     int at = step.SecondAt;
-                    w.Line($"// {node.ShapeText} {node.Precision.Short()}  {scope}qkv attention {step.Gemm!.Name} + {node.Kernel!.Name}: {Describe(step)}{where}");
-                    w.Line($"var {V(step.Outputs[0])} = fusionPass.Own({OperatorCalls.QkvAttention(node, $"{KernelTableWriter.ClassName}.{step.Gemm.Name}", args, at)});");
+                    w.Line($"// {node.ShapeText} {node.Precision.Short()}  {scope}qkv attention {step.KernelName} + {node.Kernel!.Name}: {Describe(step)}{where}");
+                    string gemm = $"{KernelTableWriter.ClassName}.{step.Gemm!.Name}";
+                    string call = step.Norm is { } norm
+                        ? OperatorCalls.NormQkvAttention(node, $"{KernelTableWriter.ClassName}.{step.Kernel!.Name}", norm, gemm, args, at)
+                        : OperatorCalls.QkvAttention(node, gemm, args, at);
+                    w.Line($"var {V(step.Outputs[0])} = fusionPass.Own({call});");
                     break;
                 }
                 case StepKind.Template:

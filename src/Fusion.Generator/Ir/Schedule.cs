@@ -67,9 +67,21 @@ namespace Fusion.Generator.Ir
         /// <summary>Where an Mlp step's second GEMM's inputs, or a QkvAttention step's attention inputs after qkv, start in <see cref="Inputs"/>.</summary>
         public int SecondAt { get; init; }
 
+        /// <summary>
+        /// A QkvAttention step's norm prologue (<see cref="Passes.NormQkvAttentionPairs"/>): the step's first three inputs are then the
+        /// LayerNorm's x, weight and bias, <see cref="Kernel"/> the generated norm + partition kernel that computes the attention's x.
+        /// </summary>
+        public WindowNormSpec? Norm { get; init; }
+
         /// <summary>The kernel's name for reports: the generated kernel's, the GEMM's (an Mlp step's two), the template's, or "".</summary>
-        public string KernelName => Kernel?.Name ?? (Gemm is null ? null : Second is null ? Gemm.Name : Gemm.Name + " + " + Second.Name) ?? Template?.Name ?? "";
+        public string KernelName => Norm is not null ? Kernel!.Name + " + " + Gemm!.Name : Kernel?.Name ?? (Gemm is null ? null : Second is null ? Gemm.Name : Gemm.Name + " + " + Second.Name) ?? Template?.Name ?? "";
     }
+
+    /// <summary>
+    /// Where a window attention's x comes from when its norm prologue runs in its kernel: LayerNorm (eps) over the last axis of a
+    /// [B, Height, Width, C] image, rolled by Shift along H and W (torch.roll: out[i] = x[(i − Shift) mod n]), cut into Window × Window windows.
+    /// </summary>
+    internal sealed record WindowNormSpec(double Eps, int Height, int Width, int Window, int Shift);
 
     /// <summary>A kernel generated from the loop IR: its name, the IR as text, the printed CUDA C and how to launch it.</summary>
     /// <param name="Ops">What it computes, one entry per fused operator call, for the report.</param>

@@ -187,6 +187,8 @@ FUSION_DEVICE float warp_max(float v)
 }
 
 FUSION_DEVICE void block_barrier() { asm volatile("bar.sync 0;" ::: "memory"); }
+// The warp's lanes meet, and what each wrote to shared memory before is seen by all after (__syncwarp, header-free).
+FUSION_DEVICE void warp_barrier() { asm volatile("bar.warp.sync 0xffffffff;" ::: "memory"); }
 
 // Tensor cores (sm_80 and newer), shared by the GEMM and attention templates.
 // A generic pointer into shared memory as the 32-bit shared-space address ldmatrix and cp.async take.

@@ -196,6 +196,23 @@ public interface IBackend : IDisposable
         float scale, FusedKernel attention) =>
         QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
 
+    /// <summary>
+    /// <see cref="QkvAttention"/> whose x is the result of <paramref name="norm"/>, a generated LayerNorm + (roll) + window-partition
+    /// kernel on <paramref name="normInputs"/> (the image, the norm's weight and bias; <paramref name="geometry"/> says where each window's
+    /// token comes from), read by nothing else: by default the norm kernel and then <see cref="QkvAttention"/>
+    /// (<see cref="NormQkvAttentionAsPair"/>); a backend whose attention computes q, k and v itself may also gather and normalize its
+    /// windows there.
+    /// </summary>
+    Tensor NormQkvAttention(GeneratedKernel norm, WindowNorm geometry, Tensor[] normInputs, GemmKernel projection, int batch, DType io, Tensor w,
+        Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention) =>
+        NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention);
+
+    /// <summary>The norm kernel, then <see cref="QkvAttention"/> on its result, which is disposed afterwards even when the attention throws.</summary>
+    public static Tensor NormQkvAttentionAsPair(IBackend backend, GeneratedKernel norm, Tensor[] normInputs, GemmKernel projection, int batch, DType io,
+        Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention)
+        => ThroughIntermediate(backend.Run(norm, batch, io, normInputs), $"QKV attention's norm: {norm.Name}", "the normalized windows", nameof(norm),
+            x => backend.QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention));
+
     /// <summary>A window attention after its QKV projection as two calls: the projection's output is made, read once and disposed, even when the attention throws.</summary>
     public static Tensor QkvAttentionAsPair(IBackend backend, GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs,
         Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention)

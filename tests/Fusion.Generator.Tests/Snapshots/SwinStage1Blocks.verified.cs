@@ -7,7 +7,7 @@
 //       F.Reshape(qkvOut, -1, _tokens, 3, _heads, _dim / _heads) → F.Permute(split, 2, 0, 3, 1, 4) → F.Select(split, 0, 0) → F.Select(split, 0, 1) → F.Select(split, 0, 2) → F.Mul(q, _scale) → F.MatMul(q, k, transposeB: true) → F.Add(attn, F.RelativePositionBias(relative_position_bias_table, _window)) → F.Softmax(attn) → F.MatMul(attn, v) → F.Permute(o, 0, 2, 1, 3) → F.Reshape(o, -1, _tokens, _dim)
 //   window_attention_h3_d32_t49_nw64_masked (window_attention, 16 ops) at blocks.1.attn, Model1.cs(50,13)
 //       F.Reshape(qkvOut, -1, _tokens, 3, _heads, _dim / _heads) → F.Permute(split, 2, 0, 3, 1, 4) → F.Select(split, 0, 0) → F.Select(split, 0, 1) → F.Select(split, 0, 2) → F.Mul(q, _scale) → F.MatMul(q, k, transposeB: true) → F.Add(attn, F.RelativePositionBias(relative_position_bias_table, _window)) → F.Reshape(mask, _windowsPerImage, 1, _tokens, _tokens) → F.Reshape(attn, -1, _windowsPerImage, _heads, _tokens, _tokens) → F.Add(attn, mask) → F.Reshape(attn, -1, _heads, _tokens, _tokens) → F.Softmax(attn) → F.MatMul(attn, v) → F.Permute(o, 0, 2, 1, 3) → F.Reshape(o, -1, _tokens, _dim)
-// Plan Float: 17 steps: 4 generated kernels, 2 GEMMs with generated epilogues, 2 MLPs (two GEMMs each, one kernel where the backend fuses them), 2 window attentions with their QKV projections (one kernel where the backend computes q, k and v in the attention), 7 backend calls, 0 views; 0 fusions refused.
+// Plan Float: 16 steps: 3 generated kernels, 2 GEMMs with generated epilogues, 2 MLPs (two GEMMs each, one kernel where the backend fuses them), 2 window attentions with their QKV projections (one kernel where the backend computes q, k and v in the attention; 1 with the norm and window partition before them, which it then also computes), 7 backend calls, 0 views; 0 fusions refused.
 //   cast_layer_norm_window_partition_io_f32_64nx49x96 (row, 3 ops) at blocks.0
 //       cast io → f32 of input x → F.LayerNorm(x, norm1) → F.WindowPartition(h, _window)
 //   gemm_bias_n288_k96_f32 + window_attention_h3_d32_t49 (qkv attention: the window attention computing q, k and v itself where the backend can, else the GEMM then the attention, 2 ops) at blocks.0.attn
@@ -18,17 +18,15 @@
 //       cast io → f32 of input x → F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.LayerNorm(x, norm2)
 //   gemm_bias_gelu_n384_k96_f32 + gemm_bias_add_n96_k384_f32 (mlp: the backend's fused MLP kernel where it has one for the shapes, else the two GEMMs, 4 ops) at blocks.0.mlp
 //       F.Linear(x, fc1) → F.Gelu(h) → F.Linear(h, fc2) → F.Add(x, m)
-//   layer_norm_roll_window_partition_f32_64nx49x96 (row, 3 ops) at blocks.1
-//       F.LayerNorm(x, norm1) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window)
-//   gemm_bias_n288_k96_f32 + window_attention_h3_d32_t49_nw64_masked (qkv attention: the window attention computing q, k and v itself where the backend can, else the GEMM then the attention, 2 ops) at blocks.1.attn
-//       F.Linear(x, qkv) → F.Reshape(o, -1, _tokens, _dim)
+//   layer_norm_roll_window_partition_f32_64nx49x96 + gemm_bias_n288_k96_f32 + window_attention_h3_d32_t49_nw64_masked (qkv attention with its norm prologue: the window attention gathering, normalizing and projecting its windows itself where the backend can, else the norm kernel, the GEMM, then the attention, 5 ops) at blocks.1.attn
+//       F.LayerNorm(x, norm1) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window) → F.Linear(x, qkv) → F.Reshape(o, -1, _tokens, _dim)
 //   gemm_bias_n96_k96_f32 (gemm, cuBLASLt path: its own epilogue, 1 ops) at blocks.1.attn
 //       F.Linear(o, proj)
 //   window_reverse_roll_add_layer_norm_f32_nx56x56x96 (row, 4 ops) at blocks.1
 //       F.WindowReverse(h, _window, _resolution, _resolution) → F.Roll(h, _shift, 1, 2) → F.Add(x, h) → F.LayerNorm(x, norm2)
 //   gemm_bias_gelu_n384_k96_f32 + gemm_bias_add_cast_n96_k384_f32 (mlp: the backend's fused MLP kernel where it has one for the shapes, else the two GEMMs, 5 ops) at blocks.1.mlp
 //       F.Linear(x, fc1) → F.Gelu(h) → F.Linear(h, fc2) → F.Add(x, m) → cast f32 → io of F.Add(x, m)
-// Plan Half: 17 steps: 4 generated kernels, 2 GEMMs with generated epilogues, 2 MLPs (two GEMMs each, one kernel where the backend fuses them), 2 window attentions with their QKV projections (one kernel where the backend computes q, k and v in the attention), 7 backend calls, 0 views; 0 fusions refused.
+// Plan Half: 16 steps: 3 generated kernels, 2 GEMMs with generated epilogues, 2 MLPs (two GEMMs each, one kernel where the backend fuses them), 2 window attentions with their QKV projections (one kernel where the backend computes q, k and v in the attention; 1 with the norm and window partition before them, which it then also computes), 7 backend calls, 0 views; 0 fusions refused.
 //   cast_layer_norm_window_partition_io_f16_64nx49x96 (row, 3 ops) at blocks.0
 //       cast io → f16 of input x → F.LayerNorm(x, norm1) → F.WindowPartition(h, _window)
 //   gemm_bias_n288_k96 + window_attention_h3_d32_t49 (qkv attention: the window attention computing q, k and v itself where the backend can, else the GEMM then the attention, 2 ops) at blocks.0.attn
@@ -39,10 +37,8 @@
 //       cast io → f16 of input x → F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.LayerNorm(x, norm2)
 //   gemm_bias_gelu_n384_k96 + gemm_bias_add_n96_k384 (mlp: the backend's fused MLP kernel where it has one for the shapes, else the two GEMMs, 4 ops) at blocks.0.mlp
 //       F.Linear(x, fc1) → F.Gelu(h) → F.Linear(h, fc2) → F.Add(x, m)
-//   layer_norm_roll_window_partition_f16_64nx49x96 (row, 3 ops) at blocks.1
-//       F.LayerNorm(x, norm1) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window)
-//   gemm_bias_n288_k96 + window_attention_h3_d32_t49_nw64_masked (qkv attention: the window attention computing q, k and v itself where the backend can, else the GEMM then the attention, 2 ops) at blocks.1.attn
-//       F.Linear(x, qkv) → F.Reshape(o, -1, _tokens, _dim)
+//   layer_norm_roll_window_partition_f16_64nx49x96 + gemm_bias_n288_k96 + window_attention_h3_d32_t49_nw64_masked (qkv attention with its norm prologue: the window attention gathering, normalizing and projecting its windows itself where the backend can, else the norm kernel, the GEMM, then the attention, 5 ops) at blocks.1.attn
+//       F.LayerNorm(x, norm1) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window) → F.Linear(x, qkv) → F.Reshape(o, -1, _tokens, _dim)
 //   gemm_bias_n96_k96 (gemm, cuBLASLt path: its own epilogue, 1 ops) at blocks.1.attn
 //       F.Linear(o, proj)
 //   window_reverse_roll_add_layer_norm_f16_nx56x56x96 (row, 4 ops) at blocks.1
@@ -1418,6 +1414,13 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 // rows the attention then reads. The qkv tensor (three times x) is never written or read. Dynamic shared memory:
 // (3·HEAD_DIM + FUSION_WA_X_BUFFERS·64) rows of C + 8 halves.
 //
+// Norm prologue (FUSION_WA_NORM, with FUSION_WA_PROJECT): x is then the un-partitioned image [B, height, width, C] before a
+// LayerNorm and a roll, and the kernel takes after scale the norm's gamma and beta [C], its eps, height, width and the roll
+// back_h, back_w (a window's pixel (i, j) reads the image at ((i + back_h) mod height, (j + back_w) mod width): torch.roll by
+// −back). Each token row of a window is copied from its pixel by cp.async, and each warp normalizes the rows it then projects
+// (its 16 rows: no block barrier), in place in shared memory: mean, then the variance of the differences, over C in fp32, the
+// result ·gamma + beta rounded to fp16 as the norm kernel stores it. Windows are TOKENS = w·w tokens, row-major.
+//
 // Epilogue. With a generated epilogue printed in front of this text (fusion_epilogue and FUSION_EPILOGUE_PARAMS /
 // _ARGS, as the GEMM template takes), each result goes to fusion_epilogue(row, col, v0, v1, pair, batch, …) instead of
 // out, with out viewed as [windows_total·TOKENS, HEADS·HEAD_DIM]: the pointwise chain
@@ -1431,6 +1434,9 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 #define WA_PARAMS
 #define WA_STORE2(row, col, a, b) (*reinterpret_cast<half2*>(out + (row) * (FUSION_HEADS * WA_D) + (col)) = floats_to_half2((a), (b)))
 #define WA_STORE1(row, col, a) (out[(row) * (FUSION_HEADS * WA_D) + (col)] = float_to_half(a))
+#endif
+#if defined(FUSION_WA_NORM) && !defined(FUSION_WA_PROJECT)
+#error ""window_attention: the norm prologue needs the QKV projection prologue (FUSION_WA_PROJECT)""
 #endif
 #define WA_WARPS 4
 #define WA_ROWS 4
@@ -1534,8 +1540,65 @@ FUSION_DEVICE void wa_project(float (&acc)[WA_QKV / 8][4], unsigned x_lane, unsi
         }
     }
 }
+#ifdef FUSION_WA_NORM
+#define WA_NORM_PARAMS , const half* __restrict__ gamma, const half* __restrict__ beta, float eps, int height, int width, int back_h, int back_w
+constexpr int wa_window_side(int t, int w) { return w * w >= t ? w : wa_window_side(t, w + 1); }
+constexpr int kWaSide = wa_window_side(WA_T, 1); // TOKENS = side²: square windows
+static_assert(kWaSide * kWaSide == WA_T, ""window_attention: the norm prologue gathers square windows (TOKENS = w·w)"");
+
+// LayerNorm of this warp's token rows (16·warp …, those below TOKENS) of one window's x in shared memory, in place: lane l holds
+// channel pairs l, l + 32, …; mean and the variance of the differences in fp32 over the warp, ·gamma + beta, rounded to fp16.
+FUSION_DEVICE void wa_normalize(unsigned char* x_window, int warp, int lane, const half* gamma, const half* beta, float eps)
+{
+    constexpr int kPairs = WA_C / 2, kPer = (kPairs + 31) / 32;
+    half2 g[kPer], b[kPer];
+#pragma unroll
+    for (int k = 0; k < kPer; k++)
+        if (kPairs % 32 == 0 || lane + 32 * k < kPairs)
+        {
+            g[k] = reinterpret_cast<const half2*>(gamma)[lane + 32 * k];
+            b[k] = reinterpret_cast<const half2*>(beta)[lane + 32 * k];
+        }
+    for (int r = warp * 16; r < warp * 16 + 16 && r < WA_T; r++)
+    {
+        half2* row = reinterpret_cast<half2*>(x_window + r * WA_XS * 2);
+        float lo[kPer], hi[kPer], sum = 0.f;
+#pragma unroll
+        for (int k = 0; k < kPer; k++)
+        {
+            lo[k] = hi[k] = 0.f;
+            if (kPairs % 32 == 0 || lane + 32 * k < kPairs)
+            {
+                const half2 v = row[lane + 32 * k];
+                lo[k] = half2_lo(v);
+                hi[k] = half2_hi(v);
+            }
+            sum += lo[k] + hi[k];
+        }
+        const float mean = warp_sum(sum) * (1.0f / WA_C);
+        float squares = 0.f;
+#pragma unroll
+        for (int k = 0; k < kPer; k++)
+            if (kPairs % 32 == 0 || lane + 32 * k < kPairs)
+            {
+                lo[k] -= mean;
+                hi[k] -= mean;
+                squares += lo[k] * lo[k] + hi[k] * hi[k];
+            }
+        float rstd;
+        asm(""rsqrt.approx.f32 %0, %1;"" : ""=f""(rstd) : ""f""(warp_sum(squares) * (1.0f / WA_C) + eps));
+#pragma unroll
+        for (int k = 0; k < kPer; k++)
+            if (kPairs % 32 == 0 || lane + 32 * k < kPairs)
+                row[lane + 32 * k] = floats_to_half2(lo[k] * rstd * half2_lo(g[k]) + half2_lo(b[k]), hi[k] * rstd * half2_hi(g[k]) + half2_hi(b[k]));
+    }
+}
+#else
+#define WA_NORM_PARAMS
+#endif
 #else
 #define WA_INPUTS const half* __restrict__ qkv
+#define WA_NORM_PARAMS
 #endif
 // Staging: a 16-byte chunk c of a token's 3·HEAD_DIM slice per thread, kWaStageRows tokens a pass (threads past
 // kWaStageRows·kWaChunks idle), so that each thread's source and destination move by a constant from one pass to the next.
@@ -1545,7 +1608,7 @@ constexpr int kWaStagePasses = (WA_T + kWaStageRows - 1) / kWaStageRows;
 static_assert(kWaStageRows > 0, ""window_attention: a token's q, k, v take more 16-byte chunks than a block has threads"");
 
 extern ""C"" __global__ void __launch_bounds__(WA_WARPS * 32) FUSION_KERNEL(WA_INPUTS,
-    const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale WA_PARAMS)
+    const half* __restrict__ bias, const half* __restrict__ mask, half* __restrict__ out, int windows_total, float scale WA_PARAMS WA_NORM_PARAMS)
 {
     FUSION_AWAIT_PREVIOUS_GRID();  // first: the previous kernel's memory (prelude.cuh)
     __shared__ __align__(16) unsigned char qkv_s[kWaBuffers * kWaBufferBytes]; // q, k, v rows of WA_SROW halves, per buffer
@@ -1576,6 +1639,23 @@ extern ""C"" __global__ void __launch_bounds__(WA_WARPS * 32) FUSION_KERNEL(WA_I
         const int c = e % (WA_C / 8), r = WA_T + (e / (WA_C / 8)) % kPadDivisor, buffer = e / (WA_C / 8) / kPadDivisor;
         *reinterpret_cast<half8*>(wa_dynamic + kWaWBytes + buffer * kWaXBytes + (r * WA_XS + c * 8) * 2) = half8{0u, 0u, 0u, 0u};
     }
+#ifdef FUSION_WA_NORM
+    // Window `window` of the rolled image: its image, and its first row and column of pixels; token r at (r / side, r mod side).
+    const int across = width / kWaSide, per_image = height / kWaSide * across;
+    auto stage = [&](int buffer, long long window) {
+        const int in_image = (int)(window % per_image), top = in_image / across * kWaSide, left = in_image % across * kWaSide;
+        const half* image = x + window / per_image * ((long long)height * width * WA_C);
+        for (int e = threadIdx.x; e < WA_T * (WA_C / 8); e += WA_WARPS * 32)
+        {
+            const int r = e / (WA_C / 8), c = e % (WA_C / 8);
+            int i = top + r / kWaSide + back_h, j = left + r % kWaSide + back_w;
+            if (i >= height) i -= height;
+            if (j >= width) j -= width;
+            cp_async16(x_s + buffer * kWaXBytes + (r * WA_XS + c * 8) * 2, image + ((long long)i * width + j) * WA_C + c * 8);
+        }
+        cp_async_commit();
+    };
+#else
     auto stage = [&](int buffer, long long window) {
         const half* src = x + window * WA_T * WA_C;
         for (int e = threadIdx.x; e < WA_T * (WA_C / 8); e += WA_WARPS * 32)
@@ -1585,6 +1665,7 @@ extern ""C"" __global__ void __launch_bounds__(WA_WARPS * 32) FUSION_KERNEL(WA_I
         }
         cp_async_commit();
     };
+#endif
 #else
     // This thread's staging chunk: token row0 + kWaStageRows·pass, 16 bytes at (which, d) of the head's slice.
     const int chunk = threadIdx.x % kWaChunks, row0 = threadIdx.x / kWaChunks;
@@ -1665,6 +1746,10 @@ extern ""C"" __global__ void __launch_bounds__(WA_WARPS * 32) FUSION_KERNEL(WA_I
         block_barrier(); // this window's x (and w) have landed, and every warp is done with q, k, v and with the other x buffer
         if (FUSION_WA_X_BUFFERS == 2 && image + 1 < last) stage(buffer ^ 1, window + WA_TYPES); // arrives while this one is computed
         {
+#ifdef FUSION_WA_NORM
+            wa_normalize(wa_dynamic + kWaWBytes + buffer * kWaXBytes, warp, lane, gamma, beta, eps);
+            warp_barrier(); // the warp's rows are normalized before its ldmatrix reads them
+#endif
             float acc[WA_QKV / 8][4];
             wa_project(acc, x_lane + buffer * kWaXBytes, w_lane);
             // + bias, rounded to fp16, into q, k, v (output column n: part n / HEAD_DIM, dimension n mod HEAD_DIM); padded rows stay zero.
@@ -11176,11 +11261,8 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
                 var v29 = fusionPass.Own(be.Mlp(FusionKernels.gemm_bias_gelu_n384_k96_f32, FusionKernels.gemm_bias_add_n96_k384_f32, batch, io, v21, be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float32), new global::Fusion.Tensor[] { be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float32) }, be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float32), new global::Fusion.Tensor[] { v18, be.Param(this.blocks[0].mlp.fc2.bias!, global::Fusion.DType.Float32) }))[0];
                 v21.Dispose();
                 v18.Dispose();
-                // [64N, 49, 96] f32  blocks.1: kernel layer_norm_roll_window_partition_f32_64nx49x96 (row): F.LayerNorm(x, norm1) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window)  Model2.cs(24,13)
-                var v34 = fusionPass.Own(be.Run(FusionKernels.layer_norm_roll_window_partition_f32_64nx49x96, batch, io, v29, be.Param(this.blocks[1].norm1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].norm1.bias, global::Fusion.DType.Float32)))[0];
-                // [64N, 49, 96] f32  blocks.1.attn: qkv attention gemm_bias_n288_k96_f32 + window_attention_h3_d32_t49_nw64_masked: F.Linear(x, qkv) → F.Reshape(o, -1, _tokens, _dim)  Model1.cs(50,13)
-                var v43 = fusionPass.Own(be.QkvAttention(FusionKernels.gemm_bias_n288_k96_f32, batch, io, v34, v37, new global::Fusion.Tensor[] { v38 }, v41, v42, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49_nw64_masked));
-                v34.Dispose();
+                // [64N, 49, 96] f32  blocks.1.attn: qkv attention layer_norm_roll_window_partition_f32_64nx49x96 + gemm_bias_n288_k96_f32 + window_attention_h3_d32_t49_nw64_masked: F.LayerNorm(x, norm1) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window) → F.Linear(x, qkv) → F.Reshape(o, -1, _tokens, _dim)  Model1.cs(50,13)
+                var v43 = fusionPass.Own(be.NormQkvAttention(FusionKernels.layer_norm_roll_window_partition_f32_64nx49x96, new global::Fusion.WindowNorm(1e-05f, 56, 56, 7, -3), new global::Fusion.Tensor[] { v29, be.Param(this.blocks[1].norm1.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].norm1.bias, global::Fusion.DType.Float32) }, FusionKernels.gemm_bias_n288_k96_f32, batch, io, v37, new global::Fusion.Tensor[] { v38 }, v41, v42, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49_nw64_masked));
                 // [64N, 49, 96] f32  blocks.1.attn: gemm gemm_bias_n96_k96_f32: F.Linear(o, proj)  Model1.cs(51,16)
                 var v46 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n96_k96_f32, batch, io, v43, be.Param(this.blocks[1].attn.proj.weight, global::Fusion.DType.Float32), be.Param(this.blocks[1].attn.proj.bias!, global::Fusion.DType.Float32)))[0];
                 v43.Dispose();
@@ -11265,11 +11347,8 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
                 var v29 = fusionPass.Own(be.Mlp(FusionKernels.gemm_bias_gelu_n384_k96, FusionKernels.gemm_bias_add_n96_k384, batch, io, v21, be.Param(this.blocks[0].mlp.fc1.weight, global::Fusion.DType.Float16), new global::Fusion.Tensor[] { be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float16) }, be.Param(this.blocks[0].mlp.fc2.weight, global::Fusion.DType.Float16), new global::Fusion.Tensor[] { v18, be.Param(this.blocks[0].mlp.fc2.bias!, global::Fusion.DType.Float16) }))[0];
                 v21.Dispose();
                 v18.Dispose();
-                // [64N, 49, 96] f16  blocks.1: kernel layer_norm_roll_window_partition_f16_64nx49x96 (row): F.LayerNorm(x, norm1) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window)  Model2.cs(24,13)
-                var v34 = fusionPass.Own(be.Run(FusionKernels.layer_norm_roll_window_partition_f16_64nx49x96, batch, io, v29, be.Param(this.blocks[1].norm1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].norm1.bias, global::Fusion.DType.Float16)))[0];
-                // [64N, 49, 96] f16  blocks.1.attn: qkv attention gemm_bias_n288_k96 + window_attention_h3_d32_t49_nw64_masked: F.Linear(x, qkv) → F.Reshape(o, -1, _tokens, _dim)  Model1.cs(50,13)
-                var v43 = fusionPass.Own(be.QkvAttention(FusionKernels.gemm_bias_n288_k96, batch, io, v34, v37, new global::Fusion.Tensor[] { v38 }, v41, v42, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49_nw64_masked));
-                v34.Dispose();
+                // [64N, 49, 96] f16  blocks.1.attn: qkv attention layer_norm_roll_window_partition_f16_64nx49x96 + gemm_bias_n288_k96 + window_attention_h3_d32_t49_nw64_masked: F.LayerNorm(x, norm1) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window) → F.Linear(x, qkv) → F.Reshape(o, -1, _tokens, _dim)  Model1.cs(50,13)
+                var v43 = fusionPass.Own(be.NormQkvAttention(FusionKernels.layer_norm_roll_window_partition_f16_64nx49x96, new global::Fusion.WindowNorm(1e-05f, 56, 56, 7, -3), new global::Fusion.Tensor[] { v29, be.Param(this.blocks[1].norm1.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].norm1.bias, global::Fusion.DType.Float16) }, FusionKernels.gemm_bias_n288_k96, batch, io, v37, new global::Fusion.Tensor[] { v38 }, v41, v42, 3, 0.17677669f, FusionKernels.window_attention_h3_d32_t49_nw64_masked));
                 // [64N, 49, 96] f16  blocks.1.attn: gemm gemm_bias_n96_k96: F.Linear(o, proj)  Model1.cs(51,16)
                 var v46 = fusionPass.Own(be.Gemm(FusionKernels.gemm_bias_n96_k96, batch, io, v43, be.Param(this.blocks[1].attn.proj.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].attn.proj.bias!, global::Fusion.DType.Float16)))[0];
                 v43.Dispose();

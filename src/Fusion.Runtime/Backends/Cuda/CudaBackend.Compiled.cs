@@ -151,6 +151,32 @@ public sealed partial class CudaBackend
             _state.QkvAttention.Run(input, weight, inputs[projection.Cublas!.Bias], table, windowMask, scale, output, attention, Stream));
     }
 
+    /// <summary>
+    /// The window attention gathering, normalizing and projecting its windows itself where FUSION_QKV_ATTENTION and FUSION_QKV_NORM are
+    /// on (the default), both prologues apply (<see cref="QkvWindowAttention.WhyNot"/>, <see cref="QkvWindowAttention.WhyNotNorm"/>) and
+    /// the QKV form pays for these windows; else the norm kernel, then <see cref="QkvAttention"/>.
+    /// </summary>
+    public Tensor NormQkvAttention(GeneratedKernel norm, WindowNorm geometry, Tensor[] normInputs, GemmKernel projection, int batch, DType io, Tensor w,
+        Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention)
+    {
+        if (!QkvWindowAttention.Enabled || !QkvWindowAttention.NormEnabled || AllIlgpu || normInputs.Length != 3)
+            return IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention);
+        var image = _rules.Resident(normInputs[0], $"{norm.Name} x");
+        var (gamma, beta) = (_rules.Resident(normInputs[1], $"{norm.Name} weight"), _rules.Resident(normInputs[2], $"{norm.Name} bias"));
+        var weight = _rules.Resident(w, $"{projection.Name} weight");
+        var inputs = projectionInputs.Select((t, i) => _rules.Resident(t, $"{projection.Name} epilogue input {i}")).ToList();
+        var (table, windowMask) = (_rules.Resident(bias, $"{attention.Name} bias"), mask is null ? null : _rules.Resident(mask, $"{attention.Name} mask"));
+        if (QkvWindowAttention.WhyNot(projection, attention, _state.Device, io, image, weight, inputs, table, windowMask, heads) is not null
+            || QkvWindowAttention.WhyNotNorm(geometry, attention, image, gamma, beta, projection.K) is not null
+            || !_state.QkvAttention.Pays(attention, image, Stream, norm: true))
+            return IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention);
+        int tokens = attention.Constant("TOKENS"), d = attention.Constant("HEAD_DIM");
+        var shape = new Shape(checked((int)(image.ElementCount / ((long)tokens * image.Shape[-1]))), tokens, heads * d);
+        var prologue = new QkvWindowAttention.NormOperands(gamma, beta, geometry);
+        return FusedChecks.Allocated(Stream, shape, output =>
+            _state.QkvAttention.Run(image, weight, inputs[projection.Cublas!.Bias], table, windowMask, scale, output, attention, Stream, prologue));
+    }
+
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
         IsFloat32(qkv, "WindowAttention qkv")
         ? FusedChains.WindowAttention(this, qkv, bias, mask, heads, scale)

@@ -32,6 +32,24 @@ public sealed class QkvWindowAttention : IDisposable
     public static bool Parse(string? value) => OnOffSwitch.Parse(Variable, value, unset: true);
 
     /// <summary>
+    /// <c>FUSION_QKV_NORM=on|off</c> (on by default): whether the QKV form also takes a Swin block's norm1, roll and window partition
+    /// as its prologue (<see cref="CudaBackend.NormQkvAttention"/>), gathering each window from the image and normalizing it in shared
+    /// memory; off runs the norm kernel first, as before. Only where the QKV form itself runs.
+    /// </summary>
+    public const string NormVariable = "FUSION_QKV_NORM";
+
+    private static readonly Lazy<bool> s_normEnabled = new(() => ParseNorm(Environment.GetEnvironmentVariable(NormVariable)));
+
+    /// <summary>$FUSION_QKV_NORM, read once (<see cref="ParseNorm"/>).</summary>
+    public static bool NormEnabled => s_normEnabled.Value;
+
+    /// <summary>on, 1, off or 0 (unset or blank: on); anything else is an error naming the variable.</summary>
+    public static bool ParseNorm(string? value) => OnOffSwitch.Parse(NormVariable, value, unset: true);
+
+    /// <summary>The norm prologue's own operands: the LayerNorm's weight and bias [C], and where each window's token comes from.</summary>
+    public sealed record NormOperands(CudaTensor Gamma, CudaTensor Beta, WindowNorm Geometry);
+
+    /// <summary>
     /// Whether the prologue form is worth launching: where at least 3 of its blocks fit an SM, or all (window, head) pairs fit one wave
     /// of resident blocks. Swin-T on an H100 (2026-12-06, each call inside the graph, summed over a stage's two blocks, the pair's GEMM
     /// and attention against the one kernel): batch 64 stage 1 (C 96, 3 blocks an SM) 0.281 → 0.222 ms, stage 2 (C 192, 2 an SM,
@@ -41,26 +59,29 @@ public sealed class QkvWindowAttention : IDisposable
     public static bool Pays(int residentBlocksPerSm, long pairs, int multiprocessors) =>
         residentBlocksPerSm >= 3 || pairs <= (long)residentBlocksPerSm * multiprocessors;
 
-    /// <summary><see cref="Pays(int, long, int)"/> for this attention's prologue form at x's channels and window count on this GPU (compiles it if need be).</summary>
-    public bool Pays(FusedKernel attention, CudaTensor x, CudaStream stream)
+    /// <summary>
+    /// <see cref="Pays(int, long, int)"/> for this attention's prologue form at x's channels and window count on this GPU, with the norm
+    /// prologue or not (compiles that form if need be: its registers decide the blocks an SM).
+    /// </summary>
+    public bool Pays(FusedKernel attention, CudaTensor x, CudaStream stream, bool norm = false)
     {
-        var form = Form(attention, x, stream.Device);
+        var form = Form(attention, x, stream.Device, norm);
         return Pays(form.ResidentBlocksPerSm, (long)form.Windows * attention.Constant("HEADS"), stream.Device.MultiprocessorCount);
     }
 
     /// <summary>The prologue form's function for x's channels (loaded, its shared memory allowed), that memory, x's windows and the blocks an SM holds.</summary>
-    private (CudaKernel Function, int Shared, int Windows, int ResidentBlocksPerSm) Form(FusedKernel attention, CudaTensor x, CudaDevice device)
+    private (CudaKernel Function, int Shared, int Windows, int ResidentBlocksPerSm) Form(FusedKernel attention, CudaTensor x, CudaDevice device, bool norm = false)
     {
         int d = attention.Constant("HEAD_DIM"), channels = checked((int)x.Shape[-1]);
         int windows = checked((int)(x.ElementCount / ((long)attention.Constant("TOKENS") * channels)));
         int buffers = Buffers(device, channels, d), shared = SharedBytes(channels, d, buffers);
-        var function = Function(attention, channels, buffers);
+        var function = Function(attention, channels, buffers, norm);
         function.AllowSharedMemory(shared);
         return (function, shared, windows, function.ResidentBlocksPerSm(Threads, shared));
     }
 
     private readonly KernelJit _jit;
-    private readonly List<(string Source, int Channels, int Buffers, CudaModule Module, CudaKernel Function)> _loaded = [];
+    private readonly List<(string Source, int Channels, int Buffers, bool Norm, CudaModule Module, CudaKernel Function)> _loaded = [];
     private readonly Lock _lock = new();
 
     public QkvWindowAttention(KernelJit jit) => _jit = jit;
@@ -103,17 +124,36 @@ public sealed class QkvWindowAttention : IDisposable
     }
 
     /// <summary>
-    /// output [windows, TOKENS, heads·d] = the attention of (x · wᵀ + b) per window; the caller checked the operands (<see cref="WhyNot"/>).
+    /// Why the norm prologue cannot gather and normalize the windows of <paramref name="image"/> for <paramref name="attention"/> (an
+    /// English reason), or null when it can; the QKV form's own conditions are <see cref="WhyNot"/>'s.
+    /// </summary>
+    public static string? WhyNotNorm(WindowNorm geometry, FusedKernel attention, CudaTensor image, CudaTensor gamma, CudaTensor beta, int channels)
+    {
+        int tokens = attention.Constant("TOKENS");
+        if (geometry.WhyNot(image.Shape, tokens) is { } why) return why;
+        if (image.Shape[-1] != channels) return $"x {image.Shape} has not the projection's {channels} channels";
+        if (gamma.DType != DType.Float16 || beta.DType != DType.Float16) return "the norm's weight or bias is not fp16";
+        if (gamma.ElementCount != channels || beta.ElementCount != channels) return $"the norm's weight {gamma.Shape} and bias {beta.Shape} for {channels} channels";
+        if (attention.Constant("HAS_MASK") != 0 && attention.Constant("WINDOWS") != geometry.WindowsPerImage)
+            return $"{attention.Name}'s mask has {attention.Constant("WINDOWS")} windows, the image {geometry.WindowsPerImage}";
+        return null;
+    }
+
+    /// <summary>
+    /// output [windows, TOKENS, heads·d] = the attention of (x · wᵀ + b) per window; with <paramref name="norm"/>, x is the image and
+    /// each window is gathered from it and normalized first. The caller checked the operands (<see cref="WhyNot"/>, <see cref="WhyNotNorm"/>).
     /// </summary>
     public void Run(CudaTensor x, CudaTensor w, CudaTensor b, CudaTensor bias, CudaTensor? mask, float scale, CudaTensor output, FusedKernel attention,
-        CudaStream stream)
+        CudaStream stream, NormOperands? norm = null)
     {
-        var (function, shared, windows, resident) = Form(attention, x, stream.Device);
+        var (function, shared, windows, resident) = Form(attention, x, stream.Device, norm is not null);
         if (windows == 0) return;
         var args = new KernelArguments().Pointer(x).Pointer(w).Pointer(b).Pointer(bias);
         if (mask is null) args.Pointer(0);
         else args.Pointer(mask);
         args.Pointer(output).Int(windows).Float(scale);
+        if (norm is { Geometry: var g })
+            args.Pointer(norm.Gamma).Pointer(norm.Beta).Float(g.Eps).Int(g.Height).Int(g.Width).Int(g.BackRows).Int(g.BackColumns);
         int per = WindowAttentionLauncher.WindowsFromEnvironment ?? WindowAttentionLauncher.AutomaticWindowsPerBlock((long)windows * attention.Constant("HEADS"),
             (long)resident * stream.Device.MultiprocessorCount);
         function.Launch(stream, WindowAttentionLauncher.Blocks(attention, windows, per), Threads, args, shared);
@@ -164,19 +204,19 @@ public sealed class QkvWindowAttention : IDisposable
         return 0;
     }
 
-    private CudaKernel Function(FusedKernel attention, int channels, int buffers)
+    private CudaKernel Function(FusedKernel attention, int channels, int buffers, bool norm)
     {
         lock (_lock)
         {
             foreach (var e in _loaded)
-                if (e.Channels == channels && e.Buffers == buffers && (ReferenceEquals(e.Source, attention.CudaSource) || e.Source == attention.CudaSource))
+                if (e.Channels == channels && e.Buffers == buffers && e.Norm == norm && (ReferenceEquals(e.Source, attention.CudaSource) || e.Source == attention.CudaSource))
                     return e.Function;
-            var (name, options) = Variant(attention, channels, buffers);
+            var (name, options) = Variant(attention, channels, buffers, norm);
             var module = _jit.Load(name, attention.CudaSource, options);
             try
             {
                 var function = module.GetKernel(attention.Name);
-                _loaded.Add((attention.CudaSource, channels, buffers, module, function));
+                _loaded.Add((attention.CudaSource, channels, buffers, norm, module, function));
                 return function;
             }
             catch
@@ -187,15 +227,20 @@ public sealed class QkvWindowAttention : IDisposable
         }
     }
 
-    /// <summary>The cache name and NVRTC options of the prologue form of <paramref name="attention"/> for C = <paramref name="channels"/>.</summary>
-    private static (string Name, IReadOnlyList<string> Options) Variant(FusedKernel attention, int channels, int buffers) =>
-        (string.Create(CultureInfo.InvariantCulture, $"{attention.Name}_qkv_c{channels}_x{buffers}"),
-         [string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_PROJECT={channels}"), string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_X_BUFFERS={buffers}")]);
+    /// <summary>The cache name and NVRTC options of the prologue form of <paramref name="attention"/> for C = <paramref name="channels"/>, with the norm prologue or not.</summary>
+    private static (string Name, IReadOnlyList<string> Options) Variant(FusedKernel attention, int channels, int buffers, bool norm)
+    {
+        var name = string.Create(CultureInfo.InvariantCulture, $"{attention.Name}_{(norm ? "norm_" : "")}qkv_c{channels}_x{buffers}");
+        List<string> options = [string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_PROJECT={channels}"), string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_X_BUFFERS={buffers}")];
+        if (norm) options.Add("-DFUSION_WA_NORM=1");
+        return (name, options);
+    }
 
     /// <summary>
     /// The prologue forms a model's first pass may compile, for <see cref="CudaBackend.Precompile"/>: each window attention with the
-    /// channels of every bias-only projection that makes exactly its q, k and v (3 · heads · d features), where the form fits this GPU.
-    /// A guess from the kernels alone (which GEMM feeds which attention is the plan's); a variant it misses is compiled at first use.
+    /// channels of every bias-only projection that makes exactly its q, k and v (3 · heads · d features), where the form fits this GPU,
+    /// and, where FUSION_QKV_NORM is on and the model has a LayerNorm + window-partition kernel of those channels, the same with the norm
+    /// prologue. A guess from the kernels alone (which GEMM feeds which attention is the plan's); a variant it misses is compiled at first use.
     /// </summary>
     public static IEnumerable<(string Name, string Source, IReadOnlyList<string> Options)> Variants(IReadOnlyCollection<IKernel> kernels, CudaDevice device) =>
         Variants(kernels, device.ComputeCapabilityMajor, device.MaxSharedMemoryPerBlock);
@@ -204,6 +249,9 @@ public sealed class QkvWindowAttention : IDisposable
     public static IEnumerable<(string Name, string Source, IReadOnlyList<string> Options)> Variants(IReadOnlyCollection<IKernel> kernels, int major, int maxSharedMemory)
     {
         if (major < 8) yield break;
+        // The channels of the model's LayerNorm + window-partition kernels (their names say it; their last buffer's last axis is C).
+        var normChannels = kernels.OfType<GeneratedKernel>().Where(g => g.Name.StartsWith("layer_norm_", StringComparison.Ordinal) && g.Name.Contains("window_partition", StringComparison.Ordinal))
+            .Select(g => g.Ir.Buffers[^1].Shape[^1]).Where(c => c is { Dynamic: false }).Select(c => (int)c.Value).ToHashSet();
         var projections = kernels.OfType<GemmKernel>()
             .Where(g => !g.Int8 && !g.Fp8 && g.Conv is null && g.KW == g.K && g.K % 16 == 0 && IsBiasAlone(g))
             .ToList();
@@ -215,7 +263,10 @@ public sealed class QkvWindowAttention : IDisposable
             {
                 int buffers = Buffers(maxSharedMemory, channels, d);
                 if (buffers == 0) continue;
-                var (name, options) = Variant(attention, channels, buffers);
+                var (name, options) = Variant(attention, channels, buffers, norm: false);
+                yield return (name, attention.CudaSource, options);
+                if (!NormEnabled || !normChannels.Contains(channels)) continue;
+                (name, options) = Variant(attention, channels, buffers, norm: true);
                 yield return (name, attention.CudaSource, options);
             }
         }
