@@ -7,8 +7,8 @@ namespace Fusion.Cuda.Tests;
 /// The window attention with the norm prologue in front of its QKV prologue (window_attention.cut with FUSION_WA_NORM, through
 /// <see cref="QkvWindowAttention"/>): it gathers each window from an image [B, H, W, C] rolled by a shift, normalizes it and computes
 /// q, k, v itself. Reference: the LayerNorm in double precision on the image, rounded to fp16 as the norm kernel stores it, rolled and
-/// cut into windows here, then the projection's GEMM and the attention on the CPU backend (float32 sums). Fresh random images whose
-/// rows have a mean far from zero (the norm must subtract it), random weights, biases and masks; Swin-T's stage shapes, an image that
+/// cut into windows here, then the projection's GEMM and the attention on the CPU backend (<see cref="QkvCase"/>). Fresh random images
+/// whose rows have a mean far from zero (the norm must subtract it), the case's random weights, biases and masks; Swin-T's stage shapes, an image that
 /// is not square, both roll directions, 36 and 49 tokens. Tolerance per output element: 3e-3 + 1e-2·|reference|, as the QKV
 /// prologue's tests (a normalized value whose fp32 sum lands on the other side of an fp16 rounding boundary moves by one ulp).
 /// </summary>
@@ -23,43 +23,27 @@ public sealed class NormQkvAttentionGpuTests : GpuTestBase
     public void TheAttentionNormalizingItsWindowsMatchesTheNormThenTheGemmThenTheAttention(int heads, int d, int channels, int height, int width,
         int window, int shift, int batch, bool masked)
     {
-        int seed = Fusion.Testing.TestData.NewSeed(), features = 3 * heads * d, tokens = window * window;
+        int seed = Fusion.Testing.TestData.NewSeed(), tokens = window * window;
         int perImage = height / window * (width / window), windows = batch * perImage;
-        var projection = GemmKernels.Linear(features, channels, bias: true, Activation.None, residual: false);
-        var attention = FusedKernelTests.Specialize("window_attention", ("HEADS", heads), ("HEAD_DIM", d), ("TOKENS", tokens),
-            ("WINDOWS", masked ? perImage : 1), ("HAS_MASK", masked ? 1 : 0));
+        using var c = new QkvCase(Device, seed, heads, d, channels, tokens, masked ? perImage : 0);
         var image = Fusion.Testing.TestData.Uniform(seed, -1, 5, batch, height, width, channels).RoundedTo(DType.Float16);
         var gamma = Fusion.Testing.TestData.Uniform(seed + 5, 0.5, 1.5, channels).RoundedTo(DType.Float16);
         var beta = Fusion.Testing.TestData.Uniform(seed + 6, -0.5, 0.5, channels).RoundedTo(DType.Float16);
         var geometry = new WindowNorm(1e-5f, height, width, window, shift);
         using var x = NormalizedWindows(image, gamma, beta, geometry).ToCpu(DType.Float16);
-        double wScale = 1 / Math.Sqrt(channels);
-        using var w = Fusion.Testing.TestData.Uniform(seed + 1, -wScale, wScale, features, channels).ToCpu(DType.Float16);
-        using var b = Fusion.Testing.TestData.Uniform(seed + 2, -0.5, 0.5, features).ToCpu(DType.Float16);
-        using var table = Fusion.Testing.TestData.Uniform(seed + 3, -1, 1, heads, tokens, tokens).ToCpu(DType.Float16);
-        using var mask = masked ? Mask(seed + 4, perImage, tokens) : null;
-        float scale = (float)(1 / Math.Sqrt(d));
-        var cpu = CpuBackend.Instance;
-        using var rows = cpu.Reshape(x, new Shape(windows * tokens, channels));
-        using var qkv = cpu.Gemm(projection, windows * tokens, DType.Float16, rows, w, b).Single();
-        using var qkvWindows = cpu.Reshape(qkv, new Shape(windows, tokens, features));
-        using var reference = (CpuTensor)cpu.WindowAttention(qkvWindows, table, mask, heads, scale, attention);
+        using var reference = c.Reference(x);
 
         using var hostImage = image.ToCpu(DType.Float16);
-        using var gImage = CudaTensor.FromHost(Device, hostImage);
         using var hostGamma = gamma.ToCpu(DType.Float16);
         using var hostBeta = beta.ToCpu(DType.Float16);
+        using var gImage = CudaTensor.FromHost(Device, hostImage);
         using var gGamma = CudaTensor.FromHost(Device, hostGamma);
         using var gBeta = CudaTensor.FromHost(Device, hostBeta);
-        using var gw = CudaTensor.FromHost(Device, w);
-        using var gb = CudaTensor.FromHost(Device, b);
-        using var gtable = CudaTensor.FromHost(Device, table);
-        using var gmask = mask is null ? null : CudaTensor.FromHost(Device, mask);
-        Assert.Null(QkvWindowAttention.WhyNot(projection, attention, Device, DType.Float16, gImage, gw, [gb], gtable, gmask, heads));
-        Assert.Null(QkvWindowAttention.WhyNotNorm(geometry, attention, gImage, gGamma, gBeta, channels));
+        Assert.Null(QkvWindowAttention.WhyNot(c.Projection, c.Attention, Device, DType.Float16, gImage, c.W, [c.B], c.Table, c.GpuMask, heads));
+        Assert.Null(QkvWindowAttention.WhyNotNorm(geometry, c.Attention, gImage, gGamma, gBeta, channels));
         using var fused = new QkvWindowAttention(Jit);
         using var output = CudaTensor.Empty(gImage.Stream, DType.Float16, new Shape(windows, tokens, heads * d));
-        fused.Run(gImage, gw, gb, gtable, gmask, scale, output, attention, gImage.Stream, new QkvWindowAttention.NormOperands(gGamma, gBeta, geometry));
+        fused.Run(gImage, c.W, c.B, c.Table, c.GpuMask, c.Scale, output, c.Attention, gImage.Stream, new QkvWindowAttention.NormOperands(gGamma, gBeta, geometry));
         using var gpu = output.ToHost();
         KernelChecks.AssertClose(gpu, reference, new Tol(3e-3, 1e-2),
             $"the norm + QKV attention, {heads} heads of {d}, C {channels}, {height}×{width} in {window}×{window} windows rolled {shift}, batch {batch} (seed {seed})");
@@ -118,16 +102,4 @@ public sealed class NormQkvAttentionGpuTests : GpuTestBase
     }
 
     private static int Modulo(int value, int n) => ((value % n) + n) % n;
-
-    /// <summary>[windows, tokens, tokens] of 0 or −100 (Swin's shifted-window form), each query keeping at least itself.</summary>
-    private static CpuTensor Mask(int seed, int windows, int tokens)
-    {
-        var rng = new Random(seed);
-        var values = new Half[windows * tokens * tokens];
-        for (int wi = 0; wi < windows; wi++)
-            for (int i = 0; i < tokens; i++)
-                for (int j = 0; j < tokens; j++)
-                    values[(wi * tokens + i) * tokens + j] = (Half)(i == j || rng.NextDouble() < 0.6 ? 0f : -100f);
-        return CpuTensor.FromArray(values, windows, tokens, tokens);
-    }
 }

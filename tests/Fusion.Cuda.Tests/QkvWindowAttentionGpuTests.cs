@@ -4,9 +4,8 @@ namespace Fusion.Cuda.Tests;
 
 /// <summary>
 /// The window attention computing its own q, k and v (window_attention.cut with the QKV prologue, through <see cref="QkvWindowAttention"/>)
-/// against the projection's GEMM and then the attention, both on the CPU backend (float32 sums; the projection's output rounded to
-/// fp16 as stored). Fresh random x (the scale of a LayerNorm's output), weights of about 1/√C, a bias, a relative-position bias and,
-/// where masked, a mask of 0 and −100 entries as Swin's shifted windows have (every query keeps itself); odd window counts, 36 and 49
+/// against the projection's GEMM and then the attention, both on the CPU backend (<see cref="QkvCase"/>). Fresh random x (the scale
+/// of a LayerNorm's output) and the case's random weights, biases and masks; odd window counts, 36 and 49
 /// tokens, head dims 32 and 64, Swin-T's channel counts. Tolerance per output element: 3e-3 + 1e-2·|reference| (a projected value
 /// whose float32 sum lands on the other side of an fp16 rounding boundary moves by one ulp; the kernel rounds the probabilities to
 /// fp16 for p·v, 2⁻¹¹ of an output's scale; exp2 on the GPU).
@@ -22,33 +21,15 @@ public sealed class QkvWindowAttentionGpuTests : GpuTestBase
     [InlineData(4, 16, 64, 49, 3 * 4, 4)]    // head dim 16
     public void TheAttentionComputingItsQkvMatchesTheGemmThenTheAttention(int heads, int d, int channels, int tokens, int windows, int maskWindows)
     {
-        int seed = Fusion.Testing.TestData.NewSeed(), features = 3 * heads * d;
-        var projection = GemmKernels.Linear(features, channels, bias: true, Activation.None, residual: false);
-        var attention = FusedKernelTests.Specialize("window_attention", ("HEADS", heads), ("HEAD_DIM", d), ("TOKENS", tokens),
-            ("WINDOWS", Math.Max(1, maskWindows)), ("HAS_MASK", maskWindows > 0 ? 1 : 0));
+        int seed = Fusion.Testing.TestData.NewSeed();
+        using var c = new QkvCase(Device, seed, heads, d, channels, tokens, maskWindows);
         using var x = Fusion.Testing.TestData.Uniform(seed, -2, 2, windows, tokens, channels).ToCpu(DType.Float16);
-        double wScale = 1 / Math.Sqrt(channels);
-        using var w = Fusion.Testing.TestData.Uniform(seed + 1, -wScale, wScale, features, channels).ToCpu(DType.Float16);
-        using var b = Fusion.Testing.TestData.Uniform(seed + 2, -0.5, 0.5, features).ToCpu(DType.Float16);
-        using var table = Fusion.Testing.TestData.Uniform(seed + 3, -1, 1, heads, tokens, tokens).ToCpu(DType.Float16);
-        using var mask = maskWindows > 0 ? Mask(seed + 4, maskWindows, tokens) : null;
-        float scale = (float)(1 / Math.Sqrt(d));
-        // The pair as a model's plan runs it: the GEMM's [rows, 3·heads·d] viewed as [windows, tokens, 3·heads·d] (a test's GemmKernel is 2-D).
-        var cpu = CpuBackend.Instance;
-        using var rows = cpu.Reshape(x, new Shape(windows * tokens, channels));
-        using var qkv = cpu.Gemm(projection, windows * tokens, DType.Float16, rows, w, b).Single();
-        using var qkvWindows = cpu.Reshape(qkv, new Shape(windows, tokens, features));
-        using var reference = (CpuTensor)cpu.WindowAttention(qkvWindows, table, mask, heads, scale, attention);
-
+        using var reference = c.Reference(x);
         using var gx = CudaTensor.FromHost(Device, x);
-        using var gw = CudaTensor.FromHost(Device, w);
-        using var gb = CudaTensor.FromHost(Device, b);
-        using var gtable = CudaTensor.FromHost(Device, table);
-        using var gmask = mask is null ? null : CudaTensor.FromHost(Device, mask);
-        Assert.Null(QkvWindowAttention.WhyNot(projection, attention, Device, DType.Float16, gx, gw, [gb], gtable, gmask, heads));
+        Assert.Null(QkvWindowAttention.WhyNot(c.Projection, c.Attention, Device, DType.Float16, gx, c.W, [c.B], c.Table, c.GpuMask, heads));
         using var fused = new QkvWindowAttention(Jit);
         using var output = CudaTensor.Empty(gx.Stream, DType.Float16, new Shape(windows, tokens, heads * d));
-        fused.Run(gx, gw, gb, gtable, gmask, scale, output, attention, gx.Stream);
+        fused.Run(gx, c.W, c.B, c.Table, c.GpuMask, c.Scale, output, c.Attention, gx.Stream);
         using var gpu = output.ToHost();
         KernelChecks.AssertClose(gpu, reference, new Tol(3e-3, 1e-2), $"the QKV attention, {heads} heads of {d}, C {channels}, {windows} windows (seed {seed})");
     }
@@ -75,17 +56,5 @@ public sealed class QkvWindowAttentionGpuTests : GpuTestBase
         using var wideW = CudaTensor.Empty(Device.DefaultStream, DType.Float16, new Shape(288, 768));
         // 96 rows of w and one window of x at 768 channels need 243 KB, more than any GPU's block has.
         Assert.Contains("shared memory", QkvWindowAttention.WhyNot(wide, attention, Device, DType.Float16, wideX, wideW, [b], table, null, 3));
-    }
-
-    /// <summary>[windows, tokens, tokens] of 0 or −100 (Swin's shifted-window form), each query keeping at least itself.</summary>
-    private static CpuTensor Mask(int seed, int windows, int tokens)
-    {
-        var rng = new Random(seed);
-        var values = new Half[windows * tokens * tokens];
-        for (int wi = 0; wi < windows; wi++)
-            for (int i = 0; i < tokens; i++)
-                for (int j = 0; j < tokens; j++)
-                    values[(wi * tokens + i) * tokens + j] = (Half)(i == j || rng.NextDouble() < 0.6 ? 0f : -100f);
-        return CpuTensor.FromArray(values, windows, tokens, tokens);
     }
 }
