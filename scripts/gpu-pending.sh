@@ -388,7 +388,16 @@ qnorm() {
     -class Fusion.Cuda.Tests.ClusterMlpGpuTests -class Fusion.Cuda.Tests.CudaGraphTests > $OUT/qnormtests.txt 2>&1
   echo "exit $?" >> $OUT/qnormtests.txt
   sanitize NormQkvAttentionGpuTests memcheck racecheck initcheck > $OUT/qnormsan.txt 2>&1
-  parity
+  FUSION_QKV_NORM=on parity
+}
+# qnorm's tests, then Swin-T at batch 1 and 64 off / on (one round), then parity, then memcheck: for a call with little time.
+qnormquick() {
+  FUSION_REQUIRE_CUDA=1 timeout 150 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.NormQkvAttentionGpuTests -class Fusion.Cuda.Tests.QkvWindowAttentionGpuTests \
+    -class Fusion.Cuda.Tests.ClusterMlpGpuTests > $OUT/qnormtests.txt 2>&1
+  echo "exit $?" >> $OUT/qnormtests.txt
+  SWIN_BATCHES="1 64" SWIN_ROUNDS=1 swin_alternating FUSION_QKV_NORM "off on" qnormswin.txt
+  FUSION_QKV_NORM=on parity
+  sanitize NormQkvAttentionGpuTests memcheck > $OUT/qnormsan.txt 2>&1
 }
 qnormswin() {
   SWIN_BATCHES="${QNORM_BATCHES:-1 64 8 128}" swin_alternating FUSION_QKV_NORM "off on" qnormswin.txt

@@ -32,9 +32,10 @@ public sealed class QkvWindowAttention : IDisposable
     public static bool Parse(string? value) => OnOffSwitch.Parse(Variable, value, unset: true);
 
     /// <summary>
-    /// <c>FUSION_QKV_NORM=on|off</c> (on by default): whether the QKV form also takes a Swin block's norm1, roll and window partition
-    /// as its prologue (<see cref="CudaBackend.NormQkvAttention"/>), gathering each window from the image and normalizing it in shared
-    /// memory; off runs the norm kernel first, as before. Only where the QKV form itself runs.
+    /// <c>FUSION_QKV_NORM=on|off</c> (off by default: built and tested without a GPU, not yet run on one, docs/perf.md): whether the
+    /// QKV form also takes a Swin block's norm1, roll and window partition as its prologue (<see cref="CudaBackend.NormQkvAttention"/>),
+    /// gathering each window from the image and normalizing it in shared memory; off runs the norm kernel first, as before. Only where
+    /// the QKV form itself runs.
     /// </summary>
     public const string NormVariable = "FUSION_QKV_NORM";
 
@@ -43,8 +44,8 @@ public sealed class QkvWindowAttention : IDisposable
     /// <summary>$FUSION_QKV_NORM, read once (<see cref="ParseNorm"/>).</summary>
     public static bool NormEnabled => s_normEnabled.Value;
 
-    /// <summary>on, 1, off or 0 (unset or blank: on); anything else is an error naming the variable.</summary>
-    public static bool ParseNorm(string? value) => OnOffSwitch.Parse(NormVariable, value, unset: true);
+    /// <summary>on, 1, off or 0 (unset or blank: off); anything else is an error naming the variable.</summary>
+    public static bool ParseNorm(string? value) => OnOffSwitch.Parse(NormVariable, value, unset: false);
 
     /// <summary>The norm prologue's own operands: the LayerNorm's weight and bias [C], and where each window's token comes from.</summary>
     public sealed record NormOperands(CudaTensor Gamma, CudaTensor Beta, WindowNorm Geometry);
