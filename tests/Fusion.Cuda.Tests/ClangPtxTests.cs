@@ -171,7 +171,7 @@ public sealed partial class ClangPtxTests
     {
         ClangPtx.RequireCompiler();
         var kernel = FusedKernelTests.Specialize("window_attention", ("HEADS", 3), ("HEAD_DIM", 32), ("TOKENS", 49), ("WINDOWS", 4), ("HAS_MASK", masked));
-        var source = $"#define FUSION_WA_PROJECT {channels}\n#define FUSION_WA_X_BUFFERS {buffers}\n#define FUSION_WA_NORM 1\n" + kernel.CudaSource;
+        var source = $"#define FUSION_WA_PROJECT {channels}\n#define FUSION_WA_X_BUFFERS {buffers}\n#define FUSION_WA_NORM 7\n" + kernel.CudaSource;
         var ptx = ClangPtx.Compile(source, arch, kernel.Name);
         Assert.Contains($".entry {kernel.Name}(", ptx);
         Assert.Contains("cp.async.cg.shared.global", ptx);
@@ -188,9 +188,32 @@ public sealed partial class ClangPtxTests
     {
         ClangPtx.RequireCompiler();
         var kernel = FusedKernelTests.Specialize("window_attention", ("HEADS", 3), ("HEAD_DIM", 32), ("TOKENS", 49), ("WINDOWS", 4), ("HAS_MASK", 1));
-        var e = Assert.ThrowsAny<Exception>(() => ClangPtx.Compile("#define FUSION_WA_NORM 1\n" + kernel.CudaSource, "sm_90", kernel.Name));
+        var e = Assert.ThrowsAny<Exception>(() => ClangPtx.Compile("#define FUSION_WA_NORM 7\n" + kernel.CudaSource, "sm_90", kernel.Name));
         Assert.Contains("needs the QKV projection prologue", e.Message);
     }
+
+    /// <summary>
+    /// Every function the shipped CUDA text defines at file scope carries an execution space (FUSION_DEVICE, __device__, __global__):
+    /// NVRTC refuses an unannotated one as a host function ("host functions are not allowed in JIT mode"), constexpr ones included,
+    /// where clang takes a constexpr function as host and device alike, so the PTX tests above cannot see it (a constexpr helper in
+    /// the window attention's norm prologue failed this way on an H100, 2026-12-06).
+    /// </summary>
+    [Fact]
+    public void EveryFileScopeFunctionHasAnExecutionSpace()
+    {
+        var texts = KernelSources.All.Concat(KernelTemplates.All);
+        var unannotated = texts.SelectMany(t => t.Value.Split('\n').Select((line, i) => (File: t.Key, Line: i + 1, Text: line)))
+            .Where(l => FileScopeFunction().IsMatch(l.Text) && !Regex.IsMatch(l.Text, @"\bstruct\b") // a type, not a function
+                && !l.Text.Contains("FUSION_DEVICE", StringComparison.Ordinal) && !l.Text.Contains("__device__", StringComparison.Ordinal)
+                && !l.Text.Contains("__global__", StringComparison.Ordinal))
+            .Select(l => $"{l.File}:{l.Line}: {l.Text.Trim()}").ToList();
+        Assert.True(unannotated.Count == 0, "functions NVRTC would take for host code:\n" + string.Join("\n", unannotated));
+        Assert.Matches(FileScopeFunction(), "constexpr int side(int tokens) { return 7; }"); // what the rule is there to catch
+    }
+
+    /// <summary>A line that starts a function definition at file scope: qualifiers, a return type, a name and "(".</summary>
+    [GeneratedRegex(@"^(?:static |inline |constexpr |template\s*<[^>]*>\s*)*[A-Za-z_][\w:<>]*[\s*&]+[A-Za-z_]\w*\s*\(")]
+    private static partial Regex FileScopeFunction();
 
     [GeneratedRegex(@"extern ""C"" __global__ void (?:__launch_bounds__\([^)]*\) )?(\w+)\(")]
     private static partial Regex KernelName();

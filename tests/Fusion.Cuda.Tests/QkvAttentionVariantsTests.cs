@@ -49,7 +49,7 @@ public sealed class QkvAttentionVariantsTests
             : [$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage3.Name}_qkv_c384_x2"];
         Assert.Equal(expected, variants.Select(v => v.Name).ToList());
         if (QkvWindowAttention.NormEnabled)
-            Assert.Equal(["-DFUSION_WA_PROJECT=96", "-DFUSION_WA_X_BUFFERS=2", "-DFUSION_WA_NORM=1"], variants[1].Options);
+            Assert.Equal(["-DFUSION_WA_PROJECT=96", "-DFUSION_WA_X_BUFFERS=2", "-DFUSION_WA_NORM=7"], variants[1].Options);
     }
 
     [Fact]

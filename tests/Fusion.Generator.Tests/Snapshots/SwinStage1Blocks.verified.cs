@@ -1414,7 +1414,7 @@ extern ""C"" __global__ void __launch_bounds__(kThreads, kMinBlocks) FUSION_KERN
 // rows the attention then reads. The qkv tensor (three times x) is never written or read. Dynamic shared memory:
 // (3·HEAD_DIM + FUSION_WA_X_BUFFERS·64) rows of C + 8 halves.
 //
-// Norm prologue (FUSION_WA_NORM, with FUSION_WA_PROJECT): x is then the un-partitioned image [B, height, width, C] before a
+// Norm prologue (FUSION_WA_NORM = the window's side, with FUSION_WA_PROJECT): x is then the un-partitioned image [B, height, width, C] before a
 // LayerNorm and a roll, and the kernel takes after scale the norm's gamma and beta [C], its eps, height, width and the roll
 // back_h, back_w (a window's pixel (i, j) reads the image at ((i + back_h) mod height, (j + back_w) mod width): torch.roll by
 // −back). Each token row of a window is copied from its pixel by cp.async, and each warp normalizes the rows it then projects
@@ -1542,9 +1542,8 @@ FUSION_DEVICE void wa_project(float (&acc)[WA_QKV / 8][4], unsigned x_lane, unsi
 }
 #ifdef FUSION_WA_NORM
 #define WA_NORM_PARAMS , const half* __restrict__ gamma, const half* __restrict__ beta, float eps, int height, int width, int back_h, int back_w
-constexpr int wa_window_side(int t, int w) { return w * w >= t ? w : wa_window_side(t, w + 1); }
-constexpr int kWaSide = wa_window_side(WA_T, 1); // TOKENS = side²: square windows
-static_assert(kWaSide * kWaSide == WA_T, ""window_attention: the norm prologue gathers square windows (TOKENS = w·w)"");
+constexpr int kWaSide = FUSION_WA_NORM; // the window's side: TOKENS = side², square windows
+static_assert(kWaSide * kWaSide == WA_T, ""window_attention: the norm prologue gathers square windows (FUSION_WA_NORM² = TOKENS)"");
 
 // LayerNorm of this warp's token rows (16·warp …, those below TOKENS) of one window's x in shared memory, in place: lane l holds
 // channel pairs l, l + 32, …; mean and the variance of the differences in fp32 over the warp, ·gamma + beta, rounded to fp16.

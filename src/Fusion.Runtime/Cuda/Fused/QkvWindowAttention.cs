@@ -233,9 +233,12 @@ public sealed class QkvWindowAttention : IDisposable
     {
         var name = string.Create(CultureInfo.InvariantCulture, $"{attention.Name}_{(norm ? "norm_" : "")}qkv_c{channels}_x{buffers}");
         List<string> options = [string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_PROJECT={channels}"), string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_X_BUFFERS={buffers}")];
-        if (norm) options.Add("-DFUSION_WA_NORM=1");
+        if (norm) options.Add(string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_NORM={WindowSide(attention.Constant("TOKENS"))}"));
         return (name, options);
     }
+
+    /// <summary>The side of a square window of <paramref name="tokens"/> tokens (the norm prologue's gather; a non-square count fails its static_assert).</summary>
+    private static int WindowSide(int tokens) => (int)Math.Round(Math.Sqrt(tokens));
 
     /// <summary>
     /// The prologue forms a model's first pass may compile, for <see cref="CudaBackend.Precompile"/>: each window attention with the
