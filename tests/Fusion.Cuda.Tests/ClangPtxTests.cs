@@ -145,10 +145,7 @@ public sealed partial class ClangPtxTests
     [InlineData(128, 64, 0, 2, "sm_90")]
     public void TheQkvPrologueCompilesToPtx(int channels, int headDim, int masked, int buffers, string arch)
     {
-        ClangPtx.RequireCompiler();
-        var kernel = FusedKernelTests.Specialize("window_attention", ("HEADS", 3), ("HEAD_DIM", headDim), ("TOKENS", 49), ("WINDOWS", 4), ("HAS_MASK", masked));
-        var source = $"#define FUSION_WA_PROJECT {channels}\n#define FUSION_WA_X_BUFFERS {buffers}\n" + kernel.CudaSource;
-        var ptx = ClangPtx.Compile(source, arch, kernel.Name);
+        var (kernel, ptx) = CompileWindowAttention(headDim, masked, arch, $"#define FUSION_WA_PROJECT {channels}\n#define FUSION_WA_X_BUFFERS {buffers}\n");
         Assert.Contains($".entry {kernel.Name}(", ptx);
         Assert.Contains("cp.async.cg.shared.global", ptx);
         // The attention's q·kᵀ and p·v (32 mma.sync at head dim 32) plus the projection's, unrolled two k-steps deep.
@@ -169,10 +166,7 @@ public sealed partial class ClangPtxTests
     [InlineData(160, 0, 2, "sm_90")]
     public void TheNormPrologueCompilesToPtx(int channels, int masked, int buffers, string arch)
     {
-        ClangPtx.RequireCompiler();
-        var kernel = FusedKernelTests.Specialize("window_attention", ("HEADS", 3), ("HEAD_DIM", 32), ("TOKENS", 49), ("WINDOWS", 4), ("HAS_MASK", masked));
-        var source = $"#define FUSION_WA_PROJECT {channels}\n#define FUSION_WA_X_BUFFERS {buffers}\n#define FUSION_WA_NORM 7\n" + kernel.CudaSource;
-        var ptx = ClangPtx.Compile(source, arch, kernel.Name);
+        var (kernel, ptx) = CompileWindowAttention(32, masked, arch, $"#define FUSION_WA_PROJECT {channels}\n#define FUSION_WA_X_BUFFERS {buffers}\n#define FUSION_WA_NORM 7\n");
         Assert.Contains($".entry {kernel.Name}(", ptx);
         Assert.Contains("cp.async.cg.shared.global", ptx);
         Assert.Contains("rsqrt.approx.f32", ptx);
@@ -186,10 +180,16 @@ public sealed partial class ClangPtxTests
     [Fact]
     public void TheNormPrologueAloneIsACompileError()
     {
-        ClangPtx.RequireCompiler();
-        var kernel = FusedKernelTests.Specialize("window_attention", ("HEADS", 3), ("HEAD_DIM", 32), ("TOKENS", 49), ("WINDOWS", 4), ("HAS_MASK", 1));
-        var e = Assert.ThrowsAny<Exception>(() => ClangPtx.Compile("#define FUSION_WA_NORM 7\n" + kernel.CudaSource, "sm_90", kernel.Name));
+        var e = Assert.ThrowsAny<Exception>(() => CompileWindowAttention(32, 1, "sm_90", "#define FUSION_WA_NORM 7\n"));
         Assert.Contains("needs the QKV projection prologue", e.Message);
+    }
+
+    /// <summary>The window attention specialized for 3 heads of <paramref name="headDim"/>, 49 tokens, 4 mask windows, compiled to PTX with <paramref name="defines"/> in front (the form's -D options).</summary>
+    private static (FusedKernel Kernel, string Ptx) CompileWindowAttention(int headDim, int masked, string arch, string defines)
+    {
+        ClangPtx.RequireCompiler();
+        var kernel = FusedKernelTests.Specialize("window_attention", ("HEADS", 3), ("HEAD_DIM", headDim), ("TOKENS", 49), ("WINDOWS", 4), ("HAS_MASK", masked));
+        return (kernel, ClangPtx.Compile(defines + kernel.CudaSource, arch, kernel.Name));
     }
 
     /// <summary>

@@ -43,14 +43,8 @@ namespace Fusion.Generator.Emit
         /// be.QkvAttention: the projection <paramref name="gemm"/> on x, its weight and epilogue inputs (<paramref name="x"/> up to
         /// <paramref name="attentionAt"/>), then the window attention <paramref name="node"/>'s own inputs after qkv (bias, mask).
         /// </summary>
-        public static string QkvAttention(Node node, string gemm, string[] x, int attentionAt)
-        {
-            var a = node.Attributes;
-            var inputs = string.Join(", ", x.Skip(2).Take(attentionAt - 2));
-            string mask = x.Length > attentionAt + 1 ? x[attentionAt + 1] : "null";
-            return $"be.QkvAttention({gemm}, batch, io, {x[0]}, {x[1]}, new {Ns}Tensor[] {{ {inputs} }}, {x[attentionAt]}, {mask}, {a.Int("heads")}, "
-                + $"{Literals.Float((float)a.Float("scale"))}, {Kernel(node)})";
-        }
+        public static string QkvAttention(Node node, string gemm, string[] x, int attentionAt) =>
+            $"be.QkvAttention({gemm}, batch, io, {x[0]}, {x[1]}, {AttentionArguments(node, x, 2, attentionAt)})";
 
         /// <summary>
         /// be.NormQkvAttention: the norm kernel <paramref name="norm"/> on its x, weight and bias (the first three of <paramref name="x"/>),
@@ -59,13 +53,21 @@ namespace Fusion.Generator.Emit
         /// </summary>
         public static string NormQkvAttention(Node node, string norm, WindowNormSpec geometry, string gemm, string[] x, int attentionAt)
         {
-            var a = node.Attributes;
-            var inputs = string.Join(", ", x.Skip(4).Take(attentionAt - 4));
-            string mask = x.Length > attentionAt + 1 ? x[attentionAt + 1] : "null";
             var g = geometry;
             return $"be.NormQkvAttention({norm}, new {Ns}WindowNorm({Literals.Float((float)g.Eps)}, {g.Height}, {g.Width}, {g.Window}, {g.Shift}), "
-                + $"new {Ns}Tensor[] {{ {x[0]}, {x[1]}, {x[2]} }}, {gemm}, batch, io, {x[3]}, new {Ns}Tensor[] {{ {inputs} }}, {x[attentionAt]}, {mask}, "
-                + $"{a.Int("heads")}, {Literals.Float((float)a.Float("scale"))}, {Kernel(node)})";
+                + $"new {Ns}Tensor[] {{ {x[0]}, {x[1]}, {x[2]} }}, {gemm}, batch, io, {x[3]}, {AttentionArguments(node, x, 4, attentionAt)})";
+        }
+
+        /// <summary>
+        /// What both QKV attention calls end with: the projection's epilogue inputs (<paramref name="x"/> from <paramref name="from"/> up to
+        /// <paramref name="attentionAt"/>), the attention's bias and mask (or null), its heads, scale and kernel.
+        /// </summary>
+        private static string AttentionArguments(Node node, string[] x, int from, int attentionAt)
+        {
+            var a = node.Attributes;
+            var inputs = string.Join(", ", x.Skip(from).Take(attentionAt - from));
+            string mask = x.Length > attentionAt + 1 ? x[attentionAt + 1] : "null";
+            return $"new {Ns}Tensor[] {{ {inputs} }}, {x[attentionAt]}, {mask}, {a.Int("heads")}, {Literals.Float((float)a.Float("scale"))}, {Kernel(node)}";
         }
 
         /// <summary>

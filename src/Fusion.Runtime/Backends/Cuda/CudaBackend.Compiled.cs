@@ -131,50 +131,50 @@ public sealed partial class CudaBackend
 
     /// <summary>
     /// The window attention computing q, k and v itself where FUSION_QKV_ATTENTION is on (the default), the prologue form applies
-    /// (<see cref="QkvWindowAttention.WhyNot"/>) and pays (<see cref="QkvWindowAttention.Pays(FusedKernel, CudaTensor, CudaStream)"/>);
+    /// (<see cref="QkvWindowAttention.WhyNot"/>) and pays (<see cref="QkvWindowAttention.Pays(FusedKernel, CudaTensor, CudaStream, bool)"/>);
     /// else the projection's GEMM, then the attention (<see cref="IBackend.QkvAttentionAsPair"/>).
     /// </summary>
     public Tensor QkvAttention(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
-        float scale, FusedKernel attention)
-    {
-        if (!QkvWindowAttention.Enabled || AllIlgpu)
-            return IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
-        var (input, weight) = (_rules.Resident(x, $"{projection.Name} x"), _rules.Resident(w, $"{projection.Name} weight"));
-        var inputs = projectionInputs.Select((t, i) => _rules.Resident(t, $"{projection.Name} epilogue input {i}")).ToList();
-        var (table, windowMask) = (_rules.Resident(bias, $"{attention.Name} bias"), mask is null ? null : _rules.Resident(mask, $"{attention.Name} mask"));
-        if (QkvWindowAttention.WhyNot(projection, attention, _state.Device, io, input, weight, inputs, table, windowMask, heads) is not null
-            || !_state.QkvAttention.Pays(attention, input, Stream))
-            return IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
-        int tokens = attention.Constant("TOKENS"), d = attention.Constant("HEAD_DIM");
-        var shape = new Shape(checked((int)(input.ElementCount / ((long)tokens * input.Shape[-1]))), tokens, heads * d);
-        return FusedChecks.Allocated(Stream, shape, output =>
-            _state.QkvAttention.Run(input, weight, inputs[projection.Cublas!.Bias], table, windowMask, scale, output, attention, Stream));
-    }
+        float scale, FusedKernel attention) =>
+        QkvForm(projection, io, x, w, projectionInputs, bias, mask, heads, scale, attention, norm: null)
+        ?? IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
 
     /// <summary>
     /// The window attention gathering, normalizing and projecting its windows itself where FUSION_QKV_ATTENTION and FUSION_QKV_NORM are
-    /// on (the default), both prologues apply (<see cref="QkvWindowAttention.WhyNot"/>, <see cref="QkvWindowAttention.WhyNotNorm"/>) and
+    /// on, both prologues apply (<see cref="QkvWindowAttention.WhyNot"/>, <see cref="QkvWindowAttention.WhyNotNorm"/>) and
     /// the QKV form pays for these windows; else the norm kernel, then <see cref="QkvAttention"/>.
     /// </summary>
     public Tensor NormQkvAttention(GeneratedKernel norm, WindowNorm geometry, Tensor[] normInputs, GemmKernel projection, int batch, DType io, Tensor w,
-        Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention)
+        Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention) =>
+        (QkvWindowAttention.NormEnabled && normInputs.Length == 3
+            ? QkvForm(projection, io, normInputs[0], w, projectionInputs, bias, mask, heads, scale, attention, (norm.Name, geometry, normInputs[1], normInputs[2]))
+            : null)
+        ?? IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention);
+
+    /// <summary>
+    /// The attention with its QKV prologue (and, given <paramref name="norm"/>, its norm prologue: x is then the image the named norm
+    /// kernel would read) as one kernel, or null where FUSION_QKV_ATTENTION is off, the form does not apply or does not pay: the
+    /// caller then runs the calls it replaces.
+    /// </summary>
+    private Tensor? QkvForm(GemmKernel projection, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
+        float scale, FusedKernel attention, (string Name, WindowNorm Geometry, Tensor Weight, Tensor Bias)? norm)
     {
-        if (!QkvWindowAttention.Enabled || !QkvWindowAttention.NormEnabled || AllIlgpu || normInputs.Length != 3)
-            return IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention);
-        var image = _rules.Resident(normInputs[0], $"{norm.Name} x");
-        var (gamma, beta) = (_rules.Resident(normInputs[1], $"{norm.Name} weight"), _rules.Resident(normInputs[2], $"{norm.Name} bias"));
+        if (!QkvWindowAttention.Enabled || AllIlgpu) return null;
+        var input = _rules.Resident(x, $"{norm?.Name ?? projection.Name} x");
         var weight = _rules.Resident(w, $"{projection.Name} weight");
         var inputs = projectionInputs.Select((t, i) => _rules.Resident(t, $"{projection.Name} epilogue input {i}")).ToList();
         var (table, windowMask) = (_rules.Resident(bias, $"{attention.Name} bias"), mask is null ? null : _rules.Resident(mask, $"{attention.Name} mask"));
-        if (QkvWindowAttention.WhyNot(projection, attention, _state.Device, io, image, weight, inputs, table, windowMask, heads) is not null
-            || QkvWindowAttention.WhyNotNorm(geometry, attention, image, gamma, beta, projection.K) is not null
-            || !_state.QkvAttention.Pays(attention, image, Stream, norm: true))
-            return IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention);
+        var prologue = norm is { } n
+            ? new QkvWindowAttention.NormOperands(_rules.Resident(n.Weight, $"{n.Name} weight"), _rules.Resident(n.Bias, $"{n.Name} bias"), n.Geometry)
+            : null;
+        if (QkvWindowAttention.WhyNot(projection, attention, _state.Device, io, input, weight, inputs, table, windowMask, heads) is not null
+            || (prologue is not null && QkvWindowAttention.WhyNotNorm(prologue.Geometry, attention, input, prologue.Gamma, prologue.Beta, projection.K) is not null)
+            || !_state.QkvAttention.Pays(attention, input, Stream, norm: prologue is not null))
+            return null;
         int tokens = attention.Constant("TOKENS"), d = attention.Constant("HEAD_DIM");
-        var shape = new Shape(checked((int)(image.ElementCount / ((long)tokens * image.Shape[-1]))), tokens, heads * d);
-        var prologue = new QkvWindowAttention.NormOperands(gamma, beta, geometry);
+        var shape = new Shape(checked((int)(input.ElementCount / ((long)tokens * input.Shape[-1]))), tokens, heads * d);
         return FusedChecks.Allocated(Stream, shape, output =>
-            _state.QkvAttention.Run(image, weight, inputs[projection.Cublas!.Bias], table, windowMask, scale, output, attention, Stream, prologue));
+            _state.QkvAttention.Run(input, weight, inputs[projection.Cublas!.Bias], table, windowMask, scale, output, attention, Stream, prologue));
     }
 
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>
