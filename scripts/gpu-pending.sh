@@ -62,6 +62,8 @@
 #   qnorm   the norm prologue of the QKV attention (FUSION_QKV_NORM, window_attention.cut's FUSION_WA_NORM, not yet run on a GPU when
 #           written): NormQkvAttentionGpuTests, QkvWindowAttentionGpuTests, ClusterMlpGpuTests, CudaGraphTests; compute-sanitizer memcheck,
 #           racecheck and initcheck over the first; timm parity and the block tests with it on (the default)
+#   qout    the attention's output projection on clusters (FUSION_QKV_OUT) and the norm prologue's new form: tests, Swin-T with
+#           each (FUSION_QKV_NORM, FUSION_QKV_OUT) at batch 1 and 64 (QOUT_BATCHES), parity with both on, sanitizers, batch 1's profile
 #   qnormswin Swin-T at batch 1 / 64 / 8 / 128 with FUSION_QKV_NORM off and on, alternating, two rounds; batch 1's and 64's graph
 #           profiles (the attention rows) off and on
 #   qkvbuf  the QKV attention's x buffers (FUSION_QKV_X_BUFFERS 2 and 1: the next window's copy overlapped, or more blocks an SM):
@@ -403,6 +405,39 @@ qnormswin() {
   SWIN_BATCHES="${QNORM_BATCHES:-1 64 8 128}" swin_alternating FUSION_QKV_NORM "off on" qnormswin.txt
   { graph_profile_each FUSION_QKV_NORM "off on" 1 "window_attention|window_partition|^graph"
     graph_profile_each FUSION_QKV_NORM "off on" 64 "window_attention|window_partition|^graph"; } > $OUT/qnormprofile.txt 2>&1
+}
+# Swin-T (fast-run, graphs, 300 passes) at each of batches $1 with (FUSION_QKV_NORM, FUSION_QKV_OUT) off/off, on/off, off/on, on/on
+# in turn, SWIN_ROUNDS rounds (default 1), into $OUT/$2.
+swin_forms() {
+  local batches=$1 file=$2
+  for b in $batches; do
+    for round in $(seq ${SWIN_ROUNDS:-1}); do
+      for form in off,off on,off off,on on,on; do
+        [ $(left) -gt 90 ] || return
+        local norm=${form%,*} out=${form#*,}
+        echo "## swin-t b$b FUSION_QKV_NORM=$norm FUSION_QKV_OUT=$out round $round"
+        FUSION_QKV_NORM=$norm FUSION_QKV_OUT=$out timeout 90 ./fusion-run swin-t --device cuda --batch $b --fast-run --graphs --warmup 20 --iters 300 2>&1 \
+          | grep -E "^(preparation|device|kernels)"
+      done
+    done
+  done > $OUT/$file 2>&1
+}
+# The attention's output projection (FUSION_QKV_OUT, window_attention.cut's FUSION_WA_OUT on clusters) and the norm prologue's
+# two-lanes-a-row form: their tests, Swin-T with each combination at batch 1 and 64, parity with both on, memcheck and racecheck,
+# then batch 1's graph profile with both off and both on.
+qout() {
+  FUSION_REQUIRE_CUDA=1 timeout 150 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.AttentionOutputGpuTests -class Fusion.Cuda.Tests.NormQkvAttentionGpuTests \
+    -class Fusion.Cuda.Tests.QkvWindowAttentionGpuTests -class Fusion.Cuda.Tests.ClusterMlpGpuTests > $OUT/qouttests.txt 2>&1
+  echo "exit $?" >> $OUT/qouttests.txt
+  swin_forms "${QOUT_BATCHES:-1 64}" qoutswin.txt
+  FUSION_QKV_NORM=on FUSION_QKV_OUT=on parity
+  sanitize AttentionOutputGpuTests memcheck racecheck > $OUT/qoutsan.txt 2>&1
+  for form in off,off on,on; do
+    [ $(left) -gt 60 ] || break
+    echo "## swin-t b1 graph profile FUSION_QKV_NORM,FUSION_QKV_OUT=$form"
+    FUSION_QKV_NORM=${form%,*} FUSION_QKV_OUT=${form#*,} timeout 60 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 50 2>&1 \
+      | grep -E "window_attention|gemm_bias_n(96|192|384|768)_k(96|192|384|768) |layer_norm|^graph|calls"
+  done > $OUT/qoutprofile.txt 2>&1
 }
 qkvbuf() {
   SWIN_BATCHES="64 1 8" swin_alternating FUSION_QKV_X_BUFFERS "2 1" qkvbuf.txt

@@ -184,11 +184,48 @@ public sealed partial class ClangPtxTests
         Assert.Contains("needs the QKV projection prologue", e.Message);
     }
 
-    /// <summary>The window attention specialized for 3 heads of <paramref name="headDim"/>, 49 tokens, 4 mask windows, compiled to PTX with <paramref name="defines"/> in front (the form's -D options).</summary>
-    private static (FusedKernel Kernel, string Ptx) CompileWindowAttention(int headDim, int masked, string arch, string defines)
+    /// <summary>
+    /// The output projection after the attention (FUSION_WA_OUT) on thread-block clusters: Swin-T's stages 1–3 (3, 6 and 12 heads of
+    /// 32), with the norm prologue or not, one or two x buffers; the cluster's split barrier, the peers' rows read through mapa and
+    /// ld.shared::cluster, the projection's extra mma.sync, all in registers.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 1, 2, true)]
+    [InlineData(3, 0, 2, false)]
+    [InlineData(6, 1, 2, true)]
+    [InlineData(12, 1, 1, true)]
+    [InlineData(12, 0, 2, false)]
+    public void TheOutputProjectionCompilesToPtx(int heads, int masked, int buffers, bool norm)
+    {
+        var (kernel, ptx) = CompileWindowAttention(32, masked, "sm_90",
+            $"#define FUSION_WA_PROJECT {heads * 32}\n#define FUSION_WA_X_BUFFERS {buffers}\n#define FUSION_WA_OUT 1\n" + (norm ? "#define FUSION_WA_NORM 7\n" : ""), heads);
+        Assert.Contains($".entry {kernel.Name}(", ptx);
+        Assert.Contains("barrier.cluster.arrive.release.aligned", ptx);
+        Assert.Contains("barrier.cluster.wait.acquire.aligned", ptx);
+        Assert.Contains("mapa.shared::cluster.u32", ptx);
+        Assert.Contains("ld.shared::cluster.v4.u32", ptx);
+        // The attention's 32 mma.sync, the QKV projection's 12 a k-step (unrolled two deep) and the output projection's 4 a k-step.
+        Assert.True(Regex.Matches(ptx, @"mma\.sync\.aligned\.m16n8k16").Count >= 32 + 2 * 12 + 4);
+        // pw and pb after the other parameters (8, the norm's 7).
+        Assert.Contains($"{kernel.Name}_param_{(norm ? 16 : 9)}", ptx);
+        Assert.DoesNotContain(".local", ptx);
+    }
+
+    /// <summary>The output projection is refused at compile time without the QKV prologue, and on a GPU without clusters (sm_80).</summary>
+    [Fact]
+    public void TheOutputProjectionOutsideItsFormIsACompileError()
+    {
+        var alone = Assert.ThrowsAny<Exception>(() => CompileWindowAttention(32, 1, "sm_90", "#define FUSION_WA_OUT 1\n"));
+        Assert.Contains("output projection needs the QKV projection prologue", alone.Message);
+        var ampere = Assert.ThrowsAny<Exception>(() => CompileWindowAttention(32, 1, "sm_80", "#define FUSION_WA_PROJECT 96\n#define FUSION_WA_OUT 1\n"));
+        Assert.Contains("runs on thread-block clusters", ampere.Message);
+    }
+
+    /// <summary>The window attention specialized for <paramref name="heads"/> heads of <paramref name="headDim"/>, 49 tokens, 4 mask windows, compiled to PTX with <paramref name="defines"/> in front (the form's -D options).</summary>
+    private static (FusedKernel Kernel, string Ptx) CompileWindowAttention(int headDim, int masked, string arch, string defines, int heads = 3)
     {
         ClangPtx.RequireCompiler();
-        var kernel = FusedKernelTests.Specialize("window_attention", ("HEADS", 3), ("HEAD_DIM", headDim), ("TOKENS", 49), ("WINDOWS", 4), ("HAS_MASK", masked));
+        var kernel = FusedKernelTests.Specialize("window_attention", ("HEADS", heads), ("HEAD_DIM", headDim), ("TOKENS", 49), ("WINDOWS", 4), ("HAS_MASK", masked));
         return (kernel, ClangPtx.Compile(defines + kernel.CudaSource, arch, kernel.Name));
     }
 

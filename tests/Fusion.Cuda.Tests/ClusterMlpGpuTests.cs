@@ -23,7 +23,7 @@ public sealed class ClusterMlpGpuTests : GpuTestBase
     [InlineData(130, 128, 1024, true)]   // 3 tiles, 64 hidden units a block at 16
     public void TheClusterMlpMatchesTheTwoGemms(int rows, int channels, int hidden, bool tanhGelu)
     {
-        RequireClusters();
+        RequireClusters("the cluster MLP");
         int seed = Fusion.Testing.TestData.NewSeed();
         using var mlp = new MlpCase(Device, seed, rows, channels, hidden, tanhGelu);
         Assert.Null(ClusterMlp.WhyNot(mlp.Up, mlp.Down, Device, DType.Float16, mlp.X, mlp.W1, mlp.W2, [mlp.B1], mlp.GpuDownInputs));
@@ -40,7 +40,7 @@ public sealed class ClusterMlpGpuTests : GpuTestBase
     [Fact]
     public void TheClusterMlpReplaysInAGraph()
     {
-        RequireClusters();
+        RequireClusters("the cluster MLP");
         using var mlp = new MlpCase(Device, Fusion.Testing.TestData.NewSeed(), 196, 384, 1536, tanhGelu: false);
         var launcher = new ClusterMlp(Jit);
         var form = launcher.Form(196, 384, 1536, tanhGelu: false, Device) ?? throw new InvalidOperationException("no cluster form");
@@ -61,7 +61,7 @@ public sealed class ClusterMlpGpuTests : GpuTestBase
     [Fact]
     public void OtherChannelCountsAndEpiloguesAreRefusedWithAReason()
     {
-        RequireClusters();
+        RequireClusters("the cluster MLP");
         var up = GemmKernels.Linear(768, 192, bias: true, Activation.Gelu, residual: false);
         var down = GemmKernels.Linear(192, 768, bias: true, Activation.None, residual: true);
         var narrow = GemmKernels.Linear(384, 96, bias: true, Activation.Gelu, residual: false);
@@ -77,11 +77,5 @@ public sealed class ClusterMlpGpuTests : GpuTestBase
         Assert.Contains("96 channels", ClusterMlp.WhyNot(narrow, narrowDown, Device, DType.Float16, x96, w1, w2, [b1], MlpCase.DownInputs(narrowDown, b2, x96)));
         Assert.Contains("not bias + GELU", ClusterMlp.WhyNot(relu, down, Device, DType.Float16, x, w1, w2, [b1], MlpCase.DownInputs(down, b2, x)));
         Assert.Contains("operand shapes", ClusterMlp.WhyNot(up, down, Device, DType.Float16, x, w2, w2, [b1], MlpCase.DownInputs(down, b2, x)));
-    }
-
-    private void RequireClusters()
-    {
-        if (Device.ComputeCapability < 90)
-            VisibleSkip.Because("no GPU with thread-block clusters", $"{Device.Name} is {Device.Architecture}", "the cluster MLP needs compute capability 9.0");
     }
 }

@@ -22,6 +22,13 @@ public abstract class GpuTestBase : IDisposable
 
     protected Random Rng { get; } = new(Random.Shared.Next());
 
+    /// <summary>Skips the test visibly on a GPU without thread-block clusters (compute capability below 9.0): <paramref name="what"/> needs them.</summary>
+    protected void RequireClusters(string what)
+    {
+        if (Device.ComputeCapability < 90)
+            VisibleSkip.Because("no GPU with thread-block clusters", $"{Device.Name} is {Device.Architecture}", $"{what} needs compute capability 9.0");
+    }
+
     protected CudaTensor Upload(Half[] data, params int[] dims)
     {
         using var host = CpuTensor.FromArray(data, dims);

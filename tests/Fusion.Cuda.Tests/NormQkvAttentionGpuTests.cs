@@ -75,7 +75,7 @@ public sealed class NormQkvAttentionGpuTests : GpuTestBase
     /// The norm kernel's result in double precision: each pixel's LayerNorm over C (biased variance) rounded to fp16, then window
     /// (b, wy, wx)'s token (ty, tx) read from pixel ((wy·w + ty − shift) mod H, (wx·w + tx − shift) mod W): roll, then partition.
     /// </summary>
-    private static RefTensor NormalizedWindows(RefTensor image, RefTensor gamma, RefTensor beta, WindowNorm g)
+    internal static RefTensor NormalizedWindows(RefTensor image, RefTensor gamma, RefTensor beta, WindowNorm g)
     {
         int batch = image.Shape[0], c = image.Shape[3], w = g.Window, across = g.Width / w, perImage = g.WindowsPerImage;
         var normalized = new RefTensor(image.Shape);

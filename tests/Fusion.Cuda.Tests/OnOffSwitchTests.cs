@@ -5,7 +5,7 @@ namespace Fusion.Cuda.Tests;
 
 /// <summary>
 /// The on/off switches read from the environment (FUSION_PDL, FUSION_GEMM_SPLITK, FUSION_MLP, FUSION_CLUSTER_MLP,
-/// FUSION_QKV_ATTENTION, FUSION_QKV_NORM), read without a GPU:
+/// FUSION_QKV_ATTENTION, FUSION_QKV_NORM, FUSION_QKV_OUT), read without a GPU:
 /// their values, unset meaning each one's default, and a clear error otherwise.
 /// </summary>
 public sealed class OnOffSwitchTests
@@ -18,6 +18,7 @@ public sealed class OnOffSwitchTests
         [ClusterMlp.Variable] = ClusterMlp.Parse,
         [QkvWindowAttention.Variable] = QkvWindowAttention.Parse,
         [QkvWindowAttention.NormVariable] = QkvWindowAttention.ParseNorm,
+        [QkvWindowAttention.OutVariable] = QkvWindowAttention.ParseOut,
     };
 
     /// <summary>What unset or blank means: on for the fused MLP and the QKV attention (measured faster where their rules take them), off for the rest.</summary>
@@ -104,6 +105,7 @@ public sealed class OnOffSwitchTests
     [InlineData(ClusterMlp.Variable)]
     [InlineData(QkvWindowAttention.Variable)]
     [InlineData(QkvWindowAttention.NormVariable)]
+    [InlineData(QkvWindowAttention.OutVariable)]
     public void ABadSwitchNamesTheVariableAndTheChoices(string variable)
     {
         var e = Assert.Throws<FusionException>(() => s_switches[variable]("sometimes"));

@@ -29,35 +29,51 @@ public sealed class QkvAttentionVariantsTests
     [Fact]
     public void EachAttentionGetsTheFormsOfItsProjectionsThatFit()
     {
-        var names = QkvWindowAttention.Variants(Kernels(), 9, HopperSharedMemory).Select(v => v.Name).ToList();
+        var names = QkvWindowAttention.Variants(Kernels(), 9, HopperSharedMemory, norm: true, output: false).Select(v => v.Name).ToList();
         Assert.Equal([$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage3.Name}_qkv_c384_x2"], names);
-        var options = QkvWindowAttention.Variants(Kernels(), 9, HopperSharedMemory).First().Options;
+        var options = QkvWindowAttention.Variants(Kernels(), 9, HopperSharedMemory, norm: true, output: false).First().Options;
         Assert.Equal(["-DFUSION_WA_PROJECT=96", "-DFUSION_WA_X_BUFFERS=2"], options);
     }
 
     /// <summary>
     /// A model with a LayerNorm + window-partition kernel of an attention's channels (Swin's norm1) also gets that attention's form
-    /// with the norm prologue, where FUSION_QKV_NORM is on (the default); the other attention's channels have no such kernel.
+    /// with the norm prologue where the norm forms are asked for (FUSION_QKV_NORM); the other attention's channels have no such kernel.
     /// </summary>
     [Fact]
     public void ANormAndPartitionKernelAddsTheNormFormOfItsChannels()
     {
         var norm = IlgpuKernels.SwinBlock("layer_norm_roll_window_partition_f16_64nx49x96");
-        var variants = QkvWindowAttention.Variants([.. Kernels(), norm], 9, HopperSharedMemory).ToList();
-        List<string> expected = QkvWindowAttention.NormEnabled
-            ? [$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage1.Name}_norm_qkv_c96_x2", $"{s_stage3.Name}_qkv_c384_x2"]
-            : [$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage3.Name}_qkv_c384_x2"];
-        Assert.Equal(expected, variants.Select(v => v.Name).ToList());
-        if (QkvWindowAttention.NormEnabled)
-            Assert.Equal(["-DFUSION_WA_PROJECT=96", "-DFUSION_WA_X_BUFFERS=2", "-DFUSION_WA_NORM=7"], variants[1].Options);
+        var variants = QkvWindowAttention.Variants([.. Kernels(), norm], 9, HopperSharedMemory, norm: true, output: false).ToList();
+        Assert.Equal([$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage1.Name}_norm_qkv_c96_x2", $"{s_stage3.Name}_qkv_c384_x2"], variants.Select(v => v.Name).ToList());
+        Assert.Equal(["-DFUSION_WA_PROJECT=96", "-DFUSION_WA_X_BUFFERS=2", "-DFUSION_WA_NORM=7"], variants[1].Options);
+        Assert.Equal([$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage3.Name}_qkv_c384_x2"],
+            QkvWindowAttention.Variants([.. Kernels(), norm], 9, HopperSharedMemory, norm: false, output: false).Select(v => v.Name).ToList());
+    }
+
+    /// <summary>
+    /// Where the output projection's forms are asked for (FUSION_QKV_OUT) on a GPU with clusters, an attention whose model has a square
+    /// bias-only projection of its C = heads · d channels also gets each form with it (shared memory allowing), the norm form too;
+    /// not without clusters, and not for 24 heads (a cluster holds 16).
+    /// </summary>
+    [Fact]
+    public void ASquareProjectionAddsTheOutputFormsOfItsChannels()
+    {
+        var norm = IlgpuKernels.SwinBlock("layer_norm_roll_window_partition_f16_64nx49x96");
+        IKernel[] kernels = [.. Kernels(), norm, GemmKernels.Linear(96, 96, bias: true, Activation.None, residual: false),
+            GemmKernels.Linear(384, 384, bias: true, Activation.None, residual: false), GemmKernels.Linear(768, 768, bias: true, Activation.None, residual: false)];
+        var variants = QkvWindowAttention.Variants(kernels, 9, HopperSharedMemory, norm: true, output: true).ToList();
+        Assert.Equal([$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage1.Name}_norm_qkv_c96_x2", $"{s_stage1.Name}_qkv_out_c96_x2", $"{s_stage1.Name}_norm_qkv_out_c96_x2",
+            $"{s_stage3.Name}_qkv_c384_x2", $"{s_stage3.Name}_qkv_out_c384_x2"], variants.Select(v => v.Name).ToList());
+        Assert.Equal(["-DFUSION_WA_PROJECT=96", "-DFUSION_WA_X_BUFFERS=2", "-DFUSION_WA_NORM=7", "-DFUSION_WA_OUT=1"], variants[3].Options);
+        Assert.DoesNotContain(QkvWindowAttention.Variants(kernels, 8, HopperSharedMemory, norm: true, output: true), v => v.Name.Contains("_out_"));
     }
 
     [Fact]
     public void LessSharedMemoryTakesOneXBufferOrNone()
     {
         // An sm_86-class block (99 KB): stage 1 keeps two buffers (62 KB), stage 3 fits with neither.
-        var names = QkvWindowAttention.Variants(Kernels(), 8, 99 * 1024).Select(v => v.Name).ToList();
+        var names = QkvWindowAttention.Variants(Kernels(), 8, 99 * 1024, norm: true, output: true).Select(v => v.Name).ToList();
         Assert.Equal([$"{s_stage1.Name}_qkv_c96_x2"], names);
-        Assert.Empty(QkvWindowAttention.Variants(Kernels(), 7, HopperSharedMemory));
+        Assert.Empty(QkvWindowAttention.Variants(Kernels(), 7, HopperSharedMemory, norm: true, output: true));
     }
 }

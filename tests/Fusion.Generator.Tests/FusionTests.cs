@@ -17,16 +17,18 @@ public sealed class FusionTests
         Assert.Empty(result.CompileErrors);
         Assert.DoesNotContain(result.Diagnostics, d => d.Id == "FUS102");
         var half = Method(result.Source, "RunHalf");
-        // Per block: ln(+roll)+partition, the qkv GEMM and the attention as one step, the proj GEMM, reverse(+roll)+residual+norm2,
+        // Per block: ln(+roll)+partition, the qkv GEMM, the attention and the proj GEMM as one step, reverse(+roll)+residual+norm2,
         // and the MLP (fc1+gelu and fc2+residual GEMMs as one step); the output's cast is in the last GEMM's epilogue. The second
         // block's ln+roll+partition joins its qkv attention as the norm prologue; the first's also casts the input, so it stays a kernel.
         Assert.Equal(0, CountOf(half, "be.WindowAttention("));
         Assert.Equal(1, CountOf(half, "be.QkvAttention("));
         Assert.Equal(1, CountOf(half, "be.NormQkvAttention("));
-        Assert.Contains("qkv attention gemm_bias_n288_k96 + window_attention_h3_d32_t49:", half);
-        Assert.Contains("qkv attention layer_norm_roll_window_partition_f16_64nx49x96 + gemm_bias_n288_k96 + window_attention_h3_d32_t49_nw64_masked:", half);
+        Assert.Contains("qkv attention gemm_bias_n288_k96 + window_attention_h3_d32_t49 + gemm_bias_n96_k96:", half);
+        Assert.Contains("qkv attention layer_norm_roll_window_partition_f16_64nx49x96 + gemm_bias_n288_k96 + window_attention_h3_d32_t49_nw64_masked + gemm_bias_n96_k96:", half);
         Assert.Contains("be.NormQkvAttention(FusionKernels.layer_norm_roll_window_partition_f16_64nx49x96, new global::Fusion.WindowNorm(1e-05f, 56, 56, 7, -3), ", half);
-        Assert.Equal(2, CountOf(half, "be.Gemm("));
+        // Each attention's output projection is its call's last argument (one kernel with it where the backend can): no GEMM step is left.
+        Assert.Equal(2, CountOf(half, ", new global::Fusion.AttentionOutput(FusionKernels.gemm_bias_n96_k96, "));
+        Assert.Equal(0, CountOf(half, "be.Gemm("));
         Assert.Equal(2, CountOf(half, "be.Mlp("));
         Assert.Equal(3, CountOf(half, "be.Run("));
         // The input's cast is recomputed by both kernels that read it (converting in a load is cheaper than storing a copy).
@@ -51,9 +53,10 @@ public sealed class FusionTests
         // LayerNorm kernels per block, 3 merge+LN, the final LN and the pool); the view is the patch-embedding weight's reshape,
         // built with the constants. The int8 plan's qkv GEMMs are int8: their attentions stay steps of their own. 11 of the 12
         // LayerNorm + (roll) + partition kernels join their attention as its norm prologue (the first also normalizes the patch
-        // embedding, so it stays a kernel): 19 generated kernels are left as steps of their own.
+        // embedding, so it stays a kernel): 19 generated kernels are left as steps of their own. Every attention's output projection
+        // joins its step (12 GEMM steps fewer: the 5 left are the patch embedding, the 3 reductions and the head).
         Assert.Contains("// Fusion report. Templates: 12 fused groups, 0 candidates not fused.", swinT);
-        Assert.Contains("// Plan Half: 102 steps: 19 generated kernels, 17 GEMMs with generated epilogues, 12 MLPs (two GEMMs each, one kernel where the backend fuses them), 12 window attentions with their QKV projections (one kernel where the backend computes q, k and v in the attention; 11 with the norm and window partition before them, which it then also computes), 41 backend calls, 1 views; 1 fusions refused.", swinT);
+        Assert.Contains("// Plan Half: 90 steps: 19 generated kernels, 5 GEMMs with generated epilogues, 12 MLPs (two GEMMs each, one kernel where the backend fuses them), 12 window attentions with their QKV projections (one kernel where the backend computes q, k and v in the attention; 11 with the norm and window partition before them, which it then also computes; 12 with the output projection after them, which it then also computes), 41 backend calls, 1 views; 1 fusions refused.", swinT);
         Assert.Equal(1, CountOf(Method(swinT, "RunHalf"), "be.QkvAttention("));
         Assert.Equal(11, CountOf(Method(swinT, "RunHalf"), "be.NormQkvAttention("));
         Assert.Equal(0, CountOf(Method(swinT, "RunInt8"), "be.NormQkvAttention("));
@@ -367,6 +370,47 @@ public sealed class FusionTests
             Assert.Equal(paired ? 0 : 1, CountOf(body, "be.WindowAttention("));
         }
         Assert.Equal(paired, result.Source.Contains("1 window attentions with their QKV projections"));
+    }
+
+    /// <summary>
+    /// The Linear after a QKV attention joins it as its output projection (the call's last argument) where the attention's result is
+    /// read by it alone and it maps the heads' C features to C with a bias and nothing else; otherwise it stays a GEMM step.
+    /// </summary>
+    [Theory]
+    [InlineData("new(32, 32)", "F.Linear(o, proj)", "embed", true)]
+    [InlineData("new(32, 32, bias: false)", "F.Linear(o, proj)", "embed", false)]
+    [InlineData("new(32, 48)", "F.Linear(o, proj)", "wide", false)]
+    [InlineData("new(32, 32)", "F.Gelu(F.Linear(o, proj))", "embed", false)]
+    [InlineData("new(32, 32)", "F.Add(F.Linear(o, proj), o)", "embed", false)]
+    public void AnOutputProjection_JoinsItsQkvAttention_WhereItIsABiasAloneFromCToC(string projection, string after, string last, bool joined)
+    {
+        var source = Usings + $$"""
+            [FusedModel]
+            public partial class AttentionThenProjection : Module
+            {
+                public readonly Linear qkv = new(32, 96), embed = new(32, 32), wide = new(48, 32);
+                public readonly Linear proj = {{projection}};
+                public readonly Parameter table = new(25, 2);
+
+                public Tensor Forward([Shape(Dim.Batch, 9, 32)] Tensor input)
+                {
+                    var x = F.Linear(input, embed);
+                {{AttentionChain}}
+                    return F.Linear({{after}}, {{last}});
+                }
+            }
+            """;
+        var result = GeneratorHarness.Run(source);
+        Assert.Empty(result.CompileErrors);
+        foreach (var plan in new[] { "RunFloat", "RunHalf" })
+        {
+            var body = Method(result.Source, plan);
+            Assert.Equal(1, CountOf(body, "be.QkvAttention("));
+            Assert.Equal(joined ? 1 : 0, CountOf(body, "new global::Fusion.AttentionOutput(FusionKernels.gemm_"));
+            // embed and the last Linear, and proj where it stays a step of its own (an MLP step holds two).
+            Assert.Equal(joined ? 2 : 3, CountOf(body, "be.Gemm(") + 2 * CountOf(body, "be.Mlp("));
+        }
+        Assert.Equal(joined, result.Source.Contains("1 with the output projection after them, which it then also computes"));
     }
 
     internal static string Method(string source, string name)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Fusion.Cuda;
+using Fusion.Cuda.Fused;
 
 namespace Fusion.Run;
 
@@ -244,25 +245,38 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
             : IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
 
     /// <summary>
-    /// The projection and the attention timed one by one; on CUDA with FUSION_QKV_ATTENTION on (the default) the inner backend's as one
-    /// row (one kernel where it applies, else both).
+    /// The projection and the attention (and the output projection) timed one by one; on CUDA with FUSION_QKV_ATTENTION on (the
+    /// default) the inner backend's as one row (one kernel where it applies, else both), the output projection in it where FUSION_QKV_OUT is on.
     /// </summary>
     public Tensor QkvAttention(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
-        float scale, FusedKernel attention) =>
-        Device == DeviceKind.Cuda && Fusion.Cuda.Fused.QkvWindowAttention.Enabled
-            ? Time(projection.Name + " + " + attention.Name, () => _inner.QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention))
-            : IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
+        float scale, FusedKernel attention, AttentionOutput? output = null)
+    {
+        if (Device != DeviceKind.Cuda || !QkvWindowAttention.Enabled)
+            return IBackend.ThenOutput(this, batch, io, output, IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention));
+        if (output is not null && !QkvWindowAttention.OutEnabled)
+            return IBackend.ThenOutput(this, batch, io, output, QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention));
+        return Time(projection.Name + " + " + attention.Name + OutputName(output),
+            () => _inner.QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention, output));
+    }
 
     /// <summary>
-    /// The norm kernel, projection and attention timed one by one; on CUDA with FUSION_QKV_ATTENTION and FUSION_QKV_NORM on (the
-    /// default) the inner backend's as one row (one kernel where it applies, else all three).
+    /// The norm kernel, projection and attention (and the output projection) timed one by one; on CUDA with FUSION_QKV_ATTENTION and
+    /// FUSION_QKV_NORM on the inner backend's as one row (one kernel where it applies, else all of them), the output projection in it
+    /// where FUSION_QKV_OUT is on.
     /// </summary>
     public Tensor NormQkvAttention(GeneratedKernel norm, WindowNorm geometry, Tensor[] normInputs, GemmKernel projection, int batch, DType io, Tensor w,
-        Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention) =>
-        Device == DeviceKind.Cuda && Fusion.Cuda.Fused.QkvWindowAttention.Enabled && Fusion.Cuda.Fused.QkvWindowAttention.NormEnabled
-            ? Time(norm.Name + " + " + projection.Name + " + " + attention.Name,
-                () => _inner.NormQkvAttention(norm, geometry, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention))
-            : IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention);
+        Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention, AttentionOutput? output = null)
+    {
+        if (Device != DeviceKind.Cuda || !QkvWindowAttention.Enabled || !QkvWindowAttention.NormEnabled)
+            return IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output);
+        if (output is not null && !QkvWindowAttention.OutEnabled)
+            return IBackend.ThenOutput(this, batch, io, output,
+                NormQkvAttention(norm, geometry, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention));
+        return Time(norm.Name + " + " + projection.Name + " + " + attention.Name + OutputName(output),
+            () => _inner.NormQkvAttention(norm, geometry, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output));
+    }
+
+    private static string OutputName(AttentionOutput? output) => output is null ? "" : " + " + output.Projection.Name;
 
     public Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? bias, AttentionLayout layout, float scale, bool causal, FusedKernel kernel) =>
         Time(kernel.Name, () => _inner.Attention(q, k, v, bias, layout, scale, causal, kernel));

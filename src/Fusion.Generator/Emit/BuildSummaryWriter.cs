@@ -19,8 +19,8 @@ namespace Fusion.Generator.Emit
             {
                 var steps = p.Schedule!.Steps.Where(s => s.Kind is StepKind.Kernel or StepKind.Gemm or StepKind.Template or StepKind.Mlp or StepKind.QkvAttention).ToList();
                 // An MLP is one kernel only where a backend fuses it; a QKV attention counts its GEMM, as the projection did alone (the
-                // attention templates run as backend calls, not counted here), and its norm prologue's kernel, as it ran alone.
-                int kernels = steps.Sum(s => s.Kind == StepKind.Mlp || s.Norm is not null ? 2 : 1);
+                // attention templates run as backend calls, not counted here), its norm prologue's kernel and its output projection's GEMM, as they ran alone.
+                int kernels = steps.Sum(s => s.Kind == StepKind.Mlp ? 2 : 1 + (s.Norm is null ? 0 : 1) + (s.Kind == StepKind.QkvAttention && s.Second is not null ? 1 : 0));
                 // The model's operators that share a kernel with another: casts the precision pass added and views
                 // repeated in several kernels count once, or not at all.
                 int fused = steps.Select(s => s.Members.Where(m => !p.Nodes[m].IsSource && !p.Nodes[m].Is(Ops.Cast)).Distinct().ToList())

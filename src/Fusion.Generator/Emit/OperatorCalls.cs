@@ -41,22 +41,30 @@ namespace Fusion.Generator.Emit
 
         /// <summary>
         /// be.QkvAttention: the projection <paramref name="gemm"/> on x, its weight and epilogue inputs (<paramref name="x"/> up to
-        /// <paramref name="attentionAt"/>), then the window attention <paramref name="node"/>'s own inputs after qkv (bias, mask).
+        /// <paramref name="attentionAt"/>), then the window attention <paramref name="node"/>'s own inputs after qkv (bias, mask), and
+        /// <paramref name="output"/> (<see cref="AttentionOutput"/> or empty).
         /// </summary>
-        public static string QkvAttention(Node node, string gemm, string[] x, int attentionAt) =>
-            $"be.QkvAttention({gemm}, batch, io, {x[0]}, {x[1]}, {AttentionArguments(node, x, 2, attentionAt)})";
+        public static string QkvAttention(Node node, string gemm, string[] x, int attentionAt, string output) =>
+            $"be.QkvAttention({gemm}, batch, io, {x[0]}, {x[1]}, {AttentionArguments(node, x, 2, attentionAt)}{output})";
 
         /// <summary>
         /// be.NormQkvAttention: the norm kernel <paramref name="norm"/> on its x, weight and bias (the first three of <paramref name="x"/>),
         /// where its windows come from (<paramref name="geometry"/>), then as <see cref="QkvAttention"/> the projection's weight and
-        /// epilogue inputs (up to <paramref name="attentionAt"/>) and the attention's own inputs (bias, mask).
+        /// epilogue inputs (up to <paramref name="attentionAt"/>), the attention's own inputs (bias, mask) and <paramref name="output"/>.
         /// </summary>
-        public static string NormQkvAttention(Node node, string norm, WindowNormSpec geometry, string gemm, string[] x, int attentionAt)
+        public static string NormQkvAttention(Node node, string norm, WindowNormSpec geometry, string gemm, string[] x, int attentionAt, string output)
         {
             var g = geometry;
             return $"be.NormQkvAttention({norm}, new {Ns}WindowNorm({Literals.Float((float)g.Eps)}, {g.Height}, {g.Width}, {g.Window}, {g.Shift}), "
-                + $"new {Ns}Tensor[] {{ {x[0]}, {x[1]}, {x[2]} }}, {gemm}, batch, io, {x[3]}, {AttentionArguments(node, x, 4, attentionAt)})";
+                + $"new {Ns}Tensor[] {{ {x[0]}, {x[1]}, {x[2]} }}, {gemm}, batch, io, {x[3]}, {AttentionArguments(node, x, 4, attentionAt)}{output})";
         }
+
+        /// <summary>
+        /// A QKV attention call's last argument where the output projection <paramref name="gemm"/> joined it (with its leading comma):
+        /// its weight, then its epilogue inputs (the bias), as <paramref name="x"/> lists them.
+        /// </summary>
+        public static string AttentionOutput(string gemm, string[] x) =>
+            $", new {Ns}AttentionOutput({gemm}, {x[0]}, new {Ns}Tensor[] {{ {string.Join(", ", x.Skip(1))} }})";
 
         /// <summary>
         /// What both QKV attention calls end with: the projection's epilogue inputs (<paramref name="x"/> from <paramref name="from"/> up to

@@ -140,11 +140,17 @@ namespace Fusion.Generator.Emit
                 case StepKind.QkvAttention:
                 {
                     int at = step.SecondAt;
-                    w.Line($"// {node.ShapeText} {node.Precision.Short()}  {scope}qkv attention {step.KernelName} + {node.Kernel!.Name}: {Describe(step)}{where}");
+                    var result = Nodes[step.Outputs[0]];
+                    w.Line($"// {result.ShapeText} {result.Precision.Short()}  {scope}qkv attention {ReportWriter.QkvAttentionName(step, node)}: {Describe(step)}{where}");
                     string gemm = $"{KernelTableWriter.ClassName}.{step.Gemm!.Name}";
+                    // The attention's own arguments end where the output projection's begin.
+                    var own = step.Second is null ? args : args.Take(step.OutputAt).ToArray();
+                    string tail = step.Second is { } projection
+                        ? OperatorCalls.AttentionOutput($"{KernelTableWriter.ClassName}.{projection.Name}", args.Skip(step.OutputAt).ToArray())
+                        : "";
                     string call = step.Norm is { } norm
-                        ? OperatorCalls.NormQkvAttention(node, $"{KernelTableWriter.ClassName}.{step.Kernel!.Name}", norm, gemm, args, at)
-                        : OperatorCalls.QkvAttention(node, gemm, args, at);
+                        ? OperatorCalls.NormQkvAttention(node, $"{KernelTableWriter.ClassName}.{step.Kernel!.Name}", norm, gemm, own, at, tail)
+                        : OperatorCalls.QkvAttention(node, gemm, own, at, tail);
                     w.Line($"var {V(step.Outputs[0])} = fusionPass.Own({call});");
                     break;
                 }

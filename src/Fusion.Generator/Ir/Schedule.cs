@@ -36,7 +36,8 @@ namespace Fusion.Generator.Ir
         /// <summary>
         /// A window attention after the QKV projection whose result only it reads (<see cref="Step.Gemm"/>; the attention is the step's
         /// node, its inputs after the projection's from <see cref="Step.SecondAt"/>): the backend's QkvAttention, one kernel where it can
-        /// compute q, k and v inside the attention, else the GEMM and then the attention.
+        /// compute q, k and v inside the attention, else the GEMM and then the attention. It may also take the norm kernel before it
+        /// (<see cref="Step.Norm"/>) and the output projection after it (<see cref="Step.Second"/>).
         /// </summary>
         QkvAttention,
     }
@@ -61,11 +62,17 @@ namespace Fusion.Generator.Ir
         /// <summary>The specialized template of a Template step.</summary>
         public TemplateSpec? Template { get; init; }
 
-        /// <summary>An Mlp step's second GEMM (the down projection); its inputs (weight, then epilogue inputs) start at <see cref="SecondAt"/>.</summary>
+        /// <summary>
+        /// An Mlp step's second GEMM (the down projection), its inputs (weight, then epilogue inputs) from <see cref="SecondAt"/>; or a
+        /// QkvAttention step's output projection (<see cref="Passes.AttentionOutputPairs"/>), its inputs from <see cref="OutputAt"/>.
+        /// </summary>
         public GemmSpec? Second { get; init; }
 
         /// <summary>Where an Mlp step's second GEMM's inputs, or a QkvAttention step's attention inputs after qkv, start in <see cref="Inputs"/>.</summary>
         public int SecondAt { get; init; }
+
+        /// <summary>Where a QkvAttention step's output projection's inputs (weight, then its bias) start in <see cref="Inputs"/>; 0 without one.</summary>
+        public int OutputAt { get; init; }
 
         /// <summary>
         /// A QkvAttention step's norm prologue (<see cref="Passes.NormQkvAttentionPairs"/>): the step's first three inputs are then the
@@ -74,7 +81,7 @@ namespace Fusion.Generator.Ir
         public WindowNormSpec? Norm { get; init; }
 
         /// <summary>The kernel's name for reports: the generated kernel's, the GEMM's (an Mlp step's two), the template's, or "".</summary>
-        public string KernelName => Norm is not null ? Kernel!.Name + " + " + Gemm!.Name : Kernel?.Name ?? (Gemm is null ? null : Second is null ? Gemm.Name : Gemm.Name + " + " + Second.Name) ?? Template?.Name ?? "";
+        public string KernelName => Norm is not null ? Kernel!.Name + " + " + Gemm!.Name : Kind == StepKind.QkvAttention ? Gemm!.Name : Kernel?.Name ?? (Gemm is null ? null : Second is null ? Gemm.Name : Gemm.Name + " + " + Second.Name) ?? Template?.Name ?? "";
     }
 
     /// <summary>

@@ -19,13 +19,9 @@ namespace Fusion.Generator.Passes
         public static List<Step> Merge(List<Step> steps, int output, Func<int, bool> isWindowAttention) =>
             StepPairs.Merge(steps, output, acrossConstants: true,
                 (projection, attention) => projection.Kind == StepKind.Gemm && attention.Kind == StepKind.Call && isWindowAttention(attention.Node)
-                    && attention.Outputs.Count == 1 && IsBiasOnly(projection.Gemm!),
+                    && attention.Outputs.Count == 1 && StepPairs.BiasOnly(projection.Gemm!),
                 (projection, attention) => new Step(StepKind.QkvAttention, false, attention.Node,
                     projection.Inputs.Concat(attention.Inputs.Skip(1)).ToEquatableArray(), attention.Outputs,
                     projection.Members.Concat(attention.Members).ToEquatableArray(), null, projection.Gemm) { SecondAt = projection.Inputs.Count });
-
-        /// <summary>A bias and nothing else after the product: cuBLASLt's BIAS form, what the attention's prologue adds.</summary>
-        private static bool IsBiasOnly(GemmSpec g) =>
-            StepPairs.PlainFloat(g) && g.CublasActivation == 0 && g.CublasBias >= 0 && g.CublasResidual < 0;
     }
 }

@@ -145,6 +145,7 @@ namespace Fusion.Generator.Passes
                 for (int id = _nodes.Count - 1; id >= 0; id--) Place(_nodes[id]);
                 var steps = QkvAttentionPairs.Merge(MlpPairs.Merge(Order(Steps()), _plan.Output), _plan.Output, id => _nodes[id].Is(Ops.WindowAttention));
                 steps = NormQkvAttentionPairs.Merge(steps, _plan.Output, _nodes);
+                steps = AttentionOutputPairs.Merge(steps, _plan.Output);
                 var hoisted = steps.Where(s => s.Constant).SelectMany(s => s.Outputs)
                     .Where(v => _readers[v].Any(r => !_constant[r]) || v == _plan.Output).Distinct().OrderBy(v => v).ToEquatableArray();
                 return new Schedule(Lifetimes(steps, hoisted), hoisted, _decisions.ToEquatableArray());

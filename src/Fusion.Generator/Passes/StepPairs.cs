@@ -39,6 +39,9 @@ namespace Fusion.Generator.Passes
         /// <summary>A float GEMM with cuBLASLt's plain epilogue forms (no int8 or FP8 scales, no convolution): what the joined kernels take.</summary>
         public static bool PlainFloat(GemmSpec g) => !g.Int8 && !g.Fp8 && g.Conv is null && g.CublasScale < 0 && g.CublasOutScale < 0;
 
+        /// <summary>A plain float GEMM with a bias and nothing else after the product: cuBLASLt's BIAS form, what the attention's projections add.</summary>
+        public static bool BiasOnly(GemmSpec g) => PlainFloat(g) && g.CublasActivation == 0 && g.CublasBias >= 0 && g.CublasResidual < 0;
+
         private static bool Feeds(Step first, Step second, Dictionary<int, int> reads, int output) =>
             !first.Constant && !second.Constant && first.Outputs.Count == 1 && second.Inputs.Count >= 2 && second.Inputs[0] == first.Outputs[0]
             && first.Outputs[0] != output && reads[first.Outputs[0]] == 1;

@@ -263,6 +263,10 @@ FUSION_DEVICE unsigned cluster_rank()
     return r;
 }
 FUSION_DEVICE void cluster_sync() { asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;" ::: "memory"); }
+// The barrier's two halves apart, for work between them: arrive (release: this thread's shared-memory accesses before it are done
+// for the peers) and wait (acquire: until every thread of the cluster has arrived); each thread alternates them.
+FUSION_DEVICE void cluster_arrive() { asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory"); }
+FUSION_DEVICE void cluster_wait() { asm volatile("barrier.cluster.wait.acquire.aligned;" ::: "memory"); }
 FUSION_DEVICE unsigned cluster_map(unsigned addr, unsigned q)
 {
     unsigned r;
@@ -274,6 +278,13 @@ FUSION_DEVICE void cluster_load2(unsigned addr, int& a, int& b) { asm volatile("
 FUSION_DEVICE void cluster_load4(unsigned addr, float& a, float& b, float& c, float& d)
 {
     asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];" : "=f"(a), "=f"(b), "=f"(c), "=f"(d) : "r"(addr) : "memory");
+}
+// 16 bytes of block q's shared memory as they are (a copy: no conversion).
+FUSION_DEVICE half8 cluster_load_half8(unsigned addr)
+{
+    half8 v;
+    asm volatile("ld.shared::cluster.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "r"(addr) : "memory");
+    return v;
 }
 #endif
 

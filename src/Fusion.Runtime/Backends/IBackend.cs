@@ -190,28 +190,43 @@ public interface IBackend : IDisposable
     /// A window attention whose qkv is <paramref name="projection"/>'s result alone (x · wᵀ finished by its epilogue, a bias; the
     /// weight laid out by <see cref="QkvRelayout"/>), read by nothing else: by default the GEMM and then the attention
     /// (<see cref="QkvAttentionAsPair"/>); a backend may compute q, k and v inside the attention's kernel where it can. Returns the
-    /// attention's output (a new tensor the caller owns), as <see cref="WindowAttention(Tensor, Tensor, Tensor?, int, float, FusedKernel)"/>.
+    /// attention's output (a new tensor the caller owns), as <see cref="WindowAttention(Tensor, Tensor, Tensor?, int, float, FusedKernel)"/>;
+    /// given <paramref name="output"/>, the output projection's result on it (by default its GEMM after the attention, <see cref="ThenOutput"/>).
     /// </summary>
     Tensor QkvAttention(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
-        float scale, FusedKernel attention) =>
-        QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
+        float scale, FusedKernel attention, AttentionOutput? output = null) =>
+        ThenOutput(this, batch, io, output, QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention));
 
     /// <summary>
     /// <see cref="QkvAttention"/> whose x is the result of <paramref name="norm"/>, a generated LayerNorm + (roll) + window-partition
     /// kernel on <paramref name="normInputs"/> (the image, the norm's weight and bias; <paramref name="geometry"/> says where each window's
     /// token comes from), read by nothing else: by default the norm kernel and then <see cref="QkvAttention"/>
     /// (<see cref="NormQkvAttentionAsPair"/>); a backend whose attention computes q, k and v itself may also gather and normalize its
-    /// windows there.
+    /// windows there. Given <paramref name="output"/>, as <see cref="QkvAttention"/>.
     /// </summary>
     Tensor NormQkvAttention(GeneratedKernel norm, WindowNorm geometry, Tensor[] normInputs, GemmKernel projection, int batch, DType io, Tensor w,
-        Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention) =>
-        NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention);
+        Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention, AttentionOutput? output = null) =>
+        NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output);
 
     /// <summary>The norm kernel, then <see cref="QkvAttention"/> on its result, which is disposed afterwards even when the attention throws.</summary>
     public static Tensor NormQkvAttentionAsPair(IBackend backend, GeneratedKernel norm, Tensor[] normInputs, GemmKernel projection, int batch, DType io,
-        Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention)
+        Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention, AttentionOutput? output = null)
         => ThroughIntermediate(backend.Run(norm, batch, io, normInputs), $"QKV attention's norm: {norm.Name}", "the normalized windows", nameof(norm),
-            x => backend.QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention));
+            x => backend.QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention, output));
+
+    /// <summary>
+    /// <paramref name="attention"/> (an attention's result, disposed here) through the output projection's GEMM where
+    /// <paramref name="output"/> is given, else <paramref name="attention"/> itself: the unfused form of <see cref="AttentionOutput"/>.
+    /// </summary>
+    public static Tensor ThenOutput(IBackend backend, int batch, DType io, AttentionOutput? output, Tensor attention)
+    {
+        if (output is null) return attention;
+        Tensor[] projected;
+        using (attention) projected = backend.Gemm(output.Projection, batch, io, attention, output.Weight, output.Inputs);
+        if (projected.Length == 1) return projected[0];
+        foreach (var t in projected) t.Dispose();
+        throw new ArgumentException($"output projection {output.Projection.Name} must have one output, not {projected.Length}", nameof(output));
+    }
 
     /// <summary>A window attention after its QKV projection as two calls: the projection's output is made, read once and disposed, even when the attention throws.</summary>
     public static Tensor QkvAttentionAsPair(IBackend backend, GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs,

@@ -132,34 +132,42 @@ public sealed partial class CudaBackend
     /// <summary>
     /// The window attention computing q, k and v itself where FUSION_QKV_ATTENTION is on (the default), the prologue form applies
     /// (<see cref="QkvWindowAttention.WhyNot"/>) and pays (<see cref="QkvWindowAttention.Pays(FusedKernel, CudaTensor, CudaStream, bool)"/>);
-    /// else the projection's GEMM, then the attention (<see cref="IBackend.QkvAttentionAsPair"/>).
+    /// else the projection's GEMM, then the attention (<see cref="IBackend.QkvAttentionAsPair"/>). Given <paramref name="output"/>, its
+    /// projection too where FUSION_QKV_OUT is on and that form applies (<see cref="QkvWindowAttention.WhyNotOut"/>) and pays, else its GEMM after.
     /// </summary>
     public Tensor QkvAttention(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
-        float scale, FusedKernel attention) =>
-        QkvForm(projection, io, x, w, projectionInputs, bias, mask, heads, scale, attention, norm: null)
-        ?? IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
+        float scale, FusedKernel attention, AttentionOutput? output = null) =>
+        (output is not null ? QkvForm(projection, io, x, w, projectionInputs, bias, mask, heads, scale, attention, norm: null, output) : null)
+        ?? IBackend.ThenOutput(this, batch, io, output, QkvForm(projection, io, x, w, projectionInputs, bias, mask, heads, scale, attention, norm: null, output: null)
+            ?? IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention));
 
     /// <summary>
     /// The window attention gathering, normalizing and projecting its windows itself where FUSION_QKV_ATTENTION and FUSION_QKV_NORM are
     /// on, both prologues apply (<see cref="QkvWindowAttention.WhyNot"/>, <see cref="QkvWindowAttention.WhyNotNorm"/>) and
-    /// the QKV form pays for these windows; else the norm kernel, then <see cref="QkvAttention"/>.
+    /// the QKV form pays for these windows; else the norm kernel, then <see cref="QkvAttention"/>. Given <paramref name="output"/>, as
+    /// <see cref="QkvAttention"/>.
     /// </summary>
     public Tensor NormQkvAttention(GeneratedKernel norm, WindowNorm geometry, Tensor[] normInputs, GemmKernel projection, int batch, DType io, Tensor w,
-        Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention) =>
-        (QkvWindowAttention.NormEnabled && normInputs.Length == 3
-            ? QkvForm(projection, io, normInputs[0], w, projectionInputs, bias, mask, heads, scale, attention, (norm.Name, geometry, normInputs[1], normInputs[2]))
-            : null)
-        ?? IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention);
+        Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention, AttentionOutput? output = null)
+    {
+        if (!QkvWindowAttention.NormEnabled || normInputs.Length != 3)
+            return IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output);
+        var prologue = (norm.Name, geometry, normInputs[1], normInputs[2]);
+        return (output is not null ? QkvForm(projection, io, normInputs[0], w, projectionInputs, bias, mask, heads, scale, attention, prologue, output) : null)
+            ?? (QkvForm(projection, io, normInputs[0], w, projectionInputs, bias, mask, heads, scale, attention, prologue, output: null) is { } attended
+                ? IBackend.ThenOutput(this, batch, io, output, attended)
+                : IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output));
+    }
 
     /// <summary>
     /// The attention with its QKV prologue (and, given <paramref name="norm"/>, its norm prologue: x is then the image the named norm
-    /// kernel would read) as one kernel, or null where FUSION_QKV_ATTENTION is off, the form does not apply or does not pay: the
-    /// caller then runs the calls it replaces.
+    /// kernel would read; given <paramref name="output"/>, the output projection after it) as one kernel, or null where
+    /// FUSION_QKV_ATTENTION (or FUSION_QKV_OUT) is off, the form does not apply or does not pay: the caller then runs the calls it replaces.
     /// </summary>
     private Tensor? QkvForm(GemmKernel projection, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
-        float scale, FusedKernel attention, (string Name, WindowNorm Geometry, Tensor Weight, Tensor Bias)? norm)
+        float scale, FusedKernel attention, (string Name, WindowNorm Geometry, Tensor Weight, Tensor Bias)? norm, AttentionOutput? output)
     {
-        if (!QkvWindowAttention.Enabled || AllIlgpu) return null;
+        if (!QkvWindowAttention.Enabled || AllIlgpu || (output is not null && !QkvWindowAttention.OutEnabled)) return null;
         var input = _rules.Resident(x, $"{norm?.Name ?? projection.Name} x");
         var weight = _rules.Resident(w, $"{projection.Name} weight");
         var inputs = projectionInputs.Select((t, i) => _rules.Resident(t, $"{projection.Name} epilogue input {i}")).ToList();
@@ -167,14 +175,22 @@ public sealed partial class CudaBackend
         var prologue = norm is { } n
             ? new QkvWindowAttention.NormOperands(_rules.Resident(n.Weight, $"{n.Name} weight"), _rules.Resident(n.Bias, $"{n.Name} bias"), n.Geometry)
             : null;
+        QkvWindowAttention.OutOperands? project = null;
+        if (output is not null)
+        {
+            var (outWeight, outInputs) = (_rules.Resident(output.Weight, $"{output.Projection.Name} weight"),
+                output.Inputs.Select((t, i) => _rules.Resident(t, $"{output.Projection.Name} epilogue input {i}")).ToList());
+            if (QkvWindowAttention.WhyNotOut(output.Projection, attention, _state.Device, io, projection.K, outWeight, outInputs) is not null) return null;
+            project = new QkvWindowAttention.OutOperands(outWeight, outInputs[output.Projection.Cublas!.Bias]);
+        }
         if (QkvWindowAttention.WhyNot(projection, attention, _state.Device, io, input, weight, inputs, table, windowMask, heads) is not null
             || (prologue is not null && QkvWindowAttention.WhyNotNorm(prologue.Geometry, attention, input, prologue.Gamma, prologue.Beta, projection.K) is not null)
-            || !_state.QkvAttention.Pays(attention, input, Stream, norm: prologue is not null))
+            || !_state.QkvAttention.Pays(attention, input, Stream, norm: prologue is not null, output: project is not null))
             return null;
         int tokens = attention.Constant("TOKENS"), d = attention.Constant("HEAD_DIM");
         var shape = new Shape(checked((int)(input.ElementCount / ((long)tokens * input.Shape[-1]))), tokens, heads * d);
-        return FusedChecks.Allocated(Stream, shape, output =>
-            _state.QkvAttention.Run(input, weight, inputs[projection.Cublas!.Bias], table, windowMask, scale, output, attention, Stream, prologue));
+        return FusedChecks.Allocated(Stream, shape, result =>
+            _state.QkvAttention.Run(input, weight, inputs[projection.Cublas!.Bias], table, windowMask, scale, result, attention, Stream, prologue, project));
     }
 
     public Tensor WindowAttention(Tensor qkv, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel kernel) =>

@@ -51,6 +51,27 @@ public sealed class QkvWindowAttention : IDisposable
     public sealed record NormOperands(CudaTensor Gamma, CudaTensor Beta, WindowNorm Geometry);
 
     /// <summary>
+    /// <c>FUSION_QKV_OUT=on|off</c> (off by default until measured, docs/perf.md): whether the QKV form also multiplies each window's
+    /// heads by the output projection after the attention (<see cref="AttentionOutput"/>), on thread-block clusters of one block a head
+    /// (sm_90); off runs the projection's GEMM after it, as before. Only where the QKV form itself runs.
+    /// </summary>
+    public const string OutVariable = "FUSION_QKV_OUT";
+
+    private static readonly Lazy<bool> s_outEnabled = new(() => ParseOut(Environment.GetEnvironmentVariable(OutVariable)));
+
+    /// <summary>$FUSION_QKV_OUT, read once (<see cref="ParseOut"/>).</summary>
+    public static bool OutEnabled => s_outEnabled.Value;
+
+    /// <summary>on, 1, off or 0 (unset or blank: off); anything else is an error naming the variable.</summary>
+    public static bool ParseOut(string? value) => OnOffSwitch.Parse(OutVariable, value, unset: false);
+
+    /// <summary>The output projection's operands: its weight [C, C] and bias [C].</summary>
+    public sealed record OutOperands(CudaTensor Weight, CudaTensor Bias);
+
+    /// <summary>The most blocks a cluster may have on the GPUs Fusion runs (16 with the non-portable attribute, 8 without): the heads a window.</summary>
+    public const int MaxClusterHeads = 16;
+
+    /// <summary>
     /// Whether the prologue form is worth launching: where at least 3 of its blocks fit an SM, or all (window, head) pairs fit one wave
     /// of resident blocks. Swin-T on an H100 (2026-12-06, each call inside the graph, summed over a stage's two blocks, the pair's GEMM
     /// and attention against the one kernel): batch 64 stage 1 (C 96, 3 blocks an SM) 0.281 → 0.222 ms, stage 2 (C 192, 2 an SM,
@@ -64,25 +85,29 @@ public sealed class QkvWindowAttention : IDisposable
     /// <see cref="Pays(int, long, int)"/> for this attention's prologue form at x's channels and window count on this GPU, with the norm
     /// prologue or not (compiles that form if need be: its registers decide the blocks an SM).
     /// </summary>
-    public bool Pays(FusedKernel attention, CudaTensor x, CudaStream stream, bool norm = false)
+    public bool Pays(FusedKernel attention, CudaTensor x, CudaStream stream, bool norm = false, bool output = false)
     {
-        var form = Form(attention, x, stream.Device, norm);
+        var form = Form(attention, x, stream.Device, norm, output);
+        if (output && form.Function.ResidentClusters(Threads, form.Shared, attention.Constant("HEADS")) < 1) return false; // no GPC holds a cluster
         return Pays(form.ResidentBlocksPerSm, (long)form.Windows * attention.Constant("HEADS"), stream.Device.MultiprocessorCount);
     }
 
-    /// <summary>The prologue form's function for x's channels (loaded, its shared memory allowed), that memory, x's windows and the blocks an SM holds.</summary>
-    private (CudaKernel Function, int Shared, int Windows, int ResidentBlocksPerSm) Form(FusedKernel attention, CudaTensor x, CudaDevice device, bool norm = false)
+    /// <summary>
+    /// The prologue form's function for x's channels (loaded, its shared memory allowed), that memory, x's windows and the blocks an SM
+    /// holds; with the norm prologue, with the output projection.
+    /// </summary>
+    private (CudaKernel Function, int Shared, int Windows, int ResidentBlocksPerSm) Form(FusedKernel attention, CudaTensor x, CudaDevice device, bool norm, bool output)
     {
         int d = attention.Constant("HEAD_DIM"), channels = checked((int)x.Shape[-1]);
         int windows = checked((int)(x.ElementCount / ((long)attention.Constant("TOKENS") * channels)));
-        int buffers = Buffers(device, channels, d), shared = SharedBytes(channels, d, buffers);
-        var function = Function(attention, channels, buffers, norm);
+        int buffers = Buffers(device, channels, d, output), shared = SharedBytes(channels, d, buffers, output);
+        var function = Function(attention, channels, buffers, norm, output);
         function.AllowSharedMemory(shared);
         return (function, shared, windows, function.ResidentBlocksPerSm(Threads, shared));
     }
 
     private readonly KernelJit _jit;
-    private readonly List<(string Source, int Channels, int Buffers, bool Norm, CudaModule Module, CudaKernel Function)> _loaded = [];
+    private readonly List<(string Source, int Channels, int Buffers, bool Norm, bool Output, CudaModule Module, CudaKernel Function)> _loaded = [];
     private readonly Lock _lock = new();
 
     public QkvWindowAttention(KernelJit jit) => _jit = jit;
@@ -119,8 +144,32 @@ public sealed class QkvWindowAttention : IDisposable
         if (mask is not null && (mask.Shape != new Shape(attention.Constant("WINDOWS"), tokens, tokens) || windows % attention.Constant("WINDOWS") != 0))
             return $"mask {mask.Shape} for {windows} windows";
         if (windows > int.MaxValue) return $"{windows} windows";
-        if (Buffers(device, channels, d) == 0)
-            return $"{SharedBytes(channels, d, 1) / 1024} KB of shared memory with one x buffer, more than a block's {device.MaxSharedMemoryPerBlock / 1024} KB";
+        if (Buffers(device, channels, d, output: false) == 0)
+            return $"{SharedBytes(channels, d, 1, output: false) / 1024} KB of shared memory with one x buffer, more than a block's {device.MaxSharedMemoryPerBlock / 1024} KB";
+        return null;
+    }
+
+    /// <summary>
+    /// Why the QKV form cannot also compute the output projection <paramref name="output"/> (weight <paramref name="weight"/>, epilogue
+    /// inputs <paramref name="inputs"/>) after <paramref name="attention"/> on x of <paramref name="channels"/> channels (an English
+    /// reason), or null when it can; the QKV form's own conditions are <see cref="WhyNot"/>'s.
+    /// </summary>
+    public static string? WhyNotOut(GemmKernel output, FusedKernel attention, CudaDevice device, DType io, int channels, CudaTensor weight, IReadOnlyList<CudaTensor> inputs)
+    {
+        if (device.ComputeCapabilityMajor < 9) return $"compute capability {device.ComputeCapabilityMajor}.{device.ComputeCapabilityMinor}: the output projection runs on thread-block clusters (9.0)";
+        int heads = attention.Constant("HEADS"), d = attention.Constant("HEAD_DIM");
+        if (heads > MaxClusterHeads) return $"{heads} heads: a cluster of one block a head holds at most {MaxClusterHeads}";
+        if (output.Int8 || output.Fp8 || output.Conv is not null) return $"{output.Name} is a quantized or convolution GEMM";
+        if (!IsBiasAlone(output) || inputs.Count != 1) return $"{output.Name}'s epilogue is not a bias alone";
+        if (output.Cublas!.ToIo && io != DType.Float16) return $"{output.Name} stores the run's io type, {io.ShortName()}";
+        if (channels != heads * d || output.N != channels || output.K != channels || output.KW != channels)
+            return $"{output.Name} computes {output.N} features from {output.K}, not {channels} from the {heads} heads of {d}";
+        var b = inputs[output.Cublas.Bias];
+        if (weight.DType != DType.Float16 || b.DType != DType.Float16) return $"{output.Name}'s weight or bias is not fp16";
+        if (weight.Shape != new Shape(channels, channels) || b.ElementCount != channels) return $"{output.Name}'s weight {weight.Shape} and bias {b.Shape} for {channels} channels";
+        if (weight.Pointer % 16 != 0) return $"{output.Name}'s weight is not 16-byte aligned (copied in 16-byte chunks)";
+        if (Buffers(device, channels, d, output: true) == 0)
+            return $"{SharedBytes(channels, d, 1, output: true) / 1024} KB of shared memory with one x buffer and the projection's rows, more than a block's {device.MaxSharedMemoryPerBlock / 1024} KB";
         return null;
     }
 
@@ -135,6 +184,7 @@ public sealed class QkvWindowAttention : IDisposable
         if (image.Shape[-1] != channels) return $"x {image.Shape} has not the projection's {channels} channels";
         if (gamma.DType != DType.Float16 || beta.DType != DType.Float16) return "the norm's weight or bias is not fp16";
         if (gamma.ElementCount != channels || beta.ElementCount != channels) return $"the norm's weight {gamma.Shape} and bias {beta.Shape} for {channels} channels";
+        if (gamma.Pointer % 16 != 0 || beta.Pointer % 16 != 0) return "the norm's weight or bias is not 16-byte aligned (read in 8-channel chunks)";
         if (attention.Constant("HAS_MASK") != 0 && attention.Constant("WINDOWS") != geometry.WindowsPerImage)
             return $"{attention.Name}'s mask has {attention.Constant("WINDOWS")} windows, the image {geometry.WindowsPerImage}";
         return null;
@@ -144,10 +194,11 @@ public sealed class QkvWindowAttention : IDisposable
     /// output [windows, TOKENS, heads·d] = the attention of (x · wᵀ + b) per window; with <paramref name="norm"/>, x is the image and
     /// each window is gathered from it and normalized first. The caller checked the operands (<see cref="WhyNot"/>, <see cref="WhyNotNorm"/>).
     /// </summary>
+    /// With <paramref name="project"/>, output is the output projection of that attention instead (<see cref="WhyNotOut"/>).
     public void Run(CudaTensor x, CudaTensor w, CudaTensor b, CudaTensor bias, CudaTensor? mask, float scale, CudaTensor output, FusedKernel attention,
-        CudaStream stream, NormOperands? norm = null)
+        CudaStream stream, NormOperands? norm = null, OutOperands? project = null)
     {
-        var (function, shared, windows, resident) = Form(attention, x, stream.Device, norm is not null);
+        var (function, shared, windows, resident) = Form(attention, x, stream.Device, norm is not null, project is not null);
         if (windows == 0) return;
         var args = new KernelArguments().Pointer(x).Pointer(w).Pointer(b).Pointer(bias);
         if (mask is null) args.Pointer(0);
@@ -155,9 +206,14 @@ public sealed class QkvWindowAttention : IDisposable
         args.Pointer(output).Int(windows).Float(scale);
         if (norm is { Geometry: var g })
             args.Pointer(norm.Gamma).Pointer(norm.Beta).Float(g.Eps).Int(g.Height).Int(g.Width).Int(g.BackRows).Int(g.BackColumns);
-        int per = WindowAttentionLauncher.WindowsFromEnvironment ?? WindowAttentionLauncher.AutomaticWindowsPerBlock((long)windows * attention.Constant("HEADS"),
+        if (project is not null) args.Pointer(project.Weight).Pointer(project.Bias);
+        int heads = attention.Constant("HEADS");
+        int per = WindowAttentionLauncher.WindowsFromEnvironment ?? WindowAttentionLauncher.AutomaticWindowsPerBlock((long)windows * heads,
             (long)resident * stream.Device.MultiprocessorCount);
-        function.Launch(stream, WindowAttentionLauncher.Blocks(attention, windows, per), Threads, args, shared);
+        int blocks = WindowAttentionLauncher.Blocks(attention, windows, per);
+        // With the output projection, a cluster is one block a head of the same windows (block b computes head b mod HEADS).
+        if (project is null) function.Launch(stream, blocks, Threads, args, shared);
+        else function.Launch(stream, blocks, Threads, args, shared, new Dim3((uint)heads));
     }
 
     /// <summary>cuBLASLt's BIAS form: a bias and nothing else after the product, what the prologue adds.</summary>
@@ -168,8 +224,11 @@ public sealed class QkvWindowAttention : IDisposable
     private static bool HasTensorCoreBody(FusedKernel attention) =>
         attention.Constant("HEAD_DIM") % 16 == 0 && attention.Constant("HEAD_DIM") <= 64 && attention.Constant("TOKENS") <= PaddedRows;
 
-    /// <summary>The dynamic shared memory of the prologue: the head's 3·d rows of w and <paramref name="buffers"/> windows of x, rows of C + 8 halves.</summary>
-    public static int SharedBytes(int channels, int headDim, int buffers) => (3 * headDim + buffers * PaddedRows) * (channels + 8) * 2;
+    /// <summary>
+    /// The dynamic shared memory of the prologue: the head's 3·d rows of w, <paramref name="buffers"/> windows of x and, with the output
+    /// projection, the block's d rows of its weight, rows of C + 8 halves.
+    /// </summary>
+    public static int SharedBytes(int channels, int headDim, int buffers, bool output) => (3 * headDim + buffers * PaddedRows + (output ? headDim : 0)) * (channels + 8) * 2;
 
     /// <summary>
     /// The template's static shared memory beside it: one buffer of q, k, v, 64 rows of d + 8 halves each.
@@ -194,30 +253,31 @@ public sealed class QkvWindowAttention : IDisposable
     };
 
     /// <summary>Two x buffers where they fit in a block's shared memory (the next window arrives during this one), else one, else 0; $FUSION_QKV_X_BUFFERS where set and it fits.</summary>
-    private static int Buffers(CudaDevice device, int channels, int headDim) => Buffers(device.MaxSharedMemoryPerBlock, channels, headDim);
+    private static int Buffers(CudaDevice device, int channels, int headDim, bool output) => Buffers(device.MaxSharedMemoryPerBlock, channels, headDim, output);
 
-    private static int Buffers(int maxSharedMemory, int channels, int headDim)
+    private static int Buffers(int maxSharedMemory, int channels, int headDim, bool output)
     {
         int asked = s_buffersFromEnvironment.Value;
-        if (asked > 0 && SharedBytes(channels, headDim, asked) + StaticBytes(headDim) <= maxSharedMemory) return asked;
+        if (asked > 0 && SharedBytes(channels, headDim, asked, output) + StaticBytes(headDim) <= maxSharedMemory) return asked;
         for (int buffers = 2; buffers >= 1; buffers--)
-            if (SharedBytes(channels, headDim, buffers) + StaticBytes(headDim) <= maxSharedMemory) return buffers;
+            if (SharedBytes(channels, headDim, buffers, output) + StaticBytes(headDim) <= maxSharedMemory) return buffers;
         return 0;
     }
 
-    private CudaKernel Function(FusedKernel attention, int channels, int buffers, bool norm)
+    private CudaKernel Function(FusedKernel attention, int channels, int buffers, bool norm, bool output)
     {
         lock (_lock)
         {
             foreach (var e in _loaded)
-                if (e.Channels == channels && e.Buffers == buffers && e.Norm == norm && (ReferenceEquals(e.Source, attention.CudaSource) || e.Source == attention.CudaSource))
+                if (e.Channels == channels && e.Buffers == buffers && e.Norm == norm && e.Output == output
+                    && (ReferenceEquals(e.Source, attention.CudaSource) || e.Source == attention.CudaSource))
                     return e.Function;
-            var (name, options) = Variant(attention, channels, buffers, norm);
+            var (name, options) = Variant(attention, channels, buffers, norm, output);
             var module = _jit.Load(name, attention.CudaSource, options);
             try
             {
                 var function = module.GetKernel(attention.Name);
-                _loaded.Add((attention.CudaSource, channels, buffers, norm, module, function));
+                _loaded.Add((attention.CudaSource, channels, buffers, norm, output, module, function));
                 return function;
             }
             catch
@@ -228,12 +288,16 @@ public sealed class QkvWindowAttention : IDisposable
         }
     }
 
-    /// <summary>The cache name and NVRTC options of the prologue form of <paramref name="attention"/> for C = <paramref name="channels"/>, with the norm prologue or not.</summary>
-    private static (string Name, IReadOnlyList<string> Options) Variant(FusedKernel attention, int channels, int buffers, bool norm)
+    /// <summary>
+    /// The cache name and NVRTC options of the prologue form of <paramref name="attention"/> for C = <paramref name="channels"/>, with the
+    /// norm prologue or not, with the output projection or not.
+    /// </summary>
+    private static (string Name, IReadOnlyList<string> Options) Variant(FusedKernel attention, int channels, int buffers, bool norm, bool output)
     {
-        var name = string.Create(CultureInfo.InvariantCulture, $"{attention.Name}_{(norm ? "norm_" : "")}qkv_c{channels}_x{buffers}");
+        var name = string.Create(CultureInfo.InvariantCulture, $"{attention.Name}_{(norm ? "norm_" : "")}qkv_{(output ? "out_" : "")}c{channels}_x{buffers}");
         List<string> options = [string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_PROJECT={channels}"), string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_X_BUFFERS={buffers}")];
         if (norm) options.Add(string.Create(CultureInfo.InvariantCulture, $"-DFUSION_WA_NORM={WindowSide(attention.Constant("TOKENS"))}"));
+        if (output) options.Add("-DFUSION_WA_OUT=1");
         return (name, options);
     }
 
@@ -244,13 +308,18 @@ public sealed class QkvWindowAttention : IDisposable
     /// The prologue forms a model's first pass may compile, for <see cref="CudaBackend.Precompile"/>: each window attention with the
     /// channels of every bias-only projection that makes exactly its q, k and v (3 · heads · d features), where the form fits this GPU,
     /// and, where FUSION_QKV_NORM is on and the model has a LayerNorm + window-partition kernel of those channels, the same with the norm
-    /// prologue. A guess from the kernels alone (which GEMM feeds which attention is the plan's); a variant it misses is compiled at first use.
+    /// prologue, and where FUSION_QKV_OUT is on and the GPU has clusters, each of those with the output projection. A guess from the
+    /// kernels alone (which GEMM feeds which attention is the plan's); a variant it misses is compiled at first use.
     /// </summary>
     public static IEnumerable<(string Name, string Source, IReadOnlyList<string> Options)> Variants(IReadOnlyCollection<IKernel> kernels, CudaDevice device) =>
-        Variants(kernels, device.ComputeCapabilityMajor, device.MaxSharedMemoryPerBlock);
+        Variants(kernels, device.ComputeCapabilityMajor, device.MaxSharedMemoryPerBlock, NormEnabled, OutEnabled);
 
-    /// <summary>The same for a GPU of compute capability <paramref name="major"/>.x whose blocks may have <paramref name="maxSharedMemory"/> bytes.</summary>
-    public static IEnumerable<(string Name, string Source, IReadOnlyList<string> Options)> Variants(IReadOnlyCollection<IKernel> kernels, int major, int maxSharedMemory)
+    /// <summary>
+    /// The same for a GPU of compute capability <paramref name="major"/>.x whose blocks may have <paramref name="maxSharedMemory"/> bytes,
+    /// with the norm prologue's forms where <paramref name="norm"/>, the output projection's where <paramref name="output"/>.
+    /// </summary>
+    public static IEnumerable<(string Name, string Source, IReadOnlyList<string> Options)> Variants(IReadOnlyCollection<IKernel> kernels, int major, int maxSharedMemory,
+        bool norm, bool output)
     {
         if (major < 8) yield break;
         // The channels of the model's LayerNorm + window-partition kernels (their names say it; their last buffer's last axis is C).
@@ -265,13 +334,19 @@ public sealed class QkvWindowAttention : IDisposable
             if (!HasTensorCoreBody(attention)) continue;
             foreach (int channels in projections.Where(g => g.N == features).Select(g => g.K).Distinct())
             {
-                int buffers = Buffers(maxSharedMemory, channels, d);
-                if (buffers == 0) continue;
-                var (name, options) = Variant(attention, channels, buffers, norm: false);
-                yield return (name, attention.CudaSource, options);
-                if (!NormEnabled || !normChannels.Contains(channels)) continue;
-                (name, options) = Variant(attention, channels, buffers, norm: true);
-                yield return (name, attention.CudaSource, options);
+                // The output projection where it is on, the GPU has clusters and a square bias-only projection of these channels exists.
+                bool projects = output && major >= 9 && attention.Constant("HEADS") <= MaxClusterHeads && channels == attention.Constant("HEADS") * d
+                    && projections.Any(g => g.N == channels && g.K == channels);
+                foreach (bool withOutput in projects ? new[] { false, true } : new[] { false })
+                {
+                    int buffers = Buffers(maxSharedMemory, channels, d, withOutput);
+                    if (buffers == 0) continue;
+                    var (name, options) = Variant(attention, channels, buffers, norm: false, withOutput);
+                    yield return (name, attention.CudaSource, options);
+                    if (!norm || !normChannels.Contains(channels)) continue;
+                    (name, options) = Variant(attention, channels, buffers, norm: true, withOutput);
+                    yield return (name, attention.CudaSource, options);
+                }
             }
         }
     }
