@@ -53,23 +53,13 @@ public sealed class AttentionOutputGpuTests : GpuTestBase
         var geometry = new WindowNorm(1e-5f, height, width, window, -3);
         using var c = new QkvCase(Device, seed, heads, d, channels, window * window, geometry.WindowsPerImage);
         using var output = new OutputCase(Device, seed + 10, channels);
-        var image = Fusion.Testing.TestData.Uniform(seed, -1, 5, 1, height, width, channels).RoundedTo(DType.Float16);
-        var gamma = Fusion.Testing.TestData.Uniform(seed + 5, 0.5, 1.5, channels).RoundedTo(DType.Float16);
-        var beta = Fusion.Testing.TestData.Uniform(seed + 6, -0.5, 0.5, channels).RoundedTo(DType.Float16);
-        using var x = NormQkvAttentionGpuTests.NormalizedWindows(image, gamma, beta, geometry).ToCpu(DType.Float16);
-        using var attended = c.Reference(x);
+        using var norm = new NormCase(Device, seed, 1, channels, geometry);
+        using var attended = c.Reference(norm.Windows);
         using var reference = output.Reference(attended);
 
-        using var hostImage = image.ToCpu(DType.Float16);
-        using var hostGamma = gamma.ToCpu(DType.Float16);
-        using var hostBeta = beta.ToCpu(DType.Float16);
-        using var gImage = CudaTensor.FromHost(Device, hostImage);
-        using var gGamma = CudaTensor.FromHost(Device, hostGamma);
-        using var gBeta = CudaTensor.FromHost(Device, hostBeta);
         using var fused = new QkvWindowAttention(Jit);
-        using var result = CudaTensor.Empty(gImage.Stream, DType.Float16, new Shape(geometry.WindowsPerImage, window * window, channels));
-        fused.Run(gImage, c.W, c.B, c.Table, c.GpuMask, c.Scale, result, c.Attention, gImage.Stream,
-            new QkvWindowAttention.NormOperands(gGamma, gBeta, geometry), new QkvWindowAttention.OutOperands(output.W, output.B));
+        using var result = CudaTensor.Empty(norm.Image.Stream, DType.Float16, new Shape(geometry.WindowsPerImage, window * window, channels));
+        fused.Run(norm.Image, c.W, c.B, c.Table, c.GpuMask, c.Scale, result, c.Attention, norm.Image.Stream, norm.Operands, new QkvWindowAttention.OutOperands(output.W, output.B));
         using var gpu = result.ToHost();
         KernelChecks.AssertClose(gpu, reference, new Tol(4e-3, 1e-2), $"norm + QKV attention + output projection, Swin-T stage 1 shifted (seed {seed})");
     }

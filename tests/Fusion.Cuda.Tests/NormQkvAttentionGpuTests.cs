@@ -8,8 +8,8 @@ namespace Fusion.Cuda.Tests;
 /// <see cref="QkvWindowAttention"/>): it gathers each window from an image [B, H, W, C] rolled by a shift, normalizes it and computes
 /// q, k, v itself. Reference: the LayerNorm in double precision on the image, rounded to fp16 as the norm kernel stores it, rolled and
 /// cut into windows here, then the projection's GEMM and the attention on the CPU backend (<see cref="QkvCase"/>). Fresh random images
-/// whose rows have a mean far from zero (the norm must subtract it), the case's random weights, biases and masks; Swin-T's stage shapes, an image that
-/// is not square, both roll directions, 36 and 49 tokens. Tolerance per output element: 3e-3 + 1e-2·|reference|, as the QKV
+/// whose rows have a mean far from zero (the norm must subtract it), the case's random weights, biases and masks (<see cref="NormCase"/>);
+/// Swin-T's stage shapes, an image that is not square, both roll directions, 36 and 49 tokens. Tolerance per output element: 3e-3 + 1e-2·|reference|, as the QKV
 /// prologue's tests (a normalized value whose fp32 sum lands on the other side of an fp16 rounding boundary moves by one ulp).
 /// </summary>
 public sealed class NormQkvAttentionGpuTests : GpuTestBase
@@ -26,24 +26,14 @@ public sealed class NormQkvAttentionGpuTests : GpuTestBase
         int seed = Fusion.Testing.TestData.NewSeed(), tokens = window * window;
         int perImage = height / window * (width / window), windows = batch * perImage;
         using var c = new QkvCase(Device, seed, heads, d, channels, tokens, masked ? perImage : 0);
-        var image = Fusion.Testing.TestData.Uniform(seed, -1, 5, batch, height, width, channels).RoundedTo(DType.Float16);
-        var gamma = Fusion.Testing.TestData.Uniform(seed + 5, 0.5, 1.5, channels).RoundedTo(DType.Float16);
-        var beta = Fusion.Testing.TestData.Uniform(seed + 6, -0.5, 0.5, channels).RoundedTo(DType.Float16);
-        var geometry = new WindowNorm(1e-5f, height, width, window, shift);
-        using var x = NormalizedWindows(image, gamma, beta, geometry).ToCpu(DType.Float16);
-        using var reference = c.Reference(x);
+        using var norm = new NormCase(Device, seed, batch, channels, new WindowNorm(1e-5f, height, width, window, shift));
+        using var reference = c.Reference(norm.Windows);
 
-        using var hostImage = image.ToCpu(DType.Float16);
-        using var hostGamma = gamma.ToCpu(DType.Float16);
-        using var hostBeta = beta.ToCpu(DType.Float16);
-        using var gImage = CudaTensor.FromHost(Device, hostImage);
-        using var gGamma = CudaTensor.FromHost(Device, hostGamma);
-        using var gBeta = CudaTensor.FromHost(Device, hostBeta);
-        Assert.Null(QkvWindowAttention.WhyNot(c.Projection, c.Attention, Device, DType.Float16, gImage, c.W, [c.B], c.Table, c.GpuMask, heads));
-        Assert.Null(QkvWindowAttention.WhyNotNorm(geometry, c.Attention, gImage, gGamma, gBeta, channels));
+        Assert.Null(QkvWindowAttention.WhyNot(c.Projection, c.Attention, Device, DType.Float16, norm.Image, c.W, [c.B], c.Table, c.GpuMask, heads));
+        Assert.Null(QkvWindowAttention.WhyNotNorm(norm.Geometry, c.Attention, norm.Image, norm.Operands.Gamma, norm.Operands.Beta, channels));
         using var fused = new QkvWindowAttention(Jit);
-        using var output = CudaTensor.Empty(gImage.Stream, DType.Float16, new Shape(windows, tokens, heads * d));
-        fused.Run(gImage, c.W, c.B, c.Table, c.GpuMask, c.Scale, output, c.Attention, gImage.Stream, new QkvWindowAttention.NormOperands(gGamma, gBeta, geometry));
+        using var output = CudaTensor.Empty(norm.Image.Stream, DType.Float16, new Shape(windows, tokens, heads * d));
+        fused.Run(norm.Image, c.W, c.B, c.Table, c.GpuMask, c.Scale, output, c.Attention, norm.Image.Stream, norm.Operands);
         using var gpu = output.ToHost();
         KernelChecks.AssertClose(gpu, reference, new Tol(3e-3, 1e-2),
             $"the norm + QKV attention, {heads} heads of {d}, C {channels}, {height}×{width} in {window}×{window} windows rolled {shift}, batch {batch} (seed {seed})");
@@ -70,36 +60,4 @@ public sealed class NormQkvAttentionGpuTests : GpuTestBase
         using var wide = CudaTensor.Empty(stream, DType.Float16, new Shape(1, 28, 28, 96));
         Assert.Contains("mask has 4 windows, the image 16", QkvWindowAttention.WhyNotNorm(geometry with { Height = 28, Width = 28 }, attention, wide, gamma, gamma, 96));
     }
-
-    /// <summary>
-    /// The norm kernel's result in double precision: each pixel's LayerNorm over C (biased variance) rounded to fp16, then window
-    /// (b, wy, wx)'s token (ty, tx) read from pixel ((wy·w + ty − shift) mod H, (wx·w + tx − shift) mod W): roll, then partition.
-    /// </summary>
-    internal static RefTensor NormalizedWindows(RefTensor image, RefTensor gamma, RefTensor beta, WindowNorm g)
-    {
-        int batch = image.Shape[0], c = image.Shape[3], w = g.Window, across = g.Width / w, perImage = g.WindowsPerImage;
-        var normalized = new RefTensor(image.Shape);
-        for (int pixel = 0; pixel < batch * g.Height * g.Width; pixel++)
-        {
-            var row = image.Data.AsSpan(pixel * c, c);
-            double mean = 0, variance = 0;
-            foreach (double v in row) mean += v;
-            mean /= c;
-            foreach (double v in row) variance += (v - mean) * (v - mean);
-            double inv = 1 / Math.Sqrt(variance / c + g.Eps);
-            for (int k = 0; k < c; k++) normalized.Data[pixel * c + k] = (row[k] - mean) * inv * gamma.Data[k] + beta.Data[k];
-        }
-        normalized = normalized.RoundedTo(DType.Float16);
-        var windows = new RefTensor([batch * perImage, w * w, c]);
-        for (int win = 0; win < batch * perImage; win++)
-            for (int t = 0; t < w * w; t++)
-            {
-                int b = win / perImage, inImage = win % perImage;
-                int i = Modulo(inImage / across * w + t / w - g.Shift, g.Height), j = Modulo(inImage % across * w + t % w - g.Shift, g.Width);
-                Array.Copy(normalized.Data, ((b * g.Height + i) * g.Width + j) * c, windows.Data, (win * w * w + t) * c, c);
-            }
-        return windows;
-    }
-
-    private static int Modulo(int value, int n) => ((value % n) + n) % n;
 }

@@ -103,6 +103,7 @@ public sealed unsafe class CudaKernel
             throw new ArgumentException($"kernel {Name}: empty grid {grid}", nameof(grid));
         if (cluster is { } c && (c.X == 0 || c.Y == 0 || c.Z == 0 || grid.X % c.X != 0 || grid.Y % c.Y != 0 || grid.Z % c.Z != 0))
             throw new ArgumentException($"kernel {Name}: grid {grid} is not a whole number of clusters {c}", nameof(cluster));
+        if (cluster is { } large && large.X * large.Y * large.Z > 8) AllowLargeClusters(); // past the portable 8 (Hopper takes 16)
         _module.Device.MakeCurrent();
         var slots = arguments.ToSlots();
         var starts = arguments.Starts();
