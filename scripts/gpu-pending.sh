@@ -64,6 +64,7 @@
 #           racecheck and initcheck over the first; timm parity and the block tests with it on (the default)
 #   qout    the attention's output projection on clusters (FUSION_QKV_OUT) and the norm prologue's new form: tests, Swin-T with
 #           each (FUSION_QKV_NORM, FUSION_QKV_OUT) at batch 1 and 64 (QOUT_BATCHES), parity with both on, sanitizers, batch 1's profile
+#   qoutquick qout's tests, the four forms at batch 1 and 64, parity, memcheck and torch.compile at 1 and 64: a short call
 #   qnormswin Swin-T at batch 1 / 64 / 8 / 128 with FUSION_QKV_NORM off and on, alternating, two rounds; batch 1's and 64's graph
 #           profiles (the attention rows) off and on
 #   qkvbuf  the QKV attention's x buffers (FUSION_QKV_X_BUFFERS 2 and 1: the next window's copy overlapped, or more blocks an SM):
@@ -438,6 +439,17 @@ qout() {
     FUSION_QKV_NORM=${form%,*} FUSION_QKV_OUT=${form#*,} timeout 60 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 50 2>&1 \
       | grep -E "window_attention|gemm_bias_n(96|192|384|768)_k(96|192|384|768) |layer_norm|^graph|calls"
   done > $OUT/qoutprofile.txt 2>&1
+}
+# qout's tests, Swin-T's four forms at batch 1 and 64, parity with both on, memcheck, then torch.compile at batch 1 and 64 in the same call:
+# for a call with little time.
+qoutquick() {
+  FUSION_REQUIRE_CUDA=1 timeout 120 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.AttentionOutputGpuTests -class Fusion.Cuda.Tests.NormQkvAttentionGpuTests \
+    -class Fusion.Cuda.Tests.QkvWindowAttentionGpuTests > $OUT/qouttests.txt 2>&1
+  echo "exit $?" >> $OUT/qouttests.txt
+  swin_forms "1 64" qoutswin.txt
+  FUSION_QKV_NORM=on FUSION_QKV_OUT=on parity
+  sanitize AttentionOutputGpuTests memcheck > $OUT/qoutsan.txt 2>&1
+  [ $(left) -gt 70 ] && timeout $(( $(left) - 10 )) python3 $root/bench/torch/swin_model.py --batches 1 64 --modes reduce-overhead > $OUT/torch.txt 2>&1
 }
 qkvbuf() {
   SWIN_BATCHES="64 1 8" swin_alternating FUSION_QKV_X_BUFFERS "2 1" qkvbuf.txt
