@@ -137,9 +137,8 @@ public sealed partial class CudaBackend
     /// </summary>
     public Tensor QkvAttention(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
         float scale, FusedKernel attention, AttentionOutput? output = null) =>
-        (output is not null ? QkvForm(projection, io, x, w, projectionInputs, bias, mask, heads, scale, attention, norm: null, output) : null)
-        ?? IBackend.ThenOutput(this, batch, io, output, QkvForm(projection, io, x, w, projectionInputs, bias, mask, heads, scale, attention, norm: null, output: null)
-            ?? IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention));
+        QkvForms(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention, norm: null, output)
+        ?? IBackend.ThenOutput(this, batch, io, output, IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention));
 
     /// <summary>
     /// The window attention gathering, normalizing and projecting its windows itself where FUSION_QKV_ATTENTION and FUSION_QKV_NORM are
@@ -148,16 +147,22 @@ public sealed partial class CudaBackend
     /// <see cref="QkvAttention"/>.
     /// </summary>
     public Tensor NormQkvAttention(GeneratedKernel norm, WindowNorm geometry, Tensor[] normInputs, GemmKernel projection, int batch, DType io, Tensor w,
-        Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention, AttentionOutput? output = null)
-    {
-        if (!QkvWindowAttention.NormEnabled || normInputs.Length != 3)
-            return IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output);
-        var prologue = (norm.Name, geometry, normInputs[1], normInputs[2]);
-        return (output is not null ? QkvForm(projection, io, normInputs[0], w, projectionInputs, bias, mask, heads, scale, attention, prologue, output) : null)
-            ?? (QkvForm(projection, io, normInputs[0], w, projectionInputs, bias, mask, heads, scale, attention, prologue, output: null) is { } attended
-                ? IBackend.ThenOutput(this, batch, io, output, attended)
-                : IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output));
-    }
+        Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention, AttentionOutput? output = null) =>
+        (QkvWindowAttention.NormEnabled && normInputs.Length == 3
+            ? QkvForms(projection, batch, io, normInputs[0], w, projectionInputs, bias, mask, heads, scale, attention, (norm.Name, geometry, normInputs[1], normInputs[2]), output)
+            : null)
+        ?? IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output);
+
+    /// <summary>
+    /// The one-kernel forms in turn: with the output projection where <paramref name="output"/> is given (<see cref="QkvForm"/>), else
+    /// without it and the projection's GEMM after (<see cref="IBackend.ThenOutput"/>); null where neither runs.
+    /// </summary>
+    private Tensor? QkvForms(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
+        float scale, FusedKernel attention, (string Name, WindowNorm Geometry, Tensor Weight, Tensor Bias)? norm, AttentionOutput? output) =>
+        (output is null ? null : QkvForm(projection, io, x, w, projectionInputs, bias, mask, heads, scale, attention, norm, output))
+        ?? (QkvForm(projection, io, x, w, projectionInputs, bias, mask, heads, scale, attention, norm, output: null) is { } attended
+            ? IBackend.ThenOutput(this, batch, io, output, attended)
+            : null);
 
     /// <summary>
     /// The attention with its QKV prologue (and, given <paramref name="norm"/>, its norm prologue: x is then the image the named norm
