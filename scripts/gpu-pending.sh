@@ -80,6 +80,12 @@
 #           Runtime (bench/cpu/swin_cpu.py), model by model in one call (issue 19)
 #   runtests the fusion-run CUDA tests (CudaRunTests)
 #   hostgemm `Fusion.Bench cpu bracketed 7`: the CPU GEMM's share of the FMA peak on the host, one core and all (issue 19)
+#   hostgemm1 `Fusion.Bench cpu bracketed 9` pinned to one host core (taskset: the process sees one CPU, so only the one-core rows
+#           run; the thread cannot migrate between cores mid-call), on two cores in turn (issue 19's one-core 70 %)
+#   quads   the GEMM template's read-back four columns a lane (FUSION_GEMM_QUADS): bench/cuda/int8_epilogue_probe (its sources in
+#           .bundle/i8p, carried beside the bundle: the int8 plan's fc1 GEMMs with hand-written epilogue forms), EpilogueQuadsGpuTests
+#           and the int8 plan's tests with quads on (QUADS_TESTS: more -class arguments), then Swin-T int8 and fp16 at batch 64 and int8 at batch 1 with
+#           FUSION_GEMM_QUADS off and on, alternating, two rounds (QUADS_RUNS: "batch precision" pairs, comma-separated)
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
 # land in $OUT (log.txt and one file per section). PENDING_BUDGET_S (default 560) bounds the whole call.
 set -u
@@ -475,6 +481,35 @@ runtests() {
 }
 hostgemm() {
   [ $(left) -gt 100 ] && timeout $(( $(left) - 20 )) ./Fusion.Bench cpu bracketed 7 > $OUT/hostgemm.txt 2>&1
+}
+hostgemm1() {
+  for core in 3 11; do
+    [ $(left) -gt 100 ] || break
+    echo "## pinned to core $core"
+    timeout $(( $(left) < 200 ? $(left) - 20 : 180 )) taskset -c $core ./Fusion.Bench cpu bracketed 9 2>&1 | grep -vE " rep +[0-9]+:"
+  done > $OUT/hostgemm1.txt 2>&1
+}
+quads() {
+  if [ -d $root/.bundle/i8p ]; then
+    rm -rf /tmp/i8p; cp -r $root/.bundle/i8p /tmp/i8p
+    timeout 180 bash $root/bench/cuda/int8_epilogue_probe.sh /tmp/i8p > $OUT/i8probe.md 2> $OUT/i8probe_ptxas.log
+  fi
+  FUSION_GEMM_QUADS=on FUSION_REQUIRE_CUDA=1 timeout 150 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.EpilogueQuadsGpuTests \
+    -class Fusion.Cuda.Tests.Int8PlanGpuTests -class Fusion.Cuda.Tests.Int8RoundingGpuTests ${QUADS_TESTS:-} > $OUT/quadstests.txt 2>&1
+  echo "exit $?" >> $OUT/quadstests.txt
+  local IFS_OLD=$IFS
+  IFS=','; local runs=(${QUADS_RUNS:-64 int8,64 fp16,1 int8}); IFS=$IFS_OLD
+  for run in "${runs[@]}"; do
+    set -- $run
+    for round in 1 2; do
+      for q in off on; do
+        [ $(left) -gt 60 ] || break 3
+        echo "## swin-t b$1 $2 FUSION_GEMM_QUADS=$q round $round"
+        FUSION_GEMM_QUADS=$q timeout 90 ./fusion-run swin-t --device cuda --precision $2 --batch $1 --fast-run --graphs --warmup 20 --iters 300 2>&1 \
+          | grep -E "^(preparation|device|kernels)"
+      done
+    done
+  done > $OUT/quadsswin.txt 2>&1
 }
 
 for s in $sections; do

@@ -46,6 +46,35 @@ internal static class CustomGemms
         return new Dictionary<int, string> { [residual] = "residual" };
     });
 
+    /// <summary>
+    /// The int8 plan's fc1: x and w int8 (the template's int8 variant, exact int32 sums), out = int8(gelu(float(sum)·scale[j] +
+    /// bias[j]) · multiplier), the multiplier a [1] parameter (1 / the next layer's input scale): the requantizing GEMM whose codes the
+    /// next int8 Linear reads.
+    /// </summary>
+    public static CustomGemm RequantizingGelu(int n, int k)
+    {
+        string name = $"gemm_s8_requantize_gelu_n{n}_k{k}";
+        var g = new LoweringGraph();
+        int x = g.Input(FloatType.F16, Rows, CDim.Static(k));
+        int w = g.Param(FloatType.F16, CDim.Static(n), CDim.Static(k));
+        int linear = g.Op(Ops.Linear, [x, w], type: FloatType.F32);
+        int scale = g.Param(FloatType.F32, CDim.Static(n));
+        int bias = g.Param(FloatType.F32, CDim.Static(n));
+        int multiplier = g.Param(FloatType.F32, CDim.Static(1));
+        int dequantized = g.Op(Ops.Mul, [linear, scale], type: FloatType.F32);
+        int biased = g.Op(Ops.Add, [dequantized, bias], type: FloatType.F32);
+        int gelu = g.Op(Ops.Gelu, [biased], type: FloatType.F32);
+        int scaled = g.Op(Ops.Mul, [gelu, multiplier], type: FloatType.F32);
+        int codes = g.Op(Ops.Cast, [scaled], AttributeSet.Of(OpAttribute.Int("to", (long)FloatType.I8)), FloatType.I8);
+        var chain = new List<int> { dequantized, biased, gelu, scaled, codes };
+        var roles = new Dictionary<int, string> { [scale] = "scale", [bias] = "bias", [multiplier] = "multiplier" };
+        var lowered = GemmEpilogue.Lower(name + "_epilogue", i => g[i], g.Count, g[linear], chain);
+        var inputs = GemmEpilogue.Inputs(lowered, g.Count);
+        var source = GemmSource.Specialize(name, n, k, lowered.Kernel, KernelTemplates.Get(GemmSource.Pattern), int8: true);
+        var kernel = new GemmKernel(name, n, k, GemmRows.Stride(k, int8: true), source, GeneratedKernel.From(lowered.Kernel), cublas: null, int8: true);
+        return new CustomGemm(kernel, inputs.Select(i => roles[i]).ToArray());
+    }
+
     private static CustomGemm Build(string name, int n, int k, Func<LoweringGraph, int, List<int>, Dictionary<int, string>> extend)
     {
         var g = new LoweringGraph();

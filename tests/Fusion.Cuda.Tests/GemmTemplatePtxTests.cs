@@ -70,25 +70,50 @@ public sealed class GemmTemplatePtxTests
         Assert.Equal(4 + buffers, Regex.Matches(ptx, $@"\.param \.(u64|u32|b64|b32|s32) {kernel.Name}_param_\d+").Count);
     }
 
-    /// <summary>The io variants store the output in their type: float32 pairs (FUSION_IO_HALF 0), half pairs as 32-bit words (1).</summary>
+    /// <summary>
+    /// The io variants store the output in their type: four columns a lane where the epilogue offers quads (float32 as one 16-byte
+    /// vector for FUSION_IO_HALF 0, halves as two 32-bit words for 1), a column pair a lane with FUSION_GEMM_PAIRS (an 8-byte float32
+    /// vector, or the half pair as one 32-bit word).
+    /// </summary>
     [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    public void IoVariantStoresTheIoType(int io)
+    [InlineData(0, false)]
+    [InlineData(1, false)]
+    [InlineData(0, true)]
+    [InlineData(1, true)]
+    public void IoVariantStoresTheIoType(int io, bool pairs)
     {
         ClangPtx.RequireCompiler();
         var kernel = CustomGemms.ResidualCastToIo(96, 384).Kernel;
-        var ptx = ClangPtx.Compile($"#define FUSION_IO_HALF {io}\n" + kernel.CudaSource, "sm_90", kernel.Name);
+        Assert.Contains("#define FUSION_EPILOGUE_QUADS 1", kernel.CudaSource);
+        var ptx = ClangPtx.Compile($"#define FUSION_IO_HALF {io}\n" + (pairs ? "#define FUSION_GEMM_PAIRS 1\n" : "") + kernel.CudaSource, "sm_90", kernel.Name);
         if (io == 0)
         {
-            Assert.Contains("st.global.v2.f32", ptx);
-            Assert.DoesNotMatch(@"st\.global\.(u16|b16|u32|b32)", ptx);
+            Assert.Contains(pairs ? "st.global.v2.f32" : "st.global.v4.f32", ptx);
+            Assert.DoesNotMatch(@"st\.global(\.v\d)?\.(u16|b16|u32|b32)", ptx);
         }
         else
         {
-            Assert.Matches(@"st\.global\.(u16|b16|u32|b32)", ptx);
+            Assert.Matches(pairs ? @"st\.global\.(u32|b32)" : @"st\.global\.v2\.(u32|b32)", ptx);
             Assert.DoesNotMatch(@"st\.global(\.v\d)?\.f32", ptx);
         }
+    }
+
+    /// <summary>
+    /// The int8 plan's requantizing GEMM stores its codes four at a time (one 32-bit store a lane) with quads, two (16-bit) with
+    /// FUSION_GEMM_PAIRS; the codes are rounded once (cvt.rni) either way.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RequantizedCodesStoreFourOrTwoAtOnce(bool pairs)
+    {
+        ClangPtx.RequireCompiler();
+        var kernel = CustomGemms.RequantizingGelu(384, 96).Kernel;
+        Assert.Contains("#define FUSION_EPILOGUE_QUADS 1", kernel.CudaSource);
+        var ptx = ClangPtx.Compile((pairs ? "#define FUSION_GEMM_PAIRS 1\n" : "") + kernel.CudaSource, "sm_90", kernel.Name);
+        Assert.Matches(pairs ? @"st\.global\.(u16|b16)" : @"st\.global\.(u32|b32)", ptx);
+        Assert.DoesNotMatch(pairs ? @"st\.global\.(u32|b32)" : @"st\.global\.(u16|b16)", ptx);
+        Assert.Contains("cvt.rni.s32.f32", ptx);
     }
 
     /// <summary>

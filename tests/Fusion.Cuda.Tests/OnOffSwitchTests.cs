@@ -5,7 +5,7 @@ namespace Fusion.Cuda.Tests;
 
 /// <summary>
 /// The on/off switches read from the environment (FUSION_PDL, FUSION_GEMM_SPLITK, FUSION_MLP, FUSION_CLUSTER_MLP,
-/// FUSION_QKV_ATTENTION, FUSION_QKV_NORM, FUSION_QKV_OUT), read without a GPU:
+/// FUSION_QKV_ATTENTION, FUSION_QKV_NORM, FUSION_QKV_OUT, FUSION_GEMM_QUADS), read without a GPU:
 /// their values, unset meaning each one's default, and a clear error otherwise.
 /// </summary>
 public sealed class OnOffSwitchTests
@@ -19,6 +19,7 @@ public sealed class OnOffSwitchTests
         [QkvWindowAttention.Variable] = QkvWindowAttention.Parse,
         [QkvWindowAttention.NormVariable] = QkvWindowAttention.ParseNorm,
         [QkvWindowAttention.OutVariable] = QkvWindowAttention.ParseOut,
+        [EpilogueQuads.Variable] = EpilogueQuads.Parse,
     };
 
     /// <summary>What unset or blank means: on for the fused MLP and the QKV attention (measured faster where their rules take them), off for the rest.</summary>

@@ -18,7 +18,11 @@ namespace Fusion.Compiler
     /// <c>fusion_epilogue_load_columns(col, pair, …)</c> reads what is the same on every row (a Linear's bias, the int8 plan's
     /// per-channel scales and its output scale) once, and <c>fusion_epilogue_row(row, col, acc0, acc1, pair, N, columns, …)</c> does the
     /// rest (<c>FUSION_EPILOGUE_COLUMNS</c> defined); read at every row, those loads and their addresses were 1.5 of the 52 instructions an
-    /// element of the int8 plan's requantizing GEMMs (Nsight Compute, 2026-12-06).
+    /// element of the int8 plan's requantizing GEMMs (Nsight Compute, 2026-12-06). Where every access moves in fours (the column count a
+    /// multiple of 4, nothing gathered along the columns, every store a vector) both steps also come four columns at a time,
+    /// <c>fusion_epilogue_load_columns4(col, …)</c> and <c>fusion_epilogue_row4(row, col, acc4, N, columns4, …)</c>, with
+    /// <c>FUSION_EPILOGUE_QUADS</c> defined: the GEMM template then hands a lane four columns (one 4-byte store of int8 codes, 8 bytes
+    /// of halves) where it would hand two.
     /// </summary>
     internal static class CudaEpiloguePrinter
     {
@@ -53,29 +57,13 @@ namespace Fusion.Compiler
             else
             {
                 s.Append("#define FUSION_EPILOGUE_COLUMNS 1\n");
-                ColumnLoads(s, k, col, NameOf);
+                ColumnLoads(s, k, col, 2, NameOf);
                 s.Append("FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float acc1, bool pair, long long N, const fusion_epilogue_columns& columns FUSION_EPILOGUE_PARAMS)\n{\n");
             }
-            s.Append("    (void)N;\n");
-            s.Append("    long long rest = row;\n");
-            for (int j = n - 2; j >= 0; j--)
-            {
-                var extent = CudaKernelPrinter.Extent(k.Domain[j]);
-                s.Append("    const long long v").Append(j).Append(" = ").Append(j == 0 ? "rest" : "rest % " + extent).Append(";\n");
-                if (j > 0) s.Append("    rest /= ").Append(extent).Append(";\n");
-            }
-            s.Append("    (void)rest;\n");
-            s.Append("    const long long s").Append(col).Append(" = col;\n");
+            RowVariables(s, k);
             s.Append("    const float acc[2] = {acc0, acc1};\n");
 
-            var extents = k.VariableExtents;
-            bool paired = !k.Domain[col].Dynamic && k.Domain[col].Value % 2 == 0 && k.Body.All(i => i switch
-            {
-                LoadInstr l when k.Buffers[l.Buffer].Role != BufferRole.Accumulator => l.Guard.Count == 0
-                    && AccessPattern.Along(l.Offset, col, 2, extents) != AccessKind.Gather,
-                StoreInstr st => AccessPattern.Along(st.Offset, col, 2, extents) == AccessKind.Vector,
-                _ => true,
-            });
+            bool paired = Moves(k, col, 2);
             if (paired)
             {
                 s.Append("    if (pair)\n    {\n");
@@ -89,7 +77,52 @@ namespace Fusion.Compiler
                 s.Append("\n// Both steps at once, for a caller that does not walk rows.\n")
                     .Append("FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)\n{\n")
                     .Append("    fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);\n}\n");
+            // Four columns a lane for the GEMM template where every access moves in fours (N a multiple of 4): its staged read-back then
+            // stores 4 columns a lane, 8 lanes a row (an int8 row's 32 codes one 32-byte sector from one 4-byte store a lane).
+            if (!pooled && Moves(k, col, 4))
+            {
+                s.Append("\n// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.\n")
+                    .Append("#define FUSION_EPILOGUE_QUADS 1\n");
+                ColumnLoads(s, k, col, 4, NameOf);
+                s.Append("FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)\n{\n");
+                RowVariables(s, k);
+                s.Append("    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};\n");
+                Body(s, k, col, vector: true, "    ", NameOf, width: 4);
+                s.Append("}\n");
+            }
             return s.ToString();
+        }
+
+        /// <summary>The row's index variables (all but the column) from the flat row, and s{col} = col.</summary>
+        private static void RowVariables(StringBuilder s, LoopKernel k)
+        {
+            int n = k.Domain.Count, col = n - 1;
+            s.Append("    (void)N;\n");
+            s.Append("    long long rest = row;\n");
+            for (int j = n - 2; j >= 0; j--)
+            {
+                var extent = CudaKernelPrinter.Extent(k.Domain[j]);
+                s.Append("    const long long v").Append(j).Append(" = ").Append(j == 0 ? "rest" : "rest % " + extent).Append(";\n");
+                if (j > 0) s.Append("    rest /= ").Append(extent).Append(";\n");
+            }
+            s.Append("    (void)rest;\n");
+            s.Append("    const long long s").Append(col).Append(" = col;\n");
+        }
+
+        /// <summary>
+        /// Whether every access of the chain moves <paramref name="width"/> consecutive columns as one vector (or reads one element for
+        /// all of them): the column count a multiple of the width, no guarded load, no gather along the columns, every store a vector.
+        /// </summary>
+        private static bool Moves(LoopKernel k, int col, int width)
+        {
+            var extents = k.VariableExtents;
+            return !k.Domain[col].Dynamic && k.Domain[col].Value % width == 0 && k.Body.All(i => i switch
+            {
+                LoadInstr l when k.Buffers[l.Buffer].Role != BufferRole.Accumulator => l.Guard.Count == 0
+                    && AccessPattern.Along(l.Offset, col, width, extents) != AccessKind.Gather,
+                StoreInstr st => AccessPattern.Along(st.Offset, col, width, extents) == AccessKind.Vector,
+                _ => true,
+            });
         }
 
         /// <summary>A load that reads the same element at every row: no row variable in its offset, no guard (a pooled epilogue has none).</summary>
@@ -101,21 +134,23 @@ namespace Fusion.Compiler
         /// The struct of the row-invariant loads and the function that fills it for a column pair: a load along the columns keeps both
         /// columns' values (the second only where the pair has one), a load of one element its value.
         /// </summary>
-        private static void ColumnLoads(StringBuilder s, LoopKernel k, int col, Func<int, string> name)
+        private static void ColumnLoads(StringBuilder s, LoopKernel k, int col, int width, Func<int, string> name)
         {
             var loads = k.Body.Where(i => ReadsColumns(k, i, col)).Cast<LoadInstr>().ToList();
-            s.Append("struct fusion_epilogue_columns\n{\n");
-            foreach (var l in loads) s.Append(l.Offset.Uses(col) ? $"    float x{l.Id}[2];\n" : $"    float x{l.Id};\n");
+            string type = width == 2 ? "fusion_epilogue_columns" : "fusion_epilogue_columns4";
+            s.Append("struct ").Append(type).Append("\n{\n");
+            foreach (var l in loads) s.Append(l.Offset.Uses(col) ? $"    float x{l.Id}[{width}];\n" : $"    float x{l.Id};\n");
             if (loads.Count == 0) s.Append("    char none;\n");
             s.Append("};\n\n");
-            s.Append("FUSION_DEVICE fusion_epilogue_columns fusion_epilogue_load_columns(int col, bool pair FUSION_EPILOGUE_PARAMS)\n{\n");
-            s.Append("    fusion_epilogue_columns columns{};\n    (void)pair;\n");
+            // A pair may be the row's last column alone; a quad is always whole (the template takes quads only where N % 4 == 0).
+            s.Append($"FUSION_DEVICE {type} fusion_epilogue_load_columns{(width == 2 ? "" : "4")}(int col{(width == 2 ? ", bool pair" : "")} FUSION_EPILOGUE_PARAMS)\n{{\n");
+            s.Append($"    {type} columns{{}};\n").Append(width == 2 ? "    (void)pair;\n" : "");
             foreach (var l in loads.Where(l => !l.Offset.Uses(col)))
                 s.Append($"    columns.x{l.Id} = fusion_load({name(l.Buffer)} + ({l.Offset}));\n");
             var alongColumns = loads.Where(l => l.Offset.Uses(col)).ToList();
             if (alongColumns.Count > 0)
             {
-                s.Append("    for (int e = 0; e < (pair ? 2 : 1); e++)\n    {\n");
+                s.Append(width == 2 ? "    for (int e = 0; e < (pair ? 2 : 1); e++)\n    {\n" : "    #pragma unroll\n    for (int e = 0; e < 4; e++)\n    {\n");
                 s.Append($"        const long long v{col} = col + e;\n");
                 foreach (var l in alongColumns) s.Append($"        columns.x{l.Id}[e] = fusion_load({name(l.Buffer)} + ({l.Offset}));\n");
                 s.Append("    }\n");
@@ -124,7 +159,7 @@ namespace Fusion.Compiler
         }
 
         /// <summary>The epilogue's instructions for both columns (vector) or for column col + e (scalar loop).</summary>
-        private static void Body(StringBuilder s, LoopKernel k, int col, bool vector, string pad, Func<int, string> name)
+        private static void Body(StringBuilder s, LoopKernel k, int col, bool vector, string pad, Func<int, string> name, int width = 2)
         {
             string Ref(int id) => k.Body[id] switch
             {
@@ -140,23 +175,23 @@ namespace Fusion.Compiler
                 foreach (var l in k.Body.OfType<LoadInstr>().Where(l => k.Buffers[l.Buffer].Role != BufferRole.Accumulator && !ReadsColumns(k, l, col)))
                 {
                     if (l.Offset.Uses(col))
-                        s.Append(pad).Append($"float x{l.Id}[2];\n").Append(pad).Append($"fusion_load_vec<2>({name(l.Buffer)} + ({l.Offset}), x{l.Id});\n");
+                        s.Append(pad).Append($"float x{l.Id}[{width}];\n").Append(pad).Append($"fusion_load_vec<{width}>({name(l.Buffer)} + ({l.Offset}), x{l.Id});\n");
                     else
                         s.Append(pad).Append($"const float x{l.Id} = fusion_load({name(l.Buffer)} + ({l.Offset}));\n");
                 }
                 var ops = k.Body.Where(i => i is OpInstr or PredicateInstr).ToList();
-                foreach (var op in ops) s.Append(pad).Append($"float x{op.Id}[2];\n");
-                s.Append(pad).Append("#pragma unroll\n").Append(pad).Append("for (int e = 0; e < 2; e++)\n").Append(pad).Append("{\n");
+                foreach (var op in ops) s.Append(pad).Append($"float x{op.Id}[{width}];\n");
+                s.Append(pad).Append("#pragma unroll\n").Append(pad).Append($"for (int e = 0; e < {width}; e++)\n").Append(pad).Append("{\n");
                 foreach (var op in ops) s.Append(pad).Append("    ").Append($"x{op.Id}[e] = {Compute(op, Ref)};\n");
                 s.Append(pad).Append("}\n");
                 foreach (var st in k.Body.OfType<StoreInstr>())
                 {
                     s.Append(pad).Append("{\n");
-                    s.Append(pad).Append($"    float sv[2];\n").Append(pad).Append($"    for (int e = 0; e < 2; e++) sv[e] = {Ref(st.Value)};\n");
+                    s.Append(pad).Append($"    float sv[{width}];\n").Append(pad).Append($"    for (int e = 0; e < {width}; e++) sv[e] = {Ref(st.Value)};\n");
                     if (st.Accumulate)
                         s.Append(pad).Append($"    at0 = {name(st.Buffer)} + ({st.Offset});\n").Append(pad).Append("    at1 = at0 + 1;\n")
                             .Append(pad).Append("    add0 = sv[0];\n").Append(pad).Append("    add1 = sv[1];\n");
-                    else s.Append(pad).Append($"    fusion_store_vec<2>({name(st.Buffer)} + ({st.Offset}), sv);\n");
+                    else s.Append(pad).Append($"    fusion_store_vec<{width}>({name(st.Buffer)} + ({st.Offset}), sv);\n");
                     s.Append(pad).Append("}\n");
                 }
                 return;

@@ -1030,6 +1030,35 @@ FUSION_DEVICE unsigned long long gemm_shfl_xor_u64(unsigned long long v, int mas
 }
 #endif
 
+// Four columns a lane (the printed epilogue offers them where every access moves in fours: FUSION_EPILOGUE_QUADS; not with split K,
+// whose cluster sums go by pairs, nor where the launcher asks for pairs, FUSION_GEMM_PAIRS). A warp reads back 4 rows × 32 columns
+// at a time, 8 lanes a row, each lane one float4 of the staging (rows 160 bytes apart: 16-byte aligned) and its quad of columns
+// col…col + 3, so one warp store covers 4 rows × 32 consecutive columns: a row's 32 int8 codes in one sector, 64 bytes of fp16.
+// Which thread finishes which element changes, not the values.
+#if defined(FUSION_EPILOGUE_QUADS) && !defined(FUSION_GEMM_PAIRS) && FUSION_GEMM_SPLITS == 1
+#define GEMM_EPILOGUE_QUADS 1
+static_assert(FUSION_N % 4 == 0, ""gemm: quads need N a multiple of 4"");
+FUSION_DEVICE void gemm_read_back_quads(float (*stage)[kEpiStride], int row0, int col0, int lane, int m, int batch FUSION_EPILOGUE_PARAMS)
+{
+    constexpr int kLanesPerRow = kEpiCols / 4, kRowsPerStep = 32 / kLanesPerRow;
+    const int quad_row = lane / kLanesPerRow, quad_col = 4 * (lane % kLanesPerRow);
+    const int c = col0 + quad_col;
+    if (c >= FUSION_N) return;  // a whole quad past the last column (N % 4 == 0)
+    const fusion_epilogue_columns4 columns = fusion_epilogue_load_columns4(c FUSION_EPILOGUE_ARGS);
+#pragma unroll
+    for (int i = 0; i < 16 / kRowsPerStep; ++i)
+    {
+        const int rl = i * kRowsPerStep + quad_row;
+        const int r = row0 + rl;
+        if (r >= m) continue;
+        const fusion_f4 v = *reinterpret_cast<const fusion_f4*>(&stage[rl][quad_col]);
+        fusion_epilogue_row4(r, c, v, batch, columns FUSION_EPILOGUE_ARGS);
+    }
+}
+#else
+#define GEMM_EPILOGUE_QUADS 0
+#endif
+
 // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
 // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
 // alike). Each warp writes its slice of the staging (a_tiles, free once the main loop's last barrier passed; the TMA family's own
@@ -1073,6 +1102,9 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
 #else
             gemm_syncwarp();
 #endif
+#if GEMM_EPILOGUE_QUADS
+            gemm_read_back_quads(stage, row0 + warp_row + mi * 16, col0 + warp_col + chunk * kEpiCols, lane, m, batch FUSION_EPILOGUE_ARGS);
+#else
             const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
             const bool pair = c + 1 < FUSION_N;
 #ifdef FUSION_EPILOGUE_COLUMNS
@@ -1147,6 +1179,7 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
             }
             gemm_pool_flush(pool, pair);
 #endif
+#endif  // GEMM_EPILOGUE_QUADS
 #if FUSION_GEMM_SPLITS > 1
             cluster_sync();  // the peers are done reading this block's chunk: the next may overwrite it, the block may end
 #endif
@@ -9495,6 +9528,47 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x1[4];
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x2[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x2[e] = (acc[e] + columns.x1[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x2[e];
+        fusion_store_vec<4>(e2 + (288*v0 + v1), sv);
+    }
+}
+
 " + TemplateText_gemm,
                 epilogue: gemm_bias_n288_k96_f32_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1),
@@ -9576,6 +9650,47 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
 FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
 {
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
+}
+
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x1[4];
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x2[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x2[e] = (acc[e] + columns.x1[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x2[e];
+        fusion_store_vec<4>(e2 + (96*v0 + v1), sv);
+    }
 }
 
 " + TemplateText_gemm,
@@ -9684,6 +9799,57 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x1[4];
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x2[4];
+    float x4[4];
+    float x6[4];
+    float x7[4];
+    float x9[4];
+    float x10[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x2[e] = (acc[e] + columns.x1[e]);
+        x4[e] = (x2[e] * 0.5f);
+        x6[e] = (x2[e] * 0.70710677f);
+        x7[e] = fusion_erf(x6[e]);
+        x9[e] = (x7[e] + 1.0f);
+        x10[e] = (x4[e] * x9[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x10[e];
+        fusion_store_vec<4>(e2 + (384*v0 + v1), sv);
+    }
+}
+
 " + TemplateText_gemm,
                 epilogue: gemm_bias_gelu_n384_k96_f32_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)2, 0, -1),
@@ -9774,6 +9940,51 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
 FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
 {
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
+}
+
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x2[4];
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x0[4];
+    fusion_load_vec<4>(e0 + (96*v0 + v1), x0);
+    float x3[4];
+    float x4[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x3[e] = (acc[e] + columns.x2[e]);
+        x4[e] = (x0[e] + x3[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x4[e];
+        fusion_store_vec<4>(e3 + (96*v0 + v1), sv);
+    }
 }
 
 " + TemplateText_gemm,
@@ -9873,6 +10084,51 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x2[4];
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x0[4];
+    fusion_load_vec<4>(e0 + (96*v0 + v1), x0);
+    float x3[4];
+    float x4[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x3[e] = (acc[e] + columns.x2[e]);
+        x4[e] = (x0[e] + x3[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x4[e];
+        fusion_store_vec<4>(e3 + (96*v0 + v1), sv);
+    }
+}
+
 " + TemplateText_gemm,
                 epilogue: gemm_bias_add_cast_n96_k384_f32_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 1, 0) { ToIo = true },
@@ -9956,6 +10212,47 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x1[4];
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x2[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x2[e] = (acc[e] + columns.x1[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x2[e];
+        fusion_store_vec<4>(e2 + (288*v0 + v1), sv);
+    }
+}
+
 " + TemplateText_gemm,
                 epilogue: gemm_bias_n288_k96_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 0, -1),
@@ -10037,6 +10334,47 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
 FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
 {
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
+}
+
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x1[4];
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x2[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x2[e] = (acc[e] + columns.x1[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x2[e];
+        fusion_store_vec<4>(e2 + (96*v0 + v1), sv);
+    }
 }
 
 " + TemplateText_gemm,
@@ -10145,6 +10483,57 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x1[4];
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x2[4];
+    float x4[4];
+    float x6[4];
+    float x7[4];
+    float x9[4];
+    float x10[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x2[e] = (acc[e] + columns.x1[e]);
+        x4[e] = (x2[e] * 0.5f);
+        x6[e] = (x2[e] * 0.70710677f);
+        x7[e] = fusion_erf(x6[e]);
+        x9[e] = (x7[e] + 1.0f);
+        x10[e] = (x4[e] * x9[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x10[e];
+        fusion_store_vec<4>(e2 + (384*v0 + v1), sv);
+    }
+}
+
 " + TemplateText_gemm,
                 epilogue: gemm_bias_gelu_n384_k96_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)2, 0, -1),
@@ -10235,6 +10624,51 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
 FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
 {
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
+}
+
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x2[4];
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x0[4];
+    fusion_load_vec<4>(e0 + (96*v0 + v1), x0);
+    float x3[4];
+    float x4[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x3[e] = (acc[e] + columns.x2[e]);
+        x4[e] = (x0[e] + x3[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x4[e];
+        fusion_store_vec<4>(e3 + (96*v0 + v1), sv);
+    }
 }
 
 " + TemplateText_gemm,
@@ -10334,6 +10768,51 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x2[4];
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x0[4];
+    fusion_load_vec<4>(e0 + (96*v0 + v1), x0);
+    float x3[4];
+    float x4[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x3[e] = (acc[e] + columns.x2[e]);
+        x4[e] = (x0[e] + x3[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x4[e];
+        fusion_store_vec<4>(e3 + (96*v0 + v1), sv);
+    }
+}
+
 " + TemplateText_gemm,
                 epilogue: gemm_bias_add_cast_n96_k384_epilogue,
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 1, 0) { ToIo = true },
@@ -10426,6 +10905,51 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x1[4];
+    float x3[4];
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+        columns.x3[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x2[4];
+    float x4[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x2[e] = (acc[e] * columns.x1[e]);
+        x4[e] = (x2[e] + columns.x3[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x4[e];
+        fusion_store_vec<4>(e3 + (288*v0 + v1), sv);
+    }
+}
+
 " + TemplateText_gemm,
                 epilogue: gemm_mul_add_n288_k96_i8_epilogue,
                 cublas: null,
@@ -10516,6 +11040,51 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
 FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
 {
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
+}
+
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x1[4];
+    float x3[4];
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+        columns.x3[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x2[4];
+    float x4[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x2[e] = (acc[e] * columns.x1[e]);
+        x4[e] = (x2[e] + columns.x3[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x4[e];
+        fusion_store_vec<4>(e3 + (96*v0 + v1), sv);
+    }
 }
 
 " + TemplateText_gemm,
@@ -10645,6 +11214,67 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x1[4];
+    float x3[4];
+    float x13;
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    columns.x13 = fusion_load(e3 + (0));
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x1[e] = fusion_load(e1 + (v1));
+        columns.x3[e] = fusion_load(e2 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x2[4];
+    float x4[4];
+    float x6[4];
+    float x8[4];
+    float x9[4];
+    float x11[4];
+    float x12[4];
+    float x14[4];
+    float x15[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x2[e] = (acc[e] * columns.x1[e]);
+        x4[e] = (x2[e] + columns.x3[e]);
+        x6[e] = (x4[e] * 0.5f);
+        x8[e] = (x4[e] * 0.70710677f);
+        x9[e] = fusion_erf(x8[e]);
+        x11[e] = (x9[e] + 1.0f);
+        x12[e] = (x6[e] * x11[e]);
+        x14[e] = (x12[e] * columns.x13);
+        x15[e] = fusion_round_i8(x14[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x14[e];
+        fusion_store_vec<4>(e4 + (384*v0 + v1), sv);
+    }
+}
+
 " + TemplateText_gemm,
                 epilogue: gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue,
                 cublas: null,
@@ -10744,6 +11374,55 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
 FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
 {
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
+}
+
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x2[4];
+    float x4[4];
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+        columns.x4[e] = fusion_load(e3 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x0[4];
+    fusion_load_vec<4>(e0 + (96*v0 + v1), x0);
+    float x3[4];
+    float x5[4];
+    float x6[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x3[e] = (acc[e] * columns.x2[e]);
+        x5[e] = (x3[e] + columns.x4[e]);
+        x6[e] = (x0[e] + x5[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x6[e];
+        fusion_store_vec<4>(e4 + (96*v0 + v1), sv);
+    }
 }
 
 " + TemplateText_gemm,
@@ -10850,6 +11529,55 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
 FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
 {
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
+}
+
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x2[4];
+    float x4[4];
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        const long long v1 = col + e;
+        columns.x2[e] = fusion_load(e2 + (v1));
+        columns.x4[e] = fusion_load(e3 + (v1));
+    }
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x0[4];
+    fusion_load_vec<4>(e0 + (96*v0 + v1), x0);
+    float x3[4];
+    float x5[4];
+    float x6[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x3[e] = (acc[e] * columns.x2[e]);
+        x5[e] = (x3[e] + columns.x4[e]);
+        x6[e] = (x0[e] + x5[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x6[e];
+        fusion_store_vec<4>(e4 + (96*v0 + v1), sv);
+    }
 }
 
 " + TemplateText_gemm,
@@ -11005,6 +11733,44 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x1;
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    columns.x1 = fusion_load(e1 + (0));
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x2[4];
+    float x3[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x2[e] = (acc[e] * columns.x1);
+        x3[e] = fusion_round_i8(x2[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x2[e];
+        fusion_store_vec<4>(e2 + (96*v0 + v1), sv);
+    }
+}
+
 " + TemplateText_window_attention,
                 new global::System.Collections.Generic.Dictionary<string, int> { ["HAS_MASK"] = 0, ["HEADS"] = 3, ["HEAD_DIM"] = 32, ["TOKENS"] = 49, ["WINDOWS"] = 1 })
             { Epilogue = window_attention_h3_d32_t49_mul_cast_epilogue, IlgpuKernels = typeof(FusionIlgpuKernels) };
@@ -11088,6 +11854,44 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
 FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
 {
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
+}
+
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x1;
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    columns.x1 = fusion_load(e1 + (0));
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x2[4];
+    float x3[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x2[e] = (acc[e] * columns.x1);
+        x3[e] = fusion_round_i8(x2[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x2[e];
+        fusion_store_vec<4>(e2 + (96*v0 + v1), sv);
+    }
 }
 
 " + TemplateText_window_attention,
@@ -11175,6 +11979,44 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
 }
 
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x1;
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    columns.x1 = fusion_load(e1 + (0));
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x2[4];
+    float x3[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x2[e] = (acc[e] * columns.x1);
+        x3[e] = fusion_round_e4m3(x2[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x2[e];
+        fusion_store_vec<4>(e2 + (96*v0 + v1), sv);
+    }
+}
+
 " + TemplateText_window_attention,
                 new global::System.Collections.Generic.Dictionary<string, int> { ["HAS_MASK"] = 0, ["HEADS"] = 3, ["HEAD_DIM"] = 32, ["TOKENS"] = 49, ["WINDOWS"] = 1 })
             { Epilogue = window_attention_h3_d32_t49_mul_cast_2_epilogue, IlgpuKernels = typeof(FusionIlgpuKernels) };
@@ -11258,6 +12100,44 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
 FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc1, bool pair, long long N FUSION_EPILOGUE_PARAMS)
 {
     fusion_epilogue_row(row, col, acc0, acc1, pair, N, fusion_epilogue_load_columns(col, pair FUSION_EPILOGUE_ARGS) FUSION_EPILOGUE_ARGS);
+}
+
+// Four columns a lane (FUSION_EPILOGUE_QUADS): the same chain at (row, col … col + 3), col a multiple of 4.
+#define FUSION_EPILOGUE_QUADS 1
+struct fusion_epilogue_columns4
+{
+    float x1;
+};
+
+FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUSION_EPILOGUE_PARAMS)
+{
+    fusion_epilogue_columns4 columns{};
+    columns.x1 = fusion_load(e1 + (0));
+    return columns;
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4& acc4, long long N, const fusion_epilogue_columns4& columns FUSION_EPILOGUE_PARAMS)
+{
+    (void)N;
+    long long rest = row;
+    const long long v0 = rest;
+    (void)rest;
+    const long long s1 = col;
+    const float acc[4] = {acc4.x, acc4.y, acc4.z, acc4.w};
+    const long long v1 = s1;
+    float x2[4];
+    float x3[4];
+    #pragma unroll
+    for (int e = 0; e < 4; e++)
+    {
+        x2[e] = (acc[e] * columns.x1);
+        x3[e] = fusion_round_e4m3(x2[e]);
+    }
+    {
+        float sv[4];
+        for (int e = 0; e < 4; e++) sv[e] = x2[e];
+        fusion_store_vec<4>(e2 + (96*v0 + v1), sv);
+    }
 }
 
 " + TemplateText_window_attention,

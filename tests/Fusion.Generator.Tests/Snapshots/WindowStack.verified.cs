@@ -730,6 +730,35 @@ FUSION_DEVICE unsigned long long gemm_shfl_xor_u64(unsigned long long v, int mas
 }
 #endif
 
+// Four columns a lane (the printed epilogue offers them where every access moves in fours: FUSION_EPILOGUE_QUADS; not with split K,
+// whose cluster sums go by pairs, nor where the launcher asks for pairs, FUSION_GEMM_PAIRS). A warp reads back 4 rows × 32 columns
+// at a time, 8 lanes a row, each lane one float4 of the staging (rows 160 bytes apart: 16-byte aligned) and its quad of columns
+// col…col + 3, so one warp store covers 4 rows × 32 consecutive columns: a row's 32 int8 codes in one sector, 64 bytes of fp16.
+// Which thread finishes which element changes, not the values.
+#if defined(FUSION_EPILOGUE_QUADS) && !defined(FUSION_GEMM_PAIRS) && FUSION_GEMM_SPLITS == 1
+#define GEMM_EPILOGUE_QUADS 1
+static_assert(FUSION_N % 4 == 0, ""gemm: quads need N a multiple of 4"");
+FUSION_DEVICE void gemm_read_back_quads(float (*stage)[kEpiStride], int row0, int col0, int lane, int m, int batch FUSION_EPILOGUE_PARAMS)
+{
+    constexpr int kLanesPerRow = kEpiCols / 4, kRowsPerStep = 32 / kLanesPerRow;
+    const int quad_row = lane / kLanesPerRow, quad_col = 4 * (lane % kLanesPerRow);
+    const int c = col0 + quad_col;
+    if (c >= FUSION_N) return;  // a whole quad past the last column (N % 4 == 0)
+    const fusion_epilogue_columns4 columns = fusion_epilogue_load_columns4(c FUSION_EPILOGUE_ARGS);
+#pragma unroll
+    for (int i = 0; i < 16 / kRowsPerStep; ++i)
+    {
+        const int rl = i * kRowsPerStep + quad_row;
+        const int r = row0 + rl;
+        if (r >= m) continue;
+        const fusion_f4 v = *reinterpret_cast<const fusion_f4*>(&stage[rl][quad_col]);
+        fusion_epilogue_row4(r, c, v, batch, columns FUSION_EPILOGUE_ARGS);
+    }
+}
+#else
+#define GEMM_EPILOGUE_QUADS 0
+#endif
+
 // Epilogue, staged through shared memory so that each warp's stores cover whole 32-byte sectors of a row (see Epilogue in the
 // header). Accumulator j of tile (mi, ni) is row mi·16 + lane/4 (+8 for j ≥ 2), column ni·8 + 2·(lane%4) + j%2 (f32 and s32
 // alike). Each warp writes its slice of the staging (a_tiles, free once the main loop's last barrier passed; the TMA family's own
@@ -773,6 +802,9 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
 #else
             gemm_syncwarp();
 #endif
+#if GEMM_EPILOGUE_QUADS
+            gemm_read_back_quads(stage, row0 + warp_row + mi * 16, col0 + warp_col + chunk * kEpiCols, lane, m, batch FUSION_EPILOGUE_ARGS);
+#else
             const int c = col0 + warp_col + chunk * kEpiCols + pair_col;
             const bool pair = c + 1 < FUSION_N;
 #ifdef FUSION_EPILOGUE_COLUMNS
@@ -847,6 +879,7 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
             }
             gemm_pool_flush(pool, pair);
 #endif
+#endif  // GEMM_EPILOGUE_QUADS
 #if FUSION_GEMM_SPLITS > 1
             cluster_sync();  // the peers are done reading this block's chunk: the next may overwrite it, the block may end
 #endif

@@ -84,6 +84,12 @@ public sealed class FusedGemm : IDisposable
 
     public GemmPolicy Policy { get; }
 
+    /// <summary>
+    /// Whether the template reads its staged accumulators back four columns a lane where the epilogue offers it (<see cref="EpilogueQuads"/>;
+    /// by default $FUSION_GEMM_QUADS), else a column pair a lane. The same results either way.
+    /// </summary>
+    public bool Quads { get; init; } = EpilogueQuads.Enabled;
+
     public GemmChoiceCache Choices { get; }
 
     /// <summary>How many shapes this instance has timed (fast-run measurements).</summary>
@@ -244,10 +250,11 @@ public sealed class FusedGemm : IDisposable
     /// <paramref name="kernel"/> in <paramref name="tile"/>: its name in the kernel cache, its source, its options and the architecture it
     /// needs (sm_90a for a Hopper tile; null: the device's).
     /// </summary>
-    private static (string Name, string Source, IReadOnlyList<string> Options, string? Architecture) TileSource(GemmKernel kernel, GemmTile tile, bool ioHalf)
+    private (string Name, string Source, IReadOnlyList<string> Options, string? Architecture) TileSource(GemmKernel kernel, GemmTile tile, bool ioHalf)
     {
         var (io, options) = Generated.IoVariant.Of(kernel.Epilogue.UsesIoType, ioHalf);
-        return ((tile.IsDefaultFor(kernel.N) ? kernel.Name : $"{kernel.Name}_t{tile}") + io, tile.Specialize(kernel.CudaSource, kernel.N), options,
+        return ((tile.IsDefaultFor(kernel.N) ? kernel.Name : $"{kernel.Name}_t{tile}") + io,
+            EpilogueQuads.Apply(tile.Specialize(kernel.CudaSource, kernel.N), Quads), options,
             tile.Wgmma ? GemmTile.HopperArchitecture : null);
     }
 
@@ -287,7 +294,7 @@ public sealed class FusedGemm : IDisposable
         $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.N}|k={kernel.K}|src={kernel.SourceHash}|hdr={KernelJit.HeadersKey}|cublaslt={CublasLt.Version}|algos={_cublas.Candidates}")
         + (_epilogues.Language != Generated.KernelLanguage.Nvrtc && kernel.IlgpuKernels is not null
             ? $"|kernels={Generated.KernelLanguages.Name(_epilogues.Language)}|ilgpu={Generated.IlgpuKernelJit.CompilerKey}" : "")
-        + (SplitK.Enabled ? "|splitk=on" : "");
+        + (SplitK.Enabled ? "|splitk=on" : "") + (Quads ? "" : "|quads=off");
 
     /// <summary>
     /// Fast-run: times the template's default tile (its ILGPU version under <see cref="Generated.KernelLanguage.Ilgpu"/>) and each algorithm

@@ -1,0 +1,144 @@
+// The int8 plan's requantizing GELU GEMMs (Swin-T's fc1 at batch 64: dequantize · bias · GELU · requantize to int8) in the
+// variants bench/cuda/int8_epilogue_probe.py writes into the current folder, compiled with NVRTC as Fusion does (the default thin
+// tile, 128 × 96, 256 threads), against cuBLASLt's fp16 GEMM with its GELU + bias epilogue on the same shape (what the fp16 plan
+// runs there). Each variant's int8 codes are compared with the ref variant's: mismatches and the largest difference in codes.
+// Operands: int8 codes uniform in [-127, 127] (x [M, K], w [N, K]), per-channel scales making the dequantized sums about N(0, 2²),
+// a bias in [-0.5, 0.5), an output multiplier of 127 / 6. Timing: CUDA events around each launch, 3 warm-ups, median of 20.
+// Built and run by int8_epilogue_probe.sh.
+#include <cublasLt.h>
+#include <cuda_fp16.h>
+#include <cmath>
+#include <fstream>
+
+#include "gemm_harness_data.cuh"
+
+#define CB(x) do { cublasStatus_t s_ = (x); if (s_ != CUBLAS_STATUS_SUCCESS) { printf("cuBLASLt %d at %s:%d\n", (int)s_, __FILE__, __LINE__); exit(1); } } while (0)
+
+__global__ void fill_float(float* p, int n, float lo, float hi, unsigned seed)
+{
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
+        p[i] = lo + (hi - lo) * (hash(i, seed) >> 8) / 16777216.0f;
+}
+
+__global__ void code_diff(const signed char* a, const signed char* b, long long n, unsigned long long* count, int* worst)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        if (a[i] != b[i])
+        {
+            atomicAdd(count, 1ull);
+            atomicMax(worst, abs((int)a[i] - (int)b[i]));
+        }
+}
+
+/// cuBLASLt fp16: out [M, N] = gelu(x [M, K] · w [N, K]ᵀ + bias), its default heuristic's first algorithm; microseconds.
+static double cublas_gelu_us(cublasLtHandle_t lt, int m, int n, int k, void* workspace, size_t workspaceBytes)
+{
+    __half *x, *w, *bias, *out;
+    CK(cudaMalloc(&x, (size_t)m * k * 2)); CK(cudaMalloc(&w, (size_t)n * k * 2)); CK(cudaMalloc(&bias, n * 2)); CK(cudaMalloc(&out, (size_t)m * n * 2));
+    fill<<<1024, 256>>>(x, (long long)m * k, 0, 11); fill<<<1024, 256>>>(w, (long long)n * k, 0, 12); fill<<<64, 256>>>(bias, n, 0, 13);
+    CK(cudaDeviceSynchronize());
+    cublasLtMatmulDesc_t op; CB(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    cublasOperation_t t = CUBLAS_OP_T, nn = CUBLAS_OP_N;
+    CB(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t));
+    CB(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &nn, sizeof nn));
+    cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_GELU_BIAS;
+    CB(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+    CB(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+    // Column-major: out'[N, M] = w'[K, N]ᵀ · x'[K, M].
+    cublasLtMatrixLayout_t a, b, c;
+    CB(cublasLtMatrixLayoutCreate(&a, CUDA_R_16F, k, n, k));
+    CB(cublasLtMatrixLayoutCreate(&b, CUDA_R_16F, k, m, k));
+    CB(cublasLtMatrixLayoutCreate(&c, CUDA_R_16F, n, m, n));
+    cublasLtMatmulPreference_t pref; CB(cublasLtMatmulPreferenceCreate(&pref));
+    CB(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspaceBytes, sizeof workspaceBytes));
+    cublasLtMatmulHeuristicResult_t h; int found = 0;
+    CB(cublasLtMatmulAlgoGetHeuristic(lt, op, a, b, c, c, pref, 1, &h, &found));
+    if (found == 0) { printf("cuBLASLt: no algorithm\n"); exit(1); }
+    const float alpha = 1, beta = 0;
+    cudaEvent_t e0, e1; CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
+    std::vector<float> ts;
+    for (int i = 0; i < 23; i++)
+    {
+        CK(cudaEventRecord(e0));
+        CB(cublasLtMatmul(lt, op, &alpha, w, a, x, b, &beta, out, c, out, c, &h.algo, workspace, workspaceBytes, 0));
+        CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1));
+        float ms; CK(cudaEventElapsedTime(&ms, e0, e1));
+        if (i >= 3) ts.push_back(ms);
+    }
+    std::sort(ts.begin(), ts.end());
+    cublasLtMatmulPreferenceDestroy(pref); cublasLtMatrixLayoutDestroy(a); cublasLtMatrixLayoutDestroy(b); cublasLtMatrixLayoutDestroy(c);
+    cublasLtMatmulDescDestroy(op);
+    cudaFree(x); cudaFree(w); cudaFree(bias); cudaFree(out);
+    return ts[ts.size() / 2] * 1000;
+}
+
+int main()
+{
+    struct Shape { std::string tag; int m, n, k; };
+    // Swin-T's fc1 at batch 64, stage by stage.
+    const std::vector<Shape> shapes = {{"n384_k96", 200704, 384, 96}, {"n768_k192", 50176, 768, 192}, {"n1536_k384", 12544, 1536, 384}, {"n3072_k768", 3136, 3072, 768}};
+    const std::vector<std::string> order = {"ref", "fold", "tanh", "quad", "quadfold", "quadtanh", "magic", "all"};
+    CK(cudaFree(0));
+    cudaDeviceProp prop; CK(cudaGetDeviceProperties(&prop, 0));
+    int nv_major, nv_minor; nvrtcVersion(&nv_major, &nv_minor);
+    printf("device %s, %d SMs, NVRTC %d.%d\n", prop.name, prop.multiProcessorCount, nv_major, nv_minor);
+    cublasLtHandle_t lt; CB(cublasLtCreate(&lt));
+    size_t workspaceBytes = 32 << 20; void* workspace; CK(cudaMalloc(&workspace, workspaceBytes));
+    unsigned long long* count; CK(cudaMalloc(&count, 8));
+    int* worst; CK(cudaMalloc(&worst, 4));
+    printf("| shape (M × N × K) | variant | regs | µs (median of 20) | GB/s (x + codes out) | codes ≠ ref | largest difference |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+    for (auto& s : shapes)
+    {
+        signed char *x, *w, *ref, *out;
+        float *scale, *bias, *os;
+        const long long outN = (long long)s.m * s.n;
+        CK(cudaMalloc(&x, (size_t)s.m * s.k)); CK(cudaMalloc(&w, (size_t)s.n * s.k));
+        CK(cudaMalloc(&ref, outN + 4096)); CK(cudaMalloc(&out, outN + 4096));
+        CK(cudaMalloc(&scale, s.n * 4)); CK(cudaMalloc(&bias, s.n * 4)); CK(cudaMalloc(&os, 4));
+        fill<<<1024, 256>>>(x, (long long)s.m * s.k, 1, 1);
+        fill<<<1024, 256>>>(w, (long long)s.n * s.k, 1, 2);
+        const float sc = 2.0f / (5418.7f * std::sqrt((float)s.k));
+        fill_float<<<64, 256>>>(scale, s.n, 0.8f * sc, 1.2f * sc, 3);
+        fill_float<<<64, 256>>>(bias, s.n, -0.5f, 0.5f, 4);
+        fill_float<<<1, 1>>>(os, 1, 127.0f / 6.0f, 127.0f / 6.0f, 5);
+        CK(cudaDeviceSynchronize());
+        int m = s.m, batch = s.m / 3136 > 0 ? s.m / 3136 : 1;
+        const unsigned grid = (unsigned)(((s.m + 127) / 128) * ((s.n + 95) / 96));
+        bool first = true;
+        for (auto& v : order)
+        {
+            std::string file = s.tag + "_" + v + ".cu";
+            if (!std::ifstream(file)) continue;
+            Binary b = nvrtc(file);
+            CUmodule module; CUfunction f; int regs;
+            CD(cuModuleLoadData(&module, b.cubin.data()));
+            CD(cuModuleGetFunction(&f, module, kernelName(file).c_str()));
+            CD(cuFuncGetAttribute(&regs, CU_FUNC_ATTRIBUTE_NUM_REGS, f));
+            signed char* dst = first ? ref : out;
+            std::vector<void*> args = {&x, &w, &m, &batch, &scale, &bias, &os, &dst};
+            CK(cudaMemset(dst, 0x55, outN + 4096));
+            CD(cuLaunchKernel(f, grid, 1, 1, 256, 1, 1, 0, 0, args.data(), nullptr));
+            CK(cudaDeviceSynchronize());
+            unsigned long long mism = 0; int big = 0;
+            if (!first)
+            {
+                CK(cudaMemset(count, 0, 8)); CK(cudaMemset(worst, 0, 4));
+                code_diff<<<1024, 256>>>(ref, out, outN + 4096, count, worst);
+                CK(cudaMemcpy(&mism, count, 8, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(&big, worst, 4, cudaMemcpyDeviceToHost));
+            }
+            const double us = median_launch_us(f, grid, 256, args.data(), 3, 20);
+            const double gb = ((double)s.m * s.k + outN) / (us * 1e3);
+            printf("| %d × %d × %d | %s | %d | %.1f | %.0f | %s%llu (%.4f %%) | %d |\n", s.m, s.n, s.k, v.c_str(), regs, us, gb, first ? "(ref) " : "", mism,
+                   100.0 * mism / outN, big);
+            fflush(stdout);
+            fprintf(stderr, "== %s\n%s\n", file.c_str(), b.log.c_str());
+            CD(cuModuleUnload(module));
+            first = false;
+        }
+        const double cu = cublas_gelu_us(lt, s.m, s.n, s.k, workspace, workspaceBytes);
+        printf("| %d × %d × %d | cuBLASLt fp16 GELU + bias | | %.1f | %.0f (fp16 x + out) | | |\n", s.m, s.n, s.k, cu, ((double)s.m * s.k + outN) * 2 / (cu * 1e3));
+        fflush(stdout);
+        cudaFree(x); cudaFree(w); cudaFree(ref); cudaFree(out); cudaFree(scale); cudaFree(bias); cudaFree(os);
+    }
+    return 0;
+}

@@ -1,0 +1,35 @@
+namespace Fusion.Cuda.Gemm;
+
+/// <summary>
+/// Whether the GEMM template reads its staged accumulators back four columns a lane where the printed epilogue offers it
+/// (<c>FUSION_EPILOGUE_QUADS</c>: N a multiple of 4, every access moving in fours), or a column pair a lane as before:
+/// <c>FUSION_GEMM_QUADS</c>, on or off (<see cref="DefaultOn"/> when unset). Off, the launcher compiles the template with
+/// <c>FUSION_GEMM_PAIRS</c> defined. The results are the same either way (the same chain at every element); what changes is that a
+/// warp store covers 4 rows × 32 columns instead of 2 × 32 (an int8 row's 32 codes one 4-byte store a lane). The fast-run key says
+/// which way it was.
+/// </summary>
+public static class EpilogueQuads
+{
+    public const string Variable = "FUSION_GEMM_QUADS";
+
+    /// <summary>What unset means.</summary>
+    public const bool DefaultOn = false;
+
+    private static bool? s_enabled;
+
+    /// <summary>$FUSION_GEMM_QUADS, read once.</summary>
+    public static bool Enabled => s_enabled ??= Parse(Environment.GetEnvironmentVariable(Variable));
+
+    /// <summary>on, 1, off or 0 (any case; unset or blank means <see cref="DefaultOn"/>); anything else is an error naming the choices.</summary>
+    public static bool Parse(string? value) => OnOffSwitch.Parse(Variable, value, DefaultOn);
+
+    /// <summary>The template source as the switch wants it: unchanged when on, with FUSION_GEMM_PAIRS defined in front when off.</summary>
+    public static string Apply(string source, bool enabled)
+    {
+        if (enabled) return source;
+        const string anchor = "#define FUSION_KERNEL ";
+        int at = source.IndexOf(anchor, StringComparison.Ordinal);
+        if (at < 0) throw new FusionException("gemm source has no '#define FUSION_KERNEL' line to put FUSION_GEMM_PAIRS in front of");
+        return source.Insert(at, "#define FUSION_GEMM_PAIRS 1\n");
+    }
+}
