@@ -483,7 +483,7 @@ hostgemm() {
   [ $(left) -gt 100 ] && timeout $(( $(left) - 20 )) ./Fusion.Bench cpu bracketed 7 > $OUT/hostgemm.txt 2>&1
 }
 hostgemm1() {
-  for core in 3 11; do
+  for core in ${HOSTGEMM_CORES:-3 11}; do
     [ $(left) -gt 100 ] || break
     echo "## pinned to core $core"
     timeout $(( $(left) < 200 ? $(left) - 20 : 180 )) taskset -c $core ./Fusion.Bench cpu bracketed 9 2>&1 | grep -vE " rep +[0-9]+:"

@@ -26,6 +26,7 @@ public sealed class EpilogueQuadsGpuTests(GemmKernelFolder kernels) : GpuTestBas
     {
         var rng = new Random(Rng.Next());
         bool int8 = kind == "requantize";
+        if (int8) Assert.Equal(["scale", "bias", "multiplier"], CustomGemms.RequantizingGelu(n, k).EpilogueInputs);
         var kernel = kind switch
         {
             "requantize" => CustomGemms.RequantizingGelu(n, k).Kernel,
@@ -82,13 +83,13 @@ public sealed class EpilogueQuadsGpuTests(GemmKernelFolder kernels) : GpuTestBas
                 pairs.RunWith(GemmPath.Generated, kernel, x, w, epilogue, [b], m, DType.Float16, tile: tile);
                 using var ha = a.ToHost();
                 using var hb = b.ToHost();
-                var bytesA = ha.Span<byte>().ToArray();
-                var bytesB = hb.Span<byte>().ToArray();
+                var bytesA = ha.Bytes.ToArray();
+                var bytesB = hb.Bytes.ToArray();
                 int first = Enumerable.Range(0, bytesA.Length).FirstOrDefault(i => bytesA[i] != bytesB[i], -1);
                 Assert.True(first < 0, first < 0 ? "" :
                     $"{kernel.Name} tile {tile} m={m}: byte {first} (row {first / (n * (int8 ? 1 : 2))}) is {bytesA[first]:X2} with quads, {bytesB[first]:X2} with pairs");
                 int distinct = int8 ? bytesA.Distinct().Count() : ha.ToFloatArray().Distinct().Count();
-                Assert.True(distinct > (int8 ? 100 : 1000), $"{kernel.Name} tile {tile}: only {distinct} distinct values in the output");
+                Assert.True(distinct > (int8 ? 50 : 1000), $"{kernel.Name} tile {tile}: only {distinct} distinct values in the output");
                 Assert.DoesNotContain(ha.ToFloatArray(), float.IsNaN); // 0xFF bytes left: NaN in fp16, −1 in int8 (checked by the pairs' equality)
             }
         }
