@@ -107,10 +107,27 @@ public sealed class OnOffSwitchTests
     [InlineData(QkvWindowAttention.Variable)]
     [InlineData(QkvWindowAttention.NormVariable)]
     [InlineData(QkvWindowAttention.OutVariable)]
+    [InlineData(EpilogueQuads.Variable)]
     public void ABadSwitchNamesTheVariableAndTheChoices(string variable)
     {
         var e = Assert.Throws<FusionException>(() => s_switches[variable]("sometimes"));
         Assert.Contains($"{variable}=sometimes", e.Message);
         Assert.Contains("on, off", e.Message);
+    }
+
+    /// <summary>
+    /// Quads off puts FUSION_GEMM_PAIRS in front of a specialized GEMM's FUSION_KERNEL line (where the tile's settings go), on leaves
+    /// the source as it is; a source without that line is refused by name.
+    /// </summary>
+    [Fact]
+    public void QuadsOffComeAsPairsDefinedInFrontOfTheKernel()
+    {
+        var kernel = GemmKernels.Linear(384, 96, bias: true, Activation.Gelu, residual: false);
+        Assert.Same(kernel.CudaSource, EpilogueQuads.Apply(kernel.CudaSource, enabled: true));
+        var pairs = EpilogueQuads.Apply(kernel.CudaSource, enabled: false);
+        Assert.Equal(kernel.CudaSource.Length + "#define FUSION_GEMM_PAIRS 1\n".Length, pairs.Length);
+        Assert.True(pairs.IndexOf("#define FUSION_GEMM_PAIRS 1\n#define FUSION_KERNEL ", StringComparison.Ordinal) >= 0);
+        var e = Assert.Throws<FusionException>(() => EpilogueQuads.Apply("extern \"C\" __global__ void k() {}", enabled: false));
+        Assert.Contains("FUSION_GEMM_PAIRS", e.Message);
     }
 }

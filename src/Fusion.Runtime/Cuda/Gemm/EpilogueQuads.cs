@@ -24,12 +24,6 @@ public static class EpilogueQuads
     public static bool Parse(string? value) => OnOffSwitch.Parse(Variable, value, DefaultOn);
 
     /// <summary>The template source as the switch wants it: unchanged when on, with FUSION_GEMM_PAIRS defined in front when off.</summary>
-    public static string Apply(string source, bool enabled)
-    {
-        if (enabled) return source;
-        const string anchor = "#define FUSION_KERNEL ";
-        int at = source.IndexOf(anchor, StringComparison.Ordinal);
-        if (at < 0) throw new FusionException("gemm source has no '#define FUSION_KERNEL' line to put FUSION_GEMM_PAIRS in front of");
-        return source.Insert(at, "#define FUSION_GEMM_PAIRS 1\n");
-    }
+    public static string Apply(string source, bool enabled) =>
+        enabled ? source : GemmTile.InsertDefines(source, "#define FUSION_GEMM_PAIRS 1\n", "FUSION_GEMM_PAIRS");
 }

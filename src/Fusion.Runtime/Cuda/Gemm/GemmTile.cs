@@ -148,9 +148,6 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
     public string Specialize(string source, int n)
     {
         if (IsDefaultFor(n)) return source;
-        const string anchor = "#define FUSION_KERNEL ";
-        int at = source.IndexOf(anchor, StringComparison.Ordinal);
-        if (at < 0) throw new FusionException("gemm source has no '#define FUSION_KERNEL' line to put a tile in front of");
         var defines = string.Create(CultureInfo.InvariantCulture, $"#define FUSION_BM {Rows}\n#define FUSION_BN {Columns}\n");
         if (Wide || Wgmma)
             defines += string.Create(CultureInfo.InvariantCulture,
@@ -160,6 +157,15 @@ public readonly record struct GemmTile(int Rows, int Columns, bool Wgmma = false
         if (Pingpong) defines += "#define FUSION_GEMM_PINGPONG 1\n";
         if (Splits > 1)
             defines += string.Create(CultureInfo.InvariantCulture, $"#define FUSION_STAGES {Stages}\n#define FUSION_GEMM_SPLITS {Splits}\n");
+        return InsertDefines(source, defines, "a tile");
+    }
+
+    /// <summary><paramref name="defines"/> put in front of a specialized gemm source's FUSION_KERNEL line, where the template's settings go.</summary>
+    internal static string InsertDefines(string source, string defines, string what)
+    {
+        const string anchor = "#define FUSION_KERNEL ";
+        int at = source.IndexOf(anchor, StringComparison.Ordinal);
+        if (at < 0) throw new FusionException($"gemm source has no '#define FUSION_KERNEL' line to put {what} in front of");
         return source.Insert(at, defines);
     }
 
