@@ -80,10 +80,12 @@
 #           Runtime (bench/cpu/swin_cpu.py), model by model in one call (issue 19)
 #   runtests the fusion-run CUDA tests (CudaRunTests)
 #   hostgemm `Fusion.Bench cpu bracketed 7`: the CPU GEMM's share of the FMA peak on the host, one core and all (issue 19)
+#   sanquads compute-sanitizer memcheck, racecheck and initcheck over EpilogueQuadsGpuTests with FUSION_GEMM_QUADS=on
 #   hostgemm1 `Fusion.Bench cpu bracketed 9` pinned to one host core (taskset: the process sees one CPU, so only the one-core rows
 #           run; the thread cannot migrate between cores mid-call), on two cores in turn (issue 19's one-core 70 %)
 #   quads   the GEMM template's read-back four columns a lane (FUSION_GEMM_QUADS): bench/cuda/int8_epilogue_probe (its sources in
-#           .bundle/i8p, carried beside the bundle: the int8 plan's fc1 GEMMs with hand-written epilogue forms), EpilogueQuadsGpuTests
+#           .bundle/i8p and .bundle/i8n (I8P_DIRS), carried beside the bundle: the int8 plan's fc1 GEMMs as printed before and after
+#           GELU became one operation, with hand-written epilogue forms; a table each, probe_DIR.md), EpilogueQuadsGpuTests
 #           and the int8 plan's tests with quads on (QUADS_TESTS: more -class arguments), then Swin-T int8 and fp16 at batch 64 and int8 at batch 1 with
 #           FUSION_GEMM_QUADS off and on, alternating, two rounds (QUADS_RUNS: "batch precision" pairs, comma-separated)
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
@@ -373,6 +375,7 @@ san() {
     -class Fusion.Cuda.Tests.CompiledAttentionGpuTests 2>&1 | grep -E "ERROR SUMMARY|Total:|\[FAIL\]|Invalid" | head -30; } >> $OUT/san.txt 2>&1
 }
 sanrow() { sanitize GeneratedKernelGpuTests memcheck initcheck > $OUT/sanrow.txt 2>&1; }
+sanquads() { FUSION_GEMM_QUADS=on sanitize EpilogueQuadsGpuTests memcheck racecheck initcheck > $OUT/sanquads.txt 2>&1; }
 qkv() {
   FUSION_REQUIRE_CUDA=1 timeout 120 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.QkvWindowAttentionGpuTests -class Fusion.Cuda.Tests.FusedMlpGpuTests \
     > $OUT/qkvtests.txt 2>&1
@@ -490,10 +493,12 @@ hostgemm1() {
   done > $OUT/hostgemm1.txt 2>&1
 }
 quads() {
-  if [ -d $root/.bundle/i8p ]; then
-    rm -rf /tmp/i8p; cp -r $root/.bundle/i8p /tmp/i8p
-    timeout 150 bash $root/bench/cuda/int8_epilogue_probe.sh /tmp/i8p > $OUT/i8probe.md 2> $OUT/i8probe_ptxas.log
-  fi
+  # Each carried folder of probe sources (I8P_DIRS; .bundle/i8p: written before GELU was one operation, .bundle/i8n: after), a table each.
+  for d in ${I8P_DIRS:-i8p i8n}; do
+    [ -d $root/.bundle/$d ] && [ $(left) -gt 200 ] || continue
+    rm -rf /tmp/$d; cp -r $root/.bundle/$d /tmp/$d
+    timeout 150 bash $root/bench/cuda/int8_epilogue_probe.sh /tmp/$d > $OUT/probe_$d.md 2> $OUT/probe_${d}_ptxas.log
+  done
   local IFS_OLD=$IFS
   IFS=','; local runs=(${QUADS_RUNS:-64 int8,64 fp16,1 int8}); IFS=$IFS_OLD
   # The first round of each run before the tests, the second after them: the timings come back even if the call is cut short.

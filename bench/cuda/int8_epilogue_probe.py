@@ -6,7 +6,8 @@
 GENERATED_CS is the SwinTiny sample's generated source (SwinTiny.Model.SwinTransformerTiny.Fusion.g.cs), which carries every
 kernel of the int8 plan as Fusion specializes it (the template's text, src/Fusion.Kernels/Cuda/Templates/gemm.cut, follows). OUT receives, for each of Swin-T's int8 fc1 GEMMs (dequantize · bias · GELU ·
 requantize to int8: gemm_mul_add_gelu_mul_cast_nN_kK_i8), files TAG_VARIANT.cu:
-  ref       the kernel as Fusion compiles it now (the printed epilogue, a column pair a lane);
+  ref       the kernel as Fusion compiles it now (the printed epilogue; four columns a lane where the template and epilogue offer it);
+  pairs     ref with FUSION_GEMM_PAIRS defined, as Fusion compiles it with FUSION_GEMM_QUADS=off (where the template knows it);
   fold      the same GELU (erf by A&S 7.1.26) written by hand with its constants folded: erf's argument scale into its two uses,
             the 0.5 and the output scale into one multiplier, the last multiply-add as one fma;
   tanh      GELU in the tanh form (what cuBLASLt's GELU epilogue computes), one MUFU.TANH;
@@ -191,6 +192,8 @@ def main():
             "quadfold": head + hand(1) + quad_template,
             "quadtanh": head + hand(2) + quad_template,
         }
+        if "FUSION_GEMM_PAIRS" in template:
+            variants["pairs"] = src.replace("#define FUSION_KERNEL ", "#define FUSION_GEMM_PAIRS 1\n#define FUSION_KERNEL ", 1)
         if k * 127 * 127 < (1 << 22):
             variants["magic"] = magic(src)
             variants["all"] = head + hand(2) + magic(quad_template)

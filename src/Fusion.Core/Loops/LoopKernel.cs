@@ -97,6 +97,12 @@ namespace Fusion.Compiler
         Rsqrt,
         Tanh,
         Erf,
+
+        /// <summary>
+        /// GELU by erf, x·½·(1 + erf(x/√2)), as one operation: a printer spells it with its constants folded (the ½ and the 1/√2
+        /// into erf's own), which the chain of six operations it stands for cannot be (float math is not reassociated).
+        /// </summary>
+        Gelu,
         Recip,
 
         /// <summary>Rounds to the nearest float16 and back: a cast to f16 inside a kernel keeps the plan's rounding.</summary>

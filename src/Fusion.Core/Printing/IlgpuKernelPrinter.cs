@@ -101,6 +101,7 @@ namespace Fusion.Compiler
             ScalarOp.Rsqrt => $"IlgpuMath.Rsqrt({a[0]})",
             ScalarOp.Tanh => $"IlgpuMath.Tanh({a[0]})",
             ScalarOp.Erf => $"IlgpuMath.Erf({a[0]})",
+            ScalarOp.Gelu => $"IlgpuMath.Gelu({a[0]})",
             ScalarOp.Recip => $"(1.0f / {a[0]})",
             ScalarOp.RoundF16 => $"IlgpuMath.RoundF16({a[0]})",
             ScalarOp.RoundI8 => $"IlgpuMath.RoundI8({a[0]})",

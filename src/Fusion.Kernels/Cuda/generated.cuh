@@ -267,7 +267,6 @@ FUSION_DEVICE float fusion_neg_inf() { float r; asm("mov.b32 %0, 0xFF800000;" : 
 FUSION_DEVICE float fusion_pos_inf() { float r; asm("mov.b32 %0, 0x7F800000;" : "=f"(r)); return r; }
 FUSION_DEVICE float fusion_max(float a, float b) { float r; asm("max.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b)); return r; }
 FUSION_DEVICE float fusion_min(float a, float b) { float r; asm("min.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b)); return r; }
-FUSION_DEVICE float fusion_abs(float a) { float r; asm("abs.f32 %0, %1;" : "=f"(r) : "f"(a)); return r; }
 FUSION_DEVICE float fusion_floor(float a) { float r; asm("cvt.rmi.f32.f32 %0, %1;" : "=f"(r) : "f"(a)); return r; }
 FUSION_DEVICE float fusion_exp(float x) { return fast_exp2(x * 1.4426950408889634f); }
 

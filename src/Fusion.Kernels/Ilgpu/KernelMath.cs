@@ -77,6 +77,19 @@ public static class KernelMath
     }
 
     /// <summary>
+    /// GELU by erf, x·½·(1 + erf(x/√2)) with erf's constants taking the 1/√2, as the CUDA kernels' fusion_gelu_erf (the loop
+    /// IR's one Gelu operation).
+    /// </summary>
+    public static float Gelu(float x)
+    {
+        float ax = Abs(x);
+        float t = FastRecip(1.0f + 0.23164189f * ax);
+        float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+        float e = 1.0f - poly * Exp2(ax * ax * -0.72134752f); // e^(−x²/2) = 2^(−x²·log2(e)/2)
+        return (0.5f * x) * (1.0f + (x < 0.0f ? -e : e)); // x ≪ 0 gives −0, as the chain did
+    }
+
+    /// <summary>
     /// x rounded to fp16 (to nearest, ties to even) as ILGPU's half. The value is rounded first, so the conversion is exact on
     /// ILGPU's CPU accelerator too (its software conversion does not round to nearest); Fusion's PTX compiler redirects this
     /// method to one cvt.rn.f16.f32 (IlgpuPtxCompiler), which leaves ptxas no dead branches to discard.

@@ -5914,32 +5914,20 @@ namespace Demo
                     int v0 = var0_0;
                     int s1 = var1_0;
                     float t2_0, t2_1;
-                    float t4_0, t4_1;
-                    float t6_0, t6_1;
-                    float t7_0, t7_1;
-                    float t9_0, t9_1;
-                    float t10_0, t10_1;
+                    float t3_0, t3_1;
                     { // element 0
                         int v1 = s1 + 0;
                         t2_0 = (ld0_0_0 + ld1_0_0);
-                        t4_0 = (t2_0 * 0.5f);
-                        t6_0 = (t2_0 * 0.70710677f);
-                        t7_0 = IlgpuMath.Erf(t6_0);
-                        t9_0 = (t7_0 + 1.0f);
-                        t10_0 = (t4_0 * t9_0);
+                        t3_0 = IlgpuMath.Gelu(t2_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
                         t2_1 = (ld0_0_1 + ld1_0_1);
-                        t4_1 = (t2_1 * 0.5f);
-                        t6_1 = (t2_1 * 0.70710677f);
-                        t7_1 = IlgpuMath.Erf(t6_1);
-                        t9_1 = (t7_1 + 1.0f);
-                        t10_1 = (t4_1 * t9_1);
+                        t3_1 = IlgpuMath.Gelu(t2_1);
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2] = new IlgpuFloat2 { E0 = t10_0, E1 = t10_1 };
+                        out0.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2] = new IlgpuFloat2 { E0 = t3_0, E1 = t3_1 };
                     }
                 }
                 if (first + 256 < items)
@@ -5947,32 +5935,20 @@ namespace Demo
                     int v0 = var0_1;
                     int s1 = var1_1;
                     float t2_0, t2_1;
-                    float t4_0, t4_1;
-                    float t6_0, t6_1;
-                    float t7_0, t7_1;
-                    float t9_0, t9_1;
-                    float t10_0, t10_1;
+                    float t3_0, t3_1;
                     { // element 0
                         int v1 = s1 + 0;
                         t2_0 = (ld0_1_0 + ld1_1_0);
-                        t4_0 = (t2_0 * 0.5f);
-                        t6_0 = (t2_0 * 0.70710677f);
-                        t7_0 = IlgpuMath.Erf(t6_0);
-                        t9_0 = (t7_0 + 1.0f);
-                        t10_0 = (t4_0 * t9_0);
+                        t3_0 = IlgpuMath.Gelu(t2_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
                         t2_1 = (ld0_1_1 + ld1_1_1);
-                        t4_1 = (t2_1 * 0.5f);
-                        t6_1 = (t2_1 * 0.70710677f);
-                        t7_1 = IlgpuMath.Erf(t6_1);
-                        t9_1 = (t7_1 + 1.0f);
-                        t10_1 = (t4_1 * t9_1);
+                        t3_1 = IlgpuMath.Gelu(t2_1);
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2] = new IlgpuFloat2 { E0 = t10_0, E1 = t10_1 };
+                        out0.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2] = new IlgpuFloat2 { E0 = t3_0, E1 = t3_1 };
                     }
                 }
                 if (first + 512 < items)
@@ -5980,32 +5956,20 @@ namespace Demo
                     int v0 = var0_2;
                     int s1 = var1_2;
                     float t2_0, t2_1;
-                    float t4_0, t4_1;
-                    float t6_0, t6_1;
-                    float t7_0, t7_1;
-                    float t9_0, t9_1;
-                    float t10_0, t10_1;
+                    float t3_0, t3_1;
                     { // element 0
                         int v1 = s1 + 0;
                         t2_0 = (ld0_2_0 + ld1_2_0);
-                        t4_0 = (t2_0 * 0.5f);
-                        t6_0 = (t2_0 * 0.70710677f);
-                        t7_0 = IlgpuMath.Erf(t6_0);
-                        t9_0 = (t7_0 + 1.0f);
-                        t10_0 = (t4_0 * t9_0);
+                        t3_0 = IlgpuMath.Gelu(t2_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
                         t2_1 = (ld0_2_1 + ld1_2_1);
-                        t4_1 = (t2_1 * 0.5f);
-                        t6_1 = (t2_1 * 0.70710677f);
-                        t7_1 = IlgpuMath.Erf(t6_1);
-                        t9_1 = (t7_1 + 1.0f);
-                        t10_1 = (t4_1 * t9_1);
+                        t3_1 = IlgpuMath.Gelu(t2_1);
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2] = new IlgpuFloat2 { E0 = t10_0, E1 = t10_1 };
+                        out0.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2] = new IlgpuFloat2 { E0 = t3_0, E1 = t3_1 };
                     }
                 }
                 if (first + 768 < items)
@@ -6013,32 +5977,20 @@ namespace Demo
                     int v0 = var0_3;
                     int s1 = var1_3;
                     float t2_0, t2_1;
-                    float t4_0, t4_1;
-                    float t6_0, t6_1;
-                    float t7_0, t7_1;
-                    float t9_0, t9_1;
-                    float t10_0, t10_1;
+                    float t3_0, t3_1;
                     { // element 0
                         int v1 = s1 + 0;
                         t2_0 = (ld0_3_0 + ld1_3_0);
-                        t4_0 = (t2_0 * 0.5f);
-                        t6_0 = (t2_0 * 0.70710677f);
-                        t7_0 = IlgpuMath.Erf(t6_0);
-                        t9_0 = (t7_0 + 1.0f);
-                        t10_0 = (t4_0 * t9_0);
+                        t3_0 = IlgpuMath.Gelu(t2_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
                         t2_1 = (ld0_3_1 + ld1_3_1);
-                        t4_1 = (t2_1 * 0.5f);
-                        t6_1 = (t2_1 * 0.70710677f);
-                        t7_1 = IlgpuMath.Erf(t6_1);
-                        t9_1 = (t7_1 + 1.0f);
-                        t10_1 = (t4_1 * t9_1);
+                        t3_1 = IlgpuMath.Gelu(t2_1);
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2] = new IlgpuFloat2 { E0 = t10_0, E1 = t10_1 };
+                        out0.Cast<IlgpuFloat2>()[(10*v0 + v1) / 2] = new IlgpuFloat2 { E0 = t3_0, E1 = t3_1 };
                     }
                 }
             }
@@ -6158,32 +6110,20 @@ namespace Demo
                     int v0 = var0_0;
                     int s1 = var1_0;
                     float t2_0, t2_1;
-                    float t4_0, t4_1;
-                    float t6_0, t6_1;
-                    float t7_0, t7_1;
-                    float t9_0, t9_1;
-                    float t10_0, t10_1;
+                    float t3_0, t3_1;
                     { // element 0
                         int v1 = s1 + 0;
                         t2_0 = (ld0_0_0 + ld1_0_0);
-                        t4_0 = (t2_0 * 0.5f);
-                        t6_0 = (t2_0 * 0.70710677f);
-                        t7_0 = IlgpuMath.Erf(t6_0);
-                        t9_0 = (t7_0 + 1.0f);
-                        t10_0 = (t4_0 * t9_0);
+                        t3_0 = IlgpuMath.Gelu(t2_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
                         t2_1 = (ld0_0_1 + ld1_0_1);
-                        t4_1 = (t2_1 * 0.5f);
-                        t6_1 = (t2_1 * 0.70710677f);
-                        t7_1 = IlgpuMath.Erf(t6_1);
-                        t9_1 = (t7_1 + 1.0f);
-                        t10_1 = (t4_1 * t9_1);
+                        t3_1 = IlgpuMath.Gelu(t2_1);
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t10_0, t10_1) };
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t3_0, t3_1) };
                     }
                 }
                 if (first + 256 < items)
@@ -6191,32 +6131,20 @@ namespace Demo
                     int v0 = var0_1;
                     int s1 = var1_1;
                     float t2_0, t2_1;
-                    float t4_0, t4_1;
-                    float t6_0, t6_1;
-                    float t7_0, t7_1;
-                    float t9_0, t9_1;
-                    float t10_0, t10_1;
+                    float t3_0, t3_1;
                     { // element 0
                         int v1 = s1 + 0;
                         t2_0 = (ld0_1_0 + ld1_1_0);
-                        t4_0 = (t2_0 * 0.5f);
-                        t6_0 = (t2_0 * 0.70710677f);
-                        t7_0 = IlgpuMath.Erf(t6_0);
-                        t9_0 = (t7_0 + 1.0f);
-                        t10_0 = (t4_0 * t9_0);
+                        t3_0 = IlgpuMath.Gelu(t2_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
                         t2_1 = (ld0_1_1 + ld1_1_1);
-                        t4_1 = (t2_1 * 0.5f);
-                        t6_1 = (t2_1 * 0.70710677f);
-                        t7_1 = IlgpuMath.Erf(t6_1);
-                        t9_1 = (t7_1 + 1.0f);
-                        t10_1 = (t4_1 * t9_1);
+                        t3_1 = IlgpuMath.Gelu(t2_1);
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t10_0, t10_1) };
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t3_0, t3_1) };
                     }
                 }
                 if (first + 512 < items)
@@ -6224,32 +6152,20 @@ namespace Demo
                     int v0 = var0_2;
                     int s1 = var1_2;
                     float t2_0, t2_1;
-                    float t4_0, t4_1;
-                    float t6_0, t6_1;
-                    float t7_0, t7_1;
-                    float t9_0, t9_1;
-                    float t10_0, t10_1;
+                    float t3_0, t3_1;
                     { // element 0
                         int v1 = s1 + 0;
                         t2_0 = (ld0_2_0 + ld1_2_0);
-                        t4_0 = (t2_0 * 0.5f);
-                        t6_0 = (t2_0 * 0.70710677f);
-                        t7_0 = IlgpuMath.Erf(t6_0);
-                        t9_0 = (t7_0 + 1.0f);
-                        t10_0 = (t4_0 * t9_0);
+                        t3_0 = IlgpuMath.Gelu(t2_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
                         t2_1 = (ld0_2_1 + ld1_2_1);
-                        t4_1 = (t2_1 * 0.5f);
-                        t6_1 = (t2_1 * 0.70710677f);
-                        t7_1 = IlgpuMath.Erf(t6_1);
-                        t9_1 = (t7_1 + 1.0f);
-                        t10_1 = (t4_1 * t9_1);
+                        t3_1 = IlgpuMath.Gelu(t2_1);
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t10_0, t10_1) };
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t3_0, t3_1) };
                     }
                 }
                 if (first + 768 < items)
@@ -6257,32 +6173,20 @@ namespace Demo
                     int v0 = var0_3;
                     int s1 = var1_3;
                     float t2_0, t2_1;
-                    float t4_0, t4_1;
-                    float t6_0, t6_1;
-                    float t7_0, t7_1;
-                    float t9_0, t9_1;
-                    float t10_0, t10_1;
+                    float t3_0, t3_1;
                     { // element 0
                         int v1 = s1 + 0;
                         t2_0 = (ld0_3_0 + ld1_3_0);
-                        t4_0 = (t2_0 * 0.5f);
-                        t6_0 = (t2_0 * 0.70710677f);
-                        t7_0 = IlgpuMath.Erf(t6_0);
-                        t9_0 = (t7_0 + 1.0f);
-                        t10_0 = (t4_0 * t9_0);
+                        t3_0 = IlgpuMath.Gelu(t2_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
                         t2_1 = (ld0_3_1 + ld1_3_1);
-                        t4_1 = (t2_1 * 0.5f);
-                        t6_1 = (t2_1 * 0.70710677f);
-                        t7_1 = IlgpuMath.Erf(t6_1);
-                        t9_1 = (t7_1 + 1.0f);
-                        t10_1 = (t4_1 * t9_1);
+                        t3_1 = IlgpuMath.Gelu(t2_1);
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t10_0, t10_1) };
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t3_0, t3_1) };
                     }
                 }
             }
@@ -6431,34 +6335,22 @@ namespace Demo
                     int s1 = var1_0;
                     float t2_0, t2_1;
                     float t4_0, t4_1;
-                    float t6_0, t6_1;
-                    float t8_0, t8_1;
-                    float t9_0, t9_1;
-                    float t11_0, t11_1;
-                    float t12_0, t12_1;
+                    float t5_0, t5_1;
                     { // element 0
                         int v1 = s1 + 0;
                         t2_0 = (ld0_0_0 * ld1_0_0);
                         t4_0 = (t2_0 + ld3_0_0);
-                        t6_0 = (t4_0 * 0.5f);
-                        t8_0 = (t4_0 * 0.70710677f);
-                        t9_0 = IlgpuMath.Erf(t8_0);
-                        t11_0 = (t9_0 + 1.0f);
-                        t12_0 = (t6_0 * t11_0);
+                        t5_0 = IlgpuMath.Gelu(t4_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
                         t2_1 = (ld0_0_1 * ld1_0_1);
                         t4_1 = (t2_1 + ld3_0_1);
-                        t6_1 = (t4_1 * 0.5f);
-                        t8_1 = (t4_1 * 0.70710677f);
-                        t9_1 = IlgpuMath.Erf(t8_1);
-                        t11_1 = (t9_1 + 1.0f);
-                        t12_1 = (t6_1 * t11_1);
+                        t5_1 = IlgpuMath.Gelu(t4_1);
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t12_0, t12_1) };
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t5_0, t5_1) };
                     }
                 }
                 if (first + 256 < items)
@@ -6467,34 +6359,22 @@ namespace Demo
                     int s1 = var1_1;
                     float t2_0, t2_1;
                     float t4_0, t4_1;
-                    float t6_0, t6_1;
-                    float t8_0, t8_1;
-                    float t9_0, t9_1;
-                    float t11_0, t11_1;
-                    float t12_0, t12_1;
+                    float t5_0, t5_1;
                     { // element 0
                         int v1 = s1 + 0;
                         t2_0 = (ld0_1_0 * ld1_1_0);
                         t4_0 = (t2_0 + ld3_1_0);
-                        t6_0 = (t4_0 * 0.5f);
-                        t8_0 = (t4_0 * 0.70710677f);
-                        t9_0 = IlgpuMath.Erf(t8_0);
-                        t11_0 = (t9_0 + 1.0f);
-                        t12_0 = (t6_0 * t11_0);
+                        t5_0 = IlgpuMath.Gelu(t4_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
                         t2_1 = (ld0_1_1 * ld1_1_1);
                         t4_1 = (t2_1 + ld3_1_1);
-                        t6_1 = (t4_1 * 0.5f);
-                        t8_1 = (t4_1 * 0.70710677f);
-                        t9_1 = IlgpuMath.Erf(t8_1);
-                        t11_1 = (t9_1 + 1.0f);
-                        t12_1 = (t6_1 * t11_1);
+                        t5_1 = IlgpuMath.Gelu(t4_1);
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t12_0, t12_1) };
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t5_0, t5_1) };
                     }
                 }
                 if (first + 512 < items)
@@ -6503,34 +6383,22 @@ namespace Demo
                     int s1 = var1_2;
                     float t2_0, t2_1;
                     float t4_0, t4_1;
-                    float t6_0, t6_1;
-                    float t8_0, t8_1;
-                    float t9_0, t9_1;
-                    float t11_0, t11_1;
-                    float t12_0, t12_1;
+                    float t5_0, t5_1;
                     { // element 0
                         int v1 = s1 + 0;
                         t2_0 = (ld0_2_0 * ld1_2_0);
                         t4_0 = (t2_0 + ld3_2_0);
-                        t6_0 = (t4_0 * 0.5f);
-                        t8_0 = (t4_0 * 0.70710677f);
-                        t9_0 = IlgpuMath.Erf(t8_0);
-                        t11_0 = (t9_0 + 1.0f);
-                        t12_0 = (t6_0 * t11_0);
+                        t5_0 = IlgpuMath.Gelu(t4_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
                         t2_1 = (ld0_2_1 * ld1_2_1);
                         t4_1 = (t2_1 + ld3_2_1);
-                        t6_1 = (t4_1 * 0.5f);
-                        t8_1 = (t4_1 * 0.70710677f);
-                        t9_1 = IlgpuMath.Erf(t8_1);
-                        t11_1 = (t9_1 + 1.0f);
-                        t12_1 = (t6_1 * t11_1);
+                        t5_1 = IlgpuMath.Gelu(t4_1);
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t12_0, t12_1) };
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t5_0, t5_1) };
                     }
                 }
                 if (first + 768 < items)
@@ -6539,34 +6407,22 @@ namespace Demo
                     int s1 = var1_3;
                     float t2_0, t2_1;
                     float t4_0, t4_1;
-                    float t6_0, t6_1;
-                    float t8_0, t8_1;
-                    float t9_0, t9_1;
-                    float t11_0, t11_1;
-                    float t12_0, t12_1;
+                    float t5_0, t5_1;
                     { // element 0
                         int v1 = s1 + 0;
                         t2_0 = (ld0_3_0 * ld1_3_0);
                         t4_0 = (t2_0 + ld3_3_0);
-                        t6_0 = (t4_0 * 0.5f);
-                        t8_0 = (t4_0 * 0.70710677f);
-                        t9_0 = IlgpuMath.Erf(t8_0);
-                        t11_0 = (t9_0 + 1.0f);
-                        t12_0 = (t6_0 * t11_0);
+                        t5_0 = IlgpuMath.Gelu(t4_0);
                     }
                     { // element 1
                         int v1 = s1 + 1;
                         t2_1 = (ld0_3_1 * ld1_3_1);
                         t4_1 = (t2_1 + ld3_3_1);
-                        t6_1 = (t4_1 * 0.5f);
-                        t8_1 = (t4_1 * 0.70710677f);
-                        t9_1 = IlgpuMath.Erf(t8_1);
-                        t11_1 = (t9_1 + 1.0f);
-                        t12_1 = (t6_1 * t11_1);
+                        t5_1 = IlgpuMath.Gelu(t4_1);
                     }
                     { // elements 0–1 in 1 vector store
                         int v1 = s1;
-                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t12_0, t12_1) };
+                        out0.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(t5_0, t5_1) };
                     }
                 }
             }
@@ -6696,41 +6552,25 @@ namespace Demo
                     float x1_0 = IlgpuMath.Low(q1), x1_1 = IlgpuMath.High(q1);
                     float x2_0 = (acc0 + x1_0);
                     float x2_1 = (acc1 + x1_1);
-                    float x4_0 = (x2_0 * 0.5f);
-                    float x4_1 = (x2_1 * 0.5f);
-                    float x6_0 = (x2_0 * 0.70710677f);
-                    float x6_1 = (x2_1 * 0.70710677f);
-                    float x7_0 = IlgpuMath.Erf(x6_0);
-                    float x7_1 = IlgpuMath.Erf(x6_1);
-                    float x9_0 = (x7_0 + 1.0f);
-                    float x9_1 = (x7_1 + 1.0f);
-                    float x10_0 = (x4_0 * x9_0);
-                    float x10_1 = (x4_1 * x9_1);
-                    e2.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(x10_0, x10_1) };
+                    float x3_0 = IlgpuMath.Gelu(x2_0);
+                    float x3_1 = IlgpuMath.Gelu(x2_1);
+                    e2.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(x3_0, x3_1) };
                     return;
                 }
                 { // column col
                     int v1 = col + 0;
                     float x1 = (float)e1[v1];
                     float x2 = (acc0 + x1);
-                    float x4 = (x2 * 0.5f);
-                    float x6 = (x2 * 0.70710677f);
-                    float x7 = IlgpuMath.Erf(x6);
-                    float x9 = (x7 + 1.0f);
-                    float x10 = (x4 * x9);
-                    e2[10*v0 + v1] = IlgpuMath.ToHalf(x10);
+                    float x3 = IlgpuMath.Gelu(x2);
+                    e2[10*v0 + v1] = IlgpuMath.ToHalf(x3);
                 }
                 if (pair) // column col + 1
                 {
                     int v1 = col + 1;
                     float x1 = (float)e1[v1];
                     float x2 = (acc1 + x1);
-                    float x4 = (x2 * 0.5f);
-                    float x6 = (x2 * 0.70710677f);
-                    float x7 = IlgpuMath.Erf(x6);
-                    float x9 = (x7 + 1.0f);
-                    float x10 = (x4 * x9);
-                    e2[10*v0 + v1] = IlgpuMath.ToHalf(x10);
+                    float x3 = IlgpuMath.Gelu(x2);
+                    e2[10*v0 + v1] = IlgpuMath.ToHalf(x3);
                 }
             }
 
@@ -6863,17 +6703,9 @@ namespace Demo
                     float x3_0 = q3.E0, x3_1 = q3.E1;
                     float x4_0 = (x2_0 + x3_0);
                     float x4_1 = (x2_1 + x3_1);
-                    float x6_0 = (x4_0 * 0.5f);
-                    float x6_1 = (x4_1 * 0.5f);
-                    float x8_0 = (x4_0 * 0.70710677f);
-                    float x8_1 = (x4_1 * 0.70710677f);
-                    float x9_0 = IlgpuMath.Erf(x8_0);
-                    float x9_1 = IlgpuMath.Erf(x8_1);
-                    float x11_0 = (x9_0 + 1.0f);
-                    float x11_1 = (x9_1 + 1.0f);
-                    float x12_0 = (x6_0 * x11_0);
-                    float x12_1 = (x6_1 * x11_1);
-                    e3.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(x12_0, x12_1) };
+                    float x5_0 = IlgpuMath.Gelu(x4_0);
+                    float x5_1 = IlgpuMath.Gelu(x4_1);
+                    e3.Cast<IlgpuHalf2>()[(10*v0 + v1) / 2] = new IlgpuHalf2 { P0 = IlgpuMath.Pack(x5_0, x5_1) };
                     return;
                 }
                 { // column col
@@ -6882,12 +6714,8 @@ namespace Demo
                     float x2 = (acc0 * x1);
                     float x3 = e2[v1];
                     float x4 = (x2 + x3);
-                    float x6 = (x4 * 0.5f);
-                    float x8 = (x4 * 0.70710677f);
-                    float x9 = IlgpuMath.Erf(x8);
-                    float x11 = (x9 + 1.0f);
-                    float x12 = (x6 * x11);
-                    e3[10*v0 + v1] = IlgpuMath.ToHalf(x12);
+                    float x5 = IlgpuMath.Gelu(x4);
+                    e3[10*v0 + v1] = IlgpuMath.ToHalf(x5);
                 }
                 if (pair) // column col + 1
                 {
@@ -6896,12 +6724,8 @@ namespace Demo
                     float x2 = (acc1 * x1);
                     float x3 = e2[v1];
                     float x4 = (x2 + x3);
-                    float x6 = (x4 * 0.5f);
-                    float x8 = (x4 * 0.70710677f);
-                    float x9 = IlgpuMath.Erf(x8);
-                    float x11 = (x9 + 1.0f);
-                    float x12 = (x6 * x11);
-                    e3[10*v0 + v1] = IlgpuMath.ToHalf(x12);
+                    float x5 = IlgpuMath.Gelu(x4);
+                    e3[10*v0 + v1] = IlgpuMath.ToHalf(x5);
                 }
             }
         }

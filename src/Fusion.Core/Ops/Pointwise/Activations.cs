@@ -7,7 +7,7 @@ namespace Fusion.Compiler
         public static readonly UnaryOp Relu = new("Relu", "max(x, 0)", (b, x) => b.Max(x, b.Const(0)), x => x > 0 ? x : 0);
 
         public static readonly UnaryOp Gelu = new("Gelu", "GELU, erf form: x·½·(1 + erf(x/√2))",
-            (b, x) => b.Mul(b.Mul(x, 0.5), b.Add(b.Op(ScalarOp.Erf, b.Mul(x, 0.70710678118654752)), 1.0)),
+            (b, x) => b.Op(ScalarOp.Gelu, x),
             x => 0.5 * x * (1 + SpecialFunctions.Erf(x / Math.Sqrt(2))));
 
         public static readonly UnaryOp GeluTanh = new("GeluTanh", "GELU, tanh form: x·½·(1 + tanh(√(2/π)·(x + 0.044715·x³)))",

@@ -1,0 +1,49 @@
+using System.Text.RegularExpressions;
+using Fusion.Testing;
+
+namespace Fusion.Cuda.Tests;
+
+/// <summary>
+/// The loop IR's one Gelu operation prints as the prelude's fusion_gelu_erf, whose constants take GELU's ½ and 1/√2: clang-19's PTX
+/// of it must stay one rcp.approx and one ex2.approx and fewer instructions than the six-step chain it replaced (½·x, x·√½, erf,
+/// + 1, the product) spelled with the same erf in the same file. Its values are the GPU tests' (GeneratedKernelGpuTests, the
+/// int8 GELU GEMMs) against erf in double.
+/// </summary>
+public sealed class GeluPtxTests
+{
+    private const string Source = """
+        #include "prelude.cuh"
+        extern "C" __global__ void folded(const float* __restrict__ x, float* __restrict__ y) { y[threadIdx.x] = fusion_gelu_erf(x[threadIdx.x]); }
+        extern "C" __global__ void chained(const float* __restrict__ x, float* __restrict__ y)
+        {
+            const float v = x[threadIdx.x];
+            y[threadIdx.x] = (v * 0.5f) * (fusion_erf(v * 0.70710678118654752f) + 1.0f);
+        }
+        """;
+
+    [Fact]
+    public void TheFoldedGeluIsShorterThanTheChain()
+    {
+        ClangPtx.RequireCompiler();
+        var ptx = ClangPtx.Compile(Source, "sm_90", "gelu_forms");
+        var folded = Body(ptx, "folded");
+        var chained = Body(ptx, "chained");
+        Assert.Single(Regex.Matches(folded, @"\brcp\.approx"));
+        Assert.Single(Regex.Matches(folded, @"\bex2\.approx"));
+        int f = Instructions(folded), c = Instructions(chained);
+        Assert.True(f < c, $"fusion_gelu_erf: {f} PTX instructions, the chain it replaced {c}\n{folded}");
+    }
+
+    /// <summary>The text of one entry's body.</summary>
+    private static string Body(string ptx, string entry)
+    {
+        int start = ptx.IndexOf($".entry {entry}(", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"no entry {entry} in the PTX");
+        int open = ptx.IndexOf('{', start), end = ptx.IndexOf("\n}", open, StringComparison.Ordinal);
+        return ptx[open..end];
+    }
+
+    /// <summary>Instruction lines: not declarations, labels, braces or comments.</summary>
+    private static int Instructions(string body) => body.Split('\n').Select(l => l.Trim()).Count(l =>
+        l.Length > 0 && l.EndsWith(';') && !l.StartsWith(".reg", StringComparison.Ordinal) && !l.StartsWith("//", StringComparison.Ordinal));
+}
