@@ -80,6 +80,7 @@
 #           Runtime (bench/cpu/swin_cpu.py), model by model in one call (issue 19)
 #   runtests the fusion-run CUDA tests (CudaRunTests)
 #   hostgemm `Fusion.Bench cpu bracketed 7`: the CPU GEMM's share of the FMA peak on the host, one core and all (issue 19)
+#   gelutests the GPU tests of the kernels whose GELU became one loop-IR operation (2026-12-07), then `parity`
 #   sanquads compute-sanitizer memcheck, racecheck and initcheck over EpilogueQuadsGpuTests with FUSION_GEMM_QUADS=on
 #   hostgemm1 `Fusion.Bench cpu bracketed 9` pinned to one host core (taskset: the process sees one CPU, so only the one-core rows
 #           run; the thread cannot migrate between cores mid-call), on two cores in turn (issue 19's one-core 70 %)
@@ -178,6 +179,16 @@ gentests() {
   FUSION_REQUIRE_CUDA=1 timeout $(( $(left) < 200 ? $(left) - 20 : 180 )) ./Fusion.Cuda.Tests \
     -class Fusion.Cuda.Tests.GeneratedKernelGpuTests -class Fusion.Cuda.Tests.CompiledConvNetGpuTests > $OUT/gentests.txt 2>&1
   echo "exit $?" >> $OUT/gentests.txt
+}
+# The kernels whose GELU became one operation (2026-12-07): generated kernels, the int8 template and plan, the fused GEMMs, the
+# ILGPU kernels and the compiled ConvNets, then timm parity (the fp16 plan's template GEMMs and pointwise GELUs).
+gelutests() {
+  FUSION_REQUIRE_CUDA=1 timeout $(( $(left) < 200 ? $(left) - 20 : 180 )) ./Fusion.Cuda.Tests \
+    -class Fusion.Cuda.Tests.GeneratedKernelGpuTests -class Fusion.Cuda.Tests.Int8GemmTemplateTests -class Fusion.Cuda.Tests.Int8PlanGpuTests \
+    -class Fusion.Cuda.Tests.FusedGemmTests -class Fusion.Cuda.Tests.IlgpuKernelTests -class Fusion.Cuda.Tests.CompiledConvNetGpuTests \
+    -class Fusion.Cuda.Tests.FusedMlpGpuTests > $OUT/gelutests.txt 2>&1
+  echo "exit $?" >> $OUT/gelutests.txt
+  [ $(left) -gt 90 ] && parity
 }
 profile64() {
   for p in fp16 int8; do
@@ -527,4 +538,4 @@ done
 t done
 cd $OUT
 for f in log.txt cmlpswin.txt cmlpsan.txt cmlpprofile.txt qkvbuf.txt qkvswin.txt qkvsan.txt mlpswin.txt sanmlp.txt rowlanes.txt waswin.txt wasweep.txt waprofile.txt wa_regs.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
-for f in cmlptests.txt qkvtests.txt mlptests.txt watests.txt san.txt int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
+for f in gelutests.txt cmlptests.txt qkvtests.txt mlptests.txt watests.txt san.txt int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done

@@ -151,8 +151,8 @@ FUSION_DEVICE float fusion_erf(float x)
 // GELU by erf (the loop IR's Gelu operation, erf as above) and in the tanh form (what cuBLASLt's GELU epilogue computes, tanh by
 // the hardware's approximation): the fused MLP kernels apply whichever the up projection's epilogue names.
 // The erf form is fusion_erf(v·√½) with √½ folded into its constants (p·√½ = 0.23164189, e^(−v²/2) = 2^(−v²·log2(e)/2)): the int8
-// plan's requantizing GELU GEMMs are bound by instructions issued (with fusion_abs and fusion_sign_of in the erf, the int8 plan's
-// stage 1 fc1 went from 1915 to 1579 PTX instructions a thread, clang-19).
+// plan's requantizing GELU GEMMs are bound by instructions issued (this form and fusion_abs / fusion_sign_of took the int8 plan's
+// stage 1 fc1 from 1915 to 1627 PTX instructions a thread, clang-19; docs/perf.md).
 FUSION_DEVICE float fusion_gelu_erf(float v)
 {
     const float av = fusion_abs(v);
