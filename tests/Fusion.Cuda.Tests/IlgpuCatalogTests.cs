@@ -242,6 +242,47 @@ public sealed class IlgpuCatalogTests : IClassFixture<IlgpuKernelTests.Runner>
     }
 
     /// <summary>
+    /// The loop IR's one Gelu operation in ILGPU (KernelMath.Gelu): its PTX has one rcp.approx and one ex2.approx an element and no
+    /// call or software exp (the intrinsic redirections held), and on ILGPU's CPU accelerator it is the interpreter's GELU within both
+    /// forms' errors against erf in double (GeluOperationTests: ½·|x|·6e-7 + 4 ulps and ½·|x|·1e-7 + 2 ulps), −0 far below zero.
+    /// </summary>
+    [Fact]
+    public void IlgpuGeluIsOneReciprocalAndOneExp2AnElement()
+    {
+        var ir = LoopIrText.Parse($"""
+            kernel gelu_alone
+            domain [N, 96]
+            in x f32 [N, 96]
+            out y f32 [N, 96]
+            %0 = load x[96*v0 + v1]
+            %1 = {ScalarOps.Name(ScalarOp.Gelu)} %0
+            store y[96*v0 + v1] = %1
+            """);
+        var assembly = PrintedIlgpu.Compile("IlgpuGeluAlone", $"public static class K0\n{{\n{IlgpuKernelPrinter.PrintAll(ir)}}}\n");
+        var kernel = new GeneratedKernel(ir.Name, LoopIrText.Print(ir), CudaKernelPrinter.Print(ir).Source, KernelMapping.Of(ir).Launch.Encode(),
+            assembly.GetType("IlgpuGeluAlone.K0", throwOnError: true));
+        var ptx = IlgpuPtxCompiler.Compile(kernel.IlgpuMethod(DType.Float32)!, kernel.Name).Ptx;
+        int reciprocals = ptx.Split("rcp.approx").Length - 1, exponentials = ptx.Split("ex2.approx").Length - 1;
+        Assert.True(reciprocals > 0 && reciprocals == exponentials, $"{reciprocals} rcp.approx against {exponentials} ex2.approx");
+        Assert.DoesNotContain("call", ptx);
+        Assert.DoesNotContain("lg2", ptx);
+        var random = new Random();
+        using var x = CpuTensor.Zeros(DType.Float32, 3, 96);
+        for (int i = 0; i < 288; i++) x.Span<float>()[i] = i == 0 ? -20f : (float)(random.NextDouble() * 16 - 8);
+        var expected = CpuBackend.Instance.Run(kernel, 3, DType.Float32, [x]);
+        var actual = _cpu.Run(kernel, 3, DType.Float32, [x]);
+        var (want, got) = (((CpuTensor)expected[0]).Span<float>().ToArray(), actual[0].Span<float>().ToArray());
+        Assert.True(got[0] == 0 && float.IsNegative(got[0]), $"GELU(−20) = {got[0]:R} on ILGPU's CPU accelerator, not −0");
+        for (int i = 0; i < 288; i++)
+        {
+            float v = x.Span<float>()[i];
+            double bound = 0.5 * Math.Abs(v) * 7e-7 + 6 * Math.Max(MathF.BitIncrement(MathF.Abs(want[i])) - MathF.Abs(want[i]), float.Epsilon);
+            Assert.True(Math.Abs(got[i] - want[i]) <= bound, $"GELU({v:R}): ILGPU {got[i]:R}, the interpreter {want[i]:R}");
+        }
+        KernelChecks.DisposeAll([.. expected, .. actual]);
+    }
+
+    /// <summary>
     /// KernelMath's FP8 conversions as ILGPU's CPU accelerator runs them (their C# bodies) against the CPU codec <see cref="Fusion.Quantization.Float8E4M3"/>:
     /// every code decodes to the same value, and 200,000 floats (random magnitudes from 2⁻¹² to 2¹⁰, each code's value and the
     /// midpoints between neighbours, ±∞, NaN) encode to the same code.
