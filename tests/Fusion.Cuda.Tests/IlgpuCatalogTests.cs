@@ -215,10 +215,7 @@ public sealed class IlgpuCatalogTests : IClassFixture<IlgpuKernelTests.Runner>
             %3 = {ScalarOps.Name(ScalarOp.RoundF8)} %2
             store rounded[512*v0 + v1] = %3
             """);
-        var assembly = PrintedIlgpu.Compile("IlgpuFp8Codes", $"public static class K0\n{{\n{IlgpuKernelPrinter.PrintAll(ir)}}}\n");
-        var kernel = new GeneratedKernel(ir.Name, LoopIrText.Print(ir), CudaKernelPrinter.Print(ir).Source, KernelMapping.Of(ir).Launch.Encode(),
-            assembly.GetType("IlgpuFp8Codes.K0", throwOnError: true));
-        var ptx = IlgpuPtxCompiler.Compile(kernel.IlgpuMethod(DType.Float32)!, kernel.Name).Ptx;
+        var (kernel, ptx) = FromLoopIr(ir, "IlgpuFp8Codes");
         Assert.Contains("cvt.rn.f16x2.e4m3x2", ptx);
         Assert.Contains("cvt.rn.satfinite.e4m3x2.f32", ptx);
         Assert.Contains(".target sm_89", ptx);
@@ -241,6 +238,15 @@ public sealed class IlgpuCatalogTests : IClassFixture<IlgpuKernelTests.Runner>
         KernelChecks.DisposeAll([.. expected, .. actual]);
     }
 
+    /// <summary>A kernel written here as loop IR: its ILGPU text compiled with Roslyn into an assembly of its own, and that kernel's PTX (float32 io).</summary>
+    private static (GeneratedKernel Kernel, string Ptx) FromLoopIr(LoopKernel ir, string assemblyName)
+    {
+        var assembly = PrintedIlgpu.Compile(assemblyName, $"public static class K0\n{{\n{IlgpuKernelPrinter.PrintAll(ir)}}}\n");
+        var kernel = new GeneratedKernel(ir.Name, LoopIrText.Print(ir), CudaKernelPrinter.Print(ir).Source, KernelMapping.Of(ir).Launch.Encode(),
+            assembly.GetType($"{assemblyName}.K0", throwOnError: true));
+        return (kernel, IlgpuPtxCompiler.Compile(kernel.IlgpuMethod(DType.Float32)!, kernel.Name).Ptx);
+    }
+
     /// <summary>
     /// The loop IR's one Gelu operation in ILGPU (KernelMath.Gelu): its PTX has one rcp.approx and one ex2.approx an element and no
     /// call or software exp (the intrinsic redirections held), and on ILGPU's CPU accelerator it is the interpreter's GELU within both
@@ -258,10 +264,7 @@ public sealed class IlgpuCatalogTests : IClassFixture<IlgpuKernelTests.Runner>
             %1 = {ScalarOps.Name(ScalarOp.Gelu)} %0
             store y[96*v0 + v1] = %1
             """);
-        var assembly = PrintedIlgpu.Compile("IlgpuGeluAlone", $"public static class K0\n{{\n{IlgpuKernelPrinter.PrintAll(ir)}}}\n");
-        var kernel = new GeneratedKernel(ir.Name, LoopIrText.Print(ir), CudaKernelPrinter.Print(ir).Source, KernelMapping.Of(ir).Launch.Encode(),
-            assembly.GetType("IlgpuGeluAlone.K0", throwOnError: true));
-        var ptx = IlgpuPtxCompiler.Compile(kernel.IlgpuMethod(DType.Float32)!, kernel.Name).Ptx;
+        var (kernel, ptx) = FromLoopIr(ir, "IlgpuGeluAlone");
         int reciprocals = ptx.Split("rcp.approx").Length - 1, exponentials = ptx.Split("ex2.approx").Length - 1;
         Assert.True(reciprocals > 0 && reciprocals == exponentials, $"{reciprocals} rcp.approx against {exponentials} ex2.approx");
         Assert.DoesNotContain("call", ptx);
