@@ -1,6 +1,7 @@
 using Fusion.Cuda.Gemm;
 using Fusion.Cuda.Generated;
 using Fusion.Kernels.Cpu;
+using Fusion.Testing;
 
 namespace Fusion.Cuda.Tests;
 
@@ -295,7 +296,7 @@ public sealed class Int8GemmTemplateTests(GemmKernelFolder kernels) : GpuTestBas
                         {
                             float g = Gelu(v);
                             expected = residual ? g + r : g;
-                            tol = 4 * Ulp(Math.Max(Math.Abs(expected), Math.Abs(g))) + 5e-7 * Math.Abs(v) + (half ? HalfUlp(expected) : 0);
+                            tol = 4 * Tolerance.Ulp(Math.Max(Math.Abs(expected), Math.Abs(g))) + 5e-7 * Math.Abs(v) + (half ? HalfUlp(expected) : 0);
                             return Math.Abs(got - expected) - tol;
                         }
                         if (Miss(separate, out var wanted, out var within) > 0 && !(Miss(fused, out _, out _) <= 0))
@@ -358,8 +359,6 @@ public sealed class Int8GemmTemplateTests(GemmKernelFolder kernels) : GpuTestBas
 
         /// <summary>GELU's erf form in double, rounded once to float32.</summary>
         private static float Gelu(float v) => (float)(v * 0.5 * (1 + Fusion.Kernels.Cpu.Gelu.Erf(v * 0.7071067811865476)));
-
-        private static double Ulp(float v) => MathF.BitIncrement(Math.Abs(v)) - Math.Abs(v);
 
         private static double HalfUlp(float v)
         {

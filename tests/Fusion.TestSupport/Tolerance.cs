@@ -42,6 +42,9 @@ public static class Tolerance
     public static void AssertClose(Tensor actual, RefTensor expected, double atol, double rtol, string what) =>
         AssertClose(RefTensor.FromCpu((CpuTensor)actual), expected, atol, rtol, what);
 
+    /// <summary>The spacing of float32 values just above |v| (float.Epsilon at 0): one ulp, for bounds stated in ulps.</summary>
+    public static double Ulp(float v) => MathF.BitIncrement(Math.Abs(v)) - Math.Abs(v);
+
     /// <summary>‖actual − expected‖₂ / ‖expected‖₂ (the absolute norm when expected is all zeros).</summary>
     public static double RelativeL2(RefTensor actual, RefTensor expected)
     {

@@ -139,12 +139,16 @@ FUSION_DEVICE float fusion_sign_of(float x, float y)
 
 // erf by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7, far under an fp16 ulp; the approximate reciprocal of
 // 1 + p·|x| ≥ 1 adds under 2e-7); written here because header-free builds (clang -nocudalib, NVRTC without headers) have no erff.
+// 7.1.26's polynomial in t = 1 / (1 + p·|x|); erf(|x|) = 1 − poly·e^(−x²). fusion_gelu_erf evaluates it at a scaled argument.
+FUSION_DEVICE float fusion_erf_poly(float t)
+{
+    return ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+}
+
 FUSION_DEVICE float fusion_erf(float x)
 {
     const float ax = fusion_abs(x);
-    const float t = fast_rcp(1.0f + 0.3275911f * ax);
-    const float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
-    const float y = 1.0f - poly * fast_exp2(-ax * ax * 1.4426950408889634f);
+    const float y = 1.0f - fusion_erf_poly(fast_rcp(1.0f + 0.3275911f * ax)) * fast_exp2(-ax * ax * 1.4426950408889634f);
     return fusion_sign_of(x, y);
 }
 
@@ -156,9 +160,7 @@ FUSION_DEVICE float fusion_erf(float x)
 FUSION_DEVICE float fusion_gelu_erf(float v)
 {
     const float av = fusion_abs(v);
-    const float t = fast_rcp(1.0f + 0.23164189f * av);
-    const float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
-    const float e = 1.0f - poly * fast_exp2(av * av * -0.72134752f);
+    const float e = 1.0f - fusion_erf_poly(fast_rcp(1.0f + 0.23164189f * av)) * fast_exp2(av * av * -0.72134752f);
     // ½v·(1 + erf) as the chain computed it: for v ≪ 0, 1 + erf is +0 and the product −0, as PyTorch's GELU (the multiply-add
     // h·erf + h would give +0, another fp16 or FP8 code).
     return (0.5f * v) * (1.0f + fusion_sign_of(v, e));

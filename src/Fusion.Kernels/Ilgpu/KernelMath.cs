@@ -70,11 +70,13 @@ public static class KernelMath
     public static float Erf(float x)
     {
         float ax = x < 0.0f ? -x : x;
-        float t = FastRecip(1.0f + 0.3275911f * ax);
-        float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
-        float y = 1.0f - poly * Exp(-ax * ax);
+        float y = 1.0f - ErfPolynomial(FastRecip(1.0f + 0.3275911f * ax)) * Exp(-ax * ax);
         return x < 0.0f ? -y : y;
     }
+
+    /// <summary>Abramowitz and Stegun 7.1.26's polynomial in t = 1 / (1 + p·|x|), erf(|x|) = 1 − poly·e^(−x²): Erf's and Gelu's.</summary>
+    private static float ErfPolynomial(float t) =>
+        ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
 
     /// <summary>
     /// GELU by erf, x·½·(1 + erf(x/√2)) with erf's constants taking the 1/√2, as the CUDA kernels' fusion_gelu_erf (the loop
@@ -83,9 +85,7 @@ public static class KernelMath
     public static float Gelu(float x)
     {
         float ax = Abs(x);
-        float t = FastRecip(1.0f + 0.23164189f * ax);
-        float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
-        float e = 1.0f - poly * Exp2(ax * ax * -0.72134752f); // e^(−x²/2) = 2^(−x²·log2(e)/2)
+        float e = 1.0f - ErfPolynomial(FastRecip(1.0f + 0.23164189f * ax)) * Exp2(ax * ax * -0.72134752f); // e^(−x²/2) = 2^(−x²·log2(e)/2)
         return (0.5f * x) * (1.0f + (x < 0.0f ? -e : e)); // x ≪ 0 gives −0, as the chain did
     }
 
