@@ -86,6 +86,9 @@
 #           run; the thread cannot migrate between cores mid-call), on two cores in turn (issue 19's one-core 70 %)
 #   qauto   FUSION_QKV_NORM and FUSION_QKV_OUT off against auto (at most 6 heads, one wave): Swin-T at batch 1 and 8, two rounds
 #           alternating, and batch 1's graph profile each way
+#   gelutanh the GEMM template's epilogue GELU in the tanh form (FUSION_GEMM_GELU): EpilogueGeluGpuTests, Swin-T int8 b64, fp16 b64
+#           and int8 b1 with erf and tanh alternating (two rounds), the fp16 template alone at b64 each way
+#   int8acc Int8AccuracyTests' whole Swin-T against timm with the GEMM epilogues' GELU by erf and in the tanh form
 #   quads   the GEMM template's read-back four columns a lane (FUSION_GEMM_QUADS): bench/cuda/int8_epilogue_probe (its sources in
 #           .bundle/i8p and .bundle/i8n (I8P_DIRS), carried beside the bundle: the int8 plan's fc1 GEMMs as printed before and after
 #           GELU became one operation, with hand-written epilogue forms; a table each, probe_DIR.md), EpilogueQuadsGpuTests
@@ -483,6 +486,47 @@ qauto() {
     FUSION_QKV_NORM=${form%,*} FUSION_QKV_OUT=${form#*,} timeout 60 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 50 2>&1 \
       | grep -E "window_attention|layer_norm|^graph|calls"
   done > $OUT/qautoprofile.txt 2>&1
+}
+# The GEMM template's epilogue GELU in the tanh form (FUSION_GEMM_GELU=tanh, cuBLASLt's form) against erf: its GPU test, then Swin-T
+# (GELU_RUNS: "batch precision" pairs, comma-separated; default int8 at 64, fp16 at 64, int8 at 1) with erf and tanh, alternating,
+# two rounds, the first before the test and the second after it; then the fp16 template alone (FUSION_GEMM=generated) at batch 64.
+gelutanh() {
+  local IFS_OLD=$IFS
+  IFS=','; local runs=(${GELU_RUNS:-64 int8,64 fp16,1 int8}); IFS=$IFS_OLD
+  gelu_round() {
+    for run in "${runs[@]}"; do
+      set -- $run
+      for form in erf tanh; do
+        [ $(left) -gt 45 ] || return
+        echo "## swin-t b$1 $2 FUSION_GEMM_GELU=$form round $round"
+        FUSION_GEMM_GELU=$form timeout 90 ./fusion-run swin-t --device cuda --precision $2 --batch $1 --fast-run --graphs --warmup 20 --iters 300 2>&1 \
+          | grep -E "^(preparation|device|kernels)"
+      done
+    done >> $OUT/gelutanhswin.txt 2>&1
+  }
+  round=1 gelu_round
+  FUSION_REQUIRE_CUDA=1 timeout 120 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.EpilogueGeluGpuTests > $OUT/gelutanhtests.txt 2>&1
+  echo "exit $?" >> $OUT/gelutanhtests.txt
+  round=2 gelu_round
+  for form in erf tanh; do
+    [ $(left) -gt 45 ] || break
+    echo "## swin-t b64 fp16 FUSION_GEMM=generated FUSION_GEMM_GELU=$form"
+    FUSION_GEMM=generated FUSION_GEMM_GELU=$form timeout 90 ./fusion-run swin-t --device cuda --batch 64 --graphs --warmup 20 --iters 300 2>&1 \
+      | grep -E "^(preparation|device|kernels)"
+  done >> $OUT/gelutanhswin.txt 2>&1
+}
+# Int8AccuracyTests' whole Swin-T against timm (export_int8_eval.py: 256 calibration and 256 evaluation images) with the GEMM
+# epilogues' GELU by erf and in the tanh form (INT8ACC_FORMS), each line of the table in $OUT/int8acc_FORM.txt.
+int8acc() {
+  [ $(left) -gt 150 ] || return
+  timeout 150 python3 $root/samples/SwinTiny/python/export_int8_eval.py --out /tmp/int8eval > $OUT/int8acc.txt 2>&1 || return
+  for form in ${INT8ACC_FORMS:-erf tanh}; do
+    [ $(left) -gt 60 ] || break
+    echo "## FUSION_GEMM_GELU=$form" >> $OUT/int8acc.txt
+    FUSION_GEMM_GELU=$form FUSION_INT8_DIR=/tmp/int8eval FUSION_INT8_REPORT=$OUT/int8acc_$form.txt FUSION_REQUIRE_CUDA=1 \
+      timeout $(( $(left) < 250 ? $(left) - 20 : 230 )) ./Fusion.SwinTiny.Tests -method "*SwinT_Int8OnGpu_AgreesWithTimm" >> $OUT/int8acc.txt 2>&1
+    echo "exit $?" >> $OUT/int8acc.txt
+  done
 }
 qkvbuf() {
   SWIN_BATCHES="64 1 8" swin_alternating FUSION_QKV_X_BUFFERS "2 1" qkvbuf.txt

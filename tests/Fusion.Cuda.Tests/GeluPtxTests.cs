@@ -4,7 +4,7 @@ using Fusion.Testing;
 namespace Fusion.Cuda.Tests;
 
 /// <summary>
-/// The loop IR's one Gelu operation prints as the prelude's fusion_gelu_erf, whose constants take GELU's ½ and 1/√2: clang-19's PTX
+/// The loop IR's one Gelu operation prints as the prelude's fusion_gelu_op, by default fusion_gelu_erf, whose constants take GELU's ½ and 1/√2: clang-19's PTX
 /// of it must stay one rcp.approx and one ex2.approx and fewer instructions than the six-step chain it replaced (½·x, x·√½, erf,
 /// + 1, the product) spelled with the same erf in the same file. Its values are the GPU tests' (GeneratedKernelGpuTests, the
 /// int8 GELU GEMMs) against erf in double.
@@ -32,6 +32,29 @@ public sealed class GeluPtxTests
         Assert.Single(Regex.Matches(folded, @"\bex2\.approx"));
         int f = Instructions(folded), c = Instructions(chained);
         Assert.True(f < c, $"fusion_gelu_erf: {f} PTX instructions, the chain it replaced {c}\n{folded}");
+    }
+
+    /// <summary>
+    /// The printed gelu (fusion_gelu_op) is the erf form unless the kernel is compiled with FUSION_GELU_TANH=1 (the GEMM template
+    /// under FUSION_GEMM_GELU=tanh, <see cref="Gemm.EpilogueGelu"/>): then one tanh.approx and no reciprocal or exponential, in fewer
+    /// instructions than the erf form.
+    /// </summary>
+    [Fact]
+    public void ThePrintedGeluTakesTheTanhFormWhereTheKernelIsCompiledForIt()
+    {
+        ClangPtx.RequireCompiler();
+        const string Kernel = """
+            #include "prelude.cuh"
+            extern "C" __global__ void op(const float* __restrict__ x, float* __restrict__ y) { y[threadIdx.x] = fusion_gelu_op(x[threadIdx.x]); }
+            """;
+        var erf = Body(ClangPtx.Compile(Kernel, "sm_90", "gelu_op_erf"), "op");
+        var tanh = Body(ClangPtx.Compile("#define FUSION_GELU_TANH 1\n" + Kernel, "sm_90", "gelu_op_tanh"), "op");
+        Assert.Single(Regex.Matches(erf, @"\bex2\.approx"));
+        Assert.DoesNotContain("tanh.approx", erf);
+        Assert.Single(Regex.Matches(tanh, @"\btanh\.approx"));
+        Assert.DoesNotContain("ex2.approx", tanh);
+        Assert.DoesNotContain("rcp.approx", tanh);
+        Assert.True(Instructions(tanh) < Instructions(erf), $"tanh form {Instructions(tanh)} PTX instructions, erf form {Instructions(erf)}\n{tanh}");
     }
 
     /// <summary>The text of one entry's body.</summary>

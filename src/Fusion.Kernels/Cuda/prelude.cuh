@@ -174,6 +174,13 @@ FUSION_DEVICE float fusion_gelu_tanh(float v)
     return 0.5f * v * (1.0f + t);
 }
 
+// The loop IR's gelu operation as printed: by erf, or in the tanh form where the kernel is compiled with FUSION_GELU_TANH=1 (the
+// GEMM template under FUSION_GEMM_GELU=tanh: cuBLASLt's form, the one its GELU epilogue computes; EpilogueGelu.cs).
+#ifndef FUSION_GELU_TANH
+#define FUSION_GELU_TANH 0
+#endif
+FUSION_DEVICE float fusion_gelu_op(float v) { return FUSION_GELU_TANH ? fusion_gelu_tanh(v) : fusion_gelu_erf(v); }
+
 // The one of the two a kernel was compiled for (its FUSION_MLP_ERF, say).
 template <bool Erf>
 FUSION_DEVICE float fusion_gelu(float v) { return Erf ? fusion_gelu_erf(v) : fusion_gelu_tanh(v); }

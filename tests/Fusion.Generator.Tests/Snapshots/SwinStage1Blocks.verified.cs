@@ -7641,7 +7641,7 @@ extern ""C"" __global__ void gemm_bias_gelu_n384_k96_f32_epilogue(const float* _
         {
             const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 8 + e] + ld1[k * 8 + e]);
-            t3[e] = fusion_gelu_erf(t2[e]);
+            t3[e] = fusion_gelu_op(t2[e]);
         }
         if (true)
         {
@@ -8031,7 +8031,7 @@ extern ""C"" __global__ void gemm_bias_gelu_n384_k96_epilogue(const half* __rest
         {
             const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 8 + e] + ld1[k * 8 + e]);
-            t3[e] = fusion_gelu_erf(t2[e]);
+            t3[e] = fusion_gelu_op(t2[e]);
         }
         if (true)
         {
@@ -8453,7 +8453,7 @@ extern ""C"" __global__ void gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue(con
             const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 8 + e] * ld1[k * 8 + e]);
             t4[e] = (t2[e] + ld3[k * 8 + e]);
-            t5[e] = fusion_gelu_erf(t4[e]);
+            t5[e] = fusion_gelu_op(t4[e]);
             t7[e] = (t5[e] * ld6[k]);
             t8[e] = fusion_round_i8(t7[e]);
         }
@@ -8890,7 +8890,7 @@ extern ""C"" __global__ void gemm_mul_add_gelu_mul_cast_n384_k96_f8_epilogue(con
             const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 8 + e] * ld1[k]);
             t4[e] = (t2[e] + ld3[k * 8 + e]);
-            t5[e] = fusion_gelu_erf(t4[e]);
+            t5[e] = fusion_gelu_op(t4[e]);
             t7[e] = (t5[e] * ld6[k]);
             t8[e] = fusion_round_e4m3(t7[e]);
         }
@@ -9696,7 +9696,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
         for (int e = 0; e < 2; e++)
         {
             x2[e] = (acc[e] + columns.x1[e]);
-            x3[e] = fusion_gelu_erf(x2[e]);
+            x3[e] = fusion_gelu_op(x2[e]);
         }
         {
             float sv[2];
@@ -9709,7 +9709,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
     {
         const long long v1 = s1 + e;
         const float x2 = (acc[e] + columns.x1[e]);
-        const float x3 = fusion_gelu_erf(x2);
+        const float x3 = fusion_gelu_op(x2);
         fusion_store(e2 + (384*v0 + v1), x3);
     }
 }
@@ -9754,7 +9754,7 @@ FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4&
     for (int e = 0; e < 4; e++)
     {
         x2[e] = (acc[e] + columns.x1[e]);
-        x3[e] = fusion_gelu_erf(x2[e]);
+        x3[e] = fusion_gelu_op(x2[e]);
     }
     {
         float sv[4];
@@ -10353,7 +10353,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
         for (int e = 0; e < 2; e++)
         {
             x2[e] = (acc[e] + columns.x1[e]);
-            x3[e] = fusion_gelu_erf(x2[e]);
+            x3[e] = fusion_gelu_op(x2[e]);
         }
         {
             float sv[2];
@@ -10366,7 +10366,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
     {
         const long long v1 = s1 + e;
         const float x2 = (acc[e] + columns.x1[e]);
-        const float x3 = fusion_gelu_erf(x2);
+        const float x3 = fusion_gelu_op(x2);
         fusion_store(e2 + (384*v0 + v1), x3);
     }
 }
@@ -10411,7 +10411,7 @@ FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4&
     for (int e = 0; e < 4; e++)
     {
         x2[e] = (acc[e] + columns.x1[e]);
-        x3[e] = fusion_gelu_erf(x2[e]);
+        x3[e] = fusion_gelu_op(x2[e]);
     }
     {
         float sv[4];
@@ -11052,7 +11052,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
         {
             x2[e] = (acc[e] * columns.x1[e]);
             x4[e] = (x2[e] + columns.x3[e]);
-            x5[e] = fusion_gelu_erf(x4[e]);
+            x5[e] = fusion_gelu_op(x4[e]);
             x7[e] = (x5[e] * columns.x6);
             x8[e] = fusion_round_i8(x7[e]);
         }
@@ -11068,7 +11068,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
         const long long v1 = s1 + e;
         const float x2 = (acc[e] * columns.x1[e]);
         const float x4 = (x2 + columns.x3[e]);
-        const float x5 = fusion_gelu_erf(x4);
+        const float x5 = fusion_gelu_op(x4);
         const float x7 = (x5 * columns.x6);
         const float x8 = fusion_round_i8(x7);
         fusion_store(e4 + (384*v0 + v1), x7);
@@ -11123,7 +11123,7 @@ FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4&
     {
         x2[e] = (acc[e] * columns.x1[e]);
         x4[e] = (x2[e] + columns.x3[e]);
-        x5[e] = fusion_gelu_erf(x4[e]);
+        x5[e] = fusion_gelu_op(x4[e]);
         x7[e] = (x5[e] * columns.x6);
         x8[e] = fusion_round_i8(x7[e]);
     }

@@ -4011,7 +4011,7 @@ extern ""C"" __global__ void gemm_bias_gelu_n10_k10_f32_epilogue(const float* __
         {
             const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 2 + e] + ld1[k * 2 + e]);
-            t3[e] = fusion_gelu_erf(t2[e]);
+            t3[e] = fusion_gelu_op(t2[e]);
         }
         if (true)
         {
@@ -4087,7 +4087,7 @@ extern ""C"" __global__ void gemm_bias_gelu_n10_k10_epilogue(const half* __restr
         {
             const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 2 + e] + ld1[k * 2 + e]);
-            t3[e] = fusion_gelu_erf(t2[e]);
+            t3[e] = fusion_gelu_op(t2[e]);
         }
         if (true)
         {
@@ -4171,7 +4171,7 @@ extern ""C"" __global__ void gemm_mul_add_gelu_n10_k10_i8_epilogue(const float* 
             const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 2 + e] * ld1[k * 2 + e]);
             t4[e] = (t2[e] + ld3[k * 2 + e]);
-            t5[e] = fusion_gelu_erf(t4[e]);
+            t5[e] = fusion_gelu_op(t4[e]);
         }
         if (true)
         {
@@ -4245,7 +4245,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
         for (int e = 0; e < 2; e++)
         {
             x2[e] = (acc[e] + columns.x1[e]);
-            x3[e] = fusion_gelu_erf(x2[e]);
+            x3[e] = fusion_gelu_op(x2[e]);
         }
         {
             float sv[2];
@@ -4258,7 +4258,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
     {
         const long long v1 = s1 + e;
         const float x2 = (acc[e] + columns.x1[e]);
-        const float x3 = fusion_gelu_erf(x2);
+        const float x3 = fusion_gelu_op(x2);
         fusion_store(e2 + (10*v0 + v1), x3);
     }
 }
@@ -4332,7 +4332,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
         for (int e = 0; e < 2; e++)
         {
             x2[e] = (acc[e] + columns.x1[e]);
-            x3[e] = fusion_gelu_erf(x2[e]);
+            x3[e] = fusion_gelu_op(x2[e]);
         }
         {
             float sv[2];
@@ -4345,7 +4345,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
     {
         const long long v1 = s1 + e;
         const float x2 = (acc[e] + columns.x1[e]);
-        const float x3 = fusion_gelu_erf(x2);
+        const float x3 = fusion_gelu_op(x2);
         fusion_store(e2 + (10*v0 + v1), x3);
     }
 }
@@ -4427,7 +4427,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
         {
             x2[e] = (acc[e] * columns.x1[e]);
             x4[e] = (x2[e] + columns.x3[e]);
-            x5[e] = fusion_gelu_erf(x4[e]);
+            x5[e] = fusion_gelu_op(x4[e]);
         }
         {
             float sv[2];
@@ -4441,7 +4441,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
         const long long v1 = s1 + e;
         const float x2 = (acc[e] * columns.x1[e]);
         const float x4 = (x2 + columns.x3[e]);
-        const float x5 = fusion_gelu_erf(x4);
+        const float x5 = fusion_gelu_op(x4);
         fusion_store(e3 + (10*v0 + v1), x5);
     }
 }

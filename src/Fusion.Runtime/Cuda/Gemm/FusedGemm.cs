@@ -90,6 +90,12 @@ public sealed class FusedGemm : IDisposable
     /// </summary>
     public bool Quads { get; init; } = EpilogueQuads.Enabled;
 
+    /// <summary>
+    /// Whether the template's epilogue computes GELU in the tanh form (<see cref="EpilogueGelu"/>; by default $FUSION_GEMM_GELU), as
+    /// cuBLASLt's GELU epilogue does, else by erf.
+    /// </summary>
+    public bool GeluTanh { get; init; } = EpilogueGelu.Tanh;
+
     public GemmChoiceCache Choices { get; }
 
     /// <summary>How many shapes this instance has timed (fast-run measurements).</summary>
@@ -254,7 +260,7 @@ public sealed class FusedGemm : IDisposable
     {
         var (io, options) = Generated.IoVariant.Of(kernel.Epilogue.UsesIoType, ioHalf);
         return ((tile.IsDefaultFor(kernel.N) ? kernel.Name : $"{kernel.Name}_t{tile}") + io,
-            EpilogueQuads.Apply(tile.Specialize(kernel.CudaSource, kernel.N), Quads), options,
+            EpilogueQuads.Apply(tile.Specialize(kernel.CudaSource, kernel.N), Quads), EpilogueGelu.Apply(options, GeluTanh),
             tile.Wgmma ? GemmTile.HopperArchitecture : null);
     }
 
@@ -294,7 +300,7 @@ public sealed class FusedGemm : IDisposable
         $"{_device.Architecture} {_device.Name}|m={m}|n={kernel.N}|k={kernel.K}|src={kernel.SourceHash}|hdr={KernelJit.HeadersKey}|cublaslt={CublasLt.Version}|algos={_cublas.Candidates}")
         + (_epilogues.Language != Generated.KernelLanguage.Nvrtc && kernel.IlgpuKernels is not null
             ? $"|kernels={Generated.KernelLanguages.Name(_epilogues.Language)}|ilgpu={Generated.IlgpuKernelJit.CompilerKey}" : "")
-        + (SplitK.Enabled ? "|splitk=on" : "") + (Quads ? "" : "|quads=off");
+        + (SplitK.Enabled ? "|splitk=on" : "") + (Quads ? "" : "|quads=off") + (GeluTanh ? "|gelu=tanh" : "");
 
     /// <summary>
     /// Fast-run: times the template's default tile (its ILGPU version under <see cref="Generated.KernelLanguage.Ilgpu"/>) and each algorithm

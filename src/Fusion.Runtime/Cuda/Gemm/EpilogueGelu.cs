@@ -1,0 +1,38 @@
+namespace Fusion.Cuda.Gemm;
+
+/// <summary>
+/// The form in which the GEMM template's printed epilogue computes the loop IR's <c>gelu</c>: <c>FUSION_GEMM_GELU=erf|tanh</c>
+/// (<see cref="DefaultTanh"/> when unset). tanh compiles the template with <c>FUSION_GELU_TANH=1</c> (prelude.cuh's
+/// <c>fusion_gelu_op</c>): the tanh form with the hardware's tanh.approx, which is what cuBLASLt's GELU_BIAS epilogue computes and
+/// so what a plan already gets wherever fast-run picks cuBLASLt for a GELU GEMM (within 5e-4 of erf's form, plus tanh.approx's
+/// 2⁻¹¹ relative error), in about two thirds of the instructions (clang-19 PTX of the int8 plan's stage 1 fc1: 1102 against 1627 a
+/// thread; docs/perf.md). Standalone kernels, the other templates, the ILGPU kernels and the CPU keep erf. The fast-run key says
+/// which form was timed.
+/// </summary>
+public static class EpilogueGelu
+{
+    public const string Variable = "FUSION_GEMM_GELU";
+
+    /// <summary>What unset means: erf, the loop IR's own definition, until the tanh form is timed.</summary>
+    public const bool DefaultTanh = false;
+
+    /// <summary>The compiler option that selects the tanh form.</summary>
+    public const string TanhOption = "-DFUSION_GELU_TANH=1";
+
+    private static bool? s_tanh;
+
+    /// <summary>$FUSION_GEMM_GELU is tanh, read once.</summary>
+    public static bool Tanh => s_tanh ??= Parse(Environment.GetEnvironmentVariable(Variable));
+
+    /// <summary>erf or tanh (any case, spaces ignored; unset or blank: <see cref="DefaultTanh"/>); anything else is an error naming the choices.</summary>
+    public static bool Parse(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => DefaultTanh,
+        "erf" => false,
+        "tanh" => true,
+        _ => throw new FusionException($"{Variable}={value} is not one of erf, tanh"),
+    };
+
+    /// <summary>The template's compiler options as the form wants them: unchanged for erf, with <see cref="TanhOption"/> added for tanh.</summary>
+    public static string[] Apply(string[] options, bool tanh) => tanh ? [.. options, TanhOption] : options;
+}
