@@ -168,7 +168,9 @@ FUSION_DEVICE float fusion_gelu_erf(float v)
 
 FUSION_DEVICE float fusion_gelu_tanh(float v)
 {
-    const float u = 0.79788456080286536f * (v + 0.044715f * v * v * v);
+    // √(2/π)·(v + 0.044715·v³) as v·(√(2/π) + 0.044715·√(2/π)·v²): two multiplies and a multiply-add where the literal order took
+    // three multiplies, a multiply-add and a multiply.
+    const float u = v * (0.035677408136300125f * (v * v) + 0.79788456080286536f);
     float t;
     asm("tanh.approx.f32 %0, %1;" : "=f"(t) : "f"(u));
     return 0.5f * v * (1.0f + t);

@@ -5,8 +5,8 @@ namespace Fusion.Cuda.Gemm;
 /// (<see cref="DefaultTanh"/> when unset). tanh compiles the template with <c>FUSION_GELU_TANH=1</c> (prelude.cuh's
 /// <c>fusion_gelu_op</c>): the tanh form with the hardware's tanh.approx, which is what cuBLASLt's GELU_BIAS epilogue computes and
 /// so what a plan already gets wherever fast-run picks cuBLASLt for a GELU GEMM (within 5e-4 of erf's form, plus tanh.approx's
-/// 2⁻¹¹ relative error), in about two thirds of the instructions (clang-19 PTX of the int8 plan's stage 1 fc1: 1102 against 1627 a
-/// thread; docs/perf.md). Standalone kernels, the other templates, the ILGPU kernels and the CPU keep erf. The fast-run key says
+/// 2⁻¹¹ relative error), in about two thirds of the instructions (clang-19 PTX a thread, column pairs: the int8 plan's stage-1 fc1
+/// 1161 against 1593, the fp16 template's 868 against 1300; docs/perf.md). Standalone kernels, the other templates, the ILGPU kernels and the CPU keep erf. The fast-run key says
 /// which form was timed.
 /// </summary>
 public static class EpilogueGelu
