@@ -86,7 +86,8 @@
 #           run; the thread cannot migrate between cores mid-call), on two cores in turn (issue 19's one-core 70 %)
 #   qauto   FUSION_QKV_NORM and FUSION_QKV_OUT off against auto (at most 6 heads, one wave): Swin-T at batch 1 and 8, two rounds
 #           alternating, and batch 1's graph profile each way
-#   gelutanh the GEMM template's epilogue GELU in the tanh form (FUSION_GEMM_GELU): EpilogueGeluGpuTests, Swin-T int8 b64, fp16 b64
+#   gelutanh the GEMM template's epilogue GELU in the tanh form (FUSION_GEMM_GELU): EpilogueGeluGpuTests, Int8RoundingGpuTests and
+#           Int8GemmTemplateTests (the int8 codes packed by cvt.pack.sat from 8.6, 2026-12-07), Swin-T int8 b64, fp16 b64
 #           and int8 b1 with erf and tanh alternating (two rounds), the fp16 template alone at b64 each way
 #   int8acc Int8AccuracyTests' whole Swin-T against timm with the GEMM epilogues' GELU by erf and in the tanh form
 #   quads   the GEMM template's read-back four columns a lane (FUSION_GEMM_QUADS): bench/cuda/int8_epilogue_probe (its sources in
@@ -505,7 +506,8 @@ gelutanh() {
     done >> $OUT/gelutanhswin.txt 2>&1
   }
   round=1 gelu_round
-  FUSION_REQUIRE_CUDA=1 timeout 120 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.EpilogueGeluGpuTests > $OUT/gelutanhtests.txt 2>&1
+  FUSION_REQUIRE_CUDA=1 timeout 150 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.EpilogueGeluGpuTests -class Fusion.Cuda.Tests.Int8RoundingGpuTests \
+    -class Fusion.Cuda.Tests.Int8GemmTemplateTests > $OUT/gelutanhtests.txt 2>&1
   echo "exit $?" >> $OUT/gelutanhtests.txt
   round=2 gelu_round
   for form in erf tanh; do

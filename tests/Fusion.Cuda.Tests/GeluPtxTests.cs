@@ -26,11 +26,11 @@ public sealed class GeluPtxTests
     {
         ClangPtx.RequireCompiler();
         var ptx = ClangPtx.Compile(Source, "sm_90", "gelu_forms");
-        var folded = Body(ptx, "folded");
-        var chained = Body(ptx, "chained");
+        var folded = PtxText.Body(ptx, "folded");
+        var chained = PtxText.Body(ptx, "chained");
         Assert.Single(Regex.Matches(folded, @"\brcp\.approx"));
         Assert.Single(Regex.Matches(folded, @"\bex2\.approx"));
-        int f = Instructions(folded), c = Instructions(chained);
+        int f = PtxText.Instructions(folded), c = PtxText.Instructions(chained);
         Assert.True(f < c, $"fusion_gelu_erf: {f} PTX instructions, the chain it replaced {c}\n{folded}");
     }
 
@@ -47,26 +47,13 @@ public sealed class GeluPtxTests
             #include "prelude.cuh"
             extern "C" __global__ void op(const float* __restrict__ x, float* __restrict__ y) { y[threadIdx.x] = fusion_gelu_op(x[threadIdx.x]); }
             """;
-        var erf = Body(ClangPtx.Compile(Kernel, "sm_90", "gelu_op_erf"), "op");
-        var tanh = Body(ClangPtx.Compile("#define FUSION_GELU_TANH 1\n" + Kernel, "sm_90", "gelu_op_tanh"), "op");
+        var erf = PtxText.Body(ClangPtx.Compile(Kernel, "sm_90", "gelu_op_erf"), "op");
+        var tanh = PtxText.Body(ClangPtx.Compile("#define FUSION_GELU_TANH 1\n" + Kernel, "sm_90", "gelu_op_tanh"), "op");
         Assert.Single(Regex.Matches(erf, @"\bex2\.approx"));
         Assert.DoesNotContain("tanh.approx", erf);
         Assert.Single(Regex.Matches(tanh, @"\btanh\.approx"));
         Assert.DoesNotContain("ex2.approx", tanh);
         Assert.DoesNotContain("rcp.approx", tanh);
-        Assert.True(Instructions(tanh) < Instructions(erf), $"tanh form {Instructions(tanh)} PTX instructions, erf form {Instructions(erf)}\n{tanh}");
+        Assert.True(PtxText.Instructions(tanh) < PtxText.Instructions(erf), $"tanh form {PtxText.Instructions(tanh)} PTX instructions, erf form {PtxText.Instructions(erf)}\n{tanh}");
     }
-
-    /// <summary>The text of one entry's body.</summary>
-    private static string Body(string ptx, string entry)
-    {
-        int start = ptx.IndexOf($".entry {entry}(", StringComparison.Ordinal);
-        Assert.True(start >= 0, $"no entry {entry} in the PTX");
-        int open = ptx.IndexOf('{', start), end = ptx.IndexOf("\n}", open, StringComparison.Ordinal);
-        return ptx[open..end];
-    }
-
-    /// <summary>Instruction lines: not declarations, labels, braces or comments.</summary>
-    private static int Instructions(string body) => body.Split('\n').Select(l => l.Trim()).Count(l =>
-        l.Length > 0 && l.EndsWith(';') && !l.StartsWith(".reg", StringComparison.Ordinal) && !l.StartsWith("//", StringComparison.Ordinal));
 }

@@ -9,7 +9,8 @@ namespace Fusion.Cuda.Tests;
 /// The GPU's int8 rounding (one cvt.rni.s32.f32 and an integer clamp, generated.cuh) gives the CPU's codes bit for bit on the values
 /// where a rounding can go wrong: ties (to even), the ±127 bounds and just past them, huge values, ±∞ and NaN (code 0), −0. A cast to
 /// int8 stored straight into an int8 buffer (printed without its own rounding: the store rounds) and the same cast read back as a float
-/// (the rounding op itself), in a width whose stores move 8 codes at once and in an odd one stored code by code.
+/// (the rounding op itself), in widths whose stores move 8, 4 and 2 codes at once (packed by cvt.pack.sat from compute capability
+/// 8.6) and in an odd one stored code by code.
 /// </summary>
 public sealed class Int8RoundingGpuTests(GemmKernelFolder folder) : GpuTestBase, IClassFixture<GemmKernelFolder>
 {
@@ -37,6 +38,8 @@ public sealed class Int8RoundingGpuTests(GemmKernelFolder folder) : GpuTestBase,
     [InlineData(64, 3)]
     [InlineData(37, 1)]
     [InlineData(37, 3)]
+    [InlineData(36, 3)] // four codes a store
+    [InlineData(38, 3)] // two codes a store
     public void CodesMatchTheCpuOnEveryEdge(int width, int batch)
     {
         var kernel = Quantize(width);

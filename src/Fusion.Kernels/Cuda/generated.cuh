@@ -159,6 +159,31 @@ template <int V> FUSION_DEVICE void fusion_load_vec(const signed char* p, float*
     }
 }
 
+// Two or four codes packed into a word, code i in byte i. From compute capability 8.6 the hardware packs two int32 into bytes with
+// saturation to [−128, 127] in one instruction (cvt.pack.sat.s8.s32.b32 d, a, b, c: d = c << 16 | sat(a) << 8 | sat(b)), so
+// only the lower bound −127 is left to each code: one compare where the clamp and the byte mask, shift and or took five.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 860
+FUSION_DEVICE int fusion_code_i8_above_min(float x)
+{
+    int r;
+    asm("cvt.rni.s32.f32 %0, %1;" : "=r"(r) : "f"(x));  // NaN gives 0
+    return r < -127 ? -127 : r;
+}
+
+FUSION_DEVICE unsigned fusion_pack_i8x2(const float* v, unsigned high)
+{
+    unsigned r;
+    asm("cvt.pack.sat.s8.s32.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(fusion_code_i8_above_min(v[1])), "r"(fusion_code_i8_above_min(v[0])), "r"(high));
+    return r;
+}
+
+FUSION_DEVICE unsigned fusion_pack_i8x4(const float* v) { return fusion_pack_i8x2(v, fusion_pack_i8x2(v + 2, 0u)); }
+#else
+FUSION_DEVICE unsigned fusion_pack_i8x2(const float* v, unsigned high)
+{
+    return ((unsigned)fusion_code_i8(v[0]) & 0xFFu) | (((unsigned)fusion_code_i8(v[1]) & 0xFFu) << 8) | (high << 16);
+}
+
 FUSION_DEVICE unsigned fusion_pack_i8x4(const float* v)
 {
     unsigned r = 0;
@@ -166,6 +191,7 @@ FUSION_DEVICE unsigned fusion_pack_i8x4(const float* v)
     for (int i = 0; i < 4; ++i) r |= ((unsigned)fusion_code_i8(v[i]) & 0xFFu) << (8 * i);
     return r;
 }
+#endif
 
 template <int V> FUSION_DEVICE void fusion_store_vec(signed char* p, const float* v)
 {
@@ -180,8 +206,7 @@ template <int V> FUSION_DEVICE void fusion_store_vec(signed char* p, const float
     }
     else
     {
-        const unsigned short a = (unsigned short)(((unsigned)fusion_code_i8(v[0]) & 0xFFu) | (((unsigned)fusion_code_i8(v[1]) & 0xFFu) << 8));
-        *reinterpret_cast<unsigned short*>(p) = a;
+        *reinterpret_cast<unsigned short*>(p) = (unsigned short)fusion_pack_i8x2(v, 0u);
     }
 }
 
