@@ -84,8 +84,6 @@
 #   sanquads compute-sanitizer memcheck, racecheck and initcheck over EpilogueQuadsGpuTests with FUSION_GEMM_QUADS=on
 #   hostgemm1 `Fusion.Bench cpu bracketed 9` pinned to one host core (taskset: the process sees one CPU, so only the one-core rows
 #           run; the thread cannot migrate between cores mid-call), on two cores in turn (issue 19's one-core 70 %)
-#   qauto   FUSION_QKV_NORM and FUSION_QKV_OUT off against auto (at most 6 heads, one wave): Swin-T at batch 1 and 8, two rounds
-#           alternating, and batch 1's graph profile each way
 #   gelutanh the GEMM template's epilogue GELU in the tanh form (FUSION_GEMM_GELU): EpilogueGeluGpuTests, Int8RoundingGpuTests and
 #           Int8GemmTemplateTests (the int8 codes packed by cvt.pack.sat from 8.6, 2026-12-07), Swin-T int8 b64, fp16 b64
 #           and int8 b1 with erf and tanh alternating (two rounds), the fp16 template alone at b64 each way
@@ -434,12 +432,12 @@ qnormswin() {
     graph_profile_each FUSION_QKV_NORM "off on" 64 "window_attention|window_partition|^graph"; } > $OUT/qnormprofile.txt 2>&1
 }
 # Swin-T (fast-run, graphs, 300 passes) at each of batches $1 with (FUSION_QKV_NORM, FUSION_QKV_OUT) off/off, on/off, off/on, on/on
-# (or the pairs $3) in turn, SWIN_ROUNDS rounds (default 1), into $OUT/$2.
+# in turn, SWIN_ROUNDS rounds (default 1), into $OUT/$2.
 swin_forms() {
-  local batches=$1 file=$2 forms=${3:-off,off on,off off,on on,on}
+  local batches=$1 file=$2
   for b in $batches; do
     for round in $(seq ${SWIN_ROUNDS:-1}); do
-      for form in $forms; do
+      for form in off,off on,off off,on on,on; do
         [ $(left) -gt 90 ] || return
         local norm=${form%,*} out=${form#*,}
         echo "## swin-t b$b FUSION_QKV_NORM=$norm FUSION_QKV_OUT=$out round $round"
@@ -476,17 +474,6 @@ qoutquick() {
   FUSION_QKV_NORM=on FUSION_QKV_OUT=on parity
   sanitize AttentionOutputGpuTests memcheck > $OUT/qoutsan.txt 2>&1
   [ $(left) -gt 70 ] && timeout $(( $(left) - 10 )) python3 $root/bench/torch/swin_model.py --batches 1 64 --modes reduce-overhead > $OUT/torch.txt 2>&1
-}
-# auto's rule for the norm prologue and the output projection (at most 6 heads, one wave: Swin-T stages 1-2 at batch 1): Swin-T at
-# batch 1 and 8 with both off and both auto, alternating, two rounds, then batch 1's graph profile (calls, the attention rows) each way.
-qauto() {
-  SWIN_ROUNDS=2 swin_forms "1 8" qautoswin.txt "off,off auto,auto"
-  for form in off,off auto,auto; do
-    [ $(left) -gt 60 ] || break
-    echo "## swin-t b1 graph profile FUSION_QKV_NORM,FUSION_QKV_OUT=$form"
-    FUSION_QKV_NORM=${form%,*} FUSION_QKV_OUT=${form#*,} timeout 60 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 50 2>&1 \
-      | grep -E "window_attention|layer_norm|^graph|calls"
-  done > $OUT/qautoprofile.txt 2>&1
 }
 # The GEMM template's epilogue GELU in the tanh form (FUSION_GEMM_GELU=tanh, cuBLASLt's form) against erf: its GPU test, then Swin-T
 # (GELU_RUNS: "batch precision" pairs, comma-separated; default int8 at 64, fp16 at 64, int8 at 1) with erf and tanh, alternating,

@@ -17,13 +17,16 @@ public sealed class OnOffSwitchTests
         [FusedMlp.Variable] = FusedMlp.Parse,
         [ClusterMlp.Variable] = ClusterMlp.Parse,
         [QkvWindowAttention.Variable] = QkvWindowAttention.Parse,
-        [QkvWindowAttention.NormVariable] = value => QkvWindowAttention.ParseNorm(value) == SwitchSetting.On,
-        [QkvWindowAttention.OutVariable] = value => QkvWindowAttention.ParseOut(value) == SwitchSetting.On,
+        [QkvWindowAttention.NormVariable] = QkvWindowAttention.ParseNorm,
+        [QkvWindowAttention.OutVariable] = QkvWindowAttention.ParseOut,
         [EpilogueQuads.Variable] = EpilogueQuads.Parse,
     };
 
-    /// <summary>What unset or blank means: on for the fused MLP and the QKV attention (measured faster where their rules take them), off for the rest.</summary>
-    private static readonly HashSet<string> s_onByDefault = [FusedMlp.Variable, QkvWindowAttention.Variable];
+    /// <summary>
+    /// What unset or blank means: on for the fused MLP, the QKV attention (measured faster where their rules take them) and the GEMM
+    /// epilogue's four columns a lane (measured faster on the int8 plan), off for the rest.
+    /// </summary>
+    private static readonly HashSet<string> s_onByDefault = [FusedMlp.Variable, QkvWindowAttention.Variable, EpilogueQuads.Variable];
 
     public static TheoryData<string, string?, bool> Values()
     {
@@ -81,37 +84,6 @@ public sealed class OnOffSwitchTests
     public void TheQkvAttentionRunsWhereItsBlocksShareSmsOrFitOneWave(int resident, long pairs, int sms, bool pays) =>
         Assert.Equal(pays, QkvWindowAttention.Pays(resident, pairs, sms));
 
-    /// <summary>
-    /// auto's stricter rule for the forms whose work each head's block repeats (the norm prologue, the output projection): at most 6
-    /// heads and one wave (Swin-T on an H100: stages 1 and 2 at batch 1, where both gained a microsecond a block; not stage 3, where
-    /// both lost 3 µs a block, nor batch 8 and up, where the grid is several waves).
-    /// </summary>
-    [Theory]
-    [InlineData(3, 2, 64 * 3, 132, true)]       // stage 1, batch 1
-    [InlineData(6, 2, 16 * 6, 132, true)]       // stage 2, batch 1
-    [InlineData(12, 1, 4 * 12, 132, false)]     // stage 3, batch 1: one wave, too many heads
-    [InlineData(3, 3, 8 * 64 * 3, 132, false)]  // stage 1, batch 8: 1536 pairs, 396 resident
-    [InlineData(6, 2, 8 * 16 * 6, 132, false)]  // stage 2, batch 8
-    [InlineData(6, 2, 264, 132, true)]
-    [InlineData(6, 2, 265, 132, false)]
-    [InlineData(7, 4, 7, 132, false)]
-    public void AutoTakesTheSharedWorkFormsAtFewHeadsInOneWave(int heads, int resident, long pairs, int sms, bool pays) =>
-        Assert.Equal(pays, QkvWindowAttention.SharedWorkPays(heads, resident, pairs, sms));
-
-    /// <summary>The norm prologue and the output projection also read auto; unset is off for both.</summary>
-    [Theory]
-    [InlineData(null, SwitchSetting.Off)]
-    [InlineData("", SwitchSetting.Off)]
-    [InlineData(" AUTO ", SwitchSetting.Auto)]
-    [InlineData("auto", SwitchSetting.Auto)]
-    [InlineData("on", SwitchSetting.On)]
-    [InlineData("0", SwitchSetting.Off)]
-    public void TheNormAndOutputSwitchesReadAuto(string? value, SwitchSetting setting)
-    {
-        Assert.Equal(setting, QkvWindowAttention.ParseNorm(value));
-        Assert.Equal(setting, QkvWindowAttention.ParseOut(value));
-    }
-
     [Theory]
     [MemberData(nameof(Values))]
     public void TheSwitchReadsOnAndOff(string variable, string? value, bool enabled) => Assert.Equal(enabled, s_switches[variable](value));
@@ -144,7 +116,6 @@ public sealed class OnOffSwitchTests
         var e = Assert.Throws<FusionException>(() => s_switches[variable]("sometimes"));
         Assert.Contains($"{variable}=sometimes", e.Message);
         Assert.Contains("on, off", e.Message);
-        if (variable is QkvWindowAttention.NormVariable or QkvWindowAttention.OutVariable) Assert.Contains("on, off, auto", e.Message);
     }
 
     /// <summary>

@@ -14,17 +14,4 @@ internal static class OnOffSwitch
         "off" or "0" => false,
         _ => throw new FusionException($"{variable}={value} is not one of on, off"),
     };
-
-    /// <summary>
-    /// The same with a third choice, auto (the switch's own rule decides where the form runs); unset or blank means
-    /// <paramref name="unset"/>. Anything else is an error naming <paramref name="variable"/> and the three choices.
-    /// </summary>
-    public static SwitchSetting ParseWithAuto(string variable, string? value, SwitchSetting unset) => value?.Trim().ToLowerInvariant() switch
-    {
-        "on" or "1" => SwitchSetting.On,
-        null or "" => unset,
-        "off" or "0" => SwitchSetting.Off,
-        "auto" => SwitchSetting.Auto,
-        _ => throw new FusionException($"{variable}={value} is not one of on, off, auto"),
-    };
 }

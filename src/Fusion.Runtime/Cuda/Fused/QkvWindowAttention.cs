@@ -32,49 +32,42 @@ public sealed class QkvWindowAttention : IDisposable
     public static bool Parse(string? value) => OnOffSwitch.Parse(Variable, value, unset: true);
 
     /// <summary>
-    /// <c>FUSION_QKV_NORM=on|off|auto</c> (off by default: correct, measured slower where it runs everywhere the QKV form runs, Swin-T on
-    /// an H100 2026-12-06 0.333 → 0.349 ms at batch 1, 2.382 → 2.415 at batch 64: each head's block normalizes the same window, which at
-    /// stage 3's 12 heads costs more than the norm kernel it replaces; docs/perf.md): whether the
+    /// <c>FUSION_QKV_NORM=on|off</c> (off by default: correct, measured slower, Swin-T on an H100 2026-12-06 0.333 → 0.349 ms at batch 1,
+    /// 2.382 → 2.415 at batch 64: each head's block normalizes the same window, which at stage 3's 12 heads costs more than the norm
+    /// kernel it replaces; docs/perf.md): whether the
     /// QKV form also takes a Swin block's norm1, roll and window partition as its prologue (<see cref="CudaBackend.NormQkvAttention"/>),
     /// gathering each window from the image and normalizing it in shared memory; off runs the norm kernel first, as before. Only where
-    /// the QKV form itself runs; auto only where <see cref="SharedWorkPays"/> says.
+    /// the QKV form itself runs.
     /// </summary>
     public const string NormVariable = "FUSION_QKV_NORM";
 
-    private static readonly Lazy<SwitchSetting> s_norm = new(() => ParseNorm(Environment.GetEnvironmentVariable(NormVariable)));
+    private static readonly Lazy<bool> s_normEnabled = new(() => ParseNorm(Environment.GetEnvironmentVariable(NormVariable)));
 
     /// <summary>$FUSION_QKV_NORM, read once (<see cref="ParseNorm"/>).</summary>
-    public static SwitchSetting Norm => s_norm.Value;
+    public static bool NormEnabled => s_normEnabled.Value;
 
-    /// <summary>Whether the norm prologue may run at all (on or auto).</summary>
-    public static bool NormEnabled => Norm != SwitchSetting.Off;
-
-    /// <summary>on, 1, off, 0 or auto (unset or blank: off); anything else is an error naming the variable.</summary>
-    public static SwitchSetting ParseNorm(string? value) => OnOffSwitch.ParseWithAuto(NormVariable, value, unset: SwitchSetting.Off);
+    /// <summary>on, 1, off or 0 (unset or blank: off); anything else is an error naming the variable.</summary>
+    public static bool ParseNorm(string? value) => OnOffSwitch.Parse(NormVariable, value, unset: false);
 
     /// <summary>The norm prologue's own operands: the LayerNorm's weight and bias [C], and where each window's token comes from.</summary>
     public sealed record NormOperands(CudaTensor Gamma, CudaTensor Beta, WindowNorm Geometry);
 
     /// <summary>
-    /// <c>FUSION_QKV_OUT=on|off|auto</c> (off by default: correct, measured slower where it runs everywhere the QKV form runs, Swin-T on
-    /// an H100 2026-12-06 0.333 → 0.351 ms at batch 1, 2.382 → 2.500 at batch 64: each head's block gathers every head's rows, and a
-    /// cluster runs its windows in lockstep; docs/perf.md): whether the QKV form also multiplies each window's
+    /// <c>FUSION_QKV_OUT=on|off</c> (off by default: correct, measured slower, Swin-T on an H100 2026-12-06 0.333 → 0.351 ms at batch 1,
+    /// 2.382 → 2.500 at batch 64: each head's block gathers every head's rows, and a cluster runs its windows in lockstep; docs/perf.md):
+    /// whether the QKV form also multiplies each window's
     /// heads by the output projection after the attention (<see cref="AttentionOutput"/>), on thread-block clusters of one block a head
-    /// (sm_90); off runs the projection's GEMM after it, as before. Only where the QKV form itself runs; auto only where
-    /// <see cref="SharedWorkPays"/> says.
+    /// (sm_90); off runs the projection's GEMM after it, as before. Only where the QKV form itself runs.
     /// </summary>
     public const string OutVariable = "FUSION_QKV_OUT";
 
-    private static readonly Lazy<SwitchSetting> s_out = new(() => ParseOut(Environment.GetEnvironmentVariable(OutVariable)));
+    private static readonly Lazy<bool> s_outEnabled = new(() => ParseOut(Environment.GetEnvironmentVariable(OutVariable)));
 
     /// <summary>$FUSION_QKV_OUT, read once (<see cref="ParseOut"/>).</summary>
-    public static SwitchSetting Out => s_out.Value;
+    public static bool OutEnabled => s_outEnabled.Value;
 
-    /// <summary>Whether the output projection may run in the attention at all (on or auto).</summary>
-    public static bool OutEnabled => Out != SwitchSetting.Off;
-
-    /// <summary>on, 1, off, 0 or auto (unset or blank: off); anything else is an error naming the variable.</summary>
-    public static SwitchSetting ParseOut(string? value) => OnOffSwitch.ParseWithAuto(OutVariable, value, unset: SwitchSetting.Off);
+    /// <summary>on, 1, off or 0 (unset or blank: off); anything else is an error naming the variable.</summary>
+    public static bool ParseOut(string? value) => OnOffSwitch.Parse(OutVariable, value, unset: false);
 
     /// <summary>The output projection's operands: its weight [C, C] and bias [C].</summary>
     public sealed record OutOperands(CudaTensor Weight, CudaTensor Bias);
@@ -99,27 +92,9 @@ public sealed class QkvWindowAttention : IDisposable
     public bool Pays(FusedKernel attention, CudaTensor x, CudaStream stream, bool norm = false, bool output = false)
     {
         var form = Form(attention, x, stream.Device, norm, output);
-        int heads = attention.Constant("HEADS");
-        if (output && form.Function.ResidentClusters(Threads, form.Shared, heads) < 1) return false; // no GPC holds a cluster
-        long pairs = (long)form.Windows * heads;
-        int sms = stream.Device.MultiprocessorCount;
-        bool strict = (norm && Norm == SwitchSetting.Auto) || (output && Out == SwitchSetting.Auto);
-        return strict ? SharedWorkPays(heads, form.ResidentBlocksPerSm, pairs, sms) : Pays(form.ResidentBlocksPerSm, pairs, sms);
+        if (output && form.Function.ResidentClusters(Threads, form.Shared, attention.Constant("HEADS")) < 1) return false; // no GPC holds a cluster
+        return Pays(form.ResidentBlocksPerSm, (long)form.Windows * attention.Constant("HEADS"), stream.Device.MultiprocessorCount);
     }
-
-    /// <summary>The most heads a window for which auto takes the norm prologue or the output projection (<see cref="SharedWorkPays"/>).</summary>
-    public const int MaxSharedWorkHeads = 6;
-
-    /// <summary>
-    /// auto's rule for the norm prologue and the output projection, whose work every head's block of a window repeats (the window's
-    /// gather and norm, or every head's rows): at most <see cref="MaxSharedWorkHeads"/> heads a window and all (window, head) pairs in
-    /// one wave of resident blocks. Swin-T on an H100 (2026-12-06, inside the graph, batch 1, one wave at every stage), the norm
-    /// kernel + QKV attention against the one kernel: stage 1 (3 heads) 9.2 → 8.1 µs a block, stage 2 (6) 8.2 → 7.1, stage 3 (12)
-    /// 8.6 → 11.3; the QKV attention + projection GEMM against the one kernel: 10.2 → 9.6, 9.7 → 9.1, 9.9 → 13.1. At batch 64 the
-    /// output form (stage 1 only) took 219 µs where its attention and GEMM took 112 + 41: many waves of lockstep clusters lose.
-    /// </summary>
-    public static bool SharedWorkPays(int heads, int residentBlocksPerSm, long pairs, int multiprocessors) =>
-        heads <= MaxSharedWorkHeads && pairs <= (long)residentBlocksPerSm * multiprocessors;
 
     /// <summary>
     /// The prologue form's function for x's channels (loaded, its shared memory allowed), that memory, x's windows and the blocks an SM
