@@ -155,6 +155,21 @@ graph_profile_each() {
       | grep -E -A$after "$pattern"
   done
 }
+# One round ($round) of Swin-T (fast-run, graphs, 300 passes) over the "batch precision" pairs $3 (comma-separated) with the
+# environment variable $1 set to each of the values $2 in turn, appended to $OUT/$4.
+swin_runs_round() {
+  local variable=$1 values=$2 file=$4 IFS_OLD=$IFS
+  IFS=','; local runs=($3); IFS=$IFS_OLD
+  for run in "${runs[@]}"; do
+    set -- $run
+    for value in $values; do
+      [ $(left) -gt 45 ] || return
+      echo "## swin-t b$1 $2 $variable=$value round $round"
+      env $variable=$value timeout 90 ./fusion-run swin-t --device cuda --precision $2 --batch $1 --fast-run --graphs --warmup 20 --iters 300 2>&1 \
+        | grep -E "^(preparation|device|kernels)"
+    done
+  done >> $OUT/$file 2>&1
+}
 swin() { swin_alternating FUSION_PDL "${SWIN_PDL:-off on}" swin.txt; }
 torch() {
   [ $(left) -gt 100 ] && timeout $(( $(left) - 10 )) python3 $root/bench/torch/swin_model.py --batches 1 8 64 --modes reduce-overhead \
@@ -479,24 +494,12 @@ qoutquick() {
 # (GELU_RUNS: "batch precision" pairs, comma-separated; default int8 at 64, fp16 at 64, int8 at 1) with erf and tanh, alternating,
 # two rounds, the first before the test and the second after it; then the fp16 template alone (FUSION_GEMM=generated) at batch 64.
 gelutanh() {
-  local IFS_OLD=$IFS
-  IFS=','; local runs=(${GELU_RUNS:-64 int8,64 fp16,1 int8}); IFS=$IFS_OLD
-  gelu_round() {
-    for run in "${runs[@]}"; do
-      set -- $run
-      for form in erf tanh; do
-        [ $(left) -gt 45 ] || return
-        echo "## swin-t b$1 $2 FUSION_GEMM_GELU=$form round $round"
-        FUSION_GEMM_GELU=$form timeout 90 ./fusion-run swin-t --device cuda --precision $2 --batch $1 --fast-run --graphs --warmup 20 --iters 300 2>&1 \
-          | grep -E "^(preparation|device|kernels)"
-      done
-    done >> $OUT/gelutanhswin.txt 2>&1
-  }
-  round=1 gelu_round
+  local runs=${GELU_RUNS:-64 int8,64 fp16,1 int8}
+  round=1 swin_runs_round FUSION_GEMM_GELU "erf tanh" "$runs" gelutanhswin.txt
   FUSION_REQUIRE_CUDA=1 timeout 150 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.EpilogueGeluGpuTests -class Fusion.Cuda.Tests.Int8RoundingGpuTests \
     -class Fusion.Cuda.Tests.Int8GemmTemplateTests > $OUT/gelutanhtests.txt 2>&1
   echo "exit $?" >> $OUT/gelutanhtests.txt
-  round=2 gelu_round
+  round=2 swin_runs_round FUSION_GEMM_GELU "erf tanh" "$runs" gelutanhswin.txt
   for form in erf tanh; do
     [ $(left) -gt 45 ] || break
     echo "## swin-t b64 fp16 FUSION_GEMM=generated FUSION_GEMM_GELU=$form"
@@ -556,25 +559,13 @@ quads() {
     rm -rf /tmp/$d; cp -r $root/.bundle/$d /tmp/$d
     timeout 150 bash $root/bench/cuda/int8_epilogue_probe.sh /tmp/$d > $OUT/probe_$d.md 2> $OUT/probe_${d}_ptxas.log
   done
-  local IFS_OLD=$IFS
-  IFS=','; local runs=(${QUADS_RUNS:-64 int8,64 fp16,1 int8}); IFS=$IFS_OLD
+  local runs=${QUADS_RUNS:-64 int8,64 fp16,1 int8}
   # The first round of each run before the tests, the second after them: the timings come back even if the call is cut short.
-  quads_round() {
-    for run in "${runs[@]}"; do
-      set -- $run
-      for q in off on; do
-        [ $(left) -gt 45 ] || return
-        echo "## swin-t b$1 $2 FUSION_GEMM_QUADS=$q round $round"
-        FUSION_GEMM_QUADS=$q timeout 90 ./fusion-run swin-t --device cuda --precision $2 --batch $1 --fast-run --graphs --warmup 20 --iters 300 2>&1 \
-          | grep -E "^(preparation|device|kernels)"
-      done
-    done >> $OUT/quadsswin.txt 2>&1
-  }
-  round=1 quads_round
+  round=1 swin_runs_round FUSION_GEMM_QUADS "off on" "$runs" quadsswin.txt
   FUSION_GEMM_QUADS=on FUSION_REQUIRE_CUDA=1 timeout 120 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.EpilogueQuadsGpuTests \
     -class Fusion.Cuda.Tests.Int8PlanGpuTests ${QUADS_TESTS:-} > $OUT/quadstests.txt 2>&1
   echo "exit $?" >> $OUT/quadstests.txt
-  round=2 quads_round
+  round=2 swin_runs_round FUSION_GEMM_QUADS "off on" "$runs" quadsswin.txt
 }
 
 for s in $sections; do
