@@ -176,22 +176,14 @@ FUSION_DEVICE unsigned fusion_pack_i8x2(const float* v, unsigned high)
     asm("cvt.pack.sat.s8.s32.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(fusion_code_i8_above_min(v[1])), "r"(fusion_code_i8_above_min(v[0])), "r"(high));
     return r;
 }
-
-FUSION_DEVICE unsigned fusion_pack_i8x4(const float* v) { return fusion_pack_i8x2(v, fusion_pack_i8x2(v + 2, 0u)); }
 #else
 FUSION_DEVICE unsigned fusion_pack_i8x2(const float* v, unsigned high)
 {
     return ((unsigned)fusion_code_i8(v[0]) & 0xFFu) | (((unsigned)fusion_code_i8(v[1]) & 0xFFu) << 8) | (high << 16);
 }
-
-FUSION_DEVICE unsigned fusion_pack_i8x4(const float* v)
-{
-    unsigned r = 0;
-#pragma unroll
-    for (int i = 0; i < 4; ++i) r |= ((unsigned)fusion_code_i8(v[i]) & 0xFFu) << (8 * i);
-    return r;
-}
 #endif
+
+FUSION_DEVICE unsigned fusion_pack_i8x4(const float* v) { return fusion_pack_i8x2(v, fusion_pack_i8x2(v + 2, 0u)); }
 
 template <int V> FUSION_DEVICE void fusion_store_vec(signed char* p, const float* v)
 {
