@@ -15,7 +15,16 @@ requantize to int8: gemm_mul_add_gelu_mul_cast_nN_kK_i8), files TAG_VARIANT.cu:
   quadfold, quadtanh  the two combined;
   magic     (K <= 260 only) the int32 sums turned into floats without a conversion: the accumulators start at 0x4B400000 (the bits of
             1.5 * 2^23) so that each sum's bits are those of 1.5 * 2^23 + sum, and one subtraction gives the float (exact for |sum| < 2^22);
-  all       quad + tanh + magic (quad + tanh where K > 260).
+  all       quad + tanh + magic (quad + tanh where K > 260);
+  quadh2    quad with the tanh form in half2 arithmetic (dequantize and bias in float, then two columns an instruction: tanh.approx.f16x2),
+            the codes from the halves without a conversion (clamped to ±127, + 1536 puts the rounded integer in the low byte, one
+            prmt gathers four codes);
+  f2i       ref with every code made without a conversion (generated_f2i.cuh): x + 1.5*2^23 (add.rn) leaves rint(x) in the low
+            mantissa bits, an integer clamp of the word saturates (2^22 and beyond, infinities fall outside on their own side), a
+            select keeps NaN at code 0, prmt gathers the low bytes: the codes of cvt.rni.s32.f32 + cvt.pack.sat, off the 16-a-clock pipe;
+  f2imagic  (K <= 260 only) f2i and magic: neither conversion; allf2i: all and f2i;
+  quadbare  quad with no GELU: the dequantized sum times the output multiplier, rounded (the template's own cost: main loop, staging,
+            conversions and stores).
 plus prelude.cuh and generated.cuh. The harness compares every variant's codes with ref's (exact for quad and magic).
 """
 import argparse, os, re, shutil, sys
@@ -86,8 +95,11 @@ FUSION_DEVICE float probe_value(float acc, float s, float b, float os)
     const float e = 1.0f - poly * fast_exp2(ay * ay * -0.7213475204444817f);
     const float h = y * (0.5f * os);
     return probe_fma(h, probe_copysign(e, y), h);
+#elif FUSION_PROBE_MATH == 4
+    (void)b;
+    return acc * s * os;
 #else
-    // 0.5·y·(1 + tanh(√(2/π)·(y + 0.044715·y³))).
+    // 0.5·y·(1 + tanh(√(2/π)·(y + 0.044715·y³))) (FUSION_PROBE_MATH 2; 3 takes it where columns come in pairs).
     const float u = y * probe_fma(y * y, 0.035677408136300125f, 0.7978845608028654f);
     float t;
     asm("tanh.approx.f32 %%0, %%1;" : "=f"(t) : "f"(u));
@@ -134,6 +146,44 @@ FUSION_DEVICE fusion_epilogue_columns4 fusion_epilogue_load_columns4(int col FUS
     return c;
 }
 
+#if FUSION_PROBE_MATH == 3
+FUSION_DEVICE half2 probe_hmin2(half2 a, half2 b)
+{
+    half2 r;
+    asm("min.f16x2 %%0, %%1, %%2;" : "=r"(r.bits) : "r"(a.bits), "r"(b.bits));
+    return r;
+}
+
+FUSION_DEVICE half2 probe_tanh2(half2 a)
+{
+    half2 r;
+    asm("tanh.approx.f16x2 %%0, %%1;" : "=r"(r.bits) : "r"(a.bits));
+    return r;
+}
+
+// GELU's tanh form on two halves, times the output multiplier (hs = 0.5·os in both halves), clamped to ±127 and moved to
+// 1536 + v, whose half's low byte is the code of the rounded v (ties to even: the add rounds).
+FUSION_DEVICE unsigned probe_codes2(half2 y, half2 hs)
+{
+    const half2 k0 = make_half2_bits(0x3A623A62u);  // 0.7979 (√(2/π)) in both halves
+    const half2 k1 = make_half2_bits(0x28912891u);  // 0.03568 (0.044715·√(2/π))
+    const half2 u = hmul2(y, hfma2(hmul2(y, y), k1, k0));
+    const half2 h = hmul2(y, hs);
+    half2 v = hfma2(h, probe_tanh2(u), h);
+    v = probe_hmin2(hmax2(v, make_half2_bits(0xD7F0D7F0u)), make_half2_bits(0x57F057F0u));  // ±127
+    return hadd2(v, make_half2_bits(0x66006600u)).bits;                                    // + 1536
+}
+
+FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, fusion_f4 acc, const fusion_epilogue_columns4& c FUSION_EPILOGUE_PARAMS)
+{
+    const half2 hs = floats_to_half2(0.5f * c.os, 0.5f * c.os);
+    const unsigned lo = probe_codes2(floats_to_half2(acc.x * c.s[0] + c.b[0], acc.y * c.s[1] + c.b[1]), hs);
+    const unsigned hi = probe_codes2(floats_to_half2(acc.z * c.s[2] + c.b[2], acc.w * c.s[3] + c.b[3]), hs);
+    unsigned word;
+    asm("prmt.b32 %%0, %%1, %%2, 0x6420;" : "=r"(word) : "r"(lo), "r"(hi));
+    *reinterpret_cast<unsigned*>(e4 + (FUSION_N * row + col)) = word;
+}
+#else
 FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, fusion_f4 acc, const fusion_epilogue_columns4& c FUSION_EPILOGUE_PARAMS)
 {
     const float a[4] = {acc.x, acc.y, acc.z, acc.w};
@@ -142,8 +192,33 @@ FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, fusion_f4 acc, c
     for (int e = 0; e < 4; e++) v[e] = probe_value(a[e], c.s[e], c.b[e], c.os);
     fusion_store_vec<4>(e4 + (FUSION_N * row + col), v);
 }
+#endif
 
 """
+
+# generated.cuh's packing of codes, replaced for the f2i variants (one definition for every architecture).
+PACK_START = "#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 860\nFUSION_DEVICE int fusion_code_i8_above_min"
+PACK_END = "FUSION_DEVICE unsigned fusion_pack_i8x4("
+PACK_F2I = r'''// The code's word 0x4B400000 + code: x + 1.5·2^23 rounds x to an integer (ties to even) into the low mantissa bits while
+// |x| < 2^22; larger |x| and ±∞ land beyond the clamp's bounds on their own side; NaN is sent to code 0 by a select.
+FUSION_DEVICE int fusion_code_i8_word(float x)
+{
+    float r;
+    asm("add.rn.f32 %0, %1, 0f4B400000;" : "=f"(r) : "f"(x));
+    int b;
+    asm("mov.b32 %0, %1;" : "=r"(b) : "f"(r));
+    b = b < 0x4B3FFF81 ? 0x4B3FFF81 : b > 0x4B40007F ? 0x4B40007F : b;
+    return x == x ? b : 0x4B400000;
+}
+
+FUSION_DEVICE unsigned fusion_pack_i8x2(const float* v, unsigned high)
+{
+    unsigned r;
+    asm("prmt.b32 %0, %1, %2, 0x0040;" : "=r"(r) : "r"(fusion_code_i8_word(v[0])), "r"(fusion_code_i8_word(v[1])));
+    return (r & 0xFFFFu) | (high << 16);  // prmt's selector 0x0040 repeats byte 0 of the first word in bytes 2 and 3
+}
+
+'''
 
 MAGIC_FLOAT = "FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }"
 MAGIC_FLOAT_NEW = ("// The sums started at 0x4B400000: their bits are those of 1.5·2^23 + sum (exact for |sum| < 2^22).\n"
@@ -171,13 +246,20 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     for h in ("prelude.cuh", "generated.cuh"):
         shutil.copy(os.path.join(here, "..", "..", "src", "Fusion.Kernels", "Cuda", h), a.out)
+    # The f2i forms only where generated.cuh still packs codes by conversion (before 2026-12-07 09:00; since then it is f2i's form).
+    generated = open(os.path.join(a.out, "generated.cuh")).read()
+    converts = PACK_START in generated and PACK_END in generated
+    if converts:
+        open(os.path.join(a.out, "generated_f2i.cuh"), "w").write(
+            generated[: generated.index(PACK_START)] + PACK_F2I + generated[generated.index(PACK_END):])
+    f2i = lambda t: t.replace('#include "generated.cuh"', '#include "generated_f2i.cuh"', 1)
     found = kernels(a.generated, open(os.path.join(here, "..", "..", "src", "Fusion.Kernels", "Cuda", "Templates", "gemm.cut")).read())
     if not found:
         sys.exit(f"{a.generated}: no gemm_mul_add_gelu_mul_cast_*_i8 kernel")
     for name, (n, k, src) in sorted(found.items(), key=lambda kv: kv[1][1]):
         tag = f"n{n}_k{k}"
         head, template = src[: src.index(EPILOGUE_MARKER)], src[src.index(TEMPLATE_MARKER):]
-        if READ_BACK_START not in template or READ_BACK_END not in template or MAGIC_FLOAT not in template or ACC_ZERO not in template:
+        if READ_BACK_START not in template or READ_BACK_END not in template:
             sys.exit(f"{name}: the template's read-back, conversion or accumulator start changed; update {__file__}")
         start = template.index(READ_BACK_START)
         end = template.index(READ_BACK_END)
@@ -191,12 +273,19 @@ def main():
             "quad": head + hand(0) + quad_template,
             "quadfold": head + hand(1) + quad_template,
             "quadtanh": head + hand(2) + quad_template,
+            "quadh2": head + hand(3) + quad_template,
+            "quadbare": head + hand(4) + quad_template,
         }
+        if converts:
+            variants["f2i"] = f2i(src)
         if "FUSION_GEMM_PAIRS" in template:
             variants["pairs"] = src.replace("#define FUSION_KERNEL ", "#define FUSION_GEMM_PAIRS 1\n#define FUSION_KERNEL ", 1)
-        if k * 127 * 127 < (1 << 22):
+        if k * 127 * 127 < (1 << 22) and MAGIC_FLOAT in template and ACC_ZERO in template:
             variants["magic"] = magic(src)
             variants["all"] = head + hand(2) + magic(quad_template)
+            if converts:
+                variants["f2imagic"] = f2i(magic(src))
+                variants["allf2i"] = f2i(variants["all"])
         for v, text in variants.items():
             open(os.path.join(a.out, f"{tag}_{v}.cu"), "w").write(text)
         print(name, tag, " ".join(variants))
