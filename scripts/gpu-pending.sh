@@ -94,11 +94,15 @@
 #           and the int8 plan's tests with quads on (QUADS_TESTS: more -class arguments), then Swin-T int8 and fp16 at batch 64 and int8 at batch 1 with
 #           FUSION_GEMM_QUADS off and on, alternating, two rounds (QUADS_RUNS: "batch precision" pairs, comma-separated)
 #   i8probe bench/cuda/int8_epilogue_probe on the sources in .bundle/i8x (carried beside the bundle; written by
-#           int8_epilogue_probe.py from this build): the int8 fc1 GEMMs with the codes made without conversions (f2i, magic, f2imagic),
-#           half2 GELU (quadh2), no GELU (quadbare), against ref and cuBLASLt's fp16 GELU GEMM; table in probe_i8x.md
+#           `python3 bench/cuda/int8_epilogue_probe.py samples/SwinTiny/obj/Release/net10.0/generated/.../SwinTiny.Model.SwinTransformerTiny.Fusion.g.cs .bundle/i8x`
+#           after a build): the int8 fc1 GEMMs with the codes made without conversions (f2i, magic, f2imagic), half2 GELU (quadh2),
+#           no GELU (quadbare), the persistent resident-weight kernel (persist, persisttanh; K <= 256), against ref and cuBLASLt's
+#           fp16 GELU GEMM; table in probe_i8x.md, block counts and ptxas reports in probe_i8x_ptxas.log
 #   xupipe  Nsight Compute's pipe counters (the 16-a-clock conversion/MUFU pipe, ALU, FMA, issue, DRAM) on the Int8 plan's stage-1
 #           and stage-3 fc1 GEMMs at batch 64 and on its stage-3 fc2 + residual
 #   racequads compute-sanitizer racecheck over EpilogueQuadsGpuTests with FUSION_GEMM_QUADS on and off, the hazards' locations kept
+#           (kernels compiled with -lineinfo: FUSION_NVRTC_LINEINFO=on, so the reports name source lines; 2026-12-07: 69 warnings in the
+#           int8 default tile, both ways, before lineinfo)
 #   gelutests2 gelutests' GPU tests with a longer limit and without the parity that follows
 #   tanhbounds the int8 GPU tests against the CPU under FUSION_GEMM_GELU=tanh (Int8PlanGpuTests, Int8GemmTemplateTests,
 #           EpilogueGeluGpuTests, EpilogueQuadsGpuTests, Int8RoundingGpuTests, CompiledConvNetGpuTests, IlgpuGemmTests, FusedGemmTests;
@@ -599,7 +603,7 @@ racequads() {
   for q in on off; do
     [ $(left) -gt 90 ] || break
     echo "## racecheck EpilogueQuadsGpuTests FUSION_GEMM_QUADS=$q"
-    FUSION_GEMM_QUADS=$q FUSION_REQUIRE_CUDA=1 timeout $(( $(left) < 160 ? $(left) - 30 : 130 )) compute-sanitizer --tool racecheck --print-limit 6 \
+    FUSION_NVRTC_LINEINFO=on FUSION_GEMM_QUADS=$q FUSION_REQUIRE_CUDA=1 timeout $(( $(left) < 160 ? $(left) - 30 : 130 )) compute-sanitizer --tool racecheck --print-limit 6 \
       ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.EpilogueQuadsGpuTests 2>&1 | grep -vE "^=========\s+(at|by|in) " | head -60
   done > $OUT/racequads.txt 2>&1
 }

@@ -77,7 +77,7 @@ int main()
     struct Shape { std::string tag; int m, n, k; };
     // Swin-T's fc1 at batch 64, stage by stage.
     const std::vector<Shape> shapes = {{"n384_k96", 200704, 384, 96}, {"n768_k192", 50176, 768, 192}, {"n1536_k384", 12544, 1536, 384}, {"n3072_k768", 3136, 3072, 768}};
-    const std::vector<std::string> order = {"ref", "pairs", "fold", "tanh", "quad", "quadfold", "quadtanh", "quadh2", "quadbare", "f2i", "magic", "f2imagic", "all", "allf2i"};
+    const std::vector<std::string> order = {"ref", "pairs", "fold", "tanh", "quad", "quadfold", "quadtanh", "quadh2", "quadbare", "f2i", "magic", "f2imagic", "all", "allf2i", "persist", "persisttanh"};
     CK(cudaFree(0));
     cudaDeviceProp prop; CK(cudaGetDeviceProperties(&prop, 0));
     int nv_major, nv_minor; nvrtcVersion(&nv_major, &nv_minor);
@@ -116,8 +116,21 @@ int main()
             CD(cuFuncGetAttribute(&regs, CU_FUNC_ATTRIBUTE_NUM_REGS, f));
             signed char* dst = first ? ref : out;
             std::vector<void*> args = {&x, &w, &m, &batch, &scale, &bias, &os, &dst};
+            // The persistent variants (PERSIST_KERNEL in int8_epilogue_probe.py): w's slab and each warp's buffers in dynamic shared
+            // memory, as many blocks as fit the SMs (a multiple of the slabs).
+            unsigned g = grid, smem = 0;
+            if (v.rfind("persist", 0) == 0)
+            {
+                const int nb = s.n <= 384 ? s.n : 384, slabs = s.n / nb, kp = s.k + 16;
+                smem = (unsigned)(nb * kp + 8 * (2 * 16 * kp + 16 * 40 * 4));
+                CD(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)smem));
+                int per_sm = 0;
+                CD(cuOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, f, 256, smem));
+                g = (unsigned)(prop.multiProcessorCount * per_sm / slabs * slabs);
+                fprintf(stderr, "== %s: %u blocks (%d an SM), %u bytes of shared memory a block\n", file.c_str(), g, per_sm, smem);
+            }
             CK(cudaMemset(dst, 0x55, outN + 4096));
-            CD(cuLaunchKernel(f, grid, 1, 1, 256, 1, 1, 0, 0, args.data(), nullptr));
+            CD(cuLaunchKernel(f, g, 1, 1, 256, 1, 1, smem, 0, args.data(), nullptr));
             CK(cudaDeviceSynchronize());
             unsigned long long mism = 0; int big = 0;
             if (!first)
@@ -126,7 +139,7 @@ int main()
                 code_diff<<<1024, 256>>>(ref, out, outN + 4096, count, worst);
                 CK(cudaMemcpy(&mism, count, 8, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(&big, worst, 4, cudaMemcpyDeviceToHost));
             }
-            const double us = median_launch_us(f, grid, 256, args.data(), 3, 20);
+            const double us = median_launch_us(f, g, 256, args.data(), 3, 20, smem);
             const double gb = ((double)s.m * s.k + outN) / (us * 1e3);
             printf("| %d × %d × %d | %s | %d | %.1f | %.0f | %s%llu (%.4f %%) | %d |\n", s.m, s.n, s.k, v.c_str(), regs, us, gb, first ? "(ref) " : "", mism,
                    100.0 * mism / outN, big);

@@ -5,7 +5,7 @@ namespace Fusion.Cuda.Tests;
 
 /// <summary>
 /// The on/off switches read from the environment (FUSION_PDL, FUSION_GEMM_SPLITK, FUSION_MLP, FUSION_CLUSTER_MLP,
-/// FUSION_QKV_ATTENTION, FUSION_QKV_NORM, FUSION_QKV_OUT, FUSION_GEMM_QUADS), read without a GPU:
+/// FUSION_QKV_ATTENTION, FUSION_QKV_NORM, FUSION_QKV_OUT, FUSION_GEMM_QUADS, FUSION_NVRTC_LINEINFO), read without a GPU:
 /// their values, unset meaning each one's default, and a clear error otherwise.
 /// </summary>
 public sealed class OnOffSwitchTests
@@ -20,6 +20,7 @@ public sealed class OnOffSwitchTests
         [QkvWindowAttention.NormVariable] = QkvWindowAttention.ParseNorm,
         [QkvWindowAttention.OutVariable] = QkvWindowAttention.ParseOut,
         [EpilogueQuads.Variable] = EpilogueQuads.Parse,
+        [NvrtcLineInfo.Variable] = NvrtcLineInfo.Parse,
     };
 
     /// <summary>
@@ -111,6 +112,7 @@ public sealed class OnOffSwitchTests
     [InlineData(QkvWindowAttention.NormVariable)]
     [InlineData(QkvWindowAttention.OutVariable)]
     [InlineData(EpilogueQuads.Variable)]
+    [InlineData(NvrtcLineInfo.Variable)]
     public void ABadSwitchNamesTheVariableAndTheChoices(string variable)
     {
         var e = Assert.Throws<FusionException>(() => s_switches[variable]("sometimes"));
@@ -132,5 +134,17 @@ public sealed class OnOffSwitchTests
         Assert.True(pairs.IndexOf("#define FUSION_GEMM_PAIRS 1\n#define FUSION_KERNEL ", StringComparison.Ordinal) >= 0);
         var e = Assert.Throws<FusionException>(() => EpilogueQuads.Apply("extern \"C\" __global__ void k() {}", enabled: false));
         Assert.Contains("FUSION_GEMM_PAIRS", e.Message);
+    }
+
+    /// <summary>
+    /// FUSION_NVRTC_LINEINFO on adds -lineinfo to the options every compilation gets (and so to every kernel's cache key), off leaves
+    /// the standard C++17 alone.
+    /// </summary>
+    [Fact]
+    public void LineInfoJoinsTheStandardOptions()
+    {
+        Assert.Equal(["--std=c++17"], NvrtcLineInfo.Standard(enabled: false));
+        Assert.Equal(["--std=c++17", "-lineinfo"], NvrtcLineInfo.Standard(enabled: true));
+        Assert.Equal(NvrtcLineInfo.Standard(NvrtcLineInfo.Enabled), Nvrtc.StandardOptions);
     }
 }

@@ -28,8 +28,8 @@ public static unsafe partial class Nvrtc
         return Encoding.UTF8.GetString(bytes).TrimEnd('\0');
     }
 
-    /// <summary>The options every compilation gets, besides the architecture.</summary>
-    public static IReadOnlyList<string> StandardOptions { get; } = ["--std=c++17"];
+    /// <summary>The options every compilation gets, besides the architecture (<see cref="NvrtcLineInfo"/> adds -lineinfo).</summary>
+    public static IReadOnlyList<string> StandardOptions => NvrtcLineInfo.Standard(NvrtcLineInfo.Enabled);
 
     private static byte[] Compile(string kernelName, string source, string archOption, IReadOnlyList<string>? extra, bool cubin)
     {
