@@ -77,7 +77,7 @@ int main()
     struct Shape { std::string tag; int m, n, k; };
     // Swin-T's fc1 at batch 64, stage by stage.
     const std::vector<Shape> shapes = {{"n384_k96", 200704, 384, 96}, {"n768_k192", 50176, 768, 192}, {"n1536_k384", 12544, 1536, 384}, {"n3072_k768", 3136, 3072, 768}};
-    const std::vector<std::string> order = {"ref", "pairs", "fold", "tanh", "quad", "quadfold", "quadtanh", "quadh2", "quadbare", "f2i", "magic", "f2imagic", "all", "allf2i", "persist", "persisttanh"};
+    const std::vector<std::string> order = {"ref", "pairs", "fold", "tanh", "quad", "quadfold", "quadtanh", "quadh2", "quadbare", "f2i", "magic", "f2imagic", "all", "allf2i", "mb4", "quadtanhmb4", "persist", "persisttanh", "persisth2", "persistbare"};
     CK(cudaFree(0));
     cudaDeviceProp prop; CK(cudaGetDeviceProperties(&prop, 0));
     int nv_major, nv_minor; nvrtcVersion(&nv_major, &nv_minor);

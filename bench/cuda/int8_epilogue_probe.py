@@ -26,6 +26,8 @@ requantize to int8: gemm_mul_add_gelu_mul_cast_nN_kK_i8), files TAG_VARIANT.cu:
   persist   (K <= 256, N a multiple of 96) the printed epilogue on a persistent kernel of the probe's own (PERSIST_KERNEL): a
             slab of w's columns resident in shared memory, each warp walking 16-row tiles of x with the next tile's copy in
             flight; the template's product and read-back, so the same codes as ref; persisttanh: the same with FUSION_GELU_TANH;
+            persisth2, persistbare: the kernel with quadh2's and quadbare's epilogues;
+  mb4       ref with four blocks of 256 an SM (64 registers a thread) where the thin tile asks for three; quadtanhmb4 likewise;
   quadbare  quad with no GELU: the dequantized sum times the output multiplier, rounded (the template's own cost: main loop, staging,
             conversions and stores).
 plus prelude.cuh and generated.cuh. The harness compares every variant's codes with ref's (exact for quad and magic).
@@ -232,6 +234,9 @@ PERSIST_KERNEL = r"""// ---- A persistent int8 GEMM for short K (int8_epilogue_p
 #ifndef PERSIST_WARPS
 #define PERSIST_WARPS 8
 #endif
+#ifndef PERSIST_ROW4  // the printed epilogue's four-column entry (the hand-written ones take no batch)
+#define PERSIST_ROW4(r, c, v, columns) fusion_epilogue_row4(r, c, v, batch, columns FUSION_EPILOGUE_ARGS)
+#endif
 constexpr int kPW = PERSIST_WARPS;
 constexpr int kPN = FUSION_N, kPK = FUSION_K, kPKW = FUSION_KW;
 constexpr int kPNB = kPN <= 384 ? kPN : 384;            // columns a block holds
@@ -333,7 +338,7 @@ extern "C" __global__ void __launch_bounds__(kPW * 32) FUSION_KERNEL(const signe
                     const int rl = i * 4 + quad_row;
                     if (row0 + rl >= m) continue;
                     const fusion_f4 v = *reinterpret_cast<const fusion_f4*>(&stage[rl][quad_col]);
-                    fusion_epilogue_row4(row0 + rl, c, v, batch, columns FUSION_EPILOGUE_ARGS);
+                    PERSIST_ROW4(row0 + rl, c, v, columns);
                 }
             }
         }
@@ -397,12 +402,19 @@ def main():
             "quadh2": head + hand(3) + quad_template,
             "quadbare": head + hand(4) + quad_template,
         }
+        # Four blocks of 256 an SM where the thin tile asks for three (64 registers a thread instead of 80).
+        if "768 / kThreads" in template:
+            variants["mb4"] = src.replace("768 / kThreads", "1024 / kThreads")
+            variants["quadtanhmb4"] = (head + hand(2) + quad_template).replace("768 / kThreads", "1024 / kThreads")
         if converts:
             variants["f2i"] = f2i(src)
         if k <= 256 and k % 32 == 0 and n % 96 == 0:
             printed = src[: src.index(TEMPLATE_MARKER)]  # the specialization and its printed epilogue
             variants["persist"] = printed + PERSIST_KERNEL
             variants["persisttanh"] = "#define FUSION_GELU_TANH 1\n" + printed + PERSIST_KERNEL
+            hand_row4 = "#define PERSIST_ROW4(r, c, v, columns) fusion_epilogue_row4(r, c, v, columns FUSION_EPILOGUE_ARGS)\n"
+            variants["persisth2"] = head + hand(3) + hand_row4 + PERSIST_KERNEL
+            variants["persistbare"] = head + hand(4) + hand_row4 + PERSIST_KERNEL
         if "FUSION_GEMM_PAIRS" in template:
             variants["pairs"] = src.replace("#define FUSION_KERNEL ", "#define FUSION_GEMM_PAIRS 1\n#define FUSION_KERNEL ", 1)
         if k * 127 * 127 < (1 << 22) and MAGIC_FLOAT in template and ACC_ZERO in template:
