@@ -108,6 +108,10 @@
 #           EpilogueGeluGpuTests, EpilogueQuadsGpuTests, Int8RoundingGpuTests, CompiledConvNetGpuTests, IlgpuGemmTests, FusedGemmTests;
 #           2026-12-07: the int8 plans' 1e-3 relative L2 and the template's float-epilogue test fail under it, the CPU computing erf),
 #           then Swin-T int8 at batch 64 with erf and tanh, alternating
+#   resident bench/cuda/gemm_resident_probe on the sources in .bundle/rp (carried; written by `python3
+#           bench/cuda/gemm_resident_probe.py <the sample's generated .g.cs> .bundle/rp` after a build): Swin-T's short-K fp16 GEMMs
+#           (stages 1-2's qkv, proj, fc1 and the patch embedding) in the template and on the persistent resident-weight kernel
+#           (bench/cuda/persistent_gemm.cut), against cuBLASLt, batch 64 and 1; table in resident.md
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
 # land in $OUT (log.txt and one file per section). PENDING_BUDGET_S (default 560) bounds the whole call.
 set -u
@@ -626,6 +630,12 @@ tanhbounds() {
     FUSION_GEMM_GELU=$form timeout 60 ./fusion-run swin-t --device cuda --precision int8 --batch 64 --fast-run --graphs --warmup 20 --iters 300 2>&1 \
       | grep -E "^(device|kernels)"
   done > $OUT/tanhbounds_swin.txt 2>&1
+}
+
+resident() {
+  [ -d $root/.bundle/rp ] || { echo "no .bundle/rp" > $OUT/resident.md; return; }
+  rm -rf /tmp/rp; cp -r $root/.bundle/rp /tmp/rp
+  timeout $(( $(left) < 200 ? $(left) - 20 : 180 )) bash $root/bench/cuda/gemm_resident_probe.sh /tmp/rp > $OUT/resident.md 2> $OUT/resident_ptxas.log
 }
 
 for s in $sections; do

@@ -11,8 +11,7 @@
 #include <fstream>
 
 #include "gemm_harness_data.cuh"
-
-#define CB(x) do { cublasStatus_t s_ = (x); if (s_ != CUBLAS_STATUS_SUCCESS) { printf("cuBLASLt %d at %s:%d\n", (int)s_, __FILE__, __LINE__); exit(1); } } while (0)
+#include "cublaslt_timing.cuh"
 
 __global__ void fill_float(float* p, int n, float lo, float hi, unsigned seed)
 {
@@ -30,46 +29,12 @@ __global__ void code_diff(const signed char* a, const signed char* b, long long 
         }
 }
 
-/// cuBLASLt fp16: out [M, N] = gelu(x [M, K] · w [N, K]ᵀ + bias), its default heuristic's first algorithm; microseconds.
-static double cublas_gelu_us(cublasLtHandle_t lt, int m, int n, int k, void* workspace, size_t workspaceBytes)
+/// persistent_gemm.cut's slab: the widest multiple of 96 up to limit that divides n.
+static int persist_slab(int n, int limit)
 {
-    __half *x, *w, *bias, *out;
-    CK(cudaMalloc(&x, (size_t)m * k * 2)); CK(cudaMalloc(&w, (size_t)n * k * 2)); CK(cudaMalloc(&bias, n * 2)); CK(cudaMalloc(&out, (size_t)m * n * 2));
-    fill<<<1024, 256>>>(x, (long long)m * k, 0, 11); fill<<<1024, 256>>>(w, (long long)n * k, 0, 12); fill<<<64, 256>>>(bias, n, 0, 13);
-    CK(cudaDeviceSynchronize());
-    cublasLtMatmulDesc_t op; CB(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-    cublasOperation_t t = CUBLAS_OP_T, nn = CUBLAS_OP_N;
-    CB(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t));
-    CB(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &nn, sizeof nn));
-    cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_GELU_BIAS;
-    CB(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
-    CB(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
-    // Column-major: out'[N, M] = w'[K, N]ᵀ · x'[K, M].
-    cublasLtMatrixLayout_t a, b, c;
-    CB(cublasLtMatrixLayoutCreate(&a, CUDA_R_16F, k, n, k));
-    CB(cublasLtMatrixLayoutCreate(&b, CUDA_R_16F, k, m, k));
-    CB(cublasLtMatrixLayoutCreate(&c, CUDA_R_16F, n, m, n));
-    cublasLtMatmulPreference_t pref; CB(cublasLtMatmulPreferenceCreate(&pref));
-    CB(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspaceBytes, sizeof workspaceBytes));
-    cublasLtMatmulHeuristicResult_t h; int found = 0;
-    CB(cublasLtMatmulAlgoGetHeuristic(lt, op, a, b, c, c, pref, 1, &h, &found));
-    if (found == 0) { printf("cuBLASLt: no algorithm\n"); exit(1); }
-    const float alpha = 1, beta = 0;
-    cudaEvent_t e0, e1; CK(cudaEventCreate(&e0)); CK(cudaEventCreate(&e1));
-    std::vector<float> ts;
-    for (int i = 0; i < 23; i++)
-    {
-        CK(cudaEventRecord(e0));
-        CB(cublasLtMatmul(lt, op, &alpha, w, a, x, b, &beta, out, c, out, c, &h.algo, workspace, workspaceBytes, 0));
-        CK(cudaEventRecord(e1)); CK(cudaEventSynchronize(e1));
-        float ms; CK(cudaEventElapsedTime(&ms, e0, e1));
-        if (i >= 3) ts.push_back(ms);
-    }
-    std::sort(ts.begin(), ts.end());
-    cublasLtMatmulPreferenceDestroy(pref); cublasLtMatrixLayoutDestroy(a); cublasLtMatrixLayoutDestroy(b); cublasLtMatrixLayoutDestroy(c);
-    cublasLtMatmulDescDestroy(op);
-    cudaFree(x); cudaFree(w); cudaFree(bias); cudaFree(out);
-    return ts[ts.size() / 2] * 1000;
+    for (int nb = limit / 96 * 96; nb > 96; nb -= 96)
+        if (n % nb == 0) return nb;
+    return 96;
 }
 
 int main()
@@ -121,7 +86,7 @@ int main()
             unsigned g = grid, smem = 0;
             if (v.rfind("persist", 0) == 0)
             {
-                const int nb = s.n <= 384 ? s.n : 384, slabs = s.n / nb, kp = s.k + 16;
+                const int nb = persist_slab(s.n, 384), slabs = s.n / nb, kp = s.k + 16;  // persistent_gemm.cut's int8 slab and rows
                 smem = (unsigned)(nb * kp + 8 * (2 * 16 * kp + 16 * 40 * 4));
                 CD(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)smem));
                 int per_sm = 0;
@@ -148,7 +113,7 @@ int main()
             CD(cuModuleUnload(module));
             first = false;
         }
-        const double cu = cublas_gelu_us(lt, s.m, s.n, s.k, workspace, workspaceBytes);
+        const double cu = cublas_epilogue_us(lt, s.m, s.n, s.k, CUBLASLT_EPILOGUE_GELU_BIAS, workspace, workspaceBytes);
         printf("| %d × %d × %d | cuBLASLt fp16 GELU + bias | | %.1f | %.0f (fp16 x + out) | | |\n", s.m, s.n, s.k, cu, ((double)s.m * s.k + outN) * 2 / (cu * 1e3));
         fflush(stdout);
         cudaFree(x); cudaFree(w); cudaFree(ref); cudaFree(out); cudaFree(scale); cudaFree(bias); cudaFree(os);

@@ -225,126 +225,8 @@ FUSION_DEVICE unsigned fusion_pack_i8x2(const float* v, unsigned high)
 
 '''
 
-PERSIST_KERNEL = r"""// ---- A persistent int8 GEMM for short K (int8_epilogue_probe.py's `persist` variant) ----
-// Each block keeps a slab of PERSIST_NB columns of w resident in shared memory (loaded once) and its warps walk 16-row tiles of x
-// on their own: a warp copies its next tile's rows by cp.async into its second buffer while it multiplies the current one and runs
-// its epilogue, so one warp's loads overlap the others' (and its own) arithmetic, with no block barrier after the weights arrive.
-// The product and the epilogue are the template's (mma.sync m16n8k32, sums rounded by cvt.rn, staged through shared memory and
-// read back four columns a lane into the printed fusion_epilogue_row4), so its codes equal the template's bit for bit.
-#ifndef PERSIST_WARPS
-#define PERSIST_WARPS 8
-#endif
-#ifndef PERSIST_ROW4  // the printed epilogue's four-column entry (the hand-written ones take no batch)
-#define PERSIST_ROW4(r, c, v, columns) fusion_epilogue_row4(r, c, v, batch, columns FUSION_EPILOGUE_ARGS)
-#endif
-constexpr int kPW = PERSIST_WARPS;
-constexpr int kPN = FUSION_N, kPK = FUSION_K, kPKW = FUSION_KW;
-constexpr int kPNB = kPN <= 384 ? kPN : 384;            // columns a block holds
-constexpr int kPSlabs = kPN / kPNB;
-constexpr int kPKP = kPKW + 16;                         // bytes a row in shared memory: 16 past the row, conflict-free ldmatrix
-constexpr int kPKSteps = kPKW / 32;                     // k32 steps
-constexpr int kPEpiStride = 40;                         // floats a staging row
-constexpr int kPWarpBytes = 2 * 16 * kPKP + 16 * kPEpiStride * 4;
-static_assert(kPN % 96 == 0 && kPN % kPNB == 0 && kPNB % 96 == 0, "persist: N a multiple of 96");
-static_assert(kPK == kPKW && kPKW % 32 == 0, "persist: K a multiple of 32 (x rows whole 16-byte chunks, whole k32 steps)");
-
-extern "C" __global__ void __launch_bounds__(kPW * 32) FUSION_KERNEL(const signed char* __restrict__ x, const signed char* __restrict__ w, int m, int batch FUSION_EPILOGUE_PARAMS)
-{
-    extern __shared__ __align__(16) unsigned char persist_smem[];
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int slab = blockIdx.x % kPSlabs, blocks_per_slab = gridDim.x / kPSlabs;
-    const unsigned w_at = smem_address(persist_smem);
-    unsigned char* mine = persist_smem + kPNB * kPKP + warp * kPWarpBytes;
-    const unsigned x_at = smem_address(mine);
-    float (*stage)[kPEpiStride] = reinterpret_cast<float (*)[kPEpiStride]>(mine + 2 * 16 * kPKP);
-
-    // The block's weights: kPNB rows of kPKW bytes, 16 bytes a copy.
-    for (int i = threadIdx.x; i < kPNB * (kPKW / 16); i += kPW * 32)
-    {
-        const int r = i / (kPKW / 16), c = i % (kPKW / 16);
-        cp_async16(w_at + r * kPKP + c * 16, w + (long long)(slab * kPNB + r) * kPKW + c * 16);
-    }
-    cp_async_commit();
-
-    const int tiles = (m + 15) / 16, stride = blocks_per_slab * kPW;
-    int tile = (blockIdx.x / kPSlabs) * kPW + warp;
-    // A warp's 16 rows of x into buffer b (rows past m as zeros).
-    auto load_rows = [&](int t, int b) {
-        for (int i = lane; i < 16 * (kPKW / 16); i += 32)
-        {
-            const int r = i / (kPKW / 16), c = i % (kPKW / 16);
-            const long long row = (long long)t * 16 + r;
-            cp_async16_or_zero(x_at + b * 16 * kPKP + r * kPKP + c * 16, x + (row < m ? row : 0) * kPKW + c * 16, row < m);
-        }
-    };
-    if (tile < tiles) load_rows(tile, 0);
-    cp_async_commit();
-    cp_async_wait_all();
-    __syncthreads();  // the weights are in (every warp copied a share)
-
-    for (int buffer = 0; tile < tiles; tile += stride, buffer ^= 1)
-    {
-        if (tile + stride < tiles) load_rows(tile + stride, buffer ^ 1);
-        cp_async_commit();
-        cp_async_wait<1>();
-        warp_barrier();
-        unsigned a[kPKSteps][4];
-#pragma unroll
-        for (int ks = 0; ks < kPKSteps; ++ks)
-            ldmatrix_x4(x_at + buffer * 16 * kPKP + (lane % 16) * kPKP + ks * 32 + (lane / 16) * 16, a[ks][0], a[ks][1], a[ks][2], a[ks][3]);
-        warp_barrier();  // the rows are in registers: the buffer may be refilled
-        const int row0 = tile * 16;
-#pragma unroll 1
-        for (int chunk = 0; chunk < kPNB / 96; ++chunk)
-        {
-            int acc[12][4];
-#pragma unroll
-            for (int ni = 0; ni < 12; ++ni)
-#pragma unroll
-                for (int j = 0; j < 4; ++j) acc[ni][j] = 0;
-#pragma unroll
-            for (int ks = 0; ks < kPKSteps; ++ks)
-#pragma unroll
-                for (int nj = 0; nj < 6; ++nj)
-                {
-                    unsigned b0, b1, b2, b3;
-                    const int n = chunk * 96 + nj * 16 + (lane / 16) * 8 + (lane % 8);
-                    ldmatrix_x4(w_at + n * kPKP + ks * 32 + ((lane / 8) % 2) * 16, b0, b1, b2, b3);
-                    mma_m16n8k32_s8(acc[2 * nj], a[ks], b0, b1);
-                    mma_m16n8k32_s8(acc[2 * nj + 1], a[ks], b2, b3);
-                }
-#pragma unroll
-            for (int sc = 0; sc < 3; ++sc)
-            {
-                warp_barrier();  // the previous 32 columns' reads are done
-#pragma unroll
-                for (int nt = 0; nt < 4; ++nt)
-#pragma unroll
-                    for (int h = 0; h < 2; ++h)
-                    {
-                        const int ni = sc * 4 + nt;
-                        fusion_f2 v;
-                        v.x = int_to_float_rn(acc[ni][2 * h]);
-                        v.y = int_to_float_rn(acc[ni][2 * h + 1]);
-                        *reinterpret_cast<fusion_f2*>(&stage[lane / 4 + h * 8][nt * 8 + (lane % 4) * 2]) = v;
-                    }
-                warp_barrier();
-                const int quad_row = lane / 8, quad_col = 4 * (lane % 8);
-                const int c = slab * kPNB + chunk * 96 + sc * 32 + quad_col;
-                const fusion_epilogue_columns4 columns = fusion_epilogue_load_columns4(c FUSION_EPILOGUE_ARGS);
-#pragma unroll
-                for (int i = 0; i < 4; ++i)
-                {
-                    const int rl = i * 4 + quad_row;
-                    if (row0 + rl >= m) continue;
-                    const fusion_f4 v = *reinterpret_cast<const fusion_f4*>(&stage[rl][quad_col]);
-                    PERSIST_ROW4(row0 + rl, c, v, columns);
-                }
-            }
-        }
-    }
-}
-"""
+# The persistent resident-weight kernel (int8 or fp16 by FUSION_GEMM_S8), shared with gemm_resident_probe.py.
+PERSIST_KERNEL = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "persistent_gemm.cut")).read()
 
 MAGIC_FLOAT = "FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }"
 MAGIC_FLOAT_NEW = ("// The sums started at 0x4B400000: their bits are those of 1.5·2^23 + sum (exact for |sum| < 2^22).\n"
@@ -353,13 +235,16 @@ ACC_ZERO = "for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;"
 ACC_MAGIC = "for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0x4B400000;"
 
 
-def kernels(generated, template):
-    """The requantizing GELU GEMMs' CUDA sources in the generated C# (its specialization, then the template's text): name → source."""
+def kernels(generated, template, name=r"gemm_mul_add_gelu_mul_cast_n(\d+)_k(\d+)_i8"):
+    """
+    The GEMMs whose name matches NAME (two groups: N and K; by default the requantizing GELU GEMMs) with their CUDA sources in the
+    generated C# (the specialization, then the template's text): name → (N, K, source).
+    """
     text = open(generated).read()
     found = {}
-    for m in re.finditer(r'new global::Fusion\.GemmKernel\(\s*"(gemm_mul_add_gelu_mul_cast_n(\d+)_k(\d+)_i8)".*?cudaSource: @"(.*?)" \+ TemplateText_gemm,', text, re.S):
-        name, n, k, src = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4).replace('""', '"') + template
-        found.setdefault(name, (n, k, src))
+    for m in re.finditer(r'new global::Fusion\.GemmKernel\(\s*"(' + name + r')".*?cudaSource: @"(.*?)" \+ TemplateText_gemm,', text, re.S):
+        kernel, n, k, src = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4).replace('""', '"') + template
+        found.setdefault(kernel, (n, k, src))
     return found
 
 
