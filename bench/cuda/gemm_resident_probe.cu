@@ -5,15 +5,7 @@
 // variant's halves are compared with ref's: persist must equal it (the same products in the same order); the tanh forms differ by
 // the two GELU forms' distance. Operands: fp16 in [-1, 1) (gemm_harness_data.cuh). Timing: CUDA events around each launch, 3
 // warm-ups, median of 20. Built and run by gemm_resident_probe.sh.
-#include "cublaslt_timing.cuh"
-
-/// persistent_gemm.cut's fp16 slab: the widest multiple of 96 up to 192 that divides n.
-static int persist_slab(int n)
-{
-    for (int nb = 192; nb > 96; nb -= 96)
-        if (n % nb == 0) return nb;
-    return 96;
-}
+#include "probe_common.cuh"
 
 int main()
 {
@@ -27,13 +19,7 @@ int main()
                                        {"bias_n192_k192", 784, 192, 192, false},  // stage 2 proj
                                        {"gelu_n768_k192", 784, 768, 192, true}};  // stage 2 fc1
     const std::vector<std::string> order = {"ref", "persist", "reftanh", "persisttanh"};
-    CK(cudaFree(0));
-    cudaDeviceProp prop; CK(cudaGetDeviceProperties(&prop, 0));
-    int nv_major, nv_minor; nvrtcVersion(&nv_major, &nv_minor);
-    printf("device %s, %d SMs, NVRTC %d.%d\n", prop.name, prop.multiProcessorCount, nv_major, nv_minor);
-    cublasLtHandle_t lt; CB(cublasLtCreate(&lt));
-    size_t workspaceBytes = 32 << 20; void* workspace; CK(cudaMalloc(&workspace, workspaceBytes));
-    unsigned long long* count; CK(cudaMalloc(&count, 8));
+    ProbeSetup p;
     printf("| layer | M × N × K | variant | blocks | µs (median of 20) | GB/s (x + out) | halves ≠ ref |\n| --- | --- | --- | --- | --- | --- | --- |\n");
     for (int batch : {64, 1})
         for (auto& s : shapes)
@@ -53,19 +39,11 @@ int main()
                 void* dst = v == "ref" ? o.ref : o.out;
                 std::vector<void*> args = {&o.x, &o.w, &m, &batch, &o.bias, &dst};
                 unsigned g = grid, smem = 0;
-                if (v.rfind("persist", 0) == 0)
-                {
-                    const int nb = persist_slab(s.n), slabs = s.n / nb, kp = 2 * s.k + 16;
-                    smem = (unsigned)(nb * kp + 8 * (2 * 16 * kp + 16 * 40 * 4));
-                    CD(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)smem));
-                    int per_sm = 0;
-                    CD(cuOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, f, 256, smem));
-                    g = (unsigned)(prop.multiProcessorCount * per_sm / slabs * slabs);
-                }
+                if (v.rfind("persist", 0) == 0) persist_launch(f, p.prop.multiProcessorCount, s.n, 2 * s.k, 192, g, smem);
                 CK(cudaMemset(dst, 0x55, (o.outN + GemmOperands::kGuard) * 2));
                 CD(cuLaunchKernel(f, g, 1, 1, 256, 1, 1, smem, 0, args.data(), nullptr));
                 CK(cudaDeviceSynchronize());
-                const unsigned long long mism = v == "ref" ? 0 : o.mismatches(count);
+                const unsigned long long mism = v == "ref" ? 0 : o.mismatches(p.count);
                 const double us = median_launch_us(f, g, 256, args.data(), 3, 20, smem);
                 printf("| %s b%d | %d × %d × %d | %s | %u | %.1f | %.0f | %s%llu |\n", s.tag.c_str(), batch, m, s.n, s.k, v.c_str(), g, us,
                        bytes / (us * 1e3), v == "ref" ? "(ref) " : "", mism);
@@ -73,7 +51,7 @@ int main()
                 fprintf(stderr, "== %s (%u bytes of dynamic shared memory)\n%s\n", file.c_str(), smem, b.log.c_str());
                 CD(cuModuleUnload(module));
             }
-            const double cu = cublas_epilogue_us(lt, m, s.n, s.k, s.gelu ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_BIAS, workspace, workspaceBytes);
+            const double cu = cublas_epilogue_us(p.lt, m, s.n, s.k, s.gelu ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_BIAS, p.workspace, p.workspaceBytes);
             printf("| %s b%d | %d × %d × %d | cuBLASLt | | %.1f | %.0f | |\n", s.tag.c_str(), batch, m, s.n, s.k, cu, bytes / (cu * 1e3));
             fflush(stdout);
         }

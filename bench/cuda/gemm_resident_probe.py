@@ -15,24 +15,16 @@ plus prelude.cuh and generated.cuh. The harness times each against cuBLASLt's fp
 whether the template, given the weights resident and the loads overlapped, can take these GEMMs from cuBLASLt (what a LayerNorm
 prologue or fewer kernels at batch 1 need, issue 18).
 """
-import argparse, os, shutil, sys
+import os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from int8_epilogue_probe import TEMPLATE_MARKER, kernels  # noqa: E402
+from int8_epilogue_probe import CUDA, PERSIST_KERNEL, TEMPLATE_MARKER, arguments_and_headers, kernels  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("generated")
-    ap.add_argument("out")
-    a = ap.parse_args()
-    os.makedirs(a.out, exist_ok=True)
-    here = os.path.dirname(os.path.abspath(__file__))
-    cuda = os.path.join(here, "..", "..", "src", "Fusion.Kernels", "Cuda")
-    for h in ("prelude.cuh", "generated.cuh"):
-        shutil.copy(os.path.join(cuda, h), a.out)
-    template = open(os.path.join(cuda, "Templates", "gemm.cut")).read()
-    persist = open(os.path.join(here, "persistent_gemm.cut")).read()
+    a = arguments_and_headers(__doc__.splitlines()[0])
+    template = open(os.path.join(CUDA, "Templates", "gemm.cut")).read()
+    persist = PERSIST_KERNEL
     found = kernels(a.generated, template, r"gemm_bias(?:_gelu)?_n(\d+)_k(\d+)")
     picked = {name: v for name, v in found.items() if v[0] % 96 == 0 and v[1] <= 192 and v[1] % 16 == 0}
     if not picked:

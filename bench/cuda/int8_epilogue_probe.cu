@@ -11,7 +11,7 @@
 #include <fstream>
 
 #include "gemm_harness_data.cuh"
-#include "cublaslt_timing.cuh"
+#include "probe_common.cuh"
 
 __global__ void fill_float(float* p, int n, float lo, float hi, unsigned seed)
 {
@@ -29,27 +29,14 @@ __global__ void code_diff(const signed char* a, const signed char* b, long long 
         }
 }
 
-/// persistent_gemm.cut's slab: the widest multiple of 96 up to limit that divides n.
-static int persist_slab(int n, int limit)
-{
-    for (int nb = limit / 96 * 96; nb > 96; nb -= 96)
-        if (n % nb == 0) return nb;
-    return 96;
-}
-
 int main()
 {
     struct Shape { std::string tag; int m, n, k; };
     // Swin-T's fc1 at batch 64, stage by stage.
     const std::vector<Shape> shapes = {{"n384_k96", 200704, 384, 96}, {"n768_k192", 50176, 768, 192}, {"n1536_k384", 12544, 1536, 384}, {"n3072_k768", 3136, 3072, 768}};
     const std::vector<std::string> order = {"ref", "pairs", "fold", "tanh", "quad", "quadfold", "quadtanh", "quadh2", "quadbare", "f2i", "magic", "f2imagic", "all", "allf2i", "mb4", "quadtanhmb4", "persist", "persisttanh", "persisth2", "persistbare"};
-    CK(cudaFree(0));
-    cudaDeviceProp prop; CK(cudaGetDeviceProperties(&prop, 0));
-    int nv_major, nv_minor; nvrtcVersion(&nv_major, &nv_minor);
-    printf("device %s, %d SMs, NVRTC %d.%d\n", prop.name, prop.multiProcessorCount, nv_major, nv_minor);
-    cublasLtHandle_t lt; CB(cublasLtCreate(&lt));
-    size_t workspaceBytes = 32 << 20; void* workspace; CK(cudaMalloc(&workspace, workspaceBytes));
-    unsigned long long* count; CK(cudaMalloc(&count, 8));
+    ProbeSetup p;
+    unsigned long long* count = p.count;
     int* worst; CK(cudaMalloc(&worst, 4));
     printf("| shape (M × N × K) | variant | regs | µs (median of 20) | GB/s (x + codes out) | codes ≠ ref | largest difference |\n| --- | --- | --- | --- | --- | --- | --- |\n");
     for (auto& s : shapes)
@@ -81,18 +68,13 @@ int main()
             CD(cuFuncGetAttribute(&regs, CU_FUNC_ATTRIBUTE_NUM_REGS, f));
             signed char* dst = first ? ref : out;
             std::vector<void*> args = {&x, &w, &m, &batch, &scale, &bias, &os, &dst};
-            // The persistent variants (PERSIST_KERNEL in int8_epilogue_probe.py): w's slab and each warp's buffers in dynamic shared
+            // The persistent variants (bench/cuda/persistent_gemm.cut): w's slab and each warp's buffers in dynamic shared
             // memory, as many blocks as fit the SMs (a multiple of the slabs).
             unsigned g = grid, smem = 0;
             if (v.rfind("persist", 0) == 0)
             {
-                const int nb = persist_slab(s.n, 384), slabs = s.n / nb, kp = s.k + 16;  // persistent_gemm.cut's int8 slab and rows
-                smem = (unsigned)(nb * kp + 8 * (2 * 16 * kp + 16 * 40 * 4));
-                CD(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)smem));
-                int per_sm = 0;
-                CD(cuOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, f, 256, smem));
-                g = (unsigned)(prop.multiProcessorCount * per_sm / slabs * slabs);
-                fprintf(stderr, "== %s: %u blocks (%d an SM), %u bytes of shared memory a block\n", file.c_str(), g, per_sm, smem);
+                persist_launch(f, p.prop.multiProcessorCount, s.n, s.k, 384, g, smem);
+                fprintf(stderr, "== %s: %u blocks, %u bytes of shared memory a block\n", file.c_str(), g, smem);
             }
             CK(cudaMemset(dst, 0x55, outN + 4096));
             CD(cuLaunchKernel(f, g, 1, 1, 256, 1, 1, smem, 0, args.data(), nullptr));
@@ -113,7 +95,7 @@ int main()
             CD(cuModuleUnload(module));
             first = false;
         }
-        const double cu = cublas_epilogue_us(lt, s.m, s.n, s.k, CUBLASLT_EPILOGUE_GELU_BIAS, workspace, workspaceBytes);
+        const double cu = cublas_epilogue_us(p.lt, s.m, s.n, s.k, CUBLASLT_EPILOGUE_GELU_BIAS, p.workspace, p.workspaceBytes);
         printf("| %d × %d × %d | cuBLASLt fp16 GELU + bias | | %.1f | %.0f (fp16 x + out) | | |\n", s.m, s.n, s.k, cu, ((double)s.m * s.k + outN) * 2 / (cu * 1e3));
         fflush(stdout);
         cudaFree(x); cudaFree(w); cudaFree(ref); cudaFree(out); cudaFree(scale); cudaFree(bias); cudaFree(os);

@@ -248,23 +248,31 @@ def kernels(generated, template, name=r"gemm_mul_add_gelu_mul_cast_n(\d+)_k(\d+)
     return found
 
 
-def main():
-    ap = argparse.ArgumentParser()
+CUDA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "Fusion.Kernels", "Cuda")
+
+
+def arguments_and_headers(description):
+    """A probe's two arguments (the generated C#, the output folder), the folder made and the shipped headers copied into it."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("generated")
     ap.add_argument("out")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    here = os.path.dirname(os.path.abspath(__file__))
     for h in ("prelude.cuh", "generated.cuh"):
-        shutil.copy(os.path.join(here, "..", "..", "src", "Fusion.Kernels", "Cuda", h), a.out)
-    # The f2i forms only where generated.cuh still packs codes by conversion (before 2026-12-07 09:00; since then it is f2i's form).
+        shutil.copy(os.path.join(CUDA, h), a.out)
+    return a
+
+
+def main():
+    a = arguments_and_headers(__doc__.splitlines()[0])
+    # The f2i forms where generated.cuh packs codes by conversion (as shipped: cvt.rni and cvt.pack).
     generated = open(os.path.join(a.out, "generated.cuh")).read()
     converts = PACK_START in generated and PACK_END in generated
     if converts:
         open(os.path.join(a.out, "generated_f2i.cuh"), "w").write(
             generated[: generated.index(PACK_START)] + PACK_F2I + generated[generated.index(PACK_END):])
     f2i = lambda t: t.replace('#include "generated.cuh"', '#include "generated_f2i.cuh"', 1)
-    found = kernels(a.generated, open(os.path.join(here, "..", "..", "src", "Fusion.Kernels", "Cuda", "Templates", "gemm.cut")).read())
+    found = kernels(a.generated, open(os.path.join(CUDA, "Templates", "gemm.cut")).read())
     if not found:
         sys.exit(f"{a.generated}: no gemm_mul_add_gelu_mul_cast_*_i8 kernel")
     for name, (n, k, src) in sorted(found.items(), key=lambda kv: kv[1][1]):

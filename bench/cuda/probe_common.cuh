@@ -1,4 +1,5 @@
-// cuBLASLt's fp16 GEMM with a bias epilogue, timed as the probes time their variants (int8_epilogue_probe.cu, gemm_resident_probe.cu).
+// What the GEMM probes (int8_epilogue_probe.cu, gemm_resident_probe.cu) share: the device and cuBLASLt set-up, cuBLASLt's fp16 GEMM
+// with a bias epilogue timed as the variants are, and the launch of bench/cuda/persistent_gemm.cut.
 #pragma once
 #include <cublasLt.h>
 
@@ -46,4 +47,46 @@ static double cublas_epilogue_us(cublasLtHandle_t lt, int m, int n, int k, cubla
     cublasLtMatmulDescDestroy(op);
     cudaFree(x); cudaFree(w); cudaFree(bias); cudaFree(out);
     return ts[ts.size() / 2] * 1000;
+}
+
+/// The device, a cuBLASLt handle, its workspace and a device counter, set up once; the device line printed.
+struct ProbeSetup
+{
+    cudaDeviceProp prop;
+    cublasLtHandle_t lt;
+    size_t workspaceBytes = 32 << 20;
+    void* workspace;
+    unsigned long long* count;
+
+    ProbeSetup()
+    {
+        CK(cudaFree(0));
+        CK(cudaGetDeviceProperties(&prop, 0));
+        int nv_major, nv_minor;
+        nvrtcVersion(&nv_major, &nv_minor);
+        printf("device %s, %d SMs, NVRTC %d.%d\n", prop.name, prop.multiProcessorCount, nv_major, nv_minor);
+        CB(cublasLtCreate(&lt));
+        CK(cudaMalloc(&workspace, workspaceBytes));
+        CK(cudaMalloc(&count, 8));
+    }
+};
+
+/// persistent_gemm.cut's slab: the widest multiple of 96 up to limit that divides n.
+static int persist_slab(int n, int limit)
+{
+    for (int nb = limit / 96 * 96; nb > 96; nb -= 96)
+        if (n % nb == 0) return nb;
+    return 96;
+}
+
+/// persistent_gemm.cut's launch for f (256 threads, 8 warps): its dynamic shared memory (the slab of w's rows of rowBytes, and
+/// each warp's two x buffers and staging), set as f's limit, and as many blocks as fit the SMs, a multiple of the slabs.
+static void persist_launch(CUfunction f, int sms, int n, int rowBytes, int slabLimit, unsigned& grid, unsigned& smem)
+{
+    const int nb = persist_slab(n, slabLimit), slabs = n / nb, kp = rowBytes + 16;
+    smem = (unsigned)(nb * kp + 8 * (2 * 16 * kp + 16 * 40 * 4));
+    CD(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)smem));
+    int per_sm = 0;
+    CD(cuOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, f, 256, smem));
+    grid = (unsigned)(sms * per_sm / slabs * slabs);
 }
