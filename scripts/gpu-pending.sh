@@ -332,7 +332,7 @@ status() {
     for p in fp16 int8; do
       [ $(left) -gt 150 ] || break
       echo "## swin-t b$b $p"; timeout 60 ./fusion-run swin-t --device cuda --precision $p --batch $b --fast-run --graphs \
-        --warmup 10 --iters 200 2>&1 | grep -E "^(wall|device|kernels|memory)"
+        --warmup 10 --iters 200 2>&1 | grep -E "^(wall|device|kernels|memory|graph)"
     done
   done > $OUT/status.txt 2>&1
   [ $(left) -gt 100 ] && timeout $(( $(left) - 10 )) python3 $root/bench/torch/swin_model.py --batches 1 8 64 128 --modes reduce-overhead \

@@ -27,6 +27,7 @@ public sealed class CudaGraphTests : GpuTestBase
         var direct = Download(output);
 
         using var graph = CudaGraph.Capture(stream, Work);
+        Assert.Equal(new GraphNodeCount(Kernels: 2, Copies: 0, Memsets: 1, EventRecords: 0, Other: 0), graph.Nodes);
         output.FillBytes(0, stream);
         for (int replay = 0; replay < 3; replay++) graph.Launch(stream);
         stream.Synchronize();

@@ -59,6 +59,10 @@ public class CudaRunTests
         Assert.True(run.ExitCode == 0, run.Error + run.Output);
         Assert.Contains(run.OutputLines, l => l.StartsWith("preparation: ", StringComparison.Ordinal) && l.EndsWith("(first pass and CUDA graph capture)", StringComparison.Ordinal));
         Assert.Single(run.OutputLines, l => l.StartsWith("device: avg ", StringComparison.Ordinal));
+        // The captured pass's kernels, counted from the graph's nodes: Swin's stage-1 blocks launch several (norm, attention, GEMMs).
+        var graph = Assert.Single(run.OutputLines, l => l.StartsWith("graph:", StringComparison.Ordinal) && l.Contains("the captured graph's nodes"));
+        var kernels = System.Text.RegularExpressions.Regex.Match(graph, @"^graph: +([0-9]+) kernels?[, ]");
+        Assert.True(kernels.Success && int.Parse(kernels.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 4, graph);
     }
 
     /// <summary>

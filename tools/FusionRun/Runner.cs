@@ -109,6 +109,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
                 prepare.Stop();
                 report.Field("preparation", Ms(prepare.Elapsed.TotalMilliseconds) + (options.Graphs ? " (first pass and CUDA graph capture)" : " (first pass: kernel JIT or cache, constants, GEMM choices)"));
                 if (compiled is not null) report.Field("kernels", $"{compiled} of the preparation; generated kernels: {KernelLanguages.Name(cuda!.GeneratedKernelLanguage)} ({KernelLanguages.Variable})");
+                if (graph is not null) report.Field("graph", $"{graph.Nodes} a pass (the captured graph's nodes: what one replay launches, cuBLASLt's kernels included)");
 
                 var warmups = new List<IterationRecord>();
                 for (int i = 0; i < options.Warmup; i++)

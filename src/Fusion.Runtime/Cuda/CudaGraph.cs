@@ -11,11 +11,15 @@ public sealed class CudaGraph : IDisposable
     private IntPtr _exec;
     private readonly CudaDevice _device;
 
-    private CudaGraph(CudaDevice device, IntPtr exec)
+    private CudaGraph(CudaDevice device, IntPtr exec, GraphNodeCount nodes)
     {
         _device = device;
         _exec = exec;
+        Nodes = nodes;
     }
+
+    /// <summary>The captured graph's nodes by kind: how many kernels one replay launches.</summary>
+    public GraphNodeCount Nodes { get; }
 
     /// <summary>Captures what <paramref name="record"/> queues on <paramref name="stream"/> (nothing runs during capture).</summary>
     public static CudaGraph Capture(CudaStream stream, Action<CudaStream> record)
@@ -39,8 +43,9 @@ public sealed class CudaGraph : IDisposable
         CudaCheck.Driver(CuDriverApi.cuStreamEndCapture(stream.Handle, out graph), "cuStreamEndCapture");
         try
         {
+            var nodes = GraphNodeCount.Of(graph);
             CudaCheck.Driver(CuDriverApi.cuGraphInstantiateWithFlags(out var exec, graph, 0), "cuGraphInstantiateWithFlags");
-            return new CudaGraph(device, exec);
+            return new CudaGraph(device, exec, nodes);
         }
         finally
         {

@@ -31,6 +31,9 @@ public sealed class GraphedModel : IDisposable
     /// <summary>The input shape and dtype every <see cref="Run"/> must match.</summary>
     public Shape InputShape => _input.Shape;
 
+    /// <summary>The captured pass's nodes by kind: the kernels one replay launches (cuBLASLt's included).</summary>
+    public GraphNodeCount Nodes => _graph.Nodes;
+
     /// <summary>
     /// Captures <paramref name="model"/> on <paramref name="backend"/> for inputs shaped like <paramref name="example"/>, in
     /// <paramref name="precision"/>'s plan (when null: the plan the input's dtype implies). The passes run through

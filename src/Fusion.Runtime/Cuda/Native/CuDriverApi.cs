@@ -72,6 +72,8 @@ internal static unsafe partial class CuDriverApi
     [LibraryImport(Lib)] internal static partial CuResult cuGraphLaunch(IntPtr graphExec, IntPtr stream);
     [LibraryImport(Lib)] internal static partial CuResult cuGraphExecDestroy(IntPtr graphExec);
     [LibraryImport(Lib)] internal static partial CuResult cuGraphDestroy(IntPtr graph);
+    [LibraryImport(Lib)] internal static partial CuResult cuGraphGetNodes(IntPtr graph, IntPtr* nodes, ref nuint numNodes);
+    [LibraryImport(Lib)] internal static partial CuResult cuGraphNodeGetType(IntPtr node, out CuGraphNodeType type);
 
     [LibraryImport(Lib)] internal static partial CuResult cuLinkCreate_v2(uint optionCount, CuJitOption* options, void** optionValues, out IntPtr state);
     [LibraryImport(Lib)]
@@ -100,6 +102,19 @@ internal enum CuDeviceAttribute
     ComputeCapabilityMinor = 76,
     /// <summary>CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: the most shared memory one block may opt in to.</summary>
     MaxSharedMemoryPerBlockOptIn = 97,
+}
+
+/// <summary>CUgraphNodeType: what a node of a graph does (the kinds a stream capture of Fusion's work produces, and the rest as other).</summary>
+internal enum CuGraphNodeType
+{
+    Kernel = 0,
+    Memcpy = 1,
+    Memset = 2,
+    Host = 3,
+    Graph = 4,
+    Empty = 5,
+    WaitEvent = 6,
+    EventRecord = 7,
 }
 
 internal enum CuStreamCaptureMode
