@@ -131,6 +131,7 @@ public class CpuRunTests
         Assert.Equal(JsonValueKind.Null, root.GetProperty("stats").GetProperty("device").ValueKind);
         Assert.StartsWith("[1, 56, 56, 96] f32", root.GetProperty("output").GetString());
         Assert.Equal(JsonValueKind.Null, root.GetProperty("deviceMemoryBytes").ValueKind); // the CPU has no device allocator
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("graphNodes").ValueKind); // no --graphs on the CPU
         Assert.Equal(JsonValueKind.Null, root.GetProperty("profile").ValueKind);
     }
 

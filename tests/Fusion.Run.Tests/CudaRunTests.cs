@@ -55,14 +55,19 @@ public class CudaRunTests
     public void SwinBlocksReplayedAsACudaGraph()
     {
         CudaTestEnvironment.RequireDevice();
-        var run = ToolRun.Of("swin-blocks", "--device", "cuda:0", "--warmup", "1", "--iters", "3", "--graphs");
+        using var folder = new TempFolder();
+        var run = ToolRun.Of("swin-blocks", "--device", "cuda:0", "--warmup", "1", "--iters", "3", "--graphs", "--json", folder.File("run.json"));
         Assert.True(run.ExitCode == 0, run.Error + run.Output);
         Assert.Contains(run.OutputLines, l => l.StartsWith("preparation: ", StringComparison.Ordinal) && l.EndsWith("(first pass and CUDA graph capture)", StringComparison.Ordinal));
         Assert.Single(run.OutputLines, l => l.StartsWith("device: avg ", StringComparison.Ordinal));
         // The captured pass's kernels, counted from the graph's nodes: Swin's stage-1 blocks launch several (norm, attention, GEMMs).
         var graph = Assert.Single(run.OutputLines, l => l.StartsWith("graph:", StringComparison.Ordinal) && l.Contains("the captured graph's nodes"));
         var kernels = System.Text.RegularExpressions.Regex.Match(graph, @"^graph: +([0-9]+) kernels?[, ]");
-        Assert.True(kernels.Success && int.Parse(kernels.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 4, graph);
+        Assert.True(kernels.Success, graph);
+        int count = int.Parse(kernels.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(count >= 4, graph);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(folder.File("run.json")));
+        Assert.Equal(count, json.RootElement.GetProperty("graphNodes").GetProperty("kernels").GetInt32());
     }
 
     /// <summary>

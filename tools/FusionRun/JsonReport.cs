@@ -26,6 +26,7 @@ namespace Fusion.Run;
 ///              "device": { same } | null },
 ///   "output": string,
 ///   "deviceMemoryBytes": int | null (bytes the CUDA allocator holds after the timed passes: parameters, constants, activations, cache),
+///   "graphNodes": null | { "kernels": int, "copies": int, "memsets": int, "other": int } (--graphs: the captured pass's nodes),
 ///   "profile": null | { "runs": int, "clock": string, "totalMs": number,
 ///                       "kernels": [ { "name": string, "calls": number, "totalMs": number, "share": number } ] }
 /// }
@@ -85,6 +86,13 @@ internal static class JsonReport
             ["stats"] = new JsonObject { ["wall"] = Stats(r.Wall), ["device"] = r.DeviceTime is null ? null : Stats(r.DeviceTime) },
             ["output"] = r.OutputDescription,
             ["deviceMemoryBytes"] = r.DeviceMemoryBytes,
+            ["graphNodes"] = r.GraphNodes is not { } nodes ? null : new JsonObject
+            {
+                ["kernels"] = nodes.Kernels,
+                ["copies"] = nodes.Copies,
+                ["memsets"] = nodes.Memsets,
+                ["other"] = nodes.EventRecords + nodes.Other,
+            },
             ["profile"] = r.Profile is null ? null : new JsonObject
             {
                 ["runs"] = r.Profile.Runs,

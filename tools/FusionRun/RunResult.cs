@@ -21,4 +21,5 @@ internal sealed record RunResult(
     TimingStats? DeviceTime,
     string OutputDescription,
     KernelProfile? Profile,
-    long? DeviceMemoryBytes = null);
+    long? DeviceMemoryBytes = null,
+    Fusion.Cuda.GraphNodeCount? GraphNodes = null);

@@ -137,7 +137,7 @@ internal sealed class Runner(TextWriter output, ConsoleReport report)
                 if (options.Output is not null) WriteOutput(options.Output, firstOutput!);
                 return new RunResult(options, backend.Name, reason, precision, info.Name, info.OperatorCount, model.Kernels.Count, info.ParameterCount,
                     weights, inputLines, gemmPolicy, load.Elapsed.TotalMilliseconds, prepare.Elapsed.TotalMilliseconds, warmups, iterations, wall, deviceTime,
-                    outputDescription, profile, deviceMemory);
+                    outputDescription, profile, deviceMemory, graph?.Nodes);
             }
             finally
             {
