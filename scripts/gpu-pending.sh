@@ -220,12 +220,16 @@ gentests() {
 }
 # The kernels whose GELU became one operation (2026-12-07): generated kernels, the int8 template and plan, the fused GEMMs, the
 # ILGPU kernels and the compiled ConvNets, then timm parity (the fp16 plan's template GEMMs and pointwise GELUs).
-gelutests() {
-  FUSION_REQUIRE_CUDA=1 timeout $(( $(left) < 200 ? $(left) - 20 : 180 )) ./Fusion.Cuda.Tests \
+# Those GPU tests within $1 seconds, into $OUT/$2.
+gelu_gpu_tests() {
+  FUSION_REQUIRE_CUDA=1 timeout $1 ./Fusion.Cuda.Tests \
     -class Fusion.Cuda.Tests.GeneratedKernelGpuTests -class Fusion.Cuda.Tests.Int8GemmTemplateTests -class Fusion.Cuda.Tests.Int8PlanGpuTests \
     -class Fusion.Cuda.Tests.FusedGemmTests -class Fusion.Cuda.Tests.IlgpuKernelTests -class Fusion.Cuda.Tests.CompiledConvNetGpuTests \
-    -class Fusion.Cuda.Tests.FusedMlpGpuTests > $OUT/gelutests.txt 2>&1
-  echo "exit $?" >> $OUT/gelutests.txt
+    -class Fusion.Cuda.Tests.FusedMlpGpuTests > $OUT/$2 2>&1
+  echo "exit $?" >> $OUT/$2
+}
+gelutests() {
+  gelu_gpu_tests $(( $(left) < 200 ? $(left) - 20 : 180 )) gelutests.txt
   [ $(left) -gt 90 ] && parity
 }
 profile64() {
@@ -575,8 +579,7 @@ quads() {
   # Each carried folder of probe sources (I8P_DIRS; .bundle/i8p: written before GELU was one operation, .bundle/i8n: after), a table each.
   for d in ${I8P_DIRS:-i8p i8n}; do
     [ -d $root/.bundle/$d ] && [ $(left) -gt 200 ] || continue
-    rm -rf /tmp/$d; cp -r $root/.bundle/$d /tmp/$d
-    timeout 150 bash $root/bench/cuda/int8_epilogue_probe.sh /tmp/$d > $OUT/probe_$d.md 2> $OUT/probe_${d}_ptxas.log
+    carried_probe $d int8_epilogue_probe probe_$d 150
   done
   local runs=${QUADS_RUNS:-64 int8,64 fp16,1 int8}
   # The first round of each run before the tests, the second after them: the timings come back even if the call is cut short.
@@ -587,11 +590,15 @@ quads() {
   round=2 swin_runs_round FUSION_GEMM_QUADS "off on" "$runs" quadsswin.txt
 }
 
-i8probe() {
-  [ -d $root/.bundle/i8x ] || { echo "no .bundle/i8x" > $OUT/probe_i8x.md; return; }
-  rm -rf /tmp/i8x; cp -r $root/.bundle/i8x /tmp/i8x
-  timeout $(( $(left) < 260 ? $(left) - 20 : 240 )) bash $root/bench/cuda/int8_epilogue_probe.sh /tmp/i8x > $OUT/probe_i8x.md 2> $OUT/probe_i8x_ptxas.log
+# A probe of bench/cuda ($2: its .sh) over the sources carried in .bundle/$1, copied to /tmp first; its table in $OUT/$3.md, its
+# ptxas reports in $OUT/$3_ptxas.log, within $4 seconds.
+carried_probe() {
+  local dir=$1 probe=$2 out=$3 limit=$4
+  [ -d $root/.bundle/$dir ] || { echo "no .bundle/$dir" > $OUT/$out.md; return; }
+  rm -rf /tmp/$dir; cp -r $root/.bundle/$dir /tmp/$dir
+  timeout $limit bash $root/bench/cuda/$probe.sh /tmp/$dir > $OUT/$out.md 2> $OUT/${out}_ptxas.log
 }
+i8probe() { carried_probe i8x int8_epilogue_probe probe_i8x $(( $(left) < 260 ? $(left) - 20 : 240 )); }
 xupipe() {
   local metrics=gpu__time_duration.sum,smsp__issue_active.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_xu.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_alu.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_fma.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_fmaheavy.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_lsu.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_uniform.avg.pct_of_peak_sustained_active,sm__pipe_tensor_op_imma_cycles_active.avg.pct_of_peak_sustained_active,dram__throughput.avg.pct_of_peak_sustained_elapsed,smsp__inst_executed.sum,smsp__warps_issue_stalled_long_scoreboard_per_warp_active.pct,smsp__warps_issue_stalled_math_pipe_throttle_per_warp_active.pct,smsp__warps_issue_stalled_mio_throttle_per_warp_active.pct,sm__warps_active.avg.pct_of_peak_sustained_active
   int8_choices
@@ -611,32 +618,17 @@ racequads() {
       ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.EpilogueQuadsGpuTests 2>&1 | grep -vE "^=========\s+(at|by|in) " | head -60
   done > $OUT/racequads.txt 2>&1
 }
-gelutests2() {
-  FUSION_REQUIRE_CUDA=1 timeout $(( $(left) - 20 )) ./Fusion.Cuda.Tests \
-    -class Fusion.Cuda.Tests.GeneratedKernelGpuTests -class Fusion.Cuda.Tests.Int8GemmTemplateTests -class Fusion.Cuda.Tests.Int8PlanGpuTests \
-    -class Fusion.Cuda.Tests.FusedGemmTests -class Fusion.Cuda.Tests.IlgpuKernelTests -class Fusion.Cuda.Tests.CompiledConvNetGpuTests \
-    -class Fusion.Cuda.Tests.FusedMlpGpuTests > $OUT/gelutests2.txt 2>&1
-  echo "exit $?" >> $OUT/gelutests2.txt
-}
+gelutests2() { gelu_gpu_tests $(( $(left) - 20 )) gelutests2.txt; }
 
 tanhbounds() {
   FUSION_GEMM_GELU=tanh FUSION_REQUIRE_CUDA=1 timeout $(( $(left) - 140 )) ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.Int8PlanGpuTests -class Fusion.Cuda.Tests.Int8GemmTemplateTests \
     -class Fusion.Cuda.Tests.EpilogueGeluGpuTests -class Fusion.Cuda.Tests.EpilogueQuadsGpuTests -class Fusion.Cuda.Tests.Int8RoundingGpuTests \
     -class Fusion.Cuda.Tests.CompiledConvNetGpuTests -class Fusion.Cuda.Tests.IlgpuGemmTests -class Fusion.Cuda.Tests.FusedGemmTests > $OUT/tanhbounds_tests.txt 2>&1
   echo "exit $?" >> $OUT/tanhbounds_tests.txt
-  for form in erf tanh; do
-    [ $(left) -gt 65 ] || break
-    echo "## swin-t b64 int8 FUSION_GEMM_GELU=$form"
-    FUSION_GEMM_GELU=$form timeout 60 ./fusion-run swin-t --device cuda --precision int8 --batch 64 --fast-run --graphs --warmup 20 --iters 300 2>&1 \
-      | grep -E "^(device|kernels)"
-  done > $OUT/tanhbounds_swin.txt 2>&1
+  round=1 swin_runs_round FUSION_GEMM_GELU "erf tanh" "64 int8" tanhbounds_swin.txt
 }
 
-resident() {
-  [ -d $root/.bundle/rp ] || { echo "no .bundle/rp" > $OUT/resident.md; return; }
-  rm -rf /tmp/rp; cp -r $root/.bundle/rp /tmp/rp
-  timeout $(( $(left) < 200 ? $(left) - 20 : 180 )) bash $root/bench/cuda/gemm_resident_probe.sh /tmp/rp > $OUT/resident.md 2> $OUT/resident_ptxas.log
-}
+resident() { carried_probe rp gemm_resident_probe resident $(( $(left) < 200 ? $(left) - 20 : 180 )); }
 
 for s in $sections; do
   t $s

@@ -23,7 +23,7 @@ requantize to int8: gemm_mul_add_gelu_mul_cast_nN_kK_i8), files TAG_VARIANT.cu:
             mantissa bits, an integer clamp of the word saturates (2^22 and beyond, infinities fall outside on their own side), a
             select keeps NaN at code 0, prmt gathers the low bytes: the codes of cvt.rni.s32.f32 + cvt.pack.sat, off the 16-a-clock pipe;
   f2imagic  (K <= 260 only) f2i and magic: neither conversion; allf2i: all and f2i;
-  persist   (K <= 256, N a multiple of 96) the printed epilogue on a persistent kernel of the probe's own (PERSIST_KERNEL): a
+  persist   (K <= 256, N a multiple of 96) the printed epilogue on the persistent kernel of bench/cuda/persistent_gemm.cut: a
             slab of w's columns resident in shared memory, each warp walking 16-row tiles of x with the next tile's copy in
             flight; the template's product and read-back, so the same codes as ref; persisttanh: the same with FUSION_GELU_TANH;
             persisth2, persistbare: the kernel with quadh2's and quadbare's epilogues;
@@ -225,8 +225,11 @@ FUSION_DEVICE unsigned fusion_pack_i8x2(const float* v, unsigned high)
 
 '''
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+CUDA = os.path.join(HERE, "..", "..", "src", "Fusion.Kernels", "Cuda")
+
 # The persistent resident-weight kernel (int8 or fp16 by FUSION_GEMM_S8), shared with gemm_resident_probe.py.
-PERSIST_KERNEL = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "persistent_gemm.cut")).read()
+PERSIST_KERNEL = open(os.path.join(HERE, "persistent_gemm.cut")).read()
 
 MAGIC_FLOAT = "FUSION_DEVICE float gemm_acc_float(int v) { return int_to_float_rn(v); }"
 MAGIC_FLOAT_NEW = ("// The sums started at 0x4B400000: their bits are those of 1.5·2^23 + sum (exact for |sum| < 2^22).\n"
@@ -246,9 +249,6 @@ def kernels(generated, template, name=r"gemm_mul_add_gelu_mul_cast_n(\d+)_k(\d+)
         kernel, n, k, src = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4).replace('""', '"') + template
         found.setdefault(kernel, (n, k, src))
     return found
-
-
-CUDA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "Fusion.Kernels", "Cuda")
 
 
 def arguments_and_headers(description):

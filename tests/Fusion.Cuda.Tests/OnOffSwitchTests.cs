@@ -143,8 +143,9 @@ public sealed class OnOffSwitchTests
     [Fact]
     public void LineInfoJoinsTheStandardOptions()
     {
-        Assert.Equal(["--std=c++17"], NvrtcLineInfo.Standard(enabled: false));
-        Assert.Equal(["--std=c++17", "-lineinfo"], NvrtcLineInfo.Standard(enabled: true));
-        Assert.Equal(NvrtcLineInfo.Standard(NvrtcLineInfo.Enabled), Nvrtc.StandardOptions);
+        string[] standard = ["--std=c++17"];
+        Assert.Same(standard, NvrtcLineInfo.Apply(standard, enabled: false));
+        Assert.Equal(["--std=c++17", "-lineinfo"], NvrtcLineInfo.Apply(standard, enabled: true));
+        Assert.Equal(NvrtcLineInfo.Enabled ? ["--std=c++17", "-lineinfo"] : standard, Nvrtc.StandardOptions);
     }
 }

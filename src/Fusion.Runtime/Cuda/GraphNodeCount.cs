@@ -44,11 +44,11 @@ public readonly record struct GraphNodeCount(int Kernels, int Copies, int Memset
     /// <summary>"83 kernels, 2 memsets" (the kinds present; event records only where the graph has them).</summary>
     public override string ToString()
     {
-        var parts = new List<string> { $"{Kernels} kernel{(Kernels == 1 ? "" : "s")}" };
-        if (Copies > 0) parts.Add($"{Copies} cop{(Copies == 1 ? "y" : "ies")}");
-        if (Memsets > 0) parts.Add($"{Memsets} memset{(Memsets == 1 ? "" : "s")}");
-        if (EventRecords > 0) parts.Add($"{EventRecords} event record{(EventRecords == 1 ? "" : "s")}");
-        if (Other > 0) parts.Add($"{Other} other node{(Other == 1 ? "" : "s")}");
+        var parts = new List<string> { Counted(Kernels, "kernel", "kernels") };
+        foreach (var (n, one, many) in new[] { (Copies, "copy", "copies"), (Memsets, "memset", "memsets"), (EventRecords, "event record", "event records"), (Other, "other node", "other nodes") })
+            if (n > 0) parts.Add(Counted(n, one, many));
         return string.Join(", ", parts);
+
+        static string Counted(int n, string one, string many) => $"{n} {(n == 1 ? one : many)}";
     }
 }

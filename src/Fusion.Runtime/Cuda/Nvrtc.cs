@@ -28,8 +28,14 @@ public static unsafe partial class Nvrtc
         return Encoding.UTF8.GetString(bytes).TrimEnd('\0');
     }
 
-    /// <summary>The options every compilation gets, besides the architecture (<see cref="NvrtcLineInfo"/> adds -lineinfo).</summary>
-    public static IReadOnlyList<string> StandardOptions => NvrtcLineInfo.Standard(NvrtcLineInfo.Enabled);
+    private static readonly IReadOnlyList<string> s_language = ["--std=c++17"];
+    private static IReadOnlyList<string>? s_standard;
+
+    /// <summary>
+    /// The options every compilation gets, besides the architecture: C++17, and -lineinfo under <see cref="NvrtcLineInfo"/> (settled
+    /// at the first compilation; a bad value of its variable is an error there, each time until mended).
+    /// </summary>
+    public static IReadOnlyList<string> StandardOptions => s_standard ??= NvrtcLineInfo.Apply(s_language, NvrtcLineInfo.Enabled);
 
     private static byte[] Compile(string kernelName, string source, string archOption, IReadOnlyList<string>? extra, bool cubin)
     {

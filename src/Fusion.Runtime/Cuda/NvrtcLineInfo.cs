@@ -21,8 +21,6 @@ public static class NvrtcLineInfo
     /// <summary>on, 1, off or 0 (any case; unset or blank means off); anything else is an error naming the choices.</summary>
     public static bool Parse(string? value) => OnOffSwitch.Parse(Variable, value);
 
-    private static readonly IReadOnlyList<string> s_plain = ["--std=c++17"], s_withLines = ["--std=c++17", Option];
-
-    /// <summary>The options every compilation gets, as the switch wants them.</summary>
-    public static IReadOnlyList<string> Standard(bool enabled) => enabled ? s_withLines : s_plain;
+    /// <summary><paramref name="options"/> as the switch wants them: unchanged when off, with <see cref="Option"/> added when on.</summary>
+    public static IReadOnlyList<string> Apply(IReadOnlyList<string> options, bool enabled) => enabled ? [.. options, Option] : options;
 }
