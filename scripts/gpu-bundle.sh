@@ -13,5 +13,7 @@ for project in tests/Fusion.Cuda.Tests tests/Fusion.Runtime.Tests tests/Fusion.S
     -p:PublishSingleFile=false -p:PublishTrimmed=false -p:DebugType=none -o "$out" --nologo -v quiet
 done
 cp "$root/scripts/sanitize.sh" "$root/scripts/sanitize_table.py" "$root/scripts/initcheck_cublaslt_repro.py" "$root/scripts/cublaslt_alone.cu" "$out/"
-tar -C "$root/.bundle" -cf - fusion-gpu | xz -9 -T0 > "$root/.bundle/fusion-gpu.tar.xz"
+# Packed beside the archive and renamed over it, so the archive a device call carries meanwhile stays whole.
+tar -C "$root/.bundle" -cf - fusion-gpu | xz -9 -T0 > "$root/.bundle/fusion-gpu.tar.xz.partial"
+mv "$root/.bundle/fusion-gpu.tar.xz.partial" "$root/.bundle/fusion-gpu.tar.xz"
 ls -l "$root/.bundle/fusion-gpu.tar.xz"

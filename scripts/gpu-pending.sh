@@ -112,6 +112,11 @@
 #           bench/cuda/gemm_resident_probe.py <the sample's generated .g.cs> .bundle/rp` after a build): Swin-T's short-K fp16 GEMMs
 #           (stages 1-2's qkv, proj, fc1 and the patch embedding) in the template and on the persistent resident-weight kernel
 #           (bench/cuda/persistent_gemm.cut), against cuBLASLt, batch 64 and 1; table in resident.md
+#   shards  timm's Swin-T of export_int8_eval.py (random init plus seeded noise, the weights of the int8 accuracy test) split into
+#           float16 shards in $OUT/shards (scripts/weight_shards.py), so that `python3 scripts/weight_shards.py join` rebuilds them on a
+#           machine without numpy or torch for `fusion-run sensitivity` there
+#   int8sens the same Swin-T calibrated (fusion-run calibrate, max, 256 images) and fusion-run sensitivity over 32 other images on
+#           this machine's CPUs (SENS_KEEP keep steps, default 8); table in int8sens.txt, figures in int8sens.json
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
 # land in $OUT (log.txt and one file per section). PENDING_BUDGET_S (default 560) bounds the whole call.
 set -u
@@ -629,6 +634,17 @@ tanhbounds() {
 }
 
 resident() { carried_probe rp gemm_resident_probe resident $(( $(left) < 200 ? $(left) - 20 : 180 )); }
+
+shards() {
+  [ -f /tmp/int8eval/weights.safetensors ] || timeout 150 python3 $root/samples/SwinTiny/python/export_int8_eval.py --out /tmp/int8eval > $OUT/shards.txt 2>&1
+  python3 $root/scripts/weight_shards.py split /tmp/int8eval/weights.safetensors $OUT/shards >> $OUT/shards.txt 2>&1
+}
+int8sens() {
+  timeout 150 python3 $root/samples/SwinTiny/python/export_int8_eval.py --out /tmp/int8sens --calib 256 --eval 32 > $OUT/int8sens.txt 2>&1 || return
+  ./fusion-run calibrate swin-t --weights /tmp/int8sens/weights.safetensors --calib /tmp/int8sens/calib.npy --method max >> $OUT/int8sens.txt 2>&1 || return
+  timeout $(( $(left) - 10 )) ./fusion-run sensitivity swin-t --weights /tmp/int8sens/weights.safetensors --eval /tmp/int8sens/eval.npy \
+    --keep-steps ${SENS_KEEP:-8} --json $OUT/int8sens.json >> $OUT/int8sens.txt 2>&1
+}
 
 for s in $sections; do
   t $s

@@ -85,7 +85,7 @@ internal static class CalibrateRunner
         if (Directory.Exists(options.Output)) throw ToolException.BadUsage($"--out {options.Output}: a folder; the scale file needs a file path");
         if (File.Exists(options.Output) && !options.Overwrite) throw ToolException.BadUsage($"{options.Output}: file exists (pass --overwrite to replace it)");
         if (!File.Exists(options.Weights)) throw ToolException.BadInput($"--weights {options.Weights}: file not found");
-        var batches = Batches(options.Calibration, options.ImageBatch);
+        var batches = Batches(options.Calibration, options.ImageBatch, "--calib");
         var files = batches.SelectMany(b => b.Files).ToList();
         var model = ModelCatalog.Create(options.Model, options.Assembly);
         if (model.Info.Inputs is not [var input])
@@ -106,7 +106,7 @@ internal static class CalibrateRunner
         {
             foreach (var source in batches)
             {
-                using var batch = source.Images ? InputLoader.LoadImageBatch(model.Info, source.Files, "--calib") : ReadBatch(source.Files[0], input);
+                using var batch = ReadBatch(model.Info, source, input, "--calib");
                 samples += batch.Shape[0];
                 calibration.Run(batch);
             }
@@ -128,10 +128,11 @@ internal static class CalibrateRunner
     }
 
     /// <summary>
-    /// The batches of the --calib entries: each .npy file one batch; image files (given, or a folder's, in name order) grouped
-    /// <paramref name="imageBatch"/> at a time in the order found; a folder holding neither, a missing file or another extension is an error.
+    /// The batches of the <paramref name="option"/> entries (--calib, --eval): each .npy file one batch; image files (given, or a folder's,
+    /// in name order) grouped <paramref name="imageBatch"/> at a time in the order found; a folder holding neither, a missing file or
+    /// another extension is an error naming the option.
     /// </summary>
-    private static List<CalibrationBatch> Batches(IReadOnlyList<string> entries, int imageBatch)
+    internal static List<CalibrationBatch> Batches(IReadOnlyList<string> entries, int imageBatch, string option)
     {
         var arrays = new List<string>();
         var images = new List<string>();
@@ -139,7 +140,7 @@ internal static class CalibrateRunner
         {
             if (file.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) arrays.Add(file);
             else if (Fusion.Imaging.ImageInput.HasImageExtension(file)) images.Add(file);
-            else throw ToolException.BadUsage($"--calib {entry}: unknown extension (expected .npy or an image: {string.Join(", ", Fusion.Imaging.ImageInput.Extensions)})");
+            else throw ToolException.BadUsage($"{option} {entry}: unknown extension (expected .npy or an image: {string.Join(", ", Fusion.Imaging.ImageInput.Extensions)})");
         }
         foreach (var entry in entries)
         {
@@ -147,19 +148,21 @@ internal static class CalibrateRunner
             {
                 var found = Directory.GetFiles(entry).Where(f => f.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) || Fusion.Imaging.ImageInput.HasImageExtension(f))
                     .Order(StringComparer.Ordinal).ToList();
-                if (found.Count == 0) throw ToolException.BadInput($"--calib {entry}: the folder holds no .npy batch and no image");
+                if (found.Count == 0) throw ToolException.BadInput($"{option} {entry}: the folder holds no .npy batch and no image");
                 foreach (var file in found) Add(file, entry);
             }
             else if (File.Exists(entry)) Add(entry, entry);
-            else throw ToolException.BadInput($"--calib {entry}: file not found");
+            else throw ToolException.BadInput($"{option} {entry}: file not found");
         }
         return arrays.Select(f => new CalibrationBatch([f], Images: false))
             .Concat(images.Chunk(imageBatch).Select(c => new CalibrationBatch(c, Images: true))).ToList();
     }
 
-    /// <summary>A batch as float32 (calibration runs the FP32 model), checked against the model's input.</summary>
-    private static CpuTensor ReadBatch(string file, InputInfo input)
+    /// <summary>One batch as float32 (the eager FP32 model's input): images read with the model's eval transform, or a .npy checked against <paramref name="input"/>.</summary>
+    internal static CpuTensor ReadBatch(ModelInfo model, CalibrationBatch batch, InputInfo input, string option)
     {
+        if (batch.Images) return InputLoader.LoadImageBatch(model, batch.Files, option);
+        string file = batch.Files[0];
         CpuTensor tensor;
         try
         {
@@ -167,7 +170,7 @@ internal static class CalibrateRunner
         }
         catch (NpyFormatException e)
         {
-            throw ToolException.BadInput($"--calib {e.Message}");
+            throw ToolException.BadInput($"{option} {e.Message}");
         }
         try
         {

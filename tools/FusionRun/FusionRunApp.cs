@@ -5,7 +5,8 @@ namespace Fusion.Run;
 /// <summary>
 /// The tool's entry point, with its writers passed in so tests run it in-process: <c>fusion-run MODEL [options]</c> runs
 /// and times a model, <c>fusion-run convert INPUT OUTPUT [options]</c> writes an FP16 copy of an FP32 weight file,
-/// <c>fusion-run calibrate MODEL --weights W --calib …</c> writes a model's int8 scales.
+/// <c>fusion-run calibrate MODEL --weights W --calib …</c> writes a model's int8 scales, <c>fusion-run sensitivity MODEL --weights W
+/// --eval …</c> ranks its int8 Linears by what int8 costs each in accuracy.
 /// Exit codes: 0 success (and --help), 1 a failure while loading, running or writing, 2 a bad command line, 3 an input or
 /// weight file that is missing or does not fit. Errors are one "error: ..." line on the error writer.
 /// </summary>
@@ -18,12 +19,15 @@ public static class FusionRunApp
         commandLine.Root.SetAction(result => Guarded(error, () => Execute(commandLine.Read(result), output)));
         commandLine.Convert.Command.SetAction(result => Guarded(error, () => Convert(commandLine.Convert.Read(result), output)));
         commandLine.Calibrate.Command.SetAction(result => Guarded(error, () => Calibrate(commandLine.Calibrate.Read(result), output)));
+        commandLine.Sensitivity.Command.SetAction(result => Guarded(error, () => Sensitivity(commandLine.Sensitivity.Read(result), output)));
         // A subcommand is the command only as the first word; anywhere else (after MODEL or an option) it is refused, never guessed.
         var subcommands = new (string Name, string Usage, Command Command, RootCommand Root, Func<ParseResult, string?> Unknown)[]
         {
             (ConvertCommandLine.Name, "fusion-run convert INPUT OUTPUT [options]", commandLine.Convert.Command, commandLine.ConvertRoot, commandLine.Convert.UnknownOption),
             (CalibrateCommandLine.Name, "fusion-run calibrate MODEL --weights W --calib FILE.npy|DIR [options]", commandLine.Calibrate.Command, commandLine.CalibrateRoot,
                 commandLine.Calibrate.UnknownOption),
+            (SensitivityCommandLine.Name, "fusion-run sensitivity MODEL --weights W --eval FILE.npy|DIR [options]", commandLine.Sensitivity.Command, commandLine.SensitivityRoot,
+                commandLine.Sensitivity.UnknownOption),
         };
         int first = args.Length > 0 ? Array.FindIndex(subcommands, c => c.Name == args[0]) : -1;
         var parsed = (first >= 0 ? subcommands[first].Root : commandLine.Root).Parse(args);
@@ -88,6 +92,23 @@ public static class FusionRunApp
         foreach (var (tensor, threshold) in result.Thresholds.OrderBy(t => t.Key, StringComparer.Ordinal))
             report.Field(tensor, threshold.ToString("G6", System.Globalization.CultureInfo.InvariantCulture));
         report.Field("written", options.Output);
+        return 0;
+    }
+
+    private static int Sensitivity(SensitivityOptions options, TextWriter output)
+    {
+        var report = new ConsoleReport(output);
+        report.Line($"fusion-run {JsonReport.ToolVersion} sensitivity");
+        report.Field("weights", options.Weights);
+        report.Field("scales", options.Scales);
+        var result = SensitivityRunner.Run(options, pass => report.Field("pass", pass));
+        report.Field("model", result.Model);
+        SensitivityReportText.Print(report, result);
+        if (options.Json is not null)
+        {
+            JsonReport.Write(options.Json, SensitivityReportText.Build(result));
+            report.Field("json", options.Json);
+        }
         return 0;
     }
 

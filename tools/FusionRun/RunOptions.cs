@@ -86,6 +86,9 @@ internal sealed class RunCommandLine
     /// <summary>The <c>calibrate</c> subcommand (int8 clipping thresholds of a model's Linear inputs).</summary>
     public CalibrateCommandLine Calibrate { get; } = new();
 
+    /// <summary>The <c>sensitivity</c> subcommand (each int8 Linear's cost in accuracy, simulated).</summary>
+    public SensitivityCommandLine Sensitivity { get; } = new();
+
     /// <summary>The whole command line: MODEL and its options, with <c>convert</c> and <c>calibrate</c> listed among the commands.</summary>
     public RootCommand Root { get; }
 
@@ -95,20 +98,26 @@ internal sealed class RunCommandLine
     /// <summary>A root holding only <c>calibrate</c>, for a command line that starts with it.</summary>
     public RootCommand CalibrateRoot { get; }
 
+    /// <summary>A root holding only <c>sensitivity</c>, for a command line that starts with it.</summary>
+    public RootCommand SensitivityRoot { get; }
+
     public RunCommandLine()
     {
         Precision.AcceptOnlyFromAmong("fp32", "fp16", "int8", "fp8");
         Root = new RootCommand("fusion-run MODEL [options]: load a Fusion model, feed it input, and time it.\n" +
             "fusion-run convert INPUT OUTPUT [options]: write an FP16 copy of an FP32 safetensors file (fusion-run convert --help).\n" +
-            "fusion-run calibrate MODEL --weights W --calib FILE.npy|DIR [options]: write int8 scales (fusion-run calibrate --help).");
+            "fusion-run calibrate MODEL --weights W --calib FILE.npy|DIR [options]: write int8 scales (fusion-run calibrate --help).\n" +
+            "fusion-run sensitivity MODEL --weights W --eval FILE.npy|DIR [options]: rank the int8 Linears by their cost in accuracy (fusion-run sensitivity --help).");
         Root.Arguments.Add(Model);
         foreach (Option option in new Option[] { Assembly, Weights, Inputs, Batch, Device, Precision, Scales, Warmup, Iterations, Graphs, FastRun, Profile, Json, Seed, Output })
             Root.Options.Add(option);
         // ConvertRoot first: convert's usage line names its first parent ("fusion-run convert INPUT OUTPUT", no MODEL).
         ConvertRoot = new RootCommand(Root.Description!) { Convert.Command };
         CalibrateRoot = new RootCommand(Root.Description!) { Calibrate.Command };
+        SensitivityRoot = new RootCommand(Root.Description!) { Sensitivity.Command };
         Root.Subcommands.Add(Convert.Command);
         Root.Subcommands.Add(Calibrate.Command);
+        Root.Subcommands.Add(Sensitivity.Command);
     }
 
     /// <summary>--output names a .npy file in a folder that exists (checked before anything runs).</summary>

@@ -19,7 +19,10 @@ public static class F
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(layer);
         Quantization.LinearInputCalibration.Observe(layer.weight, x); // nothing unless a calibration is open on this thread
-        return EagerScope.Track(Eager.Linear(x, Eager.Param(layer.weight, x.DType), layer.bias is null ? null : Eager.Param(layer.bias, x.DType)));
+        var bias = layer.bias is null ? null : Eager.Param(layer.bias, x.DType);
+        if (Quantization.SimulatedInt8.Operands(layer.weight, x) is { } simulated) // the layer's int8 rounding simulated
+            using (simulated.Input) return EagerScope.Track(Eager.Linear(simulated.Input, simulated.Weight, bias));
+        return EagerScope.Track(Eager.Linear(x, Eager.Param(layer.weight, x.DType), bias));
     }
 
     /// <summary>Patch embedding: [B, C, H, W] → [B, H/p, W/p, out] as a GEMM over patches.</summary>
@@ -37,10 +40,12 @@ public static class F
         ArgumentNullException.ThrowIfNull(layer);
         // A one-group convolution is a Linear over its windows, which the Int8 plan quantizes: its input's range is calibrated too.
         if (layer.Groups == 1) Quantization.LinearInputCalibration.Observe(layer.weight, x);
-        return EagerScope.Track(EagerTranslation.Run(Eager, Ops.Conv2d, [x], AttributeSet.Empty,
+        var simulated = layer.Groups == 1 ? Quantization.SimulatedInt8.Operands(layer.weight, x) : null;
+        using var _ = simulated?.Input;
+        return EagerScope.Track(EagerTranslation.Run(Eager, Ops.Conv2d, [simulated?.Input ?? x], AttributeSet.Empty,
             new Dictionary<string, Tensor?>
             {
-                ["weight"] = Eager.Param(layer.weight, x.DType),
+                ["weight"] = simulated?.Weight ?? Eager.Param(layer.weight, x.DType),
                 ["bias"] = layer.bias is null ? null : Eager.Param(layer.bias, x.DType),
             },
             new Dictionary<string, object>

@@ -55,19 +55,22 @@ public sealed class LinearInputCalibration : IDisposable
         ArgumentNullException.ThrowIfNull(inputs);
         var forward = ForwardOf(_model, inputs.Length)
             ?? throw new FusionException($"calibration of {_model.Info.Name}: it has no public Forward taking {inputs.Length} tensor(s) to calibrate through");
-        using var _ = EagerScope.Run(() =>
-        {
-            try
-            {
-                return (Tensor)forward.Invoke(_model, inputs)!;
-            }
-            catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
-                throw;
-            }
-        });
+        using var _ = Invoke(_model, forward, inputs);
     }
+
+    /// <summary>Runs <paramref name="forward"/> eagerly in a scope of its own (every intermediate freed); an exception inside it surfaces as itself. The caller owns the result.</summary>
+    internal static Tensor Invoke(IFusedModel model, System.Reflection.MethodInfo forward, Tensor[] inputs) => EagerScope.Run(() =>
+    {
+        try
+        {
+            return (Tensor)forward.Invoke(model, inputs)!;
+        }
+        catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+            throw;
+        }
+    });
 
     /// <summary>The model's public instance Forward taking <paramref name="tensors"/> tensors, or null.</summary>
     public static System.Reflection.MethodInfo? ForwardOf(IFusedModel model, int tensors) =>

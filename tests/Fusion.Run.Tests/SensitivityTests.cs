@@ -1,0 +1,108 @@
+using System.Text.Json.Nodes;
+using Fusion.IO;
+using Fusion.Quantization;
+using Fusion.Run.Tests.Models;
+using Fusion.Testing;
+using SwinTiny;
+
+namespace Fusion.Run.Tests;
+
+/// <summary>
+/// fusion-run sensitivity on <see cref="OddMlp"/> (fc1, fc2) with fresh random weights, calibrated by fusion-run calibrate and
+/// evaluated on other batches: its table and --json hold what <see cref="QuantizationSensitivity.Measure"/> gives in-process for
+/// the same files, and each refusal names what is wrong with its exit code.
+/// </summary>
+public sealed class SensitivityTests
+{
+    private static readonly string[] s_model = [typeof(OddMlp).FullName!, "--assembly", typeof(OddMlp).Assembly.Location];
+
+    private static string WriteWeights(TempFolder folder, int seed, string name = "odd.safetensors")
+    {
+        var model = new OddMlp();
+        RandomWeights.Initialize(model, seed);
+        var path = folder.File(name);
+        SafetensorsWriter.Write(path, model.NamedParameters().Select(p => SafetensorsEntry.FromParameter(p.Key, p.Parameter)));
+        return path;
+    }
+
+    private static void WriteBatch(string path, int seed, int rows, int columns = OddMlp.Width)
+    {
+        using var tensor = TestData.Uniform(seed, -3, 3, rows, columns).ToCpu();
+        NpyFile.Write(path, tensor);
+    }
+
+    [Fact]
+    public void RanksTheLayersAsTheLibraryDoes()
+    {
+        using var folder = new TempFolder();
+        int seed = TestData.NewSeed();
+        var weights = WriteWeights(folder, seed);
+        WriteBatch(folder.File("calib.npy"), seed + 1, 40);
+        Directory.CreateDirectory(folder.File("eval"));
+        WriteBatch(folder.File("eval/a.npy"), seed + 2, 9);
+        WriteBatch(folder.File("eval/b.npy"), seed + 3, 7);
+        var calibrated = ToolRun.Of(["calibrate", .. s_model, "--weights", weights, "--calib", folder.File("calib.npy"), "--method", "max"]);
+        Assert.True(calibrated.ExitCode == 0, calibrated.Error);
+
+        var run = ToolRun.Of(["sensitivity", .. s_model, "--weights", weights, "--eval", folder.File("eval"), "--json", folder.File("s.json")]);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("2 batch(es), 16 output rows", run.Output);
+        Assert.Contains("keep  0", run.Output);
+        Assert.Contains("keep-list:", run.Output);
+
+        // The same measurement in-process, on the same files.
+        var model = new OddMlp();
+        model.LoadWeights(weights);
+        var scales = ScaleFile.Load(folder.File("odd.scales.json"), OddMlp.Info.Name, ScaleFile.HashOf(weights));
+        using var a = NpyFile.Read(folder.File("eval/a.npy"));
+        using var b = NpyFile.Read(folder.File("eval/b.npy"));
+        var expected = QuantizationSensitivity.Measure(model, scales.Thresholds, [a, b]);
+
+        var json = JsonNode.Parse(File.ReadAllText(folder.File("s.json")))!;
+        Assert.Equal(OddMlp.Info.Name, (string?)json["model"]);
+        Assert.Equal(16, (int)json["rows"]!);
+        var layers = json["layers"]!.AsArray();
+        Assert.Equal(expected.Layers.Select(l => l.Layer), layers.Select(l => (string?)l!["layer"]));
+        for (int i = 0; i < layers.Count; i++)
+        {
+            Assert.Equal(expected.Layers[i].Accuracy.RelativeL2, (double)layers[i]!["accuracy"]!["relativeL2"]!);
+            Assert.Equal(expected.Layers[i].Accuracy.Agreements, (int)layers[i]!["accuracy"]!["agreements"]!);
+            Assert.Contains(expected.Layers[i].Layer, run.Output);
+        }
+        var steps = json["steps"]!.AsArray();
+        Assert.Equal(2, steps.Count); // nothing kept, then the worst of the two
+        Assert.Empty(steps[0]!["keptHalf"]!.AsArray());
+        Assert.Equal([expected.Layers[0].Layer], steps[1]!["keptHalf"]!.AsArray().Select(k => (string?)k));
+        Assert.Equal(expected.Steps[0].Accuracy.RelativeL2, (double)steps[0]!["accuracy"]!["relativeL2"]!);
+        Assert.True(expected.Steps[0].Accuracy.RelativeL2 > 1e-4, $"all int8: relative L2 {expected.Steps[0].Accuracy.RelativeL2:g3}: nothing rounded? (seed {seed})");
+    }
+
+    [Fact]
+    public void RefusalsNameWhatIsWrong()
+    {
+        using var folder = new TempFolder();
+        var weights = WriteWeights(folder, 5);
+        var other = WriteWeights(folder, 6, "other.safetensors");
+        WriteBatch(folder.File("calib.npy"), 7, 12);
+        WriteBatch(folder.File("wide.npy"), 8, 4, columns: 31);
+        Assert.Equal(0, ToolRun.Of(["calibrate", .. s_model, "--weights", weights, "--calib", folder.File("calib.npy"), "--method", "max"]).ExitCode);
+
+        void Refused(int code, string message, params string[] args)
+        {
+            var run = ToolRun.Of(["sensitivity", .. s_model, .. args]);
+            Assert.True(code == run.ExitCode, $"exit {run.ExitCode}, expected {code}: {run.Error}");
+            Assert.Contains(message, run.Error);
+        }
+
+        Refused(2, "needs --weights", "--eval", folder.File("calib.npy"));
+        Refused(2, "needs --eval", "--weights", weights);
+        Refused(2, "--keep-steps -1", "--weights", weights, "--eval", folder.File("calib.npy"), "--keep-steps", "-1");
+        Refused(3, "input 'x' from", "--weights", weights, "--eval", folder.File("wide.npy"));
+        Refused(3, "--eval", "--weights", weights, "--eval", folder.File("missing.npy"));
+        Refused(3, "--scales", "--weights", other, "--eval", folder.File("calib.npy")); // no other.scales.json
+        Refused(3, "--scales", "--weights", other, "--scales", folder.File("odd.scales.json"), "--eval", folder.File("calib.npy")); // another weight file's
+        using (var bad = CpuTensor.FromArray(Enumerable.Repeat(float.MaxValue, 2 * OddMlp.Width).ToArray(), 2, OddMlp.Width)) NpyFile.Write(folder.File("huge.npy"), bad);
+        Refused(1, "NaN or ∞", "--weights", weights, "--eval", folder.File("huge.npy"));
+        Assert.Equal(2, ToolRun.Of([.. s_model, "sensitivity"]).ExitCode);
+    }
+}
