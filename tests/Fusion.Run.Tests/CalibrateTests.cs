@@ -15,7 +15,8 @@ public sealed class CalibrateTests
 {
     private static readonly string[] s_model = [typeof(OddMlp).FullName!, "--assembly", typeof(OddMlp).Assembly.Location];
 
-    private static string WriteWeights(TempFolder folder, int seed, string name = "odd.safetensors") => WriteWeights(new OddMlp(), folder, seed, name);
+    /// <summary>Fresh random weights of <see cref="OddMlp"/> in a safetensors file of <paramref name="folder"/> (sensitivity's tests write theirs so too).</summary>
+    internal static string WriteWeights(TempFolder folder, int seed, string name = "odd.safetensors") => WriteWeights(new OddMlp(), folder, seed, name);
 
     private static string WriteWeights(IFusedModel model, TempFolder folder, int seed, string name)
     {
@@ -25,7 +26,8 @@ public sealed class CalibrateTests
         return path;
     }
 
-    private static float[] WriteBatch(string path, int seed, int rows, int columns = OddMlp.Width)
+    /// <summary>A .npy batch of random rows in [−1, 1) (<see cref="OddMlp"/>'s input by default); its values.</summary>
+    internal static float[] WriteBatch(string path, int seed, int rows, int columns = OddMlp.Width)
     {
         var values = TestData.Random(seed, rows, columns).ToCpu().ToFloatArray();
         using var tensor = CpuTensor.FromArray(values, rows, columns);

@@ -3,7 +3,6 @@ using Fusion.IO;
 using Fusion.Quantization;
 using Fusion.Run.Tests.Models;
 using Fusion.Testing;
-using SwinTiny;
 
 namespace Fusion.Run.Tests;
 
@@ -16,31 +15,16 @@ public sealed class SensitivityTests
 {
     private static readonly string[] s_model = [typeof(OddMlp).FullName!, "--assembly", typeof(OddMlp).Assembly.Location];
 
-    private static string WriteWeights(TempFolder folder, int seed, string name = "odd.safetensors")
-    {
-        var model = new OddMlp();
-        RandomWeights.Initialize(model, seed);
-        var path = folder.File(name);
-        SafetensorsWriter.Write(path, model.NamedParameters().Select(p => SafetensorsEntry.FromParameter(p.Key, p.Parameter)));
-        return path;
-    }
-
-    private static void WriteBatch(string path, int seed, int rows, int columns = OddMlp.Width)
-    {
-        using var tensor = TestData.Uniform(seed, -3, 3, rows, columns).ToCpu();
-        NpyFile.Write(path, tensor);
-    }
-
     [Fact]
     public void RanksTheLayersAsTheLibraryDoes()
     {
         using var folder = new TempFolder();
         int seed = TestData.NewSeed();
-        var weights = WriteWeights(folder, seed);
-        WriteBatch(folder.File("calib.npy"), seed + 1, 40);
+        var weights = CalibrateTests.WriteWeights(folder, seed);
+        CalibrateTests.WriteBatch(folder.File("calib.npy"), seed + 1, 40);
         Directory.CreateDirectory(folder.File("eval"));
-        WriteBatch(folder.File("eval/a.npy"), seed + 2, 9);
-        WriteBatch(folder.File("eval/b.npy"), seed + 3, 7);
+        CalibrateTests.WriteBatch(folder.File("eval/a.npy"), seed + 2, 9);
+        CalibrateTests.WriteBatch(folder.File("eval/b.npy"), seed + 3, 7);
         var calibrated = ToolRun.Of(["calibrate", .. s_model, "--weights", weights, "--calib", folder.File("calib.npy"), "--method", "max"]);
         Assert.True(calibrated.ExitCode == 0, calibrated.Error);
 
@@ -81,10 +65,10 @@ public sealed class SensitivityTests
     public void RefusalsNameWhatIsWrong()
     {
         using var folder = new TempFolder();
-        var weights = WriteWeights(folder, 5);
-        var other = WriteWeights(folder, 6, "other.safetensors");
-        WriteBatch(folder.File("calib.npy"), 7, 12);
-        WriteBatch(folder.File("wide.npy"), 8, 4, columns: 31);
+        var weights = CalibrateTests.WriteWeights(folder, 5);
+        var other = CalibrateTests.WriteWeights(folder, 6, "other.safetensors");
+        CalibrateTests.WriteBatch(folder.File("calib.npy"), 7, 12);
+        CalibrateTests.WriteBatch(folder.File("wide.npy"), 8, 4, columns: 31);
         Assert.Equal(0, ToolRun.Of(["calibrate", .. s_model, "--weights", weights, "--calib", folder.File("calib.npy"), "--method", "max"]).ExitCode);
 
         void Refused(int code, string message, params string[] args)

@@ -16,22 +16,12 @@ public sealed class Int8PlanTests
     public void OneLinearEqualsTheInt8LinearReference()
     {
         int seed = TestData.NewSeed();
-        var random = new Random(seed);
-        var model = new Int8OneLinear();
-        foreach (var p in model.NamedParameters()) p.Parameter.InitUniform(random, 0.4f);
-        var x = TestData.Uniform(seed + 1, -3, 3, 3, 5, 37);
-        float[] xs = x.Data.Select(v => (float)v).ToArray();
-        // A threshold below the largest |x|, so some values saturate at ±127.
-        double threshold = 0.8 * xs.Max(Math.Abs);
+        var (model, x, threshold, expected) = Int8OneLinearCase.Create(seed);
         model.Int8Scales.Load(new Dictionary<string, double> { ["fc.input"] = threshold });
 
         using var input = x.ToCpu();
         using var output = model.Run(input, precision: Fusion.Precision.Int8);
         var actual = ((CpuTensor)output).ToFloatArray();
-
-        var weight = model.fc.weight.Value.Span<float>().ToArray();
-        var expected = new float[15 * 29];
-        Int8Linear.Run(xs, 15, Int8Quantizer.ScaleFor(threshold), QuantizedWeight.From(weight, 29, 37), model.fc.bias!.Value.Span<float>(), expected);
         Assert.Equal(new[] { 3, 5, 29 }, output.Shape.ToArray());
         for (int i = 0; i < expected.Length; i++)
             Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),

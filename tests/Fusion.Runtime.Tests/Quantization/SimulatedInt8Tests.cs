@@ -19,17 +19,8 @@ public sealed class SimulatedInt8Tests
     public void OneLinearMatchesTheInt8Reference()
     {
         int seed = TestData.NewSeed();
-        var random = new Random(seed);
-        var model = new Int8OneLinear();
-        foreach (var p in model.NamedParameters()) p.Parameter.InitUniform(random, 0.4f);
-        var x = TestData.Uniform(seed + 1, -3, 3, 3, 5, 37);
-        float[] xs = x.Data.Select(v => (float)v).ToArray();
-        double threshold = 0.8 * xs.Max(Math.Abs);
+        var (model, x, threshold, expected) = Int8OneLinearCase.Create(seed);
         var thresholds = new Dictionary<string, double> { ["fc.input"] = threshold };
-
-        var expected = new float[15 * 29];
-        Int8Linear.Run(xs, 15, Int8Quantizer.ScaleFor(threshold), QuantizedWeight.From(model.fc.weight.Value.Span<float>().ToArray(), 29, 37),
-            model.fc.bias!.Value.Span<float>(), expected);
         using var input = x.ToCpu();
         float[] simulated, plain;
         using (new SimulatedInt8(model, thresholds, ["fc"]))
