@@ -3,7 +3,7 @@
 comes back (files of at most 16 MiB, 64 MiB in all).
 
     weight_shards.py split WEIGHTS.safetensors OUT     (GPU machine, numpy): the float32 tensors as float16 (Swin-T: 57 MB), in
-                                                       OUT/w0.npz, w1.npz, … of at most 15 MB each, and OUT/weights_index.json
+                                                       OUT/w0.npz, w1.npz, … of at most 16.5 MB each, and OUT/weights_index.json
     weight_shards.py join DIR WEIGHTS.safetensors      (here, Python alone): the shards back into one safetensors file, F16
                                                        (Fusion reads F16 weights into its float32 parameters)
 
@@ -17,7 +17,7 @@ import struct
 import sys
 import zipfile
 
-LIMIT = 15_000_000
+LIMIT = 16_500_000  # bytes of tensors a shard: under the 16 MiB a file may have, with room for the .npz's headers
 
 
 def split(weights, out):
@@ -26,26 +26,22 @@ def split(weights, out):
 
     state = load_file(weights)
     os.makedirs(out, exist_ok=True)
-    shard, size, count, index = {}, 0, 0, {}
-
-    def flush():
-        nonlocal shard, size, count
-        if shard:
-            np.savez(os.path.join(out, f"w{count}.npz"), **shard)
-            count += 1
-        shard, size = {}, 0
-
-    for i, key in enumerate(sorted(state)):
+    # First fit, largest first: Swin-T's 57 MB in four shards (the device tool brings back eight files at most).
+    shards, index = [], {}
+    for i, key in sorted(enumerate(sorted(state)), key=lambda ik: -state[ik[1]].nbytes):
         value = state[key]
         half = value.astype(np.float16) if value.dtype == np.float32 else value
-        if size + half.nbytes > LIMIT:
-            flush()
-        shard[f"t{i}"] = half  # npz member names: the keys' dots would be read as extensions
-        size += half.nbytes
+        target = next((s for s in shards if s["size"] + half.nbytes <= LIMIT), None)
+        if target is None:
+            target = {"size": 0, "tensors": {}}
+            shards.append(target)
+        target["tensors"][f"t{i}"] = half  # npz member names: the keys' dots would be read as extensions
+        target["size"] += half.nbytes
         index[f"t{i}"] = key
-    flush()
-    json.dump({"shards": count, "names": index}, open(os.path.join(out, "weights_index.json"), "w"), indent=1)
-    print(f"{len(index)} tensors in {count} shards")
+    for n, shard in enumerate(shards):
+        np.savez(os.path.join(out, f"w{n}.npz"), **shard["tensors"])
+    json.dump({"shards": len(shards), "names": index}, open(os.path.join(out, "weights_index.json"), "w"), indent=1)
+    print(f"{len(index)} tensors in {len(shards)} shards of {', '.join(str(s['size']) for s in shards)} bytes")
 
 
 DTYPES = {"<f2": "F16", "<f4": "F32", "<i8": "I64", "<i4": "I32", "|u1": "U8", "|b1": "BOOL"}
