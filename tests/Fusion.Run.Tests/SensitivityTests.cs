@@ -28,7 +28,7 @@ public sealed class SensitivityTests
         var calibrated = ToolRun.Of(["calibrate", .. s_model, "--weights", weights, "--calib", folder.File("calib.npy"), "--method", "max"]);
         Assert.True(calibrated.ExitCode == 0, calibrated.Error);
 
-        var run = ToolRun.Of(["sensitivity", .. s_model, "--weights", weights, "--eval", folder.File("eval"), "--json", folder.File("s.json")]);
+        var run = ToolRun.Of(["sensitivity", .. s_model, "--weights", weights, "--eval", folder.File("eval"), "--json", folder.File("s.json"), "--policy", "fc2"]);
         Assert.True(run.ExitCode == 0, run.Error);
         Assert.Contains("2 batch(es), 16 output rows", run.Output);
         Assert.Contains("keep  0", run.Output);
@@ -40,7 +40,7 @@ public sealed class SensitivityTests
         var scales = ScaleFile.Load(folder.File("odd.scales.json"), OddMlp.Info.Name, ScaleFile.HashOf(weights));
         using var a = NpyFile.Read(folder.File("eval/a.npy"));
         using var b = NpyFile.Read(folder.File("eval/b.npy"));
-        var expected = QuantizationSensitivity.Measure(model, scales.Thresholds, [a, b]);
+        var expected = QuantizationSensitivity.Measure(model, scales.Thresholds, [a, b], policies: ["fc2"]);
 
         var json = JsonNode.Parse(File.ReadAllText(folder.File("s.json")))!;
         Assert.Equal(OddMlp.Info.Name, (string?)json["model"]);
@@ -58,6 +58,10 @@ public sealed class SensitivityTests
         Assert.Empty(steps[0]!["keptHalf"]!.AsArray());
         Assert.Equal([expected.Layers[0].Layer], steps[1]!["keptHalf"]!.AsArray().Select(k => (string?)k));
         Assert.Equal(expected.Steps[0].Accuracy.RelativeL2, (double)steps[0]!["accuracy"]!["relativeL2"]!);
+        var policy = json["policies"]!.AsArray().Single()!;
+        Assert.Equal("fc2", (string?)policy["policy"]);
+        Assert.Equal(expected.Policies[0].Accuracy.RelativeL2, (double)policy["accuracy"]!["relativeL2"]!);
+        Assert.Contains("keeping 1: fc2", run.Output);
         Assert.True(expected.Steps[0].Accuracy.RelativeL2 > 1e-4, $"all int8: relative L2 {expected.Steps[0].Accuracy.RelativeL2:g3}: nothing rounded? (seed {seed})");
     }
 
@@ -81,6 +85,7 @@ public sealed class SensitivityTests
         Refused(2, "needs --weights", "--eval", folder.File("calib.npy"));
         Refused(2, "needs --eval", "--weights", weights);
         Refused(2, "--keep-steps -1", "--weights", weights, "--eval", folder.File("calib.npy"), "--keep-steps", "-1");
+        Refused(2, "'fc3' matches none", "--weights", weights, "--eval", folder.File("calib.npy"), "--policy", "fc1,fc3");
         Refused(3, "input 'x' from", "--weights", weights, "--eval", folder.File("wide.npy"));
         Refused(3, "--eval", "--weights", weights, "--eval", folder.File("missing.npy"));
         Refused(3, "--scales", "--weights", other, "--eval", folder.File("calib.npy")); // no other.scales.json

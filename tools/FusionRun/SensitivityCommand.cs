@@ -8,7 +8,7 @@ namespace Fusion.Run;
 
 /// <summary>What <c>fusion-run sensitivity</c> was asked to do, checked.</summary>
 internal sealed record SensitivityOptions(string Model, string? Assembly, string Weights, string Scales, IReadOnlyList<string> Evaluation, int ImageBatch,
-    int MaxKept, string? Json);
+    int MaxKept, string? Json, IReadOnlyList<string>? Policies = null);
 
 /// <summary>The System.CommandLine definition of <c>fusion-run sensitivity MODEL --weights W --eval FILE.npy|DIR [--scales S] …</c>.</summary>
 internal sealed class SensitivityCommandLine
@@ -30,6 +30,11 @@ internal sealed class SensitivityCommandLine
         Description = "how many of the most sensitive layers the whole-plan steps keep at higher precision, one more a step", DefaultValueFactory = _ => QuantizationSensitivity.DefaultMaxKept,
     };
     public Option<string?> Json { get; } = new("--json") { Description = "also write the report as JSON to this file" };
+    public Option<string[]> Policies { get; } = new("--policy")
+    {
+        Description = "also simulate the whole plan keeping this keep-list at higher precision: layer paths as KeepHalfInInt8 takes them, comma-separated, '*' for one segment (repeatable)",
+        AllowMultipleArgumentsPerToken = false,
+    };
 
     public Command Command { get; }
 
@@ -37,7 +42,7 @@ internal sealed class SensitivityCommandLine
     {
         Command = new Command(Name, "rank the Linears of a model's Int8 plan by the accuracy int8 costs each (simulated on the eager FP32 Forward), and the plan's accuracy keeping the worst at higher precision");
         Command.Arguments.Add(Model);
-        foreach (Option option in new Option[] { Assembly, Weights, Scales, Evaluation, ImageBatch, MaxKept, Json })
+        foreach (Option option in new Option[] { Assembly, Weights, Scales, Evaluation, ImageBatch, MaxKept, Policies, Json })
             Command.Options.Add(option);
     }
 
@@ -57,7 +62,7 @@ internal sealed class SensitivityCommandLine
         int maxKept = result.GetValue(MaxKept);
         if (maxKept < 0) throw ToolException.BadUsage($"--keep-steps {maxKept}: zero or more");
         return new SensitivityOptions(result.GetValue(Model) ?? "", result.GetValue(Assembly), weights,
-            result.GetValue(Scales) ?? Path.ChangeExtension(weights, ".scales.json"), evaluation, imageBatch, maxKept, result.GetValue(Json));
+            result.GetValue(Scales) ?? Path.ChangeExtension(weights, ".scales.json"), evaluation, imageBatch, maxKept, result.GetValue(Json), result.GetValue(Policies) ?? []);
     }
 }
 
@@ -93,11 +98,21 @@ internal static class SensitivityRunner
         {
             throw ToolException.BadInput($"--scales {options.Scales}: {e.Message}");
         }
+        try
+        {
+            // The keep-lists checked before any pass: one matching nothing is the command line's fault.
+            var layers = QuantizationSensitivity.QuantizedLayers(model, scales.Thresholds);
+            foreach (var policy in options.Policies ?? []) QuantizationSensitivity.Matching(model.Info.Name, layers, policy);
+        }
+        catch (FusionException e)
+        {
+            throw ToolException.BadUsage($"--policy: {e.Message}");
+        }
         var tensors = new List<Tensor>();
         try
         {
             foreach (var batch in batches) tensors.Add(CalibrateRunner.ReadBatch(model.Info, batch, input, "--eval"));
-            return QuantizationSensitivity.Measure(model, scales.Thresholds, tensors, options.MaxKept, progress);
+            return QuantizationSensitivity.Measure(model, scales.Thresholds, tensors, options.MaxKept, progress, options.Policies);
         }
         catch (FusionException e)
         {
@@ -125,6 +140,8 @@ internal static class SensitivityReportText
         foreach (var s in result.Steps)
             report.Line(F($"  keep {s.KeptHalf.Count,2}  rel. L2 {s.Accuracy.RelativeL2:0.000e+0}  top-1 {100 * s.Accuracy.Agreement,5:F1}% ({s.Accuracy.Agreements}/{s.Accuracy.Rows})")
                 + (s.KeptHalf.Count > 0 ? "  + " + s.KeptHalf[^1] : ""));
+        foreach (var p in result.Policies)
+            report.Line(F($"  policy   rel. L2 {p.Accuracy.RelativeL2:0.000e+0}  top-1 {100 * p.Accuracy.Agreement,5:F1}% ({p.Accuracy.Agreements}/{p.Accuracy.Rows})  keeping {p.KeptHalf.Count}: {p.Policy}"));
         if (result.Steps.Count > 1)
             report.Field("keep-list", "KeepHalfInInt8 = new[] { " + string.Join(", ", result.Steps[^1].KeptHalf.Select(l => $"\"{l}\"")) + " }  (the last step's; take the step you need)");
     }
@@ -139,6 +156,12 @@ internal static class SensitivityReportText
         {
             ["keptHalf"] = new JsonArray(s.KeptHalf.Select(k => (JsonNode?)k).ToArray()),
             ["accuracy"] = Accuracy(s.Accuracy),
+        }).ToArray()),
+        ["policies"] = new JsonArray(result.Policies.Select(p => (JsonNode?)new JsonObject
+        {
+            ["policy"] = p.Policy,
+            ["keptHalf"] = new JsonArray(p.KeptHalf.Select(k => (JsonNode?)k).ToArray()),
+            ["accuracy"] = Accuracy(p.Accuracy),
         }).ToArray()),
     };
 

@@ -57,23 +57,8 @@ namespace Fusion.Generator.Passes
                 string name = entry.Substring(2);
                 return node.Op == name || node.FusedFrom.Contains(name) || node.Source.StartsWith(entry + "(", StringComparison.Ordinal);
             }
-            return Under(node.Scope, entry)
-                || node.Inputs.Any(i => graph.Nodes[i].Is(Ops.Param) && Under(graph.Nodes[i].Name, entry));
-        }
-
-        /// <summary>
-        /// <paramref name="path"/> is <paramref name="prefix"/> or lies below it, segment by segment ("blocks.1" is under "blocks",
-        /// "blocks1" is not); a "*" segment of the prefix matches any one segment ("layers.*.mlp" covers "layers.2.mlp.fc1").
-        /// </summary>
-        private static bool Under(string path, string prefix)
-        {
-            if (path.Length == 0) return false;
-            var segments = path.Split('.');
-            var wanted = prefix.Split('.');
-            if (wanted.Length > segments.Length) return false;
-            for (int i = 0; i < wanted.Length; i++)
-                if (wanted[i] != "*" && wanted[i] != segments[i]) return false;
-            return true;
+            return LayerPath.Under(node.Scope, entry)
+                || node.Inputs.Any(i => graph.Nodes[i].Is(Ops.Param) && LayerPath.Under(graph.Nodes[i].Name, entry));
         }
     }
 }

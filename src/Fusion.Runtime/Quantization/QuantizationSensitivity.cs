@@ -13,8 +13,15 @@ public sealed record LayerSensitivity(string Layer, SimulatedAccuracy Accuracy);
 /// <summary>Every quantized layer rounded to int8 but <see cref="KeptHalf"/> (the most sensitive ones, kept at higher precision).</summary>
 public sealed record KeepStep(IReadOnlyList<string> KeptHalf, SimulatedAccuracy Accuracy);
 
-/// <summary>A model's int8 sensitivity: each layer alone, most sensitive first, then the whole plan with the first 0, 1, 2, … kept.</summary>
-public sealed record SensitivityReport(string Model, int Batches, int Rows, IReadOnlyList<LayerSensitivity> Layers, IReadOnlyList<KeepStep> Steps)
+/// <summary>The whole plan int8 but the layers a given keep-list (<see cref="Policy"/>, its entries comma-separated) matches.</summary>
+public sealed record PolicyAccuracy(string Policy, IReadOnlyList<string> KeptHalf, SimulatedAccuracy Accuracy);
+
+/// <summary>
+/// A model's int8 sensitivity: each layer alone, most sensitive first, then the whole plan with the first 0, 1, 2, … kept, and with
+/// each keep-list asked for.
+/// </summary>
+public sealed record SensitivityReport(string Model, int Batches, int Rows, IReadOnlyList<LayerSensitivity> Layers, IReadOnlyList<KeepStep> Steps,
+    IReadOnlyList<PolicyAccuracy> Policies)
 {
     /// <summary>The first step that reaches <paramref name="agreement"/> top-1 agreement and at most <paramref name="relativeL2"/>, or null.</summary>
     public KeepStep? FirstReaching(double agreement, double relativeL2 = double.PositiveInfinity) =>
@@ -37,10 +44,12 @@ public static class QuantizationSensitivity
     /// <summary>
     /// Measures <paramref name="model"/> (its weights loaded) over <paramref name="batches"/> with the calibrated
     /// <paramref name="thresholds"/> ("&lt;layer&gt;.input"), for the layers its Int8 plan quantizes (<c>Int8Scales.Names</c>;
-    /// every thresholded layer for a model without one); <paramref name="progress"/> hears each pass's name.
+    /// every thresholded layer for a model without one); then the whole plan keeping what each of <paramref name="policies"/> matches
+    /// (<see cref="Matching"/>; an entry matching no quantized layer is an error, before any pass runs). <paramref name="progress"/>
+    /// hears each pass's name.
     /// </summary>
     public static SensitivityReport Measure(IFusedModel model, IReadOnlyDictionary<string, double> thresholds, IReadOnlyList<Tensor> batches,
-        int maxKept = DefaultMaxKept, Action<string>? progress = null)
+        int maxKept = DefaultMaxKept, Action<string>? progress = null, IReadOnlyList<string>? policies = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(thresholds);
@@ -51,6 +60,7 @@ public static class QuantizationSensitivity
             ?? throw new FusionException($"int8 sensitivity of {model.Info.Name}: it has no public Forward(Tensor) to run");
         var layers = QuantizedLayers(model, thresholds);
         if (layers.Count == 0) throw new FusionException($"int8 sensitivity of {model.Info.Name}: its Int8 plan quantizes no Linear");
+        var asked = (policies ?? []).Select(p => (Policy: p, Layers: Matching(model.Info.Name, layers, p))).ToList();
 
         var reference = batches.Select(b => Outputs(model, forward, b, "float")).ToList();
         int rows = reference.Sum(r => r.Length / r.Columns);
@@ -70,7 +80,31 @@ public static class QuantizationSensitivity
             var keep = ranked.Take(kept).Select(s => s.Layer).ToList();
             steps.Add(new KeepStep(keep, Run(layers.Except(keep), kept == 0 ? "all int8" : $"all int8 but {kept}")));
         }
-        return new SensitivityReport(model.Info.Name, batches.Count, rows, ranked, steps);
+        var policyResults = asked.Select(p => new PolicyAccuracy(p.Policy, p.Layers, Run(layers.Except(p.Layers), $"policy {p.Policy}"))).ToList();
+        return new SensitivityReport(model.Info.Name, batches.Count, rows, ranked, steps, policyResults);
+    }
+
+    /// <summary>
+    /// The layers of <paramref name="layers"/> a keep-list matches: its entries comma-separated, each a layer path as
+    /// <c>KeepHalfInInt8</c> takes them — a layer, or a module above it ("layers.1.blocks.0" covers its four Linears), "*" for any one
+    /// segment ("layers.*.blocks.*.mlp.fc2"). Operator entries ("F.Linear") and an entry matching no quantized layer are errors.
+    /// </summary>
+    public static IReadOnlyList<string> Matching(string model, IReadOnlyList<string> layers, string policy)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(policy);
+        var entries = policy.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (entries.Length == 0) throw new FusionException($"int8 sensitivity of {model}: keep-list '{policy}' has no entry");
+        var matched = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            if (entry.StartsWith("F.", StringComparison.Ordinal))
+                throw new FusionException($"int8 sensitivity of {model}: keep-list entry '{entry}' names an operator; list layer paths ('head', 'layers.*.blocks.*.mlp.fc2')");
+            var hits = layers.Where(l => Compiler.LayerPath.Under(l, entry)).ToList();
+            if (hits.Count == 0) throw new FusionException($"int8 sensitivity of {model}: keep-list entry '{entry}' matches none of its {layers.Count} int8 Linears");
+            matched.UnionWith(hits);
+        }
+        return layers.Where(matched.Contains).ToList();
     }
 
     /// <summary>The layers the model's Int8 plan quantizes, in its order: its scales' names less ".input"; each must have a threshold.</summary>

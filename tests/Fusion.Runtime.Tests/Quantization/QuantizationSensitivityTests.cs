@@ -24,7 +24,7 @@ public sealed class QuantizationSensitivityTests
         try
         {
             var passes = new List<string>();
-            var report = QuantizationSensitivity.Measure(model, thresholds, batches, maxKept: 5, progress: passes.Add);
+            var report = QuantizationSensitivity.Measure(model, thresholds, batches, maxKept: 5, progress: passes.Add, policies: [clipped, "mlp", " head , mlp.fc1"]);
 
             Assert.Equal(ReadmeClassifier.Info.Name, report.Model);
             Assert.Equal(3, report.Batches);
@@ -36,7 +36,13 @@ public sealed class QuantizationSensitivityTests
             Assert.Equal([0, 1, 2], report.Steps.Select(s => s.KeptHalf.Count));
             Assert.Equal([clipped], report.Steps[1].KeptHalf);
             Assert.Equal(["head", "mlp.fc1", "mlp.fc2"], passes.Take(3).Order(StringComparer.Ordinal));
-            Assert.Equal(["all int8", "all int8 but 1", "all int8 but 2"], passes.Skip(3));
+            Assert.Equal(["all int8", "all int8 but 1", "all int8 but 2", $"policy {clipped}", "policy mlp", "policy  head , mlp.fc1"], passes.Skip(3));
+            // A keep-list naming the clipped layer rounds what the first step rounds: the same figures.
+            Assert.Equal([clipped], report.Policies[0].KeptHalf);
+            Assert.Equal(report.Steps[1].Accuracy, report.Policies[0].Accuracy);
+            Assert.Equal(["mlp.fc1", "mlp.fc2"], report.Policies[1].KeptHalf.Order(StringComparer.Ordinal)); // a module keeps its Linears
+            Assert.Equal(["head", "mlp.fc1"], report.Policies[2].KeptHalf.Order(StringComparer.Ordinal));
+            Assert.Equal(report.Layers.Single(l => l.Layer == "mlp.fc2").Accuracy, report.Policies[2].Accuracy); // fc2 alone rounded
             Assert.True(report.Steps[1].Accuracy.RelativeL2 < 0.5 * report.Steps[0].Accuracy.RelativeL2,
                 $"keeping {clipped}: {report.Steps[1].Accuracy.RelativeL2:g3}, all int8 {report.Steps[0].Accuracy.RelativeL2:g3} (seed {seed})");
 
@@ -84,6 +90,21 @@ public sealed class QuantizationSensitivityTests
         // Inputs that overflow the model: a pass with NaN or ∞ outputs is named, not ranked.
         using var huge = CpuTensor.FromArray(Enumerable.Repeat(float.MaxValue, 2 * 7 * 12).ToArray(), 2, 7, 12);
         Assert.Contains("NaN or ∞", Assert.Throws<FusionException>(() => QuantizationSensitivity.Measure(model, thresholds, [huge])).Message);
+    }
+
+    [Fact]
+    public void KeepListsMatchAsTheGeneratorsDoAndUnmatchedEntriesAreRefused()
+    {
+        string[] layers = ["layers.0.blocks.0.attn.qkv", "layers.0.blocks.0.mlp.fc2", "layers.1.downsample.reduction", "layers.1.blocks.0.mlp.fc2", "head.fc"];
+        Assert.Equal(["layers.0.blocks.0.mlp.fc2", "layers.1.downsample.reduction", "layers.1.blocks.0.mlp.fc2"],
+            QuantizationSensitivity.Matching("M", layers, "layers.*.blocks.*.mlp.fc2, layers.*.downsample"));
+        Assert.Equal(["layers.0.blocks.0.attn.qkv", "layers.0.blocks.0.mlp.fc2"], QuantizationSensitivity.Matching("M", layers, "layers.0"));
+        Assert.Equal(["head.fc"], QuantizationSensitivity.Matching("M", layers, "head"));
+        Assert.Contains("'layers.2' matches none", Assert.Throws<FusionException>(() => QuantizationSensitivity.Matching("M", layers, "head,layers.2")).Message);
+        Assert.Contains("names an operator", Assert.Throws<FusionException>(() => QuantizationSensitivity.Matching("M", layers, "F.Linear")).Message);
+        Assert.Contains("no entry", Assert.Throws<FusionException>(() => QuantizationSensitivity.Matching("M", layers, " , ")).Message);
+        // Segment by segment: a prefix of a segment's text is no match.
+        Assert.Throws<FusionException>(() => QuantizationSensitivity.Matching("M", layers, "layers.0.blocks.0.attn.qk"));
     }
 
     private static Dictionary<string, double> Calibrate(ReadmeClassifier model, int seed)
