@@ -94,12 +94,7 @@ public sealed class CalibrateTests
         var scales = ScaleFile.Load(folder.File("pixel.scales.json"), PixelMlp.Info.Name, ScaleFile.HashOf(weights));
         Assert.Equal(expected.ToFloatArray().Max(Math.Abs), scales.ThresholdOf("fc1.input"), 1e-6);
 
-        void Refused(int code, string message, params string[] args)
-        {
-            var refused = ToolRun.Of(["calibrate", .. args]);
-            Assert.True(code == refused.ExitCode, $"exit {refused.ExitCode}, expected {code}: {refused.Error}");
-            Assert.Contains(message, refused.Error);
-        }
+        void Refused(int code, string message, params string[] args) => ToolRun.AssertRefused(code, message, ["calibrate", .. args]);
         File.WriteAllBytes(folder.File("cut.pgm"), [.. "P5\n16 16\n255\n"u8, 1, 2, 3]);
         File.WriteAllText(folder.File("notes.txt"), "not a batch");
         Refused(2, "images need a model with one input [N, 3, S, S]", [.. s_model, "--weights", WriteWeights(folder, seed), "--calib", images[0]]);
@@ -119,12 +114,7 @@ public sealed class CalibrateTests
         Directory.CreateDirectory(folder.File("empty"));
         File.WriteAllText(folder.File("exists.json"), "{}");
 
-        void Refused(int code, string message, params string[] args)
-        {
-            var run = ToolRun.Of(["calibrate", .. s_model, .. args]);
-            Assert.True(code == run.ExitCode, $"exit {run.ExitCode}, expected {code}: {run.Error}");
-            Assert.Contains(message, run.Error);
-        }
+        void Refused(int code, string message, params string[] args) => ToolRun.AssertRefused(code, message, ["calibrate", .. s_model, .. args]);
 
         Refused(2, "needs --weights", "--calib", folder.File("good.npy"));
         Refused(2, "needs --calib", "--weights", weights);
@@ -173,12 +163,7 @@ public sealed class CalibrateTests
         using var written = NpyFile.Read(folder.File("y.npy"));
         Assert.Equal(expected.ToFloatArray(), written.ToFloatArray());
 
-        void Refused(int code, string message, params string[] args)
-        {
-            var refused = ToolRun.Of([.. s_model, "--device", "cpu", .. args]);
-            Assert.True(code == refused.ExitCode, $"exit {refused.ExitCode}, expected {code}: {refused.Error}");
-            Assert.Contains(message, refused.Error);
-        }
+        void Refused(int code, string message, params string[] args) => ToolRun.AssertRefused(code, message, [.. s_model, "--device", "cpu", .. args]);
         Refused(2, "needs --scales", "--weights", weights, "--precision", "int8");
         Refused(2, "--scales is for --precision int8", "--weights", weights, "--precision", "fp32", "--scales", scales);
         Refused(2, "--scales needs --weights", "--precision", "int8", "--scales", scales);

@@ -75,12 +75,7 @@ public sealed class SensitivityTests
         CalibrateTests.WriteBatch(folder.File("wide.npy"), 8, 4, columns: 31);
         Assert.Equal(0, ToolRun.Of(["calibrate", .. s_model, "--weights", weights, "--calib", folder.File("calib.npy"), "--method", "max"]).ExitCode);
 
-        void Refused(int code, string message, params string[] args)
-        {
-            var run = ToolRun.Of(["sensitivity", .. s_model, .. args]);
-            Assert.True(code == run.ExitCode, $"exit {run.ExitCode}, expected {code}: {run.Error}");
-            Assert.Contains(message, run.Error);
-        }
+        void Refused(int code, string message, params string[] args) => ToolRun.AssertRefused(code, message, ["sensitivity", .. s_model, .. args]);
 
         Refused(2, "needs --weights", "--eval", folder.File("calib.npy"));
         Refused(2, "needs --eval", "--weights", weights);

@@ -12,6 +12,15 @@ internal sealed record ToolRun(int ExitCode, string Output, string Error)
     }
 
     public string[] OutputLines => Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Runs <paramref name="args"/> and asserts it is refused with exit code <paramref name="code"/> and an error line containing <paramref name="message"/>.</summary>
+    public static ToolRun AssertRefused(int code, string message, params string[] args)
+    {
+        var run = Of(args);
+        Assert.True(code == run.ExitCode, $"exit {run.ExitCode}, expected {code}: {run.Error}");
+        Assert.Contains(message, run.Error);
+        return run;
+    }
 }
 
 /// <summary>A temporary folder deleted after the test.</summary>
