@@ -103,7 +103,8 @@ public sealed class Int8AccuracyTests
         foreach (var (name, (agree, error)) in results)
             Report($"Swin-T {name} on the GPU vs timm FP32, {calibrationSet.Shape[0]} calibration and {images} evaluation images: top-1 {agree}/{images} ({100.0 * agree / images:F1}%), relative L2 {error:E2}");
         // docs/precision.md states these (max calibration): top-1 ≥ 96% with either int8 policy, relative L2 ≤ 3e-2 for the fast one
-        // (every Linear but the patch embedding) and ≤ 2.2e-2 for the accurate one (fc2 and the patch merging reductions fp16);
+        // (every Linear but the patch embedding) and ≤ 2.2e-2 for the accurate one (fc2, the patch merging reductions and, since
+        // 2026-12-07, the head fp16: the bounds were set before the head was added, which the simulation says halves the error);
         // the Fp8 plan (E4M3 keeps 3 mantissa bits; per-tensor weight scales) top-1 ≥ 84% and relative L2 ≤ 8.5e-2.
         var fast = results["int8 fast, max"];
         var kept = results["int8 accurate, max"];
