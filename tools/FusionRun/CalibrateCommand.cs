@@ -87,17 +87,7 @@ internal static class CalibrateRunner
         if (!File.Exists(options.Weights)) throw ToolException.BadInput($"--weights {options.Weights}: file not found");
         var batches = Batches(options.Calibration, options.ImageBatch, "--calib");
         var files = batches.SelectMany(b => b.Files).ToList();
-        var model = ModelCatalog.Create(options.Model, options.Assembly);
-        if (model.Info.Inputs is not [var input])
-            throw ToolException.BadUsage($"calibrate feeds one input; {model.Info.Name} takes {model.Info.Inputs.Count}");
-        try
-        {
-            model.LoadWeights(options.Weights, WeightLoadOptions.IgnoreUnexpected);
-        }
-        catch (WeightFileException e)
-        {
-            throw ToolException.BadInput($"--weights {options.Weights}: {e.Message}");
-        }
+        var (model, input) = LoadOneInputModel(options.Model, options.Assembly, options.Weights, "calibrate");
         if (LinearInputCalibration.ForwardOf(model, 1) is null)
             throw ToolException.BadUsage($"{model.Info.Name} has no public Forward(Tensor) to calibrate through");
         long samples = 0;
@@ -125,6 +115,27 @@ internal static class CalibrateRunner
         {
             throw new ToolException(ToolException.Failure, $"{options.Output}: cannot write ({e.Message})");
         }
+    }
+
+    /// <summary>
+    /// The model <paramref name="name"/> (or a class of <paramref name="assembly"/>) with <paramref name="weights"/> loaded, and its one
+    /// input, for a <paramref name="command"/> that feeds it batches: a model of several inputs is a usage error, a weight file that
+    /// does not fit a bad input (exit 3).
+    /// </summary>
+    internal static (IFusedModel Model, InputInfo Input) LoadOneInputModel(string name, string? assembly, string weights, string command)
+    {
+        var model = ModelCatalog.Create(name, assembly);
+        if (model.Info.Inputs is not [var input])
+            throw ToolException.BadUsage($"{command} feeds one input; {model.Info.Name} takes {model.Info.Inputs.Count}");
+        try
+        {
+            model.LoadWeights(weights, WeightLoadOptions.IgnoreUnexpected);
+        }
+        catch (WeightFileException e)
+        {
+            throw ToolException.BadInput($"--weights {weights}: {e.Message}");
+        }
+        return (model, input);
     }
 
     /// <summary>

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Fusion.IO;
 using Fusion.Quantization;
 
 namespace Fusion.Run;
@@ -78,17 +77,7 @@ internal static class SensitivityRunner
         if (!File.Exists(options.Weights)) throw ToolException.BadInput($"--weights {options.Weights}: file not found");
         if (!File.Exists(options.Scales)) throw ToolException.BadInput($"--scales {options.Scales}: file not found (fusion-run calibrate writes it)");
         var batches = CalibrateRunner.Batches(options.Evaluation, options.ImageBatch, "--eval");
-        var model = ModelCatalog.Create(options.Model, options.Assembly);
-        if (model.Info.Inputs is not [var input])
-            throw ToolException.BadUsage($"sensitivity feeds one input; {model.Info.Name} takes {model.Info.Inputs.Count}");
-        try
-        {
-            model.LoadWeights(options.Weights, WeightLoadOptions.IgnoreUnexpected);
-        }
-        catch (WeightFileException e)
-        {
-            throw ToolException.BadInput($"--weights {options.Weights}: {e.Message}");
-        }
+        var (model, input) = CalibrateRunner.LoadOneInputModel(options.Model, options.Assembly, options.Weights, "sensitivity");
         ScaleFile scales;
         try
         {

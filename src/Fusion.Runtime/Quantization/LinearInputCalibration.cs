@@ -23,9 +23,18 @@ public sealed class LinearInputCalibration : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         if (t_current is not null) throw new InvalidOperationException("a calibration is already open on this thread; close it first");
         _model = model;
-        foreach (var (key, parameter) in model.NamedParameters())
-            if (key.EndsWith(".weight", StringComparison.Ordinal)) _layers.TryAdd(parameter, key[..^".weight".Length]);
+        foreach (var (layer, weight) in WeightedLayers(model)) _layers.TryAdd(weight, layer);
         t_current = this;
+    }
+
+    /// <summary>
+    /// The model's layers by name with their weights: a layer is named by its weight's key less ".weight" ("blocks.0.mlp.fc1"), the
+    /// name its input's threshold ("&lt;layer&gt;.input") and keep-lists use.
+    /// </summary>
+    internal static IEnumerable<(string Layer, Parameter Weight)> WeightedLayers(IFusedModel model)
+    {
+        foreach (var (key, parameter) in model.NamedParameters())
+            if (key.EndsWith(".weight", StringComparison.Ordinal)) yield return (key[..^".weight".Length], parameter);
     }
 
     /// <summary>The histogram of each Linear input seen so far, by tensor name ("&lt;layer&gt;.input").</summary>

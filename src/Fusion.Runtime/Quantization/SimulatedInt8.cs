@@ -32,8 +32,7 @@ public sealed class SimulatedInt8 : IDisposable
         if (t_current is not null) throw new InvalidOperationException("an int8 simulation is already open on this thread; close it first");
         _model = model.Info.Name;
         var weights = new Dictionary<string, Parameter>(StringComparer.Ordinal);
-        foreach (var (key, parameter) in model.NamedParameters())
-            if (key.EndsWith(".weight", StringComparison.Ordinal)) weights.TryAdd(key[..^".weight".Length], parameter);
+        foreach (var (layer, weight) in LinearInputCalibration.WeightedLayers(model)) weights.TryAdd(layer, weight);
         var names = new List<string>();
         foreach (var layer in layers)
         {
