@@ -115,6 +115,9 @@
 #   shards  timm's Swin-T of export_int8_eval.py (random init plus seeded noise, the weights of the int8 accuracy test) split into
 #           float16 shards in $OUT/shards (scripts/weight_shards.py), so that `python3 scripts/weight_shards.py join` rebuilds them on a
 #           machine without numpy or torch for `fusion-run sensitivity` there
+#   graphkernels the kernels of Swin-T's batch-1 graph one by one (Nsight Compute over one replay after fast-run's choices are
+#           cached: each node's name and GPU time), into graphkernels.csv, to tell the graph's 87 nodes apart (issue 18's ≤ 60)
+#   pretrained whether this machine holds trained weights for timm's or torchvision's Swin-T (caches, any large .safetensors/.pth)
 #   int8sens the same Swin-T calibrated (fusion-run calibrate, max, 256 images) and fusion-run sensitivity over 32 other images on
 #           this machine's CPUs (SENS_KEEP keep steps, default 8); table in int8sens.txt, figures in int8sens.json
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
@@ -644,6 +647,17 @@ int8sens() {
   ./fusion-run calibrate swin-t --weights /tmp/int8sens/weights.safetensors --calib /tmp/int8sens/calib.npy --method max >> $OUT/int8sens.txt 2>&1 || return
   timeout $(( $(left) - 10 )) ./fusion-run sensitivity swin-t --weights /tmp/int8sens/weights.safetensors --eval /tmp/int8sens/eval.npy \
     --keep-steps ${SENS_KEEP:-8} --json $OUT/int8sens.json >> $OUT/int8sens.txt 2>&1
+}
+
+graphkernels() {
+  timeout 90 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --warmup 0 --iters 1 > /dev/null 2>&1
+  FUSION_GEMM=cached timeout $(( $(left) < 150 ? $(left) - 20 : 130 )) ncu --metrics gpu__time_duration.sum --csv \
+    ./fusion-run swin-t --device cuda --batch 1 --graphs --warmup 0 --iters 1 2>&1 \
+    | python3 -c 'import csv,sys; [print(r[0], r[4][:90], r[8], r[-1], sep="\t") for r in csv.reader(l for l in sys.stdin if l.startswith("\""))]' > $OUT/graphkernels.csv
+}
+pretrained() {
+  { ls -la ~/.cache/torch/hub/checkpoints ~/.cache/huggingface/hub 2>&1
+    find / -xdev \( -iname '*swin*' -o -name '*.safetensors' -o -name '*.pth' \) -size +20M 2>/dev/null | head -20; } > $OUT/pretrained.txt
 }
 
 for s in $sections; do

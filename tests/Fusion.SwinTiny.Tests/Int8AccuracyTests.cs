@@ -103,9 +103,9 @@ public sealed class Int8AccuracyTests
         foreach (var (name, (agree, error)) in results)
             Report($"Swin-T {name} on the GPU vs timm FP32, {calibrationSet.Shape[0]} calibration and {images} evaluation images: top-1 {agree}/{images} ({100.0 * agree / images:F1}%), relative L2 {error:E2}");
         // docs/precision.md states these (max calibration): top-1 ≥ 96% with either int8 policy, relative L2 ≤ 3e-2 for the fast one
-        // (every Linear but the patch embedding) and ≤ 2.2e-2 for the accurate one (fc2, the patch merging reductions and, since
-        // 2026-12-07, the head fp16: the bounds were set before the head was added, which the simulation says halves the error);
-        // the Fp8 plan (E4M3 keeps 3 mantissa bits; per-tensor weight scales) top-1 ≥ 84% and relative L2 ≤ 8.5e-2.
+        // (every Linear but the patch embedding; measured 2.55e-2) and ≤ 1.6e-2 for the accurate one (fc2, the patch merging
+        // reductions and the head fp16; measured 1.31e-2 on 2026-12-07, 1.84e-2 before the head joined them); the Fp8 plan (E4M3
+        // keeps 3 mantissa bits; per-tensor weight scales) top-1 ≥ 84% and relative L2 ≤ 8.5e-2.
         var fast = results["int8 fast, max"];
         var kept = results["int8 accurate, max"];
         var fp8 = results["fp8, max"];
@@ -114,7 +114,7 @@ public sealed class Int8AccuracyTests
         Assert.True(fast.Agree >= Math.Ceiling(0.96 * images), $"Swin-T int8 (fast policy, max calibration): top-1 agrees with timm on {fast.Agree} of {images} images");
         Assert.True(kept.Agree >= Math.Ceiling(0.96 * images), $"Swin-T int8 (accurate policy, max calibration): top-1 agrees with timm on {kept.Agree} of {images} images");
         Assert.True(fast.Error <= 3e-2, $"Swin-T int8 (fast policy): relative L2 {fast.Error:E2} > 3e-2");
-        Assert.True(kept.Error <= 2.2e-2, $"Swin-T int8 (accurate policy): relative L2 {kept.Error:E2} > 2.2e-2");
+        Assert.True(kept.Error <= 1.6e-2, $"Swin-T int8 (accurate policy): relative L2 {kept.Error:E2} > 1.6e-2");
     }
 
     private static void Calibrate(IFusedModel model, IReadOnlyList<CpuTensor> batches, CalibrationMethod method)
