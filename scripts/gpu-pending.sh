@@ -117,6 +117,8 @@
 #           machine without numpy or torch for `fusion-run sensitivity` there
 #   graphkernels the kernels of Swin-T's batch-1 graph one by one (Nsight Compute over one replay after fast-run's choices are
 #           cached: each node's name and GPU time), into graphkernels.csv, to tell the graph's 87 nodes apart (issue 18's ≤ 60)
+#   policies Swin-T's quantized plans side by side, issue 13's Show table: `Fusion.Bench model swin-t all` (fp16, int8 fast, fp8)
+#           and `model swin-t-accurate int8` (the accurate policy with the head in fp16, not timed since 2026-12-03) at batch 1 / 8 / 64 / 128
 #   pretrained whether this machine holds trained weights for timm's or torchvision's Swin-T (caches, any large .safetensors/.pth)
 #   int8sens the same Swin-T calibrated (fusion-run calibrate, max, 256 images) and fusion-run sensitivity over 32 other images on
 #           this machine's CPUs (SENS_KEEP keep steps, default 8); table in int8sens.txt, figures in int8sens.json
@@ -654,6 +656,13 @@ graphkernels() {
   FUSION_GEMM=cached timeout $(( $(left) < 150 ? $(left) - 20 : 130 )) ncu --metrics gpu__time_duration.sum --csv \
     ./fusion-run swin-t --device cuda --batch 1 --graphs --warmup 0 --iters 1 2>&1 \
     | python3 -c 'import csv,sys; [print(r[0], r[4][:90], r[8], r[-1], sep="\t") for r in csv.reader(l for l in sys.stdin if l.startswith("\""))]' > $OUT/graphkernels.csv
+}
+policies() {
+  for run in "swin-t all" "swin-t-accurate int8"; do
+    [ $(left) -gt 90 ] || break
+    echo "## Fusion.Bench model $run 1 8 64 128"
+    timeout $(( $(left) < 260 ? $(left) - 20 : 240 )) ./Fusion.Bench model $run 1 8 64 128 2>&1 | tail -20
+  done > $OUT/policies.txt 2>&1
 }
 pretrained() {
   { ls -la ~/.cache/torch/hub/checkpoints ~/.cache/huggingface/hub 2>&1
