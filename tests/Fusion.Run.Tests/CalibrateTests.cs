@@ -55,6 +55,19 @@ public sealed class CalibrateTests
         Assert.True(scales.ThresholdOf("fc2.input") > 0);
         Assert.Equal(["fc1.input", "fc2.input"], scales.Thresholds.Keys.Order(StringComparer.Ordinal));
 
+        // A .npy of more samples than --calib-batch runs in batches cut along its first axis (7 rows, 2 a batch: 4 batches), with the
+        // same maxima as the whole file in one batch: fc1's is max |c|, fc2's (a function of each row alone) the same within rounding.
+        var whole = ToolRun.Of(["calibrate", .. s_model, "--weights", weights, "--calib", folder.File("c.npy"), "--method", "max", "--out", folder.File("whole.json")]);
+        var cut = ToolRun.Of(["calibrate", .. s_model, "--weights", weights, "--calib", folder.File("c.npy"), "--method", "max", "--calib-batch", "2",
+            "--out", folder.File("cut.json")]);
+        Assert.True(whole.ExitCode == 0 && cut.ExitCode == 0, whole.Error + cut.Error);
+        Assert.Contains("1 file(s), 1 batch(es), 7 sample(s)", whole.Output);
+        Assert.Contains("1 file(s), 4 batch(es), 7 sample(s)", cut.Output);
+        var wholeScales = ScaleFile.Load(folder.File("whole.json"), OddMlp.Info.Name, ScaleFile.HashOf(weights));
+        var cutScales = ScaleFile.Load(folder.File("cut.json"), OddMlp.Info.Name, ScaleFile.HashOf(weights));
+        Assert.Equal(c.Max(Math.Abs), cutScales.ThresholdOf("fc1.input"), 1e-6);
+        Assert.Equal(wholeScales.ThresholdOf("fc2.input"), cutScales.ThresholdOf("fc2.input"), 1e-5 * wholeScales.ThresholdOf("fc2.input"));
+
         // Entropy and percentile thresholds never exceed the maximum.
         var again = ToolRun.Of(["calibrate", .. s_model, "--weights", weights, "--calib", folder.File("c.npy"), "--method", "percentile", "--percentile", "90",
             "--out", folder.File("p90.json")]);

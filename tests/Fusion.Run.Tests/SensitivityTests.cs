@@ -30,7 +30,7 @@ public sealed class SensitivityTests
 
         var run = ToolRun.Of(["sensitivity", .. s_model, "--weights", weights, "--eval", folder.File("eval"), "--json", folder.File("s.json"), "--policy", "fc2"]);
         Assert.True(run.ExitCode == 0, run.Error);
-        Assert.Contains("2 batch(es), 16 output rows", run.Output);
+        Assert.Contains("3 batch(es), 16 output rows", run.Output); // 9 rows cut 8 + 1 by the default --eval-batch, then 7
         Assert.Contains("keep  0", run.Output);
         Assert.Contains("keep-list:", run.Output);
 
@@ -63,6 +63,19 @@ public sealed class SensitivityTests
         Assert.Equal(expected.Policies[0].Accuracy.RelativeL2, (double)policy["accuracy"]!["relativeL2"]!);
         Assert.Contains("keeping 1: fc2", run.Output);
         Assert.True(expected.Steps[0].Accuracy.RelativeL2 > 1e-4, $"all int8: relative L2 {expected.Steps[0].Accuracy.RelativeL2:g3}: nothing rounded? (seed {seed})");
+
+        // --eval-batch 4 cuts the two files (9 and 7 rows) into 3 + 2 batches; OddMlp's rows are independent, so the figures stay.
+        var cut = ToolRun.Of(["sensitivity", .. s_model, "--weights", weights, "--eval", folder.File("eval"), "--eval-batch", "4", "--json", folder.File("cut.json")]);
+        Assert.True(cut.ExitCode == 0, cut.Error);
+        Assert.Contains("5 batch(es), 16 output rows", cut.Output);
+        var cutLayers = JsonNode.Parse(File.ReadAllText(folder.File("cut.json")))!["layers"]!.AsArray();
+        for (int i = 0; i < layers.Count; i++)
+        {
+            Assert.Equal((string?)layers[i]!["layer"], (string?)cutLayers[i]!["layer"]);
+            double l2 = (double)layers[i]!["accuracy"]!["relativeL2"]!;
+            Assert.Equal(l2, (double)cutLayers[i]!["accuracy"]!["relativeL2"]!, 1e-6 * l2);
+            Assert.Equal((int)layers[i]!["accuracy"]!["agreements"]!, (int)cutLayers[i]!["accuracy"]!["agreements"]!);
+        }
     }
 
     [Fact]

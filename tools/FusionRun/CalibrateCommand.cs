@@ -25,13 +25,15 @@ internal sealed class CalibrateCommandLine
     public Argument<string> Model { get; } = new("MODEL") { Description = "swin-t, swin-blocks, vit-b16, resnet-50, convnext-t, or a model class with --assembly" };
     public Option<string?> Assembly { get; } = new("--assembly") { Description = "load MODEL from this .dll (a class implementing IFusedModel)" };
     public Option<string?> Weights { get; } = new("--weights") { Description = "the model's safetensors weights (required: the scales are tied to this file)" };
-    public const int DefaultImageBatch = 16;
+    // Samples a batch: the eager FP32 pass holds a batch's intermediates to its end, and fresh memory costs page faults; on Swin-T
+    // (two cores, 32 images) 8 a batch calibrated in 13.5 s where 16 took 18.4 s and 32 at once 29 s (docs/perf.md, 2026-12-07).
+    public const int DefaultImageBatch = 8;
 
     public Option<string[]> Calibration { get; } = new("--calib")
     {
         Description = "a .npy batch of the model's input, an image file, or a folder of them (repeatable)", AllowMultipleArgumentsPerToken = false,
     };
-    public Option<int> ImageBatch { get; } = new("--calib-batch") { Description = "images per calibration batch", DefaultValueFactory = _ => DefaultImageBatch };
+    public Option<int> ImageBatch { get; } = new("--calib-batch") { Description = "samples per calibration batch: image files grouped, a .npy cut along its first axis", DefaultValueFactory = _ => DefaultImageBatch };
     public Option<string> Method { get; } = new("--method") { Description = "max, percentile or entropy (KL divergence, as TensorRT)", DefaultValueFactory = _ => "entropy" };
     public Option<double> Percentile { get; } = new("--percentile") { Description = "the percentile of --method percentile", DefaultValueFactory = _ => ClippingThreshold.DefaultPercentile };
     public Option<string?> Output { get; } = new("--out") { Description = "the scale file to write (default: beside the weights, WEIGHTS.scales.json)" };
@@ -95,11 +97,12 @@ internal static class CalibrateRunner
         try
         {
             foreach (var source in batches)
-            {
-                using var batch = ReadBatch(model.Info, source, input, "--calib");
-                samples += batch.Shape[0];
-                calibration.Run(batch);
-            }
+                foreach (var batch in ReadBatches(model.Info, source, input, "--calib", options.ImageBatch))
+                    using (batch)
+                    {
+                        samples += batch.Shape[0];
+                        calibration.Run(batch);
+                    }
             var thresholds = calibration.Thresholds(options.Method, options.Percentile);
             var scales = new ScaleFile(model.Info.Name, ScaleFile.HashOf(options.Weights), options.Method, options.Percentile, thresholds);
             var folder = Path.GetDirectoryName(Path.GetFullPath(options.Output));
@@ -139,7 +142,8 @@ internal static class CalibrateRunner
     }
 
     /// <summary>
-    /// The batches of the <paramref name="option"/> entries (--calib, --eval): each .npy file one batch; image files (given, or a folder's,
+    /// The sources of the <paramref name="option"/> entries (--calib, --eval): each .npy file one (cut into batches of at most
+    /// <paramref name="imageBatch"/> samples as it is read, <see cref="ReadBatches"/>); image files (given, or a folder's,
     /// in name order) grouped <paramref name="imageBatch"/> at a time in the order found; a folder holding neither, a missing file or
     /// another extension is an error naming the option.
     /// </summary>
@@ -167,6 +171,32 @@ internal static class CalibrateRunner
         }
         return arrays.Select(f => new CalibrationBatch([f], Images: false))
             .Concat(images.Chunk(imageBatch).Select(c => new CalibrationBatch(c, Images: true))).ToList();
+    }
+
+    /// <summary>
+    /// <paramref name="source"/> as batches of at most <paramref name="rows"/> samples (<see cref="ReadBatch"/>, a .npy cut along its
+    /// first axis), one at a time: the eager FP32 pass keeps every intermediate of a batch until its end (Swin-T about 250 MB an
+    /// image), so a .npy of 256 images run whole would need tens of GB. Each batch is the caller's to dispose.
+    /// </summary>
+    internal static IEnumerable<CpuTensor> ReadBatches(ModelInfo model, CalibrationBatch source, InputInfo input, string option, int rows)
+    {
+        var whole = ReadBatch(model, source, input, option);
+        int count = whole.Shape[0];
+        if (count <= rows)
+        {
+            yield return whole;
+            yield break;
+        }
+        using (whole)
+        {
+            var dims = whole.Shape.ToArray();
+            long sample = whole.ElementCount / count;
+            for (int first = 0; first < count; first += rows)
+            {
+                dims[0] = Math.Min(rows, count - first);
+                yield return CpuTensor.FromArray(whole.Span<float>().Slice(checked((int)(first * sample)), checked((int)(dims[0] * sample))), dims);
+            }
+        }
     }
 
     /// <summary>One batch as float32 (the eager FP32 model's input): images read with the model's eval transform, or a .npy checked against <paramref name="input"/>.</summary>

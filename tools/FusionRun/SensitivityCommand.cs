@@ -23,7 +23,7 @@ internal sealed class SensitivityCommandLine
         Description = "a .npy batch of the model's input, an image file, or a folder of them, other than the calibration set (repeatable)",
         AllowMultipleArgumentsPerToken = false,
     };
-    public Option<int> ImageBatch { get; } = new("--eval-batch") { Description = "images per evaluation batch", DefaultValueFactory = _ => CalibrateCommandLine.DefaultImageBatch };
+    public Option<int> ImageBatch { get; } = new("--eval-batch") { Description = "samples per evaluation batch: image files grouped, a .npy cut along its first axis", DefaultValueFactory = _ => CalibrateCommandLine.DefaultImageBatch };
     public Option<int> MaxKept { get; } = new("--keep-steps")
     {
         Description = "how many of the most sensitive layers the whole-plan steps keep at higher precision, one more a step", DefaultValueFactory = _ => QuantizationSensitivity.DefaultMaxKept,
@@ -100,7 +100,7 @@ internal static class SensitivityRunner
         var tensors = new List<Tensor>();
         try
         {
-            foreach (var batch in batches) tensors.Add(CalibrateRunner.ReadBatch(model.Info, batch, input, "--eval"));
+            foreach (var batch in batches) tensors.AddRange(CalibrateRunner.ReadBatches(model.Info, batch, input, "--eval", options.ImageBatch));
             return QuantizationSensitivity.Measure(model, scales.Thresholds, tensors, options.MaxKept, progress, options.Policies);
         }
         catch (FusionException e)
