@@ -64,6 +64,19 @@ public sealed class SensitivityTests
         Assert.Contains("keeping 1: fc2", run.Output);
         Assert.True(expected.Steps[0].Accuracy.RelativeL2 > 1e-4, $"all int8: relative L2 {expected.Steps[0].Accuracy.RelativeL2:g3}: nothing rounded? (seed {seed})");
 
+        // --no-ranking: the whole plan and the policy alone, with the figures of the full run.
+        var quick = ToolRun.Of(["sensitivity", .. s_model, "--weights", weights, "--eval", folder.File("eval"), "--no-ranking", "--policy", "fc2",
+            "--json", folder.File("quick.json")]);
+        Assert.True(quick.ExitCode == 0, quick.Error);
+        Assert.Contains("not ranked (--no-ranking)", quick.Output);
+        Assert.DoesNotContain("keep-list:", quick.Output);
+        var quickJson = JsonNode.Parse(File.ReadAllText(folder.File("quick.json")))!;
+        Assert.Empty(quickJson["layers"]!.AsArray());
+        Assert.Equal(expected.Steps[0].Accuracy.RelativeL2, (double)quickJson["steps"]!.AsArray().Single()!["accuracy"]!["relativeL2"]!);
+        Assert.Equal(expected.Policies[0].Accuracy.RelativeL2, (double)quickJson["policies"]!.AsArray().Single()!["accuracy"]!["relativeL2"]!);
+        ToolRun.AssertRefused(2, "--keep-steps with --no-ranking",
+            ["sensitivity", .. s_model, "--weights", weights, "--eval", folder.File("eval"), "--no-ranking", "--keep-steps", "3"]);
+
         // --eval-batch 4 cuts the two files (9 and 7 rows) into 3 + 2 batches; OddMlp's rows are independent, so the figures stay.
         var cut = ToolRun.Of(["sensitivity", .. s_model, "--weights", weights, "--eval", folder.File("eval"), "--eval-batch", "4", "--json", folder.File("cut.json")]);
         Assert.True(cut.ExitCode == 0, cut.Error);

@@ -7,7 +7,7 @@ namespace Fusion.Run;
 
 /// <summary>What <c>fusion-run sensitivity</c> was asked to do, checked.</summary>
 internal sealed record SensitivityOptions(string Model, string? Assembly, string Weights, string Scales, IReadOnlyList<string> Evaluation, int ImageBatch,
-    int MaxKept, string? Json, IReadOnlyList<string>? Policies = null);
+    int MaxKept, string? Json, IReadOnlyList<string>? Policies = null, bool RankLayers = true);
 
 /// <summary>The System.CommandLine definition of <c>fusion-run sensitivity MODEL --weights W --eval FILE.npy|DIR [--scales S] …</c>.</summary>
 internal sealed class SensitivityCommandLine
@@ -28,6 +28,10 @@ internal sealed class SensitivityCommandLine
     {
         Description = "how many of the most sensitive layers the whole-plan steps keep at higher precision, one more a step", DefaultValueFactory = _ => QuantizationSensitivity.DefaultMaxKept,
     };
+    public Option<bool> NoRanking { get; } = new("--no-ranking")
+    {
+        Description = "skip the pass a layer and the keep steps that follow its ranking: only the whole plan int8 and each --policy (two passes and one a policy)",
+    };
     public Option<string?> Json { get; } = new("--json") { Description = "also write the report as JSON to this file" };
     public Option<string[]> Policies { get; } = new("--policy")
     {
@@ -41,7 +45,7 @@ internal sealed class SensitivityCommandLine
     {
         Command = new Command(Name, "rank the Linears of a model's Int8 plan by the accuracy int8 costs each (simulated on the eager FP32 Forward), and the plan's accuracy keeping the worst at higher precision");
         Command.Arguments.Add(Model);
-        foreach (Option option in new Option[] { Assembly, Weights, Scales, Evaluation, ImageBatch, MaxKept, Policies, Json })
+        foreach (Option option in new Option[] { Assembly, Weights, Scales, Evaluation, ImageBatch, MaxKept, Policies, NoRanking, Json })
             Command.Options.Add(option);
     }
 
@@ -60,8 +64,12 @@ internal sealed class SensitivityCommandLine
         if (imageBatch < 1) throw ToolException.BadUsage($"--eval-batch {imageBatch}: at least one image per batch");
         int maxKept = result.GetValue(MaxKept);
         if (maxKept < 0) throw ToolException.BadUsage($"--keep-steps {maxKept}: zero or more");
+        bool rank = !result.GetValue(NoRanking);
+        if (!rank && result.GetResult(MaxKept) is { Implicit: false })
+            throw ToolException.BadUsage("--keep-steps with --no-ranking: the keep steps keep the most costly layers, which only the ranking finds");
         return new SensitivityOptions(result.GetValue(Model) ?? "", result.GetValue(Assembly), weights,
-            result.GetValue(Scales) ?? Path.ChangeExtension(weights, ".scales.json"), evaluation, imageBatch, maxKept, result.GetValue(Json), result.GetValue(Policies) ?? []);
+            result.GetValue(Scales) ?? Path.ChangeExtension(weights, ".scales.json"), evaluation, imageBatch, maxKept, result.GetValue(Json), result.GetValue(Policies) ?? [],
+            rank);
     }
 }
 
@@ -101,7 +109,7 @@ internal static class SensitivityRunner
         try
         {
             foreach (var batch in batches) tensors.AddRange(CalibrateRunner.ReadBatches(model.Info, batch, input, "--eval", options.ImageBatch));
-            return QuantizationSensitivity.Measure(model, scales.Thresholds, tensors, options.MaxKept, progress, options.Policies);
+            return QuantizationSensitivity.Measure(model, scales.Thresholds, tensors, options.MaxKept, progress, options.Policies, options.RankLayers);
         }
         catch (FusionException e)
         {
@@ -120,11 +128,16 @@ internal static class SensitivityReportText
     public static void Print(ConsoleReport report, SensitivityReport result)
     {
         report.Field("evaluation", F($"{result.Batches} batch(es), {result.Rows} output rows"));
-        report.Line("each layer int8 alone (input per tensor, weight per channel), most costly first:");
-        int width = Math.Max(5, result.Layers.Max(l => l.Layer.Length));
-        report.Line(F($"  {"layer".PadRight(width)}  {"rel. L2",9}  {"top-1",7}"));
-        foreach (var l in result.Layers)
-            report.Line(F($"  {l.Layer.PadRight(width)}  {l.Accuracy.RelativeL2,9:0.000e+0}  {100 * l.Accuracy.Agreement,6:F1}%"));
+        if (result.Layers.Count == 0)
+            report.Line("each layer int8 alone: not ranked (--no-ranking)");
+        else
+        {
+            report.Line("each layer int8 alone (input per tensor, weight per channel), most costly first:");
+            int width = Math.Max(5, result.Layers.Max(l => l.Layer.Length));
+            report.Line(F($"  {"layer".PadRight(width)}  {"rel. L2",9}  {"top-1",7}"));
+            foreach (var l in result.Layers)
+                report.Line(F($"  {l.Layer.PadRight(width)}  {l.Accuracy.RelativeL2,9:0.000e+0}  {100 * l.Accuracy.Agreement,6:F1}%"));
+        }
         report.Line("the whole plan int8, keeping the most costly layers at higher precision:");
         foreach (var s in result.Steps)
             report.Line(F($"  keep {s.KeptHalf.Count,2}  rel. L2 {s.Accuracy.RelativeL2:0.000e+0}  top-1 {100 * s.Accuracy.Agreement,5:F1}% ({s.Accuracy.Agreements}/{s.Accuracy.Rows})")

@@ -46,10 +46,12 @@ public static class QuantizationSensitivity
     /// <paramref name="thresholds"/> ("&lt;layer&gt;.input"), for the layers its Int8 plan quantizes (<c>Int8Scales.Names</c>;
     /// every thresholded layer for a model without one); then the whole plan keeping what each of <paramref name="policies"/> matches
     /// (<see cref="Matching"/>; an entry matching no quantized layer is an error, before any pass runs). <paramref name="progress"/>
-    /// hears each pass's name.
+    /// hears each pass's name. Without <paramref name="rankLayers"/> the pass a layer is left out (the report's
+    /// <see cref="SensitivityReport.Layers"/> empty) and so are the keep steps past the first, which follow the ranking: what is
+    /// left is the whole plan int8 and the policies, two passes and one a policy, for trying keep-lists quickly.
     /// </summary>
     public static SensitivityReport Measure(IFusedModel model, IReadOnlyDictionary<string, double> thresholds, IReadOnlyList<Tensor> batches,
-        int maxKept = DefaultMaxKept, Action<string>? progress = null, IReadOnlyList<string>? policies = null)
+        int maxKept = DefaultMaxKept, Action<string>? progress = null, IReadOnlyList<string>? policies = null, bool rankLayers = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(thresholds);
@@ -72,10 +74,10 @@ public static class QuantizationSensitivity
             return Compare(outputs, reference);
         }
 
-        var ranked = layers.Select(l => new LayerSensitivity(l, Run([l], l)))
+        var ranked = !rankLayers ? [] : layers.Select(l => new LayerSensitivity(l, Run([l], l)))
             .OrderByDescending(s => s.Accuracy.RelativeL2).ThenBy(s => s.Layer, StringComparer.Ordinal).ToList();
         var steps = new List<KeepStep>();
-        for (int kept = 0; kept <= Math.Min(maxKept, layers.Count - 1); kept++)
+        for (int kept = 0; kept <= (rankLayers ? Math.Min(maxKept, layers.Count - 1) : 0); kept++)
         {
             var keep = ranked.Take(kept).Select(s => s.Layer).ToList();
             steps.Add(new KeepStep(keep, Run(layers.Except(keep), kept == 0 ? "all int8" : $"all int8 but {kept}")));

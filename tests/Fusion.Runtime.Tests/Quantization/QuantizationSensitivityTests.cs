@@ -70,6 +70,16 @@ public sealed class QuantizationSensitivityTests
             var best = report.Steps.MinBy(st => st.Accuracy.RelativeL2)!;
             Assert.Equal(best.Accuracy.RelativeL2, report.FirstReaching(0, best.Accuracy.RelativeL2)!.Accuracy.RelativeL2);
             Assert.Null(report.FirstReaching(0, 0));
+
+            // Without the ranking: no pass a layer, no keep step past the first, the same whole-plan and policy figures.
+            passes.Clear();
+            var quick = QuantizationSensitivity.Measure(model, thresholds, batches, maxKept: 5, progress: passes.Add, policies: [clipped, "mlp"], rankLayers: false);
+            Assert.Empty(quick.Layers);
+            Assert.Equal(["all int8", $"policy {clipped}", "policy mlp"], passes);
+            Assert.Empty(quick.Steps.Single().KeptHalf);
+            Assert.Equal(report.Steps[0].Accuracy, quick.Steps.Single().Accuracy);
+            Assert.Equal(report.Policies[0].Accuracy, quick.Policies[0].Accuracy);
+            Assert.Equal(report.Policies[1].Accuracy, quick.Policies[1].Accuracy);
         }
         finally
         {
