@@ -200,7 +200,7 @@ internal static class CalibrateRunner
     }
 
     /// <summary>One batch as float32 (the eager FP32 model's input): images read with the model's eval transform, or a .npy checked against <paramref name="input"/>.</summary>
-    internal static CpuTensor ReadBatch(ModelInfo model, CalibrationBatch batch, InputInfo input, string option)
+    private static CpuTensor ReadBatch(ModelInfo model, CalibrationBatch batch, InputInfo input, string option)
     {
         if (batch.Images) return InputLoader.LoadImageBatch(model, batch.Files, option);
         string file = batch.Files[0];
