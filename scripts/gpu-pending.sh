@@ -119,6 +119,9 @@
 #           cached: each node's name and GPU time), into graphkernels.csv, to tell the graph's 87 nodes apart (issue 18's ≤ 60)
 #   policies Swin-T's quantized plans side by side, issue 13's Show table: `Fusion.Bench model swin-t all` (fp16, int8 fast, fp8)
 #           and `model swin-t-accurate int8` (the accurate policy with the head in fp16, not timed since 2026-12-03) at batch 1 / 8 / 64 / 128
+#   qkvauto Swin-T at batch 1 / 8 / 64 (SWIN_BATCHES) with FUSION_QKV_NORM and FUSION_QKV_OUT both off (as before 2026-12-07) and both
+#           auto (the new default: stages of at most 6 heads in one wave), alternating, two rounds, with the graph's kernel count; then
+#           the forms' GPU tests and timm parity under the default
 #   pretrained whether this machine holds trained weights for timm's or torchvision's Swin-T (caches, any large .safetensors/.pth)
 #   int8sens the same Swin-T calibrated (fusion-run calibrate, max, 256 images) and fusion-run sensitivity over 32 other images on
 #           this machine's CPUs (SENS_KEEP keep steps, default 8); table in int8sens.txt, figures in int8sens.json
@@ -664,6 +667,23 @@ policies() {
     timeout $(( $(left) < 260 ? $(left) - 20 : 240 )) ./Fusion.Bench model $run 1 8 64 128 2>&1 | tail -20
   done > $OUT/policies.txt 2>&1
 }
+qkvauto() {
+  for b in ${SWIN_BATCHES:-1 8 64}; do
+    for round in 1 2; do
+      for value in off auto; do
+        [ $(left) -gt 150 ] || break 3
+        echo "## swin-t b$b FUSION_QKV_NORM=FUSION_QKV_OUT=$value round $round"
+        FUSION_QKV_NORM=$value FUSION_QKV_OUT=$value timeout 60 ./fusion-run swin-t --device cuda --batch $b --fast-run --graphs --warmup 20 \
+          --iters 300 2>&1 | grep -E "^(preparation|device|graph)"
+      done
+    done
+  done > $OUT/qkvauto.txt 2>&1
+  FUSION_REQUIRE_CUDA=1 timeout $(( $(left) < 130 ? $(left) - 20 : 110 )) ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.NormQkvAttentionGpuTests \
+    -class Fusion.Cuda.Tests.AttentionOutputGpuTests -class Fusion.Cuda.Tests.QkvWindowAttentionGpuTests -class Fusion.Cuda.Tests.OnOffSwitchTests \
+    -class Fusion.Cuda.Tests.QkvAttentionVariantsTests > $OUT/qkvautotests.txt 2>&1
+  echo "exit $?" >> $OUT/qkvautotests.txt
+  [ $(left) -gt 100 ] && parity
+}
 pretrained() {
   { ls -la ~/.cache/torch/hub/checkpoints ~/.cache/huggingface/hub 2>&1
     find / -xdev \( -iname '*swin*' -o -name '*.safetensors' -o -name '*.pth' \) -size +20M 2>/dev/null | head -20; } > $OUT/pretrained.txt
@@ -675,5 +695,5 @@ for s in $sections; do
 done
 t done
 cd $OUT
-for f in log.txt cmlpswin.txt cmlpsan.txt cmlpprofile.txt qkvbuf.txt qkvswin.txt qkvsan.txt mlpswin.txt sanmlp.txt rowlanes.txt waswin.txt wasweep.txt waprofile.txt wa_regs.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
-for f in gelutests.txt cmlptests.txt qkvtests.txt mlptests.txt watests.txt san.txt int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done
+for f in log.txt qkvauto.txt cmlpswin.txt cmlpsan.txt cmlpprofile.txt qkvbuf.txt qkvswin.txt qkvsan.txt mlpswin.txt sanmlp.txt rowlanes.txt waswin.txt wasweep.txt waprofile.txt wa_regs.txt status.txt int8epi_swin.txt swin.txt torch.txt int8.txt coldstart.txt splitswin.txt splitmodels.txt hostgemm.txt hostcpu.txt; do [ -f $f ] && { echo "### $f"; cat $f; }; done
+for f in qkvautotests.txt gelutests.txt cmlptests.txt qkvtests.txt mlptests.txt watests.txt san.txt int8epi_tests.txt probe.txt tests.txt parity.txt gentests.txt splittests.txt splitsan.txt graphprofile.txt runtests.txt; do [ -f $f ] && { echo "### $f"; grep -E "\[FAIL\]|Total:|exit|ms|error" $f | tail -40; }; done

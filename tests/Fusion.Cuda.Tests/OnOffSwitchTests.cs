@@ -5,8 +5,8 @@ namespace Fusion.Cuda.Tests;
 
 /// <summary>
 /// The on/off switches read from the environment (FUSION_PDL, FUSION_GEMM_SPLITK, FUSION_MLP, FUSION_CLUSTER_MLP,
-/// FUSION_QKV_ATTENTION, FUSION_QKV_NORM, FUSION_QKV_OUT, FUSION_GEMM_QUADS, FUSION_NVRTC_LINEINFO), read without a GPU:
-/// their values, unset meaning each one's default, and a clear error otherwise.
+/// FUSION_QKV_ATTENTION, FUSION_GEMM_QUADS, FUSION_NVRTC_LINEINFO) and the three-way ones (FUSION_QKV_NORM, FUSION_QKV_OUT), read
+/// without a GPU: their values, unset meaning each one's default, and a clear error otherwise.
 /// </summary>
 public sealed class OnOffSwitchTests
 {
@@ -17,8 +17,6 @@ public sealed class OnOffSwitchTests
         [FusedMlp.Variable] = FusedMlp.Parse,
         [ClusterMlp.Variable] = ClusterMlp.Parse,
         [QkvWindowAttention.Variable] = QkvWindowAttention.Parse,
-        [QkvWindowAttention.NormVariable] = QkvWindowAttention.ParseNorm,
-        [QkvWindowAttention.OutVariable] = QkvWindowAttention.ParseOut,
         [EpilogueQuads.Variable] = EpilogueQuads.Parse,
         [NvrtcLineInfo.Variable] = NvrtcLineInfo.Parse,
     };
@@ -85,6 +83,49 @@ public sealed class OnOffSwitchTests
     public void TheQkvAttentionRunsWhereItsBlocksShareSmsOrFitOneWave(int resident, long pairs, int sms, bool pays) =>
         Assert.Equal(pays, QkvWindowAttention.Pays(resident, pairs, sms));
 
+    /// <summary>
+    /// The norm prologue and the output projection in the QKV attention, at most six heads in one wave (Swin-T on an H100, inside the
+    /// graph: stages 1 and 2 at batch 1 a microsecond a block faster with each, stage 3 at batch 1 and stage 1 at batch 64 slower).
+    /// </summary>
+    [Theory]
+    [InlineData(3, 64 * 3, 3, 132, true)]       // stage 1, batch 1
+    [InlineData(6, 16 * 6, 2, 132, true)]       // stage 2, batch 1
+    [InlineData(12, 4 * 12, 1, 132, false)]     // stage 3, batch 1: every head's block repeats the window's work
+    [InlineData(3, 64 * 64 * 3, 3, 132, false)] // stage 1, batch 64: many waves
+    [InlineData(6, 8 * 16 * 6, 2, 132, false)]  // stage 2, batch 8
+    [InlineData(6, 264, 2, 132, true)]
+    [InlineData(6, 265, 2, 132, false)]
+    [InlineData(7, 7, 4, 132, false)]
+    public void TheRepeatingFormsRunForFewHeadsInOneWave(int heads, long pairs, int resident, int sms, bool pays) =>
+        Assert.Equal(pays, QkvWindowAttention.RepeatedWorkPays(heads, pairs, resident, sms));
+
+    public static TheoryData<string, string?, FormMode> FormValues()
+    {
+        var data = new TheoryData<string, string?, FormMode>();
+        foreach (var variable in new[] { QkvWindowAttention.NormVariable, QkvWindowAttention.OutVariable })
+            foreach (var (value, mode) in new (string?, FormMode)[] { (null, FormMode.Auto), ("", FormMode.Auto), (" AUTO", FormMode.Auto), ("on", FormMode.On),
+                         ("1", FormMode.On), ("Off ", FormMode.Off), ("0", FormMode.Off) })
+                data.Add(variable, value, mode);
+        return data;
+    }
+
+    private static FormMode ParseForm(string variable, string? value) =>
+        variable == QkvWindowAttention.NormVariable ? QkvWindowAttention.ParseNorm(value) : QkvWindowAttention.ParseOut(value);
+
+    [Theory]
+    [MemberData(nameof(FormValues))]
+    public void TheFormSwitchReadsAutoOnAndOff(string variable, string? value, FormMode mode) => Assert.Equal(mode, ParseForm(variable, value));
+
+    [Theory]
+    [InlineData(QkvWindowAttention.NormVariable)]
+    [InlineData(QkvWindowAttention.OutVariable)]
+    public void ABadFormSwitchNamesTheVariableAndTheChoices(string variable)
+    {
+        var e = Assert.Throws<FusionException>(() => ParseForm(variable, "sometimes"));
+        Assert.Contains($"{variable}=sometimes", e.Message);
+        Assert.Contains("auto, on, off", e.Message);
+    }
+
     [Theory]
     [MemberData(nameof(Values))]
     public void TheSwitchReadsOnAndOff(string variable, string? value, bool enabled) => Assert.Equal(enabled, s_switches[variable](value));
@@ -109,8 +150,6 @@ public sealed class OnOffSwitchTests
     [InlineData(FusedMlp.Variable)]
     [InlineData(ClusterMlp.Variable)]
     [InlineData(QkvWindowAttention.Variable)]
-    [InlineData(QkvWindowAttention.NormVariable)]
-    [InlineData(QkvWindowAttention.OutVariable)]
     [InlineData(EpilogueQuads.Variable)]
     [InlineData(NvrtcLineInfo.Variable)]
     public void ABadSwitchNamesTheVariableAndTheChoices(string variable)

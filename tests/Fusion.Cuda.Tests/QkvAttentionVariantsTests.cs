@@ -29,9 +29,9 @@ public sealed class QkvAttentionVariantsTests
     [Fact]
     public void EachAttentionGetsTheFormsOfItsProjectionsThatFit()
     {
-        var names = QkvWindowAttention.Variants(Kernels(), 9, HopperSharedMemory, norm: true, output: false).Select(v => v.Name).ToList();
+        var names = QkvWindowAttention.Variants(Kernels(), 9, HopperSharedMemory, norm: FormMode.On, output: FormMode.Off).Select(v => v.Name).ToList();
         Assert.Equal([$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage3.Name}_qkv_c384_x2"], names);
-        var options = QkvWindowAttention.Variants(Kernels(), 9, HopperSharedMemory, norm: true, output: false).First().Options;
+        var options = QkvWindowAttention.Variants(Kernels(), 9, HopperSharedMemory, norm: FormMode.On, output: FormMode.Off).First().Options;
         Assert.Equal(["-DFUSION_WA_PROJECT=96", "-DFUSION_WA_X_BUFFERS=2"], options);
     }
 
@@ -43,11 +43,11 @@ public sealed class QkvAttentionVariantsTests
     public void ANormAndPartitionKernelAddsTheNormFormOfItsChannels()
     {
         var norm = IlgpuKernels.SwinBlock("layer_norm_roll_window_partition_f16_64nx49x96");
-        var variants = QkvWindowAttention.Variants([.. Kernels(), norm], 9, HopperSharedMemory, norm: true, output: false).ToList();
+        var variants = QkvWindowAttention.Variants([.. Kernels(), norm], 9, HopperSharedMemory, norm: FormMode.On, output: FormMode.Off).ToList();
         Assert.Equal([$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage1.Name}_norm_qkv_c96_x2", $"{s_stage3.Name}_qkv_c384_x2"], variants.Select(v => v.Name).ToList());
         Assert.Equal(["-DFUSION_WA_PROJECT=96", "-DFUSION_WA_X_BUFFERS=2", "-DFUSION_WA_NORM=7"], variants[1].Options);
         Assert.Equal([$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage3.Name}_qkv_c384_x2"],
-            QkvWindowAttention.Variants([.. Kernels(), norm], 9, HopperSharedMemory, norm: false, output: false).Select(v => v.Name).ToList());
+            QkvWindowAttention.Variants([.. Kernels(), norm], 9, HopperSharedMemory, norm: FormMode.Off, output: FormMode.Off).Select(v => v.Name).ToList());
     }
 
     /// <summary>
@@ -61,19 +61,34 @@ public sealed class QkvAttentionVariantsTests
         var norm = IlgpuKernels.SwinBlock("layer_norm_roll_window_partition_f16_64nx49x96");
         IKernel[] kernels = [.. Kernels(), norm, GemmKernels.Linear(96, 96, bias: true, Activation.None, residual: false),
             GemmKernels.Linear(384, 384, bias: true, Activation.None, residual: false), GemmKernels.Linear(768, 768, bias: true, Activation.None, residual: false)];
-        var variants = QkvWindowAttention.Variants(kernels, 9, HopperSharedMemory, norm: true, output: true).ToList();
+        var variants = QkvWindowAttention.Variants(kernels, 9, HopperSharedMemory, norm: FormMode.On, output: FormMode.On).ToList();
         Assert.Equal([$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage1.Name}_norm_qkv_c96_x2", $"{s_stage1.Name}_qkv_out_c96_x2", $"{s_stage1.Name}_norm_qkv_out_c96_x2",
             $"{s_stage3.Name}_qkv_c384_x2", $"{s_stage3.Name}_qkv_out_c384_x2"], variants.Select(v => v.Name).ToList());
         Assert.Equal(["-DFUSION_WA_PROJECT=96", "-DFUSION_WA_X_BUFFERS=2", "-DFUSION_WA_NORM=7", "-DFUSION_WA_OUT=1"], variants[3].Options);
-        Assert.DoesNotContain(QkvWindowAttention.Variants(kernels, 8, HopperSharedMemory, norm: true, output: true), v => v.Name.Contains("_out_"));
+        Assert.DoesNotContain(QkvWindowAttention.Variants(kernels, 8, HopperSharedMemory, norm: FormMode.On, output: FormMode.On), v => v.Name.Contains("_out_"));
+    }
+
+    /// <summary>
+    /// In auto (the default) the norm and output forms are compiled only for attentions of at most six heads, the only ones auto may
+    /// take: stage 1's here, not stage 3's (12 heads), whose plain QKV form stays.
+    /// </summary>
+    [Fact]
+    public void AutoCompilesTheRepeatingFormsForFewHeadsOnly()
+    {
+        var norm3 = IlgpuKernels.SwinBlock("layer_norm_roll_window_partition_f16_64nx49x96");
+        IKernel[] kernels = [.. Kernels(), norm3, GemmKernels.Linear(96, 96, bias: true, Activation.None, residual: false),
+            GemmKernels.Linear(384, 384, bias: true, Activation.None, residual: false)];
+        var names = QkvWindowAttention.Variants(kernels, 9, HopperSharedMemory, norm: FormMode.Auto, output: FormMode.Auto).Select(v => v.Name).ToList();
+        Assert.Equal([$"{s_stage1.Name}_qkv_c96_x2", $"{s_stage1.Name}_norm_qkv_c96_x2", $"{s_stage1.Name}_qkv_out_c96_x2", $"{s_stage1.Name}_norm_qkv_out_c96_x2",
+            $"{s_stage3.Name}_qkv_c384_x2"], names);
     }
 
     [Fact]
     public void LessSharedMemoryTakesOneXBufferOrNone()
     {
         // An sm_86-class block (99 KB): stage 1 keeps two buffers (62 KB), stage 3 fits with neither.
-        var names = QkvWindowAttention.Variants(Kernels(), 8, 99 * 1024, norm: true, output: true).Select(v => v.Name).ToList();
+        var names = QkvWindowAttention.Variants(Kernels(), 8, 99 * 1024, norm: FormMode.On, output: FormMode.On).Select(v => v.Name).ToList();
         Assert.Equal([$"{s_stage1.Name}_qkv_c96_x2"], names);
-        Assert.Empty(QkvWindowAttention.Variants(Kernels(), 7, HopperSharedMemory, norm: true, output: true));
+        Assert.Empty(QkvWindowAttention.Variants(Kernels(), 7, HopperSharedMemory, norm: FormMode.On, output: FormMode.On));
     }
 }

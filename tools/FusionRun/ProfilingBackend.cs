@@ -246,30 +246,30 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
 
     /// <summary>
     /// The projection and the attention (and the output projection) timed one by one; on CUDA with FUSION_QKV_ATTENTION on (the
-    /// default) the inner backend's as one row (one kernel where it applies, else both), the output projection in it where FUSION_QKV_OUT is on.
+    /// default) the inner backend's as one row (one kernel where it applies, else both), the output projection in it where FUSION_QKV_OUT is not off (and the form pays).
     /// </summary>
     public Tensor QkvAttention(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
         float scale, FusedKernel attention, AttentionOutput? output = null)
     {
         if (Device != DeviceKind.Cuda || !QkvWindowAttention.Enabled)
             return IBackend.ThenOutput(this, batch, io, output, IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention));
-        if (output is not null && !QkvWindowAttention.OutEnabled)
+        if (output is not null && QkvWindowAttention.Out == FormMode.Off)
             return IBackend.ThenOutput(this, batch, io, output, QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention));
         return Time(projection.Name + " + " + attention.Name + OutputName(output),
             () => _inner.QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention, output));
     }
 
     /// <summary>
-    /// The norm kernel, projection and attention (and the output projection) timed one by one; on CUDA with FUSION_QKV_ATTENTION and
-    /// FUSION_QKV_NORM on the inner backend's as one row (one kernel where it applies, else all of them), the output projection in it
-    /// where FUSION_QKV_OUT is on.
+    /// The norm kernel, projection and attention (and the output projection) timed one by one; on CUDA with FUSION_QKV_ATTENTION on and
+    /// FUSION_QKV_NORM not off the inner backend's as one row (one kernel where it applies, else all of them), the output projection in it
+    /// where FUSION_QKV_OUT is not off (and the form pays).
     /// </summary>
     public Tensor NormQkvAttention(GeneratedKernel norm, WindowNorm geometry, Tensor[] normInputs, GemmKernel projection, int batch, DType io, Tensor w,
         Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention, AttentionOutput? output = null)
     {
-        if (Device != DeviceKind.Cuda || !QkvWindowAttention.Enabled || !QkvWindowAttention.NormEnabled)
+        if (Device != DeviceKind.Cuda || !QkvWindowAttention.Enabled || QkvWindowAttention.Norm == FormMode.Off)
             return IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output);
-        if (output is not null && !QkvWindowAttention.OutEnabled)
+        if (output is not null && QkvWindowAttention.Out == FormMode.Off)
             return IBackend.ThenOutput(this, batch, io, output,
                 NormQkvAttention(norm, geometry, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention));
         return Time(norm.Name + " + " + projection.Name + " + " + attention.Name + OutputName(output),

@@ -131,9 +131,9 @@ public sealed partial class CudaBackend
 
     /// <summary>
     /// The window attention computing q, k and v itself where FUSION_QKV_ATTENTION is on (the default), the prologue form applies
-    /// (<see cref="QkvWindowAttention.WhyNot"/>) and pays (<see cref="QkvWindowAttention.Pays(FusedKernel, CudaTensor, CudaStream, bool)"/>);
+    /// (<see cref="QkvWindowAttention.WhyNot"/>) and pays (<see cref="QkvWindowAttention.Pays(FusedKernel, CudaTensor, CudaStream, bool, bool)"/>);
     /// else the projection's GEMM, then the attention (<see cref="IBackend.QkvAttentionAsPair"/>). Given <paramref name="output"/>, its
-    /// projection too where FUSION_QKV_OUT is on and that form applies (<see cref="QkvWindowAttention.WhyNotOut"/>) and pays, else its GEMM after.
+    /// projection too where FUSION_QKV_OUT is not off and that form applies (<see cref="QkvWindowAttention.WhyNotOut"/>) and pays, else its GEMM after.
     /// </summary>
     public Tensor QkvAttention(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
         float scale, FusedKernel attention, AttentionOutput? output = null) =>
@@ -141,14 +141,14 @@ public sealed partial class CudaBackend
         ?? IBackend.ThenOutput(this, batch, io, output, IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention));
 
     /// <summary>
-    /// The window attention gathering, normalizing and projecting its windows itself where FUSION_QKV_ATTENTION and FUSION_QKV_NORM are
-    /// on, both prologues apply (<see cref="QkvWindowAttention.WhyNot"/>, <see cref="QkvWindowAttention.WhyNotNorm"/>) and
-    /// the QKV form pays for these windows; else the norm kernel, then <see cref="QkvAttention"/>. Given <paramref name="output"/>, as
+    /// The window attention gathering, normalizing and projecting its windows itself where FUSION_QKV_ATTENTION is on and FUSION_QKV_NORM
+    /// not off, both prologues apply (<see cref="QkvWindowAttention.WhyNot"/>, <see cref="QkvWindowAttention.WhyNotNorm"/>) and
+    /// the form pays for these windows (<see cref="QkvWindowAttention.Pays(FusedKernel, CudaTensor, CudaStream, bool, bool)"/>); else the norm kernel, then <see cref="QkvAttention"/>. Given <paramref name="output"/>, as
     /// <see cref="QkvAttention"/>.
     /// </summary>
     public Tensor NormQkvAttention(GeneratedKernel norm, WindowNorm geometry, Tensor[] normInputs, GemmKernel projection, int batch, DType io, Tensor w,
         Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention, AttentionOutput? output = null) =>
-        (QkvWindowAttention.NormEnabled && normInputs.Length == 3
+        (QkvWindowAttention.Norm != FormMode.Off && normInputs.Length == 3
             ? QkvForms(projection, batch, io, normInputs[0], w, projectionInputs, bias, mask, heads, scale, attention, (norm.Name, geometry, normInputs[1], normInputs[2]), output)
             : null)
         ?? IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output);
@@ -172,7 +172,7 @@ public sealed partial class CudaBackend
     private Tensor? QkvForm(GemmKernel projection, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
         float scale, FusedKernel attention, (string Name, WindowNorm Geometry, Tensor Weight, Tensor Bias)? norm, AttentionOutput? output)
     {
-        if (!QkvWindowAttention.Enabled || AllIlgpu || (output is not null && !QkvWindowAttention.OutEnabled)) return null;
+        if (!QkvWindowAttention.Enabled || AllIlgpu || (output is not null && QkvWindowAttention.Out == FormMode.Off)) return null;
         var input = _rules.Resident(x, $"{norm?.Name ?? projection.Name} x");
         var weight = _rules.Resident(w, $"{projection.Name} weight");
         var inputs = projectionInputs.Select((t, i) => _rules.Resident(t, $"{projection.Name} epilogue input {i}")).ToList();

@@ -32,42 +32,45 @@ public sealed class QkvWindowAttention : IDisposable
     public static bool Parse(string? value) => OnOffSwitch.Parse(Variable, value, unset: true);
 
     /// <summary>
-    /// <c>FUSION_QKV_NORM=on|off</c> (off by default: correct, measured slower, Swin-T on an H100 2026-12-06 0.333 → 0.349 ms at batch 1,
-    /// 2.382 → 2.415 at batch 64: each head's block normalizes the same window, which at stage 3's 12 heads costs more than the norm
-    /// kernel it replaces; docs/perf.md): whether the
-    /// QKV form also takes a Swin block's norm1, roll and window partition as its prologue (<see cref="CudaBackend.NormQkvAttention"/>),
-    /// gathering each window from the image and normalizing it in shared memory; off runs the norm kernel first, as before. Only where
-    /// the QKV form itself runs.
+    /// <c>FUSION_QKV_NORM=auto|on|off</c>: whether the QKV form also takes a Swin block's norm1, roll and window partition as its prologue
+    /// (<see cref="CudaBackend.NormQkvAttention"/>), gathering each window from the image and normalizing it in shared memory; off runs
+    /// the norm kernel first, as before. Only where the QKV form itself runs. Auto (the default) takes it only where
+    /// <see cref="RepeatedWorkPays"/> holds: each head's block normalizes the same window, which at 12 heads, or where the grid is more
+    /// than one wave, cost more than the norm kernel it replaces (Swin-T on an H100 2026-12-06, on everywhere: 0.333 → 0.349 ms at
+    /// batch 1, 2.382 → 2.415 at batch 64; inside the graph at batch 1 a block's norm kernel + attention 9.2 → 8.1 µs at 3 heads,
+    /// 8.2 → 7.1 at 6, 8.6 → 11.3 at 12; docs/perf.md); on takes it wherever the QKV form runs.
     /// </summary>
     public const string NormVariable = "FUSION_QKV_NORM";
 
-    private static readonly Lazy<bool> s_normEnabled = new(() => ParseNorm(Environment.GetEnvironmentVariable(NormVariable)));
+    private static readonly Lazy<FormMode> s_norm = new(() => ParseNorm(Environment.GetEnvironmentVariable(NormVariable)));
 
     /// <summary>$FUSION_QKV_NORM, read once (<see cref="ParseNorm"/>).</summary>
-    public static bool NormEnabled => s_normEnabled.Value;
+    public static FormMode Norm => s_norm.Value;
 
-    /// <summary>on, 1, off or 0 (unset or blank: off); anything else is an error naming the variable.</summary>
-    public static bool ParseNorm(string? value) => OnOffSwitch.Parse(NormVariable, value, unset: false);
+    /// <summary>auto, on, 1, off or 0 (unset or blank: auto); anything else is an error naming the variable.</summary>
+    public static FormMode ParseNorm(string? value) => FormSwitch.Parse(NormVariable, value);
 
     /// <summary>The norm prologue's own operands: the LayerNorm's weight and bias [C], and where each window's token comes from.</summary>
     public sealed record NormOperands(CudaTensor Gamma, CudaTensor Beta, WindowNorm Geometry);
 
     /// <summary>
-    /// <c>FUSION_QKV_OUT=on|off</c> (off by default: correct, measured slower, Swin-T on an H100 2026-12-06 0.333 → 0.351 ms at batch 1,
-    /// 2.382 → 2.500 at batch 64: each head's block gathers every head's rows, and a cluster runs its windows in lockstep; docs/perf.md):
-    /// whether the QKV form also multiplies each window's
-    /// heads by the output projection after the attention (<see cref="AttentionOutput"/>), on thread-block clusters of one block a head
-    /// (sm_90); off runs the projection's GEMM after it, as before. Only where the QKV form itself runs.
+    /// <c>FUSION_QKV_OUT=auto|on|off</c>: whether the QKV form also multiplies each window's heads by the output projection after the
+    /// attention (<see cref="AttentionOutput"/>), on thread-block clusters of one block a head (sm_90); off runs the projection's GEMM
+    /// after it, as before. Only where the QKV form itself runs. Auto (the default) takes it only where <see cref="RepeatedWorkPays"/>
+    /// holds: each head's block gathers every head's rows and a cluster runs its windows in lockstep, which at 12 heads, or over
+    /// several waves, cost more than the GEMM it replaces (Swin-T on an H100 2026-12-06, on everywhere: 0.333 → 0.351 ms at batch 1,
+    /// 2.382 → 2.500 at batch 64; inside the graph at batch 1 attention + GEMM 10.2 → 9.6 µs at 3 heads, 9.7 → 9.1 at 6, 9.9 → 13.1
+    /// at 12; docs/perf.md); on takes it wherever the QKV form runs.
     /// </summary>
     public const string OutVariable = "FUSION_QKV_OUT";
 
-    private static readonly Lazy<bool> s_outEnabled = new(() => ParseOut(Environment.GetEnvironmentVariable(OutVariable)));
+    private static readonly Lazy<FormMode> s_out = new(() => ParseOut(Environment.GetEnvironmentVariable(OutVariable)));
 
     /// <summary>$FUSION_QKV_OUT, read once (<see cref="ParseOut"/>).</summary>
-    public static bool OutEnabled => s_outEnabled.Value;
+    public static FormMode Out => s_out.Value;
 
-    /// <summary>on, 1, off or 0 (unset or blank: off); anything else is an error naming the variable.</summary>
-    public static bool ParseOut(string? value) => OnOffSwitch.Parse(OutVariable, value, unset: false);
+    /// <summary>auto, on, 1, off or 0 (unset or blank: auto); anything else is an error naming the variable.</summary>
+    public static FormMode ParseOut(string? value) => FormSwitch.Parse(OutVariable, value);
 
     /// <summary>The output projection's operands: its weight [C, C] and bias [C].</summary>
     public sealed record OutOperands(CudaTensor Weight, CudaTensor Bias);
@@ -85,15 +88,32 @@ public sealed class QkvWindowAttention : IDisposable
     public static bool Pays(int residentBlocksPerSm, long pairs, int multiprocessors) =>
         residentBlocksPerSm >= 3 || pairs <= (long)residentBlocksPerSm * multiprocessors;
 
+    /// <summary>The most heads a window at which the norm prologue and the output projection, done once a head, pay in auto.</summary>
+    public const int MaxRepeatingHeads = 6;
+
+    /// <summary>
+    /// Whether the forms that repeat a window's work in each of its heads' blocks (the norm prologue's gather and normalization, the
+    /// output projection's gather of every head's rows) pay: at most <see cref="MaxRepeatingHeads"/> heads and every (window, head)
+    /// pair in one wave of resident blocks. Measured inside the graph (H100, 2026-12-06): at batch 1 each gains about a microsecond a
+    /// block at 3 and 6 heads and loses 3 µs at 12; at batch 64 (stage 1, three blocks an SM over many waves) both lose.
+    /// </summary>
+    public static bool RepeatedWorkPays(int heads, long pairs, int residentBlocksPerSm, int multiprocessors) =>
+        heads <= MaxRepeatingHeads && pairs <= (long)residentBlocksPerSm * multiprocessors;
+
     /// <summary>
     /// <see cref="Pays(int, long, int)"/> for this attention's prologue form at x's channels and window count on this GPU, with the norm
-    /// prologue or not (compiles that form if need be: its registers decide the blocks an SM).
+    /// prologue or not, with the output projection or not (compiles that form if need be: its registers decide the blocks an SM); with
+    /// either taken in auto (<see cref="Norm"/>, <see cref="Out"/>), <see cref="RepeatedWorkPays"/> as well.
     /// </summary>
     public bool Pays(FusedKernel attention, CudaTensor x, CudaStream stream, bool norm = false, bool output = false)
     {
         var form = Form(attention, x, stream.Device, norm, output);
-        if (output && form.Function.ResidentClusters(Threads, form.Shared, attention.Constant("HEADS")) < 1) return false; // no GPC holds a cluster
-        return Pays(form.ResidentBlocksPerSm, (long)form.Windows * attention.Constant("HEADS"), stream.Device.MultiprocessorCount);
+        int heads = attention.Constant("HEADS"), sms = stream.Device.MultiprocessorCount;
+        long pairs = (long)form.Windows * heads;
+        if (output && form.Function.ResidentClusters(Threads, form.Shared, heads) < 1) return false; // no GPC holds a cluster
+        if (((norm && Norm == FormMode.Auto) || (output && Out == FormMode.Auto)) && !RepeatedWorkPays(heads, pairs, form.ResidentBlocksPerSm, sms))
+            return false;
+        return Pays(form.ResidentBlocksPerSm, pairs, sms);
     }
 
     /// <summary>
@@ -311,19 +331,20 @@ public sealed class QkvWindowAttention : IDisposable
     /// <summary>
     /// The prologue forms a model's first pass may compile, for <see cref="CudaBackend.Precompile"/>: each window attention with the
     /// channels of every bias-only projection that makes exactly its q, k and v (3 · heads · d features), where the form fits this GPU,
-    /// and, where FUSION_QKV_NORM is on and the model has a LayerNorm + window-partition kernel of those channels, the same with the norm
-    /// prologue, and where FUSION_QKV_OUT is on and the GPU has clusters, each of those with the output projection. A guess from the
-    /// kernels alone (which GEMM feeds which attention is the plan's); a variant it misses is compiled at first use.
+    /// and, where FUSION_QKV_NORM is not off and the model has a LayerNorm + window-partition kernel of those channels, the same with the
+    /// norm prologue, and where FUSION_QKV_OUT is not off and the GPU has clusters, each of those with the output projection (in auto
+    /// only for attentions of at most <see cref="MaxRepeatingHeads"/> heads, the only ones auto may take). A guess from the kernels
+    /// alone (which GEMM feeds which attention is the plan's, the batch decides the rest); a variant it misses is compiled at first use.
     /// </summary>
     public static IEnumerable<(string Name, string Source, IReadOnlyList<string> Options)> Variants(IReadOnlyCollection<IKernel> kernels, CudaDevice device) =>
-        Variants(kernels, device.ComputeCapabilityMajor, device.MaxSharedMemoryPerBlock, NormEnabled, OutEnabled);
+        Variants(kernels, device.ComputeCapabilityMajor, device.MaxSharedMemoryPerBlock, Norm, Out);
 
     /// <summary>
     /// The same for a GPU of compute capability <paramref name="major"/>.x whose blocks may have <paramref name="maxSharedMemory"/> bytes,
-    /// with the norm prologue's forms where <paramref name="norm"/>, the output projection's where <paramref name="output"/>.
+    /// with the norm prologue's forms and the output projection's as <paramref name="norm"/> and <paramref name="output"/> say.
     /// </summary>
     public static IEnumerable<(string Name, string Source, IReadOnlyList<string> Options)> Variants(IReadOnlyCollection<IKernel> kernels, int major, int maxSharedMemory,
-        bool norm, bool output)
+        FormMode norm, FormMode output)
     {
         if (major < 8) yield break;
         // The channels of the model's LayerNorm + window-partition kernels (their names say it; their last buffer's last axis is C).
@@ -334,12 +355,13 @@ public sealed class QkvWindowAttention : IDisposable
             .ToList();
         foreach (var attention in kernels.OfType<FusedKernel>().Where(f => f.Pattern == WindowAttentionLauncher.Pattern && f.Epilogue is null))
         {
-            int d = attention.Constant("HEAD_DIM"), features = 3 * attention.Constant("HEADS") * d;
+            int d = attention.Constant("HEAD_DIM"), heads = attention.Constant("HEADS"), features = 3 * heads * d;
             if (!HasTensorCoreBody(attention)) continue;
+            bool normHere = Takes(norm, heads), outputHere = Takes(output, heads);
             foreach (int channels in projections.Where(g => g.N == features).Select(g => g.K).Distinct())
             {
                 // The output projection where it is on, the GPU has clusters and a square bias-only projection of these channels exists.
-                bool projects = output && major >= 9 && attention.Constant("HEADS") <= MaxClusterHeads && channels == attention.Constant("HEADS") * d
+                bool projects = outputHere && major >= 9 && heads <= MaxClusterHeads && channels == heads * d
                     && projections.Any(g => g.N == channels && g.K == channels);
                 foreach (bool withOutput in projects ? new[] { false, true } : new[] { false })
                 {
@@ -347,13 +369,16 @@ public sealed class QkvWindowAttention : IDisposable
                     if (buffers == 0) continue;
                     var (name, options) = Variant(attention, channels, buffers, norm: false, withOutput);
                     yield return (name, attention.CudaSource, options);
-                    if (!norm || !normChannels.Contains(channels)) continue;
+                    if (!normHere || !normChannels.Contains(channels)) continue;
                     (name, options) = Variant(attention, channels, buffers, norm: true, withOutput);
                     yield return (name, attention.CudaSource, options);
                 }
             }
         }
     }
+
+    /// <summary>Whether a form switched so may run for an attention of <paramref name="heads"/> heads (auto: <see cref="RepeatedWorkPays"/>'s heads).</summary>
+    private static bool Takes(FormMode mode, int heads) => mode == FormMode.On || (mode == FormMode.Auto && heads <= MaxRepeatingHeads);
 
     public void Dispose()
     {
