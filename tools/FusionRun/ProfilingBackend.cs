@@ -245,36 +245,46 @@ internal sealed class ProfilingBackend : IBackend, IDisposable
             : IBackend.MlpAsPair(this, up, down, batch, io, x, w1, upInputs, w2, downInputs);
 
     /// <summary>
-    /// The projection and the attention (and the output projection) timed one by one; on CUDA with FUSION_QKV_ATTENTION on (the
-    /// default) the inner backend's as one row (one kernel where it applies, else both), the output projection in it where FUSION_QKV_OUT is not off (and the form pays).
+    /// The projection and the attention (and the output projection) timed one by one, or on CUDA the inner backend's one-kernel form
+    /// as one row where it runs (<see cref="CudaBackend.RunsQkvForm"/>: FUSION_QKV_ATTENTION, FUSION_QKV_OUT and the form's rule), so
+    /// that each row is one kernel.
     /// </summary>
     public Tensor QkvAttention(GemmKernel projection, int batch, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
         float scale, FusedKernel attention, AttentionOutput? output = null)
     {
-        if (Device != DeviceKind.Cuda || !QkvWindowAttention.Enabled)
-            return IBackend.ThenOutput(this, batch, io, output, IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention));
-        if (output is not null && QkvWindowAttention.Out == FormMode.Off)
-            return IBackend.ThenOutput(this, batch, io, output, QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention));
-        return Time(projection.Name + " + " + attention.Name + OutputName(output),
-            () => _inner.QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention, output));
+        if (output is not null && RunsQkvForm(projection, io, x, w, projectionInputs, bias, mask, heads, attention, norm: null, output))
+            return Time(projection.Name + " + " + attention.Name + OutputName(output),
+                () => _inner.QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention, output));
+        var attended = RunsQkvForm(projection, io, x, w, projectionInputs, bias, mask, heads, attention, norm: null, output: null)
+            ? Time(projection.Name + " + " + attention.Name, () => _inner.QkvAttention(projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention))
+            : IBackend.QkvAttentionAsPair(this, projection, batch, io, x, w, projectionInputs, bias, mask, heads, scale, attention);
+        return IBackend.ThenOutput(this, batch, io, output, attended);
     }
 
     /// <summary>
-    /// The norm kernel, projection and attention (and the output projection) timed one by one; on CUDA with FUSION_QKV_ATTENTION on and
-    /// FUSION_QKV_NORM not off the inner backend's as one row (one kernel where it applies, else all of them), the output projection in it
-    /// where FUSION_QKV_OUT is not off (and the form pays).
+    /// The norm kernel, projection and attention (and the output projection) timed one by one, or on CUDA the inner backend's
+    /// one-kernel form with the norm prologue (and the output projection) as one row where it runs (FUSION_QKV_NORM as well), so that
+    /// each row is one kernel.
     /// </summary>
     public Tensor NormQkvAttention(GeneratedKernel norm, WindowNorm geometry, Tensor[] normInputs, GemmKernel projection, int batch, DType io, Tensor w,
         Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention, AttentionOutput? output = null)
     {
-        if (Device != DeviceKind.Cuda || !QkvWindowAttention.Enabled || QkvWindowAttention.Norm == FormMode.Off)
-            return IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output);
-        if (output is not null && QkvWindowAttention.Out == FormMode.Off)
-            return IBackend.ThenOutput(this, batch, io, output,
-                NormQkvAttention(norm, geometry, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention));
-        return Time(norm.Name + " + " + projection.Name + " + " + attention.Name + OutputName(output),
-            () => _inner.NormQkvAttention(norm, geometry, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output));
+        (string, WindowNorm, Tensor, Tensor)? prologue = normInputs.Length == 3 ? (norm.Name, geometry, normInputs[1], normInputs[2]) : null;
+        string names = norm.Name + " + " + projection.Name + " + " + attention.Name;
+        if (prologue is not null && output is not null
+            && RunsQkvForm(projection, io, normInputs[0], w, projectionInputs, bias, mask, heads, attention, prologue, output))
+            return Time(names + OutputName(output),
+                () => _inner.NormQkvAttention(norm, geometry, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output));
+        if (prologue is not null && RunsQkvForm(projection, io, normInputs[0], w, projectionInputs, bias, mask, heads, attention, prologue, output: null))
+            return IBackend.ThenOutput(this, batch, io, output, Time(names,
+                () => _inner.NormQkvAttention(norm, geometry, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention)));
+        return IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output);
     }
+
+    /// <summary>Whether the inner backend (CUDA only) runs the one-kernel QKV form on these operands (<see cref="CudaBackend.RunsQkvForm"/>).</summary>
+    private bool RunsQkvForm(GemmKernel projection, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
+        FusedKernel attention, (string, WindowNorm, Tensor, Tensor)? norm, AttentionOutput? output) =>
+        _cuda is not null && _cuda.RunsQkvForm(projection, io, x, w, projectionInputs, bias, mask, heads, attention, norm, output);
 
     private static string OutputName(AttentionOutput? output) => output is null ? "" : " + " + output.Projection.Name;
 

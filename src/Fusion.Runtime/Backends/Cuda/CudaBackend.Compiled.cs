@@ -170,9 +170,25 @@ public sealed partial class CudaBackend
     /// FUSION_QKV_ATTENTION (or FUSION_QKV_OUT) is off, the form does not apply or does not pay: the caller then runs the calls it replaces.
     /// </summary>
     private Tensor? QkvForm(GemmKernel projection, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
+        float scale, FusedKernel attention, (string Name, WindowNorm Geometry, Tensor Weight, Tensor Bias)? norm, AttentionOutput? output) =>
+        QkvFormLaunch(projection, io, x, w, projectionInputs, bias, mask, heads, scale, attention, norm, output)?.Invoke();
+
+    /// <summary>
+    /// Whether <see cref="QkvAttention"/> (<paramref name="norm"/> null) or <see cref="NormQkvAttention"/> would run the one-kernel form,
+    /// with the output projection inside where <paramref name="output"/> is given, on these operands: the switches, the form's
+    /// conditions and its rule, as the call itself decides them (it compiles the form if need be). For the profiler, whose rows follow
+    /// the kernels that run.
+    /// </summary>
+    public bool RunsQkvForm(GemmKernel projection, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
+        FusedKernel attention, (string Name, WindowNorm Geometry, Tensor Weight, Tensor Bias)? norm, AttentionOutput? output) =>
+        QkvFormLaunch(projection, io, x, w, projectionInputs, bias, mask, heads, scale: 1, attention, norm, output) is not null;
+
+    /// <summary><see cref="QkvForm"/>'s decision: the launch that allocates and computes its result, or null where the form does not run.</summary>
+    private Func<Tensor>? QkvFormLaunch(GemmKernel projection, DType io, Tensor x, Tensor w, Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads,
         float scale, FusedKernel attention, (string Name, WindowNorm Geometry, Tensor Weight, Tensor Bias)? norm, AttentionOutput? output)
     {
-        if (!QkvWindowAttention.Enabled || AllIlgpu || (output is not null && QkvWindowAttention.Out == FormMode.Off)) return null;
+        if (!QkvWindowAttention.Enabled || AllIlgpu || (output is not null && QkvWindowAttention.Out == FormMode.Off)
+            || (norm is not null && QkvWindowAttention.Norm == FormMode.Off)) return null;
         var input = _rules.Resident(x, $"{norm?.Name ?? projection.Name} x");
         var weight = _rules.Resident(w, $"{projection.Name} weight");
         var inputs = projectionInputs.Select((t, i) => _rules.Resident(t, $"{projection.Name} epilogue input {i}")).ToList();
@@ -194,7 +210,7 @@ public sealed partial class CudaBackend
             return null;
         int tokens = attention.Constant("TOKENS"), d = attention.Constant("HEAD_DIM");
         var shape = new Shape(checked((int)(input.ElementCount / ((long)tokens * input.Shape[-1]))), tokens, heads * d);
-        return FusedChecks.Allocated(Stream, shape, result =>
+        return () => FusedChecks.Allocated(Stream, shape, result =>
             _state.QkvAttention.Run(input, weight, inputs[projection.Cublas!.Bias], table, windowMask, scale, result, attention, Stream, prologue, project));
     }
 
