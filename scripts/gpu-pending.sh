@@ -671,7 +671,7 @@ qkvauto() {
   for b in ${SWIN_BATCHES:-1 8 64}; do
     for round in 1 2; do
       for value in off auto; do
-        [ $(left) -gt 150 ] || break 3
+        [ $(left) -gt ${QKVAUTO_RESERVE_S:-150} ] || break 3
         echo "## swin-t b$b FUSION_QKV_NORM=FUSION_QKV_OUT=$value round $round"
         FUSION_QKV_NORM=$value FUSION_QKV_OUT=$value timeout 60 ./fusion-run swin-t --device cuda --batch $b --fast-run --graphs --warmup 20 \
           --iters 300 2>&1 | grep -E "^(preparation|device|graph)"
@@ -679,6 +679,7 @@ qkvauto() {
     done
   done > $OUT/qkvauto.txt 2>&1
   [ $(left) -gt 200 ] && timeout 40 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 50 > $OUT/qkvautoprofile.txt 2>&1
+  [ $(left) -gt 60 ] || return
   FUSION_REQUIRE_CUDA=1 timeout $(( $(left) < 130 ? $(left) - 20 : 110 )) ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.NormQkvAttentionGpuTests \
     -class Fusion.Cuda.Tests.AttentionOutputGpuTests -class Fusion.Cuda.Tests.QkvWindowAttentionGpuTests -class Fusion.Cuda.Tests.OnOffSwitchTests \
     -class Fusion.Cuda.Tests.QkvAttentionVariantsTests > $OUT/qkvautotests.txt 2>&1
