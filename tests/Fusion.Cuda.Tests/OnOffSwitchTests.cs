@@ -103,7 +103,7 @@ public sealed class OnOffSwitchTests
     {
         var data = new TheoryData<string, string?, FormMode>();
         foreach (var variable in new[] { QkvWindowAttention.NormVariable, QkvWindowAttention.OutVariable })
-            foreach (var (value, mode) in new (string?, FormMode)[] { (null, FormMode.Auto), ("", FormMode.Auto), (" AUTO", FormMode.Auto), ("on", FormMode.On),
+            foreach (var (value, mode) in new (string?, FormMode)[] { (null, FormMode.Off), ("", FormMode.Off), (" AUTO", FormMode.Auto), ("on", FormMode.On),
                          ("1", FormMode.On), ("Off ", FormMode.Off), ("0", FormMode.Off) })
                 data.Add(variable, value, mode);
         return data;

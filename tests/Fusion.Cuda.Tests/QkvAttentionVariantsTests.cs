@@ -69,7 +69,7 @@ public sealed class QkvAttentionVariantsTests
     }
 
     /// <summary>
-    /// In auto (the default) the norm and output forms are compiled only for attentions of at most six heads, the only ones auto may
+    /// In auto the norm and output forms are compiled only for attentions of at most six heads, the only ones auto may
     /// take: stage 1's here, not stage 3's (12 heads), whose plain QKV form stays.
     /// </summary>
     [Fact]

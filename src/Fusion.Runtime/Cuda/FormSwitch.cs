@@ -18,7 +18,7 @@ internal static class FormSwitch
     /// auto, on, 1, off or 0 (any case, spaces ignored; unset or blank means <paramref name="unset"/>); anything else is an error naming
     /// <paramref name="variable"/> and the choices.
     /// </summary>
-    public static FormMode Parse(string variable, string? value, FormMode unset = FormMode.Auto) => value?.Trim().ToLowerInvariant() switch
+    public static FormMode Parse(string variable, string? value, FormMode unset) => value?.Trim().ToLowerInvariant() switch
     {
         null or "" => unset,
         "auto" => FormMode.Auto,

@@ -34,9 +34,9 @@ public sealed class QkvWindowAttention : IDisposable
     /// <summary>
     /// <c>FUSION_QKV_NORM=auto|on|off</c>: whether the QKV form also takes a Swin block's norm1, roll and window partition as its prologue
     /// (<see cref="CudaBackend.NormQkvAttention"/>), gathering each window from the image and normalizing it in shared memory; off runs
-    /// the norm kernel first, as before. Only where the QKV form itself runs. Auto (the default) takes it only where
-    /// <see cref="RepeatedWorkPays"/> holds: each head's block normalizes the same window, which at 12 heads, or where the grid is more
-    /// than one wave, cost more than the norm kernel it replaces (Swin-T on an H100 2026-12-06, on everywhere: 0.333 → 0.349 ms at
+    /// the norm kernel first (the default, until auto is measured on the whole model). Only where the QKV form itself runs. Auto takes
+    /// it only where <see cref="RepeatedWorkPays"/> holds: each head's block normalizes the same window, which at 12 heads, or where the
+    /// grid is more than one wave, cost more than the norm kernel it replaces (Swin-T on an H100 2026-12-06, on everywhere: 0.333 → 0.349 ms at
     /// batch 1, 2.382 → 2.415 at batch 64; inside the graph at batch 1 a block's norm kernel + attention 9.2 → 8.1 µs at 3 heads,
     /// 8.2 → 7.1 at 6, 8.6 → 11.3 at 12; docs/perf.md); on takes it wherever the QKV form runs.
     /// </summary>
@@ -47,8 +47,8 @@ public sealed class QkvWindowAttention : IDisposable
     /// <summary>$FUSION_QKV_NORM, read once (<see cref="ParseNorm"/>).</summary>
     public static FormMode Norm => s_norm.Value;
 
-    /// <summary>auto, on, 1, off or 0 (unset or blank: auto); anything else is an error naming the variable.</summary>
-    public static FormMode ParseNorm(string? value) => FormSwitch.Parse(NormVariable, value);
+    /// <summary>auto, on, 1, off or 0 (unset or blank: off); anything else is an error naming the variable.</summary>
+    public static FormMode ParseNorm(string? value) => FormSwitch.Parse(NormVariable, value, unset: FormMode.Off);
 
     /// <summary>The norm prologue's own operands: the LayerNorm's weight and bias [C], and where each window's token comes from.</summary>
     public sealed record NormOperands(CudaTensor Gamma, CudaTensor Beta, WindowNorm Geometry);
@@ -56,8 +56,8 @@ public sealed class QkvWindowAttention : IDisposable
     /// <summary>
     /// <c>FUSION_QKV_OUT=auto|on|off</c>: whether the QKV form also multiplies each window's heads by the output projection after the
     /// attention (<see cref="AttentionOutput"/>), on thread-block clusters of one block a head (sm_90); off runs the projection's GEMM
-    /// after it, as before. Only where the QKV form itself runs. Auto (the default) takes it only where <see cref="RepeatedWorkPays"/>
-    /// holds: each head's block gathers every head's rows and a cluster runs its windows in lockstep, which at 12 heads, or over
+    /// after it (the default, until auto is measured on the whole model). Only where the QKV form itself runs. Auto takes it only where
+    /// <see cref="RepeatedWorkPays"/> holds: each head's block gathers every head's rows and a cluster runs its windows in lockstep, which at 12 heads, or over
     /// several waves, cost more than the GEMM it replaces (Swin-T on an H100 2026-12-06, on everywhere: 0.333 → 0.351 ms at batch 1,
     /// 2.382 → 2.500 at batch 64; inside the graph at batch 1 attention + GEMM 10.2 → 9.6 µs at 3 heads, 9.7 → 9.1 at 6, 9.9 → 13.1
     /// at 12; docs/perf.md); on takes it wherever the QKV form runs.
@@ -69,8 +69,8 @@ public sealed class QkvWindowAttention : IDisposable
     /// <summary>$FUSION_QKV_OUT, read once (<see cref="ParseOut"/>).</summary>
     public static FormMode Out => s_out.Value;
 
-    /// <summary>auto, on, 1, off or 0 (unset or blank: auto); anything else is an error naming the variable.</summary>
-    public static FormMode ParseOut(string? value) => FormSwitch.Parse(OutVariable, value);
+    /// <summary>auto, on, 1, off or 0 (unset or blank: off); anything else is an error naming the variable.</summary>
+    public static FormMode ParseOut(string? value) => FormSwitch.Parse(OutVariable, value, unset: FormMode.Off);
 
     /// <summary>The output projection's operands: its weight [C, C] and bias [C].</summary>
     public sealed record OutOperands(CudaTensor Weight, CudaTensor Bias);
