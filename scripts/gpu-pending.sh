@@ -120,8 +120,9 @@
 #   policies Swin-T's quantized plans side by side, issue 13's Show table: `Fusion.Bench model swin-t all` (fp16, int8 fast, fp8)
 #           and `model swin-t-accurate int8` (the accurate policy with the head in fp16, not timed since 2026-12-03) at batch 1 / 8 / 64 / 128
 #   qkvauto Swin-T at batch 1 / 8 / 64 (SWIN_BATCHES) with FUSION_QKV_NORM and FUSION_QKV_OUT both off (as before 2026-12-07) and both
-#           auto (the new default: stages of at most 6 heads in one wave), alternating, two rounds, with the graph's kernel count; then
-#           Swin-T batch 1 --graphs --profile under the default, the forms' GPU tests and timm parity under the default
+#           auto (stages of at most 6 heads in one wave; off stays the default until this is measured), alternating, two rounds, with
+#           the graph's kernel count; then
+#           Swin-T batch 1 --graphs --profile with both auto, the forms' GPU tests, and timm parity with both auto
 #   pretrained whether this machine holds trained weights for timm's or torchvision's Swin-T (caches, any large .safetensors/.pth)
 #   int8sens the same Swin-T calibrated (fusion-run calibrate, max, 256 images) and fusion-run sensitivity over 32 other images on
 #           this machine's CPUs (SENS_KEEP keep steps, default 8); table in int8sens.txt, figures in int8sens.json
@@ -678,13 +679,14 @@ qkvauto() {
       done
     done
   done > $OUT/qkvauto.txt 2>&1
-  [ $(left) -gt 200 ] && timeout 40 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 50 > $OUT/qkvautoprofile.txt 2>&1
+  [ $(left) -gt 200 ] && FUSION_QKV_NORM=auto FUSION_QKV_OUT=auto timeout 40 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile \
+    --warmup 5 --iters 50 > $OUT/qkvautoprofile.txt 2>&1
   [ $(left) -gt 60 ] || return
   FUSION_REQUIRE_CUDA=1 timeout $(( $(left) < 130 ? $(left) - 20 : 110 )) ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.NormQkvAttentionGpuTests \
     -class Fusion.Cuda.Tests.AttentionOutputGpuTests -class Fusion.Cuda.Tests.QkvWindowAttentionGpuTests -class Fusion.Cuda.Tests.OnOffSwitchTests \
     -class Fusion.Cuda.Tests.QkvAttentionVariantsTests > $OUT/qkvautotests.txt 2>&1
   echo "exit $?" >> $OUT/qkvautotests.txt
-  [ $(left) -gt 100 ] && parity
+  [ $(left) -gt 100 ] && FUSION_QKV_NORM=auto FUSION_QKV_OUT=auto parity
 }
 pretrained() {
   { ls -la ~/.cache/torch/hub/checkpoints ~/.cache/huggingface/hub 2>&1
