@@ -148,7 +148,7 @@ public sealed partial class CudaBackend
     /// </summary>
     public Tensor NormQkvAttention(GeneratedKernel norm, WindowNorm geometry, Tensor[] normInputs, GemmKernel projection, int batch, DType io, Tensor w,
         Tensor[] projectionInputs, Tensor bias, Tensor? mask, int heads, float scale, FusedKernel attention, AttentionOutput? output = null) =>
-        (QkvWindowAttention.Norm != FormMode.Off && normInputs.Length == 3
+        (normInputs.Length == 3
             ? QkvForms(projection, batch, io, normInputs[0], w, projectionInputs, bias, mask, heads, scale, attention, (norm.Name, geometry, normInputs[1], normInputs[2]), output)
             : null)
         ?? IBackend.NormQkvAttentionAsPair(this, norm, normInputs, projection, batch, io, w, projectionInputs, bias, mask, heads, scale, attention, output);
