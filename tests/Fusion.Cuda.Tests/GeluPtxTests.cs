@@ -56,4 +56,28 @@ public sealed class GeluPtxTests
         Assert.DoesNotContain("rcp.approx", tanh);
         Assert.True(PtxText.Instructions(tanh) < PtxText.Instructions(erf), $"tanh form {PtxText.Instructions(tanh)} PTX instructions, erf form {PtxText.Instructions(erf)}\n{tanh}");
     }
+
+    /// <summary>
+    /// The loop IR's gelu_tanh operation (what quantized plans run after an int8 product) prints as fusion_gelu_tanh_sigmoid:
+    /// one ex2.approx and one rcp.approx, no tanh.approx (whose 2⁻¹¹ would put the GPU outside float32 of the CPU's same form) and no
+    /// branch, in fewer instructions than the erf form.
+    /// </summary>
+    [Fact]
+    public void TheTanhFormOperationIsOneExp2AndOneReciprocal()
+    {
+        ClangPtx.RequireCompiler();
+        const string Kernel = """
+            #include "prelude.cuh"
+            extern "C" __global__ void sigmoid_form(const float* __restrict__ x, float* __restrict__ y) { y[threadIdx.x] = fusion_gelu_tanh_sigmoid(x[threadIdx.x]); }
+            extern "C" __global__ void erf_form(const float* __restrict__ x, float* __restrict__ y) { y[threadIdx.x] = fusion_gelu_erf(x[threadIdx.x]); }
+            """;
+        var ptx = ClangPtx.Compile(Kernel, "sm_90", "gelu_tanh_sigmoid");
+        var sigmoid = PtxText.Body(ptx, "sigmoid_form");
+        Assert.Single(Regex.Matches(sigmoid, @"\bex2\.approx"));
+        Assert.Single(Regex.Matches(sigmoid, @"\brcp\.approx"));
+        Assert.DoesNotContain("tanh.approx", sigmoid);
+        Assert.DoesNotMatch(@"\bbra\b", sigmoid);
+        int t = PtxText.Instructions(sigmoid), e = PtxText.Instructions(PtxText.Body(ptx, "erf_form"));
+        Assert.True(t < e, $"fusion_gelu_tanh_sigmoid: {t} PTX instructions, fusion_gelu_erf {e}\n{sigmoid}");
+    }
 }

@@ -192,8 +192,11 @@ public sealed class PrecisionTests
             """;
         var result = RunClean(source);
         var int8 = Method(result.Source, "RunInt8");
-        // fc1 of each block: an int8 GEMM; its input quantized in the layer norm's kernel; fc2 (kept) an fp16 GEMM.
-        Assert.Equal(2, CountOf(int8, "gemm gemm_mul_add_gelu_n40_k16_i8:"));
+        // fc1 of each block: an int8 GEMM with its GELU in the tanh form; its input quantized in the layer norm's kernel; fc2 (kept)
+        // an fp16 GEMM. The Half plan's GELU stays erf's.
+        Assert.Equal(2, CountOf(int8, "gemm gemm_mul_add_gelu_tanh_n40_k16_i8:"));
+        Assert.DoesNotContain("gelu_tanh", Method(result.Source, "RunHalf"));
+        Assert.Contains("gelu", Method(result.Source, "RunHalf"));
         Assert.Contains("gemm gemm_bias_add_n16_k40:", int8);
         Assert.DoesNotContain("n16_k40_i8", int8);
         Assert.Contains("kernel layer_norm_mul_cast_f16_f32_i8_nx9x16 (row)", int8);
@@ -201,7 +204,7 @@ public sealed class PrecisionTests
         Assert.DoesNotContain("blocks.0.fc2.input", result.Source);
         Assert.Contains("new global::Fusion.Quantization.ActivationScales(\"Int8Blocks\", new string[] { \"blocks.0.fc1.input\", \"blocks.1.fc1.input\" })", result.Source);
         Assert.Contains("//   int8 F.Linear(F.LayerNorm(x, norm), fc1): scale blocks.0.fc1.input, weight blocks.0.fc1.weight per output channel; quantize fused into cast_layer_norm_mul_io_f16_f32_i8_nx9x16", result.Source);
-        Assert.Contains("dequantize fused into gemm_mul_add_gelu_n40_k16_i8", result.Source);
+        Assert.Contains("dequantize fused into gemm_mul_add_gelu_tanh_n40_k16_i8; GELU in its tanh form, fused into gemm_mul_add_gelu_tanh_n40_k16_i8", result.Source);
         Assert.DoesNotContain("RunInt8", Method(result.Source, "RunHalf"));
     }
 

@@ -103,6 +103,13 @@ namespace Fusion.Compiler
         /// into erf's own), which the chain of six operations it stands for cannot be (float math is not reassociated).
         /// </summary>
         Gelu,
+
+        /// <summary>
+        /// GELU in its tanh form, x·½·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as one operation: printed as x·σ(2u) (one exp2 and one
+        /// reciprocal, accurate to float32) where the six-operation chain through a general tanh would branch and take a polynomial.
+        /// The form cuBLASLt's GELU epilogue computes, and the int8 plans' (PrecisionPass).
+        /// </summary>
+        GeluTanh,
         Recip,
 
         /// <summary>Rounds to the nearest float16 and back: a cast to f16 inside a kernel keeps the plan's rounding.</summary>

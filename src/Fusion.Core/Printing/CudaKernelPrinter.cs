@@ -61,6 +61,7 @@ namespace Fusion.Compiler
             ScalarOp.Tanh => $"fusion_tanh({a[0]})",
             ScalarOp.Erf => $"fusion_erf({a[0]})",
             ScalarOp.Gelu => $"fusion_gelu_op({a[0]})",
+            ScalarOp.GeluTanh => $"fusion_gelu_tanh_sigmoid({a[0]})",
             ScalarOp.Recip => $"fusion_recip({a[0]})",
             ScalarOp.RoundF16 => $"half_to_float(float_to_half({a[0]}))",
             ScalarOp.RoundI8 => $"fusion_round_i8({a[0]})",

@@ -102,6 +102,7 @@ namespace Fusion.Compiler
             ScalarOp.Tanh => $"IlgpuMath.Tanh({a[0]})",
             ScalarOp.Erf => $"IlgpuMath.Erf({a[0]})",
             ScalarOp.Gelu => $"IlgpuMath.Gelu({a[0]})",
+            ScalarOp.GeluTanh => $"IlgpuMath.GeluTanh({a[0]})",
             ScalarOp.Recip => $"(1.0f / {a[0]})",
             ScalarOp.RoundF16 => $"IlgpuMath.RoundF16({a[0]})",
             ScalarOp.RoundI8 => $"IlgpuMath.RoundI8({a[0]})",

@@ -38,7 +38,8 @@ namespace Fusion.Generator.Emit
                     w.Line($"//   cast {cast.From.Short()} → {cast.To.Short()} of {cast.Value} for {cast.Reader}: {cast.Fate}");
                 var (format, weightScale) = plan.Target == FloatType.F8 ? ("fp8", "per tensor") : ("int8", "per output channel");
                 foreach (var q in plan.Quantized)
-                    w.Line($"//   {format} {q.Linear}: scale {q.ScaleKey}, weight {q.Weight} {weightScale}; quantize {Where(plan, q.Quantize)}; dequantize {Where(plan, q.Result)}");
+                    w.Line($"//   {format} {q.Linear}: scale {q.ScaleKey}, weight {q.Weight} {weightScale}; quantize {Where(plan, q.Quantize)}; dequantize {Where(plan, q.Result)}"
+                        + (q.TanhGelu >= 0 ? $"; GELU in its tanh form, {Where(plan, q.TanhGelu)}" : ""));
             }
         }
 

@@ -27,7 +27,11 @@ namespace Fusion.Generator.Ir
     /// One Linear of a quantized plan: its call, the name of its input's scale, its weight, and the plan's nodes of its quantize (the
     /// cast of the scaled input to i8 or f8), its low-precision product and its result (dequantized, bias added).
     /// </summary>
-    internal sealed record QuantizedNote(string Linear, string ScaleKey, string Weight, int Quantize, int Product, int Result);
+    internal sealed record QuantizedNote(string Linear, string ScaleKey, string Weight, int Quantize, int Product, int Result)
+    {
+        /// <summary>The plan's node of the GELU after the product, which quantized plans compute in its tanh form; -1 where none follows.</summary>
+        public int TanhGelu { get; init; } = -1;
+    }
 
     /// <summary>One inserted cast: of which value, between which types, before which reader, and how it runs.</summary>
     /// <param name="Node">The cast's node in the plan.</param>

@@ -175,10 +175,28 @@ namespace Fusion.Generator.Passes
                     }
                     if (node.Is(Ops.Linear) && padded[node.Inputs[0]])
                         inputs[1] = ConvChannelPadding.Weight(node, inputs[1], _graph.Nodes[_graph.Nodes[node.Inputs[0]].Inputs[0]].Shape[1].Value, _nodes, Add);
-                    ids[node.Id] = Add(node with { Inputs = inputs.ToEquatableArray(), Precision = type });
+                    ids[node.Id] = Add(node with { Op = GeluForm(node), Inputs = inputs.ToEquatableArray(), Precision = type });
+                    if (GeluForm(node) != node.Op) NoteTanhGelu(ids[node.Inputs[0]], ids[node.Id]);
                 }
                 _output = ids[_graph.Output];
                 if (types[_graph.Output] != FloatType.Io) _output = CastOf(_output, FloatType.Io, null);
+            }
+
+            /// <summary>
+            /// A quantized GEMM's GELU (the Gelu reading an int8 or FP8 Linear's result: its epilogue) in its tanh form. The form is
+            /// cuBLASLt's (its GELU epilogue, which the Fp8 plan's products and the Half plan's cuBLASLt GEMMs run), within 4.8e-4 of
+            /// erf's, a hundredth of an 8-bit code's step, and as accurate against timm (docs/precision.md); printed as x·σ(2u) it
+            /// takes half the erf form's instructions in the int8 template's requantizing epilogue, which the instructions it issues
+            /// bind (docs/perf.md). The CPU twin computes the same form, so the two backends still agree to float32.
+            /// </summary>
+            private string GeluForm(Node node) =>
+                _target.IsCode() && node.Is(Ops.Gelu) && _int8Keys[node.Inputs[0]] is not null ? Ops.GeluTanh.Name : node.Op;
+
+            /// <summary>Records on the quantized Linear whose result <paramref name="result"/> is that its GELU is <paramref name="gelu"/>, in the tanh form.</summary>
+            private void NoteTanhGelu(int result, int gelu)
+            {
+                int at = _quantized.FindIndex(q => q.Result == result);
+                if (at >= 0) _quantized[at] = _quantized[at] with { TanhGelu = gelu };
             }
 
             /// <summary>The cast of value <paramref name="source"/> (a new id) to <paramref name="to"/>, shared by every reader that needs it.</summary>

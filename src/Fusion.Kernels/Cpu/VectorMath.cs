@@ -39,6 +39,40 @@ public static class VectorMath
     /// <summary>y = GELU(x), erf form, lane by lane as <see cref="Gelu(Vector{float})"/> (the loop IR's one GELU operation).</summary>
     public static void Gelu(ReadOnlySpan<float> x, Span<float> y) => Map<GeluLanes>(x, y);
 
+    /// <summary>
+    /// y = GELU(x), tanh form, in the loop IR's GeluTanh order: u = x·(√(2/π) + 0.044715·√(2/π)·x²), y = x / (1 + e^(−2u)), which
+    /// is x·½·(1 + tanh u) without the cancellation of 1 + tanh u below zero (the GPU's form: one exp2, one reciprocal).
+    /// </summary>
+    public static void GeluTanh(ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (y.Length < x.Length) throw new ArgumentException("output shorter than input", nameof(y));
+        // u in a buffer of its own, a chunk at a time: y may be x itself (the interpreter's rows run in place).
+        Span<float> u = stackalloc float[256];
+        for (int at = 0; at < x.Length; at += u.Length)
+        {
+            var xs = x.Slice(at, Math.Min(u.Length, x.Length - at));
+            var us = u[..xs.Length];
+            System.Numerics.Tensors.TensorPrimitives.Multiply(xs, xs, us);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(us, GeluTanhCubic, us);
+            System.Numerics.Tensors.TensorPrimitives.Add(us, GeluTanhLinear, us);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(us, xs, us);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(us, -2f, us);
+            System.Numerics.Tensors.TensorPrimitives.Exp(us, us);
+            System.Numerics.Tensors.TensorPrimitives.Add(us, 1f, us);
+            System.Numerics.Tensors.TensorPrimitives.Divide(xs, us, y.Slice(at, xs.Length));
+        }
+    }
+
+    /// <summary>One element of <see cref="GeluTanh(ReadOnlySpan{float}, Span{float})"/>, the same steps.</summary>
+    public static float GeluTanh(float x)
+    {
+        float u = x * (x * x * GeluTanhCubic + GeluTanhLinear);
+        return x / (1f + MathF.Exp(-2f * u));
+    }
+
+    /// <summary>√(2/π) and 0.044715·√(2/π): the tanh form's argument is x·(linear + cubic·x²).</summary>
+    internal const float GeluTanhLinear = 0.79788456080286536f, GeluTanhCubic = 0.035677408136300125f;
+
     /// <summary>A function of one vector of lanes, for <see cref="Map{TLanes}"/>.</summary>
     private interface ILanes
     {

@@ -176,6 +176,15 @@ FUSION_DEVICE float fusion_gelu_tanh(float v)
     return 0.5f * v * (1.0f + t);
 }
 
+// The loop IR's gelu_tanh operation (GELU's tanh form, what cuBLASLt's GELU epilogue computes and the int8 plans take): ½v·(1 + tanh u)
+// as v·σ(2u) = v / (1 + e^(−2u)), one ex2 and one reciprocal, accurate to float32 (within a few ulp of the CPU's same steps), where
+// tanh.approx (fusion_gelu_tanh) is off by up to 2^-11 relative and a general tanh branches. v ≪ 0 gives −0 (the reciprocal of +inf).
+FUSION_DEVICE float fusion_gelu_tanh_sigmoid(float v)
+{
+    const float u = v * (0.035677408136300125f * (v * v) + 0.79788456080286536f);
+    return v * fast_rcp(1.0f + fast_exp2(u * -2.8853900817779268f));
+}
+
 // The loop IR's gelu operation as printed: by erf, or in the tanh form where the kernel is compiled with FUSION_GELU_TANH=1 (the
 // GEMM template under FUSION_GEMM_GELU=tanh: cuBLASLt's form, the one its GELU epilogue computes; EpilogueGelu.cs).
 #ifndef FUSION_GELU_TANH

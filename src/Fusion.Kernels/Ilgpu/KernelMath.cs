@@ -90,6 +90,16 @@ public static class KernelMath
     }
 
     /// <summary>
+    /// GELU in its tanh form as x·σ(2u), u = x·(√(2/π) + 0.044715·√(2/π)·x²): one exp2 and one reciprocal, as the CUDA kernels'
+    /// fusion_gelu_tanh_sigmoid (the loop IR's GeluTanh operation); x ≪ 0 gives −0.
+    /// </summary>
+    public static float GeluTanh(float x)
+    {
+        float u = x * (x * x * 0.035677408136300125f + 0.79788456080286536f);
+        return x * FastRecip(1.0f + Exp2(u * -2.8853900817779268f)); // e^(−2u) = 2^(−2u·log2(e))
+    }
+
+    /// <summary>
     /// x rounded to fp16 (to nearest, ties to even) as ILGPU's half. The value is rounded first, so the conversion is exact on
     /// ILGPU's CPU accelerator too (its software conversion does not round to nearest); Fusion's PTX compiler redirects this
     /// method to one cvt.rn.f16.f32 (IlgpuPtxCompiler), which leaves ptxas no dead branches to discard.

@@ -49,7 +49,7 @@
 //       |mix.weight| → max |mix.weight| per output channel → int8 scales of mix.weight → int8 scales of mix.weight as a vector → scale of mix.input · int8 scales of mix.weight
 //   div_mul_cast_f32_i8_16x16 (pointwise, 3 ops, at load)
 //       1 / int8 scales of mix.weight → mix.weight / its scales → quantize mix.weight to i8
-//   gemm_mul_add_gelu_n16_k16_i8 (gemm, int8 template only, 4 ops)
+//   gemm_mul_add_gelu_tanh_n16_k16_i8 (gemm, int8 template only, 4 ops)
 //       int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))
 //   mean_cast_f16_f32_nx16 (strided, 2 ops)
 //       F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)
@@ -74,7 +74,7 @@
 //       |mix.weight| → max |mix.weight| → fp8 scale of mix.weight → fp8 scale of mix.weight as a vector → scale of mix.input · fp8 scale of mix.weight
 //   div_mul_cast_f32_f8_16x16 (pointwise, 3 ops, at load)
 //       1 / fp8 scale of mix.weight → mix.weight / its scale → quantize mix.weight to f8
-//   gemm_mul_add_gelu_n16_k16_f8 (gemm, cuBLASLt FP8 with its own epilogue, 4 ops)
+//   gemm_mul_add_gelu_tanh_n16_k16_f8 (gemm, cuBLASLt FP8 with its own epilogue, 4 ops)
 //       fp8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))
 //   mean_cast_f16_f32_nx16 (strided, 2 ops)
 //       F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)
@@ -114,7 +114,7 @@
 //   cast f16 → f32 of F.Mean(h, 1) for F.Linear(F.Mean(h, 1), head): fused into mean_cast_f16_f32_nx16: a load or store converts
 //   cast f32 → io of F.Linear(F.Mean(h, 1), head) for the output: fused into gemm_bias_cast_n5_k16_f32: a load or store converts
 //   int8 F.Linear(F.LayerNorm(x, norm), mix): scale mix.input, weight mix.weight per output channel; quantize fused into cast_layer_norm_mul_io_f16_f32_i8_nx9x16; dequantize fused into gemm_mul_add_cast_n16_k16_i8
-//   int8 F.Linear(h, mix): scale mix.input, weight mix.weight per output channel; quantize fused into softmax_mul_cast_f32_i8_nx9x16; dequantize fused into gemm_mul_add_gelu_n16_k16_i8
+//   int8 F.Linear(h, mix): scale mix.input, weight mix.weight per output channel; quantize fused into softmax_mul_cast_f32_i8_nx9x16; dequantize fused into gemm_mul_add_gelu_tanh_n16_k16_i8; GELU in its tanh form, fused into gemm_mul_add_gelu_tanh_n16_k16_i8
 // Precision plan Fp8 (cpu, cuda): operators 26 f32, 5 f16; 4 casts inserted, 4 fused into kernels.
 //   f16 ×1 v4  (root)
 //       v4 F.LayerNorm(x, norm)
@@ -133,7 +133,7 @@
 //   cast f16 → f32 of F.Mean(h, 1) for F.Linear(F.Mean(h, 1), head): fused into mean_cast_f16_f32_nx16: a load or store converts
 //   cast f32 → io of F.Linear(F.Mean(h, 1), head) for the output: fused into gemm_bias_cast_n5_k16_f32: a load or store converts
 //   fp8 F.Linear(F.LayerNorm(x, norm), mix): scale mix.input, weight mix.weight per tensor; quantize fused into cast_layer_norm_mul_io_f16_f32_f8_nx9x16; dequantize fused into gemm_mul_add_cast_n16_k16_f8
-//   fp8 F.Linear(h, mix): scale mix.input, weight mix.weight per tensor; quantize fused into softmax_mul_cast_f32_f8_nx9x16; dequantize fused into gemm_mul_add_gelu_n16_k16_f8
+//   fp8 F.Linear(h, mix): scale mix.input, weight mix.weight per tensor; quantize fused into softmax_mul_cast_f32_f8_nx9x16; dequantize fused into gemm_mul_add_gelu_tanh_n16_k16_f8; GELU in its tanh form, fused into gemm_mul_add_gelu_tanh_n16_k16_f8
 …
         /// <summary>
         /// Runs the compiled forward pass on <paramref name="backend"/> (the CPU when null) in <paramref name="precision"/>
@@ -297,8 +297,8 @@
                 // [N, 9, 16] i8  kernel softmax_mul_cast_f32_i8_nx9x16 (row): F.Softmax(F.Linear(F.LayerNorm(x, norm), mix)) → mix.input / its scale → quantize mix.input to i8  Model0.cs(13,20)
                 var v29 = fusionPass.Own(be.Run(FusionKernels.softmax_mul_cast_f32_i8_nx9x16, batch, io, v23, v27))[0];
                 v23.Dispose();
-                // [N, 9, 16] f16  gemm gemm_mul_add_gelu_n16_k16_i8: int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))  Model0.cs(13,20)
-                var v41 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_n16_k16_i8, batch, io, v29, v35, v38, be.Param(this.mix.bias!, global::Fusion.DType.Float32)))[0];
+                // [N, 9, 16] f16  gemm gemm_mul_add_gelu_tanh_n16_k16_i8: int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))  Model0.cs(13,20)
+                var v41 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_tanh_n16_k16_i8, batch, io, v29, v35, v38, be.Param(this.mix.bias!, global::Fusion.DType.Float32)))[0];
                 v29.Dispose();
                 // [N, 16] f32  kernel mean_cast_f16_f32_nx16 (strided): F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)  Model0.cs(14,16)
                 var v45 = fusionPass.Own(be.Run(FusionKernels.mean_cast_f16_f32_nx16, batch, io, v41))[0];
@@ -379,8 +379,8 @@
                 // [N, 9, 16] f8  kernel softmax_mul_cast_f32_f8_nx9x16 (row): F.Softmax(F.Linear(F.LayerNorm(x, norm), mix)) → mix.input / its scale → quantize mix.input to f8  Model0.cs(13,20)
                 var v33 = fusionPass.Own(be.Run(FusionKernels.softmax_mul_cast_f32_f8_nx9x16, batch, io, v25, v31))[0];
                 v25.Dispose();
-                // [N, 9, 16] f16  gemm gemm_mul_add_gelu_n16_k16_f8: fp8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))  Model0.cs(13,20)
-                var v45 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_n16_k16_f8, batch, io, v33, v39, v42, be.Param(this.mix.bias!, global::Fusion.DType.Float16)))[0];
+                // [N, 9, 16] f16  gemm gemm_mul_add_gelu_tanh_n16_k16_f8: fp8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))  Model0.cs(13,20)
+                var v45 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_tanh_n16_k16_f8, batch, io, v33, v39, v42, be.Param(this.mix.bias!, global::Fusion.DType.Float16)))[0];
                 v33.Dispose();
                 // [N, 16] f32  kernel mean_cast_f16_f32_nx16 (strided): F.Mean(h, 1) → cast f16 → f32 of F.Mean(h, 1)  Model0.cs(14,16)
                 var v49 = fusionPass.Own(be.Run(FusionKernels.mean_cast_f16_f32_nx16, batch, io, v45))[0];

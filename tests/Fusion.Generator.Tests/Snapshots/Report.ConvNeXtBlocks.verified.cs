@@ -60,7 +60,7 @@
 //       F.Linear(h, pwconv2)
 //   div_f32_1 (pointwise, 1 ops, at load) at blocks.0
 //       1 / scale of blocks.0.pwconv2.input
-//   gemm_mul_add_gelu_mul_cast_n144_k36_i8 (gemm, int8 template only, 6 ops) at blocks.0
+//   gemm_mul_add_gelu_tanh_mul_cast_n144_k36_i8 (gemm, int8 template only, 6 ops) at blocks.0
 //       int8 F.Linear(h, pwconv1) → dequantize F.Linear(h, pwconv1) → F.Linear(h, pwconv1) + bias → F.Gelu(F.Linear(h, pwconv1)) → blocks.0.pwconv2.input / its scale → quantize blocks.0.pwconv2.input to i8
 //   abs_max_int8_scale_reshape_mul_f32_36 (row, 5 ops, at load) at blocks.0
 //       |blocks.0.pwconv2.weight| → max |blocks.0.pwconv2.weight| per output channel → int8 scales of blocks.0.pwconv2.weight → int8 scales of blocks.0.pwconv2.weight as a vector → scale of blocks.0.pwconv2.input · int8 scales of blocks.0.pwconv2.weight
@@ -82,7 +82,7 @@
 //       F.Linear(h, pwconv2)
 //   div_f32_1 (pointwise, 1 ops, at load) at blocks.1
 //       1 / scale of blocks.1.pwconv2.input
-//   gemm_mul_add_gelu_mul_cast_n144_k36_i8 (gemm, int8 template only, 6 ops) at blocks.1
+//   gemm_mul_add_gelu_tanh_mul_cast_n144_k36_i8 (gemm, int8 template only, 6 ops) at blocks.1
 //       int8 F.Linear(h, pwconv1) → dequantize F.Linear(h, pwconv1) → F.Linear(h, pwconv1) + bias → F.Gelu(F.Linear(h, pwconv1)) → blocks.1.pwconv2.input / its scale → quantize blocks.1.pwconv2.input to i8
 //   abs_max_int8_scale_reshape_mul_f32_36 (row, 5 ops, at load) at blocks.1
 //       |blocks.1.pwconv2.weight| → max |blocks.1.pwconv2.weight| per output channel → int8 scales of blocks.1.pwconv2.weight → int8 scales of blocks.1.pwconv2.weight as a vector → scale of blocks.1.pwconv2.input · int8 scales of blocks.1.pwconv2.weight
@@ -122,7 +122,7 @@
 //       v93 F.Add(x, h)
 //   cast io → f16 of input x for F.LayerNorm(x, norm), F.Add(x, h): fused into cast_layer_norm_mul_io_f16_f32_i8_nx13x13x36: a load or store converts
 //   cast f16 → io of F.Add(x, h) for the output: fused into gemm_mul_add_add_cast_n36_k144_i8: a load or store converts
-//   int8 F.Linear(h, pwconv1): scale blocks.0.pwconv1.input, weight blocks.0.pwconv1.weight per output channel; quantize fused into cast_layer_norm_mul_io_f16_f32_i8_nx13x13x36; dequantize fused into gemm_mul_add_gelu_mul_cast_n144_k36_i8
-//   int8 F.Linear(h, pwconv2): scale blocks.0.pwconv2.input, weight blocks.0.pwconv2.weight per output channel; quantize fused into gemm_mul_add_gelu_mul_cast_n144_k36_i8; dequantize fused into gemm_mul_add_add_n36_k144_i8
-//   int8 F.Linear(h, pwconv1): scale blocks.1.pwconv1.input, weight blocks.1.pwconv1.weight per output channel; quantize fused into layer_norm_mul_cast_f16_f32_i8_nx13x13x36; dequantize fused into gemm_mul_add_gelu_mul_cast_n144_k36_i8
-//   int8 F.Linear(h, pwconv2): scale blocks.1.pwconv2.input, weight blocks.1.pwconv2.weight per output channel; quantize fused into gemm_mul_add_gelu_mul_cast_n144_k36_i8; dequantize fused into gemm_mul_add_add_cast_n36_k144_i8
+//   int8 F.Linear(h, pwconv1): scale blocks.0.pwconv1.input, weight blocks.0.pwconv1.weight per output channel; quantize fused into cast_layer_norm_mul_io_f16_f32_i8_nx13x13x36; dequantize fused into gemm_mul_add_gelu_tanh_mul_cast_n144_k36_i8; GELU in its tanh form, fused into gemm_mul_add_gelu_tanh_mul_cast_n144_k36_i8
+//   int8 F.Linear(h, pwconv2): scale blocks.0.pwconv2.input, weight blocks.0.pwconv2.weight per output channel; quantize fused into gemm_mul_add_gelu_tanh_mul_cast_n144_k36_i8; dequantize fused into gemm_mul_add_add_n36_k144_i8
+//   int8 F.Linear(h, pwconv1): scale blocks.1.pwconv1.input, weight blocks.1.pwconv1.weight per output channel; quantize fused into layer_norm_mul_cast_f16_f32_i8_nx13x13x36; dequantize fused into gemm_mul_add_gelu_tanh_mul_cast_n144_k36_i8; GELU in its tanh form, fused into gemm_mul_add_gelu_tanh_mul_cast_n144_k36_i8
+//   int8 F.Linear(h, pwconv2): scale blocks.1.pwconv2.input, weight blocks.1.pwconv2.weight per output channel; quantize fused into gemm_mul_add_gelu_tanh_mul_cast_n144_k36_i8; dequantize fused into gemm_mul_add_add_cast_n36_k144_i8

@@ -88,7 +88,7 @@
 //       1 / int8 scales of blocks.0.mlp.fc1.weight → blocks.0.mlp.fc1.weight / its scales → quantize blocks.0.mlp.fc1.weight to i8
 //   div_f32_1 (pointwise, 1 ops, at load) at blocks.0.mlp
 //       1 / scale of blocks.0.mlp.fc2.input
-//   gemm_mul_add_gelu_mul_cast_n96_k24_i8 (gemm, int8 template only, 6 ops) at blocks.0.mlp
+//   gemm_mul_add_gelu_tanh_mul_cast_n96_k24_i8 (gemm, int8 template only, 6 ops) at blocks.0.mlp
 //       int8 F.Linear(x, fc1) → dequantize F.Linear(x, fc1) → F.Linear(x, fc1) + bias → F.Gelu(F.Linear(x, fc1)) → blocks.0.mlp.fc2.input / its scale → quantize blocks.0.mlp.fc2.input to i8
 //   abs_max_int8_scale_reshape_mul_f32_24 (row, 5 ops, at load) at blocks.0.mlp
 //       |blocks.0.mlp.fc2.weight| → max |blocks.0.mlp.fc2.weight| per output channel → int8 scales of blocks.0.mlp.fc2.weight → int8 scales of blocks.0.mlp.fc2.weight as a vector → scale of blocks.0.mlp.fc2.input · int8 scales of blocks.0.mlp.fc2.weight
@@ -126,7 +126,7 @@
 //       1 / int8 scales of blocks.1.mlp.fc1.weight → blocks.1.mlp.fc1.weight / its scales → quantize blocks.1.mlp.fc1.weight to i8
 //   div_f32_1 (pointwise, 1 ops, at load) at blocks.1.mlp
 //       1 / scale of blocks.1.mlp.fc2.input
-//   gemm_mul_add_gelu_mul_cast_n96_k24_i8 (gemm, int8 template only, 6 ops) at blocks.1.mlp
+//   gemm_mul_add_gelu_tanh_mul_cast_n96_k24_i8 (gemm, int8 template only, 6 ops) at blocks.1.mlp
 //       int8 F.Linear(x, fc1) → dequantize F.Linear(x, fc1) → F.Linear(x, fc1) + bias → F.Gelu(F.Linear(x, fc1)) → blocks.1.mlp.fc2.input / its scale → quantize blocks.1.mlp.fc2.input to i8
 //   abs_max_int8_scale_reshape_mul_f32_24 (row, 5 ops, at load) at blocks.1.mlp
 //       |blocks.1.mlp.fc2.weight| → max |blocks.1.mlp.fc2.weight| per output channel → int8 scales of blocks.1.mlp.fc2.weight → int8 scales of blocks.1.mlp.fc2.weight as a vector → scale of blocks.1.mlp.fc2.input · int8 scales of blocks.1.mlp.fc2.weight
@@ -239,12 +239,12 @@
 //   cast f16 → io of F.Linear(F.Select(x, 1, 0), head) + bias for the output: fused into gemm_mul_add_cast_n10_k24_i8: a load or store converts
 //   int8 F.Linear(x, qkv): scale blocks.0.attn.qkv.input, weight blocks.0.attn.qkv.weight per output channel; quantize fused into cast_slice_expand_as_concat_add_etc_io_f16_f32_i8_nx17x24; dequantize fused into gemm_mul_add_n72_k24_i8
 //   int8 F.Linear(F.Reshape(o, -1, _tokens, _dim), proj): scale blocks.0.attn.proj.input, weight blocks.0.attn.proj.weight per output channel; quantize fused into attention_d8_mul_cast; dequantize fused into gemm_mul_add_add_n24_k24_i8
-//   int8 F.Linear(x, fc1): scale blocks.0.mlp.fc1.input, weight blocks.0.mlp.fc1.weight per output channel; quantize fused into layer_norm_mul_cast_f16_f32_i8_nx17x24; dequantize fused into gemm_mul_add_gelu_mul_cast_n96_k24_i8
-//   int8 F.Linear(F.Gelu(F.Linear(x, fc1)), fc2): scale blocks.0.mlp.fc2.input, weight blocks.0.mlp.fc2.weight per output channel; quantize fused into gemm_mul_add_gelu_mul_cast_n96_k24_i8; dequantize fused into gemm_mul_add_add_n24_k96_i8
+//   int8 F.Linear(x, fc1): scale blocks.0.mlp.fc1.input, weight blocks.0.mlp.fc1.weight per output channel; quantize fused into layer_norm_mul_cast_f16_f32_i8_nx17x24; dequantize fused into gemm_mul_add_gelu_tanh_mul_cast_n96_k24_i8; GELU in its tanh form, fused into gemm_mul_add_gelu_tanh_mul_cast_n96_k24_i8
+//   int8 F.Linear(F.Gelu(F.Linear(x, fc1)), fc2): scale blocks.0.mlp.fc2.input, weight blocks.0.mlp.fc2.weight per output channel; quantize fused into gemm_mul_add_gelu_tanh_mul_cast_n96_k24_i8; dequantize fused into gemm_mul_add_add_n24_k96_i8
 //   int8 F.Linear(x, qkv): scale blocks.1.attn.qkv.input, weight blocks.1.attn.qkv.weight per output channel; quantize fused into layer_norm_mul_cast_f16_f32_i8_nx17x24; dequantize fused into gemm_mul_add_n72_k24_i8
 //   int8 F.Linear(F.Reshape(o, -1, _tokens, _dim), proj): scale blocks.1.attn.proj.input, weight blocks.1.attn.proj.weight per output channel; quantize fused into attention_d8_mul_cast; dequantize fused into gemm_mul_add_add_n24_k24_i8
-//   int8 F.Linear(x, fc1): scale blocks.1.mlp.fc1.input, weight blocks.1.mlp.fc1.weight per output channel; quantize fused into layer_norm_mul_cast_f16_f32_i8_nx17x24; dequantize fused into gemm_mul_add_gelu_mul_cast_n96_k24_i8
-//   int8 F.Linear(F.Gelu(F.Linear(x, fc1)), fc2): scale blocks.1.mlp.fc2.input, weight blocks.1.mlp.fc2.weight per output channel; quantize fused into gemm_mul_add_gelu_mul_cast_n96_k24_i8; dequantize fused into gemm_mul_add_add_n24_k96_i8
+//   int8 F.Linear(x, fc1): scale blocks.1.mlp.fc1.input, weight blocks.1.mlp.fc1.weight per output channel; quantize fused into layer_norm_mul_cast_f16_f32_i8_nx17x24; dequantize fused into gemm_mul_add_gelu_tanh_mul_cast_n96_k24_i8; GELU in its tanh form, fused into gemm_mul_add_gelu_tanh_mul_cast_n96_k24_i8
+//   int8 F.Linear(F.Gelu(F.Linear(x, fc1)), fc2): scale blocks.1.mlp.fc2.input, weight blocks.1.mlp.fc2.weight per output channel; quantize fused into gemm_mul_add_gelu_tanh_mul_cast_n96_k24_i8; dequantize fused into gemm_mul_add_add_n24_k96_i8
 //   int8 F.Linear(F.Select(x, 1, 0), head): scale head.input, weight head.weight per output channel; quantize fused into layer_norm_select_mul_cast_f16_f32_i8_nx24; dequantize fused into gemm_mul_add_cast_n10_k24_i8
 // Precision plan Fp8 (cpu, cuda): operators 24 f32, 27 f16; 2 casts inserted, 2 fused into kernels.
 //   f16 ×12 v3…v25  (root) … blocks.0.mlp

@@ -68,7 +68,7 @@
 //       1 / int8 scales of blocks.0.mlp.fc1.weight → blocks.0.mlp.fc1.weight / its scales → quantize blocks.0.mlp.fc1.weight to i8
 //   div_f32_1 (pointwise, 1 ops, at load) at blocks.0.mlp
 //       1 / scale of blocks.0.mlp.fc2.input
-//   gemm_mul_add_gelu_mul_cast_n384_k96_i8 (gemm, int8 template only, 6 ops) at blocks.0.mlp
+//   gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8 (gemm, int8 template only, 6 ops) at blocks.0.mlp
 //       int8 F.Linear(x, fc1) → dequantize F.Linear(x, fc1) → F.Linear(x, fc1) + bias → F.Gelu(h) → blocks.0.mlp.fc2.input / its scale → quantize blocks.0.mlp.fc2.input to i8
 //   abs_max_int8_scale_reshape_mul_f32_96 (row, 5 ops, at load) at blocks.0.mlp
 //       |blocks.0.mlp.fc2.weight| → max |blocks.0.mlp.fc2.weight| per output channel → int8 scales of blocks.0.mlp.fc2.weight → int8 scales of blocks.0.mlp.fc2.weight as a vector → scale of blocks.0.mlp.fc2.input · int8 scales of blocks.0.mlp.fc2.weight
@@ -106,7 +106,7 @@
 //       1 / int8 scales of blocks.1.mlp.fc1.weight → blocks.1.mlp.fc1.weight / its scales → quantize blocks.1.mlp.fc1.weight to i8
 //   div_f32_1 (pointwise, 1 ops, at load) at blocks.1.mlp
 //       1 / scale of blocks.1.mlp.fc2.input
-//   gemm_mul_add_gelu_mul_cast_n384_k96_i8 (gemm, int8 template only, 6 ops) at blocks.1.mlp
+//   gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8 (gemm, int8 template only, 6 ops) at blocks.1.mlp
 //       int8 F.Linear(x, fc1) → dequantize F.Linear(x, fc1) → F.Linear(x, fc1) + bias → F.Gelu(h) → blocks.1.mlp.fc2.input / its scale → quantize blocks.1.mlp.fc2.input to i8
 //   abs_max_int8_scale_reshape_mul_f32_96 (row, 5 ops, at load) at blocks.1.mlp
 //       |blocks.1.mlp.fc2.weight| → max |blocks.1.mlp.fc2.weight| per output channel → int8 scales of blocks.1.mlp.fc2.weight → int8 scales of blocks.1.mlp.fc2.weight as a vector → scale of blocks.1.mlp.fc2.input · int8 scales of blocks.1.mlp.fc2.weight
@@ -145,7 +145,7 @@
 //       1 / fp8 scale of blocks.0.mlp.fc1.weight → blocks.0.mlp.fc1.weight / its scale → quantize blocks.0.mlp.fc1.weight to f8
 //   mul_div_f32_1 (pointwise, 2 ops, at load) at blocks.0.mlp
 //       fp8 scale of blocks.0.mlp.fc2.input → 1 / scale of blocks.0.mlp.fc2.input
-//   gemm_mul_add_gelu_mul_cast_n384_k96_f8 (gemm, cuBLASLt FP8 with its own epilogue, 6 ops) at blocks.0.mlp
+//   gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8 (gemm, cuBLASLt FP8 with its own epilogue, 6 ops) at blocks.0.mlp
 //       fp8 F.Linear(x, fc1) → dequantize F.Linear(x, fc1) → F.Linear(x, fc1) + bias → F.Gelu(h) → blocks.0.mlp.fc2.input / its scale → quantize blocks.0.mlp.fc2.input to f8
 //   abs_max_fp8_scale_reshape_mul_f32_1 (looped-row, 5 ops, at load) at blocks.0.mlp
 //       |blocks.0.mlp.fc2.weight| → max |blocks.0.mlp.fc2.weight| → fp8 scale of blocks.0.mlp.fc2.weight → fp8 scale of blocks.0.mlp.fc2.weight as a vector → scale of blocks.0.mlp.fc2.input · fp8 scale of blocks.0.mlp.fc2.weight
@@ -183,7 +183,7 @@
 //       1 / fp8 scale of blocks.1.mlp.fc1.weight → blocks.1.mlp.fc1.weight / its scale → quantize blocks.1.mlp.fc1.weight to f8
 //   mul_div_f32_1 (pointwise, 2 ops, at load) at blocks.1.mlp
 //       fp8 scale of blocks.1.mlp.fc2.input → 1 / scale of blocks.1.mlp.fc2.input
-//   gemm_mul_add_gelu_mul_cast_n384_k96_f8 (gemm, cuBLASLt FP8 with its own epilogue, 6 ops) at blocks.1.mlp
+//   gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8 (gemm, cuBLASLt FP8 with its own epilogue, 6 ops) at blocks.1.mlp
 //       fp8 F.Linear(x, fc1) → dequantize F.Linear(x, fc1) → F.Linear(x, fc1) + bias → F.Gelu(h) → blocks.1.mlp.fc2.input / its scale → quantize blocks.1.mlp.fc2.input to f8
 //   abs_max_fp8_scale_reshape_mul_f32_1 (looped-row, 5 ops, at load) at blocks.1.mlp
 //       |blocks.1.mlp.fc2.weight| → max |blocks.1.mlp.fc2.weight| → fp8 scale of blocks.1.mlp.fc2.weight → fp8 scale of blocks.1.mlp.fc2.weight as a vector → scale of blocks.1.mlp.fc2.input · fp8 scale of blocks.1.mlp.fc2.weight
@@ -240,12 +240,12 @@
 //   cast f16 → io of F.Add(x, m) for the output: fused into gemm_mul_add_add_cast_n96_k384_i8: a load or store converts
 //   int8 F.Linear(x, qkv): scale blocks.0.attn.qkv.input, weight blocks.0.attn.qkv.weight per output channel; quantize fused into cast_layer_norm_window_partition_mul_io_f16_f32_i8_64nx49x96; dequantize fused into gemm_mul_add_n288_k96_i8
 //   int8 F.Linear(o, proj): scale blocks.0.attn.proj.input, weight blocks.0.attn.proj.weight per output channel; quantize fused into window_attention_h3_d32_t49_mul_cast; dequantize fused into gemm_mul_add_n96_k96_i8
-//   int8 F.Linear(x, fc1): scale blocks.0.mlp.fc1.input, weight blocks.0.mlp.fc1.weight per output channel; quantize fused into cast_window_reverse_add_layer_norm_mul_io_f16_f32_i8_nx56x56x96; dequantize fused into gemm_mul_add_gelu_mul_cast_n384_k96_i8
-//   int8 F.Linear(h, fc2): scale blocks.0.mlp.fc2.input, weight blocks.0.mlp.fc2.weight per output channel; quantize fused into gemm_mul_add_gelu_mul_cast_n384_k96_i8; dequantize fused into gemm_mul_add_add_n96_k384_i8
+//   int8 F.Linear(x, fc1): scale blocks.0.mlp.fc1.input, weight blocks.0.mlp.fc1.weight per output channel; quantize fused into cast_window_reverse_add_layer_norm_mul_io_f16_f32_i8_nx56x56x96; dequantize fused into gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8; GELU in its tanh form, fused into gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8
+//   int8 F.Linear(h, fc2): scale blocks.0.mlp.fc2.input, weight blocks.0.mlp.fc2.weight per output channel; quantize fused into gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8; dequantize fused into gemm_mul_add_add_n96_k384_i8
 //   int8 F.Linear(x, qkv): scale blocks.1.attn.qkv.input, weight blocks.1.attn.qkv.weight per output channel; quantize fused into layer_norm_roll_window_partition_mul_cast_f16_f32_i8_64nx49x96; dequantize fused into gemm_mul_add_n288_k96_i8
 //   int8 F.Linear(o, proj): scale blocks.1.attn.proj.input, weight blocks.1.attn.proj.weight per output channel; quantize fused into window_attention_h3_d32_t49_nw64_masked_mul_cast; dequantize fused into gemm_mul_add_n96_k96_i8
-//   int8 F.Linear(x, fc1): scale blocks.1.mlp.fc1.input, weight blocks.1.mlp.fc1.weight per output channel; quantize fused into window_reverse_roll_add_layer_norm_mul_etc_f16_f32_i8_nx56x56x96; dequantize fused into gemm_mul_add_gelu_mul_cast_n384_k96_i8
-//   int8 F.Linear(h, fc2): scale blocks.1.mlp.fc2.input, weight blocks.1.mlp.fc2.weight per output channel; quantize fused into gemm_mul_add_gelu_mul_cast_n384_k96_i8; dequantize fused into gemm_mul_add_add_cast_n96_k384_i8
+//   int8 F.Linear(x, fc1): scale blocks.1.mlp.fc1.input, weight blocks.1.mlp.fc1.weight per output channel; quantize fused into window_reverse_roll_add_layer_norm_mul_etc_f16_f32_i8_nx56x56x96; dequantize fused into gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8; GELU in its tanh form, fused into gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8
+//   int8 F.Linear(h, fc2): scale blocks.1.mlp.fc2.input, weight blocks.1.mlp.fc2.weight per output channel; quantize fused into gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8; dequantize fused into gemm_mul_add_add_cast_n96_k384_i8
 // Precision plan Fp8 (cpu, cuda): operators 98 f32, 31 f16; 2 casts inserted, 2 fused into kernels.
 //   f16 ×2 v4…v5  blocks.0
 //       v4 F.LayerNorm(x, norm1)
@@ -295,12 +295,12 @@
 //   cast f16 → io of F.Add(x, m) for the output: fused into gemm_mul_add_add_cast_n96_k384_f8: a load or store converts
 //   fp8 F.Linear(x, qkv): scale blocks.0.attn.qkv.input, weight blocks.0.attn.qkv.weight per tensor; quantize fused into cast_layer_norm_window_partition_mul_io_f16_f32_f8_64nx49x96; dequantize fused into gemm_mul_add_n288_k96_f8
 //   fp8 F.Linear(o, proj): scale blocks.0.attn.proj.input, weight blocks.0.attn.proj.weight per tensor; quantize fused into window_attention_h3_d32_t49_mul_cast_2; dequantize fused into gemm_mul_add_n96_k96_f8
-//   fp8 F.Linear(x, fc1): scale blocks.0.mlp.fc1.input, weight blocks.0.mlp.fc1.weight per tensor; quantize fused into cast_window_reverse_add_layer_norm_mul_io_f16_f32_f8_nx56x56x96; dequantize fused into gemm_mul_add_gelu_mul_cast_n384_k96_f8
-//   fp8 F.Linear(h, fc2): scale blocks.0.mlp.fc2.input, weight blocks.0.mlp.fc2.weight per tensor; quantize fused into gemm_mul_add_gelu_mul_cast_n384_k96_f8; dequantize fused into gemm_mul_add_add_n96_k384_f8
+//   fp8 F.Linear(x, fc1): scale blocks.0.mlp.fc1.input, weight blocks.0.mlp.fc1.weight per tensor; quantize fused into cast_window_reverse_add_layer_norm_mul_io_f16_f32_f8_nx56x56x96; dequantize fused into gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8; GELU in its tanh form, fused into gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8
+//   fp8 F.Linear(h, fc2): scale blocks.0.mlp.fc2.input, weight blocks.0.mlp.fc2.weight per tensor; quantize fused into gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8; dequantize fused into gemm_mul_add_add_n96_k384_f8
 //   fp8 F.Linear(x, qkv): scale blocks.1.attn.qkv.input, weight blocks.1.attn.qkv.weight per tensor; quantize fused into layer_norm_roll_window_partition_mul_cast_f16_f32_f8_64nx49x96; dequantize fused into gemm_mul_add_n288_k96_f8
 //   fp8 F.Linear(o, proj): scale blocks.1.attn.proj.input, weight blocks.1.attn.proj.weight per tensor; quantize fused into window_attention_h3_d32_t49_nw64_masked_mul_cast_2; dequantize fused into gemm_mul_add_n96_k96_f8
-//   fp8 F.Linear(x, fc1): scale blocks.1.mlp.fc1.input, weight blocks.1.mlp.fc1.weight per tensor; quantize fused into window_reverse_roll_add_layer_norm_mul_etc_f16_f32_f8_nx56x56x96; dequantize fused into gemm_mul_add_gelu_mul_cast_n384_k96_f8
-//   fp8 F.Linear(h, fc2): scale blocks.1.mlp.fc2.input, weight blocks.1.mlp.fc2.weight per tensor; quantize fused into gemm_mul_add_gelu_mul_cast_n384_k96_f8; dequantize fused into gemm_mul_add_add_cast_n96_k384_f8
+//   fp8 F.Linear(x, fc1): scale blocks.1.mlp.fc1.input, weight blocks.1.mlp.fc1.weight per tensor; quantize fused into window_reverse_roll_add_layer_norm_mul_etc_f16_f32_f8_nx56x56x96; dequantize fused into gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8; GELU in its tanh form, fused into gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8
+//   fp8 F.Linear(h, fc2): scale blocks.1.mlp.fc2.input, weight blocks.1.mlp.fc2.weight per tensor; quantize fused into gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8; dequantize fused into gemm_mul_add_add_cast_n96_k384_f8
 #nullable enable
 #pragma warning disable CS1591 // generated members need no XML docs
 
@@ -434,12 +434,12 @@ namespace SwinTiny.Model
             FusionKernels.gemm_bias_add_cast_n96_k384_epilogue,
             FusionKernels.gemm_mul_add_n288_k96_i8_epilogue,
             FusionKernels.gemm_mul_add_n96_k96_i8_epilogue,
-            FusionKernels.gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue,
+            FusionKernels.gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8_epilogue,
             FusionKernels.gemm_mul_add_add_n96_k384_i8_epilogue,
             FusionKernels.gemm_mul_add_add_cast_n96_k384_i8_epilogue,
             FusionKernels.gemm_mul_add_n288_k96_f8_epilogue,
             FusionKernels.gemm_mul_add_n96_k96_f8_epilogue,
-            FusionKernels.gemm_mul_add_gelu_mul_cast_n384_k96_f8_epilogue,
+            FusionKernels.gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8_epilogue,
             FusionKernels.gemm_mul_add_add_n96_k384_f8_epilogue,
             FusionKernels.gemm_mul_add_add_cast_n96_k384_f8_epilogue,
             FusionKernels.window_attention_h3_d32_t49_mul_cast_epilogue,
@@ -458,12 +458,12 @@ namespace SwinTiny.Model
             FusionKernels.gemm_bias_add_cast_n96_k384,
             FusionKernels.gemm_mul_add_n288_k96_i8,
             FusionKernels.gemm_mul_add_n96_k96_i8,
-            FusionKernels.gemm_mul_add_gelu_mul_cast_n384_k96_i8,
+            FusionKernels.gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8,
             FusionKernels.gemm_mul_add_add_n96_k384_i8,
             FusionKernels.gemm_mul_add_add_cast_n96_k384_i8,
             FusionKernels.gemm_mul_add_n288_k96_f8,
             FusionKernels.gemm_mul_add_n96_k96_f8,
-            FusionKernels.gemm_mul_add_gelu_mul_cast_n384_k96_f8,
+            FusionKernels.gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8,
             FusionKernels.gemm_mul_add_add_n96_k384_f8,
             FusionKernels.gemm_mul_add_add_cast_n96_k384_f8,
             FusionKernels.window_attention_h3_d32_t49,
@@ -8377,10 +8377,10 @@ extern ""C"" __global__ void gemm_mul_add_n96_k96_i8_epilogue(const float* __res
                 launch: "256,256,37632,1",
                 ilgpuKernels: typeof(FusionIlgpuKernels));
 
-            /// <summary>Linear: int8 F.Linear(x, fc1); Mul: dequantize F.Linear(x, fc1); Add: F.Linear(x, fc1) + bias; Gelu: F.Gelu(h); Mul: blocks.0.mlp.fc2.input / its scale; Cast: quantize blocks.0.mlp.fc2.input to i8</summary>
-            internal static readonly global::Fusion.GeneratedKernel gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue = new global::Fusion.GeneratedKernel(
-                "gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue",
-                loopIr: @"kernel gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue
+            /// <summary>Linear: int8 F.Linear(x, fc1); Mul: dequantize F.Linear(x, fc1); Add: F.Linear(x, fc1) + bias; GeluTanh: F.Gelu(h); Mul: blocks.0.mlp.fc2.input / its scale; Cast: quantize blocks.0.mlp.fc2.input to i8</summary>
+            internal static readonly global::Fusion.GeneratedKernel gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8_epilogue = new global::Fusion.GeneratedKernel(
+                "gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8_epilogue",
+                loopIr: @"kernel gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8_epilogue
 domain [3136N, 384]
 acc acc f32 [N, 56, 56, 384]
 in in1 f32 [384]
@@ -8392,17 +8392,17 @@ out out0 i8 [N, 56, 56, 384]
 %2 = mul %0 %1
 %3 = load in2[v1]
 %4 = add %2 %3
-%5 = gelu %4
+%5 = gelutanh %4
 %6 = load in3[0]
 %7 = mul %5 %6
 %8 = roundi8 %7
 store out0[384*v0 + v1] = %8
 ",
-                cudaSource: @"// gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue: generated by Fusion from the loop IR. Pointwise, 1 item of 8 elements a thread.
+                cudaSource: @"// gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8_epilogue: generated by Fusion from the loop IR. Pointwise, 1 item of 8 elements a thread.
 // Launch: 256 threads, 256 units a block, 150528·N units.
 #include ""generated.cuh""
 
-extern ""C"" __global__ void gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, signed char* __restrict__ out0, int batch)
+extern ""C"" __global__ void gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, const float* __restrict__ in2, const float* __restrict__ in3, signed char* __restrict__ out0, int batch)
 {
     FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
@@ -8453,7 +8453,7 @@ extern ""C"" __global__ void gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue(con
             const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 8 + e] * ld1[k * 8 + e]);
             t4[e] = (t2[e] + ld3[k * 8 + e]);
-            t5[e] = fusion_gelu_op(t4[e]);
+            t5[e] = fusion_gelu_tanh_sigmoid(t4[e]);
             t7[e] = (t5[e] * ld6[k]);
             t8[e] = fusion_round_i8(t7[e]);
         }
@@ -8815,10 +8815,10 @@ extern ""C"" __global__ void gemm_mul_add_n96_k96_f8_epilogue(const float* __res
                 launch: "256,256,37632,1",
                 ilgpuKernels: typeof(FusionIlgpuKernels));
 
-            /// <summary>Linear: fp8 F.Linear(x, fc1); Mul: dequantize F.Linear(x, fc1); Add: F.Linear(x, fc1) + bias; Gelu: F.Gelu(h); Mul: blocks.0.mlp.fc2.input / its scale; Cast: quantize blocks.0.mlp.fc2.input to f8</summary>
-            internal static readonly global::Fusion.GeneratedKernel gemm_mul_add_gelu_mul_cast_n384_k96_f8_epilogue = new global::Fusion.GeneratedKernel(
-                "gemm_mul_add_gelu_mul_cast_n384_k96_f8_epilogue",
-                loopIr: @"kernel gemm_mul_add_gelu_mul_cast_n384_k96_f8_epilogue
+            /// <summary>Linear: fp8 F.Linear(x, fc1); Mul: dequantize F.Linear(x, fc1); Add: F.Linear(x, fc1) + bias; GeluTanh: F.Gelu(h); Mul: blocks.0.mlp.fc2.input / its scale; Cast: quantize blocks.0.mlp.fc2.input to f8</summary>
+            internal static readonly global::Fusion.GeneratedKernel gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8_epilogue = new global::Fusion.GeneratedKernel(
+                "gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8_epilogue",
+                loopIr: @"kernel gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8_epilogue
 domain [3136N, 384]
 acc acc f32 [N, 56, 56, 384]
 in in1 f32 [1]
@@ -8830,17 +8830,17 @@ out out0 f8 [N, 56, 56, 384]
 %2 = mul %0 %1
 %3 = load in2[v1]
 %4 = add %2 %3
-%5 = gelu %4
+%5 = gelutanh %4
 %6 = load in3[0]
 %7 = mul %5 %6
 %8 = roundf8 %7
 store out0[384*v0 + v1] = %8
 ",
-                cudaSource: @"// gemm_mul_add_gelu_mul_cast_n384_k96_f8_epilogue: generated by Fusion from the loop IR. Pointwise, 1 item of 8 elements a thread.
+                cudaSource: @"// gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8_epilogue: generated by Fusion from the loop IR. Pointwise, 1 item of 8 elements a thread.
 // Launch: 256 threads, 256 units a block, 150528·N units.
 #include ""generated.cuh""
 
-extern ""C"" __global__ void gemm_mul_add_gelu_mul_cast_n384_k96_f8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, const half* __restrict__ in2, const float* __restrict__ in3, fusion_e4m3* __restrict__ out0, int batch)
+extern ""C"" __global__ void gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, const half* __restrict__ in2, const float* __restrict__ in3, fusion_e4m3* __restrict__ out0, int batch)
 {
     FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
@@ -8890,7 +8890,7 @@ extern ""C"" __global__ void gemm_mul_add_gelu_mul_cast_n384_k96_f8_epilogue(con
             const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 8 + e] * ld1[k]);
             t4[e] = (t2[e] + ld3[k * 8 + e]);
-            t5[e] = fusion_gelu_op(t4[e]);
+            t5[e] = fusion_gelu_tanh_sigmoid(t4[e]);
             t7[e] = (t5[e] * ld6[k]);
             t8[e] = fusion_round_e4m3(t7[e]);
         }
@@ -10978,18 +10978,18 @@ FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4&
                 cublas: null,
                 ilgpuKernels: typeof(FusionIlgpuKernels), int8: true);
 
-            internal static readonly global::Fusion.GemmKernel gemm_mul_add_gelu_mul_cast_n384_k96_i8 = new global::Fusion.GemmKernel(
-                "gemm_mul_add_gelu_mul_cast_n384_k96_i8", n: 384, k: 96, kw: 96,
-                cudaSource: @"// gemm_mul_add_gelu_mul_cast_n384_k96_i8: gemm kernel specialized by Fusion
+            internal static readonly global::Fusion.GemmKernel gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8 = new global::Fusion.GemmKernel(
+                "gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8", n: 384, k: 96, kw: 96,
+                cudaSource: @"// gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8: gemm kernel specialized by Fusion
 #include ""generated.cuh""
-#define FUSION_KERNEL gemm_mul_add_gelu_mul_cast_n384_k96_i8
+#define FUSION_KERNEL gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8
 #define FUSION_GEMM_S8 1
 #define FUSION_K 96
 #define FUSION_KW 96
 #define FUSION_N 384
 
-// The generated epilogue (gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue): the loop IR below, at (row, col) and (row, col + 1) of the output.
-//   kernel gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue
+// The generated epilogue (gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8_epilogue): the loop IR below, at (row, col) and (row, col + 1) of the output.
+//   kernel gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8_epilogue
 //   domain [3136N, 384]
 //   acc acc f32 [N, 56, 56, 384]
 //   in in1 f32 [384]
@@ -11001,7 +11001,7 @@ FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4&
 //   %2 = mul %0 %1
 //   %3 = load in2[v1]
 //   %4 = add %2 %3
-//   %5 = gelu %4
+//   %5 = gelutanh %4
 //   %6 = load in3[0]
 //   %7 = mul %5 %6
 //   %8 = roundi8 %7
@@ -11052,7 +11052,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
         {
             x2[e] = (acc[e] * columns.x1[e]);
             x4[e] = (x2[e] + columns.x3[e]);
-            x5[e] = fusion_gelu_op(x4[e]);
+            x5[e] = fusion_gelu_tanh_sigmoid(x4[e]);
             x7[e] = (x5[e] * columns.x6);
             x8[e] = fusion_round_i8(x7[e]);
         }
@@ -11068,7 +11068,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
         const long long v1 = s1 + e;
         const float x2 = (acc[e] * columns.x1[e]);
         const float x4 = (x2 + columns.x3[e]);
-        const float x5 = fusion_gelu_op(x4);
+        const float x5 = fusion_gelu_tanh_sigmoid(x4);
         const float x7 = (x5 * columns.x6);
         const float x8 = fusion_round_i8(x7);
         fusion_store(e4 + (384*v0 + v1), x7);
@@ -11123,7 +11123,7 @@ FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4&
     {
         x2[e] = (acc[e] * columns.x1[e]);
         x4[e] = (x2[e] + columns.x3[e]);
-        x5[e] = fusion_gelu_op(x4[e]);
+        x5[e] = fusion_gelu_tanh_sigmoid(x4[e]);
         x7[e] = (x5[e] * columns.x6);
         x8[e] = fusion_round_i8(x7[e]);
     }
@@ -11135,7 +11135,7 @@ FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4&
 }
 
 " + TemplateText_gemm,
-                epilogue: gemm_mul_add_gelu_mul_cast_n384_k96_i8_epilogue,
+                epilogue: gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8_epilogue,
                 cublas: null,
                 ilgpuKernels: typeof(FusionIlgpuKernels), int8: true);
 
@@ -11458,11 +11458,11 @@ FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4&
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)0, 1, -1) { Scale = 0, OutScale = -1 },
                 ilgpuKernels: null, fp8: true);
 
-            internal static readonly global::Fusion.GemmKernel gemm_mul_add_gelu_mul_cast_n384_k96_f8 = new global::Fusion.GemmKernel(
-                "gemm_mul_add_gelu_mul_cast_n384_k96_f8", n: 384, k: 96, kw: 96,
+            internal static readonly global::Fusion.GemmKernel gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8 = new global::Fusion.GemmKernel(
+                "gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8", n: 384, k: 96, kw: 96,
                 cudaSource: @"",
-                epilogue: gemm_mul_add_gelu_mul_cast_n384_k96_f8_epilogue,
-                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)2, 1, -1) { Scale = 0, OutScale = 2 },
+                epilogue: gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8_epilogue,
+                cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)3, 1, -1) { Scale = 0, OutScale = 2 },
                 ilgpuKernels: null, fp8: true);
 
             internal static readonly global::Fusion.GemmKernel gemm_mul_add_add_n96_k384_f8 = new global::Fusion.GemmKernel(
@@ -12375,8 +12375,8 @@ FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4&
                 var v58 = o58[0]; // also quantize blocks.0.mlp.fc1.input to i8
                 var v48 = o58[1]; // also F.Add(x, h)
                 v46.Dispose();
-                // [N, 56, 56, 384] i8  blocks.0.mlp: gemm gemm_mul_add_gelu_mul_cast_n384_k96_i8: int8 F.Linear(x, fc1) → dequantize F.Linear(x, fc1) → F.Linear(x, fc1) + bias → F.Gelu(h) → blocks.0.mlp.fc2.input / its scale → quantize blocks.0.mlp.fc2.input to i8  Model0.cs(13,17)
-                var v77 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_mul_cast_n384_k96_i8, batch, io, v58, v64, v67, be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float32), v75))[0];
+                // [N, 56, 56, 384] i8  blocks.0.mlp: gemm gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8: int8 F.Linear(x, fc1) → dequantize F.Linear(x, fc1) → F.Linear(x, fc1) + bias → F.Gelu(h) → blocks.0.mlp.fc2.input / its scale → quantize blocks.0.mlp.fc2.input to i8  Model0.cs(13,17)
+                var v77 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8, batch, io, v58, v64, v67, be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float32), v75))[0];
                 v58.Dispose();
                 // [N, 56, 56, 96] f16  blocks.0.mlp: gemm gemm_mul_add_add_n96_k384_i8: int8 F.Linear(h, fc2) → dequantize F.Linear(h, fc2) → F.Linear(h, fc2) + bias → F.Add(x, m)  Model0.cs(15,16)
                 var v89 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_add_n96_k384_i8, batch, io, v77, v83, v48, v86, be.Param(this.blocks[0].mlp.fc2.bias!, global::Fusion.DType.Float32)))[0];
@@ -12399,8 +12399,8 @@ FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4&
                 var v139 = o149[1]; // also F.Add(x, h)
                 v89.Dispose();
                 v136.Dispose();
-                // [N, 56, 56, 384] i8  blocks.1.mlp: gemm gemm_mul_add_gelu_mul_cast_n384_k96_i8: int8 F.Linear(x, fc1) → dequantize F.Linear(x, fc1) → F.Linear(x, fc1) + bias → F.Gelu(h) → blocks.1.mlp.fc2.input / its scale → quantize blocks.1.mlp.fc2.input to i8  Model0.cs(13,17)
-                var v168 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_mul_cast_n384_k96_i8, batch, io, v149, v155, v158, be.Param(this.blocks[1].mlp.fc1.bias!, global::Fusion.DType.Float32), v166))[0];
+                // [N, 56, 56, 384] i8  blocks.1.mlp: gemm gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8: int8 F.Linear(x, fc1) → dequantize F.Linear(x, fc1) → F.Linear(x, fc1) + bias → F.Gelu(h) → blocks.1.mlp.fc2.input / its scale → quantize blocks.1.mlp.fc2.input to i8  Model0.cs(13,17)
+                var v168 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_tanh_mul_cast_n384_k96_i8, batch, io, v149, v155, v158, be.Param(this.blocks[1].mlp.fc1.bias!, global::Fusion.DType.Float32), v166))[0];
                 v149.Dispose();
                 // [N, 56, 56, 96] io  blocks.1.mlp: gemm gemm_mul_add_add_cast_n96_k384_i8: int8 F.Linear(h, fc2) → dequantize F.Linear(h, fc2) → F.Linear(h, fc2) + bias → F.Add(x, m) → cast f16 → io of F.Add(x, m)  Model0.cs(15,16)
                 var v181 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_add_cast_n96_k384_i8, batch, io, v168, v174, v139, v177, be.Param(this.blocks[1].mlp.fc2.bias!, global::Fusion.DType.Float32)))[0];
@@ -12608,8 +12608,8 @@ FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4&
                 var v64 = o64[0]; // also quantize blocks.0.mlp.fc1.input to f8
                 var v52 = o64[1]; // also F.Add(x, h)
                 v50.Dispose();
-                // [N, 56, 56, 384] f8  blocks.0.mlp: gemm gemm_mul_add_gelu_mul_cast_n384_k96_f8: fp8 F.Linear(x, fc1) → dequantize F.Linear(x, fc1) → F.Linear(x, fc1) + bias → F.Gelu(h) → blocks.0.mlp.fc2.input / its scale → quantize blocks.0.mlp.fc2.input to f8  Model0.cs(13,17)
-                var v85 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_mul_cast_n384_k96_f8, batch, io, v64, v70, v73, be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float16), v83))[0];
+                // [N, 56, 56, 384] f8  blocks.0.mlp: gemm gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8: fp8 F.Linear(x, fc1) → dequantize F.Linear(x, fc1) → F.Linear(x, fc1) + bias → F.Gelu(h) → blocks.0.mlp.fc2.input / its scale → quantize blocks.0.mlp.fc2.input to f8  Model0.cs(13,17)
+                var v85 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8, batch, io, v64, v70, v73, be.Param(this.blocks[0].mlp.fc1.bias!, global::Fusion.DType.Float16), v83))[0];
                 v64.Dispose();
                 // [N, 56, 56, 96] f16  blocks.0.mlp: gemm gemm_mul_add_add_n96_k384_f8: fp8 F.Linear(h, fc2) → dequantize F.Linear(h, fc2) → F.Linear(h, fc2) + bias → F.Add(x, m)  Model0.cs(15,16)
                 var v97 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_add_n96_k384_f8, batch, io, v85, v91, v52, v94, be.Param(this.blocks[0].mlp.fc2.bias!, global::Fusion.DType.Float16)))[0];
@@ -12632,8 +12632,8 @@ FUSION_DEVICE void fusion_epilogue_row4(long long row, int col, const fusion_f4&
                 var v151 = o163[1]; // also F.Add(x, h)
                 v97.Dispose();
                 v148.Dispose();
-                // [N, 56, 56, 384] f8  blocks.1.mlp: gemm gemm_mul_add_gelu_mul_cast_n384_k96_f8: fp8 F.Linear(x, fc1) → dequantize F.Linear(x, fc1) → F.Linear(x, fc1) + bias → F.Gelu(h) → blocks.1.mlp.fc2.input / its scale → quantize blocks.1.mlp.fc2.input to f8  Model0.cs(13,17)
-                var v184 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_mul_cast_n384_k96_f8, batch, io, v163, v169, v172, be.Param(this.blocks[1].mlp.fc1.bias!, global::Fusion.DType.Float16), v182))[0];
+                // [N, 56, 56, 384] f8  blocks.1.mlp: gemm gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8: fp8 F.Linear(x, fc1) → dequantize F.Linear(x, fc1) → F.Linear(x, fc1) + bias → F.Gelu(h) → blocks.1.mlp.fc2.input / its scale → quantize blocks.1.mlp.fc2.input to f8  Model0.cs(13,17)
+                var v184 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_tanh_mul_cast_n384_k96_f8, batch, io, v163, v169, v172, be.Param(this.blocks[1].mlp.fc1.bias!, global::Fusion.DType.Float16), v182))[0];
                 v163.Dispose();
                 // [N, 56, 56, 96] io  blocks.1.mlp: gemm gemm_mul_add_add_cast_n96_k384_f8: fp8 F.Linear(h, fc2) → dequantize F.Linear(h, fc2) → F.Linear(h, fc2) + bias → F.Add(x, m) → cast f16 → io of F.Add(x, m)  Model0.cs(15,16)
                 var v197 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_add_cast_n96_k384_f8, batch, io, v184, v190, v151, v193, be.Param(this.blocks[1].mlp.fc2.bias!, global::Fusion.DType.Float16)))[0];

@@ -42,7 +42,7 @@
 //       |blocks.0.mix.weight| → max |blocks.0.mix.weight| per output channel → int8 scales of blocks.0.mix.weight → int8 scales of blocks.0.mix.weight as a vector → scale of blocks.0.mix.input · int8 scales of blocks.0.mix.weight
 //   div_mul_cast_f32_i8_10x10 (pointwise, 3 ops, at load) at blocks.0
 //       1 / int8 scales of blocks.0.mix.weight → blocks.0.mix.weight / its scales → quantize blocks.0.mix.weight to i8
-//   gemm_mul_add_gelu_n10_k10_i8 (gemm, int8 template only, 4 ops) at blocks.0
+//   gemm_mul_add_gelu_tanh_n10_k10_i8 (gemm, int8 template only, 4 ops) at blocks.0
 //       int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))
 //   div_f32_1 (pointwise, 1 ops, at load) at blocks.1
 //       1 / scale of blocks.1.mix.input
@@ -52,7 +52,7 @@
 //       |blocks.1.mix.weight| → max |blocks.1.mix.weight| per output channel → int8 scales of blocks.1.mix.weight → int8 scales of blocks.1.mix.weight as a vector → scale of blocks.1.mix.input · int8 scales of blocks.1.mix.weight
 //   div_mul_cast_f32_i8_10x10 (pointwise, 3 ops, at load) at blocks.1
 //       1 / int8 scales of blocks.1.mix.weight → blocks.1.mix.weight / its scales → quantize blocks.1.mix.weight to i8
-//   gemm_mul_add_gelu_n10_k10_i8 (gemm, int8 template only, 4 ops) at blocks.1
+//   gemm_mul_add_gelu_tanh_n10_k10_i8 (gemm, int8 template only, 4 ops) at blocks.1
 //       int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))
 //   div_f32_1 (pointwise, 1 ops, at load) at blocks.2
 //       1 / scale of blocks.2.mix.input
@@ -62,7 +62,7 @@
 //       |blocks.2.mix.weight| → max |blocks.2.mix.weight| per output channel → int8 scales of blocks.2.mix.weight → int8 scales of blocks.2.mix.weight as a vector → scale of blocks.2.mix.input · int8 scales of blocks.2.mix.weight
 //   div_mul_cast_f32_i8_10x10 (pointwise, 3 ops, at load) at blocks.2
 //       1 / int8 scales of blocks.2.mix.weight → blocks.2.mix.weight / its scales → quantize blocks.2.mix.weight to i8
-//   gemm_mul_add_gelu_n10_k10_i8 (gemm, int8 template only, 4 ops) at blocks.2
+//   gemm_mul_add_gelu_tanh_n10_k10_i8 (gemm, int8 template only, 4 ops) at blocks.2
 //       int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))
 //   window_reverse_add_patch_merging_layer_norm_cast_f16_io_nx7x7x40 (row, 5 ops)
 //       F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.PatchMerging(x) → F.LayerNorm(x, merge_norm) → cast f16 → io of F.LayerNorm(x, merge_norm)
@@ -86,9 +86,9 @@
 //   f16 ×6 v75…v82  blocks.2 … (root)
 //   cast io → f16 of input x for F.LayerNorm(x, norm), F.Add(x, h): fused into cast_layer_norm_window_partition_mul_io_f16_f32_i8_4nx49x10: a load or store converts
 //   cast f16 → io of F.LayerNorm(x, merge_norm) for the output: fused into window_reverse_add_patch_merging_layer_norm_cast_f16_io_nx7x7x40: a load or store converts
-//   int8 F.Linear(h, mix): scale blocks.0.mix.input, weight blocks.0.mix.weight per output channel; quantize fused into cast_layer_norm_window_partition_mul_io_f16_f32_i8_4nx49x10; dequantize fused into gemm_mul_add_gelu_n10_k10_i8
-//   int8 F.Linear(h, mix): scale blocks.1.mix.input, weight blocks.1.mix.weight per output channel; quantize fused into cast_window_reverse_add_layer_norm_roll_etc_io_f16_f32_i8_4nx49x10; dequantize fused into gemm_mul_add_gelu_n10_k10_i8
-//   int8 F.Linear(h, mix): scale blocks.2.mix.input, weight blocks.2.mix.weight per output channel; quantize fused into window_reverse_roll_add_layer_norm_window_partition_etc_f16_f32_i8_4nx49x10; dequantize fused into gemm_mul_add_gelu_n10_k10_i8
+//   int8 F.Linear(h, mix): scale blocks.0.mix.input, weight blocks.0.mix.weight per output channel; quantize fused into cast_layer_norm_window_partition_mul_io_f16_f32_i8_4nx49x10; dequantize fused into gemm_mul_add_gelu_tanh_n10_k10_i8; GELU in its tanh form, fused into gemm_mul_add_gelu_tanh_n10_k10_i8
+//   int8 F.Linear(h, mix): scale blocks.1.mix.input, weight blocks.1.mix.weight per output channel; quantize fused into cast_window_reverse_add_layer_norm_roll_etc_io_f16_f32_i8_4nx49x10; dequantize fused into gemm_mul_add_gelu_tanh_n10_k10_i8; GELU in its tanh form, fused into gemm_mul_add_gelu_tanh_n10_k10_i8
+//   int8 F.Linear(h, mix): scale blocks.2.mix.input, weight blocks.2.mix.weight per output channel; quantize fused into window_reverse_roll_add_layer_norm_window_partition_etc_f16_f32_i8_4nx49x10; dequantize fused into gemm_mul_add_gelu_tanh_n10_k10_i8; GELU in its tanh form, fused into gemm_mul_add_gelu_tanh_n10_k10_i8
 #nullable enable
 #pragma warning disable CS1591 // generated members need no XML docs
 
@@ -168,10 +168,10 @@ namespace Demo
             FusionKernels.window_reverse_roll_add_layer_norm_window_partition_etc_f16_f32_i8_4nx49x10,
             FusionKernels.gemm_bias_gelu_n10_k10_f32_epilogue,
             FusionKernels.gemm_bias_gelu_n10_k10_epilogue,
-            FusionKernels.gemm_mul_add_gelu_n10_k10_i8_epilogue,
+            FusionKernels.gemm_mul_add_gelu_tanh_n10_k10_i8_epilogue,
             FusionKernels.gemm_bias_gelu_n10_k10_f32,
             FusionKernels.gemm_bias_gelu_n10_k10,
-            FusionKernels.gemm_mul_add_gelu_n10_k10_i8,
+            FusionKernels.gemm_mul_add_gelu_tanh_n10_k10_i8,
         };
 
         global::System.Collections.Generic.IReadOnlyList<global::Fusion.IKernel> global::Fusion.IFusedModel.Kernels => Kernels;
@@ -4103,10 +4103,10 @@ extern ""C"" __global__ void gemm_bias_gelu_n10_k10_epilogue(const half* __restr
                 launch: "256,1024,980,1",
                 ilgpuKernels: typeof(FusionIlgpuKernels));
 
-            /// <summary>Linear: int8 F.Linear(h, mix); Mul: dequantize F.Linear(h, mix); Add: F.Linear(h, mix) + bias; Gelu: F.Gelu(F.Linear(h, mix))</summary>
-            internal static readonly global::Fusion.GeneratedKernel gemm_mul_add_gelu_n10_k10_i8_epilogue = new global::Fusion.GeneratedKernel(
-                "gemm_mul_add_gelu_n10_k10_i8_epilogue",
-                loopIr: @"kernel gemm_mul_add_gelu_n10_k10_i8_epilogue
+            /// <summary>Linear: int8 F.Linear(h, mix); Mul: dequantize F.Linear(h, mix); Add: F.Linear(h, mix) + bias; GeluTanh: F.Gelu(F.Linear(h, mix))</summary>
+            internal static readonly global::Fusion.GeneratedKernel gemm_mul_add_gelu_tanh_n10_k10_i8_epilogue = new global::Fusion.GeneratedKernel(
+                "gemm_mul_add_gelu_tanh_n10_k10_i8_epilogue",
+                loopIr: @"kernel gemm_mul_add_gelu_tanh_n10_k10_i8_epilogue
 domain [196N, 10]
 acc acc f32 [4N, 49, 10]
 in in1 f32 [10]
@@ -4117,14 +4117,14 @@ out out0 f16 [4N, 49, 10]
 %2 = mul %0 %1
 %3 = load in2[v1]
 %4 = add %2 %3
-%5 = gelu %4
+%5 = gelutanh %4
 store out0[10*v0 + v1] = %5
 ",
-                cudaSource: @"// gemm_mul_add_gelu_n10_k10_i8_epilogue: generated by Fusion from the loop IR. Pointwise, 4 items of 2 elements a thread.
+                cudaSource: @"// gemm_mul_add_gelu_tanh_n10_k10_i8_epilogue: generated by Fusion from the loop IR. Pointwise, 4 items of 2 elements a thread.
 // Launch: 256 threads, 1024 units a block, 980·N units.
 #include ""generated.cuh""
 
-extern ""C"" __global__ void gemm_mul_add_gelu_n10_k10_i8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, const float* __restrict__ in2, half* __restrict__ out0, int batch)
+extern ""C"" __global__ void gemm_mul_add_gelu_tanh_n10_k10_i8_epilogue(const float* __restrict__ acc, const float* __restrict__ in1, const float* __restrict__ in2, half* __restrict__ out0, int batch)
 {
     FUSION_AWAIT_PREVIOUS_GRID();
     const fusion_index N = batch;
@@ -4171,7 +4171,7 @@ extern ""C"" __global__ void gemm_mul_add_gelu_n10_k10_i8_epilogue(const float* 
             const fusion_index v1 = s1 + e;
             t2[e] = (ld0[k * 2 + e] * ld1[k * 2 + e]);
             t4[e] = (t2[e] + ld3[k * 2 + e]);
-            t5[e] = fusion_gelu_op(t4[e]);
+            t5[e] = fusion_gelu_tanh_sigmoid(t4[e]);
         }
         if (true)
         {
@@ -4361,18 +4361,18 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
                 cublas: new global::Fusion.CublasEpilogue((global::Fusion.Activation)2, 0, -1),
                 ilgpuKernels: typeof(FusionIlgpuKernels));
 
-            internal static readonly global::Fusion.GemmKernel gemm_mul_add_gelu_n10_k10_i8 = new global::Fusion.GemmKernel(
-                "gemm_mul_add_gelu_n10_k10_i8", n: 10, k: 10, kw: 16,
-                cudaSource: @"// gemm_mul_add_gelu_n10_k10_i8: gemm kernel specialized by Fusion
+            internal static readonly global::Fusion.GemmKernel gemm_mul_add_gelu_tanh_n10_k10_i8 = new global::Fusion.GemmKernel(
+                "gemm_mul_add_gelu_tanh_n10_k10_i8", n: 10, k: 10, kw: 16,
+                cudaSource: @"// gemm_mul_add_gelu_tanh_n10_k10_i8: gemm kernel specialized by Fusion
 #include ""generated.cuh""
-#define FUSION_KERNEL gemm_mul_add_gelu_n10_k10_i8
+#define FUSION_KERNEL gemm_mul_add_gelu_tanh_n10_k10_i8
 #define FUSION_GEMM_S8 1
 #define FUSION_K 10
 #define FUSION_KW 16
 #define FUSION_N 10
 
-// The generated epilogue (gemm_mul_add_gelu_n10_k10_i8_epilogue): the loop IR below, at (row, col) and (row, col + 1) of the output.
-//   kernel gemm_mul_add_gelu_n10_k10_i8_epilogue
+// The generated epilogue (gemm_mul_add_gelu_tanh_n10_k10_i8_epilogue): the loop IR below, at (row, col) and (row, col + 1) of the output.
+//   kernel gemm_mul_add_gelu_tanh_n10_k10_i8_epilogue
 //   domain [196N, 10]
 //   acc acc f32 [4N, 49, 10]
 //   in in1 f32 [10]
@@ -4383,7 +4383,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 //   %2 = mul %0 %1
 //   %3 = load in2[v1]
 //   %4 = add %2 %3
-//   %5 = gelu %4
+//   %5 = gelutanh %4
 //   store out0[10*v0 + v1] = %5
 #define FUSION_EPILOGUE_PARAMS , const float* __restrict__ e1, const float* __restrict__ e2, half* __restrict__ e3
 #define FUSION_EPILOGUE_ARGS , e1, e2, e3
@@ -4427,7 +4427,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
         {
             x2[e] = (acc[e] * columns.x1[e]);
             x4[e] = (x2[e] + columns.x3[e]);
-            x5[e] = fusion_gelu_op(x4[e]);
+            x5[e] = fusion_gelu_tanh_sigmoid(x4[e]);
         }
         {
             float sv[2];
@@ -4441,7 +4441,7 @@ FUSION_DEVICE void fusion_epilogue_row(long long row, int col, float acc0, float
         const long long v1 = s1 + e;
         const float x2 = (acc[e] * columns.x1[e]);
         const float x4 = (x2 + columns.x3[e]);
-        const float x5 = fusion_gelu_op(x4);
+        const float x5 = fusion_gelu_tanh_sigmoid(x4);
         fusion_store(e3 + (10*v0 + v1), x5);
     }
 }
@@ -4453,7 +4453,7 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
 }
 
 " + TemplateText_gemm,
-                epilogue: gemm_mul_add_gelu_n10_k10_i8_epilogue,
+                epilogue: gemm_mul_add_gelu_tanh_n10_k10_i8_epilogue,
                 cublas: null,
                 ilgpuKernels: typeof(FusionIlgpuKernels), int8: true);
         }
@@ -4648,16 +4648,16 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
             {
                 // [4N, 49, 10] i8  blocks.0: kernel cast_layer_norm_window_partition_mul_io_f16_f32_i8_4nx49x10 (row): cast io → f16 of input x → F.LayerNorm(x, norm) → F.WindowPartition(h, _window) → blocks.0.mix.input / its scale → quantize blocks.0.mix.input to i8  Model0.cs(18,20)
                 var v12 = fusionPass.Own(be.Run(FusionKernels.cast_layer_norm_window_partition_mul_io_f16_f32_i8_4nx49x10, batch, io, input0, be.Param(this.blocks[0].norm.weight, global::Fusion.DType.Float16), be.Param(this.blocks[0].norm.bias, global::Fusion.DType.Float16), v10))[0];
-                // [4N, 49, 10] f16  blocks.0: gemm gemm_mul_add_gelu_n10_k10_i8: int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))  Model0.cs(18,20)
-                var v24 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_n10_k10_i8, batch, io, v12, v18, v21, be.Param(this.blocks[0].mix.bias!, global::Fusion.DType.Float32)))[0];
+                // [4N, 49, 10] f16  blocks.0: gemm gemm_mul_add_gelu_tanh_n10_k10_i8: int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))  Model0.cs(18,20)
+                var v24 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_tanh_n10_k10_i8, batch, io, v12, v18, v21, be.Param(this.blocks[0].mix.bias!, global::Fusion.DType.Float32)))[0];
                 v12.Dispose();
                 // [4N, 49, 10] i8  blocks.1: kernel cast_window_reverse_add_layer_norm_roll_etc_io_f16_f32_i8_4nx49x10 (row): cast io → f16 of input x → F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.LayerNorm(x, norm) → F.Roll(h, -_shift, 1, 2) → F.WindowPartition(h, _window) → blocks.1.mix.input / its scale → quantize blocks.1.mix.input to i8  Model0.cs(18,20)
                 var o38 = fusionPass.Own(be.Run(FusionKernels.cast_window_reverse_add_layer_norm_roll_etc_io_f16_f32_i8_4nx49x10, batch, io, input0, v24, be.Param(this.blocks[1].norm.weight, global::Fusion.DType.Float16), be.Param(this.blocks[1].norm.bias, global::Fusion.DType.Float16), v36));
                 var v38 = o38[0]; // also quantize blocks.1.mix.input to i8
                 var v26 = o38[1]; // also F.Add(x, h)
                 v24.Dispose();
-                // [4N, 49, 10] f16  blocks.1: gemm gemm_mul_add_gelu_n10_k10_i8: int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))  Model0.cs(18,20)
-                var v50 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_n10_k10_i8, batch, io, v38, v44, v47, be.Param(this.blocks[1].mix.bias!, global::Fusion.DType.Float32)))[0];
+                // [4N, 49, 10] f16  blocks.1: gemm gemm_mul_add_gelu_tanh_n10_k10_i8: int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))  Model0.cs(18,20)
+                var v50 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_tanh_n10_k10_i8, batch, io, v38, v44, v47, be.Param(this.blocks[1].mix.bias!, global::Fusion.DType.Float32)))[0];
                 v38.Dispose();
                 // [4N, 49, 10] i8  blocks.2: kernel window_reverse_roll_add_layer_norm_window_partition_etc_f16_f32_i8_4nx49x10 (row): F.WindowReverse(h, _window, _resolution, _resolution) → F.Roll(h, _shift, 1, 2) → F.Add(x, h) → F.LayerNorm(x, norm) → F.WindowPartition(h, _window) → blocks.2.mix.input / its scale → quantize blocks.2.mix.input to i8  Model0.cs(18,20)
                 var o64 = fusionPass.Own(be.Run(FusionKernels.window_reverse_roll_add_layer_norm_window_partition_etc_f16_f32_i8_4nx49x10, batch, io, v26, v50, be.Param(this.blocks[2].norm.weight, global::Fusion.DType.Float16), be.Param(this.blocks[2].norm.bias, global::Fusion.DType.Float16), v62));
@@ -4665,8 +4665,8 @@ FUSION_DEVICE void fusion_epilogue(long long row, int col, float acc0, float acc
                 var v53 = o64[1]; // also F.Add(x, h)
                 v26.Dispose();
                 v50.Dispose();
-                // [4N, 49, 10] f16  blocks.2: gemm gemm_mul_add_gelu_n10_k10_i8: int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))  Model0.cs(18,20)
-                var v76 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_n10_k10_i8, batch, io, v64, v70, v73, be.Param(this.blocks[2].mix.bias!, global::Fusion.DType.Float32)))[0];
+                // [4N, 49, 10] f16  blocks.2: gemm gemm_mul_add_gelu_tanh_n10_k10_i8: int8 F.Linear(h, mix) → dequantize F.Linear(h, mix) → F.Linear(h, mix) + bias → F.Gelu(F.Linear(h, mix))  Model0.cs(18,20)
+                var v76 = fusionPass.Own(be.Gemm(FusionKernels.gemm_mul_add_gelu_tanh_n10_k10_i8, batch, io, v64, v70, v73, be.Param(this.blocks[2].mix.bias!, global::Fusion.DType.Float32)))[0];
                 v64.Dispose();
                 // [N, 7, 7, 40] io  kernel window_reverse_add_patch_merging_layer_norm_cast_f16_io_nx7x7x40 (row): F.WindowReverse(h, _window, _resolution, _resolution) → F.Add(x, h) → F.PatchMerging(x) → F.LayerNorm(x, merge_norm) → cast f16 → io of F.LayerNorm(x, merge_norm)  Model0.cs(35,16)
                 var v83 = fusionPass.Own(be.Run(FusionKernels.window_reverse_add_patch_merging_layer_norm_cast_f16_io_nx7x7x40, batch, io, v53, v76, be.Param(this.merge_norm.weight, global::Fusion.DType.Float16), be.Param(this.merge_norm.bias, global::Fusion.DType.Float16)))[0];

@@ -53,6 +53,40 @@ public class GeluOperationTests
             Assert.True(value == 0 && float.IsNegative(value), $"{form} form: GELU(−20) = {value:R}, not −0");
     }
 
+    /// <summary>
+    /// The GeluTanh operation's CPU forms (the interpreter's row, its element path, ILGPU's twin: all x·σ(2u) in float32) against
+    /// ½x·(1 + tanh u) in double. Their error is u's rounding (a few ulps of u, carried by σ' ≤ ½ into x·σ) and exp's and the
+    /// division's last bits: within |x|·(1 + |u|)·3e-7 + 2 ulps of the result. −0 far below zero, NaN kept.
+    /// </summary>
+    [Fact]
+    public void EachCpuFormOfTheTanhFormIsItWithinFloatError()
+    {
+        int seed = TestData.NewSeed();
+        var random = new Random(seed);
+        const int n = 1031; // whole vectors, a tail, and more than one of the row form's 256-element chunks
+        var x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = i % 7 == 0 ? (float)((random.NextDouble() - 0.5) * 1e-3) : (float)(random.NextDouble() * 24 - 12);
+        var row = new float[n];
+        VectorMath.GeluTanh(x, row);
+        var inPlace = (float[])x.Clone();
+        VectorMath.GeluTanh(inPlace, inPlace);
+        Assert.Equal(row, inPlace); // the interpreter runs rows in place
+        for (int i = 0; i < n; i++)
+        {
+            double v = x[i], u = Math.Sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v), exact = 0.5 * v * (1 + Math.Tanh(u));
+            Assert.Equal(exact, Ops.GeluTanh.Apply([v], AttributeSet.Empty), 12);
+            double bound = Math.Abs(v) * (1 + Math.Abs(u)) * 3e-7 + 2 * Tolerance.Ulp((float)exact);
+            foreach (var (form, got) in new[] { ("row", row[i]), ("element", ScalarMath.Apply(ScalarOp.GeluTanh, x[i], 0, 0)), ("ILGPU twin", Fusion.Ilgpu.KernelMath.GeluTanh(x[i])) })
+                Assert.True(Math.Abs(got - exact) <= bound, $"{form} form, seed {seed}: GELU-tanh({v:R}) = {got:R}, exact {exact:R}, off by {Math.Abs(got - exact):E3} > {bound:E3}");
+        }
+        var special = new float[2];
+        VectorMath.GeluTanh([float.NaN, -20f], special);
+        Assert.True(float.IsNaN(special[0]) && float.IsNaN(Fusion.Ilgpu.KernelMath.GeluTanh(float.NaN)), "GELU-tanh(NaN) is not NaN");
+        foreach (var (form, value) in new[] { ("row", special[1]), ("element", ScalarMath.Apply(ScalarOp.GeluTanh, -20f, 0, 0)), ("ILGPU twin", Fusion.Ilgpu.KernelMath.GeluTanh(-20f)) })
+            Assert.True(value == 0 && float.IsNegative(value), $"{form} form: GELU-tanh(−20) = {value:R}, not −0");
+        Assert.Equal("fusion_gelu_tanh_sigmoid(v)", CudaKernelPrinter.Expression(ScalarOp.GeluTanh, ["v"]));
+    }
+
     private static void Near(float got, double exact, double x, double erfError, int ulps, string form)
     {
         double bound = 0.5 * Math.Abs(x) * erfError + ulps * Tolerance.Ulp((float)exact);

@@ -89,8 +89,9 @@ public sealed class Fp8PlanTests
         var gemms = Fp8Mlp.Kernels.OfType<GemmKernel>().Where(g => g.Fp8).ToList();
         Assert.Equal(3, gemms.Count);
         Assert.All(gemms, g => Assert.True(g.CudaSource.Length == 0 && g.IlgpuKernels is null, $"{g.Name} has a template form"));
-        // fc1: scale, bias, GELU, and fc2's quantize as the E4M3 output's scale.
-        Assert.Contains(gemms, g => g.N == 96 && g.Cublas is { Activation: Activation.Gelu, Bias: >= 0, Scale: >= 0, OutScale: >= 0, Residual: -1 });
+        // fc1: scale, bias, GELU (in its tanh form, which quantized plans compute and cuBLASLt's GELU epilogue is), and fc2's
+        // quantize as the E4M3 output's scale.
+        Assert.Contains(gemms, g => g.N == 96 && g.Cublas is { Activation: Activation.GeluTanh, Bias: >= 0, Scale: >= 0, OutScale: >= 0, Residual: -1 });
         // fc2: scale, bias, the residual add as C, and the head's quantize (the sum's only reader) as the E4M3 output's scale.
         Assert.Contains(gemms, g => g.N == 48 && g.Cublas is { Activation: Activation.None, Bias: >= 0, Scale: >= 0, Residual: >= 0, OutScale: >= 0 });
         // head: its output is cast to the run's type, which cuBLASLt cannot: the float32 product and the epilogue kernel.

@@ -11,7 +11,7 @@ namespace Fusion.Compiler
             x => 0.5 * x * (1 + SpecialFunctions.Erf(x / Math.Sqrt(2))));
 
         public static readonly UnaryOp GeluTanh = new("GeluTanh", "GELU, tanh form: x·½·(1 + tanh(√(2/π)·(x + 0.044715·x³)))",
-            (b, x) => b.Mul(b.Mul(x, 0.5), b.Add(b.Op(ScalarOp.Tanh, b.Mul(b.Add(x, b.Mul(b.Mul(b.Mul(x, x), x), 0.044715)), 0.79788456080286536)), 1.0)),
+            (b, x) => b.Op(ScalarOp.GeluTanh, x),
             x => 0.5 * x * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))));
 
         public static readonly UnaryOp Sigmoid = new("Sigmoid", "1 / (1 + e^−x)", (b, x) => b.Sigmoid(x), x => 1 / (1 + Math.Exp(-x)));

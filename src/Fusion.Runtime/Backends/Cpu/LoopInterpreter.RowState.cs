@@ -571,6 +571,7 @@ internal static unsafe partial class LoopInterpreter
                     case ScalarOp.Rsqrt: TensorPrimitives.ReciprocalSqrt(x, y); return;
                     case ScalarOp.Erf: VectorMath.Erf(x, y); return;
                     case ScalarOp.Gelu: VectorMath.Gelu(x, y); return;
+                    case ScalarOp.GeluTanh: VectorMath.GeluTanh(x, y); return;
                     case ScalarOp.RoundF16: RoundToHalf(x, y); return;
                     default:
                         for (int e = 0; e < n; e++) y[e] = ScalarMath.Apply(op.Op, x[e], 0f, 0f);

@@ -35,6 +35,7 @@ internal static class ScalarMath
         ScalarOp.Tanh => MathF.Tanh(a),
         ScalarOp.Erf => (float)Fusion.Kernels.Cpu.Gelu.Erf(a),
         ScalarOp.Gelu => a * 0.5f * ((float)Fusion.Kernels.Cpu.Gelu.Erf(a * 0.70710678118654752f) + 1f),
+        ScalarOp.GeluTanh => Fusion.Kernels.Cpu.VectorMath.GeluTanh(a),
         ScalarOp.Recip => 1f / a,
         ScalarOp.RoundF16 => (float)(Half)a,
         ScalarOp.RoundI8 => RoundI8(a),

@@ -16,7 +16,9 @@ public static class EpilogueGelu
     /// <summary>
     /// What unset means: erf, the loop IR's own definition, which the CPU twin computes too. Measured on an H100 (2026-12-07) the tanh
     /// form took 3–4 % off Swin-T int8 at batch 64, nothing off fp16, and kept the int8 accuracy against timm, but it moves the int8
-    /// plans' GPU result 1.9e-3–2.5e-3 (relative L2) from the CPU's, past the 1e-3 their tests state (docs/precision.md).
+    /// plans' GPU result 1.9e-3–2.5e-3 (relative L2) from the CPU's, past the 1e-3 their tests state (docs/precision.md). The int8 and
+    /// FP8 plans have since taken the tanh form another way, as the loop IR's <c>gelu_tanh</c> operation that the CPU computes alike
+    /// (PrecisionPass), so this switch reaches only the Half plan's template GEMMs that compute <c>gelu</c>.
     /// </summary>
     public const bool DefaultTanh = false;
 
