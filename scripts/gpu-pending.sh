@@ -124,6 +124,11 @@
 #           the graph's kernel count; then
 #           Swin-T batch 1 --graphs --profile with both auto, the forms' GPU tests, and timm parity with both auto
 #   pretrained whether this machine holds trained weights for timm's or torchvision's Swin-T (caches, any large .safetensors/.pth)
+#   geluform the quantized plans' GELU in its tanh form (the loop IR's gelu_tanh, 2026-12-07 evening): the int8 and FP8 GPU tests
+#           against the CPU (Int8PlanGpuTests, Int8GemmTemplateTests, EveryOperatorGpuTests, Int8RoundingGpuTests, EpilogueQuadsGpuTests,
+#           CompiledConvNetGpuTests, IlgpuGemmTests, Fp8PlanGpuTests), then this build against the previous one (abold with
+#           AB_RUNS defaulting to Swin-T int8 at batch 64, 128 and 1 and fp16 at 64), then int8acc (erf's run: the variable no longer
+#           reaches the int8 plan) while time is left
 #   int8sens the same Swin-T calibrated (fusion-run calibrate, max, 256 images) and fusion-run sensitivity over 32 other images on
 #           this machine's CPUs (SENS_KEEP keep steps, default 8); table in int8sens.txt, figures in int8sens.json
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
@@ -687,6 +692,16 @@ qkvauto() {
     -class Fusion.Cuda.Tests.QkvAttentionVariantsTests > $OUT/qkvautotests.txt 2>&1
   echo "exit $?" >> $OUT/qkvautotests.txt
   [ $(left) -gt 100 ] && FUSION_QKV_NORM=auto FUSION_QKV_OUT=auto parity
+}
+geluform() {
+  local classes="" c
+  for c in Int8PlanGpuTests Int8GemmTemplateTests EveryOperatorGpuTests Int8RoundingGpuTests EpilogueQuadsGpuTests CompiledConvNetGpuTests IlgpuGemmTests Fp8PlanGpuTests; do
+    classes="$classes -class Fusion.Cuda.Tests.$c"
+  done
+  FUSION_REQUIRE_CUDA=1 timeout $(( $(left) < 220 ? $(left) - 20 : 200 )) ./Fusion.Cuda.Tests $classes > $OUT/geluformtests.txt 2>&1
+  echo "exit $?" >> $OUT/geluformtests.txt
+  AB_RUNS="${AB_RUNS:-swin-t 64 int8,swin-t 128 int8,swin-t 1 int8,swin-t 64 fp16}" abold
+  [ $(left) -gt 200 ] && INT8ACC_FORMS=erf int8acc
 }
 pretrained() {
   { ls -la ~/.cache/torch/hub/checkpoints ~/.cache/huggingface/hub 2>&1
