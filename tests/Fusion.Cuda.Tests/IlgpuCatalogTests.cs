@@ -253,20 +253,33 @@ public sealed class IlgpuCatalogTests : IClassFixture<IlgpuKernelTests.Runner>
     /// forms' errors against erf in double (GeluOperationTests: ½·|x|·6e-7 + 4 ulps and ½·|x|·1e-7 + 2 ulps), −0 far below zero.
     /// </summary>
     [Fact]
-    public void IlgpuGeluIsOneReciprocalAndOneExp2AnElement()
+    public void IlgpuGeluIsOneReciprocalAndOneExp2AnElement() =>
+        OneReciprocalAndOneExp2AnElement(ScalarOp.Gelu, "IlgpuGeluAlone", v => 0.5 * Math.Abs(v) * 7e-7);
+
+    /// <summary>
+    /// The loop IR's GeluTanh operation in ILGPU (KernelMath.GeluTanh, x·σ(2u)): the same PTX shape as the Gelu's, and on ILGPU's CPU
+    /// accelerator the interpreter's form (VectorMath.GeluTanh, the same steps) within u's and the exponential's last bits,
+    /// |x|·(1 + |u|)·6e-7 + 6 ulps; −0 far below zero.
+    /// </summary>
+    [Fact]
+    public void IlgpuGeluTanhIsOneReciprocalAndOneExp2AnElement() =>
+        OneReciprocalAndOneExp2AnElement(ScalarOp.GeluTanh, "IlgpuGeluTanhAlone", v => Math.Abs(v) * (1 + Math.Abs(0.8 * v + 0.036 * v * v * v)) * 6e-7);
+
+    /// <summary>The operation alone over [3, 96]: its PTX, then ILGPU's CPU accelerator against the interpreter within <paramref name="error"/>(x) + 6 ulps.</summary>
+    private void OneReciprocalAndOneExp2AnElement(ScalarOp op, string name, Func<double, double> error)
     {
         var ir = LoopIrText.Parse($"""
-            kernel gelu_alone
+            kernel {ScalarOps.Name(op)}_alone
             domain [N, 96]
             in x f32 [N, 96]
             out y f32 [N, 96]
             %0 = load x[96*v0 + v1]
-            %1 = {ScalarOps.Name(ScalarOp.Gelu)} %0
+            %1 = {ScalarOps.Name(op)} %0
             store y[96*v0 + v1] = %1
             """);
-        var (kernel, ptx) = FromLoopIr(ir, "IlgpuGeluAlone");
+        var (kernel, ptx) = FromLoopIr(ir, name);
         int reciprocals = ptx.Split("rcp.approx").Length - 1, exponentials = ptx.Split("ex2.approx").Length - 1;
-        Assert.True(reciprocals > 0 && reciprocals == exponentials, $"{reciprocals} rcp.approx against {exponentials} ex2.approx");
+        Assert.True(reciprocals > 0 && reciprocals == exponentials, $"{op}: {reciprocals} rcp.approx against {exponentials} ex2.approx");
         Assert.DoesNotContain("call", ptx);
         Assert.DoesNotContain("lg2", ptx);
         var random = new Random();
@@ -275,12 +288,12 @@ public sealed class IlgpuCatalogTests : IClassFixture<IlgpuKernelTests.Runner>
         var expected = CpuBackend.Instance.Run(kernel, 3, DType.Float32, [x]);
         var actual = _cpu.Run(kernel, 3, DType.Float32, [x]);
         var (want, got) = (((CpuTensor)expected[0]).Span<float>().ToArray(), actual[0].Span<float>().ToArray());
-        Assert.True(got[0] == 0 && float.IsNegative(got[0]), $"GELU(−20) = {got[0]:R} on ILGPU's CPU accelerator, not −0");
+        Assert.True(got[0] == 0 && float.IsNegative(got[0]), $"{op}(−20) = {got[0]:R} on ILGPU's CPU accelerator, not −0");
         for (int i = 0; i < 288; i++)
         {
             float v = x.Span<float>()[i];
-            double bound = 0.5 * Math.Abs(v) * 7e-7 + 6 * Tolerance.Ulp(want[i]);
-            Assert.True(Math.Abs(got[i] - want[i]) <= bound, $"GELU({v:R}): ILGPU {got[i]:R}, the interpreter {want[i]:R}");
+            double bound = error(v) + 6 * Tolerance.Ulp(want[i]);
+            Assert.True(Math.Abs(got[i] - want[i]) <= bound, $"{op}({v:R}): ILGPU {got[i]:R}, the interpreter {want[i]:R}");
         }
         KernelChecks.DisposeAll([.. expected, .. actual]);
     }
