@@ -309,7 +309,7 @@ ncuint8() {
   local sections="--section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis --section SchedulerStats --section InstructionStats --section SourceCounters"
   int8_choices
   for shape in n384_k96 n1536_k384; do
-    [ $(left) -gt 80 ] && FUSION_GEMM=cached timeout 75 ncu $sections --kernel-name regex:"gelu_mul_cast_$shape" -c 1 \
+    [ $(left) -gt 80 ] && FUSION_GEMM=cached timeout 75 ncu $sections --kernel-name regex:"gelu(_tanh)?_mul_cast_$shape" -c 1 \
       ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 >> $OUT/ncuint8.txt 2>&1
   done
   [ $(left) -gt 80 ] && FUSION_GEMM=generated timeout 70 ncu $sections --kernel-name regex:"gemm_bias_gelu_n384_k96" -c 1 \
@@ -321,7 +321,7 @@ ncuint8() {
 }
 sassint8() {
   int8_choices
-  [ $(left) -gt 80 ] && FUSION_GEMM=cached timeout 100 ncu --set full --import-source no -o /tmp/int8rep --kernel-name regex:"gelu_mul_cast_n384_k96" -c 1 \
+  [ $(left) -gt 80 ] && FUSION_GEMM=cached timeout 100 ncu --set full --import-source no -o /tmp/int8rep --kernel-name regex:"gelu(_tanh)?_mul_cast_n384_k96" -c 1 \
     ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 > $OUT/sassint8.txt 2>&1
   ncu -i /tmp/int8rep.ncu-rep --page source --csv --print-source sass > $OUT/sass_int8_counters.csv 2>&1
   [ $(left) -gt 80 ] && FUSION_GEMM=generated timeout 80 ncu --set full -o /tmp/fp16rep --kernel-name regex:"gemm_bias_gelu_n384_k96" -c 1 \
@@ -339,7 +339,7 @@ int8epi() {
   echo "exit $?" >> $OUT/int8epi_tests.txt
   int8_choices
   [ $(left) -gt 150 ] && FUSION_GEMM=cached timeout 75 ncu --section SpeedOfLight --section InstructionStats --section ComputeWorkloadAnalysis \
-    --section LaunchStats --kernel-name regex:"gelu_mul_cast_n384_k96" -c 1 \
+    --section LaunchStats --kernel-name regex:"gelu(_tanh)?_mul_cast_n384_k96" -c 1 \
     ./fusion-run swin-t --device cuda --precision int8 --batch 64 --warmup 0 --iters 1 2>&1 | grep -v "^  *[0-9]\. " > $OUT/int8epi_ncu.txt
   for round in 1 2; do
     for p in fp16 int8; do
@@ -621,7 +621,7 @@ i8probe() { carried_probe i8x int8_epilogue_probe probe_i8x $(( $(left) < 260 ? 
 xupipe() {
   local metrics=gpu__time_duration.sum,smsp__issue_active.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_xu.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_alu.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_fma.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_fmaheavy.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_lsu.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_uniform.avg.pct_of_peak_sustained_active,sm__pipe_tensor_op_imma_cycles_active.avg.pct_of_peak_sustained_active,dram__throughput.avg.pct_of_peak_sustained_elapsed,smsp__inst_executed.sum,smsp__warps_issue_stalled_long_scoreboard_per_warp_active.pct,smsp__warps_issue_stalled_math_pipe_throttle_per_warp_active.pct,smsp__warps_issue_stalled_mio_throttle_per_warp_active.pct,sm__warps_active.avg.pct_of_peak_sustained_active
   int8_choices
-  for k in gelu_mul_cast_n384_k96 gelu_mul_cast_n3072_k768 gemm_mul_add_add_n384_k1536_i8; do
+  for k in "gelu(_tanh)?_mul_cast_n384_k96" "gelu(_tanh)?_mul_cast_n3072_k768" gemm_mul_add_add_n384_k1536_i8; do
     [ $(left) -gt 60 ] || break
     echo "## $k"
     FUSION_GEMM=cached timeout 60 ncu --metrics $metrics --kernel-name regex:"$k" -c 1 \

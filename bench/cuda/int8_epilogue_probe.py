@@ -5,7 +5,7 @@
 
 GENERATED_CS is the SwinTiny sample's generated source (SwinTiny.Model.SwinTransformerTiny.Fusion.g.cs), which carries every
 kernel of the int8 plan as Fusion specializes it (the template's text, src/Fusion.Kernels/Cuda/Templates/gemm.cut, follows). OUT receives, for each of Swin-T's int8 fc1 GEMMs (dequantize · bias · GELU ·
-requantize to int8: gemm_mul_add_gelu_mul_cast_nN_kK_i8), files TAG_VARIANT.cu:
+requantize to int8: gemm_mul_add_gelu_tanh_mul_cast_nN_kK_i8, gelu_mul_cast before the tanh form), files TAG_VARIANT.cu:
   ref       the kernel as Fusion compiles it now (the printed epilogue; four columns a lane where the template and epilogue offer it);
   pairs     ref with FUSION_GEMM_PAIRS defined, as Fusion compiles it with FUSION_GEMM_QUADS=off (where the template knows it);
   fold      the same GELU (erf by A&S 7.1.26) written by hand with its constants folded: erf's argument scale into its two uses,
@@ -238,7 +238,7 @@ ACC_ZERO = "for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0;"
 ACC_MAGIC = "for (int j = 0; j < 4; ++j) acc[mi][ni][j] = 0x4B400000;"
 
 
-def kernels(generated, template, name=r"gemm_mul_add_gelu_mul_cast_n(\d+)_k(\d+)_i8"):
+def kernels(generated, template, name=r"gemm_mul_add_gelu(?:_tanh)?_mul_cast_n(\d+)_k(\d+)_i8"):
     """
     The GEMMs whose name matches NAME (two groups: N and K; by default the requantizing GELU GEMMs) with their CUDA sources in the
     generated C# (the specialization, then the template's text): name → (N, K, source).
@@ -274,7 +274,7 @@ def main():
     f2i = lambda t: t.replace('#include "generated.cuh"', '#include "generated_f2i.cuh"', 1)
     found = kernels(a.generated, open(os.path.join(CUDA, "Templates", "gemm.cut")).read())
     if not found:
-        sys.exit(f"{a.generated}: no gemm_mul_add_gelu_mul_cast_*_i8 kernel")
+        sys.exit(f"{a.generated}: no gemm_mul_add_gelu[_tanh]_mul_cast_*_i8 kernel")
     for name, (n, k, src) in sorted(found.items(), key=lambda kv: kv[1][1]):
         tag = f"n{n}_k{k}"
         head, template = src[: src.index(EPILOGUE_MARKER)], src[src.index(TEMPLATE_MARKER):]
