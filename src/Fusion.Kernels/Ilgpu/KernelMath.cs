@@ -95,8 +95,8 @@ public static class KernelMath
     /// </summary>
     public static float GeluTanh(float x)
     {
-        float u = x * (x * x * 0.035677408136300125f + 0.79788456080286536f);
-        return x * FastRecip(1.0f + Exp2(u * -2.8853900817779268f)); // e^(−2u) = 2^(−2u·log2(e))
+        float t = x * (x * x * -0.1029432395800235f - 2.302208198144325f); // −2u·log2(e): e^(−2u) = 2^t
+        return x * FastRecip(1.0f + Exp2(t));
     }
 
     /// <summary>
