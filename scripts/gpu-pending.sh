@@ -129,6 +129,11 @@
 #           CompiledConvNetGpuTests, IlgpuGemmTests, Fp8PlanGpuTests), then this build against the previous one (abold with
 #           AB_RUNS defaulting to Swin-T int8 at batch 64, 128 and 1 and fp16 at 64), then int8acc (erf's run: the variable no longer
 #           reaches the int8 plan) while time is left
+#   next    the first call of a session that inherits the queue of 2026-12-07 (no device lent that evening), one 560 s budget in
+#           order of what decides defaults: the quantized plans' GPU tests (geluform's classes), Swin-T int8 at batch 64 and fp16 at
+#           batch 1 against the previous build (abold, two rounds; only where .bundle/old/fusion-run.dll.xz is carried: a build of
+#           b302757's tools/FusionRun), the QKV forms off / auto at batch 1 and 64 (one round each), then status (fp16 and int8 at
+#           batch 1 / 8 / 64 / 128 with the graph's kernel count, torch.compile in the same call) while time is left
 #   int8sens the same Swin-T calibrated (fusion-run calibrate, max, 256 images) and fusion-run sensitivity over 32 other images on
 #           this machine's CPUs (SENS_KEEP keep steps, default 8); table in int8sens.txt, figures in int8sens.json
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
@@ -673,9 +678,9 @@ policies() {
     timeout $(( $(left) < 260 ? $(left) - 20 : 240 )) ./Fusion.Bench model $run 1 8 64 128 2>&1 | tail -20
   done > $OUT/policies.txt 2>&1
 }
-qkvauto() {
+qkvauto_runs() {
   for b in ${SWIN_BATCHES:-1 8 64}; do
-    for round in 1 2; do
+    for round in $(seq ${QKVAUTO_ROUNDS:-2}); do
       for value in off auto; do
         [ $(left) -gt ${QKVAUTO_RESERVE_S:-150} ] || break 3
         echo "## swin-t b$b FUSION_QKV_NORM=FUSION_QKV_OUT=$value round $round"
@@ -684,6 +689,9 @@ qkvauto() {
       done
     done
   done > $OUT/qkvauto.txt 2>&1
+}
+qkvauto() {
+  qkvauto_runs
   [ $(left) -gt 200 ] && FUSION_QKV_NORM=auto FUSION_QKV_OUT=auto timeout 40 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile \
     --warmup 5 --iters 50 > $OUT/qkvautoprofile.txt 2>&1
   [ $(left) -gt 60 ] || return
@@ -702,6 +710,15 @@ geluform() {
   echo "exit $?" >> $OUT/geluformtests.txt
   AB_RUNS="${AB_RUNS:-swin-t 64 int8,swin-t 128 int8,swin-t 1 int8,swin-t 64 fp16}" abold
   [ $(left) -gt 200 ] && INT8ACC_FORMS=erf int8acc
+}
+next() {
+  local classes="" c
+  for c in Int8PlanGpuTests Int8GemmTemplateTests EveryOperatorGpuTests Fp8PlanGpuTests CompiledConvNetGpuTests; do classes="$classes -class Fusion.Cuda.Tests.$c"; done
+  FUSION_REQUIRE_CUDA=1 timeout 150 ./Fusion.Cuda.Tests $classes > $OUT/geluformtests.txt 2>&1
+  echo "exit $?" >> $OUT/geluformtests.txt
+  [ -f $root/.bundle/old/fusion-run.dll.xz ] && AB_RUNS="swin-t 64 int8,swin-t 1 fp16" abold
+  SWIN_BATCHES="1 64" QKVAUTO_ROUNDS=1 QKVAUTO_RESERVE_S=250 qkvauto_runs
+  status
 }
 pretrained() {
   { ls -la ~/.cache/torch/hub/checkpoints ~/.cache/huggingface/hub 2>&1
