@@ -17,7 +17,8 @@ namespace Fusion.Generator.Passes
     /// same share one plan. The Int8 plan (target I8) is the Half plan with each Linear <see cref="Int8Linears"/> picks run as an
     /// int8 GEMM: its input scaled by 1/sₓ and cast to i8 (a quantize, which the scheduler fuses into the producer's store), its
     /// weight quantized per output channel at load (max |w| of the row / 127: constants, hoisted), the exact int32 product, then
-    /// · sₓ·s_w[j] and the bias in the GEMM's generated epilogue. sₓ is a Scale node: the session's scale file's threshold / 127.
+    /// · sₓ·s_w[j] and the bias in the GEMM's generated epilogue, and a GELU after it in its tanh form (<see cref="Planner"/>'s
+    /// GeluForm). sₓ is a Scale node: the session's scale file's threshold / 127.
     /// A quantized one-group convolution quantizes its image, and its windows read the codes (<see cref="QuantizedWindows"/>).
     /// The Fp8 plan (target F8) is the same with FP8 E4M3 codes and per-tensor scales (threshold / 448, max |w| / 448), the scales
     /// cuBLASLt's FP8 product takes; it quantizes the Linears whose K is a multiple of 16 and N of 8 (cuBLASLt's FP8 condition).
