@@ -40,38 +40,34 @@ public static class VectorMath
     public static void Gelu(ReadOnlySpan<float> x, Span<float> y) => Map<GeluLanes>(x, y);
 
     /// <summary>
-    /// y = GELU(x), tanh form, in the loop IR's GeluTanh order: u = x·(√(2/π) + 0.044715·√(2/π)·x²), y = x / (1 + e^(−2u)), which
-    /// is x·½·(1 + tanh u) without the cancellation of 1 + tanh u below zero (the GPU's form: one exp2, one reciprocal).
+    /// y = GELU(x), tanh form, as the GPU computes the loop IR's GeluTanh: t = x·(a·x² + b) = −2u·log2(e) with u = √(2/π)·(x +
+    /// 0.044715·x³), y = x / (1 + 2^t), which is x·½·(1 + tanh u) without the cancellation of 1 + tanh u below zero (CUDA's
+    /// fusion_gelu_tanh_sigmoid, ILGPU's KernelMath.GeluTanh: one exp2, one reciprocal).
     /// </summary>
     public static void GeluTanh(ReadOnlySpan<float> x, Span<float> y)
     {
         if (y.Length < x.Length) throw new ArgumentException("output shorter than input", nameof(y));
-        // u in a buffer of its own, a chunk at a time: y may be x itself (the interpreter's rows run in place).
-        Span<float> u = stackalloc float[256];
-        for (int at = 0; at < x.Length; at += u.Length)
+        // t in a buffer of its own, a chunk at a time: y may be x itself (the interpreter's rows run in place).
+        Span<float> t = stackalloc float[256];
+        for (int at = 0; at < x.Length; at += t.Length)
         {
-            var xs = x.Slice(at, Math.Min(u.Length, x.Length - at));
-            var us = u[..xs.Length];
-            System.Numerics.Tensors.TensorPrimitives.Multiply(xs, xs, us);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(us, GeluTanhCubic, us);
-            System.Numerics.Tensors.TensorPrimitives.Add(us, GeluTanhLinear, us);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(us, xs, us);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(us, -2f, us);
-            System.Numerics.Tensors.TensorPrimitives.Exp(us, us);
-            System.Numerics.Tensors.TensorPrimitives.Add(us, 1f, us);
-            System.Numerics.Tensors.TensorPrimitives.Divide(xs, us, y.Slice(at, xs.Length));
+            var xs = x.Slice(at, Math.Min(t.Length, x.Length - at));
+            var ts = t[..xs.Length];
+            System.Numerics.Tensors.TensorPrimitives.Multiply(xs, xs, ts);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(ts, GeluTanhCubic, ts);
+            System.Numerics.Tensors.TensorPrimitives.Add(ts, GeluTanhLinear, ts);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(ts, xs, ts);
+            System.Numerics.Tensors.TensorPrimitives.Exp2(ts, ts);
+            System.Numerics.Tensors.TensorPrimitives.Add(ts, 1f, ts);
+            System.Numerics.Tensors.TensorPrimitives.Divide(xs, ts, y.Slice(at, xs.Length));
         }
     }
 
     /// <summary>One element of <see cref="GeluTanh(ReadOnlySpan{float}, Span{float})"/>, the same steps.</summary>
-    public static float GeluTanh(float x)
-    {
-        float u = x * (x * x * GeluTanhCubic + GeluTanhLinear);
-        return x / (1f + MathF.Exp(-2f * u));
-    }
+    public static float GeluTanh(float x) => x / (1f + float.Exp2(x * (x * x * GeluTanhCubic + GeluTanhLinear)));
 
-    /// <summary>√(2/π) and 0.044715·√(2/π): the tanh form's argument is x·(linear + cubic·x²).</summary>
-    internal const float GeluTanhLinear = 0.79788456080286536f, GeluTanhCubic = 0.035677408136300125f;
+    /// <summary>−2·log2(e)·√(2/π) and −2·log2(e)·0.044715·√(2/π): the tanh form's exponent is x·(linear + cubic·x²), as the GPU folds it.</summary>
+    internal const float GeluTanhLinear = -2.302208198144325f, GeluTanhCubic = -0.1029432395800235f;
 
     /// <summary>A function of one vector of lanes, for <see cref="Map{TLanes}"/>.</summary>
     private interface ILanes
