@@ -421,6 +421,7 @@ mlp() {
   SWIN_BATCHES="1 8 64 128" swin_alternating FUSION_MLP "off on" mlpswin.txt
 }
 abold() {
+  [ -f $root/.bundle/old/fusion-run.dll.xz ] || { echo "no .bundle/old/fusion-run.dll.xz carried: nothing to compare against" > $OUT/abold.txt; return; }
   cp fusion-run.dll /tmp/new_fusion_run.dll
   use() { if [ $1 = old ]; then xz -dc $root/.bundle/old/fusion-run.dll.xz > fusion-run.dll; else cp /tmp/new_fusion_run.dll fusion-run.dll; fi; }
   local runs
@@ -701,22 +702,23 @@ qkvauto() {
   echo "exit $?" >> $OUT/qkvautotests.txt
   [ $(left) -gt 100 ] && FUSION_QKV_NORM=auto FUSION_QKV_OUT=auto parity
 }
-geluform() {
+# The quantized plans' GPU tests against the CPU (the tanh-form GELU's bounds), within $1 seconds, into geluformtests.txt.
+quantized_gpu_tests() {
   local classes="" c
-  for c in Int8PlanGpuTests Int8GemmTemplateTests EveryOperatorGpuTests Int8RoundingGpuTests EpilogueQuadsGpuTests CompiledConvNetGpuTests IlgpuGemmTests Fp8PlanGpuTests; do
+  for c in Int8PlanGpuTests Int8GemmTemplateTests EveryOperatorGpuTests Fp8PlanGpuTests CompiledConvNetGpuTests ${QUANTIZED_MORE_TESTS:-}; do
     classes="$classes -class Fusion.Cuda.Tests.$c"
   done
-  FUSION_REQUIRE_CUDA=1 timeout $(( $(left) < 220 ? $(left) - 20 : 200 )) ./Fusion.Cuda.Tests $classes > $OUT/geluformtests.txt 2>&1
+  FUSION_REQUIRE_CUDA=1 timeout $1 ./Fusion.Cuda.Tests $classes > $OUT/geluformtests.txt 2>&1
   echo "exit $?" >> $OUT/geluformtests.txt
+}
+geluform() {
+  QUANTIZED_MORE_TESTS="Int8RoundingGpuTests EpilogueQuadsGpuTests IlgpuGemmTests" quantized_gpu_tests $(( $(left) < 220 ? $(left) - 20 : 200 ))
   AB_RUNS="${AB_RUNS:-swin-t 64 int8,swin-t 128 int8,swin-t 1 int8,swin-t 64 fp16}" abold
   [ $(left) -gt 200 ] && INT8ACC_FORMS=erf int8acc
 }
 next() {
-  local classes="" c
-  for c in Int8PlanGpuTests Int8GemmTemplateTests EveryOperatorGpuTests Fp8PlanGpuTests CompiledConvNetGpuTests; do classes="$classes -class Fusion.Cuda.Tests.$c"; done
-  FUSION_REQUIRE_CUDA=1 timeout 150 ./Fusion.Cuda.Tests $classes > $OUT/geluformtests.txt 2>&1
-  echo "exit $?" >> $OUT/geluformtests.txt
-  [ -f $root/.bundle/old/fusion-run.dll.xz ] && AB_RUNS="swin-t 64 int8,swin-t 1 fp16" abold
+  quantized_gpu_tests 150
+  AB_RUNS="swin-t 64 int8,swin-t 1 fp16" abold
   SWIN_BATCHES="1 64" QKVAUTO_ROUNDS=1 QKVAUTO_RESERVE_S=250 qkvauto_runs
   status
 }
