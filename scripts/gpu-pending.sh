@@ -134,6 +134,11 @@
 #           batch 1 against the previous build (abold, two rounds; only where .bundle/old/fusion-run.dll.xz is carried: a build of
 #           b302757's tools/FusionRun), the QKV forms off / auto at batch 1 and 64 (one round each), then status (fp16 and int8 at
 #           batch 1 / 8 / 64 / 128 with the graph's kernel count, torch.compile in the same call) while time is left
+#   normgemm bench/cuda/norm_gemm_probe on the sources in .bundle/ng (carried; written after a build by norm_gemm_probe.py from the
+#           SwinTiny and ViT samples' generated code, see norm_gemm_probe.sh): a LayerNorm folded into the GEMM that reads it (the row
+#           statistics gathered from the x tiles, W·γ and b + W·β as operands) against the LayerNorm kernel then the template, in
+#           CUDA graphs, at Swin-T's and ViT-B/16's fc1 and qkv shapes, batch 1 and 64, with both outputs' error against double; table
+#           in normgemm.md (issue 18 item 1: whether the fold pays before it is built into the scheduler)
 #   int8sens the same Swin-T calibrated (fusion-run calibrate, max, 256 images) and fusion-run sensitivity over 32 other images on
 #           this machine's CPUs (SENS_KEEP keep steps, default 8); table in int8sens.txt, figures in int8sens.json
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
@@ -654,6 +659,7 @@ tanhbounds() {
 }
 
 resident() { carried_probe rp gemm_resident_probe resident $(( $(left) < 200 ? $(left) - 20 : 180 )); }
+normgemm() { carried_probe ng norm_gemm_probe normgemm $(( $(left) < 200 ? $(left) - 20 : 180 )); }
 
 shards() {
   [ -f /tmp/int8eval/weights.safetensors ] || timeout 150 python3 $root/samples/SwinTiny/python/export_int8_eval.py --out /tmp/int8eval > $OUT/shards.txt 2>&1
