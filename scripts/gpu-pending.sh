@@ -132,7 +132,8 @@
 #   next    the first call of a session that inherits the queue of 2026-12-07 (no device lent that evening), one 560 s budget in
 #           order of what decides defaults: the quantized plans' GPU tests (geluform's classes), Swin-T int8 at batch 64 and fp16 at
 #           batch 1 against the previous build (abold, two rounds; only where .bundle/old/fusion-run.dll.xz is carried: a build of
-#           b302757's tools/FusionRun), the QKV forms off / auto at batch 1 and 64 (one round each), then status (fp16 and int8 at
+#           b302757's tools/FusionRun), the QKV forms off / auto at batch 1 and 64 (one round each), normgemm where .bundle/ng is
+#           carried, then status (fp16 and int8 at
 #           batch 1 / 8 / 64 / 128 with the graph's kernel count, torch.compile in the same call) while time is left
 #   normgemm bench/cuda/norm_gemm_probe on the sources in .bundle/ng (carried; written after a build by norm_gemm_probe.py from the
 #           SwinTiny and ViT samples' generated code, see norm_gemm_probe.sh): a LayerNorm folded into the GEMM that reads it (the row
@@ -726,6 +727,7 @@ next() {
   quantized_gpu_tests 150
   AB_RUNS="swin-t 64 int8,swin-t 1 fp16" abold
   SWIN_BATCHES="1 64" QKVAUTO_ROUNDS=1 QKVAUTO_RESERVE_S=250 qkvauto_runs
+  [ -d $root/.bundle/ng ] && [ $(left) -gt 220 ] && carried_probe ng norm_gemm_probe normgemm 120
   status
 }
 pretrained() {
