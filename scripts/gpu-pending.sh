@@ -140,6 +140,9 @@
 #           statistics gathered from the x tiles, W·γ and b + W·β as operands) against the LayerNorm kernel then the template, in
 #           CUDA graphs, at Swin-T's and ViT-B/16's fc1 and qkv shapes, batch 1 and 64, with both outputs' error against double; table
 #           in normgemm.md (issue 18 item 1: whether the fold pays before it is built into the scheduler)
+#   viewsepi a GEMM epilogue stored through the window reverse and roll ([FusedModel(ViewsInGemmEpilogue = true)], 2026-12-07
+#           evening): WindowEpilogueGpuTests, then Swin-T (swin-t) against swin-t-views at batch 1 / 8 / 64 / 128 (fp16, graphs),
+#           alternating, two rounds, with the graph's kernel count, then each one's batch-64 graph profile (the proj and norm rows)
 #   int8sens the same Swin-T calibrated (fusion-run calibrate, max, 256 images) and fusion-run sensitivity over 32 other images on
 #           this machine's CPUs (SENS_KEEP keep steps, default 8); table in int8sens.txt, figures in int8sens.json
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
@@ -729,6 +732,24 @@ next() {
   SWIN_BATCHES="1 64" QKVAUTO_ROUNDS=1 QKVAUTO_RESERVE_S=250 qkvauto_runs
   [ -d $root/.bundle/ng ] && [ $(left) -gt 220 ] && carried_probe ng norm_gemm_probe normgemm 120
   status
+}
+viewsepi() {
+  FUSION_REQUIRE_CUDA=1 timeout 90 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.WindowEpilogueGpuTests > $OUT/viewsepitests.txt 2>&1
+  echo "exit $?" >> $OUT/viewsepitests.txt
+  for b in ${SWIN_BATCHES:-64 1 8 128}; do
+    for round in 1 2; do
+      for model in swin-t swin-t-views; do
+        [ $(left) -gt 100 ] || break 3
+        echo "## $model b$b round $round"
+        timeout 90 ./fusion-run $model --device cuda --batch $b --fast-run --graphs --warmup 20 --iters 300 2>&1 | grep -E "^(device|graph)"
+      done
+    done
+  done > $OUT/viewsepi.txt 2>&1
+  for model in swin-t swin-t-views; do
+    [ $(left) -gt 40 ] || break
+    echo "## $model b64 profile"
+    timeout 60 ./fusion-run $model --device cuda --batch 64 --fast-run --graphs --profile --warmup 5 --iters 20 2>&1 | grep -E "proj|window_reverse|layer_norm|^graph|total"
+  done >> $OUT/viewsepi.txt 2>&1
 }
 pretrained() {
   { ls -la ~/.cache/torch/hub/checkpoints ~/.cache/huggingface/hub 2>&1

@@ -9,9 +9,10 @@ return SampleRunner.Run(args, new SampleDefinition(
     {
         ["swin-t"] = () => new SwinTransformerTiny(),
         ["swin-t-accurate"] = () => new SwinTinyInt8Accurate(),
+        ["swin-t-views"] = () => new SwinTinyViewsInEpilogue(),
         ["blocks"] = () => new SwinStage1Blocks(),
     },
-    ModelHelp: "swin-t: the whole Swin-T classifier (default); swin-t-accurate: the same, whose int8 plan keeps fc2, the patch merging reductions and the head fp16; blocks: the first two Swin blocks",
+    ModelHelp: "swin-t: the whole Swin-T classifier (default); swin-t-accurate: the same, whose int8 plan keeps fc2, the patch merging reductions and the head fp16; swin-t-views: the same, each block's output projection storing through its window reverse and shift back; blocks: the first two Swin blocks",
     WeightsHelp: "timm's swin_tiny_patch4_window7_224 state dict",
     RandomWeights: SwinTiny.RandomWeights.Initialize,
     Transform: ImageTransformOptions.Swin,

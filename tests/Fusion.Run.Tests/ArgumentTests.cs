@@ -52,7 +52,7 @@ public class ArgumentTests
     {
         var run = ToolRun.Of("resnet-101", "--device", "cpu");
         Assert.Equal(2, run.ExitCode);
-        Assert.Contains("error: unknown model 'resnet-101' (known: swin-t, swin-blocks, vit-b16, resnet-50, convnext-t; ", run.Error);
+        Assert.Contains("error: unknown model 'resnet-101' (known: swin-t, swin-blocks, vit-b16, resnet-50, convnext-t, swin-t-views; ", run.Error);
     }
 
     /// <summary>Errors found before any device work: the exact line on stderr and the exit code (2 command line, 3 missing file).</summary>

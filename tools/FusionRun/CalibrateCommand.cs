@@ -22,7 +22,7 @@ internal sealed class CalibrateCommandLine
 {
     public const string Name = "calibrate";
 
-    public Argument<string> Model { get; } = new("MODEL") { Description = "swin-t, swin-blocks, vit-b16, resnet-50, convnext-t, or a model class with --assembly" };
+    public Argument<string> Model { get; } = new("MODEL") { Description = "swin-t, swin-blocks, vit-b16, resnet-50, convnext-t, swin-t-views, or a model class with --assembly" };
     public Option<string?> Assembly { get; } = new("--assembly") { Description = "load MODEL from this .dll (a class implementing IFusedModel)" };
     public Option<string?> Weights { get; } = new("--weights") { Description = "the model's safetensors weights (required: the scales are tied to this file)" };
     // Samples a batch: the eager FP32 pass holds a batch's intermediates to its end, and fresh memory costs page faults; on Swin-T

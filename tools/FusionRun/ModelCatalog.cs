@@ -7,7 +7,8 @@ using ViT.Model;
 namespace Fusion.Run;
 
 /// <summary>
-/// The models fusion-run knows: the samples' swin-t (whole classifier), swin-blocks (the first two Swin blocks), vit-b16
+/// The models fusion-run knows: the samples' swin-t (whole classifier), swin-blocks (the first two Swin blocks), swin-t-views (swin-t
+/// with each block's output projection storing through its window reverse: [FusedModel(ViewsInGemmEpilogue = true)]), vit-b16
 /// (ViT-B/16), resnet-50 (torchvision's ResNet-50) and convnext-t (timm's ConvNeXt-T), or a class from an assembly given
 /// with --assembly, named by full or short name, that implements IFusedModel and has a public parameterless constructor.
 /// </summary>
@@ -23,6 +24,7 @@ internal static class ModelCatalog
         ["vit-b16"] = Of<VisionTransformerBase16>(ViT.RandomWeights.Initialize),
         ["resnet-50"] = Of<ResNet50>(ResNetSample.RandomWeights.Initialize),
         ["convnext-t"] = Of<ConvNeXtTiny>(ConvNeXtSample.RandomWeights.Initialize),
+        ["swin-t-views"] = Of<SwinTinyViewsInEpilogue>(SwinTiny.RandomWeights.Initialize),
     };
 
     public static IReadOnlyCollection<string> BuiltInNames => s_builtIn.Keys.ToArray();

@@ -63,7 +63,7 @@ internal sealed record RunOptions(
 /// <summary>The System.CommandLine definition of fusion-run and the step from a parse result to <see cref="RunOptions"/>.</summary>
 internal sealed class RunCommandLine
 {
-    public Argument<string> Model { get; } = new("MODEL") { Description = "swin-t, swin-blocks, vit-b16, resnet-50, convnext-t, or a [FusedModel] class name with --assembly" };
+    public Argument<string> Model { get; } = new("MODEL") { Description = "swin-t, swin-blocks, vit-b16, resnet-50, convnext-t, swin-t-views, or a [FusedModel] class name with --assembly" };
     public Option<string?> Assembly { get; } = new("--assembly") { Description = "an assembly to load MODEL from (a class implementing IFusedModel)" };
     public Option<string?> Weights { get; } = new("--weights") { Description = "safetensors state dict; random (seeded) weights when absent" };
     public Option<string[]> Inputs { get; } = new("--input") { Description = "NAME:FILE.npy (or FILE.npy) per model input, or image files (.png .ppm .pgm .pnm); random when absent", AllowMultipleArgumentsPerToken = false };

@@ -14,7 +14,7 @@ internal sealed class SensitivityCommandLine
 {
     public const string Name = "sensitivity";
 
-    public Argument<string> Model { get; } = new("MODEL") { Description = "swin-t, swin-blocks, vit-b16, resnet-50, convnext-t, or a model class with --assembly" };
+    public Argument<string> Model { get; } = new("MODEL") { Description = "swin-t, swin-blocks, vit-b16, resnet-50, convnext-t, swin-t-views, or a model class with --assembly" };
     public Option<string?> Assembly { get; } = new("--assembly") { Description = "load MODEL from this .dll (a class implementing IFusedModel)" };
     public Option<string?> Weights { get; } = new("--weights") { Description = "the model's safetensors weights (required)" };
     public Option<string?> Scales { get; } = new("--scales") { Description = "the scale file fusion-run calibrate wrote for these weights (default: WEIGHTS.scales.json)" };

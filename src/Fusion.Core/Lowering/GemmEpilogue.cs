@@ -65,8 +65,12 @@ namespace Fusion.Compiler
             var rows = Dims.Product(template.Shape.Take(template.Shape.Count - 1)) ?? throw new LoweringException("the template's rows hold two batch axes");
             var domain = new[] { rows, template.Shape[template.Shape.Count - 1] };
             LoweringNode Node(int id) => id == acc ? accNode : id == template.Id ? templateNode : node(id);
+            // Views in the chain (a window reverse, a roll): the result is stored through them at the GEMM's own index.
+            var through = chain.Where(id => Ops.Get(node(id).Op) is ViewOp).ToList();
+            if (through.Count > 0 && (pool is not null || branch is { Count: > 0 }))
+                throw new LoweringException("an epilogue stored through views neither pools nor stores a second value");
             return pool is null
-                ? GroupLowering.Lower(name, Node, members, outputs, acc, domain: domain)
+                ? GroupLowering.Lower(name, Node, members, outputs, acc, domain: domain, storedThrough: through.Count > 0 ? through : null)
                 : GroupLowering.LowerAccumulated(name, Node, members, root, pool.Permutes, pool.Reduction, acc, domain);
         }
 

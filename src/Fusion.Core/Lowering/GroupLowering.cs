@@ -40,6 +40,9 @@ namespace Fusion.Compiler
         private readonly Func<int, string>? _bufferName;
         private int _reduceVar = -1;
         private long _reduceExtent;
+        /// <summary>The views a template's result is stored through: each one's output index (as text) and the input index it came from.</summary>
+        private readonly Dictionary<int, (string Output, IndexExpr[] Input)> _through = new();
+        private IReadOnlyList<int> _storedThrough = Array.Empty<int>();
 
         private GroupLowering(Func<int, LoweringNode> node, ISet<int> members, int accumulator, IReadOnlyList<Dim> domain, Func<int, string>? bufferName)
         {
@@ -61,13 +64,18 @@ namespace Fusion.Compiler
         /// The loop nest, when not the first output's shape: a shape with the same elements in the same order (a GEMM epilogue runs
         /// over [rows, N] whatever the output's rank, so its index math is the GEMM's own).
         /// </param>
+        /// <param name="storedThrough">
+        /// Views between the domain's value and the first output, in order, each the only reader of the one before (a GEMM epilogue
+        /// that stores through a window reverse and a roll): the domain stays the first view's input's and the output is stored at
+        /// the index each view's <see cref="ViewOp.Forward"/> takes it to, so the template's value is read at its own index.
+        /// </param>
         public static LoweredGroup Lower(string name, Func<int, LoweringNode> node, ISet<int> members, IReadOnlyList<int> outputs, int accumulator = -1,
-            Func<int, string>? bufferName = null, IReadOnlyList<Dim>? domain = null)
+            Func<int, string>? bufferName = null, IReadOnlyList<Dim>? domain = null, IReadOnlyList<int>? storedThrough = null)
         {
             if (outputs.Count == 0) throw new LoweringException("a group stores at least one value");
             var root = node(outputs[0]);
             var loops = domain ?? root.Shape;
-            var lowering = new GroupLowering(node, members, accumulator, loops, bufferName);
+            var lowering = new GroupLowering(node, members, accumulator, loops, bufferName) { _storedThrough = storedThrough ?? Array.Empty<int>() };
             return lowering.Run(name, outputs, loops);
         }
 
@@ -114,7 +122,7 @@ namespace Fusion.Compiler
         private LoweredGroup Run(string name, IReadOnlyList<int> outputs, IReadOnlyList<Dim> loops)
         {
             var root = _node(outputs[0]);
-            var domainIndex = IndexOver(loops, root.Shape);
+            var domainIndex = _storedThrough.Count > 0 ? Forwarded(loops) : IndexOver(loops, root.Shape);
             var values = new List<(int Node, IndexExpr[] Index, Val Value)> { (root.Id, domainIndex, Eval(root.Id, domainIndex, Array.Empty<IndexBound>(), onto: true)) };
             foreach (var other in outputs.Skip(1))
             {
@@ -162,6 +170,28 @@ namespace Fusion.Compiler
             return loops.SequenceEqual(shape) ? loopIndex : Layout.Unravel(Layout.Offset(loopIndex, loops, _algebra), shape, _algebra);
         }
 
+        /// <summary>
+        /// The first output's index at each point of the domain when it is stored through views: the domain over the first view's input,
+        /// then each view's <see cref="ViewOp.Forward"/>; each view remembers the input index, so that reading it back at the output index
+        /// gives the domain's own index, not a composition of divisions the algebra might not undo.
+        /// </summary>
+        private IndexExpr[] Forwarded(IReadOnlyList<Dim> loops)
+        {
+            var index = IndexOver(loops, _node(_node(_storedThrough[0]).Inputs[0]).Shape);
+            foreach (var id in _storedThrough)
+            {
+                var view = _node(id);
+                var input = _node(view.Inputs[0]);
+                var forward = (Ops.Get(view.Op) as ViewOp)?.Forward(new ViewQuery(new[] { input.Shape.ToArray() }, view.Shape.ToArray(), view.Attributes, index, _algebra))
+                    ?? throw new LoweringException($"{Describe(id)} cannot be stored through (no forward index)");
+                _through[id] = (IndexKey(forward), index);
+                index = forward;
+            }
+            return index;
+        }
+
+        private static string IndexKey(IndexExpr[] index) => string.Join(",", index.Select(i => i.ToString()));
+
         /// <summary>The value of node <paramref name="id"/> at <paramref name="index"/>; loads read nothing where a guard fails.</summary>
         /// <param name="onto">Whether the domain reaches each element of the node exactly once at this index (so it may be stored).</param>
         private Val Eval(int id, IndexExpr[] index, IndexBound[] guard, bool onto)
@@ -202,6 +232,7 @@ namespace Fusion.Compiler
 
         private Val ComputeView(ViewOp view, LoweringNode node, IndexExpr[] index, IndexBound[] guard, bool onto)
         {
+            if (_through.TryGetValue(node.Id, out var through) && through.Output == IndexKey(index)) return Eval(node.Inputs[0], through.Input, guard, onto);
             var shapes = node.Inputs.Select(i => _node(i).Shape.ToArray()).ToList();
             var read = view.Read(new ViewQuery(shapes, node.Shape.ToArray(), node.Attributes, index, _algebra));
             bool inputsOnto = onto && view.Bijective;

@@ -30,8 +30,8 @@ namespace Fusion.Generator.Frontend
                 {
                     KeepFloat32 = KeepList(context.Attributes, "KeepFloat32"),
                     KeepHalfInInt8 = KeepList(context.Attributes, "KeepHalfInInt8"),
-                    PoolInGemmEpilogue = context.Attributes.SelectMany(a => a.NamedArguments)
-                        .Any(a => a.Key == "PoolInGemmEpilogue" && a.Value.Value is true),
+                    PoolInGemmEpilogue = Flag(context, "PoolInGemmEpilogue"),
+                    ViewsInGemmEpilogue = Flag(context, "ViewsInGemmEpilogue"),
                 };
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -40,6 +40,10 @@ namespace Fusion.Generator.Frontend
                 return Empty(ns, containing, type.Name, fileHint, ctx);
             }
         }
+
+        /// <summary>Whether the [FusedModel] attribute sets the named bool property to true.</summary>
+        private static bool Flag(GeneratorAttributeSyntaxContext context, string name) =>
+            context.Attributes.SelectMany(a => a.NamedArguments).Any(a => a.Key == name && a.Value.Value is true);
 
         private static ModelGraph ExtractCore(ClassDeclarationSyntax declaration, INamedTypeSymbol type, ExtractionContext ctx,
             string ns, EquatableArray<string> containing, string fileHint, CancellationToken cancellationToken)

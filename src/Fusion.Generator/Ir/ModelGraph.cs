@@ -28,6 +28,9 @@ namespace Fusion.Generator.Ir
         /// <summary>Whether a GEMM's epilogue may accumulate a global Sum or Mean of its result ([FusedModel(PoolInGemmEpilogue = true)]).</summary>
         public bool PoolInGemmEpilogue { get; init; }
 
+        /// <summary>Whether a GEMM's epilogue may store its result through a window reverse or roll ([FusedModel(ViewsInGemmEpilogue = true)]).</summary>
+        public bool ViewsInGemmEpilogue { get; init; }
+
         /// <summary>The precision plans (set by <see cref="Passes.PrecisionPass"/>): the Float plan, then the Half plan(s).</summary>
         public EquatableArray<PrecisionPlan> Plans { get; init; } = EquatableArray<PrecisionPlan>.Empty;
 

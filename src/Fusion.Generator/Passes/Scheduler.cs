@@ -158,11 +158,16 @@ namespace Fusion.Generator.Passes
             {
                 var chain = new List<int>();
                 var end = linear;
+                var shape = linear.Shape;
                 while (end.Id != _plan.Output && _readers[end.Id].Count == 1)
                 {
                     var next = _nodes[_readers[end.Id][0]];
+                    // In a model that asks for it, a Linear's epilogue goes on through a view it can store through (a window reverse, a
+                    // roll: ViewOp.Forward), and the links after it have the view's shape.
+                    bool storedThrough = _graph.ViewsInGemmEpilogue && linear.Is(Ops.Linear) && next.Descriptor is ViewOp && next.Inputs.Count == 1
+                        && !_constant[next.Id] && !_taken.Contains(next.Id);
                     // A link another template's epilogue has taken (an add of two GEMMs' products) stays that one's: this product is its input.
-                    if (!FusionRules.InEpilogue(next.Descriptor) || _constant[next.Id] || !next.Shape.Equals(linear.Shape) || _taken.Contains(next.Id)) break;
+                    if (!storedThrough && (!FusionRules.InEpilogue(next.Descriptor) || _constant[next.Id] || !next.Shape.Equals(shape) || _taken.Contains(next.Id))) break;
                     if (next.Inputs.Any(i => i == end.Id) && next.Inputs.Count(i => i == end.Id) != 1) break;
                     var trial = LowerEpilogue(linear, chain.Concat(new[] { next.Id }).ToList(), out var why);
                     if (trial is null)
@@ -172,6 +177,7 @@ namespace Fusion.Generator.Passes
                     }
                     chain.Add(next.Id);
                     end = next;
+                    shape = next.Shape;
                 }
                 foreach (var id in chain) _taken.Add(id);
                 return chain;

@@ -29,6 +29,15 @@ public sealed class FusedModelAttribute : Attribute
     /// cuBLASLt with its own epilogue, which cannot pool (docs/perf.md, "The global pool in the last GEMM's epilogue").
     /// </summary>
     public bool PoolInGemmEpilogue { get; set; }
+
+    /// <summary>
+    /// Lets a Linear's generated epilogue go on through a window reverse and a roll (a Swin block's output projection, its window
+    /// reverse, its shift back and the residual add): the epilogue computes over the GEMM's own index and stores the sum where the
+    /// views put it, so the projection's windowed result is never stored for another kernel to read back; the LayerNorm after it
+    /// then runs as a kernel of its own. Off by default: not yet measured against the reverse, residual and norm in one kernel
+    /// (docs/perf.md, 2026-12-07).
+    /// </summary>
+    public bool ViewsInGemmEpilogue { get; set; }
 }
 
 /// <summary>

@@ -140,6 +140,39 @@ public class IndexAlgebraTests
         AssertReadsIdentity(shape, Roll(Roll(index, -4), 67)); // −4 + 67 = 63 ≡ 0 modulo both 9 and 7
     }
 
+    /// <summary>
+    /// ViewOp.Forward, where a GEMM epilogue stores through a view (ViewsInGemmEpilogue): the window reverse's and the roll's forward
+    /// index read back through the view is the input index at every point (odd sizes, a non-square image, shifts of either sign).
+    /// </summary>
+    [Theory]
+    [InlineData(14, 14, 7, 13, true)]
+    [InlineData(6, 9, 3, 5, false)]
+    [InlineData(8, 12, 4, 3, true)]
+    public void WindowReverseForwardIsTheInverseOfItsRead(int height, int width, int window, int channels, bool batched)
+    {
+        var image = new[] { batched ? CDim.Batch() : CDim.Static(2), CDim.Static(height), CDim.Static(width), CDim.Static(channels) };
+        var windows = Ops.WindowPartition.InferShape([image], AttributeSet.Of(OpAttribute.Int("window", window)), out var error) ?? throw new InvalidOperationException(error);
+        var attributes = AttributeSet.Of(OpAttribute.Int("window", window), OpAttribute.Int("height", height), OpAttribute.Int("width", width));
+        var algebra = new IndexAlgebra(windows);
+        var index = Enumerable.Range(0, 3).Select(IndexExpr.Var).ToArray();
+        var forward = Ops.WindowReverse.Forward(new ViewQuery([windows], image, attributes, index, algebra)) ?? throw new InvalidOperationException("no forward index");
+        AssertReadsIdentity(windows, Ops.WindowReverse.Read(new ViewQuery([windows], image, attributes, forward, algebra)).Pieces.Single().Index);
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(-4)]
+    [InlineData(67)]
+    public void RollForwardIsTheInverseOfItsRead(long shift)
+    {
+        CDim[] shape = [CDim.Batch(), CDim.Static(9), CDim.Static(7), CDim.Static(5)];
+        var attributes = AttributeSet.Of(OpAttribute.Int("shift", shift), OpAttribute.IntList("axes", [1, 2]));
+        var algebra = new IndexAlgebra(shape);
+        var index = Enumerable.Range(0, 4).Select(IndexExpr.Var).ToArray();
+        var forward = Ops.Roll.Forward(new ViewQuery([shape], shape, attributes, index, algebra)) ?? throw new InvalidOperationException("no forward index");
+        AssertReadsIdentity(shape, Ops.Roll.Read(new ViewQuery([shape], shape, attributes, forward, algebra)).Pieces.Single().Index);
+    }
+
     /// <summary>Asserts that <paramref name="read"/> evaluates to the loop index at every point of <paramref name="shape"/> (N = 1, 2).</summary>
     private static void AssertReadsIdentity(CDim[] shape, IndexExpr[] read)
     {

@@ -39,6 +39,20 @@ namespace Fusion.Compiler
             return ViewRead.One(index);
         }
 
+        /// <summary>Element i of a rolled axis lands at (i + shift) mod n.</summary>
+        public override IndexExpr[]? Forward(ViewQuery q)
+        {
+            var index = (IndexExpr[])q.Index.Clone();
+            long shift = q.Attributes.Int("shift");
+            foreach (var raw in q.Attributes.Ints("axes"))
+            {
+                int axis = Dims.Axis(raw, index.Length);
+                long n = q.Output[axis].Value, s = ((shift % n) + n) % n;
+                if (s != 0) index[axis] = q.Algebra.Mod(q.Algebra.Add(index[axis], s), n);
+            }
+            return index;
+        }
+
         protected override (int Input, long[]? Index) Source(IReadOnlyList<RefArray> inputs, long[] outShape, long[] outIndex, AttributeSet attributes)
         {
             var index = (long[])outIndex.Clone();

@@ -25,6 +25,13 @@ namespace Fusion.Compiler
         /// <summary>What output element <paramref name="index"/> reads.</summary>
         public abstract ViewRead Read(ViewQuery query);
 
+        /// <summary>
+        /// Where input element <c>query.Index</c> lands in the output (the inverse of <see cref="Read"/>, for a bijective view), or null
+        /// where the view does not say: a GEMM epilogue that computes over the GEMM's own index stores its result through such views
+        /// (a Swin block's window reverse and roll after its output projection), at the index this gives.
+        /// </summary>
+        public virtual IndexExpr[]? Forward(ViewQuery query) => null;
+
         /// <summary>The input element each output element copies (the float64 reference), written with plain integers.</summary>
         protected abstract (int Input, long[]? Index) Source(IReadOnlyList<RefArray> inputs, long[] outShape, long[] outIndex, AttributeSet attributes);
 

@@ -83,6 +83,22 @@ namespace Fusion.Compiler
             });
         }
 
+        /// <summary>Window token (window, t) of image b lands at row (window / across)·w + t / w, column (window % across)·w + t % w: WindowPartition's read.</summary>
+        public override IndexExpr[]? Forward(ViewQuery q)
+        {
+            var a = q.Algebra;
+            long w = q.Attributes.Int("window"), across = q.Output[2].Value / w, windows = q.Output[1].Value / w * across;
+            var window = a.Mod(q.Index[0], windows);
+            var token = q.Index[1];
+            return new[]
+            {
+                a.Div(q.Index[0], windows),
+                a.Add(a.Scale(a.Div(window, across), w), a.Div(token, w)),
+                a.Add(a.Scale(a.Mod(window, across), w), a.Mod(token, w)),
+                q.Index[2],
+            };
+        }
+
         protected override (int Input, long[]? Index) Source(IReadOnlyList<RefArray> inputs, long[] outShape, long[] outIndex, AttributeSet attributes)
         {
             long w = attributes.Int("window"), across = outShape[2] / w, windows = outShape[1] / w * across;
