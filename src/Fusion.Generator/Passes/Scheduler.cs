@@ -164,7 +164,7 @@ namespace Fusion.Generator.Passes
                     var next = _nodes[_readers[end.Id][0]];
                     // In a model that asks for it, a Linear's epilogue goes on through a view it can store through (a window reverse, a
                     // roll: ViewOp.Forward), and the links after it have the view's shape.
-                    bool storedThrough = _graph.ViewsInGemmEpilogue && linear.Is(Ops.Linear) && next.Descriptor is ViewOp && next.Inputs.Count == 1
+                    bool storedThrough = _graph.ViewsInGemmEpilogue && linear.Is(Ops.Linear) && next.Descriptor is ViewOp { Forwards: true } && next.Inputs.Count == 1
                         && !_constant[next.Id] && !_taken.Contains(next.Id);
                     // A link another template's epilogue has taken (an add of two GEMMs' products) stays that one's: this product is its input.
                     if (!storedThrough && (!FusionRules.InEpilogue(next.Descriptor) || _constant[next.Id] || !next.Shape.Equals(shape) || _taken.Contains(next.Id))) break;

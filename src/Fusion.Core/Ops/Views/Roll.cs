@@ -39,6 +39,8 @@ namespace Fusion.Compiler
             return ViewRead.One(index);
         }
 
+        public override bool Forwards => true;
+
         /// <summary>Element i of a rolled axis lands at (i + shift) mod n.</summary>
         public override IndexExpr[]? Forward(ViewQuery q)
         {

@@ -32,6 +32,9 @@ namespace Fusion.Compiler
         /// </summary>
         public virtual IndexExpr[]? Forward(ViewQuery query) => null;
 
+        /// <summary>Whether <see cref="Forward"/> gives an index (the scheduler lets a GEMM epilogue go on through such views only).</summary>
+        public virtual bool Forwards => false;
+
         /// <summary>The input element each output element copies (the float64 reference), written with plain integers.</summary>
         protected abstract (int Input, long[]? Index) Source(IReadOnlyList<RefArray> inputs, long[] outShape, long[] outIndex, AttributeSet attributes);
 

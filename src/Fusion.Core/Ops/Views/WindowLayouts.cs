@@ -83,6 +83,8 @@ namespace Fusion.Compiler
             });
         }
 
+        public override bool Forwards => true;
+
         /// <summary>Window token (window, t) of image b lands at row (window / across)·w + t / w, column (window % across)·w + t % w: WindowPartition's read.</summary>
         public override IndexExpr[]? Forward(ViewQuery q)
         {
