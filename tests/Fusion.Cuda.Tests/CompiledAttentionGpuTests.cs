@@ -24,8 +24,7 @@ public sealed class CompiledAttentionGpuTests
         using var cuda = new CudaBackend(device);
         int seed = Inputs.NewSeed();
         var model = new AttentionModel();
-        var random = new Random(seed);
-        foreach (var (_, parameter) in model.NamedParameters()) parameter.InitUniform(random, 0.5f);
+        Inputs.InitParameters(model, seed);
         using var host = Inputs.Random(seed + 1, batch, 13, 24).ToCpu();
         PlanParity.CudaMatchesCpu(model, cuda, host, $"attention + residual epilogue, batch {batch} (seed {seed})", (Precision.Half, 5e-3, 2e-3),
             (Precision.Float, 1e-4, 1e-4));

@@ -21,8 +21,7 @@ public sealed class WindowEpilogueGpuTests
         int seed = Inputs.NewSeed();
         foreach (var model in new IFusedModel[] { new WindowProjectionViews(), new WindowProjection() })
         {
-            var random = new Random(seed);
-            foreach (var (_, parameter) in model.NamedParameters()) parameter.InitUniform(random, 0.5f);
+            Inputs.InitParameters(model, seed);
             using var host = Inputs.Random(seed + 1, batch, 8, 12, 12).ToCpu();
             PlanParity.CudaMatchesCpu(model, cuda, host, $"{model.GetType().Name}, batch {batch} (seed {seed})", (Precision.Half, 5e-3, 2e-3),
                 (Precision.Float, 1e-4, 1e-4));

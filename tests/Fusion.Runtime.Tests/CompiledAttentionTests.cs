@@ -18,8 +18,7 @@ public sealed class CompiledAttentionTests
     {
         int seed = TestData.NewSeed();
         var model = new AttentionModel();
-        var random = new Random(seed);
-        foreach (var (_, parameter) in model.NamedParameters()) parameter.InitUniform(random, 0.5f);
+        TestData.InitParameters(model, seed);
         using var input = TestData.Random(seed + 1, batch, 13, 24).ToCpu();
         using var compiled = model.Run(input);
         using var eager = model.Forward(input);

@@ -19,11 +19,9 @@ public sealed class WindowEpilogueTests
         int seed = TestData.NewSeed();
         var views = new WindowProjectionViews();
         var plain = new WindowProjection();
-        foreach (var model in new IFusedModel[] { plain, views })
-        {
-            var random = new Random(seed); // the same values in the same order: the two models' parameters are the same tree
-            foreach (var (_, parameter) in model.NamedParameters()) parameter.InitUniform(random, 0.5f);
-        }
+        // The same values in the same order: the two models' parameters are the same tree.
+        TestData.InitParameters(plain, seed);
+        TestData.InitParameters(views, seed);
         using var input = TestData.Random(seed + 1, 3, 8, 12, 12).ToCpu();
         using var eager = plain.Forward(input);
         using var stored = new ModelSession(views, new SessionOptions(CpuBackend.Instance, precision)).Run(input);

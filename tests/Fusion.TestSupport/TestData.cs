@@ -28,6 +28,16 @@ public static class TestData
         return t;
     }
 
+    /// <summary>
+    /// Every parameter of <paramref name="model"/> uniform in [−scale, scale), drawn from one generator seeded with
+    /// <paramref name="seed"/> in the model's parameter order, so two models with the same parameter tree get the same values.
+    /// </summary>
+    public static void InitParameters(IFusedModel model, int seed, float scale = 0.5f)
+    {
+        var random = new System.Random(seed);
+        foreach (var (_, parameter) in model.NamedParameters()) parameter.InitUniform(random, scale);
+    }
+
     /// <summary>Random values rounded to <paramref name="dtype"/>, so a tensor of that dtype holds them exactly.</summary>
     public static RefTensor Random(int seed, DType dtype, params int[] shape) => Random(seed, shape).RoundedTo(dtype);
 }

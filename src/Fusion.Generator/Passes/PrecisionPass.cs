@@ -176,8 +176,9 @@ namespace Fusion.Generator.Passes
                     }
                     if (node.Is(Ops.Linear) && padded[node.Inputs[0]])
                         inputs[1] = ConvChannelPadding.Weight(node, inputs[1], _graph.Nodes[_graph.Nodes[node.Inputs[0]].Inputs[0]].Shape[1].Value, _nodes, Add);
-                    ids[node.Id] = Add(node with { Op = GeluForm(node), Inputs = inputs.ToEquatableArray(), Precision = type });
-                    if (GeluForm(node) != node.Op) NoteTanhGelu(ids[node.Inputs[0]], ids[node.Id]);
+                    var op = GeluForm(node);
+                    ids[node.Id] = Add(node with { Op = op, Inputs = inputs.ToEquatableArray(), Precision = type });
+                    if (op != node.Op) NoteTanhGelu(ids[node.Inputs[0]], ids[node.Id]);
                 }
                 _output = ids[_graph.Output];
                 if (types[_graph.Output] != FloatType.Io) _output = CastOf(_output, FloatType.Io, null);

@@ -66,7 +66,7 @@ public static class VectorMath
     /// <summary>One element of <see cref="GeluTanh(ReadOnlySpan{float}, Span{float})"/>, the same steps.</summary>
     public static float GeluTanh(float x) => x / (1f + float.Exp2(x * (x * x * GeluTanhCubic + GeluTanhLinear)));
 
-    /// <summary>−2·log2(e)·√(2/π) and −2·log2(e)·0.044715·√(2/π): the tanh form's exponent is x·(linear + cubic·x²), as the GPU folds it.</summary>
+    /// <summary>−2·log2(e)·√(2/π) and −2·log2(e)·0.044715·√(2/π): the tanh form's exponent is x·(linear + cubic·x²), as the GPU folds it (prelude.cuh's fusion_gelu_tanh_sigmoid spells them too); ILGPU's KernelMath.GeluTanh reads them here.</summary>
     internal const float GeluTanhLinear = -2.302208198144325f, GeluTanhCubic = -0.1029432395800235f;
 
     /// <summary>A function of one vector of lanes, for <see cref="Map{TLanes}"/>.</summary>

@@ -95,7 +95,7 @@ public static class KernelMath
     /// </summary>
     public static float GeluTanh(float x)
     {
-        float t = x * (x * x * -0.1029432395800235f - 2.302208198144325f); // −2u·log2(e): e^(−2u) = 2^t
+        float t = x * (x * x * Fusion.Kernels.Cpu.VectorMath.GeluTanhCubic + Fusion.Kernels.Cpu.VectorMath.GeluTanhLinear); // −2u·log2(e): e^(−2u) = 2^t
         return x * FastRecip(1.0f + Exp2(t));
     }
 
