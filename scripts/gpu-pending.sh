@@ -143,6 +143,8 @@
 #   viewsepi a GEMM epilogue stored through the window reverse and roll ([FusedModel(ViewsInGemmEpilogue = true)], 2026-12-07
 #           evening): WindowEpilogueGpuTests, then Swin-T (swin-t) against swin-t-views at batch 1 / 8 / 64 / 128 (fp16, graphs),
 #           alternating, two rounds, with the graph's kernel count, then each one's batch-64 graph profile (the proj and norm rows)
+#   h200    racequads (after the staging's warp barrier), Swin-T's batch-1 graph profile (profile1.txt), pretrained, status in fp16,
+#           int8 and fp8 (STATUS_PRECISIONS; default fp16 int8) with torch.compile, then int8acc while time is left
 #   int8sens the same Swin-T calibrated (fusion-run calibrate, max, 256 images) and fusion-run sensitivity over 32 other images on
 #           this machine's CPUs (SENS_KEEP keep steps, default 8); table in int8sens.txt, figures in int8sens.json
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
@@ -366,7 +368,7 @@ int8epi() {
 }
 status() {
   for b in 1 8 64 128; do
-    for p in fp16 int8; do
+    for p in ${STATUS_PRECISIONS:-fp16 int8}; do
       [ $(left) -gt 150 ] || break
       echo "## swin-t b$b $p"; timeout 60 ./fusion-run swin-t --device cuda --precision $p --batch $b --fast-run --graphs \
         --warmup 10 --iters 200 2>&1 | grep -E "^(wall|device|kernels|memory|graph)"
@@ -732,6 +734,16 @@ next() {
   SWIN_BATCHES="1 64" QKVAUTO_ROUNDS=1 QKVAUTO_RESERVE_S=250 qkvauto_runs
   [ -d $root/.bundle/ng ] && [ $(left) -gt 220 ] && carried_probe ng norm_gemm_probe normgemm 120
   status
+}
+# The first call of 2026-12-08 00:xx (on an H200 where one is lent: issue 18's targets are stated there): the GEMM staging's warp
+# barrier (racequads: racecheck with line info), Swin-T's batch-1 graph profile, status in fp16, int8 and fp8 with torch.compile in
+# the same call, the search for pretrained weights, then int8acc while time is left.
+h200() {
+  racequads
+  timeout 60 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 50 > $OUT/profile1.txt 2>&1
+  pretrained
+  STATUS_PRECISIONS="fp16 int8 fp8" status
+  int8acc
 }
 viewsepi() {
   FUSION_REQUIRE_CUDA=1 timeout 90 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.WindowEpilogueGpuTests > $OUT/viewsepitests.txt 2>&1
