@@ -145,6 +145,7 @@
 #           alternating, two rounds, with the graph's kernel count, then each one's batch-64 graph profile (the proj and norm rows)
 #   h200    racequads (after the staging's warp barrier), Swin-T's batch-1 graph profile (profile1.txt), pretrained, status in fp16,
 #           int8 and fp8 (STATUS_PRECISIONS; default fp16 int8) with torch.compile, then int8acc while time is left
+#   verify  h200's first part for a short budget: racequads, profile1.txt, pretrained, status of the fp8 plan alone
 #   int8sens the same Swin-T calibrated (fusion-run calibrate, max, 256 images) and fusion-run sensitivity over 32 other images on
 #           this machine's CPUs (SENS_KEEP keep steps, default 8); table in int8sens.txt, figures in int8sens.json
 # Build the bundle first (scripts/gpu-bundle.sh), then through the device tool with carry [".bundle/fusion-gpu.tar.xz"]; results
@@ -744,6 +745,14 @@ h200() {
   pretrained
   STATUS_PRECISIONS="fp16 int8 fp8" status
   int8acc
+}
+# h200 cut to what verifies this session's change and what no call has measured yet, for a short budget: racequads, the batch-1
+# graph profile, pretrained, then the fp8 plan's status (torch only if time is left).
+verify() {
+  racequads
+  timeout 60 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 50 > $OUT/profile1.txt 2>&1
+  pretrained
+  STATUS_PRECISIONS=fp8 status
 }
 viewsepi() {
   FUSION_REQUIRE_CUDA=1 timeout 90 ./Fusion.Cuda.Tests -class Fusion.Cuda.Tests.WindowEpilogueGpuTests > $OUT/viewsepitests.txt 2>&1

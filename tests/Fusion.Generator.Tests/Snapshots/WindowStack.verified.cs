@@ -780,7 +780,9 @@ FUSION_DEVICE void gemm_store_tile(const gemm_acc_t (&acc)[kMT][kNT][4], float (
         {
             if (col0 + warp_col + chunk * kEpiCols >= FUSION_N) break;  // the same for the whole warp (split K: for the whole block)
 #if FUSION_GEMM_SPLITS == 1
-            if (mi > 0 || chunk > 0) gemm_syncwarp();                   // the previous chunk's reads are done
+            // The previous chunk's reads are done, and at the first chunk the previous call's: the TMA family's persistent tiles (and
+            // ping-pong's two m64 halves) call this again on the same staging, and racecheck saw lanes still reading it back.
+            gemm_syncwarp();
 #endif
 #pragma unroll
             for (int nt = 0; nt < kEpiCols / 8; ++nt)
