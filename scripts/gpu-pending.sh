@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # GPU checks not yet run (loans were paused or refused), in sections so that one device call can take the most needed and the
 # next the rest: `bash scripts/gpu-pending.sh [section ...]` (default: all, in this order)
+# Queue as of 2026-12-08 00:50 UTC, in order: `h200` on an H200 (issue 18's targets are stated there; no H200 came on 12-07/08),
+# `int8trained`, `sannew`, then `int8acc policies qkvauto` (the last for its tests and parity; its timings ran on 12-07).
 #   probe   bench/cuda/pdl_probe.cu: a graph of small dependent kernels plain / with programmatic dependent launch
 #   tests   the GPU tests: programmatic launch, graphs, fused GEMMs, ILGPU GEMMs, the int8 plans, the compiled ConvNets
 #   swin    Swin-T at batch 1 / 8 / 64 with FUSION_PDL off and on, alternating, two rounds (SWIN_PDL, SWIN_BATCHES, SWIN_ROUNDS change them)
@@ -146,6 +148,7 @@
 #   h200    racequads (after the staging's warp barrier), Swin-T's batch-1 graph profile (profile1.txt), pretrained, status in fp16,
 #           int8 and fp8 (STATUS_PRECISIONS; default fp16 int8) with torch.compile, then int8acc while time is left
 #   verify  h200's first part for a short budget: racequads, profile1.txt, pretrained, status of the fp8 plan alone
+#   sannew  compute-sanitizer over WindowEpilogueGpuTests (memcheck, racecheck, initcheck) and Int8GemmTemplateTests (memcheck, racecheck)
 #   int8trained the export script's Swin-T trained INT8_TRAIN_STEPS steps (default 600) on its synthetic 60-class task, then the
 #           int8 / fp8 accuracy test on it (report lines in int8trained_report.txt; the asserted bounds are the random-init export's)
 #   int8sens the same Swin-T calibrated (fusion-run calibrate, max, 256 images) and fusion-run sensitivity over 32 other images on
@@ -602,6 +605,11 @@ qkvbuf() {
     FUSION_QKV_X_BUFFERS=$v timeout 60 ./fusion-run swin-t --device cuda --batch 64 --fast-run --graphs --profile --warmup 5 --iters 20 2>&1 \
       | grep -E "window_attention|^graph"
   done >> $OUT/qkvbuf.txt 2>&1
+}
+# compute-sanitizer over the kernels of 2026-12-07 that no sanitizer has seen: the epilogue stored through views (memcheck,
+# racecheck, initcheck) and the quantized plans' tanh-form GELU in the int8 template (memcheck, racecheck).
+sannew() {
+  { sanitize WindowEpilogueGpuTests memcheck racecheck initcheck; sanitize Int8GemmTemplateTests memcheck racecheck; } > $OUT/sannew.txt 2>&1
 }
 sanmlp() { sanitize FusedMlpGpuTests memcheck initcheck racecheck > $OUT/sanmlp.txt 2>&1; }
 hostcpu() {
