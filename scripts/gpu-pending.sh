@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # GPU checks not yet run (loans were paused or refused), in sections so that one device call can take the most needed and the
 # next the rest: `bash scripts/gpu-pending.sh [section ...]` (default: all, in this order)
-# Queue as of 2026-12-08 00:50 UTC, in order: `h200` on an H200 (issue 18's targets are stated there; no H200 came on 12-07/08),
-# `int8trained`, `sannew`, then `int8acc policies qkvauto` (the last for its tests and parity; its timings ran on 12-07).
+# Queue as of 2026-12-08 01:00 UTC: `h200` on an H200 (issue 18's targets are stated there; no H200 came on 12-07/08; it runs
+# int8trained and sannew after the status while time is left), then `int8acc policies qkvauto` (the last for its tests and parity).
 #   probe   bench/cuda/pdl_probe.cu: a graph of small dependent kernels plain / with programmatic dependent launch
 #   tests   the GPU tests: programmatic launch, graphs, fused GEMMs, ILGPU GEMMs, the int8 plans, the compiled ConvNets
 #   swin    Swin-T at batch 1 / 8 / 64 with FUSION_PDL off and on, alternating, two rounds (SWIN_PDL, SWIN_BATCHES, SWIN_ROUNDS change them)
@@ -145,8 +145,8 @@
 #   viewsepi a GEMM epilogue stored through the window reverse and roll ([FusedModel(ViewsInGemmEpilogue = true)], 2026-12-07
 #           evening): WindowEpilogueGpuTests, then Swin-T (swin-t) against swin-t-views at batch 1 / 8 / 64 / 128 (fp16, graphs),
 #           alternating, two rounds, with the graph's kernel count, then each one's batch-64 graph profile (the proj and norm rows)
-#   h200    racequads (after the staging's warp barrier), Swin-T's batch-1 graph profile (profile1.txt), pretrained, status in fp16,
-#           int8 and fp8 (STATUS_PRECISIONS; default fp16 int8) with torch.compile, then int8acc while time is left
+#   h200    Swin-T's batch-1 graph profile (profile1.txt), status in fp16, int8 and fp8 (STATUS_PRECISIONS; default fp16 int8) with
+#           torch.compile, then int8trained and sannew while time is left
 #   verify  h200's first part for a short budget: racequads, profile1.txt, pretrained, status of the fp8 plan alone
 #   sannew  compute-sanitizer over WindowEpilogueGpuTests (memcheck, racecheck, initcheck) and Int8GemmTemplateTests (memcheck, racecheck)
 #   int8trained the export script's Swin-T trained INT8_TRAIN_STEPS steps (default 600) on its synthetic 60-class task, then the
@@ -758,15 +758,15 @@ next() {
   [ -d $root/.bundle/ng ] && [ $(left) -gt 220 ] && carried_probe ng norm_gemm_probe normgemm 120
   status
 }
-# The first call of 2026-12-08 00:xx (on an H200 where one is lent: issue 18's targets are stated there): the GEMM staging's warp
-# barrier (racequads: racecheck with line info), Swin-T's batch-1 graph profile, status in fp16, int8 and fp8 with torch.compile in
-# the same call, the search for pretrained weights, then int8acc while time is left.
+# The next session's first call (on an H200 where one is lent: issue 18's targets are stated there; the racecheck and the search
+# for pretrained weights it first held ran on an H100 at 2026-12-08 00:36, `verify`): Swin-T's batch-1 graph profile, status in
+# fp16, int8 and fp8 with torch.compile in the same call, then the trained export's accuracy and the new kernels' sanitizer runs
+# while time is left.
 h200() {
-  racequads
   timeout 60 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 50 > $OUT/profile1.txt 2>&1
-  pretrained
   STATUS_PRECISIONS="fp16 int8 fp8" status
-  int8acc
+  int8trained
+  [ $(left) -gt 120 ] && sannew
 }
 # h200 cut to what verifies this session's change and what no call has measured yet, for a short budget: racequads, the batch-1
 # graph profile, pretrained, then the fp8 plan's status (torch only if time is left).
