@@ -574,15 +574,19 @@ gelutanh() {
 }
 # Int8AccuracyTests' whole Swin-T against timm (export_int8_eval.py: 256 calibration and 256 evaluation images) with the GEMM
 # epilogues' GELU by erf and in the tanh form (INT8ACC_FORMS), each line of the table in $OUT/int8acc_FORM.txt.
+# Int8AccuracyTests' Swin-T test on the export in $1, its report lines into $2, its log and exit code appended to $3.
+accuracy_test() {
+  FUSION_INT8_DIR=$1 FUSION_INT8_REPORT=$2 FUSION_REQUIRE_CUDA=1 \
+    timeout $(( $(left) < 250 ? $(left) - 20 : 230 )) ./Fusion.SwinTiny.Tests -method "*SwinT_Int8OnGpu_AgreesWithTimm" >> $3 2>&1
+  echo "exit $?" >> $3
+}
 int8acc() {
   [ $(left) -gt 150 ] || return
   timeout 150 python3 $root/samples/SwinTiny/python/export_int8_eval.py --out /tmp/int8eval > $OUT/int8acc.txt 2>&1 || return
   for form in ${INT8ACC_FORMS:-erf tanh}; do
     [ $(left) -gt 60 ] || break
     echo "## FUSION_GEMM_GELU=$form" >> $OUT/int8acc.txt
-    FUSION_GEMM_GELU=$form FUSION_INT8_DIR=/tmp/int8eval FUSION_INT8_REPORT=$OUT/int8acc_$form.txt FUSION_REQUIRE_CUDA=1 \
-      timeout $(( $(left) < 250 ? $(left) - 20 : 230 )) ./Fusion.SwinTiny.Tests -method "*SwinT_Int8OnGpu_AgreesWithTimm" >> $OUT/int8acc.txt 2>&1
-    echo "exit $?" >> $OUT/int8acc.txt
+    FUSION_GEMM_GELU=$form accuracy_test /tmp/int8eval $OUT/int8acc_$form.txt $OUT/int8acc.txt
   done
 }
 # int8acc on a Swin-T first trained on the export script's synthetic task (INT8_TRAIN_STEPS, default 600; its manifest says the
@@ -593,9 +597,7 @@ int8trained() {
   timeout $(( $(left) < 320 ? $(left) - 60 : 260 )) python3 $root/samples/SwinTiny/python/export_int8_eval.py --out /tmp/int8trained \
     --train-steps ${INT8_TRAIN_STEPS:-600} > $OUT/int8trained.txt 2>&1 || return
   cat /tmp/int8trained/manifest.json >> $OUT/int8trained.txt
-  FUSION_INT8_DIR=/tmp/int8trained FUSION_INT8_REPORT=$OUT/int8trained_report.txt FUSION_REQUIRE_CUDA=1 \
-    timeout $(( $(left) < 250 ? $(left) - 20 : 230 )) ./Fusion.SwinTiny.Tests -method "*SwinT_Int8OnGpu_AgreesWithTimm" >> $OUT/int8trained.txt 2>&1
-  echo "exit $?" >> $OUT/int8trained.txt
+  accuracy_test /tmp/int8trained $OUT/int8trained_report.txt $OUT/int8trained.txt
 }
 qkvbuf() {
   SWIN_BATCHES="64 1 8" swin_alternating FUSION_QKV_X_BUFFERS "2 1" qkvbuf.txt
@@ -762,8 +764,12 @@ next() {
 # for pretrained weights it first held ran on an H100 at 2026-12-08 00:36, `verify`): Swin-T's batch-1 graph profile, status in
 # fp16, int8 and fp8 with torch.compile in the same call, then the trained export's accuracy and the new kernels' sanitizer runs
 # while time is left.
-h200() {
+# Swin-T's batch-1 graph profile (50 replays) into profile1.txt.
+profile1() {
   timeout 60 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 50 > $OUT/profile1.txt 2>&1
+}
+h200() {
+  profile1
   STATUS_PRECISIONS="fp16 int8 fp8" status
   int8trained
   [ $(left) -gt 120 ] && sannew
@@ -772,7 +778,7 @@ h200() {
 # graph profile, pretrained, then the fp8 plan's status (torch only if time is left).
 verify() {
   racequads
-  timeout 60 ./fusion-run swin-t --device cuda --batch 1 --fast-run --graphs --profile --warmup 5 --iters 50 > $OUT/profile1.txt 2>&1
+  profile1
   pretrained
   STATUS_PRECISIONS=fp8 status
 }

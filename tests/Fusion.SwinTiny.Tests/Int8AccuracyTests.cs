@@ -26,9 +26,10 @@ public sealed class Int8AccuracyTests
         using var images = SyntheticImages.Batch(13, 24);
         using var reference = (CpuTensor)model.Run(images, precision: Precision.Float);
         using var int8 = (CpuTensor)model.Run(images, precision: Precision.Int8);
-        var (agree, error) = Compare(int8.ToFloatArray(), reference.ToFloatArray(), 10);
+        float[] actual = int8.ToFloatArray(), expected = reference.ToFloatArray();
+        var (agree, error) = Compare(actual, expected, 10);
         Report($"SwinMini int8 (max calibration, 16 images) vs its Float plan on 24 images: top-1 {agree}/24, relative L2 {error:E2}; "
-            + Margins(int8.ToFloatArray(), reference.ToFloatArray(), 10));
+            + Margins(actual, expected, 10));
         Assert.True(error <= 0.05, $"SwinMini int8 logits: relative L2 {error:E2} > 5e-2 against the Float plan");
         Assert.True(agree >= 22, $"SwinMini int8: top-1 agrees with the Float plan on {agree} of 24 images");
     }
@@ -46,9 +47,10 @@ public sealed class Int8AccuracyTests
         using var images = SyntheticImages.Batch(13, 24);
         using var reference = (CpuTensor)model.Run(images, precision: Precision.Float);
         using var fp8 = (CpuTensor)model.Run(images, precision: Precision.Fp8);
-        var (agree, error) = Compare(fp8.ToFloatArray(), reference.ToFloatArray(), 10);
+        float[] actual = fp8.ToFloatArray(), expected = reference.ToFloatArray();
+        var (agree, error) = Compare(actual, expected, 10);
         Report($"SwinMini fp8 (max calibration, 16 images) vs its Float plan on 24 images: top-1 {agree}/24, relative L2 {error:E2}; "
-            + Margins(fp8.ToFloatArray(), reference.ToFloatArray(), 10));
+            + Margins(actual, expected, 10));
         Assert.True(error <= 0.08, $"SwinMini fp8 logits: relative L2 {error:E2} > 8e-2 against the Float plan");
         Assert.True(agree >= 21, $"SwinMini fp8: top-1 agrees with the Float plan on {agree} of 24 images");
     }

@@ -58,8 +58,8 @@ def synthetic_images(rng, count, size=224):
             for _ in range(4):  # smooth field: a few waves of random direction, frequency and phase
                 fx, fy = rng.uniform(-6, 6, size=2)
                 img[c] += rng.uniform(0.05, 0.25) * np.sin(2 * np.pi * (fx * xs + fy * ys) + rng.uniform(0, 2 * np.pi))
-        gradient_on_x = rng.uniform(-0.3, 0.3), rng.random() < 0.5
-        img += 0.5 + gradient_on_x[0] * (xs if gradient_on_x[1] else ys)  # brightness gradient
+        gradient, gradient_on_x = rng.uniform(-0.3, 0.3), rng.random() < 0.5  # drawn in this order, as before
+        img += 0.5 + gradient * (xs if gradient_on_x else ys)  # brightness gradient
         shapes = rng.integers(2, 7)
         largest = (-1.0, False, None)  # (area, is a rectangle, colour)
         for _ in range(shapes):  # solid shapes: edges and flat regions
@@ -79,7 +79,7 @@ def synthetic_images(rng, count, size=224):
             img = np.where(mask[None], colour, img)
         img = np.clip(img + rng.normal(0, 0.02, size=img.shape).astype(np.float32), 0, 1)
         images[n] = (img - MEAN) / STD
-        labels[n] = task_label(int(shapes), largest[1], largest[2], gradient_on_x[1])
+        labels[n] = task_label(int(shapes), largest[1], largest[2], gradient_on_x)
     return images, labels
 
 

@@ -116,10 +116,7 @@ public class IndexAlgebraTests
     public void WindowPartitionThenReverseReadsTheIdentity(int height, int width, int window, int channels, bool batched)
     {
         // The output of WindowReverse(WindowPartition(x)) at (b, i, j, c) reads x at (b, i, j, c).
-        var image = new[] { batched ? CDim.Batch() : CDim.Static(2), CDim.Static(height), CDim.Static(width), CDim.Static(channels) };
-        var partitionAttributes = AttributeSet.Of(OpAttribute.Int("window", window));
-        var windows = Ops.WindowPartition.InferShape([image], partitionAttributes, out var error) ?? throw new InvalidOperationException(error);
-        var reverseAttributes = AttributeSet.Of(OpAttribute.Int("window", window), OpAttribute.Int("height", height), OpAttribute.Int("width", width));
+        var (image, windows, partitionAttributes, reverseAttributes) = WindowedImage(height, width, window, channels, batched);
         var algebra = new IndexAlgebra(image);
         var index = Enumerable.Range(0, 4).Select(IndexExpr.Var).ToArray();
         var inWindows = Ops.WindowReverse.Read(new ViewQuery([windows], image, reverseAttributes, index, algebra)).Pieces.Single().Index;
@@ -150,9 +147,7 @@ public class IndexAlgebraTests
     [InlineData(8, 12, 4, 3, true)]
     public void WindowReverseForwardIsTheInverseOfItsRead(int height, int width, int window, int channels, bool batched)
     {
-        var image = new[] { batched ? CDim.Batch() : CDim.Static(2), CDim.Static(height), CDim.Static(width), CDim.Static(channels) };
-        var windows = Ops.WindowPartition.InferShape([image], AttributeSet.Of(OpAttribute.Int("window", window)), out var error) ?? throw new InvalidOperationException(error);
-        var attributes = AttributeSet.Of(OpAttribute.Int("window", window), OpAttribute.Int("height", height), OpAttribute.Int("width", width));
+        var (image, windows, _, attributes) = WindowedImage(height, width, window, channels, batched);
         var algebra = new IndexAlgebra(windows);
         var index = Enumerable.Range(0, 3).Select(IndexExpr.Var).ToArray();
         var forward = Ops.WindowReverse.Forward(new ViewQuery([windows], image, attributes, index, algebra)) ?? throw new InvalidOperationException("no forward index");
@@ -171,6 +166,18 @@ public class IndexAlgebraTests
         var index = Enumerable.Range(0, 4).Select(IndexExpr.Var).ToArray();
         var forward = Ops.Roll.Forward(new ViewQuery([shape], shape, attributes, index, algebra)) ?? throw new InvalidOperationException("no forward index");
         AssertReadsIdentity(shape, Ops.Roll.Read(new ViewQuery([shape], shape, attributes, forward, algebra)).Pieces.Single().Index);
+    }
+
+    /// <summary>
+    /// An image [N or 2, height, width, channels], its window partition's shape and the partition's and the reverse's attributes.
+    /// </summary>
+    private static (CDim[] Image, CDim[] Windows, AttributeSet Partition, AttributeSet Reverse) WindowedImage(int height, int width, int window,
+        int channels, bool batched)
+    {
+        var image = new[] { batched ? CDim.Batch() : CDim.Static(2), CDim.Static(height), CDim.Static(width), CDim.Static(channels) };
+        var partition = AttributeSet.Of(OpAttribute.Int("window", window));
+        var windows = Ops.WindowPartition.InferShape([image], partition, out var error) ?? throw new InvalidOperationException(error);
+        return (image, windows, partition, AttributeSet.Of(OpAttribute.Int("window", window), OpAttribute.Int("height", height), OpAttribute.Int("width", width)));
     }
 
     /// <summary>Asserts that <paramref name="read"/> evaluates to the loop index at every point of <paramref name="shape"/> (N = 1, 2).</summary>
